@@ -1,0 +1,155 @@
+//! Chinese and English texts, and the reader's choice of language.
+//!
+//! Chinese is the default: the organisation writes in Chinese. A browser that prefers
+//! English gets English until the reader chooses otherwise in Settings.
+
+use gloo_storage::Storage as _;
+use leptos::prelude::*;
+
+/// A language the interface is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    Chinese,
+    English,
+}
+
+impl Language {
+    /// Every language, in the order Settings offers them.
+    pub const ALL: [Language; 2] = [Language::Chinese, Language::English];
+
+    /// The BCP 47 tag, also the stored choice.
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Language::Chinese => "zh-CN",
+            Language::English => "en",
+        }
+    }
+
+    /// The language's name in itself, as a chooser shows it.
+    pub const fn native_name(self) -> &'static str {
+        match self {
+            Language::Chinese => "中文",
+            Language::English => "English",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|language| language.tag() == tag)
+    }
+
+    /// The language for a browser's preference list (`navigator.languages`): the first of
+    /// them that we have, else Chinese.
+    pub fn from_preferences<'a>(preferences: impl IntoIterator<Item = &'a str>) -> Language {
+        preferences
+            .into_iter()
+            .find_map(|tag| {
+                let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+                match primary.as_str() {
+                    "zh" => Some(Language::Chinese),
+                    "en" => Some(Language::English),
+                    _ => None,
+                }
+            })
+            .unwrap_or(Language::Chinese)
+    }
+
+    pub const fn texts(self) -> &'static Texts {
+        match self {
+            Language::Chinese => &CHINESE,
+            Language::English => &ENGLISH,
+        }
+    }
+}
+
+/// Every text of the interface in one language.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Texts {
+    pub app_name: &'static str,
+    pub tagline: &'static str,
+    pub nav_settings: &'static str,
+    pub this_phone: &'static str,
+    pub checking_server: &'static str,
+    pub server_reachable: &'static str,
+    pub server_unreachable: &'static str,
+    pub app_version: &'static str,
+    pub server_version: &'static str,
+    pub settings_title: &'static str,
+    pub language: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub back_home: &'static str,
+}
+
+const CHINESE: Texts = Texts {
+    app_name: "后勤",
+    tagline: "巡检、宿舍检查、报修工单与盘点，离线也能用。",
+    nav_settings: "设置",
+    this_phone: "本机",
+    checking_server: "正在连接服务器…",
+    server_reachable: "已连接服务器",
+    server_unreachable: "未连接服务器：离线工作，联网后自动同步",
+    app_version: "应用版本",
+    server_version: "服务器版本",
+    settings_title: "设置",
+    language: "语言",
+    not_found_title: "页面不存在",
+    not_found_body: "这个地址没有对应的页面。",
+    back_home: "返回首页",
+};
+
+const ENGLISH: Texts = Texts {
+    app_name: "Houqin",
+    tagline: "Inspections, dorm checks, work orders and stocktakes, offline too.",
+    nav_settings: "Settings",
+    this_phone: "This phone",
+    checking_server: "Contacting the server…",
+    server_reachable: "Connected to the server",
+    server_unreachable: "Server not reachable: working offline, will sync when connected",
+    app_version: "App version",
+    server_version: "Server version",
+    settings_title: "Settings",
+    language: "Language",
+    not_found_title: "Page not found",
+    not_found_body: "There is no page at this address.",
+    back_home: "Back to the start page",
+};
+
+const STORAGE_KEY: &str = "houqin.language";
+
+/// The reader's language, provided to every component.
+#[derive(Clone, Copy)]
+pub struct CurrentLanguage(pub RwSignal<Language>);
+
+/// Reads the stored or browser language and provides it; keeps `<html lang>` and the
+/// stored choice in step with it.
+pub fn provide_language() {
+    let stored = gloo_storage::LocalStorage::get::<String>(STORAGE_KEY).ok();
+    let language = stored.as_deref().and_then(Language::from_tag).unwrap_or_else(browser_language);
+    let signal = RwSignal::new(language);
+    Effect::new(move || {
+        let language = signal.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", language.tag());
+        }
+    });
+    provide_context(CurrentLanguage(signal));
+}
+
+/// Remembers the reader's choice on this phone.
+pub fn choose_language(language: Language) {
+    use_context::<CurrentLanguage>().expect("provide_language() runs in App").0.set(language);
+    let _ = gloo_storage::LocalStorage::set(STORAGE_KEY, language.tag());
+}
+
+/// The texts in the reader's language, as a signal.
+pub fn use_texts() -> Signal<&'static Texts> {
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    Signal::derive(move || language.get().texts())
+}
+
+fn browser_language() -> Language {
+    let languages = window().navigator().languages();
+    let tags: Vec<String> = languages.iter().filter_map(|tag| tag.as_string()).collect();
+    Language::from_preferences(tags.iter().map(String::as_str))
+}
+

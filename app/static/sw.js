@@ -1,0 +1,51 @@
+// Houqin's service worker: the app shell and wasm from the cache, so the app opens with
+// no network after the first visit. `cargo xtask dist` fills in the placeholders.
+//
+// Each release has its own cache, filled completely at install. A new release waits
+// until no tab runs the old one, so a page never mixes an old shell with a new wasm.
+
+const VERSION = {{version}};
+const PRECACHE = {{precache}};
+const APP_ROUTES = {{app_routes}};
+const CACHE = `houqin-shell-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((key) => key.startsWith("houqin-shell-") && key !== CACHE).map((key) => caches.delete(key))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") self.skipWaiting();
+});
+
+function isAppRoute(path) {
+  const segments = path.split("/");
+  return APP_ROUTES.some((pattern) => {
+    if (pattern === "/" || path === "/") return pattern === path;
+    const expected = pattern.split("/");
+    return expected.length === segments.length
+      && expected.every((segment, index) => segment.startsWith(":") ? segments[index] !== "" : segment === segments[index]);
+  });
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && isAppRoute(url.pathname)) {
+    // Every page is the same shell; the app's router draws the page.
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match("/")).then((shell) => shell || fetch(request)));
+    return;
+  }
+  if (PRECACHE.includes(url.pathname)) {
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match(url.pathname)).then((hit) => hit || fetch(request)));
+  }
+  // Everything else (the API, sync, blobs) goes to the network untouched.
+});

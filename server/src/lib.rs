@@ -1,0 +1,107 @@
+//! The Houqin server: serves the PWA, keeps the organisation's data in sled, and (as the
+//! protocol core grows) syncs Automerge documents with phones over WebSocket.
+//!
+//! `main.rs` only parses the command line and calls [`run`]; tests build the same
+//! [`app`] on port 0 and talk to it over real sockets.
+
+pub mod config;
+pub mod demo;
+pub mod directory;
+mod error;
+pub mod storage;
+mod web;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use error::AppError;
+pub use storage::Storage;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The sled database.
+    pub storage: Storage,
+    /// Where the built PWA (`cargo xtask dist`) lives.
+    pub dist: Arc<PathBuf>,
+}
+
+/// The whole HTTP surface of the server.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .merge(web::router())
+        .layer(axum::middleware::from_fn(error::log_internal_errors))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> axum::Json<shared::health::Health> {
+    axum::Json(shared::health::Health::ok())
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets open requests finish
+/// and flushes sled, so nothing acknowledged before the signal is lost.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let storage = state.storage.clone();
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    storage.flush().await.context("flushing the database on shutdown")?;
+    tracing::info!("database flushed; shut down cleanly");
+    Ok(())
+}
+
+/// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let storage = Storage::open(&config.data)?;
+    let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
+    if !config.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %config.dist.display(), "the app is not built here; run `cargo xtask dist`");
+    }
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
+    let address = listener.local_addr()?;
+    println!("Houqin is running at http://{address}/");
+    if config.demo {
+        demo::print_logins(&demo_logins);
+    }
+    let state = AppState { storage, dist: Arc::new(config.dist) };
+    serve(listener, state, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

@@ -1,0 +1,19 @@
+//! The body of `GET /healthz`, read by the app to tell "server reachable" from "offline".
+
+use serde::{Deserialize, Serialize};
+
+/// What the server says about itself when asked whether it is up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` when the server answers at all; a server that cannot serve says nothing.
+    pub status: String,
+    /// The server's release, so a phone can notice it runs an older app.
+    pub version: String,
+}
+
+impl Health {
+    /// The answer of a healthy server of this release.
+    pub fn ok() -> Health {
+        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned() }
+    }
+}

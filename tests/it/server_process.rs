@@ -1,0 +1,131 @@
+//! The real `houqin-server` binary: flags, demo seeding, and a clean shutdown on SIGTERM
+//! that leaves the database flushed and reusable.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use server::directory::Directory;
+use shared::directory::Username;
+
+use crate::support::http_client;
+
+/// The binary built next to this test binary (`cargo build -p server` puts it there).
+fn server_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().unwrap();
+    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
+    let binary = profile_dir.join("houqin-server");
+    assert!(binary.is_file(), "{} is missing: run `cargo build -p server` (or `cargo xtask test`)", binary.display());
+    binary
+}
+
+/// A running server process and the lines it printed before it started listening.
+struct ServerProcess {
+    child: Child,
+    banner: Vec<String>,
+    url: String,
+    /// Kept open so that the server never writes into a closed pipe.
+    _stdout: std::io::Lines<BufReader<ChildStdout>>,
+}
+
+impl ServerProcess {
+    fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+        let mut child = Command::new(server_binary())
+            .args(["--addr", "127.0.0.1:0", "--dist"])
+            .arg(data.join("no-dist"))
+            .arg("--data")
+            .arg(data.join("db"))
+            .args(extra)
+            .env("HOUQIN_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the server printed nothing").unwrap();
+        let url = first.strip_prefix("Houqin is running at ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
+        let mut banner = vec![first];
+        if extra.contains(&"--demo") {
+            // The demo banner: a heading and one line per login.
+            banner.extend(lines.by_ref().take(7).map(Result::unwrap));
+        }
+        ServerProcess { child, banner, url, _stdout: lines }
+    }
+
+    /// Sends SIGTERM and waits (with a deadline) for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn version_and_help_name_the_flags() {
+    let output = Command::new(server_binary()).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in ["--addr", "[env: HOUQIN_ADDR=]", "--data", "[env: HOUQIN_DATA=]", "--demo", "--dist"] {
+        assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
+    }
+    let output = Command::new(server_binary()).arg("--addr").arg("not-an-address").output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'not-an-address' for '--addr <ADDR>'"));
+}
+
+#[tokio::test]
+async fn demo_mode_seeds_once_prints_logins_and_shuts_down_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    assert_eq!(server.banner[1], "Demo logins (password \"demo\" for all):");
+    let logins = server.banner[2..].join("\n");
+    for expected in ["admin", "manager", "inspector@hq", "dorm_staff@plant2", "technician@hq, technician@plant2", "storekeeper@hq"] {
+        assert!(logins.contains(expected), "demo logins lack {expected:?}:\n{logins}");
+    }
+    let health = http_client().get(format!("{}healthz", server.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(server.terminate().success(), "SIGTERM should end the server with status 0");
+
+    let inspector = {
+        // sled allows one opener at a time: this block's handles close before the restart.
+        let storage = server::Storage::open(&data.path().join("db")).unwrap();
+        let directory = Directory::open(&storage).unwrap();
+        let inspector = directory.user(&Username::parse("inspector").unwrap()).unwrap().expect("demo users were stored");
+        assert!(inspector.password_hash.starts_with("$argon2id$"), "passwords are stored hashed");
+        let site_names: Vec<String> = directory.sites().unwrap().into_iter().map(|site| site.name).collect();
+        assert_eq!(site_names, ["总部", "二厂"]);
+        inspector
+    };
+
+    // A second start with --demo keeps what is there instead of seeding again.
+    let again = ServerProcess::start(data.path(), &["--demo"]);
+    assert!(again.terminate().success());
+    let storage = server::Storage::open(&data.path().join("db")).unwrap();
+    let unchanged = Directory::open(&storage).unwrap().user(&Username::parse("inspector").unwrap()).unwrap().unwrap();
+    assert_eq!(unchanged.password_hash, inspector.password_hash, "demo seeding must not touch a non-empty database");
+}
+
+#[tokio::test]
+async fn without_demo_the_database_stays_empty() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &[]);
+    assert_eq!(server.banner.len(), 1);
+    assert!(server.terminate().success());
+    let storage = server::Storage::open(&data.path().join("db")).unwrap();
+    assert!(Directory::open(&storage).unwrap().is_empty());
+}

@@ -1,0 +1,123 @@
+//! How the server serves the PWA's files: the shell for app pages, 404 for everything
+//! else, content types, precompressed variants and cache headers.
+
+use std::io::{Read as _, Write as _};
+
+use expect_test::{Expect, expect};
+
+use crate::support::{TestServer, http_client};
+
+const SHELL: &str = "<!doctype html><title>shell</title>";
+const WASM: &[u8] = b"\0asm\x01\0\0\0 pretend wasm";
+
+/// A small dist directory shaped like the one `cargo xtask dist` writes.
+fn fixture_dist() -> tempfile::TempDir {
+    let dist = tempfile::tempdir().unwrap();
+    let write = |path: &str, bytes: &[u8]| {
+        let path = dist.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    write("index.html", SHELL.as_bytes());
+    write("index.html.gz", &gzip(SHELL.as_bytes()));
+    write("sw.js", b"self.addEventListener('fetch', () => {});");
+    write("manifest.webmanifest", b"{\"name\":\"Houqin\"}");
+    write("icon.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    write("assets/houqin-0123456789abcdef_bg.wasm", WASM);
+    write("assets/houqin-0123456789abcdef_bg.wasm.br", &brotli(WASM));
+    write("assets/houqin-0123456789abcdef_bg.wasm.gz", &gzip(WASM));
+    write("assets/style-0123456789abcdef.css", b"body{}");
+    dist
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut output = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut output, &Default::default()).unwrap();
+    output
+}
+
+/// Fetches `path` with `Accept-Encoding: encoding` and summarises the response in one line.
+async fn fetch(server: &TestServer, path: &str, encoding: &str) -> (String, Vec<u8>) {
+    let response = http_client().get(server.url(path)).header("accept-encoding", encoding).send().await.unwrap();
+    let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_else(|| "-".into());
+    let summary = format!(
+        "{} type={} encoding={} cache={}",
+        response.status().as_u16(),
+        header("content-type"),
+        header("content-encoding"),
+        header("cache-control")
+    );
+    (summary, response.bytes().await.unwrap().to_vec())
+}
+
+async fn check(server: &TestServer, path: &str, encoding: &str, expected: Expect) {
+    let (summary, _) = fetch(server, path, encoding).await;
+    expected.assert_eq(&summary);
+}
+
+#[tokio::test]
+async fn app_pages_get_the_shell_and_unknown_paths_get_404() {
+    let dist = fixture_dist();
+    let server = TestServer::start(dist.path()).await;
+    check(&server, "/", "identity", expect!["200 type=text/html encoding=- cache=no-cache"]).await;
+    check(&server, "/settings", "identity", expect!["200 type=text/html encoding=- cache=no-cache"]).await;
+    check(&server, "/settings", "gzip", expect!["200 type=text/html encoding=gzip cache=no-cache"]).await;
+    check(&server, "/settings/", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
+    check(&server, "/no-such-page", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
+    check(&server, "/api/unknown", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
+    check(&server, "/assets/", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
+
+    let (_, shell) = fetch(&server, "/settings", "identity").await;
+    assert_eq!(shell, SHELL.as_bytes());
+    let (_, not_found) = fetch(&server, "/no-such-page", "identity").await;
+    assert_eq!(String::from_utf8(not_found).unwrap(), r#"{"error":"not found"}"#);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_precompressed() {
+    let dist = fixture_dist();
+    let server = TestServer::start(dist.path()).await;
+    let wasm = "/assets/houqin-0123456789abcdef_bg.wasm";
+    check(&server, wasm, "br, gzip", expect!["200 type=application/wasm encoding=br cache=public, max-age=31536000, immutable"]).await;
+    check(&server, wasm, "gzip", expect!["200 type=application/wasm encoding=gzip cache=public, max-age=31536000, immutable"]).await;
+    check(&server, wasm, "identity", expect!["200 type=application/wasm encoding=- cache=public, max-age=31536000, immutable"]).await;
+    check(&server, "/assets/style-0123456789abcdef.css", "identity", expect!["200 type=text/css encoding=- cache=public, max-age=31536000, immutable"]).await;
+
+    let (_, brotli_body) = fetch(&server, wasm, "br").await;
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&brotli_body[..], 4096).read_to_end(&mut decoded).unwrap();
+    assert_eq!(decoded, WASM);
+    let (_, plain) = fetch(&server, wasm, "identity").await;
+    assert_eq!(plain, WASM);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_service_worker_and_manifest_are_always_revalidated() {
+    let dist = fixture_dist();
+    let server = TestServer::start(dist.path()).await;
+    check(&server, "/sw.js", "identity", expect!["200 type=text/javascript encoding=- cache=no-cache"]).await;
+    check(&server, "/manifest.webmanifest", "identity", expect!["200 type=application/manifest+json encoding=- cache=no-cache"]).await;
+    check(&server, "/icon.svg", "identity", expect!["200 type=image/svg+xml encoding=- cache=no-cache"]).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_answers_even_without_a_built_app() {
+    let missing = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&missing.path().join("dist")).await;
+    let health: serde_json::Value = http_client().get(server.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health, serde_json::json!({ "status": "ok", "version": shared::VERSION }));
+
+    let (summary, body) = fetch(&server, "/", "identity").await;
+    assert_eq!(summary, "503 type=application/json encoding=- cache=-");
+    assert_eq!(String::from_utf8(body).unwrap(), r#"{"error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,85 @@
+//! What every test module needs: an in-process server on port 0, paths, and waiting for a
+//! condition with a deadline instead of sleeping.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A server running inside the test process on a free loopback port, with its own
+/// temporary database. Stop it with [`TestServer::stop`] to check the clean shutdown.
+pub struct TestServer {
+    pub address: SocketAddr,
+    _data: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start(dist: &Path) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let storage = server::Storage::open(data.path()).unwrap();
+        let state = server::AppState { storage, dist: Arc::new(dist.to_path_buf()) };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, state, async {
+            let _ = signal.await;
+        }));
+        TestServer { address, _data: data, shutdown: Some(shutdown), task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Shuts down gracefully and returns what `serve` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        (&mut self.task).await?
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The PWA built by `cargo xtask dist`.
+pub fn built_dist() -> PathBuf {
+    let dist = workspace_root().join("dist");
+    assert!(dist.join("index.html").is_file(), "no built app in {}: run `cargo xtask dist` (or `cargo xtask test`)", dist.display());
+    dist
+}
+
+/// Polls `condition` until it yields a value or `deadline` passes; panics naming `what`.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut condition: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let give_up = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = condition().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < give_up, "gave up after {deadline:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// An HTTP client that never decompresses, so tests see exactly what the server sent.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}

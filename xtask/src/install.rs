@@ -1,0 +1,82 @@
+//! Installs what the tests need when it is missing: the wasm target, Debian's Chromium
+//! and ChromeDriver, and the JavaScript peer's npm packages from the committed lockfile.
+//! Each step checks first, so a prepared machine pays nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::run_command;
+
+/// Where the browser tests find Chromium and ChromeDriver (overridable for other systems).
+pub struct Browser {
+    pub chromium: PathBuf,
+    pub chromedriver: PathBuf,
+}
+
+impl Browser {
+    pub fn from_env() -> Browser {
+        let path = |variable: &str, default: &str| std::env::var_os(variable).map(PathBuf::from).unwrap_or_else(|| default.into());
+        Browser { chromium: path("HOUQIN_CHROMIUM", "/usr/bin/chromium"), chromedriver: path("CHROMEDRIVER", "/usr/bin/chromedriver") }
+    }
+}
+
+pub fn wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("cannot run rustup")?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    println!("install: adding the wasm32-unknown-unknown target");
+    run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+pub fn browser(browser: &Browser) -> anyhow::Result<()> {
+    if browser.chromium.exists() && browser.chromedriver.exists() {
+        return Ok(());
+    }
+    println!("install: Chromium and ChromeDriver from Debian's packages");
+    let install = ["apt-get", "install", "--yes", "--no-install-recommends", "chromium", "chromium-driver"];
+    if run_command(&mut privileged(&install)).is_err() {
+        // A fresh machine may have no package lists yet.
+        run_command(&mut privileged(&["apt-get", "update"]))?;
+        run_command(&mut privileged(&install))?;
+    }
+    if !browser.chromium.exists() || !browser.chromedriver.exists() {
+        bail!(
+            "Chromium or ChromeDriver still missing at {} and {}; set HOUQIN_CHROMIUM and CHROMEDRIVER",
+            browser.chromium.display(),
+            browser.chromedriver.display()
+        );
+    }
+    Ok(())
+}
+
+/// `npm ci` in `dir` unless `node_modules` already matches the lockfile.
+pub fn npm_packages(dir: &Path) -> anyhow::Result<()> {
+    let lockfile = dir.join("package-lock.json");
+    let installed = dir.join("node_modules").join(".package-lock.json");
+    let up_to_date = match (lockfile.metadata(), installed.metadata()) {
+        (Ok(lock), Ok(installed)) => installed.modified()? >= lock.modified()?,
+        _ => false,
+    };
+    if up_to_date {
+        return Ok(());
+    }
+    println!("install: npm packages in {}", dir.display());
+    run_command(Command::new("npm").current_dir(dir).args(["ci", "--no-audit", "--no-fund"]))
+}
+
+/// A command run as root: directly when we are root, else through sudo.
+fn privileged(args: &[&str]) -> Command {
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.starts_with(b"0\n"));
+    let mut command = if is_root {
+        Command::new(args[0])
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg(args[0]);
+        sudo
+    };
+    command.args(&args[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+    command
+}

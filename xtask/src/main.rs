@@ -1,0 +1,105 @@
+//! `cargo xtask`: the project's build and test automation, in Rust so it needs nothing
+//! beyond cargo.
+//!
+//! - `dist`: build the PWA into `dist/` (wasm, JS glue, CSS, manifest, service worker,
+//!   precompressed copies).
+//! - `serve [SERVER ARGS…]`: `dist`, then run `houqin-server --demo`.
+//! - `test`: install what the tests need if missing, then run every test.
+//! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
+
+mod dist;
+mod install;
+mod test;
+#[cfg(test)]
+mod tidy;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  dist                 build the PWA into dist/
+  serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
+  test                 install test prerequisites if missing and run every test
+  wasm-test-runner     cargo's runner for wasm32 tests (used by `test`)";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().map(|arg| arg.to_string_lossy().into_owned());
+    let rest: Vec<OsString> = args.collect();
+    match command.as_deref() {
+        Some("dist") => {
+            no_arguments(&rest)?;
+            dist::dist().map(drop)
+        }
+        Some("serve") => serve(&rest),
+        Some("test") => {
+            no_arguments(&rest)?;
+            test::test()
+        }
+        Some("wasm-test-runner") => {
+            let program = std::iter::once(OsString::from("wasm-bindgen-test-runner"));
+            wasm_bindgen_cli::wasm_bindgen_test_runner::run_cli_with_args(program.chain(rest))
+        }
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+        None => bail!("no command given\n\n{USAGE}"),
+    }
+}
+
+fn no_arguments(rest: &[OsString]) -> anyhow::Result<()> {
+    match rest.first() {
+        Some(extra) => bail!("unexpected argument {extra:?}\n\n{USAGE}"),
+        None => Ok(()),
+    }
+}
+
+fn serve(server_args: &[OsString]) -> anyhow::Result<()> {
+    dist::dist()?;
+    let root = workspace_root();
+    let mut server = cargo();
+    server
+        .current_dir(&root)
+        .args(["run", "--quiet", "--package", "server", "--bin", "houqin-server", "--", "--demo"])
+        .arg("--dist")
+        .arg(root.join("dist"))
+        .args(server_args);
+    run_command(&mut server)
+}
+
+/// The workspace's root directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// The cargo that runs us, so toolchain overrides carry through.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command to completion, failing with the command line if it fails.
+fn run_command(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed: {status}");
+    }
+    Ok(())
+}

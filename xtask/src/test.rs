@@ -1,0 +1,67 @@
+//! `cargo xtask test`: every test of the project, in one command.
+//!
+//! Order: prerequisites, the PWA build (the browser tests load it), the native tests of
+//! every crate (unit, integration, browser end-to-end, JavaScript interop), then the app's
+//! wasm tests in headless Chromium. Native builds share one target directory and profile,
+//! so nothing is compiled twice.
+
+use std::time::Instant;
+
+use crate::install::{self, Browser};
+use crate::{cargo, run_command, workspace_root};
+
+pub fn test() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let root = workspace_root();
+    let browser = Browser::from_env();
+    install::wasm_target()?;
+    install::browser(&browser)?;
+    install::npm_packages(&root.join("tests").join("js"))?;
+
+    crate::dist::dist()?;
+
+    // The process-level tests start the real binary; build it next to the test binary.
+    run_command(cargo().current_dir(&root).args(["build", "--package", "server", "--bin", "houqin-server"]))?;
+    run_command(
+        cargo()
+            .current_dir(&root)
+            .arg("test")
+            .env("HOUQIN_CHROMIUM", &browser.chromium)
+            .env("CHROMEDRIVER", &browser.chromedriver),
+    )?;
+
+    // wasm-bindgen's runner reads the browser's capabilities from this file.
+    let webdriver_json = root.join("target").join("webdriver.json");
+    std::fs::create_dir_all(root.join("target"))?;
+    std::fs::write(&webdriver_json, serde_json::to_string_pretty(&webdriver_capabilities(&browser))?)?;
+    let runner = std::env::current_exe()?;
+    run_command(
+        cargo()
+            .current_dir(&root)
+            .args(["test", "--package", "app", "--target", "wasm32-unknown-unknown"])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", format!("{} wasm-test-runner", runner.display()))
+            .env("CHROMEDRIVER", &browser.chromedriver)
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver_json)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+    println!("test: every test passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Chromium's options for wasm-bindgen's runner, which adds headless and no-sandbox itself.
+/// Background networking is off: this machine's closed network refuses it noisily.
+fn webdriver_capabilities(browser: &Browser) -> serde_json::Value {
+    serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": browser.chromium,
+            "args": [
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        }
+    })
+}
