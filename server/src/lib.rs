@@ -64,6 +64,7 @@ pub async fn serve(
 
 /// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let storage = Storage::open(&config.data)?;
     let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
     if !config.dist.join("index.html").is_file() {
@@ -78,30 +79,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         demo::print_logins(&demo_logins);
     }
     let state = AppState { storage, dist: Arc::new(config.dist) };
-    serve(listener, state, shutdown_signal()).await
+    serve(listener, state, shutdown).await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
+/// Registers for SIGTERM and SIGINT (ctrl-c) now, so a signal that arrives the moment the
+/// server starts is not lost to the default action, and returns the future that resolves
+/// on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing open requests");
+        tracing::info!("shutting down: finishing open requests");
+    })
 }

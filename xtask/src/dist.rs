@@ -36,6 +36,7 @@ pub struct FileSize {
 /// Builds the app and writes `dist/`; returns the sizes of what a browser downloads.
 pub fn dist() -> anyhow::Result<Vec<FileSize>> {
     let root = workspace_root();
+    crate::install::wasm_target()?;
     let started = Instant::now();
     run_command(cargo().current_dir(&root).args([
         "build",
