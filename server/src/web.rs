@@ -53,6 +53,21 @@ async fn serve_file(State(state): State<AppState>, request: Request) -> Result<R
     let cache_control = if path.starts_with("/assets/") { IMMUTABLE } else { REVALIDATE };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, cache_control);
+    // The same URL may be sent as brotli, gzip or plain: caches must key on the encoding.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(text_type) = headers.get(header::CONTENT_TYPE).and_then(|value| utf8_text_type(value.as_bytes())) {
+        headers.insert(header::CONTENT_TYPE, text_type);
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
+}
+
+/// `text/*` without a charset gets `; charset=utf-8`: every text file of the app is UTF-8
+/// and full of Chinese, which a browser must not guess at.
+fn utf8_text_type(content_type: &[u8]) -> Option<HeaderValue> {
+    let content_type = std::str::from_utf8(content_type).ok()?;
+    if !content_type.starts_with("text/") || content_type.contains("charset") {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{content_type}; charset=utf-8")).ok()
 }

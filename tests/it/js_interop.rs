@@ -14,7 +14,7 @@ fn js_dir() -> PathBuf {
     let dir = workspace_root().join("tests").join("js");
     assert!(
         dir.join("node_modules").join("@automerge").join("automerge").is_dir(),
-        "npm packages missing: run `npm ci` in {} (`cargo xtask test` does)",
+        "npm packages missing: run `npm install --no-save` in {} (`cargo xtask test` does)",
         dir.display()
     );
     dir

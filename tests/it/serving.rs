@@ -47,10 +47,11 @@ async fn fetch(server: &TestServer, path: &str, encoding: &str) -> (String, Vec<
     let response = http_client().get(server.url(path)).header("accept-encoding", encoding).send().await.unwrap();
     let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_else(|| "-".into());
     let summary = format!(
-        "{} type={} encoding={} cache={}",
+        "{} type={} encoding={} vary={} cache={}",
         response.status().as_u16(),
         header("content-type"),
         header("content-encoding"),
+        header("vary"),
         header("cache-control")
     );
     (summary, response.bytes().await.unwrap().to_vec())
@@ -65,13 +66,13 @@ async fn check(server: &TestServer, path: &str, encoding: &str, expected: Expect
 async fn app_pages_get_the_shell_and_unknown_paths_get_404() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
-    check(&server, "/", "identity", expect!["200 type=text/html encoding=- cache=no-cache"]).await;
-    check(&server, "/settings", "identity", expect!["200 type=text/html encoding=- cache=no-cache"]).await;
-    check(&server, "/settings", "gzip", expect!["200 type=text/html encoding=gzip cache=no-cache"]).await;
-    check(&server, "/settings/", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
-    check(&server, "/no-such-page", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
-    check(&server, "/api/unknown", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
-    check(&server, "/assets/", "identity", expect!["404 type=application/json encoding=- cache=-"]).await;
+    check(&server, "/", "identity", expect!["200 type=text/html; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/settings", "identity", expect!["200 type=text/html; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/settings", "gzip", expect!["200 type=text/html; charset=utf-8 encoding=gzip vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/settings/", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
+    check(&server, "/no-such-page", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
+    check(&server, "/api/unknown", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
+    check(&server, "/assets/", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
 
     let (_, shell) = fetch(&server, "/settings", "identity").await;
     assert_eq!(shell, SHELL.as_bytes());
@@ -85,10 +86,10 @@ async fn hashed_assets_are_immutable_and_precompressed() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
     let wasm = "/assets/houqin-0123456789abcdef_bg.wasm";
-    check(&server, wasm, "br, gzip", expect!["200 type=application/wasm encoding=br cache=public, max-age=31536000, immutable"]).await;
-    check(&server, wasm, "gzip", expect!["200 type=application/wasm encoding=gzip cache=public, max-age=31536000, immutable"]).await;
-    check(&server, wasm, "identity", expect!["200 type=application/wasm encoding=- cache=public, max-age=31536000, immutable"]).await;
-    check(&server, "/assets/style-0123456789abcdef.css", "identity", expect!["200 type=text/css encoding=- cache=public, max-age=31536000, immutable"]).await;
+    check(&server, wasm, "br, gzip", expect!["200 type=application/wasm encoding=br vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
+    check(&server, wasm, "gzip", expect!["200 type=application/wasm encoding=gzip vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
+    check(&server, wasm, "identity", expect!["200 type=application/wasm encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
+    check(&server, "/assets/style-0123456789abcdef.css", "identity", expect!["200 type=text/css; charset=utf-8 encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
 
     let (_, brotli_body) = fetch(&server, wasm, "br").await;
     let mut decoded = Vec::new();
@@ -103,9 +104,15 @@ async fn hashed_assets_are_immutable_and_precompressed() {
 async fn the_service_worker_and_manifest_are_always_revalidated() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
-    check(&server, "/sw.js", "identity", expect!["200 type=text/javascript encoding=- cache=no-cache"]).await;
-    check(&server, "/manifest.webmanifest", "identity", expect!["200 type=application/manifest+json encoding=- cache=no-cache"]).await;
-    check(&server, "/icon.svg", "identity", expect!["200 type=image/svg+xml encoding=- cache=no-cache"]).await;
+    check(&server, "/sw.js", "identity", expect!["200 type=text/javascript; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/manifest.webmanifest", "identity", expect!["200 type=application/manifest+json encoding=- vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/icon.svg", "identity", expect!["200 type=image/svg+xml encoding=- vary=accept-encoding cache=no-cache"]).await;
+
+    // Revalidating an unchanged service worker costs a 304, not a download.
+    let first = http_client().get(server.url("/sw.js")).send().await.unwrap();
+    let last_modified = first.headers()["last-modified"].clone();
+    let again = http_client().get(server.url("/sw.js")).header("if-modified-since", last_modified).send().await.unwrap();
+    assert_eq!(again.status(), 304);
     server.stop().await.unwrap();
 }
 
@@ -117,7 +124,7 @@ async fn health_answers_even_without_a_built_app() {
     assert_eq!(health, serde_json::json!({ "status": "ok", "version": shared::VERSION }));
 
     let (summary, body) = fetch(&server, "/", "identity").await;
-    assert_eq!(summary, "503 type=application/json encoding=- cache=-");
+    assert_eq!(summary, "503 type=application/json encoding=- vary=- cache=-");
     assert_eq!(String::from_utf8(body).unwrap(), r#"{"error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
     server.stop().await.unwrap();
 }

@@ -52,7 +52,10 @@ pub fn browser(browser: &Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `npm ci` in `dir` unless `node_modules` already matches the lockfile.
+/// Installs the packages pinned by `dir/package-lock.json` unless `node_modules` already
+/// matches it. Not `npm ci`: npm 11 leaves the optional platform packages of cbor-x out of
+/// the lockfile it writes and then `npm ci` refuses that same lockfile. `npm install
+/// --no-save` installs the locked versions and never rewrites the lockfile.
 pub fn npm_packages(dir: &Path) -> anyhow::Result<()> {
     let lockfile = dir.join("package-lock.json");
     let installed = dir.join("node_modules").join(".package-lock.json");
@@ -64,7 +67,7 @@ pub fn npm_packages(dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("install: npm packages in {}", dir.display());
-    run_command(Command::new("npm").current_dir(dir).args(["ci", "--no-audit", "--no-fund"]))
+    run_command(Command::new("npm").current_dir(dir).args(["install", "--no-save", "--no-audit", "--no-fund"]))
 }
 
 /// A command run as root: directly when we are root, else through sudo.
