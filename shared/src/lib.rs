@@ -5,8 +5,12 @@
 //! every function is deterministic and runs the same natively and in wasm.
 
 pub mod directory;
+pub mod document;
 pub mod health;
+pub mod kpi;
+pub mod quantity;
 pub mod routes;
+pub mod time;
 
 /// The release of Houqin this crate was built as; app and server report it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

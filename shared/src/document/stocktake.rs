@@ -1,0 +1,322 @@
+//! Stocktakes: several counters count a store at once, offline, and their entries add up.
+//!
+//! A count is an entry (counter, bin, item, quantity, time), never one shared number, so
+//! two people counting never overwrite each other. A counter corrects a mistake with a new
+//! entry that names the one it replaces; the history stays. Expected quantities are a
+//! snapshot taken at the start, so stock moving during the count does not shift the target.
+//!
+//! Layout: header; `location`, `mode` (scalars); `expected` (item → thousandths);
+//! `entries`, `recounts`, `events` (maps keyed by entry id or item).
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+
+use super::{
+    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, entry_id_field, expect_type, invalid, map_at, optional_str,
+    put, put_map, required_i64, required_str, username_field,
+};
+use crate::directory::{SiteId, Username};
+use crate::quantity::Quantity;
+use crate::time::Timestamp;
+
+/// Whether counters see the expected quantities while counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Counters see only what they count; variance appears once counting closes.
+    Blind,
+    Open,
+}
+
+impl Mode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Blind => "blind",
+            Mode::Open => "open",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Mode, DocumentError> {
+        match value {
+            "blind" => Ok(Mode::Blind),
+            "open" => Ok(Mode::Open),
+            other => Err(invalid("mode", other, "blind or open")),
+        }
+    }
+}
+
+/// What a storekeeper sets up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewStocktake {
+    pub site: SiteId,
+    pub location: String,
+    pub mode: Mode,
+    /// The ledger's on-hand quantity of each item in scope, at the start.
+    pub expected: Vec<(String, Quantity)>,
+}
+
+/// One count by one person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountEntry {
+    pub id: EntryId,
+    pub counter: Username,
+    pub bin: String,
+    pub item: String,
+    pub quantity: Quantity,
+    pub at: Timestamp,
+    /// The counter's own earlier entry that this one corrects.
+    pub replaces: Option<EntryId>,
+}
+
+/// Where the stocktake stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Counting,
+    Closed,
+    Approved,
+}
+
+/// Counted against expected for one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemTotal {
+    pub item: String,
+    pub counted: Quantity,
+    pub expected: Option<Quantity>,
+    pub by_counter: BTreeMap<Username, Quantity>,
+}
+
+impl ItemTotal {
+    /// Counted minus expected; `None` for an item that was not in the snapshot's scope.
+    pub fn variance(&self) -> Option<Quantity> {
+        self.expected.map(|expected| self.counted.saturating_sub(expected))
+    }
+}
+
+/// Everything a stocktake holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StocktakeView {
+    pub header: Header,
+    pub location: String,
+    pub mode: Mode,
+    pub expected: BTreeMap<String, Quantity>,
+    pub entries: Vec<CountEntry>,
+    pub recounts: BTreeMap<String, Username>,
+    pub phase: Phase,
+}
+
+impl StocktakeView {
+    /// The entries that count: all but those corrected later. When one entry was corrected
+    /// twice concurrently, the later correction (by time, then id) stands.
+    pub fn effective_entries(&self) -> Vec<&CountEntry> {
+        let mut latest_correction: BTreeMap<&EntryId, &CountEntry> = BTreeMap::new();
+        for entry in &self.entries {
+            if let Some(replaced) = &entry.replaces {
+                let newer = latest_correction.get(replaced).is_none_or(|current| (entry.at, &entry.id) > (current.at, &current.id));
+                if newer {
+                    latest_correction.insert(replaced, entry);
+                }
+            }
+        }
+        self.entries
+            .iter()
+            .filter(|entry| !latest_correction.contains_key(&entry.id))
+            .filter(|entry| match &entry.replaces {
+                Some(replaced) => latest_correction.get(replaced).is_some_and(|winner| winner.id == entry.id),
+                None => true,
+            })
+            .collect()
+    }
+
+    /// Totals per item (every item expected or counted), in item order.
+    pub fn totals(&self) -> Vec<ItemTotal> {
+        let mut totals: BTreeMap<&str, ItemTotal> = BTreeMap::new();
+        for (item, expected) in &self.expected {
+            totals.insert(item, ItemTotal { item: item.clone(), counted: Quantity::ZERO, expected: Some(*expected), by_counter: BTreeMap::new() });
+        }
+        for entry in self.effective_entries() {
+            let total = totals.entry(&entry.item).or_insert_with(|| ItemTotal {
+                item: entry.item.clone(),
+                counted: Quantity::ZERO,
+                expected: None,
+                by_counter: BTreeMap::new(),
+            });
+            total.counted = total.counted.saturating_add(entry.quantity);
+            let by_counter = total.by_counter.entry(entry.counter.clone()).or_default();
+            *by_counter = by_counter.saturating_add(entry.quantity);
+        }
+        totals.into_values().collect()
+    }
+}
+
+/// A stocktake document.
+pub struct Stocktake {
+    doc: AutoCommit,
+}
+
+super::typed_document!(Stocktake);
+
+impl Stocktake {
+    /// Starts a stocktake with its expected-quantity snapshot.
+    pub fn start(actor: ActorId, new: &NewStocktake, edit: &Edit) -> Result<Stocktake, DocumentError> {
+        let header = Header {
+            document_type: DocumentType::Stocktake,
+            schema: DocumentType::Stocktake.current_schema(),
+            site: new.site.clone(),
+            created_by: edit.user.clone(),
+            created_at: edit.at,
+        };
+        let mut doc = super::create(actor, &header);
+        put(&mut doc, &ROOT, "location", new.location.as_str());
+        put(&mut doc, &ROOT, "mode", new.mode.as_str());
+        let expected = put_map(&mut doc, &ROOT, "expected");
+        for (item, quantity) in &new.expected {
+            if quantity.is_negative() {
+                return Err(invalid("expected quantity", &quantity.to_string(), "zero or more"));
+            }
+            put(&mut doc, &expected, item, quantity.thousandths());
+        }
+        for collection in ["entries", "recounts", "events"] {
+            put_map(&mut doc, &ROOT, collection);
+        }
+        commit(&mut doc, edit, "started stocktake");
+        Ok(Stocktake { doc })
+    }
+
+    /// Records a count by `edit.user`.
+    pub fn count(&mut self, id: &EntryId, bin: &str, item: &str, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
+        self.write_entry(id, bin, item, quantity, None, edit)?;
+        commit(&mut self.doc, edit, "count");
+        Ok(())
+    }
+
+    /// Corrects one of `edit.user`'s own entries with a new one; the old entry stays in the
+    /// history but no longer counts.
+    pub fn correct(&mut self, id: &EntryId, replaces: &EntryId, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
+        let view = self.read()?;
+        let original = view
+            .entries
+            .iter()
+            .find(|entry| &entry.id == replaces)
+            .ok_or_else(|| invalid("entry to correct", replaces.as_str(), "an entry of this stocktake"))?;
+        if original.counter != edit.user {
+            return Err(invalid("entry to correct", replaces.as_str(), "one of your own entries; counters correct only their own counts"));
+        }
+        let (bin, item) = (original.bin.clone(), original.item.clone());
+        self.write_entry(id, &bin, &item, quantity, Some(replaces), edit)?;
+        commit(&mut self.doc, edit, "corrected count");
+        Ok(())
+    }
+
+    /// Asks for `item` to be counted again.
+    pub fn request_recount(&mut self, item: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let recounts = map_at(&self.doc, &ROOT, "recounts", "recounts")?;
+        put(&mut self.doc, &recounts, item, edit.user.as_str());
+        commit(&mut self.doc, edit, "recount requested");
+        Ok(())
+    }
+
+    /// Ends counting (`closed`) or approves the result (`approved`).
+    pub fn record_phase(&mut self, id: &EntryId, phase: Phase, edit: &Edit) -> Result<(), DocumentError> {
+        let name = match phase {
+            Phase::Counting => "reopened",
+            Phase::Closed => "closed",
+            Phase::Approved => "approved",
+        };
+        let events = map_at(&self.doc, &ROOT, "events", "events")?;
+        let event = put_map(&mut self.doc, &events, id.as_str());
+        put(&mut self.doc, &event, "kind", name);
+        put(&mut self.doc, &event, "user", edit.user.as_str());
+        put(&mut self.doc, &event, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, name);
+        Ok(())
+    }
+
+    pub fn read(&self) -> Result<StocktakeView, DocumentError> {
+        let doc = &self.doc;
+        let header = expect_type(doc, DocumentType::Stocktake)?;
+        let expected_map = map_at(doc, &ROOT, "expected", "expected")?;
+        let mut expected = BTreeMap::new();
+        for item in doc.keys(&expected_map) {
+            let quantity = required_i64(doc, &expected_map, &item, &format!("expected.{item}"))?;
+            expected.insert(item, Quantity::from_thousandths(quantity));
+        }
+        let entries_map = map_at(doc, &ROOT, "entries", "entries")?;
+        let count_entries = entries(doc, &entries_map, "entries", |doc, id, map, field| {
+            let replaces = optional_str(doc, map, "replaces", &format!("{field}.replaces"))?
+                .map(|value| entry_id_field(&value, &format!("{field}.replaces")))
+                .transpose()?;
+            Ok(CountEntry {
+                id,
+                counter: username_field(&required_str(doc, map, "counter", &format!("{field}.counter"))?, &format!("{field}.counter"))?,
+                bin: required_str(doc, map, "bin", &format!("{field}.bin"))?,
+                item: required_str(doc, map, "item", &format!("{field}.item"))?,
+                quantity: Quantity::from_thousandths(required_i64(doc, map, "quantity", &format!("{field}.quantity"))?),
+                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
+                replaces,
+            })
+        })?;
+        let recounts_map = map_at(doc, &ROOT, "recounts", "recounts")?;
+        let mut recounts = BTreeMap::new();
+        for item in doc.keys(&recounts_map) {
+            let field = format!("recounts.{item}");
+            let user = username_field(&required_str(doc, &recounts_map, &item, &field)?, &field)?;
+            recounts.insert(item, user);
+        }
+        let events_map = map_at(doc, &ROOT, "events", "events")?;
+        let mut events = entries(doc, &events_map, "events", |doc, id, map, field| {
+            let at = Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?);
+            let kind = required_str(doc, map, "kind", &format!("{field}.kind"))?;
+            Ok((at, id, kind))
+        })?;
+        events.sort();
+        let mut phase = Phase::Counting;
+        for (_, _, kind) in &events {
+            phase = match (phase, kind.as_str()) {
+                (Phase::Counting, "closed") => Phase::Closed,
+                (Phase::Closed, "approved") => Phase::Approved,
+                (Phase::Closed, "reopened") => Phase::Counting,
+                (unchanged, _) => unchanged,
+            };
+        }
+        Ok(StocktakeView {
+            header,
+            location: required_str(doc, &ROOT, "location", "location")?,
+            mode: Mode::parse(&required_str(doc, &ROOT, "mode", "mode")?)?,
+            expected,
+            entries: count_entries,
+            recounts,
+            phase,
+        })
+    }
+
+    fn write_entry(
+        &mut self,
+        id: &EntryId,
+        bin: &str,
+        item: &str,
+        quantity: Quantity,
+        replaces: Option<&EntryId>,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
+        if quantity.is_negative() {
+            return Err(invalid("count", &quantity.to_string(), "zero or more"));
+        }
+        if item.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "item".to_owned() });
+        }
+        let entries_map = map_at(&self.doc, &ROOT, "entries", "entries")?;
+        if self.doc.get(&entries_map, id.as_str())?.is_some() {
+            return Err(invalid("entry id", id.as_str(), "a new id; this one is taken"));
+        }
+        let entry = put_map(&mut self.doc, &entries_map, id.as_str());
+        put(&mut self.doc, &entry, "counter", edit.user.as_str());
+        put(&mut self.doc, &entry, "bin", bin);
+        put(&mut self.doc, &entry, "item", item);
+        put(&mut self.doc, &entry, "quantity", quantity.thousandths());
+        put(&mut self.doc, &entry, "at", edit.at.as_millis());
+        if let Some(replaces) = replaces {
+            put(&mut self.doc, &entry, "replaces", replaces.as_str());
+        }
+        Ok(())
+    }
+}

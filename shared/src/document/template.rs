@@ -1,0 +1,273 @@
+//! Checklist templates: sections and items an inspector answers, in Chinese and English.
+//!
+//! A template is a document, so admins edit it offline and edits merge. `version` counts
+//! publications; an inspection copies the items of the version it started from, so a
+//! round in progress never changes under the inspector's feet.
+//!
+//! Layout: header; `name` and `category` (scalars; the name as `name_zh`, `name_en`);
+//! `version`; `sections` and `items` (maps keyed by id, each with an `order`).
+
+use automerge::{ActorId, AutoCommit, ObjId, ROOT, ReadDoc};
+
+use super::{
+    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, expect_type, invalid, map_at, optional_i64,
+    optional_str, put, put_map, required_i64, required_str,
+};
+use crate::directory::SiteId;
+
+/// A text in both interface languages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Label {
+    pub fn new(zh: &str, en: &str) -> Label {
+        Label { zh: zh.to_owned(), en: en.to_owned() }
+    }
+}
+
+/// What kind of answer an item takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// Pass, fail or not applicable.
+    PassFail,
+    /// A reading; outside `[min, max]` (thousandths of `unit`) it fails.
+    Number { unit: String, min: Option<i64>, max: Option<i64> },
+    Text,
+    /// One of several options; those listed in `failing` fail the item.
+    Choice { options: Vec<(EntryId, Label)>, failing: Vec<EntryId> },
+    Photo,
+    Signature,
+}
+
+impl ItemKind {
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ItemKind::PassFail => "pass_fail",
+            ItemKind::Number { .. } => "number",
+            ItemKind::Text => "text",
+            ItemKind::Choice { .. } => "choice",
+            ItemKind::Photo => "photo",
+            ItemKind::Signature => "signature",
+        }
+    }
+}
+
+/// One question of a checklist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub id: EntryId,
+    pub section: EntryId,
+    pub order: i64,
+    pub label: Label,
+    pub kind: ItemKind,
+    pub required: bool,
+    /// A failed answer needs at least one photo before the inspection can be submitted.
+    pub photo_on_fail: bool,
+    /// Weight in the score; items without one weigh 1.
+    pub weight: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub id: EntryId,
+    pub order: i64,
+    pub title: Label,
+}
+
+/// A checklist's content: what an inspection copies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checklist {
+    pub name: Label,
+    /// e.g. `fire_safety`, `electrical`, `food_safety`, `dorm_room`.
+    pub category: String,
+    pub version: i64,
+    /// In order.
+    pub sections: Vec<Section>,
+    /// In order: by section order, then item order, then id.
+    pub items: Vec<ChecklistItem>,
+}
+
+impl Checklist {
+    pub fn item(&self, id: &EntryId) -> Option<&ChecklistItem> {
+        self.items.iter().find(|item| &item.id == id)
+    }
+
+    fn sort(&mut self) {
+        self.sections.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
+        let section_order = |id: &EntryId| self.sections.iter().position(|section| &section.id == id).unwrap_or(usize::MAX);
+        let mut items = std::mem::take(&mut self.items);
+        items.sort_by(|a, b| (section_order(&a.section), a.order, &a.id).cmp(&(section_order(&b.section), b.order, &b.id)));
+        self.items = items;
+    }
+}
+
+/// Writes a checklist's fields into `object` (a template's root or an inspection's copy).
+pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &Checklist) -> Result<(), DocumentError> {
+    for item in &checklist.items {
+        if !checklist.sections.iter().any(|section| section.id == item.section) {
+            return Err(invalid("item section", item.section.as_str(), "the id of one of the checklist's sections"));
+        }
+        if let ItemKind::Number { min: Some(min), max: Some(max), .. } = item.kind {
+            if min > max {
+                return Err(invalid("limits", &format!("{min}..{max}"), "a minimum no larger than the maximum"));
+            }
+        }
+    }
+    put(doc, object, "name_zh", checklist.name.zh.as_str());
+    put(doc, object, "name_en", checklist.name.en.as_str());
+    put(doc, object, "category", checklist.category.as_str());
+    put(doc, object, "version", checklist.version);
+    let sections = put_map(doc, object, "sections");
+    for section in &checklist.sections {
+        let map = put_map(doc, &sections, section.id.as_str());
+        put(doc, &map, "order", section.order);
+        put(doc, &map, "title_zh", section.title.zh.as_str());
+        put(doc, &map, "title_en", section.title.en.as_str());
+    }
+    let items = put_map(doc, object, "items");
+    for item in &checklist.items {
+        let map = put_map(doc, &items, item.id.as_str());
+        put(doc, &map, "section", item.section.as_str());
+        put(doc, &map, "order", item.order);
+        put(doc, &map, "label_zh", item.label.zh.as_str());
+        put(doc, &map, "label_en", item.label.en.as_str());
+        put(doc, &map, "kind", item.kind.name());
+        put(doc, &map, "required", item.required);
+        put(doc, &map, "photo_on_fail", item.photo_on_fail);
+        if let Some(weight) = item.weight {
+            put(doc, &map, "weight", weight);
+        }
+        match &item.kind {
+            ItemKind::Number { unit, min, max } => {
+                put(doc, &map, "unit", unit.as_str());
+                if let Some(min) = min {
+                    put(doc, &map, "min", *min);
+                }
+                if let Some(max) = max {
+                    put(doc, &map, "max", *max);
+                }
+            }
+            ItemKind::Choice { options, failing } => {
+                let options_map = put_map(doc, &map, "options");
+                for (index, (id, label)) in options.iter().enumerate() {
+                    let option = put_map(doc, &options_map, id.as_str());
+                    put(doc, &option, "order", index as i64);
+                    put(doc, &option, "label_zh", label.zh.as_str());
+                    put(doc, &option, "label_en", label.en.as_str());
+                    put(doc, &option, "fails", failing.contains(id));
+                }
+            }
+            ItemKind::PassFail | ItemKind::Text | ItemKind::Photo | ItemKind::Signature => {}
+        }
+    }
+    Ok(())
+}
+
+fn label(doc: &AutoCommit, map: &ObjId, prefix: &str, field: &str) -> Result<Label, DocumentError> {
+    Ok(Label {
+        zh: required_str(doc, map, &format!("{prefix}_zh"), &format!("{field}.{prefix}_zh"))?,
+        en: required_str(doc, map, &format!("{prefix}_en"), &format!("{field}.{prefix}_en"))?,
+    })
+}
+
+fn boolean(doc: &AutoCommit, map: &ObjId, key: &str, field: &str) -> Result<bool, DocumentError> {
+    match doc.get(map, key)? {
+        None => Ok(false),
+        Some((value, _)) => value.as_bool().ok_or_else(|| DocumentError::WrongFieldType { field: format!("{field}.{key}"), expected: "true or false" }),
+    }
+}
+
+/// Reads a checklist from `object`.
+pub(crate) fn read_checklist(doc: &AutoCommit, object: &ObjId, prefix: &str) -> Result<Checklist, DocumentError> {
+    let at = |key: &str| if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+    let sections_map = map_at(doc, object, "sections", &at("sections"))?;
+    let sections = entries(doc, &sections_map, &at("sections"), |doc, id, map, field| {
+        Ok(Section { id, order: required_i64(doc, map, "order", &format!("{field}.order"))?, title: label(doc, map, "title", field)? })
+    })?;
+    let items_map = map_at(doc, object, "items", &at("items"))?;
+    let items = entries(doc, &items_map, &at("items"), |doc, id, map, field| {
+        let kind_name = required_str(doc, map, "kind", &format!("{field}.kind"))?;
+        let kind = match kind_name.as_str() {
+            "pass_fail" => ItemKind::PassFail,
+            "number" => ItemKind::Number {
+                unit: optional_str(doc, map, "unit", &format!("{field}.unit"))?.unwrap_or_default(),
+                min: optional_i64(doc, map, "min", &format!("{field}.min"))?,
+                max: optional_i64(doc, map, "max", &format!("{field}.max"))?,
+            },
+            "text" => ItemKind::Text,
+            "choice" => {
+                let options_map = map_at(doc, map, "options", &format!("{field}.options"))?;
+                let mut options = entries(doc, &options_map, &format!("{field}.options"), |doc, id, option, field| {
+                    let order = required_i64(doc, option, "order", &format!("{field}.order"))?;
+                    let fails = boolean(doc, option, "fails", field)?;
+                    Ok((order, id, label(doc, option, "label", field)?, fails))
+                })?;
+                options.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                let failing = options.iter().filter(|option| option.3).map(|option| option.1.clone()).collect();
+                ItemKind::Choice { options: options.into_iter().map(|(_, id, label, _)| (id, label)).collect(), failing }
+            }
+            "photo" => ItemKind::Photo,
+            "signature" => ItemKind::Signature,
+            other => return Err(invalid(&format!("{field}.kind"), other, "pass_fail, number, text, choice, photo or signature")),
+        };
+        Ok(ChecklistItem {
+            id,
+            section: super::entry_id_field(&required_str(doc, map, "section", &format!("{field}.section"))?, &format!("{field}.section"))?,
+            order: required_i64(doc, map, "order", &format!("{field}.order"))?,
+            label: label(doc, map, "label", field)?,
+            kind,
+            required: boolean(doc, map, "required", field)?,
+            photo_on_fail: boolean(doc, map, "photo_on_fail", field)?,
+            weight: optional_i64(doc, map, "weight", &format!("{field}.weight"))?,
+        })
+    })?;
+    let mut checklist = Checklist {
+        name: label(doc, object, "name", prefix)?,
+        category: required_str(doc, object, "category", &at("category"))?,
+        version: required_i64(doc, object, "version", &at("version"))?,
+        sections,
+        items,
+    };
+    checklist.sort();
+    Ok(checklist)
+}
+
+/// A checklist template document.
+pub struct ChecklistTemplate {
+    doc: AutoCommit,
+}
+
+super::typed_document!(ChecklistTemplate);
+
+impl ChecklistTemplate {
+    pub fn create(actor: ActorId, site: &SiteId, checklist: &Checklist, edit: &Edit) -> Result<ChecklistTemplate, DocumentError> {
+        let header = Header {
+            document_type: DocumentType::ChecklistTemplate,
+            schema: DocumentType::ChecklistTemplate.current_schema(),
+            site: site.clone(),
+            created_by: edit.user.clone(),
+            created_at: edit.at,
+        };
+        let mut doc = super::create(actor, &header);
+        write_checklist(&mut doc, &ROOT, checklist)?;
+        commit(&mut doc, edit, "created template");
+        Ok(ChecklistTemplate { doc })
+    }
+
+    pub fn read(&self) -> Result<(Header, Checklist), DocumentError> {
+        let header = expect_type(&self.doc, DocumentType::ChecklistTemplate)?;
+        Ok((header, read_checklist(&self.doc, &ROOT, "")?))
+    }
+
+    /// Marks the current content as a new published version.
+    pub fn publish(&mut self, edit: &Edit) -> Result<i64, DocumentError> {
+        let (_, checklist) = self.read()?;
+        let version = checklist.version + 1;
+        put(&mut self.doc, &ROOT, "version", version);
+        commit(&mut self.doc, edit, &format!("published version {version}"));
+        Ok(version)
+    }
+}

@@ -1,0 +1,724 @@
+//! Work orders: a fault reported, dispatched, repaired and verified, with every step an
+//! event in an append-only log.
+//!
+//! The status is never stored: it is a deterministic fold over the events sorted by
+//! (device time, event id), the same on every replica whatever order changes arrived in.
+//! A step that is illegal once concurrent logs are merged (two completions, completing a
+//! cancelled order) is kept and flagged for a manager, whose decision is a new event.
+//!
+//! Layout: header; `title`, `priority`, `due_at`, `location`, `asset` (scalars);
+//! `description` (Text); `source` (map, optional); `events`, `comments`, `parts` (maps
+//! keyed by entry id).
+
+use automerge::transaction::Transactable as _;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+
+use super::{
+    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, entry_id_field, expect_type, invalid, map_at,
+    optional_i64, optional_str, optional_text, put, put_map, put_text, required_i64, required_str, username_field,
+};
+use crate::directory::{SiteId, Username};
+use crate::quantity::Quantity;
+use crate::time::Timestamp;
+
+/// How urgent a repair is; sets the default due time (SLA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Priority, DocumentError> {
+        Priority::ALL
+            .into_iter()
+            .find(|priority| priority.as_str() == value)
+            .ok_or_else(|| invalid("priority", value, "one of low, normal, high, urgent"))
+    }
+}
+
+/// A satisfaction rating from 1 to 5, given on verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rating(u8);
+
+impl Rating {
+    pub fn new(stars: i64) -> Result<Rating, DocumentError> {
+        match u8::try_from(stars) {
+            Ok(stars @ 1..=5) => Ok(Rating(stars)),
+            _ => Err(invalid("rating", &stars.to_string(), "a whole number from 1 to 5")),
+        }
+    }
+
+    pub const fn stars(self) -> u8 {
+        self.0
+    }
+}
+
+/// Where a work order came from, when an inspection raised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The inspection document's id (`automerge:` URL or bare id).
+    pub inspection: String,
+    /// The checklist item that failed.
+    pub item: String,
+}
+
+/// What a reporter enters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWorkOrder {
+    pub site: SiteId,
+    pub title: String,
+    pub description: String,
+    /// A place from the site catalog (building, floor or room id).
+    pub location: String,
+    pub asset: Option<String>,
+    pub priority: Priority,
+    pub due_at: Option<Timestamp>,
+    pub source: Option<Source>,
+}
+
+/// A step in a work order's life.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Reported,
+    Assigned { assignee: Username },
+    Acknowledged,
+    Started,
+    Paused { reason: String },
+    Completed { notes: String },
+    Verified { rating: Rating, comment: String },
+    Reopened { reason: String },
+    Cancelled { reason: String },
+    /// A manager's decision about a flagged event.
+    Resolved { flagged: EntryId, decision: String },
+}
+
+impl EventKind {
+    pub const fn name(&self) -> &'static str {
+        match self {
+            EventKind::Reported => "reported",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::Acknowledged => "acknowledged",
+            EventKind::Started => "started",
+            EventKind::Paused { .. } => "paused",
+            EventKind::Completed { .. } => "completed",
+            EventKind::Verified { .. } => "verified",
+            EventKind::Reopened { .. } => "reopened",
+            EventKind::Cancelled { .. } => "cancelled",
+            EventKind::Resolved { .. } => "resolved",
+        }
+    }
+}
+
+/// One entry of the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub id: EntryId,
+    pub kind: EventKind,
+    pub user: Username,
+    pub at: Timestamp,
+}
+
+/// Where a work order stands, as folded from its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Reported,
+    Assigned,
+    Acknowledged,
+    InProgress,
+    Paused,
+    Completed,
+    Verified,
+    Reopened,
+    Cancelled,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Reported => "reported",
+            Status::Assigned => "assigned",
+            Status::Acknowledged => "acknowledged",
+            Status::InProgress => "in_progress",
+            Status::Paused => "paused",
+            Status::Completed => "completed",
+            Status::Verified => "verified",
+            Status::Reopened => "reopened",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether work is still expected (counts as open and can become overdue).
+    pub const fn is_open(self) -> bool {
+        !matches!(self, Status::Completed | Status::Verified | Status::Cancelled)
+    }
+}
+
+/// An event the fold could not apply, kept for a manager's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flag {
+    pub event: EntryId,
+    /// The status the order had when the event came up in the fold.
+    pub status: Status,
+    pub problem: FlagProblem,
+    /// The `resolved` event recording the manager's decision, once there is one.
+    pub resolution: Option<EntryId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagProblem {
+    /// The step is not allowed from the status the merged log arrived at.
+    IllegalTransition { event: &'static str },
+    /// A second `reported` event.
+    DuplicateReport,
+    /// A `resolved` event naming an event that is not flagged.
+    ResolvesNothing { flagged: EntryId },
+}
+
+/// The fold's result: status, who has it, the times the department measures, and flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    pub status: Status,
+    pub assignee: Option<Username>,
+    pub reported_at: Timestamp,
+    /// First acknowledgement or start.
+    pub first_response_at: Option<Timestamp>,
+    /// The completion in force (the latest one not undone by a reopening).
+    pub completed_at: Option<Timestamp>,
+    pub verified_at: Option<Timestamp>,
+    pub rating: Option<Rating>,
+    pub reopened: u32,
+    pub flags: Vec<Flag>,
+}
+
+impl State {
+    /// Milliseconds from the report to the first response.
+    pub fn response_millis(&self) -> Option<i64> {
+        self.first_response_at.map(|at| at.millis_since(self.reported_at))
+    }
+
+    /// Milliseconds from the report to the completion in force.
+    pub fn repair_millis(&self) -> Option<i64> {
+        self.completed_at.map(|at| at.millis_since(self.reported_at))
+    }
+
+    /// Flags still waiting for a manager.
+    pub fn open_flags(&self) -> impl Iterator<Item = &Flag> {
+        self.flags.iter().filter(|flag| flag.resolution.is_none())
+    }
+}
+
+/// Folds events into a state: sorted by (device time, id), so the same on every replica.
+pub fn fold(reported_at: Timestamp, events: &[Event]) -> State {
+    let mut ordered: Vec<&Event> = events.iter().collect();
+    ordered.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let mut state = State {
+        status: Status::Reported,
+        assignee: None,
+        reported_at,
+        first_response_at: None,
+        completed_at: None,
+        verified_at: None,
+        rating: None,
+        reopened: 0,
+        flags: Vec::new(),
+    };
+    let mut seen_report = false;
+    for event in ordered {
+        use Status::*;
+        let status = state.status;
+        let applied = match &event.kind {
+            EventKind::Reported => {
+                let first = !seen_report;
+                seen_report = true;
+                if !first {
+                    state.flags.push(Flag { event: event.id.clone(), status, problem: FlagProblem::DuplicateReport, resolution: None });
+                }
+                continue;
+            }
+            EventKind::Assigned { assignee } => {
+                let allowed = matches!(status, Reported | Assigned | Acknowledged | InProgress | Paused | Reopened);
+                if allowed {
+                    state.assignee = Some(assignee.clone());
+                    state.status = Assigned;
+                }
+                allowed
+            }
+            EventKind::Acknowledged => transition(&mut state, &[Assigned], Acknowledged),
+            EventKind::Started => {
+                // A technician may take an unassigned fault on the spot: it becomes theirs.
+                let allowed = transition(&mut state, &[Reported, Assigned, Acknowledged, Paused, Reopened], InProgress);
+                if allowed && state.assignee.is_none() {
+                    state.assignee = Some(event.user.clone());
+                }
+                allowed
+            }
+            EventKind::Paused { .. } => transition(&mut state, &[InProgress], Paused),
+            EventKind::Completed { .. } => {
+                let allowed = transition(&mut state, &[Reported, Assigned, Acknowledged, InProgress, Paused, Reopened], Completed);
+                if allowed {
+                    state.completed_at = Some(event.at);
+                }
+                allowed
+            }
+            EventKind::Verified { rating, .. } => {
+                let allowed = transition(&mut state, &[Completed], Verified);
+                if allowed {
+                    state.verified_at = Some(event.at);
+                    state.rating = Some(*rating);
+                }
+                allowed
+            }
+            EventKind::Reopened { .. } => {
+                let allowed = transition(&mut state, &[Completed, Verified], Reopened);
+                if allowed {
+                    state.completed_at = None;
+                    state.verified_at = None;
+                    state.rating = None;
+                    state.reopened += 1;
+                }
+                allowed
+            }
+            EventKind::Cancelled { .. } => {
+                transition(&mut state, &[Reported, Assigned, Acknowledged, InProgress, Paused, Reopened], Cancelled)
+            }
+            EventKind::Resolved { flagged, .. } => {
+                match state.flags.iter_mut().find(|flag| &flag.event == flagged && flag.resolution.is_none()) {
+                    Some(flag) => flag.resolution = Some(event.id.clone()),
+                    None => state.flags.push(Flag {
+                        event: event.id.clone(),
+                        status,
+                        problem: FlagProblem::ResolvesNothing { flagged: flagged.clone() },
+                        resolution: None,
+                    }),
+                }
+                continue;
+            }
+        };
+        if applied {
+            if matches!(event.kind, EventKind::Acknowledged | EventKind::Started) && state.first_response_at.is_none() {
+                state.first_response_at = Some(event.at);
+            }
+        } else {
+            state.flags.push(Flag {
+                event: event.id.clone(),
+                status,
+                problem: FlagProblem::IllegalTransition { event: event.kind.name() },
+                resolution: None,
+            });
+        }
+    }
+    state
+}
+
+fn transition(state: &mut State, from: &[Status], to: Status) -> bool {
+    let allowed = from.contains(&state.status);
+    if allowed {
+        state.status = to;
+    }
+    allowed
+}
+
+/// A comment on a work order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub id: EntryId,
+    pub user: Username,
+    pub at: Timestamp,
+    pub text: String,
+}
+
+/// A part used in a repair, from the site's stock items.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartUsed {
+    pub id: EntryId,
+    pub item: String,
+    pub quantity: Quantity,
+    pub user: Username,
+    pub at: Timestamp,
+}
+
+/// Everything a work order holds, read in one go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkOrderView {
+    pub header: Header,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub asset: Option<String>,
+    pub priority: Priority,
+    pub due_at: Option<Timestamp>,
+    pub source: Option<Source>,
+    pub events: Vec<Event>,
+    pub comments: Vec<Comment>,
+    pub parts: Vec<PartUsed>,
+}
+
+impl WorkOrderView {
+    pub fn state(&self) -> State {
+        fold(self.header.created_at, &self.events)
+    }
+
+    /// Open and past its due time at `now`.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.due_at.is_some_and(|due| due < now) && self.state().status.is_open()
+    }
+}
+
+/// A work order document.
+pub struct WorkOrder {
+    doc: AutoCommit,
+}
+
+super::typed_document!(WorkOrder);
+
+impl WorkOrder {
+    /// Creates the document with its `reported` event.
+    pub fn report(actor: ActorId, new: &NewWorkOrder, event: &EntryId, edit: &Edit) -> Result<WorkOrder, DocumentError> {
+        if new.title.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "title".to_owned() });
+        }
+        let header = Header {
+            document_type: DocumentType::WorkOrder,
+            schema: DocumentType::WorkOrder.current_schema(),
+            site: new.site.clone(),
+            created_by: edit.user.clone(),
+            created_at: edit.at,
+        };
+        let mut doc = super::create(actor, &header);
+        put(&mut doc, &ROOT, "title", new.title.trim());
+        put_text(&mut doc, &ROOT, "description", &new.description);
+        put(&mut doc, &ROOT, "location", new.location.as_str());
+        if let Some(asset) = &new.asset {
+            put(&mut doc, &ROOT, "asset", asset.as_str());
+        }
+        put(&mut doc, &ROOT, "priority", new.priority.as_str());
+        if let Some(due) = new.due_at {
+            put(&mut doc, &ROOT, "due_at", due.as_millis());
+        }
+        if let Some(source) = &new.source {
+            let map = put_map(&mut doc, &ROOT, "source");
+            put(&mut doc, &map, "inspection", source.inspection.as_str());
+            put(&mut doc, &map, "item", source.item.as_str());
+        }
+        for collection in ["events", "comments", "parts"] {
+            put_map(&mut doc, &ROOT, collection);
+        }
+        let mut order = WorkOrder { doc };
+        order.write_event(event, &EventKind::Reported, edit);
+        commit(&mut order.doc, edit, "reported");
+        Ok(order)
+    }
+
+    /// Wraps a document received from elsewhere, checking that it is a readable work order.
+    /// Appends a step to the log. Legality is judged by the fold, not here: a phone
+    /// offline cannot know what others did, and the log must keep what happened.
+    pub fn record(&mut self, id: &EntryId, kind: &EventKind, edit: &Edit) {
+        self.write_event(id, kind, edit);
+        commit(&mut self.doc, edit, kind.name());
+    }
+
+    pub fn set_priority(&mut self, priority: Priority, edit: &Edit) {
+        put(&mut self.doc, &ROOT, "priority", priority.as_str());
+        commit(&mut self.doc, edit, "priority");
+    }
+
+    pub fn set_due(&mut self, due: Timestamp, edit: &Edit) {
+        put(&mut self.doc, &ROOT, "due_at", due.as_millis());
+        commit(&mut self.doc, edit, "due time");
+    }
+
+    pub fn set_title(&mut self, title: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if title.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "title".to_owned() });
+        }
+        put(&mut self.doc, &ROOT, "title", title.trim());
+        commit(&mut self.doc, edit, "title");
+        Ok(())
+    }
+
+    /// Replaces `delete` characters at `position` of the description with `insert`;
+    /// concurrent edits of the description interleave instead of overwriting each other.
+    pub fn edit_description(&mut self, position: usize, delete: isize, insert: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let text = match self.doc.get(&ROOT, "description")? {
+            Some((Value::Object(ObjType::Text), id)) => id,
+            _ => return Err(DocumentError::WrongFieldType { field: "description".to_owned(), expected: "text" }),
+        };
+        let length = self.doc.length(&text);
+        if position > length {
+            return Err(invalid("description position", &position.to_string(), "a position within the text"));
+        }
+        self.doc.splice_text(&text, position, delete, insert)?;
+        commit(&mut self.doc, edit, "description");
+        Ok(())
+    }
+
+    pub fn add_comment(&mut self, id: &EntryId, text: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if text.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "comment".to_owned() });
+        }
+        let comments = map_at(&self.doc, &ROOT, "comments", "comments")?;
+        let comment = put_map(&mut self.doc, &comments, id.as_str());
+        put(&mut self.doc, &comment, "user", edit.user.as_str());
+        put(&mut self.doc, &comment, "at", edit.at.as_millis());
+        put_text(&mut self.doc, &comment, "text", text);
+        commit(&mut self.doc, edit, "comment");
+        Ok(())
+    }
+
+    pub fn add_part(&mut self, id: &EntryId, item: &str, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
+        if quantity <= Quantity::ZERO {
+            return Err(invalid("quantity", &quantity.to_string(), "a quantity above zero"));
+        }
+        let parts = map_at(&self.doc, &ROOT, "parts", "parts")?;
+        let part = put_map(&mut self.doc, &parts, id.as_str());
+        put(&mut self.doc, &part, "item", item);
+        put(&mut self.doc, &part, "quantity", quantity.thousandths());
+        put(&mut self.doc, &part, "user", edit.user.as_str());
+        put(&mut self.doc, &part, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "part used");
+        Ok(())
+    }
+
+    /// Reads the whole order; a malformed field is an error naming it, never a panic.
+    pub fn read(&self) -> Result<WorkOrderView, DocumentError> {
+        let doc = &self.doc;
+        let header = expect_type(doc, DocumentType::WorkOrder)?;
+        let source = match doc.get(&ROOT, "source")? {
+            None => None,
+            Some((Value::Object(ObjType::Map), map)) => Some(Source {
+                inspection: required_str(doc, &map, "inspection", "source.inspection")?,
+                item: required_str(doc, &map, "item", "source.item")?,
+            }),
+            Some(_) => return Err(DocumentError::WrongFieldType { field: "source".to_owned(), expected: "a map" }),
+        };
+        let events_map = map_at(doc, &ROOT, "events", "events")?;
+        let events = entries(doc, &events_map, "events", read_event)?;
+        let comments_map = map_at(doc, &ROOT, "comments", "comments")?;
+        let comments = entries(doc, &comments_map, "comments", |doc, id, map, field| {
+            Ok(Comment {
+                id,
+                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
+                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
+                text: optional_text(doc, map, "text", &format!("{field}.text"))?.unwrap_or_default(),
+            })
+        })?;
+        let parts_map = map_at(doc, &ROOT, "parts", "parts")?;
+        let parts = entries(doc, &parts_map, "parts", |doc, id, map, field| {
+            Ok(PartUsed {
+                id,
+                item: required_str(doc, map, "item", &format!("{field}.item"))?,
+                quantity: Quantity::from_thousandths(required_i64(doc, map, "quantity", &format!("{field}.quantity"))?),
+                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
+                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
+            })
+        })?;
+        Ok(WorkOrderView {
+            header,
+            title: required_str(doc, &ROOT, "title", "title")?,
+            description: optional_text(doc, &ROOT, "description", "description")?.unwrap_or_default(),
+            location: required_str(doc, &ROOT, "location", "location")?,
+            asset: optional_str(doc, &ROOT, "asset", "asset")?,
+            priority: Priority::parse(&required_str(doc, &ROOT, "priority", "priority")?)?,
+            due_at: optional_i64(doc, &ROOT, "due_at", "due_at")?.map(Timestamp::from_millis),
+            source,
+            events,
+            comments,
+            parts,
+        })
+    }
+
+    fn write_event(&mut self, id: &EntryId, kind: &EventKind, edit: &Edit) {
+        let events = map_at(&self.doc, &ROOT, "events", "events").expect("a work order has an events map");
+        let event = put_map(&mut self.doc, &events, id.as_str());
+        put(&mut self.doc, &event, "kind", kind.name());
+        put(&mut self.doc, &event, "user", edit.user.as_str());
+        put(&mut self.doc, &event, "at", edit.at.as_millis());
+        match kind {
+            EventKind::Reported | EventKind::Acknowledged | EventKind::Started => {}
+            EventKind::Assigned { assignee } => put(&mut self.doc, &event, "assignee", assignee.as_str()),
+            EventKind::Paused { reason } | EventKind::Reopened { reason } | EventKind::Cancelled { reason } => {
+                put(&mut self.doc, &event, "reason", reason.as_str())
+            }
+            EventKind::Completed { notes } => put(&mut self.doc, &event, "notes", notes.as_str()),
+            EventKind::Verified { rating, comment } => {
+                put(&mut self.doc, &event, "rating", i64::from(rating.stars()));
+                put(&mut self.doc, &event, "comment", comment.as_str());
+            }
+            EventKind::Resolved { flagged, decision } => {
+                put(&mut self.doc, &event, "flagged", flagged.as_str());
+                put(&mut self.doc, &event, "decision", decision.as_str());
+            }
+        }
+    }
+}
+
+fn read_event(doc: &AutoCommit, id: EntryId, map: &ObjId, field: &str) -> Result<Event, DocumentError> {
+    let text = |key: &str| required_str(doc, map, key, &format!("{field}.{key}"));
+    let kind_name = text("kind")?;
+    let kind = match kind_name.as_str() {
+        "reported" => EventKind::Reported,
+        "assigned" => EventKind::Assigned { assignee: username_field(&text("assignee")?, &format!("{field}.assignee"))? },
+        "acknowledged" => EventKind::Acknowledged,
+        "started" => EventKind::Started,
+        "paused" => EventKind::Paused { reason: text("reason")? },
+        "completed" => EventKind::Completed { notes: text("notes")? },
+        "verified" => EventKind::Verified {
+            rating: Rating::new(required_i64(doc, map, "rating", &format!("{field}.rating"))?)?,
+            comment: text("comment")?,
+        },
+        "reopened" => EventKind::Reopened { reason: text("reason")? },
+        "cancelled" => EventKind::Cancelled { reason: text("reason")? },
+        "resolved" => EventKind::Resolved {
+            flagged: entry_id_field(&text("flagged")?, &format!("{field}.flagged"))?,
+            decision: text("decision")?,
+        },
+        other => return Err(invalid(&format!("{field}.kind"), other, "a work order event such as assigned or completed")),
+    };
+    Ok(Event {
+        id,
+        kind,
+        user: username_field(&text("user")?, &format!("{field}.user"))?,
+        at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// `log` has one event per line: `<time> <id> <kind> [argument]`.
+    fn check(log: &str, expected: Expect) {
+        let events: Vec<Event> = log
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                let argument = parts.get(3).copied().unwrap_or("x");
+                let kind = match parts[2] {
+                    "reported" => EventKind::Reported,
+                    "assigned" => EventKind::Assigned { assignee: Username::parse(argument).unwrap() },
+                    "acknowledged" => EventKind::Acknowledged,
+                    "started" => EventKind::Started,
+                    "paused" => EventKind::Paused { reason: argument.into() },
+                    "completed" => EventKind::Completed { notes: argument.into() },
+                    "verified" => EventKind::Verified { rating: Rating::new(argument.parse().unwrap()).unwrap(), comment: String::new() },
+                    "reopened" => EventKind::Reopened { reason: argument.into() },
+                    "cancelled" => EventKind::Cancelled { reason: argument.into() },
+                    "resolved" => EventKind::Resolved { flagged: EntryId::parse(argument).unwrap(), decision: "keep".into() },
+                    other => panic!("unknown kind {other}"),
+                };
+                Event {
+                    id: EntryId::parse(parts[1]).unwrap(),
+                    kind,
+                    user: Username::parse("manager").unwrap(),
+                    at: Timestamp::from_millis(parts[0].parse().unwrap()),
+                }
+            })
+            .collect();
+        let state = fold(Timestamp::from_millis(0), &events);
+        let mut rendered = format!(
+            "{} assignee={} response={:?} repair={:?} rating={:?} reopened={}",
+            state.status.as_str(),
+            state.assignee.as_ref().map_or("-", |user| user.as_str()),
+            state.response_millis(),
+            state.repair_millis(),
+            state.rating.map(Rating::stars),
+            state.reopened,
+        );
+        for flag in &state.flags {
+            rendered.push_str(&format!(
+                "\nflag {} at {}: {:?}{}",
+                flag.event,
+                flag.status.as_str(),
+                flag.problem,
+                flag.resolution.as_ref().map_or(String::new(), |resolution| format!(" resolved by {resolution}"))
+            ));
+        }
+        expected.assert_eq(&rendered);
+    }
+
+    #[test]
+    fn a_repair_from_report_to_verification() {
+        check(
+            "0 a reported
+             60000 b assigned tech
+             300000 c acknowledged
+             900000 d started
+             4500000 e completed fixed
+             5000000 f verified 5",
+            expect!["verified assignee=tech response=Some(300000) repair=Some(4500000) rating=Some(5) reopened=0"],
+        );
+    }
+
+    #[test]
+    fn events_apply_in_time_order_not_arrival_order() {
+        check(
+            "20 c started
+             0 a reported
+             10 b assigned tech",
+            expect!["in_progress assignee=tech response=Some(20) repair=None rating=None reopened=0"],
+        );
+    }
+
+    #[test]
+    fn merged_steps_that_no_longer_fit_are_kept_and_flagged() {
+        // Completed on one phone while cancelled on another; then completed twice.
+        check(
+            "0 a reported
+             10 b assigned tech
+             20 c cancelled duplicate
+             30 d completed fixed
+             40 e completed fixed-again",
+            expect![[r#"
+                cancelled assignee=tech response=None repair=None rating=None reopened=0
+                flag d at cancelled: IllegalTransition { event: "completed" }
+                flag e at cancelled: IllegalTransition { event: "completed" }"#]],
+        );
+        check(
+            "0 a reported
+             10 b started
+             20 c completed one
+             20 d completed two
+             30 e resolved d",
+            expect![[r#"
+                completed assignee=manager response=Some(10) repair=Some(20) rating=None reopened=0
+                flag d at completed: IllegalTransition { event: "completed" } resolved by e"#]],
+        );
+    }
+
+    #[test]
+    fn a_reopened_order_measures_its_final_completion() {
+        check(
+            "0 a reported
+             10 b assigned tech
+             20 c started
+             30 d completed first
+             40 e reopened noisy
+             50 f started
+             60 g completed second
+             70 h resolved zz
+             80 i reported",
+            expect![[r#"
+                completed assignee=tech response=Some(20) repair=Some(60) rating=None reopened=1
+                flag h at completed: ResolvesNothing { flagged: EntryId("zz") }
+                flag i at completed: DuplicateReport"#]],
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! Property tests of merge semantics: random edits on three replicas, merged in random
+//! orders, must converge to one state with nobody's work lost.
+
+use automerge::{ActorId, AutoCommit};
+use proptest::prelude::*;
+use shared::directory::{SiteId, Username};
+use shared::document::stocktake::{Mode, NewStocktake, Stocktake};
+use shared::document::work_order::{EventKind, NewWorkOrder, Priority, Rating, WorkOrder, fold};
+use shared::document::{Edit, EntryId};
+use shared::quantity::Quantity;
+use shared::time::Timestamp;
+
+const USERS: [&str; 3] = ["tech", "manager", "inspector"];
+
+fn edit(replica: usize, at: i64) -> Edit {
+    Edit::new(Username::parse(USERS[replica]).unwrap(), Timestamp::from_millis(at))
+}
+
+fn actor(replica: usize) -> ActorId {
+    ActorId::from(vec![replica as u8 + 1; 16])
+}
+
+/// Three replicas of one document: the first is the original, the others forks of it with
+/// their own actors, as three phones that each synced it once.
+fn replicas(mut original: AutoCommit) -> Vec<AutoCommit> {
+    let second = original.fork().with_actor(actor(1));
+    let third = original.fork().with_actor(actor(2));
+    vec![original, second, third]
+}
+
+/// Merges every replica into every other, in the given order of pairs, then all to all.
+fn sync_everyone(docs: &mut [AutoCommit]) {
+    for _ in 0..2 {
+        for into in 0..docs.len() {
+            for from in 0..docs.len() {
+                if into != from {
+                    let mut source = docs[from].clone();
+                    docs[into].merge(&mut source).unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn merge_pair(docs: &mut [AutoCommit], into: usize, from: usize) {
+    if into != from {
+        let mut source = docs[from].clone();
+        docs[into].merge(&mut source).unwrap();
+    }
+}
+
+#[derive(Clone, Debug)]
+enum OrderAction {
+    Event(u8),
+    Comment,
+    Part(i64),
+    Priority(u8),
+    Description(usize, String),
+    Merge(usize),
+}
+
+fn order_action() -> impl Strategy<Value = OrderAction> {
+    prop_oneof![
+        4 => (0u8..9).prop_map(OrderAction::Event),
+        2 => Just(OrderAction::Comment),
+        1 => (1i64..5000).prop_map(OrderAction::Part),
+        1 => (0u8..4).prop_map(OrderAction::Priority),
+        2 => (0usize..40, "[a-z ]{1,6}").prop_map(|(position, text)| OrderAction::Description(position, text)),
+        2 => (0usize..3).prop_map(OrderAction::Merge),
+    ]
+}
+
+fn event_kind(choice: u8) -> EventKind {
+    let user = Username::parse("tech").unwrap();
+    match choice {
+        0 => EventKind::Assigned { assignee: user },
+        1 => EventKind::Acknowledged,
+        2 => EventKind::Started,
+        3 => EventKind::Paused { reason: "waiting for parts".into() },
+        4 => EventKind::Completed { notes: "replaced the capacitor".into() },
+        5 => EventKind::Verified { rating: Rating::new(4).unwrap(), comment: "cold again".into() },
+        6 => EventKind::Reopened { reason: "noisy".into() },
+        7 => EventKind::Cancelled { reason: "duplicate".into() },
+        _ => EventKind::Reported,
+    }
+}
+
+fn new_order() -> WorkOrder {
+    let new = NewWorkOrder {
+        site: SiteId::parse("hq").unwrap(),
+        title: "空调不制冷 Air conditioner not cooling".into(),
+        description: "Room 301 unit blows warm air".into(),
+        location: "hq-b1-301".into(),
+        asset: Some("ac-301".into()),
+        priority: Priority::Normal,
+        due_at: None,
+        source: None,
+    };
+    WorkOrder::report(actor(0), &new, &EntryId::parse("r0-report").unwrap(), &edit(0, 1_000)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn work_orders_converge_and_lose_nothing(steps in prop::collection::vec((0usize..3, order_action(), 0i64..100_000), 1..40)) {
+        let mut docs = replicas(new_order().into_doc());
+        let mut expected_events = vec!["r0-report".to_owned()];
+        let mut expected_comments = Vec::new();
+        let mut expected_parts = Vec::new();
+        for (step, (replica, action, at)) in steps.iter().enumerate() {
+            let edit = edit(*replica, 2_000 + at);
+            let id = EntryId::parse(&format!("r{replica}-{step}")).unwrap();
+            let mut order = WorkOrder::from_doc(docs[*replica].clone()).unwrap();
+            match action {
+                OrderAction::Event(choice) => {
+                    order.record(&id, &event_kind(*choice), &edit);
+                    expected_events.push(id.to_string());
+                }
+                OrderAction::Comment => {
+                    order.add_comment(&id, "checked the breaker", &edit).unwrap();
+                    expected_comments.push(id.to_string());
+                }
+                OrderAction::Part(thousandths) => {
+                    order.add_part(&id, "capacitor-35uf", Quantity::from_thousandths(*thousandths), &edit).unwrap();
+                    expected_parts.push(id.to_string());
+                }
+                OrderAction::Priority(choice) => order.set_priority(Priority::ALL[*choice as usize], &edit),
+                OrderAction::Description(position, text) => {
+                    let length = order.read().unwrap().description.chars().count();
+                    order.edit_description((*position).min(length), 0, text, &edit).unwrap();
+                }
+                OrderAction::Merge(from) => {
+                    let mut source = docs[*from].clone();
+                    order.doc_mut().merge(&mut source).unwrap();
+                }
+            }
+            docs[*replica] = order.into_doc();
+        }
+        sync_everyone(&mut docs);
+
+        let views: Vec<_> = docs.iter().map(|doc| WorkOrder::from_doc(doc.clone()).unwrap().read().unwrap()).collect();
+        let heads: Vec<_> = docs.iter_mut().map(|doc| { let mut heads = doc.get_heads(); heads.sort(); heads }).collect();
+        prop_assert!(heads.windows(2).all(|pair| pair[0] == pair[1]), "replicas' heads differ");
+        prop_assert!(views.windows(2).all(|pair| pair[0] == pair[1]), "replicas read differently");
+        let view = &views[0];
+        let mut events: Vec<String> = view.events.iter().map(|event| event.id.to_string()).collect();
+        events.sort();
+        expected_events.sort();
+        prop_assert_eq!(events, expected_events);
+        let mut comments: Vec<String> = view.comments.iter().map(|comment| comment.id.to_string()).collect();
+        comments.sort();
+        expected_comments.sort();
+        prop_assert_eq!(comments, expected_comments);
+        prop_assert_eq!(view.parts.len(), expected_parts.len());
+        let states: Vec<_> = views.iter().map(|view| view.state()).collect();
+        prop_assert!(states.windows(2).all(|pair| pair[0] == pair[1]));
+    }
+
+    #[test]
+    fn the_fold_ignores_arrival_order(kinds in prop::collection::vec((0u8..9, 0i64..50), 0..30), seed in any::<u64>()) {
+        let user = Username::parse("tech").unwrap();
+        let events: Vec<_> = kinds.iter().enumerate().map(|(index, (kind, at))| shared::document::work_order::Event {
+            id: EntryId::parse(&format!("e{index}")).unwrap(),
+            kind: event_kind(*kind),
+            user: user.clone(),
+            at: Timestamp::from_millis(*at),
+        }).collect();
+        let mut shuffled = events.clone();
+        // A Fisher-Yates shuffle driven by the seed: another arrival order.
+        let mut state = seed | 1;
+        for index in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(index, (state % (index as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(fold(Timestamp::from_millis(0), &events), fold(Timestamp::from_millis(0), &shuffled));
+    }
+
+    #[test]
+    fn stocktake_totals_are_the_sum_of_every_counters_entries(
+        counts in prop::collection::vec((0usize..3, 0usize..4, 0usize..3, 0i64..100_000, prop::option::of(0usize..40)), 1..40),
+        merges in prop::collection::vec((0usize..3, 0usize..3), 0..10),
+    ) {
+        let items = ["gloves", "masks", "bulbs", "fuses"];
+        let new = NewStocktake {
+            site: SiteId::parse("hq").unwrap(),
+            location: "store-a".into(),
+            mode: Mode::Blind,
+            expected: vec![("gloves".into(), Quantity::units(100)), ("masks".into(), Quantity::units(50))],
+        };
+        let start = Stocktake::start(actor(0), &new, &edit(0, 1_000)).unwrap();
+        let mut docs = replicas(start.doc().clone());
+        // The model: every entry written, and whether it still counts.
+        struct Written { replica: usize, id: String, item: &'static str, quantity: Quantity, counts: bool }
+        let mut written: Vec<Written> = Vec::new();
+        for (step, (replica, item, bin, thousandths, correct)) in counts.iter().enumerate() {
+            let mut stocktake = Stocktake::from_doc(docs[*replica].clone()).unwrap();
+            let id = EntryId::parse(&format!("r{replica}-{step}")).unwrap();
+            let quantity = Quantity::from_thousandths(*thousandths);
+            let edit = edit(*replica, 2_000 + step as i64);
+            // Each replica is one counter, so it may correct any of its own counting entries.
+            let own = correct.and_then(|index| {
+                written.iter().enumerate().filter(|(_, entry)| entry.replica == *replica && entry.counts).nth(index).map(|(position, _)| position)
+            });
+            let item = match own {
+                Some(position) => {
+                    stocktake.correct(&id, &EntryId::parse(&written[position].id).unwrap(), quantity, &edit).unwrap();
+                    written[position].counts = false;
+                    written[position].item
+                }
+                None => {
+                    stocktake.count(&id, &format!("shelf-{bin}"), items[*item], quantity, &edit).unwrap();
+                    items[*item]
+                }
+            };
+            written.push(Written { replica: *replica, id: id.to_string(), item, quantity, counts: true });
+            docs[*replica] = stocktake.doc().clone();
+            if let Some((into, from)) = merges.get(step) {
+                merge_pair(&mut docs, *into, *from);
+            }
+        }
+        sync_everyone(&mut docs);
+        let views: Vec<_> = docs.iter().map(|doc| Stocktake::from_doc(doc.clone()).unwrap().read().unwrap()).collect();
+        prop_assert!(views.windows(2).all(|pair| pair[0] == pair[1]), "replicas read differently");
+        let view = &views[0];
+        prop_assert_eq!(view.entries.len(), written.len(), "an entry was lost");
+        for total in view.totals() {
+            let expected: Quantity = written.iter().filter(|entry| entry.counts && entry.item == total.item).map(|entry| entry.quantity).sum();
+            prop_assert_eq!(total.counted, expected, "total of {}", total.item);
+            let by_counter: Quantity = total.by_counter.values().copied().sum();
+            prop_assert_eq!(by_counter, expected);
+        }
+    }
+}
