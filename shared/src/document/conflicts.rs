@@ -28,7 +28,10 @@ pub struct ConflictingValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConflictValue {
     Scalar(ScalarValue),
-    /// A map, list or text created concurrently with another at the same key.
+    /// A map, such as an answer, given concurrently with another at the same key: its
+    /// fields, text included, rendered for display.
+    Map(Vec<(String, String)>),
+    /// A list or text created concurrently with another at the same key.
     Object(ObjType),
 }
 
@@ -69,6 +72,18 @@ pub fn conflicts(doc: &mut AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
 
 fn describe(doc: &mut AutoCommit, value: &Value<'_>, id: &ObjId) -> ConflictingValue {
     let value = match value {
+        Value::Object(ObjType::Map) => ConflictValue::Map(
+            map_fields(doc, id)
+                .into_iter()
+                .map(|(key, field)| {
+                    let shown = match field {
+                        Field::Scalar(scalar) => scalar.to_string(),
+                        Field::Text(text) => text,
+                    };
+                    (key, shown)
+                })
+                .collect(),
+        ),
         Value::Object(kind) => ConflictValue::Object(*kind),
         Value::Scalar(scalar) => ConflictValue::Scalar(scalar.as_ref().clone()),
     };
@@ -82,6 +97,31 @@ fn describe(doc: &mut AutoCommit, value: &Value<'_>, id: &ObjId) -> ConflictingV
         None => (String::new(), None, Timestamp::from_millis(0)),
     };
     ConflictingValue { id: id.to_string(), value, actor, user, at }
+}
+
+/// A field of a map as conflicts show and copy it.
+enum Field {
+    Scalar(ScalarValue),
+    Text(String),
+}
+
+/// The scalar and text fields of a map (nested objects other than text are not part of
+/// the values Houqin keeps in conflicting maps).
+fn map_fields(doc: &AutoCommit, map: &ObjId) -> Vec<(String, Field)> {
+    let mut fields = Vec::new();
+    for item in doc.map_range(map, ..) {
+        let value = Value::from(item.value.clone());
+        match value {
+            Value::Scalar(scalar) => fields.push((item.key.to_string(), Field::Scalar(scalar.into_owned()))),
+            Value::Object(ObjType::Text) => {
+                if let Ok(text) = doc.text(item.id()) {
+                    fields.push((item.key.to_string(), Field::Text(text)));
+                }
+            }
+            Value::Object(_) => {}
+        }
+    }
+    fields
 }
 
 /// Settles the conflict at `path` on the value whose id is `chosen`, as a change by `edit`.
@@ -102,8 +142,23 @@ pub fn resolve(doc: &mut AutoCommit, path: &[String], chosen: &str, edit: &Edit)
         Value::Scalar(scalar) => {
             doc.put(&object, key.as_str(), scalar.as_ref().clone())?;
         }
+        Value::Object(ObjType::Map) => {
+            // A new map with the chosen one's fields supersedes every concurrent map.
+            let chosen_id = values.iter().find(|(_, id)| id.to_string() == chosen).map(|(_, id)| id.clone()).expect("found above");
+            let fields = map_fields(doc, &chosen_id);
+            let copy = doc.put_object(&object, key.as_str(), ObjType::Map)?;
+            for (field, value) in fields {
+                match value {
+                    Field::Scalar(scalar) => doc.put(&copy, field.as_str(), scalar)?,
+                    Field::Text(text) => {
+                        let text_object = doc.put_object(&copy, field.as_str(), ObjType::Text)?;
+                        doc.splice_text(&text_object, 0, 0, &text)?;
+                    }
+                }
+            }
+        }
         Value::Object(_) => {
-            return Err(invalid("chosen value", chosen, "a plain value; concurrently created objects cannot be chosen"));
+            return Err(invalid("chosen value", chosen, "a value or a map; concurrently created lists cannot be chosen"));
         }
     }
     commit(doc, edit, &format!("resolved conflict at {}", path.join(".")));
@@ -119,7 +174,7 @@ mod tests {
     use crate::directory::{SiteId, Username};
     use crate::document::EntryId;
     use crate::document::history::history;
-    use crate::document::work_order::{NewWorkOrder, Priority, WorkOrder};
+    use crate::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder};
 
     fn edit(user: &str, at: i64) -> Edit {
         Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
@@ -133,6 +188,7 @@ mod tests {
             description: String::new(),
             location: "hq-canteen".into(),
             asset: None,
+            category: Category::Plumbing,
             priority: Priority::Normal,
             due_at: None,
             source: None,
@@ -185,5 +241,57 @@ mod tests {
 
         let wrong = resolve(&mut merged, &["priority".to_owned()], "1@00", &edit("manager", 5_000_000)).unwrap_err();
         assert_eq!(wrong.to_string(), "invalid chosen value \"1@00\": the id of one of the field's current values");
+    }
+}
+
+#[cfg(test)]
+mod answer_conflicts {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::directory::{SiteId, Username};
+    use crate::document::EntryId;
+    use crate::document::inspection::{AnswerValue, Inspection, NewInspection};
+    use crate::document::seeds;
+
+    #[test]
+    fn two_answers_to_one_item_are_shown_and_one_is_chosen() {
+        let edit = |user: &str, at: i64| Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at));
+        let new = NewInspection {
+            site: SiteId::parse("hq").unwrap(),
+            template: "automerge:fire".into(),
+            checklist: seeds::fire_safety(),
+            location: "hq-b1".into(),
+            rooms: Vec::new(),
+            assignees: Vec::new(),
+        };
+        let start = Inspection::start(ActorId::from([1; 16]), &new, &edit("inspector", 1_000)).unwrap();
+        let mut first = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        let mut second = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
+        let item = EntryId::parse("exits-clear").unwrap();
+        first.answer(None, &item, &AnswerValue::Pass, &edit("inspector", 2_000)).unwrap();
+        second.answer(None, &item, &AnswerValue::Fail, &edit("manager", 3_000)).unwrap();
+        let mut merged = first.into_doc();
+        merged.merge(second.doc_mut()).unwrap();
+
+        let found = conflicts(&mut merged).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, ["answers", "-/exits-clear"]);
+        let shown: Vec<String> = found[0]
+            .values
+            .iter()
+            .map(|value| match &value.value {
+                ConflictValue::Map(fields) => fields.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(" "),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(shown, ["at=2000 kind=\"pass\" user=\"inspector\"", "at=3000 kind=\"fail\" user=\"manager\""]);
+
+        let manager_answer = found[0].values.iter().find(|value| value.user.as_deref() == Some("manager")).unwrap().id.clone();
+        resolve(&mut merged, &found[0].path, &manager_answer, &edit("manager", 4_000)).unwrap();
+        assert!(conflicts(&mut merged).unwrap().is_empty());
+        let view = Inspection::from_doc(merged).unwrap().read().unwrap();
+        let answer = &view.answers[&("-".to_owned(), item)];
+        assert_eq!((answer.value.clone(), answer.user.as_str()), (AnswerValue::Fail, "manager"));
     }
 }

@@ -13,13 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use automerge::{ActorId, AutoCommit, ROOT};
 
-use super::template::{Checklist, ChecklistItem, ItemKind, read_checklist, write_checklist};
-use super::{
-    BlobRef, DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, expect_type, invalid, map_at, optional_i64,
-    optional_str, put, put_map, put_text, required_i64, required_str, username_field,
-};
+use super::template::{Checklist, ChecklistItem, ItemKind, read_checklist, read_item, write_checklist};
+use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
 use crate::directory::{SiteId, Username};
 use crate::time::Timestamp;
 
@@ -271,6 +268,24 @@ impl InspectionView {
     }
 }
 
+fn read_answer(key: &str, answer: &Fields<'_>) -> Result<Answer, DocumentError> {
+    let Some((room, item)) = key.split_once('/') else {
+        return Err(invalid(&answer.path(""), key, "an answer key room/item"));
+    };
+    let item = EntryId::parse(item).map_err(|_| invalid(&answer.path(""), key, "an answer key room/item"))?;
+    let value = match answer.str("kind")?.as_str() {
+        "pass" => AnswerValue::Pass,
+        "fail" => AnswerValue::Fail,
+        "na" => AnswerValue::NotApplicable,
+        "number" => AnswerValue::Number(answer.i64("number")?),
+        "text" => AnswerValue::Text(answer.optional_text("text")?.unwrap_or_default()),
+        "choice" => AnswerValue::Choice(answer.id("choice")?),
+        "blob" => AnswerValue::Blob(BlobRef::read(answer)?),
+        other => return Err(invalid(&answer.path("kind"), other, "pass, fail, na, number, text, choice or blob")),
+    };
+    Ok(Answer { room: room.to_owned(), item, value, user: answer.user("user")?, at: answer.time("at")? })
+}
+
 /// The key of an answer: `room/item`.
 pub fn answer_key(room: &str, item: &EntryId) -> String {
     format!("{room}/{item}")
@@ -320,10 +335,8 @@ impl Inspection {
 
     /// Records (or replaces) `edit.user`'s answer to `item` in `room` (`None`: the location).
     pub fn answer(&mut self, room: Option<&str>, item: &EntryId, value: &AnswerValue, edit: &Edit) -> Result<(), DocumentError> {
-        let view = self.read()?;
-        let room = self.check_room(&view, room)?;
-        let checklist_item = view.checklist.item(item).ok_or_else(|| invalid("item", item.as_str(), "an item of this checklist"))?;
-        check_answer(checklist_item, value)?;
+        let (room, checklist_item) = self.context(room, item)?;
+        check_answer(&checklist_item, value)?;
         let answers = map_at(&self.doc, &ROOT, "answers", "answers")?;
         let answer = put_map(&mut self.doc, &answers, &answer_key(&room, item));
         put(&mut self.doc, &answer, "kind", value.kind_name());
@@ -374,8 +387,8 @@ impl Inspection {
 
     /// Links a failed answer to the work order raised for it.
     pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let (room, _) = self.context(room, item)?;
         let view = self.read()?;
-        let room = self.check_room(&view, room)?;
         let failed = view
             .answers
             .get(&(room.clone(), item.clone()))
@@ -415,125 +428,78 @@ impl Inspection {
     }
 
     pub fn read(&self) -> Result<InspectionView, DocumentError> {
-        let doc = &self.doc;
-        let header = expect_type(doc, DocumentType::Inspection)?;
-        let template_map = map_at(doc, &ROOT, "template", "template")?;
-        let checklist_map = map_at(doc, &ROOT, "checklist", "checklist")?;
-        let checklist = read_checklist(doc, &checklist_map, "checklist")?;
-        let rooms_map = map_at(doc, &ROOT, "rooms", "rooms")?;
+        let (header, root) = read_root(&self.doc, DocumentType::Inspection)?;
+        let checklist = read_checklist(&root.fields("checklist")?)?;
         let mut rooms = Vec::new();
-        for room in doc.keys(&rooms_map) {
-            let order = required_i64(doc, &rooms_map, &room, &format!("rooms.{room}"))?;
+        for (room, order) in root.scalars("rooms")? {
+            let order = order.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("rooms.{room}"), expected: "an integer" })?;
             rooms.push((order, room));
         }
         rooms.sort();
-        let assignees_map = map_at(doc, &ROOT, "assignees", "assignees")?;
-        let assignees = doc.keys(&assignees_map).map(|user| username_field(&user, "assignees")).collect::<Result<_, _>>()?;
-
-        let answers_map = map_at(doc, &ROOT, "answers", "answers")?;
+        let assignees = root
+            .scalars("assignees")?
+            .into_iter()
+            .map(|(user, _)| Username::parse(&user).map_err(|_| invalid("assignees", &user, "a user name")))
+            .collect::<Result<_, _>>()?;
         let mut answers = BTreeMap::new();
-        for key in doc.keys(&answers_map) {
-            let field = format!("answers.{key}");
-            let Some((room, item)) = key.split_once('/') else {
-                return Err(invalid("answer key", &key, "room/item"));
-            };
-            let item = super::entry_id_field(item, &field)?;
-            let map = match doc.get(&answers_map, key.as_str())? {
-                Some((Value::Object(ObjType::Map), map)) => map,
-                _ => return Err(DocumentError::WrongFieldType { field, expected: "a map" }),
-            };
-            let kind = required_str(doc, &map, "kind", &format!("{field}.kind"))?;
-            let value = match kind.as_str() {
-                "pass" => AnswerValue::Pass,
-                "fail" => AnswerValue::Fail,
-                "na" => AnswerValue::NotApplicable,
-                "number" => AnswerValue::Number(required_i64(doc, &map, "number", &format!("{field}.number"))?),
-                "text" => AnswerValue::Text(super::optional_text(doc, &map, "text", &format!("{field}.text"))?.unwrap_or_default()),
-                "choice" => AnswerValue::Choice(super::entry_id_field(&required_str(doc, &map, "choice", &format!("{field}.choice"))?, &field)?),
-                "blob" => AnswerValue::Blob(BlobRef::read(doc, &map, &field)?),
-                other => return Err(invalid(&format!("{field}.kind"), other, "pass, fail, na, number, text, choice or blob")),
-            };
-            let answer = Answer {
-                room: room.to_owned(),
-                item: item.clone(),
-                value,
-                user: username_field(&required_str(doc, &map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, &map, "at", &format!("{field}.at"))?),
-            };
-            answers.insert((room.to_owned(), item), answer);
+        for answer in root.keyed("answers", read_answer)? {
+            answers.insert((answer.room.clone(), answer.item.clone()), answer);
         }
-        let notes_map = map_at(doc, &ROOT, "notes", "notes")?;
-        let notes = entries(doc, &notes_map, "notes", |doc, id, map, field| {
-            Ok(Note {
-                id,
-                key: optional_str(doc, map, "key", &format!("{field}.key"))?,
-                text: super::optional_text(doc, map, "text", &format!("{field}.text"))?.unwrap_or_default(),
-                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-            })
-        })?;
-        let photos_map = map_at(doc, &ROOT, "photos", "photos")?;
-        let photos = entries(doc, &photos_map, "photos", |doc, id, map, field| {
-            Ok(Photo {
-                id,
-                key: required_str(doc, map, "key", &format!("{field}.key"))?,
-                blob: BlobRef::read(doc, map, field)?,
-                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-            })
-        })?;
-        let hazards_map = map_at(doc, &ROOT, "hazards", "hazards")?;
-        let hazards = entries(doc, &hazards_map, "hazards", |doc, id, map, field| {
-            Ok(Hazard {
-                id,
-                key: required_str(doc, map, "key", &format!("{field}.key"))?,
-                work_order: required_str(doc, map, "work_order", &format!("{field}.work_order"))?,
-                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-            })
-        })?;
-        let signature = match doc.get(&ROOT, "signature")? {
-            Some((Value::Object(ObjType::Map), map)) => Some(BlobRef::read(doc, &map, "signature")?),
-            None => None,
-            Some(_) => return Err(DocumentError::WrongFieldType { field: "signature".to_owned(), expected: "a map" }),
-        };
-        let submitted = match optional_str(doc, &ROOT, "submitted_by", "submitted_by")? {
-            Some(user) => Some((
-                username_field(&user, "submitted_by")?,
-                Timestamp::from_millis(optional_i64(doc, &ROOT, "submitted_at", "submitted_at")?.unwrap_or_default()),
-            )),
+        let signature = root.optional_map("signature")?.map(|_| root.fields("signature")).transpose()?.map(|fields| BlobRef::read(&fields)).transpose()?;
+        let submitted = match root.optional_str("submitted_by")? {
+            Some(_) => Some((root.user("submitted_by")?, root.time("submitted_at")?)),
             None => None,
         };
         Ok(InspectionView {
             header,
-            template: required_str(doc, &template_map, "id", "template.id")?,
+            template: root.fields("template")?.str("id")?,
             checklist,
-            location: required_str(doc, &ROOT, "location", "location")?,
+            location: root.str("location")?,
             rooms: rooms.into_iter().map(|(_, room)| room).collect(),
             assignees,
             answers,
-            notes,
-            photos,
-            hazards,
+            notes: root.entries("notes", |id, note| {
+                Ok(Note {
+                    id,
+                    key: note.optional_str("key")?,
+                    text: note.optional_text("text")?.unwrap_or_default(),
+                    user: note.user("user")?,
+                    at: note.time("at")?,
+                })
+            })?,
+            photos: root.entries("photos", |id, photo| {
+                Ok(Photo { id, key: photo.str("key")?, blob: BlobRef::read(photo)?, user: photo.user("user")?, at: photo.time("at")? })
+            })?,
+            hazards: root.entries("hazards", |id, hazard| {
+                Ok(Hazard { id, key: hazard.str("key")?, work_order: hazard.str("work_order")?, user: hazard.user("user")?, at: hazard.time("at")? })
+            })?,
             signature,
             submitted,
         })
     }
 
-    fn check_room(&self, view: &InspectionView, room: Option<&str>) -> Result<String, DocumentError> {
-        match room {
-            None if view.rooms.is_empty() => Ok(NO_ROOM.to_owned()),
-            None => Err(DocumentError::MissingField { field: "room".to_owned() }),
-            Some(room) if view.rooms.iter().any(|known| known == room) => Ok(room.to_owned()),
-            Some(room) => Err(invalid("room", room, "one of the rooms of this round")),
+    /// The answer key's room and the checklist item, read without reading the answers:
+    /// answering stays cheap however many answers there are.
+    fn context(&self, room: Option<&str>, item: &EntryId) -> Result<(String, ChecklistItem), DocumentError> {
+        let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
+        let rooms = root.scalars("rooms")?;
+        let room = match room {
+            None if rooms.is_empty() => NO_ROOM.to_owned(),
+            None => return Err(DocumentError::MissingField { field: "room".to_owned() }),
+            Some(room) if rooms.iter().any(|(known, _)| known == room) => room.to_owned(),
+            Some(room) => return Err(invalid("room", room, "one of the rooms of this round")),
+        };
+        let items = root.fields("checklist")?.fields("items")?;
+        if items.optional_map(item.as_str())?.is_none() {
+            return Err(invalid("item", item.as_str(), "an item of this checklist"));
         }
+        Ok((room, read_item(item.clone(), &items.fields(item.as_str())?)?))
     }
 
     fn optional_key(&self, room: Option<&str>, item: Option<&EntryId>) -> Result<Option<String>, DocumentError> {
         let Some(item) = item else { return Ok(None) };
-        let view = self.read()?;
-        view.checklist.item(item).ok_or_else(|| invalid("item", item.as_str(), "an item of this checklist"))?;
-        Ok(Some(answer_key(&self.check_room(&view, room)?, item)))
+        let (room, _) = self.context(room, item)?;
+        Ok(Some(answer_key(&room, item)))
     }
 }
 

@@ -12,10 +12,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 
-use super::{
-    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, entry_id_field, expect_type, invalid, map_at, optional_str,
-    put, put_map, required_i64, required_str, username_field,
-};
+use super::{DocumentError, DocumentType, EntryId, Edit, Header, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -232,42 +229,30 @@ impl Stocktake {
     }
 
     pub fn read(&self) -> Result<StocktakeView, DocumentError> {
-        let doc = &self.doc;
-        let header = expect_type(doc, DocumentType::Stocktake)?;
-        let expected_map = map_at(doc, &ROOT, "expected", "expected")?;
+        let (header, root) = read_root(&self.doc, DocumentType::Stocktake)?;
         let mut expected = BTreeMap::new();
-        for item in doc.keys(&expected_map) {
-            let quantity = required_i64(doc, &expected_map, &item, &format!("expected.{item}"))?;
-            expected.insert(item, Quantity::from_thousandths(quantity));
+        for (item, quantity) in root.scalars("expected")? {
+            let thousandths = quantity.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("expected.{item}"), expected: "an integer" })?;
+            expected.insert(item, Quantity::from_thousandths(thousandths));
         }
-        let entries_map = map_at(doc, &ROOT, "entries", "entries")?;
-        let count_entries = entries(doc, &entries_map, "entries", |doc, id, map, field| {
-            let replaces = optional_str(doc, map, "replaces", &format!("{field}.replaces"))?
-                .map(|value| entry_id_field(&value, &format!("{field}.replaces")))
-                .transpose()?;
+        let count_entries = root.entries("entries", |id, entry| {
             Ok(CountEntry {
                 id,
-                counter: username_field(&required_str(doc, map, "counter", &format!("{field}.counter"))?, &format!("{field}.counter"))?,
-                bin: required_str(doc, map, "bin", &format!("{field}.bin"))?,
-                item: required_str(doc, map, "item", &format!("{field}.item"))?,
-                quantity: Quantity::from_thousandths(required_i64(doc, map, "quantity", &format!("{field}.quantity"))?),
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-                replaces,
+                counter: entry.user("counter")?,
+                bin: entry.str("bin")?,
+                item: entry.str("item")?,
+                quantity: Quantity::from_thousandths(entry.i64("quantity")?),
+                at: entry.time("at")?,
+                replaces: entry.optional_id("replaces")?,
             })
         })?;
-        let recounts_map = map_at(doc, &ROOT, "recounts", "recounts")?;
         let mut recounts = BTreeMap::new();
-        for item in doc.keys(&recounts_map) {
-            let field = format!("recounts.{item}");
-            let user = username_field(&required_str(doc, &recounts_map, &item, &field)?, &field)?;
+        for (item, user) in root.scalars("recounts")? {
+            let user = user.as_str().and_then(|user| Username::parse(user).ok());
+            let user = user.ok_or_else(|| invalid(&format!("recounts.{item}"), "", "a user name"))?;
             recounts.insert(item, user);
         }
-        let events_map = map_at(doc, &ROOT, "events", "events")?;
-        let mut events = entries(doc, &events_map, "events", |doc, id, map, field| {
-            let at = Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?);
-            let kind = required_str(doc, map, "kind", &format!("{field}.kind"))?;
-            Ok((at, id, kind))
-        })?;
+        let mut events = root.entries("events", |id, event| Ok((event.time("at")?, id, event.str("kind")?)))?;
         events.sort();
         let mut phase = Phase::Counting;
         for (_, _, kind) in &events {
@@ -280,8 +265,8 @@ impl Stocktake {
         }
         Ok(StocktakeView {
             header,
-            location: required_str(doc, &ROOT, "location", "location")?,
-            mode: Mode::parse(&required_str(doc, &ROOT, "mode", "mode")?)?,
+            location: root.str("location")?,
+            mode: Mode::parse(&root.str("mode")?)?,
             expected,
             entries: count_entries,
             recounts,

@@ -7,12 +7,9 @@
 //! Layout: header; `name` and `category` (scalars; the name as `name_zh`, `name_en`);
 //! `version`; `sections` and `items` (maps keyed by id, each with an `order`).
 
-use automerge::{ActorId, AutoCommit, ObjId, ROOT, ReadDoc};
+use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 
-use super::{
-    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, expect_type, invalid, map_at, optional_i64,
-    optional_str, put, put_map, required_i64, required_str,
-};
+use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, put, put_map, read_root};
 use crate::directory::SiteId;
 
 /// A text in both interface languages.
@@ -166,68 +163,50 @@ pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &
     Ok(())
 }
 
-fn label(doc: &AutoCommit, map: &ObjId, prefix: &str, field: &str) -> Result<Label, DocumentError> {
-    Ok(Label {
-        zh: required_str(doc, map, &format!("{prefix}_zh"), &format!("{field}.{prefix}_zh"))?,
-        en: required_str(doc, map, &format!("{prefix}_en"), &format!("{field}.{prefix}_en"))?,
+fn label(fields: &Fields<'_>, prefix: &str) -> Result<Label, DocumentError> {
+    Ok(Label { zh: fields.str(&format!("{prefix}_zh"))?, en: fields.str(&format!("{prefix}_en"))? })
+}
+
+/// Reads one item of a checklist.
+pub(crate) fn read_item(id: EntryId, item: &Fields<'_>) -> Result<ChecklistItem, DocumentError> {
+    let kind = match item.str("kind")?.as_str() {
+        "pass_fail" => ItemKind::PassFail,
+        "number" => ItemKind::Number {
+            unit: item.optional_str("unit")?.unwrap_or_default(),
+            min: item.optional_i64("min")?,
+            max: item.optional_i64("max")?,
+        },
+        "text" => ItemKind::Text,
+        "choice" => {
+            let mut options = item.entries("options", |id, option| Ok((option.i64("order")?, id, label(option, "label")?, option.bool("fails")?)))?;
+            options.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            let failing = options.iter().filter(|option| option.3).map(|option| option.1.clone()).collect();
+            ItemKind::Choice { options: options.into_iter().map(|(_, id, label, _)| (id, label)).collect(), failing }
+        }
+        "photo" => ItemKind::Photo,
+        "signature" => ItemKind::Signature,
+        other => return Err(invalid(&item.path("kind"), other, "pass_fail, number, text, choice, photo or signature")),
+    };
+    Ok(ChecklistItem {
+        id,
+        section: item.id("section")?,
+        order: item.i64("order")?,
+        label: label(item, "label")?,
+        kind,
+        required: item.bool("required")?,
+        photo_on_fail: item.bool("photo_on_fail")?,
+        weight: item.optional_i64("weight")?,
     })
 }
 
-fn boolean(doc: &AutoCommit, map: &ObjId, key: &str, field: &str) -> Result<bool, DocumentError> {
-    match doc.get(map, key)? {
-        None => Ok(false),
-        Some((value, _)) => value.as_bool().ok_or_else(|| DocumentError::WrongFieldType { field: format!("{field}.{key}"), expected: "true or false" }),
-    }
-}
-
-/// Reads a checklist from `object`.
-pub(crate) fn read_checklist(doc: &AutoCommit, object: &ObjId, prefix: &str) -> Result<Checklist, DocumentError> {
-    let at = |key: &str| if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
-    let sections_map = map_at(doc, object, "sections", &at("sections"))?;
-    let sections = entries(doc, &sections_map, &at("sections"), |doc, id, map, field| {
-        Ok(Section { id, order: required_i64(doc, map, "order", &format!("{field}.order"))?, title: label(doc, map, "title", field)? })
-    })?;
-    let items_map = map_at(doc, object, "items", &at("items"))?;
-    let items = entries(doc, &items_map, &at("items"), |doc, id, map, field| {
-        let kind_name = required_str(doc, map, "kind", &format!("{field}.kind"))?;
-        let kind = match kind_name.as_str() {
-            "pass_fail" => ItemKind::PassFail,
-            "number" => ItemKind::Number {
-                unit: optional_str(doc, map, "unit", &format!("{field}.unit"))?.unwrap_or_default(),
-                min: optional_i64(doc, map, "min", &format!("{field}.min"))?,
-                max: optional_i64(doc, map, "max", &format!("{field}.max"))?,
-            },
-            "text" => ItemKind::Text,
-            "choice" => {
-                let options_map = map_at(doc, map, "options", &format!("{field}.options"))?;
-                let mut options = entries(doc, &options_map, &format!("{field}.options"), |doc, id, option, field| {
-                    let order = required_i64(doc, option, "order", &format!("{field}.order"))?;
-                    let fails = boolean(doc, option, "fails", field)?;
-                    Ok((order, id, label(doc, option, "label", field)?, fails))
-                })?;
-                options.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-                let failing = options.iter().filter(|option| option.3).map(|option| option.1.clone()).collect();
-                ItemKind::Choice { options: options.into_iter().map(|(_, id, label, _)| (id, label)).collect(), failing }
-            }
-            "photo" => ItemKind::Photo,
-            "signature" => ItemKind::Signature,
-            other => return Err(invalid(&format!("{field}.kind"), other, "pass_fail, number, text, choice, photo or signature")),
-        };
-        Ok(ChecklistItem {
-            id,
-            section: super::entry_id_field(&required_str(doc, map, "section", &format!("{field}.section"))?, &format!("{field}.section"))?,
-            order: required_i64(doc, map, "order", &format!("{field}.order"))?,
-            label: label(doc, map, "label", field)?,
-            kind,
-            required: boolean(doc, map, "required", field)?,
-            photo_on_fail: boolean(doc, map, "photo_on_fail", field)?,
-            weight: optional_i64(doc, map, "weight", &format!("{field}.weight"))?,
-        })
-    })?;
+/// Reads a checklist from the fields of a template's root or an inspection's copy.
+pub(crate) fn read_checklist(fields: &Fields<'_>) -> Result<Checklist, DocumentError> {
+    let sections = fields.entries("sections", |id, section| Ok(Section { id, order: section.i64("order")?, title: label(section, "title")? }))?;
+    let items = fields.entries("items", read_item)?;
     let mut checklist = Checklist {
-        name: label(doc, object, "name", prefix)?,
-        category: required_str(doc, object, "category", &at("category"))?,
-        version: required_i64(doc, object, "version", &at("version"))?,
+        name: label(fields, "name")?,
+        category: fields.str("category")?,
+        version: fields.i64("version")?,
         sections,
         items,
     };
@@ -258,8 +237,8 @@ impl ChecklistTemplate {
     }
 
     pub fn read(&self) -> Result<(Header, Checklist), DocumentError> {
-        let header = expect_type(&self.doc, DocumentType::ChecklistTemplate)?;
-        Ok((header, read_checklist(&self.doc, &ROOT, "")?))
+        let (header, root) = read_root(&self.doc, DocumentType::ChecklistTemplate)?;
+        Ok((header, read_checklist(&root)?))
     }
 
     /// Marks the current content as a new published version.

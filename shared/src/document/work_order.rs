@@ -11,12 +11,9 @@
 //! keyed by entry id).
 
 use automerge::transaction::Transactable as _;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
-use super::{
-    DocumentError, DocumentType, EntryId, Edit, Header, commit, entries, entry_id_field, expect_type, invalid, map_at,
-    optional_i64, optional_str, optional_text, put, put_map, put_text, required_i64, required_str, username_field,
-};
+use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -47,6 +44,46 @@ impl Priority {
             .into_iter()
             .find(|priority| priority.as_str() == value)
             .ok_or_else(|| invalid("priority", value, "one of low, normal, high, urgent"))
+    }
+}
+
+/// The trade a repair needs, so dispatch reaches the right technician. Added in schema 2;
+/// a schema 1 order reads as [`Category::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Air conditioning, heating, ventilation (空调暖通).
+    Hvac,
+    Electrical,
+    Plumbing,
+    /// Doors, windows, walls, roofs (土建).
+    Building,
+    /// Furniture and office equipment.
+    Furniture,
+    Vehicle,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] =
+        [Category::Hvac, Category::Electrical, Category::Plumbing, Category::Building, Category::Furniture, Category::Vehicle, Category::Other];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Category::Hvac => "hvac",
+            Category::Electrical => "electrical",
+            Category::Plumbing => "plumbing",
+            Category::Building => "building",
+            Category::Furniture => "furniture",
+            Category::Vehicle => "vehicle",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Category, DocumentError> {
+        Category::ALL
+            .into_iter()
+            .find(|category| category.as_str() == value)
+            .ok_or_else(|| invalid("category", value, "hvac, electrical, plumbing, building, furniture, vehicle or other"))
     }
 }
 
@@ -85,6 +122,7 @@ pub struct NewWorkOrder {
     /// A place from the site catalog (building, floor or room id).
     pub location: String,
     pub asset: Option<String>,
+    pub category: Category,
     pub priority: Priority,
     pub due_at: Option<Timestamp>,
     pub source: Option<Source>,
@@ -359,6 +397,7 @@ pub struct WorkOrderView {
     pub description: String,
     pub location: String,
     pub asset: Option<String>,
+    pub category: Category,
     pub priority: Priority,
     pub due_at: Option<Timestamp>,
     pub source: Option<Source>,
@@ -405,6 +444,7 @@ impl WorkOrder {
         if let Some(asset) = &new.asset {
             put(&mut doc, &ROOT, "asset", asset.as_str());
         }
+        put(&mut doc, &ROOT, "category", new.category.as_str());
         put(&mut doc, &ROOT, "priority", new.priority.as_str());
         if let Some(due) = new.due_at {
             put(&mut doc, &ROOT, "due_at", due.as_millis());
@@ -434,6 +474,11 @@ impl WorkOrder {
     pub fn set_priority(&mut self, priority: Priority, edit: &Edit) {
         put(&mut self.doc, &ROOT, "priority", priority.as_str());
         commit(&mut self.doc, edit, "priority");
+    }
+
+    pub fn set_category(&mut self, category: Category, edit: &Edit) {
+        put(&mut self.doc, &ROOT, "category", category.as_str());
+        commit(&mut self.doc, edit, "category");
     }
 
     pub fn set_due(&mut self, due: Timestamp, edit: &Edit) {
@@ -495,49 +540,42 @@ impl WorkOrder {
 
     /// Reads the whole order; a malformed field is an error naming it, never a panic.
     pub fn read(&self) -> Result<WorkOrderView, DocumentError> {
-        let doc = &self.doc;
-        let header = expect_type(doc, DocumentType::WorkOrder)?;
-        let source = match doc.get(&ROOT, "source")? {
+        let (header, root) = read_root(&self.doc, DocumentType::WorkOrder)?;
+        let source = match root.optional_map("source")? {
             None => None,
-            Some((Value::Object(ObjType::Map), map)) => Some(Source {
-                inspection: required_str(doc, &map, "inspection", "source.inspection")?,
-                item: required_str(doc, &map, "item", "source.item")?,
-            }),
-            Some(_) => return Err(DocumentError::WrongFieldType { field: "source".to_owned(), expected: "a map" }),
+            Some(_) => {
+                let source = root.fields("source")?;
+                Some(Source { inspection: source.str("inspection")?, item: source.str("item")? })
+            }
         };
-        let events_map = map_at(doc, &ROOT, "events", "events")?;
-        let events = entries(doc, &events_map, "events", read_event)?;
-        let comments_map = map_at(doc, &ROOT, "comments", "comments")?;
-        let comments = entries(doc, &comments_map, "comments", |doc, id, map, field| {
-            Ok(Comment {
-                id,
-                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-                text: optional_text(doc, map, "text", &format!("{field}.text"))?.unwrap_or_default(),
-            })
-        })?;
-        let parts_map = map_at(doc, &ROOT, "parts", "parts")?;
-        let parts = entries(doc, &parts_map, "parts", |doc, id, map, field| {
-            Ok(PartUsed {
-                id,
-                item: required_str(doc, map, "item", &format!("{field}.item"))?,
-                quantity: Quantity::from_thousandths(required_i64(doc, map, "quantity", &format!("{field}.quantity"))?),
-                user: username_field(&required_str(doc, map, "user", &format!("{field}.user"))?, &format!("{field}.user"))?,
-                at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-            })
-        })?;
         Ok(WorkOrderView {
             header,
-            title: required_str(doc, &ROOT, "title", "title")?,
-            description: optional_text(doc, &ROOT, "description", "description")?.unwrap_or_default(),
-            location: required_str(doc, &ROOT, "location", "location")?,
-            asset: optional_str(doc, &ROOT, "asset", "asset")?,
-            priority: Priority::parse(&required_str(doc, &ROOT, "priority", "priority")?)?,
-            due_at: optional_i64(doc, &ROOT, "due_at", "due_at")?.map(Timestamp::from_millis),
+            title: root.str("title")?,
+            description: root.optional_text("description")?.unwrap_or_default(),
+            location: root.str("location")?,
+            asset: root.optional_str("asset")?,
+            category: root.optional_str("category")?.map(|category| Category::parse(&category)).transpose()?.unwrap_or(Category::Other),
+            priority: Priority::parse(&root.str("priority")?)?,
+            due_at: root.optional_time("due_at")?,
             source,
-            events,
-            comments,
-            parts,
+            events: root.entries("events", read_event)?,
+            comments: root.entries("comments", |id, comment| {
+                Ok(Comment {
+                    id,
+                    user: comment.user("user")?,
+                    at: comment.time("at")?,
+                    text: comment.optional_text("text")?.unwrap_or_default(),
+                })
+            })?,
+            parts: root.entries("parts", |id, part| {
+                Ok(PartUsed {
+                    id,
+                    item: part.str("item")?,
+                    quantity: Quantity::from_thousandths(part.i64("quantity")?),
+                    user: part.user("user")?,
+                    at: part.time("at")?,
+                })
+            })?,
         })
     }
 
@@ -566,34 +604,21 @@ impl WorkOrder {
     }
 }
 
-fn read_event(doc: &AutoCommit, id: EntryId, map: &ObjId, field: &str) -> Result<Event, DocumentError> {
-    let text = |key: &str| required_str(doc, map, key, &format!("{field}.{key}"));
-    let kind_name = text("kind")?;
-    let kind = match kind_name.as_str() {
+fn read_event(id: EntryId, event: &Fields<'_>) -> Result<Event, DocumentError> {
+    let kind = match event.str("kind")?.as_str() {
         "reported" => EventKind::Reported,
-        "assigned" => EventKind::Assigned { assignee: username_field(&text("assignee")?, &format!("{field}.assignee"))? },
+        "assigned" => EventKind::Assigned { assignee: event.user("assignee")? },
         "acknowledged" => EventKind::Acknowledged,
         "started" => EventKind::Started,
-        "paused" => EventKind::Paused { reason: text("reason")? },
-        "completed" => EventKind::Completed { notes: text("notes")? },
-        "verified" => EventKind::Verified {
-            rating: Rating::new(required_i64(doc, map, "rating", &format!("{field}.rating"))?)?,
-            comment: text("comment")?,
-        },
-        "reopened" => EventKind::Reopened { reason: text("reason")? },
-        "cancelled" => EventKind::Cancelled { reason: text("reason")? },
-        "resolved" => EventKind::Resolved {
-            flagged: entry_id_field(&text("flagged")?, &format!("{field}.flagged"))?,
-            decision: text("decision")?,
-        },
-        other => return Err(invalid(&format!("{field}.kind"), other, "a work order event such as assigned or completed")),
+        "paused" => EventKind::Paused { reason: event.str("reason")? },
+        "completed" => EventKind::Completed { notes: event.str("notes")? },
+        "verified" => EventKind::Verified { rating: Rating::new(event.i64("rating")?)?, comment: event.str("comment")? },
+        "reopened" => EventKind::Reopened { reason: event.str("reason")? },
+        "cancelled" => EventKind::Cancelled { reason: event.str("reason")? },
+        "resolved" => EventKind::Resolved { flagged: event.id("flagged")?, decision: event.str("decision")? },
+        other => return Err(invalid(&event.path("kind"), other, "a work order event such as assigned or completed")),
     };
-    Ok(Event {
-        id,
-        kind,
-        user: username_field(&text("user")?, &format!("{field}.user"))?,
-        at: Timestamp::from_millis(required_i64(doc, map, "at", &format!("{field}.at"))?),
-    })
+    Ok(Event { id, kind, user: event.user("user")?, at: event.time("at")? })
 }
 
 #[cfg(test)]

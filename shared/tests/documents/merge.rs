@@ -5,7 +5,7 @@ use automerge::{ActorId, AutoCommit};
 use proptest::prelude::*;
 use shared::directory::{SiteId, Username};
 use shared::document::stocktake::{Mode, NewStocktake, Stocktake};
-use shared::document::work_order::{EventKind, NewWorkOrder, Priority, Rating, WorkOrder, fold};
+use shared::document::work_order::{Category, EventKind, NewWorkOrder, Priority, Rating, WorkOrder, fold};
 use shared::document::{Edit, EntryId};
 use shared::quantity::Quantity;
 use shared::time::Timestamp;
@@ -92,6 +92,7 @@ fn new_order() -> WorkOrder {
         description: "Room 301 unit blows warm air".into(),
         location: "hq-b1-301".into(),
         asset: Some("ac-301".into()),
+        category: Category::Hvac,
         priority: Priority::Normal,
         due_at: None,
         source: None,
@@ -232,5 +233,81 @@ proptest! {
             let by_counter: Quantity = total.by_counter.values().copied().sum();
             prop_assert_eq!(by_counter, expected);
         }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum RoundAction {
+    Answer { room: usize, item: usize, value: u8 },
+    Note { room: usize },
+    Merge(usize),
+}
+
+fn round_action() -> impl Strategy<Value = RoundAction> {
+    prop_oneof![
+        6 => (0usize..4, 0usize..5, 0u8..3).prop_map(|(room, item, value)| RoundAction::Answer { room, item, value }),
+        2 => (0usize..4).prop_map(|room| RoundAction::Note { room }),
+        2 => (0usize..3).prop_map(RoundAction::Merge),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dorm_rounds_converge_and_keep_every_answered_room(steps in prop::collection::vec((0usize..3, round_action()), 1..40)) {
+        use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
+        let rooms = ["101", "102", "103", "104"];
+        let items = ["hygiene", "no-prohibited-appliances", "no-damage", "smoke-detector", "occupants"];
+        let new = NewInspection {
+            site: SiteId::parse("plant2").unwrap(),
+            template: "automerge:dorm".into(),
+            checklist: shared::document::seeds::dorm_room(),
+            location: "plant2-dorm-a".into(),
+            rooms: rooms.iter().map(|room| (*room).to_owned()).collect(),
+            assignees: Vec::new(),
+        };
+        let start = Inspection::start(actor(0), &new, &edit(0, 1_000)).unwrap();
+        let mut docs = replicas(start.into_doc());
+        let mut answered = std::collections::BTreeSet::new();
+        let mut notes = Vec::new();
+        for (step, (replica, action)) in steps.iter().enumerate() {
+            let mut round = Inspection::from_doc(docs[*replica].clone()).unwrap();
+            let edit = edit(*replica, 2_000 + step as i64);
+            match action {
+                RoundAction::Answer { room, item, value } => {
+                    let value = match (*item, value) {
+                        (0, 0) => AnswerValue::Choice(EntryId::parse("dirty").unwrap()),
+                        (0, _) => AnswerValue::Choice(EntryId::parse("clean").unwrap()),
+                        (4, count) => AnswerValue::Number(i64::from(*count) * 1000),
+                        (_, 0) => AnswerValue::Fail,
+                        (_, 1) => AnswerValue::Pass,
+                        _ => AnswerValue::NotApplicable,
+                    };
+                    round.answer(Some(rooms[*room]), &EntryId::parse(items[*item]).unwrap(), &value, &edit).unwrap();
+                    answered.insert((rooms[*room].to_owned(), items[*item].to_owned()));
+                }
+                RoundAction::Note { room } => {
+                    let id = EntryId::parse(&format!("n{replica}-{step}")).unwrap();
+                    round.add_note(&id, Some(rooms[*room]), None, "窗户未关", &edit).unwrap();
+                    notes.push(id);
+                }
+                RoundAction::Merge(from) => {
+                    let mut source = docs[*from].clone();
+                    round.doc_mut().merge(&mut source).unwrap();
+                }
+            }
+            docs[*replica] = round.into_doc();
+        }
+        sync_everyone(&mut docs);
+        let views: Vec<_> = docs.iter().map(|doc| Inspection::from_doc(doc.clone()).unwrap().read().unwrap()).collect();
+        prop_assert!(views.windows(2).all(|pair| pair[0] == pair[1]), "replicas read differently");
+        let keys: std::collections::BTreeSet<(String, String)> =
+            views[0].answers.keys().map(|(room, item)| (room.clone(), item.to_string())).collect();
+        prop_assert_eq!(keys, answered, "an answered room/item is missing");
+        prop_assert_eq!(views[0].notes.len(), notes.len(), "a note was lost");
+        // Concurrent answers to the same room and item stay visible as conflicts.
+        let conflicts = shared::document::conflicts::conflicts(&mut docs[0]).unwrap();
+        prop_assert!(conflicts.iter().all(|conflict| conflict.path.first().map(String::as_str) == Some("answers")));
     }
 }

@@ -1,0 +1,514 @@
+//! The site catalog: a site's places, assets, stock items, templates in use, schedules,
+//! maintenance plans, the index of its documents and its stock ledger.
+//!
+//! A phone syncs its sites' catalogs first: they tell it which documents exist (the index:
+//! id, type, title, status, location, updated time) without opening each one, and what the
+//! forms offer (rooms, assets, items, templates).
+//!
+//! Everything is a map keyed by a stable id, so two admins adding rooms, or two phones
+//! adding index entries, never touch the same key. The ledger is a set of movement entries
+//! (receive, issue, scrap, adjust); on-hand quantities are derived from them, never stored.
+//!
+//! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
+//! `maintenance`, `index`, `ledger` (maps keyed by id).
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+
+use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
+use crate::directory::{SiteId, Username};
+use crate::quantity::Quantity;
+use crate::time::Timestamp;
+
+const COLLECTIONS: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger"];
+
+/// What kind of place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceKind {
+    Building,
+    Floor,
+    Room,
+    /// A store, plant room, yard: anything else with an address.
+    Area,
+}
+
+impl PlaceKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PlaceKind::Building => "building",
+            PlaceKind::Floor => "floor",
+            PlaceKind::Room => "room",
+            PlaceKind::Area => "area",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<PlaceKind, DocumentError> {
+        [PlaceKind::Building, PlaceKind::Floor, PlaceKind::Room, PlaceKind::Area]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| invalid("place kind", value, "building, floor, room or area"))
+    }
+}
+
+/// A building, floor, room or area.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub id: EntryId,
+    pub kind: PlaceKind,
+    pub parent: Option<EntryId>,
+    pub name: String,
+    /// Printed on the QR label at the door.
+    pub code: String,
+}
+
+/// An air conditioner, extinguisher, vehicle…
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asset {
+    pub id: EntryId,
+    pub name: String,
+    /// e.g. `air_conditioner`, `extinguisher`, `vehicle`.
+    pub asset_type: String,
+    /// The asset tag (printed as a QR code).
+    pub tag: String,
+    pub place: Option<EntryId>,
+    pub installed_at: Option<Timestamp>,
+}
+
+/// A kind of thing the store keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockItem {
+    pub id: EntryId,
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    /// `supplies`, `consumables`, `protective_equipment` or `fixed_asset`.
+    pub category: String,
+    pub bin: Option<String>,
+}
+
+/// A template in use at the site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateRef {
+    /// The template document's id.
+    pub document: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+}
+
+/// How often something recurs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
+}
+
+impl Every {
+    fn parts(self) -> (i64, &'static str) {
+        match self {
+            Every::Days(count) => (i64::from(count), "day"),
+            Every::Weeks(count) => (i64::from(count), "week"),
+            Every::Months(count) => (i64::from(count), "month"),
+        }
+    }
+
+    fn from_parts(count: i64, unit: &str, field: &str) -> Result<Every, DocumentError> {
+        let count = u32::try_from(count).ok().filter(|count| *count > 0).ok_or_else(|| invalid(field, &count.to_string(), "a positive count"))?;
+        match unit {
+            "day" => Ok(Every::Days(count)),
+            "week" => Ok(Every::Weeks(count)),
+            "month" => Ok(Every::Months(count)),
+            other => Err(invalid(field, other, "day, week or month")),
+        }
+    }
+}
+
+/// A round to walk: a template at a place, recurring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub id: EntryId,
+    pub template: String,
+    pub place: EntryId,
+    pub every: Every,
+    pub start: Timestamp,
+}
+
+/// Preventive maintenance of an asset, recurring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaintenancePlan {
+    pub id: EntryId,
+    pub asset: EntryId,
+    pub title: String,
+    pub every: Every,
+    pub start: Timestamp,
+}
+
+/// A document as the site's index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The document's id.
+    pub document: String,
+    pub document_type: DocumentType,
+    pub title: String,
+    pub status: String,
+    pub location: String,
+    pub updated_at: Timestamp,
+}
+
+/// A stock movement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovementKind {
+    Receive,
+    Issue,
+    Scrap,
+    /// An approved stocktake adjustment; may be negative.
+    Adjust,
+}
+
+impl MovementKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Receive => "receive",
+            MovementKind::Issue => "issue",
+            MovementKind::Scrap => "scrap",
+            MovementKind::Adjust => "adjust",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<MovementKind, DocumentError> {
+        [MovementKind::Receive, MovementKind::Issue, MovementKind::Scrap, MovementKind::Adjust]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| invalid("movement", value, "receive, issue, scrap or adjust"))
+    }
+}
+
+/// One entry of the stock ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movement {
+    pub id: EntryId,
+    pub kind: MovementKind,
+    pub item: EntryId,
+    /// Positive for receive, issue and scrap (the kind gives the direction); signed for adjust.
+    pub quantity: Quantity,
+    /// To whom or what: a department, a work order, a stocktake.
+    pub reference: String,
+    pub user: Username,
+    pub at: Timestamp,
+}
+
+impl Movement {
+    /// The change to on-hand stock.
+    pub fn delta(&self) -> Quantity {
+        match self.kind {
+            MovementKind::Receive | MovementKind::Adjust => self.quantity,
+            MovementKind::Issue | MovementKind::Scrap => Quantity::ZERO.saturating_sub(self.quantity),
+        }
+    }
+}
+
+/// Everything a catalog holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogView {
+    pub header: Header,
+    pub name: String,
+    pub places: Vec<Place>,
+    pub assets: Vec<Asset>,
+    pub stock_items: Vec<StockItem>,
+    pub templates: Vec<TemplateRef>,
+    pub schedules: Vec<Schedule>,
+    pub maintenance: Vec<MaintenancePlan>,
+    pub index: Vec<IndexEntry>,
+    pub ledger: Vec<Movement>,
+}
+
+impl CatalogView {
+    /// On-hand quantity of every item that has moved, derived from the ledger.
+    pub fn on_hand(&self) -> BTreeMap<EntryId, Quantity> {
+        on_hand(&self.ledger, None)
+    }
+}
+
+/// On-hand quantities from movements, counting only those before `until` if given.
+pub fn on_hand(ledger: &[Movement], until: Option<Timestamp>) -> BTreeMap<EntryId, Quantity> {
+    let mut quantities: BTreeMap<EntryId, Quantity> = BTreeMap::new();
+    for movement in ledger.iter().filter(|movement| until.is_none_or(|until| movement.at < until)) {
+        let quantity = quantities.entry(movement.item.clone()).or_default();
+        *quantity = quantity.saturating_add(movement.delta());
+    }
+    quantities
+}
+
+/// A site catalog document.
+pub struct SiteCatalog {
+    doc: AutoCommit,
+}
+
+super::typed_document!(SiteCatalog);
+
+impl SiteCatalog {
+    pub fn create(actor: ActorId, site: &SiteId, name: &str, edit: &Edit) -> SiteCatalog {
+        let header = Header {
+            document_type: DocumentType::SiteCatalog,
+            schema: DocumentType::SiteCatalog.current_schema(),
+            site: site.clone(),
+            created_by: edit.user.clone(),
+            created_at: edit.at,
+        };
+        let mut doc = super::create(actor, &header);
+        put(&mut doc, &ROOT, "name", name);
+        for collection in COLLECTIONS {
+            put_map(&mut doc, &ROOT, collection);
+        }
+        commit(&mut doc, edit, "created catalog");
+        SiteCatalog { doc }
+    }
+
+    /// Adds or replaces an entry of `collection` keyed `id`; `write` fills its fields.
+    fn upsert(&mut self, collection: &str, id: &str, edit: &Edit, summary: &str, write: impl FnOnce(&mut AutoCommit, &ObjId)) -> Result<(), DocumentError> {
+        let map = map_at(&self.doc, &ROOT, collection, collection)?;
+        let entry = put_map(&mut self.doc, &map, id);
+        write(&mut self.doc, &entry);
+        commit(&mut self.doc, edit, summary);
+        Ok(())
+    }
+
+    pub fn put_place(&mut self, place: &Place, edit: &Edit) -> Result<(), DocumentError> {
+        self.upsert("places", place.id.as_str(), edit, "place", |doc, map| {
+            put(doc, map, "kind", place.kind.as_str());
+            if let Some(parent) = &place.parent {
+                put(doc, map, "parent", parent.as_str());
+            }
+            put(doc, map, "name", place.name.as_str());
+            put(doc, map, "code", place.code.as_str());
+        })
+    }
+
+    pub fn put_asset(&mut self, asset: &Asset, edit: &Edit) -> Result<(), DocumentError> {
+        self.upsert("assets", asset.id.as_str(), edit, "asset", |doc, map| {
+            put(doc, map, "name", asset.name.as_str());
+            put(doc, map, "asset_type", asset.asset_type.as_str());
+            put(doc, map, "tag", asset.tag.as_str());
+            if let Some(place) = &asset.place {
+                put(doc, map, "place", place.as_str());
+            }
+            if let Some(installed) = asset.installed_at {
+                put(doc, map, "installed_at", installed.as_millis());
+            }
+        })
+    }
+
+    pub fn put_stock_item(&mut self, item: &StockItem, edit: &Edit) -> Result<(), DocumentError> {
+        self.upsert("stock_items", item.id.as_str(), edit, "stock item", |doc, map| {
+            put(doc, map, "code", item.code.as_str());
+            put(doc, map, "name", item.name.as_str());
+            put(doc, map, "unit", item.unit.as_str());
+            put(doc, map, "category", item.category.as_str());
+            if let Some(bin) = &item.bin {
+                put(doc, map, "bin", bin.as_str());
+            }
+        })
+    }
+
+    pub fn put_template(&mut self, template: &TemplateRef, edit: &Edit) -> Result<(), DocumentError> {
+        self.upsert("templates", &template.document, edit, "template", |doc, map| {
+            put(doc, map, "name_zh", template.name_zh.as_str());
+            put(doc, map, "name_en", template.name_en.as_str());
+            put(doc, map, "category", template.category.as_str());
+        })
+    }
+
+    pub fn put_schedule(&mut self, schedule: &Schedule, edit: &Edit) -> Result<(), DocumentError> {
+        let (count, unit) = schedule.every.parts();
+        self.upsert("schedules", schedule.id.as_str(), edit, "schedule", |doc, map| {
+            put(doc, map, "template", schedule.template.as_str());
+            put(doc, map, "place", schedule.place.as_str());
+            put(doc, map, "every", count);
+            put(doc, map, "unit", unit);
+            put(doc, map, "start", schedule.start.as_millis());
+        })
+    }
+
+    pub fn put_maintenance(&mut self, plan: &MaintenancePlan, edit: &Edit) -> Result<(), DocumentError> {
+        let (count, unit) = plan.every.parts();
+        self.upsert("maintenance", plan.id.as_str(), edit, "maintenance plan", |doc, map| {
+            put(doc, map, "asset", plan.asset.as_str());
+            put(doc, map, "title", plan.title.as_str());
+            put(doc, map, "every", count);
+            put(doc, map, "unit", unit);
+            put(doc, map, "start", plan.start.as_millis());
+        })
+    }
+
+    /// Lists a document in the index, or updates its entry.
+    pub fn index_document(&mut self, entry: &IndexEntry, edit: &Edit) -> Result<(), DocumentError> {
+        self.upsert("index", &entry.document, edit, "indexed document", |doc, map| {
+            put(doc, map, "type", entry.document_type.as_str());
+            put(doc, map, "title", entry.title.as_str());
+            put(doc, map, "status", entry.status.as_str());
+            put(doc, map, "location", entry.location.as_str());
+            put(doc, map, "updated_at", entry.updated_at.as_millis());
+        })
+    }
+
+    /// Records a stock movement by `edit.user`. Issues and scraps may take stock below
+    /// zero: a phone offline cannot know what others issued, and the ledger must record
+    /// what happened; negative stock shows up for the storekeeper to investigate.
+    pub fn record_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let signed_allowed = kind == MovementKind::Adjust;
+        if quantity == Quantity::ZERO || (quantity.is_negative() && !signed_allowed) {
+            return Err(invalid("quantity", &quantity.to_string(), "above zero (only adjustments may be negative)"));
+        }
+        let ledger = map_at(&self.doc, &ROOT, "ledger", "ledger")?;
+        if automerge::ReadDoc::get(&self.doc, &ledger, id.as_str())?.is_some() {
+            return Err(invalid("movement id", id.as_str(), "a new id; this one is taken"));
+        }
+        self.upsert("ledger", id.as_str(), edit, kind.as_str(), |doc, map| {
+            put(doc, map, "kind", kind.as_str());
+            put(doc, map, "item", item.as_str());
+            put(doc, map, "quantity", quantity.thousandths());
+            put(doc, map, "reference", reference);
+            put(doc, map, "user", edit.user.as_str());
+            put(doc, map, "at", edit.at.as_millis());
+        })
+    }
+
+    pub fn read(&self) -> Result<CatalogView, DocumentError> {
+        let (header, root) = read_root(&self.doc, DocumentType::SiteCatalog)?;
+        let every = |plan: &Fields<'_>| Every::from_parts(plan.i64("every")?, &plan.str("unit")?, &plan.path("unit"));
+        Ok(CatalogView {
+            header,
+            name: root.str("name")?,
+            places: root.entries("places", |id, place| {
+                Ok(Place {
+                    id,
+                    kind: PlaceKind::parse(&place.str("kind")?)?,
+                    parent: place.optional_id("parent")?,
+                    name: place.str("name")?,
+                    code: place.str("code")?,
+                })
+            })?,
+            assets: root.entries("assets", |id, asset| {
+                Ok(Asset {
+                    id,
+                    name: asset.str("name")?,
+                    asset_type: asset.str("asset_type")?,
+                    tag: asset.str("tag")?,
+                    place: asset.optional_id("place")?,
+                    installed_at: asset.optional_time("installed_at")?,
+                })
+            })?,
+            stock_items: root.entries("stock_items", |id, item| {
+                Ok(StockItem {
+                    id,
+                    code: item.str("code")?,
+                    name: item.str("name")?,
+                    unit: item.str("unit")?,
+                    category: item.str("category")?,
+                    bin: item.optional_str("bin")?,
+                })
+            })?,
+            templates: root.keyed("templates", |document, template| {
+                Ok(TemplateRef {
+                    document: document.to_owned(),
+                    name_zh: template.str("name_zh")?,
+                    name_en: template.str("name_en")?,
+                    category: template.str("category")?,
+                })
+            })?,
+            schedules: root.entries("schedules", |id, schedule| {
+                Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every: every(schedule)?, start: schedule.time("start")? })
+            })?,
+            maintenance: root.entries("maintenance", |id, plan| {
+                Ok(MaintenancePlan { id, asset: plan.id("asset")?, title: plan.str("title")?, every: every(plan)?, start: plan.time("start")? })
+            })?,
+            index: root.keyed("index", |document, entry| {
+                Ok(IndexEntry {
+                    document: document.to_owned(),
+                    document_type: DocumentType::parse(&entry.str("type")?)?,
+                    title: entry.str("title")?,
+                    status: entry.str("status")?,
+                    location: entry.str("location")?,
+                    updated_at: entry.time("updated_at")?,
+                })
+            })?,
+            ledger: root.entries("ledger", |id, movement| {
+                Ok(Movement {
+                    id,
+                    kind: MovementKind::parse(&movement.str("kind")?)?,
+                    item: movement.id("item")?,
+                    quantity: Quantity::from_thousandths(movement.i64("quantity")?),
+                    reference: movement.str("reference")?,
+                    user: movement.user("user")?,
+                    at: movement.time("at")?,
+                })
+            })?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(user: &str, at: i64) -> Edit {
+        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
+    }
+
+    fn id(text: &str) -> EntryId {
+        EntryId::parse(text).unwrap()
+    }
+
+    fn catalog() -> SiteCatalog {
+        SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0))
+    }
+
+    #[test]
+    fn two_admins_adding_places_offline_both_keep_theirs() {
+        let start = catalog();
+        let mut first = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        let mut second = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
+        let room = |room: &str| Place { id: id(room), kind: PlaceKind::Room, parent: Some(id("b1")), name: room.to_owned(), code: format!("HQ-{room}") };
+        first.put_place(&room("301"), &edit("admin", 10)).unwrap();
+        second.put_place(&room("302"), &edit("manager", 11)).unwrap();
+        second
+            .put_maintenance(&MaintenancePlan { id: id("pm-ac"), asset: id("ac-301"), title: "空调滤网清洗".into(), every: Every::Months(3), start: Timestamp::from_millis(0) }, &edit("manager", 12))
+            .unwrap();
+        first.doc_mut().merge(second.doc_mut()).unwrap();
+        let view = first.read().unwrap();
+        let names: Vec<&str> = view.places.iter().map(|place| place.name.as_str()).collect();
+        assert_eq!(names, ["301", "302"]);
+        assert_eq!(view.maintenance[0].every, Every::Months(3));
+    }
+
+    #[test]
+    fn on_hand_is_derived_from_movements() {
+        let mut catalog = catalog();
+        let gloves = id("gloves");
+        let movements = [
+            ("m1", MovementKind::Receive, "100", "采购单 PO-17"),
+            ("m2", MovementKind::Issue, "30", "维修班"),
+            ("m3", MovementKind::Scrap, "2", "破损"),
+            ("m4", MovementKind::Adjust, "-3", "盘点 st-1"),
+        ];
+        for (index, (movement, kind, quantity, reference)) in movements.iter().enumerate() {
+            catalog.record_movement(&id(movement), *kind, &gloves, quantity.parse().unwrap(), reference, &edit("store", index as i64 * 10)).unwrap();
+        }
+        let view = catalog.read().unwrap();
+        assert_eq!(view.on_hand()[&gloves], Quantity::units(65));
+        assert_eq!(on_hand(&view.ledger, Some(Timestamp::from_millis(15)))[&gloves], Quantity::units(70));
+
+        let refused = [
+            (MovementKind::Issue, "-5", "invalid quantity \"-5\": above zero (only adjustments may be negative)"),
+            (MovementKind::Receive, "0", "invalid quantity \"0\": above zero (only adjustments may be negative)"),
+        ];
+        for (kind, quantity, message) in refused {
+            let error = catalog.record_movement(&id("m9"), kind, &gloves, quantity.parse().unwrap(), "", &edit("store", 99)).unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        let taken = catalog.record_movement(&id("m1"), MovementKind::Receive, &gloves, Quantity::units(1), "", &edit("store", 99)).unwrap_err();
+        assert_eq!(taken.to_string(), "invalid movement id \"m1\": a new id; this one is taken");
+    }
+}
