@@ -305,3 +305,79 @@ impl Stocktake {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::*;
+
+    fn edit(user: &str, at: i64) -> Edit {
+        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
+    }
+
+    fn id(text: &str) -> EntryId {
+        EntryId::parse(text).unwrap()
+    }
+
+    fn stocktake() -> Stocktake {
+        let new = NewStocktake {
+            site: SiteId::parse("hq").unwrap(),
+            location: "store-a".into(),
+            mode: Mode::Blind,
+            expected: vec![("gloves".into(), Quantity::units(100)), ("masks".into(), "12.5".parse().unwrap())],
+        };
+        Stocktake::start(ActorId::from([1; 16]), &new, &edit("store", 0)).unwrap()
+    }
+
+    #[test]
+    fn counts_add_up_per_item_and_counter_and_corrections_replace() {
+        let mut stocktake = stocktake();
+        stocktake.count(&id("c1"), "shelf-1", "gloves", Quantity::units(60), &edit("store", 10)).unwrap();
+        stocktake.count(&id("c2"), "shelf-2", "gloves", Quantity::units(35), &edit("manager", 11)).unwrap();
+        stocktake.count(&id("c3"), "shelf-2", "masks", "12.5".parse().unwrap(), &edit("manager", 12)).unwrap();
+        stocktake.count(&id("c4"), "shelf-3", "bulbs", Quantity::units(4), &edit("store", 13)).unwrap();
+        // The storekeeper miscounted shelf 1 and corrects it; the first entry stays in history.
+        stocktake.correct(&id("c5"), &id("c1"), Quantity::units(62), &edit("store", 20)).unwrap();
+        let view = stocktake.read().unwrap();
+        let totals: Vec<String> = view
+            .totals()
+            .iter()
+            .map(|total| {
+                let counters: Vec<String> = total.by_counter.iter().map(|(user, quantity)| format!("{user}={quantity}")).collect();
+                format!("{} counted {} variance {:?} by {}", total.item, total.counted, total.variance().map(|v| v.to_string()), counters.join(","))
+            })
+            .collect();
+        expect![[r#"
+            [
+                "bulbs counted 4 variance None by store=4",
+                "gloves counted 97 variance Some(\"-3\") by manager=35,store=62",
+                "masks counted 12.5 variance Some(\"0\") by manager=12.5",
+            ]
+        "#]]
+        .assert_debug_eq(&totals);
+        assert_eq!(view.entries.len(), 5);
+        assert_eq!(view.phase, Phase::Counting);
+    }
+
+    #[test]
+    fn counters_correct_only_their_own_entries_and_phases_follow_events() {
+        let mut stocktake = stocktake();
+        stocktake.count(&id("c1"), "shelf-1", "gloves", Quantity::units(60), &edit("store", 10)).unwrap();
+        let refused = stocktake.correct(&id("c2"), &id("c1"), Quantity::units(1), &edit("manager", 11)).unwrap_err();
+        assert_eq!(refused.to_string(), "invalid entry to correct \"c1\": one of your own entries; counters correct only their own counts");
+        let negative = stocktake.count(&id("c3"), "shelf-1", "gloves", Quantity::units(-1), &edit("store", 12)).unwrap_err();
+        assert_eq!(negative.to_string(), "invalid count \"-1\": zero or more");
+        let reused = stocktake.count(&id("c1"), "shelf-1", "gloves", Quantity::units(1), &edit("store", 13)).unwrap_err();
+        assert_eq!(reused.to_string(), "invalid entry id \"c1\": a new id; this one is taken");
+
+        stocktake.request_recount("gloves", &edit("manager", 20)).unwrap();
+        stocktake.record_phase(&id("p1"), Phase::Closed, &edit("manager", 30)).unwrap();
+        assert_eq!(stocktake.read().unwrap().phase, Phase::Closed);
+        stocktake.record_phase(&id("p2"), Phase::Approved, &edit("manager", 40)).unwrap();
+        let view = stocktake.read().unwrap();
+        assert_eq!(view.phase, Phase::Approved);
+        assert_eq!(view.recounts["gloves"].as_str(), "manager");
+        assert_eq!(view.mode, Mode::Blind);
+    }
+}

@@ -250,3 +250,40 @@ impl ChecklistTemplate {
         Ok(version)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::Username;
+    use crate::document::seeds;
+    use crate::time::Timestamp;
+
+    fn edit(at: i64) -> Edit {
+        Edit::new(Username::parse("admin").unwrap(), Timestamp::from_millis(at))
+    }
+
+    #[test]
+    fn every_seed_reads_back_as_written_and_publishing_counts_versions() {
+        for seed in seeds::all() {
+            let mut template = ChecklistTemplate::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &seed, &edit(0)).unwrap();
+            let (header, read) = template.read().unwrap();
+            assert_eq!(header.document_type, DocumentType::ChecklistTemplate);
+            assert_eq!(read, seed, "{}", seed.name.en);
+            assert_eq!(template.publish(&edit(1)).unwrap(), 2);
+            assert_eq!(template.read().unwrap().1.version, 2);
+        }
+    }
+
+    #[test]
+    fn inconsistent_checklists_are_refused() {
+        let mut checklist = seeds::electrical();
+        checklist.items[0].section = EntryId::parse("nowhere").unwrap();
+        let error = ChecklistTemplate::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &checklist, &edit(0)).err().unwrap();
+        assert_eq!(error.to_string(), "invalid item section \"nowhere\": the id of one of the checklist's sections");
+
+        let mut checklist = seeds::electrical();
+        checklist.items[1].kind = ItemKind::Number { unit: "°C".into(), min: Some(60_000), max: Some(10_000) };
+        let error = ChecklistTemplate::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &checklist, &edit(0)).err().unwrap();
+        assert_eq!(error.to_string(), "invalid limits \"60000..10000\": a minimum no larger than the maximum");
+    }
+}

@@ -747,3 +747,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod reading {
+    use automerge::transaction::Transactable as _;
+
+    use super::*;
+
+    #[test]
+    fn out_of_range_values_written_by_another_client_are_typed_errors() {
+        let edit = Edit::new(Username::parse("manager").unwrap(), Timestamp::from_millis(0));
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: "门锁损坏".into(),
+            description: String::new(),
+            location: "hq-b2".into(),
+            asset: None,
+            category: Category::Building,
+            priority: Priority::Low,
+            due_at: None,
+            source: None,
+        };
+        let order = WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &edit).unwrap();
+        let mut order = order.into_doc();
+        let events = map_at(&order, &ROOT, "events", "events").unwrap();
+        let verified = order.put_object(&events, "e2", ObjType::Map).unwrap();
+        for (key, value) in [("kind", "verified"), ("user", "manager"), ("comment", "")] {
+            order.put(&verified, key, value).unwrap();
+        }
+        order.put(&verified, "at", 5i64).unwrap();
+        order.put(&verified, "rating", 9i64).unwrap();
+        assert_eq!(WorkOrder::from_doc(order.clone()).err().unwrap().to_string(), "invalid rating \"9\": a whole number from 1 to 5");
+        order.put(&ROOT, "priority", "whenever").unwrap();
+        order.put(&verified, "rating", 5i64).unwrap();
+        assert_eq!(
+            WorkOrder::from_doc(order).err().unwrap().to_string(),
+            "invalid priority \"whenever\": one of low, normal, high, urgent"
+        );
+    }
+}
