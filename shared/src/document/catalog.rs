@@ -23,31 +23,14 @@ use crate::time::Timestamp;
 
 const COLLECTIONS: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger"];
 
-/// What kind of place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlaceKind {
-    Building,
-    Floor,
-    Room,
-    /// A store, plant room, yard: anything else with an address.
-    Area,
-}
-
-impl PlaceKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PlaceKind::Building => "building",
-            PlaceKind::Floor => "floor",
-            PlaceKind::Room => "room",
-            PlaceKind::Area => "area",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<PlaceKind, DocumentError> {
-        [PlaceKind::Building, PlaceKind::Floor, PlaceKind::Room, PlaceKind::Area]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| invalid("place kind", value, "building, floor, room or area"))
+super::text_enum! {
+    /// What kind of place.
+    pub enum PlaceKind as "place kind" {
+        Building = "building",
+        Floor = "floor",
+        Room = "room",
+        /// A store, plant room, yard: anything else with an address.
+        Area = "area",
     }
 }
 
@@ -157,31 +140,14 @@ pub struct IndexEntry {
     pub updated_at: Timestamp,
 }
 
-/// A stock movement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MovementKind {
-    Receive,
-    Issue,
-    Scrap,
-    /// An approved stocktake adjustment; may be negative.
-    Adjust,
-}
-
-impl MovementKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MovementKind::Receive => "receive",
-            MovementKind::Issue => "issue",
-            MovementKind::Scrap => "scrap",
-            MovementKind::Adjust => "adjust",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<MovementKind, DocumentError> {
-        [MovementKind::Receive, MovementKind::Issue, MovementKind::Scrap, MovementKind::Adjust]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| invalid("movement", value, "receive, issue, scrap or adjust"))
+super::text_enum! {
+    /// A stock movement.
+    pub enum MovementKind as "movement" {
+        Receive = "receive",
+        Issue = "issue",
+        Scrap = "scrap",
+        /// An approved stocktake adjustment; may be negative.
+        Adjust = "adjust",
     }
 }
 

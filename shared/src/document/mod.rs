@@ -215,6 +215,41 @@ impl From<automerge::AutomergeError> for DocumentError {
     }
 }
 
+/// An enum stored in documents as one of a fixed set of strings: `ALL`, `as_str` and a
+/// `parse` whose error names the field and the accepted values.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident as $field:literal {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $( $(#[$variant_meta])* $variant, )+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(value: &str) -> Result<$name, $crate::document::DocumentError> {
+                const ACCEPTED: &str = concat!("one of ", $($text, ", "),+);
+                $name::ALL.iter().copied().find(|known| known.as_str() == value).ok_or_else(|| {
+                    $crate::document::invalid($field, value, ACCEPTED.trim_end_matches(", "))
+                })
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
 /// The methods every typed document wrapper has: checked wrapping of a document from
 /// elsewhere, loading, and access to the Automerge document for sync and storage.
 macro_rules! typed_document {

@@ -17,28 +17,12 @@ use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-/// Whether counters see the expected quantities while counting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Counters see only what they count; variance appears once counting closes.
-    Blind,
-    Open,
-}
-
-impl Mode {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Mode::Blind => "blind",
-            Mode::Open => "open",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Mode, DocumentError> {
-        match value {
-            "blind" => Ok(Mode::Blind),
-            "open" => Ok(Mode::Open),
-            other => Err(invalid("mode", other, "blind or open")),
-        }
+super::text_enum! {
+    /// Whether counters see the expected quantities while counting.
+    pub enum Mode as "mode" {
+        /// Counters see only what they count; variance appears once counting closes.
+        Blind = "blind",
+        Open = "open",
     }
 }
 

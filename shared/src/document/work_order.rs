@@ -18,72 +18,30 @@ use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-/// How urgent a repair is; sets the default due time (SLA).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
-
-impl Priority {
-    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Priority, DocumentError> {
-        Priority::ALL
-            .into_iter()
-            .find(|priority| priority.as_str() == value)
-            .ok_or_else(|| invalid("priority", value, "one of low, normal, high, urgent"))
+super::text_enum! {
+    /// How urgent a repair is; sets the default due time (SLA).
+    pub enum Priority as "priority" {
+        Low = "low",
+        Normal = "normal",
+        High = "high",
+        Urgent = "urgent",
     }
 }
 
-/// The trade a repair needs, so dispatch reaches the right technician. Added in schema 2;
-/// a schema 1 order reads as [`Category::Other`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Category {
-    /// Air conditioning, heating, ventilation (空调暖通).
-    Hvac,
-    Electrical,
-    Plumbing,
-    /// Doors, windows, walls, roofs (土建).
-    Building,
-    /// Furniture and office equipment.
-    Furniture,
-    Vehicle,
-    Other,
-}
-
-impl Category {
-    pub const ALL: [Category; 7] =
-        [Category::Hvac, Category::Electrical, Category::Plumbing, Category::Building, Category::Furniture, Category::Vehicle, Category::Other];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Category::Hvac => "hvac",
-            Category::Electrical => "electrical",
-            Category::Plumbing => "plumbing",
-            Category::Building => "building",
-            Category::Furniture => "furniture",
-            Category::Vehicle => "vehicle",
-            Category::Other => "other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Category, DocumentError> {
-        Category::ALL
-            .into_iter()
-            .find(|category| category.as_str() == value)
-            .ok_or_else(|| invalid("category", value, "hvac, electrical, plumbing, building, furniture, vehicle or other"))
+super::text_enum! {
+    /// The trade a repair needs, so dispatch reaches the right technician. Added in schema
+    /// 2; a schema 1 order reads as [`Category::Other`].
+    pub enum Category as "category" {
+        /// Air conditioning, heating, ventilation (空调暖通).
+        Hvac = "hvac",
+        Electrical = "electrical",
+        Plumbing = "plumbing",
+        /// Doors, windows, walls, roofs (土建).
+        Building = "building",
+        /// Furniture and office equipment.
+        Furniture = "furniture",
+        Vehicle = "vehicle",
+        Other = "other",
     }
 }
 
