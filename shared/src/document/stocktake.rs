@@ -57,6 +57,17 @@ pub enum Phase {
     Approved,
 }
 
+impl Phase {
+    /// The event that leads into this phase.
+    const fn event_name(self) -> &'static str {
+        match self {
+            Phase::Counting => "reopened",
+            Phase::Closed => "closed",
+            Phase::Approved => "approved",
+        }
+    }
+}
+
 /// Counted against expected for one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemTotal {
@@ -83,6 +94,8 @@ pub struct StocktakeView {
     pub entries: Vec<CountEntry>,
     pub recounts: BTreeMap<String, Username>,
     pub phase: Phase,
+    /// The adjustments recorded by the approval in force: item and counted minus expected.
+    pub approved_adjustments: Vec<(String, Quantity)>,
 }
 
 impl StocktakeView {
@@ -105,6 +118,15 @@ impl StocktakeView {
                 Some(replaced) => latest_correction.get(replaced).is_some_and(|winner| winner.id == entry.id),
                 None => true,
             })
+            .collect()
+    }
+
+    /// What approving now would adjust: counted minus expected for every item of the
+    /// snapshot whose count differs.
+    pub fn adjustments(&self) -> Vec<(String, Quantity)> {
+        self.totals()
+            .into_iter()
+            .filter_map(|total| total.variance().filter(|variance| *variance != Quantity::ZERO).map(|variance| (total.item, variance)))
             .collect()
     }
 
@@ -196,19 +218,30 @@ impl Stocktake {
         Ok(())
     }
 
-    /// Ends counting (`closed`) or approves the result (`approved`).
+    /// Ends counting (`Closed`), reopens it (`Counting`), or approves the result
+    /// (`Approved`), which records the adjustments (counted minus expected, per item) that
+    /// the approver saw, for the ledger.
     pub fn record_phase(&mut self, id: &EntryId, phase: Phase, edit: &Edit) -> Result<(), DocumentError> {
-        let name = match phase {
-            Phase::Counting => "reopened",
-            Phase::Closed => "closed",
-            Phase::Approved => "approved",
+        let view = self.read()?;
+        let allowed = match phase {
+            Phase::Counting | Phase::Approved => view.phase == Phase::Closed,
+            Phase::Closed => view.phase == Phase::Counting,
         };
+        if !allowed {
+            return Err(invalid("stocktake step", phase.event_name(), "closing while counting, then approving or reopening once closed"));
+        }
         let events = map_at(&self.doc, &ROOT, "events", "events")?;
         let event = put_map(&mut self.doc, &events, id.as_str());
-        put(&mut self.doc, &event, "kind", name);
+        put(&mut self.doc, &event, "kind", phase.event_name());
         put(&mut self.doc, &event, "user", edit.user.as_str());
         put(&mut self.doc, &event, "at", edit.at.as_millis());
-        commit(&mut self.doc, edit, name);
+        if phase == Phase::Approved {
+            let adjustments = put_map(&mut self.doc, &event, "adjustments");
+            for (item, quantity) in view.adjustments() {
+                put(&mut self.doc, &adjustments, &item, quantity.thousandths());
+            }
+        }
+        commit(&mut self.doc, edit, phase.event_name());
         Ok(())
     }
 
@@ -236,13 +269,32 @@ impl Stocktake {
             let user = user.ok_or_else(|| invalid(&format!("recounts.{item}"), "", "a user name"))?;
             recounts.insert(item, user);
         }
-        let mut events = root.entries("events", |id, event| Ok((event.time("at")?, id, event.str("kind")?)))?;
-        events.sort();
+        let mut events = root.entries("events", |id, event| {
+            let adjustments = match event.optional_map("adjustments")? {
+                None => Vec::new(),
+                Some(_) => event
+                    .scalars("adjustments")?
+                    .into_iter()
+                    .map(|(item, quantity)| {
+                        let thousandths = quantity.as_i64().ok_or_else(|| invalid(&event.path("adjustments"), &item, "a quantity per item"))?;
+                        Ok((item, Quantity::from_thousandths(thousandths)))
+                    })
+                    .collect::<Result<_, DocumentError>>()?,
+            };
+            Ok((event.time("at")?, id, event.str("kind")?, adjustments))
+        })?;
+        // Steps in time order; one that does not follow from the phase before (two phones
+        // closing at once, say) changes nothing.
+        events.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut phase = Phase::Counting;
-        for (_, _, kind) in &events {
+        let mut approved_adjustments = Vec::new();
+        for (_, _, kind, adjustments) in events {
             phase = match (phase, kind.as_str()) {
                 (Phase::Counting, "closed") => Phase::Closed,
-                (Phase::Closed, "approved") => Phase::Approved,
+                (Phase::Closed, "approved") => {
+                    approved_adjustments = adjustments;
+                    Phase::Approved
+                }
                 (Phase::Closed, "reopened") => Phase::Counting,
                 (unchanged, _) => unchanged,
             };
@@ -255,6 +307,7 @@ impl Stocktake {
             entries: count_entries,
             recounts,
             phase,
+            approved_adjustments,
         })
     }
 
@@ -358,9 +411,14 @@ mod tests {
         stocktake.request_recount("gloves", &edit("manager", 20)).unwrap();
         stocktake.record_phase(&id("p1"), Phase::Closed, &edit("manager", 30)).unwrap();
         assert_eq!(stocktake.read().unwrap().phase, Phase::Closed);
+        let early = stocktake.record_phase(&id("p0"), Phase::Closed, &edit("manager", 35)).unwrap_err();
+        assert_eq!(early.to_string(), "invalid stocktake step \"closed\": closing while counting, then approving or reopening once closed");
         stocktake.record_phase(&id("p2"), Phase::Approved, &edit("manager", 40)).unwrap();
         let view = stocktake.read().unwrap();
         assert_eq!(view.phase, Phase::Approved);
+        // 60 gloves counted against 100 expected; 12.5 masks expected, none counted.
+        let adjustments: Vec<String> = view.approved_adjustments.iter().map(|(item, quantity)| format!("{item} {quantity}")).collect();
+        assert_eq!(adjustments, ["gloves -40", "masks -12.5"]);
         assert_eq!(view.recounts["gloves"].as_str(), "manager");
         assert_eq!(view.mode, Mode::Blind);
     }

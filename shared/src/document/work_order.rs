@@ -13,7 +13,7 @@
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
+use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -328,13 +328,15 @@ fn transition(state: &mut State, from: &[Status], to: Status) -> bool {
     allowed
 }
 
-/// A comment on a work order.
+/// A comment on a work order, with a photo or not: the reporter's picture of the fault,
+/// the technician's before-and-after shots, a requester's question.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment {
     pub id: EntryId,
     pub user: Username,
     pub at: Timestamp,
     pub text: String,
+    pub photo: Option<BlobRef>,
 }
 
 /// A part used in a repair, from the site's stock items.
@@ -469,16 +471,24 @@ impl WorkOrder {
         Ok(())
     }
 
-    pub fn add_comment(&mut self, id: &EntryId, text: &str, edit: &Edit) -> Result<(), DocumentError> {
-        if text.trim().is_empty() {
+    /// Adds a comment; either the text or the photo may be empty, not both.
+    pub fn add_comment(&mut self, id: &EntryId, text: &str, photo: Option<&BlobRef>, edit: &Edit) -> Result<(), DocumentError> {
+        if text.trim().is_empty() && photo.is_none() {
             return Err(DocumentError::MissingField { field: "comment".to_owned() });
         }
         let comments = map_at(&self.doc, &ROOT, "comments", "comments")?;
+        if self.doc.get(&comments, id.as_str())?.is_some() {
+            return Err(invalid("comment id", id.as_str(), "a new id; this one is taken"));
+        }
         let comment = put_map(&mut self.doc, &comments, id.as_str());
         put(&mut self.doc, &comment, "user", edit.user.as_str());
         put(&mut self.doc, &comment, "at", edit.at.as_millis());
         put_text(&mut self.doc, &comment, "text", text);
-        commit(&mut self.doc, edit, "comment");
+        if let Some(photo) = photo {
+            let map = put_map(&mut self.doc, &comment, "photo");
+            photo.write(&mut self.doc, &map);
+        }
+        commit(&mut self.doc, edit, if photo.is_some() { "photo" } else { "comment" });
         Ok(())
     }
 
@@ -518,11 +528,16 @@ impl WorkOrder {
             source,
             events: root.entries("events", read_event)?,
             comments: root.entries("comments", |id, comment| {
+                let photo = match comment.optional_map("photo")? {
+                    Some(_) => Some(BlobRef::read(&comment.fields("photo")?)?),
+                    None => None,
+                };
                 Ok(Comment {
                     id,
                     user: comment.user("user")?,
                     at: comment.time("at")?,
                     text: comment.optional_text("text")?.unwrap_or_default(),
+                    photo,
                 })
             })?,
             parts: root.entries("parts", |id, part| {
@@ -711,6 +726,31 @@ mod reading {
     use automerge::transaction::Transactable as _;
 
     use super::*;
+
+    #[test]
+    fn photos_come_as_comments_and_a_comment_needs_text_or_a_photo() {
+        let edit = Edit::new(Username::parse("tech").unwrap(), Timestamp::from_millis(0));
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: "水管漏水".into(),
+            description: String::new(),
+            location: "hq-b1-toilet".into(),
+            asset: None,
+            category: Category::Plumbing,
+            priority: Priority::High,
+            due_at: None,
+            source: None,
+        };
+        let mut order = WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &edit).unwrap();
+        let photo = BlobRef::new(&"0f".repeat(32), 120_000, "image/webp").unwrap();
+        order.add_comment(&EntryId::parse("c1").unwrap(), "", Some(&photo), &edit).unwrap();
+        order.add_comment(&EntryId::parse("c2").unwrap(), "阀门已关闭", None, &edit).unwrap();
+        let empty = order.add_comment(&EntryId::parse("c3").unwrap(), "  ", None, &edit).unwrap_err();
+        assert_eq!(empty.to_string(), "field \"comment\" is missing");
+        let view = order.read().unwrap();
+        assert_eq!(view.comments[0].photo.as_ref(), Some(&photo));
+        assert_eq!((view.comments[1].text.as_str(), view.comments[1].photo.as_ref()), ("阀门已关闭", None));
+    }
 
     #[test]
     fn out_of_range_values_written_by_another_client_are_typed_errors() {

@@ -119,7 +119,7 @@ proptest! {
                     expected_events.push(id.to_string());
                 }
                 OrderAction::Comment => {
-                    order.add_comment(&id, "checked the breaker", &edit).unwrap();
+                    order.add_comment(&id, "checked the breaker", None, &edit).unwrap();
                     expected_comments.push(id.to_string());
                 }
                 OrderAction::Part(thousandths) => {
