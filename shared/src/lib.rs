@@ -8,6 +8,7 @@ pub mod directory;
 pub mod document;
 pub mod health;
 pub mod kpi;
+pub mod protocol;
 pub mod quantity;
 pub mod routes;
 pub mod time;

@@ -1,6 +1,7 @@
-//! Interop with the JavaScript Automerge that automerge-repo clients use (npm, pinned in
-//! `tests/js/package-lock.json`): documents written by either side load on the other, and
-//! concurrent edits from both merge without loss.
+//! Interop with the JavaScript Automerge and automerge-repo that other clients use (npm,
+//! pinned in `tests/js/package-lock.json`): documents written by either side load on the
+//! other and concurrent edits merge without loss; document ids and wire frames encoded by
+//! either side decode on the other.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,4 +62,75 @@ fn documents_round_trip_through_javascript_automerge_and_merge() {
     assert_eq!(string_at(&ours, &answers, "from-js").as_deref(), Some("pass"));
     assert_eq!(string_at(&ours, &answers, "second-rust").as_deref(), Some("n/a"));
     assert_eq!(ours.text(&notes).unwrap(), "JS: extinguisher pressure low (2.1 bar)");
+}
+
+/// Document ids and wire frames made by either side read the same on the other: the
+/// automerge-repo library's own URL functions and CBOR encoder against `shared::protocol`.
+#[test]
+fn ids_and_wire_frames_agree_with_automerge_repo() {
+    use shared::protocol::{DocumentId, Message, PeerId, PeerMetadata, decode, encode};
+
+    let ours = DocumentId::from_random(*b"houqin-interop!!");
+    let peer = |name: &str| PeerId(name.to_owned());
+    let our_messages = [
+        Message::Peer { sender: peer("houqin"), target: peer("js-peer"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: Some("srv".into()), is_ephemeral: false }) },
+        Message::Sync { sender: peer("houqin"), target: peer("js-peer"), document: ours, data: vec![0x42, 9, 9] },
+        Message::DocUnavailable { sender: peer("houqin"), target: peer("js-peer"), document: ours },
+    ];
+    let hex = |bytes: &[u8]| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+    let input = serde_json::json!({
+        "documentId": ours.to_string(),
+        "rustIds": [ours.to_string()],
+        "rustFrames": our_messages.iter().map(|message| hex(&encode(message))).collect::<Vec<_>>(),
+    });
+
+    let mut node = Command::new("node")
+        .current_dir(js_dir())
+        .arg("wire_roundtrip.mjs")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut node.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let output = node.wait_with_output().unwrap();
+    assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    // Their URL parses here to the same 16 bytes; ours is valid there, with the same bytes.
+    let theirs = DocumentId::parse(seen["jsUrl"].as_str().unwrap()).unwrap();
+    assert_eq!(hex(theirs.as_bytes()), seen["jsIdHex"].as_str().unwrap());
+    assert_eq!(seen["rustIds"][0], serde_json::json!({ "valid": true, "hex": hex(ours.as_bytes()) }));
+
+    // Our frames, as their decoder reads them.
+    assert_eq!(
+        seen["decodedRustFrames"],
+        serde_json::json!([
+            { "type": "peer", "senderId": "houqin", "targetId": "js-peer", "selectedProtocolVersion": "1", "metadata": { "storageId": "srv", "isEphemeral": false } },
+            { "type": "sync", "senderId": "houqin", "targetId": "js-peer", "documentId": ours.to_string(), "data": { "hex": "420909" } },
+            { "type": "doc-unavailable", "senderId": "houqin", "targetId": "js-peer", "documentId": ours.to_string() },
+        ])
+    );
+
+    // Their frames, as ours reads them.
+    let frames: Vec<Message> = seen["jsFrames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|frame| {
+            let text = frame.as_str().unwrap();
+            let bytes: Vec<u8> = (0..text.len()).step_by(2).map(|index| u8::from_str_radix(&text[index..index + 2], 16).unwrap()).collect();
+            decode(&bytes, 1 << 20).unwrap_or_else(|error| panic!("cannot decode {text}: {error}"))
+        })
+        .collect();
+    assert_eq!(frames[0], Message::Join { sender: peer("js-peer"), supported_versions: vec!["1".into()], metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true }) });
+    assert_eq!(
+        frames[1],
+        Message::Peer { sender: peer("js-server"), target: peer("houqin"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: Some("js-storage".into()), is_ephemeral: false }) }
+    );
+    assert_eq!(frames[2], Message::Request { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![0x42, 0, 1] });
+    assert_eq!(frames[3], Message::Sync { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![7; 300] });
+    assert_eq!(frames[4], Message::DocUnavailable { sender: peer("js-server"), target: peer("houqin"), document: ours });
+    assert!(matches!(&frames[5], Message::Ephemeral { session, count: 3, document, .. } if session == "session-a" && *document == ours));
+    assert_eq!(frames[6], Message::Error { message: "unsupported protocol version".into() });
 }
