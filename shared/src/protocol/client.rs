@@ -1,0 +1,348 @@
+//! The client role of the sync protocol, sans IO: the phone, the native test client and
+//! the load generator all drive this with their own sockets and clocks.
+//!
+//! The host reports what happened — connected, a frame, a local change, disconnected, time
+//! passing — and takes out frames to send ([`Client::poll_transmit`]), events
+//! ([`Client::poll_event`]) and when to wake it next ([`Client::next_wakeup`]). Every new
+//! connection starts every document's sync state afresh, so a server that forgot us (or a
+//! different server) is never waited on.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use automerge::sync::{self, SyncDoc as _};
+use automerge::{AutoCommit, ChangeHash};
+
+use super::document_id::DocumentId;
+use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION};
+use crate::time::Timestamp;
+
+/// How a client behaves on the network.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub peer_id: PeerId,
+    /// The id of this device's storage (its IndexedDB), if it keeps one.
+    pub storage_id: Option<String>,
+    /// First reconnect delay, doubled on every failed attempt up to `backoff_max_ms`.
+    pub backoff_min_ms: i64,
+    pub backoff_max_ms: i64,
+    /// How often to ask the host for a transport ping while connected.
+    pub keepalive_ms: i64,
+    pub max_frame: usize,
+}
+
+impl ClientConfig {
+    pub fn new(peer_id: PeerId) -> ClientConfig {
+        ClientConfig { peer_id, storage_id: None, backoff_min_ms: 500, backoff_max_ms: 30_000, keepalive_ms: 20_000, max_frame: 64 << 20 }
+    }
+}
+
+/// Whether the server has everything this device has of a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// The server's heads include every local change.
+    Synced,
+    /// This many changes are on this device only.
+    LocalOnly(usize),
+    /// The server has not told us its heads yet (never connected, or just connected).
+    Unknown,
+}
+
+/// Something the host should know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Time to open a connection (first start, or a reconnect after backoff).
+    ConnectWanted,
+    /// The handshake finished: the server is `server`.
+    Connected { server: PeerId },
+    /// Changes from the server were applied to this document.
+    DocumentChanged(DocumentId),
+    SyncStatusChanged(DocumentId, SyncStatus),
+    /// The server has no such document, or will not share it.
+    Unavailable(DocumentId),
+    /// The server said something went wrong; the connection is done.
+    ServerError(String),
+}
+
+/// What the host should put on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    Frame(Vec<u8>),
+    /// A transport-level ping, for hosts that can send one (browsers cannot; the server pings).
+    Ping,
+    /// Close the connection: the protocol cannot go on.
+    Close,
+}
+
+enum Link {
+    /// Not connected; when to try again.
+    Offline { retry_at: Option<Timestamp>, attempts: u32 },
+    /// The host is opening a connection.
+    Opening,
+    /// `join` sent, waiting for `peer`.
+    Joining,
+    Online { server: PeerId, next_ping: Timestamp },
+}
+
+struct Tracked {
+    doc: AutoCommit,
+    state: sync::State,
+    status: SyncStatus,
+    unavailable: bool,
+}
+
+/// A device's side of sync.
+pub struct Client {
+    config: ClientConfig,
+    link: Link,
+    documents: BTreeMap<DocumentId, Tracked>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl Client {
+    /// A client that wants to connect at once.
+    pub fn new(config: ClientConfig, now: Timestamp) -> Client {
+        Client {
+            config,
+            link: Link::Offline { retry_at: Some(now), attempts: 0 },
+            documents: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`Client::handle_timeout`] next.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        match &self.link {
+            Link::Offline { retry_at, .. } => *retry_at,
+            Link::Online { next_ping, .. } => Some(*next_ping),
+            Link::Opening | Link::Joining => None,
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        matches!(self.link, Link::Online { .. })
+    }
+
+    /// Starts tracking a document this device has (created here or loaded from storage).
+    pub fn add_document(&mut self, id: DocumentId, doc: AutoCommit) {
+        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false });
+        self.begin_sync(id);
+    }
+
+    /// Asks for a document known only by its id (from a catalog's index, a link).
+    pub fn request_document(&mut self, id: DocumentId) {
+        if !self.documents.contains_key(&id) {
+            self.add_document(id, AutoCommit::new());
+        }
+    }
+
+    pub fn document(&self, id: &DocumentId) -> Option<&AutoCommit> {
+        self.documents.get(id).map(|tracked| &tracked.doc)
+    }
+
+    /// For local edits; call [`Client::handle_local_change`] after editing.
+    pub fn document_mut(&mut self, id: &DocumentId) -> Option<&mut AutoCommit> {
+        self.documents.get_mut(id).map(|tracked| &mut tracked.doc)
+    }
+
+    pub fn documents(&self) -> impl Iterator<Item = (&DocumentId, &AutoCommit)> {
+        self.documents.iter().map(|(id, tracked)| (id, &tracked.doc))
+    }
+
+    /// The heads the server last told us it has, if it has told us.
+    pub fn server_heads(&self, id: &DocumentId) -> Option<Vec<ChangeHash>> {
+        self.documents.get(id).and_then(|tracked| tracked.state.their_heads.clone())
+    }
+
+    pub fn status(&self, id: &DocumentId) -> Option<SyncStatus> {
+        self.documents.get(id).map(|tracked| tracked.status)
+    }
+
+    /// The host opened a connection: say who we are.
+    pub fn handle_connected(&mut self, _now: Timestamp) {
+        self.link = Link::Joining;
+        let join = Message::Join {
+            sender: self.config.peer_id.clone(),
+            supported_versions: vec![PROTOCOL_VERSION.to_owned()],
+            metadata: Some(PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: self.config.storage_id.is_none() }),
+        };
+        self.transmits.push_back(Transmit::Frame(message::encode(&join)));
+    }
+
+    /// The connection closed or failed to open; `random` (any value, drawn by the host)
+    /// spreads reconnects so that phones coming out of one dead zone do not arrive together.
+    pub fn handle_disconnected(&mut self, now: Timestamp, random: u64) {
+        let attempts = match self.link {
+            Link::Offline { attempts, .. } => attempts + 1,
+            Link::Opening | Link::Joining => 1,
+            Link::Online { .. } => 0,
+        };
+        let exponent = attempts.min(16);
+        let delay = self.config.backoff_min_ms.saturating_mul(1 << exponent).min(self.config.backoff_max_ms);
+        // Full delay range [delay/2, delay): never sooner than half, never in lockstep.
+        let half = (delay / 2).max(1);
+        let jittered = half + (random % half as u64) as i64;
+        self.link = Link::Offline { retry_at: Some(now.plus_millis(jittered)), attempts };
+        for (id, tracked) in &mut self.documents {
+            let status = status_of(&mut tracked.doc, &tracked.state, false);
+            if status != tracked.status {
+                tracked.status = status;
+                self.events.push_back(ClientEvent::SyncStatusChanged(*id, status));
+            }
+        }
+    }
+
+    /// The network came back (an `online` event): try now instead of waiting out the backoff.
+    pub fn handle_network_available(&mut self, now: Timestamp) {
+        if let Link::Offline { retry_at, .. } = &mut self.link {
+            *retry_at = Some(now);
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        match &mut self.link {
+            Link::Offline { retry_at: Some(at), .. } if *at <= now => {
+                self.link = Link::Opening;
+                self.events.push_back(ClientEvent::ConnectWanted);
+            }
+            Link::Online { next_ping, .. } if *next_ping <= now => {
+                *next_ping = now.plus_millis(self.config.keepalive_ms);
+                self.transmits.push_back(Transmit::Ping);
+            }
+            _ => {}
+        }
+    }
+
+    /// A document was edited here: offer the change to the server.
+    pub fn handle_local_change(&mut self, id: &DocumentId) {
+        if let Some(tracked) = self.documents.get_mut(id) {
+            let status = status_of(&mut tracked.doc, &tracked.state, true);
+            if status != tracked.status {
+                tracked.status = status;
+                self.events.push_back(ClientEvent::SyncStatusChanged(*id, status));
+            }
+        }
+        self.send_sync(*id, false);
+    }
+
+    pub fn handle_frame(&mut self, now: Timestamp, frame: &[u8]) {
+        let message = match message::decode(frame, self.config.max_frame) {
+            Ok(message) => message,
+            Err(error) => return self.fail(&format!("cannot decode the server's message: {error}")),
+        };
+        match message {
+            Message::Peer { sender, selected_version, .. } => {
+                if selected_version != PROTOCOL_VERSION {
+                    return self.fail("the server chose a protocol version this client does not speak");
+                }
+                self.link = Link::Online { server: sender.clone(), next_ping: now.plus_millis(self.config.keepalive_ms) };
+                self.events.push_back(ClientEvent::Connected { server: sender });
+                let ids: Vec<DocumentId> = self.documents.keys().copied().collect();
+                for id in ids {
+                    let tracked = self.documents.get_mut(&id).expect("listed");
+                    tracked.state = sync::State::new();
+                    tracked.unavailable = false;
+                    self.begin_sync(id);
+                }
+            }
+            _ if !self.is_online() => self.fail("the server spoke before the handshake finished"),
+            Message::Sync { document, data, .. } => self.receive_sync(document, &data),
+            Message::DocUnavailable { document, .. } => {
+                if let Some(tracked) = self.documents.get_mut(&document) {
+                    // Only a document we have nothing of is truly unavailable; one we hold is
+                    // still offered to the server on the next connection.
+                    if tracked.doc.get_heads().is_empty() && !tracked.unavailable {
+                        tracked.unavailable = true;
+                        self.events.push_back(ClientEvent::Unavailable(document));
+                    }
+                }
+            }
+            Message::Error { message } => {
+                self.events.push_back(ClientEvent::ServerError(message));
+                self.transmits.push_back(Transmit::Close);
+            }
+            // Presence and gossip are not part of Houqin's client yet.
+            Message::Ephemeral { .. } | Message::RemoteHeadsChanged { .. } | Message::RemoteSubscriptionChange { .. } => {}
+            Message::Join { .. } | Message::Request { .. } | Message::Leave { .. } => {}
+        }
+    }
+
+    fn receive_sync(&mut self, id: DocumentId, data: &[u8]) {
+        let Some(tracked) = self.documents.get_mut(&id) else { return };
+        let message = match sync::Message::decode(data) {
+            Ok(message) => message,
+            Err(error) => return self.fail(&format!("malformed sync message from the server: {error}")),
+        };
+        let before = tracked.doc.get_heads();
+        let applied = tracked.doc.sync().receive_sync_message(&mut tracked.state, message);
+        if let Err(error) = applied {
+            return self.fail(&format!("cannot apply the server's changes: {error}"));
+        }
+        tracked.unavailable = false;
+        if tracked.doc.get_heads() != before {
+            self.events.push_back(ClientEvent::DocumentChanged(id));
+        }
+        let status = status_of(&mut tracked.doc, &tracked.state, true);
+        if status != tracked.status {
+            tracked.status = status;
+            self.events.push_back(ClientEvent::SyncStatusChanged(id, status));
+        }
+        self.send_sync(id, false);
+    }
+
+    /// Starts a document's sync on the current connection: `request` if we have nothing of
+    /// it (the server should say if it has it neither), else `sync`.
+    fn begin_sync(&mut self, id: DocumentId) {
+        let empty = self.documents.get_mut(&id).is_some_and(|tracked| tracked.doc.get_heads().is_empty());
+        self.send_sync(id, empty);
+    }
+
+    fn send_sync(&mut self, id: DocumentId, as_request: bool) {
+        let Link::Online { server, .. } = &self.link else { return };
+        let Some(tracked) = self.documents.get_mut(&id) else { return };
+        if let Some(message) = tracked.doc.sync().generate_sync_message(&mut tracked.state) {
+            let (sender, target, data) = (self.config.peer_id.clone(), server.clone(), message.encode());
+            let message = if as_request {
+                Message::Request { sender, target, document: id, data }
+            } else {
+                Message::Sync { sender, target, document: id, data }
+            };
+            self.transmits.push_back(Transmit::Frame(message::encode(&message)));
+        }
+    }
+
+    fn fail(&mut self, reason: &str) {
+        self.events.push_back(ClientEvent::ServerError(reason.to_owned()));
+        self.transmits.push_back(Transmit::Close);
+    }
+}
+
+/// Compares our changes with the heads the server last told us about.
+fn status_of(doc: &mut AutoCommit, state: &sync::State, connected: bool) -> SyncStatus {
+    let ours = doc.get_heads();
+    match &state.their_heads {
+        Some(theirs) if connected || !theirs.is_empty() => {
+            let known: Vec<ChangeHash> = theirs.iter().copied().filter(|hash| doc.get_change_by_hash(hash).is_some()).collect();
+            if known.len() < theirs.len() {
+                // They have changes we have not received yet; what we lack says nothing of
+                // what they lack, so count ours against what we share.
+                return SyncStatus::LocalOnly(doc.get_changes(&known).len());
+            }
+            match doc.get_changes(&known).len() {
+                0 => SyncStatus::Synced,
+                pending => SyncStatus::LocalOnly(pending),
+            }
+        }
+        _ if ours.is_empty() => SyncStatus::Unknown,
+        _ => SyncStatus::LocalOnly(doc.get_changes(&[]).len()),
+    }
+}

@@ -1,0 +1,540 @@
+//! The server role of the sync protocol, sans IO: connections come and go, frames come in,
+//! and the server answers with [`Effect`]s for its host to carry out — send a frame, close
+//! a connection, load a document, decide on access, persist changes.
+//!
+//! Order of work for a frame carrying changes: decode, check access (the host decides,
+//! knowing the document's site and the actors of the new changes), apply, ask the host to
+//! persist the new changes, and only once the host reports them durable, generate the sync
+//! messages that reveal the new heads — to this peer and to every other peer of the
+//! document. A crash can lose only what no peer has been told about.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use automerge::sync::{self, SyncDoc as _};
+use automerge::{AutoCommit, ChangeHash};
+
+use super::document_id::DocumentId;
+use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION};
+use crate::directory::SiteId;
+use crate::document::read_header;
+
+/// The host's name for a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub u64);
+
+/// What the host must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Send { connection: ConnectionId, frame: Vec<u8> },
+    /// Close after sending what was queued before this effect.
+    Close { connection: ConnectionId, reason: String },
+    /// Load the document from storage and call [`Server::handle_loaded`].
+    Load { document: DocumentId },
+    /// Decide and call [`Server::handle_decision`] with the same ticket.
+    Authorize(AccessRequest),
+    /// Make `chunk` (an incremental save of new changes) durable, then call
+    /// [`Server::handle_persisted`] with the token. Tokens of a document rise.
+    Persist { document: DocumentId, chunk: Vec<u8>, token: u64 },
+}
+
+/// A question for the host: may this connection sync this document, and (if it brings
+/// changes) are these actors theirs?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessRequest {
+    pub ticket: u64,
+    pub connection: ConnectionId,
+    pub document: DocumentId,
+    /// The document's site, as stored or as the incoming changes create it; `None` for a
+    /// document nobody has written yet (there is nothing to reveal).
+    pub site: Option<SiteId>,
+    /// Actors (hex) of incoming changes not yet approved for this connection.
+    pub new_actors: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Answered exactly as an unknown document: `doc-unavailable`.
+    Deny,
+}
+
+/// Limits and identity of a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub peer_id: PeerId,
+    pub storage_id: Option<String>,
+    /// Frames over this size are refused with an `error` and the connection closed.
+    pub max_frame: usize,
+}
+
+enum Kind {
+    Request,
+    Sync,
+}
+
+struct Incoming {
+    kind: Kind,
+    data: Vec<u8>,
+}
+
+/// One connection's sync of one document.
+struct PeerSync {
+    state: sync::State,
+    /// Reading was allowed; incoming changes from actors outside `actors` still ask.
+    allowed: bool,
+    actors: BTreeSet<String>,
+    queue: VecDeque<Incoming>,
+    awaiting: Option<u64>,
+    /// The heads we last put in a message to this peer: its acknowledgement.
+    told: Vec<ChangeHash>,
+}
+
+impl PeerSync {
+    fn new() -> PeerSync {
+        PeerSync { state: sync::State::new(), allowed: false, actors: BTreeSet::new(), queue: VecDeque::new(), awaiting: None, told: Vec::new() }
+    }
+}
+
+struct Connection {
+    peer: Option<PeerId>,
+    syncs: BTreeMap<DocumentId, PeerSync>,
+}
+
+enum Document {
+    Loading,
+    Ready {
+        doc: AutoCommit,
+        /// The latest persist not yet reported durable; while set, nothing reveals heads.
+        unpersisted: Option<u64>,
+        /// Ephemeral messages already forwarded: (sender, session, count).
+        ephemeral_seen: VecDeque<(String, String, u64)>,
+    },
+}
+
+const EPHEMERAL_MEMORY: usize = 256;
+
+/// The server's protocol state for every connection and loaded document.
+pub struct Server {
+    config: ServerConfig,
+    connections: BTreeMap<ConnectionId, Connection>,
+    documents: BTreeMap<DocumentId, Document>,
+    effects: VecDeque<Effect>,
+    next_ticket: u64,
+    next_token: u64,
+    tickets: BTreeMap<u64, (ConnectionId, DocumentId, Vec<String>)>,
+}
+
+impl Server {
+    pub fn new(config: ServerConfig) -> Server {
+        Server {
+            config,
+            connections: BTreeMap::new(),
+            documents: BTreeMap::new(),
+            effects: VecDeque::new(),
+            next_ticket: 1,
+            next_token: 1,
+            tickets: BTreeMap::new(),
+        }
+    }
+
+    /// The next thing the host must do, if any.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The document as the server holds it, if loaded.
+    pub fn document(&self, document: &DocumentId) -> Option<&AutoCommit> {
+        match self.documents.get(document) {
+            Some(Document::Ready { doc, .. }) => Some(doc),
+            _ => None,
+        }
+    }
+
+    pub fn handle_connected(&mut self, connection: ConnectionId) {
+        self.connections.insert(connection, Connection { peer: None, syncs: BTreeMap::new() });
+    }
+
+    pub fn handle_disconnected(&mut self, connection: ConnectionId) {
+        self.connections.remove(&connection);
+        self.tickets.retain(|_, (ticketed, _, _)| *ticketed != connection);
+    }
+
+    /// A frame arrived on `connection`.
+    pub fn handle_frame(&mut self, connection: ConnectionId, frame: &[u8]) {
+        if !self.connections.contains_key(&connection) {
+            return;
+        }
+        let message = match message::decode(frame, self.config.max_frame) {
+            Ok(message) => message,
+            Err(error) => return self.fail(connection, &error.to_string()),
+        };
+        let joined = self.connections[&connection].peer.is_some();
+        match message {
+            Message::Join { sender, supported_versions, .. } => {
+                if !supported_versions.iter().any(|version| version == PROTOCOL_VERSION) {
+                    return self.fail(connection, "unsupported protocol version: this server speaks version 1");
+                }
+                let state = self.connections.get_mut(&connection).expect("checked above");
+                // A new join starts every document's sync from scratch.
+                state.syncs.clear();
+                state.peer = Some(sender.clone());
+                let reply = Message::Peer {
+                    sender: self.config.peer_id.clone(),
+                    target: sender,
+                    selected_version: PROTOCOL_VERSION.to_owned(),
+                    metadata: Some(PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: false }),
+                };
+                self.send(connection, &reply);
+            }
+            _ if !joined => self.fail(connection, "the first message must be join"),
+            Message::Request { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Request, data }),
+            Message::Sync { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Sync, data }),
+            Message::Ephemeral { sender, document, session, count, data, .. } => self.forward_ephemeral(connection, document, sender, session, count, data),
+            Message::Leave { .. } => self.effects.push_back(Effect::Close { connection, reason: "the peer left".to_owned() }),
+            Message::Error { message } => self.effects.push_back(Effect::Close { connection, reason: format!("the peer reported: {message}") }),
+            Message::Peer { .. } => self.fail(connection, "peer is the server's message"),
+            // Advisory messages with nothing for a server without remote-heads gossip to do.
+            Message::DocUnavailable { .. } | Message::RemoteSubscriptionChange { .. } | Message::RemoteHeadsChanged { .. } => {}
+        }
+    }
+
+    /// The host loaded `document` from storage, or found nothing (`None`).
+    pub fn handle_loaded(&mut self, document: DocumentId, stored: Option<AutoCommit>) {
+        let doc = stored.unwrap_or_default();
+        self.documents.insert(document, Document::Ready { doc, unpersisted: None, ephemeral_seen: VecDeque::new() });
+        let waiting: Vec<ConnectionId> = self
+            .connections
+            .iter()
+            .filter(|(_, state)| state.syncs.get(&document).is_some_and(|sync| !sync.queue.is_empty()))
+            .map(|(connection, _)| *connection)
+            .collect();
+        for connection in waiting {
+            self.process(connection, document);
+        }
+    }
+
+    /// The host decided on an [`AccessRequest`].
+    pub fn handle_decision(&mut self, ticket: u64, decision: Decision) {
+        let Some((connection, document, actors)) = self.tickets.remove(&ticket) else { return };
+        let Some(sync) = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)) else { return };
+        sync.awaiting = None;
+        match decision {
+            Decision::Allow => {
+                sync.allowed = true;
+                sync.actors.extend(actors);
+                self.process(connection, document);
+            }
+            Decision::Deny => {
+                self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
+                self.unavailable(connection, document);
+            }
+        }
+    }
+
+    /// The host made the persist with `token` (and every earlier one) durable.
+    pub fn handle_persisted(&mut self, document: DocumentId, token: u64) {
+        if let Some(Document::Ready { unpersisted, .. }) = self.documents.get_mut(&document) {
+            if unpersisted.is_some_and(|latest| token >= latest) {
+                *unpersisted = None;
+                self.reveal(document);
+            }
+        }
+    }
+
+    /// Drops loaded documents no connection is syncing and nothing waits on; returns them.
+    pub fn evict_idle(&mut self) -> Vec<DocumentId> {
+        let in_use: BTreeSet<DocumentId> = self.connections.values().flat_map(|state| state.syncs.keys().copied()).collect();
+        let idle: Vec<DocumentId> = self
+            .documents
+            .iter()
+            .filter(|(document, state)| !in_use.contains(document) && matches!(state, Document::Ready { unpersisted: None, .. }))
+            .map(|(document, _)| *document)
+            .collect();
+        for document in &idle {
+            self.documents.remove(document);
+        }
+        idle
+    }
+
+    fn receive(&mut self, connection: ConnectionId, document: DocumentId, incoming: Incoming) {
+        let state = self.connections.get_mut(&connection).expect("joined connections exist");
+        state.syncs.entry(document).or_insert_with(PeerSync::new).queue.push_back(incoming);
+        match self.documents.get(&document) {
+            None => {
+                self.documents.insert(document, Document::Loading);
+                self.effects.push_back(Effect::Load { document });
+            }
+            Some(Document::Loading) => {}
+            Some(Document::Ready { .. }) => self.process(connection, document),
+        }
+    }
+
+    /// Works through the connection's queued messages for the document until one needs a
+    /// decision from the host.
+    fn process(&mut self, connection: ConnectionId, document: DocumentId) {
+        loop {
+            let Some(Document::Ready { doc, unpersisted, .. }) = self.documents.get_mut(&document) else { return };
+            let Some(sync) = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)) else { return };
+            if sync.awaiting.is_some() {
+                return;
+            }
+            let Some(incoming) = sync.queue.front() else { break };
+            let message = match sync::Message::decode(&incoming.data) {
+                Ok(message) => message,
+                Err(error) => return self.fail(connection, &format!("malformed sync message: {error}")),
+            };
+            let exists = !doc.get_heads().is_empty();
+            if !exists && matches!(incoming.kind, Kind::Request) && message.changes.is_empty() {
+                // Asked for a document nobody has written: the same answer as a forbidden one.
+                sync.queue.pop_front();
+                let forget = sync.queue.is_empty();
+                if forget {
+                    self.connections.get_mut(&connection).expect("exists").syncs.remove(&document);
+                }
+                self.unavailable(connection, document);
+                continue;
+            }
+            // Apply to a copy first: access is decided before anything is kept.
+            let old_heads = doc.get_heads();
+            let mut scratch = doc.clone();
+            let mut state = sync.state.clone();
+            if let Err(error) = scratch.sync().receive_sync_message(&mut state, message) {
+                return self.fail(connection, &format!("cannot apply sync message: {error}"));
+            }
+            let new_changes = scratch.get_changes(&old_heads);
+            let new_actors: BTreeSet<String> = new_changes
+                .iter()
+                .map(|change| change.actor_id().to_hex_string())
+                .filter(|actor| !sync.actors.contains(actor))
+                .collect();
+            if !sync.allowed || !new_actors.is_empty() {
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                sync.awaiting = Some(ticket);
+                let site = read_header(&scratch).ok().map(|header| header.site);
+                let new_actors: Vec<String> = new_actors.into_iter().collect();
+                self.tickets.insert(ticket, (connection, document, new_actors.clone()));
+                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, new_actors }));
+                return;
+            }
+            sync.queue.pop_front();
+            sync.state = state;
+            if !new_changes.is_empty() {
+                let chunk = scratch.save_after(&old_heads);
+                let token = self.next_token;
+                self.next_token += 1;
+                *unpersisted = Some(token);
+                self.effects.push_back(Effect::Persist { document, chunk, token });
+            }
+            *doc = scratch;
+        }
+        self.reveal(document);
+    }
+
+    /// Sends every allowed peer of the document what it lacks — unless changes are still
+    /// on their way to disk.
+    fn reveal(&mut self, document: DocumentId) {
+        let Some(Document::Ready { doc, unpersisted: None, .. }) = self.documents.get_mut(&document) else { return };
+        let heads = doc.get_heads();
+        let mut frames = Vec::new();
+        for (connection, state) in &mut self.connections {
+            let (Some(peer), Some(sync)) = (&state.peer, state.syncs.get_mut(&document)) else { continue };
+            if !sync.allowed || sync.awaiting.is_some() {
+                continue;
+            }
+            let mut message = doc.sync().generate_sync_message(&mut sync.state);
+            if message.is_none() && sync.told != heads {
+                // Automerge stays quiet when the peer sent the very changes that make our
+                // heads equal to theirs; but a phone counts its work as safe only when the
+                // server's heads say so. Forgetting what we last sent makes it say them.
+                sync.state.last_sent_heads.clear();
+                message = doc.sync().generate_sync_message(&mut sync.state);
+            }
+            if let Some(message) = message {
+                sync.told.clone_from(&message.heads);
+                let reply = Message::Sync { sender: self.config.peer_id.clone(), target: peer.clone(), document, data: message.encode() };
+                frames.push((*connection, message::encode(&reply)));
+            }
+        }
+        for (connection, frame) in frames {
+            self.effects.push_back(Effect::Send { connection, frame });
+        }
+    }
+
+    fn forward_ephemeral(&mut self, from: ConnectionId, document: DocumentId, sender: PeerId, session: String, count: u64, data: Vec<u8>) {
+        let allowed = self.connections.get(&from).and_then(|state| state.syncs.get(&document)).is_some_and(|sync| sync.allowed);
+        let Some(Document::Ready { ephemeral_seen, .. }) = self.documents.get_mut(&document) else { return };
+        let key = (sender.0.clone(), session.clone(), count);
+        if !allowed || ephemeral_seen.contains(&key) {
+            return;
+        }
+        ephemeral_seen.push_back(key);
+        if ephemeral_seen.len() > EPHEMERAL_MEMORY {
+            ephemeral_seen.pop_front();
+        }
+        let mut frames = Vec::new();
+        for (connection, state) in &self.connections {
+            let Some(peer) = &state.peer else { continue };
+            if *connection != from && state.syncs.get(&document).is_some_and(|sync| sync.allowed) {
+                let message = Message::Ephemeral { sender: sender.clone(), target: peer.clone(), document, session: session.clone(), count, data: data.clone() };
+                frames.push((*connection, message::encode(&message)));
+            }
+        }
+        for (connection, frame) in frames {
+            self.effects.push_back(Effect::Send { connection, frame });
+        }
+    }
+
+    fn unavailable(&mut self, connection: ConnectionId, document: DocumentId) {
+        let Some(peer) = self.connections.get(&connection).and_then(|state| state.peer.clone()) else { return };
+        let message = Message::DocUnavailable { sender: self.config.peer_id.clone(), target: peer, document };
+        self.send(connection, &message);
+    }
+
+    fn send(&mut self, connection: ConnectionId, message: &Message) {
+        self.effects.push_back(Effect::Send { connection, frame: message::encode(message) });
+    }
+
+    /// Tells the peer what went wrong and closes: one bad connection never affects others.
+    fn fail(&mut self, connection: ConnectionId, reason: &str) {
+        self.send(connection, &Message::Error { message: reason.to_owned() });
+        self.effects.push_back(Effect::Close { connection, reason: reason.to_owned() });
+        self.handle_disconnected(connection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable as _;
+
+    use super::*;
+    use crate::protocol::message::decode;
+
+    const PHONE: ConnectionId = ConnectionId(1);
+    const OTHER: ConnectionId = ConnectionId(2);
+
+    fn server() -> Server {
+        Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 4096 })
+    }
+
+    fn join(server: &mut Server, connection: ConnectionId, name: &str) {
+        server.handle_connected(connection);
+        let join = Message::Join { sender: PeerId(name.into()), supported_versions: vec!["1".into()], metadata: None };
+        server.handle_frame(connection, &message::encode(&join));
+        assert!(matches!(drain(server).as_slice(), [(Some(connection_sent), "peer")] if *connection_sent == connection));
+    }
+
+    /// Every effect, as (connection for sends and closes, a short name).
+    fn drain(server: &mut Server) -> Vec<(Option<ConnectionId>, &'static str)> {
+        std::iter::from_fn(|| server.poll_effect())
+            .map(|effect| match effect {
+                Effect::Send { connection, frame } => (Some(connection), decode(&frame, 1 << 20).unwrap().type_name()),
+                Effect::Close { connection, .. } => (Some(connection), "close"),
+                Effect::Load { .. } => (None, "load"),
+                Effect::Authorize(_) => (None, "authorize"),
+                Effect::Persist { .. } => (None, "persist"),
+            })
+            .collect()
+    }
+
+    fn sync_frame(document: DocumentId, doc: &mut AutoCommit, state: &mut sync::State, request: bool) -> Vec<u8> {
+        let data = doc.sync().generate_sync_message(state).unwrap().encode();
+        let (sender, target) = (PeerId("phone".into()), PeerId("server".into()));
+        message::encode(&if request { Message::Request { sender, target, document, data } } else { Message::Sync { sender, target, document, data } })
+    }
+
+    #[test]
+    fn bad_peers_get_an_error_and_are_closed_alone() {
+        let mut server = server();
+        server.handle_connected(PHONE);
+        server.handle_frame(PHONE, &[0xff, 0x00]);
+        assert_eq!(drain(&mut server), [(Some(PHONE), "error"), (Some(PHONE), "close")]);
+
+        server.handle_connected(PHONE);
+        let too_new = Message::Join { sender: PeerId("p".into()), supported_versions: vec!["2".into()], metadata: None };
+        server.handle_frame(PHONE, &message::encode(&too_new));
+        assert_eq!(drain(&mut server), [(Some(PHONE), "error"), (Some(PHONE), "close")]);
+
+        join(&mut server, OTHER, "other");
+        server.handle_connected(PHONE);
+        server.handle_frame(PHONE, &message::encode(&Message::Leave { sender: PeerId("p".into()) }));
+        assert_eq!(drain(&mut server), [(Some(PHONE), "error"), (Some(PHONE), "close")]);
+        server.handle_frame(OTHER, &vec![0xa0; 5000]);
+        assert_eq!(drain(&mut server), [(Some(OTHER), "error"), (Some(OTHER), "close")], "over the frame limit");
+    }
+
+    #[test]
+    fn unknown_and_forbidden_documents_look_the_same() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([3; 16]);
+        let mut empty = AutoCommit::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut empty, &mut sync::State::new(), true));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(document, None);
+        assert_eq!(drain(&mut server), [(Some(PHONE), "doc-unavailable")]);
+
+        let mut stored = AutoCommit::new();
+        stored.put(automerge::ROOT, "type", "work_order").unwrap();
+        stored.commit();
+        let secret = DocumentId::from_random([4; 16]);
+        server.handle_frame(PHONE, &sync_frame(secret, &mut AutoCommit::new(), &mut sync::State::new(), true));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(secret, Some(stored));
+        let ticket = match server.poll_effect() {
+            Some(Effect::Authorize(request)) => request.ticket,
+            other => panic!("expected an access question, got {other:?}"),
+        };
+        server.handle_decision(ticket, Decision::Deny);
+        assert_eq!(drain(&mut server), [(Some(PHONE), "doc-unavailable")]);
+    }
+
+    #[test]
+    fn new_heads_are_revealed_only_after_they_are_durable() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        join(&mut server, OTHER, "other");
+        let document = DocumentId::from_random([5; 16]);
+        let mut phone_doc = AutoCommit::new();
+        phone_doc.put(automerge::ROOT, "title", "漏水").unwrap();
+        phone_doc.commit();
+        let mut phone_state = sync::State::new();
+
+        // The other phone asks for the document first and is waiting for it.
+        server.handle_frame(OTHER, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), false));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(document, None);
+        let allow_other = |server: &mut Server| match server.poll_effect() {
+            Some(Effect::Authorize(request)) => server.handle_decision(request.ticket, Decision::Allow),
+            other => panic!("expected an access question, got {other:?}"),
+        };
+        allow_other(&mut server);
+        assert_eq!(drain(&mut server), [(Some(OTHER), "sync")]);
+
+        // The phone pushes: heads first, then (after the server's answer) its change.
+        server.handle_frame(PHONE, &sync_frame(document, &mut phone_doc, &mut phone_state, false));
+        allow_other(&mut server);
+        let answer = std::iter::from_fn(|| server.poll_effect()).find_map(|effect| match effect {
+            Effect::Send { connection: PHONE, frame } => Some(frame),
+            _ => None,
+        });
+        let Message::Sync { data, .. } = decode(&answer.unwrap(), 1 << 20).unwrap() else { panic!("expected sync") };
+        phone_doc.sync().receive_sync_message(&mut phone_state, sync::Message::decode(&data).unwrap()).unwrap();
+        server.handle_frame(PHONE, &sync_frame(document, &mut phone_doc, &mut phone_state, false));
+        let ticket = match server.poll_effect() {
+            Some(Effect::Authorize(request)) => {
+                assert_eq!(request.new_actors, [phone_doc.get_actor().to_hex_string()]);
+                request.ticket
+            }
+            other => panic!("expected an access question for the new actor, got {other:?}"),
+        };
+        server.handle_decision(ticket, Decision::Allow);
+        let token = match server.poll_effect() {
+            Some(Effect::Persist { token, .. }) => token,
+            other => panic!("expected a persist, got {other:?}"),
+        };
+        assert_eq!(drain(&mut server), [], "nothing may reveal the new heads before they are durable");
+        server.handle_persisted(document, token);
+        assert_eq!(drain(&mut server), [(Some(PHONE), "sync"), (Some(OTHER), "sync")]);
+    }
+}
