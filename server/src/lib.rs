@@ -7,8 +7,11 @@
 pub mod config;
 pub mod demo;
 pub mod directory;
+pub mod documents;
 mod error;
+mod flusher;
 pub mod storage;
+pub mod sync;
 mod web;
 
 use std::future::Future;
@@ -32,12 +35,23 @@ pub struct AppState {
     pub storage: Storage,
     /// Where the built PWA (`cargo xtask dist`) lives.
     pub dist: Arc<PathBuf>,
+    /// The sync endpoint's hub.
+    pub sync: sync::SyncHub,
+}
+
+impl AppState {
+    /// Opens the parts of the server that run tasks; call inside the tokio runtime.
+    pub fn new(storage: Storage, dist: PathBuf) -> anyhow::Result<AppState> {
+        let sync = sync::SyncHub::start(&storage, "houqin-server")?;
+        Ok(AppState { storage, dist: Arc::new(dist), sync })
+    }
 }
 
 /// The whole HTTP surface of the server.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
         .layer(TraceLayer::new_for_http())
@@ -56,7 +70,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let storage = state.storage.clone();
+    let sync = state.sync.clone();
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
+    sync.shutdown().await;
     storage.flush().await.context("flushing the database on shutdown")?;
     tracing::info!("database flushed; shut down cleanly");
     Ok(())
@@ -78,7 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::print_logins(&demo_logins);
     }
-    let state = AppState { storage, dist: Arc::new(config.dist) };
+    let state = AppState::new(storage, config.dist)?;
     serve(listener, state, shutdown).await
 }
 

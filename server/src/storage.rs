@@ -24,6 +24,11 @@ impl Storage {
         Ok(Storage { db })
     }
 
+    /// The database itself, for the group-commit flusher.
+    pub(crate) fn db(&self) -> sled::Db {
+        self.db.clone()
+    }
+
     /// A named tree (sled's name for a key space).
     pub fn tree(&self, name: &str) -> anyhow::Result<sled::Tree> {
         self.db.open_tree(name).with_context(|| format!("cannot open the {name:?} tree"))

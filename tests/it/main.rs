@@ -10,3 +10,4 @@ mod js_interop;
 mod serving;
 mod server_process;
 mod support;
+mod sync;

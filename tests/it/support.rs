@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -14,35 +13,45 @@ use tokio::task::JoinHandle;
 /// temporary database. Stop it with [`TestServer::stop`] to check the clean shutdown.
 pub struct TestServer {
     pub address: SocketAddr,
-    _data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl TestServer {
     pub async fn start(dist: &Path) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
+        TestServer::start_in(tempfile::tempdir().unwrap(), dist).await
+    }
+
+    /// Starts on an existing data directory (a restart).
+    pub async fn start_in(data: tempfile::TempDir, dist: &Path) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
-        let state = server::AppState { storage, dist: Arc::new(dist.to_path_buf()) };
+        let state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = signal.await;
         }));
-        TestServer { address, _data: data, shutdown: Some(shutdown), task }
+        TestServer { address, data: Some(data), shutdown: Some(shutdown), task }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
-    /// Shuts down gracefully and returns what `serve` returned.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// The sync endpoint's URL.
+    pub fn sync_url(&self) -> String {
+        format!("ws://{}/sync", self.address)
+    }
+
+    /// Shuts down gracefully; returns the data directory for a restart.
+    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        (&mut self.task).await?
+        (&mut self.task).await??;
+        Ok(self.data.take().expect("stopped once"))
     }
 }
 

@@ -1,0 +1,171 @@
+//! The sync endpoint over real WebSockets with native clients (`shared`'s client role):
+//! offline edits from three phones converge, a phone with nothing new still hears the
+//! news, and a thousand documents survive a restart.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use automerge::transaction::Transactable as _;
+use automerge::{ActorId, AutoCommit, ReadDoc as _, ROOT};
+use shared::directory::{SiteId, Username};
+use shared::document::conflicts::conflicts;
+use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder};
+use shared::document::{Edit, EntryId};
+use shared::protocol::DocumentId;
+use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+use shared::protocol::message::PeerId;
+use tests::native_client::{now, sync_until};
+
+use crate::support::TestServer;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn phone(name: &str) -> Client {
+    Client::new(ClientConfig::new(PeerId(name.to_owned())), now())
+}
+
+fn synced(client: &Client, documents: &[DocumentId]) -> bool {
+    documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced))
+}
+
+fn edit(user: &str) -> Edit {
+    Edit::new(Username::parse(user).unwrap(), now())
+}
+
+/// Applies `change` to the phone's copy of a work order as a local edit.
+fn edit_order(phone: &mut Client, document: &DocumentId, change: impl FnOnce(&mut WorkOrder)) {
+    let doc = std::mem::take(phone.document_mut(document).unwrap());
+    let mut order = WorkOrder::from_doc(doc).unwrap();
+    change(&mut order);
+    *phone.document_mut(document).unwrap() = order.into_doc();
+    phone.handle_local_change(document);
+}
+
+fn heads(phone: &Client, document: &DocumentId) -> Vec<automerge::ChangeHash> {
+    let mut heads = phone.document(document).unwrap().clone().get_heads();
+    heads.sort();
+    heads
+}
+
+#[tokio::test]
+async fn three_phones_edit_offline_and_converge() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url();
+    let document = DocumentId::from_random(*b"three-phones-ok!");
+    let new = NewWorkOrder {
+        site: SiteId::parse("hq").unwrap(),
+        title: "配电房漏水".into(),
+        description: "屋顶渗水".into(),
+        location: "hq-power-room".into(),
+        asset: None,
+        category: Category::Plumbing,
+        priority: Priority::Normal,
+        due_at: None,
+        source: None,
+    };
+    let order = WorkOrder::report(ActorId::random(), &new, &EntryId::parse("reported").unwrap(), &edit("inspector")).unwrap();
+
+    let mut phones = [phone("phone-a"), phone("phone-b"), phone("phone-c")];
+    phones[0].add_document(document, order.into_doc());
+    sync_until(&mut phones[0], &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    for phone in &mut phones[1..] {
+        phone.request_document(document);
+        sync_until(phone, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+        assert_eq!(WorkOrder::from_doc(phone.document(&document).unwrap().clone()).unwrap().read().unwrap().title, "配电房漏水");
+    }
+
+    // In the basement: different items, the same item, and the same text, all at once.
+    let users = ["tech", "manager", "inspector"];
+    for (index, phone) in phones.iter_mut().enumerate() {
+        edit_order(phone, &document, |order| {
+            order.add_comment(&EntryId::parse(&format!("comment-{index}")).unwrap(), "到现场了", None, &edit(users[index])).unwrap();
+            order.set_priority([Priority::Low, Priority::High, Priority::Urgent][index], &edit(users[index]));
+            order.edit_description(0, 0, &format!("[{index}]"), &edit(users[index])).unwrap();
+        });
+        assert!(matches!(phone.status(&document), Some(SyncStatus::LocalOnly(_))));
+    }
+
+    // Back in coverage, in an awkward order, until every phone has everything.
+    for _round in 0..3 {
+        for index in [2, 0, 1] {
+            sync_until(&mut phones[index], &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+        }
+    }
+    let expected = heads(&phones[0], &document);
+    for phone in &phones {
+        assert_eq!(heads(phone, &document), expected);
+    }
+    let mut doc = phones[0].document(&document).unwrap().clone();
+    let view = WorkOrder::from_doc(doc.clone()).unwrap().read().unwrap();
+    let comments: BTreeSet<String> = view.comments.iter().map(|comment| comment.id.to_string()).collect();
+    assert_eq!(comments, BTreeSet::from(["comment-0".to_owned(), "comment-1".to_owned(), "comment-2".to_owned()]));
+    for index in 0..3 {
+        assert!(view.description.contains(&format!("[{index}]")), "{}", view.description);
+    }
+    assert!(view.description.ends_with("屋顶渗水"));
+    let priority_conflict = conflicts(&mut doc).unwrap().into_iter().find(|conflict| conflict.path == ["priority"]).expect("kept as a conflict");
+    assert_eq!(priority_conflict.values.len(), 3);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_phone_with_nothing_new_still_hears_the_news() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url();
+    let document = DocumentId::from_random(*b"quiet-phone-news");
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "note", "first").unwrap();
+    doc.commit();
+    let (mut writer, mut reader) = (phone("writer"), phone("reader"));
+    writer.add_document(document, doc.fork());
+    reader.add_document(document, doc);
+    sync_until(&mut writer, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    sync_until(&mut reader, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+
+    writer.document_mut(&document).unwrap().put(ROOT, "note", "second").unwrap();
+    writer.handle_local_change(&document);
+    sync_until(&mut writer, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+
+    let writer_heads = heads(&writer, &document);
+    sync_until(&mut reader, &url, PATIENCE, |client| client.document(&document).unwrap().clone().get_heads() == writer_heads).await.unwrap();
+    let (value, _) = reader.document(&document).unwrap().get(ROOT, "note").unwrap().unwrap();
+    assert_eq!(value.as_str(), Some("second"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_thousand_documents_survive_a_restart() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let mut pusher = phone("pusher");
+    let documents: Vec<DocumentId> = (0..1000u32)
+        .map(|index| {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&index.to_le_bytes());
+            let document = DocumentId::from_random(bytes);
+            let mut doc = AutoCommit::new();
+            doc.put(ROOT, "index", i64::from(index)).unwrap();
+            doc.put(ROOT, "title", format!("巡检 {index}")).unwrap();
+            doc.commit();
+            pusher.add_document(document, doc);
+            document
+        })
+        .collect();
+    sync_until(&mut pusher, &server.sync_url(), PATIENCE, |client| synced(client, &documents)).await.unwrap();
+
+    // Everything the pusher was told is kept must be there after a restart.
+    let data = server.stop().await.unwrap();
+    let server = TestServer::start_in(data, dist.path()).await;
+    let mut fresh = phone("fresh");
+    for document in &documents {
+        fresh.request_document(*document);
+    }
+    sync_until(&mut fresh, &server.sync_url(), PATIENCE, |client| synced(client, &documents)).await.unwrap();
+    for (index, document) in documents.iter().enumerate() {
+        let (value, _) = fresh.document(document).unwrap().get(ROOT, "index").unwrap().expect("the document arrived");
+        assert_eq!(value.as_i64(), Some(index as i64));
+    }
+    server.stop().await.unwrap();
+}
