@@ -346,3 +346,73 @@ proptest! {
 fn a_quiet_start_converges_too() {
     run(1, 5);
 }
+
+/// Frames that are almost right: a valid message with some bytes changed, cut or added.
+fn mangled_frame() -> impl Strategy<Value = Vec<u8>> {
+    use shared::protocol::message::{Message, encode};
+    let document = DocumentId::from_random([9; 16]);
+    let valid = vec![
+        encode(&Message::Join { sender: PeerId("x".into()), supported_versions: vec!["1".into()], metadata: None }),
+        encode(&Message::Sync { sender: PeerId("x".into()), target: PeerId("server".into()), document, data: vec![0x42, 0, 0, 0] }),
+        encode(&Message::Request { sender: PeerId("x".into()), target: PeerId("server".into()), document, data: Vec::new() }),
+        encode(&Message::Ephemeral { sender: PeerId("x".into()), target: PeerId("s".into()), document, session: "s".into(), count: 1, data: vec![1] }),
+    ];
+    (prop::sample::select(valid), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6), any::<prop::sample::Index>(), prop::bool::ANY)
+        .prop_map(|(mut frame, flips, cut, truncate)| {
+            for (index, byte) in flips {
+                let position = index.index(frame.len());
+                frame[position] = byte;
+            }
+            if truncate {
+                frame.truncate(cut.index(frame.len() + 1));
+            }
+            frame
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_decoder_survives_any_bytes(frame in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = shared::protocol::decode(&frame, 1 << 20);
+    }
+
+    #[test]
+    fn a_server_fed_garbage_keeps_serving_everyone_else(frames in prop::collection::vec(prop_oneof![mangled_frame(), prop::collection::vec(any::<u8>(), 0..64)], 1..12)) {
+        let mut server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 1 << 16 });
+        let (bad, good) = (ConnectionId(1), ConnectionId(2));
+        server.handle_connected(bad);
+        server.handle_connected(good);
+        let mut phone = Client::new(ClientConfig::new(PeerId("good".into())), Timestamp::from_millis(0));
+        let document = DocumentId::from_random([1; 16]);
+        let mut doc = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "ok", true).unwrap();
+        doc.commit();
+        phone.add_document(document, doc);
+        phone.handle_connected(Timestamp::from_millis(0));
+        for frame in &frames {
+            server.handle_frame(bad, frame);
+        }
+        // The good phone syncs through the same server, served by a loop like the host's.
+        for _ in 0..50 {
+            while let Some(Transmit::Frame(frame)) = phone.poll_transmit() {
+                server.handle_frame(good, &frame);
+            }
+            while let Some(effect) = server.poll_effect() {
+                match effect {
+                    Effect::Send { connection, frame } if connection == good => phone.handle_frame(Timestamp::from_millis(0), &frame),
+                    Effect::Close { connection, .. } => prop_assert_eq!(connection, bad, "only the bad connection may be closed"),
+                    Effect::Load { document } => server.handle_loaded(document, None),
+                    Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                    Effect::Persist { document, token, .. } => server.handle_persisted(document, token),
+                    Effect::Send { .. } => {}
+                }
+            }
+            if phone.status(&document) == Some(SyncStatus::Synced) {
+                break;
+            }
+        }
+        prop_assert_eq!(phone.status(&document), Some(SyncStatus::Synced));
+    }
+}
