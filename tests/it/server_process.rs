@@ -53,6 +53,12 @@ impl ServerProcess {
         ServerProcess { child, banner, url, _stdout: lines }
     }
 
+    /// Kills the process outright, as a power cut or the OOM killer would.
+    fn kill_hard(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits (with a deadline) for the exit status.
     fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
@@ -128,4 +134,55 @@ async fn without_demo_the_database_stays_empty() {
     assert!(server.terminate().success());
     let storage = server::Storage::open(&data.path().join("db")).unwrap();
     assert!(Directory::open(&storage).unwrap().is_empty());
+}
+
+/// The durability promise: whatever a phone was told the server has survives the server
+/// being killed (SIGKILL) the moment the phone heard it.
+#[tokio::test]
+async fn acknowledged_documents_survive_sigkill() {
+    use automerge::transaction::Transactable as _;
+    use shared::protocol::DocumentId;
+    use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+    use shared::protocol::message::PeerId;
+    use tests::native_client::{now, sync_until};
+
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &[]);
+    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let mut phone = Client::new(ClientConfig::new(PeerId("phone".into())), now());
+    let documents: Vec<DocumentId> = (0..300u32)
+        .map(|index| {
+            let mut bytes = [0x77u8; 16];
+            bytes[..4].copy_from_slice(&index.to_be_bytes());
+            let document = DocumentId::from_random(bytes);
+            let mut doc = automerge::AutoCommit::new();
+            for step in 0..3i64 {
+                doc.put(automerge::ROOT, "step", step).unwrap();
+                doc.put(automerge::ROOT, format!("answer-{step}"), "pass").unwrap();
+                doc.commit();
+            }
+            phone.add_document(document, doc);
+            document
+        })
+        .collect();
+    let all_synced = |client: &Client| documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced));
+    sync_until(&mut phone, &sync_url, Duration::from_secs(60), all_synced).await.unwrap();
+    server.kill_hard();
+
+    let restarted = ServerProcess::start(data.path(), &[]);
+    let sync_url = format!("{}sync", restarted.url.replacen("http://", "ws://", 1));
+    let mut fresh = Client::new(ClientConfig::new(PeerId("fresh".into())), now());
+    for document in &documents {
+        fresh.request_document(*document);
+    }
+    let all_answered = |client: &Client| {
+        documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced) || client.is_unavailable(document))
+    };
+    sync_until(&mut fresh, &sync_url, Duration::from_secs(60), all_answered).await.unwrap();
+    for document in &documents {
+        let mut acknowledged = phone.document(document).unwrap().clone();
+        let mut recovered = fresh.document(document).unwrap().clone();
+        assert_eq!(recovered.get_heads(), acknowledged.get_heads(), "document {document} lost acknowledged changes");
+    }
+    assert!(restarted.terminate().success());
 }

@@ -158,6 +158,11 @@ impl Client {
         self.documents.iter().map(|(id, tracked)| (id, &tracked.doc))
     }
 
+    /// Whether the server said, on this connection, that it has no such document for us.
+    pub fn is_unavailable(&self, id: &DocumentId) -> bool {
+        self.documents.get(id).is_some_and(|tracked| tracked.unavailable)
+    }
+
     /// The heads the server last told us it has, if it has told us.
     pub fn server_heads(&self, id: &DocumentId) -> Option<Vec<ChangeHash>> {
         self.documents.get(id).and_then(|tracked| tracked.state.their_heads.clone())
