@@ -106,7 +106,7 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
     assert_eq!(
         seen["decodedRustFrames"],
         serde_json::json!([
-            { "type": "peer", "senderId": "houqin", "targetId": "js-peer", "selectedProtocolVersion": "1", "metadata": { "storageId": "srv", "isEphemeral": false } },
+            { "type": "peer", "senderId": "houqin", "targetId": "js-peer", "selectedProtocolVersion": "1", "peerMetadata": { "storageId": "srv", "isEphemeral": false } },
             { "type": "sync", "senderId": "houqin", "targetId": "js-peer", "documentId": ours.to_string(), "data": { "hex": "420909" } },
             { "type": "doc-unavailable", "senderId": "houqin", "targetId": "js-peer", "documentId": ours.to_string() },
         ])
@@ -133,4 +133,73 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
     assert_eq!(frames[4], Message::DocUnavailable { sender: peer("js-server"), target: peer("houqin"), document: ours });
     assert!(matches!(&frames[5], Message::Ephemeral { session, count: 3, document, .. } if session == "session-a" && *document == ours));
     assert_eq!(frames[6], Message::Error { message: "unsupported protocol version".into() });
+}
+
+/// The npm automerge-repo client and Houqin's native client exchange documents through
+/// Houqin's sync server, both ways.
+#[tokio::test]
+async fn the_javascript_repo_syncs_through_our_server() {
+    use std::io::{BufRead as _, BufReader};
+    use std::time::Duration;
+
+    use automerge::transaction::Transactable as _;
+    use automerge::{ROOT, ReadDoc as _};
+    use shared::protocol::DocumentId;
+    use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+    use shared::protocol::message::PeerId;
+    use tests::native_client::{now, sync_until};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = crate::support::TestServer::start(dist.path()).await;
+    let url = server.sync_url();
+
+    // JavaScript creates; we read.
+    let mut creator = std::process::Command::new("node")
+        .current_dir(js_dir())
+        .args(["repo_peer.mjs", "create", &url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(creator.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let document = DocumentId::parse(line.trim()).unwrap();
+    let mut reader = Client::new(ClientConfig::new(PeerId("native-reader".into())), now());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        reader.request_document(document);
+        let arrived = |client: &Client| client.status(&document) == Some(SyncStatus::Synced) || client.is_unavailable(&document);
+        sync_until(&mut reader, &url, Duration::from_secs(30), arrived).await.unwrap();
+        let answer = reader.document(&document).unwrap().get(ROOT, "answers").unwrap();
+        if answer.is_some() {
+            break;
+        }
+        // The JavaScript client may not have pushed yet: ask again shortly.
+        assert!(tokio::time::Instant::now() < deadline, "the JavaScript document never reached the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(creator.stdin.take());
+    assert!(creator.wait().unwrap().success());
+    let doc = reader.document(&document).unwrap().clone();
+    // Automerge 3 in JavaScript stores plain strings as collaborative text.
+    let (_, title) = doc.get(ROOT, "title").unwrap().unwrap();
+    assert_eq!(doc.text(&title).unwrap(), "JS 客户端报修");
+
+    // We create; JavaScript reads.
+    let ours = DocumentId::from_random(*b"native-for-js-rd");
+    let mut writer = Client::new(ClientConfig::new(PeerId("native-writer".into())), now());
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(ROOT, "type", "inspection").unwrap();
+    doc.put(ROOT, "location", "hq-b1").unwrap();
+    doc.commit();
+    writer.add_document(ours, doc);
+    sync_until(&mut writer, &url, Duration::from_secs(30), |client| client.status(&ours) == Some(SyncStatus::Synced)).await.unwrap();
+    // Off the runtime's thread: the in-process server must keep serving while node runs.
+    let mut read = std::process::Command::new("node");
+    read.current_dir(js_dir()).args(["repo_peer.mjs", "read", &url, &ours.url()]);
+    let output = tokio::task::spawn_blocking(move || read.output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen, serde_json::json!({ "type": "inspection", "location": "hq-b1" }));
+    server.stop().await.unwrap();
 }

@@ -24,7 +24,7 @@ const plain = (value) => {
 const documentId = input.documentId;
 const messages = [
   { type: "join", senderId: "js-peer", supportedProtocolVersions: ["1"], metadata: { storageId: undefined, isEphemeral: true } },
-  { type: "peer", senderId: "js-server", targetId: "houqin", selectedProtocolVersion: "1", metadata: { storageId: "js-storage", isEphemeral: false } },
+  { type: "peer", senderId: "js-server", targetId: "houqin", selectedProtocolVersion: "1", peerMetadata: { storageId: "js-storage", isEphemeral: false } },
   { type: "request", senderId: "js-peer", targetId: "houqin", documentId, data: new Uint8Array([0x42, 0, 1]) },
   { type: "sync", senderId: "js-peer", targetId: "houqin", documentId, data: new Uint8Array(300).fill(7) },
   { type: "doc-unavailable", senderId: "js-server", targetId: "houqin", documentId },

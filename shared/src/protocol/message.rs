@@ -179,7 +179,7 @@ fn value<'b>(decoder: &mut Decoder<'b>, key: &str) -> Result<Value<'b>, DecodeEr
             }
             Value::Texts(items)
         }
-        Type::Map | Type::MapIndef if key == "metadata" => Value::Metadata(metadata(decoder)?),
+        Type::Map | Type::MapIndef if key == "metadata" || key == "peerMetadata" => Value::Metadata(metadata(decoder)?),
         Type::Map | Type::MapIndef if key == "newHeads" => Value::Heads(heads(decoder)?),
         Type::Map | Type::MapIndef => return Err(wrong("not a map")),
         _ => return Err(wrong("a string, bytes, boolean, integer or array")),
@@ -481,7 +481,9 @@ fn write(e: &mut Encoder<Vec<u8>>, message: &Message) -> EncodeResult {
 
 fn write_metadata(e: &mut Encoder<Vec<u8>>, metadata: &Option<PeerMetadata>) -> EncodeResult {
     if let Some(metadata) = metadata {
-        e.str("metadata")?.map(1 + u64::from(metadata.storage_id.is_some()))?;
+        // The spec's cddl says `metadata`; the reference implementation sends and reads
+        // `peerMetadata`. We write what it reads and accept both.
+        e.str("peerMetadata")?.map(1 + u64::from(metadata.storage_id.is_some()))?;
         if let Some(storage) = &metadata.storage_id {
             e.str("storageId")?.str(storage)?;
         }
