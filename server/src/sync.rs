@@ -30,6 +30,12 @@ use crate::flusher::Flusher;
 /// The largest frame a peer may send: a photo never travels inside a document, so this
 /// bounds a sync message of ordinary edits with room to spare.
 pub const MAX_FRAME: usize = 16 << 20;
+/// Documents one connection may have waiting for a load or decision at once.
+pub const MAX_DOCUMENTS_IN_FLIGHT: usize = 4096;
+/// Frames a connection may send in a burst, and per second after it: a phone syncing
+/// thousands of documents stays well inside; a client stuck in a loop does not.
+pub const FRAME_BURST: f64 = 5000.0;
+pub const FRAMES_PER_SECOND: f64 = 1000.0;
 /// How often the server pings each socket: keeps proxies from closing quiet connections
 /// and lets browsers (which cannot ping) be kept alive.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -69,7 +75,12 @@ impl SyncHub {
         let store = DocumentStore::open(storage)?;
         let (flusher, flusher_task) = Flusher::start(storage.db());
         let (commands, incoming) = mpsc::unbounded_channel();
-        let config = ServerConfig { peer_id: PeerId(peer_id.to_owned()), storage_id: Some(peer_id.to_owned()), max_frame: MAX_FRAME };
+        let config = ServerConfig {
+            peer_id: PeerId(peer_id.to_owned()),
+            storage_id: Some(peer_id.to_owned()),
+            max_frame: MAX_FRAME,
+            max_documents_in_flight: MAX_DOCUMENTS_IN_FLIGHT,
+        };
         let hub_task = tokio::spawn(run(incoming, Server::new(config), store, flusher));
         Ok(SyncHub { commands, next_connection: Arc::new(AtomicU64::new(1)), tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])) })
     }
@@ -101,9 +112,17 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub) {
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut budget = RateLimit::new(FRAME_BURST, FRAMES_PER_SECOND);
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) if !budget.take(tokio::time::Instant::now()) => {
+                    tracing::warn!(connection = connection.0, "closing a sync connection that sends too fast");
+                    let error = shared::protocol::Message::Error { message: "too many messages; slow down and reconnect".to_owned() };
+                    let _ = socket.send(WsMessage::Binary(shared::protocol::encode(&error).into())).await;
+                    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: "rate limit".into() }))).await;
+                    break;
+                }
                 Some(Ok(WsMessage::Binary(frame))) => {
                     let _ = hub.commands.send(Command::Frame { connection, frame: frame.to_vec() });
                 }
@@ -135,6 +154,32 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub) {
         }
     }
     let _ = hub.commands.send(Command::Disconnected { connection });
+}
+
+/// A token bucket: `capacity` frames at once, refilled at `per_second`.
+struct RateLimit {
+    tokens: f64,
+    capacity: f64,
+    per_second: f64,
+    last: tokio::time::Instant,
+}
+
+impl RateLimit {
+    fn new(capacity: f64, per_second: f64) -> RateLimit {
+        RateLimit { tokens: capacity, capacity, per_second, last: tokio::time::Instant::now() }
+    }
+
+    fn take(&mut self, now: tokio::time::Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, store: DocumentStore, flusher: Flusher) {
@@ -228,5 +273,25 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         if stopping && work.is_empty() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::RateLimit;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_steady_rate() {
+        let start = tokio::time::Instant::now();
+        let mut limit = RateLimit::new(3.0, 2.0);
+        limit.last = start;
+        assert!((0..3).all(|_| limit.take(start)));
+        assert!(!limit.take(start), "the burst is spent");
+        assert!(limit.take(start + Duration::from_millis(500)), "one more after half a second at 2 per second");
+        assert!(!limit.take(start + Duration::from_millis(500)));
+        assert!((0..3).all(|_| limit.take(start + Duration::from_secs(60))), "refills up to the burst only");
+        assert!(!limit.take(start + Duration::from_secs(60)));
     }
 }

@@ -169,3 +169,51 @@ async fn a_thousand_documents_survive_a_restart() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
+    use futures_util::{SinkExt, StreamExt};
+    use shared::protocol::{Message, decode, encode};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url();
+    let (mut flood, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let join = Message::Join { sender: PeerId("flood".into()), supported_versions: vec!["1".into()], metadata: None };
+    flood.send(Frame::Binary(encode(&join).into())).await.unwrap();
+    let document = DocumentId::from_random([0x66; 16]);
+    let chatter = encode(&Message::Ephemeral { sender: PeerId("flood".into()), target: PeerId("server".into()), document, session: "s".into(), count: 0, data: vec![0] });
+    let sending = async {
+        for _ in 0..20_000 {
+            if flood.feed(Frame::Binary(chatter.clone().into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = flood.flush().await;
+    };
+    tokio::time::timeout(PATIENCE, sending).await.expect("sending did not finish");
+
+    let mut cut_off_with = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(PATIENCE, flood.next()).await {
+        match frame {
+            Ok(Frame::Binary(bytes)) => {
+                if let Ok(Message::Error { message }) = decode(&bytes, 1 << 20) {
+                    cut_off_with = Some(message);
+                }
+            }
+            Ok(Frame::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert_eq!(cut_off_with.as_deref(), Some("too many messages; slow down and reconnect"));
+
+    let mut calm = phone("calm");
+    let ok = DocumentId::from_random([0x67; 16]);
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "fine", true).unwrap();
+    doc.commit();
+    calm.add_document(ok, doc);
+    sync_until(&mut calm, &url, PATIENCE, |client| synced(client, &[ok])).await.unwrap();
+    server.stop().await.unwrap();
+}

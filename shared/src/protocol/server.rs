@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub storage_id: Option<String>,
     /// Frames over this size are refused with an `error` and the connection closed.
     pub max_frame: usize,
+    /// Documents one connection may have waiting (for a load or an access decision) at
+    /// once; more is refused the same way, so one client cannot fill the server's memory.
+    pub max_documents_in_flight: usize,
 }
 
 enum Kind {
@@ -258,6 +261,12 @@ impl Server {
 
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, incoming: Incoming) {
         let state = self.connections.get_mut(&connection).expect("joined connections exist");
+        let waiting = state.syncs.values().filter(|sync| !sync.queue.is_empty() || sync.awaiting.is_some()).count();
+        let already_waiting = state.syncs.get(&document).is_some_and(|sync| !sync.queue.is_empty() || sync.awaiting.is_some());
+        if waiting >= self.config.max_documents_in_flight && !already_waiting {
+            let limit = self.config.max_documents_in_flight;
+            return self.fail(connection, &format!("more than {limit} documents waiting at once; send fewer at a time"));
+        }
         state.syncs.entry(document).or_insert_with(PeerSync::new).queue.push_back(incoming);
         match self.documents.get(&document) {
             None => {
@@ -414,7 +423,7 @@ mod tests {
     const OTHER: ConnectionId = ConnectionId(2);
 
     fn server() -> Server {
-        Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 4096 })
+        Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 4096, max_documents_in_flight: 2 })
     }
 
     fn join(server: &mut Server, connection: ConnectionId, name: &str) {
@@ -461,6 +470,14 @@ mod tests {
         assert_eq!(drain(&mut server), [(Some(PHONE), "error"), (Some(PHONE), "close")]);
         server.handle_frame(OTHER, &vec![0xa0; 5000]);
         assert_eq!(drain(&mut server), [(Some(OTHER), "error"), (Some(OTHER), "close")], "over the frame limit");
+
+        // Three documents at once from one connection, with room for two.
+        join(&mut server, PHONE, "phone");
+        for byte in 1..=3 {
+            let document = DocumentId::from_random([byte; 16]);
+            server.handle_frame(PHONE, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), true));
+        }
+        assert_eq!(drain(&mut server), [(None, "load"), (None, "load"), (Some(PHONE), "error"), (Some(PHONE), "close")]);
     }
 
     #[test]

@@ -252,7 +252,7 @@ fn run(seed: u64, steps: usize) {
             Phone { client, connection: None, offline_until: 0 }
         })
         .collect();
-    let server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: Some("server-storage".into()), max_frame: 1 << 20 });
+    let server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: Some("server-storage".into()), max_frame: 1 << 20, max_documents_in_flight: 64 });
     let mut world = World {
         random,
         now: 0,
@@ -380,7 +380,7 @@ proptest! {
 
     #[test]
     fn a_server_fed_garbage_keeps_serving_everyone_else(frames in prop::collection::vec(prop_oneof![mangled_frame(), prop::collection::vec(any::<u8>(), 0..64)], 1..12)) {
-        let mut server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 1 << 16 });
+        let mut server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: None, max_frame: 1 << 16, max_documents_in_flight: 64 });
         let (bad, good) = (ConnectionId(1), ConnectionId(2));
         server.handle_connected(bad);
         server.handle_connected(good);
