@@ -203,3 +203,69 @@ async fn the_javascript_repo_syncs_through_our_server() {
     assert_eq!(seen, serde_json::json!({ "type": "inspection", "location": "hq-b1" }));
     server.stop().await.unwrap();
 }
+
+/// Our client role against a server we did not write: the npm automerge-repo reference
+/// server (Repo + NodeFS storage + WebSocket server adapter).
+#[tokio::test]
+async fn our_client_syncs_with_the_javascript_reference_server() {
+    use std::io::{BufRead as _, BufReader};
+    use std::time::Duration;
+
+    use automerge::transaction::Transactable as _;
+    use automerge::{ROOT, ReadDoc as _};
+    use shared::protocol::DocumentId;
+    use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+    use shared::protocol::message::PeerId;
+    use tests::native_client::{now, sync_until};
+
+    let storage = tempfile::tempdir().unwrap();
+    let mut reference = Command::new("node")
+        .current_dir(js_dir())
+        .arg("reference_server.mjs")
+        .arg(storage.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(reference.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let url = format!("ws://127.0.0.1:{}", port.trim());
+    let patience = Duration::from_secs(60);
+    let all = |documents: &[DocumentId]| {
+        let documents = documents.to_vec();
+        move |client: &Client| documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced))
+    };
+
+    let mut writer = Client::new(ClientConfig::new(PeerId("native-writer".into())), now());
+    let documents: Vec<DocumentId> = (0..50u8)
+        .map(|index| {
+            let document = DocumentId::from_random([index; 16]);
+            let mut doc = automerge::AutoCommit::new();
+            doc.put(ROOT, "index", i64::from(index)).unwrap();
+            doc.commit();
+            writer.add_document(document, doc);
+            document
+        })
+        .collect();
+    sync_until(&mut writer, &url, patience, all(&documents)).await.unwrap();
+
+    let mut reader = Client::new(ClientConfig::new(PeerId("native-reader".into())), now());
+    for document in &documents {
+        reader.request_document(*document);
+    }
+    sync_until(&mut reader, &url, patience, all(&documents)).await.unwrap();
+    for (index, document) in documents.iter().enumerate() {
+        let (value, _) = reader.document(document).unwrap().get(ROOT, "index").unwrap().expect("arrived from the reference server");
+        assert_eq!(value.as_i64(), Some(index as i64));
+    }
+
+    // A later edit reaches a reader that reconnects with nothing new of its own.
+    writer.document_mut(&documents[7]).unwrap().put(ROOT, "checked", true).unwrap();
+    writer.handle_local_change(&documents[7]);
+    sync_until(&mut writer, &url, patience, all(&documents)).await.unwrap();
+    sync_until(&mut reader, &url, patience, |client| client.document(&documents[7]).unwrap().get(ROOT, "checked").unwrap().is_some()).await.unwrap();
+
+    drop(reference.stdin.take());
+    let status = tokio::task::spawn_blocking(move || reference.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+}
