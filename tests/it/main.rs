@@ -1,12 +1,13 @@
 //! Houqin's integration tests, one binary: the server on port 0 with real sockets, the
-//! real `houqin-server` process, the built PWA in headless Chromium, and the JavaScript
-//! Automerge implementation from npm.
+//! real `houqin-server` process, the built PWA in headless Chromium, the JavaScript
+//! Automerge and automerge-repo from npm, and samod from crates.io.
 //!
 //! `cargo xtask test` prepares what these need (the PWA in `dist/`, Chromium and
 //! ChromeDriver, npm packages, the server binary) and runs them.
 
 mod browser;
 mod js_interop;
+mod samod_interop;
 mod serving;
 mod server_process;
 mod support;
