@@ -80,8 +80,13 @@ impl DocumentStore {
         Ok(())
     }
 
-    /// Bytes stored for all documents (keys and values), for space measurements.
-    pub fn stored_bytes(&self) -> u64 {
-        self.tree.iter().filter_map(Result::ok).map(|(key, value)| (key.len() + value.len()) as u64).sum()
+    /// How many chunks (snapshots and incremental) the document has.
+    pub fn chunk_count(&self, document: &DocumentId) -> anyhow::Result<usize> {
+        let mut count = 0;
+        for entry in self.tree.scan_prefix(document.as_bytes()) {
+            entry.context("cannot read a document chunk")?;
+            count += 1;
+        }
+        Ok(count)
     }
 }

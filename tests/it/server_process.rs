@@ -186,3 +186,32 @@ async fn acknowledged_documents_survive_sigkill() {
     }
     assert!(restarted.terminate().success());
 }
+
+/// SIGTERM while phones are connected: the server closes their sockets, finishes its
+/// writes and exits cleanly instead of waiting for them to leave.
+#[tokio::test]
+async fn sigterm_with_phones_connected_still_shuts_down() {
+    use futures_util::{SinkExt, StreamExt};
+    use shared::protocol::message::{Message, PeerId, encode};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &[]);
+    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(&sync_url).await.unwrap();
+    let join = Message::Join { sender: PeerId("lingering".into()), supported_versions: vec!["1".into()], metadata: None };
+    socket.send(Frame::Binary(encode(&join).into())).await.unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(Frame::Binary(_)))), "the handshake answer");
+
+    let status = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
+    assert!(status.success(), "SIGTERM should end the server with status 0 even with a socket open");
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if frame.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket was not closed");
+}

@@ -217,3 +217,34 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
     sync_until(&mut calm, &url, PATIENCE, |client| synced(client, &[ok])).await.unwrap();
     server.stop().await.unwrap();
 }
+
+/// Many small pushes to one document get compacted into a snapshot, and the document
+/// loads from it whole after a restart.
+#[tokio::test]
+async fn a_busy_document_is_compacted_and_survives_a_restart() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url();
+    let document = DocumentId::from_random(*b"compacted-doc-ok");
+    let mut busy = phone("busy");
+    busy.add_document(document, AutoCommit::new());
+    let pushes = server::documents::COMPACT_AFTER as i64 + 10;
+    for step in 0..pushes {
+        busy.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
+        busy.handle_local_change(&document);
+        sync_until(&mut busy, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    }
+    let data = server.stop().await.unwrap();
+    {
+        let storage = server::Storage::open(data.path()).unwrap();
+        let store = server::documents::DocumentStore::open(&storage).unwrap();
+        let chunks = store.chunk_count(&document).unwrap();
+        assert!(chunks < 20, "{pushes} pushes left {chunks} chunks: compaction did not happen");
+    }
+    let server = TestServer::start_in(data, dist.path()).await;
+    let mut fresh = phone("fresh");
+    fresh.request_document(document);
+    sync_until(&mut fresh, &server.sync_url(), PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    assert_eq!(heads(&fresh, &document), heads(&busy, &document));
+    server.stop().await.unwrap();
+}
