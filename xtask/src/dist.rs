@@ -58,8 +58,7 @@ pub fn dist() -> anyhow::Result<Vec<FileSize>> {
     fs::create_dir_all(&assets)?;
 
     let packaging = Instant::now();
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let wasm_input = target_dir.join("wasm32-unknown-unknown").join(WASM_PROFILE).join("app.wasm");
+    let wasm_input = crate::target_dir().join("wasm32-unknown-unknown").join(WASM_PROFILE).join("app.wasm");
     let (script, wasm) = generate_glue(&wasm_input, &assets)?;
     let style = write_style(&root.join("style"), &assets)?;
 

@@ -5,6 +5,8 @@
 //!   precompressed copies).
 //! - `serve [SERVER ARGS…]`: `dist`, then run `houqin-server --demo`.
 //! - `test`: install what the tests need if missing, then run every test.
+//! - `bench-sync [--documents N]`: server CPU per pushed and fetched document, ours against
+//!   the npm automerge-repo reference server and samod, in one run (release builds).
 //! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
 
 mod dist;
@@ -26,6 +28,7 @@ commands:
   dist                 build the PWA into dist/
   serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
   test                 install test prerequisites if missing and run every test
+  bench-sync [ARGS…]   sync benchmark against the JS reference server and samod
   wasm-test-runner     cargo's runner for wasm32 tests (used by `test`)";
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn run() -> anyhow::Result<()> {
             no_arguments(&rest)?;
             test::test()
         }
+        Some("bench-sync") => bench_sync(&rest),
         Some("wasm-test-runner") => {
             let program = std::iter::once(OsString::from("wasm-bindgen-test-runner"));
             wasm_bindgen_cli::wasm_bindgen_test_runner::run_cli_with_args(program.chain(rest))
@@ -85,9 +89,32 @@ fn serve(server_args: &[OsString]) -> anyhow::Result<()> {
     run_command(&mut server)
 }
 
+fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
+    let root = workspace_root();
+    install::npm_packages(&root.join("tests").join("js"))?;
+    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "server", "--bin", "houqin-server"]))?;
+    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "samod_server", "--example", "sync_bench"]))?;
+    let release = target_dir().join("release");
+    let mut bench = Command::new(release.join("examples").join("sync_bench"));
+    bench
+        .arg("--houqin")
+        .arg(release.join("houqin-server"))
+        .arg("--samod")
+        .arg(release.join("examples").join("samod_server"))
+        .arg("--js")
+        .arg(root.join("tests").join("js"))
+        .args(args);
+    run_command(&mut bench)
+}
+
 /// The workspace's root directory.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Where cargo puts build output.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// The cargo that runs us, so toolchain overrides carry through.

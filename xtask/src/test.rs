@@ -31,8 +31,8 @@ pub fn test() -> anyhow::Result<()> {
     )?;
 
     // wasm-bindgen's runner reads the browser's capabilities from this file.
-    let webdriver_json = root.join("target").join("webdriver.json");
-    std::fs::create_dir_all(root.join("target"))?;
+    let webdriver_json = crate::target_dir().join("webdriver.json");
+    std::fs::create_dir_all(crate::target_dir())?;
     std::fs::write(&webdriver_json, serde_json::to_string_pretty(&webdriver_capabilities(&browser))?)?;
     let runner = std::env::current_exe()?;
     run_command(

@@ -554,4 +554,43 @@ mod tests {
         server.handle_persisted(document, token);
         assert_eq!(drain(&mut server), [(Some(PHONE), "sync"), (Some(OTHER), "sync")]);
     }
+
+    #[test]
+    fn idle_documents_leave_memory_but_not_while_in_use_or_unsaved() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([6; 16]);
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "title", "门禁故障").unwrap();
+        doc.commit();
+        let mut state = sync::State::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
+        server.handle_loaded(document, None);
+        let mut token = None;
+        for _ in 0..10 {
+            while let Some(effect) = server.poll_effect() {
+                match effect {
+                    Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                    Effect::Persist { token: persisted, .. } => token = Some(persisted),
+                    Effect::Send { frame, .. } => {
+                        if let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) {
+                            doc.sync().receive_sync_message(&mut state, sync::Message::decode(&data).unwrap()).unwrap();
+                            if let Some(reply) = doc.sync().generate_sync_message(&mut state) {
+                                let message = Message::Sync { sender: PeerId("phone".into()), target: PeerId("server".into()), document, data: reply.encode() };
+                                server.handle_frame(PHONE, &message::encode(&message));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let token = token.expect("the phone's change was persisted");
+        assert!(server.evict_idle().is_empty(), "in use by a connection");
+        server.handle_disconnected(PHONE);
+        assert!(server.evict_idle().is_empty(), "changes not yet durable stay in memory");
+        server.handle_persisted(document, token);
+        assert_eq!(server.evict_idle(), [document]);
+        assert!(server.document(&document).is_none());
+    }
 }
