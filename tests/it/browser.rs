@@ -3,6 +3,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -24,8 +25,10 @@ impl Browser {
     async fn start() -> Browser {
         let chromium = std::env::var_os("HOUQIN_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into());
         let chromedriver = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromedriver".into());
+        // Its own process group, so that the browsers it starts go with it (see Drop).
         let mut driver = Command::new(&chromedriver)
             .arg("--port=0")
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -88,9 +91,16 @@ impl Browser {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
 
-    async fn close(mut self) {
+    async fn close(self) {
         self.client.clone().close().await.unwrap();
-        let _ = self.driver.kill();
+    }
+}
+
+impl Drop for Browser {
+    /// Ends ChromeDriver and every browser it started, also when a test fails midway.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }

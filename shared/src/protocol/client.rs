@@ -93,6 +93,8 @@ struct Tracked {
 /// A device's side of sync.
 pub struct Client {
     config: ClientConfig,
+    /// Connections made so far: each joins under a fresh peer id (see `handle_connected`).
+    connections: u64,
     link: Link,
     documents: BTreeMap<DocumentId, Tracked>,
     transmits: VecDeque<Transmit>,
@@ -104,6 +106,7 @@ impl Client {
     pub fn new(config: ClientConfig, now: Timestamp) -> Client {
         Client {
             config,
+            connections: 0,
             link: Link::Offline { retry_at: Some(now), attempts: 0 },
             documents: BTreeMap::new(),
             transmits: VecDeque::new(),
@@ -172,11 +175,15 @@ impl Client {
         self.documents.get(id).map(|tracked| tracked.status)
     }
 
-    /// The host opened a connection: say who we are.
+    /// The host opened a connection: say who we are. Every connection joins under a new
+    /// peer id (`<peer id>-<n>`): peer ids are ephemeral by the protocol, and the JavaScript
+    /// reference server keeps per-peer sync state across reconnects and then never answers
+    /// a peer that comes back under its old id.
     pub fn handle_connected(&mut self, _now: Timestamp) {
         self.link = Link::Joining;
+        self.connections += 1;
         let join = Message::Join {
-            sender: self.config.peer_id.clone(),
+            sender: self.current_peer_id(),
             supported_versions: vec![PROTOCOL_VERSION.to_owned()],
             metadata: Some(PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: self.config.storage_id.is_none() }),
         };
@@ -311,11 +318,16 @@ impl Client {
         self.send_sync(id, empty);
     }
 
+    fn current_peer_id(&self) -> PeerId {
+        PeerId(format!("{}-{}", self.config.peer_id.0, self.connections))
+    }
+
     fn send_sync(&mut self, id: DocumentId, as_request: bool) {
+        let sender = self.current_peer_id();
         let Link::Online { server, .. } = &self.link else { return };
         let Some(tracked) = self.documents.get_mut(&id) else { return };
         if let Some(message) = tracked.doc.sync().generate_sync_message(&mut tracked.state) {
-            let (sender, target, data) = (self.config.peer_id.clone(), server.clone(), message.encode());
+            let (target, data) = (server.clone(), message.encode());
             let message = if as_request {
                 Message::Request { sender, target, document: id, data }
             } else {

@@ -370,8 +370,13 @@ fn mangled_frame() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Fuzzing cases: 512 in the test run; `HOUQIN_FUZZ_CASES=100000` for a long run.
+fn fuzz_cases() -> u32 {
+    std::env::var("HOUQIN_FUZZ_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn the_decoder_survives_any_bytes(frame in prop::collection::vec(any::<u8>(), 0..512)) {
