@@ -20,8 +20,10 @@ pub struct DemoLogin {
 
 const SITES: &[(&str, &str)] = &[("hq", "总部"), ("plant2", "二厂")];
 
-/// (user name, display name, roles per site)
-const USERS: &[(&str, &str, &[(&str, Role)])] = &[
+/// A demo user: user name, display name, roles per site.
+type DemoUser = (&'static str, &'static str, &'static [(&'static str, Role)]);
+
+const USERS: &[DemoUser] = &[
     ("admin", "系统管理员", &[("hq", Role::Admin), ("plant2", Role::Admin)]),
     ("manager", "王经理", &[("hq", Role::Manager), ("plant2", Role::Manager)]),
     ("inspector", "李安全员", &[("hq", Role::Inspector)]),

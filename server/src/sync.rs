@@ -56,7 +56,7 @@ enum Outbound {
 
 /// What the hub's own tasks report back.
 enum Done {
-    Loaded { document: DocumentId, result: anyhow::Result<Option<AutoCommit>> },
+    Loaded { document: DocumentId, result: anyhow::Result<Option<Box<AutoCommit>>> },
     Persisted { document: DocumentId, token: u64, result: Result<(), String> },
 }
 
@@ -208,7 +208,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
             },
             Some(done) = work.join_next() => match done {
                 Ok(Done::Loaded { document, result }) => match result {
-                    Ok(stored) => server.handle_loaded(document, stored),
+                    Ok(stored) => server.handle_loaded(document, stored.map(|doc| *doc)),
                     Err(error) => tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers wait"),
                 },
                 Ok(Done::Persisted { document, token, result }) => match result {
@@ -240,7 +240,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                 Effect::Load { document } => {
                     let store = store.clone();
                     work.spawn(async move {
-                        let result = tokio::task::spawn_blocking(move || store.load(&document))
+                        let result = tokio::task::spawn_blocking(move || store.load(&document).map(|doc| doc.map(Box::new)))
                             .await
                             .unwrap_or_else(|error| Err(anyhow::anyhow!("the load task failed: {error}")));
                         Done::Loaded { document, result }
@@ -253,10 +253,10 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     let appended = store.append(&document, &chunk);
                     match appended {
                         Ok(count) if count > COMPACT_AFTER => {
-                            if let Some(doc) = server.document(&document) {
-                                if let Err(error) = store.compact(&document, &mut doc.clone()) {
-                                    tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
-                                }
+                            if let Some(doc) = server.document(&document)
+                                && let Err(error) = store.compact(&document, &mut doc.clone())
+                            {
+                                tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
                             }
                         }
                         Ok(_) => {}

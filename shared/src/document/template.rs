@@ -107,10 +107,10 @@ pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &
         if !checklist.sections.iter().any(|section| section.id == item.section) {
             return Err(invalid("item section", item.section.as_str(), "the id of one of the checklist's sections"));
         }
-        if let ItemKind::Number { min: Some(min), max: Some(max), .. } = item.kind {
-            if min > max {
-                return Err(invalid("limits", &format!("{min}..{max}"), "a minimum no larger than the maximum"));
-            }
+        if let ItemKind::Number { min: Some(min), max: Some(max), .. } = item.kind
+            && min > max
+        {
+            return Err(invalid("limits", &format!("{min}..{max}"), "a minimum no larger than the maximum"));
         }
     }
     put(doc, object, "name_zh", checklist.name.zh.as_str());

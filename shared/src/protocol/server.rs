@@ -106,7 +106,8 @@ struct Connection {
 enum Document {
     Loading,
     Ready {
-        doc: AutoCommit,
+        /// Boxed: a loaded document is large next to the `Loading` marker.
+        doc: Box<AutoCommit>,
         /// The latest persist not yet reported durable; while set, nothing reveals heads.
         unpersisted: Option<u64>,
         /// Ephemeral messages already forwarded: (sender, session, count).
@@ -203,7 +204,7 @@ impl Server {
 
     /// The host loaded `document` from storage, or found nothing (`None`).
     pub fn handle_loaded(&mut self, document: DocumentId, stored: Option<AutoCommit>) {
-        let doc = stored.unwrap_or_default();
+        let doc = Box::new(stored.unwrap_or_default());
         self.documents.insert(document, Document::Ready { doc, unpersisted: None, ephemeral_seen: VecDeque::new() });
         let waiting: Vec<ConnectionId> = self
             .connections
@@ -236,11 +237,11 @@ impl Server {
 
     /// The host made the persist with `token` (and every earlier one) durable.
     pub fn handle_persisted(&mut self, document: DocumentId, token: u64) {
-        if let Some(Document::Ready { unpersisted, .. }) = self.documents.get_mut(&document) {
-            if unpersisted.is_some_and(|latest| token >= latest) {
-                *unpersisted = None;
-                self.reveal(document);
-            }
+        if let Some(Document::Ready { unpersisted, .. }) = self.documents.get_mut(&document)
+            && unpersisted.is_some_and(|latest| token >= latest)
+        {
+            *unpersisted = None;
+            self.reveal(document);
         }
     }
 
