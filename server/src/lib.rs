@@ -1,5 +1,5 @@
-//! The Houqin server: serves the PWA, keeps the organisation's data in sled, and (as the
-//! protocol core grows) syncs Automerge documents with phones over WebSocket.
+//! The Houqin server: serves the PWA, keeps the organisation's data in sled, and syncs
+//! Automerge documents with phones over WebSocket (`/sync`, automerge-repo's protocol).
 //!
 //! `main.rs` only parses the command line and calls [`run`]; tests build the same
 //! [`app`] on port 0 and talk to it over real sockets.
