@@ -7,7 +7,7 @@
 //! connection starts every document's sync state afresh, so a server that forgot us (or a
 //! different server) is never waited on.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::sync::{self, SyncDoc as _};
 use automerge::{AutoCommit, ChangeHash};
@@ -28,11 +28,22 @@ pub struct ClientConfig {
     /// How often to ask the host for a transport ping while connected.
     pub keepalive_ms: i64,
     pub max_frame: usize,
+    /// Documents whose sync is started but not yet answered, at most; the rest wait their
+    /// turn, so a phone with thousands of documents never floods the server.
+    pub max_documents_in_flight: usize,
 }
 
 impl ClientConfig {
     pub fn new(peer_id: PeerId) -> ClientConfig {
-        ClientConfig { peer_id, storage_id: None, backoff_min_ms: 500, backoff_max_ms: 30_000, keepalive_ms: 20_000, max_frame: 64 << 20 }
+        ClientConfig {
+            peer_id,
+            storage_id: None,
+            backoff_min_ms: 500,
+            backoff_max_ms: 30_000,
+            keepalive_ms: 20_000,
+            max_frame: 64 << 20,
+            max_documents_in_flight: 256,
+        }
     }
 }
 
@@ -97,6 +108,11 @@ pub struct Client {
     connections: u64,
     link: Link,
     documents: BTreeMap<DocumentId, Tracked>,
+    /// On this connection: documents whose sync has started, those of them not yet
+    /// answered, and those waiting to start.
+    started: BTreeSet<DocumentId>,
+    in_flight: BTreeSet<DocumentId>,
+    waiting: VecDeque<DocumentId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ClientEvent>,
 }
@@ -109,6 +125,9 @@ impl Client {
             connections: 0,
             link: Link::Offline { retry_at: Some(now), attempts: 0 },
             documents: BTreeMap::new(),
+            started: BTreeSet::new(),
+            in_flight: BTreeSet::new(),
+            waiting: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -138,7 +157,10 @@ impl Client {
     /// Starts tracking a document this device has (created here or loaded from storage).
     pub fn add_document(&mut self, id: DocumentId, doc: AutoCommit) {
         self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false });
-        self.begin_sync(id);
+        if self.is_online() && !self.started.contains(&id) && !self.waiting.contains(&id) {
+            self.waiting.push_back(id);
+            self.start_waiting();
+        }
     }
 
     /// Asks for a document known only by its id (from a catalog's index, a link).
@@ -258,17 +280,22 @@ impl Client {
                 }
                 self.link = Link::Online { server: sender.clone(), next_ping: now.plus_millis(self.config.keepalive_ms) };
                 self.events.push_back(ClientEvent::Connected { server: sender });
-                let ids: Vec<DocumentId> = self.documents.keys().copied().collect();
-                for id in ids {
-                    let tracked = self.documents.get_mut(&id).expect("listed");
+                self.started.clear();
+                self.in_flight.clear();
+                self.waiting.clear();
+                for (id, tracked) in &mut self.documents {
                     tracked.state = sync::State::new();
                     tracked.unavailable = false;
-                    self.begin_sync(id);
+                    self.waiting.push_back(*id);
                 }
+                self.start_waiting();
             }
             _ if !self.is_online() => self.fail("the server spoke before the handshake finished"),
             Message::Sync { document, data, .. } => self.receive_sync(document, &data),
             Message::DocUnavailable { document, .. } => {
+                if self.in_flight.remove(&document) {
+                    self.start_waiting();
+                }
                 if let Some(tracked) = self.documents.get_mut(&document) {
                     // Only a document we have nothing of is truly unavailable; one we hold is
                     // still offered to the server on the next connection.
@@ -289,6 +316,9 @@ impl Client {
     }
 
     fn receive_sync(&mut self, id: DocumentId, data: &[u8]) {
+        if self.in_flight.remove(&id) {
+            self.start_waiting();
+        }
         let Some(tracked) = self.documents.get_mut(&id) else { return };
         let message = match sync::Message::decode(data) {
             Ok(message) => message,
@@ -311,11 +341,18 @@ impl Client {
         self.send_sync(id, false);
     }
 
-    /// Starts a document's sync on the current connection: `request` if we have nothing of
-    /// it (the server should say if it has it neither), else `sync`.
-    fn begin_sync(&mut self, id: DocumentId) {
-        let empty = self.documents.get_mut(&id).is_some_and(|tracked| tracked.doc.get_heads().is_empty());
-        self.send_sync(id, empty);
+    /// Starts waiting documents' sync while fewer than the limit are unanswered: `request`
+    /// for a document we have nothing of (the server should say if it has it neither),
+    /// else `sync`.
+    fn start_waiting(&mut self) {
+        while self.is_online() && self.in_flight.len() < self.config.max_documents_in_flight {
+            let Some(id) = self.waiting.pop_front() else { return };
+            let Some(tracked) = self.documents.get_mut(&id) else { continue };
+            let empty = tracked.doc.get_heads().is_empty();
+            self.started.insert(id);
+            self.in_flight.insert(id);
+            self.send_sync(id, empty);
+        }
     }
 
     fn current_peer_id(&self) -> PeerId {
@@ -323,6 +360,10 @@ impl Client {
     }
 
     fn send_sync(&mut self, id: DocumentId, as_request: bool) {
+        // A document waiting its turn sends everything when it starts.
+        if !self.started.contains(&id) {
+            return;
+        }
         let sender = self.current_peer_id();
         let Link::Online { server, .. } = &self.link else { return };
         let Some(tracked) = self.documents.get_mut(&id) else { return };
@@ -361,5 +402,48 @@ fn status_of(doc: &mut AutoCommit, state: &sync::State, connected: bool) -> Sync
         }
         _ if ours.is_empty() => SyncStatus::Unknown,
         _ => SyncStatus::LocalOnly(doc.get_changes(&[]).len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable as _;
+
+    use super::*;
+
+    fn frames(client: &mut Client) -> Vec<Message> {
+        std::iter::from_fn(|| client.poll_transmit())
+            .filter_map(|transmit| match transmit {
+                Transmit::Frame(frame) => Some(message::decode(&frame, 1 << 20).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn documents_start_a_few_at_a_time() {
+        let mut config = ClientConfig::new(PeerId("phone".into()));
+        config.max_documents_in_flight = 2;
+        let now = Timestamp::from_millis(0);
+        let mut client = Client::new(config, now);
+        let ids: Vec<DocumentId> = (1..=5).map(|byte| DocumentId::from_random([byte; 16])).collect();
+        for id in &ids {
+            let mut doc = AutoCommit::new();
+            doc.put(automerge::ROOT, "n", 1).unwrap();
+            doc.commit();
+            client.add_document(*id, doc);
+        }
+        client.handle_connected(now);
+        assert!(matches!(frames(&mut client).as_slice(), [Message::Join { sender, .. }] if sender.0 == "phone-1"));
+        let peer = Message::Peer { sender: PeerId("server".into()), target: PeerId("phone-1".into()), selected_version: "1".into(), metadata: None };
+        client.handle_frame(now, &message::encode(&peer));
+        let started: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
+        assert_eq!(started, ids[..2]);
+
+        // An answer (here: the server has no such document) lets the next one start.
+        let unavailable = Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0] };
+        client.handle_frame(now, &message::encode(&unavailable));
+        let next: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
+        assert_eq!(next, [ids[2]]);
     }
 }
