@@ -304,7 +304,16 @@ impl Server {
                 self.unavailable(connection, document);
                 continue;
             }
-            // Apply to a copy first: access is decided before anything is kept.
+            if message.changes.is_empty() && sync.allowed {
+                // Heads and wishes only: nothing to decide or persist, so no copy to make.
+                let applied = doc.sync().receive_sync_message(&mut sync.state, message);
+                if let Err(error) = applied {
+                    return self.fail(connection, &format!("cannot apply sync message: {error}"));
+                }
+                sync.queue.pop_front();
+                continue;
+            }
+            // Changes: apply to a copy first, so access is decided before anything is kept.
             let old_heads = doc.get_heads();
             let mut scratch = doc.clone();
             let mut state = sync.state.clone();
