@@ -182,21 +182,10 @@ fn short_hash(bytes: &[u8]) -> String {
 
 /// Paths of the files under `dir`, relative to it, sorted.
 fn files_under(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
-                files.push(relative);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    crate::files_in(dir)?
+        .iter()
+        .map(|path| Ok(path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/")))
+        .collect()
 }
 
 /// Writes `.br` and `.gz` next to every compressible file and returns all sizes.

@@ -91,19 +91,7 @@ fn ci_runs_the_readme_test_command() {
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy();
-            if path.is_dir() && name != "node_modules" && name != "target" {
-                pending.push(path);
-            } else if name.ends_with(".rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let mut files = crate::files_in(dir).unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()));
+    files.retain(|path| path.extension().is_some_and(|extension| extension == "rs"));
     files
 }

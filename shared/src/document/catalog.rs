@@ -418,14 +418,7 @@ impl SiteCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn edit(user: &str, at: i64) -> Edit {
-        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
-    }
-
-    fn id(text: &str) -> EntryId {
-        EntryId::parse(text).unwrap()
-    }
+    use crate::document::testing::{edit, id};
 
     fn catalog() -> SiteCatalog {
         SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0))

@@ -171,14 +171,11 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
-    use crate::directory::{SiteId, Username};
+    use crate::directory::SiteId;
     use crate::document::EntryId;
     use crate::document::history::history;
+    use crate::document::testing::edit;
     use crate::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder};
-
-    fn edit(user: &str, at: i64) -> Edit {
-        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
-    }
 
     #[test]
     fn concurrent_edits_are_listed_with_who_and_when_then_resolved() {
@@ -249,14 +246,14 @@ mod answer_conflicts {
     use automerge::ActorId;
 
     use super::*;
-    use crate::directory::{SiteId, Username};
+    use crate::directory::SiteId;
     use crate::document::EntryId;
     use crate::document::inspection::{AnswerValue, Inspection, NewInspection};
     use crate::document::seeds;
+    use crate::document::testing::edit;
 
     #[test]
     fn two_answers_to_one_item_are_shown_and_one_is_chosen() {
-        let edit = |user: &str, at: i64| Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at));
         let new = NewInspection {
             site: SiteId::parse("hq").unwrap(),
             template: "automerge:fire".into(),

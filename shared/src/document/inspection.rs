@@ -268,6 +268,19 @@ impl InspectionView {
     }
 }
 
+/// The room part of an answer key: the given room if the round has it, [`NO_ROOM`] for a
+/// round at one location.
+fn resolve_room<'a>(mut rooms: impl Iterator<Item = &'a str>, room: Option<&str>) -> Result<String, DocumentError> {
+    match room {
+        None => match rooms.next() {
+            None => Ok(NO_ROOM.to_owned()),
+            Some(_) => Err(DocumentError::MissingField { field: "room".to_owned() }),
+        },
+        Some(room) if rooms.any(|known| known == room) => Ok(room.to_owned()),
+        Some(room) => Err(invalid("room", room, "one of the rooms of this round")),
+    }
+}
+
 fn read_answer(key: &str, answer: &Fields<'_>) -> Result<Answer, DocumentError> {
     let Some((room, item)) = key.split_once('/') else {
         return Err(invalid(&answer.path(""), key, "an answer key room/item"));
@@ -387,8 +400,11 @@ impl Inspection {
 
     /// Links a failed answer to the work order raised for it.
     pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
-        let (room, _) = self.context(room, item)?;
         let view = self.read()?;
+        let room = resolve_room(view.rooms.iter().map(String::as_str), room)?;
+        if view.checklist.item(item).is_none() {
+            return Err(invalid("item", item.as_str(), "an item of this checklist"));
+        }
         let failed = view
             .answers
             .get(&(room.clone(), item.clone()))
@@ -483,12 +499,7 @@ impl Inspection {
     fn context(&self, room: Option<&str>, item: &EntryId) -> Result<(String, ChecklistItem), DocumentError> {
         let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
         let rooms = root.scalars("rooms")?;
-        let room = match room {
-            None if rooms.is_empty() => NO_ROOM.to_owned(),
-            None => return Err(DocumentError::MissingField { field: "room".to_owned() }),
-            Some(room) if rooms.iter().any(|(known, _)| known == room) => room.to_owned(),
-            Some(room) => return Err(invalid("room", room, "one of the rooms of this round")),
-        };
+        let room = resolve_room(rooms.iter().map(|(known, _)| known.as_str()), room)?;
         let items = root.fields("checklist")?.fields("items")?;
         if items.optional_map(item.as_str())?.is_none() {
             return Err(invalid("item", item.as_str(), "an item of this checklist"));
@@ -509,14 +520,7 @@ mod tests {
 
     use super::*;
     use crate::document::seeds;
-
-    fn edit(user: &str, at: i64) -> Edit {
-        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
-    }
-
-    fn id(text: &str) -> EntryId {
-        EntryId::parse(text).unwrap()
-    }
+    use crate::document::testing::{edit, id};
 
     fn photo() -> BlobRef {
         BlobRef::new(&"ab".repeat(32), 48_213, "image/jpeg").unwrap()

@@ -18,6 +18,9 @@ pub mod stocktake;
 pub mod template;
 pub mod work_order;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 use std::fmt;
 
 use automerge::transaction::{CommitOptions, Transactable as _};

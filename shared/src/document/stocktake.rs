@@ -348,14 +348,7 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
-
-    fn edit(user: &str, at: i64) -> Edit {
-        Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
-    }
-
-    fn id(text: &str) -> EntryId {
-        EntryId::parse(text).unwrap()
-    }
+    use crate::document::testing::{edit, id};
 
     fn stocktake() -> Stocktake {
         let new = NewStocktake {
