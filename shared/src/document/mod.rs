@@ -321,6 +321,43 @@ fn header_of(root: &Fields<'_>) -> Result<Header, DocumentError> {
     Ok(Header { document_type, schema, site, created_by: root.user("created_by")?, created_at: root.time("created_at")? })
 }
 
+/// The site a document belongs to, read on its own: access decisions need nothing more,
+/// and a document of a schema newer than this build still names its site. Other
+/// automerge-repo clients write strings as text (JavaScript's default); that counts too.
+pub fn read_site(doc: &AutoCommit) -> Option<SiteId> {
+    let site = match doc.get(&ROOT, "site").ok()?? {
+        (Value::Scalar(scalar), _) => scalar.as_str()?.to_owned(),
+        (Value::Object(ObjType::Text), text) => doc.text(&text).ok()?,
+        _ => return None,
+    };
+    SiteId::parse(&site).ok()
+}
+
+/// Every file (photo, signature) a document refers to, wherever in it the reference sits,
+/// in the order found. A map with `sha256`, `size` and `mime` that do not make a valid
+/// reference is skipped: it names no file anyone can fetch.
+pub fn blob_refs(doc: &AutoCommit) -> Vec<BlobRef> {
+    let mut found = Vec::new();
+    let mut objects = vec![ROOT];
+    while let Some(object) = objects.pop() {
+        let children: Vec<ObjId> = match doc.object_type(&object) {
+            Ok(ObjType::Map | ObjType::Table) => {
+                let fields = Fields::of(doc, &object, "");
+                if fields.get("sha256").is_some()
+                    && let Ok(blob) = BlobRef::read(&fields)
+                {
+                    found.push(blob);
+                }
+                fields.values.iter().filter(|(_, value, _)| value.is_object()).map(|(_, _, id)| id.clone()).collect()
+            }
+            Ok(ObjType::List) => doc.list_range(&object, ..).filter(|item| Value::from(item.value.clone()).is_object()).map(|item| item.id()).collect(),
+            Ok(ObjType::Text) | Err(_) => Vec::new(),
+        };
+        objects.extend(children.into_iter().rev());
+    }
+    found
+}
+
 /// Reads the header, checks that the document is of type `expected`, and returns the root's
 /// fields for the rest of the reading.
 pub(crate) fn read_root(doc: &AutoCommit, expected: DocumentType) -> Result<(Header, Fields<'_>), DocumentError> {
@@ -555,6 +592,39 @@ mod tests {
         bad_site[2] = ("site", "Head Office".into());
         assert_eq!(error_of(document(&bad_site)), "invalid site \"Head Office\": a site id");
         assert!(matches!(WorkOrder::load(b"not automerge"), Err(DocumentError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn the_site_is_read_even_from_a_newer_schema() {
+        assert_eq!(read_site(&document(&header_fields("work_order", 9))), Some(SiteId::parse("hq").unwrap()));
+        assert_eq!(read_site(&document(&[("site", "Head Office".into())])), None);
+        assert_eq!(read_site(&document(&[])), None);
+        let mut as_text = AutoCommit::new();
+        put_text(&mut as_text, &ROOT, "site", "plant2");
+        assert_eq!(read_site(&as_text), Some(SiteId::parse("plant2").unwrap()), "as JavaScript writes strings");
+    }
+
+    #[test]
+    fn blob_references_are_found_at_any_depth() {
+        let photo = BlobRef::new(&"ab".repeat(32), 48_213, "image/jpeg").unwrap();
+        let signature = BlobRef::new(&"cd".repeat(32), 2_100, "image/svg+xml").unwrap();
+        let mut doc = document(&header_fields("inspection", 1));
+        let answers = put_map(&mut doc, &ROOT, "answers");
+        let answer = put_map(&mut doc, &answers, "a1");
+        let photos = doc.put_object(&answer, "photos", ObjType::List).unwrap();
+        let first = doc.insert_object(&photos, 0, ObjType::Map).unwrap();
+        photo.write(&mut doc, &first);
+        let broken = doc.insert_object(&photos, 1, ObjType::Map).unwrap();
+        put(&mut doc, &broken, "sha256", "not a hash");
+        put(&mut doc, &broken, "size", 1i64);
+        put(&mut doc, &broken, "mime", "image/jpeg");
+        let signed = put_map(&mut doc, &ROOT, "signature");
+        signature.write(&mut doc, &signed);
+        put_text(&mut doc, &ROOT, "note", "sha256");
+        let mut found = blob_refs(&doc);
+        found.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        assert_eq!(found, [photo, signature]);
+        assert!(blob_refs(&document(&header_fields("work_order", 1))).is_empty());
     }
 
     #[test]

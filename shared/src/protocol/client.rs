@@ -70,6 +70,9 @@ pub enum ClientEvent {
     SyncStatusChanged(DocumentId, SyncStatus),
     /// The server has no such document, or will not share it.
     Unavailable(DocumentId),
+    /// The server will not take this device's copy of the document: the user has no role
+    /// at its site, or its changes are not theirs. They stay on the device.
+    Refused(DocumentId),
     /// The server said something went wrong; the connection is done.
     ServerError(String),
 }
@@ -99,6 +102,8 @@ struct Tracked {
     state: sync::State,
     status: SyncStatus,
     unavailable: bool,
+    /// The server answered "unavailable" for a document this device holds.
+    refused: bool,
 }
 
 /// A device's side of sync.
@@ -156,7 +161,7 @@ impl Client {
 
     /// Starts tracking a document this device has (created here or loaded from storage).
     pub fn add_document(&mut self, id: DocumentId, doc: AutoCommit) {
-        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false });
+        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false, refused: false });
         if self.is_online() && !self.started.contains(&id) && !self.waiting.contains(&id) {
             self.waiting.push_back(id);
             self.start_waiting();
@@ -186,6 +191,12 @@ impl Client {
     /// Whether the server said, on this connection, that it has no such document for us.
     pub fn is_unavailable(&self, id: &DocumentId) -> bool {
         self.documents.get(id).is_some_and(|tracked| tracked.unavailable)
+    }
+
+    /// Whether the server refused this device's copy on this connection (see
+    /// [`ClientEvent::Refused`]).
+    pub fn is_refused(&self, id: &DocumentId) -> bool {
+        self.documents.get(id).is_some_and(|tracked| tracked.refused)
     }
 
     /// The heads the server last told us it has, if it has told us.
@@ -286,6 +297,7 @@ impl Client {
                 for (id, tracked) in &mut self.documents {
                     tracked.state = sync::State::new();
                     tracked.unavailable = false;
+                    tracked.refused = false;
                     self.waiting.push_back(*id);
                 }
                 self.start_waiting();
@@ -299,9 +311,14 @@ impl Client {
                 if let Some(tracked) = self.documents.get_mut(&document) {
                     // Only a document we have nothing of is truly unavailable; one we hold is
                     // still offered to the server on the next connection.
-                    if tracked.doc.get_heads().is_empty() && !tracked.unavailable {
-                        tracked.unavailable = true;
-                        self.events.push_back(ClientEvent::Unavailable(document));
+                    if tracked.doc.get_heads().is_empty() {
+                        if !tracked.unavailable {
+                            tracked.unavailable = true;
+                            self.events.push_back(ClientEvent::Unavailable(document));
+                        }
+                    } else if !tracked.refused {
+                        tracked.refused = true;
+                        self.events.push_back(ClientEvent::Refused(document));
                     }
                 }
             }
@@ -330,6 +347,7 @@ impl Client {
             return self.fail(&format!("cannot apply the server's changes: {error}"));
         }
         tracked.unavailable = false;
+        tracked.refused = false;
         if tracked.doc.get_heads() != before {
             self.events.push_back(ClientEvent::DocumentChanged(id));
         }
@@ -445,5 +463,13 @@ mod tests {
         client.handle_frame(now, &message::encode(&unavailable));
         let next: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
         assert_eq!(next, [ids[2]]);
+        // This device holds the document: the server refused its copy, it did not lose it.
+        assert!(client.is_refused(&ids[0]) && !client.is_unavailable(&ids[0]));
+        assert!(std::iter::from_fn(|| client.poll_event()).any(|event| event == ClientEvent::Refused(ids[0])));
+        client.handle_disconnected(now, 0);
+        client.handle_connected(now);
+        let peer = Message::Peer { sender: PeerId("server".into()), target: PeerId("phone-2".into()), selected_version: "1".into(), metadata: None };
+        client.handle_frame(now, &message::encode(&peer));
+        assert!(!client.is_refused(&ids[0]), "asked again on the next connection");
     }
 }

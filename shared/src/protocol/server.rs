@@ -16,7 +16,7 @@ use automerge::{AutoCommit, ChangeHash};
 use super::document_id::DocumentId;
 use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION};
 use crate::directory::SiteId;
-use crate::document::read_header;
+use crate::document::read_site;
 
 /// The host's name for a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,9 +44,13 @@ pub struct AccessRequest {
     pub ticket: u64,
     pub connection: ConnectionId,
     pub document: DocumentId,
-    /// The document's site, as stored or as the incoming changes create it; `None` for a
-    /// document nobody has written yet (there is nothing to reveal).
+    /// The document's site as stored, or as the incoming changes create it; `None` when no
+    /// valid site can be read (nothing anyone may see).
     pub site: Option<SiteId>,
+    /// The site the document names once the incoming changes are applied. It differs from
+    /// `site` only when a peer tries to move an existing document to another site, which
+    /// a host refuses: a site is fixed when the document is created.
+    pub incoming_site: Option<SiteId>,
     /// Actors (hex) of incoming changes not yet approved for this connection.
     pub new_actors: Vec<String>,
 }
@@ -54,7 +58,9 @@ pub struct AccessRequest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     Allow,
-    /// Answered exactly as an unknown document: `doc-unavailable`.
+    /// Answered exactly as an unknown document would be: `doc-unavailable`, or, to a
+    /// peer that offers its own copy without changes yet, the reply of an empty document
+    /// (which invites the changes; a document that does not exist yet is created so).
     Deny,
 }
 
@@ -229,8 +235,8 @@ impl Server {
                 self.process(connection, document);
             }
             Decision::Deny => {
-                self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
-                self.unavailable(connection, document);
+                let denied = self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
+                self.answer_as_if_missing(connection, document, denied.and_then(|mut sync| sync.queue.pop_front()));
             }
         }
     }
@@ -330,10 +336,11 @@ impl Server {
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
                 sync.awaiting = Some(ticket);
-                let site = read_header(&scratch).ok().map(|header| header.site);
+                let incoming_site = read_site(&scratch);
+                let site = if exists { read_site(doc) } else { incoming_site.clone() };
                 let new_actors: Vec<String> = new_actors.into_iter().collect();
                 self.tickets.insert(ticket, (connection, document, new_actors.clone()));
-                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, new_actors }));
+                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, incoming_site, new_actors }));
                 return;
             }
             sync.queue.pop_front();
@@ -401,6 +408,27 @@ impl Server {
         }
         for (connection, frame) in frames {
             self.effects.push_back(Effect::Send { connection, frame });
+        }
+    }
+
+    /// What a document this server does not have would answer to `incoming`: to a peer
+    /// that holds a copy and sent no changes yet, an empty document's sync reply, so it
+    /// sends them; to anything else, `doc-unavailable`.
+    fn answer_as_if_missing(&mut self, connection: ConnectionId, document: DocumentId, incoming: Option<Incoming>) {
+        let offered = incoming.filter(|incoming| matches!(incoming.kind, Kind::Sync)).and_then(|incoming| sync::Message::decode(&incoming.data).ok());
+        let reply = offered.filter(|message| message.changes.is_empty()).and_then(|message| {
+            let mut empty = AutoCommit::new();
+            let mut state = sync::State::new();
+            empty.sync().receive_sync_message(&mut state, message).ok()?;
+            empty.sync().generate_sync_message(&mut state)
+        });
+        let Some(peer) = self.connections.get(&connection).and_then(|state| state.peer.clone()) else { return };
+        match reply {
+            Some(reply) => {
+                let message = Message::Sync { sender: self.config.peer_id.clone(), target: peer, document, data: reply.encode() };
+                self.send(connection, &message);
+            }
+            None => self.unavailable(connection, document),
         }
     }
 
@@ -514,6 +542,67 @@ mod tests {
         };
         server.handle_decision(ticket, Decision::Deny);
         assert_eq!(drain(&mut server), [(Some(PHONE), "doc-unavailable")]);
+
+        // A phone offering its own copy (no changes in its first message) hears what an
+        // empty document says, for a missing document and a forbidden one alike.
+        let mut phone_doc = AutoCommit::new();
+        phone_doc.put(automerge::ROOT, "site", "hq").unwrap();
+        phone_doc.commit();
+        let missing = DocumentId::from_random([5; 16]);
+        server.handle_frame(PHONE, &sync_frame(missing, &mut phone_doc.fork(), &mut sync::State::new(), false));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(missing, None);
+        for document in [missing, secret] {
+            if document == secret {
+                server.handle_frame(PHONE, &sync_frame(secret, &mut phone_doc.fork(), &mut sync::State::new(), false));
+            }
+            let Some(Effect::Authorize(request)) = server.poll_effect() else { panic!("expected an access question") };
+            assert!(request.new_actors.is_empty());
+            server.handle_decision(request.ticket, Decision::Deny);
+            let answers: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_effect())
+                .map(|effect| match effect {
+                    Effect::Send { frame, .. } => frame,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+            let [answer] = answers.as_slice() else { panic!("one answer expected") };
+            let Message::Sync { data, .. } = decode(answer, 1 << 20).unwrap() else { panic!("expected sync") };
+            assert!(sync::Message::decode(&data).unwrap().heads.is_empty(), "an empty document's heads");
+        }
+    }
+
+    #[test]
+    fn a_change_moving_a_document_to_another_site_is_shown_to_the_host() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([7; 16]);
+        let mut stored = AutoCommit::new();
+        stored.put(automerge::ROOT, "site", "hq").unwrap();
+        stored.commit();
+        let mut phone_doc = stored.fork();
+        phone_doc.put(automerge::ROOT, "site", "plant2").unwrap();
+        phone_doc.commit();
+        let mut state = sync::State::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut phone_doc, &mut state, false));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(document, Some(stored));
+        let mut question = None;
+        while question.is_none() {
+            match server.poll_effect().expect("the server answers until it asks about the change") {
+                Effect::Authorize(request) if request.new_actors.is_empty() => server.handle_decision(request.ticket, Decision::Allow),
+                Effect::Authorize(request) => question = Some(request),
+                Effect::Send { frame, .. } => {
+                    let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) else { continue };
+                    phone_doc.sync().receive_sync_message(&mut state, sync::Message::decode(&data).unwrap()).unwrap();
+                    server.handle_frame(PHONE, &sync_frame(document, &mut phone_doc, &mut state, false));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let request = question.unwrap();
+        assert_eq!(request.site.map(|site| site.to_string()).as_deref(), Some("hq"));
+        assert_eq!(request.incoming_site.map(|site| site.to_string()).as_deref(), Some("plant2"));
+        assert_eq!(request.new_actors, [phone_doc.get_actor().to_hex_string()]);
     }
 
     #[test]
