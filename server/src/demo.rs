@@ -1,12 +1,16 @@
-//! Demo data for `--demo`: two sites and one user per role, all with password `demo`.
+//! Demo data for `--demo`: two sites with their catalogs and the standard checklist
+//! templates, and one user per role, all with password `demo`.
 //!
 //! Seeding touches only an empty database, so restarting with `--demo` never resets
 //! or duplicates anything people have entered since.
 
 use shared::directory::{Role, SiteId, Username};
+use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
 
-use crate::Storage;
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
+use crate::documents::DocumentStore;
+use crate::provision::{Starter, create_site_documents, place, stock_item};
+use crate::{Storage, auth};
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo";
@@ -17,8 +21,6 @@ pub struct DemoLogin {
     pub username: String,
     pub roles: String,
 }
-
-const SITES: &[(&str, &str)] = &[("hq", "总部"), ("plant2", "二厂")];
 
 /// A demo user: user name, display name, roles per site.
 type DemoUser = (&'static str, &'static str, &'static [(&'static str, Role)]);
@@ -37,7 +39,8 @@ const USERS: &[DemoUser] = &[
 pub async fn seed(storage: &Storage) -> anyhow::Result<Vec<DemoLogin>> {
     let directory = Directory::open(storage)?;
     if directory.is_empty() {
-        let seeding = tokio::task::spawn_blocking(move || seed_directory(&directory));
+        let for_seeding = storage.clone();
+        let seeding = tokio::task::spawn_blocking(move || seed_directory(&for_seeding, &directory));
         seeding.await??;
         storage.flush().await?;
         tracing::info!("seeded demo sites and users");
@@ -47,18 +50,51 @@ pub async fn seed(storage: &Storage) -> anyhow::Result<Vec<DemoLogin>> {
     Ok(logins())
 }
 
-fn seed_directory(directory: &Directory) -> anyhow::Result<()> {
-    for (id, name) in SITES {
-        directory.put_site(&SiteRecord { id: SiteId::parse(id)?, name: (*name).to_owned() })?;
-    }
+fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()> {
+    // One hash for all: every demo user has the same, published password anyway.
+    let password_hash = hash_password(DEMO_PASSWORD)?;
     for (username, display_name, roles) in USERS {
         let roles = roles.iter().map(|(site, role)| Ok((SiteId::parse(site)?, *role))).collect::<anyhow::Result<_>>()?;
         directory.put_user(&UserRecord {
             username: Username::parse(username)?,
             display_name: (*display_name).to_owned(),
-            password_hash: hash_password(DEMO_PASSWORD)?,
+            password_hash: password_hash.clone(),
             roles,
+            disabled: false,
+            token_generation: 0,
         })?;
+    }
+    let store = DocumentStore::open(storage)?;
+    let admin = Username::parse("admin")?;
+    let hq_places = [
+        place("admin-building", Building, None, "行政楼", "HQ-A"),
+        place("admin-1f", Floor, Some("admin-building"), "行政楼 1层", "HQ-A-1"),
+        place("admin-101", Room, Some("admin-1f"), "101 会议室", "HQ-A-101"),
+        place("admin-102", Room, Some("admin-1f"), "102 档案室", "HQ-A-102"),
+        place("canteen", Building, None, "职工食堂", "HQ-C"),
+        place("store", Area, None, "后勤仓库", "HQ-S"),
+    ];
+    let hq_stock = [
+        stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"),
+        stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"),
+        stock_item("gloves", "LB-010", "劳保手套", "双", "protective_equipment", "B-05"),
+        stock_item("a4-paper", "BG-001", "A4 复印纸", "包", "supplies", "C-01"),
+    ];
+    let plant2_places = [
+        place("dorm-1", Building, None, "1号宿舍楼", "P2-D1"),
+        place("dorm-1-1f", Floor, Some("dorm-1"), "1号宿舍楼 1层", "P2-D1-1"),
+        place("dorm-1-101", Room, Some("dorm-1-1f"), "101", "P2-D1-101"),
+        place("dorm-1-102", Room, Some("dorm-1-1f"), "102", "P2-D1-102"),
+        place("dorm-1-103", Room, Some("dorm-1-1f"), "103", "P2-D1-103"),
+        place("workshop", Building, None, "生产车间", "P2-W"),
+    ];
+    let starters = [
+        ("hq", "总部", Starter { templates: true, places: &hq_places, stock: &hq_stock }),
+        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, stock: &[] }),
+    ];
+    for (id, name, starter) in starters {
+        let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None };
+        create_site_documents(directory, &store, &mut site, &admin, auth::now(), &starter)?;
     }
     Ok(())
 }

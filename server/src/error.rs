@@ -1,16 +1,37 @@
 //! The one error type of HTTP handlers and how each kind becomes a response.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// What can go wrong while answering a request. The body is always
 /// `{"error": "<message>"}`; a 5xx message says nothing about the server's insides.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// 404: nothing lives at this path.
+    /// 400: the request is malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid session. Deliberately says nothing of what was wrong with the token.
+    #[error("sign in first: the session is missing, expired or revoked")]
+    Unauthorized,
+    /// 401 at sign-in: never says whether the user name or the password was wrong.
+    #[error("wrong user name or password")]
+    WrongLogin,
+    /// 403: signed in, but this needs a role the user does not have.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: nothing lives at this path (or nothing the user may see).
     #[error("not found")]
     NotFound,
+    /// 409: what is to be created exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is over the limit.
+    #[error("too large: at most {limit} bytes")]
+    TooLarge { limit: usize },
+    /// 429: too many failed attempts; retry after the wait.
+    #[error("too many failed attempts; try again in {} seconds", whole_seconds(*retry_after))]
+    TooManyRequests { retry_after: std::time::Duration },
     /// 503: the PWA has not been built into the directory the server serves.
     #[error("the app is not built yet; run `cargo xtask dist` and reload")]
     AppNotBuilt,
@@ -22,7 +43,13 @@ pub enum AppError {
 impl AppError {
     fn status(&self) -> StatusCode {
         match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::WrongLogin => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AppNotBuilt => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -33,12 +60,27 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        match &self {
+            AppError::Unauthorized | AppError::WrongLogin => {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::TooManyRequests { retry_after } => {
+                let seconds = whole_seconds(*retry_after);
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            _ => {}
+        }
         if let AppError::Internal(error) = self {
             // Kept on the response for the logging middleware; never serialised.
             response.extensions_mut().insert(std::sync::Arc::new(error));
         }
         response
     }
+}
+
+/// A wait in whole seconds, rounded up: "try again in 0 seconds" would be a lie.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
 }
 
 /// Middleware: logs the cause of every internal error, which the response body hides.

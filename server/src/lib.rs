@@ -4,17 +4,24 @@
 //! `main.rs` only parses the command line and calls [`run`]; tests build the same
 //! [`app`] on port 0 and talk to it over real sockets.
 
+pub mod admin;
+pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod directory;
 pub mod documents;
 mod error;
 mod flusher;
+mod history;
+pub mod provision;
+pub mod setup;
 pub mod storage;
 pub mod sync;
 mod web;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,13 +44,29 @@ pub struct AppState {
     pub dist: Arc<PathBuf>,
     /// The sync endpoint's hub.
     pub sync: sync::SyncHub,
+    /// Sites, users and actor bindings.
+    pub directory: directory::Directory,
+    /// Documents as stored (the hub holds the live copies).
+    pub documents: documents::DocumentStore,
+    pub blobs: blobs::BlobStore,
+    pub tokens: Arc<auth::Tokens>,
+    pub throttle: Arc<auth::LoginThrottle>,
 }
 
 impl AppState {
     /// Opens the parts of the server that run tasks; call inside the tokio runtime.
     pub fn new(storage: Storage, dist: PathBuf) -> anyhow::Result<AppState> {
         let sync = sync::SyncHub::start(&storage, "houqin-server")?;
-        Ok(AppState { storage, dist: Arc::new(dist), sync })
+        Ok(AppState {
+            directory: directory::Directory::open(&storage)?,
+            documents: documents::DocumentStore::open(&storage)?,
+            blobs: blobs::BlobStore::open(&storage)?,
+            tokens: Arc::new(auth::Tokens::open(&storage)?),
+            throttle: Arc::new(auth::LoginThrottle::new()),
+            storage,
+            dist: Arc::new(dist),
+            sync,
+        })
     }
 }
 
@@ -51,6 +74,10 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(history::router())
+        .merge(blobs::router())
         .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
@@ -71,7 +98,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let storage = state.storage.clone();
     let sync = state.sync.clone();
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    // The peer's address is kept for throttling failed sign-ins.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     storage.flush().await.context("flushing the database on shutdown")?;

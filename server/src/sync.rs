@@ -5,6 +5,12 @@
 //! changes are appended to sled at once and made durable by the group-commit flusher
 //! before the role hears they are — and only then reveals them. Loads and flushes run in
 //! a `JoinSet` the hub owns, so nothing outlives it.
+//!
+//! Access: the socket is opened only for a valid session (`?token=` or a bearer header;
+//! 401 otherwise, before any upgrade). The role asks before it shares or accepts anything;
+//! the hub answers from the connection's user: a role at the document's site, a site that
+//! stays put, and new Automerge actors bound to this user (the first user to send an actor
+//! owns it). Everything refused looks to the peer like a document that does not exist.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,12 +25,17 @@ use axum::response::Response;
 use axum::routing::get;
 use shared::protocol::DocumentId;
 use shared::protocol::message::PeerId;
-use shared::protocol::server::{ConnectionId, Decision, Effect, Server, ServerConfig};
+use shared::directory::Username;
+use shared::document::{DocumentType, blob_refs, read_header, read_site};
+use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::{AppState, Storage};
+use crate::auth::Session;
+use crate::blobs::BlobStore;
+use crate::directory::{Binding, Directory, UserRecord};
 use crate::documents::{COMPACT_AFTER, DocumentStore};
+use crate::{AppState, Storage};
 use crate::flusher::Flusher;
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
@@ -43,9 +54,11 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const EVICT_EVERY: Duration = Duration::from_secs(30);
 
 enum Command {
-    Connected { connection: ConnectionId, outbound: mpsc::UnboundedSender<Outbound> },
+    Connected { connection: ConnectionId, user: UserRecord, outbound: mpsc::UnboundedSender<Outbound> },
     Frame { connection: ConnectionId, frame: Vec<u8> },
     Disconnected { connection: ConnectionId },
+    /// Closes every connection of this user (disabled, or tokens revoked).
+    Revoke { user: Username },
     Shutdown,
 }
 
@@ -72,7 +85,7 @@ pub struct SyncHub {
 impl SyncHub {
     /// Starts the hub (and its flusher) on the current tokio runtime.
     pub fn start(storage: &Storage, peer_id: &str) -> anyhow::Result<SyncHub> {
-        let store = DocumentStore::open(storage)?;
+        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)? };
         let (flusher, flusher_task) = Flusher::start(storage.db());
         let (commands, incoming) = mpsc::unbounded_channel();
         let config = ServerConfig {
@@ -83,6 +96,11 @@ impl SyncHub {
         };
         let hub_task = tokio::spawn(run(incoming, Server::new(config), store, flusher));
         Ok(SyncHub { commands, next_connection: Arc::new(AtomicU64::new(1)), tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])) })
+    }
+
+    /// Closes the sync connections of `user` at once; new ones are refused by their token.
+    pub fn revoke(&self, user: &Username) {
+        let _ = self.commands.send(Command::Revoke { user: user.clone() });
     }
 
     /// Closes every sync connection, finishes writes in progress and stops the hub.
@@ -99,15 +117,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/sync", get(upgrade))
 }
 
-async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+/// The session is checked before the upgrade: without one, the answer is a plain 401.
+async fn upgrade(State(state): State<AppState>, session: Session, upgrade: WebSocketUpgrade) -> Response {
     let hub = state.sync.clone();
-    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| serve_socket(socket, hub))
+    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| serve_socket(socket, hub, session.user))
 }
 
-async fn serve_socket(mut socket: WebSocket, hub: SyncHub) {
+async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: UserRecord) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
     let (outbound, mut to_send) = mpsc::unbounded_channel();
-    if hub.commands.send(Command::Connected { connection, outbound }).is_err() {
+    if hub.commands.send(Command::Connected { connection, user, outbound }).is_err() {
         return;
     }
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -182,22 +201,43 @@ impl RateLimit {
     }
 }
 
-async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, store: DocumentStore, flusher: Flusher) {
+/// The sled trees the hub works with.
+struct Stores {
+    documents: DocumentStore,
+    directory: Directory,
+    blobs: BlobStore,
+}
+
+async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, stores: Stores, flusher: Flusher) {
     let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+    let mut users: HashMap<ConnectionId, UserRecord> = HashMap::new();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
     let mut stopping = false;
     loop {
         tokio::select! {
             command = commands.recv(), if !stopping => match command {
-                Some(Command::Connected { connection, outbound: sender }) => {
+                Some(Command::Connected { connection, user, outbound: sender }) => {
                     outbound.insert(connection, sender);
+                    users.insert(connection, user);
                     server.handle_connected(connection);
                 }
                 Some(Command::Frame { connection, frame }) => server.handle_frame(connection, &frame),
                 Some(Command::Disconnected { connection }) => {
                     outbound.remove(&connection);
+                    users.remove(&connection);
                     server.handle_disconnected(connection);
+                }
+                Some(Command::Revoke { user }) => {
+                    let revoked: Vec<ConnectionId> = users.iter().filter(|(_, of)| of.username == user).map(|(connection, _)| *connection).collect();
+                    for connection in revoked {
+                        tracing::info!(connection = connection.0, %user, "closing a revoked user's sync connection");
+                        users.remove(&connection);
+                        server.handle_disconnected(connection);
+                        if let Some(sender) = outbound.remove(&connection) {
+                            let _ = sender.send(Outbound::Close("signed out: sign in again".to_owned()));
+                        }
+                    }
                 }
                 Some(Command::Shutdown) | None => {
                     stopping = true;
@@ -238,7 +278,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     }
                 }
                 Effect::Load { document } => {
-                    let store = store.clone();
+                    let store = stores.documents.clone();
                     work.spawn(async move {
                         let result = tokio::task::spawn_blocking(move || store.load(&document).map(|doc| doc.map(Box::new)))
                             .await
@@ -246,15 +286,20 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                         Done::Loaded { document, result }
                     });
                 }
-                // Access control arrives with sign-in; until then every peer may sync.
-                Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                Effect::Authorize(request) => {
+                    let decision = decide(&stores.directory, users.get(&request.connection), &request);
+                    server.handle_decision(request.ticket, decision);
+                }
                 Effect::Persist { document, chunk, token } => {
                     // The append is ordered here, before the flush that covers it is asked for.
-                    let appended = store.append(&document, &chunk);
+                    let appended = stores.documents.append(&document, &chunk);
+                    if let Some(doc) = server.document(&document) {
+                        index_blobs(&stores.blobs, &document, doc);
+                    }
                     match appended {
                         Ok(count) if count > COMPACT_AFTER => {
                             if let Some(doc) = server.document(&document)
-                                && let Err(error) = store.compact(&document, &mut doc.clone())
+                                && let Err(error) = stores.documents.compact(&document, &mut doc.clone())
                             {
                                 tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
                             }
@@ -273,6 +318,66 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         if stopping && work.is_empty() {
             return;
         }
+    }
+}
+
+/// May this connection's user sync the document, and are the new actors theirs?
+fn decide(directory: &Directory, user: Option<&UserRecord>, request: &AccessRequest) -> Decision {
+    let document = request.document;
+    let Some(user) = user else { return Decision::Deny };
+    let Some(site) = &request.site else {
+        tracing::debug!(%document, user = %user.username, "refused a document that names no valid site");
+        return Decision::Deny;
+    };
+    if user.role_at(site).is_none() {
+        tracing::debug!(%document, user = %user.username, %site, "refused a document of a site where the user has no role");
+        return Decision::Deny;
+    }
+    if request.incoming_site.as_ref() != Some(site) {
+        tracing::warn!(%document, user = %user.username, from = %site, to = ?request.incoming_site, "refused changes that move a document to another site");
+        return Decision::Deny;
+    }
+    // Check every actor before binding any, so a refused message binds nothing.
+    for actor in &request.new_actors {
+        match directory.actor_owner(actor) {
+            Ok(None) => {}
+            Ok(Some(owner)) if owner == user.username => {}
+            Ok(Some(owner)) => {
+                tracing::warn!(%document, user = %user.username, %actor, %owner, "refused changes made under another user's actor");
+                return Decision::Deny;
+            }
+            Err(error) => {
+                tracing::error!(%document, %actor, error = format!("{error:#}"), "cannot check an actor; refusing its changes");
+                return Decision::Deny;
+            }
+        }
+    }
+    for actor in &request.new_actors {
+        match directory.bind_actor(actor, &user.username) {
+            Ok(Binding::Theirs) => {}
+            Ok(Binding::Taken { by }) => {
+                tracing::warn!(%document, user = %user.username, %actor, owner = %by, "refused changes made under another user's actor");
+                return Decision::Deny;
+            }
+            Err(error) => {
+                tracing::error!(%document, %actor, error = format!("{error:#}"), "cannot bind an actor; refusing its changes");
+                return Decision::Deny;
+            }
+        }
+    }
+    Decision::Allow
+}
+
+/// Records the files a document refers to, so those who can see it can fetch them. A
+/// catalog refers to none and is large, so it is not walked.
+fn index_blobs(blobs: &BlobStore, document: &DocumentId, doc: &AutoCommit) {
+    if read_header(doc).is_ok_and(|header| header.document_type == DocumentType::SiteCatalog) {
+        return;
+    }
+    let Some(site) = read_site(doc) else { return };
+    let found = blob_refs(doc);
+    if let Err(error) = blobs.record_refs(document, &site, &found) {
+        tracing::error!(%document, error = format!("{error:#}"), "cannot index a document's files");
     }
 }
 

@@ -126,11 +126,19 @@ enum Stop {
     CloseStdin,
 }
 
-async fn measure(name: &'static str, mut command: Command, stop: Stop, url_of: impl Fn(&str) -> String, data: &Path, documents: &[(DocumentId, AutoCommit)], ticks: f64) -> anyhow::Result<Row> {
+async fn measure(
+    name: &'static str,
+    mut command: Command,
+    stop: Stop,
+    url_of: impl AsyncFn(&str) -> anyhow::Result<String>,
+    data: &Path,
+    documents: &[(DocumentId, AutoCommit)],
+    ticks: f64,
+) -> anyhow::Result<Row> {
     let mut child: Child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().with_context(|| format!("cannot start {name}"))?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
-    let url = url_of(line.trim());
+    let url = url_of(line.trim()).await?;
     let pid = child.id();
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
     let all_synced = |client: &Client| ids.iter().all(|id| client.status(id) == Some(SyncStatus::Synced));
@@ -182,20 +190,41 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
 
     let ours = scratch.path().join("houqin");
+    // The pushing phone signs in as a storekeeper at hq, set up like any deployment.
+    let setup = |args: &[&str]| -> anyhow::Result<()> {
+        let status = Command::new(&options.houqin).args(args).arg("--data").arg(&ours).env("HOUQIN_PASSWORD", "bench-password").env("HOUQIN_LOG", "error").stdout(Stdio::null()).status()?;
+        anyhow::ensure!(status.success(), "houqin-server {args:?} failed");
+        Ok(())
+    };
+    setup(&["site", "add", "hq", "总部"])?;
+    setup(&["user", "add", "bench", "--name", "Bench", "--role", "hq:storekeeper"])?;
     let mut command = Command::new(&options.houqin);
     command.args(["--addr", "127.0.0.1:0", "--dist"]).arg(scratch.path().join("no-dist")).arg("--data").arg(&ours).env("HOUQIN_LOG", "error");
-    let url_of = |line: &str| format!("{}sync", line.trim_start_matches("Houqin is running at ").replacen("http://", "ws://", 1));
+    let url_of = async |line: &str| -> anyhow::Result<String> {
+        let base = line.trim_start_matches("Houqin is running at ");
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()?
+            .post(format!("{base}api/login"))
+            .json(&serde_json::json!({ "username": "bench", "password": "bench-password" }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let body: serde_json::Value = response.json().await?;
+        let token = body["token"].as_str().context("no token in the sign-in answer")?;
+        Ok(format!("{}sync?token={token}", base.replacen("http://", "ws://", 1)))
+    };
     rows.push(measure("houqin-server", command, Stop::Terminate, url_of, &ours, &documents, ticks).await?);
 
     let reference = scratch.path().join("js");
     let mut command = Command::new("node");
     command.current_dir(&options.js).arg("reference_server.mjs").arg(&reference);
-    rows.push(measure("automerge-repo (JS)", command, Stop::CloseStdin, |port| format!("ws://127.0.0.1:{port}"), &reference, &documents, ticks).await?);
+    rows.push(measure("automerge-repo (JS)", command, Stop::CloseStdin, async |port: &str| Ok(format!("ws://127.0.0.1:{port}")), &reference, &documents, ticks).await?);
 
     let samod = scratch.path().join("samod");
     let mut command = Command::new(&options.samod);
     command.arg(&samod);
-    rows.push(measure("samod", command, Stop::CloseStdin, str::to_owned, &samod, &documents, ticks).await?);
+    rows.push(measure("samod", command, Stop::CloseStdin, async |url: &str| Ok(url.to_owned()), &samod, &documents, ticks).await?);
 
     println!("| server | CPU per pushed document | CPU per fetched document | push wall | fetch wall | on disk |");
     println!("|---|---:|---:|---:|---:|---:|");

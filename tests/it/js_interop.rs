@@ -151,18 +151,26 @@ async fn the_javascript_repo_syncs_through_our_server() {
 
     let dist = tempfile::tempdir().unwrap();
     let server = crate::support::TestServer::start(dist.path()).await;
-    let url = server.sync_url();
+    let url = server.sync_url("manager");
+    let base = server.url("/");
 
-    // JavaScript creates; we read.
+    // JavaScript signs in as the inspector and creates; we read.
     let mut creator = std::process::Command::new("node")
         .current_dir(js_dir())
-        .args(["repo_peer.mjs", "create", &url])
+        .args(["repo_peer.mjs", "create", &base, "inspector", "demo"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(creator.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // Off the runtime's thread: the JavaScript repo signs in to the in-process server first.
+    let stdout = creator.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let document = DocumentId::parse(line.trim()).unwrap();
     let mut reader = Client::new(ClientConfig::new(PeerId("native-reader".into())), now());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -192,17 +200,25 @@ async fn the_javascript_repo_syncs_through_our_server() {
     let mut writer = Client::new(ClientConfig::new(PeerId("native-writer".into())), now());
     let mut doc = automerge::AutoCommit::new();
     doc.put(ROOT, "type", "inspection").unwrap();
+    doc.put(ROOT, "site", "hq").unwrap();
     doc.put(ROOT, "location", "hq-b1").unwrap();
     doc.commit();
     writer.add_document(ours, doc);
     sync_until(&mut writer, &url, Duration::from_secs(30), |client| client.status(&ours) == Some(SyncStatus::Synced)).await.unwrap();
     // Off the runtime's thread: the in-process server must keep serving while node runs.
     let mut read = std::process::Command::new("node");
-    read.current_dir(js_dir()).args(["repo_peer.mjs", "read", &url, &ours.url()]);
+    read.current_dir(js_dir()).args(["repo_peer.mjs", "read", &base, "store", "demo", &ours.url()]);
     let output = tokio::task::spawn_blocking(move || read.output()).await.unwrap().unwrap();
     assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(seen, serde_json::json!({ "type": "inspection", "location": "hq-b1" }));
+    assert_eq!(seen, serde_json::json!({ "type": "inspection", "site": "hq", "location": "hq-b1" }));
+
+    // Signed in at another site only, the JavaScript repo cannot have it.
+    let mut denied = std::process::Command::new("node");
+    denied.current_dir(js_dir()).args(["repo_peer.mjs", "read", &base, "dorm", "demo", &ours.url()]);
+    let output = tokio::task::spawn_blocking(move || denied.output()).await.unwrap().unwrap();
+    assert!(!output.status.success(), "dorm (plant2 only) read an hq document: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unavailable"), "{}", String::from_utf8_lossy(&output.stderr));
     server.stop().await.unwrap();
 }
 

@@ -5,6 +5,7 @@
 //! `cargo xtask test` prepares what these need (the PWA in `dist/`, Chromium and
 //! ChromeDriver, npm packages, the server binary) and runs them.
 
+mod access;
 mod browser;
 mod js_interop;
 mod samod_interop;

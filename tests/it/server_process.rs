@@ -113,8 +113,16 @@ async fn demo_mode_seeds_once_prints_logins_and_shuts_down_cleanly() {
         let directory = Directory::open(&storage).unwrap();
         let inspector = directory.user(&Username::parse("inspector").unwrap()).unwrap().expect("demo users were stored");
         assert!(inspector.password_hash.starts_with("$argon2id$"), "passwords are stored hashed");
-        let site_names: Vec<String> = directory.sites().unwrap().into_iter().map(|site| site.name).collect();
+        let sites = directory.sites().unwrap();
+        let site_names: Vec<&str> = sites.iter().map(|site| site.name.as_str()).collect();
         assert_eq!(site_names, ["总部", "二厂"]);
+        let store = server::documents::DocumentStore::open(&storage).unwrap();
+        for site in &sites {
+            let catalog = site.catalog.expect("each demo site has a catalog");
+            let doc = store.load(&catalog).unwrap().expect("the catalog is stored");
+            let view = shared::document::catalog::SiteCatalog::from_doc(doc).unwrap().read().unwrap();
+            assert_eq!(view.templates.len(), 4, "the standard checklists are listed in {}'s catalog", site.id);
+        }
         inspector
     };
 
@@ -147,15 +155,16 @@ async fn acknowledged_documents_survive_sigkill() {
     use tests::native_client::{now, sync_until};
 
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(data.path(), &[]);
-    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    let token = crate::support::login(&server.url, "inspector", "demo").await;
+    let sync_url = format!("{}sync?token={token}", server.url.replacen("http://", "ws://", 1));
     let mut phone = Client::new(ClientConfig::new(PeerId("phone".into())), now());
     let documents: Vec<DocumentId> = (0..300u32)
         .map(|index| {
             let mut bytes = [0x77u8; 16];
             bytes[..4].copy_from_slice(&index.to_be_bytes());
             let document = DocumentId::from_random(bytes);
-            let mut doc = automerge::AutoCommit::new();
+            let mut doc = crate::sync::at_site("hq");
             for step in 0..3i64 {
                 doc.put(automerge::ROOT, "step", step).unwrap();
                 doc.put(automerge::ROOT, format!("answer-{step}"), "pass").unwrap();
@@ -170,7 +179,8 @@ async fn acknowledged_documents_survive_sigkill() {
     server.kill_hard();
 
     let restarted = ServerProcess::start(data.path(), &[]);
-    let sync_url = format!("{}sync", restarted.url.replacen("http://", "ws://", 1));
+    // The token signed before the crash is still good: the key is in the database too.
+    let sync_url = format!("{}sync?token={token}", restarted.url.replacen("http://", "ws://", 1));
     let mut fresh = Client::new(ClientConfig::new(PeerId("fresh".into())), now());
     for document in &documents {
         fresh.request_document(*document);
@@ -196,8 +206,9 @@ async fn sigterm_with_phones_connected_still_shuts_down() {
     use tokio_tungstenite::tungstenite::Message as Frame;
 
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(data.path(), &[]);
-    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    let token = crate::support::login(&server.url, "tech", "demo").await;
+    let sync_url = format!("{}sync?token={token}", server.url.replacen("http://", "ws://", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(&sync_url).await.unwrap();
     let join = Message::Join { sender: PeerId("lingering".into()), supported_versions: vec!["1".into()], metadata: None };
     socket.send(Frame::Binary(encode(&join).into())).await.unwrap();
@@ -214,4 +225,47 @@ async fn sigterm_with_phones_connected_still_shuts_down() {
     })
     .await;
     assert!(closed.is_ok(), "the socket was not closed");
+}
+
+/// Setting up from the command line on a stopped server: a site, a user with a role
+/// there (password from the environment), bad input refused with a message, and a
+/// disabled user who then cannot sign in.
+#[tokio::test]
+async fn sites_and_users_are_set_up_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let setup = |args: &[&str], password: Option<&str>| {
+        let mut command = Command::new(server_binary());
+        command.args(args).arg("--data").arg(data.path().join("db")).env("HOUQIN_LOG", "error").stdin(Stdio::null());
+        match password {
+            Some(password) => command.env("HOUQIN_PASSWORD", password),
+            None => command.env_remove("HOUQIN_PASSWORD"),
+        };
+        command.output().unwrap()
+    };
+    let created = setup(&["site", "add", "plant3", "三厂"], None);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("created site plant3 (三厂), catalog automerge:"));
+    let twice = setup(&["site", "add", "plant3", "三厂"], None);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("a site \"plant3\" exists already"));
+    let unknown_role = setup(&["user", "add", "zhou", "--name", "周", "--role", "plant3:boss"], Some("long enough"));
+    assert!(String::from_utf8_lossy(&unknown_role.stderr).contains("invalid role \"boss\""));
+    let added = setup(&["user", "add", "zhou", "--name", "周", "--role", "plant3:manager"], Some("long enough"));
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let listed = setup(&["user", "list"], None);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("manager@plant3"));
+
+    let server = ServerProcess::start(data.path(), &[]);
+    let token = crate::support::login(&server.url, "zhou", "long enough").await;
+    let me: serde_json::Value = http_client().get(format!("{}api/me", server.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["sites"][0]["id"], "plant3");
+    assert_eq!(me["sites"][0]["role"], "manager");
+    assert!(server.terminate().success());
+
+    let disabled = setup(&["user", "disable", "zhou"], None);
+    assert!(disabled.status.success());
+    let server = ServerProcess::start(data.path(), &[]);
+    let response = http_client().get(format!("{}api/me", server.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 401, "the disabled user's token is refused");
+    assert!(server.terminate().success());
 }

@@ -10,9 +10,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A server running inside the test process on a free loopback port, with its own
-/// temporary database. Stop it with [`TestServer::stop`] to check the clean shutdown.
+/// temporary database holding the demo sites and users. Stop it with [`TestServer::stop`]
+/// to check the clean shutdown.
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The server's state, for issuing tokens and looking into storage.
+    pub state: server::AppState,
     data: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -26,23 +29,31 @@ impl TestServer {
     /// Starts on an existing data directory (a restart).
     pub async fn start_in(data: tempfile::TempDir, dist: &Path) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
+        server::demo::seed(&storage).await.unwrap();
         let state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, state, async {
+        let task = tokio::spawn(server::serve(listener, state.clone(), async {
             let _ = signal.await;
         }));
-        TestServer { address, data: Some(data), shutdown: Some(shutdown), task }
+        TestServer { address, state, data: Some(data), shutdown: Some(shutdown), task }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
-    /// The sync endpoint's URL.
-    pub fn sync_url(&self) -> String {
-        format!("ws://{}/sync", self.address)
+    /// A valid token for a demo user, issued directly (no password hashing).
+    pub fn token(&self, username: &str) -> String {
+        let username = shared::directory::Username::parse(username).unwrap();
+        let user = self.state.directory.user(&username).unwrap().expect("a demo user");
+        self.state.tokens.issue(&user, server::auth::now()).0
+    }
+
+    /// The sync endpoint's URL for a demo user.
+    pub fn sync_url(&self, username: &str) -> String {
+        format!("ws://{}/sync?token={}", self.address, self.token(username))
     }
 
     /// Shuts down gracefully; returns the data directory for a restart.
@@ -91,4 +102,17 @@ where
 /// An HTTP client that never decompresses, so tests see exactly what the server sent.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Signs in over HTTP as a browser would and returns the token.
+pub async fn login(base_url: &str, username: &str, password: &str) -> String {
+    let response = http_client()
+        .post(format!("{}/api/login", base_url.trim_end_matches('/')))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "signing in as {username}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["token"].as_str().expect("a token").to_owned()
 }

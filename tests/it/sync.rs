@@ -41,6 +41,14 @@ fn edit_order(phone: &mut Client, document: &DocumentId, change: impl FnOnce(&mu
     phone.handle_local_change(document);
 }
 
+/// A bare document that names its site, as the server requires.
+pub fn at_site(site: &str) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "site", site).unwrap();
+    doc.commit();
+    doc
+}
+
 fn heads(phone: &Client, document: &DocumentId) -> Vec<automerge::ChangeHash> {
     let mut heads = phone.document(document).unwrap().clone().get_heads();
     heads.sort();
@@ -51,7 +59,8 @@ fn heads(phone: &Client, document: &DocumentId) -> Vec<automerge::ChangeHash> {
 async fn three_phones_edit_offline_and_converge() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let url = server.sync_url();
+    let users = ["tech", "manager", "inspector"];
+    let urls = users.map(|user| server.sync_url(user));
     let document = DocumentId::from_random(*b"three-phones-ok!");
     let new = NewWorkOrder {
         site: SiteId::parse("hq").unwrap(),
@@ -68,15 +77,14 @@ async fn three_phones_edit_offline_and_converge() {
 
     let mut phones = [phone("phone-a"), phone("phone-b"), phone("phone-c")];
     phones[0].add_document(document, order.into_doc());
-    sync_until(&mut phones[0], &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
-    for phone in &mut phones[1..] {
+    sync_until(&mut phones[0], &urls[0], PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    for (phone, url) in phones[1..].iter_mut().zip(&urls[1..]) {
         phone.request_document(document);
-        sync_until(phone, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+        sync_until(phone, url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
         assert_eq!(WorkOrder::from_doc(phone.document(&document).unwrap().clone()).unwrap().read().unwrap().title, "配电房漏水");
     }
 
     // In the basement: different items, the same item, and the same text, all at once.
-    let users = ["tech", "manager", "inspector"];
     for (index, phone) in phones.iter_mut().enumerate() {
         edit_order(phone, &document, |order| {
             order.add_comment(&EntryId::parse(&format!("comment-{index}")).unwrap(), "到现场了", None, &edit(users[index])).unwrap();
@@ -92,7 +100,7 @@ async fn three_phones_edit_offline_and_converge() {
     let order = orders[now().as_millis().unsigned_abs() as usize % orders.len()];
     for _round in 0..3 {
         for index in order {
-            sync_until(&mut phones[index], &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+            sync_until(&mut phones[index], &urls[index], PATIENCE, |client| synced(client, &[document])).await.unwrap();
         }
     }
     let expected = heads(&phones[0], &document);
@@ -116,9 +124,9 @@ async fn three_phones_edit_offline_and_converge() {
 async fn a_phone_with_nothing_new_still_hears_the_news() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let url = server.sync_url();
+    let url = server.sync_url("inspector");
     let document = DocumentId::from_random(*b"quiet-phone-news");
-    let mut doc = AutoCommit::new();
+    let mut doc = at_site("hq");
     doc.put(ROOT, "note", "first").unwrap();
     doc.commit();
     let (mut writer, mut reader) = (phone("writer"), phone("reader"));
@@ -148,7 +156,7 @@ async fn a_thousand_documents_survive_a_restart() {
             let mut bytes = [0u8; 16];
             bytes[..4].copy_from_slice(&index.to_le_bytes());
             let document = DocumentId::from_random(bytes);
-            let mut doc = AutoCommit::new();
+            let mut doc = at_site("hq");
             doc.put(ROOT, "index", i64::from(index)).unwrap();
             doc.put(ROOT, "title", format!("巡检 {index}")).unwrap();
             doc.commit();
@@ -156,7 +164,7 @@ async fn a_thousand_documents_survive_a_restart() {
             document
         })
         .collect();
-    sync_until(&mut pusher, &server.sync_url(), PATIENCE, |client| synced(client, &documents)).await.unwrap();
+    sync_until(&mut pusher, &server.sync_url("store"), PATIENCE, |client| synced(client, &documents)).await.unwrap();
 
     // Everything the pusher was told is kept must be there after a restart.
     let data = server.stop().await.unwrap();
@@ -165,7 +173,7 @@ async fn a_thousand_documents_survive_a_restart() {
     for document in &documents {
         fresh.request_document(*document);
     }
-    sync_until(&mut fresh, &server.sync_url(), PATIENCE, |client| synced(client, &documents)).await.unwrap();
+    sync_until(&mut fresh, &server.sync_url("manager"), PATIENCE, |client| synced(client, &documents)).await.unwrap();
     for (index, document) in documents.iter().enumerate() {
         let (value, _) = fresh.document(document).unwrap().get(ROOT, "index").unwrap().expect("the document arrived");
         assert_eq!(value.as_i64(), Some(index as i64));
@@ -181,7 +189,7 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
 
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let url = server.sync_url();
+    let url = server.sync_url("tech");
     let (mut flood, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let join = Message::Join { sender: PeerId("flood".into()), supported_versions: vec!["1".into()], metadata: None };
     flood.send(Frame::Binary(encode(&join).into())).await.unwrap();
@@ -213,7 +221,7 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
 
     let mut calm = phone("calm");
     let ok = DocumentId::from_random([0x67; 16]);
-    let mut doc = AutoCommit::new();
+    let mut doc = at_site("plant2");
     doc.put(ROOT, "fine", true).unwrap();
     doc.commit();
     calm.add_document(ok, doc);
@@ -227,10 +235,10 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
 async fn a_busy_document_is_compacted_and_survives_a_restart() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let url = server.sync_url();
+    let url = server.sync_url("dorm");
     let document = DocumentId::from_random(*b"compacted-doc-ok");
     let mut busy = phone("busy");
-    busy.add_document(document, AutoCommit::new());
+    busy.add_document(document, at_site("plant2"));
     let pushes = server::documents::COMPACT_AFTER as i64 + 10;
     for step in 0..pushes {
         busy.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
@@ -247,7 +255,7 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
     let server = TestServer::start_in(data, dist.path()).await;
     let mut fresh = phone("fresh");
     fresh.request_document(document);
-    sync_until(&mut fresh, &server.sync_url(), PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    sync_until(&mut fresh, &server.sync_url("dorm"), PATIENCE, |client| synced(client, &[document])).await.unwrap();
     assert_eq!(heads(&fresh, &document), heads(&busy, &document));
     server.stop().await.unwrap();
 }

@@ -1,0 +1,203 @@
+//! Setting up sites and people: the admin API (`/api/admin/…`) and the same operations for
+//! the command line (`houqin-server site add`, `user add`, `user disable`), which works on a
+//! stopped server's data directory.
+//!
+//! An administrator of any site may create sites, and administers the sites they create;
+//! people get roles only at sites where the one creating them is an administrator (from
+//! the command line, anywhere).
+
+use anyhow::Context;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::directory::{Role, SiteId, Username};
+
+use crate::auth::{Session, UserView, now};
+use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
+use crate::documents::DocumentStore;
+use crate::provision::{Starter, create_site_documents};
+use crate::{AppError, AppState};
+
+/// The shortest password a new user may be given.
+pub const MIN_PASSWORD: usize = 8;
+
+/// Who the command line acts as: documents it creates name this, and no actor is theirs.
+pub const SETUP_USER: &str = "setup";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/sites", post(add_site))
+        .route("/api/admin/users", get(list_users).post(add_user))
+        .route("/api/admin/users/{username}/disable", post(disable_user))
+        .route("/api/admin/users/{username}/enable", post(enable_user))
+}
+
+#[derive(Deserialize)]
+pub struct NewSite {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    #[serde(default)]
+    pub roles: Vec<NewRole>,
+}
+
+#[derive(Deserialize)]
+pub struct NewRole {
+    pub site: String,
+    pub role: String,
+}
+
+/// Creates a site with its catalog and the standard checklists. Blocking.
+pub fn create_site(directory: &Directory, store: &DocumentStore, request: &NewSite, by: &Username) -> Result<SiteRecord, AppError> {
+    let id = SiteId::parse(&request.id).map_err(|error| AppError::BadRequest(error.to_string()))?;
+    let name = request.name.trim();
+    if name.is_empty() {
+        return Err(AppError::BadRequest("a site needs a name".to_owned()));
+    }
+    let mut site = SiteRecord { id, name: name.to_owned(), catalog: None };
+    if !directory.create_site(&site)? {
+        return Err(AppError::Conflict(format!("a site {:?} exists already", site.id.as_str())));
+    }
+    create_site_documents(directory, store, &mut site, by, now(), &Starter::STANDARD)?;
+    Ok(site)
+}
+
+/// Creates a user; `may_assign` says at which sites the creator may hand out roles.
+/// Blocking (hashes the password).
+pub fn create_user(directory: &Directory, request: &NewUser, may_assign: impl Fn(&SiteId) -> bool) -> Result<UserRecord, AppError> {
+    let bad = |message: String| AppError::BadRequest(message);
+    let username = Username::parse(&request.username).map_err(|error| bad(error.to_string()))?;
+    if username.as_str() == SETUP_USER {
+        return Err(bad(format!("{SETUP_USER:?} names the server's own setup; choose another user name")));
+    }
+    let display_name = request.display_name.trim();
+    if display_name.is_empty() {
+        return Err(bad("a user needs a display name".to_owned()));
+    }
+    if request.password.chars().count() < MIN_PASSWORD {
+        return Err(bad(format!("a password needs at least {MIN_PASSWORD} characters")));
+    }
+    let mut roles = Vec::new();
+    for NewRole { site, role } in &request.roles {
+        let site = SiteId::parse(site).map_err(|error| bad(error.to_string()))?;
+        let role = Role::parse(role).map_err(|error| bad(error.to_string()))?;
+        if directory.site(&site)?.is_none() {
+            return Err(bad(format!("there is no site {:?}", site.as_str())));
+        }
+        if !may_assign(&site) {
+            return Err(AppError::Forbidden("roles can be given only at sites you administer"));
+        }
+        if roles.iter().any(|(at, _)| at == &site) {
+            return Err(bad(format!("two roles at site {:?}: a person has one role per site", site.as_str())));
+        }
+        roles.push((site, role));
+    }
+    let user = UserRecord {
+        username,
+        display_name: display_name.to_owned(),
+        password_hash: hash_password(&request.password)?,
+        roles,
+        disabled: false,
+        token_generation: 0,
+    };
+    if !directory.create_user(&user)? {
+        return Err(AppError::Conflict(format!("a user {:?} exists already", user.username.as_str())));
+    }
+    Ok(user)
+}
+
+/// Disables a user (or enables them again). Disabling revokes every token they hold;
+/// enabling does not bring old tokens back.
+pub fn set_disabled(directory: &Directory, username: &str, disabled: bool) -> Result<UserRecord, AppError> {
+    let username = Username::parse(username).map_err(|_| AppError::NotFound)?;
+    let updated = directory.update_user(&username, |user| {
+        if disabled && !user.disabled {
+            user.token_generation += 1;
+        }
+        user.disabled = disabled;
+    })?;
+    updated.ok_or(AppError::NotFound)
+}
+
+async fn add_site(State(state): State<AppState>, session: Session, request: Result<Json<NewSite>, axum::extract::rejection::JsonRejection>) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    session.require_admin()?;
+    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"id\", \"name\"}}: {}", rejection.body_text())))?;
+    let (directory, store) = (state.directory.clone(), state.documents.clone());
+    let by = session.user.username.clone();
+    let site = tokio::task::spawn_blocking(move || -> Result<SiteRecord, AppError> {
+        let site = create_site(&directory, &store, &request, &by)?;
+        // Whoever creates a site runs it, so they can give people roles there.
+        directory.update_user(&by, |user| user.roles.push((site.id.clone(), Role::Admin)))?;
+        Ok(site)
+    })
+    .await
+    .context("the site task failed")??;
+    state.storage.flush().await?;
+    tracing::info!(site = %site.id, by = %session.user.username, "created a site");
+    let body = serde_json::json!({ "id": site.id, "name": site.name, "catalog": site.catalog.map(|id| id.url()) });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn add_user(State(state): State<AppState>, session: Session, request: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>) -> Result<(StatusCode, Json<UserView>), AppError> {
+    session.require_admin()?;
+    let Json(request) = request.map_err(|rejection| {
+        AppError::BadRequest(format!("expected {{\"username\", \"display_name\", \"password\", \"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text()))
+    })?;
+    let directory = state.directory.clone();
+    let creator = session.user.clone();
+    let user = tokio::task::spawn_blocking(move || create_user(&directory, &request, |site| creator.role_at(site) == Some(Role::Admin)))
+        .await
+        .context("the user task failed")??;
+    state.storage.flush().await?;
+    tracing::info!(user = %user.username, by = %session.user.username, "created a user");
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+async fn list_users(State(state): State<AppState>, session: Session) -> Result<Json<Vec<UserView>>, AppError> {
+    session.require_admin()?;
+    let users = state.directory.users()?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+async fn disable_user(state: State<AppState>, session: Session, username: Path<String>) -> Result<Json<UserView>, AppError> {
+    change_disabled(state, session, username, true).await
+}
+
+async fn enable_user(state: State<AppState>, session: Session, username: Path<String>) -> Result<Json<UserView>, AppError> {
+    change_disabled(state, session, username, false).await
+}
+
+async fn change_disabled(State(state): State<AppState>, session: Session, Path(username): Path<String>, disabled: bool) -> Result<Json<UserView>, AppError> {
+    session.require_admin()?;
+    if username == session.user.username.as_str() && disabled {
+        return Err(AppError::BadRequest("you cannot disable yourself".to_owned()));
+    }
+    // An administrator manages people at their own sites only: someone with a role at a
+    // site the administrator does not run is out of their reach.
+    let target = Username::parse(&username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
+    let out_of_reach = target.roles.iter().any(|(site, _)| session.role_at(site) != Some(Role::Admin));
+    if out_of_reach {
+        return Err(AppError::Forbidden("this person works at a site you do not administer"));
+    }
+    let user = set_disabled(&state.directory, &username, disabled)?;
+    state.storage.flush().await?;
+    if disabled {
+        state.sync.revoke(&user.username);
+    }
+    tracing::info!(user = %user.username, disabled, by = %session.user.username, "changed whether a user may sign in");
+    Ok(Json(UserView::from(&user)))
+}
+
+/// `site:role` as the command line spells a role, e.g. `hq:inspector`.
+pub fn parse_role_arg(text: &str) -> Result<NewRole, String> {
+    let (site, role) = text.split_once(':').ok_or_else(|| format!("{text:?}: expected SITE:ROLE, e.g. hq:inspector"))?;
+    Ok(NewRole { site: site.to_owned(), role: role.to_owned() })
+}

@@ -1,0 +1,411 @@
+//! Sign-in and sessions: `POST /api/login`, `GET /api/me`, and the [`Session`] extractor
+//! every authenticated route takes.
+//!
+//! A token is `<payload>.<mac>`, both base64url: the payload is JSON naming the user, the
+//! generation of their tokens and the expiry; the MAC is HMAC-SHA256 under a key drawn once
+//! and kept in sled. A phone keeps its token for weeks and works offline meanwhile; the
+//! server checks it on every request and connection, and refuses it once it expires, once
+//! the user is disabled, or once the user's tokens are revoked (the generation rises).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::header;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use hmac::{Hmac, Mac};
+use password_hash::rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use shared::directory::{Role, SiteId, Username};
+use shared::time::Timestamp;
+
+use crate::directory::{UserRecord, hash_password, verify_password};
+use crate::{AppError, AppState, Storage};
+
+/// How long a token stays valid: long enough for a phone to work offline for weeks.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Signs and checks tokens.
+pub struct Tokens {
+    key: [u8; 32],
+}
+
+/// What a valid token says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: Username,
+    /// The user's token generation when it was issued.
+    pub generation: u64,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Why a token was refused. The client only ever hears "sign in again"; the log says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not in the expected form")]
+    Malformed,
+    #[error("the token's signature does not match")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Tokens {
+    /// Loads the signing key from the `meta` tree, drawing and storing one on first use.
+    pub fn open(storage: &Storage) -> anyhow::Result<Tokens> {
+        let meta = storage.tree("meta")?;
+        let mut fresh = [0u8; 32];
+        OsRng.fill_bytes(&mut fresh);
+        // Of two processes starting at once, the first key stored wins for both.
+        let _ = meta.compare_and_swap("token_key", None::<&[u8]>, Some(&fresh[..])).context("cannot store the token key")?;
+        let stored = meta.get("token_key")?.context("the token key was just stored")?;
+        let key: [u8; 32] = stored.as_ref().try_into().context("the stored token key is not 32 bytes")?;
+        Ok(Tokens { key })
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes a key of any length")
+    }
+
+    /// A token for `user`, valid from `now` for [`TOKEN_LIFETIME`].
+    pub fn issue(&self, user: &UserRecord, now: Timestamp) -> (String, Claims) {
+        let claims = Claims {
+            sub: user.username.clone(),
+            generation: user.token_generation,
+            issued_at: now,
+            expires_at: now.plus_millis(TOKEN_LIFETIME.as_millis() as i64),
+        };
+        let payload = Base64UrlUnpadded::encode_string(&serde_json::to_vec(&claims).expect("claims serialise"));
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let signature = Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes());
+        (format!("{payload}.{signature}"), claims)
+    }
+
+    /// The claims of a token this server signed and that has not expired at `now`.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, TokenError> {
+        let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
+        let signature = Base64UrlUnpadded::decode_vec(signature).map_err(|_| TokenError::Malformed)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+        let payload = Base64UrlUnpadded::decode_vec(payload).map_err(|_| TokenError::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        if claims.expires_at <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// Now, by the server's clock.
+pub fn now() -> Timestamp {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_millis(since_epoch.as_millis() as i64)
+}
+
+/// The signed-in user of a request: from `Authorization: Bearer <token>`, or from
+/// `?token=<token>` where a browser cannot set headers (WebSocket).
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: UserRecord,
+}
+
+impl Session {
+    /// The user's role at `site`.
+    pub fn role_at(&self, site: &SiteId) -> Option<Role> {
+        self.user.role_at(site)
+    }
+
+    /// Refuses anyone who administers no site.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.is_admin() { Ok(()) } else { Err(AppError::Forbidden("only an administrator may do this")) }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
+        let from_header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let token = match from_header {
+            Some(token) => token,
+            None => Query::<TokenQuery>::try_from_uri(&parts.uri).ok().and_then(|query| query.0.token).ok_or(AppError::Unauthorized)?,
+        };
+        let claims = state.tokens.verify(token.trim(), now()).map_err(|error| {
+            tracing::debug!(%error, "refused a token");
+            AppError::Unauthorized
+        })?;
+        let user = state.directory.user(&claims.sub)?.ok_or(AppError::Unauthorized)?;
+        if user.disabled || user.token_generation != claims.generation {
+            tracing::info!(user = %user.username, "refused a revoked token");
+            return Err(AppError::Unauthorized);
+        }
+        Ok(Session { user })
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/login", post(login)).route("/api/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    user: UserView,
+    expires_at: Timestamp,
+}
+
+/// A user as the API shows them: never the password hash.
+#[derive(Serialize)]
+pub struct UserView {
+    pub username: Username,
+    pub display_name: String,
+    pub roles: Vec<SiteRole>,
+    pub disabled: bool,
+}
+
+#[derive(Serialize)]
+pub struct SiteRole {
+    pub site: SiteId,
+    pub role: Role,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(user: &UserRecord) -> UserView {
+        UserView {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            roles: user.roles.iter().map(|(site, role)| SiteRole { site: site.clone(), role: *role }).collect(),
+            disabled: user.disabled,
+        }
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, AppError> {
+    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {}", rejection.body_text())))?;
+    if let Some(wait) = state.throttle.blocked(peer.ip(), &request.username) {
+        tracing::warn!(ip = %peer.ip(), user = %request.username, "sign-in refused: too many failures");
+        return Err(AppError::TooManyRequests { retry_after: wait });
+    }
+    let user = Username::parse(&request.username).ok().and_then(|username| state.directory.user(&username).transpose()).transpose()?;
+    let password = request.password;
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    // An unknown user costs the same time as a wrong password, so timing names no one.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash())))
+        .await
+        .context("the password check failed")?;
+    match user {
+        Some(user) if matches && !user.disabled => {
+            state.throttle.succeeded(peer.ip(), &request.username);
+            let (token, claims) = state.tokens.issue(&user, now());
+            tracing::info!(user = %user.username, "signed in");
+            Ok(Json(LoginResponse { token, user: UserView::from(&user), expires_at: claims.expires_at }))
+        }
+        _ => {
+            state.throttle.failed(peer.ip(), &request.username);
+            tracing::info!(ip = %peer.ip(), user = %request.username, "sign-in failed");
+            Err(AppError::WrongLogin)
+        }
+    }
+}
+
+/// A hash to check passwords of unknown users against.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("not anyone's password").expect("hashing works"))
+}
+
+#[derive(Serialize)]
+struct MeResponse {
+    user: UserView,
+    sites: Vec<MySite>,
+}
+
+#[derive(Serialize)]
+struct MySite {
+    id: SiteId,
+    name: String,
+    role: Role,
+    /// `automerge:<id>` of the site's catalog; `null` before one exists.
+    catalog: Option<String>,
+}
+
+async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeResponse>, AppError> {
+    let mut sites = Vec::new();
+    for (site, role) in &session.user.roles {
+        // A role at a site since deleted shows nothing rather than failing the whole answer.
+        if let Some(record) = state.directory.site(site)? {
+            sites.push(MySite { id: record.id, name: record.name, role: *role, catalog: record.catalog.map(|id| id.url()) });
+        }
+    }
+    Ok(Json(MeResponse { user: UserView::from(&session.user), sites }))
+}
+
+/// Counts failed sign-ins per client address and per user name at an address, each a
+/// token bucket: a few mistakes are free, then attempts are spaced out. Checked before
+/// the password, so a blocked guesser learns nothing and costs no hashing.
+pub struct LoginThrottle {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// (free failures, seconds to earn one more) per address, and per user at an address.
+const PER_ADDRESS: (f64, f64) = (20.0, 3.0);
+const PER_USER: (f64, f64) = (5.0, 30.0);
+/// Past this many tracked keys, buckets that have refilled are forgotten.
+const MAX_TRACKED: usize = 10_000;
+
+impl LoginThrottle {
+    pub fn new() -> LoginThrottle {
+        LoginThrottle { buckets: Mutex::new(HashMap::new()) }
+    }
+
+    fn keys(address: IpAddr, username: &str) -> [(String, (f64, f64)); 2] {
+        [(format!("{address}"), PER_ADDRESS), (format!("{address} {username}"), PER_USER)]
+    }
+
+    fn level(bucket: Option<&Bucket>, (capacity, seconds_each): (f64, f64), now: Instant) -> f64 {
+        bucket.map_or(capacity, |bucket| (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / seconds_each).min(capacity))
+    }
+
+    /// How long to wait, if this address or this user at this address is blocked now.
+    pub fn blocked(&self, address: IpAddr, username: &str) -> Option<Duration> {
+        let buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
+        let now = Instant::now();
+        Self::keys(address, username)
+            .into_iter()
+            .filter_map(|(key, limits)| {
+                let level = Self::level(buckets.get(&key), limits, now);
+                (level < 1.0).then(|| Duration::from_secs_f64((1.0 - level) * limits.1))
+            })
+            .max()
+    }
+
+    pub fn failed(&self, address: IpAddr, username: &str) {
+        let mut buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
+        let now = Instant::now();
+        if buckets.len() > MAX_TRACKED {
+            buckets.retain(|key, bucket| {
+                let limits = if key.contains(' ') { PER_USER } else { PER_ADDRESS };
+                Self::level(Some(bucket), limits, now) < limits.0
+            });
+        }
+        for (key, limits) in Self::keys(address, username) {
+            let level = Self::level(buckets.get(&key), limits, now);
+            buckets.insert(key, Bucket { tokens: (level - 1.0).max(0.0), last: now });
+        }
+    }
+
+    /// A correct password forgives that user's earlier mistakes at this address.
+    pub fn succeeded(&self, address: IpAddr, username: &str) {
+        let mut buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
+        buckets.remove(&format!("{address} {username}"));
+    }
+}
+
+impl Default for LoginThrottle {
+    fn default() -> LoginThrottle {
+        LoginThrottle::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> UserRecord {
+        UserRecord {
+            username: Username::parse("inspector").unwrap(),
+            display_name: "李".to_owned(),
+            password_hash: String::new(),
+            roles: Vec::new(),
+            disabled: false,
+            token_generation: 3,
+        }
+    }
+
+    #[test]
+    fn tokens_are_refused_when_forged_tampered_or_expired() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let tokens = Tokens::open(&storage).unwrap();
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let (token, claims) = tokens.issue(&user(), now);
+        assert_eq!(tokens.verify(&token, now), Ok(claims.clone()));
+        assert_eq!(claims.generation, 3);
+        assert_eq!(Tokens::open(&storage).unwrap().verify(&token, now), Ok(claims.clone()), "the key is kept");
+
+        let expiry = claims.expires_at;
+        assert_eq!(tokens.verify(&token, expiry.plus_millis(-1)), Ok(claims));
+        assert_eq!(tokens.verify(&token, expiry), Err(TokenError::Expired));
+
+        let other = Tokens { key: [7; 32] };
+        assert_eq!(other.verify(&token, now), Err(TokenError::BadSignature), "signed under another key");
+
+        let (payload, signature) = token.split_once('.').unwrap();
+        let mut claims: serde_json::Value = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(payload).unwrap()).unwrap();
+        claims["sub"] = "admin".into();
+        let tampered = format!("{}.{signature}", Base64UrlUnpadded::encode_string(claims.to_string().as_bytes()));
+        assert_eq!(tokens.verify(&tampered, now), Err(TokenError::BadSignature));
+        for malformed in ["", "abc", "a.b.c", "!!.??", &format!("{payload}.")] {
+            assert!(tokens.verify(malformed, now).is_err(), "{malformed:?}");
+        }
+    }
+
+    #[test]
+    fn sign_in_failures_are_spaced_out_per_user_and_per_address() {
+        let throttle = LoginThrottle::new();
+        let (phone, other_phone) = ("10.0.0.7".parse().unwrap(), "10.0.0.8".parse().unwrap());
+        for _ in 0..PER_USER.0 as usize {
+            assert_eq!(throttle.blocked(phone, "manager"), None);
+            throttle.failed(phone, "manager");
+        }
+        let wait = throttle.blocked(phone, "manager").expect("blocked after five failures");
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert_eq!(throttle.blocked(other_phone, "manager"), None, "another address is not blocked");
+        assert_eq!(throttle.blocked(phone, "inspector"), None, "another user is not blocked");
+        throttle.succeeded(phone, "manager");
+        assert_eq!(throttle.blocked(phone, "manager"), None);
+        for name in 0..PER_ADDRESS.0 as usize {
+            throttle.failed(other_phone, &format!("guess{name}"));
+        }
+        assert!(throttle.blocked(other_phone, "anyone").is_some(), "an address guessing many names is blocked");
+    }
+}

@@ -1,0 +1,174 @@
+//! Photos and signatures, by content: `PUT /blobs/{sha256}` and `GET /blobs/{sha256}`.
+//!
+//! Trees: `blobs` (SHA-256 → the bytes) and `blob_refs` (`[SHA-256][document id]` → the
+//! document's site and the type it names). A blob is never inside a document; documents
+//! hold `{sha256, size, mime}` and the sync hub records those references as changes are
+//! stored. Anyone signed in with a role may upload (the hash is checked, so an upload can
+//! only ever be the file it claims to be); a blob is readable by those who can see a
+//! document that references it, and to everyone else it does not exist.
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::directory::SiteId;
+use shared::document::BlobRef;
+use shared::protocol::DocumentId;
+
+use crate::auth::Session;
+use crate::{AppError, AppState, Storage};
+
+/// The largest file accepted: a phone shrinks photos to 1600 px (a few hundred KB), so
+/// this leaves room for an unshrunk one without letting anyone fill the disk in one go.
+pub const MAX_BLOB: usize = 10 << 20;
+
+/// The `blobs` and `blob_refs` trees.
+#[derive(Clone)]
+pub struct BlobStore {
+    blobs: sled::Tree,
+    refs: sled::Tree,
+}
+
+/// What the index keeps about one reference.
+#[derive(Serialize, Deserialize)]
+struct Reference {
+    site: SiteId,
+    mime: String,
+}
+
+impl BlobStore {
+    pub fn open(storage: &Storage) -> anyhow::Result<BlobStore> {
+        Ok(BlobStore { blobs: storage.tree("blobs")?, refs: storage.tree("blob_refs")? })
+    }
+
+    /// Stores the bytes under their hash unless they are there; says whether they were new.
+    /// Not flushed.
+    pub fn put(&self, sha256: &[u8; 32], bytes: &[u8]) -> anyhow::Result<bool> {
+        let swapped = self.blobs.compare_and_swap(sha256, None::<&[u8]>, Some(bytes)).context("cannot store a blob")?;
+        Ok(swapped.is_ok())
+    }
+
+    pub fn get(&self, sha256: &[u8; 32]) -> anyhow::Result<Option<sled::IVec>> {
+        self.blobs.get(sha256).context("cannot read a blob")
+    }
+
+    /// Records that `document`, at `site`, refers to each of `blobs`. Not flushed: the
+    /// sync hub's flush of the document's changes covers it.
+    pub fn record_refs(&self, document: &DocumentId, site: &SiteId, blobs: &[BlobRef]) -> anyhow::Result<()> {
+        for blob in blobs {
+            let Some(sha256) = parse_sha256(&blob.sha256) else { continue };
+            let key = [sha256.as_slice(), document.as_bytes()].concat();
+            let value = serde_json::to_vec(&Reference { site: site.clone(), mime: blob.mime.clone() })?;
+            self.refs.insert(key, value).context("cannot index a blob reference")?;
+        }
+        Ok(())
+    }
+
+    /// The type to serve the blob as, if `session` can see a document referring to it.
+    fn readable_by(&self, sha256: &[u8; 32], session: &Session) -> anyhow::Result<Option<String>> {
+        for entry in self.refs.scan_prefix(sha256) {
+            let (_, value) = entry.context("cannot read the blob index")?;
+            let reference: Reference = serde_json::from_slice(&value).context("a blob reference is unreadable")?;
+            if session.role_at(&reference.site).is_some() {
+                return Ok(Some(reference.mime));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// 64 lowercase hex digits as 32 bytes.
+pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)) {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (at, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * at..2 * at + 2], 16).ok()?;
+    }
+    Some(bytes)
+}
+
+pub fn router() -> Router<AppState> {
+    // The limit is checked as the body arrives: an oversized upload is cut off, not buffered.
+    Router::new().route("/blobs/{sha256}", put(upload).get(download).layer(DefaultBodyLimit::max(MAX_BLOB)))
+}
+
+fn path_hash(text: &str) -> Result<[u8; 32], AppError> {
+    parse_sha256(text).ok_or_else(|| AppError::BadRequest(format!("{text:?} is not a SHA-256: expected 64 lowercase hex digits")))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    Path(sha256): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<StatusCode, AppError> {
+    let expected = path_hash(&sha256)?;
+    if session.user.roles.is_empty() {
+        return Err(AppError::Forbidden("only people with a role at a site may upload files"));
+    }
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge { limit: MAX_BLOB },
+        _ => AppError::BadRequest(rejection.body_text()),
+    })?;
+    if body.is_empty() {
+        return Err(AppError::BadRequest("the file is empty".to_owned()));
+    }
+    let actual: [u8; 32] = Sha256::digest(&body).into();
+    if actual != expected {
+        let actual: String = actual.iter().map(|byte| format!("{byte:02x}")).collect();
+        return Err(AppError::BadRequest(format!("the content's SHA-256 is {actual}, not {sha256}: the upload was damaged or mislabelled")));
+    }
+    let blobs = state.blobs.clone();
+    let added = tokio::task::spawn_blocking(move || blobs.put(&expected, &body)).await.context("the blob store task failed")??;
+    if !added {
+        return Ok(StatusCode::OK);
+    }
+    // The phone deletes nothing until it hears this, so the file must be on disk first.
+    state.storage.flush().await?;
+    tracing::info!(user = %session.user.username, %sha256, "stored a file");
+    Ok(StatusCode::CREATED)
+}
+
+async fn download(State(state): State<AppState>, session: Session, Path(sha256): Path<String>) -> Result<Response, AppError> {
+    let wanted = path_hash(&sha256)?;
+    let blobs = state.blobs.clone();
+    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(String, sled::IVec)>> {
+        let Some(mime) = blobs.readable_by(&wanted, &session)? else { return Ok(None) };
+        Ok(blobs.get(&wanted)?.map(|bytes| (mime, bytes)))
+    })
+    .await
+    .context("the blob store task failed")??;
+    // Unknown, not yet uploaded, and not theirs to see all look the same.
+    let (mime, bytes) = found.ok_or(AppError::NotFound)?;
+    let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        // The address is the content: it never changes, but it is not for shared caches.
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        // An SVG signature must not run scripts if opened directly.
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox")),
+    ];
+    Ok((headers, Bytes::from(bytes.to_vec())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sha256;
+
+    #[test]
+    fn hashes_are_64_lowercase_hex_digits() {
+        let hash = "ab".repeat(32);
+        assert_eq!(parse_sha256(&hash), Some([0xab; 32]));
+        assert_eq!(parse_sha256(&hash.to_uppercase()), None);
+        assert_eq!(parse_sha256(&hash[..62]), None);
+        assert_eq!(parse_sha256(&"zz".repeat(32)), None);
+    }
+}

@@ -1,0 +1,55 @@
+//! `GET /api/documents/{id}/history`: who changed a document, when and how.
+//!
+//! "Who" is the user the change's Automerge actor is bound to: the person whose session
+//! first sent it. The name an app writes into the change message is shown beside it,
+//! as a claim; a change that never came through this server has no user.
+
+use anyhow::Context;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use serde::Serialize;
+use shared::directory::Username;
+use shared::document::history::history;
+use shared::document::read_site;
+use shared::protocol::DocumentId;
+use shared::time::Timestamp;
+
+use crate::auth::Session;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/documents/{id}/history", get(document_history))
+}
+
+#[derive(Serialize)]
+struct Entry {
+    hash: String,
+    actor: String,
+    /// The person bound to the actor.
+    user: Option<Username>,
+    /// The person the change's message names (what the device said).
+    named: Option<String>,
+    at: Timestamp,
+    summary: String,
+    operations: u64,
+}
+
+async fn document_history(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Vec<Entry>>, AppError> {
+    let document = DocumentId::parse(&id).map_err(|error| AppError::BadRequest(error.to_string()))?;
+    let store = state.documents.clone();
+    let doc = tokio::task::spawn_blocking(move || store.load(&document)).await.context("the load task failed")??;
+    // Missing and not theirs to see answer alike.
+    let mut doc = doc.ok_or(AppError::NotFound)?;
+    let visible = read_site(&doc).is_some_and(|site| session.role_at(&site).is_some());
+    if !visible {
+        return Err(AppError::NotFound);
+    }
+    let mut entries = Vec::new();
+    for change in history(&mut doc) {
+        let user = state.directory.actor_owner(&change.actor)?;
+        entries.push(Entry { hash: change.hash, actor: change.actor, user, named: change.user, at: change.at, summary: change.summary, operations: change.operations });
+    }
+    Ok(Json(entries))
+}

@@ -1,0 +1,75 @@
+//! The setup commands of `houqin-server` (`site …`, `user …`), run against the data
+//! directory of a stopped server.
+
+use std::io::BufRead as _;
+
+use anyhow::Context;
+use shared::directory::Username;
+
+use crate::admin::{NewSite, NewUser, SETUP_USER, create_site, create_user, parse_role_arg, set_disabled};
+use crate::config::{Command, Config, SiteCommand, UserCommand};
+use crate::directory::Directory;
+use crate::documents::DocumentStore;
+use crate::{AppError, Storage};
+
+/// Runs one setup command and flushes what it wrote.
+pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
+    let storage = Storage::open(&config.data)?;
+    let directory = Directory::open(&storage)?;
+    match command {
+        Command::Site(SiteCommand::Add { id, name }) => {
+            let store = DocumentStore::open(&storage)?;
+            let site = create_site(&directory, &store, &NewSite { id, name }, &Username::parse(SETUP_USER)?).map_err(explain)?;
+            let catalog = site.catalog.map(|id| id.url()).unwrap_or_default();
+            println!("created site {} ({}), catalog {catalog}", site.id, site.name);
+        }
+        Command::Site(SiteCommand::List) => {
+            for site in directory.sites()? {
+                println!("{:<12} {:<16} {}", site.id, site.name, site.catalog.map(|id| id.url()).unwrap_or_default());
+            }
+        }
+        Command::User(UserCommand::Add { username, name, roles }) => {
+            let roles = roles.iter().map(|role| parse_role_arg(role)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+            let password = read_password()?;
+            let user = create_user(&directory, &NewUser { username, display_name: name, password, roles }, |_| true).map_err(explain)?;
+            println!("created user {} ({})", user.username, user.display_name);
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            let user = set_disabled(&directory, &username, true).map_err(explain)?;
+            println!("disabled {}: their tokens are refused from now on", user.username);
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            let user = set_disabled(&directory, &username, false).map_err(explain)?;
+            println!("enabled {}: they can sign in again", user.username);
+        }
+        Command::User(UserCommand::List) => {
+            for user in directory.users()? {
+                let roles: Vec<String> = user.roles.iter().map(|(site, role)| format!("{role}@{site}")).collect();
+                let state = if user.disabled { " (disabled)" } else { "" };
+                println!("{:<12} {:<10} {}{state}", user.username, user.display_name, roles.join(", "));
+            }
+        }
+    }
+    storage.db().flush().context("cannot flush the database")?;
+    Ok(())
+}
+
+/// The new user's password: `HOUQIN_PASSWORD`, or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("HOUQIN_PASSWORD") {
+        return Ok(password);
+    }
+    eprintln!("password for the new user (one line):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// An API error as a command-line error.
+fn explain(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Internal(error) => error,
+        AppError::NotFound => anyhow::anyhow!("no such user"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,452 @@
+//! Who may do what, over real sockets with the demo sites and users: sign-in, tokens
+//! (forged, expired, tampered, revoked), which documents each role syncs at which site,
+//! refused pushes that leave nothing stored, actor hijacks, blobs, and the admin API.
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable as _;
+use automerge::{AutoCommit, ROOT};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::directory::{SiteId, Username};
+use shared::document::BlobRef;
+use shared::protocol::DocumentId;
+use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+use shared::protocol::message::PeerId;
+use tests::native_client::{now, sync_until};
+
+use crate::support::{TestServer, http_client, login};
+use crate::sync::at_site;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn phone(name: &str) -> Client {
+    Client::new(ClientConfig::new(PeerId(name.to_owned())), now())
+}
+
+fn answered(client: &Client, documents: &[DocumentId]) -> bool {
+    documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced) || client.is_unavailable(document))
+}
+
+fn catalog_of(server: &TestServer, site: &str) -> DocumentId {
+    server.state.directory.site(&SiteId::parse(site).unwrap()).unwrap().unwrap().catalog.expect("demo sites have catalogs")
+}
+
+/// Pushes a new document from `user`'s phone and waits until the server holds it.
+async fn push(server: &TestServer, user: &str, document: DocumentId, doc: AutoCommit) -> Client {
+    let mut client = phone(user);
+    client.add_document(document, doc);
+    sync_until(&mut client, &server.sync_url(user), PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+    client
+}
+
+/// Pushes and expects the server to refuse the document; returns the phone.
+async fn push_refused(server: &TestServer, url: &str, name: &str, document: DocumentId, doc: AutoCommit) -> Client {
+    let mut client = phone(name);
+    client.add_document(document, doc);
+    sync_until(&mut client, url, PATIENCE, |client| client.is_refused(&document)).await.unwrap();
+    assert_eq!(server.state.documents.chunk_count(&document).unwrap(), 0, "nothing refused may be stored");
+    client
+}
+
+fn note(site: &str, text: &str) -> AutoCommit {
+    let mut doc = at_site(site);
+    doc.put(ROOT, "note", text).unwrap();
+    doc.commit();
+    doc
+}
+
+async fn get(server: &TestServer, path: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = http_client().get(server.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn post(server: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let response = http_client().post(server.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn each_role_syncs_exactly_the_documents_of_its_sites() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let hq_round = DocumentId::from_random(*b"hq-round-for-all");
+    let plant2_round = DocumentId::from_random(*b"plant2-dorm-room");
+    push(&server, "inspector", hq_round, note("hq", "三楼灭火器压力不足")).await;
+    push(&server, "dorm", plant2_round, note("plant2", "203 室插座松动")).await;
+    let documents = [(catalog_of(&server, "hq"), "hq"), (hq_round, "hq"), (catalog_of(&server, "plant2"), "plant2"), (plant2_round, "plant2")];
+    let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
+
+    let sites_of: [(&str, &[&str]); 6] = [
+        ("admin", &["hq", "plant2"]),
+        ("manager", &["hq", "plant2"]),
+        ("inspector", &["hq"]),
+        ("dorm", &["plant2"]),
+        ("tech", &["hq", "plant2"]),
+        ("store", &["hq"]),
+    ];
+    for (user, sites) in sites_of {
+        let mut client = phone(user);
+        for id in &ids {
+            client.request_document(*id);
+        }
+        sync_until(&mut client, &server.sync_url(user), PATIENCE, |client| answered(client, &ids)).await.unwrap();
+        for (id, site) in &documents {
+            if sites.contains(site) {
+                assert_eq!(client.status(id), Some(SyncStatus::Synced), "{user} should have {site}'s document {id}");
+                assert!(!client.document(id).unwrap().clone().get_heads().is_empty());
+            } else {
+                // Exactly the answer for a document that does not exist.
+                assert!(client.is_unavailable(id), "{user} must not see {site}'s document {id}");
+                assert!(client.document(id).unwrap().clone().get_heads().is_empty(), "nothing of it reached {user}");
+            }
+        }
+    }
+    let mut prober = phone("prober");
+    let missing = DocumentId::from_random(*b"never-created-id");
+    prober.request_document(missing);
+    prober.request_document(plant2_round);
+    sync_until(&mut prober, &server.sync_url("inspector"), PATIENCE, |client| answered(client, &[missing, plant2_round])).await.unwrap();
+    assert!(prober.is_unavailable(&missing) && prober.is_unavailable(&plant2_round), "missing and forbidden look alike");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn documents_refused_at_the_door_are_not_stored() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+
+    // A new document at a site where the user has no role.
+    let intruder = DocumentId::from_random(*b"dorm-writes-hq!!");
+    let refused = push_refused(&server, &server.sync_url("dorm"), "dorm", intruder, note("hq", "不该进来")).await;
+    let actor = refused.document(&intruder).unwrap().get_actor().to_hex_string();
+    assert_eq!(server.state.directory.actor_owner(&actor).unwrap(), None, "a refused change binds no actor");
+    let mut manager = phone("manager");
+    manager.request_document(intruder);
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| answered(client, &[intruder])).await.unwrap();
+    assert!(manager.is_unavailable(&intruder));
+
+    // A document without a site, and one whose site is not a site id.
+    push_refused(&server, &server.sync_url("admin"), "admin", DocumentId::from_random(*b"no-site-at-all!!"), {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "note", "anonymous").unwrap();
+        doc.commit();
+        doc
+    })
+    .await;
+    push_refused(&server, &server.sync_url("admin"), "admin", DocumentId::from_random(*b"bad-site-name!!!"), note("Head Office", "x")).await;
+
+    // Moving an existing document to another site, even by someone with roles at both.
+    let moved = DocumentId::from_random(*b"hq-stays-at-hq!!");
+    let mut tech = push(&server, "tech", moved, note("hq", "空调不制冷")).await;
+    let stored_heads = server.state.documents.load(&moved).unwrap().unwrap().get_heads();
+    tech.document_mut(&moved).unwrap().put(ROOT, "site", "plant2").unwrap();
+    tech.handle_local_change(&moved);
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, |client| client.is_refused(&moved)).await.unwrap();
+    let mut stored = server.state.documents.load(&moved).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), stored_heads, "the move was not stored");
+    assert_eq!(shared::document::read_site(&stored).unwrap().as_str(), "hq");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_actor_belongs_to_its_first_user_and_history_names_them() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let round = DocumentId::from_random(*b"actor-owned-doc!");
+    let mut inspector = push(&server, "inspector", round, note("hq", "first")).await;
+    let actor = inspector.document(&round).unwrap().get_actor().clone();
+
+    // The storekeeper (same site) writes under the inspector's actor: to a new document and
+    // to the inspector's round. Both are refused and nothing is kept.
+    let mut forged = AutoCommit::new().with_actor(actor.clone());
+    forged.put(ROOT, "site", "hq").unwrap();
+    forged.commit();
+    push_refused(&server, &server.sync_url("store"), "store", DocumentId::from_random(*b"store-as-inspect"), forged).await;
+    let mut store = phone("store");
+    store.request_document(round);
+    sync_until(&mut store, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
+    let before = server.state.documents.load(&round).unwrap().unwrap().get_heads();
+    store.document_mut(&round).unwrap().set_actor(actor.clone());
+    store.document_mut(&round).unwrap().put(ROOT, "note", "written by someone else").unwrap();
+    store.handle_local_change(&round);
+    sync_until(&mut store, &server.sync_url("store"), PATIENCE, |client| client.is_refused(&round)).await.unwrap();
+    assert_eq!(server.state.documents.load(&round).unwrap().unwrap().get_heads(), before, "the hijacking change was not stored");
+
+    // The owner carries on with the same actor; the storekeeper under their own is fine too.
+    inspector.document_mut(&round).unwrap().put(ROOT, "note", "second").unwrap();
+    inspector.handle_local_change(&round);
+    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
+    let mut honest = phone("store-honest");
+    honest.request_document(round);
+    sync_until(&mut honest, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
+    honest.document_mut(&round).unwrap().put(ROOT, "stock", "checked").unwrap();
+    honest.handle_local_change(&round);
+    sync_until(&mut honest, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
+
+    let response = get(&server, &format!("/api/documents/{round}/history"), Some(&server.token("manager"))).await;
+    assert_eq!(response.status(), 200);
+    let history: Vec<Value> = response.json().await.unwrap();
+    let users: Vec<&str> = history.iter().map(|entry| entry["user"].as_str().unwrap_or("?")).collect();
+    assert_eq!(users, ["inspector", "inspector", "inspector", "store"], "{history:#?}");
+    assert_eq!(history[0]["actor"], actor.to_hex_string());
+    assert_eq!(server.state.directory.actors_of(&Username::parse("inspector").unwrap()).unwrap(), [actor.to_hex_string()]);
+
+    // History is site-scoped like sync: not found for someone without a role there.
+    let response = get(&server, &format!("/api/documents/{round}/history"), Some(&server.token("dorm"))).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(get(&server, &format!("/api/documents/{round}/history"), None).await.status(), 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_in_answers_with_a_token_and_me_lists_sites_with_catalogs() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let base = server.url("/");
+    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "inspector", "password": "demo" })).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(body["user"]["username"], "inspector");
+    assert_eq!(body["user"]["roles"], json!([{ "site": "hq", "role": "inspector" }]));
+    assert!(body["user"].get("password_hash").is_none());
+    let expires_at = body["expires_at"].as_i64().unwrap();
+    let days = (expires_at - now().as_millis()) / 86_400_000;
+    assert!((29..=30).contains(&days), "a phone keeps working offline for weeks: {days} days");
+
+    let me: Value = get(&server, "/api/me", Some(token)).await.json().await.unwrap();
+    assert_eq!(me["user"]["display_name"], "李安全员");
+    let catalog = catalog_of(&server, "hq").url();
+    assert_eq!(me["sites"], json!([{ "id": "hq", "name": "总部", "role": "inspector", "catalog": catalog }]));
+    let tech: Value = get(&server, "/api/me", Some(&login(&base, "tech", "demo").await)).await.json().await.unwrap();
+    let tech_sites: Vec<(&str, &str)> = tech["sites"].as_array().unwrap().iter().map(|site| (site["id"].as_str().unwrap(), site["role"].as_str().unwrap())).collect();
+    assert_eq!(tech_sites, [("hq", "technician"), ("plant2", "technician")]);
+
+    // Wrong password and unknown user: the same answer, naming neither.
+    for (username, password) in [("inspector", "wrong"), ("nobody", "demo"), ("Not A Name", "demo")] {
+        let response = http_client().post(server.url("/api/login")).json(&json!({ "username": username, "password": password })).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{username}");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "wrong user name or password" }));
+    }
+    let response = http_client().post(server.url("/api/login")).header("content-type", "application/json").body("{\"username\":").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("expected {\"username\", \"password\"}"));
+
+    // Guessing: a few mistakes are free, then even the right password waits.
+    for _ in 0..4 {
+        let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
+    assert_eq!(response.status(), 401, "the fifth failure is still an ordinary failure");
+    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "demo" })).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("too many failed attempts"));
+    assert!(!login(&base, "store", "demo").await.is_empty(), "other users are not held up");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn forged_expired_and_tampered_tokens_are_refused_everywhere() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let admin = server.state.directory.user(&Username::parse("admin").unwrap()).unwrap().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other_key = server::auth::Tokens::open(&server::Storage::open(elsewhere.path()).unwrap()).unwrap();
+    let (forged, _) = other_key.issue(&admin, now());
+    let long_ago = now().plus_millis(-(server::auth::TOKEN_LIFETIME.as_millis() as i64) - 60_000);
+    let (expired, _) = server.state.tokens.issue(&admin, long_ago);
+    let dorm = server.token("dorm");
+    let (payload, signature) = dorm.split_once('.').unwrap();
+    let mut claims: Value = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(payload).unwrap()).unwrap();
+    claims["sub"] = json!("admin");
+    let tampered = format!("{}.{signature}", Base64UrlUnpadded::encode_string(claims.to_string().as_bytes()));
+
+    for (what, token) in [("forged", forged.as_str()), ("expired", &expired), ("tampered", &tampered), ("garbage", "abc.def")] {
+        let response = get(&server, "/api/me", Some(token)).await;
+        assert_eq!(response.status(), 401, "{what} token on /api/me");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "sign in first: the session is missing, expired or revoked" }));
+        let refused = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={token}", server.address)).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401, "{what} token on /sync"),
+            other => panic!("{what} token: expected 401 without an upgrade, got {other:?}"),
+        }
+    }
+    assert_eq!(get(&server, "/api/me", None).await.status(), 401);
+    match tokio_tungstenite::connect_async(format!("ws://{}/sync", server.address)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("anonymous: expected 401, got {other:?}"),
+    }
+    // The header works for clients that can set one.
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/sync", server.address)).unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {dorm}").parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok(), "a bearer header opens the socket");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_cut_off_at_once() {
+    use futures_util::StreamExt;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let store_token = login(&server.url("/"), "store", "demo").await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={store_token}", server.address)).await.unwrap();
+
+    let (status, body) = post(&server, "/api/admin/users/store/disable", &server.token("manager"), json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("only an administrator may do this")));
+    let (status, body) = post(&server, "/api/admin/users/store/disable", &server.token("admin"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["disabled"], true);
+
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(frame)) if frame.is_close() => return true,
+                Some(Ok(_)) => {}
+                _ => return true,
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "the open sync connection is closed");
+    assert_eq!(get(&server, "/api/me", Some(&store_token)).await.status(), 401);
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={store_token}", server.address)).await;
+    assert!(matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref response)) if response.status() == 401));
+    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
+    assert_eq!(response.status(), 401, "a disabled user cannot sign in");
+
+    // Enabled again: a new sign-in works, the old token stays dead.
+    let (status, _) = post(&server, "/api/admin/users/store/enable", &server.token("admin"), json!({})).await;
+    assert_eq!(status, 200);
+    let fresh = login(&server.url("/"), "store", "demo").await;
+    assert_eq!(get(&server, "/api/me", Some(&fresh)).await.status(), 200);
+    assert_eq!(get(&server, "/api/me", Some(&store_token)).await.status(), 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_them() {
+    use sha2::{Digest, Sha256};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let photo: Vec<u8> = (0..50_000u32).map(|index| (index * 7 % 251) as u8).collect();
+    let hash: String = Sha256::digest(&photo).iter().map(|byte| format!("{byte:02x}")).collect();
+    let put = |token: Option<String>, hash: String, body: Vec<u8>| {
+        let mut request = http_client().put(server.url(&format!("/blobs/{hash}"))).header("content-type", "image/jpeg").body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let inspector = server.token("inspector");
+    let stored = |hash: &str| server.state.blobs.get(&server::blobs::parse_sha256(hash).unwrap()).unwrap().is_some();
+
+    assert_eq!(put(None, hash.clone(), photo.clone()).await.status(), 401);
+    let mut damaged = photo.clone();
+    damaged[100] ^= 1;
+    let response = put(Some(inspector.clone()), hash.clone(), damaged).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("the upload was damaged or mislabelled"));
+    assert!(!stored(&hash), "a wrong hash stores nothing");
+    let huge = vec![7u8; server::blobs::MAX_BLOB + 1];
+    let huge_hash: String = Sha256::digest(&huge).iter().map(|byte| format!("{byte:02x}")).collect();
+    let response = put(Some(inspector.clone()), huge_hash.clone(), huge).await;
+    assert_eq!(response.status(), 413);
+    assert!(!stored(&huge_hash), "an oversized upload stores nothing");
+    assert_eq!(put(Some(inspector.clone()), "ABC".into(), photo.clone()).await.status(), 400);
+
+    assert_eq!(put(Some(inspector.clone()), hash.clone(), photo.clone()).await.status(), 201);
+    assert_eq!(put(Some(server.token("dorm")), hash.clone(), photo.clone()).await.status(), 200, "the same file again is fine");
+    assert!(stored(&hash));
+
+    // Uploaded, but no document refers to it yet: nobody can read it.
+    let path = format!("/blobs/{hash}");
+    assert_eq!(get(&server, &path, Some(&inspector)).await.status(), 404);
+
+    // An hq round refers to it: hq people can read it, plant2-only people cannot.
+    let mut round = at_site("hq");
+    let answer = round.put_object(ROOT, "photo", automerge::ObjType::Map).unwrap();
+    let blob = BlobRef::new(&hash, photo.len() as u64, "image/jpeg").unwrap();
+    round.put(&answer, "sha256", blob.sha256.as_str()).unwrap();
+    round.put(&answer, "size", blob.size as i64).unwrap();
+    round.put(&answer, "mime", blob.mime.as_str()).unwrap();
+    round.commit();
+    push(&server, "inspector", DocumentId::from_random(*b"round-with-photo"), round).await;
+    for user in ["inspector", "manager", "store", "admin"] {
+        let response = get(&server, &path, Some(&server.token(user))).await;
+        assert_eq!(response.status(), 200, "{user}");
+        assert_eq!(response.headers()["content-type"], "image/jpeg");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), photo.as_slice());
+    }
+    assert_eq!(get(&server, &path, Some(&server.token("dorm"))).await.status(), 404, "plant2 only");
+    assert_eq!(get(&server, &path, None).await.status(), 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn administrators_add_sites_and_people_who_then_see_only_their_site() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let admin = server.token("admin");
+    let (status, site) = post(&server, "/api/admin/sites", &admin, json!({ "id": "plant3", "name": "三厂" })).await;
+    assert_eq!(status, 201, "{site}");
+    let catalog = DocumentId::parse(site["catalog"].as_str().unwrap()).unwrap();
+    let refusals = [
+        ("/api/admin/sites", json!({ "id": "plant3", "name": "又一个" }), StatusCode::CONFLICT, "a site \"plant3\" exists already"),
+        ("/api/admin/sites", json!({ "id": "Plant 4", "name": "四厂" }), StatusCode::BAD_REQUEST, "invalid site id"),
+        ("/api/admin/users", json!({ "username": "zhou", "display_name": "周", "password": "short", "roles": [] }), StatusCode::BAD_REQUEST, "at least 8 characters"),
+        (
+            "/api/admin/users",
+            json!({ "username": "zhou", "display_name": "周", "password": "long enough", "roles": [{ "site": "nowhere", "role": "inspector" }] }),
+            StatusCode::BAD_REQUEST,
+            "there is no site \"nowhere\"",
+        ),
+        (
+            "/api/admin/users",
+            json!({ "username": "zhou", "display_name": "周", "password": "long enough", "roles": [{ "site": "plant3", "role": "boss" }] }),
+            StatusCode::BAD_REQUEST,
+            "invalid role \"boss\"",
+        ),
+    ];
+    for (path, body, status, message) in refusals {
+        let (got, answer) = post(&server, path, &admin, body).await;
+        assert_eq!(got, status, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(message), "{answer}");
+    }
+    let (status, _) = post(&server, "/api/admin/sites", &server.token("manager"), json!({ "id": "plant4", "name": "四厂" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let new_user = json!({ "username": "zhou", "display_name": "周巡检", "password": "三厂安全生产第一", "roles": [{ "site": "plant3", "role": "inspector" }] });
+    let (status, user) = post(&server, "/api/admin/users", &admin, new_user.clone()).await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["roles"], json!([{ "site": "plant3", "role": "inspector" }]));
+    assert_eq!(post(&server, "/api/admin/users", &admin, new_user).await.0, StatusCode::CONFLICT);
+
+    let token = login(&server.url("/"), "zhou", "三厂安全生产第一").await;
+    let me: Value = get(&server, "/api/me", Some(&token)).await.json().await.unwrap();
+    assert_eq!(me["sites"], json!([{ "id": "plant3", "name": "三厂", "role": "inspector", "catalog": catalog.url() }]));
+    let hq_catalog = catalog_of(&server, "hq");
+    let mut phone = phone("zhou");
+    phone.request_document(catalog);
+    phone.request_document(hq_catalog);
+    let url = format!("ws://{}/sync?token={token}", server.address);
+    sync_until(&mut phone, &url, PATIENCE, |client| answered(client, &[catalog, hq_catalog])).await.unwrap();
+    assert_eq!(phone.status(&catalog), Some(SyncStatus::Synced));
+    assert!(phone.is_unavailable(&hq_catalog));
+    let view = shared::document::catalog::SiteCatalog::from_doc(phone.document(&catalog).unwrap().clone()).unwrap().read().unwrap();
+    assert_eq!(view.templates.len(), 4, "a new site starts with the standard checklists");
+    server.stop().await.unwrap();
+}
