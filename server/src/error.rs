@@ -86,10 +86,11 @@ fn whole_seconds(wait: std::time::Duration) -> u64 {
 /// Middleware: logs the cause of every internal error, which the response body hides.
 pub async fn log_internal_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = request.method().clone();
-    let uri = request.uri().clone();
+    // The path only: a query may carry a token (`/sync?token=…`), which logs must not keep.
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     if let Some(error) = response.extensions().get::<std::sync::Arc<anyhow::Error>>() {
-        tracing::error!(%method, %uri, error = format!("{error:#}"), "internal error");
+        tracing::error!(%method, %path, error = format!("{error:#}"), "internal error");
     }
     response
 }

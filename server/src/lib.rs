@@ -81,7 +81,10 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path, never the query: `/sync?token=…` carries a credential.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }
 
