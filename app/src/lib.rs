@@ -1,12 +1,13 @@
 //! The Houqin PWA: pages, local storage, sync and translations, rendered in the browser.
 //!
 //! Layout: the router is here and nowhere else; one module per page under `pages`; IO
-//! (HTTP now, IndexedDB and the sync socket later) in its own modules; pure logic
+//! (HTTP, the IndexedDB `store`, the sync socket later) in its own modules; pure logic
 //! (translations) outside components so it is tested without a DOM.
 
 pub mod i18n;
 mod pages;
 pub mod server;
+pub mod store;
 
 use leptos::prelude::*;
 use leptos_router::StaticSegment;

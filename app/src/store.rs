@@ -1,0 +1,336 @@
+//! The phone's own copy of everything, in IndexedDB: Automerge documents as a snapshot
+//! plus incremental chunks, files (photos, signatures) by SHA-256, and the session.
+//!
+//! Object stores of database version 1:
+//! - `chunks`: `[document id, kind, sha256 of the bytes]` → bytes, kind 0 a snapshot and
+//!   1 an incremental chunk. One document is one key range; the same chunk written twice
+//!   is one record; chunks load in any order (Automerge waits for missing dependencies).
+//! - `blobs`: sha256 → `{bytes, mime, uploaded}`.
+//! - `session`: `"current"` → the signed-in session as JSON.
+//!
+//! Every write resolves only when its transaction has committed: a change is on the
+//! phone before the UI calls it saved. Compaction replaces a document's chunks with one
+//! snapshot inside a single transaction, so no moment exists in which its changes are in
+//! neither form.
+
+use std::fmt;
+
+use automerge::AutoCommit;
+use js_sys::{Array, Promise, Uint8Array};
+use sha2::{Digest, Sha256};
+use shared::protocol::DocumentId;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+const VERSION: u32 = 1;
+const CHUNKS: &str = "chunks";
+const BLOBS: &str = "blobs";
+const SESSION: &str = "session";
+const SNAPSHOT: u32 = 0;
+const INCREMENTAL: u32 = 1;
+
+/// What went wrong with the local store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The browser gives no IndexedDB (private mode in some browsers, or disabled).
+    Unavailable(String),
+    /// A document's stored bytes do not load; other documents are unaffected.
+    Corrupt { document: DocumentId, detail: String },
+    /// A read or write failed (quota, a closed database…).
+    Failed(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(detail) => write!(f, "this browser offers no local storage: {detail}"),
+            StoreError::Corrupt { document, detail } => write!(f, "document {document} is damaged on this phone: {detail}"),
+            StoreError::Failed(detail) => write!(f, "the phone's storage failed: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn failed(error: JsValue) -> StoreError {
+    StoreError::Failed(describe(&error))
+}
+
+/// A readable message from whatever a browser API threw or rejected with.
+fn describe(error: &JsValue) -> String {
+    if let Some(exception) = error.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", exception.name(), exception.message());
+    }
+    if let Some(error) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// A file kept on the phone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub bytes: Vec<u8>,
+    pub mime: String,
+    /// Whether the server has confirmed it holds the file.
+    pub uploaded: bool,
+}
+
+/// The open database.
+#[derive(Clone)]
+pub struct Store {
+    db: IdbDatabase,
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the database called `name`.
+    pub async fn open(name: &str) -> Result<Store, StoreError> {
+        let window = web_sys::window().ok_or_else(|| StoreError::Unavailable("no window".to_owned()))?;
+        let factory = window.indexed_db().map_err(|error| StoreError::Unavailable(describe(&error)))?.ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
+        let request: IdbOpenDbRequest = factory.open_with_u32(name, VERSION).map_err(|error| StoreError::Unavailable(describe(&error)))?;
+        let upgrading = request.clone();
+        let on_upgrade = Closure::once_into_js(move || {
+            let Ok(db) = upgrading.result().and_then(|db| db.dyn_into::<IdbDatabase>()) else { return };
+            for name in [CHUNKS, BLOBS, SESSION] {
+                if !db.object_store_names().contains(name) {
+                    let _ = db.create_object_store(name);
+                }
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db = completion(&request).await?;
+        Ok(Store { db: db.unchecked_into() })
+    }
+
+    /// Deletes the database called `name` and everything in it (waits for other open
+    /// connections to close).
+    pub async fn delete(name: &str) -> Result<(), StoreError> {
+        let window = web_sys::window().ok_or_else(|| StoreError::Unavailable("no window".to_owned()))?;
+        let factory = window.indexed_db().map_err(|error| StoreError::Unavailable(describe(&error)))?.ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
+        let request = factory.delete_database(name).map_err(failed)?;
+        completion(&request).await.map(drop)
+    }
+
+    /// Closes the connection (a reload does the same).
+    pub fn close(&self) {
+        self.db.close();
+    }
+
+    fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, StoreError> {
+        let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
+        self.db.transaction_with_str_sequence_and_mode(&names, mode).map_err(failed)
+    }
+
+    /// Keeps an incremental chunk (`AutoCommit::save_incremental`) of the document; resolves
+    /// once it is committed.
+    pub async fn append(&self, document: &DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
+        let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readwrite)?;
+        let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
+        chunks.put_with_key(&Uint8Array::from(chunk), &chunk_key(document, INCREMENTAL, chunk)).map_err(failed)?;
+        committed(&transaction).await
+    }
+
+    /// The document as stored, `None` if nothing of it is.
+    pub async fn load(&self, document: &DocumentId) -> Result<Option<AutoCommit>, StoreError> {
+        let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readonly)?;
+        let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
+        let values = completion(&chunks.get_all_with_key(&document_range(document)?).map_err(failed)?).await?;
+        let values: Array = values.unchecked_into();
+        if values.length() == 0 {
+            return Ok(None);
+        }
+        // Keys sort snapshots (kind 0) before chunks (kind 1), and getAll keeps key order.
+        let mut doc = AutoCommit::new();
+        for value in values.iter() {
+            let bytes = value.dyn_into::<Uint8Array>().map_err(|_| StoreError::Corrupt { document: *document, detail: "a record is not bytes".to_owned() })?.to_vec();
+            doc.load_incremental(&bytes).map_err(|error| StoreError::Corrupt { document: *document, detail: error.to_string() })?;
+        }
+        Ok(Some(doc))
+    }
+
+    /// Replaces every stored chunk of the document with one snapshot of `doc`, in one
+    /// transaction. `doc` must hold everything stored (load, then change, then compact).
+    pub async fn compact(&self, document: &DocumentId, doc: &mut AutoCommit) -> Result<(), StoreError> {
+        let snapshot = doc.save();
+        let new_key = chunk_key(document, SNAPSHOT, &snapshot);
+        let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readwrite)?;
+        let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
+        let keys: Array = completion(&chunks.get_all_keys_with_key(&document_range(document)?).map_err(failed)?).await?.unchecked_into();
+        // Requests of a transaction run in order: the snapshot is written after the deletes,
+        // even when its key is among them.
+        for key in keys.iter() {
+            chunks.delete(&key).map_err(failed)?;
+        }
+        chunks.put_with_key(&Uint8Array::from(snapshot.as_slice()), &new_key).map_err(failed)?;
+        committed(&transaction).await
+    }
+
+    /// How many records (snapshots and chunks) the document has.
+    pub async fn chunk_count(&self, document: &DocumentId) -> Result<u32, StoreError> {
+        let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readonly)?;
+        let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
+        let count = completion(&chunks.count_with_key(&document_range(document)?).map_err(failed)?).await?;
+        Ok(count.as_f64().unwrap_or_default() as u32)
+    }
+
+    /// Every document with something stored.
+    pub async fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readonly)?;
+        let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
+        let keys: Array = completion(&chunks.get_all_keys().map_err(failed)?).await?.unchecked_into();
+        let mut documents: Vec<DocumentId> = keys
+            .iter()
+            .filter_map(|key| key.dyn_into::<Array>().ok()?.get(0).as_string())
+            .filter_map(|id| DocumentId::parse(&id).ok())
+            .collect();
+        documents.dedup();
+        Ok(documents)
+    }
+
+    /// Keeps a file under its SHA-256 (computed here), not yet uploaded; returns the hash.
+    pub async fn put_blob(&self, bytes: &[u8], mime: &str) -> Result<String, StoreError> {
+        let sha256 = hex(&Sha256::digest(bytes));
+        let record = js_sys::Object::new();
+        set(&record, "bytes", &Uint8Array::from(bytes))?;
+        set(&record, "mime", &JsValue::from_str(mime))?;
+        set(&record, "uploaded", &JsValue::FALSE)?;
+        let transaction = self.transaction(&[BLOBS], IdbTransactionMode::Readwrite)?;
+        let blobs = transaction.object_store(BLOBS).map_err(failed)?;
+        // A file already kept (perhaps already uploaded) stays as it is.
+        let existing = completion(&blobs.get(&JsValue::from_str(&sha256)).map_err(failed)?).await?;
+        if existing.is_undefined() {
+            blobs.put_with_key(&record, &JsValue::from_str(&sha256)).map_err(failed)?;
+        }
+        committed(&transaction).await?;
+        Ok(sha256)
+    }
+
+    pub async fn blob(&self, sha256: &str) -> Result<Option<StoredBlob>, StoreError> {
+        let transaction = self.transaction(&[BLOBS], IdbTransactionMode::Readonly)?;
+        let blobs = transaction.object_store(BLOBS).map_err(failed)?;
+        let record = completion(&blobs.get(&JsValue::from_str(sha256)).map_err(failed)?).await?;
+        if record.is_undefined() {
+            return Ok(None);
+        }
+        let bytes = get(&record, "bytes")?.dyn_into::<Uint8Array>().map_err(|_| StoreError::Failed(format!("file {sha256} is not bytes")))?.to_vec();
+        let mime = get(&record, "mime")?.as_string().unwrap_or_default();
+        let uploaded = get(&record, "uploaded")?.as_bool().unwrap_or(false);
+        Ok(Some(StoredBlob { bytes, mime, uploaded }))
+    }
+
+    /// Records that the server holds the file.
+    pub async fn mark_uploaded(&self, sha256: &str) -> Result<(), StoreError> {
+        let transaction = self.transaction(&[BLOBS], IdbTransactionMode::Readwrite)?;
+        let blobs = transaction.object_store(BLOBS).map_err(failed)?;
+        let record = completion(&blobs.get(&JsValue::from_str(sha256)).map_err(failed)?).await?;
+        if !record.is_undefined() {
+            set(&record, "uploaded", &JsValue::TRUE)?;
+            blobs.put_with_key(&record, &JsValue::from_str(sha256)).map_err(failed)?;
+        }
+        committed(&transaction).await
+    }
+
+    /// Hashes of files the server has not confirmed yet.
+    pub async fn pending_uploads(&self) -> Result<Vec<String>, StoreError> {
+        let transaction = self.transaction(&[BLOBS], IdbTransactionMode::Readonly)?;
+        let blobs = transaction.object_store(BLOBS).map_err(failed)?;
+        let keys: Array = completion(&blobs.get_all_keys().map_err(failed)?).await?.unchecked_into();
+        let values: Array = completion(&blobs.get_all().map_err(failed)?).await?.unchecked_into();
+        let mut pending = Vec::new();
+        for (key, value) in keys.iter().zip(values.iter()) {
+            if !get(&value, "uploaded")?.as_bool().unwrap_or(false)
+                && let Some(key) = key.as_string()
+            {
+                pending.push(key);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Keeps the session (JSON) so the app opens signed in, offline.
+    pub async fn save_session(&self, json: &str) -> Result<(), StoreError> {
+        let transaction = self.transaction(&[SESSION], IdbTransactionMode::Readwrite)?;
+        let session = transaction.object_store(SESSION).map_err(failed)?;
+        session.put_with_key(&JsValue::from_str(json), &JsValue::from_str("current")).map_err(failed)?;
+        committed(&transaction).await
+    }
+
+    pub async fn session(&self) -> Result<Option<String>, StoreError> {
+        let transaction = self.transaction(&[SESSION], IdbTransactionMode::Readonly)?;
+        let session = transaction.object_store(SESSION).map_err(failed)?;
+        Ok(completion(&session.get(&JsValue::from_str("current")).map_err(failed)?).await?.as_string())
+    }
+
+    pub async fn clear_session(&self) -> Result<(), StoreError> {
+        let transaction = self.transaction(&[SESSION], IdbTransactionMode::Readwrite)?;
+        let session = transaction.object_store(SESSION).map_err(failed)?;
+        session.delete(&JsValue::from_str("current")).map_err(failed)?;
+        committed(&transaction).await
+    }
+}
+
+fn chunk_key(document: &DocumentId, kind: u32, bytes: &[u8]) -> JsValue {
+    let key = Array::new();
+    key.push(&JsValue::from_str(&document.to_string()));
+    key.push(&JsValue::from(kind));
+    key.push(&JsValue::from_str(&hex(&Sha256::digest(bytes))));
+    key.into()
+}
+
+/// Every key of one document: `[id]` sorts before `[id, …]`, and an array sorts after
+/// every number and string, so `[id, []]` is above all of them.
+fn document_range(document: &DocumentId) -> Result<JsValue, StoreError> {
+    let id = JsValue::from_str(&document.to_string());
+    let lower = Array::of1(&id);
+    let upper = Array::of2(&id, &Array::new());
+    IdbKeyRange::bound(&lower, &upper).map(JsValue::from).map_err(failed)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), StoreError> {
+    js_sys::Reflect::set(object, &JsValue::from_str(key), value).map(drop).map_err(failed)
+}
+
+fn get(object: &JsValue, key: &str) -> Result<JsValue, StoreError> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).map_err(failed)
+}
+
+/// The result of a request, once it succeeds.
+async fn completion(request: &IdbRequest) -> Result<JsValue, StoreError> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let succeeded = request.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &succeeded.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let errored = request.clone();
+        let on_error = Closure::once_into_js(move || {
+            let error = errored.error().ok().flatten().map(JsValue::from).unwrap_or_else(|| JsValue::from_str("the request failed"));
+            let _ = reject.call1(&JsValue::NULL, &error);
+        });
+        request.set_onsuccess(Some(on_success.unchecked_ref()));
+        request.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map_err(failed)
+}
+
+/// Resolves when the transaction has committed; fails if it aborts.
+async fn committed(transaction: &IdbTransaction) -> Result<(), StoreError> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let on_complete = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let aborted = transaction.clone();
+        let on_abort = Closure::once_into_js(move || {
+            let error = aborted.error().map(JsValue::from).unwrap_or_else(|| JsValue::from_str("the transaction was aborted"));
+            let _ = reject.call1(&JsValue::NULL, &error);
+        });
+        transaction.set_oncomplete(Some(on_complete.unchecked_ref()));
+        transaction.set_onabort(Some(on_abort.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map(drop).map_err(failed)
+}

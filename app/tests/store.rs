@@ -1,0 +1,104 @@
+//! The IndexedDB store in a real browser: what is written survives closing and reopening
+//! (a reload), compaction keeps every change, a damaged record is a clear error for its
+//! document only, and files and the session round-trip.
+
+use app::store::{Store, StoreError};
+use automerge::transaction::Transactable as _;
+use automerge::{AutoCommit, ROOT, ReadDoc as _};
+use shared::protocol::DocumentId;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A database of its own per test, so tests running in one page do not meet.
+async fn store(test: &str) -> Store {
+    Store::open(&format!("houqin-test-{test}")).await.unwrap()
+}
+
+/// The same, emptied first.
+async fn fresh_store(test: &str) -> Store {
+    Store::delete(&format!("houqin-test-{test}")).await.unwrap();
+    store(test).await
+}
+
+/// Changes the document and stores just the new change, as the app does on every edit.
+async fn edit(store: &Store, document: &DocumentId, doc: &mut AutoCommit, key: &str, value: &str) {
+    doc.put(ROOT, key, value).unwrap();
+    doc.commit();
+    let chunk = doc.save_incremental();
+    store.append(document, &chunk).await.unwrap();
+}
+
+fn text(doc: &AutoCommit, key: &str) -> Option<String> {
+    doc.get(ROOT, key).unwrap().and_then(|(value, _)| value.into_scalar().ok()?.into_string().ok())
+}
+
+#[wasm_bindgen_test]
+async fn changes_survive_a_reopen_and_compaction_keeps_them_all() {
+    let store = fresh_store("reopen").await;
+    let document = DocumentId::from_random([1; 16]);
+    let mut doc = AutoCommit::new();
+    for step in 0..5 {
+        edit(&store, &document, &mut doc, &format!("answer-{step}"), "pass").await;
+    }
+    assert_eq!(store.chunk_count(&document).await.unwrap(), 5);
+    store.close();
+
+    let reopened = self::store("reopen").await;
+    let mut loaded = reopened.load(&document).await.unwrap().expect("stored");
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    assert_eq!(reopened.documents().await.unwrap(), [document]);
+
+    reopened.compact(&document, &mut loaded).await.unwrap();
+    assert_eq!(reopened.chunk_count(&document).await.unwrap(), 1, "one snapshot");
+    edit(&reopened, &document, &mut loaded, "note", "after compaction").await;
+    let mut again = reopened.load(&document).await.unwrap().unwrap();
+    assert_eq!(again.get_heads(), loaded.get_heads());
+    assert_eq!(text(&again, "answer-4").as_deref(), Some("pass"));
+    assert_eq!(text(&again, "note").as_deref(), Some("after compaction"));
+    assert_eq!(reopened.load(&DocumentId::from_random([2; 16])).await.unwrap().map(|_| ()), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_record_names_its_document_and_spares_the_rest() {
+    let store = fresh_store("damaged").await;
+    let (damaged, healthy) = (DocumentId::from_random([3; 16]), DocumentId::from_random([4; 16]));
+    let mut doc = AutoCommit::new();
+    edit(&store, &damaged, &mut doc, "title", "漏水").await;
+    store.append(&damaged, b"not an automerge chunk").await.unwrap();
+    let mut other = AutoCommit::new();
+    edit(&store, &healthy, &mut other, "title", "门禁").await;
+
+    match store.load(&damaged).await {
+        Err(StoreError::Corrupt { document, .. }) => assert_eq!(document, damaged),
+        Err(other) => panic!("expected a corrupt document, got {other}"),
+        Ok(_) => panic!("a damaged record must not load silently"),
+    }
+    let error = store.load(&damaged).await.unwrap_err().to_string();
+    assert!(error.starts_with(&format!("document {damaged} is damaged on this phone")), "{error}");
+    let loaded = store.load(&healthy).await.unwrap().unwrap();
+    assert_eq!(text(&loaded, "title").as_deref(), Some("门禁"));
+}
+
+#[wasm_bindgen_test]
+async fn files_and_the_session_round_trip() {
+    let store = fresh_store("files").await;
+    let photo = vec![0xffu8, 0xd8, 0xff, 0xe0, 1, 2, 3];
+    let sha256 = store.put_blob(&photo, "image/jpeg").await.unwrap();
+    assert_eq!(sha256.len(), 64);
+    assert_eq!(store.pending_uploads().await.unwrap(), std::slice::from_ref(&sha256));
+    store.mark_uploaded(&sha256).await.unwrap();
+    assert!(store.pending_uploads().await.unwrap().is_empty());
+    assert_eq!(store.put_blob(&photo, "image/jpeg").await.unwrap(), sha256, "the same file again");
+    let kept = store.blob(&sha256).await.unwrap().unwrap();
+    assert_eq!((kept.bytes, kept.mime.as_str(), kept.uploaded), (photo, "image/jpeg", true), "still marked uploaded");
+    assert_eq!(store.blob(&"00".repeat(32)).await.unwrap(), None);
+
+    assert_eq!(store.session().await.unwrap(), None);
+    store.save_session(r#"{"token":"t","user":"inspector"}"#).await.unwrap();
+    store.close();
+    let reopened = self::store("files").await;
+    assert_eq!(reopened.session().await.unwrap().as_deref(), Some(r#"{"token":"t","user":"inspector"}"#));
+    reopened.clear_session().await.unwrap();
+    assert_eq!(reopened.session().await.unwrap(), None);
+}
