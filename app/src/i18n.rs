@@ -78,6 +78,21 @@ pub struct Texts {
     pub not_found_title: &'static str,
     pub not_found_body: &'static str,
     pub back_home: &'static str,
+    pub sign_in_title: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub sign_in: &'static str,
+    pub signing_in: &'static str,
+    pub wrong_login: &'static str,
+    /// `{}` is the number of seconds.
+    pub too_many_attempts: &'static str,
+    pub sign_in_needs_network: &'static str,
+    pub sign_in_failed: &'static str,
+    pub sign_out: &'static str,
+    pub signed_in_as: &'static str,
+    pub my_sites: &'static str,
+    /// Role names, in the order of `shared::directory::Role::ALL`.
+    pub roles: [&'static str; 6],
 }
 
 const CHINESE: Texts = Texts {
@@ -95,6 +110,19 @@ const CHINESE: Texts = Texts {
     not_found_title: "页面不存在",
     not_found_body: "这个地址没有对应的页面。",
     back_home: "返回首页",
+    sign_in_title: "登录",
+    username: "用户名",
+    password: "密码",
+    sign_in: "登录",
+    signing_in: "正在登录…",
+    wrong_login: "用户名或密码错误",
+    too_many_attempts: "失败次数过多，请 {} 秒后再试",
+    sign_in_needs_network: "首次登录需要联网；登录后可离线使用",
+    sign_in_failed: "登录失败：",
+    sign_out: "退出登录",
+    signed_in_as: "当前用户",
+    my_sites: "我的厂区",
+    roles: ["安全巡检员", "宿管员", "维修技术员", "仓库管理员", "经理", "管理员"],
 };
 
 const ENGLISH: Texts = Texts {
@@ -112,6 +140,19 @@ const ENGLISH: Texts = Texts {
     not_found_title: "Page not found",
     not_found_body: "There is no page at this address.",
     back_home: "Back to the start page",
+    sign_in_title: "Sign in",
+    username: "User name",
+    password: "Password",
+    sign_in: "Sign in",
+    signing_in: "Signing in…",
+    wrong_login: "Wrong user name or password",
+    too_many_attempts: "Too many failed attempts; try again in {} seconds",
+    sign_in_needs_network: "Signing in needs a connection once; afterwards the app works offline",
+    sign_in_failed: "Signing in failed: ",
+    sign_out: "Sign out",
+    signed_in_as: "Signed in as",
+    my_sites: "My sites",
+    roles: ["Inspector", "Dorm staff", "Technician", "Storekeeper", "Manager", "Administrator"],
 };
 
 const STORAGE_KEY: &str = "houqin.language";
@@ -139,6 +180,17 @@ pub fn provide_language() {
 pub fn choose_language(language: Language) {
     use_context::<CurrentLanguage>().expect("provide_language() runs in App").0.set(language);
     let _ = gloo_storage::LocalStorage::set(STORAGE_KEY, language.tag());
+}
+
+impl Texts {
+    /// A role's name (as the API spells it, e.g. `dorm_staff`) in this language.
+    pub fn role(&self, role: &str) -> &'static str {
+        use shared::directory::Role;
+        match Role::parse(role) {
+            Ok(role) => self.roles[Role::ALL.iter().position(|known| *known == role).expect("every role is in ALL")],
+            Err(_) => "?",
+        }
+    }
 }
 
 /// The texts in the reader's language, as a signal.

@@ -7,15 +7,19 @@
 pub mod i18n;
 mod pages;
 pub mod server;
+pub mod session;
 pub mod store;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::StaticSegment;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_navigate};
 use shared::routes::AppRoute;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::i18n::use_texts;
+use crate::session::use_session;
 
 /// Entry point called by the generated JS glue once the wasm is instantiated.
 #[wasm_bindgen(start)]
@@ -33,22 +37,55 @@ fn segment(route: AppRoute) -> StaticSegment<&'static str> {
 #[component]
 pub fn App() -> impl IntoView {
     i18n::provide_language();
+    session::provide_session();
     view! {
         <Router>
+            <SessionGate />
             <Header />
             <main class="page">
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=segment(AppRoute::Home) view=pages::home::Home />
                     <Route path=segment(AppRoute::Settings) view=pages::settings::Settings />
+                    <Route path=segment(AppRoute::SignIn) view=pages::sign_in::SignIn />
                 </Routes>
             </main>
         </Router>
     }
 }
 
+/// Sends a phone with no session from the pages that need one to the sign-in page (once
+/// the stored session has been read), and a signed-in one away from it.
+#[component]
+fn SessionGate() -> impl IntoView {
+    let current = use_session();
+    let location = use_location();
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if !current.ready.get() {
+            return;
+        }
+        let route = AppRoute::recognize(&location.pathname.get());
+        let signed_in = current.session.get().is_some();
+        match route {
+            Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
+            // Settings (the language) and unknown pages need nobody signed in.
+            Some(AppRoute::Home) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            _ => {}
+        }
+    });
+}
+
 #[component]
 fn Header() -> impl IntoView {
     let texts = use_texts();
+    let current = use_session();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            if let Err(error) = session::sign_out(current).await {
+                leptos::logging::warn!("cannot sign out: {error}");
+            }
+        });
+    };
     view! {
         <header class="app-header">
             <A href=AppRoute::Home.pattern() attr:class="brand">
@@ -56,6 +93,11 @@ fn Header() -> impl IntoView {
             </A>
             <nav>
                 <A href=AppRoute::Settings.pattern()>{move || texts.get().nav_settings}</A>
+                <Show when=move || current.session.with(Option::is_some)>
+                    <button type="button" class="link" data-action="sign-out" on:click=sign_out>
+                        {move || texts.get().sign_out}
+                    </button>
+                </Show>
             </nav>
         </header>
     }

@@ -1,13 +1,78 @@
 //! Plain HTTP calls to the Houqin server.
 
+use gloo_net::http::Request;
+use serde::Deserialize;
 use shared::health::Health;
+
+use crate::session::{Session, SessionSite, SessionUser};
 
 /// Asks the server whether it is up. Any failure (offline, server down, a proxy's error
 /// page) reads as "not reachable" with a reason for the curious.
 pub async fn fetch_health() -> Result<Health, String> {
-    let response = gloo_net::http::Request::get("/healthz").send().await.map_err(|error| error.to_string())?;
+    let response = Request::get("/healthz").send().await.map_err(|error| error.to_string())?;
     if !response.ok() {
         return Err(format!("the server answered {}", response.status()));
     }
     response.json::<Health>().await.map_err(|error| error.to_string())
+}
+
+/// Why signing in did not work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInError {
+    /// The server said no; it does not say which part was wrong.
+    WrongLogin,
+    /// Too many failures: wait this many seconds.
+    TooMany { seconds: u64 },
+    /// No answer: signing in needs the network once.
+    Offline,
+    /// Anything else, with the server's message.
+    Failed(String),
+}
+
+#[derive(Deserialize)]
+struct LoginAnswer {
+    token: String,
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct MeAnswer {
+    user: SessionUser,
+    sites: Vec<SessionSite>,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: String,
+}
+
+/// Signs in and fetches the user's sites: everything the phone needs to work offline.
+pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInError> {
+    let body = serde_json::json!({ "username": username, "password": password });
+    let request = Request::post("/api/login").json(&body).map_err(|error| SignInError::Failed(error.to_string()))?;
+    let response = request.send().await.map_err(|_| SignInError::Offline)?;
+    match response.status() {
+        200 => {}
+        401 => return Err(SignInError::WrongLogin),
+        429 => {
+            let seconds = response.headers().get("retry-after").and_then(|value| value.parse().ok()).unwrap_or(30);
+            return Err(SignInError::TooMany { seconds });
+        }
+        status => return Err(SignInError::Failed(error_message(response, status).await)),
+    }
+    let login: LoginAnswer = response.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
+    let me = Request::get("/api/me").header("authorization", &format!("Bearer {}", login.token)).send().await.map_err(|_| SignInError::Offline)?;
+    if !me.ok() {
+        let status = me.status();
+        return Err(SignInError::Failed(error_message(me, status).await));
+    }
+    let me: MeAnswer = me.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
+    Ok(Session { token: login.token, expires_at: login.expires_at, user: me.user, sites: me.sites })
+}
+
+async fn error_message(response: gloo_net::http::Response, status: u16) -> String {
+    match response.json::<ErrorAnswer>().await {
+        Ok(answer) => answer.error,
+        Err(_) => format!("the server answered {status}"),
+    }
 }

@@ -84,6 +84,23 @@ pub struct Store {
     db: IdbDatabase,
 }
 
+/// The app's database name.
+pub const DATABASE: &str = "houqin";
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The app's store, opened on first use and kept open.
+pub async fn local() -> Result<Store, StoreError> {
+    if let Some(store) = LOCAL.with_borrow(Clone::clone) {
+        return Ok(store);
+    }
+    let store = Store::open(DATABASE).await?;
+    LOCAL.set(Some(store.clone()));
+    Ok(store)
+}
+
 impl Store {
     /// Opens (creating or upgrading) the database called `name`.
     pub async fn open(name: &str) -> Result<Store, StoreError> {

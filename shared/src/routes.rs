@@ -11,11 +11,13 @@ pub enum AppRoute {
     Home,
     /// Language, storage and version details.
     Settings,
+    /// Signing in; every other page sends a phone without a session here.
+    SignIn,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings];
+    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -23,6 +25,7 @@ impl AppRoute {
         match self {
             AppRoute::Home => "/",
             AppRoute::Settings => "/settings",
+            AppRoute::SignIn => "/sign-in",
         }
     }
 

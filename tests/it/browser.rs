@@ -87,6 +87,14 @@ impl Browser {
         }
     }
 
+    /// Waits until the service worker controls the page: from then on the app opens offline.
+    async fn wait_for_service_worker(&self) {
+        wait_for("the service worker to control the page", PATIENCE, || async {
+            (self.evaluate("return navigator.serviceWorker.controller !== null").await == json!(true)).then_some(())
+        })
+        .await;
+    }
+
     async fn evaluate(&self, script: &str) -> Value {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
@@ -111,10 +119,11 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
     let browser = Browser::start().await;
 
     browser.client.goto(&server.url("/")).await.unwrap();
-    // Rendered by the wasm after asking the server: static HTML has no such element.
+    // Rendered by the wasm after asking the server: static HTML has no such element. Nobody
+    // has signed in on this phone, so the start page sends it to sign in.
     let online = format!("Connected to the server · Server version {}", shared::VERSION);
     browser.wait_for_text("[data-status=online]", &online).await;
-    assert_eq!(browser.text("h1").await.as_deref(), Some("Houqin"));
+    browser.wait_for_text("h1", "Sign in").await;
 
     // An app page loaded directly gets the shell from the server and is drawn by the router.
     browser.client.goto(&server.url("/settings")).await.unwrap();
@@ -128,18 +137,60 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
     browser.wait_for_text("h1", "设置").await;
 
     // The service worker has cached the shell and wasm: the app reopens with no network.
-    wait_for("the service worker to control the page", PATIENCE, || async {
-        (browser.evaluate("return navigator.serviceWorker.controller !== null").await == json!(true)).then_some(())
-    })
-    .await;
+    browser.wait_for_service_worker().await;
     // The server goes away, as it does in a basement: the app still opens, from the cache.
     let address = server.url("/");
     server.stop().await.unwrap();
     browser.client.goto(&address).await.unwrap();
     browser.wait_for_text("[data-status=offline]", "未连接服务器：离线工作，联网后自动同步").await;
-    assert_eq!(browser.text("h1").await.as_deref(), Some("后勤"));
+    assert_eq!(browser.text("h1").await.as_deref(), Some("登录"));
     browser.client.goto(&format!("{address}settings")).await.unwrap();
     browser.wait_for_text("h1", "设置").await;
 
+    browser.close().await;
+}
+
+/// Fills the sign-in form and submits it.
+async fn sign_in(browser: &Browser, username: &str, password: &str) {
+    use fantoccini::Locator::Css;
+    for (field, value) in [("username", username), ("password", password)] {
+        let input = browser.client.find(Css(&format!("input[name={field}]"))).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    browser.client.find(Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test]
+async fn signing_in_once_keeps_the_phone_signed_in_offline() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&server.url("/")).await.unwrap();
+    browser.wait_for_text("h1", "Sign in").await;
+
+    sign_in(&browser, "inspector", "wrong").await;
+    browser.wait_for_text("[data-error=sign-in]", "Wrong user name or password").await;
+    sign_in(&browser, "inspector", "demo").await;
+    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    assert_eq!(browser.evaluate("return location.pathname").await, json!("/"));
+    assert_eq!(browser.text("[data-site=hq] .site-name").await.as_deref(), Some("总部"));
+    assert_eq!(browser.text("[data-site=hq] .muted").await.as_deref(), Some("Inspector"));
+    assert_eq!(browser.text("[data-site=plant2]").await, None, "only the sites where the inspector has a role");
+
+    // The session is on the phone: a reload, and then no server at all, keep it.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    browser.wait_for_service_worker().await;
+    let address = server.url("/");
+    server.stop().await.unwrap();
+    browser.client.goto(&address).await.unwrap();
+    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    browser.wait_for_text("[data-status=offline]", "Server not reachable: working offline, will sync when connected").await;
+
+    // Signing out forgets it.
+    browser.client.find(fantoccini::Locator::Css("[data-action=sign-out]")).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("h1", "Sign in").await;
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("h1", "Sign in").await;
     browser.close().await;
 }

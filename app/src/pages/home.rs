@@ -1,15 +1,63 @@
-//! The start page: what Houqin is and whether this phone reaches the server.
+//! The start page: who is signed in, their sites, and whether this phone reaches the server.
 
 use leptos::prelude::*;
 
 use crate::i18n::use_texts;
 use crate::server::fetch_health;
+use crate::session::use_session;
 
 #[component]
 pub fn Home() -> impl IntoView {
     let texts = use_texts();
+    let current = use_session();
+    let sites = move || {
+        let texts = texts.get();
+        current.session.get().map(|session| {
+            let rows = session
+                .sites
+                .into_iter()
+                .map(|site| {
+                    view! {
+                        <li data-site=site.id.clone()>
+                            <span class="site-name">{site.name}</span>
+                            " "
+                            <span class="muted">{texts.role(&site.role)}</span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="card" aria-labelledby="my-sites">
+                    <p class="signed-in">
+                        {texts.signed_in_as} " "
+                        <strong data-user=session.user.username>{session.user.display_name}</strong>
+                    </p>
+                    <h2 id="my-sites">{texts.my_sites}</h2>
+                    <ul class="sites">{rows}</ul>
+                </section>
+            }
+        })
+    };
+    view! {
+        <section class="hero">
+            <h1>{move || texts.get().app_name}</h1>
+            <p class="tagline">{move || texts.get().tagline}</p>
+        </section>
+        {sites}
+        <section class="card" aria-labelledby="this-phone">
+            <h2 id="this-phone">{move || texts.get().this_phone}</h2>
+            <ServerStatus />
+            <p class="muted">{move || texts.get().app_version} " " {shared::VERSION}</p>
+        </section>
+    }
+}
+
+/// Whether this phone reaches the server, asked once when shown.
+#[component]
+pub fn ServerStatus() -> impl IntoView {
+    let texts = use_texts();
     let health = LocalResource::new(fetch_health);
-    let status = move || {
+    move || {
         let texts = texts.get();
         let (state, text, reason) = match health.get() {
             None => ("pending", texts.checking_server.to_owned(), String::new()),
@@ -23,16 +71,5 @@ pub fn Home() -> impl IntoView {
                 {text}
             </p>
         }
-    };
-    view! {
-        <section class="hero">
-            <h1>{move || texts.get().app_name}</h1>
-            <p class="tagline">{move || texts.get().tagline}</p>
-        </section>
-        <section class="card" aria-labelledby="this-phone">
-            <h2 id="this-phone">{move || texts.get().this_phone}</h2>
-            {status}
-            <p class="muted">{move || texts.get().app_version} " " {shared::VERSION}</p>
-        </section>
     }
 }

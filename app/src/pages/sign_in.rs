@@ -1,0 +1,96 @@
+//! Signing in: user name and password, once online; afterwards the phone keeps the session.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use shared::routes::AppRoute;
+
+use crate::i18n::use_texts;
+use crate::pages::home::ServerStatus;
+use crate::server::{SignInError, sign_in};
+use crate::session::{self, use_session};
+
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let navigate = use_navigate();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<SignInError>);
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        let (name, secret) = (username.get_untracked().trim().to_owned(), password.get_untracked());
+        spawn_local(async move {
+            let outcome = match sign_in(&name, &secret).await {
+                Ok(signed_in) => session::sign_in(current, signed_in).await.map_err(SignInError::Failed),
+                Err(failure) => Err(failure),
+            };
+            busy.set(false);
+            match outcome {
+                Ok(()) => {
+                    password.set(String::new());
+                    navigate(AppRoute::Home.pattern(), Default::default());
+                }
+                Err(failure) => error.set(Some(failure)),
+            }
+        });
+    };
+
+    let message = move || {
+        let texts = texts.get();
+        error.get().map(|failure| {
+            let text = match failure {
+                SignInError::WrongLogin => texts.wrong_login.to_owned(),
+                SignInError::TooMany { seconds } => texts.too_many_attempts.replace("{}", &seconds.to_string()),
+                SignInError::Offline => texts.sign_in_needs_network.to_owned(),
+                SignInError::Failed(detail) => format!("{}{detail}", texts.sign_in_failed),
+            };
+            view! { <p class="error" role="alert" data-error="sign-in">{text}</p> }
+        })
+    };
+
+    view! {
+        <h1>{move || texts.get().sign_in_title}</h1>
+        <form class="card form" on:submit=submit>
+            <label>
+                <span>{move || texts.get().username}</span>
+                <input
+                    name="username"
+                    autocomplete="username"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    required
+                    prop:value=username
+                    on:input=move |event| username.set(event_target_value(&event))
+                />
+            </label>
+            <label>
+                <span>{move || texts.get().password}</span>
+                <input
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    prop:value=password
+                    on:input=move |event| password.set(event_target_value(&event))
+                />
+            </label>
+            {message}
+            <button type="submit" class="primary" prop:disabled=busy>
+                {move || if busy.get() { texts.get().signing_in } else { texts.get().sign_in }}
+            </button>
+        </form>
+        <section class="card">
+            <ServerStatus />
+        </section>
+    }
+}

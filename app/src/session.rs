@@ -1,0 +1,86 @@
+//! Who is signed in on this phone: the session the server issued, kept in the local store
+//! so the app opens signed in with no network, and provided to every component.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::store;
+
+/// What the phone keeps after signing in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The bearer token for the API and the sync socket.
+    pub token: String,
+    /// Milliseconds since the epoch; after it the server asks for a new sign-in, but the
+    /// phone keeps working offline with what it has.
+    pub expires_at: i64,
+    pub user: SessionUser,
+    pub sites: Vec<SessionSite>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub username: String,
+    pub display_name: String,
+}
+
+/// A site the user works at, as `/api/me` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSite {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// `automerge:<id>` of the site's catalog.
+    pub catalog: Option<String>,
+}
+
+/// The session as components see it.
+#[derive(Clone, Copy)]
+pub struct CurrentSession {
+    /// `None` when nobody is signed in.
+    pub session: RwSignal<Option<Session>>,
+    /// Whether the stored session has been read (until then, nobody is sent to sign in).
+    pub ready: RwSignal<bool>,
+}
+
+/// Reads the stored session and provides it.
+pub fn provide_session() {
+    let current = CurrentSession { session: RwSignal::new(None), ready: RwSignal::new(false) };
+    provide_context(current);
+    spawn_local(async move {
+        match stored_session().await {
+            Ok(session) => current.session.set(session),
+            Err(error) => leptos::logging::warn!("cannot read the stored session: {error}"),
+        }
+        current.ready.set(true);
+    });
+}
+
+async fn stored_session() -> Result<Option<Session>, String> {
+    let store = store::local().await.map_err(|error| error.to_string())?;
+    let Some(json) = store.session().await.map_err(|error| error.to_string())? else { return Ok(None) };
+    // A session in a shape this build does not know is no session: sign in again.
+    Ok(serde_json::from_str(&json).ok())
+}
+
+pub fn use_session() -> CurrentSession {
+    use_context().expect("provide_session() runs in App")
+}
+
+/// Keeps the session on the phone, then makes it current.
+pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), String> {
+    let store = store::local().await.map_err(|error| error.to_string())?;
+    let json = serde_json::to_string(&session).map_err(|error| error.to_string())?;
+    store.save_session(&json).await.map_err(|error| error.to_string())?;
+    current.session.set(Some(session));
+    Ok(())
+}
+
+/// Forgets the session on this phone.
+pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
+    let store = store::local().await.map_err(|error| error.to_string())?;
+    store.clear_session().await.map_err(|error| error.to_string())?;
+    current.session.set(None);
+    Ok(())
+}
