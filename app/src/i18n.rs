@@ -93,6 +93,23 @@ pub struct Texts {
     pub my_sites: &'static str,
     /// Role names, in the order of `shared::directory::Role::ALL`.
     pub roles: [&'static str; 6],
+    /// `{}` is the number of changes.
+    pub sign_out_warning: &'static str,
+    pub synced: &'static str,
+    /// `{}` is the number of changes.
+    pub changes_on_phone: &'static str,
+    pub not_yet_synced: &'static str,
+    pub refused: &'static str,
+    /// `{}` is a time of day.
+    pub offline_since: &'static str,
+    pub connecting: &'static str,
+    pub report_fault: &'static str,
+    pub fault_title: &'static str,
+    pub site: &'static str,
+    pub report: &'static str,
+    pub my_reports: &'static str,
+    pub add_comment: &'static str,
+    pub add: &'static str,
 }
 
 const CHINESE: Texts = Texts {
@@ -123,6 +140,20 @@ const CHINESE: Texts = Texts {
     signed_in_as: "当前用户",
     my_sites: "我的厂区",
     roles: ["安全巡检员", "宿管员", "维修技术员", "仓库管理员", "经理", "管理员"],
+    sign_out_warning: "还有 {} 项更改只在本机，尚未同步。退出登录会删除本机上的数据，这些更改将丢失。仍要退出吗？",
+    synced: "已同步",
+    changes_on_phone: "{} 项更改仅在本机",
+    not_yet_synced: "等待同步",
+    refused: "服务器未接收（无权限）",
+    offline_since: "离线，自 {} 起",
+    connecting: "正在连接…",
+    report_fault: "报修",
+    fault_title: "什么坏了？",
+    site: "厂区",
+    report: "提交报修",
+    my_reports: "工单",
+    add_comment: "添加备注",
+    add: "添加",
 };
 
 const ENGLISH: Texts = Texts {
@@ -153,6 +184,20 @@ const ENGLISH: Texts = Texts {
     signed_in_as: "Signed in as",
     my_sites: "My sites",
     roles: ["Inspector", "Dorm staff", "Technician", "Storekeeper", "Manager", "Administrator"],
+    sign_out_warning: "Changes on this phone only, not synced yet: {}. Signing out deletes this phone's data and those changes with it. Sign out anyway?",
+    synced: "Synced",
+    changes_on_phone: "Changes on this phone only: {}",
+    not_yet_synced: "Waiting to sync",
+    refused: "Not accepted by the server (no access)",
+    offline_since: "Offline since {}",
+    connecting: "Connecting…",
+    report_fault: "Report a fault",
+    fault_title: "What is broken?",
+    site: "Site",
+    report: "Report",
+    my_reports: "Work orders",
+    add_comment: "Add a note",
+    add: "Add",
 };
 
 const STORAGE_KEY: &str = "houqin.language";

@@ -6,6 +6,7 @@
 
 pub mod i18n;
 mod pages;
+pub mod replica;
 pub mod server;
 pub mod session;
 pub mod store;
@@ -38,6 +39,18 @@ fn segment(route: AppRoute) -> StaticSegment<&'static str> {
 pub fn App() -> impl IntoView {
     i18n::provide_language();
     session::provide_session();
+    replica::provide_replica();
+    let current = use_session();
+    let sync = replica::use_replica();
+    // Sync runs while someone is signed in.
+    Effect::new(move || match current.session.get() {
+        Some(session) => spawn_local(async move {
+            if let Err(error) = replica::start(&session, sync).await {
+                leptos::logging::error!("cannot start syncing: {error}");
+            }
+        }),
+        None => replica::stop(),
+    });
     view! {
         <Router>
             <SessionGate />
@@ -79,7 +92,15 @@ fn SessionGate() -> impl IntoView {
 fn Header() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let sync = replica::use_replica();
     let sign_out = move |_| {
+        let unsynced = sync.view.with_untracked(replica::SyncView::local_only);
+        if unsynced > 0 {
+            let warning = texts.get_untracked().sign_out_warning.replace("{}", &unsynced.to_string());
+            if !window().confirm_with_message(&warning).unwrap_or(false) {
+                return;
+            }
+        }
         spawn_local(async move {
             if let Err(error) = session::sign_out(current).await {
                 leptos::logging::warn!("cannot sign out: {error}");

@@ -67,7 +67,7 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
         return Err(SignInError::Failed(error_message(me, status).await));
     }
     let me: MeAnswer = me.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
-    Ok(Session { token: login.token, expires_at: login.expires_at, user: me.user, sites: me.sites })
+    Ok(Session { token: login.token, expires_at: login.expires_at, user: me.user, sites: me.sites, actor: crate::session::new_actor() })
 }
 
 async fn error_message(response: gloo_net::http::Response, status: u16) -> String {

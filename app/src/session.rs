@@ -17,6 +17,15 @@ pub struct Session {
     pub expires_at: i64,
     pub user: SessionUser,
     pub sites: Vec<SessionSite>,
+    /// The Automerge actor (hex) this phone writes under for this user: fresh at every
+    /// sign-in, so two people on one phone never share one (the server would refuse).
+    #[serde(default = "new_actor")]
+    pub actor: String,
+}
+
+/// A fresh random actor id, hex.
+pub fn new_actor() -> String {
+    automerge::ActorId::random().to_hex_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,10 +86,12 @@ pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), St
     Ok(())
 }
 
-/// Forgets the session on this phone.
+/// Signs out: stops syncing and deletes everything this phone keeps, so the next person
+/// to sign in here sees only what their own roles allow. The caller warns first when
+/// changes are still on this phone only.
 pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
-    let store = store::local().await.map_err(|error| error.to_string())?;
-    store.clear_session().await.map_err(|error| error.to_string())?;
+    crate::replica::stop();
+    store::wipe_local().await.map_err(|error| error.to_string())?;
     current.session.set(None);
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The phone's own copy of everything, in IndexedDB: Automerge documents as a snapshot
 //! plus incremental chunks, files (photos, signatures) by SHA-256, and the session.
 //!
-//! Object stores of database version 1:
+//! Object stores (version 2; an upgrade creates whichever are missing):
 //! - `chunks`: `[document id, kind, sha256 of the bytes]` → bytes, kind 0 a snapshot and
 //!   1 an incremental chunk. One document is one key range; the same chunk written twice
 //!   is one record; chunks load in any order (Automerge waits for missing dependencies).
 //! - `blobs`: sha256 → `{bytes, mime, uploaded}`.
 //! - `session`: `"current"` → the signed-in session as JSON.
+//! - `server_heads` (version 2): document id → the heads (hex) the server was last known
+//!   to have, so the phone can say what is on it alone before it reconnects.
 //!
 //! Every write resolves only when its transaction has committed: a change is on the
 //! phone before the UI calls it saved. Compaction replaces a document's chunks with one
@@ -15,7 +17,7 @@
 
 use std::fmt;
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 use js_sys::{Array, Promise, Uint8Array};
 use sha2::{Digest, Sha256};
 use shared::protocol::DocumentId;
@@ -24,10 +26,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const CHUNKS: &str = "chunks";
 const BLOBS: &str = "blobs";
 const SESSION: &str = "session";
+const SERVER_HEADS: &str = "server_heads";
 const SNAPSHOT: u32 = 0;
 const INCREMENTAL: u32 = 1;
 
@@ -91,6 +94,15 @@ thread_local! {
     static LOCAL: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Deletes everything this phone keeps (sign-out): closes the app's store and deletes
+/// its database.
+pub async fn wipe_local() -> Result<(), StoreError> {
+    if let Some(store) = LOCAL.take() {
+        store.close();
+    }
+    Store::delete(DATABASE).await
+}
+
 /// The app's store, opened on first use and kept open.
 pub async fn local() -> Result<Store, StoreError> {
     if let Some(store) = LOCAL.with_borrow(Clone::clone) {
@@ -110,7 +122,7 @@ impl Store {
         let upgrading = request.clone();
         let on_upgrade = Closure::once_into_js(move || {
             let Ok(db) = upgrading.result().and_then(|db| db.dyn_into::<IdbDatabase>()) else { return };
-            for name in [CHUNKS, BLOBS, SESSION] {
+            for name in [CHUNKS, BLOBS, SESSION, SERVER_HEADS] {
                 if !db.object_store_names().contains(name) {
                     let _ = db.create_object_store(name);
                 }
@@ -204,6 +216,24 @@ impl Store {
             .collect();
         documents.dedup();
         Ok(documents)
+    }
+
+    /// Remembers the heads the server confirmed for a document.
+    pub async fn save_server_heads(&self, document: &DocumentId, heads: &[ChangeHash]) -> Result<(), StoreError> {
+        let transaction = self.transaction(&[SERVER_HEADS], IdbTransactionMode::Readwrite)?;
+        let store = transaction.object_store(SERVER_HEADS).map_err(failed)?;
+        let value: Array = heads.iter().map(|hash| JsValue::from_str(&hash.to_string())).collect();
+        store.put_with_key(&value, &JsValue::from_str(&document.to_string())).map_err(failed)?;
+        committed(&transaction).await
+    }
+
+    /// The heads the server last confirmed for a document; empty if none.
+    pub async fn server_heads(&self, document: &DocumentId) -> Result<Vec<ChangeHash>, StoreError> {
+        let transaction = self.transaction(&[SERVER_HEADS], IdbTransactionMode::Readonly)?;
+        let store = transaction.object_store(SERVER_HEADS).map_err(failed)?;
+        let value = completion(&store.get(&JsValue::from_str(&document.to_string())).map_err(failed)?).await?;
+        let Ok(hashes) = value.dyn_into::<Array>() else { return Ok(Vec::new()) };
+        Ok(hashes.iter().filter_map(|hash| hash.as_string()?.parse().ok()).collect())
     }
 
     /// Keeps a file under its SHA-256 (computed here), not yet uploaded; returns the hash.

@@ -150,9 +150,10 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
     browser.close().await;
 }
 
-/// Fills the sign-in form and submits it.
+/// Fills the sign-in form (once it is shown) and submits it.
 async fn sign_in(browser: &Browser, username: &str, password: &str) {
     use fantoccini::Locator::Css;
+    browser.wait_for_text("h1", "Sign in").await;
     for (field, value) in [("username", username), ("password", password)] {
         let input = browser.client.find(Css(&format!("input[name={field}]"))).await.unwrap();
         input.clear().await.unwrap();
@@ -193,4 +194,114 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
     browser.client.refresh().await.unwrap();
     browser.wait_for_text("h1", "Sign in").await;
     browser.close().await;
+}
+
+/// Types into the field `name` of the form `form` and submits it.
+async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
+    use fantoccini::Locator::Css;
+    let input = browser.client.find(Css(&format!("[data-form={form}] [name={name}]"))).await.unwrap();
+    input.send_keys(value).await.unwrap();
+    browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test]
+async fn edits_made_offline_survive_reloads_and_reach_the_server() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&browser, "inspector", "demo").await;
+    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    // The site's catalog comes down first, and the phone says it is in step.
+    browser.wait_for_text("[data-sync]", "Synced").await;
+    browser.wait_for_service_worker().await;
+
+    // Into the basement: the server is gone, the phone reloads the app from its cache.
+    let (address, base) = (server.address, server.url("/"));
+    let data = server.stop().await.unwrap();
+    browser.client.goto(&base).await.unwrap();
+    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    wait_for("the phone to say it is offline", PATIENCE, || async {
+        browser.text("[data-sync=offline]").await.filter(|text| text.starts_with("Offline since"))
+    })
+    .await;
+
+    submit(&browser, "report", "title", "配电房漏水").await;
+    browser.wait_for_text(".order .order-title", "配电房漏水").await;
+    browser.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
+    submit(&browser, "comment", "comment", "带上扳手").await;
+    browser.wait_for_text(".order .comment", "带上扳手").await;
+    browser.wait_for_text(".order [data-state]", "Changes on this phone only: 2").await;
+
+    // A reload with no server: the report and its note are still on the phone.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text(".order .comment", "带上扳手").await;
+    assert_eq!(browser.text(".order .order-title").await.as_deref(), Some("配电房漏水"));
+
+    // Back in coverage: the phone reconnects by itself and the server has everything.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    wait_for("the report to sync", Duration::from_secs(90), || async {
+        (browser.text(".order [data-state]").await.as_deref() == Some("Synced")).then_some(())
+    })
+    .await;
+    browser.wait_for_text("[data-sync]", "Synced").await;
+    let id = browser.evaluate("return document.querySelector('.order').dataset.document").await;
+    let id = shared::protocol::DocumentId::parse(id.as_str().unwrap()).unwrap();
+    let stored = server.state.documents.load(&id).unwrap().expect("the report reached the server");
+    let order = shared::document::work_order::WorkOrder::from_doc(stored).unwrap().read().unwrap();
+    assert_eq!(order.title, "配电房漏水");
+    assert_eq!(order.comments.iter().map(|comment| comment.text.as_str()).collect::<Vec<_>>(), ["带上扳手"]);
+    assert_eq!(order.header.created_by.as_str(), "inspector");
+    browser.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Waits until the page lists a work order titled `title` whose comments are `comments`
+/// (in any order) and which is synced.
+async fn wait_for_order(browser: &Browser, title: &str, comments: &[&str]) {
+    let mut expected: Vec<String> = comments.iter().map(|comment| (*comment).to_owned()).collect();
+    expected.sort();
+    let script = "const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === arguments[0]);
+        return order ? { state: order.querySelector('[data-state]').dataset.state, comments: [...order.querySelectorAll('.comment')].map((comment) => comment.textContent) } : null;";
+    wait_for(&format!("{title:?} with {comments:?}, synced"), Duration::from_secs(90), || async {
+        let seen = browser.client.execute(script, vec![json!(title)]).await.unwrap();
+        let mut shown: Vec<String> = seen["comments"].as_array()?.iter().filter_map(|comment| comment.as_str().map(str::to_owned)).collect();
+        shown.sort();
+        (seen["state"] == "synced" && shown == expected).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
+    let server = TestServer::start(&built_dist()).await;
+    let (inspector, manager) = (Browser::start().await, Browser::start().await);
+    for (phone, user) in [(&inspector, "inspector"), (&manager, "manager")] {
+        phone.client.goto(&server.url("/")).await.unwrap();
+        sign_in(phone, user, "demo").await;
+        phone.wait_for_text(&format!("[data-user={user}]"), if user == "inspector" { "李安全员" } else { "王经理" }).await;
+        phone.wait_for_text("[data-sync]", "Synced").await;
+        phone.wait_for_service_worker().await;
+    }
+    // The manager works at two sites: the report goes to hq, where the inspector works.
+    submit(&inspector, "report", "title", "门禁故障").await;
+    wait_for_order(&inspector, "门禁故障", &[]).await;
+    // The manager's phone hears of it through the site's index and fetches it.
+    wait_for_order(&manager, "门禁故障", &[]).await;
+
+    let (address, base) = (server.address, server.url("/"));
+    let data = server.stop().await.unwrap();
+    for (phone, note) in [(&inspector, "刷卡无反应"), (&manager, "已通知保卫科")] {
+        phone.client.goto(&base).await.unwrap();
+        phone.wait_for_text(".order .order-title", "门禁故障").await;
+        submit(phone, "comment", "comment", note).await;
+        phone.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
+    }
+
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    for phone in [&inspector, &manager] {
+        wait_for_order(phone, "门禁故障", &["刷卡无反应", "已通知保卫科"]).await;
+    }
+    inspector.close().await;
+    manager.close().await;
+    server.stop().await.unwrap();
 }

@@ -28,10 +28,16 @@ impl TestServer {
 
     /// Starts on an existing data directory (a restart).
     pub async fn start_in(data: tempfile::TempDir, dist: &Path) -> TestServer {
+        TestServer::start_at(data, dist, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts on an existing data directory at a given address: a restart that pages
+    /// already open (whose origin is the old address) reach again.
+    pub async fn start_at(data: tempfile::TempDir, dist: &Path, address: SocketAddr) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
         let state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, state.clone(), async {

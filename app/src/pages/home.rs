@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::use_texts;
+use crate::i18n::{CurrentLanguage, use_texts};
+use crate::pages::orders::{MyWorkOrders, ReportFault};
+use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
 
@@ -44,6 +46,9 @@ pub fn Home() -> impl IntoView {
             <p class="tagline">{move || texts.get().tagline}</p>
         </section>
         {sites}
+        <SyncSummary />
+        <ReportFault />
+        <MyWorkOrders />
         <section class="card" aria-labelledby="this-phone">
             <h2 id="this-phone">{move || texts.get().this_phone}</h2>
             <ServerStatus />
@@ -71,5 +76,33 @@ pub fn ServerStatus() -> impl IntoView {
                 {text}
             </p>
         }
+    }
+}
+
+/// The phone's sync state in one line: synced, changes waiting, or offline since when.
+#[component]
+pub fn SyncSummary() -> impl IntoView {
+    let texts = use_texts();
+    let sync = use_replica();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    move || {
+        let texts = texts.get();
+        let view = sync.view.get();
+        let waiting = view.local_only();
+        let (state, text) = match (view.online, view.offline_since) {
+            (true, _) if waiting == 0 => ("synced", texts.synced.to_owned()),
+            (true, _) => ("local", texts.changes_on_phone.replace("{}", &waiting.to_string())),
+            (false, Some(since)) => {
+                let time = js_sys::Date::new(&(since.as_millis() as f64).into());
+                let clock = String::from(time.to_locale_time_string(language.get().tag()));
+                let mut text = texts.offline_since.replace("{}", &clock);
+                if waiting > 0 {
+                    text = format!("{text} · {}", texts.changes_on_phone.replace("{}", &waiting.to_string()));
+                }
+                ("offline", text)
+            }
+            (false, None) => ("connecting", texts.connecting.to_owned()),
+        };
+        view! { <p class=format!("sync sync-{state}") data-sync=state>{text}</p> }
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod home;
 pub mod not_found;
+pub mod orders;
 pub mod settings;
 pub mod sign_in;

@@ -118,6 +118,8 @@ pub struct Client {
     started: BTreeSet<DocumentId>,
     in_flight: BTreeSet<DocumentId>,
     waiting: VecDeque<DocumentId>,
+    /// Documents that start before the others on every connection.
+    first: BTreeSet<DocumentId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ClientEvent>,
 }
@@ -133,6 +135,7 @@ impl Client {
             started: BTreeSet::new(),
             in_flight: BTreeSet::new(),
             waiting: VecDeque::new(),
+            first: BTreeSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -166,6 +169,24 @@ impl Client {
             self.waiting.push_back(id);
             self.start_waiting();
         }
+    }
+
+    /// Syncs this document before the others on every connection (a site's catalog, which
+    /// says what else there is).
+    pub fn sync_first(&mut self, id: DocumentId) {
+        self.first.insert(id);
+    }
+
+    /// Starts tracking a document loaded from this device's storage together with the heads
+    /// the server was last known to have, so that offline, before any connection, the
+    /// status still counts only the changes the server lacks.
+    pub fn add_stored_document(&mut self, id: DocumentId, doc: AutoCommit, server_heads: Vec<ChangeHash>) {
+        self.add_document(id, doc);
+        let tracked = self.documents.get_mut(&id).expect("just added");
+        if !server_heads.is_empty() {
+            tracked.state.their_heads = Some(server_heads);
+        }
+        tracked.status = status_of(&mut tracked.doc, &tracked.state, false);
     }
 
     /// Asks for a document known only by its id (from a catalog's index, a link).
@@ -300,6 +321,9 @@ impl Client {
                     tracked.refused = false;
                     self.waiting.push_back(*id);
                 }
+                // What the phone needs first (its sites' catalogs) goes first.
+                let (first, rest): (VecDeque<DocumentId>, VecDeque<DocumentId>) = self.waiting.drain(..).partition(|id| self.first.contains(id));
+                self.waiting = first.into_iter().chain(rest).collect();
                 self.start_waiting();
             }
             _ if !self.is_online() => self.fail("the server spoke before the handshake finished"),
@@ -451,18 +475,33 @@ mod tests {
             doc.commit();
             client.add_document(*id, doc);
         }
+        client.sync_first(ids[4]);
         client.handle_connected(now);
         assert!(matches!(frames(&mut client).as_slice(), [Message::Join { sender, .. }] if sender.0 == "phone-1"));
         let peer = Message::Peer { sender: PeerId("server".into()), target: PeerId("phone-1".into()), selected_version: "1".into(), metadata: None };
         client.handle_frame(now, &message::encode(&peer));
         let started: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
-        assert_eq!(started, ids[..2]);
+        assert_eq!(started, [ids[4], ids[0]], "the one asked for first, then in order");
 
         // An answer (here: the server has no such document) lets the next one start.
         let unavailable = Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0] };
         client.handle_frame(now, &message::encode(&unavailable));
         let next: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
-        assert_eq!(next, [ids[2]]);
+        assert_eq!(next, [ids[1]]);
+        // Loaded from storage with the server's last known heads: offline, only what the
+        // server lacks counts.
+        let mut stored = AutoCommit::new();
+        stored.put(automerge::ROOT, "n", 1).unwrap();
+        stored.commit();
+        let server_had = stored.get_heads();
+        stored.put(automerge::ROOT, "n", 2).unwrap();
+        stored.commit();
+        let mut offline = Client::new(ClientConfig::new(PeerId("offline".into())), now);
+        offline.add_stored_document(ids[0], stored.fork(), server_had);
+        assert_eq!(offline.status(&ids[0]), Some(SyncStatus::LocalOnly(1)));
+        offline.add_stored_document(ids[1], stored, Vec::new());
+        assert_eq!(offline.status(&ids[1]), Some(SyncStatus::LocalOnly(2)), "never synced: every change is local");
+
         // This device holds the document: the server refused its copy, it did not lose it.
         assert!(client.is_refused(&ids[0]) && !client.is_unavailable(&ids[0]));
         assert!(std::iter::from_fn(|| client.poll_event()).any(|event| event == ClientEvent::Refused(ids[0])));

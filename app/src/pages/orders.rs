@@ -1,0 +1,213 @@
+//! Reporting a fault and following one's reports: the first documents the phone makes,
+//! enough to see offline editing and sync end to end. The full work-order screens
+//! (dispatch, repair, verification) build on these.
+
+use automerge::AutoCommit;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::directory::{SiteId, Username};
+use shared::document::catalog::{IndexEntry, SiteCatalog};
+use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder, WorkOrderView};
+use shared::document::{DocumentType, Edit, EntryId};
+use shared::protocol::DocumentId;
+use shared::time::Timestamp;
+
+use crate::i18n::{Texts, use_texts};
+use crate::replica::{self, DocumentState, use_replica};
+use crate::session::use_session;
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now() as i64)
+}
+
+/// An id for an entry inside a document, unique enough across phones.
+fn entry_id(prefix: &str) -> EntryId {
+    let random = (js_sys::Math::random() * 1e12) as u64;
+    EntryId::parse(&format!("{prefix}-{}-{random:x}", js_sys::Date::now() as u64)).expect("letters, digits and dashes")
+}
+
+fn edit_now(username: &str) -> Result<Edit, String> {
+    Ok(Edit::new(Username::parse(username).map_err(|error| error.to_string())?, now()))
+}
+
+/// "Report a fault": a title and, for people at several sites, the site.
+#[component]
+pub fn ReportFault() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let title = RwSignal::new(String::new());
+    let site = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let sites = move || current.session.get().map(|session| session.sites).unwrap_or_default();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let chosen = site.get_untracked();
+        let site_id = if chosen.is_empty() { session.sites.first().map(|site| site.id.clone()).unwrap_or_default() } else { chosen };
+        let text = title.get_untracked();
+        spawn_local(async move {
+            let outcome = async {
+                let edit = edit_now(&session.user.username)?;
+                let new = NewWorkOrder {
+                    site: SiteId::parse(&site_id).map_err(|error| error.to_string())?,
+                    title: text,
+                    description: String::new(),
+                    location: String::new(),
+                    asset: None,
+                    category: Category::Other,
+                    priority: Priority::Normal,
+                    due_at: None,
+                    source: None,
+                };
+                let actor = replica::device_actor().ok_or("not signed in")?;
+                let order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                let status = order.read().map_err(|error| error.to_string())?.state().status;
+                let id = replica::new_document_id();
+                replica::create(id, order.into_doc()).await?;
+                // The site's index tells the others' phones the report exists.
+                let catalog = session.sites.iter().find(|known| known.id == site_id).and_then(|known| known.catalog.as_deref()).and_then(|url| DocumentId::parse(url).ok());
+                if let Some(catalog) = catalog.filter(|catalog| replica::read(catalog, |_| ()).is_some()) {
+                    let entry = IndexEntry {
+                        document: id.url(),
+                        document_type: DocumentType::WorkOrder,
+                        title: new.title.trim().to_owned(),
+                        status: status.as_str().to_owned(),
+                        location: new.location.clone(),
+                        updated_at: edit.at,
+                    };
+                    replica::edit(&catalog, |doc| {
+                        let mut site_catalog = SiteCatalog::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+                        let indexed = site_catalog.index_document(&entry, &edit).map_err(|error| error.to_string());
+                        *doc = site_catalog.into_doc();
+                        indexed
+                    })
+                    .await?;
+                }
+                Ok(())
+            }
+            .await;
+            match outcome {
+                Ok(()) => {
+                    title.set(String::new());
+                    error.set(None);
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="report-fault">
+            <h2 id="report-fault">{move || texts.get().report_fault}</h2>
+            <form class="form" on:submit=submit data-form="report">
+                <label>
+                    <span>{move || texts.get().fault_title}</span>
+                    <input name="title" required prop:value=title on:input=move |event| title.set(event_target_value(&event)) />
+                </label>
+                <Show when=move || { sites().len() > 1 }>
+                    <label>
+                        <span>{move || texts.get().site}</span>
+                        <select name="site" on:change=move |event| site.set(event_target_value(&event))>
+                            {move || sites().into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
+                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit" class="primary">{move || texts.get().report}</button>
+            </form>
+        </section>
+    }
+}
+
+fn read_order(doc: &AutoCommit) -> Option<WorkOrderView> {
+    WorkOrder::from_doc(doc.clone()).ok()?.read().ok()
+}
+
+fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {
+    match state {
+        Some(DocumentState::Synced) => texts.synced.to_owned(),
+        Some(DocumentState::LocalOnly(count)) => texts.changes_on_phone.replace("{}", &count.to_string()),
+        Some(DocumentState::Refused) => texts.refused.to_owned(),
+        Some(DocumentState::Unknown) | None => texts.not_yet_synced.to_owned(),
+    }
+}
+
+fn state_name(state: Option<DocumentState>) -> &'static str {
+    match state {
+        Some(DocumentState::Synced) => "synced",
+        Some(DocumentState::LocalOnly(_)) => "local",
+        Some(DocumentState::Refused) => "refused",
+        Some(DocumentState::Unknown) | None => "unknown",
+    }
+}
+
+/// The work orders on this phone, newest first, each with its sync state and comments.
+#[component]
+pub fn MyWorkOrders() -> impl IntoView {
+    let texts = use_texts();
+    let sync = use_replica();
+    let orders = move || {
+        sync.view.with(|view| view.revision);
+        let mut orders: Vec<(DocumentId, WorkOrderView)> =
+            replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read(&id, read_order)??))).collect();
+        orders.sort_by_key(|(_, order)| std::cmp::Reverse(order.header.created_at));
+        orders
+    };
+    view! {
+        <section class="card" aria-labelledby="my-orders">
+            <h2 id="my-orders">{move || texts.get().my_reports}</h2>
+            <ul class="orders">
+                {move || orders().into_iter().map(|(id, order)| view! { <OrderRow id=id order=order /> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
+    let texts = use_texts();
+    let sync = use_replica();
+    let current = use_session();
+    let comment = RwSignal::new(String::new());
+    let state = move || sync.view.with(|view| view.documents.get(&id).copied());
+    let add_comment = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let text = comment.get_untracked();
+        spawn_local(async move {
+            let outcome = replica::edit(&id, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                let mut order = WorkOrder::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+                let added = order.add_comment(&entry_id("comment"), &text, None, &edit).map_err(|error| error.to_string());
+                *doc = order.into_doc();
+                added
+            })
+            .await;
+            match outcome {
+                Ok(()) => comment.set(String::new()),
+                Err(message) => leptos::logging::warn!("cannot add the comment: {message}"),
+            }
+        });
+    };
+    let comments = order.comments.into_iter().map(|comment| view! { <li class="comment">{comment.text}</li> }).collect_view();
+    view! {
+        <li class="order" data-document=id.to_string()>
+            <div class="order-head">
+                <span class="order-title">{order.title}</span>
+                <span class=move || format!("badge badge-{}", state_name(state())) data-state=move || state_name(state())>
+                    {move || state_text(texts.get(), state())}
+                </span>
+            </div>
+            <ul class="comments">{comments}</ul>
+            <form class="inline-form" on:submit=add_comment data-form="comment">
+                <input
+                    name="comment"
+                    required
+                    prop:placeholder=move || texts.get().add_comment
+                    prop:value=comment
+                    on:input=move |event| comment.set(event_target_value(&event))
+                />
+                <button type="submit">{move || texts.get().add}</button>
+            </form>
+        </li>
+    }
+}

@@ -1,0 +1,499 @@
+//! The phone's replica: every document it holds, kept in IndexedDB and synced with the
+//! server over `/sync` whenever a connection exists.
+//!
+//! `shared`'s client role decides what to send; this module gives it a browser WebSocket,
+//! a clock and a one-second tick (timeouts and reconnects with backoff), listens to the
+//! browser's `online`/`offline` events, writes every change to the store — a local edit
+//! before it counts as saved, a change from the server as it arrives — and publishes a
+//! [`SyncView`] for the interface.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use js_sys::{ArrayBuffer, Uint8Array};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::document::catalog::SiteCatalog;
+use shared::protocol::DocumentId;
+use shared::protocol::client::{Client, ClientConfig, ClientEvent, SyncStatus, Transmit};
+use shared::protocol::message::PeerId;
+use shared::time::Timestamp;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+use crate::session::Session;
+use crate::store::{self, Store};
+
+/// How often the replica checks its timers (reconnect backoff).
+const TICK_MS: u32 = 1000;
+/// Documents a site's index lists as changed within this long are fetched to the phone.
+const RECENT_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// One document's state as the interface shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentState {
+    /// The server has every change this phone has.
+    Synced,
+    /// This many changes are on this phone only.
+    LocalOnly(usize),
+    /// Not confirmed yet (never connected since it changed, or just connected).
+    Unknown,
+    /// The server will not take this phone's copy (no role at its site).
+    Refused,
+}
+
+/// What the interface shows about sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncView {
+    pub online: bool,
+    /// When the phone last lost (or first failed to get) its connection.
+    pub offline_since: Option<Timestamp>,
+    pub documents: BTreeMap<DocumentId, DocumentState>,
+    /// Rises whenever any document's content changes, so views re-read it.
+    pub revision: u64,
+}
+
+impl SyncView {
+    /// Changes on this phone only, over all documents.
+    pub fn local_only(&self) -> usize {
+        self.documents.values().map(|state| if let DocumentState::LocalOnly(count) = state { *count } else { 0 }).sum()
+    }
+}
+
+/// The replica as components reach it.
+#[derive(Clone, Copy)]
+pub struct CurrentReplica {
+    pub view: RwSignal<SyncView>,
+}
+
+pub fn use_replica() -> CurrentReplica {
+    use_context().expect("provide_replica() runs in App")
+}
+
+pub fn provide_replica() {
+    provide_context(CurrentReplica { view: RwSignal::new(SyncView::default()) });
+}
+
+struct Replica {
+    client: Client,
+    store: Store,
+    token: String,
+    actor: ActorId,
+    socket: Option<WebSocket>,
+    /// The socket's handlers, kept alive while it is open.
+    handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// Heads written to the store, per document: what is new is saved after them.
+    persisted: BTreeMap<DocumentId, Vec<ChangeHash>>,
+    /// The user's sites' catalogs, whose indexes say what else to fetch.
+    catalogs: Vec<DocumentId>,
+    view: RwSignal<SyncView>,
+    timers: Timers,
+}
+
+/// The tick and the browser event listeners; dropping them stops them.
+#[derive(Default)]
+struct Timers {
+    _tick: Option<Interval>,
+    _listeners: Vec<Listener>,
+}
+
+/// `setInterval` for as long as it lives.
+struct Interval {
+    id: i32,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Interval {
+    fn new(every_ms: u32, callback: impl FnMut() + 'static) -> Interval {
+        let callback = Closure::<dyn FnMut()>::new(callback);
+        let id = window()
+            .set_interval_with_callback_and_timeout_and_arguments_0(callback.as_ref().unchecked_ref(), every_ms as i32)
+            .expect("setInterval works in a window");
+        Interval { id, _callback: callback }
+    }
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        window().clear_interval_with_handle(self.id);
+    }
+}
+
+/// A listener on `window` for as long as it lives.
+struct Listener {
+    event: &'static str,
+    callback: Closure<dyn FnMut()>,
+}
+
+impl Listener {
+    fn new(event: &'static str, callback: impl FnMut() + 'static) -> Listener {
+        let callback = Closure::<dyn FnMut()>::new(callback);
+        let _ = window().add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
+        Listener { event, callback }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = window().remove_event_listener_with_callback(self.event, self.callback.as_ref().unchecked_ref());
+    }
+}
+
+thread_local! {
+    static RUNNING: RefCell<Option<Rc<RefCell<Replica>>>> = const { RefCell::new(None) };
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now() as i64)
+}
+
+/// Starts syncing for `session`: loads what the phone holds, asks for the user's sites'
+/// catalogs first, and connects. Replaces a replica already running.
+pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), String> {
+    stop();
+    let store = store::local().await.map_err(|error| error.to_string())?;
+    let actor = ActorId::from(hex_bytes(&session.actor).ok_or("the session has no device actor")?);
+    let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
+    let mut persisted = BTreeMap::new();
+    for id in store.documents().await.map_err(|error| error.to_string())? {
+        match store.load(&id).await {
+            Ok(Some(mut doc)) => {
+                persisted.insert(id, doc.get_heads());
+                let server_heads = store.server_heads(&id).await.unwrap_or_default();
+                client.add_stored_document(id, doc, server_heads);
+            }
+            Ok(None) => {}
+            // One damaged document does not keep the others from syncing.
+            Err(error) => leptos::logging::error!("{error}"),
+        }
+    }
+    let catalogs: Vec<DocumentId> = session.sites.iter().filter_map(|site| DocumentId::parse(site.catalog.as_deref()?).ok()).collect();
+    for catalog in &catalogs {
+        client.sync_first(*catalog);
+        client.request_document(*catalog);
+        request_indexed(&mut client, catalog);
+    }
+    let replica = Rc::new(RefCell::new(Replica {
+        client,
+        store,
+        token: session.token.clone(),
+        actor,
+        socket: None,
+        handlers: Vec::new(),
+        persisted,
+        catalogs,
+        view: current.view,
+        timers: Timers::default(),
+    }));
+    let ticking = Rc::downgrade(&replica);
+    let tick = Interval::new(TICK_MS, move || {
+        if let Some(replica) = ticking.upgrade() {
+            replica.borrow_mut().client.handle_timeout(now());
+            pump(&replica);
+        }
+    });
+    let reconnecting = Rc::downgrade(&replica);
+    let online = Listener::new("online", move || {
+        if let Some(replica) = reconnecting.upgrade() {
+            let mut this = replica.borrow_mut();
+            this.client.handle_network_available(now());
+            this.client.handle_timeout(now());
+            drop(this);
+            pump(&replica);
+        }
+    });
+    let dropping = Rc::downgrade(&replica);
+    let offline = Listener::new("offline", move || {
+        // The socket would notice only after a timeout; the phone knows now.
+        if let Some(replica) = dropping.upgrade()
+            && let Some(socket) = replica.borrow().socket.as_ref()
+        {
+            let _ = socket.close();
+        }
+    });
+    replica.borrow_mut().timers = Timers { _tick: Some(tick), _listeners: vec![online, offline] };
+    RUNNING.set(Some(replica.clone()));
+    pump(&replica);
+    Ok(())
+}
+
+/// Stops syncing (sign-out): closes the socket and drops the timers.
+pub fn stop() {
+    if let Some(replica) = RUNNING.take() {
+        let mut this = replica.borrow_mut();
+        if let Some(socket) = this.socket.take() {
+            let _ = socket.close();
+        }
+        this.timers = Timers::default();
+    }
+}
+
+fn running() -> Option<Rc<RefCell<Replica>>> {
+    RUNNING.with_borrow(Clone::clone)
+}
+
+/// Reads a document the phone holds.
+pub fn read<T>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T> {
+    let replica = running()?;
+    let this = replica.borrow();
+    this.client.document(id).map(read)
+}
+
+/// The ids of every document the phone holds.
+pub fn document_ids() -> Vec<DocumentId> {
+    running().map(|replica| replica.borrow().client.documents().map(|(id, _)| *id).collect()).unwrap_or_default()
+}
+
+/// Adds a document made on this phone; resolves once it is stored.
+pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), String> {
+    let replica = running().ok_or("not signed in")?;
+    let store = replica.borrow().store.clone();
+    store.append(&id, &doc.save()).await.map_err(|error| error.to_string())?;
+    {
+        let mut this = replica.borrow_mut();
+        this.persisted.insert(id, doc.get_heads());
+        this.client.add_document(id, doc);
+        this.client.handle_local_change(&id);
+        this.view.update(|view| view.revision += 1);
+    }
+    pump(&replica);
+    Ok(())
+}
+
+/// Edits a document under this phone's actor for the signed-in user; resolves once the
+/// change is stored (then, and only then, it is offered to the server).
+pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Result<T, String>) -> Result<T, String> {
+    let replica = running().ok_or("not signed in")?;
+    let (store, chunk, result) = {
+        let mut this = replica.borrow_mut();
+        let actor = this.actor.clone();
+        let doc = this.client.document_mut(id).ok_or("this phone does not have the document")?;
+        doc.set_actor(actor);
+        let result = change(doc)?;
+        let heads = doc.get_heads();
+        let this = &mut *this;
+        let since = this.persisted.get(id).cloned().unwrap_or_default();
+        let chunk = this.client.document_mut(id).expect("just edited").save_after(&since);
+        this.persisted.insert(*id, heads);
+        (this.store.clone(), chunk, result)
+    };
+    store.append(id, &chunk).await.map_err(|error| error.to_string())?;
+    {
+        let mut this = replica.borrow_mut();
+        this.client.handle_local_change(id);
+        this.view.update(|view| view.revision += 1);
+    }
+    pump(&replica);
+    Ok(result)
+}
+
+/// An id for a new document.
+pub fn new_document_id() -> DocumentId {
+    let mut bytes = [0u8; 16];
+    for byte in &mut bytes {
+        *byte = (js_sys::Math::random() * 256.0) as u8;
+    }
+    DocumentId::from_random(bytes)
+}
+
+/// The actor a new document is made under on this phone.
+pub fn device_actor() -> Option<ActorId> {
+    running().map(|replica| replica.borrow().actor.clone())
+}
+
+/// Carries out what the client role asks for: frames to send, connections to open,
+/// changes to store, and the view to update.
+fn pump(replica: &Rc<RefCell<Replica>>) {
+    let mut connect = false;
+    let mut to_store = Vec::new();
+    let mut confirmed = Vec::new();
+    {
+        let mut this = replica.borrow_mut();
+        while let Some(transmit) = this.client.poll_transmit() {
+            match (transmit, &this.socket) {
+                (Transmit::Frame(frame), Some(socket)) => {
+                    let _ = socket.send_with_u8_array(&frame);
+                }
+                (Transmit::Close, Some(socket)) => {
+                    let _ = socket.close();
+                }
+                // Browsers cannot ping; the server pings and the browser answers.
+                _ => {}
+            }
+        }
+        let mut changed = false;
+        while let Some(event) = this.client.poll_event() {
+            match event {
+                ClientEvent::ConnectWanted => connect = true,
+                ClientEvent::DocumentChanged(id) => {
+                    changed = true;
+                    if this.catalogs.contains(&id) {
+                        request_indexed(&mut this.client, &id);
+                    }
+                    let since = this.persisted.get(&id).cloned().unwrap_or_default();
+                    let Some(doc) = this.client.document_mut(&id) else { continue };
+                    let heads = doc.get_heads();
+                    to_store.push((id, doc.save_after(&since)));
+                    this.persisted.insert(id, heads);
+                    if let Some(heads) = this.client.server_heads(&id).filter(|heads| !heads.is_empty()) {
+                        confirmed.push((id, heads));
+                    }
+                }
+                ClientEvent::ServerError(message) => leptos::logging::warn!("the server reported: {message}"),
+                // As after a change from the server, its heads may be new: remember them.
+                ClientEvent::SyncStatusChanged(id, _) => {
+                    if let Some(heads) = this.client.server_heads(&id).filter(|heads| !heads.is_empty()) {
+                        confirmed.push((id, heads));
+                    }
+                }
+                ClientEvent::Connected { .. } | ClientEvent::Unavailable(_) | ClientEvent::Refused(_) => {}
+            }
+        }
+        let documents = this
+            .client
+            .documents()
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter_map(|id| {
+                let state = if this.client.is_refused(&id) {
+                    DocumentState::Refused
+                } else {
+                    match this.client.status(&id)? {
+                        SyncStatus::Synced => DocumentState::Synced,
+                        SyncStatus::LocalOnly(count) => DocumentState::LocalOnly(count),
+                        SyncStatus::Unknown => DocumentState::Unknown,
+                    }
+                };
+                Some((id, state))
+            })
+            .collect();
+        let online = this.client.is_online();
+        this.view.update(|view| {
+            if online {
+                view.offline_since = None;
+            }
+            view.online = online;
+            view.documents = documents;
+            if changed {
+                view.revision += 1;
+            }
+        });
+    }
+    if !to_store.is_empty() || !confirmed.is_empty() {
+        let store = replica.borrow().store.clone();
+        spawn_local(async move {
+            for (id, chunk) in to_store {
+                if let Err(error) = store.append(&id, &chunk).await {
+                    leptos::logging::error!("cannot keep changes from the server: {error}");
+                }
+            }
+            for (id, heads) in confirmed {
+                if let Err(error) = store.save_server_heads(&id, &heads).await {
+                    leptos::logging::warn!("cannot remember what the server has: {error}");
+                }
+            }
+        });
+    }
+    if connect {
+        // After the callback that got here has returned: opening replaces the socket's
+        // handlers, and a handler must not be dropped while it runs.
+        let replica = replica.clone();
+        spawn_local(async move { open_socket(&replica) });
+    }
+}
+
+fn open_socket(replica: &Rc<RefCell<Replica>>) {
+    let url = {
+        let this = replica.borrow();
+        let location = window().location();
+        let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
+        format!("{scheme}://{}/sync?token={}", location.host().unwrap_or_default(), this.token)
+    };
+    let socket = match WebSocket::new(&url) {
+        Ok(socket) => socket,
+        Err(_) => {
+            let view = {
+                let mut this = replica.borrow_mut();
+                this.client.handle_disconnected(now(), random());
+                this.view
+            };
+            mark_offline(view);
+            return pump(replica);
+        }
+    };
+    socket.set_binary_type(BinaryType::Arraybuffer);
+    let opened = Rc::downgrade(replica);
+    let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        if let Some(replica) = opened.upgrade() {
+            replica.borrow_mut().client.handle_connected(now());
+            pump(&replica);
+        }
+    });
+    let received = Rc::downgrade(replica);
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let Some(replica) = received.upgrade() else { return };
+        let Some(data) = event.dyn_ref::<MessageEvent>().map(MessageEvent::data) else { return };
+        let Ok(buffer) = data.dyn_into::<ArrayBuffer>() else { return };
+        let frame = Uint8Array::new(&buffer).to_vec();
+        replica.borrow_mut().client.handle_frame(now(), &frame);
+        pump(&replica);
+    });
+    let closed = Rc::downgrade(replica);
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        if let Some(replica) = closed.upgrade() {
+            {
+                let mut this = replica.borrow_mut();
+                this.socket = None;
+                this.client.handle_disconnected(now(), random());
+                mark_offline(this.view);
+            }
+            pump(&replica);
+        }
+    });
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let mut this = replica.borrow_mut();
+    if let Some(old) = this.socket.replace(socket) {
+        old.set_onclose(None);
+        let _ = old.close();
+    }
+    this.handlers = vec![on_open, on_message, on_close];
+}
+
+/// Asks for the documents a catalog's index lists as recently changed (the phone keeps
+/// what it has; older ones come when opened).
+fn request_indexed(client: &mut Client, catalog: &DocumentId) {
+    let Some(doc) = client.document(catalog) else { return };
+    let Ok(view) = SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()) else { return };
+    let since = now().plus_millis(-RECENT_MS);
+    for entry in view.index.iter().filter(|entry| entry.updated_at >= since) {
+        if let Ok(id) = DocumentId::parse(&entry.document) {
+            client.request_document(id);
+        }
+    }
+}
+
+/// The connection was lost or could not be made: offline since now, unless already.
+fn mark_offline(view: RwSignal<SyncView>) {
+    view.update(|view| {
+        if view.offline_since.is_none() {
+            view.offline_since = Some(now());
+        }
+    });
+}
+
+fn random() -> u64 {
+    (js_sys::Math::random() * u32::MAX as f64) as u64
+}
+
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok()).collect()
+}
