@@ -110,6 +110,13 @@ pub struct Texts {
     pub my_reports: &'static str,
     pub add_comment: &'static str,
     pub add: &'static str,
+    pub update_ready: &'static str,
+    pub update_now: &'static str,
+    pub storage: &'static str,
+    /// `{used}` and `{quota}` are sizes.
+    pub storage_used: &'static str,
+    pub storage_persistent: &'static str,
+    pub storage_not_persistent: &'static str,
 }
 
 const CHINESE: Texts = Texts {
@@ -154,6 +161,12 @@ const CHINESE: Texts = Texts {
     my_reports: "工单",
     add_comment: "添加备注",
     add: "添加",
+    update_ready: "新版本已就绪",
+    update_now: "立即更新",
+    storage: "本机存储",
+    storage_used: "已用 {used}，可用上限 {quota}",
+    storage_persistent: "数据已设为持久保存，浏览器不会自动清除",
+    storage_not_persistent: "浏览器在空间不足时可能清除数据；请先同步",
 };
 
 const ENGLISH: Texts = Texts {
@@ -198,6 +211,12 @@ const ENGLISH: Texts = Texts {
     my_reports: "Work orders",
     add_comment: "Add a note",
     add: "Add",
+    update_ready: "A new version is ready",
+    update_now: "Update now",
+    storage: "Storage on this phone",
+    storage_used: "{used} used of {quota} available",
+    storage_persistent: "Kept persistently: the browser will not clear it on its own",
+    storage_not_persistent: "The browser may clear this data when space runs low; sync first",
 };
 
 const STORAGE_KEY: &str = "houqin.language";

@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <SessionGate />
             <Header />
+            <UpdateBanner />
             <main class="page">
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=segment(AppRoute::Home) view=pages::home::Home />
@@ -86,6 +87,35 @@ fn SessionGate() -> impl IntoView {
             _ => {}
         }
     });
+}
+
+/// Offers a new release once its service worker is installed and waiting; taking it
+/// reloads the page under the new worker (see `static/index.html`).
+#[component]
+fn UpdateBanner() -> impl IntoView {
+    use wasm_bindgen::JsCast as _;
+    use wasm_bindgen::closure::Closure;
+
+    let texts = use_texts();
+    let ready = RwSignal::new(false);
+    // The page lives as long as the app: the listener may too.
+    let listener = Closure::<dyn FnMut()>::new(move || ready.set(true));
+    let _ = window().add_event_listener_with_callback("houqin-update-ready", listener.as_ref().unchecked_ref());
+    listener.forget();
+    let apply = move |_| {
+        let apply = js_sys::Reflect::get(&window(), &"houqinApplyUpdate".into()).ok().and_then(|apply| apply.dyn_into::<js_sys::Function>().ok());
+        if let Some(apply) = apply {
+            let _ = apply.call0(&window());
+        }
+    };
+    view! {
+        <Show when=move || ready.get()>
+            <div class="update" role="status" data-update="ready">
+                <span>{move || texts.get().update_ready}</span>
+                <button type="button" on:click=apply>{move || texts.get().update_now}</button>
+            </div>
+        </Show>
+    }
 }
 
 #[component]

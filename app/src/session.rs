@@ -83,6 +83,10 @@ pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), St
     let json = serde_json::to_string(&session).map_err(|error| error.to_string())?;
     store.save_session(&json).await.map_err(|error| error.to_string())?;
     current.session.set(Some(session));
+    // From now on the phone holds work that may exist nowhere else.
+    if let Err(error) = store::ask_persistent().await {
+        leptos::logging::warn!("cannot ask for persistent storage: {error}");
+    }
     Ok(())
 }
 

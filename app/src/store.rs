@@ -72,6 +72,37 @@ fn describe(error: &JsValue) -> String {
     error.as_string().unwrap_or_else(|| format!("{error:?}"))
 }
 
+/// How much the phone keeps for this app, and whether the browser may clear it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Usage {
+    pub used_bytes: f64,
+    pub quota_bytes: f64,
+    pub persistent: bool,
+}
+
+fn storage_manager() -> Result<web_sys::StorageManager, StoreError> {
+    Ok(web_sys::window().ok_or_else(|| StoreError::Unavailable("no window".to_owned()))?.navigator().storage())
+}
+
+/// Asks the browser to keep this app's data even when space runs low (it may decide by
+/// itself, e.g. after installation); says whether it will.
+pub async fn ask_persistent() -> Result<bool, StoreError> {
+    let granted = JsFuture::from(storage_manager()?.persist().map_err(failed)?).await.map_err(failed)?;
+    Ok(granted.as_bool().unwrap_or(false))
+}
+
+/// What the browser reports about this app's storage.
+pub async fn usage() -> Result<Usage, StoreError> {
+    let manager = storage_manager()?;
+    let estimate = JsFuture::from(manager.estimate().map_err(failed)?).await.map_err(failed)?;
+    let persistent = JsFuture::from(manager.persisted().map_err(failed)?).await.map_err(failed)?;
+    Ok(Usage {
+        used_bytes: get(&estimate, "usage")?.as_f64().unwrap_or_default(),
+        quota_bytes: get(&estimate, "quota")?.as_f64().unwrap_or_default(),
+        persistent: persistent.as_bool().unwrap_or(false),
+    })
+}
+
 /// A file kept on the phone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredBlob {

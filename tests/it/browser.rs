@@ -178,6 +178,16 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
     assert_eq!(browser.text("[data-site=hq] .muted").await.as_deref(), Some("Inspector"));
     assert_eq!(browser.text("[data-site=plant2]").await, None, "only the sites where the inspector has a role");
 
+    // Settings show what the phone keeps and whether the browser may clear it.
+    browser.client.goto(&server.url("/settings")).await.unwrap();
+    wait_for("the storage estimate", PATIENCE, || async {
+        browser.text("[data-storage=usage]").await.filter(|text| text.ends_with(" MB available") && text.contains(" MB used of "))
+    })
+    .await;
+    let kept = browser.evaluate("return document.querySelector('[data-storage=persistent], [data-storage=best-effort]') !== null").await;
+    assert_eq!(kept, json!(true));
+    browser.client.goto(&server.url("/")).await.unwrap();
+
     // The session is on the phone: a reload, and then no server at all, keep it.
     browser.client.refresh().await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
@@ -303,5 +313,56 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
     }
     inspector.close().await;
     manager.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Copies a directory tree.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_new_release_is_offered_and_taken_whole() {
+    let dist = tempfile::tempdir().unwrap();
+    copy_dir(&built_dist(), dist.path());
+    let server = TestServer::start(dist.path()).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&server.url("/settings")).await.unwrap();
+    browser.wait_for_text("h1", "Settings").await;
+    browser.wait_for_service_worker().await;
+    let first_title = browser.evaluate("return document.title").await;
+
+    // A new release lands on the server: another shell, another service worker.
+    let shell = std::fs::read_to_string(dist.path().join("index.html")).unwrap();
+    std::fs::write(dist.path().join("index.html"), shell.replace("<title>后勤 Houqin</title>", "<title>后勤 Houqin · next</title>")).unwrap();
+    let worker = std::fs::read_to_string(dist.path().join("sw.js")).unwrap();
+    let version_line = worker.lines().find(|line| line.starts_with("const VERSION = ")).unwrap().to_owned();
+    std::fs::write(dist.path().join("sw.js"), worker.replace(&version_line, "const VERSION = \"next-release\";")).unwrap();
+    for stale in ["index.html.br", "index.html.gz", "sw.js.br", "sw.js.gz"] {
+        let _ = std::fs::remove_file(dist.path().join(stale));
+    }
+
+    // The phone finds it on its next visit, installs it in the background, and offers it;
+    // until taken, the page keeps running the release it started with.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("[data-update=ready] span", "A new version is ready").await;
+    assert_eq!(browser.evaluate("return document.title").await, first_title);
+    browser.client.find(fantoccini::Locator::Css("[data-update=ready] button")).await.unwrap().click().await.unwrap();
+    wait_for("the page to reload under the new release", PATIENCE, || async {
+        (browser.evaluate("return document.title").await == json!("后勤 Houqin · next")).then_some(())
+    })
+    .await;
+    browser.wait_for_text("h1", "Settings").await;
+    assert_eq!(browser.text("[data-update=ready]").await, None, "nothing left to offer");
+    browser.close().await;
     server.stop().await.unwrap();
 }

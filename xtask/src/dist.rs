@@ -68,7 +68,7 @@ pub fn dist() -> anyhow::Result<Vec<FileSize>> {
         ("wasm", &format!("/assets/{wasm}")),
         ("style", &format!("/assets/{style}")),
     ])?;
-    fs::write(staging.join("index.html"), shell)?;
+    fs::write(staging.join("index.html"), &shell)?;
 
     let mut copied = Vec::new();
     for entry in fs::read_dir(&static_dir)? {
@@ -84,7 +84,14 @@ pub fn dist() -> anyhow::Result<Vec<FileSize>> {
     let mut precache = vec!["/".to_owned()];
     precache.extend(files_under(&assets)?.into_iter().map(|path| format!("/assets/{path}")));
     precache.extend(copied.iter().map(|name| format!("/{name}")));
-    let version = short_hash(precache.join("\n").as_bytes());
+    // The release: every cached file's name and the content of those without a hash in
+    // their name, so any change reaches phones as a new service worker.
+    let mut release = precache.join("\n").into_bytes();
+    release.extend_from_slice(shell.as_bytes());
+    for name in &copied {
+        release.extend(fs::read(staging.join(name))?);
+    }
+    let version = short_hash(&release);
     let routes: Vec<&str> = shared::routes::AppRoute::ALL.iter().map(|route| route.pattern()).collect();
     let worker = render(&read(&static_dir.join("sw.js"))?, &[
         ("version", &format!("{:?}", version)),
