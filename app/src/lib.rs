@@ -6,6 +6,7 @@
 
 pub mod i18n;
 mod pages;
+pub mod photos;
 pub mod replica;
 pub mod server;
 pub mod session;

@@ -290,6 +290,23 @@ pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Re
     Ok(result)
 }
 
+/// Uploads the photos the server has not confirmed, if the phone is online now; otherwise
+/// the next connection does.
+pub fn upload_files() {
+    let Some(replica) = running() else { return };
+    let (online, token) = {
+        let this = replica.borrow();
+        (this.client.is_online(), this.token.clone())
+    };
+    if online {
+        spawn_local(async move {
+            if let Err(error) = crate::photos::upload_pending(&token).await {
+                leptos::logging::warn!("photos not uploaded yet: {error}");
+            }
+        });
+    }
+}
+
 /// An id for a new document.
 pub fn new_document_id() -> DocumentId {
     let mut bytes = [0u8; 16];
@@ -310,6 +327,7 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
     let mut connect = false;
     let mut to_store = Vec::new();
     let mut confirmed = Vec::new();
+    let mut upload = false;
     {
         let mut this = replica.borrow_mut();
         while let Some(transmit) = this.client.poll_transmit() {
@@ -349,7 +367,8 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
                         confirmed.push((id, heads));
                     }
                 }
-                ClientEvent::Connected { .. } | ClientEvent::Unavailable(_) | ClientEvent::Refused(_) => {}
+                ClientEvent::Connected { .. } => upload = true,
+                ClientEvent::Unavailable(_) | ClientEvent::Refused(_) => {}
             }
         }
         let documents = this
@@ -397,6 +416,9 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
                 }
             }
         });
+    }
+    if upload {
+        upload_files();
     }
     if connect {
         // After the callback that got here has returned: opening replaces the socket's

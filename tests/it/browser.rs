@@ -206,6 +206,13 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
     browser.close().await;
 }
 
+/// A 1×1 PNG picture.
+const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+    0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f,
+    0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// Types into the field `name` of the form `form` and submits it.
 async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
     use fantoccini::Locator::Css;
@@ -238,14 +245,24 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     submit(&browser, "report", "title", "配电房漏水").await;
     browser.wait_for_text(".order .order-title", "配电房漏水").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
+    // A note with a photo from the camera (here, a file picked for the file input).
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = scratch.path().join("leak.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    let picker = browser.client.find(fantoccini::Locator::Css("[data-form=comment] [name=photo]")).await.unwrap();
+    picker.send_keys(photo.to_str().unwrap()).await.unwrap();
     submit(&browser, "comment", "comment", "带上扳手").await;
-    browser.wait_for_text(".order .comment", "带上扳手").await;
+    browser.wait_for_text(".order .comment-text", "带上扳手").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 2").await;
 
-    // A reload with no server: the report and its note are still on the phone.
+    // A reload with no server: the report, its note and the photo are still on the phone.
     browser.client.refresh().await.unwrap();
-    browser.wait_for_text(".order .comment", "带上扳手").await;
+    browser.wait_for_text(".order .comment-text", "带上扳手").await;
     assert_eq!(browser.text(".order .order-title").await.as_deref(), Some("配电房漏水"));
+    wait_for("the photo to show from the phone's store", PATIENCE, || async {
+        (browser.evaluate("const img = document.querySelector('[data-photo=shown]'); return img !== null && img.complete && img.naturalWidth > 0").await == json!(true)).then_some(())
+    })
+    .await;
 
     // Back in coverage: the phone reconnects by itself and the server has everything.
     let server = TestServer::start_at(data, &built_dist(), address).await;
@@ -261,6 +278,13 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     assert_eq!(order.title, "配电房漏水");
     assert_eq!(order.comments.iter().map(|comment| comment.text.as_str()).collect::<Vec<_>>(), ["带上扳手"]);
     assert_eq!(order.header.created_by.as_str(), "inspector");
+    // The photo was shrunk to a JPEG on the phone and uploaded once it was online.
+    let reference = order.comments[0].photo.clone().expect("the note refers to its photo");
+    assert_eq!(reference.mime, "image/jpeg");
+    let sha256 = server::blobs::parse_sha256(&reference.sha256).unwrap();
+    let uploaded = wait_for("the photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&sha256).unwrap() }).await;
+    assert_eq!(uploaded.len() as u64, reference.size);
+    assert_eq!(&uploaded[..3], [0xff, 0xd8, 0xff]);
     browser.close().await;
     server.stop().await.unwrap();
 }

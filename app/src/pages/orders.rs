@@ -13,6 +13,7 @@ use shared::protocol::DocumentId;
 use shared::time::Timestamp;
 
 use crate::i18n::{Texts, use_texts};
+use crate::photos;
 use crate::replica::{self, DocumentState, use_replica};
 use crate::session::use_session;
 
@@ -168,27 +169,56 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
     let sync = use_replica();
     let current = use_session();
     let comment = RwSignal::new(String::new());
+    let photo_input = NodeRef::<leptos::html::Input>::new();
     let state = move || sync.view.with(|view| view.documents.get(&id).copied());
     let add_comment = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
         let text = comment.get_untracked();
+        let picture = photo_input.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
+        if text.trim().is_empty() && picture.is_none() {
+            return;
+        }
         spawn_local(async move {
-            let outcome = replica::edit(&id, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                let mut order = WorkOrder::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                let added = order.add_comment(&entry_id("comment"), &text, None, &edit).map_err(|error| error.to_string());
-                *doc = order.into_doc();
-                added
-            })
+            let outcome = async {
+                // The photo is shrunk and kept on the phone first; the note refers to it.
+                let photo = match &picture {
+                    Some(picture) => Some(photos::keep(picture).await?),
+                    None => None,
+                };
+                replica::edit(&id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    let mut order = WorkOrder::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+                    let added = order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit).map_err(|error| error.to_string());
+                    *doc = order.into_doc();
+                    added
+                })
+                .await?;
+                if photo.is_some() {
+                    replica::upload_files();
+                }
+                Ok::<(), String>(())
+            }
             .await;
             match outcome {
-                Ok(()) => comment.set(String::new()),
+                Ok(()) => {
+                    comment.set(String::new());
+                    if let Some(input) = photo_input.get_untracked() {
+                        input.set_value("");
+                    }
+                }
                 Err(message) => leptos::logging::warn!("cannot add the comment: {message}"),
             }
         });
     };
-    let comments = order.comments.into_iter().map(|comment| view! { <li class="comment">{comment.text}</li> }).collect_view();
+    let comments = order
+        .comments
+        .into_iter()
+        .map(|comment| {
+            let photo = comment.photo.map(|photo| view! { <Photo sha256=photo.sha256 /> });
+            view! { <li class="comment"><span class="comment-text">{comment.text}</span>{photo}</li> }
+        })
+        .collect_view();
     view! {
         <li class="order" data-document=id.to_string()>
             <div class="order-head">
@@ -199,9 +229,12 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
             </div>
             <ul class="comments">{comments}</ul>
             <form class="inline-form" on:submit=add_comment data-form="comment">
+                <label class="photo-button" title=move || texts.get().take_photo>
+                    <span aria-hidden="true">"📷"</span>
+                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=photo_input />
+                </label>
                 <input
                     name="comment"
-                    required
                     prop:placeholder=move || texts.get().add_comment
                     prop:value=comment
                     on:input=move |event| comment.set(event_target_value(&event))
@@ -210,4 +243,16 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
             </form>
         </li>
     }
+}
+
+/// A photo kept on the phone or on the server.
+#[component]
+fn Photo(sha256: String) -> impl IntoView {
+    let current = use_session();
+    let url = LocalResource::new(move || {
+        let sha256 = sha256.clone();
+        let token = current.session.get_untracked().map(|session| session.token).unwrap_or_default();
+        async move { photos::object_url(&sha256, &token).await.ok() }
+    });
+    move || url.get().flatten().map(|src| view! { <img class="photo" src=src alt="" data-photo="shown" /> })
 }

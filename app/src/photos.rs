@@ -1,0 +1,111 @@
+//! Photos: taken with the camera (a file input with `capture`), shrunk on the phone to at
+//! most 1600 px on the longest side as JPEG, kept in the local store under their SHA-256,
+//! and uploaded (`PUT /blobs/{sha256}`) whenever the phone is online. Documents hold only
+//! the reference (`BlobRef`).
+
+use js_sys::{Array, Uint8Array};
+use shared::document::BlobRef;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, ImageBitmap, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
+
+use crate::store;
+
+/// The longest side of a kept photo, in pixels.
+pub const LONGEST_SIDE: u32 = 1600;
+/// JPEG quality: small files, legible labels and gauges.
+const QUALITY: f64 = 0.85;
+
+fn error(value: JsValue) -> String {
+    value.as_string().or_else(|| value.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message()))).unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// The size a `width` × `height` picture is scaled to: the longest side at most
+/// [`LONGEST_SIDE`], never enlarged.
+pub fn scaled_size(width: u32, height: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= LONGEST_SIDE || longest == 0 {
+        return (width, height);
+    }
+    let scale = f64::from(LONGEST_SIDE) / f64::from(longest);
+    ((f64::from(width) * scale).round().max(1.0) as u32, (f64::from(height) * scale).round().max(1.0) as u32)
+}
+
+/// Decodes a picture (any type the browser reads), shrinks it, and encodes it as JPEG.
+pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let (width, height) = scaled_size(bitmap.width(), bitmap.height());
+    let canvas = OffscreenCanvas::new(width, height).map_err(error)?;
+    let context: OffscreenCanvasRenderingContext2d = canvas.get_context("2d").map_err(error)?.ok_or("no 2d canvas")?.unchecked_into();
+    context.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(width), f64::from(height)).map_err(error)?;
+    bitmap.close();
+    let options = ImageEncodeOptions::new();
+    options.set_type("image/jpeg");
+    options.set_quality(QUALITY);
+    let jpeg: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let buffer = JsFuture::from(jpeg.array_buffer()).await.map_err(error)?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Shrinks a photo and keeps it on the phone; returns the reference a document holds.
+pub async fn keep(picture: &Blob) -> Result<BlobRef, String> {
+    let jpeg = shrink(picture).await?;
+    let local = store::local().await.map_err(|error| error.to_string())?;
+    let sha256 = local.put_blob(&jpeg, "image/jpeg").await.map_err(|error| error.to_string())?;
+    BlobRef::new(&sha256, jpeg.len() as u64, "image/jpeg").map_err(|error| error.to_string())
+}
+
+/// Uploads every kept file the server has not confirmed. Stops at the first failure (the
+/// next connection tries again); a file the server refuses as damaged is left for a person
+/// to see rather than retried forever.
+pub async fn upload_pending(token: &str) -> Result<usize, String> {
+    let local = store::local().await.map_err(|error| error.to_string())?;
+    let mut uploaded = 0;
+    for sha256 in local.pending_uploads().await.map_err(|error| error.to_string())? {
+        let Some(file) = local.blob(&sha256).await.map_err(|error| error.to_string())? else { continue };
+        let body = Uint8Array::from(file.bytes.as_slice());
+        let response = gloo_net::http::Request::put(&format!("/blobs/{sha256}"))
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", &file.mime)
+            .body(JsValue::from(body))
+            .map_err(|error| error.to_string())?
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        match response.status() {
+            200 | 201 => {
+                local.mark_uploaded(&sha256).await.map_err(|error| error.to_string())?;
+                uploaded += 1;
+            }
+            status => return Err(format!("the server answered {status} for file {sha256}")),
+        }
+    }
+    Ok(uploaded)
+}
+
+/// A URL an `<img>` can show the file at: from the phone if it has it, else fetched from
+/// the server (which needs the token, so a plain `src` would not do).
+pub async fn object_url(sha256: &str, token: &str) -> Result<String, String> {
+    let local = store::local().await.map_err(|error| error.to_string())?;
+    let (bytes, mime) = match local.blob(sha256).await.map_err(|error| error.to_string())? {
+        Some(file) => (file.bytes, file.mime),
+        None => {
+            let response = gloo_net::http::Request::get(&format!("/blobs/{sha256}"))
+                .header("authorization", &format!("Bearer {token}"))
+                .send()
+                .await
+                .map_err(|error| error.to_string())?;
+            if !response.ok() {
+                return Err(format!("the server answered {}", response.status()));
+            }
+            let mime = response.headers().get("content-type").unwrap_or_else(|| "image/jpeg".to_owned());
+            (response.binary().await.map_err(|error| error.to_string())?, mime)
+        }
+    };
+    let parts = Array::of1(&Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(&mime);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(error)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(error)
+}
