@@ -29,6 +29,8 @@ use crate::store::{self, Store};
 
 /// How often the replica checks its timers (reconnect backoff).
 const TICK_MS: u32 = 1000;
+/// Records a document may gather in the store before they are compacted into one snapshot.
+const COMPACT_AFTER: u32 = 64;
 /// Documents a site's index lists as changed within this long are fetched to the phone.
 const RECENT_MS: i64 = 30 * 24 * 3600 * 1000;
 
@@ -280,7 +282,7 @@ pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Re
         this.persisted.insert(*id, heads);
         (this.store.clone(), chunk, result)
     };
-    store.append(id, &chunk).await.map_err(|error| error.to_string())?;
+    keep(&store, id, &chunk).await.map_err(|error| error.to_string())?;
     {
         let mut this = replica.borrow_mut();
         this.client.handle_local_change(id);
@@ -288,6 +290,23 @@ pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Re
     }
     pump(&replica);
     Ok(result)
+}
+
+/// Stores a chunk of new changes, then compacts the document's records once they are
+/// many. The chunk is kept once this returns `Ok`; a failed compaction only leaves the
+/// records as they were, so it is logged, not reported.
+async fn keep(store: &Store, id: &DocumentId, chunk: &[u8]) -> Result<(), store::StoreError> {
+    store.append(id, chunk).await?;
+    let compacted = async {
+        if store.chunk_count(id).await? > COMPACT_AFTER {
+            store.compact(id).await?;
+        }
+        Ok::<(), store::StoreError>(())
+    };
+    if let Err(error) = compacted.await {
+        leptos::logging::warn!("not compacted: {error}");
+    }
+    Ok(())
 }
 
 /// Uploads the photos the server has not confirmed, if the phone is online now; otherwise
@@ -406,7 +425,7 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
         let store = replica.borrow().store.clone();
         spawn_local(async move {
             for (id, chunk) in to_store {
-                if let Err(error) = store.append(&id, &chunk).await {
+                if let Err(error) = keep(&store, &id, &chunk).await {
                     leptos::logging::error!("cannot keep changes from the server: {error}");
                 }
             }

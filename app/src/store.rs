@@ -11,9 +11,9 @@
 //!   to have, so the phone can say what is on it alone before it reconnects.
 //!
 //! Every write resolves only when its transaction has committed: a change is on the
-//! phone before the UI calls it saved. Compaction replaces a document's chunks with one
-//! snapshot inside a single transaction, so no moment exists in which its changes are in
-//! neither form.
+//! phone before the UI calls it saved. Compaction reads, merges and replaces a document's
+//! records inside a single transaction, so no moment exists in which a change is in
+//! neither form, and a write racing it is either merged or kept beside it.
 
 use std::fmt;
 
@@ -210,20 +210,34 @@ impl Store {
         Ok(Some(doc))
     }
 
-    /// Replaces every stored chunk of the document with one snapshot of `doc`, in one
-    /// transaction. `doc` must hold everything stored (load, then change, then compact).
-    pub async fn compact(&self, document: &DocumentId, doc: &mut AutoCommit) -> Result<(), StoreError> {
-        let snapshot = doc.save();
-        let new_key = chunk_key(document, SNAPSHOT, &snapshot);
+    /// Replaces every stored record of the document with one snapshot of all of them,
+    /// read, merged and rewritten inside one transaction: whatever another write stored
+    /// before it is in the snapshot, whatever comes after stays beside it, so compaction
+    /// never drops a change. A damaged record stops it and leaves everything as it was.
+    pub async fn compact(&self, document: &DocumentId) -> Result<(), StoreError> {
         let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readwrite)?;
         let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
-        let keys: Array = completion(&chunks.get_all_keys_with_key(&document_range(document)?).map_err(failed)?).await?.unchecked_into();
+        let range = document_range(document)?;
+        let keys: Array = completion(&chunks.get_all_keys_with_key(&range).map_err(failed)?).await?.unchecked_into();
+        let values: Array = completion(&chunks.get_all_with_key(&range).map_err(failed)?).await?.unchecked_into();
+        if keys.length() <= 1 {
+            return committed(&transaction).await;
+        }
+        let mut doc = AutoCommit::new();
+        for value in values.iter() {
+            let merged = value.dyn_into::<Uint8Array>().ok().map(|bytes| doc.load_incremental(&bytes.to_vec()));
+            if !matches!(merged, Some(Ok(_))) {
+                transaction.abort().map_err(failed)?;
+                return Err(StoreError::Corrupt { document: *document, detail: "a record does not load; not compacted".to_owned() });
+            }
+        }
+        let snapshot = doc.save();
         // Requests of a transaction run in order: the snapshot is written after the deletes,
         // even when its key is among them.
         for key in keys.iter() {
             chunks.delete(&key).map_err(failed)?;
         }
-        chunks.put_with_key(&Uint8Array::from(snapshot.as_slice()), &new_key).map_err(failed)?;
+        chunks.put_with_key(&Uint8Array::from(snapshot.as_slice()), &chunk_key(document, SNAPSHOT, &snapshot)).map_err(failed)?;
         committed(&transaction).await
     }
 

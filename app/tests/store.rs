@@ -21,6 +21,23 @@ async fn fresh_store(test: &str) -> Store {
     store(test).await
 }
 
+/// Runs two futures at once and returns both outputs.
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut left, mut right) = (None, None);
+    std::future::poll_fn(|context| {
+        if left.is_none() && let std::task::Poll::Ready(value) = a.as_mut().poll(context) {
+            left = Some(value);
+        }
+        if right.is_none() && let std::task::Poll::Ready(value) = b.as_mut().poll(context) {
+            right = Some(value);
+        }
+        if left.is_some() && right.is_some() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    (left.unwrap(), right.unwrap())
+}
+
 /// Changes the document and stores just the new change, as the app does on every edit.
 async fn edit(store: &Store, document: &DocumentId, doc: &mut AutoCommit, key: &str, value: &str) {
     doc.put(ROOT, key, value).unwrap();
@@ -49,8 +66,18 @@ async fn changes_survive_a_reopen_and_compaction_keeps_them_all() {
     assert_eq!(loaded.get_heads(), doc.get_heads());
     assert_eq!(reopened.documents().await.unwrap(), [document]);
 
-    reopened.compact(&document, &mut loaded).await.unwrap();
+    // A change written while compaction starts is merged or kept, never lost.
+    let mut racing = loaded.fork();
+    racing.put(ROOT, "racing", "kept").unwrap();
+    racing.commit();
+    let (compacted, appended) = futures_join(reopened.compact(&document), reopened.append(&document, &racing.save_after(&loaded.get_heads()))).await;
+    compacted.unwrap();
+    appended.unwrap();
+    assert!(reopened.chunk_count(&document).await.unwrap() <= 2, "one snapshot, and the racing chunk if it came after");
+    reopened.compact(&document).await.unwrap();
     assert_eq!(reopened.chunk_count(&document).await.unwrap(), 1, "one snapshot");
+    let mut loaded = reopened.load(&document).await.unwrap().unwrap();
+    assert_eq!(text(&loaded, "racing").as_deref(), Some("kept"));
     edit(&reopened, &document, &mut loaded, "note", "after compaction").await;
     let mut again = reopened.load(&document).await.unwrap().unwrap();
     assert_eq!(again.get_heads(), loaded.get_heads());
@@ -74,6 +101,8 @@ async fn a_damaged_record_names_its_document_and_spares_the_rest() {
         Err(other) => panic!("expected a corrupt document, got {other}"),
         Ok(_) => panic!("a damaged record must not load silently"),
     }
+    assert!(matches!(store.compact(&damaged).await, Err(StoreError::Corrupt { .. })), "not compacted");
+    assert_eq!(store.chunk_count(&damaged).await.unwrap(), 2, "a refused compaction changes nothing");
     let error = store.load(&damaged).await.unwrap_err().to_string();
     assert!(error.starts_with(&format!("document {damaged} is damaged on this phone")), "{error}");
     let loaded = store.load(&healthy).await.unwrap().unwrap();

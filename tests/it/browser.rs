@@ -264,6 +264,15 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     })
     .await;
 
+    // Signing out now would lose work: the phone says so, and staying keeps everything.
+    browser.client.find(fantoccini::Locator::Css("[data-action=sign-out]")).await.unwrap().click().await.unwrap();
+    let warning = browser.client.get_alert_text().await.unwrap();
+    // Three: the report, its note, and the report's entry in the site's index.
+    assert!(warning.starts_with("Changes on this phone only, not synced yet: 3."), "{warning}");
+    browser.client.dismiss_alert().await.unwrap();
+    browser.wait_for_text(".order .comment-text", "带上扳手").await;
+    assert!(browser.text("[data-user=inspector]").await.is_some(), "still signed in");
+
     // Back in coverage: the phone reconnects by itself and the server has everything.
     let server = TestServer::start_at(data, &built_dist(), address).await;
     wait_for("the report to sync", Duration::from_secs(90), || async {
