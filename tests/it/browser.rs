@@ -255,6 +255,22 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     browser.wait_for_text(".order .comment-text", "带上扳手").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 2").await;
 
+    // On a 360 px phone nothing runs off the side, and every control is big enough for a
+    // thumb (44 px; a radio or file input counts through its label).
+    browser.client.set_window_size(360, 800).await.unwrap();
+    let layout = browser
+        .evaluate(
+            "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
+                .filter((element) => element.offsetParent !== null);
+             const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
+             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - window.innerWidth, controls: controls.length, small };",
+        )
+        .await;
+    assert_eq!(layout["width"], json!(360), "{layout}");
+    assert!(layout["overflow"].as_i64().unwrap() <= 0, "wider than the screen: {layout}");
+    assert!(layout["controls"].as_u64().unwrap() >= 8, "the page's controls were found: {layout}");
+    assert_eq!(layout["small"], json!([]), "{layout}");
+
     // A reload with no server: the report, its note and the photo are still on the phone.
     browser.client.refresh().await.unwrap();
     browser.wait_for_text(".order .comment-text", "带上扳手").await;
