@@ -4,6 +4,7 @@
 //! (HTTP, the IndexedDB `store`, the sync socket later) in its own modules; pure logic
 //! (translations) outside components so it is tested without a DOM.
 
+mod edits;
 pub mod i18n;
 mod pages;
 pub mod photos;
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=segment(AppRoute::Home) view=pages::home::Home />
                     <Route path=segment(AppRoute::Settings) view=pages::settings::Settings />
                     <Route path=segment(AppRoute::SignIn) view=pages::sign_in::SignIn />
+                    <Route path=leptos_router::path!("/rounds/:id") view=pages::rounds::Round />
                 </Routes>
             </main>
         </Router>
@@ -84,7 +86,7 @@ fn SessionGate() -> impl IntoView {
         match route {
             Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
             // Settings (the language) and unknown pages need nobody signed in.
-            Some(AppRoute::Home) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(AppRoute::Home | AppRoute::Round) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
             _ => {}
         }
     });

@@ -45,6 +45,8 @@ pub enum DocumentState {
     Unknown,
     /// The server will not take this phone's copy (no role at its site).
     Refused,
+    /// Asked for, and the server has nothing it will share.
+    Unavailable,
 }
 
 /// What the interface shows about sync.
@@ -59,6 +61,12 @@ pub struct SyncView {
 }
 
 impl SyncView {
+    /// Whether some document's state is not known yet (just asked for, or just
+    /// reconnected): the phone is still catching up.
+    pub fn catching_up(&self) -> bool {
+        self.documents.values().any(|state| *state == DocumentState::Unknown)
+    }
+
     /// Changes on this phone only, over all documents.
     pub fn local_only(&self) -> usize {
         self.documents.values().map(|state| if let DocumentState::LocalOnly(count) = state { *count } else { 0 }).sum()
@@ -69,6 +77,10 @@ impl SyncView {
 #[derive(Clone, Copy)]
 pub struct CurrentReplica {
     pub view: RwSignal<SyncView>,
+    /// Changes only when some document's content does: views showing documents depend on
+    /// this, not on the whole view, so a sync acknowledgement never redraws a form being
+    /// filled in.
+    pub revision: Memo<u64>,
 }
 
 pub fn use_replica() -> CurrentReplica {
@@ -76,7 +88,8 @@ pub fn use_replica() -> CurrentReplica {
 }
 
 pub fn provide_replica() {
-    provide_context(CurrentReplica { view: RwSignal::new(SyncView::default()) });
+    let view = RwSignal::new(SyncView::default());
+    provide_context(CurrentReplica { view, revision: Memo::new(move |_| view.with(|view| view.revision)) });
 }
 
 struct Replica {
@@ -218,6 +231,8 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), Str
     });
     replica.borrow_mut().timers = Timers { _tick: Some(tick), _listeners: vec![online, offline] };
     RUNNING.set(Some(replica.clone()));
+    // Everything loaded from the store is new to the views.
+    current.view.update(|view| view.revision += 1);
     pump(&replica);
     Ok(())
 }
@@ -230,6 +245,7 @@ pub fn stop() {
             let _ = socket.close();
         }
         this.timers = Timers::default();
+        this.view.set(SyncView { revision: this.view.get_untracked().revision + 1, ..SyncView::default() });
     }
 }
 
@@ -399,6 +415,8 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
             .filter_map(|id| {
                 let state = if this.client.is_refused(&id) {
                     DocumentState::Refused
+                } else if this.client.is_unavailable(&id) {
+                    DocumentState::Unavailable
                 } else {
                     match this.client.status(&id)? {
                         SyncStatus::Synced => DocumentState::Synced,
@@ -410,16 +428,20 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
             })
             .collect();
         let online = this.client.is_online();
-        this.view.update(|view| {
-            if online {
-                view.offline_since = None;
-            }
-            view.online = online;
-            view.documents = documents;
-            if changed {
-                view.revision += 1;
-            }
-        });
+        // Only a real change notifies: every view that reads the documents re-renders on
+        // it, and the tick pumps every second (a field being typed into must survive).
+        let mut next = this.view.get_untracked();
+        if online {
+            next.offline_since = None;
+        }
+        next.online = online;
+        next.documents = documents;
+        if changed {
+            next.revision += 1;
+        }
+        if this.view.with_untracked(|view| *view != next) {
+            this.view.set(next);
+        }
     }
     if !to_store.is_empty() || !confirmed.is_empty() {
         let store = replica.borrow().store.clone();
@@ -506,14 +528,17 @@ fn open_socket(replica: &Rc<RefCell<Replica>>) {
     this.handlers = vec![on_open, on_message, on_close];
 }
 
-/// Asks for the documents a catalog's index lists as recently changed (the phone keeps
-/// what it has; older ones come when opened).
+/// Asks for the checklist templates a catalog lists and the documents its index lists as
+/// recently changed (the phone keeps what it has; older ones come when opened).
 fn request_indexed(client: &mut Client, catalog: &DocumentId) {
     let Some(doc) = client.document(catalog) else { return };
     let Ok(view) = SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()) else { return };
     let since = now().plus_millis(-RECENT_MS);
-    for entry in view.index.iter().filter(|entry| entry.updated_at >= since) {
-        if let Ok(id) = DocumentId::parse(&entry.document) {
+    let recent = view.index.iter().filter(|entry| entry.updated_at >= since).map(|entry| entry.document.as_str());
+    // The checklists in use, so rounds can start offline.
+    let templates = view.templates.iter().map(|template| template.document.as_str());
+    for document in recent.chain(templates) {
+        if let Ok(id) = DocumentId::parse(document) {
             client.request_document(id);
         }
     }
@@ -521,11 +546,9 @@ fn request_indexed(client: &mut Client, catalog: &DocumentId) {
 
 /// The connection was lost or could not be made: offline since now, unless already.
 fn mark_offline(view: RwSignal<SyncView>) {
-    view.update(|view| {
-        if view.offline_since.is_none() {
-            view.offline_since = Some(now());
-        }
-    });
+    if view.with_untracked(|view| view.offline_since.is_none()) {
+        view.update(|view| view.offline_since = Some(now()));
+    }
 }
 
 fn random() -> u64 {

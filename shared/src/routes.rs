@@ -13,11 +13,13 @@ pub enum AppRoute {
     Settings,
     /// Signing in; every other page sends a phone without a session here.
     SignIn,
+    /// One inspection round, answered item by item.
+    Round,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn];
+    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -26,6 +28,7 @@ impl AppRoute {
             AppRoute::Home => "/",
             AppRoute::Settings => "/settings",
             AppRoute::SignIn => "/sign-in",
+            AppRoute::Round => "/rounds/:id",
         }
     }
 

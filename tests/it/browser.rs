@@ -221,22 +221,36 @@ async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
     browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap().click().await.unwrap();
 }
 
-#[tokio::test]
-async fn edits_made_offline_survive_reloads_and_reach_the_server() {
+/// A phone whose inspector signed in online and then lost the server.
+struct Basement {
+    browser: Browser,
+    /// Where the server was: a restart there is the phone's server again.
+    address: std::net::SocketAddr,
+    base: String,
+    data: tempfile::TempDir,
+}
+
+/// Signs the inspector in, lets the catalog and its checklists sync (everything reads
+/// "Synced") and the service worker take over, then stops the server and reloads the app
+/// from the phone's cache, as in a basement.
+async fn into_the_basement() -> Basement {
     let server = TestServer::start(&built_dist()).await;
     let browser = Browser::start().await;
     browser.client.goto(&server.url("/")).await.unwrap();
     sign_in(&browser, "inspector", "demo").await;
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
-    // The site's catalog comes down first, and the phone says it is in step.
     browser.wait_for_text("[data-sync]", "Synced").await;
     browser.wait_for_service_worker().await;
-
-    // Into the basement: the server is gone, the phone reloads the app from its cache.
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
     browser.client.goto(&base).await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    Basement { browser, address, base, data }
+}
+
+#[tokio::test]
+async fn edits_made_offline_survive_reloads_and_reach_the_server() {
+    let Basement { browser, address, data, .. } = into_the_basement().await;
     wait_for("the phone to say it is offline", PATIENCE, || async {
         browser.text("[data-sync=offline]").await.filter(|text| text.starts_with("Offline since"))
     })
@@ -412,6 +426,96 @@ async fn a_new_release_is_offered_and_taken_whole() {
     .await;
     browser.wait_for_text("h1", "Settings").await;
     assert_eq!(browser.text("[data-update=ready]").await, None, "nothing left to offer");
+    browser.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Taps what `selector` finds, as a thumb taps what is on screen: brought to the middle
+/// first, clear of the sticky header.
+async fn tap(browser: &Browser, selector: &str) {
+    let element = browser.client.find(fantoccini::Locator::Css(selector)).await.unwrap();
+    browser.client.execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&element).unwrap()]).await.unwrap();
+    element.click().await.unwrap();
+}
+
+/// Clicks the answer `answer` (pass, fail, na) of `item` on a round's page.
+async fn answer(browser: &Browser, item: &str, answer: &str) {
+    let selector = format!("[data-item={item}] [data-answer={answer}]");
+    tap(browser, &selector).await;
+    wait_for(&format!("{item} to read {answer}"), PATIENCE, || async {
+        (browser.evaluate(&format!("return document.querySelector('{selector}').classList.contains('selected')")).await == json!(true)).then_some(())
+    })
+    .await;
+}
+
+/// Types a reading into `item` and leaves the field, as a thumb moving on does.
+async fn read_out(browser: &Browser, item: &str, value: &str) {
+    use fantoccini::Locator::Css;
+    let input = browser.client.find(Css(&format!("[data-item={item}] input"))).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+    browser.client.find(Css("h1")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_round_is_answered_and_submitted_offline_then_synced() {
+    use fantoccini::Locator::Css;
+
+    let Basement { browser, address, base, data } = into_the_basement().await;
+    // The phone's catalog (from its store) fills the choices.
+    wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
+    let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
+    form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
+    form.find(Css("select[name=place]")).await.unwrap().select_by_label("后勤仓库").await.unwrap();
+    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("h1", "Electrical safety round").await;
+    assert_eq!(browser.evaluate("return document.querySelector('[data-progress]').dataset.progress").await, json!("0/7"));
+
+    answer(&browser, "room-locked", "pass").await;
+    read_out(&browser, "cabinet-temperature", "75").await;
+    browser.wait_for_text("[data-item=cabinet-temperature] [data-warning=limits]", "Outside the limits").await;
+    read_out(&browser, "cabinet-temperature", "45.5").await;
+    let shown = browser.evaluate("return document.querySelector('[data-item=cabinet-temperature] input').value").await;
+    assert_eq!(shown, json!("45.5"), "what the field shows");
+    wait_for("the warning to go", PATIENCE, || async { browser.text("[data-item=cabinet-temperature] [data-warning]").await.is_none().then_some(()) }).await;
+
+    // Submitting with required items open says how many and marks them.
+    tap(&browser, "[data-action=submit-round]").await;
+    browser.wait_for_text("[data-missing]", "Required items still open: 4").await;
+    assert_eq!(browser.evaluate("return document.querySelectorAll('.item.flagged').length").await, json!(4));
+    for item in ["insulation-mats", "breakers-labelled", "no-overload"] {
+        answer(&browser, item, "pass").await;
+    }
+    answer(&browser, "rcd-test", "fail").await;
+    tap(&browser, "[data-action=submit-round]").await;
+    // A failed item whose checklist wants a photo on failure cannot be submitted without one.
+    browser.wait_for_text("[data-missing]", "Required items still open: 1").await;
+    answer(&browser, "rcd-test", "na").await;
+    tap(&browser, "[data-action=submit-round]").await;
+    browser.wait_for_text("[data-round=submitted]", "Submitted").await;
+    let round = browser.evaluate("return location.pathname.split('/').pop()").await;
+    let round = shared::protocol::DocumentId::parse(round.as_str().unwrap()).unwrap();
+
+    // Reloaded with no server: still submitted, answers locked.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("[data-round=submitted]", "Submitted").await;
+    assert_eq!(browser.evaluate("return document.querySelector('[data-item=room-locked] [data-answer=pass]').disabled").await, json!(true));
+
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    browser.client.goto(&base).await.unwrap();
+    wait_for("the round to reach the server", Duration::from_secs(90), || async {
+        let stored = server.state.documents.load(&round).unwrap()?;
+        let view = shared::document::inspection::Inspection::from_doc(stored).ok()?.read().ok()?;
+        view.submitted.is_some().then_some(view)
+    })
+    .await;
+    let stored = server.state.documents.load(&round).unwrap().unwrap();
+    let view = shared::document::inspection::Inspection::from_doc(stored).unwrap().read().unwrap();
+    let reading = &view.answers[&("-".to_owned(), shared::document::EntryId::parse("cabinet-temperature").unwrap())];
+    assert_eq!(reading.value, shared::document::inspection::AnswerValue::Number(45_500));
+    assert_eq!(reading.user.as_str(), "inspector");
+    assert_eq!(view.location, "store");
+    assert_eq!(view.result().answered, 6);
     browser.close().await;
     server.stop().await.unwrap();
 }

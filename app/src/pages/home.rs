@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{MyWorkOrders, ReportFault};
+use crate::pages::rounds::{MyRounds, StartRound};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
@@ -47,6 +48,8 @@ pub fn Home() -> impl IntoView {
         </section>
         {sites}
         <SyncSummary />
+        <StartRound />
+        <MyRounds />
         <ReportFault />
         <MyWorkOrders />
         <section class="card" aria-labelledby="this-phone">
@@ -90,6 +93,7 @@ pub fn SyncSummary() -> impl IntoView {
         let view = sync.view.get();
         let waiting = view.local_only();
         let (state, text) = match (view.online, view.offline_since) {
+            (true, _) if waiting == 0 && view.catching_up() => ("syncing", texts.syncing.to_owned()),
             (true, _) if waiting == 0 => ("synced", texts.synced.to_owned()),
             (true, _) => ("local", texts.changes_on_phone.replace("{}", &waiting.to_string())),
             (false, Some(since)) => {

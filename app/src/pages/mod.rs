@@ -3,5 +3,6 @@
 pub mod home;
 pub mod not_found;
 pub mod orders;
+pub mod rounds;
 pub mod settings;
 pub mod sign_in;

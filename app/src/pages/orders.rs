@@ -5,31 +5,17 @@
 use automerge::AutoCommit;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::directory::{SiteId, Username};
-use shared::document::catalog::{IndexEntry, SiteCatalog};
+use shared::directory::SiteId;
+use shared::document::DocumentType;
+use shared::document::catalog::IndexEntry;
 use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder, WorkOrderView};
-use shared::document::{DocumentType, Edit, EntryId};
 use shared::protocol::DocumentId;
-use shared::time::Timestamp;
 
+use crate::edits::{edit_now, entry_id, index_in_catalog};
 use crate::i18n::{Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, DocumentState, use_replica};
 use crate::session::use_session;
-
-fn now() -> Timestamp {
-    Timestamp::from_millis(js_sys::Date::now() as i64)
-}
-
-/// An id for an entry inside a document, unique enough across phones.
-fn entry_id(prefix: &str) -> EntryId {
-    let random = (js_sys::Math::random() * 1e12) as u64;
-    EntryId::parse(&format!("{prefix}-{}-{random:x}", js_sys::Date::now() as u64)).expect("letters, digits and dashes")
-}
-
-fn edit_now(username: &str) -> Result<Edit, String> {
-    Ok(Edit::new(Username::parse(username).map_err(|error| error.to_string())?, now()))
-}
 
 /// "Report a fault": a title and, for people at several sites, the site.
 #[component]
@@ -66,25 +52,15 @@ pub fn ReportFault() -> impl IntoView {
                 let id = replica::new_document_id();
                 replica::create(id, order.into_doc()).await?;
                 // The site's index tells the others' phones the report exists.
-                let catalog = session.sites.iter().find(|known| known.id == site_id).and_then(|known| known.catalog.as_deref()).and_then(|url| DocumentId::parse(url).ok());
-                if let Some(catalog) = catalog.filter(|catalog| replica::read(catalog, |_| ()).is_some()) {
-                    let entry = IndexEntry {
-                        document: id.url(),
-                        document_type: DocumentType::WorkOrder,
-                        title: new.title.trim().to_owned(),
-                        status: status.as_str().to_owned(),
-                        location: new.location.clone(),
-                        updated_at: edit.at,
-                    };
-                    replica::edit(&catalog, |doc| {
-                        let mut site_catalog = SiteCatalog::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                        let indexed = site_catalog.index_document(&entry, &edit).map_err(|error| error.to_string());
-                        *doc = site_catalog.into_doc();
-                        indexed
-                    })
-                    .await?;
-                }
-                Ok(())
+                let entry = IndexEntry {
+                    document: id.url(),
+                    document_type: DocumentType::WorkOrder,
+                    title: new.title.trim().to_owned(),
+                    status: status.as_str().to_owned(),
+                    location: new.location.clone(),
+                    updated_at: edit.at,
+                };
+                index_in_catalog(&session, &site_id, entry, &edit).await
             }
             .await;
             match outcome {
@@ -128,6 +104,7 @@ fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {
         Some(DocumentState::Synced) => texts.synced.to_owned(),
         Some(DocumentState::LocalOnly(count)) => texts.changes_on_phone.replace("{}", &count.to_string()),
         Some(DocumentState::Refused) => texts.refused.to_owned(),
+        Some(DocumentState::Unavailable) => texts.unavailable.to_owned(),
         Some(DocumentState::Unknown) | None => texts.not_yet_synced.to_owned(),
     }
 }
@@ -137,6 +114,7 @@ fn state_name(state: Option<DocumentState>) -> &'static str {
         Some(DocumentState::Synced) => "synced",
         Some(DocumentState::LocalOnly(_)) => "local",
         Some(DocumentState::Refused) => "refused",
+        Some(DocumentState::Unavailable) => "unavailable",
         Some(DocumentState::Unknown) | None => "unknown",
     }
 }
@@ -147,7 +125,7 @@ pub fn MyWorkOrders() -> impl IntoView {
     let texts = use_texts();
     let sync = use_replica();
     let orders = move || {
-        sync.view.with(|view| view.revision);
+        let _ = sync.revision.get();
         let mut orders: Vec<(DocumentId, WorkOrderView)> =
             replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read(&id, read_order)??))).collect();
         orders.sort_by_key(|(_, order)| std::cmp::Reverse(order.header.created_at));

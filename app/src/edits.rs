@@ -1,0 +1,45 @@
+//! What every screen that changes documents needs: the time, fresh entry ids, an `Edit`
+//! for the signed-in user, and listing a new document in its site's index.
+
+use shared::directory::Username;
+use shared::document::catalog::{IndexEntry, SiteCatalog};
+use shared::document::{Edit, EntryId};
+use shared::protocol::DocumentId;
+use shared::time::Timestamp;
+
+use crate::replica;
+use crate::session::Session;
+
+/// Now, by the phone's clock.
+pub fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now() as i64)
+}
+
+/// An id for an entry inside a document, unique enough across phones.
+pub fn entry_id(prefix: &str) -> EntryId {
+    let random = (js_sys::Math::random() * 1e12) as u64;
+    EntryId::parse(&format!("{prefix}-{}-{random:x}", js_sys::Date::now() as u64)).expect("letters, digits and dashes")
+}
+
+/// An edit by `username`, now.
+pub fn edit_now(username: &str) -> Result<Edit, String> {
+    Ok(Edit::new(Username::parse(username).map_err(|error| error.to_string())?, now()))
+}
+
+/// The catalog document of one of the user's sites.
+pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
+    session.sites.iter().find(|known| known.id == site).and_then(|known| DocumentId::parse(known.catalog.as_deref()?).ok())
+}
+
+/// Lists (or updates) a document in its site's index, so other phones learn of it. Does
+/// nothing if the catalog is not on this phone yet; the document syncs either way.
+pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), String> {
+    let Some(catalog) = catalog_of(session, site).filter(|catalog| replica::read(catalog, |_| ()).is_some()) else { return Ok(()) };
+    replica::edit(&catalog, |doc| {
+        let mut site_catalog = SiteCatalog::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+        let indexed = site_catalog.index_document(&entry, edit).map_err(|error| error.to_string());
+        *doc = site_catalog.into_doc();
+        indexed
+    })
+    .await
+}
