@@ -157,6 +157,15 @@ impl Drop for Listener {
     }
 }
 
+impl Drop for Replica {
+    /// A replica replaced or stopped leaves no socket calling handlers that are gone.
+    fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            detach(&socket);
+        }
+    }
+}
+
 thread_local! {
     static RUNNING: RefCell<Option<Rc<RefCell<Replica>>>> = const { RefCell::new(None) };
 }
@@ -242,7 +251,7 @@ pub fn stop() {
     if let Some(replica) = RUNNING.take() {
         let mut this = replica.borrow_mut();
         if let Some(socket) = this.socket.take() {
-            let _ = socket.close();
+            detach(&socket);
         }
         this.timers = Timers::default();
         this.view.set(SyncView { revision: this.view.get_untracked().revision + 1, ..SyncView::default() });
@@ -470,6 +479,10 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
 }
 
 fn open_socket(replica: &Rc<RefCell<Replica>>) {
+    // Stopped (signed out) or replaced while this waited its turn: nothing to open.
+    if !running().is_some_and(|current| Rc::ptr_eq(&current, replica)) {
+        return;
+    }
     let url = {
         let this = replica.borrow();
         let location = window().location();
@@ -522,8 +535,7 @@ fn open_socket(replica: &Rc<RefCell<Replica>>) {
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     let mut this = replica.borrow_mut();
     if let Some(old) = this.socket.replace(socket) {
-        old.set_onclose(None);
-        let _ = old.close();
+        detach(&old);
     }
     this.handlers = vec![on_open, on_message, on_close];
 }
@@ -542,6 +554,15 @@ fn request_indexed(client: &mut Client, catalog: &DocumentId) {
             client.request_document(id);
         }
     }
+}
+
+/// Closes a socket that is no longer the replica's, without its handlers (which are about
+/// to be dropped) ever running again.
+fn detach(socket: &WebSocket) {
+    socket.set_onopen(None);
+    socket.set_onmessage(None);
+    socket.set_onclose(None);
+    let _ = socket.close();
 }
 
 /// The connection was lost or could not be made: offline since now, unless already.
