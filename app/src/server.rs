@@ -76,3 +76,30 @@ async fn error_message(response: gloo_net::http::Response, status: u16) -> Strin
         Err(_) => format!("the server answered {status}"),
     }
 }
+
+/// One change of a document as the server's history lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct HistoryEntry {
+    /// The person the change's author (its Automerge actor) is bound to.
+    pub user: Option<String>,
+    /// The name the device wrote into the change.
+    pub named: Option<String>,
+    /// Milliseconds since the epoch, by the device's clock.
+    pub at: i64,
+    pub summary: String,
+}
+
+/// Who changed a document, when and how: `GET /api/documents/{id}/history`. Needs the
+/// network: the phone knows only what its changes claim, the server knows who sent them.
+pub async fn fetch_history(token: &str, document: &shared::protocol::DocumentId) -> Result<Vec<HistoryEntry>, String> {
+    let response = Request::get(&format!("/api/documents/{document}/history"))
+        .header("authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map_err(|error| error.to_string())?;
+    if !response.ok() {
+        let status = response.status();
+        return Err(error_message(response, status).await);
+    }
+    response.json().await.map_err(|error| error.to_string())
+}

@@ -374,6 +374,15 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
     for phone in [&inspector, &manager] {
         wait_for_order(phone, "门禁故障", &["刷卡无反应", "已通知保卫科"]).await;
     }
+    // Who did what comes from the server, which knows whose session sent each change (the
+    // report and a note by the inspector, a note by the manager; concurrent notes in
+    // either order).
+    tap(&manager, ".order [data-action=history]").await;
+    wait_for("the history to list both people", PATIENCE, || async {
+        let who = manager.evaluate("return [...document.querySelectorAll('.order .history .who')].map((who) => who.dataset.who).sort()").await;
+        (who == json!(["inspector", "inspector", "manager"])).then_some(())
+    })
+    .await;
     inspector.close().await;
     manager.close().await;
     server.stop().await.unwrap();

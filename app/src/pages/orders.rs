@@ -12,7 +12,7 @@ use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder, 
 use shared::protocol::DocumentId;
 
 use crate::edits::{edit_now, entry_id, index_in_catalog};
-use crate::i18n::{Texts, use_texts};
+use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, DocumentState, use_replica};
 use crate::session::use_session;
@@ -206,6 +206,7 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
                 </span>
             </div>
             <ul class="comments">{comments}</ul>
+            <History id=id />
             <form class="inline-form" on:submit=add_comment data-form="comment">
                 <label class="photo-button" title=move || texts.get().take_photo>
                     <span aria-hidden="true">"📷"</span>
@@ -233,4 +234,43 @@ fn Photo(sha256: String) -> impl IntoView {
         async move { photos::object_url(&sha256, &token).await.ok() }
     });
     move || url.get().flatten().map(|src| view! { <img class="photo" src=src alt="" data-photo="shown" /> })
+}
+
+/// The document's history from the server — who (the person bound to each change), when,
+/// what — shown on request.
+#[component]
+fn History(id: DocumentId) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let entries = RwSignal::new(None::<Result<Vec<crate::server::HistoryEntry>, String>>);
+    let load = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        spawn_local(async move { entries.set(Some(crate::server::fetch_history(&session.token, &id).await)) });
+    };
+    view! {
+        <button type="button" class="link-button" data-action="history" on:click=load>{move || texts.get().history}</button>
+        {move || {
+            let texts = texts.get();
+            entries.get().map(|loaded| match loaded {
+                Ok(entries) => {
+                    let rows = entries
+                        .into_iter()
+                        .map(|entry| {
+                            let who = entry.user.or(entry.named).unwrap_or_else(|| texts.someone.to_owned());
+                            let when = String::from(js_sys::Date::new(&(entry.at as f64).into()).to_locale_string(language.get().tag(), &wasm_bindgen::JsValue::UNDEFINED));
+                            view! {
+                                <li class="history-entry">
+                                    <span class="who" data-who=who.clone()>{who.clone()}</span>
+                                    " · " <span class="muted">{when}</span> " · " {entry.summary}
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    view! { <ul class="history">{rows}</ul> }.into_any()
+                }
+                Err(_) => view! { <p class="muted" data-history="unavailable">{texts.history_needs_network}</p> }.into_any(),
+            })
+        }}
+    }
 }
