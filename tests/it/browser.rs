@@ -499,7 +499,17 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     tap(&browser, "[data-action=submit-round]").await;
     // A failed item whose checklist wants a photo on failure cannot be submitted without one.
     browser.wait_for_text("[data-missing]", "Required items still open: 1").await;
-    answer(&browser, "rcd-test", "na").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = scratch.path().join("rcd.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    browser.client.find(Css("[data-item=rcd-test] input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
+    wait_for("the photo on the failed item", PATIENCE, || async {
+        (browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-photos]').dataset.photos").await == json!("1")).then_some(())
+    })
+    .await;
+    // The failure raises a hazard: a work order for the item and the place.
+    tap(&browser, "[data-item=rcd-test] [data-action=raise-hazard]").await;
+    browser.wait_for_text("[data-item=rcd-test] .hazard", "Hazard raised; work order: reported").await;
     tap(&browser, "[data-action=submit-round]").await;
     browser.wait_for_text("[data-round=submitted]", "Submitted").await;
     let round = browser.evaluate("return location.pathname.split('/').pop()").await;
@@ -525,6 +535,16 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     assert_eq!(reading.user.as_str(), "inspector");
     assert_eq!(view.location, "store");
     assert_eq!(view.result().answered, 6);
+    assert_eq!(view.result().failed_keys, ["-/rcd-test"]);
+    let photo = view.photos[0].blob.clone();
+    wait_for("the item's photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&server::blobs::parse_sha256(&photo.sha256).unwrap()).unwrap() }).await;
+    let hazard = shared::protocol::DocumentId::parse(&view.hazards[0].work_order).unwrap();
+    let order = wait_for("the hazard's work order to reach the server", PATIENCE, || async { server.state.documents.load(&hazard).unwrap() }).await;
+    let order = shared::document::work_order::WorkOrder::from_doc(order).unwrap().read().unwrap();
+    assert_eq!(order.title, "Residual-current devices trip on test", "the item, in the phone's language");
+    assert_eq!(order.priority, shared::document::work_order::Priority::High);
+    assert_eq!(order.location, "store");
+    assert_eq!(order.source.map(|source| (source.inspection, source.item)), Some((round.url(), "rcd-test".to_owned())));
     browser.close().await;
     server.stop().await.unwrap();
 }

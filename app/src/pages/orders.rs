@@ -226,7 +226,7 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
 
 /// A photo kept on the phone or on the server.
 #[component]
-fn Photo(sha256: String) -> impl IntoView {
+pub fn Photo(sha256: String) -> impl IntoView {
     let current = use_session();
     let url = LocalResource::new(move || {
         let sha256 = sha256.clone();

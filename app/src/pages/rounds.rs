@@ -9,11 +9,14 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::directory::{SiteId, Username};
 use shared::document::DocumentType;
 use shared::document::catalog::{CatalogView, IndexEntry, SiteCatalog};
-use shared::document::inspection::{AnswerValue, Inspection, InspectionView, Missing, NO_ROOM, NewInspection};
+use shared::document::inspection::{AnswerValue, Inspection, InspectionView, Missing, NO_ROOM, NewInspection, Outcome, answer_key, outcome};
+use shared::document::work_order::{Category, NewWorkOrder, Priority, Source, WorkOrder};
 use shared::document::template::{ChecklistItem, ChecklistTemplate, ItemKind, Label};
 use shared::protocol::DocumentId;
 
-use crate::edits::{catalog_of, edit_now, index_in_catalog};
+use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog};
+use crate::pages::orders::Photo;
+use crate::photos;
 use crate::i18n::{CurrentLanguage, Language, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::use_session;
@@ -183,7 +186,14 @@ pub fn Round() -> impl IntoView {
                 .map(|item| {
                     let answer = round.answers.get(&(NO_ROOM.to_owned(), item.id.clone())).map(|answer| answer.value.clone());
                     let is_missing = missing.with(|missing| missing.iter().any(|gap| matches!(gap, Missing::Answer { item: gap, .. } | Missing::PhotoOnFail { item: gap, .. } if *gap == item.id)));
-                    view! { <ItemRow round=id item=item.clone() answer=answer language=language locked=submitted flagged=is_missing /> }
+                    let key = answer_key(NO_ROOM, &item.id);
+                    let failed = FailedItem {
+                        photos: round.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.sha256.clone()).collect(),
+                        hazard: round.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| hazard.work_order.clone()),
+                        site: round.header.site.to_string(),
+                        location: round.location.clone(),
+                    };
+                    view! { <ItemRow round=id item=item.clone() answer=answer language=language locked=submitted flagged=is_missing failed=failed /> }
                 })
                 .collect_view();
             view! {
@@ -233,9 +243,21 @@ pub fn Round() -> impl IntoView {
     }
 }
 
-/// One item with the controls its kind takes.
+/// What a failed item carries besides its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FailedItem {
+    /// Hashes of its photos.
+    photos: Vec<String>,
+    /// The work order raised for it.
+    hazard: Option<String>,
+    site: String,
+    location: String,
+}
+
+/// One item with the controls its kind takes; a failed one also takes photos and can
+/// raise a hazard.
 #[component]
-fn ItemRow(round: DocumentId, item: ChecklistItem, answer: Option<AnswerValue>, language: Language, locked: bool, flagged: bool) -> impl IntoView {
+fn ItemRow(round: DocumentId, item: ChecklistItem, answer: Option<AnswerValue>, language: Language, locked: bool, flagged: bool, failed: FailedItem) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let item_id = item.id.clone();
@@ -347,6 +369,8 @@ fn ItemRow(round: DocumentId, item: ChecklistItem, answer: Option<AnswerValue>, 
         }
         ItemKind::Photo | ItemKind::Signature => view! { <p class="muted">{texts.not_on_this_screen_yet}</p> }.into_any(),
     };
+    let is_failed = answer.as_ref().is_some_and(|value| outcome(&item, value) == Outcome::Failed);
+    let follow_up = is_failed.then(|| view! { <FailedActions round=round item=item.clone() language=language locked=locked failed=failed /> });
     view! {
         <li class="item" class:flagged=flagged data-item=item.id.to_string()>
             <p class="item-label">
@@ -354,7 +378,121 @@ fn ItemRow(round: DocumentId, item: ChecklistItem, answer: Option<AnswerValue>, 
                 {item.required.then_some(view! { <span class="required" aria-label="required">" *"</span> })}
             </p>
             {controls}
+            {follow_up}
         </li>
+    }
+}
+
+/// For a failed item: its photos (taken here, shrunk and kept on the phone) and the hazard
+/// it raised, or the button that raises one — a work order with the item, the place and a
+/// high priority filled in.
+#[component]
+fn FailedActions(round: DocumentId, item: ChecklistItem, language: Language, locked: bool, failed: FailedItem) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let item_id = item.id.clone();
+    let take_photo = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        let Some(picture) = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+        let item = item_id.clone();
+        spawn_local(async move {
+            let outcome = async {
+                let photo = photos::keep(&picture).await?;
+                replica::edit(&round, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    let mut inspection = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+                    let added = inspection.add_photo(&entry_id("photo"), None, &item, &photo, &edit).map_err(|error| error.to_string());
+                    *doc = inspection.into_doc();
+                    added
+                })
+                .await?;
+                replica::upload_files();
+                Ok::<(), String>(())
+            }
+            .await;
+            if let Err(message) = outcome {
+                leptos::logging::warn!("cannot add the photo: {message}");
+            }
+        });
+    };
+    let item_for_hazard = item.clone();
+    let (site, location) = (failed.site.clone(), failed.location.clone());
+    let raise = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        let item = item_for_hazard.clone();
+        let (site, location) = (site.clone(), location.clone());
+        spawn_local(async move {
+            let outcome = async {
+                let edit = edit_now(&session.user.username)?;
+                let new = NewWorkOrder {
+                    site: SiteId::parse(&site).map_err(|error| error.to_string())?,
+                    title: text(&item.label, language),
+                    description: String::new(),
+                    location: location.clone(),
+                    asset: None,
+                    category: Category::Other,
+                    priority: Priority::High,
+                    due_at: None,
+                    source: Some(Source { inspection: round.url(), item: item.id.to_string() }),
+                };
+                let actor = replica::device_actor().ok_or("not signed in")?;
+                let order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                let status = order.read().map_err(|error| error.to_string())?.state().status;
+                let order_id = replica::new_document_id();
+                replica::create(order_id, order.into_doc()).await?;
+                replica::edit(&round, |doc| {
+                    let mut inspection = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
+                    let raised = inspection.raise_hazard(&entry_id("hazard"), None, &item.id, &order_id.url(), &edit).map_err(|error| error.to_string());
+                    *doc = inspection.into_doc();
+                    raised
+                })
+                .await?;
+                let entry = IndexEntry {
+                    document: order_id.url(),
+                    document_type: DocumentType::WorkOrder,
+                    title: new.title.clone(),
+                    status: status.as_str().to_owned(),
+                    location,
+                    updated_at: edit.at,
+                };
+                index_in_catalog(&session, &site, entry, &edit).await
+            }
+            .await;
+            if let Err(message) = outcome {
+                leptos::logging::warn!("cannot raise the hazard: {message}");
+            }
+        });
+    };
+    let photos = failed.photos.iter().map(|sha256| view! { <Photo sha256=sha256.clone() /> }).collect_view();
+    let hazard = match &failed.hazard {
+        Some(order) => {
+            let status = DocumentId::parse(order)
+                .ok()
+                .and_then(|id| replica::read(&id, |doc| WorkOrder::from_doc(doc.clone()).ok()?.read().ok()).flatten())
+                .map(|order| order.state().status.as_str().to_owned());
+            let shown = match status {
+                Some(status) => texts.hazard_raised.replace("{}", &status),
+                None => texts.hazard_raised.replace("{}", "…"),
+            };
+            view! { <p class="hazard" data-hazard=order.clone()>{shown}</p> }.into_any()
+        }
+        None => view! {
+            <button type="button" class="hazard-button" data-action="raise-hazard" prop:disabled=locked on:click=raise>{texts.raise_hazard}</button>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="follow-up">
+            <div class="follow-up-actions">
+                <label class="photo-button" title=texts.take_photo>
+                    <span aria-hidden="true">"📷"</span>
+                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker prop:disabled=locked on:change=take_photo />
+                </label>
+                {hazard}
+            </div>
+            <div class="photos" data-photos=failed.photos.len()>{photos}</div>
+        </div>
     }
 }
 
