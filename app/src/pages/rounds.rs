@@ -54,11 +54,13 @@ pub fn StartRound() -> impl IntoView {
         let wanted = site.get();
         session.sites.iter().find(|known| known.id == wanted).or(session.sites.first()).map(|known| known.id.clone())
     };
-    let catalog = move || {
+    // Read once per change, however many parts of the form show it.
+    let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
         let session = current.session.get()?;
         read_catalog(&catalog_of(&session, &chosen_site()?)?)
-    };
+    });
+    let catalog = move || catalog.get();
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog()) else { return };
