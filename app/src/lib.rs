@@ -1,8 +1,9 @@
 //! The Houqin PWA: pages, local storage, sync and translations, rendered in the browser.
 //!
 //! Layout: the router is here and nowhere else; one module per page under `pages`; IO
-//! (HTTP, the IndexedDB `store`, the sync socket later) in its own modules; pure logic
-//! (translations) outside components so it is tested without a DOM.
+//! in its own modules (`server` for HTTP, `store` for IndexedDB, `replica` for sync,
+//! `photos` for the camera); pure logic (translations) outside components so it is
+//! tested without a DOM.
 
 mod edits;
 pub mod i18n;
