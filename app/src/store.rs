@@ -186,6 +186,11 @@ impl Store {
     /// Keeps an incremental chunk (`AutoCommit::save_incremental`) of the document; resolves
     /// once it is committed.
     pub async fn append(&self, document: &DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
+        // An edit that changed nothing (Automerge makes no change for a value set to what
+        // it already is) leaves nothing to keep.
+        if chunk.is_empty() {
+            return Ok(());
+        }
         let transaction = self.transaction(&[CHUNKS], IdbTransactionMode::Readwrite)?;
         let chunks = transaction.object_store(CHUNKS).map_err(failed)?;
         chunks.put_with_key(&Uint8Array::from(chunk), &chunk_key(document, INCREMENTAL, chunk)).map_err(failed)?;
@@ -205,6 +210,9 @@ impl Store {
         let mut doc = AutoCommit::new();
         for value in values.iter() {
             let bytes = value.dyn_into::<Uint8Array>().map_err(|_| StoreError::Corrupt { document: *document, detail: "a record is not bytes".to_owned() })?.to_vec();
+            // Automerge's incremental load skips what it cannot read; a phone's copy must
+            // not lose changes silently, so each record is checked whole first.
+            check_chunks(&bytes).map_err(|detail| StoreError::Corrupt { document: *document, detail })?;
             doc.load_incremental(&bytes).map_err(|error| StoreError::Corrupt { document: *document, detail: error.to_string() })?;
         }
         Ok(Some(doc))
@@ -225,7 +233,11 @@ impl Store {
         }
         let mut doc = AutoCommit::new();
         for value in values.iter() {
-            let merged = value.dyn_into::<Uint8Array>().ok().map(|bytes| doc.load_incremental(&bytes.to_vec()));
+            let merged = value.dyn_into::<Uint8Array>().ok().map(|bytes| {
+                let bytes = bytes.to_vec();
+                check_chunks(&bytes)?;
+                doc.load_incremental(&bytes).map_err(|error| error.to_string())
+            });
             if !matches!(merged, Some(Ok(_))) {
                 transaction.abort().map_err(failed)?;
                 return Err(StoreError::Corrupt { document: *document, detail: "a record does not load; not compacted".to_owned() });
@@ -361,6 +373,47 @@ impl Store {
         session.delete(&JsValue::from_str("current")).map_err(failed)?;
         committed(&transaction).await
     }
+}
+
+/// Checks that `bytes` is a sequence of whole, intact Automerge chunks (a saved document,
+/// changes, or both): each starts with the magic bytes, fits its declared length, and
+/// decodes with a matching checksum.
+fn check_chunks(mut bytes: &[u8]) -> Result<(), String> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    if bytes.is_empty() {
+        return Err("an empty record".to_owned());
+    }
+    while !bytes.is_empty() {
+        if bytes.len() < 9 || bytes[..4] != MAGIC {
+            return Err("a record is not Automerge data".to_owned());
+        }
+        let chunk_type = bytes[8];
+        // The length is unsigned LEB128 after the magic, checksum and type.
+        let (mut length, mut shift, mut at) = (0u64, 0u32, 9usize);
+        loop {
+            let byte = *bytes.get(at).ok_or("a record ends inside a chunk header")?;
+            length |= u64::from(byte & 0x7f).checked_shl(shift).ok_or("a chunk length is too large")?;
+            at += 1;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = at.checked_add(usize::try_from(length).map_err(|_| "a chunk length is too large")?).filter(|end| *end <= bytes.len()).ok_or("a record is cut short")?;
+        let chunk = &bytes[..end];
+        match chunk_type {
+            0 => {
+                let options = automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error);
+                automerge::Automerge::load_with_options(chunk, options).map_err(|error| format!("a saved document does not load: {error}"))?;
+            }
+            1 | 2 => {
+                automerge::Change::try_from(chunk).map_err(|error| format!("a change does not decode: {error}"))?;
+            }
+            other => return Err(format!("unknown chunk type {other}")),
+        }
+        bytes = &bytes[end..];
+    }
+    Ok(())
 }
 
 fn chunk_key(document: &DocumentId, kind: u32, bytes: &[u8]) -> JsValue {

@@ -59,6 +59,9 @@ async fn changes_survive_a_reopen_and_compaction_keeps_them_all() {
         edit(&store, &document, &mut doc, &format!("answer-{step}"), "pass").await;
     }
     assert_eq!(store.chunk_count(&document).await.unwrap(), 5);
+    // An edit that changed nothing stores nothing (and nothing unreadable).
+    store.append(&document, &doc.save_incremental()).await.unwrap();
+    assert_eq!(store.chunk_count(&document).await.unwrap(), 5);
     store.close();
 
     let reopened = self::store("reopen").await;
@@ -107,6 +110,19 @@ async fn a_damaged_record_names_its_document_and_spares_the_rest() {
     assert!(error.starts_with(&format!("document {damaged} is damaged on this phone")), "{error}");
     let loaded = store.load(&healthy).await.unwrap().unwrap();
     assert_eq!(text(&loaded, "title").as_deref(), Some("门禁"));
+
+    // Whatever the order of the records, and with nothing else stored: Automerge alone
+    // would load what it can and skip the rest, the store says so.
+    let only_garbage = DocumentId::from_random([5; 16]);
+    store.append(&only_garbage, b"not an automerge chunk").await.unwrap();
+    assert!(matches!(store.load(&only_garbage).await, Err(StoreError::Corrupt { .. })));
+    let cut_short = DocumentId::from_random([6; 16]);
+    let mut whole = AutoCommit::new();
+    whole.put(ROOT, "title", "配电房").unwrap();
+    whole.commit();
+    let saved = whole.save();
+    store.append(&cut_short, &saved[..saved.len() - 5]).await.unwrap();
+    assert!(matches!(store.load(&cut_short).await, Err(StoreError::Corrupt { .. })), "a record cut short");
 }
 
 #[wasm_bindgen_test]
