@@ -36,10 +36,7 @@ pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
 pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), String> {
     let Some(catalog) = catalog_of(session, site).filter(|catalog| replica::read(catalog, |_| ()).is_some()) else { return Ok(()) };
     replica::edit(&catalog, |doc| {
-        let mut site_catalog = SiteCatalog::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-        let indexed = site_catalog.index_document(&entry, edit).map_err(|error| error.to_string());
-        *doc = site_catalog.into_doc();
-        indexed
+        SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
     })
     .await
 }

@@ -166,10 +166,9 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
                 };
                 replica::edit(&id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    let mut order = WorkOrder::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                    let added = order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit).map_err(|error| error.to_string());
-                    *doc = order.into_doc();
-                    added
+                    WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                 })
                 .await?;
                 if photo.is_some() {

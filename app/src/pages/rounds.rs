@@ -210,10 +210,7 @@ pub fn Round() -> impl IntoView {
             spawn_local(async move {
                 let outcome = replica::edit(&id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    let mut round = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                    let submitted = round.submit(&edit);
-                    *doc = round.into_doc();
-                    Ok(submitted)
+                    Inspection::edit_in(doc, |round| round.submit(&edit)).map_err(|error| error.to_string())
                 })
                 .await;
                 match outcome {
@@ -269,10 +266,9 @@ fn ItemRow(round: DocumentId, item: ChecklistItem, answer: Option<AnswerValue>, 
         spawn_local(async move {
             let outcome = replica::edit(&round, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                let mut inspection = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                let answered = inspection.answer(None, &item, &value, &edit).map_err(|error| error.to_string());
-                *doc = inspection.into_doc();
-                answered
+                Inspection::edit_in(doc, |inspection| inspection.answer(None, &item, &value, &edit))
+                    .map_err(|error| error.to_string())?
+                    .map_err(|error| error.to_string())
             })
             .await;
             if let Err(message) = outcome {
@@ -403,10 +399,9 @@ fn FailedActions(round: DocumentId, item: ChecklistItem, language: Language, loc
                 let photo = photos::keep(&picture).await?;
                 replica::edit(&round, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    let mut inspection = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                    let added = inspection.add_photo(&entry_id("photo"), None, &item, &photo, &edit).map_err(|error| error.to_string());
-                    *doc = inspection.into_doc();
-                    added
+                    Inspection::edit_in(doc, |inspection| inspection.add_photo(&entry_id("photo"), None, &item, &photo, &edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                 })
                 .await?;
                 replica::upload_files();
@@ -444,10 +439,9 @@ fn FailedActions(round: DocumentId, item: ChecklistItem, language: Language, loc
                 let order_id = replica::new_document_id();
                 replica::create(order_id, order.into_doc()).await?;
                 replica::edit(&round, |doc| {
-                    let mut inspection = Inspection::from_doc(std::mem::take(doc)).map_err(|error| error.to_string())?;
-                    let raised = inspection.raise_hazard(&entry_id("hazard"), None, &item.id, &order_id.url(), &edit).map_err(|error| error.to_string());
-                    *doc = inspection.into_doc();
-                    raised
+                    Inspection::edit_in(doc, |inspection| inspection.raise_hazard(&entry_id("hazard"), None, &item.id, &order_id.url(), &edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                 })
                 .await?;
                 let entry = IndexEntry {

@@ -280,6 +280,15 @@ macro_rules! typed_document {
             pub fn into_doc(self) -> automerge::AutoCommit {
                 self.doc
             }
+
+            /// Edits `doc` in place as this type. A document that does not read as this
+            /// type is left exactly as it was and the reading error returned.
+            pub fn edit_in<R>(doc: &mut automerge::AutoCommit, change: impl FnOnce(&mut $name) -> R) -> Result<R, $crate::document::DocumentError> {
+                let mut typed = $name { doc: std::mem::take(doc) };
+                let result = typed.read().map(|_| change(&mut typed));
+                *doc = typed.doc;
+                result
+            }
         }
     };
 }
@@ -625,6 +634,17 @@ mod tests {
         found.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         assert_eq!(found, [photo, signature]);
         assert!(blob_refs(&document(&header_fields("work_order", 1))).is_empty());
+    }
+
+    #[test]
+    fn editing_in_place_leaves_a_document_of_another_type_untouched() {
+        let mut doc = document(&header_fields("stocktake", 1));
+        doc.commit();
+        let heads = doc.get_heads();
+        let refused = WorkOrder::edit_in(&mut doc, |_| unreachable!("not a work order"));
+        assert!(matches!(refused, Err(DocumentError::WrongType { .. })));
+        assert_eq!(doc.get_heads(), heads);
+        assert_eq!(read_site(&doc).map(|site| site.to_string()).as_deref(), Some("hq"), "still there");
     }
 
     #[test]
