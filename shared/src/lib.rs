@@ -11,6 +11,7 @@ pub mod kpi;
 pub mod protocol;
 pub mod quantity;
 pub mod routes;
+pub mod schedule;
 pub mod time;
 
 /// The release of Houqin this crate was built as; app and server report it.

@@ -15,11 +15,13 @@ pub enum AppRoute {
     SignIn,
     /// One inspection round, answered item by item.
     Round,
+    /// A submitted round as a printable report, with photos and signature.
+    RoundReport,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round];
+    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -29,6 +31,7 @@ impl AppRoute {
             AppRoute::Settings => "/settings",
             AppRoute::SignIn => "/sign-in",
             AppRoute::Round => "/rounds/:id",
+            AppRoute::RoundReport => "/rounds/:id/report",
         }
     }
 

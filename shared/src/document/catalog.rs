@@ -195,6 +195,59 @@ impl CatalogView {
     pub fn on_hand(&self) -> BTreeMap<EntryId, Quantity> {
         on_hand(&self.ledger, None)
     }
+
+    pub fn place(&self, id: &str) -> Option<&Place> {
+        self.places.iter().find(|place| place.id.as_str() == id)
+    }
+
+    /// The rooms inside `place` (through its floors), in catalog order; the place itself
+    /// if it is a room.
+    pub fn rooms_in(&self, place: &str) -> Vec<&Place> {
+        self.places
+            .iter()
+            .filter(|candidate| candidate.kind == PlaceKind::Room && self.is_within(candidate, place))
+            .collect()
+    }
+
+    /// Whether `place` is `ancestor` or lies inside it. Parent links that loop (two admins
+    /// editing concurrently could make one) end the walk instead of hanging it.
+    pub fn is_within(&self, place: &Place, ancestor: &str) -> bool {
+        let mut current = Some(place);
+        for _ in 0..=self.places.len() {
+            let Some(here) = current else { return false };
+            if here.id.as_str() == ancestor {
+                return true;
+            }
+            current = here.parent.as_ref().and_then(|parent| self.place(parent.as_str()));
+        }
+        false
+    }
+
+    /// The building a place belongs to (the place itself if it is one, or has no parent).
+    pub fn building_of(&self, place: &str) -> Option<&Place> {
+        let mut current = self.place(place)?;
+        for _ in 0..=self.places.len() {
+            match current.parent.as_ref().and_then(|parent| self.place(parent.as_str())) {
+                Some(parent) if current.kind != PlaceKind::Building => current = parent,
+                _ => return Some(current),
+            }
+        }
+        Some(current)
+    }
+
+    /// What a scanned or typed label names: a place by its code, or an asset by its tag
+    /// (with the asset's place). Case and surrounding spaces do not matter.
+    pub fn find_code(&self, code: &str) -> Option<(Option<&Asset>, &Place)> {
+        let code = code.trim();
+        if code.is_empty() {
+            return None;
+        }
+        if let Some(place) = self.places.iter().find(|place| place.code.eq_ignore_ascii_case(code)) {
+            return Some((None, place));
+        }
+        let asset = self.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(code))?;
+        Some((Some(asset), self.place(asset.place.as_ref()?.as_str())?))
+    }
 }
 
 /// On-hand quantities from movements, counting only those before `until` if given.
@@ -440,6 +493,40 @@ mod tests {
         let names: Vec<&str> = view.places.iter().map(|place| place.name.as_str()).collect();
         assert_eq!(names, ["301", "302"]);
         assert_eq!(view.maintenance[0].every, Every::Months(3));
+    }
+
+    #[test]
+    fn rooms_buildings_and_labels_are_found_through_the_place_tree() {
+        let mut catalog = catalog();
+        let place = |place: &str, kind: PlaceKind, parent: Option<&str>| Place { id: id(place), kind, parent: parent.map(id), name: place.to_owned(), code: place.to_uppercase() };
+        let places = [
+            place("dorm", PlaceKind::Building, None),
+            place("dorm-1f", PlaceKind::Floor, Some("dorm")),
+            place("dorm-101", PlaceKind::Room, Some("dorm-1f")),
+            place("dorm-102", PlaceKind::Room, Some("dorm-1f")),
+            place("lab-201", PlaceKind::Room, Some("lab")),
+            place("lab", PlaceKind::Building, None),
+            // Loops must not hang anything.
+            place("loop-a", PlaceKind::Floor, Some("loop-b")),
+            place("loop-b", PlaceKind::Room, Some("loop-a")),
+        ];
+        for place in &places {
+            catalog.put_place(place, &edit("admin", 1)).unwrap();
+        }
+        let extinguisher = Asset { id: id("x1"), name: "灭火器".into(), asset_type: "extinguisher".into(), tag: "XF-001".into(), place: Some(id("dorm-1f")), installed_at: None };
+        catalog.put_asset(&extinguisher, &edit("admin", 2)).unwrap();
+        let view = catalog.read().unwrap();
+        let ids = |places: Vec<&Place>| places.iter().map(|place| place.id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(view.rooms_in("dorm")), ["dorm-101", "dorm-102"]);
+        assert_eq!(ids(view.rooms_in("dorm-102")), ["dorm-102"]);
+        assert_eq!(ids(view.rooms_in("loop-a")), ["loop-b"]);
+        assert_eq!(view.building_of("dorm-101").map(|place| place.id.as_str()), Some("dorm"));
+        assert_eq!(view.building_of("lab-201").map(|place| place.id.as_str()), Some("lab"));
+        assert!(view.building_of("loop-b").is_some());
+        assert_eq!(view.find_code(" dorm-101 ").map(|(asset, place)| (asset.is_some(), place.id.as_str())), Some((false, "dorm-101")));
+        assert_eq!(view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())), Some((Some("灭火器"), "dorm-1f")));
+        assert!(view.find_code("nothing").is_none());
+        assert!(view.find_code("  ").is_none());
     }
 
     #[test]

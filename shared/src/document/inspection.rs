@@ -9,7 +9,13 @@
 //! Layout: header; `template` (map: `id`, `version`); `checklist` (the copy); `location`;
 //! `rooms` (map room → order); `assignees` (map user → true); `answers` (map key → map);
 //! `notes`, `photos`, `hazards` (maps keyed by entry id); `signature` (map, optional);
-//! `submitted_at`, `submitted_by` once submitted.
+//! `submitted_at`, `submitted_by` once submitted; `review` (map: `text`, `user`, `at`), a
+//! manager's note on a submitted inspection.
+//!
+//! A submitted inspection is read-only: answers, notes, photos and hazards are refused;
+//! only the review note can still be written. (A phone that was offline when the round
+//! was submitted may still have answered before it heard; those answers merge in like any
+//! other, and the round shows them.)
 
 use std::collections::BTreeMap;
 
@@ -150,6 +156,14 @@ pub struct Hazard {
     pub at: Timestamp,
 }
 
+/// A manager's note on a submitted inspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Review {
+    pub text: String,
+    pub user: Username,
+    pub at: Timestamp,
+}
+
 /// Why an inspection cannot be submitted yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -201,6 +215,7 @@ pub struct InspectionView {
     pub hazards: Vec<Hazard>,
     pub signature: Option<BlobRef>,
     pub submitted: Option<(Username, Timestamp)>,
+    pub review: Option<Review>,
 }
 
 impl InspectionView {
@@ -374,6 +389,7 @@ impl Inspection {
             return Err(DocumentError::MissingField { field: "note".to_owned() });
         }
         let key = self.optional_key(room, item)?;
+        self.check_open()?;
         let notes = map_at(&self.doc, &ROOT, "notes", "notes")?;
         let note = put_map(&mut self.doc, &notes, id.as_str());
         if let Some(key) = &key {
@@ -400,6 +416,7 @@ impl Inspection {
 
     /// Links a failed answer to the work order raised for it.
     pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
+        self.check_open()?;
         let view = self.read()?;
         let room = resolve_room(view.rooms.iter().map(String::as_str), room)?;
         if view.checklist.item(item).is_none() {
@@ -428,6 +445,31 @@ impl Inspection {
         signature.write(&mut self.doc, &map);
         put(&mut self.doc, &map, "user", edit.user.as_str());
         commit(&mut self.doc, edit, "signed");
+    }
+
+    /// Writes (or replaces) the review note of a submitted inspection.
+    pub fn review(&mut self, text: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if text.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "review".to_owned() });
+        }
+        let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
+        if root.optional_str("submitted_by")?.is_none() {
+            return Err(invalid("review", text, "a note on a submitted inspection; this one is still open"));
+        }
+        let review = put_map(&mut self.doc, &ROOT, "review");
+        put_text(&mut self.doc, &review, "text", text);
+        put(&mut self.doc, &review, "user", edit.user.as_str());
+        put(&mut self.doc, &review, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "reviewed");
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), DocumentError> {
+        let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
+        match root.optional_str("submitted_by")? {
+            Some(_) => Err(DocumentError::ReadOnly { what: "a submitted inspection" }),
+            None => Ok(()),
+        }
     }
 
     /// Submits the inspection if nothing is missing; otherwise says what is.
@@ -491,6 +533,13 @@ impl Inspection {
             })?,
             signature,
             submitted,
+            review: match root.optional_map("review")? {
+                Some(_) => {
+                    let review = root.fields("review")?;
+                    Some(Review { text: review.optional_text("text")?.unwrap_or_default(), user: review.user("user")?, at: review.time("at")? })
+                }
+                None => None,
+            },
         })
     }
 
@@ -498,6 +547,9 @@ impl Inspection {
     /// answering stays cheap however many answers there are.
     fn context(&self, room: Option<&str>, item: &EntryId) -> Result<(String, ChecklistItem), DocumentError> {
         let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
+        if root.optional_str("submitted_by")?.is_some() {
+            return Err(DocumentError::ReadOnly { what: "a submitted inspection" });
+        }
         let rooms = root.scalars("rooms")?;
         let room = resolve_room(rooms.iter().map(|(known, _)| known.as_str()), room)?;
         let items = root.fields("checklist")?.fields("items")?;
@@ -593,6 +645,17 @@ mod tests {
         let view = round.read().unwrap();
         assert_eq!(view.submitted, Some((Username::parse("inspector").unwrap(), Timestamp::from_millis(3_000))));
         assert_eq!(view.hazards[0].key, "-/extinguisher-pressure");
+
+        // Submitted is read-only, except for the manager's review note.
+        let late = edit("inspector", 4_000);
+        let refused = round.answer(None, &id("exits-clear"), &AnswerValue::Fail, &late).unwrap_err();
+        assert_eq!(refused.to_string(), "a submitted inspection is read-only");
+        assert!(round.add_note(&id("n1"), None, None, "too late", &late).is_err());
+        assert!(round.add_photo(&id("p2"), None, &id("exits-clear"), &photo(), &late).is_err());
+        assert!(round.raise_hazard(&id("h2"), None, &id("extinguisher-pressure"), "automerge:wo2", &late).is_err());
+        round.review("灭火器压力不足，已派单", &edit("manager", 5_000)).unwrap();
+        let review = round.read().unwrap().review.unwrap();
+        assert_eq!((review.text.as_str(), review.user.as_str(), review.at), ("灭火器压力不足，已派单", "manager", Timestamp::from_millis(5_000)));
     }
 
     #[test]
@@ -608,6 +671,8 @@ mod tests {
         for (room, item, value, expected) in refusals {
             assert_eq!(round.answer(room, &id(item), &value, &inspector).unwrap_err().to_string(), expected);
         }
+        let open = round.review("fine", &inspector).unwrap_err();
+        assert_eq!(open.to_string(), "invalid review \"fine\": a note on a submitted inspection; this one is still open");
         let not_failed = round.raise_hazard(&id("h1"), None, &id("exits-clear"), "automerge:wo", &inspector).unwrap_err();
         assert_eq!(not_failed.to_string(), "invalid hazard \"-/exits-clear\": a failed answer; hazards are raised from failures");
         assert!(BlobRef::new("xyz", 1, "image/jpeg").is_err());

@@ -208,6 +208,8 @@ pub enum DocumentError {
     WrongFieldType { field: String, expected: &'static str },
     #[error("invalid {field} {value:?}: {hint}")]
     InvalidValue { field: String, value: String, hint: &'static str },
+    #[error("{what} is read-only")]
+    ReadOnly { what: &'static str },
     #[error("the document's bytes are not an Automerge document: {reason}")]
     Corrupt { reason: String },
 }
