@@ -1,15 +1,17 @@
-//! Demo data for `--demo`: two sites with their catalogs and the standard checklist
-//! templates, and one user per role, all with password `demo`.
+//! Demo data for `--demo`: two sites, each with the standard checklist templates and a
+//! catalog of places (with the codes their QR labels carry), tagged assets, stock items
+//! (hq only) and scheduled rounds, and one user per role, all with password `demo`.
 //!
 //! Seeding touches only an empty database, so restarting with `--demo` never resets
 //! or duplicates anything people have entered since.
 
 use shared::directory::{Role, SiteId, Username};
+use shared::document::catalog::Every::{Days, Months, Weeks};
 use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
 
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
-use crate::provision::{Starter, create_site_documents, place, stock_item};
+use crate::provision::{Starter, asset, create_site_documents, place, schedule, stock_item};
 use crate::{Storage, auth};
 
 /// The password of every demo user.
@@ -74,6 +76,16 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         place("canteen", Building, None, "职工食堂", "HQ-C"),
         place("store", Area, None, "后勤仓库", "HQ-S"),
     ];
+    let hq_assets = [
+        asset("xf-hq-001", "extinguisher", "XF-HQ-001", "admin-1f", "干粉灭火器 1层东"),
+        asset("xf-hq-002", "extinguisher", "XF-HQ-002", "admin-1f", "干粉灭火器 1层西"),
+        asset("kt-hq-101", "air_conditioner", "KT-HQ-101", "admin-101", "101 会议室空调"),
+    ];
+    let hq_rounds = [
+        schedule("hq-fire-daily", "fire_safety", "admin-building", Days(1)),
+        schedule("hq-electrical-weekly", "electrical", "admin-building", Weeks(1)),
+        schedule("hq-canteen-daily", "food_safety", "canteen", Days(1)),
+    ];
     let hq_stock = [
         stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"),
         stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"),
@@ -88,9 +100,17 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         place("dorm-1-103", Room, Some("dorm-1-1f"), "103", "P2-D1-103"),
         place("workshop", Building, None, "生产车间", "P2-W"),
     ];
+    let plant2_assets = [
+        asset("xf-p2-001", "extinguisher", "XF-P2-001", "dorm-1-1f", "干粉灭火器 宿舍1层"),
+        asset("rsq-p2-101", "water_heater", "RSQ-P2-101", "dorm-1-101", "101 热水器"),
+    ];
+    let plant2_rounds = [
+        schedule("p2-dorm-weekly", "dorm_room", "dorm-1", Weeks(1)),
+        schedule("p2-fire-monthly", "fire_safety", "workshop", Months(1)),
+    ];
     let starters = [
-        ("hq", "总部", Starter { templates: true, places: &hq_places, stock: &hq_stock }),
-        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, stock: &[] }),
+        ("hq", "总部", Starter { templates: true, places: &hq_places, assets: &hq_assets, stock: &hq_stock, schedules: &hq_rounds }),
+        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, assets: &plant2_assets, stock: &[], schedules: &plant2_rounds }),
     ];
     for (id, name, starter) in starters {
         let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None };

@@ -14,6 +14,7 @@ pub mod documents;
 mod error;
 mod flusher;
 mod history;
+mod labels;
 pub mod provision;
 pub mod setup;
 pub mod storage;
@@ -77,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(admin::router())
         .merge(history::router())
+        .merge(labels::router())
         .merge(blobs::router())
         .merge(sync::router())
         .merge(web::router())

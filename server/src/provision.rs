@@ -1,14 +1,17 @@
 //! Setting up a site's documents: its catalog, and optionally the standard checklist
-//! templates, written straight into storage as the documents' first snapshots.
+//! templates, written straight into storage as the documents' first snapshots. A starter
+//! may also fill the catalog with places, assets, stock items and scheduled rounds.
 //!
 //! The documents are made under a fresh Automerge actor bound to the person who set the
 //! site up, so their history names that person like any other change.
 
-use anyhow::Context;
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
 use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
-use shared::document::catalog::{Place, PlaceKind, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog::{Asset, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
 use shared::protocol::DocumentId;
@@ -27,14 +30,28 @@ pub fn new_document_id() -> DocumentId {
 pub struct Starter<'a> {
     /// The standard checklists (fire safety, electrical, canteen, dorm room).
     pub templates: bool,
-    /// Places and stock items to fill the catalog with.
+    /// Places, assets and stock items to fill the catalog with.
     pub places: &'a [Place],
+    pub assets: &'a [Asset],
     pub stock: &'a [StockItem],
+    /// Rounds to schedule; they name standard checklists, so `templates` must be on.
+    pub schedules: &'a [StarterSchedule],
 }
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
-    pub const STANDARD: Starter<'static> = Starter { templates: true, places: &[], stock: &[] };
+    pub const STANDARD: Starter<'static> = Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[] };
+}
+
+/// A round to schedule from the start. The template document does not exist yet when
+/// the starter is written, so the round names a standard checklist by its category
+/// (`fire_safety`, `electrical`, `food_safety`, `dorm_room`; see `shared::document::seeds`);
+/// it recurs from the moment the site is set up.
+pub struct StarterSchedule {
+    pub id: EntryId,
+    pub checklist: &'static str,
+    pub place: EntryId,
+    pub every: Every,
 }
 
 /// Creates the site's catalog (and what `starter` asks for), stores it, and records it
@@ -44,6 +61,8 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
     directory.bind_actor(&actor.to_hex_string(), by)?;
     let edit = Edit::new(by.clone(), at);
     let mut catalog = SiteCatalog::create(actor.clone(), &site.id, &site.name, &edit);
+    // The standard checklists' template documents by category, for the schedules.
+    let mut templates = BTreeMap::new();
     if starter.templates {
         for checklist in seeds::all() {
             let mut template = ChecklistTemplate::create(actor.clone(), &site.id, &checklist, &edit)?;
@@ -51,13 +70,24 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
             store.compact(&id, template.doc_mut()).context("cannot store a template")?;
             let reference = TemplateRef { document: id.url(), name_zh: checklist.name.zh.clone(), name_en: checklist.name.en.clone(), category: checklist.category.clone() };
             catalog.put_template(&reference, &edit)?;
+            templates.insert(checklist.category, reference.document);
         }
     }
     for place in starter.places {
         catalog.put_place(place, &edit)?;
     }
+    for asset in starter.assets {
+        catalog.put_asset(asset, &edit)?;
+    }
     for item in starter.stock {
         catalog.put_stock_item(item, &edit)?;
+    }
+    for round in starter.schedules {
+        let Some(template) = templates.get(round.checklist) else {
+            bail!("schedule {} names checklist {:?}, which is not among this starter's templates (is `templates` on?)", round.id.as_str(), round.checklist);
+        };
+        let schedule = Schedule { id: round.id.clone(), template: template.clone(), place: round.place.clone(), every: round.every, start: at };
+        catalog.put_schedule(&schedule, &edit)?;
     }
     let id = new_document_id();
     store.compact(&id, catalog.doc_mut()).context("cannot store a catalog")?;
@@ -65,16 +95,30 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
     directory.put_site(site)
 }
 
+/// An entry id written into a starter; starters are code, so a bad one is a bug.
+fn entry(id: &str) -> EntryId {
+    EntryId::parse(id).expect("starter ids are valid")
+}
+
 /// A place, for starters.
 pub fn place(id: &str, kind: PlaceKind, parent: Option<&str>, name: &str, code: &str) -> Place {
-    let entry = |text: &str| EntryId::parse(text).expect("starter ids are valid");
     Place { id: entry(id), kind, parent: parent.map(entry), name: name.to_owned(), code: code.to_owned() }
+}
+
+/// An asset at a place, for starters.
+pub fn asset(id: &str, asset_type: &str, tag: &str, place: &str, name: &str) -> Asset {
+    Asset { id: entry(id), name: name.to_owned(), asset_type: asset_type.to_owned(), tag: tag.to_owned(), place: Some(entry(place)), installed_at: None }
+}
+
+/// A round of a standard checklist (by category) at a place, for starters.
+pub fn schedule(id: &str, checklist: &'static str, place: &str, every: Every) -> StarterSchedule {
+    StarterSchedule { id: entry(id), checklist, place: entry(place), every }
 }
 
 /// A stock item, for starters.
 pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, bin: &str) -> StockItem {
     StockItem {
-        id: EntryId::parse(id).expect("starter ids are valid"),
+        id: entry(id),
         code: code.to_owned(),
         name: name.to_owned(),
         unit: unit.to_owned(),

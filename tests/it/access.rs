@@ -8,14 +8,14 @@ use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ROOT};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared::directory::{SiteId, Username};
+use shared::directory::Username;
 use shared::document::BlobRef;
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
 use tests::native_client::{now, sync_until};
 
-use crate::support::{TestServer, http_client, login};
+use crate::support::{TestServer, catalog_of, get, http_client, login};
 use crate::sync::at_site;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -26,10 +26,6 @@ fn phone(name: &str) -> Client {
 
 fn answered(client: &Client, documents: &[DocumentId]) -> bool {
     documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced) || client.is_unavailable(document))
-}
-
-fn catalog_of(server: &TestServer, site: &str) -> DocumentId {
-    server.state.directory.site(&SiteId::parse(site).unwrap()).unwrap().unwrap().catalog.expect("demo sites have catalogs")
 }
 
 /// Pushes a new document from `user`'s phone and waits until the server holds it.
@@ -54,14 +50,6 @@ fn note(site: &str, text: &str) -> AutoCommit {
     doc.put(ROOT, "note", text).unwrap();
     doc.commit();
     doc
-}
-
-async fn get(server: &TestServer, path: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = http_client().get(server.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
 }
 
 async fn post(server: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {

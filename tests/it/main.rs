@@ -8,6 +8,7 @@
 mod access;
 mod browser;
 mod js_interop;
+mod labels;
 mod samod_interop;
 mod serving;
 mod server_process;

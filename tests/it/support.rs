@@ -110,6 +110,21 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// `GET path`, with a bearer token if given.
+pub async fn get(server: &TestServer, path: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = http_client().get(server.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// The catalog document of a demo site.
+pub fn catalog_of(server: &TestServer, site: &str) -> shared::protocol::DocumentId {
+    let site = shared::directory::SiteId::parse(site).unwrap();
+    server.state.directory.site(&site).unwrap().unwrap().catalog.expect("demo sites have catalogs")
+}
+
 /// Signs in over HTTP as a browser would and returns the token.
 pub async fn login(base_url: &str, username: &str, password: &str) -> String {
     let response = http_client()
