@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=segment(AppRoute::Settings) view=pages::settings::Settings />
                     <Route path=segment(AppRoute::SignIn) view=pages::sign_in::SignIn />
                     <Route path=leptos_router::path!("/rounds/:id") view=pages::rounds::Round />
+                    <Route path=leptos_router::path!("/rounds/:id/report") view=pages::rounds::report::RoundReport />
                 </Routes>
             </main>
         </Router>
@@ -87,7 +88,7 @@ fn SessionGate() -> impl IntoView {
         match route {
             Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
             // Settings (the language) and unknown pages need nobody signed in.
-            Some(AppRoute::Home | AppRoute::Round) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(AppRoute::Home | AppRoute::Round | AppRoute::RoundReport) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
             _ => {}
         }
     });

@@ -7,7 +7,7 @@ use js_sys::{Array, Uint8Array};
 use shared::document::BlobRef;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ImageBitmap, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
+use web_sys::{Blob, HtmlCanvasElement, ImageBitmap, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
 use crate::store;
 
@@ -31,29 +31,48 @@ pub fn scaled_size(width: u32, height: u32) -> (u32, u32) {
     ((f64::from(width) * scale).round().max(1.0) as u32, (f64::from(height) * scale).round().max(1.0) as u32)
 }
 
-/// Decodes a picture (any type the browser reads), shrinks it, and encodes it as JPEG.
-pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
-    let (width, height) = scaled_size(bitmap.width(), bitmap.height());
+/// Draws `bitmap` at `width` × `height` and encodes it as `mime` (with `quality` for lossy
+/// types).
+async fn encode(bitmap: ImageBitmap, width: u32, height: u32, mime: &str, quality: Option<f64>) -> Result<Vec<u8>, String> {
     let canvas = OffscreenCanvas::new(width, height).map_err(error)?;
     let context: OffscreenCanvasRenderingContext2d = canvas.get_context("2d").map_err(error)?.ok_or("no 2d canvas")?.unchecked_into();
     context.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(width), f64::from(height)).map_err(error)?;
     bitmap.close();
     let options = ImageEncodeOptions::new();
-    options.set_type("image/jpeg");
-    options.set_quality(QUALITY);
-    let jpeg: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
-    let buffer = JsFuture::from(jpeg.array_buffer()).await.map_err(error)?;
+    options.set_type(mime);
+    if let Some(quality) = quality {
+        options.set_quality(quality);
+    }
+    let encoded: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let buffer = JsFuture::from(encoded.array_buffer()).await.map_err(error)?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Decodes a picture (any type the browser reads), shrinks it, and encodes it as JPEG.
+pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let (width, height) = scaled_size(bitmap.width(), bitmap.height());
+    encode(bitmap, width, height, "image/jpeg", Some(QUALITY)).await
+}
+
+async fn keep_bytes(bytes: &[u8], mime: &str) -> Result<BlobRef, String> {
+    let local = store::local().await.map_err(|error| error.to_string())?;
+    let sha256 = local.put_blob(bytes, mime).await.map_err(|error| error.to_string())?;
+    BlobRef::new(&sha256, bytes.len() as u64, mime).map_err(|error| error.to_string())
 }
 
 /// Shrinks a photo and keeps it on the phone; returns the reference a document holds.
 pub async fn keep(picture: &Blob) -> Result<BlobRef, String> {
-    let jpeg = shrink(picture).await?;
-    let local = store::local().await.map_err(|error| error.to_string())?;
-    let sha256 = local.put_blob(&jpeg, "image/jpeg").await.map_err(|error| error.to_string())?;
-    BlobRef::new(&sha256, jpeg.len() as u64, "image/jpeg").map_err(|error| error.to_string())
+    keep_bytes(&shrink(picture).await?, "image/jpeg").await
+}
+
+/// Keeps what is drawn on a canvas (a signature) as PNG: lines stay sharp and small.
+pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_html_canvas_element(canvas).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let png = encode(bitmap, canvas.width(), canvas.height(), "image/png", None).await?;
+    keep_bytes(&png, "image/png").await
 }
 
 /// Uploads every kept file the server has not confirmed. Stops at the first failure (the

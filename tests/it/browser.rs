@@ -73,10 +73,20 @@ impl Browser {
     /// Waits until the element matching `selector` has the text `expected`; on timeout,
     /// says what the page showed instead.
     async fn wait_for_text(&self, selector: &str, expected: &str) {
+        self.wait_for_match(selector, expected, |seen| seen == expected).await;
+    }
+
+    /// Waits until the element matching `selector` has a text starting with `prefix` (the
+    /// rest is a time of day, say).
+    async fn wait_for_prefix(&self, selector: &str, prefix: &str) {
+        self.wait_for_match(selector, &format!("{prefix}…"), |seen| seen.starts_with(prefix)).await;
+    }
+
+    async fn wait_for_match(&self, selector: &str, expected: &str, matches: impl Fn(&str) -> bool) {
         let give_up = tokio::time::Instant::now() + PATIENCE;
         loop {
             let seen = self.text(selector).await;
-            if seen.as_deref() == Some(expected) {
+            if seen.as_deref().is_some_and(&matches) {
                 return;
             }
             if tokio::time::Instant::now() > give_up {
@@ -457,13 +467,13 @@ async fn answer(browser: &Browser, item: &str, answer: &str) {
     .await;
 }
 
-/// Types a reading into `item` and leaves the field, as a thumb moving on does.
+/// Types a reading into `item` and moves on with the keyboard's "next" key.
 async fn read_out(browser: &Browser, item: &str, value: &str) {
     use fantoccini::Locator::Css;
     let input = browser.client.find(Css(&format!("[data-item={item}] input"))).await.unwrap();
     input.clear().await.unwrap();
-    input.send_keys(value).await.unwrap();
-    browser.client.find(Css("h1")).await.unwrap().click().await.unwrap();
+    // U+E004 is WebDriver's Tab key.
+    input.send_keys(&format!("{value}\u{e004}")).await.unwrap();
 }
 
 #[tokio::test]
@@ -475,7 +485,7 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
-    form.find(Css("select[name=place]")).await.unwrap().select_by_label("后勤仓库").await.unwrap();
+    form.find(Css("select[name=place]")).await.unwrap().select_by_label("后勤仓库 (HQ-S)").await.unwrap();
     form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     browser.wait_for_text("h1", "Electrical safety round").await;
     assert_eq!(browser.evaluate("return document.querySelector('[data-progress]').dataset.progress").await, json!("0/7"));
@@ -509,15 +519,15 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     .await;
     // The failure raises a hazard: a work order for the item and the place.
     tap(&browser, "[data-item=rcd-test] [data-action=raise-hazard]").await;
-    browser.wait_for_text("[data-item=rcd-test] .hazard", "Hazard raised; work order: reported").await;
+    browser.wait_for_text("[data-item=rcd-test] .hazard", "Hazard raised; work order: Reported").await;
     tap(&browser, "[data-action=submit-round]").await;
-    browser.wait_for_text("[data-round=submitted]", "Submitted").await;
+    browser.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
     let round = browser.evaluate("return location.pathname.split('/').pop()").await;
     let round = shared::protocol::DocumentId::parse(round.as_str().unwrap()).unwrap();
 
     // Reloaded with no server: still submitted, answers locked.
     browser.client.refresh().await.unwrap();
-    browser.wait_for_text("[data-round=submitted]", "Submitted").await;
+    browser.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
     assert_eq!(browser.evaluate("return document.querySelector('[data-item=room-locked] [data-answer=pass]').disabled").await, json!(true));
 
     let server = TestServer::start_at(data, &built_dist(), address).await;
@@ -542,9 +552,256 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     let order = wait_for("the hazard's work order to reach the server", PATIENCE, || async { server.state.documents.load(&hazard).unwrap() }).await;
     let order = shared::document::work_order::WorkOrder::from_doc(order).unwrap().read().unwrap();
     assert_eq!(order.title, "Residual-current devices trip on test", "the item, in the phone's language");
-    assert_eq!(order.priority, shared::document::work_order::Priority::High);
+    assert_eq!(order.priority, shared::document::work_order::Priority::Urgent, "a required item");
     assert_eq!(order.location, "store");
     assert_eq!(order.source.map(|source| (source.inspection, source.item)), Some((round.url(), "rcd-test".to_owned())));
     browser.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Where the screenshots for review go: `$HOUQIN_SCREENSHOTS`, else `target/screenshots`
+/// (not committed).
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("HOUQIN_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"))
+}
+
+/// Saves what a 360 × 800 phone shows now, for a person to review.
+async fn screenshot(browser: &Browser, name: &str) {
+    let directory = screenshot_dir();
+    std::fs::create_dir_all(&directory).unwrap();
+    browser.client.set_window_size(360, 800).await.unwrap();
+    let png = browser.client.screenshot().await.unwrap();
+    assert_eq!(&png[1..4], b"PNG", "a screenshot of {name}");
+    std::fs::write(directory.join(format!("{name}.png")), png).unwrap();
+}
+
+/// A phone at 360 × 800 with `user` signed in, synced, and able to open offline.
+async fn phone(server: &TestServer, user: &str, display_name: &str) -> Browser {
+    let browser = Browser::start().await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    browser.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&browser, user, "demo").await;
+    browser.wait_for_text(&format!("[data-user={user}]"), display_name).await;
+    browser.wait_for_text("[data-sync]", "Synced").await;
+    browser.wait_for_service_worker().await;
+    browser
+}
+
+/// Draws a short stroke on the signature pad of `item` and saves it.
+async fn sign(browser: &Browser, item: &str) {
+    use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let pad_selector = format!("[data-item={item}] [data-signature=pad]");
+    let pad = browser.client.find(fantoccini::Locator::Css(&pad_selector)).await.unwrap();
+    browser.client.execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&pad).unwrap()]).await.unwrap();
+    let stroke = Some(Duration::from_millis(50));
+    let finger = MouseActions::new("finger".to_owned())
+        .then(PointerAction::MoveToElement { element: pad, duration: None, x: -90.0, y: 20.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveBy { duration: stroke, x: 60.0, y: -40.0 })
+        .then(PointerAction::MoveBy { duration: stroke, x: 60.0, y: 40.0 })
+        .then(PointerAction::MoveBy { duration: stroke, x: 60.0, y: -30.0 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    browser.client.perform_actions(finger).await.unwrap();
+    tap(browser, &format!("[data-item={item}] [data-action=save-signature]")).await;
+    wait_for("the signature to be kept", PATIENCE, || async { browser.text(&format!("[data-item={item}] [data-signed=yes]")).await }).await;
+}
+
+#[tokio::test]
+async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician() {
+    use fantoccini::Locator::Css;
+
+    let server = TestServer::start(&built_dist()).await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    let technician = phone(&server, "tech", "张师傅").await;
+    let (address, base) = (server.address, server.url("/"));
+    let data = server.stop().await.unwrap();
+
+    // In the basement: the day's fire-safety round of the admin building is due.
+    inspector.client.goto(&base).await.unwrap();
+    let due = "[data-list=due] [data-checklist=fire_safety][data-place=admin-building]";
+    wait_for("the fire-safety round to be due", PATIENCE, || async { inspector.text(due).await }).await;
+    screenshot(&inspector, "home-inspector").await;
+    tap(&inspector, &format!("{due} [data-action=start-due]")).await;
+    inspector.wait_for_text("h1", "Fire safety round").await;
+    inspector.wait_for_text("[data-place]", "行政楼").await;
+    screenshot(&inspector, "round-new").await;
+
+    for item in ["extinguisher-present", "extinguisher-seal", "hydrant", "fire-doors", "exit-signs"] {
+        answer(&inspector, item, "pass").await;
+    }
+    // "Next unanswered" goes to the first item still open.
+    tap(&inspector, "[data-action=next-unanswered]").await;
+    wait_for("the next unanswered item to have the focus", PATIENCE, || async {
+        (inspector.evaluate("return document.activeElement.closest('.item')?.dataset.item ?? null").await == json!("extinguisher-pressure")).then_some(())
+    })
+    .await;
+    // 0.8 MPa is under the extinguisher's minimum: the item fails and wants a photo.
+    read_out(&inspector, "extinguisher-pressure", "0.8").await;
+    inspector.wait_for_text("[data-item=extinguisher-pressure] [data-warning=limits]", "Outside the limits").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = scratch.path().join("gauge.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    inspector.client.find(Css("[data-item=extinguisher-pressure] .follow-up input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
+    wait_for("the photo on the failed item", PATIENCE, || async {
+        (inspector.evaluate("return document.querySelector('[data-item=extinguisher-pressure] [data-photos]').dataset.photos").await == json!("1")).then_some(())
+    })
+    .await;
+    tap(&inspector, "[data-item=extinguisher-pressure] [data-action=raise-hazard]").await;
+    inspector.wait_for_text("[data-item=extinguisher-pressure] .hazard", "Hazard raised; work order: Reported").await;
+    // A note on an item.
+    answer(&inspector, "exits-clear", "pass").await;
+    tap(&inspector, "[data-item=exits-clear] [data-action=add-note]").await;
+    submit(&inspector, "note", "note", "二楼通道堆放纸箱，已清理").await;
+    inspector.wait_for_text("[data-item=exits-clear] .note span", "二楼通道堆放纸箱，已清理").await;
+
+    // The signature is required: submitting without it names what is missing.
+    for item in ["emergency-lighting", "alarm-panel"] {
+        answer(&inspector, item, "pass").await;
+    }
+    tap(&inspector, "[data-action=submit-round]").await;
+    inspector.wait_for_text("[data-missing]", "Required items still open: 1").await;
+    assert_eq!(inspector.evaluate("return [...document.querySelectorAll('.item.flagged')].map((item) => item.dataset.item)").await, json!(["signature"]));
+    sign(&inspector, "signature").await;
+    inspector.wait_for_text("[data-progress] > span", "10 of 11 answered").await;
+    screenshot(&inspector, "round-answered").await;
+    tap(&inspector, "[data-action=submit-round]").await;
+    inspector.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
+    assert_eq!(inspector.evaluate("return document.querySelector('[data-item=exits-clear] [data-answer=pass]').disabled").await, json!(true), "read-only once submitted");
+    screenshot(&inspector, "round-submitted").await;
+
+    // The printable report has the result, the failed item's photo and the signature.
+    tap(&inspector, "[data-action=report]").await;
+    inspector.wait_for_text("[data-report=failed]", "1").await;
+    inspector.wait_for_text("[data-report=pass-rate]", "88.8%").await;
+    wait_for("the report's pictures to show", PATIENCE, || async {
+        let shown = inspector.evaluate("return [...document.querySelectorAll('.report img')].filter((img) => img.complete && img.naturalWidth > 0).length").await;
+        (shown == json!(2)).then_some(())
+    })
+    .await;
+    screenshot(&inspector, "report").await;
+
+    // Back in coverage, the round and the work order sync; the technician's phone hears of
+    // the order through the site's index and shows it with the photo.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    inspector.client.goto(&base).await.unwrap();
+    wait_for("the inspector's phone to sync", Duration::from_secs(90), || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    technician.client.goto(&base).await.unwrap();
+    wait_for_order(&technician, "Extinguisher pressure (MPa)", &[""]).await;
+    wait_for("the photo on the technician's phone", Duration::from_secs(60), || async {
+        (technician.evaluate("return [...document.querySelectorAll('.order img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
+    })
+    .await;
+    assert_eq!(technician.evaluate("return document.querySelector('.order [data-order-status]').dataset.orderStatus").await, json!("reported"));
+    screenshot(&technician, "orders-technician").await;
+
+    let order = technician.evaluate("return document.querySelector('.order').dataset.document").await;
+    let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
+    let order = shared::document::work_order::WorkOrder::from_doc(server.state.documents.load(&order).unwrap().unwrap()).unwrap().read().unwrap();
+    assert_eq!((order.location.as_str(), order.priority), ("admin-building", shared::document::work_order::Priority::Urgent));
+    assert_eq!(order.source.as_ref().map(|source| source.item.as_str()), Some("extinguisher-pressure"));
+    inspector.close().await;
+    technician.close().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagree_on() {
+    let server = TestServer::start(&built_dist()).await;
+    let created = reqwest::Client::new()
+        .post(server.url("/api/admin/users"))
+        .bearer_auth(server.token("admin"))
+        .json(&json!({ "username": "dorm2", "display_name": "钱宿管", "password": "demo-dorm2", "roles": [{ "site": "plant2", "role": "dorm_staff" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+    let first = phone(&server, "dorm", "赵宿管").await;
+    let second = Browser::start().await;
+    second.client.set_window_size(360, 800).await.unwrap();
+    second.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&second, "dorm2", "demo-dorm2").await;
+    second.wait_for_text("[data-user=dorm2]", "钱宿管").await;
+    second.wait_for_service_worker().await;
+
+    // The first starts the weekly check of dormitory 1; the second's phone learns of it.
+    let due = "[data-list=due] [data-checklist=dorm_room][data-place=dorm-1]";
+    wait_for("the dorm check to be due", PATIENCE, || async { first.text(due).await }).await;
+    tap(&first, &format!("{due} [data-action=start-due]")).await;
+    first.wait_for_text("h1", "Dormitory room check").await;
+    assert_eq!(first.evaluate("return [...document.querySelectorAll('[data-room]')].map((room) => room.dataset.room)").await, json!(["dorm-1-101", "dorm-1-102", "dorm-1-103"]));
+    first.wait_for_text(".round-place [data-state]", "Synced").await;
+    let open = "[data-list=open] [data-checklist=dorm_room] a";
+    wait_for("the round to reach the second phone", Duration::from_secs(60), || async { second.text(open).await }).await;
+    tap(&second, open).await;
+    second.wait_for_text("h1", "Dormitory room check").await;
+    second.wait_for_text(".round-place [data-state]", "Synced").await;
+
+    // Both go into the building with no coverage and split it: rooms 101 and 102, and
+    // both look at 103 and disagree about its hygiene.
+    let address = server.address;
+    let data = server.stop().await.unwrap();
+    for (phone, room, hygiene) in [(&first, "dorm-1-101", "clean"), (&second, "dorm-1-102", "acceptable"), (&first, "dorm-1-103", "clean"), (&second, "dorm-1-103", "dirty")] {
+        tap(phone, &format!("[data-room={room}]")).await;
+        wait_for(&format!("{room} to be shown"), PATIENCE, || async {
+            (phone.evaluate(&format!("return document.querySelector('[data-room={room}]').classList.contains('selected')")).await == json!(true)).then_some(())
+        })
+        .await;
+        answer(phone, "hygiene", hygiene).await;
+        for item in ["no-prohibited-appliances", "no-damage", "smoke-detector"] {
+            answer(phone, item, "pass").await;
+        }
+        read_out(phone, "occupants", "4").await;
+        phone.wait_for_text(&format!("[data-room={room}] .room-count"), "5/6").await;
+    }
+    screenshot(&first, "dorm-rooms-offline").await;
+
+    // Back in coverage: each phone shows both people's rooms, and who did which.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    for phone in [&first, &second] {
+        phone.client.refresh().await.unwrap();
+        wait_for("both people's rooms", Duration::from_secs(90), || async {
+            let by = phone.evaluate("return Object.fromEntries([...document.querySelectorAll('[data-room]')].map((room) => [room.dataset.room, room.dataset.by]))").await;
+            (by["dorm-1-101"] == "dorm" && by["dorm-1-102"] == "dorm2" && by["dorm-1-103"].as_str().is_some_and(|by| by.contains("dorm"))).then_some(())
+        })
+        .await;
+    }
+    // The room both answered shows both answers with who gave them.
+    tap(&first, "[data-room=dorm-1-103]").await;
+    wait_for("the conflict to be shown", Duration::from_secs(30), || async {
+        let by = first.evaluate("return [...document.querySelectorAll('[data-item=hygiene] .conflict-value')].map((value) => value.dataset.by).sort()").await;
+        (by == json!(["dorm", "dorm2"])).then_some(())
+    })
+    .await;
+    // Where both gave the same answer there is nothing to settle: one item differs.
+    first.wait_for_text("[data-conflicts]", "Items answered differently: 1; choose which to keep").await;
+    let words = first.evaluate("return [...document.querySelectorAll('[data-item=hygiene] .conflict-value strong')].map((value) => value.textContent).sort()").await;
+    assert_eq!(words, json!(["Clean", "Dirty"]));
+    screenshot(&first, "dorm-conflict").await;
+    // The round's owner keeps the second person's answer; the conflict is gone everywhere.
+    tap(&first, "[data-item=hygiene] .conflict-value[data-by=dorm2] [data-action=keep-answer]").await;
+    first.wait_for_text("[data-item=hygiene] [data-answer=dirty].selected", "Dirty").await;
+    wait_for("the conflict to be settled", PATIENCE, || async { first.text("[data-item=hygiene] .conflict").await.is_none().then_some(()) }).await;
+    tap(&second, "[data-room=dorm-1-103]").await;
+    wait_for("the settled answer on the second phone", Duration::from_secs(60), || async {
+        let settled = second.evaluate("return document.querySelector('[data-item=hygiene] .conflict') === null && document.querySelector('[data-item=hygiene] [data-answer=dirty]').classList.contains('selected')").await;
+        (settled == json!(true)).then_some(())
+    })
+    .await;
+
+    let round = first.evaluate("return location.pathname.split('/').pop()").await;
+    let round = shared::protocol::DocumentId::parse(round.as_str().unwrap()).unwrap();
+    let stored = wait_for("the settled round on the server", PATIENCE, || async {
+        let view = shared::document::inspection::Inspection::from_doc(server.state.documents.load(&round).unwrap()?).ok()?.read().ok()?;
+        let hygiene = view.answers.get(&("dorm-1-103".to_owned(), shared::document::EntryId::parse("hygiene").unwrap()))?;
+        (hygiene.value == shared::document::inspection::AnswerValue::Choice(shared::document::EntryId::parse("dirty").unwrap()) && view.answers.len() == 15).then_some(view)
+    })
+    .await;
+    let by_room = |room: &str| stored.answers.values().filter(|answer| answer.room == room).map(|answer| answer.user.to_string()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(by_room("dorm-1-101"), ["dorm".to_owned()].into());
+    assert_eq!(by_room("dorm-1-102"), ["dorm2".to_owned()].into());
+    first.close().await;
+    second.close().await;
     server.stop().await.unwrap();
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{MyWorkOrders, ReportFault};
-use crate::pages::rounds::{MyRounds, StartRound};
+use crate::pages::rounds::{RoundsBoard, StartRound};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
@@ -41,17 +41,25 @@ pub fn Home() -> impl IntoView {
             }
         })
     };
+    // Inspectors, dorm staff, managers and admins walk rounds; everyone reports faults.
+    let walks_rounds = move || {
+        current.session.with(|session| {
+            session.as_ref().is_some_and(|session| session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin")))
+        })
+    };
     view! {
         <section class="hero">
             <h1>{move || texts.get().app_name}</h1>
             <p class="tagline">{move || texts.get().tagline}</p>
         </section>
-        {sites}
         <SyncSummary />
-        <StartRound />
-        <MyRounds />
+        <Show when=walks_rounds>
+            <RoundsBoard />
+            <StartRound />
+        </Show>
         <ReportFault />
         <MyWorkOrders />
+        {sites}
         <section class="card" aria-labelledby="this-phone">
             <h2 id="this-phone">{move || texts.get().this_phone}</h2>
             <ServerStatus />

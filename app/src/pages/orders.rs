@@ -119,6 +119,18 @@ fn state_name(state: Option<DocumentState>) -> &'static str {
     }
 }
 
+/// A document's sync state as a badge: synced, changes on this phone, refused…
+pub fn sync_badge(id: DocumentId) -> impl IntoView {
+    let texts = use_texts();
+    let sync = use_replica();
+    let state = move || sync.view.with(|view| view.documents.get(&id).copied());
+    view! {
+        <span class=move || format!("badge badge-{}", state_name(state())) data-state=move || state_name(state())>
+            {move || state_text(texts.get(), state())}
+        </span>
+    }
+}
+
 /// The work orders on this phone, newest first, each with its sync state and comments.
 #[component]
 pub fn MyWorkOrders() -> impl IntoView {
@@ -144,11 +156,10 @@ pub fn MyWorkOrders() -> impl IntoView {
 #[component]
 fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
     let current = use_session();
+    let status = order.state().status;
     let comment = RwSignal::new(String::new());
     let photo_input = NodeRef::<leptos::html::Input>::new();
-    let state = move || sync.view.with(|view| view.documents.get(&id).copied());
     let add_comment = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
@@ -200,9 +211,8 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
         <li class="order" data-document=id.to_string()>
             <div class="order-head">
                 <span class="order-title">{order.title}</span>
-                <span class=move || format!("badge badge-{}", state_name(state())) data-state=move || state_name(state())>
-                    {move || state_text(texts.get(), state())}
-                </span>
+                <span class="muted" data-order-status=status.as_str()>{move || texts.get().status(status)}</span>
+                {sync_badge(id)}
             </div>
             <ul class="comments">{comments}</ul>
             <History id=id />

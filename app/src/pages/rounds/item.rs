@@ -1,0 +1,486 @@
+//! One checklist item of a round: the controls its kind takes (large pass / fail / N-A
+//! buttons, a numeric keypad with a warning outside the limits, text, choices, a photo, a
+//! signature), its notes, and — for a failed answer — photos and the hazard it raised.
+//! Two people's different answers are shown side by side; the round's owner or a manager
+//! keeps one.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::directory::SiteId;
+use shared::document::DocumentType;
+use shared::document::catalog::IndexEntry;
+use shared::document::conflicts::{ConflictValue, ConflictingValue, resolve};
+use shared::document::inspection::{Answer, AnswerValue, Inspection, Note, Outcome, answer_key, outcome};
+use shared::document::template::{ChecklistItem, ItemKind};
+use shared::document::work_order::{Category, NewWorkOrder, Priority, Source, Status, WorkOrder};
+use shared::document::BlobRef;
+use shared::protocol::DocumentId;
+
+use super::signature::SignaturePad;
+use super::{clock, text};
+use crate::edits::{edit_now, entry_id, index_in_catalog};
+use crate::i18n::{Language, Texts, use_texts};
+use crate::pages::orders::Photo;
+use crate::photos;
+use crate::replica;
+use crate::session::{CurrentSession, use_session};
+
+/// Everything one item's row shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemRowData {
+    pub round: DocumentId,
+    /// The room of a dorm round; `None` for a round at one place.
+    pub room: Option<String>,
+    pub section: String,
+    pub item: ChecklistItem,
+    pub answer: Option<Answer>,
+    pub notes: Vec<Note>,
+    pub photos: Vec<BlobRef>,
+    /// The work order raised for it, with its status if this phone has it.
+    pub hazard: Option<(String, Option<Status>)>,
+    /// Concurrent answers, when two people answered differently.
+    pub conflict: Option<Vec<ConflictingValue>>,
+    pub can_resolve: bool,
+    pub locked: bool,
+    /// Named by the last submission attempt as missing.
+    pub flagged: bool,
+    pub site: String,
+    /// The room, or the round's place: where a hazard is.
+    pub location: String,
+    pub language: Language,
+}
+
+impl ItemRowData {
+    /// Rows are rebuilt only when what they show changed.
+    pub fn key(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// Records an edit of the round made by `change`, logging what went wrong.
+fn edit_round(current: CurrentSession, round: DocumentId, what: &'static str, change: impl FnOnce(&mut Inspection, &shared::document::Edit) -> Result<(), shared::document::DocumentError> + 'static) {
+    let Some(session) = current.session.get_untracked() else { return };
+    spawn_local(async move {
+        let outcome = replica::edit(&round, |doc| {
+            let edit = edit_now(&session.user.username)?;
+            Inspection::edit_in(doc, |inspection| change(inspection, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+        })
+        .await;
+        if let Err(message) = outcome {
+            leptos::logging::warn!("cannot save the {what}: {message}");
+        }
+    });
+}
+
+fn shown_reading(thousandths: i64) -> String {
+    format!("{}", thousandths as f64 / 1000.0)
+}
+
+/// An answer in words, for conflicts.
+fn answer_words(texts: &Texts, item: &ChecklistItem, fields: &[(String, String)], language: Language) -> String {
+    let field = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.trim_matches('"').to_owned());
+    match field("kind").as_deref() {
+        Some("pass") => texts.pass.to_owned(),
+        Some("fail") => texts.fail.to_owned(),
+        Some("na") => texts.not_applicable.to_owned(),
+        Some("number") => field("number").and_then(|number| number.parse::<i64>().ok()).map(shown_reading).unwrap_or_default(),
+        Some("text") => field("text").unwrap_or_default(),
+        Some("choice") => {
+            let chosen = field("choice").unwrap_or_default();
+            match &item.kind {
+                ItemKind::Choice { options, .. } => options.iter().find(|(id, _)| id.as_str() == chosen).map(|(_, label)| text(label, language)).unwrap_or(chosen),
+                _ => chosen,
+            }
+        }
+        Some("blob") => texts.picture.to_owned(),
+        _ => "?".to_owned(),
+    }
+}
+
+#[component]
+pub fn ItemRow(row: ItemRowData) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let ItemRowData { round, room, item, answer, locked, language, .. } = row.clone();
+    let value = answer.as_ref().map(|answer| answer.value.clone());
+    let record = {
+        let (room, item_id) = (room.clone(), item.id.clone());
+        move |value: AnswerValue| {
+            let (room, item_id) = (room.clone(), item_id.clone());
+            edit_round(current, round, "answer", move |inspection, edit| inspection.answer(room.as_deref(), &item_id, &value, edit));
+        }
+    };
+    let choice = |name: &'static str, label: &'static str, answer: AnswerValue, selected: bool| {
+        let record = record.clone();
+        view! {
+            <button type="button" class=format!("answer answer-{name}") class:selected=selected aria-pressed=selected.to_string() data-answer=name prop:disabled=locked on:click=move |_| record(answer.clone())>
+                {label}
+            </button>
+        }
+    };
+    let controls = match &item.kind {
+        ItemKind::PassFail => view! {
+            <div class="answers">
+                {choice("pass", texts.pass, AnswerValue::Pass, value == Some(AnswerValue::Pass))}
+                {choice("fail", texts.fail, AnswerValue::Fail, value == Some(AnswerValue::Fail))}
+                {choice("na", texts.not_applicable, AnswerValue::NotApplicable, value == Some(AnswerValue::NotApplicable))}
+            </div>
+        }
+        .into_any(),
+        ItemKind::Number { unit, min, max } => {
+            let shown = match &value {
+                Some(AnswerValue::Number(thousandths)) => shown_reading(*thousandths),
+                _ => String::new(),
+            };
+            let outside = value.as_ref().is_some_and(|value| matches!(value, AnswerValue::Number(_)) && outcome(&item, value) == Outcome::Failed);
+            let limits = match (min, max) {
+                (Some(min), Some(max)) => format!("{}–{} {unit}", shown_reading(*min), shown_reading(*max)),
+                (Some(min), None) => format!("≥ {} {unit}", shown_reading(*min)),
+                (None, Some(max)) => format!("≤ {} {unit}", shown_reading(*max)),
+                (None, None) => unit.clone(),
+            };
+            let record = record.clone();
+            view! {
+                <div class="reading">
+                    <input
+                        type="number"
+                        inputmode="decimal"
+                        step="any"
+                        name=item.id.to_string()
+                        prop:value=shown
+                        prop:disabled=locked
+                        on:change=move |event| {
+                            if let Ok(value) = event_target_value(&event).trim().parse::<f64>() {
+                                record(AnswerValue::Number((value * 1000.0).round() as i64));
+                            }
+                        }
+                    />
+                    <span class="muted">{limits}</span>
+                    {choice("na", texts.not_applicable, AnswerValue::NotApplicable, value == Some(AnswerValue::NotApplicable))}
+                </div>
+                {outside.then(|| view! { <p class="warning" data-warning="limits">{texts.outside_limits}</p> })}
+            }
+            .into_any()
+        }
+        ItemKind::Text => {
+            let shown = match &value {
+                Some(AnswerValue::Text(text)) => text.clone(),
+                _ => String::new(),
+            };
+            let record = record.clone();
+            view! {
+                <input
+                    type="text"
+                    class="text-answer"
+                    name=item.id.to_string()
+                    prop:value=shown
+                    prop:disabled=locked
+                    on:change=move |event| record(AnswerValue::Text(event_target_value(&event)))
+                />
+            }
+            .into_any()
+        }
+        ItemKind::Choice { options, failing } => {
+            let buttons = options
+                .iter()
+                .map(|(option, label)| {
+                    let selected = value == Some(AnswerValue::Choice(option.clone()));
+                    let chosen = AnswerValue::Choice(option.clone());
+                    let record = record.clone();
+                    let class = if failing.contains(option) { "answer answer-fail" } else { "answer answer-pass" };
+                    view! {
+                        <button type="button" class=class class:selected=selected aria-pressed=selected.to_string() data-answer=option.to_string() prop:disabled=locked on:click=move |_| record(chosen.clone())>
+                            {text(label, language)}
+                        </button>
+                    }
+                })
+                .collect_view();
+            view! { <div class="answers">{buttons}</div> }.into_any()
+        }
+        ItemKind::Photo => {
+            let shown = match &value {
+                Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
+                _ => None,
+            };
+            let record = record.clone();
+            let picker = NodeRef::<leptos::html::Input>::new();
+            let take = move |_| {
+                let Some(picture) = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+                let record = record.clone();
+                spawn_local(async move {
+                    match photos::keep(&picture).await {
+                        Ok(photo) => {
+                            record(AnswerValue::Blob(photo));
+                            replica::upload_files();
+                        }
+                        Err(message) => leptos::logging::warn!("cannot keep the photo: {message}"),
+                    }
+                });
+            };
+            view! {
+                <label class="photo-button wide" data-action="photo-answer">
+                    <span aria-hidden="true">"📷 "</span>
+                    {texts.take_photo}
+                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker prop:disabled=locked on:change=take />
+                </label>
+                {shown.map(|sha256| view! { <div class="photos"><Photo sha256=sha256 /></div> })}
+            }
+            .into_any()
+        }
+        ItemKind::Signature => {
+            let signed = match &value {
+                Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
+                _ => None,
+            };
+            let record = record.clone();
+            let on_signed = Callback::new(move |signature: BlobRef| {
+                record(AnswerValue::Blob(signature));
+                replica::upload_files();
+            });
+            match (signed, locked) {
+                (Some(sha256), _) => view! { <div class="signature" data-signed="yes"><Photo sha256=sha256 /></div> }.into_any(),
+                (None, true) => view! { <p class="muted">{texts.not_signed}</p> }.into_any(),
+                (None, false) => view! { <SignaturePad on_signed=on_signed /> }.into_any(),
+            }
+        }
+    };
+    let is_failed = value.as_ref().is_some_and(|value| outcome(&item, value) == Outcome::Failed);
+    let follow_up = is_failed.then(|| view! { <FailedActions row=row.clone() /> });
+    let who = answer.as_ref().map(|answer| view! { <p class="answered-by muted">{format!("{} · {}", answer.user, clock(answer.at, language))}</p> });
+    let conflict = row.conflict.clone().map(|values| view! { <ConflictChoice row=row.clone() values=values /> });
+    view! {
+        <li
+            class="item"
+            class:flagged=row.flagged
+            class:failed=is_failed
+            class:conflicted=row.conflict.is_some()
+            data-item=item.id.to_string()
+            data-answered=if value.is_some() { "yes" } else { "no" }
+        >
+            <p class="section-name muted">{row.section.clone()}</p>
+            <p class="item-label">
+                {text(&item.label, language)}
+                {item.required.then_some(view! { <span class="required" aria-label="required">" *"</span> })}
+                {(item.photo_on_fail && !locked).then_some(view! { <span class="hint muted">" · " {texts.photo_on_fail}</span> })}
+            </p>
+            {controls}
+            {who}
+            {conflict}
+            {follow_up}
+            <Notes row=row.clone() />
+        </li>
+    }
+}
+
+/// The notes on an item, and a field to add one.
+#[component]
+fn Notes(row: ItemRowData) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let open = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let ItemRowData { round, room, item, locked, language, .. } = row.clone();
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let (room, item) = (room.clone(), item.id.clone());
+        edit_round(current, round, "note", move |inspection, edit| inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit));
+        draft.set(String::new());
+        open.set(false);
+    };
+    let notes = row
+        .notes
+        .iter()
+        .map(|note| view! { <li class="note"><span>{note.text.clone()}</span> <span class="muted">{format!(" — {} · {}", note.user, clock(note.at, language))}</span></li> })
+        .collect_view();
+    view! {
+        <ul class="notes">{notes}</ul>
+        {(!locked).then(|| view! {
+            <Show
+                when=move || open.get()
+                fallback=move || view! { <button type="button" class="link-button" data-action="add-note" on:click=move |_| open.set(true)>{move || texts.get().add_note}</button> }
+            >
+                <form class="inline-form" data-form="note" on:submit=save.clone()>
+                    <input name="note" prop:value=draft on:input=move |event| draft.set(event_target_value(&event)) />
+                    <button type="submit">{move || texts.get().add}</button>
+                </form>
+            </Show>
+        })}
+    }
+}
+
+/// Two (or more) answers given concurrently, side by side with who and when; the round's
+/// owner or a manager keeps one, which is written again as a new change.
+#[component]
+fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let key = answer_key(row.room.as_deref().unwrap_or(shared::document::inspection::NO_ROOM), &row.item.id);
+    let choices = values
+        .into_iter()
+        .map(|value| {
+            let words = match &value.value {
+                ConflictValue::Map(fields) => answer_words(texts, &row.item, fields, row.language),
+                other => format!("{other:?}"),
+            };
+            let who = value.user.clone().unwrap_or_else(|| texts.someone.to_owned());
+            let path = vec!["answers".to_owned(), key.clone()];
+            let chosen = value.id.clone();
+            let round = row.round;
+            let keep = move |_| {
+                let (path, chosen) = (path.clone(), chosen.clone());
+                let Some(session) = current.session.get_untracked() else { return };
+                spawn_local(async move {
+                    let outcome = replica::edit(&round, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        resolve(doc, &path, &chosen, &edit).map_err(|error| error.to_string())
+                    })
+                    .await;
+                    if let Err(message) = outcome {
+                        leptos::logging::warn!("cannot keep the answer: {message}");
+                    }
+                });
+            };
+            view! {
+                <li class="conflict-value" data-by=who.clone()>
+                    <strong>{words}</strong>
+                    <span class="muted">{format!(" — {who} · {}", clock(value.at, row.language))}</span>
+                    {row.can_resolve.then(|| view! { <button type="button" data-action="keep-answer" on:click=keep>{texts.keep_this}</button> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="conflict" role="group" data-conflict=key.clone()>
+            <p class="warning">{texts.answered_differently}</p>
+            <ul>{choices}</ul>
+        </div>
+    }
+}
+
+/// The status of a work order, if this phone has it, in the reader's language.
+pub(super) fn order_status(order: &str) -> Option<Status> {
+    let id = DocumentId::parse(order).ok()?;
+    replica::read(&id, |doc| WorkOrder::from_doc(doc.clone()).ok()?.read().ok()).flatten().map(|order| order.state().status)
+}
+
+/// For a failed item: its photos (taken here, shrunk and kept on the phone) and the hazard
+/// it raised, or the button that raises one — a work order with the item, the place, a high
+/// priority and the item's photos filled in.
+#[component]
+fn FailedActions(row: ItemRowData) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let ItemRowData { round, room, item, locked, .. } = row.clone();
+    let hazard = row.hazard.clone().map(|(order, _)| order);
+    let take_photo = {
+        let (item_id, hazard) = (item.id.clone(), hazard.clone());
+        move |_| {
+            let Some(session) = current.session.get_untracked() else { return };
+            let Some(picture) = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+            let (room, item_id, hazard) = (room.clone(), item_id.clone(), hazard.clone());
+            spawn_local(async move {
+                let outcome = async {
+                    let photo = photos::keep(&picture).await?;
+                    let edit = edit_now(&session.user.username)?;
+                    replica::edit(&round, |doc| {
+                        Inspection::edit_in(doc, |inspection| inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit))
+                            .map_err(|error| error.to_string())?
+                            .map_err(|error| error.to_string())
+                    })
+                    .await?;
+                    // The technician sees it on the work order too.
+                    if let Some(order) = hazard.as_deref().and_then(|order| DocumentId::parse(order).ok()) {
+                        replica::edit(&order, |doc| {
+                            WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                        })
+                        .await?;
+                    }
+                    replica::upload_files();
+                    Ok::<(), String>(())
+                }
+                .await;
+                if let Err(message) = outcome {
+                    leptos::logging::warn!("cannot add the photo: {message}");
+                }
+            });
+        }
+    };
+    let raise = {
+        let row = row.clone();
+        move |_| {
+            let Some(session) = current.session.get_untracked() else { return };
+            let row = row.clone();
+            spawn_local(async move {
+                let outcome = async {
+                    let edit = edit_now(&session.user.username)?;
+                    let new = NewWorkOrder {
+                        site: SiteId::parse(&row.site).map_err(|error| error.to_string())?,
+                        title: text(&row.item.label, row.language),
+                        description: row.notes.iter().map(|note| note.text.as_str()).collect::<Vec<_>>().join("\n"),
+                        location: row.location.clone(),
+                        asset: None,
+                        category: Category::Other,
+                        priority: if row.item.required { Priority::Urgent } else { Priority::High },
+                        due_at: None,
+                        source: Some(Source { inspection: row.round.url(), item: row.item.id.to_string() }),
+                    };
+                    let actor = replica::device_actor().ok_or("not signed in")?;
+                    let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                    for photo in &row.photos {
+                        order.add_comment(&entry_id("comment"), "", Some(photo), &edit).map_err(|error| error.to_string())?;
+                    }
+                    let status = order.read().map_err(|error| error.to_string())?.state().status;
+                    let order_id = replica::new_document_id();
+                    replica::create(order_id, order.into_doc()).await?;
+                    replica::edit(&row.round, |doc| {
+                        Inspection::edit_in(doc, |inspection| inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit))
+                            .map_err(|error| error.to_string())?
+                            .map_err(|error| error.to_string())
+                    })
+                    .await?;
+                    let entry = IndexEntry {
+                        document: order_id.url(),
+                        document_type: DocumentType::WorkOrder,
+                        title: new.title.clone(),
+                        status: status.as_str().to_owned(),
+                        location: new.location.clone(),
+                        updated_at: edit.at,
+                    };
+                    index_in_catalog(&session, &row.site, entry, &edit).await
+                }
+                .await;
+                if let Err(message) = outcome {
+                    leptos::logging::warn!("cannot raise the hazard: {message}");
+                }
+            });
+        }
+    };
+    let photos = row.photos.iter().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> }).collect_view();
+    let hazard_view = match &row.hazard {
+        Some((order, status)) => {
+            let status = status.map(|status| texts.status(status).to_owned()).unwrap_or_else(|| "…".to_owned());
+            view! { <p class="hazard" data-hazard=order.clone()>{texts.hazard_raised.replace("{}", &status)}</p> }.into_any()
+        }
+        None => view! {
+            <button type="button" class="hazard-button" data-action="raise-hazard" prop:disabled=locked on:click=raise>{texts.raise_hazard}</button>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="follow-up">
+            <div class="follow-up-actions">
+                <label class="photo-button" title=texts.take_photo>
+                    <span aria-hidden="true">"📷"</span>
+                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker prop:disabled=locked on:change=take_photo />
+                </label>
+                {hazard_view}
+            </div>
+            <div class="photos" data-photos=row.photos.len()>{photos}</div>
+        </div>
+    }
+}

@@ -1,0 +1,107 @@
+//! Inspection rounds and dorm checks: what is due (from the sites' schedules), starting a
+//! round by picking or scanning a place, answering it item by item or room by room, and
+//! the submitted report. Everything works on the documents on the phone, offline.
+//!
+//! - `board`: the home screen's rounds — due and overdue, in progress, recently submitted.
+//! - `start`: starting a round; `scan`: reading a QR label with the camera.
+//! - `round`: one round's page; `item`: one item with its answer, notes, photos, hazard and
+//!   conflicting answers; `signature`: the signature pad.
+//! - `report`: the printable report.
+
+mod board;
+mod item;
+pub mod report;
+mod round;
+mod scan;
+mod signature;
+mod start;
+
+use automerge::AutoCommit;
+use shared::document::catalog::{CatalogView, SiteCatalog};
+use shared::document::conflicts::{ConflictValue, ConflictingValue, conflicts};
+use shared::document::inspection::{Inspection, InspectionView};
+use shared::document::template::Label;
+use shared::protocol::DocumentId;
+
+pub use board::RoundsBoard;
+pub use round::Round;
+pub use start::StartRound;
+
+use crate::i18n::Language;
+use crate::replica;
+use crate::session::Session;
+
+fn text(label: &Label, language: Language) -> String {
+    match language {
+        Language::Chinese => label.zh.clone(),
+        Language::English => label.en.clone(),
+    }
+}
+
+fn read_catalog(id: &DocumentId) -> Option<CatalogView> {
+    replica::read(id, |doc| SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()).ok()).flatten()
+}
+
+fn read_round(id: &DocumentId) -> Option<InspectionView> {
+    replica::read(id, |doc| Inspection::from_doc(doc.clone()).and_then(|round| round.read()).ok()).flatten()
+}
+
+/// A round with the answers two people gave concurrently, by answer key (`room/item`).
+#[derive(Clone, Debug, PartialEq)]
+struct RoundData {
+    view: InspectionView,
+    conflicts: Vec<(String, Vec<ConflictingValue>)>,
+}
+
+impl RoundData {
+    fn conflict(&self, key: &str) -> Option<&[ConflictingValue]> {
+        self.conflicts.iter().find(|(found, _)| found == key).map(|(_, values)| values.as_slice())
+    }
+}
+
+fn read_round_data(doc: &AutoCommit) -> Option<RoundData> {
+    let round = Inspection::from_doc(doc.clone()).ok()?;
+    let view = round.read().ok()?;
+    let mut doc = round.into_doc();
+    let conflicts = conflicts(&mut doc)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|conflict| match conflict.path.as_slice() {
+            [answers, key] if answers == "answers" && !same_answer(&conflict.values) => Some((key.clone(), conflict.values)),
+            _ => None,
+        })
+        .collect();
+    Some(RoundData { view, conflicts })
+}
+
+/// Whether concurrent answers all say the same (two people both ticking "pass"): not a
+/// disagreement anyone needs to settle.
+fn same_answer(values: &[ConflictingValue]) -> bool {
+    let answer = |value: &ConflictingValue| match &value.value {
+        ConflictValue::Map(fields) => Some(fields.iter().filter(|(field, _)| field != "user" && field != "at").cloned().collect::<Vec<_>>()),
+        _ => None,
+    };
+    let first = values.first().and_then(answer);
+    first.is_some() && values.iter().all(|value| answer(value) == first)
+}
+
+/// The signed-in user's role at `site`, as the API names it.
+fn role_at<'a>(session: &'a Session, site: &str) -> Option<&'a str> {
+    session.sites.iter().find(|known| known.id == site).map(|known| known.role.as_str())
+}
+
+/// Managers and admins review rounds and settle conflicting answers.
+fn is_manager(role: Option<&str>) -> bool {
+    matches!(role, Some("manager" | "admin"))
+}
+
+/// A time of day (or date and time if not today) in the reader's language.
+fn clock(at: shared::time::Timestamp, language: Language) -> String {
+    let time = js_sys::Date::new(&(at.as_millis() as f64).into());
+    let today = js_sys::Date::new_0();
+    if time.to_date_string() == today.to_date_string() {
+        String::from(time.to_locale_time_string(language.tag()))
+    } else {
+        String::from(time.to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
+    }
+}

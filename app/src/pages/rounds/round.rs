@@ -1,0 +1,335 @@
+//! One round's page: progress, the rooms of a dorm round with who checked which, the items
+//! of the chosen room (or the place), "next unanswered", submission, and — once submitted —
+//! the read-only answers with the manager's review note and a link to the report.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use shared::document::DocumentType;
+use shared::document::catalog::IndexEntry;
+use shared::document::inspection::{Inspection, Missing, NO_ROOM, answer_key};
+use shared::protocol::DocumentId;
+use wasm_bindgen::JsCast as _;
+
+use super::item::{ItemRow, ItemRowData};
+use super::{RoundData, clock, is_manager, read_catalog, read_round_data, role_at, text};
+use crate::edits::{catalog_of, edit_now, index_in_catalog};
+use crate::i18n::{CurrentLanguage, use_texts};
+use crate::pages::orders::sync_badge;
+use crate::replica::{self, use_replica};
+use crate::session::use_session;
+
+/// A room of a dorm round as its picker shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RoomState {
+    id: String,
+    name: String,
+    answered: usize,
+    total: usize,
+    /// Who answered in it, in order of first answer.
+    by: Vec<String>,
+}
+
+fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String) -> Vec<RoomState> {
+    data.view
+        .rooms
+        .iter()
+        .map(|room| {
+            let mut answers: Vec<_> = data.view.answers.values().filter(|answer| answer.room == *room).collect();
+            answers.sort_by_key(|answer| answer.at);
+            let mut by: Vec<String> = Vec::new();
+            for answer in &answers {
+                if !by.iter().any(|user| user == answer.user.as_str()) {
+                    by.push(answer.user.to_string());
+                }
+            }
+            RoomState { id: room.clone(), name: names(room), answered: answers.len(), total: data.view.checklist.items.len(), by }
+        })
+        .collect()
+}
+
+/// Scrolls to the first item of the shown room without an answer, and says so if none.
+fn go_to_next_unanswered() -> bool {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return false };
+    let Ok(Some(item)) = document.query_selector(".item[data-answered=\"no\"]") else { return false };
+    item.scroll_into_view();
+    if let Some(first) = item.query_selector("button, input").ok().flatten().and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = first.focus();
+    }
+    true
+}
+
+#[component]
+pub fn Round() -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let sync = use_replica();
+    let current = use_session();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
+    // After a first attempt to submit, what is still missing is shown, and it updates as
+    // the gaps are filled.
+    let tried = RwSignal::new(false);
+    let chosen_room = RwSignal::new(None::<String>);
+    let all_answered = RwSignal::new(false);
+    let data = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        let id = id.get()?;
+        replica::read(&id, read_round_data).flatten().map(|data| (id, data))
+    });
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        let session = current.session.get()?;
+        let site = data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string()))?;
+        read_catalog(&catalog_of(&session, &site)?)
+    });
+    let place_name = move |place: &str| {
+        catalog.with(|catalog| catalog.as_ref().and_then(|catalog| catalog.place(place).map(|known| known.name.clone()))).unwrap_or_else(|| place.to_owned())
+    };
+    let role = move || {
+        let session = current.session.get()?;
+        let site = data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string()))?;
+        role_at(&session, &site).map(str::to_owned)
+    };
+    // The room shown: the one picked, else the first not fully answered.
+    let room = move || -> Option<String> {
+        data.with(|data| {
+            let (_, data) = data.as_ref()?;
+            let rooms = &data.view.rooms;
+            if rooms.is_empty() {
+                return None;
+            }
+            chosen_room.get().filter(|room| rooms.contains(room)).or_else(|| {
+                let items = data.view.checklist.items.len();
+                let answered = |room: &String| data.view.answers.keys().filter(|(answered, _)| answered == room).count();
+                rooms.iter().find(|room| answered(room) < items).or(rooms.first()).cloned()
+            })
+        })
+    };
+    let rows = move || -> Vec<ItemRowData> {
+        let language = language.get();
+        let Some((id, data)) = data.get() else { return Vec::new() };
+        let session = current.session.get();
+        let me = session.as_ref().map(|session| session.user.username.clone()).unwrap_or_default();
+        let manager = is_manager(role().as_deref());
+        let room = room();
+        let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
+        let locked = data.view.submitted.is_some();
+        let gaps = if tried.get() { data.view.missing() } else { Vec::new() };
+        data.view
+            .checklist
+            .items
+            .iter()
+            .map(|item| {
+                let key = answer_key(&room_key, &item.id);
+                let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();
+                ItemRowData {
+                    round: id,
+                    room: room.clone(),
+                    section,
+                    item: item.clone(),
+                    answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
+                    notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str())).cloned().collect(),
+                    photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
+                    hazard: data.view.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
+                    conflict: data.conflict(&key).map(<[_]>::to_vec),
+                    can_resolve: manager || data.view.header.created_by.as_str() == me,
+                    locked,
+                    flagged: gaps.iter().any(|gap| match gap {
+                        Missing::Answer { room, item: gap } | Missing::PhotoOnFail { room, item: gap } => *room == room_key && *gap == item.id,
+                    }),
+                    site: data.view.header.site.to_string(),
+                    location: room.clone().unwrap_or_else(|| data.view.location.clone()),
+                    language,
+                }
+            })
+            .collect()
+    };
+    let submit = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        let Some((id, data)) = data.get_untracked() else { return };
+        let title = format!("{} · {}", data.view.checklist.name.zh, place_name(&data.view.location));
+        spawn_local(async move {
+            let outcome = replica::edit(&id, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Inspection::edit_in(doc, |round| round.submit(&edit)).map_err(|error| error.to_string()).map(|submitted| submitted.map(|()| edit))
+            })
+            .await;
+            match outcome {
+                Ok(Ok(edit)) => {
+                    let entry = IndexEntry {
+                        document: id.url(),
+                        document_type: DocumentType::Inspection,
+                        title,
+                        status: "submitted".to_owned(),
+                        location: data.view.location.clone(),
+                        updated_at: edit.at,
+                    };
+                    if let Err(message) = index_in_catalog(&session, &data.view.header.site.to_string(), entry, &edit).await {
+                        leptos::logging::warn!("cannot update the index: {message}");
+                    }
+                }
+                Ok(Err(gaps)) => {
+                    // Show the first room with a gap.
+                    if let Some(Missing::Answer { room, .. } | Missing::PhotoOnFail { room, .. }) = gaps.first()
+                        && room != NO_ROOM
+                    {
+                        chosen_room.set(Some(room.clone()));
+                    }
+                    tried.set(true);
+                }
+                Err(message) => leptos::logging::warn!("cannot submit: {message}"),
+            }
+        });
+    };
+    let header = move || {
+        let texts = texts.get();
+        let language = language.get();
+        data.with(|data| {
+            let Some((id, data)) = data else {
+                return view! { <p class="muted" data-round="missing">{texts.round_not_here}</p> }.into_any();
+            };
+            let result = data.view.result();
+            let id = *id;
+            let percent = (result.answered * 100).checked_div(result.expected).unwrap_or(100);
+            view! {
+                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <h1>{text(&data.view.checklist.name, language)}</h1>
+                <p class="round-place">
+                    <span data-place=data.view.location.clone()>{place_name(&data.view.location)}</span>
+                    " · "
+                    {sync_badge(id)}
+                </p>
+                <div class="progress" data-progress=format!("{}/{}", result.answered, result.expected)>
+                    <div class="progress-bar"><span style=format!("width: {percent}%")></span></div>
+                    <span>{texts.answered.replace("{answered}", &result.answered.to_string()).replace("{total}", &result.expected.to_string())}</span>
+                </div>
+                {(!data.conflicts.is_empty()).then(|| view! { <p class="warning" data-conflicts=data.conflicts.len()>{texts.conflicts_here.replace("{}", &data.conflicts.len().to_string())}</p> })}
+            }
+            .into_any()
+        })
+    };
+    let rooms = move || {
+        let texts = texts.get();
+        let language = language.get();
+        let states = data.with(|data| data.as_ref().map(|(_, data)| room_states(data, &place_name)).unwrap_or_default());
+        (!states.is_empty()).then(|| {
+            let shown = room();
+            let buttons = states
+                .into_iter()
+                .map(|state| {
+                    let done = state.answered == state.total;
+                    let by = state.by.join(", ");
+                    let id = state.id.clone();
+                    let class = if done { "room room-done" } else if state.answered > 0 { "room room-started" } else { "room" };
+                    view! {
+                        <li>
+                            <button
+                                type="button"
+                                class=class
+                                class:selected=shown.as_deref() == Some(state.id.as_str())
+                                data-room=state.id.clone()
+                                data-by=by.clone()
+                                on:click=move |_| chosen_room.set(Some(id.clone()))
+                            >
+                                <span class="room-name">{state.name}</span>
+                                <span class="room-count">{format!("{}/{}", state.answered, state.total)}</span>
+                                {(!by.is_empty()).then(|| view! { <span class="room-by">{by.clone()}</span> })}
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let _ = language;
+            view! {
+                <section class="card" aria-labelledby="rooms">
+                    <h2 id="rooms">{texts.rooms}</h2>
+                    <ul class="room-grid">{buttons}</ul>
+                </section>
+            }
+        })
+    };
+    let footer = move || {
+        let texts = texts.get();
+        let language = language.get();
+        data.with(|data| {
+            let (id, data) = data.as_ref()?;
+            let id = *id;
+            let gaps = if tried.get() { data.view.missing().len() } else { 0 };
+            let body = match &data.view.submitted {
+                Some((user, at)) => view! {
+                    <p class="submitted" data-round="submitted">{texts.submitted_by.replace("{user}", user.as_str()).replace("{time}", &clock(*at, language))}</p>
+                    <ReviewNote round=id review=data.view.review.clone() can_review=is_manager(role().as_deref()) />
+                    <a class="button" href=format!("/rounds/{id}/report") data-action="report">{texts.print_report}</a>
+                }
+                .into_any(),
+                None => view! {
+                    {(gaps > 0).then(|| view! { <p class="error" role="alert" data-missing=gaps>{texts.still_missing.replace("{}", &gaps.to_string())}</p> })}
+                    {move || all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
+                    <div class="round-actions">
+                        <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
+                        <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
+                    </div>
+                }
+                .into_any(),
+            };
+            Some(view! { <section class="round-footer">{body}</section> })
+        })
+    };
+    view! {
+        <div class="round-page">
+            {header}
+            {rooms}
+            <ol class="items">
+                <For each=rows key=ItemRowData::key let(row)>
+                    <ItemRow row=row />
+                </For>
+            </ol>
+            {footer}
+        </div>
+    }
+}
+
+/// A manager's note on a submitted round; others see it read-only.
+#[component]
+fn ReviewNote(round: DocumentId, review: Option<shared::document::inspection::Review>, can_review: bool) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let draft = RwSignal::new(review.as_ref().map(|review| review.text.clone()).unwrap_or_default());
+    let error = RwSignal::new(None::<String>);
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let text = draft.get_untracked();
+        spawn_local(async move {
+            let outcome = replica::edit(&round, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+            })
+            .await;
+            error.set(outcome.err());
+        });
+    };
+    let shown = review.map(|review| {
+        view! {
+            <blockquote class="review" data-review=review.user.to_string()>
+                <p>{review.text}</p>
+                <footer class="muted">{format!("{} · {}", review.user, clock(review.at, language.get_untracked()))}</footer>
+            </blockquote>
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="review">
+            <h2 id="review">{move || texts.get().review_note}</h2>
+            {shown}
+            {can_review.then(|| view! {
+                <form class="form" data-form="review" on:submit=save>
+                    <textarea name="review" rows="3" prop:value=draft on:input=move |event| draft.set(event_target_value(&event))></textarea>
+                    {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <button type="submit">{move || texts.get().save}</button>
+                </form>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,196 @@
+//! "Start a round": a checklist and a place from the site's catalog — picked from lists,
+//! typed as the code on a label, or scanned from the label's QR code.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use shared::directory::{SiteId, Username};
+use shared::document::DocumentType;
+use shared::document::catalog::{CatalogView, IndexEntry};
+use shared::document::inspection::{Inspection, NewInspection};
+use shared::document::template::ChecklistTemplate;
+use shared::protocol::DocumentId;
+
+use super::scan::ScanButton;
+use super::read_catalog;
+use crate::edits::{catalog_of, edit_now, index_in_catalog};
+use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
+use crate::replica::{self, use_replica};
+use crate::session::{Session, use_session};
+
+/// Checklists walked room by room when started at a building or floor.
+const ROOM_BY_ROOM: &[&str] = &["dorm_room"];
+
+/// Starts a round of the template `template_url` at `place` and lists it in the site's
+/// index; a room-by-room checklist at a building covers every room inside it.
+pub(super) async fn start_round(session: &Session, site: &str, catalog: &CatalogView, template_url: &str, place: &str, texts: &Texts) -> Result<DocumentId, String> {
+    let template_id = DocumentId::parse(template_url).map_err(|error| error.to_string())?;
+    let checklist = replica::read(&template_id, |doc| ChecklistTemplate::from_doc(doc.clone()).and_then(|template| template.read()).ok())
+        .flatten()
+        .map(|(_, checklist)| checklist)
+        .ok_or(texts.template_not_here)?;
+    let rooms = if ROOM_BY_ROOM.contains(&checklist.category.as_str()) {
+        catalog.rooms_in(place).into_iter().map(|room| room.id.to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    let edit = edit_now(&session.user.username)?;
+    let new = NewInspection {
+        site: SiteId::parse(site).map_err(|error| error.to_string())?,
+        template: template_url.to_owned(),
+        checklist: checklist.clone(),
+        location: place.to_owned(),
+        rooms,
+        assignees: vec![Username::parse(&session.user.username).map_err(|error| error.to_string())?],
+    };
+    let actor = replica::device_actor().ok_or("not signed in")?;
+    let round = Inspection::start(actor, &new, &edit).map_err(|error| error.to_string())?;
+    let id = replica::new_document_id();
+    replica::create(id, round.into_doc()).await?;
+    let place_name = catalog.place(place).map(|known| known.name.clone()).unwrap_or_default();
+    let entry = IndexEntry {
+        document: id.url(),
+        document_type: DocumentType::Inspection,
+        title: format!("{} · {place_name}", checklist.name.zh),
+        status: "in_progress".to_owned(),
+        location: place.to_owned(),
+        updated_at: edit.at,
+    };
+    index_in_catalog(session, site, entry, &edit).await?;
+    Ok(id)
+}
+
+#[component]
+pub fn StartRound() -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let current = use_session();
+    let sync = use_replica();
+    let navigate = use_navigate();
+    let site = RwSignal::new(String::new());
+    let template = RwSignal::new(String::new());
+    let place = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    // The chosen site, or the first.
+    let chosen_site = move || {
+        let session = current.session.get()?;
+        let wanted = site.get();
+        session.sites.iter().find(|known| known.id == wanted).or(session.sites.first()).map(|known| known.id.clone())
+    };
+    // Read once per change, however many parts of the form show it.
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        let session = current.session.get()?;
+        read_catalog(&catalog_of(&session, &chosen_site()?)?)
+    });
+    // A typed or scanned label chooses the place (an asset's label, the asset's place).
+    let use_code = move |typed: String| {
+        code.set(typed.clone());
+        let found = catalog.with_untracked(|catalog| catalog.as_ref().and_then(|catalog| catalog.find_code(&typed).map(|(_, place)| place.id.to_string())));
+        match found {
+            Some(id) => {
+                place.set(id);
+                error.set(None);
+            }
+            None if typed.trim().is_empty() => error.set(None),
+            None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
+        }
+    };
+    let start = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
+        let template_url = Some(template.get_untracked()).filter(|url| !url.is_empty()).or_else(|| catalog.templates.first().map(|first| first.document.clone()));
+        let place_id = Some(place.get_untracked()).filter(|id| !id.is_empty()).or_else(|| catalog.places.first().map(|first| first.id.to_string()));
+        let (Some(template_url), Some(place_id)) = (template_url, place_id) else { return };
+        let navigate = navigate.clone();
+        let texts = texts.get_untracked();
+        spawn_local(async move {
+            match start_round(&session, &site_id, &catalog, &template_url, &place_id, texts).await {
+                Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    let options = move || {
+        let language = language.get();
+        let texts = texts.get();
+        catalog.get().map(|catalog| {
+            let templates = catalog
+                .templates
+                .iter()
+                .map(|known| {
+                    let name = if language == Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() };
+                    view! { <option value=known.document.clone() selected=template.get_untracked() == known.document>{name}</option> }
+                })
+                .collect_view();
+            let places = catalog
+                .places
+                .iter()
+                .map(|known| {
+                    let id = known.id.to_string();
+                    let selected = move || place.get() == id;
+                    view! { <option value=known.id.to_string() selected=selected>{format!("{} ({})", known.name, known.code)}</option> }
+                })
+                .collect_view();
+            view! {
+                <label>
+                    <span>{texts.checklist}</span>
+                    <select name="template" on:change=move |event| template.set(event_target_value(&event))>{templates}</select>
+                </label>
+                <label>
+                    <span>{texts.place}</span>
+                    <select name="place" prop:value=move || place.get() on:change=move |event| place.set(event_target_value(&event))>{places}</select>
+                </label>
+            }
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="start-round">
+            <h2 id="start-round">{move || texts.get().start_round}</h2>
+            <form class="form" on:submit=start data-form="round">
+                <Show when=move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.len() > 1))>
+                    <label>
+                        <span>{move || texts.get().site}</span>
+                        <select name="site" on:change=move |event| site.set(event_target_value(&event))>
+                            {move || {
+                                current.session.get().map(|session| {
+                                    session.sites.into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()
+                                })
+                            }}
+                        </select>
+                    </label>
+                </Show>
+                <div class="code-row">
+                    <label>
+                        <span>{move || texts.get().label_code}</span>
+                        <input
+                            name="code"
+                            autocomplete="off"
+                            autocapitalize="characters"
+                            prop:value=code
+                            on:change=move |event| use_code(event_target_value(&event))
+                        />
+                    </label>
+                    <ScanButton on_code=Callback::new(use_code) />
+                </div>
+                {options}
+                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>
+                    {move || if catalog.with(Option::is_some) { texts.get().start } else { texts.get().catalog_not_here }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// The language's name of a catalog template.
+pub(super) fn template_name(catalog: &CatalogView, url: &str, language: Language) -> String {
+    catalog
+        .templates
+        .iter()
+        .find(|known| known.document == url)
+        .map(|known| if language == Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() })
+        .unwrap_or_default()
+}
+
