@@ -190,6 +190,7 @@ pub struct Texts {
     pub submitted_by: &'static str,
     /// `{}` is the code typed or scanned.
     pub unknown_code: &'static str,
+    pub qr_labels: &'static str,
     /// Work-order statuses, in the order of `shared::document::work_order::Status`.
     pub statuses: [&'static str; 9],
 }
@@ -308,6 +309,7 @@ const CHINESE: Texts = Texts {
     started: "开始",
     submitted_by: "{user} 于 {time} 提交",
     unknown_code: "找不到编码 {} 对应的地点或设备",
+    qr_labels: "打印二维码标签",
     statuses: ["已报修", "已派工", "已接单", "维修中", "已暂停", "已完工", "已验收", "已返修", "已取消"],
 };
 
@@ -425,6 +427,7 @@ const ENGLISH: Texts = Texts {
     started: "Started",
     submitted_by: "Submitted by {user} at {time}",
     unknown_code: "No place or asset has the code {}",
+    qr_labels: "Print QR labels",
     statuses: ["Reported", "Assigned", "Acknowledged", "In progress", "Paused", "Completed", "Verified", "Reopened", "Cancelled"],
 };
 

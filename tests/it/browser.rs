@@ -279,21 +279,8 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     browser.wait_for_text(".order .comment-text", "带上扳手").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 2").await;
 
-    // On a 360 px phone nothing runs off the side, and every control is big enough for a
-    // thumb (44 px; a radio or file input counts through its label).
     browser.client.set_window_size(360, 800).await.unwrap();
-    let layout = browser
-        .evaluate(
-            "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
-                .filter((element) => element.offsetParent !== null);
-             const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
-             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - window.innerWidth, controls: controls.length, small };",
-        )
-        .await;
-    assert_eq!(layout["width"], json!(360), "{layout}");
-    assert!(layout["overflow"].as_i64().unwrap() <= 0, "wider than the screen: {layout}");
-    assert!(layout["controls"].as_u64().unwrap() >= 8, "the page's controls were found: {layout}");
-    assert_eq!(layout["small"], json!([]), "{layout}");
+    fits_a_phone(&browser, 8).await;
 
     // A reload with no server: the report, its note and the photo are still on the phone.
     browser.client.refresh().await.unwrap();
@@ -336,6 +323,24 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     assert_eq!(&uploaded[..3], [0xff, 0xd8, 0xff]);
     browser.close().await;
     server.stop().await.unwrap();
+}
+
+/// On a 360 px phone nothing runs off the side, and every visible control (at least
+/// `at_least` of them) is big enough for a thumb: 44 px; a radio or file input counts
+/// through its label.
+async fn fits_a_phone(browser: &Browser, at_least: u64) {
+    let layout = browser
+        .evaluate(
+            "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
+                .filter((element) => element.offsetParent !== null);
+             const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
+             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - window.innerWidth, controls: controls.length, small };",
+        )
+        .await;
+    assert_eq!(layout["width"], json!(360), "{layout}");
+    assert!(layout["overflow"].as_i64().unwrap() <= 0, "wider than the screen: {layout}");
+    assert!(layout["controls"].as_u64().unwrap() >= at_least, "the page's controls were found: {layout}");
+    assert_eq!(layout["small"], json!([]), "{layout}");
 }
 
 /// Waits until the page lists a work order titled `title` whose comments are `comments`
@@ -485,7 +490,17 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
-    form.find(Css("select[name=place]")).await.unwrap().select_by_label("后勤仓库 (HQ-S)").await.unwrap();
+    // The place comes from the code on the store's door label, typed as printed.
+    let code = form.find(Css("input[name=code]")).await.unwrap();
+    code.send_keys("hq-x\u{e004}").await.unwrap();
+    browser.wait_for_text("[data-form=round] [role=alert]", "No place or asset has the code hq-x").await;
+    code.clear().await.unwrap();
+    code.send_keys("hq-s\u{e004}").await.unwrap();
+    wait_for("the labelled place to be chosen", PATIENCE, || async {
+        (browser.evaluate("return document.querySelector('[data-form=round] select[name=place]').value").await == json!("store")).then_some(())
+    })
+    .await;
+    assert_eq!(browser.text("[data-form=round] [role=alert]").await, None, "the error has gone");
     form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     browser.wait_for_text("h1", "Electrical safety round").await;
     assert_eq!(browser.evaluate("return document.querySelector('[data-progress]').dataset.progress").await, json!("0/7"));
@@ -623,6 +638,7 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     let due = "[data-list=due] [data-checklist=fire_safety][data-place=admin-building]";
     wait_for("the fire-safety round to be due", PATIENCE, || async { inspector.text(due).await }).await;
     screenshot(&inspector, "home-inspector").await;
+    fits_a_phone(&inspector, 10).await;
     tap(&inspector, &format!("{due} [data-action=start-due]")).await;
     inspector.wait_for_text("h1", "Fire safety round").await;
     inspector.wait_for_text("[data-place]", "行政楼").await;
@@ -666,6 +682,7 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     sign(&inspector, "signature").await;
     inspector.wait_for_text("[data-progress] > span", "10 of 11 answered").await;
     screenshot(&inspector, "round-answered").await;
+    fits_a_phone(&inspector, 30).await;
     tap(&inspector, "[data-action=submit-round]").await;
     inspector.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
     assert_eq!(inspector.evaluate("return document.querySelector('[data-item=exits-clear] [data-answer=pass]').disabled").await, json!(true), "read-only once submitted");
@@ -779,6 +796,7 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     let words = first.evaluate("return [...document.querySelectorAll('[data-item=hygiene] .conflict-value strong')].map((value) => value.textContent).sort()").await;
     assert_eq!(words, json!(["Clean", "Dirty"]));
     screenshot(&first, "dorm-conflict").await;
+    fits_a_phone(&first, 20).await;
     // The round's owner keeps the second person's answer; the conflict is gone everywhere.
     tap(&first, "[data-item=hygiene] .conflict-value[data-by=dorm2] [data-action=keep-answer]").await;
     first.wait_for_text("[data-item=hygiene] [data-answer=dirty].selected", "Dirty").await;

@@ -20,11 +20,18 @@ pub fn Home() -> impl IntoView {
                 .sites
                 .into_iter()
                 .map(|site| {
+                    // Managers and admins print the site's door and asset labels.
+                    let labels = matches!(site.role.as_str(), "manager" | "admin").then(|| {
+                        let href = format!("/api/sites/{}/labels.svg?token={}", site.id, session.token);
+                        view! { <a class="labels-link" href=href target="_blank" rel="noopener" data-action="labels">{texts.qr_labels}</a> }
+                    });
                     view! {
                         <li data-site=site.id.clone()>
                             <span class="site-name">{site.name}</span>
                             " "
                             <span class="muted">{texts.role(&site.role)}</span>
+                            " "
+                            {labels}
                         </li>
                     }
                 })
