@@ -17,11 +17,13 @@ pub enum AppRoute {
     Round,
     /// A submitted round as a printable report, with photos and signature.
     RoundReport,
+    /// One work order: its steps, timeline and flags.
+    WorkOrder,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport];
+    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport, AppRoute::WorkOrder];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -32,6 +34,7 @@ impl AppRoute {
             AppRoute::SignIn => "/sign-in",
             AppRoute::Round => "/rounds/:id",
             AppRoute::RoundReport => "/rounds/:id/report",
+            AppRoute::WorkOrder => "/orders/:id",
         }
     }
 

@@ -159,6 +159,44 @@ pub fn occurrences(schedules: &[Schedule], rounds: &[RoundFact], now: Timestamp,
         .collect()
 }
 
+/// Preventive maintenance: when occurrence `index` of a plan starting at `start` begins.
+/// Counted from the start instant in UTC, not in any phone's calendar, so every phone
+/// derives the same times; monthly plans keep the start's day of the month (the 28th at
+/// most) and time of day.
+pub fn plan_occurrence(every: Every, start: Timestamp, index: i64) -> Timestamp {
+    match every {
+        Every::Days(count) => start.plus_millis(index * i64::from(count) * DAY),
+        Every::Weeks(count) => start.plus_millis(index * i64::from(count) * 7 * DAY),
+        Every::Months(count) => {
+            let start_day = start.as_millis().div_euclid(DAY);
+            let time_of_day = start.as_millis().rem_euclid(DAY);
+            let (year, month) = year_month(start_day);
+            let day_of_month = (start_day - first_of_month(year, month)).min(27);
+            let months = month_number(start_day) + index * i64::from(count);
+            let first = first_of_month(months.div_euclid(12), months.rem_euclid(12) + 1);
+            Timestamp::from_millis((first + day_of_month) * DAY + time_of_day)
+        }
+    }
+}
+
+/// The occurrence of a plan under way at `now`; `None` before the plan starts.
+pub fn plan_index(every: Every, start: Timestamp, now: Timestamp) -> Option<i64> {
+    if now < start {
+        return None;
+    }
+    let elapsed = now.millis_since(start);
+    let guess = match every {
+        Every::Days(count) => elapsed / (i64::from(count) * DAY),
+        Every::Weeks(count) => elapsed / (i64::from(count) * 7 * DAY),
+        Every::Months(count) => {
+            let months = month_number(now.as_millis().div_euclid(DAY)) - month_number(start.as_millis().div_euclid(DAY));
+            months / i64::from(count)
+        }
+    };
+    // A month counted from the calendar may not have reached the start's day yet.
+    (0..=guess).rev().find(|index| plan_occurrence(every, start, *index) <= now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +259,23 @@ mod tests {
         // Another template or place does not count.
         let elsewhere = RoundFact { place: "canteen".into(), ..round(started, Some(started)) };
         assert!(at(&[elsewhere]).is_overdue());
+    }
+
+    #[test]
+    fn maintenance_occurrences_count_from_the_start_instant() {
+        let start = beijing_day(30).plus_millis(9 * HOUR);
+        let quarterly = Every::Months(3);
+        // 30 November → 28 February (no 30th), 28 May…; the time of day is kept.
+        let second = plan_occurrence(quarterly, start, 1);
+        assert_eq!(second.millis_since(day_start(first_of_month(2027, 2) + 27, BEIJING)), 9 * HOUR);
+        assert_eq!(plan_index(quarterly, start, start.plus_millis(-1)), None);
+        assert_eq!(plan_index(quarterly, start, start), Some(0));
+        assert_eq!(plan_index(quarterly, start, second.plus_millis(-1)), Some(0));
+        assert_eq!(plan_index(quarterly, start, second), Some(1));
+        let weekly = Every::Weeks(2);
+        assert_eq!(plan_occurrence(weekly, start, 3), start.plus_millis(3 * 14 * DAY));
+        assert_eq!(plan_index(weekly, start, start.plus_millis(3 * 14 * DAY + HOUR)), Some(3));
+        assert_eq!(plan_index(Every::Days(1), start, start.plus_millis(DAY - 1)), Some(0));
     }
 
     #[test]

@@ -8,13 +8,21 @@
 //!
 //! Layout: header; `title`, `priority`, `due_at`, `location`, `asset` (scalars);
 //! `description` (Text); `source` (map, optional); `events`, `comments`, `parts` (maps
-//! keyed by entry id).
+//! keyed by entry id); `duplicate_of` (the order this one was merged into, optional);
+//! `preventive` (map: `plan`, `occurrence`; for orders generated from a maintenance plan).
+//!
+//! Preventive orders are generated on phones, offline: two phones generating the same
+//! occurrence must make one order. [`WorkOrder::preventive`] derives the document id, the
+//! Automerge actor, the time and every value of the first change from the plan and the
+//! occurrence alone, so both phones make the byte-identical change, which sync stores once.
 
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
 use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
-use crate::directory::{SiteId, Username};
+use super::catalog::MaintenancePlan;
+use crate::directory::{Role, SiteId, Username};
+use crate::protocol::DocumentId;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
@@ -42,6 +50,30 @@ super::text_enum! {
         Furniture = "furniture",
         Vehicle = "vehicle",
         Other = "other",
+    }
+}
+
+impl Priority {
+    /// The default time to fix (the SLA) from the report: urgent 4 hours, high 1 day,
+    /// normal 3 days, low a week.
+    pub const fn default_due_millis(self) -> i64 {
+        const HOUR: i64 = 60 * 60 * 1000;
+        match self {
+            Priority::Urgent => 4 * HOUR,
+            Priority::High => 24 * HOUR,
+            Priority::Normal => 3 * 24 * HOUR,
+            Priority::Low => 7 * 24 * HOUR,
+        }
+    }
+
+    /// Most urgent first.
+    pub const fn rank(self) -> u8 {
+        match self {
+            Priority::Urgent => 0,
+            Priority::High => 1,
+            Priority::Normal => 2,
+            Priority::Low => 3,
+        }
     }
 }
 
@@ -349,6 +381,31 @@ pub struct PartUsed {
     pub at: Timestamp,
 }
 
+/// What a person may do next with an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Assign,
+    Acknowledge,
+    Start,
+    Pause,
+    Complete,
+    Verify,
+    Reopen,
+    Cancel,
+    /// Mark as a duplicate of another order (cancels this one, linking it).
+    MergeInto,
+}
+
+/// The maintenance plan occurrence a preventive order was generated for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preventive {
+    pub plan: EntryId,
+    pub occurrence: i64,
+}
+
+/// The user name preventive orders are created under.
+pub const PLANNER: &str = "planner";
+
 /// Everything a work order holds, read in one go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkOrderView {
@@ -364,11 +421,47 @@ pub struct WorkOrderView {
     pub events: Vec<Event>,
     pub comments: Vec<Comment>,
     pub parts: Vec<PartUsed>,
+    pub duplicate_of: Option<String>,
+    pub preventive: Option<Preventive>,
 }
 
 impl WorkOrderView {
     pub fn state(&self) -> State {
         fold(self.header.created_at, &self.events)
+    }
+
+    /// The steps `user`, with `role` at the order's site, may take now: buttons for
+    /// anything else would only make flags. Managers dispatch, cancel, merge and verify;
+    /// the assigned technician (or any technician, for an unassigned fault) works it; the
+    /// reporter verifies or reopens the repair and may withdraw a report nobody took yet.
+    pub fn actions(&self, user: &Username, role: Role) -> Vec<Action> {
+        use Status::*;
+        let state = self.state();
+        let manager = matches!(role, Role::Manager | Role::Admin);
+        let mine = state.assignee.as_ref() == Some(user);
+        let free = state.assignee.is_none();
+        let technician = role == Role::Technician;
+        let requester = &self.header.created_by == user;
+        let mut actions = Vec::new();
+        let mut offer = |allowed: bool, action: Action| {
+            if allowed {
+                actions.push(action);
+            }
+        };
+        let open = state.status.is_open();
+        offer(manager && open, Action::Assign);
+        offer((technician || manager) && mine && state.status == Assigned, Action::Acknowledge);
+        offer(
+            (technician || manager) && (mine || free) && matches!(state.status, Reported | Assigned | Acknowledged | Paused | Reopened),
+            Action::Start,
+        );
+        offer((technician || manager) && mine && state.status == InProgress, Action::Pause);
+        offer((technician || manager) && (mine || free) && matches!(state.status, InProgress | Paused), Action::Complete);
+        offer((manager || requester) && state.status == Completed, Action::Verify);
+        offer((manager || requester) && matches!(state.status, Completed | Verified), Action::Reopen);
+        offer((manager && open) || (requester && state.status == Reported), Action::Cancel);
+        offer(manager && open, Action::MergeInto);
+        actions
     }
 
     /// Open and past its due time at `now`.
@@ -429,6 +522,51 @@ impl WorkOrder {
     pub fn record(&mut self, id: &EntryId, kind: &EventKind, edit: &Edit) {
         self.write_event(id, kind, edit);
         commit(&mut self.doc, edit, kind.name());
+    }
+
+    /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
+    /// every phone (see the module documentation); `location` is the asset's place.
+    pub fn preventive(site: &SiteId, plan: &MaintenancePlan, location: &str, occurrence: i64, starts: Timestamp, due: Timestamp) -> Result<(DocumentId, WorkOrder), DocumentError> {
+        use sha2::{Digest as _, Sha256};
+        let seed: [u8; 32] = Sha256::new()
+            .chain_update(b"houqin preventive maintenance\0")
+            .chain_update(site.as_str())
+            .chain_update(b"\0")
+            .chain_update(plan.id.as_str())
+            .chain_update(b"\0")
+            .chain_update(occurrence.to_be_bytes())
+            .finalize()
+            .into();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&seed[..16]);
+        let actor = ActorId::from(&seed[16..]);
+        let edit = Edit::new(Username::parse(PLANNER).expect("a valid user name"), starts);
+        let new = NewWorkOrder {
+            site: site.clone(),
+            title: plan.title.clone(),
+            description: String::new(),
+            location: location.to_owned(),
+            asset: Some(plan.asset.to_string()),
+            category: Category::Other,
+            priority: Priority::Normal,
+            due_at: Some(due),
+            source: None,
+        };
+        let event = EntryId::parse(&format!("pm-{occurrence}")).map_err(|_| invalid("occurrence", &occurrence.to_string(), "a whole number"))?;
+        let mut order = WorkOrder::report(actor, &new, &event, &edit)?;
+        let map = put_map(&mut order.doc, &ROOT, "preventive");
+        put(&mut order.doc, &map, "plan", plan.id.as_str());
+        put(&mut order.doc, &map, "occurrence", occurrence);
+        commit(&mut order.doc, &edit, "scheduled");
+        Ok((DocumentId::from_random(id), order))
+    }
+
+    /// Merges this order into `original` (the same fault reported twice): it is cancelled
+    /// with a link to the one that stays.
+    pub fn merge_into(&mut self, original: &str, event: &EntryId, edit: &Edit) {
+        put(&mut self.doc, &ROOT, "duplicate_of", original);
+        self.write_event(event, &EventKind::Cancelled { reason: format!("duplicate of {original}") }, edit);
+        commit(&mut self.doc, edit, "merged as a duplicate");
     }
 
     pub fn set_priority(&mut self, priority: Priority, edit: &Edit) {
@@ -549,6 +687,14 @@ impl WorkOrder {
                     at: part.time("at")?,
                 })
             })?,
+            duplicate_of: root.optional_str("duplicate_of")?,
+            preventive: match root.optional_map("preventive")? {
+                Some(_) => {
+                    let preventive = root.fields("preventive")?;
+                    Some(Preventive { plan: preventive.id("plan")?, occurrence: preventive.i64("occurrence")? })
+                }
+                None => None,
+            },
         })
     }
 
@@ -782,5 +928,87 @@ mod reading {
             WorkOrder::from_doc(order).err().unwrap().to_string(),
             "invalid priority \"whenever\": one of low, normal, high, urgent"
         );
+    }
+}
+
+#[cfg(test)]
+mod workflow {
+    use super::*;
+    use crate::document::catalog::Every;
+
+    fn user(name: &str) -> Username {
+        Username::parse(name).unwrap()
+    }
+
+    fn edit(name: &str, at: i64) -> Edit {
+        Edit::new(user(name), Timestamp::from_millis(at))
+    }
+
+    fn plan() -> MaintenancePlan {
+        MaintenancePlan { id: EntryId::parse("pm-ac").unwrap(), asset: EntryId::parse("ac-101").unwrap(), title: "空调滤网清洗".into(), every: Every::Months(3), start: Timestamp::from_millis(0) }
+    }
+
+    #[test]
+    fn two_phones_generating_one_occurrence_make_one_order() {
+        let site = SiteId::parse("hq").unwrap();
+        let (starts, due) = (Timestamp::from_millis(86_400_000), Timestamp::from_millis(90 * 86_400_000));
+        let (first_id, mut first) = WorkOrder::preventive(&site, &plan(), "admin-101", 1, starts, due).unwrap();
+        let (second_id, mut second) = WorkOrder::preventive(&site, &plan(), "admin-101", 1, starts, due).unwrap();
+        assert_eq!(first_id, second_id);
+        assert_eq!(first.doc_mut().save(), second.doc_mut().save(), "byte for byte");
+        // Each phone then works on it under its own actor; the merge has one report.
+        let mut technician = WorkOrder::from_doc(first.doc().clone().with_actor(ActorId::from([7; 16]))).unwrap();
+        technician.record(&EntryId::parse("e-start").unwrap(), &EventKind::Started, &edit("tech", 86_400_500));
+        let mut merged = second.into_doc();
+        merged.merge(technician.doc_mut()).unwrap();
+        let view = WorkOrder::from_doc(merged).unwrap().read().unwrap();
+        assert_eq!(view.events.iter().filter(|event| event.kind == EventKind::Reported).count(), 1);
+        assert_eq!(view.state().flags, []);
+        assert_eq!(view.state().status, Status::InProgress);
+        assert_eq!(view.preventive, Some(Preventive { plan: EntryId::parse("pm-ac").unwrap(), occurrence: 1 }));
+        assert_eq!((view.header.created_by.as_str(), view.due_at, view.asset.as_deref()), (PLANNER, Some(due), Some("ac-101")));
+
+        let (other_id, _) = WorkOrder::preventive(&site, &plan(), "admin-101", 2, starts, due).unwrap();
+        let (elsewhere_id, _) = WorkOrder::preventive(&SiteId::parse("plant2").unwrap(), &plan(), "admin-101", 1, starts, due).unwrap();
+        assert_ne!(other_id, first_id);
+        assert_ne!(elsewhere_id, first_id);
+    }
+
+    #[test]
+    fn people_are_offered_only_the_steps_their_part_allows() {
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: "空调不制冷".into(),
+            description: String::new(),
+            location: "admin-101".into(),
+            asset: None,
+            category: Category::Hvac,
+            priority: Priority::High,
+            due_at: None,
+            source: None,
+        };
+        let mut order = WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &edit("inspector", 1_000)).unwrap();
+        let offered = |order: &WorkOrder, name: &str, role: Role| order.read().unwrap().actions(&user(name), role);
+        use Action::*;
+        assert_eq!(offered(&order, "manager", Role::Manager), [Assign, Start, Cancel, MergeInto]);
+        assert_eq!(offered(&order, "tech", Role::Technician), [Start]);
+        assert_eq!(offered(&order, "inspector", Role::Inspector), [Cancel]);
+        assert_eq!(offered(&order, "store", Role::Storekeeper), []);
+        order.record(&EntryId::parse("e2").unwrap(), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 2_000));
+        assert_eq!(offered(&order, "tech", Role::Technician), [Acknowledge, Start]);
+        assert_eq!(offered(&order, "tech2", Role::Technician), [], "assigned to someone else");
+        assert_eq!(offered(&order, "inspector", Role::Inspector), [], "taken: no longer withdrawn by the reporter");
+        order.record(&EntryId::parse("e3").unwrap(), &EventKind::Started, &edit("tech", 3_000));
+        assert_eq!(offered(&order, "tech", Role::Technician), [Pause, Complete]);
+        order.record(&EntryId::parse("e4").unwrap(), &EventKind::Completed { notes: "换了电容".into() }, &edit("tech", 4_000));
+        assert_eq!(offered(&order, "tech", Role::Technician), []);
+        assert_eq!(offered(&order, "inspector", Role::Inspector), [Verify, Reopen]);
+        assert_eq!(offered(&order, "manager", Role::Manager), [Verify, Reopen]);
+
+        let mut duplicate = WorkOrder::report(ActorId::from([2; 16]), &new, &EntryId::parse("d1").unwrap(), &edit("dorm", 1_500)).unwrap();
+        duplicate.merge_into("automerge:original", &EntryId::parse("d2").unwrap(), &edit("manager", 2_500));
+        let view = duplicate.read().unwrap();
+        assert_eq!((view.state().status, view.duplicate_of.as_deref()), (Status::Cancelled, Some("automerge:original")));
+        assert_eq!(Priority::Urgent.default_due_millis(), 4 * 60 * 60 * 1000);
     }
 }
