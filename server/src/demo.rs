@@ -11,7 +11,7 @@ use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
 
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
-use crate::provision::{Starter, asset, create_site_documents, place, schedule, stock_item};
+use crate::provision::{Starter, asset, create_site_documents, maintenance, place, schedule, stock_item};
 use crate::{Storage, auth};
 
 /// The password of every demo user.
@@ -86,6 +86,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         schedule("hq-electrical-weekly", "electrical", "admin-building", Weeks(1)),
         schedule("hq-canteen-daily", "food_safety", "canteen", Days(1)),
     ];
+    let hq_maintenance = [maintenance("pm-kt-hq-101", "kt-hq-101", "101 会议室空调滤网清洗", Months(1))];
     let hq_stock = [
         stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"),
         stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"),
@@ -109,8 +110,8 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         schedule("p2-fire-monthly", "fire_safety", "workshop", Months(1)),
     ];
     let starters = [
-        ("hq", "总部", Starter { templates: true, places: &hq_places, assets: &hq_assets, stock: &hq_stock, schedules: &hq_rounds }),
-        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, assets: &plant2_assets, stock: &[], schedules: &plant2_rounds }),
+        ("hq", "总部", Starter { templates: true, places: &hq_places, assets: &hq_assets, stock: &hq_stock, schedules: &hq_rounds, maintenance: &hq_maintenance }),
+        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, assets: &plant2_assets, stock: &[], schedules: &plant2_rounds, maintenance: &[] }),
     ];
     for (id, name, starter) in starters {
         let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None };

@@ -15,6 +15,7 @@ mod error;
 mod flusher;
 mod history;
 mod labels;
+mod people;
 pub mod provision;
 pub mod setup;
 pub mod storage;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(history::router())
         .merge(labels::router())
+        .merge(people::router())
         .merge(blobs::router())
         .merge(sync::router())
         .merge(web::router())

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
-use shared::document::catalog::{Asset, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog::{Asset, Every, MaintenancePlan, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
 use shared::protocol::DocumentId;
@@ -36,11 +36,13 @@ pub struct Starter<'a> {
     pub stock: &'a [StockItem],
     /// Rounds to schedule; they name standard checklists, so `templates` must be on.
     pub schedules: &'a [StarterSchedule],
+    /// Preventive maintenance of the assets; they recur from the moment of setup.
+    pub maintenance: &'a [MaintenancePlan],
 }
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
-    pub const STANDARD: Starter<'static> = Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[] };
+    pub const STANDARD: Starter<'static> = Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[] };
 }
 
 /// A round to schedule from the start. The template document does not exist yet when
@@ -89,6 +91,9 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
         let schedule = Schedule { id: round.id.clone(), template: template.clone(), place: round.place.clone(), every: round.every, start: at };
         catalog.put_schedule(&schedule, &edit)?;
     }
+    for plan in starter.maintenance {
+        catalog.put_maintenance(&MaintenancePlan { start: at, ..plan.clone() }, &edit)?;
+    }
     let id = new_document_id();
     store.compact(&id, catalog.doc_mut()).context("cannot store a catalog")?;
     site.catalog = Some(id);
@@ -113,6 +118,11 @@ pub fn asset(id: &str, asset_type: &str, tag: &str, place: &str, name: &str) -> 
 /// A round of a standard checklist (by category) at a place, for starters.
 pub fn schedule(id: &str, checklist: &'static str, place: &str, every: Every) -> StarterSchedule {
     StarterSchedule { id: entry(id), checklist, place: entry(place), every }
+}
+
+/// Preventive maintenance of an asset, for starters (its start is the setup time).
+pub fn maintenance(id: &str, asset: &str, title: &str, every: Every) -> MaintenancePlan {
+    MaintenancePlan { id: entry(id), asset: entry(asset), title: title.to_owned(), every, start: shared::time::Timestamp::from_millis(0) }
 }
 
 /// A stock item, for starters.

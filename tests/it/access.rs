@@ -438,3 +438,32 @@ async fn administrators_add_sites_and_people_who_then_see_only_their_site() {
     assert_eq!(view.templates.len(), 4, "a new site starts with the standard checklists");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_sites_people_are_listed_to_those_who_work_there() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let people = get(&server, "/api/sites/plant2/people", Some(&server.token("manager"))).await;
+    assert_eq!(people.status(), 200);
+    let people: Value = people.json().await.unwrap();
+    let listed: Vec<(String, String)> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|person| (person["username"].as_str().unwrap().to_owned(), person["role"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [("dorm", "dorm_staff"), ("tech", "technician"), ("manager", "manager"), ("admin", "admin")].map(|(user, role)| (user.to_owned(), role.to_owned()));
+    assert_eq!(listed, expected);
+    assert_eq!(people[1]["display_name"], "张师傅");
+    // The inspector works at hq only: plant2's people are not theirs to see.
+    for (path, token) in [("/api/sites/plant2/people", Some(server.token("inspector"))), ("/api/sites/nowhere/people", Some(server.token("admin"))), ("/api/sites/Bad%20Site/people", Some(server.token("admin")))] {
+        assert_eq!(get(&server, path, token.as_deref()).await.status(), 404, "{path}");
+    }
+    assert_eq!(get(&server, "/api/sites/hq/people", None).await.status(), 401);
+    // A disabled technician is not offered for work.
+    let (status, _) = post(&server, "/api/admin/users/tech/disable", &server.token("admin"), json!({})).await;
+    assert_eq!(status, 200);
+    let people: Value = get(&server, "/api/sites/hq/people", Some(&server.token("manager"))).await.json().await.unwrap();
+    assert!(people.as_array().unwrap().iter().all(|person| person["username"] != "tech"), "{people}");
+    server.stop().await.unwrap();
+}
