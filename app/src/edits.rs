@@ -2,7 +2,7 @@
 //! for the signed-in user, and listing a new document in its site's index.
 
 use shared::directory::Username;
-use shared::document::catalog::{IndexEntry, SiteCatalog};
+use shared::document::catalog::{CatalogView, IndexEntry, SiteCatalog};
 use shared::document::{Edit, EntryId};
 use shared::protocol::DocumentId;
 use shared::time::Timestamp;
@@ -29,6 +29,11 @@ pub fn edit_now(username: &str) -> Result<Edit, String> {
 /// The catalog document of one of the user's sites.
 pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
     session.sites.iter().find(|known| known.id == site).and_then(|known| DocumentId::parse(known.catalog.as_deref()?).ok())
+}
+
+/// A catalog as this phone has it.
+pub fn read_catalog(id: &DocumentId) -> Option<CatalogView> {
+    replica::read(id, |doc| SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()).ok()).flatten()
 }
 
 /// Lists (or updates) a document in its site's index, so other phones learn of it. Does

@@ -103,3 +103,48 @@ pub async fn fetch_history(token: &str, document: &shared::protocol::DocumentId)
     }
     response.json().await.map_err(|error| error.to_string())
 }
+
+/// Someone who works at a site, as `GET /api/sites/{site}/people` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Person {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+}
+
+const PEOPLE_PREFIX: &str = "houqin.people.";
+
+fn people_key(site: &str) -> String {
+    format!("{PEOPLE_PREFIX}{site}")
+}
+
+/// Forgets the kept lists of people (at sign-out: the next person on this phone may work
+/// elsewhere).
+pub fn forget_people() {
+    let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) else { return };
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0)).filter_map(|index| storage.key(index).ok().flatten()).filter(|key| key.starts_with(PEOPLE_PREFIX)).collect();
+    for key in keys {
+        let _ = storage.remove_item(&key);
+    }
+}
+
+/// The people of a site: from the server when it answers (and then kept on the phone),
+/// else as last kept, so dispatching works offline.
+pub async fn site_people(token: &str, site: &str) -> Vec<Person> {
+    use gloo_storage::Storage as _;
+    let fetched = async {
+        let response = Request::get(&format!("/api/sites/{site}/people")).header("authorization", &format!("Bearer {token}")).send().await.ok()?;
+        if !response.ok() {
+            return None;
+        }
+        response.json::<Vec<Person>>().await.ok()
+    }
+    .await;
+    match fetched {
+        Some(people) => {
+            let _ = gloo_storage::LocalStorage::set(people_key(site), &people);
+            people
+        }
+        None => gloo_storage::LocalStorage::get(people_key(site)).unwrap_or_default(),
+    }
+}

@@ -96,6 +96,7 @@ pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), St
 pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
     crate::replica::stop();
     store::wipe_local().await.map_err(|error| error.to_string())?;
+    crate::server::forget_people();
     current.session.set(None);
     Ok(())
 }

@@ -710,10 +710,11 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
         (technician.evaluate("return [...document.querySelectorAll('.order img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
     })
     .await;
-    assert_eq!(technician.evaluate("return document.querySelector('.order [data-order-status]').dataset.orderStatus").await, json!("reported"));
+    let hazard = "[...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === 'Extinguisher pressure (MPa)')";
+    assert_eq!(technician.evaluate(&format!("return {hazard}.querySelector('[data-order-status]').dataset.orderStatus")).await, json!("reported"));
     screenshot(&technician, "orders-technician").await;
 
-    let order = technician.evaluate("return document.querySelector('.order').dataset.document").await;
+    let order = technician.evaluate(&format!("return {hazard}.dataset.document")).await;
     let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
     let order = shared::document::work_order::WorkOrder::from_doc(server.state.documents.load(&order).unwrap().unwrap()).unwrap().read().unwrap();
     assert_eq!((order.location.as_str(), order.priority), ("admin-building", shared::document::work_order::Priority::Urgent));
@@ -821,5 +822,272 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     assert_eq!(by_room("dorm-1-102"), ["dorm2".to_owned()].into());
     first.close().await;
     second.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Opens the order titled `title` from the list `list` on the start page.
+async fn open_order(browser: &Browser, base: &str, list: &str, title: &str) {
+    browser.client.goto(base).await.unwrap();
+    let script = "const line = [...document.querySelectorAll(`[data-list=${arguments[0]}] .order-line`)].find((line) => line.querySelector('a').textContent === arguments[1]);
+        return line ? line.dataset.document : null;";
+    let id = wait_for(&format!("{title:?} in the {list} list"), Duration::from_secs(90), || async {
+        browser.client.execute(script, vec![json!(list), json!(title)]).await.unwrap().as_str().map(str::to_owned)
+    })
+    .await;
+    tap(browser, &format!("[data-list={list}] [data-document='{id}'] a")).await;
+    browser.wait_for_text("h1", title).await;
+}
+
+/// Takes the step `action` on an order's page; a step with a form is opened, filled by
+/// `fill`, and submitted.
+async fn take_step(browser: &Browser, action: &str, status: &str) {
+    tap(browser, &format!("[data-action=order-{action}]")).await;
+    wait_for(&format!("the order to be {status}"), PATIENCE, || async {
+        (browser.evaluate("return document.querySelector('[data-order]')?.dataset.status ?? null").await == json!(status)).then_some(())
+    })
+    .await;
+}
+
+async fn wait_for_status(browser: &Browser, status: &str) {
+    wait_for(&format!("the order to be {status}"), Duration::from_secs(90), || async {
+        (browser.evaluate("return document.querySelector('[data-order]')?.dataset.status ?? null").await == json!(status)).then_some(())
+    })
+    .await;
+}
+
+/// Picks `value` in the select `name` of the form `form`.
+async fn choose(browser: &Browser, form: &str, name: &str, value: &str) {
+    let select = browser.client.find(fantoccini::Locator::Css(&format!("[data-form={form}] select[name={name}]"))).await.unwrap();
+    select.select_by_value(value).await.unwrap();
+}
+
+async fn type_into(browser: &Browser, selector: &str, text: &str) {
+    browser.client.find(fantoccini::Locator::Css(selector)).await.unwrap().send_keys(text).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() {
+    use shared::document::work_order::{EventKind, Status, WorkOrder};
+
+    let server = TestServer::start(&built_dist()).await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    let manager = phone(&server, "manager", "王经理").await;
+    let technician = phone(&server, "tech", "张师傅").await;
+    let (address, base) = (server.address, server.url("/"));
+
+    // Reported in under 30 seconds, offline: what, where, which asset, how urgent, a photo.
+    let data = server.stop().await.unwrap();
+    inspector.client.goto(&base).await.unwrap();
+    inspector.wait_for_text("[data-user=inspector]", "李安全员").await;
+    type_into(&inspector, "[data-form=report] [name=title]", "空调不制冷").await;
+    choose(&inspector, "report", "place", "admin-101").await;
+    choose(&inspector, "report", "asset", "kt-hq-101").await;
+    choose(&inspector, "report", "category", "hvac").await;
+    choose(&inspector, "report", "priority", "high").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = scratch.path().join("ac.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    type_into(&inspector, "[data-form=report] [name=fault-photo]", photo.to_str().unwrap()).await;
+    screenshot(&inspector, "order-report").await;
+    tap(&inspector, "[data-form=report] button[type=submit]").await;
+    inspector.wait_for_text(".order .order-title", "空调不制冷").await;
+    inspector.wait_for_prefix(".order [data-state]", "Changes on this phone only").await;
+
+    // Back online, the manager finds it waiting for dispatch and gives it to the technician.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    inspector.client.refresh().await.unwrap();
+    wait_for_order(&inspector, "空调不制冷", &[""]).await;
+    open_order(&manager, &base, "dispatch", "空调不制冷").await;
+    assert_eq!(manager.text("[data-priority]").await.as_deref(), Some("High"));
+    screenshot(&manager, "order-dispatch").await;
+    tap(&manager, "[data-action=order-assign]").await;
+    choose(&manager, "order-assign", "assignee", "tech").await;
+    choose(&manager, "order-assign", "priority", "urgent").await;
+    tap(&manager, "[data-form=order-assign] button[type=submit]").await;
+    wait_for_status(&manager, "assigned").await;
+    manager.wait_for_text("[data-assignee]", "张师傅").await;
+    manager.wait_for_text(".order-page [data-state]", "Synced").await;
+
+    // The technician's phone has it first in "my work"; only the steps that fit are offered.
+    open_order(&technician, &base, "my-work", "空调不制冷").await;
+    let offered = technician.evaluate("return [...document.querySelectorAll('.order-actions button')].map((button) => button.dataset.action)").await;
+    assert_eq!(offered, json!(["order-acknowledge", "order-start"]));
+    take_step(&technician, "acknowledge", "acknowledged").await;
+    technician.wait_for_text(".order-page [data-state]", "Synced").await;
+    // In the plant room there is no coverage: started, completed with a part and a photo.
+    let data = server.stop().await.unwrap();
+    take_step(&technician, "start", "in_progress").await;
+    tap(&technician, "[data-action=order-complete]").await;
+    type_into(&technician, "[data-form=order-complete] [name=notes]", "更换启动电容").await;
+    choose(&technician, "order-complete", "part", "bulb-led-9w").await;
+    type_into(&technician, "[data-form=order-complete] [name=quantity]", "2").await;
+    type_into(&technician, "[data-form=order-complete] [name=photo]", photo.to_str().unwrap()).await;
+    screenshot(&technician, "order-complete").await;
+    tap(&technician, "[data-form=order-complete] button[type=submit]").await;
+    wait_for_status(&technician, "completed").await;
+    let kinds = technician.evaluate("return [...document.querySelectorAll('.timeline-entry')].map((entry) => entry.dataset.kind)").await;
+    assert_eq!(kinds, json!(["reported", "comment", "assigned", "acknowledged", "started", "completed", "comment", "part"]));
+    fits_a_phone(&technician, 6).await;
+    screenshot(&technician, "order-technician").await;
+
+    // Back in coverage; the reporter verifies the repair with a rating.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    technician.client.refresh().await.unwrap();
+    technician.wait_for_text(".order-page [data-state]", "Synced").await;
+    inspector.client.goto(&base).await.unwrap();
+    let link = wait_for("the order on the reporter's phone", Duration::from_secs(60), || async {
+        inspector.evaluate("const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === '空调不制冷'); return order ? order.dataset.document : null;").await.as_str().map(str::to_owned)
+    })
+    .await;
+    inspector.client.goto(&format!("{base}orders/{link}")).await.unwrap();
+    wait_for_status(&inspector, "completed").await;
+    tap(&inspector, "[data-action=order-verify]").await;
+    tap(&inspector, "[data-form=order-verify] input[name=rating][value='4']").await;
+    type_into(&inspector, "[data-form=order-verify] [name=comment]", "很快修好了").await;
+    tap(&inspector, "[data-form=order-verify] button[type=submit]").await;
+    wait_for_status(&inspector, "verified").await;
+    inspector.wait_for_text(".order-page [data-state]", "Synced").await;
+    screenshot(&inspector, "order-verified").await;
+
+    let id = shared::protocol::DocumentId::parse(&link).unwrap();
+    let order = WorkOrder::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
+    let state = order.state();
+    assert_eq!((state.status, state.assignee.as_ref().map(|user| user.as_str()), state.rating.map(|rating| rating.stars())), (Status::Verified, Some("tech"), Some(4)));
+    let steps: Vec<(&str, &str)> = {
+        let mut events: Vec<_> = order.events.iter().collect();
+        events.sort_by_key(|event| event.at);
+        events.iter().map(|event| (event.kind.name(), event.user.as_str())).collect()
+    };
+    assert_eq!(steps, [("reported", "inspector"), ("assigned", "manager"), ("acknowledged", "tech"), ("started", "tech"), ("completed", "tech"), ("verified", "inspector")]);
+    assert!(matches!(&order.events.iter().find(|event| event.kind.name() == "completed").unwrap().kind, EventKind::Completed { notes } if notes == "更换启动电容"));
+    assert_eq!((order.asset.as_deref(), order.location.as_str(), order.priority.as_str()), (Some("kt-hq-101"), "admin-101", "urgent"));
+    assert_eq!(order.parts.iter().map(|part| (part.item.as_str(), part.quantity.to_string())).collect::<Vec<_>>(), [("bulb-led-9w", "2".to_owned())]);
+    assert!(state.response_millis().is_some() && state.repair_millis().is_some(), "response and repair times are measured");
+    assert!(order.due_at.is_some(), "the urgent SLA set a due time");
+    let photos: Vec<_> = order.comments.iter().filter_map(|comment| comment.photo.clone()).collect();
+    assert_eq!(photos.len(), 2, "the reporter's and the technician's");
+    for photo in photos {
+        let sha256 = server::blobs::parse_sha256(&photo.sha256).unwrap();
+        wait_for("the photos to be uploaded", PATIENCE, || async { server.state.blobs.get(&sha256).unwrap() }).await;
+    }
+    for phone in [inspector, manager, technician] {
+        phone.close().await;
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_manager_decides() {
+    use shared::document::work_order::{EventKind, WorkOrder};
+
+    let server = TestServer::start(&built_dist()).await;
+    let manager = phone(&server, "manager", "王经理").await;
+    let technician = phone(&server, "tech", "张师傅").await;
+    let (address, base) = (server.address, server.url("/"));
+    submit(&manager, "report", "title", "走廊灯不亮").await;
+    wait_for_order(&manager, "走廊灯不亮", &[]).await;
+    // The report's entry in the site's index too: that is how the technician's phone hears.
+    manager.wait_for_text("[data-sync]", "Synced").await;
+    open_order(&manager, &base, "dispatch", "走廊灯不亮").await;
+    tap(&manager, "[data-action=order-assign]").await;
+    choose(&manager, "order-assign", "assignee", "tech").await;
+    tap(&manager, "[data-form=order-assign] button[type=submit]").await;
+    wait_for_status(&manager, "assigned").await;
+    manager.wait_for_text(".order-page [data-state]", "Synced").await;
+    open_order(&technician, &base, "my-work", "走廊灯不亮").await;
+
+    // Apart and offline: the technician fixes it while the manager cancels it.
+    let data = server.stop().await.unwrap();
+    take_step(&technician, "start", "in_progress").await;
+    tap(&technician, "[data-action=order-complete]").await;
+    type_into(&technician, "[data-form=order-complete] [name=notes]", "换了灯管").await;
+    tap(&technician, "[data-form=order-complete] button[type=submit]").await;
+    wait_for_status(&technician, "completed").await;
+    tap(&manager, "[data-action=order-cancel]").await;
+    type_into(&manager, "[data-form=order-cancel] [name=reason]", "已由物业处理").await;
+    tap(&manager, "[data-form=order-cancel] button[type=submit]").await;
+    wait_for_status(&manager, "cancelled").await;
+
+    // Merged, the log keeps both; the later step is flagged and the manager decides.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    for phone in [&manager, &technician] {
+        phone.client.refresh().await.unwrap();
+        wait_for("the flag", Duration::from_secs(90), || async { phone.text(".flag .warning").await }).await;
+    }
+    let flag = manager.text(".flag .warning").await.unwrap();
+    assert!(flag.contains("clashes with the status it met"), "{flag}");
+    assert!(technician.text("[data-form=resolve]").await.is_none(), "only a manager decides");
+    screenshot(&manager, "order-flag").await;
+    type_into(&manager, "[data-form=resolve] [name=decision]", "以维修完工为准").await;
+    tap(&manager, "[data-form=resolve] button[type=submit]").await;
+    wait_for("the flag to be settled", PATIENCE, || async { manager.text(".flag").await.is_none().then_some(()) }).await;
+    manager.wait_for_text(".order-page [data-state]", "Synced").await;
+    let id = manager.evaluate("return document.querySelector('[data-order]').dataset.order").await;
+    let id = shared::protocol::DocumentId::parse(id.as_str().unwrap()).unwrap();
+    let order = WorkOrder::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
+    let state = order.state();
+    assert_eq!(state.flags.len(), 1);
+    let resolution = state.flags[0].resolution.clone().expect("resolved");
+    let decision = order.events.iter().find(|event| event.id == resolution).unwrap();
+    assert_eq!((&decision.kind, decision.user.as_str()), (&EventKind::Resolved { flagged: state.flags[0].event.clone(), decision: "以维修完工为准".to_owned() }, "manager"));
+    technician.client.refresh().await.unwrap();
+    wait_for("the technician's phone to see the decision", Duration::from_secs(60), || async { technician.text(".flag").await.is_none().then_some(()) }).await;
+    manager.close().await;
+    technician.close().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
+    use shared::document::catalog::{Every, MaintenancePlan, SiteCatalog};
+    use shared::document::work_order::WorkOrder;
+
+    let server = TestServer::start(&built_dist()).await;
+    // A plan for the meeting room's air conditioner that starts in a little while: the
+    // phones are offline by the time its first occurrence is due.
+    let starts = shared::time::Timestamp::from_millis(server::auth::now().as_millis() + 45_000);
+    let catalog_id = crate::support::catalog_of(&server, "hq");
+    let mut catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap().unwrap()).unwrap();
+    let plan = MaintenancePlan {
+        id: shared::document::EntryId::parse("pm-filters").unwrap(),
+        asset: shared::document::EntryId::parse("kt-hq-101").unwrap(),
+        title: "空调滤网每日检查".into(),
+        every: Every::Days(1),
+        start: starts,
+    };
+    catalog.put_maintenance(&plan, &shared::document::Edit::new(shared::directory::Username::parse("admin").unwrap(), server::auth::now())).unwrap();
+    server.state.documents.compact(&catalog_id, catalog.doc_mut()).unwrap();
+
+    let manager = phone(&server, "manager", "王经理").await;
+    let technician = phone(&server, "tech", "张师傅").await;
+    let (address, base) = (server.address, server.url("/"));
+    let data = server.stop().await.unwrap();
+    assert!(server::auth::now() < starts, "the phones signed in before the plan started");
+    tokio::time::sleep(Duration::from_millis(u64::try_from(starts.millis_since(server::auth::now())).unwrap_or(0) + 1_000)).await;
+    // Each phone makes the occurrence's order by itself, offline.
+    for phone in [&manager, &technician] {
+        phone.client.goto(&base).await.unwrap();
+        wait_for("the occurrence's order, made on this phone", Duration::from_secs(30), || async {
+            let state = phone.evaluate("const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === '空调滤网每日检查'); return order ? order.querySelector('[data-state]').dataset.state : null;").await;
+            (state == json!("local")).then_some(())
+        })
+        .await;
+    }
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    for phone in [&manager, &technician] {
+        phone.client.refresh().await.unwrap();
+        wait_for_order(phone, "空调滤网每日检查", &[]).await;
+        let count = phone.evaluate("return [...document.querySelectorAll('.order .order-title')].filter((title) => title.textContent === '空调滤网每日检查').length").await;
+        assert_eq!(count, json!(1));
+    }
+    let id = manager.evaluate("return [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === '空调滤网每日检查').dataset.document").await;
+    let id = shared::protocol::DocumentId::parse(id.as_str().unwrap()).unwrap();
+    let order = WorkOrder::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
+    assert_eq!(order.events.len(), 1, "one report, however many phones generated it");
+    assert!(order.state().flags.is_empty());
+    assert_eq!(order.preventive.as_ref().map(|occurrence| (occurrence.plan.as_str(), occurrence.occurrence)), Some(("pm-filters", 0)));
+    assert_eq!(order.location, "admin-101");
+    manager.close().await;
+    technician.close().await;
     server.stop().await.unwrap();
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::pages::orders::{MyWorkOrders, ReportFault};
+use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, PreventiveMaintenance, ReportFault};
 use crate::pages::rounds::{RoundsBoard, StartRound};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
@@ -60,6 +60,9 @@ pub fn Home() -> impl IntoView {
             <p class="tagline">{move || texts.get().tagline}</p>
         </section>
         <SyncSummary />
+        <PreventiveMaintenance />
+        <DispatchQueue />
+        <MyWork />
         <Show when=walks_rounds>
             <RoundsBoard />
             <StartRound />

@@ -1,6 +1,10 @@
-//! Reporting a fault and following one's reports: the first documents the phone makes,
-//! enough to see offline editing and sync end to end. The full work-order screens
-//! (dispatch, repair, verification) build on these.
+//! Work orders: reporting a fault (what, where, asset, urgency, photo), the lists each
+//! role works from — the dispatch queue, a technician's own orders by urgency and due time,
+//! everyone's reports with their status — and one order's page (`page`) with its steps and
+//! timeline. `maintenance` generates preventive orders from the sites' plans.
+
+mod maintenance;
+pub mod page;
 
 use automerge::AutoCommit;
 use leptos::prelude::*;
@@ -8,30 +12,51 @@ use leptos::task::spawn_local;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
-use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder, WorkOrderView};
+use shared::document::work_order::{Category, NewWorkOrder, Priority, Status, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
 
-use crate::edits::{edit_now, entry_id, index_in_catalog};
+pub use maintenance::PreventiveMaintenance;
+
+use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, DocumentState, use_replica};
 use crate::session::use_session;
 
-/// "Report a fault": a title and, for people at several sites, the site.
+/// "Report a fault": what, where (a place, or the code on its label), which asset, how
+/// urgent, a photo; for people at several sites, the site.
 #[component]
 pub fn ReportFault() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let sync = use_replica();
     let title = RwSignal::new(String::new());
     let site = RwSignal::new(String::new());
+    let place = RwSignal::new(String::new());
+    let asset = RwSignal::new(String::new());
+    let category = RwSignal::new(Category::Other.as_str().to_owned());
+    let priority = RwSignal::new(Priority::Normal.as_str().to_owned());
     let error = RwSignal::new(None::<String>);
+    let picker = NodeRef::<leptos::html::Input>::new();
     let sites = move || current.session.get().map(|session| session.sites).unwrap_or_default();
+    let chosen_site = move || {
+        let chosen = site.get();
+        let sites = sites();
+        sites.iter().find(|known| known.id == chosen).or(sites.first()).map(|known| known.id.clone())
+    };
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
+    });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
-        let chosen = site.get_untracked();
-        let site_id = if chosen.is_empty() { session.sites.first().map(|site| site.id.clone()).unwrap_or_default() } else { chosen };
+        let Some(site_id) = chosen_site() else { return };
         let text = title.get_untracked();
+        let (place_id, asset_id) = (place.get_untracked(), asset.get_untracked());
+        let category = Category::parse(&category.get_untracked()).unwrap_or(Category::Other);
+        let priority = Priority::parse(&priority.get_untracked()).unwrap_or(Priority::Normal);
+        let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
         spawn_local(async move {
             let outcome = async {
                 let edit = edit_now(&session.user.username)?;
@@ -39,18 +64,25 @@ pub fn ReportFault() -> impl IntoView {
                     site: SiteId::parse(&site_id).map_err(|error| error.to_string())?,
                     title: text,
                     description: String::new(),
-                    location: String::new(),
-                    asset: None,
-                    category: Category::Other,
-                    priority: Priority::Normal,
-                    due_at: None,
+                    location: place_id,
+                    asset: Some(asset_id).filter(|asset| !asset.is_empty()),
+                    category,
+                    priority,
+                    due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
                     source: None,
                 };
                 let actor = replica::device_actor().ok_or("not signed in")?;
-                let order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                if let Some(picture) = &picture {
+                    let photo = photos::keep(picture).await?;
+                    order.add_comment(&entry_id("comment"), "", Some(&photo), &edit).map_err(|error| error.to_string())?;
+                }
                 let status = order.read().map_err(|error| error.to_string())?.state().status;
                 let id = replica::new_document_id();
                 replica::create(id, order.into_doc()).await?;
+                if picture.is_some() {
+                    replica::upload_files();
+                }
                 // The site's index tells the others' phones the report exists.
                 let entry = IndexEntry {
                     document: id.url(),
@@ -67,10 +99,42 @@ pub fn ReportFault() -> impl IntoView {
                 Ok(()) => {
                     title.set(String::new());
                     error.set(None);
+                    if let Some(input) = picker.get_untracked() {
+                        input.set_value("");
+                    }
                 }
                 Err(message) => error.set(Some(message)),
             }
         });
+    };
+    let where_fields = move || {
+        let texts = texts.get();
+        catalog.get().map(|catalog| {
+            let places = catalog.places.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.code)}</option> }).collect_view();
+            let chosen_place = place.get();
+            let assets = catalog
+                .assets
+                .iter()
+                .filter(|known| chosen_place.is_empty() || known.place.as_ref().is_some_and(|at| catalog.place(at.as_str()).is_some_and(|at| catalog.is_within(at, &chosen_place))))
+                .map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.tag)}</option> })
+                .collect_view();
+            view! {
+                <label>
+                    <span>{texts.place}</span>
+                    <select name="place" on:change=move |event| { place.set(event_target_value(&event)); asset.set(String::new()); }>
+                        <option value="">"—"</option>
+                        {places}
+                    </select>
+                </label>
+                <label>
+                    <span>{texts.asset}</span>
+                    <select name="asset" prop:value=move || asset.get() on:change=move |event| asset.set(event_target_value(&event))>
+                        <option value="">"—"</option>
+                        {assets}
+                    </select>
+                </label>
+            }
+        })
     };
     view! {
         <section class="card" aria-labelledby="report-fault">
@@ -88,6 +152,32 @@ pub fn ReportFault() -> impl IntoView {
                         </select>
                     </label>
                 </Show>
+                {where_fields}
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().category_label}</span>
+                        <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                            {move || {
+                                let texts = texts.get();
+                                Category::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Category::Other>{texts.category(*known)}</option> }).collect_view()
+                            }}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().urgency}</span>
+                        <select name="priority" on:change=move |event| priority.set(event_target_value(&event))>
+                            {move || {
+                                let texts = texts.get();
+                                Priority::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Priority::Normal>{texts.priority(*known)}</option> }).collect_view()
+                            }}
+                        </select>
+                    </label>
+                </div>
+                <label class="photo-button wide">
+                    <span aria-hidden="true">"📷 "</span>
+                    {move || texts.get().take_photo}
+                    <input type="file" name="fault-photo" accept="image/*" capture="environment" node_ref=picker />
+                </label>
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary">{move || texts.get().report}</button>
             </form>
@@ -131,15 +221,114 @@ pub fn sync_badge(id: DocumentId) -> impl IntoView {
     }
 }
 
-/// The work orders on this phone, newest first, each with its sync state and comments.
+/// Open orders waiting for dispatch (reported or reopened), for a site's manager.
+#[component]
+pub fn DispatchQueue() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let orders = use_orders();
+    let queue = move || {
+        let managed: Vec<String> = current
+            .session
+            .get()
+            .map(|session| session.sites.into_iter().filter(|site| matches!(site.role.as_str(), "manager" | "admin")).map(|site| site.id).collect())
+            .unwrap_or_default();
+        let mut waiting: Vec<(DocumentId, WorkOrderView)> = orders
+            .get()
+            .into_iter()
+            .filter(|(_, order)| managed.iter().any(|site| site == order.header.site.as_str()) && order.duplicate_of.is_none())
+            .filter(|(_, order)| matches!(order.state().status, Status::Reported | Status::Reopened) || order.state().open_flags().count() > 0)
+            .collect();
+        waiting.sort_by_key(|(_, order)| (order.priority.rank(), order.header.created_at));
+        waiting
+    };
+    view! {
+        <Show when=move || !queue().is_empty()>
+            <section class="card" aria-labelledby="dispatch">
+                <h2 id="dispatch">{move || texts.get().dispatch_queue}</h2>
+                <ul class="orders" data-list="dispatch">
+                    {move || queue().into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                </ul>
+            </section>
+        </Show>
+    }
+}
+
+/// A technician's open orders, theirs first, by urgency then due time; then the
+/// unassigned ones anyone may take.
+#[component]
+pub fn MyWork() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let orders = use_orders();
+    let work = move || {
+        let Some(session) = current.session.get() else { return Vec::new() };
+        let at: Vec<String> = session.sites.iter().filter(|site| site.role == "technician").map(|site| site.id.clone()).collect();
+        let me = session.user.username;
+        let mut work: Vec<(DocumentId, WorkOrderView)> = orders
+            .get()
+            .into_iter()
+            .filter(|(_, order)| at.iter().any(|site| site == order.header.site.as_str()))
+            .filter(|(_, order)| {
+                let state = order.state();
+                state.status.is_open() && state.assignee.as_ref().is_none_or(|assignee| assignee.as_str() == me)
+            })
+            .collect();
+        work.sort_by_key(|(_, order)| (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis())));
+        work
+    };
+    view! {
+        <Show when=move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role == "technician")))>
+            <section class="card" aria-labelledby="my-work">
+                <h2 id="my-work">{move || texts.get().my_work}</h2>
+                <ul class="orders" data-list="my-work">
+                    {move || work().into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                </ul>
+                {move || work().is_empty().then(|| view! { <p class="muted">{texts.get().no_work}</p> })}
+            </section>
+        </Show>
+    }
+}
+
+/// Every work order on the phone, read once per change for all the lists.
+fn use_orders() -> Memo<Vec<(DocumentId, WorkOrderView)>> {
+    let sync = use_replica();
+    Memo::new(move |_| {
+        let _ = sync.revision.get();
+        replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read(&id, read_order)??))).collect()
+    })
+}
+
+/// One order in a list: title (to its page), status, priority, overdue, due time.
+#[component]
+fn OrderLine(id: DocumentId, order: WorkOrderView) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let state = order.state();
+    let overdue = order.is_overdue(now());
+    let due = order.due_at.map(|due| page::when(due, language.get_untracked()));
+    view! {
+        <li class="order-line" data-document=id.to_string() data-order-status=state.status.as_str() class:overdue=overdue>
+            <a href=format!("/orders/{id}")>{order.title.clone()}</a>
+            <span class="order-line-badges">
+                <span class=format!("badge badge-priority-{}", order.priority.as_str())>{move || texts.get().priority(order.priority)}</span>
+                <span class="badge">{move || texts.get().status(state.status)}</span>
+                {overdue.then(|| view! { <span class="badge badge-overdue">{move || texts.get().overdue}</span> })}
+                {(state.open_flags().count() > 0).then(|| view! { <span class="badge badge-overdue" data-flagged="yes">{move || texts.get().flags}</span> })}
+            </span>
+            {due.map(|due| view! { <span class="muted order-due">{move || texts.get().due_by.replace("{}", &due)}</span> })}
+        </li>
+    }
+}
+
+/// The work orders on this phone, newest first, each with its status, sync state and
+/// comments: a reporter follows theirs here.
 #[component]
 pub fn MyWorkOrders() -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
-    let orders = move || {
-        let _ = sync.revision.get();
-        let mut orders: Vec<(DocumentId, WorkOrderView)> =
-            replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read(&id, read_order)??))).collect();
+    let orders = use_orders();
+    let newest_first = move || {
+        let mut orders = orders.get();
         orders.sort_by_key(|(_, order)| std::cmp::Reverse(order.header.created_at));
         orders
     };
@@ -147,7 +336,7 @@ pub fn MyWorkOrders() -> impl IntoView {
         <section class="card" aria-labelledby="my-orders">
             <h2 id="my-orders">{move || texts.get().my_reports}</h2>
             <ul class="orders">
-                {move || orders().into_iter().map(|(id, order)| view! { <OrderRow id=id order=order /> }).collect_view()}
+                {move || newest_first().into_iter().map(|(id, order)| view! { <OrderRow id=id order=order /> }).collect_view()}
             </ul>
         </section>
     }
@@ -156,8 +345,34 @@ pub fn MyWorkOrders() -> impl IntoView {
 #[component]
 fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
     let texts = use_texts();
-    let current = use_session();
     let status = order.state().status;
+    let comments = order
+        .comments
+        .into_iter()
+        .map(|comment| {
+            let photo = comment.photo.map(|photo| view! { <Photo sha256=photo.sha256 /> });
+            view! { <li class="comment"><span class="comment-text">{comment.text}</span>{photo}</li> }
+        })
+        .collect_view();
+    view! {
+        <li class="order" data-document=id.to_string()>
+            <div class="order-head">
+                <a class="order-title" href=format!("/orders/{id}")>{order.title}</a>
+                <span class="muted" data-order-status=status.as_str()>{move || texts.get().status(status)}</span>
+                {sync_badge(id)}
+            </div>
+            <ul class="comments">{comments}</ul>
+            <History id=id />
+            <CommentForm id=id />
+        </li>
+    }
+}
+
+/// A note, with or without a photo from the camera, on a work order.
+#[component]
+pub fn CommentForm(id: DocumentId) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
     let comment = RwSignal::new(String::new());
     let photo_input = NodeRef::<leptos::html::Input>::new();
     let add_comment = move |event: leptos::ev::SubmitEvent| {
@@ -199,37 +414,20 @@ fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
             }
         });
     };
-    let comments = order
-        .comments
-        .into_iter()
-        .map(|comment| {
-            let photo = comment.photo.map(|photo| view! { <Photo sha256=photo.sha256 /> });
-            view! { <li class="comment"><span class="comment-text">{comment.text}</span>{photo}</li> }
-        })
-        .collect_view();
     view! {
-        <li class="order" data-document=id.to_string()>
-            <div class="order-head">
-                <span class="order-title">{order.title}</span>
-                <span class="muted" data-order-status=status.as_str()>{move || texts.get().status(status)}</span>
-                {sync_badge(id)}
-            </div>
-            <ul class="comments">{comments}</ul>
-            <History id=id />
-            <form class="inline-form" on:submit=add_comment data-form="comment">
-                <label class="photo-button" title=move || texts.get().take_photo>
-                    <span aria-hidden="true">"📷"</span>
-                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=photo_input />
-                </label>
-                <input
-                    name="comment"
-                    prop:placeholder=move || texts.get().add_comment
-                    prop:value=comment
-                    on:input=move |event| comment.set(event_target_value(&event))
-                />
-                <button type="submit">{move || texts.get().add}</button>
-            </form>
-        </li>
+        <form class="inline-form" on:submit=add_comment data-form="comment">
+            <label class="photo-button" title=move || texts.get().take_photo>
+                <span aria-hidden="true">"📷"</span>
+                <input type="file" name="photo" accept="image/*" capture="environment" node_ref=photo_input />
+            </label>
+            <input
+                name="comment"
+                prop:placeholder=move || texts.get().add_comment
+                prop:value=comment
+                on:input=move |event| comment.set(event_target_value(&event))
+            />
+            <button type="submit">{move || texts.get().add}</button>
+        </form>
     }
 }
 

@@ -17,7 +17,6 @@ mod signature;
 mod start;
 
 use automerge::AutoCommit;
-use shared::document::catalog::{CatalogView, SiteCatalog};
 use shared::document::conflicts::{ConflictValue, ConflictingValue, conflicts};
 use shared::document::inspection::{Inspection, InspectionView};
 use shared::document::template::Label;
@@ -27,6 +26,7 @@ pub use board::RoundsBoard;
 pub use round::Round;
 pub use start::StartRound;
 
+use crate::edits::read_catalog;
 use crate::i18n::Language;
 use crate::replica;
 use crate::session::Session;
@@ -36,10 +36,6 @@ fn text(label: &Label, language: Language) -> String {
         Language::Chinese => label.zh.clone(),
         Language::English => label.en.clone(),
     }
-}
-
-fn read_catalog(id: &DocumentId) -> Option<CatalogView> {
-    replica::read(id, |doc| SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()).ok()).flatten()
 }
 
 fn read_round(id: &DocumentId) -> Option<InspectionView> {

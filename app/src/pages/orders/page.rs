@@ -1,0 +1,471 @@
+//! One work order: what and where, its status, priority, due time and who has it; the
+//! steps the reader may take now (and only those); a timeline of every event, comment and
+//! part used with who and when; flags left by merged logs, which a manager resolves.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use shared::directory::{Role, Username};
+use shared::document::catalog::CatalogView;
+use shared::document::work_order::{Action, EventKind, FlagProblem, Priority, Rating, WorkOrder, WorkOrderView};
+use shared::protocol::DocumentId;
+use shared::quantity::Quantity;
+use shared::time::Timestamp;
+
+use super::{Photo, sync_badge};
+use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
+use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
+use crate::photos;
+use crate::replica::{self, use_replica};
+use crate::server::{Person, site_people};
+use crate::session::use_session;
+
+fn read(id: &DocumentId) -> Option<WorkOrderView> {
+    replica::read(id, |doc| WorkOrder::from_doc(doc.clone()).ok()?.read().ok()).flatten()
+}
+
+pub(super) fn when(at: Timestamp, language: Language) -> String {
+    String::from(js_sys::Date::new(&(at.as_millis() as f64).into()).to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+/// A line of the timeline.
+struct Line {
+    at: Timestamp,
+    user: String,
+    what: String,
+    photo: Option<String>,
+    kind: &'static str,
+}
+
+fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
+    let name = |user: &Username| people.iter().find(|person| person.username == user.as_str()).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_string());
+    match kind {
+        EventKind::Reported => texts.event_reported.to_owned(),
+        EventKind::Assigned { assignee } => texts.event_assigned.replace("{}", &name(assignee)),
+        EventKind::Acknowledged => texts.event_acknowledged.to_owned(),
+        EventKind::Started => texts.event_started.to_owned(),
+        EventKind::Paused { reason } => format!("{}: {reason}", texts.event_paused),
+        EventKind::Completed { notes } => format!("{}: {notes}", texts.event_completed),
+        EventKind::Verified { rating, comment } => format!("{} {} {comment}", texts.event_verified, "★".repeat(usize::from(rating.stars()))),
+        EventKind::Reopened { reason } => format!("{}: {reason}", texts.event_reopened),
+        EventKind::Cancelled { reason } => format!("{}: {reason}", texts.event_cancelled),
+        EventKind::Resolved { decision, .. } => format!("{}: {decision}", texts.event_resolved),
+    }
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Assign => "assign",
+        Action::Acknowledge => "acknowledge",
+        Action::Start => "start",
+        Action::Pause => "pause",
+        Action::Complete => "complete",
+        Action::Verify => "verify",
+        Action::Reopen => "reopen",
+        Action::Cancel => "cancel",
+        Action::MergeInto => "merge",
+    }
+}
+
+fn action_label(texts: &Texts, action: Action) -> &'static str {
+    match action {
+        Action::Assign => texts.action_assign,
+        Action::Acknowledge => texts.action_acknowledge,
+        Action::Start => texts.action_start,
+        Action::Pause => texts.action_pause,
+        Action::Complete => texts.action_complete,
+        Action::Verify => texts.action_verify,
+        Action::Reopen => texts.action_reopen,
+        Action::Cancel => texts.action_cancel,
+        Action::MergeInto => texts.action_merge,
+    }
+}
+
+/// Records `kind` (and whatever `also` adds) on the order, as the signed-in user, now.
+async fn record(order: DocumentId, username: String, kind: EventKind, also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), String>) -> Result<(), String> {
+    replica::edit(&order, |doc| {
+        let edit = edit_now(&username)?;
+        WorkOrder::edit_in(doc, |order| {
+            order.record(&entry_id("event"), &kind, &edit);
+            also(order, &edit)
+        })
+        .map_err(|error| error.to_string())?
+    })
+    .await
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let sync = use_replica();
+    let current = use_session();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
+    let order = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        id.get().and_then(|id| read(&id).map(|order| (id, order)))
+    });
+    let site = Memo::new(move |_| order.with(|order| order.as_ref().map(|(_, order)| order.header.site.to_string())));
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
+    });
+    let people = LocalResource::new(move || {
+        let token = current.session.get().map(|session| session.token).unwrap_or_default();
+        let site = site.get().unwrap_or_default();
+        async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
+    });
+    let people = move || people.get().unwrap_or_default();
+    let open_form = RwSignal::new(None::<Action>);
+    let error = RwSignal::new(None::<String>);
+    move || {
+        let texts = texts.get();
+        let language = language.get();
+        let Some((id, order)) = order.get() else {
+            return view! { <p class="muted" data-order="missing">{texts.order_not_here}</p> }.into_any();
+        };
+        let Some(session) = current.session.get() else { return ().into_any() };
+        let role = session.sites.iter().find(|known| known.id == order.header.site.as_str()).and_then(|known| Role::parse(&known.role).ok());
+        let me = Username::parse(&session.user.username).ok();
+        let state = order.state();
+        let now = now();
+        let catalog = catalog.get();
+        let place = catalog.as_ref().and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| order.location.clone());
+        let asset = order.asset.as_ref().map(|asset| catalog.as_ref().and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset)).map(|known| format!("{} ({})", known.name, known.tag)).unwrap_or_else(|| asset.clone()));
+        let people_now = people();
+        let name = |user: &str| people_now.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
+        let actions = match (&me, role) {
+            (Some(me), Some(role)) => order.actions(me, role),
+            _ => Vec::new(),
+        };
+        let username = session.user.username.clone();
+
+        // The timeline: events, comments and parts, oldest first.
+        let mut lines: Vec<Line> = order
+            .events
+            .iter()
+            .map(|event| Line { at: event.at, user: event.user.to_string(), what: event_words(texts, &event.kind, &people_now), photo: None, kind: event.kind.name() })
+            .collect();
+        lines.extend(order.comments.iter().map(|comment| Line { at: comment.at, user: comment.user.to_string(), what: comment.text.clone(), photo: comment.photo.as_ref().map(|photo| photo.sha256.clone()), kind: "comment" }));
+        let item_name = |item: &str| catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| item.to_owned());
+        lines.extend(order.parts.iter().map(|part| Line { at: part.at, user: part.user.to_string(), what: format!("{} {} × {}", texts.part_used, item_name(&part.item), part.quantity), photo: None, kind: "part" }));
+        lines.sort_by_key(|line| line.at);
+        let timeline = lines
+            .into_iter()
+            .map(|line| {
+                view! {
+                    <li class="timeline-entry" data-kind=line.kind>
+                        <p><strong>{name(&line.user)}</strong> <span class="muted">" · " {when(line.at, language)}</span></p>
+                        {(!line.what.is_empty()).then(|| view! { <p>{line.what.clone()}</p> })}
+                        {line.photo.map(|sha256| view! { <Photo sha256=sha256 /> })}
+                    </li>
+                }
+            })
+            .collect_view();
+
+        let flags = state
+            .open_flags()
+            .map(|flag| {
+                let event = order.events.iter().find(|event| event.id == flag.event);
+                let what = match (&flag.problem, event) {
+                    (FlagProblem::IllegalTransition { .. }, Some(event)) => texts
+                        .flag_illegal
+                        .replace("{event}", &event_words(texts, &event.kind, &people_now))
+                        .replace("{user}", &name(event.user.as_str()))
+                        .replace("{status}", texts.status(flag.status)),
+                    (FlagProblem::DuplicateReport, _) => texts.flag_duplicate_report.to_owned(),
+                    _ => texts.flag_other.to_owned(),
+                };
+                let flagged = flag.event.clone();
+                let decision = RwSignal::new(String::new());
+                let username = username.clone();
+                let manager = matches!(role, Some(Role::Manager | Role::Admin));
+                let resolve = move |event: leptos::ev::SubmitEvent| {
+                    event.prevent_default();
+                    let (flagged, username, text) = (flagged.clone(), username.clone(), decision.get_untracked());
+                    spawn_local(async move {
+                        let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
+                        error.set(outcome.err());
+                    });
+                };
+                view! {
+                    <li class="flag" data-flag=flag.event.to_string()>
+                        <p class="warning">{what}</p>
+                        {manager.then(|| view! {
+                            <form class="inline-form" data-form="resolve" on:submit=resolve>
+                                <input name="decision" required prop:placeholder=texts.decision on:input=move |event| decision.set(event_target_value(&event)) />
+                                <button type="submit">{texts.resolve}</button>
+                            </form>
+                        })}
+                    </li>
+                }
+            })
+            .collect_view();
+
+        let buttons = actions
+            .iter()
+            .map(|action| {
+                let action = *action;
+                // Steps with nothing to add are taken with one tap; the others open a form.
+                let immediate = matches!(action, Action::Acknowledge | Action::Start);
+                let username = username.clone();
+                let take = move |_| {
+                    if immediate {
+                        let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
+                        let username = username.clone();
+                        spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err()) });
+                    } else {
+                        open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
+                    }
+                };
+                view! {
+                    <button type="button" class=if immediate { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
+                        {action_label(texts, action)}
+                    </button>
+                }
+            })
+            .collect_view();
+        let form = open_form.get().filter(|action| actions.contains(action)).map(|action| {
+            view! { <ActionForm order=id view=order.clone() action=action people=people_now.clone() catalog=catalog.clone() on_done=Callback::new(move |()| open_form.set(None)) /> }
+        });
+        let overdue = order.is_overdue(now);
+        view! {
+            <article class="order-page" data-order=id.to_string() data-status=state.status.as_str()>
+                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <h1>{order.title.clone()}</h1>
+                <p class="order-badges">
+                    <span class=format!("badge badge-status-{}", state.status.as_str()) data-order-status=state.status.as_str()>{texts.status(state.status)}</span>
+                    <span class=format!("badge badge-priority-{}", order.priority.as_str()) data-priority=order.priority.as_str()>{texts.priority(order.priority)}</span>
+                    {overdue.then(|| view! { <span class="badge badge-overdue" data-overdue="yes">{texts.overdue}</span> })}
+                    {sync_badge(id)}
+                </p>
+                <dl class="report-facts">
+                    <dt>{texts.place}</dt><dd>{place}</dd>
+                    {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
+                    <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
+                    <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
+                    <dt>{texts.assignee}</dt><dd data-assignee=state.assignee.as_ref().map(|user| user.to_string()).unwrap_or_default()>{state.assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
+                    <dt>{texts.due}</dt><dd>{order.due_at.map(|due| when(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
+                    {order.duplicate_of.clone().map(|original| {
+                        let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
+                        view! { <dt>{texts.duplicate_of}</dt><dd><a href=link>{texts.the_original}</a></dd> }
+                    })}
+                </dl>
+                {(!order.description.is_empty()).then(|| view! { <p class="description">{order.description.clone()}</p> })}
+                {(!actions.is_empty()).then(|| view! { <div class="order-actions">{buttons}</div> })}
+                {form}
+                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                {(state.open_flags().count() > 0).then(|| view! {
+                    <section class="card" aria-labelledby="flags">
+                        <h2 id="flags">{texts.flags}</h2>
+                        <ul class="flags">{flags}</ul>
+                    </section>
+                })}
+                <section class="card" aria-labelledby="timeline">
+                    <h2 id="timeline">{texts.timeline}</h2>
+                    <ol class="timeline">{timeline}</ol>
+                    <super::CommentForm id=id />
+                </section>
+            </article>
+        }
+        .into_any()
+    }
+}
+
+/// The form a step needs: a technician to assign, a reason, completion notes with parts
+/// and photos, a rating, the original of a duplicate.
+#[component]
+fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Vec<Person>, catalog: Option<CatalogView>, on_done: Callback<()>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let text = RwSignal::new(String::new());
+    let choice = RwSignal::new(String::new());
+    let priority = RwSignal::new(view.priority.as_str().to_owned());
+    let rating = RwSignal::new(5i64);
+    let part_item = RwSignal::new(String::new());
+    let part_quantity = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let technicians: Vec<Person> = people.into_iter().filter(|person| person.role == "technician").collect();
+    let stock = catalog.as_ref().map(|catalog| catalog.stock_items.clone()).unwrap_or_default();
+    // Other open orders of the site, those at the same asset or place first.
+    let originals: Vec<(String, String)> = {
+        let mut found: Vec<(bool, String, String)> = replica::document_ids()
+            .into_iter()
+            .filter(|other| *other != order)
+            .filter_map(|other| Some((other, read(&other)?)))
+            .filter(|(_, other)| other.header.site == view.header.site && other.state().status.is_open())
+            .map(|(other, found)| {
+                let near = (view.asset.is_some() && found.asset == view.asset) || found.location == view.location;
+                (!near, other.url(), found.title)
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, url, title)| (url, title)).collect()
+    };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let username = session.user.username.clone();
+        let reason = text.get_untracked().trim().to_owned();
+        let chosen = choice.get_untracked();
+        let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
+        let part = (part_item.get_untracked(), part_quantity.get_untracked());
+        let (priority, stars) = (priority.get_untracked(), rating.get_untracked());
+        spawn_local(async move {
+            let outcome = async {
+                match action {
+                    Action::Assign => {
+                        let assignee = Username::parse(&chosen).map_err(|_| texts.choose_technician.to_owned())?;
+                        let priority = Priority::parse(&priority).map_err(|error| error.to_string())?;
+                        record(order, username, EventKind::Assigned { assignee }, move |order, edit| {
+                            order.set_priority(priority, edit);
+                            order.set_due(edit.at.plus_millis(priority.default_due_millis()), edit);
+                            Ok(())
+                        })
+                        .await
+                    }
+                    Action::Pause | Action::Reopen | Action::Cancel => {
+                        if reason.is_empty() {
+                            return Err(texts.reason_needed.to_owned());
+                        }
+                        let kind = match action {
+                            Action::Pause => EventKind::Paused { reason },
+                            Action::Reopen => EventKind::Reopened { reason },
+                            _ => EventKind::Cancelled { reason },
+                        };
+                        record(order, username, kind, |_, _| Ok(())).await
+                    }
+                    Action::Complete => {
+                        let photo = match &picture {
+                            Some(picture) => Some(photos::keep(picture).await?),
+                            None => None,
+                        };
+                        let quantity = if part.0.is_empty() || part.1.trim().is_empty() {
+                            None
+                        } else {
+                            Some(part.1.trim().parse::<Quantity>().map_err(|_| texts.quantity_needed.to_owned())?)
+                        };
+                        record(order, username, EventKind::Completed { notes: reason }, move |order, edit| {
+                            if let Some(quantity) = quantity {
+                                order.add_part(&entry_id("part"), &part.0, quantity, edit).map_err(|error| error.to_string())?;
+                            }
+                            if let Some(photo) = &photo {
+                                order.add_comment(&entry_id("comment"), "", Some(photo), edit).map_err(|error| error.to_string())?;
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                        replica::upload_files();
+                        Ok(())
+                    }
+                    Action::Verify => {
+                        let rating = Rating::new(stars).map_err(|error| error.to_string())?;
+                        record(order, username, EventKind::Verified { rating, comment: reason }, |_, _| Ok(())).await
+                    }
+                    Action::MergeInto => {
+                        if chosen.is_empty() {
+                            return Err(texts.choose_original.to_owned());
+                        }
+                        replica::edit(&order, |doc| {
+                            let edit = edit_now(&username)?;
+                            WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit)).map_err(|error| error.to_string())
+                        })
+                        .await
+                    }
+                    Action::Acknowledge | Action::Start => Ok(()),
+                }
+            }
+            .await;
+            match outcome {
+                Ok(()) => on_done.run(()),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    let fields = match action {
+        Action::Assign => view! {
+            <label>
+                <span>{texts.technician}</span>
+                <select name="assignee" on:change=move |event| choice.set(event_target_value(&event))>
+                    <option value="">"—"</option>
+                    {technicians.into_iter().map(|person| view! { <option value=person.username.clone()>{person.display_name}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span>{texts.priority_label}</span>
+                <select name="priority" on:change=move |event| priority.set(event_target_value(&event))>
+                    {Priority::ALL.iter().rev().map(|known| view! { <option value=known.as_str() selected=known.as_str() == priority.get_untracked()>{texts.priority(*known)}</option> }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any(),
+        Action::Pause | Action::Reopen | Action::Cancel => view! {
+            <label>
+                <span>{texts.reason}</span>
+                <input name="reason" required on:input=move |event| text.set(event_target_value(&event)) />
+            </label>
+        }
+        .into_any(),
+        Action::Complete => view! {
+            <label>
+                <span>{texts.completion_notes}</span>
+                <textarea name="notes" rows="2" on:input=move |event| text.set(event_target_value(&event))></textarea>
+            </label>
+            <div class="part-row">
+                <label>
+                    <span>{texts.part_used}</span>
+                    <select name="part" on:change=move |event| part_item.set(event_target_value(&event))>
+                        <option value="">"—"</option>
+                        {stock.into_iter().map(|item| view! { <option value=item.id.to_string()>{format!("{} {} ({})", item.code, item.name, item.unit)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="quantity">
+                    <span>{texts.quantity}</span>
+                    <input name="quantity" inputmode="decimal" on:input=move |event| part_quantity.set(event_target_value(&event)) />
+                </label>
+            </div>
+            <label class="photo-button wide">
+                <span aria-hidden="true">"📷 "</span>
+                {texts.take_photo}
+                <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker />
+            </label>
+        }
+        .into_any(),
+        Action::Verify => view! {
+            <fieldset class="rating">
+                <legend>{texts.satisfaction}</legend>
+                {(1..=5i64).map(|stars| view! {
+                    <label class="star">
+                        <input type="radio" name="rating" value=stars.to_string() checked=stars == 5 on:change=move |_| rating.set(stars) />
+                        <span>{"★".repeat(stars as usize)}</span>
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <label>
+                <span>{texts.comment}</span>
+                <input name="comment" on:input=move |event| text.set(event_target_value(&event)) />
+            </label>
+        }
+        .into_any(),
+        Action::MergeInto => view! {
+            <label>
+                <span>{texts.original_order}</span>
+                <select name="original" on:change=move |event| choice.set(event_target_value(&event))>
+                    <option value="">"—"</option>
+                    {originals.into_iter().map(|(url, title)| view! { <option value=url>{title}</option> }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any(),
+        Action::Acknowledge | Action::Start => ().into_any(),
+    };
+    view! {
+        <form class="form action-form" data-form=format!("order-{}", action_name(action)) on:submit=submit>
+            {fields}
+            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            <button type="submit" class="primary">{action_label(texts, action)}</button>
+        </form>
+    }
+}
