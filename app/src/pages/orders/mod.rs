@@ -17,6 +17,8 @@ use shared::protocol::DocumentId;
 
 pub use maintenance::PreventiveMaintenance;
 
+use crate::pages::rounds::scan::ScanButton;
+
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
@@ -36,6 +38,7 @@ pub fn ReportFault() -> impl IntoView {
     let asset = RwSignal::new(String::new());
     let category = RwSignal::new(Category::Other.as_str().to_owned());
     let priority = RwSignal::new(Priority::Normal.as_str().to_owned());
+    let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let picker = NodeRef::<leptos::html::Input>::new();
     let sites = move || current.session.get().map(|session| session.sites).unwrap_or_default();
@@ -48,6 +51,22 @@ pub fn ReportFault() -> impl IntoView {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
     });
+    // The label on a door or an asset, typed or scanned, fills in where (and which asset).
+    let use_code = move |typed: String| {
+        code.set(typed.clone());
+        let found = catalog.with_untracked(|catalog| {
+            catalog.as_ref().and_then(|catalog| catalog.find_code(&typed).map(|(asset, place)| (place.id.to_string(), asset.map(|asset| asset.id.to_string()))))
+        });
+        match found {
+            Some((place_id, asset_id)) => {
+                place.set(place_id);
+                asset.set(asset_id.unwrap_or_default());
+                error.set(None);
+            }
+            None if typed.trim().is_empty() => error.set(None),
+            None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
+        }
+    };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
@@ -98,6 +117,7 @@ pub fn ReportFault() -> impl IntoView {
             match outcome {
                 Ok(()) => {
                     title.set(String::new());
+                    code.set(String::new());
                     error.set(None);
                     if let Some(input) = picker.get_untracked() {
                         input.set_value("");
@@ -110,18 +130,28 @@ pub fn ReportFault() -> impl IntoView {
     let where_fields = move || {
         let texts = texts.get();
         catalog.get().map(|catalog| {
-            let places = catalog.places.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.code)}</option> }).collect_view();
+            let places = catalog
+                .places
+                .iter()
+                .map(|known| {
+                    let id = known.id.to_string();
+                    view! { <option value=known.id.to_string() selected=move || place.get() == id>{format!("{} ({})", known.name, known.code)}</option> }
+                })
+                .collect_view();
             let chosen_place = place.get();
             let assets = catalog
                 .assets
                 .iter()
                 .filter(|known| chosen_place.is_empty() || known.place.as_ref().is_some_and(|at| catalog.place(at.as_str()).is_some_and(|at| catalog.is_within(at, &chosen_place))))
-                .map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.tag)}</option> })
+                .map(|known| {
+                    let id = known.id.to_string();
+                    view! { <option value=known.id.to_string() selected=move || asset.get() == id>{format!("{} ({})", known.name, known.tag)}</option> }
+                })
                 .collect_view();
             view! {
                 <label>
                     <span>{texts.place}</span>
-                    <select name="place" on:change=move |event| { place.set(event_target_value(&event)); asset.set(String::new()); }>
+                    <select name="place" prop:value=move || place.get() on:change=move |event| { place.set(event_target_value(&event)); asset.set(String::new()); }>
                         <option value="">"—"</option>
                         {places}
                     </select>
@@ -152,6 +182,13 @@ pub fn ReportFault() -> impl IntoView {
                         </select>
                     </label>
                 </Show>
+                <div class="code-row">
+                    <label>
+                        <span>{move || texts.get().label_code}</span>
+                        <input name="code" autocomplete="off" autocapitalize="characters" prop:value=code on:change=move |event| use_code(event_target_value(&event)) />
+                    </label>
+                    <ScanButton on_code=Callback::new(use_code) />
+                </div>
                 {where_fields}
                 <div class="two-columns">
                     <label>

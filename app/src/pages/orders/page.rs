@@ -81,6 +81,18 @@ fn action_label(texts: &Texts, action: Action) -> &'static str {
     }
 }
 
+/// A time as a `datetime-local` field shows it, in the phone's time zone.
+fn local_input_value(at: Timestamp) -> String {
+    let date = js_sys::Date::new(&(at.as_millis() as f64).into());
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}", date.get_full_year(), date.get_month() + 1, date.get_date(), date.get_hours(), date.get_minutes())
+}
+
+/// What a `datetime-local` field holds, as a time; `None` if empty or unreadable.
+fn parse_local_input(value: &str) -> Option<Timestamp> {
+    let millis = js_sys::Date::new(&value.into()).get_time();
+    (!value.is_empty() && millis.is_finite()).then(|| Timestamp::from_millis(millis as i64))
+}
+
 /// Records `kind` (and whatever `also` adds) on the order, as the signed-in user, now.
 async fn record(order: DocumentId, username: String, kind: EventKind, also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), String>) -> Result<(), String> {
     replica::edit(&order, |doc| {
@@ -283,8 +295,13 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
     let choice = RwSignal::new(String::new());
     let priority = RwSignal::new(view.priority.as_str().to_owned());
     let rating = RwSignal::new(5i64);
-    let part_item = RwSignal::new(String::new());
-    let part_quantity = RwSignal::new(String::new());
+    // Parts used: (stock item, quantity) rows; one to start with, more on request.
+    let parts = RwSignal::new(vec![(String::new(), String::new())]);
+    // The due time as the field shows it (local); it follows the priority's SLA until the
+    // manager sets it by hand.
+    let sla_due = move |priority: &str| Priority::parse(priority).map(|priority| local_input_value(now().plus_millis(priority.default_due_millis()))).unwrap_or_default();
+    let due = RwSignal::new(sla_due(view.priority.as_str()));
+    let due_touched = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let picker = NodeRef::<leptos::html::Input>::new();
     let technicians: Vec<Person> = people.into_iter().filter(|person| person.role == "technician").collect();
@@ -311,7 +328,8 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
         let reason = text.get_untracked().trim().to_owned();
         let chosen = choice.get_untracked();
         let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
-        let part = (part_item.get_untracked(), part_quantity.get_untracked());
+        let used = parts.get_untracked();
+        let due_at = parse_local_input(&due.get_untracked());
         let (priority, stars) = (priority.get_untracked(), rating.get_untracked());
         spawn_local(async move {
             let outcome = async {
@@ -321,7 +339,7 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
                         let priority = Priority::parse(&priority).map_err(|error| error.to_string())?;
                         record(order, username, EventKind::Assigned { assignee }, move |order, edit| {
                             order.set_priority(priority, edit);
-                            order.set_due(edit.at.plus_millis(priority.default_due_millis()), edit);
+                            order.set_due(due_at.unwrap_or_else(|| edit.at.plus_millis(priority.default_due_millis())), edit);
                             Ok(())
                         })
                         .await
@@ -342,14 +360,14 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
                             Some(picture) => Some(photos::keep(picture).await?),
                             None => None,
                         };
-                        let quantity = if part.0.is_empty() || part.1.trim().is_empty() {
-                            None
-                        } else {
-                            Some(part.1.trim().parse::<Quantity>().map_err(|_| texts.quantity_needed.to_owned())?)
-                        };
+                        let mut counted = Vec::new();
+                        for (item, quantity) in used.into_iter().filter(|(item, _)| !item.is_empty()) {
+                            let quantity = quantity.trim().parse::<Quantity>().ok().filter(|quantity| *quantity > Quantity::ZERO).ok_or(texts.quantity_needed)?;
+                            counted.push((item, quantity));
+                        }
                         record(order, username, EventKind::Completed { notes: reason }, move |order, edit| {
-                            if let Some(quantity) = quantity {
-                                order.add_part(&entry_id("part"), &part.0, quantity, edit).map_err(|error| error.to_string())?;
+                            for (item, quantity) in &counted {
+                                order.add_part(&entry_id("part"), item, *quantity, edit).map_err(|error| error.to_string())?;
                             }
                             if let Some(photo) = &photo {
                                 order.add_comment(&entry_id("comment"), "", Some(photo), edit).map_err(|error| error.to_string())?;
@@ -395,9 +413,30 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
             </label>
             <label>
                 <span>{texts.priority_label}</span>
-                <select name="priority" on:change=move |event| priority.set(event_target_value(&event))>
+                <select
+                    name="priority"
+                    on:change=move |event| {
+                        let chosen = event_target_value(&event);
+                        if !due_touched.get_untracked() {
+                            due.set(sla_due(&chosen));
+                        }
+                        priority.set(chosen);
+                    }
+                >
                     {Priority::ALL.iter().rev().map(|known| view! { <option value=known.as_str() selected=known.as_str() == priority.get_untracked()>{texts.priority(*known)}</option> }).collect_view()}
                 </select>
+            </label>
+            <label>
+                <span>{texts.due}</span>
+                <input
+                    type="datetime-local"
+                    name="due"
+                    prop:value=due
+                    on:change=move |event| {
+                        due_touched.set(true);
+                        due.set(event_target_value(&event));
+                    }
+                />
             </label>
         }
         .into_any(),
@@ -413,19 +452,39 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
                 <span>{texts.completion_notes}</span>
                 <textarea name="notes" rows="2" on:input=move |event| text.set(event_target_value(&event))></textarea>
             </label>
-            <div class="part-row">
-                <label>
-                    <span>{texts.part_used}</span>
-                    <select name="part" on:change=move |event| part_item.set(event_target_value(&event))>
-                        <option value="">"—"</option>
-                        {stock.into_iter().map(|item| view! { <option value=item.id.to_string()>{format!("{} {} ({})", item.code, item.name, item.unit)}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label class="quantity">
-                    <span>{texts.quantity}</span>
-                    <input name="quantity" inputmode="decimal" on:input=move |event| part_quantity.set(event_target_value(&event)) />
-                </label>
-            </div>
+            {move || {
+                let stock = stock.clone();
+                parts
+                    .get()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(row, (item, quantity))| {
+                        let options = stock
+                            .iter()
+                            .map(|known| {
+                                let selected = known.id.as_str() == item;
+                                view! { <option value=known.id.to_string() selected=selected>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
+                            })
+                            .collect_view();
+                        view! {
+                            <div class="part-row">
+                                <label>
+                                    <span>{texts.part_used}</span>
+                                    <select name="part" on:change=move |event| parts.update(|parts| parts[row].0 = event_target_value(&event))>
+                                        <option value="">"—"</option>
+                                        {options}
+                                    </select>
+                                </label>
+                                <label class="quantity">
+                                    <span>{texts.quantity}</span>
+                                    <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| parts.update_untracked(|parts| parts[row].1 = event_target_value(&event)) />
+                                </label>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <button type="button" class="link-button" data-action="add-part" on:click=move |_| parts.update(|parts| parts.push((String::new(), String::new())))>{texts.add_part}</button>
             <label class="photo-button wide">
                 <span aria-hidden="true">"📷 "</span>
                 {texts.take_photo}

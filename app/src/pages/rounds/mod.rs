@@ -12,7 +12,7 @@ mod board;
 mod item;
 pub mod report;
 mod round;
-mod scan;
+pub mod scan;
 mod signature;
 mod start;
 
