@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=leptos_router::path!("/rounds/:id") view=pages::rounds::Round />
                     <Route path=leptos_router::path!("/rounds/:id/report") view=pages::rounds::report::RoundReport />
                     <Route path=leptos_router::path!("/orders/:id") view=pages::orders::page::OrderPage />
+                    <Route path=leptos_router::path!("/stocktakes/:id") view=pages::stock::page::StocktakePage />
                 </Routes>
             </main>
         </Router>
@@ -89,7 +90,7 @@ fn SessionGate() -> impl IntoView {
         match route {
             Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
             // Settings (the language) and unknown pages need nobody signed in.
-            Some(AppRoute::Home | AppRoute::Round | AppRoute::RoundReport | AppRoute::WorkOrder) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(AppRoute::Home | AppRoute::Round | AppRoute::RoundReport | AppRoute::WorkOrder | AppRoute::Stocktake) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
             _ => {}
         }
     });

@@ -19,11 +19,13 @@ pub enum AppRoute {
     RoundReport,
     /// One work order: its steps, timeline and flags.
     WorkOrder,
+    /// One stocktake: counting, review and approval.
+    Stocktake,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport, AppRoute::WorkOrder];
+    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport, AppRoute::WorkOrder, AppRoute::Stocktake];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -35,6 +37,7 @@ impl AppRoute {
             AppRoute::Round => "/rounds/:id",
             AppRoute::RoundReport => "/rounds/:id/report",
             AppRoute::WorkOrder => "/orders/:id",
+            AppRoute::Stocktake => "/stocktakes/:id",
         }
     }
 

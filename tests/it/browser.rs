@@ -334,7 +334,8 @@ async fn fits_a_phone(browser: &Browser, at_least: u64) {
             "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
                 .filter((element) => element.offsetParent !== null);
              const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
-             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - window.innerWidth, controls: controls.length, small };",
+             const wide = [...document.querySelectorAll('body *')].filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1 && element.offsetParent !== null).slice(-3).map((element) => element.outerHTML.slice(0, 80));
+             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - window.innerWidth, controls: controls.length, small, wide };",
         )
         .await;
     assert_eq!(layout["width"], json!(360), "{layout}");
@@ -1104,5 +1105,144 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     assert_eq!(order.location, "admin-101");
     manager.close().await;
     technician.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Counts `quantity` of `item` in `bin` on a stocktake's page.
+async fn count(browser: &Browser, bin: &str, item: &str, quantity: &str) {
+    choose(browser, "count", "item", item).await;
+    let bin_field = browser.client.find(fantoccini::Locator::Css("[data-form=count] [name=bin]")).await.unwrap();
+    bin_field.clear().await.unwrap();
+    bin_field.send_keys(bin).await.unwrap();
+    type_into(browser, "[data-form=count] [name=quantity]", quantity).await;
+    let before = browser.evaluate("return document.querySelectorAll('.count-entry').length").await.as_u64().unwrap();
+    tap(browser, "[data-form=count] button[type=submit]").await;
+    wait_for("the count to be kept", PATIENCE, || async {
+        (browser.evaluate("return document.querySelectorAll('.count-entry').length").await.as_u64() == Some(before + 1)).then_some(())
+    })
+    .await;
+}
+
+/// Records a stock movement on the start page's store card.
+async fn move_stock(browser: &Browser, kind: &str, item: &str, quantity: &str, reference: &str) {
+    choose(browser, "movement", "kind", kind).await;
+    choose(browser, "movement", "item", item).await;
+    type_into(browser, "[data-form=movement] [name=quantity]", quantity).await;
+    type_into(browser, "[data-form=movement] [name=reference]", reference).await;
+    tap(browser, "[data-form=movement] button[type=submit]").await;
+    wait_for("the movement to be recorded", PATIENCE, || async {
+        (browser.evaluate("return document.querySelector('[data-form=movement] [name=quantity]').value").await == json!("")).then_some(())
+    })
+    .await;
+}
+
+async fn wait_for_cell(browser: &Browser, selector: &str, attribute: &str, expected: &str) {
+    let script = format!("const cell = document.querySelector('{selector}'); return cell ? cell.dataset.{attribute} : null;");
+    wait_for(&format!("{selector} to read {expected}"), Duration::from_secs(90), || async { (browser.evaluate(&script).await == json!(expected)).then_some(()) }).await;
+}
+
+#[tokio::test]
+async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_stock() {
+    use shared::document::catalog::{MovementKind, SiteCatalog};
+
+    let server = TestServer::start(&built_dist()).await;
+    let created = reqwest::Client::new()
+        .post(server.url("/api/admin/users"))
+        .bearer_auth(server.token("admin"))
+        .json(&json!({ "username": "store2", "display_name": "孙库管", "password": "demo-store2", "roles": [{ "site": "hq", "role": "storekeeper" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let manager = phone(&server, "manager", "王经理").await;
+    let first = phone(&server, "store", "陈库管").await;
+    let second = Browser::start().await;
+    second.client.set_window_size(360, 800).await.unwrap();
+    second.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&second, "store2", "demo-store2").await;
+    second.wait_for_text("[data-user=store2]", "孙库管").await;
+    second.wait_for_service_worker().await;
+    let (address, base) = (server.address, server.url("/"));
+
+    // Stock arrives: 100 pairs of gloves, 20 bulbs.
+    move_stock(&first, "receive", "gloves", "100", "PO-2026-118").await;
+    move_stock(&first, "receive", "bulb-led-9w", "20", "PO-2026-118").await;
+    first.wait_for_text("[data-stock=gloves] [data-on-hand]", "100 双").await;
+    first.wait_for_text("[data-sync]", "Synced").await;
+
+    // The manager starts a blind count of the store; the counters' phones hear of it.
+    manager.client.refresh().await.unwrap();
+    wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "100").await;
+    type_into(&manager, "[data-form=stocktake] [name=location]", "后勤仓库").await;
+    tap(&manager, "[data-form=stocktake] button[type=submit]").await;
+    manager.wait_for_text("h1", "Stocktake · 后勤仓库").await;
+    manager.wait_for_text(".stocktake-page [data-state]", "Synced").await;
+    for counter in [&first, &second] {
+        counter.client.goto(&base).await.unwrap();
+        let link = "[data-list=stocktakes] .order-line a";
+        wait_for("the stocktake on the counter's phone", Duration::from_secs(60), || async { counter.text(link).await }).await;
+        tap(counter, link).await;
+        counter.wait_for_text("h1", "Stocktake · 后勤仓库").await;
+        counter.wait_for_text(".stocktake-page [data-state]", "Synced").await;
+        // Blind: what the books say is not shown while counting.
+        assert!(counter.text("[data-blind=yes]").await.is_some());
+        assert_eq!(counter.evaluate("return document.querySelectorAll('[data-expected]').length").await, json!(0));
+    }
+    screenshot(&second, "stocktake-counting").await;
+
+    // Offline, both count: shelf A-01 both (they disagree), C-01 only the second.
+    let data = server.stop().await.unwrap();
+    count(&first, "A-01", "gloves", "60").await;
+    count(&first, "A-02", "bulb-led-9w", "20").await;
+    count(&second, "A-01", "gloves", "58").await;
+    count(&second, "C-01", "gloves", "40").await;
+    // Meanwhile five pairs go out to the repair team, recorded on the first phone.
+    first.client.goto(&base).await.unwrap();
+    move_stock(&first, "issue", "gloves", "5", "维修班").await;
+
+    // Together again: the totals are the sum of both counters' counts.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    manager.client.refresh().await.unwrap();
+    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "158").await;
+    wait_for_cell(&manager, "[data-total=bulb-led-9w] [data-counted]", "counted", "20").await;
+    // The two counts of A-01 disagree: a recount; and gloves moved during the count.
+    manager.wait_for_text("[data-recount=gloves][data-bin=A-01]", "LB-010 劳保手套 · A-01 · store: 60, store2: 58").await;
+    assert!(manager.text("[data-total=gloves] [data-moved=yes]").await.is_some(), "an issue during the count is flagged");
+    assert!(manager.text("[data-total=bulb-led-9w] [data-moved]").await.is_none());
+    screenshot(&manager, "stocktake-review").await;
+
+    // The second counter recounts A-01 and corrects their own entry.
+    second.client.refresh().await.unwrap();
+    let entry = wait_for("the second counter's A-01 entry", Duration::from_secs(60), || async {
+        second.evaluate("const entry = [...document.querySelectorAll('.count-entry')].find((entry) => entry.textContent.startsWith('A-01')); return entry ? entry.dataset.entry : null;").await.as_str().map(str::to_owned)
+    })
+    .await;
+    type_into(&second, &format!("[data-entry='{entry}'] [name=corrected]"), "60").await;
+    tap(&second, &format!("[data-entry='{entry}'] button")).await;
+    second.wait_for_text(".stocktake-page [data-state]", "Synced").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "160").await;
+    wait_for("the recount to be settled", Duration::from_secs(60), || async { manager.text("[data-recount]").await.is_none().then_some(()) }).await;
+
+    // Closed: expected and variance show; approved: the ledger is adjusted.
+    tap(&manager, "[data-action=close-count]").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-expected]", "expected", "100").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-variance]", "variance", "60").await;
+    tap(&manager, "[data-action=approve-count]").await;
+    manager.wait_for_text("[data-adjusted=gloves]", "LB-010 劳保手套 60").await;
+    let catalog_id = crate::support::catalog_of(&server, "hq");
+    let adjusted = wait_for("the adjustment on the server", Duration::from_secs(60), || async {
+        let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
+        catalog.ledger.iter().find(|movement| movement.kind == MovementKind::Adjust).cloned()
+    })
+    .await;
+    assert_eq!((adjusted.item.as_str(), adjusted.quantity.to_string(), adjusted.user.as_str()), ("gloves", "60".to_owned(), "manager"));
+    manager.client.goto(&base).await.unwrap();
+    // 100 received, 5 issued, +60 found by the count.
+    wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "155").await;
+    wait_for_cell(&manager, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "20").await;
+    fits_a_phone(&manager, 8).await;
+    for phone in [manager, first, second] {
+        phone.close().await;
+    }
     server.stop().await.unwrap();
 }

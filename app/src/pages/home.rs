@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, PreventiveMaintenance, ReportFault};
 use crate::pages::rounds::{RoundsBoard, StartRound};
+use crate::pages::stock::StoreCard;
 use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
@@ -69,6 +70,7 @@ pub fn Home() -> impl IntoView {
         </Show>
         <ReportFault />
         <MyWorkOrders />
+        <StoreCard />
         {sites}
         <section class="card" aria-labelledby="this-phone">
             <h2 id="this-phone">{move || texts.get().this_phone}</h2>

@@ -6,3 +6,4 @@ pub mod orders;
 pub mod rounds;
 pub mod settings;
 pub mod sign_in;
+pub mod stock;

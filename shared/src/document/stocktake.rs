@@ -94,9 +94,25 @@ pub struct StocktakeView {
     pub entries: Vec<CountEntry>,
     pub recounts: BTreeMap<String, Username>,
     pub phase: Phase,
+    /// When counting was closed, if it is (the closing in force).
+    pub closed_at: Option<Timestamp>,
     /// The adjustments recorded by the approval in force: item and counted minus expected.
     pub approved_adjustments: Vec<(String, Quantity)>,
 }
+
+/// Two or more counters who counted the same item in the same bin and got different
+/// numbers: the item is recounted there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disagreement {
+    pub bin: String,
+    pub item: String,
+    pub counts: BTreeMap<Username, Quantity>,
+}
+
+/// Counts of one item in one bin by different people may differ by this much (in
+/// thousandths of a unit) before a recount is asked for: half a unit, so a whole-unit
+/// difference always is.
+pub const RECOUNT_TOLERANCE: i64 = 500;
 
 impl StocktakeView {
     /// The entries that count: all but those corrected later. When one entry was corrected
@@ -119,6 +135,40 @@ impl StocktakeView {
                 None => true,
             })
             .collect()
+    }
+
+    /// Where counters disagree by more than [`RECOUNT_TOLERANCE`]: recounts the stocktake
+    /// asks for by itself, on every phone alike.
+    pub fn disagreements(&self) -> Vec<Disagreement> {
+        let mut counts: BTreeMap<(&str, &str), BTreeMap<Username, Quantity>> = BTreeMap::new();
+        for entry in self.effective_entries() {
+            let by_counter = counts.entry((entry.bin.as_str(), entry.item.as_str())).or_default();
+            let quantity = by_counter.entry(entry.counter.clone()).or_default();
+            *quantity = quantity.saturating_add(entry.quantity);
+        }
+        counts
+            .into_iter()
+            .filter(|(_, by_counter)| {
+                let (low, high) = by_counter.values().fold((i64::MAX, i64::MIN), |(low, high), quantity| (low.min(quantity.thousandths()), high.max(quantity.thousandths())));
+                by_counter.len() > 1 && high - low > RECOUNT_TOLERANCE
+            })
+            .map(|((bin, item), counts)| Disagreement { bin: bin.to_owned(), item: item.to_owned(), counts })
+            .collect()
+    }
+
+    /// Items of the snapshot whose stock moved (received, issued, scrapped, adjusted) after
+    /// the count started and before it closed (or `now`): their counts may not match the
+    /// snapshot for reasons no counter can see.
+    pub fn moved_during(&self, ledger: &[super::catalog::Movement], now: Timestamp) -> Vec<String> {
+        let until = self.closed_at.unwrap_or(now);
+        let mut moved: Vec<String> = ledger
+            .iter()
+            .filter(|movement| movement.at >= self.header.created_at && movement.at <= until && self.expected.contains_key(movement.item.as_str()))
+            .map(|movement| movement.item.to_string())
+            .collect();
+        moved.sort();
+        moved.dedup();
+        moved
     }
 
     /// What approving now would adjust: counted minus expected for every item of the
@@ -287,15 +337,22 @@ impl Stocktake {
         // closing at once, say) changes nothing.
         events.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut phase = Phase::Counting;
+        let mut closed_at = None;
         let mut approved_adjustments = Vec::new();
-        for (_, _, kind, adjustments) in events {
+        for (at, _, kind, adjustments) in events {
             phase = match (phase, kind.as_str()) {
-                (Phase::Counting, "closed") => Phase::Closed,
+                (Phase::Counting, "closed") => {
+                    closed_at = Some(at);
+                    Phase::Closed
+                }
+                (Phase::Closed, "reopened") => {
+                    closed_at = None;
+                    Phase::Counting
+                }
                 (Phase::Closed, "approved") => {
                     approved_adjustments = adjustments;
                     Phase::Approved
                 }
-                (Phase::Closed, "reopened") => Phase::Counting,
                 (unchanged, _) => unchanged,
             };
         }
@@ -307,6 +364,7 @@ impl Stocktake {
             entries: count_entries,
             recounts,
             phase,
+            closed_at,
             approved_adjustments,
         })
     }
@@ -414,5 +472,37 @@ mod tests {
         assert_eq!(adjustments, ["gloves -40", "masks -12.5"]);
         assert_eq!(view.recounts["gloves"].as_str(), "manager");
         assert_eq!(view.mode, Mode::Blind);
+        assert_eq!(view.closed_at, Some(Timestamp::from_millis(30)));
+    }
+
+    #[test]
+    fn counters_who_disagree_on_a_bin_are_asked_to_recount_and_moved_stock_is_flagged() {
+        use crate::document::catalog::{Movement, MovementKind};
+
+        let mut stocktake = stocktake();
+        stocktake.count(&id("c1"), "shelf-1", "gloves", Quantity::units(60), &edit("store", 10)).unwrap();
+        stocktake.count(&id("c2"), "shelf-1", "gloves", Quantity::units(58), &edit("manager", 11)).unwrap();
+        stocktake.count(&id("c3"), "shelf-2", "masks", "12.5".parse().unwrap(), &edit("store", 12)).unwrap();
+        stocktake.count(&id("c4"), "shelf-2", "masks", "12.8".parse().unwrap(), &edit("manager", 13)).unwrap();
+        let view = stocktake.read().unwrap();
+        let found: Vec<String> = view.disagreements().iter().map(|found| format!("{} {} {:?}", found.bin, found.item, found.counts.values().map(ToString::to_string).collect::<Vec<_>>())).collect();
+        assert_eq!(found, ["shelf-1 gloves [\"58\", \"60\"]"], "0.3 masks apart is within the tolerance");
+        // A recount that agrees settles it.
+        stocktake.correct(&id("c5"), &id("c2"), Quantity::units(60), &edit("manager", 20)).unwrap();
+        assert!(stocktake.read().unwrap().disagreements().is_empty());
+
+        let movement = |id: &str, item: &str, at: i64| Movement {
+            id: EntryId::parse(id).unwrap(),
+            kind: MovementKind::Issue,
+            item: EntryId::parse(item).unwrap(),
+            quantity: Quantity::units(1),
+            reference: String::new(),
+            user: Username::parse("store").unwrap(),
+            at: Timestamp::from_millis(at),
+        };
+        let ledger = [movement("m1", "gloves", 15), movement("m2", "bulbs", 16), movement("m3", "masks", 50), movement("m4", "masks", -5)];
+        assert_eq!(stocktake.read().unwrap().moved_during(&ledger, Timestamp::from_millis(40)), ["gloves"]);
+        stocktake.record_phase(&id("p1"), Phase::Closed, &edit("manager", 45)).unwrap();
+        assert_eq!(stocktake.read().unwrap().moved_during(&ledger, Timestamp::from_millis(99)), ["gloves"], "after closing, later movements do not count");
     }
 }

@@ -1,0 +1,289 @@
+//! The store: on-hand quantities (derived from the site catalog's ledger), recording stock
+//! movements — receive, issue to a department or a work order, scrap — offline, starting a
+//! stocktake with its snapshot of expected quantities, and the stocktakes on this phone.
+//! `page` is one stocktake: counting, review and approval.
+
+pub mod page;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use shared::directory::SiteId;
+use shared::document::DocumentType;
+use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, SiteCatalog};
+use shared::document::stocktake::{Mode, NewStocktake, Phase, Stocktake, StocktakeView};
+use shared::document::EntryId;
+use shared::protocol::DocumentId;
+use shared::quantity::Quantity;
+
+use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalog};
+use crate::i18n::{Texts, use_texts};
+use crate::replica::{self, use_replica};
+use crate::session::{Session, use_session};
+
+/// Storekeepers, managers and admins keep the store.
+fn keeps_store(role: &str) -> bool {
+    matches!(role, "storekeeper" | "manager" | "admin")
+}
+
+pub(crate) fn read_stocktake(id: &DocumentId) -> Option<StocktakeView> {
+    replica::read(id, |doc| Stocktake::from_doc(doc.clone()).ok()?.read().ok()).flatten()
+}
+
+pub(crate) fn phase_text(texts: &Texts, phase: Phase) -> &'static str {
+    match phase {
+        Phase::Counting => texts.phase_counting,
+        Phase::Closed => texts.phase_closed,
+        Phase::Approved => texts.phase_approved,
+    }
+}
+
+fn movement_text(texts: &Texts, kind: MovementKind) -> &'static str {
+    match kind {
+        MovementKind::Receive => texts.movement_receive,
+        MovementKind::Issue => texts.movement_issue,
+        MovementKind::Scrap => texts.movement_scrap,
+        MovementKind::Adjust => texts.movement_adjust,
+    }
+}
+
+/// The expected quantities of a new stocktake: every stock item in scope (a category, or
+/// all), with its on-hand quantity now (zero if it never moved).
+fn snapshot(catalog: &CatalogView, category: &str) -> Vec<(String, Quantity)> {
+    let on_hand = catalog.on_hand();
+    catalog
+        .stock_items
+        .iter()
+        .filter(|item| category.is_empty() || item.category == category)
+        .map(|item| (item.id.to_string(), on_hand.get(&item.id).copied().unwrap_or_default().max(Quantity::ZERO)))
+        .collect()
+}
+
+async fn start_stocktake(session: &Session, site: &str, catalog: &CatalogView, location: &str, category: &str, mode: Mode) -> Result<DocumentId, String> {
+    let edit = edit_now(&session.user.username)?;
+    let new = NewStocktake { site: SiteId::parse(site).map_err(|error| error.to_string())?, location: location.trim().to_owned(), mode, expected: snapshot(catalog, category) };
+    let actor = replica::device_actor().ok_or("not signed in")?;
+    let stocktake = Stocktake::start(actor, &new, &edit).map_err(|error| error.to_string())?;
+    let id = replica::new_document_id();
+    replica::create(id, stocktake.into_doc()).await?;
+    let entry = IndexEntry {
+        document: id.url(),
+        document_type: DocumentType::Stocktake,
+        title: new.location.clone(),
+        status: "counting".to_owned(),
+        location: new.location.clone(),
+        updated_at: edit.at,
+    };
+    index_in_catalog(session, site, entry, &edit).await?;
+    Ok(id)
+}
+
+#[component]
+pub fn StoreCard() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let sync = use_replica();
+    let navigate = use_navigate();
+    let site = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    let kind = RwSignal::new(MovementKind::Issue.as_str().to_owned());
+    let item = RwSignal::new(String::new());
+    let quantity = RwSignal::new(String::new());
+    let reference = RwSignal::new(String::new());
+    let location = RwSignal::new(String::new());
+    let category = RwSignal::new(String::new());
+    let mode = RwSignal::new(Mode::Blind.as_str().to_owned());
+    let error = RwSignal::new(None::<String>);
+    let store_sites = move || current.session.get().map(|session| session.sites.into_iter().filter(|site| keeps_store(&site.role)).collect::<Vec<_>>()).unwrap_or_default();
+    let chosen_site = move || {
+        let sites = store_sites();
+        let wanted = site.get();
+        sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.clone())
+    };
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
+    });
+    let record = Callback::new(move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(session), Some(site_id)) = (current.session.get_untracked(), chosen_site()) else { return };
+        let Some(catalog_id) = catalog_of(&session, &site_id) else { return };
+        let texts = texts.get_untracked();
+        let (kind, item_id, amount, note) = (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
+        spawn_local(async move {
+            let outcome = async {
+                let kind = MovementKind::parse(&kind).map_err(|error| error.to_string())?;
+                let item_id = EntryId::parse(&item_id).map_err(|_| texts.choose_item.to_owned())?;
+                let amount = amount.trim().parse::<Quantity>().ok().filter(|amount| *amount > Quantity::ZERO).ok_or(texts.quantity_needed)?;
+                replica::edit(&catalog_id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    SiteCatalog::edit_in(doc, |catalog| catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
+                })
+                .await
+            }
+            .await;
+            match outcome {
+                Ok(()) => {
+                    quantity.set(String::new());
+                    reference.set(String::new());
+                    error.set(None);
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    });
+    let start = Callback::new(move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
+        let (place, scope, chosen_mode) = (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match start_stocktake(&session, &site_id, &catalog, if place.trim().is_empty() { &catalog.name } else { &place }, &scope, chosen_mode).await {
+                Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    });
+    let stocktakes = move || {
+        let _ = sync.revision.get();
+        let mut found: Vec<(DocumentId, StocktakeView)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
+        found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
+        found
+    };
+    let on_hand = move || {
+        let texts = texts.get();
+        let wanted = search.get().trim().to_lowercase();
+        catalog.get().map(|catalog| {
+            let quantities = catalog.on_hand();
+            catalog
+                .stock_items
+                .iter()
+                .filter(|known| wanted.is_empty() || known.name.to_lowercase().contains(&wanted) || known.code.to_lowercase().contains(&wanted))
+                .map(|known| {
+                    let quantity = quantities.get(&known.id).copied().unwrap_or_default();
+                    view! {
+                        <tr data-stock=known.id.to_string()>
+                            <td>{known.code.clone()}</td>
+                            <td>{known.name.clone()}</td>
+                            <td class="number" data-on-hand=quantity.to_string()>{format!("{quantity} {}", known.unit)}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        })
+        .unwrap_or_else(|| view! { <tr><td colspan="3" class="muted">{texts.catalog_not_here}</td></tr> }.into_any())
+    };
+    let item_options = move || {
+        catalog.get().map(|catalog| {
+            catalog.stock_items.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }).collect_view()
+        })
+    };
+    let categories = move || {
+        catalog.get().map(|catalog| {
+            let mut found: Vec<String> = catalog.stock_items.iter().map(|known| known.category.clone()).collect();
+            found.sort();
+            found.dedup();
+            found.into_iter().map(|category| view! { <option value=category.clone()>{texts.get().stock_category(&category)}</option> }).collect_view()
+        })
+    };
+    view! {
+        <Show when=move || !store_sites().is_empty()>
+            <section class="card" aria-labelledby="store">
+                <h2 id="store">{move || texts.get().store}</h2>
+                <Show when=move || { store_sites().len() > 1 }>
+                    <label class="filter">
+                        <span>{move || texts.get().site}</span>
+                        <select name="store-site" on:change=move |event| site.set(event_target_value(&event))>
+                            {move || store_sites().into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
+                <label class="filter search">
+                    <span>{move || texts.get().search}</span>
+                    <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
+                </label>
+                <table class="stock-table">
+                    <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
+                    <tbody>{on_hand}</tbody>
+                </table>
+
+                <h3>{move || texts.get().record_movement}</h3>
+                <form class="form" data-form="movement" on:submit=move |event| record.run(event)>
+                    <div class="two-columns">
+                        <label>
+                            <span>{move || texts.get().movement}</span>
+                            <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
+                                {move || {
+                                    let texts = texts.get();
+                                    [MovementKind::Issue, MovementKind::Receive, MovementKind::Scrap]
+                                        .into_iter()
+                                        .map(|known| view! { <option value=known.as_str()>{movement_text(texts, known)}</option> })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </label>
+                        <label>
+                            <span>{move || texts.get().quantity}</span>
+                            <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| quantity.set(event_target_value(&event)) />
+                        </label>
+                    </div>
+                    <label>
+                        <span>{move || texts.get().item}</span>
+                        <select name="item" on:change=move |event| item.set(event_target_value(&event))>
+                            <option value="">"—"</option>
+                            {item_options}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().movement_reference}</span>
+                        <input name="reference" prop:value=reference on:input=move |event| reference.set(event_target_value(&event)) />
+                    </label>
+                    {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <button type="submit" class="primary">{move || texts.get().record}</button>
+                </form>
+
+                <h3>{move || texts.get().stocktakes}</h3>
+                <ul class="orders" data-list="stocktakes">
+                    {move || {
+                        let texts = texts.get();
+                        stocktakes()
+                            .into_iter()
+                            .map(|(id, stocktake)| view! {
+                                <li class="order-line" data-document=id.to_string()>
+                                    <a href=format!("/stocktakes/{id}")>{stocktake.location.clone()}</a>
+                                    <span class="badge" data-phase=format!("{:?}", stocktake.phase).to_lowercase()>{phase_text(texts, stocktake.phase)}</span>
+                                </li>
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+                <form class="form" data-form="stocktake" on:submit=move |event| start.run(event)>
+                    <label>
+                        <span>{move || texts.get().stocktake_location}</span>
+                        <input name="location" prop:value=location on:input=move |event| location.set(event_target_value(&event)) />
+                    </label>
+                    <div class="two-columns">
+                        <label>
+                            <span>{move || texts.get().category_label}</span>
+                            <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                                <option value="">{move || texts.get().all}</option>
+                                {categories}
+                            </select>
+                        </label>
+                        <label>
+                            <span>{move || texts.get().count_mode}</span>
+                            <select name="mode" on:change=move |event| mode.set(event_target_value(&event))>
+                                <option value="blind">{move || texts.get().mode_blind}</option>
+                                <option value="open">{move || texts.get().mode_open}</option>
+                            </select>
+                        </label>
+                    </div>
+                    <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>{move || texts.get().start_stocktake}</button>
+                </form>
+            </section>
+        </Show>
+    }
+}
