@@ -1210,6 +1210,9 @@ async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_s
     assert!(manager.text("[data-total=gloves] [data-moved=yes]").await.is_some(), "an issue during the count is flagged");
     assert!(manager.text("[data-total=bulb-led-9w] [data-moved]").await.is_none());
     screenshot(&manager, "stocktake-review").await;
+    // A manager may ask for a recount of anything, too.
+    tap(&manager, "[data-total=bulb-led-9w] [data-action=request-recount]").await;
+    manager.wait_for_text("li[data-recount=bulb-led-9w]", "DJ-001 LED 灯泡 9W · recount asked by manager").await;
 
     // The second counter recounts A-01 and corrects their own entry.
     second.client.refresh().await.unwrap();
@@ -1221,7 +1224,7 @@ async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_s
     tap(&second, &format!("[data-entry='{entry}'] button")).await;
     second.wait_for_text(".stocktake-page [data-state]", "Synced").await;
     wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "160").await;
-    wait_for("the recount to be settled", Duration::from_secs(60), || async { manager.text("[data-recount]").await.is_none().then_some(()) }).await;
+    wait_for("the counters to agree", Duration::from_secs(60), || async { manager.text("[data-recount][data-bin]").await.is_none().then_some(()) }).await;
 
     // Closed: expected and variance show; approved: the ledger is adjusted.
     tap(&manager, "[data-action=close-count]").await;
@@ -1244,5 +1247,56 @@ async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_s
     for phone in [manager, first, second] {
         phone.close().await;
     }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fixed_asset_audit_finds_assets_by_tag_offline_and_lists_the_missing() {
+    let server = TestServer::start(&built_dist()).await;
+    let keeper = phone(&server, "store", "陈库管").await;
+    let address = server.address;
+    choose(&keeper, "stocktake", "what", "assets").await;
+    type_into(&keeper, "[data-form=stocktake] [name=location]", "行政楼").await;
+    tap(&keeper, "[data-form=stocktake] button[type=submit]").await;
+    keeper.wait_for_text("h1", "Stocktake · 行政楼").await;
+    let audit = |state: &'static str| format!("return [...document.querySelectorAll('[data-audit={state}]')].map((line) => line.dataset.asset)");
+    wait_for("every asset to be listed as not found yet", PATIENCE, || async {
+        (keeper.evaluate(&audit("missing")).await == json!(["kt-hq-101", "xf-hq-001", "xf-hq-002"])).then_some(())
+    })
+    .await;
+
+    // Room by room, offline: the first floor's extinguisher, then the air conditioner,
+    // which is in room 102 instead of 101.
+    let data = server.stop().await.unwrap();
+    for (place, tag) in [("admin-1f", "XF-HQ-001"), ("admin-102", "kt-hq-101")] {
+        choose(&keeper, "find", "place", place).await;
+        type_into(&keeper, "[data-form=find] [name=tag]", tag).await;
+        tap(&keeper, "[data-form=find] button[type=submit]").await;
+        wait_for(&format!("{tag} to be found"), PATIENCE, || async {
+            (keeper.evaluate("return document.querySelector('[data-form=find] [name=tag]').value").await == json!("")).then_some(())
+        })
+        .await;
+    }
+    type_into(&keeper, "[data-form=find] [name=tag]", "XF-NOPE").await;
+    tap(&keeper, "[data-form=find] button[type=submit]").await;
+    keeper.wait_for_text("[data-form=find] [role=alert]", "No place or asset has the code XF-NOPE").await;
+    assert_eq!(keeper.evaluate(&audit("in-place")).await, json!(["xf-hq-001"]));
+    assert_eq!(keeper.evaluate(&audit("elsewhere")).await, json!(["kt-hq-101"]));
+    keeper.wait_for_text("[data-audit=elsewhere]", "KT-HQ-101 101 会议室空调 · found at 102 档案室 · belongs at 101 会议室").await;
+    assert_eq!(keeper.evaluate(&audit("missing")).await, json!(["xf-hq-002"]));
+    screenshot(&keeper, "asset-audit").await;
+    fits_a_phone(&keeper, 6).await;
+
+    // Synced, the audit is on the server as found.
+    let server = TestServer::start_at(data, &built_dist(), address).await;
+    keeper.client.refresh().await.unwrap();
+    keeper.wait_for_text(".stocktake-page [data-state]", "Synced").await;
+    let id = keeper.evaluate("return document.querySelector('[data-stocktake]').dataset.stocktake").await;
+    let id = shared::protocol::DocumentId::parse(id.as_str().unwrap()).unwrap();
+    let stored = shared::document::stocktake::Stocktake::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
+    let result = stored.audit();
+    assert_eq!((result.in_place.len(), result.elsewhere.len(), result.missing), (1, 1, vec!["xf-hq-002".to_owned()]));
+    assert!(stored.found.iter().all(|found| found.counter.as_str() == "store"));
+    keeper.close().await;
     server.stop().await.unwrap();
 }

@@ -5,8 +5,12 @@
 //! entry that names the one it replaces; the history stays. Expected quantities are a
 //! snapshot taken at the start, so stock moving during the count does not shift the target.
 //!
-//! Layout: header; `location`, `mode` (scalars); `expected` (item → thousandths);
-//! `entries`, `recounts`, `events` (maps keyed by entry id or item).
+//! A fixed-asset audit is a stocktake of tagged assets instead of quantities: the snapshot
+//! is where each asset should be, and finding one (by its tag) records where it was.
+//!
+//! Layout: header; `location`, `mode`, `kind` (scalars; no `kind` means `stock`);
+//! `expected` (item → thousandths); `assets` (asset → expected place; audits only);
+//! `entries`, `found`, `recounts`, `events` (maps keyed by entry id or item).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +30,16 @@ super::text_enum! {
     }
 }
 
+super::text_enum! {
+    /// What is counted.
+    pub enum Kind as "stocktake kind" {
+        /// Quantities of stock items.
+        Stock = "stock",
+        /// Tagged fixed assets, found or not, where they should be or elsewhere.
+        Assets = "assets",
+    }
+}
+
 /// What a storekeeper sets up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewStocktake {
@@ -34,6 +48,33 @@ pub struct NewStocktake {
     pub mode: Mode,
     /// The ledger's on-hand quantity of each item in scope, at the start.
     pub expected: Vec<(String, Quantity)>,
+    /// For a fixed-asset audit: each asset in scope with the place it should be at. Empty
+    /// for a stock count.
+    pub assets: Vec<(String, String)>,
+}
+
+/// An asset found during an audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundAsset {
+    pub id: EntryId,
+    pub asset: String,
+    /// Where it was found.
+    pub place: String,
+    pub counter: Username,
+    pub at: Timestamp,
+}
+
+/// An audit's result so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssetAudit {
+    /// Found where the catalog says.
+    pub in_place: Vec<String>,
+    /// Found elsewhere: asset, expected place, place found.
+    pub elsewhere: Vec<(String, String, String)>,
+    /// In scope and not found (yet).
+    pub missing: Vec<String>,
+    /// Found but not in the audit's scope: asset, place found.
+    pub unexpected: Vec<(String, String)>,
 }
 
 /// One count by one person.
@@ -90,6 +131,9 @@ pub struct StocktakeView {
     pub header: Header,
     pub location: String,
     pub mode: Mode,
+    pub kind: Kind,
+    pub expected_assets: BTreeMap<String, String>,
+    pub found: Vec<FoundAsset>,
     pub expected: BTreeMap<String, Quantity>,
     pub entries: Vec<CountEntry>,
     pub recounts: BTreeMap<String, Username>,
@@ -171,6 +215,31 @@ impl StocktakeView {
         moved
     }
 
+    /// Each asset by where it was last found (a later find replaces an earlier one).
+    pub fn audit(&self) -> AssetAudit {
+        let mut last: BTreeMap<&str, &FoundAsset> = BTreeMap::new();
+        for found in &self.found {
+            let later = last.get(found.asset.as_str()).is_none_or(|current| (found.at, &found.id) > (current.at, &current.id));
+            if later {
+                last.insert(&found.asset, found);
+            }
+        }
+        let mut audit = AssetAudit::default();
+        for (asset, expected) in &self.expected_assets {
+            match last.get(asset.as_str()) {
+                Some(found) if found.place == *expected => audit.in_place.push(asset.clone()),
+                Some(found) => audit.elsewhere.push((asset.clone(), expected.clone(), found.place.clone())),
+                None => audit.missing.push(asset.clone()),
+            }
+        }
+        for (asset, found) in last {
+            if !self.expected_assets.contains_key(asset) {
+                audit.unexpected.push((asset.to_owned(), found.place.clone()));
+            }
+        }
+        audit
+    }
+
     /// What approving now would adjust: counted minus expected for every item of the
     /// snapshot whose count differs.
     pub fn adjustments(&self) -> Vec<(String, Quantity)> {
@@ -221,6 +290,12 @@ impl Stocktake {
         let mut doc = super::create(actor, &header);
         put(&mut doc, &ROOT, "location", new.location.as_str());
         put(&mut doc, &ROOT, "mode", new.mode.as_str());
+        let kind = if new.assets.is_empty() { Kind::Stock } else { Kind::Assets };
+        put(&mut doc, &ROOT, "kind", kind.as_str());
+        let assets = put_map(&mut doc, &ROOT, "assets");
+        for (asset, place) in &new.assets {
+            put(&mut doc, &assets, asset, place.as_str());
+        }
         let expected = put_map(&mut doc, &ROOT, "expected");
         for (item, quantity) in &new.expected {
             if quantity.is_negative() {
@@ -228,7 +303,7 @@ impl Stocktake {
             }
             put(&mut doc, &expected, item, quantity.thousandths());
         }
-        for collection in ["entries", "recounts", "events"] {
+        for collection in ["entries", "found", "recounts", "events"] {
             put_map(&mut doc, &ROOT, collection);
         }
         commit(&mut doc, edit, "started stocktake");
@@ -257,6 +332,29 @@ impl Stocktake {
         let (bin, item) = (original.bin.clone(), original.item.clone());
         self.write_entry(id, &bin, &item, quantity, Some(replaces), edit)?;
         commit(&mut self.doc, edit, "corrected count");
+        Ok(())
+    }
+
+    /// Records that `edit.user` found `asset` (by its tag) at `place`, during an audit.
+    pub fn find_asset(&mut self, id: &EntryId, asset: &str, place: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let view = self.read()?;
+        if view.kind != Kind::Assets {
+            return Err(invalid("found asset", asset, "a find in a fixed-asset audit; this stocktake counts stock"));
+        }
+        if view.phase != Phase::Counting {
+            return Err(DocumentError::ReadOnly { what: "a closed audit" });
+        }
+        if asset.trim().is_empty() || place.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "asset and place".to_owned() });
+        }
+        // Every audit is created with its `found` map (audits are newer than the map).
+        let found = map_at(&self.doc, &ROOT, "found", "found")?;
+        let entry = put_map(&mut self.doc, &found, id.as_str());
+        put(&mut self.doc, &entry, "asset", asset);
+        put(&mut self.doc, &entry, "place", place);
+        put(&mut self.doc, &entry, "counter", edit.user.as_str());
+        put(&mut self.doc, &entry, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "found asset");
         Ok(())
     }
 
@@ -356,10 +454,27 @@ impl Stocktake {
                 (unchanged, _) => unchanged,
             };
         }
+        let mut expected_assets = BTreeMap::new();
+        if root.optional_map("assets")?.is_some() {
+            for (asset, place) in root.scalars("assets")? {
+                let place = place.as_str().map(str::to_owned).ok_or_else(|| invalid(&format!("assets.{asset}"), "", "a place id"))?;
+                expected_assets.insert(asset, place);
+            }
+        }
+        let found = if root.optional_map("found")?.is_some() {
+            root.entries("found", |id, found| {
+                Ok(FoundAsset { id, asset: found.str("asset")?, place: found.str("place")?, counter: found.user("counter")?, at: found.time("at")? })
+            })?
+        } else {
+            Vec::new()
+        };
         Ok(StocktakeView {
             header,
             location: root.str("location")?,
             mode: Mode::parse(&root.str("mode")?)?,
+            kind: root.optional_str("kind")?.map(|kind| Kind::parse(&kind)).transpose()?.unwrap_or(Kind::Stock),
+            expected_assets,
+            found,
             expected,
             entries: count_entries,
             recounts,
@@ -414,6 +529,7 @@ mod tests {
             location: "store-a".into(),
             mode: Mode::Blind,
             expected: vec![("gloves".into(), Quantity::units(100)), ("masks".into(), "12.5".parse().unwrap())],
+            assets: Vec::new(),
         };
         Stocktake::start(ActorId::from([1; 16]), &new, &edit("store", 0)).unwrap()
     }
@@ -473,6 +589,35 @@ mod tests {
         assert_eq!(view.recounts["gloves"].as_str(), "manager");
         assert_eq!(view.mode, Mode::Blind);
         assert_eq!(view.closed_at, Some(Timestamp::from_millis(30)));
+    }
+
+    #[test]
+    fn an_asset_audit_lists_what_is_in_place_elsewhere_missing_and_unexpected() {
+        let new = NewStocktake {
+            site: SiteId::parse("hq").unwrap(),
+            location: "行政楼".into(),
+            mode: Mode::Open,
+            expected: Vec::new(),
+            assets: vec![("xf-1".into(), "1f".into()), ("xf-2".into(), "1f".into()), ("ac-101".into(), "101".into())],
+        };
+        let mut audit = Stocktake::start(ActorId::from([1; 16]), &new, &edit("store", 0)).unwrap();
+        audit.find_asset(&id("f1"), "xf-1", "1f", &edit("store", 10)).unwrap();
+        audit.find_asset(&id("f2"), "ac-101", "1f", &edit("store", 11)).unwrap();
+        // Found again, in the right room this time, by someone else: the later find stands.
+        audit.find_asset(&id("f3"), "ac-101", "102", &edit("manager", 12)).unwrap();
+        audit.find_asset(&id("f4"), "pc-9", "101", &edit("store", 13)).unwrap();
+        let view = audit.read().unwrap();
+        assert_eq!(view.kind, Kind::Assets);
+        let result = view.audit();
+        assert_eq!(result.in_place, ["xf-1"]);
+        assert_eq!(result.elsewhere, [("ac-101".to_owned(), "101".to_owned(), "102".to_owned())]);
+        assert_eq!(result.missing, ["xf-2"]);
+        assert_eq!(result.unexpected, [("pc-9".to_owned(), "101".to_owned())]);
+        let mut stock = stocktake();
+        assert!(stock.find_asset(&id("f1"), "xf-1", "1f", &edit("store", 10)).is_err(), "a stock count has no finds");
+        assert_eq!(stock.read().unwrap().kind, Kind::Stock);
+        audit.record_phase(&id("p1"), Phase::Closed, &edit("manager", 20)).unwrap();
+        assert_eq!(audit.find_asset(&id("f5"), "xf-2", "1f", &edit("store", 21)).unwrap_err().to_string(), "a closed audit is read-only");
     }
 
     #[test]

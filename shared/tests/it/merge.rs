@@ -190,6 +190,7 @@ proptest! {
             location: "store-a".into(),
             mode: Mode::Blind,
             expected: vec![("gloves".into(), Quantity::units(100)), ("masks".into(), Quantity::units(50))],
+            assets: Vec::new(),
         };
         let start = Stocktake::start(actor(0), &new, &edit(0, 1_000)).unwrap();
         let mut docs = replicas(start.doc().clone());

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_navigate;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
 use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, SiteCatalog};
-use shared::document::stocktake::{Mode, NewStocktake, Phase, Stocktake, StocktakeView};
+use shared::document::stocktake::{Kind, Mode, NewStocktake, Phase, Stocktake, StocktakeView};
 use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -59,9 +59,15 @@ fn snapshot(catalog: &CatalogView, category: &str) -> Vec<(String, Quantity)> {
         .collect()
 }
 
-async fn start_stocktake(session: &Session, site: &str, catalog: &CatalogView, location: &str, category: &str, mode: Mode) -> Result<DocumentId, String> {
+/// Starts a stock count (of a category, or everything) or a fixed-asset audit (of every
+/// asset with a place), with its snapshot, and lists it in the site's index.
+async fn start_stocktake(session: &Session, site: &str, catalog: &CatalogView, location: &str, category: &str, mode: Mode, kind: Kind) -> Result<DocumentId, String> {
     let edit = edit_now(&session.user.username)?;
-    let new = NewStocktake { site: SiteId::parse(site).map_err(|error| error.to_string())?, location: location.trim().to_owned(), mode, expected: snapshot(catalog, category) };
+    let (expected, assets) = match kind {
+        Kind::Stock => (snapshot(catalog, category), Vec::new()),
+        Kind::Assets => (Vec::new(), catalog.assets.iter().filter_map(|asset| Some((asset.id.to_string(), asset.place.as_ref()?.to_string()))).collect()),
+    };
+    let new = NewStocktake { site: SiteId::parse(site).map_err(|error| error.to_string())?, location: location.trim().to_owned(), mode, expected, assets };
     let actor = replica::device_actor().ok_or("not signed in")?;
     let stocktake = Stocktake::start(actor, &new, &edit).map_err(|error| error.to_string())?;
     let id = replica::new_document_id();
@@ -93,6 +99,7 @@ pub fn StoreCard() -> impl IntoView {
     let location = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let mode = RwSignal::new(Mode::Blind.as_str().to_owned());
+    let what = RwSignal::new(Kind::Stock.as_str().to_owned());
     let error = RwSignal::new(None::<String>);
     let store_sites = move || current.session.get().map(|session| session.sites.into_iter().filter(|site| keeps_store(&site.role)).collect::<Vec<_>>()).unwrap_or_default();
     let chosen_site = move || {
@@ -138,9 +145,10 @@ pub fn StoreCard() -> impl IntoView {
         event.prevent_default();
         let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
         let (place, scope, chosen_mode) = (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
+        let kind = Kind::parse(&what.get_untracked()).unwrap_or(Kind::Stock);
         let navigate = navigate.clone();
         spawn_local(async move {
-            match start_stocktake(&session, &site_id, &catalog, if place.trim().is_empty() { &catalog.name } else { &place }, &scope, chosen_mode).await {
+            match start_stocktake(&session, &site_id, &catalog, if place.trim().is_empty() { &catalog.name } else { &place }, &scope, chosen_mode, kind).await {
                 Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
                 Err(message) => error.set(Some(message)),
             }
@@ -264,6 +272,13 @@ pub fn StoreCard() -> impl IntoView {
                     <label>
                         <span>{move || texts.get().stocktake_location}</span>
                         <input name="location" prop:value=location on:input=move |event| location.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().what_to_count}</span>
+                        <select name="what" on:change=move |event| what.set(event_target_value(&event))>
+                            <option value="stock">{move || texts.get().stock_items}</option>
+                            <option value="assets">{move || texts.get().asset_audit}</option>
+                        </select>
                     </label>
                     <div class="two-columns">
                         <label>

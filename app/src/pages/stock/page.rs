@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
-use shared::document::stocktake::{Mode, Phase, Stocktake, StocktakeView};
+use shared::document::stocktake::{Kind, Mode, Phase, Stocktake, StocktakeView};
 use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -73,7 +73,35 @@ pub fn StocktakePage() -> impl IntoView {
     let item = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    // The label typed or scanned: an item's code picks the item.
+    let found_asset = RwSignal::new(String::new());
+    let found_place = RwSignal::new(String::new());
+    // An asset's tag, typed or scanned, during an audit: it is found, here.
+    let find = move |typed: String| {
+        let texts = texts.get_untracked();
+        let tag = typed.trim().to_owned();
+        let Some((asset, expected)) = catalog.with_untracked(|catalog| {
+            let catalog = catalog.as_ref()?;
+            let asset = catalog.assets.iter().find(|known| known.tag.eq_ignore_ascii_case(&tag))?;
+            Some((asset.id.to_string(), asset.place.as_ref().map(|place| place.to_string()).unwrap_or_default()))
+        }) else {
+            error.set(Some(texts.unknown_code.replace("{}", &tag)));
+            return;
+        };
+        // Where the auditor is: the place chosen, else where the asset should be.
+        let place = Some(found_place.get_untracked()).filter(|place| !place.is_empty()).unwrap_or(expected);
+        found_asset.set(String::new());
+        error.set(None);
+        let Some(session) = current.session.get_untracked() else { return };
+        let Some(document) = id.get_untracked() else { return };
+        spawn_local(async move {
+            let outcome = replica::edit(&document, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Stocktake::edit_in(doc, |stocktake| stocktake.find_asset(&entry_id("found"), &asset, &place, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+            })
+            .await;
+            error.set(outcome.err());
+        });
+    };
     let use_code = move |typed: String| {
         let found = catalog.with_untracked(|catalog| {
             catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.code.eq_ignore_ascii_case(typed.trim())).map(|known| known.id.to_string()))
@@ -199,6 +227,15 @@ pub fn StocktakePage() -> impl IntoView {
                             {flagged.then(|| view! { <span class="badge badge-overdue" data-moved="yes">{texts.moved_during}</span> })}
                             {recount.then(|| view! { <span class="badge badge-local" data-needs-recount="yes">{texts.recount}</span> })}
                             {by_counter.map(|by| view! { <div class="muted">{by}</div> })}
+                            {(manager && counting && !view.recounts.contains_key(&total.item)).then(|| {
+                                let item = total.item.clone();
+                                view! {
+                                    <button type="button" class="link-button" data-action="request-recount" on:click=move |_| {
+                                        let item = item.clone();
+                                        edit_stocktake(Box::new(move |stocktake, edit| stocktake.request_recount(&item, edit).map_err(|error| error.to_string())));
+                                    }>{texts.ask_recount}</button>
+                                }
+                            })}
                         </td>
                         <td class="number" data-counted=total.counted.to_string()>{total.counted.to_string()}</td>
                         {reveal.then(|| view! {
@@ -250,6 +287,65 @@ pub fn StocktakePage() -> impl IntoView {
             let lines = view.approved_adjustments.iter().map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", name(item))}</li> }).collect_view();
             view! { <section class="card"><h2>{texts.adjustments}</h2><ul>{lines}</ul></section> }
         });
+        let place_name = |place: &str| catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
+        let asset_name = |asset: &str| {
+            catalog
+                .as_ref()
+                .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
+                .map(|known| format!("{} {}", known.tag, known.name))
+                .unwrap_or_else(|| asset.to_owned())
+        };
+        let audit = (view.kind == Kind::Assets).then(|| {
+            let result = view.audit();
+            let line = |state: &'static str, asset: &str, detail: String| view! { <li data-audit=state data-asset=asset.to_owned()>{format!("{}{detail}", asset_name(asset))}</li> };
+            let in_place = result.in_place.iter().map(|asset| line("in-place", asset, String::new())).collect_view();
+            let elsewhere = result
+                .elsewhere
+                .iter()
+                .map(|(asset, expected, found)| line("elsewhere", asset, format!(" · {} {} · {} {}", texts.found_at, place_name(found), texts.should_be_at, place_name(expected))))
+                .collect_view();
+            let missing = result.missing.iter().map(|asset| line("missing", asset, format!(" · {}", place_name(&view.expected_assets[asset])))).collect_view();
+            let unexpected = result.unexpected.iter().map(|(asset, found)| line("unexpected", asset, format!(" · {} {}", texts.found_at, place_name(found)))).collect_view();
+            let places = catalog.as_ref().map(|catalog| {
+                catalog.places.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.code)}</option> }).collect_view()
+            });
+            view! {
+                {counting.then(|| view! {
+                    <section class="card" aria-labelledby="find">
+                        <h2 id="find">{texts.find_assets}</h2>
+                        <form class="form" data-form="find" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); find(found_asset.get_untracked()); }>
+                            <label>
+                                <span>{texts.where_you_are}</span>
+                                <select name="place" prop:value=move || found_place.get() on:change=move |event| found_place.set(event_target_value(&event))>
+                                    <option value="">{texts.where_it_belongs}</option>
+                                    {places}
+                                </select>
+                            </label>
+                            <div class="code-row">
+                                <label>
+                                    <span>{texts.asset_tag}</span>
+                                    <input name="tag" autocomplete="off" prop:value=found_asset on:input=move |event| found_asset.set(event_target_value(&event)) />
+                                </label>
+                                <ScanButton on_code=Callback::new(find) />
+                            </div>
+                            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                            <button type="submit" class="primary">{texts.found}</button>
+                        </form>
+                    </section>
+                })}
+                <section class="card" aria-labelledby="audit">
+                    <h2 id="audit">{texts.audit_result}</h2>
+                    <h3>{texts.audit_elsewhere}</h3>
+                    <ul class="audit">{elsewhere}</ul>
+                    <h3>{if counting { texts.audit_not_yet_found } else { texts.audit_missing }}</h3>
+                    <ul class="audit">{missing}</ul>
+                    <h3>{texts.audit_in_place}</h3>
+                    <ul class="audit">{in_place}</ul>
+                    {(!result.unexpected.is_empty()).then(|| view! { <h3>{texts.audit_unexpected}</h3><ul class="audit">{unexpected}</ul> })}
+                </section>
+            }
+        });
+        let stock_count = view.kind == Kind::Stock;
         let item_options = catalog
             .as_ref()
             .map(|catalog| {
@@ -272,7 +368,8 @@ pub fn StocktakePage() -> impl IntoView {
                     {sync_badge(document)}
                 </p>
                 {recounts}
-                {counting.then(|| view! {
+                {audit}
+                {(stock_count && counting).then(|| view! {
                     <section class="card" aria-labelledby="count">
                         <h2 id="count">{texts.count}</h2>
                         <form class="form" data-form="count" on:submit=count>
@@ -307,7 +404,7 @@ pub fn StocktakePage() -> impl IntoView {
                         <ul class="count-entries">{my_entries}</ul>
                     </section>
                 })}
-                <section class="card" aria-labelledby="totals">
+                <section class="card" aria-labelledby="totals" class:hidden=!stock_count>
                     <h2 id="totals">{texts.totals}</h2>
                     <table class="stock-table">
                         <thead>
