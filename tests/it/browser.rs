@@ -1108,9 +1108,21 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     server.stop().await.unwrap();
 }
 
-/// Counts `quantity` of `item` in `bin` on a stocktake's page.
+/// Counts `quantity` of `item` in `bin` on a stocktake's page; `item` is picked from the
+/// list, or, as `search:<words>`, found by searching for its name or code.
 async fn count(browser: &Browser, bin: &str, item: &str, quantity: &str) {
-    choose(browser, "count", "item", item).await;
+    match item.strip_prefix("search:") {
+        Some(words) => {
+            let search = browser.client.find(fantoccini::Locator::Css("[data-form=count] [name=item-search]")).await.unwrap();
+            search.clear().await.unwrap();
+            search.send_keys(words).await.unwrap();
+            wait_for(&format!("{words:?} to pick its item"), PATIENCE, || async {
+                browser.evaluate("return document.querySelector('[data-form=count] [name=item]').value").await.as_str().filter(|picked| !picked.is_empty()).map(str::to_owned)
+            })
+            .await;
+        }
+        None => choose(browser, "count", "item", item).await,
+    }
     let bin_field = browser.client.find(fantoccini::Locator::Css("[data-form=count] [name=bin]")).await.unwrap();
     bin_field.clear().await.unwrap();
     bin_field.send_keys(bin).await.unwrap();
@@ -1193,7 +1205,7 @@ async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_s
     // Offline, both count: shelf A-01 both (they disagree), C-01 only the second.
     let data = server.stop().await.unwrap();
     count(&first, "A-01", "gloves", "60").await;
-    count(&first, "A-02", "bulb-led-9w", "20").await;
+    count(&first, "A-02", "search:灯泡", "20").await;
     count(&second, "A-01", "gloves", "58").await;
     count(&second, "C-01", "gloves", "40").await;
     // Meanwhile five pairs go out to the repair team, recorded on the first phone.

@@ -69,10 +69,13 @@ pub fn StocktakePage() -> impl IntoView {
         let site = stocktake.with(|found| found.as_ref().map(|(_, view)| view.header.site.to_string()))?;
         read_catalog(&catalog_of(&current.session.get()?, &site)?)
     });
+    // Read again by the item search, inside the page where `catalog` is the value.
+    let catalog_memo = catalog;
     let bin = RwSignal::new(String::new());
     let item = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let item_search = RwSignal::new(String::new());
     let found_asset = RwSignal::new(String::new());
     let found_place = RwSignal::new(String::new());
     // An asset's tag, typed or scanned, during an audit: it is found, here.
@@ -346,18 +349,40 @@ pub fn StocktakePage() -> impl IntoView {
             }
         });
         let stock_count = view.kind == Kind::Stock;
-        let item_options = catalog
-            .as_ref()
-            .map(|catalog| {
+        // The items the search names (by code or name), all if it is empty.
+        let item_options = move || {
+            let wanted = item_search.get().trim().to_lowercase();
+            catalog_memo.with(|catalog| {
+                catalog.as_ref().map(|catalog| {
+                    catalog
+                        .stock_items
+                        .iter()
+                        .filter(|known| wanted.is_empty() || known.code.to_lowercase().contains(&wanted) || known.name.to_lowercase().contains(&wanted))
+                        .map(|known| {
+                            let id = known.id.to_string();
+                            view! { <option value=known.id.to_string() selected=move || item.get() == id>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
+                        })
+                        .collect_view()
+                })
+            })
+        };
+        let search_items = move |event: leptos::ev::Event| {
+            let wanted = event_target_value(&event);
+            item_search.set(wanted.clone());
+            let wanted = wanted.trim().to_lowercase();
+            // One match is as good as picked.
+            let matches: Vec<String> = catalog_memo.with_untracked(|catalog| {
                 catalog
-                    .stock_items
                     .iter()
-                    .map(|known| {
-                        let id = known.id.to_string();
-                        view! { <option value=known.id.to_string() selected=move || item.get() == id>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
-                    })
-                    .collect_view()
+                    .flat_map(|catalog| catalog.stock_items.iter())
+                    .filter(|known| !wanted.is_empty() && (known.code.to_lowercase().contains(&wanted) || known.name.to_lowercase().contains(&wanted)))
+                    .map(|known| known.id.to_string())
+                    .collect()
             });
+            if let [only] = matches.as_slice() {
+                item.set(only.clone());
+            }
+        };
         view! {
             <article class="stocktake-page" data-stocktake=document.to_string() data-phase=format!("{:?}", view.phase).to_lowercase()>
                 <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
@@ -380,6 +405,10 @@ pub fn StocktakePage() -> impl IntoView {
                                 </label>
                                 <ScanButton on_code=Callback::new(use_code) />
                             </div>
+                            <label>
+                                <span>{texts.search}</span>
+                                <input type="search" name="item-search" prop:value=move || item_search.get() on:input=search_items />
+                            </label>
                             <label>
                                 <span>{texts.item}</span>
                                 <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
