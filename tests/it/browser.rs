@@ -458,6 +458,7 @@ async fn a_new_release_is_offered_and_taken_whole() {
 /// Taps what `selector` finds, as a thumb taps what is on screen: brought to the middle
 /// first, clear of the sticky header.
 async fn tap(browser: &Browser, selector: &str) {
+    wait_for_element(browser, selector).await;
     let element = browser.client.find(fantoccini::Locator::Css(selector)).await.unwrap();
     browser.client.execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&element).unwrap()]).await.unwrap();
     element.click().await.unwrap();
@@ -856,14 +857,25 @@ async fn wait_for_status(browser: &Browser, status: &str) {
     .await;
 }
 
-/// Picks `value` in the select `name` of the form `form`.
+/// Picks `value` in the select `name` of the form `form`, once the page offers it (a
+/// page drawn from the phone's store may still be loading its documents).
 async fn choose(browser: &Browser, form: &str, name: &str, value: &str) {
-    let select = browser.client.find(fantoccini::Locator::Css(&format!("[data-form={form}] select[name={name}]"))).await.unwrap();
+    let selector = format!("[data-form={form}] select[name={name}]");
+    let offered = format!("const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.value === '{value}');");
+    wait_for(&format!("{selector} to offer {value}"), PATIENCE, || async { (browser.evaluate(&offered).await == json!(true)).then_some(()) }).await;
+    let select = browser.client.find(fantoccini::Locator::Css(&selector)).await.unwrap();
     select.select_by_value(value).await.unwrap();
 }
 
 async fn type_into(browser: &Browser, selector: &str, text: &str) {
+    wait_for_element(browser, selector).await;
     browser.client.find(fantoccini::Locator::Css(selector)).await.unwrap().send_keys(text).await.unwrap();
+}
+
+/// Waits until the page has an element matching `selector`.
+async fn wait_for_element(browser: &Browser, selector: &str) {
+    let script = format!("return document.querySelector({}) !== null", json!(selector));
+    wait_for(&format!("{selector} to be on the page"), PATIENCE, || async { (browser.evaluate(&script).await == json!(true)).then_some(()) }).await;
 }
 
 #[tokio::test]
