@@ -524,21 +524,33 @@ impl WorkOrder {
         commit(&mut self.doc, edit, kind.name());
     }
 
-    /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
-    /// every phone (see the module documentation); `location` is the asset's place.
-    pub fn preventive(site: &SiteId, plan: &MaintenancePlan, location: &str, occurrence: i64, starts: Timestamp, due: Timestamp) -> Result<(DocumentId, WorkOrder), DocumentError> {
+    /// The seed of an occurrence's order: the first half is its document id, the second
+    /// its Automerge actor.
+    fn preventive_seed(site: &SiteId, plan: &EntryId, occurrence: i64) -> [u8; 32] {
         use sha2::{Digest as _, Sha256};
-        let seed: [u8; 32] = Sha256::new()
+        Sha256::new()
             .chain_update(b"houqin preventive maintenance\0")
             .chain_update(site.as_str())
             .chain_update(b"\0")
-            .chain_update(plan.id.as_str())
+            .chain_update(plan.as_str())
             .chain_update(b"\0")
             .chain_update(occurrence.to_be_bytes())
             .finalize()
-            .into();
+            .into()
+    }
+
+    /// The document id of occurrence `occurrence` of `plan`: cheap, for checking whether
+    /// a phone has the order before making it.
+    pub fn preventive_id(site: &SiteId, plan: &EntryId, occurrence: i64) -> DocumentId {
         let mut id = [0u8; 16];
-        id.copy_from_slice(&seed[..16]);
+        id.copy_from_slice(&Self::preventive_seed(site, plan, occurrence)[..16]);
+        DocumentId::from_random(id)
+    }
+
+    /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
+    /// every phone (see the module documentation); `location` is the asset's place.
+    pub fn preventive(site: &SiteId, plan: &MaintenancePlan, location: &str, occurrence: i64, starts: Timestamp, due: Timestamp) -> Result<(DocumentId, WorkOrder), DocumentError> {
+        let seed = Self::preventive_seed(site, &plan.id, occurrence);
         let actor = ActorId::from(&seed[16..]);
         let edit = Edit::new(Username::parse(PLANNER).expect("a valid user name"), starts);
         let new = NewWorkOrder {
@@ -558,7 +570,7 @@ impl WorkOrder {
         put(&mut order.doc, &map, "plan", plan.id.as_str());
         put(&mut order.doc, &map, "occurrence", occurrence);
         commit(&mut order.doc, &edit, "scheduled");
-        Ok((DocumentId::from_random(id), order))
+        Ok((Self::preventive_id(site, &plan.id, occurrence), order))
     }
 
     /// Merges this order into `original` (the same fault reported twice): it is cancelled
@@ -968,6 +980,7 @@ mod workflow {
         assert_eq!(view.preventive, Some(Preventive { plan: EntryId::parse("pm-ac").unwrap(), occurrence: 1 }));
         assert_eq!((view.header.created_by.as_str(), view.due_at, view.asset.as_deref()), (PLANNER, Some(due), Some("ac-101")));
 
+        assert_eq!(WorkOrder::preventive_id(&site, &plan().id, 1), first_id);
         let (other_id, _) = WorkOrder::preventive(&site, &plan(), "admin-101", 2, starts, due).unwrap();
         let (elsewhere_id, _) = WorkOrder::preventive(&SiteId::parse("plant2").unwrap(), &plan(), "admin-101", 1, starts, due).unwrap();
         assert_ne!(other_id, first_id);

@@ -38,13 +38,17 @@ pub fn PreventiveMaintenance() -> impl IntoView {
             let Ok(site_id) = SiteId::parse(&site.id) else { continue };
             for plan in &catalog.maintenance {
                 let Some(index) = plan_index(plan.every, plan.start, now) else { continue };
-                let (starts, due) = (plan_occurrence(plan.every, plan.start, index), plan_occurrence(plan.every, plan.start, index + 1));
-                let location = catalog.assets.iter().find(|asset| asset.id == plan.asset).and_then(|asset| asset.place.as_ref()).map(|place| place.to_string()).unwrap_or_default();
-                let Ok((id, order)) = WorkOrder::preventive(&site_id, plan, &location, index, starts, due) else { continue };
+                let id = WorkOrder::preventive_id(&site_id, &plan.id, index);
                 let fresh = replica::read(&id, |_| ()).is_none() && UNDER_WAY.with_borrow_mut(|under_way| under_way.insert(id));
                 if !fresh {
                     continue;
                 }
+                let (starts, due) = (plan_occurrence(plan.every, plan.start, index), plan_occurrence(plan.every, plan.start, index + 1));
+                let location = catalog.assets.iter().find(|asset| asset.id == plan.asset).and_then(|asset| asset.place.as_ref()).map(|place| place.to_string()).unwrap_or_default();
+                let Ok((_, order)) = WorkOrder::preventive(&site_id, plan, &location, index, starts, due) else {
+                    UNDER_WAY.with_borrow_mut(|under_way| under_way.remove(&id));
+                    continue;
+                };
                 let (session, site_key, title) = (session.clone(), site.id.clone(), plan.title.clone());
                 spawn_local(async move {
                     let outcome = async {
