@@ -6,10 +6,12 @@
 //! tested without a DOM.
 
 mod edits;
+mod fields;
 pub mod i18n;
 mod pages;
 pub mod photos;
 pub mod replica;
+mod scan;
 pub mod server;
 pub mod session;
 pub mod store;

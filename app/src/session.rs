@@ -44,6 +44,13 @@ pub struct SessionSite {
     pub catalog: Option<String>,
 }
 
+impl Session {
+    /// The site `wanted` if the user works there, else their first site.
+    pub fn site_or_first(&self, wanted: &str) -> Option<&SessionSite> {
+        self.sites.iter().find(|known| known.id == wanted).or(self.sites.first())
+    }
+}
+
 /// The session as components see it.
 #[derive(Clone, Copy)]
 pub struct CurrentSession {

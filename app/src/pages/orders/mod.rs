@@ -17,8 +17,8 @@ use shared::protocol::DocumentId;
 
 pub use maintenance::PreventiveMaintenance;
 
-use crate::pages::rounds::scan::ScanButton;
 
+use crate::fields::{CodeField, SiteChoice};
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
@@ -41,12 +41,8 @@ pub fn ReportFault() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let picker = NodeRef::<leptos::html::Input>::new();
-    let sites = move || current.session.get().map(|session| session.sites).unwrap_or_default();
-    let chosen_site = move || {
-        let chosen = site.get();
-        let sites = sites();
-        sites.iter().find(|known| known.id == chosen).or(sites.first()).map(|known| known.id.clone())
-    };
+    let sites = Signal::derive(move || current.session.get().map(|session| session.sites).unwrap_or_default());
+    let chosen_site = move || current.session.get()?.site_or_first(&site.get()).map(|known| known.id.clone());
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
@@ -174,21 +170,8 @@ pub fn ReportFault() -> impl IntoView {
                     <span>{move || texts.get().fault_title}</span>
                     <input name="title" required prop:value=title on:input=move |event| title.set(event_target_value(&event)) />
                 </label>
-                <Show when=move || { sites().len() > 1 }>
-                    <label>
-                        <span>{move || texts.get().site}</span>
-                        <select name="site" on:change=move |event| site.set(event_target_value(&event))>
-                            {move || sites().into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()}
-                        </select>
-                    </label>
-                </Show>
-                <div class="code-row">
-                    <label>
-                        <span>{move || texts.get().label_code}</span>
-                        <input name="code" autocomplete="off" autocapitalize="characters" prop:value=code on:change=move |event| use_code(event_target_value(&event)) />
-                    </label>
-                    <ScanButton on_code=Callback::new(use_code) />
-                </div>
+                <SiteChoice sites=sites chosen=site name="site" />
+                <CodeField value=code on_code=Callback::new(use_code) />
                 {where_fields}
                 <div class="two-columns">
                     <label>
@@ -311,7 +294,7 @@ pub fn MyWork() -> impl IntoView {
                 state.status.is_open() && state.assignee.as_ref().is_none_or(|assignee| assignee.as_str() == me)
             })
             .collect();
-        work.sort_by_key(|(_, order)| (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis())));
+        work.sort_by_cached_key(|(_, order)| (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis())));
         work
     };
     view! {

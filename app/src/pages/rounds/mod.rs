@@ -3,7 +3,7 @@
 //! the submitted report. Everything works on the documents on the phone, offline.
 //!
 //! - `board`: the home screen's rounds — due and overdue, in progress, recently submitted.
-//! - `start`: starting a round; `scan`: reading a QR label with the camera.
+//! - `start`: starting a round.
 //! - `round`: one round's page; `item`: one item with its answer, notes, photos, hazard and
 //!   conflicting answers; `signature`: the signature pad.
 //! - `report`: the printable report.
@@ -12,7 +12,6 @@ mod board;
 mod item;
 pub mod report;
 mod round;
-pub mod scan;
 mod signature;
 mod start;
 

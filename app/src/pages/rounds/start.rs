@@ -11,8 +11,8 @@ use shared::document::inspection::{Inspection, NewInspection};
 use shared::document::template::ChecklistTemplate;
 use shared::protocol::DocumentId;
 
-use super::scan::ScanButton;
 use super::read_catalog;
+use crate::fields::{CodeField, SiteChoice};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::replica::{self, use_replica};
@@ -73,11 +73,8 @@ pub fn StartRound() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     // The chosen site, or the first.
-    let chosen_site = move || {
-        let session = current.session.get()?;
-        let wanted = site.get();
-        session.sites.iter().find(|known| known.id == wanted).or(session.sites.first()).map(|known| known.id.clone())
-    };
+    let chosen_site = move || current.session.get()?.site_or_first(&site.get()).map(|known| known.id.clone());
+    let sites = Signal::derive(move || current.session.get().map(|session| session.sites).unwrap_or_default());
     // Read once per change, however many parts of the form show it.
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
@@ -149,31 +146,8 @@ pub fn StartRound() -> impl IntoView {
         <section class="card" aria-labelledby="start-round">
             <h2 id="start-round">{move || texts.get().start_round}</h2>
             <form class="form" on:submit=start data-form="round">
-                <Show when=move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.len() > 1))>
-                    <label>
-                        <span>{move || texts.get().site}</span>
-                        <select name="site" on:change=move |event| site.set(event_target_value(&event))>
-                            {move || {
-                                current.session.get().map(|session| {
-                                    session.sites.into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()
-                                })
-                            }}
-                        </select>
-                    </label>
-                </Show>
-                <div class="code-row">
-                    <label>
-                        <span>{move || texts.get().label_code}</span>
-                        <input
-                            name="code"
-                            autocomplete="off"
-                            autocapitalize="characters"
-                            prop:value=code
-                            on:change=move |event| use_code(event_target_value(&event))
-                        />
-                    </label>
-                    <ScanButton on_code=Callback::new(use_code) />
-                </div>
+                <SiteChoice sites=sites chosen=site name="site" />
+                <CodeField value=code on_code=Callback::new(use_code) />
                 {options}
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>

@@ -16,6 +16,7 @@ use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
+use crate::fields::SiteChoice;
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalog};
 use crate::i18n::{Texts, use_texts};
 use crate::replica::{self, use_replica};
@@ -201,14 +202,7 @@ pub fn StoreCard() -> impl IntoView {
         <Show when=move || !store_sites().is_empty()>
             <section class="card" aria-labelledby="store">
                 <h2 id="store">{move || texts.get().store}</h2>
-                <Show when=move || { store_sites().len() > 1 }>
-                    <label class="filter">
-                        <span>{move || texts.get().site}</span>
-                        <select name="store-site" on:change=move |event| site.set(event_target_value(&event))>
-                            {move || store_sites().into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()}
-                        </select>
-                    </label>
-                </Show>
+                <SiteChoice sites=Signal::derive(store_sites) chosen=site name="store-site" class="filter" />
                 <label class="filter search">
                     <span>{move || texts.get().search}</span>
                     <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />

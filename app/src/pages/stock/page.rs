@@ -18,7 +18,8 @@ use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::use_texts;
 use crate::pages::orders::sync_badge;
-use crate::pages::rounds::scan::ScanButton;
+use crate::fields::CodeField;
+use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
 use crate::session::use_session;
 
@@ -75,6 +76,7 @@ pub fn StocktakePage() -> impl IntoView {
     let item = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let code = RwSignal::new(String::new());
     let item_search = RwSignal::new(String::new());
     let found_asset = RwSignal::new(String::new());
     let found_place = RwSignal::new(String::new());
@@ -398,13 +400,7 @@ pub fn StocktakePage() -> impl IntoView {
                     <section class="card" aria-labelledby="count">
                         <h2 id="count">{texts.count}</h2>
                         <form class="form" data-form="count" on:submit=count>
-                            <div class="code-row">
-                                <label>
-                                    <span>{texts.label_code}</span>
-                                    <input name="code" autocomplete="off" on:change=move |event| use_code(event_target_value(&event)) />
-                                </label>
-                                <ScanButton on_code=Callback::new(use_code) />
-                            </div>
+                            <CodeField value=code on_code=Callback::new(use_code) />
                             <label>
                                 <span>{texts.search}</span>
                                 <input type="search" name="item-search" prop:value=move || item_search.get() on:input=search_items />
