@@ -70,7 +70,7 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
             let mut template = ChecklistTemplate::create(actor.clone(), &site.id, &checklist, &edit)?;
             let id = new_document_id();
             store.compact(&id, template.doc_mut()).context("cannot store a template")?;
-            let reference = TemplateRef { document: id.url(), name_zh: checklist.name.zh.clone(), name_en: checklist.name.en.clone(), category: checklist.category.clone() };
+            let reference = TemplateRef { document: id.url(), name_zh: checklist.name.zh.clone(), name_en: checklist.name.en.clone(), category: checklist.category.clone(), version: checklist.version };
             catalog.put_template(&reference, &edit)?;
             templates.insert(checklist.category, reference.document);
         }

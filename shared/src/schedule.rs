@@ -9,7 +9,7 @@
 //! day start at its midnight.
 
 use crate::document::catalog::{Every, Schedule};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, first_of_month, year_month};
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
@@ -66,31 +66,6 @@ fn local_day(time: Timestamp, offset_minutes: i32) -> i64 {
 /// The instant a local day begins.
 fn day_start(day: i64, offset_minutes: i32) -> Timestamp {
     Timestamp::from_millis(day * DAY - i64::from(offset_minutes) * 60_000)
-}
-
-/// Year and month (1–12) of a day number, proleptic Gregorian.
-fn year_month(day: i64) -> (i64, i64) {
-    // Shift the era to start on 1 March so the leap day is the era's last.
-    let shifted = day + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month)
-}
-
-/// The day number of the first of `month` (1–12) in `year`.
-fn first_of_month(year: i64, month: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * month_index + 2) / 5;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Months since year 0 of a day number.

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 
 use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
@@ -78,6 +79,50 @@ pub struct TemplateRef {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
+    /// The version inspections start from; 0 while the template is a draft never
+    /// published, which rounds do not offer.
+    pub version: i64,
+}
+
+impl TemplateRef {
+    pub fn is_published(&self) -> bool {
+        self.version > 0
+    }
+}
+
+/// The lists of a catalog an administrator edits entry by entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogList {
+    Places,
+    Assets,
+    StockItems,
+    Templates,
+    Schedules,
+    Maintenance,
+}
+
+impl CatalogList {
+    const fn collection(self) -> &'static str {
+        match self {
+            CatalogList::Places => "places",
+            CatalogList::Assets => "assets",
+            CatalogList::StockItems => "stock_items",
+            CatalogList::Templates => "templates",
+            CatalogList::Schedules => "schedules",
+            CatalogList::Maintenance => "maintenance",
+        }
+    }
+
+    const fn singular(self) -> &'static str {
+        match self {
+            CatalogList::Places => "place",
+            CatalogList::Assets => "asset",
+            CatalogList::StockItems => "stock item",
+            CatalogList::Templates => "template",
+            CatalogList::Schedules => "schedule",
+            CatalogList::Maintenance => "maintenance plan",
+        }
+    }
 }
 
 /// How often something recurs.
@@ -89,7 +134,8 @@ pub enum Every {
 }
 
 impl Every {
-    fn parts(self) -> (i64, &'static str) {
+    /// The count and its unit as the document stores them (`day`, `week`, `month`).
+    pub fn parts(self) -> (i64, &'static str) {
         match self {
             Every::Days(count) => (i64::from(count), "day"),
             Every::Weeks(count) => (i64::from(count), "week"),
@@ -97,7 +143,7 @@ impl Every {
         }
     }
 
-    fn from_parts(count: i64, unit: &str, field: &str) -> Result<Every, DocumentError> {
+    pub fn from_parts(count: i64, unit: &str, field: &str) -> Result<Every, DocumentError> {
         let count = u32::try_from(count).ok().filter(|count| *count > 0).ok_or_else(|| invalid(field, &count.to_string(), "a positive count"))?;
         match unit {
             "day" => Ok(Every::Days(count)),
@@ -285,21 +331,37 @@ impl SiteCatalog {
         SiteCatalog { doc }
     }
 
-    /// Adds or replaces an entry of `collection` keyed `id`; `write` fills its fields.
+    /// Adds an entry of `collection` keyed `id`, or updates the one there field by field
+    /// (so two admins changing different fields of one room keep both changes); `write`
+    /// fills its fields.
     fn upsert(&mut self, collection: &str, id: &str, edit: &Edit, summary: &str, write: impl FnOnce(&mut AutoCommit, &ObjId)) -> Result<(), DocumentError> {
         let map = map_at(&self.doc, &ROOT, collection, collection)?;
-        let entry = put_map(&mut self.doc, &map, id);
+        let entry = match automerge::ReadDoc::get(&self.doc, &map, id)? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), entry)) => entry,
+            _ => put_map(&mut self.doc, &map, id),
+        };
         write(&mut self.doc, &entry);
         commit(&mut self.doc, edit, summary);
+        Ok(())
+    }
+
+    /// Removes an entry from one of the lists an administrator edits. Removing what is not
+    /// there is no change. Documents that name the entry keep their own copy of its name.
+    pub fn remove(&mut self, list: CatalogList, id: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let collection = list.collection();
+        let map = map_at(&self.doc, &ROOT, collection, collection)?;
+        if automerge::ReadDoc::get(&self.doc, &map, id)?.is_none() {
+            return Ok(());
+        }
+        self.doc.delete(&map, id)?;
+        commit(&mut self.doc, edit, &format!("removed {}", list.singular()));
         Ok(())
     }
 
     pub fn put_place(&mut self, place: &Place, edit: &Edit) -> Result<(), DocumentError> {
         self.upsert("places", place.id.as_str(), edit, "place", |doc, map| {
             put(doc, map, "kind", place.kind.as_str());
-            if let Some(parent) = &place.parent {
-                put(doc, map, "parent", parent.as_str());
-            }
+            put_optional(doc, map, "parent", place.parent.as_ref().map(EntryId::as_str));
             put(doc, map, "name", place.name.as_str());
             put(doc, map, "code", place.code.as_str());
         })
@@ -310,12 +372,8 @@ impl SiteCatalog {
             put(doc, map, "name", asset.name.as_str());
             put(doc, map, "asset_type", asset.asset_type.as_str());
             put(doc, map, "tag", asset.tag.as_str());
-            if let Some(place) = &asset.place {
-                put(doc, map, "place", place.as_str());
-            }
-            if let Some(installed) = asset.installed_at {
-                put(doc, map, "installed_at", installed.as_millis());
-            }
+            put_optional(doc, map, "place", asset.place.as_ref().map(EntryId::as_str));
+            put_optional(doc, map, "installed_at", asset.installed_at.map(Timestamp::as_millis));
         })
     }
 
@@ -325,9 +383,7 @@ impl SiteCatalog {
             put(doc, map, "name", item.name.as_str());
             put(doc, map, "unit", item.unit.as_str());
             put(doc, map, "category", item.category.as_str());
-            if let Some(bin) = &item.bin {
-                put(doc, map, "bin", bin.as_str());
-            }
+            put_optional(doc, map, "bin", item.bin.as_deref());
         })
     }
 
@@ -336,6 +392,7 @@ impl SiteCatalog {
             put(doc, map, "name_zh", template.name_zh.as_str());
             put(doc, map, "name_en", template.name_en.as_str());
             put(doc, map, "category", template.category.as_str());
+            put(doc, map, "version", template.version);
         })
     }
 
@@ -435,6 +492,8 @@ impl SiteCatalog {
                     name_zh: template.str("name_zh")?,
                     name_en: template.str("name_en")?,
                     category: template.str("category")?,
+                    // Templates listed before versions were recorded here were published.
+                    version: template.optional_i64("version")?.unwrap_or(1),
                 })
             })?,
             schedules: root.entries("schedules", |id, schedule| {
@@ -465,6 +524,18 @@ impl SiteCatalog {
                 })
             })?,
         })
+    }
+}
+
+/// Writes `value` at `key`, or removes the key when there is none.
+fn put_optional(doc: &mut AutoCommit, map: &ObjId, key: &str, value: Option<impl Into<automerge::ScalarValue>>) {
+    match value {
+        Some(value) => put(doc, map, key, value),
+        None => {
+            if automerge::ReadDoc::get(doc, map, key).ok().flatten().is_some() {
+                doc.delete(map, key).expect("deleting a key of this document");
+            }
+        }
     }
 }
 
@@ -556,5 +627,22 @@ mod tests {
         }
         let taken = catalog.record_movement(&id("m1"), MovementKind::Receive, &gloves, Quantity::units(1), "", &edit("store", 99)).unwrap_err();
         assert_eq!(taken.to_string(), "invalid movement id \"m1\": a new id; this one is taken");
+    }
+
+    #[test]
+    fn admins_editing_one_entry_offline_keep_both_fields_and_removals_hold() {
+        let mut first = catalog();
+        let room = Place { id: id("r1"), kind: PlaceKind::Room, parent: Some(id("b1")), name: "101".into(), code: "R-101".into() };
+        first.put_place(&room, &edit("admin", 1)).unwrap();
+        let mut second = SiteCatalog::from_doc(first.doc_mut().fork().with_actor(ActorId::from([9; 16]))).unwrap();
+        first.put_place(&Place { name: "101 会议室".into(), ..room.clone() }, &edit("admin", 2)).unwrap();
+        second.put_place(&Place { code: "R-101A".into(), parent: None, ..room.clone() }, &edit("admin2", 3)).unwrap();
+        first.doc_mut().merge(second.doc_mut()).unwrap();
+        let merged = first.read().unwrap();
+        let place = merged.place("r1").unwrap();
+        assert_eq!((place.name.as_str(), place.code.as_str(), place.parent.clone()), ("101 会议室", "R-101A", None));
+        first.remove(CatalogList::Places, "r1", &edit("admin", 4)).unwrap();
+        first.remove(CatalogList::Places, "r1", &edit("admin", 5)).unwrap();
+        assert!(first.read().unwrap().place("r1").is_none());
     }
 }

@@ -10,6 +10,7 @@
 //! clock or draws randomness; ids of new entries are passed in.
 
 pub mod catalog;
+pub mod catalog_csv;
 pub mod conflicts;
 pub mod history;
 pub mod inspection;

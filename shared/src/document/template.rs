@@ -7,9 +7,10 @@
 //! Layout: header; `name` and `category` (scalars; the name as `name_zh`, `name_en`);
 //! `version`; `sections` and `items` (maps keyed by id, each with an `order`).
 
-use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+use automerge::transaction::Transactable as _;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc as _, Value};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, put, put_map, read_root};
+use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::SiteId;
 
 /// A text in both interface languages.
@@ -101,18 +102,35 @@ impl Checklist {
     }
 }
 
-/// Writes a checklist's fields into `object` (a template's root or an inspection's copy).
-pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &Checklist) -> Result<(), DocumentError> {
+/// Checks what [`write_checklist`] would write: items in known sections, limits in order.
+fn check_consistent(checklist: &Checklist) -> Result<(), DocumentError> {
     for item in &checklist.items {
         if !checklist.sections.iter().any(|section| section.id == item.section) {
             return Err(invalid("item section", item.section.as_str(), "the id of one of the checklist's sections"));
         }
-        if let ItemKind::Number { min: Some(min), max: Some(max), .. } = item.kind
-            && min > max
-        {
-            return Err(invalid("limits", &format!("{min}..{max}"), "a minimum no larger than the maximum"));
-        }
+        check_item(item)?;
     }
+    Ok(())
+}
+
+fn check_item(item: &ChecklistItem) -> Result<(), DocumentError> {
+    if let ItemKind::Number { min: Some(min), max: Some(max), .. } = item.kind
+        && min > max
+    {
+        return Err(invalid("limits", &format!("{min}..{max}"), "a minimum no larger than the maximum"));
+    }
+    if let Some(weight) = item.weight
+        && weight < 0
+    {
+        return Err(invalid("weight", &weight.to_string(), "zero or more"));
+    }
+    Ok(())
+}
+
+/// Writes a checklist's fields into `object` (a template's root, its draft, or an
+/// inspection's copy).
+pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &Checklist) -> Result<(), DocumentError> {
+    check_consistent(checklist)?;
     put(doc, object, "name_zh", checklist.name.zh.as_str());
     put(doc, object, "name_en", checklist.name.en.as_str());
     put(doc, object, "category", checklist.category.as_str());
@@ -120,47 +138,67 @@ pub(crate) fn write_checklist(doc: &mut AutoCommit, object: &ObjId, checklist: &
     let sections = put_map(doc, object, "sections");
     for section in &checklist.sections {
         let map = put_map(doc, &sections, section.id.as_str());
-        put(doc, &map, "order", section.order);
-        put(doc, &map, "title_zh", section.title.zh.as_str());
-        put(doc, &map, "title_en", section.title.en.as_str());
+        write_section(doc, &map, section);
     }
     let items = put_map(doc, object, "items");
     for item in &checklist.items {
         let map = put_map(doc, &items, item.id.as_str());
-        put(doc, &map, "section", item.section.as_str());
-        put(doc, &map, "order", item.order);
-        put(doc, &map, "label_zh", item.label.zh.as_str());
-        put(doc, &map, "label_en", item.label.en.as_str());
-        put(doc, &map, "kind", item.kind.name());
-        put(doc, &map, "required", item.required);
-        put(doc, &map, "photo_on_fail", item.photo_on_fail);
-        if let Some(weight) = item.weight {
-            put(doc, &map, "weight", weight);
-        }
-        match &item.kind {
-            ItemKind::Number { unit, min, max } => {
-                put(doc, &map, "unit", unit.as_str());
-                if let Some(min) = min {
-                    put(doc, &map, "min", *min);
-                }
-                if let Some(max) = max {
-                    put(doc, &map, "max", *max);
-                }
-            }
-            ItemKind::Choice { options, failing } => {
-                let options_map = put_map(doc, &map, "options");
-                for (index, (id, label)) in options.iter().enumerate() {
-                    let option = put_map(doc, &options_map, id.as_str());
-                    put(doc, &option, "order", index as i64);
-                    put(doc, &option, "label_zh", label.zh.as_str());
-                    put(doc, &option, "label_en", label.en.as_str());
-                    put(doc, &option, "fails", failing.contains(id));
-                }
-            }
-            ItemKind::PassFail | ItemKind::Text | ItemKind::Photo | ItemKind::Signature => {}
-        }
+        write_item(doc, &map, item);
     }
     Ok(())
+}
+
+fn write_section(doc: &mut AutoCommit, map: &ObjId, section: &Section) {
+    put(doc, map, "order", section.order);
+    put(doc, map, "title_zh", section.title.zh.as_str());
+    put(doc, map, "title_en", section.title.en.as_str());
+}
+
+/// Writes an item's fields into its map, removing those its kind no longer has, so the
+/// same map can be rewritten as the item changes.
+fn write_item(doc: &mut AutoCommit, map: &ObjId, item: &ChecklistItem) {
+    put(doc, map, "section", item.section.as_str());
+    put(doc, map, "order", item.order);
+    put(doc, map, "label_zh", item.label.zh.as_str());
+    put(doc, map, "label_en", item.label.en.as_str());
+    put(doc, map, "kind", item.kind.name());
+    put(doc, map, "required", item.required);
+    put(doc, map, "photo_on_fail", item.photo_on_fail);
+    let mut stale: Vec<&str> = vec!["weight", "unit", "min", "max", "options"];
+    let mut keep = |key: &str| stale.retain(|stale| *stale != key);
+    if let Some(weight) = item.weight {
+        put(doc, map, "weight", weight);
+        keep("weight");
+    }
+    match &item.kind {
+        ItemKind::Number { unit, min, max } => {
+            put(doc, map, "unit", unit.as_str());
+            keep("unit");
+            for (key, limit) in [("min", min), ("max", max)] {
+                if let Some(limit) = limit {
+                    put(doc, map, key, *limit);
+                    keep(key);
+                }
+            }
+        }
+        ItemKind::Choice { options, failing } => {
+            let options_map = put_map(doc, map, "options");
+            keep("options");
+            for (index, (id, label)) in options.iter().enumerate() {
+                let option = put_map(doc, &options_map, id.as_str());
+                put(doc, &option, "order", index as i64);
+                put(doc, &option, "label_zh", label.zh.as_str());
+                put(doc, &option, "label_en", label.en.as_str());
+                put(doc, &option, "fails", failing.contains(id));
+            }
+        }
+        ItemKind::PassFail | ItemKind::Text | ItemKind::Photo | ItemKind::Signature => {}
+    }
+    for key in stale {
+        if doc.get(map, key).ok().flatten().is_some() {
+            doc.delete(map, key).expect("deleting a key of this document");
+        }
+    }
 }
 
 fn label(fields: &Fields<'_>, prefix: &str) -> Result<Label, DocumentError> {
@@ -236,19 +274,159 @@ impl ChecklistTemplate {
         Ok(ChecklistTemplate { doc })
     }
 
+    /// A new template with nothing published yet: an empty version 0, and a draft with
+    /// the given names and one section to put items in.
+    pub fn create_draft(actor: ActorId, site: &SiteId, name: &Label, category: &str, first_section: Section, edit: &Edit) -> Result<ChecklistTemplate, DocumentError> {
+        let unpublished = Checklist { name: name.clone(), category: category.to_owned(), version: 0, sections: Vec::new(), items: Vec::new() };
+        let mut template = ChecklistTemplate::create(actor, site, &unpublished, edit)?;
+        let draft = Checklist { sections: vec![first_section], ..unpublished };
+        let map = put_map(&mut template.doc, &ROOT, DRAFT);
+        write_checklist(&mut template.doc, &map, &draft)?;
+        commit(&mut template.doc, edit, "started a draft");
+        Ok(template)
+    }
+
+    /// The published checklist: what rounds start from. Version 0 has never been published.
     pub fn read(&self) -> Result<(Header, Checklist), DocumentError> {
         let (header, root) = read_root(&self.doc, DocumentType::ChecklistTemplate)?;
         Ok((header, read_checklist(&root)?))
     }
 
-    /// Marks the current content as a new published version.
-    pub fn publish(&mut self, edit: &Edit) -> Result<i64, DocumentError> {
-        let (_, checklist) = self.read()?;
-        let version = checklist.version + 1;
-        put(&mut self.doc, &ROOT, "version", version);
-        commit(&mut self.doc, edit, &format!("published version {version}"));
-        Ok(version)
+    /// The checklist being edited: the draft, or the published one if nobody has started
+    /// editing since. Its `version` is the published version it will follow.
+    pub fn draft(&self) -> Result<Checklist, DocumentError> {
+        let (_, root) = read_root(&self.doc, DocumentType::ChecklistTemplate)?;
+        let published = root.i64("version")?;
+        let mut draft = match root.optional_map(DRAFT)? {
+            Some(_) => read_checklist(&root.fields(DRAFT)?)?,
+            None => read_checklist(&root)?,
+        };
+        draft.version = published;
+        Ok(draft)
     }
+
+    /// Whether the draft differs from the published checklist.
+    pub fn has_unpublished_changes(&self) -> Result<bool, DocumentError> {
+        let (_, published) = self.read()?;
+        Ok(self.draft()? != published)
+    }
+
+    /// The draft's map, made from the published checklist the first time it is edited.
+    fn draft_map(&mut self, edit: &Edit) -> Result<ObjId, DocumentError> {
+        if let Some((Value::Object(ObjType::Map), map)) = self.doc.get(&ROOT, DRAFT)? {
+            return Ok(map);
+        }
+        let (_, published) = self.read()?;
+        let map = put_map(&mut self.doc, &ROOT, DRAFT);
+        write_checklist(&mut self.doc, &map, &published)?;
+        commit(&mut self.doc, edit, "started a draft");
+        Ok(map)
+    }
+
+    /// Renames the draft or changes its category.
+    pub fn set_names(&mut self, name: &Label, category: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let draft = self.draft_map(edit)?;
+        put(&mut self.doc, &draft, "name_zh", name.zh.as_str());
+        put(&mut self.doc, &draft, "name_en", name.en.as_str());
+        put(&mut self.doc, &draft, "category", category);
+        commit(&mut self.doc, edit, "renamed the draft");
+        Ok(())
+    }
+
+    /// Adds a section to the draft, or changes one.
+    pub fn put_section(&mut self, section: &Section, edit: &Edit) -> Result<(), DocumentError> {
+        let draft = self.draft_map(edit)?;
+        let sections = map_at(&self.doc, &draft, "sections", "draft sections")?;
+        let map = self.entry_map(&sections, section.id.as_str());
+        write_section(&mut self.doc, &map, section);
+        commit(&mut self.doc, edit, "section");
+        Ok(())
+    }
+
+    /// Adds an item to the draft, or changes one (field by field, so two admins editing
+    /// different fields of one item keep both).
+    pub fn put_item(&mut self, item: &ChecklistItem, edit: &Edit) -> Result<(), DocumentError> {
+        check_item(item)?;
+        let draft = self.draft_map(edit)?;
+        let sections = map_at(&self.doc, &draft, "sections", "draft sections")?;
+        if self.doc.get(&sections, item.section.as_str())?.is_none() {
+            return Err(invalid("item section", item.section.as_str(), "the id of one of the checklist's sections"));
+        }
+        let items = map_at(&self.doc, &draft, "items", "draft items")?;
+        let map = self.entry_map(&items, item.id.as_str());
+        write_item(&mut self.doc, &map, item);
+        commit(&mut self.doc, edit, "item");
+        Ok(())
+    }
+
+    /// Removes an item from the draft.
+    pub fn remove_item(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
+        let draft = self.draft_map(edit)?;
+        let items = map_at(&self.doc, &draft, "items", "draft items")?;
+        if self.doc.get(&items, id.as_str())?.is_some() {
+            self.doc.delete(&items, id.as_str())?;
+            commit(&mut self.doc, edit, "removed an item");
+        }
+        Ok(())
+    }
+
+    /// Removes a section and the items in it from the draft.
+    pub fn remove_section(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
+        let draft = self.draft()?;
+        let map = self.draft_map(edit)?;
+        let items = map_at(&self.doc, &map, "items", "draft items")?;
+        for item in draft.items.iter().filter(|item| &item.section == id) {
+            self.doc.delete(&items, item.id.as_str())?;
+        }
+        let sections = map_at(&self.doc, &map, "sections", "draft sections")?;
+        if self.doc.get(&sections, id.as_str())?.is_some() {
+            self.doc.delete(&sections, id.as_str())?;
+        }
+        commit(&mut self.doc, edit, "removed a section");
+        Ok(())
+    }
+
+    fn entry_map(&mut self, parent: &ObjId, key: &str) -> ObjId {
+        match self.doc.get(parent, key).ok().flatten() {
+            Some((Value::Object(ObjType::Map), map)) => map,
+            _ => put_map(&mut self.doc, parent, key),
+        }
+    }
+
+    /// Publishes the draft as the next version: rounds started from now on copy it;
+    /// rounds in progress keep the version they copied. A checklist with no items, an
+    /// unnamed one, or a choice with fewer than two options is refused.
+    pub fn publish(&mut self, edit: &Edit) -> Result<i64, DocumentError> {
+        let mut checklist = self.draft()?;
+        check_publishable(&checklist)?;
+        checklist.version += 1;
+        write_checklist(&mut self.doc, &ROOT, &checklist)?;
+        commit(&mut self.doc, edit, &format!("published version {}", checklist.version));
+        Ok(checklist.version)
+    }
+}
+
+/// Where a template keeps the checklist being edited.
+const DRAFT: &str = "draft";
+
+fn check_publishable(checklist: &Checklist) -> Result<(), DocumentError> {
+    if checklist.name.zh.trim().is_empty() && checklist.name.en.trim().is_empty() {
+        return Err(invalid("name", "", "a name in Chinese or English"));
+    }
+    if checklist.items.is_empty() {
+        return Err(invalid("items", "0", "at least one item"));
+    }
+    for item in &checklist.items {
+        if item.label.zh.trim().is_empty() && item.label.en.trim().is_empty() {
+            return Err(invalid("item label", item.id.as_str(), "a label in Chinese or English"));
+        }
+        if let ItemKind::Choice { options, .. } = &item.kind
+            && options.len() < 2
+        {
+            return Err(invalid("choice options", item.id.as_str(), "at least two options"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -285,5 +463,78 @@ mod tests {
         checklist.items[1].kind = ItemKind::Number { unit: "°C".into(), min: Some(60_000), max: Some(10_000) };
         let error = ChecklistTemplate::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &checklist, &edit(0)).err().unwrap();
         assert_eq!(error.to_string(), "invalid limits \"60000..10000\": a minimum no larger than the maximum");
+    }
+
+    fn section(id: &str) -> Section {
+        Section { id: EntryId::parse(id).unwrap(), order: 0, title: Label::new("消防", "Fire") }
+    }
+
+    fn item(id: &str, order: i64, kind: ItemKind) -> ChecklistItem {
+        ChecklistItem {
+            id: EntryId::parse(id).unwrap(),
+            section: EntryId::parse("s1").unwrap(),
+            order,
+            label: Label::new("灭火器压力正常", "Extinguisher pressure normal"),
+            kind,
+            required: true,
+            photo_on_fail: false,
+            weight: None,
+        }
+    }
+
+    fn draft_template() -> ChecklistTemplate {
+        let name = Label::new("仓库巡查", "Warehouse round");
+        ChecklistTemplate::create_draft(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &name, "fire_safety", section("s1"), &edit(0)).unwrap()
+    }
+
+    #[test]
+    fn a_draft_is_published_as_versions_and_rounds_keep_the_version_they_copied() {
+        let mut template = draft_template();
+        assert_eq!(template.read().unwrap().1.version, 0, "nothing published yet");
+        assert_eq!(template.publish(&edit(1)).unwrap_err().to_string(), "invalid items \"0\": at least one item");
+        template.put_item(&item("i1", 0, ItemKind::PassFail), &edit(2)).unwrap();
+        template.put_item(&item("i2", 1, ItemKind::Number { unit: "MPa".into(), min: Some(1_000), max: Some(1_400) }), &edit(3)).unwrap();
+        assert!(template.has_unpublished_changes().unwrap());
+        assert_eq!(template.publish(&edit(4)).unwrap(), 1);
+        let (_, first) = template.read().unwrap();
+        assert_eq!((first.version, first.items.len()), (1, 2));
+        assert!(!template.has_unpublished_changes().unwrap());
+
+        // A round starts from version 1; the draft moves on without it.
+        let round = first.clone();
+        let mut changed = item("i2", 1, ItemKind::Number { unit: "MPa".into(), min: Some(900), max: None });
+        changed.weight = Some(3);
+        template.put_item(&changed, &edit(5)).unwrap();
+        template.remove_item(&EntryId::parse("i1").unwrap(), &edit(6)).unwrap();
+        assert_eq!(template.read().unwrap().1, first, "the published version is untouched by the draft");
+        assert_eq!(template.publish(&edit(7)).unwrap(), 2);
+        let (_, second) = template.read().unwrap();
+        assert_eq!(second.items, [changed.clone()], "the old maximum is gone, the weight is there");
+        assert_eq!(round.items.len(), 2, "the copy a round holds does not change");
+
+        let mut broken = item("i3", 2, ItemKind::Choice { options: vec![(EntryId::parse("ok").unwrap(), Label::new("好", "Good"))], failing: Vec::new() });
+        template.put_item(&broken, &edit(8)).unwrap();
+        assert_eq!(template.publish(&edit(9)).unwrap_err().to_string(), "invalid choice options \"i3\": at least two options");
+        broken.section = EntryId::parse("nowhere").unwrap();
+        assert!(template.put_item(&broken, &edit(10)).is_err(), "an item needs a section of the draft");
+        template.remove_section(&EntryId::parse("s1").unwrap(), &edit(11)).unwrap();
+        assert!(template.draft().unwrap().items.is_empty(), "a section goes with its items");
+    }
+
+    #[test]
+    fn two_admins_editing_a_draft_offline_keep_both_edits() {
+        let mut first = draft_template();
+        first.put_item(&item("i1", 0, ItemKind::PassFail), &edit(1)).unwrap();
+        let mut second = ChecklistTemplate::from_doc(first.doc_mut().fork().with_actor(ActorId::from([2; 16]))).unwrap();
+        let mut relabelled = item("i1", 0, ItemKind::PassFail);
+        relabelled.label = Label::new("灭火器在位", "Extinguisher in place");
+        first.put_item(&relabelled, &edit(2)).unwrap();
+        second.put_item(&item("i2", 1, ItemKind::Text), &edit(3)).unwrap();
+        second.set_names(&Label::new("仓库消防巡查", "Warehouse fire round"), "fire_safety", &edit(4)).unwrap();
+        first.doc_mut().merge(second.doc_mut()).unwrap();
+        let draft = first.draft().unwrap();
+        assert_eq!(draft.items.len(), 2);
+        assert_eq!(draft.items[0].label, relabelled.label);
+        assert_eq!(draft.name.en, "Warehouse fire round");
     }
 }
