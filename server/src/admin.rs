@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::directory::{Role, SiteId, Username};
 
 use crate::auth::{Session, UserView, now};
@@ -32,6 +32,30 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/users", get(list_users).post(add_user))
         .route("/api/admin/users/{username}/disable", post(disable_user))
         .route("/api/admin/users/{username}/enable", post(enable_user))
+        .route("/api/admin/users/{username}/password", post(reset_password))
+        .route("/api/admin/users/{username}/roles", axum::routing::put(set_roles))
+}
+
+/// A person as administrators see them: roles, whether they may sign in, when they last
+/// synced and the devices (Automerge actors) bound to them.
+#[derive(Serialize)]
+pub struct PersonView {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Milliseconds since the epoch.
+    pub last_sync: Option<i64>,
+    /// Actor ids (hex), one per app install they signed in on.
+    pub devices: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NewPassword {
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+pub struct RoleChange {
+    pub roles: Vec<NewRole>,
 }
 
 #[derive(Deserialize)]
@@ -161,10 +185,98 @@ async fn add_user(State(state): State<AppState>, session: Session, request: Resu
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
 
-async fn list_users(State(state): State<AppState>, session: Session) -> Result<Json<Vec<UserView>>, AppError> {
+/// The people an administrator manages: those with a role at a site they run, and those
+/// with no role anywhere yet.
+async fn list_users(State(state): State<AppState>, session: Session) -> Result<Json<Vec<PersonView>>, AppError> {
     session.require_admin()?;
-    let users = state.directory.users()?;
-    Ok(Json(users.iter().map(UserView::from).collect()))
+    let directory = state.directory.clone();
+    let people = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<PersonView>> {
+        let mut people = Vec::new();
+        for user in directory.users()? {
+            let reachable = user.roles.is_empty() || user.roles.iter().any(|(site, _)| session.role_at(site) == Some(Role::Admin));
+            if reachable {
+                let last_sync = directory.last_sync(&user.username)?;
+                let devices = directory.actors_of(&user.username)?;
+                people.push(PersonView { user: UserView::from(&user), last_sync, devices });
+            }
+        }
+        Ok(people)
+    })
+    .await
+    .context("the listing task failed")??;
+    Ok(Json(people))
+}
+
+/// The person named in the path, if the administrator runs every site where they work.
+fn person_in_reach(state: &AppState, session: &Session, username: &str) -> Result<UserRecord, AppError> {
+    let target = Username::parse(username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
+    let out_of_reach = target.roles.iter().any(|(site, _)| session.role_at(site) != Some(Role::Admin));
+    if out_of_reach {
+        return Err(AppError::Forbidden("this person works at a site you do not administer"));
+    }
+    Ok(target)
+}
+
+/// Sets a new password. Every token the person holds is revoked: a reset usually follows
+/// a lost phone or a password someone else learnt.
+async fn reset_password(State(state): State<AppState>, session: Session, Path(username): Path<String>, request: Result<Json<NewPassword>, axum::extract::rejection::JsonRejection>) -> Result<Json<UserView>, AppError> {
+    session.require_admin()?;
+    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"password\"}}: {}", rejection.body_text())))?;
+    let target = person_in_reach(&state, &session, &username)?;
+    if request.password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::BadRequest(format!("a password needs at least {MIN_PASSWORD} characters")));
+    }
+    let hash = tokio::task::spawn_blocking(move || hash_password(&request.password)).await.context("the hashing task failed")??;
+    let user = state
+        .directory
+        .update_user(&target.username, |user| {
+            user.password_hash = hash.clone();
+            user.token_generation += 1;
+        })?
+        .ok_or(AppError::NotFound)?;
+    state.storage.flush().await?;
+    state.sync.revoke(&user.username);
+    tracing::info!(user = %user.username, by = %session.user.username, "reset a password");
+    Ok(Json(UserView::from(&user)))
+}
+
+/// Replaces a person's roles at the sites the administrator runs; roles elsewhere stay.
+/// Their open sync connections close, so they reconnect under the new roles.
+async fn set_roles(State(state): State<AppState>, session: Session, Path(username): Path<String>, request: Result<Json<RoleChange>, axum::extract::rejection::JsonRejection>) -> Result<Json<UserView>, AppError> {
+    session.require_admin()?;
+    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text())))?;
+    let bad = |message: String| AppError::BadRequest(message);
+    let target = Username::parse(&username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
+    let mut wanted: Vec<(SiteId, Role)> = Vec::new();
+    for NewRole { site, role } in &request.roles {
+        let site = SiteId::parse(site).map_err(|error| bad(error.to_string()))?;
+        let role = Role::parse(role).map_err(|error| bad(error.to_string()))?;
+        if session.role_at(&site) != Some(Role::Admin) {
+            return Err(AppError::Forbidden("roles can be given only at sites you administer"));
+        }
+        if wanted.iter().any(|(at, _)| at == &site) {
+            return Err(bad(format!("two roles at site {:?}: a person has one role per site", site.as_str())));
+        }
+        wanted.push((site, role));
+    }
+    if target.username == session.user.username {
+        let keeps_admin = session.user.roles.iter().filter(|(_, role)| *role == Role::Admin).all(|(site, _)| wanted.contains(&(site.clone(), Role::Admin)));
+        if !keeps_admin {
+            return Err(bad("you cannot take away your own administration of a site".to_owned()));
+        }
+    }
+    let runs = |site: &SiteId| session.role_at(site) == Some(Role::Admin);
+    let user = state
+        .directory
+        .update_user(&target.username, |user| {
+            user.roles.retain(|(site, _)| !runs(site));
+            user.roles.extend(wanted.iter().cloned());
+        })?
+        .ok_or(AppError::NotFound)?;
+    state.storage.flush().await?;
+    state.sync.revoke(&user.username);
+    tracing::info!(user = %user.username, by = %session.user.username, "changed roles");
+    Ok(Json(UserView::from(&user)))
 }
 
 async fn disable_user(state: State<AppState>, session: Session, username: Path<String>) -> Result<Json<UserView>, AppError> {
@@ -182,11 +294,7 @@ async fn change_disabled(State(state): State<AppState>, session: Session, Path(u
     }
     // An administrator manages people at their own sites only: someone with a role at a
     // site the administrator does not run is out of their reach.
-    let target = Username::parse(&username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
-    let out_of_reach = target.roles.iter().any(|(site, _)| session.role_at(site) != Some(Role::Admin));
-    if out_of_reach {
-        return Err(AppError::Forbidden("this person works at a site you do not administer"));
-    }
+    person_in_reach(&state, &session, &username)?;
     let user = set_disabled(&state.directory, &username, disabled)?;
     state.storage.flush().await?;
     if disabled {

@@ -1,7 +1,8 @@
 //! Sites, the people who work at them, and which devices' changes are whose; kept in sled.
 //!
 //! Trees: `sites` (site id → [`SiteRecord`] as JSON), `users` (user name → [`UserRecord`]
-//! as JSON) and `actors` (Automerge actor id bytes → the user name it is bound to).
+//! as JSON), `actors` (Automerge actor id bytes → the user name it is bound to) and
+//! `syncs` (user name → when they last synced, milliseconds big-endian).
 //! Passwords are stored only as argon2 hashes.
 
 use std::collections::BTreeMap;
@@ -76,11 +77,12 @@ pub struct Directory {
     sites: sled::Tree,
     users: sled::Tree,
     actors: sled::Tree,
+    syncs: sled::Tree,
 }
 
 impl Directory {
     pub fn open(storage: &Storage) -> anyhow::Result<Directory> {
-        Ok(Directory { sites: storage.tree("sites")?, users: storage.tree("users")?, actors: storage.tree("actors")? })
+        Ok(Directory { sites: storage.tree("sites")?, users: storage.tree("users")?, actors: storage.tree("actors")?, syncs: storage.tree("syncs")? })
     }
 
     /// Whether no site and no user exists yet.
@@ -186,6 +188,22 @@ impl Directory {
             }
         }
         Ok(actors)
+    }
+}
+
+impl Directory {
+    /// Notes that `user` synced at `at` (milliseconds). Not flushed on its own: the time
+    /// is a hint for administrators, made durable with the next write that is.
+    pub fn note_sync(&self, user: &Username, at: i64) -> anyhow::Result<()> {
+        self.syncs.insert(user.as_str(), &at.to_be_bytes()).context("cannot note a sync")?;
+        Ok(())
+    }
+
+    /// When `user` last synced, if ever.
+    pub fn last_sync(&self, user: &Username) -> anyhow::Result<Option<i64>> {
+        let Some(bytes) = self.syncs.get(user.as_str())? else { return Ok(None) };
+        let bytes: [u8; 8] = bytes.as_ref().try_into().context("a stored sync time is unreadable")?;
+        Ok(Some(i64::from_be_bytes(bytes)))
     }
 }
 

@@ -50,6 +50,8 @@ pub const FRAMES_PER_SECOND: f64 = 1000.0;
 /// How often the server pings each socket: keeps proxies from closing quiet connections
 /// and lets browsers (which cannot ping) be kept alive.
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often a connection's "last synced" time is written while it keeps sending.
+const NOTE_SYNC_EVERY: Duration = Duration::from_secs(60);
 /// How often documents nobody is syncing are dropped from memory.
 const EVICT_EVERY: Duration = Duration::from_secs(30);
 
@@ -211,6 +213,8 @@ struct Stores {
 async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, stores: Stores, flusher: Flusher) {
     let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
     let mut users: HashMap<ConnectionId, UserRecord> = HashMap::new();
+    // When each connection's sync was last noted for administrators.
+    let mut noted: HashMap<ConnectionId, tokio::time::Instant> = HashMap::new();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
     let mut stopping = false;
@@ -218,12 +222,27 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         tokio::select! {
             command = commands.recv(), if !stopping => match command {
                 Some(Command::Connected { connection, user, outbound: sender }) => {
+                    note_sync(&stores.directory, &user.username);
+                    noted.insert(connection, tokio::time::Instant::now());
                     outbound.insert(connection, sender);
                     users.insert(connection, user);
                     server.handle_connected(connection);
                 }
-                Some(Command::Frame { connection, frame }) => server.handle_frame(connection, &frame),
+                Some(Command::Frame { connection, frame }) => {
+                    let now = tokio::time::Instant::now();
+                    if let (Some(user), Some(last)) = (users.get(&connection), noted.get_mut(&connection))
+                        && now.duration_since(*last) >= NOTE_SYNC_EVERY
+                    {
+                        note_sync(&stores.directory, &user.username);
+                        *last = now;
+                    }
+                    server.handle_frame(connection, &frame);
+                }
                 Some(Command::Disconnected { connection }) => {
+                    if let Some(user) = users.get(&connection) {
+                        note_sync(&stores.directory, &user.username);
+                    }
+                    noted.remove(&connection);
                     outbound.remove(&connection);
                     users.remove(&connection);
                     server.handle_disconnected(connection);
@@ -318,6 +337,13 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         if stopping && work.is_empty() {
             return;
         }
+    }
+}
+
+/// Notes, for the administrators' list of people, that `user` is syncing now.
+fn note_sync(directory: &Directory, user: &Username) {
+    if let Err(error) = directory.note_sync(user, crate::auth::now().as_millis()) {
+        tracing::warn!(%user, error = format!("{error:#}"), "cannot note when a user synced");
     }
 }
 

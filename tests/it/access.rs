@@ -467,3 +467,76 @@ async fn a_sites_people_are_listed_to_those_who_work_there() {
     assert!(people.as_array().unwrap().iter().all(|person| person["username"] != "tech"), "{people}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_with_what() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let admin = server.token("admin");
+    let put_roles = |token: String, user: &'static str, roles: Value| {
+        let url = server.url(&format!("/api/admin/users/{user}/roles"));
+        async move {
+            let response = http_client().put(url).bearer_auth(token).json(&json!({ "roles": roles })).send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // The inspector syncs once: the list shows when, and the device they used.
+    let mut inspector_phone = phone("inspector");
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from([0x5a; 16]));
+    doc.put(ROOT, "site", "hq").unwrap();
+    doc.commit();
+    let document = DocumentId::from_random(*b"inspector-device");
+    inspector_phone.add_document(document, doc);
+    sync_until(&mut inspector_phone, &server.sync_url("inspector"), PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+    let people: Value = get(&server, "/api/admin/users", Some(&admin)).await.json().await.unwrap();
+    let inspector = people.as_array().unwrap().iter().find(|person| person["username"] == "inspector").unwrap();
+    assert!(inspector["last_sync"].as_i64().unwrap() > 1_700_000_000_000, "{inspector}");
+    assert_eq!(inspector["devices"], json!(["5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"]));
+    assert_eq!(inspector["roles"], json!([{ "site": "hq", "role": "inspector" }]));
+    let tech = people.as_array().unwrap().iter().find(|person| person["username"] == "tech").unwrap();
+    assert_eq!(tech["last_sync"], Value::Null);
+
+    // Roles: given at the admin's sites, refused elsewhere and for non-admins.
+    let (status, body) = put_roles(admin.clone(), "inspector", json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"], json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }]));
+    let me: Value = get(&server, "/api/me", Some(&server.token("inspector"))).await.json().await.unwrap();
+    assert_eq!(me["sites"].as_array().unwrap().len(), 2, "{me}");
+    let (status, _) = put_roles(server.token("manager"), "inspector", json!([])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = put_roles(admin.clone(), "inspector", json!([{ "site": "hq", "role": "chief" }])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = put_roles(admin.clone(), "admin", json!([{ "site": "hq", "role": "admin" }])).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("you cannot take away your own administration of a site")));
+    let (status, _) = put_roles(admin.clone(), "nobody", json!([])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An admin of hq only cannot touch plant2 roles, and keeps them when changing hq's.
+    let (status, _) = post(&server, "/api/admin/users", &admin, json!({ "username": "hqadmin", "display_name": "总部管理员", "password": "long enough", "roles": [{ "site": "hq", "role": "admin" }] })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let hq_admin = login(&server.url("/"), "hqadmin", "long enough").await;
+    let (status, _) = put_roles(hq_admin.clone(), "inspector", json!([{ "site": "plant2", "role": "inspector" }])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = put_roles(hq_admin.clone(), "inspector", json!([{ "site": "hq", "role": "manager" }])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["roles"], json!([{ "site": "plant2", "role": "dorm_staff" }, { "site": "hq", "role": "manager" }]));
+    let listed: Value = get(&server, "/api/admin/users", Some(&hq_admin)).await.json().await.unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|person| person["username"].as_str().unwrap()).collect();
+    assert!(names.contains(&"inspector") && !names.contains(&"dorm"), "an hq admin sees hq's people only: {names:?}");
+
+    // A reset password: the old one and old tokens stop working, the new one works.
+    let old_token = server.token("store");
+    let (status, body) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "short" })).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("a password needs at least 8 characters")));
+    let (status, body) = post(&server, "/api/admin/users/dorm/password", &hq_admin, json!({ "password": "a new secret" })).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("this person works at a site you do not administer")));
+    let (status, _) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "a new secret" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&server, "/api/me", Some(&old_token)).await.status(), 401);
+    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let fresh = login(&server.url("/"), "store", "a new secret").await;
+    assert_eq!(get(&server, "/api/me", Some(&fresh)).await.status(), 200);
+    server.stop().await.unwrap();
+}
