@@ -1,5 +1,5 @@
-//! The server's command line: flags for serving (each also settable from the environment)
-//! and the setup commands that work on a stopped server's data directory.
+//! The server's command line: flags for serving (each also settable from the environment),
+//! the setup commands that work on a stopped server's data directory, and backups.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,7 +37,8 @@ pub struct Config {
 }
 
 /// Setup from the command line, while the server is stopped (the database allows one
-/// process at a time); a running server has the same operations under `/api/admin`.
+/// process at a time; a running server has the same operations under `/api/admin`), and
+/// backups, which work while it runs too.
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum Command {
     /// Sites: `site add hq 总部`.
@@ -47,6 +48,19 @@ pub enum Command {
     /// HOUQIN_PASSWORD or the first line of standard input).
     #[command(subcommand)]
     User(UserCommand),
+    /// Writes a consistent copy of the whole database to FILE, through the server running
+    /// on --data if there is one, else from the database directly.
+    Backup {
+        /// Where to write the backup; a file there is replaced once the backup is whole.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restores a backup into --data, which must be empty or absent (the server stopped).
+    Restore {
+        /// The backup, as `backup --to` wrote it; checked whole before anything is written.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Clone, Debug, clap::Subcommand)]

@@ -4,7 +4,9 @@
 //! tree, so a document's chunks are one prefix scan, the same chunk written twice is one
 //! key, and writers of different chunks never clash (the layout a distributed store can
 //! share). Compaction writes the new snapshot and removes the chunks it covers in one
-//! atomic batch: there is no moment when a chunk's changes exist in neither form.
+//! atomic batch: there is no moment when a chunk's changes exist in neither form. While a
+//! backup reads the tree nothing is removed: compaction adds its snapshot and leaves the
+//! chunks to a later one (see [`DocumentStore::compact`]).
 
 use anyhow::Context;
 use automerge::AutoCommit;
@@ -12,6 +14,7 @@ use sha2::{Digest, Sha256};
 use shared::protocol::DocumentId;
 
 use crate::Storage;
+use crate::storage::RemovalGate;
 
 const SNAPSHOT: u8 = 0;
 const INCREMENTAL: u8 = 1;
@@ -23,6 +26,7 @@ pub const COMPACT_AFTER: usize = 64;
 #[derive(Clone)]
 pub struct DocumentStore {
     tree: sled::Tree,
+    removals: RemovalGate,
 }
 
 fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
@@ -35,7 +39,7 @@ fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
 
 impl DocumentStore {
     pub fn open(storage: &Storage) -> anyhow::Result<DocumentStore> {
-        Ok(DocumentStore { tree: storage.tree("documents")? })
+        Ok(DocumentStore { tree: storage.tree("documents")?, removals: storage.removal_gate() })
     }
 
     /// The document as stored, or `None` if no chunk of it exists. Blocking: call it from
@@ -65,10 +69,20 @@ impl DocumentStore {
     }
 
     /// Replaces every chunk of the document with one snapshot of `doc`, atomically.
+    ///
+    /// Never waits for a backup: while one reads, the snapshot is stored beside the chunks
+    /// it covers (loading reads both; Automerge skips changes it has) and a later
+    /// compaction removes them. Until the backup ends, a busy document thus gains a
+    /// snapshot per change: a cost bounded by the backup's length, paid so that no caller
+    /// can lose changes it had only in memory.
     pub fn compact(&self, document: &DocumentId, doc: &mut AutoCommit) -> anyhow::Result<()> {
         let snapshot = doc.save();
-        let mut batch = sled::Batch::default();
         let new_key = key(document, SNAPSHOT, &snapshot);
+        let Some(_permit) = self.removals.try_permit() else {
+            self.tree.insert(new_key, snapshot).context("cannot store a document snapshot")?;
+            return Ok(());
+        };
+        let mut batch = sled::Batch::default();
         for entry in self.tree.scan_prefix(document.as_bytes()) {
             let (old_key, _) = entry.context("cannot read a document chunk")?;
             if old_key.as_ref() != new_key.as_slice() {
@@ -88,5 +102,52 @@ impl DocumentStore {
             count += 1;
         }
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable as _;
+    use automerge::{AutoCommit, ROOT};
+    use shared::protocol::DocumentId;
+
+    use super::DocumentStore;
+    use crate::Storage;
+
+    /// A compaction while a backup reads removes nothing; the next one, after it, does.
+    #[test]
+    fn compaction_during_a_backup_removes_nothing() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let store = DocumentStore::open(&storage).unwrap();
+        let document = DocumentId::from_random([3; 16]);
+        let mut doc = AutoCommit::new();
+        for step in 0..5i64 {
+            doc.put(ROOT, "step", step).unwrap();
+            store.append(&document, &doc.save_incremental()).unwrap();
+        }
+        store.compact(&document, &mut doc).unwrap();
+        assert_eq!(store.chunk_count(&document).unwrap(), 1);
+        for step in 5..8i64 {
+            doc.put(ROOT, "step", step).unwrap();
+            store.append(&document, &doc.save_incremental()).unwrap();
+        }
+
+        let gate = storage.removal_gate();
+        let reading = gate.exclusive_read();
+        store.compact(&document, &mut doc).unwrap();
+        assert_eq!(store.chunk_count(&document).unwrap(), 5, "the old snapshot and three chunks stay beside the new snapshot");
+        assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
+        // A new document (as a new site's catalog is) is stored as ever.
+        let new = DocumentId::from_random([4; 16]);
+        let mut created = AutoCommit::new();
+        created.put(ROOT, "site", "hq").unwrap();
+        store.compact(&new, &mut created).unwrap();
+        assert_eq!(store.load(&new).unwrap().unwrap().get_heads(), created.get_heads());
+        drop(reading);
+
+        store.compact(&document, &mut doc).unwrap();
+        assert_eq!(store.chunk_count(&document).unwrap(), 1);
+        assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod config;
 pub mod demo;
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health))
         .merge(auth::router())
         .merge(admin::router())
+        .merge(backup::router())
         .merge(history::router())
         .merge(labels::router())
         .merge(people::router())
@@ -115,7 +117,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c.
+/// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c, with
+/// the control socket for backups beside the database.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     let storage = Storage::open(&config.data)?;
@@ -127,12 +130,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
     let address = listener.local_addr()?;
+    // Without it the server still serves; only backups then need it stopped.
+    let control = backup::ControlSocket::start(&config.data, storage.clone())
+        .inspect_err(|error| tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped"))
+        .ok();
     println!("Houqin is running at http://{address}/");
     if config.demo {
         demo::print_logins(&demo_logins);
     }
-    let state = AppState::new(storage, config.dist)?;
-    serve(listener, state, shutdown).await
+    let served = match AppState::new(storage, config.dist) {
+        Ok(state) => serve(listener, state, shutdown).await,
+        Err(error) => Err(error),
+    };
+    if let Some(control) = control {
+        control.stop().await;
+    }
+    served
 }
 
 /// Registers for SIGTERM and SIGINT (ctrl-c) now, so a signal that arrives the moment the

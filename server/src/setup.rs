@@ -1,5 +1,5 @@
-//! The setup commands of `houqin-server` (`site …`, `user …`), run against the data
-//! directory of a stopped server.
+//! The commands of `houqin-server`: setup (`site …`, `user …`), run against the data
+//! directory of a stopped server, and `backup` and `restore` (see [`crate::backup`]).
 
 use std::io::BufRead as _;
 
@@ -12,37 +12,61 @@ use crate::directory::Directory;
 use crate::documents::DocumentStore;
 use crate::{AppError, Storage};
 
-/// Runs one setup command and flushes what it wrote.
+/// Runs one command; a setup command's writes are flushed before it returns.
 pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        // A backup may go through a running server and a restore makes a new database:
+        // neither opens the database here.
+        Command::Backup { to } => crate::backup::back_up(&config.data, &to),
+        Command::Restore { from } => crate::backup::restore(&config.data, &from),
+        Command::Site(command) => set_up(config, |storage, directory| site(storage, directory, command)),
+        Command::User(command) => set_up(config, |_, directory| user(directory, command)),
+    }
+}
+
+/// Opens the database, runs `command` on it and flushes.
+fn set_up(config: &Config, command: impl FnOnce(&Storage, &Directory) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let storage = Storage::open(&config.data)?;
     let directory = Directory::open(&storage)?;
+    command(&storage, &directory)?;
+    storage.db().flush().context("cannot flush the database")?;
+    Ok(())
+}
+
+fn site(storage: &Storage, directory: &Directory, command: SiteCommand) -> anyhow::Result<()> {
     match command {
-        Command::Site(SiteCommand::Add { id, name }) => {
-            let store = DocumentStore::open(&storage)?;
-            let site = create_site(&directory, &store, &NewSite { id, name }, &Username::parse(SETUP_USER)?).map_err(explain)?;
+        SiteCommand::Add { id, name } => {
+            let store = DocumentStore::open(storage)?;
+            let site = create_site(directory, &store, &NewSite { id, name }, &Username::parse(SETUP_USER)?).map_err(explain)?;
             let catalog = site.catalog.map(|id| id.url()).unwrap_or_default();
             println!("created site {} ({}), catalog {catalog}", site.id, site.name);
         }
-        Command::Site(SiteCommand::List) => {
+        SiteCommand::List => {
             for site in directory.sites()? {
                 println!("{:<12} {:<16} {}", site.id, site.name, site.catalog.map(|id| id.url()).unwrap_or_default());
             }
         }
-        Command::User(UserCommand::Add { username, name, roles }) => {
+    }
+    Ok(())
+}
+
+fn user(directory: &Directory, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { username, name, roles } => {
             let roles = roles.iter().map(|role| parse_role_arg(role)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
-            let user = create_user(&directory, &NewUser { username, display_name: name, password, roles }, |_| true).map_err(explain)?;
+            let user = create_user(directory, &NewUser { username, display_name: name, password, roles }, |_| true).map_err(explain)?;
             println!("created user {} ({})", user.username, user.display_name);
         }
-        Command::User(UserCommand::Disable { username }) => {
-            let user = set_disabled(&directory, &username, true).map_err(explain)?;
+        UserCommand::Disable { username } => {
+            let user = set_disabled(directory, &username, true).map_err(explain)?;
             println!("disabled {}: their tokens are refused from now on", user.username);
         }
-        Command::User(UserCommand::Enable { username }) => {
-            let user = set_disabled(&directory, &username, false).map_err(explain)?;
+        UserCommand::Enable { username } => {
+            let user = set_disabled(directory, &username, false).map_err(explain)?;
             println!("enabled {}: they can sign in again", user.username);
         }
-        Command::User(UserCommand::List) => {
+        UserCommand::List => {
             for user in directory.users()? {
                 let roles: Vec<String> = user.roles.iter().map(|(site, role)| format!("{role}@{site}")).collect();
                 let state = if user.disabled { " (disabled)" } else { "" };
@@ -50,7 +74,6 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             }
         }
     }
-    storage.db().flush().context("cannot flush the database")?;
     Ok(())
 }
 

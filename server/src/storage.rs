@@ -3,8 +3,14 @@
 //! Architecture Invariant: every write that a client will be told about is flushed before
 //! the telling. `Db::flush_async` is unreliable in sled 0.34, so flushes run the blocking
 //! `flush` on tokio's blocking pool.
+//!
+//! Architecture Invariant: keys are removed only under a [`RemovalPermit`]. A backup reads
+//! the trees key by key while the server keeps writing; additions are harmless to it, but
+//! a removal that replaces keys it has passed with a key it has not yet reached (what a
+//! compaction does) would lose data from the copy. A backup holds the gate exclusively.
 
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use anyhow::Context;
 
@@ -12,6 +18,7 @@ use anyhow::Context;
 #[derive(Clone)]
 pub struct Storage {
     db: sled::Db,
+    removals: RemovalGate,
 }
 
 impl Storage {
@@ -21,12 +28,17 @@ impl Storage {
             .path(path)
             .open()
             .with_context(|| format!("cannot open the database in {}; is another server using it?", path.display()))?;
-        Ok(Storage { db })
+        Ok(Storage { db, removals: RemovalGate::default() })
     }
 
-    /// The database itself, for the group-commit flusher.
+    /// The database itself, for the group-commit flusher and backups.
     pub(crate) fn db(&self) -> sled::Db {
         self.db.clone()
+    }
+
+    /// The gate that removals pass and backups close.
+    pub fn removal_gate(&self) -> RemovalGate {
+        self.removals.clone()
     }
 
     /// A named tree (sled's name for a key space).
@@ -42,5 +54,44 @@ impl Storage {
             .context("the flush task panicked")?
             .context("cannot flush the database")?;
         Ok(())
+    }
+}
+
+/// Shared by whatever removes keys, exclusive to a backup while it reads; cloning shares it.
+/// Nothing is stored under the lock: a thread that panicked holding it leaves no broken
+/// state, so poisoning is ignored.
+#[derive(Clone, Default)]
+pub struct RemovalGate(Arc<RwLock<()>>);
+
+/// Permission to remove keys: no backup reads while it is held.
+pub struct RemovalPermit<'gate> {
+    _guard: RwLockReadGuard<'gate, ()>,
+}
+
+/// Held by a backup while it reads: no key is removed meanwhile.
+pub struct ExclusiveRead<'gate> {
+    _guard: RwLockWriteGuard<'gate, ()>,
+}
+
+impl RemovalGate {
+    /// Permission to remove keys now, or `None` while a backup reads (or waits to). Never
+    /// waits, so the sync hub never stalls behind a backup.
+    pub fn try_permit(&self) -> Option<RemovalPermit<'_>> {
+        match self.0.try_read() {
+            Ok(guard) => Some(RemovalPermit { _guard: guard }),
+            Err(TryLockError::Poisoned(poisoned)) => Some(RemovalPermit { _guard: poisoned.into_inner() }),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Permission to remove keys, waiting for a backup in progress to finish. Blocking.
+    pub fn permit(&self) -> RemovalPermit<'_> {
+        RemovalPermit { _guard: self.0.read().unwrap_or_else(PoisonError::into_inner) }
+    }
+
+    /// Waits for removals in progress to finish and keeps new ones out until dropped.
+    /// Blocking.
+    pub fn exclusive_read(&self) -> ExclusiveRead<'_> {
+        ExclusiveRead { _guard: self.0.write().unwrap_or_else(PoisonError::into_inner) }
     }
 }

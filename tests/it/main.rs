@@ -6,6 +6,7 @@
 //! ChromeDriver, npm packages, the server binary) and runs them.
 
 mod access;
+mod backup;
 mod browser;
 mod js_interop;
 mod labels;

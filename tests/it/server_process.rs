@@ -12,7 +12,7 @@ use shared::directory::Username;
 use crate::support::http_client;
 
 /// The binary built next to this test binary (`cargo build -p server` puts it there).
-fn server_binary() -> PathBuf {
+pub(crate) fn server_binary() -> PathBuf {
     let test_binary = std::env::current_exe().unwrap();
     let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
     let binary = profile_dir.join("houqin-server");
@@ -21,16 +21,17 @@ fn server_binary() -> PathBuf {
 }
 
 /// A running server process and the lines it printed before it started listening.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     banner: Vec<String>,
-    url: String,
+    pub(crate) url: String,
     /// Kept open so that the server never writes into a closed pipe.
     _stdout: std::io::Lines<BufReader<ChildStdout>>,
 }
 
 impl ServerProcess {
-    fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+    /// Starts the binary on the database in `data/db`.
+    pub(crate) fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
         let mut child = Command::new(server_binary())
             .args(["--addr", "127.0.0.1:0", "--dist"])
             .arg(data.join("no-dist"))
@@ -60,7 +61,7 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and waits (with a deadline) for the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(30);
