@@ -7,6 +7,7 @@
 
 mod edits;
 mod fields;
+mod files;
 pub mod i18n;
 mod pages;
 pub mod photos;
@@ -47,6 +48,15 @@ pub fn App() -> impl IntoView {
     replica::provide_replica();
     let current = use_session();
     let sync = replica::use_replica();
+    // Once per sign-in (and app start), the sites and roles are checked with the server.
+    let refreshed = StoredValue::new(None::<String>);
+    Effect::new(move || {
+        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+        if token.is_some() && refreshed.get_value() != token {
+            refreshed.set_value(token);
+            spawn_local(session::refresh(current));
+        }
+    });
     // Sync runs while someone is signed in.
     Effect::new(move || match current.session.get() {
         Some(session) => spawn_local(async move {
@@ -70,6 +80,10 @@ pub fn App() -> impl IntoView {
                     <Route path=leptos_router::path!("/rounds/:id/report") view=pages::rounds::report::RoundReport />
                     <Route path=leptos_router::path!("/orders/:id") view=pages::orders::page::OrderPage />
                     <Route path=leptos_router::path!("/stocktakes/:id") view=pages::stock::page::StocktakePage />
+                    <Route path=leptos_router::path!("/admin") view=pages::admin::AdminHome />
+                    <Route path=leptos_router::path!("/admin/people") view=pages::admin::people::People />
+                    <Route path=leptos_router::path!("/admin/sites/:id") view=pages::admin::site::SiteAdmin />
+                    <Route path=leptos_router::path!("/admin/templates/:id") view=pages::admin::template::TemplateBuilder />
                 </Routes>
             </main>
         </Router>
@@ -92,7 +106,8 @@ fn SessionGate() -> impl IntoView {
         match route {
             Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
             // Settings (the language) and unknown pages need nobody signed in.
-            Some(AppRoute::Home | AppRoute::Round | AppRoute::RoundReport | AppRoute::WorkOrder | AppRoute::Stocktake) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(AppRoute::Settings | AppRoute::SignIn) | None => {}
+            Some(_) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
             _ => {}
         }
     });

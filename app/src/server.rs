@@ -148,3 +148,95 @@ pub async fn site_people(token: &str, site: &str) -> Vec<Person> {
         None => gloo_storage::LocalStorage::get(people_key(site)).unwrap_or_default(),
     }
 }
+
+/// Sends an authenticated request and reads a JSON answer; a refusal reads as the
+/// server's message.
+async fn call<T: serde::de::DeserializeOwned>(request: Result<gloo_net::http::Request, gloo_net::Error>) -> Result<T, String> {
+    let response = request.map_err(|error| error.to_string())?.send().await.map_err(|error| error.to_string())?;
+    if !response.ok() {
+        let status = response.status();
+        return Err(error_message(response, status).await);
+    }
+    response.json().await.map_err(|error| error.to_string())
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Who the token's owner is and where they work now (roles change; sites are added).
+pub async fn fetch_me(token: &str) -> Result<(SessionUser, Vec<SessionSite>), String> {
+    let me: MeAnswer = call(Request::get("/api/me").header("authorization", &bearer(token)).build()).await?;
+    Ok((me.user, me.sites))
+}
+
+/// Creates a site (with its catalog and the standard checklists); its creator runs it.
+pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "id": id, "name": name });
+    call::<serde_json::Value>(Request::post("/api/admin/sites").header("authorization", &bearer(token)).json(&body)).await.map(drop)
+}
+
+/// A role at a site, as the admin API spells it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct SiteRole {
+    pub site: String,
+    pub role: String,
+}
+
+/// Someone an administrator manages.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AdminPerson {
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<SiteRole>,
+    pub disabled: bool,
+    /// Milliseconds since the epoch.
+    pub last_sync: Option<i64>,
+    /// Actor ids (hex) of the app installs they signed in on.
+    pub devices: Vec<String>,
+}
+
+pub async fn admin_people(token: &str) -> Result<Vec<AdminPerson>, String> {
+    call(Request::get("/api/admin/users").header("authorization", &bearer(token)).build()).await
+}
+
+pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), String> {
+    let body = serde_json::json!({ "username": username, "display_name": display_name, "password": password, "roles": roles });
+    call::<serde_json::Value>(Request::post("/api/admin/users").header("authorization", &bearer(token)).json(&body)).await.map(drop)
+}
+
+/// Replaces the person's roles at the sites the administrator runs.
+pub async fn set_roles(token: &str, username: &str, roles: &[SiteRole]) -> Result<(), String> {
+    let body = serde_json::json!({ "roles": roles });
+    call::<serde_json::Value>(Request::put(&format!("/api/admin/users/{username}/roles")).header("authorization", &bearer(token)).json(&body)).await.map(drop)
+}
+
+pub async fn reset_password(token: &str, username: &str, password: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "password": password });
+    call::<serde_json::Value>(Request::post(&format!("/api/admin/users/{username}/password")).header("authorization", &bearer(token)).json(&body)).await.map(drop)
+}
+
+pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result<(), String> {
+    let action = if disabled { "disable" } else { "enable" };
+    call::<serde_json::Value>(Request::post(&format!("/api/admin/users/{username}/{action}")).header("authorization", &bearer(token)).json(&serde_json::json!({}))).await.map(drop)
+}
+
+/// The last backup the server knows of.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct BackupInfo {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    pub bytes: u64,
+    pub documents: u64,
+    pub blobs: u64,
+}
+
+#[derive(Deserialize)]
+struct BackupAnswer {
+    last_backup: Option<BackupInfo>,
+}
+
+pub async fn last_backup(token: &str) -> Result<Option<BackupInfo>, String> {
+    let answer: BackupAnswer = call(Request::get("/api/admin/backup").header("authorization", &bearer(token)).build()).await?;
+    Ok(answer.last_backup)
+}

@@ -86,15 +86,34 @@ pub fn use_session() -> CurrentSession {
 
 /// Keeps the session on the phone, then makes it current.
 pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), String> {
-    let store = store::local().await.map_err(|error| error.to_string())?;
-    let json = serde_json::to_string(&session).map_err(|error| error.to_string())?;
-    store.save_session(&json).await.map_err(|error| error.to_string())?;
-    current.session.set(Some(session));
+    keep(current, session).await?;
     // From now on the phone holds work that may exist nowhere else.
     if let Err(error) = store::ask_persistent().await {
         leptos::logging::warn!("cannot ask for persistent storage: {error}");
     }
     Ok(())
+}
+
+async fn keep(current: CurrentSession, session: Session) -> Result<(), String> {
+    let store = store::local().await.map_err(|error| error.to_string())?;
+    let json = serde_json::to_string(&session).map_err(|error| error.to_string())?;
+    store.save_session(&json).await.map_err(|error| error.to_string())?;
+    current.session.set(Some(session));
+    Ok(())
+}
+
+/// Asks the server where the signed-in person works now — a site created, a role given
+/// or taken since signing in — and keeps the answer if it changed. Offline, or with a
+/// token the server no longer takes, the phone keeps what it has.
+pub async fn refresh(current: CurrentSession) {
+    let Some(session) = current.session.get_untracked() else { return };
+    let Ok((user, sites)) = crate::server::fetch_me(&session.token).await else { return };
+    if user == session.user && sites == session.sites {
+        return;
+    }
+    if let Err(error) = keep(current, Session { user, sites, ..session }).await {
+        leptos::logging::warn!("cannot keep the refreshed session: {error}");
+    }
 }
 
 /// Signs out: stops syncing and deletes everything this phone keeps, so the next person

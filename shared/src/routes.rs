@@ -21,11 +21,31 @@ pub enum AppRoute {
     WorkOrder,
     /// One stocktake: counting, review and approval.
     Stocktake,
+    /// Administration: the sites one runs, new sites, the last backup.
+    Admin,
+    /// One site's places, assets, stock items, checklists and schedules.
+    AdminSite,
+    /// People: accounts, roles per site, passwords, devices.
+    AdminPeople,
+    /// Building a checklist template and publishing it.
+    TemplateEditor,
 }
 
 impl AppRoute {
     /// Every page, in the order the app's router lists them.
-    pub const ALL: &'static [AppRoute] = &[AppRoute::Home, AppRoute::Settings, AppRoute::SignIn, AppRoute::Round, AppRoute::RoundReport, AppRoute::WorkOrder, AppRoute::Stocktake];
+    pub const ALL: &'static [AppRoute] = &[
+        AppRoute::Home,
+        AppRoute::Settings,
+        AppRoute::SignIn,
+        AppRoute::Round,
+        AppRoute::RoundReport,
+        AppRoute::WorkOrder,
+        AppRoute::Stocktake,
+        AppRoute::Admin,
+        AppRoute::AdminSite,
+        AppRoute::AdminPeople,
+        AppRoute::TemplateEditor,
+    ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
     /// one non-empty segment (an id).
@@ -38,6 +58,10 @@ impl AppRoute {
             AppRoute::RoundReport => "/rounds/:id/report",
             AppRoute::WorkOrder => "/orders/:id",
             AppRoute::Stocktake => "/stocktakes/:id",
+            AppRoute::Admin => "/admin",
+            AppRoute::AdminSite => "/admin/sites/:id",
+            AppRoute::AdminPeople => "/admin/people",
+            AppRoute::TemplateEditor => "/admin/templates/:id",
         }
     }
 

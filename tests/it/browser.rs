@@ -13,6 +13,8 @@ use crate::support::{TestServer, built_dist, wait_for};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+mod admin;
+
 /// Headless Chromium driven through its own ChromeDriver on a free port, with a fresh
 /// profile, as a phone that has never opened Houqin.
 struct Browser {

@@ -22,6 +22,7 @@ use shared::document::template::Label;
 use shared::protocol::DocumentId;
 
 pub use board::RoundsBoard;
+pub(crate) use item::{ItemRow, ItemRowData};
 pub use round::Round;
 pub use start::StartRound;
 
@@ -30,7 +31,7 @@ use crate::i18n::Language;
 use crate::replica;
 use crate::session::Session;
 
-fn text(label: &Label, language: Language) -> String {
+pub(crate) fn text(label: &Label, language: Language) -> String {
     match language {
         Language::Chinese => label.zh.clone(),
         Language::English => label.en.clone(),

@@ -97,7 +97,7 @@ pub fn StartRound() -> impl IntoView {
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
-        let template_url = Some(template.get_untracked()).filter(|url| !url.is_empty()).or_else(|| catalog.templates.first().map(|first| first.document.clone()));
+        let template_url = Some(template.get_untracked()).filter(|url| !url.is_empty()).or_else(|| catalog.templates.iter().find(|known| known.is_published()).map(|first| first.document.clone()));
         let place_id = Some(place.get_untracked()).filter(|id| !id.is_empty()).or_else(|| catalog.places.first().map(|first| first.id.to_string()));
         let (Some(template_url), Some(place_id)) = (template_url, place_id) else { return };
         let navigate = navigate.clone();
@@ -113,9 +113,11 @@ pub fn StartRound() -> impl IntoView {
         let language = language.get();
         let texts = texts.get();
         catalog.get().map(|catalog| {
+            // Drafts never published are not offered.
             let templates = catalog
                 .templates
                 .iter()
+                .filter(|known| known.is_published())
                 .map(|known| {
                     let name = if language == Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() };
                     view! { <option value=known.document.clone() selected=template.get_untracked() == known.document>{name}</option> }

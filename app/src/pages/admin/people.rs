@@ -1,0 +1,225 @@
+//! `/admin/people`: the people at the sites one runs — new accounts, roles per site,
+//! password resets, disabling (which signs them out everywhere at once) — with when each
+//! last synced and the devices their changes came from. Needs the network: accounts live
+//! on the server.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::directory::Role;
+
+use super::texts::use_admin_texts;
+use super::{admin_sites, when};
+use crate::i18n::{CurrentLanguage, use_texts};
+use crate::server::{self, AdminPerson, SiteRole};
+use crate::session::{SessionSite, use_session};
+
+/// A role chooser per site: the person's role there, or none.
+#[component]
+fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+    let texts = use_texts();
+    let admin_texts = use_admin_texts();
+    sites
+        .into_iter()
+        .map(|site| {
+            let id = site.id.clone();
+            let current = {
+                let id = id.clone();
+                move || chosen.with(|roles| roles.iter().find(|(at, _)| *at == id).map(|(_, role)| role.clone()).unwrap_or_default())
+            };
+            let set = {
+                let id = id.clone();
+                move |event: leptos::ev::Event| {
+                    let role = event_target_value(&event);
+                    chosen.update(|roles| {
+                        roles.retain(|(at, _)| *at != id);
+                        if !role.is_empty() {
+                            roles.push((id.clone(), role));
+                        }
+                    });
+                }
+            };
+            view! {
+                <label class="role-choice">
+                    <span>{site.name.clone()}</span>
+                    <select name=format!("role-{id}") on:change=set>
+                        <option value="" selected={
+                            let current = current.clone();
+                            move || current().is_empty()
+                        }>{move || admin_texts.get().no_role}</option>
+                        {Role::ALL.iter().map(|role| {
+                            let value = role.as_str();
+                            let current = current.clone();
+                            view! { <option value=value selected=move || current() == value>{move || texts.get().role(value)}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+        .collect_view()
+}
+
+fn as_site_roles(roles: &[(String, String)]) -> Vec<SiteRole> {
+    roles.iter().map(|(site, role)| SiteRole { site: site.clone(), role: role.clone() }).collect()
+}
+
+#[component]
+pub fn People() -> impl IntoView {
+    let texts = use_admin_texts();
+    let current = use_session();
+    let reload = RwSignal::new(0_u32);
+    let people = LocalResource::new(move || {
+        reload.track();
+        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+        async move { server::admin_people(&token.ok_or("not signed in")?).await }
+    });
+    let sites = move || current.session.with(|session| session.as_ref().map(admin_sites).unwrap_or_default());
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let roles = RwSignal::new(Vec::<(String, String)>::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let create = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let (name, display, secret, chosen) = (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), roles.get_untracked());
+        spawn_local(async move {
+            match server::create_user(&session.token, name.trim(), display.trim(), &secret, &as_site_roles(&chosen)).await {
+                Ok(()) => {
+                    username.set(String::new());
+                    display_name.set(String::new());
+                    password.set(String::new());
+                    message.set(Some((true, format!("{} {}", texts.get_untracked().saved, name.trim()))));
+                    reload.update(|count| *count += 1);
+                }
+                Err(error) => message.set(Some((false, error))),
+            }
+        });
+    };
+    let list = move || match people.get() {
+        None => view! { <p class="muted">"…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="error" title=error>{move || texts.get().needs_network}</p> }.into_any(),
+        Some(Ok(people)) => {
+            let sites = sites();
+            view! {
+                <ul class="people">
+                    {people.into_iter().map(|person| view! { <PersonRow person=person sites=sites.clone() reload=reload /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="people">
+            <p><a class="back" href="/admin">"← " {move || texts.get().administration}</a></p>
+            <h1 id="people">{move || texts.get().people}</h1>
+            {list}
+        </section>
+        <section class="card" aria-labelledby="new-person">
+            <h2 id="new-person">{move || texts.get().new_person}</h2>
+            <form class="form" data-form="new-person" on:submit=create>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().username}</span>
+                        <input name="username" required autocapitalize="none" autocomplete="off" prop:value=username on:input=move |event| username.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().display_name}</span>
+                        <input name="display-name" required prop:value=display_name on:input=move |event| display_name.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                <label>
+                    <span>{move || texts.get().password}</span>
+                    <input name="password" type="password" required minlength="8" autocomplete="new-password" prop:value=password on:input=move |event| password.set(event_target_value(&event)) />
+                </label>
+                <fieldset class="roles">
+                    <legend>{move || texts.get().roles}</legend>
+                    {move || view! { <RoleChoices sites=sites() chosen=roles /> }}
+                </fieldset>
+                {move || message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status">{text}</p> })}
+                <button type="submit" class="primary">{move || texts.get().create}</button>
+            </form>
+        </section>
+    }
+}
+
+/// One person: their roles at the administrator's sites (and elsewhere, read-only), when
+/// they last synced, their devices, and the actions.
+#[component]
+fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>) -> impl IntoView {
+    let texts = use_admin_texts();
+    let field_texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let current = use_session();
+    let runs = |site: &str| sites.iter().any(|known| known.id == site);
+    let roles = RwSignal::new(person.roles.iter().filter(|role| runs(&role.site)).map(|role| (role.site.clone(), role.role.clone())).collect::<Vec<_>>());
+    let elsewhere: Vec<SiteRole> = person.roles.iter().filter(|role| !runs(&role.site)).cloned().collect();
+    let new_password = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let name = person.username.clone();
+    let act = move |action: Action| {
+        let Some(session) = current.session.get_untracked() else { return };
+        let name = name.clone();
+        let (chosen, secret) = (roles.get_untracked(), new_password.get_untracked());
+        spawn_local(async move {
+            let outcome = match action {
+                Action::SaveRoles => server::set_roles(&session.token, &name, &as_site_roles(&chosen)).await,
+                Action::ResetPassword => server::reset_password(&session.token, &name, &secret).await,
+                Action::Disable(disabled) => server::set_disabled(&session.token, &name, disabled).await,
+            };
+            match outcome {
+                Ok(()) => {
+                    new_password.set(String::new());
+                    message.set(Some((true, texts.get_untracked().saved.to_owned())));
+                    if matches!(action, Action::Disable(_)) {
+                        reload.update(|count| *count += 1);
+                    }
+                }
+                Err(error) => message.set(Some((false, error))),
+            }
+        });
+    };
+    let (save_roles, reset, toggle) = (act.clone(), act.clone(), act);
+    let disabled = person.disabled;
+    let last_sync = person.last_sync;
+    let devices = person.devices.clone();
+    view! {
+        <li class="person" data-person=person.username.clone() data-disabled=disabled.to_string()>
+            <p>
+                <strong>{person.display_name.clone()}</strong> " " <span class="muted">{person.username.clone()}</span>
+                {disabled.then(|| view! { " " <span class="badge" data-badge="disabled">{move || texts.get().disabled}</span> })}
+            </p>
+            <p class="muted" data-last-sync=last_sync.map(|at| at.to_string()).unwrap_or_default()>
+                {move || {
+                    let texts = texts.get();
+                    let synced = last_sync.map(|at| when(at, language.get())).unwrap_or_else(|| texts.never.to_owned());
+                    format!("{}: {synced} · {}: {}", texts.last_sync, texts.devices, devices.len())
+                }}
+            </p>
+            {(!person.devices.is_empty()).then(|| view! {
+                <p class="muted devices">{person.devices.iter().map(|actor| actor.chars().take(8).collect::<String>()).collect::<Vec<_>>().join(" · ")}</p>
+            })}
+            {(!elsewhere.is_empty()).then(|| view! {
+                <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(&role.role), role.site)).collect::<Vec<_>>().join(", ")}</p>
+            })}
+            <form class="form roles" data-form="roles" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); save_roles(Action::SaveRoles); }>
+                <RoleChoices sites=sites.clone() chosen=roles />
+                <button type="submit">{move || texts.get().save_roles}</button>
+            </form>
+            <form class="inline-form" data-form="password" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); reset(Action::ResetPassword); }>
+                <input name="new-password" type="password" minlength="8" autocomplete="new-password" placeholder=move || texts.get().new_password prop:value=new_password on:input=move |event| new_password.set(event_target_value(&event)) />
+                <button type="submit">{move || texts.get().reset_password}</button>
+            </form>
+            <button type="button" class=if disabled { "" } else { "danger" } data-action=if disabled { "enable" } else { "disable" } on:click=move |_| toggle(Action::Disable(!disabled))>
+                {move || if disabled { texts.get().enable } else { texts.get().disable }}
+            </button>
+            {move || message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status">{text}</p> })}
+        </li>
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    SaveRoles,
+    ResetPassword,
+    Disable(bool),
+}

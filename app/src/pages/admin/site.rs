@@ -1,0 +1,751 @@
+//! `/admin/sites/:id`: one site's catalog as its administrator edits it — places (the
+//! building → floor → room tree), assets, stock items, each with CSV export and import;
+//! QR labels for any choice of places and assets; the site's checklists; scheduled rounds.
+//!
+//! Every change is an edit of the catalog document on this phone: it works offline and
+//! merges with other administrators' edits entry by entry.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use shared::directory::SiteId;
+use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
+use shared::document::template::{ChecklistTemplate, Label, Section};
+use shared::document::{DocumentError, Edit, EntryId};
+use shared::time::Timestamp;
+
+use super::texts::{AdminTexts, CHECKLIST_CATEGORIES, use_admin_texts};
+use super::{ChecklistFields, FormButtons, RowActions};
+use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
+use crate::i18n::use_texts;
+use crate::replica::{self, use_replica};
+use crate::session::{CurrentSession, Session, use_session};
+
+/// Edits the site's catalog on this phone; the change syncs like any other.
+async fn change_catalog(session: &Session, site: &str, change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError>) -> Result<(), String> {
+    let catalog = catalog_of(session, site).ok_or("no catalog for this site")?;
+    let edit = edit_now(&session.user.username)?;
+    replica::edit(&catalog, |doc| SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())).await
+}
+
+/// What every part of the page needs: the site, its catalog as this phone has it, and
+/// where to say how the last change went.
+#[derive(Clone, Copy)]
+struct Editing {
+    session: CurrentSession,
+    site: Memo<String>,
+    catalog: Memo<Option<CatalogView>>,
+    message: RwSignal<Option<(bool, String)>>,
+}
+
+impl Editing {
+    /// Runs a catalog change and reports its outcome; `done` runs after a success.
+    fn save(self, change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError> + 'static, done: impl FnOnce() + 'static) {
+        let Some(session) = self.session.session.get_untracked() else { return };
+        let site = self.site.get_untracked();
+        let message = self.message;
+        spawn_local(async move {
+            match change_catalog(&session, &site, change).await {
+                Ok(()) => {
+                    message.set(None);
+                    done();
+                }
+                Err(error) => message.set(Some((false, error))),
+            }
+        });
+    }
+
+    fn fail(self, text: impl Into<String>) {
+        self.message.set(Some((false, text.into())));
+    }
+}
+
+#[component]
+pub fn SiteAdmin() -> impl IntoView {
+    let texts = use_admin_texts();
+    let current = use_session();
+    let sync = use_replica();
+    let params = use_params_map();
+    let site = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
+    let is_admin = move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|known| known.id == site.get() && known.role == "admin")));
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        read_catalog(&catalog_of(&current.session.get()?, &site.get())?)
+    });
+    let editing = Editing { session: current, site, catalog, message: RwSignal::new(None) };
+    let chosen_places = RwSignal::new(BTreeSet::<String>::new());
+    let chosen_assets = RwSignal::new(BTreeSet::<String>::new());
+    let site_name = move || current.session.with(|session| session.as_ref().and_then(|session| session.sites.iter().find(|known| known.id == site.get()).map(|known| known.name.clone())).unwrap_or_default());
+    let labels_link = move || {
+        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone())).unwrap_or_default();
+        let join = |chosen: BTreeSet<String>| chosen.into_iter().collect::<Vec<_>>().join(",");
+        format!("/api/sites/{}/labels.svg?token={token}&places={}&assets={}", site.get(), join(chosen_places.get()), join(chosen_assets.get()))
+    };
+    let nothing_chosen = move || chosen_places.with(BTreeSet::is_empty) && chosen_assets.with(BTreeSet::is_empty);
+    view! {
+        <section class="card">
+            <p><a class="back" href="/admin">"← " {move || texts.get().administration}</a></p>
+            <h1 data-site=move || site.get()>{site_name}</h1>
+            {move || (!is_admin()).then(|| view! { <p class="error">{texts.get().not_admin}</p> })}
+            {move || catalog.with(Option::is_none).then(|| view! { <p class="muted" data-catalog="missing">{texts.get().catalog_not_here}</p> })}
+            {move || editing.message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-message=if ok { "ok" } else { "error" }>{text}</p> })}
+        </section>
+        <Show when=move || is_admin() && catalog.with(Option::is_some)>
+            <Places editing=editing chosen=chosen_places />
+            <Assets editing=editing chosen=chosen_assets />
+            <section class="card" aria-labelledby="labels">
+                <h2 id="labels">{move || texts.get().print_labels}</h2>
+                <p class="muted">{move || texts.get().choose_labels}</p>
+                <a class="button" class:disabled=nothing_chosen href=labels_link target="_blank" rel="noopener" data-action="print-labels">{move || texts.get().print_selected}</a>
+            </section>
+            <StockItems editing=editing />
+            <Checklists editing=editing />
+            <Schedules editing=editing />
+        </Show>
+    }
+}
+
+/// Whether a place's or an asset's label is among those to print.
+#[component]
+fn LabelChoice(id: String, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let texts = use_admin_texts();
+    let checked = id.clone();
+    view! {
+        <input
+            type="checkbox"
+            aria-label=move || texts.get().print_labels
+            prop:checked=move || chosen.with(|chosen| chosen.contains(&checked))
+            on:change=move |_| chosen.update(|chosen| if !chosen.remove(&id) { chosen.insert(id.clone()); })
+        />
+    }
+}
+
+/// Export and import of one list as CSV.
+#[component]
+fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl IntoView {
+    let texts = use_admin_texts();
+    let outcome = RwSignal::new(None::<(bool, String)>);
+    let export = move |_| {
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let file = format!("{}-{name}.csv", editing.site.get_untracked());
+        if let Err(error) = crate::files::download(&file, &catalog_csv::export(&catalog, list), "text/csv;charset=utf-8") {
+            outcome.set(Some((false, error)));
+        }
+    };
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let import = move |_| {
+        let Some(input) = picker.get_untracked() else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        input.set_value("");
+        let texts = texts.get_untracked();
+        spawn_local(async move {
+            let text = match crate::files::read_text(&file).await {
+                Ok(text) => text,
+                Err(error) => return outcome.set(Some((false, error))),
+            };
+            let Some(catalog) = editing.catalog.get_untracked() else { return };
+            match catalog_csv::import(&catalog, list, &text) {
+                Ok(checked) => {
+                    let report = texts.imported.replace("{rows}", &checked.rows().to_string()).replace("{added}", &checked.added.to_string());
+                    editing.save(move |catalog, edit| catalog.apply_import(&checked, edit), move || outcome.set(Some((true, report))));
+                }
+                Err(error) => outcome.set(Some((false, format!("{} {error}", texts.import_failed)))),
+            }
+        });
+    };
+    view! {
+        <div class="csv-tools" data-csv=name>
+            <button type="button" data-action="export-csv" on:click=export>{move || texts.get().export_csv}</button>
+            <label class="file-button">
+                {move || texts.get().import_csv}
+                <input type="file" name=format!("import-{name}") accept=".csv,text/csv" node_ref=picker on:change=import />
+            </label>
+            <small class="muted">{move || format!("{}: {}", texts.get().csv_columns, catalog_csv::columns(list).join(", "))}</small>
+            {move || outcome.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status" data-import=if ok { "ok" } else { "error" }>{text}</p> })}
+        </div>
+    }
+}
+
+fn place_label(catalog: &CatalogView, id: &EntryId) -> String {
+    catalog.place(id.as_str()).map(|place| format!("{} {}", place.code, place.name)).unwrap_or_else(|| id.to_string())
+}
+
+/// The depth of a place in its tree (loops stop at the number of places).
+fn depth(catalog: &CatalogView, place: &Place) -> usize {
+    let mut depth = 0;
+    let mut current = place.parent.as_ref().and_then(|parent| catalog.place(parent.as_str()));
+    while let Some(parent) = current {
+        depth += 1;
+        if depth > catalog.places.len() {
+            break;
+        }
+        current = parent.parent.as_ref().and_then(|grandparent| catalog.place(grandparent.as_str()));
+    }
+    depth
+}
+
+/// Places in tree order: each building, then what is inside it, depth first.
+fn tree_order(catalog: &CatalogView) -> Vec<(usize, Place)> {
+    let mut ordered = Vec::new();
+    let mut seen = BTreeSet::new();
+    fn visit(catalog: &CatalogView, parent: Option<&str>, ordered: &mut Vec<(usize, Place)>, seen: &mut BTreeSet<String>) {
+        let mut children: Vec<&Place> = catalog.places.iter().filter(|place| place.parent.as_ref().map(EntryId::as_str) == parent || (parent.is_none() && place.parent.as_ref().is_some_and(|up| catalog.place(up.as_str()).is_none()))).collect();
+        children.sort_by(|a, b| a.code.cmp(&b.code));
+        for child in children {
+            if seen.insert(child.id.to_string()) {
+                ordered.push((depth(catalog, child), child.clone()));
+                visit(catalog, Some(child.id.as_str()), ordered, seen);
+            }
+        }
+    }
+    visit(catalog, None, &mut ordered, &mut seen);
+    // Places in a loop of parents have no root: list them at the end.
+    for place in &catalog.places {
+        if seen.insert(place.id.to_string()) {
+            ordered.push((0, place.clone()));
+        }
+    }
+    ordered
+}
+
+#[component]
+fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let texts = use_admin_texts();
+    let editing_id = RwSignal::new(None::<EntryId>);
+    let kind = RwSignal::new(PlaceKind::Room.as_str().to_owned());
+    let name = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let parent = RwSignal::new(String::new());
+    let clear = move || {
+        editing_id.set(None);
+        name.set(String::new());
+        code.set(String::new());
+    };
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let texts = texts.get_untracked();
+        let (new_name, new_code, new_parent) = (name.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned(), parent.get_untracked());
+        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("place"));
+        if new_name.is_empty() || new_code.is_empty() {
+            return editing.fail(format!("{} / {}", texts.name, texts.code));
+        }
+        if let Some(other) = catalog.places.iter().find(|place| place.code.eq_ignore_ascii_case(&new_code) && place.id != id) {
+            return editing.fail(format!("{}: {} = {}", texts.code, new_code, other.name));
+        }
+        let parent_id = EntryId::parse(&new_parent).ok();
+        if let Some(up) = parent_id.as_ref().and_then(|up| catalog.place(up.as_str()))
+            && catalog.is_within(up, id.as_str())
+        {
+            return editing.fail(format!("{}: {}", texts.parent, place_label(&catalog, &up.id)));
+        }
+        let place = Place { id, kind: PlaceKind::parse(&kind.get_untracked()).unwrap_or(PlaceKind::Room), parent: parent_id, name: new_name, code: new_code };
+        editing.save(move |catalog, edit| catalog.put_place(&place, edit), clear);
+    };
+    let start_editing = move |place: Place| {
+        kind.set(place.kind.as_str().to_owned());
+        name.set(place.name.clone());
+        code.set(place.code.clone());
+        parent.set(place.parent.as_ref().map(ToString::to_string).unwrap_or_default());
+        editing_id.set(Some(place.id));
+    };
+    let remove = move |id: EntryId| {
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let inside = catalog.places.iter().any(|place| place.parent.as_ref() == Some(&id)) || catalog.assets.iter().any(|asset| asset.place.as_ref() == Some(&id));
+        if inside {
+            return editing.fail(texts.get_untracked().still_inside);
+        }
+        editing.save(move |catalog, edit| catalog.remove(CatalogList::Places, id.as_str(), edit), || {});
+    };
+    let rows = move || {
+        let texts = texts.get();
+        let catalog = editing.catalog.get()?;
+        Some(
+            tree_order(&catalog)
+                .into_iter()
+                .map(|(depth, place)| {
+                    let id = place.id.to_string();
+                    let (to_edit, to_remove) = (place.clone(), place.id.clone());
+                    view! {
+                        <tr data-place=place.code.clone()>
+                            <td><LabelChoice id=id chosen=chosen /></td>
+                            <td style=format!("padding-left: {}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
+                            <td>{place.code.clone()}</td>
+                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
+                        </tr>
+                    }
+                })
+                .collect_view(),
+        )
+    };
+    let parents = move || {
+        let catalog = editing.catalog.get()?;
+        let editing_now = editing_id.get();
+        Some(
+            tree_order(&catalog)
+                .into_iter()
+                .filter(|(_, place)| place.kind != PlaceKind::Room && editing_now.as_ref().is_none_or(|id| !catalog.is_within(place, id.as_str())))
+                .map(|(_, place)| {
+                    let value = place.id.to_string();
+                    let selected = {
+                        let value = value.clone();
+                        move || parent.get() == value
+                    };
+                    view! { <option value=value selected=selected>{format!("{} {}", place.code, place.name)}</option> }
+                })
+                .collect_view(),
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="places">
+            <h2 id="places">{move || texts.get().places}</h2>
+            <table class="admin-table" data-list="places">
+                <thead><tr><th></th><th>{move || texts.get().name}</th><th>{move || texts.get().code}</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <form class="form" data-form="place" on:submit=save>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().kind}</span>
+                        <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
+                            {move || PlaceKind::ALL.iter().map(|known| {
+                                let value = known.as_str();
+                                view! { <option value=value selected=move || kind.get() == value>{texts.get().place_kind(*known)}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().parent}</span>
+                        <select name="parent" on:change=move |event| parent.set(event_target_value(&event))>
+                            <option value="" selected=move || parent.get().is_empty()>{move || texts.get().nothing}</option>
+                            {parents}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().name}</span>
+                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().code}</span>
+                        <input name="code" required autocapitalize="characters" prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
+            </form>
+            <CsvTools editing=editing list=CatalogList::Places name="places" />
+        </section>
+    }
+}
+
+/// A place chooser: every place of the catalog, in tree order.
+fn place_options(catalog: &CatalogView, chosen: RwSignal<String>) -> impl IntoView + use<> {
+    tree_order(catalog)
+        .into_iter()
+        .map(|(depth, place)| {
+            let value = place.id.to_string();
+            let selected = {
+                let value = value.clone();
+                move || chosen.get() == value
+            };
+            view! { <option value=value selected=selected>{format!("{}{} {}", "· ".repeat(depth), place.code, place.name)}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let texts = use_admin_texts();
+    let editing_id = RwSignal::new(None::<EntryId>);
+    let name = RwSignal::new(String::new());
+    let asset_type = RwSignal::new(String::new());
+    let tag = RwSignal::new(String::new());
+    let place = RwSignal::new(String::new());
+    let installed = RwSignal::new(String::new());
+    let clear = move || {
+        editing_id.set(None);
+        name.set(String::new());
+        tag.set(String::new());
+        installed.set(String::new());
+    };
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let texts = texts.get_untracked();
+        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("asset"));
+        let (new_name, new_type, new_tag) = (name.get_untracked().trim().to_owned(), asset_type.get_untracked().trim().to_owned(), tag.get_untracked().trim().to_owned());
+        if new_name.is_empty() || new_type.is_empty() || new_tag.is_empty() {
+            return editing.fail(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag));
+        }
+        if let Some(other) = catalog.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(&new_tag) && asset.id != id) {
+            return editing.fail(format!("{}: {} = {}", texts.tag, new_tag, other.name));
+        }
+        let date = installed.get_untracked();
+        let installed_at = if date.trim().is_empty() {
+            None
+        } else {
+            match Timestamp::parse_date(&date) {
+                Some(at) => Some(at),
+                None => return editing.fail(format!("{}: {date}", texts.installed)),
+            }
+        };
+        let asset = Asset { id, name: new_name, asset_type: new_type, tag: new_tag, place: EntryId::parse(&place.get_untracked()).ok(), installed_at };
+        editing.save(move |catalog, edit| catalog.put_asset(&asset, edit), clear);
+    };
+    let start_editing = move |asset: Asset| {
+        name.set(asset.name.clone());
+        asset_type.set(asset.asset_type.clone());
+        tag.set(asset.tag.clone());
+        place.set(asset.place.as_ref().map(ToString::to_string).unwrap_or_default());
+        installed.set(asset.installed_at.map(Timestamp::date).unwrap_or_default());
+        editing_id.set(Some(asset.id));
+    };
+    let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::Assets, id.as_str(), edit), || {});
+    let rows = move || {
+        let catalog = editing.catalog.get()?;
+        Some(
+            catalog
+                .assets
+                .iter()
+                .map(|asset| {
+                    let id = asset.id.to_string();
+                    let (to_edit, to_remove) = (asset.clone(), asset.id.clone());
+                    let located = asset.place.as_ref().map(|place| place_label(&catalog, place)).unwrap_or_default();
+                    view! {
+                        <tr data-asset=asset.tag.clone()>
+                            <td><LabelChoice id=id chosen=chosen /></td>
+                            <td>{asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span></td>
+                            <td>{asset.tag.clone()}</td>
+                            <td class="muted">{located}</td>
+                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
+                        </tr>
+                    }
+                })
+                .collect_view(),
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="assets">
+            <h2 id="assets">{move || texts.get().assets}</h2>
+            <table class="admin-table" data-list="assets">
+                <thead><tr><th></th><th>{move || texts.get().name}</th><th>{move || texts.get().tag}</th><th>{move || texts.get().place}</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <form class="form" data-form="asset" on:submit=save>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().name}</span>
+                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().asset_type}</span>
+                        <input name="type" required list="asset-types" prop:value=asset_type on:input=move |event| asset_type.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().tag}</span>
+                        <input name="tag" required autocapitalize="characters" prop:value=tag on:input=move |event| tag.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().installed}</span>
+                        <input name="installed" type="date" prop:value=installed on:input=move |event| installed.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                <label>
+                    <span>{move || texts.get().place}</span>
+                    <select name="place" on:change=move |event| place.set(event_target_value(&event))>
+                        <option value="" selected=move || place.get().is_empty()>{move || texts.get().nothing}</option>
+                        {move || editing.catalog.get().map(|catalog| place_options(&catalog, place))}
+                    </select>
+                </label>
+                <datalist id="asset-types">
+                    {move || {
+                        let mut types: Vec<String> = editing.catalog.get().map(|catalog| catalog.assets.iter().map(|asset| asset.asset_type.clone()).collect()).unwrap_or_default();
+                        types.sort();
+                        types.dedup();
+                        types.into_iter().map(|known| view! { <option value=known></option> }).collect_view()
+                    }}
+                </datalist>
+                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
+            </form>
+            <CsvTools editing=editing list=CatalogList::Assets name="assets" />
+        </section>
+    }
+}
+
+#[component]
+fn StockItems(editing: Editing) -> impl IntoView {
+    let texts = use_admin_texts();
+    let field_texts = use_texts();
+    let editing_id = RwSignal::new(None::<EntryId>);
+    let code = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let unit = RwSignal::new(String::new());
+    let category = RwSignal::new(STOCK_CATEGORIES[0].to_owned());
+    let bin = RwSignal::new(String::new());
+    let clear = move || {
+        editing_id.set(None);
+        code.set(String::new());
+        name.set(String::new());
+        bin.set(String::new());
+    };
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let texts = texts.get_untracked();
+        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("item"));
+        let (new_code, new_name, new_unit, new_bin) = (code.get_untracked().trim().to_owned(), name.get_untracked().trim().to_owned(), unit.get_untracked().trim().to_owned(), bin.get_untracked().trim().to_owned());
+        if new_code.is_empty() || new_name.is_empty() || new_unit.is_empty() {
+            return editing.fail(format!("{} / {} / {}", texts.code, texts.name, texts.unit));
+        }
+        if let Some(other) = catalog.stock_items.iter().find(|item| item.code.eq_ignore_ascii_case(&new_code) && item.id != id) {
+            return editing.fail(format!("{}: {} = {}", texts.code, new_code, other.name));
+        }
+        let item = StockItem { id, code: new_code, name: new_name, unit: new_unit, category: category.get_untracked(), bin: (!new_bin.is_empty()).then_some(new_bin) };
+        editing.save(move |catalog, edit| catalog.put_stock_item(&item, edit), clear);
+    };
+    let start_editing = move |item: StockItem| {
+        code.set(item.code.clone());
+        name.set(item.name.clone());
+        unit.set(item.unit.clone());
+        category.set(item.category.clone());
+        bin.set(item.bin.clone().unwrap_or_default());
+        editing_id.set(Some(item.id));
+    };
+    let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::StockItems, id.as_str(), edit), || {});
+    let rows = move || {
+        let field_texts = field_texts.get();
+        let catalog = editing.catalog.get()?;
+        Some(
+            catalog
+                .stock_items
+                .iter()
+                .map(|item| {
+                    let (to_edit, to_remove) = (item.clone(), item.id.clone());
+                    view! {
+                        <tr data-item=item.code.clone()>
+                            <td>{item.code.clone()}</td>
+                            <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
+                            <td>{item.bin.clone().unwrap_or_default()}</td>
+                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
+                        </tr>
+                    }
+                })
+                .collect_view(),
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="stock-items">
+            <h2 id="stock-items">{move || texts.get().stock_items}</h2>
+            <table class="admin-table" data-list="stock-items">
+                <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().name}</th><th>{move || texts.get().bin}</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <form class="form" data-form="stock-item" on:submit=save>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().code}</span>
+                        <input name="code" required prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().name}</span>
+                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().unit}</span>
+                        <input name="unit" required prop:value=unit on:input=move |event| unit.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || texts.get().bin}</span>
+                        <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                <label>
+                    <span>{move || texts.get().category}</span>
+                    <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                        {move || STOCK_CATEGORIES.iter().map(|known| view! { <option value=*known selected=move || category.get() == *known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
+            </form>
+            <CsvTools editing=editing list=CatalogList::StockItems name="stock-items" />
+        </section>
+    }
+}
+
+fn template_state(texts: &AdminTexts, template: &TemplateRef) -> String {
+    if template.is_published() { format!("{} {}", texts.version, template.version) } else { texts.draft_only.to_owned() }
+}
+
+/// The site's checklists, and a new one started as a draft.
+#[component]
+fn Checklists(editing: Editing) -> impl IntoView {
+    let texts = use_admin_texts();
+    let current = use_session();
+    let navigate = use_navigate();
+    let name_zh = RwSignal::new(String::new());
+    let name_en = RwSignal::new(String::new());
+    let category = RwSignal::new(CHECKLIST_CATEGORIES[0].to_owned());
+    let create = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(session) = current.session.get_untracked() else { return };
+        let texts = texts.get_untracked();
+        let name = Label { zh: name_zh.get_untracked().trim().to_owned(), en: name_en.get_untracked().trim().to_owned() };
+        if name.zh.is_empty() && name.en.is_empty() {
+            return editing.fail(format!("{} / {}", texts.name_zh, texts.name_en));
+        }
+        let site = editing.site.get_untracked();
+        let chosen = category.get_untracked();
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let outcome = async {
+                let site_id = SiteId::parse(&site).map_err(|error| error.to_string())?;
+                let edit = edit_now(&session.user.username)?;
+                let actor = replica::device_actor().ok_or("not signed in")?;
+                let first = Section { id: entry_id("section"), order: 0, title: Label::new(&name.zh, &name.en) };
+                let template = ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit).map_err(|error| error.to_string())?;
+                let id = replica::new_document_id();
+                replica::create(id, template.into_doc()).await?;
+                let reference = TemplateRef { document: id.url(), name_zh: name.zh.clone(), name_en: name.en.clone(), category: chosen.clone(), version: 0 };
+                change_catalog(&session, &site, move |catalog, edit| catalog.put_template(&reference, edit)).await?;
+                Ok::<_, String>(id)
+            }
+            .await;
+            match outcome {
+                Ok(id) => navigate(&format!("/admin/templates/{id}"), Default::default()),
+                Err(error) => editing.fail(error),
+            }
+        });
+    };
+    let rows = move || {
+        let texts = texts.get();
+        let catalog = editing.catalog.get()?;
+        Some(
+            catalog
+                .templates
+                .iter()
+                .map(|template| {
+                    let href = shared::protocol::DocumentId::parse(&template.document).map(|id| format!("/admin/templates/{id}")).unwrap_or_default();
+                    view! {
+                        <li data-template=template.name_en.clone() data-version=template.version.to_string()>
+                            <a href=href>{format!("{} · {}", template.name_zh, template.name_en)}</a>
+                            <span class="muted">{format!(" {} · {}", texts.checklist_category(&template.category), template_state(texts, template))}</span>
+                        </li>
+                    }
+                })
+                .collect_view(),
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="checklists">
+            <h2 id="checklists">{move || texts.get().checklists}</h2>
+            <ul class="admin-list" data-list="checklists">{rows}</ul>
+            <form class="form" data-form="new-checklist" on:submit=create>
+                <h3>{move || texts.get().new_checklist}</h3>
+                <ChecklistFields zh=name_zh en=name_en category=category />
+                <button type="submit" class="primary">{move || texts.get().create}</button>
+            </form>
+        </section>
+    }
+}
+
+/// Rounds to walk: a published checklist at a place, every so many days, weeks or months.
+#[component]
+fn Schedules(editing: Editing) -> impl IntoView {
+    let texts = use_admin_texts();
+    let template = RwSignal::new(String::new());
+    let place = RwSignal::new(String::new());
+    let count = RwSignal::new("1".to_owned());
+    let unit = RwSignal::new("week".to_owned());
+    let starts = RwSignal::new(String::new());
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let texts = texts.get_untracked();
+        let Some(catalog) = editing.catalog.get_untracked() else { return };
+        let chosen_template = Some(template.get_untracked()).filter(|chosen| !chosen.is_empty()).or_else(|| catalog.templates.iter().find(|known| known.is_published()).map(|known| known.document.clone()));
+        let (Some(chosen_template), Ok(chosen_place)) = (chosen_template, EntryId::parse(&place.get_untracked())) else {
+            return editing.fail(format!("{} / {}", texts.checklists, texts.place));
+        };
+        let every = match count.get_untracked().trim().parse::<i64>().map_err(|error| error.to_string()).and_then(|count| Every::from_parts(count, &unit.get_untracked(), "every").map_err(|error| error.to_string())) {
+            Ok(every) => every,
+            Err(error) => return editing.fail(error),
+        };
+        // A start date is local midnight; without one, the schedule starts today.
+        let start = Timestamp::parse_date(&starts.get_untracked())
+            .map(|midnight| midnight.plus_millis(js_sys::Date::new_0().get_timezone_offset() as i64 * 60_000))
+            .unwrap_or_else(crate::edits::now);
+        let schedule = Schedule { id: entry_id("schedule"), template: chosen_template, place: chosen_place, every, start };
+        editing.save(move |catalog, edit| catalog.put_schedule(&schedule, edit), || {});
+    };
+    let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::Schedules, id.as_str(), edit), || {});
+    let rows = move || {
+        let texts = texts.get();
+        let catalog = editing.catalog.get()?;
+        Some(
+            catalog
+                .schedules
+                .iter()
+                .map(|schedule| {
+                    let checklist = catalog.templates.iter().find(|known| known.document == schedule.template).map(|known| format!("{} · {}", known.name_zh, known.name_en)).unwrap_or_default();
+                    let (count, unit) = schedule.every.parts();
+                    let unit = texts.units[["day", "week", "month"].iter().position(|known| *known == unit).unwrap_or(0)];
+                    let to_remove = schedule.id.clone();
+                    view! {
+                        <li data-schedule=schedule.id.to_string()>
+                            {checklist} " @ " {place_label(&catalog, &schedule.place)}
+                            <span class="muted">{format!(" · {} {count} {unit} · {}", texts.every, schedule.start.date())}</span>
+                            " "
+                            <button type="button" class="link-button danger" data-action="remove" on:click=move |_| remove(to_remove.clone())>{texts.remove}</button>
+                        </li>
+                    }
+                })
+                .collect_view(),
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="schedules">
+            <h2 id="schedules">{move || texts.get().schedules}</h2>
+            <ul class="admin-list" data-list="schedules">{rows}</ul>
+            <form class="form" data-form="schedule" on:submit=save>
+                <label>
+                    <span>{move || texts.get().checklists}</span>
+                    <select name="template" on:change=move |event| template.set(event_target_value(&event))>
+                        {move || editing.catalog.get().map(|catalog| catalog.templates.into_iter().filter(TemplateRef::is_published).map(|known| {
+                            let value = known.document.clone();
+                            let selected = {
+                                let value = value.clone();
+                                move || template.get() == value
+                            };
+                            view! { <option value=value selected=selected>{format!("{} · {}", known.name_zh, known.name_en)}</option> }
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || texts.get().place}</span>
+                    <select name="place" on:change=move |event| place.set(event_target_value(&event))>
+                        <option value="">"—"</option>
+                        {move || editing.catalog.get().map(|catalog| place_options(&catalog, place))}
+                    </select>
+                </label>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().every}</span>
+                        <input name="every" type="number" min="1" inputmode="numeric" prop:value=count on:input=move |event| count.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>"\u{a0}"</span>
+                        <select name="unit" on:change=move |event| unit.set(event_target_value(&event))>
+                            {move || ["day", "week", "month"].iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || unit.get() == *known>{texts.get().units[index]}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <label>
+                    <span>{move || texts.get().starts}</span>
+                    <input name="starts" type="date" prop:value=starts on:input=move |event| starts.set(event_target_value(&event)) />
+                </label>
+                <button type="submit" class="primary">{move || texts.get().add_schedule}</button>
+            </form>
+        </section>
+    }
+}

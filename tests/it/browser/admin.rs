@@ -1,0 +1,217 @@
+//! Administration driven through the app: a new site with its rooms and a person who then
+//! sees only that site; a checklist built, published and walked on another phone; a CSV
+//! import with a wrong row that imports nothing.
+
+use fantoccini::Locator::Css;
+use serde_json::json;
+use shared::document::catalog::SiteCatalog;
+use shared::document::inspection::Inspection;
+use shared::document::template::ChecklistTemplate;
+use shared::protocol::DocumentId;
+
+use super::{Browser, PATIENCE, choose, fits_a_phone, phone, screenshot, sign_in, tap, type_into, wait_for_element};
+use crate::support::{TestServer, built_dist, catalog_of, wait_for};
+
+/// A site's catalog as the server holds it now.
+fn read_catalog(server: &TestServer, site: &str) -> Option<shared::document::catalog::CatalogView> {
+    SiteCatalog::from_doc(server.state.documents.load(&catalog_of(server, site)).ok()??).ok()?.read().ok()
+}
+
+/// Submits the form `form` with its submit button.
+async fn send(browser: &Browser, form: &str) {
+    tap(browser, &format!("[data-form={form}] button[type=submit]")).await;
+}
+
+/// Picks the option whose text is `label` in the select `name` of the form `form`.
+async fn choose_label(browser: &Browser, form: &str, name: &str, label: &str) {
+    let selector = format!("[data-form={form}] select[name={name}]");
+    let offered = format!("const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.textContent === {});", json!(label));
+    wait_for(&format!("{selector} to offer {label}"), PATIENCE, || async { (browser.evaluate(&offered).await == json!(true)).then_some(()) }).await;
+    browser.client.find(Css(&selector)).await.unwrap().select_by_label(label).await.unwrap();
+}
+
+/// The values of `attribute` on every element `selector` finds, in page order.
+async fn all(browser: &Browser, selector: &str, attribute: &str) -> serde_json::Value {
+    browser.evaluate(&format!("return [...document.querySelectorAll({})].map((element) => element.dataset.{attribute})", json!(selector))).await
+}
+
+/// Adds a place through the place form.
+async fn add_place(browser: &Browser, kind: &str, parent: Option<&str>, name: &str, code: &str) {
+    choose(browser, "place", "kind", kind).await;
+    if let Some(parent) = parent {
+        choose_label(browser, "place", "parent", parent).await;
+    }
+    type_into(browser, "[data-form=place] input[name=name]", name).await;
+    type_into(browser, "[data-form=place] input[name=code]", code).await;
+    send(browser, "place").await;
+    wait_for_element(browser, &format!("[data-list=places] [data-place={code}]")).await;
+}
+
+#[tokio::test]
+async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_only_that_site() {
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    tap(&admin, "[data-action=administration]").await;
+    type_into(&admin, "[data-form=new-site] input[name=site-id]", "plant3").await;
+    type_into(&admin, "[data-form=new-site] input[name=site-name]", "三厂").await;
+    send(&admin, "new-site").await;
+    // The phone learns of the site it now runs, and syncs its catalog.
+    tap(&admin, ".admin-sites [data-site=plant3] a").await;
+    admin.wait_for_text("h1[data-site=plant3]", "三厂").await;
+    wait_for_element(&admin, "[data-form=place]").await;
+    add_place(&admin, "building", None, "三厂宿舍楼", "P3-D").await;
+    add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "101", "P3-D-101").await;
+    add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "102", "P3-D-102").await;
+    assert_eq!(all(&admin, "[data-list=places] [data-place]", "place").await, json!(["P3-D", "P3-D-101", "P3-D-102"]), "rooms listed under their building");
+    // A code already used is refused, naming the place that has it.
+    add_place_refused(&admin, "P3-D-101").await;
+    screenshot(&admin, "admin-site").await;
+    fits_a_phone(&admin, 10).await;
+    // On the server: the catalog has the building and both rooms, inside it.
+    wait_for("the rooms to reach the server", PATIENCE, || async {
+        let catalog = read_catalog(&server, "plant3")?;
+        let building = catalog.places.iter().find(|place| place.code == "P3-D")?;
+        let rooms: Vec<String> = catalog.rooms_in(building.id.as_str()).iter().map(|room| room.code.clone()).collect();
+        (rooms == ["P3-D-101", "P3-D-102"]).then_some(())
+    })
+    .await;
+    admin.client.goto(&server.url("/admin/people")).await.unwrap();
+    type_into(&admin, "[data-form=new-person] input[name=username]", "wang").await;
+    type_into(&admin, "[data-form=new-person] input[name=display-name]", "王巡检").await;
+    type_into(&admin, "[data-form=new-person] input[name=password]", "inspect-three").await;
+    choose(&admin, "new-person", "role-plant3", "inspector").await;
+    send(&admin, "new-person").await;
+    wait_for_element(&admin, ".people [data-person=wang]").await;
+    screenshot(&admin, "admin-people").await;
+
+    // The new inspector signs in on their own phone and sees plant3 only, with its rooms.
+    let wang = Browser::start().await;
+    wang.client.set_window_size(360, 800).await.unwrap();
+    wang.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&wang, "wang", "inspect-three").await;
+    wang.wait_for_text("[data-user=wang]", "王巡检").await;
+    assert_eq!(all(&wang, ".sites li", "site").await, json!(["plant3"]));
+    choose_label(&wang, "round", "place", "101 (P3-D-101)").await;
+    assert_eq!(wang.evaluate("return document.querySelector('[data-action=administration]') === null").await, json!(true), "no administration for an inspector");
+    admin.close().await;
+    wang.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Tries to add a room with a code another place has, and expects the form to say so.
+async fn add_place_refused(browser: &Browser, code: &str) {
+    choose(browser, "place", "kind", "room").await;
+    type_into(browser, "[data-form=place] input[name=name]", "重复").await;
+    type_into(browser, "[data-form=place] input[name=code]", code).await;
+    send(browser, "place").await;
+    browser.wait_for_prefix("[data-message=error]", &format!("Label code: {code} = ")).await;
+    browser.client.find(Css("[data-form=place] input[name=name]")).await.unwrap().clear().await.unwrap();
+    browser.client.find(Css("[data-form=place] input[name=code]")).await.unwrap().clear().await.unwrap();
+}
+
+/// Adds an item through the builder's item form.
+async fn add_item(browser: &Browser, kind: &str, zh: &str, en: &str, more: &[(&str, &str)]) {
+    choose(browser, "item", "kind", kind).await;
+    type_into(browser, "[data-form=item] input[name=label-zh]", zh).await;
+    type_into(browser, "[data-form=item] input[name=label-en]", en).await;
+    for (field, value) in more {
+        type_into(browser, &format!("[data-form=item] [name={field}]"), value).await;
+    }
+    send(browser, "item").await;
+    wait_for_element(browser, &format!(".builder-item[data-item={}]", json!(en))).await;
+}
+
+#[tokio::test]
+async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone() {
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    type_into(&admin, "[data-form=new-checklist] input[name=name-zh]", "仓库巡查").await;
+    type_into(&admin, "[data-form=new-checklist] input[name=name-en]", "Warehouse round").await;
+    send(&admin, "new-checklist").await;
+    admin.wait_for_text("h1", "仓库巡查 · Warehouse round").await;
+    admin.wait_for_prefix("[data-published]", "Draft, never published").await;
+    add_item(&admin, "pass_fail", "通道畅通", "Aisles clear", &[]).await;
+    add_item(&admin, "number", "库温", "Store temperature", &[("unit", "°C"), ("min", "0"), ("max", "30")]).await;
+    add_item(&admin, "choice", "货架状态", "Shelves", &[("options", "完好 / Sound\n!损坏 / Damaged")]).await;
+    // The preview is the inspector's own item rows, answers disabled.
+    wait_for("the preview to show three items", PATIENCE, || async { (all(&admin, "[data-list=preview] .item", "item").await.as_array().map(Vec::len) == Some(3)).then_some(()) }).await;
+    assert_eq!(admin.text("[data-list=preview] [data-item] [data-answer]").await.as_deref(), Some("Pass"));
+    assert_eq!(admin.evaluate("return [...document.querySelectorAll('[data-list=preview] [data-answer]')].map((button) => button.textContent)").await, json!(["Pass", "Fail", "N/A", "N/A", "Sound", "Damaged"]));
+    screenshot(&admin, "admin-template").await;
+    fits_a_phone(&admin, 10).await;
+    // Drafts are not offered for rounds: once the inspector's phone has caught up with the
+    // catalog that lists the draft, the checklist is still not among the choices.
+    wait_for("the draft to reach the server's catalog", PATIENCE, || async { read_catalog(&server, "hq")?.templates.iter().any(|known| known.name_en == "Warehouse round").then_some(()) }).await;
+    inspector.client.refresh().await.unwrap();
+    wait_for("the inspector's phone to sync", PATIENCE, || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    wait_for_element(&inspector, "[data-form=round] select[name=template]").await;
+    let offered = "return [...document.querySelectorAll('[data-form=round] select[name=template] option')].map((option) => option.textContent)";
+    assert!(!inspector.evaluate(offered).await.to_string().contains("Warehouse round"));
+
+    tap(&admin, "[data-action=publish]").await;
+    admin.wait_for_text("[data-message=ok]", "Published version 1").await;
+    admin.wait_for_prefix("[data-published=\"1\"]", "Published version 1").await;
+
+    // Another phone gets the published checklist and walks it at the store.
+    choose_label(&inspector, "round", "template", "Warehouse round").await;
+    choose_label(&inspector, "round", "place", "后勤仓库 (HQ-S)").await;
+    send(&inspector, "round").await;
+    inspector.wait_for_text("h1", "Warehouse round").await;
+    let items = all(&inspector, ".item", "item").await;
+    assert_eq!(items.as_array().map(Vec::len), Some(3), "{items}");
+    let round_url = inspector.evaluate("return location.pathname").await;
+    let round = DocumentId::parse(round_url.as_str().unwrap().trim_start_matches("/rounds/")).unwrap();
+
+    // A second version adds an item; the round in progress keeps the version it started.
+    add_item(&admin, "text", "备注", "Remarks", &[]).await;
+    admin.wait_for_prefix("[data-changed=true]", "Published version 1 · Changes not yet published").await;
+    tap(&admin, "[data-action=publish]").await;
+    admin.wait_for_text("[data-message=ok]", "Published version 2").await;
+    let started = wait_for("the round to reach the server", PATIENCE, || async { Inspection::from_doc(server.state.documents.load(&round).ok()??).ok()?.read().ok() }).await;
+    assert_eq!((started.checklist.version, started.checklist.items.len()), (1, 3));
+    let template = DocumentId::parse(&started.template).unwrap();
+    let published = wait_for("version 2 to reach the server", PATIENCE, || async {
+        let (_, published) = ChecklistTemplate::from_doc(server.state.documents.load(&template).ok()??).ok()?.read().ok()?;
+        (published.version == 2).then_some(published)
+    })
+    .await;
+    assert_eq!(published.items.len(), 4);
+    let number = published.items.iter().find(|item| item.label.en == "Store temperature").unwrap();
+    assert_eq!(number.kind, shared::document::template::ItemKind::Number { unit: "°C".into(), min: Some(0), max: Some(30_000) });
+    wait_for("the catalog to name version 2", PATIENCE, || async { (read_catalog(&server, "hq")?.templates.iter().find(|known| known.document == started.template)?.version == 2).then_some(()) }).await;
+    admin.close().await;
+    inspector.close().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing() {
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    wait_for_element(&admin, "[data-list=places] [data-place=HQ-S]").await;
+    let before = all(&admin, "[data-list=places] [data-place]", "place").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("places.csv");
+    // Line 3 names a kind of place there is not.
+    std::fs::write(&file, "\u{feff}code,name,kind,parent_code\r\nHQ-G,车库,building,\r\nHQ-G-1,一层,storey,HQ-G\r\n").unwrap();
+    admin.client.find(Css("[data-csv=places] input[type=file]")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
+    admin.wait_for_text("[data-csv=places] [data-import=error]", "Nothing was imported — line 3: invalid place kind \"storey\": one of building, floor, room, area").await;
+    assert_eq!(all(&admin, "[data-list=places] [data-place]", "place").await, before, "nothing imported");
+
+    std::fs::write(&file, "\u{feff}code,name,kind,parent_code\r\nHQ-G,车库,building,\r\nHQ-G-1,一层,floor,HQ-G\r\n").unwrap();
+    admin.client.find(Css("[data-csv=places] input[type=file]")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
+    admin.wait_for_text("[data-csv=places] [data-import=ok]", "Imported 2 rows, 2 of them new.").await;
+    wait_for_element(&admin, "[data-list=places] [data-place=HQ-G-1]").await;
+    wait_for("the import to reach the server", PATIENCE, || async {
+        let catalog = read_catalog(&server, "hq")?;
+        let garage = catalog.places.iter().find(|place| place.code == "HQ-G")?;
+        let floor = catalog.places.iter().find(|place| place.code == "HQ-G-1")?;
+        (floor.parent.as_ref() == Some(&garage.id) && garage.name == "车库").then_some(())
+    })
+    .await;
+    admin.close().await;
+    server.stop().await.unwrap();
+}
