@@ -48,12 +48,12 @@ pub fn App() -> impl IntoView {
     replica::provide_replica();
     let current = use_session();
     let sync = replica::use_replica();
-    // Once per sign-in (and app start), the sites and roles are checked with the server.
-    let refreshed = StoredValue::new(None::<String>);
+    // Whenever the phone (re)connects, where its person works is checked with the server:
+    // a site created or a role changed since (the server closes their sync connection
+    // then, so the phone reconnects and learns of it at once).
+    let online = Memo::new(move |_| sync.view.with(|view| view.online));
     Effect::new(move || {
-        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
-        if token.is_some() && refreshed.get_value() != token {
-            refreshed.set_value(token);
+        if online.get() && current.session.with_untracked(Option::is_some) {
             spawn_local(session::refresh(current));
         }
     });

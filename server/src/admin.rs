@@ -274,7 +274,7 @@ async fn set_roles(State(state): State<AppState>, session: Session, Path(usernam
         })?
         .ok_or(AppError::NotFound)?;
     state.storage.flush().await?;
-    state.sync.revoke(&user.username);
+    state.sync.roles_changed(&user.username);
     tracing::info!(user = %user.username, by = %session.user.username, "changed roles");
     Ok(Json(UserView::from(&user)))
 }

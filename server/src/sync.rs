@@ -59,8 +59,9 @@ enum Command {
     Connected { connection: ConnectionId, user: UserRecord, outbound: mpsc::UnboundedSender<Outbound> },
     Frame { connection: ConnectionId, frame: Vec<u8> },
     Disconnected { connection: ConnectionId },
-    /// Closes every connection of this user (disabled, or tokens revoked).
-    Revoke { user: Username },
+    /// Closes every connection of this user, saying why: disabled or tokens revoked (sign
+    /// in again), or roles changed (reconnect, and the new roles apply).
+    Revoke { user: Username, reason: &'static str },
     Shutdown,
 }
 
@@ -102,7 +103,13 @@ impl SyncHub {
 
     /// Closes the sync connections of `user` at once; new ones are refused by their token.
     pub fn revoke(&self, user: &Username) {
-        let _ = self.commands.send(Command::Revoke { user: user.clone() });
+        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "signed out: sign in again" });
+    }
+
+    /// Closes the sync connections of `user`, whose roles changed: a connection knows the
+    /// roles it opened with, so the phone reconnects under the new ones.
+    pub fn roles_changed(&self, user: &Username) {
+        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "roles changed: reconnect" });
     }
 
     /// Closes every sync connection, finishes writes in progress and stops the hub.
@@ -247,14 +254,14 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     users.remove(&connection);
                     server.handle_disconnected(connection);
                 }
-                Some(Command::Revoke { user }) => {
+                Some(Command::Revoke { user, reason }) => {
                     let revoked: Vec<ConnectionId> = users.iter().filter(|(_, of)| of.username == user).map(|(connection, _)| *connection).collect();
                     for connection in revoked {
-                        tracing::info!(connection = connection.0, %user, "closing a revoked user's sync connection");
+                        tracing::info!(connection = connection.0, %user, reason, "closing a user's sync connection");
                         users.remove(&connection);
                         server.handle_disconnected(connection);
                         if let Some(sender) = outbound.remove(&connection) {
-                            let _ = sender.send(Outbound::Close("signed out: sign in again".to_owned()));
+                            let _ = sender.send(Outbound::Close(reason.to_owned()));
                         }
                     }
                 }

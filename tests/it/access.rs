@@ -498,9 +498,25 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     let tech = people.as_array().unwrap().iter().find(|person| person["username"] == "tech").unwrap();
     assert_eq!(tech["last_sync"], Value::Null);
 
-    // Roles: given at the admin's sites, refused elsewhere and for non-admins.
+    // Roles: given at the admin's sites, refused elsewhere and for non-admins. The person's
+    // open sync connection closes so that it reopens under the new roles; their token stays.
+    let inspector_token = server.token("inspector");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={inspector_token}", server.address)).await.unwrap();
     let (status, body) = put_roles(admin.clone(), "inspector", json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }])).await;
     assert_eq!(status, 200, "{body}");
+    let reason = tokio::time::timeout(PATIENCE, async {
+        use futures_util::StreamExt as _;
+        while let Some(Ok(frame)) = socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(close) = frame {
+                return close.map(|close| close.reason.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason.as_deref(), Some("roles changed: reconnect"));
+    assert_eq!(get(&server, "/api/me", Some(&inspector_token)).await.status(), 200);
     assert_eq!(body["roles"], json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }]));
     let me: Value = get(&server, "/api/me", Some(&server.token("inspector"))).await.json().await.unwrap();
     assert_eq!(me["sites"].as_array().unwrap().len(), 2, "{me}");

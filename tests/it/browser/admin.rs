@@ -164,8 +164,20 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
     let round_url = inspector.evaluate("return location.pathname").await;
     let round = DocumentId::parse(round_url.as_str().unwrap().trim_start_matches("/rounds/")).unwrap();
 
-    // A second version adds an item; the round in progress keeps the version it started.
+    // A second version adds a section (renamed once) with an item; the round in progress
+    // keeps the version it started from.
+    type_into(&admin, "[data-form=section] input[name=title-zh]", "出口").await;
+    type_into(&admin, "[data-form=section] input[name=title-en]", "Exits").await;
+    send(&admin, "section").await;
+    admin.wait_for_prefix(".builder-section:nth-child(2) h3", "出口 / Exits").await;
+    tap(&admin, ".builder-section:nth-child(2) h3 [data-action=edit]").await;
+    let title = admin.client.find(Css("[data-form=section] input[name=title-en]")).await.unwrap();
+    title.clear().await.unwrap();
+    title.send_keys("Fire exits").await.unwrap();
+    send(&admin, "section").await;
+    admin.wait_for_prefix(".builder-section:nth-child(2) h3", "出口 / Fire exits").await;
     add_item(&admin, "text", "备注", "Remarks", &[]).await;
+    assert_eq!(admin.text(".builder-section:nth-child(2) .builder-item span").await.as_deref(), Some("备注 / Remarks"), "the new item goes into the new section");
     admin.wait_for_prefix("[data-changed=true]", "Published version 1 · Changes not yet published").await;
     tap(&admin, "[data-action=publish]").await;
     admin.wait_for_text("[data-message=ok]", "Published version 2").await;
@@ -177,7 +189,8 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
         (published.version == 2).then_some(published)
     })
     .await;
-    assert_eq!(published.items.len(), 4);
+    assert_eq!((published.sections.len(), published.items.len()), (2, 4));
+    assert_eq!(published.sections[1].title.en, "Fire exits");
     let number = published.items.iter().find(|item| item.label.en == "Store temperature").unwrap();
     assert_eq!(number.kind, shared::document::template::ItemKind::Number { unit: "°C".into(), min: Some(0), max: Some(30_000) });
     wait_for("the catalog to name version 2", PATIENCE, || async { (read_catalog(&server, "hq")?.templates.iter().find(|known| known.document == started.template)?.version == 2).then_some(()) }).await;

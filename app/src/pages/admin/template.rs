@@ -279,15 +279,30 @@ pub fn TemplateBuilder() -> impl IntoView {
     };
     let section_zh = RwSignal::new(String::new());
     let section_en = RwSignal::new(String::new());
-    let add_section = move |event: leptos::ev::SubmitEvent| {
+    // The section being renamed, if any; otherwise the form adds one at the end.
+    let renaming = RwSignal::new(None::<Section>);
+    let save_section = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(read) = template.get_untracked() else { return };
-        let order = read.draft.sections.iter().map(|section| section.order + 1).max().unwrap_or(0);
-        let section = Section { id: entry_id("section"), order, title: Label::new(section_zh.get_untracked().trim(), section_en.get_untracked().trim()) };
-        form.section.set(section.id.to_string());
+        let title = Label::new(section_zh.get_untracked().trim(), section_en.get_untracked().trim());
+        let section = match renaming.get_untracked() {
+            Some(section) => Section { title, ..section },
+            None => {
+                let order = read.draft.sections.iter().map(|section| section.order + 1).max().unwrap_or(0);
+                let section = Section { id: entry_id("section"), order, title };
+                form.section.set(section.id.to_string());
+                section
+            }
+        };
         edit(Box::new(move |template, edit| template.put_section(&section, edit)));
+        renaming.set(None);
         section_zh.set(String::new());
         section_en.set(String::new());
+    };
+    let rename_section = move |section: Section| {
+        section_zh.set(section.title.zh.clone());
+        section_en.set(section.title.en.clone());
+        renaming.set(Some(section));
     };
     // Moving swaps an item's order with its neighbour's in the same section.
     let shift = move |item: ChecklistItem, up: bool| {
@@ -341,16 +356,19 @@ pub fn TemplateBuilder() -> impl IntoView {
                             }
                         })
                         .collect_view();
-                    let to_remove = section.id.clone();
+                    let (to_rename, to_remove) = (section.clone(), section.id.clone());
                     view! {
                         <li class="builder-section" data-section=section.id.to_string()>
                             <h3>
                                 {format!("{} / {}", section.title.zh, section.title.en)}
                                 " "
-                                <button type="button" class="link-button danger" on:click=move |_| {
-                                    let to_remove = to_remove.clone();
-                                    edit(Box::new(move |template, edit| template.remove_section(&to_remove, edit)));
-                                }>{texts.remove}</button>
+                                <RowActions
+                                    on_edit=Callback::new(move |()| rename_section(to_rename.clone()))
+                                    on_remove=Callback::new(move |()| {
+                                        let to_remove = to_remove.clone();
+                                        edit(Box::new(move |template, edit| template.remove_section(&to_remove, edit)));
+                                    })
+                                />
                             </h3>
                             <ul>{items}</ul>
                         </li>
@@ -419,10 +437,10 @@ pub fn TemplateBuilder() -> impl IntoView {
             <section class="card" aria-labelledby="sections">
                 <h2 id="sections">{move || texts.get().sections}</h2>
                 <ul class="builder">{sections}</ul>
-                <form class="inline-form" data-form="section" on:submit=add_section>
+                <form class="inline-form" data-form="section" on:submit=save_section>
                     <input name="title-zh" placeholder=move || texts.get().title_zh prop:value=section_zh on:input=move |event| section_zh.set(event_target_value(&event)) />
                     <input name="title-en" placeholder=move || texts.get().title_en prop:value=section_en on:input=move |event| section_en.set(event_target_value(&event)) />
-                    <button type="submit">{move || texts.get().add_section}</button>
+                    <button type="submit">{move || if renaming.with(Option::is_some) { texts.get().save } else { texts.get().add_section }}</button>
                 </form>
             </section>
             <section class="card" aria-labelledby="item-form">
