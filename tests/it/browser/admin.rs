@@ -52,6 +52,7 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     let server = TestServer::start(&built_dist()).await;
     let admin = phone(&server, "admin", "系统管理员").await;
     tap(&admin, "[data-action=administration]").await;
+    wait_for_element(&admin, "[data-backup=none]").await;
     type_into(&admin, "[data-form=new-site] input[name=site-id]", "plant3").await;
     type_into(&admin, "[data-form=new-site] input[name=site-name]", "三厂").await;
     send(&admin, "new-site").await;
@@ -225,6 +226,21 @@ async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing()
         (floor.parent.as_ref() == Some(&garage.id) && garage.name == "车库").then_some(())
     })
     .await;
+    // The export is the file a spreadsheet opens: a byte-order mark, the header, the rows.
+    admin
+        .evaluate(
+            "window.exported = null; const make = URL.createObjectURL;
+             URL.createObjectURL = (blob) => {
+               blob.arrayBuffer().then((buffer) => { const bytes = new Uint8Array(buffer); window.exported = bytes.slice(0, 3).join(' ') + '|' + new TextDecoder().decode(bytes); });
+               return make(blob);
+             };
+             return null;",
+        )
+        .await;
+    tap(&admin, "[data-csv=places] [data-action=export-csv]").await;
+    let exported = wait_for("the export", PATIENCE, || async { admin.evaluate("return window.exported").await.as_str().map(str::to_owned) }).await;
+    assert!(exported.starts_with("239 187 191|id,code,name,kind,parent_code\r\n"), "{exported}");
+    assert!(exported.contains(",HQ-G-1,一层,floor,HQ-G\r\n"), "{exported}");
     admin.close().await;
     server.stop().await.unwrap();
 }
