@@ -294,6 +294,8 @@ pub struct Texts {
     pub variance: &'static str,
     /// Stock categories: supplies, consumables, protective equipment, fixed assets.
     pub stock_categories: [&'static str; 4],
+    /// Checklist categories: fire safety, electrical, food safety, dorm room, general.
+    pub checklist_categories: [&'static str; 5],
     pub asset_audit: &'static str,
     pub asset_tag: &'static str,
     pub audit_elsewhere: &'static str,
@@ -524,6 +526,7 @@ const CHINESE: Texts = Texts {
     totals: "汇总",
     variance: "差异",
     stock_categories: ["办公用品", "耗材", "劳保用品", "固定资产"],
+    checklist_categories: ["消防安全", "电气安全", "食品安全", "宿舍检查", "综合"],
     asset_audit: "固定资产盘点",
     asset_tag: "资产标签",
     audit_elsewhere: "不在原位",
@@ -754,6 +757,7 @@ const ENGLISH: Texts = Texts {
     totals: "Totals",
     variance: "Variance",
     stock_categories: ["Supplies", "Consumables", "Protective equipment", "Fixed assets"],
+    checklist_categories: ["Fire safety", "Electrical", "Food safety", "Dorm room", "General"],
     asset_audit: "Fixed-asset audit",
     asset_tag: "Asset tag",
     audit_elsewhere: "Found elsewhere",
@@ -771,6 +775,9 @@ const ENGLISH: Texts = Texts {
     where_it_belongs: "(where it belongs)",
     where_you_are: "Where you are",
 };
+
+/// The checklist categories offered, as documents spell them (the texts' order).
+pub const CHECKLIST_CATEGORIES: [&str; 5] = ["fire_safety", "electrical", "food_safety", "dorm_room", "general"];
 
 const STORAGE_KEY: &str = "houqin.language";
 
@@ -839,6 +846,28 @@ impl Texts {
             Some(index) => self.stock_categories[index].to_owned(),
             None => category.to_owned(),
         }
+    }
+
+    /// A document's status as the read API spells it (`verified`, `submitted`,
+    /// `counting`…) in this language; another as it is written.
+    pub fn document_status(&self, status: &str) -> String {
+        if let Ok(status) = shared::document::work_order::Status::parse(status) {
+            return self.status(status).to_owned();
+        }
+        match status {
+            "in_progress" => self.in_progress,
+            "submitted" => self.submitted,
+            "counting" => self.phase_counting,
+            "closed" => self.phase_closed,
+            "approved" => self.phase_approved,
+            other => return other.to_owned(),
+        }
+        .to_owned()
+    }
+
+    /// A checklist category in this language; another as it is written.
+    pub fn checklist_category(&self, category: &str) -> String {
+        CHECKLIST_CATEGORIES.iter().position(|known| *known == category).map_or_else(|| category.to_owned(), |index| self.checklist_categories[index].to_owned())
     }
 
     /// A work order's category in this language.

@@ -269,6 +269,20 @@ pub fn read<T>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T
     this.client.document(id).map(read)
 }
 
+/// Asks the server for a document this phone does not hold yet (one opened from a
+/// manager's list, say); it arrives like any other and the views redraw.
+pub fn want(id: DocumentId) {
+    let Some(replica) = running() else { return };
+    {
+        let mut this = replica.borrow_mut();
+        if this.client.document(&id).is_some() {
+            return;
+        }
+        this.client.request_document(id);
+    }
+    pump(&replica);
+}
+
 /// The ids of every document the phone holds.
 pub fn document_ids() -> Vec<DocumentId> {
     running().map(|replica| replica.borrow().client.documents().map(|(id, _)| *id).collect()).unwrap_or_default()

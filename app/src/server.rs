@@ -78,7 +78,7 @@ async fn error_message(response: gloo_net::http::Response, status: u16) -> Strin
 }
 
 /// One change of a document as the server's history lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// The person the change's author (its Automerge actor) is bound to.
     pub user: Option<String>,
@@ -87,6 +87,9 @@ pub struct HistoryEntry {
     /// Milliseconds since the epoch, by the device's clock.
     pub at: i64,
     pub summary: String,
+    /// The Automerge actor (hex): the app install the change came from.
+    #[serde(default)]
+    pub actor: String,
 }
 
 /// Who changed a document, when and how: `GET /api/documents/{id}/history`. Needs the
@@ -240,3 +243,94 @@ pub async fn last_backup(token: &str) -> Result<Option<BackupInfo>, String> {
     let answer: BackupAnswer = call(Request::get("/api/admin/backup").header("authorization", &bearer(token)).build()).await?;
     Ok(answer.last_backup)
 }
+
+/// A server answer kept on the phone, with when it was fetched, so a screen can show it
+/// offline and say how old it is.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct Kept<T> {
+    pub value: T,
+    /// Milliseconds since the epoch.
+    pub fetched_at: i64,
+    /// Whether this came from the phone's copy because the server did not answer.
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+const KEPT_PREFIX: &str = "houqin.kept.";
+
+/// Fetches `path` (a GET of the read API) and keeps the answer on the phone; without an
+/// answer, the copy kept last time (with its age), or the error.
+pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clone>(token: &str, path: &str) -> Result<Kept<T>, String> {
+    use gloo_storage::Storage as _;
+    let key = format!("{KEPT_PREFIX}{path}");
+    let fetched: Result<T, String> = call(Request::get(path).header("authorization", &bearer(token)).build()).await;
+    match fetched {
+        Ok(value) => {
+            let kept = Kept { value, fetched_at: js_sys::Date::now() as i64, from_cache: false };
+            let _ = gloo_storage::LocalStorage::set(&key, &kept);
+            Ok(kept)
+        }
+        Err(error) => match gloo_storage::LocalStorage::get::<Kept<T>>(&key) {
+            Ok(kept) => Ok(Kept { from_cache: true, ..kept }),
+            Err(_) => Err(error),
+        },
+    }
+}
+
+/// Forgets every kept answer (at sign-out).
+pub fn forget_kept() {
+    let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) else { return };
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0)).filter_map(|index| storage.key(index).ok().flatten()).filter(|key| key.starts_with(KEPT_PREFIX)).collect();
+    for key in keys {
+        let _ = storage.remove_item(&key);
+    }
+}
+
+/// `GET /api/sites/{site}/summary`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct SiteSummary {
+    pub from: i64,
+    pub to: i64,
+    pub now: i64,
+    pub kpis: shared::kpi::Kpis,
+}
+
+/// One document of `GET /api/sites/{site}/documents`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct ListedDocument {
+    pub document: String,
+    #[serde(rename = "type")]
+    pub document_type: String,
+    pub title: String,
+    pub status: String,
+    pub location: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct DocumentList {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    pub documents: Vec<ListedDocument>,
+}
+
+/// One of a field's concurrent values, from `GET /api/documents/{id}/conflicts`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct ShownValue {
+    pub id: String,
+    pub value: String,
+    pub actor: String,
+    pub user: Option<String>,
+    pub named: Option<String>,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct ShownConflict {
+    pub path: Vec<String>,
+    pub values: Vec<ShownValue>,
+}
+

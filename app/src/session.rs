@@ -123,6 +123,7 @@ pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
     crate::replica::stop();
     store::wipe_local().await.map_err(|error| error.to_string())?;
     crate::server::forget_people();
+    crate::server::forget_kept();
     current.session.set(None);
     Ok(())
 }

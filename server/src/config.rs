@@ -55,12 +55,22 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Dashboard summaries: `projections rebuild` projects every stored document again
+    /// (a running server does so by itself when a release changes their shape).
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
     /// Restores a backup into --data, which must be empty or absent (the server stopped).
     Restore {
         /// The backup, as `backup --to` wrote it; checked whole before anything is written.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+}
+
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum ProjectionsCommand {
+    /// Projects every work order, inspection and stocktake from storage again.
+    Rebuild,
 }
 
 #[derive(Clone, Debug, clap::Subcommand)]

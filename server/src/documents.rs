@@ -94,6 +94,29 @@ impl DocumentStore {
         Ok(())
     }
 
+    /// Every stored document's id, once each, in key order. Blocking.
+    pub fn ids(&self) -> anyhow::Result<Vec<DocumentId>> {
+        let mut ids = Vec::new();
+        let mut from = Vec::new();
+        // One key per document: after each, skip to the first key past its prefix.
+        while let Some(entry) = self.tree.range(from.as_slice()..).next() {
+            let (key, _) = entry.context("cannot read a document chunk")?;
+            let id: [u8; 16] = key.get(..16).and_then(|id| id.try_into().ok()).context("a document key is too short")?;
+            ids.push(DocumentId::from_bytes(id));
+            let mut next = id.to_vec();
+            // The next id in byte order; an id of all 0xff bytes is the last there can be.
+            match next.iter().rposition(|byte| *byte != 0xff) {
+                Some(at) => {
+                    next[at] += 1;
+                    next.truncate(at + 1);
+                }
+                None => break,
+            }
+            from = next;
+        }
+        Ok(ids)
+    }
+
     /// How many chunks (snapshots and incremental) the document has.
     pub fn chunk_count(&self, document: &DocumentId) -> anyhow::Result<usize> {
         let mut count = 0;
@@ -149,5 +172,29 @@ mod tests {
         store.compact(&document, &mut doc).unwrap();
         assert_eq!(store.chunk_count(&document).unwrap(), 1);
         assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::DocumentStore;
+    use crate::Storage;
+    use shared::protocol::DocumentId;
+
+    #[test]
+    fn every_document_is_listed_once() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let store = DocumentStore::open(&storage).unwrap();
+        for index in 0..5000u64 {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&index.to_be_bytes());
+            let id = DocumentId::from_bytes(bytes);
+            store.append(&id, &index.to_le_bytes()).unwrap();
+            store.append(&id, b"second chunk").unwrap();
+        }
+        let ids = store.ids().unwrap();
+        assert_eq!(ids.len(), 5000);
+        assert!(ids.windows(2).all(|pair| pair[0].as_bytes() < pair[1].as_bytes()), "in key order, each once");
     }
 }

@@ -17,7 +17,9 @@ mod flusher;
 mod history;
 mod labels;
 mod people;
+pub mod projections;
 pub mod provision;
+mod review;
 pub mod setup;
 pub mod storage;
 pub mod sync;
@@ -54,13 +56,18 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub tokens: Arc<auth::Tokens>,
     pub throttle: Arc<auth::LoginThrottle>,
+    /// Summaries of every work order, inspection and stocktake, for dashboards.
+    pub projections: projections::Projections,
 }
 
 impl AppState {
     /// Opens the parts of the server that run tasks; call inside the tokio runtime.
     pub fn new(storage: Storage, dist: PathBuf) -> anyhow::Result<AppState> {
-        let sync = sync::SyncHub::start(&storage, "houqin-server")?;
+        let projections = projections::Projections::open(&storage)?;
+        projections.start();
+        let sync = sync::SyncHub::start(&storage, "houqin-server", projections.clone())?;
         Ok(AppState {
+            projections,
             directory: directory::Directory::open(&storage)?,
             documents: documents::DocumentStore::open(&storage)?,
             blobs: blobs::BlobStore::open(&storage)?,
@@ -83,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .merge(history::router())
         .merge(labels::router())
         .merge(people::router())
+        .merge(review::router())
         .merge(blobs::router())
         .merge(sync::router())
         .merge(web::router())
@@ -107,11 +115,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let storage = state.storage.clone();
     let sync = state.sync.clone();
+    let projections = state.projections.clone();
     // The peer's address is kept for throttling failed sign-ins.
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
+    projections.stop().await;
     storage.flush().await.context("flushing the database on shutdown")?;
     tracing::info!("database flushed; shut down cleanly");
     Ok(())

@@ -7,7 +7,7 @@ use anyhow::Context;
 use shared::directory::Username;
 
 use crate::admin::{NewSite, NewUser, SETUP_USER, create_site, create_user, parse_role_arg, set_disabled};
-use crate::config::{Command, Config, SiteCommand, UserCommand};
+use crate::config::{Command, Config, ProjectionsCommand, SiteCommand, UserCommand};
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
 use crate::{AppError, Storage};
@@ -21,6 +21,18 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
         Command::Restore { from } => crate::backup::restore(&config.data, &from),
         Command::Site(command) => set_up(config, |storage, directory| site(storage, directory, command)),
         Command::User(command) => set_up(config, |_, directory| user(directory, command)),
+        Command::Projections(ProjectionsCommand::Rebuild) => set_up(config, |storage, _| {
+            let started = std::time::Instant::now();
+            let rebuilt = crate::projections::Projections::open(storage)?.rebuild()?;
+            println!(
+                "projected {} of {} documents ({} unreadable) in {:.1} s",
+                rebuilt.projected,
+                rebuilt.documents,
+                rebuilt.unreadable,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }),
     }
 }
 

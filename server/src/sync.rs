@@ -37,6 +37,7 @@ use crate::directory::{Binding, Directory, UserRecord};
 use crate::documents::{COMPACT_AFTER, DocumentStore};
 use crate::{AppState, Storage};
 use crate::flusher::Flusher;
+use crate::projections::{Projections, is_projected};
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
 /// bounds a sync message of ordinary edits with room to spare.
@@ -87,8 +88,8 @@ pub struct SyncHub {
 
 impl SyncHub {
     /// Starts the hub (and its flusher) on the current tokio runtime.
-    pub fn start(storage: &Storage, peer_id: &str) -> anyhow::Result<SyncHub> {
-        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)? };
+    pub fn start(storage: &Storage, peer_id: &str, projections: Projections) -> anyhow::Result<SyncHub> {
+        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)?, projections };
         let (flusher, flusher_task) = Flusher::start(storage.db());
         let (commands, incoming) = mpsc::unbounded_channel();
         let config = ServerConfig {
@@ -215,6 +216,7 @@ struct Stores {
     documents: DocumentStore,
     directory: Directory,
     blobs: BlobStore,
+    projections: Projections,
 }
 
 async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, stores: Stores, flusher: Flusher) {
@@ -321,6 +323,12 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     let appended = stores.documents.append(&document, &chunk);
                     if let Some(doc) = server.document(&document) {
                         index_blobs(&stores.blobs, &document, doc);
+                        if appended.is_ok()
+                            && is_projected(doc)
+                            && let Err(error) = stores.projections.mark(&document)
+                        {
+                            tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
+                        }
                     }
                     match appended {
                         Ok(count) if count > COMPACT_AFTER => {

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::StocktakeView;
 use crate::document::work_order::{Priority, Status, WorkOrderView};
@@ -14,7 +16,7 @@ use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
 /// A half-open interval of time, `[from, to)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -27,7 +29,7 @@ impl Period {
 }
 
 /// What the measures need of a work order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkOrderSummary {
     pub id: String,
     pub location: String,
@@ -66,7 +68,7 @@ impl WorkOrderSummary {
 }
 
 /// What the measures need of an inspection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InspectionSummary {
     pub id: String,
     pub template: String,
@@ -96,7 +98,7 @@ impl InspectionSummary {
 }
 
 /// What the measures need of a stocktake.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StocktakeSummary {
     pub id: String,
     pub location: String,
@@ -117,7 +119,7 @@ impl StocktakeSummary {
 }
 
 /// Summary statistics of durations, in milliseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Durations {
     pub count: usize,
     pub mean: i64,
@@ -139,7 +141,7 @@ impl Durations {
 }
 
 /// Passed and failed answers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassRate {
     pub passed: usize,
     pub failed: usize,
@@ -153,7 +155,7 @@ impl PassRate {
 }
 
 /// The dashboard of one site and period.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kpis {
     /// Work orders reported in the period.
     pub reported: usize,

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod document;
 pub mod health;
 pub mod kpi;
+pub mod projection;
 pub mod protocol;
 pub mod quantity;
 pub mod routes;

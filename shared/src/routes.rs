@@ -29,6 +29,10 @@ pub enum AppRoute {
     AdminPeople,
     /// Building a checklist template and publishing it.
     TemplateEditor,
+    /// A site's measures for a period, and its documents, for managers.
+    Dashboard,
+    /// One document's history and conflicting values, for managers.
+    DocumentReview,
 }
 
 impl AppRoute {
@@ -45,6 +49,8 @@ impl AppRoute {
         AppRoute::AdminSite,
         AppRoute::AdminPeople,
         AppRoute::TemplateEditor,
+        AppRoute::Dashboard,
+        AppRoute::DocumentReview,
     ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
@@ -62,6 +68,8 @@ impl AppRoute {
             AppRoute::AdminSite => "/admin/sites/:id",
             AppRoute::AdminPeople => "/admin/people",
             AppRoute::TemplateEditor => "/admin/templates/:id",
+            AppRoute::Dashboard => "/dashboard",
+            AppRoute::DocumentReview => "/documents/:id",
         }
     }
 

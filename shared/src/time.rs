@@ -56,6 +56,12 @@ impl Timestamp {
         (first + day - 1 < next).then(|| Timestamp::from_millis((first + day - 1) * DAY))
     }
 
+    /// The UTC date and time, `YYYY-MM-DDTHH:MM:SSZ` (ISO 8601), as exports write it.
+    pub fn iso_utc(self) -> String {
+        let seconds = self.0.div_euclid(1000).rem_euclid(86_400);
+        format!("{}T{:02}:{:02}:{:02}Z", self.date(), seconds / 3600, seconds / 60 % 60, seconds % 60)
+    }
+
     /// The UTC date, `YYYY-MM-DD`.
     pub fn date(self) -> String {
         let day = self.0.div_euclid(DAY);
@@ -106,6 +112,8 @@ mod date_tests {
         assert_eq!(date.as_millis(), 1_709_164_800_000);
         assert_eq!(date.date(), "2024-02-29");
         assert_eq!(Timestamp::from_millis(0).date(), "1970-01-01");
+        assert_eq!(date.plus_millis(3_723_999).iso_utc(), "2024-02-29T01:02:03Z");
+        assert_eq!(Timestamp::from_millis(-1).iso_utc(), "1969-12-31T23:59:59Z");
         for wrong in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "2024-01-00", "yesterday", ""] {
             assert_eq!(Timestamp::parse_date(wrong), None, "{wrong}");
         }

@@ -14,6 +14,7 @@ use crate::support::{TestServer, built_dist, wait_for};
 const PATIENCE: Duration = Duration::from_secs(30);
 
 mod admin;
+mod review;
 
 /// Headless Chromium driven through its own ChromeDriver on a free port, with a fresh
 /// profile, as a phone that has never opened Houqin.

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::admin::AdminLink;
+use crate::pages::review::DashboardLink;
 use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, PreventiveMaintenance, ReportFault};
 use crate::pages::rounds::{RoundsBoard, StartRound};
 use crate::pages::stock::StoreCard;
@@ -62,6 +63,7 @@ pub fn Home() -> impl IntoView {
             <p class="tagline">{move || texts.get().tagline}</p>
         </section>
         <SyncSummary />
+        <DashboardLink />
         <AdminLink />
         <PreventiveMaintenance />
         <DispatchQueue />

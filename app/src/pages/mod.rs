@@ -4,6 +4,7 @@ pub mod admin;
 pub mod home;
 pub mod not_found;
 pub mod orders;
+pub mod review;
 pub mod rounds;
 pub mod settings;
 pub mod sign_in;

@@ -161,7 +161,8 @@ pub struct Event {
 }
 
 /// Where a work order stands, as folded from its events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Reported,
     Assigned,
@@ -187,6 +188,22 @@ impl Status {
             Status::Reopened => "reopened",
             Status::Cancelled => "cancelled",
         }
+    }
+
+    pub const ALL: [Status; 9] = [
+        Status::Reported,
+        Status::Assigned,
+        Status::Acknowledged,
+        Status::InProgress,
+        Status::Paused,
+        Status::Completed,
+        Status::Verified,
+        Status::Reopened,
+        Status::Cancelled,
+    ];
+
+    pub fn parse(value: &str) -> Result<Status, DocumentError> {
+        Status::ALL.into_iter().find(|known| known.as_str() == value).ok_or_else(|| invalid("status", value, "reported, assigned, acknowledged, in_progress, paused, completed, verified, reopened or cancelled"))
     }
 
     /// Whether work is still expected (counts as open and can become overdue).

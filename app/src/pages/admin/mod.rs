@@ -155,6 +155,7 @@ fn RowActions(on_edit: Callback<()>, on_remove: Callback<()>) -> impl IntoView {
 #[component]
 fn ChecklistFields(zh: RwSignal<String>, en: RwSignal<String>, category: RwSignal<String>) -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = crate::i18n::use_texts();
     view! {
         <div class="two-columns">
             <label>
@@ -169,7 +170,7 @@ fn ChecklistFields(zh: RwSignal<String>, en: RwSignal<String>, category: RwSigna
         <label>
             <span>{move || texts.get().category}</span>
             <select name="category" on:change=move |event| category.set(event_target_value(&event))>
-                {move || texts::CHECKLIST_CATEGORIES.iter().map(|known| view! { <option value=*known selected=move || category.get() == *known>{texts.get().checklist_category(known)}</option> }).collect_view()}
+                {move || crate::i18n::CHECKLIST_CATEGORIES.iter().map(|known| view! { <option value=*known selected=move || category.get() == *known>{field_texts.get().checklist_category(known)}</option> }).collect_view()}
             </select>
         </label>
     }

@@ -17,7 +17,8 @@ use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
 use shared::time::Timestamp;
 
-use super::texts::{AdminTexts, CHECKLIST_CATEGORIES, use_admin_texts};
+use super::texts::{AdminTexts, use_admin_texts};
+use crate::i18n::CHECKLIST_CATEGORIES;
 use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
 use crate::i18n::use_texts;
@@ -618,6 +619,7 @@ fn Checklists(editing: Editing) -> impl IntoView {
             }
         });
     };
+    let field_texts = use_texts();
     let rows = move || {
         let texts = texts.get();
         let catalog = editing.catalog.get()?;
@@ -630,7 +632,7 @@ fn Checklists(editing: Editing) -> impl IntoView {
                     view! {
                         <li data-template=template.name_en.clone() data-version=template.version.to_string()>
                             <a href=href>{format!("{} · {}", template.name_zh, template.name_en)}</a>
-                            <span class="muted">{format!(" {} · {}", texts.checklist_category(&template.category), template_state(texts, template))}</span>
+                            <span class="muted">{format!(" {} · {}", field_texts.get().checklist_category(&template.category), template_state(texts, template))}</span>
                         </li>
                     }
                 })

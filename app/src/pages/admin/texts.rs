@@ -58,8 +58,6 @@ pub struct AdminTexts {
     pub new_checklist: &'static str,
     pub name_zh: &'static str,
     pub name_en: &'static str,
-    /// Checklist categories: fire safety, electrical, food safety, dorm room, general.
-    pub checklist_categories: [&'static str; 5],
     pub draft_only: &'static str,
     pub version: &'static str,
     pub unpublished_changes: &'static str,
@@ -161,7 +159,6 @@ const CHINESE: AdminTexts = AdminTexts {
     new_checklist: "新建检查表",
     name_zh: "名称（中文）",
     name_en: "名称（英文）",
-    checklist_categories: ["消防安全", "电气安全", "食品安全", "宿舍检查", "综合"],
     draft_only: "草稿，未发布",
     version: "版本",
     unpublished_changes: "有未发布的修改",
@@ -261,7 +258,6 @@ const ENGLISH: AdminTexts = AdminTexts {
     new_checklist: "New checklist",
     name_zh: "Name (Chinese)",
     name_en: "Name (English)",
-    checklist_categories: ["Fire safety", "Electrical", "Food safety", "Dorm room", "General"],
     draft_only: "Draft, never published",
     version: "Version",
     unpublished_changes: "Changes not yet published",
@@ -310,18 +306,10 @@ const ENGLISH: AdminTexts = AdminTexts {
     in_section: "Section",
 };
 
-/// The checklist categories offered, as documents spell them (same order as the texts).
-pub const CHECKLIST_CATEGORIES: [&str; 5] = ["fire_safety", "electrical", "food_safety", "dorm_room", "general"];
-
 impl AdminTexts {
     pub fn place_kind(&self, kind: shared::document::catalog::PlaceKind) -> &'static str {
         use shared::document::catalog::PlaceKind;
         self.place_kinds[PlaceKind::ALL.iter().position(|known| *known == kind).expect("every kind is in ALL")]
-    }
-
-    /// A checklist category in this language; another as it is written.
-    pub fn checklist_category(&self, category: &str) -> String {
-        CHECKLIST_CATEGORIES.iter().position(|known| *known == category).map_or_else(|| category.to_owned(), |index| self.checklist_categories[index].to_owned())
     }
 }
 

@@ -1,0 +1,293 @@
+//! What managers see of the field once it syncs: `/dashboard` — a site's measures for a
+//! period (the server's projections, computed by `shared::kpi`), simple SVG charts, and
+//! its documents as searchable lists with CSV exports — and `/documents/:id` (`document`)
+//! — one document's history and conflicting values.
+//!
+//! These read the server (`/api/sites/{site}/summary`, `…/documents`): every answer is
+//! kept on the phone, so offline the last figures stay readable with their age shown.
+
+pub mod document;
+mod texts;
+
+use leptos::prelude::*;
+use shared::kpi::{Kpis, PassRate};
+
+use self::texts::{ReviewTexts, TYPES, use_review_texts};
+use crate::edits::{catalog_of, read_catalog};
+use crate::fields::SiteChoice;
+use crate::i18n::{CurrentLanguage, use_texts};
+use crate::replica::use_replica;
+use crate::server::{DocumentList, Kept, SiteSummary, fetch_kept};
+use crate::session::{SessionSite, use_session};
+
+/// Managers and admins review.
+fn reviews(role: &str) -> bool {
+    matches!(role, "manager" | "admin")
+}
+
+const DAY: i64 = 86_400_000;
+/// The periods offered, in days (the texts' order).
+const PERIODS: [i64; 3] = [7, 30, 90];
+
+/// The home screen's way in, for managers and admins.
+#[component]
+pub fn DashboardLink() -> impl IntoView {
+    let texts = use_review_texts();
+    let current = use_session();
+    let shown = move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| reviews(&site.role))));
+    view! {
+        <Show when=shown>
+            <section class="card admin-link">
+                <a href="/dashboard" class="button primary" data-action="dashboard">{move || texts.get().dashboard}</a>
+            </section>
+        </Show>
+    }
+}
+
+/// "As of 10:32", or, from the phone's copy, how old it is.
+fn age_line<T>(texts: &ReviewTexts, kept: &Kept<T>, language: crate::i18n::Language) -> String {
+    let time = js_sys::Date::new(&(kept.fetched_at as f64).into());
+    let clock = String::from(time.to_locale_time_string(language.tag()));
+    if kept.from_cache {
+        let minutes = ((js_sys::Date::now() as i64 - kept.fetched_at) / 60_000).max(0);
+        format!("{} {clock} ({minutes} {})", texts.kept_from, texts.minutes_ago)
+    } else {
+        format!("{} {clock}", texts.as_of)
+    }
+}
+
+fn percent(rate: &PassRate) -> Option<f64> {
+    rate.per_mille().map(|per_mille| f64::from(per_mille) / 10.0)
+}
+
+/// Horizontal bars, one per row, each a share of the widest: plain SVG, scaled to the
+/// card's width.
+#[component]
+fn BarChart(rows: Vec<(String, f64, String)>, #[prop(into)] name: String) -> impl IntoView {
+    let texts = use_review_texts();
+    if rows.is_empty() {
+        return view! { <p class="muted" data-chart=name>{move || texts.get().nothing_yet}</p> }.into_any();
+    }
+    let most = rows.iter().map(|(_, value, _)| *value).fold(0.0_f64, f64::max).max(f64::EPSILON);
+    let height = rows.len() * 28;
+    let bars = rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, (label, value, shown))| {
+            let y = index * 28;
+            let width = (value / most * 180.0).max(1.0);
+            let key = label.clone();
+            view! {
+                <g data-bar=key>
+                    <text x="0" y=y + 18 class="chart-label">{label}</text>
+                    <rect x="110" y=y + 6 width=format!("{width:.1}") height="16" rx="3" class="chart-bar"></rect>
+                    <text x=format!("{:.1}", 114.0 + width) y=y + 18 class="chart-value">{shown}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart" data-chart=name viewBox=format!("0 0 340 {height}") role="img" preserveAspectRatio="xMinYMin meet">{bars}</svg>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let texts = use_review_texts();
+    let field_texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let current = use_session();
+    let sync = use_replica();
+    let site = RwSignal::new(String::new());
+    let days = RwSignal::new(30_i64);
+    let kind = RwSignal::new(TYPES[0].to_owned());
+    let status = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let shown = RwSignal::new(50_usize);
+    let sites = Signal::derive(move || current.session.get().map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>()).unwrap_or_default());
+    let chosen = Memo::new(move |_| {
+        let wanted = site.get();
+        sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.clone()))
+    });
+    let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+    // Reloaded when the phone syncs: what it just sent is in the next answer.
+    let online = Memo::new(move |_| sync.view.with(|view| view.online));
+    let summary = LocalResource::new(move || {
+        let (token, site, days) = (token(), chosen.get(), days.get());
+        let _ = (online.get(), sync.revision.get());
+        async move {
+            let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
+            // Whole days, so the phone's copy of "the last 30 days" is found again today.
+            let to = (js_sys::Date::now() as i64 / DAY + 1) * DAY;
+            fetch_kept::<SiteSummary>(&token, &format!("/api/sites/{site}/summary?from={}&to={to}", to - days * DAY)).await
+        }
+    });
+    let list = LocalResource::new(move || {
+        let (token, site, kind, status, query, shown) = (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get());
+        let _ = (online.get(), sync.revision.get());
+        async move {
+            let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
+            let mut path = format!("/api/sites/{site}/documents?type={kind}&per_page={shown}");
+            if !status.is_empty() {
+                path.push_str(&format!("&status={status}"));
+            }
+            if !query.trim().is_empty() {
+                path.push_str(&format!("&q={}", String::from(js_sys::encode_uri_component(query.trim()))));
+            }
+            fetch_kept::<DocumentList>(&token, &path).await
+        }
+    });
+    // Place ids are shown by name, from the catalog on the phone.
+    let place_name = move |id: &str| -> String {
+        let name = current.session.with_untracked(|session| {
+            let session = session.as_ref()?;
+            let catalog = read_catalog(&catalog_of(session, &chosen.get_untracked()?)?)?;
+            catalog.place(id).map(|place| place.name.clone())
+        });
+        name.unwrap_or_else(|| id.to_owned())
+    };
+    let tiles = move |kpis: &Kpis| {
+        let texts = texts.get();
+        let duration = |value: Option<i64>| value.map(|millis| texts.duration(millis)).unwrap_or_else(|| "—".to_owned());
+        let pass = percent(&kpis.pass_rate).map(|percent| format!("{percent:.1}%")).unwrap_or_else(|| "—".to_owned());
+        let stars = kpis.satisfaction_tenths.map(|tenths| format!("{:.1} ★", f64::from(tenths) / 10.0)).unwrap_or_else(|| "—".to_owned());
+        let tile = |name: &'static str, label: &'static str, value: String, detail: String| {
+            view! {
+                <div class="tile" data-kpi=name>
+                    <span class="tile-label">{label}</span>
+                    <strong class="tile-value">{value}</strong>
+                    <span class="muted tile-detail">{detail}</span>
+                </div>
+            }
+        };
+        view! {
+            <div class="tiles">
+                {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
+                {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
+                {tile("reported", texts.reported, kpis.reported.to_string(), String::new())}
+                {tile("overdue", texts.overdue_orders, kpis.overdue.to_string(), format!("{} {}", texts.flagged_orders, kpis.flagged))}
+                {tile("satisfaction", texts.satisfaction, stars, String::new())}
+                {tile("inspections", texts.inspections, kpis.inspections.to_string(), format!("{} {pass}", texts.pass_rate))}
+                {tile("hazards", texts.open_hazards, kpis.open_hazards.to_string(), format!("{} {}", texts.overdue_hazards, kpis.overdue_hazards))}
+                {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
+            </div>
+        }
+    };
+    let charts = move |kpis: &Kpis| {
+        let texts = texts.get();
+        let field_texts = field_texts.get();
+        let rates = |rates: &std::collections::BTreeMap<String, PassRate>, name: &dyn Fn(&str) -> String| -> Vec<(String, f64, String)> {
+            rates.iter().filter_map(|(key, rate)| percent(rate).map(|value| (name(key), value, format!("{value:.1}%")))).collect()
+        };
+        let by_checklist = rates(&kpis.pass_rate_by_category, &|category| field_texts.checklist_category(category));
+        let by_place = rates(&kpis.pass_rate_by_location, &|place| place_name(place));
+        let mut failures: Vec<(String, usize)> = kpis.failures_by_asset.iter().map(|(asset, count)| (asset.clone(), *count)).collect();
+        failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let failures: Vec<(String, f64, String)> = failures.into_iter().take(10).map(|(asset, count)| (asset, count as f64, count.to_string())).collect();
+        view! {
+            <h3>{texts.pass_rate_by_checklist}</h3>
+            <BarChart rows=by_checklist name="checklists" />
+            <h3>{texts.pass_rate_by_place}</h3>
+            <BarChart rows=by_place name="places" />
+            <h3>{texts.failures_by_asset}</h3>
+            <BarChart rows=failures name="assets" />
+        }
+    };
+    let figures = move || {
+        let texts = texts.get();
+        match summary.get() {
+            None => view! { <p class="muted">"…"</p> }.into_any(),
+            Some(Err(_)) => view! { <p class="error" data-age="none">{texts.needs_network}</p> }.into_any(),
+            Some(Ok(kept)) => {
+                let age = age_line(texts, &kept, language.get());
+                view! {
+                    <p class="muted" data-age=if kept.from_cache { "kept" } else { "fresh" }>{age}</p>
+                    {tiles(&kept.value.kpis)}
+                    <section class="charts">{charts(&kept.value.kpis)}</section>
+                }
+                .into_any()
+            }
+        }
+    };
+    let statuses = move || -> Vec<&'static str> {
+        match kind.get().as_str() {
+            "work_order" => shared::document::work_order::Status::ALL.iter().map(|status| status.as_str()).collect(),
+            "inspection" => vec!["in_progress", "submitted"],
+            _ => vec!["counting", "closed", "approved"],
+        }
+    };
+    let rows = move || {
+        let texts = texts.get();
+        match list.get() {
+            None => view! { <p class="muted">"…"</p> }.into_any(),
+            Some(Err(_)) => view! { <p class="error">{texts.needs_network}</p> }.into_any(),
+            Some(Ok(kept)) => {
+                let total = kept.value.total;
+                let count = kept.value.documents.len();
+                let items = kept
+                    .value
+                    .documents
+                    .into_iter()
+                    .map(|document| {
+                        let when = js_sys::Date::new(&(document.updated_at as f64).into());
+                        let when = String::from(when.to_locale_string(language.get().tag(), &wasm_bindgen::JsValue::UNDEFINED));
+                        view! {
+                            <li class="order-line" data-document=document.document.clone() data-status=document.status.clone()>
+                                <a href=format!("/documents/{}", document.document)>{document.title.clone()}</a>
+                                <span class="muted">{format!(" {} · {} · {when}", place_name(&document.location), document.created_by)}</span>
+                                <span class="badge">{field_texts.get().document_status(&document.status)}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <p class="muted" data-total=total.to_string()>{format!("{count} {} {total}", texts.of_total)}</p>
+                    <ul class="orders" data-list="documents">{items}</ul>
+                    {(count < total).then(|| view! { <button type="button" class="link-button" on:click=move |_| shown.update(|shown| *shown += 50)>{texts.more}</button> })}
+                }
+                .into_any()
+            }
+        }
+    };
+    let export = move || format!("/api/sites/{}/export.csv?type={}&token={}", chosen.get().unwrap_or_default(), kind.get(), token().unwrap_or_default());
+    view! {
+        <section class="card" aria-labelledby="dashboard">
+            <h1 id="dashboard">{move || texts.get().dashboard}</h1>
+            <div class="two-columns">
+                <SiteChoice sites=sites chosen=site name="dashboard-site" class="filter" />
+                <label class="filter">
+                    <span>{move || texts.get().period}</span>
+                    <select name="period" on:change=move |event| days.set(event_target_value(&event).parse().unwrap_or(30))>
+                        {move || PERIODS.iter().enumerate().map(|(index, period)| view! { <option value=period.to_string() selected=move || days.get() == *period>{texts.get().periods[index]}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            {figures}
+        </section>
+        <section class="card" aria-labelledby="documents">
+            <h2 id="documents">{move || texts.get().documents}</h2>
+            <div class="two-columns">
+                <label class="filter">
+                    <span>{move || texts.get().documents}</span>
+                    <select name="type" on:change=move |event| { kind.set(event_target_value(&event)); status.set(String::new()); }>
+                        {move || TYPES.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || kind.get() == *known>{texts.get().types[index]}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="filter">
+                    <span>{move || texts.get().any_status}</span>
+                    <select name="status" on:change=move |event| status.set(event_target_value(&event))>
+                        <option value="" selected=move || status.get().is_empty()>{move || texts.get().any_status}</option>
+                        {move || statuses().into_iter().map(|known| view! { <option value=known selected=move || status.get() == known>{field_texts.get().document_status(known)}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <label class="filter search">
+                <span>{move || texts.get().search}</span>
+                <input type="search" name="q" prop:value=query on:change=move |event| query.set(event_target_value(&event)) />
+            </label>
+            {rows}
+            <a class="button" href=export data-action="export-csv">{move || texts.get().export_csv}</a>
+        </section>
+    }
+}

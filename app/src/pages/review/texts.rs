@@ -1,0 +1,159 @@
+//! The managers' screens' texts, in Chinese and English.
+
+use leptos::prelude::*;
+
+use crate::i18n::{CurrentLanguage, Language};
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ReviewTexts {
+    pub dashboard: &'static str,
+    pub period: &'static str,
+    /// The periods offered: last 7, 30 and 90 days.
+    pub periods: [&'static str; 3],
+    pub as_of: &'static str,
+    pub kept_from: &'static str,
+    pub minutes_ago: &'static str,
+    pub needs_network: &'static str,
+    pub response_time: &'static str,
+    pub completion_time: &'static str,
+    pub p90: &'static str,
+    pub reported: &'static str,
+    pub overdue_orders: &'static str,
+    pub flagged_orders: &'static str,
+    pub satisfaction: &'static str,
+    pub inspections: &'static str,
+    pub pass_rate: &'static str,
+    pub open_hazards: &'static str,
+    pub overdue_hazards: &'static str,
+    pub stock_variance: &'static str,
+    pub items: &'static str,
+    pub pass_rate_by_checklist: &'static str,
+    pub pass_rate_by_place: &'static str,
+    pub failures_by_asset: &'static str,
+    pub nothing_yet: &'static str,
+    pub documents: &'static str,
+    /// Document types: work orders, inspections, stocktakes.
+    pub types: [&'static str; 3],
+    pub any_status: &'static str,
+    pub search: &'static str,
+    pub export_csv: &'static str,
+    pub more: &'static str,
+    pub of_total: &'static str,
+    pub history: &'static str,
+    pub device: &'static str,
+    pub conflicts: &'static str,
+    pub no_conflicts: &'static str,
+    pub keep_this: &'static str,
+    pub kept: &'static str,
+    pub open_page: &'static str,
+    pub print_report: &'static str,
+    pub hours: &'static str,
+    pub minutes: &'static str,
+}
+
+const CHINESE: ReviewTexts = ReviewTexts {
+    dashboard: "数据看板",
+    period: "时段",
+    periods: ["近 7 天", "近 30 天", "近 90 天"],
+    as_of: "截至",
+    kept_from: "离线：显示的是本机保存的数据，获取于",
+    minutes_ago: "分钟前",
+    needs_network: "需要连接服务器（本机尚无保存的数据）",
+    response_time: "报修响应（中位数）",
+    completion_time: "维修完成（中位数）",
+    p90: "90 分位：",
+    reported: "报修",
+    overdue_orders: "逾期工单",
+    flagged_orders: "待裁决工单",
+    satisfaction: "满意度",
+    inspections: "已提交巡检",
+    pass_rate: "合格率",
+    open_hazards: "未整改隐患",
+    overdue_hazards: "其中逾期",
+    stock_variance: "盘点差异",
+    items: "项",
+    pass_rate_by_checklist: "各类检查合格率",
+    pass_rate_by_place: "各地点合格率",
+    failures_by_asset: "设备故障次数",
+    nothing_yet: "本时段暂无数据",
+    documents: "文档",
+    types: ["工单", "巡检", "盘点"],
+    any_status: "全部状态",
+    search: "搜索",
+    export_csv: "导出 CSV",
+    more: "更多",
+    of_total: "共",
+    history: "修改记录",
+    device: "设备",
+    conflicts: "冲突的值",
+    no_conflicts: "没有冲突。",
+    keep_this: "保留这个",
+    kept: "已保留，正在同步",
+    open_page: "打开并处理",
+    print_report: "打印报告",
+    hours: "小时",
+    minutes: "分钟",
+};
+
+const ENGLISH: ReviewTexts = ReviewTexts {
+    dashboard: "Dashboard",
+    period: "Period",
+    periods: ["Last 7 days", "Last 30 days", "Last 90 days"],
+    as_of: "As of",
+    kept_from: "Offline: figures kept on this phone, fetched",
+    minutes_ago: "min ago",
+    needs_network: "Needs a connection to the server (nothing kept on this phone yet)",
+    response_time: "Repair response (median)",
+    completion_time: "Repair completion (median)",
+    p90: "90th percentile:",
+    reported: "Reported",
+    overdue_orders: "Overdue work orders",
+    flagged_orders: "Waiting for a decision",
+    satisfaction: "Satisfaction",
+    inspections: "Rounds submitted",
+    pass_rate: "Pass rate",
+    open_hazards: "Open hazards",
+    overdue_hazards: "of them overdue",
+    stock_variance: "Stocktake variance",
+    items: "items",
+    pass_rate_by_checklist: "Pass rate by checklist",
+    pass_rate_by_place: "Pass rate by place",
+    failures_by_asset: "Failures per asset",
+    nothing_yet: "Nothing in this period yet",
+    documents: "Documents",
+    types: ["Work orders", "Rounds", "Stocktakes"],
+    any_status: "Any status",
+    search: "Search",
+    export_csv: "Export CSV",
+    more: "More",
+    of_total: "of",
+    history: "History",
+    device: "device",
+    conflicts: "Conflicting values",
+    no_conflicts: "No conflicts.",
+    keep_this: "Keep this",
+    kept: "Kept; syncing",
+    open_page: "Open to act on it",
+    print_report: "Print the report",
+    hours: "h",
+    minutes: "min",
+};
+
+/// The document types the lists show, as the API spells them (the texts' order).
+pub const TYPES: [&str; 3] = ["work_order", "inspection", "stocktake"];
+
+impl ReviewTexts {
+    /// A duration in hours and minutes.
+    pub fn duration(&self, millis: i64) -> String {
+        let minutes = millis.max(0) / 60_000;
+        if minutes >= 60 { format!("{} {} {} {}", minutes / 60, self.hours, minutes % 60, self.minutes) } else { format!("{minutes} {}", self.minutes) }
+    }
+}
+
+pub fn use_review_texts() -> Signal<&'static ReviewTexts> {
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    Signal::derive(move || match language.get() {
+        Language::Chinese => &CHINESE,
+        Language::English => &ENGLISH,
+    })
+}

@@ -1,0 +1,268 @@
+//! Projections: a summary of every work order, inspection and stocktake, per site, kept in
+//! sled so that a dashboard over tens of thousands of documents reads summaries instead of
+//! opening documents. What a summary holds, and the measures computed from them, are
+//! `shared`'s (`shared::projection`, `shared::kpi`).
+//!
+//! Trees: `projections` (`[site]\0[document id: 16]` → the projection as JSON) and
+//! `projection_dirty` (document id → a mark). The sync hub marks a document dirty when it
+//! stores a change (a sled insert, nothing more); a worker on the blocking pool loads
+//! each dirty document from storage, projects it and clears its mark only if no newer
+//! mark replaced it meanwhile. Marks are durable with the changes they follow, so a crash
+//! leaves them to be projected at the next start. The whole tree is rebuilt from storage
+//! when the stored schema differs from this build's (or was never written), and on demand
+//! (`houqin-server projections rebuild`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use shared::directory::SiteId;
+use shared::document::{DocumentType, read_header};
+use shared::projection::{Projection, project};
+use shared::protocol::DocumentId;
+use tokio::sync::Notify;
+
+use crate::Storage;
+use crate::documents::DocumentStore;
+use crate::storage::RemovalGate;
+
+/// Bumped whenever a projection's shape or meaning changes: a server finding another
+/// number stored rebuilds every projection.
+pub const SCHEMA: u64 = 1;
+const SCHEMA_KEY: &str = "projections_schema";
+/// How long the worker gathers marks before projecting them, so that a document changed
+/// many times in a burst is projected once.
+const GATHER: Duration = Duration::from_millis(100);
+
+/// The projections and their worker's inbox; cheap to clone.
+#[derive(Clone)]
+pub struct Projections {
+    tree: sled::Tree,
+    dirty: sled::Tree,
+    meta: sled::Tree,
+    documents: DocumentStore,
+    removals: RemovalGate,
+    wake: Arc<Notify>,
+    marks: Arc<AtomicU64>,
+    /// Set when the server shuts down; the worker then finishes what it is doing and ends
+    /// (marks left are durable: the next start projects them).
+    stopping: Arc<AtomicBool>,
+    worker: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+fn key(site: &str, document: &DocumentId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(site.len() + 17);
+    key.extend_from_slice(site.as_bytes());
+    key.push(0);
+    key.extend_from_slice(document.as_bytes());
+    key
+}
+
+fn site_prefix(site: &SiteId) -> Vec<u8> {
+    let mut prefix = site.as_str().as_bytes().to_vec();
+    prefix.push(0);
+    prefix
+}
+
+/// What a rebuild did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub documents: usize,
+    pub projected: usize,
+    pub unreadable: usize,
+}
+
+impl Projections {
+    pub fn open(storage: &Storage) -> anyhow::Result<Projections> {
+        Ok(Projections {
+            tree: storage.tree("projections")?,
+            dirty: storage.tree("projection_dirty")?,
+            meta: storage.tree("meta")?,
+            documents: DocumentStore::open(storage)?,
+            removals: storage.removal_gate(),
+            wake: Arc::new(Notify::new()),
+            marks: Arc::new(AtomicU64::new(0)),
+            stopping: Arc::new(AtomicBool::new(false)),
+            worker: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Whether a document of this type is projected.
+    pub fn projects(document_type: DocumentType) -> bool {
+        matches!(document_type, DocumentType::WorkOrder | DocumentType::Inspection | DocumentType::Stocktake)
+    }
+
+    /// Marks a document as changed; the worker projects it soon. Cheap: one insert.
+    pub fn mark(&self, document: &DocumentId) -> anyhow::Result<()> {
+        let mark = self.marks.fetch_add(1, Ordering::Relaxed);
+        self.dirty.insert(document.as_bytes(), &mark.to_be_bytes()).context("cannot mark a document for projection")?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Projects one document from storage and stores (or, if it is not projected, skips)
+    /// the result. Blocking.
+    fn project_stored(&self, document: &DocumentId) -> anyhow::Result<bool> {
+        let Some(mut doc) = self.documents.load(document)? else { return Ok(false) };
+        let Some(projection) = project(&document.to_string(), &mut doc)? else { return Ok(false) };
+        self.tree.insert(key(&projection.site, document), serde_json::to_vec(&projection)?).context("cannot store a projection")?;
+        Ok(true)
+    }
+
+    /// Projects every marked document, clearing each mark that was not renewed while it
+    /// was projected. Blocking. Returns how many were projected.
+    pub fn project_dirty(&self) -> anyhow::Result<usize> {
+        let mut projected = 0;
+        for entry in self.dirty.iter() {
+            let (id, mark) = entry.context("cannot read a projection mark")?;
+            let Ok(bytes) = <[u8; 16]>::try_from(id.as_ref()) else { continue };
+            let document = DocumentId::from_bytes(bytes);
+            match self.project_stored(&document) {
+                Ok(true) => projected += 1,
+                Ok(false) => {}
+                // Kept in storage, left as it was: the measures skip it until it reads.
+                Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document"),
+            }
+            let _permit = self.removals.permit();
+            let _ = self.dirty.compare_and_swap(&id, Some(mark), None::<&[u8]>).context("cannot clear a projection mark")?;
+        }
+        Ok(projected)
+    }
+
+    /// Projects every stored document again and records this build's schema. Blocking.
+    pub fn rebuild(&self) -> anyhow::Result<Rebuilt> {
+        let mut rebuilt = Rebuilt::default();
+        for document in self.documents.ids()? {
+            rebuilt.documents += 1;
+            match self.project_stored(&document) {
+                Ok(true) => rebuilt.projected += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    rebuilt.unreadable += 1;
+                    tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document");
+                }
+            }
+        }
+        self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()).context("cannot record the projection schema")?;
+        Ok(rebuilt)
+    }
+
+    /// Whether the stored projections were made by this build's schema.
+    fn is_current(&self) -> anyhow::Result<bool> {
+        Ok(self.meta.get(SCHEMA_KEY)?.is_some_and(|stored| stored.as_ref() == SCHEMA.to_be_bytes()))
+    }
+
+    /// A site's projections, in no particular order.
+    pub fn site(&self, site: &SiteId) -> anyhow::Result<Vec<Projection>> {
+        self.tree
+            .scan_prefix(site_prefix(site))
+            .values()
+            .map(|value| serde_json::from_slice(&value.context("cannot read a projection")?).context("a stored projection is unreadable"))
+            .collect()
+    }
+
+    /// Starts the worker: first a rebuild if the stored projections are of another schema
+    /// (or none were ever made), and whatever was marked before the last stop; then every
+    /// mark as it comes.
+    pub fn start(&self) {
+        let projections = self.clone();
+        let worker = tokio::spawn(async move {
+            let first = projections.clone();
+            let started = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                if !first.is_current()? {
+                    let rebuilt = first.rebuild()?;
+                    tracing::info!(documents = rebuilt.documents, projected = rebuilt.projected, unreadable = rebuilt.unreadable, "rebuilt the projections");
+                }
+                first.project_dirty()?;
+                Ok(())
+            })
+            .await;
+            report(started);
+            loop {
+                projections.wake.notified().await;
+                if projections.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                tokio::time::sleep(GATHER).await;
+                let worker = projections.clone();
+                report(tokio::task::spawn_blocking(move || worker.project_dirty().map(drop)).await);
+            }
+        });
+        *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
+    }
+
+    /// Ends the worker (after the batch in progress, if any), so that nothing holds the
+    /// database once the server has stopped.
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+    }
+}
+
+fn report(outcome: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "projections fell behind"),
+        Err(error) => tracing::error!(%error, "the projection task failed"),
+    }
+}
+
+/// Whether a document the hub holds is one whose changes are projected.
+pub fn is_projected(doc: &automerge::AutoCommit) -> bool {
+    read_header(doc).is_ok_and(|header| Projections::projects(header.document_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+    use shared::directory::Username;
+    use shared::document::Edit;
+    use shared::document::work_order::{NewWorkOrder, Priority, WorkOrder};
+    use shared::time::Timestamp;
+
+    use super::*;
+
+    fn order(title: &str) -> WorkOrder {
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: title.to_owned(),
+            description: String::new(),
+            location: "hq-a".to_owned(),
+            asset: None,
+            priority: Priority::High,
+            category: shared::document::work_order::Category::Plumbing,
+            due_at: None,
+            source: None,
+        };
+        WorkOrder::report(ActorId::from([1; 16]), &new, &shared::document::EntryId::parse("e1").unwrap(), &Edit::new(Username::parse("li").unwrap(), Timestamp::from_millis(5_000))).unwrap()
+    }
+
+    #[test]
+    fn marked_documents_are_projected_and_a_rebuild_finds_them_all() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let projections = Projections::open(&storage).unwrap();
+        let store = DocumentStore::open(&storage).unwrap();
+        let hq = SiteId::parse("hq").unwrap();
+        let (first, second) = (DocumentId::from_random([1; 16]), DocumentId::from_random([2; 16]));
+        for (id, title) in [(first, "漏水"), (second, "灯坏了")] {
+            store.append(&id, &order(title).into_doc().save()).unwrap();
+        }
+        projections.mark(&first).unwrap();
+        assert_eq!(projections.project_dirty().unwrap(), 1);
+        assert_eq!(projections.project_dirty().unwrap(), 0, "the mark is cleared");
+        let titles: Vec<String> = projections.site(&hq).unwrap().into_iter().map(|projection| projection.title).collect();
+        assert_eq!(titles, ["漏水"]);
+        assert!(!projections.is_current().unwrap());
+        let rebuilt = projections.rebuild().unwrap();
+        assert_eq!(rebuilt, Rebuilt { documents: 2, projected: 2, unreadable: 0 });
+        assert!(projections.is_current().unwrap());
+        assert_eq!(projections.site(&hq).unwrap().len(), 2);
+        assert!(projections.site(&SiteId::parse("plant2").unwrap()).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,325 @@
+//! What managers read: a site's measures for a period, its documents as a list (filtered
+//! and paged), a document's conflicting values, and CSV exports. Everything is read from
+//! the projections, except conflicts (from the document itself).
+//!
+//! Access is the sync endpoint's: anyone with a role at the site reads it; a site where
+//! the reader has no role, and a document of one, answer 404 like a missing one.
+//!
+//! - `GET /api/sites/{site}/summary?from=&to=` — the measures of `shared::kpi`.
+//! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=`
+//! - `GET /api/documents/{id}/conflicts`
+//! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark.
+//!
+//! Times in queries are milliseconds since the epoch or dates (`YYYY-MM-DD`, midnight UTC);
+//! `to` is exclusive. Without them a period is the last 30 days.
+
+use anyhow::Context;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared::directory::SiteId;
+use shared::document::conflicts::{ConflictValue, conflicts};
+use shared::document::{DocumentType, read_site};
+use shared::kpi::{Kpis, Period, compute};
+use shared::projection::{Projection, Summary, summaries};
+use shared::protocol::DocumentId;
+use shared::time::Timestamp;
+
+use crate::auth::{Session, now};
+use crate::{AppError, AppState};
+
+/// The period a dashboard shows when none is asked for.
+const DEFAULT_DAYS: i64 = 30;
+const DAY: i64 = 86_400_000;
+/// The most documents one page lists.
+pub const MAX_PER_PAGE: usize = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sites/{site}/summary", get(summary))
+        .route("/api/sites/{site}/documents", get(documents))
+        .route("/api/sites/{site}/export.csv", get(export))
+        .route("/api/documents/{id}/conflicts", get(document_conflicts))
+}
+
+/// The site, if the reader has a role there; 404 otherwise, as for a site that is not.
+fn readable_site(session: &Session, site: &str) -> Result<SiteId, AppError> {
+    let site = SiteId::parse(site).map_err(|_| AppError::NotFound)?;
+    if session.role_at(&site).is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok(site)
+}
+
+fn parse_time(name: &str, value: &str) -> Result<Timestamp, AppError> {
+    if let Ok(millis) = value.parse::<i64>() {
+        return Ok(Timestamp::from_millis(millis));
+    }
+    Timestamp::parse_date(value).ok_or_else(|| AppError::BadRequest(format!("{name}={value:?}: expected milliseconds since 1970 or a date YYYY-MM-DD")))
+}
+
+fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Period, AppError> {
+    let to = to.map(|to| parse_time("to", to)).transpose()?.unwrap_or(now);
+    let from = from.map(|from| parse_time("from", from)).transpose()?.unwrap_or(to.plus_millis(-DEFAULT_DAYS * DAY));
+    if from >= to {
+        return Err(AppError::BadRequest("from must come before to".to_owned()));
+    }
+    Ok(Period { from, to })
+}
+
+fn document_type(value: &str) -> Result<DocumentType, AppError> {
+    match DocumentType::parse(value) {
+        Ok(kind) if crate::projections::Projections::projects(kind) => Ok(kind),
+        _ => Err(AppError::BadRequest(format!("type={value:?}: expected work_order, inspection or stocktake"))),
+    }
+}
+
+/// Reads a site's projections on the blocking pool.
+async fn site_projections(state: &AppState, site: SiteId) -> Result<Vec<Projection>, AppError> {
+    let projections = state.projections.clone();
+    Ok(tokio::task::spawn_blocking(move || projections.site(&site)).await.context("the projection task failed")??)
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryAnswer {
+    site: SiteId,
+    from: Timestamp,
+    to: Timestamp,
+    /// The time overdue is judged at.
+    now: Timestamp,
+    kpis: Kpis,
+}
+
+async fn summary(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<PeriodQuery>) -> Result<Json<SummaryAnswer>, AppError> {
+    let site = readable_site(&session, &site)?;
+    let now = now();
+    let period = period(query.from.as_deref(), query.to.as_deref(), now)?;
+    let projections = site_projections(&state, site.clone()).await?;
+    let (orders, inspections, stocktakes) = summaries(&projections);
+    let kpis = compute(period, now, &orders, &inspections, &stocktakes);
+    Ok(Json(SummaryAnswer { site, from: period.from, to: period.to, now, kpis }))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(rename = "type")]
+    document_type: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+/// One document of a list.
+#[derive(Serialize)]
+struct Listed {
+    document: String,
+    #[serde(rename = "type")]
+    document_type: DocumentType,
+    title: String,
+    status: String,
+    location: String,
+    created_by: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct ListAnswer {
+    total: usize,
+    page: usize,
+    per_page: usize,
+    documents: Vec<Listed>,
+}
+
+/// The documents a list query selects, newest change first.
+fn select(mut projections: Vec<Projection>, query: &ListQuery) -> Result<Vec<Projection>, AppError> {
+    let kind = query.document_type.as_deref().map(document_type).transpose()?;
+    let from = query.from.as_deref().map(|from| parse_time("from", from)).transpose()?;
+    let to = query.to.as_deref().map(|to| parse_time("to", to)).transpose()?;
+    let words = query.q.as_deref().unwrap_or_default().trim().to_lowercase();
+    projections.retain(|projection| {
+        kind.is_none_or(|kind| projection.document_type() == kind)
+            && query.status.as_deref().is_none_or(|status| projection.status == status)
+            && from.is_none_or(|from| projection.updated_at >= from)
+            && to.is_none_or(|to| projection.updated_at < to)
+            && projection.matches(&words)
+    });
+    projections.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.document.cmp(&b.document)));
+    Ok(projections)
+}
+
+fn number(name: &str, value: Option<&str>, default: usize, range: std::ops::RangeInclusive<usize>) -> Result<usize, AppError> {
+    let Some(value) = value else { return Ok(default) };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| AppError::BadRequest(format!("{name}={value:?}: expected a whole number from {} to {}", range.start(), range.end())))
+}
+
+async fn documents(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<ListQuery>) -> Result<Json<ListAnswer>, AppError> {
+    let site = readable_site(&session, &site)?;
+    let page = number("page", query.page.as_deref(), 1, 1..=usize::MAX)?;
+    let per_page = number("per_page", query.per_page.as_deref(), 50, 1..=MAX_PER_PAGE)?;
+    let selected = select(site_projections(&state, site).await?, &query)?;
+    let documents = selected
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|projection| Listed {
+            document: projection.document.clone(),
+            document_type: projection.document_type(),
+            title: projection.title.clone(),
+            status: projection.status.clone(),
+            location: projection.location.clone(),
+            created_by: projection.created_by.clone(),
+            created_at: projection.created_at,
+            updated_at: projection.updated_at,
+        })
+        .collect();
+    Ok(Json(ListAnswer { total: selected.len(), page, per_page, documents }))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    #[serde(rename = "type")]
+    document_type: Option<String>,
+}
+
+/// The columns of an export: those every list has, then the type's own.
+fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String>> {
+    let time = |at: Option<Timestamp>| at.map(Timestamp::iso_utc).unwrap_or_default();
+    let mut header: Vec<&str> = vec!["document", "title", "status", "location", "created_by", "created_at", "updated_at"];
+    header.extend_from_slice(match kind {
+        DocumentType::WorkOrder => &["priority", "asset", "reported_at", "first_response_at", "completed_at", "due_at", "rating", "open_flags"][..],
+        DocumentType::Inspection => &["category", "template", "submitted_at", "passed", "failed", "hazards"][..],
+        _ => &["started_at", "items", "items_with_variance"][..],
+    });
+    let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
+    for projection in projections {
+        let mut row = vec![
+            format!("automerge:{}", projection.document),
+            projection.title.clone(),
+            projection.status.clone(),
+            projection.location.clone(),
+            projection.created_by.clone(),
+            projection.created_at.iso_utc(),
+            projection.updated_at.iso_utc(),
+        ];
+        match &projection.summary {
+            Summary::WorkOrder(order) => row.extend([
+                order.priority.as_str().to_owned(),
+                order.asset.clone().unwrap_or_default(),
+                order.reported_at.iso_utc(),
+                time(order.first_response_at),
+                time(order.completed_at),
+                time(order.due_at),
+                order.rating.map(|stars| stars.to_string()).unwrap_or_default(),
+                order.open_flags.to_string(),
+            ]),
+            Summary::Inspection(inspection) => row.extend([
+                inspection.category.clone(),
+                inspection.template.clone(),
+                time(inspection.submitted_at),
+                inspection.passed.to_string(),
+                inspection.failed.to_string(),
+                inspection.hazard_work_orders.len().to_string(),
+            ]),
+            Summary::Stocktake(stocktake) => {
+                let varied = stocktake.items.iter().filter(|(_, counted, expected)| Some(*counted) != *expected).count();
+                row.extend([stocktake.started_at.iso_utc(), stocktake.items.len().to_string(), varied.to_string()]);
+            }
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+async fn export(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<ExportQuery>) -> Result<impl IntoResponse, AppError> {
+    let site = readable_site(&session, &site)?;
+    let kind = document_type(query.document_type.as_deref().ok_or_else(|| AppError::BadRequest("type is missing: work_order, inspection or stocktake".to_owned()))?)?;
+    let list = ListQuery { document_type: Some(kind.as_str().to_owned()), status: None, q: None, from: None, to: None, page: None, per_page: None };
+    let selected = select(site_projections(&state, site.clone()).await?, &list)?;
+    let rows = export_rows(kind, &selected);
+    let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
+    let disposition = format!("attachment; filename=\"{}-{}.csv\"", site.as_str(), kind.as_str());
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body))
+}
+
+/// One of a field's concurrent values, as the API shows it.
+#[derive(Serialize)]
+struct ShownValue {
+    id: String,
+    /// The value in words (a map's fields as `key: value` lines).
+    value: String,
+    actor: String,
+    /// The person the change's actor is bound to.
+    user: Option<String>,
+    /// The name the device wrote into the change.
+    named: Option<String>,
+    at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct ShownConflict {
+    path: Vec<String>,
+    values: Vec<ShownValue>,
+}
+
+fn words(value: &ConflictValue) -> String {
+    match value {
+        ConflictValue::Scalar(scalar) => scalar.to_string().trim_matches('"').to_owned(),
+        ConflictValue::Map(fields) => fields.iter().map(|(key, value)| format!("{key}: {}", value.trim_matches('"'))).collect::<Vec<_>>().join("\n"),
+        ConflictValue::Object(kind) => format!("({kind})"),
+    }
+}
+
+async fn document_conflicts(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Vec<ShownConflict>>, AppError> {
+    let document = DocumentId::parse(&id).map_err(|error| AppError::BadRequest(error.to_string()))?;
+    let store = state.documents.clone();
+    let doc = tokio::task::spawn_blocking(move || store.load(&document)).await.context("the load task failed")??;
+    let mut doc = doc.ok_or(AppError::NotFound)?;
+    if read_site(&doc).is_none_or(|site| session.role_at(&site).is_none()) {
+        return Err(AppError::NotFound);
+    }
+    let found = conflicts(&mut doc).map_err(|error| AppError::Internal(anyhow::Error::new(error).context("cannot read a document's conflicts")))?;
+    let mut shown = Vec::new();
+    for conflict in found {
+        let mut values = Vec::new();
+        for value in conflict.values {
+            let user = state.directory.actor_owner(&value.actor)?.map(|user| user.to_string());
+            values.push(ShownValue { id: value.id, value: words(&value.value), actor: value.actor, user, named: value.user, at: value.at });
+        }
+        shown.push(ShownConflict { path: conflict.path, values });
+    }
+    Ok(Json(shown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_dates_and_milliseconds_and_refuse_nonsense() {
+        let now = Timestamp::from_millis(100 * DAY);
+        assert_eq!(period(None, None, now).unwrap(), Period { from: Timestamp::from_millis(70 * DAY), to: now });
+        let dates = period(Some("1970-01-02"), Some("172800000"), now).unwrap();
+        assert_eq!(dates, Period { from: Timestamp::from_millis(DAY), to: Timestamp::from_millis(2 * DAY) });
+        assert!(matches!(period(Some("yesterday"), None, now), Err(AppError::BadRequest(message)) if message.starts_with("from=\"yesterday\"")));
+        assert!(matches!(period(Some("1970-01-03"), Some("1970-01-02"), now), Err(AppError::BadRequest(_))));
+        assert!(matches!(document_type("site_catalog"), Err(AppError::BadRequest(_))));
+        assert!(matches!(number("per_page", Some("0"), 50, 1..=MAX_PER_PAGE), Err(AppError::BadRequest(_))));
+    }
+}

@@ -1,0 +1,70 @@
+//! The manager's dashboard in the browser: a round submitted offline shows in it once the
+//! inspector's phone syncs; offline, the dashboard shows the figures it kept and their age.
+
+use serde_json::json;
+
+use super::{PATIENCE, answer, built_dist, fits_a_phone, phone, read_out, screenshot, tap, wait_for_element};
+use crate::support::{TestServer, wait_for};
+
+#[tokio::test]
+async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
+    use fantoccini::Locator::Css;
+
+    let server = TestServer::start(&built_dist()).await;
+    let manager = phone(&server, "manager", "王经理").await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    tap(&manager, "[data-action=dashboard]").await;
+    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0").await;
+    manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
+    let (address, base) = (server.address, server.url("/"));
+    let data = server.stop().await.unwrap();
+
+    // In the basement: an electrical round of the store, every required item passed.
+    inspector.client.goto(&base).await.unwrap();
+    wait_for_element(&inspector, "[data-form=round] select[name=template]").await;
+    let form = inspector.client.find(Css("[data-form=round]")).await.unwrap();
+    form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
+    form.find(Css("select[name=place]")).await.unwrap().select_by_value("store").await.unwrap();
+    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    inspector.wait_for_text("h1", "Electrical safety round").await;
+    for item in ["room-locked", "insulation-mats", "breakers-labelled", "no-overload", "rcd-test"] {
+        answer(&inspector, item, "pass").await;
+    }
+    read_out(&inspector, "cabinet-temperature", "45").await;
+    tap(&inspector, "[data-action=submit-round]").await;
+    inspector.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
+
+    // The manager, offline too, still reads the figures kept, with their age.
+    manager.client.refresh().await.unwrap();
+    manager.wait_for_prefix("[data-age=kept]", "Offline: figures kept on this phone, fetched").await;
+    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0").await;
+
+    // Back in coverage: the inspector's phone syncs, and the dashboard shows the round.
+    let server = crate::support::TestServer::start_at(data, &built_dist(), address).await;
+    inspector.client.goto(&base).await.unwrap();
+    wait_for("the inspector's phone to sync", PATIENCE * 3, || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    wait_for("the dashboard to show the round", PATIENCE * 2, || async {
+        manager.client.refresh().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        (manager.text("[data-kpi=inspections] .tile-value").await.as_deref() == Some("1")).then_some(())
+    })
+    .await;
+    manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
+    manager.wait_for_text("[data-kpi=inspections] .tile-detail", "Pass rate 100.0%").await;
+    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=places] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["后勤仓库"]));
+    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=checklists] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["Electrical"]));
+    screenshot(&manager, "dashboard").await;
+    fits_a_phone(&manager, 10).await;
+
+    // Drilling down: the rounds list has it; its page shows who changed it, from which device.
+    manager.client.find(Css("select[name=type]")).await.unwrap().select_by_value("inspection").await.unwrap();
+    wait_for_element(&manager, "[data-list=documents] [data-status=submitted] a").await;
+    tap(&manager, "[data-list=documents] [data-status=submitted] a").await;
+    manager.wait_for_text("h1", "用电安全巡检").await;
+    wait_for_element(&manager, "[data-list=history] [data-user=inspector]").await;
+    manager.wait_for_text("[data-conflicts]", "No conflicts.").await;
+    screenshot(&manager, "document-review").await;
+    manager.close().await;
+    inspector.close().await;
+    server.stop().await.unwrap();
+}
