@@ -6,7 +6,7 @@
 //! the reader has no role, and a document of one, answer 404 like a missing one.
 //!
 //! - `GET /api/sites/{site}/summary?from=&to=` — the measures of `shared::kpi`.
-//! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=`
+//! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=&overdue=`
 //! - `GET /api/documents/{id}/conflicts`
 //! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark.
 //!
@@ -119,6 +119,8 @@ struct ListQuery {
     to: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
+    /// `true`: only work orders open past their due time.
+    overdue: Option<String>,
 }
 
 /// One document of a list.
@@ -144,8 +146,13 @@ struct ListAnswer {
 }
 
 /// The documents a list query selects, newest change first.
-fn select(mut projections: Vec<Projection>, query: &ListQuery) -> Result<Vec<Projection>, AppError> {
+fn select(mut projections: Vec<Projection>, query: &ListQuery, now: Timestamp) -> Result<Vec<Projection>, AppError> {
     let kind = query.document_type.as_deref().map(document_type).transpose()?;
+    let overdue = match query.overdue.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(AppError::BadRequest(format!("overdue={other:?}: expected true or false"))),
+    };
     let from = query.from.as_deref().map(|from| parse_time("from", from)).transpose()?;
     let to = query.to.as_deref().map(|to| parse_time("to", to)).transpose()?;
     let words = query.q.as_deref().unwrap_or_default().trim().to_lowercase();
@@ -155,6 +162,7 @@ fn select(mut projections: Vec<Projection>, query: &ListQuery) -> Result<Vec<Pro
             && from.is_none_or(|from| projection.updated_at >= from)
             && to.is_none_or(|to| projection.updated_at < to)
             && projection.matches(&words)
+            && (!overdue || matches!(&projection.summary, Summary::WorkOrder(order) if order.is_overdue(now)))
     });
     projections.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.document.cmp(&b.document)));
     Ok(projections)
@@ -173,7 +181,7 @@ async fn documents(State(state): State<AppState>, session: Session, Path(site): 
     let site = readable_site(&session, &site)?;
     let page = number("page", query.page.as_deref(), 1, 1..=usize::MAX)?;
     let per_page = number("per_page", query.per_page.as_deref(), 50, 1..=MAX_PER_PAGE)?;
-    let selected = select(site_projections(&state, site).await?, &query)?;
+    let selected = select(site_projections(&state, site).await?, &query, now())?;
     let documents = selected
         .iter()
         .skip((page - 1).saturating_mul(per_page))
@@ -250,8 +258,8 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
 async fn export(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<ExportQuery>) -> Result<impl IntoResponse, AppError> {
     let site = readable_site(&session, &site)?;
     let kind = document_type(query.document_type.as_deref().ok_or_else(|| AppError::BadRequest("type is missing: work_order, inspection or stocktake".to_owned()))?)?;
-    let list = ListQuery { document_type: Some(kind.as_str().to_owned()), status: None, q: None, from: None, to: None, page: None, per_page: None };
-    let selected = select(site_projections(&state, site.clone()).await?, &list)?;
+    let list = ListQuery { document_type: Some(kind.as_str().to_owned()), status: None, q: None, from: None, to: None, page: None, per_page: None, overdue: None };
+    let selected = select(site_projections(&state, site.clone()).await?, &list, now())?;
     let rows = export_rows(kind, &selected);
     let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
     let disposition = format!("attachment; filename=\"{}-{}.csv\"", site.as_str(), kind.as_str());

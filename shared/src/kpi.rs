@@ -173,6 +173,9 @@ pub struct Kpis {
     pub inspections: usize,
     pub pass_rate: PassRate,
     pub pass_rate_by_category: BTreeMap<String, PassRate>,
+    /// By the template's document (`automerge:` URL).
+    #[serde(default)]
+    pub pass_rate_by_template: BTreeMap<String, PassRate>,
     pub pass_rate_by_location: BTreeMap<String, PassRate>,
     /// Hazards raised by inspections in the period whose work order is still open.
     pub open_hazards: usize,
@@ -221,6 +224,7 @@ pub fn compute(
         inspections.iter().filter(|inspection| inspection.submitted_at.is_some_and(|at| period.contains(at))).collect();
     let mut pass_rate = PassRate::default();
     let mut pass_rate_by_category: BTreeMap<String, PassRate> = BTreeMap::new();
+    let mut pass_rate_by_template: BTreeMap<String, PassRate> = BTreeMap::new();
     let mut pass_rate_by_location: BTreeMap<String, PassRate> = BTreeMap::new();
     let (mut open_hazards, mut overdue_hazards) = (0, 0);
     let orders_by_id: BTreeMap<&str, &WorkOrderSummary> = orders.iter().map(|order| (order.id.as_str(), order)).collect();
@@ -228,6 +232,7 @@ pub fn compute(
         for rate in [
             &mut pass_rate,
             pass_rate_by_category.entry(inspection.category.clone()).or_default(),
+            pass_rate_by_template.entry(inspection.template.clone()).or_default(),
             pass_rate_by_location.entry(inspection.location.clone()).or_default(),
         ] {
             rate.passed += inspection.passed;
@@ -267,6 +272,7 @@ pub fn compute(
         inspections: submitted.len(),
         pass_rate,
         pass_rate_by_category,
+        pass_rate_by_template,
         pass_rate_by_location,
         open_hazards,
         overdue_hazards,
@@ -387,6 +393,16 @@ mod tests {
                         failed: 1,
                     },
                     "food_safety": PassRate {
+                        passed: 8,
+                        failed: 2,
+                    },
+                },
+                pass_rate_by_template: {
+                    "automerge:fire": PassRate {
+                        passed: 9,
+                        failed: 1,
+                    },
+                    "automerge:food": PassRate {
                         passed: 8,
                         failed: 2,
                     },

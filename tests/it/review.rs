@@ -347,6 +347,7 @@ async fn the_measures_of_a_fixed_day_are_those_worked_out_by_hand() {
     assert_eq!(kpis["pass_rate_by_location"]["store"], serde_json::json!({ "passed": 3, "failed": 2 }));
     assert_eq!(kpis["pass_rate_by_location"]["admin-building"], serde_json::json!({ "passed": 5, "failed": 0 }));
     assert_eq!(kpis["pass_rate_by_category"]["electrical"], serde_json::json!({ "passed": 8, "failed": 2 }));
+    assert_eq!(kpis["pass_rate_by_template"]["automerge:2ZfYbDnbDSgZ4o2fSDFzMnZmBQ1V"], serde_json::json!({ "passed": 8, "failed": 2 }));
     assert_eq!((kpis["open_hazards"].clone(), kpis["overdue_hazards"].clone()), (serde_json::json!(1), serde_json::json!(1)));
     // Failures per asset: three orders on the air conditioner.
     assert_eq!(kpis["failures_by_asset"], serde_json::json!({ "kt-hq-101": 3 }));
@@ -357,6 +358,8 @@ async fn the_measures_of_a_fixed_day_are_those_worked_out_by_hand() {
     let verified: Value = get(&server, "/api/sites/hq/documents?type=work_order&status=verified", Some(&token)).await.json().await.unwrap();
     let titles: Vec<&str> = verified["documents"].as_array().unwrap().iter().map(|document| document["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["工单 C", "工单 A"]);
+    let overdue: Value = get(&server, "/api/sites/hq/documents?overdue=true", Some(&token)).await.json().await.unwrap();
+    assert_eq!((overdue["total"].clone(), overdue["documents"][0]["title"].clone()), (serde_json::json!(1), serde_json::json!("工单 B")));
     let searched: Value = get(&server, "/api/sites/hq/documents?q=store", Some(&token)).await.json().await.unwrap();
     assert_eq!(searched["total"], 1);
     assert_eq!(searched["documents"][0]["type"], "inspection");
@@ -405,6 +408,7 @@ async fn the_read_api_checks_its_parameters_and_keeps_to_the_readers_sites() {
         ("/api/sites/hq/summary?from=2026-02-01&to=2026-01-01", "from must come before to"),
         ("/api/sites/hq/documents?type=catalog", "type=\"catalog\": expected work_order, inspection or stocktake"),
         ("/api/sites/hq/documents?per_page=0", "per_page=\"0\": expected a whole number from 1 to 500"),
+        ("/api/sites/hq/documents?overdue=yes", "overdue=\"yes\": expected true or false"),
         ("/api/sites/hq/export.csv", "type is missing: work_order, inspection or stocktake"),
     ] {
         let response = get(&server, path, Some(&manager)).await;

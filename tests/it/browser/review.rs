@@ -52,12 +52,13 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
     manager.wait_for_text("[data-kpi=inspections] .tile-detail", "Pass rate 100.0%").await;
     assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=places] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["后勤仓库"]));
-    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=checklists] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["Electrical"]));
+    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=checklists] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["Electrical safety round"]));
     screenshot(&manager, "dashboard").await;
     fits_a_phone(&manager, 10).await;
 
-    // Drilling down: the rounds list has it; its page shows who changed it, from which device.
-    manager.client.find(Css("select[name=type]")).await.unwrap().select_by_value("inspection").await.unwrap();
+    // Drilling down: the rounds tile opens the rounds list, which has it; its page shows
+    // who changed it, from which device.
+    tap(&manager, "[data-kpi=inspections]").await;
     wait_for_element(&manager, "[data-list=documents] [data-status=submitted] a").await;
     tap(&manager, "[data-list=documents] [data-status=submitted] a").await;
     manager.wait_for_text("h1", "用电安全巡检").await;

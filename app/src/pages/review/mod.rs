@@ -105,6 +105,7 @@ pub fn Dashboard() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let shown = RwSignal::new(50_usize);
+    let overdue_only = RwSignal::new(false);
     let sites = Signal::derive(move || current.session.get().map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>()).unwrap_or_default());
     let chosen = Memo::new(move |_| {
         let wanted = site.get();
@@ -124,7 +125,7 @@ pub fn Dashboard() -> impl IntoView {
         }
     });
     let list = LocalResource::new(move || {
-        let (token, site, kind, status, query, shown) = (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get());
+        let (token, site, kind, status, query, shown, overdue) = (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
         let _ = (online.get(), sync.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
@@ -132,13 +133,25 @@ pub fn Dashboard() -> impl IntoView {
             if !status.is_empty() {
                 path.push_str(&format!("&status={status}"));
             }
+            if overdue {
+                path.push_str("&overdue=true");
+            }
             if !query.trim().is_empty() {
                 path.push_str(&format!("&q={}", String::from(js_sys::encode_uri_component(query.trim()))));
             }
             fetch_kept::<DocumentList>(&token, &path).await
         }
     });
-    // Place ids are shown by name, from the catalog on the phone.
+    // Templates and places are shown by name, from the catalog on the phone.
+    let template_name = move |url: &str, language: crate::i18n::Language| -> String {
+        let name = current.session.with_untracked(|session| {
+            let session = session.as_ref()?;
+            let catalog = read_catalog(&catalog_of(session, &chosen.get_untracked()?)?)?;
+            let known = catalog.templates.into_iter().find(|known| known.document == url)?;
+            Some(if language == crate::i18n::Language::Chinese { known.name_zh } else { known.name_en })
+        });
+        name.unwrap_or_else(|| url.to_owned())
+    };
     let place_name = move |id: &str| -> String {
         let name = current.session.with_untracked(|session| {
             let session = session.as_ref()?;
@@ -152,13 +165,33 @@ pub fn Dashboard() -> impl IntoView {
         let duration = |value: Option<i64>| value.map(|millis| texts.duration(millis)).unwrap_or_else(|| "—".to_owned());
         let pass = percent(&kpis.pass_rate).map(|percent| format!("{percent:.1}%")).unwrap_or_else(|| "—".to_owned());
         let stars = kpis.satisfaction_tenths.map(|tenths| format!("{:.1} ★", f64::from(tenths) / 10.0)).unwrap_or_else(|| "—".to_owned());
+        // Each tile opens the list it counts: work orders, rounds or stocktakes (overdue
+        // work orders for the overdue tile).
         let tile = |name: &'static str, label: &'static str, value: String, detail: String| {
+            let (list, overdue) = match name {
+                "inspections" | "hazards" => ("inspection", false),
+                "variance" => ("stocktake", false),
+                "overdue" => ("work_order", true),
+                _ => ("work_order", false),
+            };
             view! {
-                <div class="tile" data-kpi=name>
+                <button
+                    type="button"
+                    class="tile"
+                    data-kpi=name
+                    on:click=move |_| {
+                        kind.set(list.to_owned());
+                        status.set(String::new());
+                        overdue_only.set(overdue);
+                        if let Some(lists) = document().get_element_by_id("documents") {
+                            lists.scroll_into_view();
+                        }
+                    }
+                >
                     <span class="tile-label">{label}</span>
                     <strong class="tile-value">{value}</strong>
                     <span class="muted tile-detail">{detail}</span>
-                </div>
+                </button>
             }
         };
         view! {
@@ -176,11 +209,11 @@ pub fn Dashboard() -> impl IntoView {
     };
     let charts = move |kpis: &Kpis| {
         let texts = texts.get();
-        let field_texts = field_texts.get();
         let rates = |rates: &std::collections::BTreeMap<String, PassRate>, name: &dyn Fn(&str) -> String| -> Vec<(String, f64, String)> {
             rates.iter().filter_map(|(key, rate)| percent(rate).map(|value| (name(key), value, format!("{value:.1}%")))).collect()
         };
-        let by_checklist = rates(&kpis.pass_rate_by_category, &|category| field_texts.checklist_category(category));
+        let language = language.get();
+        let by_checklist = rates(&kpis.pass_rate_by_template, &|template| template_name(template, language));
         let by_place = rates(&kpis.pass_rate_by_location, &|place| place_name(place));
         let mut failures: Vec<(String, usize)> = kpis.failures_by_asset.iter().map(|(asset, count)| (asset.clone(), *count)).collect();
         failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -270,13 +303,13 @@ pub fn Dashboard() -> impl IntoView {
             <div class="two-columns">
                 <label class="filter">
                     <span>{move || texts.get().documents}</span>
-                    <select name="type" on:change=move |event| { kind.set(event_target_value(&event)); status.set(String::new()); }>
+                    <select name="type" on:change=move |event| { kind.set(event_target_value(&event)); status.set(String::new()); overdue_only.set(false); }>
                         {move || TYPES.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || kind.get() == *known>{texts.get().types[index]}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="filter">
                     <span>{move || texts.get().any_status}</span>
-                    <select name="status" on:change=move |event| status.set(event_target_value(&event))>
+                    <select name="status" on:change=move |event| { status.set(event_target_value(&event)); overdue_only.set(false); }>
                         <option value="" selected=move || status.get().is_empty()>{move || texts.get().any_status}</option>
                         {move || statuses().into_iter().map(|known| view! { <option value=known selected=move || status.get() == known>{field_texts.get().document_status(known)}</option> }).collect_view()}
                     </select>

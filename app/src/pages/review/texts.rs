@@ -72,7 +72,7 @@ const CHINESE: ReviewTexts = ReviewTexts {
     overdue_hazards: "其中逾期",
     stock_variance: "盘点差异",
     items: "项",
-    pass_rate_by_checklist: "各类检查合格率",
+    pass_rate_by_checklist: "各检查表合格率",
     pass_rate_by_place: "各地点合格率",
     failures_by_asset: "设备故障次数",
     nothing_yet: "本时段暂无数据",
