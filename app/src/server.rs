@@ -258,11 +258,11 @@ pub struct Kept<T> {
 
 const KEPT_PREFIX: &str = "houqin.kept.";
 
-/// Fetches `path` (a GET of the read API) and keeps the answer on the phone; without an
-/// answer, the copy kept last time (with its age), or the error.
-pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clone>(token: &str, path: &str) -> Result<Kept<T>, String> {
+/// Fetches `path` (a GET of the read API) and keeps the answer on the phone under `key`;
+/// without an answer, the copy kept last time (with its age), or the error.
+pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clone>(token: &str, path: &str, key: &str) -> Result<Kept<T>, String> {
     use gloo_storage::Storage as _;
-    let key = format!("{KEPT_PREFIX}{path}");
+    let key = format!("{KEPT_PREFIX}{key}");
     let fetched: Result<T, String> = call(Request::get(path).header("authorization", &bearer(token)).build()).await;
     match fetched {
         Ok(value) => {

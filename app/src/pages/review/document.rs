@@ -67,12 +67,18 @@ pub fn DocumentReview() -> impl IntoView {
     let history = LocalResource::new(move || {
         let (token, id) = (token(), id.get());
         let _ = (online.get(), refresh.get());
-        async move { fetch_kept::<Vec<HistoryEntry>>(&token.ok_or("not signed in")?, &format!("/api/documents/{}/history", id.ok_or("no such document")?)).await }
+        async move {
+            let path = format!("/api/documents/{}/history", id.ok_or("no such document")?);
+            fetch_kept::<Vec<HistoryEntry>>(&token.ok_or("not signed in")?, &path, &path).await
+        }
     });
     let conflicts = LocalResource::new(move || {
         let (token, id) = (token(), id.get());
         let _ = (online.get(), refresh.get(), sync.revision.get());
-        async move { fetch_kept::<Vec<ShownConflict>>(&token.ok_or("not signed in")?, &format!("/api/documents/{}/conflicts", id.ok_or("no such document")?)).await }
+        async move {
+            let path = format!("/api/documents/{}/conflicts", id.ok_or("no such document")?);
+            fetch_kept::<Vec<ShownConflict>>(&token.ok_or("not signed in")?, &path, &path).await
+        }
     });
     let kept = RwSignal::new(None::<String>);
     let keep = move |path: Vec<String>, value: String| {

@@ -49,8 +49,10 @@ fn age_line<T>(texts: &ReviewTexts, kept: &Kept<T>, language: crate::i18n::Langu
     let time = js_sys::Date::new(&(kept.fetched_at as f64).into());
     let clock = String::from(time.to_locale_time_string(language.tag()));
     if kept.from_cache {
+        // A copy may be days old: say the day too.
+        let when = String::from(time.to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED));
         let minutes = ((js_sys::Date::now() as i64 - kept.fetched_at) / 60_000).max(0);
-        format!("{} {clock} ({minutes} {})", texts.kept_from, texts.minutes_ago)
+        format!("{} {when} ({minutes} {})", texts.kept_from, texts.minutes_ago)
     } else {
         format!("{} {clock}", texts.as_of)
     }
@@ -119,9 +121,11 @@ pub fn Dashboard() -> impl IntoView {
         let _ = (online.get(), sync.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
-            // Whole days, so the phone's copy of "the last 30 days" is found again today.
+            // Up to the end of today; kept per site and length of period, so that offline
+            // the last figures fetched show whatever day they were fetched on.
             let to = (js_sys::Date::now() as i64 / DAY + 1) * DAY;
-            fetch_kept::<SiteSummary>(&token, &format!("/api/sites/{site}/summary?from={}&to={to}", to - days * DAY)).await
+            let path = format!("/api/sites/{site}/summary?from={}&to={to}", to - days * DAY);
+            fetch_kept::<SiteSummary>(&token, &path, &format!("summary/{site}/{days}")).await
         }
     });
     let list = LocalResource::new(move || {
@@ -139,7 +143,7 @@ pub fn Dashboard() -> impl IntoView {
             if !query.trim().is_empty() {
                 path.push_str(&format!("&q={}", String::from(js_sys::encode_uri_component(query.trim()))));
             }
-            fetch_kept::<DocumentList>(&token, &path).await
+            fetch_kept::<DocumentList>(&token, &path, &path).await
         }
     });
     // Templates and places are shown by name, from the catalog on the phone.
