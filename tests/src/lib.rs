@@ -1,4 +1,5 @@
-//! Test support shared by the integration tests and the load generator: a native sync
-//! client that drives `shared`'s client role over a real WebSocket.
+//! Test support shared by the integration tests and the benchmarks: a native sync client
+//! that drives `shared`'s client role over a real WebSocket, and headless Chromium.
 
+pub mod chromium;
 pub mod native_client;

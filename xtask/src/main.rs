@@ -7,6 +7,8 @@
 //! - `test`: install what the tests need if missing, then run every test.
 //! - `bench-sync [--documents N]`: server CPU per pushed and fetched document, ours against
 //!   the npm automerge-repo reference server and samod, in one run (release builds).
+//! - `bench-app [--runs N]`: the app's budgets in headless Chromium with the CPU slowed
+//!   4×: first and later visits, a 100-item inspection, a 5,000-place catalog.
 //! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
 
 mod dist;
@@ -29,6 +31,7 @@ commands:
   serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
   test                 install test prerequisites if missing and run every test
   bench-sync [ARGS…]   sync benchmark against the JS reference server and samod
+  bench-app [ARGS…]    the app's budgets in throttled headless Chromium
   wasm-test-runner     cargo's runner for wasm32 tests (used by `test`)";
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn run() -> anyhow::Result<()> {
             test::test()
         }
         Some("bench-sync") => bench_sync(&rest),
+        Some("bench-app") => bench_app(&rest),
         Some("wasm-test-runner") => {
             let program = std::iter::once(OsString::from("wasm-bindgen-test-runner"));
             wasm_bindgen_cli::wasm_bindgen_test_runner::run_cli_with_args(program.chain(rest))
@@ -104,6 +108,16 @@ fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
         .arg("--js")
         .arg(root.join("tests").join("js"))
         .args(args);
+    run_command(&mut bench)
+}
+
+fn bench_app(args: &[OsString]) -> anyhow::Result<()> {
+    let root = workspace_root();
+    install::browser(&install::Browser::from_env())?;
+    dist::dist()?;
+    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "app_bench"]))?;
+    let mut bench = Command::new(target_dir().join("release").join("examples").join("app_bench"));
+    bench.arg("--dist").arg(root.join("dist")).args(args);
     run_command(&mut bench)
 }
 

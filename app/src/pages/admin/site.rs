@@ -174,38 +174,34 @@ fn place_label(catalog: &CatalogView, id: &EntryId) -> String {
     catalog.place(id.as_str()).map(|place| format!("{} {}", place.code, place.name)).unwrap_or_else(|| id.to_string())
 }
 
-/// The depth of a place in its tree (loops stop at the number of places).
-fn depth(catalog: &CatalogView, place: &Place) -> usize {
-    let mut depth = 0;
-    let mut current = place.parent.as_ref().and_then(|parent| catalog.place(parent.as_str()));
-    while let Some(parent) = current {
-        depth += 1;
-        if depth > catalog.places.len() {
-            break;
-        }
-        current = parent.parent.as_ref().and_then(|grandparent| catalog.place(grandparent.as_str()));
-    }
-    depth
-}
-
-/// Places in tree order: each building, then what is inside it, depth first.
+/// Places in tree order: each building, then what is inside it, depth first, with each
+/// place's depth. Places whose parent is missing count as roots; places in a loop of
+/// parents (two admins editing concurrently could make one) come last, at depth 0.
 fn tree_order(catalog: &CatalogView) -> Vec<(usize, Place)> {
-    let mut ordered = Vec::new();
+    let known: BTreeSet<&str> = catalog.places.iter().map(|place| place.id.as_str()).collect();
+    let mut children: std::collections::BTreeMap<Option<&str>, Vec<&Place>> = std::collections::BTreeMap::new();
+    for place in &catalog.places {
+        let parent = place.parent.as_ref().map(EntryId::as_str).filter(|parent| known.contains(parent));
+        children.entry(parent).or_default().push(place);
+    }
+    for siblings in children.values_mut() {
+        siblings.sort_by(|a, b| a.code.cmp(&b.code));
+    }
+    let mut ordered = Vec::with_capacity(catalog.places.len());
     let mut seen = BTreeSet::new();
-    fn visit(catalog: &CatalogView, parent: Option<&str>, ordered: &mut Vec<(usize, Place)>, seen: &mut BTreeSet<String>) {
-        let mut children: Vec<&Place> = catalog.places.iter().filter(|place| place.parent.as_ref().map(EntryId::as_str) == parent || (parent.is_none() && place.parent.as_ref().is_some_and(|up| catalog.place(up.as_str()).is_none()))).collect();
-        children.sort_by(|a, b| a.code.cmp(&b.code));
-        for child in children {
-            if seen.insert(child.id.to_string()) {
-                ordered.push((depth(catalog, child), child.clone()));
-                visit(catalog, Some(child.id.as_str()), ordered, seen);
-            }
+    // Depth first without recursion: a stack of (depth, place), children pushed reversed.
+    let mut stack: Vec<(usize, &Place)> = children.get(&None).map(|roots| roots.iter().rev().map(|place| (0, *place)).collect()).unwrap_or_default();
+    while let Some((depth, place)) = stack.pop() {
+        if !seen.insert(place.id.as_str()) {
+            continue;
+        }
+        ordered.push((depth, place.clone()));
+        if let Some(inside) = children.get(&Some(place.id.as_str())) {
+            stack.extend(inside.iter().rev().map(|child| (depth + 1, *child)));
         }
     }
-    visit(catalog, None, &mut ordered, &mut seen);
-    // Places in a loop of parents have no root: list them at the end.
     for place in &catalog.places {
-        if seen.insert(place.id.to_string()) {
+        if seen.insert(place.id.as_str()) {
             ordered.push((0, place.clone()));
         }
     }

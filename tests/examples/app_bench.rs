@@ -1,0 +1,190 @@
+//! The app's budgets, measured in headless Chromium with the CPU slowed four times (CDP's
+//! `Emulation.setCPUThrottlingRate`), as on a cheap phone: the first screen on a first
+//! visit (over the network) and on a later one (from the service worker and IndexedDB),
+//! opening an inspection of 100 items, and opening a site catalog of 5,000 places. Prints
+//! a Markdown table for BENCHMARKS.md.
+//!
+//! usage: app_bench --dist <dist> [--runs N] [--throttle RATE]
+//! (`cargo xtask bench-app` builds and runs it; RATE 4 unless given, 1 for no slowing)
+//!
+//! Each time runs from the moment the page starts (a navigation) or the link is followed
+//! (a route inside the app) to the first animation frame in which what is timed is on the
+//! screen, read by the page's own clock (`performance.now()`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use automerge::ActorId;
+use serde_json::{Value, json};
+use shared::directory::{SiteId, Username};
+use shared::document::catalog::{IndexEntry, Place, PlaceKind, SiteCatalog};
+use shared::document::inspection::{Inspection, NewInspection};
+use shared::document::template::{Checklist, ChecklistItem, ItemKind, Label, Section};
+use shared::document::{DocumentType, Edit, EntryId};
+use shared::protocol::DocumentId;
+use tests::chromium::Browser;
+use tests::native_client::now;
+
+const ITEMS: usize = 100;
+const PLACES: usize = 5_000;
+
+/// `Emulation.setCPUThrottlingRate` through ChromeDriver's CDP endpoint.
+#[derive(Debug)]
+struct Throttle(f64);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Throttle {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": "Emulation.setCPUThrottlingRate", "params": { "rate": self.0 } }).to_string()))
+    }
+}
+
+fn edit(user: &str) -> Edit {
+    Edit::new(Username::parse(user).unwrap(), now())
+}
+
+/// Adds to hq an inspection of 100 pass/fail items (listed in the site's index, so the
+/// phone fetches it) and 5,000 rooms in one building. Returns the inspection's id.
+fn seed(storage: &server::Storage) -> anyhow::Result<DocumentId> {
+    let store = server::documents::DocumentStore::open(storage)?;
+    let hq = SiteId::parse("hq")?;
+    let section = EntryId::parse("all")?;
+    let items = (0..ITEMS)
+        .map(|index| ChecklistItem {
+            id: EntryId::parse(&format!("item-{index:03}")).unwrap(),
+            section: section.clone(),
+            order: index as i64,
+            label: Label::new(&format!("检查项 {index}"), &format!("Check {index}")),
+            kind: ItemKind::PassFail,
+            required: true,
+            photo_on_fail: false,
+            weight: None,
+        })
+        .collect();
+    let checklist = Checklist { name: Label::new("百项检查", "Hundred checks"), category: "general".into(), version: 1, sections: vec![Section { id: section, order: 0, title: Label::new("全部", "All") }], items };
+    let new = NewInspection { site: hq.clone(), template: "automerge:bench".into(), checklist, location: "store".into(), rooms: Vec::new(), assignees: vec![Username::parse("admin")?] };
+    let round = Inspection::start(ActorId::from([0xb1; 16]), &new, &edit("admin"))?;
+    let round_id = DocumentId::from_random(*b"bench-100-items!");
+    store.append(&round_id, &round.into_doc().save())?;
+
+    let directory = server::directory::Directory::open(storage)?;
+    let catalog_id = directory.site(&hq)?.and_then(|site| site.catalog).context("hq has a catalog")?;
+    let doc = store.load(&catalog_id)?.context("the catalog is stored")?;
+    let mut catalog = SiteCatalog::from_doc(doc.with_actor(ActorId::from([0xb2; 16])))?;
+    let building = EntryId::parse("bench-building")?;
+    catalog.put_place(&Place { id: building.clone(), kind: PlaceKind::Building, parent: None, name: "测试楼".into(), code: "BENCH".into() }, &edit("admin"))?;
+    for index in 0..PLACES {
+        let place = Place { id: EntryId::parse(&format!("bench-{index:04}"))?, kind: PlaceKind::Room, parent: Some(building.clone()), name: format!("{index:04} 室"), code: format!("BENCH-{index:04}") };
+        catalog.put_place(&place, &edit("admin"))?;
+    }
+    let entry = IndexEntry { document: round_id.url(), document_type: DocumentType::Inspection, title: "百项检查".into(), status: "in_progress".into(), location: "store".into(), updated_at: now() };
+    catalog.index_document(&entry, &edit("admin"))?;
+    store.compact(&catalog_id, &mut catalog.into_doc())?;
+    Ok(round_id)
+}
+
+/// Milliseconds from the page's start (`performance.now()` = 0 at navigation) to the first
+/// frame in which `selector` matches at least `count` elements.
+async fn on_screen(browser: &Browser, selector: &str, count: usize) -> anyhow::Result<f64> {
+    let script = "const [selector, count, done] = arguments;
+        const check = () => document.querySelectorAll(selector).length >= count ? done(performance.now()) : requestAnimationFrame(check);
+        check();";
+    let time = browser.client.execute_async(script, vec![json!(selector), json!(count)]).await?;
+    time.as_f64().context("the page answered no time")
+}
+
+/// Follows a link inside the app (the router handles it, no page load) and gives the
+/// milliseconds until `selector` matches `count` elements.
+async fn follow(browser: &Browser, href: &str, selector: &str, count: usize) -> anyhow::Result<f64> {
+    let script = "const [href, selector, count, done] = arguments;
+        const link = document.createElement('a');
+        link.href = href;
+        document.querySelector('main').appendChild(link);
+        const started = performance.now();
+        const check = () => document.querySelectorAll(selector).length >= count ? done(performance.now() - started) : requestAnimationFrame(check);
+        link.click();
+        check();";
+    let time = browser.client.execute_async(script, vec![json!(href), json!(selector), json!(count)]).await?;
+    time.as_f64().context("the page answered no time")
+}
+
+async fn wait_until(browser: &Browser, script: &str) -> anyhow::Result<()> {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
+    while browser.evaluate(script).await != Value::Bool(true) {
+        anyhow::ensure!(tokio::time::Instant::now() < give_up, "gave up waiting for {script}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut dist, mut runs, mut throttle) = (None, 5, 4.0);
+    while let Some(flag) = args.next() {
+        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--dist" => dist = Some(PathBuf::from(value)),
+            "--runs" => runs = value.parse()?,
+            "--throttle" => throttle = value.parse()?,
+            other => anyhow::bail!("unknown flag {other}; usage: app_bench --dist <dist> [--runs N] [--throttle RATE]"),
+        }
+    }
+    let dist = dist.context("--dist is required")?;
+    let data = tempfile::tempdir()?;
+    let storage = server::Storage::open(data.path())?;
+    server::demo::seed(&storage).await?;
+    let round = seed(&storage)?;
+    let state = server::AppState::new(storage, dist)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let (mut cold, mut warm, mut inspection, mut catalog) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // A phone that never opened Houqin: everything over the network.
+        let browser = Browser::start().await;
+        browser.client.set_window_size(360, 800).await?;
+        browser.client.issue_cmd(Throttle(throttle)).await?;
+        browser.client.goto(&format!("{base}/")).await?;
+        cold.push(on_screen(&browser, "input[name=username]", 1).await?);
+        for (field, value) in [("username", "admin"), ("password", "demo")] {
+            browser.client.find(fantoccini::Locator::Css(&format!("input[name={field}]"))).await?.send_keys(value).await?;
+        }
+        browser.client.find(fantoccini::Locator::Css("form button[type=submit]")).await?.click().await?;
+        wait_until(&browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
+        wait_until(&browser, "return navigator.serviceWorker.controller !== null").await?;
+        // The same phone later: the app from the service worker, the session and the
+        // documents from IndexedDB; timed to the signed-in start page.
+        browser.client.goto(&format!("{base}/")).await?;
+        warm.push(on_screen(&browser, "[data-user]", 1).await?);
+        wait_until(&browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
+        inspection.push(follow(&browser, &format!("/rounds/{round}"), ".item", ITEMS).await?);
+        catalog.push(follow(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", PLACES).await?);
+        browser.close().await;
+    }
+    let _ = stop.send(());
+    serving.await??;
+    let shown = |samples: &[f64]| format!("{:.0} ms", median(samples.to_vec()));
+    println!("CPU slowed {throttle}×, 360 × 800, median of {runs} fresh browsers:");
+    println!();
+    println!("| measure | time | budget |");
+    println!("|---|---:|---:|");
+    println!("| first visit: navigation to the sign-in form | {} | — |", shown(&cold));
+    println!("| later visit: navigation to the signed-in start page (service worker, IndexedDB) | {} | 1 s |", shown(&warm));
+    println!("| open an inspection of {ITEMS} items (route change to every item on screen) | {} | 50 ms |", shown(&inspection));
+    println!("| open a site catalog of {PLACES} places (route change to every place listed) | {} | — |", shown(&catalog));
+    Ok(())
+}
