@@ -192,11 +192,12 @@ async fn list_users(State(state): State<AppState>, session: Session) -> Result<J
     let directory = state.directory.clone();
     let people = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<PersonView>> {
         let mut people = Vec::new();
+        let mut devices = directory.actors_by_user()?;
         for user in directory.users()? {
             let reachable = user.roles.is_empty() || user.roles.iter().any(|(site, _)| session.role_at(site) == Some(Role::Admin));
             if reachable {
                 let last_sync = directory.last_sync(&user.username)?;
-                let devices = directory.actors_of(&user.username)?;
+                let devices = devices.remove(user.username.as_str()).unwrap_or_default();
                 people.push(PersonView { user: UserView::from(&user), last_sync, devices });
             }
         }

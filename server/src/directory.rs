@@ -180,12 +180,15 @@ impl Directory {
 
     /// The actors (hex) bound to `user`: the devices and app installs they have worked on.
     pub fn actors_of(&self, user: &Username) -> anyhow::Result<Vec<String>> {
-        let mut actors = Vec::new();
+        Ok(self.actors_by_user()?.remove(user.as_str()).unwrap_or_default())
+    }
+
+    /// Every user's actors (hex), in one pass over the bindings.
+    pub fn actors_by_user(&self) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+        let mut actors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for entry in self.actors.iter() {
             let (actor, owner) = entry?;
-            if owner.as_ref() == user.as_str().as_bytes() {
-                actors.push(actor.iter().map(|byte| format!("{byte:02x}")).collect());
-            }
+            actors.entry(String::from_utf8_lossy(&owner).into_owned()).or_default().push(actor.iter().map(|byte| format!("{byte:02x}")).collect());
         }
         Ok(actors)
     }

@@ -233,6 +233,9 @@ pub fn Dashboard() -> impl IntoView {
     };
     let figures = move || {
         let texts = texts.get();
+        if sites.with(Vec::is_empty) {
+            return view! { <p class="muted">{texts.managers_only}</p> }.into_any();
+        }
         match summary.get() {
             None => view! { <p class="muted">"…"</p> }.into_any(),
             Some(Err(_)) => view! { <p class="error" data-age="none">{texts.needs_network}</p> }.into_any(),

@@ -7,6 +7,7 @@ use crate::i18n::{CurrentLanguage, Language};
 #[derive(Debug, PartialEq, Eq)]
 pub struct ReviewTexts {
     pub dashboard: &'static str,
+    pub managers_only: &'static str,
     pub period: &'static str,
     /// The periods offered: last 7, 30 and 90 days.
     pub periods: [&'static str; 3],
@@ -53,6 +54,7 @@ pub struct ReviewTexts {
 
 const CHINESE: ReviewTexts = ReviewTexts {
     dashboard: "数据看板",
+    managers_only: "数据看板供各场所的经理和管理员使用。",
     period: "时段",
     periods: ["近 7 天", "近 30 天", "近 90 天"],
     as_of: "截至",
@@ -97,6 +99,7 @@ const CHINESE: ReviewTexts = ReviewTexts {
 
 const ENGLISH: ReviewTexts = ReviewTexts {
     dashboard: "Dashboard",
+    managers_only: "The dashboard is for the managers and administrators of a site.",
     period: "Period",
     periods: ["Last 7 days", "Last 30 days", "Last 90 days"],
     as_of: "As of",
