@@ -208,9 +208,14 @@ async fn list_users(State(state): State<AppState>, session: Session) -> Result<J
     Ok(Json(people))
 }
 
+/// The person named in the path; 404 for a name that is not a user's.
+fn person(state: &AppState, username: &str) -> Result<UserRecord, AppError> {
+    Username::parse(username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)
+}
+
 /// The person named in the path, if the administrator runs every site where they work.
 fn person_in_reach(state: &AppState, session: &Session, username: &str) -> Result<UserRecord, AppError> {
-    let target = Username::parse(username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
+    let target = person(state, username)?;
     let out_of_reach = target.roles.iter().any(|(site, _)| session.role_at(site) != Some(Role::Admin));
     if out_of_reach {
         return Err(AppError::Forbidden("this person works at a site you do not administer"));
@@ -247,7 +252,7 @@ async fn set_roles(State(state): State<AppState>, session: Session, Path(usernam
     session.require_admin()?;
     let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text())))?;
     let bad = |message: String| AppError::BadRequest(message);
-    let target = Username::parse(&username).ok().and_then(|name| state.directory.user(&name).transpose()).transpose()?.ok_or(AppError::NotFound)?;
+    let target = person(&state, &username)?;
     let mut wanted: Vec<(SiteId, Role)> = Vec::new();
     for NewRole { site, role } in &request.roles {
         let site = SiteId::parse(site).map_err(|error| bad(error.to_string()))?;

@@ -234,24 +234,36 @@ fn unique_code<'a>(codes: &mut BTreeMap<String, &'a str>, row: &Record, what: &s
     Ok(())
 }
 
-fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<Import, ImportError> {
-    let mut ids = Ids::new(view.places.iter().map(|place| (place.id.as_str(), place.code.as_str())), "place");
-    let mut import = Import::default();
-    let mut parents = Vec::new();
-    let mut codes = BTreeMap::new();
-    let mut resolved = Vec::new();
+/// The rows of a file with the entry each is about, and the catalog's entries the file
+/// leaves alone (whose codes the rows must not take). `existing` is (id, code) of every
+/// entry of the list; `column` names the code column.
+fn key_rows<'a>(existing: Vec<(&'a str, &'a str)>, prefix: &'static str, table: &Table, rows: &'a [Record], column: &str) -> Result<KeyedRows<'a>, ImportError> {
+    let mut ids = Ids::new(existing.iter().copied(), prefix);
+    let mut keyed = Vec::new();
     for row in rows {
         table.check_width(row)?;
-        let code = table.required(row, "code")?;
+        let code = table.required(row, column)?;
         let (id, new) = ids.resolve(row, table.get(row, "id"), code)?;
-        resolved.push((row, id, new, code));
+        keyed.push((row, id, new, code));
     }
     // Codes are checked once every row has its id: a row may take the code another row
     // gives up.
-    let file_ids: BTreeSet<&str> = resolved.iter().map(|(_, id, _, _)| id.as_str()).collect();
+    let file_ids: BTreeSet<&str> = keyed.iter().map(|(_, id, _, _)| id.as_str()).collect();
+    let untouched = existing.into_iter().filter(|(id, _)| !file_ids.contains(id)).collect();
+    Ok((keyed, untouched))
+}
+
+/// Rows with (row, entry id, whether it is new, code), and the entries no row is about.
+type KeyedRows<'a> = (Vec<(&'a Record, EntryId, bool, &'a str)>, Vec<(&'a str, &'a str)>);
+
+fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<Import, ImportError> {
+    let existing = view.places.iter().map(|place| (place.id.as_str(), place.code.as_str())).collect();
+    let (resolved, untouched) = key_rows(existing, "place", table, rows, "code")?;
+    let mut import = Import::default();
+    let mut parents = Vec::new();
+    let mut codes = BTreeMap::new();
     for (row, id, new, code) in &resolved {
-        let others = view.places.iter().filter(|place| !file_ids.contains(place.id.as_str())).map(|place| (place.id.as_str(), place.code.as_str()));
-        unique_code(&mut codes, row, "code", code, id.as_str(), others)?;
+        unique_code(&mut codes, row, "code", code, id.as_str(), untouched.iter().copied())?;
         let name = table.required(row, "name")?;
         let kind = PlaceKind::parse(&table.required(row, "kind")?.to_lowercase()).map_err(|error| ImportError { line: row.line, message: error.to_string() })?;
         parents.push((row, table.get(row, "parent_code")));
@@ -265,7 +277,7 @@ fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
             .iter()
             .find(|place| place.code.eq_ignore_ascii_case(code))
             .map(|place| place.id.clone())
-            .or_else(|| view.places.iter().filter(|place| !file_ids.contains(place.id.as_str())).find(|place| place.code.eq_ignore_ascii_case(code)).map(|place| place.id.clone()))
+            .or_else(|| untouched.iter().find(|(_, known)| known.eq_ignore_ascii_case(code)).map(|(id, _)| EntryId::parse(id).expect("stored ids are valid")))
     };
     let links: Vec<Option<EntryId>> = parents
         .iter()
@@ -300,20 +312,12 @@ fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
 }
 
 fn import_assets(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<Import, ImportError> {
-    let mut ids = Ids::new(view.assets.iter().map(|asset| (asset.id.as_str(), asset.tag.as_str())), "asset");
+    let existing = view.assets.iter().map(|asset| (asset.id.as_str(), asset.tag.as_str())).collect();
+    let (resolved, untouched) = key_rows(existing, "asset", table, rows, "tag")?;
     let mut import = Import::default();
     let mut tags = BTreeMap::new();
-    let mut resolved = Vec::new();
-    for row in rows {
-        table.check_width(row)?;
-        let tag = table.required(row, "tag")?;
-        let (id, new) = ids.resolve(row, table.get(row, "id"), tag)?;
-        resolved.push((row, id, new, tag));
-    }
-    let file_ids: BTreeSet<&str> = resolved.iter().map(|(_, id, _, _)| id.as_str()).collect();
     for (row, id, new, tag) in &resolved {
-        let others = view.assets.iter().filter(|asset| !file_ids.contains(asset.id.as_str())).map(|asset| (asset.id.as_str(), asset.tag.as_str()));
-        unique_code(&mut tags, row, "tag", tag, id.as_str(), others)?;
+        unique_code(&mut tags, row, "tag", tag, id.as_str(), untouched.iter().copied())?;
         let place_code = table.get(row, "place_code");
         let place = if place_code.is_empty() {
             None
@@ -341,20 +345,12 @@ fn import_assets(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
 }
 
 fn import_stock_items(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<Import, ImportError> {
-    let mut ids = Ids::new(view.stock_items.iter().map(|item| (item.id.as_str(), item.code.as_str())), "item");
+    let existing = view.stock_items.iter().map(|item| (item.id.as_str(), item.code.as_str())).collect();
+    let (resolved, untouched) = key_rows(existing, "item", table, rows, "code")?;
     let mut import = Import::default();
     let mut codes = BTreeMap::new();
-    let mut resolved = Vec::new();
-    for row in rows {
-        table.check_width(row)?;
-        let code = table.required(row, "code")?;
-        let (id, new) = ids.resolve(row, table.get(row, "id"), code)?;
-        resolved.push((row, id, new, code));
-    }
-    let file_ids: BTreeSet<&str> = resolved.iter().map(|(_, id, _, _)| id.as_str()).collect();
     for (row, id, new, code) in &resolved {
-        let others = view.stock_items.iter().filter(|item| !file_ids.contains(item.id.as_str())).map(|item| (item.id.as_str(), item.code.as_str()));
-        unique_code(&mut codes, row, "code", code, id.as_str(), others)?;
+        unique_code(&mut codes, row, "code", code, id.as_str(), untouched.iter().copied())?;
         let category = table.required(row, "category")?;
         if !STOCK_CATEGORIES.contains(&category) {
             return Err(ImportError { line: row.line, message: format!("category {category:?} is not one of {}", STOCK_CATEGORIES.join(", ")) });

@@ -35,7 +35,8 @@ fn read_template(id: &DocumentId) -> Option<Read> {
         let template = ChecklistTemplate::from_doc(doc.clone()).ok()?;
         let (header, published) = template.read().ok()?;
         let draft = template.draft().ok()?;
-        let changed = draft.items != published.items || draft.sections != published.sections || draft.name != published.name || draft.category != published.category;
+        // The draft carries the published version number, so any difference is an edit.
+        let changed = draft != published;
         Some(Read { site: header.site.to_string(), published, draft, changed })
     })
     .flatten()

@@ -146,23 +146,21 @@ pub fn Dashboard() -> impl IntoView {
             fetch_kept::<DocumentList>(&token, &path, &path).await
         }
     });
-    // Templates and places are shown by name, from the catalog on the phone.
+    // Templates and places are shown by name, from the catalog on the phone, read once per
+    // change rather than once per name.
+    let catalog = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        read_catalog(&catalog_of(current.session.get().as_ref()?, &chosen.get()?)?)
+    });
     let template_name = move |url: &str, language: crate::i18n::Language| -> String {
-        let name = current.session.with_untracked(|session| {
-            let session = session.as_ref()?;
-            let catalog = read_catalog(&catalog_of(session, &chosen.get_untracked()?)?)?;
-            let known = catalog.templates.into_iter().find(|known| known.document == url)?;
-            Some(if language == crate::i18n::Language::Chinese { known.name_zh } else { known.name_en })
+        let name = catalog.with_untracked(|catalog| {
+            let known = catalog.as_ref()?.templates.iter().find(|known| known.document == url)?;
+            Some(if language == crate::i18n::Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() })
         });
         name.unwrap_or_else(|| url.to_owned())
     };
     let place_name = move |id: &str| -> String {
-        let name = current.session.with_untracked(|session| {
-            let session = session.as_ref()?;
-            let catalog = read_catalog(&catalog_of(session, &chosen.get_untracked()?)?)?;
-            catalog.place(id).map(|place| place.name.clone())
-        });
-        name.unwrap_or_else(|| id.to_owned())
+        catalog.with_untracked(|catalog| catalog.as_ref()?.place(id).map(|place| place.name.clone())).unwrap_or_else(|| id.to_owned())
     };
     let tiles = move |kpis: &Kpis| {
         let texts = texts.get();
