@@ -215,6 +215,7 @@ impl Store {
             check_chunks(&bytes).map_err(|detail| StoreError::Corrupt { document: *document, detail })?;
             doc.load_incremental(&bytes).map_err(|error| StoreError::Corrupt { document: *document, detail: error.to_string() })?;
         }
+        shared::protocol::forget_patches(&mut doc);
         Ok(Some(doc))
     }
 

@@ -34,6 +34,12 @@ pub struct Config {
     /// Seed demo sites and users into an empty database and print their logins.
     #[arg(long, env = "HOUQIN_DEMO")]
     pub demo: bool,
+
+    /// For benchmarks only: `/sync` without signing in, every document accepted from
+    /// anyone, like the anonymous automerge-repo servers it is compared with. Refuses to
+    /// start on any address but loopback.
+    #[arg(long)]
+    pub bench_anonymous_sync: bool,
 }
 
 /// Setup from the command line, while the server is stopped (the database allows one

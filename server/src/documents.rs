@@ -59,6 +59,7 @@ impl DocumentStore {
         for (_, chunk) in &chunks {
             doc.load_incremental(chunk).with_context(|| format!("document {document} has an unreadable chunk"))?;
         }
+        shared::protocol::forget_patches(&mut doc);
         Ok(Some(doc))
     }
 

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -58,6 +58,8 @@ pub struct AppState {
     pub throttle: Arc<auth::LoginThrottle>,
     /// Summaries of every work order, inspection and stocktake, for dashboards.
     pub projections: projections::Projections,
+    /// `--bench-anonymous-sync`: sync without a session (loopback only).
+    pub anonymous_sync: bool,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             storage,
             dist: Arc::new(dist),
             sync,
+            anonymous_sync: false,
         })
     }
 }
@@ -130,15 +133,16 @@ pub async fn serve(
 /// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c, with
 /// the control socket for backups beside the database.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    if config.bench_anonymous_sync && !config.addr.ip().is_loopback() {
+        anyhow::bail!("--bench-anonymous-sync lets anyone sync without signing in: it listens on loopback only, not on {}", config.addr);
+    }
     let shutdown = shutdown_signal()?;
     let storage = Storage::open(&config.data)?;
     let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %config.dist.display(), "the app is not built here; run `cargo xtask dist`");
     }
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
+    let listener = listen(config.addr).with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
     let address = listener.local_addr()?;
     // Without it the server still serves; only backups then need it stopped.
     let control = backup::ControlSocket::start(&config.data, storage.clone())
@@ -149,7 +153,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         demo::print_logins(&demo_logins);
     }
     let served = match AppState::new(storage, config.dist) {
-        Ok(state) => serve(listener, state, shutdown).await,
+        Ok(mut state) => {
+            if config.bench_anonymous_sync {
+                tracing::warn!("benchmark mode: /sync takes anyone's documents without signing in");
+                state.anonymous_sync = true;
+            }
+            serve(listener, state, shutdown).await
+        }
         Err(error) => Err(error),
     };
     if let Some(control) = control {
@@ -157,6 +167,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     served
 }
+
+/// Listens on `address` with a long queue of connections waiting to be accepted: when a
+/// building's network comes back, all its phones reconnect at once, and connections the
+/// kernel drops from a full queue (tokio's default holds 128) are retried only a second
+/// later.
+pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(ACCEPT_QUEUE)
+}
+
+/// Connections the kernel may hold for the server to accept (capped by `somaxconn`).
+const ACCEPT_QUEUE: u32 = 4096;
 
 /// Registers for SIGTERM and SIGINT (ctrl-c) now, so a signal that arrives the moment the
 /// server starts is not lost to the default action, and returns the future that resolves

@@ -270,3 +270,40 @@ async fn sites_and_users_are_set_up_from_the_command_line() {
     assert_eq!(response.status(), 401, "the disabled user's token is refused");
     assert!(server.terminate().success());
 }
+
+#[tokio::test]
+async fn anonymous_sync_is_for_benchmarks_on_loopback_only() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(server_binary())
+        .args(["--addr", "0.0.0.0:0", "--bench-anonymous-sync", "--data"])
+        .arg(data.path().join("db"))
+        .env("HOUQIN_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--bench-anonymous-sync lets anyone sync without signing in: it listens on loopback only, not on 0.0.0.0:0"), "{stderr}");
+
+    // Without the flag, syncing needs a session; with it, anyone's documents are taken.
+    let (id, doc) = tests::load::phone_documents(0, &automerge::ActorId::random()).remove(2);
+    let server = ServerProcess::start(data.path(), &[]);
+    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let refused = tokio_tungstenite::connect_async(&sync_url).await.unwrap_err();
+    assert!(refused.to_string().contains("401"), "{refused}");
+    assert!(server.terminate().success());
+    let server = ServerProcess::start(data.path(), &["--bench-anonymous-sync"]);
+    let sync_url = format!("{}sync", server.url.replacen("http://", "ws://", 1));
+    let mut phone = shared::protocol::client::Client::new(
+        shared::protocol::client::ClientConfig::new(shared::protocol::message::PeerId("bench-phone".into())),
+        tests::native_client::now(),
+    );
+    phone.add_document(id, doc);
+    tests::native_client::sync_until(&mut phone, &sync_url, Duration::from_secs(60), |phone| {
+        phone.status(&id) == Some(shared::protocol::client::SyncStatus::Synced)
+    })
+    .await
+    .unwrap();
+    assert!(server.terminate().success());
+    let storage = server::Storage::open(&data.path().join("db")).unwrap();
+    assert!(server::documents::DocumentStore::open(&storage).unwrap().load(&id).unwrap().is_some(), "the anonymous phone's work order is stored");
+}

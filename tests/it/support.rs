@@ -37,7 +37,7 @@ impl TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
         let state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
-        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        let listener = server::listen(address).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, state.clone(), async {

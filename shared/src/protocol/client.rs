@@ -367,6 +367,7 @@ impl Client {
         };
         let before = tracked.doc.get_heads();
         let applied = tracked.doc.sync().receive_sync_message(&mut tracked.state, message);
+        super::forget_patches(&mut tracked.doc);
         if let Err(error) = applied {
             return self.fail(&format!("cannot apply the server's changes: {error}"));
         }
