@@ -1,6 +1,7 @@
 //! An unpatched samod (crates.io) sync server with file storage on axum, for the
-//! side-by-side sync benchmark. Prints `ws://…` once listening; stops on standard input
-//! closing.
+//! side-by-side sync benchmarks. Like the JavaScript reference server there (and like
+//! Houqin's), it never announces documents: peers ask for what they want. Prints `ws://…`
+//! once listening; stops on standard input closing.
 //!
 //! usage: samod_server <storage directory>
 
@@ -11,7 +12,11 @@ use tokio::io::AsyncReadExt as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let directory = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: samod_server <storage directory>"))?;
-    let repo = samod::Repo::build_tokio().with_storage(samod::storage::TokioFilesystemStorage::new(&directory)).load().await;
+    let repo = samod::Repo::build_tokio()
+        .with_storage(samod::storage::TokioFilesystemStorage::new(&directory))
+        .with_share_policy(samod::ShareConfig::read_write().with_announce(false))
+        .load()
+        .await;
     let acceptor = repo.make_acceptor(url::Url::parse("ws://127.0.0.1/")?)?;
     let app = axum::Router::new().route(
         "/",
@@ -24,7 +29,11 @@ async fn main() -> anyhow::Result<()> {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    // The same accept queue as Houqin's server, so that phones reconnecting together
+    // are not dropped by the kernel (and retried a second later) for one and not the other.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let listener = socket.listen(4096)?;
     println!("ws://{}/", listener.local_addr()?);
     let stdin_closed = async {
         let mut sink = Vec::new();

@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod js_interop;
 mod labels;
+mod load;
 mod review;
 mod samod_interop;
 mod serving;

@@ -5,8 +5,13 @@
 //!   precompressed copies).
 //! - `serve [SERVER ARGS…]`: `dist`, then run `houqin-server --demo`.
 //! - `test`: install what the tests need if missing, then run every test.
-//! - `bench-sync [--documents N]`: server CPU per pushed and fetched document, ours against
-//!   the npm automerge-repo reference server and samod, in one run (release builds).
+//! - `bench [ARGS…]`: every benchmark in one go (release builds): the load generator
+//!   (simulated phones through push, fetch, reconnect-all and a trickle), one client
+//!   pushing 1,000 inspections, and a server holding 100,000 documents — against Houqin's
+//!   server, the npm automerge-repo reference server and samod in the same run — then the
+//!   app's download and its budgets in throttled Chromium. ARGS go to the sync part
+//!   (`tests/examples/bench`); `--skip-app` leaves the app out.
+//! - `bench-sync [--documents N]`: only the one-client push and fetch, side by side.
 //! - `bench-app [--runs N]`: the app's budgets in headless Chromium with the CPU slowed
 //!   4×: first and later visits, a 100-item inspection, a 5,000-place catalog.
 //! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
@@ -30,7 +35,8 @@ commands:
   dist                 build the PWA into dist/
   serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
   test                 install test prerequisites if missing and run every test
-  bench-sync [ARGS…]   sync benchmark against the JS reference server and samod
+  bench [ARGS…]        every benchmark: load generator, push, capacity, app
+  bench-sync [ARGS…]   one client's push and fetch against the JS reference server and samod
   bench-app [ARGS…]    the app's budgets in throttled headless Chromium
   wasm-test-runner     cargo's runner for wasm32 tests (used by `test`)";
 
@@ -58,7 +64,8 @@ fn run() -> anyhow::Result<()> {
             no_arguments(&rest)?;
             test::test()
         }
-        Some("bench-sync") => bench_sync(&rest),
+        Some("bench") => bench(&rest),
+        Some("bench-sync") => bench_sync(&[OsString::from("--only"), OsString::from("push")].into_iter().chain(rest).collect::<Vec<_>>()),
         Some("bench-app") => bench_app(&rest),
         Some("wasm-test-runner") => {
             let program = std::iter::once(OsString::from("wasm-bindgen-test-runner"));
@@ -93,13 +100,25 @@ fn serve(server_args: &[OsString]) -> anyhow::Result<()> {
     run_command(&mut server)
 }
 
+/// Every benchmark: the sync part (with `args`), then the app's unless `--skip-app`.
+fn bench(args: &[OsString]) -> anyhow::Result<()> {
+    let skip_app = args.iter().any(|arg| arg == "--skip-app");
+    let sync_args: Vec<OsString> = args.iter().filter(|arg| *arg != "--skip-app").cloned().collect();
+    bench_sync(&sync_args)?;
+    if !skip_app {
+        bench_app(&[])?;
+    }
+    Ok(())
+}
+
+/// The sync benchmarks (`tests/examples/bench`) in release builds, against the three servers.
 fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
     let root = workspace_root();
     install::npm_packages(&root.join("tests").join("js"))?;
     run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "server", "--bin", "houqin-server"]))?;
-    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "samod_server", "--example", "sync_bench"]))?;
+    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "samod_server", "--example", "bench"]))?;
     let release = target_dir().join("release");
-    let mut bench = Command::new(release.join("examples").join("sync_bench"));
+    let mut bench = Command::new(release.join("examples").join("bench"));
     bench
         .arg("--houqin")
         .arg(release.join("houqin-server"))
