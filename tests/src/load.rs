@@ -32,7 +32,7 @@ use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
 use shared::document::stocktake::{Mode, NewStocktake, Stocktake};
 use shared::document::template::{Checklist, ChecklistItem, ItemKind, Label, Section};
 use shared::document::work_order::{Category, EventKind, NewWorkOrder, Priority, WorkOrder};
-use shared::document::{Edit, EntryId};
+use shared::document::{DocumentType, Edit, EntryId, read_header};
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, ClientEvent, SyncStatus, Transmit};
 use shared::protocol::message::PeerId;
@@ -194,14 +194,14 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
     }
     let mut changes = 0;
     for (p, (phone, ids)) in field.iter().zip(&owned).enumerate() {
-        for (n, id) in ids.iter().enumerate() {
-            phone.edit(id, |doc| offline_edit(doc, p, n, "field"), None)?;
+        for id in ids {
+            phone.edit(id, |doc| offline_edit(doc, p, "field"), None)?;
             changes += 1;
         }
     }
     for (p, (partner, ids)) in partners.iter().zip(&owned).enumerate() {
-        for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 2 == 0).take(2) {
-            partner.edit(id, |doc| offline_edit(doc, p, n, "partner"), None)?;
+        for id in ids.iter().step_by(2).take(2) {
+            partner.edit(id, |doc| offline_edit(doc, p, "partner"), None)?;
             changes += 1;
         }
     }
@@ -602,29 +602,26 @@ pub fn phone_documents(p: usize, actor: &ActorId) -> Vec<(DocumentId, AutoCommit
     documents
 }
 
-/// An edit of document `n` (in the order of [`phone_documents`]) a phone makes offline.
-fn offline_edit(doc: &mut AutoCommit, p: usize, n: usize, role: &str) -> anyhow::Result<()> {
+/// The edit a phone makes offline to any of its documents: a note on a round, a comment
+/// on a work order, a count in a stocktake.
+fn offline_edit(doc: &mut AutoCommit, p: usize, role: &str) -> anyhow::Result<()> {
     let edit = edit_by(if role == "field" { "inspector" } else { "manager" }, p);
-    let note = EntryId::parse(&format!("{role}-offline")).expect("an id");
-    match n {
-        0 | 1 => Inspection::edit_in(doc, |round| round.add_note(&note, None, None, "复查：三楼灭火器已更换", &edit))??,
-        2 | 3 => WorkOrder::edit_in(doc, |order| order.add_comment(&note, "备件已到，明天上午更换", None, &edit))??,
-        _ => Stocktake::edit_in(doc, |count| count.count(&note, "A-02", "item-0", Quantity::from_thousandths(1_000), &edit))??,
-    }
-    Ok(())
+    remark(doc, &format!("{role}-offline"), &edit)
 }
 
-/// The `k`th change of the trickle: a note or comment on one of the field phone's documents.
+/// The `k`th change of the trickle.
 fn trickle_edit(doc: &mut AutoCommit, k: usize) -> anyhow::Result<()> {
-    let edit = edit_by("inspector", k);
-    let id = EntryId::parse(&format!("trickle-{k}")).expect("an id");
-    let read = Inspection::edit_in(doc, |round| round.add_note(&id, None, None, "巡查中", &edit));
-    match read {
-        Ok(done) => done?,
-        Err(_) => match WorkOrder::edit_in(doc, |order| order.add_comment(&id, "进展正常", None, &edit)) {
-            Ok(done) => done?,
-            Err(_) => Stocktake::edit_in(doc, |count| count.count(&id, "A-03", "item-1", Quantity::from_thousandths(2_000), &edit))??,
-        },
+    remark(doc, &format!("trickle-{k}"), &edit_by("inspector", k))
+}
+
+/// Adds entry `id` to a document of any kind the phones hold, by its type.
+fn remark(doc: &mut AutoCommit, id: &str, edit: &Edit) -> anyhow::Result<()> {
+    let id = EntryId::parse(id)?;
+    match read_header(doc)?.document_type {
+        DocumentType::Inspection => Inspection::edit_in(doc, |round| round.add_note(&id, None, None, "复查：三楼灭火器已更换", edit))??,
+        DocumentType::WorkOrder => WorkOrder::edit_in(doc, |order| order.add_comment(&id, "备件已到，明天上午更换", None, edit))??,
+        DocumentType::Stocktake => Stocktake::edit_in(doc, |count| count.count(&id, "A-02", "item-0", Quantity::from_thousandths(1_000), edit))??,
+        other => bail!("the load generator does not edit {other:?} documents"),
     }
     Ok(())
 }
