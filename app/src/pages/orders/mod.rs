@@ -123,40 +123,47 @@ pub fn ReportFault() -> impl IntoView {
             }
         });
     };
-    let where_fields = move || {
-        let texts = texts.get();
+    // A site may have thousands of places: their list is built once per catalog change,
+    // each option marked selected as it is built (the select's value follows `place`
+    // afterwards), and the assets, which depend on the place chosen, apart from it.
+    let place_options = move || {
         catalog.get().map(|catalog| {
-            let places = catalog
+            let chosen = place.get_untracked();
+            catalog
                 .places
                 .iter()
-                .map(|known| {
-                    let id = known.id.to_string();
-                    view! { <option value=known.id.to_string() selected=move || place.get() == id>{format!("{} ({})", known.name, known.code)}</option> }
-                })
-                .collect_view();
-            let chosen_place = place.get();
-            let assets = catalog
+                .map(|known| view! { <option value=known.id.to_string() selected=chosen == known.id.as_str()>{format!("{} ({})", known.name, known.code)}</option> })
+                .collect_view()
+        })
+    };
+    let asset_options = move || {
+        let chosen_place = place.get();
+        catalog.get().map(|catalog| {
+            let chosen = asset.get_untracked();
+            catalog
                 .assets
                 .iter()
                 .filter(|known| chosen_place.is_empty() || known.place.as_ref().is_some_and(|at| catalog.place(at.as_str()).is_some_and(|at| catalog.is_within(at, &chosen_place))))
-                .map(|known| {
-                    let id = known.id.to_string();
-                    view! { <option value=known.id.to_string() selected=move || asset.get() == id>{format!("{} ({})", known.name, known.tag)}</option> }
-                })
-                .collect_view();
+                .map(|known| view! { <option value=known.id.to_string() selected=chosen == known.id.as_str()>{format!("{} ({})", known.name, known.tag)}</option> })
+                .collect_view()
+        })
+    };
+    let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
+    let where_fields = move || {
+        has_catalog.get().then(|| {
             view! {
                 <label>
-                    <span>{texts.place}</span>
+                    <span>{move || texts.get().place}</span>
                     <select name="place" prop:value=move || place.get() on:change=move |event| { place.set(event_target_value(&event)); asset.set(String::new()); }>
                         <option value="">"—"</option>
-                        {places}
+                        {place_options}
                     </select>
                 </label>
                 <label>
-                    <span>{texts.asset}</span>
+                    <span>{move || texts.get().asset}</span>
                     <select name="asset" prop:value=move || asset.get() on:change=move |event| asset.set(event_target_value(&event))>
                         <option value="">"—"</option>
-                        {assets}
+                        {asset_options}
                     </select>
                 </label>
             }

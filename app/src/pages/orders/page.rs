@@ -2,6 +2,8 @@
 //! steps the reader may take now (and only those); a timeline of every event, comment and
 //! part used with who and when; flags left by merged logs, which a manager resolves.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -288,7 +290,7 @@ pub fn OrderPage() -> impl IntoView {
 /// The form a step needs: a technician to assign, a reason, completion notes with parts
 /// and photos, a rating, the original of a duplicate.
 #[component]
-fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Vec<Person>, catalog: Option<CatalogView>, on_done: Callback<()>) -> impl IntoView {
+fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Vec<Person>, catalog: Option<Arc<CatalogView>>, on_done: Callback<()>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let text = RwSignal::new(String::new());

@@ -4,6 +4,7 @@
 //! managers and admins all of them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -70,7 +71,7 @@ struct SiteData {
     id: String,
     name: String,
     role: String,
-    catalog: CatalogView,
+    catalog: Arc<CatalogView>,
 }
 
 fn site_data(session: &Session) -> Vec<SiteData> {

@@ -48,6 +48,9 @@ fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String) -> Vec<RoomStat
         .collect()
 }
 
+/// Items drawn in the first frame of a round's page: more than a phone's screen holds.
+const FIRST_ROWS: usize = 12;
+
 /// Scrolls to the first item of the shown room without an answer, and says so if none.
 fn go_to_next_unanswered() -> bool {
     let Some(document) = web_sys::window().and_then(|window| window.document()) else { return false };
@@ -72,6 +75,10 @@ pub fn Round() -> impl IntoView {
     let tried = RwSignal::new(false);
     let chosen_room = RwSignal::new(None::<String>);
     let all_answered = RwSignal::new(false);
+    // The first screenful of items is drawn at once, the rest in the frame after: a long
+    // checklist opens as fast as a short one (see `FIRST_ROWS`).
+    let row_limit = RwSignal::new(FIRST_ROWS);
+    request_animation_frame(move || request_animation_frame(move || row_limit.set(usize::MAX)));
     let data = Memo::new(move |_| {
         let _ = sync.revision.get();
         let id = id.get()?;
@@ -120,6 +127,7 @@ pub fn Round() -> impl IntoView {
             .checklist
             .items
             .iter()
+            .take(row_limit.get())
             .map(|item| {
                 let key = answer_key(&room_key, &item.id);
                 let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();

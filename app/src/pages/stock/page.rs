@@ -156,7 +156,7 @@ pub fn StocktakePage() -> impl IntoView {
         let role = session.sites.iter().find(|known| known.id == view.header.site.as_str()).map(|known| known.role.clone()).unwrap_or_default();
         let manager = matches!(role.as_str(), "manager" | "admin");
         let catalog = catalog.get();
-        let name = |item: &str| item_name(catalog.as_ref(), item);
+        let name = |item: &str| item_name(catalog.as_deref(), item);
         // Expected quantities stay hidden from counters in a blind count until it closes.
         let reveal = view.mode == Mode::Open || view.phase != Phase::Counting;
         let moved = catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default();
