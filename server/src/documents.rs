@@ -83,16 +83,41 @@ impl DocumentStore {
             self.tree.insert(new_key, snapshot).context("cannot store a document snapshot")?;
             return Ok(());
         };
+        let covered = self.stored_keys(document)?;
+        self.replace(new_key, snapshot, covered)
+    }
+
+    /// The keys of the document's stored chunks and snapshots. Read while a copy of the
+    /// document holds every change stored, they are what a snapshot of that copy covers
+    /// (see [`DocumentStore::store_compacted`]). Blocking.
+    pub fn stored_keys(&self, document: &DocumentId) -> anyhow::Result<Vec<sled::IVec>> {
+        self.tree.scan_prefix(document.as_bytes()).keys().map(|key| key.context("cannot read a document chunk")).collect()
+    }
+
+    /// Stores `doc` as one snapshot in place of the chunks `covered` names, which must all
+    /// be in `doc` (see [`DocumentStore::stored_keys`]); chunks stored since stay. Does
+    /// nothing while a backup reads, or when `covered` is a lone snapshot already.
+    /// Blocking: a document handed back idle is compacted on the blocking pool while the
+    /// hub goes on, possibly loading and changing the document again meanwhile.
+    pub fn store_compacted(&self, document: &DocumentId, doc: &mut AutoCommit, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
+        if covered.is_empty() || matches!(covered.as_slice(), [only] if only.get(16) == Some(&SNAPSHOT)) {
+            return Ok(());
+        }
+        let Some(_permit) = self.removals.try_permit() else { return Ok(()) };
+        let snapshot = doc.save();
+        self.replace(key(document, SNAPSHOT, &snapshot), snapshot, covered)
+    }
+
+    /// Inserts the snapshot and removes the `covered` keys in one atomic batch.
+    fn replace(&self, new_key: Vec<u8>, snapshot: Vec<u8>, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
         let mut batch = sled::Batch::default();
-        for entry in self.tree.scan_prefix(document.as_bytes()) {
-            let (old_key, _) = entry.context("cannot read a document chunk")?;
+        for old_key in covered {
             if old_key.as_ref() != new_key.as_slice() {
                 batch.remove(old_key);
             }
         }
         batch.insert(new_key, snapshot);
-        self.tree.apply_batch(batch).context("cannot compact a document")?;
-        Ok(())
+        self.tree.apply_batch(batch).context("cannot compact a document")
     }
 
     /// Every stored document's id, once each, in key order. Blocking.
@@ -173,6 +198,36 @@ mod tests {
         store.compact(&document, &mut doc).unwrap();
         assert_eq!(store.chunk_count(&document).unwrap(), 1);
         assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
+    }
+
+    /// A document compacted after it left memory keeps a chunk stored after the keys it
+    /// covers were read (the document loaded and changed again meanwhile).
+    #[test]
+    fn compacting_an_idle_copy_keeps_chunks_stored_since() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let store = DocumentStore::open(&storage).unwrap();
+        let document = DocumentId::from_random([5; 16]);
+        let mut doc = AutoCommit::new();
+        for step in 0..3i64 {
+            doc.put(ROOT, "step", step).unwrap();
+            store.append(&document, &doc.save_incremental()).unwrap();
+        }
+        let mut idle = doc.clone();
+        let covered = store.stored_keys(&document).unwrap();
+        assert_eq!(covered.len(), 3);
+        doc.put(ROOT, "later", true).unwrap();
+        store.append(&document, &doc.save_incremental()).unwrap();
+
+        store.store_compacted(&document, &mut idle, covered).unwrap();
+        assert_eq!(store.chunk_count(&document).unwrap(), 2, "the snapshot and the later chunk");
+        assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
+        // A lone snapshot is left as it is.
+        let mut whole = store.load(&document).unwrap().unwrap();
+        store.compact(&document, &mut whole).unwrap();
+        let covered = store.stored_keys(&document).unwrap();
+        store.store_compacted(&document, &mut whole, covered.clone()).unwrap();
+        assert_eq!(store.stored_keys(&document).unwrap(), covered);
     }
 }
 

@@ -81,6 +81,8 @@ enum Outbound {
 enum Done {
     Loaded { document: DocumentId, result: anyhow::Result<Option<Box<AutoCommit>>> },
     Persisted { document: DocumentId, token: u64, result: Result<(), String> },
+    /// Idle documents stored compacted, with those that could not be.
+    Compacted { failed: Vec<(DocumentId, anyhow::Error)> },
 }
 
 /// A handle to the hub; cheap to clone.
@@ -246,6 +248,9 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
     let mut anonymous: HashSet<ConnectionId> = HashSet::new();
     // When each connection's sync was last noted for administrators.
     let mut noted: HashMap<ConnectionId, tokio::time::Instant> = HashMap::new();
+    // Documents with chunks appended since they were loaded: stored compacted when they
+    // leave memory, so a document pushed in a few messages is kept as one snapshot.
+    let mut appended: HashSet<DocumentId> = HashSet::new();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
     let mut stopping = false;
@@ -313,6 +318,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     Ok(()) => server.handle_persisted(document, token),
                     Err(error) => tracing::error!(%document, %error, "changes not durable; peers are not told they are"),
                 },
+                Ok(Done::Compacted { failed }) => {
+                    for (document, error) in failed {
+                        tracing::warn!(%document, error = format!("{error:#}"), "cannot compact an idle document; its chunks stay");
+                    }
+                }
                 Err(error) => tracing::error!(%error, "a storage task failed"),
             },
             _ = evict.tick() => {
@@ -320,6 +330,8 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                 if !evicted.is_empty() {
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
                 }
+                let changed = evicted.into_iter().filter(|(document, _)| appended.remove(document)).collect();
+                compact_idle(&stores.documents, &mut work, changed);
             }
         }
         while let Some(effect) = server.poll_effect() {
@@ -354,17 +366,20 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                 }
                 Effect::Persist { document, chunk, token } => {
                     // The append is ordered here, before the flush that covers it is asked for.
-                    let appended = stores.documents.append(&document, &chunk);
+                    let stored = stores.documents.append(&document, &chunk);
+                    if stored.is_ok() {
+                        appended.insert(document);
+                    }
                     if let Some(doc) = server.document(&document) {
                         index_blobs(&stores.blobs, &document, doc);
-                        if appended.is_ok()
+                        if stored.is_ok()
                             && is_projected(doc)
                             && let Err(error) = stores.projections.mark(&document, Some(doc))
                         {
                             tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
                         }
                     }
-                    match appended {
+                    match stored {
                         Ok(count) if count > COMPACT_AFTER => {
                             if let Some(doc) = server.document(&document)
                                 && let Err(error) = stores.documents.compact(&document, &mut doc.clone())
@@ -387,6 +402,42 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
             return;
         }
     }
+}
+
+/// Stores documents that left memory as one snapshot each, in one task on the blocking
+/// pool (one task, not one per document: a thousand concurrent sled writers cost far
+/// more memory than they save time). The keys each covers are read here, before the hub
+/// can load and change the document again, so a chunk stored after a reload is never
+/// removed.
+fn compact_idle(store: &DocumentStore, work: &mut JoinSet<Done>, evicted: Vec<(DocumentId, Box<AutoCommit>)>) {
+    let mut idle = Vec::with_capacity(evicted.len());
+    for (document, doc) in evicted {
+        match store.stored_keys(&document) {
+            Ok(covered) => idle.push((document, doc, covered)),
+            Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot list an idle document's chunks; they stay"),
+        }
+    }
+    if idle.is_empty() {
+        return;
+    }
+    let store = store.clone();
+    work.spawn(async move {
+        let result = tokio::task::spawn_blocking(move || {
+            let mut failed = Vec::new();
+            for (document, mut doc, covered) in idle {
+                if let Err(error) = store.store_compacted(&document, &mut doc, covered) {
+                    failed.push((document, error));
+                }
+            }
+            failed
+        })
+        .await;
+        let failed = result.unwrap_or_else(|error| {
+            tracing::error!(%error, "the compaction of idle documents failed; their chunks stay");
+            Vec::new()
+        });
+        Done::Compacted { failed }
+    });
 }
 
 /// Notes, for the administrators' list of people, that `user` is syncing now.

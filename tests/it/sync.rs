@@ -229,6 +229,38 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
     server.stop().await.unwrap();
 }
 
+/// A document pushed in a few messages is stored as one snapshot once no phone is syncing
+/// it, and a fresh phone fetches it whole from that snapshot.
+#[tokio::test]
+async fn an_idle_document_is_stored_as_one_snapshot() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url("dorm");
+    let document = DocumentId::from_random(*b"idle-compacted!!");
+    let mut pusher = phone("pusher");
+    pusher.add_document(document, at_site("plant2"));
+    for step in 0..3i64 {
+        pusher.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
+        pusher.handle_local_change(&document);
+        sync_until(&mut pusher, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    }
+    // Idle documents leave memory every few seconds.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.state.documents.chunk_count(&document).unwrap() != 1 {
+        assert!(tokio::time::Instant::now() < give_up, "still {} chunks", server.state.documents.chunk_count(&document).unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let keys = server.state.documents.stored_keys(&document).unwrap();
+    assert_eq!(keys[0][16], 0, "the one chunk left is a snapshot (kind 0), not an incremental chunk");
+    let mut stored = server.state.documents.load(&document).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), heads(&pusher, &document));
+    let mut fresh = phone("fresh");
+    fresh.request_document(document);
+    sync_until(&mut fresh, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    assert_eq!(heads(&fresh, &document), heads(&pusher, &document));
+    server.stop().await.unwrap();
+}
+
 /// Many small pushes to one document get compacted into a snapshot, and the document
 /// loads from it whole after a restart.
 #[tokio::test]

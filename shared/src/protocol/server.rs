@@ -264,8 +264,9 @@ impl Server {
         }
     }
 
-    /// Drops loaded documents no connection is syncing and nothing waits on; returns them.
-    pub fn evict_idle(&mut self) -> Vec<DocumentId> {
+    /// Drops loaded documents no connection is syncing and nothing waits on, and hands them
+    /// to the host (which may store them compacted).
+    pub fn evict_idle(&mut self) -> Vec<(DocumentId, Box<AutoCommit>)> {
         let in_use: BTreeSet<DocumentId> = self.connections.values().flat_map(|state| state.syncs.keys().copied()).collect();
         let idle: Vec<DocumentId> = self
             .documents
@@ -273,10 +274,12 @@ impl Server {
             .filter(|(document, state)| !in_use.contains(document) && matches!(state, Document::Ready { unpersisted: None, .. }))
             .map(|(document, _)| *document)
             .collect();
-        for document in &idle {
-            self.documents.remove(document);
-        }
-        idle
+        idle.into_iter()
+            .filter_map(|document| match self.documents.remove(&document) {
+                Some(Document::Ready { doc, .. }) => Some((document, doc)),
+                _ => None,
+            })
+            .collect()
     }
 
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, incoming: Incoming) {
@@ -716,7 +719,9 @@ mod tests {
         server.handle_disconnected(PHONE);
         assert!(server.evict_idle().is_empty(), "changes not yet durable stay in memory");
         server.handle_persisted(document, token);
-        assert_eq!(server.evict_idle(), [document]);
+        let mut evicted = server.evict_idle();
+        assert_eq!(evicted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [document]);
+        assert_eq!(evicted[0].1.get_heads(), doc.get_heads(), "handed back as it was, for the host to compact");
         assert!(server.document(&document).is_none());
     }
 }
