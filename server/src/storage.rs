@@ -25,12 +25,27 @@ pub struct Storage {
 /// holding 100,000 documents fills: every page written stays cached).
 const CACHE_BYTES: u64 = 64 << 20;
 
+/// Whether the database in `path` keeps its pages compressed (zstd). A new one does: the
+/// documents then take about half the disk. One created without compression keeps it
+/// that way (sled refuses to change it); restoring a backup into a new directory is the
+/// way to a compressed one.
+fn compresses(path: &Path) -> bool {
+    // sled's `conf` file records the setting as a line of text.
+    match std::fs::read(path.join("conf")) {
+        Ok(conf) => !conf.windows(COMPRESSION_OFF.len()).any(|line| line == COMPRESSION_OFF),
+        Err(_) => true,
+    }
+}
+
+const COMPRESSION_OFF: &[u8] = b"use_compression: false";
+
 impl Storage {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> anyhow::Result<Storage> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
+            .use_compression(compresses(path))
             .open()
             .with_context(|| format!("cannot open the database in {}; is another server using it?", path.display()))?;
         Ok(Storage { db, removals: RemovalGate::default() })
@@ -98,5 +113,30 @@ impl RemovalGate {
     /// Blocking.
     pub fn exclusive_read(&self) -> ExclusiveRead<'_> {
         ExclusiveRead { _guard: self.0.write().unwrap_or_else(PoisonError::into_inner) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Storage, compresses};
+
+    /// A new database keeps its pages compressed; one made without compression (by an
+    /// earlier release) opens as it was, its data intact.
+    #[test]
+    fn new_databases_are_compressed_and_older_ones_open_as_they_were() {
+        let new = tempfile::tempdir().unwrap();
+        drop(Storage::open(new.path()).unwrap());
+        let conf = std::fs::read(new.path().join("conf")).unwrap();
+        assert!(conf.windows(21).any(|line| line == b"use_compression: true"), "{}", String::from_utf8_lossy(&conf));
+
+        let old = tempfile::tempdir().unwrap();
+        {
+            let db = sled::Config::new().path(old.path()).use_compression(false).open().unwrap();
+            db.insert("kept", "value").unwrap();
+            db.flush().unwrap();
+        }
+        assert!(!compresses(old.path()));
+        let storage = Storage::open(old.path()).unwrap();
+        assert_eq!(storage.db().get("kept").unwrap().as_deref(), Some(&b"value"[..]));
     }
 }
