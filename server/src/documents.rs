@@ -145,12 +145,7 @@ impl DocumentStore {
 
     /// How many chunks (snapshots and incremental) the document has.
     pub fn chunk_count(&self, document: &DocumentId) -> anyhow::Result<usize> {
-        let mut count = 0;
-        for entry in self.tree.scan_prefix(document.as_bytes()) {
-            entry.context("cannot read a document chunk")?;
-            count += 1;
-        }
-        Ok(count)
+        Ok(self.stored_keys(document)?.len())
     }
 }
 
@@ -163,24 +158,32 @@ mod tests {
     use super::DocumentStore;
     use crate::Storage;
 
-    /// A compaction while a backup reads removes nothing; the next one, after it, does.
-    #[test]
-    fn compaction_during_a_backup_removes_nothing() {
+    /// A fresh database and its document store (the directory lives as long as the first).
+    fn open() -> (tempfile::TempDir, Storage, DocumentStore) {
         let data = tempfile::tempdir().unwrap();
         let storage = Storage::open(data.path()).unwrap();
         let store = DocumentStore::open(&storage).unwrap();
+        (data, storage, store)
+    }
+
+    /// Changes `doc` once per step and stores each change as an incremental chunk.
+    fn append_steps(store: &DocumentStore, document: &DocumentId, doc: &mut AutoCommit, steps: std::ops::Range<i64>) {
+        for step in steps {
+            doc.put(ROOT, "step", step).unwrap();
+            store.append(document, &doc.save_incremental()).unwrap();
+        }
+    }
+
+    /// A compaction while a backup reads removes nothing; the next one, after it, does.
+    #[test]
+    fn compaction_during_a_backup_removes_nothing() {
+        let (_data, storage, store) = open();
         let document = DocumentId::from_random([3; 16]);
         let mut doc = AutoCommit::new();
-        for step in 0..5i64 {
-            doc.put(ROOT, "step", step).unwrap();
-            store.append(&document, &doc.save_incremental()).unwrap();
-        }
+        append_steps(&store, &document, &mut doc, 0..5);
         store.compact(&document, &mut doc).unwrap();
         assert_eq!(store.chunk_count(&document).unwrap(), 1);
-        for step in 5..8i64 {
-            doc.put(ROOT, "step", step).unwrap();
-            store.append(&document, &doc.save_incremental()).unwrap();
-        }
+        append_steps(&store, &document, &mut doc, 5..8);
 
         let gate = storage.removal_gate();
         let reading = gate.exclusive_read();
@@ -204,15 +207,10 @@ mod tests {
     /// covers were read (the document loaded and changed again meanwhile).
     #[test]
     fn compacting_an_idle_copy_keeps_chunks_stored_since() {
-        let data = tempfile::tempdir().unwrap();
-        let storage = Storage::open(data.path()).unwrap();
-        let store = DocumentStore::open(&storage).unwrap();
+        let (_data, _storage, store) = open();
         let document = DocumentId::from_random([5; 16]);
         let mut doc = AutoCommit::new();
-        for step in 0..3i64 {
-            doc.put(ROOT, "step", step).unwrap();
-            store.append(&document, &doc.save_incremental()).unwrap();
-        }
+        append_steps(&store, &document, &mut doc, 0..3);
         let mut idle = doc.clone();
         let covered = store.stored_keys(&document).unwrap();
         assert_eq!(covered.len(), 3);

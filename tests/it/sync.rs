@@ -229,6 +229,15 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
     server.stop().await.unwrap();
 }
 
+/// Changes the document `steps` times, pushing each change in a connection of its own.
+async fn push_steps(phone: &mut Client, url: &str, document: DocumentId, steps: i64) {
+    for step in 0..steps {
+        phone.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
+        phone.handle_local_change(&document);
+        sync_until(phone, url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    }
+}
+
 /// A document pushed in a few messages is stored as one snapshot once no phone is syncing
 /// it, and a fresh phone fetches it whole from that snapshot.
 #[tokio::test]
@@ -239,11 +248,7 @@ async fn an_idle_document_is_stored_as_one_snapshot() {
     let document = DocumentId::from_random(*b"idle-compacted!!");
     let mut pusher = phone("pusher");
     pusher.add_document(document, at_site("plant2"));
-    for step in 0..3i64 {
-        pusher.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
-        pusher.handle_local_change(&document);
-        sync_until(&mut pusher, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
-    }
+    push_steps(&mut pusher, &url, document, 3).await;
     // Idle documents leave memory every few seconds.
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     while server.state.documents.chunk_count(&document).unwrap() != 1 {
@@ -272,11 +277,7 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
     let mut busy = phone("busy");
     busy.add_document(document, at_site("plant2"));
     let pushes = server::documents::COMPACT_AFTER as i64 + 10;
-    for step in 0..pushes {
-        busy.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
-        busy.handle_local_change(&document);
-        sync_until(&mut busy, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
-    }
+    push_steps(&mut busy, &url, document, pushes).await;
     let data = server.stop().await.unwrap();
     {
         let storage = server::Storage::open(data.path()).unwrap();
