@@ -1,7 +1,10 @@
-//! Form fields several screens share: the site to work at, and a label's code typed as
-//! printed or scanned with the camera.
+//! Form fields several screens share: the site to work at, a place of its catalog, and a
+//! label's code typed as printed or scanned with the camera.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
+use shared::document::catalog::{CatalogView, Place};
 
 use crate::i18n::use_texts;
 use crate::scan::ScanButton;
@@ -37,4 +40,122 @@ pub fn CodeField(value: RwSignal<String>, on_code: Callback<String>) -> impl Int
             <ScanButton on_code=on_code />
         </div>
     }
+}
+
+/// How many places a place picker lists at once. A site with more (a campus has thousands of
+/// rooms) is narrowed by typing, so no page holds the whole catalog as options.
+pub const LISTED_PLACES: usize = 50;
+
+/// A place of a site's `catalog`, its id in `chosen`. The list shows at most
+/// [`LISTED_PLACES`]; where a site has more, a search field narrows it by words of a name or
+/// code, and typing takes the first place found unless the chosen one is among them. The
+/// chosen place is always listed. `none` names the empty choice where a place may be left
+/// out; `on_pick` hears of every place the person picks (not of changes made elsewhere).
+#[component]
+pub fn PlacePicker(
+    catalog: Signal<Option<Arc<CatalogView>>>,
+    chosen: RwSignal<String>,
+    /// The field's label; "Place" if not given.
+    #[prop(optional)]
+    label: Option<Signal<&'static str>>,
+    #[prop(optional)] none: Option<Signal<&'static str>>,
+    #[prop(optional)] on_pick: Option<Callback<String>>,
+) -> impl IntoView {
+    let texts = use_texts();
+    let query = RwSignal::new(String::new());
+    let label = label.unwrap_or_else(|| Signal::derive(move || texts.get().place));
+    let many = Memo::new(move |_| catalog.with(|catalog| catalog.as_ref().is_some_and(|catalog| catalog.places.len() > LISTED_PLACES)));
+    let pick = move |id: String| {
+        chosen.set(id.clone());
+        if let Some(on_pick) = on_pick {
+            on_pick.run(id);
+        }
+    };
+    let narrow = move |typed: String| {
+        let first = catalog.with_untracked(|catalog| {
+            let (shown, _) = catalog.as_ref()?.places_matching(&typed, LISTED_PLACES);
+            let current = chosen.get_untracked();
+            if shown.iter().any(|place| place.id.as_str() == current) { None } else { shown.first().map(|place| place.id.to_string()) }
+        });
+        query.set(typed);
+        if let Some(first) = first {
+            pick(first);
+        }
+    };
+    // The places listed (id and label) and how many match in all.
+    let found = Memo::new(move |_| {
+        let query = query.get();
+        catalog.with(|catalog| {
+            let (shown, total) = catalog.as_ref().map(|catalog| catalog.places_matching(&query, LISTED_PLACES)).unwrap_or_default();
+            (shown.into_iter().map(|place| (place.id.to_string(), option_label(place))).collect::<Vec<_>>(), total)
+        })
+    });
+    // A few dozen options at most, rebuilt when the list or the choice changes; the chosen
+    // place first if the words do not find it.
+    let options = move || {
+        let current = chosen.get();
+        found.with(|(shown, _)| {
+            let kept = if current.is_empty() || shown.iter().any(|(id, _)| *id == current) {
+                None
+            } else {
+                catalog.with(|catalog| catalog.as_ref()?.place(&current).map(|place| (place.id.to_string(), option_label(place))))
+            };
+            kept.into_iter()
+                .chain(shown.iter().cloned())
+                .map(|(id, text)| {
+                    let selected = id == current;
+                    view! { <option value=id selected=selected>{text}</option> }
+                })
+                .collect_view()
+        })
+    };
+    let note = move || {
+        let texts = texts.get();
+        found.with(|(shown, total)| match *total {
+            0 if query.with(|query| !query.trim().is_empty()) => Some(texts.no_place_matches.to_owned()),
+            total if total > shown.len() => Some(texts.more_places.replace("{}", &(total - shown.len()).to_string())),
+            _ => None,
+        })
+    };
+    // A choice the catalog does not hold (another site's place, or none where one is
+    // needed) gives way to the first place listed, so the form never sends what it hides.
+    Effect::new(move || {
+        let current = chosen.get();
+        let replacement = catalog.with(|catalog| {
+            let catalog = catalog.as_ref()?;
+            if catalog.place(&current).is_some() || (current.is_empty() && none.is_some()) {
+                return None;
+            }
+            Some(if none.is_some() { String::new() } else { found.with(|(shown, _)| shown.first().map(|(id, _)| id.clone()))? })
+        });
+        if let Some(replacement) = replacement.filter(|replacement| *replacement != current) {
+            chosen.set(replacement);
+        }
+    });
+    let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
+    view! {
+        <Show when=move || has_catalog.get()>
+        <div class="place-picker">
+            <Show when=move || many.get()>
+                <label>
+                    <span>{move || texts.get().find_place}</span>
+                    <input type="search" name="place-search" autocomplete="off" prop:value=query on:input=move |event| narrow(event_target_value(&event)) />
+                </label>
+            </Show>
+            <label>
+                <span>{move || label.get()}</span>
+                <select name="place" prop:value=move || chosen.get() on:change=move |event| pick(event_target_value(&event))>
+                    {move || none.map(|none| view! { <option value="">{move || none.get()}</option> })}
+                    {options}
+                </select>
+            </label>
+            {move || note().map(|note| view! { <p class="muted place-note" data-place-note="">{note}</p> })}
+        </div>
+        </Show>
+    }
+}
+
+/// How a place is shown in a list: its name, then the code on its label.
+fn option_label(place: &Place) -> String {
+    format!("{} ({})", place.name, place.code)
 }

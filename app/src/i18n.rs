@@ -190,6 +190,11 @@ pub struct Texts {
     pub submitted_by: &'static str,
     /// `{}` is the code typed or scanned.
     pub unknown_code: &'static str,
+    /// The search field of a place picker.
+    pub find_place: &'static str,
+    /// Under a place list cut short: {} is how many more places match.
+    pub more_places: &'static str,
+    pub no_place_matches: &'static str,
     pub qr_labels: &'static str,
     /// Work-order statuses, in the order of `shared::document::work_order::Status`.
     pub statuses: [&'static str; 9],
@@ -428,6 +433,9 @@ const CHINESE: Texts = Texts {
     started: "开始",
     submitted_by: "{user} 于 {time} 提交",
     unknown_code: "找不到编码 {} 对应的地点或设备",
+    find_place: "查找地点（名称或编码）",
+    more_places: "另有 {} 个地点未列出，输入名称或编码缩小范围",
+    no_place_matches: "没有名称或编码相符的地点",
     qr_labels: "打印二维码标签",
     statuses: ["已报修", "已派工", "已接单", "维修中", "已暂停", "已完工", "已验收", "已返修", "已取消"],
     action_acknowledge: "接单",
@@ -659,6 +667,9 @@ const ENGLISH: Texts = Texts {
     started: "Started",
     submitted_by: "Submitted by {user} at {time}",
     unknown_code: "No place or asset has the code {}",
+    find_place: "Find a place (name or code)",
+    more_places: "{} more places not listed: type a name or code to narrow the list",
+    no_place_matches: "No place has that name or code",
     qr_labels: "Print QR labels",
     statuses: ["Reported", "Assigned", "Acknowledged", "In progress", "Paused", "Completed", "Verified", "Reopened", "Cancelled"],
     action_acknowledge: "Acknowledge",

@@ -6,7 +6,7 @@
 //! tested without a DOM.
 
 mod edits;
-mod fields;
+pub mod fields;
 mod files;
 pub mod i18n;
 mod pages;

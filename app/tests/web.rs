@@ -1,8 +1,19 @@
 //! The app's tests in a real browser (headless Chromium via wasm-bindgen-test): pure logic
 //! compiled to wasm, and the app mounted into the test page's DOM.
 
-use app::i18n::Language;
+use std::sync::Arc;
+
+use app::fields::{LISTED_PLACES, PlacePicker};
+use app::i18n::{Language, provide_language};
+use automerge::ActorId;
+use leptos::prelude::*;
+use shared::directory::{SiteId, Username};
+use shared::document::catalog::{CatalogView, Place, PlaceKind, SiteCatalog};
+use shared::document::{Edit, EntryId};
+use shared::time::Timestamp;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -52,4 +63,95 @@ async fn the_app_mounts_and_follows_the_stored_language() {
     let brand = window.document().unwrap().query_selector(".app-header .brand").unwrap().expect("the header is rendered");
     assert_eq!(brand.text_content().as_deref(), Some("Houqin"));
     assert_eq!(window.document().unwrap().document_element().unwrap().get_attribute("lang").as_deref(), Some("en"));
+}
+
+/// A site catalog of `rooms` rooms named "Room 0", "Room 1"… with codes "B-000", "B-001"…
+fn catalog_of_rooms(rooms: usize) -> Arc<CatalogView> {
+    let edit = Edit::new(Username::parse("admin").unwrap(), Timestamp::from_millis(0));
+    let mut catalog = SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("campus").unwrap(), "Campus", &edit);
+    for number in 0..rooms {
+        let room = Place { id: EntryId::parse(&format!("room-{number:03}")).unwrap(), kind: PlaceKind::Room, parent: None, name: format!("Room {number}"), code: format!("B-{number:03}") };
+        catalog.put_place(&room, &edit).unwrap();
+    }
+    Arc::new(catalog.read().unwrap())
+}
+
+/// Mounts a place picker over `catalog` into a fresh element and returns the element and the
+/// chosen place.
+fn mount_picker(catalog: Arc<CatalogView>, optional: bool) -> (Element, RwSignal<String>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let chosen = RwSignal::new(String::new());
+    let into = host.clone().unchecked_into();
+    leptos::mount::mount_to(into, move || {
+        provide_language();
+        let catalog = Signal::stored(Some(catalog));
+        if optional {
+            view! { <PlacePicker catalog=catalog chosen=chosen none=Signal::stored("—") /> }.into_any()
+        } else {
+            view! { <PlacePicker catalog=catalog chosen=chosen /> }.into_any()
+        }
+    })
+    .forget();
+    (host, chosen)
+}
+
+fn listed(host: &Element) -> Vec<String> {
+    let options = host.query_selector_all("select[name=place] option").unwrap();
+    (0..options.length()).map(|index| options.item(index).unwrap().text_content().unwrap_or_default()).collect()
+}
+
+fn note(host: &Element) -> Option<String> {
+    host.query_selector("[data-place-note]").unwrap().and_then(|note| note.text_content())
+}
+
+async fn type_into(host: &Element, words: &str) {
+    let field: HtmlInputElement = host.query_selector("input[name=place-search]").unwrap().expect("a search field").unchecked_into();
+    field.set_value(words);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    field.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    leptos::task::tick().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_place_picker_lists_a_few_places_and_finds_the_rest_by_typing() {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().set_item("houqin.language", "\"en\"").unwrap();
+    let (host, chosen) = mount_picker(catalog_of_rooms(120), false);
+    leptos::task::tick().await;
+    let shown = listed(&host);
+    assert_eq!(shown.len(), LISTED_PLACES, "a large site is not listed whole");
+    assert_eq!(shown[0], "Room 0 (B-000)");
+    assert_eq!(chosen.get_untracked(), "room-000", "a required place starts at the first listed");
+    assert_eq!(note(&host).as_deref(), Some("70 more places not listed: type a name or code to narrow the list"));
+
+    type_into(&host, "room 117").await;
+    assert_eq!(listed(&host), ["Room 117 (B-117)"]);
+    assert_eq!(chosen.get_untracked(), "room-117", "typing takes the first place found");
+    let select: HtmlSelectElement = host.query_selector("select[name=place]").unwrap().unwrap().unchecked_into();
+    assert_eq!(select.value(), "room-117");
+    assert_eq!(note(&host), None);
+
+    type_into(&host, "b-11").await;
+    assert_eq!(listed(&host).len(), 10, "B-110 to B-119");
+    assert_eq!(chosen.get_untracked(), "room-117", "a choice the words still find is kept");
+
+    type_into(&host, "nowhere").await;
+    assert_eq!(listed(&host), ["Room 117 (B-117)"], "the chosen place stays listed");
+    assert_eq!(note(&host).as_deref(), Some("No place has that name or code"));
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_small_site_is_listed_whole_and_a_place_may_be_left_out() {
+    let (host, chosen) = mount_picker(catalog_of_rooms(3), true);
+    leptos::task::tick().await;
+    assert!(host.query_selector("input[name=place-search]").unwrap().is_none(), "no search field for three places");
+    assert_eq!(listed(&host), ["—", "Room 0 (B-000)", "Room 1 (B-001)", "Room 2 (B-002)"]);
+    assert_eq!(chosen.get_untracked(), "", "nothing chosen until someone picks");
+    chosen.set("room-404".to_owned());
+    leptos::task::tick().await;
+    assert_eq!(chosen.get_untracked(), "", "a place the catalog does not hold is let go");
+    host.remove();
 }

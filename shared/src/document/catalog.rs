@@ -281,6 +281,25 @@ impl CatalogView {
         Some(current)
     }
 
+    /// The places whose name or code holds every word of `query`, ignoring case, in
+    /// catalog order: the first `limit` of them, and how many match in all. An empty query
+    /// matches every place.
+    pub fn places_matching(&self, query: &str, limit: usize) -> (Vec<&Place>, usize) {
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        let mut shown = Vec::new();
+        let mut total = 0;
+        for place in &self.places {
+            let (name, code) = if words.is_empty() { (String::new(), String::new()) } else { (place.name.to_lowercase(), place.code.to_lowercase()) };
+            if words.iter().all(|word| name.contains(word.as_str()) || code.contains(word.as_str())) {
+                total += 1;
+                if shown.len() < limit {
+                    shown.push(place);
+                }
+            }
+        }
+        (shown, total)
+    }
+
     /// What a scanned or typed label names: a place by its code, or an asset by its tag
     /// (with the asset's place). Case and surrounding spaces do not matter.
     pub fn find_code(&self, code: &str) -> Option<(Option<&Asset>, &Place)> {
@@ -598,6 +617,27 @@ mod tests {
         assert_eq!(view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())), Some((Some("灭火器"), "dorm-1f")));
         assert!(view.find_code("nothing").is_none());
         assert!(view.find_code("  ").is_none());
+    }
+
+    #[test]
+    fn places_are_found_by_words_of_their_names_and_codes() {
+        let mut catalog = catalog();
+        for (number, name) in [(1, "东楼 101"), (2, "东楼 102"), (3, "西楼 Lab"), (4, "东楼 201")] {
+            let place = Place { id: id(&format!("p{number}")), kind: PlaceKind::Room, parent: None, name: name.to_owned(), code: format!("HQ-R{number}") };
+            catalog.put_place(&place, &edit("admin", number)).unwrap();
+        }
+        let view = catalog.read().unwrap();
+        let found = |query: &str, limit: usize| {
+            let (shown, total) = view.places_matching(query, limit);
+            (shown.iter().map(|place| place.id.to_string()).collect::<Vec<_>>(), total)
+        };
+        assert_eq!(found("", 10), (vec!["p1".to_owned(), "p2".into(), "p3".into(), "p4".into()], 4));
+        assert_eq!(found("  ", 2), (vec!["p1".to_owned(), "p2".into()], 4), "at most the limit, with the full count");
+        assert_eq!(found("东楼", 10).1, 3);
+        assert_eq!(found("东楼 10", 10), (vec!["p1".to_owned(), "p2".into()], 2), "every word must match");
+        assert_eq!(found("LAB", 10), (vec!["p3".to_owned()], 1), "case does not matter");
+        assert_eq!(found("hq-r4", 10), (vec!["p4".to_owned()], 1), "codes match too");
+        assert_eq!(found("东楼 lab", 10), (Vec::new(), 0));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use shared::protocol::DocumentId;
 pub use maintenance::PreventiveMaintenance;
 
 
-use crate::fields::{CodeField, SiteChoice};
+use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
@@ -123,19 +123,7 @@ pub fn ReportFault() -> impl IntoView {
             }
         });
     };
-    // A site may have thousands of places: their list is built once per catalog change,
-    // each option marked selected as it is built (the select's value follows `place`
-    // afterwards), and the assets, which depend on the place chosen, apart from it.
-    let place_options = move || {
-        catalog.get().map(|catalog| {
-            let chosen = place.get_untracked();
-            catalog
-                .places
-                .iter()
-                .map(|known| view! { <option value=known.id.to_string() selected=chosen == known.id.as_str()>{format!("{} ({})", known.name, known.code)}</option> })
-                .collect_view()
-        })
-    };
+    // The assets depend on the place chosen.
     let asset_options = move || {
         let chosen_place = place.get();
         catalog.get().map(|catalog| {
@@ -152,13 +140,7 @@ pub fn ReportFault() -> impl IntoView {
     let where_fields = move || {
         has_catalog.get().then(|| {
             view! {
-                <label>
-                    <span>{move || texts.get().place}</span>
-                    <select name="place" prop:value=move || place.get() on:change=move |event| { place.set(event_target_value(&event)); asset.set(String::new()); }>
-                        <option value="">"—"</option>
-                        {place_options}
-                    </select>
-                </label>
+                <PlacePicker catalog=catalog.into() chosen=place none=Signal::stored("—") on_pick=Callback::new(move |_| asset.set(String::new())) />
                 <label>
                     <span>{move || texts.get().asset}</span>
                     <select name="asset" prop:value=move || asset.get() on:change=move |event| asset.set(event_target_value(&event))>

@@ -12,7 +12,7 @@ use shared::document::template::ChecklistTemplate;
 use shared::protocol::DocumentId;
 
 use super::read_catalog;
-use crate::fields::{CodeField, SiteChoice};
+use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::replica::{self, use_replica};
@@ -109,7 +109,7 @@ pub fn StartRound() -> impl IntoView {
             }
         });
     };
-    let options = move || {
+    let templates = move || {
         let language = language.get();
         let texts = texts.get();
         catalog.get().map(|catalog| {
@@ -123,23 +123,10 @@ pub fn StartRound() -> impl IntoView {
                     view! { <option value=known.document.clone() selected=template.get_untracked() == known.document>{name}</option> }
                 })
                 .collect_view();
-            let places = catalog
-                .places
-                .iter()
-                .map(|known| {
-                    let id = known.id.to_string();
-                    let selected = move || place.get() == id;
-                    view! { <option value=known.id.to_string() selected=selected>{format!("{} ({})", known.name, known.code)}</option> }
-                })
-                .collect_view();
             view! {
                 <label>
                     <span>{texts.checklist}</span>
                     <select name="template" on:change=move |event| template.set(event_target_value(&event))>{templates}</select>
-                </label>
-                <label>
-                    <span>{texts.place}</span>
-                    <select name="place" prop:value=move || place.get() on:change=move |event| place.set(event_target_value(&event))>{places}</select>
                 </label>
             }
         })
@@ -150,7 +137,8 @@ pub fn StartRound() -> impl IntoView {
             <form class="form" on:submit=start data-form="round">
                 <SiteChoice sites=sites chosen=site name="site" />
                 <CodeField value=code on_code=Callback::new(use_code) />
-                {options}
+                {templates}
+                <PlacePicker catalog=catalog.into() chosen=place />
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>
                     {move || if catalog.with(Option::is_some) { texts.get().start } else { texts.get().catalog_not_here }}

@@ -18,7 +18,7 @@ use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::use_texts;
 use crate::pages::orders::sync_badge;
-use crate::fields::CodeField;
+use crate::fields::{CodeField, PlacePicker};
 use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
 use crate::session::use_session;
@@ -311,21 +311,12 @@ pub fn StocktakePage() -> impl IntoView {
                 .collect_view();
             let missing = result.missing.iter().map(|asset| line("missing", asset, format!(" · {}", place_name(&view.expected_assets[asset])))).collect_view();
             let unexpected = result.unexpected.iter().map(|(asset, found)| line("unexpected", asset, format!(" · {} {}", texts.found_at, place_name(found)))).collect_view();
-            let places = catalog.as_ref().map(|catalog| {
-                catalog.places.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} ({})", known.name, known.code)}</option> }).collect_view()
-            });
             view! {
                 {counting.then(|| view! {
                     <section class="card" aria-labelledby="find">
                         <h2 id="find">{texts.find_assets}</h2>
                         <form class="form" data-form="find" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); find(found_asset.get_untracked()); }>
-                            <label>
-                                <span>{texts.where_you_are}</span>
-                                <select name="place" prop:value=move || found_place.get() on:change=move |event| found_place.set(event_target_value(&event))>
-                                    <option value="">{texts.where_it_belongs}</option>
-                                    {places}
-                                </select>
-                            </label>
+                            <PlacePicker catalog=catalog_memo.into() chosen=found_place label=Signal::stored(texts.where_you_are) none=Signal::stored(texts.where_it_belongs) />
                             <div class="code-row">
                                 <label>
                                     <span>{texts.asset_tag}</span>
