@@ -54,7 +54,7 @@ pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
     if kept.is_some() {
         return kept;
     }
-    let view = Arc::new(replica::read(id, |doc| SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()).ok()).flatten()?);
+    let view = Arc::new(replica::read(id, |doc| SiteCatalog::read_doc(doc).ok()).flatten()?);
     CATALOGS.with_borrow_mut(|kept| kept.insert(*id, (heads, view.clone())));
     Some(view)
 }

@@ -565,7 +565,7 @@ fn open_socket(replica: &Rc<RefCell<Replica>>) {
 /// recently changed (the phone keeps what it has; older ones come when opened).
 fn request_indexed(client: &mut Client, catalog: &DocumentId) {
     let Some(doc) = client.document(catalog) else { return };
-    let Ok(view) = SiteCatalog::from_doc(doc.clone()).and_then(|catalog| catalog.read()) else { return };
+    let Ok(view) = SiteCatalog::read_doc(doc) else { return };
     let since = now().plus_millis(-RECENT_MS);
     let recent = view.index.iter().filter(|entry| entry.updated_at >= since).map(|entry| entry.document.as_str());
     // The checklists in use, so rounds can start offline.

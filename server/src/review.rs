@@ -298,11 +298,11 @@ async fn document_conflicts(State(state): State<AppState>, session: Session, Pat
     let document = DocumentId::parse(&id).map_err(|error| AppError::BadRequest(error.to_string()))?;
     let store = state.documents.clone();
     let doc = tokio::task::spawn_blocking(move || store.load(&document)).await.context("the load task failed")??;
-    let mut doc = doc.ok_or(AppError::NotFound)?;
+    let doc = doc.ok_or(AppError::NotFound)?;
     if read_site(&doc).is_none_or(|site| session.role_at(&site).is_none()) {
         return Err(AppError::NotFound);
     }
-    let found = conflicts(&mut doc).map_err(|error| AppError::Internal(anyhow::Error::new(error).context("cannot read a document's conflicts")))?;
+    let found = conflicts(&doc).map_err(|error| AppError::Internal(anyhow::Error::new(error).context("cannot read a document's conflicts")))?;
     let mut shown = Vec::new();
     for conflict in found {
         let mut values = Vec::new();

@@ -76,12 +76,12 @@ pub fn project(document: &str, doc: &mut AutoCommit) -> Result<Option<Projection
     let updated_at = latest.map_or(header.created_at, |seconds| Timestamp::from_millis(seconds * 1000));
     let (title, status, location, summary) = match header.document_type {
         DocumentType::WorkOrder => {
-            let view = WorkOrder::from_doc(doc.clone())?.read()?;
+            let view = WorkOrder::read_doc(doc)?;
             let summary = WorkOrderSummary::from_view(document, &view);
             (view.title.clone(), summary.status.as_str().to_owned(), view.location.clone(), Summary::WorkOrder(summary))
         }
         DocumentType::Inspection => {
-            let view = Inspection::from_doc(doc.clone())?.read()?;
+            let view = Inspection::read_doc(doc)?;
             let mut summary = InspectionSummary::from_view(document, &view);
             // Hazards name their orders by URL; summaries go by bare id.
             for order in &mut summary.hazard_work_orders {
@@ -93,7 +93,7 @@ pub fn project(document: &str, doc: &mut AutoCommit) -> Result<Option<Projection
             (view.checklist.name.zh.clone(), status.to_owned(), view.location.clone(), Summary::Inspection(summary))
         }
         DocumentType::Stocktake => {
-            let view = Stocktake::from_doc(doc.clone())?.read()?;
+            let view = Stocktake::read_doc(doc)?;
             let status = format!("{:?}", view.phase).to_lowercase();
             (view.location.clone(), status, view.location.clone(), Summary::Stocktake(StocktakeSummary::from_view(document, &view)))
         }

@@ -107,7 +107,7 @@ async fn three_phones_edit_offline_and_converge() {
     for phone in &phones {
         assert_eq!(heads(phone, &document), expected, "reconnect order {order:?}");
     }
-    let mut doc = phones[0].document(&document).unwrap().clone();
+    let doc = phones[0].document(&document).unwrap().clone();
     let view = WorkOrder::from_doc(doc.clone()).unwrap().read().unwrap();
     let comments: BTreeSet<String> = view.comments.iter().map(|comment| comment.id.to_string()).collect();
     assert_eq!(comments, BTreeSet::from(["comment-0".to_owned(), "comment-1".to_owned(), "comment-2".to_owned()]));
@@ -115,7 +115,7 @@ async fn three_phones_edit_offline_and_converge() {
         assert!(view.description.contains(&format!("[{index}]")), "{}", view.description);
     }
     assert!(view.description.ends_with("屋顶渗水"));
-    let priority_conflict = conflicts(&mut doc).unwrap().into_iter().find(|conflict| conflict.path == ["priority"]).expect("kept as a conflict");
+    let priority_conflict = conflicts(&doc).unwrap().into_iter().find(|conflict| conflict.path == ["priority"]).expect("kept as a conflict");
     assert_eq!(priority_conflict.values.len(), 3);
     server.stop().await.unwrap();
 }

@@ -330,7 +330,7 @@ pub struct SiteCatalog {
     doc: AutoCommit,
 }
 
-super::typed_document!(SiteCatalog);
+super::typed_document!(SiteCatalog, CatalogView);
 
 impl SiteCatalog {
     pub fn create(actor: ActorId, site: &SiteId, name: &str, edit: &Edit) -> SiteCatalog {
@@ -470,8 +470,8 @@ impl SiteCatalog {
         })
     }
 
-    pub fn read(&self) -> Result<CatalogView, DocumentError> {
-        let (header, root) = read_root(&self.doc, DocumentType::SiteCatalog)?;
+    pub fn read_doc(doc: &AutoCommit) -> Result<CatalogView, DocumentError> {
+        let (header, root) = read_root(doc, DocumentType::SiteCatalog)?;
         let every = |plan: &Fields<'_>| Every::from_parts(plan.i64("every")?, &plan.str("unit")?, &plan.path("unit"));
         Ok(CatalogView {
             header,

@@ -44,13 +44,15 @@ pub struct Conflict {
     pub values: Vec<ConflictingValue>,
 }
 
-/// Every conflicting field of `doc`, in key order, depth first.
-pub fn conflicts(doc: &mut AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
-    let mut found = Vec::new();
+/// Every conflicting field of `doc`, in key order, depth first. Reading who made each value
+/// needs a document without a pending transaction: only a document with conflicts is copied
+/// for that.
+pub fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
+    let mut keys = Vec::new();
     let mut pending = vec![(ROOT, Vec::<String>::new())];
     while let Some((object, path)) = pending.pop() {
         // One pass over the map says which keys hold more than one value and which hold
-        // maps to descend into; only conflicting keys are read value by value.
+        // maps to descend into.
         let entries: Vec<(String, bool, Option<ObjId>)> = doc
             .map_range(&object, ..)
             .map(|item| {
@@ -60,17 +62,26 @@ pub fn conflicts(doc: &mut AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
             .collect();
         for (key, conflict, child) in entries.into_iter().rev() {
             let mut key_path = path.clone();
-            key_path.push(key.clone());
+            key_path.push(key);
             if conflict {
-                let values: Vec<(Value<'static>, ObjId)> =
-                    doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
-                let conflicting = values.iter().map(|(value, id)| describe(doc, value, id)).collect();
-                found.push(Conflict { path: key_path.clone(), values: conflicting });
+                keys.push((object.clone(), key_path.clone()));
             }
             if let Some(child) = child {
                 pending.push((child, key_path));
             }
         }
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Only conflicting keys are read value by value.
+    let mut doc = doc.clone();
+    let mut found = Vec::with_capacity(keys.len());
+    for (object, path) in keys {
+        let key = path.last().expect("a conflicting key has a path");
+        let values: Vec<(Value<'static>, ObjId)> = doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
+        let conflicting = values.iter().map(|(value, id)| describe(&mut doc, value, id)).collect();
+        found.push(Conflict { path, values: conflicting });
     }
     Ok(found)
 }
@@ -204,7 +215,7 @@ mod tests {
         let mut merged = dispatcher.doc().clone();
         merged.merge(&mut technician.doc().clone()).unwrap();
 
-        let found = conflicts(&mut merged).unwrap();
+        let found = conflicts(&merged).unwrap();
         let rendered: Vec<String> = found
             .iter()
             .flat_map(|conflict| {
@@ -223,7 +234,7 @@ mod tests {
 
         let chosen = found[0].values.iter().find(|value| value.user.as_deref() == Some("manager")).unwrap().id.clone();
         resolve(&mut merged, &found[0].path, &chosen, &edit("manager", 4_000_000)).unwrap();
-        assert!(conflicts(&mut merged).unwrap().is_empty());
+        assert!(conflicts(&merged).unwrap().is_empty());
         let resolved = WorkOrder::from_doc(merged.clone()).unwrap().read().unwrap();
         assert_eq!(resolved.priority, Priority::Urgent);
         assert_eq!(resolved.title, "Leaking tap, canteen sink 2");
@@ -276,7 +287,7 @@ mod answer_conflicts {
         let mut merged = first.into_doc();
         merged.merge(second.doc_mut()).unwrap();
 
-        let found = conflicts(&mut merged).unwrap();
+        let found = conflicts(&merged).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, ["answers", "-/exits-clear"]);
         let shown: Vec<String> = found[0]
@@ -291,7 +302,7 @@ mod answer_conflicts {
 
         let manager_answer = found[0].values.iter().find(|value| value.user.as_deref() == Some("manager")).unwrap().id.clone();
         resolve(&mut merged, &found[0].path, &manager_answer, &edit("manager", 4_000)).unwrap();
-        assert!(conflicts(&mut merged).unwrap().is_empty());
+        assert!(conflicts(&merged).unwrap().is_empty());
         let view = Inspection::from_doc(merged).unwrap().read().unwrap();
         let answer = &view.answers[&("-".to_owned(), item)];
         assert_eq!((answer.value.clone(), answer.user.as_str()), (AnswerValue::Fail, "manager"));

@@ -324,7 +324,7 @@ pub struct Inspection {
     doc: AutoCommit,
 }
 
-super::typed_document!(Inspection);
+super::typed_document!(Inspection, InspectionView);
 
 impl Inspection {
     pub fn start(actor: ActorId, new: &NewInspection, edit: &Edit) -> Result<Inspection, DocumentError> {
@@ -485,8 +485,8 @@ impl Inspection {
         Ok(())
     }
 
-    pub fn read(&self) -> Result<InspectionView, DocumentError> {
-        let (header, root) = read_root(&self.doc, DocumentType::Inspection)?;
+    pub fn read_doc(doc: &AutoCommit) -> Result<InspectionView, DocumentError> {
+        let (header, root) = read_root(doc, DocumentType::Inspection)?;
         let checklist = read_checklist(&root.fields("checklist")?)?;
         let mut rooms = Vec::new();
         for (room, order) in root.scalars("rooms")? {

@@ -270,15 +270,22 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 /// The methods every typed document wrapper has: checked wrapping of a document from
-/// elsewhere, loading, and access to the Automerge document for sync and storage.
+/// elsewhere, loading, reading, and access to the Automerge document for sync and storage.
+/// Each type defines `read_doc`, which reads a borrowed document as `$view`.
 macro_rules! typed_document {
-    ($name:ident) => {
+    ($name:ident, $view:ty) => {
         impl $name {
             /// Wraps a document received from elsewhere, checking that it reads as this type.
             pub fn from_doc(doc: automerge::AutoCommit) -> Result<$name, $crate::document::DocumentError> {
                 let typed = $name { doc };
                 typed.read()?;
                 Ok(typed)
+            }
+
+            /// Reads the document as this type. (To read a document without wrapping it, as
+            /// a screen does, `read_doc` needs no copy of it.)
+            pub fn read(&self) -> Result<$view, $crate::document::DocumentError> {
+                $name::read_doc(&self.doc)
             }
 
             pub fn load(bytes: &[u8]) -> Result<$name, $crate::document::DocumentError> {

@@ -275,7 +275,7 @@ pub struct Stocktake {
     doc: AutoCommit,
 }
 
-super::typed_document!(Stocktake);
+super::typed_document!(Stocktake, StocktakeView);
 
 impl Stocktake {
     /// Starts a stocktake with its expected-quantity snapshot.
@@ -393,8 +393,8 @@ impl Stocktake {
         Ok(())
     }
 
-    pub fn read(&self) -> Result<StocktakeView, DocumentError> {
-        let (header, root) = read_root(&self.doc, DocumentType::Stocktake)?;
+    pub fn read_doc(doc: &AutoCommit) -> Result<StocktakeView, DocumentError> {
+        let (header, root) = read_root(doc, DocumentType::Stocktake)?;
         let mut expected = BTreeMap::new();
         for (item, quantity) in root.scalars("expected")? {
             let thousandths = quantity.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("expected.{item}"), expected: "an integer" })?;

@@ -257,7 +257,7 @@ pub struct ChecklistTemplate {
     doc: AutoCommit,
 }
 
-super::typed_document!(ChecklistTemplate);
+super::typed_document!(ChecklistTemplate, (Header, Checklist));
 
 impl ChecklistTemplate {
     pub fn create(actor: ActorId, site: &SiteId, checklist: &Checklist, edit: &Edit) -> Result<ChecklistTemplate, DocumentError> {
@@ -287,8 +287,8 @@ impl ChecklistTemplate {
     }
 
     /// The published checklist: what rounds start from. Version 0 has never been published.
-    pub fn read(&self) -> Result<(Header, Checklist), DocumentError> {
-        let (header, root) = read_root(&self.doc, DocumentType::ChecklistTemplate)?;
+    pub fn read_doc(doc: &AutoCommit) -> Result<(Header, Checklist), DocumentError> {
+        let (header, root) = read_root(doc, DocumentType::ChecklistTemplate)?;
         Ok((header, read_checklist(&root)?))
     }
 

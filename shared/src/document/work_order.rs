@@ -492,7 +492,7 @@ pub struct WorkOrder {
     doc: AutoCommit,
 }
 
-super::typed_document!(WorkOrder);
+super::typed_document!(WorkOrder, WorkOrderView);
 
 impl WorkOrder {
     /// Creates the document with its `reported` event.
@@ -674,8 +674,8 @@ impl WorkOrder {
     }
 
     /// Reads the whole order; a malformed field is an error naming it, never a panic.
-    pub fn read(&self) -> Result<WorkOrderView, DocumentError> {
-        let (header, root) = read_root(&self.doc, DocumentType::WorkOrder)?;
+    pub fn read_doc(doc: &AutoCommit) -> Result<WorkOrderView, DocumentError> {
+        let (header, root) = read_root(doc, DocumentType::WorkOrder)?;
         let source = match root.optional_map("source")? {
             None => None,
             Some(_) => {

@@ -308,7 +308,7 @@ proptest! {
         prop_assert_eq!(keys, answered, "an answered room/item is missing");
         prop_assert_eq!(views[0].notes.len(), notes.len(), "a note was lost");
         // Concurrent answers to the same room and item stay visible as conflicts.
-        let conflicts = shared::document::conflicts::conflicts(&mut docs[0]).unwrap();
+        let conflicts = shared::document::conflicts::conflicts(&docs[0]).unwrap();
         prop_assert!(conflicts.iter().all(|conflict| conflict.path.first().map(String::as_str) == Some("answers")));
     }
 }

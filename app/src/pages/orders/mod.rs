@@ -195,7 +195,7 @@ pub fn ReportFault() -> impl IntoView {
 }
 
 fn read_order(doc: &AutoCommit) -> Option<WorkOrderView> {
-    WorkOrder::from_doc(doc.clone()).ok()?.read().ok()
+    WorkOrder::read_doc(doc).ok()
 }
 
 fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {

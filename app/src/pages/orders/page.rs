@@ -23,7 +23,7 @@ use crate::server::{Person, site_people};
 use crate::session::use_session;
 
 fn read(id: &DocumentId) -> Option<WorkOrderView> {
-    replica::read(id, |doc| WorkOrder::from_doc(doc.clone()).ok()?.read().ok()).flatten()
+    replica::read(id, |doc| WorkOrder::read_doc(doc).ok()).flatten()
 }
 
 pub(super) fn when(at: Timestamp, language: Language) -> String {

@@ -364,7 +364,7 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
 /// The status of a work order, if this phone has it, in the reader's language.
 pub(super) fn order_status(order: &str) -> Option<Status> {
     let id = DocumentId::parse(order).ok()?;
-    replica::read(&id, |doc| WorkOrder::from_doc(doc.clone()).ok()?.read().ok()).flatten().map(|order| order.state().status)
+    replica::read(&id, |doc| WorkOrder::read_doc(doc).ok()).flatten().map(|order| order.state().status)
 }
 
 /// For a failed item: its photos (taken here, shrunk and kept on the phone) and the hazard

@@ -39,7 +39,7 @@ pub(crate) fn text(label: &Label, language: Language) -> String {
 }
 
 fn read_round(id: &DocumentId) -> Option<InspectionView> {
-    replica::read(id, |doc| Inspection::from_doc(doc.clone()).and_then(|round| round.read()).ok()).flatten()
+    replica::read(id, |doc| Inspection::read_doc(doc).ok()).flatten()
 }
 
 /// A round with the answers two people gave concurrently, by answer key (`room/item`).
@@ -56,10 +56,8 @@ impl RoundData {
 }
 
 fn read_round_data(doc: &AutoCommit) -> Option<RoundData> {
-    let round = Inspection::from_doc(doc.clone()).ok()?;
-    let view = round.read().ok()?;
-    let mut doc = round.into_doc();
-    let conflicts = conflicts(&mut doc)
+    let view = Inspection::read_doc(doc).ok()?;
+    let conflicts = conflicts(doc)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|conflict| match conflict.path.as_slice() {

@@ -25,7 +25,7 @@ const ROOM_BY_ROOM: &[&str] = &["dorm_room"];
 /// index; a room-by-room checklist at a building covers every room inside it.
 pub(super) async fn start_round(session: &Session, site: &str, catalog: &CatalogView, template_url: &str, place: &str, texts: &Texts) -> Result<DocumentId, String> {
     let template_id = DocumentId::parse(template_url).map_err(|error| error.to_string())?;
-    let checklist = replica::read(&template_id, |doc| ChecklistTemplate::from_doc(doc.clone()).and_then(|template| template.read()).ok())
+    let checklist = replica::read(&template_id, |doc| ChecklistTemplate::read_doc(doc).ok())
         .flatten()
         .map(|(_, checklist)| checklist)
         .ok_or(texts.template_not_here)?;

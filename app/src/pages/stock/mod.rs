@@ -28,7 +28,7 @@ fn keeps_store(role: &str) -> bool {
 }
 
 pub(crate) fn read_stocktake(id: &DocumentId) -> Option<StocktakeView> {
-    replica::read(id, |doc| Stocktake::from_doc(doc.clone()).ok()?.read().ok()).flatten()
+    replica::read(id, |doc| Stocktake::read_doc(doc).ok()).flatten()
 }
 
 pub(crate) fn phase_text(texts: &Texts, phase: Phase) -> &'static str {
