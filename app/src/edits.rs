@@ -1,11 +1,8 @@
 //! What every screen that changes documents needs: the time, fresh entry ids, an `Edit`
 //! for the signed-in user, and listing a new document in its site's index.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use automerge::ChangeHash;
 use shared::directory::Username;
 use shared::document::catalog::{CatalogView, IndexEntry, SiteCatalog};
 use shared::document::{Edit, EntryId};
@@ -36,27 +33,12 @@ pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
     session.sites.iter().find(|known| known.id == site).and_then(|known| DocumentId::parse(known.catalog.as_deref()?).ok())
 }
 
-/// A catalog's reading and the heads it was read at.
-type Reading = (Vec<ChangeHash>, Arc<CatalogView>);
-
-thread_local! {
-    /// The last reading of each catalog with the heads it was read at. A catalog holds a
-    /// site's every place, asset, template and index entry, most screens read it, and it
-    /// changes far less often than the documents around it: reading 5,000 places anew
-    /// each time a round opens cost a slow phone a quarter of a second.
-    static CATALOGS: RefCell<HashMap<DocumentId, Reading>> = RefCell::default();
-}
-
-/// A catalog as this phone has it; read again only when the document has changed.
+/// A catalog as this phone has it, read again only when the document has changed. A
+/// catalog holds a site's every place, asset, template and index entry, most screens read
+/// it, and it changes far less often than the documents around it: reading 5,000 places
+/// anew each time a round opened cost a slow phone a quarter of a second.
 pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
-    let heads = replica::heads(id)?;
-    let kept = CATALOGS.with_borrow(|kept| kept.get(id).filter(|(read_at, _)| *read_at == heads).map(|(_, view)| view.clone()));
-    if kept.is_some() {
-        return kept;
-    }
-    let view = Arc::new(replica::read(id, |doc| SiteCatalog::read_doc(doc).ok()).flatten()?);
-    CATALOGS.with_borrow_mut(|kept| kept.insert(*id, (heads, view.clone())));
-    Some(view)
+    replica::read_kept(id, |doc| SiteCatalog::read_doc(doc).ok())
 }
 
 /// Lists (or updates) a document in its site's index, so other phones learn of it. Does

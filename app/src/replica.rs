@@ -7,9 +7,11 @@
 //! before it counts as saved, a change from the server as it arrives — and publishes a
 //! [`SyncView`] for the interface.
 
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use js_sys::{ArrayBuffer, Uint8Array};
@@ -246,8 +248,9 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), Str
     Ok(())
 }
 
-/// Stops syncing (sign-out): closes the socket and drops the timers.
+/// Stops syncing (sign-out): closes the socket, drops the timers and the kept readings.
 pub fn stop() {
+    READINGS.with_borrow_mut(HashMap::clear);
     if let Some(replica) = RUNNING.take() {
         let mut this = replica.borrow_mut();
         if let Some(socket) = this.socket.take() {
@@ -269,11 +272,37 @@ pub fn read<T>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T
     this.client.document(id).map(read)
 }
 
-/// The heads of a document the phone holds: what identifies its content.
-pub fn heads(id: &DocumentId) -> Option<Vec<ChangeHash>> {
+/// A reading of a document and the heads it was read at; `None` where the document did
+/// not read as the type asked for.
+type Kept = (Vec<ChangeHash>, Option<Arc<dyn Any + Send + Sync>>);
+
+thread_local! {
+    /// The last reading of each document, per type read (see `read_kept`).
+    static READINGS: RefCell<HashMap<(DocumentId, TypeId), Kept>> = RefCell::default();
+}
+
+/// Reads a document the phone holds as a `T`, once per change of the document: the reading
+/// is kept with the document's heads and shared by every screen that asks again before the
+/// document changes. One reading is kept per document and type `T`, so every `read` given
+/// for a `T` must read the same thing (`T` names what is read). Screens redraw on every
+/// sync revision and reading a round or a catalog of thousands of places again each time
+/// is what made them slow; a document that does not read as `T` is remembered as such.
+pub fn read_kept<T: Send + Sync + 'static>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> Option<T>) -> Option<Arc<T>> {
     let replica = running()?;
     let mut this = replica.borrow_mut();
-    this.client.document_mut(id).map(AutoCommit::get_heads)
+    let doc = this.client.document_mut(id)?;
+    let heads = doc.get_heads();
+    let key = (*id, TypeId::of::<T>());
+    let kept = READINGS.with_borrow(|readings| readings.get(&key).filter(|(read_at, _)| *read_at == heads).map(|(_, reading)| reading.clone()));
+    let reading = match kept {
+        Some(reading) => reading,
+        None => {
+            let reading = read(doc).map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>);
+            READINGS.with_borrow_mut(|readings| readings.insert(key, (heads, reading.clone())));
+            reading
+        }
+    };
+    reading.map(|reading| reading.downcast::<T>().unwrap_or_else(|_| unreachable!("readings are kept under their own type")))
 }
 
 /// Asks the server for a document this phone does not hold yet (one opened from a

@@ -242,8 +242,13 @@ impl CatalogView {
         on_hand(&self.ledger, None)
     }
 
+    /// The place `id`. Read from a document, places are in id order and found by halving;
+    /// a list put together otherwise is still searched whole before giving up.
     pub fn place(&self, id: &str) -> Option<&Place> {
-        self.places.iter().find(|place| place.id.as_str() == id)
+        match self.places.binary_search_by(|place| place.id.as_str().cmp(id)) {
+            Ok(index) => Some(&self.places[index]),
+            Err(_) => self.places.iter().find(|place| place.id.as_str() == id),
+        }
     }
 
     /// The rooms inside `place` (through its floors), in catalog order; the place itself
@@ -638,6 +643,25 @@ mod tests {
         assert_eq!(found("LAB", 10), (vec!["p3".to_owned()], 1), "case does not matter");
         assert_eq!(found("hq-r4", 10), (vec!["p4".to_owned()], 1), "codes match too");
         assert_eq!(found("东楼 lab", 10), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn places_are_read_in_id_order_and_found_in_any_order() {
+        let mut catalog = catalog();
+        for number in [7, 3, 11, 1, 5] {
+            let place = Place { id: id(&format!("room-{number:02}")), kind: PlaceKind::Room, parent: None, name: number.to_string(), code: number.to_string() };
+            catalog.put_place(&place, &edit("admin", number)).unwrap();
+        }
+        let mut view = catalog.read().unwrap();
+        let ids: Vec<&str> = view.places.iter().map(|place| place.id.as_str()).collect();
+        assert_eq!(ids, ["room-01", "room-03", "room-05", "room-07", "room-11"]);
+        for order in 0..2 {
+            for number in [1, 3, 5, 7, 11] {
+                assert_eq!(view.place(&format!("room-{number:02}")).map(|place| place.name.clone()), Some(number.to_string()), "order {order}");
+            }
+            assert!(view.place("room-02").is_none());
+            view.places.reverse();
+        }
     }
 
     #[test]

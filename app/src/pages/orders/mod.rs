@@ -6,6 +6,8 @@
 mod maintenance;
 pub mod page;
 
+use std::sync::Arc;
+
 use automerge::AutoCommit;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -242,7 +244,7 @@ pub fn DispatchQueue() -> impl IntoView {
             .get()
             .map(|session| session.sites.into_iter().filter(|site| matches!(site.role.as_str(), "manager" | "admin")).map(|site| site.id).collect())
             .unwrap_or_default();
-        let mut waiting: Vec<(DocumentId, WorkOrderView)> = orders
+        let mut waiting: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
             .get()
             .into_iter()
             .filter(|(_, order)| managed.iter().any(|site| site == order.header.site.as_str()) && order.duplicate_of.is_none())
@@ -274,7 +276,7 @@ pub fn MyWork() -> impl IntoView {
         let Some(session) = current.session.get() else { return Vec::new() };
         let at: Vec<String> = session.sites.iter().filter(|site| site.role == "technician").map(|site| site.id.clone()).collect();
         let me = session.user.username;
-        let mut work: Vec<(DocumentId, WorkOrderView)> = orders
+        let mut work: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
             .get()
             .into_iter()
             .filter(|(_, order)| at.iter().any(|site| site == order.header.site.as_str()))
@@ -300,27 +302,28 @@ pub fn MyWork() -> impl IntoView {
 }
 
 /// Every work order on the phone, read once per change for all the lists.
-fn use_orders() -> Memo<Vec<(DocumentId, WorkOrderView)>> {
+fn use_orders() -> Memo<Vec<(DocumentId, Arc<WorkOrderView>)>> {
     let sync = use_replica();
     Memo::new(move |_| {
         let _ = sync.revision.get();
-        replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read(&id, read_order)??))).collect()
+        replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read_kept(&id, read_order)?))).collect()
     })
 }
 
 /// One order in a list: title (to its page), status, priority, overdue, due time.
 #[component]
-fn OrderLine(id: DocumentId, order: WorkOrderView) -> impl IntoView {
+fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let state = order.state();
+    let priority = order.priority;
     let overdue = order.is_overdue(now());
     let due = order.due_at.map(|due| page::when(due, language.get_untracked()));
     view! {
         <li class="order-line" data-document=id.to_string() data-order-status=state.status.as_str() class:overdue=overdue>
             <a href=format!("/orders/{id}")>{order.title.clone()}</a>
             <span class="order-line-badges">
-                <span class=format!("badge badge-priority-{}", order.priority.as_str())>{move || texts.get().priority(order.priority)}</span>
+                <span class=format!("badge badge-priority-{}", priority.as_str())>{move || texts.get().priority(priority)}</span>
                 <span class="badge">{move || texts.get().status(state.status)}</span>
                 {overdue.then(|| view! { <span class="badge badge-overdue">{move || texts.get().overdue}</span> })}
                 {(state.open_flags().count() > 0).then(|| view! { <span class="badge badge-overdue" data-flagged="yes">{move || texts.get().flags}</span> })}
@@ -352,21 +355,21 @@ pub fn MyWorkOrders() -> impl IntoView {
 }
 
 #[component]
-fn OrderRow(id: DocumentId, order: WorkOrderView) -> impl IntoView {
+fn OrderRow(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
     let texts = use_texts();
     let status = order.state().status;
     let comments = order
         .comments
-        .into_iter()
+        .iter()
         .map(|comment| {
-            let photo = comment.photo.map(|photo| view! { <Photo sha256=photo.sha256 /> });
-            view! { <li class="comment"><span class="comment-text">{comment.text}</span>{photo}</li> }
+            let photo = comment.photo.as_ref().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> });
+            view! { <li class="comment"><span class="comment-text">{comment.text.clone()}</span>{photo}</li> }
         })
         .collect_view();
     view! {
         <li class="order" data-document=id.to_string()>
             <div class="order-head">
-                <a class="order-title" href=format!("/orders/{id}")>{order.title}</a>
+                <a class="order-title" href=format!("/orders/{id}")>{order.title.clone()}</a>
                 <span class="muted" data-order-status=status.as_str()>{move || texts.get().status(status)}</span>
                 {sync_badge(id)}
             </div>

@@ -82,7 +82,7 @@ fn site_data(session: &Session) -> Vec<SiteData> {
         .collect()
 }
 
-fn lines(session: &Session, rounds: &[(DocumentId, InspectionView)], language: Language, now: Timestamp) -> Vec<Line> {
+fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: Language, now: Timestamp) -> Vec<Line> {
     let sites = site_data(session);
     let facts: Vec<RoundFact> = rounds
         .iter()
@@ -145,8 +145,9 @@ pub fn RoundsBoard() -> impl IntoView {
     let all = Memo::new(move |_| {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
-        let rounds: Vec<(DocumentId, InspectionView)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_round(&id)?))).collect();
-        lines(&session, &rounds, language.get(), now())
+        let rounds: Vec<_> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_round(&id)?))).collect();
+        let views: Vec<(DocumentId, &InspectionView)> = rounds.iter().map(|(id, round)| (*id, &round.view)).collect();
+        lines(&session, &views, language.get(), now())
     });
     let shown = move || {
         let wanted = query.get().trim().to_lowercase();

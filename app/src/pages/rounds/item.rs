@@ -51,9 +51,12 @@ pub struct ItemRowData {
 }
 
 impl ItemRowData {
-    /// Rows are rebuilt only when what they show changed.
+    /// Rows are rebuilt only when what they show changed. A round's checklist is copied
+    /// when it starts and never edited, so its item is named by id; every other field is
+    /// in the key (the pattern names them all, so a new field cannot be left out).
     pub fn key(&self) -> String {
-        format!("{self:?}")
+        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, flagged, site, location, language } = self;
+        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, flagged, site, location, language)))
     }
 }
 

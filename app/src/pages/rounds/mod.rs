@@ -15,6 +15,8 @@ mod round;
 mod signature;
 mod start;
 
+use std::sync::Arc;
+
 use automerge::AutoCommit;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, conflicts};
 use shared::document::inspection::{Inspection, InspectionView};
@@ -38,8 +40,10 @@ pub(crate) fn text(label: &Label, language: Language) -> String {
     }
 }
 
-fn read_round(id: &DocumentId) -> Option<InspectionView> {
-    replica::read(id, |doc| Inspection::read_doc(doc).ok()).flatten()
+/// A round as this phone has it, with its conflicting answers: read once per change of the
+/// document, however many screens show it (the start page's board reads every round).
+fn read_round(id: &DocumentId) -> Option<Arc<RoundData>> {
+    replica::read_kept(id, read_round_data)
 }
 
 /// A round with the answers two people gave concurrently, by answer key (`room/item`).

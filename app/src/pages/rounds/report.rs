@@ -55,9 +55,10 @@ pub fn RoundReport() -> impl IntoView {
     move || {
         let texts = texts.get();
         let language = language.get();
-        let Some((id, round)) = round() else {
+        let Some((id, data)) = round() else {
             return view! { <p class="muted" data-round="missing">{texts.round_not_here}</p> }.into_any();
         };
+        let round = &data.view;
         let catalog = current.session.get().and_then(|session| read_catalog(&catalog_of(&session, round.header.site.as_str())?));
         let place_name = |place: &str| catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
         let result = round.result();
@@ -66,7 +67,7 @@ pub fn RoundReport() -> impl IntoView {
             None => texts.not_submitted.to_owned(),
         };
         let rooms: Vec<String> = if round.rooms.is_empty() { vec![NO_ROOM.to_owned()] } else { round.rooms.clone() };
-        let sections = rooms.iter().map(|room| room_table(texts, &round, room, language, &place_name)).collect_view();
+        let sections = rooms.iter().map(|room| room_table(texts, round, room, language, &place_name)).collect_view();
         let review = round.review.clone().map(|review| {
             view! {
                 <section class="report-review">

@@ -12,7 +12,7 @@ use shared::protocol::DocumentId;
 use wasm_bindgen::JsCast as _;
 
 use super::item::{ItemRow, ItemRowData};
-use super::{RoundData, clock, is_manager, read_catalog, read_round_data, role_at, text};
+use super::{RoundData, clock, is_manager, read_catalog, read_round, role_at, text};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::sync_badge;
@@ -48,8 +48,9 @@ fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String) -> Vec<RoomStat
         .collect()
 }
 
-/// Items drawn in the first frame of a round's page: more than a phone's screen holds.
-const FIRST_ROWS: usize = 12;
+/// Items drawn in the first frame of a round's page: two screens of a phone (which shows
+/// three or four items at a time).
+const FIRST_ROWS: usize = 10;
 
 /// Scrolls to the first item of the shown room without an answer, and says so if none.
 fn go_to_next_unanswered() -> bool {
@@ -82,7 +83,7 @@ pub fn Round() -> impl IntoView {
     let data = Memo::new(move |_| {
         let _ = sync.revision.get();
         let id = id.get()?;
-        replica::read(&id, read_round_data).flatten().map(|data| (id, data))
+        read_round(&id).map(|data| (id, data))
     });
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
@@ -113,45 +114,51 @@ pub fn Round() -> impl IntoView {
             })
         })
     };
+    // Read in place: the round is not copied to build its rows.
     let rows = move || -> Vec<ItemRowData> {
         let language = language.get();
-        let Some((id, data)) = data.get() else { return Vec::new() };
         let session = current.session.get();
         let me = session.as_ref().map(|session| session.user.username.clone()).unwrap_or_default();
         let manager = is_manager(role().as_deref());
         let room = room();
         let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
-        let locked = data.view.submitted.is_some();
-        let gaps = if tried.get() { data.view.missing() } else { Vec::new() };
-        data.view
-            .checklist
-            .items
-            .iter()
-            .take(row_limit.get())
-            .map(|item| {
-                let key = answer_key(&room_key, &item.id);
-                let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();
-                ItemRowData {
-                    round: id,
-                    room: room.clone(),
-                    section,
-                    item: item.clone(),
-                    answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
-                    notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str())).cloned().collect(),
-                    photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
-                    hazard: data.view.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
-                    conflict: data.conflict(&key).map(<[_]>::to_vec),
-                    can_resolve: manager || data.view.header.created_by.as_str() == me,
-                    locked,
-                    flagged: gaps.iter().any(|gap| match gap {
-                        Missing::Answer { room, item: gap } | Missing::PhotoOnFail { room, item: gap } => *room == room_key && *gap == item.id,
-                    }),
-                    site: data.view.header.site.to_string(),
-                    location: room.clone().unwrap_or_else(|| data.view.location.clone()),
-                    language,
-                }
-            })
-            .collect()
+        let tried = tried.get();
+        let limit = row_limit.get();
+        data.with(|data| {
+            let Some((id, data)) = data.as_ref() else { return Vec::new() };
+            let id = *id;
+            let locked = data.view.submitted.is_some();
+            let gaps = if tried { data.view.missing() } else { Vec::new() };
+            data.view
+                .checklist
+                .items
+                .iter()
+                .take(limit)
+                .map(|item| {
+                    let key = answer_key(&room_key, &item.id);
+                    let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();
+                    ItemRowData {
+                        round: id,
+                        room: room.clone(),
+                        section,
+                        item: item.clone(),
+                        answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
+                        notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str())).cloned().collect(),
+                        photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
+                        hazard: data.view.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
+                        conflict: data.conflict(&key).map(<[_]>::to_vec),
+                        can_resolve: manager || data.view.header.created_by.as_str() == me,
+                        locked,
+                        flagged: gaps.iter().any(|gap| match gap {
+                            Missing::Answer { room, item: gap } | Missing::PhotoOnFail { room, item: gap } => *room == room_key && *gap == item.id,
+                        }),
+                        site: data.view.header.site.to_string(),
+                        location: room.clone().unwrap_or_else(|| data.view.location.clone()),
+                        language,
+                    }
+                })
+                .collect()
+        })
     };
     let submit = move |_| {
         let Some(session) = current.session.get_untracked() else { return };
