@@ -195,6 +195,8 @@ pub struct Texts {
     /// Under a place list cut short: {} is how many more places match.
     pub more_places: &'static str,
     pub no_place_matches: &'static str,
+    /// Lists every place of a long list cut short; {} is how many.
+    pub show_all_places: &'static str,
     pub qr_labels: &'static str,
     /// Work-order statuses, in the order of `shared::document::work_order::Status`.
     pub statuses: [&'static str; 9],
@@ -436,6 +438,7 @@ const CHINESE: Texts = Texts {
     find_place: "查找地点（名称或编码）",
     more_places: "另有 {} 个地点未列出，输入名称或编码缩小范围",
     no_place_matches: "没有名称或编码相符的地点",
+    show_all_places: "显示全部 {} 个地点",
     qr_labels: "打印二维码标签",
     statuses: ["已报修", "已派工", "已接单", "维修中", "已暂停", "已完工", "已验收", "已返修", "已取消"],
     action_acknowledge: "接单",
@@ -670,6 +673,7 @@ const ENGLISH: Texts = Texts {
     find_place: "Find a place (name or code)",
     more_places: "{} more places not listed: type a name or code to narrow the list",
     no_place_matches: "No place has that name or code",
+    show_all_places: "Show all {} places",
     qr_labels: "Print QR labels",
     statuses: ["Reported", "Assigned", "Acknowledged", "In progress", "Paused", "Completed", "Verified", "Reopened", "Cancelled"],
     action_acknowledge: "Acknowledge",

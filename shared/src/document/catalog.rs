@@ -46,6 +46,22 @@ pub struct Place {
     pub code: String,
 }
 
+impl Place {
+    /// Whether the place's name or code holds every one of `words` (from [`search_words`]).
+    pub fn has_words(&self, words: &[String]) -> bool {
+        if words.is_empty() {
+            return true;
+        }
+        let (name, code) = (self.name.to_lowercase(), self.code.to_lowercase());
+        words.iter().all(|word| name.contains(word.as_str()) || code.contains(word.as_str()))
+    }
+}
+
+/// The words of a search as typed, in lower case.
+pub fn search_words(query: &str) -> Vec<String> {
+    query.split_whitespace().map(str::to_lowercase).collect()
+}
+
 /// An air conditioner, extinguisher, vehicle…
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Asset {
@@ -290,12 +306,11 @@ impl CatalogView {
     /// catalog order: the first `limit` of them, and how many match in all. An empty query
     /// matches every place.
     pub fn places_matching(&self, query: &str, limit: usize) -> (Vec<&Place>, usize) {
-        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        let words = search_words(query);
         let mut shown = Vec::new();
         let mut total = 0;
         for place in &self.places {
-            let (name, code) = if words.is_empty() { (String::new(), String::new()) } else { (place.name.to_lowercase(), place.code.to_lowercase()) };
-            if words.iter().all(|word| name.contains(word.as_str()) || code.contains(word.as_str())) {
+            if place.has_words(&words) {
                 total += 1;
                 if shown.len() < limit {
                     shown.push(place);

@@ -64,6 +64,11 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "101", "P3-D-101").await;
     add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "102", "P3-D-102").await;
     assert_eq!(all(&admin, "[data-list=places] [data-place]", "place").await, json!(["P3-D", "P3-D-101", "P3-D-102"]), "rooms listed under their building");
+    // Typed words narrow the list; clearing them lists everything again.
+    type_into(&admin, "input[name=places-filter]", "d-102").await;
+    wait_for("the filter to leave one place", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await == json!(["P3-D-102"])).then_some(()) }).await;
+    admin.evaluate("const field = document.querySelector('input[name=places-filter]'); field.value = ''; field.dispatchEvent(new Event('input', { bubbles: true })); return null").await;
+    wait_for("every place listed again", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(3)).then_some(()) }).await;
     // A code already used is refused, naming the place that has it.
     add_place_refused(&admin, "P3-D-101").await;
     screenshot(&admin, "admin-site").await;

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::directory::SiteId;
-use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef, search_words};
 use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
@@ -22,6 +22,7 @@ use super::texts::{AdminTexts, use_admin_texts};
 use crate::i18n::CHECKLIST_CATEGORIES;
 use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
+use crate::fields::PlacePicker;
 use crate::i18n::use_texts;
 use crate::replica::{self, use_replica};
 use crate::session::{CurrentSession, Session, use_session};
@@ -209,9 +210,13 @@ fn tree_order(catalog: &CatalogView) -> Vec<(usize, Place)> {
     ordered
 }
 
+/// How many places the places table lists before someone asks for them all.
+const LISTED_ROWS: usize = 200;
+
 #[component]
 fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
     let texts = use_admin_texts();
+    let app_texts = use_texts();
     let editing_id = RwSignal::new(None::<EntryId>);
     let kind = RwSignal::new(PlaceKind::Room.as_str().to_owned());
     let name = RwSignal::new(String::new());
@@ -258,26 +263,52 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         }
         editing.save(move |catalog, edit| catalog.remove(CatalogList::Places, id.as_str(), edit), || {});
     };
+    // A site may have thousands of places: the table lists the first `LISTED_ROWS` in
+    // tree order, narrowed by typed words, until someone asks for them all.
+    let query = RwSignal::new(String::new());
+    let show_all = RwSignal::new(false);
+    let listed = Memo::new(move |_| {
+        let words = search_words(&query.get());
+        let ordered: Vec<(usize, Place)> = editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| tree_order(catalog)).unwrap_or_default());
+        let matching: Vec<(usize, Place)> = ordered.into_iter().filter(|(_, place)| place.has_words(&words)).collect();
+        let total = matching.len();
+        let shown = if show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
+        (shown, total)
+    });
+    let more = move || {
+        let app_texts = app_texts.get();
+        listed.with(|(shown, total)| {
+            (*total > shown.len()).then(|| {
+                view! {
+                    <p class="muted place-note" data-place-note="">
+                        {app_texts.more_places.replace("{}", &(total - shown.len()).to_string())} " "
+                        <button type="button" class="link-button" data-action="show-all-places" on:click=move |_| show_all.set(true)>
+                            {app_texts.show_all_places.replace("{}", &total.to_string())}
+                        </button>
+                    </p>
+                }
+            })
+        })
+    };
     let rows = move || {
         let texts = texts.get();
-        let catalog = editing.catalog.get()?;
-        Some(
-            tree_order(&catalog)
-                .into_iter()
-                .map(|(depth, place)| {
-                    let id = place.id.to_string();
-                    let (to_edit, to_remove) = (place.clone(), place.id.clone());
-                    view! {
-                        <tr data-place=place.code.clone()>
-                            <td><LabelChoice id=id chosen=chosen /></td>
-                            <td style=format!("padding-left: {}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
-                            <td>{place.code.clone()}</td>
-                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
-                        </tr>
-                    }
-                })
-                .collect_view(),
-        )
+        listed
+            .get()
+            .0
+            .into_iter()
+            .map(|(depth, place)| {
+                let id = place.id.to_string();
+                let (to_edit, to_remove) = (place.clone(), place.id.clone());
+                view! {
+                    <tr data-place=place.code.clone()>
+                        <td><LabelChoice id=id chosen=chosen /></td>
+                        <td style=format!("padding-left: {}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
+                        <td>{place.code.clone()}</td>
+                        <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
+                    </tr>
+                }
+            })
+            .collect_view()
     };
     let parents = move || {
         let catalog = editing.catalog.get()?;
@@ -300,10 +331,15 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
     view! {
         <section class="card" aria-labelledby="places">
             <h2 id="places">{move || texts.get().places}</h2>
+            <label class="search-field">
+                <span>{move || app_texts.get().find_place}</span>
+                <input type="search" name="places-filter" autocomplete="off" prop:value=query on:input=move |event| query.set(event_target_value(&event)) />
+            </label>
             <table class="admin-table" data-list="places">
                 <thead><tr><th></th><th>{move || texts.get().name}</th><th>{move || texts.get().code}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            {more}
             <form class="form" data-form="place" on:submit=save>
                 <div class="two-columns">
                     <label>
@@ -336,21 +372,6 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
             <CsvTools editing=editing list=CatalogList::Places name="places" />
         </section>
     }
-}
-
-/// A place chooser: every place of the catalog, in tree order.
-fn place_options(catalog: &CatalogView, chosen: RwSignal<String>) -> impl IntoView + use<> {
-    tree_order(catalog)
-        .into_iter()
-        .map(|(depth, place)| {
-            let value = place.id.to_string();
-            let selected = {
-                let value = value.clone();
-                move || chosen.get() == value
-            };
-            view! { <option value=value selected=selected>{format!("{}{} {}", "· ".repeat(depth), place.code, place.name)}</option> }
-        })
-        .collect_view()
 }
 
 #[component]
@@ -450,13 +471,7 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                         <input name="installed" type="date" prop:value=installed on:input=move |event| installed.set(event_target_value(&event)) />
                     </label>
                 </div>
-                <label>
-                    <span>{move || texts.get().place}</span>
-                    <select name="place" on:change=move |event| place.set(event_target_value(&event))>
-                        <option value="" selected=move || place.get().is_empty()>{move || texts.get().nothing}</option>
-                        {move || editing.catalog.get().map(|catalog| place_options(&catalog, place))}
-                    </select>
-                </label>
+                <PlacePicker catalog=editing.catalog.into() chosen=place label=Signal::derive(move || texts.get().place) none=Signal::derive(move || texts.get().nothing) />
                 <datalist id="asset-types">
                     {move || {
                         let mut types: Vec<String> = editing.catalog.get().map(|catalog| catalog.assets.iter().map(|asset| asset.asset_type.clone()).collect()).unwrap_or_default();
@@ -720,13 +735,7 @@ fn Schedules(editing: Editing) -> impl IntoView {
                         }).collect_view())}
                     </select>
                 </label>
-                <label>
-                    <span>{move || texts.get().place}</span>
-                    <select name="place" on:change=move |event| place.set(event_target_value(&event))>
-                        <option value="">"—"</option>
-                        {move || editing.catalog.get().map(|catalog| place_options(&catalog, place))}
-                    </select>
-                </label>
+                <PlacePicker catalog=editing.catalog.into() chosen=place label=Signal::derive(move || texts.get().place) none=Signal::stored("—") />
                 <div class="two-columns">
                     <label>
                         <span>{move || texts.get().every}</span>
