@@ -14,7 +14,7 @@
 //! - `bench-sync [--documents N]`: only the one-client push and fetch, side by side.
 //! - `bench-app [--runs N] [--throttle RATE] [--profile DIR]`: the app's budgets in headless
 //!   Chromium with the CPU slowed 4×: first and later visits, a 100-item inspection, a
-//!   5,000-place catalog; `--profile` builds with function names and writes Chromium's CPU
+//!   5,000-place catalog (its first 200 places, then all); `--profile` builds with function names and writes Chromium's CPU
 //!   profile of each timed route to DIR.
 //! - `wasm-test-runner`: cargo's runner for wasm32 tests (wasm-bindgen-test), set by `test`.
 
