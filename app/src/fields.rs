@@ -135,22 +135,22 @@ pub fn PlacePicker(
     let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
     view! {
         <Show when=move || has_catalog.get()>
-        <div class="place-picker">
-            <Show when=move || many.get()>
+            <div class="place-picker">
+                <Show when=move || many.get()>
+                    <label>
+                        <span>{move || texts.get().find_place}</span>
+                        <input type="search" name="place-search" autocomplete="off" prop:value=query on:input=move |event| narrow(event_target_value(&event)) />
+                    </label>
+                </Show>
                 <label>
-                    <span>{move || texts.get().find_place}</span>
-                    <input type="search" name="place-search" autocomplete="off" prop:value=query on:input=move |event| narrow(event_target_value(&event)) />
+                    <span>{move || label.get()}</span>
+                    <select name="place" prop:value=move || chosen.get() on:change=move |event| pick(event_target_value(&event))>
+                        {move || none.map(|none| view! { <option value="">{move || none.get()}</option> })}
+                        {options}
+                    </select>
                 </label>
-            </Show>
-            <label>
-                <span>{move || label.get()}</span>
-                <select name="place" prop:value=move || chosen.get() on:change=move |event| pick(event_target_value(&event))>
-                    {move || none.map(|none| view! { <option value="">{move || none.get()}</option> })}
-                    {options}
-                </select>
-            </label>
-            {move || note().map(|note| view! { <p class="muted place-note" data-place-note="">{note}</p> })}
-        </div>
+                {move || note().map(|note| view! { <p class="muted place-note" data-place-note="">{note}</p> })}
+            </div>
         </Show>
     }
 }

@@ -197,6 +197,8 @@ pub struct Texts {
     pub no_place_matches: &'static str,
     /// Lists every place of a long list cut short; {} is how many.
     pub show_all_places: &'static str,
+    /// Under an asset list cut short: {} is how many more assets there are.
+    pub more_assets: &'static str,
     pub qr_labels: &'static str,
     /// Work-order statuses, in the order of `shared::document::work_order::Status`.
     pub statuses: [&'static str; 9],
@@ -439,6 +441,7 @@ const CHINESE: Texts = Texts {
     more_places: "另有 {} 个地点未列出，输入名称或编码缩小范围",
     no_place_matches: "没有名称或编码相符的地点",
     show_all_places: "显示全部 {} 个地点",
+    more_assets: "另有 {} 台设备未列出：先选地点，或扫描设备标签",
     qr_labels: "打印二维码标签",
     statuses: ["已报修", "已派工", "已接单", "维修中", "已暂停", "已完工", "已验收", "已返修", "已取消"],
     action_acknowledge: "接单",
@@ -674,6 +677,7 @@ const ENGLISH: Texts = Texts {
     more_places: "{} more places not listed: type a name or code to narrow the list",
     no_place_matches: "No place has that name or code",
     show_all_places: "Show all {} places",
+    more_assets: "{} more assets not listed: choose a place first, or scan the asset's tag",
     qr_labels: "Print QR labels",
     statuses: ["Reported", "Assigned", "Acknowledged", "In progress", "Paused", "Completed", "Verified", "Reopened", "Cancelled"],
     action_acknowledge: "Acknowledge",

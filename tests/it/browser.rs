@@ -141,11 +141,34 @@ async fn into_the_basement() -> Basement {
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     browser.wait_for_text("[data-sync]", "Synced").await;
     browser.wait_for_service_worker().await;
+    wait_for_server_heads_stored(&browser).await;
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
     browser.client.goto(&base).await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     Basement { browser, address, base, data }
+}
+
+/// Waits until the phone's store records what the server has of every document it holds.
+/// "Synced" shows as soon as the server confirms; the record is written just after, and a
+/// page reloaded before it would count what came from the server as the phone's own.
+async fn wait_for_server_heads_stored(browser: &Browser) {
+    let script = "const done = arguments[arguments.length - 1];
+        const open = indexedDB.open('houqin');
+        open.onerror = () => done(false);
+        open.onsuccess = () => {
+            const db = open.result;
+            const transaction = db.transaction(['chunks', 'server_heads'], 'readonly');
+            const documents = new Set();
+            let recorded = 0;
+            transaction.objectStore('chunks').openKeyCursor().onsuccess = (event) => {
+                const cursor = event.target.result;
+                if (cursor) { documents.add(cursor.key[0]); cursor.continue(); }
+            };
+            transaction.objectStore('server_heads').count().onsuccess = (event) => { recorded = event.target.result; };
+            transaction.oncomplete = () => { db.close(); done(documents.size > 0 && recorded >= documents.size); };
+        };";
+    wait_for("the server's heads of every document to be stored", PATIENCE, || async { (browser.client.execute_async(script, Vec::new()).await.unwrap() == json!(true)).then_some(()) }).await;
 }
 
 #[tokio::test]
@@ -748,13 +771,17 @@ async fn wait_for_status(browser: &Browser, status: &str) {
 }
 
 /// Picks `value` in the select `name` of the form `form`, once the page offers it (a
-/// page drawn from the phone's store may still be loading its documents).
+/// page drawn from the phone's store may still be loading its documents). A page redrawn
+/// by a sync between finding the select and picking gets the new select found again.
 async fn choose(browser: &Browser, form: &str, name: &str, value: &str) {
     let selector = format!("[data-form={form}] select[name={name}]");
     let offered = format!("const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.value === '{value}');");
-    wait_for(&format!("{selector} to offer {value}"), PATIENCE, || async { (browser.evaluate(&offered).await == json!(true)).then_some(()) }).await;
-    let select = browser.client.find(fantoccini::Locator::Css(&selector)).await.unwrap();
-    select.select_by_value(value).await.unwrap();
+    wait_for(&format!("{selector} to offer {value}"), PATIENCE, || async {
+        (browser.evaluate(&offered).await == json!(true)).then_some(())?;
+        let select = browser.client.find(fantoccini::Locator::Css(&selector)).await.ok()?;
+        select.select_by_value(value).await.ok()
+    })
+    .await;
 }
 
 async fn type_into(browser: &Browser, selector: &str, text: &str) {

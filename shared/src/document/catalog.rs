@@ -320,6 +320,21 @@ impl CatalogView {
         (shown, total)
     }
 
+    /// The assets at `place` or inside it (every asset if `place` is empty), in catalog
+    /// order: the first `limit` of them, and how many there are in all.
+    pub fn assets_at(&self, place: &str, limit: usize) -> (Vec<&Asset>, usize) {
+        let inside = |asset: &&Asset| place.is_empty() || asset.place.as_ref().and_then(|at| self.place(at.as_str())).is_some_and(|at| self.is_within(at, place));
+        let mut shown = Vec::new();
+        let mut total = 0;
+        for asset in self.assets.iter().filter(inside) {
+            total += 1;
+            if shown.len() < limit {
+                shown.push(asset);
+            }
+        }
+        (shown, total)
+    }
+
     /// What a scanned or typed label names: a place by its code, or an asset by its tag
     /// (with the asset's place). Case and surrounding spaces do not matter.
     pub fn find_code(&self, code: &str) -> Option<(Option<&Asset>, &Place)> {
@@ -637,6 +652,10 @@ mod tests {
         assert_eq!(view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())), Some((Some("灭火器"), "dorm-1f")));
         assert!(view.find_code("nothing").is_none());
         assert!(view.find_code("  ").is_none());
+        let tags = |(assets, total): (Vec<&Asset>, usize)| (assets.iter().map(|asset| asset.tag.clone()).collect::<Vec<String>>(), total);
+        assert_eq!(tags(view.assets_at("dorm", 5)), (vec!["XF-001".to_owned()], 1), "an asset on a floor is inside its building");
+        assert_eq!(tags(view.assets_at("dorm-101", 5)), (Vec::new(), 0));
+        assert_eq!(tags(view.assets_at("", 0)), (Vec::new(), 1), "the count goes past the limit");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use shared::protocol::DocumentId;
 pub use maintenance::PreventiveMaintenance;
 
 
-use crate::fields::{CodeField, PlacePicker, SiteChoice};
+use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::photos;
@@ -125,18 +125,29 @@ pub fn ReportFault() -> impl IntoView {
             }
         });
     };
-    // The assets depend on the place chosen.
-    let asset_options = move || {
+    // The assets at the place chosen (or anywhere), at most `LISTED_PLACES` of them, the
+    // chosen one always: a site's thousands of extinguishers are found by place or by tag.
+    let listed_assets = Memo::new(move |_| {
         let chosen_place = place.get();
-        catalog.get().map(|catalog| {
-            let chosen = asset.get_untracked();
-            catalog
-                .assets
-                .iter()
-                .filter(|known| chosen_place.is_empty() || known.place.as_ref().is_some_and(|at| catalog.place(at.as_str()).is_some_and(|at| catalog.is_within(at, &chosen_place))))
-                .map(|known| view! { <option value=known.id.to_string() selected=chosen == known.id.as_str()>{format!("{} ({})", known.name, known.tag)}</option> })
-                .collect_view()
+        let chosen = asset.get();
+        catalog.with(|catalog| {
+            let Some(catalog) = catalog.as_ref() else { return (Vec::new(), 0) };
+            let (at_place, total) = catalog.assets_at(&chosen_place, LISTED_PLACES);
+            let mut shown: Vec<(String, String)> = at_place.iter().map(|known| (known.id.to_string(), format!("{} ({})", known.name, known.tag))).collect();
+            if !chosen.is_empty() && !shown.iter().any(|(id, _)| *id == chosen)
+                && let Some(known) = catalog.assets.iter().find(|known| known.id.as_str() == chosen)
+            {
+                shown.insert(0, (known.id.to_string(), format!("{} ({})", known.name, known.tag)));
+            }
+            (shown, total)
         })
+    });
+    let asset_options = move || {
+        let chosen = asset.get_untracked();
+        listed_assets.with(|(shown, _)| shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view())
+    };
+    let more_assets = move || {
+        listed_assets.with(|(shown, total)| (*total > shown.len()).then(|| texts.get().more_assets.replace("{}", &(total - shown.len()).to_string())))
     };
     let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
     let where_fields = move || {
@@ -150,6 +161,7 @@ pub fn ReportFault() -> impl IntoView {
                         {asset_options}
                     </select>
                 </label>
+                {move || more_assets().map(|note| view! { <p class="muted place-note" data-asset-note="">{note}</p> })}
             }
         })
     };
