@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
-use shared::document::catalog::IndexEntry;
+use shared::document::catalog::{Asset, IndexEntry};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Status, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
 
@@ -126,20 +126,23 @@ pub fn ReportFault() -> impl IntoView {
         });
     };
     // The assets at the place chosen (or anywhere), at most `LISTED_PLACES` of them, the
-    // chosen one always: a site's thousands of extinguishers are found by place or by tag.
+    // chosen one always, and how many were left out: a site's thousands of extinguishers
+    // are found by place or by tag.
     let listed_assets = Memo::new(move |_| {
         let chosen_place = place.get();
         let chosen = asset.get();
         catalog.with(|catalog| {
             let Some(catalog) = catalog.as_ref() else { return (Vec::new(), 0) };
+            let option = |known: &Asset| (known.id.to_string(), format!("{} ({})", known.name, known.tag));
             let (at_place, total) = catalog.assets_at(&chosen_place, LISTED_PLACES);
-            let mut shown: Vec<(String, String)> = at_place.iter().map(|known| (known.id.to_string(), format!("{} ({})", known.name, known.tag))).collect();
+            let left_out = total - at_place.len();
+            let mut shown: Vec<(String, String)> = at_place.into_iter().map(option).collect();
             if !chosen.is_empty() && !shown.iter().any(|(id, _)| *id == chosen)
                 && let Some(known) = catalog.assets.iter().find(|known| known.id.as_str() == chosen)
             {
-                shown.insert(0, (known.id.to_string(), format!("{} ({})", known.name, known.tag)));
+                shown.insert(0, option(known));
             }
-            (shown, total)
+            (shown, left_out)
         })
     });
     let asset_options = move || {
@@ -147,7 +150,7 @@ pub fn ReportFault() -> impl IntoView {
         listed_assets.with(|(shown, _)| shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view())
     };
     let more_assets = move || {
-        listed_assets.with(|(shown, total)| (*total > shown.len()).then(|| texts.get().more_assets.replace("{}", &(total - shown.len()).to_string())))
+        listed_assets.with(|(_, left_out)| (*left_out > 0).then(|| texts.get().more_assets.replace("{}", &left_out.to_string())))
     };
     let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
     let where_fields = move || {
