@@ -307,32 +307,14 @@ impl CatalogView {
     /// matches every place.
     pub fn places_matching(&self, query: &str, limit: usize) -> (Vec<&Place>, usize) {
         let words = search_words(query);
-        let mut shown = Vec::new();
-        let mut total = 0;
-        for place in &self.places {
-            if place.has_words(&words) {
-                total += 1;
-                if shown.len() < limit {
-                    shown.push(place);
-                }
-            }
-        }
-        (shown, total)
+        first_and_count(self.places.iter().filter(|place| place.has_words(&words)), limit)
     }
 
     /// The assets at `place` or inside it (every asset if `place` is empty), in catalog
     /// order: the first `limit` of them, and how many there are in all.
     pub fn assets_at(&self, place: &str, limit: usize) -> (Vec<&Asset>, usize) {
         let inside = |asset: &&Asset| place.is_empty() || asset.place.as_ref().and_then(|at| self.place(at.as_str())).is_some_and(|at| self.is_within(at, place));
-        let mut shown = Vec::new();
-        let mut total = 0;
-        for asset in self.assets.iter().filter(inside) {
-            total += 1;
-            if shown.len() < limit {
-                shown.push(asset);
-            }
-        }
-        (shown, total)
+        first_and_count(self.assets.iter().filter(inside), limit)
     }
 
     /// What a scanned or typed label names: a place by its code, or an asset by its tag
@@ -348,6 +330,19 @@ impl CatalogView {
         let asset = self.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(code))?;
         Some((Some(asset), self.place(asset.place.as_ref()?.as_str())?))
     }
+}
+
+/// The first `limit` items, and how many there are in all.
+fn first_and_count<T>(items: impl Iterator<Item = T>, limit: usize) -> (Vec<T>, usize) {
+    let mut first = Vec::new();
+    let mut total = 0;
+    for item in items {
+        total += 1;
+        if first.len() < limit {
+            first.push(item);
+        }
+    }
+    (first, total)
 }
 
 /// On-hand quantities from movements, counting only those before `until` if given.
