@@ -71,17 +71,6 @@ pub fn PlacePicker(
             on_pick.run(id);
         }
     };
-    let narrow = move |typed: String| {
-        let first = catalog.with_untracked(|catalog| {
-            let (shown, _) = catalog.as_ref()?.places_matching(&typed, LISTED_PLACES);
-            let current = chosen.get_untracked();
-            if shown.iter().any(|place| place.id.as_str() == current) { None } else { shown.first().map(|place| place.id.to_string()) }
-        });
-        query.set(typed);
-        if let Some(first) = first {
-            pick(first);
-        }
-    };
     // The places listed (id and label) and how many match in all.
     let found = Memo::new(move |_| {
         let query = query.get();
@@ -90,6 +79,14 @@ pub fn PlacePicker(
             (shown.into_iter().map(|place| (place.id.to_string(), option_label(place))).collect::<Vec<_>>(), total)
         })
     });
+    let narrow = move |typed: String| {
+        query.set(typed);
+        let current = chosen.get_untracked();
+        let first = found.with_untracked(|(shown, _)| if shown.iter().any(|(id, _)| *id == current) { None } else { shown.first().map(|(id, _)| id.clone()) });
+        if let Some(first) = first {
+            pick(first);
+        }
+    };
     // A few dozen options at most, rebuilt when the list or the choice changes; the chosen
     // place first if the words do not find it.
     let options = move || {

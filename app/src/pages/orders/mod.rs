@@ -8,7 +8,6 @@ pub mod page;
 
 use std::sync::Arc;
 
-use automerge::AutoCommit;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::SiteId;
@@ -211,8 +210,11 @@ pub fn ReportFault() -> impl IntoView {
     }
 }
 
-fn read_order(doc: &AutoCommit) -> Option<WorkOrderView> {
-    WorkOrder::read_doc(doc).ok()
+/// A work order as this phone has it, read once per change of the document however many
+/// screens show it (see `replica::read_kept`; every reading of a `WorkOrderView` goes
+/// through here).
+pub(crate) fn read_order(id: &DocumentId) -> Option<Arc<WorkOrderView>> {
+    replica::read_kept(id, |doc| WorkOrder::read_doc(doc).ok())
 }
 
 fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {
@@ -321,7 +323,7 @@ fn use_orders() -> Memo<Vec<(DocumentId, Arc<WorkOrderView>)>> {
     let sync = use_replica();
     Memo::new(move |_| {
         let _ = sync.revision.get();
-        replica::document_ids().into_iter().filter_map(|id| Some((id, replica::read_kept(&id, read_order)?))).collect()
+        replica::document_ids().into_iter().filter_map(|id| Some((id, read_order(&id)?))).collect()
     })
 }
 

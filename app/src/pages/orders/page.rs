@@ -14,17 +14,13 @@ use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 use shared::time::Timestamp;
 
-use super::{Photo, sync_badge};
+use super::{Photo, read_order, sync_badge};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, use_replica};
 use crate::server::{Person, site_people};
 use crate::session::use_session;
-
-fn read(id: &DocumentId) -> Option<WorkOrderView> {
-    replica::read(id, |doc| WorkOrder::read_doc(doc).ok()).flatten()
-}
 
 pub(super) fn when(at: Timestamp, language: Language) -> String {
     String::from(js_sys::Date::new(&(at.as_millis() as f64).into()).to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
@@ -118,7 +114,7 @@ pub fn OrderPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let order = Memo::new(move |_| {
         let _ = sync.revision.get();
-        id.get().and_then(|id| read(&id).map(|order| (id, order)))
+        id.get().and_then(|id| read_order(&id).map(|order| (id, order)))
     });
     let site = Memo::new(move |_| order.with(|order| order.as_ref().map(|(_, order)| order.header.site.to_string())));
     let catalog = Memo::new(move |_| {
@@ -290,7 +286,7 @@ pub fn OrderPage() -> impl IntoView {
 /// The form a step needs: a technician to assign, a reason, completion notes with parts
 /// and photos, a rating, the original of a duplicate.
 #[component]
-fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Vec<Person>, catalog: Option<Arc<CatalogView>>, on_done: Callback<()>) -> impl IntoView {
+fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, people: Vec<Person>, catalog: Option<Arc<CatalogView>>, on_done: Callback<()>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let text = RwSignal::new(String::new());
@@ -313,11 +309,11 @@ fn ActionForm(order: DocumentId, view: WorkOrderView, action: Action, people: Ve
         let mut found: Vec<(bool, String, String)> = replica::document_ids()
             .into_iter()
             .filter(|other| *other != order)
-            .filter_map(|other| Some((other, read(&other)?)))
+            .filter_map(|other| Some((other, read_order(&other)?)))
             .filter(|(_, other)| other.header.site == view.header.site && other.state().status.is_open())
             .map(|(other, found)| {
                 let near = (view.asset.is_some() && found.asset == view.asset) || found.location == view.location;
-                (!near, other.url(), found.title)
+                (!near, other.url(), found.title.clone())
             })
             .collect();
         found.sort();

@@ -20,7 +20,7 @@ use super::signature::SignaturePad;
 use super::{clock, text};
 use crate::edits::{edit_now, entry_id, index_in_catalog};
 use crate::i18n::{Language, Texts, use_texts};
-use crate::pages::orders::Photo;
+use crate::pages::orders::{Photo, read_order};
 use crate::photos;
 use crate::replica;
 use crate::session::{CurrentSession, use_session};
@@ -367,7 +367,7 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
 /// The status of a work order, if this phone has it, in the reader's language.
 pub(super) fn order_status(order: &str) -> Option<Status> {
     let id = DocumentId::parse(order).ok()?;
-    replica::read(&id, |doc| WorkOrder::read_doc(doc).ok()).flatten().map(|order| order.state().status)
+    read_order(&id).map(|order| order.state().status)
 }
 
 /// For a failed item: its photos (taken here, shrunk and kept on the phone) and the hazard
