@@ -964,6 +964,17 @@ async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_ma
     assert!(technician.text("[data-form=resolve]").await.is_none(), "only a manager decides");
     screenshot(&manager, "order-flag").await;
     type_into(&manager, "[data-form=resolve] [name=decision]", "以维修完工为准").await;
+    // While the manager writes, the technician adds a note: it arrives without taking the
+    // decision being typed, or the comment begun below it.
+    type_into(&manager, "[data-form=comment] [name=comment]", "下次先打电话").await;
+    submit(&technician, "comment", "comment", "灯管已换").await;
+    wait_for("the technician's note on the manager's phone", Duration::from_secs(60), || async {
+        let script = "return [...document.querySelectorAll('.timeline-entry[data-kind=comment]')].some((entry) => entry.textContent.includes('灯管已换'))";
+        manager.evaluate(script).await.as_bool().filter(|arrived| *arrived)
+    })
+    .await;
+    let typed = manager.evaluate("return [document.querySelector('[data-form=resolve] [name=decision]').value, document.querySelector('[data-form=comment] [name=comment]').value]").await;
+    assert_eq!(typed, json!(["以维修完工为准", "下次先打电话"]));
     tap(&manager, "[data-form=resolve] button[type=submit]").await;
     wait_for("the flag to be settled", PATIENCE, || async { manager.text(".flag").await.is_none().then_some(()) }).await;
     manager.wait_for_text(".order-page [data-state]", "Synced").await;
@@ -1151,38 +1162,58 @@ async fn two_counters_count_a_store_offline_and_the_approved_count_adjusts_the_s
     assert!(manager.text("[data-total=gloves] [data-moved=yes]").await.is_some(), "an issue during the count is flagged");
     assert!(manager.text("[data-total=bulb-led-9w] [data-moved]").await.is_none());
     screenshot(&manager, "stocktake-review").await;
-    // A manager may ask for a recount of anything, too.
+
+    // The second counter starts correcting their C-01 entry as the manager asks for a
+    // recount of the bulbs (a manager may ask for one of anything): the request arrives
+    // and shows without taking away what is being typed, or where.
+    second.client.refresh().await.unwrap();
+    let entry_at = |bin: &'static str| {
+        let second = &second;
+        async move {
+            let script = format!("const entry = [...document.querySelectorAll('.count-entry')].find((entry) => entry.textContent.startsWith('{bin}')); return entry ? entry.dataset.entry : null;");
+            wait_for(&format!("the second counter's {bin} entry"), Duration::from_secs(60), || async { second.evaluate(&script).await.as_str().map(str::to_owned) }).await
+        }
+    };
+    let half_typed = entry_at("C-01").await;
+    type_into(&second, &format!("[data-entry='{half_typed}'] [name=corrected]"), "41").await;
     tap(&manager, "[data-total=bulb-led-9w] [data-action=request-recount]").await;
     manager.wait_for_text("li[data-recount=bulb-led-9w]", "DJ-001 LED 灯泡 9W · recount asked by manager").await;
-
-    // The second counter recounts A-01 and corrects their own entry.
-    second.client.refresh().await.unwrap();
-    let entry = wait_for("the second counter's A-01 entry", Duration::from_secs(60), || async {
-        second.evaluate("const entry = [...document.querySelectorAll('.count-entry')].find((entry) => entry.textContent.startsWith('A-01')); return entry ? entry.dataset.entry : null;").await.as_str().map(str::to_owned)
+    second.wait_for_text("li[data-recount=bulb-led-9w]", "DJ-001 LED 灯泡 9W · recount asked by manager").await;
+    assert_eq!(second.evaluate(&format!("return document.querySelector(\"[data-entry='{half_typed}'] [name=corrected]\").value")).await, json!("41"));
+    assert_eq!(second.evaluate("return document.activeElement.closest('[data-entry]')?.dataset.entry ?? null").await, json!(half_typed));
+    // Finished after the arrival, the correction is the one typed: 41, not 40.
+    tap(&second, &format!("[data-entry='{half_typed}'] button")).await;
+    second.wait_for_text(&format!("[data-entry='{half_typed}'].replaced span"), "C-01 · LB-010 劳保手套 · 40").await;
+    wait_for("the corrected C-01 entry", PATIENCE, || async {
+        let script = "return [...document.querySelectorAll('.count-entry:not(.replaced)')].some((entry) => entry.textContent.startsWith('C-01 · LB-010 劳保手套 · 41'))";
+        second.evaluate(script).await.as_bool().filter(|found| *found)
     })
     .await;
+
+    // The second counter recounts A-01 and corrects their own entry.
+    let entry = entry_at("A-01").await;
     type_into(&second, &format!("[data-entry='{entry}'] [name=corrected]"), "60").await;
     tap(&second, &format!("[data-entry='{entry}'] button")).await;
     second.wait_for_text(".stocktake-page [data-state]", "Synced").await;
-    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "160").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "161").await;
     wait_for("the counters to agree", Duration::from_secs(60), || async { manager.text("[data-recount][data-bin]").await.is_none().then_some(()) }).await;
 
     // Closed: expected and variance show; approved: the ledger is adjusted.
     tap(&manager, "[data-action=close-count]").await;
     wait_for_cell(&manager, "[data-total=gloves] [data-expected]", "expected", "100").await;
-    wait_for_cell(&manager, "[data-total=gloves] [data-variance]", "variance", "60").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-variance]", "variance", "61").await;
     tap(&manager, "[data-action=approve-count]").await;
-    manager.wait_for_text("[data-adjusted=gloves]", "LB-010 劳保手套 60").await;
+    manager.wait_for_text("[data-adjusted=gloves]", "LB-010 劳保手套 61").await;
     let catalog_id = crate::support::catalog_of(&server, "hq");
     let adjusted = wait_for("the adjustment on the server", Duration::from_secs(60), || async {
         let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
         catalog.ledger.iter().find(|movement| movement.kind == MovementKind::Adjust).cloned()
     })
     .await;
-    assert_eq!((adjusted.item.as_str(), adjusted.quantity.to_string(), adjusted.user.as_str()), ("gloves", "60".to_owned(), "manager"));
+    assert_eq!((adjusted.item.as_str(), adjusted.quantity.to_string(), adjusted.user.as_str()), ("gloves", "61".to_owned(), "manager"));
     manager.client.goto(&base).await.unwrap();
-    // 100 received, 5 issued, +60 found by the count.
-    wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "155").await;
+    // 100 received, 5 issued, +61 found by the count.
+    wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "156").await;
     wait_for_cell(&manager, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "20").await;
     fits_a_phone(&manager, 8).await;
     for phone in [manager, first, second] {

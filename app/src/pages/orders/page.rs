@@ -9,7 +9,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::directory::{Role, Username};
 use shared::document::catalog::CatalogView;
-use shared::document::work_order::{Action, EventKind, FlagProblem, Priority, Rating, WorkOrder, WorkOrderView};
+use shared::document::EntryId;
+use shared::document::work_order::{Action, EventKind, FlagProblem, Priority, Rating, State, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 use shared::time::Timestamp;
@@ -114,9 +115,11 @@ pub fn OrderPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let order = Memo::new(move |_| {
         let _ = sync.revision.get();
-        id.get().and_then(|id| read_order(&id).map(|order| (id, order)))
+        read_order(&id.get()?)
     });
-    let site = Memo::new(move |_| order.with(|order| order.as_ref().map(|(_, order)| order.header.site.to_string())));
+    let here = Memo::new(move |_| order.with(Option::is_some));
+    let state = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.state())));
+    let site = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.header.site.to_string())));
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
@@ -126,40 +129,215 @@ pub fn OrderPage() -> impl IntoView {
         let site = site.get().unwrap_or_default();
         async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
     });
-    let people = move || people.get().unwrap_or_default();
+    let people = Memo::new(move |_| people.get().unwrap_or_default());
+    let role = Memo::new(move |_| {
+        let site = site.get()?;
+        current.session.with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
+    });
+    let actions = Memo::new(move |_| {
+        let me = current.session.with(|session| session.as_ref().and_then(|session| Username::parse(&session.user.username).ok()));
+        match (me, role.get()) {
+            (Some(me), Some(role)) => order.with(|order| order.as_ref().map(|order| order.actions(&me, role))).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    });
     let open_form = RwSignal::new(None::<Action>);
+    // The form open, while its step may still be taken: it is made once, so what is being
+    // typed in it stays while changes arrive.
+    let form = Memo::new(move |_| open_form.get().filter(|action| actions.with(|actions| actions.contains(action))));
     let error = RwSignal::new(None::<String>);
+    let name = move |user: &str| people.with(|people| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone())).unwrap_or_else(|| user.to_owned());
+    // Only which order, and whether it is here, redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
-        let language = language.get();
-        let Some((id, order)) = order.get() else {
+        let (Some(id), true) = (id.get(), here.get()) else {
             return view! { <p class="muted" data-order="missing">{texts.order_not_here}</p> }.into_any();
         };
-        let Some(session) = current.session.get() else { return ().into_any() };
-        let role = session.sites.iter().find(|known| known.id == order.header.site.as_str()).and_then(|known| Role::parse(&known.role).ok());
-        let me = Username::parse(&session.user.username).ok();
-        let state = order.state();
-        let now = now();
-        let catalog = catalog.get();
-        let place = catalog.as_ref().and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| order.location.clone());
-        let asset = order.asset.as_ref().map(|asset| catalog.as_ref().and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset)).map(|known| format!("{} ({})", known.name, known.tag)).unwrap_or_else(|| asset.clone()));
-        let people_now = people();
-        let name = |user: &str| people_now.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
-        let actions = match (&me, role) {
-            (Some(me), Some(role)) => order.actions(me, role),
-            _ => Vec::new(),
+        let status = move || state.with(|state| state.as_ref().map(|state| state.status.as_str()));
+        let badges = move || {
+            let order = order.get()?;
+            let state = state.get()?;
+            let overdue = order.is_overdue(now());
+            Some(view! {
+                <span class=format!("badge badge-status-{}", state.status.as_str()) data-order-status=state.status.as_str()>{texts.status(state.status)}</span>
+                <span class=format!("badge badge-priority-{}", order.priority.as_str()) data-priority=order.priority.as_str()>{texts.priority(order.priority)}</span>
+                {overdue.then(|| view! { <span class="badge badge-overdue" data-overdue="yes">{texts.overdue}</span> })}
+            })
         };
-        let username = session.user.username.clone();
+        let facts = move || {
+            let language = language.get();
+            let order = order.get()?;
+            let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
+            let (place, asset) = catalog.with(|catalog| {
+                let catalog = catalog.as_deref();
+                let place = catalog.and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| order.location.clone());
+                let asset = order.asset.as_ref().map(|asset| catalog.and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset)).map(|known| format!("{} ({})", known.name, known.tag)).unwrap_or_else(|| asset.clone()));
+                (place, asset)
+            });
+            Some(view! {
+                <dt>{texts.place}</dt><dd>{place}</dd>
+                {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
+                <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
+                <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
+                <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(|user| user.to_string()).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>{texts.due}</dt><dd>{order.due_at.map(|due| when(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
+                {order.duplicate_of.clone().map(|original| {
+                    let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
+                    view! { <dt>{texts.duplicate_of}</dt><dd><a href=link>{texts.the_original}</a></dd> }
+                })}
+            })
+        };
+        let description = move || order.get().filter(|order| !order.description.is_empty()).map(|order| view! { <p class="description">{order.description.clone()}</p> });
+        let buttons = move || {
+            let actions = actions.get();
+            let buttons = actions
+                .iter()
+                .map(|action| {
+                    let action = *action;
+                    // Steps with nothing to add are taken with one tap; the others open a form.
+                    let immediate = matches!(action, Action::Acknowledge | Action::Start);
+                    let take = move |_| {
+                        if immediate {
+                            let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
+                            let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
+                            spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err()) });
+                        } else {
+                            open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
+                        }
+                    };
+                    view! {
+                        <button type="button" class=if immediate { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
+                            {action_label(texts, action)}
+                        </button>
+                    }
+                })
+                .collect_view();
+            (!actions.is_empty()).then(|| view! { <div class="order-actions">{buttons}</div> })
+        };
+        let action_form = move || {
+            form.get().map(|action| view! { <ActionForm order=id view=order action=action people=people catalog=catalog on_done=Callback::new(move |()| open_form.set(None)) /> })
+        };
+        view! {
+            <article class="order-page" data-order=id.to_string() data-status=status>
+                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <h1>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</h1>
+                <p class="order-badges">
+                    {badges}
+                    {sync_badge(id)}
+                </p>
+                <dl class="report-facts">{facts}</dl>
+                {description}
+                {buttons}
+                {action_form}
+                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <Flags id=id order=order state=state people=people role=role error=error />
+                <section class="card" aria-labelledby="timeline">
+                    <h2 id="timeline">{texts.timeline}</h2>
+                    <Timeline order=order catalog=catalog people=people />
+                    <super::CommentForm id=id />
+                </section>
+            </article>
+        }
+        .into_any()
+    }
+}
 
-        // The timeline: events, comments and parts, oldest first.
+/// A flag as listed: kept by the list while it reads the same, so a decision being typed
+/// stays while changes arrive.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FlagLine {
+    event: EntryId,
+    what: String,
+    manager: bool,
+}
+
+/// Flags left by merged logs; a manager resolves each with a decision.
+#[component]
+fn Flags(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, state: Memo<Option<State>>, people: Memo<Vec<Person>>, role: Memo<Option<Role>>, error: RwSignal<Option<String>>) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let lines = Memo::new(move |_| {
+        let texts = texts.get();
+        let manager = matches!(role.get(), Some(Role::Manager | Role::Admin));
+        let (Some(order), Some(state)) = (order.get(), state.get()) else { return Vec::new() };
+        people.with(|people| {
+            let name = |user: &str| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
+            state
+                .open_flags()
+                .map(|flag| {
+                    let event = order.events.iter().find(|event| event.id == flag.event);
+                    let what = match (&flag.problem, event) {
+                        (FlagProblem::IllegalTransition { .. }, Some(event)) => texts
+                            .flag_illegal
+                            .replace("{event}", &event_words(texts, &event.kind, people))
+                            .replace("{user}", &name(event.user.as_str()))
+                            .replace("{status}", texts.status(flag.status)),
+                        (FlagProblem::DuplicateReport, _) => texts.flag_duplicate_report.to_owned(),
+                        _ => texts.flag_other.to_owned(),
+                    };
+                    FlagLine { event: flag.event.clone(), what, manager }
+                })
+                .collect()
+        })
+    });
+    let line = move |line: FlagLine| {
+        let texts = texts.get_untracked();
+        let decision = RwSignal::new(String::new());
+        let flagged = line.event.clone();
+        let resolve = move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
+            let (flagged, text) = (flagged.clone(), decision.get_untracked());
+            spawn_local(async move {
+                let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
+                error.set(outcome.err());
+            });
+        };
+        view! {
+            <li class="flag" data-flag=line.event.to_string()>
+                <p class="warning">{line.what}</p>
+                {line.manager.then(|| view! {
+                    <form class="inline-form" data-form="resolve" on:submit=resolve>
+                        <input name="decision" required prop:placeholder=texts.decision on:input=move |event| decision.set(event_target_value(&event)) />
+                        <button type="submit">{texts.resolve}</button>
+                    </form>
+                })}
+            </li>
+        }
+    };
+    move || {
+        let texts = texts.get();
+        lines.with(|lines| !lines.is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="flags">
+                <h2 id="flags">{texts.flags}</h2>
+                <ul class="flags">
+                    <For each=move || lines.get() key=|line| line.clone() children=line />
+                </ul>
+            </section>
+        })
+    }
+}
+
+/// Every event, comment and part used, oldest first, with who and when.
+#[component]
+fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<CatalogView>>>, people: Memo<Vec<Person>>) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    move || {
+        let (texts, language) = (texts.get(), language.get());
+        let order = order.get()?;
+        let people = people.get();
+        let name = |user: &str| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
         let mut lines: Vec<Line> = order
             .events
             .iter()
-            .map(|event| Line { at: event.at, user: event.user.to_string(), what: event_words(texts, &event.kind, &people_now), photo: None, kind: event.kind.name() })
+            .map(|event| Line { at: event.at, user: event.user.to_string(), what: event_words(texts, &event.kind, &people), photo: None, kind: event.kind.name() })
             .collect();
         lines.extend(order.comments.iter().map(|comment| Line { at: comment.at, user: comment.user.to_string(), what: comment.text.clone(), photo: comment.photo.as_ref().map(|photo| photo.sha256.clone()), kind: "comment" }));
-        let item_name = |item: &str| catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| item.to_owned());
-        lines.extend(order.parts.iter().map(|part| Line { at: part.at, user: part.user.to_string(), what: format!("{} {} × {}", texts.part_used, item_name(&part.item), part.quantity), photo: None, kind: "part" }));
+        catalog.with(|catalog| {
+            let item_name = |item: &str| catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| item.to_owned());
+            lines.extend(order.parts.iter().map(|part| Line { at: part.at, user: part.user.to_string(), what: format!("{} {} × {}", texts.part_used, item_name(&part.item), part.quantity), photo: None, kind: "part" }));
+        });
         lines.sort_by_key(|line| line.at);
         let timeline = lines
             .into_iter()
@@ -173,124 +351,20 @@ pub fn OrderPage() -> impl IntoView {
                 }
             })
             .collect_view();
-
-        let flags = state
-            .open_flags()
-            .map(|flag| {
-                let event = order.events.iter().find(|event| event.id == flag.event);
-                let what = match (&flag.problem, event) {
-                    (FlagProblem::IllegalTransition { .. }, Some(event)) => texts
-                        .flag_illegal
-                        .replace("{event}", &event_words(texts, &event.kind, &people_now))
-                        .replace("{user}", &name(event.user.as_str()))
-                        .replace("{status}", texts.status(flag.status)),
-                    (FlagProblem::DuplicateReport, _) => texts.flag_duplicate_report.to_owned(),
-                    _ => texts.flag_other.to_owned(),
-                };
-                let flagged = flag.event.clone();
-                let decision = RwSignal::new(String::new());
-                let username = username.clone();
-                let manager = matches!(role, Some(Role::Manager | Role::Admin));
-                let resolve = move |event: leptos::ev::SubmitEvent| {
-                    event.prevent_default();
-                    let (flagged, username, text) = (flagged.clone(), username.clone(), decision.get_untracked());
-                    spawn_local(async move {
-                        let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
-                        error.set(outcome.err());
-                    });
-                };
-                view! {
-                    <li class="flag" data-flag=flag.event.to_string()>
-                        <p class="warning">{what}</p>
-                        {manager.then(|| view! {
-                            <form class="inline-form" data-form="resolve" on:submit=resolve>
-                                <input name="decision" required prop:placeholder=texts.decision on:input=move |event| decision.set(event_target_value(&event)) />
-                                <button type="submit">{texts.resolve}</button>
-                            </form>
-                        })}
-                    </li>
-                }
-            })
-            .collect_view();
-
-        let buttons = actions
-            .iter()
-            .map(|action| {
-                let action = *action;
-                // Steps with nothing to add are taken with one tap; the others open a form.
-                let immediate = matches!(action, Action::Acknowledge | Action::Start);
-                let username = username.clone();
-                let take = move |_| {
-                    if immediate {
-                        let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
-                        let username = username.clone();
-                        spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err()) });
-                    } else {
-                        open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
-                    }
-                };
-                view! {
-                    <button type="button" class=if immediate { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
-                        {action_label(texts, action)}
-                    </button>
-                }
-            })
-            .collect_view();
-        let form = open_form.get().filter(|action| actions.contains(action)).map(|action| {
-            view! { <ActionForm order=id view=order.clone() action=action people=people_now.clone() catalog=catalog.clone() on_done=Callback::new(move |()| open_form.set(None)) /> }
-        });
-        let overdue = order.is_overdue(now);
-        view! {
-            <article class="order-page" data-order=id.to_string() data-status=state.status.as_str()>
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
-                <h1>{order.title.clone()}</h1>
-                <p class="order-badges">
-                    <span class=format!("badge badge-status-{}", state.status.as_str()) data-order-status=state.status.as_str()>{texts.status(state.status)}</span>
-                    <span class=format!("badge badge-priority-{}", order.priority.as_str()) data-priority=order.priority.as_str()>{texts.priority(order.priority)}</span>
-                    {overdue.then(|| view! { <span class="badge badge-overdue" data-overdue="yes">{texts.overdue}</span> })}
-                    {sync_badge(id)}
-                </p>
-                <dl class="report-facts">
-                    <dt>{texts.place}</dt><dd>{place}</dd>
-                    {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
-                    <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
-                    <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
-                    <dt>{texts.assignee}</dt><dd data-assignee=state.assignee.as_ref().map(|user| user.to_string()).unwrap_or_default()>{state.assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
-                    <dt>{texts.due}</dt><dd>{order.due_at.map(|due| when(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
-                    {order.duplicate_of.clone().map(|original| {
-                        let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
-                        view! { <dt>{texts.duplicate_of}</dt><dd><a href=link>{texts.the_original}</a></dd> }
-                    })}
-                </dl>
-                {(!order.description.is_empty()).then(|| view! { <p class="description">{order.description.clone()}</p> })}
-                {(!actions.is_empty()).then(|| view! { <div class="order-actions">{buttons}</div> })}
-                {form}
-                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                {(state.open_flags().count() > 0).then(|| view! {
-                    <section class="card" aria-labelledby="flags">
-                        <h2 id="flags">{texts.flags}</h2>
-                        <ul class="flags">{flags}</ul>
-                    </section>
-                })}
-                <section class="card" aria-labelledby="timeline">
-                    <h2 id="timeline">{texts.timeline}</h2>
-                    <ol class="timeline">{timeline}</ol>
-                    <super::CommentForm id=id />
-                </section>
-            </article>
-        }
-        .into_any()
+        Some(view! { <ol class="timeline">{timeline}</ol> })
     }
 }
 
 /// The form a step needs: a technician to assign, a reason, completion notes with parts
 /// and photos, a rating, the original of a duplicate.
 #[component]
-fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, people: Vec<Person>, catalog: Option<Arc<CatalogView>>, on_done: Callback<()>) -> impl IntoView {
+fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action: Action, people: Memo<Vec<Person>>, catalog: Memo<Option<Arc<CatalogView>>>, on_done: Callback<()>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let text = RwSignal::new(String::new());
     let choice = RwSignal::new(String::new());
+    // What the form starts from: the order as it is when the form opens.
+    let Some(view) = view.get_untracked() else { return ().into_any() };
     let priority = RwSignal::new(view.priority.as_str().to_owned());
     let rating = RwSignal::new(5i64);
     // Parts used: (stock item, quantity) rows; one to start with, more on request.
@@ -302,8 +376,21 @@ fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, peopl
     let due_touched = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let picker = NodeRef::<leptos::html::Input>::new();
-    let technicians: Vec<Person> = people.into_iter().filter(|person| person.role == "technician").collect();
-    let stock = catalog.as_ref().map(|catalog| catalog.stock_items.clone()).unwrap_or_default();
+    // Those who may be assigned and what may be used, as they arrive (the list of people
+    // loads after the page), each option chosen as the form holds it.
+    let technicians = move || {
+        people.with(|people| {
+            people
+                .iter()
+                .filter(|person| person.role == "technician")
+                .map(|person| {
+                    let username = person.username.clone();
+                    view! { <option value=person.username.clone() selected=move || choice.with(|chosen| *chosen == username)>{person.display_name.clone()}</option> }
+                })
+                .collect_view()
+        })
+    };
+    let stock = Memo::new(move |_| catalog.with(|catalog| catalog.as_ref().map(|catalog| catalog.stock_items.clone()).unwrap_or_default()));
     // Other open orders of the site, those at the same asset or place first.
     let originals: Vec<(String, String)> = {
         let mut found: Vec<(bool, String, String)> = replica::document_ids()
@@ -406,7 +493,7 @@ fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, peopl
                 <span>{texts.technician}</span>
                 <select name="assignee" on:change=move |event| choice.set(event_target_value(&event))>
                     <option value="">"—"</option>
-                    {technicians.into_iter().map(|person| view! { <option value=person.username.clone()>{person.display_name}</option> }).collect_view()}
+                    {technicians}
                 </select>
             </label>
             <label>
@@ -451,7 +538,7 @@ fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, peopl
                 <textarea name="notes" rows="2" on:input=move |event| text.set(event_target_value(&event))></textarea>
             </label>
             {move || {
-                let stock = stock.clone();
+                let stock = stock.get();
                 parts
                     .get()
                     .into_iter()
@@ -525,4 +612,5 @@ fn ActionForm(order: DocumentId, view: Arc<WorkOrderView>, action: Action, peopl
             <button type="submit" class="primary">{action_label(texts, action)}</button>
         </form>
     }
+    .into_any()
 }

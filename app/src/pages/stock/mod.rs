@@ -5,6 +5,8 @@
 
 pub mod page;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
@@ -27,8 +29,9 @@ fn keeps_store(role: &str) -> bool {
     matches!(role, "storekeeper" | "manager" | "admin")
 }
 
-pub(crate) fn read_stocktake(id: &DocumentId) -> Option<StocktakeView> {
-    replica::read(id, |doc| Stocktake::read_doc(doc).ok()).flatten()
+/// A stocktake the phone holds, read once per change (see `replica::read_kept`).
+pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
+    replica::read_kept(id, |doc| Stocktake::read_doc(doc).ok())
 }
 
 pub(crate) fn phase_text(texts: &Texts, phase: Phase) -> &'static str {
@@ -157,7 +160,7 @@ pub fn StoreCard() -> impl IntoView {
     });
     let stocktakes = move || {
         let _ = sync.revision.get();
-        let mut found: Vec<(DocumentId, StocktakeView)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
+        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
         found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
         found
     };

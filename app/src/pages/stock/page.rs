@@ -5,6 +5,8 @@
 //! closes. Items whose stock moved during the count are flagged. A manager closes, reopens
 //! and approves; approving records the adjustments in the site's ledger.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -21,7 +23,7 @@ use crate::pages::orders::sync_badge;
 use crate::fields::{CodeField, PlacePicker};
 use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
-use crate::session::use_session;
+use crate::session::{CurrentSession, use_session};
 
 /// An edit of the stocktake, made once the phone's replica has it.
 type StocktakeChange = Box<dyn FnOnce(&mut Stocktake, &shared::document::Edit) -> Result<(), String>>;
@@ -54,6 +56,50 @@ async fn adjust_ledger(session: &crate::session::Session, stocktake: DocumentId,
     .await
 }
 
+/// What the parts of the page share. The stocktake and its site's catalog are memos that
+/// change only when their documents do, and each part follows only what it shows, so a
+/// count arriving from another phone redraws the totals but leaves the count form, and
+/// whatever is being typed in it, as it is.
+#[derive(Clone, Copy)]
+struct Page {
+    id: Memo<Option<DocumentId>>,
+    stocktake: Memo<Option<Arc<StocktakeView>>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    /// Whether the person manages the stocktake's site (closes, reopens, approves).
+    manager: Memo<bool>,
+    counting: Memo<bool>,
+    error: RwSignal<Option<String>>,
+    current: CurrentSession,
+}
+
+impl Page {
+    /// Makes an edit of the stocktake once the phone's replica has it; a refusal shows in
+    /// the form.
+    fn edit(self, change: StocktakeChange) {
+        let Some(session) = self.current.session.get_untracked() else { return };
+        let Some(document) = self.id.get_untracked() else { return };
+        let error = self.error;
+        spawn_local(async move {
+            let outcome = replica::edit(&document, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit)).map_err(|error| error.to_string())?
+            })
+            .await;
+            error.set(outcome.err());
+        });
+    }
+
+    /// An item's code and name, as the catalog has it.
+    fn item_name(self, item: &str) -> String {
+        self.catalog.with(|catalog| item_name(catalog.as_deref(), item))
+    }
+
+    /// The error of the last edit, where a form shows it.
+    fn error_line(self) -> impl IntoView {
+        move || self.error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })
+    }
+}
+
 #[component]
 pub fn StocktakePage() -> impl IntoView {
     let texts = use_texts();
@@ -63,52 +109,102 @@ pub fn StocktakePage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let stocktake = Memo::new(move |_| {
         let _ = sync.revision.get();
-        id.get().and_then(|id| read_stocktake(&id).map(|view| (id, view)))
+        read_stocktake(&id.get()?)
     });
+    let site = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.header.site.to_string())));
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
-        let site = stocktake.with(|found| found.as_ref().map(|(_, view)| view.header.site.to_string()))?;
-        read_catalog(&catalog_of(&current.session.get()?, &site)?)
+        read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
     });
-    // Read again by the item search, inside the page where `catalog` is the value.
-    let catalog_memo = catalog;
+    let manager = Memo::new(move |_| {
+        let Some(site) = site.get() else { return false };
+        current.session.with(|session| session.iter().flat_map(|session| &session.sites).any(|known| known.id == site && matches!(known.role.as_str(), "manager" | "admin")))
+    });
+    let phase = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.phase)));
+    let counting = Memo::new(move |_| phase.get() == Some(Phase::Counting));
+    let kind = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.kind)));
+    let page = Page { id, stocktake, catalog, manager, counting, error: RwSignal::new(None), current };
+    // Only which stocktake and of what kind redraw the page; its parts follow the rest.
+    move || {
+        let texts = texts.get();
+        let (Some(document), Some(kind)) = (id.get(), kind.get()) else {
+            return view! { <p class="muted" data-stocktake="missing">{texts.stocktake_not_here}</p> }.into_any();
+        };
+        let stock_count = kind == Kind::Stock;
+        let location = move || stocktake.with(|found| found.as_ref().map(|view| view.location.clone()).unwrap_or_default());
+        let mode = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.mode)));
+        view! {
+            <article class="stocktake-page" data-stocktake=document.to_string() data-phase=move || phase.get().map(|phase| format!("{phase:?}").to_lowercase())>
+                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <h1>{move || format!("{} · {}", texts.stocktake, location())}</h1>
+                <p class="order-badges">
+                    <span class="badge">{move || phase.get().map(|phase| phase_text(texts, phase))}</span>
+                    <span class="badge" data-mode=move || mode.get().map(Mode::as_str)>{move || if mode.get() == Some(Mode::Blind) { texts.mode_blind } else { texts.mode_open }}</span>
+                    {sync_badge(document)}
+                </p>
+                {recounts(page)}
+                {(!stock_count).then(|| audit(page))}
+                {move || (stock_count && counting.get()).then(|| count_form(page))}
+                {totals(page, stock_count)}
+                {phase_actions(page)}
+                {adjustments(page)}
+            </article>
+        }
+        .into_any()
+    }
+}
+
+/// Where counters disagree on a bin, and the recounts a manager asked for.
+fn recounts(page: Page) -> impl IntoView {
+    let texts = use_texts();
+    move || {
+        let texts = texts.get();
+        let view = page.stocktake.get()?;
+        let disagreements = view.disagreements();
+        if disagreements.is_empty() && view.recounts.is_empty() {
+            return None;
+        }
+        let lines = disagreements
+            .iter()
+            .map(|found| {
+                let counts = found.counts.iter().map(|(counter, quantity)| format!("{counter}: {quantity}")).collect::<Vec<_>>().join(", ");
+                view! { <li data-recount=found.item.clone() data-bin=found.bin.clone()>{format!("{} · {} · {counts}", page.item_name(&found.item), found.bin)}</li> }
+            })
+            .collect_view();
+        let requested = view
+            .recounts
+            .iter()
+            .map(|(item, by)| view! { <li data-recount=item.clone()>{format!("{} · {} {by}", page.item_name(item), texts.recount_requested_by)}</li> })
+            .collect_view();
+        Some(view! {
+            <section class="card warning-card" aria-labelledby="recounts">
+                <h2 id="recounts">{texts.recounts}</h2>
+                <ul>{lines}{requested}</ul>
+            </section>
+        })
+    }
+}
+
+/// The items to recount: where counters disagree, and where a manager asked.
+fn recount_items(view: &StocktakeView) -> Vec<String> {
+    let mut items: Vec<String> = view.disagreements().into_iter().map(|found| found.item).chain(view.recounts.keys().cloned()).collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// The count form (bin, item by code, search or list, quantity) and the counter's own
+/// entries, each correctable until it is corrected.
+fn count_form(page: Page) -> impl IntoView {
+    let texts = use_texts().get_untracked();
     let bin = RwSignal::new(String::new());
     let item = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
     let code = RwSignal::new(String::new());
     let item_search = RwSignal::new(String::new());
-    let found_asset = RwSignal::new(String::new());
-    let found_place = RwSignal::new(String::new());
-    // An asset's tag, typed or scanned, during an audit: it is found, here.
-    let find = move |typed: String| {
-        let texts = texts.get_untracked();
-        let tag = typed.trim().to_owned();
-        let Some((asset, expected)) = catalog.with_untracked(|catalog| {
-            let catalog = catalog.as_ref()?;
-            let asset = catalog.assets.iter().find(|known| known.tag.eq_ignore_ascii_case(&tag))?;
-            Some((asset.id.to_string(), asset.place.as_ref().map(|place| place.to_string()).unwrap_or_default()))
-        }) else {
-            error.set(Some(texts.unknown_code.replace("{}", &tag)));
-            return;
-        };
-        // Where the auditor is: the place chosen, else where the asset should be.
-        let place = Some(found_place.get_untracked()).filter(|place| !place.is_empty()).unwrap_or(expected);
-        found_asset.set(String::new());
-        error.set(None);
-        let Some(session) = current.session.get_untracked() else { return };
-        let Some(document) = id.get_untracked() else { return };
-        spawn_local(async move {
-            let outcome = replica::edit(&document, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Stocktake::edit_in(doc, |stocktake| stocktake.find_asset(&entry_id("found"), &asset, &place, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
-            })
-            .await;
-            error.set(outcome.err());
-        });
-    };
+    let error = page.error;
     let use_code = move |typed: String| {
-        let found = catalog.with_untracked(|catalog| {
+        let found = page.catalog.with_untracked(|catalog| {
             catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.code.eq_ignore_ascii_case(typed.trim())).map(|known| known.id.to_string()))
         });
         match found {
@@ -116,24 +212,11 @@ pub fn StocktakePage() -> impl IntoView {
                 item.set(found);
                 error.set(None);
             }
-            None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
+            None => error.set(Some(texts.unknown_code.replace("{}", typed.trim()))),
         }
-    };
-    let edit_stocktake = move |change: StocktakeChange| {
-        let Some(session) = current.session.get_untracked() else { return };
-        let Some(document) = id.get_untracked() else { return };
-        spawn_local(async move {
-            let outcome = replica::edit(&document, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit)).map_err(|error| error.to_string())?
-            })
-            .await;
-            error.set(outcome.err());
-        });
     };
     let count = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let texts = texts.get_untracked();
         let (at_bin, counted_item) = (bin.get_untracked().trim().to_owned(), item.get_untracked());
         let Some(amount) = quantity.get_untracked().trim().parse::<Quantity>().ok().filter(|amount| !amount.is_negative()) else {
             error.set(Some(texts.quantity_needed.to_owned()));
@@ -143,71 +226,116 @@ pub fn StocktakePage() -> impl IntoView {
             error.set(Some(texts.choose_item.to_owned()));
             return;
         }
-        edit_stocktake(Box::new(move |stocktake, edit| stocktake.count(&entry_id("count"), &at_bin, &counted_item, amount, edit).map_err(|error| error.to_string())));
+        page.edit(Box::new(move |stocktake, edit| stocktake.count(&entry_id("count"), &at_bin, &counted_item, amount, edit).map_err(|error| error.to_string())));
         quantity.set(String::new());
     };
-    move || {
-        let texts = texts.get();
-        let Some((document, view)) = stocktake.get() else {
-            return view! { <p class="muted" data-stocktake="missing">{texts.stocktake_not_here}</p> }.into_any();
-        };
-        let Some(session) = current.session.get() else { return ().into_any() };
-        let me = session.user.username.clone();
-        let role = session.sites.iter().find(|known| known.id == view.header.site.as_str()).map(|known| known.role.clone()).unwrap_or_default();
-        let manager = matches!(role.as_str(), "manager" | "admin");
-        let catalog = catalog.get();
-        let name = |item: &str| item_name(catalog.as_deref(), item);
-        // Expected quantities stay hidden from counters in a blind count until it closes.
-        let reveal = view.mode == Mode::Open || view.phase != Phase::Counting;
-        let moved = catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default();
-        let disagreements = view.disagreements();
-        let recount_items: Vec<String> = {
-            let mut items: Vec<String> = disagreements.iter().map(|found| found.item.clone()).chain(view.recounts.keys().cloned()).collect();
-            items.sort();
-            items.dedup();
-            items
-        };
-        let counting = view.phase == Phase::Counting;
-
-        let recounts = (!recount_items.is_empty()).then(|| {
-            let lines = disagreements
-                .iter()
-                .map(|found| {
-                    let counts = found.counts.iter().map(|(counter, quantity)| format!("{counter}: {quantity}")).collect::<Vec<_>>().join(", ");
-                    view! { <li data-recount=found.item.clone() data-bin=found.bin.clone()>{format!("{} · {} · {counts}", name(&found.item), found.bin)}</li> }
-                })
-                .collect_view();
-            let requested = view
-                .recounts
-                .iter()
-                .map(|(item, by)| view! { <li data-recount=item.clone()>{format!("{} · {} {by}", name(item), texts.recount_requested_by)}</li> })
-                .collect_view();
-            view! {
-                <section class="card warning-card" aria-labelledby="recounts">
-                    <h2 id="recounts">{texts.recounts}</h2>
-                    <ul>{lines}{requested}</ul>
-                </section>
-            }
+    let matches = move |wanted: &str, known: &shared::document::catalog::StockItem| known.code.to_lowercase().contains(wanted) || known.name.to_lowercase().contains(wanted);
+    // The items the search names (by code or name), all if it is empty.
+    let item_options = move || {
+        let wanted = item_search.get().trim().to_lowercase();
+        page.catalog.with(|catalog| {
+            catalog.as_ref().map(|catalog| {
+                catalog
+                    .stock_items
+                    .iter()
+                    .filter(|known| wanted.is_empty() || matches(&wanted, known))
+                    .map(|known| {
+                        let id = known.id.to_string();
+                        view! { <option value=known.id.to_string() selected=move || item.get() == id>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
+                    })
+                    .collect_view()
+            })
+        })
+    };
+    let search_items = move |event: leptos::ev::Event| {
+        let wanted = event_target_value(&event);
+        item_search.set(wanted.clone());
+        let wanted = wanted.trim().to_lowercase();
+        // One match is as good as picked.
+        let found: Vec<String> = page.catalog.with_untracked(|catalog| {
+            catalog.iter().flat_map(|catalog| catalog.stock_items.iter()).filter(|known| !wanted.is_empty() && matches(&wanted, known)).map(|known| known.id.to_string()).collect()
         });
+        if let [only] = found.as_slice() {
+            item.set(only.clone());
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="count">
+            <h2 id="count">{texts.count}</h2>
+            <form class="form" data-form="count" on:submit=count>
+                <CodeField value=code on_code=Callback::new(use_code) />
+                <label>
+                    <span>{texts.search}</span>
+                    <input type="search" name="item-search" prop:value=move || item_search.get() on:input=search_items />
+                </label>
+                <label>
+                    <span>{texts.item}</span>
+                    <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
+                        <option value="">"—"</option>
+                        {item_options}
+                    </select>
+                </label>
+                <div class="two-columns">
+                    <label>
+                        <span>{texts.bin}</span>
+                        <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{texts.quantity}</span>
+                        <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| quantity.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                {page.error_line()}
+                <button type="submit" class="primary">{texts.count}</button>
+            </form>
+            <h3>{texts.my_counts}</h3>
+            <ul class="count-entries">{my_entries(page)}</ul>
+        </section>
+    }
+}
 
-        let my_entries = view
+/// One of the counter's own entries as listed: kept by the list while it reads the same, so
+/// a correction being typed survives other changes.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct EntryLine {
+    id: EntryId,
+    text: String,
+    replaced: bool,
+}
+
+fn my_entries(page: Page) -> impl IntoView {
+    let texts = use_texts();
+    let lines = Memo::new(move |_| {
+        let me = page.current.session.with(|session| session.as_ref().map(|session| session.user.username.clone()))?;
+        let view = page.stocktake.get()?;
+        let lines = view
             .entries
             .iter()
             .filter(|entry| entry.counter.as_str() == me)
-            .map(|entry| {
-                let replaced = view.entries.iter().any(|later| later.replaces.as_ref() == Some(&entry.id));
+            .map(|entry| EntryLine {
+                id: entry.id.clone(),
+                text: format!("{} · {} · {}", entry.bin, page.item_name(&entry.item), entry.quantity),
+                replaced: view.entries.iter().any(|later| later.replaces.as_ref() == Some(&entry.id)),
+            })
+            .collect::<Vec<_>>();
+        Some(lines)
+    });
+    view! {
+        <For each=move || lines.get().unwrap_or_default() key=|line| line.clone() let:line>
+            {
+                let texts = texts.get_untracked();
                 let corrected = RwSignal::new(String::new());
-                let original = entry.id.clone();
+                let original = line.id.clone();
                 let correct = move |event: leptos::ev::SubmitEvent| {
                     event.prevent_default();
                     let Ok(amount) = corrected.get_untracked().trim().parse::<Quantity>() else { return };
                     let original = original.clone();
-                    edit_stocktake(Box::new(move |stocktake, edit| stocktake.correct(&entry_id("count"), &original, amount, edit).map_err(|error| error.to_string())));
+                    page.edit(Box::new(move |stocktake, edit| stocktake.correct(&entry_id("count"), &original, amount, edit).map_err(|error| error.to_string())));
                 };
                 view! {
-                    <li class="count-entry" class:replaced=replaced data-entry=entry.id.to_string()>
-                        <span>{format!("{} · {} · {}", entry.bin, name(&entry.item), entry.quantity)}</span>
-                        {(counting && !replaced).then(|| view! {
+                    <li class="count-entry" class:replaced=line.replaced data-entry=line.id.to_string()>
+                        <span>{line.text}</span>
+                        {(!line.replaced).then(|| view! {
                             <form class="inline-form" data-form="correct" on:submit=correct>
                                 <input name="corrected" inputmode="decimal" prop:placeholder=texts.correct on:input=move |event| corrected.set(event_target_value(&event)) />
                                 <button type="submit">{texts.correct}</button>
@@ -215,92 +343,136 @@ pub fn StocktakePage() -> impl IntoView {
                         })}
                     </li>
                 }
-            })
-            .collect_view();
+            }
+        </For>
+    }
+}
 
-        let totals = view
+/// Totals per item (and per counter, for managers), with what was expected and the
+/// variance where they may be seen, and the items that moved during the count.
+fn totals(page: Page, stock_count: bool) -> impl IntoView {
+    let texts = use_texts();
+    // Expected quantities stay hidden from counters in a blind count until it closes.
+    let reveal = Memo::new(move |_| page.stocktake.with(|found| found.as_ref().is_some_and(|view| view.mode == Mode::Open || view.phase != Phase::Counting)));
+    let rows = move || {
+        let texts = texts.get();
+        let view = page.stocktake.get()?;
+        let (manager, counting, reveal) = (page.manager.get(), page.counting.get(), reveal.get());
+        let moved = page.catalog.with(|catalog| catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default());
+        let recount_items = recount_items(&view);
+        let rows = view
             .totals()
             .into_iter()
             .map(|total| {
                 let flagged = moved.contains(&total.item);
                 let recount = recount_items.contains(&total.item);
                 let by_counter = manager.then(|| total.by_counter.iter().map(|(counter, quantity)| format!("{counter} {quantity}")).collect::<Vec<_>>().join(", "));
+                let ask = (manager && counting && !view.recounts.contains_key(&total.item)).then(|| {
+                    let item = total.item.clone();
+                    view! {
+                        <button type="button" class="link-button" data-action="request-recount" on:click=move |_| {
+                            let item = item.clone();
+                            page.edit(Box::new(move |stocktake, edit| stocktake.request_recount(&item, edit).map_err(|error| error.to_string())));
+                        }>{texts.ask_recount}</button>
+                    }
+                });
+                let shown = |quantity: Option<Quantity>| quantity.map(|quantity| quantity.to_string());
                 view! {
                     <tr data-total=total.item.clone() class:flagged=flagged || recount>
                         <td>
-                            {name(&total.item)}
+                            {page.item_name(&total.item)}
                             {flagged.then(|| view! { <span class="badge badge-overdue" data-moved="yes">{texts.moved_during}</span> })}
                             {recount.then(|| view! { <span class="badge badge-local" data-needs-recount="yes">{texts.recount}</span> })}
                             {by_counter.map(|by| view! { <div class="muted">{by}</div> })}
-                            {(manager && counting && !view.recounts.contains_key(&total.item)).then(|| {
-                                let item = total.item.clone();
-                                view! {
-                                    <button type="button" class="link-button" data-action="request-recount" on:click=move |_| {
-                                        let item = item.clone();
-                                        edit_stocktake(Box::new(move |stocktake, edit| stocktake.request_recount(&item, edit).map_err(|error| error.to_string())));
-                                    }>{texts.ask_recount}</button>
-                                }
-                            })}
+                            {ask}
                         </td>
                         <td class="number" data-counted=total.counted.to_string()>{total.counted.to_string()}</td>
                         {reveal.then(|| view! {
-                            <td class="number" data-expected=total.expected.map(|expected| expected.to_string()).unwrap_or_default()>{total.expected.map(|expected| expected.to_string()).unwrap_or_else(|| "—".to_owned())}</td>
-                            <td class="number" data-variance=total.variance().map(|variance| variance.to_string()).unwrap_or_default()>{total.variance().map(|variance| variance.to_string()).unwrap_or_else(|| "—".to_owned())}</td>
+                            <td class="number" data-expected=shown(total.expected).unwrap_or_default()>{shown(total.expected).unwrap_or_else(|| "—".to_owned())}</td>
+                            <td class="number" data-variance=shown(total.variance()).unwrap_or_default()>{shown(total.variance()).unwrap_or_else(|| "—".to_owned())}</td>
                         })}
                     </tr>
                 }
             })
             .collect_view();
+        Some(rows)
+    };
+    move || {
+        let texts = texts.get();
+        view! {
+            <section class="card" aria-labelledby="totals" class:hidden=!stock_count>
+                <h2 id="totals">{texts.totals}</h2>
+                <table class="stock-table">
+                    <thead>
+                        <tr>
+                            <th>{texts.item}</th>
+                            <th class="number">{texts.counted}</th>
+                            {move || reveal.get().then(|| view! { <th class="number">{texts.expected}</th><th class="number">{texts.variance}</th> })}
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {move || (!reveal.get()).then(|| view! { <p class="muted" data-blind="yes">{texts.blind_hint}</p> })}
+            </section>
+        }
+    }
+}
 
-        let phase_actions = manager.then(|| {
-            let step = move |phase: Phase| {
-                let session = current.session.get_untracked();
-                move |_| {
-                    let session = session.clone();
-                    let Some(document) = id.get_untracked() else { return };
-                    spawn_local(async move {
-                        let Some(session) = session else { return };
-                        let outcome = async {
-                            replica::edit(&document, |doc| {
-                                let edit = edit_now(&session.user.username)?;
-                                Stocktake::edit_in(doc, |stocktake| stocktake.record_phase(&entry_id("step"), phase, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
-                            })
-                            .await?;
-                            if phase == Phase::Approved
-                                && let Some(view) = read_stocktake(&document)
-                            {
-                                adjust_ledger(&session, document, &view).await?;
-                            }
-                            Ok::<(), String>(())
-                        }
-                        .await;
-                        error.set(outcome.err());
-                    });
-                }
-            };
-            match view.phase {
-                Phase::Counting => view! { <button type="button" class="primary" data-action="close-count" on:click=step(Phase::Closed)>{texts.close_count}</button> }.into_any(),
-                Phase::Closed => view! {
-                    <button type="button" data-action="reopen-count" on:click=step(Phase::Counting)>{texts.reopen_count}</button>
-                    <button type="button" class="primary" data-action="approve-count" on:click=step(Phase::Approved)>{texts.approve_count}</button>
-                }
-                .into_any(),
-                Phase::Approved => ().into_any(),
-            }
-        });
-        let adjustments = (view.phase == Phase::Approved).then(|| {
-            let lines = view.approved_adjustments.iter().map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", name(item))}</li> }).collect_view();
-            view! { <section class="card"><h2>{texts.adjustments}</h2><ul>{lines}</ul></section> }
-        });
-        let place_name = |place: &str| catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
-        let asset_name = |asset: &str| {
-            catalog
-                .as_ref()
-                .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
-                .map(|known| format!("{} {}", known.tag, known.name))
-                .unwrap_or_else(|| asset.to_owned())
+/// A fixed-asset audit: the find form while counting, and where each asset was found.
+fn audit(page: Page) -> impl IntoView {
+    let texts = use_texts();
+    let found_asset = RwSignal::new(String::new());
+    let found_place = RwSignal::new(String::new());
+    // An asset's tag, typed or scanned: it is found, here.
+    let find = move |typed: String| {
+        let texts = texts.get_untracked();
+        let tag = typed.trim().to_owned();
+        let Some((asset, expected)) = page.catalog.with_untracked(|catalog| {
+            let asset = catalog.as_ref()?.assets.iter().find(|known| known.tag.eq_ignore_ascii_case(&tag))?;
+            Some((asset.id.to_string(), asset.place.as_ref().map(|place| place.to_string()).unwrap_or_default()))
+        }) else {
+            page.error.set(Some(texts.unknown_code.replace("{}", &tag)));
+            return;
         };
-        let audit = (view.kind == Kind::Assets).then(|| {
+        // Where the auditor is: the place chosen, else where the asset should be.
+        let place = Some(found_place.get_untracked()).filter(|place| !place.is_empty()).unwrap_or(expected);
+        found_asset.set(String::new());
+        page.error.set(None);
+        page.edit(Box::new(move |stocktake, edit| stocktake.find_asset(&entry_id("found"), &asset, &place, edit).map_err(|error| error.to_string())));
+    };
+    let find_form = move || {
+        let texts = texts.get();
+        page.counting.get().then(|| view! {
+            <section class="card" aria-labelledby="find">
+                <h2 id="find">{texts.find_assets}</h2>
+                <form class="form" data-form="find" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); find(found_asset.get_untracked()); }>
+                    <PlacePicker catalog=page.catalog.into() chosen=found_place label=Signal::stored(texts.where_you_are) none=Signal::stored(texts.where_it_belongs) />
+                    <div class="code-row">
+                        <label>
+                            <span>{texts.asset_tag}</span>
+                            <input name="tag" autocomplete="off" prop:value=found_asset on:input=move |event| found_asset.set(event_target_value(&event)) />
+                        </label>
+                        <ScanButton on_code=Callback::new(find) />
+                    </div>
+                    {page.error_line()}
+                    <button type="submit" class="primary">{texts.found}</button>
+                </form>
+            </section>
+        })
+    };
+    let result = move || {
+        let texts = texts.get();
+        let view = page.stocktake.get()?;
+        let counting = page.counting.get();
+        page.catalog.with(|catalog| {
+            let catalog = catalog.as_deref();
+            let place_name = |place: &str| catalog.and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
+            let asset_name = |asset: &str| {
+                catalog
+                    .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
+                    .map(|known| format!("{} {}", known.tag, known.name))
+                    .unwrap_or_else(|| asset.to_owned())
+            };
             let result = view.audit();
             let line = |state: &'static str, asset: &str, detail: String| view! { <li data-audit=state data-asset=asset.to_owned()>{format!("{}{detail}", asset_name(asset))}</li> };
             let in_place = result.in_place.iter().map(|asset| line("in-place", asset, String::new())).collect_view();
@@ -311,24 +483,7 @@ pub fn StocktakePage() -> impl IntoView {
                 .collect_view();
             let missing = result.missing.iter().map(|asset| line("missing", asset, format!(" · {}", place_name(&view.expected_assets[asset])))).collect_view();
             let unexpected = result.unexpected.iter().map(|(asset, found)| line("unexpected", asset, format!(" · {} {}", texts.found_at, place_name(found)))).collect_view();
-            view! {
-                {counting.then(|| view! {
-                    <section class="card" aria-labelledby="find">
-                        <h2 id="find">{texts.find_assets}</h2>
-                        <form class="form" data-form="find" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); find(found_asset.get_untracked()); }>
-                            <PlacePicker catalog=catalog_memo.into() chosen=found_place label=Signal::stored(texts.where_you_are) none=Signal::stored(texts.where_it_belongs) />
-                            <div class="code-row">
-                                <label>
-                                    <span>{texts.asset_tag}</span>
-                                    <input name="tag" autocomplete="off" prop:value=found_asset on:input=move |event| found_asset.set(event_target_value(&event)) />
-                                </label>
-                                <ScanButton on_code=Callback::new(find) />
-                            </div>
-                            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                            <button type="submit" class="primary">{texts.found}</button>
-                        </form>
-                    </section>
-                })}
+            Some(view! {
                 <section class="card" aria-labelledby="audit">
                     <h2 id="audit">{texts.audit_result}</h2>
                     <h3>{texts.audit_elsewhere}</h3>
@@ -339,105 +494,64 @@ pub fn StocktakePage() -> impl IntoView {
                     <ul class="audit">{in_place}</ul>
                     {(!result.unexpected.is_empty()).then(|| view! { <h3>{texts.audit_unexpected}</h3><ul class="audit">{unexpected}</ul> })}
                 </section>
-            }
-        });
-        let stock_count = view.kind == Kind::Stock;
-        // The items the search names (by code or name), all if it is empty.
-        let item_options = move || {
-            let wanted = item_search.get().trim().to_lowercase();
-            catalog_memo.with(|catalog| {
-                catalog.as_ref().map(|catalog| {
-                    catalog
-                        .stock_items
-                        .iter()
-                        .filter(|known| wanted.is_empty() || known.code.to_lowercase().contains(&wanted) || known.name.to_lowercase().contains(&wanted))
-                        .map(|known| {
-                            let id = known.id.to_string();
-                            view! { <option value=known.id.to_string() selected=move || item.get() == id>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
-                        })
-                        .collect_view()
-                })
             })
-        };
-        let search_items = move |event: leptos::ev::Event| {
-            let wanted = event_target_value(&event);
-            item_search.set(wanted.clone());
-            let wanted = wanted.trim().to_lowercase();
-            // One match is as good as picked.
-            let matches: Vec<String> = catalog_memo.with_untracked(|catalog| {
-                catalog
-                    .iter()
-                    .flat_map(|catalog| catalog.stock_items.iter())
-                    .filter(|known| !wanted.is_empty() && (known.code.to_lowercase().contains(&wanted) || known.name.to_lowercase().contains(&wanted)))
-                    .map(|known| known.id.to_string())
-                    .collect()
+        })
+    };
+    view! { {find_form}{result} }
+}
+
+/// A manager's steps: close the count, reopen it or approve it. Approving records the
+/// adjustments in the site's ledger.
+fn phase_actions(page: Page) -> impl IntoView {
+    let texts = use_texts();
+    let step = move |phase: Phase| {
+        move |_| {
+            let Some(session) = page.current.session.get_untracked() else { return };
+            let Some(document) = page.id.get_untracked() else { return };
+            spawn_local(async move {
+                let outcome = async {
+                    replica::edit(&document, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        Stocktake::edit_in(doc, |stocktake| stocktake.record_phase(&entry_id("step"), phase, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                    })
+                    .await?;
+                    if phase == Phase::Approved
+                        && let Some(view) = read_stocktake(&document)
+                    {
+                        adjust_ledger(&session, document, &view).await?;
+                    }
+                    Ok::<(), String>(())
+                }
+                .await;
+                page.error.set(outcome.err());
             });
-            if let [only] = matches.as_slice() {
-                item.set(only.clone());
-            }
-        };
-        view! {
-            <article class="stocktake-page" data-stocktake=document.to_string() data-phase=format!("{:?}", view.phase).to_lowercase()>
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
-                <h1>{format!("{} · {}", texts.stocktake, view.location)}</h1>
-                <p class="order-badges">
-                    <span class="badge">{phase_text(texts, view.phase)}</span>
-                    <span class="badge" data-mode=view.mode.as_str()>{if view.mode == Mode::Blind { texts.mode_blind } else { texts.mode_open }}</span>
-                    {sync_badge(document)}
-                </p>
-                {recounts}
-                {audit}
-                {(stock_count && counting).then(|| view! {
-                    <section class="card" aria-labelledby="count">
-                        <h2 id="count">{texts.count}</h2>
-                        <form class="form" data-form="count" on:submit=count>
-                            <CodeField value=code on_code=Callback::new(use_code) />
-                            <label>
-                                <span>{texts.search}</span>
-                                <input type="search" name="item-search" prop:value=move || item_search.get() on:input=search_items />
-                            </label>
-                            <label>
-                                <span>{texts.item}</span>
-                                <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
-                                    <option value="">"—"</option>
-                                    {item_options}
-                                </select>
-                            </label>
-                            <div class="two-columns">
-                                <label>
-                                    <span>{texts.bin}</span>
-                                    <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
-                                </label>
-                                <label>
-                                    <span>{texts.quantity}</span>
-                                    <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| quantity.set(event_target_value(&event)) />
-                                </label>
-                            </div>
-                            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                            <button type="submit" class="primary">{texts.count}</button>
-                        </form>
-                        <h3>{texts.my_counts}</h3>
-                        <ul class="count-entries">{my_entries}</ul>
-                    </section>
-                })}
-                <section class="card" aria-labelledby="totals" class:hidden=!stock_count>
-                    <h2 id="totals">{texts.totals}</h2>
-                    <table class="stock-table">
-                        <thead>
-                            <tr>
-                                <th>{texts.item}</th>
-                                <th class="number">{texts.counted}</th>
-                                {reveal.then(|| view! { <th class="number">{texts.expected}</th><th class="number">{texts.variance}</th> })}
-                            </tr>
-                        </thead>
-                        <tbody>{totals}</tbody>
-                    </table>
-                    {(!reveal).then(|| view! { <p class="muted" data-blind="yes">{texts.blind_hint}</p> })}
-                </section>
-                {phase_actions.map(|actions| view! { <div class="order-actions">{actions}</div> })}
-                {adjustments}
-            </article>
         }
-        .into_any()
+    };
+    move || {
+        let texts = texts.get();
+        if !page.manager.get() {
+            return None;
+        }
+        let actions = match page.stocktake.with(|found| found.as_ref().map(|view| view.phase))? {
+            Phase::Counting => view! { <button type="button" class="primary" data-action="close-count" on:click=step(Phase::Closed)>{texts.close_count}</button> }.into_any(),
+            Phase::Closed => view! {
+                <button type="button" data-action="reopen-count" on:click=step(Phase::Counting)>{texts.reopen_count}</button>
+                <button type="button" class="primary" data-action="approve-count" on:click=step(Phase::Approved)>{texts.approve_count}</button>
+            }
+            .into_any(),
+            Phase::Approved => return None,
+        };
+        Some(view! { <div class="order-actions">{actions}</div> })
+    }
+}
+
+/// The adjustments an approval recorded.
+fn adjustments(page: Page) -> impl IntoView {
+    let texts = use_texts();
+    move || {
+        let texts = texts.get();
+        let view = page.stocktake.get().filter(|view| view.phase == Phase::Approved)?;
+        let lines = view.approved_adjustments.iter().map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", page.item_name(item))}</li> }).collect_view();
+        Some(view! { <section class="card"><h2>{texts.adjustments}</h2><ul>{lines}</ul></section> })
     }
 }
