@@ -179,7 +179,12 @@ fn now() -> Timestamp {
 /// Starts syncing for `session`: loads what the phone holds, asks for the user's sites'
 /// catalogs first, and connects. Replaces a replica already running.
 pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), String> {
-    stop();
+    // The replica replaced (the person's roles changed, say) stops at once, so no edit goes
+    // to it while the new one loads; the views keep what they show until the new one has
+    // loaded the same documents, rather than drawing every screen empty in between.
+    if let Some(replaced) = RUNNING.take() {
+        halt(&replaced);
+    }
     let store = store::local().await.map_err(|error| error.to_string())?;
     let actor = ActorId::from(hex_bytes(&session.actor).ok_or("the session has no device actor")?);
     let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
@@ -252,13 +257,19 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), Str
 pub fn stop() {
     READINGS.with_borrow_mut(HashMap::clear);
     if let Some(replica) = RUNNING.take() {
-        let mut this = replica.borrow_mut();
-        if let Some(socket) = this.socket.take() {
-            detach(&socket);
-        }
-        this.timers = Timers::default();
+        halt(&replica);
+        let this = replica.borrow();
         this.view.set(SyncView { revision: this.view.get_untracked().revision + 1, ..SyncView::default() });
     }
+}
+
+/// Closes a replica's socket and drops its timers.
+fn halt(replica: &Rc<RefCell<Replica>>) {
+    let mut this = replica.borrow_mut();
+    if let Some(socket) = this.socket.take() {
+        detach(&socket);
+    }
+    this.timers = Timers::default();
 }
 
 fn running() -> Option<Rc<RefCell<Replica>>> {

@@ -180,14 +180,14 @@ pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), String
 }
 
 /// A role at a site, as the admin API spells it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 pub struct SiteRole {
     pub site: String,
     pub role: String,
 }
 
 /// Someone an administrator manages.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 pub struct AdminPerson {
     pub username: String,
     pub display_name: String,

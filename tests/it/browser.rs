@@ -234,6 +234,17 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     let uploaded = wait_for("the photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&sha256).unwrap() }).await;
     assert_eq!(uploaded.len() as u64, reference.size);
     assert_eq!(&uploaded[..3], [0xff, 0xd8, 0xff]);
+
+    // A note begun on the report stays with it, as typed, when a newer report takes the
+    // top of the list.
+    type_into(&browser, &format!("[data-document='{id}'] [data-form=comment] [name=comment]"), "记得带梯子").await;
+    submit(&browser, "report", "title", "楼道灯闪烁").await;
+    wait_for("the newer report on top", PATIENCE, || async {
+        (browser.evaluate("return document.querySelector('.order .order-title')?.textContent ?? null").await == json!("楼道灯闪烁")).then_some(())
+    })
+    .await;
+    let typed = browser.evaluate(&format!("return document.querySelector(\"[data-document='{id}'] [data-form=comment] [name=comment]\").value")).await;
+    assert_eq!(typed, json!("记得带梯子"));
     browser.close().await;
     server.stop().await.unwrap();
 }
@@ -435,7 +446,13 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     for item in ["insulation-mats", "breakers-labelled", "no-overload"] {
         answer(&browser, item, "pass").await;
     }
+    // A note begun on the RCD test stays open, as typed, when the item is answered meanwhile.
+    tap(&browser, "[data-item=rcd-test] [data-action=add-note]").await;
+    type_into(&browser, "[data-item=rcd-test] [data-form=note] [name=note]", "按钮卡滞").await;
     answer(&browser, "rcd-test", "fail").await;
+    assert_eq!(browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-form=note] [name=note]')?.value ?? null").await, json!("按钮卡滞"));
+    tap(&browser, "[data-item=rcd-test] [data-form=note] button[type=submit]").await;
+    browser.wait_for_text("[data-item=rcd-test] .note span", "按钮卡滞").await;
     tap(&browser, "[data-action=submit-round]").await;
     // A failed item whose checklist wants a photo on failure cannot be submitted without one.
     browser.wait_for_text("[data-missing]", "Required items still open: 1").await;
@@ -476,6 +493,7 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     assert_eq!(view.location, "store");
     assert_eq!(view.result().answered, 6);
     assert_eq!(view.result().failed_keys, ["-/rcd-test"]);
+    assert_eq!(view.notes.iter().map(|note| note.text.as_str()).collect::<Vec<_>>(), ["按钮卡滞"]);
     let photo = view.photos[0].blob.clone();
     wait_for("the item's photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&server::blobs::parse_sha256(&photo.sha256).unwrap()).unwrap() }).await;
     let hazard = shared::protocol::DocumentId::parse(&view.hazards[0].work_order).unwrap();
@@ -519,8 +537,8 @@ async fn phone(server: &TestServer, user: &str, display_name: &str) -> Browser {
     browser
 }
 
-/// Draws a short stroke on the signature pad of `item` and saves it.
-async fn sign(browser: &Browser, item: &str) {
+/// Draws a short stroke on the signature pad of `item`.
+async fn draw_signature(browser: &Browser, item: &str) {
     use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
     let pad_selector = format!("[data-item={item}] [data-signature=pad]");
     let pad = browser.client.find(fantoccini::Locator::Css(&pad_selector)).await.unwrap();
@@ -534,6 +552,10 @@ async fn sign(browser: &Browser, item: &str) {
         .then(PointerAction::MoveBy { duration: stroke, x: 60.0, y: -30.0 })
         .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
     browser.client.perform_actions(finger).await.unwrap();
+}
+
+/// Saves the signature drawn on the pad of `item`.
+async fn save_signature(browser: &Browser, item: &str) {
     tap(browser, &format!("[data-item={item}] [data-action=save-signature]")).await;
     wait_for("the signature to be kept", PATIENCE, || async { browser.text(&format!("[data-item={item}] [data-signed=yes]")).await }).await;
 }
@@ -587,14 +609,17 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     submit(&inspector, "note", "note", "二楼通道堆放纸箱，已清理").await;
     inspector.wait_for_text("[data-item=exits-clear] .note span", "二楼通道堆放纸箱，已清理").await;
 
-    // The signature is required: submitting without it names what is missing.
+    // The signature is required: submitting without it names what is missing, and a
+    // signature drawn but not saved yet stays on the pad, to be saved.
     for item in ["emergency-lighting", "alarm-panel"] {
         answer(&inspector, item, "pass").await;
     }
+    draw_signature(&inspector, "signature").await;
     tap(&inspector, "[data-action=submit-round]").await;
     inspector.wait_for_text("[data-missing]", "Required items still open: 1").await;
     assert_eq!(inspector.evaluate("return [...document.querySelectorAll('.item.flagged')].map((item) => item.dataset.item)").await, json!(["signature"]));
-    sign(&inspector, "signature").await;
+    save_signature(&inspector, "signature").await;
+    wait_for("the signature to leave the missing", PATIENCE, || async { inspector.text("[data-missing]").await.is_none().then_some(()) }).await;
     inspector.wait_for_text("[data-progress] > span", "10 of 11 answered").await;
     screenshot(&inspector, "round-answered").await;
     fits_a_phone(&inspector, 30).await;

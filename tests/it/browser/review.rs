@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{PATIENCE, answer, built_dist, fits_a_phone, phone, read_out, screenshot, tap, wait_for_element};
+use super::{PATIENCE, answer, built_dist, fits_a_phone, phone, read_out, screenshot, tap, type_into, wait_for_element};
 use crate::support::{TestServer, wait_for};
 
 #[tokio::test]
@@ -65,6 +65,23 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     wait_for_element(&manager, "[data-list=history] [data-user=inspector]").await;
     manager.wait_for_text("[data-conflicts]", "No conflicts.").await;
     screenshot(&manager, "document-review").await;
+
+    // On the round's page, a review note being written stays, as typed, while another
+    // reviewer's note arrives; saved, the manager's is the one in force.
+    let round = manager.evaluate("return location.pathname.split('/').pop()").await;
+    let round_page = format!("{base}rounds/{}", round.as_str().unwrap());
+    manager.client.goto(&round_page).await.unwrap();
+    type_into(&manager, "[data-form=review] [name=review]", "灭火器需补充").await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&round_page).await.unwrap();
+    type_into(&admin, "[data-form=review] [name=review]", "已核对").await;
+    tap(&admin, "[data-form=review] button[type=submit]").await;
+    manager.wait_for_text("[data-review=admin] p", "已核对").await;
+    assert_eq!(manager.evaluate("return document.querySelector('[data-form=review] [name=review]').value").await, json!("灭火器需补充"));
+    tap(&manager, "[data-form=review] button[type=submit]").await;
+    manager.wait_for_text("[data-review=manager] p", "灭火器需补充").await;
+    admin.wait_for_text("[data-review=manager] p", "灭火器需补充").await;
+    admin.close().await;
     manager.close().await;
     inspector.close().await;
     server.stop().await.unwrap();

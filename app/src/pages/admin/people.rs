@@ -95,14 +95,19 @@ pub fn People() -> impl IntoView {
             }
         });
     };
-    let list = move || match people.get() {
+    // Whether the list came; each row is kept while its person reads the same, so a
+    // password or roles being entered in one stay when the list is read again.
+    let loaded = Memo::new(move |_| people.with(|people| people.as_ref().map(|people| people.as_ref().map(|_| ()).map_err(Clone::clone))));
+    let list = move || match loaded.get() {
         None => view! { <p class="muted">"…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="error" title=error>{move || texts.get().needs_network}</p> }.into_any(),
-        Some(Ok(people)) => {
-            let sites = sites();
+        Some(Ok(())) => {
+            let listed = move || people.with(|people| people.as_ref().and_then(|people| people.as_ref().ok()).cloned().unwrap_or_default());
             view! {
                 <ul class="people">
-                    {people.into_iter().map(|person| view! { <PersonRow person=person sites=sites.clone() reload=reload /> }).collect_view()}
+                    <For each=listed key=|person| person.clone() let:person>
+                        <PersonRow person=person sites=sites() reload=reload />
+                    </For>
                 </ul>
             }
             .into_any()

@@ -219,12 +219,15 @@ pub fn TemplateBuilder() -> impl IntoView {
     let name_zh = RwSignal::new(String::new());
     let name_en = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
-    // The name fields follow the document until the reader types in them.
+    // The name fields follow the names in the document: they are set again when those
+    // change (a rename saved here or arriving), not on every edit of the items, so names
+    // being typed stay while sections and items are added.
+    let names = Memo::new(move |_| template.with(|read| read.as_ref().map(|read| (read.draft.name.zh.clone(), read.draft.name.en.clone(), read.draft.category.clone()))));
     Effect::new(move || {
-        if let Some(read) = template.get() {
-            name_zh.set(read.draft.name.zh.clone());
-            name_en.set(read.draft.name.en.clone());
-            category.set(read.draft.category.clone());
+        if let Some((zh, en, chosen)) = names.get() {
+            name_zh.set(zh);
+            name_en.set(en);
+            category.set(chosen);
         }
     });
     let edit = move |change: TemplateChange| {
@@ -400,7 +403,6 @@ pub fn TemplateBuilder() -> impl IntoView {
                         conflict: None,
                         can_resolve: false,
                         locked: true,
-                        flagged: false,
                         site: read.site.clone(),
                         location: String::new(),
                         language,

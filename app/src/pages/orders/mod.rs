@@ -351,46 +351,50 @@ fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
 }
 
 /// The work orders on this phone, newest first, each with its status, sync state and
-/// comments: a reporter follows theirs here.
+/// comments: a reporter follows theirs here. Rows are kept per order, so a comment or a
+/// photo being added to one stays with it while others change or arrive.
 #[component]
 pub fn MyWorkOrders() -> impl IntoView {
     let texts = use_texts();
     let orders = use_orders();
     let newest_first = move || {
-        let mut orders = orders.get();
-        orders.sort_by_key(|(_, order)| std::cmp::Reverse(order.header.created_at));
-        orders
+        let mut orders: Vec<(shared::time::Timestamp, DocumentId)> = orders.with(|orders| orders.iter().map(|(id, order)| (order.header.created_at, *id)).collect());
+        orders.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
+        orders.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
     };
     view! {
         <section class="card" aria-labelledby="my-orders">
             <h2 id="my-orders">{move || texts.get().my_reports}</h2>
             <ul class="orders">
-                {move || newest_first().into_iter().map(|(id, order)| view! { <OrderRow id=id order=order /> }).collect_view()}
+                <For each=newest_first key=|id| *id let:id>
+                    <OrderRow id=id orders=orders />
+                </For>
             </ul>
         </section>
     }
 }
 
 #[component]
-fn OrderRow(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
+fn OrderRow(id: DocumentId, orders: Memo<Vec<(DocumentId, Arc<WorkOrderView>)>>) -> impl IntoView {
     let texts = use_texts();
-    let status = order.state().status;
-    let comments = order
-        .comments
-        .iter()
-        .map(|comment| {
-            let photo = comment.photo.as_ref().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> });
-            view! { <li class="comment"><span class="comment-text">{comment.text.clone()}</span>{photo}</li> }
-        })
-        .collect_view();
+    let order = Memo::new(move |_| orders.with(|orders| orders.iter().find(|(known, _)| *known == id).map(|(_, order)| order.clone())));
+    let status = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.state().status)));
+    let comments = move || order.with(|order| order.as_ref().map(|order| order.comments.clone()).unwrap_or_default());
     view! {
         <li class="order" data-document=id.to_string()>
             <div class="order-head">
-                <a class="order-title" href=format!("/orders/{id}")>{order.title.clone()}</a>
-                <span class="muted" data-order-status=status.as_str()>{move || texts.get().status(status)}</span>
+                <a class="order-title" href=format!("/orders/{id}")>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</a>
+                <span class="muted" data-order-status=move || status.get().map(|status| status.as_str())>{move || status.get().map(|status| texts.get().status(status))}</span>
                 {sync_badge(id)}
             </div>
-            <ul class="comments">{comments}</ul>
+            <ul class="comments">
+                <For each=comments key=|comment| comment.id.clone() let:comment>
+                    <li class="comment">
+                        <span class="comment-text">{comment.text.clone()}</span>
+                        {comment.photo.as_ref().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> })}
+                    </li>
+                </For>
+            </ul>
             <History id=id />
             <CommentForm id=id />
         </li>
@@ -468,6 +472,12 @@ pub fn Photo(sha256: String) -> impl IntoView {
         let sha256 = sha256.clone();
         let token = current.session.get_untracked().map(|session| session.token).unwrap_or_default();
         async move { photos::object_url(&sha256, &token).await.ok() }
+    });
+    // The image's object URL holds the photo in memory until it is revoked.
+    on_cleanup(move || {
+        if let Some(Some(src)) = url.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&src);
+        }
     });
     move || url.get().flatten().map(|src| view! { <img class="photo" src=src alt="" data-photo="shown" /> })
 }

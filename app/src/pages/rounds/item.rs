@@ -4,6 +4,8 @@
 //! Two people's different answers are shown side by side; the round's owner or a manager
 //! keeps one.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::SiteId;
@@ -42,8 +44,6 @@ pub struct ItemRowData {
     pub conflict: Option<Vec<ConflictingValue>>,
     pub can_resolve: bool,
     pub locked: bool,
-    /// Named by the last submission attempt as missing.
-    pub flagged: bool,
     pub site: String,
     /// The room, or the round's place: where a hazard is.
     pub location: String,
@@ -53,10 +53,12 @@ pub struct ItemRowData {
 impl ItemRowData {
     /// Rows are rebuilt only when what they show changed. A round's checklist is copied
     /// when it starts and never edited, so its item is named by id; every other field is
-    /// in the key (the pattern names them all, so a new field cannot be left out).
+    /// in the key (the pattern names them all, so a new field cannot be left out). Whether
+    /// the row is flagged as missing is not: it follows a signal, so tapping "submit" with a
+    /// signature drawn but not saved leaves the pad as it is.
     pub fn key(&self) -> String {
-        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, flagged, site, location, language } = self;
-        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, flagged, site, location, language)))
+        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, site, location, language } = self;
+        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, site, location, language)))
     }
 }
 
@@ -100,8 +102,9 @@ fn answer_words(texts: &Texts, item: &ChecklistItem, fields: &[(String, String)]
     }
 }
 
+/// One item's row; `flagged` says whether the last attempt to submit named it as missing.
 #[component]
-pub fn ItemRow(row: ItemRowData) -> impl IntoView {
+pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let ItemRowData { round, room, item, answer, locked, language, .. } = row.clone();
@@ -254,7 +257,7 @@ pub fn ItemRow(row: ItemRowData) -> impl IntoView {
     view! {
         <li
             class="item"
-            class:flagged=row.flagged
+            class:flagged=move || flagged.is_some_and(|flagged| flagged.get())
             class:failed=is_failed
             class:conflicted=row.conflict.is_some()
             data-item=item.id.to_string()
@@ -275,24 +278,60 @@ pub fn ItemRow(row: ItemRowData) -> impl IntoView {
     }
 }
 
+/// Notes being written on a round's items, by round and answer key, kept by the round's page: an
+/// item's row is made again whenever the item changes (an answer tapped while a note is
+/// being written, say), and the new row takes the note up where it was.
+#[derive(Clone, Copy, Default)]
+pub struct NoteDrafts(StoredValue<HashMap<String, String>>);
+
 /// The notes on an item, and a field to add one.
 #[component]
 fn Notes(row: ItemRowData) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let open = RwSignal::new(false);
-    let draft = RwSignal::new(String::new());
     let ItemRowData { round, room, item, locked, language, .. } = row.clone();
-    let save = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let text = draft.get_untracked();
-        if text.trim().is_empty() {
-            return;
+    let drafts = use_context::<NoteDrafts>().unwrap_or_default().0;
+    let key = format!("{round} {}", answer_key(room.as_deref().unwrap_or(shared::document::inspection::NO_ROOM), &item.id));
+    let kept = drafts.with_value(|drafts| drafts.get(&key).cloned());
+    let open = RwSignal::new(kept.is_some());
+    let draft = RwSignal::new(kept.unwrap_or_default());
+    let keep = {
+        let key = key.clone();
+        move |text: Option<String>| {
+            drafts.update_value(|drafts| {
+                let _ = match text {
+                    Some(text) => drafts.insert(key.clone(), text),
+                    None => drafts.remove(&key),
+                };
+            });
         }
-        let (room, item) = (room.clone(), item.id.clone());
-        edit_round(current, round, "note", move |inspection, edit| inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit));
-        draft.set(String::new());
-        open.set(false);
+    };
+    let save = {
+        let keep = keep.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let text = draft.get_untracked();
+            if text.trim().is_empty() {
+                return;
+            }
+            let (room, item) = (room.clone(), item.id.clone());
+            edit_round(current, round, "note", move |inspection, edit| inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit));
+            keep(None);
+            draft.set(String::new());
+            open.set(false);
+        }
+    };
+    let start = {
+        let keep = keep.clone();
+        move |_| {
+            keep(Some(String::new()));
+            open.set(true);
+        }
+    };
+    let write = move |event: leptos::ev::Event| {
+        let text = event_target_value(&event);
+        keep(Some(text.clone()));
+        draft.set(text);
     };
     let notes = row
         .notes
@@ -304,10 +343,10 @@ fn Notes(row: ItemRowData) -> impl IntoView {
         {(!locked).then(|| view! {
             <Show
                 when=move || open.get()
-                fallback=move || view! { <button type="button" class="link-button" data-action="add-note" on:click=move |_| open.set(true)>{move || texts.get().add_note}</button> }
+                fallback=move || view! { <button type="button" class="link-button" data-action="add-note" on:click=start.clone()>{move || texts.get().add_note}</button> }
             >
                 <form class="inline-form" data-form="note" on:submit=save.clone()>
-                    <input name="note" prop:value=draft on:input=move |event| draft.set(event_target_value(&event)) />
+                    <input name="note" prop:value=draft on:input=write.clone() />
                     <button type="submit">{move || texts.get().add}</button>
                 </form>
             </Show>

@@ -11,7 +11,7 @@ use shared::document::inspection::{Inspection, Missing, NO_ROOM, answer_key};
 use shared::protocol::DocumentId;
 use wasm_bindgen::JsCast as _;
 
-use super::item::{ItemRow, ItemRowData};
+use super::item::{ItemRow, ItemRowData, NoteDrafts};
 use super::{RoundData, clock, is_manager, read_catalog, read_round, role_at, text};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
@@ -79,6 +79,7 @@ pub fn Round() -> impl IntoView {
     // The first screenful of items is drawn at once, the rest in the frame after: a long
     // checklist opens as fast as a short one (see `FIRST_ROWS`).
     let row_limit = RwSignal::new(FIRST_ROWS);
+    provide_context(NoteDrafts::default());
     request_animation_frame(move || request_animation_frame(move || row_limit.set(usize::MAX)));
     let data = Memo::new(move |_| {
         let _ = sync.revision.get();
@@ -114,6 +115,22 @@ pub fn Round() -> impl IntoView {
             })
         })
     };
+    // After a first attempt to submit: the answer keys still missing.
+    let gaps = Memo::new(move |_| {
+        if !tried.get() {
+            return Vec::new();
+        }
+        data.with(|data| {
+            let Some((_, data)) = data.as_ref() else { return Vec::new() };
+            data.view.missing().iter().map(|gap| match gap {
+                Missing::Answer { room, item } | Missing::PhotoOnFail { room, item } => answer_key(room, item),
+            }).collect::<Vec<String>>()
+        })
+    });
+    let flagged = move |row: &ItemRowData| {
+        let key = answer_key(row.room.as_deref().unwrap_or(NO_ROOM), &row.item.id);
+        Signal::derive(move || gaps.with(|gaps| gaps.contains(&key)))
+    };
     // Read in place: the round is not copied to build its rows.
     let rows = move || -> Vec<ItemRowData> {
         let language = language.get();
@@ -122,13 +139,11 @@ pub fn Round() -> impl IntoView {
         let manager = is_manager(role().as_deref());
         let room = room();
         let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
-        let tried = tried.get();
         let limit = row_limit.get();
         data.with(|data| {
             let Some((id, data)) = data.as_ref() else { return Vec::new() };
             let id = *id;
             let locked = data.view.submitted.is_some();
-            let gaps = if tried { data.view.missing() } else { Vec::new() };
             data.view
                 .checklist
                 .items
@@ -149,9 +164,6 @@ pub fn Round() -> impl IntoView {
                         conflict: data.conflict(&key).map(<[_]>::to_vec),
                         can_resolve: manager || data.view.header.created_by.as_str() == me,
                         locked,
-                        flagged: gaps.iter().any(|gap| match gap {
-                            Missing::Answer { room, item: gap } | Missing::PhotoOnFail { room, item: gap } => *room == room_key && *gap == item.id,
-                        }),
                         site: data.view.header.site.to_string(),
                         location: room.clone().unwrap_or_else(|| data.view.location.clone()),
                         language,
@@ -264,32 +276,36 @@ pub fn Round() -> impl IntoView {
             }
         })
     };
+    // Once submitted: who and when, the review note (made once, so a note being written
+    // stays while answers or another review arrive) and the report; before: what is missing.
+    let round_id = Memo::new(move |_| data.with(|data| data.as_ref().map(|(id, _)| *id)));
+    let submitted = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.submitted.clone())));
+    let review = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.review.clone())));
+    let can_review = Memo::new(move |_| is_manager(role().as_deref()));
     let footer = move || {
         let texts = texts.get();
-        let language = language.get();
-        data.with(|data| {
-            let (id, data) = data.as_ref()?;
-            let id = *id;
-            let gaps = if tried.get() { data.view.missing().len() } else { 0 };
-            let body = match &data.view.submitted {
-                Some((user, at)) => view! {
-                    <p class="submitted" data-round="submitted">{texts.submitted_by.replace("{user}", user.as_str()).replace("{time}", &clock(*at, language))}</p>
-                    <ReviewNote round=id review=data.view.review.clone() can_review=is_manager(role().as_deref()) />
-                    <a class="button" href=format!("/rounds/{id}/report") data-action="report">{texts.print_report}</a>
-                }
-                .into_any(),
-                None => view! {
-                    {(gaps > 0).then(|| view! { <p class="error" role="alert" data-missing=gaps>{texts.still_missing.replace("{}", &gaps.to_string())}</p> })}
+        let id = round_id.get()?;
+        let body = match submitted.get() {
+            Some((user, at)) => view! {
+                <p class="submitted" data-round="submitted">{move || texts.submitted_by.replace("{user}", user.as_str()).replace("{time}", &clock(at, language.get()))}</p>
+                {move || view! { <ReviewNote round=id review=review can_review=can_review.get() /> }}
+                <a class="button" href=format!("/rounds/{id}/report") data-action="report">{texts.print_report}</a>
+            }
+            .into_any(),
+            None => {
+                let gaps = move || gaps.with(Vec::len);
+                view! {
+                    {move || (gaps() > 0).then(|| view! { <p class="error" role="alert" data-missing=gaps()>{texts.still_missing.replace("{}", &gaps().to_string())}</p> })}
                     {move || all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
                     <div class="round-actions">
                         <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
                         <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
                     </div>
                 }
-                .into_any(),
-            };
-            Some(view! { <section class="round-footer">{body}</section> })
-        })
+                .into_any()
+            }
+        };
+        Some(view! { <section class="round-footer">{body}</section> })
     };
     view! {
         <div class="round-page">
@@ -297,7 +313,7 @@ pub fn Round() -> impl IntoView {
             {rooms}
             <ol class="items">
                 <For each=rows key=ItemRowData::key let(row)>
-                    <ItemRow row=row />
+                    <ItemRow flagged=flagged(&row) row=row />
                 </For>
             </ol>
             {footer}
@@ -307,11 +323,12 @@ pub fn Round() -> impl IntoView {
 
 /// A manager's note on a submitted round; others see it read-only.
 #[component]
-fn ReviewNote(round: DocumentId, review: Option<shared::document::inspection::Review>, can_review: bool) -> impl IntoView {
+fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspection::Review>>, can_review: bool) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let draft = RwSignal::new(review.as_ref().map(|review| review.text.clone()).unwrap_or_default());
+    // The field starts from the note in force; what arrives later shows above it.
+    let draft = RwSignal::new(review.with_untracked(|review| review.as_ref().map(|review| review.text.clone()).unwrap_or_default()));
     let error = RwSignal::new(None::<String>);
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -326,14 +343,16 @@ fn ReviewNote(round: DocumentId, review: Option<shared::document::inspection::Re
             error.set(outcome.err());
         });
     };
-    let shown = review.map(|review| {
-        view! {
-            <blockquote class="review" data-review=review.user.to_string()>
-                <p>{review.text}</p>
-                <footer class="muted">{format!("{} · {}", review.user, clock(review.at, language.get_untracked()))}</footer>
-            </blockquote>
-        }
-    });
+    let shown = move || {
+        review.get().map(|review| {
+            view! {
+                <blockquote class="review" data-review=review.user.to_string()>
+                    <p>{review.text}</p>
+                    <footer class="muted">{format!("{} · {}", review.user, clock(review.at, language.get()))}</footer>
+                </blockquote>
+            }
+        })
+    };
     view! {
         <section class="card" aria-labelledby="review">
             <h2 id="review">{move || texts.get().review_note}</h2>

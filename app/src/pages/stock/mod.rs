@@ -190,7 +190,14 @@ pub fn StoreCard() -> impl IntoView {
     };
     let item_options = move || {
         catalog.get().map(|catalog| {
-            catalog.stock_items.iter().map(|known| view! { <option value=known.id.to_string()>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }).collect_view()
+            catalog
+                .stock_items
+                .iter()
+                .map(|known| {
+                    let id = known.id.to_string();
+                    view! { <option value=known.id.to_string() selected=move || item.with(|chosen| *chosen == id)>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
+                })
+                .collect_view()
         })
     };
     let categories = move || {
@@ -198,7 +205,13 @@ pub fn StoreCard() -> impl IntoView {
             let mut found: Vec<String> = catalog.stock_items.iter().map(|known| known.category.clone()).collect();
             found.sort();
             found.dedup();
-            found.into_iter().map(|category| view! { <option value=category.clone()>{texts.get().stock_category(&category)}</option> }).collect_view()
+            found
+                .into_iter()
+                .map(|known| {
+                    let value = known.clone();
+                    view! { <option value=known.clone() selected=move || category.with(|chosen| *chosen == value)>{texts.get().stock_category(&known)}</option> }
+                })
+                .collect_view()
         })
     };
     view! {
@@ -237,7 +250,7 @@ pub fn StoreCard() -> impl IntoView {
                     </div>
                     <label>
                         <span>{move || texts.get().item}</span>
-                        <select name="item" on:change=move |event| item.set(event_target_value(&event))>
+                        <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
                             <option value="">"—"</option>
                             {item_options}
                         </select>
@@ -280,7 +293,7 @@ pub fn StoreCard() -> impl IntoView {
                     <div class="two-columns">
                         <label>
                             <span>{move || texts.get().category_label}</span>
-                            <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                            <select name="category" prop:value=move || category.get() on:change=move |event| category.set(event_target_value(&event))>
                                 <option value="">{move || texts.get().all}</option>
                                 {categories}
                             </select>
