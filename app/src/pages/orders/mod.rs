@@ -475,7 +475,7 @@ pub fn Photo(sha256: String) -> impl IntoView {
     });
     // The image's object URL holds the photo in memory until it is revoked.
     on_cleanup(move || {
-        if let Some(Some(src)) = url.get_untracked() {
+        if let Some(Some(Some(src))) = url.try_get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&src);
         }
     });
