@@ -11,7 +11,7 @@ use shared::document::catalog::{IndexEntry, SiteCatalog};
 use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
 use shared::document::template::{Checklist, ChecklistItem, ItemKind, Label, Section};
 use shared::document::work_order::{Category, EventKind, NewWorkOrder, Priority, WorkOrder};
-use shared::document::{DocumentType, Edit, EntryId};
+use shared::document::{BlobRef, DocumentType, Edit, EntryId, blob_refs};
 use shared::kpi::{self, Period, WorkOrderSummary};
 use shared::time::Timestamp;
 
@@ -81,6 +81,21 @@ fn inspections(c: &mut Criterion) {
             black_box(inspection.doc_mut().save())
         })
     });
+}
+
+fn files(c: &mut Criterion) {
+    // The server finds the files a document refers to on every change it stores.
+    let mut inspection = inspection_of(100);
+    for index in 0..100 {
+        inspection.answer(None, &id(&format!("item-{index}")), &AnswerValue::Fail, &edit("inspector", index)).unwrap();
+    }
+    for index in 0..10 {
+        let blob = BlobRef { sha256: format!("{index:064x}"), size: 120_000, mime: "image/jpeg".into() };
+        inspection.add_photo(&id(&format!("photo-{index}")), None, &id(&format!("item-{index}")), &blob, &edit("inspector", 200 + index)).unwrap();
+    }
+    let doc = inspection.into_doc();
+    assert_eq!(blob_refs(&doc).len(), 10);
+    c.bench_function("files: the file references of a 100-item round with 10 photos", |b| b.iter(|| black_box(blob_refs(black_box(&doc)))));
 }
 
 fn merges(c: &mut Criterion) {
@@ -188,6 +203,6 @@ fn catalogs(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = inspections, merges, work_orders, kpis, catalogs
+    targets = inspections, files, merges, work_orders, kpis, catalogs
 }
 criterion_main!(benches);

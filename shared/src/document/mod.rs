@@ -25,7 +25,7 @@ pub(crate) mod testing;
 use std::fmt;
 
 use automerge::transaction::{CommitOptions, Transactable as _};
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{SiteId, Username};
@@ -365,27 +365,36 @@ pub fn read_site(doc: &AutoCommit) -> Option<SiteId> {
     SiteId::parse(&site).ok()
 }
 
-/// Every file (photo, signature) a document refers to, wherever in it the reference sits,
-/// in the order found. A map with `sha256`, `size` and `mime` that do not make a valid
-/// reference is skipped: it names no file anyone can fetch.
+/// Every file (photo, signature) a document refers to, wherever in it the reference sits
+/// (but in a round's copy of its checklist, which holds none), in the order found. A map
+/// with `sha256`, `size` and `mime` that do not make a valid reference is skipped: it
+/// names no file anyone can fetch. The server calls this on every change it stores.
 pub fn blob_refs(doc: &AutoCommit) -> Vec<BlobRef> {
     let mut found = Vec::new();
     let mut objects = vec![ROOT];
     while let Some(object) = objects.pop() {
-        let children: Vec<ObjId> = match doc.object_type(&object) {
+        // Children are pushed in reverse, so that files are found in document order. Only
+        // a map with a `sha256` key is read whole: the walk itself copies no values.
+        let first_child = objects.len();
+        match doc.object_type(&object) {
             Ok(ObjType::Map | ObjType::Table) => {
-                let fields = Fields::of(doc, &object, "");
-                if fields.get("sha256").is_some()
-                    && let Ok(blob) = BlobRef::read(&fields)
-                {
+                let mut names_a_file = false;
+                for item in doc.map_range(&object, ..) {
+                    names_a_file |= item.key == "sha256";
+                    // A round's copy of its checklist, most of the round, holds no files.
+                    let checklist = object == ROOT && item.key == "checklist";
+                    if matches!(item.value, ValueRef::Object(_)) && !checklist {
+                        objects.push(item.id());
+                    }
+                }
+                if names_a_file && let Ok(blob) = BlobRef::read(&Fields::of(doc, &object, "")) {
                     found.push(blob);
                 }
-                fields.values.iter().filter(|(_, value, _)| value.is_object()).map(|(_, _, id)| id.clone()).collect()
             }
-            Ok(ObjType::List) => doc.list_range(&object, ..).filter(|item| Value::from(item.value.clone()).is_object()).map(|item| item.id()).collect(),
-            Ok(ObjType::Text) | Err(_) => Vec::new(),
-        };
-        objects.extend(children.into_iter().rev());
+            Ok(ObjType::List) => objects.extend(doc.list_range(&object, ..).filter(|item| matches!(item.value, ValueRef::Object(_))).map(|item| item.id())),
+            Ok(ObjType::Text) | Err(_) => {}
+        }
+        objects[first_child..].reverse();
     }
     found
 }
@@ -653,6 +662,10 @@ mod tests {
         let signed = put_map(&mut doc, &ROOT, "signature");
         signature.write(&mut doc, &signed);
         put_text(&mut doc, &ROOT, "note", "sha256");
+        // A round's copy of its checklist is not walked: none of its files are indexed.
+        let checklist = put_map(&mut doc, &ROOT, "checklist");
+        let item = put_map(&mut doc, &checklist, "i1");
+        BlobRef::new(&"ef".repeat(32), 900, "image/png").unwrap().write(&mut doc, &item);
         let mut found = blob_refs(&doc);
         found.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         assert_eq!(found, [photo, signature]);
