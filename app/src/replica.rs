@@ -182,9 +182,20 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), Str
     // The replica replaced (the person's roles changed, say) stops at once, so no edit goes
     // to it while the new one loads; the views keep what they show until the new one has
     // loaded the same documents, rather than drawing every screen empty in between.
-    if let Some(replaced) = RUNNING.take() {
-        halt(&replaced);
+    let replaced = RUNNING.take();
+    if let Some(replaced) = &replaced {
+        halt(replaced);
     }
+    let started = run(session, current).await;
+    if started.is_err() && replaced.is_some() {
+        // Nothing syncs: the views no longer show what the replaced replica held.
+        current.view.update(|view| *view = SyncView { revision: view.revision + 1, ..SyncView::default() });
+    }
+    started
+}
+
+/// Loads what the phone holds for `session` and starts syncing it (see `start`).
+async fn run(session: &Session, current: CurrentReplica) -> Result<(), String> {
     let store = store::local().await.map_err(|error| error.to_string())?;
     let actor = ActorId::from(hex_bytes(&session.actor).ok_or("the session has no device actor")?);
     let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
