@@ -278,9 +278,9 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
     }
 }
 
-/// Notes being written on a round's items, by round and answer key, kept by the round's page: an
-/// item's row is made again whenever the item changes (an answer tapped while a note is
-/// being written, say), and the new row takes the note up where it was.
+/// Notes being written on a round's items, by round and answer key, kept by the round's
+/// page: an item's row is made again whenever the item changes (an answer tapped while a
+/// note is being written, say), and the new row takes the note up where it was.
 #[derive(Clone, Copy, Default)]
 pub struct NoteDrafts(StoredValue<HashMap<String, String>>);
 
@@ -298,11 +298,13 @@ fn Notes(row: ItemRowData) -> impl IntoView {
     let keep = {
         let key = key.clone();
         move |text: Option<String>| {
-            drafts.update_value(|drafts| {
-                let _ = match text {
-                    Some(text) => drafts.insert(key.clone(), text),
-                    None => drafts.remove(&key),
-                };
+            drafts.update_value(|drafts| match text {
+                Some(text) => {
+                    drafts.insert(key.clone(), text);
+                }
+                None => {
+                    drafts.remove(&key);
+                }
             });
         }
     };
