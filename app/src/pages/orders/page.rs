@@ -36,8 +36,13 @@ struct Line {
     kind: &'static str,
 }
 
+/// A person's name as the site lists them, else their user name.
+fn display_name(people: &[Person], user: &str) -> String {
+    people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
+}
+
 fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
-    let name = |user: &Username| people.iter().find(|person| person.username == user.as_str()).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_string());
+    let name = |user: &Username| display_name(people, user.as_str());
     match kind {
         EventKind::Reported => texts.event_reported.to_owned(),
         EventKind::Assigned { assignee } => texts.event_assigned.replace("{}", &name(assignee)),
@@ -146,7 +151,7 @@ pub fn OrderPage() -> impl IntoView {
     // typed in it stays while changes arrive.
     let form = Memo::new(move |_| open_form.get().filter(|action| actions.with(|actions| actions.contains(action))));
     let error = RwSignal::new(None::<String>);
-    let name = move |user: &str| people.with(|people| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone())).unwrap_or_else(|| user.to_owned());
+    let name = move |user: &str| people.with(|people| display_name(people, user));
     // Only which order, and whether it is here, redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -261,7 +266,7 @@ fn Flags(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, state: Memo<Op
         let manager = matches!(role.get(), Some(Role::Manager | Role::Admin));
         let (Some(order), Some(state)) = (order.get(), state.get()) else { return Vec::new() };
         people.with(|people| {
-            let name = |user: &str| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
+            let name = |user: &str| display_name(people, user);
             state
                 .open_flags()
                 .map(|flag| {
@@ -327,7 +332,7 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
         let (texts, language) = (texts.get(), language.get());
         let order = order.get()?;
         let people = people.get();
-        let name = |user: &str| people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned());
+        let name = |user: &str| display_name(&people, user);
         let mut lines: Vec<Line> = order
             .events
             .iter()

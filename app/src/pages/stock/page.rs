@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
-use shared::document::stocktake::{Kind, Mode, Phase, Stocktake, StocktakeView};
+use shared::document::stocktake::{Disagreement, Kind, Mode, Phase, Stocktake, StocktakeView};
 use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -68,6 +68,8 @@ struct Page {
     /// Whether the person manages the stocktake's site (closes, reopens, approves).
     manager: Memo<bool>,
     counting: Memo<bool>,
+    /// Where counters disagree on a bin, worked out once per change for every part.
+    disagreements: Memo<Vec<Disagreement>>,
     error: RwSignal<Option<String>>,
     current: CurrentSession,
 }
@@ -123,7 +125,8 @@ pub fn StocktakePage() -> impl IntoView {
     let phase = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.phase)));
     let counting = Memo::new(move |_| phase.get() == Some(Phase::Counting));
     let kind = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.kind)));
-    let page = Page { id, stocktake, catalog, manager, counting, error: RwSignal::new(None), current };
+    let disagreements = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.disagreements()).unwrap_or_default()));
+    let page = Page { id, stocktake, catalog, manager, counting, disagreements, error: RwSignal::new(None), current };
     // Only which stocktake and of what kind redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -160,7 +163,7 @@ fn recounts(page: Page) -> impl IntoView {
     move || {
         let texts = texts.get();
         let view = page.stocktake.get()?;
-        let disagreements = view.disagreements();
+        let disagreements = page.disagreements.get();
         if disagreements.is_empty() && view.recounts.is_empty() {
             return None;
         }
@@ -186,8 +189,8 @@ fn recounts(page: Page) -> impl IntoView {
 }
 
 /// The items to recount: where counters disagree, and where a manager asked.
-fn recount_items(view: &StocktakeView) -> Vec<String> {
-    let mut items: Vec<String> = view.disagreements().into_iter().map(|found| found.item).chain(view.recounts.keys().cloned()).collect();
+fn recount_items(disagreements: &[Disagreement], view: &StocktakeView) -> Vec<String> {
+    let mut items: Vec<String> = disagreements.iter().map(|found| found.item.clone()).chain(view.recounts.keys().cloned()).collect();
     items.sort();
     items.dedup();
     items
@@ -359,7 +362,7 @@ fn totals(page: Page, stock_count: bool) -> impl IntoView {
         let view = page.stocktake.get()?;
         let (manager, counting, reveal) = (page.manager.get(), page.counting.get(), reveal.get());
         let moved = page.catalog.with(|catalog| catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default());
-        let recount_items = recount_items(&view);
+        let recount_items = page.disagreements.with(|disagreements| recount_items(disagreements, &view));
         let rows = view
             .totals()
             .into_iter()
