@@ -321,6 +321,42 @@ pub struct Texts {
     pub what_to_count: &'static str,
     pub where_it_belongs: &'static str,
     pub where_you_are: &'static str,
+    pub stock_item: &'static str,
+    pub not_enough_stock: &'static str,
+    pub below_zero: &'static str,
+    pub below_zero_because: &'static str,
+    pub to_reorder: &'static str,
+    pub reorder_point: &'static str,
+    pub movement_history: &'static str,
+    pub when_who: &'static str,
+    pub balance: &'static str,
+    pub no_movements: &'static str,
+    pub work_order: &'static str,
+    pub document_not_on_phone: &'static str,
+    pub not_counted: &'static str,
+    pub my_count: &'static str,
+    pub counters_disagree: &'static str,
+    pub recount_this: &'static str,
+    pub recounting: &'static str,
+    pub recount_save: &'static str,
+    pub recount_marker: &'static str,
+    pub settle_at: &'static str,
+    pub settled_by: &'static str,
+    pub approval_blocked: &'static str,
+    pub not_adjusted: &'static str,
+    pub blind_hint_manager: &'static str,
+}
+
+/// When something happened, as people read it: the time of day if it was today, else the
+/// date and time, in the phone's zone and the reader's language.
+pub fn moment(at: shared::time::Timestamp, language: Language) -> String {
+    let time = js_sys::Date::new(&(at.as_millis() as f64).into());
+    let today = js_sys::Date::new_0();
+    if time.to_date_string() == today.to_date_string() {
+        String::from(time.to_locale_time_string(language.tag()))
+    } else {
+        String::from(time.to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
+    }
 }
 
 const CHINESE: Texts = Texts {
@@ -501,8 +537,8 @@ const CHINESE: Texts = Texts {
     adjustments: "盘点调整",
     approve_count: "审批盘点",
     bin: "货位",
-    blind_hint: "盲盘：结束盘点后才显示账面数量与差异",
-    choose_item: "请选择物品",
+    blind_hint: "盲盘：结束盘点前只显示你自己的数量，不显示账面数量和他人的数量",
+    choose_item: "请选择物料",
     close_count: "结束盘点",
     reopen_count: "继续盘点",
     code: "编码",
@@ -553,10 +589,34 @@ const CHINESE: Texts = Texts {
     found: "已找到",
     found_at: "发现于",
     should_be_at: "应在",
-    stock_items: "库存物品",
+    stock_items: "物料",
     what_to_count: "盘点对象",
     where_it_belongs: "（资产的登记位置）",
     where_you_are: "所在位置",
+    stock_item: "物料",
+    not_enough_stock: "{item} 只有 {on_hand}，不能出库 {wanted}",
+    below_zero: "负库存",
+    below_zero_because: "以下出库使库存低于零（可能是离线时多台手机同时出库），请核实：",
+    to_reorder: "需补货",
+    reorder_point: "补货点",
+    movement_history: "出入库记录",
+    when_who: "时间 / 经办人",
+    balance: "结存",
+    no_movements: "还没有出入库记录",
+    work_order: "工单",
+    document_not_on_phone: "（本机没有该单据）",
+    not_counted: "未盘",
+    my_count: "我的实盘",
+    counters_disagree: "盘点人数量不一致",
+    recount_this: "复盘此货位",
+    recounting: "复盘 {item} · 货位 {bin}：数量将取代之前的盘点",
+    recount_save: "保存复盘",
+    recount_marker: " （复盘）",
+    settle_at: "以 {} 为准",
+    settled_by: "由 {} 确定",
+    approval_blocked: "盘点不一致的货位：{} 个。复盘或由经理确定后才能审批",
+    not_adjusted: "未盘物料不调整，保留账面数量",
+    blind_hint_manager: "盲盘：结束盘点后才显示账面数量与差异",
 };
 
 const ENGLISH: Texts = Texts {
@@ -737,8 +797,8 @@ const ENGLISH: Texts = Texts {
     adjustments: "Adjustments",
     approve_count: "Approve",
     bin: "Bin",
-    blind_hint: "Blind count: expected quantities and variance show once counting closes",
-    choose_item: "Choose an item",
+    blind_hint: "Blind count: until counting closes you see only your own counts, not the books or other counters' numbers",
+    choose_item: "Choose a stock item",
     close_count: "Close counting",
     reopen_count: "Reopen counting",
     code: "Code",
@@ -793,6 +853,30 @@ const ENGLISH: Texts = Texts {
     what_to_count: "What to count",
     where_it_belongs: "(where it belongs)",
     where_you_are: "Where you are",
+    stock_item: "Stock item",
+    not_enough_stock: "Only {on_hand} of {item} on hand: cannot take out {wanted}",
+    below_zero: "Below zero",
+    below_zero_because: "These movements took it below zero (phones issuing offline at once, perhaps); check them:",
+    to_reorder: "To reorder",
+    reorder_point: "reorder point",
+    movement_history: "Movements",
+    when_who: "When / who",
+    balance: "Balance",
+    no_movements: "No movements yet",
+    work_order: "Work order",
+    document_not_on_phone: "(not on this phone)",
+    not_counted: "Not counted",
+    my_count: "My count",
+    counters_disagree: "counters disagree",
+    recount_this: "Recount this bin",
+    recounting: "Recount of {item} in bin {bin}: it replaces the earlier counts",
+    recount_save: "Save recount",
+    recount_marker: " (recount)",
+    settle_at: "Settle at {}",
+    settled_by: "settled by {}",
+    approval_blocked: "Bins where counters disagree: {}. Recount or settle them before approving",
+    not_adjusted: "Not counted, so not adjusted (they keep their book quantity)",
+    blind_hint_manager: "Blind count: expected quantities and variance show once counting closes",
 };
 
 /// The checklist categories offered, as documents spell them (the texts' order).

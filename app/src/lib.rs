@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=leptos_router::path!("/rounds/:id/report") view=pages::rounds::report::RoundReport />
                     <Route path=leptos_router::path!("/orders/:id") view=pages::orders::page::OrderPage />
                     <Route path=leptos_router::path!("/stocktakes/:id") view=pages::stock::page::StocktakePage />
+                    <Route path=leptos_router::path!("/stock/:site/:item") view=pages::stock::history::StockItemHistory />
                     <Route path=leptos_router::path!("/dashboard") view=pages::review::Dashboard />
                     <Route path=leptos_router::path!("/documents/:id") view=pages::review::document::DocumentReview />
                     <Route path=leptos_router::path!("/admin") view=pages::admin::AdminHome />

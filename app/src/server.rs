@@ -115,6 +115,24 @@ pub struct Person {
     pub role: String,
 }
 
+/// A person's name as the site lists them, else their user name.
+pub fn display_name(people: &[Person], user: &str) -> String {
+    people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
+}
+
+/// The people of the site a page shows (`site`), as [`site_people`] finds them, for
+/// their names; refetched when the site or the session changes.
+pub fn use_site_people(site: impl Fn() -> Option<String> + Send + Sync + 'static) -> leptos::prelude::Memo<Vec<Person>> {
+    use leptos::prelude::*;
+    let current = crate::session::use_session();
+    let people = LocalResource::new(move || {
+        let token = current.session.get().map(|session| session.token).unwrap_or_default();
+        let site = site().unwrap_or_default();
+        async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
+    });
+    Memo::new(move |_| people.get().unwrap_or_default())
+}
+
 const PEOPLE_PREFIX: &str = "houqin.people.";
 
 fn people_key(site: &str) -> String {

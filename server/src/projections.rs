@@ -32,7 +32,7 @@ use crate::storage::RemovalGate;
 
 /// Bumped whenever a projection's shape or meaning changes: a server finding another
 /// number stored rebuilds every projection.
-pub const SCHEMA: u64 = 1;
+pub const SCHEMA: u64 = 2;
 const SCHEMA_KEY: &str = "projections_schema";
 /// How long the worker gathers marks before projecting them, so that a document changed
 /// many times in a burst is projected once.

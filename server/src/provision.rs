@@ -11,10 +11,11 @@ use anyhow::{Context, bail};
 use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
-use shared::document::catalog::{Asset, Every, MaintenancePlan, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog::{Asset, Every, MaintenancePlan, MovementKind, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
 use shared::protocol::DocumentId;
+use shared::quantity::Quantity;
 
 use crate::directory::{Directory, SiteRecord};
 use crate::documents::DocumentStore;
@@ -33,7 +34,9 @@ pub struct Starter<'a> {
     /// Places, assets and stock items to fill the catalog with.
     pub places: &'a [Place],
     pub assets: &'a [Asset],
-    pub stock: &'a [StockItem],
+    /// Stock items, each with the quantity the store holds at the start (received into the
+    /// ledger as opening stock when above zero).
+    pub stock: &'a [(StockItem, Quantity)],
     /// Rounds to schedule; they name standard checklists, so `templates` must be on.
     pub schedules: &'a [StarterSchedule],
     /// Preventive maintenance of the assets; they recur from the moment of setup.
@@ -81,8 +84,12 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
     for asset in starter.assets {
         catalog.put_asset(asset, &edit)?;
     }
-    for item in starter.stock {
+    for (item, opening) in starter.stock {
         catalog.put_stock_item(item, &edit)?;
+        if *opening > Quantity::ZERO {
+            let id = EntryId::parse(&format!("opening-{}", item.id)).context("a stock item id too long for an opening receipt")?;
+            catalog.record_movement(&id, MovementKind::Receive, &item.id, *opening, "期初库存 opening stock", &edit)?;
+        }
     }
     for round in starter.schedules {
         let Some(template) = templates.get(round.checklist) else {
@@ -125,14 +132,16 @@ pub fn maintenance(id: &str, asset: &str, title: &str, every: Every) -> Maintena
     MaintenancePlan { id: entry(id), asset: entry(asset), title: title.to_owned(), every, start: shared::time::Timestamp::from_millis(0) }
 }
 
-/// A stock item, for starters.
-pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, bin: &str) -> StockItem {
-    StockItem {
+/// A stock item with its reorder point, and the quantity on hand at the start, for starters.
+pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, bin: &str, reorder_point: i64, opening: i64) -> (StockItem, Quantity) {
+    let item = StockItem {
         id: entry(id),
         code: code.to_owned(),
         name: name.to_owned(),
         unit: unit.to_owned(),
         category: category.to_owned(),
         bin: Some(bin.to_owned()),
-    }
+        reorder_point: Some(Quantity::units(reorder_point)),
+    };
+    (item, Quantity::units(opening))
 }

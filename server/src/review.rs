@@ -246,7 +246,8 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
                 inspection.hazard_work_orders.len().to_string(),
             ]),
             Summary::Stocktake(stocktake) => {
-                let varied = stocktake.items.iter().filter(|(_, counted, expected)| Some(*counted) != *expected).count();
+                // Items counted and off the books (an item nobody counted has no variance yet).
+                let varied = stocktake.items.iter().filter(|(_, counted, expected)| counted.is_some_and(|counted| Some(counted) != *expected)).count();
                 row.extend([stocktake.started_at.iso_utc(), stocktake.items.len().to_string(), varied.to_string()]);
             }
         }

@@ -103,8 +103,9 @@ pub struct StocktakeSummary {
     pub id: String,
     pub location: String,
     pub started_at: Timestamp,
-    /// (item, counted, expected) for every item of the snapshot or counted.
-    pub items: Vec<(String, Quantity, Option<Quantity>)>,
+    /// (item, counted, expected) for every item of the snapshot or counted; counted is
+    /// `None` while nobody has counted the item.
+    pub items: Vec<(String, Option<Quantity>, Option<Quantity>)>,
 }
 
 impl StocktakeSummary {
@@ -253,7 +254,9 @@ pub fn compute(
     let mut stock_items_with_variance = 0;
     let mut stock_absolute_variance = Quantity::ZERO;
     for stocktake in stocktakes.iter().filter(|stocktake| period.contains(stocktake.started_at)) {
+        // An item nobody counted has no variance yet (and is not adjusted on approval).
         for (_, counted, expected) in &stocktake.items {
+            let Some(counted) = counted else { continue };
             let difference = counted.saturating_sub(expected.unwrap_or(Quantity::ZERO));
             if difference != Quantity::ZERO {
                 stock_items_with_variance += 1;
@@ -351,9 +354,10 @@ mod tests {
             location: "store-a".into(),
             started_at: Timestamp::from_millis(50 * MINUTE),
             items: vec![
-                ("gloves".into(), Quantity::units(98), Some(Quantity::units(100))),
-                ("masks".into(), Quantity::units(50), Some(Quantity::units(50))),
-                ("bulbs".into(), Quantity::units(3), None),
+                ("gloves".into(), Some(Quantity::units(98)), Some(Quantity::units(100))),
+                ("masks".into(), Some(Quantity::units(50)), Some(Quantity::units(50))),
+                ("bulbs".into(), Some(Quantity::units(3)), None),
+                ("fuses".into(), None, Some(Quantity::units(7))),
             ],
         }];
         let period = Period { from: Timestamp::from_millis(0), to: Timestamp::from_millis(1_000 * MINUTE) };

@@ -21,6 +21,8 @@ pub enum AppRoute {
     WorkOrder,
     /// One stocktake: counting, review and approval.
     Stocktake,
+    /// One stock item's movements, with the on-hand quantity after each.
+    StockItem,
     /// Administration: the sites one runs, new sites, the last backup.
     Admin,
     /// One site's places, assets, stock items, checklists and schedules.
@@ -45,6 +47,7 @@ impl AppRoute {
         AppRoute::RoundReport,
         AppRoute::WorkOrder,
         AppRoute::Stocktake,
+        AppRoute::StockItem,
         AppRoute::Admin,
         AppRoute::AdminSite,
         AppRoute::AdminPeople,
@@ -64,6 +67,7 @@ impl AppRoute {
             AppRoute::RoundReport => "/rounds/:id/report",
             AppRoute::WorkOrder => "/orders/:id",
             AppRoute::Stocktake => "/stocktakes/:id",
+            AppRoute::StockItem => "/stock/:site/:item",
             AppRoute::Admin => "/admin",
             AppRoute::AdminSite => "/admin/sites/:id",
             AppRoute::AdminPeople => "/admin/people",

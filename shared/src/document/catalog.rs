@@ -85,6 +85,8 @@ pub struct StockItem {
     /// `supplies`, `consumables`, `protective_equipment` or `fixed_asset`.
     pub category: String,
     pub bin: Option<String>,
+    /// Time to order more once on-hand is at or below this.
+    pub reorder_point: Option<Quantity>,
 }
 
 /// A template in use at the site.
@@ -258,6 +260,39 @@ impl CatalogView {
         on_hand(&self.ledger, None)
     }
 
+    /// An item's movements in time order (then by id, the same on every phone) with the
+    /// running on-hand quantity.
+    pub fn stock_history(&self, item: &EntryId) -> StockHistory {
+        let mut movements: Vec<&Movement> = self.ledger.iter().filter(|movement| movement.item == *item).collect();
+        movements.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        let mut on_hand = Quantity::ZERO;
+        let mut below_zero_since = None;
+        let mut history = Vec::with_capacity(movements.len());
+        for (index, movement) in movements.into_iter().enumerate() {
+            let before = on_hand;
+            on_hand = on_hand.saturating_add(movement.delta());
+            if on_hand.is_negative() && !before.is_negative() {
+                below_zero_since = Some(index);
+            } else if !on_hand.is_negative() {
+                below_zero_since = None;
+            }
+            history.push((movement.clone(), on_hand));
+        }
+        StockHistory { on_hand, movements: history, below_zero_since }
+    }
+
+    /// Stock items at or below their reorder point, with their on-hand quantity.
+    pub fn to_reorder(&self) -> Vec<(&StockItem, Quantity)> {
+        let on_hand = self.on_hand();
+        self.stock_items
+            .iter()
+            .filter_map(|item| {
+                let quantity = on_hand.get(&item.id).copied().unwrap_or_default();
+                (quantity <= item.reorder_point?).then_some((item, quantity))
+            })
+            .collect()
+    }
+
     /// The place `id`. Read from a document, places are in id order and found by halving;
     /// a list put together otherwise is still searched whole before giving up.
     pub fn place(&self, id: &str) -> Option<&Place> {
@@ -343,6 +378,51 @@ fn first_and_count<T>(items: impl Iterator<Item = T>, limit: usize) -> (Vec<T>, 
         }
     }
     (first, total)
+}
+
+/// A movement the ledger is to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingMovement {
+    pub id: EntryId,
+    pub kind: MovementKind,
+    pub item: EntryId,
+    pub quantity: Quantity,
+}
+
+/// What the ledger must record so that it has issued exactly each part a work order used:
+/// per part entry, the part's quantity less what movements for that part already issued.
+/// Ids are derived from the order and the part (`part-<order>-<part>`, then `-2`, `-3`…
+/// for corrections), so phones that both see a part unissued make the same movement: a
+/// ledger map key, stored once. A part whose quantity went down is returned to the store as
+/// an adjustment.
+pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], ledger: &[Movement]) -> Vec<PendingMovement> {
+    let order: String = order_url.trim_start_matches("automerge:").chars().take(12).collect();
+    let mut pending = Vec::new();
+    for part in parts {
+        let Ok(item) = EntryId::parse(&part.item) else { continue };
+        let prefix = format!("part-{order}-{}", part.id);
+        let issued: Vec<&Movement> = ledger.iter().filter(|movement| movement.id.as_str() == prefix || movement.id.as_str().strip_prefix(&prefix).is_some_and(|rest| rest.starts_with('-'))).collect();
+        let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
+        let missing = part.quantity.saturating_sub(net_issued);
+        if missing == Quantity::ZERO {
+            continue;
+        }
+        let id = if issued.is_empty() { prefix } else { format!("{prefix}-{}", issued.len() + 1) };
+        let Ok(id) = EntryId::parse(&id) else { continue };
+        let (kind, quantity) = if missing.is_negative() { (MovementKind::Adjust, Quantity::ZERO.saturating_sub(missing)) } else { (MovementKind::Issue, missing) };
+        pending.push(PendingMovement { id, kind, item, quantity });
+    }
+    pending
+}
+
+/// One stock item's movements, oldest first, each with the on-hand quantity after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockHistory {
+    pub on_hand: Quantity,
+    pub movements: Vec<(Movement, Quantity)>,
+    /// Where on-hand is below zero: the movements since it last was zero or more, which
+    /// took it there.
+    pub below_zero_since: Option<usize>,
 }
 
 /// On-hand quantities from movements, counting only those before `until` if given.
@@ -433,6 +513,7 @@ impl SiteCatalog {
             put(doc, map, "unit", item.unit.as_str());
             put(doc, map, "category", item.category.as_str());
             put_optional(doc, map, "bin", item.bin.as_deref());
+            put_optional(doc, map, "reorder_point", item.reorder_point.map(Quantity::thousandths));
         })
     }
 
@@ -478,10 +559,34 @@ impl SiteCatalog {
         })
     }
 
-    /// Records a stock movement by `edit.user`. Issues and scraps may take stock below
-    /// zero: a phone offline cannot know what others issued, and the ledger must record
-    /// what happened; negative stock shows up for the storekeeper to investigate.
+    /// Records a stock movement by `edit.user`. An issue or scrap of more than this copy of
+    /// the ledger has on hand is refused ([`DocumentError::NotEnoughStock`]). Movements
+    /// recorded offline on other phones may still take stock below zero once merged: the
+    /// ledger records what happened, and [`CatalogView::stock_history`] shows which
+    /// movements took it there.
     pub fn record_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if matches!(kind, MovementKind::Issue | MovementKind::Scrap) {
+            let ledger = self.read()?.ledger;
+            let available = on_hand(&ledger, None).get(item).copied().unwrap_or_default();
+            if quantity > available {
+                return Err(DocumentError::NotEnoughStock { item: item.to_string(), on_hand: available, wanted: quantity });
+            }
+        }
+        self.write_movement(id, kind, item, quantity, reference, edit)
+    }
+
+    /// Issues the parts of a work order that the ledger has not issued yet, or corrects what
+    /// it issued where a part's quantity changed ([`parts_to_issue`]). Not checked against
+    /// on-hand: the parts are already in the repair, and the ledger must say so.
+    pub fn issue_parts(&mut self, order_url: &str, parts: &[super::work_order::PartUsed], edit: &Edit) -> Result<usize, DocumentError> {
+        let pending = parts_to_issue(order_url, parts, &self.read()?.ledger);
+        for movement in &pending {
+            self.write_movement(&movement.id, movement.kind, &movement.item, movement.quantity, order_url, edit)?;
+        }
+        Ok(pending.len())
+    }
+
+    fn write_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
         let signed_allowed = kind == MovementKind::Adjust;
         if quantity == Quantity::ZERO || (quantity.is_negative() && !signed_allowed) {
             return Err(invalid("quantity", &quantity.to_string(), "above zero (only adjustments may be negative)"));
@@ -533,6 +638,7 @@ impl SiteCatalog {
                     unit: item.str("unit")?,
                     category: item.str("category")?,
                     bin: item.optional_str("bin")?,
+                    reorder_point: item.optional_i64("reorder_point")?.map(Quantity::from_thousandths),
                 })
             })?,
             templates: root.keyed("templates", |document, template| {
@@ -720,6 +826,80 @@ mod tests {
         }
         let taken = catalog.record_movement(&id("m1"), MovementKind::Receive, &gloves, Quantity::units(1), "", &edit("store", 99)).unwrap_err();
         assert_eq!(taken.to_string(), "invalid movement id \"m1\": a new id; this one is taken");
+    }
+
+    #[test]
+    fn issues_beyond_what_is_on_hand_are_refused_and_merged_shortfalls_are_traced() {
+        let mut catalog = catalog();
+        let bulbs = id("bulbs");
+        catalog.record_movement(&id("m1"), MovementKind::Receive, &bulbs, Quantity::units(10), "PO-1", &edit("store", 10)).unwrap();
+        let refused = catalog.record_movement(&id("m2"), MovementKind::Issue, &bulbs, Quantity::units(11), "维修班", &edit("store", 20)).unwrap_err();
+        assert_eq!(refused.to_string(), "not enough bulbs on hand: 10, fewer than the 11 asked for");
+        assert!(matches!(refused, DocumentError::NotEnoughStock { .. }));
+        let scrap = catalog.record_movement(&id("m2"), MovementKind::Scrap, &id("never-received"), Quantity::units(1), "", &edit("store", 20)).unwrap_err();
+        assert!(matches!(scrap, DocumentError::NotEnoughStock { .. }), "{scrap}");
+        // Two phones offline each issue 8 of the 10 they see: merged, the ledger keeps both.
+        let mut other = SiteCatalog::from_doc(catalog.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        catalog.record_movement(&id("m3"), MovementKind::Issue, &bulbs, Quantity::units(8), "维修班", &edit("store", 30)).unwrap();
+        other.record_movement(&id("m4"), MovementKind::Issue, &bulbs, Quantity::units(8), "宿管", &edit("manager", 31)).unwrap();
+        catalog.doc_mut().merge(other.doc_mut()).unwrap();
+        let history = catalog.read().unwrap().stock_history(&bulbs);
+        assert_eq!(history.on_hand, Quantity::units(-6));
+        let trail: Vec<String> = history.movements.iter().map(|(movement, after)| format!("{} {} {} → {after}", movement.id, movement.kind.as_str(), movement.quantity)).collect();
+        assert_eq!(trail, ["m1 receive 10 → 10", "m3 issue 8 → 2", "m4 issue 8 → -6"]);
+        assert_eq!(history.below_zero_since, Some(2), "the second issue took it below zero");
+        catalog.record_movement(&id("m5"), MovementKind::Receive, &bulbs, Quantity::units(6), "PO-2", &edit("store", 40)).unwrap();
+        assert_eq!(catalog.read().unwrap().stock_history(&bulbs).below_zero_since, None);
+    }
+
+    #[test]
+    fn items_at_or_below_their_reorder_point_are_listed() {
+        let mut catalog = catalog();
+        let item = |code: &str, reorder_point: Option<i64>| StockItem {
+            id: id(code),
+            code: code.to_owned(),
+            name: code.to_owned(),
+            unit: "个".into(),
+            category: "supplies".into(),
+            bin: None,
+            reorder_point: reorder_point.map(Quantity::units),
+        };
+        for stock_item in [item("a", Some(5)), item("b", Some(5)), item("c", None), item("d", Some(0))] {
+            catalog.put_stock_item(&stock_item, &edit("admin", 1)).unwrap();
+        }
+        catalog.record_movement(&id("m1"), MovementKind::Receive, &id("a"), Quantity::units(5), "", &edit("store", 2)).unwrap();
+        catalog.record_movement(&id("m2"), MovementKind::Receive, &id("b"), Quantity::units(6), "", &edit("store", 3)).unwrap();
+        let view = catalog.read().unwrap();
+        let low: Vec<String> = view.to_reorder().iter().map(|(item, quantity)| format!("{} {quantity}", item.code)).collect();
+        assert_eq!(low, ["a 5", "d 0"], "at the point counts; no point, no reorder");
+        assert_eq!(view.stock_items[0].reorder_point, Some(Quantity::units(5)));
+    }
+
+    #[test]
+    fn parts_used_are_issued_once_whichever_phones_issue_them_and_corrections_follow() {
+        use crate::document::work_order::PartUsed;
+
+        let order = "automerge:2yTHkz4Mps9hTTkMX5QAWkLBPm2p";
+        let part = |part: &str, quantity: i64| PartUsed { id: id(part), item: "fuse".into(), quantity: Quantity::units(quantity), user: Username::parse("tech").unwrap(), at: Timestamp::from_millis(5) };
+        let mut technician = catalog();
+        technician.record_movement(&id("m1"), MovementKind::Receive, &id("fuse"), Quantity::units(10), "", &edit("store", 1)).unwrap();
+        let mut manager = SiteCatalog::from_doc(technician.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        // Both phones see the completed order with its two parts and issue what is missing.
+        let parts = [part("p1", 2), part("p2", 1)];
+        assert_eq!(technician.issue_parts(order, &parts, &edit("tech", 10)).unwrap(), 2);
+        assert_eq!(manager.issue_parts(order, &parts, &edit("manager", 11)).unwrap(), 2);
+        technician.doc_mut().merge(manager.doc_mut()).unwrap();
+        let view = technician.read().unwrap();
+        assert_eq!(view.on_hand()[&id("fuse")], Quantity::units(7), "the same ids: issued once");
+        let ids: Vec<&str> = view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| movement.id.as_str()).collect();
+        assert_eq!(ids, ["part-2yTHkz4Mps9h-p1", "part-2yTHkz4Mps9h-p2"]);
+        assert_eq!(technician.issue_parts(order, &parts, &edit("tech", 12)).unwrap(), 0, "nothing left to issue");
+        // The technician corrects: 3 of p1 after all, and p2 was not used.
+        assert_eq!(technician.issue_parts(order, &[part("p1", 3), part("p2", 0)], &edit("tech", 20)).unwrap(), 2);
+        let view = technician.read().unwrap();
+        assert_eq!(view.on_hand()[&id("fuse")], Quantity::units(7));
+        let kinds: Vec<String> = view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| format!("{} {} {}", movement.id, movement.kind.as_str(), movement.quantity)).collect();
+        assert_eq!(kinds, ["part-2yTHkz4Mps9h-p1 issue 2", "part-2yTHkz4Mps9h-p1-2 issue 1", "part-2yTHkz4Mps9h-p2 issue 1", "part-2yTHkz4Mps9h-p2-2 adjust 1"]);
     }
 
     #[test]

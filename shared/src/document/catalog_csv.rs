@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::catalog::{Asset, CatalogList, CatalogView, Place, PlaceKind, SiteCatalog, StockItem};
 use super::{DocumentError, Edit, EntryId};
 use crate::csv::{self, Record};
+use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
 /// The categories a stock item may have.
@@ -59,7 +60,7 @@ pub const fn columns(list: CatalogList) -> &'static [&'static str] {
     match list {
         CatalogList::Places => &["id", "code", "name", "kind", "parent_code"],
         CatalogList::Assets => &["id", "tag", "name", "type", "place_code", "installed"],
-        CatalogList::StockItems => &["id", "code", "name", "unit", "category", "bin"],
+        CatalogList::StockItems => &["id", "code", "name", "unit", "category", "bin", "reorder_point"],
         CatalogList::Templates | CatalogList::Schedules | CatalogList::Maintenance => &[],
     }
 }
@@ -84,7 +85,10 @@ pub fn export(view: &CatalogView, list: CatalogList) -> String {
         CatalogList::StockItems => view
             .stock_items
             .iter()
-            .map(|item| vec![item.id.to_string(), item.code.clone(), item.name.clone(), item.unit.clone(), item.category.clone(), item.bin.clone().unwrap_or_default()])
+            .map(|item| {
+                let reorder_point = item.reorder_point.map(|quantity| quantity.to_string()).unwrap_or_default();
+                vec![item.id.to_string(), item.code.clone(), item.name.clone(), item.unit.clone(), item.category.clone(), item.bin.clone().unwrap_or_default(), reorder_point]
+            })
             .collect(),
         CatalogList::Templates | CatalogList::Schedules | CatalogList::Maintenance => Vec::new(),
     };
@@ -142,7 +146,7 @@ impl Table {
             }
         }
         // Everything but the id and the optional fields must be there.
-        let required = known.iter().filter(|column| !matches!(**column, "id" | "parent_code" | "place_code" | "installed" | "bin"));
+        let required = known.iter().filter(|column| !matches!(**column, "id" | "parent_code" | "place_code" | "installed" | "bin" | "reorder_point"));
         for column in required {
             if !positions.contains_key(column) {
                 return Err(ImportError { line: header.line, message: format!("the column {column:?} is missing") });
@@ -356,6 +360,13 @@ fn import_stock_items(view: &CatalogView, table: &Table, rows: &[Record]) -> Res
             return Err(ImportError { line: row.line, message: format!("category {category:?} is not one of {}", STOCK_CATEGORIES.join(", ")) });
         }
         let bin = table.get(row, "bin");
+        let reorder_point = match table.get(row, "reorder_point").trim() {
+            "" => None,
+            typed => Some(typed.parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()).ok_or_else(|| ImportError {
+                line: row.line,
+                message: format!("reorder_point {typed:?} is not a quantity of zero or more"),
+            })?),
+        };
         import.added += usize::from(*new);
         import.stock_items.push(StockItem {
             id: id.clone(),
@@ -364,6 +375,7 @@ fn import_stock_items(view: &CatalogView, table: &Table, rows: &[Record]) -> Res
             unit: table.required(row, "unit")?.to_owned(),
             category: category.to_owned(),
             bin: (!bin.is_empty()).then(|| bin.to_owned()),
+            reorder_point,
         });
     }
     Ok(import)
@@ -451,6 +463,16 @@ mod tests {
         assert!(error.message.starts_with("category \"tools\" is not one of"), "{}", error.message);
         let items = import(&view, CatalogList::StockItems, "code,name,unit,category\n手套-01,手套,双,supplies\n").unwrap();
         assert!(items.stock_items[0].id.as_str().starts_with("item-"), "{}", items.stock_items[0].id);
+        assert_eq!(items.stock_items[0].reorder_point, None);
+        let items = import(&view, CatalogList::StockItems, "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,12.5\nGL-02,手套,双,supplies,\n").unwrap();
+        assert_eq!(items.stock_items.iter().map(|item| item.reorder_point).collect::<Vec<_>>(), [Some("12.5".parse().unwrap()), None]);
+        let negative = import(&view, CatalogList::StockItems, "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,-1\n").unwrap_err();
+        assert_eq!(negative.to_string(), "line 2: reorder_point \"-1\" is not a quantity of zero or more");
+        let mut written = catalog();
+        written.apply_import(&items, &edit()).unwrap();
+        let exported = export(&written.read().unwrap(), CatalogList::StockItems);
+        assert!(exported.lines().next().unwrap().ends_with("bin,reorder_point"), "{exported}");
+        assert!(exported.contains(",12.5\r\n") || exported.contains(",12.5\n"), "{exported}");
     }
 
     #[test]

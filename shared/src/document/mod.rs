@@ -209,6 +209,8 @@ pub enum DocumentError {
     WrongFieldType { field: String, expected: &'static str },
     #[error("invalid {field} {value:?}: {hint}")]
     InvalidValue { field: String, value: String, hint: &'static str },
+    #[error("not enough {item} on hand: {on_hand}, fewer than the {wanted} asked for")]
+    NotEnoughStock { item: String, on_hand: crate::quantity::Quantity, wanted: crate::quantity::Quantity },
     #[error("{what} is read-only")]
     ReadOnly { what: &'static str },
     #[error("the document's bytes are not an Automerge document: {reason}")]

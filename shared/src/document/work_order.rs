@@ -673,6 +673,21 @@ impl WorkOrder {
         Ok(())
     }
 
+    /// Changes how many of a part were used (0: none after all). The site's ledger follows
+    /// through [`super::catalog::parts_to_issue`].
+    pub fn correct_part(&mut self, part: &EntryId, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
+        if quantity.is_negative() {
+            return Err(invalid("quantity", &quantity.to_string(), "zero or more"));
+        }
+        let parts = map_at(&self.doc, &ROOT, "parts", "parts")?;
+        let Some((automerge::Value::Object(automerge::ObjType::Map), entry)) = self.doc.get(&parts, part.as_str())? else {
+            return Err(invalid("part", part.as_str(), "a part used on this order"));
+        };
+        put(&mut self.doc, &entry, "quantity", quantity.thousandths());
+        commit(&mut self.doc, edit, "part corrected");
+        Ok(())
+    }
+
     /// Reads the whole order; a malformed field is an error naming it, never a panic.
     pub fn read_doc(doc: &AutoCommit) -> Result<WorkOrderView, DocumentError> {
         let (header, root) = read_root(doc, DocumentType::WorkOrder)?;

@@ -16,6 +16,7 @@ use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, P
 use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
+use shared::quantity::Quantity;
 use shared::time::Timestamp;
 
 use super::texts::{AdminTexts, use_admin_texts};
@@ -497,11 +498,13 @@ fn StockItems(editing: Editing) -> impl IntoView {
     let unit = RwSignal::new(String::new());
     let category = RwSignal::new(STOCK_CATEGORIES[0].to_owned());
     let bin = RwSignal::new(String::new());
+    let reorder_point = RwSignal::new(String::new());
     let clear = move || {
         editing_id.set(None);
         code.set(String::new());
         name.set(String::new());
         bin.set(String::new());
+        reorder_point.set(String::new());
     };
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -515,7 +518,14 @@ fn StockItems(editing: Editing) -> impl IntoView {
         if let Some(other) = catalog.stock_items.iter().find(|item| item.code.eq_ignore_ascii_case(&new_code) && item.id != id) {
             return editing.fail(format!("{}: {} = {}", texts.code, new_code, other.name));
         }
-        let item = StockItem { id, code: new_code, name: new_name, unit: new_unit, category: category.get_untracked(), bin: (!new_bin.is_empty()).then_some(new_bin) };
+        let reorder = match reorder_point.get_untracked().trim() {
+            "" => None,
+            typed => match typed.parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()) {
+                Some(quantity) => Some(quantity),
+                None => return editing.fail(format!("{}: {typed}", field_texts.get_untracked().reorder_point)),
+            },
+        };
+        let item = StockItem { id, code: new_code, name: new_name, unit: new_unit, category: category.get_untracked(), bin: (!new_bin.is_empty()).then_some(new_bin), reorder_point: reorder };
         editing.save(move |catalog, edit| catalog.put_stock_item(&item, edit), clear);
     };
     let start_editing = move |item: StockItem| {
@@ -524,6 +534,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
         unit.set(item.unit.clone());
         category.set(item.category.clone());
         bin.set(item.bin.clone().unwrap_or_default());
+        reorder_point.set(item.reorder_point.map(|point| point.to_string()).unwrap_or_default());
         editing_id.set(Some(item.id));
     };
     let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::StockItems, id.as_str(), edit), || {});
@@ -540,7 +551,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
                         <tr data-item=item.code.clone()>
                             <td>{item.code.clone()}</td>
                             <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
-                            <td>{item.bin.clone().unwrap_or_default()}</td>
+                            <td>{item.bin.clone().unwrap_or_default()}{item.reorder_point.map(|point| format!(" · {} {point}", field_texts.reorder_point))}</td>
                             <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
                         </tr>
                     }
@@ -572,6 +583,10 @@ fn StockItems(editing: Editing) -> impl IntoView {
                     <label>
                         <span>{move || texts.get().bin}</span>
                         <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || field_texts.get().reorder_point}</span>
+                        <input name="reorder_point" inputmode="decimal" prop:value=reorder_point on:input=move |event| reorder_point.set(event_target_value(&event)) />
                     </label>
                 </div>
                 <label>

@@ -20,10 +20,10 @@ use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, use_replica};
-use crate::server::{Person, site_people};
+use crate::server::{Person, display_name, use_site_people};
 use crate::session::use_session;
 
-pub(super) fn when(at: Timestamp, language: Language) -> String {
+pub(crate) fn when(at: Timestamp, language: Language) -> String {
     String::from(js_sys::Date::new(&(at.as_millis() as f64).into()).to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
@@ -36,10 +36,6 @@ struct Line {
     kind: &'static str,
 }
 
-/// A person's name as the site lists them, else their user name.
-fn display_name(people: &[Person], user: &str) -> String {
-    people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
-}
 
 fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
     let name = |user: &Username| display_name(people, user.as_str());
@@ -110,6 +106,11 @@ async fn record(order: DocumentId, username: String, kind: EventKind, also: impl
     .await
 }
 
+thread_local! {
+    /// Orders whose parts this phone is issuing right now, so a second pass waits for it.
+    static ISSUING: std::cell::RefCell<std::collections::BTreeSet<DocumentId>> = const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let texts = use_texts();
@@ -129,12 +130,7 @@ pub fn OrderPage() -> impl IntoView {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
     });
-    let people = LocalResource::new(move || {
-        let token = current.session.get().map(|session| session.token).unwrap_or_default();
-        let site = site.get().unwrap_or_default();
-        async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
-    });
-    let people = Memo::new(move |_| people.get().unwrap_or_default());
+    let people = use_site_people(move || site.get());
     let role = Memo::new(move |_| {
         let site = site.get()?;
         current.session.with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
@@ -144,6 +140,28 @@ pub fn OrderPage() -> impl IntoView {
         match (me, role.get()) {
             (Some(me), Some(role)) => order.with(|order| order.as_ref().map(|order| order.actions(&me, role))).unwrap_or_default(),
             _ => Vec::new(),
+        }
+    });
+    // Parts this phone sees used but not yet issued by the ledger (the technician's own
+    // phone may not have synced the site's catalog yet) leave the store from here, on the
+    // phones of those who keep it and of the technician: the movements' ids are derived
+    // from the order and part, so phones doing it at once make one movement.
+    Effect::new(move || {
+        let (Some(id), Some(session)) = (id.get(), current.session.get()) else { return };
+        let keeps_store = matches!(role.get(), Some(Role::Storekeeper | Role::Manager | Role::Admin));
+        let missing = order.with(|order| {
+            let order = order.as_ref()?;
+            let mine = order.parts.iter().any(|part| part.user.as_str() == session.user.username);
+            let catalog = catalog.get()?;
+            ((keeps_store || mine) && !shared::document::catalog::parts_to_issue(&id.url(), &order.parts, &catalog.ledger).is_empty()).then_some(())
+        });
+        if missing.is_some() && ISSUING.with_borrow_mut(|issuing| issuing.insert(id)) {
+            spawn_local(async move {
+                if let Err(message) = crate::pages::stock::issue_order_parts(&session, id).await {
+                    leptos::logging::warn!("cannot issue the parts of {id}: {message}");
+                }
+                ISSUING.with_borrow_mut(|issuing| issuing.remove(&id));
+            });
         }
     });
     let open_form = RwSignal::new(None::<Action>);
@@ -465,6 +483,10 @@ fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action:
                             Ok(())
                         })
                         .await?;
+                        // The parts leave the store: one ledger movement per part, with ids
+                        // derived from the order and part, so another phone doing it too
+                        // makes the same movements.
+                        crate::pages::stock::issue_order_parts(&session, order).await?;
                         replica::upload_files();
                         Ok(())
                     }

@@ -196,6 +196,20 @@ pub fn Dashboard() -> impl IntoView {
                 </button>
             }
         };
+        // Stock to reorder and below zero, from the site's ledger on this phone (it is
+        // current as of the last sync, not of the period).
+        let stock_tile = catalog.with(|catalog| {
+            let catalog = catalog.as_ref()?;
+            let below_zero = catalog.on_hand().values().filter(|quantity| quantity.is_negative()).count();
+            let field_texts = field_texts.get();
+            Some(view! {
+                <a class="tile" data-kpi="reorder" href="/">
+                    <span class="tile-label">{field_texts.to_reorder}</span>
+                    <strong class="tile-value" data-count=catalog.to_reorder().len().to_string()>{format!("{} {}", catalog.to_reorder().len(), texts.items)}</strong>
+                    <span class="muted tile-detail" data-below-zero=below_zero.to_string()>{format!("{} {below_zero}", field_texts.below_zero)}</span>
+                </a>
+            })
+        });
         view! {
             <div class="tiles">
                 {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
@@ -206,6 +220,7 @@ pub fn Dashboard() -> impl IntoView {
                 {tile("inspections", texts.inspections, kpis.inspections.to_string(), format!("{} {pass}", texts.pass_rate))}
                 {tile("hazards", texts.open_hazards, kpis.open_hazards.to_string(), format!("{} {}", texts.overdue_hazards, kpis.overdue_hazards))}
                 {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
+                {stock_tile}
             </div>
         }
     };

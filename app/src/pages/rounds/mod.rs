@@ -95,11 +95,5 @@ fn is_manager(role: Option<&str>) -> bool {
 
 /// A time of day (or date and time if not today) in the reader's language.
 fn clock(at: shared::time::Timestamp, language: Language) -> String {
-    let time = js_sys::Date::new(&(at.as_millis() as f64).into());
-    let today = js_sys::Date::new_0();
-    if time.to_date_string() == today.to_date_string() {
-        String::from(time.to_locale_time_string(language.tag()))
-    } else {
-        String::from(time.to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
-    }
+    crate::i18n::moment(at, language)
 }

@@ -1,8 +1,11 @@
 //! The store: on-hand quantities (derived from the site catalog's ledger), recording stock
 //! movements — receive, issue to a department or a work order, scrap — offline, starting a
 //! stocktake with its snapshot of expected quantities, and the stocktakes on this phone.
-//! `page` is one stocktake: counting, review and approval.
+//! Items below zero are flagged and items at or below their reorder point listed; each item
+//! opens its movement history (`history`). `page` is one stocktake: counting, review and
+//! approval.
 
+pub mod history;
 pub mod page;
 
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use shared::directory::SiteId;
 use shared::document::DocumentType;
 use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, SiteCatalog};
 use shared::document::stocktake::{Kind, Mode, NewStocktake, Phase, Stocktake, StocktakeView};
-use shared::document::EntryId;
+use shared::document::{DocumentError, EntryId};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
@@ -59,8 +62,35 @@ fn snapshot(catalog: &CatalogView, category: &str) -> Vec<(String, Quantity)> {
         .stock_items
         .iter()
         .filter(|item| category.is_empty() || item.category == category)
-        .map(|item| (item.id.to_string(), on_hand.get(&item.id).copied().unwrap_or_default().max(Quantity::ZERO)))
+        .map(|item| (item.id.to_string(), on_hand.get(&item.id).copied().unwrap_or_default()))
         .collect()
+}
+
+/// What a refused movement tells the person, in their language.
+pub(crate) fn movement_refusal(texts: &Texts, catalog: &CatalogView, error: &DocumentError) -> String {
+    match error {
+        DocumentError::NotEnoughStock { item, on_hand, wanted } => {
+            let (name, unit) = catalog.stock_items.iter().find(|known| known.id.as_str() == item).map_or((item.as_str(), ""), |known| (known.name.as_str(), known.unit.as_str()));
+            texts.not_enough_stock.replace("{item}", name).replace("{on_hand}", &format!("{on_hand} {unit}")).replace("{wanted}", &format!("{wanted} {unit}"))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Issues a work order's parts from its site's store, as far as the ledger has not yet
+/// (`SiteCatalog::issue_parts`); nothing to do where the phone lacks the site's catalog.
+pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> Result<(), String> {
+    let Some(view) = crate::pages::orders::read_order(&order) else { return Ok(()) };
+    if view.parts.is_empty() {
+        return Ok(());
+    }
+    let Some(catalog) = catalog_of(session, view.header.site.as_str()) else { return Ok(()) };
+    let parts = view.parts.clone();
+    replica::edit(&catalog, |doc| {
+        let edit = edit_now(&session.user.username)?;
+        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string()).map(drop)
+    })
+    .await
 }
 
 /// Starts a stock count (of a category, or everything) or a fixed-asset audit (of every
@@ -128,9 +158,13 @@ pub fn StoreCard() -> impl IntoView {
                 let amount = amount.trim().parse::<Quantity>().ok().filter(|amount| *amount > Quantity::ZERO).ok_or(texts.quantity_needed)?;
                 replica::edit(&catalog_id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    SiteCatalog::edit_in(doc, |catalog| catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit))
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                    SiteCatalog::edit_in(doc, |catalog| {
+                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(|error| match catalog.read() {
+                            Ok(view) => movement_refusal(texts, &view, &error),
+                            Err(_) => error.to_string(),
+                        })
+                    })
+                    .map_err(|error| error.to_string())?
                 })
                 .await
             }
@@ -167,6 +201,7 @@ pub fn StoreCard() -> impl IntoView {
     let on_hand = move || {
         let texts = texts.get();
         let wanted = search.get().trim().to_lowercase();
+        let site = chosen_site().unwrap_or_default();
         catalog.get().map(|catalog| {
             let quantities = catalog.on_hand();
             catalog
@@ -175,11 +210,17 @@ pub fn StoreCard() -> impl IntoView {
                 .filter(|known| wanted.is_empty() || known.name.to_lowercase().contains(&wanted) || known.code.to_lowercase().contains(&wanted))
                 .map(|known| {
                     let quantity = quantities.get(&known.id).copied().unwrap_or_default();
+                    let negative = quantity.is_negative();
+                    let low = !negative && known.reorder_point.is_some_and(|point| quantity <= point);
                     view! {
-                        <tr data-stock=known.id.to_string()>
+                        <tr data-stock=known.id.to_string() class:flagged=negative>
                             <td>{known.code.clone()}</td>
-                            <td>{known.name.clone()}</td>
-                            <td class="number" data-on-hand=quantity.to_string()>{format!("{quantity} {}", known.unit)}</td>
+                            <td><a href=format!("/stock/{site}/{}", known.id)>{known.name.clone()}</a></td>
+                            <td class="number" data-on-hand=quantity.to_string()>
+                                {format!("{quantity} {}", known.unit)}
+                                {negative.then(|| view! { <span class="badge badge-overdue" data-negative="yes">{texts.below_zero}</span> })}
+                                {low.then(|| view! { <span class="badge badge-local" data-reorder="yes">{texts.to_reorder}</span> })}
+                            </td>
                         </tr>
                     }
                 })
@@ -187,6 +228,27 @@ pub fn StoreCard() -> impl IntoView {
                 .into_any()
         })
         .unwrap_or_else(|| view! { <tr><td colspan="3" class="muted">{texts.catalog_not_here}</td></tr> }.into_any())
+    };
+    // Items at or below their reorder point, above the table: what to order.
+    let reorder = move || {
+        let texts = texts.get();
+        let catalog = catalog.get()?;
+        let low = catalog.to_reorder();
+        (!low.is_empty()).then(|| {
+            let lines = low
+                .iter()
+                .map(|(known, quantity)| {
+                    let point = known.reorder_point.unwrap_or_default();
+                    view! { <li data-reorder-item=known.id.to_string()>{format!("{} {} · {quantity} {} ({} {point})", known.code, known.name, known.unit, texts.reorder_point)}</li> }
+                })
+                .collect_view();
+            view! {
+                <div class="warning-card reorder" data-list="reorder">
+                    <h3>{format!("{} ({})", texts.to_reorder, low.len())}</h3>
+                    <ul>{lines}</ul>
+                </div>
+            }
+        })
     };
     let item_options = move || {
         catalog.get().map(|catalog| {
@@ -223,8 +285,9 @@ pub fn StoreCard() -> impl IntoView {
                     <span>{move || texts.get().search}</span>
                     <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
                 </label>
+                {reorder}
                 <table class="stock-table">
-                    <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
+                    <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().stock_item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
                     <tbody>{on_hand}</tbody>
                 </table>
 
@@ -249,7 +312,7 @@ pub fn StoreCard() -> impl IntoView {
                         </label>
                     </div>
                     <label>
-                        <span>{move || texts.get().item}</span>
+                        <span>{move || texts.get().stock_item}</span>
                         <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
                             <option value="">"—"</option>
                             {item_options}

@@ -1,9 +1,11 @@
 //! One stocktake. While counting: a count form (bin, item by name, code or scanned label,
-//! quantity), the counter's own entries with "correct", and recounts asked for — where two
-//! counters disagree on a bin, or a manager asked. Totals per item (and per counter for
-//! managers); expected quantities and variance only in an open count, or once counting
-//! closes. Items whose stock moved during the count are flagged. A manager closes, reopens
-//! and approves; approving records the adjustments in the site's ledger.
+//! quantity), the counter's own entries with "correct", and the bins to recount — where
+//! counters disagree, or a manager asked — each with a button that opens the recount of
+//! that bin. Totals per item by the bin rule (`shared::document::stocktake`); in a blind
+//! count a counter sees only their own counts until counting closes, and an item nobody
+//! counted reads "not counted". Items whose stock moved during the count are flagged. A
+//! manager settles a bin by picking a count, closes, reopens and approves (once every bin
+//! agrees or is settled); approving records the adjustments in the site's ledger.
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
-use shared::document::stocktake::{Disagreement, Kind, Mode, Phase, Stocktake, StocktakeView};
+use shared::document::stocktake::{BinCount, BinState, Kind, Mode, PendingRecount, Phase, RecountReason, Stocktake, StocktakeView};
 use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -23,6 +25,7 @@ use crate::pages::orders::sync_badge;
 use crate::fields::{CodeField, PlacePicker};
 use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
+use crate::server::{Person, display_name, use_site_people};
 use crate::session::{CurrentSession, use_session};
 
 /// An edit of the stocktake, made once the phone's replica has it.
@@ -69,7 +72,13 @@ struct Page {
     manager: Memo<bool>,
     counting: Memo<bool>,
     /// Where counters disagree on a bin, worked out once per change for every part.
-    disagreements: Memo<Vec<Disagreement>>,
+    disagreements: Memo<Vec<BinCount>>,
+    /// The signed-in person's user name.
+    me: Memo<Option<String>>,
+    /// The site's people, for their names.
+    people: Memo<Vec<Person>>,
+    /// The bin and item being recounted in the count form, if it is a recount.
+    recounting: RwSignal<Option<(String, String)>>,
     error: RwSignal<Option<String>>,
     current: CurrentSession,
 }
@@ -94,6 +103,17 @@ impl Page {
     /// An item's code and name, as the catalog has it.
     fn item_name(self, item: &str) -> String {
         self.catalog.with(|catalog| item_name(catalog.as_deref(), item))
+    }
+
+    /// A person by their display name.
+    fn name(self, user: &str) -> String {
+        self.people.with(|people| display_name(people, user))
+    }
+
+    /// Whether this reader sees others' counts and the books: managers always, counters
+    /// once a blind count closes.
+    fn sees_all(self, view: &StocktakeView) -> bool {
+        self.manager.get() || view.revealed()
     }
 
     /// The error of the last edit, where a form shows it.
@@ -126,7 +146,9 @@ pub fn StocktakePage() -> impl IntoView {
     let counting = Memo::new(move |_| phase.get() == Some(Phase::Counting));
     let kind = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.kind)));
     let disagreements = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.disagreements()).unwrap_or_default()));
-    let page = Page { id, stocktake, catalog, manager, counting, disagreements, error: RwSignal::new(None), current };
+    let me = Memo::new(move |_| current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())));
+    let people = use_site_people(move || site.get());
+    let page = Page { id, stocktake, catalog, manager, counting, disagreements, me, people, recounting: RwSignal::new(None), error: RwSignal::new(None), current };
     // Only which stocktake and of what kind redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -157,43 +179,79 @@ pub fn StocktakePage() -> impl IntoView {
     }
 }
 
-/// Where counters disagree on a bin, and the recounts a manager asked for.
+/// The bins to count again — where counters disagree, or a manager asked — each with the
+/// button that opens its recount, for every counter; a manager also settles a bin by
+/// picking one of its counts. Counters of a blind count do not see each other's numbers.
 fn recounts(page: Page) -> impl IntoView {
     let texts = use_texts();
     move || {
         let texts = texts.get();
         let view = page.stocktake.get()?;
-        let disagreements = page.disagreements.get();
-        if disagreements.is_empty() && view.recounts.is_empty() {
+        let pending = view.pending_recounts();
+        if pending.is_empty() || view.phase == Phase::Approved {
             return None;
         }
-        let lines = disagreements
-            .iter()
-            .map(|found| {
-                let counts = found.counts.iter().map(|(counter, quantity)| format!("{counter}: {quantity}")).collect::<Vec<_>>().join(", ");
-                view! { <li data-recount=found.item.clone() data-bin=found.bin.clone()>{format!("{} · {} · {counts}", page.item_name(&found.item), found.bin)}</li> }
+        let (counting, manager, sees_all) = (page.counting.get(), page.manager.get(), page.sees_all(&view));
+        let bins = view.bins();
+        let lines = pending
+            .into_iter()
+            .map(|PendingRecount { bin, item, reason, .. }| {
+                let why = match &reason {
+                    RecountReason::Disagreement => texts.counters_disagree.to_owned(),
+                    RecountReason::Requested(by) => format!("{} {}", texts.recount_requested_by, page.name(by.as_str())),
+                };
+                let counts = bins.iter().find(|known| known.bin == bin && known.item == item).map(|known| known.counts.clone()).unwrap_or_default();
+                let shown = sees_all.then(|| counts.iter().map(|(counter, quantity)| format!("{} {quantity}", page.name(counter.as_str()))).collect::<Vec<_>>().join(", "));
+                let recount = counting.then(|| {
+                    let (bin, item) = (bin.clone(), item.clone());
+                    view! {
+                        <button type="button" class="primary" data-action="recount" on:click=move |_| {
+                            page.recounting.set(Some((bin.clone(), item.clone())));
+                            scroll_to_count_form();
+                        }>{texts.recount_this}</button>
+                    }
+                });
+                // A manager settles a disagreement at one of the counts, with who and when.
+                let settle = (manager && reason == RecountReason::Disagreement).then(|| {
+                    let mut quantities: Vec<Quantity> = counts.values().copied().collect();
+                    quantities.sort();
+                    quantities.dedup();
+                    quantities
+                        .into_iter()
+                        .map(|quantity| {
+                            let (bin, item) = (bin.clone(), item.clone());
+                            view! {
+                                <button type="button" data-action="settle" data-quantity=quantity.to_string() on:click=move |_| {
+                                    let (bin, item) = (bin.clone(), item.clone());
+                                    page.edit(Box::new(move |stocktake, edit| stocktake.settle(&entry_id("settled"), &bin, &item, quantity, edit).map_err(|error| error.to_string())));
+                                }>{texts.settle_at.replace("{}", &quantity.to_string())}</button>
+                            }
+                        })
+                        .collect_view()
+                });
+                view! {
+                    <li data-recount=item.clone() data-bin=bin.clone()>
+                        <span>{format!("{} · {} {bin} · {why}", page.item_name(&item), texts.bin)}</span>
+                        {shown.map(|shown| view! { <div class="muted" data-counts="yes">{shown}</div> })}
+                        <div class="order-actions">{recount}{settle}</div>
+                    </li>
+                }
             })
-            .collect_view();
-        let requested = view
-            .recounts
-            .iter()
-            .map(|(item, by)| view! { <li data-recount=item.clone()>{format!("{} · {} {by}", page.item_name(item), texts.recount_requested_by)}</li> })
             .collect_view();
         Some(view! {
             <section class="card warning-card" aria-labelledby="recounts">
                 <h2 id="recounts">{texts.recounts}</h2>
-                <ul>{lines}{requested}</ul>
+                <ul class="recounts">{lines}</ul>
             </section>
         })
     }
 }
 
-/// The items to recount: where counters disagree, and where a manager asked.
-fn recount_items(disagreements: &[Disagreement], view: &StocktakeView) -> Vec<String> {
-    let mut items: Vec<String> = disagreements.iter().map(|found| found.item.clone()).chain(view.recounts.keys().cloned()).collect();
-    items.sort();
-    items.dedup();
-    items
+/// Brings the count form into view (a recount was chosen above it).
+fn scroll_to_count_form() {
+    if let Some(form) = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector("[data-form=count]").ok().flatten()) {
+        form.scroll_into_view();
+    }
 }
 
 /// The count form (bin, item by code, search or list, quantity) and the counter's own
@@ -218,9 +276,18 @@ fn count_form(page: Page) -> impl IntoView {
             None => error.set(Some(texts.unknown_code.replace("{}", typed.trim()))),
         }
     };
+    // Choosing a recount above fills in its bin and item.
+    Effect::new(move || {
+        if let Some((recount_bin, recount_item)) = page.recounting.get() {
+            bin.set(recount_bin);
+            item.set(recount_item);
+        }
+    });
     let count = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (at_bin, counted_item) = (bin.get_untracked().trim().to_owned(), item.get_untracked());
+        // A recount is of the bin and item it was opened for; changing either makes it a count.
+        let recount = page.recounting.get_untracked().is_some_and(|(recount_bin, recount_item)| recount_bin == at_bin && recount_item == counted_item);
         let Some(amount) = quantity.get_untracked().trim().parse::<Quantity>().ok().filter(|amount| !amount.is_negative()) else {
             error.set(Some(texts.quantity_needed.to_owned()));
             return;
@@ -229,8 +296,23 @@ fn count_form(page: Page) -> impl IntoView {
             error.set(Some(texts.choose_item.to_owned()));
             return;
         }
-        page.edit(Box::new(move |stocktake, edit| stocktake.count(&entry_id("count"), &at_bin, &counted_item, amount, edit).map_err(|error| error.to_string())));
+        page.edit(Box::new(move |stocktake, edit| {
+            let id = entry_id("count");
+            if recount { stocktake.recount(&id, &at_bin, &counted_item, amount, edit) } else { stocktake.count(&id, &at_bin, &counted_item, amount, edit) }.map_err(|error| error.to_string())
+        }));
         quantity.set(String::new());
+        page.recounting.set(None);
+    };
+    let recount_heading = move || {
+        page.recounting.get().map(|(recount_bin, recount_item)| {
+            view! {
+                <p class="notice" data-recounting=recount_item.clone() data-bin=recount_bin.clone()>
+                    {texts.recounting.replace("{item}", &page.item_name(&recount_item)).replace("{bin}", &recount_bin)}
+                    " "
+                    <button type="button" class="link-button" on:click=move |_| page.recounting.set(None)>{texts.cancel}</button>
+                </p>
+            }
+        })
     };
     let matches = move |wanted: &str, known: &shared::document::catalog::StockItem| known.code.to_lowercase().contains(wanted) || known.name.to_lowercase().contains(wanted);
     // The items the search names (by code or name), all if it is empty.
@@ -265,14 +347,15 @@ fn count_form(page: Page) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="count">
             <h2 id="count">{texts.count}</h2>
-            <form class="form" data-form="count" on:submit=count>
+            <form class="form" data-form="count" data-recount=move || page.recounting.get().is_some().then_some("yes") on:submit=count>
+                {recount_heading}
                 <CodeField value=code on_code=Callback::new(use_code) />
                 <label>
                     <span>{texts.search}</span>
                     <input type="search" name="item-search" prop:value=move || item_search.get() on:input=search_items />
                 </label>
                 <label>
-                    <span>{texts.item}</span>
+                    <span>{texts.stock_item}</span>
                     <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
                         <option value="">"—"</option>
                         {item_options}
@@ -289,7 +372,7 @@ fn count_form(page: Page) -> impl IntoView {
                     </label>
                 </div>
                 {page.error_line()}
-                <button type="submit" class="primary">{texts.count}</button>
+                <button type="submit" class="primary">{move || if page.recounting.get().is_some() { texts.recount_save } else { texts.count }}</button>
             </form>
             <h3>{texts.my_counts}</h3>
             <ul class="count-entries">{my_entries(page)}</ul>
@@ -317,7 +400,7 @@ fn my_entries(page: Page) -> impl IntoView {
             .filter(|entry| entry.counter.as_str() == me)
             .map(|entry| EntryLine {
                 id: entry.id.clone(),
-                text: format!("{} · {} · {}", entry.bin, page.item_name(&entry.item), entry.quantity),
+                text: format!("{} · {} · {}{}", entry.bin, page.item_name(&entry.item), entry.quantity, if entry.round > 0 { texts.get().recount_marker } else { "" }),
                 replaced: view.entries.iter().any(|later| later.replaces.as_ref() == Some(&entry.id)),
             })
             .collect::<Vec<_>>();
@@ -351,26 +434,31 @@ fn my_entries(page: Page) -> impl IntoView {
     }
 }
 
-/// Totals per item (and per counter, for managers), with what was expected and the
-/// variance where they may be seen, and the items that moved during the count.
+/// Totals per item by the bin rule (and per counter, for managers), with what was
+/// expected and the variance where they may be seen, and the items that moved during the
+/// count. A counter in a blind count sees only their own count of each item.
 fn totals(page: Page, stock_count: bool) -> impl IntoView {
     let texts = use_texts();
-    // Expected quantities stay hidden from counters in a blind count until it closes.
-    let reveal = Memo::new(move |_| page.stocktake.with(|found| found.as_ref().is_some_and(|view| view.mode == Mode::Open || view.phase != Phase::Counting)));
+    let sees_all = Memo::new(move |_| page.stocktake.with(|found| found.as_ref().is_some_and(|view| page.sees_all(view))));
+    // The books stay hidden in a blind count until it closes, from managers too (they may
+    // count): a manager sees only the counters' numbers, to settle where they disagree.
+    let reveal = Memo::new(move |_| page.stocktake.with(|found| found.as_ref().is_some_and(|view| view.revealed())));
     let rows = move || {
         let texts = texts.get();
         let view = page.stocktake.get()?;
-        let (manager, counting, reveal) = (page.manager.get(), page.counting.get(), reveal.get());
+        let (manager, counting, reveal, sees_all) = (page.manager.get(), page.counting.get(), reveal.get(), sees_all.get());
+        let me = page.me.get().unwrap_or_default();
         let moved = page.catalog.with(|catalog| catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default());
-        let recount_items = page.disagreements.with(|disagreements| recount_items(disagreements, &view));
+        let recount_items: Vec<String> = view.pending_recounts().into_iter().map(|pending| pending.item).collect();
+        let shown = |quantity: Option<Quantity>| quantity.map(|quantity| quantity.to_string());
         let rows = view
             .totals()
             .into_iter()
             .map(|total| {
                 let flagged = moved.contains(&total.item);
                 let recount = recount_items.contains(&total.item);
-                let by_counter = manager.then(|| total.by_counter.iter().map(|(counter, quantity)| format!("{counter} {quantity}")).collect::<Vec<_>>().join(", "));
-                let ask = (manager && counting && !view.recounts.contains_key(&total.item)).then(|| {
+                let by_counter = manager.then(|| total.by_counter.iter().map(|(counter, quantity)| format!("{} {quantity}", page.name(counter.as_str()))).collect::<Vec<_>>().join(", "));
+                let ask = (manager && counting && !view.recounts.contains_key(&total.item) && total.counted.is_some()).then(|| {
                     let item = total.item.clone();
                     view! {
                         <button type="button" class="link-button" data-action="request-recount" on:click=move |_| {
@@ -379,17 +467,24 @@ fn totals(page: Page, stock_count: bool) -> impl IntoView {
                         }>{texts.ask_recount}</button>
                     }
                 });
-                let shown = |quantity: Option<Quantity>| quantity.map(|quantity| quantity.to_string());
+                // Everyone's total where it may be seen, else this counter's own count.
+                let counted = if sees_all { total.counted } else { total.by_counter.iter().find(|(counter, _)| counter.as_str() == me).map(|(_, quantity)| *quantity) };
+                let counted_text = match counted {
+                    Some(quantity) if total.disagreed_bins > 0 && sees_all => format!("{quantity} + ?"),
+                    Some(quantity) => quantity.to_string(),
+                    None if total.disagreed_bins > 0 && sees_all => "?".to_owned(),
+                    None => texts.not_counted.to_owned(),
+                };
                 view! {
                     <tr data-total=total.item.clone() class:flagged=flagged || recount>
                         <td>
                             {page.item_name(&total.item)}
                             {flagged.then(|| view! { <span class="badge badge-overdue" data-moved="yes">{texts.moved_during}</span> })}
                             {recount.then(|| view! { <span class="badge badge-local" data-needs-recount="yes">{texts.recount}</span> })}
-                            {by_counter.map(|by| view! { <div class="muted">{by}</div> })}
+                            {by_counter.filter(|by| !by.is_empty()).map(|by| view! { <div class="muted">{by}</div> })}
                             {ask}
                         </td>
-                        <td class="number" data-counted=total.counted.to_string()>{total.counted.to_string()}</td>
+                        <td class="number" data-counted=shown(counted).unwrap_or_default() class:muted=counted.is_none()>{counted_text}</td>
                         {reveal.then(|| view! {
                             <td class="number" data-expected=shown(total.expected).unwrap_or_default()>{shown(total.expected).unwrap_or_else(|| "—".to_owned())}</td>
                             <td class="number" data-variance=shown(total.variance()).unwrap_or_default()>{shown(total.variance()).unwrap_or_else(|| "—".to_owned())}</td>
@@ -408,14 +503,14 @@ fn totals(page: Page, stock_count: bool) -> impl IntoView {
                 <table class="stock-table">
                     <thead>
                         <tr>
-                            <th>{texts.item}</th>
-                            <th class="number">{texts.counted}</th>
+                            <th>{texts.stock_item}</th>
+                            <th class="number">{move || if sees_all.get() { texts.counted } else { texts.my_count }}</th>
                             {move || reveal.get().then(|| view! { <th class="number">{texts.expected}</th><th class="number">{texts.variance}</th> })}
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
                 </table>
-                {move || (!reveal.get()).then(|| view! { <p class="muted" data-blind="yes">{texts.blind_hint}</p> })}
+                {move || (!reveal.get()).then(|| view! { <p class="muted" data-blind="yes">{if sees_all.get() { texts.blind_hint_manager } else { texts.blind_hint }}</p> })}
             </section>
         }
     }
@@ -503,19 +598,25 @@ fn audit(page: Page) -> impl IntoView {
     view! { {find_form}{result} }
 }
 
-/// A manager's steps: close the count, reopen it or approve it. Approving records the
-/// adjustments in the site's ledger.
+/// A manager's steps: close the count, reopen it or approve it — once every bin agrees or
+/// is settled. Approving records the adjustments in the site's ledger.
 fn phase_actions(page: Page) -> impl IntoView {
     let texts = use_texts();
     let step = move |phase: Phase| {
         move |_| {
             let Some(session) = page.current.session.get_untracked() else { return };
             let Some(document) = page.id.get_untracked() else { return };
+            let ledger = page.catalog.with_untracked(|catalog| catalog.as_ref().map(|catalog| catalog.ledger.clone()).unwrap_or_default());
             spawn_local(async move {
                 let outcome = async {
                     replica::edit(&document, |doc| {
                         let edit = edit_now(&session.user.username)?;
-                        Stocktake::edit_in(doc, |stocktake| stocktake.record_phase(&entry_id("step"), phase, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                        Stocktake::edit_in(doc, |stocktake| match phase {
+                            Phase::Approved => stocktake.approve(&entry_id("step"), &ledger, &edit),
+                            _ => stocktake.record_phase(&entry_id("step"), phase, &edit),
+                        })
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                     })
                     .await?;
                     if phase == Phase::Approved
@@ -535,26 +636,48 @@ fn phase_actions(page: Page) -> impl IntoView {
         if !page.manager.get() {
             return None;
         }
+        let blocked = page.disagreements.with(Vec::len);
         let actions = match page.stocktake.with(|found| found.as_ref().map(|view| view.phase))? {
             Phase::Counting => view! { <button type="button" class="primary" data-action="close-count" on:click=step(Phase::Closed)>{texts.close_count}</button> }.into_any(),
             Phase::Closed => view! {
                 <button type="button" data-action="reopen-count" on:click=step(Phase::Counting)>{texts.reopen_count}</button>
-                <button type="button" class="primary" data-action="approve-count" on:click=step(Phase::Approved)>{texts.approve_count}</button>
+                <button type="button" class="primary" data-action="approve-count" prop:disabled={blocked > 0} on:click=step(Phase::Approved)>{texts.approve_count}</button>
             }
             .into_any(),
             Phase::Approved => return None,
         };
-        Some(view! { <div class="order-actions">{actions}</div> })
+        Some(view! {
+            <div class="card">
+                {(blocked > 0).then(|| view! { <p class="notice" data-blocked=blocked.to_string()>{texts.approval_blocked.replace("{}", &blocked.to_string())}</p> })}
+                <div class="order-actions">{actions}</div>
+            </div>
+        })
     }
 }
 
-/// The adjustments an approval recorded.
+/// The adjustments an approval recorded, the bins a manager settled, and the items nobody
+/// counted (left at their book quantity).
 fn adjustments(page: Page) -> impl IntoView {
     let texts = use_texts();
     move || {
         let texts = texts.get();
         let view = page.stocktake.get().filter(|view| view.phase == Phase::Approved)?;
         let lines = view.approved_adjustments.iter().map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", page.item_name(item))}</li> }).collect_view();
-        Some(view! { <section class="card"><h2>{texts.adjustments}</h2><ul>{lines}</ul></section> })
+        let settled = view
+            .bins()
+            .into_iter()
+            .filter_map(|bin| match bin.state {
+                BinState::Settled { quantity, by, .. } => Some(view! { <li data-settled=bin.item.clone()>{format!("{} · {} {} · {quantity} · {}", page.item_name(&bin.item), texts.bin, bin.bin, texts.settled_by.replace("{}", &page.name(by.as_str())))}</li> }),
+                _ => None,
+            })
+            .collect_view();
+        let uncounted: Vec<String> = view.totals().into_iter().filter(|total| total.counted.is_none() && total.expected.is_some()).map(|total| page.item_name(&total.item)).collect();
+        Some(view! {
+            <section class="card">
+                <h2>{texts.adjustments}</h2>
+                <ul>{lines}{settled}</ul>
+                {(!uncounted.is_empty()).then(|| view! { <p class="muted" data-uncounted=uncounted.len().to_string()>{format!("{}: {}", texts.not_adjusted, uncounted.join("、"))}</p> })}
+            </section>
+        })
     }
 }
