@@ -259,7 +259,7 @@ pub struct Texts {
     /// Priorities, least urgent first (the order of `Priority::ALL`).
     pub priorities: [&'static str; 4],
     /// Categories in the order of `Category::ALL`.
-    pub categories: [&'static str; 7],
+    pub categories: [&'static str; 8],
     pub adjustments: &'static str,
     pub approve_count: &'static str,
     pub bin: &'static str,
@@ -321,6 +321,34 @@ pub struct Texts {
     pub what_to_count: &'static str,
     pub where_it_belongs: &'static str,
     pub where_you_are: &'static str,
+    pub phone_of: &'static str,
+    pub history_answered: &'static str,
+    pub devices_here: &'static str,
+    pub first_last: &'static str,
+    pub error_bad_request: &'static str,
+    pub error_unauthorized: &'static str,
+    pub error_wrong_login: &'static str,
+    pub error_forbidden: &'static str,
+    pub error_not_found: &'static str,
+    pub error_exists: &'static str,
+    pub error_password_too_short: &'static str,
+    pub error_too_large: &'static str,
+    pub error_too_many_attempts: &'static str,
+    pub error_server: &'static str,
+    pub server_answered: &'static str,
+    pub discarded: &'static str,
+    pub discard_round: &'static str,
+    pub discarded_by: &'static str,
+    pub choose_checklist: &'static str,
+    pub choose_place: &'static str,
+    pub missing_answer: &'static str,
+    pub missing_photo: &'static str,
+    pub missing_follow_up: &'static str,
+    pub next_room: &'static str,
+    pub item_needs_attention: &'static str,
+    pub no_action_needed: &'static str,
+    pub no_action_reason: &'static str,
+    pub no_action_by: &'static str,
     pub stock_item: &'static str,
     pub not_enough_stock: &'static str,
     pub below_zero: &'static str,
@@ -424,7 +452,7 @@ const CHINESE: Texts = Texts {
     outside_limits: "超出范围",
     submit: "提交",
     submitted: "已提交",
-    still_missing: "还有 {} 项必填未完成",
+    still_missing: "提交前还需完成 {} 项",
     update_ready: "新版本已就绪",
     update_now: "立即更新",
     storage: "本机存储",
@@ -533,7 +561,7 @@ const CHINESE: Texts = Texts {
     timeline: "处理记录",
     urgency: "紧急程度",
     priorities: ["低", "普通", "高", "紧急"],
-    categories: ["空调暖通", "电气", "给排水", "土建门窗", "家具设备", "车辆", "其他"],
+    categories: ["空调暖通", "电气", "给排水", "土建门窗", "家具设备", "车辆", "其他", "消防"],
     adjustments: "盘点调整",
     approve_count: "审批盘点",
     bin: "货位",
@@ -617,6 +645,34 @@ const CHINESE: Texts = Texts {
     approval_blocked: "盘点不一致的货位：{} 个。复盘或由经理确定后才能审批",
     not_adjusted: "未盘物料不调整，保留账面数量",
     blind_hint_manager: "盲盘：结束盘点后才显示账面数量与差异",
+    missing_answer: "未作答",
+    missing_photo: "不合格须拍照",
+    missing_follow_up: "不合格须处理：上报隐患，或说明无需处理的原因",
+    next_room: "下一间",
+    item_needs_attention: "提交前须完成此项",
+    no_action_needed: "无需处理…",
+    no_action_reason: "无需处理的原因",
+    no_action_by: "无需处理：{reason}（{user}）",
+    choose_checklist: "请选择检查表",
+    choose_place: "请选择地点",
+    discard_round: "放弃这次检查（误开）",
+    discarded_by: "{user} 于 {time} 放弃了这次检查",
+    discarded: "已放弃",
+    error_bad_request: "服务器无法处理这个请求，请检查填写的内容",
+    error_unauthorized: "登录已失效，请重新登录",
+    error_wrong_login: "用户名或密码错误",
+    error_forbidden: "你没有这项操作的权限",
+    error_not_found: "找不到，或你无权查看",
+    error_exists: "已经存在同名的记录",
+    error_password_too_short: "密码至少需要 8 个字符",
+    error_too_large: "文件太大",
+    error_too_many_attempts: "尝试次数过多，请稍后再试",
+    error_server: "服务器出错了，请稍后再试",
+    server_answered: "服务器返回了 {}",
+    phone_of: "{name}的手机 {n}",
+    history_answered: "回答了 {item}",
+    devices_here: "设备",
+    first_last: "首次 {first}，最近 {last}",
 };
 
 const ENGLISH: Texts = Texts {
@@ -684,7 +740,7 @@ const ENGLISH: Texts = Texts {
     outside_limits: "Outside the limits",
     submit: "Submit",
     submitted: "Submitted",
-    still_missing: "Required items still open: {}",
+    still_missing: "Still needed before submitting: {}",
     update_ready: "A new version is ready",
     update_now: "Update now",
     storage: "Storage on this phone",
@@ -793,7 +849,7 @@ const ENGLISH: Texts = Texts {
     timeline: "Timeline",
     urgency: "Urgency",
     priorities: ["Low", "Normal", "High", "Urgent"],
-    categories: ["Heating and cooling", "Electrical", "Plumbing", "Building", "Furniture", "Vehicle", "Other"],
+    categories: ["Heating and cooling", "Electrical", "Plumbing", "Building", "Furniture", "Vehicle", "Other", "Fire safety"],
     adjustments: "Adjustments",
     approve_count: "Approve",
     bin: "Bin",
@@ -877,6 +933,34 @@ const ENGLISH: Texts = Texts {
     approval_blocked: "Bins where counters disagree: {}. Recount or settle them before approving",
     not_adjusted: "Not counted, so not adjusted (they keep their book quantity)",
     blind_hint_manager: "Blind count: expected quantities and variance show once counting closes",
+    missing_answer: "not answered",
+    missing_photo: "a failure needs a photo",
+    missing_follow_up: "a failure needs a follow-up: raise a hazard, or say why no action is needed",
+    next_room: "Next room",
+    item_needs_attention: "Needed before submitting",
+    no_action_needed: "No action needed…",
+    no_action_reason: "Why no action is needed",
+    no_action_by: "No action needed: {reason} ({user})",
+    choose_checklist: "Choose a checklist",
+    choose_place: "Choose a place",
+    discard_round: "Discard this round (started by mistake)",
+    discarded_by: "Discarded by {user} at {time}",
+    discarded: "Discarded",
+    error_bad_request: "The server could not take this request; check what was filled in",
+    error_unauthorized: "Your session has ended; sign in again",
+    error_wrong_login: "Wrong user name or password",
+    error_forbidden: "You are not allowed to do this",
+    error_not_found: "Not found, or not yours to see",
+    error_exists: "One with this name exists already",
+    error_password_too_short: "A password needs at least 8 characters",
+    error_too_large: "The file is too large",
+    error_too_many_attempts: "Too many attempts; try again later",
+    error_server: "The server ran into a problem; try again later",
+    server_answered: "The server answered {}",
+    phone_of: "{name}'s phone {n}",
+    history_answered: "answered {item}",
+    devices_here: "Devices",
+    first_last: "first {first}, last {last}",
 };
 
 /// The checklist categories offered, as documents spell them (the texts' order).
@@ -903,6 +987,13 @@ pub fn provide_language() {
     provide_context(CurrentLanguage(signal));
 }
 
+/// The reader's language where no component is at hand (an answer from the server being
+/// read): the choice stored on this phone, else the browser's.
+pub fn current_language() -> Language {
+    let stored = gloo_storage::LocalStorage::get::<String>(STORAGE_KEY).ok();
+    stored.as_deref().and_then(Language::from_tag).unwrap_or_else(browser_language)
+}
+
 /// Remembers the reader's choice on this phone.
 pub fn choose_language(language: Language) {
     use_context::<CurrentLanguage>().expect("provide_language() runs in App").0.set(language);
@@ -910,6 +1001,23 @@ pub fn choose_language(language: Language) {
 }
 
 impl Texts {
+    /// The app's words for a refusal the server gave with `code`, if it knows the code.
+    pub fn api_error(&self, code: &str) -> Option<&'static str> {
+        Some(match code {
+            "bad_request" => self.error_bad_request,
+            "unauthorized" => self.error_unauthorized,
+            "wrong_login" => self.error_wrong_login,
+            "forbidden" => self.error_forbidden,
+            "not_found" => self.error_not_found,
+            "exists" => self.error_exists,
+            "password_too_short" => self.error_password_too_short,
+            "too_large" => self.error_too_large,
+            "too_many_attempts" => self.error_too_many_attempts,
+            "app_not_built" | "internal" => self.error_server,
+            _ => return None,
+        })
+    }
+
     /// A role's name (as the API spells it, e.g. `dorm_staff`) in this language.
     pub fn role(&self, role: &str) -> &'static str {
         use shared::directory::Role;
@@ -953,12 +1061,18 @@ impl Texts {
 
     /// A document's status as the read API spells it (`verified`, `submitted`,
     /// `counting`…) in this language; another as it is written.
-    pub fn document_status(&self, status: &str) -> String {
-        if let Ok(status) = shared::document::work_order::Status::parse(status) {
+    /// A status as a list of `kind` (`work_order`, `inspection`, `stocktake`) shows it: the
+    /// same word means different things for different documents (a round in progress is
+    /// 进行中; a work order in progress is being repaired, 维修中).
+    pub fn document_status(&self, kind: &str, status: &str) -> String {
+        if kind == "work_order"
+            && let Ok(status) = shared::document::work_order::Status::parse(status)
+        {
             return self.status(status).to_owned();
         }
         match status {
             "in_progress" => self.in_progress,
+            "discarded" => self.discarded,
             "submitted" => self.submitted,
             "counting" => self.phase_counting,
             "closed" => self.phase_closed,

@@ -44,6 +44,9 @@ struct MeAnswer {
 #[derive(Deserialize)]
 struct ErrorAnswer {
     error: String,
+    /// The stable code of the refusal (absent from servers older than the codes).
+    #[serde(default)]
+    code: String,
 }
 
 /// Signs in and fetches the user's sites: everything the phone needs to work offline.
@@ -70,10 +73,13 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
     Ok(Session { token: login.token, expires_at: login.expires_at, user: me.user, sites: me.sites, actor: crate::session::new_actor() })
 }
 
+/// A refusal in the reader's language: the app's own words for the server's code, the
+/// server's (English) message only for a code this app does not know.
 async fn error_message(response: gloo_net::http::Response, status: u16) -> String {
+    let texts = crate::i18n::current_language().texts();
     match response.json::<ErrorAnswer>().await {
-        Ok(answer) => answer.error,
-        Err(_) => format!("the server answered {status}"),
+        Ok(answer) => texts.api_error(&answer.code).map(str::to_owned).unwrap_or(answer.error),
+        Err(_) => texts.server_answered.replace("{}", &status.to_string()),
     }
 }
 
@@ -90,6 +96,9 @@ pub struct HistoryEntry {
     /// The Automerge actor (hex): the app install the change came from.
     #[serde(default)]
     pub actor: String,
+    /// The change's hash (hex), to read what it did from the phone's copy.
+    #[serde(default)]
+    pub hash: String,
 }
 
 /// Who changed a document, when and how: `GET /api/documents/{id}/history`. Needs the
@@ -130,7 +139,33 @@ pub fn use_site_people(site: impl Fn() -> Option<String> + Send + Sync + 'static
         let site = site().unwrap_or_default();
         async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
     });
-    Memo::new(move |_| people.get().unwrap_or_default())
+    // The person signed in is always known by name, even on a phone that never fetched
+    // the site's people (offline since signing in).
+    Memo::new(move |_| {
+        let mut found = people.get().unwrap_or_default();
+        if let Some(user) = current.session.with(|session| session.as_ref().map(|session| session.user.clone()))
+            && !found.iter().any(|person| person.username == user.username)
+        {
+            found.push(Person { username: user.username, display_name: user.display_name, role: String::new() });
+        }
+        found
+    })
+}
+
+/// The people of the site a page shows, provided by the page to the parts inside it that
+/// name people (a round's item rows, say).
+#[derive(Clone, Copy)]
+pub struct SitePeople(pub leptos::prelude::Memo<Vec<Person>>);
+
+impl SitePeople {
+    /// `user` by name, from the page's people if there are any.
+    pub fn name_in_context(user: &str) -> String {
+        use leptos::prelude::*;
+        match use_context::<SitePeople>() {
+            Some(SitePeople(people)) => people.with_untracked(|people| display_name(people, user)),
+            None => user.to_owned(),
+        }
+    }
 }
 
 const PEOPLE_PREFIX: &str = "houqin.people.";

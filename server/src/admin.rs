@@ -107,7 +107,7 @@ pub fn create_user(directory: &Directory, request: &NewUser, may_assign: impl Fn
         return Err(bad("a user needs a display name".to_owned()));
     }
     if request.password.chars().count() < MIN_PASSWORD {
-        return Err(bad(format!("a password needs at least {MIN_PASSWORD} characters")));
+        return Err(AppError::PasswordTooShort { minimum: MIN_PASSWORD });
     }
     let mut roles = Vec::new();
     for NewRole { site, role } in &request.roles {
@@ -230,7 +230,7 @@ async fn reset_password(State(state): State<AppState>, session: Session, Path(us
     let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"password\"}}: {}", rejection.body_text())))?;
     let target = person_in_reach(&state, &session, &username)?;
     if request.password.chars().count() < MIN_PASSWORD {
-        return Err(AppError::BadRequest(format!("a password needs at least {MIN_PASSWORD} characters")));
+        return Err(AppError::PasswordTooShort { minimum: MIN_PASSWORD });
     }
     let hash = tokio::task::spawn_blocking(move || hash_password(&request.password)).await.context("the hashing task failed")??;
     let user = state

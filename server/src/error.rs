@@ -5,7 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// What can go wrong while answering a request. The body is always
-/// `{"error": "<message>"}`; a 5xx message says nothing about the server's insides.
+/// `{"error": "<message>", "code": "<code>"}`: the message in English for people reading
+/// logs and scripts, the code stable (see [`AppError::code`]) for apps, which show their
+/// own words for it in the reader's language. A 5xx message says nothing about the
+/// server's insides.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400: the request is malformed; the message says how.
@@ -26,6 +29,9 @@ pub enum AppError {
     /// 409: what is to be created exists already.
     #[error("{0}")]
     Conflict(String),
+    /// 400: a new password is shorter than the minimum.
+    #[error("a password needs at least {minimum} characters")]
+    PasswordTooShort { minimum: usize },
     /// 413: the body is over the limit.
     #[error("too large: at most {limit} bytes")]
     TooLarge { limit: usize },
@@ -41,9 +47,26 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The stable code of the body's `code`: one per kind of refusal, never renamed.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::WrongLogin => "wrong_login",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "exists",
+            AppError::PasswordTooShort { .. } => "password_too_short",
+            AppError::TooLarge { .. } => "too_large",
+            AppError::TooManyRequests { .. } => "too_many_attempts",
+            AppError::AppNotBuilt => "app_not_built",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::PasswordTooShort { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::WrongLogin => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -59,7 +82,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let mut response = (status, Json(serde_json::json!({ "error": self.to_string(), "code": self.code() }))).into_response();
         match &self {
             AppError::Unauthorized | AppError::WrongLogin => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

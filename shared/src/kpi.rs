@@ -150,9 +150,14 @@ pub struct PassRate {
 
 impl PassRate {
     pub fn per_mille(&self) -> Option<u32> {
-        let judged = self.passed + self.failed;
-        (judged > 0).then(|| (self.passed * 1000 / judged) as u32)
+        per_mille(self.passed as u64, (self.passed + self.failed) as u64)
     }
+}
+
+/// `part` of `whole` in thousandths, rounded to the nearest (halves up), so that 7 of 9
+/// reads 77.8%, never 77.7%; `None` for a share of nothing.
+pub fn per_mille(part: u64, whole: u64) -> Option<u32> {
+    (whole > 0).then(|| ((part.saturating_mul(1000) + whole / 2) / whole) as u32)
 }
 
 /// The dashboard of one site and period.
@@ -287,6 +292,25 @@ pub fn compute(
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// The share shown is the nearest thousandth: never more than half a thousandth off.
+        #[test]
+        fn shares_are_rounded_to_the_nearest_thousandth(whole in 1u64..100_000, part_of in 0u64..=1000) {
+            let part = whole * part_of / 1000;
+            let shown = u64::from(super::per_mille(part, whole).unwrap());
+            let off = (shown * whole).abs_diff(part * 1000);
+            proptest::prop_assert!(2 * off <= whole, "{part}/{whole} shown as {shown}‰");
+        }
+    }
+
+    #[test]
+    fn seven_of_nine_is_seventy_seven_point_eight_percent() {
+        assert_eq!(super::per_mille(7, 9), Some(778));
+        assert_eq!(super::per_mille(8, 9), Some(889));
+        assert_eq!(super::per_mille(1, 3), Some(333));
+        assert_eq!(super::per_mille(0, 0), None);
+    }
+
     use expect_test::expect;
 
     use super::*;

@@ -89,7 +89,13 @@ pub fn project(document: &str, doc: &mut AutoCommit) -> Result<Option<Projection
                     *order = id.to_string();
                 }
             }
-            let status = if view.submitted.is_some() { "submitted" } else { "in_progress" };
+            let status = if view.discarded.is_some() {
+                "discarded"
+            } else if view.submitted.is_some() {
+                "submitted"
+            } else {
+                "in_progress"
+            };
             (view.checklist.name.zh.clone(), status.to_owned(), view.location.clone(), Summary::Inspection(summary))
         }
         DocumentType::Stocktake => {

@@ -219,7 +219,7 @@ async fn sign_in_answers_with_a_token_and_me_lists_sites_with_catalogs() {
     for (username, password) in [("inspector", "wrong"), ("nobody", "demo"), ("Not A Name", "demo")] {
         let response = http_client().post(server.url("/api/login")).json(&json!({ "username": username, "password": password })).send().await.unwrap();
         assert_eq!(response.status(), 401, "{username}");
-        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "wrong user name or password" }));
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "wrong user name or password", "code": "wrong_login" }));
     }
     let response = http_client().post(server.url("/api/login")).header("content-type", "application/json").body("{\"username\":").send().await.unwrap();
     assert_eq!(response.status(), 400);
@@ -263,7 +263,7 @@ async fn forged_expired_and_tampered_tokens_are_refused_everywhere() {
         let response = get(&server, "/api/me", Some(token)).await;
         assert_eq!(response.status(), 401, "{what} token on /api/me");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
-        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "sign in first: the session is missing, expired or revoked" }));
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "sign in first: the session is missing, expired or revoked", "code": "unauthorized" }));
         let refused = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={token}", server.address)).await;
         match refused {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401, "{what} token on /sync"),
@@ -544,9 +544,9 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     // A reset password: the old one and old tokens stop working, the new one works.
     let old_token = server.token("store");
     let (status, body) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "short" })).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("a password needs at least 8 characters")));
+    assert_eq!((status, body["error"].as_str(), body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("a password needs at least 8 characters"), Some("password_too_short")));
     let (status, body) = post(&server, "/api/admin/users/dorm/password", &hq_admin, json!({ "password": "a new secret" })).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("this person works at a site you do not administer")));
+    assert_eq!((status, body["error"].as_str(), body["code"].as_str()), (StatusCode::FORBIDDEN, Some("this person works at a site you do not administer"), Some("forbidden")));
     let (status, _) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "a new secret" })).await;
     assert_eq!(status, 200);
     assert_eq!(get(&server, "/api/me", Some(&old_token)).await.status(), 401);

@@ -12,6 +12,7 @@ use tests::chromium::{Browser, PATIENCE};
 
 mod admin;
 mod review;
+mod rounds;
 mod stock;
 
 #[tokio::test]
@@ -416,6 +417,9 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     // The phone's catalog (from its store) fills the choices.
     wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
+    // Nothing is taken by default: a round starts at the place and of the checklist chosen.
+    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("[data-form=round] [role=alert]", "Choose a checklist").await;
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
     // The place comes from the code on the store's door label, typed as printed.
     let code = form.find(Css("input[name=code]")).await.unwrap();
@@ -440,10 +444,15 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     assert_eq!(shown, json!("45.5"), "what the field shows");
     wait_for("the warning to go", PATIENCE, || async { browser.text("[data-item=cabinet-temperature] [data-warning]").await.is_none().then_some(()) }).await;
 
-    // Submitting with required items open says how many and marks them.
+    // Submitting with required items open names each, marks them and goes to the first.
     tap(&browser, "[data-action=submit-round]").await;
-    browser.wait_for_text("[data-missing]", "Required items still open: 4").await;
+    browser.wait_for_text("[data-missing]", "Still needed before submitting: 4").await;
     assert_eq!(browser.evaluate("return document.querySelectorAll('.item.flagged').length").await, json!(4));
+    let named = "return [...document.querySelectorAll('[data-list=missing] li')].map((line) => line.textContent)";
+    assert_eq!(
+        browser.evaluate(named).await,
+        json!(["Insulating mats and gloves intact: not answered", "Breakers clearly labelled: not answered", "No improvised wiring or overloaded sockets: not answered", "Residual-current devices trip on test: not answered"])
+    );
     for item in ["insulation-mats", "breakers-labelled", "no-overload"] {
         answer(&browser, item, "pass").await;
     }
@@ -455,8 +464,19 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     tap(&browser, "[data-item=rcd-test] [data-form=note] button[type=submit]").await;
     browser.wait_for_text("[data-item=rcd-test] .note span", "按钮卡滞").await;
     tap(&browser, "[data-action=submit-round]").await;
-    // A failed item whose checklist wants a photo on failure cannot be submitted without one.
-    browser.wait_for_text("[data-missing]", "Required items still open: 1").await;
+    // A failed item whose checklist wants a photo on failure cannot be submitted without
+    // one, nor without a follow-up: each is named.
+    browser.wait_for_text("[data-missing]", "Still needed before submitting: 2").await;
+    assert_eq!(
+        browser.evaluate(named).await,
+        json!([
+            "Residual-current devices trip on test: a failure needs a photo",
+            "Residual-current devices trip on test: a failure needs a follow-up: raise a hazard, or say why no action is needed"
+        ])
+    );
+    // Named as missing, it reads differently from a plain failure.
+    assert_eq!(browser.evaluate("const item = document.querySelector('[data-item=rcd-test]'); return [item.classList.contains('flagged'), item.querySelector('[data-flagged]')?.textContent];").await, json!([true, "Needed before submitting"]));
+    screenshot(&browser, "round-blocked").await;
     let scratch = tempfile::tempdir().unwrap();
     let photo = scratch.path().join("rcd.png");
     std::fs::write(&photo, TINY_PNG).unwrap();
@@ -469,13 +489,13 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     tap(&browser, "[data-item=rcd-test] [data-action=raise-hazard]").await;
     browser.wait_for_text("[data-item=rcd-test] .hazard", "Hazard raised; work order: Reported").await;
     tap(&browser, "[data-action=submit-round]").await;
-    browser.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
+    browser.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
     let round = browser.evaluate("return location.pathname.split('/').pop()").await;
     let round = shared::protocol::DocumentId::parse(round.as_str().unwrap()).unwrap();
 
     // Reloaded with no server: still submitted, answers locked.
     browser.client.refresh().await.unwrap();
-    browser.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
+    browser.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
     assert_eq!(browser.evaluate("return document.querySelector('[data-item=room-locked] [data-answer=pass]').disabled").await, json!(true));
 
     let server = TestServer::start_at(data, &built_dist(), address).await;
@@ -500,8 +520,11 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     let hazard = shared::protocol::DocumentId::parse(&view.hazards[0].work_order).unwrap();
     let order = wait_for("the hazard's work order to reach the server", PATIENCE, || async { server.state.documents.load(&hazard).unwrap() }).await;
     let order = shared::document::work_order::WorkOrder::from_doc(order).unwrap().read().unwrap();
-    assert_eq!(order.title, "Residual-current devices trip on test", "the item, in the phone's language");
+    assert_eq!(order.title, "Residual-current devices trip on test · 后勤仓库", "the item, in the phone's language, and the place");
     assert_eq!(order.priority, shared::document::work_order::Priority::Urgent, "a required item");
+    assert_eq!(order.category, shared::document::work_order::Category::Electrical, "the checklist's trade");
+    let raised = order.events[0].at;
+    assert_eq!(order.due_at.map(|due| due.millis_since(raised)), Some(4 * 60 * 60 * 1000), "due as an urgent order is, from the moment it was raised");
     assert_eq!(order.location, "store");
     assert_eq!(order.source.map(|source| (source.inspection, source.item)), Some((round.url(), "rcd-test".to_owned())));
     browser.close().await;
@@ -617,7 +640,8 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     }
     draw_signature(&inspector, "signature").await;
     tap(&inspector, "[data-action=submit-round]").await;
-    inspector.wait_for_text("[data-missing]", "Required items still open: 1").await;
+    inspector.wait_for_text("[data-missing]", "Still needed before submitting: 1").await;
+    inspector.wait_for_text("[data-list=missing] li", "Inspector's signature: not answered").await;
     assert_eq!(inspector.evaluate("return [...document.querySelectorAll('.item.flagged')].map((item) => item.dataset.item)").await, json!(["signature"]));
     save_signature(&inspector, "signature").await;
     wait_for("the signature to leave the missing", PATIENCE, || async { inspector.text("[data-missing]").await.is_none().then_some(()) }).await;
@@ -625,14 +649,15 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     screenshot(&inspector, "round-answered").await;
     fits_a_phone(&inspector, 30).await;
     tap(&inspector, "[data-action=submit-round]").await;
-    inspector.wait_for_prefix("[data-round=submitted]", "Submitted by inspector at ").await;
+    inspector.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
     assert_eq!(inspector.evaluate("return document.querySelector('[data-item=exits-clear] [data-answer=pass]').disabled").await, json!(true), "read-only once submitted");
     screenshot(&inspector, "round-submitted").await;
 
     // The printable report has the result, the failed item's photo and the signature.
     tap(&inspector, "[data-action=report]").await;
     inspector.wait_for_text("[data-report=failed]", "1").await;
-    inspector.wait_for_text("[data-report=pass-rate]", "88.8%").await;
+    // 8 of 9 judged passed: 88.9%, rounded, not cut.
+    inspector.wait_for_text("[data-report=pass-rate]", "88.9%").await;
     wait_for("the report's pictures to show", PATIENCE, || async {
         let shown = inspector.evaluate("return [...document.querySelectorAll('.report img')].filter((img) => img.complete && img.naturalWidth > 0).length").await;
         (shown == json!(2)).then_some(())
@@ -646,12 +671,12 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     inspector.client.goto(&base).await.unwrap();
     wait_for("the inspector's phone to sync", Duration::from_secs(90), || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
     technician.client.goto(&base).await.unwrap();
-    wait_for_order(&technician, "Extinguisher pressure (MPa)", &[""]).await;
+    wait_for_order(&technician, "Extinguisher pressure (MPa) · 行政楼", &[""]).await;
     wait_for("the photo on the technician's phone", Duration::from_secs(60), || async {
         (technician.evaluate("return [...document.querySelectorAll('.order img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
     })
     .await;
-    let hazard = "[...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === 'Extinguisher pressure (MPa)')";
+    let hazard = "[...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === 'Extinguisher pressure (MPa) · 行政楼')";
     assert_eq!(technician.evaluate(&format!("return {hazard}.querySelector('[data-order-status]').dataset.orderStatus")).await, json!("reported"));
     screenshot(&technician, "orders-technician").await;
 
@@ -659,6 +684,7 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
     let order = shared::document::work_order::WorkOrder::from_doc(server.state.documents.load(&order).unwrap().unwrap()).unwrap().read().unwrap();
     assert_eq!((order.location.as_str(), order.priority), ("admin-building", shared::document::work_order::Priority::Urgent));
+    assert_eq!(order.category, shared::document::work_order::Category::FireSafety, "a fire-safety round's hazard is 消防 work");
     assert_eq!(order.source.as_ref().map(|source| source.item.as_str()), Some("extinguisher-pressure"));
     inspector.close().await;
     technician.close().await;
@@ -712,8 +738,15 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
             answer(phone, item, "pass").await;
         }
         read_out(phone, "occupants", "4").await;
+        // Every required item answered: the room is done without its optional remarks.
         phone.wait_for_text(&format!("[data-room={room}] .room-count"), "5/6").await;
+        wait_for_cell_data(phone, &format!("[data-room={room}]"), "done", "yes").await;
     }
+    // Items say which room they are of; "next room" goes to the next room.
+    tap(&first, "[data-room=dorm-1-101]").await;
+    first.wait_for_prefix("[data-item=hygiene] .section-name", "101 · ").await;
+    tap(&first, "[data-action=next-room]").await;
+    first.wait_for_prefix("[data-item=hygiene] .section-name", "102 · ").await;
     screenshot(&first, "dorm-rooms-offline").await;
 
     // Back in coverage: each phone shows both people's rooms, and who did which.
@@ -722,7 +755,7 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
         phone.client.refresh().await.unwrap();
         wait_for("both people's rooms", Duration::from_secs(90), || async {
             let by = phone.evaluate("return Object.fromEntries([...document.querySelectorAll('[data-room]')].map((room) => [room.dataset.room, room.dataset.by]))").await;
-            (by["dorm-1-101"] == "dorm" && by["dorm-1-102"] == "dorm2" && by["dorm-1-103"].as_str().is_some_and(|by| by.contains("dorm"))).then_some(())
+            (by["dorm-1-101"] == "赵宿管" && by["dorm-1-102"] == "钱宿管" && by["dorm-1-103"].as_str().is_some_and(|by| by.contains("赵宿管") || by.contains("钱宿管"))).then_some(())
         })
         .await;
     }
@@ -764,6 +797,12 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     first.close().await;
     second.close().await;
     server.stop().await.unwrap();
+}
+
+/// Waits until the element `selector` has `data-<attribute>` equal to `expected`.
+async fn wait_for_cell_data(browser: &Browser, selector: &str, attribute: &str, expected: &str) {
+    let script = format!("const element = document.querySelector({}); return element ? element.dataset.{attribute} : null;", json!(selector));
+    wait_for(&format!("{selector} to have {attribute} {expected}"), PATIENCE, || async { (browser.evaluate(&script).await == json!(expected)).then_some(()) }).await;
 }
 
 /// Opens the order titled `title` from the list `list` on the start page.

@@ -77,7 +77,7 @@ async fn app_pages_get_the_shell_and_unknown_paths_get_404() {
     let (_, shell) = fetch(&server, "/settings", "identity").await;
     assert_eq!(shell, SHELL.as_bytes());
     let (_, not_found) = fetch(&server, "/no-such-page", "identity").await;
-    assert_eq!(String::from_utf8(not_found).unwrap(), r#"{"error":"not found"}"#);
+    assert_eq!(String::from_utf8(not_found).unwrap(), r#"{"code":"not_found","error":"not found"}"#);
     server.stop().await.unwrap();
 }
 
@@ -125,6 +125,6 @@ async fn health_answers_even_without_a_built_app() {
 
     let (summary, body) = fetch(&server, "/", "identity").await;
     assert_eq!(summary, "503 type=application/json encoding=- vary=- cache=-");
-    assert_eq!(String::from_utf8(body).unwrap(), r#"{"error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
+    assert_eq!(String::from_utf8(body).unwrap(), r#"{"code":"app_not_built","error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
     server.stop().await.unwrap();
 }

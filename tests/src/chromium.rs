@@ -49,7 +49,11 @@ impl Browser {
                     "--disable-component-update", "--disable-sync", "--lang=en-US",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
-                "prefs": { "intl.accept_languages": "en-US" },
+                "prefs": {
+                    "intl.accept_languages": "en-US",
+                    "download.default_directory": profile.path().join("downloads"),
+                    "download.prompt_for_download": false,
+                },
             }
         });
         let client = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -58,6 +62,11 @@ impl Browser {
             .await
             .expect("cannot open a ChromeDriver session");
         Browser { client, driver, _profile: profile }
+    }
+
+    /// Where the browser saves what it downloads.
+    pub fn downloads(&self) -> PathBuf {
+        self._profile.path().join("downloads")
     }
 
     /// The text of the first element matching `selector`, if there is one.

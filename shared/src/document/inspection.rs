@@ -9,8 +9,9 @@
 //! Layout: header; `template` (map: `id`, `version`); `checklist` (the copy); `location`;
 //! `rooms` (map room → order); `assignees` (map user → true); `answers` (map key → map);
 //! `notes`, `photos`, `hazards` (maps keyed by entry id); `signature` (map, optional);
-//! `submitted_at`, `submitted_by` once submitted; `review` (map: `text`, `user`, `at`), a
-//! manager's note on a submitted inspection.
+//! `submitted_at`, `submitted_by` once submitted; `discarded_at`, `discarded_by` for a
+//! round its starter discarded before answering anything; `review` (map: `text`, `user`,
+//! `at`), a manager's note on a submitted inspection.
 //!
 //! A submitted inspection is read-only: answers, notes, photos and hazards are refused;
 //! only the review note can still be written. (A phone that was offline when the round
@@ -19,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc as _};
 
 use super::template::{Checklist, ChecklistItem, ItemKind, read_checklist, read_item, write_checklist};
 use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
@@ -134,6 +135,9 @@ pub struct Note {
     pub text: String,
     pub user: Username,
     pub at: Timestamp,
+    /// A decision that a failed answer needs no action, `text` saying why (an app that
+    /// does not know the field shows it as a note).
+    pub no_action: bool,
 }
 
 /// A photo attached to an answer.
@@ -156,6 +160,14 @@ pub struct Hazard {
     pub at: Timestamp,
 }
 
+/// What was done about a failed answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowUp<'a> {
+    Hazard(&'a Hazard),
+    /// Decided to need no action; the note says why.
+    NoAction(&'a Note),
+}
+
 /// A manager's note on a submitted inspection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Review {
@@ -169,6 +181,22 @@ pub struct Review {
 pub enum Missing {
     Answer { room: String, item: EntryId },
     PhotoOnFail { room: String, item: EntryId },
+    /// A failed answer with neither a hazard raised nor a decision that it needs no action.
+    FollowUp { room: String, item: EntryId },
+}
+
+impl Missing {
+    pub fn room(&self) -> &str {
+        match self {
+            Missing::Answer { room, .. } | Missing::PhotoOnFail { room, .. } | Missing::FollowUp { room, .. } => room,
+        }
+    }
+
+    pub fn item(&self) -> &EntryId {
+        match self {
+            Missing::Answer { item, .. } | Missing::PhotoOnFail { item, .. } | Missing::FollowUp { item, .. } => item,
+        }
+    }
 }
 
 /// Summary of an inspection's answers.
@@ -215,6 +243,8 @@ pub struct InspectionView {
     pub hazards: Vec<Hazard>,
     pub signature: Option<BlobRef>,
     pub submitted: Option<(Username, Timestamp)>,
+    /// Discarded by whoever started it, before anything was answered: not a round at all.
+    pub discarded: Option<(Username, Timestamp)>,
     pub review: Option<Review>,
 }
 
@@ -248,7 +278,7 @@ impl InspectionView {
                 }
             }
         }
-        let per_mille = |part: i64, whole: i64| (whole > 0).then(|| (part * 1000 / whole) as u32);
+        let per_mille = |part: i64, whole: i64| crate::kpi::per_mille(part.max(0) as u64, whole.max(0) as u64);
         InspectionResult {
             expected: rooms.len() * self.checklist.items.len(),
             answered,
@@ -260,26 +290,41 @@ impl InspectionView {
         }
     }
 
-    /// What still blocks submitting: unanswered required items, failed items that need a photo.
+    /// What still blocks submitting, in checklist order: unanswered required items, failed
+    /// items that need a photo, and failed items with neither a hazard nor a decision that
+    /// they need no action (a failure never ends silently).
     pub fn missing(&self) -> Vec<Missing> {
         let mut missing = Vec::new();
         for room in self.room_keys() {
             for item in &self.checklist.items {
                 let key = answer_key(&room, &item.id);
-                match self.answers.get(&(room.clone(), item.id.clone())) {
-                    None if item.required => missing.push(Missing::Answer { room: room.clone(), item: item.id.clone() }),
-                    Some(answer)
-                        if item.photo_on_fail
-                            && outcome(item, &answer.value) == Outcome::Failed
-                            && !self.photos.iter().any(|photo| photo.key == key) =>
-                    {
-                        missing.push(Missing::PhotoOnFail { room: room.clone(), item: item.id.clone() })
+                let Some(answer) = self.answers.get(&(room.clone(), item.id.clone())) else {
+                    if item.required {
+                        missing.push(Missing::Answer { room: room.clone(), item: item.id.clone() });
                     }
-                    _ => {}
+                    continue;
+                };
+                if outcome(item, &answer.value) != Outcome::Failed {
+                    continue;
+                }
+                if item.photo_on_fail && !self.photos.iter().any(|photo| photo.key == key) {
+                    missing.push(Missing::PhotoOnFail { room: room.clone(), item: item.id.clone() });
+                }
+                if self.follow_up(&key).is_none() {
+                    missing.push(Missing::FollowUp { room: room.clone(), item: item.id.clone() });
                 }
             }
         }
         missing
+    }
+
+    /// What was done about the failed answer at `key`: the hazard raised for it, else the
+    /// latest decision that it needs no action.
+    pub fn follow_up(&self, key: &str) -> Option<FollowUp<'_>> {
+        if let Some(hazard) = self.hazards.iter().find(|hazard| hazard.key == key) {
+            return Some(FollowUp::Hazard(hazard));
+        }
+        self.notes.iter().filter(|note| note.no_action && note.key.as_deref() == Some(key)).max_by_key(|note| (note.at, &note.id)).map(FollowUp::NoAction)
     }
 }
 
@@ -312,6 +357,26 @@ fn read_answer(key: &str, answer: &Fields<'_>) -> Result<Answer, DocumentError> 
         other => return Err(invalid(&answer.path("kind"), other, "pass, fail, na, number, text, choice or blob")),
     };
     Ok(Answer { room: room.to_owned(), item, value, user: answer.user("user")?, at: answer.time("at")? })
+}
+
+/// The answer at `key` as it stood just after the change `hash` (for history: what an
+/// "answered" change said). `None` if the key had no answer then, or `hash` is not a
+/// change of `doc`. Text and pictures read as empty: history names them, not their content.
+pub fn answer_at(doc: &AutoCommit, key: &str, hash: automerge::ChangeHash) -> Option<AnswerValue> {
+    let heads = [hash];
+    let (_, answers) = doc.get_at(&ROOT, "answers", &heads).ok()??;
+    let (_, answer) = doc.get_at(&answers, key, &heads).ok()??;
+    let field = |name: &str| doc.get_at(&answer, name, &heads).ok().flatten().map(|(value, _)| value);
+    let kind = field("kind")?;
+    Some(match kind.as_str()? {
+        "pass" => AnswerValue::Pass,
+        "fail" => AnswerValue::Fail,
+        "na" => AnswerValue::NotApplicable,
+        "number" => AnswerValue::Number(field("number")?.as_i64()?),
+        "choice" => AnswerValue::Choice(EntryId::parse(field("choice")?.as_str()?).ok()?),
+        "text" => AnswerValue::Text(String::new()),
+        _ => return None,
+    })
 }
 
 /// The key of an answer: `room/item`.
@@ -414,21 +479,46 @@ impl Inspection {
         Ok(())
     }
 
-    /// Links a failed answer to the work order raised for it.
-    pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
+    /// Records that a failed answer needs no action, and why: its follow-up, in place of a
+    /// hazard. Only while the round is open.
+    pub fn no_action_needed(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, reason: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if reason.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "reason".to_owned() });
+        }
         self.check_open()?;
+        let room = self.failed_answer(room, item, "a decision")?;
+        let notes = map_at(&self.doc, &ROOT, "notes", "notes")?;
+        let note = put_map(&mut self.doc, &notes, id.as_str());
+        put(&mut self.doc, &note, "key", answer_key(&room, item).as_str());
+        put_text(&mut self.doc, &note, "text", reason.trim());
+        put(&mut self.doc, &note, "no_action", true);
+        put(&mut self.doc, &note, "user", edit.user.as_str());
+        put(&mut self.doc, &note, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "no action needed");
+        Ok(())
+    }
+
+    /// The room of a failed answer to `item`, or an error naming `what` needs one.
+    fn failed_answer(&self, room: Option<&str>, item: &EntryId, what: &'static str) -> Result<String, DocumentError> {
         let view = self.read()?;
         let room = resolve_room(view.rooms.iter().map(String::as_str), room)?;
-        if view.checklist.item(item).is_none() {
+        let Some(checklist_item) = view.checklist.item(item) else {
             return Err(invalid("item", item.as_str(), "an item of this checklist"));
-        }
-        let failed = view
-            .answers
-            .get(&(room.clone(), item.clone()))
-            .zip(view.checklist.item(item))
-            .is_some_and(|(answer, checklist_item)| outcome(checklist_item, &answer.value) == Outcome::Failed);
+        };
+        let failed = view.answers.get(&(room.clone(), item.clone())).is_some_and(|answer| outcome(checklist_item, &answer.value) == Outcome::Failed);
         if !failed {
-            return Err(invalid("hazard", &answer_key(&room, item), "a failed answer; hazards are raised from failures"));
+            return Err(invalid(what, &answer_key(&room, item), "a failed answer; follow-ups are for failures"));
+        }
+        Ok(room)
+    }
+
+    /// Links a failed answer to the work order raised for it; also once the round is
+    /// submitted (its owner or a manager may still raise one).
+    pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
+        let room = self.failed_answer(room, item, "hazard")?;
+        let key = answer_key(&room, item);
+        if self.read()?.hazards.iter().any(|hazard| hazard.key == key) {
+            return Err(invalid("hazard", &key, "a failure without a hazard; this one has its work order"));
         }
         let hazards = map_at(&self.doc, &ROOT, "hazards", "hazards")?;
         let hazard = put_map(&mut self.doc, &hazards, id.as_str());
@@ -466,10 +556,31 @@ impl Inspection {
 
     fn check_open(&self) -> Result<(), DocumentError> {
         let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
-        match root.optional_str("submitted_by")? {
-            Some(_) => Err(DocumentError::ReadOnly { what: "a submitted inspection" }),
-            None => Ok(()),
+        if root.optional_str("submitted_by")?.is_some() {
+            return Err(DocumentError::ReadOnly { what: "a submitted inspection" });
         }
+        if root.optional_str("discarded_by")?.is_some() {
+            return Err(DocumentError::ReadOnly { what: "a discarded inspection" });
+        }
+        Ok(())
+    }
+
+    /// Discards a round started by mistake: only by whoever started it, and only while
+    /// nothing is answered. (A manager cancelling a round with answers, with a reason, is
+    /// for a later version.)
+    pub fn discard(&mut self, edit: &Edit) -> Result<(), DocumentError> {
+        self.check_open()?;
+        let view = self.read()?;
+        if view.header.created_by != edit.user {
+            return Err(invalid("discard", edit.user.as_str(), "the person who started the round"));
+        }
+        if !view.answers.is_empty() {
+            return Err(invalid("discard", &view.answers.len().to_string(), "a round with no answers yet"));
+        }
+        put(&mut self.doc, &ROOT, "discarded_by", edit.user.as_str());
+        put(&mut self.doc, &ROOT, "discarded_at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "discarded");
+        Ok(())
     }
 
     /// Submits the inspection if nothing is missing; otherwise says what is.
@@ -508,6 +619,10 @@ impl Inspection {
             Some(_) => Some((root.user("submitted_by")?, root.time("submitted_at")?)),
             None => None,
         };
+        let discarded = match root.optional_str("discarded_by")? {
+            Some(_) => Some((root.user("discarded_by")?, root.time("discarded_at")?)),
+            None => None,
+        };
         Ok(InspectionView {
             header,
             template: root.fields("template")?.str("id")?,
@@ -516,6 +631,7 @@ impl Inspection {
             rooms: rooms.into_iter().map(|(_, room)| room).collect(),
             assignees,
             answers,
+            discarded,
             notes: root.entries("notes", |id, note| {
                 Ok(Note {
                     id,
@@ -523,6 +639,7 @@ impl Inspection {
                     text: note.optional_text("text")?.unwrap_or_default(),
                     user: note.user("user")?,
                     at: note.time("at")?,
+                    no_action: note.bool("no_action")?,
                 })
             })?,
             photos: root.entries("photos", |id, photo| {
@@ -546,10 +663,8 @@ impl Inspection {
     /// The answer key's room and the checklist item, read without reading the answers:
     /// answering stays cheap however many answers there are.
     fn context(&self, room: Option<&str>, item: &EntryId) -> Result<(String, ChecklistItem), DocumentError> {
+        self.check_open()?;
         let (_, root) = read_root(&self.doc, DocumentType::Inspection)?;
-        if root.optional_str("submitted_by")?.is_some() {
-            return Err(DocumentError::ReadOnly { what: "a submitted inspection" });
-        }
         let rooms = root.scalars("rooms")?;
         let room = resolve_room(rooms.iter().map(|(known, _)| known.as_str()), room)?;
         let items = root.fields("checklist")?.fields("items")?;
@@ -628,6 +743,12 @@ mod tests {
                         "extinguisher-pressure",
                     ),
                 },
+                FollowUp {
+                    room: "-",
+                    item: EntryId(
+                        "extinguisher-pressure",
+                    ),
+                },
                 Answer {
                     room: "-",
                     item: EntryId(
@@ -652,10 +773,68 @@ mod tests {
         assert_eq!(refused.to_string(), "a submitted inspection is read-only");
         assert!(round.add_note(&id("n1"), None, None, "too late", &late).is_err());
         assert!(round.add_photo(&id("p2"), None, &id("exits-clear"), &photo(), &late).is_err());
-        assert!(round.raise_hazard(&id("h2"), None, &id("extinguisher-pressure"), "automerge:wo2", &late).is_err());
+        let twice = round.raise_hazard(&id("h2"), None, &id("extinguisher-pressure"), "automerge:wo2", &late).unwrap_err();
+        assert_eq!(twice.to_string(), "invalid hazard \"-/extinguisher-pressure\": a failure without a hazard; this one has its work order");
         round.review("灭火器压力不足，已派单", &edit("manager", 5_000)).unwrap();
         let review = round.read().unwrap().review.unwrap();
         assert_eq!((review.text.as_str(), review.user.as_str(), review.at), ("灭火器压力不足，已派单", "manager", Timestamp::from_millis(5_000)));
+    }
+
+    #[test]
+    fn a_failure_never_ends_silently_and_a_hazard_may_follow_after_submitting() {
+        let mut round = fire_round();
+        let inspector = edit("inspector", 2_000);
+        for item in ["extinguisher-present", "extinguisher-seal", "hydrant", "fire-doors", "exit-signs", "alarm-panel", "emergency-lighting"] {
+            round.answer(None, &id(item), &AnswerValue::Pass, &inspector).unwrap();
+        }
+        round.answer(None, &id("extinguisher-pressure"), &AnswerValue::Number(1_200), &inspector).unwrap();
+        round.answer(None, &id("signature"), &AnswerValue::Blob(photo()), &inspector).unwrap();
+        round.answer(None, &id("exits-clear"), &AnswerValue::Fail, &inspector).unwrap();
+        round.add_photo(&id("p1"), None, &id("exits-clear"), &photo(), &inspector).unwrap();
+        let follow_ups: Vec<String> = round.submit(&inspector).unwrap_err().iter().map(|missing| format!("{missing:?}")).collect();
+        assert_eq!(follow_ups, ["FollowUp { room: \"-\", item: EntryId(\"exits-clear\") }"]);
+        let empty = round.no_action_needed(&id("d0"), None, &id("exits-clear"), "  ", &inspector).unwrap_err();
+        assert_eq!(empty.to_string(), "field \"reason\" is missing");
+        let passed = round.no_action_needed(&id("d0"), None, &id("hydrant"), "fine", &inspector).unwrap_err();
+        assert_eq!(passed.to_string(), "invalid a decision \"-/hydrant\": a failed answer; follow-ups are for failures");
+        round.no_action_needed(&id("d1"), None, &id("exits-clear"), "纸箱已当场搬走", &inspector).unwrap();
+        let view = round.read().unwrap();
+        match view.follow_up("-/exits-clear") {
+            Some(FollowUp::NoAction(note)) => assert_eq!((note.text.as_str(), note.user.as_str()), ("纸箱已当场搬走", "inspector")),
+            other => panic!("expected a decision, found {other:?}"),
+        }
+        round.submit(&edit("inspector", 3_000)).unwrap();
+        // Submitted: a manager decides it needs a work order after all.
+        round.raise_hazard(&id("h1"), None, &id("exits-clear"), "automerge:wo1", &edit("manager", 4_000)).unwrap();
+        assert!(matches!(round.read().unwrap().follow_up("-/exits-clear"), Some(FollowUp::Hazard(hazard)) if hazard.work_order == "automerge:wo1"));
+        assert!(round.no_action_needed(&id("d2"), None, &id("exits-clear"), "late", &edit("manager", 5_000)).is_err(), "decisions are made before submitting");
+    }
+
+    #[test]
+    fn a_round_started_by_mistake_is_discarded_by_its_starter_before_any_answer() {
+        let mut round = fire_round();
+        let refused = round.discard(&edit("manager", 1_500)).unwrap_err();
+        assert_eq!(refused.to_string(), "invalid discard \"manager\": the person who started the round");
+        let mut answered = fire_round();
+        answered.answer(None, &id("hydrant"), &AnswerValue::Pass, &edit("inspector", 1_600)).unwrap();
+        assert_eq!(answered.discard(&edit("inspector", 1_700)).unwrap_err().to_string(), "invalid discard \"1\": a round with no answers yet");
+        round.discard(&edit("inspector", 1_800)).unwrap();
+        assert_eq!(round.read().unwrap().discarded, Some((Username::parse("inspector").unwrap(), Timestamp::from_millis(1_800))));
+        assert_eq!(round.answer(None, &id("hydrant"), &AnswerValue::Pass, &edit("inspector", 1_900)).unwrap_err().to_string(), "a discarded inspection is read-only");
+    }
+
+    #[test]
+    fn history_reads_each_answer_as_it_was_given() {
+        let mut round = fire_round();
+        round.answer(None, &id("exits-clear"), &AnswerValue::Fail, &edit("inspector", 2_000)).unwrap();
+        let failed = round.doc_mut().get_heads()[0];
+        round.answer(None, &id("exits-clear"), &AnswerValue::Pass, &edit("inspector", 3_000)).unwrap();
+        round.answer(None, &id("extinguisher-pressure"), &AnswerValue::Number(1_200), &edit("inspector", 4_000)).unwrap();
+        let read = round.doc_mut().get_heads()[0];
+        assert_eq!(answer_at(round.doc(), "-/exits-clear", failed), Some(AnswerValue::Fail), "as it was then, not as it is");
+        assert_eq!(answer_at(round.doc(), "-/exits-clear", read), Some(AnswerValue::Pass));
+        assert_eq!(answer_at(round.doc(), "-/extinguisher-pressure", read), Some(AnswerValue::Number(1_200)));
+        assert_eq!(answer_at(round.doc(), "-/extinguisher-pressure", failed), None, "not answered yet then");
     }
 
     #[test]
@@ -674,7 +853,7 @@ mod tests {
         let open = round.review("fine", &inspector).unwrap_err();
         assert_eq!(open.to_string(), "invalid review \"fine\": a note on a submitted inspection; this one is still open");
         let not_failed = round.raise_hazard(&id("h1"), None, &id("exits-clear"), "automerge:wo", &inspector).unwrap_err();
-        assert_eq!(not_failed.to_string(), "invalid hazard \"-/exits-clear\": a failed answer; hazards are raised from failures");
+        assert_eq!(not_failed.to_string(), "invalid hazard \"-/exits-clear\": a failed answer; follow-ups are for failures");
         assert!(BlobRef::new("xyz", 1, "image/jpeg").is_err());
         assert!(BlobRef::new(&"ab".repeat(32), 1, "application/pdf").is_err());
     }

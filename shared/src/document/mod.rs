@@ -73,10 +73,11 @@ impl DocumentType {
     /// Schemas only grow: a new version adds fields that readers default when absent, so a
     /// document written by any earlier version opens as it is, and edits by a newer app
     /// never rewrite what an older phone wrote (a rewrite made on two phones at once would
-    /// itself conflict). Work order history: 1, the first; 2 adds `category`.
+    /// itself conflict). Work order history: 1, the first; 2 adds `category`; 3 adds the
+    /// category `fire_safety`, which earlier apps cannot read.
     pub const fn current_schema(self) -> u64 {
         match self {
-            DocumentType::WorkOrder => 2,
+            DocumentType::WorkOrder => 3,
             DocumentType::SiteCatalog | DocumentType::ChecklistTemplate | DocumentType::Inspection | DocumentType::Stocktake => 1,
         }
     }
@@ -624,7 +625,7 @@ mod tests {
             (document(&[]), "field \"type\" is missing"),
             (document(&header_fields("invoice", 1)), "unknown document type \"invoice\": expected one of site_catalog, checklist_template, inspection, work_order, stocktake"),
             (document(&header_fields("stocktake", 1)), "expected a work_order document, found stocktake"),
-            (document(&header_fields("work_order", 9)), "work_order schema 9 is newer than this app understands (2): update the app"),
+            (document(&header_fields("work_order", 9)), "work_order schema 9 is newer than this app understands (3): update the app"),
             (document(&header_fields("work_order", 1)), "field \"title\" is missing"),
             (document(&[("type", 7i64.into())]), "field \"type\" should be a string"),
         ];

@@ -50,6 +50,20 @@ super::text_enum! {
         Furniture = "furniture",
         Vehicle = "vehicle",
         Other = "other",
+        /// Extinguishers, alarms, escape routes (消防). Added in schema 3.
+        FireSafety = "fire_safety",
+    }
+}
+
+impl Category {
+    /// The trade a hazard found on a round of this checklist category most likely needs.
+    pub fn for_checklist(category: &str) -> Category {
+        match category {
+            "fire_safety" => Category::FireSafety,
+            "electrical" => Category::Electrical,
+            "dorm_room" => Category::Building,
+            _ => Category::Other,
+        }
     }
 }
 

@@ -42,5 +42,5 @@ fn a_document_from_a_newer_version_is_refused_with_advice() {
     automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "schema", 99i64).unwrap();
     let error = WorkOrder::from_doc(doc).err().unwrap();
     assert!(matches!(error, DocumentError::NewerSchema { found: 99, .. }));
-    assert_eq!(error.to_string(), "work_order schema 99 is newer than this app understands (2): update the app");
+    assert_eq!(error.to_string(), "work_order schema 99 is newer than this app understands (3): update the app");
 }

@@ -405,6 +405,9 @@ pub fn TemplateBuilder() -> impl IntoView {
                         locked: true,
                         site: read.site.clone(),
                         location: String::new(),
+                        place_name: String::new(),
+                        checklist_category: String::new(),
+                        follow_up: None,
                         language,
                     };
                     view! { <ItemRow row=row /> }

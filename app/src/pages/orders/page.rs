@@ -213,6 +213,9 @@ pub fn OrderPage() -> impl IntoView {
         let description = move || order.get().filter(|order| !order.description.is_empty()).map(|order| view! { <p class="description">{order.description.clone()}</p> });
         let buttons = move || {
             let actions = actions.get();
+            // A manager's first step on an order nobody has is to dispatch it, not to start
+            // the repair themselves.
+            let dispatch_first = actions.contains(&Action::Assign) && state.with(|state| state.as_ref().is_some_and(|state| state.assignee.is_none()));
             let buttons = actions
                 .iter()
                 .map(|action| {
@@ -228,8 +231,9 @@ pub fn OrderPage() -> impl IntoView {
                             open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
                         }
                     };
+                    let primary = if dispatch_first { action == Action::Assign } else { immediate };
                     view! {
-                        <button type="button" class=if immediate { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
+                        <button type="button" class=if primary { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
                             {action_label(texts, action)}
                         </button>
                     }

@@ -18,7 +18,7 @@ use super::{age_line, reviews};
 use crate::edits::edit_now;
 use crate::i18n::CurrentLanguage;
 use crate::replica::{self, use_replica};
-use crate::server::{HistoryEntry, ShownConflict, fetch_kept};
+use crate::server::{HistoryEntry, ShownConflict, display_name, fetch_kept, use_site_people};
 use crate::session::use_session;
 
 /// The document's own page, where its review actions are.
@@ -95,7 +95,9 @@ pub fn DocumentReview() -> impl IntoView {
             }
         });
     };
-    let when = move |millis: i64| String::from(js_sys::Date::new(&(millis as f64).into()).to_locale_string(language.get().tag(), &wasm_bindgen::JsValue::UNDEFINED));
+    let when = move |millis: i64| crate::i18n::moment(shared::time::Timestamp::from_millis(millis), language.get());
+    let people = use_site_people(move || local.get().map(|(_, site, _)| site));
+    let person = move |user: &str| people.with(|people| display_name(people, user));
     let timeline = move || {
         let texts = texts.get();
         match history.get() {
@@ -103,24 +105,38 @@ pub fn DocumentReview() -> impl IntoView {
             Some(Err(_)) => view! { <p class="error">{texts.needs_network}</p> }.into_any(),
             Some(Ok(kept_history)) => {
                 let age = age_line(texts, &kept_history, language.get());
+                let field_texts = field_texts.get();
+                let language = language.get();
+                let _ = sync.revision.get();
+                let name = |user: &str| people.with(|people| display_name(people, user));
+                let (lines, devices) = match id.get() {
+                    Some(id) => replica::read(&id, |doc| super::history::lines(field_texts, language, &kept_history.value, Some(doc), &name)),
+                    None => None,
+                }
+                .unwrap_or_else(|| super::history::lines(field_texts, language, &kept_history.value, None, &name));
                 let entries = kept_history
                     .value
-                    .into_iter()
-                    .map(|entry| {
-                        let who = entry.user.clone().or(entry.named.clone()).unwrap_or_else(|| "?".to_owned());
-                        let device: String = entry.actor.chars().take(8).collect();
+                    .iter()
+                    .zip(lines)
+                    .map(|(entry, line)| {
                         view! {
                             <li class="history-entry" data-user=entry.user.clone().unwrap_or_default()>
-                                <span class="who">{who}</span>
-                                <span class="muted">{format!(" · {} {device} · {}", texts.device, when(entry.at))}</span>
-                                <div>{entry.summary.clone()}</div>
+                                <span class="who">{line.who}</span>
+                                <span class="muted">{format!(" · {} · {}", line.device, when(entry.at))}</span>
+                                <div data-what="yes">{line.what}</div>
                             </li>
                         }
                     })
                     .collect_view();
+                let devices = devices
+                    .into_iter()
+                    .map(|(device, first, last)| view! { <li data-device=device.clone()>{format!("{device}: {}", field_texts.first_last.replace("{first}", &when(first)).replace("{last}", &when(last)))}</li> })
+                    .collect_view();
                 view! {
                     <p class="muted">{age}</p>
                     <ol class="history timeline" data-list="history">{entries}</ol>
+                    <h3>{field_texts.devices_here}</h3>
+                    <ul class="devices" data-list="devices">{devices}</ul>
                 }
                 .into_any()
             }
@@ -146,7 +162,7 @@ pub fn DocumentReview() -> impl IntoView {
                             view! {
                                 <div class="conflict-value" data-value=value.value.clone()>
                                     <pre>{value.value.clone()}</pre>
-                                    <p class="muted">{format!("{} · {}", value.user.clone().or(value.named.clone()).unwrap_or_default(), when(value.at))}</p>
+                                    <p class="muted">{format!("{} · {}", value.user.clone().or(value.named.clone()).map(|user| person(&user)).unwrap_or_default(), when(value.at))}</p>
                                     {may_resolve().then(|| view! {
                                         <button type="button" data-action="keep" prop:disabled=is_kept on:click=move |_| keep(path.clone(), chosen.clone())>
                                             {if is_kept { texts.kept } else { texts.keep_this }}
@@ -180,7 +196,7 @@ pub fn DocumentReview() -> impl IntoView {
             <p><a class="back" href="/dashboard">"← " {move || texts.get().dashboard}</a></p>
             <h1>{move || local.get().map(|(_, _, (title, _))| title).unwrap_or_default()}</h1>
             <p class="muted" data-status=move || local.get().map(|(_, _, (_, status))| status).unwrap_or_default()>
-                {move || local.get().map(|(_, _, (_, status))| field_texts.get().document_status(&status)).unwrap_or_default()}
+                {move || local.get().map(|(kind, _, (_, status))| field_texts.get().document_status(kind.as_str(), &status)).unwrap_or_default()}
             </p>
             {links}
         </section>

@@ -7,6 +7,7 @@
 //! kept on the phone, so offline the last figures stay readable with their age shown.
 
 pub mod document;
+mod history;
 mod texts;
 
 use leptos::prelude::*;
@@ -17,7 +18,7 @@ use crate::edits::{catalog_of, read_catalog};
 use crate::fields::SiteChoice;
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::replica::use_replica;
-use crate::server::{DocumentList, Kept, SiteSummary, fetch_kept};
+use crate::server::{DocumentList, Kept, SiteSummary, display_name, fetch_kept, use_site_people};
 use crate::session::{SessionSite, use_session};
 
 /// Managers and admins review.
@@ -101,13 +102,31 @@ pub fn Dashboard() -> impl IntoView {
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
     let sync = use_replica();
-    let site = RwSignal::new(String::new());
-    let days = RwSignal::new(30_i64);
-    let kind = RwSignal::new(TYPES[0].to_owned());
-    let status = RwSignal::new(String::new());
-    let query = RwSignal::new(String::new());
+    // The filters live in the page's address too, so a document opened from the list and
+    // left with "back" finds the list as it was.
+    let asked = leptos_router::hooks::use_query_map().get_untracked();
+    let asked = move |key: &str| asked.get(key).unwrap_or_default();
+    let site = RwSignal::new(asked("site"));
+    let days = RwSignal::new(asked("days").parse().ok().filter(|days| PERIODS.contains(days)).unwrap_or(30_i64));
+    let kind = RwSignal::new(Some(asked("type")).filter(|kind| TYPES.contains(&kind.as_str())).unwrap_or_else(|| TYPES[0].to_owned()));
+    let status = RwSignal::new(asked("status"));
+    let query = RwSignal::new(asked("q"));
     let shown = RwSignal::new(50_usize);
-    let overdue_only = RwSignal::new(false);
+    let overdue_only = RwSignal::new(asked("overdue") == "true");
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move || {
+        let encode = |text: String| String::from(js_sys::encode_uri_component(&text));
+        let address = format!(
+            "/dashboard?site={}&days={}&type={}&status={}&q={}&overdue={}",
+            encode(site.get()),
+            days.get(),
+            encode(kind.get()),
+            encode(status.get()),
+            encode(query.get()),
+            overdue_only.get()
+        );
+        navigate(&address, leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
+    });
     let sites = Signal::derive(move || current.session.get().map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>()).unwrap_or_default());
     let chosen = Memo::new(move |_| {
         let wanted = site.get();
@@ -234,7 +253,11 @@ pub fn Dashboard() -> impl IntoView {
         let by_place = rates(&kpis.pass_rate_by_location, &|place| place_name(place));
         let mut failures: Vec<(String, usize)> = kpis.failures_by_asset.iter().map(|(asset, count)| (asset.clone(), *count)).collect();
         failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let failures: Vec<(String, f64, String)> = failures.into_iter().take(10).map(|(asset, count)| (asset, count as f64, count.to_string())).collect();
+        // Assets by name (and tag), as people know them, not by id.
+        let asset_name = |asset: &str| {
+            catalog.with_untracked(|catalog| catalog.as_ref()?.assets.iter().find(|known| known.id.as_str() == asset).map(|known| format!("{} {}", known.tag, known.name))).unwrap_or_else(|| asset.to_owned())
+        };
+        let failures: Vec<(String, f64, String)> = failures.into_iter().take(10).map(|(asset, count)| (asset_name(&asset), count as f64, format!("{count} {}", texts.times))).collect();
         view! {
             <h3>{texts.pass_rate_by_checklist}</h3>
             <BarChart rows=by_checklist name="checklists" />
@@ -266,15 +289,50 @@ pub fn Dashboard() -> impl IntoView {
     let statuses = move || -> Vec<&'static str> {
         match kind.get().as_str() {
             "work_order" => shared::document::work_order::Status::ALL.iter().map(|status| status.as_str()).collect(),
-            "inspection" => vec!["in_progress", "submitted"],
+            "inspection" => vec!["in_progress", "submitted", "discarded"],
             _ => vec!["counting", "closed", "approved"],
         }
+    };
+    let people = use_site_people(move || chosen.get());
+    // The filters in force beyond the type, each a chip that clears it.
+    let chips = move || {
+        let texts = texts.get();
+        let chip = |name: &'static str, label: String, clear: Callback<()>| {
+            let described = format!("{} {label}", texts.clear_filter);
+            view! {
+                <button type="button" class="chip" data-chip=name aria-label=described on:click=move |_| clear.run(())>
+                    {label} <span aria-hidden="true">" ×"</span>
+                </button>
+            }
+        };
+        let mut found = Vec::new();
+        if overdue_only.get() {
+            found.push(chip("overdue", texts.overdue_only.to_owned(), Callback::new(move |()| overdue_only.set(false))));
+        }
+        if !status.get().is_empty() {
+            found.push(chip("status", field_texts.get().document_status(&kind.get(), &status.get()).to_owned(), Callback::new(move |()| status.set(String::new()))));
+        }
+        if !query.get().trim().is_empty() {
+            found.push(chip("query", format!("“{}”", query.get().trim()), Callback::new(move |()| query.set(String::new()))));
+        }
+        (!found.is_empty()).then(|| view! { <div class="chips" data-list="filters">{found}</div> })
     };
     let rows = move || {
         let texts = texts.get();
         match list.get() {
             None => view! { <p class="muted">"…"</p> }.into_any(),
             Some(Err(_)) => view! { <p class="error">{texts.needs_network}</p> }.into_any(),
+            Some(Ok(kept)) if kept.value.documents.is_empty() => {
+                // An empty list says why.
+                let why = if overdue_only.get() {
+                    texts.none_overdue
+                } else if !status.get().is_empty() || !query.get().trim().is_empty() {
+                    texts.none_matching
+                } else {
+                    texts.none_yet
+                };
+                view! { <p class="muted" data-empty="yes">{why}</p> }.into_any()
+            }
             Some(Ok(kept)) => {
                 let total = kept.value.total;
                 let count = kept.value.documents.len();
@@ -283,13 +341,13 @@ pub fn Dashboard() -> impl IntoView {
                     .documents
                     .into_iter()
                     .map(|document| {
-                        let when = js_sys::Date::new(&(document.updated_at as f64).into());
-                        let when = String::from(when.to_locale_string(language.get().tag(), &wasm_bindgen::JsValue::UNDEFINED));
+                        let when = crate::i18n::moment(shared::time::Timestamp::from_millis(document.updated_at), language.get());
+                        let by = people.with(|people| display_name(people, &document.created_by));
                         view! {
                             <li class="order-line" data-document=document.document.clone() data-status=document.status.clone()>
                                 <a href=format!("/documents/{}", document.document)>{document.title.clone()}</a>
-                                <span class="muted">{format!(" {} · {} · {when}", place_name(&document.location), document.created_by)}</span>
-                                <span class="badge">{field_texts.get().document_status(&document.status)}</span>
+                                <span class="muted">{format!(" {} · {by} · {when}", place_name(&document.location))}</span>
+                                <span class="badge">{field_texts.get().document_status(&kind.get(), &document.status)}</span>
                             </li>
                         }
                     })
@@ -331,7 +389,7 @@ pub fn Dashboard() -> impl IntoView {
                     <span>{move || texts.get().any_status}</span>
                     <select name="status" on:change=move |event| { status.set(event_target_value(&event)); overdue_only.set(false); }>
                         <option value="" selected=move || status.get().is_empty()>{move || texts.get().any_status}</option>
-                        {move || statuses().into_iter().map(|known| view! { <option value=known selected=move || status.get() == known>{field_texts.get().document_status(known)}</option> }).collect_view()}
+                        {move || statuses().into_iter().map(|known| view! { <option value=known selected=move || status.get() == known>{field_texts.get().document_status(&kind.get(), known)}</option> }).collect_view()}
                     </select>
                 </label>
             </div>
@@ -339,8 +397,10 @@ pub fn Dashboard() -> impl IntoView {
                 <span>{move || texts.get().search}</span>
                 <input type="search" name="q" prop:value=query on:change=move |event| query.set(event_target_value(&event)) />
             </label>
+            {chips}
             {rows}
-            <a class="button" href=export data-action="export-csv">{move || texts.get().export_csv}</a>
+            // A file, not a page of the app: the router leaves a `download` link to the browser.
+            <a class="button" href=export download=move || format!("{}-{}.csv", chosen.get().unwrap_or_default(), kind.get()) rel="external" data-action="export-csv">{move || texts.get().export_csv}</a>
         </section>
     }
 }

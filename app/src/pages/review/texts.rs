@@ -50,6 +50,12 @@ pub struct ReviewTexts {
     pub print_report: &'static str,
     pub hours: &'static str,
     pub minutes: &'static str,
+    pub times: &'static str,
+    pub overdue_only: &'static str,
+    pub clear_filter: &'static str,
+    pub none_overdue: &'static str,
+    pub none_matching: &'static str,
+    pub none_yet: &'static str,
 }
 
 const CHINESE: ReviewTexts = ReviewTexts {
@@ -95,6 +101,12 @@ const CHINESE: ReviewTexts = ReviewTexts {
     print_report: "打印报告",
     hours: "小时",
     minutes: "分钟",
+    overdue_only: "已逾期",
+    clear_filter: "清除筛选",
+    none_overdue: "这里没有逾期的工单。",
+    none_matching: "没有符合这些筛选条件的单据。",
+    none_yet: "这个地点在这段时间还没有此类单据。",
+    times: "次",
 };
 
 const ENGLISH: ReviewTexts = ReviewTexts {
@@ -140,6 +152,12 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     print_report: "Print the report",
     hours: "h",
     minutes: "min",
+    overdue_only: "Overdue",
+    clear_filter: "Clear filter",
+    none_overdue: "No work order here is overdue.",
+    none_matching: "Nothing here matches these filters.",
+    none_yet: "None of these at this site yet.",
+    times: "×",
 };
 
 /// The document types the lists show, as the API spells them (the texts' order).

@@ -146,7 +146,8 @@ pub fn RoundsBoard() -> impl IntoView {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let rounds: Vec<_> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_round(&id)?))).collect();
-        let views: Vec<(DocumentId, &InspectionView)> = rounds.iter().map(|(id, round)| (*id, &round.view)).collect();
+        // A discarded round was never a round: it neither shows nor counts for a schedule.
+        let views: Vec<(DocumentId, &InspectionView)> = rounds.iter().filter(|(_, round)| round.view.discarded.is_none()).map(|(id, round)| (*id, &round.view)).collect();
         lines(&session, &views, language.get(), now())
     });
     let shown = move || {

@@ -25,6 +25,7 @@ use crate::i18n::{Language, Texts, use_texts};
 use crate::pages::orders::{Photo, read_order};
 use crate::photos;
 use crate::replica;
+use crate::server::SitePeople;
 use crate::session::{CurrentSession, use_session};
 
 /// Everything one item's row shows.
@@ -47,6 +48,12 @@ pub struct ItemRowData {
     pub site: String,
     /// The room, or the round's place: where a hazard is.
     pub location: String,
+    /// That place's name, for a hazard's title.
+    pub place_name: String,
+    /// The checklist's category, which gives a hazard's trade.
+    pub checklist_category: String,
+    /// For a failure decided to need no action: why, and who decided.
+    pub follow_up: Option<(String, String)>,
     pub language: Language,
 }
 
@@ -57,8 +64,8 @@ impl ItemRowData {
     /// the row is flagged as missing is not: it follows a signal, so tapping "submit" with a
     /// signature drawn but not saved leaves the pad as it is.
     pub fn key(&self) -> String {
-        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, site, location, language } = self;
-        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, site, location, language)))
+        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, site, location, place_name, checklist_category, follow_up, language } = self;
+        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, site, location, place_name), (checklist_category, follow_up, language)))
     }
 }
 
@@ -102,9 +109,10 @@ fn answer_words(texts: &Texts, item: &ChecklistItem, fields: &[(String, String)]
     }
 }
 
-/// One item's row; `flagged` says whether the last attempt to submit named it as missing.
+/// One item's row; `flagged` says whether the last attempt to submit named it as missing,
+/// `needs` whether it still blocks submitting (for "next unanswered").
 #[component]
-pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>) -> impl IntoView {
+pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>, #[prop(optional)] needs: Option<Signal<bool>>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let ItemRowData { round, room, item, answer, locked, language, .. } = row.clone();
@@ -252,7 +260,7 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
     };
     let is_failed = value.as_ref().is_some_and(|value| outcome(&item, value) == Outcome::Failed);
     let follow_up = is_failed.then(|| view! { <FailedActions row=row.clone() /> });
-    let who = answer.as_ref().map(|answer| view! { <p class="answered-by muted">{format!("{} · {}", answer.user, clock(answer.at, language))}</p> });
+    let who = answer.as_ref().map(|answer| view! { <p class="answered-by muted">{format!("{} · {}", SitePeople::name_in_context(answer.user.as_str()), clock(answer.at, language))}</p> });
     let conflict = row.conflict.clone().map(|values| view! { <ConflictChoice row=row.clone() values=values /> });
     view! {
         <li
@@ -262,6 +270,7 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
             class:conflicted=row.conflict.is_some()
             data-item=item.id.to_string()
             data-answered=if value.is_some() { "yes" } else { "no" }
+            data-needs=move || if needs.is_some_and(|needs| needs.get()) { "yes" } else { "no" }
         >
             <p class="section-name muted">{row.section.clone()}</p>
             <p class="item-label">
@@ -269,6 +278,7 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
                 {item.required.then_some(view! { <span class="required" aria-label="required">" *"</span> })}
                 {(item.photo_on_fail && !locked).then_some(view! { <span class="hint muted">" · " {texts.photo_on_fail}</span> })}
             </p>
+            {move || flagged.is_some_and(|flagged| flagged.get()).then(|| view! { <p class="needs-note" data-flagged="yes">{texts.item_needs_attention}</p> })}
             {controls}
             {who}
             {conflict}
@@ -338,7 +348,7 @@ fn Notes(row: ItemRowData) -> impl IntoView {
     let notes = row
         .notes
         .iter()
-        .map(|note| view! { <li class="note"><span>{note.text.clone()}</span> <span class="muted">{format!(" — {} · {}", note.user, clock(note.at, language))}</span></li> })
+        .map(|note| view! { <li class="note"><span>{note.text.clone()}</span> <span class="muted">{format!(" — {} · {}", SitePeople::name_in_context(note.user.as_str()), clock(note.at, language))}</span></li> })
         .collect_view();
     view! {
         <ul class="notes">{notes}</ul>
@@ -391,7 +401,7 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
             view! {
                 <li class="conflict-value" data-by=who.clone()>
                     <strong>{words}</strong>
-                    <span class="muted">{format!(" — {who} · {}", clock(value.at, row.language))}</span>
+                    <span class="muted">{format!(" — {} · {}", value.user.as_deref().map(SitePeople::name_in_context).unwrap_or_else(|| who.clone()), clock(value.at, row.language))}</span>
                     {row.can_resolve.then(|| view! { <button type="button" data-action="keep-answer" on:click=keep>{texts.keep_this}</button> })}
                 </li>
             }
@@ -462,15 +472,18 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
             spawn_local(async move {
                 let outcome = async {
                     let edit = edit_now(&session.user.username)?;
+                    // Due from its priority at once, of the checklist's trade, named with
+                    // the place, and linked back to the round's item.
+                    let priority = if row.item.required { Priority::Urgent } else { Priority::High };
                     let new = NewWorkOrder {
                         site: SiteId::parse(&row.site).map_err(|error| error.to_string())?,
-                        title: text(&row.item.label, row.language),
+                        title: format!("{} · {}", text(&row.item.label, row.language), row.place_name),
                         description: row.notes.iter().map(|note| note.text.as_str()).collect::<Vec<_>>().join("\n"),
                         location: row.location.clone(),
                         asset: None,
-                        category: Category::Other,
-                        priority: if row.item.required { Priority::Urgent } else { Priority::High },
-                        due_at: None,
+                        category: Category::for_checklist(&row.checklist_category),
+                        priority,
+                        due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
                         source: Some(Source { inspection: row.round.url(), item: row.item.id.to_string() }),
                     };
                     let actor = replica::device_actor().ok_or("not signed in")?;
@@ -505,16 +518,26 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
         }
     };
     let photos = row.photos.iter().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> }).collect_view();
-    let hazard_view = match &row.hazard {
-        Some((order, status)) => {
+    // Raised while the round is open, or later by its owner or a manager.
+    let may_raise = !locked || row.can_resolve;
+    let hazard_view = match (&row.hazard, &row.follow_up) {
+        (Some((order, status)), _) => {
             let status = status.map(|status| texts.status(status).to_owned()).unwrap_or_else(|| "…".to_owned());
-            view! { <p class="hazard" data-hazard=order.clone()>{texts.hazard_raised.replace("{}", &status)}</p> }.into_any()
+            let link = DocumentId::parse(order).map(|order| format!("/orders/{order}")).unwrap_or_default();
+            view! { <a class="hazard" data-hazard=order.clone() href=link>{texts.hazard_raised.replace("{}", &status)}</a> }.into_any()
         }
-        None => view! {
-            <button type="button" class="hazard-button" data-action="raise-hazard" prop:disabled=locked on:click=raise>{texts.raise_hazard}</button>
+        (None, Some((reason, by))) => view! {
+            <p class="no-action muted" data-no-action="yes">{texts.no_action_by.replace("{reason}", reason).replace("{user}", by)}</p>
+            {(locked && may_raise).then(|| view! { <button type="button" class="hazard-button" data-action="raise-hazard" on:click=raise.clone()>{texts.raise_hazard}</button> })}
+        }
+        .into_any(),
+        (None, None) => view! {
+            <button type="button" class="hazard-button" data-action="raise-hazard" prop:disabled=!may_raise on:click=raise.clone()>{texts.raise_hazard}</button>
         }
         .into_any(),
     };
+    // The other way to follow a failure up, while the round is open: no action, and why.
+    let no_action = (row.hazard.is_none() && row.follow_up.is_none() && !locked).then(|| view! { <NoActionForm row=row.clone() /> });
     view! {
         <div class="follow-up">
             <div class="follow-up-actions">
@@ -524,7 +547,43 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                 </label>
                 {hazard_view}
             </div>
+            {no_action}
             <div class="photos" data-photos=row.photos.len()>{photos}</div>
         </div>
+    }
+}
+
+/// "No action needed" for a failed item, with the reason it needs none (recorded with who
+/// and when; the round may then be submitted without a hazard for it).
+#[component]
+fn NoActionForm(row: ItemRowData) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let current = use_session();
+    let open = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<&'static str>);
+    let (round, room, item) = (row.round, row.room.clone(), row.item.id.clone());
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let why = reason.get_untracked();
+        if why.trim().is_empty() {
+            error.set(Some(texts.reason_needed));
+            return;
+        }
+        error.set(None);
+        let (room, item) = (room.clone(), item.clone());
+        edit_round(current, round, "decision", move |inspection, edit| inspection.no_action_needed(&entry_id("decision"), room.as_deref(), &item, &why, edit));
+    };
+    view! {
+        <Show
+            when=move || open.get()
+            fallback=move || view! { <button type="button" class="link-button" data-action="no-action" on:click=move |_| open.set(true)>{texts.no_action_needed}</button> }
+        >
+            <form class="inline-form" data-form="no-action" on:submit=save.clone()>
+                <input name="reason" prop:placeholder=texts.no_action_reason prop:value=reason on:input=move |event| reason.set(event_target_value(&event)) />
+                <button type="submit">{texts.save}</button>
+            </form>
+            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        </Show>
     }
 }

@@ -15,7 +15,7 @@ use crate::pages::orders::Photo;
 use crate::replica::use_replica;
 use crate::session::use_session;
 
-fn answer_text(texts: &Texts, item: &ChecklistItem, value: &AnswerValue, language: Language) -> String {
+pub(crate) fn answer_text(texts: &Texts, item: &ChecklistItem, value: &AnswerValue, language: Language) -> String {
     match value {
         AnswerValue::Pass => texts.pass.to_owned(),
         AnswerValue::Fail => texts.fail.to_owned(),
@@ -52,6 +52,9 @@ pub fn RoundReport() -> impl IntoView {
         let id = params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok()))?;
         Some((id, read_round(&id)?))
     };
+    let site = Memo::new(move |_| round().map(|(_, data)| data.view.header.site.to_string()));
+    let people = crate::server::use_site_people(move || site.get());
+    provide_context(crate::server::SitePeople(people));
     move || {
         let texts = texts.get();
         let language = language.get();
@@ -63,7 +66,7 @@ pub fn RoundReport() -> impl IntoView {
         let place_name = |place: &str| catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
         let result = round.result();
         let submitted = match &round.submitted {
-            Some((user, at)) => texts.submitted_by.replace("{user}", user.as_str()).replace("{time}", &clock(*at, language)),
+            Some((user, at)) => texts.submitted_by.replace("{user}", &people.with(|people| crate::server::display_name(people, user.as_str()))).replace("{time}", &clock(*at, language)),
             None => texts.not_submitted.to_owned(),
         };
         let rooms: Vec<String> = if round.rooms.is_empty() { vec![NO_ROOM.to_owned()] } else { round.rooms.clone() };
@@ -73,7 +76,7 @@ pub fn RoundReport() -> impl IntoView {
                 <section class="report-review">
                     <h2>{texts.review_note}</h2>
                     <p>{review.text}</p>
-                    <p class="muted">{format!("{} · {}", review.user, clock(review.at, language))}</p>
+                    <p class="muted">{format!("{} · {}", people.with(|people| crate::server::display_name(people, review.user.as_str())), clock(review.at, language))}</p>
                 </section>
             }
         });
@@ -91,7 +94,7 @@ pub fn RoundReport() -> impl IntoView {
                 <h1>{text(&round.checklist.name, language)}</h1>
                 <dl class="report-facts">
                     <dt>{texts.place}</dt><dd>{place_name(&round.location)}</dd>
-                    <dt>{texts.started}</dt><dd>{format!("{} · {}", round.header.created_by, clock(round.header.created_at, language))}</dd>
+                    <dt>{texts.started}</dt><dd>{format!("{} · {}", people.with(|people| crate::server::display_name(people, round.header.created_by.as_str())), clock(round.header.created_at, language))}</dd>
                     <dt>{texts.submitted}</dt><dd data-report="submitted">{submitted}</dd>
                     <dt>{texts.pass_rate}</dt><dd data-report="pass-rate">{per_mille(result.pass_rate_per_mille)}</dd>
                     <dt>{texts.score}</dt><dd>{per_mille(result.score_per_mille)}</dd>
@@ -128,7 +131,16 @@ fn room_table(texts: &Texts, round: &InspectionView, room: &str, language: Langu
             if let Some(AnswerValue::Blob(blob)) = answer.map(|answer| &answer.value) {
                 pictures.insert(0, blob.sha256.clone());
             }
-            let notes = round.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str())).map(|note| format!("{} — {}", note.text, note.user)).collect::<Vec<_>>().join("; ");
+            let notes = round
+                .notes
+                .iter()
+                .filter(|note| note.key.as_deref() == Some(key.as_str()))
+                .map(|note| {
+                    let by = crate::server::SitePeople::name_in_context(note.user.as_str());
+                    if note.no_action { texts.no_action_by.replace("{reason}", &note.text).replace("{user}", &by) } else { format!("{} — {by}", note.text) }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
             let hazard = round.hazards.iter().any(|hazard| hazard.key == key).then_some(texts.hazard_reported);
             view! {
                 <tr class=format!("report-{state}")>

@@ -1,13 +1,16 @@
-//! One round's page: progress, the rooms of a dorm round with who checked which, the items
-//! of the chosen room (or the place), "next unanswered", submission, and — once submitted —
-//! the read-only answers with the manager's review note and a link to the report.
+//! One round's page: progress, the rooms of a dorm round with who checked which (a room is
+//! done when its required items are answered) and "next room", the items of the chosen
+//! room (or the place), "next unanswered" (an item without an answer, a required photo or
+//! a failure's follow-up), submission — which, when blocked, names each missing thing and
+//! goes to the first — and, once submitted, the read-only answers with the manager's
+//! review note and a link to the report.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
-use shared::document::inspection::{Inspection, Missing, NO_ROOM, answer_key};
+use shared::document::inspection::{FollowUp, Inspection, Missing, NO_ROOM, answer_key};
 use shared::protocol::DocumentId;
 use wasm_bindgen::JsCast as _;
 
@@ -17,6 +20,7 @@ use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::sync_badge;
 use crate::replica::{self, use_replica};
+use crate::server::{display_name, use_site_people};
 use crate::session::use_session;
 
 /// A room of a dorm round as its picker shows it.
@@ -26,11 +30,14 @@ struct RoomState {
     name: String,
     answered: usize,
     total: usize,
-    /// Who answered in it, in order of first answer.
+    /// Every required item answered: the room is done (optional notes and readings do not
+    /// hold it open).
+    done: bool,
+    /// Who answered in it, in order of first answer, by name.
     by: Vec<String>,
 }
 
-fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String) -> Vec<RoomState> {
+fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String, people: &dyn Fn(&str) -> String) -> Vec<RoomState> {
     data.view
         .rooms
         .iter()
@@ -39,23 +46,36 @@ fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String) -> Vec<RoomStat
             answers.sort_by_key(|answer| answer.at);
             let mut by: Vec<String> = Vec::new();
             for answer in &answers {
-                if !by.iter().any(|user| user == answer.user.as_str()) {
-                    by.push(answer.user.to_string());
+                let name = people(answer.user.as_str());
+                if !by.contains(&name) {
+                    by.push(name);
                 }
             }
-            RoomState { id: room.clone(), name: names(room), answered: answers.len(), total: data.view.checklist.items.len(), by }
+            let done = data.view.checklist.items.iter().filter(|item| item.required).all(|item| data.view.answers.contains_key(&(room.clone(), item.id.clone())));
+            RoomState { id: room.clone(), name: names(room), answered: answers.len(), total: data.view.checklist.items.len(), done, by }
         })
         .collect()
+}
+
+/// Brings the first item named missing into view (once the page has drawn it).
+fn go_to_first_flagged() {
+    request_animation_frame(|| {
+        let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+        if let Ok(Some(item)) = document.query_selector(".item.flagged") {
+            item.scroll_into_view();
+        }
+    });
 }
 
 /// Items drawn in the first frame of a round's page: two screens of a phone (which shows
 /// three or four items at a time).
 const FIRST_ROWS: usize = 10;
 
-/// Scrolls to the first item of the shown room without an answer, and says so if none.
+/// Scrolls to the first item of the shown room without an answer, or still needing a
+/// photo or a failure's follow-up, and says so if none.
 fn go_to_next_unanswered() -> bool {
     let Some(document) = web_sys::window().and_then(|window| window.document()) else { return false };
-    let Ok(Some(item)) = document.query_selector(".item[data-answered=\"no\"]") else { return false };
+    let Ok(Some(item)) = document.query_selector(".item[data-answered=\"no\"], .item[data-needs=\"yes\"]") else { return false };
     item.scroll_into_view();
     if let Some(first) = item.query_selector("button, input").ok().flatten().and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok()) {
         let _ = first.focus();
@@ -115,22 +135,16 @@ pub fn Round() -> impl IntoView {
             })
         })
     };
-    // After a first attempt to submit: the answer keys still missing.
-    let gaps = Memo::new(move |_| {
-        if !tried.get() {
-            return Vec::new();
-        }
-        data.with(|data| {
-            let Some((_, data)) = data.as_ref() else { return Vec::new() };
-            data.view.missing().iter().map(|gap| match gap {
-                Missing::Answer { room, item } | Missing::PhotoOnFail { room, item } => answer_key(room, item),
-            }).collect::<Vec<String>>()
-        })
-    });
-    let flagged = move |row: &ItemRowData| {
+    // What blocks submitting now; named, and flagged on the items, after a first attempt.
+    let needs = Memo::new(move |_| data.with(|data| data.as_ref().map(|(_, data)| data.view.missing()).unwrap_or_default()));
+    let gaps = Memo::new(move |_| if tried.get() { needs.get() } else { Vec::new() });
+    let needs_key = move |row: &ItemRowData, among: Memo<Vec<Missing>>| {
         let key = answer_key(row.room.as_deref().unwrap_or(NO_ROOM), &row.item.id);
-        Signal::derive(move || gaps.with(|gaps| gaps.contains(&key)))
+        Signal::derive(move || among.with(|missing| missing.iter().any(|gap| answer_key(gap.room(), gap.item()) == key)))
     };
+    let people = use_site_people(move || data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string())));
+    provide_context(crate::server::SitePeople(people));
+    let person = move |user: &str| people.with(|people| display_name(people, user));
     // Read in place: the round is not copied to build its rows.
     let rows = move || -> Vec<ItemRowData> {
         let language = language.get();
@@ -152,13 +166,19 @@ pub fn Round() -> impl IntoView {
                 .map(|item| {
                     let key = answer_key(&room_key, &item.id);
                     let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();
+                    // In a dorm round, each row says which room it is of.
+                    let section = match &room {
+                        Some(room) => format!("{} · {section}", place_name(room)),
+                        None => section,
+                    };
                     ItemRowData {
                         round: id,
                         room: room.clone(),
                         section,
                         item: item.clone(),
                         answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
-                        notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str())).cloned().collect(),
+                        // A decision that a failure needs no action shows as the item's follow-up, not as a note.
+                        notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str()) && !note.no_action).cloned().collect(),
                         photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
                         hazard: data.view.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
                         conflict: data.conflict(&key).map(<[_]>::to_vec),
@@ -166,6 +186,12 @@ pub fn Round() -> impl IntoView {
                         locked,
                         site: data.view.header.site.to_string(),
                         location: room.clone().unwrap_or_else(|| data.view.location.clone()),
+                        place_name: place_name(room.as_deref().unwrap_or(&data.view.location)),
+                        checklist_category: data.view.checklist.category.clone(),
+                        follow_up: data.view.follow_up(&key).and_then(|follow_up| match follow_up {
+                            FollowUp::NoAction(note) => Some((note.text.clone(), person(note.user.as_str()))),
+                            FollowUp::Hazard(_) => None,
+                        }),
                         language,
                     }
                 })
@@ -197,13 +223,14 @@ pub fn Round() -> impl IntoView {
                     }
                 }
                 Ok(Err(gaps)) => {
-                    // Show the first room with a gap.
-                    if let Some(Missing::Answer { room, .. } | Missing::PhotoOnFail { room, .. }) = gaps.first()
-                        && room != NO_ROOM
+                    // Show the first room with a gap, and go to its item.
+                    if let Some(gap) = gaps.first()
+                        && gap.room() != NO_ROOM
                     {
-                        chosen_room.set(Some(room.clone()));
+                        chosen_room.set(Some(gap.room().to_owned()));
                     }
                     tried.set(true);
+                    go_to_first_flagged();
                 }
                 Err(message) => leptos::logging::warn!("cannot submit: {message}"),
             }
@@ -239,13 +266,13 @@ pub fn Round() -> impl IntoView {
     let rooms = move || {
         let texts = texts.get();
         let language = language.get();
-        let states = data.with(|data| data.as_ref().map(|(_, data)| room_states(data, &place_name)).unwrap_or_default());
+        let states = data.with(|data| data.as_ref().map(|(_, data)| room_states(data, &place_name, &person)).unwrap_or_default());
         (!states.is_empty()).then(|| {
             let shown = room();
             let buttons = states
                 .into_iter()
                 .map(|state| {
-                    let done = state.answered == state.total;
+                    let done = state.done;
                     let by = state.by.join(", ");
                     let id = state.id.clone();
                     let class = if done { "room room-done" } else if state.answered > 0 { "room room-started" } else { "room" };
@@ -256,6 +283,7 @@ pub fn Round() -> impl IntoView {
                                 class=class
                                 class:selected=shown.as_deref() == Some(state.id.as_str())
                                 data-room=state.id.clone()
+                                data-done=if done { "yes" } else { "no" }
                                 data-by=by.clone()
                                 on:click=move |_| chosen_room.set(Some(id.clone()))
                             >
@@ -282,30 +310,150 @@ pub fn Round() -> impl IntoView {
     let submitted = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.submitted.clone())));
     let review = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.review.clone())));
     let can_review = Memo::new(move |_| is_manager(role().as_deref()));
+    // The next room of a dorm round after the one shown, not yet done first.
+    let next_room = move || -> Option<String> {
+        let shown = room()?;
+        data.with(|data| {
+            let (_, data) = data.as_ref()?;
+            let states = room_states(data, &|room| room.to_owned(), &|user| user.to_owned());
+            let at = states.iter().position(|state| state.id == shown)?;
+            let after = states.iter().cycle().skip(at + 1).take(states.len() - 1);
+            let after: Vec<&RoomState> = after.collect();
+            after.iter().find(|state| !state.done).or(after.first()).map(|state| state.id.clone())
+        })
+    };
+    // What blocks submitting, each named with its room and item, each a way to it.
+    let missing_list = move || {
+        let texts = texts.get();
+        let language = language.get();
+        let gaps = gaps.get();
+        (!gaps.is_empty()).then(|| {
+            let lines = data.with(|data| {
+                let Some((_, data)) = data.as_ref() else { return Vec::new() };
+                gaps.iter()
+                    .map(|gap| {
+                        let item = data.view.checklist.item(gap.item()).map(|item| text(&item.label, language)).unwrap_or_else(|| gap.item().to_string());
+                        let what = match gap {
+                            Missing::Answer { .. } => texts.missing_answer,
+                            Missing::PhotoOnFail { .. } => texts.missing_photo,
+                            Missing::FollowUp { .. } => texts.missing_follow_up,
+                        };
+                        let room = (gap.room() != NO_ROOM).then(|| gap.room().to_owned());
+                        let line = match &room {
+                            Some(room) => format!("{} · {item}: {what}", place_name(room)),
+                            None => format!("{item}: {what}"),
+                        };
+                        (room, gap.item().to_string(), line)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let lines = lines
+                .into_iter()
+                .map(|(room, item, line)| {
+                    view! {
+                        <li>
+                            <button type="button" class="link-button" data-missing-item=item.clone() on:click=move |_| {
+                                if let Some(room) = room.clone() {
+                                    chosen_room.set(Some(room));
+                                }
+                                let item = item.clone();
+                                request_animation_frame(move || {
+                                    let found = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector(&format!(".item[data-item='{item}']")).ok().flatten());
+                                    if let Some(found) = found {
+                                        found.scroll_into_view();
+                                    }
+                                });
+                            }>{line}</button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="missing" role="alert">
+                    <p class="error" data-missing=gaps.len()>{texts.still_missing.replace("{}", &gaps.len().to_string())}</p>
+                    <ul class="missing-list" data-list="missing">{lines}</ul>
+                </div>
+            }
+        })
+    };
+    // Started by mistake: its starter discards it while nothing is answered.
+    let discardable = Memo::new(move |_| {
+        let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone()))?;
+        data.with(|data| data.as_ref().map(|(_, data)| data.view.header.created_by.as_str() == me && data.view.answers.is_empty() && data.view.submitted.is_none() && data.view.discarded.is_none()))
+    });
+    let discarded = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.discarded.clone())));
+    let navigate = leptos_router::hooks::use_navigate();
+    let discard = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        let Some((id, data)) = data.get_untracked() else { return };
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let outcome = replica::edit(&id, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Inspection::edit_in(doc, |round| round.discard(&edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string()).map(|()| edit)
+            })
+            .await;
+            match outcome {
+                Ok(edit) => {
+                    let entry = IndexEntry {
+                        document: id.url(),
+                        document_type: DocumentType::Inspection,
+                        title: data.view.checklist.name.zh.clone(),
+                        status: "discarded".to_owned(),
+                        location: data.view.location.clone(),
+                        updated_at: edit.at,
+                    };
+                    if let Err(message) = index_in_catalog(&session, &data.view.header.site.to_string(), entry, &edit).await {
+                        leptos::logging::warn!("cannot update the index: {message}");
+                    }
+                    navigate("/", Default::default());
+                }
+                Err(message) => leptos::logging::warn!("cannot discard: {message}"),
+            }
+        });
+    };
     let footer = move || {
         let texts = texts.get();
         let id = round_id.get()?;
+        if let Some((user, at)) = discarded.get() {
+            return Some(view! { <section class="round-footer"><p class="muted" data-round="discarded">{texts.discarded_by.replace("{user}", &person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p></section> }.into_any());
+        }
         let body = match submitted.get() {
             Some((user, at)) => view! {
-                <p class="submitted" data-round="submitted">{move || texts.submitted_by.replace("{user}", user.as_str()).replace("{time}", &clock(at, language.get()))}</p>
+                <p class="submitted" data-round="submitted">{move || texts.submitted_by.replace("{user}", &person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p>
                 {move || view! { <ReviewNote round=id review=review can_review=can_review.get() /> }}
                 <a class="button" href=format!("/rounds/{id}/report") data-action="report">{texts.print_report}</a>
             }
             .into_any(),
-            None => {
-                let gaps = move || gaps.with(Vec::len);
-                view! {
-                    {move || (gaps() > 0).then(|| view! { <p class="error" role="alert" data-missing=gaps()>{texts.still_missing.replace("{}", &gaps().to_string())}</p> })}
-                    {move || all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
-                    <div class="round-actions">
-                        <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
-                        <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
-                    </div>
+            None => view! {
+                {move || all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
+                <div class="round-actions">
+                    {move || next_room().map(|next| view! {
+                        <button type="button" data-action="next-room" on:click=move |_| {
+                            chosen_room.set(Some(next.clone()));
+                            all_answered.set(false);
+                            if let Some(top) = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector("#rooms").ok().flatten()) {
+                                top.scroll_into_view();
+                            }
+                        }>{texts.next_room}</button>
+                    })}
+                    <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
+                    <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
+                </div>
+                {
+                    let discard = discard.clone();
+                    move || (discardable.get() == Some(true)).then(|| {
+                        let discard = discard.clone();
+                        view! { <button type="button" class="link-button danger" data-action="discard-round" on:click=discard>{texts.discard_round}</button> }
+                    })
                 }
-                .into_any()
             }
+            .into_any(),
         };
-        Some(view! { <section class="round-footer">{body}</section> })
+        // Only an open round's actions stay on screen; a submitted round's review note and
+        // report follow its items, never covering them.
+        let open = submitted.with(Option::is_none);
+        Some(view! { <section class="round-footer" class:sticky=open>{body}</section> }.into_any())
     };
     view! {
         <div class="round-page">
@@ -313,9 +461,11 @@ pub fn Round() -> impl IntoView {
             {rooms}
             <ol class="items">
                 <For each=rows key=ItemRowData::key let(row)>
-                    <ItemRow flagged=flagged(&row) row=row />
+                    <ItemRow flagged=needs_key(&row, gaps) needs=needs_key(&row, needs) row=row />
                 </For>
             </ol>
+            // Below the items, not in the footer that stays on screen: it never covers them.
+            {missing_list}
             {footer}
         </div>
     }
@@ -348,7 +498,7 @@ fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspectio
             view! {
                 <blockquote class="review" data-review=review.user.to_string()>
                     <p>{review.text}</p>
-                    <footer class="muted">{format!("{} · {}", review.user, clock(review.at, language.get()))}</footer>
+                    <footer class="muted">{format!("{} · {}", crate::server::SitePeople::name_in_context(review.user.as_str()), clock(review.at, language.get()))}</footer>
                 </blockquote>
             }
         })

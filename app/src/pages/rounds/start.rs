@@ -97,11 +97,19 @@ pub fn StartRound() -> impl IntoView {
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
-        let template_url = Some(template.get_untracked()).filter(|url| !url.is_empty()).or_else(|| catalog.templates.iter().find(|known| known.is_published()).map(|first| first.document.clone()));
-        let place_id = Some(place.get_untracked()).filter(|id| !id.is_empty()).or_else(|| catalog.places.first().map(|first| first.id.to_string()));
-        let (Some(template_url), Some(place_id)) = (template_url, place_id) else { return };
-        let navigate = navigate.clone();
+        // Both chosen by the person, never taken by default: a round started at the wrong
+        // place or of the wrong checklist is a round to discard.
         let texts = texts.get_untracked();
+        let (template_url, place_id) = (template.get_untracked(), place.get_untracked());
+        if template_url.is_empty() {
+            error.set(Some(texts.choose_checklist.to_owned()));
+            return;
+        }
+        if place_id.is_empty() {
+            error.set(Some(texts.choose_place.to_owned()));
+            return;
+        }
+        let navigate = navigate.clone();
         spawn_local(async move {
             match start_round(&session, &site_id, &catalog, &template_url, &place_id, texts).await {
                 Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
@@ -126,7 +134,10 @@ pub fn StartRound() -> impl IntoView {
             view! {
                 <label>
                     <span>{texts.checklist}</span>
-                    <select name="template" on:change=move |event| template.set(event_target_value(&event))>{templates}</select>
+                    <select name="template" on:change=move |event| template.set(event_target_value(&event))>
+                        <option value="" selected=template.get_untracked().is_empty()>{texts.choose_checklist}</option>
+                        {templates}
+                    </select>
                 </label>
             }
         })
@@ -138,7 +149,7 @@ pub fn StartRound() -> impl IntoView {
                 <SiteChoice sites=sites chosen=site name="site" />
                 <CodeField value=code on_code=Callback::new(use_code) />
                 {templates}
-                <PlacePicker catalog=catalog.into() chosen=place />
+                <PlacePicker catalog=catalog.into() chosen=place none=Signal::derive(move || texts.get().choose_place) />
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>
                     {move || if catalog.with(Option::is_some) { texts.get().start } else { texts.get().catalog_not_here }}

@@ -1,0 +1,102 @@
+//! Failures that never end silently: a failed item is followed up before the round is
+//! submitted — a hazard, or "no action needed" with the reason — and a manager can still
+//! raise a hazard for it afterwards. A round started by mistake is discarded.
+
+use serde_json::json;
+
+use super::{PATIENCE, TINY_PNG, answer, built_dist, phone, read_out, screenshot, tap, type_into, wait_for_element};
+use crate::support::{TestServer, wait_for};
+
+#[tokio::test]
+async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_hazard_after() {
+    use fantoccini::Locator::Css;
+    use shared::document::work_order::{Category, WorkOrder};
+
+    let server = TestServer::start(&built_dist()).await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    let manager = phone(&server, "manager", "王经理").await;
+
+    // A round started at the wrong place is discarded, and leaves nothing on the board.
+    let start = |place: &'static str| {
+        let inspector = &inspector;
+        async move {
+            wait_for_element(inspector, "[data-form=round] select[name=template]").await;
+            let form = inspector.client.find(Css("[data-form=round]")).await.unwrap();
+            form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
+            form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            inspector.wait_for_text("[data-form=round] [role=alert]", "Choose a place").await;
+            form.find(Css("select[name=place]")).await.unwrap().select_by_value(place).await.unwrap();
+            form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            inspector.wait_for_text("h1", "Electrical safety round").await;
+        }
+    };
+    start("canteen").await;
+    tap(&inspector, "[data-action=discard-round]").await;
+    wait_for("the start page", PATIENCE, || async { (inspector.evaluate("return location.pathname").await == json!("/")).then_some(()) }).await;
+    wait_for_element(&inspector, "[data-form=round]").await;
+    assert_eq!(inspector.evaluate("return document.querySelectorAll('[data-list=open] [data-checklist=electrical]').length").await, json!(0), "a discarded round is not in progress");
+
+    // At the store: everything passes but the sockets, which fail.
+    start("store").await;
+    read_out(&inspector, "cabinet-temperature", "40").await;
+    for item in ["room-locked", "insulation-mats", "breakers-labelled", "rcd-test"] {
+        answer(&inspector, item, "pass").await;
+    }
+    answer(&inspector, "no-overload", "fail").await;
+    tap(&inspector, "[data-action=submit-round]").await;
+    inspector.wait_for_text("[data-missing]", "Still needed before submitting: 2").await;
+    let named = inspector.evaluate("return [...document.querySelectorAll('[data-list=missing] li')].map((line) => line.textContent)").await;
+    assert_eq!(
+        named,
+        json!([
+            "No improvised wiring or overloaded sockets: a failure needs a photo",
+            "No improvised wiring or overloaded sockets: a failure needs a follow-up: raise a hazard, or say why no action is needed"
+        ])
+    );
+    // "Next unanswered" counts what is still needed, not only what has no answer.
+    tap(&inspector, "[data-action=next-unanswered]").await;
+    wait_for("the failed item to be next", PATIENCE, || async {
+        (inspector.evaluate("return document.activeElement?.closest('.item')?.dataset.item ?? null").await == json!("no-overload")).then_some(())
+    })
+    .await;
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = scratch.path().join("socket.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    inspector.client.find(Css("[data-item=no-overload] .follow-up input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
+    inspector.wait_for_text("[data-missing]", "Still needed before submitting: 1").await;
+    // No action needed, and why: a reason is asked for, then recorded with who.
+    tap(&inspector, "[data-item=no-overload] [data-action=no-action]").await;
+    tap(&inspector, "[data-item=no-overload] [data-form=no-action] button[type=submit]").await;
+    inspector.wait_for_text("[data-item=no-overload] [data-form=no-action] ~ [role=alert]", "Give a reason").await;
+    type_into(&inspector, "[data-item=no-overload] [data-form=no-action] [name=reason]", "插线板已当场拔除").await;
+    tap(&inspector, "[data-item=no-overload] [data-form=no-action] button[type=submit]").await;
+    inspector.wait_for_text("[data-item=no-overload] [data-no-action]", "No action needed: 插线板已当场拔除 (李安全员)").await;
+    screenshot(&inspector, "round-no-action").await;
+    tap(&inspector, "[data-action=submit-round]").await;
+    inspector.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
+    inspector.wait_for_text(".round-place [data-state]", "Synced").await;
+    let round = inspector.evaluate("return location.pathname").await;
+
+    // The manager disagrees: a hazard after all, raised from the submitted round.
+    manager.client.goto(&server.url(round.as_str().unwrap())).await.unwrap();
+    manager.wait_for_text("[data-item=no-overload] [data-no-action]", "No action needed: 插线板已当场拔除 (李安全员)").await;
+    tap(&manager, "[data-item=no-overload] [data-action=raise-hazard]").await;
+    manager.wait_for_text("[data-item=no-overload] .hazard", "Hazard raised; work order: Reported").await;
+    assert_eq!(manager.evaluate("return document.querySelector('[data-item=no-overload] [data-answer=pass]').disabled").await, json!(true), "the answers stay locked");
+    let order = manager.evaluate("return document.querySelector('[data-item=no-overload] .hazard').dataset.hazard").await;
+    let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
+    let order = wait_for("the hazard's order on the server", PATIENCE, || async { server.state.documents.load(&order).unwrap() }).await;
+    let order = WorkOrder::from_doc(order).unwrap().read().unwrap();
+    assert_eq!(order.title, "No improvised wiring or overloaded sockets · 后勤仓库");
+    assert_eq!(order.category, Category::Electrical);
+    assert!(order.due_at.is_some(), "due from its priority at once");
+    assert_eq!(order.source.map(|source| (source.inspection.trim_start_matches("automerge:").to_owned(), source.item)), Some((round.as_str().unwrap().trim_start_matches("/rounds/").to_owned(), "no-overload".to_owned())));
+
+    // The manager's first step on the new order is to dispatch it.
+    tap(&manager, "[data-item=no-overload] .hazard").await;
+    manager.wait_for_text("h1", "No improvised wiring or overloaded sockets · 后勤仓库").await;
+    assert_eq!(manager.evaluate("return [...document.querySelectorAll('.order-actions button.primary')].map((button) => button.dataset.action)").await, json!(["order-assign"]));
+    inspector.close().await;
+    manager.close().await;
+    server.stop().await.unwrap();
+}
