@@ -305,6 +305,10 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
         if let Some(order) = hazard {
             round.raise_hazard(&EntryId::parse("h1").unwrap(), None, &items[0], &id(order).to_string(), &edit("inspector", at(56))).unwrap();
         }
+        // Every other failure is followed up too: it needs no action.
+        for (index, item) in items.iter().enumerate().take(fails).skip(usize::from(hazard.is_some())) {
+            round.no_action_needed(&EntryId::parse(&format!("d{index}")).unwrap(), None, item, "当场已处理", &edit("inspector", at(56))).unwrap();
+        }
         let view = round.read().unwrap();
         let required: Vec<_> = view.checklist.items.iter().filter(|item| item.required && !items.contains(&item.id)).map(|item| item.id.clone()).collect();
         for item in required {
