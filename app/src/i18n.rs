@@ -321,6 +321,7 @@ pub struct Texts {
     pub what_to_count: &'static str,
     pub where_it_belongs: &'static str,
     pub where_you_are: &'static str,
+    pub parts_used: &'static str,
     pub phone_of: &'static str,
     pub history_answered: &'static str,
     pub devices_here: &'static str,
@@ -673,6 +674,7 @@ const CHINESE: Texts = Texts {
     history_answered: "回答了 {item}",
     devices_here: "设备",
     first_last: "首次 {first}，最近 {last}",
+    parts_used: "用料",
 };
 
 const ENGLISH: Texts = Texts {
@@ -961,6 +963,7 @@ const ENGLISH: Texts = Texts {
     history_answered: "answered {item}",
     devices_here: "Devices",
     first_last: "first {first}, last {last}",
+    parts_used: "Parts used",
 };
 
 /// The checklist categories offered, as documents spell them (the texts' order).

@@ -212,11 +212,19 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     })
     .await;
     assert_eq!(adjusted, [("bulb-led-9w".to_owned(), "-2".to_owned(), "manager".to_owned()), ("gloves".to_owned(), "6".to_owned(), "manager".to_owned())]);
+    fits_a_phone(&manager, 3).await;
     manager.client.goto(&base).await.unwrap();
     wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "101").await;
     wait_for_cell(&manager, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "48").await;
     wait_for_cell(&manager, "[data-stock=extinguisher-4kg] [data-on-hand]", "onHand", "3").await;
     fits_a_phone(&manager, 8).await;
+    // The approved stocktake as a counter reads it, in Chinese.
+    second.client.goto(&format!("{base}settings")).await.unwrap();
+    tap(&second, "input[value='zh-CN']").await;
+    second.wait_for_text("h1", "设置").await;
+    second.client.goto(&stocktake_url).await.unwrap();
+    second.wait_for_text("[data-settled=bulb-led-9w]", "DJ-001 LED 灯泡 9W · 货位 A-02 · 48 · 由 王经理 确定").await;
+    screenshot(&second, "stocktake-approved-zh").await;
     for phone in [manager, first, second] {
         phone.close().await;
     }
@@ -345,6 +353,35 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     assert_eq!(who, json!("系统管理员"), "people by their names: the demo's opening stock was received by the admin");
     screenshot(&keeper, "stock-history").await;
     fits_a_phone(&keeper, 3).await;
+
+    // One bulb was not used after all: corrected on the order, the ledger takes it back.
+    keeper.client.goto(&format!("{base}orders/{order}")).await.unwrap();
+    type_into(&keeper, "[data-part=bulbs] [data-form=correct-part] [name=quantity]", "1").await;
+    tap(&keeper, "[data-part=bulbs] [data-form=correct-part] button").await;
+    wait_for_element(&keeper, "[data-part=bulbs][data-quantity='1']").await;
+    keeper.client.goto(&base).await.unwrap();
+    wait_for_cell(&keeper, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "49").await;
+    let corrected = wait_for("the correction on the server", Duration::from_secs(60), || async {
+        let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
+        let mut moves: Vec<String> = catalog.ledger.iter().filter(|movement| movement.reference == order.url()).map(|movement| format!("{} {}", movement.kind.as_str(), movement.quantity)).collect();
+        moves.sort();
+        (moves.len() == 2).then_some(moves)
+    })
+    .await;
+    assert_eq!(corrected, ["adjust 1", "issue 2"]);
+
+    // In Chinese: 物料, not 检查项, and the same history in Chinese words.
+    keeper.client.goto(&format!("{base}settings")).await.unwrap();
+    tap(&keeper, "input[value='zh-CN']").await;
+    keeper.wait_for_text("h1", "设置").await;
+    keeper.client.goto(&base).await.unwrap();
+    keeper.wait_for_text("[data-list=reorder] h3", "需补货 (1)").await;
+    assert_eq!(keeper.evaluate("return document.querySelector('[data-stock]').closest('table').querySelector('th:nth-child(2)').textContent").await, json!("物料"));
+    keeper.evaluate("document.querySelector('[data-list=reorder]').scrollIntoView(); return null").await;
+    screenshot(&keeper, "store-zh").await;
+    tap(&keeper, "[data-stock=bulb-led-9w] a").await;
+    keeper.wait_for_text("[data-movement^=part-] a[data-order]", "工单 走廊灯不亮").await;
+    screenshot(&keeper, "stock-history-zh").await;
     for phone in [manager, keeper] {
         phone.close().await;
     }

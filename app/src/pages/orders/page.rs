@@ -263,6 +263,7 @@ pub fn OrderPage() -> impl IntoView {
                     <Timeline order=order catalog=catalog people=people />
                     <super::CommentForm id=id />
                 </section>
+                <PartsUsed id=id order=order catalog=catalog role=role />
             </article>
         }
         .into_any()
@@ -644,4 +645,92 @@ fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action:
         </form>
     }
     .into_any()
+}
+
+/// One part used, as its correction form lists it: kept while it reads the same.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PartLine {
+    id: shared::document::EntryId,
+    text: String,
+    quantity: Quantity,
+    /// Whether this reader may change it: whoever recorded it, or someone who keeps the store.
+    may_correct: bool,
+}
+
+/// The parts used on the order, each correctable (0: not used after all) by whoever
+/// recorded it or keeps the store; the site's ledger follows at once (issue or return).
+#[component]
+fn PartsUsed(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<CatalogView>>>, role: Memo<Option<Role>>) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let error = RwSignal::new(None::<String>);
+    let lines = Memo::new(move |_| {
+        let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())).unwrap_or_default();
+        let keeps_store = matches!(role.get(), Some(Role::Storekeeper | Role::Manager | Role::Admin));
+        let order = order.get()?;
+        let lines = catalog.with(|catalog| {
+            order
+                .parts
+                .iter()
+                .map(|part| {
+                    let name = catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == part.item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| part.item.clone());
+                    PartLine { id: part.id.clone(), text: name, quantity: part.quantity, may_correct: keeps_store || part.user.as_str() == me }
+                })
+                .collect::<Vec<_>>()
+        });
+        (!lines.is_empty()).then_some(lines)
+    });
+    // Drawn once there are parts; the rows follow the parts, the forms stay as typed.
+    let any = Memo::new(move |_| lines.with(Option::is_some));
+    move || {
+        let texts = texts.get();
+        any.get().then(|| {
+            view! {
+                <section class="card" aria-labelledby="parts-used">
+                    <h2 id="parts-used">{texts.parts_used}</h2>
+                    <ul class="parts-used">
+                        <For each=move || lines.get().unwrap_or_default() key=|line| line.clone() let:line>
+                            {
+                                let corrected = RwSignal::new(String::new());
+                                let part = line.id.clone();
+                                let save = move |event: leptos::ev::SubmitEvent| {
+                                    event.prevent_default();
+                                    let Some(session) = current.session.get_untracked() else { return };
+                                    let Some(quantity) = corrected.get_untracked().trim().parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()) else {
+                                        error.set(Some(texts.quantity_needed.to_owned()));
+                                        return;
+                                    };
+                                    let part = part.clone();
+                                    spawn_local(async move {
+                                        let outcome = async {
+                                            replica::edit(&id, |doc| {
+                                                let edit = edit_now(&session.user.username)?;
+                                                WorkOrder::edit_in(doc, |order| order.correct_part(&part, quantity, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                                            })
+                                            .await?;
+                                            crate::pages::stock::issue_order_parts(&session, id).await
+                                        }
+                                        .await;
+                                        error.set(outcome.err());
+                                    });
+                                };
+                                view! {
+                                    <li data-part=line.id.to_string() data-quantity=line.quantity.to_string()>
+                                        <span>{format!("{} × {}", line.text, line.quantity)}</span>
+                                        {line.may_correct.then(|| view! {
+                                            <form class="inline-form" data-form="correct-part" on:submit=save>
+                                                <input name="quantity" inputmode="decimal" prop:placeholder=texts.correct on:input=move |event| corrected.set(event_target_value(&event)) />
+                                                <button type="submit">{texts.correct}</button>
+                                            </form>
+                                        })}
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                </section>
+            }
+        })
+    }
 }
