@@ -566,8 +566,7 @@ impl SiteCatalog {
     /// movements took it there.
     pub fn record_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
         if matches!(kind, MovementKind::Issue | MovementKind::Scrap) {
-            let ledger = self.read()?.ledger;
-            let available = on_hand(&ledger, None).get(item).copied().unwrap_or_default();
+            let available = on_hand(&self.ledger()?, None).get(item).copied().unwrap_or_default();
             if quantity > available {
                 return Err(DocumentError::NotEnoughStock { item: item.to_string(), on_hand: available, wanted: quantity });
             }
@@ -579,7 +578,7 @@ impl SiteCatalog {
     /// it issued where a part's quantity changed ([`parts_to_issue`]). Not checked against
     /// on-hand: the parts are already in the repair, and the ledger must say so.
     pub fn issue_parts(&mut self, order_url: &str, parts: &[super::work_order::PartUsed], edit: &Edit) -> Result<usize, DocumentError> {
-        let pending = parts_to_issue(order_url, parts, &self.read()?.ledger);
+        let pending = parts_to_issue(order_url, parts, &self.ledger()?);
         for movement in &pending {
             self.write_movement(&movement.id, movement.kind, &movement.item, movement.quantity, order_url, edit)?;
         }
@@ -667,19 +666,30 @@ impl SiteCatalog {
                     updated_at: entry.time("updated_at")?,
                 })
             })?,
-            ledger: root.entries("ledger", |id, movement| {
-                Ok(Movement {
-                    id,
-                    kind: MovementKind::parse(&movement.str("kind")?)?,
-                    item: movement.id("item")?,
-                    quantity: Quantity::from_thousandths(movement.i64("quantity")?),
-                    reference: movement.str("reference")?,
-                    user: movement.user("user")?,
-                    at: movement.time("at")?,
-                })
-            })?,
+            ledger: read_ledger(&root)?,
         })
     }
+
+    /// The ledger alone, without reading places, assets and the index: what checking an
+    /// issue against on-hand needs.
+    pub fn ledger(&self) -> Result<Vec<Movement>, DocumentError> {
+        let (_, root) = read_root(&self.doc, DocumentType::SiteCatalog)?;
+        read_ledger(&root)
+    }
+}
+
+fn read_ledger(root: &Fields<'_>) -> Result<Vec<Movement>, DocumentError> {
+    root.entries("ledger", |id, movement| {
+        Ok(Movement {
+            id,
+            kind: MovementKind::parse(&movement.str("kind")?)?,
+            item: movement.id("item")?,
+            quantity: Quantity::from_thousandths(movement.i64("quantity")?),
+            reference: movement.str("reference")?,
+            user: movement.user("user")?,
+            at: movement.time("at")?,
+        })
+    })
 }
 
 /// Writes `value` at `key`, or removes the key when there is none.
