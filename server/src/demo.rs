@@ -11,7 +11,7 @@ use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
 
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
-use crate::provision::{Starter, asset, create_site_documents, maintenance, place, schedule, stock_item};
+use crate::provision::{Starter, asset, create_site_documents, maintenance, place, schedule, stock_item, stocked};
 use crate::{Storage, auth};
 
 /// The password of every demo user.
@@ -88,10 +88,10 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
     ];
     let hq_maintenance = [maintenance("pm-kt-hq-101", "kt-hq-101", "101 会议室空调滤网清洗", Months(1))];
     let hq_stock = [
-        stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01", 20, 50),
-        stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02", 4, 3),
-        stock_item("gloves", "LB-010", "劳保手套", "双", "protective_equipment", "B-05", 30, 100),
-        stock_item("a4-paper", "BG-001", "A4 复印纸", "包", "supplies", "C-01", 10, 30),
+        stocked(stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"), 20, 50),
+        stocked(stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"), 4, 3),
+        stocked(stock_item("gloves", "LB-010", "劳保手套", "双", "protective_equipment", "B-05"), 30, 100),
+        stocked(stock_item("a4-paper", "BG-001", "A4 复印纸", "包", "supplies", "C-01"), 10, 30),
     ];
     let plant2_places = [
         place("dorm-1", Building, None, "1号宿舍楼", "P2-D1"),

@@ -132,16 +132,20 @@ pub fn maintenance(id: &str, asset: &str, title: &str, every: Every) -> Maintena
     MaintenancePlan { id: entry(id), asset: entry(asset), title: title.to_owned(), every, start: shared::time::Timestamp::from_millis(0) }
 }
 
-/// A stock item with its reorder point, and the quantity on hand at the start, for starters.
-pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, bin: &str, reorder_point: i64, opening: i64) -> (StockItem, Quantity) {
-    let item = StockItem {
+/// A stock item, for starters.
+pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, bin: &str) -> StockItem {
+    StockItem {
         id: entry(id),
         code: code.to_owned(),
         name: name.to_owned(),
         unit: unit.to_owned(),
         category: category.to_owned(),
         bin: Some(bin.to_owned()),
-        reorder_point: Some(Quantity::units(reorder_point)),
-    };
-    (item, Quantity::units(opening))
+        reorder_point: None,
+    }
+}
+
+/// A starter's stock item with its reorder point and the quantity on hand at the start.
+pub fn stocked(item: StockItem, reorder_point: i64, opening: i64) -> (StockItem, Quantity) {
+    (StockItem { reorder_point: Some(Quantity::units(reorder_point)), ..item }, Quantity::units(opening))
 }

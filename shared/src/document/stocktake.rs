@@ -416,6 +416,13 @@ impl StocktakeView {
     }
 }
 
+/// What one count entry says was on the shelf.
+struct Counted<'a> {
+    bin: &'a str,
+    item: &'a str,
+    quantity: Quantity,
+}
+
 /// A stocktake document.
 pub struct Stocktake {
     doc: AutoCommit,
@@ -456,7 +463,7 @@ impl Stocktake {
 
     /// Records a first count by `edit.user`.
     pub fn count(&mut self, id: &EntryId, bin: &str, item: &str, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
-        self.write_entry(id, bin, item, quantity, None, 0, edit)?;
+        self.write_entry(id, Counted { bin, item, quantity }, None, 0, edit)?;
         commit(&mut self.doc, edit, "count");
         Ok(())
     }
@@ -466,7 +473,7 @@ impl Stocktake {
     /// everyone. Counters who recount the same round concurrently are compared as before.
     pub fn recount(&mut self, id: &EntryId, bin: &str, item: &str, quantity: Quantity, edit: &Edit) -> Result<(), DocumentError> {
         let round = self.read()?.recount_round(bin, item);
-        self.write_entry(id, bin, item, quantity, None, round, edit)?;
+        self.write_entry(id, Counted { bin, item, quantity }, None, round, edit)?;
         commit(&mut self.doc, edit, "recount");
         Ok(())
     }
@@ -484,7 +491,7 @@ impl Stocktake {
             return Err(invalid("entry to correct", replaces.as_str(), "one of your own entries; counters correct only their own counts"));
         }
         let (bin, item, round) = (original.bin.clone(), original.item.clone(), original.round);
-        self.write_entry(id, &bin, &item, quantity, Some(replaces), round, edit)?;
+        self.write_entry(id, Counted { bin: &bin, item: &item, quantity }, Some(replaces), round, edit)?;
         commit(&mut self.doc, edit, "corrected count");
         Ok(())
     }
@@ -699,16 +706,10 @@ impl Stocktake {
         })
     }
 
-    fn write_entry(
-        &mut self,
-        id: &EntryId,
-        bin: &str,
-        item: &str,
-        quantity: Quantity,
-        replaces: Option<&EntryId>,
-        round: u32,
-        edit: &Edit,
-    ) -> Result<(), DocumentError> {
+    /// Writes a count entry: `replaces` names the counter's entry it corrects, `round` the
+    /// recount round it belongs to (0: a first count).
+    fn write_entry(&mut self, id: &EntryId, counted: Counted<'_>, replaces: Option<&EntryId>, round: u32, edit: &Edit) -> Result<(), DocumentError> {
+        let Counted { bin, item, quantity } = counted;
         if quantity.is_negative() {
             return Err(invalid("count", &quantity.to_string(), "zero or more"));
         }
