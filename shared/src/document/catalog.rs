@@ -396,11 +396,10 @@ pub struct PendingMovement {
 /// ledger map key, stored once. A part whose quantity went down is returned to the store as
 /// an adjustment.
 pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], ledger: &[Movement]) -> Vec<PendingMovement> {
-    let order: String = order_url.trim_start_matches("automerge:").chars().take(12).collect();
     let mut pending = Vec::new();
     for part in parts {
         let Ok(item) = EntryId::parse(&part.item) else { continue };
-        let prefix = format!("part-{order}-{}", part.id);
+        let prefix = derived_id("part", order_url, part.id.as_str());
         let issued: Vec<&Movement> = ledger.iter().filter(|movement| movement.id.as_str() == prefix || movement.id.as_str().strip_prefix(&prefix).is_some_and(|rest| rest.starts_with('-'))).collect();
         let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
         let missing = part.quantity.saturating_sub(net_issued);
@@ -408,11 +407,32 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
             continue;
         }
         let id = if issued.is_empty() { prefix } else { format!("{prefix}-{}", issued.len() + 1) };
-        let Ok(id) = EntryId::parse(&id) else { continue };
+        let id = EntryId::parse(&id).expect("a derived id leaves room for a correction's number");
         let (kind, quantity) = if missing.is_negative() { (MovementKind::Adjust, Quantity::ZERO.saturating_sub(missing)) } else { (MovementKind::Issue, missing) };
         pending.push(PendingMovement { id, kind, item, quantity });
     }
     pending
+}
+
+/// A ledger id derived from a document and one of its entries, the same on every phone:
+/// `<kind>-<first 12 characters of the document id>-<entry>`, the entry replaced by a
+/// digest of it where it is too long, so the id always parses and leaves room for a
+/// correction's `-N`.
+pub fn derived_id(kind: &str, document_url: &str, entry: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let document: String = document_url.trim_start_matches("automerge:").chars().take(12).collect();
+    let entry = if entry.len() <= 32 && EntryId::parse(entry).is_ok() {
+        entry.to_owned()
+    } else {
+        Sha256::digest(entry.as_bytes()).iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    };
+    format!("{kind}-{document}-{entry}")
+}
+
+/// The id of the adjustment an approved stocktake records for `item`: approving on two
+/// phones, or again after a reopening, adjusts once.
+pub fn adjustment_id(stocktake_url: &str, item: &str) -> EntryId {
+    EntryId::parse(&derived_id("adjust", stocktake_url, item)).expect("derived ids always parse")
 }
 
 /// One stock item's movements, oldest first, each with the on-hand quantity after it.
@@ -860,6 +880,18 @@ mod tests {
         assert_eq!(history.below_zero_since, Some(2), "the second issue took it below zero");
         catalog.record_movement(&id("m5"), MovementKind::Receive, &bulbs, Quantity::units(6), "PO-2", &edit("store", 40)).unwrap();
         assert_eq!(catalog.read().unwrap().stock_history(&bulbs).below_zero_since, None);
+    }
+
+    #[test]
+    fn derived_ledger_ids_always_parse_and_stay_apart() {
+        let order = "automerge:2yTHkz4Mps9hTTkMX5QAWkLBPm2p";
+        assert_eq!(derived_id("part", order, "p1"), "part-2yTHkz4Mps9h-p1");
+        let long = "x".repeat(64);
+        let derived = derived_id("part", order, &long);
+        assert!(EntryId::parse(&format!("{derived}-99")).is_ok(), "{derived}");
+        assert_ne!(derived, derived_id("part", order, &"y".repeat(64)));
+        assert_eq!(adjustment_id(order, "gloves").as_str(), "adjust-2yTHkz4Mps9h-gloves");
+        assert!(adjustment_id(order, &"item-".repeat(12)).as_str().len() <= 64);
     }
 
     #[test]

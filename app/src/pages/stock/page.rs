@@ -43,13 +43,12 @@ fn item_name(catalog: Option<&CatalogView>, item: &str) -> String {
 async fn adjust_ledger(session: &crate::session::Session, stocktake: DocumentId, view: &StocktakeView) -> Result<(), String> {
     let Some(catalog) = catalog_of(session, view.header.site.as_str()) else { return Ok(()) };
     let adjustments = view.approved_adjustments.clone();
-    let short: String = stocktake.to_string().chars().take(12).collect();
     replica::edit(&catalog, |doc| {
         let edit = edit_now(&session.user.username)?;
         SiteCatalog::edit_in(doc, |catalog| {
             for (item, quantity) in &adjustments {
                 let Ok(item_id) = EntryId::parse(item) else { continue };
-                let Ok(id) = EntryId::parse(&format!("adjust-{short}-{item}")) else { continue };
+                let id = shared::document::catalog::adjustment_id(&stocktake.url(), item);
                 // Already recorded (approved again after a reopening, or on another phone): kept once.
                 let _ = catalog.record_movement(&id, MovementKind::Adjust, &item_id, *quantity, &stocktake.url(), &edit);
             }
