@@ -402,7 +402,8 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
         let prefix = derived_id("part", order_url, part.id.as_str());
         let issued: Vec<&Movement> = ledger.iter().filter(|movement| movement.id.as_str() == prefix || movement.id.as_str().strip_prefix(&prefix).is_some_and(|rest| rest.starts_with('-'))).collect();
         let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
-        let missing = part.quantity.saturating_sub(net_issued);
+        // A part can be used, or not; a negative quantity (from a client that wrote one) is none.
+        let missing = part.quantity.max(Quantity::ZERO).saturating_sub(net_issued);
         if missing == Quantity::ZERO {
             continue;
         }
@@ -942,6 +943,8 @@ mod tests {
         assert_eq!(view.on_hand()[&id("fuse")], Quantity::units(7));
         let kinds: Vec<String> = view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| format!("{} {} {}", movement.id, movement.kind.as_str(), movement.quantity)).collect();
         assert_eq!(kinds, ["part-2yTHkz4Mps9h-p1 issue 2", "part-2yTHkz4Mps9h-p1-2 issue 1", "part-2yTHkz4Mps9h-p2 issue 1", "part-2yTHkz4Mps9h-p2-2 adjust 1"]);
+        // A negative quantity written by another client returns nothing to the store.
+        assert_eq!(technician.issue_parts(order, &[part("p3", -50)], &edit("tech", 30)).unwrap(), 0);
     }
 
     #[test]

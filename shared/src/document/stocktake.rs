@@ -311,7 +311,7 @@ impl StocktakeView {
                 (BinState::Agreed(_), Some(by)) if bin.round == 0 => RecountReason::Requested(by.clone()),
                 (BinState::Agreed(_), _) => continue,
             };
-            pending.push(PendingRecount { round: bin.round + 1, bin: bin.bin, item: bin.item, reason });
+            pending.push(PendingRecount { round: bin.round.saturating_add(1), bin: bin.bin, item: bin.item, reason });
         }
         pending
     }
@@ -319,7 +319,7 @@ impl StocktakeView {
     /// The round a count of `item` in `bin` belongs to: a recount is one after the round
     /// that stands there now.
     pub fn recount_round(&self, bin: &str, item: &str) -> u32 {
-        self.effective_entries().iter().filter(|entry| entry.bin == bin && entry.item == item).map(|entry| entry.round).max().map_or(1, |round| round + 1)
+        self.effective_entries().iter().filter(|entry| entry.bin == bin && entry.item == item).map(|entry| entry.round).max().map_or(1, |round| round.saturating_add(1))
     }
 
     /// Items of the snapshot whose stock moved (received, issued, scrapped, adjusted) after
