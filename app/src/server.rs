@@ -184,6 +184,12 @@ pub fn forget_people() {
     }
 }
 
+/// The people of a site as last kept on this phone (no request).
+pub fn kept_people(site: &str) -> Vec<Person> {
+    use gloo_storage::Storage as _;
+    gloo_storage::LocalStorage::get(people_key(site)).unwrap_or_default()
+}
+
 /// The people of a site: from the server when it answers (and then kept on the phone),
 /// else as last kept, so dispatching works offline.
 pub async fn site_people(token: &str, site: &str) -> Vec<Person> {

@@ -325,6 +325,9 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
         (who == json!(["inspector", "inspector", "manager"])).then_some(())
     })
     .await;
+    // People by name, what they did in words.
+    let said = manager.evaluate("return [...document.querySelectorAll('.order .history li')].map((line) => line.textContent)").await.to_string();
+    assert!(said.contains("李安全员 · 李安全员's phone 1") && said.contains("reported the fault") && said.contains("王经理"), "{said}");
     inspector.close().await;
     manager.close().await;
     server.stop().await.unwrap();

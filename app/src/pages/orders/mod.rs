@@ -492,7 +492,14 @@ fn History(id: DocumentId) -> impl IntoView {
     let entries = RwSignal::new(None::<Result<Vec<crate::server::HistoryEntry>, String>>);
     let load = move |_| {
         let Some(session) = current.session.get_untracked() else { return };
-        spawn_local(async move { entries.set(Some(crate::server::fetch_history(&session.token, &id).await)) });
+        spawn_local(async move {
+            let history = crate::server::fetch_history(&session.token, &id).await;
+            // The site's people, for their names (kept on the phone as it fetches them).
+            if let Some(site) = replica::read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten() {
+                crate::server::site_people(&session.token, &site).await;
+            }
+            entries.set(Some(history));
+        });
     };
     view! {
         <button type="button" class="link-button" data-action="history" on:click=load>{move || texts.get().history}</button>
@@ -500,15 +507,28 @@ fn History(id: DocumentId) -> impl IntoView {
             let texts = texts.get();
             entries.get().map(|loaded| match loaded {
                 Ok(entries) => {
+                    // Sentences with people by name, as on the dashboard's history.
+                    let language = language.get();
+                    let me = current.session.get_untracked().map(|session| session.user);
+                    let site = replica::read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten().unwrap_or_default();
+                    let people = crate::server::kept_people(&site);
+                    let name = |user: &str| -> String {
+                        match &me {
+                            Some(me) if me.username == user => me.display_name.clone(),
+                            _ => crate::server::display_name(&people, user),
+                        }
+                    };
+                    let (lines, _) = replica::read(&id, |doc| crate::pages::review::history::lines(texts, language, &entries, Some(doc), &name))
+                        .unwrap_or_else(|| crate::pages::review::history::lines(texts, language, &entries, None, &name));
                     let rows = entries
-                        .into_iter()
-                        .map(|entry| {
-                            let who = entry.user.or(entry.named).unwrap_or_else(|| texts.someone.to_owned());
-                            let when = String::from(js_sys::Date::new(&(entry.at as f64).into()).to_locale_string(language.get().tag(), &wasm_bindgen::JsValue::UNDEFINED));
+                        .iter()
+                        .zip(lines)
+                        .map(|(entry, line)| {
+                            let who = entry.user.clone().or(entry.named.clone()).unwrap_or_else(|| texts.someone.to_owned());
                             view! {
                                 <li class="history-entry">
-                                    <span class="who" data-who=who.clone()>{who.clone()}</span>
-                                    " · " <span class="muted">{when}</span> " · " {entry.summary}
+                                    <span class="who" data-who=who>{line.who}</span>
+                                    " · " <span class="muted">{format!("{} · {}", line.device, crate::i18n::moment(shared::time::Timestamp::from_millis(entry.at), language))}</span> " · " {line.what}
                                 </li>
                             }
                         })

@@ -23,8 +23,9 @@ use crate::replica::{self, use_replica};
 use crate::server::{Person, display_name, use_site_people};
 use crate::session::use_session;
 
+/// The time if today, else the date and time (`i18n::moment`).
 pub(crate) fn when(at: Timestamp, language: Language) -> String {
-    String::from(js_sys::Date::new(&(at.as_millis() as f64).into()).to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
+    crate::i18n::moment(at, language)
 }
 
 /// A line of the timeline.

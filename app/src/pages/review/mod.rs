@@ -7,7 +7,7 @@
 //! kept on the phone, so offline the last figures stay readable with their age shown.
 
 pub mod document;
-mod history;
+pub(crate) mod history;
 mod texts;
 
 use leptos::prelude::*;
