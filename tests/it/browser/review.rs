@@ -14,7 +14,7 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     let manager = phone(&server, "manager", "王经理").await;
     let inspector = phone(&server, "inspector", "李安全员").await;
     tap(&manager, "[data-action=dashboard]").await;
-    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0").await;
+    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0 rounds").await;
     manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
@@ -37,7 +37,7 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     // The manager, offline too, still reads the figures kept, with their age.
     manager.client.refresh().await.unwrap();
     manager.wait_for_prefix("[data-age=kept]", "Offline: figures kept on this phone, fetched").await;
-    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0").await;
+    manager.wait_for_text("[data-kpi=inspections] .tile-value", "0 rounds").await;
 
     // Back in coverage: the inspector's phone syncs, and the dashboard shows the round.
     let server = crate::support::TestServer::start_at(data, &built_dist(), address).await;
@@ -46,7 +46,7 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     wait_for("the dashboard to show the round", PATIENCE * 2, || async {
         manager.client.refresh().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        (manager.text("[data-kpi=inspections] .tile-value").await.as_deref() == Some("1")).then_some(())
+        (manager.text("[data-kpi=inspections] .tile-value").await.as_deref() == Some("1 round")).then_some(())
     })
     .await;
     manager.wait_for_prefix("[data-age=fresh]", "As of ").await;

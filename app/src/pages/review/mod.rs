@@ -233,11 +233,11 @@ pub fn Dashboard() -> impl IntoView {
             <div class="tiles">
                 {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
                 {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
-                {tile("reported", texts.reported, kpis.reported.to_string(), String::new())}
-                {tile("overdue", texts.overdue_orders, kpis.overdue.to_string(), format!("{} {}", texts.flagged_orders, kpis.flagged))}
+                {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), String::new())}
+                {tile("overdue", texts.overdue_orders, texts.count(kpis.overdue, texts.order_one, texts.order_many), format!("{} {}", texts.flagged_orders, texts.count(kpis.flagged, texts.order_one, texts.order_many)))}
                 {tile("satisfaction", texts.satisfaction, stars, String::new())}
-                {tile("inspections", texts.inspections, kpis.inspections.to_string(), format!("{} {pass}", texts.pass_rate))}
-                {tile("hazards", texts.open_hazards, kpis.open_hazards.to_string(), format!("{} {}", texts.overdue_hazards, kpis.overdue_hazards))}
+                {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", texts.pass_rate))}
+                {tile("hazards", texts.open_hazards, texts.count(kpis.open_hazards, texts.hazard_one, texts.hazard_many), format!("{} {}", texts.overdue_hazards, texts.count(kpis.overdue_hazards, texts.hazard_one, texts.hazard_many)))}
                 {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
                 {stock_tile}
             </div>

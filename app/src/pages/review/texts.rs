@@ -50,6 +50,12 @@ pub struct ReviewTexts {
     pub print_report: &'static str,
     pub hours: &'static str,
     pub minutes: &'static str,
+    pub order_one: &'static str,
+    pub order_many: &'static str,
+    pub round_one: &'static str,
+    pub round_many: &'static str,
+    pub hazard_one: &'static str,
+    pub hazard_many: &'static str,
     pub times: &'static str,
     pub overdue_only: &'static str,
     pub clear_filter: &'static str,
@@ -107,6 +113,12 @@ const CHINESE: ReviewTexts = ReviewTexts {
     none_matching: "没有符合这些筛选条件的单据。",
     none_yet: "这个地点在这段时间还没有此类单据。",
     times: "次",
+    order_one: "单",
+    order_many: "单",
+    round_one: "次",
+    round_many: "次",
+    hazard_one: "项",
+    hazard_many: "项",
 };
 
 const ENGLISH: ReviewTexts = ReviewTexts {
@@ -158,12 +170,23 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     none_matching: "Nothing here matches these filters.",
     none_yet: "None of these at this site yet.",
     times: "×",
+    order_one: "order",
+    order_many: "orders",
+    round_one: "round",
+    round_many: "rounds",
+    hazard_one: "hazard",
+    hazard_many: "hazards",
 };
 
 /// The document types the lists show, as the API spells them (the texts' order).
 pub const TYPES: [&str; 3] = ["work_order", "inspection", "stocktake"];
 
 impl ReviewTexts {
+    /// A count with its unit: "3 orders", "1 order", "3 单".
+    pub fn count(&self, count: usize, one: &str, many: &str) -> String {
+        format!("{count} {}", if count == 1 { one } else { many })
+    }
+
     /// A duration in hours and minutes.
     pub fn duration(&self, millis: i64) -> String {
         let minutes = millis.max(0) / 60_000;
