@@ -212,6 +212,8 @@ fn recounts(page: Page) -> impl IntoView {
                 });
                 // A manager settles a disagreement at one of the counts, with who and when.
                 let settle = (manager && reason == RecountReason::Disagreement).then(|| {
+                    // Each count the manager may pick, with who counted it.
+                    let who_counted = |quantity: Quantity| counts.iter().filter(|(_, counted)| **counted == quantity).map(|(counter, _)| page.name(counter.as_str())).collect::<Vec<_>>().join("、");
                     let mut quantities: Vec<Quantity> = counts.values().copied().collect();
                     quantities.sort();
                     quantities.dedup();
@@ -223,7 +225,7 @@ fn recounts(page: Page) -> impl IntoView {
                                 <button type="button" data-action="settle" data-quantity=quantity.to_string() on:click=move |_| {
                                     let (bin, item) = (bin.clone(), item.clone());
                                     page.edit(Box::new(move |stocktake, edit| stocktake.settle(&entry_id("settled"), &bin, &item, quantity, edit).map_err(|error| error.to_string())));
-                                }>{texts.settle_at.replace("{}", &quantity.to_string())}</button>
+                                }>{texts.settle_at.replace("{}", &format!("{quantity} ({})", who_counted(quantity)))}</button>
                             }
                         })
                         .collect_view()
