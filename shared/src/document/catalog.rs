@@ -400,7 +400,11 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
     for part in parts {
         let Ok(item) = EntryId::parse(&part.item) else { continue };
         let prefix = derived_id("part", order_url, part.id.as_str());
-        let issued: Vec<&Movement> = ledger.iter().filter(|movement| movement.id.as_str() == prefix || movement.id.as_str().strip_prefix(&prefix).is_some_and(|rest| rest.starts_with('-'))).collect();
+        // The part's first issue, and its corrections `-2`, `-3`…
+        let of_this_part = |id: &str| {
+            id == prefix || id.strip_prefix(&prefix).and_then(|rest| rest.strip_prefix('-')).is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
+        };
+        let issued: Vec<&Movement> = ledger.iter().filter(|movement| of_this_part(movement.id.as_str())).collect();
         let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
         // A part can be used, or not; a negative quantity (from a client that wrote one) is none.
         let missing = part.quantity.max(Quantity::ZERO).saturating_sub(net_issued);
@@ -431,7 +435,7 @@ pub fn derived_id(kind: &str, document_url: &str, entry: &str) -> String {
 }
 
 /// The id of the adjustment an approved stocktake records for `item`: approving on two
-/// phones, or again after a reopening, adjusts once.
+/// phones adjusts once.
 pub fn adjustment_id(stocktake_url: &str, item: &str) -> EntryId {
     EntryId::parse(&derived_id("adjust", stocktake_url, item)).expect("derived ids always parse")
 }
