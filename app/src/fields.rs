@@ -1,5 +1,6 @@
-//! Form fields several screens share: the site to work at, a place of its catalog, and a
-//! label's code typed as printed or scanned with the camera.
+//! Form fields several screens share: the site to work at, a place of its catalog, a
+//! label's code typed as printed or scanned with the camera, and the small form that
+//! corrects a quantity in a list.
 
 use std::sync::Arc;
 
@@ -155,4 +156,29 @@ pub fn PlacePicker(
 /// How a place is shown in a list: its name, then the code on its label.
 fn option_label(place: &Place) -> String {
     format!("{} ({})", place.name, place.code)
+}
+
+/// "Correct" beside a line of a list: a quantity field and its button, made once per line
+/// so what is typed stays while the list around it changes. `on_correct` hears the typed
+/// quantity, or `None` when what was typed is not one.
+#[component]
+pub fn QuantityCorrection(
+    /// The form's `data-form`.
+    form: &'static str,
+    /// The field's `name`.
+    field: &'static str,
+    on_correct: Callback<Option<shared::quantity::Quantity>>,
+) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let typed = RwSignal::new(String::new());
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        on_correct.run(typed.get_untracked().trim().parse().ok());
+    };
+    view! {
+        <form class="inline-form" data-form=form on:submit=submit>
+            <input name=field inputmode="decimal" prop:placeholder=texts.correct on:input=move |event| typed.set(event_target_value(&event)) />
+            <button type="submit">{texts.correct}</button>
+        </form>
+    }
 }

@@ -21,6 +21,7 @@ use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, use_replica};
 use crate::server::{Person, display_name, use_site_people};
+use crate::fields::QuantityCorrection;
 use crate::session::use_session;
 
 /// The time if today, else the date and time (`i18n::moment`).
@@ -692,12 +693,10 @@ fn PartsUsed(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, catalog: M
                     <ul class="parts-used">
                         <For each=move || lines.get().unwrap_or_default() key=|line| line.clone() let:line>
                             {
-                                let corrected = RwSignal::new(String::new());
                                 let part = line.id.clone();
-                                let save = move |event: leptos::ev::SubmitEvent| {
-                                    event.prevent_default();
+                                let save = Callback::new(move |typed: Option<Quantity>| {
                                     let Some(session) = current.session.get_untracked() else { return };
-                                    let Some(quantity) = corrected.get_untracked().trim().parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()) else {
+                                    let Some(quantity) = typed.filter(|quantity| !quantity.is_negative()) else {
                                         error.set(Some(texts.quantity_needed.to_owned()));
                                         return;
                                     };
@@ -714,16 +713,11 @@ fn PartsUsed(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, catalog: M
                                         .await;
                                         error.set(outcome.err());
                                     });
-                                };
+                                });
                                 view! {
                                     <li data-part=line.id.to_string() data-quantity=line.quantity.to_string()>
                                         <span>{format!("{} × {}", line.text, line.quantity)}</span>
-                                        {line.may_correct.then(|| view! {
-                                            <form class="inline-form" data-form="correct-part" on:submit=save>
-                                                <input name="quantity" inputmode="decimal" prop:placeholder=texts.correct on:input=move |event| corrected.set(event_target_value(&event)) />
-                                                <button type="submit">{texts.correct}</button>
-                                            </form>
-                                        })}
+                                        {line.may_correct.then(|| view! { <QuantityCorrection form="correct-part" field="quantity" on_correct=save /> })}
                                     </li>
                                 }
                             }

@@ -22,7 +22,7 @@ use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::use_texts;
 use crate::pages::orders::sync_badge;
-use crate::fields::{CodeField, PlacePicker};
+use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
 use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
 use crate::server::{Person, display_name, use_site_people};
@@ -410,24 +410,16 @@ fn my_entries(page: Page) -> impl IntoView {
     view! {
         <For each=move || lines.get().unwrap_or_default() key=|line| line.clone() let:line>
             {
-                let texts = texts.get_untracked();
-                let corrected = RwSignal::new(String::new());
                 let original = line.id.clone();
-                let correct = move |event: leptos::ev::SubmitEvent| {
-                    event.prevent_default();
-                    let Ok(amount) = corrected.get_untracked().trim().parse::<Quantity>() else { return };
+                let correct = Callback::new(move |amount: Option<Quantity>| {
+                    let Some(amount) = amount else { return };
                     let original = original.clone();
                     page.edit(Box::new(move |stocktake, edit| stocktake.correct(&entry_id("count"), &original, amount, edit).map_err(|error| error.to_string())));
-                };
+                });
                 view! {
                     <li class="count-entry" class:replaced=line.replaced data-entry=line.id.to_string()>
                         <span>{line.text}</span>
-                        {(!line.replaced).then(|| view! {
-                            <form class="inline-form" data-form="correct" on:submit=correct>
-                                <input name="corrected" inputmode="decimal" prop:placeholder=texts.correct on:input=move |event| corrected.set(event_target_value(&event)) />
-                                <button type="submit">{texts.correct}</button>
-                            </form>
-                        })}
+                        {(!line.replaced).then(|| view! { <QuantityCorrection form="correct" field="corrected" on_correct=correct /> })}
                     </li>
                 }
             }
