@@ -127,25 +127,25 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     }
 
     // Offline, both count. Shelf A-01: both 60 gloves, one shelf. C-01: only the second,
-    // 41. A-02: the bulbs, 50 and 45: they disagree.
+    // 40. A-02: the bulbs, 50 and 45: they disagree.
     let data = server.stop().await.unwrap();
     count(&first, "A-01", "gloves", "60").await;
     count(&first, "A-02", "search:灯泡", "50").await;
     count(&second, "A-01", "gloves", "60").await;
-    count(&second, "C-01", "gloves", "41").await;
+    count(&second, "C-01", "gloves", "40").await;
     count(&second, "A-02", "bulb-led-9w", "45").await;
     // Blind between counters too: each sees only their own count.
     wait_for_cell(&first, "[data-total=gloves] [data-counted]", "counted", "60").await;
-    wait_for_cell(&second, "[data-total=gloves] [data-counted]", "counted", "101").await;
+    wait_for_cell(&second, "[data-total=gloves] [data-counted]", "counted", "100").await;
     screenshot(&second, "stocktake-counting").await;
     // Meanwhile five pairs go out to the repair team, recorded on the first phone.
     first.client.goto(&base).await.unwrap();
     move_stock(&first, "issue", "gloves", "5", "维修班").await;
 
-    // Together again: A-01 counts once (60 + 41 = 101, not 161); the bulbs await a recount.
+    // Together again: A-01 counts once (60 + 40 = 100, not 160); the bulbs await a recount.
     let server = TestServer::start_at(data, &built_dist(), address).await;
     manager.client.refresh().await.unwrap();
-    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "101").await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "100").await;
     manager.wait_for_text("[data-total=bulb-led-9w] [data-counted]", "?").await;
     manager.wait_for_text("li[data-recount=bulb-led-9w][data-bin=A-02] [data-counts]", "陈库管 50, 孙库管 45").await;
     assert!(manager.text("[data-total=gloves] [data-moved=yes]").await.is_some(), "an issue during the count is flagged");
@@ -173,11 +173,20 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     manager.client.refresh().await.unwrap();
     manager.wait_for_text("li[data-recount=bulb-led-9w][data-bin=A-02] [data-counts]", "陈库管 50, 孙库管 48").await;
 
-    // The manager asks for the gloves to be counted again: every counter sees each of its
-    // bins to recount, and a recount of a bin answers for it.
+    // The second counter starts correcting their C-01 entry as the manager asks for the
+    // gloves to be counted again: the request arrives and shows without taking away what
+    // is being typed, or where; finished after it, the correction is the one typed.
+    let entry = "return [...document.querySelectorAll('.count-entry:not(.replaced)')].find((entry) => entry.textContent.startsWith('C-01'))?.dataset.entry ?? null";
+    let half_typed = wait_for("the second counter's C-01 entry", PATIENCE, || async { second.evaluate(entry).await.as_str().map(str::to_owned) }).await;
+    type_into(&second, &format!("[data-entry='{half_typed}'] [name=corrected]"), "41").await;
     tap(&manager, "[data-total=gloves] [data-action=request-recount]").await;
     manager.wait_for_text("li[data-recount=gloves][data-bin=C-01] span", "LB-010 劳保手套 · Bin C-01 · recount asked by 王经理").await;
     second.wait_for_text("li[data-recount=gloves][data-bin=C-01] span", "LB-010 劳保手套 · Bin C-01 · recount asked by 王经理").await;
+    assert_eq!(second.evaluate(&format!("return document.querySelector(\"[data-entry='{half_typed}'] [name=corrected]\").value")).await, json!("41"));
+    assert_eq!(second.evaluate("return document.activeElement.closest('[data-entry]')?.dataset.entry ?? null").await, json!(half_typed));
+    tap(&second, &format!("[data-entry='{half_typed}'] button")).await;
+    wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "101").await;
+    // Every counter sees each bin of the gloves to recount; a recount of a bin answers for it.
     recount(&second, "C-01", "gloves", "41").await;
     recount(&first, "A-01", "gloves", "60").await;
     wait_for("the gloves recounted everywhere", PATIENCE, || async { manager.text("li[data-recount=gloves]").await.is_none().then_some(()) }).await;
