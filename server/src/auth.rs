@@ -1,5 +1,5 @@
-//! Sign-in and sessions: `POST /api/login`, `GET /api/me`, and the [`Session`] extractor
-//! every authenticated route takes.
+//! Sign-in and sessions: `POST /api/login`, `GET /api/me`, `POST /api/sync-ticket`, and
+//! the [`Session`] extractor every authenticated route takes.
 //!
 //! A token is `<payload>.<mac>`, both base64url: the payload is JSON naming the user, the
 //! generation of their tokens and the expiry; the MAC is HMAC-SHA256 under a key drawn once
@@ -8,12 +8,12 @@
 //! the user is disabled, or once the user's tokens are revoked (the generation rises).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::header;
 use axum::routing::{get, post};
@@ -27,6 +27,7 @@ use shared::directory::{Role, SiteId, Username};
 use shared::time::Timestamp;
 
 use crate::directory::{UserRecord, hash_password, verify_password};
+use crate::reach::ClientIp;
 use crate::{AppError, AppState, Storage};
 
 /// How long a token stays valid: long enough for a phone to work offline for weeks.
@@ -116,7 +117,8 @@ pub fn now() -> Timestamp {
 }
 
 /// The signed-in user of a request: from `Authorization: Bearer <token>`, or from
-/// `?token=<token>` where a browser cannot set headers (WebSocket).
+/// `?token=<token>` where a browser cannot set headers (a link; other automerge-repo
+/// clients' WebSockets). The app's own sync socket uses a ticket instead.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub user: UserRecord,
@@ -139,6 +141,28 @@ struct TokenQuery {
     token: Option<String>,
 }
 
+impl Session {
+    /// The session of a user named by a token or ticket, unless they are gone, disabled,
+    /// or their tokens were revoked since.
+    fn of(state: &AppState, username: &Username, generation: u64) -> Result<Session, AppError> {
+        let user = state.directory.user(username)?.ok_or(AppError::Unauthorized)?;
+        if user.disabled || user.token_generation != generation {
+            tracing::info!(user = %user.username, "refused a revoked token");
+            return Err(AppError::Unauthorized);
+        }
+        Ok(Session { user })
+    }
+
+    /// The session a sync ticket was issued to; the ticket is used up.
+    pub fn from_ticket(state: &AppState, ticket: &str) -> Result<Session, AppError> {
+        let (username, generation) = state.tickets.redeem(ticket, Instant::now()).ok_or_else(|| {
+            tracing::debug!("refused an unknown, used or expired sync ticket");
+            AppError::Unauthorized
+        })?;
+        Session::of(state, &username, generation)
+    }
+}
+
 impl FromRequestParts<AppState> for Session {
     type Rejection = AppError;
 
@@ -157,17 +181,70 @@ impl FromRequestParts<AppState> for Session {
             tracing::debug!(%error, "refused a token");
             AppError::Unauthorized
         })?;
-        let user = state.directory.user(&claims.sub)?.ok_or(AppError::Unauthorized)?;
-        if user.disabled || user.token_generation != claims.generation {
-            tracing::info!(user = %user.username, "refused a revoked token");
-            return Err(AppError::Unauthorized);
-        }
-        Ok(Session { user })
+        Session::of(state, &claims.sub, claims.generation)
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/login", post(login)).route("/api/me", get(me))
+    Router::new().route("/api/login", post(login)).route("/api/me", get(me)).route("/api/sync-ticket", post(sync_ticket))
+}
+
+/// How long a sync ticket may wait to be used: the app asks for one just before it opens
+/// the socket.
+pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
+/// Tickets one user may hold unused; asking for more drops their oldest.
+const TICKETS_PER_USER: usize = 8;
+
+/// Single-use tickets that open one sync socket (`/sync?ticket=`), so the long-lived token
+/// never travels in a URL, where logs and browsers' error lines keep it. Kept in memory:
+/// a restart only makes a phone ask again.
+#[derive(Default)]
+pub struct SyncTickets {
+    issued: Mutex<HashMap<String, Ticket>>,
+}
+
+struct Ticket {
+    user: Username,
+    generation: u64,
+    issued: Instant,
+}
+
+impl SyncTickets {
+    /// A fresh ticket for `user`'s current token generation.
+    pub fn issue(&self, user: &UserRecord, now: Instant) -> String {
+        let mut bytes = [0u8; 24];
+        OsRng.fill_bytes(&mut bytes);
+        let ticket = Base64UrlUnpadded::encode_string(&bytes);
+        let mut issued = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        issued.retain(|_, ticket| now.duration_since(ticket.issued) < TICKET_LIFETIME);
+        let mut theirs: Vec<(Instant, String)> = issued.iter().filter(|(_, held)| held.user == user.username).map(|(key, held)| (held.issued, key.clone())).collect();
+        if theirs.len() >= TICKETS_PER_USER {
+            theirs.sort();
+            for (_, key) in &theirs[..=theirs.len() - TICKETS_PER_USER] {
+                issued.remove(key);
+            }
+        }
+        issued.insert(ticket.clone(), Ticket { user: user.username.clone(), generation: user.token_generation, issued: now });
+        ticket
+    }
+
+    /// Whom `ticket` was issued to, once: a used, unknown or expired ticket is `None`.
+    pub fn redeem(&self, ticket: &str, now: Instant) -> Option<(Username, u64)> {
+        let held = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(ticket)?;
+        (now.duration_since(held.issued) < TICKET_LIFETIME).then_some((held.user, held.generation))
+    }
+}
+
+#[derive(Serialize)]
+struct TicketResponse {
+    ticket: String,
+    /// Seconds it stays valid.
+    expires_in: u64,
+}
+
+async fn sync_ticket(State(state): State<AppState>, session: Session) -> Json<TicketResponse> {
+    let ticket = state.tickets.issue(&session.user, Instant::now());
+    Json(TicketResponse { ticket, expires_in: TICKET_LIFETIME.as_secs() })
 }
 
 #[derive(Deserialize)]
@@ -211,12 +288,12 @@ impl From<&UserRecord> for UserView {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     request: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, AppError> {
     let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {}", rejection.body_text())))?;
-    if let Some(wait) = state.throttle.blocked(peer.ip(), &request.username) {
-        tracing::warn!(ip = %peer.ip(), user = %request.username, "sign-in refused: too many failures");
+    if let Some(wait) = state.throttle.blocked(client, &request.username) {
+        tracing::warn!(ip = %client, user = %request.username, "sign-in refused: too many failures");
         return Err(AppError::TooManyRequests { retry_after: wait });
     }
     let user = Username::parse(&request.username).ok().and_then(|username| state.directory.user(&username).transpose()).transpose()?;
@@ -228,14 +305,14 @@ async fn login(
         .context("the password check failed")?;
     match user {
         Some(user) if matches && !user.disabled => {
-            state.throttle.succeeded(peer.ip(), &request.username);
+            state.throttle.succeeded(client, &request.username);
             let (token, claims) = state.tokens.issue(&user, now());
             tracing::info!(user = %user.username, "signed in");
             Ok(Json(LoginResponse { token, user: UserView::from(&user), expires_at: claims.expires_at }))
         }
         _ => {
-            state.throttle.failed(peer.ip(), &request.username);
-            tracing::info!(ip = %peer.ip(), user = %request.username, "sign-in failed");
+            state.throttle.failed(client, &request.username);
+            tracing::info!(ip = %client, user = %request.username, "sign-in failed");
             Err(AppError::WrongLogin)
         }
     }
@@ -359,6 +436,23 @@ mod tests {
             disabled: false,
             token_generation: 3,
         }
+    }
+
+    #[test]
+    fn a_sync_ticket_opens_once_and_only_while_fresh() {
+        let tickets = SyncTickets::default();
+        let start = Instant::now();
+        let ticket = tickets.issue(&user(), start);
+        assert_eq!(tickets.redeem(&ticket, start), Some((user().username, 3)));
+        assert_eq!(tickets.redeem(&ticket, start), None, "used");
+        let late = tickets.issue(&user(), start);
+        assert_eq!(tickets.redeem(&late, start + TICKET_LIFETIME), None, "expired");
+        assert_eq!(tickets.redeem("made-up", start), None);
+        let many: Vec<String> = (0..TICKETS_PER_USER as u64 + 2).map(|n| tickets.issue(&user(), start + Duration::from_millis(n))).collect();
+        assert_eq!(tickets.issued.lock().unwrap().len(), TICKETS_PER_USER, "one user's unused tickets are bounded");
+        assert_eq!(tickets.redeem(&many[1], start), None, "the oldest gave way");
+        assert!(tickets.redeem(&many[2], start).is_some());
+        assert!(tickets.redeem(many.last().unwrap(), start).is_some());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The server's command line: flags for serving (each also settable from the environment),
 //! the setup commands that work on a stopped server's data directory, and backups.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 /// Houqin server: sync, storage and the PWA for a logistics department.
@@ -27,9 +27,34 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
 
-    /// Directory of the built PWA (`cargo xtask dist` writes it).
-    #[arg(long, env = "HOUQIN_DIST", default_value = "./dist", global = true)]
-    pub dist: PathBuf,
+    /// Directory of the built PWA (`cargo xtask dist` writes it). Without it, the app built
+    /// into a release binary (`cargo xtask release`), else `./dist`.
+    #[arg(long, env = "HOUQIN_DIST", global = true)]
+    pub dist: Option<PathBuf>,
+
+    /// Serve HTTPS with this certificate (PEM, with any intermediates after it); SIGHUP
+    /// reads it and the key again. Without it, `<data>/tls/` from `tls init` if present.
+    #[arg(long, env = "HOUQIN_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "HOUQIN_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Also listen for plain HTTP here, redirecting to HTTPS, and serving `/ca.pem` and
+    /// `/setup` so a phone can fetch the certificate authority before it trusts it.
+    #[arg(long, env = "HOUQIN_HTTP_REDIRECT", value_name = "ADDR")]
+    pub http_redirect: Option<SocketAddr>,
+
+    /// The address phones use, e.g. `https://houqin.example.lan`: printed into QR labels
+    /// and shown by `/setup`. Without it, the address each request came to.
+    #[arg(long, env = "HOUQIN_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// A reverse proxy's address whose `X-Forwarded-For`, `-Proto` and `-Host` headers are
+    /// believed (repeat for several); nobody else's are.
+    #[arg(long = "trusted-proxy", env = "HOUQIN_TRUSTED_PROXY", value_name = "ADDR", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
 
     /// Seed demo sites and users into an empty database and print their logins.
     #[arg(long, env = "HOUQIN_DEMO")]
@@ -65,11 +90,30 @@ pub enum Command {
     /// (a running server does so by itself when a release changes their shape).
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// HTTPS: `tls init --host houqin.lan --ip 192.168.1.20` makes a local certificate
+    /// authority and a certificate for those names under `<data>/tls/`.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Restores a backup into --data, which must be empty or absent (the server stopped).
     Restore {
         /// The backup, as `backup --to` wrote it; checked whole before anything is written.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
+    },
+}
+
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum TlsCommand {
+    /// Makes (or keeps, if there is one) a certificate authority and a new server
+    /// certificate for the names and addresses phones use to reach this server. A server
+    /// started on this --data then serves HTTPS.
+    Init {
+        /// A host name phones use, e.g. `houqin.lan`; repeat for several.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        /// An IP address phones use, e.g. `192.168.1.20`; repeat for several.
+        #[arg(long = "ip", value_name = "ADDR")]
+        addresses: Vec<IpAddr>,
     },
 }
 
@@ -111,4 +155,26 @@ pub enum UserCommand {
     Enable { username: String },
     /// Lists the users and their roles.
     List,
+}
+
+/// `https://name[:port]` with nothing after it (a trailing slash is dropped).
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or("it must start with https:// (or http://)")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        return Err("give the scheme and host only, e.g. https://houqin.lan".into());
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_public_url_is_a_scheme_and_a_host() {
+        assert_eq!(super::parse_public_url("https://houqin.lan/").as_deref(), Ok("https://houqin.lan"));
+        assert_eq!(super::parse_public_url("https://houqin.lan:8443").as_deref(), Ok("https://houqin.lan:8443"));
+        assert!(super::parse_public_url("houqin.lan").is_err());
+        assert!(super::parse_public_url("https://houqin.lan/app").is_err());
+        assert!(super::parse_public_url("https://").is_err());
+    }
 }

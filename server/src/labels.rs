@@ -1,9 +1,11 @@
 //! `GET /api/sites/{site}/labels.svg`: a printable A4 sheet of QR labels for a site's
 //! places and assets, read from the site's catalog.
 //!
-//! Each label is a QR code whose content is exactly the place's `code` or the asset's
-//! `tag`, as plain text (what the app's scanner and its typed-code field look up), with
-//! the code and the name printed under it. A page is 3 columns × 8 rows of 70 × 37 mm
+//! Each label is a QR code of the URL that opens the place or asset in the app,
+//! `https://HOST/l/<code>` (`--public-url`, else the address the sheet was asked at), so a
+//! phone's own camera app or WeChat's scanner opens Houqin there; the code (the place's
+//! `code` or the asset's `tag`, what the app's typed-code field takes) and the name are
+//! printed under it. A page is 3 columns × 8 rows of 70 × 37 mm
 //! labels, the common 24-up A4 label sheet, with faint dashed cut lines for plain paper.
 //!
 //! One response is one page: an SVG of `210mm` × `297mm` with its `viewBox` in millimetres,
@@ -38,6 +40,7 @@ use shared::document::catalog::{Asset, CatalogView, Place, PlaceKind, SiteCatalo
 use shared::protocol::DocumentId;
 
 use crate::auth::Session;
+use crate::reach::AppUrl;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -84,7 +87,7 @@ struct Label {
     name: String,
 }
 
-async fn label_sheet(State(state): State<AppState>, session: Session, Path(site): Path<String>, query: Result<Query<LabelQuery>, QueryRejection>) -> Result<Response, AppError> {
+async fn label_sheet(State(state): State<AppState>, session: Session, url: AppUrl, Path(site): Path<String>, query: Result<Query<LabelQuery>, QueryRejection>) -> Result<Response, AppError> {
     // A malformed site id, a site the user has no say at and a missing site answer alike.
     let site = SiteId::parse(&site).map_err(|_| AppError::NotFound)?;
     if !matches!(session.role_at(&site), Some(Role::Admin | Role::Manager)) {
@@ -105,7 +108,7 @@ async fn label_sheet(State(state): State<AppState>, session: Session, Path(site)
     let page = page_number(query.page.as_deref(), pages)?;
     let on_page = labels.chunks(LABELS_PER_PAGE).nth(page - 1).unwrap_or_default();
     let title = format!("{} 二维码标签 QR labels, {page}/{pages}", record.name);
-    let svg = render_page(&title, on_page)?;
+    let svg = render_page(&title, &url.0, on_page)?;
     let filename = if pages == 1 { format!("labels-{}.svg", site.as_str()) } else { format!("labels-{}-{page}.svg", site.as_str()) };
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8".to_owned()),
@@ -201,7 +204,7 @@ fn page_number(asked: Option<&str>, pages: usize) -> Result<usize, AppError> {
 }
 
 /// One A4 page of at most [`LABELS_PER_PAGE`] labels, filled row by row.
-fn render_page(title: &str, labels: &[Label]) -> Result<String, AppError> {
+fn render_page(title: &str, app_url: &str, labels: &[Label]) -> Result<String, AppError> {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{PAGE_WIDTH}mm\" height=\"{PAGE_HEIGHT}mm\" viewBox=\"0 0 {PAGE_WIDTH} {PAGE_HEIGHT}\">\n<title>{}</title>\n<rect width=\"{PAGE_WIDTH}\" height=\"{PAGE_HEIGHT}\" fill=\"#fff\"/>\n",
         escape(title)
@@ -212,7 +215,8 @@ fn render_page(title: &str, labels: &[Label]) -> Result<String, AppError> {
         let left = (index % COLUMNS) as f64 * LABEL_WIDTH;
         let top = PAGE_TOP + (index / COLUMNS) as f64 * LABEL_HEIGHT;
         cut_lines.push_str(&format!("M{} {}h{LABEL_WIDTH}v{LABEL_HEIGHT}h-{LABEL_WIDTH}z", rounded(left), rounded(top)));
-        let code = QrCode::new(label.code.as_bytes()).map_err(|error| AppError::BadRequest(format!("the code {:?} cannot be a QR code: {error}", label.code)))?;
+        let link = format!("{app_url}{}", shared::routes::label_path(&label.code));
+        let code = QrCode::new(link.as_bytes()).map_err(|error| AppError::BadRequest(format!("the code {:?} cannot be a QR code: {error}", label.code)))?;
         let modules = code.width() + 2 * QUIET_ZONE;
         let scale = rounded(QR_SIZE / modules as f64);
         let qr_left = rounded((LABEL_WIDTH - QR_SIZE) / 2.0);
@@ -231,6 +235,16 @@ fn render_page(title: &str, labels: &[Label]) -> Result<String, AppError> {
     }
     svg.push_str("</svg>\n");
     Ok(svg)
+}
+
+/// A QR code of `text` as a square SVG image, black on white with its quiet zone.
+pub(crate) fn qr_svg(text: &str) -> anyhow::Result<String> {
+    let code = QrCode::new(text.as_bytes()).context("the text does not fit a QR code")?;
+    let size = code.width() + 2 * QUIET_ZONE;
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path shape-rendering=\"crispEdges\" d=\"{}\"/></svg>",
+        module_path(&code)
+    ))
 }
 
 /// The dark modules as one path in module units, the quiet zone included: each run of
@@ -268,7 +282,7 @@ fn estimated_width(text: &str, font_size: f64) -> f64 {
 
 /// Text for XML character data or a quoted attribute: markup characters become entities,
 /// and characters XML cannot hold (most control characters) become U+FFFD.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -342,7 +356,7 @@ mod tests {
     #[test]
     fn a_page_holds_three_columns_of_eight_rows_within_a4() {
         let labels: Vec<Label> = (0..LABELS_PER_PAGE).map(|index| Label { code: format!("C-{index}"), name: String::new() }).collect();
-        let svg = render_page("t", &labels).unwrap();
+        let svg = render_page("t", "https://houqin.lan", &labels).unwrap();
         assert_eq!(svg.matches("class=\"qr\"").count(), 24);
         let last_top = PAGE_TOP + (ROWS - 1) as f64 * LABEL_HEIGHT;
         assert!(svg.contains(&format!("<g transform=\"translate({} {last_top})\">", 2.0 * LABEL_WIDTH)), "{svg}");

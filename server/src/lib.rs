@@ -19,21 +19,25 @@ mod labels;
 mod people;
 pub mod projections;
 pub mod provision;
+pub mod reach;
 mod review;
 pub mod setup;
 pub mod storage;
 pub mod sync;
-mod web;
+pub mod tls;
+pub mod web;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::routing::get;
+use axum::serve::{Listener, ListenerExt as _};
 use tokio::net::{TcpListener, TcpSocket};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -45,8 +49,8 @@ pub use storage::Storage;
 pub struct AppState {
     /// The sled database.
     pub storage: Storage,
-    /// Where the built PWA (`cargo xtask dist`) lives.
-    pub dist: Arc<PathBuf>,
+    /// The built PWA: a directory, or the copy built into the binary.
+    pub app_files: web::AppFiles,
     /// The sync endpoint's hub.
     pub sync: sync::SyncHub,
     /// Sites, users and actor bindings.
@@ -56,6 +60,10 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub tokens: Arc<auth::Tokens>,
     pub throttle: Arc<auth::LoginThrottle>,
+    /// Single-use tickets that open the sync socket without the token in its URL.
+    pub tickets: Arc<auth::SyncTickets>,
+    /// How phones reach the server (HTTPS, public URL, trusted proxies).
+    pub reach: Arc<reach::Reach>,
     /// Summaries of every work order, inspection and stocktake, for dashboards.
     pub projections: projections::Projections,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
@@ -64,7 +72,7 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the parts of the server that run tasks; call inside the tokio runtime.
-    pub fn new(storage: Storage, dist: PathBuf) -> anyhow::Result<AppState> {
+    pub fn new(storage: Storage, app_files: impl Into<web::AppFiles>) -> anyhow::Result<AppState> {
         let projections = projections::Projections::open(&storage)?;
         projections.start();
         let sync = sync::SyncHub::start(&storage, "houqin-server", projections.clone())?;
@@ -75,8 +83,10 @@ impl AppState {
             blobs: blobs::BlobStore::open(&storage)?,
             tokens: Arc::new(auth::Tokens::open(&storage)?),
             throttle: Arc::new(auth::LoginThrottle::new()),
+            tickets: Arc::new(auth::SyncTickets::default()),
+            reach: Arc::new(reach::Reach::default()),
             storage,
-            dist: Arc::new(dist),
+            app_files: app_files.into(),
             sync,
             anonymous_sync: false,
         })
@@ -95,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .merge(people::router())
         .merge(review::router())
         .merge(blobs::router())
+        .merge(reach::router())
         .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
@@ -109,19 +120,29 @@ async fn health() -> axum::Json<shared::health::Health> {
     axum::Json(shared::health::Health::ok())
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then lets open requests finish
-/// and flushes sled, so nothing acknowledged before the signal is lost.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// How long browsers are told to use only HTTPS for this host, once they have reached it
+/// over HTTPS with a certificate they trust.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=15552000");
+
+/// Serves `state` on `listener` (plain TCP, or [`tls::TlsListener`]) until `shutdown`
+/// resolves, then lets open requests finish and flushes sled, so nothing acknowledged
+/// before the signal is lost.
+pub async fn serve<L>(listener: L, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+{
     let storage = state.storage.clone();
     let sync = state.sync.clone();
     let projections = state.projections.clone();
-    // The peer's address is kept for throttling failed sign-ins.
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    let https = state.reach.https;
+    let mut router = app(state);
+    if https {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
+    }
+    // The peer's address is kept for throttling failed sign-ins (tapping the listener
+    // gives any listener's address to `ConnectInfo`).
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener.tap_io(|_| ()), service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     projections.stop().await;
@@ -131,39 +152,102 @@ pub async fn serve(
 }
 
 /// Opens the database, seeds demo data if asked, and serves until SIGTERM or ctrl-c, with
-/// the control socket for backups beside the database.
+/// the control socket for backups beside the database: over HTTPS when there is a
+/// certificate (`--tls-cert`, or `<data>/tls/` from `tls init`), and with a plain HTTP
+/// listener redirecting to it if asked.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.bench_anonymous_sync && !config.addr.ip().is_loopback() {
         anyhow::bail!("--bench-anonymous-sync lets anyone sync without signing in: it listens on loopback only, not on {}", config.addr);
     }
+    let tls_files = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => tls::TlsFiles::in_data(&config.data),
+    };
+    if config.http_redirect.is_some() && tls_files.is_none() {
+        anyhow::bail!(
+            "--http-redirect sends phones to HTTPS, which needs a certificate: run `houqin-server --data {} tls init --host NAME`, or give --tls-cert and --tls-key",
+            config.data.display()
+        );
+    }
+    let certificates = tls_files.map(tls::Certificates::load).transpose()?;
     let shutdown = shutdown_signal()?;
     let storage = Storage::open(&config.data)?;
     let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
-    if !config.dist.join("index.html").is_file() {
-        tracing::warn!(dist = %config.dist.display(), "the app is not built here; run `cargo xtask dist`");
-    }
+    let app_files = web::AppFiles::choose(config.dist.clone());
     let listener = listen(config.addr).with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
     let address = listener.local_addr()?;
+    let redirect = match config.http_redirect {
+        Some(plain) => Some(listen(plain).with_context(|| format!("cannot listen on {plain} for --http-redirect"))?),
+        None => None,
+    };
+    let authority = config.data.join(tls::TLS_DIR).join(tls::CA_CERT);
+    let reach = reach::Reach {
+        https: certificates.is_some(),
+        https_port: certificates.as_ref().map(|_| address.port()),
+        public_url: config.public_url.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        authority: authority.is_file().then_some(authority),
+    };
     // Without it the server still serves; only backups then need it stopped.
     let control = backup::ControlSocket::start(&config.data, storage.clone())
         .inspect_err(|error| tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped"))
         .ok();
-    println!("Houqin is running at http://{address}/");
+    let scheme = if reach.https { "https" } else { "http" };
+    println!("Houqin is running at {scheme}://{address}/");
+    if let Some(redirect) = &redirect {
+        println!("Plain HTTP on {} redirects to HTTPS; phones set up at http://<this server>/setup", redirect.local_addr()?);
+    }
     if config.demo {
         demo::print_logins(&demo_logins);
     }
-    let served = match AppState::new(storage, config.dist) {
+    let served = match AppState::new(storage, app_files) {
         Ok(mut state) => {
             if config.bench_anonymous_sync {
                 tracing::warn!("benchmark mode: /sync takes anyone's documents without signing in");
                 state.anonymous_sync = true;
             }
-            serve(listener, state, shutdown).await
+            state.reach = Arc::new(reach);
+            serve_until(shutdown, state, listener, certificates, redirect).await
         }
         Err(error) => Err(error),
     };
     if let Some(control) = control {
         control.stop().await;
+    }
+    served
+}
+
+/// Serves HTTPS (or plain HTTP without certificates) on `listener`, and redirects on
+/// `redirect`, until `shutdown`.
+async fn serve_until(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    state: AppState,
+    listener: TcpListener,
+    certificates: Option<Arc<tls::Certificates>>,
+    redirect: Option<TcpListener>,
+) -> anyhow::Result<()> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stopped| *stopped).await;
+    };
+    let redirecting = redirect.map(|redirect| {
+        let service = reach::redirect_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(axum::serve(redirect, service).with_graceful_shutdown(until_stopped(stopping.clone())).into_future())
+    });
+    let served = match certificates {
+        Some(certificates) => {
+            certificates.reload_on_hangup()?;
+            let secure = tls::TlsListener::new(listener, certificates.server_config()?)?;
+            serve(secure, state, until_stopped(stopping)).await
+        }
+        None => serve(listener, state, until_stopped(stopping)).await,
+    };
+    if let Some(redirecting) = redirecting {
+        redirecting.await.context("the redirecting listener")?.context("serving the redirects")?;
     }
     served
 }

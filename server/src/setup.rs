@@ -7,7 +7,7 @@ use anyhow::Context;
 use shared::directory::Username;
 
 use crate::admin::{NewSite, NewUser, SETUP_USER, create_site, create_user, parse_role_arg, set_disabled};
-use crate::config::{Command, Config, ProjectionsCommand, SiteCommand, UserCommand};
+use crate::config::{Command, Config, ProjectionsCommand, SiteCommand, TlsCommand, UserCommand};
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
 use crate::{AppError, Storage};
@@ -19,6 +19,20 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
         // neither opens the database here.
         Command::Backup { to } => crate::backup::back_up(&config.data, &to),
         Command::Restore { from } => crate::backup::restore(&config.data, &from),
+        Command::Tls(TlsCommand::Init { hosts, addresses }) => {
+            let made = crate::tls::init(&config.data, &hosts, &addresses)?;
+            let dir = made.dir.display();
+            if made.new_authority {
+                println!("made a certificate authority: {dir}/ca.pem (phones trust it once, from /setup)");
+            } else {
+                println!("kept the certificate authority {dir}/ca.pem: phones that trust it need nothing new");
+            }
+            println!("its SHA-256 fingerprint: {}", made.authority_fingerprint);
+            let names: Vec<String> = hosts.iter().cloned().chain(addresses.iter().map(ToString::to_string)).collect();
+            println!("made a server certificate for {}: {dir}/server.pem and server.key", names.join(", "));
+            println!("a server started on this --data serves HTTPS; one serving HTTPS from it already takes the new certificate on SIGHUP");
+            Ok(())
+        }
         Command::Site(command) => set_up(config, |storage, directory| site(storage, directory, command)),
         Command::User(command) => set_up(config, |_, directory| user(directory, command)),
         Command::Projections(ProjectionsCommand::Rebuild) => set_up(config, |storage, _| {

@@ -6,7 +6,8 @@
 //! before the role hears they are — and only then reveals them. Loads and flushes run in
 //! a `JoinSet` the hub owns, so nothing outlives it.
 //!
-//! Access: the socket is opened only for a valid session (`?token=` or a bearer header;
+//! Access: the socket is opened only for a valid session (a single-use `?ticket=` from
+//! `POST /api/sync-ticket`, as the app does; or `?token=` or a bearer header;
 //! 401 otherwise, before any upgrade). The role asks before it shares or accepts anything;
 //! the hub answers from the connection's user: a role at the document's site, a site that
 //! stays put, and new Automerge actors bound to this user (the first user to send an actor
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use automerge::AutoCommit;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse as _, Response};
@@ -135,13 +136,24 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/sync", get(upgrade))
 }
 
+#[derive(serde::Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
 /// The session is checked before the upgrade: without one, the answer is a plain 401
 /// (unless the server runs for a benchmark with anonymous sync).
 async fn upgrade(
     State(state): State<AppState>,
+    Query(ticket): Query<TicketQuery>,
     session: Result<Session, AppError>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    // A ticket, when given, is the only credential looked at (and is used up).
+    let session = match ticket.ticket {
+        Some(ticket) => Session::from_ticket(&state, &ticket),
+        None => session,
+    };
     let user = match session {
         Ok(session) => Some(session.user),
         Err(_) if state.anonymous_sync => None,

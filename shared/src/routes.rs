@@ -35,6 +35,8 @@ pub enum AppRoute {
     Dashboard,
     /// One document's history and conflicting values, for managers.
     DocumentReview,
+    /// A place or asset by the code on its label: what a label's QR code opens.
+    Label,
 }
 
 impl AppRoute {
@@ -54,6 +56,7 @@ impl AppRoute {
         AppRoute::TemplateEditor,
         AppRoute::Dashboard,
         AppRoute::DocumentReview,
+        AppRoute::Label,
     ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
@@ -74,6 +77,7 @@ impl AppRoute {
             AppRoute::TemplateEditor => "/admin/templates/:id",
             AppRoute::Dashboard => "/dashboard",
             AppRoute::DocumentReview => "/documents/:id",
+            AppRoute::Label => "/l/:code",
         }
     }
 
@@ -114,9 +118,71 @@ fn pattern_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// The path a label's QR code opens for a place's code or an asset's tag, `/l/<code>`:
+/// every byte but letters, digits and `-._~` percent-encoded, so any code makes one
+/// segment of a URL.
+pub fn label_path(code: &str) -> String {
+    let mut path = String::from("/l/");
+    for byte in code.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            path.push(byte as char);
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path
+}
+
+/// The code in what a scanner read: a label URL (`https://host/l/<code>`, or its path)
+/// gives its decoded code; anything else is taken as a code typed or printed as it is.
+pub fn scanned_code(text: &str) -> Option<String> {
+    let text = text.trim();
+    let path = match text.split_once("://") {
+        Some((_scheme, rest)) => rest.find('/').map_or("", |slash| &rest[slash..]),
+        None if text.starts_with("/l/") => text,
+        None => return (!text.is_empty()).then(|| text.to_owned()),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let encoded = path.strip_prefix("/l/").filter(|code| !code.is_empty() && !code.contains('/'))?;
+    percent_decode(encoded)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail.get(..2)?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_urls_carry_any_code_and_give_it_back() {
+        for code in ["HQ-A-101", "XF-HQ-001", "一号楼 2F", "a/b?c#d%e", "~._-"] {
+            let path = label_path(code);
+            assert_eq!(AppRoute::recognize(&path), Some(AppRoute::Label), "{path}");
+            assert_eq!(scanned_code(&format!("https://houqin.lan:8443{path}")).as_deref(), Some(code));
+            assert_eq!(scanned_code(&path).as_deref(), Some(code));
+        }
+        assert_eq!(label_path("HQ-A-101"), "/l/HQ-A-101");
+        assert_eq!(scanned_code(" HQ-A ").as_deref(), Some("HQ-A"), "a plain code is a code");
+        assert_eq!(scanned_code("https://houqin.lan/l/HQ-A?from=scan").as_deref(), Some("HQ-A"));
+        assert_eq!(scanned_code("https://example.com/other"), None, "another URL is no code");
+        assert_eq!(scanned_code("https://houqin.lan/l/%E4"), None, "broken encoding");
+        assert_eq!(scanned_code("https://houqin.lan/l/%Z1"), None);
+        assert_eq!(scanned_code(""), None);
+    }
 
     fn check(pattern: &str, path: &str, expected: bool) {
         assert_eq!(pattern_matches(pattern, path), expected, "pattern {pattern:?}, path {path:?}");
