@@ -20,11 +20,45 @@ pub fn SiteChoice(sites: Signal<Vec<SessionSite>>, chosen: RwSignal<String>, nam
             <label class=class>
                 <span>{move || texts.get().site}</span>
                 <select name=name on:change=move |event| chosen.set(event_target_value(&event))>
-                    {move || sites.get().into_iter().map(|site| view! { <option value=site.id.clone()>{site.name}</option> }).collect_view()}
+                    {move || {
+                        sites
+                            .get()
+                            .into_iter()
+                            .map(|site| {
+                                let selected = chosen.get() == site.id;
+                                view! { <option value=site.id.clone() selected=selected>{site.name}</option> }
+                            })
+                            .collect_view()
+                    }}
                 </select>
             </label>
         </Show>
     }
+}
+
+/// What a label's page (`/l/<code>`) sent the reader here to do, from the address:
+/// `?for=<form>&site=<site>&code=<code>`, for the form named `form` (`round`, `fault`).
+/// The form takes the site and the code once its catalog is on the phone, and comes into
+/// view.
+pub fn take_label_request(form: &'static str, section: NodeRef<leptos::html::Section>, site: RwSignal<String>, catalog: Memo<Option<Arc<CatalogView>>>, use_code: impl Fn(String) + 'static) {
+    let query = leptos_router::hooks::use_query_map();
+    let Some((wanted_site, code)) = query.with_untracked(|query| {
+        (query.get("for").as_deref() == Some(form)).then(|| Some((query.get("site")?, query.get("code")?))).flatten()
+    }) else {
+        return;
+    };
+    site.set(wanted_site);
+    let taken = StoredValue::new(false);
+    Effect::new(move || {
+        if taken.get_value() || catalog.with(Option::is_none) {
+            return;
+        }
+        taken.set_value(true);
+        use_code(code.clone());
+        if let Some(section) = section.get() {
+            section.scroll_into_view();
+        }
+    });
 }
 
 /// The code printed on a door's or an asset's label: typed (and taken when the field is

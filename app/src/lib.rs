@@ -12,7 +12,7 @@ pub mod i18n;
 mod pages;
 pub mod photos;
 pub mod replica;
-mod scan;
+pub mod scan;
 pub mod server;
 pub mod session;
 pub mod store;
@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
             <SessionGate />
             <Header />
             <UpdateBanner />
+            <InsecureBanner />
             <main class="page">
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=segment(AppRoute::Home) view=pages::home::Home />
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=leptos_router::path!("/admin/people") view=pages::admin::people::People />
                     <Route path=leptos_router::path!("/admin/sites/:id") view=pages::admin::site::SiteAdmin />
                     <Route path=leptos_router::path!("/admin/templates/:id") view=pages::admin::template::TemplateBuilder />
+                    <Route path=leptos_router::path!("/l/:code") view=pages::label::LabelPage />
                 </Routes>
             </main>
         </Router>
@@ -94,7 +96,8 @@ pub fn App() -> impl IntoView {
 }
 
 /// Sends a phone with no session from the pages that need one to the sign-in page (once
-/// the stored session has been read), and a signed-in one away from it.
+/// the stored session has been read), and a signed-in one away from it: to the page it
+/// was sent from (`?next=`, say a scanned label's), else home.
 #[component]
 fn SessionGate() -> impl IntoView {
     let current = use_session();
@@ -104,16 +107,48 @@ fn SessionGate() -> impl IntoView {
         if !current.ready.get() {
             return;
         }
-        let route = AppRoute::recognize(&location.pathname.get());
+        let path = location.pathname.get();
+        let route = AppRoute::recognize(&path);
         let signed_in = current.session.get().is_some();
         match route {
-            Some(AppRoute::SignIn) if signed_in => navigate(AppRoute::Home.pattern(), Default::default()),
+            Some(AppRoute::SignIn) if signed_in => {
+                let next = location.query.with(|query| query.get("next")).filter(|next| returns_to_page(next));
+                navigate(next.as_deref().unwrap_or(AppRoute::Home.pattern()), Default::default());
+            }
             // Settings (the language) and unknown pages need nobody signed in.
             Some(AppRoute::Settings | AppRoute::SignIn) | None => {}
-            Some(_) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(AppRoute::Home) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
+            Some(_) if !signed_in => {
+                let here = format!("{path}{}", location.search.get());
+                let next = js_sys::encode_uri_component(&here).as_string().unwrap_or_default();
+                navigate(&format!("{}?next={next}", AppRoute::SignIn.pattern()), Default::default());
+            }
             _ => {}
         }
     });
+}
+
+/// Whether `next` is a page of this app (a path, never another site).
+fn returns_to_page(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && AppRoute::recognize(next.split(['?', '#']).next().unwrap_or("")).is_some_and(|route| route != AppRoute::SignIn)
+}
+
+/// Outside a secure context (plain HTTP by a name or address on the network) browsers
+/// withhold the service worker, the camera and `crypto.subtle`: say so, rather than let
+/// offline use fail unseen.
+#[component]
+fn InsecureBanner() -> impl IntoView {
+    let texts = use_texts();
+    let secure = window().is_secure_context();
+    (!secure).then(|| {
+        view! {
+            <div class="insecure" role="alert" data-banner="insecure">
+                <span>{move || texts.get().insecure_context}</span>
+                " "
+                <a href="/setup" rel="external">{move || texts.get().insecure_context_help}</a>
+            </div>
+        }
+    })
 }
 
 /// Offers a new release once its service worker is installed and waiting; taking it

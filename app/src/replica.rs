@@ -545,34 +545,38 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
     if connect {
         // After the callback that got here has returned: opening replaces the socket's
         // handlers, and a handler must not be dropped while it runs.
-        let replica = replica.clone();
-        spawn_local(async move { open_socket(&replica) });
+        spawn_local(open_socket(replica.clone()));
     }
 }
 
-fn open_socket(replica: &Rc<RefCell<Replica>>) {
+/// Opens the sync socket with a single-use ticket, so the session's token never travels in
+/// a URL (where server logs and the browser's error lines keep it).
+async fn open_socket(replica: Rc<RefCell<Replica>>) {
+    let current = || running().is_some_and(|current| Rc::ptr_eq(&current, &replica));
     // Stopped (signed out) or replaced while this waited its turn: nothing to open.
-    if !running().is_some_and(|current| Rc::ptr_eq(&current, replica)) {
+    if !current() {
         return;
     }
-    let url = {
-        let this = replica.borrow();
+    let token = replica.borrow().token.clone();
+    let ticket = crate::server::sync_ticket(&token).await;
+    if !current() {
+        return;
+    }
+    let socket = ticket.ok().and_then(|ticket| {
         let location = window().location();
         let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
-        format!("{scheme}://{}/sync?token={}", location.host().unwrap_or_default(), this.token)
+        WebSocket::new(&format!("{scheme}://{}/sync?ticket={ticket}", location.host().unwrap_or_default())).ok()
+    });
+    let Some(socket) = socket else {
+        let view = {
+            let mut this = replica.borrow_mut();
+            this.client.handle_disconnected(now(), random());
+            this.view
+        };
+        mark_offline(view);
+        return pump(&replica);
     };
-    let socket = match WebSocket::new(&url) {
-        Ok(socket) => socket,
-        Err(_) => {
-            let view = {
-                let mut this = replica.borrow_mut();
-                this.client.handle_disconnected(now(), random());
-                this.view
-            };
-            mark_offline(view);
-            return pump(replica);
-        }
-    };
+    let replica = &replica;
     socket.set_binary_type(BinaryType::Arraybuffer);
     let opened = Rc::downgrade(replica);
     let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {

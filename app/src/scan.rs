@@ -1,13 +1,15 @@
-//! Reading a QR label with the camera, where the browser has `BarcodeDetector` (Chrome on
-//! Android does; others type the code printed under the QR instead, so the button is only
-//! offered where it works).
+//! Reading a QR label with the camera: with the browser's `BarcodeDetector` where it has
+//! one (Chrome on Android), else by decoding camera frames here ([`decode_qr`], rqrr:
+//! iOS Safari, Firefox, many Android WebViews). The button is offered wherever there is a
+//! camera to ask for (a secure context); a label's URL gives its code
+//! ([`shared::routes::scanned_code`]), and a code printed as plain text is taken as it is.
 
 use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlVideoElement, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
 use crate::i18n::use_texts;
 
@@ -23,8 +25,69 @@ extern "C" {
 /// How often a camera frame is looked at.
 const FRAME_INTERVAL_MS: i32 = 250;
 
+/// Frames decoded here are scaled to at most this width: enough for a label held near the
+/// camera, and a few milliseconds per frame on a cheap phone.
+const DECODE_WIDTH: u32 = 640;
+
 fn has_detector() -> bool {
     web_sys::window().is_some_and(|window| Reflect::has(&window, &"BarcodeDetector".into()).unwrap_or(false))
+}
+
+/// Whether the browser lets this page ask for a camera (only secure contexts do).
+fn has_camera() -> bool {
+    web_sys::window().is_some_and(|window| window.navigator().media_devices().is_ok() && window.is_secure_context())
+}
+
+/// The text of the first QR code found in an RGBA image (as a canvas's `ImageData` holds it).
+pub fn decode_qr(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
+    if width == 0 || height == 0 || rgba.len() < width * height * 4 {
+        return None;
+    }
+    // Luma from RGB, the way a camera frame's grey is usually taken.
+    let grey: Vec<u8> = rgba.chunks_exact(4).map(|pixel| ((u32::from(pixel[0]) * 77 + u32::from(pixel[1]) * 150 + u32::from(pixel[2]) * 29) >> 8) as u8).collect();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    image.detect_grids().into_iter().find_map(|grid| grid.decode().ok().map(|(_meta, text)| text))
+}
+
+/// Decodes the video's current frame here, through a canvas the size of [`DECODE_WIDTH`].
+fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+    let (frame_width, frame_height) = (video.video_width(), video.video_height());
+    if frame_width == 0 || frame_height == 0 {
+        return None;
+    }
+    let width = frame_width.min(DECODE_WIDTH);
+    let height = (f64::from(frame_height) * f64::from(width) / f64::from(frame_width)).round() as u32;
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    context.draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, f64::from(width), f64::from(height)).ok()?;
+    let pixels = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height)).ok()?.data();
+    decode_qr(width as usize, height as usize, &pixels)
+}
+
+/// Reads frames with the browser's detector, or decodes them here without one.
+enum Reader {
+    Browser(BarcodeDetector),
+    Here(HtmlCanvasElement),
+}
+
+impl Reader {
+    fn new() -> Result<Reader, JsValue> {
+        if has_detector() {
+            let options = Object::new();
+            Reflect::set(&options, &"formats".into(), &Array::of1(&"qr_code".into()))?;
+            return Ok(Reader::Browser(BarcodeDetector::new(&options)?));
+        }
+        let canvas = web_sys::window().ok_or("no window")?.document().ok_or("no document")?.create_element("canvas")?;
+        Ok(Reader::Here(canvas.dyn_into()?))
+    }
+
+    async fn read(&self, video: &HtmlVideoElement) -> Option<String> {
+        match self {
+            Reader::Browser(detector) => detect_once(detector, video).await,
+            Reader::Here(canvas) => decode_frame(video, canvas),
+        }
+    }
 }
 
 async fn pause(milliseconds: i32) {
@@ -58,21 +121,29 @@ async fn detect_once(detector: &BarcodeDetector, video: &HtmlVideoElement) -> Op
     found.iter().find_map(|code| Reflect::get(&code, &"rawValue".into()).ok()?.as_string())
 }
 
-/// A camera button that, once a QR code is in view, hands its text to `on_code`.
+/// Why a scan gave nothing.
+#[derive(Clone, Debug)]
+enum Failure {
+    /// No camera, or it was refused (the browser's reason, for the tooltip).
+    Camera(String),
+    /// A QR code that is no label of this app (another site's URL).
+    NotALabel,
+}
+
+/// A camera button that, once a QR code is in view, hands the code it carries to `on_code`
+/// (a label's URL gives the code in it; another URL is refused with a message).
 #[component]
 pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
     let texts = use_texts();
     let scanning = RwSignal::new(false);
-    let failed = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<Failure>);
     let video = NodeRef::<leptos::html::Video>::new();
     let begin = move |_| {
         failed.set(None);
         scanning.set(true);
         spawn_local(async move {
             let outcome = async {
-                let options = Object::new();
-                Reflect::set(&options, &"formats".into(), &Array::of1(&"qr_code".into()))?;
-                let detector = BarcodeDetector::new(&options)?;
+                let reader = Reader::new()?;
                 let stream = open_camera().await?;
                 let Some(element) = video.get_untracked() else {
                     stop(&stream);
@@ -84,7 +155,7 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
                 // Until a code is seen or the reader closes the camera.
                 while scanning.get_untracked() && code.is_none() {
                     pause(FRAME_INTERVAL_MS).await;
-                    code = detect_once(&detector, &element).await;
+                    code = reader.read(&element).await;
                 }
                 stop(&stream);
                 Ok::<Option<String>, JsValue>(code)
@@ -92,13 +163,16 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
             .await;
             scanning.set(false);
             match outcome {
-                Ok(Some(code)) => on_code.run(code),
+                Ok(Some(text)) => match shared::routes::scanned_code(&text) {
+                    Some(code) => on_code.run(code),
+                    None => failed.set(Some(Failure::NotALabel)),
+                },
                 Ok(None) => {}
-                Err(error) => failed.set(Some(error.as_string().unwrap_or_else(|| format!("{error:?}")))),
+                Err(error) => failed.set(Some(Failure::Camera(error.as_string().unwrap_or_else(|| format!("{error:?}"))))),
             }
         });
     };
-    has_detector().then(|| {
+    has_camera().then(|| {
         view! {
             <button type="button" class="scan-button" data-action="scan" on:click=begin>
                 <span aria-hidden="true">"⌗ "</span>
@@ -110,7 +184,12 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
                     <button type="button" on:click=move |_| scanning.set(false)>{move || texts.get().cancel}</button>
                 </div>
             </Show>
-            {move || failed.get().map(|reason| view! { <p class="error" role="alert" title=reason>{texts.get().camera_unavailable}</p> })}
+            {move || {
+                failed.get().map(|failure| match failure {
+                    Failure::Camera(reason) => view! { <p class="error" role="alert" title=reason>{texts.get().camera_unavailable}</p> },
+                    Failure::NotALabel => view! { <p class="error" role="alert" title="">{texts.get().not_a_label}</p> },
+                })
+            }}
         }
     })
 }

@@ -226,6 +226,16 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// A single-use ticket that opens one sync socket (`/sync?ticket=`), valid for seconds.
+pub async fn sync_ticket(token: &str) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Ticket {
+        ticket: String,
+    }
+    let answer: Ticket = call(Request::post("/api/sync-ticket").header("authorization", &bearer(token)).build()).await?;
+    Ok(answer.ticket)
+}
+
 /// Who the token's owner is and where they work now (roles change; sites are added).
 pub async fn fetch_me(token: &str) -> Result<(SessionUser, Vec<SessionSite>), String> {
     let me: MeAnswer = call(Request::get("/api/me").header("authorization", &bearer(token)).build()).await?;

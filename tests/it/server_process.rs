@@ -23,7 +23,7 @@ pub(crate) fn server_binary() -> PathBuf {
 /// A running server process and the lines it printed before it started listening.
 pub(crate) struct ServerProcess {
     child: Child,
-    banner: Vec<String>,
+    pub(crate) banner: Vec<String>,
     pub(crate) url: String,
     /// Kept open so that the server never writes into a closed pipe.
     _stdout: std::io::Lines<BufReader<ChildStdout>>,
@@ -32,13 +32,22 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary on the database in `data/db`.
     pub(crate) fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
-        let mut child = Command::new(server_binary())
-            .args(["--addr", "127.0.0.1:0", "--dist"])
-            .arg(data.join("no-dist"))
+        let no_dist = data.join("no-dist");
+        let mut args = vec!["--dist", no_dist.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ServerProcess::start_binary(&server_binary(), data, &args)
+    }
+
+    /// Starts `binary` on the database in `data/db`, with no `--dist` unless `extra` has one.
+    pub(crate) fn start_binary(binary: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+        let mut child = Command::new(binary)
+            .args(["--addr", "127.0.0.1:0"])
             .arg("--data")
             .arg(data.join("db"))
             .args(extra)
             .env("HOUQIN_LOG", "error")
+            // Nothing the server finds by a relative path (`./dist`) comes from the tests' own.
+            .current_dir(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -47,11 +56,19 @@ impl ServerProcess {
         let first = lines.next().expect("the server printed nothing").unwrap();
         let url = first.strip_prefix("Houqin is running at ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
         let mut banner = vec![first];
+        if extra.contains(&"--http-redirect") {
+            banner.extend(lines.next().map(Result::unwrap));
+        }
         if extra.contains(&"--demo") {
             // The demo banner: a heading and one line per login.
             banner.extend(lines.by_ref().take(7).map(Result::unwrap));
         }
         ServerProcess { child, banner, url, _stdout: lines }
+    }
+
+    /// The process id, for signals.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process outright, as a power cut or the OOM killer would.

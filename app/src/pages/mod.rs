@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod home;
+pub mod label;
 pub mod not_found;
 pub mod orders;
 pub mod review;

@@ -2,8 +2,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
-use shared::routes::AppRoute;
 
 use crate::i18n::use_texts;
 use crate::pages::home::ServerStatus;
@@ -14,7 +12,6 @@ use crate::session::{self, use_session};
 pub fn SignIn() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let navigate = use_navigate();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -27,7 +24,6 @@ pub fn SignIn() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let navigate = navigate.clone();
         let (name, secret) = (username.get_untracked().trim().to_owned(), password.get_untracked());
         spawn_local(async move {
             let outcome = match sign_in(&name, &secret).await {
@@ -36,10 +32,8 @@ pub fn SignIn() -> impl IntoView {
             };
             busy.set(false);
             match outcome {
-                Ok(()) => {
-                    password.set(String::new());
-                    navigate(AppRoute::Home.pattern(), Default::default());
-                }
+                // The session gate takes the person on: home, or the page they came for.
+                Ok(()) => password.set(String::new()),
                 Err(failure) => error.set(Some(failure)),
             }
         });

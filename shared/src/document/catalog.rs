@@ -353,9 +353,11 @@ impl CatalogView {
     }
 
     /// What a scanned or typed label names: a place by its code, or an asset by its tag
-    /// (with the asset's place). Case and surrounding spaces do not matter.
+    /// (with the asset's place); a label's URL names the code in it. Case and surrounding
+    /// spaces do not matter.
     pub fn find_code(&self, code: &str) -> Option<(Option<&Asset>, &Place)> {
-        let code = code.trim();
+        let code = crate::routes::scanned_code(code)?;
+        let code = code.as_str();
         if code.is_empty() {
             return None;
         }
@@ -787,6 +789,7 @@ mod tests {
         assert_eq!(view.find_code(" dorm-101 ").map(|(asset, place)| (asset.is_some(), place.id.as_str())), Some((false, "dorm-101")));
         assert_eq!(view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())), Some((Some("灭火器"), "dorm-1f")));
         assert!(view.find_code("nothing").is_none());
+        assert_eq!(view.find_code("https://houqin.lan/l/XF-001").map(|(asset, _)| asset.is_some()), Some(true), "a label's URL");
         assert!(view.find_code("  ").is_none());
         let tags = |(assets, total): (Vec<&Asset>, usize)| (assets.iter().map(|asset| asset.tag.clone()).collect::<Vec<String>>(), total);
         assert_eq!(tags(view.assets_at("dorm", 5)), (vec!["XF-001".to_owned()], 1), "an asset on a floor is inside its building");

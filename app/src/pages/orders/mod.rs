@@ -64,6 +64,9 @@ pub fn ReportFault() -> impl IntoView {
             None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
         }
     };
+    // Sent here by a label's page: that place (or asset), and this form in view.
+    let section = NodeRef::<leptos::html::Section>::new();
+    crate::fields::take_label_request("fault", section, site, catalog, use_code);
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
@@ -168,7 +171,7 @@ pub fn ReportFault() -> impl IntoView {
         })
     };
     view! {
-        <section class="card" aria-labelledby="report-fault">
+        <section node_ref=section class="card" aria-labelledby="report-fault">
             <h2 id="report-fault">{move || texts.get().report_fault}</h2>
             <form class="form" on:submit=submit data-form="report">
                 <label>

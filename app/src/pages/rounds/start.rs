@@ -94,6 +94,9 @@ pub fn StartRound() -> impl IntoView {
             None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
         }
     };
+    // Sent here by a label's page: that place (or asset), and this form in view.
+    let section = NodeRef::<leptos::html::Section>::new();
+    crate::fields::take_label_request("round", section, site, catalog, use_code);
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
@@ -143,7 +146,7 @@ pub fn StartRound() -> impl IntoView {
         })
     };
     view! {
-        <section class="card" aria-labelledby="start-round">
+        <section node_ref=section class="card" aria-labelledby="start-round">
             <h2 id="start-round">{move || texts.get().start_round}</h2>
             <form class="form" on:submit=start data-form="round">
                 <SiteChoice sites=sites chosen=site name="site" />

@@ -1,0 +1,106 @@
+//! `/l/<code>`: what a label's QR code opens, from a phone's own camera app or WeChat's
+//! scanner as well as the app's. The place or asset with that code at one of the reader's
+//! sites — where it is, what it is — with "start a round here" and "report a fault here",
+//! each opening its form on the start page with the place (and asset) filled in. Works
+//! offline, from the catalogs on the phone.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::document::catalog::CatalogView;
+
+use crate::edits::{catalog_of, read_catalog};
+use crate::i18n::use_texts;
+use crate::replica::use_replica;
+use crate::session::use_session;
+
+/// A label found at one of the reader's sites.
+#[derive(Clone, Debug, PartialEq)]
+struct Found {
+    site: String,
+    site_name: String,
+    role: String,
+    /// The place's name with the buildings and floors it is in, outermost first.
+    place_path: Vec<String>,
+    /// The asset's name and tag, for an asset's label.
+    asset: Option<(String, String)>,
+}
+
+/// The place's name after the names of the places it is within.
+fn place_path(catalog: &CatalogView, place: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut next = catalog.place(place);
+    // A parent chain is short; the bound only guards against a cycle in a damaged catalog.
+    while let Some(at) = next.filter(|_| names.len() < 16) {
+        names.push(at.name.clone());
+        next = at.parent.as_ref().and_then(|parent| catalog.place(parent.as_str()));
+    }
+    names.reverse();
+    names
+}
+
+#[component]
+pub fn LabelPage() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let sync = use_replica();
+    let params = use_params_map();
+    // The router hands the segment as it came: decoded the way the server encoded it.
+    let code = Memo::new(move |_| params.with(|params| params.get("code")).and_then(|raw| shared::routes::scanned_code(&format!("/l/{raw}"))));
+    let found = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        let code = code.get()?;
+        let session = current.session.get()?;
+        session.sites.iter().find_map(|site| {
+            let catalog = read_catalog(&catalog_of(&session, &site.id)?)?;
+            let (asset, place) = catalog.find_code(&code)?;
+            Some(Found {
+                site: site.id.clone(),
+                site_name: site.name.clone(),
+                role: site.role.clone(),
+                place_path: place_path(&catalog, place.id.as_str()),
+                asset: asset.map(|asset| (asset.name.clone(), asset.tag.clone())),
+            })
+        })
+    });
+    let body = move || {
+        let texts = texts.get();
+        let shown = code.get().unwrap_or_default();
+        match found.get() {
+            None => view! {
+                <section class="card">
+                    <h1>{texts.label_heading} " " <code>{shown.clone()}</code></h1>
+                    <p class="empty" data-label="unknown">{texts.label_unknown.replace("{}", &shown)}</p>
+                    <A href="/">{texts.back_home}</A>
+                </section>
+            }
+            .into_any(),
+            Some(found) => {
+                let query = |form: &str| format!("/?for={form}&site={}&code={}", encode(&found.site), encode(&shown));
+                let walks_rounds = matches!(found.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin");
+                let (heading, where_line) = match &found.asset {
+                    Some((name, tag)) => (format!("{name} · {tag}"), Some(format!("{}: {}", texts.label_asset_at, found.place_path.join(" › ")))),
+                    None => (found.place_path.last().cloned().unwrap_or_default(), (found.place_path.len() > 1).then(|| found.place_path[..found.place_path.len() - 1].join(" › "))),
+                };
+                view! {
+                    <section class="card label-page" data-label=shown.clone() data-site=found.site.clone()>
+                        <p class="muted">{found.site_name.clone()} " · " <code>{shown.clone()}</code></p>
+                        <h1>{heading}</h1>
+                        {where_line.map(|line| view! { <p class="muted">{line}</p> })}
+                        <div class="actions">
+                            {walks_rounds.then(|| view! { <A href=query("round") attr:class="button primary" attr:data-action="round-here">{texts.round_here}</A> })}
+                            <A href=query("fault") attr:class="button" attr:data-action="fault-here">{texts.fault_here}</A>
+                        </div>
+                    </section>
+                }
+                .into_any()
+            }
+        }
+    };
+    view! { <div class="label">{body}</div> }
+}
+
+/// A query value, percent-encoded.
+fn encode(value: &str) -> String {
+    js_sys::encode_uri_component(value).as_string().unwrap_or_default()
+}
