@@ -146,6 +146,7 @@ pub struct Texts {
     pub label_heading: &'static str,
     /// `{}` is the code.
     pub label_unknown: &'static str,
+    /// `{}` is where the asset is (its place within its buildings).
     pub label_asset_at: &'static str,
     pub round_here: &'static str,
     pub fault_here: &'static str,
@@ -471,7 +472,7 @@ const CHINESE: Texts = Texts {
     insecure_context_help: "如何设置",
     label_heading: "标签",
     label_unknown: "你所在的场所中没有编码为 {} 的地点或设备",
-    label_asset_at: "位置",
+    label_asset_at: "位置：{}",
     round_here: "在这里开始巡检",
     fault_here: "在这里报修",
     not_a_label: "这不是 Houqin 的标签",
@@ -768,7 +769,7 @@ const ENGLISH: Texts = Texts {
     insecure_context_help: "How to set it up",
     label_heading: "Label",
     label_unknown: "No place or asset at your sites has the code {}",
-    label_asset_at: "At",
+    label_asset_at: "Where: {}",
     round_here: "Start a round here",
     fault_here: "Report a fault here",
     not_a_label: "This is not a Houqin label",

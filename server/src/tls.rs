@@ -267,6 +267,15 @@ pub fn init(data: &Path, hosts: &[String], addresses: &[IpAddr]) -> anyhow::Resu
     Ok(Initialised { dir, new_authority, authority_fingerprint: fingerprint(&ca_pem)? })
 }
 
+/// The base64 SHA-256 of the key's SubjectPublicKeyInfo, the pin Chromium's
+/// `--ignore-certificate-errors-spki-list` takes (and HPKP-style tools print).
+pub fn spki_pin(files: &TlsFiles) -> anyhow::Result<String> {
+    use base64ct::Encoding as _;
+    let pair = read_pair(files)?;
+    let spki = pair.key.public_key().context("the key does not tell its public half")?;
+    Ok(base64ct::Base64::encode_string(&Sha256::digest(spki.as_ref())))
+}
+
 /// SHA-256 of the first certificate in `pem`, as `AB:CD:…`.
 pub fn fingerprint(pem: &str) -> anyhow::Result<String> {
     let der = CertificateDer::from_pem_slice(pem.as_bytes()).context("not a PEM certificate")?;

@@ -11,6 +11,7 @@ use tests::chromium::{Browser, PATIENCE};
 
 
 mod admin;
+mod lan;
 mod review;
 mod rounds;
 mod stock;

@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 /// to check the clean shutdown.
 pub struct TestServer {
     pub address: SocketAddr,
+    /// `http://127.0.0.1:port`, or for HTTPS `https://<name>:port` (which a client must
+    /// resolve to loopback).
+    base: String,
     /// The server's state, for issuing tokens and looking into storage.
     pub state: server::AppState,
     data: Option<tempfile::TempDir>,
@@ -34,20 +37,40 @@ impl TestServer {
     /// Starts on an existing data directory at a given address: a restart that pages
     /// already open (whose origin is the old address) reach again.
     pub async fn start_at(data: tempfile::TempDir, dist: &Path, address: SocketAddr) -> TestServer {
+        TestServer::start_serving(data, dist, address, None).await
+    }
+
+    /// Starts serving HTTPS as `name` with the certificate `tls init` made in `data`'s
+    /// `tls/` directory (a restart at `address` keeps phones' origin).
+    pub async fn start_https(data: tempfile::TempDir, dist: &Path, address: SocketAddr, name: &str) -> TestServer {
+        TestServer::start_serving(data, dist, address, Some(name)).await
+    }
+
+    async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
-        let state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
+        let mut state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         let listener = server::listen(address).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, state.clone(), async {
+        let stopped = async {
             let _ = signal.await;
-        }));
-        TestServer { address, state, data: Some(data), shutdown: Some(shutdown), task }
+        };
+        let (task, base) = match https_name {
+            None => (tokio::spawn(server::serve(listener, state.clone(), stopped)), format!("http://{address}")),
+            Some(name) => {
+                let files = server::tls::TlsFiles::in_data(data.path()).expect("run tls init in the data directory first");
+                let certificates = server::tls::Certificates::load(files).unwrap();
+                state.reach = std::sync::Arc::new(server::reach::Reach { https: true, https_port: Some(address.port()), ..Default::default() });
+                let secure = server::tls::TlsListener::new(listener, certificates.server_config().unwrap()).unwrap();
+                (tokio::spawn(server::serve(secure, state.clone(), stopped)), format!("https://{name}:{}", address.port()))
+            }
+        };
+        TestServer { address, base, state, data: Some(data), shutdown: Some(shutdown), task }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        format!("{}{path}", self.base)
     }
 
     /// A valid token for a demo user, issued directly (no password hashing).

@@ -22,6 +22,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::start_with(&[]).await
+    }
+
+    /// Starts with more command-line switches for Chromium (say, to resolve a LAN name to
+    /// loopback and pin a test certificate).
+    pub async fn start_with(switches: &[String]) -> Browser {
         let chromium = std::env::var_os("HOUQIN_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into());
         let chromedriver = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromedriver".into());
         // Its own process group, so that the browsers it starts go with it (see Drop).
@@ -40,15 +46,20 @@ impl Browser {
             .expect("ChromeDriver did not say which port it listens on");
 
         let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--lang=en-US",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend_from_slice(switches);
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--lang=en-US",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
                 "prefs": {
                     "intl.accept_languages": "en-US",
                     "download.default_directory": profile.path().join("downloads"),

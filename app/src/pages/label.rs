@@ -22,8 +22,8 @@ struct Found {
     role: String,
     /// The place's name with the buildings and floors it is in, outermost first.
     place_path: Vec<String>,
-    /// The asset's name and tag, for an asset's label.
-    asset: Option<(String, String)>,
+    /// The asset's name, for an asset's label (its tag is the code).
+    asset: Option<String>,
 }
 
 /// The place's name after the names of the places it is within.
@@ -59,7 +59,7 @@ pub fn LabelPage() -> impl IntoView {
                 site_name: site.name.clone(),
                 role: site.role.clone(),
                 place_path: place_path(&catalog, place.id.as_str()),
-                asset: asset.map(|asset| (asset.name.clone(), asset.tag.clone())),
+                asset: asset.map(|asset| asset.name.clone()),
             })
         })
     });
@@ -79,7 +79,8 @@ pub fn LabelPage() -> impl IntoView {
                 let query = |form: &str| format!("/?for={form}&site={}&code={}", encode(&found.site), encode(&shown));
                 let walks_rounds = matches!(found.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin");
                 let (heading, where_line) = match &found.asset {
-                    Some((name, tag)) => (format!("{name} · {tag}"), Some(format!("{}: {}", texts.label_asset_at, found.place_path.join(" › ")))),
+                    // The tag is in the line above, with the site.
+                    Some(name) => (name.clone(), Some(texts.label_asset_at.replace("{}", &found.place_path.join(" › ")))),
                     None => (found.place_path.last().cloned().unwrap_or_default(), (found.place_path.len() > 1).then(|| found.place_path[..found.place_path.len() - 1].join(" › "))),
                 };
                 view! {
