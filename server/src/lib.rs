@@ -171,6 +171,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let certificates = tls_files.map(tls::Certificates::load).transpose()?;
     let shutdown = shutdown_signal()?;
+    // Before anything is printed: a SIGHUP right after start must not find the default
+    // action (exiting) in place.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let storage = Storage::open(&config.data)?;
     let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
     let app_files = web::AppFiles::choose(config.dist.clone());
@@ -207,7 +210,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 state.anonymous_sync = true;
             }
             state.reach = Arc::new(reach);
-            serve_until(shutdown, state, listener, certificates, redirect).await
+            serve_until(shutdown, hangups, state, listener, certificates, redirect).await
         }
         Err(error) => Err(error),
     };
@@ -221,6 +224,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// `redirect`, until `shutdown`.
 async fn serve_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
+    mut hangups: tokio::signal::unix::Signal,
     state: AppState,
     listener: TcpListener,
     certificates: Option<Arc<tls::Certificates>>,
@@ -240,11 +244,20 @@ async fn serve_until(
     });
     let served = match certificates {
         Some(certificates) => {
-            certificates.reload_on_hangup()?;
+            certificates.reload_on(hangups);
             let secure = tls::TlsListener::new(listener, certificates.server_config()?)?;
             serve(secure, state, until_stopped(stopping)).await
         }
-        None => serve(listener, state, until_stopped(stopping)).await,
+        None => {
+            // `systemctl reload` sends SIGHUP; without certificates there is nothing to read
+            // again (and the signal's default action would stop the server).
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    tracing::info!("SIGHUP: no certificate to read again (serving plain HTTP)");
+                }
+            });
+            serve(listener, state, until_stopped(stopping)).await
+        }
     };
     if let Some(redirecting) = redirecting {
         redirecting.await.context("the redirecting listener")?.context("serving the redirects")?;

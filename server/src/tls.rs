@@ -94,10 +94,9 @@ impl Certificates {
         Ok(Arc::new(config))
     }
 
-    /// Reloads the files on every SIGHUP, for as long as the server runs.
-    pub fn reload_on_hangup(self: &Arc<Self>) -> anyhow::Result<()> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    /// Reads the files again on every signal of `hangups` (SIGHUP), for as long as the
+    /// server runs.
+    pub fn reload_on(self: &Arc<Self>, mut hangups: tokio::signal::unix::Signal) {
         let certificates = self.clone();
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
@@ -107,7 +106,6 @@ impl Certificates {
                 }
             }
         });
-        Ok(())
     }
 }
 

@@ -157,6 +157,10 @@ async fn without_demo_the_database_stays_empty() {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), &[]);
     assert_eq!(server.banner.len(), 1);
+    // `systemctl reload` on a plain HTTP server (behind a proxy): nothing to read, no exit.
+    assert!(Command::new("kill").args(["-HUP", &server.pid().to_string()]).status().unwrap().success());
+    let health = http_client().get(format!("{}healthz", server.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200, "SIGHUP does not stop a server serving plain HTTP");
     assert!(server.terminate().success());
     let storage = server::Storage::open(&data.path().join("db")).unwrap();
     assert!(Directory::open(&storage).unwrap().is_empty());
