@@ -12,7 +12,7 @@ pub mod i18n;
 mod pages;
 pub mod photos;
 pub mod replica;
-pub mod scan;
+mod scan;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Reading a QR label with the camera: with the browser's `BarcodeDetector` where it has
-//! one (Chrome on Android), else by decoding camera frames here ([`decode_qr`], rqrr:
-//! iOS Safari, Firefox, many Android WebViews). The button is offered wherever there is a
+//! one (Chrome on Android), else by decoding camera frames with the `qr` module (rqrr,
+//! compiled to a wasm module of its own that the shell's `houqinQrDecoder()` imports on
+//! first use: iOS Safari, Firefox, many Android WebViews). The button is offered wherever there is a
 //! camera to ask for (a secure context); a label's URL gives its code
 //! ([`shared::routes::scanned_code`]), and a code printed as plain text is taken as it is.
 
@@ -38,19 +39,18 @@ fn has_camera() -> bool {
     web_sys::window().is_some_and(|window| window.navigator().media_devices().is_ok() && window.is_secure_context())
 }
 
-/// The text of the first QR code found in an RGBA image (as a canvas's `ImageData` holds it).
-pub fn decode_qr(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
-    if width == 0 || height == 0 || rgba.len() < width * height * 4 {
-        return None;
-    }
-    // Luma from RGB, the way a camera frame's grey is usually taken.
-    let grey: Vec<u8> = rgba.chunks_exact(4).map(|pixel| ((u32::from(pixel[0]) * 77 + u32::from(pixel[1]) * 150 + u32::from(pixel[2]) * 29) >> 8) as u8).collect();
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
-    image.detect_grids().into_iter().find_map(|grid| grid.decode().ok().map(|(_meta, text)| text))
+/// The `qr` module's `decode(width, height, rgba)`, imported by the shell's
+/// `houqinQrDecoder()` (which `cargo xtask dist` writes with the module's hashed names).
+async fn load_decoder() -> Result<js_sys::Function, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let loader: js_sys::Function = Reflect::get(&window, &"houqinQrDecoder".into())?.dyn_into()?;
+    let loading: Promise = loader.call0(&window)?.dyn_into()?;
+    JsFuture::from(loading).await?.dyn_into()
 }
 
-/// Decodes the video's current frame here, through a canvas the size of [`DECODE_WIDTH`].
-fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+/// Decodes the video's current frame with `decode`, through a canvas at most
+/// [`DECODE_WIDTH`] wide.
+fn decode_frame(decode: &js_sys::Function, video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
     let (frame_width, frame_height) = (video.video_width(), video.video_height());
     if frame_width == 0 || frame_height == 0 {
         return None;
@@ -61,31 +61,34 @@ fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<
     canvas.set_height(height);
     let context: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     context.draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, f64::from(width), f64::from(height)).ok()?;
-    let pixels = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height)).ok()?.data();
-    decode_qr(width as usize, height as usize, &pixels)
+    // The pixels go from the canvas to the decoder's memory without a stop in the app's.
+    let image = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height)).ok()?;
+    let pixels = Reflect::get(&image, &"data".into()).ok()?;
+    decode.call3(&JsValue::NULL, &width.into(), &height.into(), &pixels).ok()?.as_string()
 }
 
 /// Reads frames with the browser's detector, or decodes them here without one.
 enum Reader {
     Browser(BarcodeDetector),
-    Here(HtmlCanvasElement),
+    Here { decode: js_sys::Function, canvas: HtmlCanvasElement },
 }
 
 impl Reader {
-    fn new() -> Result<Reader, JsValue> {
+    async fn new() -> Result<Reader, JsValue> {
         if has_detector() {
             let options = Object::new();
             Reflect::set(&options, &"formats".into(), &Array::of1(&"qr_code".into()))?;
             return Ok(Reader::Browser(BarcodeDetector::new(&options)?));
         }
+        let decode = load_decoder().await?;
         let canvas = web_sys::window().ok_or("no window")?.document().ok_or("no document")?.create_element("canvas")?;
-        Ok(Reader::Here(canvas.dyn_into()?))
+        Ok(Reader::Here { decode, canvas: canvas.dyn_into()? })
     }
 
     async fn read(&self, video: &HtmlVideoElement) -> Option<String> {
         match self {
             Reader::Browser(detector) => detect_once(detector, video).await,
-            Reader::Here(canvas) => decode_frame(video, canvas),
+            Reader::Here { decode, canvas } => decode_frame(decode, video, canvas),
         }
     }
 }
@@ -143,7 +146,7 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
         scanning.set(true);
         spawn_local(async move {
             let outcome = async {
-                let reader = Reader::new()?;
+                let reader = Reader::new().await?;
                 let stream = open_camera().await?;
                 let Some(element) = video.get_untracked() else {
                     stop(&stream);

@@ -26,40 +26,19 @@ fn browser_preferences_pick_the_first_language_we_have() {
     assert_eq!(Language::from_preferences(["EN_us"]), Language::English);
 }
 
-/// An RGBA picture of a QR code of `text`, `scale` pixels a module, on a grey background a
-/// little darker than paper, with some noise, as a camera frame would hold it.
-fn qr_picture(text: &str, scale: usize) -> (usize, usize, Vec<u8>) {
-    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-    let modules = code.width();
-    let colors = code.to_colors();
-    let margin = 4 * scale + 7;
-    let size = modules * scale + 2 * margin;
-    let mut rgba = Vec::with_capacity(size * size * 4);
-    for y in 0..size {
-        for x in 0..size {
-            let (mx, my) = (x.wrapping_sub(margin) / scale, y.wrapping_sub(margin) / scale);
-            let dark = x >= margin && y >= margin && mx < modules && my < modules && colors[my * modules + mx] == qrcode::Color::Dark;
-            let noise = ((x * 7 + y * 13) % 11) as u8;
-            let level = if dark { 40 + noise } else { 200 + noise };
-            rgba.extend_from_slice(&[level, level, level.saturating_sub(10), 255]);
-        }
-    }
-    (size, size, rgba)
-}
-
 #[wasm_bindgen_test]
-fn a_label_url_in_a_camera_frame_decodes_here_and_names_its_code() {
+fn a_label_url_in_a_camera_frame_decodes_in_the_wasm_decoder_and_names_its_code() {
     let url = format!("https://houqin.lan:8443{}", shared::routes::label_path("HQ-A-101"));
-    let (width, height, rgba) = qr_picture(&url, 4);
-    let read = app::scan::decode_qr(width, height, &rgba).expect("the QR code is found and decoded");
+    let (size, rgba) = qr::frame(&url, 4);
+    let read = qr::decode_rgba(size, size, &rgba).expect("the QR code is found and decoded");
     assert_eq!(read, url);
     assert_eq!(shared::routes::scanned_code(&read).as_deref(), Some("HQ-A-101"));
     let chinese = shared::routes::label_path("一号楼-101");
-    let (width, height, rgba) = qr_picture(&format!("https://houqin.lan{chinese}"), 3);
-    assert_eq!(app::scan::decode_qr(width, height, &rgba).and_then(|read| shared::routes::scanned_code(&read)).as_deref(), Some("一号楼-101"));
+    let (size, rgba) = qr::frame(&format!("https://houqin.lan{chinese}"), 3);
+    assert_eq!(qr::decode_rgba(size, size, &rgba).and_then(|read| shared::routes::scanned_code(&read)).as_deref(), Some("一号楼-101"));
     let blank = vec![255u8; 64 * 64 * 4];
-    assert_eq!(app::scan::decode_qr(64, 64, &blank), None, "nothing to read");
-    assert_eq!(app::scan::decode_qr(64, 64, &blank[..10]), None, "a short buffer is refused, not read past");
+    assert_eq!(qr::decode_rgba(64, 64, &blank), None, "nothing to read");
+    assert_eq!(qr::decode_rgba(64, 64, &blank[..10]), None, "a short buffer is refused, not read past");
 }
 
 #[wasm_bindgen_test]

@@ -26,7 +26,7 @@ use shared::document::inspection::{Inspection, NewInspection};
 use shared::document::template::{Checklist, ChecklistItem, ItemKind, Label, Section};
 use shared::document::{DocumentType, Edit, EntryId};
 use shared::protocol::DocumentId;
-use tests::chromium::Browser;
+use tests::chromium::{Browser, Cdp};
 use tests::native_client::now;
 
 const ITEMS: usize = 100;
@@ -35,20 +35,6 @@ const PLACES: usize = 5_000;
 const LISTED_PLACES: usize = 200;
 /// More items than a 360 × 800 screen shows at once: what opening a round is timed to.
 const SCREENFUL: usize = 10;
-
-/// A DevTools protocol command through ChromeDriver's CDP endpoint.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "cmd": self.0, "params": self.1 }).to_string()))
-    }
-}
 
 /// Times `route` with `follow`, and when `profile` names a file, records Chromium's CPU
 /// profile of it there (sampling every 100 µs).

@@ -12,6 +12,21 @@ use serde_json::{Value, json};
 /// How long a browser test waits for what it expects to appear.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// A DevTools protocol command through ChromeDriver's CDP endpoint: the command's name and
+/// its parameters, for `client.issue_cmd`.
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.0, "params": self.1 }).to_string()))
+    }
+}
+
 /// Headless Chromium driven through its own ChromeDriver on a free port, with a fresh
 /// profile, as a phone that has never opened Houqin.
 pub struct Browser {

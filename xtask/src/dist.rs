@@ -4,7 +4,9 @@
 //! - `index.html`, `sw.js`, `manifest.webmanifest`, icons: fixed names, revalidated on
 //!   every load by the server's cache headers.
 //! - `assets/`: the wasm, its JS glue and the CSS, each named with a hash of its content,
-//!   so they can be cached forever and an old shell never loads a new wasm.
+//!   so they can be cached forever and an old shell never loads a new wasm; and the QR
+//!   decoder's wasm and glue (`qr-…`), which the app imports only when it first scans
+//!   without the browser's `BarcodeDetector`.
 //! - a `.br` and a `.gz` next to every compressible file.
 //!
 //! The build goes into `dist.new/` and replaces `dist/` only when complete.
@@ -52,6 +54,8 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
         "build",
         "--package",
         "app",
+        "--package",
+        "qr",
         "--lib",
         "--target",
         "wasm32-unknown-unknown",
@@ -68,8 +72,9 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
     fs::create_dir_all(&assets)?;
 
     let packaging = Instant::now();
-    let wasm_input = crate::target_dir().join("wasm32-unknown-unknown").join(WASM_PROFILE).join("app.wasm");
-    let (script, wasm) = generate_glue(&wasm_input, &assets, names)?;
+    let built = crate::target_dir().join("wasm32-unknown-unknown").join(WASM_PROFILE);
+    let (script, wasm) = generate_glue(&built.join("app.wasm"), "houqin", &assets, names)?;
+    let (qr_script, qr_wasm) = generate_glue(&built.join("qr.wasm"), "qr", &assets, names)?;
     let style = write_style(&root.join("style"), &assets)?;
 
     let static_dir = root.join("app").join("static");
@@ -77,6 +82,8 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
         ("script", &format!("/assets/{script}")),
         ("wasm", &format!("/assets/{wasm}")),
         ("style", &format!("/assets/{style}")),
+        ("qr_script", &format!("/assets/{qr_script}")),
+        ("qr_wasm", &format!("/assets/{qr_wasm}")),
     ])?;
     fs::write(staging.join("index.html"), &shell)?;
 
@@ -123,13 +130,13 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
     Ok(sizes)
 }
 
-/// Runs wasm-bindgen on the compiled app and renames its output to content-hashed names.
-/// Returns the file names of the JS glue and the wasm inside `assets`.
-fn generate_glue(wasm_input: &Path, assets: &Path, names: Names) -> anyhow::Result<(String, String)> {
+/// Runs wasm-bindgen on a compiled module and renames its output to content-hashed names
+/// starting with `name`. Returns the file names of the JS glue and the wasm inside `assets`.
+fn generate_glue(wasm_input: &Path, name: &str, assets: &Path, names: Names) -> anyhow::Result<(String, String)> {
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
     bindgen
         .input_path(wasm_input)
-        .out_name("houqin")
+        .out_name(name)
         .web(true)?
         .omit_default_module_path(false)
         .typescript(false)
@@ -139,15 +146,15 @@ fn generate_glue(wasm_input: &Path, assets: &Path, names: Names) -> anyhow::Resu
         .remove_producers_section(true);
     bindgen.generate(assets).with_context(|| format!("wasm-bindgen failed on {}", wasm_input.display()))?;
 
-    let wasm_bytes = fs::read(assets.join("houqin_bg.wasm"))?;
-    let wasm_name = format!("houqin-{}_bg.wasm", short_hash(&wasm_bytes));
-    fs::rename(assets.join("houqin_bg.wasm"), assets.join(&wasm_name))?;
+    let wasm_bytes = fs::read(assets.join(format!("{name}_bg.wasm")))?;
+    let wasm_name = format!("{name}-{}_bg.wasm", short_hash(&wasm_bytes));
+    fs::rename(assets.join(format!("{name}_bg.wasm")), assets.join(&wasm_name))?;
 
     // The glue names the wasm by its default path only as a fallback; index.html passes the
     // hashed path explicitly, so the glue's text is independent of the wasm's name.
-    let script_bytes = fs::read(assets.join("houqin.js"))?;
-    let script_name = format!("houqin-{}.js", short_hash(&script_bytes));
-    fs::rename(assets.join("houqin.js"), assets.join(&script_name))?;
+    let script_bytes = fs::read(assets.join(format!("{name}.js")))?;
+    let script_name = format!("{name}-{}.js", short_hash(&script_bytes));
+    fs::rename(assets.join(format!("{name}.js")), assets.join(&script_name))?;
     Ok((script_name, wasm_name))
 }
 

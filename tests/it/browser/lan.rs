@@ -2,8 +2,9 @@
 //! certificate `tls init` made, which the phone trusts (here by its key's pin); and the
 //! same name over plain HTTP, where the app says what it cannot do there.
 
+use base64ct::Encoding as _;
 use serde_json::json;
-use tests::chromium::{Browser, PATIENCE};
+use tests::chromium::{Browser, Cdp, PATIENCE};
 
 use super::{screenshot, sign_in, submit, tap, wait_for_server_heads_stored};
 use crate::support::{TestServer, built_dist, wait_for};
@@ -45,6 +46,11 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
         .await;
     assert_eq!(facts, json!(["https:", true, true, true, true]), "a secure context with a camera to ask for and no banner");
     assert!(browser.client.find(fantoccini::Locator::Css("[data-action=scan]")).await.is_ok(), "the scan button is offered");
+    // Installable to the home screen: Chromium's own check of the manifest and its icons.
+    let installability = browser.client.issue_cmd(Cdp("Page.getInstallabilityErrors", json!({}))).await.unwrap();
+    assert_eq!(installability["installabilityErrors"], json!([]), "{installability}");
+    let manifest = browser.client.issue_cmd(Cdp("Page.getAppManifest", json!({}))).await.unwrap();
+    assert_eq!(manifest["errors"], json!([]), "{manifest}");
     wait_for_server_heads_stored(&browser).await;
 
     // No server: the app opens from the service worker's cache, and a report made there
@@ -54,6 +60,21 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     browser.client.goto(&format!("https://{NAME}:{}/", address.port())).await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     assert_eq!(browser.evaluate("return navigator.serviceWorker.controller !== null").await, json!(true));
+    // The QR decoder for browsers without BarcodeDetector loads from the cache too, and
+    // reads a label's code from a frame.
+    let label = format!("https://{NAME}{}", shared::routes::label_path("HQ-A-101"));
+    let (size, rgba) = qr::frame(&label, 4);
+    let read = browser
+        .client
+        .execute_async(
+            "const [size, pixels, done] = arguments;
+             const bytes = Uint8Array.from(atob(pixels), (c) => c.charCodeAt(0));
+             window.houqinQrDecoder().then((decode) => done(decode(size, size, bytes) ?? null), (error) => done(String(error)));",
+            vec![json!(size), json!(base64ct::Base64::encode_string(&rgba))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(read, json!(label), "decoded offline by the module loaded on demand");
     submit(&browser, "report", "title", "会议室空调漏水").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
     browser.client.refresh().await.unwrap();
