@@ -336,6 +336,17 @@ mod tests {
     }
 
     #[test]
+    fn each_qr_code_holds_its_labels_url_and_the_code_is_printed_under_it() {
+        let labels = [Label { code: "HQ-A-101".into(), name: "101 会议室".into() }, Label { code: "一号楼 2F".into(), name: String::new() }];
+        let svg = render_page("t", "https://houqin.lan:8443", &labels).unwrap();
+        for (code, url) in [("HQ-A-101", "https://houqin.lan:8443/l/HQ-A-101"), ("一号楼 2F", "https://houqin.lan:8443/l/%E4%B8%80%E5%8F%B7%E6%A5%BC%202F")] {
+            let path = module_path(&QrCode::new(url.as_bytes()).unwrap());
+            assert!(svg.contains(&format!("d=\"{path}\"")), "no QR code of {url}");
+            assert!(svg.contains(&format!(">{code}</text>")), "{code} is printed");
+        }
+    }
+
+    #[test]
     fn names_are_escaped_and_long_ones_squeezed() {
         let line = text_line("<A&B> \"总部\" 'x'\u{1}", NAME_BASELINE, NAME_FONT_SIZE, "");
         assert!(line.contains(">&lt;A&amp;B&gt; &quot;总部&quot; &apos;x&apos;\u{fffd}</text>"), "{line}");

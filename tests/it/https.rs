@@ -215,3 +215,29 @@ async fn the_binary_with_the_app_built_in_serves_it_with_no_dist_directory() {
     assert_eq!(client.get(format!("{}assets/nothing.js", server.url)).send().await.unwrap().status(), 404);
     assert!(server.terminate().success());
 }
+
+/// Failed sign-ins `username` makes "from" `forwarded` (an `X-Forwarded-For`), then whether
+/// the right password from `then_from` is let in.
+async fn guessed_then_signed_in(server: &TestServer, forwarded: &str, then_from: &str) -> u16 {
+    let attempt = |from: &str, password: &str| {
+        http_client().post(server.url("/api/login")).header("x-forwarded-for", from).json(&serde_json::json!({ "username": "manager", "password": password })).send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt(forwarded, "guess").await.unwrap().status(), 401);
+    }
+    attempt(then_from, "demo").await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let dist = tempfile::tempdir().unwrap();
+    // Behind the proxy, each phone's failures count against its own address.
+    let proxied = TestServer::start_behind(dist.path(), vec!["127.0.0.1".parse().unwrap()]).await;
+    assert_eq!(guessed_then_signed_in(&proxied, "192.168.1.50", "192.168.1.51").await, 200, "another phone behind the proxy is not held up");
+    assert_eq!(guessed_then_signed_in(&proxied, "192.168.1.60", "192.168.1.60").await, 429, "the guessing phone waits");
+    proxied.stop().await.unwrap();
+    // Without trust, a header naming another address changes nothing.
+    let direct = TestServer::start(dist.path()).await;
+    assert_eq!(guessed_then_signed_in(&direct, "192.168.1.50", "192.168.1.51").await, 429, "a client cannot choose its address");
+    direct.stop().await.unwrap();
+}

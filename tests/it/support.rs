@@ -37,19 +37,26 @@ impl TestServer {
     /// Starts on an existing data directory at a given address: a restart that pages
     /// already open (whose origin is the old address) reach again.
     pub async fn start_at(data: tempfile::TempDir, dist: &Path, address: SocketAddr) -> TestServer {
-        TestServer::start_serving(data, dist, address, None).await
+        TestServer::start_serving(data, dist, address, None, server::reach::Reach::default()).await
+    }
+
+    /// Starts behind a reverse proxy at `proxies` (`--trusted-proxy`).
+    pub async fn start_behind(dist: &Path, proxies: Vec<std::net::IpAddr>) -> TestServer {
+        let reach = server::reach::Reach { trusted_proxies: proxies, ..Default::default() };
+        TestServer::start_serving(tempfile::tempdir().unwrap(), dist, "127.0.0.1:0".parse().unwrap(), None, reach).await
     }
 
     /// Starts serving HTTPS as `name` with the certificate `tls init` made in `data`'s
     /// `tls/` directory (a restart at `address` keeps phones' origin).
     pub async fn start_https(data: tempfile::TempDir, dist: &Path, address: SocketAddr, name: &str) -> TestServer {
-        TestServer::start_serving(data, dist, address, Some(name)).await
+        TestServer::start_serving(data, dist, address, Some(name), server::reach::Reach::default()).await
     }
 
-    async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>) -> TestServer {
+    async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
         let mut state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
+        state.reach = std::sync::Arc::new(reach);
         let listener = server::listen(address).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();

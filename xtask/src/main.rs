@@ -4,6 +4,8 @@
 //! - `dist [--names]`: build the PWA into `dist/` (wasm, JS glue, CSS, manifest, service worker,
 //!   precompressed copies).
 //! - `serve [SERVER ARGS…]`: `dist`, then run `houqin-server --demo`.
+//! - `release`: `dist`, then a release `houqin-server` with the PWA built in: the one file
+//!   a site deploys.
 //! - `test`: install what the tests need if missing, then run every test.
 //! - `bench [ARGS…]`: every benchmark in one go (release builds): the load generator
 //!   (simulated phones through push, fetch, reconnect-all and a trickle), one client
@@ -36,6 +38,7 @@ usage: cargo xtask <command>
 commands:
   dist [--names]       build the PWA into dist/ (--names: keep function names, to profile)
   serve [ARGS…]        build the PWA and run houqin-server --demo [ARGS…]
+  release              build the PWA and a release houqin-server with it built in
   test                 install test prerequisites if missing and run every test
   bench [ARGS…]        every benchmark: load generator, push, capacity, app
   bench-sync [ARGS…]   one client's push and fetch against the JS reference server and samod
@@ -68,6 +71,10 @@ fn run() -> anyhow::Result<()> {
             dist::dist(names).map(drop)
         }
         Some("serve") => serve(&rest),
+        Some("release") => {
+            no_arguments(&rest)?;
+            release()
+        }
         Some("test") => {
             no_arguments(&rest)?;
             test::test()
@@ -106,6 +113,34 @@ fn serve(server_args: &[OsString]) -> anyhow::Result<()> {
         .arg(root.join("dist"))
         .args(server_args);
     run_command(&mut server)
+}
+
+/// `cargo build` of `houqin-server` with the PWA in `dist/` built into it, with `extra`
+/// arguments (`--release`).
+fn build_with_app(root: &Path, extra: &[&str]) -> Command {
+    let mut build = cargo();
+    build
+        .current_dir(root)
+        .args(["build", "--package", "server", "--bin", "houqin-server", "--features", "embedded-app"])
+        .args(extra)
+        .env("HOUQIN_EMBED_DIST", root.join("dist"));
+    build
+}
+
+/// The release binary with the app built in, copied where other release builds (the
+/// benchmarks') do not replace it.
+fn release() -> anyhow::Result<()> {
+    dist::dist(dist::Names::Strip)?;
+    let root = workspace_root();
+    run_command(&mut build_with_app(&root, &["--release"]))?;
+    let built = target_dir().join("release").join("houqin-server");
+    let out = target_dir().join("release-app");
+    std::fs::create_dir_all(&out)?;
+    let binary = out.join("houqin-server");
+    std::fs::copy(&built, &binary).with_context(|| format!("cannot copy {}", built.display()))?;
+    let size = std::fs::metadata(&binary)?.len();
+    println!("release: {} ({:.1} MB, the app built in); deploying is copying this one file", binary.display(), size as f64 / 1_000_000.0);
+    Ok(())
 }
 
 /// Every benchmark: the sync part (with `args`), then the app's unless `--skip-app`.

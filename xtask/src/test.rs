@@ -20,7 +20,11 @@ pub fn test() -> anyhow::Result<()> {
 
     crate::dist::dist(crate::dist::Names::Strip)?;
 
-    // The process-level tests start the real binary; build it next to the test binary.
+    // The process-level tests start the real binary; build it next to the test binary, and
+    // the kind `release` makes (the app built in) beside it, for its own test.
+    let debug = crate::target_dir().join("debug");
+    run_command(&mut crate::build_with_app(&root, &[]))?;
+    std::fs::copy(debug.join("houqin-server"), debug.join("houqin-server-embedded"))?;
     run_command(cargo().current_dir(&root).args(["build", "--package", "server", "--bin", "houqin-server"]))?;
     run_command(
         cargo()
