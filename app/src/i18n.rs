@@ -144,6 +144,7 @@ pub struct Texts {
     pub insecure_context_help: &'static str,
     /// The label page (`/l/<code>`).
     pub label_heading: &'static str,
+    pub label_looking: &'static str,
     /// `{}` is the code.
     pub label_unknown: &'static str,
     /// `{}` is where the asset is (its place within its buildings).
@@ -471,6 +472,7 @@ const CHINESE: Texts = Texts {
     insecure_context: "此地址不是 HTTPS：离线使用、相机和扫码都不可用。请联系管理员。",
     insecure_context_help: "如何设置",
     label_heading: "标签",
+    label_looking: "正在查找……",
     label_unknown: "你所在的场所中没有编码为 {} 的地点或设备",
     label_asset_at: "位置：{}",
     round_here: "在这里开始巡检",
@@ -768,6 +770,7 @@ const ENGLISH: Texts = Texts {
     insecure_context: "This address is not HTTPS: offline use, the camera and scanning do not work. Ask your administrator.",
     insecure_context_help: "How to set it up",
     label_heading: "Label",
+    label_looking: "Looking it up…",
     label_unknown: "No place or asset at your sites has the code {}",
     label_asset_at: "Where: {}",
     round_here: "Start a round here",

@@ -55,6 +55,7 @@ impl AppFiles {
     /// `--dist` if given, else the built-in app if this binary has one, else `./dist`.
     pub fn choose(dist: Option<PathBuf>) -> AppFiles {
         if dist.is_none() && !BUILT_IN.is_empty() {
+            tracing::info!(files = BUILT_IN.len(), "serving the app built into this binary");
             return AppFiles::BuiltIn;
         }
         let dir = dist.unwrap_or_else(|| PathBuf::from("./dist"));
@@ -62,11 +63,6 @@ impl AppFiles {
             tracing::warn!(dist = %dir.display(), "the app is not built here; run `cargo xtask dist`");
         }
         AppFiles::from(dir)
-    }
-
-    /// Whether this binary carries the app.
-    pub fn built_in() -> bool {
-        !BUILT_IN.is_empty()
     }
 }
 

@@ -47,27 +47,36 @@ pub fn LabelPage() -> impl IntoView {
     let params = use_params_map();
     // The router hands the segment as it came: decoded the way the server encoded it.
     let code = Memo::new(move |_| params.with(|params| params.get("code")).and_then(|raw| shared::routes::scanned_code(&format!("/l/{raw}"))));
+    // `None` while a site's catalog has yet to reach the phone (just signed in): "not
+    // found" would be said too soon.
     let found = Memo::new(move |_| {
         let _ = sync.revision.get();
-        let code = code.get()?;
         let session = current.session.get()?;
-        session.sites.iter().find_map(|site| {
-            let catalog = read_catalog(&catalog_of(&session, &site.id)?)?;
+        let Some(code) = code.get() else { return Some(None) };
+        let catalogs: Vec<_> = session.sites.iter().map(|site| (site, catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)))).collect();
+        let found = catalogs.iter().find_map(|(site, catalog)| {
+            let catalog = catalog.as_ref()?;
             let (asset, place) = catalog.find_code(&code)?;
             Some(Found {
                 site: site.id.clone(),
                 site_name: site.name.clone(),
                 role: site.role.clone(),
-                place_path: place_path(&catalog, place.id.as_str()),
+                place_path: place_path(catalog, place.id.as_str()),
                 asset: asset.map(|asset| asset.name.clone()),
             })
-        })
+        });
+        match found {
+            Some(found) => Some(Some(found)),
+            None if catalogs.iter().any(|(_, catalog)| catalog.is_none()) => None,
+            None => Some(None),
+        }
     });
     let body = move || {
         let texts = texts.get();
         let shown = code.get().unwrap_or_default();
         match found.get() {
-            None => view! {
+            None => view! { <p class="muted" data-label="looking">{texts.label_looking}</p> }.into_any(),
+            Some(None) => view! {
                 <section class="card">
                     <h1>{texts.label_heading} " " <code>{shown.clone()}</code></h1>
                     <p class="empty" data-label="unknown">{texts.label_unknown.replace("{}", &shown)}</p>
@@ -75,7 +84,7 @@ pub fn LabelPage() -> impl IntoView {
                 </section>
             }
             .into_any(),
-            Some(found) => {
+            Some(Some(found)) => {
                 let query = |form: &str| format!("/?for={form}&site={}&code={}", encode(&found.site), encode(&shown));
                 let walks_rounds = matches!(found.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin");
                 let (heading, where_line) = match &found.asset {

@@ -118,6 +118,8 @@ async fn over_plain_http_by_its_lan_name_the_app_says_offline_use_and_the_camera
     browser.wait_for_text(".label-page h1 + .muted", "位置：行政楼 › 行政楼 1层").await;
     browser.wait_for_text(".label-page [data-action=fault-here]", "在这里报修").await;
     screenshot(&browser, "label-page-asset-zh").await;
+    browser.client.goto(&format!("{base}l/NO-SUCH-CODE")).await.unwrap();
+    browser.wait_for_text("[data-label=unknown]", "你所在的场所中没有编码为 NO-SUCH-CODE 的地点或设备").await;
     browser.close().await;
     server.stop().await.unwrap();
 }
