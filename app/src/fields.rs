@@ -49,15 +49,16 @@ pub fn take_label_request(form: &'static str, section: NodeRef<leptos::html::Sec
     };
     site.set(wanted_site);
     let taken = StoredValue::new(false);
+    // Runs again when the form is in the page and when the catalog arrives, whichever is last.
     Effect::new(move || {
+        let Some(form) = section.get() else { return };
         if taken.get_value() || catalog.with(Option::is_none) {
             return;
         }
         taken.set_value(true);
         use_code(code.clone());
-        if let Some(section) = section.get() {
-            section.scroll_into_view();
-        }
+        // Once the page around it is laid out.
+        request_animation_frame(move || form.scroll_into_view());
     });
 }
 

@@ -178,7 +178,6 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
     has_camera().then(|| {
         view! {
             <button type="button" class="scan-button" data-action="scan" on:click=begin>
-                <span aria-hidden="true">"⌗ "</span>
                 {move || texts.get().scan}
             </button>
             <Show when=move || scanning.get()>

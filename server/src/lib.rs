@@ -163,6 +163,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(tls::TlsFiles { cert: cert.clone(), key: key.clone() }),
         _ => tls::TlsFiles::in_data(&config.data),
     };
+    // Phones are offered the local authority only while it signs what is served.
+    let local_authority = tls_files.is_some() && tls_files == tls::TlsFiles::in_data(&config.data);
     if config.http_redirect.is_some() && tls_files.is_none() {
         anyhow::bail!(
             "--http-redirect sends phones to HTTPS, which needs a certificate: run `houqin-server --data {} tls init --host NAME`, or give --tls-cert and --tls-key",
@@ -189,7 +191,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         https_port: certificates.as_ref().map(|_| address.port()),
         public_url: config.public_url.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
-        authority: authority.is_file().then_some(authority),
+        authority: (local_authority && authority.is_file()).then_some(authority),
     };
     // Without it the server still serves; only backups then need it stopped.
     let control = backup::ControlSocket::start(&config.data, storage.clone())

@@ -147,6 +147,26 @@ fn the_server_refuses_to_redirect_to_https_it_cannot_serve_and_a_key_that_is_not
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not go with the certificate"), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// With the organisation's own certificate, phones are not offered the local authority
+/// still lying in the data directory.
+#[tokio::test]
+async fn the_local_authority_is_offered_only_while_it_signs_what_is_served() {
+    let data = tempfile::tempdir().unwrap();
+    tls_init(data.path(), &["--host", NAME]);
+    let own = tempfile::tempdir().unwrap();
+    tls_init(own.path(), &["--host", NAME]);
+    let own_tls = own.path().join("db").join("tls");
+    let (cert, key) = (own_tls.join("server.pem"), own_tls.join("server.key"));
+    let server = ServerProcess::start(data.path(), &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let port = port_of(&server.url);
+    let client = trusting(&std::fs::read(own_tls.join("ca.pem")).unwrap(), SocketAddr::from(([127, 0, 0, 1], port)));
+    let authority = client.get(format!("https://{NAME}:{port}/ca.pem")).send().await.unwrap();
+    assert_eq!(authority.status(), 404);
+    let setup = client.get(format!("https://{NAME}:{port}/setup?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(setup.contains("nothing to install") && !setup.contains("/ca.pem"), "{setup}");
+    assert!(server.terminate().success());
+}
+
 async fn refused_status(url: &str) -> u16 {
     match tokio_tungstenite::connect_async(url).await {
         Ok(_) => panic!("{url} opened"),

@@ -40,6 +40,14 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     })
     .await;
     browser.wait_for_text("[data-sync]", "Synced").await;
+    // The form is on screen, not 1,800 px down the start page.
+    wait_for("the fault form in view", PATIENCE, || async {
+        let top = browser.evaluate("return document.querySelector('[data-form=report]').getBoundingClientRect().top").await.as_f64()?;
+        (0.0..400.0).contains(&top).then_some(())
+    })
+    .await;
+    super::fits_a_phone(&browser, 8).await;
+    screenshot(&browser, "fault-form-from-label").await;
     browser.wait_for_service_worker().await;
     let facts = browser
         .evaluate("return [location.protocol, isSecureContext, !!navigator.mediaDevices, !!(self.crypto && crypto.subtle), document.querySelector('[data-banner=insecure]') === null]")
