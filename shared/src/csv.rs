@@ -4,6 +4,11 @@
 //! Files are UTF-8. What Houqin writes starts with a byte-order mark, so that spreadsheet
 //! programs open Chinese names as Chinese; what it reads may start with one or not.
 //! A few dozen lines instead of a crate: the app carries this code to every phone.
+//!
+//! A field a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab
+//! or a carriage return, and not a plain number) is written with a `'` before it, which
+//! spreadsheets show as text: a work order titled `=HYPERLINK(…)` must not run as one in a
+//! manager's spreadsheet. Reading drops that `'` again, as spreadsheets do when they save.
 
 use std::fmt;
 
@@ -46,7 +51,7 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
     let mut quoted = false;
     let mut in_quotes = false;
     let mut end_record = |fields: &mut Vec<String>, field: &mut String, record_line: usize| {
-        fields.push(std::mem::take(field));
+        fields.push(unguarded(std::mem::take(field)));
         let blank = fields.len() == 1 && fields[0].is_empty();
         let fields = std::mem::take(fields);
         if !blank {
@@ -76,7 +81,7 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
             }
             '"' => return Err(CsvError { line, message: "a quote inside a field that does not start with one" }),
             ',' => {
-                fields.push(std::mem::take(&mut field));
+                fields.push(unguarded(std::mem::take(&mut field)));
                 quoted = false;
             }
             '\r' if chars.peek() == Some(&'\n') => {}
@@ -97,7 +102,21 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
     Ok(records)
 }
 
-/// Writes records as a file: byte-order mark, `\r\n` line ends, quotes where needed.
+/// Whether a spreadsheet would read `field` as a formula.
+fn formula_like(field: &str) -> bool {
+    field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.trim().parse::<f64>().is_err()
+}
+
+/// A field as written, with the `'` that kept a formula-like value text taken off.
+fn unguarded(field: String) -> String {
+    match field.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest.to_owned(),
+        _ => field,
+    }
+}
+
+/// Writes records as a file: byte-order mark, `\r\n` line ends, quotes where needed, a `'`
+/// before what a spreadsheet would run as a formula.
 pub fn write<'a>(records: impl IntoIterator<Item = Vec<&'a str>>) -> String {
     let mut out = String::from(BOM);
     for record in records {
@@ -105,6 +124,13 @@ pub fn write<'a>(records: impl IntoIterator<Item = Vec<&'a str>>) -> String {
             if index > 0 {
                 out.push(',');
             }
+            let guarded;
+            let field = if formula_like(field) {
+                guarded = format!("'{field}");
+                guarded.as_str()
+            } else {
+                field
+            };
             if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ') {
                 out.push('"');
                 out.push_str(&field.replace('"', "\"\""));
@@ -147,6 +173,19 @@ mod tests {
         assert_eq!(fields(&read), [vec!["a", "b"], vec!["1", "2"], vec!["3", "x\ny"], vec!["4", "5"]]);
         assert_eq!(read.iter().map(|record| record.line).collect::<Vec<_>>(), [1, 3, 4, 6]);
         assert_eq!(parse("").unwrap(), []);
+    }
+
+    #[test]
+    fn formulas_are_written_as_text_and_read_back_as_they_were() {
+        let rows = vec![
+            vec!["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"],
+            vec!["-5", "+3.5", "a=b", "'quoted", "", "1e3"],
+        ];
+        let text = write(rows.clone());
+        let lines: Vec<&str> = text.trim_start_matches(BOM).split("\r\n").collect();
+        assert!(lines[0].starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1+cmd|' /C calc'!A0,'-2+3,'@SUM(A1),'\tx,\"'\rx\""), "{:?}", lines[0]);
+        assert_eq!(lines[1], "-5,+3.5,a=b,'quoted,,1e3", "numbers and ordinary text stay as they are");
+        assert_eq!(fields(&parse(&text).unwrap()), rows, "reading gives back what was written");
     }
 
     #[test]
