@@ -403,7 +403,14 @@ fn write_file_atomically<T>(path: &Path, write: impl FnOnce(&mut File, &Path) ->
     temporary_name.push(".tmp");
     let temporary = path.with_file_name(temporary_name);
     let written = (|| {
-        let mut file = File::create(&temporary).with_context(|| format!("cannot create {}", temporary.display()))?;
+        // Readable by the server's user alone: a backup holds the token key and password hashes.
+        let mut file = {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            let file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary);
+            let file = file.with_context(|| format!("cannot create {}", temporary.display()))?;
+            file.set_permissions(fs::Permissions::from_mode(0o600)).with_context(|| format!("cannot restrict {}", temporary.display()))?;
+            file
+        };
         let result = write(&mut file, &temporary)?;
         file.sync_all().with_context(|| format!("cannot sync {}", temporary.display()))?;
         fs::rename(&temporary, path).with_context(|| format!("cannot rename {} to {}", temporary.display(), path.display()))?;
@@ -455,7 +462,10 @@ pub fn restore(data: &Path, from: &Path) -> anyhow::Result<()> {
     let open = || File::open(from).with_context(|| format!("cannot open the backup {}", from.display()));
     let checked = read_backup(from, open()?, None)?;
     fs::create_dir_all(parent_of(data)).with_context(|| format!("cannot create {}", parent_of(data).display()))?;
-    fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        fs::DirBuilder::new().mode(0o700).create(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+    }
     let restored = (|| {
         import(&staging, from, open()?, &checked)?;
         sync_tree(&staging)?;

@@ -42,6 +42,7 @@ const COMPRESSION_OFF: &[u8] = b"use_compression: false";
 impl Storage {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> anyhow::Result<Storage> {
+        private_directory(path)?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
@@ -114,6 +115,22 @@ impl RemovalGate {
     pub fn exclusive_read(&self) -> ExclusiveRead<'_> {
         ExclusiveRead { _guard: self.0.write().unwrap_or_else(PoisonError::into_inner) }
     }
+}
+
+/// Makes `path` a directory only its owner may enter, if it is new; an existing one that
+/// others may read is left as it is, with a warning: it holds the token key, password
+/// hashes and everyone's records.
+fn private_directory(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    if !path.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        return Ok(());
+    }
+    let mode = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(data = %path.display(), mode = format!("{:o}", mode & 0o777), "the data directory is open to other users; `chmod 700` it");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -436,6 +436,10 @@ async fn a_stopped_server_is_backed_up_and_the_admin_api_shows_the_last_backup()
     assert!(printed.contains("from the database of a stopped server"), "{printed}");
     let size = std::fs::metadata(&file).unwrap().len();
     assert!(printed.contains(&format!("and 0 files ({size} bytes)")), "{printed}");
+    // The backup and the data directory hold the token key and password hashes: theirs alone.
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "the backup file");
+    assert_eq!(std::fs::metadata(data.path().join("db")).unwrap().permissions().mode() & 0o777, 0o700, "a new data directory");
 
     let server = ServerProcess::start(data.path(), &[]);
     let (code, body) = status(Some(admin), server.url.clone()).await;
