@@ -349,6 +349,7 @@ pub struct Texts {
     pub error_too_large: &'static str,
     pub error_too_many_attempts: &'static str,
     pub error_server: &'static str,
+    pub error_busy: &'static str,
     pub server_answered: &'static str,
     pub discarded: &'static str,
     pub discard_round: &'static str,
@@ -691,6 +692,7 @@ const CHINESE: Texts = Texts {
     error_too_large: "文件太大",
     error_too_many_attempts: "尝试次数过多，请稍后再试",
     error_server: "服务器出错了，请稍后再试",
+    error_busy: "服务器正忙，请稍后再试",
     server_answered: "服务器返回了 {}",
     phone_of: "{name}的手机 {n}",
     history_answered: "回答了 {item}",
@@ -989,6 +991,7 @@ const ENGLISH: Texts = Texts {
     error_too_large: "The file is too large",
     error_too_many_attempts: "Too many attempts; try again later",
     error_server: "The server ran into a problem; try again later",
+    error_busy: "The server is busy; try again in a moment",
     server_answered: "The server answered {}",
     phone_of: "{name}'s phone {n}",
     history_answered: "answered {item}",
@@ -1048,6 +1051,7 @@ impl Texts {
             "too_large" => self.error_too_large,
             "too_many_attempts" => self.error_too_many_attempts,
             "app_not_built" | "internal" => self.error_server,
+            "busy" => self.error_busy,
             _ => return None,
         })
     }

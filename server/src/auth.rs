@@ -292,30 +292,72 @@ async fn login(
     request: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, AppError> {
     let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {}", rejection.body_text())))?;
-    if let Some(wait) = state.throttle.blocked(client, &request.username) {
-        tracing::warn!(ip = %client, user = %request.username, "sign-in refused: too many failures");
+    // What a client typed goes into logs and the throttle's table only as a user name could
+    // be: anything else is one key, and logged cut short.
+    let username = Username::parse(&request.username).ok();
+    let named = username.as_ref().map_or(NOT_A_USER_NAME, Username::as_str);
+    if let Some(wait) = state.throttle.blocked(client, named) {
+        tracing::warn!(ip = %client, user = %loggable(&request.username), "sign-in refused: too many failures");
         return Err(AppError::TooManyRequests { retry_after: wait });
     }
-    let user = Username::parse(&request.username).ok().and_then(|username| state.directory.user(&username).transpose()).transpose()?;
+    let Some(username) = username else {
+        // No account can have this name, which anyone can tell from its form: refused
+        // without the cost of a hash.
+        state.throttle.failed(client, named);
+        tracing::info!(ip = %client, user = %loggable(&request.username), "sign-in failed: not a user name");
+        return Err(AppError::WrongLogin);
+    };
+    let user = state.directory.user(&username)?;
     let password = request.password;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
+    // Each check takes 19 MiB for a moment: at most a few at once, the rest wait a little.
+    let permit = match tokio::time::timeout(HASH_WAIT, state.hashing.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            tracing::warn!(ip = %client, "sign-in refused: too many passwords being checked");
+            return Err(AppError::Busy { retry_after: HASH_WAIT });
+        }
+    };
     // An unknown user costs the same time as a wrong password, so timing names no one.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash())))
-        .await
-        .context("the password check failed")?;
+    let matches = tokio::task::spawn_blocking(move || {
+        let matches = verify_password(&password, hash.as_deref().unwrap_or_else(|| decoy_hash()));
+        drop(permit);
+        matches
+    })
+    .await
+    .context("the password check failed")?;
     match user {
         Some(user) if matches && !user.disabled => {
-            state.throttle.succeeded(client, &request.username);
+            state.throttle.succeeded(client, username.as_str());
             let (token, claims) = state.tokens.issue(&user, now());
             tracing::info!(user = %user.username, "signed in");
             Ok(Json(LoginResponse { token, user: UserView::from(&user), expires_at: claims.expires_at }))
         }
         _ => {
-            state.throttle.failed(client, &request.username);
-            tracing::info!(ip = %client, user = %request.username, "sign-in failed");
+            state.throttle.failed(client, username.as_str());
+            tracing::info!(ip = %client, user = %username, "sign-in failed");
             Err(AppError::WrongLogin)
         }
     }
+}
+
+/// The throttle's key for every attempt whose name no account could have.
+const NOT_A_USER_NAME: &str = "(not a user name)";
+/// How long a sign-in waits for a turn to check its password before 503.
+const HASH_WAIT: Duration = Duration::from_secs(5);
+
+/// Passwords checked at once: each argon2 check holds 19 MiB, so 400 at once took 10 GB.
+pub fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get()).clamp(2, 8)
+}
+
+/// Text a client sent, for a log line: its first 64 characters, escaped.
+pub fn loggable(text: &str) -> String {
+    let mut shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
+    if text.chars().nth(64).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// A hash to check passwords of unknown users against.
@@ -436,6 +478,13 @@ mod tests {
             disabled: false,
             token_generation: 3,
         }
+    }
+
+    #[test]
+    fn what_a_client_typed_is_logged_short_and_escaped() {
+        assert_eq!(loggable("inspector"), "inspector");
+        assert_eq!(loggable("a\nb"), "a\\nb", "no forged log lines");
+        assert_eq!(loggable(&"x".repeat(2_000_000)), format!("{}…", "x".repeat(64)));
     }
 
     #[test]

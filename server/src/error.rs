@@ -38,6 +38,9 @@ pub enum AppError {
     /// 429: too many failed attempts; retry after the wait.
     #[error("too many failed attempts; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: std::time::Duration },
+    /// 503: too much is being done at once (passwords being checked); retry after the wait.
+    #[error("the server is busy; try again in {} seconds", whole_seconds(*retry_after))]
+    Busy { retry_after: std::time::Duration },
     /// 503: the PWA has not been built into the directory the server serves.
     #[error("the app is not built yet; run `cargo xtask dist` and reload")]
     AppNotBuilt,
@@ -59,6 +62,7 @@ impl AppError {
             AppError::PasswordTooShort { .. } => "password_too_short",
             AppError::TooLarge { .. } => "too_large",
             AppError::TooManyRequests { .. } => "too_many_attempts",
+            AppError::Busy { .. } => "busy",
             AppError::AppNotBuilt => "app_not_built",
             AppError::Internal(_) => "internal",
         }
@@ -73,7 +77,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::AppNotBuilt => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::AppNotBuilt | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,7 +91,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized | AppError::WrongLogin => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            AppError::TooManyRequests { retry_after } => {
+            AppError::TooManyRequests { retry_after } | AppError::Busy { retry_after } => {
                 let seconds = whole_seconds(*retry_after);
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub tokens: Arc<auth::Tokens>,
     pub throttle: Arc<auth::LoginThrottle>,
+    /// Turns to check a password (see [`auth::hashing_permits`]).
+    pub hashing: Arc<tokio::sync::Semaphore>,
     /// Single-use tickets that open the sync socket without the token in its URL.
     pub tickets: Arc<auth::SyncTickets>,
     /// How phones reach the server (HTTPS, public URL, trusted proxies).
@@ -83,6 +85,7 @@ impl AppState {
             blobs: blobs::BlobStore::open(&storage)?,
             tokens: Arc::new(auth::Tokens::open(&storage)?),
             throttle: Arc::new(auth::LoginThrottle::new()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(auth::hashing_permits())),
             tickets: Arc::new(auth::SyncTickets::default()),
             reach: Arc::new(reach::Reach::default()),
             storage,
@@ -110,9 +113,13 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
         // Spans name the path, never the query: `/sync?token=…` carries a credential.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
-            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::extract::Request| tracing::debug_span!("request", method = %request.method(), path = %request.uri().path()))
+                // Internal errors are logged with their cause by `log_internal_errors`; a 503
+                // under a burst of sign-ins must not write a line each.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
