@@ -371,7 +371,7 @@ fn back_up_through(stream: UnixStream, socket: &Path, to: &Path) -> anyhow::Resu
         answer.read_line(&mut message).with_context(failed)?;
         bail!("the server refused: {}", message[ERROR_PREFIX.len()..].trim_end());
     }
-    write_file_atomically(to, |file, written| {
+    write_file_atomically(to, BACKUP_MODE, |file, written| {
         io::copy(&mut answer, file).with_context(failed)?;
         read_backup(written, File::open(written)?, None).with_context(failed)
     })
@@ -389,26 +389,29 @@ fn back_up_stopped(data: &Path, to: &Path, socket: &Path, unanswered: io::Error)
             data.display()
         )
     })?;
-    let summary = write_file_atomically(to, |file, _| write_backup(&storage, file))?;
+    let summary = write_file_atomically(to, BACKUP_MODE, |file, _| write_backup(&storage, file))?;
     record_last_backup(&storage, &summary)?;
     Ok(summary)
 }
 
-/// Writes `path` through `path.tmp`: `write` fills it (it is given the file and its path),
-/// then it is synced, renamed, and its directory synced. The temporary file is removed if
-/// anything fails.
-fn write_file_atomically<T>(path: &Path, write: impl FnOnce(&mut File, &Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
+/// Readable by the server's user alone: a backup holds the token key and password hashes.
+const BACKUP_MODE: u32 = 0o600;
+
+/// Writes `path` through `path.tmp`, with permissions `mode`: `write` fills it (it is given
+/// the file and its path), then it is synced, renamed, and its directory synced. The
+/// temporary file is removed if anything fails.
+pub(crate) fn write_file_atomically<T>(path: &Path, mode: u32, write: impl FnOnce(&mut File, &Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
     let Some(file_name) = path.file_name() else { bail!("{} names no file", path.display()) };
     let mut temporary_name = file_name.to_owned();
     temporary_name.push(".tmp");
     let temporary = path.with_file_name(temporary_name);
     let written = (|| {
-        // Readable by the server's user alone: a backup holds the token key and password hashes.
         let mut file = {
             use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-            let file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary);
+            let file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&temporary);
             let file = file.with_context(|| format!("cannot create {}", temporary.display()))?;
-            file.set_permissions(fs::Permissions::from_mode(0o600)).with_context(|| format!("cannot restrict {}", temporary.display()))?;
+            // A temporary file left by a crash keeps its old mode unless it is set again.
+            file.set_permissions(fs::Permissions::from_mode(mode)).with_context(|| format!("cannot restrict {}", temporary.display()))?;
             file
         };
         let result = write(&mut file, &temporary)?;

@@ -296,18 +296,7 @@ fn write_public(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 
 fn write_replacing(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let partial = path.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&partial)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::backup::write_file_atomically(path, mode, |file, written| file.write_all(contents).with_context(|| format!("cannot write {}", written.display())))
 }
 
 #[cfg(test)]
