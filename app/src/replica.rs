@@ -45,10 +45,34 @@ pub enum DocumentState {
     LocalOnly(usize),
     /// Not confirmed yet (never connected since it changed, or just connected).
     Unknown,
-    /// The server will not take this phone's copy (no role at its site).
-    Refused,
+    /// The server will not take this phone's copy: no role at its site (`None`), or
+    /// changes the person may not make, by the write policy's code.
+    Refused(Option<RefusalCode>),
     /// Asked for, and the server has nothing it will share.
     Unavailable,
+}
+
+/// Why the server refused changes: `shared::document::policy::CODES`, in that order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalCode {
+    Role,
+    Name,
+    Fixed,
+    Written,
+    Unreadable,
+}
+
+impl RefusalCode {
+    pub const ALL: [RefusalCode; 5] = [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable];
+
+    fn parse(code: &str) -> Option<RefusalCode> {
+        shared::document::policy::CODES.iter().position(|known| *known == code).map(|index| RefusalCode::ALL[index])
+    }
+
+    /// Its place in `Texts::refused_because`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// What the interface shows about sync.
@@ -495,7 +519,7 @@ fn pump(replica: &Rc<RefCell<Replica>>) {
             .into_iter()
             .filter_map(|id| {
                 let state = if this.client.is_refused(&id) {
-                    DocumentState::Refused
+                    DocumentState::Refused(this.client.refusal(&id).and_then(|refusal| RefusalCode::parse(&refusal.code)))
                 } else if this.client.is_unavailable(&id) {
                     DocumentState::Unavailable
                 } else {

@@ -1,11 +1,17 @@
 //! Photos and signatures, by content: `PUT /blobs/{sha256}` and `GET /blobs/{sha256}`.
 //!
 //! Trees: `blobs` (SHA-256 → the bytes) and `blob_refs` (`[SHA-256][document id]` → the
-//! document's site and the type it names). A blob is never inside a document; documents
-//! hold `{sha256, size, mime}` and the sync hub records those references as changes are
-//! stored. Anyone signed in with a role may upload (the hash is checked, so an upload can
-//! only ever be the file it claims to be); a blob is readable by those who can see a
-//! document that references it, and to everyone else it does not exist.
+//! document's site and the type it names), `blob_sites` (`[SHA-256][site]`: the sites of
+//! the people who uploaded it). A blob is never inside a document; documents hold
+//! `{sha256, size, mime}` and the sync hub records those references as changes are
+//! stored. Anyone signed in with a role may upload a JPEG, PNG or WebP picture (judged by
+//! its bytes; the hash is checked, so an upload can only ever be the file it claims to
+//! be). A blob is readable by those with a role at a site where a document refers to it
+//! *and* someone who uploaded it works: knowing a hash is not enough to make another
+//! site's photo readable by pointing a document at it. (A blob stored before uploaders'
+//! sites were recorded has none, and is readable where documents refer to it.) To
+//! everyone else it does not exist, and an upload is answered alike whether the file was
+//! there or not.
 
 use anyhow::Context;
 use axum::Router;
@@ -32,6 +38,7 @@ pub const MAX_BLOB: usize = 10 << 20;
 pub struct BlobStore {
     blobs: sled::Tree,
     refs: sled::Tree,
+    sites: sled::Tree,
 }
 
 /// What the index keeps about one reference.
@@ -43,12 +50,16 @@ struct Reference {
 
 impl BlobStore {
     pub fn open(storage: &Storage) -> anyhow::Result<BlobStore> {
-        Ok(BlobStore { blobs: storage.tree("blobs")?, refs: storage.tree("blob_refs")? })
+        Ok(BlobStore { blobs: storage.tree("blobs")?, refs: storage.tree("blob_refs")?, sites: storage.tree("blob_sites")? })
     }
 
-    /// Stores the bytes under their hash unless they are there; says whether they were new.
-    /// Not flushed.
-    pub fn put(&self, sha256: &[u8; 32], bytes: &[u8]) -> anyhow::Result<bool> {
+    /// Stores the bytes under their hash unless they are there, and records the uploader's
+    /// sites; says whether the bytes were new. Not flushed.
+    pub fn put(&self, sha256: &[u8; 32], bytes: &[u8], uploader_sites: &[SiteId]) -> anyhow::Result<bool> {
+        for site in uploader_sites {
+            let key = [sha256.as_slice(), site.as_str().as_bytes()].concat();
+            self.sites.insert(key, &[]).context("cannot record a blob's sites")?;
+        }
         let swapped = self.blobs.compare_and_swap(sha256, None::<&[u8]>, Some(bytes)).context("cannot store a blob")?;
         Ok(swapped.is_ok())
     }
@@ -69,16 +80,22 @@ impl BlobStore {
         Ok(())
     }
 
-    /// The type to serve the blob as, if `session` can see a document referring to it.
-    fn readable_by(&self, sha256: &[u8; 32], session: &Session) -> anyhow::Result<Option<String>> {
+    /// Whether `session` can see a document referring to the blob, at a site where
+    /// someone who uploaded it works.
+    fn readable_by(&self, sha256: &[u8; 32], session: &Session) -> anyhow::Result<bool> {
+        let recorded = self.sites.scan_prefix(sha256).next().is_some();
         for entry in self.refs.scan_prefix(sha256) {
             let (_, value) = entry.context("cannot read the blob index")?;
             let reference: Reference = serde_json::from_slice(&value).context("a blob reference is unreadable")?;
-            if session.role_at(&reference.site).is_some() {
-                return Ok(Some(reference.mime));
+            if session.role_at(&reference.site).is_none() {
+                continue;
+            }
+            let uploaded_there = [sha256.as_slice(), reference.site.as_str().as_bytes()].concat();
+            if !recorded || self.sites.contains_key(uploaded_there).context("cannot read a blob's sites")? {
+                return Ok(true);
             }
         }
-        Ok(None)
+        Ok(false)
     }
 }
 
@@ -92,6 +109,20 @@ pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(&text[2 * at..2 * at + 2], 16).ok()?;
     }
     Some(bytes)
+}
+
+/// The picture type the bytes are, by their first bytes: what a phone's camera or canvas
+/// makes. Anything else (an SVG, a page, a program) is not kept.
+pub fn picture_type(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some(("image/jpeg", "jpg"))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(("image/webp", "webp"))
+    } else {
+        None
+    }
 }
 
 pub fn router() -> Router<AppState> {
@@ -125,36 +156,46 @@ async fn upload(
         let actual: String = actual.iter().map(|byte| format!("{byte:02x}")).collect();
         return Err(AppError::BadRequest(format!("the content's SHA-256 is {actual}, not {sha256}: the upload was damaged or mislabelled")));
     }
-    let blobs = state.blobs.clone();
-    let added = tokio::task::spawn_blocking(move || blobs.put(&expected, &body)).await.context("the blob store task failed")??;
-    if !added {
-        return Ok(StatusCode::OK);
+    if picture_type(&body).is_none() {
+        return Err(AppError::UnsupportedFile);
     }
-    // The phone deletes nothing until it hears this, so the file must be on disk first.
+    let blobs = state.blobs.clone();
+    let sites: Vec<SiteId> = session.user.roles.iter().map(|(site, _)| site.clone()).collect();
+    let added = tokio::task::spawn_blocking(move || blobs.put(&expected, &body, &sites)).await.context("the blob store task failed")??;
+    // The phone deletes nothing until it hears this, so the file (and who may read it) must
+    // be on disk first. A file that was there already is answered alike.
     state.storage.flush().await?;
-    tracing::info!(user = %session.user.username, %sha256, "stored a file");
+    if added {
+        tracing::info!(user = %session.user.username, %sha256, "stored a file");
+    }
     Ok(StatusCode::CREATED)
 }
 
 async fn download(State(state): State<AppState>, session: Session, Path(sha256): Path<String>) -> Result<Response, AppError> {
     let wanted = path_hash(&sha256)?;
     let blobs = state.blobs.clone();
-    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(String, sled::IVec)>> {
-        let Some(mime) = blobs.readable_by(&wanted, &session)? else { return Ok(None) };
-        Ok(blobs.get(&wanted)?.map(|bytes| (mime, bytes)))
+    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<sled::IVec>> {
+        if !blobs.readable_by(&wanted, &session)? {
+            return Ok(None);
+        }
+        blobs.get(&wanted)
     })
     .await
     .context("the blob store task failed")??;
     // Unknown, not yet uploaded, and not theirs to see all look the same.
-    let (mime, bytes) = found.ok_or(AppError::NotFound)?;
-    let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let bytes = found.ok_or(AppError::NotFound)?;
+    // Served as what the bytes are, never as what a document claims; a file kept before
+    // uploads were checked that is no picture is served as bytes to save.
+    let (content_type, extension) = picture_type(&bytes).unwrap_or(("application/octet-stream", "bin"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{sha256}.{extension}\"")).expect("a hash and an extension are a valid header");
     let headers = [
-        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (header::CONTENT_DISPOSITION, disposition),
         // The address is the content: it never changes, but it is not for shared caches.
         (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable")),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        // An SVG signature must not run scripts if opened directly.
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox")),
+        // Nothing served here may run, even opened directly.
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox")),
     ];
     Ok((headers, Bytes::from(bytes.to_vec())).into_response())
 }
@@ -162,6 +203,17 @@ async fn download(State(state): State<AppState>, session: Session, Path(sha256):
 #[cfg(test)]
 mod tests {
     use super::parse_sha256;
+
+    #[test]
+    fn pictures_are_told_by_their_first_bytes() {
+        use super::picture_type;
+        assert_eq!(picture_type(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]).map(|found| found.0), Some("image/jpeg"));
+        assert_eq!(picture_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").map(|found| found.0), Some("image/png"));
+        assert_eq!(picture_type(b"RIFF\x24\0\0\0WEBPVP8 ").map(|found| found.0), Some("image/webp"));
+        for other in [&b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"[..], b"<!doctype html>", b"RIFF\x24\0\0\0WAVE", b"\xff\xd8", b""] {
+            assert_eq!(picture_type(other), None, "{:?}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn hashes_are_64_lowercase_hex_digits() {

@@ -35,6 +35,9 @@ pub enum AppError {
     /// 413: the body is over the limit.
     #[error("too large: at most {limit} bytes")]
     TooLarge { limit: usize },
+    /// 415: a file that is not a JPEG, PNG or WebP picture (judged by its bytes).
+    #[error("only JPEG, PNG and WebP pictures are kept")]
+    UnsupportedFile,
     /// 429: too many failed attempts; retry after the wait.
     #[error("too many failed attempts; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: std::time::Duration },
@@ -61,6 +64,7 @@ impl AppError {
             AppError::Conflict(_) => "exists",
             AppError::PasswordTooShort { .. } => "password_too_short",
             AppError::TooLarge { .. } => "too_large",
+            AppError::UnsupportedFile => "unsupported_file",
             AppError::TooManyRequests { .. } => "too_many_attempts",
             AppError::Busy { .. } => "busy",
             AppError::AppNotBuilt => "app_not_built",
@@ -76,6 +80,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AppNotBuilt | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -30,7 +30,9 @@ use axum::routing::get;
 use shared::protocol::DocumentId;
 use shared::protocol::message::PeerId;
 use shared::directory::Username;
+use shared::document::policy::{self, Writer};
 use shared::document::{DocumentType, blob_refs, read_header, read_site};
+use shared::protocol::message::Refusal;
 use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
@@ -372,7 +374,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     let decision = if anonymous.contains(&request.connection) {
                         Decision::Allow
                     } else {
-                        decide(&stores.directory, users.get(&request.connection), &request)
+                        decide(&stores.directory, &mut server, users.get(&request.connection), &request)
                     };
                     server.handle_decision(request.ticket, decision);
                 }
@@ -459,18 +461,19 @@ fn note_sync(directory: &Directory, user: &Username) {
     }
 }
 
-/// May this connection's user sync the document, and are the new actors theirs?
-fn decide(directory: &Directory, user: Option<&UserRecord>, request: &AccessRequest) -> Decision {
+/// May this connection's user sync the document, are the new actors theirs, and may they
+/// make these changes ([`shared::document::policy`])?
+fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>, request: &AccessRequest) -> Decision {
     let document = request.document;
     let Some(user) = user else { return Decision::Deny };
     let Some(site) = &request.site else {
         tracing::debug!(%document, user = %user.username, "refused a document that names no valid site");
         return Decision::Deny;
     };
-    if user.role_at(site).is_none() {
+    let Some(role) = user.role_at(site) else {
         tracing::debug!(%document, user = %user.username, %site, "refused a document of a site where the user has no role");
         return Decision::Deny;
-    }
+    };
     if request.incoming_site.as_ref() != Some(site) {
         tracing::warn!(%document, user = %user.username, from = %site, to = ?request.incoming_site, "refused changes that move a document to another site");
         return Decision::Deny;
@@ -486,6 +489,21 @@ fn decide(directory: &Directory, user: Option<&UserRecord>, request: &AccessRequ
             }
             Err(error) => {
                 tracing::error!(%document, %actor, error = format!("{error:#}"), "cannot check an actor; refusing its changes");
+                return Decision::Deny;
+            }
+        }
+    }
+    if request.writes {
+        let writer = Writer { user: &user.username, role };
+        let verdict = server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer));
+        match verdict {
+            Some(Ok(())) => {}
+            Some(Err(refusal)) => {
+                tracing::warn!(%document, user = %user.username, %role, code = refusal.code(), reason = %refusal, "refused changes the user may not make");
+                return Decision::Refuse(Refusal { code: refusal.code().to_owned(), reason: refusal.to_string() });
+            }
+            None => {
+                tracing::error!(%document, "changes to decide on were not found; refusing them");
                 return Decision::Deny;
             }
         }

@@ -11,7 +11,7 @@ use shared::document::catalog::{IndexEntry, SiteCatalog};
 use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
 use shared::document::template::{Checklist, ChecklistItem, ItemKind, Label, Section};
 use shared::document::work_order::{Category, EventKind, NewWorkOrder, Priority, WorkOrder};
-use shared::document::{BlobRef, DocumentType, Edit, EntryId, blob_refs};
+use shared::document::{BlobRef, DocumentType, Edit, EntryId, blob_refs, policy};
 use shared::kpi::{self, Period, WorkOrderSummary};
 use shared::time::Timestamp;
 
@@ -198,11 +198,47 @@ fn catalogs(c: &mut Criterion) {
     c.bench_function("catalog: merge 500 new index entries into 20,000", |b| {
         b.iter_batched(|| (base.clone(), phone.clone()), |(mut into, mut from)| black_box(into.merge(&mut from).unwrap()), BatchSize::LargeInput)
     });
+
+    // What the server does with a phone's message listing one new document: check it
+    // against the write policy (a walk of the change, then a read of the whole catalog).
+    let mut one = SiteCatalog::from_doc(base.fork().with_actor(ActorId::from([8; 16]))).unwrap();
+    let entry = IndexEntry {
+        document: "one".into(),
+        document_type: DocumentType::WorkOrder,
+        title: "报修".into(),
+        status: "reported".into(),
+        location: "hq-b1".into(),
+        updated_at: Timestamp::from_millis(1),
+    };
+    one.index_document(&entry, &edit("tech", 1)).unwrap();
+    let mut after = base.clone();
+    after.merge(&mut one.into_doc()).unwrap();
+    let since = base.get_heads();
+    let document = shared::protocol::DocumentId::from_random([7; 16]);
+    let tech = shared::directory::Username::parse("tech").unwrap();
+    let writer = policy::Writer { user: &tech, role: shared::directory::Role::Technician };
+    c.bench_function("policy: check one new index entry in a 20,000-entry catalog", |b| {
+        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()))
+    });
+}
+
+fn policies(c: &mut Criterion) {
+    let mut order = work_order();
+    let base = order.doc_mut().clone();
+    order.record(&id("started"), &EventKind::Started, &edit("tech", 10));
+    let mut after = order.into_doc();
+    let since = base.clone().get_heads();
+    let document = shared::protocol::DocumentId::from_random([6; 16]);
+    let tech = shared::directory::Username::parse("tech").unwrap();
+    let writer = policy::Writer { user: &tech, role: shared::directory::Role::Technician };
+    c.bench_function("policy: check one step on a work order", |b| {
+        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()))
+    });
 }
 
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = inspections, files, merges, work_orders, kpis, catalogs
+    targets = inspections, files, merges, work_orders, kpis, catalogs, policies
 }
 criterion_main!(benches);

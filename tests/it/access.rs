@@ -16,7 +16,7 @@ use shared::protocol::message::PeerId;
 use tests::native_client::{now, sync_until};
 
 use crate::support::{TestServer, catalog_of, get, http_client, login};
-use crate::sync::at_site;
+use crate::sync::{comment, order_by, order_with};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -45,11 +45,9 @@ async fn push_refused(server: &TestServer, url: &str, name: &str, document: Docu
     client
 }
 
-fn note(site: &str, text: &str) -> AutoCommit {
-    let mut doc = at_site(site);
-    doc.put(ROOT, "note", text).unwrap();
-    doc.commit();
-    doc
+/// A fault `user` reports at `site`.
+fn note(user: &str, site: &str, text: &str) -> AutoCommit {
+    order_by(user, site, text)
 }
 
 async fn post(server: &TestServer, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
@@ -64,8 +62,8 @@ async fn each_role_syncs_exactly_the_documents_of_its_sites() {
     let server = TestServer::start(dist.path()).await;
     let hq_round = DocumentId::from_random(*b"hq-round-for-all");
     let plant2_round = DocumentId::from_random(*b"plant2-dorm-room");
-    push(&server, "inspector", hq_round, note("hq", "三楼灭火器压力不足")).await;
-    push(&server, "dorm", plant2_round, note("plant2", "203 室插座松动")).await;
+    push(&server, "inspector", hq_round, note("inspector", "hq", "三楼灭火器压力不足")).await;
+    push(&server, "dorm", plant2_round, note("dorm", "plant2", "203 室插座松动")).await;
     let documents = [(catalog_of(&server, "hq"), "hq"), (hq_round, "hq"), (catalog_of(&server, "plant2"), "plant2"), (plant2_round, "plant2")];
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
 
@@ -110,7 +108,7 @@ async fn documents_refused_at_the_door_are_not_stored() {
 
     // A new document at a site where the user has no role.
     let intruder = DocumentId::from_random(*b"dorm-writes-hq!!");
-    let refused = push_refused(&server, &server.sync_url("dorm"), "dorm", intruder, note("hq", "不该进来")).await;
+    let refused = push_refused(&server, &server.sync_url("dorm"), "dorm", intruder, note("dorm", "hq", "不该进来")).await;
     let actor = refused.document(&intruder).unwrap().get_actor().to_hex_string();
     assert_eq!(server.state.directory.actor_owner(&actor).unwrap(), None, "a refused change binds no actor");
     let mut manager = phone("manager");
@@ -126,11 +124,16 @@ async fn documents_refused_at_the_door_are_not_stored() {
         doc
     })
     .await;
-    push_refused(&server, &server.sync_url("admin"), "admin", DocumentId::from_random(*b"bad-site-name!!!"), note("Head Office", "x")).await;
+    push_refused(&server, &server.sync_url("admin"), "admin", DocumentId::from_random(*b"bad-site-name!!!"), {
+        let mut doc = note("admin", "hq", "x");
+        doc.put(ROOT, "site", "Head Office").unwrap();
+        doc.commit();
+        doc
+    }).await;
 
     // Moving an existing document to another site, even by someone with roles at both.
     let moved = DocumentId::from_random(*b"hq-stays-at-hq!!");
-    let mut tech = push(&server, "tech", moved, note("hq", "空调不制冷")).await;
+    let mut tech = push(&server, "tech", moved, note("tech", "hq", "空调不制冷")).await;
     let stored_heads = server.state.documents.load(&moved).unwrap().unwrap().get_heads();
     tech.document_mut(&moved).unwrap().put(ROOT, "site", "plant2").unwrap();
     tech.handle_local_change(&moved);
@@ -146,33 +149,31 @@ async fn an_actor_belongs_to_its_first_user_and_history_names_them() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let round = DocumentId::from_random(*b"actor-owned-doc!");
-    let mut inspector = push(&server, "inspector", round, note("hq", "first")).await;
+    let mut inspector = push(&server, "inspector", round, note("inspector", "hq", "first")).await;
     let actor = inspector.document(&round).unwrap().get_actor().clone();
 
     // The storekeeper (same site) writes under the inspector's actor: to a new document and
     // to the inspector's round. Both are refused and nothing is kept.
-    let mut forged = AutoCommit::new().with_actor(actor.clone());
-    forged.put(ROOT, "site", "hq").unwrap();
-    forged.commit();
+    let forged = order_with(actor.clone(), "store", "hq", "forged");
     push_refused(&server, &server.sync_url("store"), "store", DocumentId::from_random(*b"store-as-inspect"), forged).await;
     let mut store = phone("store");
     store.request_document(round);
     sync_until(&mut store, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
     let before = server.state.documents.load(&round).unwrap().unwrap().get_heads();
     store.document_mut(&round).unwrap().set_actor(actor.clone());
-    store.document_mut(&round).unwrap().put(ROOT, "note", "written by someone else").unwrap();
+    comment(store.document_mut(&round).unwrap(), "store", "hijack", "written by someone else");
     store.handle_local_change(&round);
     sync_until(&mut store, &server.sync_url("store"), PATIENCE, |client| client.is_refused(&round)).await.unwrap();
     assert_eq!(server.state.documents.load(&round).unwrap().unwrap().get_heads(), before, "the hijacking change was not stored");
 
     // The owner carries on with the same actor; the storekeeper under their own is fine too.
-    inspector.document_mut(&round).unwrap().put(ROOT, "note", "second").unwrap();
+    comment(inspector.document_mut(&round).unwrap(), "inspector", "second", "second");
     inspector.handle_local_change(&round);
     sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
     let mut honest = phone("store-honest");
     honest.request_document(round);
     sync_until(&mut honest, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
-    honest.document_mut(&round).unwrap().put(ROOT, "stock", "checked").unwrap();
+    comment(honest.document_mut(&round).unwrap(), "store", "checked", "checked");
     honest.handle_local_change(&round);
     sync_until(&mut honest, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
 
@@ -180,7 +181,7 @@ async fn an_actor_belongs_to_its_first_user_and_history_names_them() {
     assert_eq!(response.status(), 200);
     let history: Vec<Value> = response.json().await.unwrap();
     let users: Vec<&str> = history.iter().map(|entry| entry["user"].as_str().unwrap_or("?")).collect();
-    assert_eq!(users, ["inspector", "inspector", "inspector", "store"], "{history:#?}");
+    assert_eq!(users, ["inspector", "inspector", "store"], "{history:#?}");
     assert_eq!(history[0]["actor"], actor.to_hex_string());
     assert_eq!(server.state.directory.actors_of(&Username::parse("inspector").unwrap()).unwrap(), [actor.to_hex_string()]);
 
@@ -329,7 +330,8 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
 
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let photo: Vec<u8> = (0..50_000u32).map(|index| (index * 7 % 251) as u8).collect();
+    // A JPEG by its first bytes, as a phone's camera makes them.
+    let photo: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..50_000u32).map(|index| (index * 7 % 251) as u8)).collect();
     let hash: String = Sha256::digest(&photo).iter().map(|byte| format!("{byte:02x}")).collect();
     let put = |token: Option<String>, hash: String, body: Vec<u8>| {
         let mut request = http_client().put(server.url(&format!("/blobs/{hash}"))).header("content-type", "image/jpeg").body(body);
@@ -355,8 +357,16 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
     assert!(!stored(&huge_hash), "an oversized upload stores nothing");
     assert_eq!(put(Some(inspector.clone()), "ABC".into(), photo.clone()).await.status(), 400);
 
+    // Not a picture, whatever the header says: an SVG that would run script.
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(document.cookie)</script></svg>".to_vec();
+    let svg_hash: String = Sha256::digest(&svg).iter().map(|byte| format!("{byte:02x}")).collect();
+    let response = put(Some(inspector.clone()), svg_hash.clone(), svg).await;
+    assert_eq!(response.status(), 415);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "unsupported_file");
+    assert!(!stored(&svg_hash));
+
     assert_eq!(put(Some(inspector.clone()), hash.clone(), photo.clone()).await.status(), 201);
-    assert_eq!(put(Some(server.token("dorm")), hash.clone(), photo.clone()).await.status(), 200, "the same file again is fine");
+    assert_eq!(put(Some(inspector.clone()), hash.clone(), photo.clone()).await.status(), 201, "the same file again: the same answer");
     assert!(stored(&hash));
 
     // Uploaded, but no document refers to it yet: nobody can read it.
@@ -364,22 +374,37 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
     assert_eq!(get(&server, &path, Some(&inspector)).await.status(), 404);
 
     // An hq round refers to it: hq people can read it, plant2-only people cannot.
-    let mut round = at_site("hq");
-    let answer = round.put_object(ROOT, "photo", automerge::ObjType::Map).unwrap();
+    let mut round = order_by("inspector", "hq", "photo");
     let blob = BlobRef::new(&hash, photo.len() as u64, "image/jpeg").unwrap();
-    round.put(&answer, "sha256", blob.sha256.as_str()).unwrap();
-    round.put(&answer, "size", blob.size as i64).unwrap();
-    round.put(&answer, "mime", blob.mime.as_str()).unwrap();
-    round.commit();
+    shared::document::work_order::WorkOrder::edit_in(&mut round, |order| {
+        let edit = shared::document::Edit::new(Username::parse("inspector").unwrap(), now());
+        order.add_comment(&shared::document::EntryId::parse("photo").unwrap(), "", Some(&blob), &edit).unwrap();
+    })
+    .unwrap();
     push(&server, "inspector", DocumentId::from_random(*b"round-with-photo"), round).await;
     for user in ["inspector", "manager", "store", "admin"] {
         let response = get(&server, &path, Some(&server.token(user))).await;
         assert_eq!(response.status(), 200, "{user}");
         assert_eq!(response.headers()["content-type"], "image/jpeg");
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.headers()["content-disposition"], format!("attachment; filename=\"{hash}.jpg\""));
+        assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
         assert_eq!(response.bytes().await.unwrap().as_ref(), photo.as_slice());
     }
     assert_eq!(get(&server, &path, Some(&server.token("dorm"))).await.status(), 404, "plant2 only");
+
+    // Knowing the hash, a plant2 person points a plant2 document at the hq photo: still
+    // not theirs to read, since nobody who uploaded it works at plant2.
+    let mut pointing = order_by("dorm", "plant2", "借用照片");
+    shared::document::work_order::WorkOrder::edit_in(&mut pointing, |order| {
+        let edit = shared::document::Edit::new(Username::parse("dorm").unwrap(), now());
+        order.add_comment(&shared::document::EntryId::parse("photo").unwrap(), "", Some(&blob), &edit).unwrap();
+    })
+    .unwrap();
+    push(&server, "dorm", DocumentId::from_random(*b"plant2-points-at"), pointing).await;
+    assert_eq!(get(&server, &path, Some(&server.token("dorm"))).await.status(), 404, "a reference alone opens nothing");
+    assert_eq!(put(Some(server.token("dorm")), hash.clone(), photo.clone()).await.status(), 201);
+    assert_eq!(get(&server, &path, Some(&server.token("dorm"))).await.status(), 200, "one who holds the file may share it at their site");
     assert_eq!(get(&server, &path, None).await.status(), 401);
     server.stop().await.unwrap();
 }
@@ -484,9 +509,7 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
 
     // The inspector syncs once: the list shows when, and the device they used.
     let mut inspector_phone = phone("inspector");
-    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from([0x5a; 16]));
-    doc.put(ROOT, "site", "hq").unwrap();
-    doc.commit();
+    let doc = order_with(automerge::ActorId::from([0x5a; 16]), "inspector", "hq", "device");
     let document = DocumentId::from_random(*b"inspector-device");
     inspector_phone.add_document(document, doc);
     sync_until(&mut inspector_phone, &server.sync_url("inspector"), PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
@@ -556,3 +579,89 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     assert_eq!(get(&server, "/api/me", Some(&fresh)).await.status(), 200);
     server.stop().await.unwrap();
 }
+
+/// The findings over real sockets: each change a role may not make is refused with
+/// its reason, nothing of it is stored, and the same phone's honest work syncs meanwhile.
+#[tokio::test]
+async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
+    use shared::document::catalog::SiteCatalog;
+    use shared::document::stocktake::{Mode, NewStocktake, Phase, Stocktake};
+    use shared::document::{Edit, EntryId};
+    use shared::quantity::Quantity;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let edit = |user: &str| Edit::new(Username::parse(user).unwrap(), now());
+    let id = |value: &str| EntryId::parse(value).unwrap();
+    let refusal = |client: &Client, document: &DocumentId| client.refusal(document).map(|refusal| refusal.code.clone());
+
+    // An inspector re-points a printed label's code, and reports a fault honestly.
+    let catalog = catalog_of(&server, "hq");
+    let stored_catalog = server.state.documents.load(&catalog).unwrap().unwrap().get_heads();
+    let mut inspector = phone("inspector");
+    inspector.request_document(catalog);
+    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced)).await.unwrap();
+    SiteCatalog::edit_in(inspector.document_mut(&catalog).unwrap(), |site| {
+        let mut place = site.read().unwrap().places[0].clone();
+        place.code = "HACKED".into();
+        site.put_place(&place, &edit("inspector")).unwrap();
+    })
+    .unwrap();
+    inspector.handle_local_change(&catalog);
+    let honest = DocumentId::from_random(*b"honest-inspector");
+    inspector.add_document(honest, order_by("inspector", "hq", "楼梯灯不亮"));
+    // And a fault reported "by the manager".
+    let forged = DocumentId::from_random(*b"forged-reporter!");
+    inspector.add_document(forged, order_by("manager", "hq", "经理报的"));
+    let settled = |client: &Client| client.is_refused(&catalog) && client.is_refused(&forged) && client.status(&honest) == Some(SyncStatus::Synced);
+    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, settled).await.unwrap();
+    assert_eq!(refusal(&inspector, &catalog).as_deref(), Some("role"));
+    assert_eq!(refusal(&inspector, &forged).as_deref(), Some("name"));
+    assert_eq!(server.state.documents.load(&catalog).unwrap().unwrap().get_heads(), stored_catalog, "the catalog is as it was");
+    assert_eq!(server.state.documents.chunk_count(&forged).unwrap(), 0, "nothing of the forged order is stored");
+
+    // A storekeeper counts and closes a stocktake, then approves it: the approval is
+    // refused; a manager's is kept.
+    let count = DocumentId::from_random(*b"self-approved!!!");
+    let new = NewStocktake { site: shared::directory::SiteId::parse("hq").unwrap(), location: "hq-store".into(), mode: Mode::Open, expected: vec![("gloves".into(), Quantity::from_thousandths(5_000))], assets: Vec::new() };
+    let mut stocktake = Stocktake::start(automerge::ActorId::random(), &new, &edit("store")).unwrap();
+    stocktake.count(&id("c1"), "A1", "gloves", Quantity::from_thousandths(50_000), &edit("store")).unwrap();
+    stocktake.record_phase(&id("closed"), Phase::Closed, &edit("store")).unwrap();
+    let store_url = server.sync_url("store");
+    let mut store = push(&server, "store", count, stocktake.into_doc()).await;
+    Stocktake::edit_in(store.document_mut(&count).unwrap(), |count| count.approve(&id("approved"), &[], &edit("store")).unwrap()).unwrap();
+    store.handle_local_change(&count);
+    sync_until(&mut store, &store_url, PATIENCE, |client| client.is_refused(&count)).await.unwrap();
+    assert_eq!(refusal(&store, &count).as_deref(), Some("role"));
+    let mut manager = phone("manager");
+    manager.request_document(count);
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced)).await.unwrap();
+    assert_eq!(Stocktake::read_doc(manager.document(&count).unwrap()).unwrap().phase, Phase::Closed, "the storekeeper's approval was not kept");
+    Stocktake::edit_in(manager.document_mut(&count).unwrap(), |count| count.approve(&id("approved-m"), &[], &edit("manager")).unwrap()).unwrap();
+    manager.handle_local_change(&count);
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced)).await.unwrap();
+    let kept = server.state.documents.load(&count).unwrap().unwrap();
+    assert_eq!(Stocktake::read_doc(&kept).unwrap().phase, Phase::Approved);
+
+    // An administrator retypes a place's code as a number: refused, the catalog still reads.
+    let plant2 = catalog_of(&server, "plant2");
+    let mut admin = phone("admin");
+    admin.request_document(plant2);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, |client| client.status(&plant2) == Some(SyncStatus::Synced)).await.unwrap();
+    {
+        let doc = admin.document_mut(&plant2).unwrap();
+        let (_, places) = automerge::ReadDoc::get(doc, ROOT, "places").unwrap().unwrap();
+        let first = automerge::ReadDoc::keys(doc, &places).next().unwrap();
+        let (_, place) = automerge::ReadDoc::get(doc, &places, first.as_str()).unwrap().unwrap();
+        doc.put(&place, "code", 42_i64).unwrap();
+        doc.commit();
+    }
+    admin.handle_local_change(&plant2);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, |client| client.is_refused(&plant2)).await.unwrap();
+    assert_eq!(refusal(&admin, &plant2).as_deref(), Some("unreadable"));
+    SiteCatalog::read_doc(&server.state.documents.load(&plant2).unwrap().unwrap()).expect("the stored catalog still reads");
+    let labels = get(&server, "/api/sites/plant2/labels.svg", Some(&server.token("admin"))).await;
+    assert_eq!(labels.status(), 200);
+    server.stop().await.unwrap();
+}
+

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use automerge::transaction::Transactable as _;
-use automerge::{ChangeHash, ObjType, ROOT};
+use automerge::ChangeHash;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use shared::document::work_order::WorkOrder;
+use shared::document::{BlobRef, EntryId};
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
@@ -22,7 +23,7 @@ use tests::native_client::{now, sync_until};
 
 use crate::server_process::{ServerProcess, server_binary};
 use crate::support::{http_client, login, wait_for};
-use crate::sync::at_site;
+use crate::sync::{comment, edit, order_by};
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -81,6 +82,11 @@ struct Writer {
 }
 
 impl Writer {
+    /// Whose phone this is: a busy writer is its user's second phone.
+    fn user(&self) -> &'static str {
+        self.name.trim_start_matches("busy-")
+    }
+
     async fn run(self, acknowledged: Arc<Mutex<Acknowledged>>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
         let mut phone = phone(self.name);
         let mut documents = Vec::new();
@@ -93,15 +99,12 @@ impl Writer {
                 let mut bytes = [self.id_byte; 16];
                 bytes[12..].copy_from_slice(&(documents.len() as u32).to_be_bytes());
                 let document = DocumentId::from_random(bytes);
-                let mut doc = at_site(self.site);
-                doc.put(ROOT, "title", format!("{} {}", self.name, documents.len()))?;
-                doc.commit();
-                phone.add_document(document, doc);
+                phone.add_document(document, order_by(self.user(), self.site, &format!("{} {}", self.name, documents.len())));
                 documents.push(document);
             }
             for edit in 0..self.edits {
                 let document = documents[(round * 7 + edit) % documents.len()];
-                phone.document_mut(&document).expect("the phone has it").put(ROOT, "round", round as i64)?;
+                comment(phone.document_mut(&document).expect("the phone has it"), self.user(), &format!("r{round}e{edit}"), "again");
                 phone.handle_local_change(&document);
             }
             sync_until(&mut phone, &self.sync_url, PATIENCE, |client| synced(client, &documents)).await?;
@@ -119,7 +122,9 @@ impl Writer {
 /// Uploads a 200 kB photo, distinct for each `index`; returns its SHA-256 and bytes.
 async fn upload_photo(base_url: &str, token: &str, index: u32) -> anyhow::Result<(String, Vec<u8>)> {
     let mut photo: Vec<u8> = (0..200_000u32).map(|at| (at.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-    photo[..4].copy_from_slice(&index.to_be_bytes());
+    // A JPEG by its first bytes, distinct by the next four.
+    photo[..4].copy_from_slice(&[0xff, 0xd8, 0xff, 0xe0]);
+    photo[4..8].copy_from_slice(&index.to_be_bytes());
     let sha256 = hex(&Sha256::digest(&photo));
     let response =
         http_client().put(format!("{base_url}blobs/{sha256}")).bearer_auth(token).header("content-type", "image/jpeg").body(photo.clone()).send().await?;
@@ -140,13 +145,10 @@ async fn keep_uploading(base_url: String, token: String, acknowledged: Arc<Mutex
         let mut bytes = [0xca; 16];
         bytes[12..].copy_from_slice(&index.to_be_bytes());
         let document = DocumentId::from_random(bytes);
-        let mut round = at_site("hq");
-        let answer = round.put_object(ROOT, "photo", ObjType::Map)?;
-        round.put(&answer, "sha256", sha256.as_str())?;
-        round.put(&answer, "size", photo.len() as i64)?;
-        round.put(&answer, "mime", "image/jpeg")?;
-        round.commit();
-        phone.add_document(document, round);
+        let mut order = order_by("inspector", "hq", "photo");
+        let blob = BlobRef::new(&sha256, photo.len() as u64, "image/jpeg")?;
+        WorkOrder::edit_in(&mut order, |order| order.add_comment(&EntryId::parse("photo")?, "", Some(&blob), &edit("inspector")))??;
+        phone.add_document(document, order);
         documents.push(document);
         sync_until(&mut phone, &sync_url(&base_url, &token), PATIENCE, |client| synced(client, &documents)).await?;
         index += 1;
@@ -423,7 +425,7 @@ async fn a_stopped_server_is_backed_up_and_the_admin_api_shows_the_last_backup()
 
     let mut note = phone("note");
     let document = DocumentId::from_random(*b"backed-up-stoppd");
-    note.add_document(document, at_site("hq"));
+    note.add_document(document, order_by("inspector", "hq", "note"));
     sync_until(&mut note, &sync_url(&server.url, &inspector), PATIENCE, |client| synced(client, &[document])).await.unwrap();
     assert!(server.terminate().success());
     assert!(!data.path().join("db").join(server::backup::CONTROL_SOCKET).exists(), "a clean shutdown removes the control socket");

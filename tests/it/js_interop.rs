@@ -75,7 +75,7 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
     let our_messages = [
         Message::Peer { sender: peer("houqin"), target: peer("js-peer"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: Some("srv".into()), is_ephemeral: false }) },
         Message::Sync { sender: peer("houqin"), target: peer("js-peer"), document: ours, data: vec![0x42, 9, 9] },
-        Message::DocUnavailable { sender: peer("houqin"), target: peer("js-peer"), document: ours },
+        Message::DocUnavailable { sender: peer("houqin"), target: peer("js-peer"), document: ours, refusal: None },
     ];
     let hex = |bytes: &[u8]| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
     let input = serde_json::json!({
@@ -130,7 +130,7 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
     );
     assert_eq!(frames[2], Message::Request { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![0x42, 0, 1] });
     assert_eq!(frames[3], Message::Sync { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![7; 300] });
-    assert_eq!(frames[4], Message::DocUnavailable { sender: peer("js-server"), target: peer("houqin"), document: ours });
+    assert_eq!(frames[4], Message::DocUnavailable { sender: peer("js-server"), target: peer("houqin"), document: ours, refusal: None });
     assert!(matches!(&frames[5], Message::Ephemeral { session, count: 3, document, .. } if session == "session-a" && *document == ours));
     assert_eq!(frames[6], Message::Error { message: "unsupported protocol version".into() });
 }
@@ -142,7 +142,6 @@ async fn the_javascript_repo_syncs_through_our_server() {
     use std::io::{BufRead as _, BufReader};
     use std::time::Duration;
 
-    use automerge::transaction::Transactable as _;
     use automerge::{ROOT, ReadDoc as _};
     use shared::protocol::DocumentId;
     use shared::protocol::client::{Client, ClientConfig, SyncStatus};
@@ -178,8 +177,10 @@ async fn the_javascript_repo_syncs_through_our_server() {
         reader.request_document(document);
         let arrived = |client: &Client| client.status(&document) == Some(SyncStatus::Synced) || client.is_unavailable(&document);
         sync_until(&mut reader, &url, Duration::from_secs(30), arrived).await.unwrap();
-        let answer = reader.document(&document).unwrap().get(ROOT, "answers").unwrap();
-        if answer.is_some() {
+        let comments = reader.document(&document).unwrap().get(ROOT, "comments").unwrap();
+        if let Some((_, comments)) = comments
+            && reader.document(&document).unwrap().get(&comments, "from-js").unwrap().is_some()
+        {
             break;
         }
         // The JavaScript client may not have pushed yet: ask again shortly.
@@ -191,18 +192,13 @@ async fn the_javascript_repo_syncs_through_our_server() {
     let exit = tokio::task::spawn_blocking(move || creator.wait()).await.unwrap().unwrap();
     assert!(exit.success());
     let doc = reader.document(&document).unwrap().clone();
-    // Automerge 3 in JavaScript stores plain strings as collaborative text.
-    let (_, title) = doc.get(ROOT, "title").unwrap().unwrap();
-    assert_eq!(doc.text(&title).unwrap(), "JS 客户端报修");
+    let order = shared::document::work_order::WorkOrder::read_doc(&doc).expect("the JavaScript client wrote a readable work order");
+    assert_eq!((order.title.as_str(), order.header.created_by.as_str(), order.comments.len()), ("JS 客户端报修", "inspector", 1));
 
     // We create; JavaScript reads.
     let ours = DocumentId::from_random(*b"native-for-js-rd");
     let mut writer = Client::new(ClientConfig::new(PeerId("native-writer".into())), now());
-    let mut doc = automerge::AutoCommit::new();
-    doc.put(ROOT, "type", "inspection").unwrap();
-    doc.put(ROOT, "site", "hq").unwrap();
-    doc.put(ROOT, "location", "hq-b1").unwrap();
-    doc.commit();
+    let doc = crate::sync::order_by("manager", "hq", "漏水");
     writer.add_document(ours, doc);
     sync_until(&mut writer, &url, Duration::from_secs(30), |client| client.status(&ours) == Some(SyncStatus::Synced)).await.unwrap();
     // Off the runtime's thread: the in-process server must keep serving while node runs.
@@ -211,7 +207,7 @@ async fn the_javascript_repo_syncs_through_our_server() {
     let output = tokio::task::spawn_blocking(move || read.output()).await.unwrap().unwrap();
     assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(seen, serde_json::json!({ "type": "inspection", "site": "hq", "location": "hq-b1" }));
+    assert_eq!((&seen["type"], &seen["site"], &seen["title"], &seen["created_by"]), (&"work_order".into(), &"hq".into(), &"漏水".into(), &"manager".into()), "{seen}");
 
     // Signed in at another site only, the JavaScript repo cannot have it.
     let mut denied = std::process::Command::new("node");

@@ -170,7 +170,6 @@ async fn without_demo_the_database_stays_empty() {
 /// being killed (SIGKILL) the moment the phone heard it.
 #[tokio::test]
 async fn acknowledged_documents_survive_sigkill() {
-    use automerge::transaction::Transactable as _;
     use shared::protocol::DocumentId;
     use shared::protocol::client::{Client, ClientConfig, SyncStatus};
     use shared::protocol::message::PeerId;
@@ -186,11 +185,9 @@ async fn acknowledged_documents_survive_sigkill() {
             let mut bytes = [0x77u8; 16];
             bytes[..4].copy_from_slice(&index.to_be_bytes());
             let document = DocumentId::from_random(bytes);
-            let mut doc = crate::sync::at_site("hq");
+            let mut doc = crate::sync::order_by("inspector", "hq", "step");
             for step in 0..3i64 {
-                doc.put(automerge::ROOT, "step", step).unwrap();
-                doc.put(automerge::ROOT, format!("answer-{step}"), "pass").unwrap();
-                doc.commit();
+                crate::sync::comment(&mut doc, "inspector", &format!("answer-{step}"), "pass");
             }
             phone.add_document(document, doc);
             document

@@ -52,11 +52,22 @@ impl TestServer {
         TestServer::start_serving(data, dist, address, Some(name), server::reach::Reach::default()).await
     }
 
+    /// As `cargo xtask bench` runs the server (`--bench-anonymous-sync`): `/sync` without a
+    /// session, allowed everything, as anonymous automerge-repo servers are.
+    pub async fn start_anonymous(dist: &Path) -> TestServer {
+        TestServer::start_with(tempfile::tempdir().unwrap(), dist, "127.0.0.1:0".parse().unwrap(), None, server::reach::Reach::default(), true).await
+    }
+
     async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach) -> TestServer {
+        TestServer::start_with(data, dist, address, https_name, reach, false).await
+    }
+
+    async fn start_with(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach, anonymous_sync: bool) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
         let mut state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         state.reach = std::sync::Arc::new(reach);
+        state.anonymous_sync = anonymous_sync;
         let listener = server::listen(address).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();

@@ -28,7 +28,7 @@ fn synced(client: &Client, documents: &[DocumentId]) -> bool {
     documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced))
 }
 
-fn edit(user: &str) -> Edit {
+pub fn edit(user: &str) -> Edit {
     Edit::new(Username::parse(user).unwrap(), now())
 }
 
@@ -41,12 +41,36 @@ fn edit_order(phone: &mut Client, document: &DocumentId, change: impl FnOnce(&mu
     phone.handle_local_change(document);
 }
 
-/// A bare document that names its site, as the server requires.
-pub fn at_site(site: &str) -> AutoCommit {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "site", site).unwrap();
-    doc.commit();
-    doc
+/// A work order `user` reports at `site`: the smallest document the server takes from
+/// them. Fields added before it is first pushed travel with it.
+pub fn order_by(user: &str, site: &str, title: &str) -> AutoCommit {
+    order_with(ActorId::random(), user, site, title)
+}
+
+/// [`order_by`] made under `actor`.
+pub fn order_with(actor: ActorId, user: &str, site: &str, title: &str) -> AutoCommit {
+    let new = NewWorkOrder {
+        site: SiteId::parse(site).unwrap(),
+        title: title.into(),
+        description: String::new(),
+        location: format!("{site}-b1"),
+        asset: None,
+        category: Category::Other,
+        priority: Priority::Normal,
+        due_at: None,
+        source: None,
+    };
+    WorkOrder::report(actor, &new, &EntryId::parse("reported").unwrap(), &edit(user)).unwrap().into_doc()
+}
+
+/// Comments as `user`, which anyone at the order's site may do; `id` names the comment.
+pub fn comment(doc: &mut AutoCommit, user: &str, id: &str, text: &str) {
+    WorkOrder::edit_in(doc, |order| order.add_comment(&EntryId::parse(id).unwrap(), text, None, &edit(user)).unwrap()).unwrap();
+}
+
+/// The texts of an order's comments, by id.
+pub fn comments(doc: &AutoCommit) -> std::collections::BTreeMap<String, String> {
+    WorkOrder::read_doc(doc).unwrap().comments.into_iter().map(|comment| (comment.id.to_string(), comment.text)).collect()
 }
 
 fn heads(phone: &Client, document: &DocumentId) -> Vec<automerge::ChangeHash> {
@@ -59,7 +83,8 @@ fn heads(phone: &Client, document: &DocumentId) -> Vec<automerge::ChangeHash> {
 async fn three_phones_edit_offline_and_converge() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
-    let users = ["tech", "manager", "inspector"];
+    // Those who may change an order's details: managers and its reporter.
+    let users = ["inspector", "manager", "admin"];
     let urls = users.map(|user| server.sync_url(user));
     let document = DocumentId::from_random(*b"three-phones-ok!");
     let new = NewWorkOrder {
@@ -126,23 +151,21 @@ async fn a_phone_with_nothing_new_still_hears_the_news() {
     let server = TestServer::start(dist.path()).await;
     let url = server.sync_url("inspector");
     let document = DocumentId::from_random(*b"quiet-phone-news");
-    let mut doc = at_site("hq");
-    doc.put(ROOT, "note", "first").unwrap();
-    doc.commit();
+    let mut doc = order_by("inspector", "hq", "漏水");
+    comment(&mut doc, "inspector", "first", "first");
     let (mut writer, mut reader) = (phone("writer"), phone("reader"));
     writer.add_document(document, doc.fork());
     reader.add_document(document, doc);
     sync_until(&mut writer, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
     sync_until(&mut reader, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
 
-    writer.document_mut(&document).unwrap().put(ROOT, "note", "second").unwrap();
+    comment(writer.document_mut(&document).unwrap(), "inspector", "second", "second");
     writer.handle_local_change(&document);
     sync_until(&mut writer, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
 
     let writer_heads = heads(&writer, &document);
     sync_until(&mut reader, &url, PATIENCE, |client| client.document(&document).unwrap().clone().get_heads() == writer_heads).await.unwrap();
-    let (value, _) = reader.document(&document).unwrap().get(ROOT, "note").unwrap().unwrap();
-    assert_eq!(value.as_str(), Some("second"));
+    assert_eq!(comments(reader.document(&document).unwrap()).get("second").map(String::as_str), Some("second"));
     server.stop().await.unwrap();
 }
 
@@ -156,9 +179,8 @@ async fn a_thousand_documents_survive_a_restart() {
             let mut bytes = [0u8; 16];
             bytes[..4].copy_from_slice(&index.to_le_bytes());
             let document = DocumentId::from_random(bytes);
-            let mut doc = at_site("hq");
+            let mut doc = order_by("store", "hq", &format!("巡检 {index}"));
             doc.put(ROOT, "index", i64::from(index)).unwrap();
-            doc.put(ROOT, "title", format!("巡检 {index}")).unwrap();
             doc.commit();
             pusher.add_document(document, doc);
             document
@@ -221,18 +243,16 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
 
     let mut calm = phone("calm");
     let ok = DocumentId::from_random([0x67; 16]);
-    let mut doc = at_site("plant2");
-    doc.put(ROOT, "fine", true).unwrap();
-    doc.commit();
-    calm.add_document(ok, doc);
+    calm.add_document(ok, order_by("tech", "plant2", "fine"));
     sync_until(&mut calm, &url, PATIENCE, |client| synced(client, &[ok])).await.unwrap();
     server.stop().await.unwrap();
 }
 
-/// Changes the document `steps` times, pushing each change in a connection of its own.
-async fn push_steps(phone: &mut Client, url: &str, document: DocumentId, steps: i64) {
+/// Comments on the order `steps` times as `user`, pushing each comment in a connection of
+/// its own.
+async fn push_steps(phone: &mut Client, url: &str, user: &str, document: DocumentId, steps: i64) {
     for step in 0..steps {
-        phone.document_mut(&document).unwrap().put(ROOT, "step", step).unwrap();
+        comment(phone.document_mut(&document).unwrap(), user, &format!("step-{step}"), "step");
         phone.handle_local_change(&document);
         sync_until(phone, url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
     }
@@ -247,8 +267,8 @@ async fn an_idle_document_is_stored_as_one_snapshot() {
     let url = server.sync_url("dorm");
     let document = DocumentId::from_random(*b"idle-compacted!!");
     let mut pusher = phone("pusher");
-    pusher.add_document(document, at_site("plant2"));
-    push_steps(&mut pusher, &url, document, 3).await;
+    pusher.add_document(document, order_by("dorm", "plant2", "idle"));
+    push_steps(&mut pusher, &url, "dorm", document, 3).await;
     // Idle documents leave memory every few seconds.
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     while server.state.documents.chunk_count(&document).unwrap() != 1 {
@@ -275,9 +295,9 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
     let url = server.sync_url("dorm");
     let document = DocumentId::from_random(*b"compacted-doc-ok");
     let mut busy = phone("busy");
-    busy.add_document(document, at_site("plant2"));
+    busy.add_document(document, order_by("dorm", "plant2", "busy"));
     let pushes = server::documents::COMPACT_AFTER as i64 + 10;
-    push_steps(&mut busy, &url, document, pushes).await;
+    push_steps(&mut busy, &url, "dorm", document, pushes).await;
     let data = server.stop().await.unwrap();
     {
         let storage = server::Storage::open(data.path()).unwrap();

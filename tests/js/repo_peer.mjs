@@ -1,11 +1,12 @@
 // A real automerge-repo 2.x client (Repo + WebSocketClientAdapter from npm) talking to a
 // Houqin server, signing in first as any client must. Usage:
 //   node repo_peer.mjs create <http url> <user> <password>
-//       creates a work order at site hq, prints its URL, keeps syncing until standard
-//       input closes
+//       reports a work order at site hq as <user> and comments on it, prints its URL,
+//       keeps syncing until standard input closes
 //   node repo_peer.mjs read <http url> <user> <password> <automerge url>
 //       prints the document as JSON once it has arrived
 
+import { ImmutableString } from "@automerge/automerge";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 
@@ -26,13 +27,31 @@ sync.protocol = "ws:";
 sync.searchParams.set("token", token);
 
 const repo = new Repo({ network: [new WebSocketClientAdapter(sync.href, 500)] });
-const plain = (doc) => JSON.parse(JSON.stringify(doc));
+// Houqin's times are 64-bit integers, which this Automerge hands over as BigInt.
+const plain = (doc) => JSON.parse(JSON.stringify(doc, (_, value) => (typeof value === "bigint" ? Number(value) : value)));
 
 if (mode === "create") {
-  // Plain strings, as any automerge-repo client writes them.
-  const handle = repo.create({ type: "work_order", site: "hq", title: "JS 客户端报修", answers: {} });
+  // A work order as Houqin's schema has it: short values as immutable strings (a plain
+  // JavaScript string is collaborative text, which Houqin keeps for long text only).
+  const word = (value) => new ImmutableString(value);
+  const now = Date.now();
+  const handle = repo.create({
+    type: word("work_order"),
+    schema: 3,
+    site: word("hq"),
+    created_by: word(username),
+    created_at: now,
+    title: word("JS 客户端报修"),
+    description: "门锁坏了",
+    location: word("hq-b1"),
+    category: word("other"),
+    priority: word("normal"),
+    events: { reported: { kind: word("reported"), user: word(username), at: now } },
+    comments: {},
+    parts: {},
+  });
   handle.change((doc) => {
-    doc.answers["from-js"] = "fail";
+    doc.comments["from-js"] = { user: word(username), at: now, text: "已拍照" };
   });
   console.log(handle.url);
   process.stdin.resume();

@@ -116,6 +116,7 @@ fn describe(doc: &mut AutoCommit, value: &Value<'_>, id: &ObjId) -> ConflictingV
 }
 
 /// A field of a map as conflicts show and copy it.
+#[derive(PartialEq)]
 enum Field {
     Scalar(ScalarValue),
     Text(String),
@@ -140,16 +141,34 @@ fn map_fields(doc: &AutoCommit, map: &ObjId) -> Vec<(String, Field)> {
     fields
 }
 
+/// The map reached from the root through the maps named by `path`.
+fn map_at(doc: &AutoCommit, path: &[String]) -> Option<ObjId> {
+    let mut object = ROOT;
+    for key in path {
+        object = match doc.get(&object, key.as_str()) {
+            Ok(Some((Value::Object(ObjType::Map), child))) => child,
+            _ => return None,
+        };
+    }
+    Some(object)
+}
+
+/// Whether the map at `path` in `after` holds exactly the fields of one of the values at
+/// `path` in `before`: a settled conflict keeps someone's answer as they gave it, their
+/// name included.
+pub(crate) fn keeps_a_value(before: &AutoCommit, after: &AutoCommit, path: &[String]) -> bool {
+    let Some((key, parents)) = path.split_last() else { return false };
+    let (Some(old), Some(new)) = (map_at(before, parents), map_at(after, parents)) else { return false };
+    let Ok(Some((Value::Object(ObjType::Map), kept))) = after.get(&new, key.as_str()) else { return false };
+    let kept = map_fields(after, &kept);
+    let values = before.get_all(&old, key.as_str()).unwrap_or_default();
+    values.into_iter().any(|(value, id)| matches!(value, Value::Object(ObjType::Map)) && map_fields(before, &id) == kept)
+}
+
 /// Settles the conflict at `path` on the value whose id is `chosen`, as a change by `edit`.
 pub fn resolve(doc: &mut AutoCommit, path: &[String], chosen: &str, edit: &Edit) -> Result<(), DocumentError> {
     let (key, parents) = path.split_last().ok_or_else(|| invalid("conflict path", "", "a path to a field"))?;
-    let mut object = ROOT;
-    for parent in parents {
-        object = match doc.get(&object, parent.as_str())? {
-            Some((Value::Object(ObjType::Map), child)) => child,
-            _ => return Err(invalid("conflict path", &path.join("."), "a path of maps to a field")),
-        };
-    }
+    let object = map_at(doc, parents).ok_or_else(|| invalid("conflict path", &path.join("."), "a path of maps to a field"))?;
     let values = doc.get_all(&object, key.as_str())?;
     let Some((value, _)) = values.iter().find(|(_, id)| id.to_string() == chosen) else {
         return Err(invalid("chosen value", chosen, "the id of one of the field's current values"));

@@ -14,6 +14,7 @@ pub mod catalog_csv;
 pub mod conflicts;
 pub mod history;
 pub mod inspection;
+pub mod policy;
 pub mod seeds;
 pub mod stocktake;
 pub mod template;

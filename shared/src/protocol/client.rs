@@ -13,7 +13,7 @@ use automerge::sync::{self, SyncDoc as _};
 use automerge::{AutoCommit, ChangeHash};
 
 use super::document_id::DocumentId;
-use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION};
+use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION, Refusal};
 use crate::time::Timestamp;
 
 /// How a client behaves on the network.
@@ -104,6 +104,8 @@ struct Tracked {
     unavailable: bool,
     /// The server answered "unavailable" for a document this device holds.
     refused: bool,
+    /// Why, when the server said (changes the person's role may not make).
+    refusal: Option<Refusal>,
 }
 
 /// A device's side of sync.
@@ -164,7 +166,7 @@ impl Client {
 
     /// Starts tracking a document this device has (created here or loaded from storage).
     pub fn add_document(&mut self, id: DocumentId, doc: AutoCommit) {
-        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false, refused: false });
+        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false, refused: false, refusal: None });
         if self.is_online() && !self.started.contains(&id) && !self.waiting.contains(&id) {
             self.waiting.push_back(id);
             self.start_waiting();
@@ -218,6 +220,11 @@ impl Client {
     /// [`ClientEvent::Refused`]).
     pub fn is_refused(&self, id: &DocumentId) -> bool {
         self.documents.get(id).is_some_and(|tracked| tracked.refused)
+    }
+
+    /// Why the server refused this device's changes to the document, when it said.
+    pub fn refusal(&self, id: &DocumentId) -> Option<&Refusal> {
+        self.documents.get(id).and_then(|tracked| tracked.refusal.as_ref())
     }
 
     /// The heads the server last told us it has, if it has told us.
@@ -319,6 +326,7 @@ impl Client {
                     tracked.state = sync::State::new();
                     tracked.unavailable = false;
                     tracked.refused = false;
+                    tracked.refusal = None;
                     self.waiting.push_back(*id);
                 }
                 // What the phone needs first (its sites' catalogs) goes first.
@@ -328,7 +336,7 @@ impl Client {
             }
             _ if !self.is_online() => self.fail("the server spoke before the handshake finished"),
             Message::Sync { document, data, .. } => self.receive_sync(document, &data),
-            Message::DocUnavailable { document, .. } => {
+            Message::DocUnavailable { document, refusal, .. } => {
                 if self.in_flight.remove(&document) {
                     self.start_waiting();
                 }
@@ -340,8 +348,9 @@ impl Client {
                             tracked.unavailable = true;
                             self.events.push_back(ClientEvent::Unavailable(document));
                         }
-                    } else if !tracked.refused {
+                    } else if !tracked.refused || tracked.refusal != refusal {
                         tracked.refused = true;
+                        tracked.refusal = refusal;
                         self.events.push_back(ClientEvent::Refused(document));
                     }
                 }
@@ -373,6 +382,7 @@ impl Client {
         }
         tracked.unavailable = false;
         tracked.refused = false;
+        tracked.refusal = None;
         if tracked.doc.get_heads() != before {
             self.events.push_back(ClientEvent::DocumentChanged(id));
         }
@@ -485,7 +495,7 @@ mod tests {
         assert_eq!(started, [ids[4], ids[0]], "the one asked for first, then in order");
 
         // An answer (here: the server has no such document) lets the next one start.
-        let unavailable = Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0] };
+        let unavailable = Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0], refusal: None };
         client.handle_frame(now, &message::encode(&unavailable));
         let next: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
         assert_eq!(next, [ids[1]]);

@@ -34,6 +34,14 @@ pub struct RemoteHeads {
     pub timestamp: u64,
 }
 
+/// Why the server refused a peer's changes: a stable code (`shared::document::policy`)
+/// and the English explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: String,
+    pub reason: String,
+}
+
 /// One protocol message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -43,7 +51,9 @@ pub enum Message {
     /// Like `Sync`, but asks for `DocUnavailable` if the target does not have the document.
     Request { sender: PeerId, target: PeerId, document: DocumentId, data: Vec<u8> },
     Sync { sender: PeerId, target: PeerId, document: DocumentId, data: Vec<u8> },
-    DocUnavailable { sender: PeerId, target: PeerId, document: DocumentId },
+    /// `refusal` is Houqin's addition (keys `reasonCode` and `reason`, which other peers
+    /// ignore): changes of a document the peer may read were refused, and why.
+    DocUnavailable { sender: PeerId, target: PeerId, document: DocumentId, refusal: Option<Refusal> },
     Ephemeral { sender: PeerId, target: PeerId, document: DocumentId, session: String, count: u64, data: Vec<u8> },
     Error { message: String },
     RemoteSubscriptionChange { sender: PeerId, target: PeerId, add: Vec<String>, remove: Vec<String> },
@@ -264,9 +274,10 @@ pub fn decode(frame: &[u8], limit: usize) -> Result<Message, DecodeError> {
     }
     let mut fields: Vec<(&str, Value<'_>)> = Vec::new();
     for_each_entry(&mut decoder, "message", |key, decoder| {
-        const KNOWN: [&str; 16] = [
+        const KNOWN: [&str; 18] = [
             "type", "senderId", "targetId", "documentId", "data", "supportedProtocolVersions", "selectedProtocolVersion",
             "metadata", "message", "count", "sessionId", "add", "remove", "newHeads", "peerMetadata", "storageId",
+            "reasonCode", "reason",
         ];
         if KNOWN.contains(&key) {
             fields.push((key, value(decoder, key)?));
@@ -301,6 +312,14 @@ impl<'b> Fields<'b> {
         match self.take(key) {
             Some(Value::Text(text)) => Ok(text.to_owned()),
             None | Some(Value::Absent) => Err(self.missing(key)),
+            Some(other) => Err(DecodeError::WrongType { field: key.to_owned(), expected: "a string", found: describe(&other) }),
+        }
+    }
+
+    fn optional_text(&mut self, key: &'static str) -> Result<Option<String>, DecodeError> {
+        match self.take(key) {
+            None | Some(Value::Absent) => Ok(None),
+            Some(Value::Text(text)) => Ok(Some(text.to_owned())),
             Some(other) => Err(DecodeError::WrongType { field: key.to_owned(), expected: "a string", found: describe(&other) }),
         }
     }
@@ -367,7 +386,15 @@ impl<'b> Fields<'b> {
             "leave" => Message::Leave { sender: self.peer("senderId")? },
             "request" => Message::Request { sender: self.peer("senderId")?, target: self.peer("targetId")?, document: self.document()?, data: self.bytes("data")? },
             "sync" => Message::Sync { sender: self.peer("senderId")?, target: self.peer("targetId")?, document: self.document()?, data: self.bytes("data")? },
-            "doc-unavailable" => Message::DocUnavailable { sender: self.peer("senderId")?, target: self.peer("targetId")?, document: self.document()? },
+            "doc-unavailable" => Message::DocUnavailable {
+                sender: self.peer("senderId")?,
+                target: self.peer("targetId")?,
+                document: self.document()?,
+                refusal: match (self.optional_text("reasonCode")?, self.optional_text("reason")?) {
+                    (Some(code), reason) => Some(Refusal { code, reason: reason.unwrap_or_default() }),
+                    (None, _) => None,
+                },
+            },
             "ephemeral" => Message::Ephemeral {
                 sender: self.peer("senderId")?,
                 target: self.peer("targetId")?,
@@ -439,9 +466,12 @@ fn write(e: &mut Encoder<Vec<u8>>, message: &Message) -> EncodeResult {
             e.str("documentId")?.str(&document.to_string())?.str("data")?.bytes(data)?;
             Ok(())
         }
-        Message::DocUnavailable { sender, target, document } => {
-            e.map(4)?.str("type")?.str("doc-unavailable")?;
+        Message::DocUnavailable { sender, target, document, refusal } => {
+            e.map(if refusal.is_some() { 6 } else { 4 })?.str("type")?.str("doc-unavailable")?;
             e.str("senderId")?.str(&sender.0)?.str("targetId")?.str(&target.0)?.str("documentId")?.str(&document.to_string())?;
+            if let Some(refusal) = refusal {
+                e.str("reasonCode")?.str(&refusal.code)?.str("reason")?.str(&refusal.reason)?;
+            }
             Ok(())
         }
         Message::Ephemeral { sender, target, document, session, count, data } => {
@@ -515,7 +545,13 @@ mod tests {
             Message::Leave { sender: peer("phone") },
             Message::Request { sender: peer("phone"), target: peer("server"), document: document(), data: vec![0x42, 1, 2] },
             Message::Sync { sender: peer("server"), target: peer("phone"), document: document(), data: Vec::new() },
-            Message::DocUnavailable { sender: peer("server"), target: peer("phone"), document: document() },
+            Message::DocUnavailable { sender: peer("server"), target: peer("phone"), document: document(), refusal: None },
+            Message::DocUnavailable {
+                sender: peer("server"),
+                target: peer("phone"),
+                document: document(),
+                refusal: Some(Refusal { code: "role".into(), reason: "role inspector may not dispatch an order".into() }),
+            },
             Message::Ephemeral { sender: peer("phone"), target: peer("server"), document: document(), session: "s1".into(), count: 7, data: vec![0xa0] },
             Message::Error { message: "unsupported protocol version".into() },
             Message::RemoteSubscriptionChange { sender: peer("phone"), target: peer("server"), add: vec!["storage-2".into()], remove: Vec::new() },

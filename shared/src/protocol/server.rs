@@ -14,7 +14,7 @@ use automerge::sync::{self, SyncDoc as _};
 use automerge::{AutoCommit, ChangeHash};
 
 use super::document_id::DocumentId;
-use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION};
+use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION, Refusal};
 use crate::directory::SiteId;
 use crate::document::read_site;
 
@@ -53,15 +53,21 @@ pub struct AccessRequest {
     pub incoming_site: Option<SiteId>,
     /// Actors (hex) of incoming changes not yet approved for this connection.
     pub new_actors: Vec<String>,
+    /// The message brings changes: the host checks what they write
+    /// ([`Server::check_write`]) before allowing them.
+    pub writes: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     Allow,
     /// Answered exactly as an unknown document would be: `doc-unavailable`, or, to a
     /// peer that offers its own copy without changes yet, the reply of an empty document
     /// (which invites the changes; a document that does not exist yet is created so).
     Deny,
+    /// The peer may read the document but not make these changes: answered like `Deny`,
+    /// saying why, and nothing of the message is kept.
+    Refuse(Refusal),
 }
 
 /// Limits and identity of a server.
@@ -109,6 +115,8 @@ struct Applied {
     base: Vec<ChangeHash>,
     doc: AutoCommit,
     state: sync::State,
+    /// The host allowed these changes on this base.
+    allowed: bool,
 }
 
 impl PeerSync {
@@ -245,13 +253,31 @@ impl Server {
             Decision::Allow => {
                 sync.allowed = true;
                 sync.actors.extend(actors);
+                if let Some(applied) = &mut sync.applied {
+                    applied.allowed = true;
+                }
                 self.process(connection, document);
             }
             Decision::Deny => {
                 let denied = self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
                 self.answer_as_if_missing(connection, document, denied.and_then(|mut sync| sync.queue.pop_front()));
             }
+            Decision::Refuse(refusal) => {
+                self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
+                self.unavailable_because(connection, document, Some(refusal));
+            }
         }
+    }
+
+    /// Hands the host what an awaited decision's changes would do — the document's id, the
+    /// document as kept, its heads, and the copy with the changes applied — to judge them
+    /// before answering [`Server::handle_decision`]. `None` if the ticket is not waiting on
+    /// changes.
+    pub fn check_write<R>(&mut self, ticket: u64, judge: impl FnOnce(&DocumentId, &AutoCommit, &[ChangeHash], &mut AutoCommit) -> R) -> Option<R> {
+        let (connection, document, _) = self.tickets.get(&ticket)?;
+        let Some(Document::Ready { doc, .. }) = self.documents.get(document) else { return None };
+        let applied = self.connections.get_mut(connection)?.syncs.get_mut(document)?.applied.as_mut()?;
+        Some(judge(document, doc, &applied.base, &mut applied.doc))
     }
 
     /// The host made the persist with `token` (and every earlier one) durable.
@@ -341,8 +367,8 @@ impl Server {
             // Changes: apply to a copy first, so access is decided before anything is kept
             // (or take the copy made before the decision, if the document has not moved).
             let old_heads = doc.get_heads();
-            let (mut scratch, state) = match sync.applied.take() {
-                Some(applied) if applied.base == old_heads && applied.message == incoming.data => (applied.doc, applied.state),
+            let (mut scratch, state, decided) = match sync.applied.take() {
+                Some(applied) if applied.base == old_heads && applied.message == incoming.data => (applied.doc, applied.state, applied.allowed),
                 _ => {
                     let mut scratch = AutoCommit::clone(doc);
                     let mut state = sync.state.clone();
@@ -351,7 +377,7 @@ impl Server {
                     if let Err(error) = applied {
                         return self.fail(connection, &format!("cannot apply sync message: {error}"));
                     }
-                    (scratch, state)
+                    (scratch, state, false)
                 }
             };
             // Metadata only: decoding the changes themselves cost a seventh of a push.
@@ -361,16 +387,16 @@ impl Server {
                     new_changes.iter().map(|change| change.actor.to_hex_string()).filter(|actor| !sync.actors.contains(actor)).collect();
                 (!new_changes.is_empty(), actors)
             };
-            if !sync.allowed || !new_actors.is_empty() {
+            if !decided && (!sync.allowed || !new_actors.is_empty() || any_new) {
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
                 sync.awaiting = Some(ticket);
                 let incoming_site = read_site(&scratch);
                 let site = if exists { read_site(doc) } else { incoming_site.clone() };
                 let new_actors: Vec<String> = new_actors.into_iter().collect();
-                sync.applied = Some(Applied { message: incoming.data.clone(), base: old_heads, doc: scratch, state });
+                sync.applied = Some(Applied { message: incoming.data.clone(), base: old_heads, doc: scratch, state, allowed: false });
                 self.tickets.insert(ticket, (connection, document, new_actors.clone()));
-                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, incoming_site, new_actors }));
+                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, incoming_site, new_actors, writes: any_new }));
                 return;
             }
             sync.queue.pop_front();
@@ -463,8 +489,12 @@ impl Server {
     }
 
     fn unavailable(&mut self, connection: ConnectionId, document: DocumentId) {
+        self.unavailable_because(connection, document, None);
+    }
+
+    fn unavailable_because(&mut self, connection: ConnectionId, document: DocumentId, refusal: Option<Refusal>) {
         let Some(peer) = self.connections.get(&connection).and_then(|state| state.peer.clone()) else { return };
-        let message = Message::DocUnavailable { sender: self.config.peer_id.clone(), target: peer, document };
+        let message = Message::DocUnavailable { sender: self.config.peer_id.clone(), target: peer, document, refusal };
         self.send(connection, &message);
     }
 

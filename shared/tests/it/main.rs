@@ -4,4 +4,5 @@
 
 mod merge;
 mod migrations;
+mod policy;
 mod sync;

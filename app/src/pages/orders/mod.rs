@@ -224,7 +224,8 @@ fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {
     match state {
         Some(DocumentState::Synced) => texts.synced.to_owned(),
         Some(DocumentState::LocalOnly(count)) => texts.changes_on_phone.replace("{}", &count.to_string()),
-        Some(DocumentState::Refused) => texts.refused.to_owned(),
+        Some(DocumentState::Refused(None)) => texts.refused.to_owned(),
+        Some(DocumentState::Refused(Some(code))) => texts.refused_because[code.index()].to_owned(),
         Some(DocumentState::Unavailable) => texts.unavailable.to_owned(),
         Some(DocumentState::Unknown) | None => texts.not_yet_synced.to_owned(),
     }
@@ -234,7 +235,7 @@ fn state_name(state: Option<DocumentState>) -> &'static str {
     match state {
         Some(DocumentState::Synced) => "synced",
         Some(DocumentState::LocalOnly(_)) => "local",
-        Some(DocumentState::Refused) => "refused",
+        Some(DocumentState::Refused(_)) => "refused",
         Some(DocumentState::Unavailable) => "unavailable",
         Some(DocumentState::Unknown) | None => "unknown",
     }

@@ -1,0 +1,425 @@
+//! Who may write what: the rule every change to a document is held to.
+//!
+//! The server checks each message of changes against it before it keeps anything
+//! ([`check`]); the app offers only the steps it allows. The rule is about authority, not
+//! order: whether a role may take a step at all (dispatch is a manager's, a count a store
+//! keeper's) and whether a change speaks only for its sender. Whether a step fits the state
+//! it lands in stays with each type's fold (a work order's flags), because a phone offline
+//! cannot know what others did meanwhile, and what happened must still be recorded.
+//!
+//! The check walks the operations of the new changes, so its cost follows the size of the
+//! changes, and reads each touched path against the type's table:
+//! - **Header** (`type`, `schema`, `site`, `created_by`, `created_at`) and whatever else a
+//!   type fixes at creation (a round's checklist, a stocktake's snapshot) are written once.
+//! - **Names.** A field that names the person doing something (`user`, `created_by`,
+//!   `counter`, `submitted_by`, `discarded_by`, a recount request) must name the sender.
+//!   Two exceptions: a preventive order's `planner`, allowed only in the document whose id
+//!   is derived from its plan and occurrence; and a settled conflict, whose kept value is a
+//!   copy of one already there, with the name of who gave it.
+//! - **Entries** of logs (events, ledger movements, counts, comments, notes) are added,
+//!   never changed or removed.
+//! - Finally the document must still read as its type: a change that leaves a wrongly typed
+//!   or missing field, or an unknown value, is refused like any other.
+
+use std::collections::HashMap;
+
+use automerge::{AutoCommit, ChangeHash, Prop, ROOT, ReadDoc as _, ScalarValue};
+
+use super::catalog::SiteCatalog;
+use super::inspection::Inspection;
+use super::stocktake::Stocktake;
+use super::template::ChecklistTemplate;
+use super::work_order::{PLANNER, WorkOrder};
+use super::{DocumentError, DocumentType, Header, read_header};
+use crate::directory::{Role, Username};
+use crate::protocol::DocumentId;
+
+/// Who sends the changes, and their role at the document's site.
+#[derive(Clone, Copy, Debug)]
+pub struct Writer<'a> {
+    pub user: &'a Username,
+    pub role: Role,
+}
+
+/// Why changes are refused. Its [`Refusal::code`] is the stable word the app words in the
+/// reader's language; the message is for logs and other clients.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("role {role} may not {what}")]
+    Role { role: Role, what: &'static str },
+    #[error("{field} names {named}, but the changes are {writer}'s")]
+    Name { field: String, named: String, writer: Username },
+    #[error("{field} is set when the document is created and never changed")]
+    Fixed { field: String },
+    #[error("{what} is kept as first written: add a new entry instead")]
+    Written { what: String },
+    #[error("the document would no longer read: {0}")]
+    Unreadable(DocumentError),
+}
+
+/// Every [`Refusal::code`], in the order of `Refusal`'s variants.
+pub const CODES: [&str; 5] = ["role", "name", "fixed", "written", "unreadable"];
+
+impl Refusal {
+    /// One of [`CODES`].
+    pub const fn code(&self) -> &'static str {
+        let index = match self {
+            Refusal::Role { .. } => 0,
+            Refusal::Name { .. } => 1,
+            Refusal::Fixed { .. } => 2,
+            Refusal::Written { .. } => 3,
+            Refusal::Unreadable(_) => 4,
+        };
+        CODES[index]
+    }
+}
+
+/// Fields that name the person who did what they record.
+const PERSON_FIELDS: [&str; 5] = ["user", "created_by", "counter", "submitted_by", "discarded_by"];
+
+/// Every document's header: written by the change that creates it, then never again.
+const HEADER: [&str; 5] = ["type", "schema", "site", "created_by", "created_at"];
+
+/// What one operation of the new changes did, and where: the keys from the root down to
+/// the field (for text, to the text itself).
+#[derive(Clone, Debug, PartialEq)]
+struct Write {
+    path: Vec<String>,
+    what: Written,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Written {
+    Scalar(ScalarValue),
+    Object,
+    Removed,
+    /// An edit inside text or a list.
+    Sequence,
+}
+
+impl Write {
+    fn at(&self, index: usize) -> &str {
+        self.path.get(index).map_or("", String::as_str)
+    }
+
+    fn shown(&self) -> String {
+        self.path.join(".")
+    }
+}
+
+/// Checks the changes `after` holds beyond `before` (the document as stored, at heads
+/// `since`; empty for a new one), sent by `writer`, against the rule for the document's
+/// type.
+pub fn check(document: &DocumentId, before: &AutoCommit, since: &[ChangeHash], after: &mut AutoCommit, writer: Writer<'_>) -> Result<(), Refusal> {
+    let creating = since.is_empty();
+    let writes = writes(after, since);
+    if !creating && let Some(write) = writes.iter().find(|write| write.path.len() == 1 && HEADER.contains(&write.at(0))) {
+        return Err(Refusal::Fixed { field: write.at(0).to_owned() });
+    }
+    let header = read_header(after).map_err(Refusal::Unreadable)?;
+    let stored = if creating { None } else { Some(read_header(before).map_err(Refusal::Unreadable)?) };
+    if let Some(stored) = &stored
+        && stored != &header
+    {
+        let field = HEADER.into_iter().find(|field| field_differs(stored, &header, field)).unwrap_or("header");
+        return Err(Refusal::Fixed { field: field.to_owned() });
+    }
+    let planner_allowed = header.document_type == DocumentType::WorkOrder && is_derived_preventive(document, after);
+    for write in &writes {
+        check_name(write, writer, planner_allowed).or_else(|refusal| keeps_a_name(before, after, write).then_some(()).ok_or(refusal))?;
+    }
+    let context = Context { before, header: &header, creating, writer };
+    let rule = match header.document_type {
+        DocumentType::SiteCatalog => catalog,
+        DocumentType::ChecklistTemplate => template,
+        DocumentType::Inspection => inspection,
+        DocumentType::WorkOrder => work_order,
+        DocumentType::Stocktake => stocktake,
+    };
+    if creating {
+        creation(&context)?;
+    }
+    for write in writes.iter().filter(|write| !(write.path.len() == 1 && HEADER.contains(&write.at(0)))) {
+        rule(&context, write)?;
+    }
+    readable(header.document_type, after, &writes).map_err(Refusal::Unreadable)
+}
+
+fn field_differs(stored: &Header, now: &Header, field: &str) -> bool {
+    match field {
+        "type" => stored.document_type != now.document_type,
+        "schema" => stored.schema != now.schema,
+        "site" => stored.site != now.site,
+        "created_by" => stored.created_by != now.created_by,
+        _ => stored.created_at != now.created_at,
+    }
+}
+
+/// Reads the operations of the changes after `since` as writes at paths.
+fn writes(after: &mut AutoCommit, since: &[ChangeHash]) -> Vec<Write> {
+    let changes = after.get_changes(since);
+    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
+    let mut writes = Vec::new();
+    for change in changes {
+        for op in change.decode().operations {
+            let object = op.obj.to_string();
+            let path = paths.entry(object.clone()).or_insert_with(|| path_of(after, &object)).clone();
+            let write = match op.key {
+                automerge::legacy::Key::Map(key) => {
+                    let mut path = path;
+                    path.push(key.to_string());
+                    let what = match op.action {
+                        automerge::legacy::OpType::Put(value) => Written::Scalar(value),
+                        automerge::legacy::OpType::Make(_) => Written::Object,
+                        automerge::legacy::OpType::Delete => Written::Removed,
+                        _ => Written::Sequence,
+                    };
+                    Write { path, what }
+                }
+                automerge::legacy::Key::Seq(_) => Write { path, what: Written::Sequence },
+            };
+            writes.push(write);
+        }
+    }
+    writes
+}
+
+/// The keys from the root to an object; list positions as numbers. An object the document
+/// cannot place is given a path no rule allows.
+fn path_of(doc: &AutoCommit, object: &str) -> Vec<String> {
+    let Ok(id) = doc.import_obj(object) else { return vec!["?".to_owned()] };
+    if id == ROOT {
+        return Vec::new();
+    }
+    match doc.parents(&id) {
+        Ok(parents) => parents
+            .path()
+            .into_iter()
+            .map(|(_, prop)| match prop {
+                Prop::Map(key) => key,
+                Prop::Seq(index) => index.to_string(),
+            })
+            .collect(),
+        Err(_) => vec!["?".to_owned()],
+    }
+}
+
+/// A field that names a person must name the sender (or the planner, in the one document
+/// its name may create).
+fn check_name(write: &Write, writer: Writer<'_>, planner_allowed: bool) -> Result<(), Refusal> {
+    let Some(field) = write.path.last() else { return Ok(()) };
+    let names_person = PERSON_FIELDS.contains(&field.as_str()) || (write.path.len() == 2 && write.at(0) == "recounts");
+    if !names_person {
+        return Ok(());
+    }
+    let named = match &write.what {
+        Written::Scalar(ScalarValue::Str(name)) => name.to_string(),
+        Written::Removed => return Err(Refusal::Written { what: write.shown() }),
+        // Not a name at all: the document would not read, which is refused below.
+        _ => return Ok(()),
+    };
+    if named == writer.user.as_str() || (planner_allowed && named == PLANNER) {
+        return Ok(());
+    }
+    Err(Refusal::Name { field: write.shown(), named, writer: writer.user.clone() })
+}
+
+/// A name written by settling a conflict: the kept value is a copy of one that was there,
+/// so it names who gave it, not the one who chose it (history names them).
+fn keeps_a_name(before: &AutoCommit, after: &AutoCommit, write: &Write) -> bool {
+    matches!(write.what, Written::Scalar(_)) && write.path.len() >= 2 && super::conflicts::keeps_a_value(before, after, &write.path[..write.path.len() - 1])
+}
+
+/// A preventive order whose id is the one its plan and occurrence derive.
+fn is_derived_preventive(document: &DocumentId, after: &AutoCommit) -> bool {
+    let Ok(view) = WorkOrder::read_doc(after) else { return false };
+    view.preventive.is_some_and(|preventive| WorkOrder::preventive_id(&view.header.site, &preventive.plan, preventive.occurrence) == *document)
+}
+
+struct Context<'a> {
+    before: &'a AutoCommit,
+    header: &'a Header,
+    creating: bool,
+    writer: Writer<'a>,
+}
+
+impl Context<'_> {
+    fn role(&self) -> Role {
+        self.writer.role
+    }
+
+    fn is_manager(&self) -> bool {
+        matches!(self.role(), Role::Manager | Role::Admin)
+    }
+
+    fn allow(&self, allowed: bool, what: &'static str) -> Result<(), Refusal> {
+        if allowed { Ok(()) } else { Err(Refusal::Role { role: self.role(), what }) }
+    }
+
+    /// Whether the entry `collection.key` was in the stored document.
+    fn existed(&self, collection: &str, key: &str) -> bool {
+        let Ok(Some((_, map))) = self.before.get(ROOT, collection) else { return false };
+        matches!(self.before.get(&map, key), Ok(Some(_)))
+    }
+
+    /// What only the change creating the document writes.
+    fn fixed(&self, write: &Write) -> Result<(), Refusal> {
+        if self.creating { Ok(()) } else { Err(Refusal::Fixed { field: write.shown() }) }
+    }
+
+    /// A write inside a log entry: allowed only while the entry is new (the log itself is
+    /// made with the document).
+    fn added(&self, write: &Write) -> Result<(), Refusal> {
+        if write.path.len() < 2 {
+            return self.fixed(write);
+        }
+        if self.existed(write.at(0), write.at(1)) {
+            return Err(Refusal::Written { what: format!("{}.{}", write.at(0), write.at(1)) });
+        }
+        Ok(())
+    }
+}
+
+/// Who may create each type of document.
+fn creation(context: &Context<'_>) -> Result<(), Refusal> {
+    use Role::*;
+    let role = context.role();
+    match context.header.document_type {
+        DocumentType::SiteCatalog => context.allow(role == Admin, "create a site catalog"),
+        DocumentType::ChecklistTemplate => context.allow(role == Admin, "create a checklist"),
+        DocumentType::Inspection => context.allow(matches!(role, Inspector | DormStaff | Manager | Admin), "start a round"),
+        // Anyone may report a fault; preventive orders are made by those who maintain.
+        DocumentType::WorkOrder => {
+            if context.header.created_by.as_str() == PLANNER {
+                context.allow(matches!(role, Technician | Manager | Admin), "make preventive orders")
+            } else {
+                Ok(())
+            }
+        }
+        DocumentType::Stocktake => context.allow(matches!(role, Storekeeper | Manager | Admin), "start a stocktake"),
+    }
+}
+
+/// The catalog: the lists are an administrator's; any role lists the documents it makes in
+/// the index; the ledger takes new movements from those who may make them.
+fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
+    use Role::*;
+    let role = context.role();
+    match write.at(0) {
+        "index" if write.path.len() >= 2 => Ok(()),
+        "ledger" => {
+            context.added(write)?;
+            let id = write.at(1);
+            match (write.path.get(2).map(String::as_str), &write.what) {
+                (Some("kind"), Written::Scalar(ScalarValue::Str(kind))) => {
+                    // Parts used on an order leave the store by the technician's phone too,
+                    // under ids derived from the order (corrected back by an adjustment).
+                    let parts = id.starts_with("part-");
+                    let allowed = match kind.as_str() {
+                        "receive" | "scrap" => matches!(role, Storekeeper | Manager | Admin),
+                        "issue" => matches!(role, Storekeeper | Manager | Admin) || (parts && role == Technician),
+                        "adjust" => matches!(role, Manager | Admin) || (parts && matches!(role, Technician | Storekeeper)),
+                        // An unknown kind does not read, and is refused as such.
+                        _ => true,
+                    };
+                    context.allow(allowed, "record this stock movement")
+                }
+                _ => context.allow(matches!(role, Technician | Storekeeper | Manager | Admin), "record stock movements"),
+            }
+        }
+        _ => context.allow(role == Admin, "change the site's places, assets, stock items, checklists or schedules"),
+    }
+}
+
+fn template(context: &Context<'_>, _write: &Write) -> Result<(), Refusal> {
+    context.allow(context.role() == Role::Admin, "edit a checklist")
+}
+
+/// A round: those who walk rounds answer it (two may share one); managers review it.
+fn inspection(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
+    use Role::*;
+    let walks = matches!(context.role(), Inspector | DormStaff | Manager | Admin);
+    match write.at(0) {
+        "answers" if write.path.len() == 1 => context.fixed(write),
+        "answers" | "signature" | "submitted_by" | "submitted_at" | "discarded_by" | "discarded_at" => context.allow(walks, "answer a round"),
+        "notes" | "photos" | "hazards" => {
+            context.allow(walks, "answer a round")?;
+            context.added(write)
+        }
+        "review" => context.allow(context.is_manager(), "review a round"),
+        _ => context.fixed(write),
+    }
+}
+
+/// A work order: steps by role (the fold flags steps out of order); details by managers
+/// and the reporter; what it is about fixed once reported.
+fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
+    use Role::*;
+    let role = context.role();
+    let manager = context.is_manager();
+    // The one who reports writes the order's details, the planner's too.
+    let reporter = context.creating || context.header.created_by == *context.writer.user;
+    match write.at(0) {
+        "events" => {
+            context.added(write)?;
+            let (Some("kind"), Written::Scalar(ScalarValue::Str(kind))) = (write.path.get(2).map(String::as_str), &write.what) else { return Ok(()) };
+            match kind.as_str() {
+                "reported" => context.fixed(write),
+                "assigned" => context.allow(manager, "dispatch an order"),
+                "resolved" => context.allow(manager, "resolve a flag"),
+                "acknowledged" | "started" | "paused" | "completed" => context.allow(manager || role == Technician, "work an order"),
+                "verified" | "reopened" | "cancelled" => context.allow(manager || reporter, "verify, reopen or cancel someone else's order"),
+                _ => Ok(()),
+            }
+        }
+        "comments" => context.added(write),
+        "parts" if write.path.len() == 1 => context.fixed(write),
+        "parts" => context.allow(matches!(role, Technician | Storekeeper | Manager | Admin), "record parts used"),
+        "title" | "description" | "priority" | "category" | "due_at" => context.allow(manager || reporter, "change someone else's order"),
+        "duplicate_of" => context.allow(manager, "merge orders"),
+        _ => context.fixed(write),
+    }
+}
+
+/// A stocktake: counts by those who keep the store; settling, recounts and approval by
+/// managers.
+fn stocktake(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
+    use Role::*;
+    let counts = matches!(context.role(), Storekeeper | Manager | Admin);
+    match write.at(0) {
+        "entries" | "found" => {
+            context.allow(counts, "count stock")?;
+            context.added(write)
+        }
+        "recounts" if write.path.len() == 1 => context.fixed(write),
+        "recounts" => context.allow(context.is_manager(), "ask for a recount"),
+        "events" => {
+            context.added(write)?;
+            let (Some("kind"), Written::Scalar(ScalarValue::Str(kind))) = (write.path.get(2).map(String::as_str), &write.what) else {
+                return context.allow(counts, "count stock");
+            };
+            match kind.as_str() {
+                "settled" | "approved" => context.allow(context.is_manager(), "settle or approve a stocktake"),
+                _ => context.allow(counts, "close or reopen counting"),
+            }
+        }
+        _ => context.fixed(write),
+    }
+}
+
+/// The document still reads as its type (a template's draft too, when it was edited).
+fn readable(document_type: DocumentType, after: &AutoCommit, writes: &[Write]) -> Result<(), DocumentError> {
+    match document_type {
+        DocumentType::SiteCatalog => SiteCatalog::read_doc(after).map(drop),
+        DocumentType::ChecklistTemplate => {
+            ChecklistTemplate::read_doc(after)?;
+            if writes.iter().any(|write| write.at(0) == "draft") {
+                ChecklistTemplate::from_doc(after.clone())?.draft()?;
+            }
+            Ok(())
+        }
+        DocumentType::Inspection => Inspection::read_doc(after).map(drop),
+        DocumentType::WorkOrder => WorkOrder::read_doc(after).map(drop),
+        DocumentType::Stocktake => Stocktake::read_doc(after).map(drop),
+    }
+}
