@@ -112,6 +112,12 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
+        // Responses that set their own policy (the setup page, a photo) keep it.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // A label sheet's or export's link carries a token: no page passes its address on.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         // Spans name the path, never the query: `/sync?token=…` carries a credential.
         .layer(
             TraceLayer::new_for_http()
@@ -126,6 +132,14 @@ pub fn app(state: AppState) -> Router {
 async fn health() -> axum::Json<shared::health::Health> {
     axum::Json(shared::health::Health::ok())
 }
+
+/// What pages of this server may load and run: the app's own files (its wasm compiled by
+/// the browser), photos it fetched as blobs, its socket to this server; nothing inline,
+/// nothing from elsewhere, and it is framed by no one.
+const CONTENT_SECURITY_POLICY: HeaderValue = HeaderValue::from_static(
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; \
+     worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+);
 
 /// How long browsers are told to use only HTTPS for this host, once they have reached it
 /// over HTTPS with a certificate they trust.

@@ -174,7 +174,7 @@ async fn setup(State(state): State<AppState>, url: AppUrl, headers: HeaderMap, Q
     let page = setup_page(&app, fingerprint.as_deref(), if english { &ENGLISH } else { &CHINESE })?;
     let headers = [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")),
     ];
     Ok((headers, Html(page)).into_response())
 }

@@ -128,3 +128,28 @@ async fn health_answers_even_without_a_built_app() {
     assert_eq!(String::from_utf8(body).unwrap(), r#"{"code":"app_not_built","error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_response_says_what_may_run_and_that_no_one_may_frame_it() {
+    let dist = fixture_dist();
+    let server = TestServer::start(dist.path()).await;
+    let header = |response: &reqwest::Response, name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+    for path in ["/", "/assets/style-0123456789abcdef.css", "/api/me", "/nothing-here.txt", "/setup"] {
+        let response = http_client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(header(&response, "x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(header(&response, "x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header(&response, "referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+        let policy = header(&response, "content-security-policy").unwrap_or_default();
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        if path == "/setup" {
+            // A page of its own, with its style inline and nothing else allowed.
+            assert!(policy.starts_with("default-src 'none'"), "{policy}");
+        } else {
+            // Scripts only from this server (wasm compiled), none inline, nowhere else.
+            let script = policy.split(';').map(str::trim).find(|directive| directive.starts_with("script-src")).unwrap();
+            assert_eq!(script, "script-src 'self' 'wasm-unsafe-eval'");
+            assert!(!policy.contains("unsafe-inline") && !policy.contains('*'), "{policy}");
+        }
+    }
+    server.stop().await.unwrap();
+}

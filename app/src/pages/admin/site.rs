@@ -303,7 +303,7 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                 view! {
                     <tr data-place=place.code.clone()>
                         <td><LabelChoice id=id chosen=chosen /></td>
-                        <td style=format!("padding-left: {}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
+                        <td style:padding-left=format!("{}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
                         <td>{place.code.clone()}</td>
                         <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
                     </tr>

@@ -255,7 +255,7 @@ pub fn Round() -> impl IntoView {
                     {sync_badge(id)}
                 </p>
                 <div class="progress" data-progress=format!("{}/{}", result.answered, result.expected)>
-                    <div class="progress-bar"><span style=format!("width: {percent}%")></span></div>
+                    <div class="progress-bar"><span style:width=format!("{percent}%")></span></div>
                     <span>{texts.answered.replace("{answered}", &result.answered.to_string()).replace("{total}", &result.expected.to_string())}</span>
                 </div>
                 {(!data.conflicts.is_empty()).then(|| view! { <p class="warning" data-conflicts=data.conflicts.len()>{texts.conflicts_here.replace("{}", &data.conflicts.len().to_string())}</p> })}

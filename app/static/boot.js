@@ -1,0 +1,42 @@
+// Starts the app: loads its wasm, offers the QR decoder to browsers without
+// BarcodeDetector, and registers the service worker. A file of its own, not inline in
+// index.html, so the Content-Security-Policy allows scripts from the server only.
+import init from "{{script}}";
+// The QR decoder for browsers without BarcodeDetector, a module of its own that the
+// app imports the first time it scans without one.
+let qrDecoder;
+window.houqinQrDecoder = () => {
+  qrDecoder ??= import("{{qr_script}}").then(async (decoder) => {
+    await decoder.default({ module_or_path: "{{qr_wasm}}" });
+    return decoder.decode;
+  });
+  return qrDecoder;
+};
+await init({ module_or_path: "{{wasm}}" });
+// A new release installs in the background and waits; the app offers it
+// ("houqin-update-ready") and, when accepted, the page reloads under the new worker,
+// so an old shell never runs a new wasm.
+if ("serviceWorker" in navigator) {
+  let updating = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (updating) location.reload();
+  });
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+    const offer = () => {
+      if (registration.waiting && navigator.serviceWorker.controller) window.dispatchEvent(new Event("houqin-update-ready"));
+    };
+    window.houqinApplyUpdate = () => {
+      if (!registration.waiting) return;
+      updating = true;
+      registration.waiting.postMessage("skip-waiting");
+    };
+    registration.addEventListener("updatefound", () => {
+      const worker = registration.installing;
+      if (worker) worker.addEventListener("statechange", () => worker.state === "installed" && offer());
+    });
+    offer();
+    const check = () => registration.update().catch(() => {});
+    setInterval(check, 60 * 60 * 1000);
+    window.addEventListener("online", check);
+  }).catch((error) => console.warn("service worker:", error));
+}
