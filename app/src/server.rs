@@ -242,6 +242,14 @@ pub async fn fetch_me(token: &str) -> Result<(SessionUser, Vec<SessionSite>), St
     Ok((me.user, me.sites))
 }
 
+/// Tells the server this phone's token is done with (204, no body): it is refused from now
+/// on, and sockets it opened close.
+pub async fn sign_out(token: &str) -> Result<(), String> {
+    let response = Request::post("/api/logout").header("authorization", &bearer(token)).send().await.map_err(|error| error.to_string())?;
+    let status = response.status();
+    if response.ok() { Ok(()) } else { Err(error_message(response, status).await) }
+}
+
 /// Creates a site (with its catalog and the standard checklists); its creator runs it.
 pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), String> {
     let body = serde_json::json!({ "id": id, "name": name });

@@ -116,11 +116,20 @@ pub async fn refresh(current: CurrentSession) {
     }
 }
 
-/// Signs out: stops syncing and deletes everything this phone keeps, so the next person
-/// to sign in here sees only what their own roles allow. The caller warns first when
-/// changes are still on this phone only.
+/// Signs out: stops syncing, tells the server the token is done with, and deletes
+/// everything this phone keeps, so the next person to sign in here sees only what their
+/// own roles allow. The caller warns first when changes are still on this phone only.
+/// Offline the token cannot be signed out on the server: it lapses when it expires.
 pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
     crate::replica::stop();
+    if let Some(session) = current.session.get_untracked() {
+        // Not waited for: a phone with no connection signs out all the same.
+        spawn_local(async move {
+            if let Err(error) = crate::server::sign_out(&session.token).await {
+                leptos::logging::warn!("the server did not hear of the sign-out: {error}");
+            }
+        });
+    }
     store::wipe_local().await.map_err(|error| error.to_string())?;
     crate::server::forget_people();
     crate::server::forget_kept();

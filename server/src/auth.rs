@@ -1,11 +1,13 @@
-//! Sign-in and sessions: `POST /api/login`, `GET /api/me`, `POST /api/sync-ticket`, and
-//! the [`Session`] extractor every authenticated route takes.
+//! Sign-in and sessions: `POST /api/login`, `GET /api/me`, `POST /api/sync-ticket`,
+//! `POST /api/logout`, and the [`Session`] extractor every authenticated route takes (with
+//! [`LinkSession`] where a token may come in the address).
 //!
 //! A token is `<payload>.<mac>`, both base64url: the payload is JSON naming the user, the
 //! generation of their tokens and the expiry; the MAC is HMAC-SHA256 under a key drawn once
 //! and kept in sled. A phone keeps its token for weeks and works offline meanwhile; the
 //! server checks it on every request and connection, and refuses it once it expires, once
-//! the user is disabled, or once the user's tokens are revoked (the generation rises).
+//! the user is disabled, or once the user's tokens are revoked (the generation rises), or
+//! once that one token is signed out (its SHA-256 is kept in sled until it would expire).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,14 +17,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, Mac};
 use password_hash::rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use shared::directory::{Role, SiteId, Username};
 use shared::time::Timestamp;
 
@@ -36,6 +38,25 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Signs and checks tokens.
 pub struct Tokens {
     key: [u8; 32],
+    /// Tokens signed out: [`TokenId`] → when the token would have expired (ms, big-endian).
+    revoked: sled::Tree,
+}
+
+/// Which token a session came with: its SHA-256, which is what a sign-out keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenId([u8; 32]);
+
+impl TokenId {
+    fn of(token: &str) -> TokenId {
+        TokenId(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
+/// The token a session was opened with, for as long as it lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedIn {
+    pub token: TokenId,
+    pub expires_at: Timestamp,
 }
 
 /// What a valid token says.
@@ -58,12 +79,15 @@ pub enum TokenError {
     BadSignature,
     #[error("the token has expired")]
     Expired,
+    #[error("the token was signed out")]
+    SignedOut,
 }
 
 type HmacSha256 = Hmac<Sha256>;
 
 impl Tokens {
-    /// Loads the signing key from the `meta` tree, drawing and storing one on first use.
+    /// Loads the signing key from the `meta` tree, drawing and storing one on first use,
+    /// and forgets signed-out tokens that have expired since.
     pub fn open(storage: &Storage) -> anyhow::Result<Tokens> {
         let meta = storage.tree("meta")?;
         let mut fresh = [0u8; 32];
@@ -72,7 +96,15 @@ impl Tokens {
         let _ = meta.compare_and_swap("token_key", None::<&[u8]>, Some(&fresh[..])).context("cannot store the token key")?;
         let stored = meta.get("token_key")?.context("the token key was just stored")?;
         let key: [u8; 32] = stored.as_ref().try_into().context("the stored token key is not 32 bytes")?;
-        Ok(Tokens { key })
+        let revoked = storage.tree("revoked_tokens")?;
+        let now = now().as_millis();
+        for entry in revoked.iter() {
+            let (token, expires_at) = entry?;
+            if expires_at.as_ref().try_into().map(i64::from_be_bytes).is_ok_and(|expires_at| expires_at <= now) {
+                revoked.remove(token)?;
+            }
+        }
+        Ok(Tokens { key, revoked })
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -94,8 +126,9 @@ impl Tokens {
         (format!("{payload}.{signature}"), claims)
     }
 
-    /// The claims of a token this server signed and that has not expired at `now`.
-    pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, TokenError> {
+    /// The claims of a token this server signed, that has not expired at `now` and was not
+    /// signed out, with which token it is.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<(Claims, SignedIn), TokenError> {
         let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
         let signature = Base64UrlUnpadded::decode_vec(signature).map_err(|_| TokenError::Malformed)?;
         let mut mac = self.mac();
@@ -106,7 +139,23 @@ impl Tokens {
         if claims.expires_at <= now {
             return Err(TokenError::Expired);
         }
-        Ok(claims)
+        let signed_in = SignedIn { token: TokenId::of(token), expires_at: claims.expires_at };
+        if self.is_signed_out(&signed_in.token) {
+            return Err(TokenError::SignedOut);
+        }
+        Ok((claims, signed_in))
+    }
+
+    /// Refuses `token` from now on, until it would have expired anyway. Kept in sled; the
+    /// caller flushes before answering.
+    pub fn sign_out(&self, token: &SignedIn) -> anyhow::Result<()> {
+        self.revoked.insert(token.token.0, &token.expires_at.as_millis().to_be_bytes()).context("cannot keep a signed-out token")?;
+        Ok(())
+    }
+
+    fn is_signed_out(&self, token: &TokenId) -> bool {
+        // A read that fails refuses: a token is never taken on doubt.
+        self.revoked.contains_key(token.0).unwrap_or(true)
     }
 }
 
@@ -116,13 +165,20 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(since_epoch.as_millis() as i64)
 }
 
-/// The signed-in user of a request: from `Authorization: Bearer <token>`, or from
-/// `?token=<token>` where a browser cannot set headers (a link; other automerge-repo
-/// clients' WebSockets). The app's own sync socket uses a ticket instead.
+/// The signed-in user of a request, from `Authorization: Bearer <token>`. The app's own
+/// sync socket uses a ticket instead.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub user: UserRecord,
+    /// The token the session came with (through a ticket, the token that asked for it).
+    pub signed_in: SignedIn,
 }
+
+/// A session where a browser cannot set headers: the token may also come as
+/// `?token=<token>`. Taken by the label sheet, exports and `/sync` (other automerge-repo
+/// clients' sockets) only, so a token in a link opens nothing else.
+#[derive(Clone, Debug)]
+pub struct LinkSession(pub Session);
 
 impl Session {
     /// The user's role at `site`.
@@ -144,49 +200,68 @@ struct TokenQuery {
 impl Session {
     /// The session of a user named by a token or ticket, unless they are gone, disabled,
     /// or their tokens were revoked since.
-    fn of(state: &AppState, username: &Username, generation: u64) -> Result<Session, AppError> {
+    fn of(state: &AppState, username: &Username, generation: u64, signed_in: SignedIn) -> Result<Session, AppError> {
         let user = state.directory.user(username)?.ok_or(AppError::Unauthorized)?;
         if user.disabled || user.token_generation != generation {
             tracing::info!(user = %user.username, "refused a revoked token");
             return Err(AppError::Unauthorized);
         }
-        Ok(Session { user })
+        Ok(Session { user, signed_in })
+    }
+
+    /// The session of `token` (as sent, surrounding spaces allowed).
+    fn of_token(state: &AppState, token: &str) -> Result<Session, AppError> {
+        let (claims, signed_in) = state.tokens.verify(token.trim(), now()).map_err(|error| {
+            tracing::debug!(%error, "refused a token");
+            AppError::Unauthorized
+        })?;
+        Session::of(state, &claims.sub, claims.generation, signed_in)
     }
 
     /// The session a sync ticket was issued to; the ticket is used up.
     pub fn from_ticket(state: &AppState, ticket: &str) -> Result<Session, AppError> {
-        let (username, generation) = state.tickets.redeem(ticket, Instant::now()).ok_or_else(|| {
+        let (username, generation, signed_in) = state.tickets.redeem(ticket, Instant::now()).ok_or_else(|| {
             tracing::debug!("refused an unknown, used or expired sync ticket");
             AppError::Unauthorized
         })?;
-        Session::of(state, &username, generation)
+        // Signed out between asking for the ticket and using it.
+        if state.tokens.is_signed_out(&signed_in.token) || signed_in.expires_at <= now() {
+            return Err(AppError::Unauthorized);
+        }
+        Session::of(state, &username, generation, signed_in)
     }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
 }
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
-        let from_header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::to_owned);
-        let token = match from_header {
-            Some(token) => token,
+        Session::of_token(state, bearer(parts).ok_or(AppError::Unauthorized)?)
+    }
+}
+
+impl FromRequestParts<AppState> for LinkSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<LinkSession, AppError> {
+        let token = match bearer(parts) {
+            Some(token) => token.to_owned(),
             None => Query::<TokenQuery>::try_from_uri(&parts.uri).ok().and_then(|query| query.0.token).ok_or(AppError::Unauthorized)?,
         };
-        let claims = state.tokens.verify(token.trim(), now()).map_err(|error| {
-            tracing::debug!(%error, "refused a token");
-            AppError::Unauthorized
-        })?;
-        Session::of(state, &claims.sub, claims.generation)
+        Session::of_token(state, &token).map(LinkSession)
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/login", post(login)).route("/api/me", get(me)).route("/api/sync-ticket", post(sync_ticket))
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/sync-ticket", post(sync_ticket))
 }
 
 /// How long a sync ticket may wait to be used: the app asks for one just before it opens
@@ -206,12 +281,13 @@ pub struct SyncTickets {
 struct Ticket {
     user: Username,
     generation: u64,
+    signed_in: SignedIn,
     issued: Instant,
 }
 
 impl SyncTickets {
-    /// A fresh ticket for `user`'s current token generation.
-    pub fn issue(&self, user: &UserRecord, now: Instant) -> String {
+    /// A fresh ticket for `user`'s current token generation, asked for with `signed_in`.
+    pub fn issue(&self, user: &UserRecord, signed_in: SignedIn, now: Instant) -> String {
         let mut bytes = [0u8; 24];
         OsRng.fill_bytes(&mut bytes);
         let ticket = Base64UrlUnpadded::encode_string(&bytes);
@@ -224,14 +300,14 @@ impl SyncTickets {
                 issued.remove(key);
             }
         }
-        issued.insert(ticket.clone(), Ticket { user: user.username.clone(), generation: user.token_generation, issued: now });
+        issued.insert(ticket.clone(), Ticket { user: user.username.clone(), generation: user.token_generation, signed_in, issued: now });
         ticket
     }
 
     /// Whom `ticket` was issued to, once: a used, unknown or expired ticket is `None`.
-    pub fn redeem(&self, ticket: &str, now: Instant) -> Option<(Username, u64)> {
+    pub fn redeem(&self, ticket: &str, now: Instant) -> Option<(Username, u64, SignedIn)> {
         let held = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(ticket)?;
-        (now.duration_since(held.issued) < TICKET_LIFETIME).then_some((held.user, held.generation))
+        (now.duration_since(held.issued) < TICKET_LIFETIME).then_some((held.user, held.generation, held.signed_in))
     }
 }
 
@@ -243,8 +319,18 @@ struct TicketResponse {
 }
 
 async fn sync_ticket(State(state): State<AppState>, session: Session) -> Json<TicketResponse> {
-    let ticket = state.tickets.issue(&session.user, Instant::now());
+    let ticket = state.tickets.issue(&session.user, session.signed_in, Instant::now());
     Json(TicketResponse { ticket, expires_in: TICKET_LIFETIME.as_secs() })
+}
+
+/// Signs out the token of the request: refused from now on, here and on sockets it
+/// opened; the person's other phones stay signed in.
+async fn logout(State(state): State<AppState>, session: Session) -> Result<StatusCode, AppError> {
+    state.tokens.sign_out(&session.signed_in).map_err(AppError::Internal)?;
+    state.storage.flush().await.map_err(AppError::Internal)?;
+    state.sync.signed_out(session.signed_in.token);
+    tracing::info!(user = %session.user.username, "signed out");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]
@@ -487,17 +573,21 @@ mod tests {
         assert_eq!(loggable(&"x".repeat(2_000_000)), format!("{}…", "x".repeat(64)));
     }
 
+    fn signed_in() -> SignedIn {
+        SignedIn { token: TokenId::of("a token"), expires_at: Timestamp::from_millis(1_800_000_000_000) }
+    }
+
     #[test]
     fn a_sync_ticket_opens_once_and_only_while_fresh() {
         let tickets = SyncTickets::default();
         let start = Instant::now();
-        let ticket = tickets.issue(&user(), start);
-        assert_eq!(tickets.redeem(&ticket, start), Some((user().username, 3)));
+        let ticket = tickets.issue(&user(), signed_in(), start);
+        assert_eq!(tickets.redeem(&ticket, start), Some((user().username, 3, signed_in())));
         assert_eq!(tickets.redeem(&ticket, start), None, "used");
-        let late = tickets.issue(&user(), start);
+        let late = tickets.issue(&user(), signed_in(), start);
         assert_eq!(tickets.redeem(&late, start + TICKET_LIFETIME), None, "expired");
         assert_eq!(tickets.redeem("made-up", start), None);
-        let many: Vec<String> = (0..TICKETS_PER_USER as u64 + 2).map(|n| tickets.issue(&user(), start + Duration::from_millis(n))).collect();
+        let many: Vec<String> = (0..TICKETS_PER_USER as u64 + 2).map(|n| tickets.issue(&user(), signed_in(), start + Duration::from_millis(n))).collect();
         assert_eq!(tickets.issued.lock().unwrap().len(), TICKETS_PER_USER, "one user's unused tickets are bounded");
         assert_eq!(tickets.redeem(&many[1], start), None, "the oldest gave way");
         assert!(tickets.redeem(&many[2], start).is_some());
@@ -505,31 +595,45 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_refused_when_forged_tampered_or_expired() {
+    fn tokens_are_refused_when_forged_tampered_expired_or_signed_out() {
         let data = tempfile::tempdir().unwrap();
         let storage = Storage::open(data.path()).unwrap();
         let tokens = Tokens::open(&storage).unwrap();
         let now = Timestamp::from_millis(1_800_000_000_000);
         let (token, claims) = tokens.issue(&user(), now);
-        assert_eq!(tokens.verify(&token, now), Ok(claims.clone()));
+        let checked = |tokens: &Tokens, at: Timestamp| tokens.verify(&token, at).map(|(claims, _)| claims);
+        assert_eq!(checked(&tokens, now), Ok(claims.clone()));
         assert_eq!(claims.generation, 3);
-        assert_eq!(Tokens::open(&storage).unwrap().verify(&token, now), Ok(claims.clone()), "the key is kept");
+        assert_eq!(checked(&Tokens::open(&storage).unwrap(), now), Ok(claims.clone()), "the key is kept");
 
         let expiry = claims.expires_at;
-        assert_eq!(tokens.verify(&token, expiry.plus_millis(-1)), Ok(claims));
-        assert_eq!(tokens.verify(&token, expiry), Err(TokenError::Expired));
+        assert_eq!(checked(&tokens, expiry.plus_millis(-1)), Ok(claims.clone()));
+        assert_eq!(checked(&tokens, expiry), Err(TokenError::Expired));
 
-        let other = Tokens { key: [7; 32] };
-        assert_eq!(other.verify(&token, now), Err(TokenError::BadSignature), "signed under another key");
+        let other = Tokens { key: [7; 32], revoked: storage.tree("revoked_tokens").unwrap() };
+        assert_eq!(other.verify(&token, now).map(|(claims, _)| claims), Err(TokenError::BadSignature), "signed under another key");
 
         let (payload, signature) = token.split_once('.').unwrap();
-        let mut claims: serde_json::Value = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(payload).unwrap()).unwrap();
-        claims["sub"] = "admin".into();
-        let tampered = format!("{}.{signature}", Base64UrlUnpadded::encode_string(claims.to_string().as_bytes()));
-        assert_eq!(tokens.verify(&tampered, now), Err(TokenError::BadSignature));
+        let mut forged: serde_json::Value = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(payload).unwrap()).unwrap();
+        forged["sub"] = "admin".into();
+        let tampered = format!("{}.{signature}", Base64UrlUnpadded::encode_string(forged.to_string().as_bytes()));
+        assert_eq!(tokens.verify(&tampered, now).map(|(claims, _)| claims), Err(TokenError::BadSignature));
         for malformed in ["", "abc", "a.b.c", "!!.??", &format!("{payload}.")] {
             assert!(tokens.verify(malformed, now).is_err(), "{malformed:?}");
         }
+
+        // Signed out: refused, also after a restart; another token of the same user is not.
+        let (_, session) = tokens.verify(&token, now).unwrap();
+        let (second, _) = tokens.issue(&user(), now.plus_millis(1));
+        tokens.sign_out(&session).unwrap();
+        assert_eq!(checked(&tokens, now), Err(TokenError::SignedOut));
+        assert_eq!(checked(&Tokens::open(&storage).unwrap(), now), Err(TokenError::SignedOut), "kept");
+        assert!(tokens.verify(&second, now).is_ok());
+        // Once it would have expired, the sign-out is forgotten at the next start.
+        let revoked = storage.tree("revoked_tokens").unwrap();
+        revoked.insert(session.token.0, &0i64.to_be_bytes()).unwrap();
+        Tokens::open(&storage).unwrap();
+        assert!(revoked.is_empty(), "expired sign-outs are dropped");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! - neither: every building, room and area (floors have no door to label) sorted by
 //!   code, then every asset sorted by tag; entries without a code are left out.
 //! - `page=n`, from 1 (default 1).
-//! - `token=…`, which the [`Session`] extractor takes like a bearer header, so a plain
+//! - `token=…`, which the [`LinkSession`] extractor takes like a bearer header, so a plain
 //!   link opens the sheet.
 //!
 //! 400 names unknown ids, selected entries without a code, or a page past the end. Only an
@@ -39,7 +39,7 @@ use shared::directory::{Role, SiteId};
 use shared::document::catalog::{Asset, CatalogView, Place, PlaceKind, SiteCatalog};
 use shared::protocol::DocumentId;
 
-use crate::auth::Session;
+use crate::auth::LinkSession;
 use crate::reach::AppUrl;
 use crate::{AppError, AppState};
 
@@ -87,7 +87,7 @@ struct Label {
     name: String,
 }
 
-async fn label_sheet(State(state): State<AppState>, session: Session, url: AppUrl, Path(site): Path<String>, query: Result<Query<LabelQuery>, QueryRejection>) -> Result<Response, AppError> {
+async fn label_sheet(State(state): State<AppState>, LinkSession(session): LinkSession, url: AppUrl, Path(site): Path<String>, query: Result<Query<LabelQuery>, QueryRejection>) -> Result<Response, AppError> {
     // A malformed site id, a site the user has no say at and a missing site answer alike.
     let site = SiteId::parse(&site).map_err(|_| AppError::NotFound)?;
     if !matches!(session.role_at(&site), Some(Role::Admin | Role::Manager)) {

@@ -28,7 +28,7 @@ use shared::projection::{Projection, Summary, summaries};
 use shared::protocol::DocumentId;
 use shared::time::Timestamp;
 
-use crate::auth::{Session, now};
+use crate::auth::{LinkSession, Session, now};
 use crate::{AppError, AppState};
 
 /// The period a dashboard shows when none is asked for.
@@ -256,7 +256,7 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
     rows
 }
 
-async fn export(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<ExportQuery>) -> Result<impl IntoResponse, AppError> {
+async fn export(State(state): State<AppState>, LinkSession(session): LinkSession, Path(site): Path<String>, Query(query): Query<ExportQuery>) -> Result<impl IntoResponse, AppError> {
     let site = readable_site(&session, &site)?;
     let kind = document_type(query.document_type.as_deref().ok_or_else(|| AppError::BadRequest("type is missing: work_order, inspection or stocktake".to_owned()))?)?;
     let list = ListQuery { document_type: Some(kind.as_str().to_owned()), status: None, q: None, from: None, to: None, page: None, per_page: None, overdue: None };

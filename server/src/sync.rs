@@ -37,7 +37,7 @@ use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Se
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::auth::Session;
+use crate::auth::{LinkSession, Session, SignedIn, TokenId, now};
 use crate::blobs::BlobStore;
 use crate::directory::{Binding, Directory, UserRecord};
 use crate::documents::{COMPACT_AFTER, DocumentStore};
@@ -65,13 +65,16 @@ const NOTE_SYNC_EVERY: Duration = Duration::from_secs(60);
 const EVICT_EVERY: Duration = Duration::from_secs(5);
 
 enum Command {
-    /// `user` is `None` for an anonymous benchmark peer.
-    Connected { connection: ConnectionId, user: Option<UserRecord>, outbound: mpsc::UnboundedSender<Outbound> },
+    /// `user` is `None` for an anonymous benchmark peer; otherwise with the token that
+    /// opened the connection.
+    Connected { connection: ConnectionId, user: Option<(UserRecord, TokenId)>, outbound: mpsc::UnboundedSender<Outbound> },
     Frame { connection: ConnectionId, frame: Vec<u8> },
     Disconnected { connection: ConnectionId },
     /// Closes every connection of this user, saying why: disabled or tokens revoked (sign
     /// in again), or roles changed (reconnect, and the new roles apply).
     Revoke { user: Username, reason: &'static str },
+    /// Closes the connections opened with this token, which was signed out.
+    SignedOut { token: TokenId },
     Shutdown,
 }
 
@@ -118,6 +121,11 @@ impl SyncHub {
         let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "signed out: sign in again" });
     }
 
+    /// Closes the sync connections opened with `token`, just signed out.
+    pub fn signed_out(&self, token: TokenId) {
+        let _ = self.commands.send(Command::SignedOut { token });
+    }
+
     /// Closes the sync connections of `user`, whose roles changed: a connection knows the
     /// roles it opened with, so the phone reconnects under the new ones.
     pub fn roles_changed(&self, user: &Username) {
@@ -148,16 +156,16 @@ struct TicketQuery {
 async fn upgrade(
     State(state): State<AppState>,
     Query(ticket): Query<TicketQuery>,
-    session: Result<Session, AppError>,
+    session: Result<LinkSession, AppError>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     // A ticket, when given, is the only credential looked at (and is used up).
     let session = match ticket.ticket {
         Some(ticket) => Session::from_ticket(&state, &ticket),
-        None => session,
+        None => session.map(|LinkSession(session)| session),
     };
     let user = match session {
-        Ok(session) => Some(session.user),
+        Ok(session) => Some((session.user, session.signed_in)),
         Err(_) if state.anonymous_sync => None,
         Err(error) => return error.into_response(),
     };
@@ -169,9 +177,14 @@ async fn upgrade(
     upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| serve_socket(socket, hub, user))
 }
 
-async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<UserRecord>) {
+async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRecord, SignedIn)>) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
     let (outbound, mut to_send) = mpsc::unbounded_channel();
+    // The connection lasts as long as the token that opened it.
+    let lasts = user.as_ref().map(|(_, signed_in)| Duration::from_millis(signed_in.expires_at.as_millis().saturating_sub(now().as_millis()).max(0) as u64));
+    let expired = tokio::time::sleep(lasts.unwrap_or(Duration::MAX));
+    tokio::pin!(expired);
+    let user = user.map(|(user, signed_in)| (user, signed_in.token));
     if hub.commands.send(Command::Connected { connection, user, outbound }).is_err() {
         return;
     }
@@ -216,6 +229,10 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<UserReco
                     break;
                 }
             }
+            () = &mut expired, if lasts.is_some() => {
+                let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: "the sign-in expired: sign in again".into() }))).await;
+                break;
+            }
         }
     }
     let _ = hub.commands.send(Command::Disconnected { connection });
@@ -258,6 +275,8 @@ struct Stores {
 async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, stores: Stores, flusher: Flusher) {
     let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
     let mut users: HashMap<ConnectionId, UserRecord> = HashMap::new();
+    // The token each signed-in connection was opened with.
+    let mut tokens: HashMap<ConnectionId, TokenId> = HashMap::new();
     // Benchmark peers without a session (`--bench-anonymous-sync`).
     let mut anonymous: HashSet<ConnectionId> = HashSet::new();
     // When each connection's sync was last noted for administrators.
@@ -273,10 +292,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
             command = commands.recv(), if !stopping => match command {
                 Some(Command::Connected { connection, user, outbound: sender }) => {
                     match user {
-                        Some(user) => {
+                        Some((user, token)) => {
                             note_sync(&stores.directory, &user.username);
                             noted.insert(connection, tokio::time::Instant::now());
                             users.insert(connection, user);
+                            tokens.insert(connection, token);
                         }
                         None => {
                             anonymous.insert(connection);
@@ -302,19 +322,17 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     noted.remove(&connection);
                     outbound.remove(&connection);
                     users.remove(&connection);
+                    tokens.remove(&connection);
                     anonymous.remove(&connection);
                     server.handle_disconnected(connection);
                 }
                 Some(Command::Revoke { user, reason }) => {
-                    let revoked: Vec<ConnectionId> = users.iter().filter(|(_, of)| of.username == user).map(|(connection, _)| *connection).collect();
-                    for connection in revoked {
-                        tracing::info!(connection = connection.0, %user, reason, "closing a user's sync connection");
-                        users.remove(&connection);
-                        server.handle_disconnected(connection);
-                        if let Some(sender) = outbound.remove(&connection) {
-                            let _ = sender.send(Outbound::Close(reason.to_owned()));
-                        }
-                    }
+                    let closed = users.iter().filter(|(_, of)| of.username == user).map(|(connection, _)| *connection).collect();
+                    close(closed, reason, &mut server, &mut outbound, &mut users, &mut tokens);
+                }
+                Some(Command::SignedOut { token }) => {
+                    let closed = tokens.iter().filter(|(_, of)| **of == token).map(|(connection, _)| *connection).collect();
+                    close(closed, "signed out: sign in again", &mut server, &mut outbound, &mut users, &mut tokens);
                 }
                 Some(Command::Shutdown) | None => {
                     stopping = true;
@@ -414,6 +432,26 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         }
         if stopping && work.is_empty() {
             return;
+        }
+    }
+}
+
+/// Closes `connections` for `reason`, which their peers are told.
+fn close(
+    connections: Vec<ConnectionId>,
+    reason: &str,
+    server: &mut Server,
+    outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+    users: &mut HashMap<ConnectionId, UserRecord>,
+    tokens: &mut HashMap<ConnectionId, TokenId>,
+) {
+    for connection in connections {
+        let user = users.remove(&connection).map(|user| user.username);
+        tracing::info!(connection = connection.0, user = ?user.as_ref().map(Username::as_str), reason, "closing a sync connection");
+        tokens.remove(&connection);
+        server.handle_disconnected(connection);
+        if let Some(sender) = outbound.remove(&connection) {
+            let _ = sender.send(Outbound::Close(reason.to_owned()));
         }
     }
 }

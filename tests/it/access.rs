@@ -665,3 +665,78 @@ async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
     server.stop().await.unwrap();
 }
 
+/// Reads `socket` until the server closes it; the reason it gave.
+async fn close_reason(socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>) -> String {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|frame| frame.reason.to_string()).unwrap_or_default(),
+                Some(Ok(_)) => {}
+                other => return format!("ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await;
+    closed.expect("the server closes the socket")
+}
+
+#[tokio::test]
+async fn signing_out_ends_that_token_and_its_sockets_and_a_token_in_an_address_opens_links_only() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::connect_async;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let inspector = server.state.directory.user(&Username::parse("inspector").unwrap()).unwrap().unwrap();
+    let now = server::auth::now();
+    let (phone, _) = server.state.tokens.issue(&inspector, now);
+    let (other_phone, _) = server.state.tokens.issue(&inspector, now.plus_millis(1));
+    let ticket = |token: String| {
+        let request = http_client().post(server.url("/api/sync-ticket")).bearer_auth(token).send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap()["ticket"].as_str().unwrap().to_owned() }
+    };
+    let sync = |credential: String| format!("ws://{}/sync?{credential}", server.address);
+    let (mut socket, _) = connect_async(sync(format!("ticket={}", ticket(phone.clone()).await))).await.unwrap();
+    let (mut other_socket, _) = connect_async(sync(format!("token={other_phone}"))).await.unwrap();
+    let unused_ticket = ticket(phone.clone()).await;
+
+    let signed_out = http_client().post(server.url("/api/logout")).bearer_auth(&phone).send().await.unwrap();
+    assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(close_reason(&mut socket).await, "signed out: sign in again");
+    assert_eq!(get(&server, "/api/me", Some(&phone)).await.status(), 401);
+    for refused in [sync(format!("ticket={unused_ticket}")), sync(format!("token={phone}"))] {
+        let opened = connect_async(refused.as_str()).await;
+        assert!(matches!(opened, Err(tokio_tungstenite::tungstenite::Error::Http(ref response)) if response.status() == 401), "{refused}");
+    }
+    let again = http_client().post(server.url("/api/logout")).bearer_auth(&phone).send().await.unwrap();
+    assert_eq!(again.status(), 401, "a token signs out once");
+    // The same person's other phone goes on: its API calls and its open socket.
+    assert_eq!(get(&server, "/api/me", Some(&other_phone)).await.status(), 200);
+    let quiet = tokio::time::timeout(Duration::from_millis(500), other_socket.next()).await;
+    assert!(quiet.is_err(), "the other phone's socket stays open: {quiet:?}");
+
+    // A token in the address opens a label sheet or an export, not the rest of the API.
+    let manager = server.token("manager");
+    assert_eq!(get(&server, &format!("/api/sites/hq/labels.svg?token={manager}"), None).await.status(), 200);
+    assert_eq!(get(&server, &format!("/api/sites/hq/export.csv?type=work_order&token={manager}"), None).await.status(), 200);
+    assert_eq!(get(&server, &format!("/api/me?token={manager}"), None).await.status(), 401);
+    assert_eq!(get(&server, &format!("/api/admin/users?token={}", server.token("admin")), None).await.status(), 401);
+    let ticket_by_link = http_client().post(server.url(&format!("/api/sync-ticket?token={manager}"))).send().await.unwrap();
+    assert_eq!(ticket_by_link.status(), 401);
+
+    // The sign-out outlives a restart.
+    let address = server.address;
+    let data = server.stop().await.unwrap();
+    let server = TestServer::start_at(data, dist.path(), address).await;
+    assert_eq!(get(&server, "/api/me", Some(&phone)).await.status(), 401);
+    assert_eq!(get(&server, "/api/me", Some(&other_phone)).await.status(), 200);
+
+    // A socket lasts as long as the token that opened it.
+    let lifetime = server::auth::TOKEN_LIFETIME.as_millis() as i64;
+    let (expiring, _) = server.state.tokens.issue(&inspector, server::auth::now().plus_millis(1_500 - lifetime));
+    let (mut socket, _) = connect_async(format!("ws://{}/sync?token={expiring}", server.address)).await.unwrap();
+    assert_eq!(close_reason(&mut socket).await, "the sign-in expired: sign in again");
+    server.stop().await.unwrap();
+}

@@ -194,7 +194,8 @@ async fn the_sync_socket_opens_with_a_ticket_once_and_never_with_a_stale_one() {
     assert_eq!(without.status(), 401, "no ticket without a session");
 
     let inspector = server.state.directory.user(&shared::directory::Username::parse("inspector").unwrap()).unwrap().unwrap();
-    let stale = server.state.tickets.issue(&inspector, Instant::now() - server::auth::TICKET_LIFETIME);
+    let (_, signed_in) = server.state.tokens.verify(&token, server::auth::now()).unwrap();
+    let stale = server.state.tickets.issue(&inspector, signed_in, Instant::now() - server::auth::TICKET_LIFETIME);
     assert_eq!(refused_status(&format!("ws://{}/sync?ticket={stale}", server.address)).await, 401, "an expired ticket");
 
     // A ticket taken before its user was disabled opens nothing after.
