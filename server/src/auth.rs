@@ -381,15 +381,14 @@ async fn login(
     // What a client typed goes into logs and the throttle's table only as a user name could
     // be: anything else is one key, and logged cut short.
     let username = Username::parse(&request.username).ok();
-    let named = username.as_ref().map_or(NOT_A_USER_NAME, Username::as_str);
-    if let Some(wait) = state.throttle.blocked(client, named) {
+    let named = username.as_ref().map(Username::as_str);
+    if let Err(wait) = state.throttle.attempt(client, named) {
         tracing::warn!(ip = %client, user = %loggable(&request.username), "sign-in refused: too many failures");
         return Err(AppError::TooManyRequests { retry_after: wait });
     }
     let Some(username) = username else {
         // No account can have this name, which anyone can tell from its form: refused
-        // without the cost of a hash.
-        state.throttle.failed(client, named);
+        // without the cost of a hash (the attempt counts).
         tracing::info!(ip = %client, user = %loggable(&request.username), "sign-in failed: not a user name");
         return Err(AppError::WrongLogin);
     };
@@ -401,6 +400,7 @@ async fn login(
         Ok(Ok(permit)) => permit,
         _ => {
             tracing::warn!(ip = %client, "sign-in refused: too many passwords being checked");
+            state.throttle.give_back(client, Some(username.as_str()), false);
             return Err(AppError::Busy { retry_after: HASH_WAIT });
         }
     };
@@ -414,13 +414,12 @@ async fn login(
     .context("the password check failed")?;
     match user {
         Some(user) if matches && !user.disabled => {
-            state.throttle.succeeded(client, username.as_str());
+            state.throttle.give_back(client, Some(username.as_str()), true);
             let (token, claims) = state.tokens.issue(&user, now());
             tracing::info!(user = %user.username, "signed in");
             Ok(Json(LoginResponse { token, user: UserView::from(&user), expires_at: claims.expires_at }))
         }
         _ => {
-            state.throttle.failed(client, username.as_str());
             tracing::info!(ip = %client, user = %username, "sign-in failed");
             Err(AppError::WrongLogin)
         }
@@ -478,11 +477,35 @@ async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeRe
     Ok(Json(MeResponse { user: UserView::from(&session.user), sites }))
 }
 
-/// Counts failed sign-ins per client address and per user name at an address, each a
-/// token bucket: a few mistakes are free, then attempts are spaced out. Checked before
-/// the password, so a blocked guesser learns nothing and costs no hashing.
+/// Spaces out sign-in attempts. Each attempt takes a turn from token buckets before its
+/// password is checked (so a burst sent at once gets no more turns than one sent in line,
+/// and a held guesser learns nothing and costs no hashing); an attempt that signs in gives
+/// its turns back:
+/// - per address (an IPv6 address counts by its /64): generous, as a whole office may sign
+///   in through one NAT, yet it bounds one source guessing across many names;
+/// - per user at an address: a few free mistakes, then one try every half minute;
+/// - per account, from anywhere: guessing one account from many addresses slows to one
+///   try every few seconds. Its owner waits as long, but only while someone guesses, and
+///   never longer than a bucket takes to earn a turn.
 pub struct LoginThrottle {
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<HashMap<ThrottleKey, Bucket>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ThrottleKey {
+    Address(IpAddr),
+    UserAt(IpAddr, String),
+    Account(String),
+}
+
+impl ThrottleKey {
+    const fn limit(&self) -> Limit {
+        match self {
+            ThrottleKey::Address(_) => PER_ADDRESS,
+            ThrottleKey::UserAt(..) => PER_USER,
+            ThrottleKey::Account(_) => PER_ACCOUNT,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -491,10 +514,18 @@ struct Bucket {
     last: Instant,
 }
 
-/// (free failures, seconds to earn one more) per address, and per user at an address.
-const PER_ADDRESS: (f64, f64) = (20.0, 3.0);
-const PER_USER: (f64, f64) = (5.0, 30.0);
-/// Past this many tracked keys, buckets that have refilled are forgotten.
+/// Attempts allowed at once, and seconds to earn one more.
+#[derive(Clone, Copy)]
+struct Limit {
+    burst: f64,
+    seconds_each: f64,
+}
+
+const PER_ADDRESS: Limit = Limit { burst: 30.0, seconds_each: 2.0 };
+const PER_USER: Limit = Limit { burst: 5.0, seconds_each: 30.0 };
+const PER_ACCOUNT: Limit = Limit { burst: 10.0, seconds_each: 6.0 };
+/// The table's size: past it, buckets that have refilled are forgotten, and if that is not
+/// enough, the fullest (those holding back least) go first.
 const MAX_TRACKED: usize = 10_000;
 
 impl LoginThrottle {
@@ -502,46 +533,80 @@ impl LoginThrottle {
         LoginThrottle { buckets: Mutex::new(HashMap::new()) }
     }
 
-    fn keys(address: IpAddr, username: &str) -> [(String, (f64, f64)); 2] {
-        [(format!("{address}"), PER_ADDRESS), (format!("{address} {username}"), PER_USER)]
-    }
-
-    fn level(bucket: Option<&Bucket>, (capacity, seconds_each): (f64, f64), now: Instant) -> f64 {
-        bucket.map_or(capacity, |bucket| (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / seconds_each).min(capacity))
-    }
-
-    /// How long to wait, if this address or this user at this address is blocked now.
-    pub fn blocked(&self, address: IpAddr, username: &str) -> Option<Duration> {
-        let buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
-        let now = Instant::now();
-        Self::keys(address, username)
-            .into_iter()
-            .filter_map(|(key, limits)| {
-                let level = Self::level(buckets.get(&key), limits, now);
-                (level < 1.0).then(|| Duration::from_secs_f64((1.0 - level) * limits.1))
-            })
-            .max()
-    }
-
-    pub fn failed(&self, address: IpAddr, username: &str) {
-        let mut buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
-        let now = Instant::now();
-        if buckets.len() > MAX_TRACKED {
-            buckets.retain(|key, bucket| {
-                let limits = if key.contains(' ') { PER_USER } else { PER_ADDRESS };
-                Self::level(Some(bucket), limits, now) < limits.0
-            });
+    /// The buckets an attempt draws on; a name no account could have has no account.
+    fn keys(address: IpAddr, username: Option<&str>) -> Vec<ThrottleKey> {
+        let address = match address {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            },
+            v4 => v4,
+        };
+        let name = username.unwrap_or(NOT_A_USER_NAME).to_owned();
+        let mut keys = vec![ThrottleKey::Address(address), ThrottleKey::UserAt(address, name)];
+        if let Some(username) = username {
+            keys.push(ThrottleKey::Account(username.to_owned()));
         }
-        for (key, limits) in Self::keys(address, username) {
-            let level = Self::level(buckets.get(&key), limits, now);
-            buckets.insert(key, Bucket { tokens: (level - 1.0).max(0.0), last: now });
+        keys
+    }
+
+    fn level(bucket: Option<&Bucket>, limit: Limit, now: Instant) -> f64 {
+        bucket.map_or(limit.burst, |bucket| (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / limit.seconds_each).min(limit.burst))
+    }
+
+    /// Takes a turn for an attempt to sign in as `username` (`None`: not a user name) from
+    /// `address`, or says how long to wait for one. Checked and taken under one lock.
+    pub fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let keys = Self::keys(address, username);
+        let levels: Vec<f64> = keys.iter().map(|key| Self::level(buckets.get(key), key.limit(), now)).collect();
+        let wait = keys
+            .iter()
+            .zip(&levels)
+            .filter(|(_, level)| **level < 1.0)
+            .map(|(key, level)| Duration::from_secs_f64((1.0 - level) * key.limit().seconds_each))
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        Self::bound(&mut buckets, now);
+        for (key, level) in keys.into_iter().zip(levels) {
+            buckets.insert(key, Bucket { tokens: level - 1.0, last: now });
+        }
+        Ok(())
+    }
+
+    /// An attempt that was no guess after all gives its turns back: the password was right
+    /// (which also forgives that user's earlier mistakes at this address), or it was never
+    /// checked.
+    pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        for key in Self::keys(address, username) {
+            if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
+                buckets.remove(&key);
+            } else if let Some(bucket) = buckets.get_mut(&key) {
+                let level = Self::level(Some(bucket), key.limit(), now);
+                *bucket = Bucket { tokens: (level + 1.0).min(key.limit().burst), last: now };
+            }
         }
     }
 
-    /// A correct password forgives that user's earlier mistakes at this address.
-    pub fn succeeded(&self, address: IpAddr, username: &str) {
-        let mut buckets = self.buckets.lock().expect("the throttle lock is never poisoned");
-        buckets.remove(&format!("{address} {username}"));
+    fn bound(buckets: &mut HashMap<ThrottleKey, Bucket>, now: Instant) {
+        if buckets.len() < MAX_TRACKED {
+            return;
+        }
+        buckets.retain(|key, bucket| Self::level(Some(bucket), key.limit(), now) < key.limit().burst);
+        if buckets.len() >= MAX_TRACKED {
+            let mut fullest: Vec<(f64, ThrottleKey)> =
+                buckets.iter().map(|(key, bucket)| (Self::level(Some(bucket), key.limit(), now) / key.limit().burst, key.clone())).collect();
+            fullest.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let excess = buckets.len() - MAX_TRACKED / 2;
+            for (_, key) in fullest.into_iter().take(excess) {
+                buckets.remove(&key);
+            }
+        }
     }
 }
 
@@ -637,22 +702,56 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_failures_are_spaced_out_per_user_and_per_address() {
+    fn sign_in_attempts_are_spaced_out_per_user_per_address_and_per_account() {
         let throttle = LoginThrottle::new();
         let (phone, other_phone) = ("10.0.0.7".parse().unwrap(), "10.0.0.8".parse().unwrap());
-        for _ in 0..PER_USER.0 as usize {
-            assert_eq!(throttle.blocked(phone, "manager"), None);
-            throttle.failed(phone, "manager");
+        for _ in 0..PER_USER.burst as usize {
+            assert_eq!(throttle.attempt(phone, Some("manager")), Ok(()));
         }
-        let wait = throttle.blocked(phone, "manager").expect("blocked after five failures");
+        let wait = throttle.attempt(phone, Some("manager")).expect_err("held after five failures");
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
-        assert_eq!(throttle.blocked(other_phone, "manager"), None, "another address is not blocked");
-        assert_eq!(throttle.blocked(phone, "inspector"), None, "another user is not blocked");
-        throttle.succeeded(phone, "manager");
-        assert_eq!(throttle.blocked(phone, "manager"), None);
-        for name in 0..PER_ADDRESS.0 as usize {
-            throttle.failed(other_phone, &format!("guess{name}"));
+        assert_eq!(throttle.attempt(other_phone, Some("manager")), Ok(()), "another address is not held");
+        assert_eq!(throttle.attempt(phone, Some("inspector")), Ok(()), "another user is not held");
+        throttle.give_back(phone, Some("manager"), true);
+        assert_eq!(throttle.attempt(phone, Some("manager")), Ok(()), "signing in forgives");
+
+        // One address guessing many names.
+        let guesser: IpAddr = "10.0.0.9".parse().unwrap();
+        let allowed = (0..100).filter(|name| throttle.attempt(guesser, Some(&format!("guess{name}"))).is_ok()).count();
+        assert_eq!(allowed, PER_ADDRESS.burst as usize);
+        // Many addresses guessing one account.
+        let allowed = (0..100).filter(|host| throttle.attempt(IpAddr::from([10, 1, 0, *host]), Some("store")).is_ok()).count();
+        assert_eq!(allowed, PER_ACCOUNT.burst as usize);
+        // A whole IPv6 /64 is one address.
+        let allowed = (0..100u16).filter(|host| throttle.attempt(IpAddr::from([0xfd00, 0, 0, 1, 0, 0, 0, *host]), Some(&format!("v6-{host}"))).is_ok()).count();
+        assert_eq!(allowed, PER_ADDRESS.burst as usize);
+    }
+
+    #[test]
+    fn a_burst_at_once_gets_no_more_turns_than_one_in_line() {
+        let throttle = std::sync::Arc::new(LoginThrottle::new());
+        let phone: IpAddr = "10.0.0.7".parse().unwrap();
+        let threads: Vec<_> = (0..64)
+            .map(|_| {
+                let throttle = throttle.clone();
+                std::thread::spawn(move || throttle.attempt(phone, Some("manager")).is_ok())
+            })
+            .collect();
+        let allowed = threads.into_iter().map(|thread| thread.join().unwrap()).filter(|allowed| *allowed).count();
+        assert_eq!(allowed, PER_USER.burst as usize);
+    }
+
+    #[test]
+    fn the_table_stays_bounded_and_keeps_those_held() {
+        let throttle = LoginThrottle::new();
+        let guesser: IpAddr = "10.9.9.9".parse().unwrap();
+        for _ in 0..PER_USER.burst as usize {
+            throttle.attempt(guesser, Some("manager")).unwrap();
         }
-        assert!(throttle.blocked(other_phone, "anyone").is_some(), "an address guessing many names is blocked");
+        for host in 0..(3 * MAX_TRACKED as u32) {
+            let _ = throttle.attempt(IpAddr::from((0x0b00_0000 + host).to_be_bytes()), None);
+        }
+        assert!(throttle.buckets.lock().unwrap().len() <= MAX_TRACKED);
+        assert!(throttle.attempt(guesser, Some("manager")).is_err(), "a held guesser stays held");
     }
 }
