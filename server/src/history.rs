@@ -46,9 +46,11 @@ async fn document_history(State(state): State<AppState>, session: Session, Path(
     if !visible {
         return Err(AppError::NotFound);
     }
+    // A preventive order's planner actor belongs to no one, whoever may have used it elsewhere.
+    let planner = shared::document::work_order::WorkOrder::planner_actor(&document, &doc).map(|actor| actor.to_hex_string());
     let mut entries = Vec::new();
     for change in history(&mut doc) {
-        let user = state.directory.actor_owner(&change.actor)?;
+        let user = if planner.as_ref() == Some(&change.actor) { None } else { state.directory.actor_owner(&change.actor)? };
         entries.push(Entry { hash: change.hash, actor: change.actor, user, named: change.user, at: change.at, summary: change.summary, operations: change.operations });
     }
     Ok(Json(entries))

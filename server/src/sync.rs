@@ -31,6 +31,7 @@ use shared::protocol::DocumentId;
 use shared::protocol::message::PeerId;
 use shared::directory::Username;
 use shared::document::policy::{self, Writer};
+use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, blob_refs, read_header, read_site};
 use shared::protocol::message::Refusal;
 use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
@@ -516,8 +517,13 @@ fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>,
         tracing::warn!(%document, user = %user.username, from = %site, to = ?request.incoming_site, "refused changes that move a document to another site");
         return Decision::Deny;
     }
+    // A preventive order's planner actor is computed from public facts: it is bound to no
+    // one (so no one can claim it in advance), and the policy takes it only in the changes
+    // that create its order.
+    let planner = if request.writes { server.check_write(request.ticket, |document, _, _, after| WorkOrder::planner_actor(document, after)).flatten() } else { None };
+    let actors: Vec<&String> = request.new_actors.iter().filter(|actor| planner.as_ref().is_none_or(|planner| planner.to_hex_string() != **actor)).collect();
     // Check every actor before binding any, so a refused message binds nothing.
-    for actor in &request.new_actors {
+    for actor in &actors {
         match directory.actor_owner(actor) {
             Ok(None) => {}
             Ok(Some(owner)) if owner == user.username => {}
@@ -546,7 +552,7 @@ fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>,
             }
         }
     }
-    for actor in &request.new_actors {
+    for actor in actors {
         match directory.bind_actor(actor, &user.username) {
             Ok(Binding::Theirs) => {}
             Ok(Binding::Taken { by }) => {

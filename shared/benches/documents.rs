@@ -200,7 +200,7 @@ fn catalogs(c: &mut Criterion) {
     });
 
     // What the server does with a phone's message listing one new document: check it
-    // against the write policy (a walk of the change, then a read of the whole catalog).
+    // against the write policy (a walk of the change, then a read of what it touched).
     let mut one = SiteCatalog::from_doc(base.fork().with_actor(ActorId::from([8; 16]))).unwrap();
     let entry = IndexEntry {
         document: "one".into(),

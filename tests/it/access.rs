@@ -740,3 +740,48 @@ async fn signing_out_ends_that_token_and_its_sockets_and_a_token_in_an_address_o
     assert_eq!(close_reason(&mut socket).await, "the sign-in expired: sign in again");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
+    use shared::document::catalog::{Every, MaintenancePlan};
+    use shared::document::work_order::{EventKind, WorkOrder};
+    use shared::document::{Edit, EntryId};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let hq = shared::directory::SiteId::parse("hq").unwrap();
+    let starts = shared::time::Timestamp::from_millis(1_780_000_000_000);
+    let plan = MaintenancePlan { id: EntryId::parse("pump-check").unwrap(), asset: EntryId::parse("pump").unwrap(), title: "水泵保养".into(), every: Every::Months(1), start: starts };
+    let (id, order) = WorkOrder::preventive(&hq, &plan, "hq-b1", 7, starts, starts).unwrap();
+    let planner = order.doc().clone().get_actor().clone();
+
+    // Someone at another site computes hq's next occurrence's actor and uses it first.
+    let claim = DocumentId::from_random(*b"claims-a-planner");
+    push(&server, "dorm", claim, order_with(planner.clone(), "dorm", "plant2", "先占着")).await;
+
+    // The technician's phone makes the order all the same, and works it.
+    let mut doc = order.into_doc().with_actor(automerge::ActorId::random());
+    WorkOrder::edit_in(&mut doc, |order| order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &Edit::new(Username::parse("tech").unwrap(), now()))).unwrap();
+    let mut tech = push(&server, "tech", id, doc).await;
+    let stored = WorkOrder::read_doc(&server.state.documents.load(&id).unwrap().unwrap()).unwrap();
+    assert_eq!((stored.header.created_by.as_str(), stored.events.len()), ("planner", 2));
+    // History names no one for the planner's changes, the technician for theirs.
+    let history: Vec<Value> = get(&server, &format!("/api/documents/{id}/history"), Some(&server.token("tech"))).await.json().await.unwrap();
+    let users: Vec<&Value> = history.iter().map(|entry| &entry["user"]).collect();
+    assert_eq!(users, [&Value::Null, &Value::Null, &json!("tech")], "{history:?}");
+
+    // After the order is made, its planner writes nothing more, whoever sends it.
+    let mut as_planner = tech.document(&id).unwrap().clone().with_actor(planner);
+    comment(&mut as_planner, "tech", "c1", "以计划员身份");
+    tech.document_mut(&id).unwrap().merge(&mut as_planner).unwrap();
+    tech.handle_local_change(&id);
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, |client| client.is_refused(&id)).await.unwrap();
+    assert_eq!(tech.refusal(&id).map(|refusal| refusal.code.as_str()), Some("name"));
+    assert!(WorkOrder::read_doc(&server.state.documents.load(&id).unwrap().unwrap()).unwrap().comments.is_empty());
+
+    // Nor may someone who does not maintain make preventive orders.
+    let (other, order) = WorkOrder::preventive(&hq, &plan, "hq-b1", 8, starts, starts).unwrap();
+    let inspector = push_refused(&server, &server.sync_url("inspector"), "inspector", other, order.into_doc()).await;
+    assert_eq!(inspector.refusal(&other).map(|refusal| refusal.code.as_str()), Some("role"));
+    server.stop().await.unwrap();
+}

@@ -12,7 +12,7 @@
 //! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
 //! `maintenance`, `index`, `ledger` (maps keyed by id).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
@@ -633,68 +633,42 @@ impl SiteCatalog {
 
     pub fn read_doc(doc: &AutoCommit) -> Result<CatalogView, DocumentError> {
         let (header, root) = read_root(doc, DocumentType::SiteCatalog)?;
-        let every = |plan: &Fields<'_>| Every::from_parts(plan.i64("every")?, &plan.str("unit")?, &plan.path("unit"));
         Ok(CatalogView {
             header,
             name: root.str("name")?,
-            places: root.entries("places", |id, place| {
-                Ok(Place {
-                    id,
-                    kind: PlaceKind::parse(&place.str("kind")?)?,
-                    parent: place.optional_id("parent")?,
-                    name: place.str("name")?,
-                    code: place.str("code")?,
-                })
-            })?,
-            assets: root.entries("assets", |id, asset| {
-                Ok(Asset {
-                    id,
-                    name: asset.str("name")?,
-                    asset_type: asset.str("asset_type")?,
-                    tag: asset.str("tag")?,
-                    place: asset.optional_id("place")?,
-                    installed_at: asset.optional_time("installed_at")?,
-                })
-            })?,
-            stock_items: root.entries("stock_items", |id, item| {
-                Ok(StockItem {
-                    id,
-                    code: item.str("code")?,
-                    name: item.str("name")?,
-                    unit: item.str("unit")?,
-                    category: item.str("category")?,
-                    bin: item.optional_str("bin")?,
-                    reorder_point: item.optional_i64("reorder_point")?.map(Quantity::from_thousandths),
-                })
-            })?,
-            templates: root.keyed("templates", |document, template| {
-                Ok(TemplateRef {
-                    document: document.to_owned(),
-                    name_zh: template.str("name_zh")?,
-                    name_en: template.str("name_en")?,
-                    category: template.str("category")?,
-                    // Templates listed before versions were recorded here were published.
-                    version: template.optional_i64("version")?.unwrap_or(1),
-                })
-            })?,
-            schedules: root.entries("schedules", |id, schedule| {
-                Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every: every(schedule)?, start: schedule.time("start")? })
-            })?,
-            maintenance: root.entries("maintenance", |id, plan| {
-                Ok(MaintenancePlan { id, asset: plan.id("asset")?, title: plan.str("title")?, every: every(plan)?, start: plan.time("start")? })
-            })?,
-            index: root.keyed("index", |document, entry| {
-                Ok(IndexEntry {
-                    document: document.to_owned(),
-                    document_type: DocumentType::parse(&entry.str("type")?)?,
-                    title: entry.str("title")?,
-                    status: entry.str("status")?,
-                    location: entry.str("location")?,
-                    updated_at: entry.time("updated_at")?,
-                })
-            })?,
+            places: root.entries("places", read_place)?,
+            assets: root.entries("assets", read_asset)?,
+            stock_items: root.entries("stock_items", read_stock_item)?,
+            templates: root.keyed("templates", read_template_ref)?,
+            schedules: root.entries("schedules", read_schedule)?,
+            maintenance: root.entries("maintenance", read_plan)?,
+            index: root.keyed("index", read_index_entry)?,
             ledger: read_ledger(&root)?,
         })
+    }
+
+    /// Whether what `touched` names still reads: the header and name, and of each section
+    /// named the entries listed (`None`: all of it). What checking a change needs, at a cost
+    /// that follows the change, not the catalog: a site's index grows with every document.
+    pub fn check_touched(doc: &AutoCommit, touched: &BTreeMap<String, Option<BTreeSet<String>>>) -> Result<(), DocumentError> {
+        let (_, root) = read_root(doc, DocumentType::SiteCatalog)?;
+        root.str("name")?;
+        for (section, only) in touched {
+            let only = only.as_ref();
+            match section.as_str() {
+                "places" => root.entries_only("places", only, read_place).map(drop),
+                "assets" => root.entries_only("assets", only, read_asset).map(drop),
+                "stock_items" => root.entries_only("stock_items", only, read_stock_item).map(drop),
+                "templates" => root.keyed_only("templates", only, read_template_ref).map(drop),
+                "schedules" => root.entries_only("schedules", only, read_schedule).map(drop),
+                "maintenance" => root.entries_only("maintenance", only, read_plan).map(drop),
+                "index" => root.keyed_only("index", only, read_index_entry).map(drop),
+                "ledger" => root.entries_only("ledger", only, read_movement).map(drop),
+                // The header and name are read above; other keys are not the catalog's.
+                _ => Ok(()),
+            }?;
+        }
+        Ok(())
     }
 
     /// The ledger alone, without reading places, assets and the index: what checking an
@@ -706,16 +680,85 @@ impl SiteCatalog {
 }
 
 fn read_ledger(root: &Fields<'_>) -> Result<Vec<Movement>, DocumentError> {
-    root.entries("ledger", |id, movement| {
-        Ok(Movement {
-            id,
-            kind: MovementKind::parse(&movement.str("kind")?)?,
-            item: movement.id("item")?,
-            quantity: Quantity::from_thousandths(movement.i64("quantity")?),
-            reference: movement.str("reference")?,
-            user: movement.user("user")?,
-            at: movement.time("at")?,
-        })
+    root.entries("ledger", read_movement)
+}
+
+fn read_place(id: EntryId, place: &Fields<'_>) -> Result<Place, DocumentError> {
+    Ok(Place {
+        id,
+        kind: PlaceKind::parse(&place.str("kind")?)?,
+        parent: place.optional_id("parent")?,
+        name: place.str("name")?,
+        code: place.str("code")?,
+    })
+}
+
+fn read_asset(id: EntryId, asset: &Fields<'_>) -> Result<Asset, DocumentError> {
+    Ok(Asset {
+        id,
+        name: asset.str("name")?,
+        asset_type: asset.str("asset_type")?,
+        tag: asset.str("tag")?,
+        place: asset.optional_id("place")?,
+        installed_at: asset.optional_time("installed_at")?,
+    })
+}
+
+fn read_stock_item(id: EntryId, item: &Fields<'_>) -> Result<StockItem, DocumentError> {
+    Ok(StockItem {
+        id,
+        code: item.str("code")?,
+        name: item.str("name")?,
+        unit: item.str("unit")?,
+        category: item.str("category")?,
+        bin: item.optional_str("bin")?,
+        reorder_point: item.optional_i64("reorder_point")?.map(Quantity::from_thousandths),
+    })
+}
+
+fn read_template_ref(document: &str, template: &Fields<'_>) -> Result<TemplateRef, DocumentError> {
+    Ok(TemplateRef {
+        document: document.to_owned(),
+        name_zh: template.str("name_zh")?,
+        name_en: template.str("name_en")?,
+        category: template.str("category")?,
+        // Templates listed before versions were recorded here were published.
+        version: template.optional_i64("version")?.unwrap_or(1),
+    })
+}
+
+fn read_every(plan: &Fields<'_>) -> Result<Every, DocumentError> {
+    Every::from_parts(plan.i64("every")?, &plan.str("unit")?, &plan.path("unit"))
+}
+
+fn read_schedule(id: EntryId, schedule: &Fields<'_>) -> Result<Schedule, DocumentError> {
+    Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every: read_every(schedule)?, start: schedule.time("start")? })
+}
+
+fn read_plan(id: EntryId, plan: &Fields<'_>) -> Result<MaintenancePlan, DocumentError> {
+    Ok(MaintenancePlan { id, asset: plan.id("asset")?, title: plan.str("title")?, every: read_every(plan)?, start: plan.time("start")? })
+}
+
+fn read_index_entry(document: &str, entry: &Fields<'_>) -> Result<IndexEntry, DocumentError> {
+    Ok(IndexEntry {
+        document: document.to_owned(),
+        document_type: DocumentType::parse(&entry.str("type")?)?,
+        title: entry.str("title")?,
+        status: entry.str("status")?,
+        location: entry.str("location")?,
+        updated_at: entry.time("updated_at")?,
+    })
+}
+
+fn read_movement(id: EntryId, movement: &Fields<'_>) -> Result<Movement, DocumentError> {
+    Ok(Movement {
+        id,
+        kind: MovementKind::parse(&movement.str("kind")?)?,
+        item: movement.id("item")?,
+        quantity: Quantity::from_thousandths(movement.i64("quantity")?),
+        reference: movement.str("reference")?,
+        user: movement.user("user")?,
+        at: movement.time("at")?,
     })
 }
 

@@ -23,6 +23,7 @@ pub mod work_order;
 #[cfg(test)]
 pub(crate) mod testing;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use automerge::transaction::{CommitOptions, Transactable as _};
@@ -560,25 +561,53 @@ impl<'a> Fields<'a> {
 
     /// Every entry of the map at `key`, keyed by entry id, in key order.
     pub(crate) fn entries<T>(&self, key: &str, read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>) -> Result<Vec<T>, DocumentError> {
-        self.keyed(key, |entry_key, fields| {
-            let id = EntryId::parse(entry_key).map_err(|_| invalid(&self.path(key), entry_key, "an entry id"))?;
-            read(id, fields)
-        })
+        self.entries_only(key, None, read)
     }
 
     /// Every entry of the map at `key` whose values are maps, with their keys, in key order.
     pub(crate) fn keyed<T>(&self, key: &str, read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>) -> Result<Vec<T>, DocumentError> {
+        self.keyed_only(key, None, read)
+    }
+
+    /// Like [`Fields::keyed`], reading only the entries `only` names (those there), or all.
+    pub(crate) fn keyed_only<T>(
+        &self,
+        key: &str,
+        only: Option<&BTreeSet<String>>,
+        read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>,
+    ) -> Result<Vec<T>, DocumentError> {
         let map = self.map(key)?;
         let path = self.path(key);
+        let entries: Vec<(String, automerge::Value<'_>, ObjId)> = match only {
+            None => self.doc.map_range(&map, ..).map(|item| (item.key.to_string(), automerge::Value::from(item.value.clone()), item.id())).collect(),
+            Some(keys) => keys
+                .iter()
+                .filter_map(|entry| Some((entry.clone(), self.doc.get(&map, entry.as_str()).ok()??)))
+                .map(|(entry, (value, id))| (entry, value, id))
+                .collect(),
+        };
         let mut values = Vec::new();
-        for item in self.doc.map_range(&map, ..) {
-            let entry_path = format!("{path}.{}", item.key);
-            if !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
+        for (entry, value, id) in entries {
+            let entry_path = format!("{path}.{entry}");
+            if !matches!(value, Value::Object(ObjType::Map)) {
                 return Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" });
             }
-            values.push(read(&item.key, &Fields::of(self.doc, &item.id(), &entry_path))?);
+            values.push(read(&entry, &Fields::of(self.doc, &id, &entry_path))?);
         }
         Ok(values)
+    }
+
+    /// Like [`Fields::entries`], reading only the entries `only` names (those there), or all.
+    pub(crate) fn entries_only<T>(
+        &self,
+        key: &str,
+        only: Option<&BTreeSet<String>>,
+        read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>,
+    ) -> Result<Vec<T>, DocumentError> {
+        self.keyed_only(key, only, |entry_key, fields| {
+            let id = EntryId::parse(entry_key).map_err(|_| invalid(&self.path(key), entry_key, "an entry id"))?;
+            read(id, fields)
+        })
     }
 
     /// Every scalar of the map at `key`, with its key, in key order.

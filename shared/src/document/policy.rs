@@ -13,15 +13,16 @@
 //!   type fixes at creation (a round's checklist, a stocktake's snapshot) are written once.
 //! - **Names.** A field that names the person doing something (`user`, `created_by`,
 //!   `counter`, `submitted_by`, `discarded_by`, a recount request) must name the sender.
-//!   Two exceptions: a preventive order's `planner`, allowed only in the document whose id
-//!   is derived from its plan and occurrence; and a settled conflict, whose kept value is a
+//!   Two exceptions: a preventive order's `planner`, allowed only in the changes that
+//!   create the document whose id is derived from its plan and occurrence (its actor,
+//!   derived too, writes nothing after); and a settled conflict, whose kept value is a
 //!   copy of one already there, with the name of who gave it.
 //! - **Entries** of logs (events, ledger movements, counts, comments, notes) are added,
 //!   never changed or removed.
 //! - Finally the document must still read as its type: a change that leaves a wrongly typed
 //!   or missing field, or an unknown value, is refused like any other.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{AutoCommit, ChangeHash, Prop, ROOT, ReadDoc as _, ScalarValue};
 
@@ -124,7 +125,15 @@ pub fn check(document: &DocumentId, before: &AutoCommit, since: &[ChangeHash], a
         let field = HEADER.into_iter().find(|field| field_differs(stored, &header, field)).unwrap_or("header");
         return Err(Refusal::Fixed { field: field.to_owned() });
     }
-    let planner_allowed = header.document_type == DocumentType::WorkOrder && is_derived_preventive(document, after);
+    // A preventive order's planner writes the changes that create it, and nothing after.
+    let planner = WorkOrder::planner_actor(document, after);
+    if let Some(planner) = &planner
+        && !creating
+        && after.get_changes(since).iter().any(|change| change.actor_id() == planner)
+    {
+        return Err(Refusal::Name { field: "actor".to_owned(), named: PLANNER.to_owned(), writer: writer.user.clone() });
+    }
+    let planner_allowed = creating && planner.is_some();
     for write in &writes {
         check_name(write, writer, planner_allowed).or_else(|refusal| keeps_a_name(before, after, write).then_some(()).ok_or(refusal))?;
     }
@@ -228,12 +237,6 @@ fn check_name(write: &Write, writer: Writer<'_>, planner_allowed: bool) -> Resul
 /// so it names who gave it, not the one who chose it (history names them).
 fn keeps_a_name(before: &AutoCommit, after: &AutoCommit, write: &Write) -> bool {
     matches!(write.what, Written::Scalar(_)) && write.path.len() >= 2 && super::conflicts::keeps_a_value(before, after, &write.path[..write.path.len() - 1])
-}
-
-/// A preventive order whose id is the one its plan and occurrence derive.
-fn is_derived_preventive(document: &DocumentId, after: &AutoCommit) -> bool {
-    let Ok(view) = WorkOrder::read_doc(after) else { return false };
-    view.preventive.is_some_and(|preventive| WorkOrder::preventive_id(&view.header.site, &preventive.plan, preventive.occurrence) == *document)
 }
 
 struct Context<'a> {
@@ -410,7 +413,23 @@ fn stocktake(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
 /// The document still reads as its type (a template's draft too, when it was edited).
 fn readable(document_type: DocumentType, after: &AutoCommit, writes: &[Write]) -> Result<(), DocumentError> {
     match document_type {
-        DocumentType::SiteCatalog => SiteCatalog::read_doc(after).map(drop),
+        // Only what the changes touched: the index grows with every document of the site.
+        DocumentType::SiteCatalog => {
+            let mut touched: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+            for write in writes {
+                let Some(section) = write.path.first() else { continue };
+                let keys = touched.entry(section.clone()).or_insert_with(|| Some(BTreeSet::new()));
+                match (write.path.get(1), keys) {
+                    (Some(entry), Some(keys)) => {
+                        keys.insert(entry.clone());
+                    }
+                    // The section itself was written: all of it is read.
+                    (None, keys) => *keys = None,
+                    (Some(_), None) => {}
+                }
+            }
+            SiteCatalog::check_touched(after, &touched)
+        }
         DocumentType::ChecklistTemplate => {
             ChecklistTemplate::read_doc(after)?;
             if writes.iter().any(|write| write.at(0) == "draft") {

@@ -578,6 +578,20 @@ impl WorkOrder {
         DocumentId::from_random(id)
     }
 
+    /// The actor that writes the order's first changes, when `doc` is the preventive order
+    /// its id `document` is derived for: anyone can compute it, so it belongs to no one
+    /// (the server binds it to nobody and takes it only in the changes that create the
+    /// order, checked by [`super::policy`]).
+    pub fn planner_actor(document: &DocumentId, doc: &AutoCommit) -> Option<ActorId> {
+        let header = super::read_header(doc).ok()?;
+        if header.document_type != DocumentType::WorkOrder || header.created_by.as_str() != PLANNER {
+            return None;
+        }
+        let preventive = WorkOrder::read_doc(doc).ok()?.preventive?;
+        let seed = Self::preventive_seed(&header.site, &preventive.plan, preventive.occurrence);
+        (Self::preventive_id(&header.site, &preventive.plan, preventive.occurrence) == *document).then(|| ActorId::from(&seed[16..]))
+    }
+
     /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
     /// every phone (see the module documentation); `location` is the asset's place.
     pub fn preventive(site: &SiteId, plan: &MaintenancePlan, location: &str, occurrence: i64, starts: Timestamp, due: Timestamp) -> Result<(DocumentId, WorkOrder), DocumentError> {
