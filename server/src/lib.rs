@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backup;
 pub mod blobs;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod directory;
 pub mod documents;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub projections: projections::Projections,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
     pub anonymous_sync: bool,
+    /// Bounds on open connections and how long one may idle (`connections`).
+    pub connection_limits: connections::Limits,
 }
 
 impl AppState {
@@ -92,6 +95,7 @@ impl AppState {
             app_files: app_files.into(),
             sync,
             anonymous_sync: false,
+            connection_limits: connections::Limits::for_this_process(),
         })
     }
 }
@@ -151,18 +155,22 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=15552000");
 pub async fn serve<L>(listener: L, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
+    L::Io: Unpin,
 {
     let storage = state.storage.clone();
     let sync = state.sync.clone();
     let projections = state.projections.clone();
     let https = state.reach.https;
+    let (exempt, limits) = (state.reach.trusted_proxies.clone(), state.connection_limits);
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
     }
     // The peer's address is kept for throttling failed sign-ins (tapping the listener
-    // gives any listener's address to `ConnectInfo`).
+    // gives any listener's address to `ConnectInfo`); connections are bounded per address
+    // and in all, and closed when idle (`connections`).
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let listener = connections::Guarded::new(listener, exempt, limits);
     axum::serve(listener.tap_io(|_| ()), service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
@@ -193,6 +201,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let certificates = tls_files.map(tls::Certificates::load).transpose()?;
+    if let Some(files) = connections::raise_descriptor_limit() {
+        tracing::debug!(files, "open files allowed");
+    }
     let shutdown = shutdown_signal()?;
     // Before anything is printed: a SIGHUP right after start must not find the default
     // action (exiting) in place.
@@ -263,7 +274,8 @@ async fn serve_until(
     };
     let redirecting = redirect.map(|redirect| {
         let service = reach::redirect_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(axum::serve(redirect, service).with_graceful_shutdown(until_stopped(stopping.clone())).into_future())
+        let redirect = connections::Guarded::new(redirect, state.reach.trusted_proxies.clone(), state.connection_limits);
+        tokio::spawn(axum::serve(redirect.tap_io(|_| ()), service).with_graceful_shutdown(until_stopped(stopping.clone())).into_future())
     });
     let served = match certificates {
         Some(certificates) => {

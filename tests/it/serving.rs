@@ -2,6 +2,7 @@
 //! else, content types, precompressed variants and cache headers.
 
 use std::io::{Read as _, Write as _};
+use std::time::Duration;
 
 use expect_test::{Expect, expect};
 
@@ -151,5 +152,36 @@ async fn every_response_says_what_may_run_and_that_no_one_may_frame_it() {
             assert!(!policy.contains("unsafe-inline") && !policy.contains('*'), "{policy}");
         }
     }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_are_bounded_and_closed_when_idle() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    let dist = fixture_dist();
+    // Loopback has no bound of its own (a proxy in front, the load generator), so the bound
+    // in all is the one met here; the one per address is the unit test's.
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1) };
+    let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
+    // Connections that say nothing: the ninth is closed unread.
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(TcpStream::connect(server.address).await.unwrap());
+    }
+    let mut ninth = TcpStream::connect(server.address).await.unwrap();
+    let _ = ninth.write_all(b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), ninth.read_to_end(&mut answer)).await.expect("closed, not left waiting");
+    assert!(read.is_err() || answer.is_empty(), "over the bound, yet answered: {}", String::from_utf8_lossy(&answer));
+    // The idle ones are closed once their time is up, and the address is served again.
+    for mut connection in idle {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(10), connection.read_to_end(&mut rest)).await.expect("an idle connection is closed");
+        assert!(closed.is_err() || rest.is_empty());
+    }
+    let health = http_client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
     server.stop().await.unwrap();
 }

@@ -55,19 +55,31 @@ impl TestServer {
     /// As `cargo xtask bench` runs the server (`--bench-anonymous-sync`): `/sync` without a
     /// session, allowed everything, as anonymous automerge-repo servers are.
     pub async fn start_anonymous(dist: &Path) -> TestServer {
-        TestServer::start_with(tempfile::tempdir().unwrap(), dist, "127.0.0.1:0".parse().unwrap(), None, server::reach::Reach::default(), true).await
+        TestServer::start_configured(dist, |state| state.anonymous_sync = true).await
+    }
+
+    /// Starts with the state as `configure` leaves it.
+    pub async fn start_configured(dist: &Path, configure: impl FnOnce(&mut server::AppState)) -> TestServer {
+        TestServer::start_with(tempfile::tempdir().unwrap(), dist, "127.0.0.1:0".parse().unwrap(), None, server::reach::Reach::default(), configure).await
     }
 
     async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach) -> TestServer {
-        TestServer::start_with(data, dist, address, https_name, reach, false).await
+        TestServer::start_with(data, dist, address, https_name, reach, |_| {}).await
     }
 
-    async fn start_with(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach, anonymous_sync: bool) -> TestServer {
+    async fn start_with(
+        data: tempfile::TempDir,
+        dist: &Path,
+        address: SocketAddr,
+        https_name: Option<&str>,
+        reach: server::reach::Reach,
+        configure: impl FnOnce(&mut server::AppState),
+    ) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
         server::demo::seed(&storage).await.unwrap();
         let mut state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         state.reach = std::sync::Arc::new(reach);
-        state.anonymous_sync = anonymous_sync;
+        configure(&mut state);
         let listener = server::listen(address).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();

@@ -1,0 +1,298 @@
+//! Bounds on connections, so no one address can take every file descriptor: how many one
+//! address may hold open, how many all may, and how long one may sit without a byte
+//! either way before it is closed.
+//!
+//! [`Guarded`] wraps the listener `axum::serve` takes (plain TCP or TLS): a connection
+//! over a bound is closed as soon as it is accepted, before anything is read from it. Each
+//! accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read or written, its
+//! next read fails, and hyper closes it — an idle keep-alive, a request whose headers
+//! trickle in slower than that, or a socket whose phone is gone (a sync socket is pinged
+//! every 20 s and answers, so a live one is never idle).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::serve::Listener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// How long a connection may pass without a byte read or written.
+pub const IDLE: Duration = Duration::from_secs(60);
+/// Connections one address may hold open: a site's phones behind one NAT, each with its
+/// sync socket and a browser's few connections, fit many times over.
+pub const PER_ADDRESS: usize = 256;
+/// File descriptors kept back from connections, for the database, backups and files.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// The listener `inner`, with connections bounded per address and in all, and watched for
+/// idleness. Addresses in `exempt` (trusted proxies, which carry everyone's connections)
+/// and loopback (this machine: a proxy in front, the load generator) have no bound of
+/// their own.
+pub struct Guarded<L> {
+    inner: L,
+    open: Arc<Mutex<Open>>,
+    exempt: Vec<IpAddr>,
+    limits: Limits,
+}
+
+/// Bounds on open connections.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_address: usize,
+    pub total: usize,
+    pub idle: Duration,
+}
+
+impl Limits {
+    /// [`PER_ADDRESS`] and [`IDLE`], and in all as many as the process may open files,
+    /// less a reserve (see [`raise_descriptor_limit`]).
+    pub fn for_this_process() -> Limits {
+        let files = descriptor_limit().unwrap_or(1024);
+        let total = files.saturating_sub(RESERVED_DESCRIPTORS).max(64);
+        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE }
+    }
+}
+
+#[derive(Default)]
+struct Open {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+impl<L> Guarded<L> {
+    pub fn new(inner: L, exempt: Vec<IpAddr>, limits: Limits) -> Guarded<L> {
+        Guarded { inner, open: Arc::default(), exempt, limits }
+    }
+
+    /// Takes a place for a connection from `address`, unless a bound is reached.
+    fn admit(&self, address: IpAddr) -> Option<Place> {
+        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if open.total >= self.limits.total {
+            return None;
+        }
+        let counted = !address.is_loopback() && !self.exempt.contains(&address);
+        if counted {
+            let held = open.by_address.entry(address).or_insert(0);
+            if *held >= self.limits.per_address {
+                return None;
+            }
+            *held += 1;
+        }
+        open.total += 1;
+        Some(Place { open: self.open.clone(), address: counted.then_some(address) })
+    }
+}
+
+impl<L> Listener for Guarded<L>
+where
+    L: Listener<Addr = SocketAddr>,
+    L::Io: Unpin,
+{
+    type Io = Watched<L::Io>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let (io, peer) = self.inner.accept().await;
+            match self.admit(peer.ip()) {
+                Some(place) => return (Watched::new(io, self.limits.idle, place), peer),
+                // Dropped unread: the peer sees its connection closed.
+                None => tracing::debug!(%peer, "closed a connection over the bounds"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection's place in the count, given back when it closes.
+struct Place {
+    open: Arc<Mutex<Open>>,
+    /// `None` for an exempt address.
+    address: Option<IpAddr>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(address) = self.address
+            && let Some(held) = open.by_address.get_mut(&address)
+        {
+            *held -= 1;
+            if *held == 0 {
+                open.by_address.remove(&address);
+            }
+        }
+    }
+}
+
+/// A stream that fails its next read once it has been idle for its limit.
+pub struct Watched<Io> {
+    io: Io,
+    idle: Duration,
+    last_active: Instant,
+    /// Wakes a pending read when the stream may have become idle.
+    check: Pin<Box<Sleep>>,
+    _place: Place,
+}
+
+impl<Io> Watched<Io> {
+    fn new(io: Io, idle: Duration, place: Place) -> Watched<Io> {
+        let now = Instant::now();
+        Watched { io, idle, last_active: now, check: Box::pin(tokio::time::sleep_until(now + idle)), _place: place }
+    }
+
+    fn active(&mut self, bytes: usize) {
+        if bytes > 0 {
+            self.last_active = Instant::now();
+        }
+    }
+
+    /// Whether the stream has been idle too long; otherwise arranges to be woken when it
+    /// next might have been. Moving the timer only when it fires keeps each read and write
+    /// to a clock read.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            let deadline = self.last_active + self.idle;
+            if Instant::now() >= deadline {
+                return true;
+            }
+            if self.check.deadline() != deadline {
+                self.check.as_mut().reset(deadline);
+            }
+            if self.check.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+        }
+    }
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for Watched<Io> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                this.active(buf.filled().len() - before);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long"))),
+            other => other,
+        }
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Watched<Io> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write(cx, data);
+        if let Poll::Ready(Ok(bytes)) = written {
+            this.active(bytes);
+        }
+        written
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, data);
+        if let Poll::Ready(Ok(bytes)) = written {
+            this.active(bytes);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// The process's limit on open files.
+fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit.rlim_cur)
+}
+
+/// Raises the soft limit on open files to the hard one (1,024 soft is common, which a few
+/// hundred phones with a browser's connections each would reach); returns the limit.
+pub fn raise_descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit read or write only the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return Some(raised.rlim_cur);
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guarded(exempt: Vec<IpAddr>) -> Guarded<()> {
+        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE })
+    }
+
+    #[test]
+    fn each_address_and_all_together_hold_at_most_their_share() {
+        let listener = guarded(vec!["10.0.0.9".parse().unwrap()]);
+        let this_machine = listener.admit("127.0.0.1".parse().unwrap()).expect("loopback");
+        let _again = listener.admit("127.0.0.1".parse().unwrap()).expect("loopback again");
+        let _and_again = listener.admit("::1".parse().unwrap()).expect("loopback has no bound of its own");
+        assert!(listener.admit("10.0.0.1".parse().unwrap()).is_none(), "but counts in all");
+        drop((this_machine, _again, _and_again));
+        let (phone, other, proxy) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), "10.0.0.9".parse().unwrap());
+        let first = listener.admit(phone).expect("a first connection");
+        let _second = listener.admit(phone).expect("a second");
+        assert!(listener.admit(phone).is_none(), "a third from one address is over its bound");
+        drop(first);
+        let _third = listener.admit(phone).expect("a place given back is taken again");
+        let _from_proxy = listener.admit(proxy).expect("a trusted proxy has no bound of its own");
+        assert!(listener.admit(other).is_none(), "over the bound for all");
+        assert!(listener.admit(proxy).is_none(), "which holds for a proxy too");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_idle_past_its_limit_fails_its_next_read() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = guarded(Vec::new());
+        let (near, mut far) = tokio::io::duplex(64);
+        let mut watched = Watched::new(near, Duration::from_secs(60), listener.admit("10.0.0.1".parse().unwrap()).unwrap());
+        let mut byte = [0u8; 1];
+        // Bytes now and then keep it open.
+        for _ in 0..3 {
+            tokio::time::advance(Duration::from_secs(45)).await;
+            far.write_all(b"x").await.unwrap();
+            watched.read_exact(&mut byte).await.unwrap();
+        }
+        let started = Instant::now();
+        let error = watched.read(&mut byte).await.expect_err("idle too long");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        drop(watched);
+        assert_eq!(listener.open.lock().unwrap().total, 0, "its place is given back");
+    }
+}
