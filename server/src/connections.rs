@@ -4,8 +4,8 @@
 //!
 //! [`Guarded`] wraps the listener `axum::serve` takes (plain TCP or TLS): a connection
 //! over a bound is closed as soon as it is accepted, before anything is read from it. Each
-//! accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read or written, its
-//! next read fails, and hyper closes it — an idle keep-alive, a request whose headers
+//! accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read or written, a
+//! read or write waiting on it fails, and hyper closes it — an idle keep-alive, a request whose headers
 //! trickle in slower than that, or a socket whose phone is gone (a sync socket is pinged
 //! every 20 s and answers, so a live one is never idle).
 
@@ -134,7 +134,7 @@ impl Drop for Place {
     }
 }
 
-/// A stream that fails its next read once it has been idle for its limit.
+/// A stream whose waiting reads and writes fail once it has been idle for its limit.
 pub struct Watched<Io> {
     io: Io,
     idle: Duration,
@@ -190,23 +190,32 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Watched<Io> {
     }
 }
 
+impl<Io> Watched<Io> {
+    /// A write's outcome: progress counts as activity; a write that cannot go on (the peer
+    /// reads nothing) fails once the stream has been idle too long.
+    fn wrote<T>(&mut self, cx: &mut Context<'_>, written: Poll<io::Result<T>>, bytes: impl Fn(&T) -> usize) -> Poll<io::Result<T>> {
+        match written {
+            Poll::Ready(Ok(value)) => {
+                self.active(bytes(&value));
+                Poll::Ready(Ok(value))
+            }
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the peer read nothing for too long"))),
+            other => other,
+        }
+    }
+}
+
 impl<Io: AsyncWrite + Unpin> AsyncWrite for Watched<Io> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write(cx, data);
-        if let Poll::Ready(Ok(bytes)) = written {
-            this.active(bytes);
-        }
-        written
+        this.wrote(cx, written, |bytes| *bytes)
     }
 
     fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write_vectored(cx, data);
-        if let Poll::Ready(Ok(bytes)) = written {
-            this.active(bytes);
-        }
-        written
+        this.wrote(cx, written, |bytes| *bytes)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -214,7 +223,9 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Watched<Io> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        this.wrote(cx, flushed, |()| 0)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -294,5 +305,13 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_secs(60));
         drop(watched);
         assert_eq!(listener.open.lock().unwrap().total, 0, "its place is given back");
+
+        // A peer that reads nothing: the write waiting on it fails as well.
+        let (near, _far) = tokio::io::duplex(64);
+        let mut watched = Watched::new(near, Duration::from_secs(60), listener.admit("10.0.0.1".parse().unwrap()).unwrap());
+        let started = Instant::now();
+        let error = watched.write_all(&[0; 1000]).await.expect_err("the peer reads nothing");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
     }
 }

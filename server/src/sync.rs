@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use automerge::AutoCommit;
@@ -35,7 +35,7 @@ use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, blob_refs, read_header, read_site};
 use shared::protocol::message::Refusal;
 use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::auth::{LinkSession, Session, SignedIn, TokenId, now};
@@ -55,6 +55,14 @@ pub const MAX_DOCUMENTS_IN_FLIGHT: usize = 4096;
 /// thousands of documents stays well inside; a client stuck in a loop does not.
 pub const FRAME_BURST: f64 = 5000.0;
 pub const FRAMES_PER_SECOND: f64 = 1000.0;
+/// Frames of one connection the hub may hold unfinished: each holds a turn until the hub
+/// has read it and the documents it brought no longer wait for a load or a decision. With
+/// every turn taken the socket stops reading, and TCP slows that peer, not everyone behind
+/// it in the hub.
+pub const FRAMES_IN_HUB: usize = 4;
+/// Bytes waiting to be written to one socket: a peer that reads slower than it asks is
+/// cut rather than held in memory.
+pub const MAX_QUEUED_OUT: usize = 64 << 20;
 /// How often the server pings each socket: keeps proxies from closing quiet connections
 /// and lets browsers (which cannot ping) be kept alive.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -68,20 +76,39 @@ const EVICT_EVERY: Duration = Duration::from_secs(5);
 enum Command {
     /// `user` is `None` for an anonymous benchmark peer; otherwise with the token that
     /// opened the connection.
-    Connected { connection: ConnectionId, user: Option<(UserRecord, TokenId)>, outbound: mpsc::UnboundedSender<Outbound> },
-    Frame { connection: ConnectionId, frame: Vec<u8> },
+    Connected { connection: ConnectionId, user: Option<(UserRecord, TokenId)>, outbound: Outlet },
+    /// A frame, with the turn it holds until the hub has done with it.
+    Frame { connection: ConnectionId, frame: Vec<u8>, turn: OwnedSemaphorePermit },
     Disconnected { connection: ConnectionId },
     /// Closes every connection of this user, saying why: disabled or tokens revoked (sign
     /// in again), or roles changed (reconnect, and the new roles apply).
     Revoke { user: Username, reason: &'static str },
     /// Closes the connections opened with this token, which was signed out.
     SignedOut { token: TokenId },
-    Shutdown,
 }
 
 enum Outbound {
     Frame(Vec<u8>),
     Close(String),
+}
+
+/// Where the hub sends a connection's frames, and how many bytes wait there unwritten.
+struct Outlet {
+    sender: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Outlet {
+    /// Queues `frame`, unless the peer has left more than [`MAX_QUEUED_OUT`] unread.
+    #[must_use]
+    fn send(&self, frame: Vec<u8>) -> bool {
+        let queued = self.queued.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+        queued <= MAX_QUEUED_OUT && self.sender.send(Outbound::Frame(frame)).is_ok()
+    }
+
+    fn close(&self, reason: &str) {
+        let _ = self.sender.send(Outbound::Close(reason.to_owned()));
+    }
 }
 
 /// What the hub's own tasks report back.
@@ -95,7 +122,10 @@ enum Done {
 /// A handle to the hub; cheap to clone.
 #[derive(Clone)]
 pub struct SyncHub {
+    /// Bounded in effect: each connection has at most [`FRAMES_IN_HUB`] frames in it.
     commands: mpsc::UnboundedSender<Command>,
+    /// Shutting down goes before anything queued.
+    stop: Arc<Notify>,
     next_connection: Arc<AtomicU64>,
     /// The hub's task and the flusher's, awaited in that order on shutdown.
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -113,8 +143,9 @@ impl SyncHub {
             max_frame: MAX_FRAME,
             max_documents_in_flight: MAX_DOCUMENTS_IN_FLIGHT,
         };
-        let hub_task = tokio::spawn(run(incoming, Server::new(config), store, flusher));
-        Ok(SyncHub { commands, next_connection: Arc::new(AtomicU64::new(1)), tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])) })
+        let stop = Arc::new(Notify::new());
+        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher));
+        Ok(SyncHub { commands, stop, next_connection: Arc::new(AtomicU64::new(1)), tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])) })
     }
 
     /// Closes the sync connections of `user` at once; new ones are refused by their token.
@@ -135,7 +166,7 @@ impl SyncHub {
 
     /// Closes every sync connection, finishes writes in progress and stops the hub.
     pub async fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        self.stop.notify_one();
         let tasks = std::mem::take(&mut *self.tasks.lock().await);
         for task in tasks {
             let _ = task.await;
@@ -180,7 +211,10 @@ async fn upgrade(
 
 async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRecord, SignedIn)>) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
-    let (outbound, mut to_send) = mpsc::unbounded_channel();
+    let (sender, mut to_send) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let outbound = Outlet { sender, queued: queued.clone() };
+    let turns = Arc::new(Semaphore::new(FRAMES_IN_HUB));
     // The connection lasts as long as the token that opened it.
     let lasts = user.as_ref().map(|(_, signed_in)| Duration::from_millis(signed_in.expires_at.as_millis().saturating_sub(now().as_millis()).max(0) as u64));
     let expired = tokio::time::sleep(lasts.unwrap_or(Duration::MAX));
@@ -202,21 +236,26 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
                     let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: "rate limit".into() }))).await;
                     break;
                 }
+                // Waiting for a turn stops reading: the peer's sends back up, not the hub.
                 Some(Ok(WsMessage::Binary(frame))) => {
-                    let _ = hub.commands.send(Command::Frame { connection, frame: frame.to_vec() });
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let _ = hub.commands.send(Command::Frame { connection, frame: frame.to_vec(), turn });
                 }
                 // Not a protocol frame: the role answers it with an error and a close.
                 Some(Ok(WsMessage::Text(text))) => {
-                    let _ = hub.commands.send(Command::Frame { connection, frame: text.as_bytes().to_vec() });
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let _ = hub.commands.send(Command::Frame { connection, frame: text.as_bytes().to_vec(), turn });
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                 Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
             },
             outgoing = to_send.recv() => match outgoing {
                 Some(Outbound::Frame(frame)) => {
+                    let length = frame.len();
                     if socket.send(WsMessage::Binary(frame.into())).await.is_err() {
                         break;
                     }
+                    queued.fetch_sub(length, Ordering::Relaxed);
                 }
                 Some(Outbound::Close(reason)) => {
                     let reason: String = reason.chars().take(120).collect();
@@ -273,8 +312,10 @@ struct Stores {
     projections: Projections,
 }
 
-async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server, stores: Stores, flusher: Flusher) {
-    let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, mut server: Server, stores: Stores, flusher: Flusher) {
+    let mut outbound: HashMap<ConnectionId, Outlet> = HashMap::new();
+    // The turns of frames whose work is not done, by connection.
+    let mut turns: HashMap<ConnectionId, Vec<OwnedSemaphorePermit>> = HashMap::new();
     let mut users: HashMap<ConnectionId, UserRecord> = HashMap::new();
     // The token each signed-in connection was opened with.
     let mut tokens: HashMap<ConnectionId, TokenId> = HashMap::new();
@@ -290,6 +331,13 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
     let mut stopping = false;
     loop {
         tokio::select! {
+            biased;
+            () = stop.notified(), if !stopping => {
+                stopping = true;
+                for (_, outlet) in outbound.drain() {
+                    outlet.close("the server is shutting down");
+                }
+            }
             command = commands.recv(), if !stopping => match command {
                 Some(Command::Connected { connection, user, outbound: sender }) => {
                     match user {
@@ -306,7 +354,8 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     outbound.insert(connection, sender);
                     server.handle_connected(connection);
                 }
-                Some(Command::Frame { connection, frame }) => {
+                Some(Command::Frame { connection, frame, turn }) => {
+                    turns.entry(connection).or_default().push(turn);
                     let now = tokio::time::Instant::now();
                     if let (Some(user), Some(last)) = (users.get(&connection), noted.get_mut(&connection))
                         && now.duration_since(*last) >= NOTE_SYNC_EVERY
@@ -322,6 +371,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     }
                     noted.remove(&connection);
                     outbound.remove(&connection);
+                    turns.remove(&connection);
                     users.remove(&connection);
                     tokens.remove(&connection);
                     anonymous.remove(&connection);
@@ -335,12 +385,8 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                     let closed = tokens.iter().filter(|(_, of)| **of == token).map(|(connection, _)| *connection).collect();
                     close(closed, "signed out: sign in again", &mut server, &mut outbound, &mut users, &mut tokens);
                 }
-                Some(Command::Shutdown) | None => {
-                    stopping = true;
-                    for (_, sender) in outbound.drain() {
-                        let _ = sender.send(Outbound::Close("the server is shutting down".to_owned()));
-                    }
-                }
+                // Every handle is gone: nothing more can come.
+                None => stopping = true,
             },
             Some(done) = work.join_next() => match done {
                 Ok(Done::Loaded { document, result }) => match result {
@@ -370,14 +416,14 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
         while let Some(effect) = server.poll_effect() {
             match effect {
                 Effect::Send { connection, frame } => {
-                    if let Some(sender) = outbound.get(&connection) {
-                        let _ = sender.send(Outbound::Frame(frame));
+                    if outbound.get(&connection).is_some_and(|outlet| !outlet.send(frame)) {
+                        close(vec![connection], "too slow to receive: reconnect", &mut server, &mut outbound, &mut users, &mut tokens);
                     }
                 }
                 Effect::Close { connection, reason } => {
                     tracing::info!(connection = connection.0, %reason, "closing a sync connection");
-                    if let Some(sender) = outbound.remove(&connection) {
-                        let _ = sender.send(Outbound::Close(reason));
+                    if let Some(outlet) = outbound.remove(&connection) {
+                        outlet.close(&reason);
                     }
                 }
                 Effect::Load { document } => {
@@ -431,6 +477,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, mut server: Server,
                 }
             }
         }
+        // A connection keeps as many turns as it has documents still waiting.
+        turns.retain(|connection, held| {
+            held.truncate(server.waiting(*connection));
+            !held.is_empty()
+        });
         if stopping && work.is_empty() {
             return;
         }
@@ -442,7 +493,7 @@ fn close(
     connections: Vec<ConnectionId>,
     reason: &str,
     server: &mut Server,
-    outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+    outbound: &mut HashMap<ConnectionId, Outlet>,
     users: &mut HashMap<ConnectionId, UserRecord>,
     tokens: &mut HashMap<ConnectionId, TokenId>,
 ) {
@@ -451,8 +502,8 @@ fn close(
         tracing::info!(connection = connection.0, user = ?user.as_ref().map(Username::as_str), reason, "closing a sync connection");
         tokens.remove(&connection);
         server.handle_disconnected(connection);
-        if let Some(sender) = outbound.remove(&connection) {
-            let _ = sender.send(Outbound::Close(reason.to_owned()));
+        if let Some(outlet) = outbound.remove(&connection) {
+            outlet.close(reason);
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use automerge::sync::SyncDoc as _;
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ReadDoc as _, ROOT};
 use shared::directory::{SiteId, Username};
@@ -16,7 +17,7 @@ use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
 use tests::native_client::{now, sync_until};
 
-use crate::support::TestServer;
+use crate::support::{TestServer, wait_for};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -310,5 +311,82 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
     fresh.request_document(document);
     sync_until(&mut fresh, &server.sync_url("dorm"), PATIENCE, |client| synced(client, &[document])).await.unwrap();
     assert_eq!(heads(&fresh, &document), heads(&busy, &document));
+    server.stop().await.unwrap();
+}
+
+/// Four clients send heavy changes as fast as their sockets take them, without waiting
+/// for answers; a fifth person's small report is served in the middle of it, not after,
+/// and every heavy document still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_senders_are_slowed_and_leave_room_for_everyone_else() {
+    use futures_util::{SinkExt, StreamExt};
+    use shared::protocol::{Message, encode};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    const SENDERS: usize = 4;
+    const EACH: usize = 40;
+    let mut sent = Vec::new();
+    let mut flood = Vec::new();
+    for sender in 0..SENDERS {
+        // Each message carries a whole new order with a long description, as the first
+        // answer to a server that has nothing would.
+        let mut messages = Vec::new();
+        for index in 0..EACH {
+            let id = DocumentId::from_random([sender as u8, index as u8, 0x68, 0x65, 0x61, 0x76, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+            let description: String = (0..40_000u32).map(|n| char::from_u32(0x4e00 + (n * 7919 + index as u32 * 104_729 + sender as u32) % 20_000).unwrap()).collect();
+            let new = NewWorkOrder {
+                site: SiteId::parse("hq").unwrap(),
+                title: format!("重的 {sender}-{index}"),
+                description,
+                location: "hq-b1".into(),
+                asset: None,
+                category: Category::Other,
+                priority: Priority::Normal,
+                due_at: None,
+                source: None,
+            };
+            let mut order = WorkOrder::report(ActorId::random(), &new, &EntryId::parse("reported").unwrap(), &edit("tech")).unwrap().into_doc();
+            let (mut ours, mut theirs) = (automerge::sync::State::new(), automerge::sync::State::new());
+            let mut empty = AutoCommit::new();
+            let _ = order.sync().generate_sync_message(&mut ours);
+            let asked = empty.sync().generate_sync_message(&mut theirs).unwrap();
+            order.sync().receive_sync_message(&mut ours, asked).unwrap();
+            let data = order.sync().generate_sync_message(&mut ours).unwrap().encode();
+            let peer = PeerId(format!("heavy{sender}"));
+            messages.push(encode(&Message::Sync { sender: peer, target: PeerId("houqin-server".into()), document: id, data }));
+            sent.push(id);
+        }
+        let (mut socket, _) = tokio_tungstenite::connect_async(server.sync_url("tech")).await.unwrap();
+        flood.push(tokio::spawn(async move {
+            let join = Message::Join { sender: PeerId(format!("heavy{sender}")), supported_versions: vec!["1".into()], metadata: None };
+            socket.send(Frame::Binary(encode(&join).into())).await.unwrap();
+            let (mut write, mut read) = socket.split();
+            // Answers are read and dropped, so the server is never held up writing them.
+            let reading = tokio::spawn(async move { while let Some(Ok(_)) = read.next().await {} });
+            for message in messages {
+                write.send(Frame::Binary(message.into())).await.unwrap();
+            }
+            (write, reading)
+        }));
+    }
+    let stored = |server: &TestServer| sent.iter().filter(|id| server.state.documents.chunk_count(id).unwrap() > 0).count();
+    wait_for("the flood to begin", PATIENCE, || async { (stored(&server) > 0).then_some(()) }).await;
+
+    let mut calm = phone("calm");
+    let report = DocumentId::from_random([0x68; 16]);
+    calm.add_document(report, order_by("manager", "hq", "三楼漏水"));
+    sync_until(&mut calm, &server.sync_url("manager"), PATIENCE, |client| synced(client, &[report])).await.unwrap();
+    let stored_by_then = stored(&server);
+    assert!(stored_by_then < SENDERS * EACH / 2, "the report waited for {stored_by_then} of {} heavy documents", SENDERS * EACH);
+
+    // The senders were slowed, not refused: everything they sent is kept.
+    let mut sockets = Vec::new();
+    for sender in flood {
+        sockets.push(sender.await.unwrap());
+    }
+    wait_for("every heavy document", Duration::from_secs(300), || async { (stored(&server) == SENDERS * EACH).then_some(()) }).await;
+    drop(sockets);
     server.stop().await.unwrap();
 }

@@ -308,9 +308,15 @@ impl Server {
             .collect()
     }
 
+    /// How many of `connection`'s documents wait for a load or a decision: work the host
+    /// still has to do for what the peer sent.
+    pub fn waiting(&self, connection: ConnectionId) -> usize {
+        self.connections.get(&connection).map_or(0, |state| state.syncs.values().filter(|sync| !sync.queue.is_empty() || sync.awaiting.is_some()).count())
+    }
+
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, incoming: Incoming) {
+        let waiting = self.waiting(connection);
         let state = self.connections.get_mut(&connection).expect("joined connections exist");
-        let waiting = state.syncs.values().filter(|sync| !sync.queue.is_empty() || sync.awaiting.is_some()).count();
         let already_waiting = state.syncs.get(&document).is_some_and(|sync| !sync.queue.is_empty() || sync.awaiting.is_some());
         if waiting >= self.config.max_documents_in_flight && !already_waiting {
             let limit = self.config.max_documents_in_flight;
