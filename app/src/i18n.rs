@@ -354,6 +354,7 @@ pub struct Texts {
     pub error_server: &'static str,
     pub error_busy: &'static str,
     pub error_unsupported_file: &'static str,
+    pub error_quota_exceeded: &'static str,
     pub server_answered: &'static str,
     pub discarded: &'static str,
     pub discard_round: &'static str,
@@ -705,6 +706,7 @@ const CHINESE: Texts = Texts {
     error_server: "服务器出错了，请稍后再试",
     error_busy: "服务器正忙，请稍后再试",
     error_unsupported_file: "只能上传 JPEG、PNG 或 WebP 图片",
+    error_quota_exceeded: "本单位的照片存储空间已满，请联系管理员",
     server_answered: "服务器返回了 {}",
     phone_of: "{name}的手机 {n}",
     history_answered: "回答了 {item}",
@@ -1012,6 +1014,7 @@ const ENGLISH: Texts = Texts {
     error_server: "The server ran into a problem; try again later",
     error_busy: "The server is busy; try again in a moment",
     error_unsupported_file: "Only JPEG, PNG and WebP pictures can be uploaded",
+    error_quota_exceeded: "Your site's space for photos is full: ask an administrator",
     server_answered: "The server answered {}",
     phone_of: "{name}'s phone {n}",
     history_answered: "answered {item}",
@@ -1073,6 +1076,7 @@ impl Texts {
             "app_not_built" | "internal" => self.error_server,
             "busy" => self.error_busy,
             "unsupported_file" => self.error_unsupported_file,
+            "quota_exceeded" => self.error_quota_exceeded,
             _ => return None,
         })
     }

@@ -1,8 +1,9 @@
 //! Photos and signatures, by content: `PUT /blobs/{sha256}` and `GET /blobs/{sha256}`.
 //!
 //! Trees: `blobs` (SHA-256 → the bytes) and `blob_refs` (`[SHA-256][document id]` → the
-//! document's site and the type it names), `blob_sites` (`[SHA-256][site]`: the sites of
-//! the people who uploaded it). A blob is never inside a document; documents hold
+//! document's site and the type it names), `blob_sites` (`[SHA-256][site]` → when someone
+//! of that site first uploaded it, ms big-endian; empty for uploads before times were
+//! kept), `blob_usage` (site → bytes its people have stored, big-endian). A blob is never inside a document; documents hold
 //! `{sha256, size, mime}` and the sync hub records those references as changes are
 //! stored. Anyone signed in with a role may upload a JPEG, PNG or WebP picture (judged by
 //! its bytes; the hash is checked, so an upload can only ever be the file it claims to
@@ -12,6 +13,13 @@
 //! sites were recorded has none, and is readable where documents refer to it.) To
 //! everyone else it does not exist, and an upload is answered alike whether the file was
 //! there or not.
+//!
+//! Each site has a quota ([`BlobStore::quota`], `--blob-quota-mib`): a file new to a site
+//! counts against it, and an upload that would take a site of the uploader's past it is
+//! refused (507 `quota_exceeded`). Files no document refers to a week after they were
+//! uploaded are removed ([`BlobStore::collect`], hourly), and given back to the quota.
+
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -33,12 +41,30 @@ use crate::{AppError, AppState, Storage};
 /// this leaves room for an unshrunk one without letting anyone fill the disk in one go.
 pub const MAX_BLOB: usize = 10 << 20;
 
-/// The `blobs` and `blob_refs` trees.
+/// What one site's people may store, unless the server is told otherwise.
+pub const DEFAULT_QUOTA: u64 = 4 << 30;
+/// How long an uploaded file may wait for a document that refers to it: a phone uploads
+/// its photos and syncs the round in the same minute it is online.
+pub const UNREFERENCED_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The blob trees.
 #[derive(Clone)]
 pub struct BlobStore {
     blobs: sled::Tree,
     refs: sled::Tree,
     sites: sled::Tree,
+    usage: sled::Tree,
+    /// Bytes each site's people may store.
+    pub quota: u64,
+}
+
+/// Why a file was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("site {site} has stored {used} of its {quota} bytes of files")]
+    Quota { site: SiteId, used: u64, quota: u64 },
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
 }
 
 /// What the index keeps about one reference.
@@ -50,18 +76,88 @@ struct Reference {
 
 impl BlobStore {
     pub fn open(storage: &Storage) -> anyhow::Result<BlobStore> {
-        Ok(BlobStore { blobs: storage.tree("blobs")?, refs: storage.tree("blob_refs")?, sites: storage.tree("blob_sites")? })
+        Ok(BlobStore {
+            blobs: storage.tree("blobs")?,
+            refs: storage.tree("blob_refs")?,
+            sites: storage.tree("blob_sites")?,
+            usage: storage.tree("blob_usage")?,
+            quota: DEFAULT_QUOTA,
+        })
+    }
+
+    /// Bytes the people of `site` have stored.
+    pub fn usage(&self, site: &SiteId) -> anyhow::Result<u64> {
+        let stored = self.usage.get(site.as_str()).context("cannot read a site's file usage")?;
+        Ok(stored.and_then(|bytes| bytes.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes))
+    }
+
+    fn add_usage(&self, site: &str, bytes: i64) -> anyhow::Result<()> {
+        self.usage
+            .update_and_fetch(site, |stored| {
+                let used = stored.and_then(|stored| stored.try_into().ok()).map_or(0, u64::from_be_bytes);
+                Some(used.saturating_add_signed(bytes).to_be_bytes().to_vec())
+            })
+            .context("cannot count a site's files")?;
+        Ok(())
     }
 
     /// Stores the bytes under their hash unless they are there, and records the uploader's
-    /// sites; says whether the bytes were new. Not flushed.
-    pub fn put(&self, sha256: &[u8; 32], bytes: &[u8], uploader_sites: &[SiteId]) -> anyhow::Result<bool> {
+    /// sites at `now` (ms), each charged the size the first time; says whether the bytes
+    /// were new. Refused, storing nothing, if a site would pass its quota. Not flushed.
+    pub fn put(&self, sha256: &[u8; 32], bytes: &[u8], uploader_sites: &[SiteId], now: i64) -> Result<bool, PutError> {
+        let size = bytes.len() as u64;
+        let key = |site: &SiteId| [sha256.as_slice(), site.as_str().as_bytes()].concat();
+        let mut charged = Vec::new();
         for site in uploader_sites {
-            let key = [sha256.as_slice(), site.as_str().as_bytes()].concat();
-            self.sites.insert(key, &[]).context("cannot record a blob's sites")?;
+            if self.sites.contains_key(key(site)).context("cannot read a blob's sites")? {
+                continue;
+            }
+            let used = self.usage(site)?;
+            if used.saturating_add(size) > self.quota {
+                return Err(PutError::Quota { site: site.clone(), used, quota: self.quota });
+            }
+            charged.push(site);
+        }
+        for site in charged {
+            // Of two uploads at once, the one that records the site pays for it.
+            if self.sites.compare_and_swap(key(site), None::<&[u8]>, Some(&now.to_be_bytes())).context("cannot record a blob's sites")?.is_ok() {
+                self.add_usage(site.as_str(), size as i64)?;
+            }
         }
         let swapped = self.blobs.compare_and_swap(sha256, None::<&[u8]>, Some(bytes)).context("cannot store a blob")?;
         Ok(swapped.is_ok())
+    }
+
+    /// Removes files no document refers to whose every upload is older than `grace` at
+    /// `now` (ms), giving their size back to the sites charged; returns how many. Files
+    /// kept before upload times were recorded are left alone.
+    pub fn collect(&self, now: i64, grace: Duration) -> anyhow::Result<usize> {
+        let mut removed = 0;
+        for entry in self.blobs.iter() {
+            let (sha256, bytes) = entry.context("cannot read the blobs")?;
+            if self.refs.scan_prefix(&sha256).next().is_some() {
+                continue;
+            }
+            let uploads: Vec<(sled::IVec, sled::IVec)> = self.sites.scan_prefix(&sha256).collect::<Result<_, _>>().context("cannot read a blob's sites")?;
+            let uploaded_at = |value: &sled::IVec| value.as_ref().try_into().ok().map(i64::from_be_bytes);
+            let expired = !uploads.is_empty()
+                && uploads.iter().all(|(_, value)| uploaded_at(value).is_some_and(|at| now.saturating_sub(at) > grace.as_millis() as i64));
+            if !expired {
+                continue;
+            }
+            // Referred to since the scan began: kept.
+            if self.refs.scan_prefix(&sha256).next().is_some() {
+                continue;
+            }
+            self.blobs.remove(&sha256).context("cannot remove a blob")?;
+            for (key, _) in uploads {
+                self.sites.remove(&key).context("cannot remove a blob's sites")?;
+                let site = String::from_utf8_lossy(&key[sha256.len()..]).into_owned();
+                self.add_usage(&site, -(bytes.len() as i64))?;
+            }
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     pub fn get(&self, sha256: &[u8; 32]) -> anyhow::Result<Option<sled::IVec>> {
@@ -96,6 +192,25 @@ impl BlobStore {
             }
         }
         Ok(false)
+    }
+}
+
+/// How often files no document refers to are looked for.
+pub const COLLECT_EVERY: Duration = Duration::from_secs(3600);
+
+/// Collects unreferenced files every `period`, the first time a period after start.
+pub async fn collect_every(blobs: BlobStore, period: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticks.tick().await;
+        let store = blobs.clone();
+        let now = crate::auth::now().as_millis();
+        match tokio::task::spawn_blocking(move || store.collect(now, UNREFERENCED_GRACE)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "removed files no document refers to"),
+            Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "cannot collect unreferenced files"),
+            Err(error) => tracing::error!(%error, "the file collection task failed"),
+        }
     }
 }
 
@@ -161,7 +276,15 @@ async fn upload(
     }
     let blobs = state.blobs.clone();
     let sites: Vec<SiteId> = session.user.roles.iter().map(|(site, _)| site.clone()).collect();
-    let added = tokio::task::spawn_blocking(move || blobs.put(&expected, &body, &sites)).await.context("the blob store task failed")??;
+    let now = crate::auth::now().as_millis();
+    let added = match tokio::task::spawn_blocking(move || blobs.put(&expected, &body, &sites, now)).await.context("the blob store task failed")? {
+        Ok(added) => added,
+        Err(PutError::Quota { site, used, quota }) => {
+            tracing::warn!(user = %session.user.username, %site, used, quota, "refused a file: the site's quota is full");
+            return Err(AppError::QuotaExceeded { site });
+        }
+        Err(PutError::Storage(error)) => return Err(error.into()),
+    };
     // The phone deletes nothing until it hears this, so the file (and who may read it) must
     // be on disk first. A file that was there already is answered alike.
     state.storage.flush().await?;
@@ -202,7 +325,59 @@ async fn download(State(state): State<AppState>, session: Session, Path(sha256):
 
 #[cfg(test)]
 mod tests {
-    use super::parse_sha256;
+    use super::*;
+
+    fn jpeg(seed: u8, size: usize) -> (Vec<u8>, [u8; 32]) {
+        let bytes: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..size - 4).map(|index| (index as u8).wrapping_mul(seed))).collect();
+        let hash = Sha256::digest(&bytes).into();
+        (bytes, hash)
+    }
+
+    #[test]
+    fn each_site_pays_once_for_a_file_and_no_more_than_its_quota() {
+        let data = tempfile::tempdir().unwrap();
+        let mut store = BlobStore::open(&Storage::open(data.path()).unwrap()).unwrap();
+        store.quota = 10_000;
+        let (hq, plant2) = (SiteId::parse("hq").unwrap(), SiteId::parse("plant2").unwrap());
+        let (photo, hash) = jpeg(3, 6_000);
+        assert!(store.put(&hash, &photo, std::slice::from_ref(&hq), 1).unwrap());
+        assert!(!store.put(&hash, &photo, &[hq.clone(), plant2.clone()], 2).unwrap(), "known bytes");
+        assert_eq!((store.usage(&hq).unwrap(), store.usage(&plant2).unwrap()), (6_000, 6_000), "each site once");
+        let (second, second_hash) = jpeg(5, 6_000);
+        let refused = store.put(&second_hash, &second, std::slice::from_ref(&hq), 3);
+        assert!(matches!(refused, Err(PutError::Quota { ref site, used: 6_000, quota: 10_000 }) if *site == hq), "{refused:?}");
+        assert!(store.get(&second_hash).unwrap().is_none(), "nothing of a refused file is kept");
+        assert_eq!(store.usage(&hq).unwrap(), 6_000);
+    }
+
+    #[test]
+    fn files_no_document_refers_to_go_after_their_grace_and_give_back_their_space() {
+        let data = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(&Storage::open(data.path()).unwrap()).unwrap();
+        let hq = SiteId::parse("hq").unwrap();
+        let day = 24 * 3600 * 1000;
+        let (referred, referred_hash) = jpeg(3, 1_000);
+        let (orphan, orphan_hash) = jpeg(5, 2_000);
+        let (recent, recent_hash) = jpeg(7, 4_000);
+        store.put(&referred_hash, &referred, std::slice::from_ref(&hq), 0).unwrap();
+        store.put(&orphan_hash, &orphan, std::slice::from_ref(&hq), 0).unwrap();
+        store.put(&recent_hash, &recent, std::slice::from_ref(&hq), 6 * day).unwrap();
+        let hex: String = referred_hash.iter().map(|byte| format!("{byte:02x}")).collect();
+        let document = DocumentId::from_random([1; 16]);
+        store.record_refs(&document, &hq, &[BlobRef::new(&hex, 1_000, "image/jpeg").unwrap()]).unwrap();
+        // A file kept before upload times were recorded.
+        let (old, old_hash) = jpeg(9, 500);
+        store.blobs.insert(old_hash, old).unwrap();
+        store.sites.insert([old_hash.as_slice(), b"hq"].concat(), &[]).unwrap();
+
+        assert_eq!(store.collect(6 * day, UNREFERENCED_GRACE).unwrap(), 0, "within the grace");
+        assert_eq!(store.collect(8 * day, UNREFERENCED_GRACE).unwrap(), 1);
+        assert!(store.get(&orphan_hash).unwrap().is_none(), "the file no one refers to is gone");
+        for kept in [referred_hash, recent_hash, old_hash] {
+            assert!(store.get(&kept).unwrap().is_some());
+        }
+        assert_eq!(store.usage(&hq).unwrap(), 5_000, "its space is given back");
+    }
 
     #[test]
     fn pictures_are_told_by_their_first_bytes() {

@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long = "trusted-proxy", env = "HOUQIN_TRUSTED_PROXY", value_name = "ADDR", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// How much the people of each site may store in photos and signatures, in MiB.
+    #[arg(long, env = "HOUQIN_BLOB_QUOTA_MIB", value_name = "MIB", default_value_t = crate::blobs::DEFAULT_QUOTA >> 20)]
+    pub blob_quota_mib: u64,
+
     /// Seed demo sites and users into an empty database and print their logins.
     #[arg(long, env = "HOUQIN_DEMO")]
     pub demo: bool,

@@ -38,6 +38,9 @@ pub enum AppError {
     /// 415: a file that is not a JPEG, PNG or WebP picture (judged by its bytes).
     #[error("only JPEG, PNG and WebP pictures are kept")]
     UnsupportedFile,
+    /// 507: the files of a site of the uploader fill its quota.
+    #[error("the files of site {site} fill its quota; ask an administrator")]
+    QuotaExceeded { site: shared::directory::SiteId },
     /// 429: too many failed attempts; retry after the wait.
     #[error("too many failed attempts; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: std::time::Duration },
@@ -65,6 +68,7 @@ impl AppError {
             AppError::PasswordTooShort { .. } => "password_too_short",
             AppError::TooLarge { .. } => "too_large",
             AppError::UnsupportedFile => "unsupported_file",
+            AppError::QuotaExceeded { .. } => "quota_exceeded",
             AppError::TooManyRequests { .. } => "too_many_attempts",
             AppError::Busy { .. } => "busy",
             AppError::AppNotBuilt => "app_not_built",
@@ -81,6 +85,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AppNotBuilt | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

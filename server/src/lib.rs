@@ -162,6 +162,7 @@ where
     let projections = state.projections.clone();
     let https = state.reach.https;
     let (exempt, limits) = (state.reach.trusted_proxies.clone(), state.connection_limits);
+    let blobs_store = state.blobs.clone();
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
@@ -171,7 +172,10 @@ where
     // and in all, and closed when idle (`connections`).
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let listener = connections::Guarded::new(listener, exempt, limits);
-    axum::serve(listener.tap_io(|_| ()), service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    let collector = tokio::spawn(blobs::collect_every(blobs_store, blobs::COLLECT_EVERY));
+    let served = axum::serve(listener.tap_io(|_| ()), service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+    collector.abort();
+    served?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     projections.stop().await;
@@ -244,6 +248,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 state.anonymous_sync = true;
             }
             state.reach = Arc::new(reach);
+            state.blobs.quota = config.blob_quota_mib.saturating_mul(1 << 20);
             serve_until(shutdown, hangups, state, listener, certificates, redirect).await
         }
         Err(error) => Err(error),

@@ -785,3 +785,27 @@ async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
     assert_eq!(inspector.refusal(&other).map(|refusal| refusal.code.as_str()), Some("role"));
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_sites_photos_stop_at_its_quota() {
+    use sha2::{Digest, Sha256};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start_configured(dist.path(), |state| state.blobs.quota = 100_000).await;
+    let photo = |seed: u32| -> (Vec<u8>, String) {
+        let bytes: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..60_000u32).map(|index| (index * seed % 251) as u8)).collect();
+        let hash = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
+        (bytes, hash)
+    };
+    let put = |(bytes, hash): (Vec<u8>, String)| {
+        let request = http_client().put(server.url(&format!("/blobs/{hash}"))).bearer_auth(server.token("inspector")).body(bytes).send();
+        async move { request.await.unwrap() }
+    };
+    assert_eq!(put(photo(7)).await.status(), 201);
+    assert_eq!(put(photo(7)).await.status(), 201, "the same file again costs nothing");
+    let full = put(photo(11)).await;
+    assert_eq!(full.status(), 507);
+    assert_eq!(full.json::<Value>().await.unwrap()["code"], "quota_exceeded");
+    assert_eq!(server.state.blobs.usage(&shared::directory::SiteId::parse("hq").unwrap()).unwrap(), 60_004);
+    server.stop().await.unwrap();
+}
