@@ -60,8 +60,8 @@ pub struct Server {
     ticks_per_second: f64,
 }
 
-/// Sets up Houqin's database in `data` (a site `hq`; `people` inspectors `inspector0…`,
-/// managers `manager0…`, and `bench`, a storekeeper) with the setup commands.
+/// Sets up Houqin's database in `data` (a site `hq`; `people` field people `inspector0…`
+/// (managers by role), managers `manager0…`, and `bench`, an inspector) with the setup commands.
 pub fn set_up_houqin(programs: &Programs, data: &Path, people: usize) -> anyhow::Result<()> {
     let setup = |args: &[&str]| -> anyhow::Result<()> {
         let status = Command::new(&programs.houqin)
@@ -77,9 +77,12 @@ pub fn set_up_houqin(programs: &Programs, data: &Path, people: usize) -> anyhow:
         Ok(())
     };
     setup(&["site", "add", "hq", "总部"])?;
-    setup(&["user", "add", "bench", "--name", "Bench", "--role", "hq:storekeeper"])?;
+    // The pushed rounds are the bench user's, which an inspector may start.
+    setup(&["user", "add", "bench", "--name", "Bench", "--role", "hq:inspector"])?;
     for n in 0..people {
-        setup(&["user", "add", &format!("inspector{n}"), "--name", &format!("巡检员{n}"), "--role", "hq:inspector"])?;
+        // A field phone's person starts rounds, reports and works orders and counts stock,
+        // every step in their own name: of the roles, only a manager may take them all.
+        setup(&["user", "add", &format!("inspector{n}"), "--name", &format!("巡检员{n}"), "--role", "hq:manager"])?;
         setup(&["user", "add", &format!("manager{n}"), "--name", &format!("主管{n}"), "--role", "hq:manager"])?;
     }
     Ok(())
