@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
+use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -107,6 +107,9 @@ impl TemplateRef {
         self.version > 0
     }
 }
+
+/// The sections whose unreadable entries an administrator may remove.
+pub const REPAIRABLE: [&str; 7] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index"];
 
 /// The lists of a catalog an administrator edits entry by entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,6 +255,9 @@ pub struct CatalogView {
     pub maintenance: Vec<MaintenancePlan>,
     pub index: Vec<IndexEntry>,
     pub ledger: Vec<Movement>,
+    /// Entries left out because they do not read (a catalog written before the server
+    /// checked changes, or by hand): each hides itself, not the catalog.
+    pub unreadable: Vec<UnreadableEntry>,
 }
 
 impl CatalogView {
@@ -514,6 +520,22 @@ impl SiteCatalog {
         Ok(())
     }
 
+    /// Removes an entry that does not read ([`CatalogView::unreadable`]) from a list or the
+    /// index, so an administrator can add it again. Stock movements stay as written: a
+    /// wrong one is corrected by an adjustment.
+    pub fn remove_unreadable(&mut self, section: &str, key: &str, edit: &Edit) -> Result<(), DocumentError> {
+        if !REPAIRABLE.contains(&section) {
+            return Err(DocumentError::ReadOnly { what: "a section other than the lists and the index" });
+        }
+        let map = map_at(&self.doc, &ROOT, section, section)?;
+        if automerge::ReadDoc::get(&self.doc, &map, key)?.is_none() {
+            return Ok(());
+        }
+        self.doc.delete(&map, key)?;
+        commit(&mut self.doc, edit, &format!("removed {section}.{key}, which did not read"));
+        Ok(())
+    }
+
     pub fn put_place(&mut self, place: &Place, edit: &Edit) -> Result<(), DocumentError> {
         self.upsert("places", place.id.as_str(), edit, "place", |doc, map| {
             put(doc, map, "kind", place.kind.as_str());
@@ -633,17 +655,20 @@ impl SiteCatalog {
 
     pub fn read_doc(doc: &AutoCommit) -> Result<CatalogView, DocumentError> {
         let (header, root) = read_root(doc, DocumentType::SiteCatalog)?;
+        let mut unreadable = Vec::new();
+        let bad = &mut unreadable;
         Ok(CatalogView {
             header,
             name: root.str("name")?,
-            places: root.entries("places", read_place)?,
-            assets: root.entries("assets", read_asset)?,
-            stock_items: root.entries("stock_items", read_stock_item)?,
-            templates: root.keyed("templates", read_template_ref)?,
-            schedules: root.entries("schedules", read_schedule)?,
-            maintenance: root.entries("maintenance", read_plan)?,
-            index: root.keyed("index", read_index_entry)?,
-            ledger: read_ledger(&root)?,
+            places: root.entries_forgiving("places", read_place, bad),
+            assets: root.entries_forgiving("assets", read_asset, bad),
+            stock_items: root.entries_forgiving("stock_items", read_stock_item, bad),
+            templates: root.keyed_forgiving("templates", read_template_ref, bad),
+            schedules: root.entries_forgiving("schedules", read_schedule, bad),
+            maintenance: root.entries_forgiving("maintenance", read_plan, bad),
+            index: root.keyed_forgiving("index", read_index_entry, bad),
+            ledger: root.entries_forgiving("ledger", read_movement, bad),
+            unreadable,
         })
     }
 
@@ -672,15 +697,12 @@ impl SiteCatalog {
     }
 
     /// The ledger alone, without reading places, assets and the index: what checking an
-    /// issue against on-hand needs.
+    /// issue against on-hand needs. Movements that do not read are left out, as in
+    /// [`SiteCatalog::read_doc`].
     pub fn ledger(&self) -> Result<Vec<Movement>, DocumentError> {
         let (_, root) = read_root(&self.doc, DocumentType::SiteCatalog)?;
-        read_ledger(&root)
+        Ok(root.entries_forgiving("ledger", read_movement, &mut Vec::new()))
     }
-}
-
-fn read_ledger(root: &Fields<'_>) -> Result<Vec<Movement>, DocumentError> {
-    root.entries("ledger", read_movement)
 }
 
 fn read_place(id: EntryId, place: &Fields<'_>) -> Result<Place, DocumentError> {
@@ -781,6 +803,31 @@ mod tests {
 
     fn catalog() -> SiteCatalog {
         SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0))
+    }
+
+    #[test]
+    fn an_entry_that_does_not_read_hides_itself_not_the_catalog() {
+        use automerge::transaction::Transactable as _;
+        let mut site = catalog();
+        let room = |room: &str| Place { id: id(room), kind: PlaceKind::Room, parent: None, name: room.to_owned(), code: format!("HQ-{room}") };
+        site.put_place(&room("301"), &edit("admin", 10)).unwrap();
+        site.put_place(&room("302"), &edit("admin", 11)).unwrap();
+        site.record_movement(&id("m1"), MovementKind::Receive, &id("gloves"), Quantity::from_thousandths(5_000), "supplier", &edit("store", 12)).unwrap();
+        // What a phone could write before the server checked changes: a code as a number,
+        // and the index replaced by text.
+        let doc = site.doc_mut();
+        let places = map_at(doc, &ROOT, "places", "places").unwrap();
+        let bad = map_at(doc, &places, "302", "places.302").unwrap();
+        doc.put(&bad, "code", 42_i64).unwrap();
+        doc.put(ROOT, "index", "nothing here").unwrap();
+        doc.commit();
+
+        let view = site.read().unwrap();
+        assert_eq!(view.places.iter().map(|place| place.id.as_str()).collect::<Vec<_>>(), ["301"]);
+        assert_eq!(view.on_hand().get(&id("gloves")), Some(&Quantity::from_thousandths(5_000)), "the rest reads as before");
+        let reported: Vec<(&str, Option<&str>)> = view.unreadable.iter().map(|entry| (entry.section.as_str(), entry.key.as_deref())).collect();
+        assert_eq!(reported, [("places", Some("302")), ("index", None)]);
+        assert!(matches!(&view.unreadable[0].error, DocumentError::WrongFieldType { field, .. } if field == "places.302.code"), "{:?}", view.unreadable[0].error);
     }
 
     #[test]

@@ -196,6 +196,15 @@ impl BlobRef {
     }
 }
 
+/// An entry a forgiving reader left out, and why: shown to administrators to repair or
+/// remove. `key` is `None` when the whole section is not a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableEntry {
+    pub section: String,
+    pub key: Option<String>,
+    pub error: DocumentError,
+}
+
 /// Why a document could not be read or an edit was refused. Reading never panics on a
 /// document from elsewhere: every surprise is one of these.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -608,6 +617,51 @@ impl<'a> Fields<'a> {
             let id = EntryId::parse(entry_key).map_err(|_| invalid(&self.path(key), entry_key, "an entry id"))?;
             read(id, fields)
         })
+    }
+
+    /// Like [`Fields::entries`], but an entry that does not read is left out and reported
+    /// in `unreadable`, as is a section that is not a map (read as empty): one bad entry
+    /// hides itself, not the document.
+    pub(crate) fn entries_forgiving<T>(
+        &self,
+        key: &str,
+        read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>,
+        unreadable: &mut Vec<UnreadableEntry>,
+    ) -> Vec<T> {
+        self.keyed_forgiving(
+            key,
+            |entry_key, fields| {
+                let id = EntryId::parse(entry_key).map_err(|_| invalid(&self.path(key), entry_key, "an entry id"))?;
+                read(id, fields)
+            },
+            unreadable,
+        )
+    }
+
+    /// Like [`Fields::keyed`], forgiving as [`Fields::entries_forgiving`] is.
+    pub(crate) fn keyed_forgiving<T>(&self, key: &str, read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>, unreadable: &mut Vec<UnreadableEntry>) -> Vec<T> {
+        let map = match self.map(key) {
+            Ok(map) => map,
+            Err(error) => {
+                unreadable.push(UnreadableEntry { section: key.to_owned(), key: None, error });
+                return Vec::new();
+            }
+        };
+        let path = self.path(key);
+        let mut values = Vec::new();
+        for item in self.doc.map_range(&map, ..) {
+            let entry_path = format!("{path}.{}", item.key);
+            let read = if matches!(item.value, ValueRef::Object(ObjType::Map)) {
+                read(&item.key, &Fields::of(self.doc, &item.id(), &entry_path))
+            } else {
+                Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" })
+            };
+            match read {
+                Ok(value) => values.push(value),
+                Err(error) => unreadable.push(UnreadableEntry { section: key.to_owned(), key: Some(item.key.to_string()), error }),
+            }
+        }
+        values
     }
 
     /// Every scalar of the map at `key`, with its key, in key order.

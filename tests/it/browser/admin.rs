@@ -249,3 +249,51 @@ async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing()
     admin.close().await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_it() {
+    use automerge::ReadDoc as _;
+    use automerge::transaction::Transactable as _;
+
+    let server = TestServer::start(&built_dist()).await;
+    // A catalog written before the server checked changes: one place's code is a number.
+    let catalog = catalog_of(&server, "hq");
+    let mut doc = server.state.documents.load(&catalog).unwrap().unwrap();
+    let heads = doc.get_heads();
+    let (_, places) = doc.get(automerge::ROOT, "places").unwrap().unwrap();
+    let broken = doc.keys(&places).next().unwrap();
+    let (_, place) = doc.get(&places, broken.as_str()).unwrap().unwrap();
+    doc.put(&place, "code", 42_i64).unwrap();
+    doc.commit();
+    server.state.documents.append(&catalog, &doc.save_after(&heads)).unwrap();
+    let readable_places = read_catalog(&server, "hq").unwrap().places.len();
+
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    let entry = format!("[data-unreadable='places.{broken}']");
+    wait_for_element(&admin, &entry).await;
+    // The rest of the catalog is there, the bad place left out of the list.
+    wait_for("the other places", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(readable_places)).then_some(()) }).await;
+    assert_eq!(admin.text("#unreadable").await.as_deref(), Some("Entries that cannot be read"));
+    assert!(admin.text(&entry).await.unwrap().contains(&format!("Wrong field: places.{broken}.code")), "{:?}", admin.text(&entry).await);
+    screenshot(&admin, "admin-unreadable").await;
+    admin.client.goto(&server.url("/settings")).await.unwrap();
+    admin.client.find(Css("input[value='zh-CN']")).await.unwrap().click().await.unwrap();
+    admin.wait_for_text("h1", "设置").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    admin.wait_for_text("#unreadable", "无法读取的条目").await;
+    screenshot(&admin, "admin-unreadable-zh").await;
+
+    // Removed on the phone, gone on the server; the place can be added again.
+    tap(&admin, &format!("{entry} [data-action=remove-unreadable]")).await;
+    wait_for("the entry to go", PATIENCE, || async { admin.text(&entry).await.is_none().then_some(()) }).await;
+    wait_for("the server's catalog to read whole", PATIENCE, || async {
+        let stored = server.state.documents.load(&catalog).ok()??;
+        let view = SiteCatalog::from_doc(stored.clone()).ok()?.read().ok()?;
+        let (_, places) = stored.get(automerge::ROOT, "places").ok()??;
+        (view.unreadable.is_empty() && stored.get(&places, broken.as_str()).ok()?.is_none()).then_some(())
+    })
+    .await;
+    admin.close().await;
+    server.stop().await.unwrap();
+}

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::directory::SiteId;
-use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef, search_words};
+use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words};
 use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
@@ -98,6 +98,7 @@ pub fn SiteAdmin() -> impl IntoView {
             {move || editing.message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-message=if ok { "ok" } else { "error" }>{text}</p> })}
         </section>
         <Show when=move || is_admin() && catalog.with(Option::is_some)>
+            <Unreadable editing=editing />
             <Places editing=editing chosen=chosen_places />
             <Assets editing=editing chosen=chosen_assets />
             <section class="card" aria-labelledby="labels">
@@ -109,6 +110,60 @@ pub fn SiteAdmin() -> impl IntoView {
             <Checklists editing=editing />
             <Schedules editing=editing />
         </Show>
+    }
+}
+
+/// The catalog's sections as `UnreadableEntry::section` names them, for their names.
+const UNREADABLE_SECTIONS: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger"];
+
+/// Entries of the catalog that do not read (hidden from the lists), for the administrator
+/// to remove and add again.
+#[component]
+fn Unreadable(editing: Editing) -> impl IntoView {
+    let texts = use_admin_texts();
+    let entries = move || editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| catalog.unreadable.clone()).unwrap_or_default());
+    move || {
+        let entries = entries();
+        (!entries.is_empty()).then(|| {
+            let t = texts.get();
+            let rows = entries
+                .into_iter()
+                .map(|entry| {
+                    let section = UNREADABLE_SECTIONS.iter().position(|known| *known == entry.section).map_or(entry.section.clone(), |at| t.section_names[at].to_owned());
+                    let field = match &entry.error {
+                        DocumentError::MissingField { field } | DocumentError::WrongFieldType { field, .. } | DocumentError::InvalidValue { field, .. } => field.clone(),
+                        _ => entry.section.clone(),
+                    };
+                    let name = entry.key.clone().map_or(section.clone(), |key| format!("{section} · {key}"));
+                    let action = match entry.key.clone() {
+                        Some(key) if REPAIRABLE.contains(&entry.section.as_str()) => {
+                            let raw = entry.section.clone();
+                            let remove = move |_| {
+                                let (raw, key) = (raw.clone(), key.clone());
+                                editing.save(move |catalog, edit| catalog.remove_unreadable(&raw, &key, edit), || {});
+                            };
+                            view! { <button type="button" class="link-button danger" data-action="remove-unreadable" on:click=remove>{t.remove}</button> }.into_any()
+                        }
+                        Some(_) => view! { <span class="muted">{t.unreadable_kept}</span> }.into_any(),
+                        None => ().into_any(),
+                    };
+                    view! {
+                        <li data-unreadable=format!("{}.{}", entry.section, entry.key.clone().unwrap_or_default())>
+                            <strong>{name}</strong>
+                            <span class="muted">{format!(" — {}: {field} ", t.unreadable_field)}</span>
+                            {action}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="card" aria-labelledby="unreadable">
+                    <h2 id="unreadable" class="warning">{t.unreadable_title}</h2>
+                    <p class="muted">{t.unreadable_help}</p>
+                    <ul>{rows}</ul>
+                </section>
+            }
+        })
     }
 }
 
