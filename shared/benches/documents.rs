@@ -234,6 +234,34 @@ fn policies(c: &mut Criterion) {
     c.bench_function("policy: check one step on a work order", |b| {
         b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()))
     });
+
+    // What the server checks for each round a phone pushes: the whole new document.
+    let checklist = shared::document::seeds::fire_safety();
+    let inspector = Username::parse("inspector").unwrap();
+    let new = NewInspection {
+        site: SiteId::parse("hq").unwrap(),
+        template: "automerge:fire".into(),
+        checklist: checklist.clone(),
+        location: "hq-b1".into(),
+        rooms: Vec::new(),
+        assignees: vec![inspector.clone()],
+    };
+    let mut round = Inspection::start(ActorId::from([5; 16]), &new, &edit("inspector", 1)).unwrap();
+    for item in &checklist.items {
+        let value = match &item.kind {
+            ItemKind::Number { .. } => AnswerValue::Number(1_500),
+            ItemKind::Text => AnswerValue::Text("通道畅通，无杂物".into()),
+            ItemKind::Signature => AnswerValue::Blob(BlobRef::new(&"5e".repeat(32), 20_480, "image/png").unwrap()),
+            _ => AnswerValue::Pass,
+        };
+        round.answer(None, &item.id, &value, &edit("inspector", 2)).unwrap();
+    }
+    let mut pushed = round.into_doc();
+    let walker = policy::Writer { user: &inspector, role: shared::directory::Role::Inspector };
+    let empty = AutoCommit::new();
+    c.bench_function("policy: check a new fire-safety round, every item answered", |b| {
+        b.iter(|| black_box(policy::check(&document, &empty, &[], &mut pushed, walker).is_ok()))
+    });
 }
 
 criterion_group! {

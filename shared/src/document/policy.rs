@@ -7,8 +7,9 @@
 //! it lands in stays with each type's fold (a work order's flags), because a phone offline
 //! cannot know what others did meanwhile, and what happened must still be recorded.
 //!
-//! The check walks the operations of the new changes, so its cost follows the size of the
-//! changes, and reads each touched path against the type's table:
+//! The check reads what the new changes wrote (every operation; for a new document,
+//! Automerge's diff), so its cost follows the size of the changes, and holds each touched
+//! path to the type's table:
 //! - **Header** (`type`, `schema`, `site`, `created_by`, `created_at`) and whatever else a
 //!   type fixes at creation (a round's checklist, a stocktake's snapshot) are written once.
 //! - **Names.** A field that names the person doing something (`user`, `created_by`,
@@ -24,7 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::{AutoCommit, ChangeHash, Prop, ROOT, ReadDoc as _, ScalarValue};
+use automerge::{AutoCommit, ChangeHash, PatchAction, Prop, ROOT, ReadDoc as _, ScalarValue, Value};
 
 use super::catalog::SiteCatalog;
 use super::inspection::Inspection;
@@ -164,8 +165,61 @@ fn field_differs(stored: &Header, now: &Header, field: &str) -> bool {
     }
 }
 
-/// Reads the operations of the changes after `since` as writes at paths.
+/// What the changes after `since` wrote, as writes at paths. A new document is read from
+/// Automerge's diff, a sixth of the cost of decoding every change; where its changes hold
+/// concurrent values (a conflict) the diff shows only the winner, so then, as for changes
+/// to a stored document (whose diff would walk the whole document), every operation of
+/// the new changes is read instead.
 fn writes(after: &mut AutoCommit, since: &[ChangeHash]) -> Vec<Write> {
+    if !since.is_empty() {
+        return writes_of_every_operation(after, since);
+    }
+    let heads = after.get_heads();
+    // The document's own diff, not `AutoCommit::diff`, which keeps the patches it made.
+    let patches = after.document().diff(since, &heads);
+    let conflicted = patches.iter().any(|patch| {
+        matches!(patch.action, PatchAction::Conflict { .. } | PatchAction::PutMap { conflict: true, .. } | PatchAction::PutSeq { conflict: true, .. })
+    });
+    if conflicted {
+        return writes_of_every_operation(after, since);
+    }
+    patches
+        .into_iter()
+        .map(|patch| {
+            let mut path: Vec<String> = patch.path.into_iter().map(|(_, prop)| prop_text(prop)).collect();
+            let what = match patch.action {
+                PatchAction::PutMap { key, value: (value, _), .. } => {
+                    path.push(key);
+                    match value {
+                        Value::Scalar(scalar) => Written::Scalar(scalar.into_owned()),
+                        Value::Object(_) => Written::Object,
+                    }
+                }
+                PatchAction::DeleteMap { key } => {
+                    path.push(key);
+                    Written::Removed
+                }
+                PatchAction::Increment { prop, .. } => {
+                    path.push(prop_text(prop));
+                    Written::Sequence
+                }
+                // Inside text or a list: the write is at the sequence itself.
+                _ => Written::Sequence,
+            };
+            Write { path, what }
+        })
+        .collect()
+}
+
+fn prop_text(prop: Prop) -> String {
+    match prop {
+        Prop::Map(key) => key,
+        Prop::Seq(index) => index.to_string(),
+    }
+}
+
+/// Reads every operation of the changes after `since` as a write at a path.
+fn writes_of_every_operation(after: &mut AutoCommit, since: &[ChangeHash]) -> Vec<Write> {
     let changes = after.get_changes(since);
     let mut paths: HashMap<String, Vec<String>> = HashMap::new();
     let mut writes = Vec::new();
@@ -201,14 +255,7 @@ fn path_of(doc: &AutoCommit, object: &str) -> Vec<String> {
         return Vec::new();
     }
     match doc.parents(&id) {
-        Ok(parents) => parents
-            .path()
-            .into_iter()
-            .map(|(_, prop)| match prop {
-                Prop::Map(key) => key,
-                Prop::Seq(index) => index.to_string(),
-            })
-            .collect(),
+        Ok(parents) => parents.path().into_iter().map(|(_, prop)| prop_text(prop)).collect(),
         Err(_) => vec!["?".to_owned()],
     }
 }

@@ -241,6 +241,24 @@ fn settling_a_conflict_keeps_the_answer_as_given_but_a_name_cannot_be_borrowed()
 }
 
 #[test]
+fn a_forged_name_that_loses_a_conflict_in_a_new_document_is_still_refused() {
+    // One phone's new order, where two concurrent versions of one event disagree on who
+    // took the step: whichever shows, the other is kept too, and it names someone else.
+    let reported = order("tech");
+    let step = |actor: u8, name: &str| {
+        let mut fork = reported.clone().with_actor(ActorId::from([actor; 16]));
+        WorkOrder::edit_in(&mut fork, |order| order.record(&id("e9"), &EventKind::Started, &edit(name))).unwrap();
+        fork
+    };
+    for (first, second) in [(1, 2), (2, 1)] {
+        let mut merged = step(first, "tech");
+        merged.merge(&mut step(second, "manager")).unwrap();
+        let verdict = create("tech", Role::Technician, merged);
+        assert!(matches!(&verdict, Err(Refusal::Name { named, .. }) if named == "manager"), "{verdict:?}");
+    }
+}
+
+#[test]
 fn the_planner_is_named_only_in_the_order_its_plan_derives() {
     let plan = shared::document::catalog::MaintenancePlan {
         id: id("pump-check"),
