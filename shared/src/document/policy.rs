@@ -356,6 +356,9 @@ fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     use Role::*;
     let role = context.role();
     match write.at(0) {
+        // Any role lists what it makes and keeps its entry current; only an administrator
+        // takes an entry out (one that does not read), so no one hides others' documents.
+        "index" if write.path.len() == 2 && write.what == Written::Removed => context.allow(role == Admin, "take a document out of the site's index"),
         "index" if write.path.len() >= 2 => Ok(()),
         "ledger" => {
             context.added(write)?;

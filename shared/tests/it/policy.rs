@@ -104,6 +104,25 @@ fn the_catalog_is_edited_by_administrators_only() {
 }
 
 #[test]
+fn anyone_lists_what_they_make_but_only_an_administrator_takes_an_entry_out() {
+    use shared::document::catalog::IndexEntry;
+    let entry = IndexEntry {
+        document: "automerge:order".into(),
+        document_type: shared::document::DocumentType::WorkOrder,
+        title: "报修".into(),
+        status: "reported".into(),
+        location: "b1".into(),
+        updated_at: Timestamp::from_millis(1_780_000_000_000),
+    };
+    let listing = |doc: &mut AutoCommit| SiteCatalog::edit_in(doc, |site| site.index_document(&entry, &edit("inspector")).unwrap()).unwrap();
+    assert_eq!(attempt(&catalog(), "inspector", Role::Inspector, listing), Ok(()));
+    let (_, listed) = attempted(&catalog(), "inspector", Role::Inspector, listing);
+    let taking_out = |name: &'static str| move |doc: &mut AutoCommit| SiteCatalog::edit_in(doc, |site| site.remove_unreadable("index", "automerge:order", &edit(name)).unwrap()).unwrap();
+    assert!(matches!(attempt(&listed, "inspector", Role::Inspector, taking_out("inspector")), Err(Refusal::Role { .. })));
+    assert_eq!(attempt(&listed, "admin", Role::Admin, taking_out("admin")), Ok(()));
+}
+
+#[test]
 fn a_wrongly_typed_field_is_refused_whoever_sends_it() {
     let stored = catalog();
     let refused = attempt(&stored, "admin", Role::Admin, |doc| place_code(doc, 42_i64));
