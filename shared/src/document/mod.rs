@@ -585,25 +585,44 @@ impl<'a> Fields<'a> {
         only: Option<&BTreeSet<String>>,
         read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>,
     ) -> Result<Vec<T>, DocumentError> {
-        let map = self.map(key)?;
-        let path = self.path(key);
-        let entries: Vec<(String, automerge::Value<'_>, ObjId)> = match only {
-            None => self.doc.map_range(&map, ..).map(|item| (item.key.to_string(), automerge::Value::from(item.value.clone()), item.id())).collect(),
-            Some(keys) => keys
-                .iter()
-                .filter_map(|entry| Some((entry.clone(), self.doc.get(&map, entry.as_str()).ok()??)))
-                .map(|(entry, (value, id))| (entry, value, id))
-                .collect(),
-        };
         let mut values = Vec::new();
-        for (entry, value, id) in entries {
-            let entry_path = format!("{path}.{entry}");
-            if !matches!(value, Value::Object(ObjType::Map)) {
-                return Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" });
-            }
-            values.push(read(&entry, &Fields::of(self.doc, &id, &entry_path))?);
-        }
+        self.each_entry(&self.map(key)?, &self.path(key), only, |entry, fields| {
+            values.push(read(entry, &fields?)?);
+            Ok(())
+        })?;
         Ok(values)
+    }
+
+    /// Calls `visit` with each entry of `map` at `path` (those `only` names, or all, in key
+    /// order) and its fields, or why an entry that is not a map has none; stops at the
+    /// first error `visit` returns.
+    fn each_entry(
+        &self,
+        map: &ObjId,
+        path: &str,
+        only: Option<&BTreeSet<String>>,
+        mut visit: impl FnMut(&str, Result<Fields<'a>, DocumentError>) -> Result<(), DocumentError>,
+    ) -> Result<(), DocumentError> {
+        let mut entry = |entry: &str, is_map: bool, id: ObjId| {
+            let entry_path = format!("{path}.{entry}");
+            let fields = if is_map { Ok(Fields::of(self.doc, &id, &entry_path)) } else { Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" }) };
+            visit(entry, fields)
+        };
+        match only {
+            None => {
+                for item in self.doc.map_range(map, ..) {
+                    entry(&item.key, matches!(item.value, ValueRef::Object(ObjType::Map)), item.id())?;
+                }
+            }
+            Some(keys) => {
+                for key in keys {
+                    if let Some((value, id)) = self.doc.get(map, key.as_str())? {
+                        entry(key, matches!(value, Value::Object(ObjType::Map)), id)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Like [`Fields::entries`], reading only the entries `only` names (those there), or all.
@@ -647,20 +666,15 @@ impl<'a> Fields<'a> {
                 return Vec::new();
             }
         };
-        let path = self.path(key);
         let mut values = Vec::new();
-        for item in self.doc.map_range(&map, ..) {
-            let entry_path = format!("{path}.{}", item.key);
-            let read = if matches!(item.value, ValueRef::Object(ObjType::Map)) {
-                read(&item.key, &Fields::of(self.doc, &item.id(), &entry_path))
-            } else {
-                Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" })
-            };
-            match read {
+        let visited = self.each_entry(&map, &self.path(key), None, |entry, fields| {
+            match fields.and_then(|fields| read(entry, &fields)) {
                 Ok(value) => values.push(value),
-                Err(error) => unreadable.push(UnreadableEntry { section: key.to_owned(), key: Some(item.key.to_string()), error }),
+                Err(error) => unreadable.push(UnreadableEntry { section: key.to_owned(), key: Some(entry.to_owned()), error }),
             }
-        }
+            Ok(())
+        });
+        debug_assert!(visited.is_ok(), "a visit that never fails");
         values
     }
 
