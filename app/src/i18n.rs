@@ -105,6 +105,8 @@ pub struct Texts {
     /// Why the server refused this phone's changes, by the policy's code: role, name,
     /// fixed, written, unreadable.
     pub refused_because: [&'static str; 5],
+    /// A record's entries that do not read and are left out; `{}` is how many.
+    pub hidden_entries: &'static str,
     /// `{}` is a time of day.
     pub offline_since: &'static str,
     pub connecting: &'static str,
@@ -449,6 +451,7 @@ const CHINESE: Texts = Texts {
         "服务器未接收：已记下的条目不能改，请另加一条",
         "服务器未接收：数据格式不对，请更新应用",
     ],
+    hidden_entries: "此记录中有 {} 条内容数据有误，已隐藏；其余内容不受影响。",
     offline_since: "离线，自 {} 起",
     connecting: "正在连接…",
     report_fault: "报修",
@@ -757,6 +760,7 @@ const ENGLISH: Texts = Texts {
         "Not accepted: a recorded entry cannot change; add a new one",
         "Not accepted: the data is malformed; update the app",
     ],
+    hidden_entries: "{} entries of this record hold data the app cannot read and are hidden; the rest is unaffected.",
     offline_since: "Offline since {}",
     connecting: "Connecting…",
     report_fault: "Report a fault",

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc as _};
 
 use super::template::{Checklist, ChecklistItem, ItemKind, read_checklist, read_item, write_checklist};
-use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
+use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text, read_root};
 use crate::directory::{SiteId, Username};
 use crate::time::Timestamp;
 
@@ -246,6 +246,9 @@ pub struct InspectionView {
     /// Discarded by whoever started it, before anything was answered: not a round at all.
     pub discarded: Option<(Username, Timestamp)>,
     pub review: Option<Review>,
+    /// Answers, notes, photos and hazards that do not read, left out of the above: one
+    /// bad entry hides itself, not the round.
+    pub unreadable: Vec<UnreadableEntry>,
 }
 
 impl InspectionView {
@@ -610,8 +613,10 @@ impl Inspection {
             .into_iter()
             .map(|(user, _)| Username::parse(&user).map_err(|_| invalid("assignees", &user, "a user name")))
             .collect::<Result<_, _>>()?;
+        let mut unreadable = Vec::new();
+        let bad = &mut unreadable;
         let mut answers = BTreeMap::new();
-        for answer in root.keyed("answers", read_answer)? {
+        for answer in root.keyed_forgiving("answers", read_answer, bad) {
             answers.insert((answer.room.clone(), answer.item.clone()), answer);
         }
         let signature = root.optional_map("signature")?.map(|_| root.fields("signature")).transpose()?.map(|fields| BlobRef::read(&fields)).transpose()?;
@@ -623,6 +628,30 @@ impl Inspection {
             Some(_) => Some((root.user("discarded_by")?, root.time("discarded_at")?)),
             None => None,
         };
+        let notes = root.entries_forgiving(
+            "notes",
+            |id, note| {
+                Ok(Note {
+                    id,
+                    key: note.optional_str("key")?,
+                    text: note.optional_text("text")?.unwrap_or_default(),
+                    user: note.user("user")?,
+                    at: note.time("at")?,
+                    no_action: note.bool("no_action")?,
+                })
+            },
+            bad,
+        );
+        let photos = root.entries_forgiving(
+            "photos",
+            |id, photo| Ok(Photo { id, key: photo.str("key")?, blob: BlobRef::read(photo)?, user: photo.user("user")?, at: photo.time("at")? }),
+            bad,
+        );
+        let hazards = root.entries_forgiving(
+            "hazards",
+            |id, hazard| Ok(Hazard { id, key: hazard.str("key")?, work_order: hazard.str("work_order")?, user: hazard.user("user")?, at: hazard.time("at")? }),
+            bad,
+        );
         Ok(InspectionView {
             header,
             template: root.fields("template")?.str("id")?,
@@ -632,22 +661,9 @@ impl Inspection {
             assignees,
             answers,
             discarded,
-            notes: root.entries("notes", |id, note| {
-                Ok(Note {
-                    id,
-                    key: note.optional_str("key")?,
-                    text: note.optional_text("text")?.unwrap_or_default(),
-                    user: note.user("user")?,
-                    at: note.time("at")?,
-                    no_action: note.bool("no_action")?,
-                })
-            })?,
-            photos: root.entries("photos", |id, photo| {
-                Ok(Photo { id, key: photo.str("key")?, blob: BlobRef::read(photo)?, user: photo.user("user")?, at: photo.time("at")? })
-            })?,
-            hazards: root.entries("hazards", |id, hazard| {
-                Ok(Hazard { id, key: hazard.str("key")?, work_order: hazard.str("work_order")?, user: hazard.user("user")?, at: hazard.time("at")? })
-            })?,
+            notes,
+            photos,
+            hazards,
             signature,
             submitted,
             review: match root.optional_map("review")? {
@@ -657,6 +673,7 @@ impl Inspection {
                 }
                 None => None,
             },
+            unreadable,
         })
     }
 
@@ -703,6 +720,31 @@ mod tests {
             assignees: vec![Username::parse("inspector").unwrap()],
         };
         Inspection::start(ActorId::from([7; 16]), &new, &edit("inspector", 1_000)).unwrap()
+    }
+
+    #[test]
+    fn a_bad_answer_hides_itself_counts_as_missing_and_answering_again_repairs_it() {
+        let mut round = fire_round();
+        let inspector = edit("inspector", 2_000);
+        round.answer(None, &id("hydrant"), &AnswerValue::Pass, &inspector).unwrap();
+        round.answer(None, &id("exits-clear"), &AnswerValue::Pass, &inspector).unwrap();
+        let mut doc = round.into_doc();
+        let answers = map_at(&doc, &ROOT, "answers", "answers").unwrap();
+        let (_, answer) = doc.get(&answers, "-/exits-clear").unwrap().unwrap();
+        automerge::transaction::Transactable::put(&mut doc, &answer, "kind", "maybe").unwrap();
+        doc.commit();
+
+        let view = Inspection::read_doc(&doc).unwrap();
+        assert_eq!(view.answers.keys().map(|(_, item)| item.as_str()).collect::<Vec<_>>(), ["hydrant"]);
+        let bad: Vec<_> = view.unreadable.iter().map(|entry| (entry.section.as_str(), entry.key.as_deref())).collect();
+        assert_eq!(bad, [("answers", Some("-/exits-clear"))]);
+        assert!(view.missing().iter().any(|missing| matches!(missing, Missing::Answer { item, .. } if item.as_str() == "exits-clear")));
+
+        let mut round = Inspection::from_doc(doc).unwrap();
+        round.answer(None, &id("exits-clear"), &AnswerValue::Fail, &inspector).unwrap();
+        let view = round.read().unwrap();
+        assert!(view.unreadable.is_empty());
+        assert_eq!(view.answers[&("-".to_owned(), id("exits-clear"))].value, AnswerValue::Fail);
     }
 
     #[test]

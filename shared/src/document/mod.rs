@@ -573,12 +573,8 @@ impl<'a> Fields<'a> {
         self.entries_only(key, None, read)
     }
 
-    /// Every entry of the map at `key` whose values are maps, with their keys, in key order.
-    pub(crate) fn keyed<T>(&self, key: &str, read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>) -> Result<Vec<T>, DocumentError> {
-        self.keyed_only(key, None, read)
-    }
-
-    /// Like [`Fields::keyed`], reading only the entries `only` names (those there), or all.
+    /// Every entry of the map at `key` whose values are maps (those `only` names, or all),
+    /// with their keys, in key order.
     pub(crate) fn keyed_only<T>(
         &self,
         key: &str,
@@ -657,7 +653,7 @@ impl<'a> Fields<'a> {
         )
     }
 
-    /// Like [`Fields::keyed`], forgiving as [`Fields::entries_forgiving`] is.
+    /// Like [`Fields::keyed_only`] of all entries, forgiving as [`Fields::entries_forgiving`] is.
     pub(crate) fn keyed_forgiving<T>(&self, key: &str, read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>, unreadable: &mut Vec<UnreadableEntry>) -> Vec<T> {
         let map = match self.map(key) {
             Ok(map) => map,

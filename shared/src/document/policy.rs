@@ -32,7 +32,7 @@ use super::inspection::Inspection;
 use super::stocktake::Stocktake;
 use super::template::ChecklistTemplate;
 use super::work_order::{PLANNER, WorkOrder};
-use super::{DocumentError, DocumentType, Header, read_header};
+use super::{DocumentError, DocumentType, Header, UnreadableEntry, read_header};
 use crate::directory::{Role, Username};
 use crate::protocol::DocumentId;
 
@@ -487,8 +487,20 @@ fn readable(document_type: DocumentType, after: &AutoCommit, writes: &[Write]) -
             }
             Ok(())
         }
-        DocumentType::Inspection => Inspection::read_doc(after).map(drop),
-        DocumentType::WorkOrder => WorkOrder::read_doc(after).map(drop),
-        DocumentType::Stocktake => Stocktake::read_doc(after).map(drop),
+        DocumentType::Inspection => untouched(Inspection::read_doc(after)?.unreadable, writes),
+        DocumentType::WorkOrder => untouched(WorkOrder::read_doc(after)?.unreadable, writes),
+        DocumentType::Stocktake => untouched(Stocktake::read_doc(after)?.unreadable, writes),
+    }
+}
+
+/// The readers pass over an entry that does not read (one kept from before the policy
+/// hides itself, not the document); one these changes wrote is refused.
+fn untouched(unreadable: Vec<UnreadableEntry>, writes: &[Write]) -> Result<(), DocumentError> {
+    let touched = |entry: &UnreadableEntry| {
+        writes.iter().any(|write| write.at(0) == entry.section && (write.path.len() == 1 || entry.key.as_deref().is_none_or(|key| write.at(1) == key)))
+    };
+    match unreadable.into_iter().find(touched) {
+        Some(entry) => Err(entry.error),
+        None => Ok(()),
     }
 }

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Header, commit, invalid, map_at, put, put_map, read_root};
+use super::{DocumentError, DocumentType, EntryId, Edit, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -225,6 +225,9 @@ pub struct StocktakeView {
     pub approved_adjustments: Vec<(String, Quantity)>,
     /// Bins settled by a manager, in the order they were recorded.
     pub settlements: Vec<Settlement>,
+    /// Counts, steps and found assets that do not read, left out of the above: one bad
+    /// entry hides itself, not the stocktake.
+    pub unreadable: Vec<UnreadableEntry>,
 }
 
 /// Counts of one item in one bin by different people may differ by this much (in
@@ -600,7 +603,11 @@ impl Stocktake {
             let thousandths = quantity.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("expected.{item}"), expected: "an integer" })?;
             expected.insert(item, Quantity::from_thousandths(thousandths));
         }
-        let count_entries = root.entries("entries", |id, entry| {
+        let mut unreadable = Vec::new();
+        let bad = &mut unreadable;
+        let count_entries = root.entries_forgiving(
+            "entries",
+            |id, entry| {
             Ok(CountEntry {
                 id,
                 counter: entry.user("counter")?,
@@ -614,7 +621,9 @@ impl Stocktake {
                     Some(round) => u32::try_from(round).map_err(|_| invalid(&entry.path("round"), &round.to_string(), "a recount round, 0 or more"))?,
                 },
             })
-        })?;
+            },
+            bad,
+        );
         let mut recounts = BTreeMap::new();
         for (item, user) in root.scalars("recounts")? {
             let user = user.as_str().and_then(|user| Username::parse(user).ok());
@@ -622,7 +631,10 @@ impl Stocktake {
             recounts.insert(item, user);
         }
         let mut settlements = Vec::new();
-        let mut events = root.entries("events", |id, event| {
+        let mut events = root
+            .entries_forgiving(
+                "events",
+                |id, event| {
             let kind = event.str("kind")?;
             if kind == "settled" {
                 let settlement = Settlement {
@@ -647,8 +659,10 @@ impl Stocktake {
                     .collect::<Result<_, DocumentError>>()?,
             };
             Ok(Ok((event.time("at")?, id, kind, adjustments)))
-        })?
-        .into_iter()
+                },
+                bad,
+            )
+            .into_iter()
         .filter_map(|event| event.map_err(|settlement| settlements.push(settlement)).ok())
         .collect::<Vec<_>>();
         settlements.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
@@ -683,9 +697,11 @@ impl Stocktake {
             }
         }
         let found = if root.optional_map("found")?.is_some() {
-            root.entries("found", |id, found| {
-                Ok(FoundAsset { id, asset: found.str("asset")?, place: found.str("place")?, counter: found.user("counter")?, at: found.time("at")? })
-            })?
+            root.entries_forgiving(
+                "found",
+                |id, found| Ok(FoundAsset { id, asset: found.str("asset")?, place: found.str("place")?, counter: found.user("counter")?, at: found.time("at")? }),
+                bad,
+            )
         } else {
             Vec::new()
         };
@@ -703,6 +719,7 @@ impl Stocktake {
             closed_at,
             approved_adjustments,
             settlements,
+            unreadable,
         })
     }
 

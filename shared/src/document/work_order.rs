@@ -19,7 +19,7 @@
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
-use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, put_text, read_root};
+use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text, read_root};
 use super::catalog::MaintenancePlan;
 use crate::directory::{Role, SiteId, Username};
 use crate::protocol::DocumentId;
@@ -454,6 +454,9 @@ pub struct WorkOrderView {
     pub parts: Vec<PartUsed>,
     pub duplicate_of: Option<String>,
     pub preventive: Option<Preventive>,
+    /// Events, comments and parts that do not read, left out of the above: one bad entry
+    /// hides itself, not the order.
+    pub unreadable: Vec<UnreadableEntry>,
 }
 
 impl WorkOrderView {
@@ -726,6 +729,8 @@ impl WorkOrder {
                 Some(Source { inspection: source.str("inspection")?, item: source.str("item")? })
             }
         };
+        let mut unreadable = Vec::new();
+        let bad = &mut unreadable;
         Ok(WorkOrderView {
             header,
             title: root.str("title")?,
@@ -736,29 +741,37 @@ impl WorkOrder {
             priority: Priority::parse(&root.str("priority")?)?,
             due_at: root.optional_time("due_at")?,
             source,
-            events: root.entries("events", read_event)?,
-            comments: root.entries("comments", |id, comment| {
-                let photo = match comment.optional_map("photo")? {
-                    Some(_) => Some(BlobRef::read(&comment.fields("photo")?)?),
-                    None => None,
-                };
-                Ok(Comment {
-                    id,
-                    user: comment.user("user")?,
-                    at: comment.time("at")?,
-                    text: comment.optional_text("text")?.unwrap_or_default(),
-                    photo,
-                })
-            })?,
-            parts: root.entries("parts", |id, part| {
-                Ok(PartUsed {
-                    id,
-                    item: part.str("item")?,
-                    quantity: Quantity::from_thousandths(part.i64("quantity")?),
-                    user: part.user("user")?,
-                    at: part.time("at")?,
-                })
-            })?,
+            events: root.entries_forgiving("events", read_event, bad),
+            comments: root.entries_forgiving(
+                "comments",
+                |id, comment| {
+                    let photo = match comment.optional_map("photo")? {
+                        Some(_) => Some(BlobRef::read(&comment.fields("photo")?)?),
+                        None => None,
+                    };
+                    Ok(Comment {
+                        id,
+                        user: comment.user("user")?,
+                        at: comment.time("at")?,
+                        text: comment.optional_text("text")?.unwrap_or_default(),
+                        photo,
+                    })
+                },
+                bad,
+            ),
+            parts: root.entries_forgiving(
+                "parts",
+                |id, part| {
+                    Ok(PartUsed {
+                        id,
+                        item: part.str("item")?,
+                        quantity: Quantity::from_thousandths(part.i64("quantity")?),
+                        user: part.user("user")?,
+                        at: part.time("at")?,
+                    })
+                },
+                bad,
+            ),
             duplicate_of: root.optional_str("duplicate_of")?,
             preventive: match root.optional_map("preventive")? {
                 Some(_) => {
@@ -767,6 +780,7 @@ impl WorkOrder {
                 }
                 None => None,
             },
+            unreadable,
         })
     }
 
@@ -993,7 +1007,10 @@ mod reading {
         }
         order.put(&verified, "at", 5i64).unwrap();
         order.put(&verified, "rating", 9i64).unwrap();
-        assert_eq!(WorkOrder::from_doc(order.clone()).err().unwrap().to_string(), "invalid rating \"9\": a whole number from 1 to 5");
+        // A bad event hides itself, named; a bad field of the order makes it unreadable.
+        let view = WorkOrder::read_doc(&order).unwrap();
+        assert_eq!(view.events.len(), 1);
+        assert_eq!(view.unreadable[0].error.to_string(), "invalid rating \"9\": a whole number from 1 to 5");
         order.put(&ROOT, "priority", "whenever").unwrap();
         order.put(&verified, "rating", 5i64).unwrap();
         assert_eq!(

@@ -130,6 +130,45 @@ fn a_wrongly_typed_field_is_refused_whoever_sends_it() {
     assert_eq!(refused.unwrap_err().code(), "unreadable");
 }
 
+/// An entry written before the policy held, wrongly typed: readers pass over it (and say
+/// so), honest work on the document goes on, and a new bad entry is still refused.
+#[test]
+fn a_bad_entry_kept_from_before_hides_itself_and_the_order_goes_on() {
+    let mut stored = order("inspector");
+    let events = match stored.get(ROOT, "events").unwrap() {
+        Some((_, events)) => events,
+        None => panic!("an order has events"),
+    };
+    let legacy = stored.put_object(&events, "legacy", automerge::ObjType::Map).unwrap();
+    stored.put(&legacy, "kind", 7_i64).unwrap();
+    stored.commit();
+
+    let view = WorkOrder::read_doc(&stored).unwrap();
+    assert_eq!(view.events.len(), 1, "the report still reads: {:?}", view.events);
+    assert_eq!(view.unreadable.len(), 1);
+    assert_eq!((view.unreadable[0].section.as_str(), view.unreadable[0].key.as_deref()), ("events", Some("legacy")));
+
+    let started = attempt(&stored, "tech", Role::Technician, |doc| {
+        WorkOrder::edit_in(doc, |order| order.record(&id("e3"), &EventKind::Started, &edit("tech"))).unwrap();
+    });
+    assert_eq!(started, Ok(()));
+    let broken = attempt(&stored, "tech", Role::Technician, |doc| {
+        let events = doc.get(ROOT, "events").unwrap().unwrap().1;
+        let comment = doc.put_object(&events, "e4", automerge::ObjType::Map).unwrap();
+        doc.put(&comment, "kind", "started").unwrap();
+        doc.put(&comment, "user", "tech").unwrap();
+        doc.put(&comment, "at", "yesterday").unwrap();
+        doc.commit();
+    });
+    assert!(matches!(&broken, Err(Refusal::Unreadable(error)) if error.to_string().contains("events.e4.at")), "{broken:?}");
+    let into_the_old = attempt(&stored, "tech", Role::Technician, |doc| {
+        let legacy = doc.get(doc.get(ROOT, "events").unwrap().unwrap().1, "legacy").unwrap().unwrap().1;
+        doc.put(&legacy, "note", "still bad").unwrap();
+        doc.commit();
+    });
+    assert!(into_the_old.is_err(), "writing into an unreadable entry is refused: {into_the_old:?}");
+}
+
 #[test]
 fn stock_movements_name_their_sender_and_are_never_rewritten() {
     let stored = catalog();
@@ -376,7 +415,8 @@ proptest! {
             if verdict.is_ok() {
                 stored = after;
             }
-            prop_assert!(WorkOrder::read_doc(&stored).is_ok(), "step {}: {:?} by {} left {:?}", step, attack, role, WorkOrder::read_doc(&stored));
+            let read = WorkOrder::read_doc(&stored);
+            prop_assert!(read.as_ref().is_ok_and(|view| view.unreadable.is_empty()), "step {}: {:?} by {} left {:?}", step, attack, role, read);
         }
     }
 }

@@ -267,6 +267,8 @@ async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_i
     doc.commit();
     server.state.documents.append(&catalog, &doc.save_after(&heads)).unwrap();
     let readable_places = read_catalog(&server, "hq").unwrap().places.len();
+    // And an order with one event from such a time: the event is hidden, said so, the order is there.
+    let (order, title) = order_with_a_bad_event(&server).await;
 
     let admin = phone(&server, "admin", "系统管理员").await;
     admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
@@ -283,6 +285,12 @@ async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_i
     admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
     admin.wait_for_text("#unreadable", "无法读取的条目").await;
     screenshot(&admin, "admin-unreadable-zh").await;
+    admin.client.goto(&server.url(&format!("/orders/{order}"))).await.unwrap();
+    admin.wait_for_prefix("[data-hidden-entries='1']", "此记录中有 1 条内容数据有误").await;
+    admin.wait_for_text("h1", &title).await;
+    screenshot(&admin, "order-hidden-entry-zh").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    wait_for_element(&admin, &entry).await;
 
     // Removed on the phone, gone on the server; the place can be added again.
     tap(&admin, &format!("{entry} [data-action=remove-unreadable]")).await;
@@ -296,4 +304,46 @@ async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_i
     .await;
     admin.close().await;
     server.stop().await.unwrap();
+}
+
+/// A fault reported at hq, listed in its index, with one event a client wrote before the
+/// server checked changes (its kind a number), stored as a restore would store it.
+async fn order_with_a_bad_event(server: &TestServer) -> (DocumentId, String) {
+    use automerge::ReadDoc as _;
+    use automerge::transaction::Transactable as _;
+    use shared::directory::{SiteId, Username};
+    use shared::document::catalog::IndexEntry;
+    use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder};
+    use shared::document::{DocumentType, Edit, EntryId};
+
+    let edit = Edit::new(Username::parse("inspector").unwrap(), tests::native_client::now());
+    let new = NewWorkOrder {
+        site: SiteId::parse("hq").unwrap(),
+        title: "会议室门锁坏了".to_owned(),
+        description: String::new(),
+        location: "admin-1f".to_owned(),
+        asset: None,
+        category: Category::Building,
+        priority: Priority::Normal,
+        due_at: None,
+        source: None,
+    };
+    let mut order = WorkOrder::report(automerge::ActorId::from([0x5a; 16]), &new, &EntryId::parse("e1").unwrap(), &edit).unwrap().into_doc();
+    let (_, events) = order.get(automerge::ROOT, "events").unwrap().unwrap();
+    let legacy = order.put_object(&events, "legacy", automerge::ObjType::Map).unwrap();
+    order.put(&legacy, "kind", 7_i64).unwrap();
+    order.commit();
+    let id = DocumentId::from_bytes([0x5a; 16]);
+    server.state.documents.append(&id, &order.save()).unwrap();
+    server.state.projections.mark(&id, Some(&order)).unwrap();
+
+    let catalog = catalog_of(server, "hq");
+    let mut doc = server.state.documents.load(&catalog).unwrap().unwrap();
+    let heads = doc.get_heads();
+    let entry = IndexEntry { document: id.url(), document_type: DocumentType::WorkOrder, title: new.title.clone(), status: "reported".to_owned(), location: new.location, updated_at: edit.at };
+    let mut site = SiteCatalog::from_doc(doc.clone()).unwrap();
+    site.index_document(&entry, &edit).unwrap();
+    doc = site.into_doc();
+    server.state.documents.append(&catalog, &doc.save_after(&heads)).unwrap();
+    (id, new.title)
 }

@@ -253,6 +253,16 @@ pub fn sync_badge(id: DocumentId) -> impl IntoView {
     }
 }
 
+/// Says how many entries of the record shown do not read and are left out (written by
+/// another client before the server checked them); nothing when all read.
+pub fn hidden_entries(count: impl Fn() -> usize + Send + Sync + 'static) -> impl IntoView {
+    let texts = use_texts();
+    move || {
+        let count = count();
+        (count > 0).then(|| view! { <p class="warning" data-hidden-entries=count>{texts.get().hidden_entries.replace("{}", &count.to_string())}</p> })
+    }
+}
+
 /// Open orders waiting for dispatch (reported or reopened), for a site's manager.
 #[component]
 pub fn DispatchQueue() -> impl IntoView {

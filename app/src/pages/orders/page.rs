@@ -15,7 +15,7 @@ use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 use shared::time::Timestamp;
 
-use super::{Photo, read_order, sync_badge};
+use super::{Photo, hidden_entries, read_order, sync_badge};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
@@ -254,6 +254,7 @@ pub fn OrderPage() -> impl IntoView {
                     {badges}
                     {sync_badge(id)}
                 </p>
+                {hidden_entries(move || order.with(|order| order.as_ref().map_or(0, |order| order.unreadable.len())))}
                 <dl class="report-facts">{facts}</dl>
                 {description}
                 {buttons}

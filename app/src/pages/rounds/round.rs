@@ -18,7 +18,7 @@ use super::item::{ItemRow, ItemRowData, NoteDrafts};
 use super::{RoundData, clock, is_manager, read_catalog, read_round, role_at, text};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::pages::orders::sync_badge;
+use crate::pages::orders::{hidden_entries, sync_badge};
 use crate::replica::{self, use_replica};
 use crate::server::{display_name, use_site_people};
 use crate::session::use_session;
@@ -246,6 +246,7 @@ pub fn Round() -> impl IntoView {
             let result = data.view.result();
             let id = *id;
             let percent = (result.answered * 100).checked_div(result.expected).unwrap_or(100);
+            let hidden = data.view.unreadable.len();
             view! {
                 <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
                 <h1>{text(&data.view.checklist.name, language)}</h1>
@@ -258,6 +259,7 @@ pub fn Round() -> impl IntoView {
                     <div class="progress-bar"><span style:width=format!("{percent}%")></span></div>
                     <span>{texts.answered.replace("{answered}", &result.answered.to_string()).replace("{total}", &result.expected.to_string())}</span>
                 </div>
+                {hidden_entries(move || hidden)}
                 {(!data.conflicts.is_empty()).then(|| view! { <p class="warning" data-conflicts=data.conflicts.len()>{texts.conflicts_here.replace("{}", &data.conflicts.len().to_string())}</p> })}
             }
             .into_any()

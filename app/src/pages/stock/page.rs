@@ -21,7 +21,7 @@ use shared::quantity::Quantity;
 use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
 use crate::i18n::use_texts;
-use crate::pages::orders::sync_badge;
+use crate::pages::orders::{hidden_entries, sync_badge};
 use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
 use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
@@ -166,6 +166,7 @@ pub fn StocktakePage() -> impl IntoView {
                     <span class="badge" data-mode=move || mode.get().map(Mode::as_str)>{move || if mode.get() == Some(Mode::Blind) { texts.mode_blind } else { texts.mode_open }}</span>
                     {sync_badge(document)}
                 </p>
+                {hidden_entries(move || stocktake.with(|found| found.as_ref().map_or(0, |view| view.unreadable.len())))}
                 {recounts(page)}
                 {(!stock_count).then(|| audit(page))}
                 {move || (stock_count && counting.get()).then(|| count_form(page))}
