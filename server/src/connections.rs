@@ -1,28 +1,49 @@
 //! Bounds on connections, so no one address can take every file descriptor: how many one
-//! address may hold open, how many all may, and how long one may sit without a byte
-//! either way before it is closed.
+//! address may hold open, how many all may, how long one may sit without a byte either way,
+//! and how long a request's headers and a TLS handshake may take.
 //!
-//! [`Guarded`] wraps the listener `axum::serve` takes (plain TCP or TLS): a connection
-//! over a bound is closed as soon as it is accepted, before anything is read from it. Each
-//! accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read or written, a
-//! read or write waiting on it fails, and hyper closes it — an idle keep-alive, a request whose headers
-//! trickle in slower than that, or a socket whose phone is gone (a sync socket is pinged
-//! every 20 s and answers, so a live one is never idle).
+//! [`Guarded`] wraps the TCP listener: a connection over a bound is closed as soon as it is
+//! accepted, before anything is read from it, so connections still in their TLS handshake
+//! count too. Each accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read
+//! or written, a read or write waiting on it fails, and the connection is closed — an idle
+//! keep-alive, or a socket whose phone is gone (a sync socket is pinged every 20 s and
+//! answers, so a live one is never idle). [`serve`] runs each connection: the handshake
+//! within [`HANDSHAKE`], then HTTP/1.1 whose request headers must arrive whole within
+//! [`HEADERS`] of their first byte, however steadily they trickle.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use axum::serve::Listener;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
 
 /// How long a connection may pass without a byte read or written.
 pub const IDLE: Duration = Duration::from_secs(60);
+/// How long a request's headers may take to arrive: a phone on a poor line sends a few
+/// hundred bytes in well under this.
+pub const HEADERS: Duration = Duration::from_secs(20);
+/// How long a TLS handshake may take.
+pub const HANDSHAKE: Duration = Duration::from_secs(10);
+/// How long requests under way are given to finish when the server stops.
+const DRAIN: Duration = Duration::from_secs(10);
 /// Connections one address may hold open: a site's phones behind one NAT, each with its
 /// sync socket and a browser's few connections, fit many times over.
 pub const PER_ADDRESS: usize = 256;
@@ -46,6 +67,8 @@ pub struct Limits {
     pub per_address: usize,
     pub total: usize,
     pub idle: Duration,
+    /// From a request's first byte to the end of its headers.
+    pub headers: Duration,
 }
 
 impl Limits {
@@ -54,7 +77,7 @@ impl Limits {
     pub fn for_this_process() -> Limits {
         let files = descriptor_limit().unwrap_or(1024);
         let total = files.saturating_sub(RESERVED_DESCRIPTORS).max(64);
-        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE }
+        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE, headers: HEADERS }
     }
 }
 
@@ -109,6 +132,71 @@ where
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+/// Serves `router` on the connections `listener` admits, each secured by `tls` when given,
+/// until `shutdown` resolves; then takes no more, lets requests under way finish for up to
+/// [`DRAIN`] and closes the rest. Each request carries its peer's address as
+/// `ConnectInfo<SocketAddr>`. A WebSocket leaves its connection's task once upgraded: the
+/// sync hub closes those.
+pub async fn serve(mut listener: Guarded<TcpListener>, tls: Option<TlsAcceptor>, router: Router, shutdown: impl Future<Output = ()>) {
+    let headers = listener.limits.headers;
+    let (closing, _) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        while connections.try_join_next().is_some() {}
+        let (router, tls, mut closing) = (router.clone(), tls.clone(), closing.subscribe());
+        connections.spawn(async move {
+            let Some(acceptor) = tls else { return connection(stream, peer, router, headers, closing).await };
+            let handshake = tokio::select! {
+                handshake = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)) => handshake,
+                // Nothing was asked yet: stopping drops it.
+                _ = closing.changed() => return,
+            };
+            match handshake {
+                Ok(Ok(secured)) => connection(secured, peer, router, headers, closing).await,
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let drained = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::info!(left = connections.len(), "closing the connections still busy after {DRAIN:?}");
+    }
+}
+
+/// One connection's HTTP/1.1, until it closes, is upgraded, or the server stops.
+async fn connection<Io>(io: Io, peer: SocketAddr, router: Router, headers: Duration, mut closing: watch::Receiver<bool>)
+where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(headers);
+    let mut served = pin!(builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service)).with_upgrades());
+    let outcome = tokio::select! {
+        outcome = served.as_mut() => outcome,
+        // It only ever turns true: any change is the server stopping.
+        _ = closing.changed() => {
+            served.as_mut().graceful_shutdown();
+            served.await
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::debug!(%peer, %error, "connection ended");
     }
 }
 
@@ -264,7 +352,7 @@ mod tests {
     use super::*;
 
     fn guarded(exempt: Vec<IpAddr>) -> Guarded<()> {
-        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE })
+        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE, headers: HEADERS })
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod sync;
 pub mod tls;
 pub mod web;
 
-use std::future::{Future, IntoFuture as _};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -36,7 +36,6 @@ use anyhow::Context;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
-use axum::serve::{Listener, ListenerExt as _};
 use tokio::net::{TcpListener, TcpSocket};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -149,14 +148,18 @@ const CONTENT_SECURITY_POLICY: HeaderValue = HeaderValue::from_static(
 /// over HTTPS with a certificate they trust.
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=15552000");
 
-/// Serves `state` on `listener` (plain TCP, or [`tls::TlsListener`]) until `shutdown`
-/// resolves, then lets open requests finish and flushes sled, so nothing acknowledged
-/// before the signal is lost.
-pub async fn serve<L>(listener: L, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()>
-where
-    L: Listener<Addr = SocketAddr>,
-    L::Io: Unpin,
-{
+/// Serves `state` over plain HTTP on `listener` until `shutdown` resolves, then lets open
+/// requests finish and flushes sled, so nothing acknowledged before the signal is lost.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    serve_secured(listener, None, state, shutdown).await
+}
+
+/// Like [`serve`], over TLS with `config` (its certificate resolver reloads on SIGHUP).
+pub async fn serve_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    serve_secured(listener, Some(tokio_rustls::TlsAcceptor::from(config)), state, shutdown).await
+}
+
+async fn serve_secured(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let storage = state.storage.clone();
     let sync = state.sync.clone();
     let projections = state.projections.clone();
@@ -167,15 +170,13 @@ where
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
     }
-    // The peer's address is kept for throttling failed sign-ins (tapping the listener
-    // gives any listener's address to `ConnectInfo`); connections are bounded per address
-    // and in all, and closed when idle (`connections`).
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    // Connections are bounded per address and in all, closed when idle or slow to send
+    // their headers, and each request carries its peer's address for throttling failed
+    // sign-ins (`connections`).
     let listener = connections::Guarded::new(listener, exempt, limits);
     let collector = tokio::spawn(blobs::collect_every(blobs_store, blobs::COLLECT_EVERY));
-    let served = axum::serve(listener.tap_io(|_| ()), service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+    connections::serve(listener, tls, router, shutdown).await;
     collector.abort();
-    served?;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     projections.stop().await;
@@ -278,15 +279,13 @@ async fn serve_until(
         let _ = stopping.wait_for(|stopped| *stopped).await;
     };
     let redirecting = redirect.map(|redirect| {
-        let service = reach::redirect_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let redirect = connections::Guarded::new(redirect, state.reach.trusted_proxies.clone(), state.connection_limits);
-        tokio::spawn(axum::serve(redirect.tap_io(|_| ()), service).with_graceful_shutdown(until_stopped(stopping.clone())).into_future())
+        tokio::spawn(connections::serve(redirect, None, reach::redirect_app(state.clone()), until_stopped(stopping.clone())))
     });
     let served = match certificates {
         Some(certificates) => {
             certificates.reload_on(hangups);
-            let secure = tls::TlsListener::new(listener, certificates.server_config()?)?;
-            serve(secure, state, until_stopped(stopping)).await
+            serve_tls(listener, certificates.server_config()?, state, until_stopped(stopping)).await
         }
         None => {
             // `systemctl reload` sends SIGHUP; without certificates there is nothing to read
@@ -300,7 +299,7 @@ async fn serve_until(
         }
     };
     if let Some(redirecting) = redirecting {
-        redirecting.await.context("the redirecting listener")?.context("serving the redirects")?;
+        redirecting.await.context("the redirecting listener")?;
     }
     served
 }

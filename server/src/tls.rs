@@ -4,20 +4,18 @@
 //! - The certificate comes from `--tls-cert`/`--tls-key`, or from `<data>/tls/`, where
 //!   `houqin-server tls init` puts a local certificate authority and a server certificate
 //!   signed by it ([`init`]). Phones trust the authority once (`/setup` explains how).
-//! - TLS is rustls through tokio-rustls, accepted by [`TlsListener`], an axum
-//!   [`Listener`]: plain and secure connections go through the same `axum::serve` with its
-//!   graceful shutdown, and a handshake runs in a task of its own, so a client that stalls
-//!   in it holds nobody else up.
+//! - TLS is rustls through tokio-rustls: plain and secure connections go through the same
+//!   [`crate::connections::serve`], bounded per address and in time before the handshake,
+//!   and each handshake runs in its connection's task, so a client that stalls in it holds
+//!   nobody else up.
 //! - The certificate is looked up per handshake ([`Certificates`]), so replacing the files
 //!   and sending SIGHUP serves the new one to new connections while open ones carry on.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
@@ -25,10 +23,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
 
 /// The directory under `--data` that `tls init` writes and the server looks in.
 pub const TLS_DIR: &str = "tls";
@@ -37,8 +31,6 @@ const CA_KEY: &str = "ca.key";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server.key";
 
-/// How long a client may take to finish its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Validity of a server certificate: iOS refuses longer ones (825 days at most), even from
 /// an authority the user trusts.
 const SERVER_CERT_DAYS: i64 = 800;
@@ -130,59 +122,6 @@ fn read_pair(files: &TlsFiles) -> anyhow::Result<Arc<CertifiedKey>> {
     let certified = CertifiedKey::from_der(chain, key, &provider())
         .with_context(|| format!("the key {} does not go with the certificate {}", files.key.display(), files.cert.display()))?;
     Ok(Arc::new(certified))
-}
-
-/// Accepts TLS connections for `axum::serve`.
-pub struct TlsListener {
-    secured: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Starts accepting on `tcp`: each connection's handshake runs in its own task, and
-    /// finished ones wait in a short queue for the server to take them. Stops accepting
-    /// once the listener is dropped.
-    pub fn new(mut tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (sender, secured) = mpsc::channel(256);
-        let acceptor = TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = tokio::select! {
-                    () = sender.closed() => return,
-                    accepted = Listener::accept(&mut tcp) => accepted,
-                };
-                let (acceptor, sender) = (acceptor.clone(), sender.clone());
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(secured)) => {
-                            let _ = sender.send((secured, peer)).await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { secured, local })
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.secured.recv().await {
-            Some(connection) => connection,
-            // The accepting task ends only when this listener is dropped.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.local)
-    }
 }
 
 /// What `tls init` made.

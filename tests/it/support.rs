@@ -52,6 +52,11 @@ impl TestServer {
         TestServer::start_serving(data, dist, address, Some(name), server::reach::Reach::default()).await
     }
 
+    /// Like [`TestServer::start_https`] on a new address, with the state as `configure` leaves it.
+    pub async fn start_https_configured(data: tempfile::TempDir, dist: &Path, name: &str, configure: impl FnOnce(&mut server::AppState)) -> TestServer {
+        TestServer::start_with(data, dist, "127.0.0.1:0".parse().unwrap(), Some(name), server::reach::Reach::default(), configure).await
+    }
+
     /// As `cargo xtask bench` runs the server (`--bench-anonymous-sync`): `/sync` without a
     /// session, allowed everything, as anonymous automerge-repo servers are.
     pub async fn start_anonymous(dist: &Path) -> TestServer {
@@ -92,8 +97,7 @@ impl TestServer {
                 let files = server::tls::TlsFiles::in_data(data.path()).expect("run tls init in the data directory first");
                 let certificates = server::tls::Certificates::load(files).unwrap();
                 state.reach = std::sync::Arc::new(server::reach::Reach { https: true, https_port: Some(address.port()), ..Default::default() });
-                let secure = server::tls::TlsListener::new(listener, certificates.server_config().unwrap()).unwrap();
-                (tokio::spawn(server::serve(secure, state.clone(), stopped)), format!("https://{name}:{}", address.port()))
+                (tokio::spawn(server::serve_tls(listener, certificates.server_config().unwrap(), state.clone(), stopped)), format!("https://{name}:{}", address.port()))
             }
         };
         TestServer { address, base, state, data: Some(data), shutdown: Some(shutdown), task }
