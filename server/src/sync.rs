@@ -16,7 +16,7 @@
 //! without a session, and allows those everything, as anonymous automerge-repo servers do.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -55,10 +55,10 @@ pub const MAX_DOCUMENTS_IN_FLIGHT: usize = 4096;
 /// thousands of documents stays well inside; a client stuck in a loop does not.
 pub const FRAME_BURST: f64 = 5000.0;
 pub const FRAMES_PER_SECOND: f64 = 1000.0;
-/// Frames of one connection the hub may hold unfinished: each holds a turn until the hub
-/// has read it and the documents it brought no longer wait for a load or a decision. With
-/// every turn taken the socket stops reading, and TCP slows that peer, not everyone behind
-/// it in the hub.
+/// Frames of one person the hub may hold unfinished, over all their connections: each
+/// holds a turn until the hub has read it and the documents it brought no longer wait for
+/// a load or a decision. With every turn taken their sockets stop reading, and TCP slows
+/// that person, not everyone behind them in the hub: opening more sockets gains nothing.
 pub const FRAMES_IN_HUB: usize = 4;
 /// Bytes waiting to be written to one socket: a peer that reads slower than it asks is
 /// cut rather than held in memory.
@@ -127,6 +127,8 @@ pub struct SyncHub {
     /// Shutting down goes before anything queued.
     stop: Arc<Notify>,
     next_connection: Arc<AtomicU64>,
+    /// Each connected person's turns in the hub, shared by their connections.
+    turns: Arc<std::sync::Mutex<HashMap<Username, Weak<Semaphore>>>>,
     /// The hub's task and the flusher's, awaited in that order on shutdown.
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
@@ -145,7 +147,27 @@ impl SyncHub {
         };
         let stop = Arc::new(Notify::new());
         let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher));
-        Ok(SyncHub { commands, stop, next_connection: Arc::new(AtomicU64::new(1)), tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])) })
+        Ok(SyncHub {
+            commands,
+            stop,
+            next_connection: Arc::new(AtomicU64::new(1)),
+            turns: Arc::default(),
+            tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])),
+        })
+    }
+
+    /// The turns of `user`'s connections (an anonymous benchmark peer's are its own).
+    fn turns_of(&self, user: Option<&Username>) -> Arc<Semaphore> {
+        let Some(user) = user else { return Arc::new(Semaphore::new(FRAMES_IN_HUB)) };
+        let mut turns = self.turns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = turns.get(user).and_then(Weak::upgrade) {
+            return shared;
+        }
+        // Those of people no longer connected go as someone new comes.
+        turns.retain(|_, held| held.strong_count() > 0);
+        let new = Arc::new(Semaphore::new(FRAMES_IN_HUB));
+        turns.insert(user.clone(), Arc::downgrade(&new));
+        new
     }
 
     /// Closes the sync connections of `user` at once; new ones are refused by their token.
@@ -214,7 +236,7 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     let (sender, mut to_send) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
     let outbound = Outlet { sender, queued: queued.clone() };
-    let turns = Arc::new(Semaphore::new(FRAMES_IN_HUB));
+    let turns = hub.turns_of(user.as_ref().map(|(user, _)| &user.username));
     // The connection lasts as long as the token that opened it.
     let lasts = user.as_ref().map(|(_, signed_in)| Duration::from_millis(signed_in.expires_at.as_millis().saturating_sub(now().as_millis()).max(0) as u64));
     let expired = tokio::time::sleep(lasts.unwrap_or(Duration::MAX));
