@@ -1,7 +1,9 @@
 //! Photos and signatures, by content: `PUT /blobs/{sha256}` and `GET /blobs/{sha256}`.
 //!
 //! Trees: `blobs` (SHA-256 → the bytes) and `blob_refs` (`[SHA-256][document id]` → the
-//! document's site and the type it names), `blob_sites` (`[SHA-256][site]` → when someone
+//! document's site and the type it names), `blob_refs_by_document` (`[document id][SHA-256]`,
+//! the same references the other way round, so those a document no longer makes are
+//! dropped), `blob_sites` (`[SHA-256][site]` → when someone
 //! of that site first uploaded it, ms big-endian; empty for uploads before times were
 //! kept), `blob_usage` (site → bytes its people have stored, big-endian). A blob is never inside a document; documents hold
 //! `{sha256, size, mime}` and the sync hub records those references as changes are
@@ -52,6 +54,7 @@ pub const UNREFERENCED_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub struct BlobStore {
     blobs: sled::Tree,
     refs: sled::Tree,
+    refs_by_document: sled::Tree,
     sites: sled::Tree,
     usage: sled::Tree,
     /// Bytes each site's people may store.
@@ -79,6 +82,7 @@ impl BlobStore {
         Ok(BlobStore {
             blobs: storage.tree("blobs")?,
             refs: storage.tree("blob_refs")?,
+            refs_by_document: storage.tree("blob_refs_by_document")?,
             sites: storage.tree("blob_sites")?,
             usage: storage.tree("blob_usage")?,
             quota: DEFAULT_QUOTA,
@@ -164,14 +168,27 @@ impl BlobStore {
         self.blobs.get(sha256).context("cannot read a blob")
     }
 
-    /// Records that `document`, at `site`, refers to each of `blobs`. Not flushed: the
-    /// sync hub's flush of the document's changes covers it.
+    /// Records that `document`, at `site`, refers to each of `blobs` and to no other file
+    /// (references it made before and no longer does are dropped; those recorded before
+    /// references were kept both ways stay). Not flushed: the sync hub's flush of the
+    /// document's changes covers it. A reference is added the other way round first and
+    /// dropped from it last, so an interrupted update leaves a file kept, never lost.
     pub fn record_refs(&self, document: &DocumentId, site: &SiteId, blobs: &[BlobRef]) -> anyhow::Result<()> {
+        let wanted: std::collections::BTreeSet<[u8; 32]> = blobs.iter().filter_map(|blob| parse_sha256(&blob.sha256)).collect();
+        let id = document.as_bytes();
+        for entry in self.refs_by_document.scan_prefix(id) {
+            let (key, _) = entry.context("cannot read a document's files")?;
+            let Ok(sha256) = <[u8; 32]>::try_from(&key[id.len()..]) else { continue };
+            if !wanted.contains(&sha256) {
+                self.refs.remove([sha256.as_slice(), id].concat()).context("cannot drop a blob reference")?;
+                self.refs_by_document.remove(&key).context("cannot drop a blob reference")?;
+            }
+        }
         for blob in blobs {
             let Some(sha256) = parse_sha256(&blob.sha256) else { continue };
-            let key = [sha256.as_slice(), document.as_bytes()].concat();
+            self.refs_by_document.insert([id, sha256.as_slice()].concat(), &[]).context("cannot index a blob reference")?;
             let value = serde_json::to_vec(&Reference { site: site.clone(), mime: blob.mime.clone() })?;
-            self.refs.insert(key, value).context("cannot index a blob reference")?;
+            self.refs.insert([sha256.as_slice(), id].concat(), value).context("cannot index a blob reference")?;
         }
         Ok(())
     }
@@ -377,6 +394,17 @@ mod tests {
             assert!(store.get(&kept).unwrap().is_some());
         }
         assert_eq!(store.usage(&hq).unwrap(), 5_000, "its space is given back");
+
+        // A signature taken again: the document refers to the new file only, and the old
+        // one goes once its grace is over.
+        let (retaken, retaken_hash) = jpeg(11, 1_500);
+        store.put(&retaken_hash, &retaken, std::slice::from_ref(&hq), 8 * day).unwrap();
+        let retaken_hex: String = retaken_hash.iter().map(|byte| format!("{byte:02x}")).collect();
+        store.record_refs(&document, &hq, &[BlobRef::new(&retaken_hex, 1_500, "image/jpeg").unwrap()]).unwrap();
+        assert_eq!(store.collect(9 * day, UNREFERENCED_GRACE).unwrap(), 1);
+        assert!(store.get(&referred_hash).unwrap().is_none(), "the file the document dropped is gone");
+        assert!(store.get(&retaken_hash).unwrap().is_some());
+        assert_eq!(store.usage(&hq).unwrap(), 5_500);
     }
 
     #[test]
