@@ -385,7 +385,12 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                         note_sync(&stores.directory, &user.username);
                         *last = now;
                     }
-                    server.handle_frame(connection, &frame);
+                    // A panic left in taking one peer's message costs that peer its
+                    // connection, not everyone their sync.
+                    if let Err(panic) = shared::protocol::bounds::guarded(|| server.handle_frame(connection, &frame)) {
+                        tracing::error!(connection = connection.0, %panic, "a sync message could not be handled; closing its connection");
+                        close(vec![connection], "the server could not handle a message", &mut server, &mut outbound, &mut users, &mut tokens);
+                    }
                 }
                 Some(Command::Disconnected { connection }) => {
                     if let Some(user) = users.get(&connection) {
@@ -612,17 +617,23 @@ fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>,
     }
     if request.writes {
         let writer = Writer { user: &user.username, role };
-        let verdict = server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer));
+        let verdict = shared::protocol::bounds::guarded(|| server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer)));
         match verdict {
-            Some(Ok(())) => {}
-            Some(Err(refusal)) => {
-                tracing::warn!(%document, user = %user.username, %role, code = refusal.code(), reason = %refusal, "refused changes the user may not make");
-                return Decision::Refuse(Refusal { code: refusal.code().to_owned(), reason: refusal.to_string() });
-            }
-            None => {
-                tracing::error!(%document, "changes to decide on were not found; refusing them");
+            Err(panic) => {
+                tracing::error!(%document, user = %user.username, %panic, "checking changes failed; refusing them");
                 return Decision::Deny;
             }
+            Ok(verdict) => match verdict {
+                Some(Ok(())) => {}
+                Some(Err(refusal)) => {
+                    tracing::warn!(%document, user = %user.username, %role, code = refusal.code(), reason = %refusal, "refused changes the user may not make");
+                    return Decision::Refuse(Refusal { code: refusal.code().to_owned(), reason: refusal.to_string() });
+                }
+                None => {
+                    tracing::error!(%document, "changes to decide on were not found; refusing them");
+                    return Decision::Deny;
+                }
+            },
         }
     }
     for actor in actors {

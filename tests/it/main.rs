@@ -8,6 +8,7 @@
 mod access;
 mod backup;
 mod browser;
+mod faults;
 mod https;
 mod js_interop;
 mod labels;

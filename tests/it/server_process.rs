@@ -327,7 +327,7 @@ async fn anonymous_sync_is_for_benchmarks_on_loopback_only() {
 }
 
 /// The server's peak resident memory, from the kernel.
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status.lines().find_map(|line| line.strip_prefix("VmHWM:")).and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok()).expect("VmHWM in /proc")
 }

@@ -1,6 +1,7 @@
 //! The automerge-repo sync protocol: document ids, the wire messages, and the sans-IO
 //! peer core with its client and server roles.
 
+pub mod bounds;
 pub mod client;
 pub mod document_id;
 pub mod message;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use automerge::sync::{self, SyncDoc as _};
 use automerge::{AutoCommit, ChangeHash};
 
+use super::bounds;
 use super::document_id::DocumentId;
 use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION, Refusal};
 use crate::directory::SiteId;
@@ -343,7 +344,7 @@ impl Server {
                 return;
             }
             let Some(incoming) = sync.queue.front() else { break };
-            let message = match sync::Message::decode(&incoming.data) {
+            let message = match bounds::decode(&incoming.data) {
                 Ok(message) => message,
                 Err(error) => return self.fail(connection, &format!("malformed sync message: {error}")),
             };
@@ -360,9 +361,11 @@ impl Server {
             }
             if message.changes.is_empty() && sync.allowed {
                 // Heads and wishes only: nothing to decide or persist, so no copy to make.
-                let applied = doc.sync().receive_sync_message(&mut sync.state, message);
+                // No changes, so the document is not touched; on failure the connection,
+                // and the sync state with it, goes.
+                let applied = bounds::guarded(|| doc.sync().receive_sync_message(&mut sync.state, message).map_err(|error| error.to_string()));
                 super::forget_patches(doc);
-                if let Err(error) = applied {
+                if let Err(error) = applied.and_then(|applied| applied) {
                     return self.fail(connection, &format!("cannot apply sync message: {error}"));
                 }
                 // A copy made for this message before reading was allowed is stale now.
@@ -378,9 +381,9 @@ impl Server {
                 _ => {
                     let mut scratch = AutoCommit::clone(doc);
                     let mut state = sync.state.clone();
-                    let applied = scratch.sync().receive_sync_message(&mut state, message);
+                    let applied = bounds::guarded(|| scratch.sync().receive_sync_message(&mut state, message).map_err(|error| error.to_string()));
                     super::forget_patches(&mut scratch);
-                    if let Err(error) = applied {
+                    if let Err(error) = applied.and_then(|applied| applied) {
                         return self.fail(connection, &format!("cannot apply sync message: {error}"));
                     }
                     (scratch, state, false)
@@ -477,12 +480,16 @@ impl Server {
     /// that holds a copy and sent no changes yet, an empty document's sync reply, so it
     /// sends them; to anything else, `doc-unavailable`.
     fn answer_as_if_missing(&mut self, connection: ConnectionId, document: DocumentId, incoming: Option<Incoming>) {
-        let offered = incoming.filter(|incoming| matches!(incoming.kind, Kind::Sync)).and_then(|incoming| sync::Message::decode(&incoming.data).ok());
+        let offered = incoming.filter(|incoming| matches!(incoming.kind, Kind::Sync)).and_then(|incoming| bounds::decode(&incoming.data).ok());
         let reply = offered.filter(|message| message.changes.is_empty()).and_then(|message| {
-            let mut empty = AutoCommit::new();
-            let mut state = sync::State::new();
-            empty.sync().receive_sync_message(&mut state, message).ok()?;
-            empty.sync().generate_sync_message(&mut state)
+            bounds::guarded(|| {
+                let mut empty = AutoCommit::new();
+                let mut state = sync::State::new();
+                empty.sync().receive_sync_message(&mut state, message).ok()?;
+                empty.sync().generate_sync_message(&mut state)
+            })
+            .ok()
+            .flatten()
         });
         let Some(peer) = self.connections.get(&connection).and_then(|state| state.peer.clone()) else { return };
         match reply {

@@ -1,0 +1,118 @@
+//! Hostile sync input against the real server process: each message costs only the
+//! connection that sent it; the server stays up, within its memory, and keeps serving
+//! everyone else.
+
+use std::io::Read as _;
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use automerge::sync::{self, SyncDoc as _};
+use futures_util::{SinkExt as _, StreamExt as _};
+use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+use shared::protocol::{DocumentId, Message, PeerId, decode, encode};
+use tests::native_client::{now, sync_until};
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+use crate::server_process::{ServerProcess, peak_rss_kib};
+use crate::support::{http_client, login};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn sync_url(server: &ServerProcess, token: &str) -> String {
+    format!("{}sync?token={token}", server.url.replacen("http://", "ws://", 1))
+}
+
+/// Joins as `peer` over a raw socket, sends `data` as a sync message for `document`, and
+/// returns what the server said before it closed the socket.
+async fn send_raw(url: &str, peer: &str, document: DocumentId, data: Vec<u8>) -> Vec<Message> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let sender = PeerId(peer.to_owned());
+    socket.send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into())).await.unwrap();
+    let target = PeerId("houqin-server".to_owned());
+    socket.send(Frame::Binary(encode(&Message::Sync { sender, target, document, data }).into())).await.unwrap();
+    let mut said = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            match frame {
+                Frame::Binary(bytes) => said.push(decode(&bytes, 1 << 20).unwrap()),
+                Frame::Close(_) => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket was left open after: {said:?}");
+    said
+}
+
+fn error_of(said: &[Message]) -> String {
+    said.iter().find_map(|message| if let Message::Error { message } = message { Some(message.clone()) } else { None }).unwrap_or_else(|| panic!("no error in {said:?}"))
+}
+
+/// An ordinary phone's round trip: a new order pushed and acknowledged.
+async fn an_ordinary_phone_is_served(url: &str, name: &str) {
+    let mut phone = Client::new(ClientConfig::new(PeerId(name.to_owned())), now());
+    let document = DocumentId::from_random(*b"an-ordinary-one!");
+    phone.add_document(document, crate::sync::order_by("inspector", "hq", name));
+    sync_until(&mut phone, url, PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+}
+
+/// A sync message from a peer that has nothing, whose `have` is `bloom` (raw bytes). It
+/// speaks only the first version of the format (as older clients do), so the server picks
+/// what to send through the filter rather than sending the whole document.
+fn with_bloom(bloom: &[u8]) -> Vec<u8> {
+    let mut message = AutoCommit::new().sync().generate_sync_message(&mut sync::State::new()).unwrap();
+    message.have = vec![sync::Have { last_sync: Vec::new(), bloom: sync::BloomFilter::try_from(bloom).unwrap() }];
+    message.flags = None;
+    message.encode()
+}
+
+/// Automerge divides by zero probing a Bloom filter with no bits per entry: it used to
+/// panic the hub, stopping sync for everyone until a restart.
+#[tokio::test]
+async fn a_bloom_filter_with_no_bits_costs_only_its_sender() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
+    // A document with changes to probe the filter against.
+    let mut phone = Client::new(ClientConfig::new(PeerId("first".into())), now());
+    let document = DocumentId::from_random(*b"probed-by-filter");
+    phone.add_document(document, crate::sync::order_by("inspector", "hq", "门锁坏了"));
+    sync_until(&mut phone, &url, PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+
+    let said = send_raw(&url, "attacker", document, with_bloom(&[3, 0, 7, 0xff, 0xff])).await;
+    assert!(error_of(&said).contains("Bloom filter with 0 bits per entry"), "{said:?}");
+    an_ordinary_phone_is_served(&url, "after-the-filter").await;
+    assert_eq!(http_client().get(format!("{}healthz", server.url)).send().await.unwrap().status(), 200);
+    assert!(server.terminate().success());
+}
+
+/// A compressed change of 256 MiB of zeros is a quarter of a megabyte on the wire; it used
+/// to be inflated whole (three times over) before anyone looked at who sent it.
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_before_it_is_inflated() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    // Someone with no role at the site the bomb names, or anywhere: any session will do.
+    let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
+    let mut deflated = Vec::new();
+    flate2::read::DeflateEncoder::new(std::io::repeat(0).take(256 << 20), flate2::Compression::fast()).read_to_end(&mut deflated).unwrap();
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    let mut length = deflated.len();
+    while length >= 0x80 {
+        chunk.push((length & 0x7f) as u8 | 0x80);
+        length >>= 7;
+    }
+    chunk.push(length as u8);
+    chunk.extend(&deflated);
+    let mut message = AutoCommit::new().sync().generate_sync_message(&mut sync::State::new()).unwrap();
+    message.changes = vec![chunk].into();
+    let before = peak_rss_kib(server.pid());
+
+    let said = send_raw(&url, "bomber", DocumentId::from_random(*b"a-deflated-bomb!"), message.encode()).await;
+    let peak = peak_rss_kib(server.pid());
+    assert!(peak < before + 100 * 1024, "peak memory rose from {before} KiB to {peak} KiB");
+    assert!(error_of(&said).contains("inflating past"), "{said:?}");
+    an_ordinary_phone_is_served(&url, "after-the-bomb").await;
+    assert!(server.terminate().success());
+}
