@@ -232,6 +232,7 @@ impl Server {
 
     /// The host loaded `document` from storage, or found nothing (`None`).
     pub fn handle_loaded(&mut self, document: DocumentId, stored: Option<AutoCommit>) {
+        let missing = stored.is_none();
         let doc = Box::new(stored.unwrap_or_default());
         self.documents.insert(document, Document::Ready { doc, unpersisted: None, ephemeral_seen: VecDeque::new() });
         let waiting: Vec<ConnectionId> = self
@@ -242,6 +243,15 @@ impl Server {
             .collect();
         for connection in waiting {
             self.process(connection, document);
+        }
+        // Asked for and not there: nothing is kept of it (requests for made-up ids would
+        // otherwise hold an empty document each until the next eviction).
+        let still_empty = match self.documents.get_mut(&document) {
+            Some(Document::Ready { doc, unpersisted: None, .. }) => doc.get_heads().is_empty(),
+            _ => false,
+        };
+        if missing && still_empty && !self.connections.values().any(|state| state.syncs.contains_key(&document)) {
+            self.documents.remove(&document);
         }
     }
 
@@ -601,6 +611,7 @@ mod tests {
         assert_eq!(drain(&mut server), [(None, "load")]);
         server.handle_loaded(document, None);
         assert_eq!(drain(&mut server), [(Some(PHONE), "doc-unavailable")]);
+        assert!(!server.documents.contains_key(&document), "nothing is kept of a document asked for and not there");
 
         let mut stored = AutoCommit::new();
         stored.put(automerge::ROOT, "type", "work_order").unwrap();
