@@ -6,8 +6,8 @@
 //! accepted, before anything is read from it, so connections still in their TLS handshake
 //! count too. Each accepted stream is [`Watched`]: once [`IDLE`] passes with nothing read
 //! or written, a read or write waiting on it fails, and the connection is closed — an idle
-//! keep-alive, or a socket whose phone is gone (a sync socket is pinged every 20 s and
-//! answers, so a live one is never idle). [`serve`] runs each connection: the handshake
+//! keep-alive, or a client gone silent. (A sync socket, which the server pings, is judged
+//! by its answers instead: `sync::PING_EVERY`.) [`serve`] runs each connection: the handshake
 //! within [`HANDSHAKE`], then HTTP/1.1 whose request headers must arrive whole within
 //! [`HEADERS`] of their first byte, however steadily they trickle.
 

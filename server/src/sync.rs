@@ -65,7 +65,10 @@ pub const FRAMES_IN_HUB: usize = 4;
 pub const MAX_QUEUED_OUT: usize = 64 << 20;
 /// How often the server pings each socket: keeps proxies from closing quiet connections
 /// and lets browsers (which cannot ping) be kept alive.
-const PING_EVERY: Duration = Duration::from_secs(20);
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+/// Pings a socket may leave unanswered, with nothing else heard from it, before it is
+/// closed: its phone is gone (the server's own pings keep the connection from looking idle).
+const UNANSWERED_PINGS: u32 = 3;
 /// How often a connection's "last synced" time is written while it keeps sending.
 const NOTE_SYNC_EVERY: Duration = Duration::from_secs(60);
 /// How often documents nobody is syncing are dropped from memory: they load again from
@@ -127,6 +130,8 @@ pub struct SyncHub {
     /// Shutting down goes before anything queued.
     stop: Arc<Notify>,
     next_connection: Arc<AtomicU64>,
+    /// How often each socket is pinged ([`PING_EVERY`]; shorter in tests).
+    pub ping_every: Duration,
     /// Each connected person's turns in the hub, shared by their connections.
     turns: Arc<std::sync::Mutex<HashMap<Username, Weak<Semaphore>>>>,
     /// The hub's task and the flusher's, awaited in that order on shutdown.
@@ -151,6 +156,7 @@ impl SyncHub {
             commands,
             stop,
             next_connection: Arc::new(AtomicU64::new(1)),
+            ping_every: PING_EVERY,
             turns: Arc::default(),
             tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])),
         })
@@ -245,12 +251,13 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     if hub.commands.send(Command::Connected { connection, user, outbound }).is_err() {
         return;
     }
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(hub.ping_every);
     ping.tick().await;
+    let mut heard = tokio::time::Instant::now();
     let mut budget = RateLimit::new(FRAME_BURST, FRAMES_PER_SECOND);
     loop {
         tokio::select! {
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv() => match incoming.inspect(|_| heard = tokio::time::Instant::now()) {
                 Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) if !budget.take(tokio::time::Instant::now()) => {
                     tracing::warn!(connection = connection.0, "closing a sync connection that sends too fast");
                     let error = shared::protocol::Message::Error { message: "too many messages; slow down and reconnect".to_owned() };
@@ -287,6 +294,11 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
                 None => break,
             },
             _ = ping.tick() => {
+                if heard.elapsed() > hub.ping_every * UNANSWERED_PINGS {
+                    tracing::info!(connection = connection.0, "closing a sync connection that answers no pings");
+                    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: "no answer to pings".into() }))).await;
+                    break;
+                }
                 if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }

@@ -178,3 +178,38 @@ async fn requests_for_made_up_documents_are_answered_and_forgotten() {
     assert!(after < before + 60 * 1024, "memory went from {before} KiB to {after} KiB");
     assert!(server.terminate().success());
 }
+
+/// A phone that is gone answers no pings: its socket is closed after three, while one that
+/// answers (browsers and WebSocket libraries do by themselves) stays.
+#[tokio::test]
+async fn a_socket_that_answers_no_pings_is_closed() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = crate::support::TestServer::start_configured(dist.path(), |state| state.sync.ping_every = Duration::from_millis(200)).await;
+    let join = |name: &str| Frame::Binary(encode(&Message::Join { sender: PeerId(name.to_owned()), supported_versions: vec!["1".into()], metadata: None }).into());
+    let (mut gone, _) = tokio_tungstenite::connect_async(server.sync_url("inspector")).await.unwrap();
+    gone.send(join("gone")).await.unwrap();
+    let (mut alive, _) = tokio_tungstenite::connect_async(server.sync_url("inspector")).await.unwrap();
+    alive.send(join("alive")).await.unwrap();
+    // The live one reads (and so answers pings) for two seconds; the gone one reads nothing.
+    let listening = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(frame) = alive.next().await {
+            assert!(!matches!(frame, Ok(Frame::Close(_)) | Err(_)), "a socket that answers was closed: {frame:?}");
+        }
+    })
+    .await;
+    assert!(listening.is_err(), "the live socket ended");
+    // Reading now answers the pings still queued, but the server has closed it (its close
+    // frame may be lost to the reset that an answer to a closed socket brings).
+    let ended = tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(frame)) = gone.next().await {
+            if let Frame::Close(close) = frame {
+                return format!("{close:?}");
+            }
+        }
+        "ended".to_owned()
+    })
+    .await
+    .expect("the silent socket is closed, not pinged for ever");
+    assert!(ended == "ended" || ended.contains("no answer to pings"), "{ended}");
+    server.stop().await.unwrap();
+}
