@@ -100,6 +100,21 @@ pub enum Role {
 }
 
 impl Role {
+    /// Dispatches, reviews, approves: managers and administrators.
+    pub const fn manages(self) -> bool {
+        matches!(self, Role::Manager | Role::Admin)
+    }
+
+    /// Counts stock and records movements: store keepers and managers.
+    pub const fn keeps_store(self) -> bool {
+        matches!(self, Role::Storekeeper | Role::Manager | Role::Admin)
+    }
+
+    /// Starts and answers rounds: inspectors, dorm staff and managers.
+    pub const fn walks_rounds(self) -> bool {
+        matches!(self, Role::Inspector | Role::DormStaff | Role::Manager | Role::Admin)
+    }
+
     /// Every role, least to most privileged.
     pub const ALL: [Role; 6] =
         [Role::Inspector, Role::DormStaff, Role::Technician, Role::Storekeeper, Role::Manager, Role::Admin];

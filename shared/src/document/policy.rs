@@ -299,7 +299,7 @@ impl Context<'_> {
     }
 
     fn is_manager(&self) -> bool {
-        matches!(self.role(), Role::Manager | Role::Admin)
+        self.role().manages()
     }
 
     fn allow(&self, allowed: bool, what: &'static str) -> Result<(), Refusal> {
@@ -337,7 +337,7 @@ fn creation(context: &Context<'_>) -> Result<(), Refusal> {
     match context.header.document_type {
         DocumentType::SiteCatalog => context.allow(role == Admin, "create a site catalog"),
         DocumentType::ChecklistTemplate => context.allow(role == Admin, "create a checklist"),
-        DocumentType::Inspection => context.allow(matches!(role, Inspector | DormStaff | Manager | Admin), "start a round"),
+        DocumentType::Inspection => context.allow(role.walks_rounds(), "start a round"),
         // Anyone may report a fault; preventive orders are made by those who maintain.
         DocumentType::WorkOrder => {
             if context.header.created_by.as_str() == PLANNER {
@@ -346,7 +346,7 @@ fn creation(context: &Context<'_>) -> Result<(), Refusal> {
                 Ok(())
             }
         }
-        DocumentType::Stocktake => context.allow(matches!(role, Storekeeper | Manager | Admin), "start a stocktake"),
+        DocumentType::Stocktake => context.allow(role.keeps_store(), "start a stocktake"),
     }
 }
 
@@ -369,9 +369,9 @@ fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
                     // under ids derived from the order (corrected back by an adjustment).
                     let parts = id.starts_with("part-");
                     let allowed = match kind.as_str() {
-                        "receive" | "scrap" => matches!(role, Storekeeper | Manager | Admin),
-                        "issue" => matches!(role, Storekeeper | Manager | Admin) || (parts && role == Technician),
-                        "adjust" => matches!(role, Manager | Admin) || (parts && matches!(role, Technician | Storekeeper)),
+                        "receive" | "scrap" => role.keeps_store(),
+                        "issue" => role.keeps_store() || (parts && role == Technician),
+                        "adjust" => role.manages() || (parts && matches!(role, Technician | Storekeeper)),
                         // An unknown kind does not read, and is refused as such.
                         _ => true,
                     };
@@ -390,8 +390,7 @@ fn template(context: &Context<'_>, _write: &Write) -> Result<(), Refusal> {
 
 /// A round: those who walk rounds answer it (two may share one); managers review it.
 fn inspection(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
-    use Role::*;
-    let walks = matches!(context.role(), Inspector | DormStaff | Manager | Admin);
+    let walks = context.role().walks_rounds();
     match write.at(0) {
         "answers" if write.path.len() == 1 => context.fixed(write),
         "answers" | "signature" | "submitted_by" | "submitted_at" | "discarded_by" | "discarded_at" => context.allow(walks, "answer a round"),
@@ -437,8 +436,7 @@ fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
 /// A stocktake: counts by those who keep the store; settling, recounts and approval by
 /// managers.
 fn stocktake(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
-    use Role::*;
-    let counts = matches!(context.role(), Storekeeper | Manager | Admin);
+    let counts = context.role().keeps_store();
     match write.at(0) {
         "entries" | "found" => {
             context.allow(counts, "count stock")?;

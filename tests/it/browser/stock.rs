@@ -124,7 +124,17 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
         assert_eq!(counter.evaluate("return document.querySelectorAll('[data-expected]').length").await, json!(0));
         // Nobody has counted anything: "not counted", never 0.
         counter.wait_for_text("[data-total=gloves] [data-counted]", "Not counted").await;
+        assert!(counter.text("[data-form=count]").await.is_some(), "a store keeper counts");
     }
+    // Someone who does not keep the store sees the count, and is offered nothing the
+    // server would refuse: no count, no find, no recount.
+    let technician = phone(&server, "tech", "张师傅").await;
+    technician.client.goto(&stocktake_url).await.unwrap();
+    technician.wait_for_text("h1", "Stocktake · 后勤仓库").await;
+    technician.wait_for_text("[data-total=gloves] [data-counted]", "Not counted").await;
+    let offered = technician.evaluate("return document.querySelectorAll('[data-form=count], [data-form=find], [data-action=recount], [data-action=close-count]').length").await;
+    assert_eq!(offered, json!(0));
+    technician.close().await;
 
     // Offline, both count. Shelf A-01: both 60 gloves, one shelf. C-01: only the second,
     // 40. A-02: the bulbs, 50 and 45: they disagree.

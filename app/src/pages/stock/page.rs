@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
 use shared::document::stocktake::{BinCount, BinState, Kind, Mode, PendingRecount, Phase, RecountReason, Stocktake, StocktakeView};
+use shared::directory::Role;
 use shared::document::EntryId;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -69,6 +70,8 @@ struct Page {
     catalog: Memo<Option<Arc<CatalogView>>>,
     /// Whether the person manages the stocktake's site (closes, reopens, approves).
     manager: Memo<bool>,
+    /// Whether the person keeps the store there, and so counts.
+    counts: Memo<bool>,
     counting: Memo<bool>,
     /// Where counters disagree on a bin, worked out once per change for every part.
     disagreements: Memo<Vec<BinCount>>,
@@ -137,17 +140,20 @@ pub fn StocktakePage() -> impl IntoView {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
     });
-    let manager = Memo::new(move |_| {
-        let Some(site) = site.get() else { return false };
-        current.session.with(|session| session.iter().flat_map(|session| &session.sites).any(|known| known.id == site && matches!(known.role.as_str(), "manager" | "admin")))
+    let role = Memo::new(move |_| {
+        let site = site.get()?;
+        current.session.with(|session| session.iter().flat_map(|session| &session.sites).find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
     });
+    // As the server's write policy has it, so nothing offered here is refused.
+    let manager = Memo::new(move |_| role.get().is_some_and(Role::manages));
+    let counts = Memo::new(move |_| role.get().is_some_and(Role::keeps_store));
     let phase = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.phase)));
     let counting = Memo::new(move |_| phase.get() == Some(Phase::Counting));
     let kind = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.kind)));
     let disagreements = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.disagreements()).unwrap_or_default()));
     let me = Memo::new(move |_| current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())));
     let people = use_site_people(move || site.get());
-    let page = Page { id, stocktake, catalog, manager, counting, disagreements, me, people, recounting: RwSignal::new(None), error: RwSignal::new(None), current };
+    let page = Page { id, stocktake, catalog, manager, counts, counting, disagreements, me, people, recounting: RwSignal::new(None), error: RwSignal::new(None), current };
     // Only which stocktake and of what kind redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -169,7 +175,7 @@ pub fn StocktakePage() -> impl IntoView {
                 {hidden_entries(move || stocktake.with(|found| found.as_ref().map_or(0, |view| view.unreadable.len())))}
                 {recounts(page)}
                 {(!stock_count).then(|| audit(page))}
-                {move || (stock_count && counting.get()).then(|| count_form(page))}
+                {move || (stock_count && counting.get() && counts.get()).then(|| count_form(page))}
                 {totals(page, stock_count)}
                 {phase_actions(page)}
                 {adjustments(page)}
@@ -191,7 +197,7 @@ fn recounts(page: Page) -> impl IntoView {
         if pending.is_empty() || view.phase == Phase::Approved {
             return None;
         }
-        let (counting, manager, sees_all) = (page.counting.get(), page.manager.get(), page.sees_all(&view));
+        let (counting, manager, sees_all) = (page.counting.get() && page.counts.get(), page.manager.get(), page.sees_all(&view));
         let bins = view.bins();
         let lines = pending
             .into_iter()
@@ -534,7 +540,7 @@ fn audit(page: Page) -> impl IntoView {
     };
     let find_form = move || {
         let texts = texts.get();
-        page.counting.get().then(|| view! {
+        (page.counting.get() && page.counts.get()).then(|| view! {
             <section class="card" aria-labelledby="find">
                 <h2 id="find">{texts.find_assets}</h2>
                 <form class="form" data-form="find" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); find(found_asset.get_untracked()); }>
