@@ -213,3 +213,44 @@ async fn a_socket_that_answers_no_pings_is_closed() {
     assert!(ended == "ended" || ended.contains("no answer to pings"), "{ended}");
     server.stop().await.unwrap();
 }
+
+/// Eight sockets push heavy new orders as fast as they are taken and read no answers; the
+/// server told to stop (SIGTERM) in the middle of it stops within seconds (it once went on
+/// for minutes).
+#[tokio::test]
+async fn sigterm_stops_the_server_within_seconds_in_the_middle_of_a_flood() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    let url = sync_url(&server, &login(&server.url, "tech", "demo").await);
+    let taken = Arc::new(AtomicUsize::new(0));
+    let mut floods = Vec::new();
+    for sender in 0..8u8 {
+        let messages: Vec<Vec<u8>> = (0..40u8).map(|index| crate::sync::heavy_order(sender, index, "tech").1).collect();
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        let taken = taken.clone();
+        floods.push(tokio::spawn(async move {
+            let join = Message::Join { sender: PeerId(format!("heavy{sender}")), supported_versions: vec!["1".into()], metadata: None };
+            let _ = socket.send(Frame::Binary(encode(&join).into())).await;
+            for message in messages {
+                if socket.send(Frame::Binary(message.into())).await.is_err() {
+                    break;
+                }
+                taken.fetch_add(1, Ordering::Relaxed);
+            }
+            socket
+        }));
+    }
+    // Under way: a good part of the flood has been taken from the sockets.
+    crate::support::wait_for("the flood to be under way", PATIENCE, || async { (taken.load(Ordering::Relaxed) >= 40).then_some(()) }).await;
+    let asked = std::time::Instant::now();
+    let status = server.terminate();
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(15), "stopping took {took:?}");
+    for flood in floods {
+        flood.abort();
+    }
+}

@@ -314,6 +314,36 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
     server.stop().await.unwrap();
 }
 
+/// A sync frame from peer `heavy{sender}` carrying a whole new order reported by `user`
+/// with a 40,000-character description, as the first answer to a server that has nothing
+/// would: heavy to apply, check and store.
+pub fn heavy_order(sender: u8, index: u8, user: &str) -> (DocumentId, Vec<u8>) {
+    use shared::protocol::{Message, encode};
+
+    let id = DocumentId::from_random([sender, index, 0x68, 0x65, 0x61, 0x76, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    let description: String = (0..40_000u32).map(|n| char::from_u32(0x4e00 + (n * 7919 + u32::from(index) * 104_729 + u32::from(sender)) % 20_000).unwrap()).collect();
+    let new = NewWorkOrder {
+        site: SiteId::parse("hq").unwrap(),
+        title: format!("重的 {sender}-{index}"),
+        description,
+        location: "hq-b1".into(),
+        asset: None,
+        category: Category::Other,
+        priority: Priority::Normal,
+        due_at: None,
+        source: None,
+    };
+    let mut order = WorkOrder::report(ActorId::random(), &new, &EntryId::parse("reported").unwrap(), &edit(user)).unwrap().into_doc();
+    let (mut ours, mut theirs) = (automerge::sync::State::new(), automerge::sync::State::new());
+    let mut empty = AutoCommit::new();
+    let _ = order.sync().generate_sync_message(&mut ours);
+    let asked = empty.sync().generate_sync_message(&mut theirs).unwrap();
+    order.sync().receive_sync_message(&mut ours, asked).unwrap();
+    let data = order.sync().generate_sync_message(&mut ours).unwrap().encode();
+    let peer = PeerId(format!("heavy{sender}"));
+    (id, encode(&Message::Sync { sender: peer, target: PeerId("houqin-server".into()), document: id, data }))
+}
+
 /// Four sockets of one person send heavy changes as fast as they are taken, without
 /// waiting for answers (sharing that person's turns in the hub: about 60 heavy documents
 /// went before the report with a turn per socket, 36 with turns per person); another
@@ -336,28 +366,8 @@ async fn heavy_senders_are_slowed_and_leave_room_for_everyone_else() {
         // answer to a server that has nothing would.
         let mut messages = Vec::new();
         for index in 0..EACH {
-            let id = DocumentId::from_random([sender as u8, index as u8, 0x68, 0x65, 0x61, 0x76, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-            let description: String = (0..40_000u32).map(|n| char::from_u32(0x4e00 + (n * 7919 + index as u32 * 104_729 + sender as u32) % 20_000).unwrap()).collect();
-            let new = NewWorkOrder {
-                site: SiteId::parse("hq").unwrap(),
-                title: format!("重的 {sender}-{index}"),
-                description,
-                location: "hq-b1".into(),
-                asset: None,
-                category: Category::Other,
-                priority: Priority::Normal,
-                due_at: None,
-                source: None,
-            };
-            let mut order = WorkOrder::report(ActorId::random(), &new, &EntryId::parse("reported").unwrap(), &edit("tech")).unwrap().into_doc();
-            let (mut ours, mut theirs) = (automerge::sync::State::new(), automerge::sync::State::new());
-            let mut empty = AutoCommit::new();
-            let _ = order.sync().generate_sync_message(&mut ours);
-            let asked = empty.sync().generate_sync_message(&mut theirs).unwrap();
-            order.sync().receive_sync_message(&mut ours, asked).unwrap();
-            let data = order.sync().generate_sync_message(&mut ours).unwrap().encode();
-            let peer = PeerId(format!("heavy{sender}"));
-            messages.push(encode(&Message::Sync { sender: peer, target: PeerId("houqin-server".into()), document: id, data }));
+            let (id, message) = heavy_order(sender as u8, index as u8, "tech");
+            messages.push(message);
             sent.push(id);
         }
         let (mut socket, _) = tokio_tungstenite::connect_async(server.sync_url("tech")).await.unwrap();
