@@ -291,6 +291,10 @@ async fn upload(
     if picture_type(&body).is_none() {
         return Err(AppError::UnsupportedFile);
     }
+    if let Err(low) = state.storage.space().check() {
+        tracing::warn!(user = %session.user.username, %low, "refused a file: the disk is nearly full");
+        return Err(AppError::DiskFull);
+    }
     let blobs = state.blobs.clone();
     let sites: Vec<SiteId> = session.user.roles.iter().map(|(site, _)| site.clone()).collect();
     let now = crate::auth::now().as_millis();

@@ -60,6 +60,11 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_BLOB_QUOTA_MIB", value_name = "MIB", default_value_t = crate::blobs::DEFAULT_QUOTA >> 20)]
     pub blob_quota_mib: u64,
 
+    /// Free space kept on the data's disk, in MiB: below it, changes and uploads are
+    /// refused (not acknowledged; phones keep them) until space is freed.
+    #[arg(long, env = "HOUQIN_MIN_FREE_MIB", value_name = "MIB", default_value_t = crate::space::DEFAULT_RESERVE >> 20)]
+    pub min_free_mib: u64,
+
     /// Seed demo sites and users into an empty database and print their logins.
     #[arg(long, env = "HOUQIN_DEMO")]
     pub demo: bool,

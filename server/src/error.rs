@@ -41,6 +41,9 @@ pub enum AppError {
     /// 507: the files of a site of the uploader fill its quota.
     #[error("the files of site {site} fill its quota; ask an administrator")]
     QuotaExceeded { site: shared::directory::SiteId },
+    /// 507: the server's disk is nearly full; nothing more is stored until space is freed.
+    #[error("the server's disk is nearly full; ask an administrator to free space")]
+    DiskFull,
     /// 429: too many failed attempts; retry after the wait.
     #[error("too many failed attempts; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: std::time::Duration },
@@ -69,6 +72,7 @@ impl AppError {
             AppError::TooLarge { .. } => "too_large",
             AppError::UnsupportedFile => "unsupported_file",
             AppError::QuotaExceeded { .. } => "quota_exceeded",
+            AppError::DiskFull => "disk_full",
             AppError::TooManyRequests { .. } => "too_many_attempts",
             AppError::Busy { .. } => "busy",
             AppError::AppNotBuilt => "app_not_built",
@@ -85,7 +89,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::QuotaExceeded { .. } | AppError::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AppNotBuilt | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -23,6 +23,7 @@ pub mod provision;
 pub mod reach;
 mod review;
 pub mod setup;
+pub mod space;
 pub mod storage;
 pub mod sync;
 pub mod tls;
@@ -132,8 +133,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health() -> axum::Json<shared::health::Health> {
-    axum::Json(shared::health::Health::ok())
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<shared::health::Health> {
+    let mut health = shared::health::Health::ok();
+    health.disk_full = state.storage.space().check().is_err();
+    axum::Json(health)
 }
 
 /// What pages of this server may load and run: the app's own files (its wasm compiled by
@@ -250,6 +253,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
             state.reach = Arc::new(reach);
             state.blobs.quota = config.blob_quota_mib.saturating_mul(1 << 20);
+            state.storage.space().set_reserve(config.min_free_mib.saturating_mul(1 << 20));
             serve_until(shutdown, hangups, state, listener, certificates, redirect).await
         }
         Err(error) => Err(error),

@@ -14,11 +14,14 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Try
 
 use anyhow::Context;
 
+use crate::space::{DEFAULT_RESERVE, DiskSpace};
+
 /// The open database; cloning shares it.
 #[derive(Clone)]
 pub struct Storage {
     db: sled::Db,
     removals: RemovalGate,
+    space: DiskSpace,
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -49,12 +52,17 @@ impl Storage {
             .use_compression(compresses(path))
             .open()
             .with_context(|| format!("cannot open the database in {}; is another server using it?", path.display()))?;
-        Ok(Storage { db, removals: RemovalGate::default() })
+        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE) })
     }
 
     /// The database itself, for the group-commit flusher and backups.
     pub(crate) fn db(&self) -> sled::Db {
         self.db.clone()
+    }
+
+    /// The free space on the database's disk, asked before anything is stored.
+    pub fn space(&self) -> &DiskSpace {
+        &self.space
     }
 
     /// The gate that removals pass and backups close.

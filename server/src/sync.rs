@@ -15,7 +15,7 @@
 //! Only a server started with `--bench-anonymous-sync` (loopback only) takes connections
 //! without a session, and allows those everything, as anonymous automerge-repo servers do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -45,6 +45,7 @@ use crate::documents::{COMPACT_AFTER, DocumentStore};
 use crate::{AppError, AppState, Storage};
 use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
+use crate::space::DiskSpace;
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
 /// bounds a sync message of ordinary edits with room to spare.
@@ -75,6 +76,8 @@ const NOTE_SYNC_EVERY: Duration = Duration::from_secs(60);
 /// sled in well under a millisecond, while a busy minute of phones pushing thousands of
 /// documents would otherwise keep all of them.
 const EVICT_EVERY: Duration = Duration::from_secs(5);
+/// How often changes that could not be stored (the disk nearly full) are tried again.
+const RETRY_STORING_EVERY: Duration = Duration::from_secs(2);
 
 enum Command {
     /// `user` is `None` for an anonymous benchmark peer; otherwise with the token that
@@ -141,7 +144,7 @@ pub struct SyncHub {
 impl SyncHub {
     /// Starts the hub (and its flusher) on the current tokio runtime.
     pub fn start(storage: &Storage, peer_id: &str, projections: Projections) -> anyhow::Result<SyncHub> {
-        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)?, projections };
+        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)?, projections, space: storage.space().clone() };
         let (flusher, flusher_task) = Flusher::start(storage.db());
         let (commands, incoming) = mpsc::unbounded_channel();
         let config = ServerConfig {
@@ -344,6 +347,7 @@ struct Stores {
     directory: Directory,
     blobs: BlobStore,
     projections: Projections,
+    space: DiskSpace,
 }
 
 async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, mut server: Server, stores: Stores, flusher: Flusher) {
@@ -362,6 +366,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
     let mut appended: HashSet<DocumentId> = HashSet::new();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
+    // Changes not stored yet (the disk nearly full, or a write that failed), in order, and
+    // stored changes whose flush failed: both tried again, and their peers told only then.
+    let mut unstored: VecDeque<(DocumentId, Vec<u8>, u64)> = VecDeque::new();
+    let mut unflushed: Vec<(DocumentId, u64)> = Vec::new();
+    let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -434,7 +443,10 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                 },
                 Ok(Done::Persisted { document, token, result }) => match result {
                     Ok(()) => server.handle_persisted(document, token),
-                    Err(error) => tracing::error!(%document, %error, "changes not durable; peers are not told they are"),
+                    Err(error) => {
+                        tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
+                        unflushed.push((document, token));
+                    }
                 },
                 Ok(Done::Compacted { failed }) => {
                     for (document, error) in failed {
@@ -443,13 +455,30 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                 }
                 Err(error) => tracing::error!(%error, "a storage task failed"),
             },
+            _ = retry.tick(), if !unstored.is_empty() || !unflushed.is_empty() => {
+                if stores.space.check().is_ok() {
+                    while let Some((document, chunk, token)) = unstored.pop_front() {
+                        if let Err(chunk) = store(&stores, &mut server, &mut appended, &mut work, &flusher, document, chunk, token) {
+                            unstored.push_front((document, chunk, token));
+                            break;
+                        }
+                    }
+                    for (document, token) in unflushed.drain(..) {
+                        let flusher = flusher.clone();
+                        work.spawn(async move { Done::Persisted { document, token, result: flusher.flush().await } });
+                    }
+                }
+            }
             _ = evict.tick() => {
                 let evicted = server.evict_idle();
                 if !evicted.is_empty() {
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
                 }
                 let changed = evicted.into_iter().filter(|(document, _)| appended.remove(document)).collect();
-                compact_idle(&stores.documents, &mut work, changed);
+                // A compaction writes the whole document before it frees its chunks.
+                if !stores.space.is_low() {
+                    compact_idle(&stores.documents, &mut work, changed);
+                }
             }
         }
         while let Some(effect) = server.poll_effect() {
@@ -483,36 +512,12 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                     server.handle_decision(request.ticket, decision);
                 }
                 Effect::Persist { document, chunk, token } => {
-                    // The append is ordered here, before the flush that covers it is asked for.
-                    let stored = stores.documents.append(&document, &chunk);
-                    if stored.is_ok() {
-                        appended.insert(document);
+                    // In order, behind any that wait for disk space.
+                    if !unstored.is_empty() || stores.space.check().is_err() {
+                        unstored.push_back((document, chunk, token));
+                    } else if let Err(chunk) = store(&stores, &mut server, &mut appended, &mut work, &flusher, document, chunk, token) {
+                        unstored.push_back((document, chunk, token));
                     }
-                    if let Some(doc) = server.document(&document) {
-                        index_blobs(&stores.blobs, &document, doc);
-                        if stored.is_ok()
-                            && is_projected(doc)
-                            && let Err(error) = stores.projections.mark(&document, Some(doc))
-                        {
-                            tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
-                        }
-                    }
-                    match stored {
-                        Ok(count) if count > COMPACT_AFTER => {
-                            if let Some(doc) = server.document(&document)
-                                && let Err(error) = stores.documents.compact(&document, &mut doc.clone())
-                            {
-                                tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::error!(%document, error = format!("{error:#}"), "cannot store changes; peers are not told they are kept");
-                            continue;
-                        }
-                    }
-                    let flusher = flusher.clone();
-                    work.spawn(async move { Done::Persisted { document, token, result: flusher.flush().await } });
                 }
             }
         }
@@ -662,6 +667,52 @@ fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>,
         }
     }
     Decision::Allow
+}
+
+/// Appends a document's new changes and asks for the flush that makes them durable (the
+/// role hears of it then); gives the chunk back if it could not be stored, to try again.
+#[allow(clippy::too_many_arguments)]
+fn store(
+    stores: &Stores,
+    server: &mut Server,
+    appended: &mut HashSet<DocumentId>,
+    work: &mut JoinSet<Done>,
+    flusher: &Flusher,
+    document: DocumentId,
+    chunk: Vec<u8>,
+    token: u64,
+) -> Result<(), Vec<u8>> {
+    // The append is ordered here, before the flush that covers it is asked for.
+    let stored = stores.documents.append(&document, &chunk);
+    if stored.is_ok() {
+        appended.insert(document);
+    }
+    if let Some(doc) = server.document(&document) {
+        index_blobs(&stores.blobs, &document, doc);
+        if stored.is_ok()
+            && is_projected(doc)
+            && let Err(error) = stores.projections.mark(&document, Some(doc))
+        {
+            tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
+        }
+    }
+    match stored {
+        Ok(count) if count > COMPACT_AFTER => {
+            if let Some(doc) = server.document(&document)
+                && let Err(error) = stores.documents.compact(&document, &mut doc.clone())
+            {
+                tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%document, error = format!("{error:#}"), "cannot store changes; peers are not told they are kept until they are");
+            return Err(chunk);
+        }
+    }
+    let flusher = flusher.clone();
+    work.spawn(async move { Done::Persisted { document, token, result: flusher.flush().await } });
+    Ok(())
 }
 
 /// Records the files a document refers to, so those who can see it can fetch them. A

@@ -9,11 +9,15 @@ pub struct Health {
     pub status: String,
     /// The server's release, so a phone can notice it runs an older app.
     pub version: String,
+    /// The server's disk is nearly full: it serves what it has but stores nothing more
+    /// (changes stay on the phones) until an administrator frees space.
+    #[serde(default)]
+    pub disk_full: bool,
 }
 
 impl Health {
     /// The answer of a healthy server of this release.
     pub fn ok() -> Health {
-        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned() }
+        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned(), disk_full: false }
     }
 }

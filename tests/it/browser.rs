@@ -27,6 +27,11 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
     let online = format!("Connected to the server · Server version {}", shared::VERSION);
     browser.wait_for_text("[data-status=online]", &online).await;
     browser.wait_for_text("h1", "Sign in").await;
+    // A server whose disk is nearly full says so to everyone who opens the app.
+    server.state.storage.space().set_reserve(u64::MAX);
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("[data-status=disk-full]", "The server's disk is nearly full: new changes stay on this phone until an administrator frees space").await;
+    screenshot(&browser, "server-disk-full").await;
 
     // An app page loaded directly gets the shell from the server and is drawn by the router.
     browser.client.goto(&server.url("/settings")).await.unwrap();
@@ -37,6 +42,14 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
 
     // The choice is kept on the phone.
     browser.client.refresh().await.unwrap();
+    browser.wait_for_text("h1", "设置").await;
+    browser.client.goto(&server.url("/")).await.unwrap();
+    browser.wait_for_text("[data-status=disk-full]", "服务器磁盘将满：新的修改暂存在本机，请管理员清理空间").await;
+    screenshot(&browser, "server-disk-full-zh").await;
+    server.state.storage.space().set_reserve(0);
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("[data-status=online]", &format!("已连接服务器 · 服务器版本 {}", shared::VERSION)).await;
+    browser.client.goto(&server.url("/settings")).await.unwrap();
     browser.wait_for_text("h1", "设置").await;
 
     // The service worker has cached the shell and wasm: the app reopens with no network.

@@ -402,3 +402,44 @@ async fn heavy_senders_are_slowed_and_leave_room_for_everyone_else() {
     drop(sockets);
     server.stop().await.unwrap();
 }
+
+/// The disk nearly full (the reserve set above what is free): a phone's change is taken
+/// but not stored or acknowledged, a photo upload is refused with 507, health says so, and
+/// signing in and reading go on; once space is back, the change is stored and
+/// acknowledged by itself, without the phone sending it again.
+#[tokio::test]
+async fn a_nearly_full_disk_refuses_to_store_and_resumes_by_itself() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url("inspector");
+    let mut reporter = phone("reporter");
+    let document = DocumentId::from_random(*b"when-disk-fills!");
+    reporter.add_document(document, order_by("inspector", "hq", "配电箱异响"));
+    sync_until(&mut reporter, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    let stored = server.state.documents.chunk_count(&document).unwrap();
+
+    server.state.storage.space().set_reserve(u64::MAX);
+    edit_order(&mut reporter, &document, |order| order.add_comment(&EntryId::parse("c1").unwrap(), "越来越响", None, &edit("inspector")).unwrap());
+    let unacknowledged = sync_until(&mut reporter, &url, Duration::from_secs(3), |client| synced(client, &[document])).await;
+    assert!(unacknowledged.is_err(), "acknowledged with no room to store it");
+    assert_eq!(server.state.documents.chunk_count(&document).unwrap(), stored, "nothing stored");
+    let health: serde_json::Value = crate::support::http_client().get(server.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["disk_full"], serde_json::json!(true));
+    let token = crate::support::login(&server.url("/"), "inspector", "demo").await;
+    let jpeg = [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3];
+    let hash: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(jpeg)).iter().map(|byte| format!("{byte:02x}")).collect();
+    let upload = crate::support::http_client().put(server.url(&format!("/blobs/{hash}"))).bearer_auth(&token).body(jpeg.to_vec()).send().await.unwrap();
+    assert_eq!(upload.status(), 507);
+    assert_eq!(upload.json::<serde_json::Value>().await.unwrap()["code"], "disk_full");
+    // Others read on (what waits to be stored is revealed to no one until it is).
+    let catalog = crate::support::catalog_of(&server, "hq");
+    let mut reader = phone("reader");
+    reader.request_document(catalog);
+    sync_until(&mut reader, &server.sync_url("manager"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced)).await.unwrap();
+
+    server.state.storage.space().set_reserve(0);
+    sync_until(&mut reporter, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    assert!(server.state.documents.chunk_count(&document).unwrap() > stored);
+    assert_eq!(comments(reporter.document(&document).unwrap()).get("c1").map(String::as_str), Some("越来越响"));
+    server.stop().await.unwrap();
+}
