@@ -254,3 +254,36 @@ async fn sigterm_stops_the_server_within_seconds_in_the_middle_of_a_flood() {
         flood.abort();
     }
 }
+
+/// A real full disk: the server's data on a small file system (`HOUQIN_FULL_DISK_DIR`, say
+/// a 200 MiB tmpfs) filled to under the reserve by another file. Changes are not
+/// acknowledged, the server stays responsive (no spinning inside sled), and once the
+/// other file is gone the change is stored by itself. Needs a file system of its own, so
+/// it runs only when asked: `mount -t tmpfs -o size=200m tmpfs /mnt/small &&
+/// HOUQIN_FULL_DISK_DIR=/mnt/small cargo test -p tests --test it -- --ignored full_disk`.
+#[tokio::test]
+#[ignore = "needs a small file system of its own: see the comment"]
+async fn a_real_full_disk_refuses_then_resumes() {
+    let small = std::path::PathBuf::from(std::env::var("HOUQIN_FULL_DISK_DIR").expect("HOUQIN_FULL_DISK_DIR names a small file system"));
+    let data = tempfile::tempdir_in(&small).unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo", "--min-free-mib", "64"]);
+    let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
+    an_ordinary_phone_is_served(&url, "inspector", "before-it-fills").await;
+    // Fill the disk to 32 MiB free.
+    let filler = small.join("filler");
+    let space = server::space::DiskSpace::new(data.path(), 0);
+    let to_fill = space.free().unwrap().saturating_sub(32 << 20);
+    std::fs::write(&filler, vec![0xa5u8; usize::try_from(to_fill).unwrap()]).unwrap();
+
+    let mut phone = Client::new(ClientConfig::new(PeerId("while-full".into())), now());
+    let document = DocumentId::from_random(*b"while-disk-full!");
+    phone.add_document(document, crate::sync::order_by("inspector", "hq", "while full"));
+    let refused = sync_until(&mut phone, &url, Duration::from_secs(5), |client| client.status(&document) == Some(SyncStatus::Synced)).await;
+    assert!(refused.is_err(), "acknowledged on a full disk");
+    let health: serde_json::Value = http_client().get(format!("{}healthz", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["disk_full"], serde_json::json!(true));
+
+    std::fs::remove_file(&filler).unwrap();
+    sync_until(&mut phone, &url, PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+    assert!(server.terminate().success());
+}
