@@ -119,7 +119,7 @@ fn record_last_backup(storage: &Storage, summary: &Summary) -> anyhow::Result<()
         by: "command line".to_owned(),
     };
     storage.tree("meta")?.insert(LAST_BACKUP, serde_json::to_vec(&record)?).context("cannot record the backup")?;
-    storage.db().flush().context("cannot flush the database")?;
+    storage.durable()()?;
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //! which covers them all. Completions are reported in request order.
 
 use tokio::sync::{mpsc, oneshot};
+
+use crate::Storage;
 use tokio::task::JoinHandle;
 
 /// A handle to the flushing task; clones share it.
@@ -15,7 +17,8 @@ pub struct Flusher {
 
 impl Flusher {
     /// Starts the flushing task; it ends when every `Flusher` is dropped.
-    pub fn start(db: sled::Db) -> (Flusher, JoinHandle<()>) {
+    pub fn start(storage: &Storage) -> (Flusher, JoinHandle<()>) {
+        let storage = storage.clone();
         let (requests, mut incoming) = mpsc::unbounded_channel::<oneshot::Sender<Result<(), String>>>();
         let task = tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
@@ -23,10 +26,9 @@ impl Flusher {
                 while let Ok(next) = incoming.try_recv() {
                     waiting.push(next);
                 }
-                let db = db.clone();
-                let result = match tokio::task::spawn_blocking(move || db.flush()).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(error)) => Err(format!("flush failed: {error}")),
+                let result = match tokio::task::spawn_blocking(storage.durable()).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(error)) => Err(format!("flush failed: {error:#}")),
                     Err(error) => Err(format!("flush task failed: {error}")),
                 };
                 for waiter in waiting {

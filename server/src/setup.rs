@@ -55,7 +55,7 @@ fn set_up(config: &Config, command: impl FnOnce(&Storage, &Directory) -> anyhow:
     let storage = Storage::open(&config.data)?;
     let directory = Directory::open(&storage)?;
     command(&storage, &directory)?;
-    storage.db().flush().context("cannot flush the database")?;
+    storage.durable()()?;
     Ok(())
 }
 

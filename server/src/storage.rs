@@ -1,7 +1,8 @@
 //! The sled database and its trees.
 //!
-//! Architecture Invariant: every write that a client will be told about is flushed before
-//! the telling. `Db::flush_async` is unreliable in sled 0.34, so flushes run the blocking
+//! Architecture Invariant: every write that a client will be told about is made durable
+//! ([`Storage::durable`]: sled's flush, then the fsyncs it leaves undone) before the
+//! telling. `Db::flush_async` is unreliable in sled 0.34, so flushes run the blocking
 //! `flush` on tokio's blocking pool.
 //!
 //! Architecture Invariant: keys are removed only under a [`RemovalPermit`]. A backup reads
@@ -9,8 +10,9 @@
 //! a removal that replaces keys it has passed with a key it has not yet reached (what a
 //! compaction does) would lose data from the copy. A backup holds the gate exclusively.
 
-use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
@@ -22,6 +24,7 @@ pub struct Storage {
     db: sled::Db,
     removals: RemovalGate,
     space: DiskSpace,
+    value_files: Arc<ValueFiles>,
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -52,7 +55,8 @@ impl Storage {
             .use_compression(compresses(path))
             .open()
             .with_context(|| format!("cannot open the database in {}; is another server using it?", path.display()))?;
-        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE) })
+        let value_files = Arc::new(ValueFiles::new(path));
+        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE), value_files })
     }
 
     /// The database itself, for the group-commit flusher and backups.
@@ -77,11 +81,103 @@ impl Storage {
 
     /// Makes every write so far durable.
     pub async fn flush(&self) -> anyhow::Result<()> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .context("the flush task panicked")?
-            .context("cannot flush the database")?;
+        let flush = self.durable();
+        tokio::task::spawn_blocking(flush).await.context("the flush task panicked")??;
+        Ok(())
+    }
+
+    /// What makes every write so far durable, to run on a blocking thread: sled's flush,
+    /// then the files it wrote large values to ([`ValueFiles`]).
+    pub(crate) fn durable(&self) -> impl FnOnce() -> anyhow::Result<()> + Send + 'static {
+        let (db, value_files) = (self.db.clone(), self.value_files.clone());
+        move || {
+            db.flush().context("cannot flush the database")?;
+            value_files.sync_new().context("cannot make the database durable")
+        }
+    }
+}
+
+/// What sled's flush leaves undone, done after it, before anyone is told a write is kept.
+/// sled 0.34's flush ends in `sync_file_range` on its log (the data reaches the disk, but
+/// not the file's metadata nor past the disk's write cache: a real `fsync` follows up to
+/// half a second later), and it writes a value over a quarter of its segment (128 KiB: a
+/// photo, a large document's snapshot) to a file of its own in `blobs/` that it never
+/// fsyncs. So after each flush the files written since the last are fsynced, then the
+/// directory, then the log. The directory is read only when it changed (a file made or
+/// removed) or the last sweep found a file still being written.
+pub(crate) struct ValueFiles {
+    dir: PathBuf,
+    log: PathBuf,
+    swept: Mutex<Swept>,
+}
+
+struct Swept {
+    /// The directory's modification time at the last sweep.
+    dir_modified: Option<SystemTime>,
+    /// Files modified from this time on are synced by the next sweep.
+    since: SystemTime,
+    /// The last sweep met a file modified just before it: sweep again.
+    busy: bool,
+    /// sled's log, kept open to be fsynced.
+    log: Option<std::fs::File>,
+}
+
+/// How far back of a sweep's start a file's modification counts as new (clocks are coarse).
+const SWEEP_SLACK: Duration = Duration::from_secs(2);
+
+impl ValueFiles {
+    fn new(database: &Path) -> ValueFiles {
+        ValueFiles {
+            dir: database.join("blobs"),
+            log: database.join("db"),
+            swept: Mutex::new(Swept { dir_modified: None, since: SystemTime::UNIX_EPOCH, busy: false, log: None }),
+        }
+    }
+
+    fn sync_new(&self) -> std::io::Result<()> {
+        let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sync_value_files(&mut swept)?;
+        if swept.log.is_none() {
+            swept.log = Some(std::fs::File::open(&self.log)?);
+        }
+        swept.log.as_ref().expect("opened above").sync_all()
+    }
+
+    fn sync_value_files(&self, swept: &mut Swept) -> std::io::Result<()> {
+        let dir_modified = match std::fs::metadata(&self.dir) {
+            Ok(metadata) => metadata.modified()?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        if swept.dir_modified == Some(dir_modified) && !swept.busy {
+            return Ok(());
+        }
+        let started = SystemTime::now();
+        let recent = started.checked_sub(SWEEP_SLACK).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut busy = false;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let metadata = match entry.metadata() {
+                Ok(metadata) => metadata,
+                // Removed since it was listed (sled collects old values).
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error),
+            };
+            let modified = metadata.modified()?;
+            if !metadata.is_file() || modified + SWEEP_SLACK < swept.since {
+                continue;
+            }
+            match std::fs::File::open(entry.path()) {
+                Ok(file) => file.sync_all()?,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error),
+            }
+            busy |= modified >= recent;
+        }
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        swept.dir_modified = Some(dir_modified);
+        swept.since = started;
+        swept.busy = busy;
         Ok(())
     }
 }

@@ -145,7 +145,7 @@ impl SyncHub {
     /// Starts the hub (and its flusher) on the current tokio runtime.
     pub fn start(storage: &Storage, peer_id: &str, projections: Projections) -> anyhow::Result<SyncHub> {
         let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)?, projections, space: storage.space().clone() };
-        let (flusher, flusher_task) = Flusher::start(storage.db());
+        let (flusher, flusher_task) = Flusher::start(storage);
         let (commands, incoming) = mpsc::unbounded_channel();
         let config = ServerConfig {
             peer_id: PeerId(peer_id.to_owned()),
