@@ -5,8 +5,9 @@
 //! key, and writers of different chunks never clash (the layout a distributed store can
 //! share). Compaction writes the new snapshot and removes the chunks it covers in one
 //! atomic batch: there is no moment when a chunk's changes exist in neither form. While a
-//! backup reads the tree nothing is removed: compaction adds its snapshot and leaves the
-//! chunks to a later one (see [`DocumentStore::compact`]).
+//! backup reads the tree nothing is removed, and compaction waits (a document's changes
+//! meanwhile cost their own chunks, never another whole copy; see
+//! [`DocumentStore::compact`]).
 
 use anyhow::Context;
 use automerge::AutoCommit;
@@ -87,18 +88,24 @@ impl DocumentStore {
 
     /// Replaces every chunk of the document with one snapshot of `doc`, atomically.
     ///
-    /// Never waits for a backup: while one reads, the snapshot is stored beside the chunks
-    /// it covers (loading reads both; Automerge skips changes it has) and a later
-    /// compaction removes them. Until the backup ends, a busy document thus gains a
-    /// snapshot per change: a cost bounded by the backup's length, paid so that no caller
-    /// can lose changes it had only in memory.
+    /// `doc` holds what is stored and nothing more (the sync hub compacts after appending),
+    /// or the document is new and stored nowhere yet (a new site's catalog). Never waits
+    /// for a backup: while one reads, an existing document is left as its chunks (a later
+    /// compaction replaces them), and a new one is stored as a snapshot.
     pub fn compact(&self, document: &DocumentId, doc: &mut AutoCommit) -> anyhow::Result<()> {
-        let snapshot = doc.save();
-        let new_key = key(document, SNAPSHOT, &snapshot);
         let Some(_permit) = self.removals.try_permit() else {
-            self.tree.insert(new_key, snapshot).context("cannot store a document snapshot")?;
+            // While a backup reads, nothing is removed: a snapshot beside the chunks would
+            // add a copy of the whole document per compaction (a backup read slowly while
+            // one document was edited grew the data from 4 to 204 MiB). The chunks wait
+            // for the next compaction; only a document stored nowhere yet is written.
+            if self.tree.scan_prefix(document.as_bytes()).next().is_none() {
+                let snapshot = doc.save();
+                self.tree.insert(key(document, SNAPSHOT, &snapshot), snapshot).context("cannot store a document snapshot")?;
+            }
             return Ok(());
         };
+        let snapshot = doc.save();
+        let new_key = key(document, SNAPSHOT, &snapshot);
         let covered = self.stored_keys(document)?;
         self.replace(new_key, snapshot, covered)
     }
@@ -204,7 +211,7 @@ mod tests {
         let gate = storage.removal_gate();
         let reading = gate.exclusive_read();
         store.compact(&document, &mut doc).unwrap();
-        assert_eq!(store.chunk_count(&document).unwrap(), 5, "the old snapshot and three chunks stay beside the new snapshot");
+        assert_eq!(store.chunk_count(&document).unwrap(), 4, "the old snapshot and three chunks stay, and no new snapshot is added beside them");
         assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
         // A new document (as a new site's catalog is) is stored as ever.
         let new = DocumentId::from_random([4; 16]);
