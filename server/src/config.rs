@@ -103,6 +103,9 @@ pub enum Command {
     /// authority and a certificate for those names under `<data>/tls/`.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Reads everything in the database on --data (the server stopped) and lists what
+    /// does not read; exits with an error if anything does not.
+    Check,
     /// Restores a backup into --data, which must be empty or absent (the server stopped).
     Restore {
         /// The backup, as `backup --to` wrote it; checked whole before anything is written.

@@ -46,27 +46,21 @@ impl DocumentStore {
     /// The document as stored, or `None` if no chunk of it exists. Blocking: call it from
     /// the blocking pool.
     pub fn load(&self, document: &DocumentId) -> anyhow::Result<Option<AutoCommit>> {
-        let mut chunks = Vec::new();
-        for entry in self.tree.scan_prefix(document.as_bytes()) {
-            let (key, value) = entry.context("cannot read a document chunk")?;
-            chunks.push((key[16], value));
-        }
+        let chunks = self.chunks(document)?;
         if chunks.is_empty() {
             return Ok(None);
         }
-        // Snapshots first: incremental chunks depend on what they cover.
-        chunks.sort_by_key(|(kind, _)| *kind);
         // All at once: one parse and one application of every change, 1.7× faster than
         // chunk by chunk for a document that arrived in several (see BENCHMARKS.md).
         // A chunk that does not read fails that as a whole; chunk by chunk then keeps
         // every change that reads (a phone that has the others sends them again).
-        let whole: Vec<u8> = chunks.iter().flat_map(|(_, chunk)| chunk.iter().copied()).collect();
+        let whole: Vec<u8> = chunks.iter().flat_map(|chunk| chunk.iter().copied()).collect();
         let mut doc = match AutoCommit::load(&whole) {
             Ok(doc) => doc,
             Err(_) => {
                 let mut doc = AutoCommit::new();
                 let mut read = 0;
-                for (_, chunk) in &chunks {
+                for chunk in &chunks {
                     match doc.load_incremental(chunk) {
                         Ok(_) => read += 1,
                         Err(error) => tracing::error!(%document, %error, "a stored chunk does not read; its changes are left out"),
@@ -141,6 +135,18 @@ impl DocumentStore {
         }
         batch.insert(new_key, snapshot);
         self.tree.apply_batch(batch).context("cannot compact a document")
+    }
+
+    /// The document's stored chunks as they are, snapshots first (incremental chunks
+    /// depend on what they cover). Blocking.
+    pub fn chunks(&self, document: &DocumentId) -> anyhow::Result<Vec<sled::IVec>> {
+        let mut chunks = Vec::new();
+        for entry in self.tree.scan_prefix(document.as_bytes()) {
+            let (key, value) = entry.context("cannot read a document chunk")?;
+            chunks.push((key[16], value));
+        }
+        chunks.sort_by_key(|(kind, _)| *kind);
+        Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
     }
 
     /// Every stored document's id, once each, in key order. Blocking.

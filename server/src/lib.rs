@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod backup;
 pub mod blobs;
+pub mod check;
 pub mod config;
 pub mod connections;
 pub mod demo;

@@ -19,6 +19,21 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
         // neither opens the database here.
         Command::Backup { to } => crate::backup::back_up(&config.data, &to),
         Command::Restore { from } => crate::backup::restore(&config.data, &from),
+        Command::Check => {
+            let storage = Storage::open(&config.data)?;
+            let report = crate::check::check(&storage)?;
+            println!("read {} keys in {} trees: {} documents, {} files", report.keys, report.trees, report.documents, report.files);
+            for problem in &report.problems {
+                println!("does not read: {problem}");
+            }
+            match report.problems.len() {
+                0 => {
+                    println!("everything reads");
+                    Ok(())
+                }
+                count => anyhow::bail!("{count} things do not read: restore the last backup, or keep using this database knowing they are lost"),
+            }
+        }
         Command::Tls(TlsCommand::Init { hosts, addresses }) => {
             let made = crate::tls::init(&config.data, &hosts, &addresses)?;
             let dir = made.dir.display();

@@ -25,6 +25,7 @@ pub struct Storage {
     removals: RemovalGate,
     space: DiskSpace,
     value_files: Arc<ValueFiles>,
+    generations: Arc<Generations>,
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -54,9 +55,10 @@ impl Storage {
             .cache_capacity(CACHE_BYTES)
             .use_compression(compresses(path))
             .open()
-            .with_context(|| format!("cannot open the database in {}; is another server using it?", path.display()))?;
+            .map_err(|error| opening_failed(path, error))?;
         let value_files = Arc::new(ValueFiles::new(path));
-        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE), value_files })
+        let generations = Arc::new(Generations::open(&db, path)?);
+        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE), value_files, generations })
     }
 
     /// The database itself, for the group-commit flusher and backups.
@@ -89,11 +91,92 @@ impl Storage {
     /// What makes every write so far durable, to run on a blocking thread: sled's flush,
     /// then the files it wrote large values to ([`ValueFiles`]).
     pub(crate) fn durable(&self) -> impl FnOnce() -> anyhow::Result<()> + Send + 'static {
-        let (db, value_files) = (self.db.clone(), self.value_files.clone());
+        let (db, value_files, generations) = (self.db.clone(), self.value_files.clone(), self.generations.clone());
         move || {
+            let generation = generations.next()?;
             db.flush().context("cannot flush the database")?;
-            value_files.sync_new().context("cannot make the database durable")
+            value_files.sync_new().context("cannot make the database durable")?;
+            generations.mark(generation)
         }
+    }
+}
+
+/// A count of flushes kept in the database (`meta`/`generation`, written before each flush)
+/// and, once it is durable, in a file beside it (`houqin.generation`, at most once a
+/// second). sled takes a log it cannot read past for the end of it, and opens what came
+/// before: bytes flipped early in its files opened an empty database without a word. A
+/// database whose count is behind the file's has lost writes it had made durable, and is
+/// refused as damaged.
+struct Generations {
+    meta: sled::Tree,
+    marker: PathBuf,
+    state: Mutex<(u64, Option<std::time::Instant>)>,
+}
+
+const GENERATION_KEY: &[u8] = b"generation";
+/// How often the generation file is written: a loss older than this is noticed.
+const MARK_EVERY: Duration = Duration::from_secs(1);
+
+impl Generations {
+    fn open(db: &sled::Db, path: &Path) -> anyhow::Result<Generations> {
+        let meta = db.open_tree("meta").context("cannot open the meta tree")?;
+        let stored = meta.get(GENERATION_KEY).context("cannot read the database's generation")?;
+        let stored = stored.and_then(|bytes| bytes.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
+        let marker = path.join("houqin.generation");
+        let marked = match std::fs::read(&marker) {
+            Ok(bytes) => bytes.as_slice().try_into().ok().map(u64::from_be_bytes).unwrap_or(0),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(error) => return Err(error).with_context(|| format!("cannot read {}", marker.display())),
+        };
+        if stored < marked {
+            anyhow::bail!(
+                "the database in {} is damaged: it has lost writes it had made durable (it is at flush {stored}, they reached {marked}); \
+                 restore the last backup into a new directory (`houqin-server --data NEW restore --from FILE`) and start the server on it",
+                path.display()
+            );
+        }
+        Ok(Generations { meta, marker, state: Mutex::new((stored, None)) })
+    }
+
+    /// Counts a flush about to happen, in the database.
+    fn next(&self) -> anyhow::Result<u64> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += 1;
+        self.meta.insert(GENERATION_KEY, &state.0.to_be_bytes()).context("cannot count a flush")?;
+        Ok(state.0)
+    }
+
+    /// Notes that flush `generation` is durable, unless noted less than a second ago.
+    fn mark(&self, generation: u64) -> anyhow::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.1.is_some_and(|last| last.elapsed() < MARK_EVERY) {
+            return Ok(());
+        }
+        let temporary = self.marker.with_extension("new");
+        let mut file = std::fs::File::create(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+        std::io::Write::write_all(&mut file, &generation.to_be_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &self.marker)?;
+        if let Some(dir) = self.marker.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        state.1 = Some(std::time::Instant::now());
+        Ok(())
+    }
+}
+
+/// Why the database in `path` did not open, in words that say what to do.
+fn opening_failed(path: &Path, error: sled::Error) -> anyhow::Error {
+    let shown = path.display();
+    match &error {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            anyhow::anyhow!("cannot open the database in {shown}: another server (or command) is using it")
+        }
+        sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => anyhow::anyhow!(
+            "the database in {shown} is damaged ({error}): restore the last backup into a new directory \
+             (`houqin-server --data NEW restore --from FILE`) and start the server on it"
+        ),
+        _ => anyhow::anyhow!("cannot open the database in {shown}: {error}"),
     }
 }
 

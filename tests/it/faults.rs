@@ -287,3 +287,61 @@ async fn a_real_full_disk_refuses_then_resumes() {
     sync_until(&mut phone, &url, PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
     assert!(server.terminate().success());
 }
+
+/// `houqin-server check` on a stopped server's data: everything reads, or it names what
+/// does not (a document whose chunk is damaged, a file whose bytes changed) and fails.
+#[tokio::test]
+async fn check_names_what_does_not_read() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("db");
+    let check = || std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("check").output().unwrap();
+    {
+        let storage = server::Storage::open(&db).unwrap();
+        server::demo::seed(&storage).await.unwrap();
+        storage.flush().await.unwrap();
+    }
+    let clean = check();
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("everything reads"));
+
+    let document = DocumentId::from_random(*b"a-damaged-order!");
+    {
+        let storage = server::Storage::open(&db).unwrap();
+        let store = server::documents::DocumentStore::open(&storage).unwrap();
+        let mut good = crate::sync::order_by("inspector", "hq", "damaged");
+        store.append(&document, &good.save()).unwrap();
+        let mut damaged = good.save();
+        let middle = damaged.len() / 2;
+        damaged[middle..middle + 8].copy_from_slice(&[0x5a; 8]);
+        store.append(&document, &damaged).unwrap();
+        storage.tree("blobs").unwrap().insert([7u8; 32], b"not what the name says".to_vec()).unwrap();
+        storage.flush().await.unwrap();
+    }
+    let damaged = check();
+    let said = String::from_utf8_lossy(&damaged.stdout);
+    assert!(!damaged.status.success(), "{said}");
+    assert!(said.contains(&format!("document {}: its 2 stored chunks do not read as one", document.url())), "{said}");
+    assert!(said.contains(&format!("file {}: its bytes no longer hash to its name", "07".repeat(32))), "{said}");
+}
+
+/// A database whose file was damaged is reported as damaged, with what to do, not as one
+/// another server is using, nor opened as if it were empty.
+#[tokio::test]
+async fn a_damaged_database_is_named_as_such_at_start() {
+    use std::io::{Seek as _, Write as _};
+
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("db");
+    assert!(ServerProcess::start(data.path(), &["--demo"]).terminate().success());
+    // Bytes flipped early in sled's log: it used to take them for the end of the log and
+    // open an empty database without a word.
+    let mut file = std::fs::OpenOptions::new().write(true).open(db.join("db")).unwrap();
+    file.seek(std::io::SeekFrom::Start(50)).unwrap();
+    file.write_all(&[0x5a; 32]).unwrap();
+    drop(file);
+    let started = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("check").output().unwrap();
+    let said = String::from_utf8_lossy(&started.stderr);
+    assert!(!started.status.success());
+    assert!(said.contains("is damaged") && said.contains("restore the last backup"), "{said}");
+    assert!(!said.contains("another server"), "{said}");
+}
