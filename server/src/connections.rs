@@ -40,6 +40,8 @@ pub const IDLE: Duration = Duration::from_secs(60);
 /// How long a request's headers may take to arrive: a phone on a poor line sends a few
 /// hundred bytes in well under this.
 pub const HEADERS: Duration = Duration::from_secs(20);
+/// How long a request's body may take to arrive whole: a 10 MB photo at 35 kB/s.
+pub const BODY: Duration = Duration::from_secs(300);
 /// How long a TLS handshake may take.
 pub const HANDSHAKE: Duration = Duration::from_secs(10);
 /// How long requests under way are given to finish when the server stops.
@@ -69,6 +71,8 @@ pub struct Limits {
     pub idle: Duration,
     /// From a request's first byte to the end of its headers.
     pub headers: Duration,
+    /// For a request's whole body, once its headers are in.
+    pub body: Duration,
 }
 
 impl Limits {
@@ -77,7 +81,7 @@ impl Limits {
     pub fn for_this_process() -> Limits {
         let files = descriptor_limit().unwrap_or(1024);
         let total = files.saturating_sub(RESERVED_DESCRIPTORS).max(64);
-        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE, headers: HEADERS }
+        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE, headers: HEADERS, body: BODY }
     }
 }
 
@@ -197,6 +201,43 @@ where
     };
     if let Err(error) = outcome {
         tracing::debug!(%peer, %error, "connection ended");
+    }
+}
+
+/// What gives each request's body `limit` to arrive whole, from when its headers are in;
+/// past it the body fails, and the request with it. (tower-http's body timeout
+/// restarts with every chunk, so a body trickled a byte at a time would never meet it.)
+pub fn body_deadline(limit: Duration) -> impl Fn(Request<axum::body::Body>) -> std::future::Ready<Request<axum::body::Body>> + Clone {
+    move |request: Request<axum::body::Body>| {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::Body::new(Deadline { inner: body, sleep: Box::pin(tokio::time::sleep(limit)) });
+        std::future::ready(Request::from_parts(parts, body))
+    }
+}
+
+/// A request body that fails once its time is up.
+struct Deadline {
+    inner: axum::body::Body,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err("the request body took too long to arrive".into())));
+        }
+        Pin::new(&mut self.inner).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -352,7 +393,7 @@ mod tests {
     use super::*;
 
     fn guarded(exempt: Vec<IpAddr>) -> Guarded<()> {
-        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE, headers: HEADERS })
+        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE, headers: HEADERS, body: BODY })
     }
 
     #[test]

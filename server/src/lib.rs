@@ -117,6 +117,8 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(web::router())
         .layer(axum::middleware::from_fn(error::log_internal_errors))
+        // A body trickled in slower than this is cut off, however steadily it comes.
+        .layer(axum::middleware::map_request(connections::body_deadline(state.connection_limits.body)))
         // Responses that set their own policy (the setup page, a photo) keep it.
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

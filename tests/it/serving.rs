@@ -163,7 +163,7 @@ async fn connections_are_bounded_and_closed_when_idle() {
     let dist = fixture_dist();
     // Loopback has no bound of its own (a proxy in front, the load generator), so the bound
     // in all is the one met here; the one per address is the unit test's.
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(20) };
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(20), body: server::connections::BODY };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     // Connections that say nothing: the ninth is closed unread.
     let mut idle = Vec::new();
@@ -187,12 +187,12 @@ async fn connections_are_bounded_and_closed_when_idle() {
 }
 
 #[tokio::test]
-async fn request_headers_that_trickle_in_are_cut_off() {
+async fn request_headers_and_bodies_that_trickle_in_are_cut_off() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::TcpStream;
 
     let dist = fixture_dist();
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2) };
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2) };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     let mut slow = TcpStream::connect(server.address).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n").await.unwrap();
@@ -217,6 +217,27 @@ async fn request_headers_that_trickle_in_are_cut_off() {
     };
     assert!(cut_off, "headers still taken after {lines} lines over 15 s");
     assert!(lines >= 3, "cut off before the headers' time was up: {lines} lines");
+    // A body that trickles in (headers whole, a byte every 300 ms) is cut off as well.
+    let mut slow = TcpStream::connect(server.address).await.unwrap();
+    slow.write_all(b"POST /api/login HTTP/1.1\r\nhost: houqin\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n").await.unwrap();
+    let mut bytes = 0;
+    let body_cut_off = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if slow.write_all(b" ").await.is_err() {
+            break true;
+        }
+        bytes += 1;
+        let mut answer = [0; 64];
+        if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut answer)).await {
+            let read = read.unwrap_or(0);
+            assert!(read == 0 || answer.starts_with(b"HTTP/1.1 4"), "{}", String::from_utf8_lossy(&answer[..read]));
+            break true;
+        }
+        if bytes == 50 {
+            break false;
+        }
+    };
+    assert!(body_cut_off, "a body still taken after {bytes} bytes over 15 s");
     // Others are served as before.
     assert_eq!(http_client().get(server.url("/healthz")).send().await.unwrap().status(), 200);
     server.stop().await.unwrap();
@@ -230,7 +251,7 @@ async fn connections_still_in_their_tls_handshake_count_toward_the_bounds() {
     let dist = fixture_dist();
     let data = tempfile::tempdir().unwrap();
     server::tls::init(data.path(), &["houqin.lan".to_owned()], &[]).unwrap();
-    let limits = server::connections::Limits { per_address: 4, total: 2, idle: Duration::from_secs(60), headers: server::connections::HEADERS };
+    let limits = server::connections::Limits { per_address: 4, total: 2, idle: Duration::from_secs(60), headers: server::connections::HEADERS, body: server::connections::BODY };
     let server = TestServer::start_https_configured(data, dist.path(), "houqin.lan", |state| state.connection_limits = limits).await;
     // Two connections that never start their handshake hold both places...
     let _stalled = [TcpStream::connect(server.address).await.unwrap(), TcpStream::connect(server.address).await.unwrap()];
