@@ -186,58 +186,42 @@ async fn connections_are_bounded_and_closed_when_idle() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn request_headers_and_bodies_that_trickle_in_are_cut_off() {
+/// Opens a connection, sends `start`, then `piece` every 300 ms (never idle for the idle
+/// rule) until the server closes it or answers with an error — which ends it too — or 50
+/// pieces have gone; returns how many went and whether it was cut off.
+async fn trickle(server: &TestServer, start: &[u8], piece: &[u8]) -> (usize, bool) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use tokio::net::TcpStream;
 
-    let dist = fixture_dist();
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2) };
-    let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
-    let mut slow = TcpStream::connect(server.address).await.unwrap();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n").await.unwrap();
-    // A header line every 300 ms: never idle for the idle rule, never done.
-    let mut lines = 0;
-    let cut_off = loop {
+    let mut slow = tokio::net::TcpStream::connect(server.address).await.unwrap();
+    slow.write_all(start).await.unwrap();
+    for sent in 0..50 {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        if slow.write_all(b"x-slow: 1\r\n").await.is_err() {
-            break true;
+        if slow.write_all(piece).await.is_err() {
+            return (sent, true);
         }
-        lines += 1;
-        let mut answer = [0; 64];
-        // Closed (or answered with an error, which ends it too) rather than still waiting.
-        if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut answer)).await {
-            let read = read.unwrap_or(0);
-            assert!(read == 0 || answer.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&answer[..read]));
-            break true;
-        }
-        if lines == 50 {
-            break false;
-        }
-    };
-    assert!(cut_off, "headers still taken after {lines} lines over 15 s");
-    assert!(lines >= 3, "cut off before the headers' time was up: {lines} lines");
-    // A body that trickles in (headers whole, a byte every 300 ms) is cut off as well.
-    let mut slow = TcpStream::connect(server.address).await.unwrap();
-    slow.write_all(b"POST /api/login HTTP/1.1\r\nhost: houqin\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n").await.unwrap();
-    let mut bytes = 0;
-    let body_cut_off = loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        if slow.write_all(b" ").await.is_err() {
-            break true;
-        }
-        bytes += 1;
         let mut answer = [0; 64];
         if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut answer)).await {
             let read = read.unwrap_or(0);
             assert!(read == 0 || answer.starts_with(b"HTTP/1.1 4"), "{}", String::from_utf8_lossy(&answer[..read]));
-            break true;
+            return (sent + 1, true);
         }
-        if bytes == 50 {
-            break false;
-        }
-    };
-    assert!(body_cut_off, "a body still taken after {bytes} bytes over 15 s");
+    }
+    (50, false)
+}
+
+#[tokio::test]
+async fn request_headers_and_bodies_that_trickle_in_are_cut_off() {
+    let dist = fixture_dist();
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2) };
+    let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
+    // A header line at a time, never done.
+    let (lines, cut_off) = trickle(&server, b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n", b"x-slow: 1\r\n").await;
+    assert!(cut_off, "headers still taken after {lines} lines over 15 s");
+    assert!(lines >= 3, "cut off before the headers' time was up: {lines} lines");
+    // Headers whole, then a body a byte at a time.
+    let start = b"POST /api/login HTTP/1.1\r\nhost: houqin\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+    let (bytes, cut_off) = trickle(&server, start, b" ").await;
+    assert!(cut_off, "a body still taken after {bytes} bytes over 15 s");
     // Others are served as before.
     assert_eq!(http_client().get(server.url("/healthz")).send().await.unwrap().status(), 200);
     server.stop().await.unwrap();
