@@ -315,6 +315,38 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     let _ = hub.commands.send(Command::Disconnected { connection });
 }
 
+/// Closed connections' reasons, logged at WARN once a minute per person at most (with how
+/// many were left out meanwhile), so one peer sending bad input in a loop cannot bury the
+/// log; the rest go to DEBUG. What the peer sent is cut short and escaped.
+#[derive(Default)]
+struct Refusals {
+    last: HashMap<String, (tokio::time::Instant, u64)>,
+}
+
+/// How often one person's refusals reach the log at WARN.
+const WARN_REFUSALS_EVERY: Duration = Duration::from_secs(60);
+
+impl Refusals {
+    fn note(&mut self, who: &str, connection: ConnectionId, reason: &str) {
+        let reason = crate::auth::loggable(reason);
+        let now = tokio::time::Instant::now();
+        match self.last.get_mut(who) {
+            Some((at, left_out)) if now.duration_since(*at) < WARN_REFUSALS_EVERY => {
+                *left_out += 1;
+                tracing::debug!(connection = connection.0, user = who, %reason, "closing a sync connection");
+            }
+            _ => {
+                let left_out = self.last.insert(who.to_owned(), (now, 0)).map_or(0, |(_, left_out)| left_out);
+                tracing::warn!(connection = connection.0, user = who, %reason, left_out, "closing a sync connection");
+                // The table forgets people quiet for a minute.
+                if self.last.len() > 1024 {
+                    self.last.retain(|_, (at, _)| now.duration_since(*at) < WARN_REFUSALS_EVERY);
+                }
+            }
+        }
+    }
+}
+
 /// A token bucket: `capacity` frames at once, refilled at `per_second`.
 struct RateLimit {
     tokens: f64,
@@ -371,6 +403,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
     let mut unstored: VecDeque<(DocumentId, Vec<u8>, u64)> = VecDeque::new();
     let mut unflushed: Vec<(DocumentId, u64)> = Vec::new();
     let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
+    let mut refusals = Refusals::default();
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -489,7 +522,8 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                     }
                 }
                 Effect::Close { connection, reason } => {
-                    tracing::info!(connection = connection.0, %reason, "closing a sync connection");
+                    let who = users.get(&connection).map_or_else(|| "anonymous".to_owned(), |user| user.username.to_string());
+                    refusals.note(&who, connection, &reason);
                     if let Some(outlet) = outbound.remove(&connection) {
                         outlet.close(&reason);
                     }
@@ -732,7 +766,23 @@ fn index_blobs(blobs: &BlobStore, document: &DocumentId, doc: &AutoCommit) {
 mod tests {
     use std::time::Duration;
 
-    use super::RateLimit;
+    use super::{RateLimit, Refusals};
+    use shared::protocol::server::ConnectionId;
+
+    /// One person's refusals in a loop reach WARN once a minute, counting those left out.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_refused_in_a_loop_is_logged_once_a_minute() {
+        let mut refusals = Refusals::default();
+        for connection in 0..100 {
+            refusals.note("tech", ConnectionId(connection), "malformed sync message: a Bloom filter with 0 bits per entry");
+        }
+        refusals.note("store", ConnectionId(100), "malformed sync message");
+        assert_eq!(refusals.last["tech"].1, 99, "all but the first left out of WARN");
+        assert_eq!(refusals.last["store"].1, 0, "someone else is not held back");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        refusals.note("tech", ConnectionId(101), "again");
+        assert_eq!(refusals.last["tech"].1, 0, "a minute on, WARN again (saying 99 were left out)");
+    }
 
     #[test]
     fn the_rate_limit_allows_a_burst_then_the_steady_rate() {
