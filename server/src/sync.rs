@@ -280,6 +280,8 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
                 // Waiting for a turn stops reading: the peer's sends back up, not the hub.
                 Some(Ok(WsMessage::Binary(frame))) => {
                     let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    // Time spent waiting for the hub is not the peer's silence.
+                    heard = tokio::time::Instant::now();
                     let _ = hub.commands.send(Command::Frame { connection, frame: frame.to_vec(), turn });
                 }
                 // Not a protocol frame: the role answers it with an error and a close.
