@@ -1,10 +1,14 @@
 //! `houqin-server check`: reads everything in the database — every key of every tree,
-//! every document, every file, the directory — and says what does not read. Run on a
+//! every document, every file, the directory — and says what does not read, and what
+//! the database says it holds but does not (sled drops a value whose file is gone). Run on a
 //! stopped server's `--data` (sled allows one process at a time). Nothing is changed.
 
 use anyhow::Context;
 use automerge::AutoCommit;
 use sha2::{Digest, Sha256};
+
+use shared::document::catalog::SiteCatalog;
+use shared::protocol::DocumentId;
 
 use crate::Storage;
 use crate::directory::Directory;
@@ -71,12 +75,51 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Err(error) => report.problems.push(format!("files: {error}")),
         }
     }
+    // sled drops a value whose own file is gone without a word: what other trees say was
+    // stored is looked for.
+    let blobs = storage.tree("blobs")?;
+    let mut missing = std::collections::BTreeSet::new();
+    for tree in ["blob_sites", "blob_refs"] {
+        for key in storage.tree(tree)?.iter().keys().flatten() {
+            if let Some(sha256) = key.get(..32)
+                && !blobs.contains_key(sha256).unwrap_or(false)
+            {
+                missing.insert(sha256.to_vec());
+            }
+        }
+    }
+    for sha256 in missing {
+        let named: String = sha256.iter().map(|byte| format!("{byte:02x}")).collect();
+        report.problems.push(format!("file {named}: uploaded or referred to, but its bytes are gone"));
+    }
     let directory = Directory::open(storage)?;
     if let Err(error) = directory.users() {
         report.problems.push(format!("people: {error:#}"));
     }
-    if let Err(error) = directory.sites() {
-        report.problems.push(format!("sites: {error:#}"));
+    match directory.sites() {
+        Ok(sites) => {
+            for site in sites {
+                let Some(catalog) = site.catalog else { continue };
+                let listed = match documents.load(&catalog) {
+                    Ok(Some(doc)) => SiteCatalog::from_doc(doc).and_then(|catalog| catalog.read()).map(|view| view.index).unwrap_or_default(),
+                    Ok(None) => {
+                        report.problems.push(format!("site {}: its catalog {} is not stored", site.id, catalog.url()));
+                        continue;
+                    }
+                    Err(error) => {
+                        report.problems.push(format!("site {}: its catalog does not read: {error:#}", site.id));
+                        continue;
+                    }
+                };
+                for entry in listed {
+                    let Ok(id) = DocumentId::parse(&entry.document) else { continue };
+                    if documents.chunks(&id).is_ok_and(|chunks| chunks.is_empty()) {
+                        report.problems.push(format!("document {}: listed at site {} ({}), but not stored", entry.document, site.id, entry.title));
+                    }
+                }
+            }
+        }
+        Err(error) => report.problems.push(format!("sites: {error:#}")),
     }
     Ok(report)
 }

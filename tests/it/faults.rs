@@ -315,6 +315,8 @@ async fn check_names_what_does_not_read() {
         damaged[middle..middle + 8].copy_from_slice(&[0x5a; 8]);
         store.append(&document, &damaged).unwrap();
         storage.tree("blobs").unwrap().insert([7u8; 32], b"not what the name says".to_vec()).unwrap();
+        // An upload whose bytes are gone (sled drops a value whose own file was deleted).
+        storage.tree("blob_sites").unwrap().insert([[9u8; 32].as_slice(), b"hq"].concat(), &[]).unwrap();
         storage.flush().await.unwrap();
     }
     let damaged = check();
@@ -322,6 +324,7 @@ async fn check_names_what_does_not_read() {
     assert!(!damaged.status.success(), "{said}");
     assert!(said.contains(&format!("document {}: its 2 stored chunks do not read as one", document.url())), "{said}");
     assert!(said.contains(&format!("file {}: its bytes no longer hash to its name", "07".repeat(32))), "{said}");
+    assert!(said.contains(&format!("file {}: uploaded or referred to, but its bytes are gone", "09".repeat(32))), "{said}");
 }
 
 /// A database whose file was damaged is reported as damaged, with what to do, not as one
