@@ -123,3 +123,44 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
     }
     Ok(report)
 }
+
+/// What a salvage copied, and what the copy lacks.
+pub struct Salvaged {
+    pub keys: u64,
+    /// Trees that stopped reading part way, with how far they got.
+    pub cut_short: Vec<String>,
+    /// The copy's own check: what it says it holds but does not, and what does not read.
+    pub check: Report,
+}
+
+/// Copies every key that still reads from the database in `from` (opened even if it went
+/// back behind its flush count) into a new one in `to`, which must not exist yet, and
+/// checks the copy. The damaged database is not changed.
+pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<Salvaged> {
+    anyhow::ensure!(!to.exists(), "{} exists: salvage into a new directory", to.display());
+    let source = Storage::open_damaged(from)?;
+    let copy = Storage::open(to)?;
+    let (mut keys, mut cut_short) = (0, Vec::new());
+    for name in source.db().tree_names() {
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        let tree = source.db().open_tree(&name).with_context(|| format!("cannot open the tree {shown:?}"))?;
+        let into = copy.db().open_tree(&name).with_context(|| format!("cannot make the tree {shown:?}"))?;
+        let mut copied = 0u64;
+        for entry in tree.iter() {
+            match entry {
+                Ok((key, value)) => {
+                    into.insert(key, value).context("cannot write the copy")?;
+                    copied += 1;
+                }
+                Err(error) => {
+                    cut_short.push(format!("tree {shown:?}: {copied} keys copied, then: {error}"));
+                    break;
+                }
+            }
+        }
+        keys += copied;
+    }
+    copy.durable()()?;
+    let check = check(&copy)?;
+    Ok(Salvaged { keys, cut_short, check })
+}

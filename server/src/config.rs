@@ -106,6 +106,13 @@ pub enum Command {
     /// Reads everything in the database on --data (the server stopped) and lists what
     /// does not read; exits with an error if anything does not.
     Check,
+    /// Copies everything that still reads from a damaged database on --data (the server
+    /// stopped) into a new one, and lists what the copy lacks. --data is not changed.
+    Salvage {
+        /// A new directory for the copy; start the server on it once you have read the list.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
     /// Restores a backup into --data, which must be empty or absent (the server stopped).
     Restore {
         /// The backup, as `backup --to` wrote it; checked whole before anything is written.

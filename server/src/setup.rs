@@ -19,6 +19,20 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
         // neither opens the database here.
         Command::Backup { to } => crate::backup::back_up(&config.data, &to),
         Command::Restore { from } => crate::backup::restore(&config.data, &from),
+        Command::Salvage { to } => {
+            let salvaged = crate::check::salvage(&config.data, &to)?;
+            println!("copied {} keys into {}", salvaged.keys, to.display());
+            for lost in salvaged.cut_short.iter().chain(&salvaged.check.problems) {
+                println!("lost: {lost}");
+            }
+            println!(
+                "the copy holds {} documents and {} files; start the server on it with --data {}",
+                salvaged.check.documents,
+                salvaged.check.files,
+                to.display()
+            );
+            Ok(())
+        }
         Command::Check => {
             let storage = Storage::open(&config.data)?;
             let report = crate::check::check(&storage)?;

@@ -49,6 +49,16 @@ const COMPRESSION_OFF: &[u8] = b"use_compression: false";
 impl Storage {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> anyhow::Result<Storage> {
+        Storage::open_checked(path, true)
+    }
+
+    /// Opens the database in `path` even if it has gone back behind its flush count, to
+    /// copy out what it still holds (`salvage`).
+    pub fn open_damaged(path: &Path) -> anyhow::Result<Storage> {
+        Storage::open_checked(path, false)
+    }
+
+    fn open_checked(path: &Path, refuse_going_back: bool) -> anyhow::Result<Storage> {
         private_directory(path)?;
         let db = sled::Config::new()
             .path(path)
@@ -57,7 +67,7 @@ impl Storage {
             .open()
             .map_err(|error| opening_failed(path, error))?;
         let value_files = Arc::new(ValueFiles::new(path));
-        let generations = Arc::new(Generations::open(&db, path)?);
+        let generations = Arc::new(Generations::open(&db, path, refuse_going_back)?);
         Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE), value_files, generations })
     }
 
@@ -118,7 +128,7 @@ const GENERATION_KEY: &[u8] = b"generation";
 const MARK_EVERY: Duration = Duration::from_secs(1);
 
 impl Generations {
-    fn open(db: &sled::Db, path: &Path) -> anyhow::Result<Generations> {
+    fn open(db: &sled::Db, path: &Path, refuse_going_back: bool) -> anyhow::Result<Generations> {
         let meta = db.open_tree("meta").context("cannot open the meta tree")?;
         let stored = meta.get(GENERATION_KEY).context("cannot read the database's generation")?;
         let stored = stored.and_then(|bytes| bytes.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
@@ -128,10 +138,12 @@ impl Generations {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
             Err(error) => return Err(error).with_context(|| format!("cannot read {}", marker.display())),
         };
-        if stored < marked {
+        if stored < marked && refuse_going_back {
             anyhow::bail!(
                 "the database in {} is damaged: it has lost writes it had made durable (it is at flush {stored}, they reached {marked}); \
-                 restore the last backup into a new directory (`houqin-server --data NEW restore --from FILE`) and start the server on it",
+                 restore the last backup into a new directory (`houqin-server --data NEW restore --from FILE`) and start the server on it, \
+                 or copy out what it still holds (`houqin-server --data {} salvage --to NEW`)",
+                path.display(),
                 path.display()
             );
         }

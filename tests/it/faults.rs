@@ -325,6 +325,18 @@ async fn check_names_what_does_not_read() {
     assert!(said.contains(&format!("document {}: its 2 stored chunks do not read as one", document.url())), "{said}");
     assert!(said.contains(&format!("file {}: its bytes no longer hash to its name", "07".repeat(32))), "{said}");
     assert!(said.contains(&format!("file {}: uploaded or referred to, but its bytes are gone", "09".repeat(32))), "{said}");
+
+    // Salvaged into a new directory: everything that reads is copied, and what the copy
+    // lacks is listed; the damaged database is left as it was.
+    let copy = data.path().join("salvaged");
+    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
+    let said = String::from_utf8_lossy(&salvaged.stdout);
+    assert!(salvaged.status.success(), "{said} {}", String::from_utf8_lossy(&salvaged.stderr));
+    assert!(said.contains(&format!("lost: file {}: uploaded or referred to, but its bytes are gone", "09".repeat(32))), "{said}");
+    let storage = server::Storage::open(&copy).unwrap();
+    let users = server::directory::Directory::open(&storage).unwrap().users().unwrap();
+    assert!(users.iter().any(|user| user.username.as_str() == "inspector"), "the people are copied");
+    assert!(server::documents::DocumentStore::open(&storage).unwrap().load(&document).unwrap().is_some(), "the order's readable chunk is copied");
 }
 
 /// A database whose file was damaged is reported as damaged, with what to do, not as one
@@ -347,6 +359,11 @@ async fn a_damaged_database_is_named_as_such_at_start() {
     assert!(!started.status.success());
     assert!(said.contains("is damaged") && said.contains("restore the last backup"), "{said}");
     assert!(!said.contains("another server"), "{said}");
+    // What it still holds can be copied out; the copy opens.
+    let copy = data.path().join("salvaged");
+    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
+    assert!(salvaged.status.success(), "{}", String::from_utf8_lossy(&salvaged.stderr));
+    assert!(server::Storage::open(&copy).is_ok());
 }
 
 /// The server's resident memory grows by at most this much per idle sync socket.
