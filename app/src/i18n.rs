@@ -72,6 +72,7 @@ pub struct Texts {
     pub server_reachable: &'static str,
     /// The server answers but its disk is nearly full.
     pub server_disk_full: &'static str,
+    pub server_damaged: &'static str,
     pub server_unreachable: &'static str,
     pub app_version: &'static str,
     pub server_version: &'static str,
@@ -420,6 +421,7 @@ const CHINESE: Texts = Texts {
     checking_server: "正在连接服务器…",
     server_reachable: "已连接服务器",
     server_disk_full: "服务器磁盘将满：新的修改暂存在本机，请管理员清理空间",
+    server_damaged: "服务器的数据库有损坏，只提供仍可读取的记录：请管理员恢复备份或抢救数据",
     server_unreachable: "未连接服务器：离线工作，联网后自动同步",
     app_version: "应用版本",
     server_version: "服务器版本",
@@ -731,6 +733,7 @@ const ENGLISH: Texts = Texts {
     checking_server: "Contacting the server…",
     server_reachable: "Connected to the server",
     server_disk_full: "The server's disk is nearly full: new changes stay on this phone until an administrator frees space",
+    server_damaged: "The server's database is damaged and serves only what still reads: an administrator restores a backup or salvages it",
     server_unreachable: "Server not reachable: working offline, will sync when connected",
     app_version: "App version",
     server_version: "Server version",

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use shared::directory::SiteId;
 use shared::document::BlobRef;
 use shared::protocol::DocumentId;
+use sled::Transactional as _;
 
 use crate::auth::Session;
 use crate::{AppError, AppState, Storage};
@@ -122,14 +123,31 @@ impl BlobStore {
             }
             charged.push(site);
         }
-        for site in charged {
-            // Of two uploads at once, the one that records the site pays for it.
-            if self.sites.compare_and_swap(key(site), None::<&[u8]>, Some(&now.to_be_bytes())).context("cannot record a blob's sites")?.is_ok() {
-                self.add_usage(site.as_str(), size as i64)?;
-            }
+        // The bytes and the sites that uploaded them are written at once: an upload is
+        // never recorded without its bytes (that is damage, looked for at start), nor
+        // bytes without who uploaded them (readable wherever documents refer to them).
+        let stamp = now.to_be_bytes();
+        let (swapped, recorded) = (&self.blobs, &self.sites)
+            .transaction(|(blobs, sites)| {
+                let swapped = blobs.get(sha256)?.is_none();
+                if swapped {
+                    blobs.insert(sha256.as_slice(), bytes)?;
+                }
+                let mut recorded = Vec::new();
+                for site in &charged {
+                    // Of two uploads at once, the one that records the site pays for it.
+                    if sites.get(key(site))?.is_none() {
+                        sites.insert(key(site), &stamp)?;
+                        recorded.push(*site);
+                    }
+                }
+                Ok((swapped, recorded))
+            })
+            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("cannot store a blob: {error}"))?;
+        for site in recorded {
+            self.add_usage(site.as_str(), size as i64)?;
         }
-        let swapped = self.blobs.compare_and_swap(sha256, None::<&[u8]>, Some(bytes)).context("cannot store a blob")?;
-        Ok(swapped.is_ok())
+        Ok(swapped)
     }
 
     /// Removes files no document refers to whose every upload is older than `grace` at
@@ -153,9 +171,17 @@ impl BlobStore {
             if self.refs.scan_prefix(&sha256).next().is_some() {
                 continue;
             }
-            self.blobs.remove(&sha256).context("cannot remove a blob")?;
+            // At once, as they were stored ([`BlobStore::put`]).
+            (&self.blobs, &self.sites)
+                .transaction(|(blobs, sites)| {
+                    blobs.remove(&sha256)?;
+                    for (key, _) in &uploads {
+                        sites.remove(key)?;
+                    }
+                    Ok(())
+                })
+                .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("cannot remove a blob: {error}"))?;
             for (key, _) in uploads {
-                self.sites.remove(&key).context("cannot remove a blob's sites")?;
                 let site = String::from_utf8_lossy(&key[sha256.len()..]).into_owned();
                 self.add_usage(&site, -(bytes.len() as i64))?;
             }

@@ -68,30 +68,13 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Ok((key, bytes)) => {
                 let hash: [u8; 32] = Sha256::digest(&bytes).into();
                 if hash.as_slice() != key.as_ref() {
-                    let named: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
-                    report.problems.push(format!("file {named}: its bytes no longer hash to its name"));
+                    report.problems.push(format!("file {}: its bytes no longer hash to its name", hex(&key)));
                 }
             }
             Err(error) => report.problems.push(format!("files: {error}")),
         }
     }
-    // sled drops a value whose own file is gone without a word: what other trees say was
-    // stored is looked for.
-    let blobs = storage.tree("blobs")?;
-    let mut missing = std::collections::BTreeSet::new();
-    for tree in ["blob_sites", "blob_refs"] {
-        for key in storage.tree(tree)?.iter().keys().flatten() {
-            if let Some(sha256) = key.get(..32)
-                && !blobs.contains_key(sha256).unwrap_or(false)
-            {
-                missing.insert(sha256.to_vec());
-            }
-        }
-    }
-    for sha256 in missing {
-        let named: String = sha256.iter().map(|byte| format!("{byte:02x}")).collect();
-        report.problems.push(format!("file {named}: uploaded or referred to, but its bytes are gone"));
-    }
+    report.problems.extend(at_start(storage)?);
     let directory = Directory::open(storage)?;
     if let Err(error) = directory.users() {
         report.problems.push(format!("people: {error:#}"));
@@ -122,6 +105,35 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
         Err(error) => report.problems.push(format!("sites: {error:#}")),
     }
     Ok(report)
+}
+
+/// What the database says it keeps in files of sled's own and no longer holds: photos
+/// uploaded whose bytes are gone, large document chunks named in `large_chunks` that are
+/// gone (sled drops a value whose file was removed without a word). Quick enough for
+/// every start: a lookup per photo and per large chunk, nothing read whole.
+pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let blobs = storage.tree("blobs")?;
+    let mut previous: Option<sled::IVec> = None;
+    for key in storage.tree("blob_sites")?.iter().keys() {
+        let key = key.context("cannot read the photos' uploads")?;
+        let Some(sha256) = key.get(..32) else { continue };
+        if previous.as_deref() == Some(sha256) {
+            continue;
+        }
+        previous = Some(sha256.into());
+        if !blobs.contains_key(sha256).context("cannot read the photos")? {
+            problems.push(format!("file {}: uploaded, but its bytes are gone", hex(sha256)));
+        }
+    }
+    for (document, length) in DocumentStore::open(storage)?.missing_large()? {
+        problems.push(format!("document {}: a stored chunk of {length} bytes is gone; its changes are kept only on the phones that made or fetched them", document.url()));
+    }
+    Ok(problems)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// What a salvage copied, and what the copy lacks.
@@ -160,7 +172,17 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
         }
         keys += copied;
     }
-    copy.durable()()?;
     let check = check(&copy)?;
+    // What the copy lacks is listed above; it no longer claims to hold it, so a server
+    // starts on it without calling it damaged.
+    DocumentStore::open(&copy)?.forget_missing_large()?;
+    let (blobs, sites) = (copy.tree("blobs")?, copy.tree("blob_sites")?);
+    for key in sites.iter().keys() {
+        let key = key.context("cannot read the copy's uploads")?;
+        if key.get(..32).is_some_and(|sha256| !blobs.contains_key(sha256).unwrap_or(true)) {
+            sites.remove(&key).context("cannot write the copy")?;
+        }
+    }
+    copy.durable()()?;
     Ok(Salvaged { keys, cut_short, check })
 }

@@ -65,6 +65,12 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_MIN_FREE_MIB", value_name = "MIB", default_value_t = crate::space::DEFAULT_RESERVE >> 20)]
     pub min_free_mib: u64,
 
+    /// Serve a database found damaged at start (one that lost writes, or lacks files it
+    /// names) as it is: what reads is served, and `/healthz` and the administrators' pages
+    /// say it is damaged. Without it the server refuses to start on it.
+    #[arg(long, env = "HOUQIN_ALLOW_DAMAGED")]
+    pub allow_damaged: bool,
+
     /// Seed demo sites and users into an empty database and print their logins.
     #[arg(long, env = "HOUQIN_DEMO")]
     pub demo: bool,

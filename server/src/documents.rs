@@ -8,11 +8,25 @@
 //! backup reads the tree nothing is removed, and compaction waits (a document's changes
 //! meanwhile cost their own chunks, never another whole copy; see
 //! [`DocumentStore::compact`]).
+//!
+//! sled keeps a value of a quarter of its segment or more (128 KiB) in a file of its own,
+//! and drops the value without a word if that file is gone. So every chunk of at least
+//! [`LARGE_CHUNK`] is also named in the `large_chunks` tree, written in one transaction
+//! with it: a name whose chunk is missing is damage, found at start
+//! ([`DocumentStore::missing_large`]).
+//!
+//! A document that loads with changes missing (a chunk that does not read, changes whose
+//! dependencies are gone) is never compacted while the server runs: its copy in memory
+//! lacks what a compaction would remove.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use automerge::AutoCommit;
 use sha2::{Digest, Sha256};
 use shared::protocol::DocumentId;
+use sled::Transactional as _;
 
 use crate::Storage;
 use crate::storage::RemovalGate;
@@ -23,11 +37,19 @@ const INCREMENTAL: u8 = 1;
 /// Incremental chunks a document may gather before it is compacted into one snapshot.
 pub const COMPACT_AFTER: usize = 64;
 
+/// A chunk this long or longer may live in a file of sled's own, and is named in
+/// `large_chunks` (with margin below sled's 128 KiB).
+pub const LARGE_CHUNK: usize = 64 << 10;
+
 /// The `documents` tree.
 #[derive(Clone)]
 pub struct DocumentStore {
     tree: sled::Tree,
+    /// The keys of chunks of at least [`LARGE_CHUNK`] bytes, each to its length.
+    large: sled::Tree,
     removals: RemovalGate,
+    /// Documents that loaded with changes missing: never compacted.
+    damaged: Arc<Mutex<HashSet<DocumentId>>>,
 }
 
 fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
@@ -40,7 +62,66 @@ fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
 
 impl DocumentStore {
     pub fn open(storage: &Storage) -> anyhow::Result<DocumentStore> {
-        Ok(DocumentStore { tree: storage.tree("documents")?, removals: storage.removal_gate() })
+        Ok(DocumentStore {
+            tree: storage.tree("documents")?,
+            large: storage.tree("large_chunks")?,
+            removals: storage.removal_gate(),
+            damaged: Arc::default(),
+        })
+    }
+
+    /// Whether the document loaded with changes missing since the server started.
+    pub fn is_damaged(&self, document: &DocumentId) -> bool {
+        self.damaged.lock().unwrap_or_else(PoisonError::into_inner).contains(document)
+    }
+
+    fn mark_damaged(&self, document: &DocumentId) {
+        self.damaged.lock().unwrap_or_else(PoisonError::into_inner).insert(*document);
+    }
+
+    /// Stores `chunk` under `key`, and names it in `large_chunks` if it is large, at once.
+    fn insert(&self, key: Vec<u8>, chunk: Vec<u8>) -> anyhow::Result<()> {
+        if chunk.len() < LARGE_CHUNK {
+            self.tree.insert(key, chunk)?;
+            return Ok(());
+        }
+        let length = (chunk.len() as u64).to_be_bytes();
+        (&self.tree, &self.large)
+            .transaction(|(tree, large)| {
+                tree.insert(key.as_slice(), chunk.as_slice())?;
+                large.insert(key.as_slice(), &length)?;
+                Ok(())
+            })
+            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("{error}"))
+    }
+
+    /// Large chunks named in `large_chunks` that the documents tree no longer holds, each
+    /// with its document and length: damage (their files were removed). Blocking.
+    pub fn missing_large(&self) -> anyhow::Result<Vec<(DocumentId, u64)>> {
+        let mut missing = Vec::new();
+        for entry in self.large.iter() {
+            let (key, length) = entry.context("cannot read the large chunks' names")?;
+            if !self.tree.contains_key(&key).context("cannot read a document chunk")? {
+                let id: [u8; 16] = key.get(..16).and_then(|id| id.try_into().ok()).context("a large chunk's name is too short")?;
+                let length = length.as_ref().try_into().map_or(0, u64::from_be_bytes);
+                missing.push((DocumentId::from_bytes(id), length));
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Forgets the names of large chunks that are gone (a salvaged copy, once what it
+    /// lacks is listed). Blocking.
+    pub fn forget_missing_large(&self) -> anyhow::Result<usize> {
+        let mut forgotten = 0;
+        for key in self.large.iter().keys() {
+            let key = key.context("cannot read the large chunks' names")?;
+            if !self.tree.contains_key(&key)? {
+                self.large.remove(&key)?;
+                forgotten += 1;
+            }
+        }
+        Ok(forgotten)
     }
 
     /// The document as stored, or `None` if no chunk of it exists. Blocking: call it from
@@ -58,6 +139,7 @@ impl DocumentStore {
         let mut doc = match AutoCommit::load(&whole) {
             Ok(doc) => doc,
             Err(_) => {
+                self.mark_damaged(document);
                 let mut doc = AutoCommit::new();
                 let mut read = 0;
                 for chunk in &chunks {
@@ -70,13 +152,19 @@ impl DocumentStore {
                 doc
             }
         };
+        // Changes whose dependencies are not stored (a chunk's file removed) wait inside
+        // Automerge, outside what `save` writes: a compaction would lose them.
+        if !doc.get_missing_deps(&[]).is_empty() {
+            tracing::error!(%document, "a stored document lacks changes others depend on; it is kept as stored");
+            self.mark_damaged(document);
+        }
         shared::protocol::forget_patches(&mut doc);
         Ok(Some(doc))
     }
 
     /// Adds an incremental chunk (not yet flushed) and says how many the document has.
     pub fn append(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<usize> {
-        self.tree.insert(key(document, INCREMENTAL, chunk), chunk).context("cannot store a document chunk")?;
+        self.insert(key(document, INCREMENTAL, chunk), chunk.to_vec()).context("cannot store a document chunk")?;
         Ok(self.tree.scan_prefix([document.as_bytes().as_slice(), &[INCREMENTAL]].concat()).count())
     }
 
@@ -87,6 +175,9 @@ impl DocumentStore {
     /// for a backup: while one reads, an existing document is left as its chunks (a later
     /// compaction replaces them), and a new one is stored as a snapshot.
     pub fn compact(&self, document: &DocumentId, doc: &mut AutoCommit) -> anyhow::Result<()> {
+        if self.is_damaged(document) {
+            return Ok(());
+        }
         let Some(_permit) = self.removals.try_permit() else {
             // While a backup reads, nothing is removed: a snapshot beside the chunks would
             // add a copy of the whole document per compaction (a backup read slowly while
@@ -94,7 +185,7 @@ impl DocumentStore {
             // for the next compaction; only a document stored nowhere yet is written.
             if self.tree.scan_prefix(document.as_bytes()).next().is_none() {
                 let snapshot = doc.save();
-                self.tree.insert(key(document, SNAPSHOT, &snapshot), snapshot).context("cannot store a document snapshot")?;
+                self.insert(key(document, SNAPSHOT, &snapshot), snapshot).context("cannot store a document snapshot")?;
             }
             return Ok(());
         };
@@ -117,7 +208,7 @@ impl DocumentStore {
     /// Blocking: a document handed back idle is compacted on the blocking pool while the
     /// hub goes on, possibly loading and changing the document again meanwhile.
     pub fn store_compacted(&self, document: &DocumentId, doc: &mut AutoCommit, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
-        if covered.is_empty() || matches!(covered.as_slice(), [only] if only.get(16) == Some(&SNAPSHOT)) {
+        if covered.is_empty() || matches!(covered.as_slice(), [only] if only.get(16) == Some(&SNAPSHOT)) || self.is_damaged(document) {
             return Ok(());
         }
         let Some(_permit) = self.removals.try_permit() else { return Ok(()) };
@@ -125,16 +216,41 @@ impl DocumentStore {
         self.replace(key(document, SNAPSHOT, &snapshot), snapshot, covered)
     }
 
-    /// Inserts the snapshot and removes the `covered` keys in one atomic batch.
+    /// Inserts the snapshot and removes the `covered` keys at once: in one batch, or in
+    /// one transaction with `large_chunks` when a large chunk comes or goes.
     fn replace(&self, new_key: Vec<u8>, snapshot: Vec<u8>, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
-        let mut batch = sled::Batch::default();
-        for old_key in covered {
-            if old_key.as_ref() != new_key.as_slice() {
-                batch.remove(old_key);
+        let removed: Vec<sled::IVec> = covered.into_iter().filter(|old_key| old_key.as_ref() != new_key.as_slice()).collect();
+        let mut named = Vec::new();
+        for old_key in &removed {
+            if self.large.contains_key(old_key).context("cannot read the large chunks' names")? {
+                named.push(old_key.clone());
             }
         }
-        batch.insert(new_key, snapshot);
-        self.tree.apply_batch(batch).context("cannot compact a document")
+        if snapshot.len() < LARGE_CHUNK && named.is_empty() {
+            let mut batch = sled::Batch::default();
+            for old_key in removed {
+                batch.remove(old_key);
+            }
+            batch.insert(new_key, snapshot);
+            return self.tree.apply_batch(batch).context("cannot compact a document");
+        }
+        let length = (snapshot.len() as u64).to_be_bytes();
+        (&self.tree, &self.large)
+            .transaction(|(tree, large)| {
+                for old_key in &removed {
+                    tree.remove(old_key)?;
+                }
+                for old_key in &named {
+                    large.remove(old_key)?;
+                }
+                tree.insert(new_key.as_slice(), snapshot.as_slice())?;
+                if snapshot.len() >= LARGE_CHUNK {
+                    large.insert(new_key.as_slice(), &length)?;
+                }
+                Ok(())
+            })
+            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("{error}"))
+            .context("cannot compact a document")
     }
 
     /// The document's stored chunks as they are, snapshots first (incremental chunks
@@ -248,6 +364,68 @@ mod tests {
         store.append(&broken, b"nothing automerge").unwrap();
         let error = store.load(&broken).unwrap_err().to_string();
         assert!(error.contains("has no chunk that reads"), "{error}");
+    }
+
+    /// Text that does not compress, `len` characters.
+    fn noise(len: u64) -> String {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                char::from(b'a' + ((state >> 33) % 26) as u8)
+            })
+            .collect()
+    }
+
+    /// A large chunk is named in `large_chunks` with it, and the name follows it through a
+    /// compaction; a name whose chunk is gone is reported, until forgotten.
+    #[test]
+    fn large_chunks_are_named_and_a_missing_one_is_found() {
+        let (_data, storage, store) = open();
+        let document = DocumentId::from_random([9; 16]);
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "note", noise(200_000)).unwrap();
+        store.append(&document, &doc.save_incremental()).unwrap();
+        append_steps(&store, &document, &mut doc, 0..2);
+        assert_eq!(storage.tree("large_chunks").unwrap().len(), 1, "only the large chunk is named");
+        assert!(store.missing_large().unwrap().is_empty());
+
+        store.compact(&document, &mut doc).unwrap();
+        let names: Vec<_> = storage.tree("large_chunks").unwrap().iter().keys().map(Result::unwrap).collect();
+        assert_eq!(names, store.stored_keys(&document).unwrap(), "the snapshot is named in place of the chunk it covers");
+
+        // As sled does when the value's own file was removed.
+        storage.tree("documents").unwrap().remove(&names[0]).unwrap();
+        let missing = store.missing_large().unwrap();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].0, document);
+        assert!(missing[0].1 > 100_000, "{}", missing[0].1);
+        assert_eq!(store.forget_missing_large().unwrap(), 1);
+        assert!(store.missing_large().unwrap().is_empty());
+    }
+
+    /// A document that loads with changes whose dependencies are gone keeps every chunk:
+    /// a compaction of its copy would drop the changes waiting inside Automerge.
+    #[test]
+    fn a_document_missing_changes_is_never_compacted() {
+        let (_data, _storage, store) = open();
+        let document = DocumentId::from_random([10; 16]);
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "first", 1).unwrap();
+        doc.save_incremental();
+        append_steps(&store, &document, &mut doc, 0..3);
+        let mut loaded = store.load(&document).unwrap().unwrap();
+        assert!(store.is_damaged(&document));
+        assert!(loaded.get_heads().is_empty(), "its changes wait for the first one");
+        store.compact(&document, &mut loaded).unwrap();
+        let covered = store.stored_keys(&document).unwrap();
+        store.store_compacted(&document, &mut loaded, covered).unwrap();
+        assert_eq!(store.chunk_count(&document).unwrap(), 3, "nothing removed");
+
+        let whole = DocumentId::from_random([11; 16]);
+        append_steps(&store, &whole, &mut AutoCommit::new(), 0..3);
+        store.load(&whole).unwrap().unwrap();
+        assert!(!store.is_damaged(&whole));
     }
 
     /// A document compacted after it left memory keeps a chunk stored after the keys it

@@ -139,6 +139,7 @@ pub fn app(state: AppState) -> Router {
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<shared::health::Health> {
     let mut health = shared::health::Health::ok();
     health.disk_full = state.storage.space().check().is_err();
+    health.damaged = !state.storage.damage().is_empty();
     axum::Json(health)
 }
 
@@ -219,7 +220,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Before anything is printed: a SIGHUP right after start must not find the default
     // action (exiting) in place.
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot listen for SIGHUP")?;
-    let storage = Storage::open(&config.data)?;
+    let storage = open_checked(&config)?;
     let demo_logins = if config.demo { demo::seed(&storage).await? } else { Vec::new() };
     let app_files = web::AppFiles::choose(config.dist.clone());
     let listener = listen(config.addr).with_context(|| format!("cannot listen on {}; is another server running there?", config.addr))?;
@@ -265,6 +266,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         control.stop().await;
     }
     served
+}
+
+/// Opens the database and looks at what a start can afford to ([`check::at_start`]): one
+/// found damaged is refused, with what to do, unless `--allow-damaged` says to serve it
+/// as it is.
+fn open_checked(config: &Config) -> anyhow::Result<Storage> {
+    let storage = if config.allow_damaged { Storage::open_damaged(&config.data)? } else { Storage::open(&config.data)? };
+    let found = check::at_start(&storage)?;
+    if !found.is_empty() && !config.allow_damaged {
+        const SHOWN: usize = 10;
+        let data = config.data.display();
+        let mut listed: String = found.iter().take(SHOWN).map(|problem| format!("\n  {problem}")).collect();
+        if found.len() > SHOWN {
+            listed.push_str(&format!("\n  … and {} more (`houqin-server --data {data} check` lists them all)", found.len() - SHOWN));
+        }
+        anyhow::bail!(
+            "the database in {data} is damaged:{listed}\n\
+             Restore the last backup into a new directory (`houqin-server --data NEW restore --from FILE`) and start the server on it, \
+             copy out what it still holds (`houqin-server --data {data} salvage --to NEW`), \
+             or serve it as it is with --allow-damaged"
+        );
+    }
+    storage.note_damage(found);
+    let damage = storage.damage();
+    if !damage.is_empty() {
+        tracing::error!(problems = damage.len(), first = %damage[0], "serving a damaged database as it is (--allow-damaged); `houqin-server check` lists what does not read");
+    }
+    Ok(storage)
 }
 
 /// Serves HTTPS (or plain HTTP without certificates) on `listener`, and redirects on

@@ -26,6 +26,8 @@ pub struct Storage {
     space: DiskSpace,
     value_files: Arc<ValueFiles>,
     generations: Arc<Generations>,
+    /// What was found damaged in a database served as it is (`--allow-damaged`).
+    damage: Arc<Mutex<Vec<String>>>,
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -53,7 +55,8 @@ impl Storage {
     }
 
     /// Opens the database in `path` even if it has gone back behind its flush count, to
-    /// copy out what it still holds (`salvage`).
+    /// copy out what it still holds (`salvage`) or serve it as it is (`--allow-damaged`);
+    /// the going back is noted in [`Storage::damage`].
     pub fn open_damaged(path: &Path) -> anyhow::Result<Storage> {
         Storage::open_checked(path, false)
     }
@@ -67,8 +70,25 @@ impl Storage {
             .open()
             .map_err(|error| opening_failed(path, error))?;
         let value_files = Arc::new(ValueFiles::new(path));
-        let generations = Arc::new(Generations::open(&db, path, refuse_going_back)?);
-        Ok(Storage { db, removals: RemovalGate::default(), space: DiskSpace::new(path, DEFAULT_RESERVE), value_files, generations })
+        let (generations, went_back) = Generations::open(&db, path, refuse_going_back)?;
+        Ok(Storage {
+            db,
+            removals: RemovalGate::default(),
+            space: DiskSpace::new(path, DEFAULT_RESERVE),
+            value_files,
+            generations: Arc::new(generations),
+            damage: Arc::new(Mutex::new(went_back.into_iter().collect())),
+        })
+    }
+
+    /// What is known to be damaged in the database being served (empty when it is whole).
+    pub fn damage(&self) -> Vec<String> {
+        self.damage.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Notes damage found in the database, served as it is.
+    pub fn note_damage(&self, found: impl IntoIterator<Item = String>) {
+        self.damage.lock().unwrap_or_else(PoisonError::into_inner).extend(found);
     }
 
     /// The database itself, for the group-commit flusher and backups.
@@ -128,7 +148,9 @@ const GENERATION_KEY: &[u8] = b"generation";
 const MARK_EVERY: Duration = Duration::from_secs(1);
 
 impl Generations {
-    fn open(db: &sled::Db, path: &Path, refuse_going_back: bool) -> anyhow::Result<Generations> {
+    /// The database's count, and a line saying it went back if it did (and that is not
+    /// refused).
+    fn open(db: &sled::Db, path: &Path, refuse_going_back: bool) -> anyhow::Result<(Generations, Option<String>)> {
         let meta = db.open_tree("meta").context("cannot open the meta tree")?;
         let stored = meta.get(GENERATION_KEY).context("cannot read the database's generation")?;
         let stored = stored.and_then(|bytes| bytes.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
@@ -138,7 +160,8 @@ impl Generations {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
             Err(error) => return Err(error).with_context(|| format!("cannot read {}", marker.display())),
         };
-        if stored < marked && refuse_going_back {
+        let went_back = (stored < marked).then(|| format!("the database has lost writes it had made durable (it is at flush {stored}, they reached {marked})"));
+        if went_back.is_some() && refuse_going_back {
             anyhow::bail!(
                 "the database in {} is damaged: it has lost writes it had made durable (it is at flush {stored}, they reached {marked}); \
                  restore the last backup into a new directory (`houqin-server --data NEW restore --from FILE`) and start the server on it, \
@@ -147,7 +170,9 @@ impl Generations {
                 path.display()
             );
         }
-        Ok(Generations { meta, marker, state: Mutex::new((stored, None)) })
+        // Counted on from the file's count: a database served as it is, or salvaged, is
+        // not refused again for the same loss once it has flushed.
+        Ok((Generations { meta, marker, state: Mutex::new((stored.max(marked), None)) }, went_back))
     }
 
     /// Counts a flush about to happen, in the database.

@@ -483,7 +483,10 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
             Some(done) = work.join_next() => match done {
                 Ok(Done::Loaded { document, result }) => match result {
                     Ok(stored) => server.handle_loaded(document, stored.map(|doc| *doc)),
-                    Err(error) => tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers wait"),
+                    Err(error) => {
+                        tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers are told it is unavailable");
+                        server.handle_unloadable(document);
+                    }
                 },
                 Ok(Done::Persisted { document, token, result }) => match result {
                     Ok(()) => server.handle_persisted(document, token),

@@ -13,11 +13,15 @@ pub struct Health {
     /// (changes stay on the phones) until an administrator frees space.
     #[serde(default)]
     pub disk_full: bool,
+    /// The server was started on a damaged database and serves what still reads
+    /// (`--allow-damaged`): an administrator restores a backup or salvages.
+    #[serde(default)]
+    pub damaged: bool,
 }
 
 impl Health {
     /// The answer of a healthy server of this release.
     pub fn ok() -> Health {
-        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned(), disk_full: false }
+        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned(), disk_full: false, damaged: false }
     }
 }

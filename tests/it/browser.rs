@@ -16,6 +16,25 @@ mod review;
 mod rounds;
 mod stock;
 
+/// A server serving a damaged database as it is (`--allow-damaged`) says so to everyone
+/// who opens the app, administrators included, in their language.
+#[tokio::test]
+async fn a_damaged_database_is_shown_on_the_start_page() {
+    let server = TestServer::start(&built_dist()).await;
+    server.state.storage.note_damage(["document automerge:x: a stored chunk of 200000 bytes is gone".to_owned()]);
+    let browser = Browser::start().await;
+    browser.client.goto(&server.url("/")).await.unwrap();
+    browser.wait_for_text("[data-status=damaged]", "The server's database is damaged and serves only what still reads: an administrator restores a backup or salvages it").await;
+    screenshot(&browser, "server-damaged").await;
+    browser.client.goto(&server.url("/settings")).await.unwrap();
+    browser.wait_for_text("h1", "Settings").await;
+    browser.client.find(fantoccini::Locator::Css("input[value='zh-CN']")).await.unwrap().click().await.unwrap();
+    browser.wait_for_text("h1", "设置").await;
+    browser.client.goto(&server.url("/")).await.unwrap();
+    browser.wait_for_text("[data-status=damaged]", "服务器的数据库有损坏，只提供仍可读取的记录：请管理员恢复备份或抢救数据").await;
+    screenshot(&browser, "server-damaged-zh").await;
+}
+
 #[tokio::test]
 async fn the_app_renders_switches_language_and_reopens_offline() {
     let server = TestServer::start(&built_dist()).await;

@@ -324,7 +324,7 @@ async fn check_names_what_does_not_read() {
     assert!(!damaged.status.success(), "{said}");
     assert!(said.contains(&format!("document {}: its 2 stored chunks do not read as one", document.url())), "{said}");
     assert!(said.contains(&format!("file {}: its bytes no longer hash to its name", "07".repeat(32))), "{said}");
-    assert!(said.contains(&format!("file {}: uploaded or referred to, but its bytes are gone", "09".repeat(32))), "{said}");
+    assert!(said.contains(&format!("file {}: uploaded, but its bytes are gone", "09".repeat(32))), "{said}");
 
     // Salvaged into a new directory: everything that reads is copied, and what the copy
     // lacks is listed; the damaged database is left as it was.
@@ -332,7 +332,7 @@ async fn check_names_what_does_not_read() {
     let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
     let said = String::from_utf8_lossy(&salvaged.stdout);
     assert!(salvaged.status.success(), "{said} {}", String::from_utf8_lossy(&salvaged.stderr));
-    assert!(said.contains(&format!("lost: file {}: uploaded or referred to, but its bytes are gone", "09".repeat(32))), "{said}");
+    assert!(said.contains(&format!("lost: file {}: uploaded, but its bytes are gone", "09".repeat(32))), "{said}");
     let storage = server::Storage::open(&copy).unwrap();
     let users = server::directory::Directory::open(&storage).unwrap().users().unwrap();
     assert!(users.iter().any(|user| user.username.as_str() == "inspector"), "the people are copied");
@@ -364,6 +364,120 @@ async fn a_damaged_database_is_named_as_such_at_start() {
     let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
     assert!(salvaged.status.success(), "{}", String::from_utf8_lossy(&salvaged.stderr));
     assert!(server::Storage::open(&copy).is_ok());
+}
+
+/// Runs the server binary on `data/db` with `extra`, expecting it to refuse to start;
+/// returns what it printed to stderr (killed after [`PATIENCE`] if it serves instead).
+fn refused_start(data: &std::path::Path, extra: &[&str]) -> String {
+    let mut child = std::process::Command::new(crate::server_process::server_binary())
+        .args(["--addr", "127.0.0.1:0", "--data"])
+        .arg(data.join("db"))
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let mut said = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut said).unwrap();
+    assert!(!status.success(), "{said}");
+    said
+}
+
+/// One request for `document` over a raw socket: what the server answers (it used to
+/// leave a document whose chunks did not read unanswered for ever).
+async fn request_once(url: &str, document: DocumentId) -> Message {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let sender = PeerId("asker".to_owned());
+    socket.send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into())).await.unwrap();
+    let empty = AutoCommit::new().sync().generate_sync_message(&mut sync::State::new()).unwrap().encode();
+    let request = Message::Request { sender, target: PeerId("houqin-server".into()), document, data: empty };
+    socket.send(Frame::Binary(encode(&request).into())).await.unwrap();
+    let answer = tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Frame::Binary(bytes) = frame {
+                let message = decode(&bytes, 1 << 20).unwrap();
+                if !matches!(message, Message::Peer { .. }) {
+                    return message;
+                }
+            }
+        }
+        panic!("closed without an answer");
+    });
+    answer.await.expect("the request was answered")
+}
+
+/// sled keeps a large value (a photo, a large document's snapshot) in a file of its own
+/// and drops the value without a word when the file is gone: the server used to start,
+/// and phones waited for ever for the documents. Now the start names what is missing and
+/// refuses; `--allow-damaged` serves what reads and says so; a salvaged copy starts clean.
+#[tokio::test]
+async fn files_missing_from_the_database_are_found_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("db");
+    let document = DocumentId::from_random(*b"a-large-order!!!");
+    // Text that does not compress: its chunk stays larger than sled's 128 KiB.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u8
+    };
+    let noise: String = (0..400_000).map(|_| char::from(b'a' + random() % 26)).collect();
+    let photo: Vec<u8> = (0..300_000).map(|_| random()).collect();
+    let photo_sha: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&photo).into();
+    {
+        let storage = server::Storage::open(&db).unwrap();
+        server::demo::seed(&storage).await.unwrap();
+        let store = server::documents::DocumentStore::open(&storage).unwrap();
+        let mut order = crate::sync::order_by("inspector", "hq", &noise);
+        store.append(&document, &order.save()).unwrap();
+        crate::sync::comment(&mut order, "inspector", "later", "a later change, stored small");
+        store.append(&document, &order.save_incremental()).unwrap();
+        let hq = shared::directory::SiteId::parse("hq").unwrap();
+        server::blobs::BlobStore::open(&storage).unwrap().put(&photo_sha, &photo, &[hq], 0).unwrap();
+        storage.flush().await.unwrap();
+    }
+    let mut removed = 0;
+    for file in std::fs::read_dir(db.join("blobs")).unwrap() {
+        std::fs::remove_file(file.unwrap().path()).unwrap();
+        removed += 1;
+    }
+    assert!(removed >= 2, "sled kept the large values in {removed} files of their own");
+
+    let said = refused_start(data.path(), &[]);
+    assert!(said.contains("is damaged"), "{said}");
+    assert!(said.contains(&format!("document {}: a stored chunk of", document.url())), "{said}");
+    let photo_hex: String = photo_sha.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert!(said.contains(&format!("file {photo_hex}: uploaded, but its bytes are gone")), "{said}");
+    assert!(said.contains("--allow-damaged") && said.contains("salvage --to NEW"), "{said}");
+
+    let server = ServerProcess::start(data.path(), &["--allow-damaged"]);
+    let health: serde_json::Value = http_client().get(format!("{}healthz", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["damaged"], serde_json::json!(true));
+    let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
+    let answer = request_once(&url, document).await;
+    assert!(matches!(answer, Message::DocUnavailable { .. }), "{answer:?}");
+    an_ordinary_phone_is_served(&url, "inspector", "while-damaged").await;
+    assert!(server.terminate().success());
+
+    // Salvaged, the copy lists what it lacks and starts without being told.
+    let copy = data.path().join("salvaged");
+    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(copy.join("db")).output().unwrap();
+    let listed = String::from_utf8_lossy(&salvaged.stdout);
+    assert!(salvaged.status.success(), "{listed} {}", String::from_utf8_lossy(&salvaged.stderr));
+    assert!(listed.contains(&format!("document {}: a stored chunk of", document.url())), "{listed}");
+    let server = ServerProcess::start(&copy, &[]);
+    let health: serde_json::Value = http_client().get(format!("{}healthz", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["damaged"], serde_json::json!(false));
+    assert!(server.terminate().success());
 }
 
 /// The server's resident memory grows by at most this much per idle sync socket.

@@ -93,6 +93,7 @@ pub fn ServerStatus() -> impl IntoView {
         let texts = texts.get();
         let (state, text, reason) = match health.get() {
             None => ("pending", texts.checking_server.to_owned(), String::new()),
+            Some(Ok(health)) if health.damaged => ("damaged", texts.server_damaged.to_owned(), String::new()),
             Some(Ok(health)) if health.disk_full => ("disk-full", texts.server_disk_full.to_owned(), String::new()),
             Some(Ok(health)) => {
                 ("online", format!("{} · {} {}", texts.server_reachable, texts.server_version, health.version), String::new())

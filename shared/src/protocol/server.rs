@@ -255,6 +255,22 @@ impl Server {
         }
     }
 
+    /// The host could not load `document` (no stored chunk of it reads): every peer waiting
+    /// for it is told it is unavailable rather than left waiting, and nothing of it is kept
+    /// (the next request loads it again).
+    pub fn handle_unloadable(&mut self, document: DocumentId) {
+        if matches!(self.documents.get(&document), Some(Document::Loading)) {
+            self.documents.remove(&document);
+        }
+        let waiting: Vec<ConnectionId> = self.connections.iter().filter(|(_, state)| state.syncs.contains_key(&document)).map(|(connection, _)| *connection).collect();
+        for connection in waiting {
+            if let Some(state) = self.connections.get_mut(&connection) {
+                state.syncs.remove(&document);
+            }
+            self.unavailable(connection, document);
+        }
+    }
+
     /// The host decided on an [`AccessRequest`].
     pub fn handle_decision(&mut self, ticket: u64, decision: Decision) {
         let Some((connection, document, actors)) = self.tickets.remove(&ticket) else { return };
@@ -599,6 +615,28 @@ mod tests {
             server.handle_frame(PHONE, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), true));
         }
         assert_eq!(drain(&mut server), [(None, "load"), (None, "load"), (Some(PHONE), "error"), (Some(PHONE), "close")]);
+    }
+
+    /// A document whose stored chunks do not read leaves no peer waiting (they waited
+    /// forever), and frees their turns.
+    #[test]
+    fn peers_of_a_document_that_cannot_load_are_told_it_is_unavailable() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        join(&mut server, OTHER, "other");
+        let document = DocumentId::from_random([8; 16]);
+        server.handle_frame(PHONE, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), true));
+        server.handle_frame(OTHER, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), false));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        assert_eq!((server.waiting(PHONE), server.waiting(OTHER)), (1, 1));
+        server.handle_unloadable(document);
+        let mut answered = drain(&mut server);
+        answered.sort();
+        assert_eq!(answered, [(Some(PHONE), "doc-unavailable"), (Some(OTHER), "doc-unavailable")]);
+        assert_eq!((server.waiting(PHONE), server.waiting(OTHER)), (0, 0));
+        // Asked again, it is loaded again.
+        server.handle_frame(PHONE, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), true));
+        assert_eq!(drain(&mut server), [(None, "load")]);
     }
 
     #[test]
