@@ -107,7 +107,7 @@ pub struct Texts {
     pub refused: &'static str,
     /// Why the server refused this phone's changes, by the policy's code: role, name,
     /// fixed, written, unreadable.
-    pub refused_because: [&'static str; 5],
+    pub refused_because: [&'static str; 6],
     /// A record's entries that do not read and are left out; `{}` is how many.
     pub hidden_entries: &'static str,
     /// `{}` is a time of day.
@@ -456,6 +456,7 @@ const CHINESE: Texts = Texts {
         "服务器未接收：这项内容创建后不能再改",
         "服务器未接收：已记下的条目不能改，请另加一条",
         "服务器未接收：数据格式不对，请更新应用",
+        "服务器未接收：这条记录已经太大，请新建一条",
     ],
     hidden_entries: "此记录中有 {} 条内容数据有误，已隐藏；其余内容不受影响。",
     offline_since: "离线，自 {} 起",
@@ -768,6 +769,7 @@ const ENGLISH: Texts = Texts {
         "Not accepted: this is set when created and cannot change",
         "Not accepted: a recorded entry cannot change; add a new one",
         "Not accepted: the data is malformed; update the app",
+        "Not accepted: this record has grown too large; start a new one",
     ],
     hidden_entries: "{} entries of this record hold data the app cannot read and are hidden; the rest is unaffected.",
     offline_since: "Offline since {}",

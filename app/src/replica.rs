@@ -60,10 +60,11 @@ pub enum RefusalCode {
     Fixed,
     Written,
     Unreadable,
+    TooLarge,
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 5] = [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable];
+    pub const ALL: [RefusalCode; 6] = [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable, RefusalCode::TooLarge];
 
     fn parse(code: &str) -> Option<RefusalCode> {
         shared::document::policy::CODES.iter().position(|known| *known == code).map(|index| RefusalCode::ALL[index])

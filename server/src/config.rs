@@ -65,6 +65,12 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_MIN_FREE_MIB", value_name = "MIB", default_value_t = crate::space::DEFAULT_RESERVE >> 20)]
     pub min_free_mib: u64,
 
+    /// Resident memory, in MiB, at which new connections are refused (those open go on)
+    /// until it falls. Without it, three quarters of the machine's memory (or of its
+    /// control group's limit).
+    #[arg(long, env = "HOUQIN_MAX_MEMORY_MIB", value_name = "MIB")]
+    pub max_memory_mib: Option<u64>,
+
     /// Serve a database found damaged at start (one that lost writes, or lacks files it
     /// names) as it is: what reads is served, and `/healthz` and the administrators' pages
     /// say it is damaged. Without it the server refuses to start on it.

@@ -1,6 +1,7 @@
 //! Bounds on connections, so no one address can take every file descriptor: how many one
 //! address may hold open, how many all may, how long one may sit without a byte either way,
-//! and how long a request's headers and a TLS handshake may take.
+//! how long a request's headers and a TLS handshake may take, and how much memory the
+//! server may hold before it takes no new connection ([`crate::memory`]).
 //!
 //! [`Guarded`] wraps the TCP listener: a connection over a bound is closed as soon as it is
 //! accepted, before anything is read from it, so connections still in their TLS handshake
@@ -61,6 +62,7 @@ pub struct Guarded<L> {
     open: Arc<Mutex<Open>>,
     exempt: Vec<IpAddr>,
     limits: Limits,
+    memory: crate::memory::Resident,
 }
 
 /// Bounds on open connections.
@@ -73,6 +75,8 @@ pub struct Limits {
     pub headers: Duration,
     /// For a request's whole body, once its headers are in.
     pub body: Duration,
+    /// Resident memory at which new connections are refused ([`crate::memory`]), bytes.
+    pub max_resident: u64,
 }
 
 impl Limits {
@@ -81,7 +85,14 @@ impl Limits {
     pub fn for_this_process() -> Limits {
         let files = descriptor_limit().unwrap_or(1024);
         let total = files.saturating_sub(RESERVED_DESCRIPTORS).max(64);
-        Limits { per_address: PER_ADDRESS, total: usize::try_from(total).unwrap_or(usize::MAX), idle: IDLE, headers: HEADERS, body: BODY }
+        Limits {
+            per_address: PER_ADDRESS,
+            total: usize::try_from(total).unwrap_or(usize::MAX),
+            idle: IDLE,
+            headers: HEADERS,
+            body: BODY,
+            max_resident: crate::memory::Resident::for_this_machine().bound(),
+        }
     }
 }
 
@@ -93,11 +104,14 @@ struct Open {
 
 impl<L> Guarded<L> {
     pub fn new(inner: L, exempt: Vec<IpAddr>, limits: Limits) -> Guarded<L> {
-        Guarded { inner, open: Arc::default(), exempt, limits }
+        Guarded { inner, open: Arc::default(), exempt, limits, memory: crate::memory::Resident::new(limits.max_resident) }
     }
 
     /// Takes a place for a connection from `address`, unless a bound is reached.
     fn admit(&self, address: IpAddr) -> Option<Place> {
+        if !self.memory.admits() {
+            return None;
+        }
         let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if open.total >= self.limits.total {
             return None;
@@ -393,7 +407,7 @@ mod tests {
     use super::*;
 
     fn guarded(exempt: Vec<IpAddr>) -> Guarded<()> {
-        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE, headers: HEADERS, body: BODY })
+        Guarded::new((), exempt, Limits { per_address: 2, total: 3, idle: IDLE, headers: HEADERS, body: BODY, max_resident: u64::MAX })
     }
 
     #[test]

@@ -288,6 +288,16 @@ impl DocumentStore {
         Ok(ids)
     }
 
+    /// The bytes the document's chunks take, stored. Blocking (a prefix scan of chunks
+    /// the page cache holds while the document is in use).
+    pub fn stored_bytes(&self, document: &DocumentId) -> anyhow::Result<u64> {
+        let mut bytes = 0;
+        for value in self.tree.scan_prefix(document.as_bytes()).values() {
+            bytes += value.context("cannot read a document chunk")?.len() as u64;
+        }
+        Ok(bytes)
+    }
+
     /// How many chunks (snapshots and incremental) the document has.
     pub fn chunk_count(&self, document: &DocumentId) -> anyhow::Result<usize> {
         Ok(self.stored_keys(document)?.len())

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod directory;
+pub mod memory;
 pub mod documents;
 mod error;
 mod flusher;
@@ -24,6 +25,7 @@ pub mod provision;
 pub mod reach;
 mod review;
 pub mod setup;
+pub mod share;
 pub mod space;
 pub mod storage;
 pub mod sync;
@@ -258,6 +260,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             state.reach = Arc::new(reach);
             state.blobs.quota = config.blob_quota_mib.saturating_mul(1 << 20);
             state.storage.space().set_reserve(config.min_free_mib.saturating_mul(1 << 20));
+            if let Some(mib) = config.max_memory_mib {
+                state.connection_limits.max_resident = mib.saturating_mul(1 << 20);
+            }
             serve_until(shutdown, hangups, state, listener, certificates, redirect).await
         }
         Err(error) => Err(error),

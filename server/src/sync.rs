@@ -45,6 +45,7 @@ use crate::documents::{COMPACT_AFTER, DocumentStore};
 use crate::{AppError, AppState, Storage};
 use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
+use crate::share::{Budget, Shares};
 use crate::space::DiskSpace;
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
@@ -141,6 +142,8 @@ pub struct SyncHub {
     turns: Arc<std::sync::Mutex<HashMap<Username, Weak<Semaphore>>>>,
     /// The hub's task and the flusher's, awaited in that order on shutdown.
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// How much of the hub's time one person may take ([`crate::share`]).
+    budget: Arc<std::sync::Mutex<Budget>>,
 }
 
 impl SyncHub {
@@ -156,8 +159,10 @@ impl SyncHub {
             max_documents_in_flight: MAX_DOCUMENTS_IN_FLIGHT,
         };
         let stop = Arc::new(Notify::new());
-        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher));
+        let budget = Arc::new(std::sync::Mutex::new(Budget::default()));
+        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, budget.clone()));
         Ok(SyncHub {
+            budget,
             commands,
             stop,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -179,6 +184,11 @@ impl SyncHub {
         let new = Arc::new(Semaphore::new(FRAMES_IN_HUB));
         turns.insert(user.clone(), Arc::downgrade(&new));
         new
+    }
+
+    /// Sets how much of the hub's time one person may take (tests make it small).
+    pub fn set_budget(&self, budget: Budget) {
+        *self.budget.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = budget;
     }
 
     /// Closes the sync connections of `user` at once; new ones are refused by their token.
@@ -393,7 +403,7 @@ struct Stores {
     space: DiskSpace,
 }
 
-async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, mut server: Server, stores: Stores, flusher: Flusher) {
+async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, mut server: Server, stores: Stores, flusher: Flusher, budget: Arc<std::sync::Mutex<Budget>>) {
     let mut outbound: HashMap<ConnectionId, Outlet> = HashMap::new();
     // The turns of frames whose work is not done, by connection.
     let mut turns: HashMap<ConnectionId, Vec<OwnedSemaphorePermit>> = HashMap::new();
@@ -415,8 +425,13 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
     let mut unflushed: Vec<(DocumentId, u64)> = Vec::new();
     let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
     let mut refusals = Refusals::default();
+    // The hub's time taken by each person's messages.
+    let mut shares = Shares::default();
+    let budget = move || *budget.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut stopping = false;
     loop {
+        // Connections whose messages the hub worked on in this turn of the loop, and since when.
+        let mut worked: Option<(std::time::Instant, std::collections::BTreeSet<ConnectionId>)> = None;
         tokio::select! {
             biased;
             () = stop.notified(), if !stopping => {
@@ -440,8 +455,14 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                     }
                     outbound.insert(connection, sender);
                     server.handle_connected(connection);
+                    if let Some(user) = users.get(&connection)
+                        && shares.refused(&user.username, std::time::Instant::now(), budget())
+                    {
+                        close(vec![connection], TOO_MUCH_WORK, &mut server, &mut outbound, &mut users, &mut tokens);
+                    }
                 }
                 Some(Command::Frame { connection, frame, turn }) => {
+                    worked = Some((std::time::Instant::now(), [connection].into()));
                     turns.entry(connection).or_default().push(turn);
                     let now = tokio::time::Instant::now();
                     if let (Some(user), Some(last)) = (users.get(&connection), noted.get_mut(&connection))
@@ -481,13 +502,16 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                 None => stopping = true,
             },
             Some(done) = work.join_next() => match done {
-                Ok(Done::Loaded { document, result }) => match result {
-                    Ok(stored) => server.handle_loaded(document, stored.map(|doc| *doc)),
-                    Err(error) => {
-                        tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers are told it is unavailable");
-                        server.handle_unloadable(document);
+                Ok(Done::Loaded { document, result }) => {
+                    worked = Some((std::time::Instant::now(), Default::default()));
+                    match result {
+                        Ok(stored) => server.handle_loaded(document, stored.map(|doc| *doc)),
+                        Err(error) => {
+                            tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers are told it is unavailable");
+                            server.handle_unloadable(document);
+                        }
                     }
-                },
+                }
                 Ok(Done::Persisted { document, token, result }) => match result {
                     Ok(()) => server.handle_persisted(document, token),
                     Err(error) => {
@@ -517,6 +541,7 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                 }
             }
             _ = evict.tick() => {
+                shares.tidy(std::time::Instant::now(), budget());
                 let evicted = server.evict_idle();
                 if !evicted.is_empty() {
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
@@ -552,10 +577,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                     });
                 }
                 Effect::Authorize(request) => {
+                    worked.get_or_insert_with(|| (std::time::Instant::now(), Default::default())).1.insert(request.connection);
                     let decision = if anonymous.contains(&request.connection) {
                         Decision::Allow
                     } else {
-                        decide(&stores.directory, &mut server, users.get(&request.connection), &request)
+                        decide(&stores, &mut server, users.get(&request.connection), &request)
                     };
                     server.handle_decision(request.ticket, decision);
                 }
@@ -569,6 +595,15 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
                 }
             }
         }
+        if let Some((since, mut connections)) = worked {
+            connections.extend(server.take_worked());
+            let over = charge(&mut shares, budget(), since.elapsed(), &connections, &users);
+            let closed: Vec<ConnectionId> = users.iter().filter(|(_, user)| over.contains(&user.username)).map(|(connection, _)| *connection).collect();
+            for user in &over {
+                tracing::warn!(%user, "closing the sync connections of someone taking more than their share of the server's time");
+            }
+            close(closed, TOO_MUCH_WORK, &mut server, &mut outbound, &mut users, &mut tokens);
+        }
         // A connection keeps as many turns as it has documents still waiting.
         turns.retain(|connection, held| {
             held.truncate(server.waiting(*connection));
@@ -578,6 +613,22 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
             return;
         }
     }
+}
+
+/// What a person past their share of the hub's time is told as their connections close.
+const TOO_MUCH_WORK: &str = "more sync work than the server takes from one person at a time: try again in a minute";
+
+/// Charges `took` to the people of `connections`, shared equally; returns those it took
+/// past their burst. Benchmark peers without a session are not charged.
+fn charge(shares: &mut Shares, budget: Budget, took: Duration, connections: &std::collections::BTreeSet<ConnectionId>, users: &HashMap<ConnectionId, UserRecord>) -> Vec<Username> {
+    let people: Vec<&Username> = connections.iter().filter_map(|connection| users.get(connection).map(|user| &user.username)).collect();
+    if people.is_empty() {
+        return Vec::new();
+    }
+    let each = took / people.len() as u32;
+    let now = std::time::Instant::now();
+    // Each is past it once: the charge says so only as it happens.
+    people.into_iter().filter(|user| shares.charge(user, each, now, budget)).cloned().collect()
 }
 
 /// Closes `connections` for `reason`, which their peers are told.
@@ -645,8 +696,8 @@ fn note_sync(directory: &Directory, user: &Username) {
 
 /// May this connection's user sync the document, are the new actors theirs, and may they
 /// make these changes ([`shared::document::policy`])?
-fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>, request: &AccessRequest) -> Decision {
-    let document = request.document;
+fn decide(stores: &Stores, server: &mut Server, user: Option<&UserRecord>, request: &AccessRequest) -> Decision {
+    let (directory, document) = (&stores.directory, request.document);
     let Some(user) = user else { return Decision::Deny };
     let Some(site) = &request.site else {
         tracing::debug!(%document, user = %user.username, "refused a document that names no valid site");
@@ -681,6 +732,19 @@ fn decide(directory: &Directory, server: &mut Server, user: Option<&UserRecord>,
         }
     }
     if request.writes {
+        // A document is loaded whole: past its ceiling it takes no more.
+        match stores.documents.stored_bytes(&document) {
+            Ok(bytes) if bytes > policy::MAX_DOCUMENT_BYTES => {
+                let refusal = policy::Refusal::TooLarge { bytes };
+                tracing::warn!(%document, user = %user.username, bytes, "refused changes to a document past its size");
+                return Decision::Refuse(Refusal { code: refusal.code().to_owned(), reason: refusal.to_string() });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%document, error = format!("{error:#}"), "cannot measure a document; refusing its changes");
+                return Decision::Deny;
+            }
+        }
         let writer = Writer { user: &user.username, role };
         let verdict = shared::protocol::bounds::guarded(|| server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer)));
         match verdict {

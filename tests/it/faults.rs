@@ -480,21 +480,104 @@ async fn files_missing_from_the_database_are_found_at_start() {
     assert!(server.terminate().success());
 }
 
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to `url` as pusher `pusher`, sends `count` new orders whole, waits for every
+/// one to be answered, and returns the socket still open (the orders stay in memory).
+async fn push_orders(url: &str, pusher: u64, count: u64) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let join = Message::Join { sender: PeerId(format!("pusher{pusher}")), supported_versions: vec!["1".into()], metadata: None };
+    socket.send(Frame::Binary(encode(&join).into())).await.unwrap();
+    send_orders(&mut socket, pusher, 0..count).await;
+    socket
+}
+
+/// Sends new orders numbered `numbers` whole on pusher `pusher`'s socket, and waits for
+/// every one to be answered.
+async fn send_orders(socket: &mut Socket, pusher: u64, numbers: std::ops::Range<u64>) {
+    let peer = format!("pusher{pusher}");
+    let mut ids = std::collections::HashSet::new();
+    for n in numbers {
+        let mut id = [0x6d; 16];
+        id[..8].copy_from_slice(&(pusher * 1_000_000 + n).to_be_bytes());
+        let document = DocumentId::from_random(id);
+        ids.insert(document);
+        let mut order = crate::sync::order_by("inspector", "hq", &format!("三号楼 {pusher}-{n} 门锁坏了"));
+        socket.send(Frame::Binary(crate::sync::first_sync(&mut order, &peer, document).into())).await.unwrap();
+    }
+    let all = tokio::time::timeout(PATIENCE, async {
+        while !ids.is_empty() {
+            match socket.next().await {
+                Some(Ok(Frame::Binary(bytes))) => {
+                    if let Ok(Message::Sync { document, .. }) = decode(&bytes, 1 << 20) {
+                        ids.remove(&document);
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the pusher's socket ended: {other:?}"),
+            }
+        }
+    });
+    all.await.expect("every order answered");
+}
+
+/// Past `--max-memory-mib`, a new connection is closed as it is accepted, while one open
+/// goes on being served; once the documents leave memory, new connections are taken again.
+#[tokio::test]
+async fn new_connections_are_refused_while_memory_is_past_its_bound() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo", "--max-memory-mib", "80"]);
+    let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
+    let health = || async { http_client().get(format!("{}healthz", server.url)).send().await };
+    assert!(health().await.is_ok());
+    // One socket pushes orders, which stay in memory, until the server is past its bound.
+    let mut socket = push_orders(&url, 0, 0).await;
+    let mut sent = 0;
+    while rss_kib(server.pid()) <= 85 << 10 && sent < 10_000 {
+        send_orders(&mut socket, 0, sent..sent + 250).await;
+        sent += 250;
+    }
+    assert!(rss_kib(server.pid()) > 80 << 10, "{sent} orders took the server past its bound");
+    assert!(health().await.is_err(), "a new connection is refused");
+    // The open one goes on.
+    send_orders(&mut socket, 0, sent..sent + 1).await;
+    drop(socket);
+    // Nothing syncs the orders now: they leave memory, the allocator gives it back.
+    let mut taken = false;
+    for _ in 0..300 {
+        if health().await.is_ok() {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(taken, "new connections are taken again ({} KiB resident)", rss_kib(server.pid()));
+    assert!(server.terminate().success());
+}
+
 /// The server's resident memory grows by at most this much per idle sync socket.
 const MEMORY_PER_IDLE_SOCKET_KIB: u64 = 24;
+/// And by at most this much per ordinary document loaded (a work order as reported),
+/// synced by a connection.
+const MEMORY_PER_LOADED_ORDER_KIB: u64 = 48;
 
-/// 300 phones connected and idle (joined, syncing nothing): each costs the server under
-/// [`MEMORY_PER_IDLE_SOCKET_KIB`] (9 KiB measured; 128 KiB before, in the WebSocket's
-/// default buffers: 2,000 took 280 MB), and an ordinary phone is served among them.
+/// The memory budget (ARCHITECTURE.md "Memory"): 300 phones connected and idle (joined,
+/// syncing nothing), each under [`MEMORY_PER_IDLE_SOCKET_KIB`] (9 KiB measured; 128 KiB
+/// before, in the WebSocket's default buffers: 2,000 took 280 MB), and 2,000 orders held
+/// in memory by the connections that pushed them, each under
+/// [`MEMORY_PER_LOADED_ORDER_KIB`]; an ordinary phone is served among them.
 #[tokio::test]
-async fn idle_sockets_cost_little_memory() {
+async fn memory_stays_within_its_budget_for_connections_and_documents() {
+    const IDLE: u64 = 300;
+    const PUSHERS: u64 = 4;
+    const EACH: u64 = 500;
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), &["--demo"]);
     let url = sync_url(&server, &login(&server.url, "inspector", "demo").await);
     an_ordinary_phone_is_served(&url, "inspector", "before-the-crowd").await;
     let before = rss_kib(server.pid());
     let mut sockets = Vec::new();
-    for n in 0..300 {
+    for n in 0..IDLE {
         let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
         let join = Message::Join { sender: PeerId(format!("idle{n}")), supported_versions: vec!["1".into()], metadata: None };
         socket.send(Frame::Binary(encode(&join).into())).await.unwrap();
@@ -503,9 +586,20 @@ async fn idle_sockets_cost_little_memory() {
         sockets.push(socket);
     }
     an_ordinary_phone_is_served(&url, "inspector", "among-the-crowd").await;
+    let with_sockets = rss_kib(server.pid());
+
+    // Each pusher sends its orders whole and stays connected, so they stay in memory.
+    let mut pushers = Vec::new();
+    for pusher in 0..PUSHERS {
+        pushers.push(push_orders(&url, pusher, EACH).await);
+    }
+    an_ordinary_phone_is_served(&url, "inspector", "among-the-orders").await;
     let after = rss_kib(server.pid());
-    let each = after.saturating_sub(before) / 300;
-    assert!(each < MEMORY_PER_IDLE_SOCKET_KIB, "{each} KiB per idle socket ({before} KiB -> {after} KiB)");
-    drop(sockets);
+    let per_socket = with_sockets.saturating_sub(before) / IDLE;
+    let per_order = after.saturating_sub(with_sockets) / (PUSHERS * EACH);
+    assert!(per_socket < MEMORY_PER_IDLE_SOCKET_KIB, "{per_socket} KiB per idle socket ({before} KiB -> {with_sockets} KiB)");
+    assert!(per_order < MEMORY_PER_LOADED_ORDER_KIB, "{per_order} KiB per loaded order ({with_sockets} KiB -> {after} KiB)");
+    eprintln!("memory: {before} KiB at rest, {per_socket} KiB per idle socket, {per_order} KiB per loaded order ({after} KiB in all)");
+    drop((sockets, pushers));
     assert!(server.terminate().success());
 }

@@ -163,7 +163,7 @@ async fn connections_are_bounded_and_closed_when_idle() {
     let dist = fixture_dist();
     // Loopback has no bound of its own (a proxy in front, the load generator), so the bound
     // in all is the one met here; the one per address is the unit test's.
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(20), body: server::connections::BODY };
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(20), body: server::connections::BODY, max_resident: u64::MAX };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     // Connections that say nothing: the ninth is closed unread.
     let mut idle = Vec::new();
@@ -212,7 +212,7 @@ async fn trickle(server: &TestServer, start: &[u8], piece: &[u8]) -> (usize, boo
 #[tokio::test]
 async fn request_headers_and_bodies_that_trickle_in_are_cut_off() {
     let dist = fixture_dist();
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2) };
+    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2), max_resident: u64::MAX };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     // A header line at a time, never done.
     let (lines, cut_off) = trickle(&server, b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n", b"x-slow: 1\r\n").await;
@@ -235,7 +235,7 @@ async fn connections_still_in_their_tls_handshake_count_toward_the_bounds() {
     let dist = fixture_dist();
     let data = tempfile::tempdir().unwrap();
     server::tls::init(data.path(), &["houqin.lan".to_owned()], &[]).unwrap();
-    let limits = server::connections::Limits { per_address: 4, total: 2, idle: Duration::from_secs(60), headers: server::connections::HEADERS, body: server::connections::BODY };
+    let limits = server::connections::Limits { per_address: 4, total: 2, idle: Duration::from_secs(60), headers: server::connections::HEADERS, body: server::connections::BODY, max_resident: u64::MAX };
     let server = TestServer::start_https_configured(data, dist.path(), "houqin.lan", |state| state.connection_limits = limits).await;
     // Two connections that never start their handshake hold both places...
     let _stalled = [TcpStream::connect(server.address).await.unwrap(), TcpStream::connect(server.address).await.unwrap()];

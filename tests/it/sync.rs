@@ -318,8 +318,6 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
 /// with a 40,000-character description, as the first answer to a server that has nothing
 /// would: heavy to apply, check and store.
 pub fn heavy_order(sender: u8, index: u8, user: &str) -> (DocumentId, Vec<u8>) {
-    use shared::protocol::{Message, encode};
-
     let id = DocumentId::from_random([sender, index, 0x68, 0x65, 0x61, 0x76, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     let description: String = (0..40_000u32).map(|n| char::from_u32(0x4e00 + (n * 7919 + u32::from(index) * 104_729 + u32::from(sender)) % 20_000).unwrap()).collect();
     let new = NewWorkOrder {
@@ -334,14 +332,21 @@ pub fn heavy_order(sender: u8, index: u8, user: &str) -> (DocumentId, Vec<u8>) {
         source: None,
     };
     let mut order = WorkOrder::report(ActorId::random(), &new, &EntryId::parse("reported").unwrap(), &edit(user)).unwrap().into_doc();
+    (id, first_sync(&mut order, &format!("heavy{sender}"), id))
+}
+
+/// A sync frame from `peer` carrying the whole of `doc` as `document`, as its first answer
+/// to a server that has nothing would.
+pub fn first_sync(doc: &mut AutoCommit, peer: &str, document: DocumentId) -> Vec<u8> {
+    use shared::protocol::{Message, encode};
+
     let (mut ours, mut theirs) = (automerge::sync::State::new(), automerge::sync::State::new());
     let mut empty = AutoCommit::new();
-    let _ = order.sync().generate_sync_message(&mut ours);
+    let _ = doc.sync().generate_sync_message(&mut ours);
     let asked = empty.sync().generate_sync_message(&mut theirs).unwrap();
-    order.sync().receive_sync_message(&mut ours, asked).unwrap();
-    let data = order.sync().generate_sync_message(&mut ours).unwrap().encode();
-    let peer = PeerId(format!("heavy{sender}"));
-    (id, encode(&Message::Sync { sender: peer, target: PeerId("houqin-server".into()), document: id, data }))
+    doc.sync().receive_sync_message(&mut ours, asked).unwrap();
+    let data = doc.sync().generate_sync_message(&mut ours).unwrap().encode();
+    encode(&Message::Sync { sender: PeerId(peer.to_owned()), target: PeerId("houqin-server".into()), document, data })
 }
 
 /// Four sockets of one person send heavy changes as fast as they are taken, without
@@ -400,6 +405,83 @@ async fn heavy_senders_are_slowed_and_leave_room_for_everyone_else() {
     }
     wait_for("every heavy document", Duration::from_secs(300), || async { (stored(&server) == SENDERS * EACH).then_some(()) }).await;
     drop(sockets);
+    server.stop().await.unwrap();
+}
+
+/// Someone who keeps the hub busy past their share of its time has their connections
+/// closed, and a new one refused, with a reason; everyone else is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_taking_more_than_their_share_of_the_hub_is_cut_off() {
+    use futures_util::{SinkExt, StreamExt};
+    use shared::protocol::{Message, encode};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    // Small enough that forty heavy orders (milliseconds each) pass it.
+    server.state.sync.set_budget(server::share::Budget { burst: Duration::from_millis(100), share: 0.01 });
+    let join = |name: &str| encode(&Message::Join { sender: PeerId(name.into()), supported_versions: vec!["1".into()], metadata: None });
+    // The reason a socket was closed with, reading everything before it.
+    async fn closed_because(read: &mut (impl StreamExt<Item = Result<Frame, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> String {
+        let reason = tokio::time::timeout(PATIENCE, async {
+            while let Some(Ok(frame)) = read.next().await {
+                if let Frame::Close(Some(close)) = frame {
+                    return close.reason.to_string();
+                }
+            }
+            String::new()
+        });
+        reason.await.expect("the socket was closed")
+    }
+
+    let (socket, _) = tokio_tungstenite::connect_async(server.sync_url("tech")).await.unwrap();
+    let (mut write, mut read) = socket.split();
+    write.send(Frame::Binary(join("heavy9").into())).await.unwrap();
+    let sending = tokio::spawn(async move {
+        for index in 0..40 {
+            if write.send(Frame::Binary(heavy_order(9, index, "tech").1.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let reason = closed_because(&mut read).await;
+    assert!(reason.starts_with("more sync work than the server takes from one person"), "{reason:?}");
+    sending.await.unwrap();
+
+    // A new connection of theirs is refused while their time is owed; others are served.
+    let (socket, _) = tokio_tungstenite::connect_async(server.sync_url("tech")).await.unwrap();
+    let (mut write, mut read) = socket.split();
+    let _ = write.send(Frame::Binary(join("heavy9-again").into())).await;
+    assert!(closed_because(&mut read).await.starts_with("more sync work"));
+    let mut calm = phone("calm");
+    let report = DocumentId::from_random([0x69; 16]);
+    calm.add_document(report, order_by("manager", "hq", "走廊灯不亮"));
+    sync_until(&mut calm, &server.sync_url("manager"), PATIENCE, |client| synced(client, &[report])).await.unwrap();
+    server.stop().await.unwrap();
+}
+
+/// A document holding more than its ceiling takes no more changes: the phone is told why
+/// (`too_large`), keeps its change, and the stored document is as it was.
+#[tokio::test]
+async fn a_document_past_its_ceiling_takes_no_more_changes() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url("inspector");
+    let mut reporter = phone("reporter");
+    let document = DocumentId::from_random(*b"grown-too-large!");
+    reporter.add_document(document, order_by("inspector", "hq", "一直在加内容"));
+    sync_until(&mut reporter, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    // Stored beside it, as if it had grown: bytes that are no change at all.
+    let ceiling = usize::try_from(shared::document::policy::MAX_DOCUMENT_BYTES).unwrap();
+    server.state.documents.append(&document, &vec![0x5a; ceiling]).unwrap();
+    let stored = server.state.documents.stored_bytes(&document).unwrap();
+
+    comment(reporter.document_mut(&document).unwrap(), "inspector", "one-more", "再加一条");
+    reporter.handle_local_change(&document);
+    sync_until(&mut reporter, &url, PATIENCE, |client| client.is_refused(&document)).await.unwrap();
+    assert_eq!(reporter.refusal(&document).map(|refusal| refusal.code.as_str()), Some("too_large"));
+    assert_eq!(server.state.documents.stored_bytes(&document).unwrap(), stored, "nothing more stored");
+    assert!(comments(reporter.document(&document).unwrap()).contains_key("one-more"), "the phone keeps its change");
     server.stop().await.unwrap();
 }
 

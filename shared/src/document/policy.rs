@@ -57,10 +57,20 @@ pub enum Refusal {
     Written { what: String },
     #[error("the document would no longer read: {0}")]
     Unreadable(DocumentError),
+    /// Its size is the host's to judge (what it stores of the document); see
+    /// [`MAX_DOCUMENT_BYTES`].
+    #[error("the document already holds {bytes} bytes, past the {MAX_DOCUMENT_BYTES} a document may grow to: start a new one")]
+    TooLarge { bytes: u64 },
 }
 
+/// What a document may hold, stored, before changes to it are refused: a site's catalog
+/// of 20,000 entries or a year of a building's work order history hold a few megabytes.
+/// A document is loaded whole into the server's memory (several times its stored size),
+/// so this bounds what one document costs, with a message's own bound on top.
+pub const MAX_DOCUMENT_BYTES: u64 = 32 << 20;
+
 /// Every [`Refusal::code`], in the order of `Refusal`'s variants.
-pub const CODES: [&str; 5] = ["role", "name", "fixed", "written", "unreadable"];
+pub const CODES: [&str; 6] = ["role", "name", "fixed", "written", "unreadable", "too_large"];
 
 impl Refusal {
     /// One of [`CODES`].
@@ -71,6 +81,7 @@ impl Refusal {
             Refusal::Fixed { .. } => 2,
             Refusal::Written { .. } => 3,
             Refusal::Unreadable(_) => 4,
+            Refusal::TooLarge { .. } => 5,
         };
         CODES[index]
     }

@@ -154,6 +154,8 @@ pub struct Server {
     next_ticket: u64,
     next_token: u64,
     tickets: BTreeMap<u64, (ConnectionId, DocumentId, Vec<String>)>,
+    /// Connections whose messages were worked on since the host last asked.
+    worked: BTreeSet<ConnectionId>,
 }
 
 impl Server {
@@ -166,7 +168,14 @@ impl Server {
             next_ticket: 1,
             next_token: 1,
             tickets: BTreeMap::new(),
+            worked: BTreeSet::new(),
         }
+    }
+
+    /// The connections whose messages were worked on (decoded, applied, answered) since
+    /// the last call: the host charges the time its call took to them.
+    pub fn take_worked(&mut self) -> BTreeSet<ConnectionId> {
+        std::mem::take(&mut self.worked)
     }
 
     /// The next thing the host must do, if any.
@@ -363,6 +372,7 @@ impl Server {
     /// Works through the connection's queued messages for the document until one needs a
     /// decision from the host.
     fn process(&mut self, connection: ConnectionId, document: DocumentId) {
+        self.worked.insert(connection);
         loop {
             let Some(Document::Ready { doc, unpersisted, .. }) = self.documents.get_mut(&document) else { return };
             let Some(sync) = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)) else { return };
