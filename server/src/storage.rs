@@ -69,6 +69,9 @@ impl Storage {
             .use_compression(compresses(path))
             .open()
             .map_err(|error| opening_failed(path, error))?;
+        // sled writes its `conf` when it makes a database and never fsyncs it, nor the
+        // directory naming its files: after a power cut it could be left empty.
+        sync_made(path).with_context(|| format!("cannot make the database in {} durable", path.display()))?;
         let value_files = Arc::new(ValueFiles::new(path));
         let (generations, went_back) = Generations::open(&db, path, refuse_going_back)?;
         Ok(Storage {
@@ -200,6 +203,16 @@ impl Generations {
         state.1 = Some(std::time::Instant::now());
         Ok(())
     }
+}
+
+/// Fsyncs sled's `conf` and the database's directory, once at open.
+fn sync_made(path: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(path.join("conf")) {
+        Ok(conf) => conf.sync_all()?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::File::open(path)?.sync_all()
 }
 
 /// Why the database in `path` did not open, in words that say what to do.
