@@ -67,6 +67,12 @@ pub struct Texts {
     pub app_name: &'static str,
     pub tagline: &'static str,
     pub nav_settings: &'static str,
+    /// The bottom bar's tabs, in the order of `shared::routes::Tab::ALL`.
+    pub tabs: [&'static str; 9],
+    /// The bar itself, for screen readers.
+    pub tab_bar: &'static str,
+    /// The "+" on every page that opens the fault form.
+    pub report_anywhere: &'static str,
     pub this_phone: &'static str,
     pub checking_server: &'static str,
     pub server_reachable: &'static str,
@@ -417,6 +423,9 @@ const CHINESE: Texts = Texts {
     app_name: "后勤",
     tagline: "巡检、宿舍检查、报修工单与盘点，离线也能用。",
     nav_settings: "设置",
+    tabs: ["待办", "巡检", "工单", "报修", "仓库", "盘点", "看板", "管理", "我的"],
+    tab_bar: "主导航",
+    report_anywhere: "报修",
     this_phone: "本机",
     checking_server: "正在连接服务器…",
     server_reachable: "已连接服务器",
@@ -730,6 +739,9 @@ const ENGLISH: Texts = Texts {
     app_name: "Houqin",
     tagline: "Inspections, dorm checks, work orders and stocktakes, offline too.",
     nav_settings: "Settings",
+    tabs: ["To do", "Rounds", "Orders", "Report", "Store", "Stocktakes", "Dashboard", "Admin", "Me"],
+    tab_bar: "Main",
+    report_anywhere: "Report a fault",
     this_phone: "This phone",
     checking_server: "Contacting the server…",
     server_reachable: "Connected to the server",
@@ -1099,6 +1111,10 @@ impl Texts {
     }
 
     /// A role's name (as the API spells it, e.g. `dorm_staff`) in this language.
+    pub fn tab(&self, tab: shared::routes::Tab) -> &'static str {
+        self.tabs[shared::routes::Tab::ALL.iter().position(|known| *known == tab).expect("every tab is in ALL")]
+    }
+
     pub fn role(&self, role: &str) -> &'static str {
         use shared::directory::Role;
         match Role::parse(role) {

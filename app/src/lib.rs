@@ -9,6 +9,7 @@ mod edits;
 pub mod fields;
 mod files;
 pub mod i18n;
+mod nav;
 mod pages;
 pub mod photos;
 pub mod replica;
@@ -89,8 +90,15 @@ pub fn App() -> impl IntoView {
                     <Route path=leptos_router::path!("/admin/sites/:id") view=pages::admin::site::SiteAdmin />
                     <Route path=leptos_router::path!("/admin/templates/:id") view=pages::admin::template::TemplateBuilder />
                     <Route path=leptos_router::path!("/l/:code") view=pages::label::LabelPage />
+                    <Route path=segment(AppRoute::Rounds) view=pages::lists::RoundsPage />
+                    <Route path=segment(AppRoute::Orders) view=pages::lists::OrdersPage />
+                    <Route path=segment(AppRoute::Report) view=pages::lists::ReportPage />
+                    <Route path=segment(AppRoute::Store) view=pages::lists::StorePage />
+                    <Route path=segment(AppRoute::Stocktakes) view=pages::lists::StocktakesPage />
+                    <Route path=segment(AppRoute::Me) view=pages::lists::MePage />
                 </Routes>
             </main>
+            <nav::TabBar />
         </Router>
     }
 }
@@ -205,7 +213,11 @@ fn Header() -> impl IntoView {
                 {move || texts.get().app_name}
             </A>
             <nav>
-                <A href=AppRoute::Settings.pattern()>{move || texts.get().nav_settings}</A>
+                // Signed in, the settings are under "me" in the tab bar.
+                <Show when=move || current.session.with(Option::is_none)>
+                    <A href=AppRoute::Settings.pattern()>{move || texts.get().nav_settings}</A>
+                </Show>
+                <nav::ReportButton />
                 <Show when=move || current.session.with(Option::is_some)>
                     <button type="button" class="link" data-action="sign-out" on:click=sign_out>
                         {move || texts.get().sign_out}

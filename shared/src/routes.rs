@@ -4,6 +4,8 @@
 //! unknown path with 404; the service worker serves the cached shell for the same pages
 //! when offline. Both read this list, so a page added here is reachable everywhere.
 
+use crate::directory::Role;
+
 /// A page of the app, addressed by its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AppRoute {
@@ -37,6 +39,18 @@ pub enum AppRoute {
     DocumentReview,
     /// A place or asset by the code on its label: what a label's QR code opens.
     Label,
+    /// The rounds due at one's sites, and starting one.
+    Rounds,
+    /// Work orders: waiting for dispatch, one's own, the site's open ones.
+    Orders,
+    /// Reporting a fault.
+    Report,
+    /// The store: stock on hand, movements, what to reorder.
+    Store,
+    /// Stocktakes: counting, review and approval.
+    Stocktakes,
+    /// One's sites and roles, this phone, the language.
+    Me,
 }
 
 impl AppRoute {
@@ -57,6 +71,12 @@ impl AppRoute {
         AppRoute::Dashboard,
         AppRoute::DocumentReview,
         AppRoute::Label,
+        AppRoute::Rounds,
+        AppRoute::Orders,
+        AppRoute::Report,
+        AppRoute::Store,
+        AppRoute::Stocktakes,
+        AppRoute::Me,
     ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
@@ -78,6 +98,12 @@ impl AppRoute {
             AppRoute::Dashboard => "/dashboard",
             AppRoute::DocumentReview => "/documents/:id",
             AppRoute::Label => "/l/:code",
+            AppRoute::Rounds => "/rounds",
+            AppRoute::Orders => "/orders",
+            AppRoute::Report => "/report",
+            AppRoute::Store => "/store",
+            AppRoute::Stocktakes => "/stocktakes",
+            AppRoute::Me => "/me",
         }
     }
 
@@ -85,6 +111,104 @@ impl AppRoute {
     pub fn recognize(path: &str) -> Option<AppRoute> {
         AppRoute::ALL.iter().copied().find(|route| pattern_matches(route.pattern(), path))
     }
+}
+
+/// A tab of the app's bottom bar: the lists a person works from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tab {
+    /// 待办: what needs this person now.
+    Todo,
+    Rounds,
+    Orders,
+    Report,
+    Store,
+    Stocktakes,
+    Dashboard,
+    Admin,
+    /// 我的: sites, this phone, settings.
+    Me,
+}
+
+/// The most tabs a bar holds at 360 px with labels that can be read.
+pub const MAX_TABS: usize = 5;
+
+impl Tab {
+    /// Every tab, in the bar's order.
+    pub const ALL: [Tab; 9] = [Tab::Todo, Tab::Rounds, Tab::Orders, Tab::Report, Tab::Store, Tab::Stocktakes, Tab::Dashboard, Tab::Admin, Tab::Me];
+
+    /// The page the tab opens.
+    pub const fn route(self) -> AppRoute {
+        match self {
+            Tab::Todo => AppRoute::Home,
+            Tab::Rounds => AppRoute::Rounds,
+            Tab::Orders => AppRoute::Orders,
+            Tab::Report => AppRoute::Report,
+            Tab::Store => AppRoute::Store,
+            Tab::Stocktakes => AppRoute::Stocktakes,
+            Tab::Dashboard => AppRoute::Dashboard,
+            Tab::Admin => AppRoute::Admin,
+            Tab::Me => AppRoute::Me,
+        }
+    }
+
+    /// A stable name, for the page's markup and tests.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tab::Todo => "todo",
+            Tab::Rounds => "rounds",
+            Tab::Orders => "orders",
+            Tab::Report => "report",
+            Tab::Store => "store",
+            Tab::Stocktakes => "stocktakes",
+            Tab::Dashboard => "dashboard",
+            Tab::Admin => "admin",
+            Tab::Me => "me",
+        }
+    }
+
+    /// The tab whose list `route` belongs to, for marking the current tab.
+    pub fn of(route: AppRoute) -> Option<Tab> {
+        Some(match route {
+            AppRoute::Home => Tab::Todo,
+            AppRoute::Rounds | AppRoute::Round | AppRoute::RoundReport => Tab::Rounds,
+            AppRoute::Orders | AppRoute::WorkOrder => Tab::Orders,
+            AppRoute::Report => Tab::Report,
+            AppRoute::Store | AppRoute::StockItem => Tab::Store,
+            AppRoute::Stocktakes | AppRoute::Stocktake => Tab::Stocktakes,
+            AppRoute::Dashboard | AppRoute::DocumentReview => Tab::Dashboard,
+            AppRoute::Admin | AppRoute::AdminSite | AppRoute::AdminPeople | AppRoute::TemplateEditor => Tab::Admin,
+            AppRoute::Me | AppRoute::Settings => Tab::Me,
+            AppRoute::SignIn | AppRoute::Label => return None,
+        })
+    }
+
+    /// Whether someone with `role` at a site works from this tab.
+    fn serves(self, role: Role) -> bool {
+        match self {
+            Tab::Todo | Tab::Me => true,
+            Tab::Rounds => matches!(role, Role::Inspector | Role::DormStaff | Role::Manager),
+            Tab::Orders => matches!(role, Role::Technician | Role::Manager | Role::Admin),
+            Tab::Report => matches!(role, Role::Inspector | Role::DormStaff | Role::Technician),
+            Tab::Store | Tab::Stocktakes => role == Role::Storekeeper,
+            Tab::Dashboard => role.manages(),
+            Tab::Admin => role == Role::Admin,
+        }
+    }
+}
+
+/// The bar's tabs for someone with `roles` across their sites: to-do first and "me" last,
+/// between them the lists their roles work from, at most [`MAX_TABS`] in all. Past it,
+/// what is reachable another way goes first: reporting (the "+" on every page), then
+/// stocktakes (from the store), rounds (from the to-do list), the store.
+pub fn tabs(roles: &[Role]) -> Vec<Tab> {
+    let mut tabs: Vec<Tab> = Tab::ALL.into_iter().filter(|tab| matches!(tab, Tab::Todo | Tab::Me) || roles.iter().any(|role| tab.serves(*role))).collect();
+    for dropped in [Tab::Report, Tab::Stocktakes, Tab::Rounds, Tab::Store] {
+        if tabs.len() <= MAX_TABS {
+            break;
+        }
+        tabs.retain(|tab| *tab != dropped);
+    }
+    tabs
 }
 
 /// Whether `path` (without query or fragment) is one of the app's pages.
@@ -166,6 +290,38 @@ fn percent_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_role_gets_the_tabs_it_works_from() {
+        use Tab::*;
+        let cases = [
+            (vec![Role::Inspector], vec![Todo, Rounds, Report, Me]),
+            (vec![Role::DormStaff], vec![Todo, Rounds, Report, Me]),
+            (vec![Role::Technician], vec![Todo, Orders, Report, Me]),
+            (vec![Role::Storekeeper], vec![Todo, Store, Stocktakes, Me]),
+            (vec![Role::Manager], vec![Todo, Rounds, Orders, Dashboard, Me]),
+            (vec![Role::Admin], vec![Todo, Orders, Dashboard, Admin, Me]),
+            (vec![], vec![Todo, Me]),
+            // Roles at several sites: past five, the reachable-elsewhere go first.
+            (vec![Role::Technician, Role::Storekeeper], vec![Todo, Orders, Store, Stocktakes, Me]),
+            (vec![Role::Inspector, Role::Admin], vec![Todo, Orders, Dashboard, Admin, Me]),
+        ];
+        for (roles, expected) in cases {
+            assert_eq!(tabs(&roles), expected, "{roles:?}");
+        }
+        for roles in [Role::ALL.to_vec(), vec![Role::Storekeeper, Role::Manager, Role::Inspector]] {
+            let bar = tabs(&roles);
+            assert!(bar.len() <= MAX_TABS && bar.first() == Some(&Todo) && bar.last() == Some(&Me), "{roles:?}: {bar:?}");
+        }
+    }
+
+    #[test]
+    fn every_tab_opens_a_page_it_is_the_tab_of() {
+        for tab in Tab::ALL {
+            assert_eq!(Tab::of(tab.route()), Some(tab));
+            assert_eq!(AppRoute::recognize(tab.route().pattern()), Some(tab.route()));
+        }
+    }
 
     #[test]
     fn label_urls_carry_any_code_and_give_it_back() {

@@ -12,6 +12,7 @@ use tests::chromium::{Browser, PATIENCE};
 
 mod admin;
 mod lan;
+mod nav;
 mod review;
 mod rounds;
 mod stock;

@@ -16,7 +16,42 @@ use crate::session::use_session;
 pub fn Home() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sites = move || {
+    // Inspectors, dorm staff, managers and admins walk rounds; everyone reports faults.
+    let walks_rounds = move || {
+        current.session.with(|session| {
+            session.as_ref().is_some_and(|session| session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin")))
+        })
+    };
+    view! {
+        <section class="hero">
+            <h1>{move || texts.get().app_name}</h1>
+            <p class="tagline">{move || texts.get().tagline}</p>
+        </section>
+        <SyncSummary />
+        <DashboardLink />
+        <AdminLink />
+        <PreventiveMaintenance />
+        <DispatchQueue />
+        <MyWork />
+        <Show when=walks_rounds>
+            <RoundsBoard />
+            <StartRound />
+        </Show>
+        <ReportFault />
+        <MyWorkOrders />
+        <StoreCard />
+        <MySites />
+        <ThisPhone />
+    }
+}
+
+/// Who is signed in, and their sites with their role at each (and the sites' labels, for
+/// those who print them).
+#[component]
+pub fn MySites() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    move || {
         let texts = texts.get();
         current.session.get().map(|session| {
             let rows = session
@@ -50,32 +85,14 @@ pub fn Home() -> impl IntoView {
                 </section>
             }
         })
-    };
-    // Inspectors, dorm staff, managers and admins walk rounds; everyone reports faults.
-    let walks_rounds = move || {
-        current.session.with(|session| {
-            session.as_ref().is_some_and(|session| session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin")))
-        })
-    };
+    }
+}
+
+/// Whether this phone reaches the server, and the app's release.
+#[component]
+pub fn ThisPhone() -> impl IntoView {
+    let texts = use_texts();
     view! {
-        <section class="hero">
-            <h1>{move || texts.get().app_name}</h1>
-            <p class="tagline">{move || texts.get().tagline}</p>
-        </section>
-        <SyncSummary />
-        <DashboardLink />
-        <AdminLink />
-        <PreventiveMaintenance />
-        <DispatchQueue />
-        <MyWork />
-        <Show when=walks_rounds>
-            <RoundsBoard />
-            <StartRound />
-        </Show>
-        <ReportFault />
-        <MyWorkOrders />
-        <StoreCard />
-        {sites}
         <section class="card" aria-labelledby="this-phone">
             <h2 id="this-phone">{move || texts.get().this_phone}</h2>
             <ServerStatus />

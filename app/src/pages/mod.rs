@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod home;
 pub mod label;
+pub mod lists;
 pub mod not_found;
 pub mod orders;
 pub mod review;

@@ -119,7 +119,14 @@ async fn start_stocktake(session: &Session, site: &str, catalog: &CatalogView, l
 }
 
 #[component]
-pub fn StoreCard() -> impl IntoView {
+pub fn StoreCard(
+    /// Stock on hand, what to reorder, and recording movements.
+    #[prop(default = true)]
+    stock: bool,
+    /// The stocktakes, and starting one.
+    #[prop(default = true)]
+    stocktakes: bool,
+) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let sync = use_replica();
@@ -192,7 +199,7 @@ pub fn StoreCard() -> impl IntoView {
             }
         });
     });
-    let stocktakes = move || {
+    let all_stocktakes = move || {
         let _ = sync.revision.get();
         let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
         found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
@@ -279,8 +286,9 @@ pub fn StoreCard() -> impl IntoView {
     view! {
         <Show when=move || !store_sites().is_empty()>
             <section class="card" aria-labelledby="store">
-                <h2 id="store">{move || texts.get().store}</h2>
+                <h2 id="store">{move || if stock { texts.get().store } else { texts.get().stocktakes }}</h2>
                 <SiteChoice sites=Signal::derive(store_sites) chosen=site name="store-site" class="filter" />
+                <Show when=move || stock>
                 <label class="filter search">
                     <span>{move || texts.get().search}</span>
                     <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
@@ -325,12 +333,16 @@ pub fn StoreCard() -> impl IntoView {
                     {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                     <button type="submit" class="primary">{move || texts.get().record}</button>
                 </form>
+                </Show>
 
-                <h3>{move || texts.get().stocktakes}</h3>
+                <Show when=move || stocktakes>
+                <Show when=move || stock>
+                    <h3>{move || texts.get().stocktakes}</h3>
+                </Show>
                 <ul class="orders" data-list="stocktakes">
                     {move || {
                         let texts = texts.get();
-                        stocktakes()
+                        all_stocktakes()
                             .into_iter()
                             .map(|(id, stocktake)| view! {
                                 <li class="order-line" data-document=id.to_string()>
@@ -371,6 +383,7 @@ pub fn StoreCard() -> impl IntoView {
                     </div>
                     <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>{move || texts.get().start_stocktake}</button>
                 </form>
+                </Show>
             </section>
         </Show>
     }

@@ -1,0 +1,82 @@
+//! Getting around on a phone: each role's tab bar, every tab's own page at 360 px in both
+//! languages, and the "+" that reports a fault from anywhere.
+
+use serde_json::json;
+
+use super::{built_dist, fits_a_phone, phone, screenshot, tap};
+use crate::support::{TestServer, wait_for};
+use tests::chromium::{Browser, PATIENCE};
+
+/// The tabs the bar shows, by name.
+async fn tabs(browser: &Browser) -> serde_json::Value {
+    browser.evaluate("return [...document.querySelectorAll('.tab-bar [data-tab]')].map((tab) => tab.dataset.tab)").await
+}
+
+/// Opens `tab` from the bar and waits for its page: its address, and the tab marked.
+async fn open_tab(browser: &Browser, tab: &str, path: &str) {
+    tap(browser, &format!(".tab-bar [data-tab={tab}]")).await;
+    wait_for(&format!("the {tab} tab's page"), PATIENCE, || async {
+        let here = browser.evaluate("return [location.pathname, document.querySelector('.tab-bar .tab.current')?.dataset.tab]").await;
+        (here == json!([path, tab])).then_some(())
+    })
+    .await;
+}
+
+/// A demo person: user name, display name, and their tabs with the page each opens.
+type Walk = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+#[tokio::test]
+async fn each_role_works_from_its_own_tabs_and_every_tab_fits_a_phone() {
+    let server = TestServer::start(&built_dist()).await;
+    let roles: [Walk; 6] = [
+        ("inspector", "李安全员", &[("todo", "/"), ("rounds", "/rounds"), ("report", "/report"), ("me", "/me")]),
+        ("dorm", "赵宿管", &[("todo", "/"), ("rounds", "/rounds"), ("report", "/report"), ("me", "/me")]),
+        ("tech", "张师傅", &[("todo", "/"), ("orders", "/orders"), ("report", "/report"), ("me", "/me")]),
+        ("store", "陈库管", &[("todo", "/"), ("store", "/store"), ("stocktakes", "/stocktakes"), ("me", "/me")]),
+        ("manager", "王经理", &[("todo", "/"), ("rounds", "/rounds"), ("orders", "/orders"), ("dashboard", "/dashboard"), ("me", "/me")]),
+        ("admin", "系统管理员", &[("todo", "/"), ("orders", "/orders"), ("dashboard", "/dashboard"), ("admin", "/admin"), ("me", "/me")]),
+    ];
+    for (user, name, expected) in roles {
+        let browser = phone(&server, user, name).await;
+        let names: Vec<&str> = expected.iter().map(|(tab, _)| *tab).collect();
+        assert_eq!(tabs(&browser).await, json!(names), "{user}'s tabs");
+        for (tab, path) in expected.iter().rev() {
+            open_tab(&browser, tab, path).await;
+            fits_a_phone(&browser, 1).await;
+            screenshot(&browser, &format!("tab-{user}-{tab}")).await;
+        }
+        if user == "inspector" {
+            // In Chinese, the same tabs by their Chinese names.
+            open_tab(&browser, "me", "/me").await;
+            tap(&browser, "[data-action=settings]").await;
+            tap(&browser, "input[value='zh-CN']").await;
+            browser.wait_for_text("h1", "设置").await;
+            open_tab(&browser, "todo", "/").await;
+            browser.wait_for_text(".tab-bar [data-tab=rounds]", "巡检").await;
+            fits_a_phone(&browser, 1).await;
+            screenshot(&browser, "tab-inspector-todo-zh").await;
+            open_tab(&browser, "rounds", "/rounds").await;
+            fits_a_phone(&browser, 1).await;
+            screenshot(&browser, "tab-inspector-rounds-zh").await;
+        }
+    }
+}
+
+/// The "+" opens the fault form from any page (not from the form itself); the form's own
+/// tab is marked there.
+#[tokio::test]
+async fn the_report_button_opens_the_fault_form_from_any_page() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = phone(&server, "tech", "张师傅").await;
+    for (tab, path) in [("orders", "/orders"), ("me", "/me"), ("todo", "/")] {
+        open_tab(&browser, tab, path).await;
+        tap(&browser, "[data-action=report-anywhere]").await;
+        wait_for("the fault form", PATIENCE, || async {
+            let here = browser.evaluate("return [location.pathname, !!document.querySelector('form[data-form=report]'), !!document.querySelector('[data-action=report-anywhere]')]").await;
+            (here == json!(["/report", true, false])).then_some(())
+        })
+        .await;
+        browser.client.back().await.unwrap();
+        wait_for("back where it was", PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!(path)).then_some(()) }).await;
+    }
+}
