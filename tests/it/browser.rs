@@ -154,7 +154,7 @@ async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
     use fantoccini::Locator::Css;
     let input = browser.client.find(Css(&format!("[data-form={form}] [name={name}]"))).await.unwrap();
     input.send_keys(value).await.unwrap();
-    browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap().click().await.unwrap();
+    press(browser, browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap()).await;
 }
 
 /// A phone whose inspector signed in online and then lost the server.
@@ -423,6 +423,12 @@ async fn a_new_release_is_offered_and_taken_whole() {
 async fn tap(browser: &Browser, selector: &str) {
     wait_for_element(browser, selector).await;
     let element = browser.client.find(fantoccini::Locator::Css(selector)).await.unwrap();
+    press(browser, element).await;
+}
+
+/// Clicks `element` once it is scrolled to the middle of the screen, as a thumb would: at
+/// the bottom edge it would be under the tab bar.
+async fn press(browser: &Browser, element: fantoccini::elements::Element) {
     browser.client.execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&element).unwrap()]).await.unwrap();
     element.click().await.unwrap();
 }
@@ -455,7 +461,7 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
     // Nothing is taken by default: a round starts at the place and of the checklist chosen.
-    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    press(&browser, form.find(Css("button[type=submit]")).await.unwrap()).await;
     browser.wait_for_text("[data-form=round] [role=alert]", "Choose a checklist").await;
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
     // The place comes from the code on the store's door label, typed as printed.
@@ -469,7 +475,7 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     })
     .await;
     assert_eq!(browser.text("[data-form=round] [role=alert]").await, None, "the error has gone");
-    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    press(&browser, form.find(Css("button[type=submit]")).await.unwrap()).await;
     browser.wait_for_text("h1", "Electrical safety round").await;
     assert_eq!(browser.evaluate("return document.querySelector('[data-progress]').dataset.progress").await, json!("0/7"));
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{PATIENCE, answer, built_dist, fits_a_phone, phone, read_out, screenshot, tap, type_into, wait_for_element};
+use super::{PATIENCE, answer, built_dist, fits_a_phone, phone, press, read_out, screenshot, tap, type_into, wait_for_element};
 use crate::support::{TestServer, wait_for};
 
 #[tokio::test]
@@ -25,7 +25,7 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     let form = inspector.client.find(Css("[data-form=round]")).await.unwrap();
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
     form.find(Css("select[name=place]")).await.unwrap().select_by_value("store").await.unwrap();
-    form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    press(&inspector, form.find(Css("button[type=submit]")).await.unwrap()).await;
     inspector.wait_for_text("h1", "Electrical safety round").await;
     for item in ["room-locked", "insulation-mats", "breakers-labelled", "no-overload", "rcd-test"] {
         answer(&inspector, item, "pass").await;

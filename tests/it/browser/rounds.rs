@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{PATIENCE, TINY_PNG, answer, built_dist, phone, read_out, screenshot, tap, type_into, wait_for_element};
+use super::{PATIENCE, TINY_PNG, answer, built_dist, phone, press, read_out, screenshot, tap, type_into, wait_for_element};
 use crate::support::{TestServer, wait_for};
 
 #[tokio::test]
@@ -23,10 +23,10 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
             wait_for_element(inspector, "[data-form=round] select[name=template]").await;
             let form = inspector.client.find(Css("[data-form=round]")).await.unwrap();
             form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();
-            form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            press(inspector, form.find(Css("button[type=submit]")).await.unwrap()).await;
             inspector.wait_for_text("[data-form=round] [role=alert]", "Choose a place").await;
             form.find(Css("select[name=place]")).await.unwrap().select_by_value(place).await.unwrap();
-            form.find(Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            press(inspector, form.find(Css("button[type=submit]")).await.unwrap()).await;
             inspector.wait_for_text("h1", "Electrical safety round").await;
         }
     };
