@@ -183,8 +183,6 @@ pub struct Texts {
     pub clear: &'static str,
     /// `{}` is a count.
     pub conflicts_here: &'static str,
-    /// `{}` is a time.
-    pub due_by: &'static str,
     pub due_rounds: &'static str,
     pub failed_items: &'static str,
     pub hazard_reported: &'static str,
@@ -419,6 +417,48 @@ pub fn moment(at: shared::time::Timestamp, language: Language) -> String {
     }
 }
 
+/// When something is due, in words people use ("today", "by Fri", a date), read now in
+/// the phone's zone (`shared::time::due_in_words`).
+pub fn due_words(due: shared::time::Timestamp, language: Language) -> String {
+    use shared::time::{DueDay, due_in_words};
+    let now = shared::time::Timestamp::from_millis(js_sys::Date::now() as i64);
+    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let words = due_in_words(due, now, offset);
+    let time = words.time.map(|(hour, minute)| format!("{hour:02}:{minute:02}"));
+    match language {
+        Language::Chinese => {
+            const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+            let day = match words.day {
+                DueDay::Today => "今天".to_owned(),
+                DueDay::Tomorrow => "明天".to_owned(),
+                DueDay::Weekday(weekday) => WEEKDAYS[usize::from(weekday)].to_owned(),
+                DueDay::Date { month, day, .. } if words.this_year => format!("{month}月{day}日"),
+                DueDay::Date { year, month, day } => format!("{year}年{month}月{day}日"),
+            };
+            match time {
+                Some(time) => format!("{day} {time} 前"),
+                None if words.day == DueDay::Today => "今天内".to_owned(),
+                None => format!("{day}前"),
+            }
+        }
+        Language::English => {
+            const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+            const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            let day = match words.day {
+                DueDay::Today => "today".to_owned(),
+                DueDay::Tomorrow => "tomorrow".to_owned(),
+                DueDay::Weekday(weekday) => WEEKDAYS[usize::from(weekday)].to_owned(),
+                DueDay::Date { month, day, .. } if words.this_year => format!("{day} {}", MONTHS[usize::from(month) - 1]),
+                DueDay::Date { year, month, day } => format!("{day} {} {year}", MONTHS[usize::from(month) - 1]),
+            };
+            match time {
+                Some(time) => format!("by {day} {time}"),
+                None => format!("by {day}"),
+            }
+        }
+    }
+}
+
 const CHINESE: Texts = Texts {
     app_name: "后勤",
     tagline: "巡检、宿舍检查、报修工单与盘点，离线也能用。",
@@ -525,7 +565,6 @@ const CHINESE: Texts = Texts {
     cancel: "取消",
     clear: "清除",
     conflicts_here: "回答不一致的项目：{}，请选择保留哪个",
-    due_by: "{} 前",
     due_rounds: "待检",
     failed_items: "不合格项",
     hazard_reported: "已报隐患",
@@ -841,7 +880,6 @@ const ENGLISH: Texts = Texts {
     cancel: "Cancel",
     clear: "Clear",
     conflicts_here: "Items answered differently: {}; choose which to keep",
-    due_by: "by {}",
     due_rounds: "Due",
     failed_items: "Failed items",
     hazard_reported: "Hazard reported",

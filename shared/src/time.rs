@@ -96,6 +96,50 @@ pub(crate) fn first_of_month(year: i64, month: i64) -> i64 {
 }
 
 
+/// The day something is due, as people say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueDay {
+    Today,
+    Tomorrow,
+    /// Later this week (within six days): 0 is Monday, 6 Sunday.
+    Weekday(u8),
+    /// Further off, or already past: the date.
+    Date { year: i64, month: u8, day: u8 },
+}
+
+/// When something is due, as people say it: the day, and the time of day unless it is the
+/// day's end ("due today" means before midnight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueWords {
+    pub day: DueDay,
+    /// Hour and minute.
+    pub time: Option<(u8, u8)>,
+    /// The day is this year's (a date then needs no year).
+    pub this_year: bool,
+}
+
+/// `due` (what is due must be done before it) as read at `now` in a zone `offset_minutes`
+/// east of UTC.
+pub fn due_in_words(due: Timestamp, now: Timestamp, offset_minutes: i32) -> DueWords {
+    let shift = i64::from(offset_minutes) * 60_000;
+    let local = due.as_millis() + shift;
+    // A day's end is written as the next midnight: it is due on the day before it.
+    let at_midnight = local.rem_euclid(DAY) == 0;
+    let last = if at_midnight { local - 1 } else { local };
+    let (due_day, today) = (last.div_euclid(DAY), (now.as_millis() + shift).div_euclid(DAY));
+    let (year, month) = year_month(due_day);
+    let date = DueDay::Date { year, month: month as u8, day: (due_day - first_of_month(year, month) + 1) as u8 };
+    let day = match due_day - today {
+        0 => DueDay::Today,
+        1 => DueDay::Tomorrow,
+        // Day 0 (1970-01-01) was a Thursday.
+        2..=6 => DueDay::Weekday((due_day + 3).rem_euclid(7) as u8),
+        _ => date,
+    };
+    let minutes = local.rem_euclid(DAY) / 60_000;
+    DueWords { day, time: (!at_midnight).then_some(((minutes / 60) as u8, (minutes % 60) as u8)), this_year: year == year_month(today).0 }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}ms", self.0)
@@ -105,6 +149,27 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod date_tests {
     use super::*;
+
+    #[test]
+    fn what_is_due_reads_as_people_say_it() {
+        // Thursday 2026-12-03, 09:30 in Beijing (UTC+8).
+        let beijing = 480;
+        let now = Timestamp::parse_date("2026-12-03").unwrap().plus_millis(90 * 60_000);
+        let local = |date: &str, hour: i64, minute: i64| Timestamp::parse_date(date).unwrap().plus_millis(((hour - 8) * 60 + minute) * 60_000);
+        let words = |due| due_in_words(due, now, beijing);
+        assert_eq!(words(local("2026-12-03", 18, 0)), DueWords { day: DueDay::Today, time: Some((18, 0)), this_year: true });
+        // Due by the end of today: the next midnight.
+        assert_eq!(words(local("2026-12-04", 0, 0)), DueWords { day: DueDay::Today, time: None, this_year: true });
+        assert_eq!(words(local("2026-12-04", 7, 5)).day, DueDay::Tomorrow);
+        assert_eq!(words(local("2026-12-04", 7, 5)).time, Some((7, 5)));
+        assert_eq!(words(local("2026-12-05", 12, 0)).day, DueDay::Weekday(5), "Saturday");
+        assert_eq!(words(local("2026-12-10", 0, 0)).day, DueDay::Weekday(2), "by the end of Wednesday");
+        assert_eq!(words(local("2026-12-10", 9, 0)).day, DueDay::Date { year: 2026, month: 12, day: 10 });
+        assert_eq!(words(local("2027-01-05", 5, 18)), DueWords { day: DueDay::Date { year: 2027, month: 1, day: 5 }, time: Some((5, 18)), this_year: false });
+        assert_eq!(words(local("2026-12-01", 12, 0)).day, DueDay::Date { year: 2026, month: 12, day: 1 }, "past");
+        // In UTC the same instants fall on other days.
+        assert_eq!(due_in_words(local("2026-12-04", 7, 0), now, 0).day, DueDay::Today);
+    }
 
     #[test]
     fn dates_read_and_write_as_spreadsheets_do() {

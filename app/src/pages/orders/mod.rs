@@ -349,7 +349,7 @@ fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
     let state = order.state();
     let priority = order.priority;
     let overdue = order.is_overdue(now());
-    let due = order.due_at.map(|due| page::when(due, language.get_untracked()));
+    let due = order.due_at.map(|due| crate::i18n::due_words(due, language.get_untracked()));
     view! {
         <li class="order-line" data-document=id.to_string() data-order-status=state.status.as_str() class:overdue=overdue>
             <a href=format!("/orders/{id}")>{order.title.clone()}</a>
@@ -359,7 +359,7 @@ fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
                 {overdue.then(|| view! { <span class="badge badge-overdue">{move || texts.get().overdue}</span> })}
                 {(state.open_flags().count() > 0).then(|| view! { <span class="badge badge-overdue" data-flagged="yes">{move || texts.get().flags}</span> })}
             </span>
-            {due.map(|due| view! { <span class="muted order-due">{move || texts.get().due_by.replace("{}", &due)}</span> })}
+            {due.map(|due| view! { <span class="muted order-due">{due}</span> })}
         </li>
     }
 }

@@ -221,7 +221,7 @@ pub fn RoundsBoard() -> impl IntoView {
                 LineKind::Due { due_by, overdue_since } => {
                     let (badge, class) = match overdue_since {
                         Some(_) => (texts.overdue.to_owned(), "badge badge-overdue"),
-                        None => (texts.due_by.replace("{}", &clock(due_by.plus_millis(-1), language)), "badge"),
+                        None => (crate::i18n::due_words(due_by, language), "badge"),
                     };
                     let start = start_due.clone();
                     let started = line.clone();
