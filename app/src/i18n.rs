@@ -73,6 +73,13 @@ pub struct Texts {
     pub tab_bar: &'static str,
     /// The "+" on every page that opens the fault form.
     pub report_anywhere: &'static str,
+    /// From a list on the to-do page to the whole of it.
+    pub see_all: &'static str,
+    /// Repairs of one's reports, done, waiting for one to check.
+    pub to_verify: &'static str,
+    pub nothing_waiting: &'static str,
+    /// Lists one may use that have no tab.
+    pub more_lists: &'static str,
     pub this_phone: &'static str,
     pub checking_server: &'static str,
     pub server_reachable: &'static str,
@@ -466,6 +473,10 @@ const CHINESE: Texts = Texts {
     tabs: ["待办", "巡检", "工单", "报修", "仓库", "盘点", "看板", "管理", "我的"],
     tab_bar: "主导航",
     report_anywhere: "报修",
+    see_all: "查看全部 →",
+    to_verify: "待我验收",
+    nothing_waiting: "暂时没有待办事项。下方标签可进入各项工作。",
+    more_lists: "更多",
     this_phone: "本机",
     checking_server: "正在连接服务器…",
     server_reachable: "已连接服务器",
@@ -781,6 +792,10 @@ const ENGLISH: Texts = Texts {
     tabs: ["To do", "Rounds", "Orders", "Report", "Store", "Stocktakes", "Dashboard", "Admin", "Me"],
     tab_bar: "Main",
     report_anywhere: "Report a fault",
+    see_all: "See all →",
+    to_verify: "Waiting for you to check",
+    nothing_waiting: "Nothing is waiting for you. The tabs below open your lists.",
+    more_lists: "More",
     this_phone: "This phone",
     checking_server: "Contacting the server…",
     server_reachable: "Connected to the server",

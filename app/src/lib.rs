@@ -74,6 +74,9 @@ pub fn App() -> impl IntoView {
             <UpdateBanner />
             <InsecureBanner />
             <main class="page">
+                <nav::SyncLine />
+                // Due preventive orders are made on whichever page is open.
+                <pages::orders::PreventiveMaintenance />
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=segment(AppRoute::Home) view=pages::home::Home />
                     <Route path=segment(AppRoute::Settings) view=pages::settings::Settings />

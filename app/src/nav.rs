@@ -69,3 +69,17 @@ pub fn ReportButton() -> impl IntoView {
         </Show>
     }
 }
+
+/// The phone's sync state, one line at the top of every page while someone is signed in:
+/// one status for the whole app.
+#[component]
+pub fn SyncLine() -> impl IntoView {
+    let current = use_session();
+    let route = current_route();
+    let shown = move || current.session.with(Option::is_some) && route.get() != Some(AppRoute::SignIn);
+    view! {
+        <Show when=shown>
+            <crate::pages::home::SyncSummary />
+        </Show>
+    }
+}

@@ -211,6 +211,22 @@ pub fn tabs(roles: &[Role]) -> Vec<Tab> {
     tabs
 }
 
+/// The lists someone with `roles` may work from that their bar has no room for, in the
+/// bar's order: "me" offers them.
+pub fn more_tabs(roles: &[Role]) -> Vec<Tab> {
+    let shown = tabs(roles);
+    let reaches = |tab: Tab, role: Role| match tab {
+        Tab::Todo | Tab::Me => false,
+        Tab::Report => true,
+        Tab::Rounds => role.walks_rounds(),
+        Tab::Orders => role == Role::Technician || role.manages(),
+        Tab::Store | Tab::Stocktakes => role.keeps_store(),
+        Tab::Dashboard => role.manages(),
+        Tab::Admin => role == Role::Admin,
+    };
+    Tab::ALL.into_iter().filter(|tab| !shown.contains(tab) && roles.iter().any(|role| reaches(*tab, *role))).collect()
+}
+
 /// Whether `path` (without query or fragment) is one of the app's pages.
 pub fn is_app_route(path: &str) -> bool {
     AppRoute::recognize(path).is_some()
@@ -312,6 +328,20 @@ mod tests {
         for roles in [Role::ALL.to_vec(), vec![Role::Storekeeper, Role::Manager, Role::Inspector]] {
             let bar = tabs(&roles);
             assert!(bar.len() <= MAX_TABS && bar.first() == Some(&Todo) && bar.last() == Some(&Me), "{roles:?}: {bar:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_bar_has_no_room_for_is_offered_under_me() {
+        use Tab::*;
+        assert_eq!(more_tabs(&[Role::Manager]), [Report, Store, Stocktakes]);
+        assert_eq!(more_tabs(&[Role::Admin]), [Rounds, Report, Store, Stocktakes]);
+        assert_eq!(more_tabs(&[Role::Storekeeper]), [Report]);
+        assert_eq!(more_tabs(&[Role::Inspector]), []);
+        assert_eq!(more_tabs(&[Role::Technician, Role::Storekeeper]), [Report]);
+        for roles in [Role::ALL.to_vec(), vec![Role::Manager], vec![Role::Inspector, Role::Admin]] {
+            let (shown, more) = (tabs(&roles), more_tabs(&roles));
+            assert!(more.iter().all(|tab| !shown.contains(tab)), "{roles:?}");
         }
     }
 

@@ -110,6 +110,9 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
     sign_in(&browser, "inspector", "demo").await;
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     assert_eq!(browser.evaluate("return location.pathname").await, json!("/"));
+    // Their sites are under "me".
+    tap(&browser, ".tab-bar [data-tab=me]").await;
+    browser.wait_for_text("[data-site=hq] .site-name", "总部").await;
     assert_eq!(browser.text("[data-site=hq] .site-name").await.as_deref(), Some("总部"));
     assert_eq!(browser.text("[data-site=hq] .muted").await.as_deref(), Some("Inspector"));
     assert_eq!(browser.text("[data-site=plant2]").await, None, "only the sites where the inspector has a role");
@@ -132,6 +135,7 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
     server.stop().await.unwrap();
     browser.client.goto(&address).await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    browser.client.goto(&format!("{address}me")).await.unwrap();
     browser.wait_for_text("[data-status=offline]", "Server not reachable: working offline, will sync when connected").await;
 
     // Signing out forgets it.
@@ -209,7 +213,9 @@ async fn wait_for_server_heads_stored(browser: &Browser) {
 
 #[tokio::test]
 async fn edits_made_offline_survive_reloads_and_reach_the_server() {
-    let Basement { browser, address, data, .. } = into_the_basement().await;
+    let Basement { browser, address, data, base } = into_the_basement().await;
+    // Reporting, and following one's reports: the report tab.
+    browser.client.goto(&format!("{base}report")).await.unwrap();
     wait_for("the phone to say it is offline", PATIENCE, || async {
         browser.text("[data-sync=offline]").await.filter(|text| text.starts_with("Offline since"))
     })
@@ -247,7 +253,7 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     assert!(warning.starts_with("Changes on this phone only, not synced yet: 3."), "{warning}");
     browser.client.dismiss_alert().await.unwrap();
     browser.wait_for_text(".order .comment-text", "带上扳手").await;
-    assert!(browser.text("[data-user=inspector]").await.is_some(), "still signed in");
+    assert!(browser.text("[data-action=sign-out]").await.is_some(), "still signed in");
 
     // Back in coverage: the phone reconnects by itself and the server has everything.
     let server = TestServer::start_at(data, &built_dist(), address).await;
@@ -330,6 +336,7 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
         phone.wait_for_text(&format!("[data-user={user}]"), if user == "inspector" { "李安全员" } else { "王经理" }).await;
         phone.wait_for_text("[data-sync]", "Synced").await;
         phone.wait_for_service_worker().await;
+        phone.client.goto(&server.url("/report")).await.unwrap();
     }
     // The manager works at two sites: the report goes to hq, where the inspector works.
     submit(&inspector, "report", "title", "门禁故障").await;
@@ -340,7 +347,7 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
     for (phone, note) in [(&inspector, "刷卡无反应"), (&manager, "已通知保卫科")] {
-        phone.client.goto(&base).await.unwrap();
+        phone.client.goto(&format!("{base}report")).await.unwrap();
         phone.wait_for_text(".order .order-title", "门禁故障").await;
         submit(phone, "comment", "comment", note).await;
         phone.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
@@ -457,6 +464,7 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     use fantoccini::Locator::Css;
 
     let Basement { browser, address, base, data } = into_the_basement().await;
+    browser.client.goto(&format!("{base}rounds")).await.unwrap();
     // The phone's catalog (from its store) fills the choices.
     wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
@@ -592,6 +600,27 @@ async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(directory.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Someone who is not among the demo logins, made by the admin with `role` at `site` (their
+/// password is `demo-<username>`), signed in on a phone of their own at 360 × 800.
+async fn new_person(server: &TestServer, username: &str, display_name: &str, site: &str, role: &str) -> Browser {
+    let password = format!("demo-{username}");
+    let created = reqwest::Client::new()
+        .post(server.url("/api/admin/users"))
+        .bearer_auth(server.token("admin"))
+        .json(&json!({ "username": username, "display_name": display_name, "password": password, "roles": [{ "site": site, "role": role }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+    let browser = Browser::start().await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    browser.client.goto(&server.url("/")).await.unwrap();
+    sign_in(&browser, username, &password).await;
+    browser.wait_for_text(&format!("[data-user={username}]"), display_name).await;
+    browser.wait_for_service_worker().await;
+    browser
+}
+
 /// A phone at 360 × 800 with `user` signed in, synced, and able to open offline.
 async fn phone(server: &TestServer, user: &str, display_name: &str) -> Browser {
     let browser = Browser::start().await;
@@ -713,7 +742,7 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     let server = TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.goto(&base).await.unwrap();
     wait_for("the inspector's phone to sync", Duration::from_secs(90), || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
-    technician.client.goto(&base).await.unwrap();
+    technician.client.goto(&format!("{base}orders")).await.unwrap();
     wait_for_order(&technician, "Extinguisher pressure (MPa) · 行政楼", &[""]).await;
     wait_for("the photo on the technician's phone", Duration::from_secs(60), || async {
         (technician.evaluate("return [...document.querySelectorAll('.order img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
@@ -737,21 +766,8 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
 #[tokio::test]
 async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagree_on() {
     let server = TestServer::start(&built_dist()).await;
-    let created = reqwest::Client::new()
-        .post(server.url("/api/admin/users"))
-        .bearer_auth(server.token("admin"))
-        .json(&json!({ "username": "dorm2", "display_name": "钱宿管", "password": "demo-dorm2", "roles": [{ "site": "plant2", "role": "dorm_staff" }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "{:?}", created.text().await);
     let first = phone(&server, "dorm", "赵宿管").await;
-    let second = Browser::start().await;
-    second.client.set_window_size(360, 800).await.unwrap();
-    second.client.goto(&server.url("/")).await.unwrap();
-    sign_in(&second, "dorm2", "demo-dorm2").await;
-    second.wait_for_text("[data-user=dorm2]", "钱宿管").await;
-    second.wait_for_service_worker().await;
+    let second = new_person(&server, "dorm2", "钱宿管", "plant2", "dorm_staff").await;
 
     // The first starts the weekly check of dormitory 1; the second's phone learns of it.
     let due = "[data-list=due] [data-checklist=dorm_room][data-place=dorm-1]";
@@ -848,9 +864,9 @@ async fn wait_for_cell_data(browser: &Browser, selector: &str, attribute: &str, 
     wait_for(&format!("{selector} to have {attribute} {expected}"), PATIENCE, || async { (browser.evaluate(&script).await == json!(expected)).then_some(()) }).await;
 }
 
-/// Opens the order titled `title` from the list `list` on the start page.
+/// Opens the order titled `title` from the list `list` on the orders page.
 async fn open_order(browser: &Browser, base: &str, list: &str, title: &str) {
-    browser.client.goto(base).await.unwrap();
+    browser.client.goto(&format!("{base}orders")).await.unwrap();
     let script = "const line = [...document.querySelectorAll(`[data-list=${arguments[0]}] .order-line`)].find((line) => line.querySelector('a').textContent === arguments[1]);
         return line ? line.dataset.document : null;";
     let id = wait_for(&format!("{title:?} in the {list} list"), Duration::from_secs(90), || async {
@@ -917,6 +933,7 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     let data = server.stop().await.unwrap();
     inspector.client.goto(&base).await.unwrap();
     inspector.wait_for_text("[data-user=inspector]", "李安全员").await;
+    inspector.client.goto(&format!("{base}report")).await.unwrap();
     type_into(&inspector, "[data-form=report] [name=title]", "空调不制冷").await;
     // The air conditioner's label names the asset and, through it, the room.
     type_into(&inspector, "[data-form=report] [name=code]", "kt-hq-101\u{e004}").await;
@@ -982,7 +999,7 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     let server = TestServer::start_at(data, &built_dist(), address).await;
     technician.client.refresh().await.unwrap();
     technician.wait_for_text(".order-page [data-state]", "Synced").await;
-    inspector.client.goto(&base).await.unwrap();
+    inspector.client.goto(&format!("{base}report")).await.unwrap();
     let link = wait_for("the order on the reporter's phone", Duration::from_secs(60), || async {
         inspector.evaluate("const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === '空调不制冷'); return order ? order.dataset.document : null;").await.as_str().map(str::to_owned)
     })
@@ -1037,6 +1054,7 @@ async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_ma
     let manager = phone(&server, "manager", "王经理").await;
     let technician = phone(&server, "tech", "张师傅").await;
     let (address, base) = (server.address, server.url("/"));
+    manager.client.goto(&format!("{base}report")).await.unwrap();
     submit(&manager, "report", "title", "走廊灯不亮").await;
     wait_for_order(&manager, "走廊灯不亮", &[]).await;
     // The report's entry in the site's index too: that is how the technician's phone hears.
@@ -1130,7 +1148,7 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     tokio::time::sleep(Duration::from_millis(u64::try_from(starts.millis_since(server::auth::now())).unwrap_or(0) + 1_000)).await;
     // Each phone makes the occurrence's order by itself, offline.
     for phone in [&manager, &technician] {
-        phone.client.goto(&base).await.unwrap();
+        phone.client.goto(&format!("{base}orders")).await.unwrap();
         wait_for("the occurrence's order, made on this phone", Duration::from_secs(30), || async {
             let state = phone.evaluate("const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === '空调滤网每日检查'); return order ? order.querySelector('[data-state]').dataset.state : null;").await;
             (state == json!("local")).then_some(())
@@ -1161,6 +1179,7 @@ async fn a_fixed_asset_audit_finds_assets_by_tag_offline_and_lists_the_missing()
     let server = TestServer::start(&built_dist()).await;
     let keeper = phone(&server, "store", "陈库管").await;
     let address = server.address;
+    keeper.client.goto(&server.url("/stocktakes")).await.unwrap();
     choose(&keeper, "stocktake", "what", "assets").await;
     type_into(&keeper, "[data-form=stocktake] [name=location]", "行政楼").await;
     tap(&keeper, "[data-form=stocktake] button[type=submit]").await;

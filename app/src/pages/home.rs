@@ -1,47 +1,55 @@
-//! The start page: who is signed in, their sites, and whether this phone reaches the server.
+//! The start page, "to do": what needs this person now; and the parts of "me" (their
+//! sites, this phone) that page shows.
 
 use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::pages::admin::AdminLink;
-use crate::pages::review::DashboardLink;
-use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, PreventiveMaintenance, ReportFault};
-use crate::pages::rounds::{RoundsBoard, StartRound};
-use crate::pages::stock::StoreCard;
+use crate::pages::orders::{DispatchQueue, MyWork, ToVerify};
+use crate::pages::rounds::RoundsBoard;
+use crate::pages::stock::{ReorderWaiting, StocktakesWaiting};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
 
+/// The to-do page: what needs this person now, each list its first few rows and a way to
+/// the rest — rounds due and in progress, their work orders, repairs waiting for them to
+/// check, orders to dispatch, stocktakes to count or approve. Everything else is a tab
+/// away.
 #[component]
 pub fn Home() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    // Inspectors, dorm staff, managers and admins walk rounds; everyone reports faults.
+    // Inspectors, dorm staff, managers and admins walk rounds.
     let walks_rounds = move || {
         current.session.with(|session| {
             session.as_ref().is_some_and(|session| session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin")))
         })
     };
+    let who = move || {
+        current.session.get().map(|session| {
+            view! {
+                <p class="signed-in">
+                    {texts.get().signed_in_as} " "
+                    <strong data-user=session.user.username>{session.user.display_name}</strong>
+                </p>
+            }
+        })
+    };
     view! {
-        <section class="hero">
-            <h1>{move || texts.get().app_name}</h1>
-            <p class="tagline">{move || texts.get().tagline}</p>
-        </section>
-        <SyncSummary />
-        <DashboardLink />
-        <AdminLink />
-        <PreventiveMaintenance />
-        <DispatchQueue />
-        <MyWork />
-        <Show when=walks_rounds>
-            <RoundsBoard />
-            <StartRound />
-        </Show>
-        <ReportFault />
-        <MyWorkOrders />
-        <StoreCard />
-        <MySites />
-        <ThisPhone />
+        <h1 class="page-title">{move || texts.get().tab(shared::routes::Tab::Todo)}</h1>
+        {who}
+        <div class="todo">
+            <Show when=walks_rounds>
+                <RoundsBoard compact=true />
+            </Show>
+            <MyWork compact=true />
+            <ToVerify />
+            <DispatchQueue compact=true />
+            <StocktakesWaiting />
+            <ReorderWaiting />
+            // Shown by the style sheet only when no list above has anything.
+            <p class="muted nothing-waiting">{move || texts.get().nothing_waiting}</p>
+        </div>
     }
 }
 

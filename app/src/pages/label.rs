@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::document::catalog::CatalogView;
+use shared::routes::AppRoute;
 
 use crate::edits::{catalog_of, read_catalog};
 use crate::i18n::use_texts;
@@ -85,7 +86,11 @@ pub fn LabelPage() -> impl IntoView {
             }
             .into_any(),
             Some(Some(found)) => {
-                let query = |form: &str| format!("/?for={form}&site={}&code={}", encode(&found.site), encode(&shown));
+                // The fault form is on the report page, starting a round on the rounds page.
+                let query = |form: &str| {
+                    let page = if form == "fault" { AppRoute::Report } else { AppRoute::Rounds };
+                    format!("{}?for={form}&site={}&code={}", page.pattern(), encode(&found.site), encode(&shown))
+                };
                 let walks_rounds = matches!(found.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin");
                 let (heading, where_line) = match &found.asset {
                     // The tag is in the line above, with the site.

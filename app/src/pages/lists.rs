@@ -3,11 +3,13 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::routes::{AppRoute, Tab};
+use shared::directory::Role;
+use shared::routes::{AppRoute, Tab, more_tabs};
 
 use crate::i18n::use_texts;
-use crate::pages::home::{MySites, SyncSummary, ThisPhone};
-use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, PreventiveMaintenance, ReportFault};
+use crate::session::use_session;
+use crate::pages::home::{MySites, ThisPhone};
+use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, ReportFault};
 use crate::pages::rounds::{RoundsBoard, StartRound};
 use crate::pages::stock::StoreCard;
 
@@ -28,22 +30,24 @@ pub fn RoundsPage() -> impl IntoView {
     }
 }
 
-/// Orders waiting for dispatch, one's own work, preventive orders due, and the rest.
+/// Orders waiting for dispatch, one's own work, and the rest.
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     view! {
         <Title tab=Tab::Orders />
         <DispatchQueue />
         <MyWork />
-        <PreventiveMaintenance />
         <MyWorkOrders />
     }
 }
 
-/// Reporting a fault: the form alone.
+/// Reporting a fault, and following the reports on this phone.
 #[component]
 pub fn ReportPage() -> impl IntoView {
-    view! { <ReportFault /> }
+    view! {
+        <ReportFault />
+        <MyWorkOrders />
+    }
 }
 
 /// Stock on hand, what to reorder, and movements.
@@ -70,9 +74,37 @@ pub fn MePage() -> impl IntoView {
     let texts = use_texts();
     view! {
         <Title tab=Tab::Me />
-        <SyncSummary />
         <MySites />
+        <MoreLists />
         <ThisPhone />
         <p><A href=AppRoute::Settings.pattern() attr:class="button-link" attr:data-action="settings">{move || texts.get().nav_settings}</A></p>
+    }
+}
+
+/// The lists the person may work from that the tab bar has no room for.
+#[component]
+fn MoreLists() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let more = move || {
+        current.session.with(|session| {
+            let roles: Vec<Role> = session.as_ref().map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect()).unwrap_or_default();
+            more_tabs(&roles)
+        })
+    };
+    view! {
+        <Show when=move || !more().is_empty()>
+            <section class="card" aria-labelledby="more-lists">
+                <h2 id="more-lists">{move || texts.get().more_lists}</h2>
+                <ul class="more-lists">
+                    {move || {
+                        more()
+                            .into_iter()
+                            .map(|tab| view! { <li><A href=tab.route().pattern() attr:class="button-link" attr:data-more=tab.name()>{move || texts.get().tab(tab)}</A></li> })
+                            .collect_view()
+                    }}
+                </ul>
+            </section>
+        </Show>
     }
 }

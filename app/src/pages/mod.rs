@@ -11,3 +11,6 @@ pub mod rounds;
 pub mod settings;
 pub mod sign_in;
 pub mod stock;
+
+/// Rows a list shows on the to-do page before "see all".
+pub const COMPACT_ROWS: usize = 3;

@@ -51,7 +51,7 @@ async fn add_place(browser: &Browser, kind: &str, parent: Option<&str>, name: &s
 async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_only_that_site() {
     let server = TestServer::start(&built_dist()).await;
     let admin = phone(&server, "admin", "系统管理员").await;
-    tap(&admin, "[data-action=administration]").await;
+    tap(&admin, "[data-tab=admin]").await;
     wait_for_element(&admin, "[data-backup=none]").await;
     type_into(&admin, "[data-form=new-site] input[name=site-id]", "plant3").await;
     type_into(&admin, "[data-form=new-site] input[name=site-name]", "三厂").await;
@@ -96,9 +96,12 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     wang.client.goto(&server.url("/")).await.unwrap();
     sign_in(&wang, "wang", "inspect-three").await;
     wang.wait_for_text("[data-user=wang]", "王巡检").await;
+    wang.client.goto(&server.url("/me")).await.unwrap();
+    wait_for_element(&wang, ".sites li").await;
     assert_eq!(all(&wang, ".sites li", "site").await, json!(["plant3"]));
+    wang.client.goto(&server.url("/rounds")).await.unwrap();
     choose_label(&wang, "round", "place", "101 (P3-D-101)").await;
-    assert_eq!(wang.evaluate("return document.querySelector('[data-action=administration]') === null").await, json!(true), "no administration for an inspector");
+    assert_eq!(wang.evaluate("return document.querySelector('[data-tab=admin]') === null").await, json!(true), "no administration for an inspector");
     admin.close().await;
     wang.close().await;
     server.stop().await.unwrap();
@@ -150,7 +153,7 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
     // Drafts are not offered for rounds: once the inspector's phone has caught up with the
     // catalog that lists the draft, the checklist is still not among the choices.
     wait_for("the draft to reach the server's catalog", PATIENCE, || async { read_catalog(&server, "hq")?.templates.iter().any(|known| known.name_en == "Warehouse round").then_some(()) }).await;
-    inspector.client.refresh().await.unwrap();
+    inspector.client.goto(&server.url("/rounds")).await.unwrap();
     wait_for("the inspector's phone to sync", PATIENCE, || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
     wait_for_element(&inspector, "[data-form=round] select[name=template]").await;
     let offered = "return [...document.querySelectorAll('[data-form=round] select[name=template] option')].map((option) => option.textContent)";

@@ -33,7 +33,7 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     browser.wait_for_text(".label-page h1", "101 会议室").await;
     browser.wait_for_text(".label-page .muted + h1 + .muted", "行政楼 › 行政楼 1层").await;
     screenshot(&browser, "label-page").await;
-    // "Report a fault here" opens the form on the start page with the room filled in.
+    // "Report a fault here" opens the fault form with the room filled in.
     tap(&browser, "[data-action=fault-here]").await;
     wait_for("the room chosen in the fault form", PATIENCE, || async {
         (browser.evaluate("const code = document.querySelector('[data-form=report] [name=code]'); return code && code.value").await == json!("HQ-A-101")).then_some(())
@@ -65,8 +65,8 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     // stays through a reload and syncs once the server is back.
     let address = server.address;
     let data = server.stop().await.unwrap();
-    browser.client.goto(&format!("https://{NAME}:{}/", address.port())).await.unwrap();
-    browser.wait_for_text("[data-user=inspector]", "李安全员").await;
+    browser.client.goto(&format!("https://{NAME}:{}/report", address.port())).await.unwrap();
+    browser.wait_for_text("[data-tab=report]", "Report").await;
     assert_eq!(browser.evaluate("return navigator.serviceWorker.controller !== null").await, json!(true));
     // The QR decoder for browsers without BarcodeDetector loads from the cache too, and
     // reads a label's code from a frame.

@@ -1,5 +1,6 @@
-//! Getting around on a phone: each role's tab bar, every tab's own page at 360 px in both
-//! languages, and the "+" that reports a fault from anywhere.
+//! Getting around on a phone: each role's tab bar, a to-do page of at most two screens,
+//! every tab's own page at 360 px in both languages, and the "+" that reports a fault
+//! from anywhere.
 
 use serde_json::json;
 
@@ -38,12 +39,28 @@ async fn each_role_works_from_its_own_tabs_and_every_tab_fits_a_phone() {
     ];
     for (user, name, expected) in roles {
         let browser = phone(&server, user, name).await;
+        // To do: at most two screens with the demo data.
+        let tall = browser.evaluate("return document.documentElement.scrollHeight").await;
+        assert!(tall.as_u64().is_some_and(|tall| tall <= 2 * 800), "{user}'s to-do page is {tall} px tall");
+        screenshot(&browser, &format!("home-{user}")).await;
         let names: Vec<&str> = expected.iter().map(|(tab, _)| *tab).collect();
         assert_eq!(tabs(&browser).await, json!(names), "{user}'s tabs");
+        assert_eq!(says_nothing_waits(&browser).await, json!(false), "{user} has work waiting");
+        if user == "store" {
+            browser.wait_for_text("#reorder-waiting", "To reorder (1)").await;
+        }
         for (tab, path) in expected.iter().rev() {
             open_tab(&browser, tab, path).await;
             fits_a_phone(&browser, 1).await;
             screenshot(&browser, &format!("tab-{user}-{tab}")).await;
+        }
+        if user == "manager" {
+            // The lists with no room in the bar are under "me".
+            open_tab(&browser, "me", "/me").await;
+            let more = browser.evaluate("return [...document.querySelectorAll('[data-more]')].map((link) => link.dataset.more)").await;
+            assert_eq!(more, json!(["report", "store", "stocktakes"]));
+            tap(&browser, "[data-more=store]").await;
+            browser.wait_for_text(".page-title", "Store").await;
         }
         if user == "inspector" {
             // In Chinese, the same tabs by their Chinese names.
@@ -60,6 +77,22 @@ async fn each_role_works_from_its_own_tabs_and_every_tab_fits_a_phone() {
             screenshot(&browser, "tab-inspector-rounds-zh").await;
         }
     }
+}
+
+/// Whether the to-do page says nothing waits.
+async fn says_nothing_waits(browser: &Browser) -> serde_json::Value {
+    browser.evaluate("return getComputedStyle(document.querySelector('.nothing-waiting')).display !== 'none'").await
+}
+
+/// Someone for whom nothing waits is told so, not shown an empty page.
+#[tokio::test]
+async fn a_to_do_page_with_nothing_waiting_says_so() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = super::new_person(&server, "tech3", "周师傅", "plant2", "technician").await;
+    browser.wait_for_text("[data-sync]", "Synced").await;
+    browser.wait_for_text(".nothing-waiting", "Nothing is waiting for you. The tabs below open your lists.").await;
+    assert_eq!(says_nothing_waits(&browser).await, json!(true));
+    screenshot(&browser, "home-nothing-waiting").await;
 }
 
 /// The "+" opens the fault form from any page (not from the form itself); the form's own

@@ -13,14 +13,14 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     let server = TestServer::start(&built_dist()).await;
     let manager = phone(&server, "manager", "王经理").await;
     let inspector = phone(&server, "inspector", "李安全员").await;
-    tap(&manager, "[data-action=dashboard]").await;
+    tap(&manager, "[data-tab=dashboard]").await;
     manager.wait_for_text("[data-kpi=inspections] .tile-value", "0 rounds").await;
     manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
 
     // In the basement: an electrical round of the store, every required item passed.
-    inspector.client.goto(&base).await.unwrap();
+    inspector.client.goto(&format!("{base}rounds")).await.unwrap();
     wait_for_element(&inspector, "[data-form=round] select[name=template]").await;
     let form = inspector.client.find(Css("[data-form=round]")).await.unwrap();
     form.find(Css("select[name=template]")).await.unwrap().select_by_label("Electrical safety round").await.unwrap();

@@ -15,6 +15,7 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     let server = TestServer::start(&built_dist()).await;
     let inspector = phone(&server, "inspector", "李安全员").await;
     let manager = phone(&server, "manager", "王经理").await;
+    inspector.client.goto(&server.url("/rounds")).await.unwrap();
 
     // A round started at the wrong place is discarded, and leaves nothing on the board.
     let start = |place: &'static str| {
@@ -32,7 +33,7 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     };
     start("canteen").await;
     tap(&inspector, "[data-action=discard-round]").await;
-    wait_for("the start page", PATIENCE, || async { (inspector.evaluate("return location.pathname").await == json!("/")).then_some(()) }).await;
+    wait_for("the rounds page", PATIENCE, || async { (inspector.evaluate("return location.pathname").await == json!("/rounds")).then_some(()) }).await;
     wait_for_element(&inspector, "[data-form=round]").await;
     assert_eq!(inspector.evaluate("return document.querySelectorAll('[data-list=open] [data-checklist=electrical]').length").await, json!(0), "a discarded round is not in progress");
 

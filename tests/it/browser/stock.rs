@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{PATIENCE, built_dist, choose, fits_a_phone, phone, screenshot, sign_in, tap, type_into, wait_for_element};
+use super::{PATIENCE, built_dist, choose, fits_a_phone, phone, screenshot, tap, type_into, wait_for_element};
 use crate::support::{TestServer, wait_for};
 use tests::chromium::Browser;
 
@@ -77,21 +77,7 @@ async fn wait_for_cell(browser: &Browser, selector: &str, attribute: &str, expec
 
 /// A storekeeper who is not among the demo logins, signed in on a phone of their own.
 async fn second_storekeeper(server: &TestServer) -> Browser {
-    let created = reqwest::Client::new()
-        .post(server.url("/api/admin/users"))
-        .bearer_auth(server.token("admin"))
-        .json(&json!({ "username": "store2", "display_name": "孙库管", "password": "demo-store2", "roles": [{ "site": "hq", "role": "storekeeper" }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let second = Browser::start().await;
-    second.client.set_window_size(360, 800).await.unwrap();
-    second.client.goto(&server.url("/")).await.unwrap();
-    sign_in(&second, "store2", "demo-store2").await;
-    second.wait_for_text("[data-user=store2]", "孙库管").await;
-    second.wait_for_service_worker().await;
-    second
+    super::new_person(server, "store2", "孙库管", "hq", "storekeeper").await
 }
 
 #[tokio::test]
@@ -106,14 +92,16 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
 
     // The demo store opens with 100 pairs of gloves and 50 bulbs. The manager starts a
     // blind count; the counters' phones hear of it.
+    manager.client.goto(&format!("{base}store")).await.unwrap();
     wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "100").await;
+    manager.client.goto(&format!("{base}stocktakes")).await.unwrap();
     type_into(&manager, "[data-form=stocktake] [name=location]", "后勤仓库").await;
     tap(&manager, "[data-form=stocktake] button[type=submit]").await;
     manager.wait_for_text("h1", "Stocktake · 后勤仓库").await;
     manager.wait_for_text(".stocktake-page [data-state]", "Synced").await;
     let stocktake_url = manager.client.current_url().await.unwrap().to_string();
     for counter in [&first, &second] {
-        counter.client.goto(&base).await.unwrap();
+        counter.client.goto(&format!("{base}stocktakes")).await.unwrap();
         let link = "[data-list=stocktakes] .order-line a";
         wait_for("the stocktake on the counter's phone", Duration::from_secs(60), || async { counter.text(link).await }).await;
         tap(counter, link).await;
@@ -149,7 +137,7 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     wait_for_cell(&second, "[data-total=gloves] [data-counted]", "counted", "100").await;
     screenshot(&second, "stocktake-counting").await;
     // Meanwhile five pairs go out to the repair team, recorded on the first phone.
-    first.client.goto(&base).await.unwrap();
+    first.client.goto(&format!("{base}store")).await.unwrap();
     move_stock(&first, "issue", "gloves", "5", "维修班").await;
 
     // Together again: A-01 counts once (60 + 40 = 100, not 160); the bulbs await a recount.
@@ -232,7 +220,7 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     .await;
     assert_eq!(adjusted, [("bulb-led-9w".to_owned(), "-2".to_owned(), "manager".to_owned()), ("gloves".to_owned(), "6".to_owned(), "manager".to_owned())]);
     fits_a_phone(&manager, 3).await;
-    manager.client.goto(&base).await.unwrap();
+    manager.client.goto(&format!("{base}store")).await.unwrap();
     wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "101").await;
     wait_for_cell(&manager, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "48").await;
     wait_for_cell(&manager, "[data-stock=extinguisher-4kg] [data-on-hand]", "onHand", "3").await;
@@ -320,6 +308,7 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     let manager = phone(&server, "manager", "王经理").await;
     let keeper = phone(&server, "store", "陈库管").await;
     let (address, base) = (server.address, server.url("/"));
+    keeper.client.goto(&format!("{base}store")).await.unwrap();
 
     // 50 bulbs on hand: issuing 60 is refused, in the reader's words, and nothing moves.
     wait_for_cell(&keeper, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "50").await;
@@ -341,7 +330,7 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
         browser.client.goto(&format!("{base}orders/{order}")).await.unwrap();
         browser.wait_for_text("h1", "走廊灯不亮").await;
         browser.wait_for_prefix(".order-page [data-state]", "Synced").await;
-        browser.client.goto(&base).await.unwrap();
+        browser.client.goto(&format!("{base}store")).await.unwrap();
         wait_for_cell(browser, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "48").await;
     }
 
@@ -378,7 +367,7 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     type_into(&keeper, "[data-part=bulbs] [data-form=correct-part] [name=quantity]", "1").await;
     tap(&keeper, "[data-part=bulbs] [data-form=correct-part] button").await;
     wait_for_element(&keeper, "[data-part=bulbs][data-quantity='1']").await;
-    keeper.client.goto(&base).await.unwrap();
+    keeper.client.goto(&format!("{base}store")).await.unwrap();
     wait_for_cell(&keeper, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "49").await;
     let corrected = wait_for("the correction on the server", Duration::from_secs(60), || async {
         let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
@@ -393,7 +382,7 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     keeper.client.goto(&format!("{base}settings")).await.unwrap();
     tap(&keeper, "input[value='zh-CN']").await;
     keeper.wait_for_text("h1", "设置").await;
-    keeper.client.goto(&base).await.unwrap();
+    keeper.client.goto(&format!("{base}store")).await.unwrap();
     keeper.wait_for_text("[data-list=reorder] h3", "需补货 (1)").await;
     assert_eq!(keeper.evaluate("return document.querySelector('[data-stock]').closest('table').querySelector('th:nth-child(2)').textContent").await, json!("物料"));
     keeper.evaluate("document.querySelector('[data-list=reorder]').scrollIntoView(); return null").await;

@@ -28,21 +28,6 @@ fn when(millis: i64, language: crate::i18n::Language) -> String {
     String::from(time.to_locale_string(language.tag(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
-/// The home screen's way in, for administrators only.
-#[component]
-pub fn AdminLink() -> impl IntoView {
-    let texts = use_admin_texts();
-    let current = use_session();
-    let runs_a_site = move || current.session.with(|session| session.as_ref().is_some_and(|session| !admin_sites(session).is_empty()));
-    view! {
-        <Show when=runs_a_site>
-            <section class="card admin-link">
-                <a href="/admin" class="button primary" data-action="administration">{move || texts.get().administration}</a>
-            </section>
-        </Show>
-    }
-}
-
 /// `/admin`: the sites one runs, a new site, people, the last backup.
 #[component]
 pub fn AdminHome() -> impl IntoView {

@@ -15,6 +15,7 @@ use shared::document::DocumentType;
 use shared::document::catalog::{Asset, IndexEntry};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Status, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
+use shared::routes::AppRoute;
 
 pub use maintenance::PreventiveMaintenance;
 
@@ -22,6 +23,7 @@ pub use maintenance::PreventiveMaintenance;
 use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
+use crate::pages::COMPACT_ROWS;
 use crate::photos;
 use crate::replica::{self, DocumentState, use_replica};
 use crate::session::use_session;
@@ -265,7 +267,11 @@ pub fn hidden_entries(count: impl Fn() -> usize + Send + Sync + 'static) -> impl
 
 /// Open orders waiting for dispatch (reported or reopened), for a site's manager.
 #[component]
-pub fn DispatchQueue() -> impl IntoView {
+pub fn DispatchQueue(
+    /// On the to-do page: the first few, a count, and a way to the rest.
+    #[prop(optional)]
+    compact: bool,
+) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let orders = use_orders();
@@ -287,10 +293,11 @@ pub fn DispatchQueue() -> impl IntoView {
     view! {
         <Show when=move || !queue().is_empty()>
             <section class="card" aria-labelledby="dispatch">
-                <h2 id="dispatch">{move || texts.get().dispatch_queue}</h2>
+                <h2 id="dispatch">{move || counted(texts.get().dispatch_queue, queue().len(), compact)}</h2>
                 <ul class="orders" data-list="dispatch">
-                    {move || queue().into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                    {move || first(queue(), compact).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
                 </ul>
+                {compact.then(|| view! { <SeeAll data_action="all-orders" /> })}
             </section>
         </Show>
     }
@@ -299,7 +306,12 @@ pub fn DispatchQueue() -> impl IntoView {
 /// A technician's open orders, theirs first, by urgency then due time; then the
 /// unassigned ones anyone may take.
 #[component]
-pub fn MyWork() -> impl IntoView {
+pub fn MyWork(
+    /// On the to-do page: the first few, a count, a way to the rest, and nothing when
+    /// there is no work.
+    #[prop(optional)]
+    compact: bool,
+) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let orders = use_orders();
@@ -320,13 +332,63 @@ pub fn MyWork() -> impl IntoView {
         work
     };
     view! {
-        <Show when=move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role == "technician")))>
+        <Show when=move || {
+            current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role == "technician")))
+                && !(compact && work().is_empty())
+        }>
             <section class="card" aria-labelledby="my-work">
-                <h2 id="my-work">{move || texts.get().my_work}</h2>
+                <h2 id="my-work">{move || counted(texts.get().my_work, work().len(), compact)}</h2>
                 <ul class="orders" data-list="my-work">
-                    {move || work().into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                    {move || first(work(), compact).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
                 </ul>
                 {move || work().is_empty().then(|| view! { <p class="muted">{texts.get().no_work}</p> })}
+                {compact.then(|| view! { <SeeAll data_action="all-orders" /> })}
+            </section>
+        </Show>
+    }
+}
+
+/// A list's heading, with its count on the to-do page.
+fn counted(heading: &str, count: usize, compact: bool) -> String {
+    if compact { format!("{heading} ({count})") } else { heading.to_owned() }
+}
+
+/// The rows a list shows: on the to-do page, the first few.
+fn first<T>(mut rows: Vec<T>, compact: bool) -> Vec<T> {
+    if compact {
+        rows.truncate(COMPACT_ROWS);
+    }
+    rows
+}
+
+/// The way from a list on the to-do page to the whole of it.
+#[component]
+fn SeeAll(data_action: &'static str) -> impl IntoView {
+    let texts = use_texts();
+    view! { <a class="see-all" href=AppRoute::Orders.pattern() data-action=data_action>{move || texts.get().see_all}</a> }
+}
+
+/// Repairs of faults one reported, done and waiting for the reporter to check them.
+#[component]
+pub fn ToVerify() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let orders = use_orders();
+    let waiting = move || {
+        let Some(me) = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())) else { return Vec::new() };
+        let mut done: Vec<(DocumentId, Arc<WorkOrderView>)> =
+            orders.get().into_iter().filter(|(_, order)| order.header.created_by.as_str() == me && order.state().status == Status::Completed).collect();
+        done.sort_by_key(|(_, order)| order.header.created_at);
+        done
+    };
+    view! {
+        <Show when=move || !waiting().is_empty()>
+            <section class="card" aria-labelledby="to-verify">
+                <h2 id="to-verify">{move || counted(texts.get().to_verify, waiting().len(), true)}</h2>
+                <ul class="orders" data-list="to-verify">
+                    {move || first(waiting(), true).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                </ul>
+                <SeeAll data_action="all-orders" />
             </section>
         </Show>
     }

@@ -30,21 +30,6 @@ const DAY: i64 = 86_400_000;
 /// The periods offered, in days (the texts' order).
 const PERIODS: [i64; 3] = [7, 30, 90];
 
-/// The home screen's way in, for managers and admins.
-#[component]
-pub fn DashboardLink() -> impl IntoView {
-    let texts = use_review_texts();
-    let current = use_session();
-    let shown = move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| reviews(&site.role))));
-    view! {
-        <Show when=shown>
-            <section class="card admin-link">
-                <a href="/dashboard" class="button primary" data-action="dashboard">{move || texts.get().dashboard}</a>
-            </section>
-        </Show>
-    }
-}
-
 /// "As of 10:32", or, from the phone's copy, how old it is.
 fn age_line<T>(texts: &ReviewTexts, kept: &Kept<T>, language: crate::i18n::Language) -> String {
     let time = js_sys::Date::new(&(kept.fetched_at as f64).into());

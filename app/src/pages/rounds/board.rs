@@ -12,12 +12,14 @@ use leptos_router::hooks::use_navigate;
 use shared::document::catalog::CatalogView;
 use shared::document::inspection::InspectionView;
 use shared::protocol::DocumentId;
+use shared::routes::AppRoute;
 use shared::schedule::{Occurrence, RoundFact, Standing, occurrences};
 use shared::time::Timestamp;
 
 use super::start::{start_round, template_name};
 use super::{clock, read_catalog, read_round, text};
 use crate::edits::{catalog_of, now};
+use crate::pages::COMPACT_ROWS;
 use crate::i18n::{CurrentLanguage, Language, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
@@ -130,8 +132,12 @@ fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: 
     lines
 }
 
+/// The rounds at one's sites: due (overdue first), in progress, recently submitted, with
+/// search and filters. `compact` (the to-do page): rounds in progress and due only, at
+/// most [`COMPACT_ROWS`], no filters, and a way to the whole board; nothing at all when
+/// none waits.
 #[component]
-pub fn RoundsBoard() -> impl IntoView {
+pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
@@ -256,6 +262,22 @@ pub fn RoundsBoard() -> impl IntoView {
                 ),
             }
         }
+        if compact {
+            // Nothing here takes input, so drawing the card afresh on each change is fine.
+            let waiting = due.len() + open.len();
+            open.truncate(COMPACT_ROWS);
+            due.truncate(COMPACT_ROWS - open.len());
+            let card = view! {
+                <section class="card" aria-labelledby="my-rounds">
+                    <h2 id="my-rounds">{format!("{} ({waiting})", texts.rounds)}</h2>
+                    {section(texts.in_progress, "open", open)}
+                    {section(texts.due_rounds, "due", due)}
+                    {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <a class="see-all" href=AppRoute::Rounds.pattern() data-action="all-rounds">{texts.see_all}</a>
+                </section>
+            };
+            return (waiting > 0).then_some(card).into_any();
+        }
         let nothing = due.is_empty() && open.is_empty() && submitted.is_empty();
         view! {
             {section(texts.due_rounds, "due", due)}
@@ -263,7 +285,11 @@ pub fn RoundsBoard() -> impl IntoView {
             {section(texts.recently_submitted, "submitted", submitted)}
             {nothing.then(|| view! { <p class="muted">{texts.nothing_due}</p> })}
         }
+        .into_any()
     };
+    if compact {
+        return list.into_any();
+    }
     view! {
         <section class="card" aria-labelledby="my-rounds">
             <h2 id="my-rounds">{move || texts.get().rounds}</h2>
@@ -280,4 +306,5 @@ pub fn RoundsBoard() -> impl IntoView {
             {list}
         </section>
     }
+    .into_any()
 }

@@ -408,7 +408,7 @@ pub fn Round() -> impl IntoView {
                     if let Err(message) = index_in_catalog(&session, &data.view.header.site.to_string(), entry, &edit).await {
                         leptos::logging::warn!("cannot update the index: {message}");
                     }
-                    navigate("/", Default::default());
+                    navigate(shared::routes::AppRoute::Rounds.pattern(), Default::default());
                 }
                 Err(message) => leptos::logging::warn!("cannot discard: {message}"),
             }

@@ -37,6 +37,90 @@ pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
     replica::read_kept(id, |doc| Stocktake::read_doc(doc).ok())
 }
 
+/// Stocktakes waiting for this person, for the to-do page: those being counted at a site
+/// where they keep the store (storekeepers), and those closed and waiting for approval at
+/// a site they manage.
+#[component]
+pub fn StocktakesWaiting() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let sync = use_replica();
+    let waiting = move || {
+        let _ = sync.revision.get();
+        let Some(session) = current.session.get() else { return Vec::new() };
+        let role_at = |site: &str| session.sites.iter().find(|known| known.id == site).map(|known| known.role.clone());
+        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids()
+            .into_iter()
+            .filter_map(|id| Some((id, read_stocktake(&id)?)))
+            .filter(|(_, stocktake)| {
+                matches!((stocktake.phase, role_at(stocktake.header.site.as_str()).as_deref()), (Phase::Counting, Some("storekeeper")) | (Phase::Closed, Some("manager" | "admin")))
+            })
+            .collect();
+        found.sort_by_key(|(_, stocktake)| stocktake.header.created_at);
+        found
+    };
+    view! {
+        <Show when=move || !waiting().is_empty()>
+            <section class="card" aria-labelledby="stocktakes-waiting">
+                <h2 id="stocktakes-waiting">{move || format!("{} ({})", texts.get().stocktakes, waiting().len())}</h2>
+                <ul class="orders" data-list="stocktakes-waiting">
+                    {move || {
+                        let texts = texts.get();
+                        let mut rows = waiting();
+                        rows.truncate(crate::pages::COMPACT_ROWS);
+                        rows.into_iter()
+                            .map(|(id, stocktake)| view! {
+                                <li class="order-line" data-document=id.to_string()>
+                                    <a href=format!("/stocktakes/{id}")>{stocktake.location.clone()}</a>
+                                    <span class="badge">{phase_text(texts, stocktake.phase)}</span>
+                                </li>
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+                <a class="see-all" href=shared::routes::AppRoute::Stocktakes.pattern() data-action="all-stocktakes">{move || texts.get().see_all}</a>
+            </section>
+        </Show>
+    }
+}
+
+/// Stock to reorder at the sites where this person keeps the store, for the to-do page.
+#[component]
+pub fn ReorderWaiting() -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let sync = use_replica();
+    let low = move || {
+        let _ = sync.revision.get();
+        let Some(session) = current.session.get() else { return Vec::new() };
+        let mut found = Vec::new();
+        for site in session.sites.iter().filter(|site| site.role == "storekeeper") {
+            let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)) else { continue };
+            for (item, quantity) in catalog.to_reorder() {
+                found.push((site.id.clone(), item.id.to_string(), format!("{} {} · {quantity} {}", item.code, item.name, item.unit)));
+            }
+        }
+        found
+    };
+    view! {
+        <Show when=move || !low().is_empty()>
+            <section class="card" aria-labelledby="reorder-waiting">
+                <h2 id="reorder-waiting">{move || format!("{} ({})", texts.get().to_reorder, low().len())}</h2>
+                <ul class="orders" data-list="reorder-waiting">
+                    {move || {
+                        let mut rows = low();
+                        rows.truncate(crate::pages::COMPACT_ROWS);
+                        rows.into_iter()
+                            .map(|(site, item, line)| view! { <li class="order-line"><a href=format!("/stock/{site}/{item}")>{line}</a></li> })
+                            .collect_view()
+                    }}
+                </ul>
+                <a class="see-all" href=shared::routes::AppRoute::Store.pattern() data-action="all-stock">{move || texts.get().see_all}</a>
+            </section>
+        </Show>
+    }
+}
+
 pub(crate) fn phase_text(texts: &Texts, phase: Phase) -> &'static str {
     match phase {
         Phase::Counting => texts.phase_counting,
