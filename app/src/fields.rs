@@ -71,7 +71,21 @@ pub fn CodeField(value: RwSignal<String>, on_code: Callback<String>) -> impl Int
         <div class="code-row">
             <label>
                 <span>{move || texts.get().label_code}</span>
-                <input name="code" autocomplete="off" autocapitalize="characters" prop:value=value on:change=move |event| on_code.run(event_target_value(&event)) />
+                <input
+                    name="code"
+                    autocomplete="off"
+                    autocapitalize="characters"
+                    enterkeyhint="done"
+                    prop:value=value
+                    on:change=move |event| on_code.run(event_target_value(&event))
+                    // Enter takes the code; it does not send the form around it.
+                    on:keydown=move |event: leptos::ev::KeyboardEvent| {
+                        if event.key() == "Enter" {
+                            event.prevent_default();
+                            on_code.run(event_target_value(&event));
+                        }
+                    }
+                />
             </label>
             <ScanButton on_code=on_code />
         </div>

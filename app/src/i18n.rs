@@ -77,6 +77,9 @@ pub struct Texts {
     pub see_all: &'static str,
     /// Repairs of one's reports, done, waiting for one to check.
     pub to_verify: &'static str,
+    /// After a fault is reported: where it is kept.
+    pub report_kept: &'static str,
+    pub view_my_report: &'static str,
     pub nothing_waiting: &'static str,
     /// Lists one may use that have no tab.
     pub more_lists: &'static str,
@@ -475,6 +478,8 @@ const CHINESE: Texts = Texts {
     report_anywhere: "报修",
     see_all: "查看全部 →",
     to_verify: "待我验收",
+    report_kept: "已报修，保存在本机，联网后自动同步。",
+    view_my_report: "查看我的报修",
     nothing_waiting: "暂时没有待办事项。下方标签可进入各项工作。",
     more_lists: "更多",
     this_phone: "本机",
@@ -794,6 +799,8 @@ const ENGLISH: Texts = Texts {
     report_anywhere: "Report a fault",
     see_all: "See all →",
     to_verify: "Waiting for you to check",
+    report_kept: "Reported: kept on this phone, synced when online.",
+    view_my_report: "View my report",
     nothing_waiting: "Nothing is waiting for you. The tabs below open your lists.",
     more_lists: "More",
     this_phone: "This phone",

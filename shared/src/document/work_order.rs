@@ -56,6 +56,30 @@ super::text_enum! {
 }
 
 impl Category {
+    /// The trade that repairs an asset of `asset_type` (the catalog's words: `extinguisher`,
+    /// `air_conditioner`, `water_heater`…), when the words say.
+    pub fn for_asset_type(asset_type: &str) -> Option<Category> {
+        let words = asset_type.to_ascii_lowercase();
+        let has = |parts: &[&str]| parts.iter().any(|part| words.contains(part));
+        Some(if has(&["extinguisher", "hydrant", "smoke", "fire", "alarm", "sprinkler"]) {
+            Category::FireSafety
+        } else if has(&["air_condition", "hvac", "heater", "boiler", "fan", "ventilat"]) && !has(&["water_heater"]) {
+            Category::Hvac
+        } else if has(&["water", "pipe", "pump", "toilet", "faucet", "drain", "sink"]) {
+            Category::Plumbing
+        } else if has(&["light", "lamp", "switch", "socket", "breaker", "panel", "electric", "generator"]) {
+            Category::Electrical
+        } else if has(&["door", "window", "roof", "wall", "floor"]) {
+            Category::Building
+        } else if has(&["desk", "chair", "table", "bed", "cabinet", "furniture", "projector", "printer", "computer"]) {
+            Category::Furniture
+        } else if has(&["vehicle", "car", "truck", "bus", "van"]) {
+            Category::Vehicle
+        } else {
+            return None;
+        })
+    }
+
     /// The trade a hazard found on a round of this checklist category most likely needs.
     pub fn for_checklist(category: &str) -> Category {
         match category {
@@ -831,6 +855,24 @@ mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
+
+    #[test]
+    fn an_assets_type_names_the_trade_that_repairs_it() {
+        for (asset_type, category) in [
+            ("extinguisher", Some(Category::FireSafety)),
+            ("smoke_detector", Some(Category::FireSafety)),
+            ("air_conditioner", Some(Category::Hvac)),
+            ("water_heater", Some(Category::Plumbing)),
+            ("ceiling_light", Some(Category::Electrical)),
+            ("fire_door", Some(Category::FireSafety)),
+            ("door", Some(Category::Building)),
+            ("projector", Some(Category::Furniture)),
+            ("vehicle", Some(Category::Vehicle)),
+            ("thing", None),
+        ] {
+            assert_eq!(Category::for_asset_type(asset_type), category, "{asset_type}");
+        }
+    }
 
     /// `log` has one event per line: `<time> <id> <kind> [argument]`.
     fn check(log: &str, expected: Expect) {

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{built_dist, fits_a_phone, phone, screenshot, tap};
+use super::{built_dist, fits_a_phone, phone, screenshot, tap, type_into};
 use crate::support::{TestServer, wait_for};
 use tests::chromium::{Browser, PATIENCE};
 
@@ -111,5 +111,36 @@ async fn the_report_button_opens_the_fault_form_from_any_page() {
         .await;
         browser.client.back().await.unwrap();
         wait_for("back where it was", PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!(path)).then_some(()) }).await;
+    }
+}
+
+/// Offline, a fault reported from the "+" on three pages: the code's Enter takes the code
+/// (the air conditioner, so the trade is HVAC) without sending the form; sent, the report
+/// is confirmed with a way to it, and the form starts afresh.
+#[tokio::test]
+async fn a_fault_reported_offline_from_the_plus_is_confirmed_and_the_form_starts_afresh() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = phone(&server, "inspector", "李安全员").await;
+    let _data = server.stop().await.unwrap();
+    let form = "return (() => { const form = document.querySelector('[data-form=report]'); return [form.title.value, form.code.value, form.place.value, form.asset.value, form.category.value, document.querySelector('[data-reported]') !== null]; })()";
+    for (n, (tab, path)) in [("rounds", "/rounds"), ("me", "/me"), ("todo", "/")].into_iter().enumerate() {
+        open_tab(&browser, tab, path).await;
+        tap(&browser, "[data-action=report-anywhere]").await;
+        let title = format!("空调不制冷 {n}");
+        type_into(&browser, "[data-form=report] [name=title]", &title).await;
+        type_into(&browser, "[data-form=report] [name=code]", "kt-hq-101\u{e007}").await;
+        wait_for("the code taken, the form not sent", PATIENCE, || async {
+            (browser.evaluate(form).await == json!([title, "kt-hq-101", "admin-101", "kt-hq-101", "hvac", false])).then_some(())
+        })
+        .await;
+        tap(&browser, "[data-form=report] button[type=submit]").await;
+        browser.wait_for_text("[data-reported]", "Reported: kept on this phone, synced when online. View my report").await;
+        assert_eq!(browser.evaluate(form).await, json!(["", "", "", "", "other", true]), "the form afresh");
+        if n == 0 {
+            fits_a_phone(&browser, 8).await;
+            screenshot(&browser, "report-confirmed").await;
+        }
+        tap(&browser, "[data-action=view-report]").await;
+        browser.wait_for_text("h1", &title).await;
     }
 }

@@ -43,6 +43,8 @@ pub fn ReportFault() -> impl IntoView {
     let priority = RwSignal::new(Priority::Normal.as_str().to_owned());
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // The report just made on this phone, for the confirmation.
+    let reported = RwSignal::new(None::<DocumentId>);
     let picker = NodeRef::<leptos::html::Input>::new();
     let sites = Signal::derive(move || current.session.get().map(|session| session.sites).unwrap_or_default());
     let chosen_site = move || current.session.get()?.site_or_first(&site.get()).map(|known| known.id.clone());
@@ -50,6 +52,16 @@ pub fn ReportFault() -> impl IntoView {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
     });
+    // An asset picked says which trade repairs it, when its type tells.
+    let pick_asset = move |asset_id: String| {
+        let trade = catalog.with_untracked(|catalog| {
+            catalog.as_ref()?.assets.iter().find(|known| known.id.as_str() == asset_id).and_then(|known| Category::for_asset_type(&known.asset_type))
+        });
+        if let Some(trade) = trade {
+            category.set(trade.as_str().to_owned());
+        }
+        asset.set(asset_id);
+    };
     // The label on a door or an asset, typed or scanned, fills in where (and which asset).
     let use_code = move |typed: String| {
         code.set(typed.clone());
@@ -59,7 +71,7 @@ pub fn ReportFault() -> impl IntoView {
         match found {
             Some((place_id, asset_id)) => {
                 place.set(place_id);
-                asset.set(asset_id.unwrap_or_default());
+                pick_asset(asset_id.unwrap_or_default());
                 error.set(None);
             }
             None if typed.trim().is_empty() => error.set(None),
@@ -75,8 +87,8 @@ pub fn ReportFault() -> impl IntoView {
         let Some(site_id) = chosen_site() else { return };
         let text = title.get_untracked();
         let (place_id, asset_id) = (place.get_untracked(), asset.get_untracked());
-        let category = Category::parse(&category.get_untracked()).unwrap_or(Category::Other);
-        let priority = Priority::parse(&priority.get_untracked()).unwrap_or(Priority::Normal);
+        let trade = Category::parse(&category.get_untracked()).unwrap_or(Category::Other);
+        let urgency = Priority::parse(&priority.get_untracked()).unwrap_or(Priority::Normal);
         let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
         spawn_local(async move {
             let outcome = async {
@@ -87,9 +99,9 @@ pub fn ReportFault() -> impl IntoView {
                     description: String::new(),
                     location: place_id,
                     asset: Some(asset_id).filter(|asset| !asset.is_empty()),
-                    category,
-                    priority,
-                    due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
+                    category: trade,
+                    priority: urgency,
+                    due_at: Some(edit.at.plus_millis(urgency.default_due_millis())),
                     source: None,
                 };
                 let actor = replica::device_actor().ok_or("not signed in")?;
@@ -113,17 +125,24 @@ pub fn ReportFault() -> impl IntoView {
                     location: new.location.clone(),
                     updated_at: edit.at,
                 };
-                index_in_catalog(&session, &site_id, entry, &edit).await
+                index_in_catalog(&session, &site_id, entry, &edit).await?;
+                Ok::<_, String>(id)
             }
             .await;
             match outcome {
-                Ok(()) => {
+                Ok(id) => {
+                    // The whole form afresh, for the next fault.
                     title.set(String::new());
                     code.set(String::new());
+                    place.set(String::new());
+                    asset.set(String::new());
+                    category.set(Category::Other.as_str().to_owned());
+                    priority.set(Priority::Normal.as_str().to_owned());
                     error.set(None);
                     if let Some(input) = picker.get_untracked() {
                         input.set_value("");
                     }
+                    reported.set(Some(id));
                 }
                 Err(message) => error.set(Some(message)),
             }
@@ -163,7 +182,7 @@ pub fn ReportFault() -> impl IntoView {
                 <PlacePicker catalog=catalog.into() chosen=place none=Signal::stored("—") on_pick=Callback::new(move |_| asset.set(String::new())) />
                 <label>
                     <span>{move || texts.get().asset}</span>
-                    <select name="asset" prop:value=move || asset.get() on:change=move |event| asset.set(event_target_value(&event))>
+                    <select name="asset" prop:value=move || asset.get() on:change=move |event| pick_asset(event_target_value(&event))>
                         <option value="">"—"</option>
                         {asset_options}
                     </select>
@@ -178,7 +197,10 @@ pub fn ReportFault() -> impl IntoView {
             <form class="form" on:submit=submit data-form="report">
                 <label>
                     <span>{move || texts.get().fault_title}</span>
-                    <input name="title" required prop:value=title on:input=move |event| title.set(event_target_value(&event)) />
+                    <input name="title" required prop:value=title on:input=move |event| {
+                        reported.set(None);
+                        title.set(event_target_value(&event));
+                    } />
                 </label>
                 <SiteChoice sites=sites chosen=site name="site" />
                 <CodeField value=code on_code=Callback::new(use_code) />
@@ -186,7 +208,7 @@ pub fn ReportFault() -> impl IntoView {
                 <div class="two-columns">
                     <label>
                         <span>{move || texts.get().category_label}</span>
-                        <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                        <select name="category" prop:value=move || category.get() on:change=move |event| category.set(event_target_value(&event))>
                             {move || {
                                 let texts = texts.get();
                                 Category::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Category::Other>{texts.category(*known)}</option> }).collect_view()
@@ -195,7 +217,7 @@ pub fn ReportFault() -> impl IntoView {
                     </label>
                     <label>
                         <span>{move || texts.get().urgency}</span>
-                        <select name="priority" on:change=move |event| priority.set(event_target_value(&event))>
+                        <select name="priority" prop:value=move || priority.get() on:change=move |event| priority.set(event_target_value(&event))>
                             {move || {
                                 let texts = texts.get();
                                 Priority::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Priority::Normal>{texts.priority(*known)}</option> }).collect_view()
@@ -211,6 +233,17 @@ pub fn ReportFault() -> impl IntoView {
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary">{move || texts.get().report}</button>
             </form>
+            {move || {
+                reported.get().map(|id| {
+                    view! {
+                        <p class="confirmation" role="status" data-reported=id.to_string()>
+                            {texts.get().report_kept}
+                            " "
+                            <a href=format!("/orders/{id}") data-action="view-report">{texts.get().view_my_report}</a>
+                        </p>
+                    }
+                })
+            }}
         </section>
     }
 }
