@@ -77,6 +77,9 @@ pub struct Texts {
     pub see_all: &'static str,
     /// Repairs of one's reports, done, waiting for one to check.
     pub to_verify: &'static str,
+    pub decisions_waiting: &'static str,
+    /// `{}` is a count of items.
+    pub answers_differ: &'static str,
     /// After a fault is reported: where it is kept.
     pub report_kept: &'static str,
     pub view_my_report: &'static str,
@@ -478,6 +481,8 @@ const CHINESE: Texts = Texts {
     report_anywhere: "报修",
     see_all: "查看全部 →",
     to_verify: "待我验收",
+    decisions_waiting: "待我决定",
+    answers_differ: "{} 项回答不一致",
     report_kept: "已报修，保存在本机，联网后自动同步。",
     view_my_report: "查看我的报修",
     nothing_waiting: "暂时没有待办事项。下方标签可进入各项工作。",
@@ -799,6 +804,8 @@ const ENGLISH: Texts = Texts {
     report_anywhere: "Report a fault",
     see_all: "See all →",
     to_verify: "Waiting for you to check",
+    decisions_waiting: "Waiting for your decision",
+    answers_differ: "{} answered differently",
     report_kept: "Reported: kept on this phone, synced when online.",
     view_my_report: "View my report",
     nothing_waiting: "Nothing is waiting for you. The tabs below open your lists.",

@@ -831,6 +831,14 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     assert_eq!(words, json!(["Clean", "Dirty"]));
     screenshot(&first, "dorm-conflict").await;
     fits_a_phone(&first, 20).await;
+    // It waits for its owner's decision on their to-do page, which leads back to it.
+    let round_id = first.evaluate("return location.pathname.split('/').pop()").await.as_str().unwrap().to_owned();
+    first.client.goto(&server.url("/")).await.unwrap();
+    first.wait_for_text(&format!("[data-list=decisions] [data-document='{round_id}'] .badge"), "1 answered differently").await;
+    tap(&first, &format!("[data-list=decisions] [data-document='{round_id}'] a")).await;
+    first.wait_for_text("h1", "Dormitory room check").await;
+    tap(&first, "[data-room=dorm-1-103]").await;
+    wait_for_element(&first, "[data-item=hygiene] .conflict-value[data-by=dorm2]").await;
     // The round's owner keeps the second person's answer; the conflict is gone everywhere.
     tap(&first, "[data-item=hygiene] .conflict-value[data-by=dorm2] [data-action=keep-answer]").await;
     first.wait_for_text("[data-item=hygiene] [data-answer=dirty].selected", "Dirty").await;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{DispatchQueue, MyWork, ToVerify};
-use crate::pages::rounds::RoundsBoard;
+use crate::pages::rounds::{DecisionsWaiting, RoundsBoard};
 use crate::pages::stock::{ReorderWaiting, StocktakesWaiting};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
@@ -45,6 +45,7 @@ pub fn Home() -> impl IntoView {
             <MyWork compact=true />
             <ToVerify />
             <DispatchQueue compact=true />
+            <DecisionsWaiting />
             <StocktakesWaiting />
             <ReorderWaiting />
             // Shown by the style sheet only when no list above has anything.

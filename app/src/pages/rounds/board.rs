@@ -308,3 +308,52 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     }
     .into_any()
 }
+
+/// Rounds whose answers two people gave differently, waiting for a decision: those this
+/// person started, and those at sites they manage. For the to-do page.
+#[component]
+pub fn DecisionsWaiting() -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let current = use_session();
+    let sync = use_replica();
+    let waiting = Memo::new(move |_| {
+        let _ = sync.revision.get();
+        let Some(session) = current.session.get() else { return Vec::new() };
+        let me = session.user.username.clone();
+        let manages = |site: &str| session.sites.iter().any(|known| known.id == site && matches!(known.role.as_str(), "manager" | "admin"));
+        let mut found: Vec<(DocumentId, String, usize, Timestamp)> = replica::document_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let round = read_round(&id)?;
+                let view = &round.view;
+                let mine = view.header.created_by.as_str() == me || manages(view.header.site.as_str());
+                (mine && view.discarded.is_none() && !round.conflicts.is_empty()).then(|| (id, text(&view.checklist.name, language.get()), round.conflicts.len(), view.header.created_at))
+            })
+            .collect();
+        found.sort_by_key(|(_, _, _, at)| *at);
+        found
+    });
+    view! {
+        <Show when=move || !waiting.with(Vec::is_empty)>
+            <section class="card" aria-labelledby="decisions-waiting">
+                <h2 id="decisions-waiting">{move || format!("{} ({})", texts.get().decisions_waiting, waiting.with(Vec::len))}</h2>
+                <ul class="rounds" data-list="decisions">
+                    {move || {
+                        let texts = texts.get();
+                        let mut rows = waiting.get();
+                        rows.truncate(COMPACT_ROWS);
+                        rows.into_iter()
+                            .map(|(id, title, differing, _)| view! {
+                                <li class="round" data-document=id.to_string()>
+                                    <a href=format!("/rounds/{id}")>{title}</a>
+                                    <span class="badge badge-overdue">{texts.answers_differ.replace("{}", &differing.to_string())}</span>
+                                </li>
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </section>
+        </Show>
+    }
+}

@@ -23,7 +23,7 @@ use shared::document::inspection::{Inspection, InspectionView};
 use shared::document::template::Label;
 use shared::protocol::DocumentId;
 
-pub use board::RoundsBoard;
+pub use board::{DecisionsWaiting, RoundsBoard};
 pub(crate) use item::{ItemRow, ItemRowData};
 pub use round::Round;
 pub use start::StartRound;
