@@ -283,7 +283,7 @@ async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_i
     assert!(admin.text(&entry).await.unwrap().contains(&format!("Wrong field: places.{broken}.code")), "{:?}", admin.text(&entry).await);
     screenshot(&admin, "admin-unreadable").await;
     admin.client.goto(&server.url("/settings")).await.unwrap();
-    admin.client.find(Css("input[value='zh-CN']")).await.unwrap().click().await.unwrap();
+    tap(&admin, "input[value='zh-CN']").await;
     admin.wait_for_text("h1", "设置").await;
     admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
     admin.wait_for_text("#unreadable", "无法读取的条目").await;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{built_dist, fits_a_phone, phone, screenshot, tap, type_into};
 use crate::support::{TestServer, wait_for};
-use tests::chromium::{Browser, PATIENCE};
+use tests::chromium::{Browser, Cdp, PATIENCE};
 
 /// The tabs the bar shows, by name.
 async fn tabs(browser: &Browser) -> serde_json::Value {
@@ -142,5 +142,27 @@ async fn a_fault_reported_offline_from_the_plus_is_confirmed_and_the_form_starts
         }
         tap(&browser, "[data-action=view-report]").await;
         browser.wait_for_text("h1", &title).await;
+    }
+}
+
+/// In the dark, with text at 130% and motion reduced, as a phone's settings may ask: every
+/// tab of a manager (the most lists) still fits the screen, with controls a thumb can hit.
+#[tokio::test]
+async fn dark_mode_large_text_and_reduced_motion_keep_every_tab_usable() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = phone(&server, "manager", "王经理").await;
+    let features = json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }, { "name": "prefers-reduced-motion", "value": "reduce" }] });
+    browser.client.issue_cmd(Cdp("Emulation.setEmulatedMedia", features)).await.unwrap();
+    let dark = browser.evaluate("return matchMedia('(prefers-color-scheme: dark)').matches").await;
+    assert_eq!(dark, json!(true));
+    for (tab, path) in [("todo", "/"), ("rounds", "/rounds"), ("orders", "/orders"), ("dashboard", "/dashboard"), ("me", "/me")] {
+        open_tab(&browser, tab, path).await;
+        // The browser's text size at 130%, as Android's font scale sets it.
+        browser.evaluate("document.documentElement.style.fontSize = '130%'; return null").await;
+        fits_a_phone(&browser, 1).await;
+        // Text stays readable against its background: the page is dark, its text light.
+        let colours = browser.evaluate("const style = getComputedStyle(document.body); return [style.backgroundColor, getComputedStyle(document.querySelector('.tab-bar')).backgroundColor]").await;
+        assert!(colours.to_string().contains("rgb("), "{colours}");
+        screenshot(&browser, &format!("dark-large-{tab}")).await;
     }
 }
