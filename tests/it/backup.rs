@@ -380,8 +380,12 @@ fn restore_refuses_a_non_empty_directory_and_damaged_files_leaving_nothing() {
 
     let truncated = scratch.path().join("truncated.backup");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    // A bit flipped inside a value (the site's name), not in a length: a flipped length reads
+    // as a backup that ends early, which is refused too but with the other message.
     let mut flipped_bytes = bytes.clone();
-    flipped_bytes[bytes.len() / 2] ^= 0x01;
+    let name = "总部".as_bytes();
+    let inside = bytes.windows(name.len()).position(|window| window == name).expect("the site's name is in the backup");
+    flipped_bytes[inside] ^= 0x01;
     let flipped = scratch.path().join("flipped.backup");
     std::fs::write(&flipped, &flipped_bytes).unwrap();
     let foreign = scratch.path().join("notes.txt");
