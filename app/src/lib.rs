@@ -46,6 +46,7 @@ fn segment(route: AppRoute) -> StaticSegment<&'static str> {
 pub fn App() -> impl IntoView {
     i18n::provide_language();
     session::provide_session();
+    nav::provide_travel();
     replica::provide_replica();
     let current = use_session();
     let sync = replica::use_replica();
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <SessionGate />
+            <nav::TravelCounter />
             <Header />
             <UpdateBanner />
             <InsecureBanner />

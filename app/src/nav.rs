@@ -1,11 +1,14 @@
 //! Getting around on a phone: the bottom tab bar, whose tabs follow the person's roles
-//! (`shared::routes::tabs`), and the "+" that reports a fault from any page.
+//! (`shared::routes::tabs`), the "+" that reports a fault from any page, and the way back
+//! from a document to its list as it was left (`Travel`, `BackLink`).
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 use shared::directory::Role;
-use shared::routes::{AppRoute, Tab, tabs};
+use shared::routes::{AppRoute, Tab, more_tabs, tabs};
 
 use crate::i18n::use_texts;
 use crate::session::use_session;
@@ -81,5 +84,119 @@ pub fn SyncLine() -> impl IntoView {
         <Show when=shown>
             <crate::pages::home::SyncSummary />
         </Show>
+    }
+}
+
+/// Where the app has been since it opened: each address's scroll position, put back when
+/// the browser's back (or forward) returns to it, and how many pages deep the app's own
+/// history goes, so a page's "back" knows whether the browser's back stays in the app.
+#[derive(Clone, Copy)]
+pub struct Travel {
+    positions: StoredValue<HashMap<String, f64>>,
+    /// The address a back or forward step returns to, until its position is put back.
+    returning: StoredValue<Option<String>>,
+    /// Pages opened inside the app since it opened, less the steps back.
+    depth: StoredValue<usize>,
+}
+
+/// The address shown now: path and query (a list's filter lives in its query).
+fn address() -> String {
+    let location = window().location();
+    format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default())
+}
+
+/// How many frames a page being returned to has to draw itself before its position is
+/// put back as far as it goes (its lists come from the phone's memory: one or two do).
+const FRAMES_TO_DRAW: u32 = 30;
+
+/// Starts keeping scroll positions. The router draws the page after the browser would
+/// have restored the position (to a page not drawn yet, so to the top): the app does it
+/// instead, once the page is tall enough.
+pub fn provide_travel() {
+    let travel = Travel { positions: StoredValue::new(HashMap::new()), returning: StoredValue::new(None), depth: StoredValue::new(0) };
+    if let Ok(history) = window().history() {
+        let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
+    }
+    let scrolled = window_event_listener(leptos::ev::scroll, move |_| {
+        if travel.returning.with_value(Option::is_none) {
+            let at = window().scroll_y().unwrap_or_default();
+            travel.positions.update_value(|positions| {
+                positions.insert(address(), at);
+            });
+        }
+    });
+    let popped = window_event_listener(leptos::ev::popstate, move |_| {
+        let here = address();
+        travel.depth.update_value(|depth| *depth = depth.saturating_sub(1));
+        travel.returning.set_value(Some(here.clone()));
+        let wanted = travel.positions.with_value(|positions| positions.get(&here).copied()).unwrap_or(0.0);
+        put_back(travel, here, wanted, FRAMES_TO_DRAW);
+    });
+    on_cleanup(move || {
+        scrolled.remove();
+        popped.remove();
+    });
+    provide_context(travel);
+}
+
+/// Scrolls to `wanted` once the page at `here` is tall enough, or after `frames` frames as
+/// far as it goes; then scrolling is recorded again.
+fn put_back(travel: Travel, here: String, wanted: f64, frames: u32) {
+    request_animation_frame(move || {
+        if address() != here {
+            travel.returning.set_value(None);
+            return;
+        }
+        let root = document().document_element();
+        let tall = root.as_ref().map_or(0, |root| root.scroll_height()) as f64;
+        let screen = window().inner_height().ok().and_then(|height| height.as_f64()).unwrap_or_default();
+        if tall >= wanted + screen || frames == 0 {
+            window().scroll_to_with_x_and_y(0.0, wanted);
+            travel.returning.set_value(None);
+        } else {
+            put_back(travel, here, wanted, frames - 1);
+        }
+    });
+}
+
+/// Counts the pages opened inside the app (a new path; a query replaced in place is the
+/// same page).
+#[component]
+pub fn TravelCounter() -> impl IntoView {
+    let travel = expect_context::<Travel>();
+    let location = use_location();
+    Effect::new(move |_| {
+        let _ = location.pathname.get();
+        if travel.returning.with_value(Option::is_none) {
+            travel.depth.update_value(|depth| *depth += 1);
+        }
+    });
+}
+
+/// "‹ Orders" at the top of a document's page: the browser's back when the app came here
+/// from a page of its own (the list comes back with its filter and where it was
+/// scrolled), else the first of `lists` the person works from, else to-do.
+#[component]
+pub fn BackLink(lists: &'static [Tab]) -> impl IntoView {
+    let texts = use_texts();
+    let travel = expect_context::<Travel>();
+    let roles = roles();
+    let list = Memo::new(move |_| {
+        let roles = roles.get();
+        let theirs: Vec<Tab> = tabs(&roles).into_iter().chain(more_tabs(&roles)).collect();
+        lists.iter().copied().find(|list| theirs.contains(list)).unwrap_or(Tab::Todo)
+    });
+    let back = move |event: leptos::ev::MouseEvent| {
+        if travel.depth.get_value() > 1
+            && let Ok(history) = window().history()
+        {
+            event.prevent_default();
+            let _ = history.back();
+        }
+    };
+    view! {
+        <p class="breadcrumb">
+            <a href=move || list.get().route().pattern() data-action="back" on:click=back>{move || format!("‹ {}", texts.get().tab(list.get()))}</a>
+        </p>
     }
 }

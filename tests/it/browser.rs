@@ -222,8 +222,11 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     .await;
 
     submit(&browser, "report", "title", "配电房漏水").await;
-    browser.wait_for_text(".order .order-title", "配电房漏水").await;
+    browser.wait_for_text("[data-list=my-reports] .order .order-title", "配电房漏水").await;
     browser.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
+    // Notes are added on the order's page, which the confirmation leads to.
+    tap(&browser, "[data-action=view-report]").await;
+    browser.wait_for_text(".order-page h1", "配电房漏水").await;
     // A note with a photo from the camera (here, a file picked for the file input).
     let scratch = tempfile::tempdir().unwrap();
     let photo = scratch.path().join("leak.png");
@@ -231,20 +234,24 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     let picker = browser.client.find(fantoccini::Locator::Css("[data-form=comment] [name=photo]")).await.unwrap();
     picker.send_keys(photo.to_str().unwrap()).await.unwrap();
     submit(&browser, "comment", "comment", "带上扳手").await;
-    browser.wait_for_text(".order .comment-text", "带上扳手").await;
-    browser.wait_for_text(".order [data-state]", "Changes on this phone only: 2").await;
+    browser.wait_for_text(".timeline-entry[data-kind=comment] .timeline-what", "带上扳手").await;
+    browser.wait_for_text(".order-page [data-state]", "Changes on this phone only: 2").await;
 
     browser.client.set_window_size(360, 800).await.unwrap();
     fits_a_phone(&browser, 8).await;
 
     // A reload with no server: the report, its note and the photo are still on the phone.
     browser.client.refresh().await.unwrap();
-    browser.wait_for_text(".order .comment-text", "带上扳手").await;
-    assert_eq!(browser.text(".order .order-title").await.as_deref(), Some("配电房漏水"));
+    browser.wait_for_text(".timeline-entry[data-kind=comment] .timeline-what", "带上扳手").await;
+    assert_eq!(browser.text(".order-page h1").await.as_deref(), Some("配电房漏水"));
     wait_for("the photo to show from the phone's store", PATIENCE, || async {
         (browser.evaluate("const img = document.querySelector('[data-photo=shown]'); return img !== null && img.complete && img.naturalWidth > 0").await == json!(true)).then_some(())
     })
     .await;
+    // Back on the list, the report is one line saying it has a note.
+    tap(&browser, "[data-action=back]").await;
+    browser.wait_for_text("[data-list=my-reports] .order [data-comments]", "1 note").await;
+    assert_eq!(browser.evaluate("return document.querySelectorAll('[data-list=my-reports] form, [data-list=my-reports] input').length").await, json!(0), "no forms in the list");
 
     // Signing out now would lose work: the phone says so, and staying keeps everything.
     browser.client.find(fantoccini::Locator::Css("[data-action=sign-out]")).await.unwrap().click().await.unwrap();
@@ -252,8 +259,8 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     // Three: the report, its note, and the report's entry in the site's index.
     assert!(warning.starts_with("Changes on this phone only, not synced yet: 3."), "{warning}");
     browser.client.dismiss_alert().await.unwrap();
-    browser.wait_for_text(".order .comment-text", "带上扳手").await;
     assert!(browser.text("[data-action=sign-out]").await.is_some(), "still signed in");
+    browser.wait_for_text(".order .order-title", "配电房漏水").await;
 
     // Back in coverage: the phone reconnects by itself and the server has everything.
     let server = TestServer::start_at(data, &built_dist(), address).await;
@@ -277,16 +284,6 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     assert_eq!(uploaded.len() as u64, reference.size);
     assert_eq!(&uploaded[..3], [0xff, 0xd8, 0xff]);
 
-    // A note begun on the report stays with it, as typed, when a newer report takes the
-    // top of the list.
-    type_into(&browser, &format!("[data-document='{id}'] [data-form=comment] [name=comment]"), "记得带梯子").await;
-    submit(&browser, "report", "title", "楼道灯闪烁").await;
-    wait_for("the newer report on top", PATIENCE, || async {
-        (browser.evaluate("return document.querySelector('.order .order-title')?.textContent ?? null").await == json!("楼道灯闪烁")).then_some(())
-    })
-    .await;
-    let typed = browser.evaluate(&format!("return document.querySelector(\"[data-document='{id}'] [data-form=comment] [name=comment]\").value")).await;
-    assert_eq!(typed, json!("记得带梯子"));
     browser.close().await;
     server.stop().await.unwrap();
 }
@@ -312,16 +309,30 @@ async fn fits_a_phone(browser: &Browser, at_least: u64) {
     assert_eq!(layout["small"], json!([]), "{layout}");
 }
 
-/// Waits until the page lists a work order titled `title` whose comments are `comments`
-/// (in any order) and which is synced.
-async fn wait_for_order(browser: &Browser, title: &str, comments: &[&str]) {
-    let mut expected: Vec<String> = comments.iter().map(|comment| (*comment).to_owned()).collect();
-    expected.sort();
+/// Waits until the list of work orders shows one titled `title`, synced, with `notes` notes.
+async fn wait_for_order(browser: &Browser, title: &str, notes: u64) {
     let script = "const order = [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === arguments[0]);
-        return order ? { state: order.querySelector('[data-state]').dataset.state, comments: [...order.querySelectorAll('.comment')].map((comment) => comment.textContent) } : null;";
-    wait_for(&format!("{title:?} with {comments:?}, synced"), Duration::from_secs(90), || async {
+        return order ? { state: order.querySelector('[data-state]').dataset.state, notes: Number(order.querySelector('[data-comments]')?.dataset.comments ?? 0) } : null;";
+    wait_for(&format!("{title:?} with {notes} notes, synced"), Duration::from_secs(90), || async {
         let seen = browser.client.execute(script, vec![json!(title)]).await.unwrap();
-        let mut shown: Vec<String> = seen["comments"].as_array()?.iter().filter_map(|comment| comment.as_str().map(str::to_owned)).collect();
+        (seen == json!({ "state": "synced", "notes": notes })).then_some(())
+    })
+    .await;
+}
+
+/// Opens the work order titled `title` from the list and waits until its page shows it
+/// synced with the notes `notes` (in any order; a photo alone is an empty note).
+async fn open_notes(browser: &Browser, title: &str, notes: &[&str]) {
+    let mut expected: Vec<String> = notes.iter().map(|note| (*note).to_owned()).collect();
+    expected.sort();
+    let script = "return [...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === arguments[0]).dataset.document";
+    let id = browser.client.execute(script, vec![json!(title)]).await.unwrap();
+    tap(browser, &format!(".order[data-document='{}'] .order-title", id.as_str().unwrap())).await;
+    let script = "return { state: document.querySelector('.order-page [data-state]')?.dataset.state,
+        notes: [...document.querySelectorAll('.timeline-entry[data-kind=comment]')].map((entry) => entry.querySelector('.timeline-what')?.textContent ?? '') }";
+    wait_for(&format!("{title:?}'s page with {notes:?}, synced"), Duration::from_secs(90), || async {
+        let seen = browser.evaluate(script).await;
+        let mut shown: Vec<String> = seen["notes"].as_array()?.iter().filter_map(|note| note.as_str().map(str::to_owned)).collect();
         shown.sort();
         (seen["state"] == "synced" && shown == expected).then_some(())
     })
@@ -338,38 +349,41 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
         phone.wait_for_text(&format!("[data-user={user}]"), if user == "inspector" { "李安全员" } else { "王经理" }).await;
         phone.wait_for_text("[data-sync]", "Synced").await;
         phone.wait_for_service_worker().await;
-        phone.client.goto(&server.url("/report")).await.unwrap();
+        phone.client.goto(&server.url(if user == "inspector" { "/report" } else { "/orders" })).await.unwrap();
     }
     // The manager works at two sites: the report goes to hq, where the inspector works.
     submit(&inspector, "report", "title", "门禁故障").await;
-    wait_for_order(&inspector, "门禁故障", &[]).await;
+    wait_for_order(&inspector, "门禁故障", 0).await;
     // The manager's phone hears of it through the site's index and fetches it.
-    wait_for_order(&manager, "门禁故障", &[]).await;
+    wait_for_order(&manager, "门禁故障", 0).await;
 
     let (address, base) = (server.address, server.url("/"));
     let data = server.stop().await.unwrap();
-    for (phone, note) in [(&inspector, "刷卡无反应"), (&manager, "已通知保卫科")] {
-        phone.client.goto(&format!("{base}report")).await.unwrap();
+    for (phone, note, list) in [(&inspector, "刷卡无反应", "report"), (&manager, "已通知保卫科", "orders")] {
+        phone.client.goto(&format!("{base}{list}")).await.unwrap();
         phone.wait_for_text(".order .order-title", "门禁故障").await;
+        tap(phone, ".order .order-title").await;
         submit(phone, "comment", "comment", note).await;
-        phone.wait_for_text(".order [data-state]", "Changes on this phone only: 1").await;
+        phone.wait_for_text(".order-page [data-state]", "Changes on this phone only: 1").await;
+        tap(phone, "[data-action=back]").await;
     }
 
     let server = TestServer::start_at(data, &built_dist(), address).await;
     for phone in [&inspector, &manager] {
-        wait_for_order(phone, "门禁故障", &["刷卡无反应", "已通知保卫科"]).await;
+        wait_for_order(phone, "门禁故障", 2).await;
+        open_notes(phone, "门禁故障", &["刷卡无反应", "已通知保卫科"]).await;
     }
     // Who did what comes from the server, which knows whose session sent each change (the
     // report and a note by the inspector, a note by the manager; concurrent notes in
     // either order).
-    tap(&manager, ".order [data-action=history]").await;
+    tap(&manager, ".order-page [data-action=history]").await;
     wait_for("the history to list both people", PATIENCE, || async {
-        let who = manager.evaluate("return [...document.querySelectorAll('.order .history .who')].map((who) => who.dataset.who).sort()").await;
+        let who = manager.evaluate("return [...document.querySelectorAll('.order-page .history .who')].map((who) => who.dataset.who).sort()").await;
         (who == json!(["inspector", "inspector", "manager"])).then_some(())
     })
     .await;
     // People by name, what they did in words.
-    let said = manager.evaluate("return [...document.querySelectorAll('.order .history li')].map((line) => line.textContent)").await.to_string();
+    let said = manager.evaluate("return [...document.querySelectorAll('.order-page .history li')].map((line) => line.textContent)").await.to_string();
     assert!(said.contains("李安全员 · 李安全员's phone 1") && said.contains("reported the fault") && said.contains("王经理"), "{said}");
     inspector.close().await;
     manager.close().await;
@@ -745,11 +759,14 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     inspector.client.goto(&base).await.unwrap();
     wait_for("the inspector's phone to sync", Duration::from_secs(90), || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
     technician.client.goto(&format!("{base}orders")).await.unwrap();
-    wait_for_order(&technician, "Extinguisher pressure (MPa) · 行政楼", &[""]).await;
+    wait_for_order(&technician, "Extinguisher pressure (MPa) · 行政楼", 1).await;
+    open_notes(&technician, "Extinguisher pressure (MPa) · 行政楼", &[""]).await;
     wait_for("the photo on the technician's phone", Duration::from_secs(60), || async {
-        (technician.evaluate("return [...document.querySelectorAll('.order img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
+        (technician.evaluate("return [...document.querySelectorAll('.order-page img[data-photo=shown]')].some((img) => img.complete && img.naturalWidth > 0)").await == json!(true)).then_some(())
     })
     .await;
+    screenshot(&technician, "order-hazard-photo").await;
+    tap(&technician, "[data-action=back]").await;
     let hazard = "[...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === 'Extinguisher pressure (MPa) · 行政楼')";
     assert_eq!(technician.evaluate(&format!("return {hazard}.querySelector('[data-order-status]').dataset.orderStatus")).await, json!("reported"));
     screenshot(&technician, "orders-technician").await;
@@ -966,7 +983,7 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     // Back online, the manager finds it waiting for dispatch and gives it to the technician.
     let server = TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.refresh().await.unwrap();
-    wait_for_order(&inspector, "空调不制冷", &[""]).await;
+    wait_for_order(&inspector, "空调不制冷", 1).await;
     open_order(&manager, &base, "dispatch", "空调不制冷").await;
     assert_eq!(manager.text("[data-priority]").await.as_deref(), Some("High"));
     screenshot(&manager, "order-dispatch").await;
@@ -1066,7 +1083,7 @@ async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_ma
     let (address, base) = (server.address, server.url("/"));
     manager.client.goto(&format!("{base}report")).await.unwrap();
     submit(&manager, "report", "title", "走廊灯不亮").await;
-    wait_for_order(&manager, "走廊灯不亮", &[]).await;
+    wait_for_order(&manager, "走廊灯不亮", 0).await;
     // The report's entry in the site's index too: that is how the technician's phone hears.
     manager.wait_for_text("[data-sync]", "Synced").await;
     open_order(&manager, &base, "dispatch", "走廊灯不亮").await;
@@ -1168,7 +1185,7 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     let server = TestServer::start_at(data, &built_dist(), address).await;
     for phone in [&manager, &technician] {
         phone.client.refresh().await.unwrap();
-        wait_for_order(phone, "空调滤网每日检查", &[]).await;
+        wait_for_order(phone, "空调滤网每日检查", 0).await;
         let count = phone.evaluate("return [...document.querySelectorAll('.order .order-title')].filter((title) => title.textContent === '空调滤网每日检查').length").await;
         assert_eq!(count, json!(1));
     }

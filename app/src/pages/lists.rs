@@ -46,7 +46,7 @@ pub fn OrdersPage() -> impl IntoView {
 pub fn ReportPage() -> impl IntoView {
     view! {
         <ReportFault />
-        <MyWorkOrders />
+        <MyWorkOrders mine=true />
     }
 }
 

@@ -459,26 +459,46 @@ fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
     }
 }
 
-/// The work orders on this phone, newest first, each with its status, sync state and
-/// comments: a reporter follows theirs here. Rows are kept per order, so a comment or a
-/// photo being added to one stays with it while others change or arrive.
+/// How many orders a list shows before "show more".
+const PAGE_ROWS: usize = 20;
+
+/// Work orders on this phone, newest first, each one line: title (to its page), status,
+/// sync state, and how many notes it has; notes, history and forms live on the order's
+/// page. With `mine`, only the faults this person reported: they follow theirs here.
+/// Twenty at a time.
 #[component]
-pub fn MyWorkOrders() -> impl IntoView {
+pub fn MyWorkOrders(
+    /// Only the orders this person reported.
+    #[prop(optional)]
+    mine: bool,
+) -> impl IntoView {
     let texts = use_texts();
+    let current = use_session();
     let orders = use_orders();
-    let newest_first = move || {
-        let mut orders: Vec<(shared::time::Timestamp, DocumentId)> = orders.with(|orders| orders.iter().map(|(id, order)| (order.header.created_at, *id)).collect());
+    let shown = RwSignal::new(PAGE_ROWS);
+    let newest_first = Memo::new(move |_| {
+        let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())).unwrap_or_default();
+        let mut orders: Vec<(shared::time::Timestamp, DocumentId)> = orders.with(|orders| {
+            orders.iter().filter(|(_, order)| !mine || order.header.created_by.as_str() == me).map(|(id, order)| (order.header.created_at, *id)).collect()
+        });
         orders.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
         orders.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
-    };
+    });
+    let more = move || newest_first.with(Vec::len).saturating_sub(shown.get());
     view! {
         <section class="card" aria-labelledby="my-orders">
-            <h2 id="my-orders">{move || texts.get().my_reports}</h2>
-            <ul class="orders">
-                <For each=newest_first key=|id| *id let:id>
+            <h2 id="my-orders">{move || if mine { texts.get().reported_by_me } else { texts.get().my_reports }}</h2>
+            <ul class="orders" data-list=if mine { "my-reports" } else { "orders" }>
+                <For each=move || newest_first.with(|ids| ids.iter().take(shown.get()).copied().collect::<Vec<_>>()) key=|id| *id let:id>
                     <OrderRow id=id orders=orders />
                 </For>
             </ul>
+            {move || newest_first.with(Vec::is_empty).then(|| view! { <p class="muted">{if mine { texts.get().no_reports } else { texts.get().no_orders }}</p> })}
+            {move || (more() > 0).then(|| view! {
+                <button type="button" class="link-button see-all" data-action="more-orders" on:click=move |_| shown.update(|shown| *shown += PAGE_ROWS)>
+                    {texts.get().show_more.replace("{}", &more().to_string())}
+                </button>
+            })}
         </section>
     }
 }
@@ -488,24 +508,20 @@ fn OrderRow(id: DocumentId, orders: Memo<Vec<(DocumentId, Arc<WorkOrderView>)>>)
     let texts = use_texts();
     let order = Memo::new(move |_| orders.with(|orders| orders.iter().find(|(known, _)| *known == id).map(|(_, order)| order.clone())));
     let status = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.state().status)));
-    let comments = move || order.with(|order| order.as_ref().map(|order| order.comments.clone()).unwrap_or_default());
+    let notes = Memo::new(move |_| order.with(|order| order.as_ref().map_or(0, |order| order.comments.len())));
     view! {
         <li class="order" data-document=id.to_string()>
-            <div class="order-head">
-                <a class="order-title" href=format!("/orders/{id}")>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</a>
-                <span class="muted" data-order-status=move || status.get().map(|status| status.as_str())>{move || status.get().map(|status| texts.get().status(status))}</span>
+            <a class="order-title" href=format!("/orders/{id}")>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</a>
+            <span class="order-line-badges">
+                <span class="badge" data-order-status=move || status.get().map(|status| status.as_str())>{move || status.get().map(|status| texts.get().status(status))}</span>
                 {sync_badge(id)}
-            </div>
-            <ul class="comments">
-                <For each=comments key=|comment| comment.id.clone() let:comment>
-                    <li class="comment">
-                        <span class="comment-text">{comment.text.clone()}</span>
-                        {comment.photo.as_ref().map(|photo| view! { <Photo sha256=photo.sha256.clone() /> })}
-                    </li>
-                </For>
-            </ul>
-            <History id=id />
-            <CommentForm id=id />
+                {move || (notes.get() > 0).then(|| view! {
+                    <span class="muted" data-comments=notes.get()>{match notes.get() {
+                        1 => texts.get().one_note.to_owned(),
+                        count => texts.get().notes_count.replace("{}", &count.to_string()),
+                    }}</span>
+                })}
+            </span>
         </li>
     }
 }
@@ -594,7 +610,7 @@ pub fn Photo(sha256: String) -> impl IntoView {
 /// The document's history from the server — who (the person bound to each change), when,
 /// what — shown on request.
 #[component]
-fn History(id: DocumentId) -> impl IntoView {
+pub(crate) fn History(id: DocumentId) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");

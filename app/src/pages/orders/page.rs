@@ -248,7 +248,7 @@ pub fn OrderPage() -> impl IntoView {
         };
         view! {
             <article class="order-page" data-order=id.to_string() data-status=status>
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <crate::nav::BackLink lists=&[shared::routes::Tab::Orders, shared::routes::Tab::Report] />
                 <h1>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</h1>
                 <p class="order-badges">
                     {badges}
@@ -265,6 +265,7 @@ pub fn OrderPage() -> impl IntoView {
                     <h2 id="timeline">{texts.timeline}</h2>
                     <Timeline order=order catalog=catalog people=people />
                     <super::CommentForm id=id />
+                    <super::History id=id />
                 </section>
                 <PartsUsed id=id order=order catalog=catalog role=role />
             </article>
@@ -376,7 +377,7 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
                 view! {
                     <li class="timeline-entry" data-kind=line.kind>
                         <p><strong>{name(&line.user)}</strong> <span class="muted">" · " {when(line.at, language)}</span></p>
-                        {(!line.what.is_empty()).then(|| view! { <p>{line.what.clone()}</p> })}
+                        {(!line.what.is_empty()).then(|| view! { <p class="timeline-what">{line.what.clone()}</p> })}
                         {line.photo.map(|sha256| view! { <Photo sha256=sha256 /> })}
                     </li>
                 }

@@ -193,7 +193,7 @@ pub fn DocumentReview() -> impl IntoView {
     };
     view! {
         <section class="card">
-            <p><a class="back" href="/dashboard">"← " {move || texts.get().dashboard}</a></p>
+            <crate::nav::BackLink lists=&[shared::routes::Tab::Dashboard] />
             <h1>{move || local.get().map(|(_, _, (title, _))| title).unwrap_or_default()}</h1>
             <p class="muted" data-status=move || local.get().map(|(_, _, (_, status))| status).unwrap_or_default()>
                 {move || local.get().map(|(kind, _, (_, status))| field_texts.get().document_status(kind.as_str(), &status)).unwrap_or_default()}

@@ -248,7 +248,7 @@ pub fn Round() -> impl IntoView {
             let percent = (result.answered * 100).checked_div(result.expected).unwrap_or(100);
             let hidden = data.view.unreadable.len();
             view! {
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <crate::nav::BackLink lists=&[shared::routes::Tab::Rounds] />
                 <h1>{text(&data.view.checklist.name, language)}</h1>
                 <p class="round-place">
                     <span data-place=data.view.location.clone()>{place_name(&data.view.location)}</span>

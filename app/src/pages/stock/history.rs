@@ -82,7 +82,7 @@ pub fn StockItemHistory() -> impl IntoView {
         let reorder = known.reorder_point.map(|point| format!(" · {} {point} {}", texts.reorder_point, known.unit));
         view! {
             <article class="stock-history" data-item=item.to_string()>
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <crate::nav::BackLink lists=&[shared::routes::Tab::Store] />
                 <h1>{format!("{} {}", known.code, known.name)}</h1>
                 <p data-on-hand=history.on_hand.to_string()>{format!("{} {} {}", texts.on_hand, history.on_hand, known.unit)}{reorder}</p>
                 {below_zero}

@@ -165,7 +165,7 @@ pub fn StocktakePage() -> impl IntoView {
         let mode = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.mode)));
         view! {
             <article class="stocktake-page" data-stocktake=document.to_string() data-phase=move || phase.get().map(|phase| format!("{phase:?}").to_lowercase())>
-                <p class="breadcrumb"><a href="/">{texts.back_home}</a></p>
+                <crate::nav::BackLink lists=&[shared::routes::Tab::Stocktakes] />
                 <h1>{move || format!("{} · {}", texts.stocktake, location())}</h1>
                 <p class="order-badges">
                     <span class="badge">{move || phase.get().map(|phase| phase_text(texts, phase))}</span>
