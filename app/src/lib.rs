@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=segment(AppRoute::Me) view=pages::lists::MePage />
                 </Routes>
             </main>
+            <nav::SavedNote />
             <nav::TabBar />
         </Router>
     }

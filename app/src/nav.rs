@@ -200,3 +200,46 @@ pub fn BackLink(lists: &'static [Tab]) -> impl IntoView {
         </p>
     }
 }
+
+/// How long after a tap or a key a save counts as the person's own (and is confirmed):
+/// saves made by the app itself — a preventive order falling due — pass unannounced.
+const GESTURE_MILLIS: f64 = 3_000.0;
+
+/// How long the confirmation of a save stays.
+const SAVED_SHOWN: std::time::Duration = std::time::Duration::from_millis(2_500);
+
+/// "Saved on this phone" / "Saved and synced" for a moment after each change a person
+/// makes, above the tab bar: every action that saves says so, whatever page it is on.
+#[component]
+pub fn SavedNote() -> impl IntoView {
+    let texts = use_texts();
+    let sync = crate::replica::use_replica();
+    let gesture = StoredValue::new(f64::NEG_INFINITY);
+    let noted = move |_| gesture.set_value(js_sys::Date::now());
+    let listeners = [
+        window_event_listener(leptos::ev::pointerup, move |_| noted(())),
+        window_event_listener(leptos::ev::keydown, move |_| noted(())),
+        window_event_listener(leptos::ev::change, move |_| noted(())),
+    ];
+    on_cleanup(move || listeners.into_iter().for_each(|listener| listener.remove()));
+    let saved = Memo::new(move |_| sync.view.with(|view| view.last_saved));
+    let shown = RwSignal::new(None::<(shared::protocol::DocumentId, u64)>);
+    Effect::new(move |_| {
+        let Some(save) = saved.get() else { return };
+        if js_sys::Date::now() - gesture.get_value() > GESTURE_MILLIS {
+            return;
+        }
+        shown.set(Some(save));
+        set_timeout(move || shown.update(|shown| if *shown == Some(save) { *shown = None }), SAVED_SHOWN);
+    });
+    move || {
+        shown.get().map(|(id, _)| {
+            let synced = move || sync.view.with(|view| view.documents.get(&id) == Some(&crate::replica::DocumentState::Synced));
+            view! {
+                <p class="saved-note" role="status" data-saved=move || if synced() { "synced" } else { "local" }>
+                    {move || if synced() { texts.get().saved_and_synced } else { texts.get().saved_on_phone }}
+                </p>
+            }
+        })
+    }
+}

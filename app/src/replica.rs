@@ -85,6 +85,9 @@ pub struct SyncView {
     pub documents: BTreeMap<DocumentId, DocumentState>,
     /// Rises whenever any document's content changes, so views re-read it.
     pub revision: u64,
+    /// The document this phone last saved a change of its own to, with the revision it
+    /// made: what "saved" confirms.
+    pub last_saved: Option<(DocumentId, u64)>,
 }
 
 impl SyncView {
@@ -92,6 +95,12 @@ impl SyncView {
     /// reconnected): the phone is still catching up.
     pub fn catching_up(&self) -> bool {
         self.documents.values().any(|state| *state == DocumentState::Unknown)
+    }
+
+    /// Notes a change of this phone's own to `id`, kept.
+    fn saved(&mut self, id: DocumentId) {
+        self.revision += 1;
+        self.last_saved = Some((id, self.revision));
     }
 
     /// Changes on this phone only, over all documents.
@@ -381,7 +390,7 @@ pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), String> {
         this.persisted.insert(id, doc.get_heads());
         this.client.add_document(id, doc);
         this.client.handle_local_change(&id);
-        this.view.update(|view| view.revision += 1);
+        this.view.update(|view| view.saved(id));
     }
     pump(&replica);
     Ok(())
@@ -408,7 +417,7 @@ pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Re
     {
         let mut this = replica.borrow_mut();
         this.client.handle_local_change(id);
-        this.view.update(|view| view.revision += 1);
+        this.view.update(|view| view.saved(*id));
     }
     pump(&replica);
     Ok(result)

@@ -126,6 +126,11 @@ pub struct Person {
 
 /// A person's name as the site lists them, else their user name.
 pub fn display_name(people: &[Person], user: &str) -> String {
+    if user == shared::document::work_order::PLANNER {
+        // Preventive orders are made under the plan's name, in the reader's language.
+        let language = leptos::prelude::use_context::<crate::i18n::CurrentLanguage>().map(|crate::i18n::CurrentLanguage(language)| leptos::prelude::GetUntracked::get_untracked(&language));
+        return language.unwrap_or(crate::i18n::Language::Chinese).texts().maintenance_plan.to_owned();
+    }
     people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
 }
 

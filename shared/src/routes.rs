@@ -7,7 +7,7 @@
 use crate::directory::Role;
 
 /// A page of the app, addressed by its path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AppRoute {
     /// The start page: what needs doing today and the state of this phone.
     Home,

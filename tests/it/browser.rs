@@ -16,6 +16,7 @@ mod nav;
 mod review;
 mod rounds;
 mod stock;
+mod walk;
 
 /// A server serving a damaged database as it is (`--allow-damaged`) says so to everyone
 /// who opens the app, administrators included, in their language.
@@ -234,6 +235,7 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     let picker = browser.client.find(fantoccini::Locator::Css("[data-form=comment] [name=photo]")).await.unwrap();
     picker.send_keys(photo.to_str().unwrap()).await.unwrap();
     submit(&browser, "comment", "comment", "带上扳手").await;
+    browser.wait_for_text("[data-saved=local]", "Saved on this phone").await;
     browser.wait_for_text(".timeline-entry[data-kind=comment] .timeline-what", "带上扳手").await;
     browser.wait_for_text(".order-page [data-state]", "Changes on this phone only: 2").await;
 
@@ -288,21 +290,22 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     server.stop().await.unwrap();
 }
 
+/// Measures the page shown: the window's width, how far it is wider than the width beside a
+/// scroll bar (and the last elements reaching past it), how many visible controls it has and
+/// which are smaller than 44 px (a radio or file input counts through its label).
+const LAYOUT: &str = "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
+        .filter((element) => element.offsetParent !== null || (element.getClientRects().length > 0 && getComputedStyle(element).position === 'fixed'));
+     const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
+     const visible = document.documentElement.clientWidth;
+     const wide = [...document.querySelectorAll('body *')].filter((element) => element.getBoundingClientRect().right > visible + 1 && element.offsetParent !== null).slice(-3).map((element) => element.outerHTML.slice(0, 80));
+     return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - visible, controls: controls.length, small, wide };";
+
 /// On a 360 px phone nothing runs off the side (of the width left beside a scroll bar),
 /// and every visible control (at least
 /// `at_least` of them) is big enough for a thumb: 44 px; a radio or file input counts
 /// through its label.
 async fn fits_a_phone(browser: &Browser, at_least: u64) {
-    let layout = browser
-        .evaluate(
-            "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
-                .filter((element) => element.offsetParent !== null);
-             const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
-             const visible = document.documentElement.clientWidth;
-             const wide = [...document.querySelectorAll('body *')].filter((element) => element.getBoundingClientRect().right > visible + 1 && element.offsetParent !== null).slice(-3).map((element) => element.outerHTML.slice(0, 80));
-             return { width: window.innerWidth, overflow: document.documentElement.scrollWidth - visible, controls: controls.length, small, wide };",
-        )
-        .await;
+    let layout = browser.evaluate(LAYOUT).await;
     assert_eq!(layout["width"], json!(360), "{layout}");
     assert!(layout["overflow"].as_i64().unwrap() <= 0, "wider than the screen: {layout}");
     assert!(layout["controls"].as_u64().unwrap() >= at_least, "the page's controls were found: {layout}");
@@ -594,6 +597,15 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     assert_eq!(order.due_at.map(|due| due.millis_since(raised)), Some(4 * 60 * 60 * 1000), "due as an urgent order is, from the moment it was raised");
     assert_eq!(order.location, "store");
     assert_eq!(order.source.map(|source| (source.inspection, source.item)), Some((round.url(), "rcd-test".to_owned())));
+    // The site's manager finds it among the hazards on their to-do page, not among the
+    // orders to dispatch below it.
+    let manager = phone(&server, "manager", "王经理").await;
+    manager.wait_for_text("[data-list=hazards] .order-line a", "Residual-current devices trip on test · 后勤仓库").await;
+    assert_eq!(manager.text("#hazards").await.as_deref(), Some("Hazards not yet repaired (1)"));
+    let queued = manager.evaluate("return [...document.querySelectorAll('[data-list=dispatch] .order-line a')].map((line) => line.textContent)").await;
+    assert!(!queued.to_string().contains("Residual-current"), "{queued}");
+    screenshot(&manager, "home-manager-hazard").await;
+    manager.close().await;
     browser.close().await;
     server.stop().await.unwrap();
 }

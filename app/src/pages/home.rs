@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::pages::orders::{DispatchQueue, MyWork, ToVerify};
+use crate::pages::orders::{DispatchQueue, HazardsRaised, MyWork, ToVerify};
 use crate::pages::rounds::{DecisionsWaiting, RoundsBoard};
 use crate::pages::stock::{ReorderWaiting, StocktakesWaiting};
 use crate::replica::use_replica;
@@ -13,7 +13,7 @@ use crate::session::use_session;
 
 /// The to-do page: what needs this person now, each list its first few rows and a way to
 /// the rest — rounds due and in progress, their work orders, repairs waiting for them to
-/// check, orders to dispatch, stocktakes to count or approve. Everything else is a tab
+/// check, hazards raised at the sites one manages, orders to dispatch, stocktakes to count or approve. Everything else is a tab
 /// away.
 #[component]
 pub fn Home() -> impl IntoView {
@@ -44,6 +44,7 @@ pub fn Home() -> impl IntoView {
             </Show>
             <MyWork compact=true />
             <ToVerify />
+            <HazardsRaised />
             <DispatchQueue compact=true />
             <DecisionsWaiting />
             <StocktakesWaiting />
@@ -110,11 +111,17 @@ pub fn ThisPhone() -> impl IntoView {
     }
 }
 
-/// Whether this phone reaches the server, asked once when shown.
+/// Whether this phone reaches the server: asked when shown, and again whenever the sync
+/// connection comes or goes, so it never disagrees for long with the sync line above.
 #[component]
 pub fn ServerStatus() -> impl IntoView {
     let texts = use_texts();
-    let health = LocalResource::new(fetch_health);
+    let sync = use_replica();
+    let connected = Memo::new(move |_| sync.view.with(|view| view.online));
+    let health = LocalResource::new(move || {
+        let _ = connected.get();
+        fetch_health()
+    });
     move || {
         let texts = texts.get();
         let (state, text, reason) = match health.get() {

@@ -81,7 +81,7 @@ pub fn LabelPage() -> impl IntoView {
                 <section class="card">
                     <h1>{texts.label_heading} " " <code>{shown.clone()}</code></h1>
                     <p class="empty" data-label="unknown">{texts.label_unknown.replace("{}", &shown)}</p>
-                    <A href="/">{texts.back_home}</A>
+                    <A href="/" attr:class="button-link">{texts.back_home}</A>
                 </section>
             }
             .into_any(),

@@ -166,3 +166,42 @@ async fn dark_mode_large_text_and_reduced_motion_keep_every_tab_usable() {
         screenshot(&browser, &format!("dark-large-{tab}")).await;
     }
 }
+
+/// Back from an order — the page's own "back" or the browser's — returns to the list as
+/// it was left: the same place in it, not its top.
+#[tokio::test]
+async fn back_from_an_order_returns_to_the_list_where_it_was_left() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = phone(&server, "tech", "张师傅").await;
+    open_tab(&browser, "report", "/report").await;
+    for n in 1..=8 {
+        type_into(&browser, "[data-form=report] [name=title]", &format!("灯不亮 {n}")).await;
+        tap(&browser, "[data-form=report] button[type=submit]").await;
+        if n == 1 {
+            // Every save says so for a moment; online, once the server has it.
+            browser.wait_for_text("[data-saved=synced]", "Saved and synced").await;
+            screenshot(&browser, "saved-and-synced").await;
+        }
+        wait_for("the report listed", PATIENCE, || async {
+            (browser.evaluate("return document.querySelectorAll('[data-list=my-reports] .order').length").await == json!(n)).then_some(())
+        })
+        .await;
+    }
+    // The oldest report is last, far down the page.
+    let oldest = "[data-list=my-reports] .order:last-child .order-title";
+    for by_the_page in [true, false] {
+        tap(&browser, oldest).await;
+        browser.wait_for_text(".order-page h1", "灯不亮 1").await;
+        assert_eq!(browser.evaluate("return scrollY").await, json!(0), "an order opens at its top");
+        if by_the_page {
+            tap(&browser, "[data-action=back]").await;
+        } else {
+            browser.client.back().await.unwrap();
+        }
+        wait_for("the list where it was left", PATIENCE, || async {
+            let here = browser.evaluate(&format!("const link = document.querySelector('{oldest}'); return link ? [location.pathname, link.getBoundingClientRect().top > 0 && link.getBoundingClientRect().bottom < innerHeight, scrollY > 300] : null")).await;
+            (here == json!(["/report", true, true])).then_some(())
+        })
+        .await;
+    }
+}

@@ -103,7 +103,14 @@ pub fn AdminHome() -> impl IntoView {
                         }
                     }}
                 </p>
-                <p class="muted">{move || texts.get().backup_how}</p>
+                <p class="muted">
+                    {move || {
+                        let texts = texts.get();
+                        let (before, rest) = texts.backup_how.split_once("{backup}").unwrap_or((texts.backup_how, ""));
+                        let (between, after) = rest.split_once("{restore}").unwrap_or((rest, ""));
+                        view! { {before} <code>{texts.backup_command}</code> {between} <code>{texts.restore_command}</code> {after} }
+                    }}
+                </p>
             </section>
         </Show>
     }

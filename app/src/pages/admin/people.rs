@@ -201,7 +201,7 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
                 }}
             </p>
             {(!person.devices.is_empty()).then(|| view! {
-                <p class="muted devices">{person.devices.iter().map(|actor| actor.chars().take(8).collect::<String>()).collect::<Vec<_>>().join(" · ")}</p>
+                <p class="muted devices"><code>{person.devices.iter().map(|actor| actor.chars().take(8).collect::<String>()).collect::<Vec<_>>().join(" · ")}</code></p>
             })}
             {(!elsewhere.is_empty()).then(|| view! {
                 <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(&role.role), role.site)).collect::<Vec<_>>().join(", ")}</p>

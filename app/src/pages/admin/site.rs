@@ -222,7 +222,7 @@ fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl Int
                 {move || texts.get().import_csv}
                 <input type="file" name=format!("import-{name}") accept=".csv,text/csv" node_ref=picker on:change=import />
             </label>
-            <small class="muted">{move || format!("{}: {}", texts.get().csv_columns, catalog_csv::columns(list).join(", "))}</small>
+            <small class="muted">{move || texts.get().csv_columns} ": " <code>{catalog_csv::columns(list).join(", ")}</code></small>
             {move || outcome.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status" data-import=if ok { "ok" } else { "error" }>{text}</p> })}
         </div>
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::directory::SiteId;
+use shared::directory::{Role, SiteId};
 use shared::document::DocumentType;
 use shared::document::catalog::{Asset, IndexEntry};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Status, WorkOrder, WorkOrderView};
@@ -298,6 +298,38 @@ pub fn hidden_entries(count: impl Fn() -> usize + Send + Sync + 'static) -> impl
     }
 }
 
+/// The orders at the sites the signed-in person manages (as manager or admin) that
+/// `wanted` picks, duplicates left out, most urgent and then oldest first.
+fn managed_orders(wanted: impl Fn(&WorkOrderView) -> bool + Send + Sync + 'static) -> Signal<Vec<(DocumentId, Arc<WorkOrderView>)>> {
+    let current = use_session();
+    let orders = use_orders();
+    let managed = Memo::new(move |_| {
+        current.session.with(|session| {
+            session.as_ref().map(|session| session.sites.iter().filter(|site| matches!(Role::parse(&site.role), Ok(role) if role.manages())).map(|site| site.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+        })
+    });
+    Signal::derive(move || {
+        let managed = managed.get();
+        let mut picked: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
+            .get()
+            .into_iter()
+            .filter(|(_, order)| order.duplicate_of.is_none() && managed.iter().any(|site| site == order.header.site.as_str()) && wanted(order))
+            .collect();
+        picked.sort_by_key(|(_, order)| (order.priority.rank(), order.header.created_at));
+        picked
+    })
+}
+
+/// Hazards raised on rounds at the sites one manages and not yet repaired, most urgent
+/// and oldest first: on the to-do page, for managers. They are work orders made from a
+/// failed checklist item (`source`), dispatched like any other.
+#[component]
+pub fn HazardsRaised() -> impl IntoView {
+    let texts = use_texts();
+    let hazards = managed_orders(|order| order.source.is_some() && order.state().status.is_open());
+    view! { <WaitingOrders id="hazards" heading=Signal::derive(move || texts.get().hazards_open) rows=hazards /> }
+}
+
 /// Open orders waiting for dispatch (reported or reopened), for a site's manager.
 #[component]
 pub fn DispatchQueue(
@@ -306,23 +338,12 @@ pub fn DispatchQueue(
     compact: bool,
 ) -> impl IntoView {
     let texts = use_texts();
-    let current = use_session();
-    let orders = use_orders();
-    let queue = move || {
-        let managed: Vec<String> = current
-            .session
-            .get()
-            .map(|session| session.sites.into_iter().filter(|site| matches!(site.role.as_str(), "manager" | "admin")).map(|site| site.id).collect())
-            .unwrap_or_default();
-        let mut waiting: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
-            .get()
-            .into_iter()
-            .filter(|(_, order)| managed.iter().any(|site| site == order.header.site.as_str()) && order.duplicate_of.is_none())
-            .filter(|(_, order)| matches!(order.state().status, Status::Reported | Status::Reopened) || order.state().open_flags().count() > 0)
-            .collect();
-        waiting.sort_by_key(|(_, order)| (order.priority.rank(), order.header.created_at));
-        waiting
-    };
+    let queue = managed_orders(move |order| {
+        (matches!(order.state().status, Status::Reported | Status::Reopened) || order.state().open_flags().count() > 0)
+            // On the to-do page hazards have their list, above this one.
+            && !(compact && order.source.is_some())
+    });
+    let queue = move || queue.get();
     view! {
         <Show when=move || !queue().is_empty()>
             <section class="card" aria-labelledby="dispatch">
@@ -414,12 +435,19 @@ pub fn ToVerify() -> impl IntoView {
         done.sort_by_key(|(_, order)| order.header.created_at);
         done
     };
+    view! { <WaitingOrders id="to-verify" heading=Signal::derive(move || texts.get().to_verify) rows=Signal::derive(waiting) /> }
+}
+
+/// A to-do list of orders: a heading with the count, the first few, a way to all the
+/// orders; nothing when there are none. `id` names the heading and the list.
+#[component]
+fn WaitingOrders(id: &'static str, heading: Signal<&'static str>, rows: Signal<Vec<(DocumentId, Arc<WorkOrderView>)>>) -> impl IntoView {
     view! {
-        <Show when=move || !waiting().is_empty()>
-            <section class="card" aria-labelledby="to-verify">
-                <h2 id="to-verify">{move || counted(texts.get().to_verify, waiting().len(), true)}</h2>
-                <ul class="orders" data-list="to-verify">
-                    {move || first(waiting(), true).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+        <Show when=move || rows.with(|rows| !rows.is_empty())>
+            <section class="card" aria-labelledby=id>
+                <h2 id=id>{move || counted(heading.get(), rows.with(Vec::len), true)}</h2>
+                <ul class="orders" data-list=id>
+                    {move || first(rows.get(), true).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
                 </ul>
                 <SeeAll data_action="all-orders" />
             </section>

@@ -195,7 +195,7 @@ pub fn OrderPage() -> impl IntoView {
             let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
             let (place, asset) = catalog.with(|catalog| {
                 let catalog = catalog.as_deref();
-                let place = catalog.and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| order.location.clone());
+                let place = catalog.and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| if order.location.is_empty() { "—".to_owned() } else { order.location.clone() });
                 let asset = order.asset.as_ref().map(|asset| catalog.and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset)).map(|known| format!("{} ({})", known.name, known.tag)).unwrap_or_else(|| asset.clone()));
                 (place, asset)
             });

@@ -14,6 +14,7 @@ use crate::i18n::{Language, Texts};
 use crate::pages::rounds::report::answer_text;
 use crate::pages::rounds::text;
 use crate::server::HistoryEntry;
+use shared::document::work_order::PLANNER;
 
 /// What changes say, in each language: (summary, Chinese, English). Work-order steps,
 /// stocktake steps and catalog edits name themselves; others fall back to the summary.
@@ -29,6 +30,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("discarded", "放弃了检查", "discarded the round"),
     ("reviewed", "写了审阅意见", "wrote the review note"),
     ("reported", "报修", "reported the fault"),
+    ("scheduled", "按维护计划生成了工单", "made the order from the maintenance plan"),
     ("assigned", "派了工", "dispatched it"),
     ("acknowledged", "接了单", "acknowledged it"),
     ("started", "开始维修", "started the repair"),
@@ -84,7 +86,8 @@ pub fn lines(texts: &Texts, language: Language, entries: &[HistoryEntry], doc: O
                 (person.clone(), *count)
             })
             .clone();
-        let device = texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string());
+        // The plan has no phone: its orders are made by whichever phone finds one due.
+        let device = if person == PLANNER { texts.made_by_a_phone.to_owned() } else { texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string()) };
         match seen.iter_mut().find(|(known, ..)| *known == device) {
             Some((_, _, last)) => *last = (*last).max(entry.at),
             None => seen.push((device.clone(), entry.at, entry.at)),

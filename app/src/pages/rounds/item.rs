@@ -275,7 +275,7 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
             <p class="section-name muted">{row.section.clone()}</p>
             <p class="item-label">
                 {text(&item.label, language)}
-                {item.required.then_some(view! { <span class="required" aria-label="required">" *"</span> })}
+                {item.required.then_some(view! { <span class="required" aria-label=texts.required_item>" *"</span> })}
                 {(item.photo_on_fail && !locked).then_some(view! { <span class="hint muted">" · " {texts.photo_on_fail}</span> })}
             </p>
             {move || flagged.is_some_and(|flagged| flagged.get()).then(|| view! { <p class="needs-note" data-flagged="yes">{texts.item_needs_attention}</p> })}

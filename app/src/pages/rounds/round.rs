@@ -414,6 +414,15 @@ pub fn Round() -> impl IntoView {
             }
         });
     };
+    // Out of the footer that stays on screen, which keeps to one row of buttons.
+    let discard_button = move || {
+        let texts = texts.get();
+        let open = submitted.with(Option::is_none) && discarded.with(Option::is_none);
+        (open && discardable.get() == Some(true)).then(|| {
+            let discard = discard.clone();
+            view! { <p class="discard"><button type="button" class="link-button danger" data-action="discard-round" on:click=discard>{texts.discard_round}</button></p> }
+        })
+    };
     let footer = move || {
         let texts = texts.get();
         let id = round_id.get()?;
@@ -442,13 +451,6 @@ pub fn Round() -> impl IntoView {
                     <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
                     <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
                 </div>
-                {
-                    let discard = discard.clone();
-                    move || (discardable.get() == Some(true)).then(|| {
-                        let discard = discard.clone();
-                        view! { <button type="button" class="link-button danger" data-action="discard-round" on:click=discard>{texts.discard_round}</button> }
-                    })
-                }
             }
             .into_any(),
         };
@@ -468,6 +470,7 @@ pub fn Round() -> impl IntoView {
             </ol>
             // Below the items, not in the footer that stays on screen: it never covers them.
             {missing_list}
+            {discard_button}
             {footer}
         </div>
     }
