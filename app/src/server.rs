@@ -76,10 +76,22 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
 /// A refusal in the reader's language: the app's own words for the server's code, the
 /// server's (English) message only for a code this app does not know.
 async fn error_message(response: gloo_net::http::Response, status: u16) -> String {
+    refusal(response, status).await.message
+}
+
+/// A request the server refused: its stable code (empty if it gave none) and what to show,
+/// in the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub code: String,
+    pub message: String,
+}
+
+async fn refusal(response: gloo_net::http::Response, status: u16) -> Refused {
     let texts = crate::i18n::current_language().texts();
     match response.json::<ErrorAnswer>().await {
-        Ok(answer) => texts.api_error(&answer.code).map(str::to_owned).unwrap_or(answer.error),
-        Err(_) => texts.server_answered.replace("{}", &status.to_string()),
+        Ok(answer) => Refused { message: texts.api_error(&answer.code).map(str::to_owned).unwrap_or(answer.error), code: answer.code },
+        Err(_) => Refused { code: String::new(), message: texts.server_answered.replace("{}", &status.to_string()) },
     }
 }
 
@@ -285,9 +297,13 @@ pub async fn admin_people(token: &str) -> Result<Vec<AdminPerson>, String> {
     call(Request::get("/api/admin/users").header("authorization", &bearer(token)).build()).await
 }
 
-pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), String> {
+/// Makes an account; a refusal keeps its code, so the form can say which field it concerns.
+pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), Refused> {
     let body = serde_json::json!({ "username": username, "display_name": display_name, "password": password, "roles": roles });
-    call::<serde_json::Value>(Request::post("/api/admin/users").header("authorization", &bearer(token)).json(&body)).await.map(drop)
+    let failed = |error: gloo_net::Error| Refused { code: String::new(), message: error.to_string() };
+    let response = Request::post("/api/admin/users").header("authorization", &bearer(token)).json(&body).map_err(failed)?.send().await.map_err(failed)?;
+    let status = response.status();
+    if response.ok() { Ok(()) } else { Err(refusal(response, status).await) }
 }
 
 /// Replaces the person's roles at the sites the administrator runs.

@@ -89,6 +89,32 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     send(&admin, "new-person").await;
     wait_for_element(&admin, ".people [data-person=wang]").await;
     screenshot(&admin, "admin-people").await;
+    // One row per person, details on tap; found by name as it is typed.
+    assert_eq!(admin.evaluate("return document.querySelectorAll('.people details[open]').length").await, json!(0), "rows start collapsed");
+    let shown = "return [...document.querySelectorAll('.people .person')].filter((row) => row.getClientRects().length > 0).map((row) => row.dataset.person)";
+    type_into(&admin, "[data-search=people]", "王巡").await;
+    wait_for("only 王巡检 listed", PATIENCE, || async { (admin.evaluate(shown).await == json!(["wang"])).then_some(()) }).await;
+    tap(&admin, "[data-person=wang] summary").await;
+    wait_for_element(&admin, "[data-person=wang] details[open] [data-form=roles]").await;
+    fits_a_phone(&admin, 4).await;
+    screenshot(&admin, "admin-people-found").await;
+    // A refusal is said next to the field it concerns: a taken user name (the server's
+    // answer) and one that cannot be one (the phone's own check, nothing sent).
+    for (username, password, field, said) in [
+        ("wang", "inspect-four", "username", "One with this name exists already"),
+        ("Wang Li", "inspect-four", "username", "A user name is 1 to 32 lower-case letters, digits, - or _, starting with a letter"),
+    ] {
+        let form = "[data-form=new-person]";
+        admin.client.execute(&format!("document.querySelector('{form} input[name=username]').value = ''; return null"), vec![]).await.unwrap();
+        type_into(&admin, &format!("{form} input[name=username]"), username).await;
+        type_into(&admin, &format!("{form} input[name=display-name]"), "王二").await;
+        type_into(&admin, &format!("{form} input[name=password]"), password).await;
+        send(&admin, "new-person").await;
+        admin.wait_for_text(&format!("[data-field-error={field}]"), said).await;
+        let beside = admin.evaluate(&format!("return document.querySelector('[data-field-error={field}]').closest('label').querySelector('input').name")).await;
+        assert_eq!(beside, json!(field), "the error is under its field");
+    }
+    screenshot(&admin, "admin-people-field-error").await;
 
     // The new inspector signs in on their own phone and sees plant3 only, with its rooms.
     let wang = Browser::start().await;

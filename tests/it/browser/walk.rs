@@ -270,7 +270,7 @@ async fn to_chinese(browser: &Browser) {
 
 /// What is wrong with the page shown, at `address`, for a reader of `language`: anything
 /// wider than the screen, controls smaller than 44 px, and words of the other language
-/// that no one typed; a round's footer taller than 15% of the screen.
+/// that no one typed; a round's footer taller than 15% of the screen; a tab's name broken.
 async fn check_page(browser: &Browser, address: &str, language: Language, typed: &BTreeSet<String>) -> Vec<String> {
     let mut problems = Vec::new();
     let layout = browser.evaluate(LAYOUT).await;
@@ -279,6 +279,11 @@ async fn check_page(browser: &Browser, address: &str, language: Language, typed:
     }
     if layout["small"] != json!([]) {
         problems.push(format!("{address} ({language:?}): smaller than 44 px: {}", layout["small"]));
+    }
+    // A tab's one-word name is never broken across lines.
+    let broken = browser.evaluate("return [...document.querySelectorAll('.tab-bar .tab-label')].filter((label) => !label.textContent.trim().includes(' ') && label.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(label).lineHeight)).map((label) => label.textContent)").await;
+    if broken != json!([]) {
+        problems.push(format!("{address} ({language:?}): tab names broken mid-word: {broken}"));
     }
     // What stays on screen over a round's items takes at most about a seventh of it.
     let footer = browser.evaluate("const footer = document.querySelector('.round-footer.sticky'); return footer ? [footer.getBoundingClientRect().height, innerHeight] : null").await;

@@ -78,10 +78,24 @@ pub fn People() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let roles = RwSignal::new(Vec::<(String, String)>::new());
     let message = RwSignal::new(None::<(bool, String)>);
+    // A refusal that concerns one field, shown under it: (field, what is wrong).
+    let field_error = RwSignal::new(None::<(Field, String)>);
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
         let (name, display, secret, chosen) = (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), roles.get_untracked());
+        message.set(None);
+        // What the phone can tell by itself, it tells before asking.
+        let field_texts = crate::i18n::current_language().texts();
+        if shared::directory::Username::parse(name.trim()).is_err() {
+            field_error.set(Some((Field::Username, texts.get_untracked().bad_username.to_owned())));
+            return;
+        }
+        if secret.chars().count() < 8 {
+            field_error.set(Some((Field::Password, field_texts.error_password_too_short.to_owned())));
+            return;
+        }
+        field_error.set(None);
         spawn_local(async move {
             match server::create_user(&session.token, name.trim(), display.trim(), &secret, &as_site_roles(&chosen)).await {
                 Ok(()) => {
@@ -91,10 +105,18 @@ pub fn People() -> impl IntoView {
                     message.set(Some((true, format!("{} {}", texts.get_untracked().saved, name.trim()))));
                     reload.update(|count| *count += 1);
                 }
-                Err(error) => message.set(Some((false, error))),
+                Err(refused) => match Field::of(&refused.code) {
+                    Some(field) => field_error.set(Some((field, refused.message))),
+                    None => message.set(Some((false, refused.message))),
+                },
             }
         });
     };
+    let error_at = move |field: Field| {
+        move || field_error.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field.name()>{text}</span> })
+    };
+    // Found by name or user name as it is typed.
+    let search = RwSignal::new(String::new());
     // Whether the list came; each row is kept while its person reads the same, so a
     // password or roles being entered in one stay when the list is read again.
     let loaded = Memo::new(move |_| people.with(|people| people.as_ref().map(|people| people.as_ref().map(|_| ()).map_err(Clone::clone))));
@@ -102,7 +124,13 @@ pub fn People() -> impl IntoView {
         None => view! { <p class="muted">"…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="error" title=error>{move || texts.get().needs_network}</p> }.into_any(),
         Some(Ok(())) => {
-            let listed = move || people.with(|people| people.as_ref().and_then(|people| people.as_ref().ok()).cloned().unwrap_or_default());
+            let listed = move || {
+                let wanted = search.get().trim().to_lowercase();
+                people.with(|people| {
+                    let all = people.as_ref().and_then(|people| people.as_ref().ok()).cloned().unwrap_or_default();
+                    all.into_iter().filter(|person| wanted.is_empty() || person.username.to_lowercase().contains(&wanted) || person.display_name.to_lowercase().contains(&wanted)).collect::<Vec<_>>()
+                })
+            };
             view! {
                 <ul class="people">
                     <For each=listed key=|person| person.clone() let:person>
@@ -117,6 +145,10 @@ pub fn People() -> impl IntoView {
         <section class="card" aria-labelledby="people">
             <p><a class="back" href="/admin">"← " {move || texts.get().administration}</a></p>
             <h1 id="people">{move || texts.get().people}</h1>
+            <label class="search">
+                <span>{move || texts.get().find_person}</span>
+                <input type="search" name="search" data-search="people" autocomplete="off" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
+            </label>
             {list}
         </section>
         <section class="card" aria-labelledby="new-person">
@@ -126,6 +158,7 @@ pub fn People() -> impl IntoView {
                     <label>
                         <span>{move || texts.get().username}</span>
                         <input name="username" required autocapitalize="none" autocomplete="off" prop:value=username on:input=move |event| username.set(event_target_value(&event)) />
+                        {error_at(Field::Username)}
                     </label>
                     <label>
                         <span>{move || texts.get().display_name}</span>
@@ -135,6 +168,7 @@ pub fn People() -> impl IntoView {
                 <label>
                     <span>{move || texts.get().password}</span>
                     <input name="password" type="password" required minlength="8" autocomplete="new-password" prop:value=password on:input=move |event| password.set(event_target_value(&event)) />
+                    {error_at(Field::Password)}
                 </label>
                 <fieldset class="roles">
                     <legend>{move || texts.get().roles}</legend>
@@ -189,10 +223,11 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
     let devices = person.devices.clone();
     view! {
         <li class="person" data-person=person.username.clone() data-disabled=disabled.to_string()>
-            <p>
+          <details>
+            <summary>
                 <strong>{person.display_name.clone()}</strong> " " <span class="muted">{person.username.clone()}</span>
                 {disabled.then(|| view! { " " <span class="badge" data-badge="disabled">{move || texts.get().disabled}</span> })}
-            </p>
+            </summary>
             <p class="muted" data-last-sync=last_sync.map(|at| at.to_string()).unwrap_or_default()>
                 {move || {
                     let texts = texts.get();
@@ -218,7 +253,33 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
                 {move || if disabled { texts.get().enable } else { texts.get().disable }}
             </button>
             {move || message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status">{text}</p> })}
+          </details>
         </li>
+    }
+}
+
+/// A field of the new-person form a refusal can concern.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Field {
+    Username,
+    Password,
+}
+
+impl Field {
+    /// The field a refusal's code concerns, if one.
+    fn of(code: &str) -> Option<Field> {
+        match code {
+            "exists" => Some(Field::Username),
+            "password_too_short" => Some(Field::Password),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Username => "username",
+            Field::Password => "password",
+        }
     }
 }
 

@@ -359,7 +359,7 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                     <tr data-place=place.code.clone()>
                         <td><LabelChoice id=id chosen=chosen /></td>
                         <td style:padding-left=format!("{}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
-                        <td>{place.code.clone()}</td>
+                        <td class="code">{place.code.clone()}</td>
                         <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
                     </tr>
                 }
@@ -492,7 +492,7 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                         <tr data-asset=asset.tag.clone()>
                             <td><LabelChoice id=id chosen=chosen /></td>
                             <td>{asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span></td>
-                            <td>{asset.tag.clone()}</td>
+                            <td class="code">{asset.tag.clone()}</td>
                             <td class="muted">{located}</td>
                             <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
                         </tr>
@@ -604,7 +604,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
                     let (to_edit, to_remove) = (item.clone(), item.id.clone());
                     view! {
                         <tr data-item=item.code.clone()>
-                            <td>{item.code.clone()}</td>
+                            <td class="code">{item.code.clone()}</td>
                             <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
                             <td>{item.bin.clone().unwrap_or_default()}{item.reorder_point.map(|point| format!(" · {} {point}", field_texts.reorder_point))}</td>
                             <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
