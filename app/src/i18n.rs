@@ -118,7 +118,8 @@ pub struct Texts {
     /// `{}` is the number of changes.
     pub sign_out_warning: &'static str,
     pub synced: &'static str,
-    pub syncing: &'static str,
+    /// Syncing, with how many documents are still to come: `{}`.
+    pub syncing_left: &'static str,
     pub unavailable: &'static str,
     /// `{}` is the number of changes.
     pub changes_on_phone: &'static str,
@@ -333,6 +334,10 @@ pub struct Texts {
     pub movement_scrap: &'static str,
     pub my_counts: &'static str,
     pub on_hand: &'static str,
+    /// The stocktakes page's list: every stocktake at one's sites.
+    pub all_stocktakes: &'static str,
+    /// The rounds page's list: due, overdue and under way.
+    pub rounds_due_and_open: &'static str,
     pub phase_approved: &'static str,
     pub phase_closed: &'static str,
     pub phase_counting: &'static str,
@@ -534,7 +539,7 @@ const CHINESE: Texts = Texts {
     roles: ["安全巡检员", "宿管员", "维修技术员", "仓库管理员", "经理", "管理员"],
     sign_out_warning: "还有 {} 项更改只在本机，尚未同步。退出登录会删除本机上的数据，这些更改将丢失。仍要退出吗？",
     synced: "已同步",
-    syncing: "正在同步…",
+    syncing_left: "正在同步…还有 {} 份",
     unavailable: "服务器上没有（或无权查看）",
     changes_on_phone: "{} 项更改仅在本机",
     not_yet_synced: "等待同步",
@@ -727,6 +732,8 @@ const CHINESE: Texts = Texts {
     movement_scrap: "报废",
     my_counts: "我的盘点记录",
     on_hand: "库存",
+    all_stocktakes: "全部盘点",
+    rounds_due_and_open: "待检与进行中",
     phase_approved: "已审批",
     phase_closed: "已结束盘点",
     phase_counting: "盘点中",
@@ -869,7 +876,7 @@ const ENGLISH: Texts = Texts {
     roles: ["Inspector", "Dorm staff", "Technician", "Storekeeper", "Manager", "Administrator"],
     sign_out_warning: "Changes on this phone only, not synced yet: {}. Signing out deletes this phone's data and those changes with it. Sign out anyway?",
     synced: "Synced",
-    syncing: "Syncing…",
+    syncing_left: "Syncing… {} to go",
     unavailable: "Not on the server (or not yours to see)",
     changes_on_phone: "Changes on this phone only: {}",
     not_yet_synced: "Waiting to sync",
@@ -1062,6 +1069,8 @@ const ENGLISH: Texts = Texts {
     movement_scrap: "Scrap",
     my_counts: "My counts",
     on_hand: "On hand",
+    all_stocktakes: "All stocktakes",
+    rounds_due_and_open: "Due and under way",
     phase_approved: "Approved",
     phase_closed: "Closed",
     phase_counting: "Counting",

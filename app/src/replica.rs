@@ -97,6 +97,12 @@ impl SyncView {
         self.documents.values().any(|state| *state == DocumentState::Unknown)
     }
 
+    /// How many documents the phone is still catching up on: the progress of a first
+    /// sync or of one after long offline.
+    pub fn catching_up_on(&self) -> usize {
+        self.documents.values().filter(|state| **state == DocumentState::Unknown).count()
+    }
+
     /// Notes a change of this phone's own to `id`, kept.
     fn saved(&mut self, id: DocumentId) {
         self.revision += 1;

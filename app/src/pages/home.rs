@@ -152,7 +152,7 @@ pub fn SyncSummary() -> impl IntoView {
         let view = sync.view.get();
         let waiting = view.local_only();
         let (state, text) = match (view.online, view.offline_since) {
-            (true, _) if waiting == 0 && view.catching_up() => ("syncing", texts.syncing.to_owned()),
+            (true, _) if waiting == 0 && view.catching_up() => ("syncing", texts.syncing_left.replace("{}", &view.catching_up_on().to_string())),
             (true, _) if waiting == 0 => ("synced", texts.synced.to_owned()),
             (true, _) => ("local", texts.changes_on_phone.replace("{}", &waiting.to_string())),
             (false, Some(since)) => {

@@ -292,7 +292,7 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     }
     view! {
         <section class="card" aria-labelledby="my-rounds">
-            <h2 id="my-rounds">{move || texts.get().rounds}</h2>
+            <h2 id="my-rounds">{move || texts.get().rounds_due_and_open}</h2>
             <div class="filters">
                 <label class="filter search">
                     <span>{move || texts.get().search}</span>

@@ -305,7 +305,7 @@ pub fn StoreCard(
                     let low = !negative && known.reorder_point.is_some_and(|point| quantity <= point);
                     view! {
                         <tr data-stock=known.id.to_string() class:flagged=negative>
-                            <td>{known.code.clone()}</td>
+                            <td class="code">{known.code.clone()}</td>
                             <td><a href=format!("/stock/{site}/{}", known.id)>{known.name.clone()}</a></td>
                             <td class="number" data-on-hand=quantity.to_string()>
                                 {format!("{quantity} {}", known.unit)}
@@ -370,7 +370,7 @@ pub fn StoreCard(
     view! {
         <Show when=move || !store_sites().is_empty()>
             <section class="card" aria-labelledby="store">
-                <h2 id="store">{move || if stock { texts.get().store } else { texts.get().stocktakes }}</h2>
+                <h2 id="store">{move || if stock { texts.get().on_hand } else { texts.get().all_stocktakes }}</h2>
                 <SiteChoice sites=Signal::derive(store_sites) chosen=site name="store-site" class="filter" />
                 <Show when=move || stock>
                 <label class="filter search">
