@@ -139,7 +139,10 @@ async fn add_place_refused(browser: &Browser, code: &str) {
     type_into(browser, "[data-form=place] input[name=name]", "重复").await;
     type_into(browser, "[data-form=place] input[name=code]", code).await;
     send(browser, "place").await;
-    browser.wait_for_prefix("[data-message=error]", &format!("Label code: {code} = ")).await;
+    // Said under the code, not at the top of the page.
+    browser.wait_for_prefix("[data-form=place] [data-field-error=place-code]", "This code is already used by ").await;
+    let beside = browser.evaluate("return document.querySelector('[data-field-error=place-code]').closest('label').querySelector('input').name").await;
+    assert_eq!(beside, json!("code"));
     browser.client.find(Css("[data-form=place] input[name=name]")).await.unwrap().clear().await.unwrap();
     browser.client.find(Css("[data-form=place] input[name=code]")).await.unwrap().clear().await.unwrap();
 }

@@ -43,6 +43,8 @@ struct Editing {
     site: Memo<String>,
     catalog: Memo<Option<Arc<CatalogView>>>,
     message: RwSignal<Option<(bool, String)>>,
+    /// A refusal that concerns one field, shown under it: (form-field, what is wrong).
+    field_error: RwSignal<Option<(&'static str, String)>>,
 }
 
 impl Editing {
@@ -51,6 +53,7 @@ impl Editing {
         let Some(session) = self.session.session.get_untracked() else { return };
         let site = self.site.get_untracked();
         let message = self.message;
+        self.field_error.set(None);
         spawn_local(async move {
             match change_catalog(&session, &site, change).await {
                 Ok(()) => {
@@ -64,6 +67,18 @@ impl Editing {
 
     fn fail(self, text: impl Into<String>) {
         self.message.set(Some((false, text.into())));
+    }
+
+    /// Refuses a change for what is wrong with one field (`form-field`), said under it.
+    fn fail_at(self, field: &'static str, text: impl Into<String>) {
+        self.message.set(None);
+        self.field_error.set(Some((field, text.into())));
+    }
+
+    /// What is wrong with `field`, under it, while it is.
+    fn error_at(self, field: &'static str) -> impl IntoView {
+        let error = self.field_error;
+        move || error.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field>{text}</span> })
     }
 }
 
@@ -79,7 +94,7 @@ pub fn SiteAdmin() -> impl IntoView {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &site.get())?)
     });
-    let editing = Editing { session: current, site, catalog, message: RwSignal::new(None) };
+    let editing = Editing { session: current, site, catalog, message: RwSignal::new(None), field_error: RwSignal::new(None) };
     let chosen_places = RwSignal::new(BTreeSet::<String>::new());
     let chosen_assets = RwSignal::new(BTreeSet::<String>::new());
     let site_name = move || current.session.with(|session| session.as_ref().and_then(|session| session.sites.iter().find(|known| known.id == site.get()).map(|known| known.name.clone())).unwrap_or_default());
@@ -293,7 +308,7 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
             return editing.fail(format!("{} / {}", texts.name, texts.code));
         }
         if let Some(other) = catalog.places.iter().find(|place| place.code.eq_ignore_ascii_case(&new_code) && place.id != id) {
-            return editing.fail(format!("{}: {} = {}", texts.code, new_code, other.name));
+            return editing.fail_at("place-code", texts.code_taken.replace("{}", &other.name));
         }
         let parent_id = EntryId::parse(&new_parent).ok();
         if let Some(up) = parent_id.as_ref().and_then(|up| catalog.place(up.as_str()))
@@ -421,6 +436,7 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                     <label>
                         <span>{move || texts.get().code}</span>
                         <input name="code" required autocapitalize="characters" prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                        {editing.error_at("place-code")}
                     </label>
                 </div>
                 <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
@@ -455,7 +471,7 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
             return editing.fail(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag));
         }
         if let Some(other) = catalog.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(&new_tag) && asset.id != id) {
-            return editing.fail(format!("{}: {} = {}", texts.tag, new_tag, other.name));
+            return editing.fail_at("asset-tag", texts.code_taken.replace("{}", &other.name));
         }
         let date = installed.get_untracked();
         let installed_at = if date.trim().is_empty() {
@@ -463,7 +479,7 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         } else {
             match Timestamp::parse_date(&date) {
                 Some(at) => Some(at),
-                None => return editing.fail(format!("{}: {date}", texts.installed)),
+                None => return editing.fail_at("asset-installed", texts.not_a_date.replace("{}", &date)),
             }
         };
         let asset = Asset { id, name: new_name, asset_type: new_type, tag: new_tag, place: EntryId::parse(&place.get_untracked()).ok(), installed_at };
@@ -521,10 +537,12 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                     <label>
                         <span>{move || texts.get().tag}</span>
                         <input name="tag" required autocapitalize="characters" prop:value=tag on:input=move |event| tag.set(event_target_value(&event)) />
+                        {editing.error_at("asset-tag")}
                     </label>
                     <label>
                         <span>{move || texts.get().installed}</span>
                         <input name="installed" type="date" prop:value=installed on:input=move |event| installed.set(event_target_value(&event)) />
+                        {editing.error_at("asset-installed")}
                     </label>
                 </div>
                 <PlacePicker catalog=editing.catalog.into() chosen=place label=Signal::derive(move || texts.get().place) none=Signal::derive(move || texts.get().nothing) />
@@ -571,13 +589,13 @@ fn StockItems(editing: Editing) -> impl IntoView {
             return editing.fail(format!("{} / {} / {}", texts.code, texts.name, texts.unit));
         }
         if let Some(other) = catalog.stock_items.iter().find(|item| item.code.eq_ignore_ascii_case(&new_code) && item.id != id) {
-            return editing.fail(format!("{}: {} = {}", texts.code, new_code, other.name));
+            return editing.fail_at("item-code", texts.code_taken.replace("{}", &other.name));
         }
         let reorder = match reorder_point.get_untracked().trim() {
             "" => None,
             typed => match typed.parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()) {
                 Some(quantity) => Some(quantity),
-                None => return editing.fail(format!("{}: {typed}", field_texts.get_untracked().reorder_point)),
+                None => return editing.fail_at("item-reorder-point", texts.not_a_number.replace("{}", typed)),
             },
         };
         let item = StockItem { id, code: new_code, name: new_name, unit: new_unit, category: category.get_untracked(), bin: (!new_bin.is_empty()).then_some(new_bin), reorder_point: reorder };
@@ -626,6 +644,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
                     <label>
                         <span>{move || texts.get().code}</span>
                         <input name="code" required prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                        {editing.error_at("item-code")}
                     </label>
                     <label>
                         <span>{move || texts.get().name}</span>
@@ -642,6 +661,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
                     <label>
                         <span>{move || field_texts.get().reorder_point}</span>
                         <input name="reorder_point" inputmode="decimal" prop:value=reorder_point on:input=move |event| reorder_point.set(event_target_value(&event)) />
+                        {editing.error_at("item-reorder-point")}
                     </label>
                 </div>
                 <label>

@@ -16,6 +16,11 @@ pub struct AdminTexts {
     pub create: &'static str,
     pub people: &'static str,
     pub find_person: &'static str,
+    /// A code or tag another entry has: `{}` is that entry's name.
+    pub code_taken: &'static str,
+    /// What was typed is not a date / a number: `{}` is what was typed.
+    pub not_a_date: &'static str,
+    pub not_a_number: &'static str,
     /// A user name that cannot be one: what one may hold.
     pub bad_username: &'static str,
     pub backup: &'static str,
@@ -130,6 +135,9 @@ const CHINESE: AdminTexts = AdminTexts {
     create: "创建",
     people: "人员与角色",
     find_person: "按姓名或用户名查找",
+    code_taken: "这个编码已用于「{}」",
+    not_a_date: "「{}」不是日期",
+    not_a_number: "「{}」不是数字",
     bad_username: "用户名用 1 到 32 个小写英文字母、数字、- 或 _，以字母开头",
     backup: "备份",
     last_backup: "上次备份",
@@ -238,6 +246,9 @@ const ENGLISH: AdminTexts = AdminTexts {
     create: "Create",
     people: "People and roles",
     find_person: "Find by name or user name",
+    code_taken: "This code is already used by {}",
+    not_a_date: "{} is not a date",
+    not_a_number: "{} is not a number",
     bad_username: "A user name is 1 to 32 lower-case letters, digits, - or _, starting with a letter",
     backup: "Backup",
     last_backup: "Last backup",
