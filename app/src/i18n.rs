@@ -120,6 +120,8 @@ pub struct Texts {
     pub synced: &'static str,
     /// Syncing, with how many documents are still to come: `{}`.
     pub syncing_left: &'static str,
+    /// Photos not yet on the server: `{}` is how many.
+    pub photos_waiting: &'static str,
     pub unavailable: &'static str,
     /// `{}` is the number of changes.
     pub changes_on_phone: &'static str,
@@ -540,6 +542,7 @@ const CHINESE: Texts = Texts {
     sign_out_warning: "还有 {} 项更改只在本机，尚未同步。退出登录会删除本机上的数据，这些更改将丢失。仍要退出吗？",
     synced: "已同步",
     syncing_left: "正在同步…还有 {} 份",
+    photos_waiting: "照片待上传 {} 张",
     unavailable: "服务器上没有（或无权查看）",
     changes_on_phone: "{} 项更改仅在本机",
     not_yet_synced: "等待同步",
@@ -877,6 +880,7 @@ const ENGLISH: Texts = Texts {
     sign_out_warning: "Changes on this phone only, not synced yet: {}. Signing out deletes this phone's data and those changes with it. Sign out anyway?",
     synced: "Synced",
     syncing_left: "Syncing… {} to go",
+    photos_waiting: "photos to upload: {}",
     unavailable: "Not on the server (or not yours to see)",
     changes_on_phone: "Changes on this phone only: {}",
     not_yet_synced: "Waiting to sync",

@@ -96,6 +96,7 @@ pub async fn upload_pending(token: &str) -> Result<usize, String> {
             200 | 201 => {
                 local.mark_uploaded(&sha256).await.map_err(|error| error.to_string())?;
                 uploaded += 1;
+                crate::replica::count_photos_waiting().await;
             }
             status => return Err(format!("the server answered {status} for file {sha256}")),
         }

@@ -88,6 +88,8 @@ pub struct SyncView {
     /// The document this phone last saved a change of its own to, with the revision it
     /// made: what "saved" confirms.
     pub last_saved: Option<(DocumentId, u64)>,
+    /// Photos kept on this phone that the server has not confirmed yet.
+    pub photos_waiting: usize,
 }
 
 impl SyncView {
@@ -454,12 +456,25 @@ pub fn upload_files() {
         let this = replica.borrow();
         (this.client.is_online(), this.token.clone())
     };
-    if online {
-        spawn_local(async move {
+    spawn_local(async move {
+        count_photos_waiting().await;
+        if online {
             if let Err(error) = crate::photos::upload_pending(&token).await {
                 leptos::logging::warn!("photos not uploaded yet: {error}");
             }
-        });
+            count_photos_waiting().await;
+        }
+    });
+}
+
+/// Counts the photos the server has not confirmed, for the sync line.
+pub async fn count_photos_waiting() {
+    let waiting = match crate::store::local().await {
+        Ok(local) => local.pending_uploads().await.map(|pending| pending.len()).unwrap_or_default(),
+        Err(_) => return,
+    };
+    if let Some(replica) = running() {
+        replica.borrow().view.update(|view| view.photos_waiting = waiting);
     }
 }
 

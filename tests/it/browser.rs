@@ -154,11 +154,13 @@ const TINY_PNG: &[u8] = &[
     0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
-/// Types into the field `name` of the form `form` and submits it.
+/// Types into the field `name` of the form `form` and submits it. The field is looked up
+/// again if the page was drawn afresh between finding and typing (a page just reloaded
+/// draws again as what it shows arrives).
 async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
     use fantoccini::Locator::Css;
-    let input = browser.client.find(Css(&format!("[data-form={form}] [name={name}]"))).await.unwrap();
-    input.send_keys(value).await.unwrap();
+    let field = format!("[data-form={form}] [name={name}]");
+    wait_for(&format!("{field} to take {value:?}"), PATIENCE, || async { browser.client.find(Css(&field)).await.ok()?.send_keys(value).await.ok() }).await;
     press(browser, browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap()).await;
 }
 
@@ -236,6 +238,11 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     picker.send_keys(photo.to_str().unwrap()).await.unwrap();
     submit(&browser, "comment", "comment", "带上扳手").await;
     browser.wait_for_text("[data-saved=local]", "Saved on this phone").await;
+    // The sync line counts the photo still to go up.
+    wait_for("the photo counted on the sync line", PATIENCE, || async {
+        browser.text("[data-sync=offline]").await.filter(|line| line.ends_with(" · photos to upload: 1"))
+    })
+    .await;
     browser.wait_for_text(".timeline-entry[data-kind=comment] .timeline-what", "带上扳手").await;
     browser.wait_for_text(".order-page [data-state]", "Changes on this phone only: 2").await;
 

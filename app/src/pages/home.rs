@@ -166,6 +166,8 @@ pub fn SyncSummary() -> impl IntoView {
             }
             (false, None) => ("connecting", texts.connecting.to_owned()),
         };
+        // Photos go up after the changes that refer to them: say how many are left.
+        let text = if view.photos_waiting > 0 { format!("{text} · {}", texts.photos_waiting.replace("{}", &view.photos_waiting.to_string())) } else { text };
         view! { <p class=format!("sync sync-{state}") data-sync=state>{text}</p> }
     }
 }
