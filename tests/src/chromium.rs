@@ -45,20 +45,22 @@ impl Browser {
     pub async fn start_with(switches: &[String]) -> Browser {
         let chromium = std::env::var_os("HOUQIN_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into());
         let chromedriver = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromedriver".into());
-        // Its own process group, so that the browsers it starts go with it (see Drop).
-        let mut driver = Command::new(&chromedriver)
-            .arg("--port=0")
-            .process_group(0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}; `cargo xtask test` installs it", chromedriver.display()));
-        let stdout = BufReader::new(driver.stdout.take().unwrap());
-        let port = stdout
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.split("started successfully on port ").nth(1).map(|rest| rest.trim_end_matches('.').to_owned()))
-            .expect("ChromeDriver did not say which port it listens on");
+        // A driver now and then exits before it listens (seen under a loaded machine): it
+        // is started again, and what it said is shown if it never listens.
+        let mut said = String::new();
+        let (driver, port) = (1..=3)
+            .find_map(|_| {
+                let (driver, port) = start_driver(&chromedriver);
+                match port {
+                    Ok(port) => Some((driver, port)),
+                    Err(output) => {
+                        said = output;
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        None
+                    }
+                }
+            })
+            .unwrap_or_else(|| panic!("ChromeDriver did not say which port it listens on, three times; it said: {said}"));
 
         let profile = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = [
@@ -158,3 +160,37 @@ impl Drop for Browser {
     }
 }
 
+
+/// Starts ChromeDriver on a free port in its own process group (so the browsers it starts
+/// go with it, see Drop) and reads the port it says it listens on; else what it printed.
+fn start_driver(chromedriver: &std::path::Path) -> (Child, Result<String, String>) {
+    // Its errors go to a file, read only if it never listens (a pipe nobody reads would
+    // stop it once full).
+    let errors = tempfile::tempfile().unwrap();
+    let mut driver = Command::new(chromedriver)
+        .arg("--port=0")
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(errors.try_clone().unwrap()))
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}; `cargo xtask test` installs it", chromedriver.display()));
+    let stdout = BufReader::new(driver.stdout.take().unwrap());
+    let mut printed = String::new();
+    let port = stdout.lines().map_while(Result::ok).find_map(|line| {
+        printed.push_str(&line);
+        printed.push('\n');
+        line.split("started successfully on port ").nth(1).map(|rest| rest.trim_end_matches('.').to_owned())
+    });
+    match port {
+        Some(port) => (driver, Ok(port)),
+        None => {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            let mut errors = errors;
+            let mut said = String::new();
+            let _ = std::io::Seek::rewind(&mut errors);
+            let _ = std::io::Read::read_to_string(&mut errors, &mut said);
+            (driver, Err(format!("{printed}{said}")))
+        }
+    }
+}
