@@ -96,7 +96,7 @@ pub struct Travel {
     /// The address a back or forward step returns to, until its position is put back.
     returning: StoredValue<Option<String>>,
     /// Pages opened inside the app since it opened, less the steps back.
-    depth: StoredValue<usize>,
+    depth: RwSignal<usize>,
 }
 
 /// The address shown now: path and query (a list's filter lives in its query).
@@ -113,7 +113,7 @@ const FRAMES_TO_DRAW: u32 = 30;
 /// have restored the position (to a page not drawn yet, so to the top): the app does it
 /// instead, once the page is tall enough.
 pub fn provide_travel() {
-    let travel = Travel { positions: StoredValue::new(HashMap::new()), returning: StoredValue::new(None), depth: StoredValue::new(0) };
+    let travel = Travel { positions: StoredValue::new(HashMap::new()), returning: StoredValue::new(None), depth: RwSignal::new(0) };
     if let Ok(history) = window().history() {
         let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
     }
@@ -127,7 +127,7 @@ pub fn provide_travel() {
     });
     let popped = window_event_listener(leptos::ev::popstate, move |_| {
         let here = address();
-        travel.depth.update_value(|depth| *depth = depth.saturating_sub(1));
+        travel.depth.update(|depth| *depth = depth.saturating_sub(1));
         travel.returning.set_value(Some(here.clone()));
         let wanted = travel.positions.with_value(|positions| positions.get(&here).copied()).unwrap_or(0.0);
         put_back(travel, here, wanted, FRAMES_TO_DRAW);
@@ -168,14 +168,14 @@ pub fn TravelCounter() -> impl IntoView {
     Effect::new(move |_| {
         let _ = location.pathname.get();
         if travel.returning.with_value(Option::is_none) {
-            travel.depth.update_value(|depth| *depth += 1);
+            travel.depth.update(|depth| *depth += 1);
         }
     });
 }
 
-/// "‹ Orders" at the top of a document's page: the browser's back when the app came here
-/// from a page of its own (the list comes back with its filter and where it was
-/// scrolled), else the first of `lists` the person works from, else to-do.
+/// "‹ Back" at the top of a document's page when the app came here from a page of its own:
+/// the browser's back (the list comes back with its filter and where it was scrolled);
+/// else "‹ Orders", a link to the first of `lists` the person works from, else to-do.
 #[component]
 pub fn BackLink(lists: &'static [Tab]) -> impl IntoView {
     let texts = use_texts();
@@ -187,7 +187,7 @@ pub fn BackLink(lists: &'static [Tab]) -> impl IntoView {
         lists.iter().copied().find(|list| theirs.contains(list)).unwrap_or(Tab::Todo)
     });
     let back = move |event: leptos::ev::MouseEvent| {
-        if travel.depth.get_value() > 1
+        if travel.depth.get_untracked() > 1
             && let Ok(history) = window().history()
         {
             event.prevent_default();
@@ -196,7 +196,9 @@ pub fn BackLink(lists: &'static [Tab]) -> impl IntoView {
     };
     view! {
         <p class="breadcrumb">
-            <a href=move || list.get().route().pattern() data-action="back" on:click=back>{move || format!("‹ {}", texts.get().tab(list.get()))}</a>
+            <a href=move || list.get().route().pattern() data-action="back" on:click=back>
+                {move || format!("‹ {}", if travel.depth.get() > 1 { texts.get().back } else { texts.get().tab(list.get()) })}
+            </a>
         </p>
     }
 }

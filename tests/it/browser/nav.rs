@@ -193,6 +193,7 @@ async fn back_from_an_order_returns_to_the_list_where_it_was_left() {
         tap(&browser, oldest).await;
         browser.wait_for_text(".order-page h1", "灯不亮 1").await;
         assert_eq!(browser.evaluate("return scrollY").await, json!(0), "an order opens at its top");
+        browser.wait_for_text("[data-action=back]", "‹ Back").await;
         if by_the_page {
             tap(&browser, "[data-action=back]").await;
         } else {
@@ -204,4 +205,10 @@ async fn back_from_an_order_returns_to_the_list_where_it_was_left() {
         })
         .await;
     }
+    // Opened by its address, an order's way back is the technician's list of orders.
+    let order = browser.evaluate(&format!("return document.querySelector('{oldest}').getAttribute('href')")).await;
+    browser.client.goto(&server.url(order.as_str().unwrap())).await.unwrap();
+    browser.wait_for_text("[data-action=back]", "‹ Orders").await;
+    tap(&browser, "[data-action=back]").await;
+    wait_for("the orders list", PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!("/orders")).then_some(()) }).await;
 }
