@@ -231,3 +231,9 @@ pub fn QuantityCorrection(
         </form>
     }
 }
+
+/// What is wrong with `field` of a form, under it while `errors` holds it: errors are
+/// (field, text), one at a time.
+pub fn field_error(errors: RwSignal<Option<(&'static str, String)>>, field: &'static str) -> impl IntoView {
+    move || errors.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field>{text}</span> })
+}

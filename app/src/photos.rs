@@ -81,7 +81,9 @@ pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, String>
 pub async fn upload_pending(token: &str) -> Result<usize, String> {
     let local = store::local().await.map_err(|error| error.to_string())?;
     let mut uploaded = 0;
-    for sha256 in local.pending_uploads().await.map_err(|error| error.to_string())? {
+    let pending = local.pending_uploads().await.map_err(|error| error.to_string())?;
+    let total = pending.len();
+    for sha256 in pending {
         let Some(file) = local.blob(&sha256).await.map_err(|error| error.to_string())? else { continue };
         let body = Uint8Array::from(file.bytes.as_slice());
         let response = gloo_net::http::Request::put(&format!("/blobs/{sha256}"))
@@ -96,7 +98,7 @@ pub async fn upload_pending(token: &str) -> Result<usize, String> {
             200 | 201 => {
                 local.mark_uploaded(&sha256).await.map_err(|error| error.to_string())?;
                 uploaded += 1;
-                crate::replica::count_photos_waiting().await;
+                crate::replica::note_photos_waiting(total - uploaded);
             }
             status => return Err(format!("the server answered {status} for file {sha256}")),
         }

@@ -458,21 +458,25 @@ pub fn upload_files() {
     };
     spawn_local(async move {
         count_photos_waiting().await;
-        if online {
-            if let Err(error) = crate::photos::upload_pending(&token).await {
-                leptos::logging::warn!("photos not uploaded yet: {error}");
-            }
-            count_photos_waiting().await;
+        if online
+            && let Err(error) = crate::photos::upload_pending(&token).await
+        {
+            leptos::logging::warn!("photos not uploaded yet: {error}");
         }
     });
 }
 
 /// Counts the photos the server has not confirmed, for the sync line.
-pub async fn count_photos_waiting() {
-    let waiting = match crate::store::local().await {
-        Ok(local) => local.pending_uploads().await.map(|pending| pending.len()).unwrap_or_default(),
-        Err(_) => return,
-    };
+async fn count_photos_waiting() {
+    if let Ok(local) = crate::store::local().await
+        && let Ok(pending) = local.pending_uploads().await
+    {
+        note_photos_waiting(pending.len());
+    }
+}
+
+/// Shows on the sync line how many photos the server has not confirmed.
+pub fn note_photos_waiting(waiting: usize) {
     if let Some(replica) = running() {
         replica.borrow().view.update(|view| view.photos_waiting = waiting);
     }

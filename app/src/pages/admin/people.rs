@@ -79,7 +79,7 @@ pub fn People() -> impl IntoView {
     let roles = RwSignal::new(Vec::<(String, String)>::new());
     let message = RwSignal::new(None::<(bool, String)>);
     // A refusal that concerns one field, shown under it: (field, what is wrong).
-    let field_error = RwSignal::new(None::<(Field, String)>);
+    let field_error = RwSignal::new(None::<(&'static str, String)>);
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
@@ -88,11 +88,11 @@ pub fn People() -> impl IntoView {
         // What the phone can tell by itself, it tells before asking.
         let field_texts = crate::i18n::current_language().texts();
         if shared::directory::Username::parse(name.trim()).is_err() {
-            field_error.set(Some((Field::Username, texts.get_untracked().bad_username.to_owned())));
+            field_error.set(Some(("username", texts.get_untracked().bad_username.to_owned())));
             return;
         }
         if secret.chars().count() < 8 {
-            field_error.set(Some((Field::Password, field_texts.error_password_too_short.to_owned())));
+            field_error.set(Some(("password", field_texts.error_password_too_short.to_owned())));
             return;
         }
         field_error.set(None);
@@ -105,15 +105,12 @@ pub fn People() -> impl IntoView {
                     message.set(Some((true, format!("{} {}", texts.get_untracked().saved, name.trim()))));
                     reload.update(|count| *count += 1);
                 }
-                Err(refused) => match Field::of(&refused.code) {
+                Err(refused) => match field_of(&refused.code) {
                     Some(field) => field_error.set(Some((field, refused.message))),
                     None => message.set(Some((false, refused.message))),
                 },
             }
         });
-    };
-    let error_at = move |field: Field| {
-        move || field_error.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field.name()>{text}</span> })
     };
     // Found by name or user name as it is typed.
     let search = RwSignal::new(String::new());
@@ -158,7 +155,7 @@ pub fn People() -> impl IntoView {
                     <label>
                         <span>{move || texts.get().username}</span>
                         <input name="username" required autocapitalize="none" autocomplete="off" prop:value=username on:input=move |event| username.set(event_target_value(&event)) />
-                        {error_at(Field::Username)}
+                        {crate::fields::field_error(field_error, "username")}
                     </label>
                     <label>
                         <span>{move || texts.get().display_name}</span>
@@ -168,7 +165,7 @@ pub fn People() -> impl IntoView {
                 <label>
                     <span>{move || texts.get().password}</span>
                     <input name="password" type="password" required minlength="8" autocomplete="new-password" prop:value=password on:input=move |event| password.set(event_target_value(&event)) />
-                    {error_at(Field::Password)}
+                    {crate::fields::field_error(field_error, "password")}
                 </label>
                 <fieldset class="roles">
                     <legend>{move || texts.get().roles}</legend>
@@ -258,28 +255,12 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
     }
 }
 
-/// A field of the new-person form a refusal can concern.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Field {
-    Username,
-    Password,
-}
-
-impl Field {
-    /// The field a refusal's code concerns, if one.
-    fn of(code: &str) -> Option<Field> {
-        match code {
-            "exists" => Some(Field::Username),
-            "password_too_short" => Some(Field::Password),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Field::Username => "username",
-            Field::Password => "password",
-        }
+/// The field of the new-person form a refusal's code concerns, if one.
+fn field_of(code: &str) -> Option<&'static str> {
+    match code {
+        "exists" => Some("username"),
+        "password_too_short" => Some("password"),
+        _ => None,
     }
 }
 

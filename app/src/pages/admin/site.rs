@@ -77,8 +77,7 @@ impl Editing {
 
     /// What is wrong with `field`, under it, while it is.
     fn error_at(self, field: &'static str) -> impl IntoView {
-        let error = self.field_error;
-        move || error.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field>{text}</span> })
+        crate::fields::field_error(self.field_error, field)
     }
 }
 

@@ -343,13 +343,12 @@ pub fn DispatchQueue(
             // On the to-do page hazards have their list, above this one.
             && !(compact && order.source.is_some())
     });
-    let queue = move || queue.get();
     view! {
-        <Show when=move || !queue().is_empty()>
+        <Show when=move || queue.with(|queue| !queue.is_empty())>
             <section class="card" aria-labelledby="dispatch">
-                <h2 id="dispatch">{move || counted(texts.get().dispatch_queue, queue().len(), compact)}</h2>
+                <h2 id="dispatch">{move || counted(texts.get().dispatch_queue, queue.with(Vec::len), compact)}</h2>
                 <ul class="orders" data-list="dispatch">
-                    {move || first(queue(), compact).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
+                    {move || first(queue.get(), compact).into_iter().map(|(id, order)| view! { <OrderLine id=id order=order /> }).collect_view()}
                 </ul>
                 {compact.then(|| view! { <SeeAll data_action="all-orders" /> })}
             </section>
