@@ -15,7 +15,9 @@ fn main() {
             None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("dist"),
         };
         println!("cargo::rerun-if-changed={}", dist.display());
-        let dist = dist.canonicalize().unwrap_or_else(|error| panic!("embedded-app: cannot open {}: {error}; run `cargo xtask dist` first", dist.display()));
+        let dist = dist
+            .canonicalize()
+            .unwrap_or_else(|error| panic!("embedded-app: cannot open {}: {error}; run `cargo xtask dist` first", dist.display()));
         assert!(dist.join("index.html").is_file(), "embedded-app: {} holds no built app; run `cargo xtask dist` first", dist.display());
         let mut files = Vec::new();
         collect(&dist, &mut files);

@@ -46,7 +46,9 @@ pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
 pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), String> {
     let Some(catalog) = catalog_of(session, site).filter(|catalog| replica::read(catalog, |_| ()).is_some()) else { return Ok(()) };
     replica::edit(&catalog, |doc| {
-        SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+        SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit))
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())
     })
     .await
 }

@@ -13,7 +13,12 @@ use crate::session::SessionSite;
 
 /// A choice of site, shown only to people who work at more than one of `sites`.
 #[component]
-pub fn SiteChoice(sites: Signal<Vec<SessionSite>>, chosen: RwSignal<String>, name: &'static str, #[prop(optional)] class: &'static str) -> impl IntoView {
+pub fn SiteChoice(
+    sites: Signal<Vec<SessionSite>>,
+    chosen: RwSignal<String>,
+    name: &'static str,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
     let texts = use_texts();
     view! {
         <Show when=move || sites.with(|sites| sites.len() > 1)>
@@ -40,7 +45,13 @@ pub fn SiteChoice(sites: Signal<Vec<SessionSite>>, chosen: RwSignal<String>, nam
 /// `?for=<form>&site=<site>&code=<code>`, for the form named `form` (`round`, `fault`).
 /// The form takes the site and the code once its catalog is on the phone, and comes into
 /// view.
-pub fn take_label_request(form: &'static str, section: NodeRef<leptos::html::Section>, site: RwSignal<String>, catalog: Memo<Option<Arc<CatalogView>>>, use_code: impl Fn(String) + 'static) {
+pub fn take_label_request(
+    form: &'static str,
+    section: NodeRef<leptos::html::Section>,
+    site: RwSignal<String>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    use_code: impl Fn(String) + 'static,
+) {
     let query = leptos_router::hooks::use_query_map();
     let Some((wanted_site, code)) = query.with_untracked(|query| {
         (query.get("for").as_deref() == Some(form)).then(|| Some((query.get("site")?, query.get("code")?))).flatten()
@@ -132,7 +143,10 @@ pub fn PlacePicker(
     let narrow = move |typed: String| {
         query.set(typed);
         let current = chosen.get_untracked();
-        let first = found.with_untracked(|(shown, _)| if shown.iter().any(|(id, _)| *id == current) { None } else { shown.first().map(|(id, _)| id.clone()) });
+        let first =
+            found.with_untracked(
+                |(shown, _)| if shown.iter().any(|(id, _)| *id == current) { None } else { shown.first().map(|(id, _)| id.clone()) },
+            );
         if let Some(first) = first {
             pick(first);
         }
@@ -235,5 +249,10 @@ pub fn QuantityCorrection(
 /// What is wrong with `field` of a form, under it while `errors` holds it: errors are
 /// (field, text), one at a time.
 pub fn field_error(errors: RwSignal<Option<(&'static str, String)>>, field: &'static str) -> impl IntoView {
-    move || errors.get().filter(|(at, _)| *at == field).map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field>{text}</span> })
+    move || {
+        errors
+            .get()
+            .filter(|(at, _)| *at == field)
+            .map(|(_, text)| view! { <span class="field-error" role="alert" data-field-error=field>{text}</span> })
+    }
 }

@@ -1307,7 +1307,10 @@ impl Texts {
 
     /// A checklist category in this language; another as it is written.
     pub fn checklist_category(&self, category: &str) -> String {
-        CHECKLIST_CATEGORIES.iter().position(|known| *known == category).map_or_else(|| category.to_owned(), |index| self.checklist_categories[index].to_owned())
+        CHECKLIST_CATEGORIES
+            .iter()
+            .position(|known| *known == category)
+            .map_or_else(|| category.to_owned(), |index| self.checklist_categories[index].to_owned())
     }
 
     /// A work order's category in this language.
@@ -1328,4 +1331,3 @@ fn browser_language() -> Language {
     let tags: Vec<String> = languages.iter().filter_map(|tag| tag.as_string()).collect();
     Language::from_preferences(tags.iter().map(String::as_str))
 }
-

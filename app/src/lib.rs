@@ -144,7 +144,9 @@ fn SessionGate() -> impl IntoView {
 
 /// Whether `next` is a page of this app (a path, never another site).
 fn returns_to_page(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && AppRoute::recognize(next.split(['?', '#']).next().unwrap_or("")).is_some_and(|route| route != AppRoute::SignIn)
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && AppRoute::recognize(next.split(['?', '#']).next().unwrap_or("")).is_some_and(|route| route != AppRoute::SignIn)
 }
 
 /// Outside a secure context (plain HTTP by a name or address on the network) browsers
@@ -179,7 +181,8 @@ fn UpdateBanner() -> impl IntoView {
     let _ = window().add_event_listener_with_callback("houqin-update-ready", listener.as_ref().unchecked_ref());
     listener.forget();
     let apply = move |_| {
-        let apply = js_sys::Reflect::get(&window(), &"houqinApplyUpdate".into()).ok().and_then(|apply| apply.dyn_into::<js_sys::Function>().ok());
+        let apply =
+            js_sys::Reflect::get(&window(), &"houqinApplyUpdate".into()).ok().and_then(|apply| apply.dyn_into::<js_sys::Function>().ok());
         if let Some(apply) = apply {
             let _ = apply.call0(&window());
         }

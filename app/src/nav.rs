@@ -16,7 +16,14 @@ use crate::session::use_session;
 /// The roles the signed-in person holds across their sites.
 fn roles() -> Memo<Vec<Role>> {
     let current = use_session();
-    Memo::new(move |_| current.session.with(|session| session.as_ref().map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect()).unwrap_or_default()))
+    Memo::new(move |_| {
+        current.session.with(|session| {
+            session
+                .as_ref()
+                .map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect())
+                .unwrap_or_default()
+        })
+    })
 }
 
 /// The page shown now, if it is one of the app's.
@@ -232,7 +239,16 @@ pub fn SavedNote() -> impl IntoView {
             return;
         }
         shown.set(Some(save));
-        set_timeout(move || shown.update(|shown| if *shown == Some(save) { *shown = None }), SAVED_SHOWN);
+        set_timeout(
+            move || {
+                shown.update(|shown| {
+                    if *shown == Some(save) {
+                        *shown = None
+                    }
+                })
+            },
+            SAVED_SHOWN,
+        );
     });
     move || {
         shown.get().map(|(id, _)| {

@@ -17,7 +17,10 @@ pub const LONGEST_SIDE: u32 = 1600;
 const QUALITY: f64 = 0.85;
 
 fn error(value: JsValue) -> String {
-    value.as_string().or_else(|| value.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message()))).unwrap_or_else(|| format!("{value:?}"))
+    value
+        .as_string()
+        .or_else(|| value.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message())))
+        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 /// The size a `width` × `height` picture is scaled to: the longest side at most
@@ -43,7 +46,8 @@ async fn encode(bitmap: ImageBitmap, width: u32, height: u32, mime: &str, qualit
     if let Some(quality) = quality {
         options.set_quality(quality);
     }
-    let encoded: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let encoded: Blob =
+        JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
     let buffer = JsFuture::from(encoded.array_buffer()).await.map_err(error)?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
@@ -51,7 +55,8 @@ async fn encode(bitmap: ImageBitmap, width: u32, height: u32, mime: &str, qualit
 /// Decodes a picture (any type the browser reads), shrinks it, and encodes it as JPEG.
 pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let bitmap: ImageBitmap =
+        JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
     let (width, height) = scaled_size(bitmap.width(), bitmap.height());
     encode(bitmap, width, height, "image/jpeg", Some(QUALITY)).await
 }
@@ -70,7 +75,8 @@ pub async fn keep(picture: &Blob) -> Result<BlobRef, String> {
 /// Keeps what is drawn on a canvas (a signature) as PNG: lines stay sharp and small.
 pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_html_canvas_element(canvas).map_err(error)?).await.map_err(error)?.unchecked_into();
+    let bitmap: ImageBitmap =
+        JsFuture::from(window.create_image_bitmap_with_html_canvas_element(canvas).map_err(error)?).await.map_err(error)?.unchecked_into();
     let png = encode(bitmap, canvas.width(), canvas.height(), "image/png", None).await?;
     keep_bytes(&png, "image/png").await
 }

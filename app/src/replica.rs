@@ -64,7 +64,8 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 6] = [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable, RefusalCode::TooLarge];
+    pub const ALL: [RefusalCode; 6] =
+        [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable, RefusalCode::TooLarge];
 
     fn parse(code: &str) -> Option<RefusalCode> {
         shared::document::policy::CODES.iter().position(|known| *known == code).map(|index| RefusalCode::ALL[index])
@@ -357,7 +358,8 @@ pub fn read_kept<T: Send + Sync + 'static>(id: &DocumentId, read: impl FnOnce(&A
     let doc = this.client.document_mut(id)?;
     let heads = doc.get_heads();
     let key = (*id, TypeId::of::<T>());
-    let kept = READINGS.with_borrow(|readings| readings.get(&key).filter(|(read_at, _)| *read_at == heads).map(|(_, reading)| reading.clone()));
+    let kept =
+        READINGS.with_borrow(|readings| readings.get(&key).filter(|(read_at, _)| *read_at == heads).map(|(_, reading)| reading.clone()));
     let reading = match kept {
         Some(reading) => reading,
         None => {
@@ -458,9 +460,7 @@ pub fn upload_files() {
     };
     spawn_local(async move {
         count_photos_waiting().await;
-        if online
-            && let Err(error) = crate::photos::upload_pending(&token).await
-        {
+        if online && let Err(error) = crate::photos::upload_pending(&token).await {
             leptos::logging::warn!("photos not uploaded yet: {error}");
         }
     });

@@ -64,7 +64,11 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
         status => return Err(SignInError::Failed(error_message(response, status).await)),
     }
     let login: LoginAnswer = response.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
-    let me = Request::get("/api/me").header("authorization", &format!("Bearer {}", login.token)).send().await.map_err(|_| SignInError::Offline)?;
+    let me = Request::get("/api/me")
+        .header("authorization", &format!("Bearer {}", login.token))
+        .send()
+        .await
+        .map_err(|_| SignInError::Offline)?;
     if !me.ok() {
         let status = me.status();
         return Err(SignInError::Failed(error_message(me, status).await));
@@ -140,7 +144,8 @@ pub struct Person {
 pub fn display_name(people: &[Person], user: &str) -> String {
     if user == shared::document::work_order::PLANNER {
         // Preventive orders are made under the plan's name, in the reader's language.
-        let language = leptos::prelude::use_context::<crate::i18n::CurrentLanguage>().map(|crate::i18n::CurrentLanguage(language)| leptos::prelude::GetUntracked::get_untracked(&language));
+        let language = leptos::prelude::use_context::<crate::i18n::CurrentLanguage>()
+            .map(|crate::i18n::CurrentLanguage(language)| leptos::prelude::GetUntracked::get_untracked(&language));
         return language.unwrap_or(crate::i18n::Language::Chinese).texts().maintenance_plan.to_owned();
     }
     people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
@@ -195,7 +200,10 @@ fn people_key(site: &str) -> String {
 /// elsewhere).
 pub fn forget_people() {
     let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) else { return };
-    let keys: Vec<String> = (0..storage.length().unwrap_or(0)).filter_map(|index| storage.key(index).ok().flatten()).filter(|key| key.starts_with(PEOPLE_PREFIX)).collect();
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+        .filter_map(|index| storage.key(index).ok().flatten())
+        .filter(|key| key.starts_with(PEOPLE_PREFIX))
+        .collect();
     for key in keys {
         let _ = storage.remove_item(&key);
     }
@@ -212,7 +220,8 @@ pub fn kept_people(site: &str) -> Vec<Person> {
 pub async fn site_people(token: &str, site: &str) -> Vec<Person> {
     use gloo_storage::Storage as _;
     let fetched = async {
-        let response = Request::get(&format!("/api/sites/{site}/people")).header("authorization", &format!("Bearer {token}")).send().await.ok()?;
+        let response =
+            Request::get(&format!("/api/sites/{site}/people")).header("authorization", &format!("Bearer {token}")).send().await.ok()?;
         if !response.ok() {
             return None;
         }
@@ -301,7 +310,13 @@ pub async fn admin_people(token: &str) -> Result<Vec<AdminPerson>, String> {
 pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), Refused> {
     let body = serde_json::json!({ "username": username, "display_name": display_name, "password": password, "roles": roles });
     let failed = |error: gloo_net::Error| Refused { code: String::new(), message: error.to_string() };
-    let response = Request::post("/api/admin/users").header("authorization", &bearer(token)).json(&body).map_err(failed)?.send().await.map_err(failed)?;
+    let response = Request::post("/api/admin/users")
+        .header("authorization", &bearer(token))
+        .json(&body)
+        .map_err(failed)?
+        .send()
+        .await
+        .map_err(failed)?;
     let status = response.status();
     if response.ok() { Ok(()) } else { Err(refusal(response, status).await) }
 }
@@ -309,17 +324,31 @@ pub async fn create_user(token: &str, username: &str, display_name: &str, passwo
 /// Replaces the person's roles at the sites the administrator runs.
 pub async fn set_roles(token: &str, username: &str, roles: &[SiteRole]) -> Result<(), String> {
     let body = serde_json::json!({ "roles": roles });
-    call::<serde_json::Value>(Request::put(&format!("/api/admin/users/{username}/roles")).header("authorization", &bearer(token)).json(&body)).await.map(drop)
+    call::<serde_json::Value>(
+        Request::put(&format!("/api/admin/users/{username}/roles")).header("authorization", &bearer(token)).json(&body),
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn reset_password(token: &str, username: &str, password: &str) -> Result<(), String> {
     let body = serde_json::json!({ "password": password });
-    call::<serde_json::Value>(Request::post(&format!("/api/admin/users/{username}/password")).header("authorization", &bearer(token)).json(&body)).await.map(drop)
+    call::<serde_json::Value>(
+        Request::post(&format!("/api/admin/users/{username}/password")).header("authorization", &bearer(token)).json(&body),
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result<(), String> {
     let action = if disabled { "disable" } else { "enable" };
-    call::<serde_json::Value>(Request::post(&format!("/api/admin/users/{username}/{action}")).header("authorization", &bearer(token)).json(&serde_json::json!({}))).await.map(drop)
+    call::<serde_json::Value>(
+        Request::post(&format!("/api/admin/users/{username}/{action}"))
+            .header("authorization", &bearer(token))
+            .json(&serde_json::json!({})),
+    )
+    .await
+    .map(drop)
 }
 
 /// The last backup the server knows of.
@@ -358,7 +387,11 @@ const KEPT_PREFIX: &str = "houqin.kept.";
 
 /// Fetches `path` (a GET of the read API) and keeps the answer on the phone under `key`;
 /// without an answer, the copy kept last time (with its age), or the error.
-pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clone>(token: &str, path: &str, key: &str) -> Result<Kept<T>, String> {
+pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clone>(
+    token: &str,
+    path: &str,
+    key: &str,
+) -> Result<Kept<T>, String> {
     use gloo_storage::Storage as _;
     let key = format!("{KEPT_PREFIX}{key}");
     let fetched: Result<T, String> = call(Request::get(path).header("authorization", &bearer(token)).build()).await;
@@ -378,7 +411,10 @@ pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clon
 /// Forgets every kept answer (at sign-out).
 pub fn forget_kept() {
     let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) else { return };
-    let keys: Vec<String> = (0..storage.length().unwrap_or(0)).filter_map(|index| storage.key(index).ok().flatten()).filter(|key| key.starts_with(KEPT_PREFIX)).collect();
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+        .filter_map(|index| storage.key(index).ok().flatten())
+        .filter(|key| key.starts_with(KEPT_PREFIX))
+        .collect();
     for key in keys {
         let _ = storage.remove_item(&key);
     }
@@ -431,4 +467,3 @@ pub struct ShownConflict {
     pub path: Vec<String>,
     pub values: Vec<ShownValue>,
 }
-

@@ -148,7 +148,10 @@ impl Store {
     /// Opens (creating or upgrading) the database called `name`.
     pub async fn open(name: &str) -> Result<Store, StoreError> {
         let window = web_sys::window().ok_or_else(|| StoreError::Unavailable("no window".to_owned()))?;
-        let factory = window.indexed_db().map_err(|error| StoreError::Unavailable(describe(&error)))?.ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
+        let factory = window
+            .indexed_db()
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?
+            .ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
         let request: IdbOpenDbRequest = factory.open_with_u32(name, VERSION).map_err(|error| StoreError::Unavailable(describe(&error)))?;
         let upgrading = request.clone();
         let on_upgrade = Closure::once_into_js(move || {
@@ -168,7 +171,10 @@ impl Store {
     /// connections to close).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         let window = web_sys::window().ok_or_else(|| StoreError::Unavailable("no window".to_owned()))?;
-        let factory = window.indexed_db().map_err(|error| StoreError::Unavailable(describe(&error)))?.ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
+        let factory = window
+            .indexed_db()
+            .map_err(|error| StoreError::Unavailable(describe(&error)))?
+            .ok_or_else(|| StoreError::Unavailable("IndexedDB is disabled".to_owned()))?;
         let request = factory.delete_database(name).map_err(failed)?;
         completion(&request).await.map(drop)
     }
@@ -209,7 +215,10 @@ impl Store {
         // Keys sort snapshots (kind 0) before chunks (kind 1), and getAll keeps key order.
         let mut doc = AutoCommit::new();
         for value in values.iter() {
-            let bytes = value.dyn_into::<Uint8Array>().map_err(|_| StoreError::Corrupt { document: *document, detail: "a record is not bytes".to_owned() })?.to_vec();
+            let bytes = value
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| StoreError::Corrupt { document: *document, detail: "a record is not bytes".to_owned() })?
+                .to_vec();
             // Automerge's incremental load skips what it cannot read; a phone's copy must
             // not lose changes silently, so each record is checked whole first.
             check_chunks(&bytes).map_err(|detail| StoreError::Corrupt { document: *document, detail })?;
@@ -319,7 +328,10 @@ impl Store {
         if record.is_undefined() {
             return Ok(None);
         }
-        let bytes = get(&record, "bytes")?.dyn_into::<Uint8Array>().map_err(|_| StoreError::Failed(format!("file {sha256} is not bytes")))?.to_vec();
+        let bytes = get(&record, "bytes")?
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| StoreError::Failed(format!("file {sha256} is not bytes")))?
+            .to_vec();
         let mime = get(&record, "mime")?.as_string().unwrap_or_default();
         let uploaded = get(&record, "uploaded")?.as_bool().unwrap_or(false);
         Ok(Some(StoredBlob { bytes, mime, uploaded }))
@@ -400,12 +412,16 @@ fn check_chunks(mut bytes: &[u8]) -> Result<(), String> {
                 break;
             }
         }
-        let end = at.checked_add(usize::try_from(length).map_err(|_| "a chunk length is too large")?).filter(|end| *end <= bytes.len()).ok_or("a record is cut short")?;
+        let end = at
+            .checked_add(usize::try_from(length).map_err(|_| "a chunk length is too large")?)
+            .filter(|end| *end <= bytes.len())
+            .ok_or("a record is cut short")?;
         let chunk = &bytes[..end];
         match chunk_type {
             0 => {
                 let options = automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error);
-                automerge::Automerge::load_with_options(chunk, options).map_err(|error| format!("a saved document does not load: {error}"))?;
+                automerge::Automerge::load_with_options(chunk, options)
+                    .map_err(|error| format!("a saved document does not load: {error}"))?;
             }
             1 | 2 => {
                 automerge::Change::try_from(chunk).map_err(|error| format!("a change does not decode: {error}"))?;

@@ -22,7 +22,8 @@ async fn picture(width: u32, height: u32) -> Blob {
 
 async fn size_of(jpeg: &[u8]) -> (u32, u32) {
     let blob = Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&js_sys::Uint8Array::from(jpeg))).unwrap();
-    let bitmap: ImageBitmap = JsFuture::from(web_sys::window().unwrap().create_image_bitmap_with_blob(&blob).unwrap()).await.unwrap().unchecked_into();
+    let bitmap: ImageBitmap =
+        JsFuture::from(web_sys::window().unwrap().create_image_bitmap_with_blob(&blob).unwrap()).await.unwrap().unchecked_into();
     (bitmap.width(), bitmap.height())
 }
 

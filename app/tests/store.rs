@@ -26,10 +26,14 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));
     let (mut left, mut right) = (None, None);
     std::future::poll_fn(|context| {
-        if left.is_none() && let std::task::Poll::Ready(value) = a.as_mut().poll(context) {
+        if left.is_none()
+            && let std::task::Poll::Ready(value) = a.as_mut().poll(context)
+        {
             left = Some(value);
         }
-        if right.is_none() && let std::task::Poll::Ready(value) = b.as_mut().poll(context) {
+        if right.is_none()
+            && let std::task::Poll::Ready(value) = b.as_mut().poll(context)
+        {
             right = Some(value);
         }
         if left.is_some() && right.is_some() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
@@ -73,7 +77,8 @@ async fn changes_survive_a_reopen_and_compaction_keeps_them_all() {
     let mut racing = loaded.fork();
     racing.put(ROOT, "racing", "kept").unwrap();
     racing.commit();
-    let (compacted, appended) = futures_join(reopened.compact(&document), reopened.append(&document, &racing.save_after(&loaded.get_heads()))).await;
+    let (compacted, appended) =
+        futures_join(reopened.compact(&document), reopened.append(&document, &racing.save_after(&loaded.get_heads()))).await;
     compacted.unwrap();
     appended.unwrap();
     assert!(reopened.chunk_count(&document).await.unwrap() <= 2, "one snapshot, and the racing chunk if it came after");

@@ -85,7 +85,13 @@ fn catalog_of_rooms(rooms: usize) -> Arc<CatalogView> {
     let edit = Edit::new(Username::parse("admin").unwrap(), Timestamp::from_millis(0));
     let mut catalog = SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("campus").unwrap(), "Campus", &edit);
     for number in 0..rooms {
-        let room = Place { id: EntryId::parse(&format!("room-{number:03}")).unwrap(), kind: PlaceKind::Room, parent: None, name: format!("Room {number}"), code: format!("B-{number:03}") };
+        let room = Place {
+            id: EntryId::parse(&format!("room-{number:03}")).unwrap(),
+            kind: PlaceKind::Room,
+            parent: None,
+            name: format!("Room {number}"),
+            code: format!("B-{number:03}"),
+        };
         catalog.put_place(&room, &edit).unwrap();
     }
     Arc::new(catalog.read().unwrap())

@@ -22,7 +22,10 @@ pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
         return None;
     }
     // Luma from RGB, as a camera frame's grey is usually taken.
-    let grey: Vec<u8> = rgba.chunks_exact(4).map(|pixel| ((u32::from(pixel[0]) * 77 + u32::from(pixel[1]) * 150 + u32::from(pixel[2]) * 29) >> 8) as u8).collect();
+    let grey: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|pixel| ((u32::from(pixel[0]) * 77 + u32::from(pixel[1]) * 150 + u32::from(pixel[2]) * 29) >> 8) as u8)
+        .collect();
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
     image.detect_grids().into_iter().find_map(|grid| grid.decode().ok().map(|(_meta, text)| text))
 }
@@ -39,7 +42,8 @@ pub fn frame(text: &str, scale: usize) -> (usize, Vec<u8>) {
     for y in 0..size {
         for x in 0..size {
             let (column, row) = (x.wrapping_sub(margin) / scale, y.wrapping_sub(margin) / scale);
-            let dark = x >= margin && y >= margin && column < modules && row < modules && colors[row * modules + column] == qrcode::Color::Dark;
+            let dark =
+                x >= margin && y >= margin && column < modules && row < modules && colors[row * modules + column] == qrcode::Color::Dark;
             let noise = ((x * 7 + y * 13) % 11) as u8;
             let level = if dark { 40 + noise } else { 200 + noise };
             rgba.extend_from_slice(&[level, level, level.saturating_sub(10), 255]);

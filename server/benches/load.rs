@@ -26,7 +26,14 @@ fn edit(at: i64) -> Edit {
 fn round(index: usize, hq: &SiteId) -> (Vec<Vec<u8>>, Vec<u8>) {
     let at = 1_700_000_000_000 + index as i64 * 1_000;
     let checklist = seeds::fire_safety();
-    let new = NewInspection { site: hq.clone(), template: "automerge:template".into(), checklist: checklist.clone(), location: format!("room-{}", index % 40), rooms: Vec::new(), assignees: Vec::new() };
+    let new = NewInspection {
+        site: hq.clone(),
+        template: "automerge:template".into(),
+        checklist: checklist.clone(),
+        location: format!("room-{}", index % 40),
+        rooms: Vec::new(),
+        assignees: Vec::new(),
+    };
     let mut doc = Inspection::start(ActorId::from((index as u128).to_be_bytes()), &new, &edit(at)).unwrap().into_doc();
     let mut chunks = vec![doc.save_incremental()];
     for (number, item) in checklist.items.iter().enumerate() {
@@ -60,7 +67,12 @@ fn main() {
     }
 
     let per_document = |total: Duration| format!("{:.0} µs", total.as_secs_f64() * 1e6 / count as f64);
-    println!("{count} rounds of {} chunks each ({} bytes; compacted {} bytes)", rounds[0].0.len(), rounds[0].0.iter().map(Vec::len).sum::<usize>(), rounds[0].1.len());
+    println!(
+        "{count} rounds of {} chunks each ({} bytes; compacted {} bytes)",
+        rounds[0].0.len(),
+        rounds[0].0.iter().map(Vec::len).sum::<usize>(),
+        rounds[0].1.len()
+    );
     println!("| loading | per document |");
     println!("|---|---:|");
     let one_by_one = timed(|| {

@@ -32,7 +32,14 @@ fn document(index: usize, hq: &SiteId) -> automerge::AutoCommit {
     let actor = ActorId::from((index as u128).to_be_bytes());
     if index % 3 == 2 {
         let checklist = seeds::electrical();
-        let new = NewInspection { site: hq.clone(), template: "automerge:template".into(), checklist: checklist.clone(), location: format!("room-{}", index % 40), rooms: Vec::new(), assignees: Vec::new() };
+        let new = NewInspection {
+            site: hq.clone(),
+            template: "automerge:template".into(),
+            checklist: checklist.clone(),
+            location: format!("room-{}", index % 40),
+            rooms: Vec::new(),
+            assignees: Vec::new(),
+        };
         let mut round = Inspection::start(actor, &new, &edit("inspector", at)).unwrap();
         for (number, item) in checklist.items.iter().enumerate() {
             let value = if number % 7 == index % 7 { AnswerValue::NotApplicable } else { AnswerValue::Pass };
@@ -87,7 +94,8 @@ fn main() {
     let rebuild = started.elapsed();
     assert_eq!(rebuilt.projected, count, "{rebuilt:?}");
 
-    let period = Period { from: Timestamp::from_millis(1_700_000_000_000 + 30 * DAY), to: Timestamp::from_millis(1_700_000_000_000 + 120 * DAY) };
+    let period =
+        Period { from: Timestamp::from_millis(1_700_000_000_000 + 30 * DAY), to: Timestamp::from_millis(1_700_000_000_000 + 120 * DAY) };
     let now = Timestamp::from_millis(1_700_000_000_000 + 400 * DAY);
     let mut read_times = Vec::new();
     let mut compute_times = Vec::new();
@@ -106,7 +114,9 @@ fn main() {
     read_times.sort();
     compute_times.sort();
     let ms = |duration: std::time::Duration| duration.as_secs_f64() * 1000.0;
-    println!("| documents | stored in | rebuild from storage | read a site's projections (median of 10) | compute the measures (median of 10) |");
+    println!(
+        "| documents | stored in | rebuild from storage | read a site's projections (median of 10) | compute the measures (median of 10) |"
+    );
     println!("|---:|---:|---:|---:|---:|");
     println!(
         "| {count} | {:.1} s | {:.1} s ({:.0} documents/s) | {:.0} ms | {:.1} ms |",

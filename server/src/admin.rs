@@ -151,9 +151,14 @@ pub fn set_disabled(directory: &Directory, username: &str, disabled: bool) -> Re
     updated.ok_or(AppError::NotFound)
 }
 
-async fn add_site(State(state): State<AppState>, session: Session, request: Result<Json<NewSite>, axum::extract::rejection::JsonRejection>) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+async fn add_site(
+    State(state): State<AppState>,
+    session: Session,
+    request: Result<Json<NewSite>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
     session.require_admin()?;
-    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"id\", \"name\"}}: {}", rejection.body_text())))?;
+    let Json(request) =
+        request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"id\", \"name\"}}: {}", rejection.body_text())))?;
     let (directory, store) = (state.directory.clone(), state.documents.clone());
     let by = session.user.username.clone();
     let site = tokio::task::spawn_blocking(move || -> Result<SiteRecord, AppError> {
@@ -170,10 +175,17 @@ async fn add_site(State(state): State<AppState>, session: Session, request: Resu
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn add_user(State(state): State<AppState>, session: Session, request: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>) -> Result<(StatusCode, Json<UserView>), AppError> {
+async fn add_user(
+    State(state): State<AppState>,
+    session: Session,
+    request: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<UserView>), AppError> {
     session.require_admin()?;
     let Json(request) = request.map_err(|rejection| {
-        AppError::BadRequest(format!("expected {{\"username\", \"display_name\", \"password\", \"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text()))
+        AppError::BadRequest(format!(
+            "expected {{\"username\", \"display_name\", \"password\", \"roles\": [{{\"site\", \"role\"}}]}}: {}",
+            rejection.body_text()
+        ))
     })?;
     let directory = state.directory.clone();
     let creator = session.user.clone();
@@ -225,9 +237,15 @@ fn person_in_reach(state: &AppState, session: &Session, username: &str) -> Resul
 
 /// Sets a new password. Every token the person holds is revoked: a reset usually follows
 /// a lost phone or a password someone else learnt.
-async fn reset_password(State(state): State<AppState>, session: Session, Path(username): Path<String>, request: Result<Json<NewPassword>, axum::extract::rejection::JsonRejection>) -> Result<Json<UserView>, AppError> {
+async fn reset_password(
+    State(state): State<AppState>,
+    session: Session,
+    Path(username): Path<String>,
+    request: Result<Json<NewPassword>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<UserView>, AppError> {
     session.require_admin()?;
-    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"password\"}}: {}", rejection.body_text())))?;
+    let Json(request) =
+        request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"password\"}}: {}", rejection.body_text())))?;
     let target = person_in_reach(&state, &session, &username)?;
     if request.password.chars().count() < MIN_PASSWORD {
         return Err(AppError::PasswordTooShort { minimum: MIN_PASSWORD });
@@ -248,9 +266,16 @@ async fn reset_password(State(state): State<AppState>, session: Session, Path(us
 
 /// Replaces a person's roles at the sites the administrator runs; roles elsewhere stay.
 /// Their open sync connections close, so they reconnect under the new roles.
-async fn set_roles(State(state): State<AppState>, session: Session, Path(username): Path<String>, request: Result<Json<RoleChange>, axum::extract::rejection::JsonRejection>) -> Result<Json<UserView>, AppError> {
+async fn set_roles(
+    State(state): State<AppState>,
+    session: Session,
+    Path(username): Path<String>,
+    request: Result<Json<RoleChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<UserView>, AppError> {
     session.require_admin()?;
-    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text())))?;
+    let Json(request) = request.map_err(|rejection| {
+        AppError::BadRequest(format!("expected {{\"roles\": [{{\"site\", \"role\"}}]}}: {}", rejection.body_text()))
+    })?;
     let bad = |message: String| AppError::BadRequest(message);
     let target = person(&state, &username)?;
     let mut wanted: Vec<(SiteId, Role)> = Vec::new();
@@ -266,7 +291,12 @@ async fn set_roles(State(state): State<AppState>, session: Session, Path(usernam
         wanted.push((site, role));
     }
     if target.username == session.user.username {
-        let keeps_admin = session.user.roles.iter().filter(|(_, role)| *role == Role::Admin).all(|(site, _)| wanted.contains(&(site.clone(), Role::Admin)));
+        let keeps_admin = session
+            .user
+            .roles
+            .iter()
+            .filter(|(_, role)| *role == Role::Admin)
+            .all(|(site, _)| wanted.contains(&(site.clone(), Role::Admin)));
         if !keeps_admin {
             return Err(bad("you cannot take away your own administration of a site".to_owned()));
         }
@@ -293,7 +323,12 @@ async fn enable_user(state: State<AppState>, session: Session, username: Path<St
     change_disabled(state, session, username, false).await
 }
 
-async fn change_disabled(State(state): State<AppState>, session: Session, Path(username): Path<String>, disabled: bool) -> Result<Json<UserView>, AppError> {
+async fn change_disabled(
+    State(state): State<AppState>,
+    session: Session,
+    Path(username): Path<String>,
+    disabled: bool,
+) -> Result<Json<UserView>, AppError> {
     session.require_admin()?;
     if username == session.user.username.as_str() && disabled {
         return Err(AppError::BadRequest("you cannot disable yourself".to_owned()));

@@ -293,7 +293,8 @@ impl SyncTickets {
         let ticket = Base64UrlUnpadded::encode_string(&bytes);
         let mut issued = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         issued.retain(|_, ticket| now.duration_since(ticket.issued) < TICKET_LIFETIME);
-        let mut theirs: Vec<(Instant, String)> = issued.iter().filter(|(_, held)| held.user == user.username).map(|(key, held)| (held.issued, key.clone())).collect();
+        let mut theirs: Vec<(Instant, String)> =
+            issued.iter().filter(|(_, held)| held.user == user.username).map(|(key, held)| (held.issued, key.clone())).collect();
         if theirs.len() >= TICKETS_PER_USER {
             theirs.sort();
             for (_, key) in &theirs[..=theirs.len() - TICKETS_PER_USER] {
@@ -377,7 +378,8 @@ async fn login(
     ClientIp(client): ClientIp,
     request: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, AppError> {
-    let Json(request) = request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {}", rejection.body_text())))?;
+    let Json(request) =
+        request.map_err(|rejection| AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {}", rejection.body_text())))?;
     // What a client typed goes into logs and the throttle's table only as a user name could
     // be: anything else is one key, and logged cut short.
     let username = Username::parse(&request.username).ok();
@@ -551,7 +553,9 @@ impl LoginThrottle {
     }
 
     fn level(bucket: Option<&Bucket>, limit: Limit, now: Instant) -> f64 {
-        bucket.map_or(limit.burst, |bucket| (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / limit.seconds_each).min(limit.burst))
+        bucket.map_or(limit.burst, |bucket| {
+            (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / limit.seconds_each).min(limit.burst)
+        })
     }
 
     /// Takes a turn for an attempt to sign in as `username` (`None`: not a user name) from
@@ -599,8 +603,10 @@ impl LoginThrottle {
         }
         buckets.retain(|key, bucket| Self::level(Some(bucket), key.limit(), now) < key.limit().burst);
         if buckets.len() >= MAX_TRACKED {
-            let mut fullest: Vec<(f64, ThrottleKey)> =
-                buckets.iter().map(|(key, bucket)| (Self::level(Some(bucket), key.limit(), now) / key.limit().burst, key.clone())).collect();
+            let mut fullest: Vec<(f64, ThrottleKey)> = buckets
+                .iter()
+                .map(|(key, bucket)| (Self::level(Some(bucket), key.limit(), now) / key.limit().burst, key.clone()))
+                .collect();
             fullest.sort_by(|a, b| b.0.total_cmp(&a.0));
             let excess = buckets.len() - MAX_TRACKED / 2;
             for (_, key) in fullest.into_iter().take(excess) {
@@ -652,7 +658,8 @@ mod tests {
         let late = tickets.issue(&user(), signed_in(), start);
         assert_eq!(tickets.redeem(&late, start + TICKET_LIFETIME), None, "expired");
         assert_eq!(tickets.redeem("made-up", start), None);
-        let many: Vec<String> = (0..TICKETS_PER_USER as u64 + 2).map(|n| tickets.issue(&user(), signed_in(), start + Duration::from_millis(n))).collect();
+        let many: Vec<String> =
+            (0..TICKETS_PER_USER as u64 + 2).map(|n| tickets.issue(&user(), signed_in(), start + Duration::from_millis(n))).collect();
         assert_eq!(tickets.issued.lock().unwrap().len(), TICKETS_PER_USER, "one user's unused tickets are bounded");
         assert_eq!(tickets.redeem(&many[1], start), None, "the oldest gave way");
         assert!(tickets.redeem(&many[2], start).is_some());
@@ -723,7 +730,9 @@ mod tests {
         let allowed = (0..100).filter(|host| throttle.attempt(IpAddr::from([10, 1, 0, *host]), Some("store")).is_ok()).count();
         assert_eq!(allowed, PER_ACCOUNT.burst as usize);
         // A whole IPv6 /64 is one address.
-        let allowed = (0..100u16).filter(|host| throttle.attempt(IpAddr::from([0xfd00, 0, 0, 1, 0, 0, 0, *host]), Some(&format!("v6-{host}"))).is_ok()).count();
+        let allowed = (0..100u16)
+            .filter(|host| throttle.attempt(IpAddr::from([0xfd00, 0, 0, 1, 0, 0, 0, *host]), Some(&format!("v6-{host}"))).is_ok())
+            .count();
         assert_eq!(allowed, PER_ADDRESS.burst as usize);
     }
 

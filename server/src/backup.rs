@@ -249,7 +249,10 @@ fn read_backup(name: &Path, input: impl Read, mut each: Option<EachEntry<'_>>) -
     let got = read_up_to(&mut input, &mut magic).with_context(|| format!("cannot read {name}"))?;
     let family = &MAGIC[..MAGIC.len() - 2];
     if got == MAGIC.len() && magic != MAGIC && magic.starts_with(family) && magic.ends_with(b"\n") {
-        bail!("{name} is a backup in format {:?}, which this version of houqin-server cannot read (it reads format 1)", String::from_utf8_lossy(&magic[family.len()..]).trim_end());
+        bail!(
+            "{name} is a backup in format {:?}, which this version of houqin-server cannot read (it reads format 1)",
+            String::from_utf8_lossy(&magic[family.len()..]).trim_end()
+        );
     }
     if got < MAGIC.len() || magic != MAGIC {
         bail!("{name} is not a Houqin backup: it does not begin with {:?}", String::from_utf8_lossy(MAGIC).trim_end());
@@ -257,19 +260,28 @@ fn read_backup(name: &Path, input: impl Read, mut each: Option<EachEntry<'_>>) -
     let mut count = Counter::default();
     let mut in_tree = false;
     // Maps a short read to "truncated" and keeps other IO errors as they are.
-    let short = |error: io::Error| if error.kind() == io::ErrorKind::UnexpectedEof { truncated() } else { anyhow::Error::new(error).context(format!("cannot read {name}")) };
+    let short = |error: io::Error| {
+        if error.kind() == io::ErrorKind::UnexpectedEof {
+            truncated()
+        } else {
+            anyhow::Error::new(error).context(format!("cannot read {name}"))
+        }
+    };
     loop {
         let at = input.bytes;
         let mut kind = [0u8; 1];
         input.read_exact(&mut kind).map_err(short)?;
         match kind[0] {
             TREE => {
-                let tree = read_field(&mut input, MAX_KEY).map_err(short)?.ok_or_else(|| damaged(format!("a tree name at byte {at} is too long")))?;
+                let tree = read_field(&mut input, MAX_KEY)
+                    .map_err(short)?
+                    .ok_or_else(|| damaged(format!("a tree name at byte {at} is too long")))?;
                 count.tree(&tree);
                 in_tree = true;
             }
             ENTRY if in_tree => {
-                let key = read_field(&mut input, MAX_KEY).map_err(short)?.ok_or_else(|| damaged(format!("a key at byte {at} is too long")))?;
+                let key =
+                    read_field(&mut input, MAX_KEY).map_err(short)?.ok_or_else(|| damaged(format!("a key at byte {at} is too long")))?;
                 let length = read_u64(&mut input).map_err(short)?;
                 match each.as_mut() {
                     Some(each) => {
@@ -400,7 +412,11 @@ const BACKUP_MODE: u32 = 0o600;
 /// Writes `path` through `path.tmp`, with permissions `mode`: `write` fills it (it is given
 /// the file and its path), then it is synced, renamed, and its directory synced. The
 /// temporary file is removed if anything fails.
-pub(crate) fn write_file_atomically<T>(path: &Path, mode: u32, write: impl FnOnce(&mut File, &Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
+pub(crate) fn write_file_atomically<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File, &Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let Some(file_name) = path.file_name() else { bail!("{} names no file", path.display()) };
     let mut temporary_name = file_name.to_owned();
     temporary_name.push(".tmp");
@@ -478,7 +494,9 @@ pub fn restore(data: &Path, from: &Path) -> anyhow::Result<()> {
     })();
     if let Err(error) = restored {
         if let Err(cleaning) = fs::remove_dir_all(&staging) {
-            return Err(error.context(format!("and {} could not be removed ({cleaning}); remove it before trying again", staging.display())));
+            return Err(
+                error.context(format!("and {} could not be removed ({cleaning}); remove it before trying again", staging.display()))
+            );
         }
         return Err(error);
     }
@@ -537,7 +555,8 @@ impl ControlSocket {
         let staging = data.join(format!("{CONTROL_SOCKET}.new"));
         let _ = fs::remove_file(&staging);
         let listener = UnixListener::bind(&staging).with_context(|| format!("cannot listen on {}", staging.display()))?;
-        fs::set_permissions(&staging, fs::Permissions::from_mode(0o600)).with_context(|| format!("cannot make {} private", staging.display()))?;
+        fs::set_permissions(&staging, fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", staging.display()))?;
         fs::rename(&staging, &path).with_context(|| format!("cannot rename {} to {}", staging.display(), path.display()))?;
         let task = tokio::spawn(serve_control(listener, storage));
         Ok(ControlSocket { path, task })
@@ -586,13 +605,19 @@ fn answer(stream: std::os::unix::net::UnixStream, storage: &Storage) -> anyhow::
     let mut request = String::new();
     BufReader::new((&stream).take(256)).read_line(&mut request).context("cannot read the request")?;
     if request.trim_end() != BACKUP_REQUEST {
-        let _ = (&stream).write_all(format!("ERROR unknown request {:?}; this server answers {BACKUP_REQUEST:?}\n", request.trim_end()).as_bytes());
+        let _ = (&stream)
+            .write_all(format!("ERROR unknown request {:?}; this server answers {BACKUP_REQUEST:?}\n", request.trim_end()).as_bytes());
         bail!("unknown request {:?} on the control socket", request.trim_end());
     }
     let summary = write_backup(storage, &stream)?;
     // Recorded before the socket closes, so the command line's success implies the record.
     record_last_backup(storage, &summary)?;
-    tracing::info!(bytes = summary.bytes, documents = summary.documents, blobs = summary.blobs, "wrote a backup through the control socket");
+    tracing::info!(
+        bytes = summary.bytes,
+        documents = summary.documents,
+        blobs = summary.blobs,
+        "wrote a backup through the control socket"
+    );
     Ok(())
 }
 
@@ -624,7 +649,10 @@ mod tests {
             .into_iter()
             .map(|name| {
                 let tree = db.open_tree(&name).unwrap();
-                (name.to_vec(), tree.iter().map(|entry| entry.map(|(key, value)| (key.to_vec(), value.to_vec())).unwrap()).collect::<Vec<_>>())
+                (
+                    name.to_vec(),
+                    tree.iter().map(|entry| entry.map(|(key, value)| (key.to_vec(), value.to_vec())).unwrap()).collect::<Vec<_>>(),
+                )
             })
             .filter(|(name, entries)| name != DEFAULT_TREE || !entries.is_empty())
             .collect()

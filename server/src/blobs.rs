@@ -160,7 +160,8 @@ impl BlobStore {
             if self.refs.scan_prefix(&sha256).next().is_some() {
                 continue;
             }
-            let uploads: Vec<(sled::IVec, sled::IVec)> = self.sites.scan_prefix(&sha256).collect::<Result<_, _>>().context("cannot read a blob's sites")?;
+            let uploads: Vec<(sled::IVec, sled::IVec)> =
+                self.sites.scan_prefix(&sha256).collect::<Result<_, _>>().context("cannot read a blob's sites")?;
             let uploaded_at = |value: &sled::IVec| value.as_ref().try_into().ok().map(i64::from_be_bytes);
             let expired = !uploads.is_empty()
                 && uploads.iter().all(|(_, value)| uploaded_at(value).is_some_and(|at| now.saturating_sub(at) > grace.as_millis() as i64));
@@ -312,7 +313,9 @@ async fn upload(
     let actual: [u8; 32] = Sha256::digest(&body).into();
     if actual != expected {
         let actual: String = actual.iter().map(|byte| format!("{byte:02x}")).collect();
-        return Err(AppError::BadRequest(format!("the content's SHA-256 is {actual}, not {sha256}: the upload was damaged or mislabelled")));
+        return Err(AppError::BadRequest(format!(
+            "the content's SHA-256 is {actual}, not {sha256}: the upload was damaged or mislabelled"
+        )));
     }
     if picture_type(&body).is_none() {
         return Err(AppError::UnsupportedFile);
@@ -324,14 +327,15 @@ async fn upload(
     let blobs = state.blobs.clone();
     let sites: Vec<SiteId> = session.user.roles.iter().map(|(site, _)| site.clone()).collect();
     let now = crate::auth::now().as_millis();
-    let added = match tokio::task::spawn_blocking(move || blobs.put(&expected, &body, &sites, now)).await.context("the blob store task failed")? {
-        Ok(added) => added,
-        Err(PutError::Quota { site, used, quota }) => {
-            tracing::warn!(user = %session.user.username, %site, used, quota, "refused a file: the site's quota is full");
-            return Err(AppError::QuotaExceeded { site });
-        }
-        Err(PutError::Storage(error)) => return Err(error.into()),
-    };
+    let added =
+        match tokio::task::spawn_blocking(move || blobs.put(&expected, &body, &sites, now)).await.context("the blob store task failed")? {
+            Ok(added) => added,
+            Err(PutError::Quota { site, used, quota }) => {
+                tracing::warn!(user = %session.user.username, %site, used, quota, "refused a file: the site's quota is full");
+                return Err(AppError::QuotaExceeded { site });
+            }
+            Err(PutError::Storage(error)) => return Err(error.into()),
+        };
     // The phone deletes nothing until it hears this, so the file (and who may read it) must
     // be on disk first. A file that was there already is answered alike.
     state.storage.flush().await?;
@@ -357,7 +361,8 @@ async fn download(State(state): State<AppState>, session: Session, Path(sha256):
     // Served as what the bytes are, never as what a document claims; a file kept before
     // uploads were checked that is no picture is served as bytes to save.
     let (content_type, extension) = picture_type(&bytes).unwrap_or(("application/octet-stream", "bin"));
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{sha256}.{extension}\"")).expect("a hash and an extension are a valid header");
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{sha256}.{extension}\""))
+        .expect("a hash and an extension are a valid header");
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CONTENT_DISPOSITION, disposition),
@@ -365,7 +370,10 @@ async fn download(State(state): State<AppState>, session: Session, Path(sha256):
         (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable")),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         // Nothing served here may run, even opened directly.
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"),
+        ),
     ];
     Ok((headers, Bytes::from(bytes.to_vec())).into_response())
 }
@@ -375,7 +383,8 @@ mod tests {
     use super::*;
 
     fn jpeg(seed: u8, size: usize) -> (Vec<u8>, [u8; 32]) {
-        let bytes: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..size - 4).map(|index| (index as u8).wrapping_mul(seed))).collect();
+        let bytes: Vec<u8> =
+            [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..size - 4).map(|index| (index as u8).wrapping_mul(seed))).collect();
         let hash = Sha256::digest(&bytes).into();
         (bytes, hash)
     }
@@ -443,7 +452,13 @@ mod tests {
         assert_eq!(picture_type(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]).map(|found| found.0), Some("image/jpeg"));
         assert_eq!(picture_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").map(|found| found.0), Some("image/png"));
         assert_eq!(picture_type(b"RIFF\x24\0\0\0WEBPVP8 ").map(|found| found.0), Some("image/webp"));
-        for other in [&b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"[..], b"<!doctype html>", b"RIFF\x24\0\0\0WAVE", b"\xff\xd8", b""] {
+        for other in [
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"[..],
+            b"<!doctype html>",
+            b"RIFF\x24\0\0\0WAVE",
+            b"\xff\xd8",
+            b"",
+        ] {
             assert_eq!(picture_type(other), None, "{:?}", String::from_utf8_lossy(other));
         }
     }

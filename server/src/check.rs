@@ -84,7 +84,9 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             for site in sites {
                 let Some(catalog) = site.catalog else { continue };
                 let listed = match documents.load(&catalog) {
-                    Ok(Some(doc)) => SiteCatalog::from_doc(doc).and_then(|catalog| catalog.read()).map(|view| view.index).unwrap_or_default(),
+                    Ok(Some(doc)) => {
+                        SiteCatalog::from_doc(doc).and_then(|catalog| catalog.read()).map(|view| view.index).unwrap_or_default()
+                    }
                     Ok(None) => {
                         report.problems.push(format!("site {}: its catalog {} is not stored", site.id, catalog.url()));
                         continue;
@@ -97,7 +99,9 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
                 for entry in listed {
                     let Ok(id) = DocumentId::parse(&entry.document) else { continue };
                     if documents.chunks(&id).is_ok_and(|chunks| chunks.is_empty()) {
-                        report.problems.push(format!("document {}: listed at site {} ({}), but not stored", entry.document, site.id, entry.title));
+                        report
+                            .problems
+                            .push(format!("document {}: listed at site {} ({}), but not stored", entry.document, site.id, entry.title));
                     }
                 }
             }
@@ -127,7 +131,10 @@ pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
         }
     }
     for (document, length) in DocumentStore::open(storage)?.missing_large()? {
-        problems.push(format!("document {}: a stored chunk of {length} bytes is gone; its changes are kept only on the phones that made or fetched them", document.url()));
+        problems.push(format!(
+            "document {}: a stored chunk of {length} bytes is gone; its changes are kept only on the phones that made or fetched them",
+            document.url()
+        ));
     }
     Ok(problems)
 }

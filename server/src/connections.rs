@@ -327,7 +327,9 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Watched<Io> {
                 this.active(buf.filled().len() - before);
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long"))),
+            Poll::Pending if this.timed_out(cx) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long")))
+            }
             other => other,
         }
     }
@@ -342,7 +344,9 @@ impl<Io> Watched<Io> {
                 self.active(bytes(&value));
                 Poll::Ready(Ok(value))
             }
-            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the peer read nothing for too long"))),
+            Poll::Pending if self.timed_out(cx) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the peer read nothing for too long")))
+            }
             other => other,
         }
     }

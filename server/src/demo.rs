@@ -105,13 +105,33 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         asset("xf-p2-001", "extinguisher", "XF-P2-001", "dorm-1-1f", "干粉灭火器 宿舍1层"),
         asset("rsq-p2-101", "water_heater", "RSQ-P2-101", "dorm-1-101", "101 热水器"),
     ];
-    let plant2_rounds = [
-        schedule("p2-dorm-weekly", "dorm_room", "dorm-1", Weeks(1)),
-        schedule("p2-fire-monthly", "fire_safety", "workshop", Months(1)),
-    ];
+    let plant2_rounds =
+        [schedule("p2-dorm-weekly", "dorm_room", "dorm-1", Weeks(1)), schedule("p2-fire-monthly", "fire_safety", "workshop", Months(1))];
     let starters = [
-        ("hq", "总部", Starter { templates: true, places: &hq_places, assets: &hq_assets, stock: &hq_stock, schedules: &hq_rounds, maintenance: &hq_maintenance }),
-        ("plant2", "二厂", Starter { templates: true, places: &plant2_places, assets: &plant2_assets, stock: &[], schedules: &plant2_rounds, maintenance: &[] }),
+        (
+            "hq",
+            "总部",
+            Starter {
+                templates: true,
+                places: &hq_places,
+                assets: &hq_assets,
+                stock: &hq_stock,
+                schedules: &hq_rounds,
+                maintenance: &hq_maintenance,
+            },
+        ),
+        (
+            "plant2",
+            "二厂",
+            Starter {
+                templates: true,
+                places: &plant2_places,
+                assets: &plant2_assets,
+                stock: &[],
+                schedules: &plant2_rounds,
+                maintenance: &[],
+            },
+        ),
     ];
     for (id, name, starter) in starters {
         let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None };

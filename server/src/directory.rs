@@ -82,7 +82,12 @@ pub struct Directory {
 
 impl Directory {
     pub fn open(storage: &Storage) -> anyhow::Result<Directory> {
-        Ok(Directory { sites: storage.tree("sites")?, users: storage.tree("users")?, actors: storage.tree("actors")?, syncs: storage.tree("syncs")? })
+        Ok(Directory {
+            sites: storage.tree("sites")?,
+            users: storage.tree("users")?,
+            actors: storage.tree("actors")?,
+            syncs: storage.tree("syncs")?,
+        })
     }
 
     /// Whether no site and no user exists yet.
@@ -104,13 +109,17 @@ impl Directory {
 
     /// Adds a site unless one with its id exists; says whether it was added.
     pub fn create_site(&self, site: &SiteRecord) -> anyhow::Result<bool> {
-        let swapped = self.sites.compare_and_swap(site.id.as_str(), None::<&[u8]>, Some(serde_json::to_vec(site)?)).context("cannot store a site")?;
+        let swapped =
+            self.sites.compare_and_swap(site.id.as_str(), None::<&[u8]>, Some(serde_json::to_vec(site)?)).context("cannot store a site")?;
         Ok(swapped.is_ok())
     }
 
     /// Adds a user unless one with the name exists; says whether it was added.
     pub fn create_user(&self, user: &UserRecord) -> anyhow::Result<bool> {
-        let swapped = self.users.compare_and_swap(user.username.as_str(), None::<&[u8]>, Some(serde_json::to_vec(user)?)).context("cannot store a user")?;
+        let swapped = self
+            .users
+            .compare_and_swap(user.username.as_str(), None::<&[u8]>, Some(serde_json::to_vec(user)?))
+            .context("cannot store a user")?;
         Ok(swapped.is_ok())
     }
 
@@ -188,7 +197,10 @@ impl Directory {
         let mut actors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for entry in self.actors.iter() {
             let (actor, owner) = entry?;
-            actors.entry(String::from_utf8_lossy(&owner).into_owned()).or_default().push(actor.iter().map(|byte| format!("{byte:02x}")).collect());
+            actors
+                .entry(String::from_utf8_lossy(&owner).into_owned())
+                .or_default()
+                .push(actor.iter().map(|byte| format!("{byte:02x}")).collect());
         }
         Ok(actors)
     }
@@ -211,7 +223,8 @@ impl Directory {
 }
 
 fn actor_key(actor: &str) -> anyhow::Result<Vec<u8>> {
-    let valid = actor.len().is_multiple_of(2) && !actor.is_empty() && actor.len() <= 128 && actor.bytes().all(|byte| byte.is_ascii_hexdigit());
+    let valid =
+        actor.len().is_multiple_of(2) && !actor.is_empty() && actor.len() <= 128 && actor.bytes().all(|byte| byte.is_ascii_hexdigit());
     anyhow::ensure!(valid, "an actor id must be hex, got {actor:?}");
     Ok((0..actor.len()).step_by(2).map(|at| u8::from_str_radix(&actor[at..at + 2], 16).expect("checked hex")).collect())
 }
@@ -220,9 +233,8 @@ fn actor_key(actor: &str) -> anyhow::Result<Vec<u8>> {
 /// the blocking pool when serving requests.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|error| anyhow::anyhow!("cannot hash a password: {error}"))?;
+    let hash =
+        Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|error| anyhow::anyhow!("cannot hash a password: {error}"))?;
     Ok(hash.to_string())
 }
 

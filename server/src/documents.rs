@@ -343,7 +343,11 @@ mod tests {
         let gate = storage.removal_gate();
         let reading = gate.exclusive_read();
         store.compact(&document, &mut doc).unwrap();
-        assert_eq!(store.chunk_count(&document).unwrap(), 4, "the old snapshot and three chunks stay, and no new snapshot is added beside them");
+        assert_eq!(
+            store.chunk_count(&document).unwrap(),
+            4,
+            "the old snapshot and three chunks stay, and no new snapshot is added beside them"
+        );
         assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
         // A new document (as a new site's catalog is) is stored as ever.
         let new = DocumentId::from_random([4; 16]);

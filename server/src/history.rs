@@ -51,7 +51,15 @@ async fn document_history(State(state): State<AppState>, session: Session, Path(
     let mut entries = Vec::new();
     for change in history(&mut doc) {
         let user = if planner.as_ref() == Some(&change.actor) { None } else { state.directory.actor_owner(&change.actor)? };
-        entries.push(Entry { hash: change.hash, actor: change.actor, user, named: change.user, at: change.at, summary: change.summary, operations: change.operations });
+        entries.push(Entry {
+            hash: change.hash,
+            actor: change.actor,
+            user,
+            named: change.user,
+            at: change.at,
+            summary: change.summary,
+            operations: change.operations,
+        });
     }
     Ok(Json(entries))
 }

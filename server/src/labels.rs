@@ -87,7 +87,13 @@ struct Label {
     name: String,
 }
 
-async fn label_sheet(State(state): State<AppState>, LinkSession(session): LinkSession, url: AppUrl, Path(site): Path<String>, query: Result<Query<LabelQuery>, QueryRejection>) -> Result<Response, AppError> {
+async fn label_sheet(
+    State(state): State<AppState>,
+    LinkSession(session): LinkSession,
+    url: AppUrl,
+    Path(site): Path<String>,
+    query: Result<Query<LabelQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
     // A malformed site id, a site the user has no say at and a missing site answer alike.
     let site = SiteId::parse(&site).map_err(|_| AppError::NotFound)?;
     if !matches!(session.role_at(&site), Some(Role::Admin | Role::Manager)) {
@@ -136,10 +142,20 @@ async fn load_catalog(state: &AppState, catalog: DocumentId) -> Result<CatalogVi
 fn select(places: &[Place], assets: &[Asset], query: &LabelQuery) -> Result<Vec<Label>, AppError> {
     let places: Vec<Candidate<'_>> = places
         .iter()
-        .map(|place| Candidate { id: place.id.as_str(), label: Label { code: place.code.clone(), name: place.name.clone() }, by_default: place.kind != PlaceKind::Floor })
+        .map(|place| Candidate {
+            id: place.id.as_str(),
+            label: Label { code: place.code.clone(), name: place.name.clone() },
+            by_default: place.kind != PlaceKind::Floor,
+        })
         .collect();
-    let assets: Vec<Candidate<'_>> =
-        assets.iter().map(|asset| Candidate { id: asset.id.as_str(), label: Label { code: asset.tag.clone(), name: asset.name.clone() }, by_default: true }).collect();
+    let assets: Vec<Candidate<'_>> = assets
+        .iter()
+        .map(|asset| Candidate {
+            id: asset.id.as_str(),
+            label: Label { code: asset.tag.clone(), name: asset.name.clone() },
+            by_default: true,
+        })
+        .collect();
     let wanted_places = ids(query.places.as_deref());
     let wanted_assets = ids(query.assets.as_deref());
     if wanted_places.is_empty() && wanted_assets.is_empty() {
@@ -165,7 +181,11 @@ fn ids(list: Option<&str>) -> Vec<&str> {
 }
 
 fn everything_by_default(candidates: Vec<Candidate<'_>>) -> Vec<Label> {
-    let mut labels: Vec<Label> = candidates.into_iter().filter(|candidate| candidate.by_default && !candidate.label.code.is_empty()).map(|candidate| candidate.label).collect();
+    let mut labels: Vec<Label> = candidates
+        .into_iter()
+        .filter(|candidate| candidate.by_default && !candidate.label.code.is_empty())
+        .map(|candidate| candidate.label)
+        .collect();
     labels.sort_by(|first, second| first.code.cmp(&second.code));
     labels
 }
@@ -195,7 +215,11 @@ fn pick(kind: &str, candidates: &[Candidate<'_>], wanted: &[&str], problems: &mu
 fn page_number(asked: Option<&str>, pages: usize) -> Result<usize, AppError> {
     let page = match asked.map(str::trim) {
         None | Some("") => 1,
-        Some(text) => text.parse::<usize>().ok().filter(|page| *page >= 1).ok_or_else(|| AppError::BadRequest(format!("page {text:?} is not a page number; pages count from 1")))?,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|page| *page >= 1)
+            .ok_or_else(|| AppError::BadRequest(format!("page {text:?} is not a page number; pages count from 1")))?,
     };
     if page > pages {
         return Err(AppError::BadRequest(format!("there is no page {page}: these labels fill {pages} page(s)")));
@@ -216,7 +240,8 @@ fn render_page(title: &str, app_url: &str, labels: &[Label]) -> Result<String, A
         let top = PAGE_TOP + (index / COLUMNS) as f64 * LABEL_HEIGHT;
         cut_lines.push_str(&format!("M{} {}h{LABEL_WIDTH}v{LABEL_HEIGHT}h-{LABEL_WIDTH}z", rounded(left), rounded(top)));
         let link = format!("{app_url}{}", shared::routes::label_path(&label.code));
-        let code = QrCode::new(link.as_bytes()).map_err(|error| AppError::BadRequest(format!("the code {:?} cannot be a QR code: {error}", label.code)))?;
+        let code = QrCode::new(link.as_bytes())
+            .map_err(|error| AppError::BadRequest(format!("the code {:?} cannot be a QR code: {error}", label.code)))?;
         let modules = code.width() + 2 * QUIET_ZONE;
         let scale = rounded(QR_SIZE / modules as f64);
         let qr_left = rounded((LABEL_WIDTH - QR_SIZE) / 2.0);
@@ -231,7 +256,9 @@ fn render_page(title: &str, app_url: &str, labels: &[Label]) -> Result<String, A
     }
     svg.push_str("</g>\n");
     if !cut_lines.is_empty() {
-        svg.push_str(&format!("<path class=\"cut\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.1\" stroke-dasharray=\"1 1\" d=\"{cut_lines}\"/>\n"));
+        svg.push_str(&format!(
+            "<path class=\"cut\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.1\" stroke-dasharray=\"1 1\" d=\"{cut_lines}\"/>\n"
+        ));
     }
     svg.push_str("</svg>\n");
     Ok(svg)
@@ -270,8 +297,16 @@ fn module_path(code: &QrCode) -> String {
 
 /// A centred line of text at `baseline`, squeezed if it would run past the label's edges.
 fn text_line(text: &str, baseline: f64, font_size: f64, attributes: &str) -> String {
-    let fit = if estimated_width(text, font_size) > TEXT_WIDTH { format!(" textLength=\"{TEXT_WIDTH}\" lengthAdjust=\"spacingAndGlyphs\"") } else { String::new() };
-    format!("<text x=\"{}\" y=\"{baseline}\" font-size=\"{font_size}\"{attributes}{fit}>{}</text>\n", rounded(LABEL_WIDTH / 2.0), escape(text))
+    let fit = if estimated_width(text, font_size) > TEXT_WIDTH {
+        format!(" textLength=\"{TEXT_WIDTH}\" lengthAdjust=\"spacingAndGlyphs\"")
+    } else {
+        String::new()
+    };
+    format!(
+        "<text x=\"{}\" y=\"{baseline}\" font-size=\"{font_size}\"{attributes}{fit}>{}</text>\n",
+        rounded(LABEL_WIDTH / 2.0),
+        escape(text)
+    )
 }
 
 /// A generous guess at a text's width without the font: Chinese (and other wide)
@@ -337,9 +372,13 @@ mod tests {
 
     #[test]
     fn each_qr_code_holds_its_labels_url_and_the_code_is_printed_under_it() {
-        let labels = [Label { code: "HQ-A-101".into(), name: "101 会议室".into() }, Label { code: "一号楼 2F".into(), name: String::new() }];
+        let labels =
+            [Label { code: "HQ-A-101".into(), name: "101 会议室".into() }, Label { code: "一号楼 2F".into(), name: String::new() }];
         let svg = render_page("t", "https://houqin.lan:8443", &labels).unwrap();
-        for (code, url) in [("HQ-A-101", "https://houqin.lan:8443/l/HQ-A-101"), ("一号楼 2F", "https://houqin.lan:8443/l/%E4%B8%80%E5%8F%B7%E6%A5%BC%202F")] {
+        for (code, url) in [
+            ("HQ-A-101", "https://houqin.lan:8443/l/HQ-A-101"),
+            ("一号楼 2F", "https://houqin.lan:8443/l/%E4%B8%80%E5%8F%B7%E6%A5%BC%202F"),
+        ] {
             let path = module_path(&QrCode::new(url.as_bytes()).unwrap());
             assert!(svg.contains(&format!("d=\"{path}\"")), "no QR code of {url}");
             assert!(svg.contains(&format!(">{code}</text>")), "{code} is printed");

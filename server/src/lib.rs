@@ -13,12 +13,12 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod directory;
-pub mod memory;
 pub mod documents;
 mod error;
 mod flusher;
 mod history;
 mod labels;
+pub mod memory;
 mod people;
 pub mod projections;
 pub mod provision;
@@ -164,11 +164,21 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
 }
 
 /// Like [`serve`], over TLS with `config` (its certificate resolver reloads on SIGHUP).
-pub async fn serve_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     serve_secured(listener, Some(tokio_rustls::TlsAcceptor::from(config)), state, shutdown).await
 }
 
-async fn serve_secured(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+async fn serve_secured(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let storage = state.storage.clone();
     let sync = state.sync.clone();
     let projections = state.projections.clone();
@@ -241,7 +251,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     // Without it the server still serves; only backups then need it stopped.
     let control = backup::ControlSocket::start(&config.data, storage.clone())
-        .inspect_err(|error| tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped"))
+        .inspect_err(|error| {
+            tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped")
+        })
         .ok();
     let scheme = if reach.https { "https" } else { "http" };
     println!("Houqin is running at {scheme}://{address}/");

@@ -88,7 +88,10 @@ fn machine_memory() -> Option<u64> {
 /// root of the hierarchy; "no limit" reads as `max` or a huge number).
 fn group_limit() -> Option<u64> {
     let group = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let (v2, v1) = (group.lines().find_map(|line| line.strip_prefix("0::")), group.lines().find_map(|line| line.split_once(":memory:").map(|(_, path)| path)));
+    let (v2, v1) = (
+        group.lines().find_map(|line| line.strip_prefix("0::")),
+        group.lines().find_map(|line| line.split_once(":memory:").map(|(_, path)| path)),
+    );
     let candidates = [
         v1.map(|path| format!("/sys/fs/cgroup/memory{}/memory.limit_in_bytes", path.trim_end_matches('/'))),
         Some("/sys/fs/cgroup/memory/memory.limit_in_bytes".to_owned()),

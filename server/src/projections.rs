@@ -201,7 +201,12 @@ impl Projections {
             let started = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 if !first.is_current()? {
                     let rebuilt = first.rebuild()?;
-                    tracing::info!(documents = rebuilt.documents, projected = rebuilt.projected, unreadable = rebuilt.unreadable, "rebuilt the projections");
+                    tracing::info!(
+                        documents = rebuilt.documents,
+                        projected = rebuilt.projected,
+                        unreadable = rebuilt.unreadable,
+                        "rebuilt the projections"
+                    );
                 }
                 first.project_dirty()?;
                 Ok(())
@@ -268,7 +273,13 @@ mod tests {
             due_at: None,
             source: None,
         };
-        WorkOrder::report(ActorId::from([1; 16]), &new, &shared::document::EntryId::parse("e1").unwrap(), &Edit::new(Username::parse("li").unwrap(), Timestamp::from_millis(5_000))).unwrap()
+        WorkOrder::report(
+            ActorId::from([1; 16]),
+            &new,
+            &shared::document::EntryId::parse("e1").unwrap(),
+            &Edit::new(Username::parse("li").unwrap(), Timestamp::from_millis(5_000)),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
-use shared::document::catalog::{Asset, Every, MaintenancePlan, MovementKind, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef};
+use shared::document::catalog::{
+    Asset, Every, MaintenancePlan, MovementKind, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef,
+};
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
 use shared::protocol::DocumentId;
@@ -45,7 +47,8 @@ pub struct Starter<'a> {
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
-    pub const STANDARD: Starter<'static> = Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[] };
+    pub const STANDARD: Starter<'static> =
+        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[] };
 }
 
 /// A round to schedule from the start. The template document does not exist yet when
@@ -61,7 +64,14 @@ pub struct StarterSchedule {
 
 /// Creates the site's catalog (and what `starter` asks for), stores it, and records it
 /// on the site. Blocking: sled writes, not flushed.
-pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site: &mut SiteRecord, by: &Username, at: shared::time::Timestamp, starter: &Starter<'_>) -> anyhow::Result<()> {
+pub fn create_site_documents(
+    directory: &Directory,
+    store: &DocumentStore,
+    site: &mut SiteRecord,
+    by: &Username,
+    at: shared::time::Timestamp,
+    starter: &Starter<'_>,
+) -> anyhow::Result<()> {
     let actor = ActorId::random();
     directory.bind_actor(&actor.to_hex_string(), by)?;
     let edit = Edit::new(by.clone(), at);
@@ -73,7 +83,13 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
             let mut template = ChecklistTemplate::create(actor.clone(), &site.id, &checklist, &edit)?;
             let id = new_document_id();
             store.compact(&id, template.doc_mut()).context("cannot store a template")?;
-            let reference = TemplateRef { document: id.url(), name_zh: checklist.name.zh.clone(), name_en: checklist.name.en.clone(), category: checklist.category.clone(), version: checklist.version };
+            let reference = TemplateRef {
+                document: id.url(),
+                name_zh: checklist.name.zh.clone(),
+                name_en: checklist.name.en.clone(),
+                category: checklist.category.clone(),
+                version: checklist.version,
+            };
             catalog.put_template(&reference, &edit)?;
             templates.insert(checklist.category, reference.document);
         }
@@ -93,9 +109,14 @@ pub fn create_site_documents(directory: &Directory, store: &DocumentStore, site:
     }
     for round in starter.schedules {
         let Some(template) = templates.get(round.checklist) else {
-            bail!("schedule {} names checklist {:?}, which is not among this starter's templates (is `templates` on?)", round.id.as_str(), round.checklist);
+            bail!(
+                "schedule {} names checklist {:?}, which is not among this starter's templates (is `templates` on?)",
+                round.id.as_str(),
+                round.checklist
+            );
         };
-        let schedule = Schedule { id: round.id.clone(), template: template.clone(), place: round.place.clone(), every: round.every, start: at };
+        let schedule =
+            Schedule { id: round.id.clone(), template: template.clone(), place: round.place.clone(), every: round.every, start: at };
         catalog.put_schedule(&schedule, &edit)?;
     }
     for plan in starter.maintenance {
@@ -119,7 +140,14 @@ pub fn place(id: &str, kind: PlaceKind, parent: Option<&str>, name: &str, code: 
 
 /// An asset at a place, for starters.
 pub fn asset(id: &str, asset_type: &str, tag: &str, place: &str, name: &str) -> Asset {
-    Asset { id: entry(id), name: name.to_owned(), asset_type: asset_type.to_owned(), tag: tag.to_owned(), place: Some(entry(place)), installed_at: None }
+    Asset {
+        id: entry(id),
+        name: name.to_owned(),
+        asset_type: asset_type.to_owned(),
+        tag: tag.to_owned(),
+        place: Some(entry(place)),
+        installed_at: None,
+    }
 }
 
 /// A round of a standard checklist (by category) at a place, for starters.

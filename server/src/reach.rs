@@ -88,13 +88,16 @@ fn app_url(reach: &Reach, peer: Option<IpAddr>, headers: &HeaderMap, uri: &Uri) 
     if let Some(url) = &reach.public_url {
         return url.clone();
     }
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(|value| value.split(',').next().unwrap_or("").trim().to_owned());
+    let header = |name: &str| {
+        headers.get(name).and_then(|value| value.to_str().ok()).map(|value| value.split(',').next().unwrap_or("").trim().to_owned())
+    };
     let proxied = peer.is_some_and(|peer| reach.trusted_proxies.contains(&peer));
     if proxied && let Some(host) = header("x-forwarded-host").filter(|host| valid_host(host)) {
         let scheme = header("x-forwarded-proto").filter(|scheme| scheme == "http" || scheme == "https").unwrap_or_else(|| "https".into());
         return format!("{scheme}://{host}");
     }
-    let host = header(header::HOST.as_str()).or_else(|| uri.authority().map(|authority| authority.to_string())).filter(|host| valid_host(host));
+    let host =
+        header(header::HOST.as_str()).or_else(|| uri.authority().map(|authority| authority.to_string())).filter(|host| valid_host(host));
     let host = host.unwrap_or_else(|| "localhost".into());
     if reach.https {
         let name = host_name(&host);
@@ -155,7 +158,12 @@ struct SetupQuery {
     lang: Option<String>,
 }
 
-async fn setup(State(state): State<AppState>, url: AppUrl, headers: HeaderMap, Query(query): Query<SetupQuery>) -> Result<Response, AppError> {
+async fn setup(
+    State(state): State<AppState>,
+    url: AppUrl,
+    headers: HeaderMap,
+    Query(query): Query<SetupQuery>,
+) -> Result<Response, AppError> {
     let english = match query.lang.as_deref() {
         Some(lang) => lang.starts_with("en"),
         None => headers
@@ -174,7 +182,10 @@ async fn setup(State(state): State<AppState>, url: AppUrl, headers: HeaderMap, Q
     let page = setup_page(&app, fingerprint.as_deref(), if english { &ENGLISH } else { &CHINESE })?;
     let headers = [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+        ),
     ];
     Ok((headers, Html(page)).into_response())
 }
@@ -317,7 +328,11 @@ mod tests {
         let proxy = ip("10.0.0.2");
         let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 192.168.1.50")]);
         assert_eq!(client_ip(ip("192.168.1.77"), &forwarded, &[proxy]), ip("192.168.1.77"), "not a proxy: its header is ignored");
-        assert_eq!(client_ip(proxy, &forwarded, &[proxy]), ip("192.168.1.50"), "the address the proxy heard from, not what the client wrote");
+        assert_eq!(
+            client_ip(proxy, &forwarded, &[proxy]),
+            ip("192.168.1.50"),
+            "the address the proxy heard from, not what the client wrote"
+        );
         let chained = headers(&[("x-forwarded-for", "192.168.1.50, 10.0.0.3")]);
         assert_eq!(client_ip(proxy, &chained, &[proxy, ip("10.0.0.3")]), ip("192.168.1.50"), "past every trusted hop");
         assert_eq!(client_ip(proxy, &headers(&[("x-forwarded-for", "nonsense")]), &[proxy]), proxy);
@@ -338,7 +353,11 @@ mod tests {
         let proxied = Reach { trusted_proxies: vec![proxy], ..Reach::default() };
         let forwarded = headers(&[("host", "127.0.0.1:8080"), ("x-forwarded-host", "houqin.example.org"), ("x-forwarded-proto", "https")]);
         assert_eq!(app_url(&proxied, Some(proxy), &forwarded, &uri), "https://houqin.example.org");
-        assert_eq!(app_url(&proxied, Some(ip("192.168.1.9")), &forwarded, &uri), "http://127.0.0.1:8080", "only a trusted proxy names the host");
+        assert_eq!(
+            app_url(&proxied, Some(ip("192.168.1.9")), &forwarded, &uri),
+            "http://127.0.0.1:8080",
+            "only a trusted proxy names the host"
+        );
         assert_eq!(app_url(&plain, None, &headers(&[("host", "evil.example/\"><script>")]), &uri), "http://localhost");
         let public = Reach { public_url: Some("https://houqin.example.org".into()), ..secure };
         assert_eq!(app_url(&public, None, &host, &uri), "https://houqin.example.org");

@@ -58,7 +58,8 @@ fn parse_time(name: &str, value: &str) -> Result<Timestamp, AppError> {
     if let Ok(millis) = value.parse::<i64>() {
         return Ok(Timestamp::from_millis(millis));
     }
-    Timestamp::parse_date(value).ok_or_else(|| AppError::BadRequest(format!("{name}={value:?}: expected milliseconds since 1970 or a date YYYY-MM-DD")))
+    Timestamp::parse_date(value)
+        .ok_or_else(|| AppError::BadRequest(format!("{name}={value:?}: expected milliseconds since 1970 or a date YYYY-MM-DD")))
 }
 
 fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Period, AppError> {
@@ -99,7 +100,12 @@ struct SummaryAnswer {
     kpis: Kpis,
 }
 
-async fn summary(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<PeriodQuery>) -> Result<Json<SummaryAnswer>, AppError> {
+async fn summary(
+    State(state): State<AppState>,
+    session: Session,
+    Path(site): Path<String>,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Json<SummaryAnswer>, AppError> {
     let site = readable_site(&session, &site)?;
     let now = now();
     let period = period(query.from.as_deref(), query.to.as_deref(), now)?;
@@ -177,7 +183,12 @@ fn number(name: &str, value: Option<&str>, default: usize, range: std::ops::Rang
         .ok_or_else(|| AppError::BadRequest(format!("{name}={value:?}: expected a whole number from {} to {}", range.start(), range.end())))
 }
 
-async fn documents(State(state): State<AppState>, session: Session, Path(site): Path<String>, Query(query): Query<ListQuery>) -> Result<Json<ListAnswer>, AppError> {
+async fn documents(
+    State(state): State<AppState>,
+    session: Session,
+    Path(site): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ListAnswer>, AppError> {
     let site = readable_site(&session, &site)?;
     let page = number("page", query.page.as_deref(), 1, 1..=usize::MAX)?;
     let per_page = number("per_page", query.per_page.as_deref(), 50, 1..=MAX_PER_PAGE)?;
@@ -211,7 +222,9 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
     let time = |at: Option<Timestamp>| at.map(Timestamp::iso_utc).unwrap_or_default();
     let mut header: Vec<&str> = vec!["document", "title", "status", "location", "created_by", "created_at", "updated_at"];
     header.extend_from_slice(match kind {
-        DocumentType::WorkOrder => &["priority", "asset", "reported_at", "first_response_at", "completed_at", "due_at", "rating", "open_flags"][..],
+        DocumentType::WorkOrder => {
+            &["priority", "asset", "reported_at", "first_response_at", "completed_at", "due_at", "rating", "open_flags"][..]
+        }
         DocumentType::Inspection => &["category", "template", "submitted_at", "passed", "failed", "hazards"][..],
         _ => &["started_at", "items", "items_with_variance"][..],
     });
@@ -247,7 +260,11 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
             ]),
             Summary::Stocktake(stocktake) => {
                 // Items counted and off the books (an item nobody counted has no variance yet).
-                let varied = stocktake.items.iter().filter(|(_, counted, expected)| counted.is_some_and(|counted| Some(counted) != *expected)).count();
+                let varied = stocktake
+                    .items
+                    .iter()
+                    .filter(|(_, counted, expected)| counted.is_some_and(|counted| Some(counted) != *expected))
+                    .count();
                 row.extend([stocktake.started_at.iso_utc(), stocktake.items.len().to_string(), varied.to_string()]);
             }
         }
@@ -256,10 +273,29 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
     rows
 }
 
-async fn export(State(state): State<AppState>, LinkSession(session): LinkSession, Path(site): Path<String>, Query(query): Query<ExportQuery>) -> Result<impl IntoResponse, AppError> {
+async fn export(
+    State(state): State<AppState>,
+    LinkSession(session): LinkSession,
+    Path(site): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Result<impl IntoResponse, AppError> {
     let site = readable_site(&session, &site)?;
-    let kind = document_type(query.document_type.as_deref().ok_or_else(|| AppError::BadRequest("type is missing: work_order, inspection or stocktake".to_owned()))?)?;
-    let list = ListQuery { document_type: Some(kind.as_str().to_owned()), status: None, q: None, from: None, to: None, page: None, per_page: None, overdue: None };
+    let kind = document_type(
+        query
+            .document_type
+            .as_deref()
+            .ok_or_else(|| AppError::BadRequest("type is missing: work_order, inspection or stocktake".to_owned()))?,
+    )?;
+    let list = ListQuery {
+        document_type: Some(kind.as_str().to_owned()),
+        status: None,
+        q: None,
+        from: None,
+        to: None,
+        page: None,
+        per_page: None,
+        overdue: None,
+    };
     let selected = select(site_projections(&state, site.clone()).await?, &list, now())?;
     let rows = export_rows(kind, &selected);
     let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
@@ -290,12 +326,18 @@ struct ShownConflict {
 fn words(value: &ConflictValue) -> String {
     match value {
         ConflictValue::Scalar(scalar) => scalar.to_string().trim_matches('"').to_owned(),
-        ConflictValue::Map(fields) => fields.iter().map(|(key, value)| format!("{key}: {}", value.trim_matches('"'))).collect::<Vec<_>>().join("\n"),
+        ConflictValue::Map(fields) => {
+            fields.iter().map(|(key, value)| format!("{key}: {}", value.trim_matches('"'))).collect::<Vec<_>>().join("\n")
+        }
         ConflictValue::Object(kind) => format!("({kind})"),
     }
 }
 
-async fn document_conflicts(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Vec<ShownConflict>>, AppError> {
+async fn document_conflicts(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ShownConflict>>, AppError> {
     let document = DocumentId::parse(&id).map_err(|error| AppError::BadRequest(error.to_string()))?;
     let store = state.documents.clone();
     let doc = tokio::task::spawn_blocking(move || store.load(&document)).await.context("the load task failed")??;
@@ -303,7 +345,8 @@ async fn document_conflicts(State(state): State<AppState>, session: Session, Pat
     if read_site(&doc).is_none_or(|site| session.role_at(&site).is_none()) {
         return Err(AppError::NotFound);
     }
-    let found = conflicts(&doc).map_err(|error| AppError::Internal(anyhow::Error::new(error).context("cannot read a document's conflicts")))?;
+    let found =
+        conflicts(&doc).map_err(|error| AppError::Internal(anyhow::Error::new(error).context("cannot read a document's conflicts")))?;
     let mut shown = Vec::new();
     for conflict in found {
         let mut values = Vec::new();
@@ -326,7 +369,9 @@ mod tests {
         assert_eq!(period(None, None, now).unwrap(), Period { from: Timestamp::from_millis(70 * DAY), to: now });
         let dates = period(Some("1970-01-02"), Some("172800000"), now).unwrap();
         assert_eq!(dates, Period { from: Timestamp::from_millis(DAY), to: Timestamp::from_millis(2 * DAY) });
-        assert!(matches!(period(Some("yesterday"), None, now), Err(AppError::BadRequest(message)) if message.starts_with("from=\"yesterday\"")));
+        assert!(
+            matches!(period(Some("yesterday"), None, now), Err(AppError::BadRequest(message)) if message.starts_with("from=\"yesterday\""))
+        );
         assert!(matches!(period(Some("1970-01-03"), Some("1970-01-02"), now), Err(AppError::BadRequest(_))));
         assert!(matches!(document_type("site_catalog"), Err(AppError::BadRequest(_))));
         assert!(matches!(number("per_page", Some("0"), 50, 1..=MAX_PER_PAGE), Err(AppError::BadRequest(_))));

@@ -45,7 +45,9 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
                     println!("everything reads");
                     Ok(())
                 }
-                count => anyhow::bail!("{count} things do not read: restore the last backup, or keep using this database knowing they are lost"),
+                count => {
+                    anyhow::bail!("{count} things do not read: restore the last backup, or keep using this database knowing they are lost")
+                }
             }
         }
         Command::Tls(TlsCommand::Init { hosts, addresses }) => {

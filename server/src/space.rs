@@ -63,7 +63,9 @@ impl DiskSpace {
         };
         let was_low = self.inner.low.swap(verdict.is_err(), Ordering::Relaxed);
         match (&verdict, was_low) {
-            (Err(low), false) => tracing::error!(path = %self.inner.path.display(), %low, "the disk is nearly full: changes and uploads are refused until space is freed"),
+            (Err(low), false) => {
+                tracing::error!(path = %self.inner.path.display(), %low, "the disk is nearly full: changes and uploads are refused until space is freed")
+            }
             (Ok(()), true) => tracing::warn!(path = %self.inner.path.display(), "disk space is back: storing changes again"),
             _ => {}
         }

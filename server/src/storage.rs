@@ -163,7 +163,8 @@ impl Generations {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
             Err(error) => return Err(error).with_context(|| format!("cannot read {}", marker.display())),
         };
-        let went_back = (stored < marked).then(|| format!("the database has lost writes it had made durable (it is at flush {stored}, they reached {marked})"));
+        let went_back = (stored < marked)
+            .then(|| format!("the database has lost writes it had made durable (it is at flush {stored}, they reached {marked})"));
         if went_back.is_some() && refuse_going_back {
             anyhow::bail!(
                 "the database in {} is damaged: it has lost writes it had made durable (it is at flush {stored}, they reached {marked}); \

@@ -16,23 +16,23 @@
 //! without a session, and allows those everything, as anonymous automerge-repo servers do.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use automerge::AutoCommit;
 use axum::Router;
-use axum::extract::{Query, State};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
-use shared::protocol::DocumentId;
-use shared::protocol::message::PeerId;
 use shared::directory::Username;
 use shared::document::policy::{self, Writer};
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, blob_refs, read_header, read_site};
+use shared::protocol::DocumentId;
+use shared::protocol::message::PeerId;
 use shared::protocol::message::Refusal;
 use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
@@ -42,11 +42,11 @@ use crate::auth::{LinkSession, Session, SignedIn, TokenId, now};
 use crate::blobs::BlobStore;
 use crate::directory::{Binding, Directory, UserRecord};
 use crate::documents::{COMPACT_AFTER, DocumentStore};
-use crate::{AppError, AppState, Storage};
 use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
 use crate::share::{Budget, Shares};
 use crate::space::DiskSpace;
+use crate::{AppError, AppState, Storage};
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
 /// bounds a sync message of ordinary edits with room to spare.
@@ -85,15 +85,30 @@ const RETRY_STORING_EVERY: Duration = Duration::from_secs(2);
 enum Command {
     /// `user` is `None` for an anonymous benchmark peer; otherwise with the token that
     /// opened the connection.
-    Connected { connection: ConnectionId, user: Option<(UserRecord, TokenId)>, outbound: Outlet },
+    Connected {
+        connection: ConnectionId,
+        user: Option<(UserRecord, TokenId)>,
+        outbound: Outlet,
+    },
     /// A frame, with the turn it holds until the hub has done with it.
-    Frame { connection: ConnectionId, frame: Vec<u8>, turn: OwnedSemaphorePermit },
-    Disconnected { connection: ConnectionId },
+    Frame {
+        connection: ConnectionId,
+        frame: Vec<u8>,
+        turn: OwnedSemaphorePermit,
+    },
+    Disconnected {
+        connection: ConnectionId,
+    },
     /// Closes every connection of this user, saying why: disabled or tokens revoked (sign
     /// in again), or roles changed (reconnect, and the new roles apply).
-    Revoke { user: Username, reason: &'static str },
+    Revoke {
+        user: Username,
+        reason: &'static str,
+    },
     /// Closes the connections opened with this token, which was signed out.
-    SignedOut { token: TokenId },
+    SignedOut {
+        token: TokenId,
+    },
 }
 
 enum Outbound {
@@ -122,10 +137,19 @@ impl Outlet {
 
 /// What the hub's own tasks report back.
 enum Done {
-    Loaded { document: DocumentId, result: anyhow::Result<Option<Box<AutoCommit>>> },
-    Persisted { document: DocumentId, token: u64, result: Result<(), String> },
+    Loaded {
+        document: DocumentId,
+        result: anyhow::Result<Option<Box<AutoCommit>>>,
+    },
+    Persisted {
+        document: DocumentId,
+        token: u64,
+        result: Result<(), String>,
+    },
     /// Idle documents stored compacted, with those that could not be.
-    Compacted { failed: Vec<(DocumentId, anyhow::Error)> },
+    Compacted {
+        failed: Vec<(DocumentId, anyhow::Error)>,
+    },
 }
 
 /// A handle to the hub; cheap to clone.
@@ -149,7 +173,13 @@ pub struct SyncHub {
 impl SyncHub {
     /// Starts the hub (and its flusher) on the current tokio runtime.
     pub fn start(storage: &Storage, peer_id: &str, projections: Projections) -> anyhow::Result<SyncHub> {
-        let store = Stores { documents: DocumentStore::open(storage)?, directory: Directory::open(storage)?, blobs: BlobStore::open(storage)?, projections, space: storage.space().clone() };
+        let store = Stores {
+            documents: DocumentStore::open(storage)?,
+            directory: Directory::open(storage)?,
+            blobs: BlobStore::open(storage)?,
+            projections,
+            space: storage.space().clone(),
+        };
         let (flusher, flusher_task) = Flusher::start(storage);
         let (commands, incoming) = mpsc::unbounded_channel();
         let config = ServerConfig {
@@ -266,7 +296,9 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     let outbound = Outlet { sender, queued: queued.clone() };
     let turns = hub.turns_of(user.as_ref().map(|(user, _)| &user.username));
     // The connection lasts as long as the token that opened it.
-    let lasts = user.as_ref().map(|(_, signed_in)| Duration::from_millis(signed_in.expires_at.as_millis().saturating_sub(now().as_millis()).max(0) as u64));
+    let lasts = user
+        .as_ref()
+        .map(|(_, signed_in)| Duration::from_millis(signed_in.expires_at.as_millis().saturating_sub(now().as_millis()).max(0) as u64));
     let expired = tokio::time::sleep(lasts.unwrap_or(Duration::MAX));
     tokio::pin!(expired);
     let user = user.map(|(user, signed_in)| (user, signed_in.token));
@@ -403,7 +435,14 @@ struct Stores {
     space: DiskSpace,
 }
 
-async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, mut server: Server, stores: Stores, flusher: Flusher, budget: Arc<std::sync::Mutex<Budget>>) {
+async fn run(
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    stop: Arc<Notify>,
+    mut server: Server,
+    stores: Stores,
+    flusher: Flusher,
+    budget: Arc<std::sync::Mutex<Budget>>,
+) {
     let mut outbound: HashMap<ConnectionId, Outlet> = HashMap::new();
     // The turns of frames whose work is not done, by connection.
     let mut turns: HashMap<ConnectionId, Vec<OwnedSemaphorePermit>> = HashMap::new();
@@ -598,7 +637,8 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, stop: Arc<Notify>, 
         if let Some((since, mut connections)) = worked {
             connections.extend(server.take_worked());
             let over = charge(&mut shares, budget(), since.elapsed(), &connections, &users);
-            let closed: Vec<ConnectionId> = users.iter().filter(|(_, user)| over.contains(&user.username)).map(|(connection, _)| *connection).collect();
+            let closed: Vec<ConnectionId> =
+                users.iter().filter(|(_, user)| over.contains(&user.username)).map(|(connection, _)| *connection).collect();
             for user in &over {
                 tracing::warn!(%user, "closing the sync connections of someone taking more than their share of the server's time");
             }
@@ -620,7 +660,13 @@ const TOO_MUCH_WORK: &str = "more sync work than the server takes from one perso
 
 /// Charges `took` to the people of `connections`, shared equally; returns those it took
 /// past their burst. Benchmark peers without a session are not charged.
-fn charge(shares: &mut Shares, budget: Budget, took: Duration, connections: &std::collections::BTreeSet<ConnectionId>, users: &HashMap<ConnectionId, UserRecord>) -> Vec<Username> {
+fn charge(
+    shares: &mut Shares,
+    budget: Budget,
+    took: Duration,
+    connections: &std::collections::BTreeSet<ConnectionId>,
+    users: &HashMap<ConnectionId, UserRecord>,
+) -> Vec<Username> {
     let people: Vec<&Username> = connections.iter().filter_map(|connection| users.get(connection).map(|user| &user.username)).collect();
     if people.is_empty() {
         return Vec::new();
@@ -714,8 +760,13 @@ fn decide(stores: &Stores, server: &mut Server, user: Option<&UserRecord>, reque
     // A preventive order's planner actor is computed from public facts: it is bound to no
     // one (so no one can claim it in advance), and the policy takes it only in the changes
     // that create its order.
-    let planner = if request.writes { server.check_write(request.ticket, |document, _, _, after| WorkOrder::planner_actor(document, after)).flatten() } else { None };
-    let actors: Vec<&String> = request.new_actors.iter().filter(|actor| planner.as_ref().is_none_or(|planner| planner.to_hex_string() != **actor)).collect();
+    let planner = if request.writes {
+        server.check_write(request.ticket, |document, _, _, after| WorkOrder::planner_actor(document, after)).flatten()
+    } else {
+        None
+    };
+    let actors: Vec<&String> =
+        request.new_actors.iter().filter(|actor| planner.as_ref().is_none_or(|planner| planner.to_hex_string() != **actor)).collect();
     // Check every actor before binding any, so a refused message binds nothing.
     for actor in &actors {
         match directory.actor_owner(actor) {
@@ -746,7 +797,9 @@ fn decide(stores: &Stores, server: &mut Server, user: Option<&UserRecord>, reque
             }
         }
         let writer = Writer { user: &user.username, role };
-        let verdict = shared::protocol::bounds::guarded(|| server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer)));
+        let verdict = shared::protocol::bounds::guarded(|| {
+            server.check_write(request.ticket, |document, before, since, after| policy::check(document, before, since, after, writer))
+        });
         match verdict {
             Err(panic) => {
                 tracing::error!(%document, user = %user.username, %panic, "checking changes failed; refusing them");

@@ -94,7 +94,10 @@ impl Certificates {
             while hangups.recv().await.is_some() {
                 match certificates.reload() {
                     Ok(()) => tracing::info!(cert = %certificates.files.cert.display(), "SIGHUP: serving the certificate read again"),
-                    Err(error) => tracing::error!(error = format!("{error:#}"), "SIGHUP: the certificate could not be read again; the previous one is still served"),
+                    Err(error) => tracing::error!(
+                        error = format!("{error:#}"),
+                        "SIGHUP: the certificate could not be read again; the previous one is still served"
+                    ),
                 }
             }
         });
@@ -139,7 +142,8 @@ pub struct Initialised {
 /// trust it keep trusting the server after its certificate is renewed.
 pub fn init(data: &Path, hosts: &[String], addresses: &[IpAddr]) -> anyhow::Result<Initialised> {
     use rcgen::{
-        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        SanType,
     };
     if hosts.is_empty() && addresses.is_empty() {
         bail!("name at least one --host or --ip by which phones reach this server");
@@ -173,7 +177,11 @@ pub fn init(data: &Path, hosts: &[String], addresses: &[IpAddr]) -> anyhow::Resu
         write_private(&ca_key_path, ca_key.serialize_pem().as_bytes())?;
         write_public(&ca_cert_path, ca_cert.pem().as_bytes())?;
     } else if !ca_cert_path.is_file() {
-        bail!("{} is there but {} is not: restore it, or move the key away to make a new authority", ca_key_path.display(), ca_cert_path.display());
+        bail!(
+            "{} is there but {} is not: restore it, or move the key away to make a new authority",
+            ca_key_path.display(),
+            ca_cert_path.display()
+        );
     }
 
     let mut server = CertificateParams::default();
@@ -235,7 +243,9 @@ fn write_public(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 
 fn write_replacing(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     use std::io::Write as _;
-    crate::backup::write_file_atomically(path, mode, |file, written| file.write_all(contents).with_context(|| format!("cannot write {}", written.display())))
+    crate::backup::write_file_atomically(path, mode, |file, written| {
+        file.write_all(contents).with_context(|| format!("cannot write {}", written.display()))
+    })
 }
 
 #[cfg(test)]

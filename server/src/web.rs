@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use sha2::{Digest, Sha256};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -71,7 +71,8 @@ async fn serve_file(State(state): State<AppState>, request: Request) -> Result<R
     let is_page = shared::routes::is_app_route(&path);
     let mut response = match &state.app_files {
         AppFiles::Dir(dir) => from_dir(dir, is_page, request).await?,
-        AppFiles::BuiltIn => built_in(if is_page { "index.html" } else { path.trim_start_matches('/') }, request.headers()).ok_or(if is_page { AppError::AppNotBuilt } else { AppError::NotFound })?,
+        AppFiles::BuiltIn => built_in(if is_page { "index.html" } else { path.trim_start_matches('/') }, request.headers())
+            .ok_or(if is_page { AppError::AppNotBuilt } else { AppError::NotFound })?,
     };
     let cache_control = if path.starts_with("/assets/") { IMMUTABLE } else { REVALIDATE };
     let headers = response.headers_mut();
@@ -125,7 +126,10 @@ fn built_in(name: &str, request: &HeaderMap) -> Option<Response> {
         .filter(|(encoding, _)| accepts(accepted, encoding))
         .find_map(|(encoding, suffix)| files.get(format!("{name}{suffix}").as_str()).map(|file| (Some(encoding), file)));
     let (encoding, (bytes, etag)) = variant.unwrap_or((None, plain));
-    let mut response = if request.get(header::IF_NONE_MATCH).is_some_and(|tags| tags.as_bytes().split(|byte| *byte == b',').any(|tag| tag.trim_ascii() == etag.as_bytes())) {
+    let mut response = if request
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|tags| tags.as_bytes().split(|byte| *byte == b',').any(|tag| tag.trim_ascii() == etag.as_bytes()))
+    {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         Body::from(*bytes).into_response()
@@ -143,7 +147,8 @@ fn built_in(name: &str, request: &HeaderMap) -> Option<Response> {
 fn accepts(accepted: &str, encoding: &str) -> bool {
     accepted.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
-        parts.next().is_some_and(|name| name.eq_ignore_ascii_case(encoding)) && !parts.any(|parameter| matches!(parameter.replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+        parts.next().is_some_and(|name| name.eq_ignore_ascii_case(encoding))
+            && !parts.any(|parameter| matches!(parameter.replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
     })
 }
 

@@ -91,7 +91,9 @@ fn files(c: &mut Criterion) {
     }
     for index in 0..10 {
         let blob = BlobRef { sha256: format!("{index:064x}"), size: 120_000, mime: "image/jpeg".into() };
-        inspection.add_photo(&id(&format!("photo-{index}")), None, &id(&format!("item-{index}")), &blob, &edit("inspector", 200 + index)).unwrap();
+        inspection
+            .add_photo(&id(&format!("photo-{index}")), None, &id(&format!("item-{index}")), &blob, &edit("inspector", 200 + index))
+            .unwrap();
     }
     let doc = inspection.into_doc();
     assert_eq!(blob_refs(&doc).len(), 10);
@@ -196,7 +198,11 @@ fn catalogs(c: &mut Criterion) {
     }
     let phone = phone.into_doc();
     c.bench_function("catalog: merge 500 new index entries into 20,000", |b| {
-        b.iter_batched(|| (base.clone(), phone.clone()), |(mut into, mut from)| black_box(into.merge(&mut from).unwrap()), BatchSize::LargeInput)
+        b.iter_batched(
+            || (base.clone(), phone.clone()),
+            |(mut into, mut from)| black_box(into.merge(&mut from).unwrap()),
+            BatchSize::LargeInput,
+        )
     });
 
     // What the server does with a phone's message listing one new document: check it

@@ -183,7 +183,11 @@ mod tests {
         ];
         let text = write(rows.clone());
         let lines: Vec<&str> = text.trim_start_matches(BOM).split("\r\n").collect();
-        assert!(lines[0].starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1+cmd|' /C calc'!A0,'-2+3,'@SUM(A1),'\tx,\"'\rx\""), "{:?}", lines[0]);
+        assert!(
+            lines[0].starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1+cmd|' /C calc'!A0,'-2+3,'@SUM(A1),'\tx,\"'\rx\""),
+            "{:?}",
+            lines[0]
+        );
         assert_eq!(lines[1], "-5,+3.5,a=b,'quoted,,1e3", "numbers and ordinary text stay as they are");
         assert_eq!(fields(&parse(&text).unwrap()), rows, "reading gives back what was written");
     }

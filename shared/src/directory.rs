@@ -116,8 +116,7 @@ impl Role {
     }
 
     /// Every role, least to most privileged.
-    pub const ALL: [Role; 6] =
-        [Role::Inspector, Role::DormStaff, Role::Technician, Role::Storekeeper, Role::Manager, Role::Admin];
+    pub const ALL: [Role; 6] = [Role::Inspector, Role::DormStaff, Role::Technician, Role::Storekeeper, Role::Manager, Role::Admin];
 
     /// The name used in the API and in storage.
     pub const fn as_str(self) -> &'static str {

@@ -204,9 +204,8 @@ pub fn compute(
     stocktakes: &[StocktakeSummary],
 ) -> Kpis {
     let reported: Vec<&WorkOrderSummary> = orders.iter().filter(|order| period.contains(order.reported_at)).collect();
-    let response = Durations::of(
-        reported.iter().filter_map(|order| order.first_response_at.map(|at| at.millis_since(order.reported_at))).collect(),
-    );
+    let response =
+        Durations::of(reported.iter().filter_map(|order| order.first_response_at.map(|at| at.millis_since(order.reported_at))).collect());
     let completion = Durations::of(
         orders
             .iter()
@@ -265,7 +264,8 @@ pub fn compute(
             let difference = counted.saturating_sub(expected.unwrap_or(Quantity::ZERO));
             if difference != Quantity::ZERO {
                 stock_items_with_variance += 1;
-                stock_absolute_variance = stock_absolute_variance.saturating_add(Quantity::from_thousandths(difference.thousandths().abs()));
+                stock_absolute_variance =
+                    stock_absolute_variance.saturating_add(Quantity::from_thousandths(difference.thousandths().abs()));
             }
         }
     }
@@ -317,7 +317,14 @@ mod tests {
 
     const MINUTE: i64 = 60_000;
 
-    fn order(id: &str, asset: Option<&str>, reported: i64, response: Option<i64>, completed: Option<i64>, status: Status) -> WorkOrderSummary {
+    fn order(
+        id: &str,
+        asset: Option<&str>,
+        reported: i64,
+        response: Option<i64>,
+        completed: Option<i64>,
+        status: Status,
+    ) -> WorkOrderSummary {
         WorkOrderSummary {
             id: id.to_owned(),
             location: "hq-b1".to_owned(),

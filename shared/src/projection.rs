@@ -61,7 +61,8 @@ impl Projection {
 
     /// Whether `query` (lowercase) is found in the title, the place or the status.
     pub fn matches(&self, query: &str) -> bool {
-        query.is_empty() || [&self.title, &self.location, &self.status, &self.created_by].iter().any(|text| text.to_lowercase().contains(query))
+        query.is_empty()
+            || [&self.title, &self.location, &self.status, &self.created_by].iter().any(|text| text.to_lowercase().contains(query))
     }
 }
 
@@ -119,7 +120,9 @@ pub fn project(document: &str, doc: &mut AutoCommit) -> Result<Option<Projection
 }
 
 /// The summaries of a site's projections, split by type, as [`crate::kpi::compute`] takes them.
-pub fn summaries<'a>(projections: impl IntoIterator<Item = &'a Projection>) -> (Vec<WorkOrderSummary>, Vec<InspectionSummary>, Vec<StocktakeSummary>) {
+pub fn summaries<'a>(
+    projections: impl IntoIterator<Item = &'a Projection>,
+) -> (Vec<WorkOrderSummary>, Vec<InspectionSummary>, Vec<StocktakeSummary>) {
     let (mut orders, mut inspections, mut stocktakes) = (Vec::new(), Vec::new(), Vec::new());
     for projection in projections {
         match &projection.summary {

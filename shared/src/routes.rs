@@ -134,7 +134,8 @@ pub const MAX_TABS: usize = 5;
 
 impl Tab {
     /// Every tab, in the bar's order.
-    pub const ALL: [Tab; 9] = [Tab::Todo, Tab::Rounds, Tab::Orders, Tab::Report, Tab::Store, Tab::Stocktakes, Tab::Dashboard, Tab::Admin, Tab::Me];
+    pub const ALL: [Tab; 9] =
+        [Tab::Todo, Tab::Rounds, Tab::Orders, Tab::Report, Tab::Store, Tab::Stocktakes, Tab::Dashboard, Tab::Admin, Tab::Me];
 
     /// The page the tab opens.
     pub const fn route(self) -> AppRoute {
@@ -201,7 +202,8 @@ impl Tab {
 /// what is reachable another way goes first: reporting (the "+" on every page), then
 /// stocktakes (from the store), rounds (from the to-do list), the store.
 pub fn tabs(roles: &[Role]) -> Vec<Tab> {
-    let mut tabs: Vec<Tab> = Tab::ALL.into_iter().filter(|tab| matches!(tab, Tab::Todo | Tab::Me) || roles.iter().any(|role| tab.serves(*role))).collect();
+    let mut tabs: Vec<Tab> =
+        Tab::ALL.into_iter().filter(|tab| matches!(tab, Tab::Todo | Tab::Me) || roles.iter().any(|role| tab.serves(*role))).collect();
     for dropped in [Tab::Report, Tab::Stocktakes, Tab::Rounds, Tab::Store] {
         if tabs.len() <= MAX_TABS {
             break;

@@ -115,7 +115,10 @@ pub fn occurrences(schedules: &[Schedule], rounds: &[RoundFact], now: Timestamp,
             let (period_start, due_by) = period(schedule, index.max(0), offset_minutes);
             let matching = |from: Timestamp, to: Timestamp| {
                 rounds.iter().filter(move |round| {
-                    round.template == schedule.template && round.place == schedule.place.as_str() && round.started_at >= from && round.started_at < to
+                    round.template == schedule.template
+                        && round.place == schedule.place.as_str()
+                        && round.started_at >= from
+                        && round.started_at < to
                 })
             };
             let standing = if index < 0 || now < schedule.start {
@@ -186,7 +189,13 @@ mod tests {
     }
 
     fn schedule(every: Every, start: Timestamp) -> Schedule {
-        Schedule { id: EntryId::parse("s1").unwrap(), template: "automerge:fire".into(), place: EntryId::parse("hq-b1").unwrap(), every, start }
+        Schedule {
+            id: EntryId::parse("s1").unwrap(),
+            template: "automerge:fire".into(),
+            place: EntryId::parse("hq-b1").unwrap(),
+            every,
+            start,
+        }
     }
 
     fn round(started: Timestamp, submitted: Option<Timestamp>) -> RoundFact {

@@ -95,7 +95,6 @@ pub(crate) fn first_of_month(year: i64, month: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-
 /// The day something is due, as people say it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DueDay {
@@ -104,7 +103,11 @@ pub enum DueDay {
     /// Later this week (within six days): 0 is Monday, 6 Sunday.
     Weekday(u8),
     /// Further off, or already past: the date.
-    Date { year: i64, month: u8, day: u8 },
+    Date {
+        year: i64,
+        month: u8,
+        day: u8,
+    },
 }
 
 /// When something is due, as people say it: the day, and the time of day unless it is the
@@ -155,7 +158,8 @@ mod date_tests {
         // Thursday 2026-12-03, 09:30 in Beijing (UTC+8).
         let beijing = 480;
         let now = Timestamp::parse_date("2026-12-03").unwrap().plus_millis(90 * 60_000);
-        let local = |date: &str, hour: i64, minute: i64| Timestamp::parse_date(date).unwrap().plus_millis(((hour - 8) * 60 + minute) * 60_000);
+        let local =
+            |date: &str, hour: i64, minute: i64| Timestamp::parse_date(date).unwrap().plus_millis(((hour - 8) * 60 + minute) * 60_000);
         let words = |due| due_in_words(due, now, beijing);
         assert_eq!(words(local("2026-12-03", 18, 0)), DueWords { day: DueDay::Today, time: Some((18, 0)), this_year: true });
         // Due by the end of today: the next midnight.
@@ -165,7 +169,10 @@ mod date_tests {
         assert_eq!(words(local("2026-12-05", 12, 0)).day, DueDay::Weekday(5), "Saturday");
         assert_eq!(words(local("2026-12-10", 0, 0)).day, DueDay::Weekday(2), "by the end of Wednesday");
         assert_eq!(words(local("2026-12-10", 9, 0)).day, DueDay::Date { year: 2026, month: 12, day: 10 });
-        assert_eq!(words(local("2027-01-05", 5, 18)), DueWords { day: DueDay::Date { year: 2027, month: 1, day: 5 }, time: Some((5, 18)), this_year: false });
+        assert_eq!(
+            words(local("2027-01-05", 5, 18)),
+            DueWords { day: DueDay::Date { year: 2027, month: 1, day: 5 }, time: Some((5, 18)), this_year: false }
+        );
         assert_eq!(words(local("2026-12-01", 12, 0)).day, DueDay::Date { year: 2026, month: 12, day: 1 }, "past");
         // In UTC the same instants fall on other days.
         assert_eq!(due_in_words(local("2026-12-04", 7, 0), now, 0).day, DueDay::Today);

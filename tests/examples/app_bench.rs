@@ -38,7 +38,13 @@ const SCREENFUL: usize = 10;
 
 /// Times `route` with `follow`, and when `profile` names a file, records Chromium's CPU
 /// profile of it there (sampling every 100 µs).
-async fn follow_profiled(browser: &Browser, route: &str, selector: &str, counts: &[usize], profile: Option<PathBuf>) -> anyhow::Result<Vec<f64>> {
+async fn follow_profiled(
+    browser: &Browser,
+    route: &str,
+    selector: &str,
+    counts: &[usize],
+    profile: Option<PathBuf>,
+) -> anyhow::Result<Vec<f64>> {
     let Some(path) = profile else { return follow(browser, route, selector, counts).await };
     browser.client.issue_cmd(Cdp("Profiler.enable", json!({}))).await?;
     browser.client.issue_cmd(Cdp("Profiler.setSamplingInterval", json!({ "interval": 100 }))).await?;
@@ -72,8 +78,21 @@ fn seed(storage: &server::Storage) -> anyhow::Result<DocumentId> {
             weight: None,
         })
         .collect();
-    let checklist = Checklist { name: Label::new("百项检查", "Hundred checks"), category: "general".into(), version: 1, sections: vec![Section { id: section, order: 0, title: Label::new("全部", "All") }], items };
-    let new = NewInspection { site: hq.clone(), template: "automerge:bench".into(), checklist, location: "store".into(), rooms: Vec::new(), assignees: vec![Username::parse("admin")?] };
+    let checklist = Checklist {
+        name: Label::new("百项检查", "Hundred checks"),
+        category: "general".into(),
+        version: 1,
+        sections: vec![Section { id: section, order: 0, title: Label::new("全部", "All") }],
+        items,
+    };
+    let new = NewInspection {
+        site: hq.clone(),
+        template: "automerge:bench".into(),
+        checklist,
+        location: "store".into(),
+        rooms: Vec::new(),
+        assignees: vec![Username::parse("admin")?],
+    };
     let round = Inspection::start(ActorId::from([0xb1; 16]), &new, &edit("admin"))?;
     let round_id = DocumentId::from_random(*b"bench-100-items!");
     store.append(&round_id, &round.into_doc().save())?;
@@ -83,12 +102,28 @@ fn seed(storage: &server::Storage) -> anyhow::Result<DocumentId> {
     let doc = store.load(&catalog_id)?.context("the catalog is stored")?;
     let mut catalog = SiteCatalog::from_doc(doc.with_actor(ActorId::from([0xb2; 16])))?;
     let building = EntryId::parse("bench-building")?;
-    catalog.put_place(&Place { id: building.clone(), kind: PlaceKind::Building, parent: None, name: "测试楼".into(), code: "BENCH".into() }, &edit("admin"))?;
+    catalog.put_place(
+        &Place { id: building.clone(), kind: PlaceKind::Building, parent: None, name: "测试楼".into(), code: "BENCH".into() },
+        &edit("admin"),
+    )?;
     for index in 0..PLACES {
-        let place = Place { id: EntryId::parse(&format!("bench-{index:04}"))?, kind: PlaceKind::Room, parent: Some(building.clone()), name: format!("{index:04} 室"), code: format!("BENCH-{index:04}") };
+        let place = Place {
+            id: EntryId::parse(&format!("bench-{index:04}"))?,
+            kind: PlaceKind::Room,
+            parent: Some(building.clone()),
+            name: format!("{index:04} 室"),
+            code: format!("BENCH-{index:04}"),
+        };
         catalog.put_place(&place, &edit("admin"))?;
     }
-    let entry = IndexEntry { document: round_id.url(), document_type: DocumentType::Inspection, title: "百项检查".into(), status: "in_progress".into(), location: "store".into(), updated_at: now() };
+    let entry = IndexEntry {
+        document: round_id.url(),
+        document_type: DocumentType::Inspection,
+        title: "百项检查".into(),
+        status: "in_progress".into(),
+        location: "store".into(),
+        updated_at: now(),
+    };
     catalog.index_document(&entry, &edit("admin"))?;
     store.compact(&catalog_id, &mut catalog.into_doc())?;
     Ok(round_id)
@@ -201,10 +236,14 @@ async fn main() -> anyhow::Result<()> {
         browser.client.goto(&format!("{base}/")).await?;
         warm.push(on_screen(&browser, "[data-user]", 1).await?);
         wait_until(&browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
-        let times = follow_profiled(&browser, &format!("/rounds/{round}"), ".item", &[SCREENFUL, ITEMS], profile("inspection", run)).await?;
+        let times =
+            follow_profiled(&browser, &format!("/rounds/{round}"), ".item", &[SCREENFUL, ITEMS], profile("inspection", run)).await?;
         inspection_screen.push(times[0]);
         inspection.push(times[1]);
-        catalog.push(follow_profiled(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", &[LISTED_PLACES], profile("catalog", run)).await?[0]);
+        catalog.push(
+            follow_profiled(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", &[LISTED_PLACES], profile("catalog", run))
+                .await?[0],
+        );
         catalog_all.push(after_click(&browser, "[data-action=show-all-places]", "[data-list=places] [data-place]", PLACES).await?);
         browser.close().await;
     }

@@ -64,7 +64,8 @@ async fn each_role_syncs_exactly_the_documents_of_its_sites() {
     let plant2_round = DocumentId::from_random(*b"plant2-dorm-room");
     push(&server, "inspector", hq_round, note("inspector", "hq", "三楼灭火器压力不足")).await;
     push(&server, "dorm", plant2_round, note("dorm", "plant2", "203 室插座松动")).await;
-    let documents = [(catalog_of(&server, "hq"), "hq"), (hq_round, "hq"), (catalog_of(&server, "plant2"), "plant2"), (plant2_round, "plant2")];
+    let documents =
+        [(catalog_of(&server, "hq"), "hq"), (hq_round, "hq"), (catalog_of(&server, "plant2"), "plant2"), (plant2_round, "plant2")];
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
 
     let sites_of: [(&str, &[&str]); 6] = [
@@ -129,7 +130,8 @@ async fn documents_refused_at_the_door_are_not_stored() {
         doc.put(ROOT, "site", "Head Office").unwrap();
         doc.commit();
         doc
-    }).await;
+    })
+    .await;
 
     // Moving an existing document to another site, even by someone with roles at both.
     let moved = DocumentId::from_random(*b"hq-stays-at-hq!!");
@@ -169,7 +171,9 @@ async fn an_actor_belongs_to_its_first_user_and_history_names_them() {
     // The owner carries on with the same actor; the storekeeper under their own is fine too.
     comment(inspector.document_mut(&round).unwrap(), "inspector", "second", "second");
     inspector.handle_local_change(&round);
-    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
     let mut honest = phone("store-honest");
     honest.request_document(round);
     sync_until(&mut honest, &server.sync_url("store"), PATIENCE, |client| client.status(&round) == Some(SyncStatus::Synced)).await.unwrap();
@@ -197,7 +201,8 @@ async fn sign_in_answers_with_a_token_and_me_lists_sites_with_catalogs() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let base = server.url("/");
-    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "inspector", "password": "demo" })).send().await.unwrap();
+    let response =
+        http_client().post(server.url("/api/login")).json(&json!({ "username": "inspector", "password": "demo" })).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     let token = body["token"].as_str().unwrap();
@@ -213,27 +218,38 @@ async fn sign_in_answers_with_a_token_and_me_lists_sites_with_catalogs() {
     let catalog = catalog_of(&server, "hq").url();
     assert_eq!(me["sites"], json!([{ "id": "hq", "name": "总部", "role": "inspector", "catalog": catalog }]));
     let tech: Value = get(&server, "/api/me", Some(&login(&base, "tech", "demo").await)).await.json().await.unwrap();
-    let tech_sites: Vec<(&str, &str)> = tech["sites"].as_array().unwrap().iter().map(|site| (site["id"].as_str().unwrap(), site["role"].as_str().unwrap())).collect();
+    let tech_sites: Vec<(&str, &str)> =
+        tech["sites"].as_array().unwrap().iter().map(|site| (site["id"].as_str().unwrap(), site["role"].as_str().unwrap())).collect();
     assert_eq!(tech_sites, [("hq", "technician"), ("plant2", "technician")]);
 
     // Wrong password and unknown user: the same answer, naming neither.
     for (username, password) in [("inspector", "wrong"), ("nobody", "demo"), ("Not A Name", "demo")] {
-        let response = http_client().post(server.url("/api/login")).json(&json!({ "username": username, "password": password })).send().await.unwrap();
+        let response =
+            http_client().post(server.url("/api/login")).json(&json!({ "username": username, "password": password })).send().await.unwrap();
         assert_eq!(response.status(), 401, "{username}");
         assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "wrong user name or password", "code": "wrong_login" }));
     }
-    let response = http_client().post(server.url("/api/login")).header("content-type", "application/json").body("{\"username\":").send().await.unwrap();
+    let response = http_client()
+        .post(server.url("/api/login"))
+        .header("content-type", "application/json")
+        .body("{\"username\":")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("expected {\"username\", \"password\"}"));
 
     // Guessing: a few mistakes are free, then even the right password waits.
     for _ in 0..4 {
-        let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
+        let response =
+            http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
         assert_eq!(response.status(), 401);
     }
-    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
+    let response =
+        http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "guess" })).send().await.unwrap();
     assert_eq!(response.status(), 401, "the fifth failure is still an ordinary failure");
-    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "demo" })).send().await.unwrap();
+    let response =
+        http_client().post(server.url("/api/login")).json(&json!({ "username": "manager", "password": "demo" })).send().await.unwrap();
     assert_eq!(response.status(), 429);
     let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&wait), "{wait}");
@@ -264,7 +280,10 @@ async fn forged_expired_and_tampered_tokens_are_refused_everywhere() {
         let response = get(&server, "/api/me", Some(token)).await;
         assert_eq!(response.status(), 401, "{what} token on /api/me");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
-        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "error": "sign in first: the session is missing, expired or revoked", "code": "unauthorized" }));
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({ "error": "sign in first: the session is missing, expired or revoked", "code": "unauthorized" })
+        );
         let refused = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={token}", server.address)).await;
         match refused {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401, "{what} token on /sync"),
@@ -277,7 +296,8 @@ async fn forged_expired_and_tampered_tokens_are_refused_everywhere() {
         other => panic!("anonymous: expected 401, got {other:?}"),
     }
     // The header works for clients that can set one.
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/sync", server.address)).unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/sync", server.address)).unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {dorm}").parse().unwrap());
     assert!(tokio_tungstenite::connect_async(request).await.is_ok(), "a bearer header opens the socket");
     server.stop().await.unwrap();
@@ -312,7 +332,8 @@ async fn a_disabled_user_is_cut_off_at_once() {
     assert_eq!(get(&server, "/api/me", Some(&store_token)).await.status(), 401);
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={store_token}", server.address)).await;
     assert!(matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref response)) if response.status() == 401));
-    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
+    let response =
+        http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
     assert_eq!(response.status(), 401, "a disabled user cannot sign in");
 
     // Enabled again: a new sign-in works, the old token stays dead.
@@ -420,7 +441,12 @@ async fn administrators_add_sites_and_people_who_then_see_only_their_site() {
     let refusals = [
         ("/api/admin/sites", json!({ "id": "plant3", "name": "又一个" }), StatusCode::CONFLICT, "a site \"plant3\" exists already"),
         ("/api/admin/sites", json!({ "id": "Plant 4", "name": "四厂" }), StatusCode::BAD_REQUEST, "invalid site id"),
-        ("/api/admin/users", json!({ "username": "zhou", "display_name": "周", "password": "short", "roles": [] }), StatusCode::BAD_REQUEST, "at least 8 characters"),
+        (
+            "/api/admin/users",
+            json!({ "username": "zhou", "display_name": "周", "password": "short", "roles": [] }),
+            StatusCode::BAD_REQUEST,
+            "at least 8 characters",
+        ),
         (
             "/api/admin/users",
             json!({ "username": "zhou", "display_name": "周", "password": "long enough", "roles": [{ "site": "nowhere", "role": "inspector" }] }),
@@ -477,11 +503,16 @@ async fn a_sites_people_are_listed_to_those_who_work_there() {
         .iter()
         .map(|person| (person["username"].as_str().unwrap().to_owned(), person["role"].as_str().unwrap().to_owned()))
         .collect();
-    let expected = [("dorm", "dorm_staff"), ("tech", "technician"), ("manager", "manager"), ("admin", "admin")].map(|(user, role)| (user.to_owned(), role.to_owned()));
+    let expected = [("dorm", "dorm_staff"), ("tech", "technician"), ("manager", "manager"), ("admin", "admin")]
+        .map(|(user, role)| (user.to_owned(), role.to_owned()));
     assert_eq!(listed, expected);
     assert_eq!(people[1]["display_name"], "张师傅");
     // The inspector works at hq only: plant2's people are not theirs to see.
-    for (path, token) in [("/api/sites/plant2/people", Some(server.token("inspector"))), ("/api/sites/nowhere/people", Some(server.token("admin"))), ("/api/sites/Bad%20Site/people", Some(server.token("admin")))] {
+    for (path, token) in [
+        ("/api/sites/plant2/people", Some(server.token("inspector"))),
+        ("/api/sites/nowhere/people", Some(server.token("admin"))),
+        ("/api/sites/Bad%20Site/people", Some(server.token("admin"))),
+    ] {
         assert_eq!(get(&server, path, token.as_deref()).await.status(), 404, "{path}");
     }
     assert_eq!(get(&server, "/api/sites/hq/people", None).await.status(), 401);
@@ -512,7 +543,11 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     let doc = order_with(automerge::ActorId::from([0x5a; 16]), "inspector", "hq", "device");
     let document = DocumentId::from_random(*b"inspector-device");
     inspector_phone.add_document(document, doc);
-    sync_until(&mut inspector_phone, &server.sync_url("inspector"), PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut inspector_phone, &server.sync_url("inspector"), PATIENCE, |client| {
+        client.status(&document) == Some(SyncStatus::Synced)
+    })
+    .await
+    .unwrap();
     let people: Value = get(&server, "/api/admin/users", Some(&admin)).await.json().await.unwrap();
     let inspector = people.as_array().unwrap().iter().find(|person| person["username"] == "inspector").unwrap();
     assert!(inspector["last_sync"].as_i64().unwrap() > 1_700_000_000_000, "{inspector}");
@@ -525,7 +560,9 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     // open sync connection closes so that it reopens under the new roles; their token stays.
     let inspector_token = server.token("inspector");
     let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync?token={inspector_token}", server.address)).await.unwrap();
-    let (status, body) = put_roles(admin.clone(), "inspector", json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }])).await;
+    let (status, body) =
+        put_roles(admin.clone(), "inspector", json!([{ "site": "hq", "role": "inspector" }, { "site": "plant2", "role": "dorm_staff" }]))
+            .await;
     assert_eq!(status, 200, "{body}");
     let reason = tokio::time::timeout(PATIENCE, async {
         use futures_util::StreamExt as _;
@@ -567,13 +604,20 @@ async fn admins_reset_passwords_change_roles_at_their_sites_and_see_who_synced_w
     // A reset password: the old one and old tokens stop working, the new one works.
     let old_token = server.token("store");
     let (status, body) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "short" })).await;
-    assert_eq!((status, body["error"].as_str(), body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("a password needs at least 8 characters"), Some("password_too_short")));
+    assert_eq!(
+        (status, body["error"].as_str(), body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("a password needs at least 8 characters"), Some("password_too_short"))
+    );
     let (status, body) = post(&server, "/api/admin/users/dorm/password", &hq_admin, json!({ "password": "a new secret" })).await;
-    assert_eq!((status, body["error"].as_str(), body["code"].as_str()), (StatusCode::FORBIDDEN, Some("this person works at a site you do not administer"), Some("forbidden")));
+    assert_eq!(
+        (status, body["error"].as_str(), body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("this person works at a site you do not administer"), Some("forbidden"))
+    );
     let (status, _) = post(&server, "/api/admin/users/store/password", &admin, json!({ "password": "a new secret" })).await;
     assert_eq!(status, 200);
     assert_eq!(get(&server, "/api/me", Some(&old_token)).await.status(), 401);
-    let response = http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
+    let response =
+        http_client().post(server.url("/api/login")).json(&json!({ "username": "store", "password": "demo" })).send().await.unwrap();
     assert_eq!(response.status(), 401);
     let fresh = login(&server.url("/"), "store", "a new secret").await;
     assert_eq!(get(&server, "/api/me", Some(&fresh)).await.status(), 200);
@@ -600,7 +644,9 @@ async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
     let stored_catalog = server.state.documents.load(&catalog).unwrap().unwrap().get_heads();
     let mut inspector = phone("inspector");
     inspector.request_document(catalog);
-    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
     SiteCatalog::edit_in(inspector.document_mut(&catalog).unwrap(), |site| {
         let mut place = site.read().unwrap().places[0].clone();
         place.code = "HACKED".into();
@@ -613,7 +659,8 @@ async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
     // And a fault reported "by the manager".
     let forged = DocumentId::from_random(*b"forged-reporter!");
     inspector.add_document(forged, order_by("manager", "hq", "经理报的"));
-    let settled = |client: &Client| client.is_refused(&catalog) && client.is_refused(&forged) && client.status(&honest) == Some(SyncStatus::Synced);
+    let settled =
+        |client: &Client| client.is_refused(&catalog) && client.is_refused(&forged) && client.status(&honest) == Some(SyncStatus::Synced);
     sync_until(&mut inspector, &server.sync_url("inspector"), PATIENCE, settled).await.unwrap();
     assert_eq!(refusal(&inspector, &catalog).as_deref(), Some("role"));
     assert_eq!(refusal(&inspector, &forged).as_deref(), Some("name"));
@@ -623,7 +670,13 @@ async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
     // A storekeeper counts and closes a stocktake, then approves it: the approval is
     // refused; a manager's is kept.
     let count = DocumentId::from_random(*b"self-approved!!!");
-    let new = NewStocktake { site: shared::directory::SiteId::parse("hq").unwrap(), location: "hq-store".into(), mode: Mode::Open, expected: vec![("gloves".into(), Quantity::from_thousandths(5_000))], assets: Vec::new() };
+    let new = NewStocktake {
+        site: shared::directory::SiteId::parse("hq").unwrap(),
+        location: "hq-store".into(),
+        mode: Mode::Open,
+        expected: vec![("gloves".into(), Quantity::from_thousandths(5_000))],
+        assets: Vec::new(),
+    };
     let mut stocktake = Stocktake::start(automerge::ActorId::random(), &new, &edit("store")).unwrap();
     stocktake.count(&id("c1"), "A1", "gloves", Quantity::from_thousandths(50_000), &edit("store")).unwrap();
     stocktake.record_phase(&id("closed"), Phase::Closed, &edit("store")).unwrap();
@@ -635,11 +688,20 @@ async fn every_change_is_held_to_the_write_policy_and_refusals_say_why() {
     assert_eq!(refusal(&store, &count).as_deref(), Some("role"));
     let mut manager = phone("manager");
     manager.request_document(count);
-    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced)).await.unwrap();
-    assert_eq!(Stocktake::read_doc(manager.document(&count).unwrap()).unwrap().phase, Phase::Closed, "the storekeeper's approval was not kept");
-    Stocktake::edit_in(manager.document_mut(&count).unwrap(), |count| count.approve(&id("approved-m"), &[], &edit("manager")).unwrap()).unwrap();
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
+    assert_eq!(
+        Stocktake::read_doc(manager.document(&count).unwrap()).unwrap().phase,
+        Phase::Closed,
+        "the storekeeper's approval was not kept"
+    );
+    Stocktake::edit_in(manager.document_mut(&count).unwrap(), |count| count.approve(&id("approved-m"), &[], &edit("manager")).unwrap())
+        .unwrap();
     manager.handle_local_change(&count);
-    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| client.status(&count) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
     let kept = server.state.documents.load(&count).unwrap().unwrap();
     assert_eq!(Stocktake::read_doc(&kept).unwrap().phase, Phase::Approved);
 
@@ -751,7 +813,13 @@ async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
     let server = TestServer::start(dist.path()).await;
     let hq = shared::directory::SiteId::parse("hq").unwrap();
     let starts = shared::time::Timestamp::from_millis(1_780_000_000_000);
-    let plan = MaintenancePlan { id: EntryId::parse("pump-check").unwrap(), asset: EntryId::parse("pump").unwrap(), title: "水泵保养".into(), every: Every::Months(1), start: starts };
+    let plan = MaintenancePlan {
+        id: EntryId::parse("pump-check").unwrap(),
+        asset: EntryId::parse("pump").unwrap(),
+        title: "水泵保养".into(),
+        every: Every::Months(1),
+        start: starts,
+    };
     let (id, order) = WorkOrder::preventive(&hq, &plan, "hq-b1", 7, starts, starts).unwrap();
     let planner = order.doc().clone().get_actor().clone();
 
@@ -761,12 +829,16 @@ async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
 
     // The technician's phone makes the order all the same, and works it.
     let mut doc = order.into_doc().with_actor(automerge::ActorId::random());
-    WorkOrder::edit_in(&mut doc, |order| order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &Edit::new(Username::parse("tech").unwrap(), now()))).unwrap();
+    WorkOrder::edit_in(&mut doc, |order| {
+        order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &Edit::new(Username::parse("tech").unwrap(), now()))
+    })
+    .unwrap();
     let mut tech = push(&server, "tech", id, doc).await;
     let stored = WorkOrder::read_doc(&server.state.documents.load(&id).unwrap().unwrap()).unwrap();
     assert_eq!((stored.header.created_by.as_str(), stored.events.len()), ("planner", 2));
     // History names no one for the planner's changes, the technician for theirs.
-    let history: Vec<Value> = get(&server, &format!("/api/documents/{id}/history"), Some(&server.token("tech"))).await.json().await.unwrap();
+    let history: Vec<Value> =
+        get(&server, &format!("/api/documents/{id}/history"), Some(&server.token("tech"))).await.json().await.unwrap();
     let users: Vec<&Value> = history.iter().map(|entry| &entry["user"]).collect();
     assert_eq!(users, [&Value::Null, &Value::Null, &json!("tech")], "{history:?}");
 

@@ -126,15 +126,25 @@ async fn upload_photo(base_url: &str, token: &str, index: u32) -> anyhow::Result
     photo[..4].copy_from_slice(&[0xff, 0xd8, 0xff, 0xe0]);
     photo[4..8].copy_from_slice(&index.to_be_bytes());
     let sha256 = hex(&Sha256::digest(&photo));
-    let response =
-        http_client().put(format!("{base_url}blobs/{sha256}")).bearer_auth(token).header("content-type", "image/jpeg").body(photo.clone()).send().await?;
+    let response = http_client()
+        .put(format!("{base_url}blobs/{sha256}"))
+        .bearer_auth(token)
+        .header("content-type", "image/jpeg")
+        .body(photo.clone())
+        .send()
+        .await?;
     anyhow::ensure!(response.status() == 201, "uploading photo {index}: {}", response.status());
     Ok((sha256, photo))
 }
 
 /// A phone that keeps uploading photos, each followed by a round document that refers to
 /// it, until told to stop.
-async fn keep_uploading(base_url: String, token: String, acknowledged: Arc<Mutex<Acknowledged>>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+async fn keep_uploading(
+    base_url: String,
+    token: String,
+    acknowledged: Arc<Mutex<Acknowledged>>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let mut phone = phone("camera");
     let mut documents = Vec::new();
     let mut index = 0u32;
@@ -222,7 +232,15 @@ async fn a_backup_taken_while_phones_push_restores_everything_acknowledged_befor
     let size = std::fs::metadata(&file).unwrap().len();
 
     // The running server recorded it before the command line finished.
-    let status: Value = http_client().get(format!("{}api/admin/backup", server.url)).bearer_auth(&tokens["admin"]).send().await.unwrap().json().await.unwrap();
+    let status: Value = http_client()
+        .get(format!("{}api/admin/backup", server.url))
+        .bearer_auth(&tokens["admin"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let last = &status["last_backup"];
     assert_eq!(last["by"], "command line");
     assert_eq!(last["bytes"], size);
@@ -248,7 +266,9 @@ async fn a_backup_taken_while_phones_push_restores_everything_acknowledged_befor
     for document in &documents {
         fresh.request_document(*document);
     }
-    let answered = |client: &Client| documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced) || client.is_unavailable(document));
+    let answered = |client: &Client| {
+        documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced) || client.is_unavailable(document))
+    };
     sync_until(&mut fresh, &sync_url(&server.url, &manager), PATIENCE, answered).await.unwrap();
     for (document, heads) in &before.documents {
         assert!(!fresh.is_unavailable(document), "document {document} is missing from the restored server");
@@ -355,7 +375,8 @@ fn small_backup(scratch: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 }
 
 fn entries(directory: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(directory).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(directory).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -392,7 +413,9 @@ fn restore_refuses_a_non_empty_directory_and_damaged_files_leaving_nothing() {
     std::fs::write(&foreign, "not a backup at all").unwrap();
     let empty = scratch.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    for (from, expected) in [(&truncated, "ends early: the backup is truncated"), (&flipped, "is damaged"), (&foreign, "is not a Houqin backup")] {
+    for (from, expected) in
+        [(&truncated, "ends early: the backup is truncated"), (&flipped, "is damaged"), (&foreign, "is not a Houqin backup")]
+    {
         let absent = scratch.path().join("absent");
         let refused = restore(from, &absent);
         assert!(!refused.status.success());

@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::support::{TestServer, built_dist, wait_for};
 use tests::chromium::{Browser, PATIENCE};
 
-
 mod admin;
 mod lan;
 mod nav;
@@ -26,7 +25,12 @@ async fn a_damaged_database_is_shown_on_the_start_page() {
     server.state.storage.note_damage(["document automerge:x: a stored chunk of 200000 bytes is gone".to_owned()]);
     let browser = Browser::start().await;
     browser.client.goto(&server.url("/")).await.unwrap();
-    browser.wait_for_text("[data-status=damaged]", "The server's database is damaged and serves only what still reads: an administrator restores a backup or salvages it").await;
+    browser
+        .wait_for_text(
+            "[data-status=damaged]",
+            "The server's database is damaged and serves only what still reads: an administrator restores a backup or salvages it",
+        )
+        .await;
     screenshot(&browser, "server-damaged").await;
     browser.client.goto(&server.url("/settings")).await.unwrap();
     browser.wait_for_text("h1", "Settings").await;
@@ -51,7 +55,12 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
     // A server whose disk is nearly full says so to everyone who opens the app.
     server.state.storage.space().set_reserve(u64::MAX);
     browser.client.refresh().await.unwrap();
-    browser.wait_for_text("[data-status=disk-full]", "The server's disk is nearly full: new changes stay on this phone until an administrator frees space").await;
+    browser
+        .wait_for_text(
+            "[data-status=disk-full]",
+            "The server's disk is nearly full: new changes stay on this phone until an administrator frees space",
+        )
+        .await;
     screenshot(&browser, "server-disk-full").await;
 
     // An app page loaded directly gets the shell from the server and is drawn by the router.
@@ -149,9 +158,10 @@ async fn signing_in_once_keeps_the_phone_signed_in_offline() {
 
 /// A 1×1 PNG picture.
 const TINY_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-    0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f,
-    0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+    0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63,
+    0x64, 0x60, 0xf8, 0x5f, 0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
+    0xae, 0x42, 0x60, 0x82,
 ];
 
 /// Types into the field `name` of the form `form` and submits it. The field is looked up
@@ -160,7 +170,10 @@ const TINY_PNG: &[u8] = &[
 async fn submit(browser: &Browser, form: &str, name: &str, value: &str) {
     use fantoccini::Locator::Css;
     let field = format!("[data-form={form}] [name={name}]");
-    wait_for(&format!("{field} to take {value:?}"), PATIENCE, || async { browser.client.find(Css(&field)).await.ok()?.send_keys(value).await.ok() }).await;
+    wait_for(&format!("{field} to take {value:?}"), PATIENCE, || async {
+        browser.client.find(Css(&field)).await.ok()?.send_keys(value).await.ok()
+    })
+    .await;
     press(browser, browser.client.find(Css(&format!("[data-form={form}] button[type=submit]"))).await.unwrap()).await;
 }
 
@@ -211,7 +224,10 @@ async fn wait_for_server_heads_stored(browser: &Browser) {
             transaction.objectStore('server_heads').count().onsuccess = (event) => { recorded = event.target.result; };
             transaction.oncomplete = () => { db.close(); done(documents.size > 0 && recorded >= documents.size); };
         };";
-    wait_for("the server's heads of every document to be stored", PATIENCE, || async { (browser.client.execute_async(script, Vec::new()).await.unwrap() == json!(true)).then_some(()) }).await;
+    wait_for("the server's heads of every document to be stored", PATIENCE, || async {
+        (browser.client.execute_async(script, Vec::new()).await.unwrap() == json!(true)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -254,13 +270,23 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
     browser.wait_for_text(".timeline-entry[data-kind=comment] .timeline-what", "带上扳手").await;
     assert_eq!(browser.text(".order-page h1").await.as_deref(), Some("配电房漏水"));
     wait_for("the photo to show from the phone's store", PATIENCE, || async {
-        (browser.evaluate("const img = document.querySelector('[data-photo=shown]'); return img !== null && img.complete && img.naturalWidth > 0").await == json!(true)).then_some(())
+        (browser
+            .evaluate(
+                "const img = document.querySelector('[data-photo=shown]'); return img !== null && img.complete && img.naturalWidth > 0",
+            )
+            .await
+            == json!(true))
+        .then_some(())
     })
     .await;
     // Back on the list, the report is one line saying it has a note.
     tap(&browser, "[data-action=back]").await;
     browser.wait_for_text("[data-list=my-reports] .order [data-comments]", "1 note").await;
-    assert_eq!(browser.evaluate("return document.querySelectorAll('[data-list=my-reports] form, [data-list=my-reports] input').length").await, json!(0), "no forms in the list");
+    assert_eq!(
+        browser.evaluate("return document.querySelectorAll('[data-list=my-reports] form, [data-list=my-reports] input').length").await,
+        json!(0),
+        "no forms in the list"
+    );
 
     // Signing out now would lose work: the phone says so, and staying keeps everything.
     browser.client.find(fantoccini::Locator::Css("[data-action=sign-out]")).await.unwrap().click().await.unwrap();
@@ -388,12 +414,17 @@ async fn two_phones_edit_the_same_report_offline_and_both_see_the_merge() {
     // either order).
     tap(&manager, ".order-page [data-action=history]").await;
     wait_for("the history to list both people", PATIENCE, || async {
-        let who = manager.evaluate("return [...document.querySelectorAll('.order-page .history .who')].map((who) => who.dataset.who).sort()").await;
+        let who = manager
+            .evaluate("return [...document.querySelectorAll('.order-page .history .who')].map((who) => who.dataset.who).sort()")
+            .await;
         (who == json!(["inspector", "inspector", "manager"])).then_some(())
     })
     .await;
     // People by name, what they did in words.
-    let said = manager.evaluate("return [...document.querySelectorAll('.order-page .history li')].map((line) => line.textContent)").await.to_string();
+    let said = manager
+        .evaluate("return [...document.querySelectorAll('.order-page .history li')].map((line) => line.textContent)")
+        .await
+        .to_string();
     assert!(said.contains("李安全员 · 李安全员's phone 1") && said.contains("reported the fault") && said.contains("王经理"), "{said}");
     inspector.close().await;
     manager.close().await;
@@ -427,7 +458,8 @@ async fn a_new_release_is_offered_and_taken_whole() {
 
     // A new release lands on the server: another shell, another service worker.
     let shell = std::fs::read_to_string(dist.path().join("index.html")).unwrap();
-    std::fs::write(dist.path().join("index.html"), shell.replace("<title>后勤 Houqin</title>", "<title>后勤 Houqin · next</title>")).unwrap();
+    std::fs::write(dist.path().join("index.html"), shell.replace("<title>后勤 Houqin</title>", "<title>后勤 Houqin · next</title>"))
+        .unwrap();
     let worker = std::fs::read_to_string(dist.path().join("sw.js")).unwrap();
     let version_line = worker.lines().find(|line| line.starts_with("const VERSION = ")).unwrap().to_owned();
     std::fs::write(dist.path().join("sw.js"), worker.replace(&version_line, "const VERSION = \"next-release\";")).unwrap();
@@ -462,7 +494,11 @@ async fn tap(browser: &Browser, selector: &str) {
 /// Clicks `element` once it is scrolled to the middle of the screen, as a thumb would: at
 /// the bottom edge it would be under the tab bar.
 async fn press(browser: &Browser, element: fantoccini::elements::Element) {
-    browser.client.execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&element).unwrap()]).await.unwrap();
+    browser
+        .client
+        .execute("arguments[0].scrollIntoView({ block: 'center' })", vec![serde_json::to_value(&element).unwrap()])
+        .await
+        .unwrap();
     element.click().await.unwrap();
 }
 
@@ -471,7 +507,8 @@ async fn answer(browser: &Browser, item: &str, answer: &str) {
     let selector = format!("[data-item={item}] [data-answer={answer}]");
     tap(browser, &selector).await;
     wait_for(&format!("{item} to read {answer}"), PATIENCE, || async {
-        (browser.evaluate(&format!("return document.querySelector('{selector}').classList.contains('selected')")).await == json!(true)).then_some(())
+        (browser.evaluate(&format!("return document.querySelector('{selector}').classList.contains('selected')")).await == json!(true))
+            .then_some(())
     })
     .await;
 }
@@ -492,7 +529,10 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     let Basement { browser, address, base, data } = into_the_basement().await;
     browser.client.goto(&format!("{base}rounds")).await.unwrap();
     // The phone's catalog (from its store) fills the choices.
-    wait_for("the checklists to be offered", PATIENCE, || async { browser.text("[data-form=round] select[name=template]").await.map(drop) }).await;
+    wait_for("the checklists to be offered", PATIENCE, || async {
+        browser.text("[data-form=round] select[name=template]").await.map(drop)
+    })
+    .await;
     let form = browser.client.find(Css("[data-form=round]")).await.unwrap();
     // Nothing is taken by default: a round starts at the place and of the checklist chosen.
     press(&browser, form.find(Css("button[type=submit]")).await.unwrap()).await;
@@ -505,7 +545,8 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     code.clear().await.unwrap();
     code.send_keys("hq-s\u{e004}").await.unwrap();
     wait_for("the labelled place to be chosen", PATIENCE, || async {
-        (browser.evaluate("return document.querySelector('[data-form=round] select[name=place]').value").await == json!("store")).then_some(())
+        (browser.evaluate("return document.querySelector('[data-form=round] select[name=place]').value").await == json!("store"))
+            .then_some(())
     })
     .await;
     assert_eq!(browser.text("[data-form=round] [role=alert]").await, None, "the error has gone");
@@ -519,7 +560,10 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     read_out(&browser, "cabinet-temperature", "45.5").await;
     let shown = browser.evaluate("return document.querySelector('[data-item=cabinet-temperature] input').value").await;
     assert_eq!(shown, json!("45.5"), "what the field shows");
-    wait_for("the warning to go", PATIENCE, || async { browser.text("[data-item=cabinet-temperature] [data-warning]").await.is_none().then_some(()) }).await;
+    wait_for("the warning to go", PATIENCE, || async {
+        browser.text("[data-item=cabinet-temperature] [data-warning]").await.is_none().then_some(())
+    })
+    .await;
 
     // Submitting with required items open names each, marks them and goes to the first.
     tap(&browser, "[data-action=submit-round]").await;
@@ -528,7 +572,12 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     let named = "return [...document.querySelectorAll('[data-list=missing] li')].map((line) => line.textContent)";
     assert_eq!(
         browser.evaluate(named).await,
-        json!(["Insulating mats and gloves intact: not answered", "Breakers clearly labelled: not answered", "No improvised wiring or overloaded sockets: not answered", "Residual-current devices trip on test: not answered"])
+        json!([
+            "Insulating mats and gloves intact: not answered",
+            "Breakers clearly labelled: not answered",
+            "No improvised wiring or overloaded sockets: not answered",
+            "Residual-current devices trip on test: not answered"
+        ])
     );
     for item in ["insulation-mats", "breakers-labelled", "no-overload"] {
         answer(&browser, item, "pass").await;
@@ -537,7 +586,10 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     tap(&browser, "[data-item=rcd-test] [data-action=add-note]").await;
     type_into(&browser, "[data-item=rcd-test] [data-form=note] [name=note]", "按钮卡滞").await;
     answer(&browser, "rcd-test", "fail").await;
-    assert_eq!(browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-form=note] [name=note]')?.value ?? null").await, json!("按钮卡滞"));
+    assert_eq!(
+        browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-form=note] [name=note]')?.value ?? null").await,
+        json!("按钮卡滞")
+    );
     tap(&browser, "[data-item=rcd-test] [data-form=note] button[type=submit]").await;
     browser.wait_for_text("[data-item=rcd-test] .note span", "按钮卡滞").await;
     tap(&browser, "[data-action=submit-round]").await;
@@ -559,7 +611,8 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     std::fs::write(&photo, TINY_PNG).unwrap();
     browser.client.find(Css("[data-item=rcd-test] input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
     wait_for("the photo on the failed item", PATIENCE, || async {
-        (browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-photos]').dataset.photos").await == json!("1")).then_some(())
+        (browser.evaluate("return document.querySelector('[data-item=rcd-test] [data-photos]').dataset.photos").await == json!("1"))
+            .then_some(())
     })
     .await;
     // The failure raises a hazard: a work order for the item and the place.
@@ -593,15 +646,23 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     assert_eq!(view.result().failed_keys, ["-/rcd-test"]);
     assert_eq!(view.notes.iter().map(|note| note.text.as_str()).collect::<Vec<_>>(), ["按钮卡滞"]);
     let photo = view.photos[0].blob.clone();
-    wait_for("the item's photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&server::blobs::parse_sha256(&photo.sha256).unwrap()).unwrap() }).await;
+    wait_for("the item's photo to be uploaded", PATIENCE, || async {
+        server.state.blobs.get(&server::blobs::parse_sha256(&photo.sha256).unwrap()).unwrap()
+    })
+    .await;
     let hazard = shared::protocol::DocumentId::parse(&view.hazards[0].work_order).unwrap();
-    let order = wait_for("the hazard's work order to reach the server", PATIENCE, || async { server.state.documents.load(&hazard).unwrap() }).await;
+    let order =
+        wait_for("the hazard's work order to reach the server", PATIENCE, || async { server.state.documents.load(&hazard).unwrap() }).await;
     let order = shared::document::work_order::WorkOrder::from_doc(order).unwrap().read().unwrap();
     assert_eq!(order.title, "Residual-current devices trip on test · 后勤仓库", "the item, in the phone's language, and the place");
     assert_eq!(order.priority, shared::document::work_order::Priority::Urgent, "a required item");
     assert_eq!(order.category, shared::document::work_order::Category::Electrical, "the checklist's trade");
     let raised = order.events[0].at;
-    assert_eq!(order.due_at.map(|due| due.millis_since(raised)), Some(4 * 60 * 60 * 1000), "due as an urgent order is, from the moment it was raised");
+    assert_eq!(
+        order.due_at.map(|due| due.millis_since(raised)),
+        Some(4 * 60 * 60 * 1000),
+        "due as an urgent order is, from the moment it was raised"
+    );
     assert_eq!(order.location, "store");
     assert_eq!(order.source.map(|source| (source.inspection, source.item)), Some((round.url(), "rcd-test".to_owned())));
     // The site's manager finds it among the hazards on their to-do page, not among the
@@ -609,7 +670,9 @@ async fn a_round_is_answered_and_submitted_offline_then_synced() {
     let manager = phone(&server, "manager", "王经理").await;
     manager.wait_for_text("[data-list=hazards] .order-line a", "Residual-current devices trip on test · 后勤仓库").await;
     assert_eq!(manager.text("#hazards").await.as_deref(), Some("Hazards not yet repaired (1)"));
-    let queued = manager.evaluate("return [...document.querySelectorAll('[data-list=dispatch] .order-line a')].map((line) => line.textContent)").await;
+    let queued = manager
+        .evaluate("return [...document.querySelectorAll('[data-list=dispatch] .order-line a')].map((line) => line.textContent)")
+        .await;
     assert!(!queued.to_string().contains("Residual-current"), "{queued}");
     screenshot(&manager, "home-manager-hazard").await;
     manager.close().await;
@@ -642,7 +705,9 @@ async fn new_person(server: &TestServer, username: &str, display_name: &str, sit
     let created = reqwest::Client::new()
         .post(server.url("/api/admin/users"))
         .bearer_auth(server.token("admin"))
-        .json(&json!({ "username": username, "display_name": display_name, "password": password, "roles": [{ "site": site, "role": role }] }))
+        .json(
+            &json!({ "username": username, "display_name": display_name, "password": password, "roles": [{ "site": site, "role": role }] }),
+        )
         .send()
         .await
         .unwrap();
@@ -718,7 +783,8 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     // "Next unanswered" goes to the first item still open.
     tap(&inspector, "[data-action=next-unanswered]").await;
     wait_for("the next unanswered item to have the focus", PATIENCE, || async {
-        (inspector.evaluate("return document.activeElement.closest('.item')?.dataset.item ?? null").await == json!("extinguisher-pressure")).then_some(())
+        (inspector.evaluate("return document.activeElement.closest('.item')?.dataset.item ?? null").await == json!("extinguisher-pressure"))
+            .then_some(())
     })
     .await;
     // 0.8 MPa is under the extinguisher's minimum: the item fails and wants a photo.
@@ -727,9 +793,18 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     let scratch = tempfile::tempdir().unwrap();
     let photo = scratch.path().join("gauge.png");
     std::fs::write(&photo, TINY_PNG).unwrap();
-    inspector.client.find(Css("[data-item=extinguisher-pressure] .follow-up input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
+    inspector
+        .client
+        .find(Css("[data-item=extinguisher-pressure] .follow-up input[name=photo]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
     wait_for("the photo on the failed item", PATIENCE, || async {
-        (inspector.evaluate("return document.querySelector('[data-item=extinguisher-pressure] [data-photos]').dataset.photos").await == json!("1")).then_some(())
+        (inspector.evaluate("return document.querySelector('[data-item=extinguisher-pressure] [data-photos]').dataset.photos").await
+            == json!("1"))
+        .then_some(())
     })
     .await;
     tap(&inspector, "[data-item=extinguisher-pressure] [data-action=raise-hazard]").await;
@@ -749,15 +824,23 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     tap(&inspector, "[data-action=submit-round]").await;
     inspector.wait_for_text("[data-missing]", "Still needed before submitting: 1").await;
     inspector.wait_for_text("[data-list=missing] li", "Inspector's signature: not answered").await;
-    assert_eq!(inspector.evaluate("return [...document.querySelectorAll('.item.flagged')].map((item) => item.dataset.item)").await, json!(["signature"]));
+    assert_eq!(
+        inspector.evaluate("return [...document.querySelectorAll('.item.flagged')].map((item) => item.dataset.item)").await,
+        json!(["signature"])
+    );
     save_signature(&inspector, "signature").await;
-    wait_for("the signature to leave the missing", PATIENCE, || async { inspector.text("[data-missing]").await.is_none().then_some(()) }).await;
+    wait_for("the signature to leave the missing", PATIENCE, || async { inspector.text("[data-missing]").await.is_none().then_some(()) })
+        .await;
     inspector.wait_for_text("[data-progress] > span", "10 of 11 answered").await;
     screenshot(&inspector, "round-answered").await;
     fits_a_phone(&inspector, 30).await;
     tap(&inspector, "[data-action=submit-round]").await;
     inspector.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
-    assert_eq!(inspector.evaluate("return document.querySelector('[data-item=exits-clear] [data-answer=pass]').disabled").await, json!(true), "read-only once submitted");
+    assert_eq!(
+        inspector.evaluate("return document.querySelector('[data-item=exits-clear] [data-answer=pass]').disabled").await,
+        json!(true),
+        "read-only once submitted"
+    );
     screenshot(&inspector, "round-submitted").await;
 
     // The printable report has the result, the failed item's photo and the signature.
@@ -766,7 +849,9 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     // 8 of 9 judged passed: 88.9%, rounded, not cut.
     inspector.wait_for_text("[data-report=pass-rate]", "88.9%").await;
     wait_for("the report's pictures to show", PATIENCE, || async {
-        let shown = inspector.evaluate("return [...document.querySelectorAll('.report img')].filter((img) => img.complete && img.naturalWidth > 0).length").await;
+        let shown = inspector
+            .evaluate("return [...document.querySelectorAll('.report img')].filter((img) => img.complete && img.naturalWidth > 0).length")
+            .await;
         (shown == json!(2)).then_some(())
     })
     .await;
@@ -776,7 +861,10 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     // the order through the site's index and shows it with the photo.
     let server = TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.goto(&base).await.unwrap();
-    wait_for("the inspector's phone to sync", Duration::from_secs(90), || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    wait_for("the inspector's phone to sync", Duration::from_secs(90), || async {
+        (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(())
+    })
+    .await;
     technician.client.goto(&format!("{base}orders")).await.unwrap();
     wait_for_order(&technician, "Extinguisher pressure (MPa) · 行政楼", 1).await;
     open_notes(&technician, "Extinguisher pressure (MPa) · 行政楼", &[""]).await;
@@ -787,12 +875,16 @@ async fn a_fire_round_done_offline_raises_a_hazard_that_reaches_the_technician()
     screenshot(&technician, "order-hazard-photo").await;
     tap(&technician, "[data-action=back]").await;
     let hazard = "[...document.querySelectorAll('.order')].find((order) => order.querySelector('.order-title').textContent === 'Extinguisher pressure (MPa) · 行政楼')";
-    assert_eq!(technician.evaluate(&format!("return {hazard}.querySelector('[data-order-status]').dataset.orderStatus")).await, json!("reported"));
+    assert_eq!(
+        technician.evaluate(&format!("return {hazard}.querySelector('[data-order-status]').dataset.orderStatus")).await,
+        json!("reported")
+    );
     screenshot(&technician, "orders-technician").await;
 
     let order = technician.evaluate(&format!("return {hazard}.dataset.document")).await;
     let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
-    let order = shared::document::work_order::WorkOrder::from_doc(server.state.documents.load(&order).unwrap().unwrap()).unwrap().read().unwrap();
+    let order =
+        shared::document::work_order::WorkOrder::from_doc(server.state.documents.load(&order).unwrap().unwrap()).unwrap().read().unwrap();
     assert_eq!((order.location.as_str(), order.priority), ("admin-building", shared::document::work_order::Priority::Urgent));
     assert_eq!(order.category, shared::document::work_order::Category::FireSafety, "a fire-safety round's hazard is 消防 work");
     assert_eq!(order.source.as_ref().map(|source| source.item.as_str()), Some("extinguisher-pressure"));
@@ -812,7 +904,10 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     wait_for("the dorm check to be due", PATIENCE, || async { first.text(due).await }).await;
     tap(&first, &format!("{due} [data-action=start-due]")).await;
     first.wait_for_text("h1", "Dormitory room check").await;
-    assert_eq!(first.evaluate("return [...document.querySelectorAll('[data-room]')].map((room) => room.dataset.room)").await, json!(["dorm-1-101", "dorm-1-102", "dorm-1-103"]));
+    assert_eq!(
+        first.evaluate("return [...document.querySelectorAll('[data-room]')].map((room) => room.dataset.room)").await,
+        json!(["dorm-1-101", "dorm-1-102", "dorm-1-103"])
+    );
     first.wait_for_text(".round-place [data-state]", "Synced").await;
     let open = "[data-list=open] [data-checklist=dorm_room] a";
     wait_for("the round to reach the second phone", Duration::from_secs(60), || async { second.text(open).await }).await;
@@ -824,10 +919,17 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     // both look at 103 and disagree about its hygiene.
     let address = server.address;
     let data = server.stop().await.unwrap();
-    for (phone, room, hygiene) in [(&first, "dorm-1-101", "clean"), (&second, "dorm-1-102", "acceptable"), (&first, "dorm-1-103", "clean"), (&second, "dorm-1-103", "dirty")] {
+    for (phone, room, hygiene) in [
+        (&first, "dorm-1-101", "clean"),
+        (&second, "dorm-1-102", "acceptable"),
+        (&first, "dorm-1-103", "clean"),
+        (&second, "dorm-1-103", "dirty"),
+    ] {
         tap(phone, &format!("[data-room={room}]")).await;
         wait_for(&format!("{room} to be shown"), PATIENCE, || async {
-            (phone.evaluate(&format!("return document.querySelector('[data-room={room}]').classList.contains('selected')")).await == json!(true)).then_some(())
+            (phone.evaluate(&format!("return document.querySelector('[data-room={room}]').classList.contains('selected')")).await
+                == json!(true))
+            .then_some(())
         })
         .await;
         answer(phone, "hygiene", hygiene).await;
@@ -859,13 +961,21 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     // The room both answered shows both answers with who gave them.
     tap(&first, "[data-room=dorm-1-103]").await;
     wait_for("the conflict to be shown", Duration::from_secs(30), || async {
-        let by = first.evaluate("return [...document.querySelectorAll('[data-item=hygiene] .conflict-value')].map((value) => value.dataset.by).sort()").await;
+        let by = first
+            .evaluate(
+                "return [...document.querySelectorAll('[data-item=hygiene] .conflict-value')].map((value) => value.dataset.by).sort()",
+            )
+            .await;
         (by == json!(["dorm", "dorm2"])).then_some(())
     })
     .await;
     // Where both gave the same answer there is nothing to settle: one item differs.
     first.wait_for_text("[data-conflicts]", "Items answered differently: 1; choose which to keep").await;
-    let words = first.evaluate("return [...document.querySelectorAll('[data-item=hygiene] .conflict-value strong')].map((value) => value.textContent).sort()").await;
+    let words = first
+        .evaluate(
+            "return [...document.querySelectorAll('[data-item=hygiene] .conflict-value strong')].map((value) => value.textContent).sort()",
+        )
+        .await;
     assert_eq!(words, json!(["Clean", "Dirty"]));
     screenshot(&first, "dorm-conflict").await;
     fits_a_phone(&first, 20).await;
@@ -880,7 +990,10 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     // The round's owner keeps the second person's answer; the conflict is gone everywhere.
     tap(&first, "[data-item=hygiene] .conflict-value[data-by=dorm2] [data-action=keep-answer]").await;
     first.wait_for_text("[data-item=hygiene] [data-answer=dirty].selected", "Dirty").await;
-    wait_for("the conflict to be settled", PATIENCE, || async { first.text("[data-item=hygiene] .conflict").await.is_none().then_some(()) }).await;
+    wait_for("the conflict to be settled", PATIENCE, || async {
+        first.text("[data-item=hygiene] .conflict").await.is_none().then_some(())
+    })
+    .await;
     tap(&second, "[data-room=dorm-1-103]").await;
     wait_for("the settled answer on the second phone", Duration::from_secs(60), || async {
         let settled = second.evaluate("return document.querySelector('[data-item=hygiene] .conflict') === null && document.querySelector('[data-item=hygiene] [data-answer=dirty]').classList.contains('selected')").await;
@@ -893,10 +1006,19 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
     let stored = wait_for("the settled round on the server", PATIENCE, || async {
         let view = shared::document::inspection::Inspection::from_doc(server.state.documents.load(&round).unwrap()?).ok()?.read().ok()?;
         let hygiene = view.answers.get(&("dorm-1-103".to_owned(), shared::document::EntryId::parse("hygiene").unwrap()))?;
-        (hygiene.value == shared::document::inspection::AnswerValue::Choice(shared::document::EntryId::parse("dirty").unwrap()) && view.answers.len() == 15).then_some(view)
+        (hygiene.value == shared::document::inspection::AnswerValue::Choice(shared::document::EntryId::parse("dirty").unwrap())
+            && view.answers.len() == 15)
+            .then_some(view)
     })
     .await;
-    let by_room = |room: &str| stored.answers.values().filter(|answer| answer.room == room).map(|answer| answer.user.to_string()).collect::<std::collections::BTreeSet<_>>();
+    let by_room = |room: &str| {
+        stored
+            .answers
+            .values()
+            .filter(|answer| answer.room == room)
+            .map(|answer| answer.user.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
     assert_eq!(by_room("dorm-1-101"), ["dorm".to_owned()].into());
     assert_eq!(by_room("dorm-1-102"), ["dorm2".to_owned()].into());
     first.close().await;
@@ -906,8 +1028,12 @@ async fn two_dorm_staff_split_a_building_offline_and_settle_the_room_they_disagr
 
 /// Waits until the element `selector` has `data-<attribute>` equal to `expected`.
 async fn wait_for_cell_data(browser: &Browser, selector: &str, attribute: &str, expected: &str) {
-    let script = format!("const element = document.querySelector({}); return element ? element.dataset.{attribute} : null;", json!(selector));
-    wait_for(&format!("{selector} to have {attribute} {expected}"), PATIENCE, || async { (browser.evaluate(&script).await == json!(expected)).then_some(()) }).await;
+    let script =
+        format!("const element = document.querySelector({}); return element ? element.dataset.{attribute} : null;", json!(selector));
+    wait_for(&format!("{selector} to have {attribute} {expected}"), PATIENCE, || async {
+        (browser.evaluate(&script).await == json!(expected)).then_some(())
+    })
+    .await;
 }
 
 /// Opens the order titled `title` from the list `list` on the orders page.
@@ -945,7 +1071,9 @@ async fn wait_for_status(browser: &Browser, status: &str) {
 /// by a sync between finding the select and picking gets the new select found again.
 async fn choose(browser: &Browser, form: &str, name: &str, value: &str) {
     let selector = format!("[data-form={form}] select[name={name}]");
-    let offered = format!("const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.value === '{value}');");
+    let offered = format!(
+        "const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.value === '{value}');"
+    );
     wait_for(&format!("{selector} to offer {value}"), PATIENCE, || async {
         (browser.evaluate(&offered).await == json!(true)).then_some(())?;
         let select = browser.client.find(fantoccini::Locator::Css(&selector)).await.ok()?;
@@ -962,7 +1090,10 @@ async fn type_into(browser: &Browser, selector: &str, text: &str) {
 /// Waits until the page has an element matching `selector`.
 async fn wait_for_element(browser: &Browser, selector: &str) {
     let script = format!("return document.querySelector({}) !== null", json!(selector));
-    wait_for(&format!("{selector} to be on the page"), PATIENCE, || async { (browser.evaluate(&script).await == json!(true)).then_some(()) }).await;
+    wait_for(&format!("{selector} to be on the page"), PATIENCE, || async {
+        (browser.evaluate(&script).await == json!(true)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -984,7 +1115,9 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     // The air conditioner's label names the asset and, through it, the room.
     type_into(&inspector, "[data-form=report] [name=code]", "kt-hq-101\u{e004}").await;
     wait_for("the labelled asset to be chosen", PATIENCE, || async {
-        let chosen = inspector.evaluate("const form = document.querySelector('[data-form=report]'); return [form.place.value, form.asset.value];").await;
+        let chosen = inspector
+            .evaluate("const form = document.querySelector('[data-form=report]'); return [form.place.value, form.asset.value];")
+            .await;
         (chosen == json!(["admin-101", "kt-hq-101"])).then_some(())
     })
     .await;
@@ -1016,7 +1149,8 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
 
     // The technician's phone has it first in "my work"; only the steps that fit are offered.
     open_order(&technician, &base, "my-work", "空调不制冷").await;
-    let offered = technician.evaluate("return [...document.querySelectorAll('.order-actions button')].map((button) => button.dataset.action)").await;
+    let offered =
+        technician.evaluate("return [...document.querySelectorAll('.order-actions button')].map((button) => button.dataset.action)").await;
     assert_eq!(offered, json!(["order-acknowledge", "order-start"]));
     take_step(&technician, "acknowledge", "acknowledged").await;
     technician.wait_for_text(".order-page [data-state]", "Synced").await;
@@ -1063,14 +1197,29 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     let id = shared::protocol::DocumentId::parse(&link).unwrap();
     let order = WorkOrder::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
     let state = order.state();
-    assert_eq!((state.status, state.assignee.as_ref().map(|user| user.as_str()), state.rating.map(|rating| rating.stars())), (Status::Verified, Some("tech"), Some(4)));
+    assert_eq!(
+        (state.status, state.assignee.as_ref().map(|user| user.as_str()), state.rating.map(|rating| rating.stars())),
+        (Status::Verified, Some("tech"), Some(4))
+    );
     let steps: Vec<(&str, &str)> = {
         let mut events: Vec<_> = order.events.iter().collect();
         events.sort_by_key(|event| event.at);
         events.iter().map(|event| (event.kind.name(), event.user.as_str())).collect()
     };
-    assert_eq!(steps, [("reported", "inspector"), ("assigned", "manager"), ("acknowledged", "tech"), ("started", "tech"), ("completed", "tech"), ("verified", "inspector")]);
-    assert!(matches!(&order.events.iter().find(|event| event.kind.name() == "completed").unwrap().kind, EventKind::Completed { notes } if notes == "更换启动电容"));
+    assert_eq!(
+        steps,
+        [
+            ("reported", "inspector"),
+            ("assigned", "manager"),
+            ("acknowledged", "tech"),
+            ("started", "tech"),
+            ("completed", "tech"),
+            ("verified", "inspector")
+        ]
+    );
+    assert!(
+        matches!(&order.events.iter().find(|event| event.kind.name() == "completed").unwrap().kind, EventKind::Completed { notes } if notes == "更换启动电容")
+    );
     assert_eq!((order.asset.as_deref(), order.location.as_str(), order.priority.as_str()), (Some("kt-hq-101"), "admin-101", "urgent"));
     let mut parts: Vec<(&str, String)> = order.parts.iter().map(|part| (part.item.as_str(), part.quantity.to_string())).collect();
     parts.sort();
@@ -1157,9 +1306,15 @@ async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_ma
     assert_eq!(state.flags.len(), 1);
     let resolution = state.flags[0].resolution.clone().expect("resolved");
     let decision = order.events.iter().find(|event| event.id == resolution).unwrap();
-    assert_eq!((&decision.kind, decision.user.as_str()), (&EventKind::Resolved { flagged: state.flags[0].event.clone(), decision: "以维修完工为准".to_owned() }, "manager"));
+    assert_eq!(
+        (&decision.kind, decision.user.as_str()),
+        (&EventKind::Resolved { flagged: state.flags[0].event.clone(), decision: "以维修完工为准".to_owned() }, "manager")
+    );
     technician.client.refresh().await.unwrap();
-    wait_for("the technician's phone to see the decision", Duration::from_secs(60), || async { technician.text(".flag").await.is_none().then_some(()) }).await;
+    wait_for("the technician's phone to see the decision", Duration::from_secs(60), || async {
+        technician.text(".flag").await.is_none().then_some(())
+    })
+    .await;
     manager.close().await;
     technician.close().await;
     server.stop().await.unwrap();
@@ -1183,7 +1338,9 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
         every: Every::Days(1),
         start: starts,
     };
-    catalog.put_maintenance(&plan, &shared::document::Edit::new(shared::directory::Username::parse("admin").unwrap(), server::auth::now())).unwrap();
+    catalog
+        .put_maintenance(&plan, &shared::document::Edit::new(shared::directory::Username::parse("admin").unwrap(), server::auth::now()))
+        .unwrap();
     server.state.documents.compact(&catalog_id, catalog.doc_mut()).unwrap();
 
     let manager = phone(&server, "manager", "王经理").await;
@@ -1230,7 +1387,8 @@ async fn a_fixed_asset_audit_finds_assets_by_tag_offline_and_lists_the_missing()
     type_into(&keeper, "[data-form=stocktake] [name=location]", "行政楼").await;
     tap(&keeper, "[data-form=stocktake] button[type=submit]").await;
     keeper.wait_for_text("h1", "Stocktake · 行政楼").await;
-    let audit = |state: &'static str| format!("return [...document.querySelectorAll('[data-audit={state}]')].map((line) => line.dataset.asset)");
+    let audit =
+        |state: &'static str| format!("return [...document.querySelectorAll('[data-audit={state}]')].map((line) => line.dataset.asset)");
     wait_for("every asset to be listed as not found yet", PATIENCE, || async {
         (keeper.evaluate(&audit("missing")).await == json!(["kt-hq-101", "xf-hq-001", "xf-hq-002"])).then_some(())
     })
@@ -1264,7 +1422,8 @@ async fn a_fixed_asset_audit_finds_assets_by_tag_offline_and_lists_the_missing()
     keeper.wait_for_text(".stocktake-page [data-state]", "Synced").await;
     let id = keeper.evaluate("return document.querySelector('[data-stocktake]').dataset.stocktake").await;
     let id = shared::protocol::DocumentId::parse(id.as_str().unwrap()).unwrap();
-    let stored = shared::document::stocktake::Stocktake::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
+    let stored =
+        shared::document::stocktake::Stocktake::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
     let result = stored.audit();
     assert_eq!((result.in_place.len(), result.elsewhere.len(), result.missing), (1, 1, vec!["xf-hq-002".to_owned()]));
     assert!(stored.found.iter().all(|found| found.counter.as_str() == "store"));

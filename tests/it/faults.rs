@@ -27,7 +27,10 @@ fn sync_url(server: &ServerProcess, token: &str) -> String {
 async fn send_raw(url: &str, peer: &str, document: DocumentId, data: Vec<u8>) -> Vec<Message> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let sender = PeerId(peer.to_owned());
-    socket.send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into())).await.unwrap();
+    socket
+        .send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into()))
+        .await
+        .unwrap();
     let target = PeerId("houqin-server".to_owned());
     socket.send(Frame::Binary(encode(&Message::Sync { sender, target, document, data }).into())).await.unwrap();
     let mut said = Vec::new();
@@ -46,7 +49,9 @@ async fn send_raw(url: &str, peer: &str, document: DocumentId, data: Vec<u8>) ->
 }
 
 fn error_of(said: &[Message]) -> String {
-    said.iter().find_map(|message| if let Message::Error { message } = message { Some(message.clone()) } else { None }).unwrap_or_else(|| panic!("no error in {said:?}"))
+    said.iter()
+        .find_map(|message| if let Message::Error { message } = message { Some(message.clone()) } else { None })
+        .unwrap_or_else(|| panic!("no error in {said:?}"))
 }
 
 /// An ordinary phone's round trip: a new order pushed and acknowledged, signed in as
@@ -123,7 +128,11 @@ async fn a_decompression_bomb_is_refused_before_it_is_inflated() {
 /// The server's resident memory now, from the kernel.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find_map(|line| line.strip_prefix("VmRSS:")).and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok()).expect("VmRSS in /proc")
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc")
 }
 
 /// Requests for 40,000 documents nobody has, from eight sockets, each within its rate:
@@ -163,7 +172,12 @@ async fn requests_for_made_up_documents_are_answered_and_forgotten() {
                 for n in 0..5_000u32 {
                     let mut id = [socket; 16];
                     id[..4].copy_from_slice(&n.to_be_bytes());
-                    let request = Message::Request { sender: sender.clone(), target: PeerId("houqin-server".into()), document: DocumentId::from_random(id), data: empty.clone() };
+                    let request = Message::Request {
+                        sender: sender.clone(),
+                        target: PeerId("houqin-server".into()),
+                        document: DocumentId::from_random(id),
+                        data: empty.clone(),
+                    };
                     write.send(Frame::Binary(encode(&request).into())).await.unwrap();
                 }
                 tokio::time::timeout(PATIENCE, answers).await.expect("every request answered").unwrap()
@@ -184,8 +198,13 @@ async fn requests_for_made_up_documents_are_answered_and_forgotten() {
 #[tokio::test]
 async fn a_socket_that_answers_no_pings_is_closed() {
     let dist = tempfile::tempdir().unwrap();
-    let server = crate::support::TestServer::start_configured(dist.path(), |state| state.sync.ping_every = Duration::from_millis(200)).await;
-    let join = |name: &str| Frame::Binary(encode(&Message::Join { sender: PeerId(name.to_owned()), supported_versions: vec!["1".into()], metadata: None }).into());
+    let server =
+        crate::support::TestServer::start_configured(dist.path(), |state| state.sync.ping_every = Duration::from_millis(200)).await;
+    let join = |name: &str| {
+        Frame::Binary(
+            encode(&Message::Join { sender: PeerId(name.to_owned()), supported_versions: vec!["1".into()], metadata: None }).into(),
+        )
+    };
     let (mut gone, _) = tokio_tungstenite::connect_async(server.sync_url("inspector")).await.unwrap();
     gone.send(join("gone")).await.unwrap();
     let (mut alive, _) = tokio_tungstenite::connect_async(server.sync_url("inspector")).await.unwrap();
@@ -329,14 +348,24 @@ async fn check_names_what_does_not_read() {
     // Salvaged into a new directory: everything that reads is copied, and what the copy
     // lacks is listed; the damaged database is left as it was.
     let copy = data.path().join("salvaged");
-    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
+    let salvaged = std::process::Command::new(crate::server_process::server_binary())
+        .arg("--data")
+        .arg(&db)
+        .arg("salvage")
+        .arg("--to")
+        .arg(&copy)
+        .output()
+        .unwrap();
     let said = String::from_utf8_lossy(&salvaged.stdout);
     assert!(salvaged.status.success(), "{said} {}", String::from_utf8_lossy(&salvaged.stderr));
     assert!(said.contains(&format!("lost: file {}: uploaded, but its bytes are gone", "09".repeat(32))), "{said}");
     let storage = server::Storage::open(&copy).unwrap();
     let users = server::directory::Directory::open(&storage).unwrap().users().unwrap();
     assert!(users.iter().any(|user| user.username.as_str() == "inspector"), "the people are copied");
-    assert!(server::documents::DocumentStore::open(&storage).unwrap().load(&document).unwrap().is_some(), "the order's readable chunk is copied");
+    assert!(
+        server::documents::DocumentStore::open(&storage).unwrap().load(&document).unwrap().is_some(),
+        "the order's readable chunk is copied"
+    );
 }
 
 /// A database whose file was damaged is reported as damaged, with what to do, not as one
@@ -361,7 +390,14 @@ async fn a_damaged_database_is_named_as_such_at_start() {
     assert!(!said.contains("another server"), "{said}");
     // What it still holds can be copied out; the copy opens.
     let copy = data.path().join("salvaged");
-    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(&copy).output().unwrap();
+    let salvaged = std::process::Command::new(crate::server_process::server_binary())
+        .arg("--data")
+        .arg(&db)
+        .arg("salvage")
+        .arg("--to")
+        .arg(&copy)
+        .output()
+        .unwrap();
     assert!(salvaged.status.success(), "{}", String::from_utf8_lossy(&salvaged.stderr));
     assert!(server::Storage::open(&copy).is_ok());
 }
@@ -397,7 +433,10 @@ fn refused_start(data: &std::path::Path, extra: &[&str]) -> String {
 async fn request_once(url: &str, document: DocumentId) -> Message {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let sender = PeerId("asker".to_owned());
-    socket.send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into())).await.unwrap();
+    socket
+        .send(Frame::Binary(encode(&Message::Join { sender: sender.clone(), supported_versions: vec!["1".into()], metadata: None }).into()))
+        .await
+        .unwrap();
     let empty = AutoCommit::new().sync().generate_sync_message(&mut sync::State::new()).unwrap().encode();
     let request = Message::Request { sender, target: PeerId("houqin-server".into()), document, data: empty };
     socket.send(Frame::Binary(encode(&request).into())).await.unwrap();
@@ -470,7 +509,14 @@ async fn files_missing_from_the_database_are_found_at_start() {
 
     // Salvaged, the copy lists what it lacks and starts without being told.
     let copy = data.path().join("salvaged");
-    let salvaged = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(&db).arg("salvage").arg("--to").arg(copy.join("db")).output().unwrap();
+    let salvaged = std::process::Command::new(crate::server_process::server_binary())
+        .arg("--data")
+        .arg(&db)
+        .arg("salvage")
+        .arg("--to")
+        .arg(copy.join("db"))
+        .output()
+        .unwrap();
     let listed = String::from_utf8_lossy(&salvaged.stdout);
     assert!(salvaged.status.success(), "{listed} {}", String::from_utf8_lossy(&salvaged.stderr));
     assert!(listed.contains(&format!("document {}: a stored chunk of", document.url())), "{listed}");
@@ -664,7 +710,11 @@ async fn a_power_cut_loses_nothing_acknowledged() {
     for n in 0..12u8 {
         let document = DocumentId::from_random([0x70, n, 0x63, 0x75, 0x74, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         // The first one large: text that does not compress, past sled's 128 KiB.
-        let title: String = if n == 0 { (0..60_000).map(|_| char::from_u32(0x4e00 + (random() % 20_000) as u32).unwrap()).collect() } else { format!("断电前 {n}") };
+        let title: String = if n == 0 {
+            (0..60_000).map(|_| char::from_u32(0x4e00 + (random() % 20_000) as u32).unwrap()).collect()
+        } else {
+            format!("断电前 {n}")
+        };
         phone.add_document(document, crate::sync::order_by("inspector", "hq", &title));
         sync_until(&mut phone, &url, PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
         acknowledged.push((document, phone.document(&document).unwrap().clone().get_heads()));
@@ -680,7 +730,10 @@ async fn a_power_cut_loses_nothing_acknowledged() {
                 let [high, low] = n.to_be_bytes();
                 let document = DocumentId::from_random([0x71, high, low, 0x75, 0x74, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
                 phone.add_document(document, crate::sync::order_by("inspector", "hq", &format!("断电时 {n}")));
-                if sync_until(&mut phone, &url, Duration::from_secs(5), |client| client.status(&document) == Some(SyncStatus::Synced)).await.is_err() {
+                if sync_until(&mut phone, &url, Duration::from_secs(5), |client| client.status(&document) == Some(SyncStatus::Synced))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 busy.lock().unwrap().push((document, phone.document(&document).unwrap().clone().get_heads()));
@@ -708,7 +761,12 @@ async fn a_power_cut_loses_nothing_acknowledged() {
     assert!(std::fs::read(kept.join("never-synced")).unwrap_or_default().is_empty(), "the disk loses what was not fsynced");
     // sled never fsyncs its configuration; the server does, once at open.
     assert_eq!(std::fs::read(kept.join("db").join("conf")).unwrap(), conf);
-    let check = std::process::Command::new(crate::server_process::server_binary()).arg("--data").arg(kept.join("db")).arg("check").output().unwrap();
+    let check = std::process::Command::new(crate::server_process::server_binary())
+        .arg("--data")
+        .arg(kept.join("db"))
+        .arg("check")
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{} {}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
     let storage = server::Storage::open(&kept.join("db")).unwrap();
     let documents = server::documents::DocumentStore::open(&storage).unwrap();
@@ -719,4 +777,3 @@ async fn a_power_cut_loses_nothing_acknowledged() {
     let blobs = server::blobs::BlobStore::open(&storage).unwrap();
     assert_eq!(blobs.get(&photo_sha).unwrap().as_deref(), Some(photo.as_slice()), "the photo as uploaded");
 }
-

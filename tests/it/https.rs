@@ -40,7 +40,12 @@ fn trusting(ca: &[u8], address: SocketAddr) -> reqwest::Client {
 /// The DER of the first certificate in a PEM file.
 fn first_certificate(pem: &str) -> Vec<u8> {
     use base64ct::Encoding as _;
-    let body: String = pem.lines().skip_while(|line| !line.starts_with("-----BEGIN CERTIFICATE")).skip(1).take_while(|line| !line.starts_with("-----END")).collect();
+    let body: String = pem
+        .lines()
+        .skip_while(|line| !line.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END"))
+        .collect();
     base64ct::Base64::decode_vec(&body).unwrap()
 }
 
@@ -81,8 +86,10 @@ async fn tls_init_then_a_restart_serves_https_by_name_redirects_plain_http_and_r
 
     // The plain listener: the CA and the setup page before the phone trusts anything,
     // and everything else sent to HTTPS.
-    let plain_address: SocketAddr = server.banner[1].strip_prefix("Plain HTTP on ").and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap();
-    let plain = reqwest::Client::builder().no_proxy().resolve(NAME, plain_address).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let plain_address: SocketAddr =
+        server.banner[1].strip_prefix("Plain HTTP on ").and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap();
+    let plain =
+        reqwest::Client::builder().no_proxy().resolve(NAME, plain_address).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let plain_url = |path: &str| format!("http://{NAME}:{}{path}", plain_address.port());
     let redirected = plain.get(plain_url("/orders/abc?tab=steps")).send().await.unwrap();
     assert_eq!(redirected.status(), 308);
@@ -92,7 +99,8 @@ async fn tls_init_then_a_restart_serves_https_by_name_redirects_plain_http_and_r
     assert!(over_plain.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none(), "HSTS only over HTTPS");
     assert_eq!(over_plain.bytes().await.unwrap().as_ref(), ca.as_slice());
     let fingerprint = printed.lines().find_map(|line| line.strip_prefix("its SHA-256 fingerprint: ")).unwrap().to_owned();
-    let setup = plain.get(plain_url("/setup")).header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9").send().await.unwrap().text().await.unwrap();
+    let setup =
+        plain.get(plain_url("/setup")).header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9").send().await.unwrap().text().await.unwrap();
     for expected in ["安卓手机", "证书信任设置", fingerprint.as_str(), &format!("https://{NAME}:{port}/"), "<svg"] {
         assert!(setup.contains(expected), "the setup page lacks {expected:?}:\n{setup}");
     }
@@ -126,7 +134,12 @@ async fn tls_init_then_a_restart_serves_https_by_name_redirects_plain_http_and_r
 #[test]
 fn the_server_refuses_to_redirect_to_https_it_cannot_serve_and_a_key_that_is_not_the_certificates() {
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(server_binary()).arg("--data").arg(data.path().join("db")).args(["--addr", "127.0.0.1:0", "--http-redirect", "127.0.0.1:0"]).output().unwrap();
+    let output = Command::new(server_binary())
+        .arg("--data")
+        .arg(data.path().join("db"))
+        .args(["--addr", "127.0.0.1:0", "--http-redirect", "127.0.0.1:0"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("tls init"), "{}", String::from_utf8_lossy(&output.stderr));
 
@@ -144,7 +157,11 @@ fn the_server_refuses_to_redirect_to_https_it_cannot_serve_and_a_key_that_is_not
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("does not go with the certificate"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("does not go with the certificate"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// With the organisation's own certificate, phones are not offered the local authority
@@ -189,7 +206,11 @@ async fn the_sync_socket_opens_with_a_ticket_once_and_never_with_a_stale_one() {
     drop(socket);
     assert_eq!(refused_status(&url).await, 401, "a used ticket");
     assert_eq!(refused_status(&format!("ws://{}/sync?ticket=made-up", server.address)).await, 401);
-    assert_eq!(refused_status(&format!("ws://{}/sync?ticket=made-up&token={token}", server.address)).await, 401, "a ticket given is the credential");
+    assert_eq!(
+        refused_status(&format!("ws://{}/sync?ticket=made-up&token={token}", server.address)).await,
+        401,
+        "a ticket given is the credential"
+    );
     let without = http_client().post(server.url("/api/sync-ticket")).send().await.unwrap();
     assert_eq!(without.status(), 401, "no ticket without a session");
 
@@ -200,7 +221,8 @@ async fn the_sync_socket_opens_with_a_ticket_once_and_never_with_a_stale_one() {
 
     // A ticket taken before its user was disabled opens nothing after.
     let pending: Value = ask().await.unwrap().json().await.unwrap();
-    let disabled = http_client().post(server.url("/api/admin/users/inspector/disable")).bearer_auth(server.token("admin")).send().await.unwrap();
+    let disabled =
+        http_client().post(server.url("/api/admin/users/inspector/disable")).bearer_auth(server.token("admin")).send().await.unwrap();
     assert_eq!(disabled.status(), 200);
     assert_eq!(refused_status(&format!("ws://{}/sync?ticket={}", server.address, pending["ticket"].as_str().unwrap())).await, 401);
     server.stop().await.unwrap();
@@ -225,13 +247,20 @@ async fn the_binary_with_the_app_built_in_serves_it_with_no_dist_directory() {
     let plain = client.get(server.url.clone()).send().await.unwrap();
     assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
     let index = plain.text().await.unwrap();
-    let wasm = index.split('"').find(|part| part.starts_with("/assets/") && part.ends_with(".wasm")).expect("the shell names its wasm").to_owned();
+    let wasm =
+        index.split('"').find(|part| part.starts_with("/assets/") && part.ends_with(".wasm")).expect("the shell names its wasm").to_owned();
     let module = client.get(format!("{}{}", server.url, &wasm[1..])).header(header::ACCEPT_ENCODING, "gzip, br;q=0").send().await.unwrap();
     assert_eq!(module.status(), 200);
     assert_eq!(module.headers()[header::CONTENT_TYPE], "application/wasm");
     assert_eq!(module.headers()[header::CONTENT_ENCODING], "gzip", "br;q=0 is refused");
     assert_eq!(module.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
-    let revalidated = client.get(format!("{}l/HQ-A-101", server.url)).header(header::ACCEPT_ENCODING, "br").header(header::IF_NONE_MATCH, etag).send().await.unwrap();
+    let revalidated = client
+        .get(format!("{}l/HQ-A-101", server.url))
+        .header(header::ACCEPT_ENCODING, "br")
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revalidated.status(), 304);
     assert_eq!(client.get(format!("{}assets/nothing.js", server.url)).send().await.unwrap().status(), 404);
     assert!(server.terminate().success());
@@ -241,7 +270,11 @@ async fn the_binary_with_the_app_built_in_serves_it_with_no_dist_directory() {
 /// the right password from `then_from` is let in.
 async fn guessed_then_signed_in(server: &TestServer, forwarded: &str, then_from: &str) -> u16 {
     let attempt = |from: &str, password: &str| {
-        http_client().post(server.url("/api/login")).header("x-forwarded-for", from).json(&serde_json::json!({ "username": "manager", "password": password })).send()
+        http_client()
+            .post(server.url("/api/login"))
+            .header("x-forwarded-for", from)
+            .json(&serde_json::json!({ "username": "manager", "password": password }))
+            .send()
     };
     for _ in 0..5 {
         assert_eq!(attempt(forwarded, "guess").await.unwrap().status(), 401);
@@ -254,7 +287,11 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
     let dist = tempfile::tempdir().unwrap();
     // Behind the proxy, each phone's failures count against its own address.
     let proxied = TestServer::start_behind(dist.path(), vec!["127.0.0.1".parse().unwrap()]).await;
-    assert_eq!(guessed_then_signed_in(&proxied, "192.168.1.50", "192.168.1.51").await, 200, "another phone behind the proxy is not held up");
+    assert_eq!(
+        guessed_then_signed_in(&proxied, "192.168.1.50", "192.168.1.51").await,
+        200,
+        "another phone behind the proxy is not held up"
+    );
     assert_eq!(guessed_then_signed_in(&proxied, "192.168.1.60", "192.168.1.60").await, 429, "the guessing phone waits");
     proxied.stop().await.unwrap();
     // Without trust, a header naming another address changes nothing.

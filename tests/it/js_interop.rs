@@ -73,7 +73,12 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
     let ours = DocumentId::from_random(*b"houqin-interop!!");
     let peer = |name: &str| PeerId(name.to_owned());
     let our_messages = [
-        Message::Peer { sender: peer("houqin"), target: peer("js-peer"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: Some("srv".into()), is_ephemeral: false }) },
+        Message::Peer {
+            sender: peer("houqin"),
+            target: peer("js-peer"),
+            selected_version: "1".into(),
+            metadata: Some(PeerMetadata { storage_id: Some("srv".into()), is_ephemeral: false }),
+        },
         Message::Sync { sender: peer("houqin"), target: peer("js-peer"), document: ours, data: vec![0x42, 9, 9] },
         Message::DocUnavailable { sender: peer("houqin"), target: peer("js-peer"), document: ours, refusal: None },
     ];
@@ -123,10 +128,22 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
             decode(&bytes, 1 << 20).unwrap_or_else(|error| panic!("cannot decode {text}: {error}"))
         })
         .collect();
-    assert_eq!(frames[0], Message::Join { sender: peer("js-peer"), supported_versions: vec!["1".into()], metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true }) });
+    assert_eq!(
+        frames[0],
+        Message::Join {
+            sender: peer("js-peer"),
+            supported_versions: vec!["1".into()],
+            metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true })
+        }
+    );
     assert_eq!(
         frames[1],
-        Message::Peer { sender: peer("js-server"), target: peer("houqin"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: Some("js-storage".into()), is_ephemeral: false }) }
+        Message::Peer {
+            sender: peer("js-server"),
+            target: peer("houqin"),
+            selected_version: "1".into(),
+            metadata: Some(PeerMetadata { storage_id: Some("js-storage".into()), is_ephemeral: false })
+        }
     );
     assert_eq!(frames[2], Message::Request { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![0x42, 0, 1] });
     assert_eq!(frames[3], Message::Sync { sender: peer("js-peer"), target: peer("houqin"), document: ours, data: vec![7; 300] });
@@ -207,7 +224,11 @@ async fn the_javascript_repo_syncs_through_our_server() {
     let output = tokio::task::spawn_blocking(move || read.output()).await.unwrap().unwrap();
     assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!((&seen["type"], &seen["site"], &seen["title"], &seen["created_by"]), (&"work_order".into(), &"hq".into(), &"漏水".into(), &"manager".into()), "{seen}");
+    assert_eq!(
+        (&seen["type"], &seen["site"], &seen["title"], &seen["created_by"]),
+        (&"work_order".into(), &"hq".into(), &"漏水".into(), &"manager".into()),
+        "{seen}"
+    );
 
     // Signed in at another site only, the JavaScript repo cannot have it.
     let mut denied = std::process::Command::new("node");
@@ -299,7 +320,10 @@ async fn our_client_syncs_with_the_javascript_reference_server() {
     writer.document_mut(&documents[7]).unwrap().put(ROOT, "checked", true).unwrap();
     writer.handle_local_change(&documents[7]);
     sync_reconnecting(&mut writer, &url, patience, all(&documents)).await;
-    sync_reconnecting(&mut reader, &url, patience, |client| client.document(&documents[7]).unwrap().get(ROOT, "checked").unwrap().is_some()).await;
+    sync_reconnecting(&mut reader, &url, patience, |client| {
+        client.document(&documents[7]).unwrap().get(ROOT, "checked").unwrap().is_some()
+    })
+    .await;
 
     drop(reference.stdin.take());
     let status = tokio::task::spawn_blocking(move || reference.wait()).await.unwrap().unwrap();

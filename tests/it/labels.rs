@@ -27,7 +27,10 @@ impl Sheet {
         let pages = header("x-page-count").parse().unwrap();
         let disposition = header("content-disposition");
         let svg = response.text().await.unwrap();
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"210mm\" height=\"297mm\" viewBox=\"0 0 210 297\""), "{svg}");
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"210mm\" height=\"297mm\" viewBox=\"0 0 210 297\""),
+            "{svg}"
+        );
         assert_well_formed(&svg);
         assert!(svg.contains("'Noto Sans CJK SC'"), "a CJK face is named for the names");
         Sheet { svg, pages, disposition }
@@ -35,7 +38,8 @@ impl Sheet {
 
     /// The printed codes in order: the bold line under each QR code.
     fn codes(&self) -> Vec<&str> {
-        let codes: Vec<&str> = self.svg.split("font-weight=\"bold\"").skip(1).map(|rest| rest.split_once('>').unwrap().1.split_once('<').unwrap().0).collect();
+        let codes: Vec<&str> =
+            self.svg.split("font-weight=\"bold\"").skip(1).map(|rest| rest.split_once('>').unwrap().1.split_once('<').unwrap().0).collect();
         assert_eq!(self.svg.matches("<path class=\"qr\"").count(), codes.len(), "one QR path per label");
         codes
     }
@@ -74,8 +78,12 @@ async fn admins_and_managers_print_every_door_and_asset_of_their_site() {
     let server = TestServer::start(dist.path()).await;
     for (site, user) in [("hq", "admin"), ("plant2", "manager")] {
         let catalog = stored_catalog(&server, site);
-        let mut expected: Vec<(&str, &str)> =
-            catalog.places.iter().filter(|place| place.kind != PlaceKind::Floor).map(|place| (place.code.as_str(), place.name.as_str())).collect();
+        let mut expected: Vec<(&str, &str)> = catalog
+            .places
+            .iter()
+            .filter(|place| place.kind != PlaceKind::Floor)
+            .map(|place| (place.code.as_str(), place.name.as_str()))
+            .collect();
         expected.sort();
         let mut assets: Vec<(&str, &str)> = catalog.assets.iter().map(|asset| (asset.tag.as_str(), asset.name.as_str())).collect();
         assets.sort();
@@ -89,7 +97,8 @@ async fn admins_and_managers_print_every_door_and_asset_of_their_site() {
             assert_eq!(sheet.text_count(code), 1, "{code} printed once");
             assert_eq!(sheet.text_count(name), 1, "{name} printed once");
         }
-        let floors: Vec<&str> = catalog.places.iter().filter(|place| place.kind == PlaceKind::Floor).map(|place| place.code.as_str()).collect();
+        let floors: Vec<&str> =
+            catalog.places.iter().filter(|place| place.kind == PlaceKind::Floor).map(|place| place.code.as_str()).collect();
         assert!(!floors.is_empty() && floors.iter().all(|floor| sheet.text_count(floor) == 0), "floors get no label unless asked for");
         assert_eq!((sheet.pages, sheet.disposition.as_str()), (1, format!("inline; filename=\"labels-{site}.svg\"").as_str()));
     }
@@ -140,11 +149,11 @@ async fn no_one_else_learns_of_a_sheet() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let not_found = [
-        ("inspector", "hq"),     // a role at the site, but not admin or manager
+        ("inspector", "hq"), // a role at the site, but not admin or manager
         ("store", "hq"),
         ("inspector", "plant2"), // no role there at all
         ("dorm", "plant2"),
-        ("admin", "nowhere"),    // no such site
+        ("admin", "nowhere"), // no such site
         ("admin", "Not%20A%20Site"),
     ];
     for (user, site) in not_found {
@@ -162,26 +171,53 @@ async fn the_demo_catalogs_have_tagged_assets_and_scheduled_rounds() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let expected = [
-        ("hq", &[("XF-HQ-001", "extinguisher", "admin-1f"), ("XF-HQ-002", "extinguisher", "admin-1f"), ("KT-HQ-101", "air_conditioner", "admin-101")][..],
-            &[("fire_safety", "admin-building", Every::Days(1)), ("electrical", "admin-building", Every::Weeks(1)), ("food_safety", "canteen", Every::Days(1))][..]),
-        ("plant2", &[("XF-P2-001", "extinguisher", "dorm-1-1f"), ("RSQ-P2-101", "water_heater", "dorm-1-101")][..],
-            &[("dorm_room", "dorm-1", Every::Weeks(1)), ("fire_safety", "workshop", Every::Months(1))][..]),
+        (
+            "hq",
+            &[
+                ("XF-HQ-001", "extinguisher", "admin-1f"),
+                ("XF-HQ-002", "extinguisher", "admin-1f"),
+                ("KT-HQ-101", "air_conditioner", "admin-101"),
+            ][..],
+            &[
+                ("fire_safety", "admin-building", Every::Days(1)),
+                ("electrical", "admin-building", Every::Weeks(1)),
+                ("food_safety", "canteen", Every::Days(1)),
+            ][..],
+        ),
+        (
+            "plant2",
+            &[("XF-P2-001", "extinguisher", "dorm-1-1f"), ("RSQ-P2-101", "water_heater", "dorm-1-101")][..],
+            &[("dorm_room", "dorm-1", Every::Weeks(1)), ("fire_safety", "workshop", Every::Months(1))][..],
+        ),
     ];
     for (site, assets, rounds) in expected {
         let catalog = stored_catalog(&server, site);
-        let mut found: Vec<(&str, &str, &str)> =
-            catalog.assets.iter().map(|asset| (asset.tag.as_str(), asset.asset_type.as_str(), asset.place.as_ref().map_or("", |place| place.as_str()))).collect();
+        let mut found: Vec<(&str, &str, &str)> = catalog
+            .assets
+            .iter()
+            .map(|asset| (asset.tag.as_str(), asset.asset_type.as_str(), asset.place.as_ref().map_or("", |place| place.as_str())))
+            .collect();
         let mut wanted = assets.to_vec();
         found.sort();
         wanted.sort();
         assert_eq!(found, wanted, "{site}'s assets");
-        assert!(catalog.assets.iter().all(|asset| catalog.places.iter().any(|place| Some(&place.id) == asset.place.as_ref())), "every asset is at a place of {site}");
+        assert!(
+            catalog.assets.iter().all(|asset| catalog.places.iter().any(|place| Some(&place.id) == asset.place.as_ref())),
+            "every asset is at a place of {site}"
+        );
 
         let mut found: Vec<(&str, &str, Every)> = Vec::new();
         for schedule in &catalog.schedules {
-            let template = catalog.templates.iter().find(|template| template.document == schedule.template).expect("a schedule names a template of its site");
+            let template = catalog
+                .templates
+                .iter()
+                .find(|template| template.document == schedule.template)
+                .expect("a schedule names a template of its site");
             assert!(template.document.starts_with("automerge:"), "{}", template.document);
-            assert!(server.state.documents.load(&shared::protocol::DocumentId::parse(&template.document).unwrap()).unwrap().is_some(), "the template is stored");
+            assert!(
+                server.state.documents.load(&shared::protocol::DocumentId::parse(&template.document).unwrap()).unwrap().is_some(),
+                "the template is stored"
+            );
             assert!(catalog.places.iter().any(|place| place.id == schedule.place), "a schedule is at a place of {site}");
             assert_eq!(schedule.start, catalog.header.created_at, "rounds recur from the seeding");
             found.push((template.category.as_str(), schedule.place.as_str(), schedule.every));

@@ -58,10 +58,12 @@ async fn the_load_generator_runs_every_phase_and_loses_no_edit() {
     // What the server keeps of phone 0's first inspection and first work order: the
     // field phone's offline note and the partner's, both.
     let round = server.state.documents.load(&load::document_id(0, 0)).unwrap().unwrap();
-    let notes: Vec<String> = Inspection::from_doc(round).unwrap().read().unwrap().notes.into_iter().map(|note| note.id.to_string()).collect();
+    let notes: Vec<String> =
+        Inspection::from_doc(round).unwrap().read().unwrap().notes.into_iter().map(|note| note.id.to_string()).collect();
     assert!(notes.contains(&"field-offline".to_owned()) && notes.contains(&"partner-offline".to_owned()), "{notes:?}");
     let order = server.state.documents.load(&load::document_id(0, 2)).unwrap().unwrap();
-    let comments: Vec<String> = WorkOrder::from_doc(order).unwrap().read().unwrap().comments.into_iter().map(|comment| comment.id.to_string()).collect();
+    let comments: Vec<String> =
+        WorkOrder::from_doc(order).unwrap().read().unwrap().comments.into_iter().map(|comment| comment.id.to_string()).collect();
     assert!(comments.contains(&"field-offline".to_owned()) && comments.contains(&"partner-offline".to_owned()), "{comments:?}");
     server.stop().await.unwrap();
 }

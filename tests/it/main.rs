@@ -15,7 +15,7 @@ mod labels;
 mod load;
 mod review;
 mod samod_interop;
-mod serving;
 mod server_process;
+mod serving;
 mod support;
 mod sync;

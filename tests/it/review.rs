@@ -79,7 +79,9 @@ impl Phone {
             }
         }
         let url = server.sync_url(self.user);
-        sync_until(&mut self.client, &url, PATIENCE, |client| known.iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await.unwrap();
+        sync_until(&mut self.client, &url, PATIENCE, |client| known.iter().all(|id| client.status(id) == Some(SyncStatus::Synced)))
+            .await
+            .unwrap();
     }
 }
 
@@ -138,7 +140,8 @@ fn step(phone: &mut Phone, id: &DocumentId, step: u8, at: Timestamp) {
         && user != "tech"
     {
         let _ = Inspection::edit_in(doc, |round| {
-            let items: Vec<EntryId> = round.read().map(|view| view.checklist.items.iter().map(|item| item.id.clone()).collect()).unwrap_or_default();
+            let items: Vec<EntryId> =
+                round.read().map(|view| view.checklist.items.iter().map(|item| item.id.clone()).collect()).unwrap_or_default();
             match step {
                 5 => {
                     let _ = round.submit(&edit);
@@ -184,7 +187,13 @@ async fn run_case(ops: Vec<Op>) {
         match op {
             Op::ReportOrder { phone } => {
                 let phone = &mut phones[phone];
-                let order = WorkOrder::report(phone.actor.clone(), &new_order("配电箱异响", None), &EntryId::parse("report").unwrap(), &edit(phone.user, clock)).unwrap();
+                let order = WorkOrder::report(
+                    phone.actor.clone(),
+                    &new_order("配电箱异响", None),
+                    &EntryId::parse("report").unwrap(),
+                    &edit(phone.user, clock),
+                )
+                .unwrap();
                 let id = DocumentId::from_random(rand_id(known.len(), phone.user));
                 phone.client.add_document(id, order.into_doc());
                 known.push(id);
@@ -207,7 +216,8 @@ async fn run_case(ops: Vec<Op>) {
                 // The phone pushes what it has and fetches what the server has: other
                 // phones' documents that it then edits too.
                 let phone = &mut phones[phone];
-                let wanted: Vec<DocumentId> = known.iter().copied().filter(|id| on_server.contains(id) || phone.client.document_mut(id).is_some()).collect();
+                let wanted: Vec<DocumentId> =
+                    known.iter().copied().filter(|id| on_server.contains(id) || phone.client.document_mut(id).is_some()).collect();
                 phone.sync(&server, &wanted).await;
                 on_server.extend(wanted);
             }
@@ -284,18 +294,43 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
     // C: reported 20, acknowledged at 40, completed at 140, verified 3 stars.
     // D: reported 30, nobody responded, due far away.
     let orders: [FixtureOrder; 4] = [
-        ("A", Some("kt-hq-101"), 0, vec![(10, EventKind::Acknowledged), (70, EventKind::Completed { notes: String::new() }), (80, EventKind::Verified { rating: Rating::new(5).unwrap(), comment: String::new() })], None),
+        (
+            "A",
+            Some("kt-hq-101"),
+            0,
+            vec![
+                (10, EventKind::Acknowledged),
+                (70, EventKind::Completed { notes: String::new() }),
+                (80, EventKind::Verified { rating: Rating::new(5).unwrap(), comment: String::new() }),
+            ],
+            None,
+        ),
         ("B", Some("kt-hq-101"), 0, vec![(30, EventKind::Acknowledged), (35, EventKind::Started)], Some(60)),
-        ("C", Some("kt-hq-101"), 20, vec![(40, EventKind::Acknowledged), (140, EventKind::Completed { notes: String::new() }), (150, EventKind::Verified { rating: Rating::new(3).unwrap(), comment: String::new() })], None),
+        (
+            "C",
+            Some("kt-hq-101"),
+            20,
+            vec![
+                (40, EventKind::Acknowledged),
+                (140, EventKind::Completed { notes: String::new() }),
+                (150, EventKind::Verified { rating: Rating::new(3).unwrap(), comment: String::new() }),
+            ],
+            None,
+        ),
         ("D", None, 30, vec![], Some(100_000)),
     ];
     for (name, asset, reported, events, due) in orders {
         let mut new = new_order(&format!("工单 {name}"), asset);
         new.due_at = due.map(at);
-        let mut order = WorkOrder::report(actor.clone(), &new, &EntryId::parse("report").unwrap(), &edit("inspector", at(reported))).unwrap();
+        let mut order =
+            WorkOrder::report(actor.clone(), &new, &EntryId::parse("report").unwrap(), &edit("inspector", at(reported))).unwrap();
         // Dispatched at once (a response is the technician's acknowledgement or start).
         if !events.is_empty() {
-            order.record(&EntryId::parse("assigned").unwrap(), &EventKind::Assigned { assignee: Username::parse("tech").unwrap() }, &edit("manager", at(reported + 1)));
+            order.record(
+                &EntryId::parse("assigned").unwrap(),
+                &EventKind::Assigned { assignee: Username::parse("tech").unwrap() },
+                &edit("manager", at(reported + 1)),
+            );
         }
         for (index, (minute, kind)) in events.into_iter().enumerate() {
             order.record(&EntryId::parse(&format!("e{index}")).unwrap(), &kind, &edit("tech", at(minute)));
@@ -307,7 +342,15 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
     // every other required item is not applicable (judged neither way).
     for (name, location, fails, hazard) in [("R1", "admin-building", 0usize, None), ("R2", "store", 2, Some("order-B"))] {
         let mut round = Inspection::start(actor.clone(), &new_round(location), &edit("inspector", at(50))).unwrap();
-        let items: Vec<_> = round.read().unwrap().checklist.items.iter().filter(|item| matches!(item.kind, shared::document::template::ItemKind::PassFail)).map(|item| item.id.clone()).collect();
+        let items: Vec<_> = round
+            .read()
+            .unwrap()
+            .checklist
+            .items
+            .iter()
+            .filter(|item| matches!(item.kind, shared::document::template::ItemKind::PassFail))
+            .map(|item| item.id.clone())
+            .collect();
         assert_eq!(items.len(), 5, "the electrical checklist's pass/fail items");
         for (index, item) in items.iter().enumerate() {
             let value = if index < fails { AnswerValue::Fail } else { AnswerValue::Pass };
@@ -318,14 +361,19 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
             }
         }
         if let Some(order) = hazard {
-            round.raise_hazard(&EntryId::parse("h1").unwrap(), None, &items[0], &id(order).to_string(), &edit("inspector", at(56))).unwrap();
+            round
+                .raise_hazard(&EntryId::parse("h1").unwrap(), None, &items[0], &id(order).to_string(), &edit("inspector", at(56)))
+                .unwrap();
         }
         // Every other failure is followed up too: it needs no action.
         for (index, item) in items.iter().enumerate().take(fails).skip(usize::from(hazard.is_some())) {
-            round.no_action_needed(&EntryId::parse(&format!("d{index}")).unwrap(), None, item, "当场已处理", &edit("inspector", at(56))).unwrap();
+            round
+                .no_action_needed(&EntryId::parse(&format!("d{index}")).unwrap(), None, item, "当场已处理", &edit("inspector", at(56)))
+                .unwrap();
         }
         let view = round.read().unwrap();
-        let required: Vec<_> = view.checklist.items.iter().filter(|item| item.required && !items.contains(&item.id)).map(|item| item.id.clone()).collect();
+        let required: Vec<_> =
+            view.checklist.items.iter().filter(|item| item.required && !items.contains(&item.id)).map(|item| item.id.clone()).collect();
         for item in required {
             round.answer(None, &item, &AnswerValue::NotApplicable, &edit("inspector", at(57))).unwrap();
         }
@@ -344,7 +392,8 @@ async fn the_measures_of_a_fixed_day_are_those_worked_out_by_hand() {
     store_made_elsewhere(&server, fixture(start)).await;
     let from = start.plus_millis(-MINUTE).as_millis();
     let token = server.token("manager");
-    let summary: Value = get(&server, &format!("/api/sites/hq/summary?from={from}&to={}", now().as_millis() + 1), Some(&token)).await.json().await.unwrap();
+    let summary: Value =
+        get(&server, &format!("/api/sites/hq/summary?from={from}&to={}", now().as_millis() + 1), Some(&token)).await.json().await.unwrap();
     let kpis = &summary["kpis"];
     // Reported: A, B, C, D. Responses: A 10, B 30, C 20 minutes → median 20, p90 30.
     assert_eq!(kpis["reported"], 4, "{summary}");

@@ -276,7 +276,8 @@ async fn sites_and_users_are_set_up_from_the_command_line() {
 
     let server = ServerProcess::start(data.path(), &[]);
     let token = crate::support::login(&server.url, "zhou", "long enough").await;
-    let me: serde_json::Value = http_client().get(format!("{}api/me", server.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value =
+        http_client().get(format!("{}api/me", server.url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["sites"][0]["id"], "plant3");
     assert_eq!(me["sites"][0]["role"], "manager");
     assert!(server.terminate().success());
@@ -300,7 +301,10 @@ async fn anonymous_sync_is_for_benchmarks_on_loopback_only() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--bench-anonymous-sync lets anyone sync without signing in: it listens on loopback only, not on 0.0.0.0:0"), "{stderr}");
+    assert!(
+        stderr.contains("--bench-anonymous-sync lets anyone sync without signing in: it listens on loopback only, not on 0.0.0.0:0"),
+        "{stderr}"
+    );
 
     // Without the flag, syncing needs a session; with it, anyone's documents are taken.
     let (id, doc) = tests::load::phone_documents(0, &automerge::ActorId::random()).remove(2);
@@ -323,13 +327,20 @@ async fn anonymous_sync_is_for_benchmarks_on_loopback_only() {
     .unwrap();
     assert!(server.terminate().success());
     let storage = server::Storage::open(&data.path().join("db")).unwrap();
-    assert!(server::documents::DocumentStore::open(&storage).unwrap().load(&id).unwrap().is_some(), "the anonymous phone's work order is stored");
+    assert!(
+        server::documents::DocumentStore::open(&storage).unwrap().load(&id).unwrap().is_some(),
+        "the anonymous phone's work order is stored"
+    );
 }
 
 /// The server's peak resident memory, from the kernel.
 pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find_map(|line| line.strip_prefix("VmHWM:")).and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok()).expect("VmHWM in /proc")
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc")
 }
 
 /// A client whose connections come from `address`: loopback is all of 127/8, so one
@@ -389,7 +400,12 @@ async fn a_burst_of_wrong_sign_ins_is_checked_a_few_at_a_time() {
     assert!(answers.get(&429).copied().unwrap_or(0) >= 40, "{answers:?}");
     // Names no account can have cost no hash and fill no table: refused at once.
     let long = "x".repeat(1_000_000);
-    let refused = http_client().post(format!("{}api/login", server.url)).json(&serde_json::json!({ "username": long, "password": "demo" })).send().await.unwrap();
+    let refused = http_client()
+        .post(format!("{}api/login", server.url))
+        .json(&serde_json::json!({ "username": long, "password": "demo" }))
+        .send()
+        .await
+        .unwrap();
     assert!([401, 429].contains(&refused.status().as_u16()));
     assert!(server.terminate().success());
 }

@@ -68,8 +68,10 @@ async fn app_pages_get_the_shell_and_unknown_paths_get_404() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
     check(&server, "/", "identity", expect!["200 type=text/html; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
-    check(&server, "/settings", "identity", expect!["200 type=text/html; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
-    check(&server, "/settings", "gzip", expect!["200 type=text/html; charset=utf-8 encoding=gzip vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/settings", "identity", expect!["200 type=text/html; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"])
+        .await;
+    check(&server, "/settings", "gzip", expect!["200 type=text/html; charset=utf-8 encoding=gzip vary=accept-encoding cache=no-cache"])
+        .await;
     check(&server, "/settings/", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
     check(&server, "/no-such-page", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
     check(&server, "/api/unknown", "identity", expect!["404 type=application/json encoding=- vary=- cache=-"]).await;
@@ -87,10 +89,34 @@ async fn hashed_assets_are_immutable_and_precompressed() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
     let wasm = "/assets/houqin-0123456789abcdef_bg.wasm";
-    check(&server, wasm, "br, gzip", expect!["200 type=application/wasm encoding=br vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
-    check(&server, wasm, "gzip", expect!["200 type=application/wasm encoding=gzip vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
-    check(&server, wasm, "identity", expect!["200 type=application/wasm encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
-    check(&server, "/assets/style-0123456789abcdef.css", "identity", expect!["200 type=text/css; charset=utf-8 encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"]).await;
+    check(
+        &server,
+        wasm,
+        "br, gzip",
+        expect!["200 type=application/wasm encoding=br vary=accept-encoding cache=public, max-age=31536000, immutable"],
+    )
+    .await;
+    check(
+        &server,
+        wasm,
+        "gzip",
+        expect!["200 type=application/wasm encoding=gzip vary=accept-encoding cache=public, max-age=31536000, immutable"],
+    )
+    .await;
+    check(
+        &server,
+        wasm,
+        "identity",
+        expect!["200 type=application/wasm encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"],
+    )
+    .await;
+    check(
+        &server,
+        "/assets/style-0123456789abcdef.css",
+        "identity",
+        expect!["200 type=text/css; charset=utf-8 encoding=- vary=accept-encoding cache=public, max-age=31536000, immutable"],
+    )
+    .await;
 
     let (_, brotli_body) = fetch(&server, wasm, "br").await;
     let mut decoded = Vec::new();
@@ -105,8 +131,15 @@ async fn hashed_assets_are_immutable_and_precompressed() {
 async fn the_service_worker_and_manifest_are_always_revalidated() {
     let dist = fixture_dist();
     let server = TestServer::start(dist.path()).await;
-    check(&server, "/sw.js", "identity", expect!["200 type=text/javascript; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"]).await;
-    check(&server, "/manifest.webmanifest", "identity", expect!["200 type=application/manifest+json encoding=- vary=accept-encoding cache=no-cache"]).await;
+    check(&server, "/sw.js", "identity", expect!["200 type=text/javascript; charset=utf-8 encoding=- vary=accept-encoding cache=no-cache"])
+        .await;
+    check(
+        &server,
+        "/manifest.webmanifest",
+        "identity",
+        expect!["200 type=application/manifest+json encoding=- vary=accept-encoding cache=no-cache"],
+    )
+    .await;
     check(&server, "/icon.svg", "identity", expect!["200 type=image/svg+xml encoding=- vary=accept-encoding cache=no-cache"]).await;
 
     // Revalidating an unchanged service worker costs a 304, not a download.
@@ -126,7 +159,10 @@ async fn health_answers_even_without_a_built_app() {
 
     let (summary, body) = fetch(&server, "/", "identity").await;
     assert_eq!(summary, "503 type=application/json encoding=- vary=- cache=-");
-    assert_eq!(String::from_utf8(body).unwrap(), r#"{"code":"app_not_built","error":"the app is not built yet; run `cargo xtask dist` and reload"}"#);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        r#"{"code":"app_not_built","error":"the app is not built yet; run `cargo xtask dist` and reload"}"#
+    );
     server.stop().await.unwrap();
 }
 
@@ -163,7 +199,14 @@ async fn connections_are_bounded_and_closed_when_idle() {
     let dist = fixture_dist();
     // Loopback has no bound of its own (a proxy in front, the load generator), so the bound
     // in all is the one met here; the one per address is the unit test's.
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(20), body: server::connections::BODY, max_resident: u64::MAX };
+    let limits = server::connections::Limits {
+        per_address: 4,
+        total: 8,
+        idle: Duration::from_secs(1),
+        headers: Duration::from_secs(20),
+        body: server::connections::BODY,
+        max_resident: u64::MAX,
+    };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     // Connections that say nothing: the ninth is closed unread.
     let mut idle = Vec::new();
@@ -178,7 +221,8 @@ async fn connections_are_bounded_and_closed_when_idle() {
     // The idle ones are closed once their time is up, and the address is served again.
     for mut connection in idle {
         let mut rest = Vec::new();
-        let closed = tokio::time::timeout(Duration::from_secs(10), connection.read_to_end(&mut rest)).await.expect("an idle connection is closed");
+        let closed =
+            tokio::time::timeout(Duration::from_secs(10), connection.read_to_end(&mut rest)).await.expect("an idle connection is closed");
         assert!(closed.is_err() || rest.is_empty());
     }
     let health = http_client().get(server.url("/healthz")).send().await.unwrap();
@@ -212,7 +256,14 @@ async fn trickle(server: &TestServer, start: &[u8], piece: &[u8]) -> (usize, boo
 #[tokio::test]
 async fn request_headers_and_bodies_that_trickle_in_are_cut_off() {
     let dist = fixture_dist();
-    let limits = server::connections::Limits { per_address: 4, total: 8, idle: Duration::from_secs(1), headers: Duration::from_secs(2), body: Duration::from_secs(2), max_resident: u64::MAX };
+    let limits = server::connections::Limits {
+        per_address: 4,
+        total: 8,
+        idle: Duration::from_secs(1),
+        headers: Duration::from_secs(2),
+        body: Duration::from_secs(2),
+        max_resident: u64::MAX,
+    };
     let server = TestServer::start_configured(dist.path(), |state| state.connection_limits = limits).await;
     // A header line at a time, never done.
     let (lines, cut_off) = trickle(&server, b"GET /healthz HTTP/1.1\r\nhost: houqin\r\n", b"x-slow: 1\r\n").await;
@@ -235,14 +286,23 @@ async fn connections_still_in_their_tls_handshake_count_toward_the_bounds() {
     let dist = fixture_dist();
     let data = tempfile::tempdir().unwrap();
     server::tls::init(data.path(), &["houqin.lan".to_owned()], &[]).unwrap();
-    let limits = server::connections::Limits { per_address: 4, total: 2, idle: Duration::from_secs(60), headers: server::connections::HEADERS, body: server::connections::BODY, max_resident: u64::MAX };
+    let limits = server::connections::Limits {
+        per_address: 4,
+        total: 2,
+        idle: Duration::from_secs(60),
+        headers: server::connections::HEADERS,
+        body: server::connections::BODY,
+        max_resident: u64::MAX,
+    };
     let server = TestServer::start_https_configured(data, dist.path(), "houqin.lan", |state| state.connection_limits = limits).await;
     // Two connections that never start their handshake hold both places...
     let _stalled = [TcpStream::connect(server.address).await.unwrap(), TcpStream::connect(server.address).await.unwrap()];
     // ...so a third is closed at once, not after the handshake's own time limit.
     let mut third = TcpStream::connect(server.address).await.unwrap();
     let mut answer = Vec::new();
-    let read = tokio::time::timeout(server::connections::HANDSHAKE / 2, third.read_to_end(&mut answer)).await.expect("closed, not left in a handshake");
+    let read = tokio::time::timeout(server::connections::HANDSHAKE / 2, third.read_to_end(&mut answer))
+        .await
+        .expect("closed, not left in a handshake");
     assert!(read.is_err() || answer.is_empty());
     server.stop().await.unwrap();
 }

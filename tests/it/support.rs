@@ -53,7 +53,12 @@ impl TestServer {
     }
 
     /// Like [`TestServer::start_https`] on a new address, with the state as `configure` leaves it.
-    pub async fn start_https_configured(data: tempfile::TempDir, dist: &Path, name: &str, configure: impl FnOnce(&mut server::AppState)) -> TestServer {
+    pub async fn start_https_configured(
+        data: tempfile::TempDir,
+        dist: &Path,
+        name: &str,
+        configure: impl FnOnce(&mut server::AppState),
+    ) -> TestServer {
         TestServer::start_with(data, dist, "127.0.0.1:0".parse().unwrap(), Some(name), server::reach::Reach::default(), configure).await
     }
 
@@ -65,10 +70,24 @@ impl TestServer {
 
     /// Starts with the state as `configure` leaves it.
     pub async fn start_configured(dist: &Path, configure: impl FnOnce(&mut server::AppState)) -> TestServer {
-        TestServer::start_with(tempfile::tempdir().unwrap(), dist, "127.0.0.1:0".parse().unwrap(), None, server::reach::Reach::default(), configure).await
+        TestServer::start_with(
+            tempfile::tempdir().unwrap(),
+            dist,
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+            server::reach::Reach::default(),
+            configure,
+        )
+        .await
     }
 
-    async fn start_serving(data: tempfile::TempDir, dist: &Path, address: SocketAddr, https_name: Option<&str>, reach: server::reach::Reach) -> TestServer {
+    async fn start_serving(
+        data: tempfile::TempDir,
+        dist: &Path,
+        address: SocketAddr,
+        https_name: Option<&str>,
+        reach: server::reach::Reach,
+    ) -> TestServer {
         TestServer::start_with(data, dist, address, https_name, reach, |_| {}).await
     }
 
@@ -96,8 +115,12 @@ impl TestServer {
             Some(name) => {
                 let files = server::tls::TlsFiles::in_data(data.path()).expect("run tls init in the data directory first");
                 let certificates = server::tls::Certificates::load(files).unwrap();
-                state.reach = std::sync::Arc::new(server::reach::Reach { https: true, https_port: Some(address.port()), ..Default::default() });
-                (tokio::spawn(server::serve_tls(listener, certificates.server_config().unwrap(), state.clone(), stopped)), format!("https://{name}:{}", address.port()))
+                state.reach =
+                    std::sync::Arc::new(server::reach::Reach { https: true, https_port: Some(address.port()), ..Default::default() });
+                (
+                    tokio::spawn(server::serve_tls(listener, certificates.server_config().unwrap(), state.clone(), stopped)),
+                    format!("https://{name}:{}", address.port()),
+                )
             }
         };
         TestServer { address, base, state, data: Some(data), shutdown: Some(shutdown), task }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use automerge::sync::SyncDoc as _;
 use automerge::transaction::Transactable as _;
-use automerge::{ActorId, AutoCommit, ReadDoc as _, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc as _};
 use shared::directory::{SiteId, Username};
 use shared::document::conflicts::conflicts;
 use shared::document::work_order::{Category, NewWorkOrder, Priority, WorkOrder};
@@ -141,7 +141,8 @@ async fn three_phones_edit_offline_and_converge() {
         assert!(view.description.contains(&format!("[{index}]")), "{}", view.description);
     }
     assert!(view.description.ends_with("屋顶渗水"));
-    let priority_conflict = conflicts(&doc).unwrap().into_iter().find(|conflict| conflict.path == ["priority"]).expect("kept as a conflict");
+    let priority_conflict =
+        conflicts(&doc).unwrap().into_iter().find(|conflict| conflict.path == ["priority"]).expect("kept as a conflict");
     assert_eq!(priority_conflict.values.len(), 3);
     server.stop().await.unwrap();
 }
@@ -165,7 +166,9 @@ async fn a_phone_with_nothing_new_still_hears_the_news() {
     sync_until(&mut writer, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
 
     let writer_heads = heads(&writer, &document);
-    sync_until(&mut reader, &url, PATIENCE, |client| client.document(&document).unwrap().clone().get_heads() == writer_heads).await.unwrap();
+    sync_until(&mut reader, &url, PATIENCE, |client| client.document(&document).unwrap().clone().get_heads() == writer_heads)
+        .await
+        .unwrap();
     assert_eq!(comments(reader.document(&document).unwrap()).get("second").map(String::as_str), Some("second"));
     server.stop().await.unwrap();
 }
@@ -217,7 +220,14 @@ async fn a_client_that_floods_is_cut_off_and_others_carry_on() {
     let join = Message::Join { sender: PeerId("flood".into()), supported_versions: vec!["1".into()], metadata: None };
     flood.send(Frame::Binary(encode(&join).into())).await.unwrap();
     let document = DocumentId::from_random([0x66; 16]);
-    let chatter = encode(&Message::Ephemeral { sender: PeerId("flood".into()), target: PeerId("server".into()), document, session: "s".into(), count: 0, data: vec![0] });
+    let chatter = encode(&Message::Ephemeral {
+        sender: PeerId("flood".into()),
+        target: PeerId("server".into()),
+        document,
+        session: "s".into(),
+        count: 0,
+        data: vec![0],
+    });
     let sending = async {
         for _ in 0..20_000 {
             if flood.feed(Frame::Binary(chatter.clone().into())).await.is_err() {
@@ -319,7 +329,9 @@ async fn a_busy_document_is_compacted_and_survives_a_restart() {
 /// would: heavy to apply, check and store.
 pub fn heavy_order(sender: u8, index: u8, user: &str) -> (DocumentId, Vec<u8>) {
     let id = DocumentId::from_random([sender, index, 0x68, 0x65, 0x61, 0x76, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    let description: String = (0..40_000u32).map(|n| char::from_u32(0x4e00 + (n * 7919 + u32::from(index) * 104_729 + u32::from(sender)) % 20_000).unwrap()).collect();
+    let description: String = (0..40_000u32)
+        .map(|n| char::from_u32(0x4e00 + (n * 7919 + u32::from(index) * 104_729 + u32::from(sender)) % 20_000).unwrap())
+        .collect();
     let new = NewWorkOrder {
         site: SiteId::parse("hq").unwrap(),
         title: format!("重的 {sender}-{index}"),
@@ -501,7 +513,9 @@ async fn a_nearly_full_disk_refuses_to_store_and_resumes_by_itself() {
     let stored = server.state.documents.chunk_count(&document).unwrap();
 
     server.state.storage.space().set_reserve(u64::MAX);
-    edit_order(&mut reporter, &document, |order| order.add_comment(&EntryId::parse("c1").unwrap(), "越来越响", None, &edit("inspector")).unwrap());
+    edit_order(&mut reporter, &document, |order| {
+        order.add_comment(&EntryId::parse("c1").unwrap(), "越来越响", None, &edit("inspector")).unwrap()
+    });
     let unacknowledged = sync_until(&mut reporter, &url, Duration::from_secs(3), |client| synced(client, &[document])).await;
     assert!(unacknowledged.is_err(), "acknowledged with no room to store it");
     assert_eq!(server.state.documents.chunk_count(&document).unwrap(), stored, "nothing stored");
@@ -509,15 +523,24 @@ async fn a_nearly_full_disk_refuses_to_store_and_resumes_by_itself() {
     assert_eq!(health["disk_full"], serde_json::json!(true));
     let token = crate::support::login(&server.url("/"), "inspector", "demo").await;
     let jpeg = [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3];
-    let hash: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(jpeg)).iter().map(|byte| format!("{byte:02x}")).collect();
-    let upload = crate::support::http_client().put(server.url(&format!("/blobs/{hash}"))).bearer_auth(&token).body(jpeg.to_vec()).send().await.unwrap();
+    let hash: String =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(jpeg)).iter().map(|byte| format!("{byte:02x}")).collect();
+    let upload = crate::support::http_client()
+        .put(server.url(&format!("/blobs/{hash}")))
+        .bearer_auth(&token)
+        .body(jpeg.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(upload.status(), 507);
     assert_eq!(upload.json::<serde_json::Value>().await.unwrap()["code"], "disk_full");
     // Others read on (what waits to be stored is revealed to no one until it is).
     let catalog = crate::support::catalog_of(&server, "hq");
     let mut reader = phone("reader");
     reader.request_document(catalog);
-    sync_until(&mut reader, &server.sync_url("manager"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut reader, &server.sync_url("manager"), PATIENCE, |client| client.status(&catalog) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
 
     server.state.storage.space().set_reserve(0);
     sync_until(&mut reporter, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();

@@ -64,9 +64,16 @@ impl Browser {
 
         let profile = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--lang=en-US",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--lang=en-US",
         ]
         .into_iter()
         .map(String::from)
@@ -159,7 +166,6 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
-
 
 /// Starts ChromeDriver on a free port in its own process group (so the browsers it starts
 /// go with it, see Drop) and reads the port it says it listens on; else what it printed.

@@ -136,7 +136,10 @@ impl Phase {
 
 /// Runs the four phases, in order, against the server behind `endpoints`.
 pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn Observer) -> anyhow::Result<Vec<(Phase, PhaseFigures)>> {
-    anyhow::ensure!(endpoints.field.len() == workload.phones && endpoints.partners.len() == workload.phones, "one field and one partner URL per phone");
+    anyhow::ensure!(
+        endpoints.field.len() == workload.phones && endpoints.partners.len() == workload.phones,
+        "one field and one partner URL per phone"
+    );
     let arrivals = Arc::new(Mutex::new(Arrivals::default()));
     let field: Vec<Phone> = (0..workload.phones).map(|p| Phone::start(p, "field", arrivals.clone())).collect();
     let partners: Vec<Phone> = (0..workload.phones).map(|p| Phone::start(workload.phones + p, "partner", arrivals.clone())).collect();
@@ -162,13 +165,24 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
     let (started, bytes) = (Instant::now(), wire());
     connect_all(&field, &endpoints.field).await?;
     let connected = started.elapsed();
-    wait_until("every field phone's documents are on the server", workload.patience, &field, || field.iter().zip(&owned).all(|(phone, ids)| phone.all_synced(ids))).await?;
-    let figures = PhaseFigures { wall: started.elapsed(), connected, documents: owned.iter().map(Vec::len).sum(), changes: changes_made, wire_bytes: wire() - bytes, latencies: Vec::new() };
+    wait_until("every field phone's documents are on the server", workload.patience, &field, || {
+        field.iter().zip(&owned).all(|(phone, ids)| phone.all_synced(ids))
+    })
+    .await?;
+    let figures = PhaseFigures {
+        wall: started.elapsed(),
+        connected,
+        documents: owned.iter().map(Vec::len).sum(),
+        changes: changes_made,
+        wire_bytes: wire() - bytes,
+        latencies: Vec::new(),
+    };
     observer.phase_ends(Phase::Push, &figures);
     results.push((Phase::Push, figures));
 
     // 2. Fresh partners fetch their field phone's documents.
-    let expected: Vec<Vec<Vec<ChangeHash>>> = field.iter().zip(&owned).map(|(phone, ids)| ids.iter().map(|id| phone.heads(id)).collect()).collect();
+    let expected: Vec<Vec<Vec<ChangeHash>>> =
+        field.iter().zip(&owned).map(|(phone, ids)| ids.iter().map(|id| phone.heads(id)).collect()).collect();
     for (partner, ids) in partners.iter().zip(&owned) {
         let mut client = partner.client.lock().expect("a phone's lock");
         for id in ids {
@@ -180,11 +194,23 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
     connect_all(&partners, &endpoints.partners).await?;
     let connected = started.elapsed();
     wait_until("every partner has its field phone's documents", workload.patience, &partners, || {
-        partners.iter().zip(&owned).zip(&expected).all(|((partner, ids), heads)| ids.iter().zip(heads).all(|(id, heads)| partner.heads(id) == *heads))
+        partners
+            .iter()
+            .zip(&owned)
+            .zip(&expected)
+            .all(|((partner, ids), heads)| ids.iter().zip(heads).all(|(id, heads)| partner.heads(id) == *heads))
     })
     .await?;
-    let fetched: usize = partners.iter().zip(&owned).map(|(partner, ids)| ids.iter().map(|id| partner.change_count(id)).sum::<usize>()).sum();
-    let figures = PhaseFigures { wall: started.elapsed(), connected, documents: owned.iter().map(Vec::len).sum(), changes: fetched, wire_bytes: wire() - bytes, latencies: Vec::new() };
+    let fetched: usize =
+        partners.iter().zip(&owned).map(|(partner, ids)| ids.iter().map(|id| partner.change_count(id)).sum::<usize>()).sum();
+    let figures = PhaseFigures {
+        wall: started.elapsed(),
+        connected,
+        documents: owned.iter().map(Vec::len).sum(),
+        changes: fetched,
+        wire_bytes: wire() - bytes,
+        latencies: Vec::new(),
+    };
     observer.phase_ends(Phase::Fetch, &figures);
     results.push((Phase::Fetch, figures));
 
@@ -205,7 +231,10 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
             changes += 1;
         }
     }
-    wait_until("the partners' edits are on the server", workload.patience, &partners, || partners.iter().zip(&owned).all(|(partner, ids)| partner.all_synced(ids))).await?;
+    wait_until("the partners' edits are on the server", workload.patience, &partners, || {
+        partners.iter().zip(&owned).all(|(partner, ids)| partner.all_synced(ids))
+    })
+    .await?;
     observer.phase_starts(Phase::Reconnect);
     let (started, bytes) = (Instant::now(), wire());
     connect_all(&field, &endpoints.field).await?;
@@ -216,7 +245,14 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
         })
     })
     .await?;
-    let figures = PhaseFigures { wall: started.elapsed(), connected, documents: owned.iter().map(Vec::len).sum(), changes, wire_bytes: wire() - bytes, latencies: Vec::new() };
+    let figures = PhaseFigures {
+        wall: started.elapsed(),
+        connected,
+        documents: owned.iter().map(Vec::len).sum(),
+        changes,
+        wire_bytes: wire() - bytes,
+        latencies: Vec::new(),
+    };
     observer.phase_ends(Phase::Reconnect, &figures);
     results.push((Phase::Reconnect, figures));
 
@@ -244,7 +280,14 @@ pub async fn run(workload: &Workload, endpoints: &Endpoints, observer: &mut dyn 
     }
     let mut latencies = std::mem::take(&mut arrivals.lock().expect("the arrivals lock").latencies);
     latencies.sort();
-    let figures = PhaseFigures { wall: started.elapsed(), connected: Duration::ZERO, documents: 0, changes: total, wire_bytes: wire() - bytes, latencies };
+    let figures = PhaseFigures {
+        wall: started.elapsed(),
+        connected: Duration::ZERO,
+        documents: 0,
+        changes: total,
+        wire_bytes: wire() - bytes,
+        latencies,
+    };
     observer.phase_ends(Phase::Trickle, &figures);
     results.push((Phase::Trickle, figures));
 
@@ -330,8 +373,13 @@ impl PhoneStats {
 }
 
 enum Control {
-    Connect { url: String, done: oneshot::Sender<anyhow::Result<()>> },
-    Disconnect { done: oneshot::Sender<()> },
+    Connect {
+        url: String,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
+    Disconnect {
+        done: oneshot::Sender<()>,
+    },
     /// The client has something new to send.
     Flush,
 }
@@ -375,7 +423,12 @@ impl Phone {
 
     /// Edits a document this phone holds, under the phone's actor, and offers the change;
     /// with `watch`, the change is awaited at that phone, timed from now.
-    fn edit(&self, id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> anyhow::Result<()>, watch: Option<(&Mutex<Arrivals>, usize)>) -> anyhow::Result<()> {
+    fn edit(
+        &self,
+        id: &DocumentId,
+        change: impl FnOnce(&mut AutoCommit) -> anyhow::Result<()>,
+        watch: Option<(&Mutex<Arrivals>, usize)>,
+    ) -> anyhow::Result<()> {
         {
             let mut client = self.client.lock().expect("a phone's lock");
             let doc = client.document_mut(id).with_context(|| format!("{} phone {} has no document {id}", self.role, self.index))?;
@@ -410,7 +463,13 @@ impl Phone {
 
 /// The phone's task: connects and disconnects when told, sends what the client role has
 /// to send, and hands it what arrives.
-async fn carry(index: usize, client: Arc<Mutex<Client>>, stats: Arc<PhoneStats>, mut commands: mpsc::UnboundedReceiver<Control>, arrivals: Arc<Mutex<Arrivals>>) {
+async fn carry(
+    index: usize,
+    client: Arc<Mutex<Client>>,
+    stats: Arc<PhoneStats>,
+    mut commands: mpsc::UnboundedReceiver<Control>,
+    arrivals: Arc<Mutex<Arrivals>>,
+) {
     let mut socket: Option<Socket> = None;
     loop {
         if let Some(open) = socket.as_mut() {
@@ -582,7 +641,8 @@ pub fn phone_documents(p: usize, actor: &ActorId) -> Vec<(DocumentId, AutoCommit
             due_at: None,
             source: None,
         };
-        let mut order = WorkOrder::report(actor.clone(), &new, &EntryId::parse("reported").expect("an id"), &inspector).expect("a valid order");
+        let mut order =
+            WorkOrder::report(actor.clone(), &new, &EntryId::parse("reported").expect("an id"), &inspector).expect("a valid order");
         // The phone's one person takes every step, as the server requires each change to
         // speak for its sender (with Houqin, that person is a manager: see the bench).
         let steps = [EventKind::Assigned { assignee: edit_by("technician", p).user }, EventKind::Acknowledged, EventKind::Started];
@@ -593,10 +653,24 @@ pub fn phone_documents(p: usize, actor: &ActorId) -> Vec<(DocumentId, AutoCommit
         documents.push((document_id(p, n), order.into_doc()));
     }
     let expected: Vec<(String, Quantity)> = (0..20).map(|item| (format!("item-{item}"), Quantity::from_thousandths(10_000))).collect();
-    let new = NewStocktake { site: hq(), location: format!("store-{}", p % 3), mode: Mode::Blind, expected: expected.clone(), assets: Vec::new() };
+    let new = NewStocktake {
+        site: hq(),
+        location: format!("store-{}", p % 3),
+        mode: Mode::Blind,
+        expected: expected.clone(),
+        assets: Vec::new(),
+    };
     let mut count = Stocktake::start(actor.clone(), &new, &inspector).expect("a valid stocktake");
     for (n, (item, _)) in expected.iter().enumerate() {
-        count.count(&EntryId::parse(&format!("count-{n}")).expect("an id"), "A-01", item, Quantity::from_thousandths(9_000 + n as i64 * 100), &inspector).expect("a count");
+        count
+            .count(
+                &EntryId::parse(&format!("count-{n}")).expect("an id"),
+                "A-01",
+                item,
+                Quantity::from_thousandths(9_000 + n as i64 * 100),
+                &inspector,
+            )
+            .expect("a count");
     }
     documents.push((document_id(p, 4), count.into_doc()));
     documents
@@ -620,7 +694,9 @@ fn remark(doc: &mut AutoCommit, id: &str, edit: &Edit) -> anyhow::Result<()> {
     match read_header(doc)?.document_type {
         DocumentType::Inspection => Inspection::edit_in(doc, |round| round.add_note(&id, None, None, "复查：三楼灭火器已更换", edit))??,
         DocumentType::WorkOrder => WorkOrder::edit_in(doc, |order| order.add_comment(&id, "备件已到，明天上午更换", None, edit))??,
-        DocumentType::Stocktake => Stocktake::edit_in(doc, |count| count.count(&id, "A-02", "item-0", Quantity::from_thousandths(1_000), edit))??,
+        DocumentType::Stocktake => {
+            Stocktake::edit_in(doc, |count| count.count(&id, "A-02", "item-0", Quantity::from_thousandths(1_000), edit))??
+        }
         other => bail!("the load generator does not edit {other:?} documents"),
     }
     Ok(())

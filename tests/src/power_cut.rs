@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 
 /// Attributes are never cached by the kernel: every answer comes from the model.
@@ -285,7 +285,16 @@ impl Filesystem for LosingDisk {
         }
     }
 
-    fn rename(&self, _req: &Request, parent: INodeNo, name: &OsStr, newparent: INodeNo, newname: &OsStr, _flags: RenameFlags, reply: ReplyEmpty) {
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        _flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
         let renamed = self.with(|model| {
             let ino = model.names.get_mut(&parent.0).ok_or(Errno::ENOTDIR)?.remove(name).ok_or(Errno::ENOENT)?;
             model.names.get_mut(&newparent.0).ok_or(Errno::ENOTDIR)?.insert(newname.to_owned(), ino);
@@ -306,7 +315,17 @@ impl Filesystem for LosingDisk {
         }
     }
 
-    fn read(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, size: u32, _flags: OpenFlags, _lock_owner: Option<LockOwner>, reply: ReplyData) {
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
         let read = self.with(|model| {
             let data = &model.nodes.get(&ino.0).ok_or(Errno::ENOENT)?.data;
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
@@ -370,7 +389,8 @@ impl Filesystem for LosingDisk {
             let entries = model.names.get(&ino.0).ok_or(Errno::ENOTDIR)?;
             let mut all = vec![(ino.0, FileType::Directory, OsString::from(".")), (1, FileType::Directory, OsString::from(".."))];
             for (name, child) in entries {
-                let kind = if model.nodes.get(child).is_some_and(|node| node.directory) { FileType::Directory } else { FileType::RegularFile };
+                let kind =
+                    if model.nodes.get(child).is_some_and(|node| node.directory) { FileType::Directory } else { FileType::RegularFile };
                 all.push((*child, kind, name.clone()));
             }
             Ok(all)

@@ -80,20 +80,26 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
     let static_dir = root.join("app").join("static");
     // The script that starts the app is a file, named by its content like the rest: the
     // Content-Security-Policy allows no inline script.
-    let boot = render(&read(&static_dir.join("boot.js"))?, &[
-        ("script", &format!("/assets/{script}")),
-        ("wasm", &format!("/assets/{wasm}")),
-        ("qr_script", &format!("/assets/{qr_script}")),
-        ("qr_wasm", &format!("/assets/{qr_wasm}")),
-    ])?;
+    let boot = render(
+        &read(&static_dir.join("boot.js"))?,
+        &[
+            ("script", &format!("/assets/{script}")),
+            ("wasm", &format!("/assets/{wasm}")),
+            ("qr_script", &format!("/assets/{qr_script}")),
+            ("qr_wasm", &format!("/assets/{qr_wasm}")),
+        ],
+    )?;
     let boot_name = format!("boot-{}.js", short_hash(boot.as_bytes()));
     fs::write(assets.join(&boot_name), &boot)?;
-    let shell = render(&read(&static_dir.join("index.html"))?, &[
-        ("boot", &format!("/assets/{boot_name}")),
-        ("script", &format!("/assets/{script}")),
-        ("wasm", &format!("/assets/{wasm}")),
-        ("style", &format!("/assets/{style}")),
-    ])?;
+    let shell = render(
+        &read(&static_dir.join("index.html"))?,
+        &[
+            ("boot", &format!("/assets/{boot_name}")),
+            ("script", &format!("/assets/{script}")),
+            ("wasm", &format!("/assets/{wasm}")),
+            ("style", &format!("/assets/{style}")),
+        ],
+    )?;
     fs::write(staging.join("index.html"), &shell)?;
 
     let mut copied = Vec::new();
@@ -119,11 +125,14 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
     }
     let version = short_hash(&release);
     let routes: Vec<&str> = shared::routes::AppRoute::ALL.iter().map(|route| route.pattern()).collect();
-    let worker = render(&read(&static_dir.join("sw.js"))?, &[
-        ("version", &format!("{:?}", version)),
-        ("precache", &serde_json::to_string(&precache)?),
-        ("app_routes", &serde_json::to_string(&routes)?),
-    ])?;
+    let worker = render(
+        &read(&static_dir.join("sw.js"))?,
+        &[
+            ("version", &format!("{:?}", version)),
+            ("precache", &serde_json::to_string(&precache)?),
+            ("app_routes", &serde_json::to_string(&routes)?),
+        ],
+    )?;
     fs::write(staging.join("sw.js"), worker)?;
 
     let sizes = compress_all(&staging)?;
@@ -215,10 +224,7 @@ fn short_hash(bytes: &[u8]) -> String {
 
 /// Paths of the files under `dir`, relative to it, sorted.
 fn files_under(dir: &Path) -> anyhow::Result<Vec<String>> {
-    crate::files_in(dir)?
-        .iter()
-        .map(|path| Ok(path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/")))
-        .collect()
+    crate::files_in(dir)?.iter().map(|path| Ok(path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/"))).collect()
 }
 
 /// Writes `.br` and `.gz` next to every compressible file and returns all sizes.
@@ -226,10 +232,8 @@ fn compress_all(dir: &Path) -> anyhow::Result<Vec<FileSize>> {
     let mut sizes = Vec::new();
     for relative in files_under(dir)? {
         let path = dir.join(&relative);
-        let compressible = path
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| COMPRESSIBLE.contains(&extension));
+        let compressible =
+            path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| COMPRESSIBLE.contains(&extension));
         let raw = fs::read(&path)?;
         let (gzip, brotli) = if compressible {
             let gzip = gzip(&raw)?;

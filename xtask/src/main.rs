@@ -159,7 +159,16 @@ fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
     let root = workspace_root();
     install::npm_packages(&root.join("tests").join("js"))?;
     run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "server", "--bin", "houqin-server"]))?;
-    run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "tests", "--example", "samod_server", "--example", "bench"]))?;
+    run_command(cargo().current_dir(&root).args([
+        "build",
+        "--release",
+        "--package",
+        "tests",
+        "--example",
+        "samod_server",
+        "--example",
+        "bench",
+    ]))?;
     let release = target_dir().join("release");
     let mut bench = Command::new(release.join("examples").join("bench"));
     bench

@@ -27,11 +27,7 @@ pub fn test() -> anyhow::Result<()> {
     std::fs::copy(debug.join("houqin-server"), debug.join("houqin-server-embedded"))?;
     run_command(cargo().current_dir(&root).args(["build", "--package", "server", "--bin", "houqin-server"]))?;
     run_command(
-        cargo()
-            .current_dir(&root)
-            .arg("test")
-            .env("HOUQIN_CHROMIUM", &browser.chromium)
-            .env("CHROMEDRIVER", &browser.chromedriver),
+        cargo().current_dir(&root).arg("test").env("HOUQIN_CHROMIUM", &browser.chromium).env("CHROMEDRIVER", &browser.chromedriver),
     )?;
 
     // wasm-bindgen's runner reads the browser's capabilities from this file.

@@ -34,7 +34,8 @@ fn the_glue_generator_matches_the_wasm_bindgen_in_the_lockfile() {
 #[test]
 fn shared_knows_nothing_about_io() {
     let manifest = read("shared/Cargo.toml");
-    let forbidden = ["tokio", "axum", "leptos", "web-sys", "js-sys", "wasm-bindgen", "gloo", "sled", "getrandom", "rand", "reqwest", "hyper"];
+    let forbidden =
+        ["tokio", "axum", "leptos", "web-sys", "js-sys", "wasm-bindgen", "gloo", "sled", "getrandom", "rand", "reqwest", "hyper"];
     for line in manifest.lines() {
         let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
         assert!(
@@ -84,10 +85,7 @@ fn ci_runs_the_readme_test_command() {
         .collect();
     assert_eq!(commands, ["cargo xtask serve", "cargo xtask test"], "README.md's Quick start must be exactly the two commands");
     let ci = read(".ci/run");
-    assert!(
-        ci.lines().any(|line| line.trim() == "cargo xtask test"),
-        ".ci/run must run the README's test command, `cargo xtask test`"
-    );
+    assert!(ci.lines().any(|line| line.trim() == "cargo xtask test"), ".ci/run must run the README's test command, `cargo xtask test`");
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

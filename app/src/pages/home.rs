@@ -22,7 +22,9 @@ pub fn Home() -> impl IntoView {
     // Inspectors, dorm staff, managers and admins walk rounds.
     let walks_rounds = move || {
         current.session.with(|session| {
-            session.as_ref().is_some_and(|session| session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin")))
+            session.as_ref().is_some_and(|session| {
+                session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin"))
+            })
         })
     };
     let who = move || {
@@ -152,7 +154,9 @@ pub fn SyncSummary() -> impl IntoView {
         let view = sync.view.get();
         let waiting = view.local_only();
         let (state, text) = match (view.online, view.offline_since) {
-            (true, _) if waiting == 0 && view.catching_up() => ("syncing", texts.syncing_left.replace("{}", &view.catching_up_on().to_string())),
+            (true, _) if waiting == 0 && view.catching_up() => {
+                ("syncing", texts.syncing_left.replace("{}", &view.catching_up_on().to_string()))
+            }
             (true, _) if waiting == 0 => ("synced", texts.synced.to_owned()),
             (true, _) => ("local", texts.changes_on_phone.replace("{}", &waiting.to_string())),
             (false, Some(since)) => {
@@ -167,7 +171,11 @@ pub fn SyncSummary() -> impl IntoView {
             (false, None) => ("connecting", texts.connecting.to_owned()),
         };
         // Photos go up after the changes that refer to them: say how many are left.
-        let text = if view.photos_waiting > 0 { format!("{text} · {}", texts.photos_waiting.replace("{}", &view.photos_waiting.to_string())) } else { text };
+        let text = if view.photos_waiting > 0 {
+            format!("{text} · {}", texts.photos_waiting.replace("{}", &view.photos_waiting.to_string()))
+        } else {
+            text
+        };
         view! { <p class=format!("sync sync-{state}") data-sync=state>{text}</p> }
     }
 }

@@ -47,14 +47,16 @@ pub fn LabelPage() -> impl IntoView {
     let sync = use_replica();
     let params = use_params_map();
     // The router hands the segment as it came: decoded the way the server encoded it.
-    let code = Memo::new(move |_| params.with(|params| params.get("code")).and_then(|raw| shared::routes::scanned_code(&format!("/l/{raw}"))));
+    let code =
+        Memo::new(move |_| params.with(|params| params.get("code")).and_then(|raw| shared::routes::scanned_code(&format!("/l/{raw}"))));
     // `None` while a site's catalog has yet to reach the phone (just signed in): "not
     // found" would be said too soon.
     let found = Memo::new(move |_| {
         let _ = sync.revision.get();
         let session = current.session.get()?;
         let Some(code) = code.get() else { return Some(None) };
-        let catalogs: Vec<_> = session.sites.iter().map(|site| (site, catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)))).collect();
+        let catalogs: Vec<_> =
+            session.sites.iter().map(|site| (site, catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)))).collect();
         let found = catalogs.iter().find_map(|(site, catalog)| {
             let catalog = catalog.as_ref()?;
             let (asset, place) = catalog.find_code(&code)?;
@@ -95,7 +97,10 @@ pub fn LabelPage() -> impl IntoView {
                 let (heading, where_line) = match &found.asset {
                     // The tag is in the line above, with the site.
                     Some(name) => (name.clone(), Some(texts.label_asset_at.replace("{}", &found.place_path.join(" › ")))),
-                    None => (found.place_path.last().cloned().unwrap_or_default(), (found.place_path.len() > 1).then(|| found.place_path[..found.place_path.len() - 1].join(" › "))),
+                    None => (
+                        found.place_path.last().cloned().unwrap_or_default(),
+                        (found.place_path.len() > 1).then(|| found.place_path[..found.place_path.len() - 1].join(" › ")),
+                    ),
                 };
                 view! {
                     <section class="card label-page" data-label=shown.clone() data-site=found.site.clone()>

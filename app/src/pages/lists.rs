@@ -7,11 +7,11 @@ use shared::directory::Role;
 use shared::routes::{AppRoute, Tab, more_tabs};
 
 use crate::i18n::use_texts;
-use crate::session::use_session;
 use crate::pages::home::{MySites, ThisPhone};
 use crate::pages::orders::{DispatchQueue, MyWork, MyWorkOrders, ReportFault};
 use crate::pages::rounds::{RoundsBoard, StartRound};
 use crate::pages::stock::StoreCard;
+use crate::session::use_session;
 
 /// A list page's title: its tab's name.
 #[component]
@@ -88,7 +88,10 @@ fn MoreLists() -> impl IntoView {
     let current = use_session();
     let more = move || {
         current.session.with(|session| {
-            let roles: Vec<Role> = session.as_ref().map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect()).unwrap_or_default();
+            let roles: Vec<Role> = session
+                .as_ref()
+                .map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect())
+                .unwrap_or_default();
             more_tabs(&roles)
         })
     };

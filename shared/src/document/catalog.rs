@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root};
+use super::{
+    DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root,
+};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -165,7 +167,8 @@ impl Every {
     }
 
     pub fn from_parts(count: i64, unit: &str, field: &str) -> Result<Every, DocumentError> {
-        let count = u32::try_from(count).ok().filter(|count| *count > 0).ok_or_else(|| invalid(field, &count.to_string(), "a positive count"))?;
+        let count =
+            u32::try_from(count).ok().filter(|count| *count > 0).ok_or_else(|| invalid(field, &count.to_string(), "a positive count"))?;
         match unit {
             "day" => Ok(Every::Days(count)),
             "week" => Ok(Every::Weeks(count)),
@@ -311,10 +314,7 @@ impl CatalogView {
     /// The rooms inside `place` (through its floors), in catalog order; the place itself
     /// if it is a room.
     pub fn rooms_in(&self, place: &str) -> Vec<&Place> {
-        self.places
-            .iter()
-            .filter(|candidate| candidate.kind == PlaceKind::Room && self.is_within(candidate, place))
-            .collect()
+        self.places.iter().filter(|candidate| candidate.kind == PlaceKind::Room && self.is_within(candidate, place)).collect()
     }
 
     /// Whether `place` is `ancestor` or lies inside it. Parent links that loop (two admins
@@ -354,7 +354,9 @@ impl CatalogView {
     /// The assets at `place` or inside it (every asset if `place` is empty), in catalog
     /// order: the first `limit` of them, and how many there are in all.
     pub fn assets_at(&self, place: &str, limit: usize) -> (Vec<&Asset>, usize) {
-        let inside = |asset: &&Asset| place.is_empty() || asset.place.as_ref().and_then(|at| self.place(at.as_str())).is_some_and(|at| self.is_within(at, place));
+        let inside = |asset: &&Asset| {
+            place.is_empty() || asset.place.as_ref().and_then(|at| self.place(at.as_str())).is_some_and(|at| self.is_within(at, place))
+        };
         first_and_count(self.assets.iter().filter(inside), limit)
     }
 
@@ -410,7 +412,11 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
         let prefix = derived_id("part", order_url, part.id.as_str());
         // The part's first issue, and its corrections `-2`, `-3`…
         let of_this_part = |id: &str| {
-            id == prefix || id.strip_prefix(&prefix).and_then(|rest| rest.strip_prefix('-')).is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
+            id == prefix
+                || id
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
         };
         let issued: Vec<&Movement> = ledger.iter().filter(|movement| of_this_part(movement.id.as_str())).collect();
         let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
@@ -421,7 +427,11 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
         }
         let id = if issued.is_empty() { prefix } else { format!("{prefix}-{}", issued.len() + 1) };
         let id = EntryId::parse(&id).expect("a derived id leaves room for a correction's number");
-        let (kind, quantity) = if missing.is_negative() { (MovementKind::Adjust, Quantity::ZERO.saturating_sub(missing)) } else { (MovementKind::Issue, missing) };
+        let (kind, quantity) = if missing.is_negative() {
+            (MovementKind::Adjust, Quantity::ZERO.saturating_sub(missing))
+        } else {
+            (MovementKind::Issue, missing)
+        };
         pending.push(PendingMovement { id, kind, item, quantity });
     }
     pending
@@ -496,7 +506,14 @@ impl SiteCatalog {
     /// Adds an entry of `collection` keyed `id`, or updates the one there field by field
     /// (so two admins changing different fields of one room keep both changes); `write`
     /// fills its fields.
-    fn upsert(&mut self, collection: &str, id: &str, edit: &Edit, summary: &str, write: impl FnOnce(&mut AutoCommit, &ObjId)) -> Result<(), DocumentError> {
+    fn upsert(
+        &mut self,
+        collection: &str,
+        id: &str,
+        edit: &Edit,
+        summary: &str,
+        write: impl FnOnce(&mut AutoCommit, &ObjId),
+    ) -> Result<(), DocumentError> {
         let map = map_at(&self.doc, &ROOT, collection, collection)?;
         let entry = match automerge::ReadDoc::get(&self.doc, &map, id)? {
             Some((automerge::Value::Object(automerge::ObjType::Map), entry)) => entry,
@@ -613,7 +630,15 @@ impl SiteCatalog {
     /// recorded offline on other phones may still take stock below zero once merged: the
     /// ledger records what happened, and [`CatalogView::stock_history`] shows which
     /// movements took it there.
-    pub fn record_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
+    pub fn record_movement(
+        &mut self,
+        id: &EntryId,
+        kind: MovementKind,
+        item: &EntryId,
+        quantity: Quantity,
+        reference: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         if matches!(kind, MovementKind::Issue | MovementKind::Scrap) {
             let available = on_hand(&self.ledger()?, None).get(item).copied().unwrap_or_default();
             if quantity > available {
@@ -634,7 +659,15 @@ impl SiteCatalog {
         Ok(pending.len())
     }
 
-    fn write_movement(&mut self, id: &EntryId, kind: MovementKind, item: &EntryId, quantity: Quantity, reference: &str, edit: &Edit) -> Result<(), DocumentError> {
+    fn write_movement(
+        &mut self,
+        id: &EntryId,
+        kind: MovementKind,
+        item: &EntryId,
+        quantity: Quantity,
+        reference: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         let signed_allowed = kind == MovementKind::Adjust;
         if quantity == Quantity::ZERO || (quantity.is_negative() && !signed_allowed) {
             return Err(invalid("quantity", &quantity.to_string(), "above zero (only adjustments may be negative)"));
@@ -754,7 +787,13 @@ fn read_every(plan: &Fields<'_>) -> Result<Every, DocumentError> {
 }
 
 fn read_schedule(id: EntryId, schedule: &Fields<'_>) -> Result<Schedule, DocumentError> {
-    Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every: read_every(schedule)?, start: schedule.time("start")? })
+    Ok(Schedule {
+        id,
+        template: schedule.str("template")?,
+        place: schedule.id("place")?,
+        every: read_every(schedule)?,
+        start: schedule.time("start")?,
+    })
 }
 
 fn read_plan(id: EntryId, plan: &Fields<'_>) -> Result<MaintenancePlan, DocumentError> {
@@ -809,10 +848,19 @@ mod tests {
     fn an_entry_that_does_not_read_hides_itself_not_the_catalog() {
         use automerge::transaction::Transactable as _;
         let mut site = catalog();
-        let room = |room: &str| Place { id: id(room), kind: PlaceKind::Room, parent: None, name: room.to_owned(), code: format!("HQ-{room}") };
+        let room =
+            |room: &str| Place { id: id(room), kind: PlaceKind::Room, parent: None, name: room.to_owned(), code: format!("HQ-{room}") };
         site.put_place(&room("301"), &edit("admin", 10)).unwrap();
         site.put_place(&room("302"), &edit("admin", 11)).unwrap();
-        site.record_movement(&id("m1"), MovementKind::Receive, &id("gloves"), Quantity::from_thousandths(5_000), "supplier", &edit("store", 12)).unwrap();
+        site.record_movement(
+            &id("m1"),
+            MovementKind::Receive,
+            &id("gloves"),
+            Quantity::from_thousandths(5_000),
+            "supplier",
+            &edit("store", 12),
+        )
+        .unwrap();
         // What a phone could write before the server checked changes: a code as a number,
         // and the index replaced by text.
         let doc = site.doc_mut();
@@ -825,9 +873,14 @@ mod tests {
         let view = site.read().unwrap();
         assert_eq!(view.places.iter().map(|place| place.id.as_str()).collect::<Vec<_>>(), ["301"]);
         assert_eq!(view.on_hand().get(&id("gloves")), Some(&Quantity::from_thousandths(5_000)), "the rest reads as before");
-        let reported: Vec<(&str, Option<&str>)> = view.unreadable.iter().map(|entry| (entry.section.as_str(), entry.key.as_deref())).collect();
+        let reported: Vec<(&str, Option<&str>)> =
+            view.unreadable.iter().map(|entry| (entry.section.as_str(), entry.key.as_deref())).collect();
         assert_eq!(reported, [("places", Some("302")), ("index", None)]);
-        assert!(matches!(&view.unreadable[0].error, DocumentError::WrongFieldType { field, .. } if field == "places.302.code"), "{:?}", view.unreadable[0].error);
+        assert!(
+            matches!(&view.unreadable[0].error, DocumentError::WrongFieldType { field, .. } if field == "places.302.code"),
+            "{:?}",
+            view.unreadable[0].error
+        );
     }
 
     #[test]
@@ -835,11 +888,26 @@ mod tests {
         let start = catalog();
         let mut first = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
         let mut second = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
-        let room = |room: &str| Place { id: id(room), kind: PlaceKind::Room, parent: Some(id("b1")), name: room.to_owned(), code: format!("HQ-{room}") };
+        let room = |room: &str| Place {
+            id: id(room),
+            kind: PlaceKind::Room,
+            parent: Some(id("b1")),
+            name: room.to_owned(),
+            code: format!("HQ-{room}"),
+        };
         first.put_place(&room("301"), &edit("admin", 10)).unwrap();
         second.put_place(&room("302"), &edit("manager", 11)).unwrap();
         second
-            .put_maintenance(&MaintenancePlan { id: id("pm-ac"), asset: id("ac-301"), title: "空调滤网清洗".into(), every: Every::Months(3), start: Timestamp::from_millis(0) }, &edit("manager", 12))
+            .put_maintenance(
+                &MaintenancePlan {
+                    id: id("pm-ac"),
+                    asset: id("ac-301"),
+                    title: "空调滤网清洗".into(),
+                    every: Every::Months(3),
+                    start: Timestamp::from_millis(0),
+                },
+                &edit("manager", 12),
+            )
             .unwrap();
         first.doc_mut().merge(second.doc_mut()).unwrap();
         let view = first.read().unwrap();
@@ -851,7 +919,13 @@ mod tests {
     #[test]
     fn rooms_buildings_and_labels_are_found_through_the_place_tree() {
         let mut catalog = catalog();
-        let place = |place: &str, kind: PlaceKind, parent: Option<&str>| Place { id: id(place), kind, parent: parent.map(id), name: place.to_owned(), code: place.to_uppercase() };
+        let place = |place: &str, kind: PlaceKind, parent: Option<&str>| Place {
+            id: id(place),
+            kind,
+            parent: parent.map(id),
+            name: place.to_owned(),
+            code: place.to_uppercase(),
+        };
         let places = [
             place("dorm", PlaceKind::Building, None),
             place("dorm-1f", PlaceKind::Floor, Some("dorm")),
@@ -866,7 +940,14 @@ mod tests {
         for place in &places {
             catalog.put_place(place, &edit("admin", 1)).unwrap();
         }
-        let extinguisher = Asset { id: id("x1"), name: "灭火器".into(), asset_type: "extinguisher".into(), tag: "XF-001".into(), place: Some(id("dorm-1f")), installed_at: None };
+        let extinguisher = Asset {
+            id: id("x1"),
+            name: "灭火器".into(),
+            asset_type: "extinguisher".into(),
+            tag: "XF-001".into(),
+            place: Some(id("dorm-1f")),
+            installed_at: None,
+        };
         catalog.put_asset(&extinguisher, &edit("admin", 2)).unwrap();
         let view = catalog.read().unwrap();
         let ids = |places: Vec<&Place>| places.iter().map(|place| place.id.to_string()).collect::<Vec<_>>();
@@ -877,7 +958,10 @@ mod tests {
         assert_eq!(view.building_of("lab-201").map(|place| place.id.as_str()), Some("lab"));
         assert!(view.building_of("loop-b").is_some());
         assert_eq!(view.find_code(" dorm-101 ").map(|(asset, place)| (asset.is_some(), place.id.as_str())), Some((false, "dorm-101")));
-        assert_eq!(view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())), Some((Some("灭火器"), "dorm-1f")));
+        assert_eq!(
+            view.find_code("xf-001").map(|(asset, place)| (asset.map(|asset| asset.name.as_str()), place.id.as_str())),
+            Some((Some("灭火器"), "dorm-1f"))
+        );
         assert!(view.find_code("nothing").is_none());
         assert_eq!(view.find_code("https://houqin.lan/l/XF-001").map(|(asset, _)| asset.is_some()), Some(true), "a label's URL");
         assert!(view.find_code("  ").is_none());
@@ -891,7 +975,13 @@ mod tests {
     fn places_are_found_by_words_of_their_names_and_codes() {
         let mut catalog = catalog();
         for (number, name) in [(1, "东楼 101"), (2, "东楼 102"), (3, "西楼 Lab"), (4, "东楼 201")] {
-            let place = Place { id: id(&format!("p{number}")), kind: PlaceKind::Room, parent: None, name: name.to_owned(), code: format!("HQ-R{number}") };
+            let place = Place {
+                id: id(&format!("p{number}")),
+                kind: PlaceKind::Room,
+                parent: None,
+                name: name.to_owned(),
+                code: format!("HQ-R{number}"),
+            };
             catalog.put_place(&place, &edit("admin", number)).unwrap();
         }
         let view = catalog.read().unwrap();
@@ -912,7 +1002,13 @@ mod tests {
     fn places_are_read_in_id_order_and_found_in_any_order() {
         let mut catalog = catalog();
         for number in [7, 3, 11, 1, 5] {
-            let place = Place { id: id(&format!("room-{number:02}")), kind: PlaceKind::Room, parent: None, name: number.to_string(), code: number.to_string() };
+            let place = Place {
+                id: id(&format!("room-{number:02}")),
+                kind: PlaceKind::Room,
+                parent: None,
+                name: number.to_string(),
+                code: number.to_string(),
+            };
             catalog.put_place(&place, &edit("admin", number)).unwrap();
         }
         let mut view = catalog.read().unwrap();
@@ -920,7 +1016,11 @@ mod tests {
         assert_eq!(ids, ["room-01", "room-03", "room-05", "room-07", "room-11"]);
         for order in 0..2 {
             for number in [1, 3, 5, 7, 11] {
-                assert_eq!(view.place(&format!("room-{number:02}")).map(|place| place.name.clone()), Some(number.to_string()), "order {order}");
+                assert_eq!(
+                    view.place(&format!("room-{number:02}")).map(|place| place.name.clone()),
+                    Some(number.to_string()),
+                    "order {order}"
+                );
             }
             assert!(view.place("room-02").is_none());
             view.places.reverse();
@@ -938,7 +1038,9 @@ mod tests {
             ("m4", MovementKind::Adjust, "-3", "盘点 st-1"),
         ];
         for (index, (movement, kind, quantity, reference)) in movements.iter().enumerate() {
-            catalog.record_movement(&id(movement), *kind, &gloves, quantity.parse().unwrap(), reference, &edit("store", index as i64 * 10)).unwrap();
+            catalog
+                .record_movement(&id(movement), *kind, &gloves, quantity.parse().unwrap(), reference, &edit("store", index as i64 * 10))
+                .unwrap();
         }
         let view = catalog.read().unwrap();
         assert_eq!(view.on_hand()[&gloves], Quantity::units(65));
@@ -952,7 +1054,8 @@ mod tests {
             let error = catalog.record_movement(&id("m9"), kind, &gloves, quantity.parse().unwrap(), "", &edit("store", 99)).unwrap_err();
             assert_eq!(error.to_string(), message);
         }
-        let taken = catalog.record_movement(&id("m1"), MovementKind::Receive, &gloves, Quantity::units(1), "", &edit("store", 99)).unwrap_err();
+        let taken =
+            catalog.record_movement(&id("m1"), MovementKind::Receive, &gloves, Quantity::units(1), "", &edit("store", 99)).unwrap_err();
         assert_eq!(taken.to_string(), "invalid movement id \"m1\": a new id; this one is taken");
     }
 
@@ -961,10 +1064,13 @@ mod tests {
         let mut catalog = catalog();
         let bulbs = id("bulbs");
         catalog.record_movement(&id("m1"), MovementKind::Receive, &bulbs, Quantity::units(10), "PO-1", &edit("store", 10)).unwrap();
-        let refused = catalog.record_movement(&id("m2"), MovementKind::Issue, &bulbs, Quantity::units(11), "维修班", &edit("store", 20)).unwrap_err();
+        let refused =
+            catalog.record_movement(&id("m2"), MovementKind::Issue, &bulbs, Quantity::units(11), "维修班", &edit("store", 20)).unwrap_err();
         assert_eq!(refused.to_string(), "not enough bulbs on hand: 10, fewer than the 11 asked for");
         assert!(matches!(refused, DocumentError::NotEnoughStock { .. }));
-        let scrap = catalog.record_movement(&id("m2"), MovementKind::Scrap, &id("never-received"), Quantity::units(1), "", &edit("store", 20)).unwrap_err();
+        let scrap = catalog
+            .record_movement(&id("m2"), MovementKind::Scrap, &id("never-received"), Quantity::units(1), "", &edit("store", 20))
+            .unwrap_err();
         assert!(matches!(scrap, DocumentError::NotEnoughStock { .. }), "{scrap}");
         // Two phones offline each issue 8 of the 10 they see: merged, the ledger keeps both.
         let mut other = SiteCatalog::from_doc(catalog.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
@@ -973,7 +1079,11 @@ mod tests {
         catalog.doc_mut().merge(other.doc_mut()).unwrap();
         let history = catalog.read().unwrap().stock_history(&bulbs);
         assert_eq!(history.on_hand, Quantity::units(-6));
-        let trail: Vec<String> = history.movements.iter().map(|(movement, after)| format!("{} {} {} → {after}", movement.id, movement.kind.as_str(), movement.quantity)).collect();
+        let trail: Vec<String> = history
+            .movements
+            .iter()
+            .map(|(movement, after)| format!("{} {} {} → {after}", movement.id, movement.kind.as_str(), movement.quantity))
+            .collect();
         assert_eq!(trail, ["m1 receive 10 → 10", "m3 issue 8 → 2", "m4 issue 8 → -6"]);
         assert_eq!(history.below_zero_since, Some(2), "the second issue took it below zero");
         catalog.record_movement(&id("m5"), MovementKind::Receive, &bulbs, Quantity::units(6), "PO-2", &edit("store", 40)).unwrap();
@@ -1020,7 +1130,13 @@ mod tests {
         use crate::document::work_order::PartUsed;
 
         let order = "automerge:2yTHkz4Mps9hTTkMX5QAWkLBPm2p";
-        let part = |part: &str, quantity: i64| PartUsed { id: id(part), item: "fuse".into(), quantity: Quantity::units(quantity), user: Username::parse("tech").unwrap(), at: Timestamp::from_millis(5) };
+        let part = |part: &str, quantity: i64| PartUsed {
+            id: id(part),
+            item: "fuse".into(),
+            quantity: Quantity::units(quantity),
+            user: Username::parse("tech").unwrap(),
+            at: Timestamp::from_millis(5),
+        };
         let mut technician = catalog();
         technician.record_movement(&id("m1"), MovementKind::Receive, &id("fuse"), Quantity::units(10), "", &edit("store", 1)).unwrap();
         let mut manager = SiteCatalog::from_doc(technician.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
@@ -1031,15 +1147,29 @@ mod tests {
         technician.doc_mut().merge(manager.doc_mut()).unwrap();
         let view = technician.read().unwrap();
         assert_eq!(view.on_hand()[&id("fuse")], Quantity::units(7), "the same ids: issued once");
-        let ids: Vec<&str> = view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| movement.id.as_str()).collect();
+        let ids: Vec<&str> =
+            view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| movement.id.as_str()).collect();
         assert_eq!(ids, ["part-2yTHkz4Mps9h-p1", "part-2yTHkz4Mps9h-p2"]);
         assert_eq!(technician.issue_parts(order, &parts, &edit("tech", 12)).unwrap(), 0, "nothing left to issue");
         // The technician corrects: 3 of p1 after all, and p2 was not used.
         assert_eq!(technician.issue_parts(order, &[part("p1", 3), part("p2", 0)], &edit("tech", 20)).unwrap(), 2);
         let view = technician.read().unwrap();
         assert_eq!(view.on_hand()[&id("fuse")], Quantity::units(7));
-        let kinds: Vec<String> = view.ledger.iter().filter(|movement| movement.reference == order).map(|movement| format!("{} {} {}", movement.id, movement.kind.as_str(), movement.quantity)).collect();
-        assert_eq!(kinds, ["part-2yTHkz4Mps9h-p1 issue 2", "part-2yTHkz4Mps9h-p1-2 issue 1", "part-2yTHkz4Mps9h-p2 issue 1", "part-2yTHkz4Mps9h-p2-2 adjust 1"]);
+        let kinds: Vec<String> = view
+            .ledger
+            .iter()
+            .filter(|movement| movement.reference == order)
+            .map(|movement| format!("{} {} {}", movement.id, movement.kind.as_str(), movement.quantity))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "part-2yTHkz4Mps9h-p1 issue 2",
+                "part-2yTHkz4Mps9h-p1-2 issue 1",
+                "part-2yTHkz4Mps9h-p2 issue 1",
+                "part-2yTHkz4Mps9h-p2-2 adjust 1"
+            ]
+        );
         // A negative quantity written by another client returns nothing to the store.
         assert_eq!(technician.issue_parts(order, &[part("p3", -50)], &edit("tech", 30)).unwrap(), 0);
     }

@@ -67,19 +67,30 @@ pub const fn columns(list: CatalogList) -> &'static [&'static str] {
 
 /// The list as a CSV file (with a byte-order mark, so spreadsheets read the Chinese).
 pub fn export(view: &CatalogView, list: CatalogList) -> String {
-    let code_of = |place: &Option<EntryId>| place.as_ref().and_then(|place| view.place(place.as_str())).map(|place| place.code.clone()).unwrap_or_default();
+    let code_of = |place: &Option<EntryId>| {
+        place.as_ref().and_then(|place| view.place(place.as_str())).map(|place| place.code.clone()).unwrap_or_default()
+    };
     let rows: Vec<Vec<String>> = match list {
         CatalogList::Places => view
             .places
             .iter()
-            .map(|place| vec![place.id.to_string(), place.code.clone(), place.name.clone(), place.kind.as_str().to_owned(), code_of(&place.parent)])
+            .map(|place| {
+                vec![place.id.to_string(), place.code.clone(), place.name.clone(), place.kind.as_str().to_owned(), code_of(&place.parent)]
+            })
             .collect(),
         CatalogList::Assets => view
             .assets
             .iter()
             .map(|asset| {
                 let installed = asset.installed_at.map(Timestamp::date).unwrap_or_default();
-                vec![asset.id.to_string(), asset.tag.clone(), asset.name.clone(), asset.asset_type.clone(), code_of(&asset.place), installed]
+                vec![
+                    asset.id.to_string(),
+                    asset.tag.clone(),
+                    asset.name.clone(),
+                    asset.asset_type.clone(),
+                    code_of(&asset.place),
+                    installed,
+                ]
             })
             .collect(),
         CatalogList::StockItems => view
@@ -87,7 +98,15 @@ pub fn export(view: &CatalogView, list: CatalogList) -> String {
             .iter()
             .map(|item| {
                 let reorder_point = item.reorder_point.map(|quantity| quantity.to_string()).unwrap_or_default();
-                vec![item.id.to_string(), item.code.clone(), item.name.clone(), item.unit.clone(), item.category.clone(), item.bin.clone().unwrap_or_default(), reorder_point]
+                vec![
+                    item.id.to_string(),
+                    item.code.clone(),
+                    item.name.clone(),
+                    item.unit.clone(),
+                    item.category.clone(),
+                    item.bin.clone().unwrap_or_default(),
+                    reorder_point,
+                ]
             })
             .collect(),
         CatalogList::Templates | CatalogList::Schedules | CatalogList::Maintenance => Vec::new(),
@@ -107,7 +126,9 @@ pub fn import(view: &CatalogView, list: CatalogList, text: &str) -> Result<Impor
         CatalogList::Places => import_places(view, &table, rows),
         CatalogList::Assets => import_assets(view, &table, rows),
         CatalogList::StockItems => import_stock_items(view, &table, rows),
-        CatalogList::Templates | CatalogList::Schedules | CatalogList::Maintenance => Err(ImportError { line: 1, message: "this list is not imported from a file".to_owned() }),
+        CatalogList::Templates | CatalogList::Schedules | CatalogList::Maintenance => {
+            Err(ImportError { line: 1, message: "this list is not imported from a file".to_owned() })
+        }
     }
 }
 
@@ -139,14 +160,18 @@ impl Table {
         for (index, name) in header.fields.iter().enumerate() {
             let name = name.trim();
             let Some(column) = known.iter().find(|column| column.eq_ignore_ascii_case(name)) else {
-                return Err(ImportError { line: header.line, message: format!("unknown column {name:?}; the columns are {}", known.join(", ")) });
+                return Err(ImportError {
+                    line: header.line,
+                    message: format!("unknown column {name:?}; the columns are {}", known.join(", ")),
+                });
             };
             if positions.insert(*column, index).is_some() {
                 return Err(ImportError { line: header.line, message: format!("the column {column:?} appears twice") });
             }
         }
         // Everything but the id and the optional fields must be there.
-        let required = known.iter().filter(|column| !matches!(**column, "id" | "parent_code" | "place_code" | "installed" | "bin" | "reorder_point"));
+        let required =
+            known.iter().filter(|column| !matches!(**column, "id" | "parent_code" | "place_code" | "installed" | "bin" | "reorder_point"));
         for column in required {
             if !positions.contains_key(column) {
                 return Err(ImportError { line: header.line, message: format!("the column {column:?} is missing") });
@@ -210,7 +235,11 @@ impl<'a> Ids<'a> {
     /// An id made from the code alone, the same on every phone.
     fn derive(&self, code: &str) -> EntryId {
         // An ASCII code reads as its id; any other gets a digest of itself.
-        let slug: String = code.to_ascii_lowercase().chars().map(|char| if char.is_ascii_alphanumeric() || char == '-' || char == '_' { char } else { '-' }).collect();
+        let slug: String = code
+            .to_ascii_lowercase()
+            .chars()
+            .map(|char| if char.is_ascii_alphanumeric() || char == '-' || char == '_' { char } else { '-' })
+            .collect();
         let slug = slug.trim_matches('-');
         let readable = code.is_ascii() && !slug.is_empty() && slug.len() <= 48;
         let candidate = if readable { slug.to_owned() } else { String::new() };
@@ -224,7 +253,14 @@ impl<'a> Ids<'a> {
 }
 
 /// Refuses a code used by another entry of the catalog or an earlier row.
-fn unique_code<'a>(codes: &mut BTreeMap<String, &'a str>, row: &Record, what: &str, code: &str, id: &'a str, existing: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), ImportError> {
+fn unique_code<'a>(
+    codes: &mut BTreeMap<String, &'a str>,
+    row: &Record,
+    what: &str,
+    code: &str,
+    id: &'a str,
+    existing: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), ImportError> {
     let key = code.to_lowercase();
     if let Some(other) = codes.get(&key).filter(|other| **other != id) {
         return Err(ImportError { line: row.line, message: format!("the {what} {code:?} is used twice in the file (also by {other:?})") });
@@ -241,7 +277,13 @@ fn unique_code<'a>(codes: &mut BTreeMap<String, &'a str>, row: &Record, what: &s
 /// The rows of a file with the entry each is about, and the catalog's entries the file
 /// leaves alone (whose codes the rows must not take). `existing` is (id, code) of every
 /// entry of the list; `column` names the code column.
-fn key_rows<'a>(existing: Vec<(&'a str, &'a str)>, prefix: &'static str, table: &Table, rows: &'a [Record], column: &str) -> Result<KeyedRows<'a>, ImportError> {
+fn key_rows<'a>(
+    existing: Vec<(&'a str, &'a str)>,
+    prefix: &'static str,
+    table: &Table,
+    rows: &'a [Record],
+    column: &str,
+) -> Result<KeyedRows<'a>, ImportError> {
     let mut ids = Ids::new(existing.iter().copied(), prefix);
     let mut keyed = Vec::new();
     for row in rows {
@@ -269,19 +311,20 @@ fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
     for (row, id, new, code) in &resolved {
         unique_code(&mut codes, row, "code", code, id.as_str(), untouched.iter().copied())?;
         let name = table.required(row, "name")?;
-        let kind = PlaceKind::parse(&table.required(row, "kind")?.to_lowercase()).map_err(|error| ImportError { line: row.line, message: error.to_string() })?;
+        let kind = PlaceKind::parse(&table.required(row, "kind")?.to_lowercase())
+            .map_err(|error| ImportError { line: row.line, message: error.to_string() })?;
         parents.push((row, table.get(row, "parent_code")));
         import.added += usize::from(*new);
         import.places.push(Place { id: id.clone(), kind, parent: None, name: name.to_owned(), code: (*code).to_owned() });
     }
     // Parents by code, among the file's places and the catalog's others.
     let by_code = |code: &str| -> Option<EntryId> {
-        import
-            .places
-            .iter()
-            .find(|place| place.code.eq_ignore_ascii_case(code))
-            .map(|place| place.id.clone())
-            .or_else(|| untouched.iter().find(|(_, known)| known.eq_ignore_ascii_case(code)).map(|(id, _)| EntryId::parse(id).expect("stored ids are valid")))
+        import.places.iter().find(|place| place.code.eq_ignore_ascii_case(code)).map(|place| place.id.clone()).or_else(|| {
+            untouched
+                .iter()
+                .find(|(_, known)| known.eq_ignore_ascii_case(code))
+                .map(|(id, _)| EntryId::parse(id).expect("stored ids are valid"))
+        })
     };
     let links: Vec<Option<EntryId>> = parents
         .iter()
@@ -296,7 +339,8 @@ fn import_places(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
         place.parent = parent;
     }
     // The places as they will be, to find a parent chain that loops.
-    let mut after: BTreeMap<&str, Option<&str>> = view.places.iter().map(|place| (place.id.as_str(), place.parent.as_ref().map(EntryId::as_str))).collect();
+    let mut after: BTreeMap<&str, Option<&str>> =
+        view.places.iter().map(|place| (place.id.as_str(), place.parent.as_ref().map(EntryId::as_str))).collect();
     for place in &import.places {
         after.insert(place.id.as_str(), place.parent.as_ref().map(EntryId::as_str));
     }
@@ -333,7 +377,10 @@ fn import_assets(view: &CatalogView, table: &Table, rows: &[Record]) -> Result<I
         let installed_at = if installed.is_empty() {
             None
         } else {
-            Some(Timestamp::parse_date(installed).ok_or_else(|| ImportError { line: row.line, message: format!("installed {installed:?} is not a date written YYYY-MM-DD") })?)
+            Some(Timestamp::parse_date(installed).ok_or_else(|| ImportError {
+                line: row.line,
+                message: format!("installed {installed:?} is not a date written YYYY-MM-DD"),
+            })?)
         };
         import.added += usize::from(*new);
         import.assets.push(Asset {
@@ -357,7 +404,10 @@ fn import_stock_items(view: &CatalogView, table: &Table, rows: &[Record]) -> Res
         unique_code(&mut codes, row, "code", code, id.as_str(), untouched.iter().copied())?;
         let category = table.required(row, "category")?;
         if !STOCK_CATEGORIES.contains(&category) {
-            return Err(ImportError { line: row.line, message: format!("category {category:?} is not one of {}", STOCK_CATEGORIES.join(", ")) });
+            return Err(ImportError {
+                line: row.line,
+                message: format!("category {category:?} is not one of {}", STOCK_CATEGORIES.join(", ")),
+            });
         }
         let bin = table.get(row, "bin");
         let reorder_point = match table.get(row, "reorder_point").trim() {
@@ -394,7 +444,13 @@ mod tests {
 
     fn catalog() -> SiteCatalog {
         let mut catalog = SiteCatalog::create(ActorId::from([7; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit());
-        let building = Place { id: EntryId::parse("admin-building").unwrap(), kind: PlaceKind::Building, parent: None, name: "行政楼".into(), code: "HQ-A".into() };
+        let building = Place {
+            id: EntryId::parse("admin-building").unwrap(),
+            kind: PlaceKind::Building,
+            parent: None,
+            name: "行政楼".into(),
+            code: "HQ-A".into(),
+        };
         catalog.put_place(&building, &edit()).unwrap();
         catalog
     }
@@ -429,9 +485,17 @@ mod tests {
     fn a_wrong_row_is_named_and_nothing_is_imported() {
         let view = catalog().read().unwrap();
         let cases = [
-            ("code,name,kind\nHQ-B,食堂,building\nHQ-B-1,一楼,storey\n", 3, "invalid place kind \"storey\": one of building, floor, room, area"),
+            (
+                "code,name,kind\nHQ-B,食堂,building\nHQ-B-1,一楼,storey\n",
+                3,
+                "invalid place kind \"storey\": one of building, floor, room, area",
+            ),
             ("code,name,kind,parent_code\nHQ-B,食堂,building,HQ-Z\n", 2, "no place has the code \"HQ-Z\""),
-            ("code,name,kind\nHQ-B,食堂,building\nhq-b,另一个,building\n", 3, "the code \"hq-b\" is used twice in the file (also by \"hq-b\")"),
+            (
+                "code,name,kind\nHQ-B,食堂,building\nhq-b,另一个,building\n",
+                3,
+                "the code \"hq-b\" is used twice in the file (also by \"hq-b\")",
+            ),
             ("code,name,kind\n,食堂,building\n", 2, "code is empty"),
             ("code,name\nHQ-B,食堂\n", 1, "the column \"kind\" is missing"),
             ("code,name,kind,floor\n", 1, "unknown column \"floor\"; the columns are id, code, name, kind, parent_code"),
@@ -464,9 +528,15 @@ mod tests {
         let items = import(&view, CatalogList::StockItems, "code,name,unit,category\n手套-01,手套,双,supplies\n").unwrap();
         assert!(items.stock_items[0].id.as_str().starts_with("item-"), "{}", items.stock_items[0].id);
         assert_eq!(items.stock_items[0].reorder_point, None);
-        let items = import(&view, CatalogList::StockItems, "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,12.5\nGL-02,手套,双,supplies,\n").unwrap();
+        let items = import(
+            &view,
+            CatalogList::StockItems,
+            "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,12.5\nGL-02,手套,双,supplies,\n",
+        )
+        .unwrap();
         assert_eq!(items.stock_items.iter().map(|item| item.reorder_point).collect::<Vec<_>>(), [Some("12.5".parse().unwrap()), None]);
-        let negative = import(&view, CatalogList::StockItems, "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,-1\n").unwrap_err();
+        let negative =
+            import(&view, CatalogList::StockItems, "code,name,unit,category,reorder_point\nGL-01,手套,双,supplies,-1\n").unwrap_err();
         assert_eq!(negative.to_string(), "line 2: reorder_point \"-1\" is not a quantity of zero or more");
         let mut written = catalog();
         written.apply_import(&items, &edit()).unwrap();

@@ -79,7 +79,8 @@ pub fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>, DocumentError> {
     let mut found = Vec::with_capacity(keys.len());
     for (object, path) in keys {
         let key = path.last().expect("a conflicting key has a path");
-        let values: Vec<(Value<'static>, ObjId)> = doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
+        let values: Vec<(Value<'static>, ObjId)> =
+            doc.get_all(&object, key.as_str())?.into_iter().map(|(value, id)| (value.to_owned(), id)).collect();
         let conflicting = values.iter().map(|(value, id)| describe(&mut doc, value, id)).collect();
         found.push(Conflict { path, values: conflicting });
     }
@@ -238,9 +239,10 @@ mod tests {
         let rendered: Vec<String> = found
             .iter()
             .flat_map(|conflict| {
-                conflict.values.iter().map(move |value| {
-                    format!("{} = {:?} by {:?} at {}", conflict.path.join("."), value.value, value.user, value.at)
-                })
+                conflict
+                    .values
+                    .iter()
+                    .map(move |value| format!("{} = {:?} by {:?} at {}", conflict.path.join("."), value.value, value.user, value.at))
             })
             .collect();
         expect![[r#"

@@ -45,9 +45,7 @@ pub(crate) fn split_message(message: Option<&str>) -> (Option<String>, Option<St
     match message {
         None => (None, None),
         Some(message) => match message.split_once(": ") {
-            Some((user, summary)) if crate::directory::Username::parse(user).is_ok() => {
-                (Some(user.to_owned()), Some(summary.to_owned()))
-            }
+            Some((user, summary)) if crate::directory::Username::parse(user).is_ok() => (Some(user.to_owned()), Some(summary.to_owned())),
             _ => (None, Some(message.to_owned())),
         },
     }

@@ -23,7 +23,10 @@ use std::collections::BTreeMap;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc as _};
 
 use super::template::{Checklist, ChecklistItem, ItemKind, read_checklist, read_item, write_checklist};
-use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text, read_root};
+use super::{
+    BlobRef, DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text,
+    read_root,
+};
 use crate::directory::{SiteId, Username};
 use crate::time::Timestamp;
 
@@ -88,7 +91,11 @@ pub fn outcome(item: &ChecklistItem, value: &AnswerValue) -> Outcome {
             if too_low || too_high { Outcome::Failed } else { Outcome::Passed }
         }
         (ItemKind::Choice { failing, .. }, AnswerValue::Choice(choice)) => {
-            if failing.contains(choice) { Outcome::Failed } else { Outcome::Passed }
+            if failing.contains(choice) {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            }
         }
         _ => Outcome::Neutral,
     }
@@ -179,10 +186,19 @@ pub struct Review {
 /// Why an inspection cannot be submitted yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Missing {
-    Answer { room: String, item: EntryId },
-    PhotoOnFail { room: String, item: EntryId },
+    Answer {
+        room: String,
+        item: EntryId,
+    },
+    PhotoOnFail {
+        room: String,
+        item: EntryId,
+    },
     /// A failed answer with neither a hazard raised nor a decision that it needs no action.
-    FollowUp { room: String, item: EntryId },
+    FollowUp {
+        room: String,
+        item: EntryId,
+    },
 }
 
 impl Missing {
@@ -327,7 +343,11 @@ impl InspectionView {
         if let Some(hazard) = self.hazards.iter().find(|hazard| hazard.key == key) {
             return Some(FollowUp::Hazard(hazard));
         }
-        self.notes.iter().filter(|note| note.no_action && note.key.as_deref() == Some(key)).max_by_key(|note| (note.at, &note.id)).map(FollowUp::NoAction)
+        self.notes
+            .iter()
+            .filter(|note| note.no_action && note.key.as_deref() == Some(key))
+            .max_by_key(|note| (note.at, &note.id))
+            .map(FollowUp::NoAction)
     }
 }
 
@@ -452,7 +472,14 @@ impl Inspection {
     }
 
     /// Adds a note to an answer (`item` given) or to the whole inspection.
-    pub fn add_note(&mut self, id: &EntryId, room: Option<&str>, item: Option<&EntryId>, text: &str, edit: &Edit) -> Result<(), DocumentError> {
+    pub fn add_note(
+        &mut self,
+        id: &EntryId,
+        room: Option<&str>,
+        item: Option<&EntryId>,
+        text: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         if text.trim().is_empty() {
             return Err(DocumentError::MissingField { field: "note".to_owned() });
         }
@@ -470,7 +497,14 @@ impl Inspection {
         Ok(())
     }
 
-    pub fn add_photo(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, blob: &BlobRef, edit: &Edit) -> Result<(), DocumentError> {
+    pub fn add_photo(
+        &mut self,
+        id: &EntryId,
+        room: Option<&str>,
+        item: &EntryId,
+        blob: &BlobRef,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         let key = self.optional_key(room, Some(item))?.expect("an item was given");
         let photos = map_at(&self.doc, &ROOT, "photos", "photos")?;
         let photo = put_map(&mut self.doc, &photos, id.as_str());
@@ -484,7 +518,14 @@ impl Inspection {
 
     /// Records that a failed answer needs no action, and why: its follow-up, in place of a
     /// hazard. Only while the round is open.
-    pub fn no_action_needed(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, reason: &str, edit: &Edit) -> Result<(), DocumentError> {
+    pub fn no_action_needed(
+        &mut self,
+        id: &EntryId,
+        room: Option<&str>,
+        item: &EntryId,
+        reason: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         if reason.trim().is_empty() {
             return Err(DocumentError::MissingField { field: "reason".to_owned() });
         }
@@ -508,7 +549,8 @@ impl Inspection {
         let Some(checklist_item) = view.checklist.item(item) else {
             return Err(invalid("item", item.as_str(), "an item of this checklist"));
         };
-        let failed = view.answers.get(&(room.clone(), item.clone())).is_some_and(|answer| outcome(checklist_item, &answer.value) == Outcome::Failed);
+        let failed =
+            view.answers.get(&(room.clone(), item.clone())).is_some_and(|answer| outcome(checklist_item, &answer.value) == Outcome::Failed);
         if !failed {
             return Err(invalid(what, &answer_key(&room, item), "a failed answer; follow-ups are for failures"));
         }
@@ -517,7 +559,14 @@ impl Inspection {
 
     /// Links a failed answer to the work order raised for it; also once the round is
     /// submitted (its owner or a manager may still raise one).
-    pub fn raise_hazard(&mut self, id: &EntryId, room: Option<&str>, item: &EntryId, work_order: &str, edit: &Edit) -> Result<(), DocumentError> {
+    pub fn raise_hazard(
+        &mut self,
+        id: &EntryId,
+        room: Option<&str>,
+        item: &EntryId,
+        work_order: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         let room = self.failed_answer(room, item, "hazard")?;
         let key = answer_key(&room, item);
         if self.read()?.hazards.iter().any(|hazard| hazard.key == key) {
@@ -604,7 +653,8 @@ impl Inspection {
         let checklist = read_checklist(&root.fields("checklist")?)?;
         let mut rooms = Vec::new();
         for (room, order) in root.scalars("rooms")? {
-            let order = order.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("rooms.{room}"), expected: "an integer" })?;
+            let order =
+                order.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("rooms.{room}"), expected: "an integer" })?;
             rooms.push((order, room));
         }
         rooms.sort();
@@ -619,7 +669,12 @@ impl Inspection {
         for answer in root.keyed_forgiving("answers", read_answer, bad) {
             answers.insert((answer.room.clone(), answer.item.clone()), answer);
         }
-        let signature = root.optional_map("signature")?.map(|_| root.fields("signature")).transpose()?.map(|fields| BlobRef::read(&fields)).transpose()?;
+        let signature = root
+            .optional_map("signature")?
+            .map(|_| root.fields("signature"))
+            .transpose()?
+            .map(|fields| BlobRef::read(&fields))
+            .transpose()?;
         let submitted = match root.optional_str("submitted_by")? {
             Some(_) => Some((root.user("submitted_by")?, root.time("submitted_at")?)),
             None => None,
@@ -644,12 +699,22 @@ impl Inspection {
         );
         let photos = root.entries_forgiving(
             "photos",
-            |id, photo| Ok(Photo { id, key: photo.str("key")?, blob: BlobRef::read(photo)?, user: photo.user("user")?, at: photo.time("at")? }),
+            |id, photo| {
+                Ok(Photo { id, key: photo.str("key")?, blob: BlobRef::read(photo)?, user: photo.user("user")?, at: photo.time("at")? })
+            },
             bad,
         );
         let hazards = root.entries_forgiving(
             "hazards",
-            |id, hazard| Ok(Hazard { id, key: hazard.str("key")?, work_order: hazard.str("work_order")?, user: hazard.user("user")?, at: hazard.time("at")? }),
+            |id, hazard| {
+                Ok(Hazard {
+                    id,
+                    key: hazard.str("key")?,
+                    work_order: hazard.str("work_order")?,
+                    user: hazard.user("user")?,
+                    at: hazard.time("at")?,
+                })
+            },
             bad,
         );
         Ok(InspectionView {
@@ -669,7 +734,11 @@ impl Inspection {
             review: match root.optional_map("review")? {
                 Some(_) => {
                     let review = root.fields("review")?;
-                    Some(Review { text: review.optional_text("text")?.unwrap_or_default(), user: review.user("user")?, at: review.time("at")? })
+                    Some(Review {
+                        text: review.optional_text("text")?.unwrap_or_default(),
+                        user: review.user("user")?,
+                        at: review.time("at")?,
+                    })
                 }
                 None => None,
             },
@@ -816,17 +885,25 @@ mod tests {
         assert!(round.add_note(&id("n1"), None, None, "too late", &late).is_err());
         assert!(round.add_photo(&id("p2"), None, &id("exits-clear"), &photo(), &late).is_err());
         let twice = round.raise_hazard(&id("h2"), None, &id("extinguisher-pressure"), "automerge:wo2", &late).unwrap_err();
-        assert_eq!(twice.to_string(), "invalid hazard \"-/extinguisher-pressure\": a failure without a hazard; this one has its work order");
+        assert_eq!(
+            twice.to_string(),
+            "invalid hazard \"-/extinguisher-pressure\": a failure without a hazard; this one has its work order"
+        );
         round.review("灭火器压力不足，已派单", &edit("manager", 5_000)).unwrap();
         let review = round.read().unwrap().review.unwrap();
-        assert_eq!((review.text.as_str(), review.user.as_str(), review.at), ("灭火器压力不足，已派单", "manager", Timestamp::from_millis(5_000)));
+        assert_eq!(
+            (review.text.as_str(), review.user.as_str(), review.at),
+            ("灭火器压力不足，已派单", "manager", Timestamp::from_millis(5_000))
+        );
     }
 
     #[test]
     fn a_failure_never_ends_silently_and_a_hazard_may_follow_after_submitting() {
         let mut round = fire_round();
         let inspector = edit("inspector", 2_000);
-        for item in ["extinguisher-present", "extinguisher-seal", "hydrant", "fire-doors", "exit-signs", "alarm-panel", "emergency-lighting"] {
+        for item in
+            ["extinguisher-present", "extinguisher-seal", "hydrant", "fire-doors", "exit-signs", "alarm-panel", "emergency-lighting"]
+        {
             round.answer(None, &id(item), &AnswerValue::Pass, &inspector).unwrap();
         }
         round.answer(None, &id("extinguisher-pressure"), &AnswerValue::Number(1_200), &inspector).unwrap();
@@ -848,8 +925,13 @@ mod tests {
         round.submit(&edit("inspector", 3_000)).unwrap();
         // Submitted: a manager decides it needs a work order after all.
         round.raise_hazard(&id("h1"), None, &id("exits-clear"), "automerge:wo1", &edit("manager", 4_000)).unwrap();
-        assert!(matches!(round.read().unwrap().follow_up("-/exits-clear"), Some(FollowUp::Hazard(hazard)) if hazard.work_order == "automerge:wo1"));
-        assert!(round.no_action_needed(&id("d2"), None, &id("exits-clear"), "late", &edit("manager", 5_000)).is_err(), "decisions are made before submitting");
+        assert!(
+            matches!(round.read().unwrap().follow_up("-/exits-clear"), Some(FollowUp::Hazard(hazard)) if hazard.work_order == "automerge:wo1")
+        );
+        assert!(
+            round.no_action_needed(&id("d2"), None, &id("exits-clear"), "late", &edit("manager", 5_000)).is_err(),
+            "decisions are made before submitting"
+        );
     }
 
     #[test]
@@ -859,10 +941,16 @@ mod tests {
         assert_eq!(refused.to_string(), "invalid discard \"manager\": the person who started the round");
         let mut answered = fire_round();
         answered.answer(None, &id("hydrant"), &AnswerValue::Pass, &edit("inspector", 1_600)).unwrap();
-        assert_eq!(answered.discard(&edit("inspector", 1_700)).unwrap_err().to_string(), "invalid discard \"1\": a round with no answers yet");
+        assert_eq!(
+            answered.discard(&edit("inspector", 1_700)).unwrap_err().to_string(),
+            "invalid discard \"1\": a round with no answers yet"
+        );
         round.discard(&edit("inspector", 1_800)).unwrap();
         assert_eq!(round.read().unwrap().discarded, Some((Username::parse("inspector").unwrap(), Timestamp::from_millis(1_800))));
-        assert_eq!(round.answer(None, &id("hydrant"), &AnswerValue::Pass, &edit("inspector", 1_900)).unwrap_err().to_string(), "a discarded inspection is read-only");
+        assert_eq!(
+            round.answer(None, &id("hydrant"), &AnswerValue::Pass, &edit("inspector", 1_900)).unwrap_err().to_string(),
+            "a discarded inspection is read-only"
+        );
     }
 
     #[test]

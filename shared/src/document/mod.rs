@@ -64,10 +64,7 @@ impl DocumentType {
     }
 
     pub fn parse(tag: &str) -> Result<DocumentType, DocumentError> {
-        DocumentType::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == tag)
-            .ok_or_else(|| DocumentError::UnknownType { found: tag.to_owned() })
+        DocumentType::ALL.into_iter().find(|kind| kind.as_str() == tag).ok_or_else(|| DocumentError::UnknownType { found: tag.to_owned() })
     }
 
     /// The schema version this build writes, and the newest it reads.
@@ -124,7 +121,8 @@ pub struct EntryId(String);
 impl EntryId {
     /// 1 to 64 ASCII letters, digits, `-` or `_`.
     pub fn parse(value: &str) -> Result<EntryId, DocumentError> {
-        let valid = (1..=64).contains(&value.len()) && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+        let valid =
+            (1..=64).contains(&value.len()) && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
         if valid {
             Ok(EntryId(value.to_owned()))
         } else {
@@ -320,7 +318,10 @@ macro_rules! typed_document {
 
             /// Edits `doc` in place as this type. A document that does not read as this
             /// type is left exactly as it was and the reading error returned.
-            pub fn edit_in<R>(doc: &mut automerge::AutoCommit, change: impl FnOnce(&mut $name) -> R) -> Result<R, $crate::document::DocumentError> {
+            pub fn edit_in<R>(
+                doc: &mut automerge::AutoCommit,
+                change: impl FnOnce(&mut $name) -> R,
+            ) -> Result<R, $crate::document::DocumentError> {
                 let mut typed = $name { doc: std::mem::take(doc) };
                 let result = typed.read().map(|_| change(&mut typed));
                 *doc = typed.doc;
@@ -405,7 +406,9 @@ pub fn blob_refs(doc: &AutoCommit) -> Vec<BlobRef> {
                     found.push(blob);
                 }
             }
-            Ok(ObjType::List) => objects.extend(doc.list_range(&object, ..).filter(|item| matches!(item.value, ValueRef::Object(_))).map(|item| item.id())),
+            Ok(ObjType::List) => {
+                objects.extend(doc.list_range(&object, ..).filter(|item| matches!(item.value, ValueRef::Object(_))).map(|item| item.id()))
+            }
             Ok(ObjType::Text) | Err(_) => {}
         }
         objects[first_child..].reverse();
@@ -569,7 +572,11 @@ impl<'a> Fields<'a> {
     }
 
     /// Every entry of the map at `key`, keyed by entry id, in key order.
-    pub(crate) fn entries<T>(&self, key: &str, read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>) -> Result<Vec<T>, DocumentError> {
+    pub(crate) fn entries<T>(
+        &self,
+        key: &str,
+        read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>,
+    ) -> Result<Vec<T>, DocumentError> {
         self.entries_only(key, None, read)
     }
 
@@ -601,7 +608,11 @@ impl<'a> Fields<'a> {
     ) -> Result<(), DocumentError> {
         let mut entry = |entry: &str, is_map: bool, id: ObjId| {
             let entry_path = format!("{path}.{entry}");
-            let fields = if is_map { Ok(Fields::of(self.doc, &id, &entry_path)) } else { Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" }) };
+            let fields = if is_map {
+                Ok(Fields::of(self.doc, &id, &entry_path))
+            } else {
+                Err(DocumentError::WrongFieldType { field: entry_path, expected: "a map" })
+            };
             visit(entry, fields)
         };
         match only {
@@ -654,7 +665,12 @@ impl<'a> Fields<'a> {
     }
 
     /// Like [`Fields::keyed_only`] of all entries, forgiving as [`Fields::entries_forgiving`] is.
-    pub(crate) fn keyed_forgiving<T>(&self, key: &str, read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>, unreadable: &mut Vec<UnreadableEntry>) -> Vec<T> {
+    pub(crate) fn keyed_forgiving<T>(
+        &self,
+        key: &str,
+        read: impl Fn(&str, &Fields<'a>) -> Result<T, DocumentError>,
+        unreadable: &mut Vec<UnreadableEntry>,
+    ) -> Vec<T> {
         let map = match self.map(key) {
             Ok(map) => map,
             Err(error) => {
@@ -717,7 +733,10 @@ mod tests {
     fn documents_from_elsewhere_get_typed_errors_not_panics() {
         let cases = [
             (document(&[]), "field \"type\" is missing"),
-            (document(&header_fields("invoice", 1)), "unknown document type \"invoice\": expected one of site_catalog, checklist_template, inspection, work_order, stocktake"),
+            (
+                document(&header_fields("invoice", 1)),
+                "unknown document type \"invoice\": expected one of site_catalog, checklist_template, inspection, work_order, stocktake",
+            ),
             (document(&header_fields("stocktake", 1)), "expected a work_order document, found stocktake"),
             (document(&header_fields("work_order", 9)), "work_order schema 9 is newer than this app understands (3): update the app"),
             (document(&header_fields("work_order", 1)), "field \"title\" is missing"),

@@ -123,7 +123,13 @@ impl Write {
 /// Checks the changes `after` holds beyond `before` (the document as stored, at heads
 /// `since`; empty for a new one), sent by `writer`, against the rule for the document's
 /// type.
-pub fn check(document: &DocumentId, before: &AutoCommit, since: &[ChangeHash], after: &mut AutoCommit, writer: Writer<'_>) -> Result<(), Refusal> {
+pub fn check(
+    document: &DocumentId,
+    before: &AutoCommit,
+    since: &[ChangeHash],
+    after: &mut AutoCommit,
+    writer: Writer<'_>,
+) -> Result<(), Refusal> {
     let creating = since.is_empty();
     let writes = writes(after, since);
     if !creating && let Some(write) = writes.iter().find(|write| write.path.len() == 1 && HEADER.contains(&write.at(0))) {
@@ -189,7 +195,10 @@ fn writes(after: &mut AutoCommit, since: &[ChangeHash]) -> Vec<Write> {
     // The document's own diff, not `AutoCommit::diff`, which keeps the patches it made.
     let patches = after.document().diff(since, &heads);
     let conflicted = patches.iter().any(|patch| {
-        matches!(patch.action, PatchAction::Conflict { .. } | PatchAction::PutMap { conflict: true, .. } | PatchAction::PutSeq { conflict: true, .. })
+        matches!(
+            patch.action,
+            PatchAction::Conflict { .. } | PatchAction::PutMap { conflict: true, .. } | PatchAction::PutSeq { conflict: true, .. }
+        )
     });
     if conflicted {
         return writes_of_every_operation(after, since);
@@ -294,7 +303,9 @@ fn check_name(write: &Write, writer: Writer<'_>, planner_allowed: bool) -> Resul
 /// A name written by settling a conflict: the kept value is a copy of one that was there,
 /// so it names who gave it, not the one who chose it (history names them).
 fn keeps_a_name(before: &AutoCommit, after: &AutoCommit, write: &Write) -> bool {
-    matches!(write.what, Written::Scalar(_)) && write.path.len() >= 2 && super::conflicts::keeps_a_value(before, after, &write.path[..write.path.len() - 1])
+    matches!(write.what, Written::Scalar(_))
+        && write.path.len() >= 2
+        && super::conflicts::keeps_a_value(before, after, &write.path[..write.path.len() - 1])
 }
 
 struct Context<'a> {
@@ -369,7 +380,9 @@ fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     match write.at(0) {
         // Any role lists what it makes and keeps its entry current; only an administrator
         // takes an entry out (one that does not read), so no one hides others' documents.
-        "index" if write.path.len() == 2 && write.what == Written::Removed => context.allow(role == Admin, "take a document out of the site's index"),
+        "index" if write.path.len() == 2 && write.what == Written::Removed => {
+            context.allow(role == Admin, "take a document out of the site's index")
+        }
         "index" if write.path.len() >= 2 => Ok(()),
         "ledger" => {
             context.added(write)?;
@@ -404,7 +417,9 @@ fn inspection(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     let walks = context.role().walks_rounds();
     match write.at(0) {
         "answers" if write.path.len() == 1 => context.fixed(write),
-        "answers" | "signature" | "submitted_by" | "submitted_at" | "discarded_by" | "discarded_at" => context.allow(walks, "answer a round"),
+        "answers" | "signature" | "submitted_by" | "submitted_at" | "discarded_by" | "discarded_at" => {
+            context.allow(walks, "answer a round")
+        }
         "notes" | "photos" | "hazards" => {
             context.allow(walks, "answer a round")?;
             context.added(write)
@@ -425,13 +440,17 @@ fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     match write.at(0) {
         "events" => {
             context.added(write)?;
-            let (Some("kind"), Written::Scalar(ScalarValue::Str(kind))) = (write.path.get(2).map(String::as_str), &write.what) else { return Ok(()) };
+            let (Some("kind"), Written::Scalar(ScalarValue::Str(kind))) = (write.path.get(2).map(String::as_str), &write.what) else {
+                return Ok(());
+            };
             match kind.as_str() {
                 "reported" => context.fixed(write),
                 "assigned" => context.allow(manager, "dispatch an order"),
                 "resolved" => context.allow(manager, "resolve a flag"),
                 "acknowledged" | "started" | "paused" | "completed" => context.allow(manager || role == Technician, "work an order"),
-                "verified" | "reopened" | "cancelled" => context.allow(manager || reporter, "verify, reopen or cancel someone else's order"),
+                "verified" | "reopened" | "cancelled" => {
+                    context.allow(manager || reporter, "verify, reopen or cancel someone else's order")
+                }
                 _ => Ok(()),
             }
         }
@@ -506,7 +525,9 @@ fn readable(document_type: DocumentType, after: &AutoCommit, writes: &[Write]) -
 /// hides itself, not the document); one these changes wrote is refused.
 fn untouched(unreadable: Vec<UnreadableEntry>, writes: &[Write]) -> Result<(), DocumentError> {
     let touched = |entry: &UnreadableEntry| {
-        writes.iter().any(|write| write.at(0) == entry.section && (write.path.len() == 1 || entry.key.as_deref().is_none_or(|key| write.at(1) == key)))
+        writes.iter().any(|write| {
+            write.at(0) == entry.section && (write.path.len() == 1 || entry.key.as_deref().is_none_or(|key| write.at(1) == key))
+        })
     };
     match unreadable.into_iter().find(touched) {
         Some(entry) => Err(entry.error),

@@ -37,11 +37,9 @@ fn build(name: Label, category: &str, sections: &[(&str, &str, &str)], rows: &[R
             label: Label::new(zh, en),
             kind: match kind {
                 Kind::PassFail => ItemKind::PassFail,
-                Kind::Number(unit, min, max) => ItemKind::Number {
-                    unit: (*unit).to_owned(),
-                    min: min.map(|units| units * 1000),
-                    max: max.map(|units| units * 1000),
-                },
+                Kind::Number(unit, min, max) => {
+                    ItemKind::Number { unit: (*unit).to_owned(), min: min.map(|units| units * 1000), max: max.map(|units| units * 1000) }
+                }
                 Kind::Text => ItemKind::Text,
                 Kind::Hygiene => ItemKind::Choice {
                     options: vec![
@@ -67,10 +65,30 @@ pub fn fire_safety() -> Checklist {
     build(
         Label::new("消防安全巡检", "Fire safety round"),
         "fire_safety",
-        &[("extinguishers", "灭火器", "Extinguishers"), ("exits", "疏散通道", "Escape routes"), ("alarms", "报警与照明", "Alarms and lighting")],
         &[
-            ("extinguishers", "extinguisher-present", "灭火器在位、数量齐全", "Extinguishers in place and complete", Kind::PassFail, true, true),
-            ("extinguishers", "extinguisher-pressure", "灭火器压力 (MPa)", "Extinguisher pressure (MPa)", Kind::Number("MPa", Some(1), Some(2)), true, true),
+            ("extinguishers", "灭火器", "Extinguishers"),
+            ("exits", "疏散通道", "Escape routes"),
+            ("alarms", "报警与照明", "Alarms and lighting"),
+        ],
+        &[
+            (
+                "extinguishers",
+                "extinguisher-present",
+                "灭火器在位、数量齐全",
+                "Extinguishers in place and complete",
+                Kind::PassFail,
+                true,
+                true,
+            ),
+            (
+                "extinguishers",
+                "extinguisher-pressure",
+                "灭火器压力 (MPa)",
+                "Extinguisher pressure (MPa)",
+                Kind::Number("MPa", Some(1), Some(2)),
+                true,
+                true,
+            ),
             ("extinguishers", "extinguisher-seal", "铅封完好、未过期", "Seal intact, within service date", Kind::PassFail, true, true),
             ("extinguishers", "hydrant", "消火栓箱完好、水带齐全", "Hydrant cabinet intact, hose complete", Kind::PassFail, true, true),
             ("exits", "exits-clear", "疏散通道畅通无堵塞", "Escape routes clear", Kind::PassFail, true, true),
@@ -109,8 +127,24 @@ pub fn canteen_food_safety() -> Checklist {
         "food_safety",
         &[("storage", "储存", "Storage"), ("kitchen", "加工区", "Kitchen"), ("staff", "人员", "Staff")],
         &[
-            ("storage", "fridge-temperature", "冷藏温度 (°C)", "Refrigerator temperature (°C)", Kind::Number("°C", Some(0), Some(8)), true, true),
-            ("storage", "freezer-temperature", "冷冻温度 (°C)", "Freezer temperature (°C)", Kind::Number("°C", None, Some(-18)), true, true),
+            (
+                "storage",
+                "fridge-temperature",
+                "冷藏温度 (°C)",
+                "Refrigerator temperature (°C)",
+                Kind::Number("°C", Some(0), Some(8)),
+                true,
+                true,
+            ),
+            (
+                "storage",
+                "freezer-temperature",
+                "冷冻温度 (°C)",
+                "Freezer temperature (°C)",
+                Kind::Number("°C", None, Some(-18)),
+                true,
+                true,
+            ),
             ("storage", "raw-cooked-separated", "生熟分开存放", "Raw and cooked food stored apart", Kind::PassFail, true, true),
             ("storage", "dates", "食材在保质期内、标签齐全", "Ingredients within date and labelled", Kind::PassFail, true, true),
             ("kitchen", "cleanliness", "操作台及地面卫生", "Work surfaces and floor", Kind::Hygiene, true, true),

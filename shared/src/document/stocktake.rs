@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root};
+use super::{DocumentError, DocumentType, Edit, EntryId, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::{SiteId, Username};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -288,11 +288,18 @@ impl StocktakeView {
             }
             let low = counts.values().copied().min().unwrap_or_default();
             let high = counts.values().copied().max().unwrap_or_default();
-            let state = if high.saturating_sub(low).thousandths() > RECOUNT_TOLERANCE { BinState::Disagreed } else { BinState::Agreed(low) };
+            let state =
+                if high.saturating_sub(low).thousandths() > RECOUNT_TOLERANCE { BinState::Disagreed } else { BinState::Agreed(low) };
             bins.insert((item, bin), BinCount { bin: bin.to_owned(), item: item.to_owned(), round, counts, state });
         }
         for (key, settlement) in settled {
-            let bin = bins.entry(key).or_insert_with(|| BinCount { bin: settlement.bin.clone(), item: settlement.item.clone(), round: 0, counts: BTreeMap::new(), state: BinState::Disagreed });
+            let bin = bins.entry(key).or_insert_with(|| BinCount {
+                bin: settlement.bin.clone(),
+                item: settlement.item.clone(),
+                round: 0,
+                counts: BTreeMap::new(),
+                state: BinState::Disagreed,
+            });
             bin.state = BinState::Settled { quantity: settlement.quantity, by: settlement.user.clone(), at: settlement.at };
         }
         bins.into_values().collect()
@@ -322,7 +329,12 @@ impl StocktakeView {
     /// The round a count of `item` in `bin` belongs to: a recount is one after the round
     /// that stands there now.
     pub fn recount_round(&self, bin: &str, item: &str) -> u32 {
-        self.effective_entries().iter().filter(|entry| entry.bin == bin && entry.item == item).map(|entry| entry.round).max().map_or(1, |round| round.saturating_add(1))
+        self.effective_entries()
+            .iter()
+            .filter(|entry| entry.bin == bin && entry.item == item)
+            .map(|entry| entry.round)
+            .max()
+            .map_or(1, |round| round.saturating_add(1))
     }
 
     /// Items of the snapshot whose stock moved (received, issued, scrapped, adjusted) after
@@ -332,7 +344,9 @@ impl StocktakeView {
         let until = self.closed_at.unwrap_or(now);
         let mut moved: Vec<String> = ledger
             .iter()
-            .filter(|movement| movement.at >= self.header.created_at && movement.at <= until && self.expected.contains_key(movement.item.as_str()))
+            .filter(|movement| {
+                movement.at >= self.header.created_at && movement.at <= until && self.expected.contains_key(movement.item.as_str())
+            })
             .map(|movement| movement.item.to_string())
             .collect();
         moved.sort();
@@ -393,13 +407,20 @@ impl StocktakeView {
     pub fn totals(&self) -> Vec<ItemTotal> {
         let mut totals: BTreeMap<&str, ItemTotal> = BTreeMap::new();
         for (item, expected) in &self.expected {
-            totals.insert(item, ItemTotal { item: item.clone(), counted: None, expected: Some(*expected), by_counter: BTreeMap::new(), disagreed_bins: 0 });
+            totals.insert(
+                item,
+                ItemTotal { item: item.clone(), counted: None, expected: Some(*expected), by_counter: BTreeMap::new(), disagreed_bins: 0 },
+            );
         }
         let bins = self.bins();
         for bin in &bins {
-            let total = totals
-                .entry(&bin.item)
-                .or_insert_with(|| ItemTotal { item: bin.item.clone(), counted: None, expected: None, by_counter: BTreeMap::new(), disagreed_bins: 0 });
+            let total = totals.entry(&bin.item).or_insert_with(|| ItemTotal {
+                item: bin.item.clone(),
+                counted: None,
+                expected: None,
+                by_counter: BTreeMap::new(),
+                disagreed_bins: 0,
+            });
             match bin.quantity() {
                 Some(quantity) => total.counted = Some(total.counted.unwrap_or_default().saturating_add(quantity)),
                 None => total.disagreed_bins += 1,
@@ -600,7 +621,9 @@ impl Stocktake {
         let (header, root) = read_root(doc, DocumentType::Stocktake)?;
         let mut expected = BTreeMap::new();
         for (item, quantity) in root.scalars("expected")? {
-            let thousandths = quantity.as_i64().ok_or_else(|| DocumentError::WrongFieldType { field: format!("expected.{item}"), expected: "an integer" })?;
+            let thousandths = quantity
+                .as_i64()
+                .ok_or_else(|| DocumentError::WrongFieldType { field: format!("expected.{item}"), expected: "an integer" })?;
             expected.insert(item, Quantity::from_thousandths(thousandths));
         }
         let mut unreadable = Vec::new();
@@ -608,19 +631,20 @@ impl Stocktake {
         let count_entries = root.entries_forgiving(
             "entries",
             |id, entry| {
-            Ok(CountEntry {
-                id,
-                counter: entry.user("counter")?,
-                bin: entry.str("bin")?,
-                item: entry.str("item")?,
-                quantity: Quantity::from_thousandths(entry.i64("quantity")?),
-                at: entry.time("at")?,
-                replaces: entry.optional_id("replaces")?,
-                round: match entry.optional_i64("round")? {
-                    None => 0,
-                    Some(round) => u32::try_from(round).map_err(|_| invalid(&entry.path("round"), &round.to_string(), "a recount round, 0 or more"))?,
-                },
-            })
+                Ok(CountEntry {
+                    id,
+                    counter: entry.user("counter")?,
+                    bin: entry.str("bin")?,
+                    item: entry.str("item")?,
+                    quantity: Quantity::from_thousandths(entry.i64("quantity")?),
+                    at: entry.time("at")?,
+                    replaces: entry.optional_id("replaces")?,
+                    round: match entry.optional_i64("round")? {
+                        None => 0,
+                        Some(round) => u32::try_from(round)
+                            .map_err(|_| invalid(&entry.path("round"), &round.to_string(), "a recount round, 0 or more"))?,
+                    },
+                })
             },
             bad,
         );
@@ -635,36 +659,37 @@ impl Stocktake {
             .entries_forgiving(
                 "events",
                 |id, event| {
-            let kind = event.str("kind")?;
-            if kind == "settled" {
-                let settlement = Settlement {
-                    id,
-                    bin: event.str("bin")?,
-                    item: event.str("item")?,
-                    quantity: Quantity::from_thousandths(event.i64("quantity")?),
-                    user: event.user("user")?,
-                    at: event.time("at")?,
-                };
-                return Ok(Err(settlement));
-            }
-            let adjustments = match event.optional_map("adjustments")? {
-                None => Vec::new(),
-                Some(_) => event
-                    .scalars("adjustments")?
-                    .into_iter()
-                    .map(|(item, quantity)| {
-                        let thousandths = quantity.as_i64().ok_or_else(|| invalid(&event.path("adjustments"), &item, "a quantity per item"))?;
-                        Ok((item, Quantity::from_thousandths(thousandths)))
-                    })
-                    .collect::<Result<_, DocumentError>>()?,
-            };
-            Ok(Ok((event.time("at")?, id, kind, adjustments)))
+                    let kind = event.str("kind")?;
+                    if kind == "settled" {
+                        let settlement = Settlement {
+                            id,
+                            bin: event.str("bin")?,
+                            item: event.str("item")?,
+                            quantity: Quantity::from_thousandths(event.i64("quantity")?),
+                            user: event.user("user")?,
+                            at: event.time("at")?,
+                        };
+                        return Ok(Err(settlement));
+                    }
+                    let adjustments = match event.optional_map("adjustments")? {
+                        None => Vec::new(),
+                        Some(_) => event
+                            .scalars("adjustments")?
+                            .into_iter()
+                            .map(|(item, quantity)| {
+                                let thousandths =
+                                    quantity.as_i64().ok_or_else(|| invalid(&event.path("adjustments"), &item, "a quantity per item"))?;
+                                Ok((item, Quantity::from_thousandths(thousandths)))
+                            })
+                            .collect::<Result<_, DocumentError>>()?,
+                    };
+                    Ok(Ok((event.time("at")?, id, kind, adjustments)))
                 },
                 bad,
             )
             .into_iter()
-        .filter_map(|event| event.map_err(|settlement| settlements.push(settlement)).ok())
-        .collect::<Vec<_>>();
+            .filter_map(|event| event.map_err(|settlement| settlements.push(settlement)).ok())
+            .collect::<Vec<_>>();
         settlements.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         // Steps in time order; one that does not follow from the phase before (two phones
         // closing at once, say) changes nothing.
@@ -699,7 +724,15 @@ impl Stocktake {
         let found = if root.optional_map("found")?.is_some() {
             root.entries_forgiving(
                 "found",
-                |id, found| Ok(FoundAsset { id, asset: found.str("asset")?, place: found.str("place")?, counter: found.user("counter")?, at: found.time("at")? }),
+                |id, found| {
+                    Ok(FoundAsset {
+                        id,
+                        asset: found.str("asset")?,
+                        place: found.str("place")?,
+                        counter: found.user("counter")?,
+                        at: found.time("at")?,
+                    })
+                },
                 bad,
             )
         } else {
@@ -725,7 +758,14 @@ impl Stocktake {
 
     /// Writes a count entry: `replaces` names the counter's entry it corrects, `round` the
     /// recount round it belongs to (0: a first count).
-    fn write_entry(&mut self, id: &EntryId, counted: Counted<'_>, replaces: Option<&EntryId>, round: u32, edit: &Edit) -> Result<(), DocumentError> {
+    fn write_entry(
+        &mut self,
+        id: &EntryId,
+        counted: Counted<'_>,
+        replaces: Option<&EntryId>,
+        round: u32,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
         let Counted { bin, item, quantity } = counted;
         if quantity.is_negative() {
             return Err(invalid("count", &quantity.to_string(), "zero or more"));
@@ -801,7 +841,14 @@ mod tests {
             .collect();
         lines.extend(view.totals().iter().map(|total| {
             let shown = |quantity: Option<Quantity>| quantity.map_or_else(|| "not counted".to_owned(), |quantity| quantity.to_string());
-            format!("total {}: {} of {} expected, variance {}, {} bins disagree", total.item, shown(total.counted), shown(total.expected), shown(total.variance()), total.disagreed_bins)
+            format!(
+                "total {}: {} of {} expected, variance {}, {} bins disagree",
+                total.item,
+                shown(total.counted),
+                shown(total.expected),
+                shown(total.variance()),
+                total.disagreed_bins
+            )
         }));
         expect.assert_eq(&lines.join("\n"));
     }
@@ -852,7 +899,11 @@ mod tests {
                 total gloves: 40 of 100 expected, variance -60, 1 bins disagree
                 total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"#]],
         );
-        let pending: Vec<String> = view.pending_recounts().iter().map(|pending| format!("{} {} round {} {:?}", pending.item, pending.bin, pending.round, pending.reason)).collect();
+        let pending: Vec<String> = view
+            .pending_recounts()
+            .iter()
+            .map(|pending| format!("{} {} round {} {:?}", pending.item, pending.bin, pending.round, pending.reason))
+            .collect();
         assert_eq!(pending, ["gloves A-01 round 1 Disagreement"]);
         assert_eq!(view.recount_round("A-01", "gloves"), 1);
 
@@ -904,7 +955,10 @@ mod tests {
         assert_eq!(view.phase, Phase::Approved, "a settlement is not a phase step");
         // The masks nobody counted are left as the books say, not written off.
         assert_eq!(view.approved_adjustments, [("gloves".to_owned(), Quantity::units(-5))]);
-        assert_eq!(stocktake.settle(&id("s2"), "A-01", "gloves", Quantity::units(1), &edit("manager", 24)).unwrap_err().to_string(), "an approved stocktake is read-only");
+        assert_eq!(
+            stocktake.settle(&id("s2"), "A-01", "gloves", Quantity::units(1), &edit("manager", 24)).unwrap_err().to_string(),
+            "an approved stocktake is read-only"
+        );
     }
 
     #[test]
@@ -939,7 +993,12 @@ mod tests {
         let adjustments: Vec<String> = view.approved_adjustments.iter().map(|(item, quantity)| format!("{item} {quantity}")).collect();
         assert_eq!(adjustments, ["bulbs -1", "gloves -2"]);
         for (index, (item, quantity)) in view.approved_adjustments.iter().enumerate() {
-            ledger.push(Movement { kind: MovementKind::Adjust, quantity: *quantity, at: Timestamp::from_millis(400), ..movement(&format!("adjust-{index}"), MovementKind::Adjust, item, 0, 400) });
+            ledger.push(Movement {
+                kind: MovementKind::Adjust,
+                quantity: *quantity,
+                at: Timestamp::from_millis(400),
+                ..movement(&format!("adjust-{index}"), MovementKind::Adjust, item, 0, 400)
+            });
         }
         let after = on_hand(&ledger, None);
         // On-hand is what was counted, less the two gloves issued after counting closed.
@@ -960,7 +1019,10 @@ mod tests {
 
         stocktake.request_recount("gloves", &edit("manager", 20)).unwrap();
         let view = stocktake.read().unwrap();
-        assert_eq!(view.pending_recounts().iter().map(|pending| (pending.bin.as_str(), pending.reason.clone())).collect::<Vec<_>>(), [("shelf-1", RecountReason::Requested(Username::parse("manager").unwrap()))]);
+        assert_eq!(
+            view.pending_recounts().iter().map(|pending| (pending.bin.as_str(), pending.reason.clone())).collect::<Vec<_>>(),
+            [("shelf-1", RecountReason::Requested(Username::parse("manager").unwrap()))]
+        );
         // A recount of the bin answers the request.
         stocktake.recount(&id("r1"), "shelf-1", "gloves", Quantity::units(61), &edit("store", 25)).unwrap();
         assert!(stocktake.read().unwrap().pending_recounts().is_empty());
@@ -1011,9 +1073,18 @@ mod tests {
     #[test]
     fn stock_that_moved_during_the_count_is_flagged() {
         let mut stocktake = stocktake();
-        let ledger = [movement("m1", MovementKind::Issue, "gloves", 1, 15), movement("m2", MovementKind::Issue, "bulbs", 1, 16), movement("m3", MovementKind::Issue, "masks", 1, 50), movement("m4", MovementKind::Issue, "masks", 1, -5)];
+        let ledger = [
+            movement("m1", MovementKind::Issue, "gloves", 1, 15),
+            movement("m2", MovementKind::Issue, "bulbs", 1, 16),
+            movement("m3", MovementKind::Issue, "masks", 1, 50),
+            movement("m4", MovementKind::Issue, "masks", 1, -5),
+        ];
         assert_eq!(stocktake.read().unwrap().moved_during(&ledger, Timestamp::from_millis(40)), ["gloves"]);
         stocktake.record_phase(&id("p1"), Phase::Closed, &edit("manager", 45)).unwrap();
-        assert_eq!(stocktake.read().unwrap().moved_during(&ledger, Timestamp::from_millis(99)), ["gloves"], "after closing, later movements do not count");
+        assert_eq!(
+            stocktake.read().unwrap().moved_during(&ledger, Timestamp::from_millis(99)),
+            ["gloves"],
+            "after closing, later movements do not count"
+        );
     }
 }

@@ -10,7 +10,7 @@
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc as _, Value};
 
-use super::{DocumentError, DocumentType, EntryId, Edit, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
+use super::{DocumentError, DocumentType, Edit, EntryId, Fields, Header, commit, invalid, map_at, put, put_map, read_root};
 use crate::directory::SiteId;
 
 /// A text in both interface languages.
@@ -32,10 +32,17 @@ pub enum ItemKind {
     /// Pass, fail or not applicable.
     PassFail,
     /// A reading; outside `[min, max]` (thousandths of `unit`) it fails.
-    Number { unit: String, min: Option<i64>, max: Option<i64> },
+    Number {
+        unit: String,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Text,
     /// One of several options; those listed in `failing` fail the item.
-    Choice { options: Vec<(EntryId, Label)>, failing: Vec<EntryId> },
+    Choice {
+        options: Vec<(EntryId, Label)>,
+        failing: Vec<EntryId>,
+    },
     Photo,
     Signature,
 }
@@ -216,7 +223,8 @@ pub(crate) fn read_item(id: EntryId, item: &Fields<'_>) -> Result<ChecklistItem,
         },
         "text" => ItemKind::Text,
         "choice" => {
-            let mut options = item.entries("options", |id, option| Ok((option.i64("order")?, id, label(option, "label")?, option.bool("fails")?)))?;
+            let mut options =
+                item.entries("options", |id, option| Ok((option.i64("order")?, id, label(option, "label")?, option.bool("fails")?)))?;
             options.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             let failing = options.iter().filter(|option| option.3).map(|option| option.1.clone()).collect();
             ItemKind::Choice { options: options.into_iter().map(|(_, id, label, _)| (id, label)).collect(), failing }
@@ -239,15 +247,11 @@ pub(crate) fn read_item(id: EntryId, item: &Fields<'_>) -> Result<ChecklistItem,
 
 /// Reads a checklist from the fields of a template's root or an inspection's copy.
 pub(crate) fn read_checklist(fields: &Fields<'_>) -> Result<Checklist, DocumentError> {
-    let sections = fields.entries("sections", |id, section| Ok(Section { id, order: section.i64("order")?, title: label(section, "title")? }))?;
+    let sections =
+        fields.entries("sections", |id, section| Ok(Section { id, order: section.i64("order")?, title: label(section, "title")? }))?;
     let items = fields.entries("items", read_item)?;
-    let mut checklist = Checklist {
-        name: label(fields, "name")?,
-        category: fields.str("category")?,
-        version: fields.i64("version")?,
-        sections,
-        items,
-    };
+    let mut checklist =
+        Checklist { name: label(fields, "name")?, category: fields.str("category")?, version: fields.i64("version")?, sections, items };
     checklist.sort();
     Ok(checklist)
 }
@@ -276,8 +280,16 @@ impl ChecklistTemplate {
 
     /// A new template with nothing published yet: an empty version 0, and a draft with
     /// the given names and one section to put items in.
-    pub fn create_draft(actor: ActorId, site: &SiteId, name: &Label, category: &str, first_section: Section, edit: &Edit) -> Result<ChecklistTemplate, DocumentError> {
-        let unpublished = Checklist { name: name.clone(), category: category.to_owned(), version: 0, sections: Vec::new(), items: Vec::new() };
+    pub fn create_draft(
+        actor: ActorId,
+        site: &SiteId,
+        name: &Label,
+        category: &str,
+        first_section: Section,
+        edit: &Edit,
+    ) -> Result<ChecklistTemplate, DocumentError> {
+        let unpublished =
+            Checklist { name: name.clone(), category: category.to_owned(), version: 0, sections: Vec::new(), items: Vec::new() };
         let mut template = ChecklistTemplate::create(actor, site, &unpublished, edit)?;
         let draft = Checklist { sections: vec![first_section], ..unpublished };
         let map = put_map(&mut template.doc, &ROOT, DRAFT);
@@ -484,7 +496,15 @@ mod tests {
 
     fn draft_template() -> ChecklistTemplate {
         let name = Label::new("仓库巡查", "Warehouse round");
-        ChecklistTemplate::create_draft(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), &name, "fire_safety", section("s1"), &edit(0)).unwrap()
+        ChecklistTemplate::create_draft(
+            ActorId::from([1; 16]),
+            &SiteId::parse("hq").unwrap(),
+            &name,
+            "fire_safety",
+            section("s1"),
+            &edit(0),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -512,7 +532,11 @@ mod tests {
         assert_eq!(second.items, [changed.clone()], "the old maximum is gone, the weight is there");
         assert_eq!(round.items.len(), 2, "the copy a round holds does not change");
 
-        let mut broken = item("i3", 2, ItemKind::Choice { options: vec![(EntryId::parse("ok").unwrap(), Label::new("好", "Good"))], failing: Vec::new() });
+        let mut broken = item(
+            "i3",
+            2,
+            ItemKind::Choice { options: vec![(EntryId::parse("ok").unwrap(), Label::new("好", "Good"))], failing: Vec::new() },
+        );
         template.put_item(&broken, &edit(8)).unwrap();
         assert_eq!(template.publish(&edit(9)).unwrap_err().to_string(), "invalid choice options \"i3\": at least two options");
         broken.section = EntryId::parse("nowhere").unwrap();

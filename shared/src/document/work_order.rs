@@ -19,8 +19,11 @@
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
-use super::{BlobRef, DocumentError, DocumentType, EntryId, Edit, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text, read_root};
 use super::catalog::MaintenancePlan;
+use super::{
+    BlobRef, DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text,
+    read_root,
+};
 use crate::directory::{Role, SiteId, Username};
 use crate::protocol::DocumentId;
 use crate::quantity::Quantity;
@@ -160,16 +163,32 @@ pub struct NewWorkOrder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     Reported,
-    Assigned { assignee: Username },
+    Assigned {
+        assignee: Username,
+    },
     Acknowledged,
     Started,
-    Paused { reason: String },
-    Completed { notes: String },
-    Verified { rating: Rating, comment: String },
-    Reopened { reason: String },
-    Cancelled { reason: String },
+    Paused {
+        reason: String,
+    },
+    Completed {
+        notes: String,
+    },
+    Verified {
+        rating: Rating,
+        comment: String,
+    },
+    Reopened {
+        reason: String,
+    },
+    Cancelled {
+        reason: String,
+    },
     /// A manager's decision about a flagged event.
-    Resolved { flagged: EntryId, decision: String },
+    Resolved {
+        flagged: EntryId,
+        decision: String,
+    },
 }
 
 impl EventKind {
@@ -241,7 +260,9 @@ impl Status {
     ];
 
     pub fn parse(value: &str) -> Result<Status, DocumentError> {
-        Status::ALL.into_iter().find(|known| known.as_str() == value).ok_or_else(|| invalid("status", value, "reported, assigned, acknowledged, in_progress, paused, completed, verified, reopened or cancelled"))
+        Status::ALL.into_iter().find(|known| known.as_str() == value).ok_or_else(|| {
+            invalid("status", value, "reported, assigned, acknowledged, in_progress, paused, completed, verified, reopened or cancelled")
+        })
     }
 
     /// Whether work is still expected (counts as open and can become overdue).
@@ -621,7 +642,14 @@ impl WorkOrder {
 
     /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
     /// every phone (see the module documentation); `location` is the asset's place.
-    pub fn preventive(site: &SiteId, plan: &MaintenancePlan, location: &str, occurrence: i64, starts: Timestamp, due: Timestamp) -> Result<(DocumentId, WorkOrder), DocumentError> {
+    pub fn preventive(
+        site: &SiteId,
+        plan: &MaintenancePlan,
+        location: &str,
+        occurrence: i64,
+        starts: Timestamp,
+        due: Timestamp,
+    ) -> Result<(DocumentId, WorkOrder), DocumentError> {
         let seed = Self::preventive_seed(site, &plan.id, occurrence);
         let actor = ActorId::from(&seed[16..]);
         let edit = Edit::new(Username::parse(PLANNER).expect("a valid user name"), starts);
@@ -636,7 +664,8 @@ impl WorkOrder {
             due_at: Some(due),
             source: None,
         };
-        let event = EntryId::parse(&format!("pm-{occurrence}")).map_err(|_| invalid("occurrence", &occurrence.to_string(), "a whole number"))?;
+        let event =
+            EntryId::parse(&format!("pm-{occurrence}")).map_err(|_| invalid("occurrence", &occurrence.to_string(), "a whole number"))?;
         let mut order = WorkOrder::report(actor, &new, &event, &edit)?;
         let map = put_map(&mut order.doc, &ROOT, "preventive");
         put(&mut order.doc, &map, "plan", plan.id.as_str());
@@ -1076,7 +1105,13 @@ mod workflow {
     }
 
     fn plan() -> MaintenancePlan {
-        MaintenancePlan { id: EntryId::parse("pm-ac").unwrap(), asset: EntryId::parse("ac-101").unwrap(), title: "空调滤网清洗".into(), every: Every::Months(3), start: Timestamp::from_millis(0) }
+        MaintenancePlan {
+            id: EntryId::parse("pm-ac").unwrap(),
+            asset: EntryId::parse("ac-101").unwrap(),
+            title: "空调滤网清洗".into(),
+            every: Every::Months(3),
+            start: Timestamp::from_millis(0),
+        }
     }
 
     #[test]

@@ -151,7 +151,8 @@ fn check_chunk<'a>(bytes: &'a [u8], budget: &mut u64) -> Result<&'a [u8], Unboun
 /// once the budget is spent, so a bomb costs at most the budget's worth of work.
 fn inflate(deflated: &[u8], budget: &mut u64) -> Result<(), Unbounded> {
     let mut decoder = flate2::bufread::DeflateDecoder::new(deflated).take(*budget + 1);
-    let inflated = std::io::copy(&mut decoder, &mut std::io::sink()).map_err(|_| Unbounded::Chunk("compressed data that does not inflate"))?;
+    let inflated =
+        std::io::copy(&mut decoder, &mut std::io::sink()).map_err(|_| Unbounded::Chunk("compressed data that does not inflate"))?;
     if inflated > *budget {
         return Err(Unbounded::Inflated);
     }
@@ -212,7 +213,8 @@ impl<'a> Reader<'a> {
     /// Takes the data of `columns` in turn, inflating those marked DEFLATE.
     fn inflate_columns(&mut self, columns: &[(u64, u64)], budget: &mut u64) -> Result<(), Unbounded> {
         for (specification, length) in columns {
-            let data = usize::try_from(*length).ok().and_then(|length| self.take(length)).ok_or(Unbounded::Chunk("column data cut short"))?;
+            let data =
+                usize::try_from(*length).ok().and_then(|length| self.take(length)).ok_or(Unbounded::Chunk("column data cut short"))?;
             if specification & DEFLATE_BIT != 0 {
                 inflate(data, budget)?;
             }
@@ -329,7 +331,9 @@ mod tests {
     #[test]
     fn bytes_that_are_not_chunks_are_refused() {
         let mut message = first_message(&mut big_document(10));
-        for bad in [vec![1, 2, 3], MAGIC.to_vec(), [&MAGIC[..], &[0; 4], &[9, 0]].concat(), [&MAGIC[..], &[0; 4], &[DOCUMENT, 50, 1]].concat()] {
+        for bad in
+            [vec![1, 2, 3], MAGIC.to_vec(), [&MAGIC[..], &[0; 4], &[9, 0]].concat(), [&MAGIC[..], &[0; 4], &[DOCUMENT, 50, 1]].concat()]
+        {
             message.changes = vec![bad.clone()].into();
             assert!(matches!(check(&message), Err(Unbounded::Chunk(_))), "{bad:?}");
         }

@@ -13,7 +13,7 @@ use automerge::sync::{self, SyncDoc as _};
 use automerge::{AutoCommit, ChangeHash};
 
 use super::document_id::DocumentId;
-use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION, Refusal};
+use super::message::{self, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, Refusal};
 use crate::time::Timestamp;
 
 /// How a client behaves on the network.
@@ -64,7 +64,9 @@ pub enum ClientEvent {
     /// Time to open a connection (first start, or a reconnect after backoff).
     ConnectWanted,
     /// The handshake finished: the server is `server`.
-    Connected { server: PeerId },
+    Connected {
+        server: PeerId,
+    },
     /// Changes from the server were applied to this document.
     DocumentChanged(DocumentId),
     SyncStatusChanged(DocumentId, SyncStatus),
@@ -89,12 +91,18 @@ pub enum Transmit {
 
 enum Link {
     /// Not connected; when to try again.
-    Offline { retry_at: Option<Timestamp>, attempts: u32 },
+    Offline {
+        retry_at: Option<Timestamp>,
+        attempts: u32,
+    },
     /// The host is opening a connection.
     Opening,
     /// `join` sent, waiting for `peer`.
     Joining,
-    Online { server: PeerId, next_ping: Timestamp },
+    Online {
+        server: PeerId,
+        next_ping: Timestamp,
+    },
 }
 
 struct Tracked {
@@ -166,7 +174,10 @@ impl Client {
 
     /// Starts tracking a document this device has (created here or loaded from storage).
     pub fn add_document(&mut self, id: DocumentId, doc: AutoCommit) {
-        self.documents.insert(id, Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false, refused: false, refusal: None });
+        self.documents.insert(
+            id,
+            Tracked { doc, state: sync::State::new(), status: SyncStatus::Unknown, unavailable: false, refused: false, refusal: None },
+        );
         if self.is_online() && !self.started.contains(&id) && !self.waiting.contains(&id) {
             self.waiting.push_back(id);
             self.start_waiting();
@@ -330,7 +341,8 @@ impl Client {
                     self.waiting.push_back(*id);
                 }
                 // What the phone needs first (its sites' catalogs) goes first.
-                let (first, rest): (VecDeque<DocumentId>, VecDeque<DocumentId>) = self.waiting.drain(..).partition(|id| self.first.contains(id));
+                let (first, rest): (VecDeque<DocumentId>, VecDeque<DocumentId>) =
+                    self.waiting.drain(..).partition(|id| self.first.contains(id));
                 self.waiting = first.into_iter().chain(rest).collect();
                 self.start_waiting();
             }
@@ -489,13 +501,19 @@ mod tests {
         client.sync_first(ids[4]);
         client.handle_connected(now);
         assert!(matches!(frames(&mut client).as_slice(), [Message::Join { sender, .. }] if sender.0 == "phone-1"));
-        let peer = Message::Peer { sender: PeerId("server".into()), target: PeerId("phone-1".into()), selected_version: "1".into(), metadata: None };
+        let peer = Message::Peer {
+            sender: PeerId("server".into()),
+            target: PeerId("phone-1".into()),
+            selected_version: "1".into(),
+            metadata: None,
+        };
         client.handle_frame(now, &message::encode(&peer));
         let started: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
         assert_eq!(started, [ids[4], ids[0]], "the one asked for first, then in order");
 
         // An answer (here: the server has no such document) lets the next one start.
-        let unavailable = Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0], refusal: None };
+        let unavailable =
+            Message::DocUnavailable { sender: PeerId("server".into()), target: PeerId("phone-1".into()), document: ids[0], refusal: None };
         client.handle_frame(now, &message::encode(&unavailable));
         let next: Vec<DocumentId> = frames(&mut client).iter().filter_map(Message::document).collect();
         assert_eq!(next, [ids[1]]);
@@ -518,7 +536,12 @@ mod tests {
         assert!(std::iter::from_fn(|| client.poll_event()).any(|event| event == ClientEvent::Refused(ids[0])));
         client.handle_disconnected(now, 0);
         client.handle_connected(now);
-        let peer = Message::Peer { sender: PeerId("server".into()), target: PeerId("phone-2".into()), selected_version: "1".into(), metadata: None };
+        let peer = Message::Peer {
+            sender: PeerId("server".into()),
+            target: PeerId("phone-2".into()),
+            selected_version: "1".into(),
+            metadata: None,
+        };
         client.handle_frame(now, &message::encode(&peer));
         assert!(!client.is_refused(&ids[0]), "asked again on the next connection");
     }

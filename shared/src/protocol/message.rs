@@ -45,19 +45,64 @@ pub struct Refusal {
 /// One protocol message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
-    Join { sender: PeerId, supported_versions: Vec<String>, metadata: Option<PeerMetadata> },
-    Peer { sender: PeerId, target: PeerId, selected_version: String, metadata: Option<PeerMetadata> },
-    Leave { sender: PeerId },
+    Join {
+        sender: PeerId,
+        supported_versions: Vec<String>,
+        metadata: Option<PeerMetadata>,
+    },
+    Peer {
+        sender: PeerId,
+        target: PeerId,
+        selected_version: String,
+        metadata: Option<PeerMetadata>,
+    },
+    Leave {
+        sender: PeerId,
+    },
     /// Like `Sync`, but asks for `DocUnavailable` if the target does not have the document.
-    Request { sender: PeerId, target: PeerId, document: DocumentId, data: Vec<u8> },
-    Sync { sender: PeerId, target: PeerId, document: DocumentId, data: Vec<u8> },
+    Request {
+        sender: PeerId,
+        target: PeerId,
+        document: DocumentId,
+        data: Vec<u8>,
+    },
+    Sync {
+        sender: PeerId,
+        target: PeerId,
+        document: DocumentId,
+        data: Vec<u8>,
+    },
     /// `refusal` is Houqin's addition (keys `reasonCode` and `reason`, which other peers
     /// ignore): changes of a document the peer may read were refused, and why.
-    DocUnavailable { sender: PeerId, target: PeerId, document: DocumentId, refusal: Option<Refusal> },
-    Ephemeral { sender: PeerId, target: PeerId, document: DocumentId, session: String, count: u64, data: Vec<u8> },
-    Error { message: String },
-    RemoteSubscriptionChange { sender: PeerId, target: PeerId, add: Vec<String>, remove: Vec<String> },
-    RemoteHeadsChanged { sender: PeerId, target: PeerId, document: DocumentId, new_heads: Vec<RemoteHeads> },
+    DocUnavailable {
+        sender: PeerId,
+        target: PeerId,
+        document: DocumentId,
+        refusal: Option<Refusal>,
+    },
+    Ephemeral {
+        sender: PeerId,
+        target: PeerId,
+        document: DocumentId,
+        session: String,
+        count: u64,
+        data: Vec<u8>,
+    },
+    Error {
+        message: String,
+    },
+    RemoteSubscriptionChange {
+        sender: PeerId,
+        target: PeerId,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    RemoteHeadsChanged {
+        sender: PeerId,
+        target: PeerId,
+        document: DocumentId,
+        new_heads: Vec<RemoteHeads>,
+    },
 }
 
 impl Message {
@@ -232,7 +277,11 @@ fn metadata(decoder: &mut Decoder<'_>) -> Result<PeerMetadata, DecodeError> {
             ("storageId", Value::Absent) => metadata.storage_id = None,
             ("isEphemeral", Value::Bool(ephemeral)) => metadata.is_ephemeral = ephemeral,
             ("storageId" | "isEphemeral", other) => {
-                return Err(DecodeError::WrongType { field: format!("metadata.{key}"), expected: "a string or boolean", found: describe(&other) });
+                return Err(DecodeError::WrongType {
+                    field: format!("metadata.{key}"),
+                    expected: "a string or boolean",
+                    found: describe(&other),
+                });
             }
             _ => {}
         }
@@ -250,7 +299,11 @@ fn heads(decoder: &mut Decoder<'_>) -> Result<Vec<RemoteHeads>, DecodeError> {
                 ("heads", Value::Texts(heads)) => entry.heads = heads.into_iter().map(str::to_owned).collect(),
                 ("timestamp", Value::Unsigned(timestamp)) => entry.timestamp = timestamp,
                 ("heads" | "timestamp", other) => {
-                    return Err(DecodeError::WrongType { field: format!("newHeads.{key}"), expected: "heads and a timestamp", found: describe(&other) });
+                    return Err(DecodeError::WrongType {
+                        field: format!("newHeads.{key}"),
+                        expected: "heads and a timestamp",
+                        found: describe(&other),
+                    });
                 }
                 _ => {}
             }
@@ -275,9 +328,24 @@ pub fn decode(frame: &[u8], limit: usize) -> Result<Message, DecodeError> {
     let mut fields: Vec<(&str, Value<'_>)> = Vec::new();
     for_each_entry(&mut decoder, "message", |key, decoder| {
         const KNOWN: [&str; 18] = [
-            "type", "senderId", "targetId", "documentId", "data", "supportedProtocolVersions", "selectedProtocolVersion",
-            "metadata", "message", "count", "sessionId", "add", "remove", "newHeads", "peerMetadata", "storageId",
-            "reasonCode", "reason",
+            "type",
+            "senderId",
+            "targetId",
+            "documentId",
+            "data",
+            "supportedProtocolVersions",
+            "selectedProtocolVersion",
+            "metadata",
+            "message",
+            "count",
+            "sessionId",
+            "add",
+            "remove",
+            "newHeads",
+            "peerMetadata",
+            "storageId",
+            "reasonCode",
+            "reason",
         ];
         if KNOWN.contains(&key) {
             fields.push((key, value(decoder, key)?));
@@ -376,7 +444,11 @@ impl<'b> Fields<'b> {
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         };
         let message = match self.message_type {
-            "join" => Message::Join { sender: self.peer("senderId")?, supported_versions: self.texts("supportedProtocolVersions")?, metadata: self.metadata()? },
+            "join" => Message::Join {
+                sender: self.peer("senderId")?,
+                supported_versions: self.texts("supportedProtocolVersions")?,
+                metadata: self.metadata()?,
+            },
             "peer" => Message::Peer {
                 sender: self.peer("senderId")?,
                 target: self.peer("targetId")?,
@@ -384,8 +456,18 @@ impl<'b> Fields<'b> {
                 metadata: self.metadata()?,
             },
             "leave" => Message::Leave { sender: self.peer("senderId")? },
-            "request" => Message::Request { sender: self.peer("senderId")?, target: self.peer("targetId")?, document: self.document()?, data: self.bytes("data")? },
-            "sync" => Message::Sync { sender: self.peer("senderId")?, target: self.peer("targetId")?, document: self.document()?, data: self.bytes("data")? },
+            "request" => Message::Request {
+                sender: self.peer("senderId")?,
+                target: self.peer("targetId")?,
+                document: self.document()?,
+                data: self.bytes("data")?,
+            },
+            "sync" => Message::Sync {
+                sender: self.peer("senderId")?,
+                target: self.peer("targetId")?,
+                document: self.document()?,
+                data: self.bytes("data")?,
+            },
             "doc-unavailable" => Message::DocUnavailable {
                 sender: self.peer("senderId")?,
                 target: self.peer("targetId")?,
@@ -403,7 +485,9 @@ impl<'b> Fields<'b> {
                 count: match self.take("count") {
                     Some(Value::Unsigned(count)) => count,
                     None | Some(Value::Absent) => return Err(self.missing("count")),
-                    Some(other) => return Err(DecodeError::WrongType { field: "count".to_owned(), expected: "an integer", found: describe(&other) }),
+                    Some(other) => {
+                        return Err(DecodeError::WrongType { field: "count".to_owned(), expected: "an integer", found: describe(&other) });
+                    }
                 },
                 data: self.bytes("data")?,
             },
@@ -421,7 +505,9 @@ impl<'b> Fields<'b> {
                 new_heads: match self.take("newHeads") {
                     Some(Value::Heads(heads)) => heads,
                     None | Some(Value::Absent) => return Err(self.missing("newHeads")),
-                    Some(other) => return Err(DecodeError::WrongType { field: "newHeads".to_owned(), expected: "a map", found: describe(&other) }),
+                    Some(other) => {
+                        return Err(DecodeError::WrongType { field: "newHeads".to_owned(), expected: "a map", found: describe(&other) });
+                    }
                 },
             },
         };
@@ -541,7 +627,12 @@ mod tests {
         vec![
             Message::Join { sender: peer("phone"), supported_versions: vec!["1".into()], metadata: metadata.clone() },
             Message::Join { sender: peer("phone"), supported_versions: vec!["1".into()], metadata: None },
-            Message::Peer { sender: peer("server"), target: peer("phone"), selected_version: "1".into(), metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true }) },
+            Message::Peer {
+                sender: peer("server"),
+                target: peer("phone"),
+                selected_version: "1".into(),
+                metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true }),
+            },
             Message::Leave { sender: peer("phone") },
             Message::Request { sender: peer("phone"), target: peer("server"), document: document(), data: vec![0x42, 1, 2] },
             Message::Sync { sender: peer("server"), target: peer("phone"), document: document(), data: Vec::new() },
@@ -552,14 +643,30 @@ mod tests {
                 document: document(),
                 refusal: Some(Refusal { code: "role".into(), reason: "role inspector may not dispatch an order".into() }),
             },
-            Message::Ephemeral { sender: peer("phone"), target: peer("server"), document: document(), session: "s1".into(), count: 7, data: vec![0xa0] },
+            Message::Ephemeral {
+                sender: peer("phone"),
+                target: peer("server"),
+                document: document(),
+                session: "s1".into(),
+                count: 7,
+                data: vec![0xa0],
+            },
             Message::Error { message: "unsupported protocol version".into() },
-            Message::RemoteSubscriptionChange { sender: peer("phone"), target: peer("server"), add: vec!["storage-2".into()], remove: Vec::new() },
+            Message::RemoteSubscriptionChange {
+                sender: peer("phone"),
+                target: peer("server"),
+                add: vec!["storage-2".into()],
+                remove: Vec::new(),
+            },
             Message::RemoteHeadsChanged {
                 sender: peer("server"),
                 target: peer("phone"),
                 document: document(),
-                new_heads: vec![message::RemoteHeads { storage_id: "storage-2".into(), heads: vec!["aGVhZA==".into()], timestamp: 1_790_000_000_000 }],
+                new_heads: vec![message::RemoteHeads {
+                    storage_id: "storage-2".into(),
+                    heads: vec!["aGVhZA==".into()],
+                    timestamp: 1_790_000_000_000,
+                }],
             },
         ]
     }
@@ -630,7 +737,19 @@ mod tests {
         numeric_type.map(1).unwrap().str("type").unwrap().u8(3).unwrap();
         let mut text_data = Encoder::new(Vec::new());
         text_data.map(5).unwrap();
-        text_data.str("type").unwrap().str("sync").unwrap().str("senderId").unwrap().str("a").unwrap().str("targetId").unwrap().str("b").unwrap();
+        text_data
+            .str("type")
+            .unwrap()
+            .str("sync")
+            .unwrap()
+            .str("senderId")
+            .unwrap()
+            .str("a")
+            .unwrap()
+            .str("targetId")
+            .unwrap()
+            .str("b")
+            .unwrap();
         text_data.str("documentId").unwrap().str(&document().to_string()).unwrap().str("data").unwrap().str("not bytes").unwrap();
         let mut bad_document = Encoder::new(Vec::new());
         bad_document.map(4).unwrap().str("type").unwrap().str("doc-unavailable").unwrap().str("senderId").unwrap().str("a").unwrap();

@@ -15,7 +15,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::bounds;
 use super::document_id::DocumentId;
-use super::message::{self, Message, PeerId, PeerMetadata, PROTOCOL_VERSION, Refusal};
+use super::message::{self, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, Refusal};
 use crate::directory::SiteId;
 use crate::document::read_site;
 
@@ -26,16 +26,28 @@ pub struct ConnectionId(pub u64);
 /// What the host must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    Send { connection: ConnectionId, frame: Vec<u8> },
+    Send {
+        connection: ConnectionId,
+        frame: Vec<u8>,
+    },
     /// Close after sending what was queued before this effect.
-    Close { connection: ConnectionId, reason: String },
+    Close {
+        connection: ConnectionId,
+        reason: String,
+    },
     /// Load the document from storage and call [`Server::handle_loaded`].
-    Load { document: DocumentId },
+    Load {
+        document: DocumentId,
+    },
     /// Decide and call [`Server::handle_decision`] with the same ticket.
     Authorize(AccessRequest),
     /// Make `chunk` (an incremental save of new changes) durable, then call
     /// [`Server::handle_persisted`] with the token. Tokens of a document rise.
-    Persist { document: DocumentId, chunk: Vec<u8>, token: u64 },
+    Persist {
+        document: DocumentId,
+        chunk: Vec<u8>,
+        token: u64,
+    },
 }
 
 /// A question for the host: may this connection sync this document, and (if it brings
@@ -122,7 +134,15 @@ struct Applied {
 
 impl PeerSync {
     fn new() -> PeerSync {
-        PeerSync { state: sync::State::new(), allowed: false, actors: BTreeSet::new(), queue: VecDeque::new(), awaiting: None, applied: None, told: Vec::new() }
+        PeerSync {
+            state: sync::State::new(),
+            allowed: false,
+            actors: BTreeSet::new(),
+            queue: VecDeque::new(),
+            awaiting: None,
+            applied: None,
+            told: Vec::new(),
+        }
     }
 }
 
@@ -230,9 +250,13 @@ impl Server {
             _ if !joined => self.fail(connection, "the first message must be join"),
             Message::Request { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Request, data }),
             Message::Sync { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Sync, data }),
-            Message::Ephemeral { sender, document, session, count, data, .. } => self.forward_ephemeral(connection, document, sender, session, count, data),
+            Message::Ephemeral { sender, document, session, count, data, .. } => {
+                self.forward_ephemeral(connection, document, sender, session, count, data)
+            }
             Message::Leave { .. } => self.effects.push_back(Effect::Close { connection, reason: "the peer left".to_owned() }),
-            Message::Error { message } => self.effects.push_back(Effect::Close { connection, reason: format!("the peer reported: {message}") }),
+            Message::Error { message } => {
+                self.effects.push_back(Effect::Close { connection, reason: format!("the peer reported: {message}") })
+            }
             Message::Peer { .. } => self.fail(connection, "peer is the server's message"),
             // Advisory messages with nothing for a server without remote-heads gossip to do.
             Message::DocUnavailable { .. } | Message::RemoteSubscriptionChange { .. } | Message::RemoteHeadsChanged { .. } => {}
@@ -271,7 +295,8 @@ impl Server {
         if matches!(self.documents.get(&document), Some(Document::Loading)) {
             self.documents.remove(&document);
         }
-        let waiting: Vec<ConnectionId> = self.connections.iter().filter(|(_, state)| state.syncs.contains_key(&document)).map(|(connection, _)| *connection).collect();
+        let waiting: Vec<ConnectionId> =
+            self.connections.iter().filter(|(_, state)| state.syncs.contains_key(&document)).map(|(connection, _)| *connection).collect();
         for connection in waiting {
             if let Some(state) = self.connections.get_mut(&connection) {
                 state.syncs.remove(&document);
@@ -309,7 +334,11 @@ impl Server {
     /// document as kept, its heads, and the copy with the changes applied — to judge them
     /// before answering [`Server::handle_decision`]. `None` if the ticket is not waiting on
     /// changes.
-    pub fn check_write<R>(&mut self, ticket: u64, judge: impl FnOnce(&DocumentId, &AutoCommit, &[ChangeHash], &mut AutoCommit) -> R) -> Option<R> {
+    pub fn check_write<R>(
+        &mut self,
+        ticket: u64,
+        judge: impl FnOnce(&DocumentId, &AutoCommit, &[ChangeHash], &mut AutoCommit) -> R,
+    ) -> Option<R> {
         let (connection, document, _) = self.tickets.get(&ticket)?;
         let Some(Document::Ready { doc, .. }) = self.documents.get(document) else { return None };
         let applied = self.connections.get_mut(connection)?.syncs.get_mut(document)?.applied.as_mut()?;
@@ -347,7 +376,9 @@ impl Server {
     /// How many of `connection`'s documents wait for a load or a decision: work the host
     /// still has to do for what the peer sent.
     pub fn waiting(&self, connection: ConnectionId) -> usize {
-        self.connections.get(&connection).map_or(0, |state| state.syncs.values().filter(|sync| !sync.queue.is_empty() || sync.awaiting.is_some()).count())
+        self.connections
+            .get(&connection)
+            .map_or(0, |state| state.syncs.values().filter(|sync| !sync.queue.is_empty() || sync.awaiting.is_some()).count())
     }
 
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, incoming: Incoming) {
@@ -399,7 +430,8 @@ impl Server {
                 // Heads and wishes only: nothing to decide or persist, so no copy to make.
                 // No changes, so the document is not touched; on failure the connection,
                 // and the sync state with it, goes.
-                let applied = bounds::guarded(|| doc.sync().receive_sync_message(&mut sync.state, message).map_err(|error| error.to_string()));
+                let applied =
+                    bounds::guarded(|| doc.sync().receive_sync_message(&mut sync.state, message).map_err(|error| error.to_string()));
                 super::forget_patches(doc);
                 if let Err(error) = applied.and_then(|applied| applied) {
                     return self.fail(connection, &format!("cannot apply sync message: {error}"));
@@ -413,11 +445,14 @@ impl Server {
             // (or take the copy made before the decision, if the document has not moved).
             let old_heads = doc.get_heads();
             let (mut scratch, state, decided) = match sync.applied.take() {
-                Some(applied) if applied.base == old_heads && applied.message == incoming.data => (applied.doc, applied.state, applied.allowed),
+                Some(applied) if applied.base == old_heads && applied.message == incoming.data => {
+                    (applied.doc, applied.state, applied.allowed)
+                }
                 _ => {
                     let mut scratch = AutoCommit::clone(doc);
                     let mut state = sync.state.clone();
-                    let applied = bounds::guarded(|| scratch.sync().receive_sync_message(&mut state, message).map_err(|error| error.to_string()));
+                    let applied =
+                        bounds::guarded(|| scratch.sync().receive_sync_message(&mut state, message).map_err(|error| error.to_string()));
                     super::forget_patches(&mut scratch);
                     if let Err(error) = applied.and_then(|applied| applied) {
                         return self.fail(connection, &format!("cannot apply sync message: {error}"));
@@ -441,7 +476,15 @@ impl Server {
                 let new_actors: Vec<String> = new_actors.into_iter().collect();
                 sync.applied = Some(Applied { message: incoming.data.clone(), base: old_heads, doc: scratch, state, allowed: false });
                 self.tickets.insert(ticket, (connection, document, new_actors.clone()));
-                self.effects.push_back(Effect::Authorize(AccessRequest { ticket, connection, document, site, incoming_site, new_actors, writes: any_new }));
+                self.effects.push_back(Effect::Authorize(AccessRequest {
+                    ticket,
+                    connection,
+                    document,
+                    site,
+                    incoming_site,
+                    new_actors,
+                    writes: any_new,
+                }));
                 return;
             }
             sync.queue.pop_front();
@@ -503,7 +546,14 @@ impl Server {
         for (connection, state) in &self.connections {
             let Some(peer) = &state.peer else { continue };
             if *connection != from && state.syncs.get(&document).is_some_and(|sync| sync.allowed) {
-                let message = Message::Ephemeral { sender: sender.clone(), target: peer.clone(), document, session: session.clone(), count, data: data.clone() };
+                let message = Message::Ephemeral {
+                    sender: sender.clone(),
+                    target: peer.clone(),
+                    document,
+                    session: session.clone(),
+                    count,
+                    data: data.clone(),
+                };
                 frames.push((*connection, message::encode(&message)));
             }
         }
@@ -516,7 +566,8 @@ impl Server {
     /// that holds a copy and sent no changes yet, an empty document's sync reply, so it
     /// sends them; to anything else, `doc-unavailable`.
     fn answer_as_if_missing(&mut self, connection: ConnectionId, document: DocumentId, incoming: Option<Incoming>) {
-        let offered = incoming.filter(|incoming| matches!(incoming.kind, Kind::Sync)).and_then(|incoming| bounds::decode(&incoming.data).ok());
+        let offered =
+            incoming.filter(|incoming| matches!(incoming.kind, Kind::Sync)).and_then(|incoming| bounds::decode(&incoming.data).ok());
         let reply = offered.filter(|message| message.changes.is_empty()).and_then(|message| {
             bounds::guarded(|| {
                 let mut empty = AutoCommit::new();
@@ -596,7 +647,11 @@ mod tests {
     fn sync_frame(document: DocumentId, doc: &mut AutoCommit, state: &mut sync::State, request: bool) -> Vec<u8> {
         let data = doc.sync().generate_sync_message(state).unwrap().encode();
         let (sender, target) = (PeerId("phone".into()), PeerId("server".into()));
-        message::encode(&if request { Message::Request { sender, target, document, data } } else { Message::Sync { sender, target, document, data } })
+        message::encode(&if request {
+            Message::Request { sender, target, document, data }
+        } else {
+            Message::Sync { sender, target, document, data }
+        })
     }
 
     #[test]
@@ -807,7 +862,12 @@ mod tests {
                         if let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) {
                             doc.sync().receive_sync_message(&mut state, sync::Message::decode(&data).unwrap()).unwrap();
                             if let Some(reply) = doc.sync().generate_sync_message(&mut state) {
-                                let message = Message::Sync { sender: PeerId("phone".into()), target: PeerId("server".into()), document, data: reply.encode() };
+                                let message = Message::Sync {
+                                    sender: PeerId("phone".into()),
+                                    target: PeerId("server".into()),
+                                    document,
+                                    data: reply.encode(),
+                                };
                                 server.handle_frame(PHONE, &message::encode(&message));
                             }
                         }

@@ -62,7 +62,9 @@ fn catalog() -> AutoCommit {
     let mut catalog = SiteCatalog::create(ActorId::from([1; 16]), &site(), "总部", &edit("admin"));
     let place = Place { id: id("b1"), kind: PlaceKind::Building, parent: None, name: "一号楼".into(), code: "B1".into() };
     catalog.put_place(&place, &edit("admin")).unwrap();
-    catalog.record_movement(&id("m1"), MovementKind::Receive, &id("gloves"), Quantity::from_thousandths(10_000), "supplier", &edit("store")).unwrap();
+    catalog
+        .record_movement(&id("m1"), MovementKind::Receive, &id("gloves"), Quantity::from_thousandths(10_000), "supplier", &edit("store"))
+        .unwrap();
     catalog.into_doc()
 }
 
@@ -82,7 +84,13 @@ fn order(reporter: &str) -> AutoCommit {
 }
 
 fn stocktake() -> AutoCommit {
-    let new = NewStocktake { site: site(), location: "store".into(), mode: Mode::Open, expected: vec![("gloves".into(), Quantity::from_thousandths(10_000))], assets: Vec::new() };
+    let new = NewStocktake {
+        site: site(),
+        location: "store".into(),
+        mode: Mode::Open,
+        expected: vec![("gloves".into(), Quantity::from_thousandths(10_000))],
+        assets: Vec::new(),
+    };
     let mut count = Stocktake::start(ActorId::from([3; 16]), &new, &edit("store")).unwrap();
     count.count(&id("c1"), "A1", "gloves", Quantity::from_thousandths(9_000), &edit("store")).unwrap();
     count.into_doc()
@@ -114,10 +122,15 @@ fn anyone_lists_what_they_make_but_only_an_administrator_takes_an_entry_out() {
         location: "b1".into(),
         updated_at: Timestamp::from_millis(1_780_000_000_000),
     };
-    let listing = |doc: &mut AutoCommit| SiteCatalog::edit_in(doc, |site| site.index_document(&entry, &edit("inspector")).unwrap()).unwrap();
+    let listing =
+        |doc: &mut AutoCommit| SiteCatalog::edit_in(doc, |site| site.index_document(&entry, &edit("inspector")).unwrap()).unwrap();
     assert_eq!(attempt(&catalog(), "inspector", Role::Inspector, listing), Ok(()));
     let (_, listed) = attempted(&catalog(), "inspector", Role::Inspector, listing);
-    let taking_out = |name: &'static str| move |doc: &mut AutoCommit| SiteCatalog::edit_in(doc, |site| site.remove_unreadable("index", "automerge:order", &edit(name)).unwrap()).unwrap();
+    let taking_out = |name: &'static str| {
+        move |doc: &mut AutoCommit| {
+            SiteCatalog::edit_in(doc, |site| site.remove_unreadable("index", "automerge:order", &edit(name)).unwrap()).unwrap()
+        }
+    };
     assert!(matches!(attempt(&listed, "inspector", Role::Inspector, taking_out("inspector")), Err(Refusal::Role { .. })));
     assert_eq!(attempt(&listed, "admin", Role::Admin, taking_out("admin")), Ok(()));
 }
@@ -174,7 +187,19 @@ fn stock_movements_name_their_sender_and_are_never_rewritten() {
     let stored = catalog();
     let movement = |name: &'static str, by: &'static str, movement: &'static str| {
         move |doc: &mut AutoCommit| {
-            SiteCatalog::edit_in(doc, |catalog| catalog.record_movement(&id(movement), MovementKind::Receive, &id("gloves"), Quantity::from_thousandths(1_000), name, &edit(by)).unwrap()).unwrap();
+            SiteCatalog::edit_in(doc, |catalog| {
+                catalog
+                    .record_movement(
+                        &id(movement),
+                        MovementKind::Receive,
+                        &id("gloves"),
+                        Quantity::from_thousandths(1_000),
+                        name,
+                        &edit(by),
+                    )
+                    .unwrap()
+            })
+            .unwrap();
         }
     };
     let forged = attempt(&stored, "store", Role::Storekeeper, movement("supplier", "manager", "m2"));
@@ -238,11 +263,17 @@ fn a_documents_site_and_type_are_fixed_at_creation() {
 fn a_storekeeper_counts_but_a_manager_approves() {
     let stored = stocktake();
     let close = attempt(&stored, "store", Role::Storekeeper, |doc| {
-        Stocktake::edit_in(doc, |count| count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()).unwrap();
+        Stocktake::edit_in(doc, |count| {
+            count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()
+        })
+        .unwrap();
     });
     assert_eq!(close, Ok(()));
     let mut closed = stored.clone();
-    Stocktake::edit_in(&mut closed, |count| count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()).unwrap();
+    Stocktake::edit_in(&mut closed, |count| {
+        count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()
+    })
+    .unwrap();
     let approve = |by: &'static str| {
         move |doc: &mut AutoCommit| {
             Stocktake::edit_in(doc, |count| count.approve(&id("approved"), &[], &edit(by)).unwrap()).unwrap();
@@ -252,7 +283,10 @@ fn a_storekeeper_counts_but_a_manager_approves() {
     assert!(matches!(own, Err(Refusal::Role { role: Role::Storekeeper, .. })), "{own:?}");
     assert_eq!(attempt(&closed, "manager", Role::Manager, approve("manager")), Ok(()));
     let inspector_count = attempt(&stored, "inspector", Role::Inspector, |doc| {
-        Stocktake::edit_in(doc, |count| count.count(&id("c2"), "A1", "gloves", Quantity::from_thousandths(1_000), &edit("inspector")).unwrap()).unwrap();
+        Stocktake::edit_in(doc, |count| {
+            count.count(&id("c2"), "A1", "gloves", Quantity::from_thousandths(1_000), &edit("inspector")).unwrap()
+        })
+        .unwrap();
     });
     assert!(matches!(inspector_count, Err(Refusal::Role { .. })), "{inspector_count:?}");
 }

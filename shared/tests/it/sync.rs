@@ -191,12 +191,19 @@ impl World {
             let summary = match shared::protocol::decode(&packet.frame, 1 << 20) {
                 Ok(shared::protocol::Message::Sync { data, .. } | shared::protocol::Message::Request { data, .. }) => {
                     let message = automerge::sync::Message::decode(&data).unwrap();
-                    format!("sync heads={:?} changes={}", message.heads.iter().map(|h| h.to_string()[..6].to_owned()).collect::<Vec<_>>(), message.changes.len())
+                    format!(
+                        "sync heads={:?} changes={}",
+                        message.heads.iter().map(|h| h.to_string()[..6].to_owned()).collect::<Vec<_>>(),
+                        message.changes.len()
+                    )
                 }
                 Ok(other) => other.type_name().to_owned(),
                 Err(error) => error.to_string(),
             };
-            let direction = match packet.destination { Destination::Server(_) => "->server", Destination::Client(_) => "->phone" };
+            let direction = match packet.destination {
+                Destination::Server(_) => "->server",
+                Destination::Client(_) => "->phone",
+            };
             self.trace.push(format!("t={} conn={} {direction} {summary}", self.now, packet.connection.0));
             match packet.destination {
                 Destination::Server(connection) => self.server.handle_frame(connection, &packet.frame),
@@ -252,7 +259,12 @@ fn run(seed: u64, steps: usize) {
             Phone { client, connection: None, offline_until: 0 }
         })
         .collect();
-    let server = Server::new(ServerConfig { peer_id: PeerId("server".into()), storage_id: Some("server-storage".into()), max_frame: 1 << 20, max_documents_in_flight: 64 });
+    let server = Server::new(ServerConfig {
+        peer_id: PeerId("server".into()),
+        storage_id: Some("server-storage".into()),
+        max_frame: 1 << 20,
+        max_documents_in_flight: 64,
+    });
     let mut world = World {
         random,
         now: 0,
@@ -355,9 +367,21 @@ fn mangled_frame() -> impl Strategy<Value = Vec<u8>> {
         encode(&Message::Join { sender: PeerId("x".into()), supported_versions: vec!["1".into()], metadata: None }),
         encode(&Message::Sync { sender: PeerId("x".into()), target: PeerId("server".into()), document, data: vec![0x42, 0, 0, 0] }),
         encode(&Message::Request { sender: PeerId("x".into()), target: PeerId("server".into()), document, data: Vec::new() }),
-        encode(&Message::Ephemeral { sender: PeerId("x".into()), target: PeerId("s".into()), document, session: "s".into(), count: 1, data: vec![1] }),
+        encode(&Message::Ephemeral {
+            sender: PeerId("x".into()),
+            target: PeerId("s".into()),
+            document,
+            session: "s".into(),
+            count: 1,
+            data: vec![1],
+        }),
     ];
-    (prop::sample::select(valid), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6), any::<prop::sample::Index>(), prop::bool::ANY)
+    (
+        prop::sample::select(valid),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        any::<prop::sample::Index>(),
+        prop::bool::ANY,
+    )
         .prop_map(|(mut frame, flips, cut, truncate)| {
             for (index, byte) in flips {
                 let position = index.index(frame.len());

@@ -90,7 +90,10 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown flag {other}"),
         }
     }
-    anyhow::ensure!(workload.phones > 0 && documents > 0 && workload.trickle_rate > 0.0, "--phones, --documents and --trickle-rate must be above zero");
+    anyhow::ensure!(
+        workload.phones > 0 && documents > 0 && workload.trickle_rate > 0.0,
+        "--phones, --documents and --trickle-rate must be above zero"
+    );
     if parts.is_empty() {
         parts = vec![Part::Load, Part::Push, Part::Capacity];
     }
@@ -98,7 +101,11 @@ fn options() -> anyhow::Result<Options> {
         servers = Kind::ALL.to_vec();
     }
     Ok(Options {
-        programs: Programs { houqin: houqin.context("--houqin is required")?, samod: samod.context("--samod is required")?, js: js.context("--js is required")? },
+        programs: Programs {
+            houqin: houqin.context("--houqin is required")?,
+            samod: samod.context("--samod is required")?,
+            js: js.context("--js is required")?,
+        },
         parts,
         workload,
         documents,
@@ -175,7 +182,14 @@ impl Observer for Meter<'_> {
         let (server, generator) = self.read();
         let cpu = (server - self.at_start.0, generator - self.at_start.1);
         self.cpu.insert(phase, cpu);
-        eprintln!("  {}: {:.2} s (sockets open after {:.2} s), server CPU {:.2} s, load generator CPU {:.2} s", phase.name(), figures.wall.as_secs_f64(), figures.connected.as_secs_f64(), cpu.0, cpu.1);
+        eprintln!(
+            "  {}: {:.2} s (sockets open after {:.2} s), server CPU {:.2} s, load generator CPU {:.2} s",
+            phase.name(),
+            figures.wall.as_secs_f64(),
+            figures.connected.as_secs_f64(),
+            cpu.0,
+            cpu.1
+        );
     }
 }
 
@@ -271,20 +285,37 @@ fn print_load(workload: &Workload, runs: &[LoadRun], unfinished: &[(Kind, String
     println!("|---|{}", "---:|".repeat(runs.len() + theirs.len()));
     type Figure = (String, Box<dyn Fn(&LoadRun) -> f64>, Box<dyn Fn(f64) -> String>);
     let mut figures: Vec<Figure> = Vec::new();
-    let with_unit = |unit: &'static str, decimals: usize| -> Box<dyn Fn(f64) -> String> { Box::new(move |value| format!("{value:.decimals$}{unit}")) };
+    let with_unit =
+        |unit: &'static str, decimals: usize| -> Box<dyn Fn(f64) -> String> { Box::new(move |value| format!("{value:.decimals$}{unit}")) };
     for phase in Phase::ALL {
         let name = phase.name();
         figures.push((format!("{name}: wall"), Box::new(move |run| run.phase(phase).wall.as_secs_f64()), with_unit(" s", 2)));
         if phase != Phase::Trickle {
-            figures.push((format!("{name}: every socket open after"), Box::new(move |run| run.phase(phase).connected.as_secs_f64()), with_unit(" s", 2)));
+            figures.push((
+                format!("{name}: every socket open after"),
+                Box::new(move |run| run.phase(phase).connected.as_secs_f64()),
+                with_unit(" s", 2),
+            ));
         }
         if phase != Phase::Trickle {
             figures.push((format!("{name}: documents/s"), Box::new(move |run| run.phase(phase).docs_per_second()), with_unit("", 0)));
         }
         figures.push((format!("{name}: changes/s"), Box::new(move |run| run.phase(phase).changes_per_second()), with_unit("", 0)));
-        figures.push((format!("{name}: server CPU"), Box::new(move |run| run.cpu.get(&phase).map_or(f64::NAN, |cpu| cpu.0)), with_unit(" s", 2)));
-        figures.push((format!("{name}: load generator CPU"), Box::new(move |run| run.cpu.get(&phase).map_or(f64::NAN, |cpu| cpu.1)), with_unit(" s", 2)));
-        figures.push((format!("{name}: wire bytes per change"), Box::new(move |run| run.phase(phase).wire_bytes_per_change()), with_unit(" B", 0)));
+        figures.push((
+            format!("{name}: server CPU"),
+            Box::new(move |run| run.cpu.get(&phase).map_or(f64::NAN, |cpu| cpu.0)),
+            with_unit(" s", 2),
+        ));
+        figures.push((
+            format!("{name}: load generator CPU"),
+            Box::new(move |run| run.cpu.get(&phase).map_or(f64::NAN, |cpu| cpu.1)),
+            with_unit(" s", 2),
+        ));
+        figures.push((
+            format!("{name}: wire bytes per change"),
+            Box::new(move |run| run.phase(phase).wire_bytes_per_change()),
+            with_unit(" B", 0),
+        ));
     }
     for (label, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
         figures.push((
@@ -335,7 +366,9 @@ fn inspections(count: usize) -> Vec<(DocumentId, AutoCommit)> {
                 let value = match &item.kind {
                     ItemKind::Number { .. } => AnswerValue::Number(1_500),
                     ItemKind::Text => AnswerValue::Text("通道畅通，无杂物".into()),
-                    ItemKind::Signature => AnswerValue::Blob(shared::document::BlobRef::new(&"5e".repeat(32), 20_480, "image/png").expect("a valid reference")),
+                    ItemKind::Signature => {
+                        AnswerValue::Blob(shared::document::BlobRef::new(&"5e".repeat(32), 20_480, "image/png").expect("a valid reference"))
+                    }
                     _ => AnswerValue::Pass,
                 };
                 round.answer(None, &item.id, &value, &edit).expect("a valid answer");
@@ -374,12 +407,18 @@ async fn fetch_documents(url: &str, ids: &[DocumentId], name: &str) -> anyhow::R
     sync_until(&mut fetcher, url, PATIENCE, |client| ids.iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await
 }
 
-async fn push_run(options: &Options, kind: Kind, data: &std::path::Path, documents: &[(DocumentId, AutoCommit)]) -> anyhow::Result<PushRow> {
+async fn push_run(
+    options: &Options,
+    kind: Kind,
+    data: &std::path::Path,
+    documents: &[(DocumentId, AutoCommit)],
+) -> anyhow::Result<PushRow> {
     if matches!(kind, Kind::Houqin | Kind::HouqinAnonymous) {
         set_up_houqin(&options.programs, data, 0)?;
     }
     let server = Server::start(&options.programs, kind, data)?;
-    let url = if kind.signs_in() { server.sign_in(&reqwest::Client::builder().no_proxy().build()?, "bench").await? } else { server.sync_url() };
+    let url =
+        if kind.signs_in() { server.sign_in(&reqwest::Client::builder().no_proxy().build()?, "bench").await? } else { server.sync_url() };
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
     let (before, started) = (server.cpu_seconds()?, Instant::now());
     push_documents(&url, documents, kind.name()).await?;
@@ -475,15 +514,26 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
     println!("\n### houqin-server holding {} stored documents\n", options.stored);
     println!("| figure | value |");
     println!("|---|---:|");
-    println!("| filled through sync by one client, 1,000 documents a connection | {} ({:.0} documents/s), server CPU {:.1} s |", seconds(fill_wall), options.stored as f64 / fill_wall.as_secs_f64(), fill_cpu);
+    println!(
+        "| filled through sync by one client, 1,000 documents a connection | {} ({:.0} documents/s), server CPU {:.1} s |",
+        seconds(fill_wall),
+        options.stored as f64 / fill_wall.as_secs_f64(),
+        fill_cpu
+    );
     println!("| peak RSS while filling | {} |", megabytes(fill_peak));
     println!("| the documents' compacted sizes, summed | {} |", megabytes(compacted));
-    println!("| bytes on disk after filling (stopped) | {} ({:.2}× the compacted sizes) |", megabytes(disk_after_fill), disk_after_fill as f64 / compacted as f64);
+    println!(
+        "| bytes on disk after filling (stopped) | {} ({:.2}× the compacted sizes) |",
+        megabytes(disk_after_fill),
+        disk_after_fill as f64 / compacted as f64
+    );
     println!("| restart: listening after | {} |", seconds(started_in));
     println!("| RSS idle, 2 s after the restart | {} |", megabytes(idle));
     for (phase, figures) in &phases {
         let extra = match phase {
-            Phase::Trickle => format!(", change to the other phone p50 {} p99 {}", millis(figures.latency(0.5)), millis(figures.latency(0.99))),
+            Phase::Trickle => {
+                format!(", change to the other phone p50 {} p99 {}", millis(figures.latency(0.5)), millis(figures.latency(0.99)))
+            }
             _ => String::new(),
         };
         println!("| load generator, {}: wall | {}{extra} |", phase.name(), seconds(figures.wall));

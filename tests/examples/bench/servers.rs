@@ -94,7 +94,12 @@ impl Server {
         let mut command = match kind {
             Kind::Houqin | Kind::HouqinAnonymous => {
                 let mut command = Command::new(&programs.houqin);
-                command.args(["--addr", "127.0.0.1:0", "--dist"]).arg(data.join("no-dist")).arg("--data").arg(data).env("HOUQIN_LOG", "error");
+                command
+                    .args(["--addr", "127.0.0.1:0", "--dist"])
+                    .arg(data.join("no-dist"))
+                    .arg("--data")
+                    .arg(data)
+                    .env("HOUQIN_LOG", "error");
                 if kind == Kind::HouqinAnonymous {
                     command.arg("--bench-anonymous-sync");
                 }
@@ -112,7 +117,12 @@ impl Server {
             }
         };
         let started = Instant::now();
-        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().with_context(|| format!("cannot start {}", kind.name()))?;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", kind.name()))?;
         let mut stdout = BufReader::new(child.stdout.take().context("no standard output")?);
         // The first line that says where the server listens (a profiler wrapping the
         // server may print before it).
@@ -130,7 +140,9 @@ impl Server {
         }
         let line = line.trim();
         let address = match kind {
-            Kind::Houqin | Kind::HouqinAnonymous => line.strip_prefix("Houqin is running at ").with_context(|| format!("unexpected first line {line:?}"))?.to_owned(),
+            Kind::Houqin | Kind::HouqinAnonymous => {
+                line.strip_prefix("Houqin is running at ").with_context(|| format!("unexpected first line {line:?}"))?.to_owned()
+            }
             Kind::Js => format!("ws://127.0.0.1:{line}"),
             Kind::Samod => line.to_owned(),
         };

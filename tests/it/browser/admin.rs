@@ -25,14 +25,22 @@ async fn send(browser: &Browser, form: &str) {
 /// Picks the option whose text is `label` in the select `name` of the form `form`.
 async fn choose_label(browser: &Browser, form: &str, name: &str, label: &str) {
     let selector = format!("[data-form={form}] select[name={name}]");
-    let offered = format!("const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.textContent === {});", json!(label));
-    wait_for(&format!("{selector} to offer {label}"), PATIENCE, || async { (browser.evaluate(&offered).await == json!(true)).then_some(()) }).await;
+    let offered = format!(
+        "const select = document.querySelector('{selector}'); return select !== null && [...select.options].some((option) => option.textContent === {});",
+        json!(label)
+    );
+    wait_for(&format!("{selector} to offer {label}"), PATIENCE, || async {
+        (browser.evaluate(&offered).await == json!(true)).then_some(())
+    })
+    .await;
     browser.client.find(Css(&selector)).await.unwrap().select_by_label(label).await.unwrap();
 }
 
 /// The values of `attribute` on every element `selector` finds, in page order.
 async fn all(browser: &Browser, selector: &str, attribute: &str) -> serde_json::Value {
-    browser.evaluate(&format!("return [...document.querySelectorAll({})].map((element) => element.dataset.{attribute})", json!(selector))).await
+    browser
+        .evaluate(&format!("return [...document.querySelectorAll({})].map((element) => element.dataset.{attribute})", json!(selector)))
+        .await
 }
 
 /// Adds a place through the place form.
@@ -63,12 +71,22 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     add_place(&admin, "building", None, "三厂宿舍楼", "P3-D").await;
     add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "101", "P3-D-101").await;
     add_place(&admin, "room", Some("P3-D 三厂宿舍楼"), "102", "P3-D-102").await;
-    assert_eq!(all(&admin, "[data-list=places] [data-place]", "place").await, json!(["P3-D", "P3-D-101", "P3-D-102"]), "rooms listed under their building");
+    assert_eq!(
+        all(&admin, "[data-list=places] [data-place]", "place").await,
+        json!(["P3-D", "P3-D-101", "P3-D-102"]),
+        "rooms listed under their building"
+    );
     // Typed words narrow the list; clearing them lists everything again.
     type_into(&admin, "input[name=places-filter]", "d-102").await;
-    wait_for("the filter to leave one place", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await == json!(["P3-D-102"])).then_some(()) }).await;
+    wait_for("the filter to leave one place", PATIENCE, || async {
+        (all(&admin, "[data-list=places] [data-place]", "place").await == json!(["P3-D-102"])).then_some(())
+    })
+    .await;
     admin.evaluate("const field = document.querySelector('input[name=places-filter]'); field.value = ''; field.dispatchEvent(new Event('input', { bubbles: true })); return null").await;
-    wait_for("every place listed again", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(3)).then_some(()) }).await;
+    wait_for("every place listed again", PATIENCE, || async {
+        (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
     // A code already used is refused, naming the place that has it.
     add_place_refused(&admin, "P3-D-101").await;
     screenshot(&admin, "admin-site").await;
@@ -105,13 +123,19 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
         ("Wang Li", "inspect-four", "username", "A user name is 1 to 32 lower-case letters, digits, - or _, starting with a letter"),
     ] {
         let form = "[data-form=new-person]";
-        admin.client.execute(&format!("document.querySelector('{form} input[name=username]').value = ''; return null"), vec![]).await.unwrap();
+        admin
+            .client
+            .execute(&format!("document.querySelector('{form} input[name=username]').value = ''; return null"), vec![])
+            .await
+            .unwrap();
         type_into(&admin, &format!("{form} input[name=username]"), username).await;
         type_into(&admin, &format!("{form} input[name=display-name]"), "王二").await;
         type_into(&admin, &format!("{form} input[name=password]"), password).await;
         send(&admin, "new-person").await;
         admin.wait_for_text(&format!("[data-field-error={field}]"), said).await;
-        let beside = admin.evaluate(&format!("return document.querySelector('[data-field-error={field}]').closest('label').querySelector('input').name")).await;
+        let beside = admin
+            .evaluate(&format!("return document.querySelector('[data-field-error={field}]').closest('label').querySelector('input').name"))
+            .await;
         assert_eq!(beside, json!(field), "the error is under its field");
     }
     screenshot(&admin, "admin-people-field-error").await;
@@ -127,7 +151,11 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     assert_eq!(all(&wang, ".sites li", "site").await, json!(["plant3"]));
     wang.client.goto(&server.url("/rounds")).await.unwrap();
     choose_label(&wang, "round", "place", "101 (P3-D-101)").await;
-    assert_eq!(wang.evaluate("return document.querySelector('[data-tab=admin]') === null").await, json!(true), "no administration for an inspector");
+    assert_eq!(
+        wang.evaluate("return document.querySelector('[data-tab=admin]') === null").await,
+        json!(true),
+        "no administration for an inspector"
+    );
     admin.close().await;
     wang.close().await;
     server.stop().await.unwrap();
@@ -141,7 +169,9 @@ async fn add_place_refused(browser: &Browser, code: &str) {
     send(browser, "place").await;
     // Said under the code, not at the top of the page.
     browser.wait_for_prefix("[data-form=place] [data-field-error=place-code]", "This code is already used by ").await;
-    let beside = browser.evaluate("return document.querySelector('[data-field-error=place-code]').closest('label').querySelector('input').name").await;
+    let beside = browser
+        .evaluate("return document.querySelector('[data-field-error=place-code]').closest('label').querySelector('input').name")
+        .await;
     assert_eq!(beside, json!("code"));
     browser.client.find(Css("[data-form=place] input[name=name]")).await.unwrap().clear().await.unwrap();
     browser.client.find(Css("[data-form=place] input[name=code]")).await.unwrap().clear().await.unwrap();
@@ -174,18 +204,33 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
     add_item(&admin, "number", "库温", "Store temperature", &[("unit", "°C"), ("min", "0"), ("max", "30")]).await;
     add_item(&admin, "choice", "货架状态", "Shelves", &[("options", "完好 / Sound\n!损坏 / Damaged")]).await;
     // The preview is the inspector's own item rows, answers disabled.
-    wait_for("the preview to show three items", PATIENCE, || async { (all(&admin, "[data-list=preview] .item", "item").await.as_array().map(Vec::len) == Some(3)).then_some(()) }).await;
+    wait_for("the preview to show three items", PATIENCE, || async {
+        (all(&admin, "[data-list=preview] .item", "item").await.as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
     assert_eq!(admin.text("[data-list=preview] [data-item] [data-answer]").await.as_deref(), Some("Pass"));
-    assert_eq!(admin.evaluate("return [...document.querySelectorAll('[data-list=preview] [data-answer]')].map((button) => button.textContent)").await, json!(["Pass", "Fail", "N/A", "N/A", "Sound", "Damaged"]));
+    assert_eq!(
+        admin
+            .evaluate("return [...document.querySelectorAll('[data-list=preview] [data-answer]')].map((button) => button.textContent)")
+            .await,
+        json!(["Pass", "Fail", "N/A", "N/A", "Sound", "Damaged"])
+    );
     screenshot(&admin, "admin-template").await;
     fits_a_phone(&admin, 10).await;
     // Drafts are not offered for rounds: once the inspector's phone has caught up with the
     // catalog that lists the draft, the checklist is still not among the choices.
-    wait_for("the draft to reach the server's catalog", PATIENCE, || async { read_catalog(&server, "hq")?.templates.iter().any(|known| known.name_en == "Warehouse round").then_some(()) }).await;
+    wait_for("the draft to reach the server's catalog", PATIENCE, || async {
+        read_catalog(&server, "hq")?.templates.iter().any(|known| known.name_en == "Warehouse round").then_some(())
+    })
+    .await;
     inspector.client.goto(&server.url("/rounds")).await.unwrap();
-    wait_for("the inspector's phone to sync", PATIENCE, || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    wait_for("the inspector's phone to sync", PATIENCE, || async {
+        (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(())
+    })
+    .await;
     wait_for_element(&inspector, "[data-form=round] select[name=template]").await;
-    let offered = "return [...document.querySelectorAll('[data-form=round] select[name=template] option')].map((option) => option.textContent)";
+    let offered =
+        "return [...document.querySelectorAll('[data-form=round] select[name=template] option')].map((option) => option.textContent)";
     assert!(!inspector.evaluate(offered).await.to_string().contains("Warehouse round"));
 
     tap(&admin, "[data-action=publish]").await;
@@ -215,11 +260,18 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
     send(&admin, "section").await;
     admin.wait_for_prefix(".builder-section:nth-child(2) h3", "出口 / Fire exits").await;
     add_item(&admin, "text", "备注", "Remarks", &[]).await;
-    assert_eq!(admin.text(".builder-section:nth-child(2) .builder-item span").await.as_deref(), Some("备注 / Remarks"), "the new item goes into the new section");
+    assert_eq!(
+        admin.text(".builder-section:nth-child(2) .builder-item span").await.as_deref(),
+        Some("备注 / Remarks"),
+        "the new item goes into the new section"
+    );
     admin.wait_for_prefix("[data-changed=true]", "Published version 1 · Changes not yet published").await;
     tap(&admin, "[data-action=publish]").await;
     admin.wait_for_text("[data-message=ok]", "Published version 2").await;
-    let started = wait_for("the round to reach the server", PATIENCE, || async { Inspection::from_doc(server.state.documents.load(&round).ok()??).ok()?.read().ok() }).await;
+    let started = wait_for("the round to reach the server", PATIENCE, || async {
+        Inspection::from_doc(server.state.documents.load(&round).ok()??).ok()?.read().ok()
+    })
+    .await;
     assert_eq!((started.checklist.version, started.checklist.items.len()), (1, 3));
     let template = DocumentId::parse(&started.template).unwrap();
     let published = wait_for("version 2 to reach the server", PATIENCE, || async {
@@ -231,7 +283,10 @@ async fn a_checklist_built_in_the_app_is_published_and_walked_on_another_phone()
     assert_eq!(published.sections[1].title.en, "Fire exits");
     let number = published.items.iter().find(|item| item.label.en == "Store temperature").unwrap();
     assert_eq!(number.kind, shared::document::template::ItemKind::Number { unit: "°C".into(), min: Some(0), max: Some(30_000) });
-    wait_for("the catalog to name version 2", PATIENCE, || async { (read_catalog(&server, "hq")?.templates.iter().find(|known| known.document == started.template)?.version == 2).then_some(()) }).await;
+    wait_for("the catalog to name version 2", PATIENCE, || async {
+        (read_catalog(&server, "hq")?.templates.iter().find(|known| known.document == started.template)?.version == 2).then_some(())
+    })
+    .await;
     admin.close().await;
     inspector.close().await;
     server.stop().await.unwrap();
@@ -249,7 +304,12 @@ async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing()
     // Line 3 names a kind of place there is not.
     std::fs::write(&file, "\u{feff}code,name,kind,parent_code\r\nHQ-G,车库,building,\r\nHQ-G-1,一层,storey,HQ-G\r\n").unwrap();
     admin.client.find(Css("[data-csv=places] input[type=file]")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
-    admin.wait_for_text("[data-csv=places] [data-import=error]", "Nothing was imported — line 3: invalid place kind \"storey\": one of building, floor, room, area").await;
+    admin
+        .wait_for_text(
+            "[data-csv=places] [data-import=error]",
+            "Nothing was imported — line 3: invalid place kind \"storey\": one of building, floor, room, area",
+        )
+        .await;
     assert_eq!(all(&admin, "[data-list=places] [data-place]", "place").await, before, "nothing imported");
 
     std::fs::write(&file, "\u{feff}code,name,kind,parent_code\r\nHQ-G,车库,building,\r\nHQ-G-1,一层,floor,HQ-G\r\n").unwrap();
@@ -275,7 +335,8 @@ async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing()
         )
         .await;
     tap(&admin, "[data-csv=places] [data-action=export-csv]").await;
-    let exported = wait_for("the export", PATIENCE, || async { admin.evaluate("return window.exported").await.as_str().map(str::to_owned) }).await;
+    let exported =
+        wait_for("the export", PATIENCE, || async { admin.evaluate("return window.exported").await.as_str().map(str::to_owned) }).await;
     assert!(exported.starts_with("239 187 191|id,code,name,kind,parent_code\r\n"), "{exported}");
     assert!(exported.contains(",HQ-G-1,一层,floor,HQ-G\r\n"), "{exported}");
     admin.close().await;
@@ -307,7 +368,10 @@ async fn an_entry_that_does_not_read_is_shown_to_the_administrator_who_removes_i
     let entry = format!("[data-unreadable='places.{broken}']");
     wait_for_element(&admin, &entry).await;
     // The rest of the catalog is there, the bad place left out of the list.
-    wait_for("the other places", PATIENCE, || async { (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(readable_places)).then_some(()) }).await;
+    wait_for("the other places", PATIENCE, || async {
+        (all(&admin, "[data-list=places] [data-place]", "place").await.as_array().map(Vec::len) == Some(readable_places)).then_some(())
+    })
+    .await;
     assert_eq!(admin.text("#unreadable").await.as_deref(), Some("Entries that cannot be read"));
     assert!(admin.text(&entry).await.unwrap().contains(&format!("Wrong field: places.{broken}.code")), "{:?}", admin.text(&entry).await);
     screenshot(&admin, "admin-unreadable").await;
@@ -360,7 +424,8 @@ async fn order_with_a_bad_event(server: &TestServer) -> (DocumentId, String) {
         due_at: None,
         source: None,
     };
-    let mut order = WorkOrder::report(automerge::ActorId::from([0x5a; 16]), &new, &EntryId::parse("e1").unwrap(), &edit).unwrap().into_doc();
+    let mut order =
+        WorkOrder::report(automerge::ActorId::from([0x5a; 16]), &new, &EntryId::parse("e1").unwrap(), &edit).unwrap().into_doc();
     let (_, events) = order.get(automerge::ROOT, "events").unwrap().unwrap();
     let legacy = order.put_object(&events, "legacy", automerge::ObjType::Map).unwrap();
     order.put(&legacy, "kind", 7_i64).unwrap();
@@ -372,7 +437,14 @@ async fn order_with_a_bad_event(server: &TestServer) -> (DocumentId, String) {
     let catalog = catalog_of(server, "hq");
     let mut doc = server.state.documents.load(&catalog).unwrap().unwrap();
     let heads = doc.get_heads();
-    let entry = IndexEntry { document: id.url(), document_type: DocumentType::WorkOrder, title: new.title.clone(), status: "reported".to_owned(), location: new.location, updated_at: edit.at };
+    let entry = IndexEntry {
+        document: id.url(),
+        document_type: DocumentType::WorkOrder,
+        title: new.title.clone(),
+        status: "reported".to_owned(),
+        location: new.location,
+        updated_at: edit.at,
+    };
     let mut site = SiteCatalog::from_doc(doc.clone()).unwrap();
     site.index_document(&entry, &edit).unwrap();
     doc = site.into_doc();

@@ -36,7 +36,9 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     // "Report a fault here" opens the fault form with the room filled in.
     tap(&browser, "[data-action=fault-here]").await;
     wait_for("the room chosen in the fault form", PATIENCE, || async {
-        (browser.evaluate("const code = document.querySelector('[data-form=report] [name=code]'); return code && code.value").await == json!("HQ-A-101")).then_some(())
+        (browser.evaluate("const code = document.querySelector('[data-form=report] [name=code]'); return code && code.value").await
+            == json!("HQ-A-101"))
+        .then_some(())
     })
     .await;
     browser.wait_for_text("[data-sync]", "Synced").await;
@@ -108,7 +110,10 @@ async fn over_plain_http_by_its_lan_name_the_app_says_offline_use_and_the_camera
     browser.client.set_window_size(360, 800).await.unwrap();
     browser.client.goto(&base).await.unwrap();
     browser.wait_for_prefix("[data-banner=insecure]", "This address is not HTTPS: offline use, the camera and scanning do not work.").await;
-    assert_eq!(browser.evaluate("return [isSecureContext, document.querySelector('[data-banner=insecure] a').getAttribute('href')]").await, json!([false, "/setup"]));
+    assert_eq!(
+        browser.evaluate("return [isSecureContext, document.querySelector('[data-banner=insecure] a').getAttribute('href')]").await,
+        json!([false, "/setup"])
+    );
     sign_in(&browser, "inspector", "demo").await;
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     // Syncing needs no secure context: only what the browser keeps for one is missing.

@@ -110,7 +110,10 @@ async fn the_report_button_opens_the_fault_form_from_any_page() {
         })
         .await;
         browser.client.back().await.unwrap();
-        wait_for("back where it was", PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!(path)).then_some(()) }).await;
+        wait_for("back where it was", PATIENCE, || async {
+            (browser.evaluate("return location.pathname").await == json!(path)).then_some(())
+        })
+        .await;
     }
 }
 
@@ -210,5 +213,8 @@ async fn back_from_an_order_returns_to_the_list_where_it_was_left() {
     browser.client.goto(&server.url(order.as_str().unwrap())).await.unwrap();
     browser.wait_for_text("[data-action=back]", "‹ Orders").await;
     tap(&browser, "[data-action=back]").await;
-    wait_for("the orders list", PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!("/orders")).then_some(()) }).await;
+    wait_for("the orders list", PATIENCE, || async {
+        (browser.evaluate("return location.pathname").await == json!("/orders")).then_some(())
+    })
+    .await;
 }

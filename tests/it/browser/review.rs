@@ -42,7 +42,10 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     // Back in coverage: the inspector's phone syncs, and the dashboard shows the round.
     let server = crate::support::TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.goto(&base).await.unwrap();
-    wait_for("the inspector's phone to sync", PATIENCE * 3, || async { (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(()) }).await;
+    wait_for("the inspector's phone to sync", PATIENCE * 3, || async {
+        (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(())
+    })
+    .await;
     wait_for("the dashboard to show the round", PATIENCE * 2, || async {
         manager.client.refresh().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -51,8 +54,14 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     .await;
     manager.wait_for_prefix("[data-age=fresh]", "As of ").await;
     manager.wait_for_text("[data-kpi=inspections] .tile-detail", "Pass rate 100.0%").await;
-    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=places] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["后勤仓库"]));
-    assert_eq!(manager.evaluate("return [...document.querySelectorAll('[data-chart=checklists] [data-bar]')].map((bar) => bar.dataset.bar)").await, json!(["Electrical safety round"]));
+    assert_eq!(
+        manager.evaluate("return [...document.querySelectorAll('[data-chart=places] [data-bar]')].map((bar) => bar.dataset.bar)").await,
+        json!(["后勤仓库"])
+    );
+    assert_eq!(
+        manager.evaluate("return [...document.querySelectorAll('[data-chart=checklists] [data-bar]')].map((bar) => bar.dataset.bar)").await,
+        json!(["Electrical safety round"])
+    );
     screenshot(&manager, "dashboard").await;
     fits_a_phone(&manager, 10).await;
 
@@ -69,11 +78,17 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     let said = "return [...document.querySelectorAll('[data-list=history] .history-entry')].map((entry) => entry.querySelector('.who').textContent + ' ' + entry.querySelector('[data-what]').textContent)";
     let history = wait_for("the history's sentences", PATIENCE, || async {
         let lines = manager.evaluate(said).await;
-        lines.as_array().is_some_and(|lines| lines.iter().any(|line| line == "李安全员 answered Cabinet temperature (°C): 45 °C")).then_some(lines)
+        lines
+            .as_array()
+            .is_some_and(|lines| lines.iter().any(|line| line == "李安全员 answered Cabinet temperature (°C): 45 °C"))
+            .then_some(lines)
     })
     .await;
     let history = history.to_string();
-    assert!(history.contains("李安全员 answered Room locked, free of clutter: Pass") && history.contains("李安全员 submitted the round"), "{history}");
+    assert!(
+        history.contains("李安全员 answered Room locked, free of clutter: Pass") && history.contains("李安全员 submitted the round"),
+        "{history}"
+    );
     assert!(!history.contains("-/room-locked") && !history.contains("\"inspector "), "no keys, no user names: {history}");
     manager.wait_for_prefix("[data-list=devices] li", "李安全员's phone 1: first ").await;
     screenshot(&manager, "document-review").await;
@@ -111,7 +126,9 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     assert_eq!(manager.evaluate("return document.querySelector('select[name=type]').value").await, json!("inspection"));
     tap(&manager, "[data-action=export-csv]").await;
     let downloaded = manager.downloads().join("hq-inspection.csv");
-    let bytes = wait_for("the CSV file to be downloaded", PATIENCE, || async { std::fs::read(&downloaded).ok().filter(|bytes| !bytes.is_empty()) }).await;
+    let bytes =
+        wait_for("the CSV file to be downloaded", PATIENCE, || async { std::fs::read(&downloaded).ok().filter(|bytes| !bytes.is_empty()) })
+            .await;
     let csv = String::from_utf8(bytes).unwrap();
     assert!(csv.starts_with('\u{feff}') && csv.contains("用电安全巡检"), "{csv}");
     assert_eq!(manager.evaluate("return location.pathname").await, json!("/dashboard"), "the app's router leaves the file to the browser");

@@ -33,9 +33,16 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     };
     start("canteen").await;
     tap(&inspector, "[data-action=discard-round]").await;
-    wait_for("the rounds page", PATIENCE, || async { (inspector.evaluate("return location.pathname").await == json!("/rounds")).then_some(()) }).await;
+    wait_for("the rounds page", PATIENCE, || async {
+        (inspector.evaluate("return location.pathname").await == json!("/rounds")).then_some(())
+    })
+    .await;
     wait_for_element(&inspector, "[data-form=round]").await;
-    assert_eq!(inspector.evaluate("return document.querySelectorAll('[data-list=open] [data-checklist=electrical]').length").await, json!(0), "a discarded round is not in progress");
+    assert_eq!(
+        inspector.evaluate("return document.querySelectorAll('[data-list=open] [data-checklist=electrical]').length").await,
+        json!(0),
+        "a discarded round is not in progress"
+    );
 
     // At the store: everything passes but the sockets, which fail.
     start("store").await;
@@ -57,13 +64,21 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     // "Next unanswered" counts what is still needed, not only what has no answer.
     tap(&inspector, "[data-action=next-unanswered]").await;
     wait_for("the failed item to be next", PATIENCE, || async {
-        (inspector.evaluate("return document.activeElement?.closest('.item')?.dataset.item ?? null").await == json!("no-overload")).then_some(())
+        (inspector.evaluate("return document.activeElement?.closest('.item')?.dataset.item ?? null").await == json!("no-overload"))
+            .then_some(())
     })
     .await;
     let scratch = tempfile::tempdir().unwrap();
     let photo = scratch.path().join("socket.png");
     std::fs::write(&photo, TINY_PNG).unwrap();
-    inspector.client.find(Css("[data-item=no-overload] .follow-up input[name=photo]")).await.unwrap().send_keys(photo.to_str().unwrap()).await.unwrap();
+    inspector
+        .client
+        .find(Css("[data-item=no-overload] .follow-up input[name=photo]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
     inspector.wait_for_text("[data-missing]", "Still needed before submitting: 1").await;
     // No action needed, and why: a reason is asked for, then recorded with who.
     tap(&inspector, "[data-item=no-overload] [data-action=no-action]").await;
@@ -83,7 +98,11 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     manager.wait_for_text("[data-item=no-overload] [data-no-action]", "No action needed: 插线板已当场拔除 (李安全员)").await;
     tap(&manager, "[data-item=no-overload] [data-action=raise-hazard]").await;
     manager.wait_for_text("[data-item=no-overload] .hazard", "Hazard raised; work order: Reported").await;
-    assert_eq!(manager.evaluate("return document.querySelector('[data-item=no-overload] [data-answer=pass]').disabled").await, json!(true), "the answers stay locked");
+    assert_eq!(
+        manager.evaluate("return document.querySelector('[data-item=no-overload] [data-answer=pass]').disabled").await,
+        json!(true),
+        "the answers stay locked"
+    );
     let order = manager.evaluate("return document.querySelector('[data-item=no-overload] .hazard').dataset.hazard").await;
     let order = shared::protocol::DocumentId::parse(order.as_str().unwrap()).unwrap();
     let order = wait_for("the hazard's order on the server", PATIENCE, || async { server.state.documents.load(&order).unwrap() }).await;
@@ -91,12 +110,20 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     assert_eq!(order.title, "No improvised wiring or overloaded sockets · 后勤仓库");
     assert_eq!(order.category, Category::Electrical);
     assert!(order.due_at.is_some(), "due from its priority at once");
-    assert_eq!(order.source.map(|source| (source.inspection.trim_start_matches("automerge:").to_owned(), source.item)), Some((round.as_str().unwrap().trim_start_matches("/rounds/").to_owned(), "no-overload".to_owned())));
+    assert_eq!(
+        order.source.map(|source| (source.inspection.trim_start_matches("automerge:").to_owned(), source.item)),
+        Some((round.as_str().unwrap().trim_start_matches("/rounds/").to_owned(), "no-overload".to_owned()))
+    );
 
     // The manager's first step on the new order is to dispatch it.
     tap(&manager, "[data-item=no-overload] .hazard").await;
     manager.wait_for_text("h1", "No improvised wiring or overloaded sockets · 后勤仓库").await;
-    assert_eq!(manager.evaluate("return [...document.querySelectorAll('.order-actions button.primary')].map((button) => button.dataset.action)").await, json!(["order-assign"]));
+    assert_eq!(
+        manager
+            .evaluate("return [...document.querySelectorAll('.order-actions button.primary')].map((button) => button.dataset.action)")
+            .await,
+        json!(["order-assign"])
+    );
     inspector.close().await;
     manager.close().await;
     server.stop().await.unwrap();

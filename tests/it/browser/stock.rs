@@ -20,7 +20,12 @@ async fn count(browser: &Browser, bin: &str, item: &str, quantity: &str) {
             search.clear().await.unwrap();
             search.send_keys(words).await.unwrap();
             wait_for(&format!("{words:?} to pick its item"), PATIENCE, || async {
-                browser.evaluate("return document.querySelector('[data-form=count] [name=item]').value").await.as_str().filter(|picked| !picked.is_empty()).map(str::to_owned)
+                browser
+                    .evaluate("return document.querySelector('[data-form=count] [name=item]').value")
+                    .await
+                    .as_str()
+                    .filter(|picked| !picked.is_empty())
+                    .map(str::to_owned)
             })
             .await;
         }
@@ -47,7 +52,11 @@ async fn save_count(browser: &Browser, quantity: &str) {
 async fn recount(browser: &Browser, bin: &str, item: &str, quantity: &str) {
     tap(browser, &format!("li[data-recount={item}][data-bin={bin}] [data-action=recount]")).await;
     wait_for_element(browser, &format!("[data-form=count] [data-recounting={item}][data-bin={bin}]")).await;
-    assert_eq!(browser.evaluate("const form = document.querySelector('[data-form=count]'); return [form.bin.value, form.item.value];").await, json!([bin, item]), "the recount opens on its bin and item");
+    assert_eq!(
+        browser.evaluate("const form = document.querySelector('[data-form=count]'); return [form.bin.value, form.item.value];").await,
+        json!([bin, item]),
+        "the recount opens on its bin and item"
+    );
     save_count(browser, quantity).await;
 }
 
@@ -72,7 +81,10 @@ async fn fill_movement(browser: &Browser, kind: &str, item: &str, quantity: &str
 
 async fn wait_for_cell(browser: &Browser, selector: &str, attribute: &str, expected: &str) {
     let script = format!("const cell = document.querySelector('{selector}'); return cell ? cell.dataset.{attribute} : null;");
-    wait_for(&format!("{selector} to read {expected}"), Duration::from_secs(90), || async { (browser.evaluate(&script).await == json!(expected)).then_some(()) }).await;
+    wait_for(&format!("{selector} to read {expected}"), Duration::from_secs(90), || async {
+        (browser.evaluate(&script).await == json!(expected)).then_some(())
+    })
+    .await;
 }
 
 /// A storekeeper who is not among the demo logins, signed in on a phone of their own.
@@ -154,8 +166,13 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     // compared with each other.
     for counter in [&first, &second] {
         counter.client.goto(&stocktake_url).await.unwrap();
-        counter.wait_for_text("li[data-recount=bulb-led-9w][data-bin=A-02] span", "DJ-001 LED 灯泡 9W · Bin A-02 · counters disagree").await;
-        assert!(counter.text("li[data-recount=bulb-led-9w] [data-counts]").await.is_none(), "a blind counter does not see the others' counts");
+        counter
+            .wait_for_text("li[data-recount=bulb-led-9w][data-bin=A-02] span", "DJ-001 LED 灯泡 9W · Bin A-02 · counters disagree")
+            .await;
+        assert!(
+            counter.text("li[data-recount=bulb-led-9w] [data-counts]").await.is_none(),
+            "a blind counter does not see the others' counts"
+        );
         counter.wait_for_text(".stocktake-page [data-state]", "Synced").await;
     }
     let data = server.stop().await.unwrap();
@@ -175,19 +192,26 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     // gloves to be counted again: the request arrives and shows without taking away what
     // is being typed, or where; finished after it, the correction is the one typed.
     let entry = "return [...document.querySelectorAll('.count-entry:not(.replaced)')].find((entry) => entry.textContent.startsWith('C-01'))?.dataset.entry ?? null";
-    let half_typed = wait_for("the second counter's C-01 entry", PATIENCE, || async { second.evaluate(entry).await.as_str().map(str::to_owned) }).await;
+    let half_typed =
+        wait_for("the second counter's C-01 entry", PATIENCE, || async { second.evaluate(entry).await.as_str().map(str::to_owned) }).await;
     type_into(&second, &format!("[data-entry='{half_typed}'] [name=corrected]"), "41").await;
     tap(&manager, "[data-total=gloves] [data-action=request-recount]").await;
     manager.wait_for_text("li[data-recount=gloves][data-bin=C-01] span", "LB-010 劳保手套 · Bin C-01 · recount asked by 王经理").await;
     second.wait_for_text("li[data-recount=gloves][data-bin=C-01] span", "LB-010 劳保手套 · Bin C-01 · recount asked by 王经理").await;
-    assert_eq!(second.evaluate(&format!("return document.querySelector(\"[data-entry='{half_typed}'] [name=corrected]\").value")).await, json!("41"));
+    assert_eq!(
+        second.evaluate(&format!("return document.querySelector(\"[data-entry='{half_typed}'] [name=corrected]\").value")).await,
+        json!("41")
+    );
     assert_eq!(second.evaluate("return document.activeElement.closest('[data-entry]')?.dataset.entry ?? null").await, json!(half_typed));
     tap(&second, &format!("[data-entry='{half_typed}'] button")).await;
     wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "101").await;
     // Every counter sees each bin of the gloves to recount; a recount of a bin answers for it.
     recount(&second, "C-01", "gloves", "41").await;
     recount(&first, "A-01", "gloves", "60").await;
-    wait_for("the gloves recounted everywhere", PATIENCE, || async { manager.text("li[data-recount=gloves]").await.is_none().then_some(()) }).await;
+    wait_for("the gloves recounted everywhere", PATIENCE, || async {
+        manager.text("li[data-recount=gloves]").await.is_none().then_some(())
+    })
+    .await;
     wait_for_cell(&manager, "[data-total=gloves] [data-counted]", "counted", "101").await;
 
     // Closed with one bin still in disagreement: approval waits.
@@ -198,7 +222,10 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     screenshot(&manager, "stocktake-blocked").await;
     // The manager settles the bin at 48; approval opens.
     tap(&manager, "li[data-recount=bulb-led-9w] [data-action=settle][data-quantity='48']").await;
-    wait_for("the approval to open", PATIENCE, || async { (manager.evaluate("return document.querySelector('[data-action=approve-count]')?.disabled").await == json!(false)).then_some(()) }).await;
+    wait_for("the approval to open", PATIENCE, || async {
+        (manager.evaluate("return document.querySelector('[data-action=approve-count]')?.disabled").await == json!(false)).then_some(())
+    })
+    .await;
     wait_for_cell(&manager, "[data-total=gloves] [data-expected]", "expected", "100").await;
     wait_for_cell(&manager, "[data-total=gloves] [data-variance]", "variance", "1").await;
     tap(&manager, "[data-action=approve-count]").await;
@@ -213,12 +240,20 @@ async fn one_bin_counted_by_two_is_counted_once_disagreements_are_settled_and_ap
     let catalog_id = crate::support::catalog_of(&server, "hq");
     let adjusted = wait_for("the adjustments on the server", Duration::from_secs(60), || async {
         let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
-        let mut found: Vec<(String, String, String)> = catalog.ledger.iter().filter(|movement| movement.kind == MovementKind::Adjust).map(|movement| (movement.item.to_string(), movement.quantity.to_string(), movement.user.to_string())).collect();
+        let mut found: Vec<(String, String, String)> = catalog
+            .ledger
+            .iter()
+            .filter(|movement| movement.kind == MovementKind::Adjust)
+            .map(|movement| (movement.item.to_string(), movement.quantity.to_string(), movement.user.to_string()))
+            .collect();
         found.sort();
         (found.len() == 2).then_some(found)
     })
     .await;
-    assert_eq!(adjusted, [("bulb-led-9w".to_owned(), "-2".to_owned(), "manager".to_owned()), ("gloves".to_owned(), "6".to_owned(), "manager".to_owned())]);
+    assert_eq!(
+        adjusted,
+        [("bulb-led-9w".to_owned(), "-2".to_owned(), "manager".to_owned()), ("gloves".to_owned(), "6".to_owned(), "manager".to_owned())]
+    );
     fits_a_phone(&manager, 3).await;
     manager.client.goto(&format!("{base}store")).await.unwrap();
     wait_for_cell(&manager, "[data-stock=gloves] [data-on-hand]", "onHand", "101").await;
@@ -271,7 +306,9 @@ async fn push_completed_order_with_parts(server: &TestServer) -> shared::protoco
     let catalog_id = crate::support::catalog_of(server, "hq");
     let mut client = Client::new(ClientConfig::new(PeerId("phone-tech-old".to_owned())), now());
     client.request_document(catalog_id);
-    sync_until(&mut client, &server.sync_url("tech"), PATIENCE, |client| client.status(&catalog_id) == Some(SyncStatus::Synced)).await.unwrap();
+    sync_until(&mut client, &server.sync_url("tech"), PATIENCE, |client| client.status(&catalog_id) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
     let actor = automerge::ActorId::from([0x7e; 16]);
     let edit = |at: i64| Edit::new(Username::parse("tech").unwrap(), now().plus_millis(at));
     let new = NewWorkOrder {
@@ -291,12 +328,23 @@ async fn push_completed_order_with_parts(server: &TestServer) -> shared::protoco
     order.record(&EntryId::parse("e3").unwrap(), &EventKind::Completed { notes: "换了两个灯泡".to_owned() }, &edit(3));
     let id = DocumentId::from_bytes([0x42; 16]);
     let mut catalog = SiteCatalog::from_doc(client.document(&catalog_id).unwrap().clone().with_actor(actor.clone())).unwrap();
-    let entry = IndexEntry { document: id.url(), document_type: DocumentType::WorkOrder, title: new.title.clone(), status: "completed".to_owned(), location: new.location.clone(), updated_at: edit(3).at };
+    let entry = IndexEntry {
+        document: id.url(),
+        document_type: DocumentType::WorkOrder,
+        title: new.title.clone(),
+        status: "completed".to_owned(),
+        location: new.location.clone(),
+        updated_at: edit(3).at,
+    };
     catalog.index_document(&entry, &edit(3)).unwrap();
     *client.document_mut(&catalog_id).unwrap() = catalog.into_doc();
     client.handle_local_change(&catalog_id);
     client.add_document(id, order.into_doc());
-    sync_until(&mut client, &server.sync_url("tech"), PATIENCE, |client| [id, catalog_id].iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await.unwrap();
+    sync_until(&mut client, &server.sync_url("tech"), PATIENCE, |client| {
+        [id, catalog_id].iter().all(|id| client.status(id) == Some(SyncStatus::Synced))
+    })
+    .await
+    .unwrap();
     id
 }
 
@@ -317,7 +365,9 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     wait_for_cell(&keeper, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "50").await;
     screenshot(&keeper, "store-refused").await;
     // 3 extinguishers against a reorder point of 4: listed to reorder.
-    keeper.wait_for_text("[data-list=reorder] [data-reorder-item=extinguisher-4kg]", "XF-004 干粉灭火器 4kg · 3 具 (reorder point 4)").await;
+    keeper
+        .wait_for_text("[data-list=reorder] [data-reorder-item=extinguisher-4kg]", "XF-004 干粉灭火器 4kg · 3 具 (reorder point 4)")
+        .await;
 
     // An order completed with two bulbs on a phone that did not issue them reaches both
     // phones; offline, each opens it and issues the parts.
@@ -343,7 +393,12 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     let catalog_id = crate::support::catalog_of(&server, "hq");
     let issued = wait_for("both phones' catalogs on the server", Duration::from_secs(60), || async {
         let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
-        let issued: Vec<String> = catalog.ledger.iter().filter(|movement| movement.reference == order.url()).map(|movement| format!("{} {} {}", movement.kind.as_str(), movement.item, movement.quantity)).collect();
+        let issued: Vec<String> = catalog
+            .ledger
+            .iter()
+            .filter(|movement| movement.reference == order.url())
+            .map(|movement| format!("{} {} {}", movement.kind.as_str(), movement.item, movement.quantity))
+            .collect();
         let on_hand = catalog.on_hand()[&shared::document::EntryId::parse("bulb-led-9w").unwrap()];
         (!issued.is_empty()).then_some((issued, on_hand.to_string()))
     })
@@ -371,7 +426,12 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     wait_for_cell(&keeper, "[data-stock=bulb-led-9w] [data-on-hand]", "onHand", "49").await;
     let corrected = wait_for("the correction on the server", Duration::from_secs(60), || async {
         let catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap()?).ok()?.read().ok()?;
-        let mut moves: Vec<String> = catalog.ledger.iter().filter(|movement| movement.reference == order.url()).map(|movement| format!("{} {}", movement.kind.as_str(), movement.quantity)).collect();
+        let mut moves: Vec<String> = catalog
+            .ledger
+            .iter()
+            .filter(|movement| movement.reference == order.url())
+            .map(|movement| format!("{} {}", movement.kind.as_str(), movement.quantity))
+            .collect();
         moves.sort();
         (moves.len() == 2).then_some(moves)
     })
@@ -384,7 +444,12 @@ async fn the_store_refuses_to_issue_what_it_lacks_and_parts_used_leave_it_once_w
     keeper.wait_for_text("h1", "设置").await;
     keeper.client.goto(&format!("{base}store")).await.unwrap();
     keeper.wait_for_text("[data-list=reorder] h3", "需补货 (1)").await;
-    assert_eq!(keeper.evaluate("return document.querySelector('[data-stock]').closest('table').querySelector('th:nth-child(2)').textContent").await, json!("物料"));
+    assert_eq!(
+        keeper
+            .evaluate("return document.querySelector('[data-stock]').closest('table').querySelector('th:nth-child(2)').textContent")
+            .await,
+        json!("物料")
+    );
     keeper.evaluate("document.querySelector('[data-list=reorder]').scrollIntoView(); return null").await;
     screenshot(&keeper, "store-zh").await;
     tap(&keeper, "[data-stock=bulb-led-9w] a").await;

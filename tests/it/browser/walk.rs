@@ -19,10 +19,54 @@ use tests::chromium::{Browser, PATIENCE};
 /// settings, a label's page (opened by scanning, so given), and the documents their lists
 /// lead to once they have begun their work (`begin_work`).
 const REACHES: [(&str, &str, &[AppRoute]); 6] = [
-    ("inspector", "李安全员", &[AppRoute::Home, AppRoute::Rounds, AppRoute::Report, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::Round, AppRoute::RoundReport, AppRoute::WorkOrder]),
-    ("dorm", "赵宿管", &[AppRoute::Home, AppRoute::Rounds, AppRoute::Report, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::Round, AppRoute::WorkOrder]),
-    ("tech", "张师傅", &[AppRoute::Home, AppRoute::Orders, AppRoute::Report, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::WorkOrder]),
-    ("store", "陈库管", &[AppRoute::Home, AppRoute::Store, AppRoute::Stocktakes, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::Stocktake, AppRoute::StockItem]),
+    (
+        "inspector",
+        "李安全员",
+        &[
+            AppRoute::Home,
+            AppRoute::Rounds,
+            AppRoute::Report,
+            AppRoute::Me,
+            AppRoute::Settings,
+            AppRoute::Label,
+            AppRoute::Round,
+            AppRoute::RoundReport,
+            AppRoute::WorkOrder,
+        ],
+    ),
+    (
+        "dorm",
+        "赵宿管",
+        &[
+            AppRoute::Home,
+            AppRoute::Rounds,
+            AppRoute::Report,
+            AppRoute::Me,
+            AppRoute::Settings,
+            AppRoute::Label,
+            AppRoute::Round,
+            AppRoute::WorkOrder,
+        ],
+    ),
+    (
+        "tech",
+        "张师傅",
+        &[AppRoute::Home, AppRoute::Orders, AppRoute::Report, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::WorkOrder],
+    ),
+    (
+        "store",
+        "陈库管",
+        &[
+            AppRoute::Home,
+            AppRoute::Store,
+            AppRoute::Stocktakes,
+            AppRoute::Me,
+            AppRoute::Settings,
+            AppRoute::Label,
+            AppRoute::Stocktake,
+            AppRoute::StockItem,
+        ],
+    ),
     (
         "manager",
         "王经理",
@@ -44,7 +88,22 @@ const REACHES: [(&str, &str, &[AppRoute]); 6] = [
             AppRoute::StockItem,
         ],
     ),
-    ("admin", "系统管理员", &[AppRoute::Home, AppRoute::Orders, AppRoute::Dashboard, AppRoute::Admin, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::AdminSite, AppRoute::AdminPeople, AppRoute::TemplateEditor]),
+    (
+        "admin",
+        "系统管理员",
+        &[
+            AppRoute::Home,
+            AppRoute::Orders,
+            AppRoute::Dashboard,
+            AppRoute::Admin,
+            AppRoute::Me,
+            AppRoute::Settings,
+            AppRoute::Label,
+            AppRoute::AdminSite,
+            AppRoute::AdminPeople,
+            AppRoute::TemplateEditor,
+        ],
+    ),
 ];
 
 /// Words of the other language that are no one's data and still right in either: the
@@ -57,7 +116,12 @@ const EITHER_LANGUAGE: [&str; 4] = ["中文", "English", "CSV", "MB"];
 #[test]
 fn the_walks_cover_every_route() {
     let walked: BTreeSet<&str> = REACHES.iter().flat_map(|(_, _, routes)| routes.iter().map(|route| route.pattern())).collect();
-    let unwalked: Vec<&str> = AppRoute::ALL.iter().filter(|route| **route != AppRoute::SignIn).map(|route| route.pattern()).filter(|pattern| !walked.contains(pattern)).collect();
+    let unwalked: Vec<&str> = AppRoute::ALL
+        .iter()
+        .filter(|route| **route != AppRoute::SignIn)
+        .map(|route| route.pattern())
+        .filter(|pattern| !walked.contains(pattern))
+        .collect();
     assert!(unwalked.is_empty(), "no demo role's walk reaches {unwalked:?}: list them in REACHES");
 }
 
@@ -151,7 +215,8 @@ async fn walk_as(which: usize) {
                 open(&browser, address).await;
                 problems.extend(check_page(&browser, address, language, &typed).await);
                 let shot = route.pattern().trim_matches('/').replace(['/', ':'], "-");
-                screenshot(&browser, &format!("walk-{user}-{}-{}-{example}", language.tag(), if shot.is_empty() { "todo" } else { &shot })).await;
+                screenshot(&browser, &format!("walk-{user}-{}-{}-{example}", language.tag(), if shot.is_empty() { "todo" } else { &shot }))
+                    .await;
             }
         }
     }
@@ -196,7 +261,10 @@ async fn begin_work(browser: &Browser) -> Vec<String> {
         open(browser, AppRoute::Stocktakes.pattern()).await;
         super::type_into(browser, "[data-form=stocktake] [name=location]", STOCKTAKE_PLACE).await;
         tap(browser, "[data-form=stocktake] button[type=submit]").await;
-        wait_for("the stocktake begun", PATIENCE, || async { browser.evaluate("return location.pathname").await.as_str().filter(|path| path.starts_with("/stocktakes/")).map(drop) }).await;
+        wait_for("the stocktake begun", PATIENCE, || async {
+            browser.evaluate("return location.pathname").await.as_str().filter(|path| path.starts_with("/stocktakes/")).map(drop)
+        })
+        .await;
     }
     given
 }
@@ -243,11 +311,17 @@ async fn find_pages(browser: &Browser, given: Vec<String>) -> BTreeMap<AppRoute,
 async fn open(browser: &Browser, address: &str) {
     browser
         .client
-        .execute("const link = document.createElement('a'); link.href = arguments[0]; document.body.append(link); link.click(); link.remove();", vec![json!(address)])
+        .execute(
+            "const link = document.createElement('a'); link.href = arguments[0]; document.body.append(link); link.click(); link.remove();",
+            vec![json!(address)],
+        )
         .await
         .unwrap();
     let path = address.split(['?', '#']).next().unwrap_or_default().to_owned();
-    wait_for(&format!("the page at {address}"), PATIENCE, || async { (browser.evaluate("return location.pathname").await == json!(path)).then_some(()) }).await;
+    wait_for(&format!("the page at {address}"), PATIENCE, || async {
+        (browser.evaluate("return location.pathname").await == json!(path)).then_some(())
+    })
+    .await;
     // Drawn once what it shows stops changing for a moment (lists come from the phone's
     // store; some figures from the server).
     let mut last = Value::Null;
@@ -336,7 +410,13 @@ fn words(text: &str) -> Vec<(bool, String)> {
     let mut run = String::new();
     let mut chinese = false;
     for character in text.chars().chain([' ']) {
-        let class = if is_chinese(character) { Some(true) } else if character.is_ascii_alphabetic() { Some(false) } else { None };
+        let class = if is_chinese(character) {
+            Some(true)
+        } else if character.is_ascii_alphabetic() {
+            Some(false)
+        } else {
+            None
+        };
         if class != Some(chinese) || class.is_none() {
             if run.chars().count() >= if chinese { 1 } else { 2 } {
                 words.push((chinese, std::mem::take(&mut run)));

@@ -83,7 +83,8 @@ pub fn People() -> impl IntoView {
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
-        let (name, display, secret, chosen) = (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), roles.get_untracked());
+        let (name, display, secret, chosen) =
+            (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), roles.get_untracked());
         message.set(None);
         // What the phone can tell by itself, it tells before asking.
         let field_texts = crate::i18n::current_language().texts();
@@ -125,7 +126,13 @@ pub fn People() -> impl IntoView {
                 let wanted = search.get().trim().to_lowercase();
                 people.with(|people| {
                     let all = people.as_ref().and_then(|people| people.as_ref().ok()).cloned().unwrap_or_default();
-                    all.into_iter().filter(|person| wanted.is_empty() || person.username.to_lowercase().contains(&wanted) || person.display_name.to_lowercase().contains(&wanted)).collect::<Vec<_>>()
+                    all.into_iter()
+                        .filter(|person| {
+                            wanted.is_empty()
+                                || person.username.to_lowercase().contains(&wanted)
+                                || person.display_name.to_lowercase().contains(&wanted)
+                        })
+                        .collect::<Vec<_>>()
                 })
             };
             view! {
@@ -187,7 +194,9 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
     let runs = |site: &str| sites.iter().any(|known| known.id == site);
-    let roles = RwSignal::new(person.roles.iter().filter(|role| runs(&role.site)).map(|role| (role.site.clone(), role.role.clone())).collect::<Vec<_>>());
+    let roles = RwSignal::new(
+        person.roles.iter().filter(|role| runs(&role.site)).map(|role| (role.site.clone(), role.role.clone())).collect::<Vec<_>>(),
+    );
     let elsewhere: Vec<SiteRole> = person.roles.iter().filter(|role| !runs(&role.site)).cloned().collect();
     let new_password = RwSignal::new(String::new());
     let message = RwSignal::new(None::<(bool, String)>);

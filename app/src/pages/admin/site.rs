@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::directory::SiteId;
-use shared::document::catalog::{Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words};
+use shared::document::catalog::{
+    Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words,
+};
 use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
@@ -20,19 +22,26 @@ use shared::quantity::Quantity;
 use shared::time::Timestamp;
 
 use super::texts::{AdminTexts, use_admin_texts};
-use crate::i18n::CHECKLIST_CATEGORIES;
 use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
 use crate::fields::PlacePicker;
+use crate::i18n::CHECKLIST_CATEGORIES;
 use crate::i18n::use_texts;
 use crate::replica::{self, use_replica};
 use crate::session::{CurrentSession, Session, use_session};
 
 /// Edits the site's catalog on this phone; the change syncs like any other.
-async fn change_catalog(session: &Session, site: &str, change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError>) -> Result<(), String> {
+async fn change_catalog(
+    session: &Session,
+    site: &str,
+    change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError>,
+) -> Result<(), String> {
     let catalog = catalog_of(session, site).ok_or("no catalog for this site")?;
     let edit = edit_now(&session.user.username)?;
-    replica::edit(&catalog, |doc| SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())).await
+    replica::edit(&catalog, |doc| {
+        SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+    })
+    .await
 }
 
 /// What every part of the page needs: the site, its catalog as this phone has it, and
@@ -88,7 +97,11 @@ pub fn SiteAdmin() -> impl IntoView {
     let sync = use_replica();
     let params = use_params_map();
     let site = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
-    let is_admin = move || current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|known| known.id == site.get() && known.role == "admin")));
+    let is_admin = move || {
+        current.session.with(|session| {
+            session.as_ref().is_some_and(|session| session.sites.iter().any(|known| known.id == site.get() && known.role == "admin"))
+        })
+    };
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
         read_catalog(&catalog_of(&current.session.get()?, &site.get())?)
@@ -96,11 +109,23 @@ pub fn SiteAdmin() -> impl IntoView {
     let editing = Editing { session: current, site, catalog, message: RwSignal::new(None), field_error: RwSignal::new(None) };
     let chosen_places = RwSignal::new(BTreeSet::<String>::new());
     let chosen_assets = RwSignal::new(BTreeSet::<String>::new());
-    let site_name = move || current.session.with(|session| session.as_ref().and_then(|session| session.sites.iter().find(|known| known.id == site.get()).map(|known| known.name.clone())).unwrap_or_default());
+    let site_name = move || {
+        current.session.with(|session| {
+            session
+                .as_ref()
+                .and_then(|session| session.sites.iter().find(|known| known.id == site.get()).map(|known| known.name.clone()))
+                .unwrap_or_default()
+        })
+    };
     let labels_link = move || {
         let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone())).unwrap_or_default();
         let join = |chosen: BTreeSet<String>| chosen.into_iter().collect::<Vec<_>>().join(",");
-        format!("/api/sites/{}/labels.svg?token={token}&places={}&assets={}", site.get(), join(chosen_places.get()), join(chosen_assets.get()))
+        format!(
+            "/api/sites/{}/labels.svg?token={token}&places={}&assets={}",
+            site.get(),
+            join(chosen_places.get()),
+            join(chosen_assets.get())
+        )
     };
     let nothing_chosen = move || chosen_places.with(BTreeSet::is_empty) && chosen_assets.with(BTreeSet::is_empty);
     view! {
@@ -222,7 +247,8 @@ fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl Int
             let Some(catalog) = editing.catalog.get_untracked() else { return };
             match catalog_csv::import(&catalog, list, &text) {
                 Ok(checked) => {
-                    let report = texts.imported.replace("{rows}", &checked.rows().to_string()).replace("{added}", &checked.added.to_string());
+                    let report =
+                        texts.imported.replace("{rows}", &checked.rows().to_string()).replace("{added}", &checked.added.to_string());
                     editing.save(move |catalog, edit| catalog.apply_import(&checked, edit), move || outcome.set(Some((true, report))));
                 }
                 Err(error) => outcome.set(Some((false, format!("{} {error}", texts.import_failed)))),
@@ -262,7 +288,8 @@ fn tree_order(catalog: &CatalogView) -> Vec<(usize, Place)> {
     let mut ordered = Vec::with_capacity(catalog.places.len());
     let mut seen = BTreeSet::new();
     // Depth first without recursion: a stack of (depth, place), children pushed reversed.
-    let mut stack: Vec<(usize, &Place)> = children.get(&None).map(|roots| roots.iter().rev().map(|place| (0, *place)).collect()).unwrap_or_default();
+    let mut stack: Vec<(usize, &Place)> =
+        children.get(&None).map(|roots| roots.iter().rev().map(|place| (0, *place)).collect()).unwrap_or_default();
     while let Some((depth, place)) = stack.pop() {
         if !seen.insert(place.id.as_str()) {
             continue;
@@ -301,7 +328,8 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         event.prevent_default();
         let Some(catalog) = editing.catalog.get_untracked() else { return };
         let texts = texts.get_untracked();
-        let (new_name, new_code, new_parent) = (name.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned(), parent.get_untracked());
+        let (new_name, new_code, new_parent) =
+            (name.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned(), parent.get_untracked());
         let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("place"));
         if new_name.is_empty() || new_code.is_empty() {
             return editing.fail(format!("{} / {}", texts.name, texts.code));
@@ -315,7 +343,13 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         {
             return editing.fail(format!("{}: {}", texts.parent, place_label(&catalog, &up.id)));
         }
-        let place = Place { id, kind: PlaceKind::parse(&kind.get_untracked()).unwrap_or(PlaceKind::Room), parent: parent_id, name: new_name, code: new_code };
+        let place = Place {
+            id,
+            kind: PlaceKind::parse(&kind.get_untracked()).unwrap_or(PlaceKind::Room),
+            parent: parent_id,
+            name: new_name,
+            code: new_code,
+        };
         editing.save(move |catalog, edit| catalog.put_place(&place, edit), clear);
     };
     let start_editing = move |place: Place| {
@@ -327,7 +361,8 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
     };
     let remove = move |id: EntryId| {
         let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let inside = catalog.places.iter().any(|place| place.parent.as_ref() == Some(&id)) || catalog.assets.iter().any(|asset| asset.place.as_ref() == Some(&id));
+        let inside = catalog.places.iter().any(|place| place.parent.as_ref() == Some(&id))
+            || catalog.assets.iter().any(|asset| asset.place.as_ref() == Some(&id));
         if inside {
             return editing.fail(texts.get_untracked().still_inside);
         }
@@ -339,7 +374,8 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
     let show_all = RwSignal::new(false);
     let listed = Memo::new(move |_| {
         let words = search_words(&query.get());
-        let ordered: Vec<(usize, Place)> = editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| tree_order(catalog)).unwrap_or_default());
+        let ordered: Vec<(usize, Place)> =
+            editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| tree_order(catalog)).unwrap_or_default());
         let matching: Vec<(usize, Place)> = ordered.into_iter().filter(|(_, place)| place.has_words(&words)).collect();
         let total = matching.len();
         let shown = if show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
@@ -386,7 +422,9 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         Some(
             tree_order(&catalog)
                 .into_iter()
-                .filter(|(_, place)| place.kind != PlaceKind::Room && editing_now.as_ref().is_none_or(|id| !catalog.is_within(place, id.as_str())))
+                .filter(|(_, place)| {
+                    place.kind != PlaceKind::Room && editing_now.as_ref().is_none_or(|id| !catalog.is_within(place, id.as_str()))
+                })
                 .map(|(_, place)| {
                     let value = place.id.to_string();
                     let selected = {
@@ -465,7 +503,8 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         let Some(catalog) = editing.catalog.get_untracked() else { return };
         let texts = texts.get_untracked();
         let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("asset"));
-        let (new_name, new_type, new_tag) = (name.get_untracked().trim().to_owned(), asset_type.get_untracked().trim().to_owned(), tag.get_untracked().trim().to_owned());
+        let (new_name, new_type, new_tag) =
+            (name.get_untracked().trim().to_owned(), asset_type.get_untracked().trim().to_owned(), tag.get_untracked().trim().to_owned());
         if new_name.is_empty() || new_type.is_empty() || new_tag.is_empty() {
             return editing.fail(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag));
         }
@@ -481,7 +520,14 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                 None => return editing.fail_at("asset-installed", texts.not_a_date.replace("{}", &date)),
             }
         };
-        let asset = Asset { id, name: new_name, asset_type: new_type, tag: new_tag, place: EntryId::parse(&place.get_untracked()).ok(), installed_at };
+        let asset = Asset {
+            id,
+            name: new_name,
+            asset_type: new_type,
+            tag: new_tag,
+            place: EntryId::parse(&place.get_untracked()).ok(),
+            installed_at,
+        };
         editing.save(move |catalog, edit| catalog.put_asset(&asset, edit), clear);
     };
     let start_editing = move |asset: Asset| {
@@ -583,7 +629,12 @@ fn StockItems(editing: Editing) -> impl IntoView {
         let Some(catalog) = editing.catalog.get_untracked() else { return };
         let texts = texts.get_untracked();
         let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("item"));
-        let (new_code, new_name, new_unit, new_bin) = (code.get_untracked().trim().to_owned(), name.get_untracked().trim().to_owned(), unit.get_untracked().trim().to_owned(), bin.get_untracked().trim().to_owned());
+        let (new_code, new_name, new_unit, new_bin) = (
+            code.get_untracked().trim().to_owned(),
+            name.get_untracked().trim().to_owned(),
+            unit.get_untracked().trim().to_owned(),
+            bin.get_untracked().trim().to_owned(),
+        );
         if new_code.is_empty() || new_name.is_empty() || new_unit.is_empty() {
             return editing.fail(format!("{} / {} / {}", texts.code, texts.name, texts.unit));
         }
@@ -597,7 +648,15 @@ fn StockItems(editing: Editing) -> impl IntoView {
                 None => return editing.fail_at("item-reorder-point", texts.not_a_number.replace("{}", typed)),
             },
         };
-        let item = StockItem { id, code: new_code, name: new_name, unit: new_unit, category: category.get_untracked(), bin: (!new_bin.is_empty()).then_some(new_bin), reorder_point: reorder };
+        let item = StockItem {
+            id,
+            code: new_code,
+            name: new_name,
+            unit: new_unit,
+            category: category.get_untracked(),
+            bin: (!new_bin.is_empty()).then_some(new_bin),
+            reorder_point: reorder,
+        };
         editing.save(move |catalog, edit| catalog.put_stock_item(&item, edit), clear);
     };
     let start_editing = move |item: StockItem| {
@@ -706,10 +765,17 @@ fn Checklists(editing: Editing) -> impl IntoView {
                 let edit = edit_now(&session.user.username)?;
                 let actor = replica::device_actor().ok_or("not signed in")?;
                 let first = Section { id: entry_id("section"), order: 0, title: Label::new(&name.zh, &name.en) };
-                let template = ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit).map_err(|error| error.to_string())?;
+                let template =
+                    ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit).map_err(|error| error.to_string())?;
                 let id = replica::new_document_id();
                 replica::create(id, template.into_doc()).await?;
-                let reference = TemplateRef { document: id.url(), name_zh: name.zh.clone(), name_en: name.en.clone(), category: chosen.clone(), version: 0 };
+                let reference = TemplateRef {
+                    document: id.url(),
+                    name_zh: name.zh.clone(),
+                    name_en: name.en.clone(),
+                    category: chosen.clone(),
+                    version: 0,
+                };
                 change_catalog(&session, &site, move |catalog, edit| catalog.put_template(&reference, edit)).await?;
                 Ok::<_, String>(id)
             }
@@ -766,11 +832,19 @@ fn Schedules(editing: Editing) -> impl IntoView {
         event.prevent_default();
         let texts = texts.get_untracked();
         let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let chosen_template = Some(template.get_untracked()).filter(|chosen| !chosen.is_empty()).or_else(|| catalog.templates.iter().find(|known| known.is_published()).map(|known| known.document.clone()));
+        let chosen_template = Some(template.get_untracked())
+            .filter(|chosen| !chosen.is_empty())
+            .or_else(|| catalog.templates.iter().find(|known| known.is_published()).map(|known| known.document.clone()));
         let (Some(chosen_template), Ok(chosen_place)) = (chosen_template, EntryId::parse(&place.get_untracked())) else {
             return editing.fail(format!("{} / {}", texts.checklists, texts.place));
         };
-        let every = match count.get_untracked().trim().parse::<i64>().map_err(|error| error.to_string()).and_then(|count| Every::from_parts(count, &unit.get_untracked(), "every").map_err(|error| error.to_string())) {
+        let every = match count
+            .get_untracked()
+            .trim()
+            .parse::<i64>()
+            .map_err(|error| error.to_string())
+            .and_then(|count| Every::from_parts(count, &unit.get_untracked(), "every").map_err(|error| error.to_string()))
+        {
             Ok(every) => every,
             Err(error) => return editing.fail(error),
         };

@@ -43,12 +43,19 @@ fn read_template(id: &DocumentId) -> Option<Read> {
 }
 
 /// Edits the template on this phone and reports failures in `message`.
-fn change_template(current: CurrentSession, id: DocumentId, message: RwSignal<Option<(bool, String)>>, change: impl FnOnce(&mut ChecklistTemplate, &Edit) -> Result<(), DocumentError> + 'static) {
+fn change_template(
+    current: CurrentSession,
+    id: DocumentId,
+    message: RwSignal<Option<(bool, String)>>,
+    change: impl FnOnce(&mut ChecklistTemplate, &Edit) -> Result<(), DocumentError> + 'static,
+) {
     let Some(session) = current.session.get_untracked() else { return };
     spawn_local(async move {
         let outcome = replica::edit(&id, |doc| {
             let edit = edit_now(&session.user.username)?;
-            ChecklistTemplate::edit_in(doc, |template| change(template, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+            ChecklistTemplate::edit_in(doc, |template| change(template, &edit))
+                .map_err(|error| error.to_string())?
+                .map_err(|error| error.to_string())
         })
         .await;
         if let Err(error) = outcome {
@@ -63,7 +70,11 @@ fn thousandths(text: &str) -> Result<Option<i64>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<f64>().ok().filter(|value| value.is_finite()).map(|value| Some((value * 1000.0).round() as i64)).ok_or_else(|| format!("{text:?}"))
+    text.parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+        .map(|value| Some((value * 1000.0).round() as i64))
+        .ok_or_else(|| format!("{text:?}"))
 }
 
 fn shown(thousandths: Option<i64>) -> String {
@@ -81,7 +92,11 @@ fn parse_options(text: &str, existing: &[(EntryId, Label)]) -> (Vec<(EntryId, La
         };
         let (zh, en) = line.split_once('/').map(|(zh, en)| (zh.trim(), en.trim())).unwrap_or((line, line));
         // Keep the ids of options kept in place, so answers already given still match.
-        let id = existing.get(index).filter(|(_, label)| label.zh == zh || label.en == en).map(|(id, _)| id.clone()).unwrap_or_else(|| entry_id("option"));
+        let id = existing
+            .get(index)
+            .filter(|(_, label)| label.zh == zh || label.en == en)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| entry_id("option"));
         if fails {
             failing.push(id.clone());
         }
@@ -91,7 +106,11 @@ fn parse_options(text: &str, existing: &[(EntryId, Label)]) -> (Vec<(EntryId, La
 }
 
 fn options_text(options: &[(EntryId, Label)], failing: &[EntryId]) -> String {
-    options.iter().map(|(id, label)| format!("{}{} / {}", if failing.contains(id) { "!" } else { "" }, label.zh, label.en)).collect::<Vec<_>>().join("\n")
+    options
+        .iter()
+        .map(|(id, label)| format!("{}{} / {}", if failing.contains(id) { "!" } else { "" }, label.zh, label.en))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One edit of the draft, run on the phone's copy of the template.
@@ -168,9 +187,16 @@ impl ItemForm {
     fn item(self, draft: &Checklist) -> Result<ChecklistItem, String> {
         let editing = self.editing.get_untracked();
         let existing = editing.as_ref().and_then(|id| draft.item(id));
-        let section = EntryId::parse(&self.section.get_untracked()).ok().or_else(|| draft.sections.first().map(|section| section.id.clone())).ok_or("no section")?;
+        let section = EntryId::parse(&self.section.get_untracked())
+            .ok()
+            .or_else(|| draft.sections.first().map(|section| section.id.clone()))
+            .ok_or("no section")?;
         let kind = match self.kind.get_untracked().as_str() {
-            "number" => ItemKind::Number { unit: self.unit.get_untracked().trim().to_owned(), min: thousandths(&self.min.get_untracked())?, max: thousandths(&self.max.get_untracked())? },
+            "number" => ItemKind::Number {
+                unit: self.unit.get_untracked().trim().to_owned(),
+                min: thousandths(&self.min.get_untracked())?,
+                max: thousandths(&self.max.get_untracked())?,
+            },
             "text" => ItemKind::Text,
             "choice" => {
                 let before = match existing.map(|item| &item.kind) {
@@ -222,7 +248,10 @@ pub fn TemplateBuilder() -> impl IntoView {
     // The name fields follow the names in the document: they are set again when those
     // change (a rename saved here or arriving), not on every edit of the items, so names
     // being typed stay while sections and items are added.
-    let names = Memo::new(move |_| template.with(|read| read.as_ref().map(|read| (read.draft.name.zh.clone(), read.draft.name.en.clone(), read.draft.category.clone()))));
+    let names = Memo::new(move |_| {
+        template
+            .with(|read| read.as_ref().map(|read| (read.draft.name.zh.clone(), read.draft.name.en.clone(), read.draft.category.clone())))
+    });
     Effect::new(move || {
         if let Some((zh, en, chosen)) = names.get() {
             name_zh.set(zh);
@@ -243,21 +272,33 @@ pub fn TemplateBuilder() -> impl IntoView {
         edit(Box::new(move |template, edit| template.set_names(&name, &chosen, edit)));
     };
     let publish = move |_| {
-        let (Some(session), Some(id), Some(read)) = (current.session.get_untracked(), id.get_untracked(), template.get_untracked()) else { return };
+        let (Some(session), Some(id), Some(read)) = (current.session.get_untracked(), id.get_untracked(), template.get_untracked()) else {
+            return;
+        };
         let texts = texts.get_untracked();
         spawn_local(async move {
             let outcome = async {
                 let version = replica::edit(&id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    ChecklistTemplate::edit_in(doc, |template| template.publish(&edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                    ChecklistTemplate::edit_in(doc, |template| template.publish(&edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                 })
                 .await?;
                 // The site's catalog names the version rounds start from.
                 let catalog = catalog_of(&session, &read.site).ok_or("no catalog for this site")?;
-                let reference = TemplateRef { document: id.url(), name_zh: read.draft.name.zh.clone(), name_en: read.draft.name.en.clone(), category: read.draft.category.clone(), version };
+                let reference = TemplateRef {
+                    document: id.url(),
+                    name_zh: read.draft.name.zh.clone(),
+                    name_en: read.draft.name.en.clone(),
+                    category: read.draft.category.clone(),
+                    version,
+                };
                 replica::edit(&catalog, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                    SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit))
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                 })
                 .await?;
                 Ok::<_, String>(version)
@@ -316,7 +357,11 @@ pub fn TemplateBuilder() -> impl IntoView {
         let neighbour = if up { at.checked_sub(1) } else { Some(at + 1) };
         let Some(neighbour) = neighbour.and_then(|index| siblings.get(index)).map(|other| (*other).clone()) else { return };
         let (mut moved, mut other) = (item, neighbour);
-        let (first, second) = if moved.order == other.order { (other.order + i64::from(up), other.order + i64::from(!up)) } else { (other.order, moved.order) };
+        let (first, second) = if moved.order == other.order {
+            (other.order + i64::from(up), other.order + i64::from(!up))
+        } else {
+            (other.order, moved.order)
+        };
         moved.order = first;
         other.order = second;
         edit(Box::new(move |template, edit| {
@@ -390,7 +435,13 @@ pub fn TemplateBuilder() -> impl IntoView {
                 .items
                 .iter()
                 .map(|item| {
-                    let section = read.draft.sections.iter().find(|section| section.id == item.section).map(|section| crate::pages::rounds::text(&section.title, language)).unwrap_or_default();
+                    let section = read
+                        .draft
+                        .sections
+                        .iter()
+                        .find(|section| section.id == item.section)
+                        .map(|section| crate::pages::rounds::text(&section.title, language))
+                        .unwrap_or_default();
                     let row = ItemRowData {
                         round: id,
                         room: None,
@@ -418,7 +469,11 @@ pub fn TemplateBuilder() -> impl IntoView {
     let state = move || {
         let texts = texts.get();
         template.get().map(|read| {
-            let published = if read.published.version > 0 { format!("{} {}", texts.published, read.published.version) } else { texts.draft_only.to_owned() };
+            let published = if read.published.version > 0 {
+                format!("{} {}", texts.published, read.published.version)
+            } else {
+                texts.draft_only.to_owned()
+            };
             let changes = if read.changed { texts.unpublished_changes } else { texts.up_to_date };
             (read.published.version, read.changed, format!("{published} · {changes}"))
         })

@@ -44,7 +44,13 @@ pub fn PreventiveMaintenance() -> impl IntoView {
                     continue;
                 }
                 let (starts, due) = (plan_occurrence(plan.every, plan.start, index), plan_occurrence(plan.every, plan.start, index + 1));
-                let location = catalog.assets.iter().find(|asset| asset.id == plan.asset).and_then(|asset| asset.place.as_ref()).map(|place| place.to_string()).unwrap_or_default();
+                let location = catalog
+                    .assets
+                    .iter()
+                    .find(|asset| asset.id == plan.asset)
+                    .and_then(|asset| asset.place.as_ref())
+                    .map(|place| place.to_string())
+                    .unwrap_or_default();
                 let Ok((_, order)) = WorkOrder::preventive(&site_id, plan, &location, index, starts, due) else {
                     UNDER_WAY.with_borrow_mut(|under_way| under_way.remove(&id));
                     continue;

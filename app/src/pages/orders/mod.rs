@@ -19,9 +19,8 @@ use shared::routes::AppRoute;
 
 pub use maintenance::PreventiveMaintenance;
 
-
-use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
+use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::pages::COMPACT_ROWS;
 use crate::photos;
@@ -55,7 +54,12 @@ pub fn ReportFault() -> impl IntoView {
     // An asset picked says which trade repairs it, when its type tells.
     let pick_asset = move |asset_id: String| {
         let trade = catalog.with_untracked(|catalog| {
-            catalog.as_ref()?.assets.iter().find(|known| known.id.as_str() == asset_id).and_then(|known| Category::for_asset_type(&known.asset_type))
+            catalog
+                .as_ref()?
+                .assets
+                .iter()
+                .find(|known| known.id.as_str() == asset_id)
+                .and_then(|known| Category::for_asset_type(&known.asset_type))
         });
         if let Some(trade) = trade {
             category.set(trade.as_str().to_owned());
@@ -66,7 +70,9 @@ pub fn ReportFault() -> impl IntoView {
     let use_code = move |typed: String| {
         code.set(typed.clone());
         let found = catalog.with_untracked(|catalog| {
-            catalog.as_ref().and_then(|catalog| catalog.find_code(&typed).map(|(asset, place)| (place.id.to_string(), asset.map(|asset| asset.id.to_string()))))
+            catalog.as_ref().and_then(|catalog| {
+                catalog.find_code(&typed).map(|(asset, place)| (place.id.to_string(), asset.map(|asset| asset.id.to_string())))
+            })
         });
         match found {
             Some((place_id, asset_id)) => {
@@ -160,7 +166,8 @@ pub fn ReportFault() -> impl IntoView {
             let (at_place, total) = catalog.assets_at(&chosen_place, LISTED_PLACES);
             let left_out = total - at_place.len();
             let mut shown: Vec<(String, String)> = at_place.into_iter().map(option).collect();
-            if !chosen.is_empty() && !shown.iter().any(|(id, _)| *id == chosen)
+            if !chosen.is_empty()
+                && !shown.iter().any(|(id, _)| *id == chosen)
                 && let Some(known) = catalog.assets.iter().find(|known| known.id.as_str() == chosen)
             {
                 shown.insert(0, option(known));
@@ -170,11 +177,12 @@ pub fn ReportFault() -> impl IntoView {
     });
     let asset_options = move || {
         let chosen = asset.get_untracked();
-        listed_assets.with(|(shown, _)| shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view())
+        listed_assets.with(|(shown, _)| {
+            shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view()
+        })
     };
-    let more_assets = move || {
-        listed_assets.with(|(_, left_out)| (*left_out > 0).then(|| texts.get().more_assets.replace("{}", &left_out.to_string())))
-    };
+    let more_assets =
+        move || listed_assets.with(|(_, left_out)| (*left_out > 0).then(|| texts.get().more_assets.replace("{}", &left_out.to_string())));
     let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
     let where_fields = move || {
         has_catalog.get().then(|| {
@@ -294,7 +302,9 @@ pub fn hidden_entries(count: impl Fn() -> usize + Send + Sync + 'static) -> impl
     let texts = use_texts();
     move || {
         let count = count();
-        (count > 0).then(|| view! { <p class="warning" data-hidden-entries=count>{texts.get().hidden_entries.replace("{}", &count.to_string())}</p> })
+        (count > 0).then(
+            || view! { <p class="warning" data-hidden-entries=count>{texts.get().hidden_entries.replace("{}", &count.to_string())}</p> },
+        )
     }
 }
 
@@ -305,7 +315,17 @@ fn managed_orders(wanted: impl Fn(&WorkOrderView) -> bool + Send + Sync + 'stati
     let orders = use_orders();
     let managed = Memo::new(move |_| {
         current.session.with(|session| {
-            session.as_ref().map(|session| session.sites.iter().filter(|site| matches!(Role::parse(&site.role), Ok(role) if role.manages())).map(|site| site.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+            session
+                .as_ref()
+                .map(|session| {
+                    session
+                        .sites
+                        .iter()
+                        .filter(|site| matches!(Role::parse(&site.role), Ok(role) if role.manages()))
+                        .map(|site| site.id.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
         })
     });
     Signal::derive(move || {
@@ -313,7 +333,9 @@ fn managed_orders(wanted: impl Fn(&WorkOrderView) -> bool + Send + Sync + 'stati
         let mut picked: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
             .get()
             .into_iter()
-            .filter(|(_, order)| order.duplicate_of.is_none() && managed.iter().any(|site| site == order.header.site.as_str()) && wanted(order))
+            .filter(|(_, order)| {
+                order.duplicate_of.is_none() && managed.iter().any(|site| site == order.header.site.as_str()) && wanted(order)
+            })
             .collect();
         picked.sort_by_key(|(_, order)| (order.priority.rank(), order.header.created_at));
         picked
@@ -381,7 +403,9 @@ pub fn MyWork(
                 state.status.is_open() && state.assignee.as_ref().is_none_or(|assignee| assignee.as_str() == me)
             })
             .collect();
-        work.sort_by_cached_key(|(_, order)| (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis())));
+        work.sort_by_cached_key(|(_, order)| {
+            (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis()))
+        });
         work
     };
     view! {
@@ -428,9 +452,14 @@ pub fn ToVerify() -> impl IntoView {
     let current = use_session();
     let orders = use_orders();
     let waiting = move || {
-        let Some(me) = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())) else { return Vec::new() };
-        let mut done: Vec<(DocumentId, Arc<WorkOrderView>)> =
-            orders.get().into_iter().filter(|(_, order)| order.header.created_by.as_str() == me && order.state().status == Status::Completed).collect();
+        let Some(me) = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())) else {
+            return Vec::new();
+        };
+        let mut done: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
+            .get()
+            .into_iter()
+            .filter(|(_, order)| order.header.created_by.as_str() == me && order.state().status == Status::Completed)
+            .collect();
         done.sort_by_key(|(_, order)| order.header.created_at);
         done
     };
@@ -506,7 +535,11 @@ pub fn MyWorkOrders(
     let newest_first = Memo::new(move |_| {
         let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())).unwrap_or_default();
         let mut orders: Vec<(shared::time::Timestamp, DocumentId)> = orders.with(|orders| {
-            orders.iter().filter(|(_, order)| !mine || order.header.created_by.as_str() == me).map(|(id, order)| (order.header.created_at, *id)).collect()
+            orders
+                .iter()
+                .filter(|(_, order)| !mine || order.header.created_by.as_str() == me)
+                .map(|(id, order)| (order.header.created_at, *id))
+                .collect()
         });
         orders.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
         orders.into_iter().map(|(_, id)| id).collect::<Vec<_>>()

@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::directory::{Role, Username};
-use shared::document::catalog::CatalogView;
 use shared::document::EntryId;
+use shared::document::catalog::CatalogView;
 use shared::document::work_order::{Action, EventKind, FlagProblem, Priority, Rating, State, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -17,11 +17,11 @@ use shared::time::Timestamp;
 
 use super::{Photo, hidden_entries, read_order, sync_badge};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
+use crate::fields::QuantityCorrection;
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
 use crate::replica::{self, use_replica};
 use crate::server::{Person, display_name, use_site_people};
-use crate::fields::QuantityCorrection;
 use crate::session::use_session;
 
 /// The time if today, else the date and time (`i18n::moment`).
@@ -38,7 +38,6 @@ struct Line {
     kind: &'static str,
 }
 
-
 fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
     let name = |user: &Username| display_name(people, user.as_str());
     match kind {
@@ -48,7 +47,9 @@ fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
         EventKind::Started => texts.event_started.to_owned(),
         EventKind::Paused { reason } => format!("{}: {reason}", texts.event_paused),
         EventKind::Completed { notes } => format!("{}: {notes}", texts.event_completed),
-        EventKind::Verified { rating, comment } => format!("{} {} {comment}", texts.event_verified, "★".repeat(usize::from(rating.stars()))),
+        EventKind::Verified { rating, comment } => {
+            format!("{} {} {comment}", texts.event_verified, "★".repeat(usize::from(rating.stars())))
+        }
         EventKind::Reopened { reason } => format!("{}: {reason}", texts.event_reopened),
         EventKind::Cancelled { reason } => format!("{}: {reason}", texts.event_cancelled),
         EventKind::Resolved { decision, .. } => format!("{}: {decision}", texts.event_resolved),
@@ -86,7 +87,14 @@ fn action_label(texts: &Texts, action: Action) -> &'static str {
 /// A time as a `datetime-local` field shows it, in the phone's time zone.
 fn local_input_value(at: Timestamp) -> String {
     let date = js_sys::Date::new(&(at.as_millis() as f64).into());
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}", date.get_full_year(), date.get_month() + 1, date.get_date(), date.get_hours(), date.get_minutes())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
 }
 
 /// What a `datetime-local` field holds, as a time; `None` if empty or unreadable.
@@ -96,7 +104,12 @@ fn parse_local_input(value: &str) -> Option<Timestamp> {
 }
 
 /// Records `kind` (and whatever `also` adds) on the order, as the signed-in user, now.
-async fn record(order: DocumentId, username: String, kind: EventKind, also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), String>) -> Result<(), String> {
+async fn record(
+    order: DocumentId,
+    username: String,
+    kind: EventKind,
+    also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), String>,
+) -> Result<(), String> {
     replica::edit(&order, |doc| {
         let edit = edit_now(&username)?;
         WorkOrder::edit_in(doc, |order| {
@@ -135,7 +148,9 @@ pub fn OrderPage() -> impl IntoView {
     let people = use_site_people(move || site.get());
     let role = Memo::new(move |_| {
         let site = site.get()?;
-        current.session.with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
+        current
+            .session
+            .with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
     });
     let actions = Memo::new(move |_| {
         let me = current.session.with(|session| session.as_ref().and_then(|session| Username::parse(&session.user.username).ok()));
@@ -155,7 +170,8 @@ pub fn OrderPage() -> impl IntoView {
             let order = order.as_ref()?;
             let mine = order.parts.iter().any(|part| part.user.as_str() == session.user.username);
             let catalog = catalog.get()?;
-            ((keeps_store || mine) && !shared::document::catalog::parts_to_issue(&id.url(), &order.parts, &catalog.ledger).is_empty()).then_some(())
+            ((keeps_store || mine) && !shared::document::catalog::parts_to_issue(&id.url(), &order.parts, &catalog.ledger).is_empty())
+                .then_some(())
         });
         if missing.is_some() && ISSUING.with_borrow_mut(|issuing| issuing.insert(id)) {
             spawn_local(async move {
@@ -195,8 +211,16 @@ pub fn OrderPage() -> impl IntoView {
             let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
             let (place, asset) = catalog.with(|catalog| {
                 let catalog = catalog.as_deref();
-                let place = catalog.and_then(|catalog| catalog.place(&order.location)).map(|place| place.name.clone()).unwrap_or_else(|| if order.location.is_empty() { "—".to_owned() } else { order.location.clone() });
-                let asset = order.asset.as_ref().map(|asset| catalog.and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset)).map(|known| format!("{} ({})", known.name, known.tag)).unwrap_or_else(|| asset.clone()));
+                let place = catalog
+                    .and_then(|catalog| catalog.place(&order.location))
+                    .map(|place| place.name.clone())
+                    .unwrap_or_else(|| if order.location.is_empty() { "—".to_owned() } else { order.location.clone() });
+                let asset = order.asset.as_ref().map(|asset| {
+                    catalog
+                        .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
+                        .map(|known| format!("{} ({})", known.name, known.tag))
+                        .unwrap_or_else(|| asset.clone())
+                });
                 (place, asset)
             });
             Some(view! {
@@ -212,12 +236,18 @@ pub fn OrderPage() -> impl IntoView {
                 })}
             })
         };
-        let description = move || order.get().filter(|order| !order.description.is_empty()).map(|order| view! { <p class="description">{order.description.clone()}</p> });
+        let description = move || {
+            order
+                .get()
+                .filter(|order| !order.description.is_empty())
+                .map(|order| view! { <p class="description">{order.description.clone()}</p> })
+        };
         let buttons = move || {
             let actions = actions.get();
             // A manager's first step on an order nobody has is to dispatch it, not to start
             // the repair themselves.
-            let dispatch_first = actions.contains(&Action::Assign) && state.with(|state| state.as_ref().is_some_and(|state| state.assignee.is_none()));
+            let dispatch_first =
+                actions.contains(&Action::Assign) && state.with(|state| state.as_ref().is_some_and(|state| state.assignee.is_none()));
             let buttons = actions
                 .iter()
                 .map(|action| {
@@ -285,7 +315,14 @@ struct FlagLine {
 
 /// Flags left by merged logs; a manager resolves each with a decision.
 #[component]
-fn Flags(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, state: Memo<Option<State>>, people: Memo<Vec<Person>>, role: Memo<Option<Role>>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn Flags(
+    id: DocumentId,
+    order: Memo<Option<Arc<WorkOrderView>>>,
+    state: Memo<Option<State>>,
+    people: Memo<Vec<Person>>,
+    role: Memo<Option<Role>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let lines = Memo::new(move |_| {
@@ -318,7 +355,10 @@ fn Flags(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, state: Memo<Op
         let flagged = line.event.clone();
         let resolve = move |event: leptos::ev::SubmitEvent| {
             event.prevent_default();
-            let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
+            let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone()))
+            else {
+                return;
+            };
             let (flagged, text) = (flagged.clone(), decision.get_untracked());
             spawn_local(async move {
                 let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
@@ -339,13 +379,15 @@ fn Flags(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, state: Memo<Op
     };
     move || {
         let texts = texts.get();
-        lines.with(|lines| !lines.is_empty()).then(|| view! {
-            <section class="card" aria-labelledby="flags">
-                <h2 id="flags">{texts.flags}</h2>
-                <ul class="flags">
-                    <For each=move || lines.get() key=|line| line.clone() children=line />
-                </ul>
-            </section>
+        lines.with(|lines| !lines.is_empty()).then(|| {
+            view! {
+                <section class="card" aria-labelledby="flags">
+                    <h2 id="flags">{texts.flags}</h2>
+                    <ul class="flags">
+                        <For each=move || lines.get() key=|line| line.clone() children=line />
+                    </ul>
+                </section>
+            }
         })
     }
 }
@@ -363,12 +405,36 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
         let mut lines: Vec<Line> = order
             .events
             .iter()
-            .map(|event| Line { at: event.at, user: event.user.to_string(), what: event_words(texts, &event.kind, &people), photo: None, kind: event.kind.name() })
+            .map(|event| Line {
+                at: event.at,
+                user: event.user.to_string(),
+                what: event_words(texts, &event.kind, &people),
+                photo: None,
+                kind: event.kind.name(),
+            })
             .collect();
-        lines.extend(order.comments.iter().map(|comment| Line { at: comment.at, user: comment.user.to_string(), what: comment.text.clone(), photo: comment.photo.as_ref().map(|photo| photo.sha256.clone()), kind: "comment" }));
+        lines.extend(order.comments.iter().map(|comment| Line {
+            at: comment.at,
+            user: comment.user.to_string(),
+            what: comment.text.clone(),
+            photo: comment.photo.as_ref().map(|photo| photo.sha256.clone()),
+            kind: "comment",
+        }));
         catalog.with(|catalog| {
-            let item_name = |item: &str| catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| item.to_owned());
-            lines.extend(order.parts.iter().map(|part| Line { at: part.at, user: part.user.to_string(), what: format!("{} {} × {}", texts.part_used, item_name(&part.item), part.quantity), photo: None, kind: "part" }));
+            let item_name = |item: &str| {
+                catalog
+                    .as_ref()
+                    .and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == item))
+                    .map(|known| format!("{} ({})", known.name, known.unit))
+                    .unwrap_or_else(|| item.to_owned())
+            };
+            lines.extend(order.parts.iter().map(|part| Line {
+                at: part.at,
+                user: part.user.to_string(),
+                what: format!("{} {} × {}", texts.part_used, item_name(&part.item), part.quantity),
+                photo: None,
+                kind: "part",
+            }));
         });
         lines.sort_by_key(|line| line.at);
         let timeline = lines
@@ -390,7 +456,14 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
 /// The form a step needs: a technician to assign, a reason, completion notes with parts
 /// and photos, a rating, the original of a duplicate.
 #[component]
-fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action: Action, people: Memo<Vec<Person>>, catalog: Memo<Option<Arc<CatalogView>>>, on_done: Callback<()>) -> impl IntoView {
+fn ActionForm(
+    order: DocumentId,
+    view: Memo<Option<Arc<WorkOrderView>>>,
+    action: Action,
+    people: Memo<Vec<Person>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    on_done: Callback<()>,
+) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let text = RwSignal::new(String::new());
@@ -403,7 +476,9 @@ fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action:
     let parts = RwSignal::new(vec![(String::new(), String::new())]);
     // The due time as the field shows it (local); it follows the priority's SLA until the
     // manager sets it by hand.
-    let sla_due = move |priority: &str| Priority::parse(priority).map(|priority| local_input_value(now().plus_millis(priority.default_due_millis()))).unwrap_or_default();
+    let sla_due = move |priority: &str| {
+        Priority::parse(priority).map(|priority| local_input_value(now().plus_millis(priority.default_due_millis()))).unwrap_or_default()
+    };
     let due = RwSignal::new(sla_due(view.priority.as_str()));
     let due_touched = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -479,7 +554,12 @@ fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action:
                         };
                         let mut counted = Vec::new();
                         for (item, quantity) in used.into_iter().filter(|(item, _)| !item.is_empty()) {
-                            let quantity = quantity.trim().parse::<Quantity>().ok().filter(|quantity| *quantity > Quantity::ZERO).ok_or(texts.quantity_needed)?;
+                            let quantity = quantity
+                                .trim()
+                                .parse::<Quantity>()
+                                .ok()
+                                .filter(|quantity| *quantity > Quantity::ZERO)
+                                .ok_or(texts.quantity_needed)?;
                             counted.push((item, quantity));
                         }
                         record(order, username, EventKind::Completed { notes: reason }, move |order, edit| {
@@ -509,7 +589,8 @@ fn ActionForm(order: DocumentId, view: Memo<Option<Arc<WorkOrderView>>>, action:
                         }
                         replica::edit(&order, |doc| {
                             let edit = edit_now(&username)?;
-                            WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit)).map_err(|error| error.to_string())
+                            WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit))
+                                .map_err(|error| error.to_string())
                         })
                         .await
                     }
@@ -664,7 +745,12 @@ struct PartLine {
 /// The parts used on the order, each correctable (0: not used after all) by whoever
 /// recorded it or keeps the store; the site's ledger follows at once (issue or return).
 #[component]
-fn PartsUsed(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<CatalogView>>>, role: Memo<Option<Role>>) -> impl IntoView {
+fn PartsUsed(
+    id: DocumentId,
+    order: Memo<Option<Arc<WorkOrderView>>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    role: Memo<Option<Role>>,
+) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let error = RwSignal::new(None::<String>);
@@ -677,8 +763,17 @@ fn PartsUsed(id: DocumentId, order: Memo<Option<Arc<WorkOrderView>>>, catalog: M
                 .parts
                 .iter()
                 .map(|part| {
-                    let name = catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == part.item)).map(|known| format!("{} ({})", known.name, known.unit)).unwrap_or_else(|| part.item.clone());
-                    PartLine { id: part.id.clone(), text: name, quantity: part.quantity, may_correct: keeps_store || part.user.as_str() == me }
+                    let name = catalog
+                        .as_ref()
+                        .and_then(|catalog| catalog.stock_items.iter().find(|known| known.id.as_str() == part.item))
+                        .map(|known| format!("{} ({})", known.name, known.unit))
+                        .unwrap_or_else(|| part.item.clone());
+                    PartLine {
+                        id: part.id.clone(),
+                        text: name,
+                        quantity: part.quantity,
+                        may_correct: keeps_store || part.user.as_str() == me,
+                    }
                 })
                 .collect::<Vec<_>>()
         });

@@ -52,14 +52,22 @@ pub fn DocumentReview() -> impl IntoView {
         replica::read(&id, |doc| {
             let kind = read_header(doc).ok()?.document_type;
             let site = read_site(doc)?.to_string();
-            let shown = project(&id.to_string(), &mut doc.clone()).ok().flatten().map(|projection| (projection.title, projection.status)).unwrap_or_default();
+            let shown = project(&id.to_string(), &mut doc.clone())
+                .ok()
+                .flatten()
+                .map(|projection| (projection.title, projection.status))
+                .unwrap_or_default();
             Some((kind, site, shown))
         })
         .flatten()
     });
     let may_resolve = move || {
         let site = local.get().map(|(_, site, _)| site);
-        current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|known| Some(&known.id) == site.as_ref() && reviews(&known.role))))
+        current.session.with(|session| {
+            session
+                .as_ref()
+                .is_some_and(|session| session.sites.iter().any(|known| Some(&known.id) == site.as_ref() && reviews(&known.role)))
+        })
     };
     let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
     let refresh = RwSignal::new(0_u32);
@@ -110,7 +118,9 @@ pub fn DocumentReview() -> impl IntoView {
                 let _ = sync.revision.get();
                 let name = |user: &str| people.with(|people| display_name(people, user));
                 let (lines, devices) = match id.get() {
-                    Some(id) => replica::read(&id, |doc| super::history::lines(field_texts, language, &kept_history.value, Some(doc), &name)),
+                    Some(id) => {
+                        replica::read(&id, |doc| super::history::lines(field_texts, language, &kept_history.value, Some(doc), &name))
+                    }
                     None => None,
                 }
                 .unwrap_or_else(|| super::history::lines(field_texts, language, &kept_history.value, None, &name));
@@ -188,7 +198,8 @@ pub fn DocumentReview() -> impl IntoView {
         let (kind, _, _) = local.get()?;
         let id = id.get()?;
         let page = own_page(kind, &id)?;
-        let report = (kind == DocumentType::Inspection).then(|| view! { " " <a class="button" href=format!("/rounds/{id}/report")>{texts.print_report}</a> });
+        let report = (kind == DocumentType::Inspection)
+            .then(|| view! { " " <a class="button" href=format!("/rounds/{id}/report")>{texts.print_report}</a> });
         Some(view! { <p><a class="button primary" href=page data-action="open-page">{texts.open_page}</a> {report}</p> })
     };
     view! {

@@ -68,7 +68,13 @@ pub struct Line {
 }
 
 /// The history's lines, and each device with its first and last change here.
-pub fn lines(texts: &Texts, language: Language, entries: &[HistoryEntry], doc: Option<&AutoCommit>, name: &dyn Fn(&str) -> String) -> (Vec<Line>, Vec<(String, i64, i64)>) {
+pub fn lines(
+    texts: &Texts,
+    language: Language,
+    entries: &[HistoryEntry],
+    doc: Option<&AutoCommit>,
+    name: &dyn Fn(&str) -> String,
+) -> (Vec<Line>, Vec<(String, i64, i64)>) {
     let checklist: Option<Checklist> = doc.and_then(|doc| Inspection::read_doc(doc).ok()).map(|round| round.checklist);
     // Each person's devices, numbered in the order they first changed the document.
     let mut devices: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -87,7 +93,11 @@ pub fn lines(texts: &Texts, language: Language, entries: &[HistoryEntry], doc: O
             })
             .clone();
         // The plan has no phone: its orders are made by whichever phone finds one due.
-        let device = if person == PLANNER { texts.made_by_a_phone.to_owned() } else { texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string()) };
+        let device = if person == PLANNER {
+            texts.made_by_a_phone.to_owned()
+        } else {
+            texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string())
+        };
         match seen.iter_mut().find(|(known, ..)| *known == device) {
             Some((_, _, last)) => *last = (*last).max(entry.at),
             None => seen.push((device.clone(), entry.at, entry.at)),

@@ -112,7 +112,13 @@ pub fn Dashboard() -> impl IntoView {
         );
         navigate(&address, leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
     });
-    let sites = Signal::derive(move || current.session.get().map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>()).unwrap_or_default());
+    let sites = Signal::derive(move || {
+        current
+            .session
+            .get()
+            .map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>())
+            .unwrap_or_default()
+    });
     let chosen = Memo::new(move |_| {
         let wanted = site.get();
         sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.clone()))
@@ -133,7 +139,8 @@ pub fn Dashboard() -> impl IntoView {
         }
     });
     let list = LocalResource::new(move || {
-        let (token, site, kind, status, query, shown, overdue) = (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
+        let (token, site, kind, status, query, shown, overdue) =
+            (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
         let _ = (online.get(), sync.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
@@ -240,9 +247,22 @@ pub fn Dashboard() -> impl IntoView {
         failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         // Assets by name (and tag), as people know them, not by id.
         let asset_name = |asset: &str| {
-            catalog.with_untracked(|catalog| catalog.as_ref()?.assets.iter().find(|known| known.id.as_str() == asset).map(|known| format!("{} {}", known.tag, known.name))).unwrap_or_else(|| asset.to_owned())
+            catalog
+                .with_untracked(|catalog| {
+                    catalog
+                        .as_ref()?
+                        .assets
+                        .iter()
+                        .find(|known| known.id.as_str() == asset)
+                        .map(|known| format!("{} {}", known.tag, known.name))
+                })
+                .unwrap_or_else(|| asset.to_owned())
         };
-        let failures: Vec<(String, f64, String)> = failures.into_iter().take(10).map(|(asset, count)| (asset_name(&asset), count as f64, format!("{count} {}", texts.times))).collect();
+        let failures: Vec<(String, f64, String)> = failures
+            .into_iter()
+            .take(10)
+            .map(|(asset, count)| (asset_name(&asset), count as f64, format!("{count} {}", texts.times)))
+            .collect();
         view! {
             <h3>{texts.pass_rate_by_checklist}</h3>
             <BarChart rows=by_checklist name="checklists" />
@@ -295,7 +315,11 @@ pub fn Dashboard() -> impl IntoView {
             found.push(chip("overdue", texts.overdue_only.to_owned(), Callback::new(move |()| overdue_only.set(false))));
         }
         if !status.get().is_empty() {
-            found.push(chip("status", field_texts.get().document_status(&kind.get(), &status.get()).to_owned(), Callback::new(move |()| status.set(String::new()))));
+            found.push(chip(
+                "status",
+                field_texts.get().document_status(&kind.get(), &status.get()).to_owned(),
+                Callback::new(move |()| status.set(String::new())),
+            ));
         }
         if !query.get().trim().is_empty() {
             found.push(chip("query", format!("“{}”", query.get().trim()), Callback::new(move |()| query.set(String::new()))));
@@ -346,7 +370,9 @@ pub fn Dashboard() -> impl IntoView {
             }
         }
     };
-    let export = move || format!("/api/sites/{}/export.csv?type={}&token={}", chosen.get().unwrap_or_default(), kind.get(), token().unwrap_or_default());
+    let export = move || {
+        format!("/api/sites/{}/export.csv?type={}&token={}", chosen.get().unwrap_or_default(), kind.get(), token().unwrap_or_default())
+    };
     view! {
         <section class="card" aria-labelledby="dashboard">
             <h1 id="dashboard">{move || texts.get().dashboard}</h1>

@@ -190,7 +190,11 @@ impl ReviewTexts {
     /// A duration in hours and minutes.
     pub fn duration(&self, millis: i64) -> String {
         let minutes = millis.max(0) / 60_000;
-        if minutes >= 60 { format!("{} {} {} {}", minutes / 60, self.hours, minutes % 60, self.minutes) } else { format!("{minutes} {}", self.minutes) }
+        if minutes >= 60 {
+            format!("{} {} {} {}", minutes / 60, self.hours, minutes % 60, self.minutes)
+        } else {
+            format!("{minutes} {}", self.minutes)
+        }
     }
 }
 

@@ -19,8 +19,8 @@ use shared::time::Timestamp;
 use super::start::{start_round, template_name};
 use super::{clock, read_catalog, read_round, text};
 use crate::edits::{catalog_of, now};
-use crate::pages::COMPACT_ROWS;
 use crate::i18n::{CurrentLanguage, Language, use_texts};
+use crate::pages::COMPACT_ROWS;
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
 
@@ -80,7 +80,14 @@ fn site_data(session: &Session) -> Vec<SiteData> {
     session
         .sites
         .iter()
-        .filter_map(|site| Some(SiteData { id: site.id.clone(), name: site.name.clone(), role: site.role.clone(), catalog: read_catalog(&catalog_of(session, &site.id)?)? }))
+        .filter_map(|site| {
+            Some(SiteData {
+                id: site.id.clone(),
+                name: site.name.clone(),
+                role: site.role.clone(),
+                catalog: read_catalog(&catalog_of(session, &site.id)?)?,
+            })
+        })
         .collect()
 }
 
@@ -109,7 +116,13 @@ fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: 
         kind,
     };
     for site in &sites {
-        let mine: Vec<_> = site.catalog.schedules.iter().filter(|schedule| walks(&site.role, &category_of(&site.catalog, &schedule.template))).cloned().collect();
+        let mine: Vec<_> = site
+            .catalog
+            .schedules
+            .iter()
+            .filter(|schedule| walks(&site.role, &category_of(&site.catalog, &schedule.template)))
+            .cloned()
+            .collect();
         for Occurrence { schedule, due_by, standing, .. } in occurrences(&mine, &facts, now, local_offset_minutes()) {
             if let Standing::Due { overdue_since } = standing {
                 let title = template_name(&site.catalog, &schedule.template, language);
@@ -153,7 +166,8 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
         let Some(session) = current.session.get() else { return Vec::new() };
         let rounds: Vec<_> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_round(&id)?))).collect();
         // A discarded round was never a round: it neither shows nor counts for a schedule.
-        let views: Vec<(DocumentId, &InspectionView)> = rounds.iter().filter(|(_, round)| round.view.discarded.is_none()).map(|(id, round)| (*id, &round.view)).collect();
+        let views: Vec<(DocumentId, &InspectionView)> =
+            rounds.iter().filter(|(_, round)| round.view.discarded.is_none()).map(|(id, round)| (*id, &round.view)).collect();
         lines(&session, &views, language.get(), now())
     });
     let shown = move || {
@@ -165,7 +179,9 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
                 (site.is_empty() || line.site == site)
                     && (building.is_empty() || line.building == building)
                     && (template.is_empty() || line.template == template)
-                    && (wanted.is_empty() || line.title.to_lowercase().contains(&wanted) || line.place_name.to_lowercase().contains(&wanted))
+                    && (wanted.is_empty()
+                        || line.title.to_lowercase().contains(&wanted)
+                        || line.place_name.to_lowercase().contains(&wanted))
             })
             .collect::<Vec<_>>()
     };
@@ -181,7 +197,10 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     let select = move |name: &'static str, label: &'static str, signal: RwSignal<String>, pick: fn(&Line) -> (String, String)| {
         let options = choices(pick);
         (options.len() > 1).then(|| {
-            let options = options.into_iter().map(|(key, name)| view! { <option value=key.clone() selected=signal.get_untracked() == key>{name}</option> }).collect_view();
+            let options = options
+                .into_iter()
+                .map(|(key, name)| view! { <option value=key.clone() selected=signal.get_untracked() == key>{name}</option> })
+                .collect_view();
             view! {
                 <label class="filter">
                     <span>{label}</span>
@@ -328,7 +347,8 @@ pub fn DecisionsWaiting() -> impl IntoView {
                 let round = read_round(&id)?;
                 let view = &round.view;
                 let mine = view.header.created_by.as_str() == me || manages(view.header.site.as_str());
-                (mine && view.discarded.is_none() && !round.conflicts.is_empty()).then(|| (id, text(&view.checklist.name, language.get()), round.conflicts.len(), view.header.created_at))
+                (mine && view.discarded.is_none() && !round.conflicts.is_empty())
+                    .then(|| (id, text(&view.checklist.name, language.get()), round.conflicts.len(), view.header.created_at))
             })
             .collect();
         found.sort_by_key(|(_, _, _, at)| *at);

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::SiteId;
+use shared::document::BlobRef;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, resolve};
 use shared::document::inspection::{Answer, AnswerValue, Inspection, Note, Outcome, answer_key, outcome};
 use shared::document::template::{ChecklistItem, ItemKind};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Source, Status, WorkOrder};
-use shared::document::BlobRef;
 use shared::protocol::DocumentId;
 
 use super::signature::SignaturePad;
@@ -64,18 +64,51 @@ impl ItemRowData {
     /// the row is flagged as missing is not: it follows a signal, so tapping "submit" with a
     /// signature drawn but not saved leaves the pad as it is.
     pub fn key(&self) -> String {
-        let ItemRowData { round, room, section, item, answer, notes, photos, hazard, conflict, can_resolve, locked, site, location, place_name, checklist_category, follow_up, language } = self;
-        format!("{round} {} {:?}", item.id, ((room, section, answer, notes, photos, hazard), (conflict, can_resolve, locked, site, location, place_name), (checklist_category, follow_up, language)))
+        let ItemRowData {
+            round,
+            room,
+            section,
+            item,
+            answer,
+            notes,
+            photos,
+            hazard,
+            conflict,
+            can_resolve,
+            locked,
+            site,
+            location,
+            place_name,
+            checklist_category,
+            follow_up,
+            language,
+        } = self;
+        format!(
+            "{round} {} {:?}",
+            item.id,
+            (
+                (room, section, answer, notes, photos, hazard),
+                (conflict, can_resolve, locked, site, location, place_name),
+                (checklist_category, follow_up, language)
+            )
+        )
     }
 }
 
 /// Records an edit of the round made by `change`, logging what went wrong.
-fn edit_round(current: CurrentSession, round: DocumentId, what: &'static str, change: impl FnOnce(&mut Inspection, &shared::document::Edit) -> Result<(), shared::document::DocumentError> + 'static) {
+fn edit_round(
+    current: CurrentSession,
+    round: DocumentId,
+    what: &'static str,
+    change: impl FnOnce(&mut Inspection, &shared::document::Edit) -> Result<(), shared::document::DocumentError> + 'static,
+) {
     let Some(session) = current.session.get_untracked() else { return };
     spawn_local(async move {
         let outcome = replica::edit(&round, |doc| {
             let edit = edit_now(&session.user.username)?;
-            Inspection::edit_in(doc, |inspection| change(inspection, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+            Inspection::edit_in(doc, |inspection| change(inspection, &edit))
+                .map_err(|error| error.to_string())?
+                .map_err(|error| error.to_string())
         })
         .await;
         if let Err(message) = outcome {
@@ -100,7 +133,9 @@ fn answer_words(texts: &Texts, item: &ChecklistItem, fields: &[(String, String)]
         Some("choice") => {
             let chosen = field("choice").unwrap_or_default();
             match &item.kind {
-                ItemKind::Choice { options, .. } => options.iter().find(|(id, _)| id.as_str() == chosen).map(|(_, label)| text(label, language)).unwrap_or(chosen),
+                ItemKind::Choice { options, .. } => {
+                    options.iter().find(|(id, _)| id.as_str() == chosen).map(|(_, label)| text(label, language)).unwrap_or(chosen)
+                }
                 _ => chosen,
             }
         }
@@ -112,7 +147,11 @@ fn answer_words(texts: &Texts, item: &ChecklistItem, fields: &[(String, String)]
 /// One item's row; `flagged` says whether the last attempt to submit named it as missing,
 /// `needs` whether it still blocks submitting (for "next unanswered").
 #[component]
-pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>, #[prop(optional)] needs: Option<Signal<bool>>) -> impl IntoView {
+pub fn ItemRow(
+    row: ItemRowData,
+    #[prop(optional)] flagged: Option<Signal<bool>>,
+    #[prop(optional)] needs: Option<Signal<bool>>,
+) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
     let ItemRowData { round, room, item, answer, locked, language, .. } = row.clone();
@@ -146,7 +185,8 @@ pub fn ItemRow(row: ItemRowData, #[prop(optional)] flagged: Option<Signal<bool>>
                 Some(AnswerValue::Number(thousandths)) => shown_reading(*thousandths),
                 _ => String::new(),
             };
-            let outside = value.as_ref().is_some_and(|value| matches!(value, AnswerValue::Number(_)) && outcome(&item, value) == Outcome::Failed);
+            let outside =
+                value.as_ref().is_some_and(|value| matches!(value, AnswerValue::Number(_)) && outcome(&item, value) == Outcome::Failed);
             let limits = match (min, max) {
                 (Some(min), Some(max)) => format!("{}–{} {unit}", shown_reading(*min), shown_reading(*max)),
                 (Some(min), None) => format!("≥ {} {unit}", shown_reading(*min)),
@@ -327,7 +367,9 @@ fn Notes(row: ItemRowData) -> impl IntoView {
                 return;
             }
             let (room, item) = (room.clone(), item.id.clone());
-            edit_round(current, round, "note", move |inspection, edit| inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit));
+            edit_round(current, round, "note", move |inspection, edit| {
+                inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit)
+            });
             keep(None);
             draft.set(String::new());
             open.set(false);
@@ -442,15 +484,19 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                     let photo = photos::keep(&picture).await?;
                     let edit = edit_now(&session.user.username)?;
                     replica::edit(&round, |doc| {
-                        Inspection::edit_in(doc, |inspection| inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit))
-                            .map_err(|error| error.to_string())?
-                            .map_err(|error| error.to_string())
+                        Inspection::edit_in(doc, |inspection| {
+                            inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit)
+                        })
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                     })
                     .await?;
                     // The technician sees it on the work order too.
                     if let Some(order) = hazard.as_deref().and_then(|order| DocumentId::parse(order).ok()) {
                         replica::edit(&order, |doc| {
-                            WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                            WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit))
+                                .map_err(|error| error.to_string())?
+                                .map_err(|error| error.to_string())
                         })
                         .await?;
                     }
@@ -495,9 +541,11 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                     let order_id = replica::new_document_id();
                     replica::create(order_id, order.into_doc()).await?;
                     replica::edit(&row.round, |doc| {
-                        Inspection::edit_in(doc, |inspection| inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit))
-                            .map_err(|error| error.to_string())?
-                            .map_err(|error| error.to_string())
+                        Inspection::edit_in(doc, |inspection| {
+                            inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit)
+                        })
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())
                     })
                     .await?;
                     let entry = IndexEntry {
@@ -572,7 +620,9 @@ fn NoActionForm(row: ItemRowData) -> impl IntoView {
         }
         error.set(None);
         let (room, item) = (room.clone(), item.clone());
-        edit_round(current, round, "decision", move |inspection, edit| inspection.no_action_needed(&entry_id("decision"), room.as_deref(), &item, &why, edit));
+        edit_round(current, round, "decision", move |inspection, edit| {
+            inspection.no_action_needed(&entry_id("decision"), room.as_deref(), &item, &why, edit)
+        });
     };
     view! {
         <Show

@@ -76,7 +76,9 @@ fn read_round_data(doc: &AutoCommit) -> Option<RoundData> {
 /// disagreement anyone needs to settle.
 fn same_answer(values: &[ConflictingValue]) -> bool {
     let answer = |value: &ConflictingValue| match &value.value {
-        ConflictValue::Map(fields) => Some(fields.iter().filter(|(field, _)| field != "user" && field != "at").cloned().collect::<Vec<_>>()),
+        ConflictValue::Map(fields) => {
+            Some(fields.iter().filter(|(field, _)| field != "user" && field != "at").cloned().collect::<Vec<_>>())
+        }
         _ => None,
     };
     let first = values.first().and_then(answer);

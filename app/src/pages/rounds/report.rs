@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::document::inspection::{AnswerValue, InspectionView, NO_ROOM, answer_key, outcome, Outcome};
+use shared::document::inspection::{AnswerValue, InspectionView, NO_ROOM, Outcome, answer_key, outcome};
 use shared::document::template::{ChecklistItem, ItemKind};
 use shared::protocol::DocumentId;
 
@@ -29,7 +29,9 @@ pub(crate) fn answer_text(texts: &Texts, item: &ChecklistItem, value: &AnswerVal
         }
         AnswerValue::Text(written) => written.clone(),
         AnswerValue::Choice(choice) => match &item.kind {
-            ItemKind::Choice { options, .. } => options.iter().find(|(id, _)| id == choice).map(|(_, label)| text(label, language)).unwrap_or_else(|| choice.to_string()),
+            ItemKind::Choice { options, .. } => {
+                options.iter().find(|(id, _)| id == choice).map(|(_, label)| text(label, language)).unwrap_or_else(|| choice.to_string())
+            }
             _ => choice.to_string(),
         },
         AnswerValue::Blob(_) => String::new(),
@@ -63,10 +65,15 @@ pub fn RoundReport() -> impl IntoView {
         };
         let round = &data.view;
         let catalog = current.session.get().and_then(|session| read_catalog(&catalog_of(&session, round.header.site.as_str())?));
-        let place_name = |place: &str| catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned());
+        let place_name = |place: &str| {
+            catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned())
+        };
         let result = round.result();
         let submitted = match &round.submitted {
-            Some((user, at)) => texts.submitted_by.replace("{user}", &people.with(|people| crate::server::display_name(people, user.as_str()))).replace("{time}", &clock(*at, language)),
+            Some((user, at)) => texts
+                .submitted_by
+                .replace("{user}", &people.with(|people| crate::server::display_name(people, user.as_str())))
+                .replace("{time}", &clock(*at, language)),
             None => texts.not_submitted.to_owned(),
         };
         let rooms: Vec<String> = if round.rooms.is_empty() { vec![NO_ROOM.to_owned()] } else { round.rooms.clone() };
@@ -108,7 +115,13 @@ pub fn RoundReport() -> impl IntoView {
     }
 }
 
-fn room_table(texts: &Texts, round: &InspectionView, room: &str, language: Language, place_name: &dyn Fn(&str) -> String) -> impl IntoView + use<> {
+fn room_table(
+    texts: &Texts,
+    round: &InspectionView,
+    room: &str,
+    language: Language,
+    place_name: &dyn Fn(&str) -> String,
+) -> impl IntoView + use<> {
     let rows = round
         .checklist
         .items

@@ -51,7 +51,13 @@ fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String, people: &dyn Fn
                     by.push(name);
                 }
             }
-            let done = data.view.checklist.items.iter().filter(|item| item.required).all(|item| data.view.answers.contains_key(&(room.clone(), item.id.clone())));
+            let done = data
+                .view
+                .checklist
+                .items
+                .iter()
+                .filter(|item| item.required)
+                .all(|item| data.view.answers.contains_key(&(room.clone(), item.id.clone())));
             RoomState { id: room.clone(), name: names(room), answered: answers.len(), total: data.view.checklist.items.len(), done, by }
         })
         .collect()
@@ -77,7 +83,9 @@ fn go_to_next_unanswered() -> bool {
     let Some(document) = web_sys::window().and_then(|window| window.document()) else { return false };
     let Ok(Some(item)) = document.query_selector(".item[data-answered=\"no\"], .item[data-needs=\"yes\"]") else { return false };
     item.scroll_into_view();
-    if let Some(first) = item.query_selector("button, input").ok().flatten().and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok()) {
+    if let Some(first) =
+        item.query_selector("button, input").ok().flatten().and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok())
+    {
         let _ = first.focus();
     }
     true
@@ -113,7 +121,9 @@ pub fn Round() -> impl IntoView {
         read_catalog(&catalog_of(&session, &site)?)
     });
     let place_name = move |place: &str| {
-        catalog.with(|catalog| catalog.as_ref().and_then(|catalog| catalog.place(place).map(|known| known.name.clone()))).unwrap_or_else(|| place.to_owned())
+        catalog
+            .with(|catalog| catalog.as_ref().and_then(|catalog| catalog.place(place).map(|known| known.name.clone())))
+            .unwrap_or_else(|| place.to_owned())
     };
     let role = move || {
         let session = current.session.get()?;
@@ -165,7 +175,14 @@ pub fn Round() -> impl IntoView {
                 .take(limit)
                 .map(|item| {
                     let key = answer_key(&room_key, &item.id);
-                    let section = data.view.checklist.sections.iter().find(|section| section.id == item.section).map(|section| text(&section.title, language)).unwrap_or_default();
+                    let section = data
+                        .view
+                        .checklist
+                        .sections
+                        .iter()
+                        .find(|section| section.id == item.section)
+                        .map(|section| text(&section.title, language))
+                        .unwrap_or_default();
                     // In a dorm round, each row says which room it is of.
                     let section = match &room {
                         Some(room) => format!("{} · {section}", place_name(room)),
@@ -178,9 +195,20 @@ pub fn Round() -> impl IntoView {
                         item: item.clone(),
                         answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
                         // A decision that a failure needs no action shows as the item's follow-up, not as a note.
-                        notes: data.view.notes.iter().filter(|note| note.key.as_deref() == Some(key.as_str()) && !note.no_action).cloned().collect(),
+                        notes: data
+                            .view
+                            .notes
+                            .iter()
+                            .filter(|note| note.key.as_deref() == Some(key.as_str()) && !note.no_action)
+                            .cloned()
+                            .collect(),
                         photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
-                        hazard: data.view.hazards.iter().find(|hazard| hazard.key == key).map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
+                        hazard: data
+                            .view
+                            .hazards
+                            .iter()
+                            .find(|hazard| hazard.key == key)
+                            .map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
                         conflict: data.conflict(&key).map(<[_]>::to_vec),
                         can_resolve: manager || data.view.header.created_by.as_str() == me,
                         locked,
@@ -205,7 +233,9 @@ pub fn Round() -> impl IntoView {
         spawn_local(async move {
             let outcome = replica::edit(&id, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |round| round.submit(&edit)).map_err(|error| error.to_string()).map(|submitted| submitted.map(|()| edit))
+                Inspection::edit_in(doc, |round| round.submit(&edit))
+                    .map_err(|error| error.to_string())
+                    .map(|submitted| submitted.map(|()| edit))
             })
             .await;
             match outcome {
@@ -277,7 +307,13 @@ pub fn Round() -> impl IntoView {
                     let done = state.done;
                     let by = state.by.join(", ");
                     let id = state.id.clone();
-                    let class = if done { "room room-done" } else if state.answered > 0 { "room room-started" } else { "room" };
+                    let class = if done {
+                        "room room-done"
+                    } else if state.answered > 0 {
+                        "room room-started"
+                    } else {
+                        "room"
+                    };
                     view! {
                         <li>
                             <button
@@ -381,7 +417,14 @@ pub fn Round() -> impl IntoView {
     // Started by mistake: its starter discards it while nothing is answered.
     let discardable = Memo::new(move |_| {
         let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone()))?;
-        data.with(|data| data.as_ref().map(|(_, data)| data.view.header.created_by.as_str() == me && data.view.answers.is_empty() && data.view.submitted.is_none() && data.view.discarded.is_none()))
+        data.with(|data| {
+            data.as_ref().map(|(_, data)| {
+                data.view.header.created_by.as_str() == me
+                    && data.view.answers.is_empty()
+                    && data.view.submitted.is_none()
+                    && data.view.discarded.is_none()
+            })
+        })
     });
     let discarded = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.discarded.clone())));
     let navigate = leptos_router::hooks::use_navigate();
@@ -392,7 +435,10 @@ pub fn Round() -> impl IntoView {
         spawn_local(async move {
             let outcome = replica::edit(&id, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |round| round.discard(&edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string()).map(|()| edit)
+                Inspection::edit_in(doc, |round| round.discard(&edit))
+                    .map_err(|error| error.to_string())?
+                    .map_err(|error| error.to_string())
+                    .map(|()| edit)
             })
             .await;
             match outcome {
@@ -492,7 +538,9 @@ fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspectio
         spawn_local(async move {
             let outcome = replica::edit(&round, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit))
+                    .map_err(|error| error.to_string())?
+                    .map_err(|error| error.to_string())
             })
             .await;
             error.set(outcome.err());

@@ -12,8 +12,8 @@ use shared::document::template::ChecklistTemplate;
 use shared::protocol::DocumentId;
 
 use super::read_catalog;
-use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
+use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
@@ -23,7 +23,14 @@ const ROOM_BY_ROOM: &[&str] = &["dorm_room"];
 
 /// Starts a round of the template `template_url` at `place` and lists it in the site's
 /// index; a room-by-room checklist at a building covers every room inside it.
-pub(super) async fn start_round(session: &Session, site: &str, catalog: &CatalogView, template_url: &str, place: &str, texts: &Texts) -> Result<DocumentId, String> {
+pub(super) async fn start_round(
+    session: &Session,
+    site: &str,
+    catalog: &CatalogView,
+    template_url: &str,
+    place: &str,
+    texts: &Texts,
+) -> Result<DocumentId, String> {
     let template_id = DocumentId::parse(template_url).map_err(|error| error.to_string())?;
     let checklist = replica::read(&template_id, |doc| ChecklistTemplate::read_doc(doc).ok())
         .flatten()
@@ -84,7 +91,9 @@ pub fn StartRound() -> impl IntoView {
     // A typed or scanned label chooses the place (an asset's label, the asset's place).
     let use_code = move |typed: String| {
         code.set(typed.clone());
-        let found = catalog.with_untracked(|catalog| catalog.as_ref().and_then(|catalog| catalog.find_code(&typed).map(|(_, place)| place.id.to_string())));
+        let found = catalog.with_untracked(|catalog| {
+            catalog.as_ref().and_then(|catalog| catalog.find_code(&typed).map(|(_, place)| place.id.to_string()))
+        });
         match found {
             Some(id) => {
                 place.set(id);
@@ -99,7 +108,10 @@ pub fn StartRound() -> impl IntoView {
     crate::fields::take_label_request("round", section, site, catalog, use_code);
     let start = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
+        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked())
+        else {
+            return;
+        };
         // Both chosen by the person, never taken by default: a round started at the wrong
         // place or of the wrong checklist is a round to discard.
         let texts = texts.get_untracked();
@@ -171,4 +183,3 @@ pub(super) fn template_name(catalog: &CatalogView, url: &str, language: Language
         .map(|known| if language == Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() })
         .unwrap_or_default()
 }
-

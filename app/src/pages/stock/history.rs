@@ -21,7 +21,8 @@ fn reference_view(texts: &Texts, reference: &str) -> AnyView {
         return reference.to_owned().into_any();
     };
     if let Some(order) = crate::pages::orders::read_order(&id) {
-        return view! { <a href=format!("/orders/{id}") data-order=id.to_string()>{format!("{} {}", texts.work_order, order.title)}</a> }.into_any();
+        return view! { <a href=format!("/orders/{id}") data-order=id.to_string()>{format!("{} {}", texts.work_order, order.title)}</a> }
+            .into_any();
     }
     if let Some(stocktake) = super::read_stocktake(&id) {
         return view! { <a href=format!("/stocktakes/{id}")>{format!("{} {}", texts.stocktake, stocktake.location)}</a> }.into_any();
@@ -69,7 +70,8 @@ pub fn StockItemHistory() -> impl IntoView {
             }
         };
         let below_zero = history.below_zero_since.map(|since| {
-            let causes = history.movements[since..].iter().filter(|(movement, _)| movement.delta().is_negative()).map(line.clone()).collect_view();
+            let causes =
+                history.movements[since..].iter().filter(|(movement, _)| movement.delta().is_negative()).map(line.clone()).collect_view();
             view! {
                 <section class="card warning-card" data-below-zero="yes">
                     <h2>{texts.below_zero}</h2>

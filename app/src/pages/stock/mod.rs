@@ -21,8 +21,8 @@ use shared::document::{DocumentError, EntryId};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
-use crate::fields::SiteChoice;
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalog};
+use crate::fields::SiteChoice;
 use crate::i18n::{Texts, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
@@ -53,7 +53,10 @@ pub fn StocktakesWaiting() -> impl IntoView {
             .into_iter()
             .filter_map(|id| Some((id, read_stocktake(&id)?)))
             .filter(|(_, stocktake)| {
-                matches!((stocktake.phase, role_at(stocktake.header.site.as_str()).as_deref()), (Phase::Counting, Some("storekeeper")) | (Phase::Closed, Some("manager" | "admin")))
+                matches!(
+                    (stocktake.phase, role_at(stocktake.header.site.as_str()).as_deref()),
+                    (Phase::Counting, Some("storekeeper")) | (Phase::Closed, Some("manager" | "admin"))
+                )
             })
             .collect();
         found.sort_by_key(|(_, stocktake)| stocktake.header.created_at);
@@ -154,8 +157,16 @@ fn snapshot(catalog: &CatalogView, category: &str) -> Vec<(String, Quantity)> {
 pub(crate) fn movement_refusal(texts: &Texts, catalog: &CatalogView, error: &DocumentError) -> String {
     match error {
         DocumentError::NotEnoughStock { item, on_hand, wanted } => {
-            let (name, unit) = catalog.stock_items.iter().find(|known| known.id.as_str() == item).map_or((item.as_str(), ""), |known| (known.name.as_str(), known.unit.as_str()));
-            texts.not_enough_stock.replace("{item}", name).replace("{on_hand}", &format!("{on_hand} {unit}")).replace("{wanted}", &format!("{wanted} {unit}"))
+            let (name, unit) = catalog
+                .stock_items
+                .iter()
+                .find(|known| known.id.as_str() == item)
+                .map_or((item.as_str(), ""), |known| (known.name.as_str(), known.unit.as_str()));
+            texts
+                .not_enough_stock
+                .replace("{item}", name)
+                .replace("{on_hand}", &format!("{on_hand} {unit}"))
+                .replace("{wanted}", &format!("{wanted} {unit}"))
         }
         other => other.to_string(),
     }
@@ -172,20 +183,40 @@ pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> R
     let parts = view.parts.clone();
     replica::edit(&catalog, |doc| {
         let edit = edit_now(&session.user.username)?;
-        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string()).map(drop)
+        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit))
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())
+            .map(drop)
     })
     .await
 }
 
 /// Starts a stock count (of a category, or everything) or a fixed-asset audit (of every
 /// asset with a place), with its snapshot, and lists it in the site's index.
-async fn start_stocktake(session: &Session, site: &str, catalog: &CatalogView, location: &str, category: &str, mode: Mode, kind: Kind) -> Result<DocumentId, String> {
+async fn start_stocktake(
+    session: &Session,
+    site: &str,
+    catalog: &CatalogView,
+    location: &str,
+    category: &str,
+    mode: Mode,
+    kind: Kind,
+) -> Result<DocumentId, String> {
     let edit = edit_now(&session.user.username)?;
     let (expected, assets) = match kind {
         Kind::Stock => (snapshot(catalog, category), Vec::new()),
-        Kind::Assets => (Vec::new(), catalog.assets.iter().filter_map(|asset| Some((asset.id.to_string(), asset.place.as_ref()?.to_string()))).collect()),
+        Kind::Assets => (
+            Vec::new(),
+            catalog.assets.iter().filter_map(|asset| Some((asset.id.to_string(), asset.place.as_ref()?.to_string()))).collect(),
+        ),
     };
-    let new = NewStocktake { site: SiteId::parse(site).map_err(|error| error.to_string())?, location: location.trim().to_owned(), mode, expected, assets };
+    let new = NewStocktake {
+        site: SiteId::parse(site).map_err(|error| error.to_string())?,
+        location: location.trim().to_owned(),
+        mode,
+        expected,
+        assets,
+    };
     let actor = replica::device_actor().ok_or("not signed in")?;
     let stocktake = Stocktake::start(actor, &new, &edit).map_err(|error| error.to_string())?;
     let id = replica::new_document_id();
@@ -226,7 +257,13 @@ pub fn StoreCard(
     let mode = RwSignal::new(Mode::Blind.as_str().to_owned());
     let what = RwSignal::new(Kind::Stock.as_str().to_owned());
     let error = RwSignal::new(None::<String>);
-    let store_sites = move || current.session.get().map(|session| session.sites.into_iter().filter(|site| keeps_store(&site.role)).collect::<Vec<_>>()).unwrap_or_default();
+    let store_sites = move || {
+        current
+            .session
+            .get()
+            .map(|session| session.sites.into_iter().filter(|site| keeps_store(&site.role)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
     let chosen_site = move || {
         let sites = store_sites();
         let wanted = site.get();
@@ -241,19 +278,23 @@ pub fn StoreCard(
         let (Some(session), Some(site_id)) = (current.session.get_untracked(), chosen_site()) else { return };
         let Some(catalog_id) = catalog_of(&session, &site_id) else { return };
         let texts = texts.get_untracked();
-        let (kind, item_id, amount, note) = (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
+        let (kind, item_id, amount, note) =
+            (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
         spawn_local(async move {
             let outcome = async {
                 let kind = MovementKind::parse(&kind).map_err(|error| error.to_string())?;
                 let item_id = EntryId::parse(&item_id).map_err(|_| texts.choose_item.to_owned())?;
-                let amount = amount.trim().parse::<Quantity>().ok().filter(|amount| *amount > Quantity::ZERO).ok_or(texts.quantity_needed)?;
+                let amount =
+                    amount.trim().parse::<Quantity>().ok().filter(|amount| *amount > Quantity::ZERO).ok_or(texts.quantity_needed)?;
                 replica::edit(&catalog_id, |doc| {
                     let edit = edit_now(&session.user.username)?;
                     SiteCatalog::edit_in(doc, |catalog| {
-                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(|error| match catalog.read() {
-                            Ok(view) => movement_refusal(texts, &view, &error),
-                            Err(_) => error.to_string(),
-                        })
+                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(
+                            |error| match catalog.read() {
+                                Ok(view) => movement_refusal(texts, &view, &error),
+                                Err(_) => error.to_string(),
+                            },
+                        )
                     })
                     .map_err(|error| error.to_string())?
                 })
@@ -272,12 +313,26 @@ pub fn StoreCard(
     });
     let start = Callback::new(move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked()) else { return };
-        let (place, scope, chosen_mode) = (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
+        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked())
+        else {
+            return;
+        };
+        let (place, scope, chosen_mode) =
+            (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
         let kind = Kind::parse(&what.get_untracked()).unwrap_or(Kind::Stock);
         let navigate = navigate.clone();
         spawn_local(async move {
-            match start_stocktake(&session, &site_id, &catalog, if place.trim().is_empty() { &catalog.name } else { &place }, &scope, chosen_mode, kind).await {
+            match start_stocktake(
+                &session,
+                &site_id,
+                &catalog,
+                if place.trim().is_empty() { &catalog.name } else { &place },
+                &scope,
+                chosen_mode,
+                kind,
+            )
+            .await
+            {
                 Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
                 Err(message) => error.set(Some(message)),
             }
@@ -285,7 +340,8 @@ pub fn StoreCard(
     });
     let all_stocktakes = move || {
         let _ = sync.revision.get();
-        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
+        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> =
+            replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
         found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
         found
     };

@@ -12,20 +12,20 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
-use shared::document::stocktake::{BinCount, BinState, Kind, Mode, PendingRecount, Phase, RecountReason, Stocktake, StocktakeView};
 use shared::directory::Role;
 use shared::document::EntryId;
+use shared::document::catalog::{CatalogView, MovementKind, SiteCatalog};
+use shared::document::stocktake::{BinCount, BinState, Kind, Mode, PendingRecount, Phase, RecountReason, Stocktake, StocktakeView};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
 use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
+use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
 use crate::i18n::use_texts;
 use crate::pages::orders::{hidden_entries, sync_badge};
-use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
-use crate::scan::ScanButton;
 use crate::replica::{self, use_replica};
+use crate::scan::ScanButton;
 use crate::server::{Person, display_name, use_site_people};
 use crate::session::{CurrentSession, use_session};
 
@@ -142,7 +142,9 @@ pub fn StocktakePage() -> impl IntoView {
     });
     let role = Memo::new(move |_| {
         let site = site.get()?;
-        current.session.with(|session| session.iter().flat_map(|session| &session.sites).find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
+        current.session.with(|session| {
+            session.iter().flat_map(|session| &session.sites).find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok())
+        })
     });
     // As the server's write policy has it, so nothing offered here is refused.
     let manager = Memo::new(move |_| role.get().is_some_and(Role::manages));
@@ -153,7 +155,20 @@ pub fn StocktakePage() -> impl IntoView {
     let disagreements = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.disagreements()).unwrap_or_default()));
     let me = Memo::new(move |_| current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())));
     let people = use_site_people(move || site.get());
-    let page = Page { id, stocktake, catalog, manager, counts, counting, disagreements, me, people, recounting: RwSignal::new(None), error: RwSignal::new(None), current };
+    let page = Page {
+        id,
+        stocktake,
+        catalog,
+        manager,
+        counts,
+        counting,
+        disagreements,
+        me,
+        people,
+        recounting: RwSignal::new(None),
+        error: RwSignal::new(None),
+        current,
+    };
     // Only which stocktake and of what kind redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -257,7 +272,10 @@ fn recounts(page: Page) -> impl IntoView {
 
 /// Brings the count form into view (a recount was chosen above it).
 fn scroll_to_count_form() {
-    if let Some(form) = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector("[data-form=count]").ok().flatten()) {
+    if let Some(form) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.query_selector("[data-form=count]").ok().flatten())
+    {
         form.scroll_into_view();
     }
 }
@@ -274,7 +292,9 @@ fn count_form(page: Page) -> impl IntoView {
     let error = page.error;
     let use_code = move |typed: String| {
         let found = page.catalog.with_untracked(|catalog| {
-            catalog.as_ref().and_then(|catalog| catalog.stock_items.iter().find(|known| known.code.eq_ignore_ascii_case(typed.trim())).map(|known| known.id.to_string()))
+            catalog.as_ref().and_then(|catalog| {
+                catalog.stock_items.iter().find(|known| known.code.eq_ignore_ascii_case(typed.trim())).map(|known| known.id.to_string())
+            })
         });
         match found {
             Some(found) => {
@@ -295,7 +315,10 @@ fn count_form(page: Page) -> impl IntoView {
         event.prevent_default();
         let (at_bin, counted_item) = (bin.get_untracked().trim().to_owned(), item.get_untracked());
         // A recount is of the bin and item it was opened for; changing either makes it a count.
-        let recount = page.recounting.get_untracked().is_some_and(|(recount_bin, recount_item)| recount_bin == at_bin && recount_item == counted_item);
+        let recount = page
+            .recounting
+            .get_untracked()
+            .is_some_and(|(recount_bin, recount_item)| recount_bin == at_bin && recount_item == counted_item);
         let Some(amount) = quantity.get_untracked().trim().parse::<Quantity>().ok().filter(|amount| !amount.is_negative()) else {
             error.set(Some(texts.quantity_needed.to_owned()));
             return;
@@ -306,7 +329,12 @@ fn count_form(page: Page) -> impl IntoView {
         }
         page.edit(Box::new(move |stocktake, edit| {
             let id = entry_id("count");
-            if recount { stocktake.recount(&id, &at_bin, &counted_item, amount, edit) } else { stocktake.count(&id, &at_bin, &counted_item, amount, edit) }.map_err(|error| error.to_string())
+            if recount {
+                stocktake.recount(&id, &at_bin, &counted_item, amount, edit)
+            } else {
+                stocktake.count(&id, &at_bin, &counted_item, amount, edit)
+            }
+            .map_err(|error| error.to_string())
         }));
         quantity.set(String::new());
         page.recounting.set(None);
@@ -322,7 +350,9 @@ fn count_form(page: Page) -> impl IntoView {
             }
         })
     };
-    let matches = move |wanted: &str, known: &shared::document::catalog::StockItem| known.code.to_lowercase().contains(wanted) || known.name.to_lowercase().contains(wanted);
+    let matches = move |wanted: &str, known: &shared::document::catalog::StockItem| {
+        known.code.to_lowercase().contains(wanted) || known.name.to_lowercase().contains(wanted)
+    };
     // The items the search names (by code or name), all if it is empty.
     let item_options = move || {
         let wanted = item_search.get().trim().to_lowercase();
@@ -346,7 +376,12 @@ fn count_form(page: Page) -> impl IntoView {
         let wanted = wanted.trim().to_lowercase();
         // One match is as good as picked.
         let found: Vec<String> = page.catalog.with_untracked(|catalog| {
-            catalog.iter().flat_map(|catalog| catalog.stock_items.iter()).filter(|known| !wanted.is_empty() && matches(&wanted, known)).map(|known| known.id.to_string()).collect()
+            catalog
+                .iter()
+                .flat_map(|catalog| catalog.stock_items.iter())
+                .filter(|known| !wanted.is_empty() && matches(&wanted, known))
+                .map(|known| known.id.to_string())
+                .collect()
         });
         if let [only] = found.as_slice() {
             item.set(only.clone());
@@ -408,7 +443,13 @@ fn my_entries(page: Page) -> impl IntoView {
             .filter(|entry| entry.counter.as_str() == me)
             .map(|entry| EntryLine {
                 id: entry.id.clone(),
-                text: format!("{} · {} · {}{}", entry.bin, page.item_name(&entry.item), entry.quantity, if entry.round > 0 { texts.get().recount_marker } else { "" }),
+                text: format!(
+                    "{} · {} · {}{}",
+                    entry.bin,
+                    page.item_name(&entry.item),
+                    entry.quantity,
+                    if entry.round > 0 { texts.get().recount_marker } else { "" }
+                ),
                 replaced: view.entries.iter().any(|later| later.replaces.as_ref() == Some(&entry.id)),
             })
             .collect::<Vec<_>>();
@@ -448,7 +489,8 @@ fn totals(page: Page, stock_count: bool) -> impl IntoView {
         let view = page.stocktake.get()?;
         let (manager, counting, reveal, sees_all) = (page.manager.get(), page.counting.get(), reveal.get(), sees_all.get());
         let me = page.me.get().unwrap_or_default();
-        let moved = page.catalog.with(|catalog| catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default());
+        let moved =
+            page.catalog.with(|catalog| catalog.as_ref().map(|catalog| view.moved_during(&catalog.ledger, now())).unwrap_or_default());
         let recount_items: Vec<String> = view.pending_recounts().into_iter().map(|pending| pending.item).collect();
         let shown = |quantity: Option<Quantity>| quantity.map(|quantity| quantity.to_string());
         let rows = view
@@ -536,7 +578,9 @@ fn audit(page: Page) -> impl IntoView {
         let place = Some(found_place.get_untracked()).filter(|place| !place.is_empty()).unwrap_or(expected);
         found_asset.set(String::new());
         page.error.set(None);
-        page.edit(Box::new(move |stocktake, edit| stocktake.find_asset(&entry_id("found"), &asset, &place, edit).map_err(|error| error.to_string())));
+        page.edit(Box::new(move |stocktake, edit| {
+            stocktake.find_asset(&entry_id("found"), &asset, &place, edit).map_err(|error| error.to_string())
+        }));
     };
     let find_form = move || {
         let texts = texts.get();
@@ -662,7 +706,11 @@ fn adjustments(page: Page) -> impl IntoView {
     move || {
         let texts = texts.get();
         let view = page.stocktake.get().filter(|view| view.phase == Phase::Approved)?;
-        let lines = view.approved_adjustments.iter().map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", page.item_name(item))}</li> }).collect_view();
+        let lines = view
+            .approved_adjustments
+            .iter()
+            .map(|(item, quantity)| view! { <li data-adjusted=item.clone()>{format!("{} {quantity}", page.item_name(item))}</li> })
+            .collect_view();
         let settled = view
             .bins()
             .into_iter()
@@ -671,7 +719,12 @@ fn adjustments(page: Page) -> impl IntoView {
                 _ => None,
             })
             .collect_view();
-        let uncounted: Vec<String> = view.totals().into_iter().filter(|total| total.counted.is_none() && total.expected.is_some()).map(|total| page.item_name(&total.item)).collect();
+        let uncounted: Vec<String> = view
+            .totals()
+            .into_iter()
+            .filter(|total| total.counted.is_none() && total.expected.is_some())
+            .map(|total| page.item_name(&total.item))
+            .collect();
         Some(view! {
             <section class="card">
                 <h2>{texts.adjustments}</h2>
