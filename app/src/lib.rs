@@ -33,7 +33,7 @@ use crate::session::use_session;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    mount_to_body(App);
 }
 
 /// The router's path for a page; the list of pages lives in `shared::routes`.

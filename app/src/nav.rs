@@ -155,7 +155,7 @@ fn put_back(travel: Travel, here: String, wanted: f64, frames: u32) {
             return;
         }
         let root = document().document_element();
-        let tall = root.as_ref().map_or(0, |root| root.scroll_height()) as f64;
+        let tall = root.as_ref().map_or(0, web_sys::Element::scroll_height) as f64;
         let screen = window().inner_height().ok().and_then(|height| height.as_f64()).unwrap_or_default();
         if tall >= wanted + screen || frames == 0 {
             window().scroll_to_with_x_and_y(0.0, wanted);
@@ -230,7 +230,7 @@ pub fn SavedNote() -> impl IntoView {
         window_event_listener(leptos::ev::keydown, move |_| noted(())),
         window_event_listener(leptos::ev::change, move |_| noted(())),
     ];
-    on_cleanup(move || listeners.into_iter().for_each(|listener| listener.remove()));
+    on_cleanup(move || listeners.into_iter().for_each(WindowListenerHandle::remove));
     let saved = Memo::new(move |_| sync.view.with(|view| view.last_saved));
     let shown = RwSignal::new(None::<(shared::protocol::DocumentId, u64)>);
     Effect::new(move |_| {
@@ -243,9 +243,9 @@ pub fn SavedNote() -> impl IntoView {
             move || {
                 shown.update(|shown| {
                     if *shown == Some(save) {
-                        *shown = None
+                        *shown = None;
                     }
-                })
+                });
             },
             SAVED_SHOWN,
         );

@@ -468,7 +468,7 @@ pub fn upload_files() {
 
 /// Counts the photos the server has not confirmed, for the sync line.
 async fn count_photos_waiting() {
-    if let Ok(local) = crate::store::local().await
+    if let Ok(local) = store::local().await
         && let Ok(pending) = local.pending_uploads().await
     {
         note_photos_waiting(pending.len());

@@ -189,7 +189,7 @@ pub fn ScanButton(on_code: Callback<String>) -> impl IntoView {
             {move || {
                 failed.get().map(|failure| match failure {
                     Failure::Camera(reason) => view! { <p class="error" role="alert" title=reason>{texts.get().camera_unavailable}</p> },
-                    Failure::NotALabel => view! { <p class="error" role="alert" title="">{texts.get().not_a_label}</p> },
+                    Failure::NotALabel => view! { <p class="error" role="alert" title=String::new()>{texts.get().not_a_label}</p> },
                 })
             }}
         }

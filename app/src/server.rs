@@ -239,7 +239,7 @@ pub async fn site_people(token: &str, site: &str) -> Vec<Person> {
 
 /// Sends an authenticated request and reads a JSON answer; a refusal reads as the
 /// server's message.
-async fn call<T: serde::de::DeserializeOwned>(request: Result<gloo_net::http::Request, gloo_net::Error>) -> Result<T, String> {
+async fn call<T: serde::de::DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, String> {
     let response = request.map_err(|error| error.to_string())?.send().await.map_err(|error| error.to_string())?;
     if !response.ok() {
         let status = response.status();

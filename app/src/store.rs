@@ -155,7 +155,7 @@ impl Store {
         let request: IdbOpenDbRequest = factory.open_with_u32(name, VERSION).map_err(|error| StoreError::Unavailable(describe(&error)))?;
         let upgrading = request.clone();
         let on_upgrade = Closure::once_into_js(move || {
-            let Ok(db) = upgrading.result().and_then(|db| db.dyn_into::<IdbDatabase>()) else { return };
+            let Ok(db) = upgrading.result().and_then(JsCast::dyn_into::<IdbDatabase>) else { return };
             for name in [CHUNKS, BLOBS, SESSION, SERVER_HEADS] {
                 if !db.object_store_names().contains(name) {
                     let _ = db.create_object_store(name);

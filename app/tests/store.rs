@@ -22,7 +22,7 @@ async fn fresh_store(test: &str) -> Store {
 }
 
 /// Runs two futures at once and returns both outputs.
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));
     let (mut left, mut right) = (None, None);
     std::future::poll_fn(|context| {

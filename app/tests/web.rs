@@ -72,7 +72,7 @@ fn both_languages_translate_every_text() {
 async fn the_app_mounts_and_follows_the_stored_language() {
     let window = web_sys::window().unwrap();
     window.local_storage().unwrap().unwrap().set_item("houqin.language", "\"en\"").unwrap();
-    leptos::mount::mount_to_body(app::App);
+    mount_to_body(app::App);
     // Effects (such as the one setting `<html lang>`) run on the next tick.
     leptos::task::tick().await;
     let brand = window.document().unwrap().query_selector(".app-header .brand").unwrap().expect("the header is rendered");
@@ -105,7 +105,7 @@ fn mount_picker(catalog: Arc<CatalogView>, optional: bool) -> (Element, RwSignal
     document.body().unwrap().append_child(&host).unwrap();
     let chosen = RwSignal::new(String::new());
     let into = host.clone().unchecked_into();
-    leptos::mount::mount_to(into, move || {
+    mount_to(into, move || {
         provide_language();
         let catalog = Signal::stored(Some(catalog));
         if optional {

@@ -98,7 +98,7 @@ impl Tokens {
         let key: [u8; 32] = stored.as_ref().try_into().context("the stored token key is not 32 bytes")?;
         let revoked = storage.tree("revoked_tokens")?;
         let now = now().as_millis();
-        for entry in revoked.iter() {
+        for entry in &revoked {
             let (token, expires_at) = entry?;
             if expires_at.as_ref().try_into().map(i64::from_be_bytes).is_ok_and(|expires_at| expires_at <= now) {
                 revoked.remove(token)?;
@@ -291,7 +291,7 @@ impl SyncTickets {
         let mut bytes = [0u8; 24];
         OsRng.fill_bytes(&mut bytes);
         let ticket = Base64UrlUnpadded::encode_string(&bytes);
-        let mut issued = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut issued = self.issued.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         issued.retain(|_, ticket| now.duration_since(ticket.issued) < TICKET_LIFETIME);
         let mut theirs: Vec<(Instant, String)> =
             issued.iter().filter(|(_, held)| held.user == user.username).map(|(key, held)| (held.issued, key.clone())).collect();
@@ -307,7 +307,7 @@ impl SyncTickets {
 
     /// Whom `ticket` was issued to, once: a used, unknown or expired ticket is `None`.
     pub fn redeem(&self, ticket: &str, now: Instant) -> Option<(Username, u64, SignedIn)> {
-        let held = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(ticket)?;
+        let held = self.issued.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(ticket)?;
         (now.duration_since(held.issued) < TICKET_LIFETIME).then_some((held.user, held.generation, held.signed_in))
     }
 }
@@ -398,13 +398,10 @@ async fn login(
     let password = request.password;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     // Each check takes 19 MiB for a moment: at most a few at once, the rest wait a little.
-    let permit = match tokio::time::timeout(HASH_WAIT, state.hashing.clone().acquire_owned()).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            tracing::warn!(ip = %client, "sign-in refused: too many passwords being checked");
-            state.throttle.give_back(client, Some(username.as_str()), false);
-            return Err(AppError::Busy { retry_after: HASH_WAIT });
-        }
+    let Ok(Ok(permit)) = tokio::time::timeout(HASH_WAIT, state.hashing.clone().acquire_owned()).await else {
+        tracing::warn!(ip = %client, "sign-in refused: too many passwords being checked");
+        state.throttle.give_back(client, Some(username.as_str()), false);
+        return Err(AppError::Busy { retry_after: HASH_WAIT });
     };
     // An unknown user costs the same time as a wrong password, so timing names no one.
     let matches = tokio::task::spawn_blocking(move || {
@@ -435,7 +432,7 @@ const HASH_WAIT: Duration = Duration::from_secs(5);
 
 /// Passwords checked at once: each argon2 check holds 19 MiB, so 400 at once took 10 GB.
 pub fn hashing_permits() -> usize {
-    std::thread::available_parallelism().map_or(2, |cores| cores.get()).clamp(2, 8)
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get).clamp(2, 8)
 }
 
 /// Text a client sent, for a log line: its first 64 characters, escaped.
@@ -561,7 +558,7 @@ impl LoginThrottle {
     /// Takes a turn for an attempt to sign in as `username` (`None`: not a user name) from
     /// `address`, or says how long to wait for one. Checked and taken under one lock.
     pub fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let keys = Self::keys(address, username);
         let levels: Vec<f64> = keys.iter().map(|key| Self::level(buckets.get(key), key.limit(), now)).collect();
@@ -585,7 +582,7 @@ impl LoginThrottle {
     /// (which also forgives that user's earlier mistakes at this address), or it was never
     /// checked.
     pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         for key in Self::keys(address, username) {
             if signed_in && matches!(key, ThrottleKey::UserAt(..)) {

@@ -143,7 +143,7 @@ pub fn write_backup(storage: &Storage, out: impl Write) -> anyhow::Result<Summar
         out.write_all(&[TREE])?;
         write_field(&mut out, &name)?;
         count.tree(&name);
-        for entry in tree.iter() {
+        for entry in &tree {
             let (key, value) = entry.context("cannot read the database")?;
             out.write_all(&[ENTRY])?;
             write_field(&mut out, &key)?;
@@ -598,7 +598,7 @@ async fn serve_control(listener: UnixListener, storage: Storage) {
 }
 
 /// Answers one request on the control socket. Blocking.
-fn answer(stream: std::os::unix::net::UnixStream, storage: &Storage) -> anyhow::Result<()> {
+fn answer(stream: UnixStream, storage: &Storage) -> anyhow::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.set_write_timeout(Some(STALLED_READER))?;

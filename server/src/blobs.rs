@@ -155,7 +155,7 @@ impl BlobStore {
     /// kept before upload times were recorded are left alone.
     pub fn collect(&self, now: i64, grace: Duration) -> anyhow::Result<usize> {
         let mut removed = 0;
-        for entry in self.blobs.iter() {
+        for entry in &self.blobs {
             let (sha256, bytes) = entry.context("cannot read the blobs")?;
             if self.refs.scan_prefix(&sha256).next().is_some() {
                 continue;

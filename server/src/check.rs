@@ -33,7 +33,7 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
         let shown = String::from_utf8_lossy(&name).into_owned();
         let tree = db.open_tree(&name).with_context(|| format!("cannot open the tree {shown:?}"))?;
         report.trees += 1;
-        for entry in tree.iter() {
+        for entry in &tree {
             match entry {
                 Ok(_) => report.keys += 1,
                 Err(error) => {
@@ -62,7 +62,7 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Err(error) => report.problems.push(format!("document {}: {error:#}", id.url())),
         }
     }
-    for entry in storage.tree("blobs")?.iter() {
+    for entry in &storage.tree("blobs")? {
         report.files += 1;
         match entry {
             Ok((key, bytes)) => {
@@ -165,7 +165,7 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
         let tree = source.db().open_tree(&name).with_context(|| format!("cannot open the tree {shown:?}"))?;
         let into = copy.db().open_tree(&name).with_context(|| format!("cannot make the tree {shown:?}"))?;
         let mut copied = 0u64;
-        for entry in tree.iter() {
+        for entry in &tree {
             match entry {
                 Ok((key, value)) => {
                     into.insert(key, value).context("cannot write the copy")?;

@@ -81,9 +81,9 @@ pub struct Limits {
 
 impl Limits {
     /// [`PER_ADDRESS`] and [`IDLE`], and in all as many as the process may open files,
-    /// less a reserve (see [`raise_descriptor_limit`]).
+    /// less a reserve (see [`crate::os::raise_descriptor_limit`]).
     pub fn for_this_process() -> Limits {
-        let files = descriptor_limit().unwrap_or(1024);
+        let files = crate::os::descriptor_limit().unwrap_or(1024);
         let total = files.saturating_sub(RESERVED_DESCRIPTORS).max(64);
         Limits {
             per_address: PER_ADDRESS,
@@ -112,7 +112,7 @@ impl<L> Guarded<L> {
         if !self.memory.admits() {
             return None;
         }
-        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if open.total >= self.limits.total {
             return None;
         }
@@ -264,7 +264,7 @@ struct Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         open.total = open.total.saturating_sub(1);
         if let Some(address) = self.address
             && let Some(held) = open.by_address.get_mut(&address)
@@ -380,32 +380,6 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Watched<Io> {
     }
 }
 
-/// The process's limit on open files.
-fn descriptor_limit() -> Option<u64> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes the struct it is given and nothing else.
-    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit.rlim_cur)
-}
-
-/// Raises the soft limit on open files to the hard one (1,024 soft is common, which a few
-/// hundred phones with a browser's connections each would reach); returns the limit.
-pub fn raise_descriptor_limit() -> Option<u64> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit and setrlimit read or write only the struct they are given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return None;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return Some(raised.rlim_cur);
-            }
-        }
-    }
-    Some(limit.rlim_cur)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,10 +392,10 @@ mod tests {
     fn each_address_and_all_together_hold_at_most_their_share() {
         let listener = guarded(vec!["10.0.0.9".parse().unwrap()]);
         let this_machine = listener.admit("127.0.0.1".parse().unwrap()).expect("loopback");
-        let _again = listener.admit("127.0.0.1".parse().unwrap()).expect("loopback again");
-        let _and_again = listener.admit("::1".parse().unwrap()).expect("loopback has no bound of its own");
+        let again = listener.admit("127.0.0.1".parse().unwrap()).expect("loopback again");
+        let and_again = listener.admit("::1".parse().unwrap()).expect("loopback has no bound of its own");
         assert!(listener.admit("10.0.0.1".parse().unwrap()).is_none(), "but counts in all");
-        drop((this_machine, _again, _and_again));
+        drop((this_machine, again, and_again));
         let (phone, other, proxy) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), "10.0.0.9".parse().unwrap());
         let first = listener.admit(phone).expect("a first connection");
         let _second = listener.admit(phone).expect("a second");

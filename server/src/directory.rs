@@ -195,7 +195,7 @@ impl Directory {
     /// Every user's actors (hex), in one pass over the bindings.
     pub fn actors_by_user(&self) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
         let mut actors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for entry in self.actors.iter() {
+        for entry in &self.actors {
             let (actor, owner) = entry?;
             actors
                 .entry(String::from_utf8_lossy(&owner).into_owned())

@@ -99,7 +99,7 @@ impl DocumentStore {
     /// with its document and length: damage (their files were removed). Blocking.
     pub fn missing_large(&self) -> anyhow::Result<Vec<(DocumentId, u64)>> {
         let mut missing = Vec::new();
-        for entry in self.large.iter() {
+        for entry in &self.large {
             let (key, length) = entry.context("cannot read the large chunks' names")?;
             if !self.tree.contains_key(&key).context("cannot read a document chunk")? {
                 let id: [u8; 16] = key.get(..16).and_then(|id| id.try_into().ok()).context("a large chunk's name is too short")?;

@@ -19,6 +19,7 @@ mod flusher;
 mod history;
 mod labels;
 pub mod memory;
+pub mod os;
 mod people;
 pub mod projections;
 pub mod provision;
@@ -225,7 +226,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let certificates = tls_files.map(tls::Certificates::load).transpose()?;
-    if let Some(files) = connections::raise_descriptor_limit() {
+    if let Some(files) = os::raise_descriptor_limit() {
         tracing::debug!(files, "open files allowed");
     }
     let shutdown = shutdown_signal()?;
@@ -252,7 +253,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Without it the server still serves; only backups then need it stopped.
     let control = backup::ControlSocket::start(&config.data, storage.clone())
         .inspect_err(|error| {
-            tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped")
+            tracing::warn!(error = format!("{error:#}"), "no control socket: `houqin-server backup` needs the server stopped");
         })
         .ok();
     let scheme = if reach.https { "https" } else { "http" };

@@ -47,9 +47,9 @@ impl Resident {
     /// the allocator gives back what it holds free, when it is not).
     pub fn admits(&self) -> bool {
         let Some(mut resident) = resident_bytes() else { return true };
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if resident >= self.bound && state.trimmed.is_none_or(|at| at.elapsed() >= TRIM_EVERY) {
-            trim();
+            crate::os::trim_allocator();
             state.trimmed = Some(Instant::now());
             resident = resident_bytes().unwrap_or(resident);
         }
@@ -71,9 +71,7 @@ impl Resident {
 pub fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
+    Some(pages * crate::os::page_size()?)
 }
 
 /// The machine's memory, from `/proc/meminfo`.
@@ -99,15 +97,6 @@ fn group_limit() -> Option<u64> {
         Some("/sys/fs/cgroup/memory.max".to_owned()),
     ];
     candidates.into_iter().flatten().find_map(|file| std::fs::read_to_string(file).ok()?.trim().parse().ok())
-}
-
-/// Asks the allocator to give the system back the memory it holds free.
-fn trim() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's own heap.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ impl Projections {
     /// was projected. Blocking. Returns how many were projected.
     pub fn project_dirty(&self) -> anyhow::Result<usize> {
         let mut projected = 0;
-        for entry in self.dirty.iter() {
+        for entry in &self.dirty {
             let (id, mark) = entry.context("cannot read a projection mark")?;
             let Ok(bytes) = <[u8; 16]>::try_from(id.as_ref()) else { continue };
             let document = DocumentId::from_bytes(bytes);
@@ -247,7 +247,7 @@ fn report(outcome: Result<anyhow::Result<()>, tokio::task::JoinError>) {
 }
 
 /// Whether a document the hub holds is one whose changes are projected.
-pub fn is_projected(doc: &automerge::AutoCommit) -> bool {
+pub fn is_projected(doc: &AutoCommit) -> bool {
     read_header(doc).is_ok_and(|header| Projections::projects(header.document_type))
 }
 

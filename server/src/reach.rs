@@ -96,8 +96,7 @@ fn app_url(reach: &Reach, peer: Option<IpAddr>, headers: &HeaderMap, uri: &Uri) 
         let scheme = header("x-forwarded-proto").filter(|scheme| scheme == "http" || scheme == "https").unwrap_or_else(|| "https".into());
         return format!("{scheme}://{host}");
     }
-    let host =
-        header(header::HOST.as_str()).or_else(|| uri.authority().map(|authority| authority.to_string())).filter(|host| valid_host(host));
+    let host = header(header::HOST.as_str()).or_else(|| uri.authority().map(ToString::to_string)).filter(|host| valid_host(host));
     let host = host.unwrap_or_else(|| "localhost".into());
     if reach.https {
         let name = host_name(&host);

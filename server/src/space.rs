@@ -50,7 +50,7 @@ impl DiskSpace {
 
     /// Bytes free for this process on the data's file system, if the system says.
     pub fn free(&self) -> Option<u64> {
-        available(&self.inner.path)
+        crate::os::available_bytes(&self.inner.path)
     }
 
     /// Whether there is room to store more, logging when that changes. A file system that
@@ -64,7 +64,7 @@ impl DiskSpace {
         let was_low = self.inner.low.swap(verdict.is_err(), Ordering::Relaxed);
         match (&verdict, was_low) {
             (Err(low), false) => {
-                tracing::error!(path = %self.inner.path.display(), %low, "the disk is nearly full: changes and uploads are refused until space is freed")
+                tracing::error!(path = %self.inner.path.display(), %low, "the disk is nearly full: changes and uploads are refused until space is freed");
             }
             (Ok(()), true) => tracing::warn!(path = %self.inner.path.display(), "disk space is back: storing changes again"),
             _ => {}
@@ -76,21 +76,6 @@ impl DiskSpace {
     pub fn is_low(&self) -> bool {
         self.inner.low.load(Ordering::Relaxed)
     }
-}
-
-fn available(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `path` is a NUL-terminated string and `stats` is written by the call before
-    // it is read, which happens only when the call succeeds.
-    let stats = unsafe {
-        if libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) != 0 {
-            return None;
-        }
-        stats.assume_init()
-    };
-    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ impl SyncHub {
     /// The turns of `user`'s connections (an anonymous benchmark peer's are its own).
     fn turns_of(&self, user: Option<&Username>) -> Arc<Semaphore> {
         let Some(user) = user else { return Arc::new(Semaphore::new(FRAMES_IN_HUB)) };
-        let mut turns = self.turns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(shared) = turns.get(user).and_then(Weak::upgrade) {
             return shared;
         }
@@ -218,7 +218,7 @@ impl SyncHub {
 
     /// Sets how much of the hub's time one person may take (tests make it small).
     pub fn set_budget(&self, budget: Budget) {
-        *self.budget.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = budget;
+        *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = budget;
     }
 
     /// Closes the sync connections of `user` at once; new ones are refused by their token.
@@ -466,7 +466,7 @@ async fn run(
     let mut refusals = Refusals::default();
     // The hub's time taken by each person's messages.
     let mut shares = Shares::default();
-    let budget = move || *budget.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let budget = move || *budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut stopping = false;
     loop {
         // Connections whose messages the hub worked on in this turn of the loop, and since when.
@@ -735,7 +735,7 @@ fn compact_idle(store: &DocumentStore, work: &mut JoinSet<Done>, evicted: Vec<(D
 
 /// Notes, for the administrators' list of people, that `user` is syncing now.
 fn note_sync(directory: &Directory, user: &Username) {
-    if let Err(error) = directory.note_sync(user, crate::auth::now().as_millis()) {
+    if let Err(error) = directory.note_sync(user, now().as_millis()) {
         tracing::warn!(%user, error = format!("{error:#}"), "cannot note when a user synced");
     }
 }

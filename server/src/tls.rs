@@ -70,7 +70,7 @@ impl Certificates {
     /// Reads the files again. On error the certificate served so far stays.
     pub fn reload(&self) -> anyhow::Result<()> {
         let fresh = read_pair(&self.files)?;
-        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
         Ok(())
     }
 
@@ -106,7 +106,7 @@ impl Certificates {
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+        Some(self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
     }
 }
 
@@ -116,7 +116,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 fn read_pair(files: &TlsFiles) -> anyhow::Result<Arc<CertifiedKey>> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .with_context(|| format!("cannot read the certificate {}", files.cert.display()))?;
     if chain.is_empty() {
         bail!("{} holds no certificate", files.cert.display());

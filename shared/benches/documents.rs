@@ -79,7 +79,7 @@ fn inspections(c: &mut Criterion) {
                 inspection.answer(None, &id(&format!("item-{index}")), &AnswerValue::Pass, &edit("inspector", index)).unwrap();
             }
             black_box(inspection.doc_mut().save())
-        })
+        });
     });
 }
 
@@ -117,7 +117,7 @@ fn merges(c: &mut Criterion) {
             || (first.clone(), second.clone()),
             |(mut into, mut from)| black_box(into.merge(&mut from).unwrap()),
             BatchSize::LargeInput,
-        )
+        );
     });
 }
 
@@ -138,7 +138,7 @@ fn work_orders(c: &mut Criterion) {
         b.iter(|| {
             let order = WorkOrder::load(black_box(&bytes)).unwrap();
             black_box(order.read().unwrap().state())
-        })
+        });
     });
 }
 
@@ -159,7 +159,7 @@ fn kpis(c: &mut Criterion) {
         .collect();
     let period = Period { from: Timestamp::from_millis(0), to: Timestamp::from_millis(10_000 * 60_000) };
     c.bench_function("kpi: dashboard over 10,000 work order summaries", |b| {
-        b.iter(|| black_box(kpi::compute(period, Timestamp::from_millis(20_000 * 60_000), black_box(&orders), &[], &[])))
+        b.iter(|| black_box(kpi::compute(period, Timestamp::from_millis(20_000 * 60_000), black_box(&orders), &[], &[])));
     });
 }
 
@@ -202,7 +202,7 @@ fn catalogs(c: &mut Criterion) {
             || (base.clone(), phone.clone()),
             |(mut into, mut from)| black_box(into.merge(&mut from).unwrap()),
             BatchSize::LargeInput,
-        )
+        );
     });
 
     // What the server does with a phone's message listing one new document: check it
@@ -221,10 +221,10 @@ fn catalogs(c: &mut Criterion) {
     after.merge(&mut one.into_doc()).unwrap();
     let since = base.get_heads();
     let document = shared::protocol::DocumentId::from_random([7; 16]);
-    let tech = shared::directory::Username::parse("tech").unwrap();
+    let tech = Username::parse("tech").unwrap();
     let writer = policy::Writer { user: &tech, role: shared::directory::Role::Technician };
     c.bench_function("policy: check one new index entry in a 20,000-entry catalog", |b| {
-        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()))
+        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()));
     });
 }
 
@@ -235,10 +235,10 @@ fn policies(c: &mut Criterion) {
     let mut after = order.into_doc();
     let since = base.clone().get_heads();
     let document = shared::protocol::DocumentId::from_random([6; 16]);
-    let tech = shared::directory::Username::parse("tech").unwrap();
+    let tech = Username::parse("tech").unwrap();
     let writer = policy::Writer { user: &tech, role: shared::directory::Role::Technician };
     c.bench_function("policy: check one step on a work order", |b| {
-        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()))
+        b.iter(|| black_box(policy::check(&document, &base, &since, &mut after, writer).is_ok()));
     });
 
     // What the server checks for each round a phone pushes: the whole new document.
@@ -266,7 +266,7 @@ fn policies(c: &mut Criterion) {
     let walker = policy::Writer { user: &inspector, role: shared::directory::Role::Inspector };
     let empty = AutoCommit::new();
     c.bench_function("policy: check a new fire-safety round, every item answered", |b| {
-        b.iter(|| black_box(policy::check(&document, &empty, &[], &mut pushed, walker).is_ok()))
+        b.iter(|| black_box(policy::check(&document, &empty, &[], &mut pushed, walker).is_ok()));
     });
 }
 

@@ -57,7 +57,7 @@ impl WorkOrderSummary {
             due_at: view.due_at,
             first_response_at: state.first_response_at,
             completed_at: state.completed_at,
-            rating: state.rating.map(|rating| rating.stars()),
+            rating: state.rating.map(super::document::work_order::Rating::stars),
             open_flags: state.open_flags().count(),
         }
     }
@@ -297,7 +297,7 @@ mod tests {
         #[test]
         fn shares_are_rounded_to_the_nearest_thousandth(whole in 1u64..100_000, part_of in 0u64..=1000) {
             let part = whole * part_of / 1000;
-            let shown = u64::from(super::per_mille(part, whole).unwrap());
+            let shown = u64::from(per_mille(part, whole).unwrap());
             let off = (shown * whole).abs_diff(part * 1000);
             proptest::prop_assert!(2 * off <= whole, "{part}/{whole} shown as {shown}‰");
         }
@@ -305,10 +305,10 @@ mod tests {
 
     #[test]
     fn seven_of_nine_is_seventy_seven_point_eight_percent() {
-        assert_eq!(super::per_mille(7, 9), Some(778));
-        assert_eq!(super::per_mille(8, 9), Some(889));
-        assert_eq!(super::per_mille(1, 3), Some(333));
-        assert_eq!(super::per_mille(0, 0), None);
+        assert_eq!(per_mille(7, 9), Some(778));
+        assert_eq!(per_mille(8, 9), Some(889));
+        assert_eq!(per_mille(1, 3), Some(333));
+        assert_eq!(per_mille(0, 0), None);
     }
 
     use expect_test::expect;

@@ -3,6 +3,8 @@
 //! `shared::protocol::forget_patches` drops it. Measured with a counting allocator, so
 //! this binary holds this one test.
 
+#![allow(unsafe_code, reason = "a counting allocator: each call passed on to the system's")]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 

@@ -830,7 +830,7 @@ async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
     // The technician's phone makes the order all the same, and works it.
     let mut doc = order.into_doc().with_actor(automerge::ActorId::random());
     WorkOrder::edit_in(&mut doc, |order| {
-        order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &Edit::new(Username::parse("tech").unwrap(), now()))
+        order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &Edit::new(Username::parse("tech").unwrap(), now()));
     })
     .unwrap();
     let mut tech = push(&server, "tech", id, doc).await;

@@ -1198,7 +1198,11 @@ async fn a_fault_is_reported_offline_dispatched_repaired_offline_and_verified() 
     let order = WorkOrder::from_doc(server.state.documents.load(&id).unwrap().unwrap()).unwrap().read().unwrap();
     let state = order.state();
     assert_eq!(
-        (state.status, state.assignee.as_ref().map(|user| user.as_str()), state.rating.map(|rating| rating.stars())),
+        (
+            state.status,
+            state.assignee.as_ref().map(shared::directory::Username::as_str),
+            state.rating.map(shared::document::work_order::Rating::stars)
+        ),
         (Status::Verified, Some("tech"), Some(4))
     );
     let steps: Vec<(&str, &str)> = {

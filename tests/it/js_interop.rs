@@ -171,7 +171,7 @@ async fn the_javascript_repo_syncs_through_our_server() {
     let base = server.url("/");
 
     // JavaScript signs in as the inspector and creates; we read.
-    let mut creator = std::process::Command::new("node")
+    let mut creator = Command::new("node")
         .current_dir(js_dir())
         .args(["repo_peer.mjs", "create", &base, "inspector", "demo"])
         .stdin(std::process::Stdio::piped())
@@ -219,7 +219,7 @@ async fn the_javascript_repo_syncs_through_our_server() {
     writer.add_document(ours, doc);
     sync_until(&mut writer, &url, Duration::from_secs(30), |client| client.status(&ours) == Some(SyncStatus::Synced)).await.unwrap();
     // Off the runtime's thread: the in-process server must keep serving while node runs.
-    let mut read = std::process::Command::new("node");
+    let mut read = Command::new("node");
     read.current_dir(js_dir()).args(["repo_peer.mjs", "read", &base, "store", "demo", &ours.url()]);
     let output = tokio::task::spawn_blocking(move || read.output()).await.unwrap().unwrap();
     assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -231,7 +231,7 @@ async fn the_javascript_repo_syncs_through_our_server() {
     );
 
     // Signed in at another site only, the JavaScript repo cannot have it.
-    let mut denied = std::process::Command::new("node");
+    let mut denied = Command::new("node");
     denied.current_dir(js_dir()).args(["repo_peer.mjs", "read", &base, "dorm", "demo", &ours.url()]);
     let output = tokio::task::spawn_blocking(move || denied.output()).await.unwrap().unwrap();
     assert!(!output.status.success(), "dorm (plant2 only) read an hq document: {}", String::from_utf8_lossy(&output.stdout));
@@ -253,7 +253,7 @@ async fn sync_reconnecting(
         match tests::native_client::sync_until(client, url, patience, &mut done).await {
             Ok(()) => return,
             Err(error) if error.to_string().contains("Connection reset") || error.to_string().contains("connection ended") => {
-                failures.push(error.to_string())
+                failures.push(error.to_string());
             }
             Err(error) => panic!("{error:#}"),
         }
@@ -297,7 +297,7 @@ async fn our_client_syncs_with_the_javascript_reference_server() {
     let documents: Vec<DocumentId> = (0..50u8)
         .map(|index| {
             let document = DocumentId::from_random([index; 16]);
-            let mut doc = automerge::AutoCommit::new();
+            let mut doc = AutoCommit::new();
             doc.put(ROOT, "index", i64::from(index)).unwrap();
             doc.commit();
             writer.add_document(document, doc);

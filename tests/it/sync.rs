@@ -514,7 +514,7 @@ async fn a_nearly_full_disk_refuses_to_store_and_resumes_by_itself() {
 
     server.state.storage.space().set_reserve(u64::MAX);
     edit_order(&mut reporter, &document, |order| {
-        order.add_comment(&EntryId::parse("c1").unwrap(), "越来越响", None, &edit("inspector")).unwrap()
+        order.add_comment(&EntryId::parse("c1").unwrap(), "越来越响", None, &edit("inspector")).unwrap();
     });
     let unacknowledged = sync_until(&mut reporter, &url, Duration::from_secs(3), |client| synced(client, &[document])).await;
     assert!(unacknowledged.is_err(), "acknowledged with no room to store it");

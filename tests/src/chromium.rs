@@ -32,7 +32,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 pub struct Browser {
     pub client: fantoccini::Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -55,7 +55,7 @@ impl Browser {
                     Ok(port) => Some((driver, port)),
                     Err(output) => {
                         said = output;
-                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        std::thread::sleep(Duration::from_millis(500));
                         None
                     }
                 }
@@ -96,12 +96,12 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("cannot open a ChromeDriver session");
-        Browser { client, driver, _profile: profile }
+        Browser { client, driver, profile }
     }
 
     /// Where the browser saves what it downloads.
     pub fn downloads(&self) -> PathBuf {
-        self._profile.path().join("downloads")
+        self.profile.path().join("downloads")
     }
 
     /// The text of the first element matching `selector`, if there is one.

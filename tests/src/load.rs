@@ -447,7 +447,7 @@ impl Phone {
 
     fn heads(&self, id: &DocumentId) -> Vec<ChangeHash> {
         let mut client = self.client.lock().expect("a phone's lock");
-        client.document_mut(id).map(|doc| doc.get_heads()).unwrap_or_default()
+        client.document_mut(id).map(AutoCommit::get_heads).unwrap_or_default()
     }
 
     fn change_count(&self, id: &DocumentId) -> usize {
@@ -695,7 +695,7 @@ fn remark(doc: &mut AutoCommit, id: &str, edit: &Edit) -> anyhow::Result<()> {
         DocumentType::Inspection => Inspection::edit_in(doc, |round| round.add_note(&id, None, None, "复查：三楼灭火器已更换", edit))??,
         DocumentType::WorkOrder => WorkOrder::edit_in(doc, |order| order.add_comment(&id, "备件已到，明天上午更换", None, edit))??,
         DocumentType::Stocktake => {
-            Stocktake::edit_in(doc, |count| count.count(&id, "A-02", "item-0", Quantity::from_thousandths(1_000), edit))??
+            Stocktake::edit_in(doc, |count| count.count(&id, "A-02", "item-0", Quantity::from_thousandths(1_000), edit))??;
         }
         other => bail!("the load generator does not edit {other:?} documents"),
     }

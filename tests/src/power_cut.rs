@@ -161,7 +161,7 @@ impl LosingDisk {
     }
 
     fn model(&self) -> MutexGuard<'_, Model> {
-        self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.model.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Cuts the power: nothing more reaches the disk, and what it still holds is written

@@ -128,7 +128,7 @@ pub fn dist(names: Names) -> anyhow::Result<Vec<FileSize>> {
     let worker = render(
         &read(&static_dir.join("sw.js"))?,
         &[
-            ("version", &format!("{:?}", version)),
+            ("version", &format!("{version:?}")),
             ("precache", &serde_json::to_string(&precache)?),
             ("app_routes", &serde_json::to_string(&routes)?),
         ],

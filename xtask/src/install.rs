@@ -31,6 +31,19 @@ pub fn wasm_target() -> anyhow::Result<()> {
     run_command(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
+/// rustfmt and clippy, for the gates `cargo xtask test` runs first.
+pub fn lint_tools() -> anyhow::Result<()> {
+    let installed = Command::new("rustup").args(["component", "list", "--installed"]).output().context("cannot run rustup")?;
+    let installed = String::from_utf8_lossy(&installed.stdout);
+    for component in ["rustfmt", "clippy"] {
+        if !installed.lines().any(|line| line.starts_with(&format!("{component}-"))) {
+            println!("install: adding the {component} component");
+            run_command(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn browser(browser: &Browser) -> anyhow::Result<()> {
     if browser.chromium.exists() && browser.chromedriver.exists() {
         return Ok(());

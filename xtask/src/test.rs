@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test of the project, in one command.
 //!
-//! Order: prerequisites, the PWA build (the browser tests load it), the native tests of
+//! Order: prerequisites, the gates (formatting, then clippy with warnings as errors, for
+//! the native crates and for the app as the browser runs it), the PWA build (the browser tests load it), the native tests of
 //! every crate (unit, integration, browser end-to-end, JavaScript interop), then the app's
 //! wasm tests in headless Chromium. Native builds share one target directory and profile,
 //! so nothing is compiled twice.
@@ -17,6 +18,9 @@ pub fn test() -> anyhow::Result<()> {
     install::wasm_target()?;
     install::browser(&browser)?;
     install::npm_packages(&root.join("tests").join("js"))?;
+    install::lint_tools()?;
+
+    gates(&root)?;
 
     crate::dist::dist(crate::dist::Names::Strip)?;
 
@@ -45,6 +49,18 @@ pub fn test() -> anyhow::Result<()> {
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )?;
     println!("test: every test passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Formatting and lints: a violation fails the run like a failing test, saying what to run.
+fn gates(root: &std::path::Path) -> anyhow::Result<()> {
+    run_command(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
+        .map_err(|error| anyhow::anyhow!("{error}\nrun `cargo fmt --all` to format the code as rustfmt.toml says"))?;
+    let deny = ["--", "--deny", "warnings"];
+    run_command(cargo().current_dir(root).args(["clippy", "--workspace", "--all-targets"]).args(deny))?;
+    run_command(
+        cargo().current_dir(root).args(["clippy", "--package", "app", "--target", "wasm32-unknown-unknown", "--all-targets"]).args(deny),
+    )?;
     Ok(())
 }
 

@@ -407,7 +407,7 @@ pub fn blob_refs(doc: &AutoCommit) -> Vec<BlobRef> {
                 }
             }
             Ok(ObjType::List) => {
-                objects.extend(doc.list_range(&object, ..).filter(|item| matches!(item.value, ValueRef::Object(_))).map(|item| item.id()))
+                objects.extend(doc.list_range(&object, ..).filter(|item| matches!(item.value, ValueRef::Object(_))).map(|item| item.id()));
             }
             Ok(ObjType::Text) | Err(_) => {}
         }

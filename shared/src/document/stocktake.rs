@@ -871,14 +871,14 @@ mod tests {
         let view = stocktake.read().unwrap();
         check_totals(
             &view,
-            expect![[r#"
+            expect![[r"
                 bulbs D-01 round 0 [store=6] → 6
                 gloves A-02 round 0 [store=20 store2=20] → 20
                 gloves C-01 round 0 [store2=35] → 35
                 masks B-01 round 0 [store=12.5 store2=12.8] → 12.5
                 total bulbs: 6 of not counted expected, variance not counted, 0 bins disagree
                 total gloves: 55 of 100 expected, variance -45, 0 bins disagree
-                total masks: 12.5 of 12.5 expected, variance 0, 0 bins disagree"#]],
+                total masks: 12.5 of 12.5 expected, variance 0, 0 bins disagree"]],
         );
         assert_eq!(view.entries.len(), 8);
         assert!(view.disagreements().is_empty());
@@ -893,11 +893,11 @@ mod tests {
         let view = stocktake.read().unwrap();
         check_totals(
             &view,
-            expect![[r#"
+            expect![[r"
                 gloves A-01 round 0 [store=60 store2=58] → disagree
                 gloves A-02 round 0 [store2=40] → 40
                 total gloves: 40 of 100 expected, variance -60, 1 bins disagree
-                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"#]],
+                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"]],
         );
         let pending: Vec<String> = view
             .pending_recounts()
@@ -921,11 +921,11 @@ mod tests {
         stocktake.count(&id("late"), "A-01", "gloves", Quantity::units(10), &edit("store3", 31)).unwrap();
         check_totals(
             &stocktake.read().unwrap(),
-            expect![[r#"
+            expect![[r"
                 gloves A-01 round 2 [manager=96] → 96
                 gloves A-02 round 0 [store2=40] → 40
                 total gloves: 136 of 100 expected, variance 36, 0 bins disagree
-                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"#]],
+                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"]],
         );
     }
 
@@ -945,10 +945,10 @@ mod tests {
         assert_eq!((view.settlements[0].user.as_str(), view.settlements[0].at), ("manager", Timestamp::from_millis(22)));
         check_totals(
             &view,
-            expect![[r#"
+            expect![[r"
                 gloves A-01 round 0 [store=95 store2=90] → 95 settled by manager
                 total gloves: 95 of 100 expected, variance -5, 0 bins disagree
-                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"#]],
+                total masks: not counted of 12.5 expected, variance not counted, 0 bins disagree"]],
         );
         stocktake.approve(&id("p2"), &[], &edit("manager", 23)).unwrap();
         let view = stocktake.read().unwrap();

@@ -709,9 +709,8 @@ impl WorkOrder {
     /// Replaces `delete` characters at `position` of the description with `insert`;
     /// concurrent edits of the description interleave instead of overwriting each other.
     pub fn edit_description(&mut self, position: usize, delete: isize, insert: &str, edit: &Edit) -> Result<(), DocumentError> {
-        let text = match self.doc.get(&ROOT, "description")? {
-            Some((Value::Object(ObjType::Text), id)) => id,
-            _ => return Err(DocumentError::WrongFieldType { field: "description".to_owned(), expected: "text" }),
+        let Some((Value::Object(ObjType::Text), text)) = self.doc.get(&ROOT, "description")? else {
+            return Err(DocumentError::WrongFieldType { field: "description".to_owned(), expected: "text" });
         };
         let length = self.doc.length(&text);
         if position > length {
@@ -764,7 +763,7 @@ impl WorkOrder {
             return Err(invalid("quantity", &quantity.to_string(), "zero or more"));
         }
         let parts = map_at(&self.doc, &ROOT, "parts", "parts")?;
-        let Some((automerge::Value::Object(automerge::ObjType::Map), entry)) = self.doc.get(&parts, part.as_str())? else {
+        let Some((Value::Object(ObjType::Map), entry)) = self.doc.get(&parts, part.as_str())? else {
             return Err(invalid("part", part.as_str(), "a part used on this order"));
         };
         put(&mut self.doc, &entry, "quantity", quantity.thousandths());
@@ -847,7 +846,7 @@ impl WorkOrder {
             EventKind::Reported | EventKind::Acknowledged | EventKind::Started => {}
             EventKind::Assigned { assignee } => put(&mut self.doc, &event, "assignee", assignee.as_str()),
             EventKind::Paused { reason } | EventKind::Reopened { reason } | EventKind::Cancelled { reason } => {
-                put(&mut self.doc, &event, "reason", reason.as_str())
+                put(&mut self.doc, &event, "reason", reason.as_str());
             }
             EventKind::Completed { notes } => put(&mut self.doc, &event, "notes", notes.as_str()),
             EventKind::Verified { rating, comment } => {

@@ -662,7 +662,7 @@ mod tests {
                 sender: peer("server"),
                 target: peer("phone"),
                 document: document(),
-                new_heads: vec![message::RemoteHeads {
+                new_heads: vec![RemoteHeads {
                     storage_id: "storage-2".into(),
                     heads: vec!["aGVhZA==".into()],
                     timestamp: 1_790_000_000_000,
@@ -670,8 +670,6 @@ mod tests {
             },
         ]
     }
-
-    use super as message;
 
     #[test]
     fn every_message_round_trips() {

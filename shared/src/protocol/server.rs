@@ -251,11 +251,11 @@ impl Server {
             Message::Request { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Request, data }),
             Message::Sync { document, data, .. } => self.receive(connection, document, Incoming { kind: Kind::Sync, data }),
             Message::Ephemeral { sender, document, session, count, data, .. } => {
-                self.forward_ephemeral(connection, document, sender, session, count, data)
+                self.forward_ephemeral(connection, document, sender, session, count, data);
             }
             Message::Leave { .. } => self.effects.push_back(Effect::Close { connection, reason: "the peer left".to_owned() }),
             Message::Error { message } => {
-                self.effects.push_back(Effect::Close { connection, reason: format!("the peer reported: {message}") })
+                self.effects.push_back(Effect::Close { connection, reason: format!("the peer reported: {message}") });
             }
             Message::Peer { .. } => self.fail(connection, "peer is the server's message"),
             // Advisory messages with nothing for a server without remote-heads gossip to do.

@@ -156,7 +156,7 @@ proptest! {
         expected_comments.sort();
         prop_assert_eq!(comments, expected_comments);
         prop_assert_eq!(view.parts.len(), expected_parts.len());
-        let states: Vec<_> = views.iter().map(|view| view.state()).collect();
+        let states: Vec<_> = views.iter().map(shared::document::work_order::WorkOrderView::state).collect();
         prop_assert!(states.windows(2).all(|pair| pair[0] == pair[1]));
     }
 

@@ -128,7 +128,7 @@ fn anyone_lists_what_they_make_but_only_an_administrator_takes_an_entry_out() {
     let (_, listed) = attempted(&catalog(), "inspector", Role::Inspector, listing);
     let taking_out = |name: &'static str| {
         move |doc: &mut AutoCommit| {
-            SiteCatalog::edit_in(doc, |site| site.remove_unreadable("index", "automerge:order", &edit(name)).unwrap()).unwrap()
+            SiteCatalog::edit_in(doc, |site| site.remove_unreadable("index", "automerge:order", &edit(name)).unwrap()).unwrap();
         }
     };
     assert!(matches!(attempt(&listed, "inspector", Role::Inspector, taking_out("inspector")), Err(Refusal::Role { .. })));
@@ -148,10 +148,7 @@ fn a_wrongly_typed_field_is_refused_whoever_sends_it() {
 #[test]
 fn a_bad_entry_kept_from_before_hides_itself_and_the_order_goes_on() {
     let mut stored = order("inspector");
-    let events = match stored.get(ROOT, "events").unwrap() {
-        Some((_, events)) => events,
-        None => panic!("an order has events"),
-    };
+    let Some((_, events)) = stored.get(ROOT, "events").unwrap() else { panic!("an order has events") };
     let legacy = stored.put_object(&events, "legacy", automerge::ObjType::Map).unwrap();
     stored.put(&legacy, "kind", 7_i64).unwrap();
     stored.commit();
@@ -197,7 +194,7 @@ fn stock_movements_name_their_sender_and_are_never_rewritten() {
                         name,
                         &edit(by),
                     )
-                    .unwrap()
+                    .unwrap();
             })
             .unwrap();
         }
@@ -264,14 +261,14 @@ fn a_storekeeper_counts_but_a_manager_approves() {
     let stored = stocktake();
     let close = attempt(&stored, "store", Role::Storekeeper, |doc| {
         Stocktake::edit_in(doc, |count| {
-            count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()
+            count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap();
         })
         .unwrap();
     });
     assert_eq!(close, Ok(()));
     let mut closed = stored.clone();
     Stocktake::edit_in(&mut closed, |count| {
-        count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap()
+        count.record_phase(&id("closed"), shared::document::stocktake::Phase::Closed, &edit("store")).unwrap();
     })
     .unwrap();
     let approve = |by: &'static str| {
@@ -284,7 +281,7 @@ fn a_storekeeper_counts_but_a_manager_approves() {
     assert_eq!(attempt(&closed, "manager", Role::Manager, approve("manager")), Ok(()));
     let inspector_count = attempt(&stored, "inspector", Role::Inspector, |doc| {
         Stocktake::edit_in(doc, |count| {
-            count.count(&id("c2"), "A1", "gloves", Quantity::from_thousandths(1_000), &edit("inspector")).unwrap()
+            count.count(&id("c2"), "A1", "gloves", Quantity::from_thousandths(1_000), &edit("inspector")).unwrap();
         })
         .unwrap();
     });

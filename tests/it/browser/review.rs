@@ -40,7 +40,7 @@ async fn the_dashboard_shows_a_round_submitted_offline_once_it_syncs() {
     manager.wait_for_text("[data-kpi=inspections] .tile-value", "0 rounds").await;
 
     // Back in coverage: the inspector's phone syncs, and the dashboard shows the round.
-    let server = crate::support::TestServer::start_at(data, &built_dist(), address).await;
+    let server = TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.goto(&base).await.unwrap();
     wait_for("the inspector's phone to sync", PATIENCE * 3, || async {
         (inspector.text("[data-sync]").await.as_deref() == Some("Synced")).then_some(())

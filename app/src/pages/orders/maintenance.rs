@@ -49,7 +49,7 @@ pub fn PreventiveMaintenance() -> impl IntoView {
                     .iter()
                     .find(|asset| asset.id == plan.asset)
                     .and_then(|asset| asset.place.as_ref())
-                    .map(|place| place.to_string())
+                    .map(ToString::to_string)
                     .unwrap_or_default();
                 let Ok((_, order)) = WorkOrder::preventive(&site_id, plan, &location, index, starts, due) else {
                     UNDER_WAY.with_borrow_mut(|under_way| under_way.remove(&id));

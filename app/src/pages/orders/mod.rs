@@ -404,7 +404,7 @@ pub fn MyWork(
             })
             .collect();
         work.sort_by_cached_key(|(_, order)| {
-            (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, |due| due.as_millis()))
+            (order.state().assignee.is_none(), order.priority.rank(), order.due_at.map_or(i64::MAX, shared::time::Timestamp::as_millis))
         });
         work
     };
@@ -573,7 +573,7 @@ fn OrderRow(id: DocumentId, orders: Memo<Vec<(DocumentId, Arc<WorkOrderView>)>>)
         <li class="order" data-document=id.to_string()>
             <a class="order-title" href=format!("/orders/{id}")>{move || order.with(|order| order.as_ref().map(|order| order.title.clone()))}</a>
             <span class="order-line-badges">
-                <span class="badge" data-order-status=move || status.get().map(|status| status.as_str())>{move || status.get().map(|status| texts.get().status(status))}</span>
+                <span class="badge" data-order-status=move || status.get().map(Status::as_str)>{move || status.get().map(|status| texts.get().status(status))}</span>
                 {sync_badge(id)}
                 {move || (notes.get() > 0).then(|| view! {
                     <span class="muted" data-comments=notes.get()>{match notes.get() {

@@ -228,7 +228,7 @@ pub fn OrderPage() -> impl IntoView {
                 {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
                 <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
                 <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
-                <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(|user| user.to_string()).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
                 <dt>{texts.due}</dt><dd>{order.due_at.map(|due| crate::i18n::due_words(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
                 {order.duplicate_of.clone().map(|original| {
                     let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
@@ -735,7 +735,7 @@ fn ActionForm(
 /// One part used, as its correction form lists it: kept while it reads the same.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct PartLine {
-    id: shared::document::EntryId,
+    id: EntryId,
     text: String,
     quantity: Quantity,
     /// Whether this reader may change it: whoever recorded it, or someone who keeps the store.

@@ -317,7 +317,7 @@ pub fn Dashboard() -> impl IntoView {
         if !status.get().is_empty() {
             found.push(chip(
                 "status",
-                field_texts.get().document_status(&kind.get(), &status.get()).to_owned(),
+                field_texts.get().document_status(&kind.get(), &status.get()).clone(),
                 Callback::new(move |()| status.set(String::new())),
             ));
         }

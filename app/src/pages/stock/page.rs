@@ -569,7 +569,7 @@ fn audit(page: Page) -> impl IntoView {
         let tag = typed.trim().to_owned();
         let Some((asset, expected)) = page.catalog.with_untracked(|catalog| {
             let asset = catalog.as_ref()?.assets.iter().find(|known| known.tag.eq_ignore_ascii_case(&tag))?;
-            Some((asset.id.to_string(), asset.place.as_ref().map(|place| place.to_string()).unwrap_or_default()))
+            Some((asset.id.to_string(), asset.place.as_ref().map(ToString::to_string).unwrap_or_default()))
         }) else {
             page.error.set(Some(texts.unknown_code.replace("{}", &tag)));
             return;
