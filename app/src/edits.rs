@@ -9,6 +9,7 @@ use shared::document::{Edit, EntryId};
 use shared::protocol::DocumentId;
 use shared::time::Timestamp;
 
+use crate::error::AppError;
 use crate::replica;
 use crate::session::Session;
 
@@ -17,15 +18,30 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)
 }
 
-/// An id for an entry inside a document, unique enough across phones.
+/// An id for an entry inside a document, unique enough across phones: the time and 48
+/// random bits.
 pub fn entry_id(prefix: &str) -> EntryId {
-    let random = (js_sys::Math::random() * 1e12) as u64;
+    let random = random_u64() >> 16;
     EntryId::parse(&format!("{prefix}-{}-{random:x}", js_sys::Date::now() as u64)).expect("letters, digits and dashes")
 }
 
+/// Random bits from the browser's cryptographic generator, for ids and jitter.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // Every browser that runs the app has `crypto.getRandomValues`; without it there is
+    // nothing to fall back to that would keep ids apart.
+    getrandom::fill(&mut bytes).expect("the browser gives random values");
+    bytes
+}
+
+/// A random number from [`random_bytes`].
+pub fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes())
+}
+
 /// An edit by `username`, now.
-pub fn edit_now(username: &str) -> Result<Edit, String> {
-    Ok(Edit::new(Username::parse(username).map_err(|error| error.to_string())?, now()))
+pub fn edit_now(username: &str) -> Result<Edit, AppError> {
+    Ok(Edit::new(Username::parse(username)?, now()))
 }
 
 /// The catalog document of one of the user's sites.
@@ -43,12 +59,7 @@ pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
 
 /// Lists (or updates) a document in its site's index, so other phones learn of it. Does
 /// nothing if the catalog is not on this phone yet; the document syncs either way.
-pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), String> {
+pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), AppError> {
     let Some(catalog) = catalog_of(session, site).filter(|catalog| replica::read(catalog, |_| ()).is_some()) else { return Ok(()) };
-    replica::edit(&catalog, |doc| {
-        SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit))
-            .map_err(|error| error.to_string())?
-            .map_err(|error| error.to_string())
-    })
-    .await
+    replica::edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit))??)).await
 }

@@ -30,8 +30,8 @@ pub fn SiteChoice(
                             .get()
                             .into_iter()
                             .map(|site| {
-                                let selected = chosen.get() == site.id;
-                                view! { <option value=site.id.clone() selected=selected>{site.name}</option> }
+                                let selected = site.id == chosen.get();
+                                view! { <option value=site.id.to_string() selected=selected>{site.name}</option> }
                             })
                             .collect_view()
                     }}

@@ -6,6 +6,7 @@
 //! tested without a DOM.
 
 mod edits;
+pub mod error;
 pub mod fields;
 mod files;
 pub mod i18n;
@@ -20,9 +21,9 @@ pub mod store;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::StaticSegment;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::{ParamSegment, PossibleRouteMatch, StaticSegment};
 use shared::routes::AppRoute;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -36,9 +37,28 @@ pub fn start() {
     mount_to_body(App);
 }
 
-/// The router's path for a page; the list of pages lives in `shared::routes`.
-fn segment(route: AppRoute) -> StaticSegment<&'static str> {
-    StaticSegment(route.pattern().trim_start_matches('/'))
+/// A page's path as the router matches it.
+pub type RoutePath = std::sync::Arc<dyn PossibleRouteMatch + Send + Sync>;
+
+/// The router's path for a page, built from its pattern in `shared::routes`, where every
+/// path is written (the server and the route walk read the same patterns): a static
+/// segment for each word, a parameter for each `:name`.
+pub fn path_of(route: AppRoute) -> RoutePath {
+    fn segment(segment: &'static str) -> RoutePath {
+        match segment.strip_prefix(':') {
+            Some(name) => std::sync::Arc::new(ParamSegment(name)),
+            None => std::sync::Arc::new(StaticSegment(segment)),
+        }
+    }
+    fn join(segments: &[&'static str]) -> RoutePath {
+        match segments {
+            [] => std::sync::Arc::new(StaticSegment("")),
+            [only] => segment(only),
+            [first, rest @ ..] => std::sync::Arc::new((segment(first), join(rest))),
+        }
+    }
+    let segments: Vec<&'static str> = route.pattern().split('/').filter(|segment| !segment.is_empty()).collect();
+    join(&segments)
 }
 
 /// The whole app: language, header and the page for the current URL.
@@ -80,27 +100,27 @@ pub fn App() -> impl IntoView {
                 // Due preventive orders are made on whichever page is open.
                 <pages::orders::PreventiveMaintenance />
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=segment(AppRoute::Home) view=pages::home::Home />
-                    <Route path=segment(AppRoute::Settings) view=pages::settings::Settings />
-                    <Route path=segment(AppRoute::SignIn) view=pages::sign_in::SignIn />
-                    <Route path=leptos_router::path!("/rounds/:id") view=pages::rounds::Round />
-                    <Route path=leptos_router::path!("/rounds/:id/report") view=pages::rounds::report::RoundReport />
-                    <Route path=leptos_router::path!("/orders/:id") view=pages::orders::page::OrderPage />
-                    <Route path=leptos_router::path!("/stocktakes/:id") view=pages::stock::page::StocktakePage />
-                    <Route path=leptos_router::path!("/stock/:site/:item") view=pages::stock::history::StockItemHistory />
-                    <Route path=leptos_router::path!("/dashboard") view=pages::review::Dashboard />
-                    <Route path=leptos_router::path!("/documents/:id") view=pages::review::document::DocumentReview />
-                    <Route path=leptos_router::path!("/admin") view=pages::admin::AdminHome />
-                    <Route path=leptos_router::path!("/admin/people") view=pages::admin::people::People />
-                    <Route path=leptos_router::path!("/admin/sites/:id") view=pages::admin::site::SiteAdmin />
-                    <Route path=leptos_router::path!("/admin/templates/:id") view=pages::admin::template::TemplateBuilder />
-                    <Route path=leptos_router::path!("/l/:code") view=pages::label::LabelPage />
-                    <Route path=segment(AppRoute::Rounds) view=pages::lists::RoundsPage />
-                    <Route path=segment(AppRoute::Orders) view=pages::lists::OrdersPage />
-                    <Route path=segment(AppRoute::Report) view=pages::lists::ReportPage />
-                    <Route path=segment(AppRoute::Store) view=pages::lists::StorePage />
-                    <Route path=segment(AppRoute::Stocktakes) view=pages::lists::StocktakesPage />
-                    <Route path=segment(AppRoute::Me) view=pages::lists::MePage />
+                    <Route path=path_of(AppRoute::Home) view=pages::home::Home />
+                    <Route path=path_of(AppRoute::Settings) view=pages::settings::Settings />
+                    <Route path=path_of(AppRoute::SignIn) view=pages::sign_in::SignIn />
+                    <Route path=path_of(AppRoute::Round) view=pages::rounds::Round />
+                    <Route path=path_of(AppRoute::RoundReport) view=pages::rounds::report::RoundReport />
+                    <Route path=path_of(AppRoute::WorkOrder) view=pages::orders::page::OrderPage />
+                    <Route path=path_of(AppRoute::Stocktake) view=pages::stock::page::StocktakePage />
+                    <Route path=path_of(AppRoute::StockItem) view=pages::stock::history::StockItemHistory />
+                    <Route path=path_of(AppRoute::Dashboard) view=pages::review::Dashboard />
+                    <Route path=path_of(AppRoute::DocumentReview) view=pages::review::document::DocumentReview />
+                    <Route path=path_of(AppRoute::Admin) view=pages::admin::AdminHome />
+                    <Route path=path_of(AppRoute::AdminPeople) view=pages::admin::people::People />
+                    <Route path=path_of(AppRoute::AdminSite) view=pages::admin::site::SiteAdmin />
+                    <Route path=path_of(AppRoute::TemplateEditor) view=pages::admin::template::TemplateBuilder />
+                    <Route path=path_of(AppRoute::Label) view=pages::label::LabelPage />
+                    <Route path=path_of(AppRoute::Rounds) view=pages::lists::RoundsPage />
+                    <Route path=path_of(AppRoute::Orders) view=pages::lists::OrdersPage />
+                    <Route path=path_of(AppRoute::Report) view=pages::lists::ReportPage />
+                    <Route path=path_of(AppRoute::Store) view=pages::lists::StorePage />
+                    <Route path=path_of(AppRoute::Stocktakes) view=pages::lists::StocktakesPage />
+                    <Route path=path_of(AppRoute::Me) view=pages::lists::MePage />
                 </Routes>
             </main>
             <nav::SavedNote />

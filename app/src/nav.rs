@@ -17,12 +17,9 @@ use crate::session::use_session;
 fn roles() -> Memo<Vec<Role>> {
     let current = use_session();
     Memo::new(move |_| {
-        current.session.with(|session| {
-            session
-                .as_ref()
-                .map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect())
-                .unwrap_or_default()
-        })
+        current
+            .session
+            .with(|session| session.as_ref().map(|session| session.sites.iter().map(|site| site.role).collect()).unwrap_or_default())
     })
 }
 

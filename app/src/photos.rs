@@ -9,19 +9,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, HtmlCanvasElement, ImageBitmap, ImageEncodeOptions, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
+use crate::error::AppError;
 use crate::store;
 
 /// The longest side of a kept photo, in pixels.
 pub const LONGEST_SIDE: u32 = 1600;
 /// JPEG quality: small files, legible labels and gauges.
 const QUALITY: f64 = 0.85;
-
-fn error(value: JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| value.dyn_ref::<js_sys::Error>().map(|error| String::from(error.message())))
-        .unwrap_or_else(|| format!("{value:?}"))
-}
 
 /// The size a `width` × `height` picture is scaled to: the longest side at most
 /// [`LONGEST_SIDE`], never enlarged.
@@ -36,47 +30,56 @@ pub fn scaled_size(width: u32, height: u32) -> (u32, u32) {
 
 /// Draws `bitmap` at `width` × `height` and encodes it as `mime` (with `quality` for lossy
 /// types).
-async fn encode(bitmap: ImageBitmap, width: u32, height: u32, mime: &str, quality: Option<f64>) -> Result<Vec<u8>, String> {
-    let canvas = OffscreenCanvas::new(width, height).map_err(error)?;
-    let context: OffscreenCanvasRenderingContext2d = canvas.get_context("2d").map_err(error)?.ok_or("no 2d canvas")?.unchecked_into();
-    context.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(width), f64::from(height)).map_err(error)?;
+async fn encode(bitmap: ImageBitmap, width: u32, height: u32, mime: &str, quality: Option<f64>) -> Result<Vec<u8>, AppError> {
+    let canvas = OffscreenCanvas::new(width, height).map_err(AppError::browser)?;
+    let context: OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").map_err(AppError::browser)?.ok_or_else(|| AppError::Browser("no 2d canvas".to_owned()))?.unchecked_into();
+    context
+        .draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(width), f64::from(height))
+        .map_err(AppError::browser)?;
     bitmap.close();
     let options = ImageEncodeOptions::new();
     options.set_type(mime);
     if let Some(quality) = quality {
         options.set_quality(quality);
     }
-    let encoded: Blob =
-        JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(error)?).await.map_err(error)?.unchecked_into();
-    let buffer = JsFuture::from(encoded.array_buffer()).await.map_err(error)?;
+    let encoded: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&options).map_err(AppError::browser)?)
+        .await
+        .map_err(AppError::browser)?
+        .unchecked_into();
+    let buffer = JsFuture::from(encoded.array_buffer()).await.map_err(AppError::browser)?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// Decodes a picture (any type the browser reads), shrinks it, and encodes it as JPEG.
-pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap =
-        JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(error)?).await.map_err(error)?.unchecked_into();
+pub async fn shrink(picture: &Blob) -> Result<Vec<u8>, AppError> {
+    let window = web_sys::window().ok_or_else(|| AppError::Browser("no window".to_owned()))?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(picture).map_err(AppError::browser)?)
+        .await
+        .map_err(AppError::browser)?
+        .unchecked_into();
     let (width, height) = scaled_size(bitmap.width(), bitmap.height());
     encode(bitmap, width, height, "image/jpeg", Some(QUALITY)).await
 }
 
-async fn keep_bytes(bytes: &[u8], mime: &str) -> Result<BlobRef, String> {
-    let local = store::local().await.map_err(|error| error.to_string())?;
-    let sha256 = local.put_blob(bytes, mime).await.map_err(|error| error.to_string())?;
-    BlobRef::new(&sha256, bytes.len() as u64, mime).map_err(|error| error.to_string())
+async fn keep_bytes(bytes: &[u8], mime: &str) -> Result<BlobRef, AppError> {
+    let local = store::local().await?;
+    let sha256 = local.put_blob(bytes, mime).await?;
+    Ok(BlobRef::new(&sha256, bytes.len() as u64, mime)?)
 }
 
 /// Shrinks a photo and keeps it on the phone; returns the reference a document holds.
-pub async fn keep(picture: &Blob) -> Result<BlobRef, String> {
+pub async fn keep(picture: &Blob) -> Result<BlobRef, AppError> {
     keep_bytes(&shrink(picture).await?, "image/jpeg").await
 }
 
 /// Keeps what is drawn on a canvas (a signature) as PNG: lines stay sharp and small.
-pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap =
-        JsFuture::from(window.create_image_bitmap_with_html_canvas_element(canvas).map_err(error)?).await.map_err(error)?.unchecked_into();
+pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, AppError> {
+    let window = web_sys::window().ok_or_else(|| AppError::Browser("no window".to_owned()))?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_html_canvas_element(canvas).map_err(AppError::browser)?)
+        .await
+        .map_err(AppError::browser)?
+        .unchecked_into();
     let png = encode(bitmap, canvas.width(), canvas.height(), "image/png", None).await?;
     keep_bytes(&png, "image/png").await
 }
@@ -84,29 +87,27 @@ pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, String>
 /// Uploads every kept file the server has not confirmed. Stops at the first failure (the
 /// next connection tries again); a file the server refuses as damaged is left for a person
 /// to see rather than retried forever.
-pub async fn upload_pending(token: &str) -> Result<usize, String> {
-    let local = store::local().await.map_err(|error| error.to_string())?;
+pub async fn upload_pending(token: &str) -> Result<usize, AppError> {
+    let local = store::local().await?;
     let mut uploaded = 0;
-    let pending = local.pending_uploads().await.map_err(|error| error.to_string())?;
+    let pending = local.pending_uploads().await?;
     let total = pending.len();
     for sha256 in pending {
-        let Some(file) = local.blob(&sha256).await.map_err(|error| error.to_string())? else { continue };
+        let Some(file) = local.blob(&sha256).await? else { continue };
         let body = Uint8Array::from(file.bytes.as_slice());
         let response = gloo_net::http::Request::put(&format!("/blobs/{sha256}"))
             .header("authorization", &format!("Bearer {token}"))
             .header("content-type", &file.mime)
-            .body(JsValue::from(body))
-            .map_err(|error| error.to_string())?
+            .body(JsValue::from(body))?
             .send()
-            .await
-            .map_err(|error| error.to_string())?;
+            .await?;
         match response.status() {
             200 | 201 => {
-                local.mark_uploaded(&sha256).await.map_err(|error| error.to_string())?;
+                local.mark_uploaded(&sha256).await?;
                 uploaded += 1;
                 crate::replica::note_photos_waiting(total - uploaded);
             }
-            status => return Err(format!("the server answered {status} for file {sha256}")),
+            status => return Err(AppError::Answered { status, what: format!("file {sha256}") }),
         }
     }
     Ok(uploaded)
@@ -114,26 +115,25 @@ pub async fn upload_pending(token: &str) -> Result<usize, String> {
 
 /// A URL an `<img>` can show the file at: from the phone if it has it, else fetched from
 /// the server (which needs the token, so a plain `src` would not do).
-pub async fn object_url(sha256: &str, token: &str) -> Result<String, String> {
-    let local = store::local().await.map_err(|error| error.to_string())?;
-    let (bytes, mime) = match local.blob(sha256).await.map_err(|error| error.to_string())? {
+pub async fn object_url(sha256: &str, token: &str) -> Result<String, AppError> {
+    let local = store::local().await?;
+    let (bytes, mime) = match local.blob(sha256).await? {
         Some(file) => (file.bytes, file.mime),
         None => {
             let response = gloo_net::http::Request::get(&format!("/blobs/{sha256}"))
                 .header("authorization", &format!("Bearer {token}"))
                 .send()
-                .await
-                .map_err(|error| error.to_string())?;
+                .await?;
             if !response.ok() {
-                return Err(format!("the server answered {}", response.status()));
+                return Err(AppError::Answered { status: response.status(), what: format!("file {sha256}") });
             }
             let mime = response.headers().get("content-type").unwrap_or_else(|| "image/jpeg".to_owned());
-            (response.binary().await.map_err(|error| error.to_string())?, mime)
+            (response.binary().await?, mime)
         }
     };
     let parts = Array::of1(&Uint8Array::from(bytes.as_slice()));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(&mime);
-    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(error)?;
-    web_sys::Url::create_object_url_with_blob(&blob).map_err(error)
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(AppError::browser)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(AppError::browser)
 }

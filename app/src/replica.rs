@@ -21,11 +21,12 @@ use shared::document::catalog::SiteCatalog;
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, ClientEvent, SyncStatus, Transmit};
 use shared::protocol::message::PeerId;
-use shared::time::Timestamp;
+use shared::time::{Span, Timestamp};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
+use crate::error::AppError;
 use crate::session::Session;
 use crate::store::{self, Store};
 
@@ -34,7 +35,7 @@ const TICK_MS: u32 = 1000;
 /// Records a document may gather in the store before they are compacted into one snapshot.
 const COMPACT_AFTER: u32 = 64;
 /// Documents a site's index lists as changed within this long are fetched to the phone.
-const RECENT_MS: i64 = 30 * 24 * 3600 * 1000;
+const RECENT: Span = Span::days(30);
 
 /// One document's state as the interface shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,7 +222,7 @@ fn now() -> Timestamp {
 
 /// Starts syncing for `session`: loads what the phone holds, asks for the user's sites'
 /// catalogs first, and connects. Replaces a replica already running.
-pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), String> {
+pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), AppError> {
     // The replica replaced (the person's roles changed, say) stops at once, so no edit goes
     // to it while the new one loads; the views keep what they show until the new one has
     // loaded the same documents, rather than drawing every screen empty in between.
@@ -238,12 +239,12 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), Str
 }
 
 /// Loads what the phone holds for `session` and starts syncing it (see `start`).
-async fn run(session: &Session, current: CurrentReplica) -> Result<(), String> {
-    let store = store::local().await.map_err(|error| error.to_string())?;
-    let actor = ActorId::from(hex_bytes(&session.actor).ok_or("the session has no device actor")?);
+async fn run(session: &Session, current: CurrentReplica) -> Result<(), AppError> {
+    let store = store::local().await?;
+    let actor = ActorId::from(hex_bytes(&session.actor).ok_or(AppError::SignedOut)?);
     let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
     let mut persisted = BTreeMap::new();
-    for id in store.documents().await.map_err(|error| error.to_string())? {
+    for id in store.documents().await? {
         match store.load(&id).await {
             Ok(Some(mut doc)) => {
                 persisted.insert(id, doc.get_heads());
@@ -391,10 +392,10 @@ pub fn document_ids() -> Vec<DocumentId> {
 }
 
 /// Adds a document made on this phone; resolves once it is stored.
-pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), String> {
-    let replica = running().ok_or("not signed in")?;
+pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), AppError> {
+    let replica = running().ok_or(AppError::SignedOut)?;
     let store = replica.borrow().store.clone();
-    store.append(&id, &doc.save()).await.map_err(|error| error.to_string())?;
+    store.append(&id, &doc.save()).await?;
     {
         let mut this = replica.borrow_mut();
         this.persisted.insert(id, doc.get_heads());
@@ -408,12 +409,12 @@ pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), String> {
 
 /// Edits a document under this phone's actor for the signed-in user; resolves once the
 /// change is stored (then, and only then, it is offered to the server).
-pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Result<T, String>) -> Result<T, String> {
-    let replica = running().ok_or("not signed in")?;
+pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Result<T, AppError>) -> Result<T, AppError> {
+    let replica = running().ok_or(AppError::SignedOut)?;
     let (store, chunk, result) = {
         let mut this = replica.borrow_mut();
         let actor = this.actor.clone();
-        let doc = this.client.document_mut(id).ok_or("this phone does not have the document")?;
+        let doc = this.client.document_mut(id).ok_or(AppError::NotOnThisPhone)?;
         doc.set_actor(actor);
         let result = change(doc)?;
         let heads = doc.get_heads();
@@ -423,7 +424,7 @@ pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Re
         this.persisted.insert(*id, heads);
         (this.store.clone(), chunk, result)
     };
-    keep(&store, id, &chunk).await.map_err(|error| error.to_string())?;
+    keep(&store, id, &chunk).await?;
     {
         let mut this = replica.borrow_mut();
         this.client.handle_local_change(id);
@@ -484,11 +485,7 @@ pub fn note_photos_waiting(waiting: usize) {
 
 /// An id for a new document.
 pub fn new_document_id() -> DocumentId {
-    let mut bytes = [0u8; 16];
-    for byte in &mut bytes {
-        *byte = (js_sys::Math::random() * 256.0) as u8;
-    }
-    DocumentId::from_random(bytes)
+    DocumentId::from_random(crate::edits::random_bytes())
 }
 
 /// The actor a new document is made under on this phone.
@@ -680,7 +677,7 @@ async fn open_socket(replica: Rc<RefCell<Replica>>) {
 fn request_indexed(client: &mut Client, catalog: &DocumentId) {
     let Some(doc) = client.document(catalog) else { return };
     let Ok(view) = SiteCatalog::read_doc(doc) else { return };
-    let since = now().plus_millis(-RECENT_MS);
+    let since = now().minus(RECENT);
     let recent = view.index.iter().filter(|entry| entry.updated_at >= since).map(|entry| entry.document.as_str());
     // The checklists in use, so rounds can start offline.
     let templates = view.templates.iter().map(|template| template.document.as_str());
@@ -708,7 +705,7 @@ fn mark_offline(view: RwSignal<SyncView>) {
 }
 
 fn random() -> u64 {
-    (js_sys::Math::random() * u32::MAX as f64) as u64
+    crate::edits::random_u64()
 }
 
 fn hex_bytes(text: &str) -> Option<Vec<u8>> {

@@ -2,18 +2,26 @@
 
 use gloo_net::http::Request;
 use serde::Deserialize;
-use shared::health::Health;
+use shared::api::{
+    BackupStatus, ErrorBody, Health, LoginResponse, MeResponse, NewPassword, NewRole, NewSite, NewUser, RoleChange, TicketResponse,
+};
+pub use shared::api::{
+    DocumentList, HistoryEntry, LastBackup, ListedDocument, Person, PersonView, ShownConflict, ShownValue, SiteRole, SiteSummary,
+};
 
+use shared::directory::Username;
+
+use crate::error::AppError;
 use crate::session::{Session, SessionSite, SessionUser};
 
 /// Asks the server whether it is up. Any failure (offline, server down, a proxy's error
 /// page) reads as "not reachable" with a reason for the curious.
-pub async fn fetch_health() -> Result<Health, String> {
-    let response = Request::get("/healthz").send().await.map_err(|error| error.to_string())?;
+pub async fn fetch_health() -> Result<Health, AppError> {
+    let response = Request::get("/healthz").send().await?;
     if !response.ok() {
-        return Err(format!("the server answered {}", response.status()));
+        return Err(AppError::Unreadable(format!("the server answered {}", response.status())));
     }
-    response.json::<Health>().await.map_err(|error| error.to_string())
+    Ok(response.json::<Health>().await?)
 }
 
 /// Why signing in did not work.
@@ -29,29 +37,9 @@ pub enum SignInError {
     Failed(String),
 }
 
-#[derive(Deserialize)]
-struct LoginAnswer {
-    token: String,
-    expires_at: i64,
-}
-
-#[derive(Deserialize)]
-struct MeAnswer {
-    user: SessionUser,
-    sites: Vec<SessionSite>,
-}
-
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    error: String,
-    /// The stable code of the refusal (absent from servers older than the codes).
-    #[serde(default)]
-    code: String,
-}
-
 /// Signs in and fetches the user's sites: everything the phone needs to work offline.
 pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInError> {
-    let body = serde_json::json!({ "username": username, "password": password });
+    let body = shared::api::LoginRequest { username: username.to_owned(), password: password.to_owned() };
     let request = Request::post("/api/login").json(&body).map_err(|error| SignInError::Failed(error.to_string()))?;
     let response = request.send().await.map_err(|_| SignInError::Offline)?;
     match response.status() {
@@ -63,7 +51,7 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
         }
         status => return Err(SignInError::Failed(error_message(response, status).await)),
     }
-    let login: LoginAnswer = response.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
+    let login: LoginResponse = response.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
     let me = Request::get("/api/me")
         .header("authorization", &format!("Bearer {}", login.token))
         .send()
@@ -73,8 +61,14 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
         let status = me.status();
         return Err(SignInError::Failed(error_message(me, status).await));
     }
-    let me: MeAnswer = me.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
-    Ok(Session { token: login.token, expires_at: login.expires_at, user: me.user, sites: me.sites, actor: crate::session::new_actor() })
+    let me: MeResponse = me.json().await.map_err(|error| SignInError::Failed(error.to_string()))?;
+    Ok(Session {
+        token: login.token,
+        expires_at: login.expires_at.as_millis(),
+        user: SessionUser::from(&me.user),
+        sites: me.sites,
+        actor: crate::session::new_actor(),
+    })
 }
 
 /// A refusal in the reader's language: the app's own words for the server's code, the
@@ -93,51 +87,16 @@ pub struct Refused {
 
 async fn refusal(response: gloo_net::http::Response, status: u16) -> Refused {
     let texts = crate::i18n::current_language().texts();
-    match response.json::<ErrorAnswer>().await {
+    match response.json::<ErrorBody>().await {
         Ok(answer) => Refused { message: texts.api_error(&answer.code).map(str::to_owned).unwrap_or(answer.error), code: answer.code },
         Err(_) => Refused { code: String::new(), message: texts.server_answered.replace("{}", &status.to_string()) },
     }
 }
 
-/// One change of a document as the server's history lists it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct HistoryEntry {
-    /// The person the change's author (its Automerge actor) is bound to.
-    pub user: Option<String>,
-    /// The name the device wrote into the change.
-    pub named: Option<String>,
-    /// Milliseconds since the epoch, by the device's clock.
-    pub at: i64,
-    pub summary: String,
-    /// The Automerge actor (hex): the app install the change came from.
-    #[serde(default)]
-    pub actor: String,
-    /// The change's hash (hex), to read what it did from the phone's copy.
-    #[serde(default)]
-    pub hash: String,
-}
-
 /// Who changed a document, when and how: `GET /api/documents/{id}/history`. Needs the
 /// network: the phone knows only what its changes claim, the server knows who sent them.
-pub async fn fetch_history(token: &str, document: &shared::protocol::DocumentId) -> Result<Vec<HistoryEntry>, String> {
-    let response = Request::get(&format!("/api/documents/{document}/history"))
-        .header("authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .map_err(|error| error.to_string())?;
-    if !response.ok() {
-        let status = response.status();
-        return Err(error_message(response, status).await);
-    }
-    response.json().await.map_err(|error| error.to_string())
-}
-
-/// Someone who works at a site, as `GET /api/sites/{site}/people` lists them.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct Person {
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
+pub async fn fetch_history(token: &str, document: &shared::protocol::DocumentId) -> Result<Vec<HistoryEntry>, AppError> {
+    call(Request::get(&format!("/api/documents/{document}/history")).header("authorization", &bearer(token)).build()).await
 }
 
 /// A person's name as the site lists them, else their user name.
@@ -156,19 +115,25 @@ pub fn display_name(people: &[Person], user: &str) -> String {
 pub fn use_site_people(site: impl Fn() -> Option<String> + Send + Sync + 'static) -> leptos::prelude::Memo<Vec<Person>> {
     use leptos::prelude::*;
     let current = crate::session::use_session();
+    let site = Memo::new(move |_| site().unwrap_or_default());
     let people = LocalResource::new(move || {
         let token = current.session.get().map(|session| session.token).unwrap_or_default();
-        let site = site().unwrap_or_default();
+        let site = site.get();
         async move { if site.is_empty() { Vec::new() } else { site_people(&token, &site).await } }
     });
     // The person signed in is always known by name, even on a phone that never fetched
     // the site's people (offline since signing in).
     Memo::new(move |_| {
         let mut found = people.get().unwrap_or_default();
-        if let Some(user) = current.session.with(|session| session.as_ref().map(|session| session.user.clone()))
-            && !found.iter().any(|person| person.username == user.username)
+        let me = current.session.with(|session| {
+            let session = session.as_ref()?;
+            let role = site.with(|site| session.sites.iter().find(|known| known.id.as_str() == site).map(|known| known.role))?;
+            Some(Person { username: Username::parse(&session.user.username).ok()?, display_name: session.user.display_name.clone(), role })
+        });
+        if let Some(me) = me
+            && !found.iter().any(|person| person.username == me.username)
         {
-            found.push(Person { username: user.username, display_name: user.display_name, role: String::new() });
+            found.push(me);
         }
         found
     })
@@ -239,13 +204,13 @@ pub async fn site_people(token: &str, site: &str) -> Vec<Person> {
 
 /// Sends an authenticated request and reads a JSON answer; a refusal reads as the
 /// server's message.
-async fn call<T: serde::de::DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, String> {
-    let response = request.map_err(|error| error.to_string())?.send().await.map_err(|error| error.to_string())?;
+async fn call<T: serde::de::DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, AppError> {
+    let response = request?.send().await?;
     if !response.ok() {
         let status = response.status();
-        return Err(error_message(response, status).await);
+        return Err(AppError::Refused(refusal(response, status).await));
     }
-    response.json().await.map_err(|error| error.to_string())
+    Ok(response.json().await?)
 }
 
 fn bearer(token: &str) -> String {
@@ -253,77 +218,49 @@ fn bearer(token: &str) -> String {
 }
 
 /// A single-use ticket that opens one sync socket (`/sync?ticket=`), valid for seconds.
-pub async fn sync_ticket(token: &str) -> Result<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Ticket {
-        ticket: String,
-    }
-    let answer: Ticket = call(Request::post("/api/sync-ticket").header("authorization", &bearer(token)).build()).await?;
+pub async fn sync_ticket(token: &str) -> Result<String, AppError> {
+    let answer: TicketResponse = call(Request::post("/api/sync-ticket").header("authorization", &bearer(token)).build()).await?;
     Ok(answer.ticket)
 }
 
 /// Who the token's owner is and where they work now (roles change; sites are added).
-pub async fn fetch_me(token: &str) -> Result<(SessionUser, Vec<SessionSite>), String> {
-    let me: MeAnswer = call(Request::get("/api/me").header("authorization", &bearer(token)).build()).await?;
-    Ok((me.user, me.sites))
+pub async fn fetch_me(token: &str) -> Result<(SessionUser, Vec<SessionSite>), AppError> {
+    let me: MeResponse = call(Request::get("/api/me").header("authorization", &bearer(token)).build()).await?;
+    Ok((SessionUser::from(&me.user), me.sites))
 }
 
 /// Tells the server this phone's token is done with (204, no body): it is refused from now
 /// on, and sockets it opened close.
-pub async fn sign_out(token: &str) -> Result<(), String> {
-    let response = Request::post("/api/logout").header("authorization", &bearer(token)).send().await.map_err(|error| error.to_string())?;
+pub async fn sign_out(token: &str) -> Result<(), AppError> {
+    let response = Request::post("/api/logout").header("authorization", &bearer(token)).send().await?;
     let status = response.status();
-    if response.ok() { Ok(()) } else { Err(error_message(response, status).await) }
+    if response.ok() { Ok(()) } else { Err(AppError::Refused(refusal(response, status).await)) }
 }
 
 /// Creates a site (with its catalog and the standard checklists); its creator runs it.
-pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), String> {
-    let body = serde_json::json!({ "id": id, "name": name });
+pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), AppError> {
+    let body = NewSite { id: id.to_owned(), name: name.to_owned() };
     call::<serde_json::Value>(Request::post("/api/admin/sites").header("authorization", &bearer(token)).json(&body)).await.map(drop)
 }
 
-/// A role at a site, as the admin API spells it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
-pub struct SiteRole {
-    pub site: String,
-    pub role: String,
-}
-
-/// Someone an administrator manages.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
-pub struct AdminPerson {
-    pub username: String,
-    pub display_name: String,
-    pub roles: Vec<SiteRole>,
-    pub disabled: bool,
-    /// Milliseconds since the epoch.
-    pub last_sync: Option<i64>,
-    /// Actor ids (hex) of the app installs they signed in on.
-    pub devices: Vec<String>,
-}
-
-pub async fn admin_people(token: &str) -> Result<Vec<AdminPerson>, String> {
+pub async fn admin_people(token: &str) -> Result<Vec<PersonView>, AppError> {
     call(Request::get("/api/admin/users").header("authorization", &bearer(token)).build()).await
 }
 
 /// Makes an account; a refusal keeps its code, so the form can say which field it concerns.
-pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), Refused> {
-    let body = serde_json::json!({ "username": username, "display_name": display_name, "password": password, "roles": roles });
-    let failed = |error: gloo_net::Error| Refused { code: String::new(), message: error.to_string() };
-    let response = Request::post("/api/admin/users")
-        .header("authorization", &bearer(token))
-        .json(&body)
-        .map_err(failed)?
-        .send()
-        .await
-        .map_err(failed)?;
-    let status = response.status();
-    if response.ok() { Ok(()) } else { Err(refusal(response, status).await) }
+pub async fn create_user(token: &str, username: &str, display_name: &str, password: &str, roles: &[SiteRole]) -> Result<(), AppError> {
+    let body = NewUser {
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        password: password.to_owned(),
+        roles: roles.iter().map(NewRole::from).collect(),
+    };
+    call::<serde_json::Value>(Request::post("/api/admin/users").header("authorization", &bearer(token)).json(&body)).await.map(drop)
 }
 
 /// Replaces the person's roles at the sites the administrator runs.
-pub async fn set_roles(token: &str, username: &str, roles: &[SiteRole]) -> Result<(), String> {
-    let body = serde_json::json!({ "roles": roles });
+pub async fn set_roles(token: &str, username: &str, roles: &[SiteRole]) -> Result<(), AppError> {
+    let body = RoleChange { roles: roles.iter().map(NewRole::from).collect() };
     call::<serde_json::Value>(
         Request::put(&format!("/api/admin/users/{username}/roles")).header("authorization", &bearer(token)).json(&body),
     )
@@ -331,8 +268,8 @@ pub async fn set_roles(token: &str, username: &str, roles: &[SiteRole]) -> Resul
     .map(drop)
 }
 
-pub async fn reset_password(token: &str, username: &str, password: &str) -> Result<(), String> {
-    let body = serde_json::json!({ "password": password });
+pub async fn reset_password(token: &str, username: &str, password: &str) -> Result<(), AppError> {
+    let body = NewPassword { password: password.to_owned() };
     call::<serde_json::Value>(
         Request::post(&format!("/api/admin/users/{username}/password")).header("authorization", &bearer(token)).json(&body),
     )
@@ -340,7 +277,7 @@ pub async fn reset_password(token: &str, username: &str, password: &str) -> Resu
     .map(drop)
 }
 
-pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result<(), String> {
+pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result<(), AppError> {
     let action = if disabled { "disable" } else { "enable" };
     call::<serde_json::Value>(
         Request::post(&format!("/api/admin/users/{username}/{action}"))
@@ -351,23 +288,8 @@ pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result
     .map(drop)
 }
 
-/// The last backup the server knows of.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct BackupInfo {
-    /// Milliseconds since the epoch.
-    pub at: i64,
-    pub bytes: u64,
-    pub documents: u64,
-    pub blobs: u64,
-}
-
-#[derive(Deserialize)]
-struct BackupAnswer {
-    last_backup: Option<BackupInfo>,
-}
-
-pub async fn last_backup(token: &str) -> Result<Option<BackupInfo>, String> {
-    let answer: BackupAnswer = call(Request::get("/api/admin/backup").header("authorization", &bearer(token)).build()).await?;
+pub async fn last_backup(token: &str) -> Result<Option<LastBackup>, AppError> {
+    let answer: BackupStatus = call(Request::get("/api/admin/backup").header("authorization", &bearer(token)).build()).await?;
     Ok(answer.last_backup)
 }
 
@@ -391,10 +313,10 @@ pub async fn fetch_kept<T: serde::de::DeserializeOwned + serde::Serialize + Clon
     token: &str,
     path: &str,
     key: &str,
-) -> Result<Kept<T>, String> {
+) -> Result<Kept<T>, AppError> {
     use gloo_storage::Storage as _;
     let key = format!("{KEPT_PREFIX}{key}");
-    let fetched: Result<T, String> = call(Request::get(path).header("authorization", &bearer(token)).build()).await;
+    let fetched: Result<T, AppError> = call(Request::get(path).header("authorization", &bearer(token)).build()).await;
     match fetched {
         Ok(value) => {
             let kept = Kept { value, fetched_at: js_sys::Date::now() as i64, from_cache: false };
@@ -418,52 +340,4 @@ pub fn forget_kept() {
     for key in keys {
         let _ = storage.remove_item(&key);
     }
-}
-
-/// `GET /api/sites/{site}/summary`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct SiteSummary {
-    pub from: i64,
-    pub to: i64,
-    pub now: i64,
-    pub kpis: shared::kpi::Kpis,
-}
-
-/// One document of `GET /api/sites/{site}/documents`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct ListedDocument {
-    pub document: String,
-    #[serde(rename = "type")]
-    pub document_type: String,
-    pub title: String,
-    pub status: String,
-    pub location: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct DocumentList {
-    pub total: usize,
-    pub page: usize,
-    pub per_page: usize,
-    pub documents: Vec<ListedDocument>,
-}
-
-/// One of a field's concurrent values, from `GET /api/documents/{id}/conflicts`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct ShownValue {
-    pub id: String,
-    pub value: String,
-    pub actor: String,
-    pub user: Option<String>,
-    pub named: Option<String>,
-    pub at: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct ShownConflict {
-    pub path: Vec<String>,
-    pub values: Vec<ShownValue>,
 }

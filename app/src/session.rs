@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
 use crate::store;
 
 /// What the phone keeps after signing in.
@@ -34,15 +35,14 @@ pub struct SessionUser {
     pub display_name: String,
 }
 
-/// A site the user works at, as `/api/me` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionSite {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    /// `automerge:<id>` of the site's catalog.
-    pub catalog: Option<String>,
+impl From<&shared::api::UserView> for SessionUser {
+    fn from(user: &shared::api::UserView) -> SessionUser {
+        SessionUser { username: user.username.to_string(), display_name: user.display_name.clone() }
+    }
 }
+
+/// A site the user works at, as `/api/me` lists it.
+pub type SessionSite = shared::api::MySite;
 
 impl Session {
     /// The site `wanted` if the user works there, else their first site.
@@ -73,9 +73,9 @@ pub fn provide_session() {
     });
 }
 
-async fn stored_session() -> Result<Option<Session>, String> {
-    let store = store::local().await.map_err(|error| error.to_string())?;
-    let Some(json) = store.session().await.map_err(|error| error.to_string())? else { return Ok(None) };
+async fn stored_session() -> Result<Option<Session>, AppError> {
+    let store = store::local().await?;
+    let Some(json) = store.session().await? else { return Ok(None) };
     // A session in a shape this build does not know is no session: sign in again.
     Ok(serde_json::from_str(&json).ok())
 }
@@ -85,7 +85,7 @@ pub fn use_session() -> CurrentSession {
 }
 
 /// Keeps the session on the phone, then makes it current.
-pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), String> {
+pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), AppError> {
     keep(current, session).await?;
     // From now on the phone holds work that may exist nowhere else.
     if let Err(error) = store::ask_persistent().await {
@@ -94,10 +94,10 @@ pub async fn sign_in(current: CurrentSession, session: Session) -> Result<(), St
     Ok(())
 }
 
-async fn keep(current: CurrentSession, session: Session) -> Result<(), String> {
-    let store = store::local().await.map_err(|error| error.to_string())?;
-    let json = serde_json::to_string(&session).map_err(|error| error.to_string())?;
-    store.save_session(&json).await.map_err(|error| error.to_string())?;
+async fn keep(current: CurrentSession, session: Session) -> Result<(), AppError> {
+    let store = store::local().await?;
+    let json = serde_json::to_string(&session)?;
+    store.save_session(&json).await?;
     current.session.set(Some(session));
     Ok(())
 }
@@ -120,7 +120,7 @@ pub async fn refresh(current: CurrentSession) {
 /// everything this phone keeps, so the next person to sign in here sees only what their
 /// own roles allow. The caller warns first when changes are still on this phone only.
 /// Offline the token cannot be signed out on the server: it lapses when it expires.
-pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
+pub async fn sign_out(current: CurrentSession) -> Result<(), AppError> {
     crate::replica::stop();
     if let Some(session) = current.session.get_untracked() {
         // Not waited for: a phone with no connection signs out all the same.
@@ -130,7 +130,7 @@ pub async fn sign_out(current: CurrentSession) -> Result<(), String> {
             }
         });
     }
-    store::wipe_local().await.map_err(|error| error.to_string())?;
+    store::wipe_local().await?;
     crate::server::forget_people();
     crate::server::forget_kept();
     current.session.set(None);

@@ -15,8 +15,6 @@
 //! records inside a single transaction, so no moment exists in which a change is in
 //! neither form, and a write racing it is either merged or kept beside it.
 
-use std::fmt;
-
 use automerge::{AutoCommit, ChangeHash};
 use js_sys::{Array, Promise, Uint8Array};
 use sha2::{Digest, Sha256};
@@ -25,6 +23,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+use crate::error::describe;
 
 const VERSION: u32 = 2;
 const CHUNKS: &str = "chunks";
@@ -35,41 +35,21 @@ const SNAPSHOT: u32 = 0;
 const INCREMENTAL: u32 = 1;
 
 /// What went wrong with the local store.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The browser gives no IndexedDB (private mode in some browsers, or disabled).
+    #[error("this browser offers no local storage: {0}")]
     Unavailable(String),
     /// A document's stored bytes do not load; other documents are unaffected.
+    #[error("document {document} is damaged on this phone: {detail}")]
     Corrupt { document: DocumentId, detail: String },
     /// A read or write failed (quota, a closed database…).
+    #[error("the phone's storage failed: {0}")]
     Failed(String),
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Unavailable(detail) => write!(f, "this browser offers no local storage: {detail}"),
-            StoreError::Corrupt { document, detail } => write!(f, "document {document} is damaged on this phone: {detail}"),
-            StoreError::Failed(detail) => write!(f, "the phone's storage failed: {detail}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
 fn failed(error: JsValue) -> StoreError {
     StoreError::Failed(describe(&error))
-}
-
-/// A readable message from whatever a browser API threw or rejected with.
-fn describe(error: &JsValue) -> String {
-    if let Some(exception) = error.dyn_ref::<web_sys::DomException>() {
-        return format!("{}: {}", exception.name(), exception.message());
-    }
-    if let Some(error) = error.dyn_ref::<js_sys::Error>() {
-        return String::from(error.message());
-    }
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
 }
 
 /// How much the phone keeps for this app, and whether the browser may clear it.

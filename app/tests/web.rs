@@ -176,3 +176,33 @@ async fn a_small_site_is_listed_whole_and_a_place_may_be_left_out() {
     assert_eq!(chosen.get_untracked(), "", "a place the catalog does not hold is let go");
     host.remove();
 }
+
+#[wasm_bindgen_test]
+fn the_router_matches_each_page_at_the_path_shared_routes_gives_it() {
+    use leptos_router::{PathSegment, PossibleRouteMatch as _};
+    use shared::routes::AppRoute;
+    for &route in AppRoute::ALL {
+        let path = app::path_of(route);
+        let mut segments = Vec::new();
+        path.generate_path(&mut segments);
+        let written: Vec<String> = segments
+            .iter()
+            .filter(|segment| !segment.as_raw_str().is_empty())
+            .map(|segment| match segment {
+                PathSegment::Param(name) => format!(":{name}"),
+                other => other.as_raw_str().to_owned(),
+            })
+            .collect();
+        assert_eq!(format!("/{}", written.join("/")), route.pattern(), "{route:?}");
+        // An address of the page matches whole, its parameters named as the pattern names them.
+        let address: Vec<&str> =
+            route.pattern().split('/').map(|segment| if segment.starts_with(':') { "hq-1" } else { segment }).collect();
+        let address = address.join("/");
+        let matched = path.test(&address).unwrap_or_else(|| panic!("{route:?} does not match {address}"));
+        assert!(matched.remaining().trim_matches('/').is_empty(), "{route:?} leaves {:?} of {address}", matched.remaining());
+        let named: Vec<String> = route.pattern().split('/').filter_map(|segment| segment.strip_prefix(':')).map(str::to_owned).collect();
+        let params = matched.params();
+        assert_eq!(params.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(), named, "{route:?}");
+        assert!(params.iter().all(|(_, value)| value == "hq-1"), "{route:?}: {params:?}");
+    }
+}

@@ -17,18 +17,19 @@ use shared::document::{Edit, EntryId, seeds};
 use shared::kpi::{Period, compute};
 use shared::projection::summaries;
 use shared::protocol::DocumentId;
-use shared::time::Timestamp;
+use shared::time::{Span, Timestamp};
 
-const DAY: i64 = 86_400_000;
+/// Where the benchmark's made-up history begins.
+const EPOCH: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
-fn edit(user: &str, at: i64) -> Edit {
-    Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
+fn edit(user: &str, at: Timestamp) -> Edit {
+    Edit::new(Username::parse(user).unwrap(), at)
 }
 
 /// Document `index`: two thirds work orders in various states, one third submitted
 /// electrical rounds, spread over a year.
 fn document(index: usize, hq: &SiteId) -> automerge::AutoCommit {
-    let at = 1_700_000_000_000 + (index as i64 % 365) * DAY + index as i64 * 1_000;
+    let at = EPOCH.plus(Span::days(index as i64 % 365)).plus_millis(index as i64 * 1_000);
     let actor = ActorId::from((index as u128).to_be_bytes());
     if index % 3 == 2 {
         let checklist = seeds::electrical();
@@ -43,9 +44,9 @@ fn document(index: usize, hq: &SiteId) -> automerge::AutoCommit {
         let mut round = Inspection::start(actor, &new, &edit("inspector", at)).unwrap();
         for (number, item) in checklist.items.iter().enumerate() {
             let value = if number % 7 == index % 7 { AnswerValue::NotApplicable } else { AnswerValue::Pass };
-            let _ = round.answer(None, &item.id, &value, &edit("inspector", at + 60_000));
+            let _ = round.answer(None, &item.id, &value, &edit("inspector", at.plus(Span::MINUTE)));
         }
-        let _ = round.submit(&edit("inspector", at + 120_000));
+        let _ = round.submit(&edit("inspector", at.plus(Span::minutes(2))));
         return round.into_doc();
     }
     let new = NewWorkOrder {
@@ -56,7 +57,7 @@ fn document(index: usize, hq: &SiteId) -> automerge::AutoCommit {
         asset: Some(format!("asset-{}", index % 200)),
         category: Category::Hvac,
         priority: Priority::ALL[index % Priority::ALL.len()],
-        due_at: Some(Timestamp::from_millis(at + DAY)),
+        due_at: Some(at.plus(Span::DAY)),
         source: None,
     };
     let mut order = WorkOrder::report(actor, &new, &EntryId::parse("reported").unwrap(), &edit("inspector", at)).unwrap();
@@ -68,7 +69,11 @@ fn document(index: usize, hq: &SiteId) -> automerge::AutoCommit {
         EventKind::Verified { rating: Rating::new(4).unwrap(), comment: String::new() },
     ];
     for (number, step) in steps.iter().take(index % 6).enumerate() {
-        order.record(&EntryId::parse(&format!("e{number}")).unwrap(), step, &edit("tech", at + (number as i64 + 1) * 600_000));
+        order.record(
+            &EntryId::parse(&format!("e{number}")).unwrap(),
+            step,
+            &edit("tech", at.plus(Span::minutes(10 * (number as i64 + 1)))),
+        );
     }
     order.into_doc()
 }
@@ -94,9 +99,8 @@ fn main() {
     let rebuild = started.elapsed();
     assert_eq!(rebuilt.projected, count, "{rebuilt:?}");
 
-    let period =
-        Period { from: Timestamp::from_millis(1_700_000_000_000 + 30 * DAY), to: Timestamp::from_millis(1_700_000_000_000 + 120 * DAY) };
-    let now = Timestamp::from_millis(1_700_000_000_000 + 400 * DAY);
+    let period = Period { from: EPOCH.plus(Span::days(30)), to: EPOCH.plus(Span::days(120)) };
+    let now = EPOCH.plus(Span::days(400));
     let mut read_times = Vec::new();
     let mut compute_times = Vec::new();
     for _ in 0..10 {

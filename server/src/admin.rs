@@ -11,10 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use shared::directory::{Role, SiteId, Username};
 
-use crate::auth::{Session, UserView, now};
+use shared::api::{NewPassword, NewRole, NewSite, NewUser, PersonView, RoleChange, UserView};
+
+use crate::auth::{Session, now};
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
 use crate::provision::{Starter, create_site_documents};
@@ -34,49 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/users/{username}/enable", post(enable_user))
         .route("/api/admin/users/{username}/password", post(reset_password))
         .route("/api/admin/users/{username}/roles", axum::routing::put(set_roles))
-}
-
-/// A person as administrators see them: roles, whether they may sign in, when they last
-/// synced and the devices (Automerge actors) bound to them.
-#[derive(Serialize)]
-pub struct PersonView {
-    #[serde(flatten)]
-    pub user: UserView,
-    /// Milliseconds since the epoch.
-    pub last_sync: Option<i64>,
-    /// Actor ids (hex), one per app install they signed in on.
-    pub devices: Vec<String>,
-}
-
-#[derive(Deserialize)]
-pub struct NewPassword {
-    pub password: String,
-}
-
-#[derive(Deserialize)]
-pub struct RoleChange {
-    pub roles: Vec<NewRole>,
-}
-
-#[derive(Deserialize)]
-pub struct NewSite {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Deserialize)]
-pub struct NewUser {
-    pub username: String,
-    pub display_name: String,
-    pub password: String,
-    #[serde(default)]
-    pub roles: Vec<NewRole>,
-}
-
-#[derive(Deserialize)]
-pub struct NewRole {
-    pub site: String,
-    pub role: String,
 }
 
 /// Creates a site with its catalog and the standard checklists. Blocking.

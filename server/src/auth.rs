@@ -25,6 +25,7 @@ use hmac::{Hmac, Mac};
 use password_hash::rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use shared::api::{LoginRequest, LoginResponse, MeResponse, MySite, SiteRole, TicketResponse, UserView};
 use shared::directory::{Role, SiteId, Username};
 use shared::time::Timestamp;
 
@@ -312,13 +313,6 @@ impl SyncTickets {
     }
 }
 
-#[derive(Serialize)]
-struct TicketResponse {
-    ticket: String,
-    /// Seconds it stays valid.
-    expires_in: u64,
-}
-
 async fn sync_ticket(State(state): State<AppState>, session: Session) -> Json<TicketResponse> {
     let ticket = state.tickets.issue(&session.user, session.signed_in, Instant::now());
     Json(TicketResponse { ticket, expires_in: TICKET_LIFETIME.as_secs() })
@@ -332,34 +326,6 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Statu
     state.sync.signed_out(session.signed_in.token);
     tracing::info!(user = %session.user.username, "signed out");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct LoginRequest {
-    username: String,
-    password: String,
-}
-
-#[derive(Serialize)]
-struct LoginResponse {
-    token: String,
-    user: UserView,
-    expires_at: Timestamp,
-}
-
-/// A user as the API shows them: never the password hash.
-#[derive(Serialize)]
-pub struct UserView {
-    pub username: Username,
-    pub display_name: String,
-    pub roles: Vec<SiteRole>,
-    pub disabled: bool,
-}
-
-#[derive(Serialize)]
-pub struct SiteRole {
-    pub site: SiteId,
-    pub role: Role,
 }
 
 impl From<&UserRecord> for UserView {
@@ -448,21 +414,6 @@ pub fn loggable(text: &str) -> String {
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| hash_password("not anyone's password").expect("hashing works"))
-}
-
-#[derive(Serialize)]
-struct MeResponse {
-    user: UserView,
-    sites: Vec<MySite>,
-}
-
-#[derive(Serialize)]
-struct MySite {
-    id: SiteId,
-    name: String,
-    role: Role,
-    /// `automerge:<id>` of the site's catalog; `null` before one exists.
-    catalog: Option<String>,
 }
 
 async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeResponse>, AppError> {

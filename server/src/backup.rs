@@ -31,10 +31,11 @@ use anyhow::{Context, bail};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::net::UnixListener;
 use tokio::task::{JoinHandle, JoinSet};
+
+use shared::api::{BackupStatus, LastBackup};
 
 use crate::auth::Session;
 use crate::{AppError, AppState, Storage};
@@ -75,25 +76,8 @@ pub struct Summary {
     pub entries: u64,
 }
 
-/// The record of the last backup, in `meta` and from `GET /api/admin/backup`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastBackup {
-    /// When it was finished, in milliseconds since the epoch.
-    pub at: i64,
-    pub bytes: u64,
-    pub documents: u64,
-    pub blobs: u64,
-    /// How it was made.
-    pub by: String,
-}
-
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/admin/backup", get(last_backup))
-}
-
-#[derive(Serialize)]
-struct BackupStatus {
-    last_backup: Option<LastBackup>,
 }
 
 async fn last_backup(State(state): State<AppState>, session: Session) -> Result<Json<BackupStatus>, AppError> {

@@ -100,7 +100,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(serde_json::json!({ "error": self.to_string(), "code": self.code() }))).into_response();
+        let mut response = (status, Json(shared::api::ErrorBody { code: self.code().to_owned(), error: self.to_string() })).into_response();
         match &self {
             AppError::Unauthorized | AppError::WrongLogin => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

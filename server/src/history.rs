@@ -9,12 +9,10 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use serde::Serialize;
-use shared::directory::Username;
+use shared::api::HistoryEntry;
 use shared::document::history::history;
 use shared::document::read_site;
 use shared::protocol::DocumentId;
-use shared::time::Timestamp;
 
 use crate::auth::Session;
 use crate::{AppError, AppState};
@@ -23,20 +21,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/documents/{id}/history", get(document_history))
 }
 
-#[derive(Serialize)]
-struct Entry {
-    hash: String,
-    actor: String,
-    /// The person bound to the actor.
-    user: Option<Username>,
-    /// The person the change's message names (what the device said).
-    named: Option<String>,
-    at: Timestamp,
-    summary: String,
-    operations: u64,
-}
-
-async fn document_history(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Vec<Entry>>, AppError> {
+async fn document_history(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoryEntry>>, AppError> {
     let document = DocumentId::parse(&id).map_err(|error| AppError::BadRequest(error.to_string()))?;
     let store = state.documents.clone();
     let doc = tokio::task::spawn_blocking(move || store.load(&document)).await.context("the load task failed")??;
@@ -51,7 +40,7 @@ async fn document_history(State(state): State<AppState>, session: Session, Path(
     let mut entries = Vec::new();
     for change in history(&mut doc) {
         let user = if planner.as_ref() == Some(&change.actor) { None } else { state.directory.actor_owner(&change.actor)? };
-        entries.push(Entry {
+        entries.push(HistoryEntry {
             hash: change.hash,
             actor: change.actor,
             user,

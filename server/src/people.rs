@@ -6,21 +6,14 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use shared::directory::{Role, SiteId, Username};
+use shared::api::Person;
+use shared::directory::SiteId;
 
 use crate::auth::Session;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/sites/{site}/people", get(site_people))
-}
-
-#[derive(Serialize)]
-struct Person {
-    username: Username,
-    display_name: String,
-    role: Role,
 }
 
 async fn site_people(State(state): State<AppState>, session: Session, Path(site): Path<String>) -> Result<Json<Vec<Person>>, AppError> {

@@ -19,21 +19,21 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use shared::api::{DocumentList, ListedDocument, ShownConflict, ShownValue, SiteSummary};
 use shared::directory::SiteId;
 use shared::document::conflicts::{ConflictValue, conflicts};
 use shared::document::{DocumentType, read_site};
-use shared::kpi::{Kpis, Period, compute};
+use shared::kpi::{Period, compute};
 use shared::projection::{Projection, Summary, summaries};
 use shared::protocol::DocumentId;
-use shared::time::Timestamp;
+use shared::time::{Span, Timestamp};
 
 use crate::auth::{LinkSession, Session, now};
 use crate::{AppError, AppState};
 
 /// The period a dashboard shows when none is asked for.
 const DEFAULT_DAYS: i64 = 30;
-const DAY: i64 = 86_400_000;
 /// The most documents one page lists.
 pub const MAX_PER_PAGE: usize = 500;
 
@@ -64,7 +64,7 @@ fn parse_time(name: &str, value: &str) -> Result<Timestamp, AppError> {
 
 fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Period, AppError> {
     let to = to.map(|to| parse_time("to", to)).transpose()?.unwrap_or(now);
-    let from = from.map(|from| parse_time("from", from)).transpose()?.unwrap_or(to.plus_millis(-DEFAULT_DAYS * DAY));
+    let from = from.map(|from| parse_time("from", from)).transpose()?.unwrap_or(to.minus(Span::days(DEFAULT_DAYS)));
     if from >= to {
         return Err(AppError::BadRequest("from must come before to".to_owned()));
     }
@@ -90,29 +90,19 @@ struct PeriodQuery {
     to: Option<String>,
 }
 
-#[derive(Serialize)]
-struct SummaryAnswer {
-    site: SiteId,
-    from: Timestamp,
-    to: Timestamp,
-    /// The time overdue is judged at.
-    now: Timestamp,
-    kpis: Kpis,
-}
-
 async fn summary(
     State(state): State<AppState>,
     session: Session,
     Path(site): Path<String>,
     Query(query): Query<PeriodQuery>,
-) -> Result<Json<SummaryAnswer>, AppError> {
+) -> Result<Json<SiteSummary>, AppError> {
     let site = readable_site(&session, &site)?;
     let now = now();
     let period = period(query.from.as_deref(), query.to.as_deref(), now)?;
     let projections = site_projections(&state, site.clone()).await?;
     let (orders, inspections, stocktakes) = summaries(&projections);
     let kpis = compute(period, now, &orders, &inspections, &stocktakes);
-    Ok(Json(SummaryAnswer { site, from: period.from, to: period.to, now, kpis }))
+    Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis }))
 }
 
 #[derive(Deserialize)]
@@ -127,28 +117,6 @@ struct ListQuery {
     per_page: Option<String>,
     /// `true`: only work orders open past their due time.
     overdue: Option<String>,
-}
-
-/// One document of a list.
-#[derive(Serialize)]
-struct Listed {
-    document: String,
-    #[serde(rename = "type")]
-    document_type: DocumentType,
-    title: String,
-    status: String,
-    location: String,
-    created_by: String,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-}
-
-#[derive(Serialize)]
-struct ListAnswer {
-    total: usize,
-    page: usize,
-    per_page: usize,
-    documents: Vec<Listed>,
 }
 
 /// The documents a list query selects, newest change first.
@@ -188,7 +156,7 @@ async fn documents(
     session: Session,
     Path(site): Path<String>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<ListAnswer>, AppError> {
+) -> Result<Json<DocumentList>, AppError> {
     let site = readable_site(&session, &site)?;
     let page = number("page", query.page.as_deref(), 1, 1..=usize::MAX)?;
     let per_page = number("per_page", query.per_page.as_deref(), 50, 1..=MAX_PER_PAGE)?;
@@ -197,7 +165,7 @@ async fn documents(
         .iter()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
-        .map(|projection| Listed {
+        .map(|projection| ListedDocument {
             document: projection.document.clone(),
             document_type: projection.document_type(),
             title: projection.title.clone(),
@@ -208,7 +176,7 @@ async fn documents(
             updated_at: projection.updated_at,
         })
         .collect();
-    Ok(Json(ListAnswer { total: selected.len(), page, per_page, documents }))
+    Ok(Json(DocumentList { total: selected.len(), page, per_page, documents }))
 }
 
 #[derive(Deserialize)]
@@ -303,26 +271,6 @@ async fn export(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body))
 }
 
-/// One of a field's concurrent values, as the API shows it.
-#[derive(Serialize)]
-struct ShownValue {
-    id: String,
-    /// The value in words (a map's fields as `key: value` lines).
-    value: String,
-    actor: String,
-    /// The person the change's actor is bound to.
-    user: Option<String>,
-    /// The name the device wrote into the change.
-    named: Option<String>,
-    at: Timestamp,
-}
-
-#[derive(Serialize)]
-struct ShownConflict {
-    path: Vec<String>,
-    values: Vec<ShownValue>,
-}
-
 fn words(value: &ConflictValue) -> String {
     match value {
         ConflictValue::Scalar(scalar) => scalar.to_string().trim_matches('"').to_owned(),
@@ -365,10 +313,10 @@ mod tests {
 
     #[test]
     fn periods_read_dates_and_milliseconds_and_refuse_nonsense() {
-        let now = Timestamp::from_millis(100 * DAY);
-        assert_eq!(period(None, None, now).unwrap(), Period { from: Timestamp::from_millis(70 * DAY), to: now });
+        let now = Timestamp::from_day(100);
+        assert_eq!(period(None, None, now).unwrap(), Period { from: Timestamp::from_day(70), to: now });
         let dates = period(Some("1970-01-02"), Some("172800000"), now).unwrap();
-        assert_eq!(dates, Period { from: Timestamp::from_millis(DAY), to: Timestamp::from_millis(2 * DAY) });
+        assert_eq!(dates, Period { from: Timestamp::from_day(1), to: Timestamp::from_day(2) });
         assert!(
             matches!(period(Some("yesterday"), None, now), Err(AppError::BadRequest(message)) if message.starts_with("from=\"yesterday\""))
         );

@@ -6,7 +6,9 @@ use std::io::BufRead as _;
 use anyhow::Context;
 use shared::directory::Username;
 
-use crate::admin::{NewSite, NewUser, SETUP_USER, create_site, create_user, parse_role_arg, set_disabled};
+use shared::api::{NewSite, NewUser};
+
+use crate::admin::{SETUP_USER, create_site, create_user, parse_role_arg, set_disabled};
 use crate::config::{Command, Config, ProjectionsCommand, SiteCommand, TlsCommand, UserCommand};
 use crate::directory::Directory;
 use crate::documents::DocumentStore;

@@ -4,6 +4,7 @@
 //! file, a socket or the browser. Time and randomness are passed in by the caller, so
 //! every function is deterministic and runs the same natively and in wasm.
 
+pub mod api;
 pub mod csv;
 pub mod directory;
 pub mod document;

@@ -9,9 +9,7 @@
 //! day start at its midnight.
 
 use crate::document::catalog::{Every, Schedule};
-use crate::time::{Timestamp, first_of_month, year_month};
-
-const DAY: i64 = 24 * 60 * 60 * 1000;
+use crate::time::{Span, Timestamp, first_of_month, year_month};
 
 /// A round as the schedule needs to know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,12 +58,12 @@ impl Occurrence {
 
 /// The local day number of `time` (days since 1970-01-01 in the caller's time zone).
 fn local_day(time: Timestamp, offset_minutes: i32) -> i64 {
-    (time.as_millis() + i64::from(offset_minutes) * 60_000).div_euclid(DAY)
+    time.plus(Span::minutes(i64::from(offset_minutes))).day_number()
 }
 
 /// The instant a local day begins.
 fn day_start(day: i64, offset_minutes: i32) -> Timestamp {
-    Timestamp::from_millis(day * DAY - i64::from(offset_minutes) * 60_000)
+    Timestamp::from_day(day).minus(Span::minutes(i64::from(offset_minutes)))
 }
 
 /// Months since year 0 of a day number.
@@ -143,16 +141,16 @@ pub fn occurrences(schedules: &[Schedule], rounds: &[RoundFact], now: Timestamp,
 /// most) and time of day.
 pub fn plan_occurrence(every: Every, start: Timestamp, index: i64) -> Timestamp {
     match every {
-        Every::Days(count) => start.plus_millis(index * i64::from(count) * DAY),
-        Every::Weeks(count) => start.plus_millis(index * i64::from(count) * 7 * DAY),
+        Every::Days(count) => start.plus(Span::DAY.times(index * i64::from(count))),
+        Every::Weeks(count) => start.plus(Span::WEEK.times(index * i64::from(count))),
         Every::Months(count) => {
-            let start_day = start.as_millis().div_euclid(DAY);
-            let time_of_day = start.as_millis().rem_euclid(DAY);
+            let start_day = start.day_number();
+            let time_of_day = start.time_of_day();
             let (year, month) = year_month(start_day);
             let day_of_month = (start_day - first_of_month(year, month)).min(27);
             let months = month_number(start_day) + index * i64::from(count);
             let first = first_of_month(months.div_euclid(12), months.rem_euclid(12) + 1);
-            Timestamp::from_millis((first + day_of_month) * DAY + time_of_day)
+            Timestamp::from_day(first + day_of_month).plus(time_of_day)
         }
     }
 }
@@ -162,12 +160,12 @@ pub fn plan_index(every: Every, start: Timestamp, now: Timestamp) -> Option<i64>
     if now < start {
         return None;
     }
-    let elapsed = now.millis_since(start);
+    let elapsed = now.since(start);
     let guess = match every {
-        Every::Days(count) => elapsed / (i64::from(count) * DAY),
-        Every::Weeks(count) => elapsed / (i64::from(count) * 7 * DAY),
+        Every::Days(count) => elapsed.whole(Span::DAY.times(i64::from(count))),
+        Every::Weeks(count) => elapsed.whole(Span::WEEK.times(i64::from(count))),
         Every::Months(count) => {
-            let months = month_number(now.as_millis().div_euclid(DAY)) - month_number(start.as_millis().div_euclid(DAY));
+            let months = month_number(now.day_number()) - month_number(start.day_number());
             months / i64::from(count)
         }
     };
@@ -202,8 +200,6 @@ mod tests {
         RoundFact { template: "automerge:fire".into(), place: "hq-b1".into(), started_at: started, submitted_at: submitted }
     }
 
-    const HOUR: i64 = 60 * 60 * 1000;
-
     #[test]
     fn calendar_arithmetic_matches_known_dates() {
         assert_eq!(first_of_month(1970, 1), 0);
@@ -220,12 +216,12 @@ mod tests {
     #[test]
     fn a_daily_round_is_due_today_done_when_submitted_and_overdue_when_missed() {
         // Started at 15:00 on the 24th: the period is the local day, not 24 hours from 15:00.
-        let daily = schedule(Every::Days(1), beijing_day(24).plus_millis(15 * HOUR));
-        let now = beijing_day(26).plus_millis(9 * HOUR);
-        let yesterday = beijing_day(25).plus_millis(23 * HOUR);
+        let daily = schedule(Every::Days(1), beijing_day(24).plus(Span::hours(15)));
+        let now = beijing_day(26).plus(Span::hours(9));
+        let yesterday = beijing_day(25).plus(Span::hours(23));
         let at = |rounds: &[RoundFact]| occurrences(std::slice::from_ref(&daily), rounds, now, BEIJING).remove(0);
 
-        let due = at(&[round(yesterday, Some(yesterday.plus_millis(HOUR / 2)))]);
+        let due = at(&[round(yesterday, Some(yesterday.plus(Span::minutes(30))))]);
         assert_eq!((due.period_start, due.due_by), (beijing_day(26), beijing_day(27)));
         assert_eq!(due.standing, Standing::Due { overdue_since: None });
         assert!(due.is_open() && !due.is_overdue());
@@ -234,10 +230,10 @@ mod tests {
         assert_eq!(missed.standing, Standing::Due { overdue_since: Some(beijing_day(26)) });
         assert!(missed.is_overdue());
 
-        let started = beijing_day(26).plus_millis(8 * HOUR);
+        let started = beijing_day(26).plus(Span::hours(8));
         assert_eq!(at(&[round(started, None)]).standing, Standing::InProgress);
-        let done = at(&[round(started, None), round(started, Some(started.plus_millis(HOUR)))]);
-        assert_eq!(done.standing, Standing::Done { at: started.plus_millis(HOUR) });
+        let done = at(&[round(started, None), round(started, Some(started.plus(Span::HOUR)))]);
+        assert_eq!(done.standing, Standing::Done { at: started.plus(Span::HOUR) });
         assert!(!done.is_open());
 
         // Another template or place does not count.
@@ -247,25 +243,25 @@ mod tests {
 
     #[test]
     fn maintenance_occurrences_count_from_the_start_instant() {
-        let start = beijing_day(30).plus_millis(9 * HOUR);
+        let start = beijing_day(30).plus(Span::hours(9));
         let quarterly = Every::Months(3);
         // 30 November → 28 February (no 30th), 28 May…; the time of day is kept.
         let second = plan_occurrence(quarterly, start, 1);
-        assert_eq!(second.millis_since(day_start(first_of_month(2027, 2) + 27, BEIJING)), 9 * HOUR);
+        assert_eq!(second.since(day_start(first_of_month(2027, 2) + 27, BEIJING)), Span::hours(9));
         assert_eq!(plan_index(quarterly, start, start.plus_millis(-1)), None);
         assert_eq!(plan_index(quarterly, start, start), Some(0));
         assert_eq!(plan_index(quarterly, start, second.plus_millis(-1)), Some(0));
         assert_eq!(plan_index(quarterly, start, second), Some(1));
         let weekly = Every::Weeks(2);
-        assert_eq!(plan_occurrence(weekly, start, 3), start.plus_millis(3 * 14 * DAY));
-        assert_eq!(plan_index(weekly, start, start.plus_millis(3 * 14 * DAY + HOUR)), Some(3));
-        assert_eq!(plan_index(Every::Days(1), start, start.plus_millis(DAY - 1)), Some(0));
+        assert_eq!(plan_occurrence(weekly, start, 3), start.plus(Span::days(3 * 14)));
+        assert_eq!(plan_index(weekly, start, start.plus(Span::days(3 * 14).plus(Span::HOUR))), Some(3));
+        assert_eq!(plan_index(Every::Days(1), start, start.plus(Span::DAY).minus(Span::from_millis(1))), Some(0));
     }
 
     #[test]
     fn weekly_and_monthly_periods_follow_the_calendar() {
-        let weekly = schedule(Every::Weeks(1), beijing_day(2).plus_millis(10 * HOUR));
-        let now = beijing_day(26).plus_millis(9 * HOUR);
+        let weekly = schedule(Every::Weeks(1), beijing_day(2).plus(Span::hours(10)));
+        let now = beijing_day(26).plus(Span::hours(9));
         let occurrence = occurrences(&[weekly], &[], now, BEIJING).remove(0);
         assert_eq!((occurrence.period_start, occurrence.due_by), (beijing_day(23), beijing_day(30)));
 

@@ -34,9 +34,85 @@ impl Timestamp {
     pub const fn millis_since(self, earlier: Timestamp) -> i64 {
         self.0.saturating_sub(earlier.0)
     }
+
+    /// The time `span` later (earlier if the span is negative).
+    pub const fn plus(self, span: Span) -> Timestamp {
+        self.plus_millis(span.0)
+    }
+
+    /// The time `span` earlier.
+    pub const fn minus(self, span: Span) -> Timestamp {
+        Timestamp(self.0.saturating_sub(span.0))
+    }
+
+    /// The time from `earlier` to `self`, negative if `earlier` is later (clock skew).
+    pub const fn since(self, earlier: Timestamp) -> Span {
+        Span(self.millis_since(earlier))
+    }
+
+    /// Midnight UTC beginning day number `day` (days since 1970-01-01).
+    pub const fn from_day(day: i64) -> Timestamp {
+        Timestamp(day.saturating_mul(Span::DAY.0))
+    }
+
+    /// The UTC day number (days since 1970-01-01) this falls on.
+    pub const fn day_number(self) -> i64 {
+        self.0.div_euclid(Span::DAY.0)
+    }
+
+    /// The time since the UTC midnight before this.
+    pub const fn time_of_day(self) -> Span {
+        Span(self.0.rem_euclid(Span::DAY.0))
+    }
 }
 
-const DAY: i64 = 86_400_000;
+/// A length of time in the unit timestamps count (milliseconds). Signed: phones' clocks
+/// differ, so one phone's time may come "before" another's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Span(i64);
+
+impl Span {
+    pub const MINUTE: Span = Span(60_000);
+    pub const HOUR: Span = Span(60 * Span::MINUTE.0);
+    pub const DAY: Span = Span(24 * Span::HOUR.0);
+    pub const WEEK: Span = Span(7 * Span::DAY.0);
+
+    pub const fn from_millis(milliseconds: i64) -> Span {
+        Span(milliseconds)
+    }
+
+    pub const fn minutes(count: i64) -> Span {
+        Span::MINUTE.times(count)
+    }
+
+    pub const fn hours(count: i64) -> Span {
+        Span::HOUR.times(count)
+    }
+
+    pub const fn days(count: i64) -> Span {
+        Span::DAY.times(count)
+    }
+
+    /// This span and `other` end to end.
+    pub const fn plus(self, other: Span) -> Span {
+        Span(self.0.saturating_add(other.0))
+    }
+
+    /// `count` of this span end to end.
+    pub const fn times(self, count: i64) -> Span {
+        Span(self.0.saturating_mul(count))
+    }
+
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// How many whole `unit`s fit in this span, rounded toward zero.
+    pub const fn whole(self, unit: Span) -> i64 {
+        self.0 / unit.0
+    }
+}
 
 impl Timestamp {
     /// Midnight UTC of a date written `YYYY-MM-DD` (as spreadsheets and date inputs
@@ -53,7 +129,7 @@ impl Timestamp {
         }
         let first = first_of_month(year, month);
         let next = if month == 12 { first_of_month(year + 1, 1) } else { first_of_month(year, month + 1) };
-        (first + day - 1 < next).then(|| Timestamp::from_millis((first + day - 1) * DAY))
+        (first + day - 1 < next).then(|| Timestamp::from_day(first + day - 1))
     }
 
     /// The UTC date and time, `YYYY-MM-DDTHH:MM:SSZ` (ISO 8601), as exports write it.
@@ -64,7 +140,7 @@ impl Timestamp {
 
     /// The UTC date, `YYYY-MM-DD`.
     pub fn date(self) -> String {
-        let day = self.0.div_euclid(DAY);
+        let day = self.day_number();
         let (year, month) = year_month(day);
         format!("{year:04}-{month:02}-{:02}", day - first_of_month(year, month) + 1)
     }
@@ -124,12 +200,12 @@ pub struct DueWords {
 /// `due` (what is due must be done before it) as read at `now` in a zone `offset_minutes`
 /// east of UTC.
 pub fn due_in_words(due: Timestamp, now: Timestamp, offset_minutes: i32) -> DueWords {
-    let shift = i64::from(offset_minutes) * 60_000;
-    let local = due.as_millis() + shift;
+    let shift = Span::minutes(i64::from(offset_minutes));
+    let local = due.plus(shift);
     // A day's end is written as the next midnight: it is due on the day before it.
-    let at_midnight = local.rem_euclid(DAY) == 0;
-    let last = if at_midnight { local - 1 } else { local };
-    let (due_day, today) = (last.div_euclid(DAY), (now.as_millis() + shift).div_euclid(DAY));
+    let at_midnight = local.time_of_day() == Span::from_millis(0);
+    let last = if at_midnight { local.minus(Span::from_millis(1)) } else { local };
+    let (due_day, today) = (last.day_number(), now.plus(shift).day_number());
     let (year, month) = year_month(due_day);
     let date = DueDay::Date { year, month: month as u8, day: (due_day - first_of_month(year, month) + 1) as u8 };
     let day = match due_day - today {
@@ -139,7 +215,7 @@ pub fn due_in_words(due: Timestamp, now: Timestamp, offset_minutes: i32) -> DueW
         2..=6 => DueDay::Weekday((due_day + 3).rem_euclid(7) as u8),
         _ => date,
     };
-    let minutes = local.rem_euclid(DAY) / 60_000;
+    let minutes = local.time_of_day().whole(Span::MINUTE);
     DueWords { day, time: (!at_midnight).then_some(((minutes / 60) as u8, (minutes % 60) as u8)), this_year: year == year_month(today).0 }
 }
 
@@ -152,6 +228,17 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod date_tests {
     use super::*;
+
+    #[test]
+    fn a_day_reads_alike_in_every_unit() {
+        assert_eq!(Span::DAY, Span::hours(24));
+        assert_eq!(Span::WEEK, Span::days(7));
+        assert_eq!(Span::DAY.whole(Span::MINUTE), 1440);
+        let noon = Timestamp::parse_date("2026-12-05").unwrap().plus(Span::hours(12));
+        assert_eq!(Timestamp::from_day(noon.day_number()).plus(noon.time_of_day()), noon);
+        assert_eq!(noon.since(noon.plus(Span::HOUR)), Span::hours(-1));
+        assert_eq!(Timestamp::from_millis(-1).day_number(), -1, "before 1970 counts back, not toward zero");
+    }
 
     #[test]
     fn what_is_due_reads_as_people_say_it() {

@@ -13,6 +13,7 @@ use shared::document::BlobRef;
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
+use shared::time::{Span, Timestamp};
 use tests::native_client::{now, sync_until};
 
 use crate::support::{TestServer, catalog_of, get, http_client, login};
@@ -209,8 +210,8 @@ async fn sign_in_answers_with_a_token_and_me_lists_sites_with_catalogs() {
     assert_eq!(body["user"]["username"], "inspector");
     assert_eq!(body["user"]["roles"], json!([{ "site": "hq", "role": "inspector" }]));
     assert!(body["user"].get("password_hash").is_none());
-    let expires_at = body["expires_at"].as_i64().unwrap();
-    let days = (expires_at - now().as_millis()) / 86_400_000;
+    let expires_at = Timestamp::from_millis(body["expires_at"].as_i64().unwrap());
+    let days = expires_at.since(now()).whole(Span::DAY);
     assert!((29..=30).contains(&days), "a phone keeps working offline for weeks: {days} days");
 
     let me: Value = get(&server, "/api/me", Some(token)).await.json().await.unwrap();
@@ -812,7 +813,7 @@ async fn a_preventive_orders_actor_cannot_be_claimed_in_advance() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let hq = shared::directory::SiteId::parse("hq").unwrap();
-    let starts = shared::time::Timestamp::from_millis(1_780_000_000_000);
+    let starts = Timestamp::from_millis(1_780_000_000_000);
     let plan = MaintenancePlan {
         id: EntryId::parse("pump-check").unwrap(),
         asset: EntryId::parse("pump").unwrap(),

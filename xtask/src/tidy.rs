@@ -93,3 +93,22 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files.retain(|path| path.extension().is_some_and(|extension| extension == "rs"));
     files
 }
+
+#[test]
+fn every_page_of_shared_routes_is_routed_by_its_pattern() {
+    let routes = read("shared/src/routes.rs");
+    let all = routes.split("pub const ALL").nth(1).and_then(|rest| rest.split("];").next()).expect("AppRoute::ALL in shared/src/routes.rs");
+    let variants: Vec<&str> = all.split("AppRoute::").skip(1).map(|rest| rest.trim_end_matches([',', ' ', '\n'])).collect();
+    assert!(variants.len() > 10, "read {variants:?} from AppRoute::ALL");
+    let router = read("app/src/lib.rs");
+    for variant in &variants {
+        assert!(
+            router.contains(&format!("<Route path=path_of(AppRoute::{variant})")),
+            "app/src/lib.rs has no <Route path=path_of(AppRoute::{variant}) …/>: give the page a route there"
+        );
+    }
+    assert!(
+        !router.contains("path!("),
+        "app/src/lib.rs writes a path by hand (path!): add the page to shared::routes::AppRoute and route it with path_of"
+    );
+}

@@ -21,11 +21,7 @@ pub fn Home() -> impl IntoView {
     let current = use_session();
     // Inspectors, dorm staff, managers and admins walk rounds.
     let walks_rounds = move || {
-        current.session.with(|session| {
-            session.as_ref().is_some_and(|session| {
-                session.sites.iter().any(|site| matches!(site.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin"))
-            })
-        })
+        current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role.walks_rounds())))
     };
     let who = move || {
         current.session.get().map(|session| {
@@ -71,15 +67,15 @@ pub fn MySites() -> impl IntoView {
                 .into_iter()
                 .map(|site| {
                     // Managers and admins print the site's door and asset labels.
-                    let labels = matches!(site.role.as_str(), "manager" | "admin").then(|| {
+                    let labels = site.role.manages().then(|| {
                         let href = format!("/api/sites/{}/labels.svg?token={}", site.id, session.token);
                         view! { <a class="labels-link" href=href target="_blank" rel="noopener" data-action="labels">{texts.qr_labels}</a> }
                     });
                     view! {
-                        <li data-site=site.id.clone()>
+                        <li data-site=site.id.to_string()>
                             <span class="site-name">{site.name}</span>
                             " "
-                            <span class="muted">{texts.role(&site.role)}</span>
+                            <span class="muted">{texts.role(site.role.as_str())}</span>
                             " "
                             {labels}
                         </li>
@@ -133,7 +129,7 @@ pub fn ServerStatus() -> impl IntoView {
             Some(Ok(health)) => {
                 ("online", format!("{} · {} {}", texts.server_reachable, texts.server_version, health.version), String::new())
             }
-            Some(Err(reason)) => ("offline", texts.server_unreachable.to_owned(), reason),
+            Some(Err(reason)) => ("offline", texts.server_unreachable.to_owned(), reason.to_string()),
         };
         view! {
             <p class=format!("status status-{state}") data-status=state title=reason>

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::directory::Role;
 use shared::document::catalog::CatalogView;
 use shared::routes::AppRoute;
 
@@ -20,7 +21,7 @@ use crate::session::use_session;
 struct Found {
     site: String,
     site_name: String,
-    role: String,
+    role: Role,
     /// The place's name with the buildings and floors it is in, outermost first.
     place_path: Vec<String>,
     /// The asset's name, for an asset's label (its tag is the code).
@@ -61,9 +62,9 @@ pub fn LabelPage() -> impl IntoView {
             let catalog = catalog.as_ref()?;
             let (asset, place) = catalog.find_code(&code)?;
             Some(Found {
-                site: site.id.clone(),
+                site: site.id.to_string(),
                 site_name: site.name.clone(),
-                role: site.role.clone(),
+                role: site.role,
                 place_path: place_path(catalog, place.id.as_str()),
                 asset: asset.map(|asset| asset.name.clone()),
             })
@@ -93,7 +94,7 @@ pub fn LabelPage() -> impl IntoView {
                     let page = if form == "fault" { AppRoute::Report } else { AppRoute::Rounds };
                     format!("{}?for={form}&site={}&code={}", page.pattern(), encode(&found.site), encode(&shown))
                 };
-                let walks_rounds = matches!(found.role.as_str(), "inspector" | "dorm_staff" | "manager" | "admin");
+                let walks_rounds = found.role.walks_rounds();
                 let (heading, where_line) = match &found.asset {
                     // The tag is in the line above, with the site.
                     Some(name) => (name.clone(), Some(texts.label_asset_at.replace("{}", &found.place_path.join(" › ")))),

@@ -88,10 +88,7 @@ fn MoreLists() -> impl IntoView {
     let current = use_session();
     let more = move || {
         current.session.with(|session| {
-            let roles: Vec<Role> = session
-                .as_ref()
-                .map(|session| session.sites.iter().filter_map(|site| Role::parse(&site.role).ok()).collect())
-                .unwrap_or_default();
+            let roles: Vec<Role> = session.as_ref().map(|session| session.sites.iter().map(|site| site.role).collect()).unwrap_or_default();
             more_tabs(&roles)
         })
     };

@@ -8,7 +8,7 @@ use crate::i18n::{CurrentLanguage, Language, choose_language, use_texts};
 pub fn Settings() -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(current) = use_context().expect("provide_language() runs in App");
-    let usage = LocalResource::new(|| async { crate::store::usage().await.map_err(|error| error.to_string()) });
+    let usage = LocalResource::new(|| async { crate::store::usage().await });
     let options = Language::ALL.map(|language| {
         view! {
             <label class="choice">
@@ -45,7 +45,7 @@ pub fn Settings() -> impl IntoView {
                     }
                     .into_any()
                 }
-                Err(error) => view! { <p class="error">{error}</p> }.into_any(),
+                Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
             })}
         </section>
         <section class="card">

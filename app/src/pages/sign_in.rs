@@ -27,7 +27,7 @@ pub fn SignIn() -> impl IntoView {
         let (name, secret) = (username.get_untracked().trim().to_owned(), password.get_untracked());
         spawn_local(async move {
             let outcome = match sign_in(&name, &secret).await {
-                Ok(signed_in) => session::sign_in(current, signed_in).await.map_err(SignInError::Failed),
+                Ok(signed_in) => session::sign_in(current, signed_in).await.map_err(|error| SignInError::Failed(error.to_string())),
                 Err(failure) => Err(failure),
             };
             busy.set(false);

@@ -77,6 +77,17 @@ pub struct Asset {
     pub installed_at: Option<Timestamp>,
 }
 
+super::text_enum! {
+    /// What kind of thing a stock item is, as the store's reports group them. Stored as
+    /// text (`StockItem::category`); imports accept only these.
+    pub enum StockCategory as "category" {
+        Supplies = "supplies",
+        Consumables = "consumables",
+        ProtectiveEquipment = "protective_equipment",
+        FixedAsset = "fixed_asset",
+    }
+}
+
 /// A kind of thing the store keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StockItem {
@@ -84,7 +95,7 @@ pub struct StockItem {
     pub code: String,
     pub name: String,
     pub unit: String,
-    /// `supplies`, `consumables`, `protective_equipment` or `fixed_asset`.
+    /// A [`StockCategory`] as stored.
     pub category: String,
     pub bin: Option<String>,
     /// Time to order more once on-hand is at or below this.

@@ -14,14 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{Asset, CatalogList, CatalogView, Place, PlaceKind, SiteCatalog, StockItem};
+use super::catalog::{Asset, CatalogList, CatalogView, Place, PlaceKind, SiteCatalog, StockCategory, StockItem};
 use super::{DocumentError, Edit, EntryId};
 use crate::csv::{self, Record};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
-
-/// The categories a stock item may have.
-pub const STOCK_CATEGORIES: [&str; 4] = ["supplies", "consumables", "protective_equipment", "fixed_asset"];
 
 /// Why a file was not imported.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -403,11 +400,9 @@ fn import_stock_items(view: &CatalogView, table: &Table, rows: &[Record]) -> Res
     for (row, id, new, code) in &resolved {
         unique_code(&mut codes, row, "code", code, id.as_str(), untouched.iter().copied())?;
         let category = table.required(row, "category")?;
-        if !STOCK_CATEGORIES.contains(&category) {
-            return Err(ImportError {
-                line: row.line,
-                message: format!("category {category:?} is not one of {}", STOCK_CATEGORIES.join(", ")),
-            });
+        if StockCategory::parse(category).is_err() {
+            let known: Vec<&str> = StockCategory::ALL.iter().map(|known| known.as_str()).collect();
+            return Err(ImportError { line: row.line, message: format!("category {category:?} is not one of {}", known.join(", ")) });
         }
         let bin = table.get(row, "bin");
         let reorder_point = match table.get(row, "reorder_point").trim() {

@@ -20,6 +20,7 @@ use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
 use super::catalog::MaintenancePlan;
+use super::template::ChecklistCategory;
 use super::{
     BlobRef, DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text,
     read_root,
@@ -83,13 +84,13 @@ impl Category {
         })
     }
 
-    /// The trade a hazard found on a round of this checklist category most likely needs.
-    pub fn for_checklist(category: &str) -> Category {
+    /// The trade a hazard found on a round of a checklist of `category` most likely needs.
+    pub fn for_checklist(category: Option<ChecklistCategory>) -> Category {
         match category {
-            "fire_safety" => Category::FireSafety,
-            "electrical" => Category::Electrical,
-            "dorm_room" => Category::Building,
-            _ => Category::Other,
+            Some(ChecklistCategory::FireSafety) => Category::FireSafety,
+            Some(ChecklistCategory::Electrical) => Category::Electrical,
+            Some(ChecklistCategory::DormRoom) => Category::Building,
+            Some(ChecklistCategory::FoodSafety | ChecklistCategory::General) | None => Category::Other,
         }
     }
 }
@@ -1116,7 +1117,7 @@ mod workflow {
     #[test]
     fn two_phones_generating_one_occurrence_make_one_order() {
         let site = SiteId::parse("hq").unwrap();
-        let (starts, due) = (Timestamp::from_millis(86_400_000), Timestamp::from_millis(90 * 86_400_000));
+        let (starts, due) = (Timestamp::from_day(1), Timestamp::from_day(90));
         let (first_id, mut first) = WorkOrder::preventive(&site, &plan(), "admin-101", 1, starts, due).unwrap();
         let (second_id, mut second) = WorkOrder::preventive(&site, &plan(), "admin-101", 1, starts, due).unwrap();
         assert_eq!(first_id, second_id);

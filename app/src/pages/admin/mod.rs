@@ -13,13 +13,15 @@ mod texts;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::directory::Role;
 
 use self::texts::use_admin_texts;
+use crate::error::AppError;
 use crate::session::{Session, SessionSite, refresh, use_session};
 
 /// The sites where the signed-in person is an administrator.
 fn admin_sites(session: &Session) -> Vec<SessionSite> {
-    session.sites.iter().filter(|site| site.role == "admin").cloned().collect()
+    session.sites.iter().filter(|site| site.role == Role::Admin).cloned().collect()
 }
 
 /// A date and time in the phone's zone and the reader's language.
@@ -49,13 +51,13 @@ pub fn AdminHome() -> impl IntoView {
                     new_name.set(String::new());
                     message.set(Some((true, format!("{} {name}", texts.get_untracked().saved))));
                 }
-                Err(error) => message.set(Some((false, error))),
+                Err(error) => message.set(Some((false, error.to_string()))),
             }
         });
     };
     let backup = LocalResource::new(move || {
         let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
-        async move { crate::server::last_backup(&token.ok_or("not signed in")?).await }
+        async move { crate::server::last_backup(&token.ok_or(AppError::SignedOut)?).await }
     });
     let crate::i18n::CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     view! {
@@ -65,7 +67,7 @@ pub fn AdminHome() -> impl IntoView {
                 <h2>{move || texts.get().sites_you_run}</h2>
                 <ul class="admin-sites">
                     {move || sites().into_iter().map(|site| view! {
-                        <li data-site=site.id.clone()><a href=format!("/admin/sites/{}", site.id)>{site.name.clone()}</a> <span class="muted">{site.id.clone()}</span></li>
+                        <li data-site=site.id.to_string()><a href=format!("/admin/sites/{}", site.id)>{site.name.clone()}</a> <span class="muted">{site.id.to_string()}</span></li>
                     }).collect_view()}
                 </ul>
                 <p><a href="/admin/people" class="button" data-action="people">{move || texts.get().people}</a></p>
@@ -162,7 +164,7 @@ fn ChecklistFields(zh: RwSignal<String>, en: RwSignal<String>, category: RwSigna
         <label>
             <span>{move || texts.get().category}</span>
             <select name="category" on:change=move |event| category.set(event_target_value(&event))>
-                {move || crate::i18n::CHECKLIST_CATEGORIES.iter().map(|known| view! { <option value=*known selected=move || category.get() == *known>{field_texts.get().checklist_category(known)}</option> }).collect_view()}
+                {move || shared::document::template::ChecklistCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().checklist_category(known)}</option> }).collect_view()}
             </select>
         </label>
     }

@@ -9,13 +9,14 @@ use shared::directory::Role;
 
 use super::texts::use_admin_texts;
 use super::{admin_sites, when};
+use crate::error::AppError;
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::server::{self, AdminPerson, SiteRole};
+use crate::server::{self, PersonView, SiteRole};
 use crate::session::{SessionSite, use_session};
 
 /// A role chooser per site: the person's role there, or none.
 #[component]
-fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<SiteRole>>) -> impl IntoView {
     let texts = use_texts();
     let admin_texts = use_admin_texts();
     sites
@@ -24,16 +25,17 @@ fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<(String, String)>>)
             let id = site.id.clone();
             let current = {
                 let id = id.clone();
-                move || chosen.with(|roles| roles.iter().find(|(at, _)| *at == id).map(|(_, role)| role.clone()).unwrap_or_default())
+                move || chosen.with(|roles| roles.iter().find(|chosen| chosen.site == id).map(|chosen| chosen.role))
             };
             let set = {
                 let id = id.clone();
                 move |event: leptos::ev::Event| {
-                    let role = event_target_value(&event);
+                    // Empty is "no role here"; anything else is one of the options below.
+                    let role = Role::parse(&event_target_value(&event)).ok();
                     chosen.update(|roles| {
-                        roles.retain(|(at, _)| *at != id);
-                        if !role.is_empty() {
-                            roles.push((id.clone(), role));
+                        roles.retain(|chosen| chosen.site != id);
+                        if let Some(role) = role {
+                            roles.push(SiteRole { site: id.clone(), role });
                         }
                     });
                 }
@@ -44,22 +46,18 @@ fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<(String, String)>>)
                     <select name=format!("role-{id}") on:change=set>
                         <option value="" selected={
                             let current = current.clone();
-                            move || current().is_empty()
+                            move || current().is_none()
                         }>{move || admin_texts.get().no_role}</option>
                         {Role::ALL.iter().map(|role| {
-                            let value = role.as_str();
+                            let (role, value) = (*role, role.as_str());
                             let current = current.clone();
-                            view! { <option value=value selected=move || current() == value>{move || texts.get().role(value)}</option> }
+                            view! { <option value=value selected=move || current() == Some(role)>{move || texts.get().role(value)}</option> }
                         }).collect_view()}
                     </select>
                 </label>
             }
         })
         .collect_view()
-}
-
-fn as_site_roles(roles: &[(String, String)]) -> Vec<SiteRole> {
-    roles.iter().map(|(site, role)| SiteRole { site: site.clone(), role: role.clone() }).collect()
 }
 
 #[component]
@@ -70,13 +68,13 @@ pub fn People() -> impl IntoView {
     let people = LocalResource::new(move || {
         reload.track();
         let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
-        async move { server::admin_people(&token.ok_or("not signed in")?).await }
+        async move { server::admin_people(&token.ok_or(AppError::SignedOut)?).await }
     });
     let sites = move || current.session.with(|session| session.as_ref().map(admin_sites).unwrap_or_default());
     let username = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let roles = RwSignal::new(Vec::<(String, String)>::new());
+    let roles = RwSignal::new(Vec::<SiteRole>::new());
     let message = RwSignal::new(None::<(bool, String)>);
     // A refusal that concerns one field, shown under it: (field, what is wrong).
     let field_error = RwSignal::new(None::<(&'static str, String)>);
@@ -98,7 +96,7 @@ pub fn People() -> impl IntoView {
         }
         field_error.set(None);
         spawn_local(async move {
-            match server::create_user(&session.token, name.trim(), display.trim(), &secret, &as_site_roles(&chosen)).await {
+            match server::create_user(&session.token, name.trim(), display.trim(), &secret, &chosen).await {
                 Ok(()) => {
                     username.set(String::new());
                     display_name.set(String::new());
@@ -106,10 +104,10 @@ pub fn People() -> impl IntoView {
                     message.set(Some((true, format!("{} {}", texts.get_untracked().saved, name.trim()))));
                     reload.update(|count| *count += 1);
                 }
-                Err(refused) => match field_of(&refused.code) {
-                    Some(field) => field_error.set(Some((field, refused.message))),
-                    None => message.set(Some((false, refused.message))),
-                },
+                Err(AppError::Refused(refused)) if field_of(&refused.code).is_some() => {
+                    field_error.set(field_of(&refused.code).map(|field| (field, refused.message)));
+                }
+                Err(error) => message.set(Some((false, error.to_string()))),
             }
         });
     };
@@ -120,7 +118,7 @@ pub fn People() -> impl IntoView {
     let loaded = Memo::new(move |_| people.with(|people| people.as_ref().map(|people| people.as_ref().map(|_| ()).map_err(Clone::clone))));
     let list = move || match loaded.get() {
         None => view! { <p class="muted">"…"</p> }.into_any(),
-        Some(Err(error)) => view! { <p class="error" title=error>{move || texts.get().needs_network}</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="error" title=error.to_string()>{move || texts.get().needs_network}</p> }.into_any(),
         Some(Ok(())) => {
             let listed = move || {
                 let wanted = search.get().trim().to_lowercase();
@@ -129,8 +127,8 @@ pub fn People() -> impl IntoView {
                     all.into_iter()
                         .filter(|person| {
                             wanted.is_empty()
-                                || person.username.to_lowercase().contains(&wanted)
-                                || person.display_name.to_lowercase().contains(&wanted)
+                                || person.user.username.to_lowercase().contains(&wanted)
+                                || person.user.display_name.to_lowercase().contains(&wanted)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -188,26 +186,24 @@ pub fn People() -> impl IntoView {
 /// One person: their roles at the administrator's sites (and elsewhere, read-only), when
 /// they last synced, their devices, and the actions.
 #[component]
-fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>) -> impl IntoView {
+fn PersonRow(person: PersonView, sites: Vec<SessionSite>, reload: RwSignal<u32>) -> impl IntoView {
     let texts = use_admin_texts();
     let field_texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
     let runs = |site: &str| sites.iter().any(|known| known.id == site);
-    let roles = RwSignal::new(
-        person.roles.iter().filter(|role| runs(&role.site)).map(|role| (role.site.clone(), role.role.clone())).collect::<Vec<_>>(),
-    );
-    let elsewhere: Vec<SiteRole> = person.roles.iter().filter(|role| !runs(&role.site)).cloned().collect();
+    let roles = RwSignal::new(person.user.roles.iter().filter(|role| runs(&role.site)).cloned().collect::<Vec<_>>());
+    let elsewhere: Vec<SiteRole> = person.user.roles.iter().filter(|role| !runs(&role.site)).cloned().collect();
     let new_password = RwSignal::new(String::new());
     let message = RwSignal::new(None::<(bool, String)>);
-    let name = person.username.clone();
+    let name = person.user.username.to_string();
     let act = move |action: Action| {
         let Some(session) = current.session.get_untracked() else { return };
         let name = name.clone();
         let (chosen, secret) = (roles.get_untracked(), new_password.get_untracked());
         spawn_local(async move {
             let outcome = match action {
-                Action::SaveRoles => server::set_roles(&session.token, &name, &as_site_roles(&chosen)).await,
+                Action::SaveRoles => server::set_roles(&session.token, &name, &chosen).await,
                 Action::ResetPassword => server::reset_password(&session.token, &name, &secret).await,
                 Action::Disable(disabled) => server::set_disabled(&session.token, &name, disabled).await,
             };
@@ -219,19 +215,19 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
                         reload.update(|count| *count += 1);
                     }
                 }
-                Err(error) => message.set(Some((false, error))),
+                Err(error) => message.set(Some((false, error.to_string()))),
             }
         });
     };
     let (save_roles, reset, toggle) = (act.clone(), act.clone(), act);
-    let disabled = person.disabled;
+    let disabled = person.user.disabled;
     let last_sync = person.last_sync;
     let devices = person.devices.clone();
     view! {
-        <li class="person" data-person=person.username.clone() data-disabled=disabled.to_string()>
+        <li class="person" data-person=person.user.username.to_string() data-disabled=disabled.to_string()>
           <details>
             <summary>
-                <strong>{person.display_name.clone()}</strong> " " <span class="muted">{person.username.clone()}</span>
+                <strong>{person.user.display_name.clone()}</strong> " " <span class="muted">{person.user.username.to_string()}</span>
                 {disabled.then(|| view! { " " <span class="badge" data-badge="disabled">{move || texts.get().disabled}</span> })}
             </summary>
             <p class="muted" data-last-sync=last_sync.map(|at| at.to_string()).unwrap_or_default()>
@@ -245,7 +241,7 @@ fn PersonRow(person: AdminPerson, sites: Vec<SessionSite>, reload: RwSignal<u32>
                 <p class="muted devices"><code>{person.devices.iter().map(|actor| actor.chars().take(8).collect::<String>()).collect::<Vec<_>>().join(" · ")}</code></p>
             })}
             {(!elsewhere.is_empty()).then(|| view! {
-                <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(&role.role), role.site)).collect::<Vec<_>>().join(", ")}</p>
+                <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(role.role.as_str()), role.site)).collect::<Vec<_>>().join(", ")}</p>
             })}
             <form class="form roles" data-form="roles" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); save_roles(Action::SaveRoles); }>
                 <RoleChoices sites=sites.clone() chosen=roles />

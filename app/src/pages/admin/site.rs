@@ -11,11 +11,14 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use shared::directory::Role;
 use shared::directory::SiteId;
+use shared::document::catalog::StockCategory;
 use shared::document::catalog::{
     Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words,
 };
-use shared::document::catalog_csv::{self, STOCK_CATEGORIES};
+use shared::document::catalog_csv;
+use shared::document::template::ChecklistCategory;
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
 use shared::quantity::Quantity;
@@ -24,8 +27,8 @@ use shared::time::Timestamp;
 use super::texts::{AdminTexts, use_admin_texts};
 use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
+use crate::error::AppError;
 use crate::fields::PlacePicker;
-use crate::i18n::CHECKLIST_CATEGORIES;
 use crate::i18n::use_texts;
 use crate::replica::{self, use_replica};
 use crate::session::{CurrentSession, Session, use_session};
@@ -35,13 +38,10 @@ async fn change_catalog(
     session: &Session,
     site: &str,
     change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError>,
-) -> Result<(), String> {
-    let catalog = catalog_of(session, site).ok_or("no catalog for this site")?;
+) -> Result<(), AppError> {
+    let catalog = catalog_of(session, site).ok_or(AppError::NotOnThisPhone)?;
     let edit = edit_now(&session.user.username)?;
-    replica::edit(&catalog, |doc| {
-        SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
-    })
-    .await
+    replica::edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit))??)).await
 }
 
 /// What every part of the page needs: the site, its catalog as this phone has it, and
@@ -69,7 +69,7 @@ impl Editing {
                     message.set(None);
                     done();
                 }
-                Err(error) => message.set(Some((false, error))),
+                Err(error) => message.set(Some((false, error.to_string()))),
             }
         });
     }
@@ -99,7 +99,7 @@ pub fn SiteAdmin() -> impl IntoView {
     let site = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
     let is_admin = move || {
         current.session.with(|session| {
-            session.as_ref().is_some_and(|session| session.sites.iter().any(|known| known.id == site.get() && known.role == "admin"))
+            session.as_ref().is_some_and(|session| session.sites.iter().any(|known| known.id == site.get() && known.role == Role::Admin))
         })
     };
     let catalog = Memo::new(move |_| {
@@ -230,7 +230,7 @@ fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl Int
         let Some(catalog) = editing.catalog.get_untracked() else { return };
         let file = format!("{}-{name}.csv", editing.site.get_untracked());
         if let Err(error) = crate::files::download(&file, &catalog_csv::export(&catalog, list), "text/csv;charset=utf-8") {
-            outcome.set(Some((false, error)));
+            outcome.set(Some((false, error.to_string())));
         }
     };
     let picker = NodeRef::<leptos::html::Input>::new();
@@ -242,7 +242,7 @@ fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl Int
         spawn_local(async move {
             let text = match crate::files::read_text(&file).await {
                 Ok(text) => text,
-                Err(error) => return outcome.set(Some((false, error))),
+                Err(error) => return outcome.set(Some((false, error.to_string()))),
             };
             let Some(catalog) = editing.catalog.get_untracked() else { return };
             match catalog_csv::import(&catalog, list, &text) {
@@ -614,7 +614,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let unit = RwSignal::new(String::new());
-    let category = RwSignal::new(STOCK_CATEGORIES[0].to_owned());
+    let category = RwSignal::new(StockCategory::Supplies.as_str().to_owned());
     let bin = RwSignal::new(String::new());
     let reorder_point = RwSignal::new(String::new());
     let clear = move || {
@@ -725,7 +725,7 @@ fn StockItems(editing: Editing) -> impl IntoView {
                 <label>
                     <span>{move || texts.get().category}</span>
                     <select name="category" on:change=move |event| category.set(event_target_value(&event))>
-                        {move || STOCK_CATEGORIES.iter().map(|known| view! { <option value=*known selected=move || category.get() == *known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
+                        {move || StockCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
                     </select>
                 </label>
                 <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
@@ -747,7 +747,7 @@ fn Checklists(editing: Editing) -> impl IntoView {
     let navigate = use_navigate();
     let name_zh = RwSignal::new(String::new());
     let name_en = RwSignal::new(String::new());
-    let category = RwSignal::new(CHECKLIST_CATEGORIES[0].to_owned());
+    let category = RwSignal::new(ChecklistCategory::FireSafety.as_str().to_owned());
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
@@ -761,12 +761,11 @@ fn Checklists(editing: Editing) -> impl IntoView {
         let navigate = navigate.clone();
         spawn_local(async move {
             let outcome = async {
-                let site_id = SiteId::parse(&site).map_err(|error| error.to_string())?;
+                let site_id = SiteId::parse(&site)?;
                 let edit = edit_now(&session.user.username)?;
-                let actor = replica::device_actor().ok_or("not signed in")?;
+                let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
                 let first = Section { id: entry_id("section"), order: 0, title: Label::new(&name.zh, &name.en) };
-                let template =
-                    ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit).map_err(|error| error.to_string())?;
+                let template = ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit)?;
                 let id = replica::new_document_id();
                 replica::create(id, template.into_doc()).await?;
                 let reference = TemplateRef {
@@ -777,12 +776,12 @@ fn Checklists(editing: Editing) -> impl IntoView {
                     version: 0,
                 };
                 change_catalog(&session, &site, move |catalog, edit| catalog.put_template(&reference, edit)).await?;
-                Ok::<_, String>(id)
+                Ok::<_, AppError>(id)
             }
             .await;
             match outcome {
                 Ok(id) => navigate(&format!("/admin/templates/{id}"), Default::default()),
-                Err(error) => editing.fail(error),
+                Err(error) => editing.fail(error.to_string()),
             }
         });
     };
@@ -838,15 +837,12 @@ fn Schedules(editing: Editing) -> impl IntoView {
         let (Some(chosen_template), Ok(chosen_place)) = (chosen_template, EntryId::parse(&place.get_untracked())) else {
             return editing.fail(format!("{} / {}", texts.checklists, texts.place));
         };
-        let every = match count
-            .get_untracked()
-            .trim()
-            .parse::<i64>()
-            .map_err(|error| error.to_string())
-            .and_then(|count| Every::from_parts(count, &unit.get_untracked(), "every").map_err(|error| error.to_string()))
-        {
-            Ok(every) => every,
-            Err(error) => return editing.fail(error),
+        let every = match count.get_untracked().trim().parse::<i64>() {
+            Ok(count) => match Every::from_parts(count, &unit.get_untracked(), "every") {
+                Ok(every) => every,
+                Err(error) => return editing.fail(error.to_string()),
+            },
+            Err(error) => return editing.fail(error.to_string()),
         };
         // A start date is local midnight; without one, the schedule starts today.
         let start = Timestamp::parse_date(&starts.get_untracked())

@@ -16,6 +16,7 @@ use shared::protocol::DocumentId;
 use super::texts::use_admin_texts;
 use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id};
+use crate::error::AppError;
 use crate::i18n::CurrentLanguage;
 use crate::pages::rounds::{ItemRow, ItemRowData};
 use crate::replica::{self, use_replica};
@@ -53,19 +54,17 @@ fn change_template(
     spawn_local(async move {
         let outcome = replica::edit(&id, |doc| {
             let edit = edit_now(&session.user.username)?;
-            ChecklistTemplate::edit_in(doc, |template| change(template, &edit))
-                .map_err(|error| error.to_string())?
-                .map_err(|error| error.to_string())
+            Ok(ChecklistTemplate::edit_in(doc, |template| change(template, &edit))??)
         })
         .await;
         if let Err(error) = outcome {
-            message.set(Some((false, error)));
+            message.set(Some((false, error.to_string())));
         }
     });
 }
 
 /// A reading typed in units as the document keeps it (thousandths).
-fn thousandths(text: &str) -> Result<Option<i64>, String> {
+fn thousandths(text: &str) -> Result<Option<i64>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -74,7 +73,7 @@ fn thousandths(text: &str) -> Result<Option<i64>, String> {
         .ok()
         .filter(|value| value.is_finite())
         .map(|value| Some((value * 1000.0).round() as i64))
-        .ok_or_else(|| format!("{text:?}"))
+        .ok_or_else(|| AppError::Invalid(format!("{text:?}")))
 }
 
 fn shown(thousandths: Option<i64>) -> String {
@@ -184,13 +183,13 @@ impl ItemForm {
     }
 
     /// The item the form describes, placed after the section's last item when new.
-    fn item(self, draft: &Checklist) -> Result<ChecklistItem, String> {
+    fn item(self, draft: &Checklist) -> Result<ChecklistItem, AppError> {
         let editing = self.editing.get_untracked();
         let existing = editing.as_ref().and_then(|id| draft.item(id));
         let section = EntryId::parse(&self.section.get_untracked())
             .ok()
             .or_else(|| draft.sections.first().map(|section| section.id.clone()))
-            .ok_or("no section")?;
+            .ok_or_else(|| AppError::Invalid("no section".to_owned()))?;
         let kind = match self.kind.get_untracked().as_str() {
             "number" => ItemKind::Number {
                 unit: self.unit.get_untracked().trim().to_owned(),
@@ -211,7 +210,11 @@ impl ItemForm {
             _ => ItemKind::PassFail,
         };
         let weight = self.weight.get_untracked();
-        let weight = if weight.trim().is_empty() { None } else { Some(weight.trim().parse::<i64>().map_err(|_| format!("{weight:?}"))?) };
+        let weight = if weight.trim().is_empty() {
+            None
+        } else {
+            Some(weight.trim().parse::<i64>().map_err(|_| AppError::Invalid(format!("{weight:?}")))?)
+        };
         let order = match existing {
             Some(item) if item.section == section => item.order,
             _ => draft.items.iter().filter(|item| item.section == section).map(|item| item.order + 1).max().unwrap_or(0),
@@ -280,13 +283,11 @@ pub fn TemplateBuilder() -> impl IntoView {
             let outcome = async {
                 let version = replica::edit(&id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    ChecklistTemplate::edit_in(doc, |template| template.publish(&edit))
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                    Ok(ChecklistTemplate::edit_in(doc, |template| template.publish(&edit))??)
                 })
                 .await?;
                 // The site's catalog names the version rounds start from.
-                let catalog = catalog_of(&session, &read.site).ok_or("no catalog for this site")?;
+                let catalog = catalog_of(&session, &read.site).ok_or(AppError::NotOnThisPhone)?;
                 let reference = TemplateRef {
                     document: id.url(),
                     name_zh: read.draft.name.zh.clone(),
@@ -296,17 +297,15 @@ pub fn TemplateBuilder() -> impl IntoView {
                 };
                 replica::edit(&catalog, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit))
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                    Ok(SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit))??)
                 })
                 .await?;
-                Ok::<_, String>(version)
+                Ok::<_, AppError>(version)
             }
             .await;
             match outcome {
                 Ok(version) => message.set(Some((true, format!("{} {version}", texts.published)))),
-                Err(error) => message.set(Some((false, error))),
+                Err(error) => message.set(Some((false, error.to_string()))),
             }
         });
     };
@@ -319,7 +318,7 @@ pub fn TemplateBuilder() -> impl IntoView {
                 edit(Box::new(move |template, edit| template.put_item(&item, edit)));
                 form.clear();
             }
-            Err(error) => message.set(Some((false, error))),
+            Err(error) => message.set(Some((false, error.to_string()))),
         }
     };
     let section_zh = RwSignal::new(String::new());

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::directory::Role;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
@@ -33,7 +34,7 @@ pub fn PreventiveMaintenance() -> impl IntoView {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return };
         let now = now();
-        for site in session.sites.iter().filter(|site| matches!(site.role.as_str(), "manager" | "admin" | "technician")) {
+        for site in session.sites.iter().filter(|site| site.role.manages() || site.role == Role::Technician) {
             let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)) else { continue };
             let Ok(site_id) = SiteId::parse(&site.id) else { continue };
             for plan in &catalog.maintenance {

@@ -20,6 +20,7 @@ use shared::routes::AppRoute;
 pub use maintenance::PreventiveMaintenance;
 
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, now, read_catalog};
+use crate::error::AppError;
 use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::pages::COMPACT_ROWS;
@@ -100,7 +101,7 @@ pub fn ReportFault() -> impl IntoView {
             let outcome = async {
                 let edit = edit_now(&session.user.username)?;
                 let new = NewWorkOrder {
-                    site: SiteId::parse(&site_id).map_err(|error| error.to_string())?,
+                    site: SiteId::parse(&site_id)?,
                     title: text,
                     description: String::new(),
                     location: place_id,
@@ -110,13 +111,13 @@ pub fn ReportFault() -> impl IntoView {
                     due_at: Some(edit.at.plus_millis(urgency.default_due_millis())),
                     source: None,
                 };
-                let actor = replica::device_actor().ok_or("not signed in")?;
-                let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+                let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit)?;
                 if let Some(picture) = &picture {
                     let photo = photos::keep(picture).await?;
-                    order.add_comment(&entry_id("comment"), "", Some(&photo), &edit).map_err(|error| error.to_string())?;
+                    order.add_comment(&entry_id("comment"), "", Some(&photo), &edit)?;
                 }
-                let status = order.read().map_err(|error| error.to_string())?.state().status;
+                let status = order.read()?.state().status;
                 let id = replica::new_document_id();
                 replica::create(id, order.into_doc()).await?;
                 if picture.is_some() {
@@ -132,7 +133,7 @@ pub fn ReportFault() -> impl IntoView {
                     updated_at: edit.at,
                 };
                 index_in_catalog(&session, &site_id, entry, &edit).await?;
-                Ok::<_, String>(id)
+                Ok::<_, AppError>(id)
             }
             .await;
             match outcome {
@@ -150,7 +151,7 @@ pub fn ReportFault() -> impl IntoView {
                     }
                     reported.set(Some(id));
                 }
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     };
@@ -317,14 +318,7 @@ fn managed_orders(wanted: impl Fn(&WorkOrderView) -> bool + Send + Sync + 'stati
         current.session.with(|session| {
             session
                 .as_ref()
-                .map(|session| {
-                    session
-                        .sites
-                        .iter()
-                        .filter(|site| matches!(Role::parse(&site.role), Ok(role) if role.manages()))
-                        .map(|site| site.id.clone())
-                        .collect::<Vec<_>>()
-                })
+                .map(|session| session.sites.iter().filter(|site| site.role.manages()).map(|site| site.id.clone()).collect::<Vec<_>>())
                 .unwrap_or_default()
         })
     });
@@ -392,7 +386,7 @@ pub fn MyWork(
     let orders = use_orders();
     let work = move || {
         let Some(session) = current.session.get() else { return Vec::new() };
-        let at: Vec<String> = session.sites.iter().filter(|site| site.role == "technician").map(|site| site.id.clone()).collect();
+        let at: Vec<String> = session.sites.iter().filter(|site| site.role == Role::Technician).map(|site| site.id.to_string()).collect();
         let me = session.user.username;
         let mut work: Vec<(DocumentId, Arc<WorkOrderView>)> = orders
             .get()
@@ -410,7 +404,7 @@ pub fn MyWork(
     };
     view! {
         <Show when=move || {
-            current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role == "technician")))
+            current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role == Role::Technician)))
                 && !(compact && work().is_empty())
         }>
             <section class="card" aria-labelledby="my-work">
@@ -610,15 +604,13 @@ pub fn CommentForm(id: DocumentId) -> impl IntoView {
                 };
                 replica::edit(&id, |doc| {
                     let edit = edit_now(&session.user.username)?;
-                    WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit))
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                    Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit))??)
                 })
                 .await?;
                 if photo.is_some() {
                     replica::upload_files();
                 }
-                Ok::<(), String>(())
+                Ok::<(), AppError>(())
             }
             .await;
             match outcome {
@@ -674,7 +666,7 @@ pub(crate) fn History(id: DocumentId) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let entries = RwSignal::new(None::<Result<Vec<crate::server::HistoryEntry>, String>>);
+    let entries = RwSignal::new(None::<Result<Vec<crate::server::HistoryEntry>, AppError>>);
     let load = move |_| {
         let Some(session) = current.session.get_untracked() else { return };
         spawn_local(async move {
@@ -709,11 +701,11 @@ pub(crate) fn History(id: DocumentId) -> impl IntoView {
                         .iter()
                         .zip(lines)
                         .map(|(entry, line)| {
-                            let who = entry.user.clone().or(entry.named.clone()).unwrap_or_else(|| texts.someone.to_owned());
+                            let who = entry.user.as_ref().map(ToString::to_string).or(entry.named.clone()).unwrap_or_else(|| texts.someone.to_owned());
                             view! {
                                 <li class="history-entry">
                                     <span class="who" data-who=who>{line.who}</span>
-                                    " · " <span class="muted">{format!("{} · {}", line.device, crate::i18n::moment(shared::time::Timestamp::from_millis(entry.at), language))}</span> " · " {line.what}
+                                    " · " <span class="muted">{format!("{} · {}", line.device, crate::i18n::moment(entry.at, language))}</span> " · " {line.what}
                                 </li>
                             }
                         })

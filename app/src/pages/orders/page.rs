@@ -17,6 +17,7 @@ use shared::time::Timestamp;
 
 use super::{Photo, hidden_entries, read_order, sync_badge};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
+use crate::error::AppError;
 use crate::fields::QuantityCorrection;
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
@@ -108,15 +109,14 @@ async fn record(
     order: DocumentId,
     username: String,
     kind: EventKind,
-    also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), String>,
-) -> Result<(), String> {
+    also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), AppError>,
+) -> Result<(), AppError> {
     replica::edit(&order, |doc| {
         let edit = edit_now(&username)?;
         WorkOrder::edit_in(doc, |order| {
             order.record(&entry_id("event"), &kind, &edit);
             also(order, &edit)
-        })
-        .map_err(|error| error.to_string())?
+        })?
     })
     .await
 }
@@ -148,9 +148,7 @@ pub fn OrderPage() -> impl IntoView {
     let people = use_site_people(move || site.get());
     let role = Memo::new(move |_| {
         let site = site.get()?;
-        current
-            .session
-            .with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok()))
+        current.session.with(|session| session.as_ref()?.sites.iter().find(|known| known.id == site).map(|known| known.role))
     });
     let actions = Memo::new(move |_| {
         let me = current.session.with(|session| session.as_ref().and_then(|session| Username::parse(&session.user.username).ok()));
@@ -258,7 +256,7 @@ pub fn OrderPage() -> impl IntoView {
                         if immediate {
                             let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
                             let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
-                            spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err()) });
+                            spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err().map(|error| error.to_string())) });
                         } else {
                             open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
                         }
@@ -362,7 +360,7 @@ fn Flags(
             let (flagged, text) = (flagged.clone(), decision.get_untracked());
             spawn_local(async move {
                 let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
-                error.set(outcome.err());
+                error.set(outcome.err().map(|error| error.to_string()));
             });
         };
         view! {
@@ -489,10 +487,10 @@ fn ActionForm(
         people.with(|people| {
             people
                 .iter()
-                .filter(|person| person.role == "technician")
+                .filter(|person| person.role == Role::Technician)
                 .map(|person| {
-                    let username = person.username.clone();
-                    view! { <option value=person.username.clone() selected=move || choice.with(|chosen| *chosen == username)>{person.display_name.clone()}</option> }
+                    let username = person.username.to_string();
+                    view! { <option value=person.username.to_string() selected=move || choice.with(|chosen| *chosen == username)>{person.display_name.clone()}</option> }
                 })
                 .collect_view()
         })
@@ -527,8 +525,8 @@ fn ActionForm(
             let outcome = async {
                 match action {
                     Action::Assign => {
-                        let assignee = Username::parse(&chosen).map_err(|_| texts.choose_technician.to_owned())?;
-                        let priority = Priority::parse(&priority).map_err(|error| error.to_string())?;
+                        let assignee = Username::parse(&chosen).map_err(|_| AppError::Invalid(texts.choose_technician.to_owned()))?;
+                        let priority = Priority::parse(&priority)?;
                         record(order, username, EventKind::Assigned { assignee }, move |order, edit| {
                             order.set_priority(priority, edit);
                             order.set_due(due_at.unwrap_or_else(|| edit.at.plus_millis(priority.default_due_millis())), edit);
@@ -538,7 +536,7 @@ fn ActionForm(
                     }
                     Action::Pause | Action::Reopen | Action::Cancel => {
                         if reason.is_empty() {
-                            return Err(texts.reason_needed.to_owned());
+                            return Err(AppError::Invalid(texts.reason_needed.to_owned()));
                         }
                         let kind = match action {
                             Action::Pause => EventKind::Paused { reason },
@@ -559,15 +557,15 @@ fn ActionForm(
                                 .parse::<Quantity>()
                                 .ok()
                                 .filter(|quantity| *quantity > Quantity::ZERO)
-                                .ok_or(texts.quantity_needed)?;
+                                .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
                             counted.push((item, quantity));
                         }
                         record(order, username, EventKind::Completed { notes: reason }, move |order, edit| {
                             for (item, quantity) in &counted {
-                                order.add_part(&entry_id("part"), item, *quantity, edit).map_err(|error| error.to_string())?;
+                                order.add_part(&entry_id("part"), item, *quantity, edit)?;
                             }
                             if let Some(photo) = &photo {
-                                order.add_comment(&entry_id("comment"), "", Some(photo), edit).map_err(|error| error.to_string())?;
+                                order.add_comment(&entry_id("comment"), "", Some(photo), edit)?;
                             }
                             Ok(())
                         })
@@ -580,17 +578,16 @@ fn ActionForm(
                         Ok(())
                     }
                     Action::Verify => {
-                        let rating = Rating::new(stars).map_err(|error| error.to_string())?;
+                        let rating = Rating::new(stars)?;
                         record(order, username, EventKind::Verified { rating, comment: reason }, |_, _| Ok(())).await
                     }
                     Action::MergeInto => {
                         if chosen.is_empty() {
-                            return Err(texts.choose_original.to_owned());
+                            return Err(AppError::Invalid(texts.choose_original.to_owned()));
                         }
                         replica::edit(&order, |doc| {
                             let edit = edit_now(&username)?;
-                            WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit))
-                                .map_err(|error| error.to_string())
+                            Ok(WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit))?)
                         })
                         .await
                     }
@@ -600,7 +597,7 @@ fn ActionForm(
             .await;
             match outcome {
                 Ok(()) => on_done.run(()),
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     };
@@ -802,13 +799,13 @@ fn PartsUsed(
                                         let outcome = async {
                                             replica::edit(&id, |doc| {
                                                 let edit = edit_now(&session.user.username)?;
-                                                WorkOrder::edit_in(doc, |order| order.correct_part(&part, quantity, &edit)).map_err(|error| error.to_string())?.map_err(|error| error.to_string())
+                                                Ok(WorkOrder::edit_in(doc, |order| order.correct_part(&part, quantity, &edit))??)
                                             })
                                             .await?;
                                             crate::pages::stock::issue_order_parts(&session, id).await
                                         }
                                         .await;
-                                        error.set(outcome.err());
+                                        error.set(outcome.err().map(|error| error.to_string()));
                                     });
                                 });
                                 view! {

@@ -13,9 +13,10 @@ use shared::document::{DocumentType, read_header, read_site};
 use shared::projection::project;
 use shared::protocol::DocumentId;
 
+use super::age_line;
 use super::texts::use_review_texts;
-use super::{age_line, reviews};
 use crate::edits::edit_now;
+use crate::error::AppError;
 use crate::i18n::CurrentLanguage;
 use crate::replica::{self, use_replica};
 use crate::server::{HistoryEntry, ShownConflict, display_name, fetch_kept, use_site_people};
@@ -64,9 +65,9 @@ pub fn DocumentReview() -> impl IntoView {
     let may_resolve = move || {
         let site = local.get().map(|(_, site, _)| site);
         current.session.with(|session| {
-            session
-                .as_ref()
-                .is_some_and(|session| session.sites.iter().any(|known| Some(&known.id) == site.as_ref() && reviews(&known.role)))
+            session.as_ref().is_some_and(|session| {
+                session.sites.iter().any(|known| site.as_ref().is_some_and(|site| known.id == *site) && known.role.manages())
+            })
         })
     };
     let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
@@ -76,16 +77,16 @@ pub fn DocumentReview() -> impl IntoView {
         let (token, id) = (token(), id.get());
         let _ = (online.get(), refresh.get());
         async move {
-            let path = format!("/api/documents/{}/history", id.ok_or("no such document")?);
-            fetch_kept::<Vec<HistoryEntry>>(&token.ok_or("not signed in")?, &path, &path).await
+            let path = format!("/api/documents/{}/history", id.ok_or(AppError::NotOnThisPhone)?);
+            fetch_kept::<Vec<HistoryEntry>>(&token.ok_or(AppError::SignedOut)?, &path, &path).await
         }
     });
     let conflicts = LocalResource::new(move || {
         let (token, id) = (token(), id.get());
         let _ = (online.get(), refresh.get(), sync.revision.get());
         async move {
-            let path = format!("/api/documents/{}/conflicts", id.ok_or("no such document")?);
-            fetch_kept::<Vec<ShownConflict>>(&token.ok_or("not signed in")?, &path, &path).await
+            let path = format!("/api/documents/{}/conflicts", id.ok_or(AppError::NotOnThisPhone)?);
+            fetch_kept::<Vec<ShownConflict>>(&token.ok_or(AppError::SignedOut)?, &path, &path).await
         }
     });
     let kept = RwSignal::new(None::<String>);
@@ -94,7 +95,7 @@ pub fn DocumentReview() -> impl IntoView {
         spawn_local(async move {
             let outcome = replica::edit(&id, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                resolve(doc, &path, &value, &edit).map_err(|error| error.to_string())
+                Ok(resolve(doc, &path, &value, &edit)?)
             })
             .await;
             match outcome {
@@ -130,9 +131,9 @@ pub fn DocumentReview() -> impl IntoView {
                     .zip(lines)
                     .map(|(entry, line)| {
                         view! {
-                            <li class="history-entry" data-user=entry.user.clone().unwrap_or_default()>
+                            <li class="history-entry" data-user=entry.user.as_ref().map(ToString::to_string).unwrap_or_default()>
                                 <span class="who">{line.who}</span>
-                                <span class="muted">{format!(" · {} · {}", line.device, when(entry.at))}</span>
+                                <span class="muted">{format!(" · {} · {}", line.device, when(entry.at.as_millis()))}</span>
                                 <div data-what="yes">{line.what}</div>
                             </li>
                         }
@@ -172,7 +173,7 @@ pub fn DocumentReview() -> impl IntoView {
                             view! {
                                 <div class="conflict-value" data-value=value.value.clone()>
                                     <pre>{value.value.clone()}</pre>
-                                    <p class="muted">{format!("{} · {}", value.user.clone().or(value.named.clone()).map(|user| person(&user)).unwrap_or_default(), when(value.at))}</p>
+                                    <p class="muted">{format!("{} · {}", value.user.clone().or(value.named.clone()).map(|user| person(&user)).unwrap_or_default(), when(value.at.as_millis()))}</p>
                                     {may_resolve().then(|| view! {
                                         <button type="button" data-action="keep" prop:disabled=is_kept on:click=move |_| keep(path.clone(), chosen.clone())>
                                             {if is_kept { texts.kept } else { texts.keep_this }}

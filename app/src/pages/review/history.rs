@@ -82,7 +82,7 @@ pub fn lines(
     let mut seen: Vec<(String, i64, i64)> = Vec::new();
     let mut shown = Vec::new();
     for entry in entries {
-        let person = entry.user.clone().or(entry.named.clone()).unwrap_or_else(|| "?".to_owned());
+        let person = entry.user.as_ref().map(ToString::to_string).or(entry.named.clone()).unwrap_or_else(|| "?".to_owned());
         let who = name(&person);
         let (_, number) = devices
             .entry(entry.actor.clone())
@@ -99,8 +99,8 @@ pub fn lines(
             texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string())
         };
         match seen.iter_mut().find(|(known, ..)| *known == device) {
-            Some((_, _, last)) => *last = (*last).max(entry.at),
-            None => seen.push((device.clone(), entry.at, entry.at)),
+            Some((_, _, last)) => *last = (*last).max(entry.at.as_millis()),
+            None => seen.push((device.clone(), entry.at.as_millis(), entry.at.as_millis())),
         }
         shown.push(Line { who, device, what: sentence(texts, language, entry, doc, checklist.as_ref()) });
     }

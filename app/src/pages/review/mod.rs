@@ -12,21 +12,17 @@ mod texts;
 
 use leptos::prelude::*;
 use shared::kpi::{Kpis, PassRate};
+use shared::time::{Span, Timestamp};
 
 use self::texts::{ReviewTexts, TYPES, use_review_texts};
 use crate::edits::{catalog_of, read_catalog};
+use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::replica::use_replica;
 use crate::server::{DocumentList, Kept, SiteSummary, display_name, fetch_kept, use_site_people};
 use crate::session::{SessionSite, use_session};
 
-/// Managers and admins review.
-fn reviews(role: &str) -> bool {
-    matches!(role, "manager" | "admin")
-}
-
-const DAY: i64 = 86_400_000;
 /// The periods offered, in days (the texts' order).
 const PERIODS: [i64; 3] = [7, 30, 90];
 
@@ -116,12 +112,12 @@ pub fn Dashboard() -> impl IntoView {
         current
             .session
             .get()
-            .map(|session| session.sites.into_iter().filter(|site| reviews(&site.role)).collect::<Vec<SessionSite>>())
+            .map(|session| session.sites.into_iter().filter(|site| site.role.manages()).collect::<Vec<SessionSite>>())
             .unwrap_or_default()
     });
     let chosen = Memo::new(move |_| {
         let wanted = site.get();
-        sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.clone()))
+        sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string()))
     });
     let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
     // Reloaded when the phone syncs: what it just sent is in the next answer.
@@ -130,11 +126,12 @@ pub fn Dashboard() -> impl IntoView {
         let (token, site, days) = (token(), chosen.get(), days.get());
         let _ = (online.get(), sync.revision.get());
         async move {
-            let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
+            let (Some(token), Some(site)) = (token, site) else { return Err(AppError::SignedOut) };
             // Up to the end of today; kept per site and length of period, so that offline
             // the last figures fetched show whatever day they were fetched on.
-            let to = (js_sys::Date::now() as i64 / DAY + 1) * DAY;
-            let path = format!("/api/sites/{site}/summary?from={}&to={to}", to - days * DAY);
+            let to = Timestamp::from_day(Timestamp::from_millis(js_sys::Date::now() as i64).day_number() + 1);
+            let from = to.minus(Span::days(days));
+            let path = format!("/api/sites/{site}/summary?from={}&to={}", from.as_millis(), to.as_millis());
             fetch_kept::<SiteSummary>(&token, &path, &format!("summary/{site}/{days}")).await
         }
     });
@@ -143,7 +140,7 @@ pub fn Dashboard() -> impl IntoView {
             (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
         let _ = (online.get(), sync.revision.get());
         async move {
-            let (Some(token), Some(site)) = (token, site) else { return Err("not signed in".to_owned()) };
+            let (Some(token), Some(site)) = (token, site) else { return Err(AppError::SignedOut) };
             let mut path = format!("/api/sites/{site}/documents?type={kind}&per_page={shown}");
             if !status.is_empty() {
                 path.push_str(&format!("&status={status}"));
@@ -350,7 +347,7 @@ pub fn Dashboard() -> impl IntoView {
                     .documents
                     .into_iter()
                     .map(|document| {
-                        let when = crate::i18n::moment(shared::time::Timestamp::from_millis(document.updated_at), language.get());
+                        let when = crate::i18n::moment(document.updated_at, language.get());
                         let by = people.with(|people| display_name(people, &document.created_by));
                         view! {
                             <li class="order-line" data-document=document.document.clone() data-status=document.status.clone()>

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
+use shared::directory::Role;
 use shared::document::catalog::CatalogView;
 use shared::document::inspection::InspectionView;
+use shared::document::template::ChecklistCategory;
 use shared::protocol::DocumentId;
 use shared::routes::AppRoute;
 use shared::schedule::{Occurrence, RoundFact, Standing, occurrences};
-use shared::time::Timestamp;
+use shared::time::{Span, Timestamp};
 
 use super::start::{start_round, template_name};
 use super::{clock, read_catalog, read_round, text};
@@ -25,17 +27,7 @@ use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
 
 /// How long a submitted round stays on the board.
-const RECENT_MILLIS: i64 = 7 * 24 * 60 * 60 * 1000;
-
-/// Whether someone with `role` walks rounds of a checklist of `category`.
-fn walks(role: &str, category: &str) -> bool {
-    match role {
-        "dorm_staff" => category == "dorm_room",
-        "inspector" => category != "dorm_room",
-        "manager" | "admin" => true,
-        _ => false,
-    }
-}
+const RECENT: Span = Span::WEEK;
 
 fn category_of(catalog: &CatalogView, template: &str) -> String {
     catalog.templates.iter().find(|known| known.document == template).map(|known| known.category.clone()).unwrap_or_default()
@@ -72,7 +64,7 @@ enum LineKind {
 struct SiteData {
     id: String,
     name: String,
-    role: String,
+    role: Role,
     catalog: Arc<CatalogView>,
 }
 
@@ -82,9 +74,9 @@ fn site_data(session: &Session) -> Vec<SiteData> {
         .iter()
         .filter_map(|site| {
             Some(SiteData {
-                id: site.id.clone(),
+                id: site.id.to_string(),
                 name: site.name.clone(),
-                role: site.role.clone(),
+                role: site.role,
                 catalog: read_catalog(&catalog_of(session, &site.id)?)?,
             })
         })
@@ -120,7 +112,9 @@ fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: 
             .catalog
             .schedules
             .iter()
-            .filter(|schedule| walks(&site.role, &category_of(&site.catalog, &schedule.template)))
+            .filter(|schedule| {
+                ChecklistCategory::walked_by(ChecklistCategory::parse(&category_of(&site.catalog, &schedule.template)).ok(), site.role)
+            })
             .cloned()
             .collect();
         for Occurrence { schedule, due_by, standing, .. } in occurrences(&mine, &facts, now, local_offset_minutes()) {
@@ -136,7 +130,7 @@ fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: 
                     let result = round.result();
                     LineKind::Open { round: *id, answered: result.answered, expected: result.expected }
                 }
-                Some((_, at)) if now.millis_since(*at) < RECENT_MILLIS => LineKind::Submitted { round: *id, at: *at },
+                Some((_, at)) if now.since(*at) < RECENT => LineKind::Submitted { round: *id, at: *at },
                 Some(_) => continue,
             };
             lines.push(describe(site, &round.location, &round.template, title, kind));
@@ -220,7 +214,7 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
         spawn_local(async move {
             match start_round(&session, &line.site, &catalog, &line.template, &line.place, texts).await {
                 Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     };
@@ -340,7 +334,7 @@ pub fn DecisionsWaiting() -> impl IntoView {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let me = session.user.username.clone();
-        let manages = |site: &str| session.sites.iter().any(|known| known.id == site && matches!(known.role.as_str(), "manager" | "admin"));
+        let manages = |site: &str| session.sites.iter().any(|known| known.id == site && known.role.manages());
         let mut found: Vec<(DocumentId, String, usize, Timestamp)> = replica::document_ids()
             .into_iter()
             .filter_map(|id| {

@@ -14,6 +14,7 @@ use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, resolve};
 use shared::document::inspection::{Answer, AnswerValue, Inspection, Note, Outcome, answer_key, outcome};
+use shared::document::template::ChecklistCategory;
 use shared::document::template::{ChecklistItem, ItemKind};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Source, Status, WorkOrder};
 use shared::protocol::DocumentId;
@@ -21,6 +22,7 @@ use shared::protocol::DocumentId;
 use super::signature::SignaturePad;
 use super::{clock, text};
 use crate::edits::{edit_now, entry_id, index_in_catalog};
+use crate::error::AppError;
 use crate::i18n::{Language, Texts, use_texts};
 use crate::pages::orders::{Photo, read_order};
 use crate::photos;
@@ -106,9 +108,7 @@ fn edit_round(
     spawn_local(async move {
         let outcome = replica::edit(&round, |doc| {
             let edit = edit_now(&session.user.username)?;
-            Inspection::edit_in(doc, |inspection| change(inspection, &edit))
-                .map_err(|error| error.to_string())?
-                .map_err(|error| error.to_string())
+            Ok(Inspection::edit_in(doc, |inspection| change(inspection, &edit))??)
         })
         .await;
         if let Err(message) = outcome {
@@ -432,7 +432,7 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
                 spawn_local(async move {
                     let outcome = replica::edit(&round, |doc| {
                         let edit = edit_now(&session.user.username)?;
-                        resolve(doc, &path, &chosen, &edit).map_err(|error| error.to_string())
+                        Ok(resolve(doc, &path, &chosen, &edit)?)
                     })
                     .await;
                     if let Err(message) = outcome {
@@ -484,24 +484,20 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                     let photo = photos::keep(&picture).await?;
                     let edit = edit_now(&session.user.username)?;
                     replica::edit(&round, |doc| {
-                        Inspection::edit_in(doc, |inspection| {
+                        Ok(Inspection::edit_in(doc, |inspection| {
                             inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit)
-                        })
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                        })??)
                     })
                     .await?;
                     // The technician sees it on the work order too.
                     if let Some(order) = hazard.as_deref().and_then(|order| DocumentId::parse(order).ok()) {
                         replica::edit(&order, |doc| {
-                            WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit))
-                                .map_err(|error| error.to_string())?
-                                .map_err(|error| error.to_string())
+                            Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit))??)
                         })
                         .await?;
                     }
                     replica::upload_files();
-                    Ok::<(), String>(())
+                    Ok::<(), AppError>(())
                 }
                 .await;
                 if let Err(message) = outcome {
@@ -522,30 +518,28 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                     // the place, and linked back to the round's item.
                     let priority = if row.item.required { Priority::Urgent } else { Priority::High };
                     let new = NewWorkOrder {
-                        site: SiteId::parse(&row.site).map_err(|error| error.to_string())?,
+                        site: SiteId::parse(&row.site)?,
                         title: format!("{} · {}", text(&row.item.label, row.language), row.place_name),
                         description: row.notes.iter().map(|note| note.text.as_str()).collect::<Vec<_>>().join("\n"),
                         location: row.location.clone(),
                         asset: None,
-                        category: Category::for_checklist(&row.checklist_category),
+                        category: Category::for_checklist(ChecklistCategory::parse(&row.checklist_category).ok()),
                         priority,
                         due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
                         source: Some(Source { inspection: row.round.url(), item: row.item.id.to_string() }),
                     };
-                    let actor = replica::device_actor().ok_or("not signed in")?;
-                    let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit).map_err(|error| error.to_string())?;
+                    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+                    let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit)?;
                     for photo in &row.photos {
-                        order.add_comment(&entry_id("comment"), "", Some(photo), &edit).map_err(|error| error.to_string())?;
+                        order.add_comment(&entry_id("comment"), "", Some(photo), &edit)?;
                     }
-                    let status = order.read().map_err(|error| error.to_string())?.state().status;
+                    let status = order.read()?.state().status;
                     let order_id = replica::new_document_id();
                     replica::create(order_id, order.into_doc()).await?;
                     replica::edit(&row.round, |doc| {
-                        Inspection::edit_in(doc, |inspection| {
+                        Ok(Inspection::edit_in(doc, |inspection| {
                             inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit)
-                        })
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                        })??)
                     })
                     .await?;
                     let entry = IndexEntry {

@@ -233,9 +233,7 @@ pub fn Round() -> impl IntoView {
         spawn_local(async move {
             let outcome = replica::edit(&id, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |round| round.submit(&edit))
-                    .map_err(|error| error.to_string())
-                    .map(|submitted| submitted.map(|()| edit))
+                Ok(Inspection::edit_in(doc, |round| round.submit(&edit))?.map(|()| edit))
             })
             .await;
             match outcome {
@@ -435,10 +433,8 @@ pub fn Round() -> impl IntoView {
         spawn_local(async move {
             let outcome = replica::edit(&id, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |round| round.discard(&edit))
-                    .map_err(|error| error.to_string())?
-                    .map_err(|error| error.to_string())
-                    .map(|()| edit)
+                Inspection::edit_in(doc, |round| round.discard(&edit))??;
+                Ok(edit)
             })
             .await;
             match outcome {
@@ -538,12 +534,10 @@ fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspectio
         spawn_local(async move {
             let outcome = replica::edit(&round, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit))
-                    .map_err(|error| error.to_string())?
-                    .map_err(|error| error.to_string())
+                Ok(Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit))??)
             })
             .await;
-            error.set(outcome.err());
+            error.set(outcome.err().map(|error| error.to_string()));
         });
     };
     let shown = move || {

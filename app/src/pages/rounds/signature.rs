@@ -81,7 +81,7 @@ pub fn SignaturePad(on_signed: Callback<BlobRef>) -> impl IntoView {
         spawn_local(async move {
             match photos::keep_drawing(&element).await {
                 Ok(signature) => on_signed.run(signature),
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
             saving.set(false);
         });

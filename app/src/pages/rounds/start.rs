@@ -13,6 +13,7 @@ use shared::protocol::DocumentId;
 
 use super::read_catalog;
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
+use crate::error::AppError;
 use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::replica::{self, use_replica};
@@ -30,12 +31,12 @@ pub(super) async fn start_round(
     template_url: &str,
     place: &str,
     texts: &Texts,
-) -> Result<DocumentId, String> {
-    let template_id = DocumentId::parse(template_url).map_err(|error| error.to_string())?;
+) -> Result<DocumentId, AppError> {
+    let template_id = DocumentId::parse(template_url)?;
     let checklist = replica::read(&template_id, |doc| ChecklistTemplate::read_doc(doc).ok())
         .flatten()
         .map(|(_, checklist)| checklist)
-        .ok_or(texts.template_not_here)?;
+        .ok_or_else(|| AppError::Invalid(texts.template_not_here.to_owned()))?;
     let rooms = if ROOM_BY_ROOM.contains(&checklist.category.as_str()) {
         catalog.rooms_in(place).into_iter().map(|room| room.id.to_string()).collect()
     } else {
@@ -43,15 +44,15 @@ pub(super) async fn start_round(
     };
     let edit = edit_now(&session.user.username)?;
     let new = NewInspection {
-        site: SiteId::parse(site).map_err(|error| error.to_string())?,
+        site: SiteId::parse(site)?,
         template: template_url.to_owned(),
         checklist: checklist.clone(),
         location: place.to_owned(),
         rooms,
-        assignees: vec![Username::parse(&session.user.username).map_err(|error| error.to_string())?],
+        assignees: vec![Username::parse(&session.user.username)?],
     };
-    let actor = replica::device_actor().ok_or("not signed in")?;
-    let round = Inspection::start(actor, &new, &edit).map_err(|error| error.to_string())?;
+    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+    let round = Inspection::start(actor, &new, &edit)?;
     let id = replica::new_document_id();
     replica::create(id, round.into_doc()).await?;
     let place_name = catalog.place(place).map(|known| known.name.clone()).unwrap_or_default();
@@ -128,7 +129,7 @@ pub fn StartRound() -> impl IntoView {
         spawn_local(async move {
             match start_round(&session, &site_id, &catalog, &template_url, &place_id, texts).await {
                 Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     };

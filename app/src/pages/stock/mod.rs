@@ -13,6 +13,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
+use shared::directory::Role;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
 use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, SiteCatalog};
@@ -22,15 +23,11 @@ use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
 use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalog};
+use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{Texts, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
-
-/// Storekeepers, managers and admins keep the store.
-fn keeps_store(role: &str) -> bool {
-    matches!(role, "storekeeper" | "manager" | "admin")
-}
 
 /// A stocktake the phone holds, read once per change (see `replica::read_kept`).
 pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
@@ -48,14 +45,14 @@ pub fn StocktakesWaiting() -> impl IntoView {
     let waiting = move || {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
-        let role_at = |site: &str| session.sites.iter().find(|known| known.id == site).map(|known| known.role.clone());
+        let role_at = |site: &str| session.sites.iter().find(|known| known.id == site).map(|known| known.role);
         let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids()
             .into_iter()
             .filter_map(|id| Some((id, read_stocktake(&id)?)))
             .filter(|(_, stocktake)| {
                 matches!(
-                    (stocktake.phase, role_at(stocktake.header.site.as_str()).as_deref()),
-                    (Phase::Counting, Some("storekeeper")) | (Phase::Closed, Some("manager" | "admin"))
+                    (stocktake.phase, role_at(stocktake.header.site.as_str())),
+                    (Phase::Counting, Some(Role::Storekeeper)) | (Phase::Closed, Some(Role::Manager | Role::Admin))
                 )
             })
             .collect();
@@ -97,7 +94,7 @@ pub fn ReorderWaiting() -> impl IntoView {
         let _ = sync.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let mut found = Vec::new();
-        for site in session.sites.iter().filter(|site| site.role == "storekeeper") {
+        for site in session.sites.iter().filter(|site| site.role == Role::Storekeeper) {
             let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)) else { continue };
             for (item, quantity) in catalog.to_reorder() {
                 found.push((site.id.clone(), item.id.to_string(), format!("{} {} · {quantity} {}", item.code, item.name, item.unit)));
@@ -174,7 +171,7 @@ pub(crate) fn movement_refusal(texts: &Texts, catalog: &CatalogView, error: &Doc
 
 /// Issues a work order's parts from its site's store, as far as the ledger has not yet
 /// (`SiteCatalog::issue_parts`); nothing to do where the phone lacks the site's catalog.
-pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> Result<(), String> {
+pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> Result<(), AppError> {
     let Some(view) = crate::pages::orders::read_order(&order) else { return Ok(()) };
     if view.parts.is_empty() {
         return Ok(());
@@ -183,10 +180,8 @@ pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> R
     let parts = view.parts.clone();
     replica::edit(&catalog, |doc| {
         let edit = edit_now(&session.user.username)?;
-        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit))
-            .map_err(|error| error.to_string())?
-            .map_err(|error| error.to_string())
-            .map(drop)
+        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit))??;
+        Ok(())
     })
     .await
 }
@@ -201,7 +196,7 @@ async fn start_stocktake(
     category: &str,
     mode: Mode,
     kind: Kind,
-) -> Result<DocumentId, String> {
+) -> Result<DocumentId, AppError> {
     let edit = edit_now(&session.user.username)?;
     let (expected, assets) = match kind {
         Kind::Stock => (snapshot(catalog, category), Vec::new()),
@@ -210,15 +205,9 @@ async fn start_stocktake(
             catalog.assets.iter().filter_map(|asset| Some((asset.id.to_string(), asset.place.as_ref()?.to_string()))).collect(),
         ),
     };
-    let new = NewStocktake {
-        site: SiteId::parse(site).map_err(|error| error.to_string())?,
-        location: location.trim().to_owned(),
-        mode,
-        expected,
-        assets,
-    };
-    let actor = replica::device_actor().ok_or("not signed in")?;
-    let stocktake = Stocktake::start(actor, &new, &edit).map_err(|error| error.to_string())?;
+    let new = NewStocktake { site: SiteId::parse(site)?, location: location.trim().to_owned(), mode, expected, assets };
+    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+    let stocktake = Stocktake::start(actor, &new, &edit)?;
     let id = replica::new_document_id();
     replica::create(id, stocktake.into_doc()).await?;
     let entry = IndexEntry {
@@ -261,13 +250,13 @@ pub fn StoreCard(
         current
             .session
             .get()
-            .map(|session| session.sites.into_iter().filter(|site| keeps_store(&site.role)).collect::<Vec<_>>())
+            .map(|session| session.sites.into_iter().filter(|site| site.role.keeps_store()).collect::<Vec<_>>())
             .unwrap_or_default()
     };
     let chosen_site = move || {
         let sites = store_sites();
         let wanted = site.get();
-        sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.clone())
+        sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string())
     };
     let catalog = Memo::new(move |_| {
         let _ = sync.revision.get();
@@ -282,21 +271,24 @@ pub fn StoreCard(
             (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
         spawn_local(async move {
             let outcome = async {
-                let kind = MovementKind::parse(&kind).map_err(|error| error.to_string())?;
-                let item_id = EntryId::parse(&item_id).map_err(|_| texts.choose_item.to_owned())?;
-                let amount =
-                    amount.trim().parse::<Quantity>().ok().filter(|amount| *amount > Quantity::ZERO).ok_or(texts.quantity_needed)?;
+                let kind = MovementKind::parse(&kind)?;
+                let item_id = EntryId::parse(&item_id).map_err(|_| AppError::Invalid(texts.choose_item.to_owned()))?;
+                let amount = amount
+                    .trim()
+                    .parse::<Quantity>()
+                    .ok()
+                    .filter(|amount| *amount > Quantity::ZERO)
+                    .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
                 replica::edit(&catalog_id, |doc| {
                     let edit = edit_now(&session.user.username)?;
                     SiteCatalog::edit_in(doc, |catalog| {
                         catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(
                             |error| match catalog.read() {
-                                Ok(view) => movement_refusal(texts, &view, &error),
-                                Err(_) => error.to_string(),
+                                Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
+                                Err(_) => AppError::Document(error),
                             },
                         )
-                    })
-                    .map_err(|error| error.to_string())?
+                    })?
                 })
                 .await
             }
@@ -307,7 +299,7 @@ pub fn StoreCard(
                     reference.set(String::new());
                     error.set(None);
                 }
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     });
@@ -334,7 +326,7 @@ pub fn StoreCard(
             .await
             {
                 Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
-                Err(message) => error.set(Some(message)),
+                Err(message) => error.set(Some(message.to_string())),
             }
         });
     });

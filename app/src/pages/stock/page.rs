@@ -21,6 +21,7 @@ use shared::quantity::Quantity;
 
 use super::{phase_text, read_stocktake};
 use crate::edits::{catalog_of, edit_now, entry_id, now, read_catalog};
+use crate::error::AppError;
 use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
 use crate::i18n::use_texts;
 use crate::pages::orders::{hidden_entries, sync_badge};
@@ -30,7 +31,7 @@ use crate::server::{Person, display_name, use_site_people};
 use crate::session::{CurrentSession, use_session};
 
 /// An edit of the stocktake, made once the phone's replica has it.
-type StocktakeChange = Box<dyn FnOnce(&mut Stocktake, &shared::document::Edit) -> Result<(), String>>;
+type StocktakeChange = Box<dyn FnOnce(&mut Stocktake, &shared::document::Edit) -> Result<(), shared::document::DocumentError>>;
 
 fn item_name(catalog: Option<&CatalogView>, item: &str) -> String {
     catalog
@@ -41,20 +42,19 @@ fn item_name(catalog: Option<&CatalogView>, item: &str) -> String {
 
 /// Writes the approved adjustments into the site's ledger, one movement per item with an
 /// id derived from the stocktake and the item, so approving on two phones adjusts once.
-async fn adjust_ledger(session: &crate::session::Session, stocktake: DocumentId, view: &StocktakeView) -> Result<(), String> {
+async fn adjust_ledger(session: &crate::session::Session, stocktake: DocumentId, view: &StocktakeView) -> Result<(), AppError> {
     let Some(catalog) = catalog_of(session, view.header.site.as_str()) else { return Ok(()) };
     let adjustments = view.approved_adjustments.clone();
     replica::edit(&catalog, |doc| {
         let edit = edit_now(&session.user.username)?;
-        SiteCatalog::edit_in(doc, |catalog| {
+        Ok(SiteCatalog::edit_in(doc, |catalog| {
             for (item, quantity) in &adjustments {
                 let Ok(item_id) = EntryId::parse(item) else { continue };
                 let id = shared::document::catalog::adjustment_id(&stocktake.url(), item);
                 // Already recorded (approved again after a reopening, or on another phone): kept once.
                 let _ = catalog.record_movement(&id, MovementKind::Adjust, &item_id, *quantity, &stocktake.url(), &edit);
             }
-        })
-        .map_err(|error| error.to_string())
+        })?)
     })
     .await
 }
@@ -95,10 +95,10 @@ impl Page {
         spawn_local(async move {
             let outcome = replica::edit(&document, |doc| {
                 let edit = edit_now(&session.user.username)?;
-                Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit)).map_err(|error| error.to_string())?
+                Ok(Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit))??)
             })
             .await;
-            error.set(outcome.err());
+            error.set(outcome.err().map(|error| error.to_string()));
         });
     }
 
@@ -142,9 +142,9 @@ pub fn StocktakePage() -> impl IntoView {
     });
     let role = Memo::new(move |_| {
         let site = site.get()?;
-        current.session.with(|session| {
-            session.iter().flat_map(|session| &session.sites).find(|known| known.id == site).and_then(|known| Role::parse(&known.role).ok())
-        })
+        current
+            .session
+            .with(|session| session.iter().flat_map(|session| &session.sites).find(|known| known.id == site).map(|known| known.role))
     });
     // As the server's write policy has it, so nothing offered here is refused.
     let manager = Memo::new(move |_| role.get().is_some_and(Role::manages));
@@ -246,7 +246,7 @@ fn recounts(page: Page) -> impl IntoView {
                             view! {
                                 <button type="button" data-action="settle" data-quantity=quantity.to_string() on:click=move |_| {
                                     let (bin, item) = (bin.clone(), item.clone());
-                                    page.edit(Box::new(move |stocktake, edit| stocktake.settle(&entry_id("settled"), &bin, &item, quantity, edit).map_err(|error| error.to_string())));
+                                    page.edit(Box::new(move |stocktake, edit| stocktake.settle(&entry_id("settled"), &bin, &item, quantity, edit)));
                                 }>{texts.settle_at.replace("{}", &format!("{quantity} ({})", who_counted(quantity)))}</button>
                             }
                         })
@@ -334,7 +334,6 @@ fn count_form(page: Page) -> impl IntoView {
             } else {
                 stocktake.count(&id, &at_bin, &counted_item, amount, edit)
             }
-            .map_err(|error| error.to_string())
         }));
         quantity.set(String::new());
         page.recounting.set(None);
@@ -462,7 +461,7 @@ fn my_entries(page: Page) -> impl IntoView {
                 let correct = Callback::new(move |amount: Option<Quantity>| {
                     let Some(amount) = amount else { return };
                     let original = original.clone();
-                    page.edit(Box::new(move |stocktake, edit| stocktake.correct(&entry_id("count"), &original, amount, edit).map_err(|error| error.to_string())));
+                    page.edit(Box::new(move |stocktake, edit| stocktake.correct(&entry_id("count"), &original, amount, edit)));
                 });
                 view! {
                     <li class="count-entry" class:replaced=line.replaced data-entry=line.id.to_string()>
@@ -505,7 +504,7 @@ fn totals(page: Page, stock_count: bool) -> impl IntoView {
                     view! {
                         <button type="button" class="link-button" data-action="request-recount" on:click=move |_| {
                             let item = item.clone();
-                            page.edit(Box::new(move |stocktake, edit| stocktake.request_recount(&item, edit).map_err(|error| error.to_string())));
+                            page.edit(Box::new(move |stocktake, edit| stocktake.request_recount(&item, edit)));
                         }>{texts.ask_recount}</button>
                     }
                 });
@@ -578,9 +577,7 @@ fn audit(page: Page) -> impl IntoView {
         let place = Some(found_place.get_untracked()).filter(|place| !place.is_empty()).unwrap_or(expected);
         found_asset.set(String::new());
         page.error.set(None);
-        page.edit(Box::new(move |stocktake, edit| {
-            stocktake.find_asset(&entry_id("found"), &asset, &place, edit).map_err(|error| error.to_string())
-        }));
+        page.edit(Box::new(move |stocktake, edit| stocktake.find_asset(&entry_id("found"), &asset, &place, edit)));
     };
     let find_form = move || {
         let texts = texts.get();
@@ -655,12 +652,10 @@ fn phase_actions(page: Page) -> impl IntoView {
                 let outcome = async {
                     replica::edit(&document, |doc| {
                         let edit = edit_now(&session.user.username)?;
-                        Stocktake::edit_in(doc, |stocktake| match phase {
+                        Ok(Stocktake::edit_in(doc, |stocktake| match phase {
                             Phase::Approved => stocktake.approve(&entry_id("step"), &ledger, &edit),
                             _ => stocktake.record_phase(&entry_id("step"), phase, &edit),
-                        })
-                        .map_err(|error| error.to_string())?
-                        .map_err(|error| error.to_string())
+                        })??)
                     })
                     .await?;
                     if phase == Phase::Approved
@@ -668,10 +663,10 @@ fn phase_actions(page: Page) -> impl IntoView {
                     {
                         adjust_ledger(&session, document, &view).await?;
                     }
-                    Ok::<(), String>(())
+                    Ok::<(), AppError>(())
                 }
                 .await;
-                page.error.set(outcome.err());
+                page.error.set(outcome.err().map(|error| error.to_string()));
             });
         }
     };
