@@ -54,7 +54,13 @@ pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
 /// it, and it changes far less often than the documents around it: reading 5,000 places
 /// anew each time a round opened cost a slow phone a quarter of a second.
 pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
-    replica::read_kept(id, |doc| SiteCatalog::read_doc(doc).ok())
+    replica::read_kept(id)
+}
+
+impl replica::Reading for CatalogView {
+    fn read(doc: &automerge::AutoCommit) -> Option<CatalogView> {
+        SiteCatalog::read_doc(doc).ok()
+    }
 }
 
 /// Lists (or updates) a document in its site's index, so other phones learn of it. Does

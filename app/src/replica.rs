@@ -347,13 +347,19 @@ thread_local! {
     static READINGS: RefCell<HashMap<(DocumentId, TypeId), Kept>> = RefCell::default();
 }
 
+/// What a document reads as, kept between changes by [`read_kept`]: each type has its one
+/// way of being read from a document, so a kept reading is the same whoever asked for it.
+pub trait Reading: Sized + Send + Sync + 'static {
+    /// The reading of `doc`, or `None` if it does not read as this.
+    fn read(doc: &AutoCommit) -> Option<Self>;
+}
+
 /// Reads a document the phone holds as a `T`, once per change of the document: the reading
 /// is kept with the document's heads and shared by every screen that asks again before the
-/// document changes. One reading is kept per document and type `T`, so every `read` given
-/// for a `T` must read the same thing (`T` names what is read). Screens redraw on every
-/// sync revision and reading a round or a catalog of thousands of places again each time
-/// is what made them slow; a document that does not read as `T` is remembered as such.
-pub fn read_kept<T: Send + Sync + 'static>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> Option<T>) -> Option<Arc<T>> {
+/// document changes. Screens redraw on every sync revision and reading a round or a catalog
+/// of thousands of places again each time is what made them slow; a document that does not
+/// read as `T` is remembered as such.
+pub fn read_kept<T: Reading>(id: &DocumentId) -> Option<Arc<T>> {
     let replica = running()?;
     let mut this = replica.borrow_mut();
     let doc = this.client.document_mut(id)?;
@@ -364,7 +370,7 @@ pub fn read_kept<T: Send + Sync + 'static>(id: &DocumentId, read: impl FnOnce(&A
     let reading = match kept {
         Some(reading) => reading,
         None => {
-            let reading = read(doc).map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>);
+            let reading = T::read(doc).map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>);
             READINGS.with_borrow_mut(|readings| readings.insert(key, (heads, reading.clone())));
             reading
         }

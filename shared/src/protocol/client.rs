@@ -151,15 +151,24 @@ impl Client {
         }
     }
 
+    /// The next frame to send or the connection to close, if any. Call until `None` after
+    /// every `handle_*` call and after adding or editing a document: what it returns is
+    /// what the call decided, and nothing else sends it.
+    #[must_use = "a transmit not carried out is a frame never sent"]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next thing that happened for the host to act on (store a changed document, open
+    /// a connection, tell the person). Call until `None` after every `handle_*` call, as
+    /// [`Client::poll_transmit`].
+    #[must_use = "an event not acted on is a change not stored or a connection not opened"]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 
-    /// When to call [`Client::handle_timeout`] next.
+    /// When to call [`Client::handle_timeout`] next; ask again after every `handle_*` call.
+    #[must_use]
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         match &self.link {
             Link::Offline { retry_at, .. } => *retry_at,

@@ -193,12 +193,18 @@ impl Server {
     }
 
     /// The connections whose messages were worked on (decoded, applied, answered) since
-    /// the last call: the host charges the time its call took to them.
+    /// the last call: the host charges the time its call took to them. Call after each
+    /// `handle_*` call whose time the host measures.
+    #[must_use]
     pub fn take_worked(&mut self) -> BTreeSet<ConnectionId> {
         std::mem::take(&mut self.worked)
     }
 
-    /// The next thing the host must do, if any.
+    /// The next thing the host must do, if any. Call until `None` after every `handle_*`
+    /// call: effects are the only way the server's decisions leave it (a change is never
+    /// acknowledged until the host carries out its `Persist` and calls
+    /// [`Server::handle_persisted`]).
+    #[must_use = "an effect not carried out is a frame never sent or a change never stored"]
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
     }

@@ -258,10 +258,15 @@ pub fn ReportFault() -> impl IntoView {
 }
 
 /// A work order as this phone has it, read once per change of the document however many
-/// screens show it (see `replica::read_kept`; every reading of a `WorkOrderView` goes
-/// through here).
+/// screens show it (see `replica::read_kept`).
 pub(crate) fn read_order(id: &DocumentId) -> Option<Arc<WorkOrderView>> {
-    replica::read_kept(id, |doc| WorkOrder::read_doc(doc).ok())
+    replica::read_kept(id)
+}
+
+impl replica::Reading for WorkOrderView {
+    fn read(doc: &automerge::AutoCommit) -> Option<WorkOrderView> {
+        WorkOrder::read_doc(doc).ok()
+    }
 }
 
 fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {

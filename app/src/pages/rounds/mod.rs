@@ -43,7 +43,13 @@ pub(crate) fn text(label: &Label, language: Language) -> String {
 /// A round as this phone has it, with its conflicting answers: read once per change of the
 /// document, however many screens show it (the start page's board reads every round).
 fn read_round(id: &DocumentId) -> Option<Arc<RoundData>> {
-    replica::read_kept(id, read_round_data)
+    replica::read_kept(id)
+}
+
+impl replica::Reading for RoundData {
+    fn read(doc: &AutoCommit) -> Option<RoundData> {
+        read_round_data(doc)
+    }
 }
 
 /// A round with the answers two people gave concurrently, by answer key (`room/item`).

@@ -31,7 +31,13 @@ use crate::session::{Session, use_session};
 
 /// A stocktake the phone holds, read once per change (see `replica::read_kept`).
 pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
-    replica::read_kept(id, |doc| Stocktake::read_doc(doc).ok())
+    replica::read_kept(id)
+}
+
+impl replica::Reading for StocktakeView {
+    fn read(doc: &automerge::AutoCommit) -> Option<StocktakeView> {
+        Stocktake::read_doc(doc).ok()
+    }
 }
 
 /// Stocktakes waiting for this person, for the to-do page: those being counted at a site
