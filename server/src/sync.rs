@@ -1,10 +1,16 @@
 //! `GET /sync`: the automerge-repo sync endpoint over WebSocket.
 //!
 //! One task, the hub, owns `shared`'s server role and carries out its effects: frames go
-//! to connection tasks over channels, documents load from sled on the blocking pool, new
-//! changes are appended to sled at once and made durable by the group-commit flusher
-//! before the role hears they are — and only then reveals them. Loads and flushes run in
-//! a `JoinSet` the hub owns, so nothing outlives it.
+//! to connection tasks over channels (each bounded by the bytes its peer leaves unread,
+//! [`MAX_QUEUED_OUT`]: a peer too slow to read is closed, never waited for), documents
+//! load from sled on the blocking pool, new changes are appended to sled at once and made
+//! durable by the group-commit flusher before the role hears they are — and only then
+//! reveals them. Documents are stored compacted (one snapshot for many chunks) on the
+//! blocking pool too, when they grow past [`COMPACT_AFTER`] chunks and when they leave
+//! memory. Loads, flushes and compactions run in a `JoinSet` the hub owns, so nothing
+//! outlives it. What the hub knows of a connection (its outlet, person, token, turns) is
+//! one `Peer` in one map, so it comes and goes with the connection; each person's share of
+//! the hub's time is charged in `share.rs`.
 //!
 //! Access: the socket is opened only for a valid session (a single-use `?ticket=` from
 //! `POST /api/sync-ticket`, as the app does; or `?token=` or a bearer header;
@@ -34,7 +40,7 @@ use shared::document::{DocumentType, blob_refs, read_header, read_site};
 use shared::protocol::DocumentId;
 use shared::protocol::message::PeerId;
 use shared::protocol::message::Refusal;
-use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, Server, ServerConfig};
+use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, PersistToken, Server, ServerConfig};
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -143,11 +149,12 @@ enum Done {
     },
     Persisted {
         document: DocumentId,
-        token: u64,
+        token: PersistToken,
         result: Result<(), String>,
     },
-    /// Idle documents stored compacted, with those that could not be.
+    /// Documents stored compacted, with those that could not be.
     Compacted {
+        documents: Vec<DocumentId>,
         failed: Vec<(DocumentId, anyhow::Error)>,
     },
 }
@@ -443,25 +450,14 @@ async fn run(
     flusher: Flusher,
     budget: Arc<std::sync::Mutex<Budget>>,
 ) {
-    let mut outbound: HashMap<ConnectionId, Outlet> = HashMap::new();
-    // The turns of frames whose work is not done, by connection.
-    let mut turns: HashMap<ConnectionId, Vec<OwnedSemaphorePermit>> = HashMap::new();
-    let mut users: HashMap<ConnectionId, UserRecord> = HashMap::new();
-    // The token each signed-in connection was opened with.
-    let mut tokens: HashMap<ConnectionId, TokenId> = HashMap::new();
-    // Benchmark peers without a session (`--bench-anonymous-sync`).
-    let mut anonymous: HashSet<ConnectionId> = HashSet::new();
-    // When each connection's sync was last noted for administrators.
-    let mut noted: HashMap<ConnectionId, tokio::time::Instant> = HashMap::new();
-    // Documents with chunks appended since they were loaded: stored compacted when they
-    // leave memory, so a document pushed in a few messages is kept as one snapshot.
-    let mut appended: HashSet<DocumentId> = HashSet::new();
+    let mut peers = Peers::default();
+    let mut compactions = Compactions::default();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
     // Changes not stored yet (the disk nearly full, or a write that failed), in order, and
     // stored changes whose flush failed: both tried again, and their peers told only then.
-    let mut unstored: VecDeque<(DocumentId, Vec<u8>, u64)> = VecDeque::new();
-    let mut unflushed: Vec<(DocumentId, u64)> = Vec::new();
+    let mut unstored: VecDeque<(DocumentId, Vec<u8>, PersistToken)> = VecDeque::new();
+    let mut unflushed: Vec<(DocumentId, PersistToken)> = Vec::new();
     let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
     let mut refusals = Refusals::default();
     // The hub's time taken by each person's messages.
@@ -475,67 +471,56 @@ async fn run(
             biased;
             () = stop.notified(), if !stopping => {
                 stopping = true;
-                for (_, outlet) in outbound.drain() {
-                    outlet.close("the server is shutting down");
+                for peer in peers.0.values_mut() {
+                    if let Some(outlet) = peer.outlet.take() {
+                        outlet.close("the server is shutting down");
+                    }
                 }
             }
             command = commands.recv(), if !stopping => match command {
-                Some(Command::Connected { connection, user, outbound: sender }) => {
-                    match user {
-                        Some((user, token)) => {
-                            note_sync(&stores.directory, &user.username);
-                            noted.insert(connection, tokio::time::Instant::now());
-                            users.insert(connection, user);
-                            tokens.insert(connection, token);
-                        }
-                        None => {
-                            anonymous.insert(connection);
-                        }
+                Some(Command::Connected { connection, user, outbound }) => {
+                    if let Some((user, _)) = &user {
+                        note_sync(&stores.directory, &user.username);
                     }
-                    outbound.insert(connection, sender);
+                    let refused = user.as_ref().is_some_and(|(user, _)| shares.refused(&user.username, std::time::Instant::now(), budget()));
+                    peers.0.insert(connection, Peer { outlet: Some(outbound), user, turns: Vec::new(), noted: tokio::time::Instant::now() });
                     server.handle_connected(connection);
-                    if let Some(user) = users.get(&connection)
-                        && shares.refused(&user.username, std::time::Instant::now(), budget())
-                    {
-                        close(vec![connection], TOO_MUCH_WORK, &mut server, &mut outbound, &mut users, &mut tokens);
+                    if refused {
+                        peers.close(vec![connection], TOO_MUCH_WORK, &mut server);
                     }
                 }
                 Some(Command::Frame { connection, frame, turn }) => {
                     worked = Some((std::time::Instant::now(), [connection].into()));
-                    turns.entry(connection).or_default().push(turn);
-                    let now = tokio::time::Instant::now();
-                    if let (Some(user), Some(last)) = (users.get(&connection), noted.get_mut(&connection))
-                        && now.duration_since(*last) >= NOTE_SYNC_EVERY
-                    {
-                        note_sync(&stores.directory, &user.username);
-                        *last = now;
+                    if let Some(peer) = peers.0.get_mut(&connection) {
+                        peer.turns.push(turn);
+                        let now = tokio::time::Instant::now();
+                        if let Some(user) = peer.username()
+                            && now.duration_since(peer.noted) >= NOTE_SYNC_EVERY
+                        {
+                            note_sync(&stores.directory, user);
+                            peer.noted = now;
+                        }
                     }
                     // A panic left in taking one peer's message costs that peer its
                     // connection, not everyone their sync.
                     if let Err(panic) = shared::protocol::bounds::guarded(|| server.handle_frame(connection, &frame)) {
                         tracing::error!(connection = connection.0, %panic, "a sync message could not be handled; closing its connection");
-                        close(vec![connection], "the server could not handle a message", &mut server, &mut outbound, &mut users, &mut tokens);
+                        peers.close(vec![connection], "the server could not handle a message", &mut server);
                     }
                 }
                 Some(Command::Disconnected { connection }) => {
-                    if let Some(user) = users.get(&connection) {
-                        note_sync(&stores.directory, &user.username);
+                    if let Some(user) = peers.0.remove(&connection).as_ref().and_then(Peer::username) {
+                        note_sync(&stores.directory, user);
                     }
-                    noted.remove(&connection);
-                    outbound.remove(&connection);
-                    turns.remove(&connection);
-                    users.remove(&connection);
-                    tokens.remove(&connection);
-                    anonymous.remove(&connection);
                     server.handle_disconnected(connection);
                 }
                 Some(Command::Revoke { user, reason }) => {
-                    let closed = users.iter().filter(|(_, of)| of.username == user).map(|(connection, _)| *connection).collect();
-                    close(closed, reason, &mut server, &mut outbound, &mut users, &mut tokens);
+                    let closed = peers.matching(|peer| peer.username() == Some(&user));
+                    peers.close(closed, reason, &mut server);
                 }
                 Some(Command::SignedOut { token }) => {
-                    let closed = tokens.iter().filter(|(_, of)| **of == token).map(|(connection, _)| *connection).collect();
-                    close(closed, "signed out: sign in again", &mut server, &mut outbound, &mut users, &mut tokens);
+                    let closed = peers.matching(|peer| peer.user.as_ref().is_some_and(|(_, of)| *of == token));
+                    peers.close(closed, "signed out: sign in again", &mut server);
                 }
                 // Every handle is gone: nothing more can come.
                 None => stopping = true,
@@ -558,9 +543,12 @@ async fn run(
                         unflushed.push((document, token));
                     }
                 },
-                Ok(Done::Compacted { failed }) => {
+                Ok(Done::Compacted { documents, failed }) => {
+                    for document in &documents {
+                        compactions.running.remove(document);
+                    }
                     for (document, error) in failed {
-                        tracing::warn!(%document, error = format!("{error:#}"), "cannot compact an idle document; its chunks stay");
+                        tracing::warn!(%document, error = format!("{error:#}"), "cannot compact a document; its chunks stay");
                     }
                 }
                 Err(error) => tracing::error!(%error, "a storage task failed"),
@@ -568,7 +556,7 @@ async fn run(
             _ = retry.tick(), if !unstored.is_empty() || !unflushed.is_empty() => {
                 if stores.space.check().is_ok() {
                     while let Some((document, chunk, token)) = unstored.pop_front() {
-                        if let Err(chunk) = store(&stores, &mut server, &mut appended, &mut work, &flusher, document, chunk, token) {
+                        if let Err(chunk) = store(&stores, &mut server, &mut compactions, &mut work, &flusher, document, chunk, token) {
                             unstored.push_front((document, chunk, token));
                             break;
                         }
@@ -585,24 +573,25 @@ async fn run(
                 if !evicted.is_empty() {
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
                 }
-                let changed = evicted.into_iter().filter(|(document, _)| appended.remove(document)).collect();
+                let changed = evicted.into_iter().filter(|(document, _)| compactions.appended.remove(document)).collect();
                 // A compaction writes the whole document before it frees its chunks.
                 if !stores.space.is_low() {
-                    compact_idle(&stores.documents, &mut work, changed);
+                    compactions.start(&stores.documents, &mut work, changed);
                 }
             }
         }
         while let Some(effect) = server.poll_effect() {
             match effect {
                 Effect::Send { connection, frame } => {
-                    if outbound.get(&connection).is_some_and(|outlet| !outlet.send(frame)) {
-                        close(vec![connection], "too slow to receive: reconnect", &mut server, &mut outbound, &mut users, &mut tokens);
+                    if peers.0.get(&connection).and_then(|peer| peer.outlet.as_ref()).is_some_and(|outlet| !outlet.send(frame)) {
+                        peers.close(vec![connection], "too slow to receive: reconnect", &mut server);
                     }
                 }
                 Effect::Close { connection, reason } => {
-                    let who = users.get(&connection).map_or_else(|| "anonymous".to_owned(), |user| user.username.to_string());
+                    let peer = peers.0.get_mut(&connection);
+                    let who = peer.as_ref().and_then(|peer| peer.username()).map_or_else(|| "anonymous".to_owned(), Username::to_string);
                     refusals.note(&who, connection, &reason);
-                    if let Some(outlet) = outbound.remove(&connection) {
+                    if let Some(outlet) = peer.and_then(|peer| peer.outlet.take()) {
                         outlet.close(&reason);
                     }
                 }
@@ -617,10 +606,10 @@ async fn run(
                 }
                 Effect::Authorize(request) => {
                     worked.get_or_insert_with(|| (std::time::Instant::now(), Default::default())).1.insert(request.connection);
-                    let decision = if anonymous.contains(&request.connection) {
-                        Decision::Allow
-                    } else {
-                        decide(&stores, &mut server, users.get(&request.connection), &request)
+                    let decision = match peers.0.get(&request.connection) {
+                        // A benchmark peer without a session (`--bench-anonymous-sync`).
+                        Some(Peer { user: None, .. }) => Decision::Allow,
+                        peer => decide(&stores, &mut server, peer.and_then(|peer| peer.user.as_ref()).map(|(user, _)| user), &request),
                     };
                     server.handle_decision(request.ticket, decision);
                 }
@@ -628,7 +617,7 @@ async fn run(
                     // In order, behind any that wait for disk space.
                     if !unstored.is_empty() || stores.space.check().is_err() {
                         unstored.push_back((document, chunk, token));
-                    } else if let Err(chunk) = store(&stores, &mut server, &mut appended, &mut work, &flusher, document, chunk, token) {
+                    } else if let Err(chunk) = store(&stores, &mut server, &mut compactions, &mut work, &flusher, document, chunk, token) {
                         unstored.push_back((document, chunk, token));
                     }
                 }
@@ -636,19 +625,17 @@ async fn run(
         }
         if let Some((since, mut connections)) = worked {
             connections.extend(server.take_worked());
-            let over = charge(&mut shares, budget(), since.elapsed(), &connections, &users);
-            let closed: Vec<ConnectionId> =
-                users.iter().filter(|(_, user)| over.contains(&user.username)).map(|(connection, _)| *connection).collect();
+            let over = charge(&mut shares, budget(), since.elapsed(), &connections, &peers);
+            let closed = peers.matching(|peer| peer.username().is_some_and(|user| over.contains(user)));
             for user in &over {
                 tracing::warn!(%user, "closing the sync connections of someone taking more than their share of the server's time");
             }
-            close(closed, TOO_MUCH_WORK, &mut server, &mut outbound, &mut users, &mut tokens);
+            peers.close(closed, TOO_MUCH_WORK, &mut server);
         }
         // A connection keeps as many turns as it has documents still waiting.
-        turns.retain(|connection, held| {
-            held.truncate(server.waiting(*connection));
-            !held.is_empty()
-        });
+        for (connection, peer) in &mut peers.0 {
+            peer.turns.truncate(server.waiting(*connection));
+        }
         if stopping && work.is_empty() {
             return;
         }
@@ -665,9 +652,9 @@ fn charge(
     budget: Budget,
     took: Duration,
     connections: &std::collections::BTreeSet<ConnectionId>,
-    users: &HashMap<ConnectionId, UserRecord>,
+    peers: &Peers,
 ) -> Vec<Username> {
-    let people: Vec<&Username> = connections.iter().filter_map(|connection| users.get(connection).map(|user| &user.username)).collect();
+    let people: Vec<&Username> = connections.iter().filter_map(|connection| peers.0.get(connection)?.username()).collect();
     if people.is_empty() {
         return Vec::new();
     }
@@ -677,60 +664,100 @@ fn charge(
     people.into_iter().filter(|user| shares.charge(user, each, now, budget)).cloned().collect()
 }
 
-/// Closes `connections` for `reason`, which their peers are told.
-fn close(
-    connections: Vec<ConnectionId>,
-    reason: &str,
-    server: &mut Server,
-    outbound: &mut HashMap<ConnectionId, Outlet>,
-    users: &mut HashMap<ConnectionId, UserRecord>,
-    tokens: &mut HashMap<ConnectionId, TokenId>,
-) {
-    for connection in connections {
-        let user = users.remove(&connection).map(|user| user.username);
-        tracing::info!(connection = connection.0, user = ?user.as_ref().map(Username::as_str), reason, "closing a sync connection");
-        tokens.remove(&connection);
-        server.handle_disconnected(connection);
-        if let Some(outlet) = outbound.remove(&connection) {
-            outlet.close(reason);
+/// What the hub keeps of one sync connection.
+struct Peer {
+    /// Where its frames go; `None` once the server role closed it (the connection task
+    /// reports the disconnection after).
+    outlet: Option<Outlet>,
+    /// The person signed in and the token the connection was opened with; `None` for a
+    /// benchmark peer without a session (`--bench-anonymous-sync`), which is allowed
+    /// everything.
+    user: Option<(UserRecord, TokenId)>,
+    /// The turns of its frames whose work is not done.
+    turns: Vec<OwnedSemaphorePermit>,
+    /// When its sync was last noted for administrators.
+    noted: tokio::time::Instant,
+}
+
+impl Peer {
+    fn username(&self) -> Option<&Username> {
+        self.user.as_ref().map(|(user, _)| &user.username)
+    }
+}
+
+/// Every connection the hub serves: one map, so what is known of a connection comes and
+/// goes with it.
+#[derive(Default)]
+struct Peers(HashMap<ConnectionId, Peer>);
+
+impl Peers {
+    /// The connections whose peer `select` picks.
+    fn matching(&self, select: impl Fn(&Peer) -> bool) -> Vec<ConnectionId> {
+        self.0.iter().filter(|(_, peer)| select(peer)).map(|(connection, _)| *connection).collect()
+    }
+
+    /// Closes `connections` for `reason`, which their peers are told, and forgets them.
+    fn close(&mut self, connections: Vec<ConnectionId>, reason: &str, server: &mut Server) {
+        for connection in connections {
+            let peer = self.0.remove(&connection);
+            let user = peer.as_ref().and_then(Peer::username);
+            tracing::info!(connection = connection.0, user = ?user.map(Username::as_str), reason, "closing a sync connection");
+            server.handle_disconnected(connection);
+            if let Some(outlet) = peer.and_then(|peer| peer.outlet) {
+                outlet.close(reason);
+            }
         }
     }
 }
 
-/// Stores documents that left memory as one snapshot each, in one task on the blocking
-/// pool (one task, not one per document: a thousand concurrent sled writers cost far
-/// more memory than they save time). The keys each covers are read here, before the hub
-/// can load and change the document again, so a chunk stored after a reload is never
-/// removed.
-fn compact_idle(store: &DocumentStore, work: &mut JoinSet<Done>, evicted: Vec<(DocumentId, Box<AutoCommit>)>) {
-    let mut idle = Vec::with_capacity(evicted.len());
-    for (document, doc) in evicted {
-        match store.stored_keys(&document) {
-            Ok(covered) => idle.push((document, doc, covered)),
-            Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot list an idle document's chunks; they stay"),
-        }
-    }
-    if idle.is_empty() {
-        return;
-    }
-    let store = store.clone();
-    work.spawn(async move {
-        let result = tokio::task::spawn_blocking(move || {
-            let mut failed = Vec::new();
-            for (document, mut doc, covered) in idle {
-                if let Err(error) = store.store_compacted(&document, &mut doc, covered) {
-                    failed.push((document, error));
-                }
+/// Documents whose stored chunks the hub folds into one snapshot.
+#[derive(Default)]
+struct Compactions {
+    /// Documents with chunks appended since they were loaded: stored compacted when they
+    /// leave memory, so a document pushed in a few messages is kept as one snapshot.
+    appended: HashSet<DocumentId>,
+    /// Documents being compacted now, each compacted once at a time.
+    running: HashSet<DocumentId>,
+}
+
+impl Compactions {
+    /// Stores each document as one snapshot in place of its chunks, in one task on the
+    /// blocking pool while the hub goes on (one task, not one per document: a thousand
+    /// concurrent sled writers cost far more memory than they save time). The keys each
+    /// covers are read here, before the hub can change the document again, so a chunk
+    /// stored after is never removed.
+    fn start(&mut self, store: &DocumentStore, work: &mut JoinSet<Done>, documents: Vec<(DocumentId, Box<AutoCommit>)>) {
+        let mut covering = Vec::with_capacity(documents.len());
+        for (document, doc) in documents {
+            match store.stored_keys(&document) {
+                Ok(covered) => covering.push((document, doc, covered)),
+                Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot list a document's chunks; they stay"),
             }
-            failed
-        })
-        .await;
-        let failed = result.unwrap_or_else(|error| {
-            tracing::error!(%error, "the compaction of idle documents failed; their chunks stay");
-            Vec::new()
+        }
+        if covering.is_empty() {
+            return;
+        }
+        let documents: Vec<DocumentId> = covering.iter().map(|(document, ..)| *document).collect();
+        self.running.extend(documents.iter().copied());
+        let store = store.clone();
+        work.spawn(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                let mut failed = Vec::new();
+                for (document, mut doc, covered) in covering {
+                    if let Err(error) = store.store_compacted(&document, &mut doc, covered) {
+                        failed.push((document, error));
+                    }
+                }
+                failed
+            })
+            .await;
+            let failed = result.unwrap_or_else(|error| {
+                tracing::error!(%error, "a compaction task failed; the chunks stay");
+                Vec::new()
+            });
+            Done::Compacted { documents, failed }
         });
-        Done::Compacted { failed }
-    });
+    }
 }
 
 /// Notes, for the administrators' list of people, that `user` is syncing now.
@@ -840,17 +867,17 @@ fn decide(stores: &Stores, server: &mut Server, user: Option<&UserRecord>, reque
 fn store(
     stores: &Stores,
     server: &mut Server,
-    appended: &mut HashSet<DocumentId>,
+    compactions: &mut Compactions,
     work: &mut JoinSet<Done>,
     flusher: &Flusher,
     document: DocumentId,
     chunk: Vec<u8>,
-    token: u64,
+    token: PersistToken,
 ) -> Result<(), Vec<u8>> {
     // The append is ordered here, before the flush that covers it is asked for.
     let stored = stores.documents.append(&document, &chunk);
     if stored.is_ok() {
-        appended.insert(document);
+        compactions.appended.insert(document);
     }
     if let Some(doc) = server.document(&document) {
         index_blobs(&stores.blobs, &document, doc);
@@ -862,11 +889,10 @@ fn store(
         }
     }
     match stored {
-        Ok(count) if count > COMPACT_AFTER => {
-            if let Some(doc) = server.document(&document)
-                && let Err(error) = stores.documents.compact(&document, &mut doc.clone())
-            {
-                tracing::error!(%document, error = format!("{error:#}"), "compaction failed; chunks kept");
+        // Off the hub: saving a large document takes long enough to pause everyone's sync.
+        Ok(count) if count > COMPACT_AFTER && !compactions.running.contains(&document) && !stores.space.is_low() => {
+            if let Some(doc) = server.document(&document) {
+                compactions.start(&stores.documents, work, vec![(document, Box::new(doc.clone()))]);
             }
         }
         Ok(_) => {}

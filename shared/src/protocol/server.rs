@@ -23,6 +23,15 @@ use crate::document::read_site;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnectionId(pub u64);
 
+/// Names an [`AccessRequest`] until the host answers it ([`Server::handle_decision`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ticket(u64);
+
+/// Names an [`Effect::Persist`]. A document's tokens rise, so making one durable answers
+/// for every earlier one ([`Server::handle_persisted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PersistToken(u64);
+
 /// What the host must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -46,7 +55,7 @@ pub enum Effect {
     Persist {
         document: DocumentId,
         chunk: Vec<u8>,
-        token: u64,
+        token: PersistToken,
     },
 }
 
@@ -54,7 +63,7 @@ pub enum Effect {
 /// changes) are these actors theirs?
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessRequest {
-    pub ticket: u64,
+    pub ticket: Ticket,
     pub connection: ConnectionId,
     pub document: DocumentId,
     /// The document's site as stored, or as the incoming changes create it; `None` when no
@@ -112,7 +121,7 @@ struct PeerSync {
     allowed: bool,
     actors: BTreeSet<String>,
     queue: VecDeque<Incoming>,
-    awaiting: Option<u64>,
+    awaiting: Option<Ticket>,
     /// The first queued message applied to a copy while its decision is awaited, so an
     /// allowed message is not applied twice.
     applied: Option<Applied>,
@@ -157,13 +166,31 @@ enum Document {
         /// Boxed: a loaded document is large next to the `Loading` marker.
         doc: Box<AutoCommit>,
         /// The latest persist not yet reported durable; while set, nothing reveals heads.
-        unpersisted: Option<u64>,
+        unpersisted: Option<PersistToken>,
         /// Ephemeral messages already forwarded: (sender, session, count).
         ephemeral_seen: VecDeque<(String, String, u64)>,
     },
 }
 
 const EPHEMERAL_MEMORY: usize = 256;
+
+/// How working on one queued message ended.
+enum Step {
+    /// Taken: on to the next message.
+    Next,
+    /// Waiting for the host (a decision, or the document to load).
+    Wait,
+    /// The connection failed and is gone.
+    Failed,
+}
+
+/// A request waiting for the host's decision: whose, for which document, and the actors
+/// its changes would bind to the connection's person once allowed.
+struct Pending {
+    connection: ConnectionId,
+    document: DocumentId,
+    new_actors: Vec<String>,
+}
 
 /// The server's protocol state for every connection and loaded document.
 pub struct Server {
@@ -173,7 +200,8 @@ pub struct Server {
     effects: VecDeque<Effect>,
     next_ticket: u64,
     next_token: u64,
-    tickets: BTreeMap<u64, (ConnectionId, DocumentId, Vec<String>)>,
+    /// Requests waiting for the host's decision.
+    tickets: BTreeMap<Ticket, Pending>,
     /// Connections whose messages were worked on since the host last asked.
     worked: BTreeSet<ConnectionId>,
 }
@@ -223,7 +251,7 @@ impl Server {
 
     pub fn handle_disconnected(&mut self, connection: ConnectionId) {
         self.connections.remove(&connection);
-        self.tickets.retain(|_, (ticketed, _, _)| *ticketed != connection);
+        self.tickets.retain(|_, pending| pending.connection != connection);
     }
 
     /// A frame arrived on `connection`.
@@ -312,8 +340,8 @@ impl Server {
     }
 
     /// The host decided on an [`AccessRequest`].
-    pub fn handle_decision(&mut self, ticket: u64, decision: Decision) {
-        let Some((connection, document, actors)) = self.tickets.remove(&ticket) else { return };
+    pub fn handle_decision(&mut self, ticket: Ticket, decision: Decision) {
+        let Some(Pending { connection, document, new_actors: actors }) = self.tickets.remove(&ticket) else { return };
         let Some(sync) = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)) else { return };
         sync.awaiting = None;
         match decision {
@@ -342,17 +370,17 @@ impl Server {
     /// changes.
     pub fn check_write<R>(
         &mut self,
-        ticket: u64,
+        ticket: Ticket,
         judge: impl FnOnce(&DocumentId, &AutoCommit, &[ChangeHash], &mut AutoCommit) -> R,
     ) -> Option<R> {
-        let (connection, document, _) = self.tickets.get(&ticket)?;
+        let Pending { connection, document, .. } = self.tickets.get(&ticket)?;
         let Some(Document::Ready { doc, .. }) = self.documents.get(document) else { return None };
         let applied = self.connections.get_mut(connection)?.syncs.get_mut(document)?.applied.as_mut()?;
         Some(judge(document, doc, &applied.base, &mut applied.doc))
     }
 
     /// The host made the persist with `token` (and every earlier one) durable.
-    pub fn handle_persisted(&mut self, document: DocumentId, token: u64) {
+    pub fn handle_persisted(&mut self, document: DocumentId, token: PersistToken) {
         if let Some(Document::Ready { unpersisted, .. }) = self.documents.get_mut(&document)
             && unpersisted.is_some_and(|latest| token >= latest)
         {
@@ -407,12 +435,12 @@ impl Server {
     }
 
     /// Works through the connection's queued messages for the document until one needs a
-    /// decision from the host.
+    /// decision from the host, then reveals what was kept to the document's peers.
     fn process(&mut self, connection: ConnectionId, document: DocumentId) {
         self.worked.insert(connection);
         loop {
-            let Some(Document::Ready { doc, unpersisted, .. }) = self.documents.get_mut(&document) else { return };
-            let Some(sync) = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)) else { return };
+            let Some(Document::Ready { doc, .. }) = self.documents.get_mut(&document) else { return };
+            let Some(sync) = self.connections.get(&connection).and_then(|state| state.syncs.get(&document)) else { return };
             if sync.awaiting.is_some() {
                 return;
             }
@@ -422,89 +450,116 @@ impl Server {
                 Err(error) => return self.fail(connection, &format!("malformed sync message: {error}")),
             };
             let exists = !doc.get_heads().is_empty();
-            if !exists && matches!(incoming.kind, Kind::Request) && message.changes.is_empty() {
-                // Asked for a document nobody has written: the same answer as a forbidden one.
-                sync.queue.pop_front();
-                let forget = sync.queue.is_empty();
-                if forget {
-                    self.connections.get_mut(&connection).expect("exists").syncs.remove(&document);
-                }
-                self.unavailable(connection, document);
-                continue;
-            }
-            if message.changes.is_empty() && sync.allowed {
-                // Heads and wishes only: nothing to decide or persist, so no copy to make.
-                // No changes, so the document is not touched; on failure the connection,
-                // and the sync state with it, goes.
-                let applied =
-                    bounds::guarded(|| doc.sync().receive_sync_message(&mut sync.state, message).map_err(|error| error.to_string()));
-                super::forget_patches(doc);
-                if let Err(error) = applied.and_then(|applied| applied) {
-                    return self.fail(connection, &format!("cannot apply sync message: {error}"));
-                }
-                // A copy made for this message before reading was allowed is stale now.
-                sync.applied = None;
-                sync.queue.pop_front();
-                continue;
-            }
-            // Changes: apply to a copy first, so access is decided before anything is kept
-            // (or take the copy made before the decision, if the document has not moved).
-            let old_heads = doc.get_heads();
-            let (mut scratch, state, decided) = match sync.applied.take() {
-                Some(applied) if applied.base == old_heads && applied.message == incoming.data => {
-                    (applied.doc, applied.state, applied.allowed)
-                }
-                _ => {
-                    let mut scratch = AutoCommit::clone(doc);
-                    let mut state = sync.state.clone();
-                    let applied =
-                        bounds::guarded(|| scratch.sync().receive_sync_message(&mut state, message).map_err(|error| error.to_string()));
-                    super::forget_patches(&mut scratch);
-                    if let Err(error) = applied.and_then(|applied| applied) {
-                        return self.fail(connection, &format!("cannot apply sync message: {error}"));
-                    }
-                    (scratch, state, false)
-                }
+            let unwritten = !exists && matches!(incoming.kind, Kind::Request) && message.changes.is_empty();
+            let heads_only = message.changes.is_empty() && sync.allowed;
+            let step = if unwritten {
+                self.answer_unwritten(connection, document)
+            } else if heads_only {
+                self.take_heads(connection, document, message)
+            } else {
+                self.take_changes(connection, document, message)
             };
-            // Metadata only: decoding the changes themselves cost a seventh of a push.
-            let (any_new, new_actors) = {
-                let new_changes = scratch.get_changes_meta(&old_heads);
-                let actors: BTreeSet<String> =
-                    new_changes.iter().map(|change| change.actor.to_hex_string()).filter(|actor| !sync.actors.contains(actor)).collect();
-                (!new_changes.is_empty(), actors)
-            };
-            if !decided && (!sync.allowed || !new_actors.is_empty() || any_new) {
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                sync.awaiting = Some(ticket);
-                let incoming_site = read_site(&scratch);
-                let site = if exists { read_site(doc) } else { incoming_site.clone() };
-                let new_actors: Vec<String> = new_actors.into_iter().collect();
-                sync.applied = Some(Applied { message: incoming.data.clone(), base: old_heads, doc: scratch, state, allowed: false });
-                self.tickets.insert(ticket, (connection, document, new_actors.clone()));
-                self.effects.push_back(Effect::Authorize(AccessRequest {
-                    ticket,
-                    connection,
-                    document,
-                    site,
-                    incoming_site,
-                    new_actors,
-                    writes: any_new,
-                }));
-                return;
+            match step {
+                Step::Next => {}
+                Step::Wait | Step::Failed => return,
             }
-            sync.queue.pop_front();
-            sync.state = state;
-            if any_new {
-                let chunk = scratch.save_after(&old_heads);
-                let token = self.next_token;
-                self.next_token += 1;
-                *unpersisted = Some(token);
-                self.effects.push_back(Effect::Persist { document, chunk, token });
-            }
-            **doc = scratch;
         }
         self.reveal(document);
+    }
+
+    /// Asked for a document nobody has written: the same answer as a forbidden one.
+    fn answer_unwritten(&mut self, connection: ConnectionId, document: DocumentId) -> Step {
+        let state = self.connections.get_mut(&connection).expect("processed");
+        let sync = state.syncs.get_mut(&document).expect("processed");
+        sync.queue.pop_front();
+        if sync.queue.is_empty() {
+            state.syncs.remove(&document);
+        }
+        self.unavailable(connection, document);
+        Step::Next
+    }
+
+    /// Heads and wishes only: nothing to decide or persist, so no copy to make. No changes,
+    /// so the document is not touched; on failure the connection, and the sync state with
+    /// it, goes.
+    fn take_heads(&mut self, connection: ConnectionId, document: DocumentId, message: sync::Message) -> Step {
+        let Some(Document::Ready { doc, .. }) = self.documents.get_mut(&document) else { return Step::Wait };
+        let sync = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)).expect("processed");
+        let applied = bounds::guarded(|| doc.sync().receive_sync_message(&mut sync.state, message).map_err(|error| error.to_string()));
+        super::forget_patches(doc);
+        if let Err(error) = applied.and_then(|applied| applied) {
+            self.fail(connection, &format!("cannot apply sync message: {error}"));
+            return Step::Failed;
+        }
+        // A copy made for this message before reading was allowed is stale now.
+        sync.applied = None;
+        sync.queue.pop_front();
+        Step::Next
+    }
+
+    /// Changes: applied to a copy first, so access is decided before anything is kept (or
+    /// the copy made before the decision is taken, if the document has not moved). Asks
+    /// the host when the peer is not yet allowed, brings actors not yet its own, or writes;
+    /// once decided, keeps the copy and asks for the new changes to be persisted.
+    fn take_changes(&mut self, connection: ConnectionId, document: DocumentId, message: sync::Message) -> Step {
+        let Some(Document::Ready { doc, unpersisted, .. }) = self.documents.get_mut(&document) else { return Step::Wait };
+        let sync = self.connections.get_mut(&connection).and_then(|state| state.syncs.get_mut(&document)).expect("processed");
+        let incoming = sync.queue.front().expect("processed");
+        let exists = !doc.get_heads().is_empty();
+        let old_heads = doc.get_heads();
+        let (mut scratch, state, decided) = match sync.applied.take() {
+            Some(applied) if applied.base == old_heads && applied.message == incoming.data => (applied.doc, applied.state, applied.allowed),
+            _ => {
+                let mut scratch = AutoCommit::clone(doc);
+                let mut state = sync.state.clone();
+                let applied =
+                    bounds::guarded(|| scratch.sync().receive_sync_message(&mut state, message).map_err(|error| error.to_string()));
+                super::forget_patches(&mut scratch);
+                if let Err(error) = applied.and_then(|applied| applied) {
+                    self.fail(connection, &format!("cannot apply sync message: {error}"));
+                    return Step::Failed;
+                }
+                (scratch, state, false)
+            }
+        };
+        // Metadata only: decoding the changes themselves cost a seventh of a push.
+        let (any_new, new_actors) = {
+            let new_changes = scratch.get_changes_meta(&old_heads);
+            let actors: BTreeSet<String> =
+                new_changes.iter().map(|change| change.actor.to_hex_string()).filter(|actor| !sync.actors.contains(actor)).collect();
+            (!new_changes.is_empty(), actors)
+        };
+        if !decided && (!sync.allowed || !new_actors.is_empty() || any_new) {
+            let ticket = Ticket(self.next_ticket);
+            self.next_ticket += 1;
+            sync.awaiting = Some(ticket);
+            let incoming_site = read_site(&scratch);
+            let site = if exists { read_site(doc) } else { incoming_site.clone() };
+            let new_actors: Vec<String> = new_actors.into_iter().collect();
+            sync.applied = Some(Applied { message: incoming.data.clone(), base: old_heads, doc: scratch, state, allowed: false });
+            self.tickets.insert(ticket, Pending { connection, document, new_actors: new_actors.clone() });
+            self.effects.push_back(Effect::Authorize(AccessRequest {
+                ticket,
+                connection,
+                document,
+                site,
+                incoming_site,
+                new_actors,
+                writes: any_new,
+            }));
+            return Step::Wait;
+        }
+        sync.queue.pop_front();
+        sync.state = state;
+        if any_new {
+            let chunk = scratch.save_after(&old_heads);
+            let token = PersistToken(self.next_token);
+            self.next_token += 1;
+            *unpersisted = Some(token);
+            self.effects.push_back(Effect::Persist { document, chunk, token });
+        }
+        **doc = scratch;
+        Step::Next
     }
 
     /// Sends every allowed peer of the document what it lacks — unless changes are still

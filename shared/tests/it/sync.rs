@@ -14,7 +14,7 @@ use shared::document::{Edit, EntryId};
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, ClientEvent, SyncStatus, Transmit};
 use shared::protocol::message::PeerId;
-use shared::protocol::server::{ConnectionId, Decision, Effect, Server, ServerConfig};
+use shared::protocol::server::{ConnectionId, Decision, Effect, PersistToken, Server, ServerConfig};
 use shared::time::Timestamp;
 
 /// xorshift64*: small, seeded, good enough to pick schedules.
@@ -66,7 +66,7 @@ struct World {
     /// Durable storage: chunks per document, only what the server was told is durable.
     durable: BTreeMap<DocumentId, Vec<Vec<u8>>>,
     /// Persists written but not yet confirmed: (confirm at, document, chunk, token).
-    writing: VecDeque<(i64, DocumentId, Vec<u8>, u64)>,
+    writing: VecDeque<(i64, DocumentId, Vec<u8>, PersistToken)>,
     next_connection: u64,
     /// The time each connection's last frame arrives, to keep them in order.
     last_delivery: BTreeMap<(u64, bool), i64>,
@@ -213,7 +213,7 @@ impl World {
             // Storage confirms in order.
             let (_, document, chunk, token) = self.writing.pop_front().unwrap();
             self.durable.entry(document).or_default().push(chunk);
-            self.trace.push(format!("t={} persisted {token}", self.now));
+            self.trace.push(format!("t={} persisted {token:?}", self.now));
             self.server.handle_persisted(document, token);
         } else {
             for phone in &mut self.phones {
