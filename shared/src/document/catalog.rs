@@ -380,12 +380,33 @@ impl CatalogView {
         if code.is_empty() {
             return None;
         }
-        if let Some(place) = self.places.iter().find(|place| place.code.eq_ignore_ascii_case(code)) {
+        if let Some(place) = self.places.iter().find(|place| same_code(&place.code, code)) {
             return Some((None, place));
         }
-        let asset = self.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(code))?;
+        let asset = self.assets.iter().find(|asset| same_code(&asset.tag, code))?;
         Some((Some(asset), self.place(asset.place.as_ref()?.as_str())?))
     }
+
+    /// The name of the place or asset other than `except` whose label already reads
+    /// `code`: a place's code and an asset's tag are one set of names, as a label's QR code
+    /// finds either ([`CatalogView::find_code`]).
+    pub fn label_taken(&self, code: &str, except: &EntryId) -> Option<&str> {
+        let place = self.places.iter().find(|place| place.id != *except && same_code(&place.code, code)).map(|place| place.name.as_str());
+        place.or_else(|| {
+            self.assets.iter().find(|asset| asset.id != *except && same_code(&asset.tag, code)).map(|asset| asset.name.as_str())
+        })
+    }
+
+    /// The name of the stock item other than `except` whose code is already `code`.
+    pub fn stock_code_taken(&self, code: &str, except: &EntryId) -> Option<&str> {
+        self.stock_items.iter().find(|item| item.id != *except && same_code(&item.code, code)).map(|item| item.name.as_str())
+    }
+}
+
+/// Whether two codes or tags name the same thing: letters compared without case, as people
+/// type them and as a label is matched.
+pub fn same_code(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// The first `limit` items, and how many there are in all.
@@ -853,6 +874,41 @@ mod tests {
 
     fn catalog() -> SiteCatalog {
         SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0))
+    }
+
+    #[test]
+    fn a_label_names_one_place_or_asset_and_a_stock_code_one_item() {
+        let mut site = catalog();
+        let room = Place { id: id("r101"), kind: PlaceKind::Room, parent: None, name: "101 室".to_owned(), code: "HQ-A-101".to_owned() };
+        site.put_place(&room, &edit("admin", 10)).unwrap();
+        let pump = Asset {
+            id: id("pump"),
+            name: "水泵".to_owned(),
+            asset_type: "pump".to_owned(),
+            tag: "SB-01".to_owned(),
+            place: Some(id("r101")),
+            installed_at: None,
+        };
+        site.put_asset(&pump, &edit("admin", 11)).unwrap();
+        let gloves = StockItem {
+            id: id("gloves"),
+            code: "GL-01".to_owned(),
+            name: "手套".to_owned(),
+            unit: "双".to_owned(),
+            category: StockCategory::ProtectiveEquipment.as_str().to_owned(),
+            bin: None,
+            reorder_point: None,
+        };
+        site.put_stock_item(&gloves, &edit("store", 12)).unwrap();
+        let view = site.read().unwrap();
+        let new = id("new");
+        assert_eq!(view.label_taken("hq-a-101", &new), Some("101 室"), "case does not tell labels apart");
+        assert_eq!(view.label_taken("SB-01", &new), Some("水泵"), "an asset's tag is a label too");
+        assert_eq!(view.label_taken("HQ-A-101", &id("r101")), None, "a place keeps its own code");
+        assert_eq!(view.label_taken("GL-01", &new), None, "stock codes are printed on no label");
+        assert_eq!(view.stock_code_taken("gl-01", &new), Some("手套"));
+        assert_eq!(view.stock_code_taken("GL-01", &id("gloves")), None);
+        assert_eq!(view.find_code("sb-01").map(|(asset, _)| asset.map(|asset| asset.name.as_str())), Some(Some("水泵")));
     }
 
     #[test]

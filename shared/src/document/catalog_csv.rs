@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{Asset, CatalogList, CatalogView, Place, PlaceKind, SiteCatalog, StockCategory, StockItem};
+use super::catalog::{Asset, CatalogList, CatalogView, Place, PlaceKind, SiteCatalog, StockCategory, StockItem, same_code};
 use super::{DocumentError, Edit, EntryId};
 use crate::csv::{self, Record};
 use crate::quantity::Quantity;
@@ -258,12 +258,12 @@ fn unique_code<'a>(
     id: &'a str,
     existing: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), ImportError> {
-    let key = code.to_lowercase();
+    let key = code.to_ascii_lowercase();
     if let Some(other) = codes.get(&key).filter(|other| **other != id) {
         return Err(ImportError { line: row.line, message: format!("the {what} {code:?} is used twice in the file (also by {other:?})") });
     }
     for (other_id, other_code) in existing {
-        if other_id != id && other_code.eq_ignore_ascii_case(code) {
+        if other_id != id && same_code(other_code, code) {
             return Err(ImportError { line: row.line, message: format!("the {what} {code:?} already belongs to {other_id:?}") });
         }
     }

@@ -272,6 +272,21 @@ impl InspectionView {
         if self.rooms.is_empty() { vec![NO_ROOM.to_owned()] } else { self.rooms.clone() }
     }
 
+    /// Whether every required item of `room` is answered: the room is done (optional notes
+    /// and readings do not hold it open).
+    pub fn room_done(&self, room: &str) -> bool {
+        self.checklist.items.iter().filter(|item| item.required).all(|item| self.answers.contains_key(&(room.to_owned(), item.id.clone())))
+    }
+
+    /// The room to go to after `shown`: the next one in the round's order not yet done,
+    /// going round to the first; if every other room is done, simply the next. `None` for a
+    /// round of one room or a room not in the round.
+    pub fn next_room(&self, shown: &str) -> Option<&str> {
+        let at = self.rooms.iter().position(|room| room == shown)?;
+        let after: Vec<&String> = self.rooms.iter().cycle().skip(at + 1).take(self.rooms.len() - 1).collect();
+        after.iter().find(|room| !self.room_done(room)).or(after.first()).map(|room| room.as_str())
+    }
+
     pub fn result(&self) -> InspectionResult {
         let rooms = self.room_keys();
         let (mut answered, mut passed, mut failed) = (0, 0, 0);
@@ -789,6 +804,37 @@ mod tests {
             assignees: vec![Username::parse("inspector").unwrap()],
         };
         Inspection::start(ActorId::from([7; 16]), &new, &edit("inspector", 1_000)).unwrap()
+    }
+
+    #[test]
+    fn the_next_room_is_the_next_not_done_going_round() {
+        let new = NewInspection {
+            site: SiteId::parse("plant2").unwrap(),
+            template: "automerge:dorm".into(),
+            checklist: seeds::dorm_room(),
+            location: "p2-dorm".into(),
+            rooms: ["101", "102", "103"].map(str::to_owned).to_vec(),
+            assignees: vec![Username::parse("dorm").unwrap()],
+        };
+        let mut round = Inspection::start(ActorId::from([9; 16]), &new, &edit("dorm", 1_000)).unwrap();
+        let answer_all = |round: &mut Inspection, room: &str| {
+            let required: Vec<EntryId> =
+                round.read().unwrap().checklist.items.iter().filter(|item| item.required).map(|item| item.id.clone()).collect();
+            for item in required {
+                round.answer(Some(room), &item, &AnswerValue::NotApplicable, &edit("dorm", 2_000)).unwrap();
+            }
+        };
+        let view = round.read().unwrap();
+        assert_eq!(view.next_room("101"), Some("102"));
+        assert_eq!(view.next_room("103"), Some("101"), "after the last comes the first");
+        assert_eq!(view.next_room("104"), None);
+        answer_all(&mut round, "102");
+        let view = round.read().unwrap();
+        assert!(view.room_done("102") && !view.room_done("101"));
+        assert_eq!(view.next_room("101"), Some("103"), "a done room is passed over");
+        answer_all(&mut round, "103");
+        answer_all(&mut round, "101");
+        assert_eq!(round.read().unwrap().next_room("101"), Some("102"), "all done: simply the next");
     }
 
     #[test]

@@ -96,6 +96,12 @@ super::text_enum! {
 }
 
 impl ChecklistCategory {
+    /// Whether a round of this category started at a building or floor goes room by room
+    /// (every room inside it), as dorm checks do.
+    pub const fn walks_room_by_room(self) -> bool {
+        matches!(self, ChecklistCategory::DormRoom)
+    }
+
     /// Whether someone with `role` at a site walks its rounds of a checklist of `category`:
     /// dorm staff check dormitory rooms and nothing else, inspectors everything else
     /// (a category this release does not know included), managers and administrators
@@ -125,6 +131,24 @@ pub struct Checklist {
 }
 
 impl Checklist {
+    /// `item` moved one place up or down among its section's items: it and its neighbour
+    /// with the orders that swap them, to write both. Equal orders (two phones adding at
+    /// once) sort by id, so they are set apart with the moved item on the side it goes to.
+    /// `None` at the section's edge, or for an item not in the checklist.
+    pub fn move_item(&self, item: &EntryId, up: bool) -> Option<(ChecklistItem, ChecklistItem)> {
+        let section = &self.items.iter().find(|other| other.id == *item)?.section;
+        let siblings: Vec<&ChecklistItem> = self.items.iter().filter(|other| other.section == *section).collect();
+        let at = siblings.iter().position(|other| other.id == *item)?;
+        let neighbour = if up { at.checked_sub(1)? } else { at + 1 };
+        let (mut moved, mut other) = (siblings[at].clone(), (*siblings.get(neighbour)?).clone());
+        if moved.order == other.order {
+            (moved.order, other.order) = if up { (other.order, other.order + 1) } else { (other.order + 1, other.order) };
+        } else {
+            std::mem::swap(&mut moved.order, &mut other.order);
+        }
+        Some((moved, other))
+    }
+
     /// The category, if it is one this release knows.
     pub fn known_category(&self) -> Option<ChecklistCategory> {
         ChecklistCategory::parse(&self.category).ok()
@@ -486,6 +510,36 @@ mod tests {
 
     fn edit(at: i64) -> Edit {
         Edit::new(Username::parse("admin").unwrap(), Timestamp::from_millis(at))
+    }
+
+    #[test]
+    fn an_item_moves_past_its_neighbour_even_when_two_phones_gave_them_one_order() {
+        let mut checklist = seeds::fire_safety();
+        let section = checklist.items[0].section.clone();
+        checklist.items.retain(|item| item.section == section);
+        checklist.items.truncate(3);
+        let ids: Vec<EntryId> = checklist.items.iter().map(|item| item.id.clone()).collect();
+        // The second and third were added at once: one order, told apart by id.
+        checklist.items[0].order = 1;
+        checklist.items[1].order = 2;
+        checklist.items[2].order = 2;
+        let in_order = |checklist: &Checklist, moved: (ChecklistItem, ChecklistItem)| -> Vec<EntryId> {
+            let mut items = checklist.items.clone();
+            for changed in [moved.0, moved.1] {
+                let at = items.iter().position(|item| item.id == changed.id).unwrap();
+                items[at] = changed;
+            }
+            items.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
+            items.into_iter().map(|item| item.id).collect()
+        };
+        let up = checklist.move_item(&ids[2], true).unwrap();
+        assert_eq!(in_order(&checklist, up), [ids[0].clone(), ids[2].clone(), ids[1].clone()]);
+        let down = checklist.move_item(&ids[1], false).unwrap();
+        assert_eq!(in_order(&checklist, down), [ids[0].clone(), ids[2].clone(), ids[1].clone()]);
+        let down = checklist.move_item(&ids[0], false).unwrap();
+        assert_eq!(in_order(&checklist, down), [ids[1].clone(), ids[0].clone(), ids[2].clone()]);
+        assert!(checklist.move_item(&ids[0], true).is_none(), "the first goes no higher");
+        assert!(checklist.move_item(&ids[2], false).is_none(), "the last no lower");
     }
 
     #[test]

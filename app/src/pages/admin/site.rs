@@ -334,8 +334,8 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         if new_name.is_empty() || new_code.is_empty() {
             return editing.fail(format!("{} / {}", texts.name, texts.code));
         }
-        if let Some(other) = catalog.places.iter().find(|place| place.code.eq_ignore_ascii_case(&new_code) && place.id != id) {
-            return editing.fail_at("place-code", texts.code_taken.replace("{}", &other.name));
+        if let Some(other) = catalog.label_taken(&new_code, &id) {
+            return editing.fail_at("place-code", texts.code_taken.replace("{}", other));
         }
         let parent_id = EntryId::parse(&new_parent).ok();
         if let Some(up) = parent_id.as_ref().and_then(|up| catalog.place(up.as_str()))
@@ -508,8 +508,8 @@ fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
         if new_name.is_empty() || new_type.is_empty() || new_tag.is_empty() {
             return editing.fail(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag));
         }
-        if let Some(other) = catalog.assets.iter().find(|asset| asset.tag.eq_ignore_ascii_case(&new_tag) && asset.id != id) {
-            return editing.fail_at("asset-tag", texts.code_taken.replace("{}", &other.name));
+        if let Some(other) = catalog.label_taken(&new_tag, &id) {
+            return editing.fail_at("asset-tag", texts.code_taken.replace("{}", other));
         }
         let date = installed.get_untracked();
         let installed_at = if date.trim().is_empty() {
@@ -638,8 +638,8 @@ fn StockItems(editing: Editing) -> impl IntoView {
         if new_code.is_empty() || new_name.is_empty() || new_unit.is_empty() {
             return editing.fail(format!("{} / {} / {}", texts.code, texts.name, texts.unit));
         }
-        if let Some(other) = catalog.stock_items.iter().find(|item| item.code.eq_ignore_ascii_case(&new_code) && item.id != id) {
-            return editing.fail_at("item-code", texts.code_taken.replace("{}", &other.name));
+        if let Some(other) = catalog.stock_code_taken(&new_code, &id) {
+            return editing.fail_at("item-code", texts.code_taken.replace("{}", other));
         }
         let reorder = match reorder_point.get_untracked().trim() {
             "" => None,

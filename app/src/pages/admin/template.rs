@@ -351,18 +351,7 @@ pub fn TemplateBuilder() -> impl IntoView {
     // Moving swaps an item's order with its neighbour's in the same section.
     let shift = move |item: ChecklistItem, up: bool| {
         let Some(read) = template.get_untracked() else { return };
-        let siblings: Vec<&ChecklistItem> = read.draft.items.iter().filter(|other| other.section == item.section).collect();
-        let Some(at) = siblings.iter().position(|other| other.id == item.id) else { return };
-        let neighbour = if up { at.checked_sub(1) } else { Some(at + 1) };
-        let Some(neighbour) = neighbour.and_then(|index| siblings.get(index)).map(|other| (*other).clone()) else { return };
-        let (mut moved, mut other) = (item, neighbour);
-        let (first, second) = if moved.order == other.order {
-            (other.order + i64::from(up), other.order + i64::from(!up))
-        } else {
-            (other.order, moved.order)
-        };
-        moved.order = first;
-        other.order = second;
+        let Some((moved, other)) = read.draft.move_item(&item.id, up) else { return };
         edit(Box::new(move |template, edit| {
             template.put_item(&moved, edit)?;
             template.put_item(&other, edit)

@@ -18,6 +18,7 @@ mod start;
 use std::sync::Arc;
 
 use automerge::AutoCommit;
+use shared::directory::Role;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, conflicts};
 use shared::document::inspection::{Inspection, InspectionView};
 use shared::document::template::Label;
@@ -91,14 +92,9 @@ fn same_answer(values: &[ConflictingValue]) -> bool {
     first.is_some() && values.iter().all(|value| answer(value) == first)
 }
 
-/// The signed-in user's role at `site`, as the API names it.
-fn role_at<'a>(session: &'a Session, site: &str) -> Option<&'a str> {
-    session.sites.iter().find(|known| known.id == site).map(|known| known.role.as_str())
-}
-
-/// Managers and admins review rounds and settle conflicting answers.
-fn is_manager(role: Option<&str>) -> bool {
-    matches!(role, Some("manager" | "admin"))
+/// The signed-in user's role at `site`.
+fn role_at(session: &Session, site: &str) -> Option<Role> {
+    session.sites.iter().find(|known| known.id == site).map(|known| known.role)
 }
 
 /// A time of day (or date and time if not today) in the reader's language.

@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
+use shared::directory::Role;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
 use shared::document::inspection::{FollowUp, Inspection, Missing, NO_ROOM, answer_key};
@@ -15,7 +16,7 @@ use shared::protocol::DocumentId;
 use wasm_bindgen::JsCast as _;
 
 use super::item::{ItemRow, ItemRowData, NoteDrafts};
-use super::{RoundData, clock, is_manager, read_catalog, read_round, role_at, text};
+use super::{RoundData, clock, read_catalog, read_round, role_at, text};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{hidden_entries, sync_badge};
@@ -51,13 +52,7 @@ fn room_states(data: &RoundData, names: &dyn Fn(&str) -> String, people: &dyn Fn
                     by.push(name);
                 }
             }
-            let done = data
-                .view
-                .checklist
-                .items
-                .iter()
-                .filter(|item| item.required)
-                .all(|item| data.view.answers.contains_key(&(room.clone(), item.id.clone())));
+            let done = data.view.room_done(room);
             RoomState { id: room.clone(), name: names(room), answered: answers.len(), total: data.view.checklist.items.len(), done, by }
         })
         .collect()
@@ -128,7 +123,7 @@ pub fn Round() -> impl IntoView {
     let role = move || {
         let session = current.session.get()?;
         let site = data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string()))?;
-        role_at(&session, &site).map(str::to_owned)
+        role_at(&session, &site)
     };
     // The room shown: the one picked, else the first not fully answered.
     let room = move || -> Option<String> {
@@ -160,7 +155,7 @@ pub fn Round() -> impl IntoView {
         let language = language.get();
         let session = current.session.get();
         let me = session.as_ref().map(|session| session.user.username.clone()).unwrap_or_default();
-        let manager = is_manager(role().as_deref());
+        let manager = role().is_some_and(Role::manages);
         let room = room();
         let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
         let limit = row_limit.get();
@@ -345,18 +340,11 @@ pub fn Round() -> impl IntoView {
     let round_id = Memo::new(move |_| data.with(|data| data.as_ref().map(|(id, _)| *id)));
     let submitted = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.submitted.clone())));
     let review = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.review.clone())));
-    let can_review = Memo::new(move |_| is_manager(role().as_deref()));
+    let can_review = Memo::new(move |_| role().is_some_and(Role::manages));
     // The next room of a dorm round after the one shown, not yet done first.
     let next_room = move || -> Option<String> {
         let shown = room()?;
-        data.with(|data| {
-            let (_, data) = data.as_ref()?;
-            let states = room_states(data, &|room| room.to_owned(), &|user| user.to_owned());
-            let at = states.iter().position(|state| state.id == shown)?;
-            let after = states.iter().cycle().skip(at + 1).take(states.len() - 1);
-            let after: Vec<&RoomState> = after.collect();
-            after.iter().find(|state| !state.done).or(after.first()).map(|state| state.id.clone())
-        })
+        data.with(|data| data.as_ref()?.1.view.next_room(&shown).map(str::to_owned))
     };
     // What blocks submitting, each named with its room and item, each a way to it.
     let missing_list = move || {

@@ -8,6 +8,7 @@ use shared::directory::{SiteId, Username};
 use shared::document::DocumentType;
 use shared::document::catalog::{CatalogView, IndexEntry};
 use shared::document::inspection::{Inspection, NewInspection};
+use shared::document::template::ChecklistCategory;
 use shared::document::template::ChecklistTemplate;
 use shared::protocol::DocumentId;
 
@@ -18,9 +19,6 @@ use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::replica::{self, use_replica};
 use crate::session::{Session, use_session};
-
-/// Checklists walked room by room when started at a building or floor.
-const ROOM_BY_ROOM: &[&str] = &["dorm_room"];
 
 /// Starts a round of the template `template_url` at `place` and lists it in the site's
 /// index; a room-by-room checklist at a building covers every room inside it.
@@ -37,7 +35,7 @@ pub(super) async fn start_round(
         .flatten()
         .map(|(_, checklist)| checklist)
         .ok_or_else(|| AppError::Invalid(texts.template_not_here.to_owned()))?;
-    let rooms = if ROOM_BY_ROOM.contains(&checklist.category.as_str()) {
+    let rooms = if checklist.known_category().is_some_and(ChecklistCategory::walks_room_by_room) {
         catalog.rooms_in(place).into_iter().map(|room| room.id.to_string()).collect()
     } else {
         Vec::new()
