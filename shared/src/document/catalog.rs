@@ -397,6 +397,42 @@ impl CatalogView {
         })
     }
 
+    /// Places in tree order: each building, then what is inside it, depth first, siblings
+    /// by code, with each place's depth. Places whose parent is missing count as roots;
+    /// places in a loop of parents (two administrators editing offline could make one) come
+    /// last, at depth 0, so every place is listed once.
+    pub fn places_in_tree_order(&self) -> Vec<(usize, Place)> {
+        let known: BTreeSet<&str> = self.places.iter().map(|place| place.id.as_str()).collect();
+        let mut children: BTreeMap<Option<&str>, Vec<&Place>> = BTreeMap::new();
+        for place in &self.places {
+            let parent = place.parent.as_ref().map(EntryId::as_str).filter(|parent| known.contains(parent));
+            children.entry(parent).or_default().push(place);
+        }
+        for siblings in children.values_mut() {
+            siblings.sort_by(|a, b| a.code.cmp(&b.code));
+        }
+        let mut ordered = Vec::with_capacity(self.places.len());
+        let mut seen = BTreeSet::new();
+        // Depth first without recursion: a stack of (depth, place), children pushed reversed.
+        let mut stack: Vec<(usize, &Place)> =
+            children.get(&None).map(|roots| roots.iter().rev().map(|place| (0, *place)).collect()).unwrap_or_default();
+        while let Some((depth, place)) = stack.pop() {
+            if !seen.insert(place.id.as_str()) {
+                continue;
+            }
+            ordered.push((depth, place.clone()));
+            if let Some(inside) = children.get(&Some(place.id.as_str())) {
+                stack.extend(inside.iter().rev().map(|child| (depth + 1, *child)));
+            }
+        }
+        for place in &self.places {
+            if seen.insert(place.id.as_str()) {
+                ordered.push((0, place.clone()));
+            }
+        }
+        ordered
+    }
+
     /// The name of the stock item other than `except` whose code is already `code`.
     pub fn stock_code_taken(&self, code: &str, except: &EntryId) -> Option<&str> {
         self.stock_items.iter().find(|item| item.id != *except && same_code(&item.code, code)).map(|item| item.name.as_str())
@@ -874,6 +910,41 @@ mod tests {
 
     fn catalog() -> SiteCatalog {
         SiteCatalog::create(ActorId::from([1; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0))
+    }
+
+    #[test]
+    fn places_list_as_a_tree_and_a_loop_of_parents_loses_none() {
+        let mut site = catalog();
+        let place = |id_: &str, kind: PlaceKind, parent: Option<&str>, code: &str| Place {
+            id: id(id_),
+            kind,
+            parent: parent.map(id),
+            name: id_.to_owned(),
+            code: code.to_owned(),
+        };
+        for (at, entry) in [
+            place("b", PlaceKind::Building, None, "B"),
+            place("a", PlaceKind::Building, None, "A"),
+            place("a2", PlaceKind::Floor, Some("a"), "A-2"),
+            place("a1", PlaceKind::Floor, Some("a"), "A-1"),
+            place("a101", PlaceKind::Room, Some("a1"), "A-101"),
+            place("lost", PlaceKind::Room, Some("gone"), "L"),
+            // Two offline edits made each the other's parent.
+            place("x", PlaceKind::Floor, Some("y"), "X"),
+            place("y", PlaceKind::Floor, Some("x"), "Y"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            site.put_place(entry, &edit("admin", 10 + at as i64)).unwrap();
+        }
+        let view = site.read().unwrap();
+        let order: Vec<(usize, String)> =
+            view.places_in_tree_order().into_iter().map(|(depth, place)| (depth, place.id.to_string())).collect();
+        let expected: Vec<(usize, String)> = [(0, "a"), (1, "a1"), (2, "a101"), (1, "a2"), (0, "b"), (0, "lost"), (0, "x"), (0, "y")]
+            .map(|(depth, id)| (depth, id.to_owned()))
+            .to_vec();
+        assert_eq!(order, expected);
     }
 
     #[test]

@@ -89,6 +89,36 @@ async fn an_administrator_sets_up_a_site_with_rooms_and_a_person_who_then_sees_o
     .await;
     // A code already used is refused, naming the place that has it.
     add_place_refused(&admin, "P3-D-101").await;
+    // An asset's tag is a label too: a place's code is refused for it, under the tag.
+    type_into(&admin, "[data-form=asset] input[name=name]", "热水器").await;
+    type_into(&admin, "[data-form=asset] input[name=type]", "water_heater").await;
+    type_into(&admin, "[data-form=asset] input[name=tag]", "p3-d-102").await;
+    send(&admin, "asset").await;
+    admin.wait_for_prefix("[data-form=asset] [data-field-error=asset-tag]", "This code is already used by 102").await;
+    admin.client.find(Css("[data-form=asset] input[name=tag]")).await.unwrap().clear().await.unwrap();
+    type_into(&admin, "[data-form=asset] input[name=tag]", "RSQ-P3-101").await;
+    send(&admin, "asset").await;
+    wait_for_element(&admin, "[data-list=assets] [data-asset=RSQ-P3-101]").await;
+    // A stock item, then one with its code (refused under the code); editing the first
+    // fills the form, and saving keeps one item with the new name.
+    for (code, name) in [("GL-01", "手套"), ("gl-01", "另一种手套")] {
+        type_into(&admin, "[data-form=stock-item] input[name=code]", code).await;
+        type_into(&admin, "[data-form=stock-item] input[name=name]", name).await;
+        type_into(&admin, "[data-form=stock-item] input[name=unit]", "双").await;
+        send(&admin, "stock-item").await;
+    }
+    admin.wait_for_prefix("[data-form=stock-item] [data-field-error=item-code]", "This code is already used by 手套").await;
+    tap(&admin, "[data-list=stock-items] [data-item=GL-01] [data-action=edit]").await;
+    wait_for("the form to hold the item", PATIENCE, || async {
+        (admin.evaluate("return document.querySelector('[data-form=stock-item] input[name=code]').value").await == json!("GL-01"))
+            .then_some(())
+    })
+    .await;
+    admin.client.find(Css("[data-form=stock-item] input[name=name]")).await.unwrap().clear().await.unwrap();
+    type_into(&admin, "[data-form=stock-item] input[name=name]", "劳保手套").await;
+    send(&admin, "stock-item").await;
+    admin.wait_for_match("[data-list=stock-items] [data-item=GL-01]", "劳保手套", |row| row.contains("劳保手套")).await;
+    assert_eq!(all(&admin, "[data-list=stock-items] [data-item]", "item").await, json!(["GL-01"]), "edited, not added");
     screenshot(&admin, "admin-site").await;
     fits_a_phone(&admin, 10).await;
     // On the server: the catalog has the building and both rooms, inside it.

@@ -6,6 +6,7 @@
 //! Catalogs and templates are documents: editing them works offline and merges like
 //! everything else. Sites, people and backups live on the server and need the network.
 
+mod catalog_editor;
 pub mod people;
 pub mod site;
 pub mod template;

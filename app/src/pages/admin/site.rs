@@ -17,15 +17,15 @@ use shared::document::catalog::StockCategory;
 use shared::document::catalog::{
     Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words,
 };
-use shared::document::catalog_csv;
 use shared::document::template::ChecklistCategory;
 use shared::document::template::{ChecklistTemplate, Label, Section};
 use shared::document::{DocumentError, Edit, EntryId};
 use shared::quantity::Quantity;
 use shared::time::Timestamp;
 
+use super::ChecklistFields;
+use super::catalog_editor::{CatalogEditor, Entries, Refusal};
 use super::texts::{AdminTexts, use_admin_texts};
-use super::{ChecklistFields, FormButtons, RowActions};
 use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
 use crate::error::AppError;
 use crate::fields::PlacePicker;
@@ -47,10 +47,10 @@ async fn change_catalog(
 /// What every part of the page needs: the site, its catalog as this phone has it, and
 /// where to say how the last change went.
 #[derive(Clone, Copy)]
-struct Editing {
+pub(super) struct Editing {
     session: CurrentSession,
-    site: Memo<String>,
-    catalog: Memo<Option<Arc<CatalogView>>>,
+    pub(super) site: Memo<String>,
+    pub(super) catalog: Memo<Option<Arc<CatalogView>>>,
     message: RwSignal<Option<(bool, String)>>,
     /// A refusal that concerns one field, shown under it: (form-field, what is wrong).
     field_error: RwSignal<Option<(&'static str, String)>>,
@@ -58,7 +58,11 @@ struct Editing {
 
 impl Editing {
     /// Runs a catalog change and reports its outcome; `done` runs after a success.
-    fn save(self, change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError> + 'static, done: impl FnOnce() + 'static) {
+    pub(super) fn save(
+        self,
+        change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError> + 'static,
+        done: impl FnOnce() + 'static,
+    ) {
         let Some(session) = self.session.session.get_untracked() else { return };
         let site = self.site.get_untracked();
         let message = self.message;
@@ -74,18 +78,18 @@ impl Editing {
         });
     }
 
-    fn fail(self, text: impl Into<String>) {
+    pub(super) fn fail(self, text: impl Into<String>) {
         self.message.set(Some((false, text.into())));
     }
 
     /// Refuses a change for what is wrong with one field (`form-field`), said under it.
-    fn fail_at(self, field: &'static str, text: impl Into<String>) {
+    pub(super) fn fail_at(self, field: &'static str, text: impl Into<String>) {
         self.message.set(None);
         self.field_error.set(Some((field, text.into())));
     }
 
     /// What is wrong with `field`, under it, while it is.
-    fn error_at(self, field: &'static str) -> impl IntoView {
+    pub(super) fn error_at(self, field: &'static str) -> impl IntoView {
         crate::fields::field_error(self.field_error, field)
     }
 }
@@ -138,14 +142,14 @@ pub fn SiteAdmin() -> impl IntoView {
         </section>
         <Show when=move || is_admin() && catalog.with(Option::is_some)>
             <Unreadable editing=editing />
-            <Places editing=editing chosen=chosen_places />
-            <Assets editing=editing chosen=chosen_assets />
+            <CatalogEditor kind=PlaceEntries::new(chosen_places) editing=editing />
+            <CatalogEditor kind=AssetEntries::new(chosen_assets) editing=editing />
             <section class="card" aria-labelledby="labels">
                 <h2 id="labels">{move || texts.get().print_labels}</h2>
                 <p class="muted">{move || texts.get().choose_labels}</p>
                 <a class="button" class:disabled=nothing_chosen href=labels_link target="_blank" rel="noopener" data-action="print-labels">{move || texts.get().print_selected}</a>
             </section>
-            <StockItems editing=editing />
+            <CatalogEditor kind=StockItemEntries::new() editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
         </Show>
@@ -222,169 +226,204 @@ fn LabelChoice(id: String, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView 
 }
 
 /// Export and import of one list as CSV.
-#[component]
-fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl IntoView {
-    let texts = use_admin_texts();
-    let outcome = RwSignal::new(None::<(bool, String)>);
-    let export = move |_| {
-        let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let file = format!("{}-{name}.csv", editing.site.get_untracked());
-        if let Err(error) = crate::files::download(&file, &catalog_csv::export(&catalog, list), "text/csv;charset=utf-8") {
-            outcome.set(Some((false, error.to_string())));
-        }
-    };
-    let picker = NodeRef::<leptos::html::Input>::new();
-    let import = move |_| {
-        let Some(input) = picker.get_untracked() else { return };
-        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
-        input.set_value("");
-        let texts = texts.get_untracked();
-        spawn_local(async move {
-            let text = match crate::files::read_text(&file).await {
-                Ok(text) => text,
-                Err(error) => return outcome.set(Some((false, error.to_string()))),
-            };
-            let Some(catalog) = editing.catalog.get_untracked() else { return };
-            match catalog_csv::import(&catalog, list, &text) {
-                Ok(checked) => {
-                    let report =
-                        texts.imported.replace("{rows}", &checked.rows().to_string()).replace("{added}", &checked.added.to_string());
-                    editing.save(move |catalog, edit| catalog.apply_import(&checked, edit), move || outcome.set(Some((true, report))));
-                }
-                Err(error) => outcome.set(Some((false, format!("{} {error}", texts.import_failed)))),
-            }
-        });
-    };
-    view! {
-        <div class="csv-tools" data-csv=name>
-            <button type="button" data-action="export-csv" on:click=export>{move || texts.get().export_csv}</button>
-            <label class="file-button">
-                {move || texts.get().import_csv}
-                <input type="file" name=format!("import-{name}") accept=".csv,text/csv" node_ref=picker on:change=import />
-            </label>
-            <small class="muted">{move || texts.get().csv_columns} ": " <code>{catalog_csv::columns(list).join(", ")}</code></small>
-            {move || outcome.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="status" data-import=if ok { "ok" } else { "error" }>{text}</p> })}
-        </div>
-    }
-}
-
 fn place_label(catalog: &CatalogView, id: &EntryId) -> String {
     catalog.place(id.as_str()).map(|place| format!("{} {}", place.code, place.name)).unwrap_or_else(|| id.to_string())
-}
-
-/// Places in tree order: each building, then what is inside it, depth first, with each
-/// place's depth. Places whose parent is missing count as roots; places in a loop of
-/// parents (two admins editing concurrently could make one) come last, at depth 0.
-fn tree_order(catalog: &CatalogView) -> Vec<(usize, Place)> {
-    let known: BTreeSet<&str> = catalog.places.iter().map(|place| place.id.as_str()).collect();
-    let mut children: std::collections::BTreeMap<Option<&str>, Vec<&Place>> = std::collections::BTreeMap::new();
-    for place in &catalog.places {
-        let parent = place.parent.as_ref().map(EntryId::as_str).filter(|parent| known.contains(parent));
-        children.entry(parent).or_default().push(place);
-    }
-    for siblings in children.values_mut() {
-        siblings.sort_by(|a, b| a.code.cmp(&b.code));
-    }
-    let mut ordered = Vec::with_capacity(catalog.places.len());
-    let mut seen = BTreeSet::new();
-    // Depth first without recursion: a stack of (depth, place), children pushed reversed.
-    let mut stack: Vec<(usize, &Place)> =
-        children.get(&None).map(|roots| roots.iter().rev().map(|place| (0, *place)).collect()).unwrap_or_default();
-    while let Some((depth, place)) = stack.pop() {
-        if !seen.insert(place.id.as_str()) {
-            continue;
-        }
-        ordered.push((depth, place.clone()));
-        if let Some(inside) = children.get(&Some(place.id.as_str())) {
-            stack.extend(inside.iter().rev().map(|child| (depth + 1, *child)));
-        }
-    }
-    for place in &catalog.places {
-        if seen.insert(place.id.as_str()) {
-            ordered.push((0, place.clone()));
-        }
-    }
-    ordered
 }
 
 /// How many places the places table lists before someone asks for them all.
 const LISTED_ROWS: usize = 200;
 
-#[component]
-fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let texts = use_admin_texts();
-    let app_texts = use_texts();
-    let editing_id = RwSignal::new(None::<EntryId>);
-    let kind = RwSignal::new(PlaceKind::Room.as_str().to_owned());
-    let name = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
-    let parent = RwSignal::new(String::new());
-    let clear = move || {
-        editing_id.set(None);
-        name.set(String::new());
-        code.set(String::new());
-    };
-    let save = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let texts = texts.get_untracked();
-        let (new_name, new_code, new_parent) =
-            (name.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned(), parent.get_untracked());
-        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("place"));
-        if new_name.is_empty() || new_code.is_empty() {
-            return editing.fail(format!("{} / {}", texts.name, texts.code));
+/// The places list: the building → floor → room tree, found by typed words.
+#[derive(Clone, Copy)]
+struct PlaceEntries {
+    chosen: RwSignal<BTreeSet<String>>,
+    kind: RwSignal<String>,
+    name: RwSignal<String>,
+    code: RwSignal<String>,
+    parent: RwSignal<String>,
+    /// A site may have thousands of places: the table lists the first [`LISTED_ROWS`] in
+    /// tree order, narrowed by typed words, until someone asks for them all.
+    query: RwSignal<String>,
+    show_all: RwSignal<bool>,
+}
+
+impl PlaceEntries {
+    fn new(chosen: RwSignal<BTreeSet<String>>) -> PlaceEntries {
+        PlaceEntries {
+            chosen,
+            kind: RwSignal::new(PlaceKind::Room.as_str().to_owned()),
+            name: RwSignal::new(String::new()),
+            code: RwSignal::new(String::new()),
+            parent: RwSignal::new(String::new()),
+            query: RwSignal::new(String::new()),
+            show_all: RwSignal::new(false),
         }
-        if let Some(other) = catalog.label_taken(&new_code, &id) {
-            return editing.fail_at("place-code", texts.code_taken.replace("{}", other));
+    }
+
+    /// The places matching the search, in tree order, and how many match in all.
+    fn matching(self, catalog: &CatalogView) -> (Vec<(usize, Place)>, usize) {
+        let words = search_words(&self.query.get());
+        let matching: Vec<(usize, Place)> =
+            catalog.places_in_tree_order().into_iter().filter(|(_, place)| place.has_words(&words)).collect();
+        let total = matching.len();
+        let shown = if self.show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
+        (shown, total)
+    }
+}
+
+impl Entries for PlaceEntries {
+    type Entry = Place;
+    const LIST: CatalogList = CatalogList::Places;
+    const NAME: &'static str = "places";
+    const FORM: &'static str = "place";
+    const ID_PREFIX: &'static str = "place";
+
+    fn heading(texts: &AdminTexts) -> &'static str {
+        texts.places
+    }
+
+    fn id(place: &Place) -> &EntryId {
+        &place.id
+    }
+
+    fn listed(self, catalog: &CatalogView) -> Vec<(usize, Place)> {
+        self.matching(catalog).0
+    }
+
+    fn header(texts: &AdminTexts) -> AnyView {
+        view! { <tr><th></th><th>{texts.name}</th><th>{texts.code}</th><th></th></tr> }.into_any()
+    }
+
+    fn row(self, _catalog: &CatalogView, depth: usize, place: &Place, actions: AnyView) -> AnyView {
+        let texts = use_admin_texts();
+        view! {
+            <tr data-place=place.code.clone()>
+                <td><LabelChoice id=place.id.to_string() chosen=self.chosen /></td>
+                <td style:padding-left=format!("{}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.get().place_kind(place.kind))}</span></td>
+                <td class="code">{place.code.clone()}</td>
+                {actions}
+            </tr>
         }
-        let parent_id = EntryId::parse(&new_parent).ok();
-        if let Some(up) = parent_id.as_ref().and_then(|up| catalog.place(up.as_str()))
+        .into_any()
+    }
+
+    fn fields(self, editing: Editing, editing_id: RwSignal<Option<EntryId>>) -> AnyView {
+        let texts = use_admin_texts();
+        let PlaceEntries { kind, name, code, parent, .. } = self;
+        // A place can be inside any building or floor but itself or what is inside it.
+        let parents = move || {
+            let catalog = editing.catalog.get()?;
+            let editing_now = editing_id.get();
+            Some(
+                catalog
+                    .places_in_tree_order()
+                    .into_iter()
+                    .filter(|(_, place)| {
+                        place.kind != PlaceKind::Room && editing_now.as_ref().is_none_or(|id| !catalog.is_within(place, id.as_str()))
+                    })
+                    .map(|(_, place)| {
+                        let value = place.id.to_string();
+                        let selected = {
+                            let value = value.clone();
+                            move || parent.get() == value
+                        };
+                        view! { <option value=value selected=selected>{format!("{} {}", place.code, place.name)}</option> }
+                    })
+                    .collect_view(),
+            )
+        };
+        view! {
+            <div class="two-columns">
+                <label>
+                    <span>{move || texts.get().kind}</span>
+                    <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
+                        {move || PlaceKind::ALL.iter().map(|known| {
+                            let value = known.as_str();
+                            view! { <option value=value selected=move || kind.get() == value>{texts.get().place_kind(*known)}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || texts.get().parent}</span>
+                    <select name="parent" on:change=move |event| parent.set(event_target_value(&event))>
+                        <option value="" selected=move || parent.get().is_empty()>{move || texts.get().nothing}</option>
+                        {parents}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || texts.get().name}</span>
+                    <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().code}</span>
+                    <input name="code" required autocapitalize="characters" prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                    {editing.error_at("place-code")}
+                </label>
+            </div>
+        }
+        .into_any()
+    }
+
+    fn fill(self, place: &Place) {
+        self.kind.set(place.kind.as_str().to_owned());
+        self.name.set(place.name.clone());
+        self.code.set(place.code.clone());
+        self.parent.set(place.parent.as_ref().map(ToString::to_string).unwrap_or_default());
+    }
+
+    fn clear(self) {
+        self.name.set(String::new());
+        self.code.set(String::new());
+    }
+
+    fn read(self, catalog: &CatalogView, id: EntryId, texts: &AdminTexts) -> Result<Place, Refusal> {
+        let (name, code) = (self.name.get_untracked().trim().to_owned(), self.code.get_untracked().trim().to_owned());
+        if name.is_empty() || code.is_empty() {
+            return Err(Refusal::Page(format!("{} / {}", texts.name, texts.code)));
+        }
+        if let Some(other) = catalog.label_taken(&code, &id) {
+            return Err(Refusal::Field("place-code", texts.code_taken.replace("{}", other)));
+        }
+        let parent = EntryId::parse(&self.parent.get_untracked()).ok();
+        if let Some(up) = parent.as_ref().and_then(|up| catalog.place(up.as_str()))
             && catalog.is_within(up, id.as_str())
         {
-            return editing.fail(format!("{}: {}", texts.parent, place_label(&catalog, &up.id)));
+            return Err(Refusal::Page(format!("{}: {}", texts.parent, place_label(catalog, &up.id))));
         }
-        let place = Place {
-            id,
-            kind: PlaceKind::parse(&kind.get_untracked()).unwrap_or(PlaceKind::Room),
-            parent: parent_id,
-            name: new_name,
-            code: new_code,
-        };
-        editing.save(move |catalog, edit| catalog.put_place(&place, edit), clear);
-    };
-    let start_editing = move |place: Place| {
-        kind.set(place.kind.as_str().to_owned());
-        name.set(place.name.clone());
-        code.set(place.code.clone());
-        parent.set(place.parent.as_ref().map(ToString::to_string).unwrap_or_default());
-        editing_id.set(Some(place.id));
-    };
-    let remove = move |id: EntryId| {
-        let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let inside = catalog.places.iter().any(|place| place.parent.as_ref() == Some(&id))
-            || catalog.assets.iter().any(|asset| asset.place.as_ref() == Some(&id));
-        if inside {
-            return editing.fail(texts.get_untracked().still_inside);
-        }
-        editing.save(move |catalog, edit| catalog.remove(CatalogList::Places, id.as_str(), edit), || {});
-    };
-    // A site may have thousands of places: the table lists the first `LISTED_ROWS` in
-    // tree order, narrowed by typed words, until someone asks for them all.
-    let query = RwSignal::new(String::new());
-    let show_all = RwSignal::new(false);
-    let listed = Memo::new(move |_| {
-        let words = search_words(&query.get());
-        let ordered: Vec<(usize, Place)> =
-            editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| tree_order(catalog)).unwrap_or_default());
-        let matching: Vec<(usize, Place)> = ordered.into_iter().filter(|(_, place)| place.has_words(&words)).collect();
-        let total = matching.len();
-        let shown = if show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
-        (shown, total)
-    });
-    let more = move || {
-        let app_texts = app_texts.get();
-        listed.with(|(shown, total)| {
-            (*total > shown.len()).then(|| {
+        Ok(Place { id, kind: PlaceKind::parse(&self.kind.get_untracked()).unwrap_or(PlaceKind::Room), parent, name, code })
+    }
+
+    fn put(catalog: &mut SiteCatalog, place: &Place, edit: &Edit) -> Result<(), DocumentError> {
+        catalog.put_place(place, edit)
+    }
+
+    fn kept(self, catalog: &CatalogView, id: &EntryId, texts: &AdminTexts) -> Option<String> {
+        let inside = catalog.places.iter().any(|place| place.parent.as_ref() == Some(id))
+            || catalog.assets.iter().any(|asset| asset.place.as_ref() == Some(id));
+        inside.then(|| texts.still_inside.to_owned())
+    }
+
+    fn above(self) -> Option<AnyView> {
+        let app_texts = use_texts();
+        let query = self.query;
+        Some(
+            view! {
+                <label class="search-field">
+                    <span>{move || app_texts.get().find_place}</span>
+                    <input type="search" name="places-filter" autocomplete="off" prop:value=query on:input=move |event| query.set(event_target_value(&event)) />
+                </label>
+            }
+            .into_any(),
+        )
+    }
+
+    fn below(self, editing: Editing) -> Option<AnyView> {
+        let app_texts = use_texts();
+        let show_all = self.show_all;
+        let more = move || {
+            let app_texts = app_texts.get();
+            let (shown, total) = editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| self.matching(catalog)))?;
+            (total > shown.len()).then(|| {
                 view! {
                     <p class="muted place-note" data-place-note="">
                         {app_texts.more_places.replace("{}", &(total - shown.len()).to_string())} " "
@@ -394,344 +433,301 @@ fn Places(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView
                     </p>
                 }
             })
-        })
-    };
-    let rows = move || {
-        let texts = texts.get();
-        listed
-            .get()
-            .0
-            .into_iter()
-            .map(|(depth, place)| {
-                let id = place.id.to_string();
-                let (to_edit, to_remove) = (place.clone(), place.id.clone());
-                view! {
-                    <tr data-place=place.code.clone()>
-                        <td><LabelChoice id=id chosen=chosen /></td>
-                        <td style:padding-left=format!("{}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.place_kind(place.kind))}</span></td>
-                        <td class="code">{place.code.clone()}</td>
-                        <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
-                    </tr>
-                }
-            })
-            .collect_view()
-    };
-    let parents = move || {
-        let catalog = editing.catalog.get()?;
-        let editing_now = editing_id.get();
-        Some(
-            tree_order(&catalog)
-                .into_iter()
-                .filter(|(_, place)| {
-                    place.kind != PlaceKind::Room && editing_now.as_ref().is_none_or(|id| !catalog.is_within(place, id.as_str()))
-                })
-                .map(|(_, place)| {
-                    let value = place.id.to_string();
-                    let selected = {
-                        let value = value.clone();
-                        move || parent.get() == value
-                    };
-                    view! { <option value=value selected=selected>{format!("{} {}", place.code, place.name)}</option> }
-                })
-                .collect_view(),
-        )
-    };
-    view! {
-        <section class="card" aria-labelledby="places">
-            <h2 id="places">{move || texts.get().places}</h2>
-            <label class="search-field">
-                <span>{move || app_texts.get().find_place}</span>
-                <input type="search" name="places-filter" autocomplete="off" prop:value=query on:input=move |event| query.set(event_target_value(&event)) />
-            </label>
-            <table class="admin-table" data-list="places">
-                <thead><tr><th></th><th>{move || texts.get().name}</th><th>{move || texts.get().code}</th><th></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-            {more}
-            <form class="form" data-form="place" on:submit=save>
-                <div class="two-columns">
-                    <label>
-                        <span>{move || texts.get().kind}</span>
-                        <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
-                            {move || PlaceKind::ALL.iter().map(|known| {
-                                let value = known.as_str();
-                                view! { <option value=value selected=move || kind.get() == value>{texts.get().place_kind(*known)}</option> }
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label>
-                        <span>{move || texts.get().parent}</span>
-                        <select name="parent" on:change=move |event| parent.set(event_target_value(&event))>
-                            <option value="" selected=move || parent.get().is_empty()>{move || texts.get().nothing}</option>
-                            {parents}
-                        </select>
-                    </label>
-                    <label>
-                        <span>{move || texts.get().name}</span>
-                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().code}</span>
-                        <input name="code" required autocapitalize="characters" prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
-                        {editing.error_at("place-code")}
-                    </label>
-                </div>
-                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
-            </form>
-            <CsvTools editing=editing list=CatalogList::Places name="places" />
-        </section>
+        };
+        Some(more.into_any())
     }
 }
 
-#[component]
-fn Assets(editing: Editing, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let texts = use_admin_texts();
-    let editing_id = RwSignal::new(None::<EntryId>);
-    let name = RwSignal::new(String::new());
-    let asset_type = RwSignal::new(String::new());
-    let tag = RwSignal::new(String::new());
-    let place = RwSignal::new(String::new());
-    let installed = RwSignal::new(String::new());
-    let clear = move || {
-        editing_id.set(None);
-        name.set(String::new());
-        tag.set(String::new());
-        installed.set(String::new());
-    };
-    let save = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let texts = texts.get_untracked();
-        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("asset"));
-        let (new_name, new_type, new_tag) =
-            (name.get_untracked().trim().to_owned(), asset_type.get_untracked().trim().to_owned(), tag.get_untracked().trim().to_owned());
-        if new_name.is_empty() || new_type.is_empty() || new_tag.is_empty() {
-            return editing.fail(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag));
+/// The assets list: things with a tag that are repaired and checked.
+#[derive(Clone, Copy)]
+struct AssetEntries {
+    chosen: RwSignal<BTreeSet<String>>,
+    name: RwSignal<String>,
+    asset_type: RwSignal<String>,
+    tag: RwSignal<String>,
+    place: RwSignal<String>,
+    installed: RwSignal<String>,
+}
+
+impl AssetEntries {
+    fn new(chosen: RwSignal<BTreeSet<String>>) -> AssetEntries {
+        AssetEntries {
+            chosen,
+            name: RwSignal::new(String::new()),
+            asset_type: RwSignal::new(String::new()),
+            tag: RwSignal::new(String::new()),
+            place: RwSignal::new(String::new()),
+            installed: RwSignal::new(String::new()),
         }
-        if let Some(other) = catalog.label_taken(&new_tag, &id) {
-            return editing.fail_at("asset-tag", texts.code_taken.replace("{}", other));
+    }
+}
+
+impl Entries for AssetEntries {
+    type Entry = Asset;
+    const LIST: CatalogList = CatalogList::Assets;
+    const NAME: &'static str = "assets";
+    const FORM: &'static str = "asset";
+    const ID_PREFIX: &'static str = "asset";
+
+    fn heading(texts: &AdminTexts) -> &'static str {
+        texts.assets
+    }
+
+    fn id(asset: &Asset) -> &EntryId {
+        &asset.id
+    }
+
+    fn listed(self, catalog: &CatalogView) -> Vec<(usize, Asset)> {
+        catalog.assets.iter().map(|asset| (0, asset.clone())).collect()
+    }
+
+    fn header(texts: &AdminTexts) -> AnyView {
+        view! { <tr><th></th><th>{texts.name}</th><th>{texts.tag}</th><th>{texts.place}</th><th></th></tr> }.into_any()
+    }
+
+    fn row(self, catalog: &CatalogView, _depth: usize, asset: &Asset, actions: AnyView) -> AnyView {
+        let located = asset.place.as_ref().map(|place| place_label(catalog, place)).unwrap_or_default();
+        view! {
+            <tr data-asset=asset.tag.clone()>
+                <td><LabelChoice id=asset.id.to_string() chosen=self.chosen /></td>
+                <td>{asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span></td>
+                <td class="code">{asset.tag.clone()}</td>
+                <td class="muted">{located}</td>
+                {actions}
+            </tr>
         }
-        let date = installed.get_untracked();
-        let installed_at = if date.trim().is_empty() {
-            None
-        } else {
-            match Timestamp::parse_date(&date) {
-                Some(at) => Some(at),
-                None => return editing.fail_at("asset-installed", texts.not_a_date.replace("{}", &date)),
+        .into_any()
+    }
+
+    fn fields(self, editing: Editing, _editing_id: RwSignal<Option<EntryId>>) -> AnyView {
+        let texts = use_admin_texts();
+        let AssetEntries { name, asset_type, tag, place, installed, .. } = self;
+        view! {
+            <div class="two-columns">
+                <label>
+                    <span>{move || texts.get().name}</span>
+                    <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().asset_type}</span>
+                    <input name="type" required list="asset-types" prop:value=asset_type on:input=move |event| asset_type.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().tag}</span>
+                    <input name="tag" required autocapitalize="characters" prop:value=tag on:input=move |event| tag.set(event_target_value(&event)) />
+                    {editing.error_at("asset-tag")}
+                </label>
+                <label>
+                    <span>{move || texts.get().installed}</span>
+                    <input name="installed" type="date" prop:value=installed on:input=move |event| installed.set(event_target_value(&event)) />
+                    {editing.error_at("asset-installed")}
+                </label>
+            </div>
+            <PlacePicker catalog=editing.catalog.into() chosen=place label=Signal::derive(move || texts.get().place) none=Signal::derive(move || texts.get().nothing) />
+            <datalist id="asset-types">
+                {move || {
+                    let mut types: Vec<String> = editing.catalog.get().map(|catalog| catalog.assets.iter().map(|asset| asset.asset_type.clone()).collect()).unwrap_or_default();
+                    types.sort();
+                    types.dedup();
+                    types.into_iter().map(|known| view! { <option value=known></option> }).collect_view()
+                }}
+            </datalist>
+        }
+        .into_any()
+    }
+
+    fn fill(self, asset: &Asset) {
+        self.name.set(asset.name.clone());
+        self.asset_type.set(asset.asset_type.clone());
+        self.tag.set(asset.tag.clone());
+        self.place.set(asset.place.as_ref().map(ToString::to_string).unwrap_or_default());
+        self.installed.set(asset.installed_at.map(Timestamp::date).unwrap_or_default());
+    }
+
+    fn clear(self) {
+        self.name.set(String::new());
+        self.tag.set(String::new());
+        self.installed.set(String::new());
+    }
+
+    fn read(self, catalog: &CatalogView, id: EntryId, texts: &AdminTexts) -> Result<Asset, Refusal> {
+        let (name, asset_type, tag) = (
+            self.name.get_untracked().trim().to_owned(),
+            self.asset_type.get_untracked().trim().to_owned(),
+            self.tag.get_untracked().trim().to_owned(),
+        );
+        if name.is_empty() || asset_type.is_empty() || tag.is_empty() {
+            return Err(Refusal::Page(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag)));
+        }
+        if let Some(other) = catalog.label_taken(&tag, &id) {
+            return Err(Refusal::Field("asset-tag", texts.code_taken.replace("{}", other)));
+        }
+        let date = self.installed.get_untracked();
+        let installed_at = match date.trim() {
+            "" => None,
+            typed => {
+                Some(Timestamp::parse_date(typed).ok_or_else(|| Refusal::Field("asset-installed", texts.not_a_date.replace("{}", &date)))?)
             }
         };
-        let asset = Asset {
-            id,
-            name: new_name,
-            asset_type: new_type,
-            tag: new_tag,
-            place: EntryId::parse(&place.get_untracked()).ok(),
-            installed_at,
-        };
-        editing.save(move |catalog, edit| catalog.put_asset(&asset, edit), clear);
-    };
-    let start_editing = move |asset: Asset| {
-        name.set(asset.name.clone());
-        asset_type.set(asset.asset_type.clone());
-        tag.set(asset.tag.clone());
-        place.set(asset.place.as_ref().map(ToString::to_string).unwrap_or_default());
-        installed.set(asset.installed_at.map(Timestamp::date).unwrap_or_default());
-        editing_id.set(Some(asset.id));
-    };
-    let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::Assets, id.as_str(), edit), || {});
-    let rows = move || {
-        let catalog = editing.catalog.get()?;
-        Some(
-            catalog
-                .assets
-                .iter()
-                .map(|asset| {
-                    let id = asset.id.to_string();
-                    let (to_edit, to_remove) = (asset.clone(), asset.id.clone());
-                    let located = asset.place.as_ref().map(|place| place_label(&catalog, place)).unwrap_or_default();
-                    view! {
-                        <tr data-asset=asset.tag.clone()>
-                            <td><LabelChoice id=id chosen=chosen /></td>
-                            <td>{asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span></td>
-                            <td class="code">{asset.tag.clone()}</td>
-                            <td class="muted">{located}</td>
-                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
-                        </tr>
-                    }
-                })
-                .collect_view(),
-        )
-    };
-    view! {
-        <section class="card" aria-labelledby="assets">
-            <h2 id="assets">{move || texts.get().assets}</h2>
-            <table class="admin-table" data-list="assets">
-                <thead><tr><th></th><th>{move || texts.get().name}</th><th>{move || texts.get().tag}</th><th>{move || texts.get().place}</th><th></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <form class="form" data-form="asset" on:submit=save>
-                <div class="two-columns">
-                    <label>
-                        <span>{move || texts.get().name}</span>
-                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().asset_type}</span>
-                        <input name="type" required list="asset-types" prop:value=asset_type on:input=move |event| asset_type.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().tag}</span>
-                        <input name="tag" required autocapitalize="characters" prop:value=tag on:input=move |event| tag.set(event_target_value(&event)) />
-                        {editing.error_at("asset-tag")}
-                    </label>
-                    <label>
-                        <span>{move || texts.get().installed}</span>
-                        <input name="installed" type="date" prop:value=installed on:input=move |event| installed.set(event_target_value(&event)) />
-                        {editing.error_at("asset-installed")}
-                    </label>
-                </div>
-                <PlacePicker catalog=editing.catalog.into() chosen=place label=Signal::derive(move || texts.get().place) none=Signal::derive(move || texts.get().nothing) />
-                <datalist id="asset-types">
-                    {move || {
-                        let mut types: Vec<String> = editing.catalog.get().map(|catalog| catalog.assets.iter().map(|asset| asset.asset_type.clone()).collect()).unwrap_or_default();
-                        types.sort();
-                        types.dedup();
-                        types.into_iter().map(|known| view! { <option value=known></option> }).collect_view()
-                    }}
-                </datalist>
-                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
-            </form>
-            <CsvTools editing=editing list=CatalogList::Assets name="assets" />
-        </section>
+        Ok(Asset { id, name, asset_type, tag, place: EntryId::parse(&self.place.get_untracked()).ok(), installed_at })
+    }
+
+    fn put(catalog: &mut SiteCatalog, asset: &Asset, edit: &Edit) -> Result<(), DocumentError> {
+        catalog.put_asset(asset, edit)
     }
 }
 
-#[component]
-fn StockItems(editing: Editing) -> impl IntoView {
-    let texts = use_admin_texts();
-    let field_texts = use_texts();
-    let editing_id = RwSignal::new(None::<EntryId>);
-    let code = RwSignal::new(String::new());
-    let name = RwSignal::new(String::new());
-    let unit = RwSignal::new(String::new());
-    let category = RwSignal::new(StockCategory::Supplies.as_str().to_owned());
-    let bin = RwSignal::new(String::new());
-    let reorder_point = RwSignal::new(String::new());
-    let clear = move || {
-        editing_id.set(None);
-        code.set(String::new());
-        name.set(String::new());
-        bin.set(String::new());
-        reorder_point.set(String::new());
-    };
-    let save = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let Some(catalog) = editing.catalog.get_untracked() else { return };
-        let texts = texts.get_untracked();
-        let id = editing_id.get_untracked().unwrap_or_else(|| entry_id("item"));
-        let (new_code, new_name, new_unit, new_bin) = (
-            code.get_untracked().trim().to_owned(),
-            name.get_untracked().trim().to_owned(),
-            unit.get_untracked().trim().to_owned(),
-            bin.get_untracked().trim().to_owned(),
-        );
-        if new_code.is_empty() || new_name.is_empty() || new_unit.is_empty() {
-            return editing.fail(format!("{} / {} / {}", texts.code, texts.name, texts.unit));
+/// The stock items list: what the store keeps.
+#[derive(Clone, Copy)]
+struct StockItemEntries {
+    code: RwSignal<String>,
+    name: RwSignal<String>,
+    unit: RwSignal<String>,
+    category: RwSignal<String>,
+    bin: RwSignal<String>,
+    reorder_point: RwSignal<String>,
+}
+
+impl StockItemEntries {
+    fn new() -> StockItemEntries {
+        StockItemEntries {
+            code: RwSignal::new(String::new()),
+            name: RwSignal::new(String::new()),
+            unit: RwSignal::new(String::new()),
+            category: RwSignal::new(StockCategory::Supplies.as_str().to_owned()),
+            bin: RwSignal::new(String::new()),
+            reorder_point: RwSignal::new(String::new()),
         }
-        if let Some(other) = catalog.stock_code_taken(&new_code, &id) {
-            return editing.fail_at("item-code", texts.code_taken.replace("{}", other));
+    }
+}
+
+impl Entries for StockItemEntries {
+    type Entry = StockItem;
+    const LIST: CatalogList = CatalogList::StockItems;
+    const NAME: &'static str = "stock-items";
+    const FORM: &'static str = "stock-item";
+    const ID_PREFIX: &'static str = "item";
+
+    fn heading(texts: &AdminTexts) -> &'static str {
+        texts.stock_items
+    }
+
+    fn id(item: &StockItem) -> &EntryId {
+        &item.id
+    }
+
+    fn listed(self, catalog: &CatalogView) -> Vec<(usize, StockItem)> {
+        catalog.stock_items.iter().map(|item| (0, item.clone())).collect()
+    }
+
+    fn header(texts: &AdminTexts) -> AnyView {
+        view! { <tr><th>{texts.code}</th><th>{texts.name}</th><th>{texts.bin}</th><th></th></tr> }.into_any()
+    }
+
+    fn row(self, _catalog: &CatalogView, _depth: usize, item: &StockItem, actions: AnyView) -> AnyView {
+        let field_texts = use_texts().get();
+        view! {
+            <tr data-item=item.code.clone()>
+                <td class="code">{item.code.clone()}</td>
+                <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
+                <td>{item.bin.clone().unwrap_or_default()}{item.reorder_point.map(|point| format!(" · {} {point}", field_texts.reorder_point))}</td>
+                {actions}
+            </tr>
         }
-        let reorder = match reorder_point.get_untracked().trim() {
-            "" => None,
-            typed => match typed.parse::<Quantity>().ok().filter(|quantity| !quantity.is_negative()) {
-                Some(quantity) => Some(quantity),
-                None => return editing.fail_at("item-reorder-point", texts.not_a_number.replace("{}", typed)),
-            },
-        };
-        let item = StockItem {
-            id,
-            code: new_code,
-            name: new_name,
-            unit: new_unit,
-            category: category.get_untracked(),
-            bin: (!new_bin.is_empty()).then_some(new_bin),
-            reorder_point: reorder,
-        };
-        editing.save(move |catalog, edit| catalog.put_stock_item(&item, edit), clear);
-    };
-    let start_editing = move |item: StockItem| {
-        code.set(item.code.clone());
-        name.set(item.name.clone());
-        unit.set(item.unit.clone());
-        category.set(item.category.clone());
-        bin.set(item.bin.clone().unwrap_or_default());
-        reorder_point.set(item.reorder_point.map(|point| point.to_string()).unwrap_or_default());
-        editing_id.set(Some(item.id));
-    };
-    let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::StockItems, id.as_str(), edit), || {});
-    let rows = move || {
-        let field_texts = field_texts.get();
-        let catalog = editing.catalog.get()?;
-        Some(
-            catalog
-                .stock_items
-                .iter()
-                .map(|item| {
-                    let (to_edit, to_remove) = (item.clone(), item.id.clone());
-                    view! {
-                        <tr data-item=item.code.clone()>
-                            <td class="code">{item.code.clone()}</td>
-                            <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
-                            <td>{item.bin.clone().unwrap_or_default()}{item.reorder_point.map(|point| format!(" · {} {point}", field_texts.reorder_point))}</td>
-                            <td><RowActions on_edit=Callback::new(move |()| start_editing(to_edit.clone())) on_remove=Callback::new(move |()| remove(to_remove.clone())) /></td>
-                        </tr>
-                    }
-                })
-                .collect_view(),
-        )
-    };
-    view! {
-        <section class="card" aria-labelledby="stock-items">
-            <h2 id="stock-items">{move || texts.get().stock_items}</h2>
-            <table class="admin-table" data-list="stock-items">
-                <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().name}</th><th>{move || texts.get().bin}</th><th></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <form class="form" data-form="stock-item" on:submit=save>
-                <div class="two-columns">
-                    <label>
-                        <span>{move || texts.get().code}</span>
-                        <input name="code" required prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
-                        {editing.error_at("item-code")}
-                    </label>
-                    <label>
-                        <span>{move || texts.get().name}</span>
-                        <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().unit}</span>
-                        <input name="unit" required prop:value=unit on:input=move |event| unit.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().bin}</span>
-                        <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || field_texts.get().reorder_point}</span>
-                        <input name="reorder_point" inputmode="decimal" prop:value=reorder_point on:input=move |event| reorder_point.set(event_target_value(&event)) />
-                        {editing.error_at("item-reorder-point")}
-                    </label>
-                </div>
+        .into_any()
+    }
+
+    fn fields(self, editing: Editing, _editing_id: RwSignal<Option<EntryId>>) -> AnyView {
+        let texts = use_admin_texts();
+        let field_texts = use_texts();
+        let StockItemEntries { code, name, unit, category, bin, reorder_point } = self;
+        view! {
+            <div class="two-columns">
                 <label>
-                    <span>{move || texts.get().category}</span>
-                    <select name="category" on:change=move |event| category.set(event_target_value(&event))>
-                        {move || StockCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
-                    </select>
+                    <span>{move || texts.get().code}</span>
+                    <input name="code" required prop:value=code on:input=move |event| code.set(event_target_value(&event)) />
+                    {editing.error_at("item-code")}
                 </label>
-                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
-            </form>
-            <CsvTools editing=editing list=CatalogList::StockItems name="stock-items" />
-        </section>
+                <label>
+                    <span>{move || texts.get().name}</span>
+                    <input name="name" required prop:value=name on:input=move |event| name.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().unit}</span>
+                    <input name="unit" required prop:value=unit on:input=move |event| unit.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().bin}</span>
+                    <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || field_texts.get().reorder_point}</span>
+                    <input name="reorder_point" inputmode="decimal" prop:value=reorder_point on:input=move |event| reorder_point.set(event_target_value(&event)) />
+                    {editing.error_at("item-reorder-point")}
+                </label>
+            </div>
+            <label>
+                <span>{move || texts.get().category}</span>
+                <select name="category" on:change=move |event| category.set(event_target_value(&event))>
+                    {move || StockCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any()
+    }
+
+    fn fill(self, item: &StockItem) {
+        self.code.set(item.code.clone());
+        self.name.set(item.name.clone());
+        self.unit.set(item.unit.clone());
+        self.category.set(item.category.clone());
+        self.bin.set(item.bin.clone().unwrap_or_default());
+        self.reorder_point.set(item.reorder_point.map(|point| point.to_string()).unwrap_or_default());
+    }
+
+    fn clear(self) {
+        self.code.set(String::new());
+        self.name.set(String::new());
+        self.bin.set(String::new());
+        self.reorder_point.set(String::new());
+    }
+
+    fn read(self, catalog: &CatalogView, id: EntryId, texts: &AdminTexts) -> Result<StockItem, Refusal> {
+        let (code, name, unit, bin) = (
+            self.code.get_untracked().trim().to_owned(),
+            self.name.get_untracked().trim().to_owned(),
+            self.unit.get_untracked().trim().to_owned(),
+            self.bin.get_untracked().trim().to_owned(),
+        );
+        if code.is_empty() || name.is_empty() || unit.is_empty() {
+            return Err(Refusal::Page(format!("{} / {} / {}", texts.code, texts.name, texts.unit)));
+        }
+        if let Some(other) = catalog.stock_code_taken(&code, &id) {
+            return Err(Refusal::Field("item-code", texts.code_taken.replace("{}", other)));
+        }
+        let reorder_point = match self.reorder_point.get_untracked().trim() {
+            "" => None,
+            typed => Some(
+                typed
+                    .parse::<Quantity>()
+                    .ok()
+                    .filter(|quantity| !quantity.is_negative())
+                    .ok_or_else(|| Refusal::Field("item-reorder-point", texts.not_a_number.replace("{}", typed)))?,
+            ),
+        };
+        Ok(StockItem {
+            id,
+            code,
+            name,
+            unit,
+            category: self.category.get_untracked(),
+            bin: (!bin.is_empty()).then_some(bin),
+            reorder_point,
+        })
+    }
+
+    fn put(catalog: &mut SiteCatalog, item: &StockItem, edit: &Edit) -> Result<(), DocumentError> {
+        catalog.put_stock_item(item, edit)
     }
 }
 
