@@ -350,7 +350,7 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
                     queued.fetch_sub(length, Ordering::Relaxed);
                 }
                 Some(Outbound::Close(reason)) => {
-                    let reason: String = reason.chars().take(120).collect();
+                    let reason = close_reason(&reason).to_owned();
                     let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: reason.into() }))).await;
                     break;
                 }
@@ -408,6 +408,16 @@ impl Refusals {
 }
 
 /// A token bucket: `capacity` frames at once, refilled at `per_second`.
+/// The most bytes a close frame's reason may take: a control frame carries at most 125
+/// bytes, and the close code takes two of them.
+const CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason` cut to what a close frame carries, at a character's start: a reason in
+/// Chinese takes three bytes a character, so counting characters would overrun the frame.
+fn close_reason(reason: &str) -> &str {
+    &reason[..reason.floor_char_boundary(CLOSE_REASON_BYTES)]
+}
+
 struct RateLimit {
     tokens: f64,
     capacity: f64,
@@ -923,7 +933,7 @@ fn index_blobs(blobs: &BlobStore, document: &DocumentId, doc: &AutoCommit) {
 mod tests {
     use std::time::Duration;
 
-    use super::{RateLimit, Refusals};
+    use super::{CLOSE_REASON_BYTES, RateLimit, Refusals, close_reason};
     use shared::protocol::server::ConnectionId;
 
     /// One person's refusals in a loop reach WARN once a minute, counting those left out.
@@ -939,6 +949,18 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         refusals.note("tech", ConnectionId(101), "again");
         assert_eq!(refusals.last["tech"].1, 0, "a minute on, WARN again (saying 99 were left out)");
+    }
+
+    #[test]
+    fn close_reasons_are_cut_to_the_frame_limit_in_bytes_at_a_character_boundary() {
+        assert_eq!(close_reason("too many messages"), "too many messages", "a short reason is whole");
+        let chinese = "您的角色已更改，请重新连接以获取最新的站点和权限信息。".repeat(3);
+        assert!(chinese.chars().count() < 120 && chinese.len() > CLOSE_REASON_BYTES, "fewer than 120 characters, yet too long");
+        let cut = close_reason(&chinese);
+        assert_eq!(cut.len(), 123, "41 whole characters of three bytes");
+        assert!(chinese.starts_with(cut));
+        let shifted = format!("a{chinese}");
+        assert_eq!(close_reason(&shifted).len(), 121, "a character that would straddle the limit is left out whole");
     }
 
     #[test]
