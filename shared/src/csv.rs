@@ -8,7 +8,11 @@
 //! A field a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab
 //! or a carriage return, and not a plain number) is written with a `'` before it, which
 //! spreadsheets show as text: a work order titled `=HYPERLINK(…)` must not run as one in a
-//! manager's spreadsheet. Reading drops that `'` again, as spreadsheets do when they save.
+//! manager's spreadsheet. Plain numbers are left alone because the exports' quantities
+//! and measures (`-3` for stock issued) must stay numbers a spreadsheet adds up, and a
+//! number runs nothing. Reading drops that `'` again, as spreadsheets do when they save;
+//! a field that itself starts with `'` before such a value gets one more, so it reads
+//! back as it was.
 
 use std::fmt;
 
@@ -104,13 +108,36 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
 
 /// Whether a spreadsheet would read `field` as a formula.
 fn formula_like(field: &str) -> bool {
-    field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.trim().parse::<f64>().is_err()
+    field.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(field.trim())
+}
+
+/// Whether `text` is a decimal number as a spreadsheet reads one: a sign, digits with at
+/// most one point, and an exponent, each but the digits optional. Rust's own parser would
+/// also take `-inf` and `-NaN`, which a spreadsheet reads as a formula naming a cell range.
+fn plain_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent.strip_prefix(['+', '-']).unwrap_or(exponent))),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    !(whole.is_empty() && fraction.is_empty())
+        && digits(whole)
+        && digits(fraction)
+        && exponent.is_none_or(|exponent| !exponent.is_empty() && digits(exponent))
+}
+
+/// Whether `field` is written with a `'` before it: it is formula-like once the quotes it
+/// starts with are set aside (so `'=1` becomes `''=1`, and reading gives back `'=1`).
+fn needs_guard(field: &str) -> bool {
+    formula_like(field.trim_start_matches('\''))
 }
 
 /// A field as written, with the `'` that kept a formula-like value text taken off.
 fn unguarded(field: String) -> String {
     match field.strip_prefix('\'') {
-        Some(rest) if formula_like(rest) => rest.to_owned(),
+        Some(rest) if needs_guard(rest) => rest.to_owned(),
         _ => field,
     }
 }
@@ -125,7 +152,7 @@ pub fn write<'a>(records: impl IntoIterator<Item = Vec<&'a str>>) -> String {
                 out.push(',');
             }
             let guarded;
-            let field = if formula_like(field) {
+            let field = if needs_guard(field) {
                 guarded = format!("'{field}");
                 guarded.as_str()
             } else {
@@ -190,6 +217,24 @@ mod tests {
         );
         assert_eq!(lines[1], "-5,+3.5,a=b,'quoted,,1e3", "numbers and ordinary text stay as they are");
         assert_eq!(fields(&parse(&text).unwrap()), rows, "reading gives back what was written");
+    }
+
+    #[test]
+    fn numbers_stay_numbers_and_what_only_looks_like_one_is_guarded() {
+        for number in ["-3", "-3.25", "+0.5", "-.5", "-2.", "-1e3", "-1.5E-2", "+7e+2"] {
+            assert!(!needs_guard(number), "{number} is a quantity a spreadsheet adds up");
+        }
+        for formula in ["-inf", "-NaN", "+infinity", "-", "-.", "-1e", "-1e+", "-1-1", "-1,5", "- 3", "-0x1F", "@1"] {
+            assert!(needs_guard(formula), "{formula} is not a plain number");
+        }
+    }
+
+    #[test]
+    fn fields_that_start_with_a_quote_read_back_as_they_were() {
+        let rows = vec![vec!["'=1+1", "''-inf", "'", "'plain", "'-3"]];
+        let text = write(rows.clone());
+        assert_eq!(text.trim_start_matches(BOM), "''=1+1,'''-inf,','plain,'-3\r\n");
+        assert_eq!(fields(&parse(&text).unwrap()), rows);
     }
 
     #[test]
