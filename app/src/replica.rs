@@ -241,7 +241,7 @@ pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), App
 /// Loads what the phone holds for `session` and starts syncing it (see `start`).
 async fn run(session: &Session, current: CurrentReplica) -> Result<(), AppError> {
     let store = store::local().await?;
-    let actor = ActorId::from(hex_bytes(&session.actor).ok_or(AppError::SignedOut)?);
+    let actor = ActorId::from(hex::decode(&session.actor).ok().filter(|actor| !actor.is_empty()).ok_or(AppError::SignedOut)?);
     let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
     let mut persisted = BTreeMap::new();
     for id in store.documents().await? {
@@ -712,11 +712,4 @@ fn mark_offline(view: RwSignal<SyncView>) {
 
 fn random() -> u64 {
     crate::edits::random_u64()
-}
-
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.is_empty() || !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok()).collect()
 }

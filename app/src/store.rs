@@ -285,7 +285,7 @@ impl Store {
 
     /// Keeps a file under its SHA-256 (computed here), not yet uploaded; returns the hash.
     pub async fn put_blob(&self, bytes: &[u8], mime: &str) -> Result<String, StoreError> {
-        let sha256 = hex(&Sha256::digest(bytes));
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let record = js_sys::Object::new();
         set(&record, "bytes", &Uint8Array::from(bytes))?;
         set(&record, "mime", &JsValue::from_str(mime))?;
@@ -417,7 +417,7 @@ fn chunk_key(document: &DocumentId, kind: u32, bytes: &[u8]) -> JsValue {
     let key = Array::new();
     key.push(&JsValue::from_str(&document.to_string()));
     key.push(&JsValue::from(kind));
-    key.push(&JsValue::from_str(&hex(&Sha256::digest(bytes))));
+    key.push(&JsValue::from_str(&hex::encode(Sha256::digest(bytes))));
     key.into()
 }
 
@@ -428,10 +428,6 @@ fn document_range(document: &DocumentId) -> Result<JsValue, StoreError> {
     let lower = Array::of1(&id);
     let upper = Array::of2(&id, &Array::new());
     IdbKeyRange::bound(&lower, &upper).map(JsValue::from).map_err(failed)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), StoreError> {

@@ -260,13 +260,12 @@ pub async fn collect_every(blobs: BlobStore, period: Duration) {
 
 /// 64 lowercase hex digits as 32 bytes.
 pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)) {
+    // Lowercase only: a file has one name, so `GET` and `PUT` agree on its key.
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
         return None;
     }
     let mut bytes = [0u8; 32];
-    for (at, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * at..2 * at + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
 }
 
@@ -312,7 +311,7 @@ async fn upload(
     }
     let actual: [u8; 32] = Sha256::digest(&body).into();
     if actual != expected {
-        let actual: String = actual.iter().map(|byte| format!("{byte:02x}")).collect();
+        let actual = hex::encode(actual);
         return Err(AppError::BadRequest(format!(
             "the content's SHA-256 is {actual}, not {sha256}: the upload was damaged or mislabelled"
         )));
@@ -418,7 +417,7 @@ mod tests {
         store.put(&referred_hash, &referred, std::slice::from_ref(&hq), 0).unwrap();
         store.put(&orphan_hash, &orphan, std::slice::from_ref(&hq), 0).unwrap();
         store.put(&recent_hash, &recent, std::slice::from_ref(&hq), 6 * day).unwrap();
-        let hex: String = referred_hash.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = hex::encode(referred_hash);
         let document = DocumentId::from_random([1; 16]);
         store.record_refs(&document, &hq, &[BlobRef::new(&hex, 1_000, "image/jpeg").unwrap()]).unwrap();
         // A file kept before upload times were recorded.
@@ -438,7 +437,7 @@ mod tests {
         // one goes once its grace is over.
         let (retaken, retaken_hash) = jpeg(11, 1_500);
         store.put(&retaken_hash, &retaken, std::slice::from_ref(&hq), 8 * day).unwrap();
-        let retaken_hex: String = retaken_hash.iter().map(|byte| format!("{byte:02x}")).collect();
+        let retaken_hex = hex::encode(retaken_hash);
         store.record_refs(&document, &hq, &[BlobRef::new(&retaken_hex, 1_500, "image/jpeg").unwrap()]).unwrap();
         assert_eq!(store.collect(9 * day, UNREFERENCED_GRACE).unwrap(), 1);
         assert!(store.get(&referred_hash).unwrap().is_none(), "the file the document dropped is gone");

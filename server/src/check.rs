@@ -68,7 +68,7 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Ok((key, bytes)) => {
                 let hash: [u8; 32] = Sha256::digest(&bytes).into();
                 if hash.as_slice() != key.as_ref() {
-                    report.problems.push(format!("file {}: its bytes no longer hash to its name", hex(&key)));
+                    report.problems.push(format!("file {}: its bytes no longer hash to its name", hex::encode(&key)));
                 }
             }
             Err(error) => report.problems.push(format!("files: {error}")),
@@ -127,7 +127,7 @@ pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
         }
         previous = Some(sha256.into());
         if !blobs.contains_key(sha256).context("cannot read the photos")? {
-            problems.push(format!("file {}: uploaded, but its bytes are gone", hex(sha256)));
+            problems.push(format!("file {}: uploaded, but its bytes are gone", hex::encode(sha256)));
         }
     }
     for (document, length) in DocumentStore::open(storage)?.missing_large()? {
@@ -137,10 +137,6 @@ pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
         ));
     }
     Ok(problems)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// What a salvage copied, and what the copy lacks.

@@ -166,7 +166,7 @@ pub fn init(data: &Path, hosts: &[String], addresses: &[IpAddr]) -> anyhow::Resu
     let mut authority = CertificateParams::default();
     authority.distinguished_name = DistinguishedName::new();
     authority.distinguished_name.push(DnType::OrganizationName, "Houqin");
-    authority.distinguished_name.push(DnType::CommonName, format!("Houqin local CA {}", hex(&key_id[..4])));
+    authority.distinguished_name.push(DnType::CommonName, format!("Houqin local CA {}", hex::encode(&key_id[..4])));
     authority.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     authority.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let now = time::OffsetDateTime::now_utc();
@@ -225,11 +225,7 @@ pub fn spki_pin(files: &TlsFiles) -> anyhow::Result<String> {
 pub fn fingerprint(pem: &str) -> anyhow::Result<String> {
     let der = CertificateDer::from_pem_slice(pem.as_bytes()).context("not a PEM certificate")?;
     let digest = Sha256::digest(der.as_ref());
-    Ok(digest.iter().map(|byte| format!("{byte:02X}")).collect::<Vec<_>>().join(":"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    Ok(digest.iter().map(|byte| hex::encode_upper([*byte])).collect::<Vec<_>>().join(":"))
 }
 
 /// Writes a key readable by its owner only, replacing the file whole.

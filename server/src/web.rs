@@ -114,7 +114,7 @@ fn built_in(name: &str, request: &HeaderMap) -> Option<Response> {
             .iter()
             .map(|(name, bytes)| {
                 let digest = Sha256::digest(bytes);
-                let tag = digest[..12].iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+                let tag = hex::encode(&digest[..12]);
                 (*name, (*bytes, HeaderValue::from_str(&format!("\"{tag}\"")).expect("hex is a header value")))
             })
             .collect()

@@ -269,7 +269,8 @@ pub fn label_path(code: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             path.push(byte as char);
         } else {
-            path.push_str(&format!("%{byte:02X}"));
+            path.push('%');
+            path.push_str(&hex::encode_upper([byte]));
         }
     }
     path
@@ -294,8 +295,9 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut rest = text.as_bytes();
     while let Some((&byte, tail)) = rest.split_first() {
         if byte == b'%' {
-            let hex = tail.get(..2)?;
-            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            let mut decoded = [0u8; 1];
+            hex::decode_to_slice(tail.get(..2)?, &mut decoded).ok()?;
+            bytes.push(decoded[0]);
             rest = &tail[2..];
         } else {
             bytes.push(byte);

@@ -354,7 +354,7 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
     let server = TestServer::start(dist.path()).await;
     // A JPEG by its first bytes, as a phone's camera makes them.
     let photo: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..50_000u32).map(|index| (index * 7 % 251) as u8)).collect();
-    let hash: String = Sha256::digest(&photo).iter().map(|byte| format!("{byte:02x}")).collect();
+    let hash: String = hex::encode(Sha256::digest(&photo));
     let put = |token: Option<String>, hash: String, body: Vec<u8>| {
         let mut request = http_client().put(server.url(&format!("/blobs/{hash}"))).header("content-type", "image/jpeg").body(body);
         if let Some(token) = token {
@@ -373,7 +373,7 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
     assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("the upload was damaged or mislabelled"));
     assert!(!stored(&hash), "a wrong hash stores nothing");
     let huge = vec![7u8; server::blobs::MAX_BLOB + 1];
-    let huge_hash: String = Sha256::digest(&huge).iter().map(|byte| format!("{byte:02x}")).collect();
+    let huge_hash: String = hex::encode(Sha256::digest(&huge));
     let response = put(Some(inspector.clone()), huge_hash.clone(), huge).await;
     assert_eq!(response.status(), 413);
     assert!(!stored(&huge_hash), "an oversized upload stores nothing");
@@ -381,7 +381,7 @@ async fn blobs_are_checked_on_the_way_in_and_shown_only_to_those_who_may_see_the
 
     // Not a picture, whatever the header says: an SVG that would run script.
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(document.cookie)</script></svg>".to_vec();
-    let svg_hash: String = Sha256::digest(&svg).iter().map(|byte| format!("{byte:02x}")).collect();
+    let svg_hash: String = hex::encode(Sha256::digest(&svg));
     let response = put(Some(inspector.clone()), svg_hash.clone(), svg).await;
     assert_eq!(response.status(), 415);
     assert_eq!(response.json::<Value>().await.unwrap()["code"], "unsupported_file");
@@ -867,7 +867,7 @@ async fn a_sites_photos_stop_at_its_quota() {
     let server = TestServer::start_configured(dist.path(), |state| state.blobs.quota = 100_000).await;
     let photo = |seed: u32| -> (Vec<u8>, String) {
         let bytes: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..60_000u32).map(|index| (index * seed % 251) as u8)).collect();
-        let hash = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
+        let hash = hex::encode(Sha256::digest(&bytes));
         (bytes, hash)
     };
     let put = |(bytes, hash): (Vec<u8>, String)| {

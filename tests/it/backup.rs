@@ -52,10 +52,6 @@ fn synced(client: &Client, documents: &[DocumentId]) -> bool {
     documents.iter().all(|document| client.status(document) == Some(SyncStatus::Synced))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// What phones were told the server keeps.
 #[derive(Clone, Default)]
 struct Acknowledged {
@@ -125,7 +121,7 @@ async fn upload_photo(base_url: &str, token: &str, index: u32) -> anyhow::Result
     // A JPEG by its first bytes, distinct by the next four.
     photo[..4].copy_from_slice(&[0xff, 0xd8, 0xff, 0xe0]);
     photo[4..8].copy_from_slice(&index.to_be_bytes());
-    let sha256 = hex(&Sha256::digest(&photo));
+    let sha256 = hex::encode(Sha256::digest(&photo));
     let response = http_client()
         .put(format!("{base_url}blobs/{sha256}"))
         .bearer_auth(token)

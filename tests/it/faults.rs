@@ -494,7 +494,7 @@ async fn files_missing_from_the_database_are_found_at_start() {
     let said = refused_start(data.path(), &[]);
     assert!(said.contains("is damaged"), "{said}");
     assert!(said.contains(&format!("document {}: a stored chunk of", document.url())), "{said}");
-    let photo_hex: String = photo_sha.iter().map(|byte| format!("{byte:02x}")).collect();
+    let photo_hex = hex::encode(photo_sha);
     assert!(said.contains(&format!("file {photo_hex}: uploaded, but its bytes are gone")), "{said}");
     assert!(said.contains("--allow-damaged") && said.contains("salvage --to NEW"), "{said}");
 
@@ -695,7 +695,7 @@ async fn a_power_cut_loses_nothing_acknowledged() {
         }))
         .collect();
     let photo_sha: [u8; 32] = sha2::Sha256::digest(&photo).into();
-    let hex: String = photo_sha.iter().map(|byte| format!("{byte:02x}")).collect();
+    let hex = hex::encode(photo_sha);
     let uploaded = http_client().put(format!("{}blobs/{hex}", server.url)).bearer_auth(&token).body(photo.clone()).send().await.unwrap();
     assert_eq!(uploaded.status(), 201, "{:?}", uploaded.text().await);
 

@@ -82,11 +82,10 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
         Message::Sync { sender: peer("houqin"), target: peer("js-peer"), document: ours, data: vec![0x42, 9, 9] },
         Message::DocUnavailable { sender: peer("houqin"), target: peer("js-peer"), document: ours, refusal: None },
     ];
-    let hex = |bytes: &[u8]| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
     let input = serde_json::json!({
         "documentId": ours.to_string(),
         "rustIds": [ours.to_string()],
-        "rustFrames": our_messages.iter().map(|message| hex(&encode(message))).collect::<Vec<_>>(),
+        "rustFrames": our_messages.iter().map(|message| hex::encode(encode(message))).collect::<Vec<_>>(),
     });
 
     let mut node = Command::new("node")
@@ -104,8 +103,8 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
 
     // Their URL parses here to the same 16 bytes; ours is valid there, with the same bytes.
     let theirs = DocumentId::parse(seen["jsUrl"].as_str().unwrap()).unwrap();
-    assert_eq!(hex(theirs.as_bytes()), seen["jsIdHex"].as_str().unwrap());
-    assert_eq!(seen["rustIds"][0], serde_json::json!({ "valid": true, "hex": hex(ours.as_bytes()) }));
+    assert_eq!(hex::encode(theirs.as_bytes()), seen["jsIdHex"].as_str().unwrap());
+    assert_eq!(seen["rustIds"][0], serde_json::json!({ "valid": true, "hex": hex::encode(ours.as_bytes()) }));
 
     // Our frames, as their decoder reads them.
     assert_eq!(
@@ -124,7 +123,7 @@ fn ids_and_wire_frames_agree_with_automerge_repo() {
         .iter()
         .map(|frame| {
             let text = frame.as_str().unwrap();
-            let bytes: Vec<u8> = (0..text.len()).step_by(2).map(|index| u8::from_str_radix(&text[index..index + 2], 16).unwrap()).collect();
+            let bytes = hex::decode(text).unwrap();
             decode(&bytes, 1 << 20).unwrap_or_else(|error| panic!("cannot decode {text}: {error}"))
         })
         .collect();

@@ -523,8 +523,7 @@ async fn a_nearly_full_disk_refuses_to_store_and_resumes_by_itself() {
     assert_eq!(health["disk_full"], serde_json::json!(true));
     let token = crate::support::login(&server.url("/"), "inspector", "demo").await;
     let jpeg = [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3];
-    let hash: String =
-        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(jpeg)).iter().map(|byte| format!("{byte:02x}")).collect();
+    let hash: String = hex::encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(jpeg)));
     let upload = crate::support::http_client()
         .put(server.url(&format!("/blobs/{hash}")))
         .bearer_auth(&token)

@@ -216,10 +216,7 @@ fn render(template: &str, values: &[(&str, &str)]) -> anyhow::Result<String> {
 
 /// The first 16 hex digits of the SHA-256 of `bytes`.
 fn short_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().take(8).fold(String::new(), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
+    hex::encode(&Sha256::digest(bytes)[..8])
 }
 
 /// Paths of the files under `dir`, relative to it, sorted.

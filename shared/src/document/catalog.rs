@@ -515,7 +515,7 @@ pub fn derived_id(kind: &str, document_url: &str, entry: &str) -> String {
     let entry = if entry.len() <= 32 && EntryId::parse(entry).is_ok() {
         entry.to_owned()
     } else {
-        Sha256::digest(entry.as_bytes()).iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+        hex::encode(&Sha256::digest(entry.as_bytes())[..8])
     };
     format!("{kind}-{document}-{entry}")
 }

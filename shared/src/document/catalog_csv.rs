@@ -244,7 +244,7 @@ impl<'a> Ids<'a> {
         if free(&candidate) {
             return EntryId::parse(&candidate).expect("a slug of letters, digits and dashes");
         }
-        let digest: String = Sha256::digest(code.as_bytes()).iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+        let digest = hex::encode(&Sha256::digest(code.as_bytes())[..6]);
         EntryId::parse(&format!("{}-{digest}", self.prefix)).expect("letters, digits and dashes")
     }
 }
