@@ -232,48 +232,54 @@ impl ItemForm {
     }
 }
 
+/// What the builder's parts share: the template shown, where the last change's outcome is
+/// said, and the item form (filled by a row's "edit").
+#[derive(Clone, Copy)]
+struct Builder {
+    current: CurrentSession,
+    id: Memo<Option<DocumentId>>,
+    template: Memo<Option<Read>>,
+    message: RwSignal<Option<(bool, String)>>,
+    form: ItemForm,
+}
+
+impl Builder {
+    /// Edits the draft on this phone; a failure is said in `message`.
+    fn edit(self, change: TemplateChange) {
+        if let Some(id) = self.id.get_untracked() {
+            self.message.set(None);
+            change_template(self.current, id, self.message, move |template, edit| change(template, edit));
+        }
+    }
+}
+
 #[component]
 pub fn TemplateBuilder() -> impl IntoView {
-    let texts = use_admin_texts();
-    let current = use_session();
     let sync = use_replica();
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let template = Memo::new(move |_| {
         let _ = sync.revision.get();
         read_template(&id.get()?)
     });
-    let message = RwSignal::new(None::<(bool, String)>);
-    let name_zh = RwSignal::new(String::new());
-    let name_en = RwSignal::new(String::new());
-    let category = RwSignal::new(String::new());
-    // The name fields follow the names in the document: they are set again when those
-    // change (a rename saved here or arriving), not on every edit of the items, so names
-    // being typed stay while sections and items are added.
-    let names = Memo::new(move |_| {
-        template
-            .with(|read| read.as_ref().map(|read| (read.draft.name.zh.clone(), read.draft.name.en.clone(), read.draft.category.clone())))
-    });
-    Effect::new(move || {
-        if let Some((zh, en, chosen)) = names.get() {
-            name_zh.set(zh);
-            name_en.set(en);
-            category.set(chosen);
-        }
-    });
-    let edit = move |change: TemplateChange| {
-        if let Some(id) = id.get_untracked() {
-            message.set(None);
-            change_template(current, id, message, move |template, edit| change(template, edit));
-        }
-    };
-    let rename = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let name = Label::new(name_zh.get_untracked().trim(), name_en.get_untracked().trim());
-        let chosen = category.get_untracked();
-        edit(Box::new(move |template, edit| template.set_names(&name, &chosen, edit)));
-    };
+    let builder = Builder { current: use_session(), id, template, message: RwSignal::new(None), form: ItemForm::new() };
+    view! {
+        <TemplateState builder=builder />
+        <Show when=move || template.with(Option::is_some)>
+            <NamesForm builder=builder />
+            <SectionsEditor builder=builder />
+            <ItemEditor builder=builder />
+            <Preview builder=builder />
+        </Show>
+    }
+}
+
+/// The template's name, whether its draft differs from what is published, the outcome of
+/// the last change, and "publish".
+#[component]
+fn TemplateState(builder: Builder) -> impl IntoView {
+    let texts = use_admin_texts();
+    let Builder { current, id, template, message, .. } = builder;
     let publish = move |_| {
         let (Some(session), Some(id), Some(read)) = (current.session.get_untracked(), id.get_untracked(), template.get_untracked()) else {
             return;
@@ -309,18 +315,74 @@ pub fn TemplateBuilder() -> impl IntoView {
             }
         });
     };
-    let form = ItemForm::new();
-    let save_item = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let Some(read) = template.get_untracked() else { return };
-        match form.item(&read.draft) {
-            Ok(item) => {
-                edit(Box::new(move |template, edit| template.put_item(&item, edit)));
-                form.clear();
-            }
-            Err(error) => message.set(Some((false, error.to_string()))),
-        }
+    let state = move || {
+        let texts = texts.get();
+        template.get().map(|read| {
+            let published = if read.published.version > 0 {
+                format!("{} {}", texts.published, read.published.version)
+            } else {
+                texts.draft_only.to_owned()
+            };
+            let changes = if read.changed { texts.unpublished_changes } else { texts.up_to_date };
+            (read.published.version, read.changed, format!("{published} · {changes}"))
+        })
     };
+    view! {
+        <section class="card">
+            {move || template.get().map(|read| view! { <p><a class="back" href=format!("/admin/sites/{}", read.site)>"← " {read.site.clone()}</a></p> })}
+            <h1>{move || template.get().map(|read| format!("{} · {}", read.draft.name.zh, read.draft.name.en))}</h1>
+            {move || template.with(Option::is_none).then(|| view! { <p class="muted">{texts.get().template_not_here}</p> })}
+            {move || state().map(|(version, changed, text)| view! { <p data-published=version.to_string() data-changed=changed.to_string()>{text}</p> })}
+            {move || message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-message=if ok { "ok" } else { "error" }>{text}</p> })}
+            <button type="button" class="primary" data-action="publish" prop:disabled=move || !state().is_some_and(|(_, changed, _)| changed) on:click=publish>{move || texts.get().publish}</button>
+        </section>
+    }
+}
+
+/// The checklist's names in both languages and its category.
+#[component]
+fn NamesForm(builder: Builder) -> impl IntoView {
+    let texts = use_admin_texts();
+    let name_zh = RwSignal::new(String::new());
+    let name_en = RwSignal::new(String::new());
+    let category = RwSignal::new(String::new());
+    // The name fields follow the names in the document: they are set again when those
+    // change (a rename saved here or arriving), not on every edit of the items, so names
+    // being typed stay while sections and items are added.
+    let names = Memo::new(move |_| {
+        builder
+            .template
+            .with(|read| read.as_ref().map(|read| (read.draft.name.zh.clone(), read.draft.name.en.clone(), read.draft.category.clone())))
+    });
+    Effect::new(move || {
+        if let Some((zh, en, chosen)) = names.get() {
+            name_zh.set(zh);
+            name_en.set(en);
+            category.set(chosen);
+        }
+    });
+    let rename = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let name = Label::new(name_zh.get_untracked().trim(), name_en.get_untracked().trim());
+        let chosen = category.get_untracked();
+        builder.edit(Box::new(move |template, edit| template.set_names(&name, &chosen, edit)));
+    };
+    view! {
+        <section class="card">
+            <form class="form" data-form="names" on:submit=rename>
+                <ChecklistFields zh=name_zh en=name_en category=category />
+                <button type="submit">{move || texts.get().save}</button>
+            </form>
+        </section>
+    }
+}
+
+/// The sections with their items — moved, edited, removed — and the form that adds or
+/// renames a section.
+#[component]
+fn SectionsEditor(builder: Builder) -> impl IntoView {
+    let texts = use_admin_texts();
+    let Builder { template, form, .. } = builder;
     let section_zh = RwSignal::new(String::new());
     let section_en = RwSignal::new(String::new());
     // The section being renamed, if any; otherwise the form adds one at the end.
@@ -338,7 +400,7 @@ pub fn TemplateBuilder() -> impl IntoView {
                 section
             }
         };
-        edit(Box::new(move |template, edit| template.put_section(&section, edit)));
+        builder.edit(Box::new(move |template, edit| template.put_section(&section, edit)));
         renaming.set(None);
         section_zh.set(String::new());
         section_en.set(String::new());
@@ -352,7 +414,7 @@ pub fn TemplateBuilder() -> impl IntoView {
     let shift = move |item: ChecklistItem, up: bool| {
         let Some(read) = template.get_untracked() else { return };
         let Some((moved, other)) = read.draft.move_item(&item.id, up) else { return };
-        edit(Box::new(move |template, edit| {
+        builder.edit(Box::new(move |template, edit| {
             template.put_item(&moved, edit)?;
             template.put_item(&other, edit)
         }));
@@ -386,7 +448,7 @@ pub fn TemplateBuilder() -> impl IntoView {
                                         on_edit=Callback::new(move |()| form.fill(&to_edit))
                                         on_remove=Callback::new(move |()| {
                                             let to_remove = to_remove.clone();
-                                            edit(Box::new(move |template, edit| template.remove_item(&to_remove, edit)));
+                                            builder.edit(Box::new(move |template, edit| template.remove_item(&to_remove, edit)));
                                         })
                                     />
                                 </li>
@@ -403,7 +465,7 @@ pub fn TemplateBuilder() -> impl IntoView {
                                     on_edit=Callback::new(move |()| rename_section(to_rename.clone()))
                                     on_remove=Callback::new(move |()| {
                                         let to_remove = to_remove.clone();
-                                        edit(Box::new(move |template, edit| template.remove_section(&to_remove, edit)));
+                                        builder.edit(Box::new(move |template, edit| template.remove_section(&to_remove, edit)));
                                     })
                                 />
                             </h3>
@@ -414,6 +476,118 @@ pub fn TemplateBuilder() -> impl IntoView {
                 .collect_view(),
         )
     };
+    view! {
+        <section class="card" aria-labelledby="sections">
+            <h2 id="sections">{move || texts.get().sections}</h2>
+            <ul class="builder">{sections}</ul>
+            <form class="inline-form" data-form="section" on:submit=save_section>
+                <input name="title-zh" placeholder=move || texts.get().title_zh prop:value=section_zh on:input=move |event| section_zh.set(event_target_value(&event)) />
+                <input name="title-en" placeholder=move || texts.get().title_en prop:value=section_en on:input=move |event| section_en.set(event_target_value(&event)) />
+                <button type="submit">{move || if renaming.with(Option::is_some) { texts.get().save } else { texts.get().add_section }}</button>
+            </form>
+        </section>
+    }
+}
+
+/// The form that adds an item or saves the one being edited, with the rules of its kind.
+#[component]
+fn ItemEditor(builder: Builder) -> impl IntoView {
+    let texts = use_admin_texts();
+    let Builder { template, message, form, .. } = builder;
+    let save_item = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(read) = template.get_untracked() else { return };
+        match form.item(&read.draft) {
+            Ok(item) => {
+                builder.edit(Box::new(move |template, edit| template.put_item(&item, edit)));
+                form.clear();
+            }
+            Err(error) => message.set(Some((false, error.to_string()))),
+        }
+    };
+    let is_kind = move |kind: &'static str| move || form.kind.get() == kind;
+    view! {
+        <section class="card" aria-labelledby="item-form">
+            <h2 id="item-form">{move || if form.editing.with(Option::is_some) { texts.get().edit } else { texts.get().add_item }}</h2>
+            <form class="form" data-form="item" on:submit=save_item>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || texts.get().in_section}</span>
+                        <select name="section" on:change=move |event| form.section.set(event_target_value(&event))>
+                            {move || template.get().map(|read| read.draft.sections.into_iter().map(|section| {
+                                let value = section.id.to_string();
+                                let selected = {
+                                    let value = value.clone();
+                                    move || form.section.get() == value
+                                };
+                                view! { <option value=value selected=selected>{format!("{} / {}", section.title.zh, section.title.en)}</option> }
+                            }).collect_view())}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().kind}</span>
+                        <select name="kind" on:change=move |event| form.kind.set(event_target_value(&event))>
+                            {move || KINDS.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || form.kind.get() == *known>{texts.get().item_kinds[index]}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <label>
+                    <span>{move || texts.get().label_zh}</span>
+                    <input name="label-zh" prop:value=form.label_zh on:input=move |event| form.label_zh.set(event_target_value(&event)) />
+                </label>
+                <label>
+                    <span>{move || texts.get().label_en}</span>
+                    <input name="label-en" prop:value=form.label_en on:input=move |event| form.label_en.set(event_target_value(&event)) />
+                </label>
+                <Show when=is_kind("number")>
+                    <div class="three-columns">
+                        <label>
+                            <span>{move || texts.get().unit}</span>
+                            <input name="unit" prop:value=form.unit on:input=move |event| form.unit.set(event_target_value(&event)) />
+                        </label>
+                        <label>
+                            <span>{move || texts.get().minimum}</span>
+                            <input name="min" inputmode="decimal" prop:value=form.min on:input=move |event| form.min.set(event_target_value(&event)) />
+                        </label>
+                        <label>
+                            <span>{move || texts.get().maximum}</span>
+                            <input name="max" inputmode="decimal" prop:value=form.max on:input=move |event| form.max.set(event_target_value(&event)) />
+                        </label>
+                    </div>
+                </Show>
+                <Show when=is_kind("choice")>
+                    <label>
+                        <span>{move || texts.get().options}</span>
+                        <textarea name="options" rows="4" prop:value=form.options on:input=move |event| form.options.set(event_target_value(&event))></textarea>
+                        <small class="muted">{move || texts.get().options_hint}</small>
+                    </label>
+                </Show>
+                <div class="checks">
+                    <label class="check">
+                        <input type="checkbox" name="required" prop:checked=form.required on:change=move |event| form.required.set(event_target_checked(&event)) />
+                        <span>{move || texts.get().required}</span>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="photo-on-fail" prop:checked=form.photo_on_fail on:change=move |event| form.photo_on_fail.set(event_target_checked(&event)) />
+                        <span>{move || texts.get().photo_on_fail}</span>
+                    </label>
+                    <label>
+                        <span>{move || texts.get().weight}</span>
+                        <input name="weight" type="number" min="0" inputmode="numeric" prop:value=form.weight on:input=move |event| form.weight.set(event_target_value(&event)) />
+                    </label>
+                </div>
+                <FormButtons editing=Signal::derive(move || form.editing.with(Option::is_some)) add_label=|texts| texts.add_item on_cancel=Callback::new(move |()| form.clear()) />
+            </form>
+        </section>
+    }
+}
+
+/// The draft as the inspector will see it: the rounds page's own item rows, locked.
+#[component]
+fn Preview(builder: Builder) -> impl IntoView {
+    let texts = use_admin_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let Builder { id, template, .. } = builder;
     let preview = move || {
         let read = template.get()?;
         let id = id.get()?;
@@ -454,120 +628,10 @@ pub fn TemplateBuilder() -> impl IntoView {
                 .collect_view(),
         )
     };
-    let state = move || {
-        let texts = texts.get();
-        template.get().map(|read| {
-            let published = if read.published.version > 0 {
-                format!("{} {}", texts.published, read.published.version)
-            } else {
-                texts.draft_only.to_owned()
-            };
-            let changes = if read.changed { texts.unpublished_changes } else { texts.up_to_date };
-            (read.published.version, read.changed, format!("{published} · {changes}"))
-        })
-    };
-    let is_kind = move |kind: &'static str| move || form.kind.get() == kind;
     view! {
-        <section class="card">
-            {move || template.get().map(|read| view! { <p><a class="back" href=format!("/admin/sites/{}", read.site)>"← " {read.site.clone()}</a></p> })}
-            <h1>{move || template.get().map(|read| format!("{} · {}", read.draft.name.zh, read.draft.name.en))}</h1>
-            {move || template.with(Option::is_none).then(|| view! { <p class="muted">{texts.get().template_not_here}</p> })}
-            {move || state().map(|(version, changed, text)| view! { <p data-published=version.to_string() data-changed=changed.to_string()>{text}</p> })}
-            {move || message.get().map(|(ok, text)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-message=if ok { "ok" } else { "error" }>{text}</p> })}
-            <button type="button" class="primary" data-action="publish" prop:disabled=move || !state().is_some_and(|(_, changed, _)| changed) on:click=publish>{move || texts.get().publish}</button>
+        <section class="card preview" aria-labelledby="preview">
+            <h2 id="preview">{move || texts.get().preview}</h2>
+            <ul class="items" data-list="preview">{preview}</ul>
         </section>
-        <Show when=move || template.with(Option::is_some)>
-            <section class="card">
-                <form class="form" data-form="names" on:submit=rename>
-                    <ChecklistFields zh=name_zh en=name_en category=category />
-                    <button type="submit">{move || texts.get().save}</button>
-                </form>
-            </section>
-            <section class="card" aria-labelledby="sections">
-                <h2 id="sections">{move || texts.get().sections}</h2>
-                <ul class="builder">{sections}</ul>
-                <form class="inline-form" data-form="section" on:submit=save_section>
-                    <input name="title-zh" placeholder=move || texts.get().title_zh prop:value=section_zh on:input=move |event| section_zh.set(event_target_value(&event)) />
-                    <input name="title-en" placeholder=move || texts.get().title_en prop:value=section_en on:input=move |event| section_en.set(event_target_value(&event)) />
-                    <button type="submit">{move || if renaming.with(Option::is_some) { texts.get().save } else { texts.get().add_section }}</button>
-                </form>
-            </section>
-            <section class="card" aria-labelledby="item-form">
-                <h2 id="item-form">{move || if form.editing.with(Option::is_some) { texts.get().edit } else { texts.get().add_item }}</h2>
-                <form class="form" data-form="item" on:submit=save_item>
-                    <div class="two-columns">
-                        <label>
-                            <span>{move || texts.get().in_section}</span>
-                            <select name="section" on:change=move |event| form.section.set(event_target_value(&event))>
-                                {move || template.get().map(|read| read.draft.sections.into_iter().map(|section| {
-                                    let value = section.id.to_string();
-                                    let selected = {
-                                        let value = value.clone();
-                                        move || form.section.get() == value
-                                    };
-                                    view! { <option value=value selected=selected>{format!("{} / {}", section.title.zh, section.title.en)}</option> }
-                                }).collect_view())}
-                            </select>
-                        </label>
-                        <label>
-                            <span>{move || texts.get().kind}</span>
-                            <select name="kind" on:change=move |event| form.kind.set(event_target_value(&event))>
-                                {move || KINDS.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || form.kind.get() == *known>{texts.get().item_kinds[index]}</option> }).collect_view()}
-                            </select>
-                        </label>
-                    </div>
-                    <label>
-                        <span>{move || texts.get().label_zh}</span>
-                        <input name="label-zh" prop:value=form.label_zh on:input=move |event| form.label_zh.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().label_en}</span>
-                        <input name="label-en" prop:value=form.label_en on:input=move |event| form.label_en.set(event_target_value(&event)) />
-                    </label>
-                    <Show when=is_kind("number")>
-                        <div class="three-columns">
-                            <label>
-                                <span>{move || texts.get().unit}</span>
-                                <input name="unit" prop:value=form.unit on:input=move |event| form.unit.set(event_target_value(&event)) />
-                            </label>
-                            <label>
-                                <span>{move || texts.get().minimum}</span>
-                                <input name="min" inputmode="decimal" prop:value=form.min on:input=move |event| form.min.set(event_target_value(&event)) />
-                            </label>
-                            <label>
-                                <span>{move || texts.get().maximum}</span>
-                                <input name="max" inputmode="decimal" prop:value=form.max on:input=move |event| form.max.set(event_target_value(&event)) />
-                            </label>
-                        </div>
-                    </Show>
-                    <Show when=is_kind("choice")>
-                        <label>
-                            <span>{move || texts.get().options}</span>
-                            <textarea name="options" rows="4" prop:value=form.options on:input=move |event| form.options.set(event_target_value(&event))></textarea>
-                            <small class="muted">{move || texts.get().options_hint}</small>
-                        </label>
-                    </Show>
-                    <div class="checks">
-                        <label class="check">
-                            <input type="checkbox" name="required" prop:checked=form.required on:change=move |event| form.required.set(event_target_checked(&event)) />
-                            <span>{move || texts.get().required}</span>
-                        </label>
-                        <label class="check">
-                            <input type="checkbox" name="photo-on-fail" prop:checked=form.photo_on_fail on:change=move |event| form.photo_on_fail.set(event_target_checked(&event)) />
-                            <span>{move || texts.get().photo_on_fail}</span>
-                        </label>
-                        <label>
-                            <span>{move || texts.get().weight}</span>
-                            <input name="weight" type="number" min="0" inputmode="numeric" prop:value=form.weight on:input=move |event| form.weight.set(event_target_value(&event)) />
-                        </label>
-                    </div>
-                    <FormButtons editing=Signal::derive(move || form.editing.with(Option::is_some)) add_label=|texts| texts.add_item on_cancel=Callback::new(move |()| form.clear()) />
-                </form>
-            </section>
-            <section class="card preview" aria-labelledby="preview">
-                <h2 id="preview">{move || texts.get().preview}</h2>
-                <ul class="items" data-list="preview">{preview}</ul>
-            </section>
-        </Show>
     }
 }
