@@ -76,54 +76,160 @@ fn BarChart(rows: Vec<(String, f64, String)>, #[prop(into)] name: String) -> imp
     .into_any()
 }
 
+/// The dashboard's choices, kept in the page's address too, so a document opened from the
+/// list and left with "back" finds the list as it was.
+#[derive(Clone, Copy)]
+struct Filters {
+    /// The site asked for; `chosen` is the one shown (the first one managed if none).
+    site: RwSignal<String>,
+    chosen: Memo<Option<String>>,
+    /// The sites the person manages.
+    sites: Signal<Vec<SessionSite>>,
+    days: RwSignal<i64>,
+    /// The documents listed: a type of `TYPES`, a status of it, words, only overdue ones.
+    kind: RwSignal<String>,
+    status: RwSignal<String>,
+    query: RwSignal<String>,
+    overdue_only: RwSignal<bool>,
+    /// How many documents the list shows.
+    shown: RwSignal<usize>,
+}
+
+impl Filters {
+    /// The filters as the address gives them, written back to it as they change.
+    fn from_address() -> Filters {
+        let current = use_session();
+        let asked = leptos_router::hooks::use_query_map().get_untracked();
+        let asked = move |key: &str| asked.get(key).unwrap_or_default();
+        let site = RwSignal::new(asked("site"));
+        let sites = Signal::derive(move || {
+            current
+                .session
+                .get()
+                .map(|session| session.sites.into_iter().filter(|site| site.role.manages()).collect::<Vec<SessionSite>>())
+                .unwrap_or_default()
+        });
+        let filters = Filters {
+            site,
+            chosen: Memo::new(move |_| {
+                let wanted = site.get();
+                sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string()))
+            }),
+            sites,
+            days: RwSignal::new(asked("days").parse().ok().filter(|days| PERIODS.contains(days)).unwrap_or(30_i64)),
+            kind: RwSignal::new(Some(asked("type")).filter(|kind| TYPES.contains(&kind.as_str())).unwrap_or_else(|| TYPES[0].to_owned())),
+            status: RwSignal::new(asked("status")),
+            query: RwSignal::new(asked("q")),
+            overdue_only: RwSignal::new(asked("overdue") == "true"),
+            shown: RwSignal::new(50_usize),
+        };
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move || {
+            let encode = |text: String| String::from(js_sys::encode_uri_component(&text));
+            let address = format!(
+                "/dashboard?site={}&days={}&type={}&status={}&q={}&overdue={}",
+                encode(filters.site.get()),
+                filters.days.get(),
+                encode(filters.kind.get()),
+                encode(filters.status.get()),
+                encode(filters.query.get()),
+                filters.overdue_only.get()
+            );
+            navigate(&address, leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        });
+        filters
+    }
+
+    /// Lists `kind` (overdue ones only if `overdue`) from the start, and brings the list
+    /// into view: what a tile does.
+    fn open_list(self, kind: &str, overdue: bool) {
+        self.kind.set(kind.to_owned());
+        self.status.set(String::new());
+        self.overdue_only.set(overdue);
+        if let Some(lists) = document().get_element_by_id("documents") {
+            lists.scroll_into_view();
+        }
+    }
+}
+
+/// Names of what the server's answers give by id (templates, places, assets), from the
+/// site's catalog on the phone, read once per change rather than once per name.
+#[derive(Clone, Copy)]
+struct Names {
+    catalog: Memo<Option<std::sync::Arc<shared::document::catalog::CatalogView>>>,
+}
+
+impl Names {
+    fn of_site(filters: Filters) -> Names {
+        let current = use_session();
+        let sync = use_replica();
+        Names {
+            catalog: Memo::new(move |_| {
+                let _ = sync.revision.get();
+                read_catalog(&catalog_of(current.session.get().as_ref()?, &filters.chosen.get()?)?)
+            }),
+        }
+    }
+
+    fn template(self, url: &str, language: crate::i18n::Language) -> String {
+        let name = self.catalog.with_untracked(|catalog| {
+            let known = catalog.as_ref()?.templates.iter().find(|known| known.document == url)?;
+            Some(if language == crate::i18n::Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() })
+        });
+        name.unwrap_or_else(|| url.to_owned())
+    }
+
+    fn place(self, id: &str) -> String {
+        self.catalog.with_untracked(|catalog| catalog.as_ref()?.place(id).map(|place| place.name.clone())).unwrap_or_else(|| id.to_owned())
+    }
+
+    /// An asset by tag and name, as people know it, not by id.
+    fn asset(self, id: &str) -> String {
+        self.catalog
+            .with_untracked(|catalog| {
+                catalog.as_ref()?.assets.iter().find(|known| known.id.as_str() == id).map(|known| format!("{} {}", known.tag, known.name))
+            })
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let texts = use_review_texts();
-    let field_texts = use_texts();
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let filters = Filters::from_address();
+    let names = Names::of_site(filters);
+    let Filters { site, sites, days, .. } = filters;
+    view! {
+        <section class="card" aria-labelledby="dashboard">
+            <h1 id="dashboard">{move || texts.get().dashboard}</h1>
+            <div class="two-columns">
+                <SiteChoice sites=sites chosen=site name="dashboard-site" class="filter" />
+                <label class="filter">
+                    <span>{move || texts.get().period}</span>
+                    <select name="period" on:change=move |event| days.set(event_target_value(&event).parse().unwrap_or(30))>
+                        {move || PERIODS.iter().enumerate().map(|(index, period)| view! { <option value=period.to_string() selected=move || days.get() == *period>{texts.get().periods[index]}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <Figures filters=filters names=names />
+        </section>
+        <DocumentLists filters=filters names=names />
+    }
+}
+
+/// The site's measures for the period, from the server's summary (kept on the phone): the
+/// tiles, each opening the list it counts, and the charts.
+#[component]
+fn Figures(filters: Filters, names: Names) -> impl IntoView {
+    let texts = use_review_texts();
     let current = use_session();
     let sync = use_replica();
-    // The filters live in the page's address too, so a document opened from the list and
-    // left with "back" finds the list as it was.
-    let asked = leptos_router::hooks::use_query_map().get_untracked();
-    let asked = move |key: &str| asked.get(key).unwrap_or_default();
-    let site = RwSignal::new(asked("site"));
-    let days = RwSignal::new(asked("days").parse().ok().filter(|days| PERIODS.contains(days)).unwrap_or(30_i64));
-    let kind = RwSignal::new(Some(asked("type")).filter(|kind| TYPES.contains(&kind.as_str())).unwrap_or_else(|| TYPES[0].to_owned()));
-    let status = RwSignal::new(asked("status"));
-    let query = RwSignal::new(asked("q"));
-    let shown = RwSignal::new(50_usize);
-    let overdue_only = RwSignal::new(asked("overdue") == "true");
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move || {
-        let encode = |text: String| String::from(js_sys::encode_uri_component(&text));
-        let address = format!(
-            "/dashboard?site={}&days={}&type={}&status={}&q={}&overdue={}",
-            encode(site.get()),
-            days.get(),
-            encode(kind.get()),
-            encode(status.get()),
-            encode(query.get()),
-            overdue_only.get()
-        );
-        navigate(&address, leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
-    });
-    let sites = Signal::derive(move || {
-        current
-            .session
-            .get()
-            .map(|session| session.sites.into_iter().filter(|site| site.role.manages()).collect::<Vec<SessionSite>>())
-            .unwrap_or_default()
-    });
-    let chosen = Memo::new(move |_| {
-        let wanted = site.get();
-        sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string()))
-    });
-    let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     // Reloaded when the phone syncs: what it just sent is in the next answer.
     let online = Memo::new(move |_| sync.view.with(|view| view.online));
     let summary = LocalResource::new(move || {
-        let (token, site, days) = (token(), chosen.get(), days.get());
+        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+        let (site, days) = (filters.chosen.get(), filters.days.get());
         let _ = (online.get(), sync.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err(AppError::SignedOut) };
@@ -135,6 +241,122 @@ pub fn Dashboard() -> impl IntoView {
             fetch_kept::<SiteSummary>(&token, &path, &format!("summary/{site}/{days}")).await
         }
     });
+    move || {
+        let texts = texts.get();
+        if filters.sites.with(Vec::is_empty) {
+            return view! { <p class="muted">{texts.managers_only}</p> }.into_any();
+        }
+        match summary.get() {
+            None => view! { <p class="muted">"…"</p> }.into_any(),
+            Some(Err(_)) => view! { <p class="error" data-age="none">{texts.needs_network}</p> }.into_any(),
+            Some(Ok(kept)) => {
+                let age = age_line(texts, &kept, language.get());
+                view! {
+                    <p class="muted" data-age=if kept.from_cache { "kept" } else { "fresh" }>{age}</p>
+                    {kpi_tiles(&kept.value.kpis, filters, names)}
+                    <section class="charts">{charts(&kept.value.kpis, names, language.get())}</section>
+                }
+                .into_any()
+            }
+        }
+    }
+}
+
+/// A tile per measure; each opens the list it counts: work orders, rounds or stocktakes
+/// (overdue work orders for the overdue tile).
+fn kpi_tiles(kpis: &Kpis, filters: Filters, names: Names) -> impl IntoView {
+    let texts = use_review_texts().get();
+    let field_texts = use_texts();
+    let duration = |value: Option<i64>| value.map(|millis| texts.duration(millis)).unwrap_or_else(|| "—".to_owned());
+    let pass = percent(&kpis.pass_rate).map(|percent| format!("{percent:.1}%")).unwrap_or_else(|| "—".to_owned());
+    let stars = kpis.satisfaction_tenths.map(|tenths| format!("{:.1} ★", f64::from(tenths) / 10.0)).unwrap_or_else(|| "—".to_owned());
+    let tile = |name: &'static str, label: &'static str, value: String, detail: String| {
+        let (list, overdue) = match name {
+            "inspections" | "hazards" => ("inspection", false),
+            "variance" => ("stocktake", false),
+            "overdue" => ("work_order", true),
+            _ => ("work_order", false),
+        };
+        view! {
+            <button
+                type="button"
+                class="tile"
+                data-kpi=name
+                on:click=move |_| filters.open_list(list, overdue)
+            >
+                <span class="tile-label">{label}</span>
+                <strong class="tile-value">{value}</strong>
+                <span class="muted tile-detail">{detail}</span>
+            </button>
+        }
+    };
+    // Stock to reorder and below zero, from the site's ledger on this phone (it is
+    // current as of the last sync, not of the period).
+    let stock_tile = names.catalog.with(|catalog| {
+        let catalog = catalog.as_ref()?;
+        let below_zero = catalog.on_hand().values().filter(|quantity| quantity.is_negative()).count();
+        let field_texts = field_texts.get();
+        Some(view! {
+            <a class="tile" data-kpi="reorder" href="/">
+                <span class="tile-label">{field_texts.to_reorder}</span>
+                <strong class="tile-value" data-count=catalog.to_reorder().len().to_string()>{format!("{} {}", catalog.to_reorder().len(), texts.items)}</strong>
+                <span class="muted tile-detail" data-below-zero=below_zero.to_string()>{format!("{} {below_zero}", field_texts.below_zero)}</span>
+            </a>
+        })
+    });
+    view! {
+        <div class="tiles">
+            {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
+            {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
+            {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), String::new())}
+            {tile("overdue", texts.overdue_orders, texts.count(kpis.overdue, texts.order_one, texts.order_many), format!("{} {}", texts.flagged_orders, texts.count(kpis.flagged, texts.order_one, texts.order_many)))}
+            {tile("satisfaction", texts.satisfaction, stars, String::new())}
+            {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", texts.pass_rate))}
+            {tile("hazards", texts.open_hazards, texts.count(kpis.open_hazards, texts.hazard_one, texts.hazard_many), format!("{} {}", texts.overdue_hazards, texts.count(kpis.overdue_hazards, texts.hazard_one, texts.hazard_many)))}
+            {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
+            {stock_tile}
+        </div>
+    }
+}
+
+/// Pass rates by checklist and by place, and the assets that failed most.
+fn charts(kpis: &Kpis, names: Names, language: crate::i18n::Language) -> impl IntoView {
+    let texts = use_review_texts().get();
+    let rates = |rates: &std::collections::BTreeMap<String, PassRate>, name: &dyn Fn(&str) -> String| -> Vec<(String, f64, String)> {
+        rates.iter().filter_map(|(key, rate)| percent(rate).map(|value| (name(key), value, format!("{value:.1}%")))).collect()
+    };
+    let by_checklist = rates(&kpis.pass_rate_by_template, &|template| names.template(template, language));
+    let by_place = rates(&kpis.pass_rate_by_location, &|place| names.place(place));
+    let mut failures: Vec<(String, usize)> = kpis.failures_by_asset.iter().map(|(asset, count)| (asset.clone(), *count)).collect();
+    failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let failures: Vec<(String, f64, String)> = failures
+        .into_iter()
+        .take(10)
+        .map(|(asset, count)| (names.asset(&asset), count as f64, format!("{count} {}", texts.times)))
+        .collect();
+    view! {
+        <h3>{texts.pass_rate_by_checklist}</h3>
+        <BarChart rows=by_checklist name="checklists" />
+        <h3>{texts.pass_rate_by_place}</h3>
+        <BarChart rows=by_place name="places" />
+        <h3>{texts.failures_by_asset}</h3>
+        <BarChart rows=failures name="assets" />
+    }
+}
+
+/// The site's documents as a list: by type, status and words, with the filters in force
+/// as chips, more on request, and the list as CSV.
+#[component]
+fn DocumentLists(filters: Filters, names: Names) -> impl IntoView {
+    let texts = use_review_texts();
+    let field_texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let current = use_session();
+    let sync = use_replica();
+    let Filters { chosen, kind, status, query, overdue_only, shown, .. } = filters;
+    let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
+    // Reloaded when the phone syncs: what it just sent is in the next answer.
+    let online = Memo::new(move |_| sync.view.with(|view| view.online));
     let list = LocalResource::new(move || {
         let (token, site, kind, status, query, shown, overdue) =
             (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
@@ -154,140 +376,6 @@ pub fn Dashboard() -> impl IntoView {
             fetch_kept::<DocumentList>(&token, &path, &path).await
         }
     });
-    // Templates and places are shown by name, from the catalog on the phone, read once per
-    // change rather than once per name.
-    let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(current.session.get().as_ref()?, &chosen.get()?)?)
-    });
-    let template_name = move |url: &str, language: crate::i18n::Language| -> String {
-        let name = catalog.with_untracked(|catalog| {
-            let known = catalog.as_ref()?.templates.iter().find(|known| known.document == url)?;
-            Some(if language == crate::i18n::Language::Chinese { known.name_zh.clone() } else { known.name_en.clone() })
-        });
-        name.unwrap_or_else(|| url.to_owned())
-    };
-    let place_name = move |id: &str| -> String {
-        catalog.with_untracked(|catalog| catalog.as_ref()?.place(id).map(|place| place.name.clone())).unwrap_or_else(|| id.to_owned())
-    };
-    let tiles = move |kpis: &Kpis| {
-        let texts = texts.get();
-        let duration = |value: Option<i64>| value.map(|millis| texts.duration(millis)).unwrap_or_else(|| "—".to_owned());
-        let pass = percent(&kpis.pass_rate).map(|percent| format!("{percent:.1}%")).unwrap_or_else(|| "—".to_owned());
-        let stars = kpis.satisfaction_tenths.map(|tenths| format!("{:.1} ★", f64::from(tenths) / 10.0)).unwrap_or_else(|| "—".to_owned());
-        // Each tile opens the list it counts: work orders, rounds or stocktakes (overdue
-        // work orders for the overdue tile).
-        let tile = |name: &'static str, label: &'static str, value: String, detail: String| {
-            let (list, overdue) = match name {
-                "inspections" | "hazards" => ("inspection", false),
-                "variance" => ("stocktake", false),
-                "overdue" => ("work_order", true),
-                _ => ("work_order", false),
-            };
-            view! {
-                <button
-                    type="button"
-                    class="tile"
-                    data-kpi=name
-                    on:click=move |_| {
-                        kind.set(list.to_owned());
-                        status.set(String::new());
-                        overdue_only.set(overdue);
-                        if let Some(lists) = document().get_element_by_id("documents") {
-                            lists.scroll_into_view();
-                        }
-                    }
-                >
-                    <span class="tile-label">{label}</span>
-                    <strong class="tile-value">{value}</strong>
-                    <span class="muted tile-detail">{detail}</span>
-                </button>
-            }
-        };
-        // Stock to reorder and below zero, from the site's ledger on this phone (it is
-        // current as of the last sync, not of the period).
-        let stock_tile = catalog.with(|catalog| {
-            let catalog = catalog.as_ref()?;
-            let below_zero = catalog.on_hand().values().filter(|quantity| quantity.is_negative()).count();
-            let field_texts = field_texts.get();
-            Some(view! {
-                <a class="tile" data-kpi="reorder" href="/">
-                    <span class="tile-label">{field_texts.to_reorder}</span>
-                    <strong class="tile-value" data-count=catalog.to_reorder().len().to_string()>{format!("{} {}", catalog.to_reorder().len(), texts.items)}</strong>
-                    <span class="muted tile-detail" data-below-zero=below_zero.to_string()>{format!("{} {below_zero}", field_texts.below_zero)}</span>
-                </a>
-            })
-        });
-        view! {
-            <div class="tiles">
-                {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
-                {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
-                {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), String::new())}
-                {tile("overdue", texts.overdue_orders, texts.count(kpis.overdue, texts.order_one, texts.order_many), format!("{} {}", texts.flagged_orders, texts.count(kpis.flagged, texts.order_one, texts.order_many)))}
-                {tile("satisfaction", texts.satisfaction, stars, String::new())}
-                {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", texts.pass_rate))}
-                {tile("hazards", texts.open_hazards, texts.count(kpis.open_hazards, texts.hazard_one, texts.hazard_many), format!("{} {}", texts.overdue_hazards, texts.count(kpis.overdue_hazards, texts.hazard_one, texts.hazard_many)))}
-                {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
-                {stock_tile}
-            </div>
-        }
-    };
-    let charts = move |kpis: &Kpis| {
-        let texts = texts.get();
-        let rates = |rates: &std::collections::BTreeMap<String, PassRate>, name: &dyn Fn(&str) -> String| -> Vec<(String, f64, String)> {
-            rates.iter().filter_map(|(key, rate)| percent(rate).map(|value| (name(key), value, format!("{value:.1}%")))).collect()
-        };
-        let language = language.get();
-        let by_checklist = rates(&kpis.pass_rate_by_template, &|template| template_name(template, language));
-        let by_place = rates(&kpis.pass_rate_by_location, &|place| place_name(place));
-        let mut failures: Vec<(String, usize)> = kpis.failures_by_asset.iter().map(|(asset, count)| (asset.clone(), *count)).collect();
-        failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        // Assets by name (and tag), as people know them, not by id.
-        let asset_name = |asset: &str| {
-            catalog
-                .with_untracked(|catalog| {
-                    catalog
-                        .as_ref()?
-                        .assets
-                        .iter()
-                        .find(|known| known.id.as_str() == asset)
-                        .map(|known| format!("{} {}", known.tag, known.name))
-                })
-                .unwrap_or_else(|| asset.to_owned())
-        };
-        let failures: Vec<(String, f64, String)> = failures
-            .into_iter()
-            .take(10)
-            .map(|(asset, count)| (asset_name(&asset), count as f64, format!("{count} {}", texts.times)))
-            .collect();
-        view! {
-            <h3>{texts.pass_rate_by_checklist}</h3>
-            <BarChart rows=by_checklist name="checklists" />
-            <h3>{texts.pass_rate_by_place}</h3>
-            <BarChart rows=by_place name="places" />
-            <h3>{texts.failures_by_asset}</h3>
-            <BarChart rows=failures name="assets" />
-        }
-    };
-    let figures = move || {
-        let texts = texts.get();
-        if sites.with(Vec::is_empty) {
-            return view! { <p class="muted">{texts.managers_only}</p> }.into_any();
-        }
-        match summary.get() {
-            None => view! { <p class="muted">"…"</p> }.into_any(),
-            Some(Err(_)) => view! { <p class="error" data-age="none">{texts.needs_network}</p> }.into_any(),
-            Some(Ok(kept)) => {
-                let age = age_line(texts, &kept, language.get());
-                view! {
-                    <p class="muted" data-age=if kept.from_cache { "kept" } else { "fresh" }>{age}</p>
-                    {tiles(&kept.value.kpis)}
-                    <section class="charts">{charts(&kept.value.kpis)}</section>
-                }
-                .into_any()
-            }
-        }
-    };
     let statuses = move || -> Vec<&'static str> {
         match kind.get().as_str() {
             "work_order" => shared::document::work_order::Status::ALL.iter().map(|status| status.as_str()).collect(),
@@ -352,7 +440,7 @@ pub fn Dashboard() -> impl IntoView {
                         view! {
                             <li class="order-line" data-document=document.document.clone() data-status=document.status.clone()>
                                 <a href=format!("/documents/{}", document.document)>{document.title.clone()}</a>
-                                <span class="muted">{format!(" {} · {by} · {when}", place_name(&document.location))}</span>
+                                <span class="muted">{format!(" {} · {by} · {when}", names.place(&document.location))}</span>
                                 <span class="badge">{field_texts.get().document_status(&kind.get(), &document.status)}</span>
                             </li>
                         }
@@ -371,19 +459,6 @@ pub fn Dashboard() -> impl IntoView {
         format!("/api/sites/{}/export.csv?type={}&token={}", chosen.get().unwrap_or_default(), kind.get(), token().unwrap_or_default())
     };
     view! {
-        <section class="card" aria-labelledby="dashboard">
-            <h1 id="dashboard">{move || texts.get().dashboard}</h1>
-            <div class="two-columns">
-                <SiteChoice sites=sites chosen=site name="dashboard-site" class="filter" />
-                <label class="filter">
-                    <span>{move || texts.get().period}</span>
-                    <select name="period" on:change=move |event| days.set(event_target_value(&event).parse().unwrap_or(30))>
-                        {move || PERIODS.iter().enumerate().map(|(index, period)| view! { <option value=period.to_string() selected=move || days.get() == *period>{texts.get().periods[index]}</option> }).collect_view()}
-                    </select>
-                </label>
-            </div>
-            {figures}
-        </section>
         <section class="card" aria-labelledby="documents">
             <h2 id="documents">{move || texts.get().documents}</h2>
             <div class="two-columns">
