@@ -31,6 +31,7 @@ use shared::time::Timestamp;
 
 use crate::directory::{UserRecord, hash_password, verify_password};
 use crate::reach::ClientIp;
+use crate::token_bucket::{Rate, TokenBucket};
 use crate::{AppError, AppState, Storage};
 
 /// How long a token stays valid: long enough for a phone to work offline for weeks.
@@ -350,7 +351,7 @@ async fn login(
     // be: anything else is one key, and logged cut short.
     let username = Username::parse(&request.username).ok();
     let named = username.as_ref().map(Username::as_str);
-    if let Err(wait) = state.throttle.attempt(client, named) {
+    if let Err(wait) = state.throttle.attempt(client, named, Instant::now()) {
         tracing::warn!(ip = %client, user = %loggable(&request.username), "sign-in refused: too many failures");
         return Err(AppError::TooManyRequests { retry_after: wait });
     }
@@ -366,7 +367,7 @@ async fn login(
     // Each check takes 19 MiB for a moment: at most a few at once, the rest wait a little.
     let Ok(Ok(permit)) = tokio::time::timeout(HASH_WAIT, state.hashing.clone().acquire_owned()).await else {
         tracing::warn!(ip = %client, "sign-in refused: too many passwords being checked");
-        state.throttle.give_back(client, Some(username.as_str()), false);
+        state.throttle.give_back(client, Some(username.as_str()), false, Instant::now());
         return Err(AppError::Busy { retry_after: HASH_WAIT });
     };
     // An unknown user costs the same time as a wrong password, so timing names no one.
@@ -379,7 +380,7 @@ async fn login(
     .context("the password check failed")?;
     match user {
         Some(user) if matches && !user.disabled => {
-            state.throttle.give_back(client, Some(username.as_str()), true);
+            state.throttle.give_back(client, Some(username.as_str()), true, Instant::now());
             let (token, claims) = state.tokens.issue(&user, now());
             tracing::info!(user = %user.username, "signed in");
             Ok(Json(LoginResponse { token, user: UserView::from(&user), expires_at: claims.expires_at }))
@@ -438,7 +439,7 @@ async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeRe
 ///   try every few seconds. Its owner waits as long, but only while someone guesses, and
 ///   never longer than a bucket takes to earn a turn.
 pub struct LoginThrottle {
-    buckets: Mutex<HashMap<ThrottleKey, Bucket>>,
+    buckets: Mutex<HashMap<ThrottleKey, TokenBucket>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -449,7 +450,7 @@ enum ThrottleKey {
 }
 
 impl ThrottleKey {
-    const fn limit(&self) -> Limit {
+    const fn rate(&self) -> Rate {
         match self {
             ThrottleKey::Address(_) => PER_ADDRESS,
             ThrottleKey::UserAt(..) => PER_USER,
@@ -458,22 +459,12 @@ impl ThrottleKey {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-/// Attempts allowed at once, and seconds to earn one more.
-#[derive(Clone, Copy)]
-struct Limit {
-    burst: f64,
-    seconds_each: f64,
-}
-
-const PER_ADDRESS: Limit = Limit { burst: 30.0, seconds_each: 2.0 };
-const PER_USER: Limit = Limit { burst: 5.0, seconds_each: 30.0 };
-const PER_ACCOUNT: Limit = Limit { burst: 10.0, seconds_each: 6.0 };
+/// Thirty attempts at once, then one every two seconds.
+const PER_ADDRESS: Rate = Rate { burst: 30.0, per_second: 1.0 / 2.0 };
+/// Five attempts at once, then one every thirty seconds.
+const PER_USER: Rate = Rate { burst: 5.0, per_second: 1.0 / 30.0 };
+/// Ten attempts at once, then one every six seconds.
+const PER_ACCOUNT: Rate = Rate { burst: 10.0, per_second: 1.0 / 6.0 };
 /// The table's size: past it, buckets that have refilled are forgotten, and if that is not
 /// enough, the fullest (those holding back least) go first.
 const MAX_TRACKED: usize = 10_000;
@@ -500,31 +491,21 @@ impl LoginThrottle {
         keys
     }
 
-    fn level(bucket: Option<&Bucket>, limit: Limit, now: Instant) -> f64 {
-        bucket.map_or(limit.burst, |bucket| {
-            (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() / limit.seconds_each).min(limit.burst)
-        })
-    }
-
-    /// Takes a turn for an attempt to sign in as `username` (`None`: not a user name) from
-    /// `address`, or says how long to wait for one. Checked and taken under one lock.
-    pub fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Duration> {
+    /// Takes a turn at `now` for an attempt to sign in as `username` (`None`: not a user
+    /// name) from `address`, or says how long to wait for one. Checked and taken under one
+    /// lock, from every bucket or from none.
+    pub fn attempt(&self, address: IpAddr, username: Option<&str>, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
         let keys = Self::keys(address, username);
-        let levels: Vec<f64> = keys.iter().map(|key| Self::level(buckets.get(key), key.limit(), now)).collect();
-        let wait = keys
-            .iter()
-            .zip(&levels)
-            .filter(|(_, level)| **level < 1.0)
-            .map(|(key, level)| Duration::from_secs_f64((1.0 - level) * key.limit().seconds_each))
-            .max();
+        let full = TokenBucket::full(now);
+        let wait = keys.iter().filter_map(|key| buckets.get(key).unwrap_or(&full).wait(1.0, key.rate(), now)).max();
         if let Some(wait) = wait {
             return Err(wait);
         }
         Self::bound(&mut buckets, now);
-        for (key, level) in keys.into_iter().zip(levels) {
-            buckets.insert(key, Bucket { tokens: level - 1.0, last: now });
+        for key in keys {
+            let rate = key.rate();
+            buckets.entry(key).or_insert(full).charge(1.0, rate, now);
         }
         Ok(())
     }
@@ -532,29 +513,25 @@ impl LoginThrottle {
     /// An attempt that was no guess after all gives its turns back: the password was right
     /// (which also forgives that user's earlier mistakes at this address), or it was never
     /// checked.
-    pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool) {
+    pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool, now: Instant) {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
         for key in Self::keys(address, username) {
             if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
                 buckets.remove(&key);
             } else if let Some(bucket) = buckets.get_mut(&key) {
-                let level = Self::level(Some(bucket), key.limit(), now);
-                *bucket = Bucket { tokens: (level + 1.0).min(key.limit().burst), last: now };
+                bucket.give_back(1.0, key.rate(), now);
             }
         }
     }
 
-    fn bound(buckets: &mut HashMap<ThrottleKey, Bucket>, now: Instant) {
+    fn bound(buckets: &mut HashMap<ThrottleKey, TokenBucket>, now: Instant) {
         if buckets.len() < MAX_TRACKED {
             return;
         }
-        buckets.retain(|key, bucket| Self::level(Some(bucket), key.limit(), now) < key.limit().burst);
+        buckets.retain(|key, bucket| !bucket.is_full(key.rate(), now));
         if buckets.len() >= MAX_TRACKED {
-            let mut fullest: Vec<(f64, ThrottleKey)> = buckets
-                .iter()
-                .map(|(key, bucket)| (Self::level(Some(bucket), key.limit(), now) / key.limit().burst, key.clone()))
-                .collect();
+            let mut fullest: Vec<(f64, ThrottleKey)> =
+                buckets.iter().map(|(key, bucket)| (bucket.level(key.rate(), now) / key.rate().burst, key.clone())).collect();
             fullest.sort_by(|a, b| b.0.total_cmp(&a.0));
             let excess = buckets.len() - MAX_TRACKED / 2;
             for (_, key) in fullest.into_iter().take(excess) {
@@ -659,27 +636,34 @@ mod tests {
     #[test]
     fn sign_in_attempts_are_spaced_out_per_user_per_address_and_per_account() {
         let throttle = LoginThrottle::new();
+        let now = Instant::now();
         let (phone, other_phone) = ("10.0.0.7".parse().unwrap(), "10.0.0.8".parse().unwrap());
         for _ in 0..PER_USER.burst as usize {
-            assert_eq!(throttle.attempt(phone, Some("manager")), Ok(()));
+            assert_eq!(throttle.attempt(phone, Some("manager"), now), Ok(()));
         }
-        let wait = throttle.attempt(phone, Some("manager")).expect_err("held after five failures");
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
-        assert_eq!(throttle.attempt(other_phone, Some("manager")), Ok(()), "another address is not held");
-        assert_eq!(throttle.attempt(phone, Some("inspector")), Ok(()), "another user is not held");
-        throttle.give_back(phone, Some("manager"), true);
-        assert_eq!(throttle.attempt(phone, Some("manager")), Ok(()), "signing in forgives");
+        let wait = throttle.attempt(phone, Some("manager"), now).expect_err("held after five failures");
+        assert_eq!(wait, Duration::from_secs(30), "one try every half minute");
+        assert!(throttle.attempt(phone, Some("manager"), now + wait / 2).is_err());
+        assert_eq!(throttle.attempt(other_phone, Some("manager"), now), Ok(()), "another address is not held");
+        assert_eq!(throttle.attempt(phone, Some("inspector"), now), Ok(()), "another user is not held");
+        throttle.give_back(phone, Some("manager"), true, now);
+        assert_eq!(throttle.attempt(phone, Some("manager"), now), Ok(()), "signing in forgives");
+        for _ in 1..PER_USER.burst as usize {
+            throttle.attempt(phone, Some("manager"), now).unwrap();
+        }
+        assert!(throttle.attempt(phone, Some("manager"), now).is_err());
+        assert_eq!(throttle.attempt(phone, Some("manager"), now + wait), Ok(()), "a turn is earned back after the wait it named");
 
         // One address guessing many names.
         let guesser: IpAddr = "10.0.0.9".parse().unwrap();
-        let allowed = (0..100).filter(|name| throttle.attempt(guesser, Some(&format!("guess{name}"))).is_ok()).count();
+        let allowed = (0..100).filter(|name| throttle.attempt(guesser, Some(&format!("guess{name}")), now).is_ok()).count();
         assert_eq!(allowed, PER_ADDRESS.burst as usize);
         // Many addresses guessing one account.
-        let allowed = (0..100).filter(|host| throttle.attempt(IpAddr::from([10, 1, 0, *host]), Some("store")).is_ok()).count();
+        let allowed = (0..100).filter(|host| throttle.attempt(IpAddr::from([10, 1, 0, *host]), Some("store"), now).is_ok()).count();
         assert_eq!(allowed, PER_ACCOUNT.burst as usize);
         // A whole IPv6 /64 is one address.
         let allowed = (0..100u16)
-            .filter(|host| throttle.attempt(IpAddr::from([0xfd00, 0, 0, 1, 0, 0, 0, *host]), Some(&format!("v6-{host}"))).is_ok())
+            .filter(|host| throttle.attempt(IpAddr::from([0xfd00, 0, 0, 1, 0, 0, 0, *host]), Some(&format!("v6-{host}")), now).is_ok())
             .count();
         assert_eq!(allowed, PER_ADDRESS.burst as usize);
     }
@@ -691,7 +675,7 @@ mod tests {
         let threads: Vec<_> = (0..64)
             .map(|_| {
                 let throttle = throttle.clone();
-                std::thread::spawn(move || throttle.attempt(phone, Some("manager")).is_ok())
+                std::thread::spawn(move || throttle.attempt(phone, Some("manager"), Instant::now()).is_ok())
             })
             .collect();
         let allowed = threads.into_iter().map(|thread| thread.join().unwrap()).filter(|allowed| *allowed).count();
@@ -701,14 +685,15 @@ mod tests {
     #[test]
     fn the_table_stays_bounded_and_keeps_those_held() {
         let throttle = LoginThrottle::new();
+        let now = Instant::now();
         let guesser: IpAddr = "10.9.9.9".parse().unwrap();
         for _ in 0..PER_USER.burst as usize {
-            throttle.attempt(guesser, Some("manager")).unwrap();
+            throttle.attempt(guesser, Some("manager"), now).unwrap();
         }
         for host in 0..(3 * MAX_TRACKED as u32) {
-            let _ = throttle.attempt(IpAddr::from((0x0b00_0000 + host).to_be_bytes()), None);
+            let _ = throttle.attempt(IpAddr::from((0x0b00_0000 + host).to_be_bytes()), None, now);
         }
         assert!(throttle.buckets.lock().unwrap().len() <= MAX_TRACKED);
-        assert!(throttle.attempt(guesser, Some("manager")).is_err(), "a held guesser stays held");
+        assert!(throttle.attempt(guesser, Some("manager"), now).is_err(), "a held guesser stays held");
     }
 }

@@ -31,6 +31,7 @@ pub mod space;
 pub mod storage;
 pub mod sync;
 pub mod tls;
+pub mod token_bucket;
 pub mod web;
 
 use std::future::Future;

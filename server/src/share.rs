@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use shared::directory::Username;
 
+use crate::token_bucket::{Rate, TokenBucket};
+
 /// How much of the hub's time one person may take.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
@@ -24,6 +26,14 @@ pub struct Budget {
     /// The part of the time passing that is forgiven: the share one person may keep
     /// taking for ever.
     pub share: f64,
+}
+
+impl Budget {
+    /// The budget as a bucket of seconds: a person holds the burst at first and earns
+    /// back the share of each second that passes.
+    fn rate(self) -> Rate {
+        Rate { burst: self.burst.as_secs_f64(), per_second: self.share }
+    }
 }
 
 impl Default for Budget {
@@ -38,19 +48,17 @@ pub struct Shares {
     owed: HashMap<Username, Owed>,
 }
 
+/// A person's seconds of the hub: charged past the bucket's level (below zero is past the
+/// burst), they are refused until it is back at half the burst.
 struct Owed {
-    seconds: f64,
-    at: Instant,
+    seconds: TokenBucket,
     refused: bool,
 }
 
 impl Owed {
-    /// Forgives what the time since the last charge forgives.
+    /// Lifts a refusal once the time passed has forgiven half the burst.
     fn settle(&mut self, now: Instant, budget: Budget) {
-        let passed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.seconds = (self.seconds - passed * budget.share).max(0.0);
-        self.at = now;
-        if self.refused && self.seconds <= budget.burst.as_secs_f64() / 2.0 {
+        if self.refused && self.seconds.level(budget.rate(), now) >= budget.burst.as_secs_f64() / 2.0 {
             self.refused = false;
         }
     }
@@ -60,10 +68,10 @@ impl Shares {
     /// Charges `took` to `who` at `now`; says whether this charge took them past their
     /// burst (their connections are then closed).
     pub fn charge(&mut self, who: &Username, took: Duration, now: Instant, budget: Budget) -> bool {
-        let owed = self.owed.entry(who.clone()).or_insert(Owed { seconds: 0.0, at: now, refused: false });
+        let owed = self.owed.entry(who.clone()).or_insert(Owed { seconds: TokenBucket::full(now), refused: false });
         owed.settle(now, budget);
-        owed.seconds += took.as_secs_f64();
-        let newly = !owed.refused && owed.seconds > budget.burst.as_secs_f64();
+        owed.seconds.charge(took.as_secs_f64(), budget.rate(), now);
+        let newly = !owed.refused && owed.seconds.level(budget.rate(), now) < 0.0;
         owed.refused |= newly;
         newly
     }
@@ -79,7 +87,7 @@ impl Shares {
     pub fn tidy(&mut self, now: Instant, budget: Budget) {
         self.owed.retain(|_, owed| {
             owed.settle(now, budget);
-            owed.seconds > 0.0 || owed.refused
+            !owed.seconds.is_full(budget.rate(), now) || owed.refused
         });
     }
 }

@@ -52,6 +52,7 @@ use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
 use crate::share::{Budget, Shares};
 use crate::space::DiskSpace;
+use crate::token_bucket::{Rate, TokenBucket};
 use crate::{AppError, AppState, Storage};
 
 /// The largest frame a peer may send: a photo never travels inside a document, so this
@@ -63,8 +64,7 @@ const SOCKET_BUFFER: usize = 8 << 10;
 pub const MAX_DOCUMENTS_IN_FLIGHT: usize = 4096;
 /// Frames a connection may send in a burst, and per second after it: a phone syncing
 /// thousands of documents stays well inside; a client stuck in a loop does not.
-pub const FRAME_BURST: f64 = 5000.0;
-pub const FRAMES_PER_SECOND: f64 = 1000.0;
+pub const FRAME_RATE: Rate = Rate { burst: 5000.0, per_second: 1000.0 };
 /// Frames of one person the hub may hold unfinished, over all their connections: each
 /// holds a turn until the hub has read it and the documents it brought no longer wait for
 /// a load or a decision. With every turn taken their sockets stop reading, and TCP slows
@@ -315,11 +315,11 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     let mut ping = tokio::time::interval(hub.ping_every);
     ping.tick().await;
     let mut heard = tokio::time::Instant::now();
-    let mut budget = RateLimit::new(FRAME_BURST, FRAMES_PER_SECOND);
+    let mut frames = TokenBucket::full(tokio::time::Instant::now().into_std());
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming.inspect(|_| heard = tokio::time::Instant::now()) {
-                Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) if !budget.take(tokio::time::Instant::now()) => {
+                Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) if frames.take(1.0, FRAME_RATE, tokio::time::Instant::now().into_std()).is_err() => {
                     tracing::warn!(connection = connection.0, "closing a sync connection that sends too fast");
                     let error = shared::protocol::Message::Error { message: "too many messages; slow down and reconnect".to_owned() };
                     let _ = socket.send(WsMessage::Binary(shared::protocol::encode(&error).into())).await;
@@ -416,31 +416,6 @@ const CLOSE_REASON_BYTES: usize = 123;
 /// Chinese takes three bytes a character, so counting characters would overrun the frame.
 fn close_reason(reason: &str) -> &str {
     &reason[..reason.floor_char_boundary(CLOSE_REASON_BYTES)]
-}
-
-struct RateLimit {
-    tokens: f64,
-    capacity: f64,
-    per_second: f64,
-    last: tokio::time::Instant,
-}
-
-impl RateLimit {
-    fn new(capacity: f64, per_second: f64) -> RateLimit {
-        RateLimit { tokens: capacity, capacity, per_second, last: tokio::time::Instant::now() }
-    }
-
-    fn take(&mut self, now: tokio::time::Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// The sled trees the hub works with.
@@ -933,7 +908,7 @@ fn index_blobs(blobs: &BlobStore, document: &DocumentId, doc: &AutoCommit) {
 mod tests {
     use std::time::Duration;
 
-    use super::{CLOSE_REASON_BYTES, RateLimit, Refusals, close_reason};
+    use super::{CLOSE_REASON_BYTES, Refusals, close_reason};
     use shared::protocol::server::ConnectionId;
 
     /// One person's refusals in a loop reach WARN once a minute, counting those left out.
@@ -961,18 +936,5 @@ mod tests {
         assert!(chinese.starts_with(cut));
         let shifted = format!("a{chinese}");
         assert_eq!(close_reason(&shifted).len(), 121, "a character that would straddle the limit is left out whole");
-    }
-
-    #[test]
-    fn the_rate_limit_allows_a_burst_then_the_steady_rate() {
-        let start = tokio::time::Instant::now();
-        let mut limit = RateLimit::new(3.0, 2.0);
-        limit.last = start;
-        assert!((0..3).all(|_| limit.take(start)));
-        assert!(!limit.take(start), "the burst is spent");
-        assert!(limit.take(start + Duration::from_millis(500)), "one more after half a second at 2 per second");
-        assert!(!limit.take(start + Duration::from_millis(500)));
-        assert!((0..3).all(|_| limit.take(start + Duration::from_secs(60))), "refills up to the burst only");
-        assert!(!limit.take(start + Duration::from_secs(60)));
     }
 }
