@@ -31,6 +31,7 @@ use shared::time::Timestamp;
 
 use crate::directory::{UserRecord, hash_password, verify_password};
 use crate::reach::ClientIp;
+use crate::storage::trees;
 use crate::token_bucket::{Rate, TokenBucket};
 use crate::{AppError, AppState, Storage};
 
@@ -91,14 +92,14 @@ impl Tokens {
     /// Loads the signing key from the `meta` tree, drawing and storing one on first use,
     /// and forgets signed-out tokens that have expired since.
     pub fn open(storage: &Storage) -> anyhow::Result<Tokens> {
-        let meta = storage.tree("meta")?;
+        let meta = storage.tree(trees::META)?;
         let mut fresh = [0u8; 32];
         OsRng.fill_bytes(&mut fresh);
         // Of two processes starting at once, the first key stored wins for both.
         let _ = meta.compare_and_swap("token_key", None::<&[u8]>, Some(&fresh[..])).context("cannot store the token key")?;
         let stored = meta.get("token_key")?.context("the token key was just stored")?;
         let key: [u8; 32] = stored.as_ref().try_into().context("the stored token key is not 32 bytes")?;
-        let revoked = storage.tree("revoked_tokens")?;
+        let revoked = storage.tree(trees::REVOKED_TOKENS)?;
         let now = now().as_millis();
         for entry in &revoked {
             let (token, expires_at) = entry?;
@@ -607,7 +608,7 @@ mod tests {
         assert_eq!(checked(&tokens, expiry.plus_millis(-1)), Ok(claims.clone()));
         assert_eq!(checked(&tokens, expiry), Err(TokenError::Expired));
 
-        let other = Tokens { key: [7; 32], revoked: storage.tree("revoked_tokens").unwrap() };
+        let other = Tokens { key: [7; 32], revoked: storage.tree(trees::REVOKED_TOKENS).unwrap() };
         assert_eq!(other.verify(&token, now).map(|(claims, _)| claims), Err(TokenError::BadSignature), "signed under another key");
 
         let (payload, signature) = token.split_once('.').unwrap();
@@ -627,7 +628,7 @@ mod tests {
         assert_eq!(checked(&Tokens::open(&storage).unwrap(), now), Err(TokenError::SignedOut), "kept");
         assert!(tokens.verify(&second, now).is_ok());
         // Once it would have expired, the sign-out is forgotten at the next start.
-        let revoked = storage.tree("revoked_tokens").unwrap();
+        let revoked = storage.tree(trees::REVOKED_TOKENS).unwrap();
         revoked.insert(session.token.0, &0i64.to_be_bytes()).unwrap();
         Tokens::open(&storage).unwrap();
         assert!(revoked.is_empty(), "expired sign-outs are dropped");

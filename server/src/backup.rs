@@ -38,6 +38,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use shared::api::{BackupStatus, LastBackup};
 
 use crate::auth::Session;
+use crate::storage::trees;
 use crate::{AppError, AppState, Storage};
 
 /// The first line of every backup; the number is the format's version.
@@ -47,8 +48,6 @@ const ENTRY: u8 = b'K';
 const END: u8 = b'E';
 /// No tree name or key of ours comes near this; a longer one in a file means damage.
 const MAX_KEY: u64 = 1 << 20;
-/// sled's own tree, which we never write to; it is left out of a backup while empty.
-const DEFAULT_TREE: &[u8] = b"__sled__default";
 
 /// The control socket's name in the data directory.
 pub const CONTROL_SOCKET: &str = "control.sock";
@@ -87,7 +86,7 @@ async fn last_backup(State(state): State<AppState>, session: Session) -> Result<
 
 /// The record of the last backup, if there was one.
 pub fn read_last_backup(storage: &Storage) -> anyhow::Result<Option<LastBackup>> {
-    let Some(stored) = storage.tree("meta")?.get(LAST_BACKUP).context("cannot read the last backup's record")? else {
+    let Some(stored) = storage.tree(trees::META)?.get(LAST_BACKUP).context("cannot read the last backup's record")? else {
         return Ok(None);
     };
     Ok(Some(serde_json::from_slice(&stored).context("the last backup's record is unreadable")?))
@@ -102,7 +101,7 @@ fn record_last_backup(storage: &Storage, summary: &Summary) -> anyhow::Result<()
         blobs: summary.blobs,
         by: "command line".to_owned(),
     };
-    storage.tree("meta")?.insert(LAST_BACKUP, serde_json::to_vec(&record)?).context("cannot record the backup")?;
+    storage.tree(trees::META)?.insert(LAST_BACKUP, serde_json::to_vec(&record)?).context("cannot record the backup")?;
     storage.durable()()?;
     Ok(())
 }
@@ -121,7 +120,7 @@ pub fn write_backup(storage: &Storage, out: impl Write) -> anyhow::Result<Summar
     names.sort();
     for name in names {
         let tree = db.open_tree(&name).with_context(|| format!("cannot open the {:?} tree", String::from_utf8_lossy(&name)))?;
-        if name == DEFAULT_TREE && tree.is_empty() {
+        if name == trees::SLED_DEFAULT.as_bytes() && tree.is_empty() {
             continue;
         }
         out.write_all(&[TREE])?;
@@ -169,17 +168,15 @@ impl Counter {
 
     fn entry(&mut self, key: &[u8]) {
         self.summary.entries += 1;
-        match self.tree.as_slice() {
-            // Keys are `[document id: 16][kind][sha256]`, sorted: each document is one run.
-            b"documents" => {
-                let document = &key[..key.len().min(16)];
-                if self.last_document.as_deref() != Some(document) {
-                    self.summary.documents += 1;
-                    self.last_document = Some(document.to_vec());
-                }
+        // Keys are `[document id: 16][kind][sha256]`, sorted: each document is one run.
+        if self.tree == trees::DOCUMENTS.as_bytes() {
+            let document = &key[..key.len().min(16)];
+            if self.last_document.as_deref() != Some(document) {
+                self.summary.documents += 1;
+                self.last_document = Some(document.to_vec());
             }
-            b"blobs" => self.summary.blobs += 1,
-            _ => {}
+        } else if self.tree == trees::BLOBS.as_bytes() {
+            self.summary.blobs += 1;
         }
     }
 }
@@ -611,14 +608,14 @@ mod tests {
 
     fn filled_database(path: &Path) -> Storage {
         let storage = Storage::open(path).unwrap();
-        let documents = storage.tree("documents").unwrap();
+        let documents = storage.tree(trees::DOCUMENTS).unwrap();
         for document in 0..3u8 {
             for chunk in 0..2u8 {
                 documents.insert([[document; 16].as_slice(), &[chunk], &[chunk; 32]].concat(), vec![document; 100]).unwrap();
             }
         }
-        storage.tree("blobs").unwrap().insert([9u8; 32], vec![1u8; 300_000]).unwrap();
-        storage.tree("meta").unwrap().insert("token_key", &[7u8; 32]).unwrap();
+        storage.tree(trees::BLOBS).unwrap().insert([9u8; 32], vec![1u8; 300_000]).unwrap();
+        storage.tree(trees::META).unwrap().insert("token_key", &[7u8; 32]).unwrap();
         storage
     }
 
@@ -638,7 +635,7 @@ mod tests {
                     tree.iter().map(|entry| entry.map(|(key, value)| (key.to_vec(), value.to_vec())).unwrap()).collect::<Vec<_>>(),
                 )
             })
-            .filter(|(name, entries)| name != DEFAULT_TREE || !entries.is_empty())
+            .filter(|(name, entries)| name != trees::SLED_DEFAULT.as_bytes() || !entries.is_empty())
             .collect()
     }
 

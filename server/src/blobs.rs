@@ -38,6 +38,7 @@ use shared::protocol::DocumentId;
 use sled::Transactional as _;
 
 use crate::auth::Session;
+use crate::storage::trees;
 use crate::{AppError, AppState, Storage};
 
 /// The largest file accepted: a phone shrinks photos to 1600 px (a few hundred KB), so
@@ -81,11 +82,11 @@ struct Reference {
 impl BlobStore {
     pub fn open(storage: &Storage) -> anyhow::Result<BlobStore> {
         Ok(BlobStore {
-            blobs: storage.tree("blobs")?,
-            refs: storage.tree("blob_refs")?,
-            refs_by_document: storage.tree("blob_refs_by_document")?,
-            sites: storage.tree("blob_sites")?,
-            usage: storage.tree("blob_usage")?,
+            blobs: storage.tree(trees::BLOBS)?,
+            refs: storage.tree(trees::BLOB_REFS)?,
+            refs_by_document: storage.tree(trees::BLOB_REFS_BY_DOCUMENT)?,
+            sites: storage.tree(trees::BLOB_SITES)?,
+            usage: storage.tree(trees::BLOB_USAGE)?,
             quota: DEFAULT_QUOTA,
         })
     }
@@ -191,8 +192,9 @@ impl BlobStore {
         Ok(removed)
     }
 
-    pub fn get(&self, sha256: &[u8; 32]) -> anyhow::Result<Option<sled::IVec>> {
-        self.blobs.get(sha256).context("cannot read a blob")
+    /// The file's bytes, if it is stored. Blocking.
+    pub fn get(&self, sha256: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.blobs.get(sha256).context("cannot read a blob")?.map(|bytes| bytes.to_vec()))
     }
 
     /// Records that `document`, at `site`, refers to each of `blobs` and to no other file
@@ -347,7 +349,7 @@ async fn upload(
 async fn download(State(state): State<AppState>, session: Session, Path(sha256): Path<String>) -> Result<Response, AppError> {
     let wanted = path_hash(&sha256)?;
     let blobs = state.blobs.clone();
-    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<sled::IVec>> {
+    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
         if !blobs.readable_by(&wanted, &session)? {
             return Ok(None);
         }
@@ -374,7 +376,7 @@ async fn download(State(state): State<AppState>, session: Session, Path(sha256):
             HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"),
         ),
     ];
-    Ok((headers, Bytes::from(bytes.to_vec())).into_response())
+    Ok((headers, Bytes::from(bytes)).into_response())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use shared::protocol::DocumentId;
 use crate::Storage;
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
+use crate::storage::trees;
 
 /// What a check read, and what it could not.
 #[derive(Debug, Default)]
@@ -62,7 +63,7 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Err(error) => report.problems.push(format!("document {}: {error:#}", id.url())),
         }
     }
-    for entry in &storage.tree("blobs")? {
+    for entry in &storage.tree(trees::BLOBS)? {
         report.files += 1;
         match entry {
             Ok((key, bytes)) => {
@@ -117,9 +118,9 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
 /// every start: a lookup per photo and per large chunk, nothing read whole.
 pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
-    let blobs = storage.tree("blobs")?;
+    let blobs = storage.tree(trees::BLOBS)?;
     let mut previous: Option<sled::IVec> = None;
-    for key in storage.tree("blob_sites")?.iter().keys() {
+    for key in storage.tree(trees::BLOB_SITES)?.iter().keys() {
         let key = key.context("cannot read the photos' uploads")?;
         let Some(sha256) = key.get(..32) else { continue };
         if previous.as_deref() == Some(sha256) {
@@ -179,7 +180,7 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
     // What the copy lacks is listed above; it no longer claims to hold it, so a server
     // starts on it without calling it damaged.
     DocumentStore::open(&copy)?.forget_missing_large()?;
-    let (blobs, sites) = (copy.tree("blobs")?, copy.tree("blob_sites")?);
+    let (blobs, sites) = (copy.tree(trees::BLOBS)?, copy.tree(trees::BLOB_SITES)?);
     for key in sites.iter().keys() {
         let key = key.context("cannot read the copy's uploads")?;
         if key.get(..32).is_some_and(|sha256| !blobs.contains_key(sha256).unwrap_or(true)) {

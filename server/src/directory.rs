@@ -15,6 +15,7 @@ use shared::directory::{Role, SiteId, Username};
 use shared::protocol::DocumentId;
 
 use crate::Storage;
+use crate::storage::trees;
 
 /// A site as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,10 +84,10 @@ pub struct Directory {
 impl Directory {
     pub fn open(storage: &Storage) -> anyhow::Result<Directory> {
         Ok(Directory {
-            sites: storage.tree("sites")?,
-            users: storage.tree("users")?,
-            actors: storage.tree("actors")?,
-            syncs: storage.tree("syncs")?,
+            sites: storage.tree(trees::SITES)?,
+            users: storage.tree(trees::USERS)?,
+            actors: storage.tree(trees::ACTORS)?,
+            syncs: storage.tree(trees::SYNCS)?,
         })
     }
 

@@ -29,7 +29,7 @@ use shared::protocol::DocumentId;
 use sled::Transactional as _;
 
 use crate::Storage;
-use crate::storage::RemovalGate;
+use crate::storage::{RemovalGate, trees};
 
 const SNAPSHOT: u8 = 0;
 const INCREMENTAL: u8 = 1;
@@ -52,6 +52,19 @@ pub struct DocumentStore {
     damaged: Arc<Mutex<HashSet<DocumentId>>>,
 }
 
+/// The key of one stored chunk or snapshot, as [`DocumentStore::stored_keys`] read it:
+/// what a compaction names to remove once its snapshot is stored. Opaque, so only keys
+/// read from the store come back to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkKey(sled::IVec);
+
+impl ChunkKey {
+    /// Whether the key is a snapshot's, rather than an incremental chunk's.
+    pub fn is_snapshot(&self) -> bool {
+        self.0.get(16) == Some(&SNAPSHOT)
+    }
+}
+
 fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(49);
     key.extend_from_slice(document.as_bytes());
@@ -63,8 +76,8 @@ fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
 impl DocumentStore {
     pub fn open(storage: &Storage) -> anyhow::Result<DocumentStore> {
         Ok(DocumentStore {
-            tree: storage.tree("documents")?,
-            large: storage.tree("large_chunks")?,
+            tree: storage.tree(trees::DOCUMENTS)?,
+            large: storage.tree(trees::LARGE_CHUNKS)?,
             removals: storage.removal_gate(),
             damaged: Arc::default(),
         })
@@ -127,7 +140,7 @@ impl DocumentStore {
     /// The document as stored, or `None` if no chunk of it exists. Blocking: call it from
     /// the blocking pool.
     pub fn load(&self, document: &DocumentId) -> anyhow::Result<Option<AutoCommit>> {
-        let chunks = self.chunks(document)?;
+        let chunks = self.stored_chunks(document)?;
         if chunks.is_empty() {
             return Ok(None);
         }
@@ -198,8 +211,8 @@ impl DocumentStore {
     /// The keys of the document's stored chunks and snapshots. Read while a copy of the
     /// document holds every change stored, they are what a snapshot of that copy covers
     /// (see [`DocumentStore::store_compacted`]). Blocking.
-    pub fn stored_keys(&self, document: &DocumentId) -> anyhow::Result<Vec<sled::IVec>> {
-        self.tree.scan_prefix(document.as_bytes()).keys().map(|key| key.context("cannot read a document chunk")).collect()
+    pub fn stored_keys(&self, document: &DocumentId) -> anyhow::Result<Vec<ChunkKey>> {
+        self.tree.scan_prefix(document.as_bytes()).keys().map(|key| Ok(ChunkKey(key.context("cannot read a document chunk")?))).collect()
     }
 
     /// Stores `doc` as one snapshot in place of the chunks `covered` names, which must all
@@ -207,8 +220,8 @@ impl DocumentStore {
     /// nothing while a backup reads, or when `covered` is a lone snapshot already.
     /// Blocking: a document handed back idle is compacted on the blocking pool while the
     /// hub goes on, possibly loading and changing the document again meanwhile.
-    pub fn store_compacted(&self, document: &DocumentId, doc: &mut AutoCommit, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
-        if covered.is_empty() || matches!(covered.as_slice(), [only] if only.get(16) == Some(&SNAPSHOT)) || self.is_damaged(document) {
+    pub fn store_compacted(&self, document: &DocumentId, doc: &mut AutoCommit, covered: Vec<ChunkKey>) -> anyhow::Result<()> {
+        if covered.is_empty() || matches!(covered.as_slice(), [only] if only.is_snapshot()) || self.is_damaged(document) {
             return Ok(());
         }
         let Some(_permit) = self.removals.try_permit() else { return Ok(()) };
@@ -218,8 +231,9 @@ impl DocumentStore {
 
     /// Inserts the snapshot and removes the `covered` keys at once: in one batch, or in
     /// one transaction with `large_chunks` when a large chunk comes or goes.
-    fn replace(&self, new_key: Vec<u8>, snapshot: Vec<u8>, covered: Vec<sled::IVec>) -> anyhow::Result<()> {
-        let removed: Vec<sled::IVec> = covered.into_iter().filter(|old_key| old_key.as_ref() != new_key.as_slice()).collect();
+    fn replace(&self, new_key: Vec<u8>, snapshot: Vec<u8>, covered: Vec<ChunkKey>) -> anyhow::Result<()> {
+        let removed: Vec<sled::IVec> =
+            covered.into_iter().map(|ChunkKey(old_key)| old_key).filter(|old_key| old_key.as_ref() != new_key.as_slice()).collect();
         let mut named = Vec::new();
         for old_key in &removed {
             if self.large.contains_key(old_key).context("cannot read the large chunks' names")? {
@@ -255,7 +269,12 @@ impl DocumentStore {
 
     /// The document's stored chunks as they are, snapshots first (incremental chunks
     /// depend on what they cover). Blocking.
-    pub fn chunks(&self, document: &DocumentId) -> anyhow::Result<Vec<sled::IVec>> {
+    pub fn chunks(&self, document: &DocumentId) -> anyhow::Result<Vec<Vec<u8>>> {
+        Ok(self.stored_chunks(document)?.into_iter().map(|chunk| chunk.to_vec()).collect())
+    }
+
+    /// [`DocumentStore::chunks`] as sled keeps them, for loading without a copy of each.
+    fn stored_chunks(&self, document: &DocumentId) -> anyhow::Result<Vec<sled::IVec>> {
         let mut chunks = Vec::new();
         for entry in self.tree.scan_prefix(document.as_bytes()) {
             let (key, value) = entry.context("cannot read a document chunk")?;
@@ -310,8 +329,9 @@ mod tests {
     use automerge::{AutoCommit, ROOT};
     use shared::protocol::DocumentId;
 
-    use super::DocumentStore;
+    use super::{ChunkKey, DocumentStore};
     use crate::Storage;
+    use crate::storage::trees;
 
     /// A fresh database and its document store (the directory lives as long as the first).
     fn open() -> (tempfile::TempDir, Storage, DocumentStore) {
@@ -401,15 +421,15 @@ mod tests {
         doc.put(ROOT, "note", noise(200_000)).unwrap();
         store.append(&document, &doc.save_incremental()).unwrap();
         append_steps(&store, &document, &mut doc, 0..2);
-        assert_eq!(storage.tree("large_chunks").unwrap().len(), 1, "only the large chunk is named");
+        assert_eq!(storage.tree(trees::LARGE_CHUNKS).unwrap().len(), 1, "only the large chunk is named");
         assert!(store.missing_large().unwrap().is_empty());
 
         store.compact(&document, &mut doc).unwrap();
-        let names: Vec<_> = storage.tree("large_chunks").unwrap().iter().keys().map(Result::unwrap).collect();
+        let names: Vec<_> = storage.tree(trees::LARGE_CHUNKS).unwrap().iter().keys().map(|key| ChunkKey(key.unwrap())).collect();
         assert_eq!(names, store.stored_keys(&document).unwrap(), "the snapshot is named in place of the chunk it covers");
 
         // As sled does when the value's own file was removed.
-        storage.tree("documents").unwrap().remove(&names[0]).unwrap();
+        storage.tree(trees::DOCUMENTS).unwrap().remove(&names[0].0).unwrap();
         let missing = store.missing_large().unwrap();
         assert_eq!(missing.len(), 1);
         assert_eq!(missing[0].0, document);

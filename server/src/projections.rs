@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 
 use crate::Storage;
 use crate::documents::DocumentStore;
-use crate::storage::RemovalGate;
+use crate::storage::{RemovalGate, trees};
 
 /// Bumped whenever a projection's shape or meaning changes: a server finding another
 /// number stored rebuilds every projection.
@@ -85,9 +85,9 @@ pub struct Rebuilt {
 impl Projections {
     pub fn open(storage: &Storage) -> anyhow::Result<Projections> {
         Ok(Projections {
-            tree: storage.tree("projections")?,
-            dirty: storage.tree("projection_dirty")?,
-            meta: storage.tree("meta")?,
+            tree: storage.tree(trees::PROJECTIONS)?,
+            dirty: storage.tree(trees::PROJECTION_DIRTY)?,
+            meta: storage.tree(trees::META)?,
             documents: DocumentStore::open(storage)?,
             removals: storage.removal_gate(),
             wake: Arc::new(Notify::new()),

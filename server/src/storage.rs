@@ -18,6 +18,38 @@ use anyhow::Context;
 
 use crate::space::{DEFAULT_RESERVE, DiskSpace};
 
+/// The names of the database's trees (sled's name for a key space), written here only:
+/// every store, the backup, the check and the salvage name a tree by these. Sled itself
+/// is seen only inside the server; the stores' public methods take and give bytes and
+/// types of their own.
+pub mod trees {
+    /// Small records of the server's own: the token key, the flush count, the last backup.
+    pub const META: &str = "meta";
+    /// Document chunks and snapshots ([`crate::documents`]).
+    pub const DOCUMENTS: &str = "documents";
+    /// The keys of large document chunks, each to its length ([`crate::documents`]).
+    pub const LARGE_CHUNKS: &str = "large_chunks";
+    /// Sites, people, bound actors and last syncs ([`crate::directory`]).
+    pub const SITES: &str = "sites";
+    pub const USERS: &str = "users";
+    pub const ACTORS: &str = "actors";
+    pub const SYNCS: &str = "syncs";
+    /// Tokens signed out before they expire ([`crate::auth`]).
+    pub const REVOKED_TOKENS: &str = "revoked_tokens";
+    /// Photos and signatures, their references, uploaders and each site's usage
+    /// ([`crate::blobs`]).
+    pub const BLOBS: &str = "blobs";
+    pub const BLOB_REFS: &str = "blob_refs";
+    pub const BLOB_REFS_BY_DOCUMENT: &str = "blob_refs_by_document";
+    pub const BLOB_SITES: &str = "blob_sites";
+    pub const BLOB_USAGE: &str = "blob_usage";
+    /// The dashboards' summaries and the documents waiting for theirs ([`crate::projections`]).
+    pub const PROJECTIONS: &str = "projections";
+    pub const PROJECTION_DIRTY: &str = "projection_dirty";
+    /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
+    pub const SLED_DEFAULT: &str = "__sled__default";
+}
+
 /// The open database; cloning shares it.
 #[derive(Clone)]
 pub struct Storage {
@@ -109,9 +141,16 @@ impl Storage {
         self.removals.clone()
     }
 
-    /// A named tree (sled's name for a key space).
-    pub fn tree(&self, name: &str) -> anyhow::Result<sled::Tree> {
+    /// One of the [`trees`], for the store that keeps it.
+    pub(crate) fn tree(&self, name: &'static str) -> anyhow::Result<sled::Tree> {
         self.db.open_tree(name).with_context(|| format!("cannot open the {name:?} tree"))
+    }
+
+    /// Writes `value` under `key` in one of the [`trees`] as it is, past every store's
+    /// rules: for tests that damage a database on purpose to see it found. Not flushed.
+    pub fn write_raw(&self, tree: &'static str, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
+        self.tree(tree)?.insert(key, value).with_context(|| format!("cannot write the {tree:?} tree"))?;
+        Ok(())
     }
 
     /// Makes every write so far durable.
@@ -154,7 +193,7 @@ impl Generations {
     /// The database's count, and a line saying it went back if it did (and that is not
     /// refused).
     fn open(db: &sled::Db, path: &Path, refuse_going_back: bool) -> anyhow::Result<(Generations, Option<String>)> {
-        let meta = db.open_tree("meta").context("cannot open the meta tree")?;
+        let meta = db.open_tree(trees::META).context("cannot open the meta tree")?;
         let stored = meta.get(GENERATION_KEY).context("cannot read the database's generation")?;
         let stored = stored.and_then(|bytes| bytes.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes);
         let marker = path.join("houqin.generation");

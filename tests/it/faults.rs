@@ -333,9 +333,9 @@ async fn check_names_what_does_not_read() {
         let middle = damaged.len() / 2;
         damaged[middle..middle + 8].copy_from_slice(&[0x5a; 8]);
         store.append(&document, &damaged).unwrap();
-        storage.tree("blobs").unwrap().insert([7u8; 32], b"not what the name says".to_vec()).unwrap();
+        storage.write_raw(server::storage::trees::BLOBS, &[7u8; 32], b"not what the name says").unwrap();
         // An upload whose bytes are gone (sled drops a value whose own file was deleted).
-        storage.tree("blob_sites").unwrap().insert([[9u8; 32].as_slice(), b"hq"].concat(), &[]).unwrap();
+        storage.write_raw(server::storage::trees::BLOB_SITES, &[[9u8; 32].as_slice(), b"hq"].concat(), &[]).unwrap();
         storage.flush().await.unwrap();
     }
     let damaged = check();
