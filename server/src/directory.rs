@@ -52,11 +52,6 @@ impl UserRecord {
         self.roles.iter().find(|(at, _)| at == site).map(|(_, role)| *role)
     }
 
-    /// The user's roles keyed by site.
-    pub fn role_map(&self) -> BTreeMap<SiteId, Role> {
-        self.roles.iter().cloned().collect()
-    }
-
     /// Whether the user administers any site.
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|(_, role)| *role == Role::Admin)
