@@ -239,6 +239,57 @@ impl BlobStore {
         }
         Ok(false)
     }
+
+    /// Reads every stored file whole: how many there are, and a line for each whose bytes
+    /// no longer hash to its name or that does not read (`houqin-server check`). Blocking.
+    pub fn check_files(&self) -> (usize, Vec<String>) {
+        let (mut files, mut problems) = (0, Vec::new());
+        for entry in &self.blobs {
+            files += 1;
+            match entry {
+                Ok((key, bytes)) => {
+                    let hash: [u8; 32] = Sha256::digest(&bytes).into();
+                    if hash.as_slice() != key.as_ref() {
+                        problems.push(format!("file {}: its bytes no longer hash to its name", hex::encode(&key)));
+                    }
+                }
+                Err(error) => problems.push(format!("files: {error}")),
+            }
+        }
+        (files, problems)
+    }
+
+    /// The files whose upload is recorded but whose bytes are gone (sled drops a value
+    /// whose own file was deleted), each once. A lookup per upload, nothing read whole:
+    /// quick enough for every start. Blocking.
+    pub fn uploads_without_bytes(&self) -> anyhow::Result<Vec<[u8; 32]>> {
+        let (mut gone, mut previous) = (Vec::new(), None);
+        for key in self.sites.iter().keys() {
+            let key = key.context("cannot read the photos' uploads")?;
+            let Some(sha256) = key.get(..32).and_then(|sha256| <[u8; 32]>::try_from(sha256).ok()) else { continue };
+            // Keys are `[sha256][site]`, sorted: a file's uploads are one run.
+            if previous == Some(sha256) {
+                continue;
+            }
+            previous = Some(sha256);
+            if !self.blobs.contains_key(sha256).context("cannot read the photos")? {
+                gone.push(sha256);
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Forgets the uploads of files whose bytes are gone (a salvaged copy, once what it
+    /// lacks is listed), so a server starts on it without calling it damaged. Blocking.
+    pub fn forget_uploads_without_bytes(&self) -> anyhow::Result<()> {
+        for key in self.sites.iter().keys() {
+            let key = key.context("cannot read the uploads")?;
+            if key.get(..32).is_some_and(|sha256| !self.blobs.contains_key(sha256).unwrap_or(true)) {
+                self.sites.remove(&key).context("cannot forget an upload")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How often files no document refers to are looked for.

@@ -5,15 +5,14 @@
 
 use anyhow::Context;
 use automerge::AutoCommit;
-use sha2::{Digest, Sha256};
 
 use shared::document::catalog::SiteCatalog;
 use shared::protocol::DocumentId;
 
 use crate::Storage;
+use crate::blobs::BlobStore;
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
-use crate::storage::trees;
 
 /// What a check read, and what it could not.
 #[derive(Debug, Default)]
@@ -63,18 +62,9 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
             Err(error) => report.problems.push(format!("document {}: {error:#}", id.url())),
         }
     }
-    for entry in &storage.tree(trees::BLOBS)? {
-        report.files += 1;
-        match entry {
-            Ok((key, bytes)) => {
-                let hash: [u8; 32] = Sha256::digest(&bytes).into();
-                if hash.as_slice() != key.as_ref() {
-                    report.problems.push(format!("file {}: its bytes no longer hash to its name", hex::encode(&key)));
-                }
-            }
-            Err(error) => report.problems.push(format!("files: {error}")),
-        }
-    }
+    let (files, problems) = BlobStore::open(storage)?.check_files();
+    report.files = files;
+    report.problems.extend(problems);
     report.problems.extend(at_start(storage)?);
     let directory = Directory::open(storage)?;
     if let Err(error) = directory.users() {
@@ -117,20 +107,11 @@ pub fn check(storage: &Storage) -> anyhow::Result<Report> {
 /// gone (sled drops a value whose file was removed without a word). Quick enough for
 /// every start: a lookup per photo and per large chunk, nothing read whole.
 pub fn at_start(storage: &Storage) -> anyhow::Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let blobs = storage.tree(trees::BLOBS)?;
-    let mut previous: Option<sled::IVec> = None;
-    for key in storage.tree(trees::BLOB_SITES)?.iter().keys() {
-        let key = key.context("cannot read the photos' uploads")?;
-        let Some(sha256) = key.get(..32) else { continue };
-        if previous.as_deref() == Some(sha256) {
-            continue;
-        }
-        previous = Some(sha256.into());
-        if !blobs.contains_key(sha256).context("cannot read the photos")? {
-            problems.push(format!("file {}: uploaded, but its bytes are gone", hex::encode(sha256)));
-        }
-    }
+    let mut problems: Vec<String> = BlobStore::open(storage)?
+        .uploads_without_bytes()?
+        .into_iter()
+        .map(|sha256| format!("file {}: uploaded, but its bytes are gone", hex::encode(sha256)))
+        .collect();
     for (document, length) in DocumentStore::open(storage)?.missing_large()? {
         problems.push(format!(
             "document {}: a stored chunk of {length} bytes is gone; its changes are kept only on the phones that made or fetched them",
@@ -180,13 +161,7 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
     // What the copy lacks is listed above; it no longer claims to hold it, so a server
     // starts on it without calling it damaged.
     DocumentStore::open(&copy)?.forget_missing_large()?;
-    let (blobs, sites) = (copy.tree(trees::BLOBS)?, copy.tree(trees::BLOB_SITES)?);
-    for key in sites.iter().keys() {
-        let key = key.context("cannot read the copy's uploads")?;
-        if key.get(..32).is_some_and(|sha256| !blobs.contains_key(sha256).unwrap_or(true)) {
-            sites.remove(&key).context("cannot write the copy")?;
-        }
-    }
+    BlobStore::open(&copy)?.forget_uploads_without_bytes()?;
     copy.durable()()?;
     Ok(Salvaged { keys, cut_short, check })
 }
