@@ -27,7 +27,7 @@ use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{Texts, use_texts};
 use crate::replica::{self, use_replica};
-use crate::session::{Session, use_session};
+use crate::session::{Session, SessionSite, use_session};
 
 /// A stocktake the phone holds, read once per change (see `replica::read_kept`).
 pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
@@ -228,6 +228,40 @@ async fn start_stocktake(
     Ok(id)
 }
 
+/// What the store's parts share: the site chosen among those where the person keeps the
+/// store, and its catalog on this phone.
+#[derive(Clone, Copy)]
+struct Store {
+    site: RwSignal<String>,
+    sites: Signal<Vec<SessionSite>>,
+    chosen: Memo<Option<String>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+}
+
+impl Store {
+    fn new() -> Store {
+        let current = use_session();
+        let sync = use_replica();
+        let site = RwSignal::new(String::new());
+        let sites = Signal::derive(move || {
+            current
+                .session
+                .get()
+                .map(|session| session.sites.into_iter().filter(|site| site.role.keeps_store()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        });
+        let chosen = Memo::new(move |_| {
+            let wanted = site.get();
+            sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string()))
+        });
+        let catalog = Memo::new(move |_| {
+            let _ = sync.revision.get();
+            read_catalog(&catalog_of(&current.session.get()?, &chosen.get()?)?)
+        });
+        Store { site, sites, chosen, catalog }
+    }
+}
+
 #[component]
 pub fn StoreCard(
     /// Stock on hand, what to reorder, and recording movements.
@@ -238,111 +272,36 @@ pub fn StoreCard(
     stocktakes: bool,
 ) -> impl IntoView {
     let texts = use_texts();
-    let current = use_session();
-    let sync = use_replica();
-    let navigate = use_navigate();
-    let site = RwSignal::new(String::new());
+    let store = Store::new();
+    view! {
+        <Show when=move || !store.sites.with(Vec::is_empty)>
+            <section class="card" aria-labelledby="store">
+                <h2 id="store">{move || if stock { texts.get().on_hand } else { texts.get().all_stocktakes }}</h2>
+                <SiteChoice sites=store.sites chosen=store.site name="store-site" class="filter" />
+                <Show when=move || stock>
+                    <OnHand store=store />
+                    <h3>{move || texts.get().record_movement}</h3>
+                    <MovementForm store=store />
+                </Show>
+                <Show when=move || stocktakes>
+                    <Show when=move || stock>
+                        <h3>{move || texts.get().stocktakes}</h3>
+                    </Show>
+                    <StocktakeList />
+                    <StartStocktake store=store />
+                </Show>
+            </section>
+        </Show>
+    }
+}
+
+/// Stock on hand at the chosen site, found by name or code, with what to reorder above it.
+#[component]
+fn OnHand(store: Store) -> impl IntoView {
+    let texts = use_texts();
     let search = RwSignal::new(String::new());
-    let kind = RwSignal::new(MovementKind::Issue.as_str().to_owned());
-    let item = RwSignal::new(String::new());
-    let quantity = RwSignal::new(String::new());
-    let reference = RwSignal::new(String::new());
-    let location = RwSignal::new(String::new());
-    let category = RwSignal::new(String::new());
-    let mode = RwSignal::new(Mode::Blind.as_str().to_owned());
-    let what = RwSignal::new(Kind::Stock.as_str().to_owned());
-    let error = RwSignal::new(None::<String>);
-    let store_sites = move || {
-        current
-            .session
-            .get()
-            .map(|session| session.sites.into_iter().filter(|site| site.role.keeps_store()).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
-    let chosen_site = move || {
-        let sites = store_sites();
-        let wanted = site.get();
-        sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string())
-    };
-    let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
-    });
-    let record = Callback::new(move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let (Some(session), Some(site_id)) = (current.session.get_untracked(), chosen_site()) else { return };
-        let Some(catalog_id) = catalog_of(&session, &site_id) else { return };
-        let texts = texts.get_untracked();
-        let (kind, item_id, amount, note) =
-            (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
-        spawn_local(async move {
-            let outcome = async {
-                let kind = MovementKind::parse(&kind)?;
-                let item_id = EntryId::parse(&item_id).map_err(|_| AppError::Invalid(texts.choose_item.to_owned()))?;
-                let amount = amount
-                    .trim()
-                    .parse::<Quantity>()
-                    .ok()
-                    .filter(|amount| *amount > Quantity::ZERO)
-                    .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
-                replica::edit(&catalog_id, |doc| {
-                    let edit = edit_now(&session.user.username)?;
-                    SiteCatalog::edit_in(doc, |catalog| {
-                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(
-                            |error| match catalog.read() {
-                                Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
-                                Err(_) => AppError::Document(error),
-                            },
-                        )
-                    })?
-                })
-                .await
-            }
-            .await;
-            match outcome {
-                Ok(()) => {
-                    quantity.set(String::new());
-                    reference.set(String::new());
-                    error.set(None);
-                }
-                Err(message) => error.set(Some(message.to_string())),
-            }
-        });
-    });
-    let start = Callback::new(move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked())
-        else {
-            return;
-        };
-        let (place, scope, chosen_mode) =
-            (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
-        let kind = Kind::parse(&what.get_untracked()).unwrap_or(Kind::Stock);
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match start_stocktake(
-                &session,
-                &site_id,
-                &catalog,
-                if place.trim().is_empty() { &catalog.name } else { &place },
-                &scope,
-                chosen_mode,
-                kind,
-            )
-            .await
-            {
-                Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
-                Err(message) => error.set(Some(message.to_string())),
-            }
-        });
-    });
-    let all_stocktakes = move || {
-        let _ = sync.revision.get();
-        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> =
-            replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
-        found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
-        found
-    };
+    let Store { catalog, .. } = store;
+    let chosen_site = move || store.chosen.get();
     let on_hand = move || {
         let texts = texts.get();
         let wanted = search.get().trim().to_lowercase();
@@ -395,6 +354,72 @@ pub fn StoreCard(
             }
         })
     };
+    view! {
+        <label class="filter search">
+            <span>{move || texts.get().search}</span>
+            <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
+        </label>
+        {reorder}
+        <table class="stock-table">
+            <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().stock_item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
+            <tbody>{on_hand}</tbody>
+        </table>
+    }
+}
+
+/// Recording an issue, a receipt or scrap of one item.
+#[component]
+fn MovementForm(store: Store) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let Store { catalog, .. } = store;
+    let chosen_site = move || store.chosen.get_untracked();
+    let kind = RwSignal::new(MovementKind::Issue.as_str().to_owned());
+    let item = RwSignal::new(String::new());
+    let quantity = RwSignal::new(String::new());
+    let reference = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let record = Callback::new(move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(session), Some(site_id)) = (current.session.get_untracked(), chosen_site()) else { return };
+        let Some(catalog_id) = catalog_of(&session, &site_id) else { return };
+        let texts = texts.get_untracked();
+        let (kind, item_id, amount, note) =
+            (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
+        spawn_local(async move {
+            let outcome = async {
+                let kind = MovementKind::parse(&kind)?;
+                let item_id = EntryId::parse(&item_id).map_err(|_| AppError::Invalid(texts.choose_item.to_owned()))?;
+                let amount = amount
+                    .trim()
+                    .parse::<Quantity>()
+                    .ok()
+                    .filter(|amount| *amount > Quantity::ZERO)
+                    .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
+                replica::edit(&catalog_id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    SiteCatalog::edit_in(doc, |catalog| {
+                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(
+                            |error| match catalog.read() {
+                                Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
+                                Err(_) => AppError::Document(error),
+                            },
+                        )
+                    })?
+                })
+                .await
+            }
+            .await;
+            match outcome {
+                Ok(()) => {
+                    quantity.set(String::new());
+                    reference.set(String::new());
+                    error.set(None);
+                }
+                Err(message) => error.set(Some(message.to_string())),
+            }
+        });
+    });
     let item_options = move || {
         catalog.get().map(|catalog| {
             catalog
@@ -407,6 +432,114 @@ pub fn StoreCard(
                 .collect_view()
         })
     };
+    view! {
+        <form class="form" data-form="movement" on:submit=move |event| record.run(event)>
+            <div class="two-columns">
+                <label>
+                    <span>{move || texts.get().movement}</span>
+                    <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
+                        {move || {
+                            let texts = texts.get();
+                            [MovementKind::Issue, MovementKind::Receive, MovementKind::Scrap]
+                                .into_iter()
+                                .map(|known| view! { <option value=known.as_str()>{movement_text(texts, known)}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || texts.get().quantity}</span>
+                    <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| quantity.set(event_target_value(&event)) />
+                </label>
+            </div>
+            <label>
+                <span>{move || texts.get().stock_item}</span>
+                <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
+                    <option value="">"—"</option>
+                    {item_options}
+                </select>
+            </label>
+            <label>
+                <span>{move || texts.get().movement_reference}</span>
+                <input name="reference" prop:value=reference on:input=move |event| reference.set(event_target_value(&event)) />
+            </label>
+            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            <button type="submit" class="primary">{move || texts.get().record}</button>
+        </form>
+    }
+}
+
+/// Every stocktake on this phone, newest first.
+#[component]
+fn StocktakeList() -> impl IntoView {
+    let texts = use_texts();
+    let sync = use_replica();
+    let all_stocktakes = move || {
+        let _ = sync.revision.get();
+        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> =
+            replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
+        found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
+        found
+    };
+    view! {
+        <ul class="orders" data-list="stocktakes">
+            {move || {
+                let texts = texts.get();
+                all_stocktakes()
+                    .into_iter()
+                    .map(|(id, stocktake)| view! {
+                        <li class="order-line" data-document=id.to_string()>
+                            <a href=format!("/stocktakes/{id}")>{stocktake.location.clone()}</a>
+                            <span class="badge" data-phase=format!("{:?}", stocktake.phase).to_lowercase()>{phase_text(texts, stocktake.phase)}</span>
+                        </li>
+                    })
+                    .collect_view()
+            }}
+        </ul>
+    }
+}
+
+/// Starting a stocktake of stock items or assets, at a location, of a category, blind or
+/// open.
+#[component]
+fn StartStocktake(store: Store) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let navigate = use_navigate();
+    let Store { catalog, .. } = store;
+    let chosen_site = move || store.chosen.get_untracked();
+    let location = RwSignal::new(String::new());
+    let category = RwSignal::new(String::new());
+    let mode = RwSignal::new(Mode::Blind.as_str().to_owned());
+    let what = RwSignal::new(Kind::Stock.as_str().to_owned());
+    let error = RwSignal::new(None::<String>);
+    let start = Callback::new(move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(session), Some(site_id), Some(catalog)) = (current.session.get_untracked(), chosen_site(), catalog.get_untracked())
+        else {
+            return;
+        };
+        let (place, scope, chosen_mode) =
+            (location.get_untracked(), category.get_untracked(), Mode::parse(&mode.get_untracked()).unwrap_or(Mode::Blind));
+        let kind = Kind::parse(&what.get_untracked()).unwrap_or(Kind::Stock);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match start_stocktake(
+                &session,
+                &site_id,
+                &catalog,
+                if place.trim().is_empty() { &catalog.name } else { &place },
+                &scope,
+                chosen_mode,
+                kind,
+            )
+            .await
+            {
+                Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
+                Err(message) => error.set(Some(message.to_string())),
+            }
+        });
+    });
     let categories = move || {
         catalog.get().map(|catalog| {
             let mut found: Vec<String> = catalog.stock_items.iter().map(|known| known.category.clone()).collect();
@@ -422,107 +555,36 @@ pub fn StoreCard(
         })
     };
     view! {
-        <Show when=move || !store_sites().is_empty()>
-            <section class="card" aria-labelledby="store">
-                <h2 id="store">{move || if stock { texts.get().on_hand } else { texts.get().all_stocktakes }}</h2>
-                <SiteChoice sites=Signal::derive(store_sites) chosen=site name="store-site" class="filter" />
-                <Show when=move || stock>
-                <label class="filter search">
-                    <span>{move || texts.get().search}</span>
-                    <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
+        <form class="form" data-form="stocktake" on:submit=move |event| start.run(event)>
+            <label>
+                <span>{move || texts.get().stocktake_location}</span>
+                <input name="location" prop:value=location on:input=move |event| location.set(event_target_value(&event)) />
+            </label>
+            <label>
+                <span>{move || texts.get().what_to_count}</span>
+                <select name="what" on:change=move |event| what.set(event_target_value(&event))>
+                    <option value="stock">{move || texts.get().stock_items}</option>
+                    <option value="assets">{move || texts.get().asset_audit}</option>
+                </select>
+            </label>
+            <div class="two-columns">
+                <label>
+                    <span>{move || texts.get().category_label}</span>
+                    <select name="category" prop:value=move || category.get() on:change=move |event| category.set(event_target_value(&event))>
+                        <option value="">{move || texts.get().all}</option>
+                        {categories}
+                    </select>
                 </label>
-                {reorder}
-                <table class="stock-table">
-                    <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().stock_item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
-                    <tbody>{on_hand}</tbody>
-                </table>
-
-                <h3>{move || texts.get().record_movement}</h3>
-                <form class="form" data-form="movement" on:submit=move |event| record.run(event)>
-                    <div class="two-columns">
-                        <label>
-                            <span>{move || texts.get().movement}</span>
-                            <select name="kind" on:change=move |event| kind.set(event_target_value(&event))>
-                                {move || {
-                                    let texts = texts.get();
-                                    [MovementKind::Issue, MovementKind::Receive, MovementKind::Scrap]
-                                        .into_iter()
-                                        .map(|known| view! { <option value=known.as_str()>{movement_text(texts, known)}</option> })
-                                        .collect_view()
-                                }}
-                            </select>
-                        </label>
-                        <label>
-                            <span>{move || texts.get().quantity}</span>
-                            <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| quantity.set(event_target_value(&event)) />
-                        </label>
-                    </div>
-                    <label>
-                        <span>{move || texts.get().stock_item}</span>
-                        <select name="item" prop:value=move || item.get() on:change=move |event| item.set(event_target_value(&event))>
-                            <option value="">"—"</option>
-                            {item_options}
-                        </select>
-                    </label>
-                    <label>
-                        <span>{move || texts.get().movement_reference}</span>
-                        <input name="reference" prop:value=reference on:input=move |event| reference.set(event_target_value(&event)) />
-                    </label>
-                    {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                    <button type="submit" class="primary">{move || texts.get().record}</button>
-                </form>
-                </Show>
-
-                <Show when=move || stocktakes>
-                <Show when=move || stock>
-                    <h3>{move || texts.get().stocktakes}</h3>
-                </Show>
-                <ul class="orders" data-list="stocktakes">
-                    {move || {
-                        let texts = texts.get();
-                        all_stocktakes()
-                            .into_iter()
-                            .map(|(id, stocktake)| view! {
-                                <li class="order-line" data-document=id.to_string()>
-                                    <a href=format!("/stocktakes/{id}")>{stocktake.location.clone()}</a>
-                                    <span class="badge" data-phase=format!("{:?}", stocktake.phase).to_lowercase()>{phase_text(texts, stocktake.phase)}</span>
-                                </li>
-                            })
-                            .collect_view()
-                    }}
-                </ul>
-                <form class="form" data-form="stocktake" on:submit=move |event| start.run(event)>
-                    <label>
-                        <span>{move || texts.get().stocktake_location}</span>
-                        <input name="location" prop:value=location on:input=move |event| location.set(event_target_value(&event)) />
-                    </label>
-                    <label>
-                        <span>{move || texts.get().what_to_count}</span>
-                        <select name="what" on:change=move |event| what.set(event_target_value(&event))>
-                            <option value="stock">{move || texts.get().stock_items}</option>
-                            <option value="assets">{move || texts.get().asset_audit}</option>
-                        </select>
-                    </label>
-                    <div class="two-columns">
-                        <label>
-                            <span>{move || texts.get().category_label}</span>
-                            <select name="category" prop:value=move || category.get() on:change=move |event| category.set(event_target_value(&event))>
-                                <option value="">{move || texts.get().all}</option>
-                                {categories}
-                            </select>
-                        </label>
-                        <label>
-                            <span>{move || texts.get().count_mode}</span>
-                            <select name="mode" on:change=move |event| mode.set(event_target_value(&event))>
-                                <option value="blind">{move || texts.get().mode_blind}</option>
-                                <option value="open">{move || texts.get().mode_open}</option>
-                            </select>
-                        </label>
-                    </div>
-                    <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>{move || texts.get().start_stocktake}</button>
-                </form>
-                </Show>
-            </section>
-        </Show>
+                <label>
+                    <span>{move || texts.get().count_mode}</span>
+                    <select name="mode" on:change=move |event| mode.set(event_target_value(&event))>
+                        <option value="blind">{move || texts.get().mode_blind}</option>
+                        <option value="open">{move || texts.get().mode_open}</option>
+                    </select>
+                </label>
+            </div>
+            <button type="submit" class="primary" prop:disabled=move || catalog.with(Option::is_none)>{move || texts.get().start_stocktake}</button>
+        </form>
+        {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
     }
 }
