@@ -44,6 +44,25 @@ fn percent(rate: &PassRate) -> Option<f64> {
     rate.per_mille().map(|per_mille| f64::from(per_mille) / 10.0)
 }
 
+/// The bar chart's drawing, in SVG units (the chart scales to the card's width): each row
+/// a label, a bar and its value.
+mod chart {
+    /// The whole chart's width.
+    pub const WIDTH: f64 = 340.0;
+    /// One row's height.
+    pub const ROW: usize = 28;
+    /// Where the bars start: the labels' room.
+    pub const LABELS: f64 = 110.0;
+    /// The widest bar; the others are their share of it.
+    pub const LONGEST_BAR: f64 = 180.0;
+    pub const BAR_TOP: usize = 6;
+    pub const BAR_HEIGHT: usize = 16;
+    /// Where a row's text sits.
+    pub const BASELINE: usize = 18;
+    /// Between a bar and its value.
+    pub const GAP: f64 = 4.0;
+}
+
 /// Horizontal bars, one per row, each a share of the widest: plain SVG, scaled to the
 /// card's width.
 #[component]
@@ -53,25 +72,25 @@ fn BarChart(rows: Vec<(String, f64, String)>, #[prop(into)] name: String) -> imp
         return view! { <p class="muted" data-chart=name>{move || texts.get().nothing_yet}</p> }.into_any();
     }
     let most = rows.iter().map(|(_, value, _)| *value).fold(0.0_f64, f64::max).max(f64::EPSILON);
-    let height = rows.len() * 28;
+    let height = rows.len() * chart::ROW;
     let bars = rows
         .into_iter()
         .enumerate()
         .map(|(index, (label, value, shown))| {
-            let y = index * 28;
-            let width = (value / most * 180.0).max(1.0);
+            let y = index * chart::ROW;
+            let width = (value / most * chart::LONGEST_BAR).max(1.0);
             let key = label.clone();
             view! {
                 <g data-bar=key>
-                    <text x="0" y=y + 18 class="chart-label">{label}</text>
-                    <rect x="110" y=y + 6 width=format!("{width:.1}") height="16" rx="3" class="chart-bar"></rect>
-                    <text x=format!("{:.1}", 114.0 + width) y=y + 18 class="chart-value">{shown}</text>
+                    <text x="0" y=y + chart::BASELINE class="chart-label">{label}</text>
+                    <rect x=chart::LABELS y=y + chart::BAR_TOP width=format!("{width:.1}") height=chart::BAR_HEIGHT rx="3" class="chart-bar"></rect>
+                    <text x=format!("{:.1}", chart::LABELS + width + chart::GAP) y=y + chart::BASELINE class="chart-value">{shown}</text>
                 </g>
             }
         })
         .collect_view();
     view! {
-        <svg class="chart" data-chart=name viewBox=format!("0 0 340 {height}") role="img" preserveAspectRatio="xMinYMin meet">{bars}</svg>
+        <svg class="chart" data-chart=name viewBox=format!("0 0 {} {height}", chart::WIDTH) role="img" preserveAspectRatio="xMinYMin meet">{bars}</svg>
     }
     .into_any()
 }
