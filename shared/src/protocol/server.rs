@@ -2,9 +2,10 @@
 //! and the server answers with [`Effect`]s for its host to carry out — send a frame, close
 //! a connection, load a document, decide on access, persist changes.
 //!
-//! Order of work for a frame carrying changes: decode, check access (the host decides,
-//! knowing the document's site and the actors of the new changes), apply, ask the host to
-//! persist the new changes, and only once the host reports them durable, generate the sync
+//! Order of work for a frame carrying changes: decode, apply to a copy of the document,
+//! ask the host whether they may be kept (it decides knowing the document's site, the
+//! actors of the new changes and what they write), keep the copy, ask the host to persist
+//! the new changes, and only once the host reports them durable, generate the sync
 //! messages that reveal the new heads — to this peer and to every other peer of the
 //! document. A crash can lose only what no peer has been told about.
 
