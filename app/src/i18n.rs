@@ -61,7 +61,45 @@ impl Language {
     }
 }
 
-/// Every text of the interface in one language.
+/// Declares a table of texts (one struct, a value per language) and `every_text`, which
+/// lists each field's texts by name, so tests cover every text with no list kept by hand.
+macro_rules! text_table {
+    ($(#[$meta:meta])* pub struct $name:ident { $( $(#[$field_meta:meta])* pub $field:ident: $type:ty, )* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $type, )*
+        }
+
+        impl $name {
+            /// Every text of the table by its field's name (a list's texts under one name).
+            #[cfg(test)]
+            pub fn every_text(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+                vec![$( (stringify!($field), $crate::i18n::TextValue::texts(&self.$field)) ),*]
+            }
+        }
+    };
+}
+pub(crate) use text_table;
+
+/// A field of a text table: one text, or a list of them.
+pub trait TextValue {
+    fn texts(&self) -> Vec<&'static str>;
+}
+
+impl TextValue for &'static str {
+    fn texts(&self) -> Vec<&'static str> {
+        vec![*self]
+    }
+}
+
+impl<const N: usize> TextValue for [&'static str; N] {
+    fn texts(&self) -> Vec<&'static str> {
+        self.to_vec()
+    }
+}
+
+text_table! {
+    /// Every text of the interface in one language.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Texts {
     pub app_name: &'static str,
@@ -444,6 +482,7 @@ pub struct Texts {
     pub approval_blocked: &'static str,
     pub not_adjusted: &'static str,
     pub blind_hint_manager: &'static str,
+}
 }
 
 /// When something happened, as people read it: the time of day if it was today, else the
@@ -1330,4 +1369,71 @@ fn browser_language() -> Language {
     let languages = window().navigator().languages();
     let tags: Vec<String> = languages.iter().filter_map(|tag| tag.as_string()).collect();
     Language::from_preferences(tags.iter().map(String::as_str))
+}
+
+/// What every table of texts must hold, checked for each table in its own module: the same
+/// texts in both languages, none empty, Chinese written in Chinese and English in English
+/// (but for the fields `english_may_quote_chinese` names), and the same placeholders
+/// (`{name}`, `{}`) in both. Returns what is wrong, one line each.
+#[cfg(test)]
+pub(crate) fn check_table(
+    chinese: Vec<(&'static str, Vec<&'static str>)>,
+    english: Vec<(&'static str, Vec<&'static str>)>,
+    english_may_quote_chinese: &[&str],
+) -> Result<(), String> {
+    let is_chinese = |text: &str| text.chars().any(|c| ('\u{3400}'..='\u{9fff}').contains(&c));
+    let placeholders = |text: &str| {
+        let mut found: Vec<String> =
+            text.match_indices('{').filter_map(|(at, _)| Some(text[at..at + text[at..].find('}')? + 1].to_owned())).collect();
+        found.sort();
+        found
+    };
+    let mut wrong = Vec::new();
+    if chinese.len() != english.len() {
+        wrong.push(format!("{} fields in Chinese, {} in English", chinese.len(), english.len()));
+    }
+    for ((field, zh), (_, en)) in chinese.into_iter().zip(english) {
+        if zh.len() != en.len() {
+            wrong.push(format!("{field}: {} texts in Chinese, {} in English", zh.len(), en.len()));
+        }
+        for (zh, en) in zh.into_iter().zip(en) {
+            if zh.trim().is_empty() || en.trim().is_empty() {
+                wrong.push(format!("{field}: a text is empty"));
+            }
+            if !is_chinese(zh) {
+                wrong.push(format!("{field}: {zh:?} is not written in Chinese"));
+            }
+            if is_chinese(en) && !english_may_quote_chinese.contains(&field) {
+                wrong.push(format!("{field}: {en:?} has Chinese in the English table"));
+            }
+            if placeholders(zh) != placeholders(en) {
+                wrong.push(format!("{field}: {zh:?} and {en:?} fill in different values"));
+            }
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(wrong.join("\n")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn every_text_is_in_both_languages_with_the_same_placeholders() {
+        check_table(CHINESE.every_text(), ENGLISH.every_text(), &[]).unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    fn a_missing_placeholder_or_a_text_in_the_wrong_language_is_caught() {
+        let wrong =
+            check_table(vec![("late", vec!["晚了 {n} 天"]), ("ok", vec!["好"])], vec![("late", vec!["late"]), ("ok", vec!["好"])], &[]);
+        assert_eq!(
+            wrong,
+            Err("late: \"晚了 {n} 天\" and \"late\" fill in different values\nok: \"好\" has Chinese in the English table".to_owned())
+        );
+    }
 }

@@ -5,6 +5,9 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, Language};
 
+use crate::i18n::text_table;
+
+text_table! {
 #[derive(Debug, PartialEq, Eq)]
 pub struct AdminTexts {
     pub administration: &'static str,
@@ -123,6 +126,7 @@ pub struct AdminTexts {
     pub devices: &'static str,
     pub saved: &'static str,
     pub in_section: &'static str,
+}
 }
 
 const CHINESE: AdminTexts = AdminTexts {
@@ -369,4 +373,17 @@ pub fn use_admin_texts() -> Signal<&'static AdminTexts> {
         Language::Chinese => &CHINESE,
         Language::English => &ENGLISH,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    #[wasm_bindgen_test]
+    fn every_text_is_in_both_languages_with_the_same_placeholders() {
+        // The options' hint shows how an option is written: "中文 / English".
+        crate::i18n::check_table(CHINESE.every_text(), ENGLISH.every_text(), &["options_hint"]).unwrap();
+    }
 }

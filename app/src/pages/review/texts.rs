@@ -4,6 +4,9 @@ use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, Language};
 
+use crate::i18n::text_table;
+
+text_table! {
 #[derive(Debug, PartialEq, Eq)]
 pub struct ReviewTexts {
     pub dashboard: &'static str,
@@ -62,6 +65,7 @@ pub struct ReviewTexts {
     pub none_overdue: &'static str,
     pub none_matching: &'static str,
     pub none_yet: &'static str,
+}
 }
 
 const CHINESE: ReviewTexts = ReviewTexts {
@@ -204,4 +208,17 @@ pub fn use_review_texts() -> Signal<&'static ReviewTexts> {
         Language::Chinese => &CHINESE,
         Language::English => &ENGLISH,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    #[wasm_bindgen_test]
+    fn every_text_is_in_both_languages_with_the_same_placeholders() {
+        // The options' hint shows how an option is written: "中文 / English".
+        crate::i18n::check_table(CHINESE.every_text(), ENGLISH.every_text(), &[]).unwrap();
+    }
 }
