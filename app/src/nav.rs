@@ -70,7 +70,7 @@ pub fn ReportButton() -> impl IntoView {
     let shown = move || current.session.with(Option::is_some) && !matches!(route.get(), Some(AppRoute::SignIn | AppRoute::Report));
     view! {
         <Show when=shown>
-            <A href=AppRoute::Report.pattern() attr:class="report-button" attr:data-action="report-anywhere" attr:title=move || texts.get().report_anywhere>
+            <A href=AppRoute::Report.pattern() attr:class="report-button" attr:data-action="report-anywhere" attr:title=move || texts.get().report_fault>
                 {move || format!("+ {}", texts.get().tab(Tab::Report))}
             </A>
         </Show>

@@ -24,7 +24,7 @@ pub fn Settings() -> impl IntoView {
         }
     });
     view! {
-        <h1>{move || texts.get().settings_title}</h1>
+        <h1>{move || texts.get().nav_settings}</h1>
         <section class="card">
             <fieldset>
                 <legend>{move || texts.get().language}</legend>

@@ -43,7 +43,7 @@ pub fn SignIn() -> impl IntoView {
         let texts = texts.get();
         error.get().map(|failure| {
             let text = match failure {
-                SignInError::WrongLogin => texts.wrong_login.to_owned(),
+                SignInError::WrongLogin => texts.error_wrong_login.to_owned(),
                 SignInError::TooMany { seconds } => texts.too_many_attempts.replace("{}", &seconds.to_string()),
                 SignInError::Offline => texts.sign_in_needs_network.to_owned(),
                 SignInError::Failed(detail) => format!("{}{detail}", texts.sign_in_failed),
@@ -53,7 +53,7 @@ pub fn SignIn() -> impl IntoView {
     };
 
     view! {
-        <h1>{move || texts.get().sign_in_title}</h1>
+        <h1>{move || texts.get().sign_in}</h1>
         <form class="card form" on:submit=submit>
             <label>
                 <span>{move || texts.get().username}</span>

@@ -397,7 +397,7 @@ fn Notes(row: ItemRowData) -> impl IntoView {
         {(!locked).then(|| view! {
             <Show
                 when=move || open.get()
-                fallback=move || view! { <button type="button" class="link-button" data-action="add-note" on:click=start.clone()>{move || texts.get().add_note}</button> }
+                fallback=move || view! { <button type="button" class="link-button" data-action="add-note" on:click=start.clone()>{move || texts.get().add_comment}</button> }
             >
                 <form class="inline-form" data-form="note" on:submit=save.clone()>
                     <input name="note" prop:value=draft on:input=write.clone() />
