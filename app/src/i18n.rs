@@ -105,8 +105,16 @@ pub struct Texts {
     pub app_name: &'static str,
     pub tagline: &'static str,
     pub nav_settings: &'static str,
-    /// The bottom bar's tabs, in the order of `shared::routes::Tab::ALL`.
-    pub tabs: [&'static str; 9],
+    /// The bottom bar's tabs (`Texts::tab`).
+    pub tab_todo: &'static str,
+    pub tab_rounds: &'static str,
+    pub tab_orders: &'static str,
+    pub tab_report: &'static str,
+    pub tab_store: &'static str,
+    pub tab_stocktakes: &'static str,
+    pub tab_dashboard: &'static str,
+    pub tab_admin: &'static str,
+    pub tab_me: &'static str,
     /// The bar itself, for screen readers.
     pub tab_bar: &'static str,
     /// From a list on the to-do page to the whole of it.
@@ -148,8 +156,13 @@ pub struct Texts {
     pub sign_out: &'static str,
     pub signed_in_as: &'static str,
     pub my_sites: &'static str,
-    /// Role names, in the order of `shared::directory::Role::ALL`.
-    pub roles: [&'static str; 6],
+    /// Role names (`Texts::role`).
+    pub role_inspector: &'static str,
+    pub role_dorm_staff: &'static str,
+    pub role_technician: &'static str,
+    pub role_storekeeper: &'static str,
+    pub role_manager: &'static str,
+    pub role_admin: &'static str,
     /// `{}` is the number of changes.
     pub sign_out_warning: &'static str,
     pub synced: &'static str,
@@ -162,9 +175,13 @@ pub struct Texts {
     pub changes_on_phone: &'static str,
     pub not_yet_synced: &'static str,
     pub refused: &'static str,
-    /// Why the server refused this phone's changes, by the policy's code: role, name,
-    /// fixed, written, unreadable.
-    pub refused_because: [&'static str; 6],
+    /// Why the server refused this phone's changes, by the policy's code (`Texts::refused`).
+    pub refused_role: &'static str,
+    pub refused_name: &'static str,
+    pub refused_fixed: &'static str,
+    pub refused_written: &'static str,
+    pub refused_unreadable: &'static str,
+    pub refused_too_large: &'static str,
     /// A record's entries that do not read and are left out; `{}` is how many.
     pub hidden_entries: &'static str,
     /// `{}` is a time of day.
@@ -284,8 +301,16 @@ pub struct Texts {
     /// Under an asset list cut short: {} is how many more assets there are.
     pub more_assets: &'static str,
     pub qr_labels: &'static str,
-    /// Work-order statuses, in the order of `shared::document::work_order::Status`.
-    pub statuses: [&'static str; 9],
+    /// Work-order statuses (`Texts::status`).
+    pub status_reported: &'static str,
+    pub status_assigned: &'static str,
+    pub status_acknowledged: &'static str,
+    pub status_in_progress: &'static str,
+    pub status_paused: &'static str,
+    pub status_completed: &'static str,
+    pub status_verified: &'static str,
+    pub status_reopened: &'static str,
+    pub status_cancelled: &'static str,
     pub action_acknowledge: &'static str,
     pub action_assign: &'static str,
     pub action_cancel: &'static str,
@@ -342,10 +367,20 @@ pub struct Texts {
     pub the_original: &'static str,
     pub timeline: &'static str,
     pub urgency: &'static str,
-    /// Priorities, least urgent first (the order of `Priority::ALL`).
-    pub priorities: [&'static str; 4],
-    /// Categories in the order of `Category::ALL`.
-    pub categories: [&'static str; 8],
+    /// Priorities (`Texts::priority`).
+    pub priority_low: &'static str,
+    pub priority_normal: &'static str,
+    pub priority_high: &'static str,
+    pub priority_urgent: &'static str,
+    /// A work order's categories (`Texts::category`).
+    pub category_hvac: &'static str,
+    pub category_electrical: &'static str,
+    pub category_plumbing: &'static str,
+    pub category_building: &'static str,
+    pub category_furniture: &'static str,
+    pub category_vehicle: &'static str,
+    pub category_other: &'static str,
+    pub category_fire_safety: &'static str,
     pub adjustments: &'static str,
     pub approve_count: &'static str,
     pub bin: &'static str,
@@ -391,10 +426,17 @@ pub struct Texts {
     pub store: &'static str,
     pub totals: &'static str,
     pub variance: &'static str,
-    /// Stock categories: supplies, consumables, protective equipment, fixed assets.
-    pub stock_categories: [&'static str; 4],
-    /// Checklist categories: fire safety, electrical, food safety, dorm room, general.
-    pub checklist_categories: [&'static str; 5],
+    /// Stock categories (`Texts::stock_category`).
+    pub stock_category_supplies: &'static str,
+    pub stock_category_consumables: &'static str,
+    pub stock_category_protective_equipment: &'static str,
+    pub stock_category_fixed_asset: &'static str,
+    /// Checklist categories (`Texts::checklist_category`).
+    pub checklist_category_fire_safety: &'static str,
+    pub checklist_category_electrical: &'static str,
+    pub checklist_category_food_safety: &'static str,
+    pub checklist_category_dorm_room: &'static str,
+    pub checklist_category_general: &'static str,
     pub asset_audit: &'static str,
     pub asset_tag: &'static str,
     pub audit_elsewhere: &'static str,
@@ -537,7 +579,15 @@ const CHINESE: Texts = Texts {
     app_name: "后勤",
     tagline: "巡检、宿舍检查、报修工单与盘点，离线也能用。",
     nav_settings: "设置",
-    tabs: ["待办", "巡检", "工单", "报修", "仓库", "盘点", "看板", "管理", "我的"],
+    tab_todo: "待办",
+    tab_rounds: "巡检",
+    tab_orders: "工单",
+    tab_report: "报修",
+    tab_store: "仓库",
+    tab_stocktakes: "盘点",
+    tab_dashboard: "看板",
+    tab_admin: "管理",
+    tab_me: "我的",
     tab_bar: "主导航",
     see_all: "查看全部 →",
     to_verify: "待我验收",
@@ -570,7 +620,12 @@ const CHINESE: Texts = Texts {
     sign_out: "退出登录",
     signed_in_as: "当前用户",
     my_sites: "我的厂区",
-    roles: ["安全巡检员", "宿管员", "维修技术员", "仓库管理员", "经理", "管理员"],
+    role_inspector: "安全巡检员",
+    role_dorm_staff: "宿管员",
+    role_technician: "维修技术员",
+    role_storekeeper: "仓库管理员",
+    role_manager: "经理",
+    role_admin: "管理员",
     sign_out_warning: "还有 {} 项更改只在本机，尚未同步。退出登录会删除本机上的数据，这些更改将丢失。仍要退出吗？",
     synced: "已同步",
     syncing_left: "正在同步…还有 {} 份",
@@ -579,14 +634,12 @@ const CHINESE: Texts = Texts {
     changes_on_phone: "{} 项更改仅在本机",
     not_yet_synced: "等待同步",
     refused: "服务器未接收（无权限）",
-    refused_because: [
-        "服务器未接收：你的角色不能做这项修改（其他工作照常同步）",
-        "服务器未接收：修改记在了别人名下",
-        "服务器未接收：这项内容创建后不能再改",
-        "服务器未接收：已记下的条目不能改，请另加一条",
-        "服务器未接收：数据格式不对，请更新应用",
-        "服务器未接收：这条记录已经太大，请新建一条",
-    ],
+    refused_role: "服务器未接收：你的角色不能做这项修改（其他工作照常同步）",
+    refused_name: "服务器未接收：修改记在了别人名下",
+    refused_fixed: "服务器未接收：这项内容创建后不能再改",
+    refused_written: "服务器未接收：已记下的条目不能改，请另加一条",
+    refused_unreadable: "服务器未接收：数据格式不对，请更新应用",
+    refused_too_large: "服务器未接收：这条记录已经太大，请新建一条",
     hidden_entries: "此记录中有 {} 条内容数据有误，已隐藏；其余内容不受影响。",
     offline_since: "离线，自 {} 起",
     connecting: "正在连接…",
@@ -686,7 +739,15 @@ const CHINESE: Texts = Texts {
     show_all_places: "显示全部 {} 个地点",
     more_assets: "另有 {} 台设备未列出：先选地点，或扫描设备标签",
     qr_labels: "打印二维码标签",
-    statuses: ["已报修", "已派工", "已接单", "维修中", "已暂停", "已完工", "已验收", "已返修", "已取消"],
+    status_reported: "已报修",
+    status_assigned: "已派工",
+    status_acknowledged: "已接单",
+    status_in_progress: "维修中",
+    status_paused: "已暂停",
+    status_completed: "已完工",
+    status_verified: "已验收",
+    status_reopened: "已返修",
+    status_cancelled: "已取消",
     action_acknowledge: "接单",
     action_assign: "派工",
     action_cancel: "取消工单",
@@ -740,8 +801,18 @@ const CHINESE: Texts = Texts {
     the_original: "原工单",
     timeline: "处理记录",
     urgency: "紧急程度",
-    priorities: ["低", "普通", "高", "紧急"],
-    categories: ["空调暖通", "电气", "给排水", "土建门窗", "家具设备", "车辆", "其他", "消防"],
+    priority_low: "低",
+    priority_normal: "普通",
+    priority_high: "高",
+    priority_urgent: "紧急",
+    category_hvac: "空调暖通",
+    category_electrical: "电气",
+    category_plumbing: "给排水",
+    category_building: "土建门窗",
+    category_furniture: "家具设备",
+    category_vehicle: "车辆",
+    category_other: "其他",
+    category_fire_safety: "消防",
     adjustments: "盘点调整",
     approve_count: "审批盘点",
     bin: "货位",
@@ -785,8 +856,15 @@ const CHINESE: Texts = Texts {
     store: "仓库",
     totals: "汇总",
     variance: "差异",
-    stock_categories: ["办公用品", "耗材", "劳保用品", "固定资产"],
-    checklist_categories: ["消防安全", "电气安全", "食品安全", "宿舍检查", "综合"],
+    stock_category_supplies: "办公用品",
+    stock_category_consumables: "耗材",
+    stock_category_protective_equipment: "劳保用品",
+    stock_category_fixed_asset: "固定资产",
+    checklist_category_fire_safety: "消防安全",
+    checklist_category_electrical: "电气安全",
+    checklist_category_food_safety: "食品安全",
+    checklist_category_dorm_room: "宿舍检查",
+    checklist_category_general: "综合",
     asset_audit: "固定资产盘点",
     asset_tag: "资产标签",
     audit_elsewhere: "不在原位",
@@ -871,7 +949,15 @@ const ENGLISH: Texts = Texts {
     app_name: "Houqin",
     tagline: "Inspections, dorm checks, work orders and stocktakes, offline too.",
     nav_settings: "Settings",
-    tabs: ["To do", "Rounds", "Orders", "Report", "Store", "Stocktakes", "Dashboard", "Admin", "Me"],
+    tab_todo: "To do",
+    tab_rounds: "Rounds",
+    tab_orders: "Orders",
+    tab_report: "Report",
+    tab_store: "Store",
+    tab_stocktakes: "Stocktakes",
+    tab_dashboard: "Dashboard",
+    tab_admin: "Admin",
+    tab_me: "Me",
     tab_bar: "Main",
     see_all: "See all →",
     to_verify: "Waiting for you to check",
@@ -904,7 +990,12 @@ const ENGLISH: Texts = Texts {
     sign_out: "Sign out",
     signed_in_as: "Signed in as",
     my_sites: "My sites",
-    roles: ["Inspector", "Dorm staff", "Technician", "Storekeeper", "Manager", "Administrator"],
+    role_inspector: "Inspector",
+    role_dorm_staff: "Dorm staff",
+    role_technician: "Technician",
+    role_storekeeper: "Storekeeper",
+    role_manager: "Manager",
+    role_admin: "Administrator",
     sign_out_warning: "Changes on this phone only, not synced yet: {}. Signing out deletes this phone's data and those changes with it. Sign out anyway?",
     synced: "Synced",
     syncing_left: "Syncing… {} to go",
@@ -913,14 +1004,12 @@ const ENGLISH: Texts = Texts {
     changes_on_phone: "Changes on this phone only: {}",
     not_yet_synced: "Waiting to sync",
     refused: "Not accepted by the server (no access)",
-    refused_because: [
-        "Not accepted: your role may not make this change (your other work still syncs)",
-        "Not accepted: the change is recorded in someone else's name",
-        "Not accepted: this is set when created and cannot change",
-        "Not accepted: a recorded entry cannot change; add a new one",
-        "Not accepted: the data is malformed; update the app",
-        "Not accepted: this record has grown too large; start a new one",
-    ],
+    refused_role: "Not accepted: your role may not make this change (your other work still syncs)",
+    refused_name: "Not accepted: the change is recorded in someone else's name",
+    refused_fixed: "Not accepted: this is set when created and cannot change",
+    refused_written: "Not accepted: a recorded entry cannot change; add a new one",
+    refused_unreadable: "Not accepted: the data is malformed; update the app",
+    refused_too_large: "Not accepted: this record has grown too large; start a new one",
     hidden_entries: "{} entries of this record hold data the app cannot read and are hidden; the rest is unaffected.",
     offline_since: "Offline since {}",
     connecting: "Connecting…",
@@ -1020,7 +1109,15 @@ const ENGLISH: Texts = Texts {
     show_all_places: "Show all {} places",
     more_assets: "{} more assets not listed: choose a place first, or scan the asset's tag",
     qr_labels: "Print QR labels",
-    statuses: ["Reported", "Assigned", "Acknowledged", "In progress", "Paused", "Completed", "Verified", "Reopened", "Cancelled"],
+    status_reported: "Reported",
+    status_assigned: "Assigned",
+    status_acknowledged: "Acknowledged",
+    status_in_progress: "In progress",
+    status_paused: "Paused",
+    status_completed: "Completed",
+    status_verified: "Verified",
+    status_reopened: "Reopened",
+    status_cancelled: "Cancelled",
     action_acknowledge: "Acknowledge",
     action_assign: "Assign",
     action_cancel: "Cancel",
@@ -1074,8 +1171,18 @@ const ENGLISH: Texts = Texts {
     the_original: "the original",
     timeline: "Timeline",
     urgency: "Urgency",
-    priorities: ["Low", "Normal", "High", "Urgent"],
-    categories: ["Heating and cooling", "Electrical", "Plumbing", "Building", "Furniture", "Vehicle", "Other", "Fire safety"],
+    priority_low: "Low",
+    priority_normal: "Normal",
+    priority_high: "High",
+    priority_urgent: "Urgent",
+    category_hvac: "Heating and cooling",
+    category_electrical: "Electrical",
+    category_plumbing: "Plumbing",
+    category_building: "Building",
+    category_furniture: "Furniture",
+    category_vehicle: "Vehicle",
+    category_other: "Other",
+    category_fire_safety: "Fire safety",
     adjustments: "Adjustments",
     approve_count: "Approve",
     bin: "Bin",
@@ -1119,8 +1226,15 @@ const ENGLISH: Texts = Texts {
     store: "Store",
     totals: "Totals",
     variance: "Variance",
-    stock_categories: ["Supplies", "Consumables", "Protective equipment", "Fixed assets"],
-    checklist_categories: ["Fire safety", "Electrical", "Food safety", "Dorm room", "General"],
+    stock_category_supplies: "Supplies",
+    stock_category_consumables: "Consumables",
+    stock_category_protective_equipment: "Protective equipment",
+    stock_category_fixed_asset: "Fixed assets",
+    checklist_category_fire_safety: "Fire safety",
+    checklist_category_electrical: "Electrical",
+    checklist_category_food_safety: "Food safety",
+    checklist_category_dorm_room: "Dorm room",
+    checklist_category_general: "General",
     asset_audit: "Fixed-asset audit",
     asset_tag: "Asset tag",
     audit_elsewhere: "Found elsewhere",
@@ -1201,9 +1315,6 @@ const ENGLISH: Texts = Texts {
     parts_used: "Parts used",
 };
 
-/// The checklist categories offered, as documents spell them (the texts' order).
-pub const CHECKLIST_CATEGORIES: [&str; 5] = ["fire_safety", "electrical", "food_safety", "dorm_room", "general"];
-
 const STORAGE_KEY: &str = "houqin.language";
 
 /// The reader's language, provided to every component.
@@ -1260,49 +1371,87 @@ impl Texts {
         })
     }
 
-    /// A role's name (as the API spells it, e.g. `dorm_staff`) in this language.
+    /// A tab of the bottom bar in this language.
     pub fn tab(&self, tab: shared::routes::Tab) -> &'static str {
-        self.tabs[shared::routes::Tab::ALL.iter().position(|known| *known == tab).expect("every tab is in ALL")]
+        use shared::routes::Tab;
+        match tab {
+            Tab::Todo => self.tab_todo,
+            Tab::Rounds => self.tab_rounds,
+            Tab::Orders => self.tab_orders,
+            Tab::Report => self.tab_report,
+            Tab::Store => self.tab_store,
+            Tab::Stocktakes => self.tab_stocktakes,
+            Tab::Dashboard => self.tab_dashboard,
+            Tab::Admin => self.tab_admin,
+            Tab::Me => self.tab_me,
+        }
     }
 
-    pub fn role(&self, role: &str) -> &'static str {
+    /// A role at a site in this language.
+    pub fn role(&self, role: shared::directory::Role) -> &'static str {
         use shared::directory::Role;
-        match Role::parse(role) {
-            Ok(role) => self.roles[Role::ALL.iter().position(|known| *known == role).expect("every role is in ALL")],
-            Err(_) => "?",
+        match role {
+            Role::Inspector => self.role_inspector,
+            Role::DormStaff => self.role_dorm_staff,
+            Role::Technician => self.role_technician,
+            Role::Storekeeper => self.role_storekeeper,
+            Role::Manager => self.role_manager,
+            Role::Admin => self.role_admin,
+        }
+    }
+
+    /// Why the server refused this phone's changes, by the policy's code.
+    pub fn refused(&self, code: crate::replica::RefusalCode) -> &'static str {
+        use crate::replica::RefusalCode;
+        match code {
+            RefusalCode::Role => self.refused_role,
+            RefusalCode::Name => self.refused_name,
+            RefusalCode::Fixed => self.refused_fixed,
+            RefusalCode::Written => self.refused_written,
+            RefusalCode::Unreadable => self.refused_unreadable,
+            RefusalCode::TooLarge => self.refused_too_large,
         }
     }
 
     /// A work order's status in this language.
     pub fn status(&self, status: shared::document::work_order::Status) -> &'static str {
         use shared::document::work_order::Status;
-        let index = match status {
-            Status::Reported => 0,
-            Status::Assigned => 1,
-            Status::Acknowledged => 2,
-            Status::InProgress => 3,
-            Status::Paused => 4,
-            Status::Completed => 5,
-            Status::Verified => 6,
-            Status::Reopened => 7,
-            Status::Cancelled => 8,
-        };
-        self.statuses[index]
+        match status {
+            Status::Reported => self.status_reported,
+            Status::Assigned => self.status_assigned,
+            Status::Acknowledged => self.status_acknowledged,
+            Status::InProgress => self.status_in_progress,
+            Status::Paused => self.status_paused,
+            Status::Completed => self.status_completed,
+            Status::Verified => self.status_verified,
+            Status::Reopened => self.status_reopened,
+            Status::Cancelled => self.status_cancelled,
+        }
     }
 
     /// A work order's priority in this language.
     pub fn priority(&self, priority: shared::document::work_order::Priority) -> &'static str {
         use shared::document::work_order::Priority;
-        self.priorities[Priority::ALL.iter().position(|known| *known == priority).expect("every priority is in ALL")]
+        match priority {
+            Priority::Low => self.priority_low,
+            Priority::Normal => self.priority_normal,
+            Priority::High => self.priority_high,
+            Priority::Urgent => self.priority_urgent,
+        }
     }
 
-    /// A stock item's category (`supplies`, `consumables`, `protective_equipment`,
-    /// `fixed_asset`) in this language; another category as it is written.
+    /// A stock item's category (as stored) in this language; one this release does not
+    /// know as it is written.
     pub fn stock_category(&self, category: &str) -> String {
-        match ["supplies", "consumables", "protective_equipment", "fixed_asset"].iter().position(|known| *known == category) {
-            Some(index) => self.stock_categories[index].to_owned(),
-            None => category.to_owned(),
+        use shared::document::catalog::StockCategory;
+        let Ok(known) = StockCategory::parse(category) else { return category.to_owned() };
+        match known {
+            StockCategory::Supplies => self.stock_category_supplies,
+            StockCategory::Consumables => self.stock_category_consumables,
+            StockCategory::ProtectiveEquipment => self.stock_category_protective_equipment,
+            StockCategory::FixedAsset => self.stock_category_fixed_asset,
         }
+        .to_owned()
     }
 
     /// A document's status as the read API spells it (`verified`, `submitted`,
@@ -1328,18 +1477,34 @@ impl Texts {
         .to_owned()
     }
 
-    /// A checklist category in this language; another as it is written.
+    /// A checklist category (as stored) in this language; one this release does not know
+    /// as it is written.
     pub fn checklist_category(&self, category: &str) -> String {
-        CHECKLIST_CATEGORIES
-            .iter()
-            .position(|known| *known == category)
-            .map_or_else(|| category.to_owned(), |index| self.checklist_categories[index].to_owned())
+        use shared::document::template::ChecklistCategory;
+        let Ok(known) = ChecklistCategory::parse(category) else { return category.to_owned() };
+        match known {
+            ChecklistCategory::FireSafety => self.checklist_category_fire_safety,
+            ChecklistCategory::Electrical => self.checklist_category_electrical,
+            ChecklistCategory::FoodSafety => self.checklist_category_food_safety,
+            ChecklistCategory::DormRoom => self.checklist_category_dorm_room,
+            ChecklistCategory::General => self.checklist_category_general,
+        }
+        .to_owned()
     }
 
     /// A work order's category in this language.
     pub fn category(&self, category: shared::document::work_order::Category) -> &'static str {
         use shared::document::work_order::Category;
-        self.categories[Category::ALL.iter().position(|known| *known == category).expect("every category is in ALL")]
+        match category {
+            Category::Hvac => self.category_hvac,
+            Category::Electrical => self.category_electrical,
+            Category::Plumbing => self.category_plumbing,
+            Category::Building => self.category_building,
+            Category::Furniture => self.category_furniture,
+            Category::Vehicle => self.category_vehicle,
+            Category::Other => self.category_other,
+            Category::FireSafety => self.category_fire_safety,
+        }
     }
 }
 

@@ -71,11 +71,6 @@ impl RefusalCode {
     fn parse(code: &str) -> Option<RefusalCode> {
         shared::document::policy::CODES.iter().position(|known| *known == code).map(|index| RefusalCode::ALL[index])
     }
-
-    /// Its place in `Texts::refused_because`.
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// What the interface shows about sync.

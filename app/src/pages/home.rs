@@ -75,7 +75,7 @@ pub fn MySites() -> impl IntoView {
                         <li data-site=site.id.to_string()>
                             <span class="site-name">{site.name}</span>
                             " "
-                            <span class="muted">{texts.role(site.role.as_str())}</span>
+                            <span class="muted">{texts.role(site.role)}</span>
                             " "
                             {labels}
                         </li>

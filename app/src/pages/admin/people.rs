@@ -51,7 +51,7 @@ fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<SiteRole>>) -> impl
                         {Role::ALL.iter().map(|role| {
                             let (role, value) = (*role, role.as_str());
                             let current = current.clone();
-                            view! { <option value=value selected=move || current() == Some(role)>{move || texts.get().role(value)}</option> }
+                            view! { <option value=value selected=move || current() == Some(role)>{move || texts.get().role(role)}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -241,7 +241,7 @@ fn PersonRow(person: PersonView, sites: Vec<SessionSite>, reload: RwSignal<u32>)
                 <p class="muted devices"><code>{person.devices.iter().map(|actor| actor.chars().take(8).collect::<String>()).collect::<Vec<_>>().join(" · ")}</code></p>
             })}
             {(!elsewhere.is_empty()).then(|| view! {
-                <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(role.role.as_str()), role.site)).collect::<Vec<_>>().join(", ")}</p>
+                <p class="muted">{move || elsewhere.iter().map(|role| format!("{} @ {}", field_texts.get().role(role.role), role.site)).collect::<Vec<_>>().join(", ")}</p>
             })}
             <form class="form roles" data-form="roles" on:submit=move |event: leptos::ev::SubmitEvent| { event.prevent_default(); save_roles(Action::SaveRoles); }>
                 <RoleChoices sites=sites.clone() chosen=roles />

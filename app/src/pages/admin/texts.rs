@@ -41,8 +41,11 @@ pub struct AdminTexts {
     pub stock_items: &'static str,
     pub checklists: &'static str,
     pub schedules: &'static str,
-    /// Place kinds: building, floor, room, area.
-    pub place_kinds: [&'static str; 4],
+    /// Place kinds (`AdminTexts::place_kind`).
+    pub place_kind_building: &'static str,
+    pub place_kind_floor: &'static str,
+    pub place_kind_room: &'static str,
+    pub place_kind_area: &'static str,
     pub kind: &'static str,
     pub code: &'static str,
     pub parent: &'static str,
@@ -157,7 +160,10 @@ const CHINESE: AdminTexts = AdminTexts {
     stock_items: "库存物品",
     checklists: "检查表",
     schedules: "巡检计划",
-    place_kinds: ["楼栋", "楼层", "房间", "区域"],
+    place_kind_building: "楼栋",
+    place_kind_floor: "楼层",
+    place_kind_room: "房间",
+    place_kind_area: "区域",
     kind: "类型",
     code: "标签编码",
     parent: "所属",
@@ -268,7 +274,10 @@ const ENGLISH: AdminTexts = AdminTexts {
     stock_items: "Stock items",
     checklists: "Checklists",
     schedules: "Scheduled rounds",
-    place_kinds: ["Building", "Floor", "Room", "Area"],
+    place_kind_building: "Building",
+    place_kind_floor: "Floor",
+    place_kind_room: "Room",
+    place_kind_area: "Area",
     kind: "Kind",
     code: "Label code",
     parent: "Inside",
@@ -363,7 +372,12 @@ const ENGLISH: AdminTexts = AdminTexts {
 impl AdminTexts {
     pub fn place_kind(&self, kind: shared::document::catalog::PlaceKind) -> &'static str {
         use shared::document::catalog::PlaceKind;
-        self.place_kinds[PlaceKind::ALL.iter().position(|known| *known == kind).expect("every kind is in ALL")]
+        match kind {
+            PlaceKind::Building => self.place_kind_building,
+            PlaceKind::Floor => self.place_kind_floor,
+            PlaceKind::Room => self.place_kind_room,
+            PlaceKind::Area => self.place_kind_area,
+        }
     }
 }
 

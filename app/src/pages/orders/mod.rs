@@ -274,7 +274,7 @@ fn state_text(texts: &Texts, state: Option<DocumentState>) -> String {
         Some(DocumentState::Synced) => texts.synced.to_owned(),
         Some(DocumentState::LocalOnly(count)) => texts.changes_on_phone.replace("{}", &count.to_string()),
         Some(DocumentState::Refused(None)) => texts.refused.to_owned(),
-        Some(DocumentState::Refused(Some(code))) => texts.refused_because[code.index()].to_owned(),
+        Some(DocumentState::Refused(Some(code))) => texts.refused(code).to_owned(),
         Some(DocumentState::Unavailable) => texts.unavailable.to_owned(),
         Some(DocumentState::Unknown) | None => texts.not_yet_synced.to_owned(),
     }
