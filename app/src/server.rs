@@ -19,7 +19,7 @@ use crate::session::{Session, SessionSite, SessionUser};
 pub async fn fetch_health() -> Result<Health, AppError> {
     let response = Request::get("/healthz").send().await?;
     if !response.ok() {
-        return Err(AppError::Unreadable(format!("the server answered {}", response.status())));
+        return Err(AppError::Answered { status: response.status(), what: "the health check".to_owned() });
     }
     Ok(response.json::<Health>().await?)
 }
