@@ -103,7 +103,6 @@ text_table! {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Texts {
     pub app_name: &'static str,
-    pub tagline: &'static str,
     pub nav_settings: &'static str,
     /// The bottom bar's tabs (`Texts::tab`).
     pub tab_todo: &'static str,
@@ -363,10 +362,8 @@ pub struct Texts {
     pub reported_by: &'static str,
     pub resolve: &'static str,
     pub satisfaction: &'static str,
-    pub technician: &'static str,
     pub the_original: &'static str,
     pub timeline: &'static str,
-    pub urgency: &'static str,
     /// Priorities (`Texts::priority`).
     pub priority_low: &'static str,
     pub priority_normal: &'static str,
@@ -423,7 +420,6 @@ pub struct Texts {
     pub stocktake_location: &'static str,
     pub stocktake_not_here: &'static str,
     pub stocktakes: &'static str,
-    pub store: &'static str,
     pub totals: &'static str,
     pub variance: &'static str,
     /// Stock categories (`Texts::stock_category`).
@@ -577,7 +573,6 @@ pub fn due_words(due: shared::time::Timestamp, language: Language) -> String {
 
 const CHINESE: Texts = Texts {
     app_name: "后勤",
-    tagline: "巡检、宿舍检查、报修工单与盘点，离线也能用。",
     nav_settings: "设置",
     tab_todo: "待办",
     tab_rounds: "巡检",
@@ -797,10 +792,8 @@ const CHINESE: Texts = Texts {
     reported_by: "报修人",
     resolve: "确认",
     satisfaction: "满意度",
-    technician: "维修技术员",
     the_original: "原工单",
     timeline: "处理记录",
-    urgency: "紧急程度",
     priority_low: "低",
     priority_normal: "普通",
     priority_high: "高",
@@ -853,7 +846,6 @@ const CHINESE: Texts = Texts {
     stocktake_location: "盘点范围（仓库 / 区域）",
     stocktake_not_here: "本机没有这次盘点",
     stocktakes: "盘点",
-    store: "仓库",
     totals: "汇总",
     variance: "差异",
     stock_category_supplies: "办公用品",
@@ -947,7 +939,6 @@ const CHINESE: Texts = Texts {
 
 const ENGLISH: Texts = Texts {
     app_name: "Houqin",
-    tagline: "Inspections, dorm checks, work orders and stocktakes, offline too.",
     nav_settings: "Settings",
     tab_todo: "To do",
     tab_rounds: "Rounds",
@@ -1167,10 +1158,8 @@ const ENGLISH: Texts = Texts {
     reported_by: "Reported by",
     resolve: "Record",
     satisfaction: "Satisfaction",
-    technician: "Technician",
     the_original: "the original",
     timeline: "Timeline",
-    urgency: "Urgency",
     priority_low: "Low",
     priority_normal: "Normal",
     priority_high: "High",
@@ -1223,7 +1212,6 @@ const ENGLISH: Texts = Texts {
     stocktake_location: "Where (store or area)",
     stocktake_not_here: "This stocktake is not on this phone",
     stocktakes: "Stocktakes",
-    store: "Store",
     totals: "Totals",
     variance: "Variance",
     stock_category_supplies: "Supplies",

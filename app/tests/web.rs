@@ -49,23 +49,12 @@ fn stored_language_tags_round_trip() {
     assert_eq!(Language::from_tag("de"), None);
 }
 
+/// Every text of every table is checked in both languages by the tests beside the tables
+/// (`i18n::check_table`); here, that a language gives its own table.
 #[wasm_bindgen_test]
-fn both_languages_translate_every_text() {
-    let chinese = Language::Chinese.texts();
-    let english = Language::English.texts();
-    assert_eq!(chinese.app_name, "后勤");
-    assert_eq!(english.app_name, "Houqin");
-    // A text left untranslated shows up as the same string in both languages.
-    let pairs = [
-        (chinese.tagline, english.tagline),
-        (chinese.nav_settings, english.nav_settings),
-        (chinese.server_unreachable, english.server_unreachable),
-        (chinese.not_found_title, english.not_found_title),
-    ];
-    for (chinese, english) in pairs {
-        assert_ne!(chinese, english);
-        assert!(!chinese.is_empty() && !english.is_empty());
-    }
+fn each_language_gives_its_own_texts() {
+    assert_eq!(Language::Chinese.texts().app_name, "后勤");
+    assert_eq!(Language::English.texts().app_name, "Houqin");
 }
 
 #[wasm_bindgen_test]

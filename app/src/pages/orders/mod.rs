@@ -225,7 +225,7 @@ pub fn ReportFault() -> impl IntoView {
                         </select>
                     </label>
                     <label>
-                        <span>{move || texts.get().urgency}</span>
+                        <span>{move || texts.get().priority_label}</span>
                         <select name="priority" prop:value=move || priority.get() on:change=move |event| priority.set(event_target_value(&event))>
                             {move || {
                                 let texts = texts.get();

@@ -604,7 +604,7 @@ fn ActionForm(
     let fields = match action {
         Action::Assign => view! {
             <label>
-                <span>{texts.technician}</span>
+                <span>{texts.role(Role::Technician)}</span>
                 <select name="assignee" on:change=move |event| choice.set(event_target_value(&event))>
                     <option value="">"—"</option>
                     {technicians}
