@@ -156,9 +156,6 @@ pub fn SiteAdmin() -> impl IntoView {
     }
 }
 
-/// The catalog's sections as `UnreadableEntry::section` names them, for their names.
-const UNREADABLE_SECTIONS: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger"];
-
 /// Entries of the catalog that do not read (hidden from the lists), for the administrator
 /// to remove and add again.
 #[component]
@@ -172,7 +169,7 @@ fn Unreadable(editing: Editing) -> impl IntoView {
             let rows = entries
                 .into_iter()
                 .map(|entry| {
-                    let section = UNREADABLE_SECTIONS.iter().position(|known| *known == entry.section).map_or(entry.section.clone(), |at| t.section_names[at].to_owned());
+                    let section = t.section(&entry.section).map_or(entry.section.clone(), str::to_owned);
                     let field = match &entry.error {
                         DocumentError::MissingField { field } | DocumentError::WrongFieldType { field, .. } | DocumentError::InvalidValue { field, .. } => field.clone(),
                         _ => entry.section.clone(),
@@ -857,8 +854,8 @@ fn Schedules(editing: Editing) -> impl IntoView {
                 .iter()
                 .map(|schedule| {
                     let checklist = catalog.templates.iter().find(|known| known.document == schedule.template).map(|known| format!("{} · {}", known.name_zh, known.name_en)).unwrap_or_default();
-                    let (count, unit) = schedule.every.parts();
-                    let unit = texts.units[["day", "week", "month"].iter().position(|known| *known == unit).unwrap_or(0)];
+                    let (count, _) = schedule.every.parts();
+                    let unit = texts.unit(schedule.every);
                     let to_remove = schedule.id.clone();
                     view! {
                         <li data-schedule=schedule.id.to_string()>
@@ -899,7 +896,7 @@ fn Schedules(editing: Editing) -> impl IntoView {
                     <label>
                         <span>"\u{a0}"</span>
                         <select name="unit" on:change=move |event| unit.set(event_target_value(&event))>
-                            {move || ["day", "week", "month"].iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || unit.get() == *known>{texts.get().units[index]}</option> }).collect_view()}
+                            {move || [Every::Days(1), Every::Weeks(1), Every::Months(1)].into_iter().map(|every| view! { <option value=every.parts().1 selected=move || unit.get() == every.parts().1>{texts.get().unit(every)}</option> }).collect_view()}
                         </select>
                     </label>
                 </div>

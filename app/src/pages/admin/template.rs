@@ -115,7 +115,18 @@ fn options_text(options: &[(EntryId, Label)], failing: &[EntryId]) -> String {
 /// One edit of the draft, run on the phone's copy of the template.
 type TemplateChange = Box<dyn FnOnce(&mut ChecklistTemplate, &Edit) -> Result<(), DocumentError>>;
 
-const KINDS: [&str; 6] = ["pass_fail", "number", "text", "choice", "photo", "signature"];
+/// The kinds of item the form offers, in its order; a reading's unit and limits and a
+/// choice's options are the form's own fields, so these carry none.
+fn offered_kinds() -> [ItemKind; 6] {
+    [
+        ItemKind::PassFail,
+        ItemKind::Number { unit: String::new(), min: None, max: None },
+        ItemKind::Text,
+        ItemKind::Choice { options: Vec::new(), failing: Vec::new() },
+        ItemKind::Photo,
+        ItemKind::Signature,
+    ]
+}
 
 /// The item form's fields.
 #[derive(Clone, Copy)]
@@ -139,7 +150,7 @@ impl ItemForm {
         ItemForm {
             editing: RwSignal::new(None),
             section: RwSignal::new(String::new()),
-            kind: RwSignal::new(KINDS[0].to_owned()),
+            kind: RwSignal::new(ItemKind::PassFail.name().to_owned()),
             label_zh: RwSignal::new(String::new()),
             label_en: RwSignal::new(String::new()),
             required: RwSignal::new(true),
@@ -434,7 +445,7 @@ fn SectionsEditor(builder: Builder) -> impl IntoView {
                         .filter(|item| item.section == section.id)
                         .map(|item| {
                             let (to_edit, to_remove, up, down) = (item.clone(), item.id.clone(), item.clone(), item.clone());
-                            let kind = texts.item_kinds[KINDS.iter().position(|known| *known == item.kind.name()).unwrap_or(0)];
+                            let kind = texts.item_kind(&item.kind);
                             let rules = [item.required.then_some(texts.required), item.photo_on_fail.then_some(texts.photo_on_fail)].into_iter().flatten().collect::<Vec<_>>().join(" · ");
                             view! {
                                 <li class="builder-item" data-item=item.label.en.clone()>
@@ -527,7 +538,7 @@ fn ItemEditor(builder: Builder) -> impl IntoView {
                     <label>
                         <span>{move || texts.get().kind}</span>
                         <select name="kind" on:change=move |event| form.kind.set(event_target_value(&event))>
-                            {move || KINDS.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || form.kind.get() == *known>{texts.get().item_kinds[index]}</option> }).collect_view()}
+                            {move || offered_kinds().into_iter().map(|kind| view! { <option value=kind.name() selected=move || form.kind.get() == kind.name()>{texts.get().item_kind(&kind)}</option> }).collect_view()}
                         </select>
                     </label>
                 </div>

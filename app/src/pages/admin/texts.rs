@@ -76,8 +76,15 @@ pub struct AdminTexts {
     pub unreadable_help: &'static str,
     pub unreadable_field: &'static str,
     pub unreadable_kept: &'static str,
-    /// The catalog's sections, in the order of `UNREADABLE_SECTIONS`.
-    pub section_names: [&'static str; 8],
+    /// The catalog's sections, by the name an unreadable entry gives (`AdminTexts::section`).
+    pub section_places: &'static str,
+    pub section_assets: &'static str,
+    pub section_stock_items: &'static str,
+    pub section_templates: &'static str,
+    pub section_schedules: &'static str,
+    pub section_maintenance: &'static str,
+    pub section_index: &'static str,
+    pub section_ledger: &'static str,
     pub new_checklist: &'static str,
     pub name_zh: &'static str,
     pub name_en: &'static str,
@@ -93,8 +100,13 @@ pub struct AdminTexts {
     pub title_zh: &'static str,
     pub title_en: &'static str,
     pub add_item: &'static str,
-    /// Item kinds: pass/fail, number, text, choice, photo, signature.
-    pub item_kinds: [&'static str; 6],
+    /// The kinds of checklist item (`AdminTexts::item_kind`).
+    pub item_kind_pass_fail: &'static str,
+    pub item_kind_number: &'static str,
+    pub item_kind_text: &'static str,
+    pub item_kind_choice: &'static str,
+    pub item_kind_photo: &'static str,
+    pub item_kind_signature: &'static str,
     pub required: &'static str,
     pub photo_on_fail: &'static str,
     pub weight: &'static str,
@@ -108,8 +120,10 @@ pub struct AdminTexts {
     pub move_down: &'static str,
     pub template_not_here: &'static str,
     pub every: &'static str,
-    /// Schedule units: day, week, month.
-    pub units: [&'static str; 3],
+    /// How often a schedule recurs, after its count (`AdminTexts::unit`).
+    pub unit_day: &'static str,
+    pub unit_week: &'static str,
+    pub unit_month: &'static str,
     pub starts: &'static str,
     pub add_schedule: &'static str,
     pub username: &'static str,
@@ -194,7 +208,14 @@ const CHINESE: AdminTexts = AdminTexts {
     unreadable_help: "这些条目的数据有误，已从列表中隐藏，其余内容不受影响。删除后可重新添加。",
     unreadable_field: "有误的字段",
     unreadable_kept: "出入库记录不能删除，请用盘点调整更正。",
-    section_names: ["地点", "资产", "库存物品", "检查表", "巡检计划", "保养计划", "单据索引", "出入库记录"],
+    section_places: "地点",
+    section_assets: "资产",
+    section_stock_items: "库存物品",
+    section_templates: "检查表",
+    section_schedules: "巡检计划",
+    section_maintenance: "保养计划",
+    section_index: "单据索引",
+    section_ledger: "出入库记录",
     new_checklist: "新建检查表",
     name_zh: "名称（中文）",
     name_en: "名称（英文）",
@@ -210,7 +231,12 @@ const CHINESE: AdminTexts = AdminTexts {
     title_zh: "标题（中文）",
     title_en: "标题（英文）",
     add_item: "添加检查项",
-    item_kinds: ["合格 / 不合格", "读数", "文字", "选择", "照片", "签名"],
+    item_kind_pass_fail: "合格 / 不合格",
+    item_kind_number: "读数",
+    item_kind_text: "文字",
+    item_kind_choice: "选择",
+    item_kind_photo: "照片",
+    item_kind_signature: "签名",
     required: "必填",
     photo_on_fail: "不合格须拍照",
     weight: "权重",
@@ -224,7 +250,9 @@ const CHINESE: AdminTexts = AdminTexts {
     move_down: "下移",
     template_not_here: "本机没有这个检查表，请联网同步。",
     every: "每",
-    units: ["天", "周", "月"],
+    unit_day: "天",
+    unit_week: "周",
+    unit_month: "月",
     starts: "开始日期",
     add_schedule: "添加计划",
     username: "用户名",
@@ -308,16 +336,14 @@ const ENGLISH: AdminTexts = AdminTexts {
     unreadable_help: "These entries hold data the app cannot read. They are hidden from the lists; everything else is unaffected. Remove them, then add them again.",
     unreadable_field: "Wrong field",
     unreadable_kept: "Stock movements cannot be removed: correct them with an adjustment.",
-    section_names: [
-        "Places",
-        "Assets",
-        "Stock items",
-        "Checklists",
-        "Scheduled rounds",
-        "Maintenance plans",
-        "Document index",
-        "Stock movements",
-    ],
+    section_places: "Places",
+    section_assets: "Assets",
+    section_stock_items: "Stock items",
+    section_templates: "Checklists",
+    section_schedules: "Scheduled rounds",
+    section_maintenance: "Maintenance plans",
+    section_index: "Document index",
+    section_ledger: "Stock movements",
     new_checklist: "New checklist",
     name_zh: "Name (Chinese)",
     name_en: "Name (English)",
@@ -333,7 +359,12 @@ const ENGLISH: AdminTexts = AdminTexts {
     title_zh: "Title (Chinese)",
     title_en: "Title (English)",
     add_item: "Add an item",
-    item_kinds: ["Pass / fail", "Reading", "Text", "Choice", "Photo", "Signature"],
+    item_kind_pass_fail: "Pass / fail",
+    item_kind_number: "Reading",
+    item_kind_text: "Text",
+    item_kind_choice: "Choice",
+    item_kind_photo: "Photo",
+    item_kind_signature: "Signature",
     required: "Required",
     photo_on_fail: "Photo required on fail",
     weight: "Weight",
@@ -347,7 +378,9 @@ const ENGLISH: AdminTexts = AdminTexts {
     move_down: "Move down",
     template_not_here: "This checklist is not on this phone yet: connect to sync it.",
     every: "Every",
-    units: ["day", "week", "month"],
+    unit_day: "day",
+    unit_week: "week",
+    unit_month: "month",
     starts: "Starting",
     add_schedule: "Add a schedule",
     username: "User name",
@@ -378,6 +411,45 @@ impl AdminTexts {
             PlaceKind::Room => self.place_kind_room,
             PlaceKind::Area => self.place_kind_area,
         }
+    }
+
+    /// What a checklist item of this kind asks for.
+    pub fn item_kind(&self, kind: &shared::document::template::ItemKind) -> &'static str {
+        use shared::document::template::ItemKind;
+        match kind {
+            ItemKind::PassFail => self.item_kind_pass_fail,
+            ItemKind::Number { .. } => self.item_kind_number,
+            ItemKind::Text => self.item_kind_text,
+            ItemKind::Choice { .. } => self.item_kind_choice,
+            ItemKind::Photo => self.item_kind_photo,
+            ItemKind::Signature => self.item_kind_signature,
+        }
+    }
+
+    /// The unit a schedule recurs in, after its count.
+    pub fn unit(&self, every: shared::document::catalog::Every) -> &'static str {
+        use shared::document::catalog::Every;
+        match every {
+            Every::Days(_) => self.unit_day,
+            Every::Weeks(_) => self.unit_week,
+            Every::Months(_) => self.unit_month,
+        }
+    }
+
+    /// A catalog section by the name an unreadable entry gives it (`UnreadableEntry::section`),
+    /// if it is one the app knows: the names are the document's keys, not an enum of ours.
+    pub fn section(&self, section: &str) -> Option<&'static str> {
+        Some(match section {
+            "places" => self.section_places,
+            "assets" => self.section_assets,
+            "stock_items" => self.section_stock_items,
+            "templates" => self.section_templates,
+            "schedules" => self.section_schedules,
+            "maintenance" => self.section_maintenance,
+            "index" => self.section_index,
+            "ledger" => self.section_ledger,
+            _ => return None,
+        })
     }
 }
 
