@@ -11,10 +11,11 @@ pub(crate) mod history;
 mod texts;
 
 use leptos::prelude::*;
+use shared::document::DocumentType;
 use shared::kpi::{Kpis, PassRate};
 use shared::time::{Span, Timestamp};
 
-use self::texts::{ReviewTexts, TYPES, use_review_texts};
+use self::texts::{ReviewTexts, use_review_texts};
 use crate::edits::{catalog_of, read_catalog};
 use crate::error::AppError;
 use crate::fields::SiteChoice;
@@ -23,8 +24,11 @@ use crate::replica::use_replica;
 use crate::server::{DocumentList, Kept, SiteSummary, display_name, fetch_kept, use_site_people};
 use crate::session::{SessionSite, use_session};
 
-/// The periods offered, in days (the texts' order).
+/// The periods offered, in days.
 const PERIODS: [i64; 3] = [7, 30, 90];
+
+/// The types of document the lists show, the first by default.
+const LISTED_TYPES: [DocumentType; 3] = [DocumentType::WorkOrder, DocumentType::Inspection, DocumentType::Stocktake];
 
 /// "As of 10:32", or, from the phone's copy, how old it is.
 fn age_line<T>(texts: &ReviewTexts, kept: &Kept<T>, language: crate::i18n::Language) -> String {
@@ -105,7 +109,7 @@ struct Filters {
     /// The sites the person manages.
     sites: Signal<Vec<SessionSite>>,
     days: RwSignal<i64>,
-    /// The documents listed: a type of `TYPES`, a status of it, words, only overdue ones.
+    /// The documents listed: a type of `LISTED_TYPES` (as the API spells it), a status of it, words, only overdue ones.
     kind: RwSignal<String>,
     status: RwSignal<String>,
     query: RwSignal<String>,
@@ -136,7 +140,11 @@ impl Filters {
             }),
             sites,
             days: RwSignal::new(asked("days").parse().ok().filter(|days| PERIODS.contains(days)).unwrap_or(30_i64)),
-            kind: RwSignal::new(Some(asked("type")).filter(|kind| TYPES.contains(&kind.as_str())).unwrap_or_else(|| TYPES[0].to_owned())),
+            kind: RwSignal::new(
+                Some(asked("type"))
+                    .filter(|kind| LISTED_TYPES.iter().any(|listed| listed.as_str() == kind))
+                    .unwrap_or_else(|| LISTED_TYPES[0].as_str().to_owned()),
+            ),
             status: RwSignal::new(asked("status")),
             query: RwSignal::new(asked("q")),
             overdue_only: RwSignal::new(asked("overdue") == "true"),
@@ -226,7 +234,7 @@ pub fn Dashboard() -> impl IntoView {
                 <label class="filter">
                     <span>{move || texts.get().period}</span>
                     <select name="period" on:change=move |event| days.set(event_target_value(&event).parse().unwrap_or(30))>
-                        {move || PERIODS.iter().enumerate().map(|(index, period)| view! { <option value=period.to_string() selected=move || days.get() == *period>{texts.get().periods[index]}</option> }).collect_view()}
+                        {move || PERIODS.into_iter().map(|period| view! { <option value=period.to_string() selected=move || days.get() == period>{texts.get().last_days.replace("{}", &period.to_string())}</option> }).collect_view()}
                     </select>
                 </label>
             </div>
@@ -484,7 +492,7 @@ fn DocumentLists(filters: Filters, names: Names) -> impl IntoView {
                 <label class="filter">
                     <span>{move || texts.get().documents}</span>
                     <select name="type" on:change=move |event| { kind.set(event_target_value(&event)); status.set(String::new()); overdue_only.set(false); }>
-                        {move || TYPES.iter().enumerate().map(|(index, known)| view! { <option value=*known selected=move || kind.get() == *known>{texts.get().types[index]}</option> }).collect_view()}
+                        {move || LISTED_TYPES.into_iter().map(|listed| view! { <option value=listed.as_str() selected=move || kind.get() == listed.as_str()>{texts.get().document_type(listed)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="filter">

@@ -12,8 +12,8 @@ pub struct ReviewTexts {
     pub dashboard: &'static str,
     pub managers_only: &'static str,
     pub period: &'static str,
-    /// The periods offered: last 7, 30 and 90 days.
-    pub periods: [&'static str; 3],
+    /// A period offered: `{}` is its number of days.
+    pub last_days: &'static str,
     pub as_of: &'static str,
     pub kept_from: &'static str,
     pub minutes_ago: &'static str,
@@ -36,8 +36,10 @@ pub struct ReviewTexts {
     pub failures_by_asset: &'static str,
     pub nothing_yet: &'static str,
     pub documents: &'static str,
-    /// Document types: work orders, inspections, stocktakes.
-    pub types: [&'static str; 3],
+    /// The types of document the lists show (`ReviewTexts::document_type`).
+    pub type_work_orders: &'static str,
+    pub type_inspections: &'static str,
+    pub type_stocktakes: &'static str,
     pub any_status: &'static str,
     pub search: &'static str,
     pub export_csv: &'static str,
@@ -72,7 +74,7 @@ const CHINESE: ReviewTexts = ReviewTexts {
     dashboard: "数据看板",
     managers_only: "数据看板供各场所的经理和管理员使用。",
     period: "时段",
-    periods: ["近 7 天", "近 30 天", "近 90 天"],
+    last_days: "近 {} 天",
     as_of: "截至",
     kept_from: "离线：显示的是本机保存的数据，获取于",
     minutes_ago: "分钟前",
@@ -95,7 +97,9 @@ const CHINESE: ReviewTexts = ReviewTexts {
     failures_by_asset: "设备故障次数",
     nothing_yet: "本时段暂无数据",
     documents: "文档",
-    types: ["工单", "巡检", "盘点"],
+    type_work_orders: "工单",
+    type_inspections: "巡检",
+    type_stocktakes: "盘点",
     any_status: "全部状态",
     search: "搜索",
     export_csv: "导出 CSV",
@@ -129,7 +133,7 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     dashboard: "Dashboard",
     managers_only: "The dashboard is for the managers and administrators of a site.",
     period: "Period",
-    periods: ["Last 7 days", "Last 30 days", "Last 90 days"],
+    last_days: "Last {} days",
     as_of: "As of",
     kept_from: "Offline: figures kept on this phone, fetched",
     minutes_ago: "min ago",
@@ -152,7 +156,9 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     failures_by_asset: "Failures per asset",
     nothing_yet: "Nothing in this period yet",
     documents: "Documents",
-    types: ["Work orders", "Rounds", "Stocktakes"],
+    type_work_orders: "Work orders",
+    type_inspections: "Rounds",
+    type_stocktakes: "Stocktakes",
     any_status: "Any status",
     search: "Search",
     export_csv: "Export CSV",
@@ -182,10 +188,18 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     hazard_many: "hazards",
 };
 
-/// The document types the lists show, as the API spells them (the texts' order).
-pub const TYPES: [&str; 3] = ["work_order", "inspection", "stocktake"];
-
 impl ReviewTexts {
+    /// A type of document as the lists name it; catalogs and checklists are never listed.
+    pub fn document_type(&self, kind: shared::document::DocumentType) -> Option<&'static str> {
+        use shared::document::DocumentType;
+        match kind {
+            DocumentType::WorkOrder => Some(self.type_work_orders),
+            DocumentType::Inspection => Some(self.type_inspections),
+            DocumentType::Stocktake => Some(self.type_stocktakes),
+            DocumentType::SiteCatalog | DocumentType::ChecklistTemplate => None,
+        }
+    }
+
     /// A count with its unit: "3 orders", "1 order", "3 单".
     pub fn count(&self, count: usize, one: &str, many: &str) -> String {
         format!("{count} {}", if count == 1 { one } else { many })
