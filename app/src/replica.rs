@@ -53,7 +53,7 @@ pub enum DocumentState {
     Unavailable,
 }
 
-/// Why the server refused changes: `shared::document::policy::CODES`, in that order.
+/// Why the server refused changes: one variant for each of `shared::document::policy::CODES`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefusalCode {
     Role,
@@ -65,11 +65,19 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 6] =
-        [RefusalCode::Role, RefusalCode::Name, RefusalCode::Fixed, RefusalCode::Written, RefusalCode::Unreadable, RefusalCode::TooLarge];
-
+    /// The variant for a code the server sent, by name rather than by its place in `CODES`,
+    /// so a code added there is unknown here (and shown as a plain refusal) until it has a
+    /// variant, and a test says so.
     fn parse(code: &str) -> Option<RefusalCode> {
-        shared::document::policy::CODES.iter().position(|known| *known == code).map(|index| RefusalCode::ALL[index])
+        Some(match code {
+            "role" => RefusalCode::Role,
+            "name" => RefusalCode::Name,
+            "fixed" => RefusalCode::Fixed,
+            "written" => RefusalCode::Written,
+            "unreadable" => RefusalCode::Unreadable,
+            "too_large" => RefusalCode::TooLarge,
+            _ => return None,
+        })
     }
 }
 
@@ -707,4 +715,20 @@ fn mark_offline(view: RwSignal<SyncView>) {
 
 fn random() -> u64 {
     crate::edits::random_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::RefusalCode;
+
+    #[wasm_bindgen_test]
+    fn every_refusal_code_the_server_sends_has_its_own_variant() {
+        let parsed: Vec<Option<RefusalCode>> = shared::document::policy::CODES.iter().map(|code| RefusalCode::parse(code)).collect();
+        assert!(parsed.iter().all(Option::is_some), "a code without a variant: {:?} for {:?}", parsed, shared::document::policy::CODES);
+        for (index, code) in parsed.iter().enumerate() {
+            assert!(!parsed[..index].contains(code), "two codes read as {code:?}");
+        }
+    }
 }
