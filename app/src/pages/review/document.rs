@@ -200,7 +200,7 @@ pub fn DocumentReview() -> impl IntoView {
         let id = id.get()?;
         let page = own_page(kind, &id)?;
         let report = (kind == DocumentType::Inspection)
-            .then(|| view! { " " <a class="button" href=format!("/rounds/{id}/report")>{texts.print_report}</a> });
+            .then(|| view! { " " <a class="button" href=format!("/rounds/{id}/report")>{field_texts.get().print_report}</a> });
         Some(view! { <p><a class="button primary" href=page data-action="open-page">{texts.open_page}</a> {report}</p> })
     };
     view! {
@@ -217,7 +217,7 @@ pub fn DocumentReview() -> impl IntoView {
             {side_by_side}
         </section>
         <section class="card" aria-labelledby="history">
-            <h2 id="history">{move || texts.get().history}</h2>
+            <h2 id="history">{move || field_texts.get().history}</h2>
             {timeline}
         </section>
     }

@@ -337,8 +337,8 @@ fn kpi_tiles(kpis: &Kpis, filters: Filters, names: Names) -> impl IntoView {
             {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
             {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), String::new())}
             {tile("overdue", texts.overdue_orders, texts.count(kpis.overdue, texts.order_one, texts.order_many), format!("{} {}", texts.flagged_orders, texts.count(kpis.flagged, texts.order_one, texts.order_many)))}
-            {tile("satisfaction", texts.satisfaction, stars, String::new())}
-            {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", texts.pass_rate))}
+            {tile("satisfaction", field_texts.get().satisfaction, stars, String::new())}
+            {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", field_texts.get().pass_rate))}
             {tile("hazards", texts.open_hazards, texts.count(kpis.open_hazards, texts.hazard_one, texts.hazard_many), format!("{} {}", texts.overdue_hazards, texts.count(kpis.overdue_hazards, texts.hazard_one, texts.hazard_many)))}
             {tile("variance", texts.stock_variance, format!("{} {}", kpis.stock_items_with_variance, texts.items), kpis.stock_absolute_variance.to_string())}
             {stock_tile}
@@ -504,7 +504,7 @@ fn DocumentLists(filters: Filters, names: Names) -> impl IntoView {
                 </label>
             </div>
             <label class="filter search">
-                <span>{move || texts.get().search}</span>
+                <span>{move || field_texts.get().search}</span>
                 <input type="search" name="q" prop:value=query on:change=move |event| query.set(event_target_value(&event)) />
             </label>
             {chips}
