@@ -63,6 +63,7 @@ fn RoleChoices(sites: Vec<SessionSite>, chosen: RwSignal<Vec<SiteRole>>) -> impl
 #[component]
 pub fn People() -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = use_texts();
     let current = use_session();
     let reload = RwSignal::new(0_u32);
     let people = LocalResource::new(move || {
@@ -158,7 +159,7 @@ pub fn People() -> impl IntoView {
             <form class="form" data-form="new-person" on:submit=create>
                 <div class="two-columns">
                     <label>
-                        <span>{move || texts.get().username}</span>
+                        <span>{move || field_texts.get().username}</span>
                         <input name="username" required autocapitalize="none" autocomplete="off" prop:value=username on:input=move |event| username.set(event_target_value(&event)) />
                         {crate::fields::field_error(field_error, "username")}
                     </label>

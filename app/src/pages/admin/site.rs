@@ -618,7 +618,7 @@ impl Entries for StockItemEntries {
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
-        view! { <tr><th>{texts.code}</th><th>{texts.name}</th><th>{texts.bin}</th><th></th></tr> }.into_any()
+        view! { <tr><th>{texts.code}</th><th>{texts.name}</th><th>{use_texts().get().bin}</th><th></th></tr> }.into_any()
     }
 
     fn row(self, _catalog: &CatalogView, _depth: usize, item: &StockItem, actions: AnyView) -> AnyView {
@@ -654,7 +654,7 @@ impl Entries for StockItemEntries {
                     <input name="unit" required prop:value=unit on:input=move |event| unit.set(event_target_value(&event)) />
                 </label>
                 <label>
-                    <span>{move || texts.get().bin}</span>
+                    <span>{move || field_texts.get().bin}</span>
                     <input name="bin" prop:value=bin on:input=move |event| bin.set(event_target_value(&event)) />
                 </label>
                 <label>
