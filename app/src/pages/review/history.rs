@@ -16,48 +16,6 @@ use crate::pages::rounds::text;
 use crate::server::HistoryEntry;
 use shared::document::work_order::PLANNER;
 
-/// What changes say, in each language: (summary, Chinese, English). Work-order steps,
-/// stocktake steps and catalog edits name themselves; others fall back to the summary.
-const PHRASES: &[(&str, &str, &str)] = &[
-    ("started inspection", "开始了检查", "started the round"),
-    ("note", "加了备注", "added a note"),
-    ("photo", "拍了照片", "added a photo"),
-    ("comment", "写了留言", "commented"),
-    ("raised hazard", "上报了隐患", "raised a hazard"),
-    ("no action needed", "说明无需处理", "decided no action was needed"),
-    ("signed", "签了名", "signed"),
-    ("submitted", "提交了检查", "submitted the round"),
-    ("discarded", "放弃了检查", "discarded the round"),
-    ("reviewed", "写了审阅意见", "wrote the review note"),
-    ("reported", "报修", "reported the fault"),
-    ("scheduled", "按维护计划生成了工单", "made the order from the maintenance plan"),
-    ("assigned", "派了工", "dispatched it"),
-    ("acknowledged", "接了单", "acknowledged it"),
-    ("started", "开始维修", "started the repair"),
-    ("paused", "暂停了维修", "paused the repair"),
-    ("completed", "完成了维修", "completed the repair"),
-    ("verified", "验收了", "verified the repair"),
-    ("reopened", "重新打开了", "reopened it"),
-    ("cancelled", "取消了", "cancelled it"),
-    ("merged as a duplicate", "合并为重复报修", "merged it as a duplicate"),
-    ("part used", "用了配件", "used a part"),
-    ("part corrected", "改了配件数量", "corrected a part"),
-    ("priority", "改了紧急程度", "changed the priority"),
-    ("due time", "改了期限", "changed the due time"),
-    ("category", "改了类别", "changed the category"),
-    ("title", "改了标题", "changed the title"),
-    ("description", "改了描述", "changed the description"),
-    ("started stocktake", "开始了盘点", "started the stocktake"),
-    ("count", "盘点了一个货位", "counted a bin"),
-    ("recount", "复盘了一个货位", "recounted a bin"),
-    ("corrected count", "更正了自己的盘点", "corrected a count"),
-    ("recount requested", "要求复盘", "asked for a recount"),
-    ("settled bin", "确定了一个货位的数量", "settled a bin"),
-    ("closed", "结束了盘点", "closed counting"),
-    ("approved", "审批了盘点", "approved the stocktake"),
-    ("found asset", "找到了一项资产", "found an asset"),
-];
-
 /// One line of the history, as shown.
 pub struct Line {
     /// The person, by name.
@@ -123,8 +81,5 @@ fn sentence(texts: &Texts, language: Language, entry: &HistoryEntry, doc: Option
             None => texts.history_answered.replace("{item}", &label),
         };
     }
-    match PHRASES.iter().find(|(known, ..)| *known == summary) {
-        Some((_, chinese, english)) => (if language == Language::Chinese { *chinese } else { *english }).to_owned(),
-        None => summary.to_owned(),
-    }
+    texts.change(summary).unwrap_or(summary).to_owned()
 }
