@@ -300,6 +300,7 @@ pub struct Texts {
     /// Under an asset list cut short: {} is how many more assets there are.
     pub more_assets: &'static str,
     pub qr_labels: &'static str,
+    pub export_csv: &'static str,
     /// Work-order statuses (`Texts::status`).
     pub status_reported: &'static str,
     pub status_assigned: &'static str,
@@ -773,6 +774,7 @@ const CHINESE: Texts = Texts {
     show_all_places: "显示全部 {} 个地点",
     more_assets: "另有 {} 台设备未列出：先选地点，或扫描设备标签",
     qr_labels: "打印二维码标签",
+    export_csv: "导出 CSV",
     status_reported: "已报修",
     status_assigned: "已派工",
     status_acknowledged: "已接单",
@@ -1176,6 +1178,7 @@ const ENGLISH: Texts = Texts {
     show_all_places: "Show all {} places",
     more_assets: "{} more assets not listed: choose a place first, or scan the asset's tag",
     qr_labels: "Print QR labels",
+    export_csv: "Export CSV",
     status_reported: "Reported",
     status_assigned: "Assigned",
     status_acknowledged: "Acknowledged",

@@ -132,6 +132,7 @@ pub(super) fn CatalogEditor<E: Entries>(kind: E, editing: Editing) -> impl IntoV
 #[component]
 fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = crate::i18n::use_texts();
     let outcome = RwSignal::new(None::<(bool, String)>);
     let export = move |_| {
         let Some(catalog) = editing.catalog.get_untracked() else { return };
@@ -164,7 +165,7 @@ fn CsvTools(editing: Editing, list: CatalogList, name: &'static str) -> impl Int
     };
     view! {
         <div class="csv-tools" data-csv=name>
-            <button type="button" data-action="export-csv" on:click=export>{move || texts.get().export_csv}</button>
+            <button type="button" data-action="export-csv" on:click=export>{move || field_texts.get().export_csv}</button>
             <label class="file-button">
                 {move || texts.get().import_csv}
                 <input type="file" name=format!("import-{name}") accept=".csv,text/csv" node_ref=picker on:change=import />

@@ -163,7 +163,7 @@ fn ChecklistFields(zh: RwSignal<String>, en: RwSignal<String>, category: RwSigna
             </label>
         </div>
         <label>
-            <span>{move || texts.get().category}</span>
+            <span>{move || field_texts.get().category_label}</span>
             <select name="category" on:change=move |event| category.set(event_target_value(&event))>
                 {move || shared::document::template::ChecklistCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().checklist_category(known)}</option> }).collect_view()}
             </select>

@@ -97,6 +97,7 @@ impl Editing {
 #[component]
 pub fn SiteAdmin() -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = use_texts();
     let current = use_session();
     let sync = use_replica();
     let params = use_params_map();
@@ -145,7 +146,7 @@ pub fn SiteAdmin() -> impl IntoView {
             <CatalogEditor kind=PlaceEntries::new(chosen_places) editing=editing />
             <CatalogEditor kind=AssetEntries::new(chosen_assets) editing=editing />
             <section class="card" aria-labelledby="labels">
-                <h2 id="labels">{move || texts.get().print_labels}</h2>
+                <h2 id="labels">{move || field_texts.get().qr_labels}</h2>
                 <p class="muted">{move || texts.get().choose_labels}</p>
                 <a class="button" class:disabled=nothing_chosen href=labels_link target="_blank" rel="noopener" data-action="print-labels">{move || texts.get().print_selected}</a>
             </section>
@@ -210,12 +211,12 @@ fn Unreadable(editing: Editing) -> impl IntoView {
 /// Whether a place's or an asset's label is among those to print.
 #[component]
 fn LabelChoice(id: String, chosen: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let texts = use_admin_texts();
+    let texts = use_texts();
     let checked = id.clone();
     view! {
         <input
             type="checkbox"
-            aria-label=move || texts.get().print_labels
+            aria-label=move || texts.get().qr_labels
             prop:checked=move || chosen.with(|chosen| chosen.contains(&checked))
             on:change=move |_| chosen.update(|chosen| if !chosen.remove(&id) { chosen.insert(id.clone()); })
         />
@@ -479,7 +480,7 @@ impl Entries for AssetEntries {
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
-        view! { <tr><th></th><th>{texts.name}</th><th>{texts.tag}</th><th>{texts.place}</th><th></th></tr> }.into_any()
+        view! { <tr><th></th><th>{texts.name}</th><th>{use_texts().get().asset_tag}</th><th>{texts.place}</th><th></th></tr> }.into_any()
     }
 
     fn row(self, catalog: &CatalogView, _depth: usize, asset: &Asset, actions: AnyView) -> AnyView {
@@ -498,6 +499,7 @@ impl Entries for AssetEntries {
 
     fn fields(self, editing: Editing, _editing_id: RwSignal<Option<EntryId>>) -> AnyView {
         let texts = use_admin_texts();
+        let field_texts = use_texts();
         let AssetEntries { name, asset_type, tag, place, installed, .. } = self;
         view! {
             <div class="two-columns">
@@ -510,7 +512,7 @@ impl Entries for AssetEntries {
                     <input name="type" required list="asset-types" prop:value=asset_type on:input=move |event| asset_type.set(event_target_value(&event)) />
                 </label>
                 <label>
-                    <span>{move || texts.get().tag}</span>
+                    <span>{move || field_texts.get().asset_tag}</span>
                     <input name="tag" required autocapitalize="characters" prop:value=tag on:input=move |event| tag.set(event_target_value(&event)) />
                     {editing.error_at("asset-tag")}
                 </label>
@@ -554,7 +556,12 @@ impl Entries for AssetEntries {
             self.tag.get_untracked().trim().to_owned(),
         );
         if name.is_empty() || asset_type.is_empty() || tag.is_empty() {
-            return Err(Refusal::Page(format!("{} / {} / {}", texts.name, texts.asset_type, texts.tag)));
+            return Err(Refusal::Page(format!(
+                "{} / {} / {}",
+                texts.name,
+                texts.asset_type,
+                crate::i18n::current_language().texts().asset_tag
+            )));
         }
         if let Some(other) = catalog.label_taken(&tag, &id) {
             return Err(Refusal::Field("asset-tag", texts.code_taken.replace("{}", other)));
@@ -664,7 +671,7 @@ impl Entries for StockItemEntries {
                 </label>
             </div>
             <label>
-                <span>{move || texts.get().category}</span>
+                <span>{move || field_texts.get().category_label}</span>
                 <select name="category" on:change=move |event| category.set(event_target_value(&event))>
                     {move || StockCategory::ALL.iter().map(|known| known.as_str()).map(|known| view! { <option value=known selected=move || category.get() == known>{field_texts.get().stock_category(known)}</option> }).collect_view()}
                 </select>

@@ -510,7 +510,7 @@ fn DocumentLists(filters: Filters, names: Names) -> impl IntoView {
             {chips}
             {rows}
             // A file, not a page of the app: the router leaves a `download` link to the browser.
-            <a class="button" href=export download=move || format!("{}-{}.csv", chosen.get().unwrap_or_default(), kind.get()) rel="external" data-action="export-csv">{move || texts.get().export_csv}</a>
+            <a class="button" href=export download=move || format!("{}-{}.csv", chosen.get().unwrap_or_default(), kind.get()) rel="external" data-action="export-csv">{move || field_texts.get().export_csv}</a>
         </section>
     }
 }
