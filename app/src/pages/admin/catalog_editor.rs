@@ -72,6 +72,7 @@ pub(super) trait Entries: Copy + Send + Sync + 'static {
 #[component]
 pub(super) fn CatalogEditor<E: Entries>(kind: E, editing: Editing) -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = crate::i18n::use_texts();
     let editing_id = RwSignal::new(None::<EntryId>);
     let clear = move || {
         editing_id.set(None);
@@ -120,7 +121,7 @@ pub(super) fn CatalogEditor<E: Entries>(kind: E, editing: Editing) -> impl IntoV
             {kind.below(editing)}
             <form class="form" data-form=E::FORM on:submit=save>
                 {kind.fields(editing, editing_id)}
-                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=|texts| texts.add on_cancel=Callback::new(move |()| clear()) />
+                <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=Signal::derive(move || field_texts.get().add) on_cancel=Callback::new(move |()| clear()) />
             </form>
             <CsvTools editing=editing list=E::LIST name=E::NAME />
         </section>

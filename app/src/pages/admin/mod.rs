@@ -122,11 +122,11 @@ pub fn AdminHome() -> impl IntoView {
 /// The end of a list editor's form: add (or save, while an entry is being edited) and
 /// cancel the edit.
 #[component]
-fn FormButtons(editing: Signal<bool>, add_label: fn(&texts::AdminTexts) -> &'static str, on_cancel: Callback<()>) -> impl IntoView {
-    let texts = use_admin_texts();
+fn FormButtons(editing: Signal<bool>, add_label: Signal<&'static str>, on_cancel: Callback<()>) -> impl IntoView {
+    let texts = crate::i18n::use_texts();
     view! {
         <div class="buttons">
-            <button type="submit" class="primary">{move || if editing.get() { texts.get().save } else { add_label(texts.get()) }}</button>
+            <button type="submit" class="primary">{move || if editing.get() { texts.get().save } else { add_label.get() }}</button>
             <Show when=move || editing.get()>
                 <button type="button" on:click=move |_| on_cancel.run(())>{move || texts.get().cancel}</button>
             </Show>

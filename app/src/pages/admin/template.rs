@@ -353,7 +353,7 @@ fn TemplateState(builder: Builder) -> impl IntoView {
 /// The checklist's names in both languages and its category.
 #[component]
 fn NamesForm(builder: Builder) -> impl IntoView {
-    let texts = use_admin_texts();
+    let field_texts = crate::i18n::use_texts();
     let name_zh = RwSignal::new(String::new());
     let name_en = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
@@ -382,7 +382,7 @@ fn NamesForm(builder: Builder) -> impl IntoView {
         <section class="card">
             <form class="form" data-form="names" on:submit=rename>
                 <ChecklistFields zh=name_zh en=name_en category=category />
-                <button type="submit">{move || texts.get().save}</button>
+                <button type="submit">{move || field_texts.get().save}</button>
             </form>
         </section>
     }
@@ -393,6 +393,7 @@ fn NamesForm(builder: Builder) -> impl IntoView {
 #[component]
 fn SectionsEditor(builder: Builder) -> impl IntoView {
     let texts = use_admin_texts();
+    let field_texts = crate::i18n::use_texts();
     let Builder { template, form, .. } = builder;
     let section_zh = RwSignal::new(String::new());
     let section_en = RwSignal::new(String::new());
@@ -494,7 +495,7 @@ fn SectionsEditor(builder: Builder) -> impl IntoView {
             <form class="inline-form" data-form="section" on:submit=save_section>
                 <input name="title-zh" placeholder=move || texts.get().title_zh prop:value=section_zh on:input=move |event| section_zh.set(event_target_value(&event)) />
                 <input name="title-en" placeholder=move || texts.get().title_en prop:value=section_en on:input=move |event| section_en.set(event_target_value(&event)) />
-                <button type="submit">{move || if renaming.with(Option::is_some) { texts.get().save } else { texts.get().add_section }}</button>
+                <button type="submit">{move || if renaming.with(Option::is_some) { field_texts.get().save } else { texts.get().add_section }}</button>
             </form>
         </section>
     }
@@ -587,7 +588,7 @@ fn ItemEditor(builder: Builder) -> impl IntoView {
                         <input name="weight" type="number" min="0" inputmode="numeric" prop:value=form.weight on:input=move |event| form.weight.set(event_target_value(&event)) />
                     </label>
                 </div>
-                <FormButtons editing=Signal::derive(move || form.editing.with(Option::is_some)) add_label=|texts| texts.add_item on_cancel=Callback::new(move |()| form.clear()) />
+                <FormButtons editing=Signal::derive(move || form.editing.with(Option::is_some)) add_label=Signal::derive(move || texts.get().add_item) on_cancel=Callback::new(move |()| form.clear()) />
             </form>
         </section>
     }
