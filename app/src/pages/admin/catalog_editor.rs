@@ -63,7 +63,7 @@ pub(super) trait Entries: Copy + Send + Sync + 'static {
         None
     }
     /// What the list shows under its table (how many more there are).
-    fn below(self, _editing: Editing) -> Option<AnyView> {
+    fn below(self) -> Option<AnyView> {
         None
     }
 }
@@ -118,7 +118,7 @@ pub(super) fn CatalogEditor<E: Entries>(kind: E, editing: Editing) -> impl IntoV
                 <thead>{move || E::header(texts.get())}</thead>
                 <tbody>{rows}</tbody>
             </table>
-            {kind.below(editing)}
+            {kind.below()}
             <form class="form" data-form=E::FORM on:submit=save>
                 {kind.fields(editing, editing_id)}
                 <FormButtons editing=Signal::derive(move || editing_id.with(Option::is_some)) add_label=Signal::derive(move || field_texts.get().add) on_cancel=Callback::new(move |()| clear()) />

@@ -143,7 +143,7 @@ pub fn SiteAdmin() -> impl IntoView {
         </section>
         <Show when=move || is_admin() && catalog.with(Option::is_some)>
             <Unreadable editing=editing />
-            <CatalogEditor kind=PlaceEntries::new(chosen_places) editing=editing />
+            <CatalogEditor kind=PlaceEntries::new(chosen_places, catalog) editing=editing />
             <CatalogEditor kind=AssetEntries::new(chosen_assets) editing=editing />
             <section class="card" aria-labelledby="labels">
                 <h2 id="labels">{move || field_texts.get().qr_labels}</h2>
@@ -243,29 +243,35 @@ struct PlaceEntries {
     /// tree order, narrowed by typed words, until someone asks for them all.
     query: RwSignal<String>,
     show_all: RwSignal<bool>,
+    /// The places matching the search, in tree order, and how many match in all: ordered
+    /// once per change, for the table and the line under it.
+    matching: Memo<(Vec<(usize, Place)>, usize)>,
 }
 
 impl PlaceEntries {
-    fn new(chosen: RwSignal<BTreeSet<String>>) -> PlaceEntries {
+    fn new(chosen: RwSignal<BTreeSet<String>>, catalog: Memo<Option<Arc<CatalogView>>>) -> PlaceEntries {
+        let query = RwSignal::new(String::new());
+        let show_all = RwSignal::new(false);
+        let matching = Memo::new(move |_| {
+            let words = search_words(&query.get());
+            let matching: Vec<(usize, Place)> = catalog.with(|catalog| {
+                let Some(catalog) = catalog else { return Vec::new() };
+                catalog.places_in_tree_order().into_iter().filter(|(_, place)| place.has_words(&words)).collect()
+            });
+            let total = matching.len();
+            let shown = if show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
+            (shown, total)
+        });
         PlaceEntries {
             chosen,
             kind: RwSignal::new(PlaceKind::Room.as_str().to_owned()),
             name: RwSignal::new(String::new()),
             code: RwSignal::new(String::new()),
             parent: RwSignal::new(String::new()),
-            query: RwSignal::new(String::new()),
-            show_all: RwSignal::new(false),
+            query,
+            show_all,
+            matching,
         }
-    }
-
-    /// The places matching the search, in tree order, and how many match in all.
-    fn matching(self, catalog: &CatalogView) -> (Vec<(usize, Place)>, usize) {
-        let words = search_words(&self.query.get());
-        let matching: Vec<(usize, Place)> =
-            catalog.places_in_tree_order().into_iter().filter(|(_, place)| place.has_words(&words)).collect();
-        let total = matching.len();
-        let shown = if self.show_all.get() { matching } else { matching.into_iter().take(LISTED_ROWS).collect() };
-        (shown, total)
     }
 }
 
@@ -284,8 +290,8 @@ impl Entries for PlaceEntries {
         &place.id
     }
 
-    fn listed(self, catalog: &CatalogView) -> Vec<(usize, Place)> {
-        self.matching(catalog).0
+    fn listed(self, _catalog: &CatalogView) -> Vec<(usize, Place)> {
+        self.matching.get().0
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
@@ -415,12 +421,12 @@ impl Entries for PlaceEntries {
         )
     }
 
-    fn below(self, editing: Editing) -> Option<AnyView> {
+    fn below(self) -> Option<AnyView> {
         let app_texts = use_texts();
         let show_all = self.show_all;
         let more = move || {
             let app_texts = app_texts.get();
-            let (shown, total) = editing.catalog.with(|catalog| catalog.as_ref().map(|catalog| self.matching(catalog)))?;
+            let (shown, total) = self.matching.get();
             (total > shown.len()).then(|| {
                 view! {
                     <p class="muted place-note" data-place-note="">
