@@ -10,7 +10,7 @@ use shared::protocol::DocumentId;
 use shared::time::Timestamp;
 
 use crate::error::AppError;
-use crate::replica;
+use crate::replica::{Reading, Replica};
 use crate::session::Session;
 
 /// Now, by the phone's clock.
@@ -53,11 +53,11 @@ pub fn catalog_of(session: &Session, site: &str) -> Option<DocumentId> {
 /// catalog holds a site's every place, asset, template and index entry, most screens read
 /// it, and it changes far less often than the documents around it: reading 5,000 places
 /// anew each time a round opened cost a slow phone a quarter of a second.
-pub fn read_catalog(id: &DocumentId) -> Option<Arc<CatalogView>> {
-    replica::read_kept(id)
+pub fn read_catalog(replica: Replica, id: &DocumentId) -> Option<Arc<CatalogView>> {
+    replica.read_kept(id)
 }
 
-impl replica::Reading for CatalogView {
+impl Reading for CatalogView {
     fn read(doc: &automerge::AutoCommit) -> Option<CatalogView> {
         SiteCatalog::read_doc(doc).ok()
     }
@@ -65,7 +65,7 @@ impl replica::Reading for CatalogView {
 
 /// Lists (or updates) a document in its site's index, so other phones learn of it. Does
 /// nothing if the catalog is not on this phone yet; the document syncs either way.
-pub async fn index_in_catalog(session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), AppError> {
-    let Some(catalog) = catalog_of(session, site).filter(|catalog| replica::read(catalog, |_| ()).is_some()) else { return Ok(()) };
-    replica::edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit))??)).await
+pub async fn index_in_catalog(replica: Replica, session: &Session, site: &str, entry: IndexEntry, edit: &Edit) -> Result<(), AppError> {
+    let Some(catalog) = catalog_of(session, site).filter(|catalog| replica.read(catalog, |_| ()).is_some()) else { return Ok(()) };
+    replica.edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| catalog.index_document(&entry, edit))??)).await
 }

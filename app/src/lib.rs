@@ -69,11 +69,11 @@ pub fn App() -> impl IntoView {
     nav::provide_travel();
     replica::provide_replica();
     let current = use_session();
-    let sync = replica::use_replica();
+    let replica = replica::use_replica();
     // Whenever the phone (re)connects, where its person works is checked with the server:
     // a site created or a role changed since (the server closes their sync connection
     // then, so the phone reconnects and learns of it at once).
-    let online = Memo::new(move |_| sync.view.with(|view| view.online));
+    let online = Memo::new(move |_| replica.view.with(|view| view.online));
     Effect::new(move || {
         if online.get() && current.session.with_untracked(Option::is_some) {
             spawn_local(session::refresh(current));
@@ -82,11 +82,11 @@ pub fn App() -> impl IntoView {
     // Sync runs while someone is signed in.
     Effect::new(move || match current.session.get() {
         Some(session) => spawn_local(async move {
-            if let Err(error) = replica::start(&session, sync).await {
+            if let Err(error) = replica.start(&session).await {
                 leptos::logging::error!("cannot start syncing: {error}");
             }
         }),
-        None => replica::stop(),
+        None => replica.stop(),
     });
     view! {
         <Router>
@@ -221,9 +221,9 @@ fn UpdateBanner() -> impl IntoView {
 fn Header() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sync = replica::use_replica();
+    let replica = replica::use_replica();
     let sign_out = move |_| {
-        let unsynced = sync.view.with_untracked(replica::SyncView::local_only);
+        let unsynced = replica.view.with_untracked(replica::SyncView::local_only);
         if unsynced > 0 {
             let warning = texts.get_untracked().sign_out_warning.replace("{}", &unsynced.to_string());
             if !window().confirm_with_message(&warning).unwrap_or(false) {
@@ -231,7 +231,7 @@ fn Header() -> impl IntoView {
             }
         }
         spawn_local(async move {
-            if let Err(error) = session::sign_out(current).await {
+            if let Err(error) = session::sign_out(current, replica).await {
                 leptos::logging::warn!("cannot sign out: {error}");
             }
         });

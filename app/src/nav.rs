@@ -219,7 +219,7 @@ const SAVED_SHOWN: std::time::Duration = std::time::Duration::from_millis(2_500)
 #[component]
 pub fn SavedNote() -> impl IntoView {
     let texts = use_texts();
-    let sync = crate::replica::use_replica();
+    let replica = crate::replica::use_replica();
     let gesture = StoredValue::new(f64::NEG_INFINITY);
     let noted = move |_| gesture.set_value(js_sys::Date::now());
     let listeners = [
@@ -228,7 +228,7 @@ pub fn SavedNote() -> impl IntoView {
         window_event_listener(leptos::ev::change, move |_| noted(())),
     ];
     on_cleanup(move || listeners.into_iter().for_each(WindowListenerHandle::remove));
-    let saved = Memo::new(move |_| sync.view.with(|view| view.last_saved));
+    let saved = Memo::new(move |_| replica.view.with(|view| view.last_saved));
     let shown = RwSignal::new(None::<(shared::protocol::DocumentId, u64)>);
     Effect::new(move |_| {
         let Some(save) = saved.get() else { return };
@@ -249,7 +249,7 @@ pub fn SavedNote() -> impl IntoView {
     });
     move || {
         shown.get().map(|(id, _)| {
-            let synced = move || sync.view.with(|view| view.documents.get(&id) == Some(&crate::replica::DocumentState::Synced));
+            let synced = move || replica.view.with(|view| view.documents.get(&id) == Some(&crate::replica::DocumentState::Synced));
             view! {
                 <p class="saved-note" role="status" data-saved=move || if synced() { "synced" } else { "local" }>
                     {move || if synced() { texts.get().saved_and_synced } else { texts.get().saved_on_phone }}

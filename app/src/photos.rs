@@ -86,8 +86,8 @@ pub async fn keep_drawing(canvas: &HtmlCanvasElement) -> Result<BlobRef, AppErro
 
 /// Uploads every kept file the server has not confirmed. Stops at the first failure (the
 /// next connection tries again); a file the server refuses as damaged is left for a person
-/// to see rather than retried forever.
-pub async fn upload_pending(token: &str) -> Result<usize, AppError> {
+/// to see rather than retried forever. `waiting` hears how many are left after each one.
+pub async fn upload_pending(token: &str, waiting: impl Fn(usize)) -> Result<usize, AppError> {
     let local = store::local().await?;
     let mut uploaded = 0;
     let pending = local.pending_uploads().await?;
@@ -105,7 +105,7 @@ pub async fn upload_pending(token: &str) -> Result<usize, AppError> {
             200 | 201 => {
                 local.mark_uploaded(&sha256).await?;
                 uploaded += 1;
-                crate::replica::note_photos_waiting(total - uploaded);
+                waiting(total - uploaded);
             }
             status => return Err(AppError::Answered { status, what: format!("file {sha256}") }),
         }

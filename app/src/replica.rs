@@ -5,7 +5,8 @@
 //! a clock and a one-second tick (timeouts and reconnects with backoff), listens to the
 //! browser's `online`/`offline` events, writes every change to the store — a local edit
 //! before it counts as saved, a change from the server as it arrives — and publishes a
-//! [`SyncView`] for the interface.
+//! [`SyncView`] for the interface. Components reach all of it through the [`Replica`]
+//! handle in context.
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
@@ -122,26 +123,212 @@ impl SyncView {
     }
 }
 
-/// The replica as components reach it.
+/// The phone's replica as components and their tasks reach it: provided once by `App`
+/// ([`provide_replica`]) and copied into whatever reads or edits documents. Between
+/// sign-in and sign-out it holds the signed-in person's [`Running`] replica; without one,
+/// reads find nothing and edits answer [`AppError::SignedOut`].
 #[derive(Clone, Copy)]
-pub struct CurrentReplica {
+pub struct Replica {
     pub view: RwSignal<SyncView>,
     /// Changes only when some document's content does: views showing documents depend on
     /// this, not on the whole view, so a sync acknowledgement never redraws a form being
     /// filled in.
     pub revision: Memo<u64>,
+    running: StoredValue<Option<Rc<RefCell<Running>>>, LocalStorage>,
+    /// Rises with every start and stop: a start that finishes loading after a later start
+    /// or stop does not install its replica.
+    turn: StoredValue<u64>,
 }
 
-pub fn use_replica() -> CurrentReplica {
+pub fn use_replica() -> Replica {
     use_context().expect("provide_replica() runs in App")
 }
 
 pub fn provide_replica() {
     let view = RwSignal::new(SyncView::default());
-    provide_context(CurrentReplica { view, revision: Memo::new(move |_| view.with(|view| view.revision)) });
+    let revision = Memo::new(move |_| view.with(|view| view.revision));
+    provide_context(Replica { view, revision, running: StoredValue::new_local(None), turn: StoredValue::new(0) });
 }
 
-struct Replica {
+/// What a document reads as, kept between changes by [`Replica::read_kept`]: each type has
+/// its one way of being read from a document, so a kept reading is the same whoever asked
+/// for it.
+pub trait Reading: Sized + Send + Sync + 'static {
+    /// The reading of `doc`, or `None` if it does not read as this.
+    fn read(doc: &AutoCommit) -> Option<Self>;
+}
+
+impl Replica {
+    fn running(self) -> Option<Rc<RefCell<Running>>> {
+        self.running.try_with_value(Clone::clone).flatten()
+    }
+
+    /// Starts syncing for `session`: loads what the phone holds, asks for the user's sites'
+    /// catalogs first, and connects. Replaces a replica already running.
+    pub async fn start(self, session: &Session) -> Result<(), AppError> {
+        // The replica replaced (the person's roles changed, say) stops at once, so no edit
+        // goes to it while the new one loads; the views keep what they show until the new
+        // one has loaded the same documents, rather than drawing every screen empty in
+        // between.
+        let replaced = self.running.try_update_value(Option::take).flatten();
+        if let Some(replaced) = &replaced {
+            replaced.borrow_mut().halt();
+        }
+        let turn = self.next_turn();
+        let loaded = Running::load(session, self.view).await;
+        if self.turn.try_get_value() != Some(turn) {
+            // Signed out, or started again, while this one loaded: the later one decides.
+            if let Ok(running) = loaded {
+                running.borrow_mut().halt();
+            }
+            return Ok(());
+        }
+        match loaded {
+            Ok(running) => {
+                self.running.set_value(Some(running.clone()));
+                // Everything loaded from the store is new to the views.
+                self.view.update(|view| view.revision += 1);
+                pump(&running);
+                Ok(())
+            }
+            Err(error) => {
+                if replaced.is_some() {
+                    // Nothing syncs: the views no longer show what the replaced replica held.
+                    self.view.update(|view| *view = SyncView { revision: view.revision + 1, ..SyncView::default() });
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Stops syncing (sign-out): closes the socket, drops the timers and the kept readings.
+    pub fn stop(self) {
+        self.next_turn();
+        if let Some(running) = self.running.try_update_value(Option::take).flatten() {
+            running.borrow_mut().halt();
+            self.view.update(|view| *view = SyncView { revision: view.revision + 1, ..SyncView::default() });
+        }
+    }
+
+    fn next_turn(self) -> u64 {
+        self.turn
+            .try_update_value(|turn| {
+                *turn += 1;
+                *turn
+            })
+            .unwrap_or_default()
+    }
+
+    /// Reads a document the phone holds.
+    pub fn read<T>(self, id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T> {
+        let running = self.running()?;
+        let this = running.borrow();
+        this.client.document(id).map(read)
+    }
+
+    /// Reads a document the phone holds as a `T`, once per change of the document: the
+    /// reading is kept with the document's heads and shared by every screen that asks again
+    /// before the document changes. Screens redraw on every sync revision and reading a
+    /// round or a catalog of thousands of places again each time is what made them slow; a
+    /// document that does not read as `T` is remembered as such.
+    pub fn read_kept<T: Reading>(self, id: &DocumentId) -> Option<Arc<T>> {
+        let running = self.running()?;
+        let mut this = running.borrow_mut();
+        let this = &mut *this;
+        let doc = this.client.document_mut(id)?;
+        let heads = doc.get_heads();
+        let key = (*id, TypeId::of::<T>());
+        let reading = match this.readings.get(&key) {
+            Some((read_at, reading)) if *read_at == heads => reading.clone(),
+            _ => {
+                let reading = T::read(doc).map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>);
+                this.readings.insert(key, (heads, reading.clone()));
+                reading
+            }
+        };
+        reading.map(|reading| reading.downcast::<T>().unwrap_or_else(|_| unreachable!("readings are kept under their own type")))
+    }
+
+    /// The ids of every document the phone holds.
+    pub fn document_ids(self) -> Vec<DocumentId> {
+        self.running().map(|running| running.borrow().client.documents().map(|(id, _)| *id).collect()).unwrap_or_default()
+    }
+
+    /// The actor a new document is made under on this phone.
+    pub fn device_actor(self) -> Option<ActorId> {
+        self.running().map(|running| running.borrow().actor.clone())
+    }
+
+    /// Asks the server for a document this phone does not hold yet (one opened from a
+    /// manager's list, say); it arrives like any other and the views redraw.
+    pub fn want(self, id: DocumentId) {
+        let Some(running) = self.running() else { return };
+        {
+            let mut this = running.borrow_mut();
+            if this.client.document(&id).is_some() {
+                return;
+            }
+            this.client.request_document(id);
+        }
+        pump(&running);
+    }
+
+    /// Adds a document made on this phone; resolves once it is stored.
+    pub async fn create(self, id: DocumentId, mut doc: AutoCommit) -> Result<(), AppError> {
+        let running = self.running().ok_or(AppError::SignedOut)?;
+        let store = running.borrow().store.clone();
+        store.append(&id, &doc.save()).await?;
+        {
+            let mut this = running.borrow_mut();
+            this.persisted.insert(id, doc.get_heads());
+            this.client.add_document(id, doc);
+            this.client.handle_local_change(&id);
+            this.view.update(|view| view.saved(id));
+        }
+        pump(&running);
+        Ok(())
+    }
+
+    /// Edits a document under this phone's actor for the signed-in user; resolves once the
+    /// change is stored (then, and only then, it is offered to the server).
+    pub async fn edit<T>(self, id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Result<T, AppError>) -> Result<T, AppError> {
+        let running = self.running().ok_or(AppError::SignedOut)?;
+        let (store, chunk, result) = {
+            let mut this = running.borrow_mut();
+            let this = &mut *this;
+            let doc = this.client.document_mut(id).ok_or(AppError::NotOnThisPhone)?;
+            doc.set_actor(this.actor.clone());
+            let result = change(doc)?;
+            let since = this.persisted.get(id).cloned().unwrap_or_default();
+            let chunk = doc.save_after(&since);
+            this.persisted.insert(*id, doc.get_heads());
+            (this.store.clone(), chunk, result)
+        };
+        keep(&store, id, &chunk).await?;
+        {
+            let mut this = running.borrow_mut();
+            this.client.handle_local_change(id);
+            this.view.update(|view| view.saved(*id));
+        }
+        pump(&running);
+        Ok(result)
+    }
+
+    /// Uploads the photos the server has not confirmed, if the phone is online now;
+    /// otherwise the next connection does.
+    pub fn upload_files(self) {
+        if let Some(running) = self.running() {
+            upload_files(&running);
+        }
+    }
+}
+
+/// A reading of a document and the heads it was read at; `None` where the document did
+/// not read as the type asked for.
+type Kept = (Vec<ChangeHash>, Option<Arc<dyn Any + Send + Sync>>);
+
+/// The replica of one signed-in person while it syncs.
+struct Running {
     client: Client,
     store: Store,
     token: String,
@@ -153,8 +340,12 @@ struct Replica {
     persisted: BTreeMap<DocumentId, Vec<ChangeHash>>,
     /// The user's sites' catalogs, whose indexes say what else to fetch.
     catalogs: Vec<DocumentId>,
+    /// The last reading of each document, per type read (see [`Replica::read_kept`]).
+    readings: HashMap<(DocumentId, TypeId), Kept>,
     view: RwSignal<SyncView>,
     timers: Timers,
+    /// Stopped or replaced: a socket still being opened for it is not opened.
+    halted: bool,
 }
 
 /// The tick and the browser event listeners; dropping them stops them.
@@ -206,7 +397,7 @@ impl Drop for Listener {
     }
 }
 
-impl Drop for Replica {
+impl Drop for Running {
     /// A replica replaced or stopped leaves no socket calling handlers that are gone.
     fn drop(&mut self) {
         if let Some(socket) = self.socket.take() {
@@ -215,232 +406,235 @@ impl Drop for Replica {
     }
 }
 
-thread_local! {
-    static RUNNING: RefCell<Option<Rc<RefCell<Replica>>>> = const { RefCell::new(None) };
-}
-
 fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)
 }
 
-/// Starts syncing for `session`: loads what the phone holds, asks for the user's sites'
-/// catalogs first, and connects. Replaces a replica already running.
-pub async fn start(session: &Session, current: CurrentReplica) -> Result<(), AppError> {
-    // The replica replaced (the person's roles changed, say) stops at once, so no edit goes
-    // to it while the new one loads; the views keep what they show until the new one has
-    // loaded the same documents, rather than drawing every screen empty in between.
-    let replaced = RUNNING.take();
-    if let Some(replaced) = &replaced {
-        halt(replaced);
-    }
-    let started = run(session, current).await;
-    if started.is_err() && replaced.is_some() {
-        // Nothing syncs: the views no longer show what the replaced replica held.
-        current.view.update(|view| *view = SyncView { revision: view.revision + 1, ..SyncView::default() });
-    }
-    started
-}
-
-/// Loads what the phone holds for `session` and starts syncing it (see `start`).
-async fn run(session: &Session, current: CurrentReplica) -> Result<(), AppError> {
-    let store = store::local().await?;
-    let actor = ActorId::from(hex::decode(&session.actor).ok().filter(|actor| !actor.is_empty()).ok_or(AppError::SignedOut)?);
-    let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
-    let mut persisted = BTreeMap::new();
-    for id in store.documents().await? {
-        match store.load(&id).await {
-            Ok(Some(mut doc)) => {
-                persisted.insert(id, doc.get_heads());
-                let server_heads = store.server_heads(&id).await.unwrap_or_default();
-                client.add_stored_document(id, doc, server_heads);
+impl Running {
+    /// Loads what the phone holds for `session`, asks for the user's sites' catalogs (and
+    /// what their indexes list) first, and starts the tick and the browser's network
+    /// listeners; the first pump connects.
+    async fn load(session: &Session, view: RwSignal<SyncView>) -> Result<Rc<RefCell<Running>>, AppError> {
+        let store = store::local().await?;
+        let actor = ActorId::from(hex::decode(&session.actor).ok().filter(|actor| !actor.is_empty()).ok_or(AppError::SignedOut)?);
+        let mut client = Client::new(ClientConfig::new(PeerId(format!("phone-{}", session.user.username))), now());
+        let mut persisted = BTreeMap::new();
+        for id in store.documents().await? {
+            match store.load(&id).await {
+                Ok(Some(mut doc)) => {
+                    persisted.insert(id, doc.get_heads());
+                    let server_heads = store.server_heads(&id).await.unwrap_or_default();
+                    client.add_stored_document(id, doc, server_heads);
+                }
+                Ok(None) => {}
+                // One damaged document does not keep the others from syncing.
+                Err(error) => leptos::logging::error!("{error}"),
             }
-            Ok(None) => {}
-            // One damaged document does not keep the others from syncing.
-            Err(error) => leptos::logging::error!("{error}"),
+        }
+        let catalogs: Vec<DocumentId> = session.sites.iter().filter_map(|site| DocumentId::parse(site.catalog.as_deref()?).ok()).collect();
+        for catalog in &catalogs {
+            client.sync_first(*catalog);
+            client.request_document(*catalog);
+            request_indexed(&mut client, catalog);
+        }
+        let running = Rc::new(RefCell::new(Running {
+            client,
+            store,
+            token: session.token.clone(),
+            actor,
+            socket: None,
+            handlers: Vec::new(),
+            persisted,
+            catalogs,
+            readings: HashMap::new(),
+            view,
+            timers: Timers::default(),
+            halted: false,
+        }));
+        let ticking = Rc::downgrade(&running);
+        let tick = Interval::new(TICK_MS, move || {
+            if let Some(running) = ticking.upgrade() {
+                running.borrow_mut().client.handle_timeout(now());
+                pump(&running);
+            }
+        });
+        let reconnecting = Rc::downgrade(&running);
+        let online = Listener::new("online", move || {
+            if let Some(running) = reconnecting.upgrade() {
+                {
+                    let mut this = running.borrow_mut();
+                    this.client.handle_network_available(now());
+                    this.client.handle_timeout(now());
+                }
+                pump(&running);
+            }
+        });
+        let dropping = Rc::downgrade(&running);
+        let offline = Listener::new("offline", move || {
+            // The socket would notice only after a timeout; the phone knows now.
+            if let Some(running) = dropping.upgrade()
+                && let Some(socket) = running.borrow().socket.as_ref()
+            {
+                let _ = socket.close();
+            }
+        });
+        running.borrow_mut().timers = Timers { _tick: Some(tick), _listeners: vec![online, offline] };
+        Ok(running)
+    }
+
+    /// Closes the socket and drops the timers: nothing more happens for this replica.
+    fn halt(&mut self) {
+        self.halted = true;
+        if let Some(socket) = self.socket.take() {
+            detach(&socket);
+        }
+        self.timers = Timers::default();
+    }
+
+    /// Sends the frames the client role has queued, and closes the socket when it asks.
+    fn send(&mut self) {
+        while let Some(transmit) = self.client.poll_transmit() {
+            match (transmit, &self.socket) {
+                (Transmit::Frame(frame), Some(socket)) => {
+                    let _ = socket.send_with_u8_array(&frame);
+                }
+                (Transmit::Close, Some(socket)) => {
+                    let _ = socket.close();
+                }
+                // Browsers cannot ping; the server pings and the browser answers.
+                _ => {}
+            }
         }
     }
-    let catalogs: Vec<DocumentId> = session.sites.iter().filter_map(|site| DocumentId::parse(site.catalog.as_deref()?).ok()).collect();
-    for catalog in &catalogs {
-        client.sync_first(*catalog);
-        client.request_document(*catalog);
-        request_indexed(&mut client, catalog);
+
+    /// Takes the client role's events: the changes to store and the server's heads to
+    /// remember (done after, since the store is asynchronous), a connection wanted, photos
+    /// to upload once connected.
+    fn take_events(&mut self) -> FollowUp {
+        let mut follow_up = FollowUp::default();
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                ClientEvent::ConnectWanted => follow_up.connect = true,
+                ClientEvent::DocumentChanged(id) => {
+                    follow_up.changed = true;
+                    if self.catalogs.contains(&id) {
+                        request_indexed(&mut self.client, &id);
+                    }
+                    let since = self.persisted.get(&id).cloned().unwrap_or_default();
+                    let Some(doc) = self.client.document_mut(&id) else { continue };
+                    let heads = doc.get_heads();
+                    follow_up.to_store.push((id, doc.save_after(&since)));
+                    self.persisted.insert(id, heads);
+                    follow_up.note_server_heads(&self.client, id);
+                }
+                ClientEvent::ServerError(message) => leptos::logging::warn!("the server reported: {message}"),
+                // As after a change from the server, its heads may be new: remember them.
+                ClientEvent::SyncStatusChanged(id, _) => follow_up.note_server_heads(&self.client, id),
+                ClientEvent::Connected { .. } => follow_up.upload = true,
+                ClientEvent::Unavailable(_) | ClientEvent::Refused(_) => {}
+            }
+        }
+        follow_up
     }
-    let replica = Rc::new(RefCell::new(Replica {
-        client,
-        store,
-        token: session.token.clone(),
-        actor,
-        socket: None,
-        handlers: Vec::new(),
-        persisted,
-        catalogs,
-        view: current.view,
-        timers: Timers::default(),
-    }));
-    let ticking = Rc::downgrade(&replica);
-    let tick = Interval::new(TICK_MS, move || {
-        if let Some(replica) = ticking.upgrade() {
-            replica.borrow_mut().client.handle_timeout(now());
-            pump(&replica);
-        }
-    });
-    let reconnecting = Rc::downgrade(&replica);
-    let online = Listener::new("online", move || {
-        if let Some(replica) = reconnecting.upgrade() {
-            let mut this = replica.borrow_mut();
-            this.client.handle_network_available(now());
-            this.client.handle_timeout(now());
-            drop(this);
-            pump(&replica);
-        }
-    });
-    let dropping = Rc::downgrade(&replica);
-    let offline = Listener::new("offline", move || {
-        // The socket would notice only after a timeout; the phone knows now.
-        if let Some(replica) = dropping.upgrade()
-            && let Some(socket) = replica.borrow().socket.as_ref()
-        {
-            let _ = socket.close();
-        }
-    });
-    replica.borrow_mut().timers = Timers { _tick: Some(tick), _listeners: vec![online, offline] };
-    RUNNING.set(Some(replica.clone()));
-    // Everything loaded from the store is new to the views.
-    current.view.update(|view| view.revision += 1);
-    pump(&replica);
-    Ok(())
-}
 
-/// Stops syncing (sign-out): closes the socket, drops the timers and the kept readings.
-pub fn stop() {
-    READINGS.with_borrow_mut(HashMap::clear);
-    if let Some(replica) = RUNNING.take() {
-        halt(&replica);
-        let this = replica.borrow();
-        this.view.set(SyncView { revision: this.view.get_untracked().revision + 1, ..SyncView::default() });
+    /// Each document's sync state as the interface shows it.
+    fn document_states(&self) -> BTreeMap<DocumentId, DocumentState> {
+        let state = |id: &DocumentId| {
+            Some(if self.client.is_refused(id) {
+                DocumentState::Refused(self.client.refusal(id).and_then(|refusal| RefusalCode::parse(&refusal.code)))
+            } else if self.client.is_unavailable(id) {
+                DocumentState::Unavailable
+            } else {
+                match self.client.status(id)? {
+                    SyncStatus::Synced => DocumentState::Synced,
+                    SyncStatus::LocalOnly(count) => DocumentState::LocalOnly(count),
+                    SyncStatus::Unknown => DocumentState::Unknown,
+                }
+            })
+        };
+        self.client.documents().filter_map(|(id, _)| Some((*id, state(id)?))).collect()
+    }
+
+    /// Publishes the sync view. Only a real change notifies: every view that reads the
+    /// documents re-renders on it, and the tick pumps every second (a field being typed
+    /// into must survive).
+    fn publish(&self, changed: bool) {
+        let online = self.client.is_online();
+        let mut next = self.view.get_untracked();
+        if online {
+            next.offline_since = None;
+        }
+        next.online = online;
+        next.documents = self.document_states();
+        if changed {
+            next.revision += 1;
+        }
+        if self.view.with_untracked(|view| *view != next) {
+            self.view.set(next);
+        }
     }
 }
 
-/// Closes a replica's socket and drops its timers.
-fn halt(replica: &Rc<RefCell<Replica>>) {
-    let mut this = replica.borrow_mut();
-    if let Some(socket) = this.socket.take() {
-        detach(&socket);
-    }
-    this.timers = Timers::default();
+/// What one pump leaves to do once the replica is released: storing is asynchronous, and
+/// opening a socket replaces handlers that may be running.
+#[derive(Default)]
+struct FollowUp {
+    /// Some document's content changed.
+    changed: bool,
+    /// New changes to write to the store, per document.
+    to_store: Vec<(DocumentId, Vec<u8>)>,
+    /// Heads the server is known to have, to remember across restarts.
+    confirmed: Vec<(DocumentId, Vec<ChangeHash>)>,
+    upload: bool,
+    connect: bool,
 }
 
-fn running() -> Option<Rc<RefCell<Replica>>> {
-    RUNNING.with_borrow(Clone::clone)
-}
-
-/// Reads a document the phone holds.
-pub fn read<T>(id: &DocumentId, read: impl FnOnce(&AutoCommit) -> T) -> Option<T> {
-    let replica = running()?;
-    let this = replica.borrow();
-    this.client.document(id).map(read)
-}
-
-/// A reading of a document and the heads it was read at; `None` where the document did
-/// not read as the type asked for.
-type Kept = (Vec<ChangeHash>, Option<Arc<dyn Any + Send + Sync>>);
-
-thread_local! {
-    /// The last reading of each document, per type read (see `read_kept`).
-    static READINGS: RefCell<HashMap<(DocumentId, TypeId), Kept>> = RefCell::default();
-}
-
-/// What a document reads as, kept between changes by [`read_kept`]: each type has its one
-/// way of being read from a document, so a kept reading is the same whoever asked for it.
-pub trait Reading: Sized + Send + Sync + 'static {
-    /// The reading of `doc`, or `None` if it does not read as this.
-    fn read(doc: &AutoCommit) -> Option<Self>;
-}
-
-/// Reads a document the phone holds as a `T`, once per change of the document: the reading
-/// is kept with the document's heads and shared by every screen that asks again before the
-/// document changes. Screens redraw on every sync revision and reading a round or a catalog
-/// of thousands of places again each time is what made them slow; a document that does not
-/// read as `T` is remembered as such.
-pub fn read_kept<T: Reading>(id: &DocumentId) -> Option<Arc<T>> {
-    let replica = running()?;
-    let mut this = replica.borrow_mut();
-    let doc = this.client.document_mut(id)?;
-    let heads = doc.get_heads();
-    let key = (*id, TypeId::of::<T>());
-    let kept =
-        READINGS.with_borrow(|readings| readings.get(&key).filter(|(read_at, _)| *read_at == heads).map(|(_, reading)| reading.clone()));
-    let reading = match kept {
-        Some(reading) => reading,
-        None => {
-            let reading = T::read(doc).map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>);
-            READINGS.with_borrow_mut(|readings| readings.insert(key, (heads, reading.clone())));
-            reading
+impl FollowUp {
+    fn note_server_heads(&mut self, client: &Client, id: DocumentId) {
+        if let Some(heads) = client.server_heads(&id).filter(|heads| !heads.is_empty()) {
+            self.confirmed.push((id, heads));
         }
+    }
+
+    fn carry_out(self, running: &Rc<RefCell<Running>>) {
+        let FollowUp { changed: _, to_store, confirmed, upload, connect } = self;
+        if !to_store.is_empty() || !confirmed.is_empty() {
+            let store = running.borrow().store.clone();
+            spawn_local(async move {
+                for (id, chunk) in to_store {
+                    if let Err(error) = keep(&store, &id, &chunk).await {
+                        leptos::logging::error!("cannot keep changes from the server: {error}");
+                    }
+                }
+                for (id, heads) in confirmed {
+                    if let Err(error) = store.save_server_heads(&id, &heads).await {
+                        leptos::logging::warn!("cannot remember what the server has: {error}");
+                    }
+                }
+            });
+        }
+        if upload {
+            upload_files(running);
+        }
+        if connect {
+            // After the callback that got here has returned: opening replaces the socket's
+            // handlers, and a handler must not be dropped while it runs.
+            spawn_local(open_socket(running.clone()));
+        }
+    }
+}
+
+/// Carries out what the client role asks for: frames to send, events to act on, the view
+/// to update, and then what is left to do outside the replica.
+fn pump(running: &Rc<RefCell<Running>>) {
+    let follow_up = {
+        let mut this = running.borrow_mut();
+        this.send();
+        let follow_up = this.take_events();
+        this.publish(follow_up.changed);
+        follow_up
     };
-    reading.map(|reading| reading.downcast::<T>().unwrap_or_else(|_| unreachable!("readings are kept under their own type")))
-}
-
-/// Asks the server for a document this phone does not hold yet (one opened from a
-/// manager's list, say); it arrives like any other and the views redraw.
-pub fn want(id: DocumentId) {
-    let Some(replica) = running() else { return };
-    {
-        let mut this = replica.borrow_mut();
-        if this.client.document(&id).is_some() {
-            return;
-        }
-        this.client.request_document(id);
-    }
-    pump(&replica);
-}
-
-/// The ids of every document the phone holds.
-pub fn document_ids() -> Vec<DocumentId> {
-    running().map(|replica| replica.borrow().client.documents().map(|(id, _)| *id).collect()).unwrap_or_default()
-}
-
-/// Adds a document made on this phone; resolves once it is stored.
-pub async fn create(id: DocumentId, mut doc: AutoCommit) -> Result<(), AppError> {
-    let replica = running().ok_or(AppError::SignedOut)?;
-    let store = replica.borrow().store.clone();
-    store.append(&id, &doc.save()).await?;
-    {
-        let mut this = replica.borrow_mut();
-        this.persisted.insert(id, doc.get_heads());
-        this.client.add_document(id, doc);
-        this.client.handle_local_change(&id);
-        this.view.update(|view| view.saved(id));
-    }
-    pump(&replica);
-    Ok(())
-}
-
-/// Edits a document under this phone's actor for the signed-in user; resolves once the
-/// change is stored (then, and only then, it is offered to the server).
-pub async fn edit<T>(id: &DocumentId, change: impl FnOnce(&mut AutoCommit) -> Result<T, AppError>) -> Result<T, AppError> {
-    let replica = running().ok_or(AppError::SignedOut)?;
-    let (store, chunk, result) = {
-        let mut this = replica.borrow_mut();
-        let actor = this.actor.clone();
-        let doc = this.client.document_mut(id).ok_or(AppError::NotOnThisPhone)?;
-        doc.set_actor(actor);
-        let result = change(doc)?;
-        let heads = doc.get_heads();
-        let this = &mut *this;
-        let since = this.persisted.get(id).cloned().unwrap_or_default();
-        let chunk = this.client.document_mut(id).expect("just edited").save_after(&since);
-        this.persisted.insert(*id, heads);
-        (this.store.clone(), chunk, result)
-    };
-    keep(&store, id, &chunk).await?;
-    {
-        let mut this = replica.borrow_mut();
-        this.client.handle_local_change(id);
-        this.view.update(|view| view.saved(*id));
-    }
-    pump(&replica);
-    Ok(result)
+    follow_up.carry_out(running);
 }
 
 /// Stores a chunk of new changes, then compacts the document's records once they are
@@ -460,36 +654,24 @@ async fn keep(store: &Store, id: &DocumentId, chunk: &[u8]) -> Result<(), store:
     Ok(())
 }
 
-/// Uploads the photos the server has not confirmed, if the phone is online now; otherwise
-/// the next connection does.
-pub fn upload_files() {
-    let Some(replica) = running() else { return };
-    let (online, token) = {
-        let this = replica.borrow();
-        (this.client.is_online(), this.token.clone())
+/// Counts the photos the server has not confirmed for the sync line, then uploads them if
+/// the phone is online.
+fn upload_files(running: &Rc<RefCell<Running>>) {
+    let (online, token, view) = {
+        let this = running.borrow();
+        (this.client.is_online(), this.token.clone(), this.view)
     };
+    let note_waiting = move |waiting: usize| view.update(|view| view.photos_waiting = waiting);
     spawn_local(async move {
-        count_photos_waiting().await;
-        if online && let Err(error) = crate::photos::upload_pending(&token).await {
+        if let Ok(local) = store::local().await
+            && let Ok(pending) = local.pending_uploads().await
+        {
+            note_waiting(pending.len());
+        }
+        if online && let Err(error) = crate::photos::upload_pending(&token, note_waiting).await {
             leptos::logging::warn!("photos not uploaded yet: {error}");
         }
     });
-}
-
-/// Counts the photos the server has not confirmed, for the sync line.
-async fn count_photos_waiting() {
-    if let Ok(local) = store::local().await
-        && let Ok(pending) = local.pending_uploads().await
-    {
-        note_photos_waiting(pending.len());
-    }
-}
-
-/// Shows on the sync line how many photos the server has not confirmed.
-pub fn note_photos_waiting(waiting: usize) {
-    if let Some(replica) = running() {
-        replica.borrow().view.update(|view| view.photos_waiting = waiting);
-    }
 }
 
 /// An id for a new document.
@@ -497,134 +679,16 @@ pub fn new_document_id() -> DocumentId {
     DocumentId::from_random(crate::edits::random_bytes())
 }
 
-/// The actor a new document is made under on this phone.
-pub fn device_actor() -> Option<ActorId> {
-    running().map(|replica| replica.borrow().actor.clone())
-}
-
-/// Carries out what the client role asks for: frames to send, connections to open,
-/// changes to store, and the view to update.
-fn pump(replica: &Rc<RefCell<Replica>>) {
-    let mut connect = false;
-    let mut to_store = Vec::new();
-    let mut confirmed = Vec::new();
-    let mut upload = false;
-    {
-        let mut this = replica.borrow_mut();
-        while let Some(transmit) = this.client.poll_transmit() {
-            match (transmit, &this.socket) {
-                (Transmit::Frame(frame), Some(socket)) => {
-                    let _ = socket.send_with_u8_array(&frame);
-                }
-                (Transmit::Close, Some(socket)) => {
-                    let _ = socket.close();
-                }
-                // Browsers cannot ping; the server pings and the browser answers.
-                _ => {}
-            }
-        }
-        let mut changed = false;
-        while let Some(event) = this.client.poll_event() {
-            match event {
-                ClientEvent::ConnectWanted => connect = true,
-                ClientEvent::DocumentChanged(id) => {
-                    changed = true;
-                    if this.catalogs.contains(&id) {
-                        request_indexed(&mut this.client, &id);
-                    }
-                    let since = this.persisted.get(&id).cloned().unwrap_or_default();
-                    let Some(doc) = this.client.document_mut(&id) else { continue };
-                    let heads = doc.get_heads();
-                    to_store.push((id, doc.save_after(&since)));
-                    this.persisted.insert(id, heads);
-                    if let Some(heads) = this.client.server_heads(&id).filter(|heads| !heads.is_empty()) {
-                        confirmed.push((id, heads));
-                    }
-                }
-                ClientEvent::ServerError(message) => leptos::logging::warn!("the server reported: {message}"),
-                // As after a change from the server, its heads may be new: remember them.
-                ClientEvent::SyncStatusChanged(id, _) => {
-                    if let Some(heads) = this.client.server_heads(&id).filter(|heads| !heads.is_empty()) {
-                        confirmed.push((id, heads));
-                    }
-                }
-                ClientEvent::Connected { .. } => upload = true,
-                ClientEvent::Unavailable(_) | ClientEvent::Refused(_) => {}
-            }
-        }
-        let documents = this
-            .client
-            .documents()
-            .map(|(id, _)| *id)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .filter_map(|id| {
-                let state = if this.client.is_refused(&id) {
-                    DocumentState::Refused(this.client.refusal(&id).and_then(|refusal| RefusalCode::parse(&refusal.code)))
-                } else if this.client.is_unavailable(&id) {
-                    DocumentState::Unavailable
-                } else {
-                    match this.client.status(&id)? {
-                        SyncStatus::Synced => DocumentState::Synced,
-                        SyncStatus::LocalOnly(count) => DocumentState::LocalOnly(count),
-                        SyncStatus::Unknown => DocumentState::Unknown,
-                    }
-                };
-                Some((id, state))
-            })
-            .collect();
-        let online = this.client.is_online();
-        // Only a real change notifies: every view that reads the documents re-renders on
-        // it, and the tick pumps every second (a field being typed into must survive).
-        let mut next = this.view.get_untracked();
-        if online {
-            next.offline_since = None;
-        }
-        next.online = online;
-        next.documents = documents;
-        if changed {
-            next.revision += 1;
-        }
-        if this.view.with_untracked(|view| *view != next) {
-            this.view.set(next);
-        }
-    }
-    if !to_store.is_empty() || !confirmed.is_empty() {
-        let store = replica.borrow().store.clone();
-        spawn_local(async move {
-            for (id, chunk) in to_store {
-                if let Err(error) = keep(&store, &id, &chunk).await {
-                    leptos::logging::error!("cannot keep changes from the server: {error}");
-                }
-            }
-            for (id, heads) in confirmed {
-                if let Err(error) = store.save_server_heads(&id, &heads).await {
-                    leptos::logging::warn!("cannot remember what the server has: {error}");
-                }
-            }
-        });
-    }
-    if upload {
-        upload_files();
-    }
-    if connect {
-        // After the callback that got here has returned: opening replaces the socket's
-        // handlers, and a handler must not be dropped while it runs.
-        spawn_local(open_socket(replica.clone()));
-    }
-}
-
 /// Opens the sync socket with a single-use ticket, so the session's token never travels in
 /// a URL (where server logs and the browser's error lines keep it).
-async fn open_socket(replica: Rc<RefCell<Replica>>) {
-    let current = || running().is_some_and(|current| Rc::ptr_eq(&current, &replica));
+async fn open_socket(running: Rc<RefCell<Running>>) {
     // Stopped (signed out) or replaced while this waited its turn: nothing to open.
-    if !current() {
+    if running.borrow().halted {
         return;
     }
-    let token = replica.borrow().token.clone();
+    let token = running.borrow().token.clone();
     let ticket = crate::server::sync_ticket(&token).await;
-    if !current() {
+    if running.borrow().halted {
         return;
     }
     let socket = ticket.ok().and_then(|ticket| {
@@ -633,48 +697,47 @@ async fn open_socket(replica: Rc<RefCell<Replica>>) {
         WebSocket::new(&format!("{scheme}://{}/sync?ticket={ticket}", location.host().unwrap_or_default())).ok()
     });
     let Some(socket) = socket else {
-        let view = {
-            let mut this = replica.borrow_mut();
+        {
+            let mut this = running.borrow_mut();
             this.client.handle_disconnected(now(), random());
-            this.view
-        };
-        mark_offline(view);
-        return pump(&replica);
+            mark_offline(this.view);
+        }
+        return pump(&running);
     };
-    let replica = &replica;
+    let running = &running;
     socket.set_binary_type(BinaryType::Arraybuffer);
-    let opened = Rc::downgrade(replica);
+    let opened = Rc::downgrade(running);
     let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-        if let Some(replica) = opened.upgrade() {
-            replica.borrow_mut().client.handle_connected(now());
-            pump(&replica);
+        if let Some(running) = opened.upgrade() {
+            running.borrow_mut().client.handle_connected(now());
+            pump(&running);
         }
     });
-    let received = Rc::downgrade(replica);
+    let received = Rc::downgrade(running);
     let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-        let Some(replica) = received.upgrade() else { return };
+        let Some(running) = received.upgrade() else { return };
         let Some(data) = event.dyn_ref::<MessageEvent>().map(MessageEvent::data) else { return };
         let Ok(buffer) = data.dyn_into::<ArrayBuffer>() else { return };
         let frame = Uint8Array::new(&buffer).to_vec();
-        replica.borrow_mut().client.handle_frame(now(), &frame);
-        pump(&replica);
+        running.borrow_mut().client.handle_frame(now(), &frame);
+        pump(&running);
     });
-    let closed = Rc::downgrade(replica);
+    let closed = Rc::downgrade(running);
     let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-        if let Some(replica) = closed.upgrade() {
+        if let Some(running) = closed.upgrade() {
             {
-                let mut this = replica.borrow_mut();
+                let mut this = running.borrow_mut();
                 this.socket = None;
                 this.client.handle_disconnected(now(), random());
                 mark_offline(this.view);
             }
-            pump(&replica);
+            pump(&running);
         }
     });
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let mut this = replica.borrow_mut();
+    let mut this = running.borrow_mut();
     if let Some(old) = this.socket.replace(socket) {
         detach(&old);
     }
@@ -719,9 +782,44 @@ fn random() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use leptos::prelude::Owner;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    use super::RefusalCode;
+    use super::{RefusalCode, provide_replica, use_replica};
+    use crate::session::{Session, SessionUser, new_actor};
+
+    /// One turn of the browser's microtasks: a start waiting on IndexedDB is still waiting.
+    async fn yield_once() {
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL)).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_replica_stopped_while_it_loads_does_not_start_after_all() {
+        let owner = Owner::new();
+        owner.set();
+        provide_replica();
+        let replica = use_replica();
+        let session = Session {
+            token: "not-a-token".to_owned(),
+            expires_at: i64::MAX,
+            user: SessionUser { username: "ana".to_owned(), display_name: "Ana".to_owned() },
+            sites: Vec::new(),
+            actor: new_actor(),
+        };
+        // Signed out while what the phone holds is being loaded.
+        let stopping = async {
+            yield_once().await;
+            replica.stop();
+        };
+        let (started, ()) = futures::future::join(replica.start(&session), stopping).await;
+        assert!(started.is_ok(), "{started:?}");
+        assert!(replica.device_actor().is_none(), "the replica started after the sign-out");
+        // Started again, with nothing after it, it runs, and a stop stops it.
+        replica.start(&session).await.expect("starts");
+        assert!(replica.device_actor().is_some(), "a start did not run");
+        replica.stop();
+        assert!(replica.device_actor().is_none(), "a stop left the replica running");
+    }
 
     #[wasm_bindgen_test]
     fn every_refusal_code_the_server_sends_has_its_own_variant() {

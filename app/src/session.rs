@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::replica::Replica;
 use crate::store;
 
 /// What the phone keeps after signing in.
@@ -120,8 +121,8 @@ pub async fn refresh(current: CurrentSession) {
 /// everything this phone keeps, so the next person to sign in here sees only what their
 /// own roles allow. The caller warns first when changes are still on this phone only.
 /// Offline the token cannot be signed out on the server: it lapses when it expires.
-pub async fn sign_out(current: CurrentSession) -> Result<(), AppError> {
-    crate::replica::stop();
+pub async fn sign_out(current: CurrentSession, replica: Replica) -> Result<(), AppError> {
+    replica.stop();
     if let Some(session) = current.session.get_untracked() {
         // Not waited for: a phone with no connection signs out all the same.
         spawn_local(async move {

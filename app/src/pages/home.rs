@@ -114,8 +114,8 @@ pub fn ThisPhone() -> impl IntoView {
 #[component]
 pub fn ServerStatus() -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
-    let connected = Memo::new(move |_| sync.view.with(|view| view.online));
+    let replica = use_replica();
+    let connected = Memo::new(move |_| replica.view.with(|view| view.online));
     let health = LocalResource::new(move || {
         let _ = connected.get();
         fetch_health()
@@ -143,11 +143,11 @@ pub fn ServerStatus() -> impl IntoView {
 #[component]
 pub fn SyncSummary() -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
+    let replica = use_replica();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     move || {
         let texts = texts.get();
-        let view = sync.view.get();
+        let view = replica.view.get();
         let waiting = view.local_only();
         let (state, text) = match (view.online, view.offline_since) {
             (true, _) if waiting == 0 && view.catching_up() => {

@@ -45,7 +45,7 @@ fn place_path(catalog: &CatalogView, place: &str) -> Vec<String> {
 pub fn LabelPage() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let params = use_params_map();
     // The router hands the segment as it came: decoded the way the server encoded it.
     let code =
@@ -53,11 +53,11 @@ pub fn LabelPage() -> impl IntoView {
     // `None` while a site's catalog has yet to reach the phone (just signed in): "not
     // found" would be said too soon.
     let found = Memo::new(move |_| {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let session = current.session.get()?;
         let Some(code) = code.get() else { return Some(None) };
         let catalogs: Vec<_> =
-            session.sites.iter().map(|site| (site, catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)))).collect();
+            session.sites.iter().map(|site| (site, catalog_of(&session, &site.id).and_then(|id| read_catalog(replica, &id)))).collect();
         let found = catalogs.iter().find_map(|(site, catalog)| {
             let catalog = catalog.as_ref()?;
             let (asset, place) = catalog.find_code(&code)?;

@@ -30,18 +30,19 @@ use crate::edits::{catalog_of, edit_now, entry_id, read_catalog};
 use crate::error::AppError;
 use crate::fields::PlacePicker;
 use crate::i18n::use_texts;
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::session::{CurrentSession, Session, use_session};
 
 /// Edits the site's catalog on this phone; the change syncs like any other.
 async fn change_catalog(
+    replica: Replica,
     session: &Session,
     site: &str,
     change: impl FnOnce(&mut SiteCatalog, &Edit) -> Result<(), DocumentError>,
 ) -> Result<(), AppError> {
     let catalog = catalog_of(session, site).ok_or(AppError::NotOnThisPhone)?;
     let edit = edit_now(&session.user.username)?;
-    replica::edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit))??)).await
+    replica.edit(&catalog, |doc| Ok(SiteCatalog::edit_in(doc, |catalog| change(catalog, &edit))??)).await
 }
 
 /// What every part of the page needs: the site, its catalog as this phone has it, and
@@ -49,6 +50,7 @@ async fn change_catalog(
 #[derive(Clone, Copy)]
 pub(super) struct Editing {
     session: CurrentSession,
+    pub(super) replica: Replica,
     pub(super) site: Memo<String>,
     pub(super) catalog: Memo<Option<Arc<CatalogView>>>,
     message: RwSignal<Option<(bool, String)>>,
@@ -68,7 +70,7 @@ impl Editing {
         let message = self.message;
         self.field_error.set(None);
         spawn_local(async move {
-            match change_catalog(&session, &site, change).await {
+            match change_catalog(self.replica, &session, &site, change).await {
                 Ok(()) => {
                     message.set(None);
                     done();
@@ -99,7 +101,7 @@ pub fn SiteAdmin() -> impl IntoView {
     let texts = use_admin_texts();
     let field_texts = use_texts();
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let params = use_params_map();
     let site = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
     let is_admin = move || {
@@ -108,10 +110,10 @@ pub fn SiteAdmin() -> impl IntoView {
         })
     };
     let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &site.get())?)
+        let _ = replica.revision.get();
+        read_catalog(replica, &catalog_of(&current.session.get()?, &site.get())?)
     });
-    let editing = Editing { session: current, site, catalog, message: RwSignal::new(None), field_error: RwSignal::new(None) };
+    let editing = Editing { session: current, replica, site, catalog, message: RwSignal::new(None), field_error: RwSignal::new(None) };
     let chosen_places = RwSignal::new(BTreeSet::<String>::new());
     let chosen_assets = RwSignal::new(BTreeSet::<String>::new());
     let site_name = move || {
@@ -750,6 +752,7 @@ fn template_state(texts: &AdminTexts, template: &TemplateRef) -> String {
 fn Checklists(editing: Editing) -> impl IntoView {
     let texts = use_admin_texts();
     let current = use_session();
+    let replica = editing.replica;
     let navigate = use_navigate();
     let name_zh = RwSignal::new(String::new());
     let name_en = RwSignal::new(String::new());
@@ -769,11 +772,11 @@ fn Checklists(editing: Editing) -> impl IntoView {
             let outcome = async {
                 let site_id = SiteId::parse(&site)?;
                 let edit = edit_now(&session.user.username)?;
-                let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+                let actor = replica.device_actor().ok_or(AppError::SignedOut)?;
                 let first = Section { id: entry_id("section"), order: 0, title: Label::new(&name.zh, &name.en) };
                 let template = ChecklistTemplate::create_draft(actor, &site_id, &name, &chosen, first, &edit)?;
-                let id = replica::new_document_id();
-                replica::create(id, template.into_doc()).await?;
+                let id = crate::replica::new_document_id();
+                replica.create(id, template.into_doc()).await?;
                 let reference = TemplateRef {
                     document: id.url(),
                     name_zh: name.zh.clone(),
@@ -781,7 +784,7 @@ fn Checklists(editing: Editing) -> impl IntoView {
                     category: chosen.clone(),
                     version: 0,
                 };
-                change_catalog(&session, &site, move |catalog, edit| catalog.put_template(&reference, edit)).await?;
+                change_catalog(editing.replica, &session, &site, move |catalog, edit| catalog.put_template(&reference, edit)).await?;
                 Ok::<_, AppError>(id)
             }
             .await;

@@ -19,7 +19,7 @@ use crate::edits::{catalog_of, edit_now, entry_id};
 use crate::error::AppError;
 use crate::i18n::CurrentLanguage;
 use crate::pages::rounds::{ItemRow, ItemRowData};
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::session::{CurrentSession, use_session};
 
 /// The template as this phone has it: published checklist, draft, and whether they differ.
@@ -31,20 +31,22 @@ struct Read {
     changed: bool,
 }
 
-fn read_template(id: &DocumentId) -> Option<Read> {
-    replica::read(id, |doc| {
-        let template = ChecklistTemplate::from_doc(doc.clone()).ok()?;
-        let (header, published) = template.read().ok()?;
-        let draft = template.draft().ok()?;
-        // The draft carries the published version number, so any difference is an edit.
-        let changed = draft != published;
-        Some(Read { site: header.site.to_string(), published, draft, changed })
-    })
-    .flatten()
+fn read_template(replica: Replica, id: &DocumentId) -> Option<Read> {
+    replica
+        .read(id, |doc| {
+            let template = ChecklistTemplate::from_doc(doc.clone()).ok()?;
+            let (header, published) = template.read().ok()?;
+            let draft = template.draft().ok()?;
+            // The draft carries the published version number, so any difference is an edit.
+            let changed = draft != published;
+            Some(Read { site: header.site.to_string(), published, draft, changed })
+        })
+        .flatten()
 }
 
 /// Edits the template on this phone and reports failures in `message`.
 fn change_template(
+    replica: Replica,
     current: CurrentSession,
     id: DocumentId,
     message: RwSignal<Option<(bool, String)>>,
@@ -52,11 +54,12 @@ fn change_template(
 ) {
     let Some(session) = current.session.get_untracked() else { return };
     spawn_local(async move {
-        let outcome = replica::edit(&id, |doc| {
-            let edit = edit_now(&session.user.username)?;
-            Ok(ChecklistTemplate::edit_in(doc, |template| change(template, &edit))??)
-        })
-        .await;
+        let outcome = replica
+            .edit(&id, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Ok(ChecklistTemplate::edit_in(doc, |template| change(template, &edit))??)
+            })
+            .await;
         if let Err(error) = outcome {
             message.set(Some((false, error.to_string())));
         }
@@ -248,6 +251,7 @@ impl ItemForm {
 #[derive(Clone, Copy)]
 struct Builder {
     current: CurrentSession,
+    replica: Replica,
     id: Memo<Option<DocumentId>>,
     template: Memo<Option<Read>>,
     message: RwSignal<Option<(bool, String)>>,
@@ -259,21 +263,21 @@ impl Builder {
     fn edit(self, change: TemplateChange) {
         if let Some(id) = self.id.get_untracked() {
             self.message.set(None);
-            change_template(self.current, id, self.message, move |template, edit| change(template, edit));
+            change_template(self.replica, self.current, id, self.message, move |template, edit| change(template, edit));
         }
     }
 }
 
 #[component]
 pub fn TemplateBuilder() -> impl IntoView {
-    let sync = use_replica();
+    let replica = use_replica();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let template = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_template(&id.get()?)
+        let _ = replica.revision.get();
+        read_template(replica, &id.get()?)
     });
-    let builder = Builder { current: use_session(), id, template, message: RwSignal::new(None), form: ItemForm::new() };
+    let builder = Builder { current: use_session(), replica, id, template, message: RwSignal::new(None), form: ItemForm::new() };
     view! {
         <TemplateState builder=builder />
         <Show when=move || template.with(Option::is_some)>
@@ -290,7 +294,7 @@ pub fn TemplateBuilder() -> impl IntoView {
 #[component]
 fn TemplateState(builder: Builder) -> impl IntoView {
     let texts = use_admin_texts();
-    let Builder { current, id, template, message, .. } = builder;
+    let Builder { current, replica, id, template, message, .. } = builder;
     let publish = move |_| {
         let (Some(session), Some(id), Some(read)) = (current.session.get_untracked(), id.get_untracked(), template.get_untracked()) else {
             return;
@@ -298,11 +302,12 @@ fn TemplateState(builder: Builder) -> impl IntoView {
         let texts = texts.get_untracked();
         spawn_local(async move {
             let outcome = async {
-                let version = replica::edit(&id, |doc| {
-                    let edit = edit_now(&session.user.username)?;
-                    Ok(ChecklistTemplate::edit_in(doc, |template| template.publish(&edit))??)
-                })
-                .await?;
+                let version = replica
+                    .edit(&id, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        Ok(ChecklistTemplate::edit_in(doc, |template| template.publish(&edit))??)
+                    })
+                    .await?;
                 // The site's catalog names the version rounds start from.
                 let catalog = catalog_of(&session, &read.site).ok_or(AppError::NotOnThisPhone)?;
                 let reference = TemplateRef {
@@ -312,11 +317,12 @@ fn TemplateState(builder: Builder) -> impl IntoView {
                     category: read.draft.category.clone(),
                     version,
                 };
-                replica::edit(&catalog, |doc| {
-                    let edit = edit_now(&session.user.username)?;
-                    Ok(SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit))??)
-                })
-                .await?;
+                replica
+                    .edit(&catalog, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        Ok(SiteCatalog::edit_in(doc, |catalog| catalog.put_template(&reference, &edit))??)
+                    })
+                    .await?;
                 Ok::<_, AppError>(version)
             }
             .await;

@@ -17,7 +17,7 @@ use shared::protocol::DocumentId;
 use shared::schedule::{plan_index, plan_occurrence};
 
 use crate::edits::{catalog_of, edit_now, index_in_catalog, now, read_catalog};
-use crate::replica::{self, use_replica};
+use crate::replica::use_replica;
 use crate::session::use_session;
 
 thread_local! {
@@ -29,18 +29,18 @@ thread_local! {
 #[component]
 pub fn PreventiveMaintenance() -> impl IntoView {
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     Effect::new(move || {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let Some(session) = current.session.get() else { return };
         let now = now();
         for site in session.sites.iter().filter(|site| site.role.manages() || site.role == Role::Technician) {
-            let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)) else { continue };
+            let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(replica, &id)) else { continue };
             let Ok(site_id) = SiteId::parse(&site.id) else { continue };
             for plan in &catalog.maintenance {
                 let Some(index) = plan_index(plan.every, plan.start, now) else { continue };
                 let id = WorkOrder::preventive_id(&site_id, &plan.id, index);
-                let fresh = replica::read(&id, |_| ()).is_none() && UNDER_WAY.with_borrow_mut(|under_way| under_way.insert(id));
+                let fresh = replica.read(&id, |_| ()).is_none() && UNDER_WAY.with_borrow_mut(|under_way| under_way.insert(id));
                 if !fresh {
                     continue;
                 }
@@ -59,7 +59,7 @@ pub fn PreventiveMaintenance() -> impl IntoView {
                 let (session, site_key, title) = (session.clone(), site.id.clone(), plan.title.clone());
                 spawn_local(async move {
                     let outcome = async {
-                        replica::create(id, order.into_doc()).await?;
+                        replica.create(id, order.into_doc()).await?;
                         let edit = edit_now(&session.user.username)?;
                         let entry = IndexEntry {
                             document: id.url(),
@@ -69,7 +69,7 @@ pub fn PreventiveMaintenance() -> impl IntoView {
                             location,
                             updated_at: starts,
                         };
-                        index_in_catalog(&session, &site_key, entry, &edit).await
+                        index_in_catalog(replica, &session, &site_key, entry, &edit).await
                     }
                     .await;
                     if let Err(message) = outcome {

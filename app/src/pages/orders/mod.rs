@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::{Role, SiteId};
 use shared::document::DocumentType;
-use shared::document::catalog::{Asset, IndexEntry};
+use shared::document::catalog::{Asset, CatalogView, IndexEntry};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Status, WorkOrder, WorkOrderView};
 use shared::protocol::DocumentId;
 use shared::routes::AppRoute;
@@ -25,8 +25,8 @@ use crate::fields::{CodeField, LISTED_PLACES, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Texts, use_texts};
 use crate::pages::COMPACT_ROWS;
 use crate::photos;
-use crate::replica::{self, DocumentState, use_replica};
-use crate::session::use_session;
+use crate::replica::{DocumentState, Replica, use_replica};
+use crate::session::{Session, use_session};
 
 /// "Report a fault": what, where (a place, or the code on its label), which asset, how
 /// urgent, a photo; for people at several sites, the site.
@@ -34,171 +34,27 @@ use crate::session::use_session;
 pub fn ReportFault() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sync = use_replica();
-    let title = RwSignal::new(String::new());
-    let site = RwSignal::new(String::new());
-    let place = RwSignal::new(String::new());
-    let asset = RwSignal::new(String::new());
-    let category = RwSignal::new(Category::Other.as_str().to_owned());
-    let priority = RwSignal::new(Priority::Normal.as_str().to_owned());
-    let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    // The report just made on this phone, for the confirmation.
-    let reported = RwSignal::new(None::<DocumentId>);
-    let picker = NodeRef::<leptos::html::Input>::new();
+    let replica = use_replica();
+    let form = FaultForm::new();
+    let FaultForm { title, site, category, priority, error, reported, picker, .. } = form;
     let sites = Signal::derive(move || current.session.get().map(|session| session.sites).unwrap_or_default());
-    let chosen_site = move || current.session.get()?.site_or_first(&site.get()).map(|known| known.id.clone());
-    let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &chosen_site()?)?)
-    });
-    // An asset picked says which trade repairs it, when its type tells.
-    let pick_asset = move |asset_id: String| {
-        let trade = catalog.with_untracked(|catalog| {
-            catalog
-                .as_ref()?
-                .assets
-                .iter()
-                .find(|known| known.id.as_str() == asset_id)
-                .and_then(|known| Category::for_asset_type(&known.asset_type))
-        });
-        if let Some(trade) = trade {
-            category.set(trade.as_str().to_owned());
-        }
-        asset.set(asset_id);
-    };
-    // The label on a door or an asset, typed or scanned, fills in where (and which asset).
-    let use_code = move |typed: String| {
-        code.set(typed.clone());
-        let found = catalog.with_untracked(|catalog| {
-            catalog.as_ref().and_then(|catalog| {
-                catalog.find_code(&typed).map(|(asset, place)| (place.id.to_string(), asset.map(|asset| asset.id.to_string())))
-            })
-        });
-        match found {
-            Some((place_id, asset_id)) => {
-                place.set(place_id);
-                pick_asset(asset_id.unwrap_or_default());
-                error.set(None);
-            }
-            None if typed.trim().is_empty() => error.set(None),
-            None => error.set(Some(texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
-        }
-    };
     // Sent here by a label's page: that place (or asset), and this form in view.
     let section = NodeRef::<leptos::html::Section>::new();
-    crate::fields::take_label_request("fault", section, site, catalog, use_code);
+    crate::fields::take_label_request("fault", section, site, form.catalog, move |code| form.use_code(code));
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(session) = current.session.get_untracked() else { return };
-        let Some(site_id) = chosen_site() else { return };
-        let text = title.get_untracked();
-        let (place_id, asset_id) = (place.get_untracked(), asset.get_untracked());
-        let trade = Category::parse(&category.get_untracked()).unwrap_or(Category::Other);
-        let urgency = Priority::parse(&priority.get_untracked()).unwrap_or(Priority::Normal);
+        let Some(fault) = form.fault() else { return };
         let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
         spawn_local(async move {
-            let outcome = async {
-                let edit = edit_now(&session.user.username)?;
-                let new = NewWorkOrder {
-                    site: SiteId::parse(&site_id)?,
-                    title: text,
-                    description: String::new(),
-                    location: place_id,
-                    asset: Some(asset_id).filter(|asset| !asset.is_empty()),
-                    category: trade,
-                    priority: urgency,
-                    due_at: Some(edit.at.plus_millis(urgency.default_due_millis())),
-                    source: None,
-                };
-                let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
-                let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit)?;
-                if let Some(picture) = &picture {
-                    let photo = photos::keep(picture).await?;
-                    order.add_comment(&entry_id("comment"), "", Some(&photo), &edit)?;
-                }
-                let status = order.read()?.state().status;
-                let id = replica::new_document_id();
-                replica::create(id, order.into_doc()).await?;
-                if picture.is_some() {
-                    replica::upload_files();
-                }
-                // The site's index tells the others' phones the report exists.
-                let entry = IndexEntry {
-                    document: id.url(),
-                    document_type: DocumentType::WorkOrder,
-                    title: new.title.trim().to_owned(),
-                    status: status.as_str().to_owned(),
-                    location: new.location.clone(),
-                    updated_at: edit.at,
-                };
-                index_in_catalog(&session, &site_id, entry, &edit).await?;
-                Ok::<_, AppError>(id)
-            }
-            .await;
-            match outcome {
+            match file_report(replica, &session, fault, picture).await {
                 Ok(id) => {
-                    // The whole form afresh, for the next fault.
-                    title.set(String::new());
-                    code.set(String::new());
-                    place.set(String::new());
-                    asset.set(String::new());
-                    category.set(Category::Other.as_str().to_owned());
-                    priority.set(Priority::Normal.as_str().to_owned());
-                    error.set(None);
-                    if let Some(input) = picker.get_untracked() {
-                        input.set_value("");
-                    }
+                    form.clear();
                     reported.set(Some(id));
                 }
                 Err(message) => error.set(Some(message.to_string())),
             }
         });
-    };
-    // The assets at the place chosen (or anywhere), at most `LISTED_PLACES` of them, the
-    // chosen one always, and how many were left out: a site's thousands of extinguishers
-    // are found by place or by tag.
-    let listed_assets = Memo::new(move |_| {
-        let chosen_place = place.get();
-        let chosen = asset.get();
-        catalog.with(|catalog| {
-            let Some(catalog) = catalog.as_ref() else { return (Vec::new(), 0) };
-            let option = |known: &Asset| (known.id.to_string(), format!("{} ({})", known.name, known.tag));
-            let (at_place, total) = catalog.assets_at(&chosen_place, LISTED_PLACES);
-            let left_out = total - at_place.len();
-            let mut shown: Vec<(String, String)> = at_place.into_iter().map(option).collect();
-            if !chosen.is_empty()
-                && !shown.iter().any(|(id, _)| *id == chosen)
-                && let Some(known) = catalog.assets.iter().find(|known| known.id.as_str() == chosen)
-            {
-                shown.insert(0, option(known));
-            }
-            (shown, left_out)
-        })
-    });
-    let asset_options = move || {
-        let chosen = asset.get_untracked();
-        listed_assets.with(|(shown, _)| {
-            shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view()
-        })
-    };
-    let more_assets =
-        move || listed_assets.with(|(_, left_out)| (*left_out > 0).then(|| texts.get().more_assets.replace("{}", &left_out.to_string())));
-    let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
-    let where_fields = move || {
-        has_catalog.get().then(|| {
-            view! {
-                <PlacePicker catalog=catalog.into() chosen=place none=Signal::stored("—") on_pick=Callback::new(move |_| asset.set(String::new())) />
-                <label>
-                    <span>{move || texts.get().asset}</span>
-                    <select name="asset" prop:value=move || asset.get() on:change=move |event| pick_asset(event_target_value(&event))>
-                        <option value="">"—"</option>
-                        {asset_options}
-                    </select>
-                </label>
-                {move || more_assets().map(|note| view! { <p class="muted place-note" data-asset-note="">{note}</p> })}
-            }
-        })
     };
     view! {
         <section node_ref=section class="card" aria-labelledby="report-fault">
@@ -212,12 +68,16 @@ pub fn ReportFault() -> impl IntoView {
                     } />
                 </label>
                 <SiteChoice sites=sites chosen=site name="site" />
-                <CodeField value=code on_code=Callback::new(use_code) />
-                {where_fields}
+                <CodeField value=form.code on_code=Callback::new(move |code| form.use_code(code)) />
+                <WhereFields form=form />
                 <div class="two-columns">
                     <label>
                         <span>{move || texts.get().category_label}</span>
-                        <select name="category" prop:value=move || category.get() on:change=move |event| category.set(event_target_value(&event))>
+                        <select name="category" prop:value=move || category.get().as_str() on:change=move |event| {
+                            if let Ok(chosen) = Category::parse(&event_target_value(&event)) {
+                                category.set(chosen);
+                            }
+                        }>
                             {move || {
                                 let texts = texts.get();
                                 Category::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Category::Other>{texts.category(*known)}</option> }).collect_view()
@@ -226,7 +86,11 @@ pub fn ReportFault() -> impl IntoView {
                     </label>
                     <label>
                         <span>{move || texts.get().priority_label}</span>
-                        <select name="priority" prop:value=move || priority.get() on:change=move |event| priority.set(event_target_value(&event))>
+                        <select name="priority" prop:value=move || priority.get().as_str() on:change=move |event| {
+                            if let Ok(chosen) = Priority::parse(&event_target_value(&event)) {
+                                priority.set(chosen);
+                            }
+                        }>
                             {move || {
                                 let texts = texts.get();
                                 Priority::ALL.iter().map(|known| view! { <option value=known.as_str() selected=*known == Priority::Normal>{texts.priority(*known)}</option> }).collect_view()
@@ -257,13 +121,226 @@ pub fn ReportFault() -> impl IntoView {
     }
 }
 
-/// A work order as this phone has it, read once per change of the document however many
-/// screens show it (see `replica::read_kept`).
-pub(crate) fn read_order(id: &DocumentId) -> Option<Arc<WorkOrderView>> {
-    replica::read_kept(id)
+/// The fault report being filled in: its fields, the chosen site's catalog, and how the
+/// last report went.
+#[derive(Clone, Copy)]
+struct FaultForm {
+    texts: Signal<&'static Texts>,
+    title: RwSignal<String>,
+    site: RwSignal<String>,
+    /// The site reported at: the one chosen, else the person's first.
+    chosen_site: Memo<Option<SiteId>>,
+    place: RwSignal<String>,
+    asset: RwSignal<String>,
+    category: RwSignal<Category>,
+    priority: RwSignal<Priority>,
+    /// A label's code, typed or scanned.
+    code: RwSignal<String>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    error: RwSignal<Option<String>>,
+    /// The report just made on this phone, for the confirmation.
+    reported: RwSignal<Option<DocumentId>>,
+    picker: NodeRef<leptos::html::Input>,
 }
 
-impl replica::Reading for WorkOrderView {
+/// A fault as reported, before it is a work order.
+struct Fault {
+    site: SiteId,
+    title: String,
+    place: String,
+    asset: String,
+    category: Category,
+    priority: Priority,
+}
+
+impl FaultForm {
+    fn new() -> FaultForm {
+        let current = use_session();
+        let replica = use_replica();
+        let site = RwSignal::new(String::new());
+        let chosen_site = Memo::new(move |_| current.session.get()?.site_or_first(&site.get()).map(|known| known.id.clone()));
+        let catalog = Memo::new(move |_| {
+            let _ = replica.revision.get();
+            read_catalog(replica, &catalog_of(&current.session.get()?, &chosen_site.get()?)?)
+        });
+        FaultForm {
+            texts: use_texts(),
+            title: RwSignal::new(String::new()),
+            site,
+            chosen_site,
+            place: RwSignal::new(String::new()),
+            asset: RwSignal::new(String::new()),
+            category: RwSignal::new(Category::Other),
+            priority: RwSignal::new(Priority::Normal),
+            code: RwSignal::new(String::new()),
+            catalog,
+            error: RwSignal::new(None),
+            reported: RwSignal::new(None),
+            picker: NodeRef::new(),
+        }
+    }
+
+    /// Picks an asset; it says which trade repairs it, when its type tells.
+    fn pick_asset(self, asset_id: String) {
+        let trade = self.catalog.with_untracked(|catalog| {
+            catalog
+                .as_ref()?
+                .assets
+                .iter()
+                .find(|known| known.id.as_str() == asset_id)
+                .and_then(|known| Category::for_asset_type(&known.asset_type))
+        });
+        if let Some(trade) = trade {
+            self.category.set(trade);
+        }
+        self.asset.set(asset_id);
+    }
+
+    /// The label on a door or an asset, typed or scanned, fills in where (and which asset).
+    fn use_code(self, typed: String) {
+        self.code.set(typed.clone());
+        let found = self.catalog.with_untracked(|catalog| {
+            catalog.as_ref().and_then(|catalog| {
+                catalog.find_code(&typed).map(|(asset, place)| (place.id.to_string(), asset.map(|asset| asset.id.to_string())))
+            })
+        });
+        match found {
+            Some((place_id, asset_id)) => {
+                self.place.set(place_id);
+                self.pick_asset(asset_id.unwrap_or_default());
+                self.error.set(None);
+            }
+            None if typed.trim().is_empty() => self.error.set(None),
+            None => self.error.set(Some(self.texts.get_untracked().unknown_code.replace("{}", typed.trim()))),
+        }
+    }
+
+    /// The fault as the form holds it, at the chosen site.
+    fn fault(self) -> Option<Fault> {
+        Some(Fault {
+            site: self.chosen_site.get_untracked()?,
+            title: self.title.get_untracked(),
+            place: self.place.get_untracked(),
+            asset: self.asset.get_untracked(),
+            category: self.category.get_untracked(),
+            priority: self.priority.get_untracked(),
+        })
+    }
+
+    /// The whole form afresh, for the next fault.
+    fn clear(self) {
+        self.title.set(String::new());
+        self.code.set(String::new());
+        self.place.set(String::new());
+        self.asset.set(String::new());
+        self.category.set(Category::Other);
+        self.priority.set(Priority::Normal);
+        self.error.set(None);
+        if let Some(input) = self.picker.get_untracked() {
+            input.set_value("");
+        }
+    }
+}
+
+/// Where the fault is: a place of the site and an asset there, once the site's catalog is
+/// on the phone. The assets listed are those at the place chosen (or anywhere), at most
+/// `LISTED_PLACES` of them, the chosen one always, and how many were left out: a site's
+/// thousands of extinguishers are found by place or by tag.
+#[component]
+fn WhereFields(form: FaultForm) -> impl IntoView {
+    let texts = use_texts();
+    let FaultForm { place, asset, catalog, .. } = form;
+    let listed_assets = Memo::new(move |_| {
+        let chosen_place = place.get();
+        let chosen = asset.get();
+        catalog.with(|catalog| {
+            let Some(catalog) = catalog.as_ref() else { return (Vec::new(), 0) };
+            let option = |known: &Asset| (known.id.to_string(), format!("{} ({})", known.name, known.tag));
+            let (at_place, total) = catalog.assets_at(&chosen_place, LISTED_PLACES);
+            let left_out = total - at_place.len();
+            let mut shown: Vec<(String, String)> = at_place.into_iter().map(option).collect();
+            if !chosen.is_empty()
+                && !shown.iter().any(|(id, _)| *id == chosen)
+                && let Some(known) = catalog.assets.iter().find(|known| known.id.as_str() == chosen)
+            {
+                shown.insert(0, option(known));
+            }
+            (shown, left_out)
+        })
+    });
+    let asset_options = move || {
+        let chosen = asset.get_untracked();
+        listed_assets.with(|(shown, _)| {
+            shown.iter().map(|(id, text)| view! { <option value=id.clone() selected=*id == chosen>{text.clone()}</option> }).collect_view()
+        })
+    };
+    let more_assets =
+        move || listed_assets.with(|(_, left_out)| (*left_out > 0).then(|| texts.get().more_assets.replace("{}", &left_out.to_string())));
+    let has_catalog = Memo::new(move |_| catalog.with(Option::is_some));
+    move || {
+        has_catalog.get().then(|| {
+            view! {
+                <PlacePicker catalog=catalog.into() chosen=place none=Signal::stored("—") on_pick=Callback::new(move |_| asset.set(String::new())) />
+                <label>
+                    <span>{move || texts.get().asset}</span>
+                    <select name="asset" prop:value=move || asset.get() on:change=move |event| form.pick_asset(event_target_value(&event))>
+                        <option value="">"—"</option>
+                        {asset_options}
+                    </select>
+                </label>
+                {move || more_assets().map(|note| view! { <p class="muted place-note" data-asset-note="">{note}</p> })}
+            }
+        })
+    }
+}
+
+/// Makes a work order of a fault on this phone (with its photo, shrunk and kept here) and
+/// lists it in its site's index, which tells the others' phones it exists.
+async fn file_report(replica: Replica, session: &Session, fault: Fault, picture: Option<web_sys::File>) -> Result<DocumentId, AppError> {
+    let Fault { site, title, place, asset, category, priority } = fault;
+    let edit = edit_now(&session.user.username)?;
+    let new = NewWorkOrder {
+        site,
+        title,
+        description: String::new(),
+        location: place,
+        asset: Some(asset).filter(|asset| !asset.is_empty()),
+        category,
+        priority,
+        due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
+        source: None,
+    };
+    let actor = replica.device_actor().ok_or(AppError::SignedOut)?;
+    let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit)?;
+    if let Some(picture) = &picture {
+        let photo = photos::keep(picture).await?;
+        order.add_comment(&entry_id("comment"), "", Some(&photo), &edit)?;
+    }
+    let status = order.read()?.state().status;
+    let id = crate::replica::new_document_id();
+    replica.create(id, order.into_doc()).await?;
+    if picture.is_some() {
+        replica.upload_files();
+    }
+    let entry = IndexEntry {
+        document: id.url(),
+        document_type: DocumentType::WorkOrder,
+        title: new.title.trim().to_owned(),
+        status: status.as_str().to_owned(),
+        location: new.location.clone(),
+        updated_at: edit.at,
+    };
+    index_in_catalog(replica, session, new.site.as_str(), entry, &edit).await?;
+    Ok(id)
+}
+
+/// A work order as this phone has it, read once per change of the document however many
+/// screens show it (see `Replica::read_kept`).
+pub(crate) fn read_order(replica: Replica, id: &DocumentId) -> Option<Arc<WorkOrderView>> {
+    replica.read_kept(id)
+}
+
+impl crate::replica::Reading for WorkOrderView {
     fn read(doc: &automerge::AutoCommit) -> Option<WorkOrderView> {
         WorkOrder::read_doc(doc).ok()
     }
@@ -293,8 +370,8 @@ fn state_name(state: Option<DocumentState>) -> &'static str {
 /// A document's sync state as a badge: synced, changes on this phone, refused…
 pub fn sync_badge(id: DocumentId) -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
-    let state = move || sync.view.with(|view| view.documents.get(&id).copied());
+    let replica = use_replica();
+    let state = move || replica.view.with(|view| view.documents.get(&id).copied());
     view! {
         <span class=move || format!("badge badge-{}", state_name(state())) data-state=move || state_name(state())>
             {move || state_text(texts.get(), state())}
@@ -484,10 +561,10 @@ fn WaitingOrders(id: &'static str, heading: Signal<&'static str>, rows: Signal<V
 
 /// Every work order on the phone, read once per change for all the lists.
 fn use_orders() -> Memo<Vec<(DocumentId, Arc<WorkOrderView>)>> {
-    let sync = use_replica();
+    let replica = use_replica();
     Memo::new(move |_| {
-        let _ = sync.revision.get();
-        replica::document_ids().into_iter().filter_map(|id| Some((id, read_order(&id)?))).collect()
+        let _ = replica.revision.get();
+        replica.document_ids().into_iter().filter_map(|id| Some((id, read_order(replica, &id)?))).collect()
     })
 }
 
@@ -590,6 +667,7 @@ fn OrderRow(id: DocumentId, orders: Memo<Vec<(DocumentId, Arc<WorkOrderView>)>>)
 pub fn CommentForm(id: DocumentId) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let comment = RwSignal::new(String::new());
     let photo_input = NodeRef::<leptos::html::Input>::new();
     let add_comment = move |event: leptos::ev::SubmitEvent| {
@@ -607,13 +685,14 @@ pub fn CommentForm(id: DocumentId) -> impl IntoView {
                     Some(picture) => Some(photos::keep(picture).await?),
                     None => None,
                 };
-                replica::edit(&id, |doc| {
-                    let edit = edit_now(&session.user.username)?;
-                    Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit))??)
-                })
-                .await?;
+                replica
+                    .edit(&id, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), &text, photo.as_ref(), &edit))??)
+                    })
+                    .await?;
                 if photo.is_some() {
-                    replica::upload_files();
+                    replica.upload_files();
                 }
                 Ok::<(), AppError>(())
             }
@@ -670,6 +749,7 @@ pub fn Photo(sha256: String) -> impl IntoView {
 pub(crate) fn History(id: DocumentId) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let entries = RwSignal::new(None::<Result<Vec<crate::server::HistoryEntry>, AppError>>);
     let load = move |_| {
@@ -677,7 +757,7 @@ pub(crate) fn History(id: DocumentId) -> impl IntoView {
         spawn_local(async move {
             let history = crate::server::fetch_history(&session.token, &id).await;
             // The site's people, for their names (kept on the phone as it fetches them).
-            if let Some(site) = replica::read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten() {
+            if let Some(site) = replica.read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten() {
                 crate::server::site_people(&session.token, &site).await;
             }
             entries.set(Some(history));
@@ -692,7 +772,7 @@ pub(crate) fn History(id: DocumentId) -> impl IntoView {
                     // Sentences with people by name, as on the dashboard's history.
                     let language = language.get();
                     let me = current.session.get_untracked().map(|session| session.user);
-                    let site = replica::read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten().unwrap_or_default();
+                    let site = replica.read(&id, |doc| shared::document::read_site(doc).map(|site| site.to_string())).flatten().unwrap_or_default();
                     let people = crate::server::kept_people(&site);
                     let name = |user: &str| -> String {
                         match &me {
@@ -700,7 +780,7 @@ pub(crate) fn History(id: DocumentId) -> impl IntoView {
                             _ => crate::server::display_name(&people, user),
                         }
                     };
-                    let (lines, _) = replica::read(&id, |doc| crate::pages::review::history::lines(texts, language, &entries, Some(doc), &name))
+                    let (lines, _) = replica.read(&id, |doc| crate::pages::review::history::lines(texts, language, &entries, Some(doc), &name))
                         .unwrap_or_else(|| crate::pages::review::history::lines(texts, language, &entries, None, &name));
                     let rows = entries
                         .iter()

@@ -21,9 +21,9 @@ use crate::error::AppError;
 use crate::fields::QuantityCorrection;
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
 use crate::photos;
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::server::{Person, display_name, use_site_people};
-use crate::session::use_session;
+use crate::session::{CurrentSession, Session, use_session};
 
 /// The time if today, else the date and time (`i18n::moment`).
 pub(crate) fn when(at: Timestamp, language: Language) -> String {
@@ -104,21 +104,23 @@ fn parse_local_input(value: &str) -> Option<Timestamp> {
     (!value.is_empty() && millis.is_finite()).then(|| Timestamp::from_millis(millis as i64))
 }
 
-/// Records `kind` (and whatever `also` adds) on the order, as the signed-in user, now.
+/// Records `kind` (and whatever `also` adds) on the order, as `username`, now.
 async fn record(
+    replica: Replica,
     order: DocumentId,
-    username: String,
+    username: &str,
     kind: EventKind,
     also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
-    replica::edit(&order, |doc| {
-        let edit = edit_now(&username)?;
-        WorkOrder::edit_in(doc, |order| {
-            order.record(&entry_id("event"), &kind, &edit);
-            also(order, &edit)
-        })?
-    })
-    .await
+    replica
+        .edit(&order, |doc| {
+            let edit = edit_now(username)?;
+            WorkOrder::edit_in(doc, |order| {
+                order.record(&entry_id("event"), &kind, &edit);
+                also(order, &edit)
+            })?
+        })
+        .await
 }
 
 thread_local! {
@@ -126,24 +128,56 @@ thread_local! {
     static ISSUING: std::cell::RefCell<std::collections::BTreeSet<DocumentId>> = const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
 }
 
+/// Parts this phone sees used but not yet issued by the ledger (the technician's own
+/// phone may not have synced the site's catalog yet) leave the store from here, on the
+/// phones of those who keep it and of the technician: the movements' ids are derived
+/// from the order and part, so phones doing it at once make one movement.
+fn issue_missing_parts(
+    id: Memo<Option<DocumentId>>,
+    order: Memo<Option<Arc<WorkOrderView>>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    role: Memo<Option<Role>>,
+) {
+    let replica = use_replica();
+    let current = use_session();
+    Effect::new(move || {
+        let (Some(id), Some(session)) = (id.get(), current.session.get()) else { return };
+        let keeps_store = role.get().is_some_and(Role::keeps_store);
+        let missing = order.with(|order| {
+            let order = order.as_ref()?;
+            let mine = order.parts.iter().any(|part| part.user.as_str() == session.user.username);
+            let catalog = catalog.get()?;
+            ((keeps_store || mine) && !shared::document::catalog::parts_to_issue(&id.url(), &order.parts, &catalog.ledger).is_empty())
+                .then_some(())
+        });
+        if missing.is_some() && ISSUING.with_borrow_mut(|issuing| issuing.insert(id)) {
+            spawn_local(async move {
+                if let Err(message) = crate::pages::stock::issue_order_parts(replica, &session, id).await {
+                    leptos::logging::warn!("cannot issue the parts of {id}: {message}");
+                }
+                ISSUING.with_borrow_mut(|issuing| issuing.remove(&id));
+            });
+        }
+    });
+}
+
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let texts = use_texts();
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let sync = use_replica();
+    let replica = use_replica();
     let current = use_session();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let order = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_order(&id.get()?)
+        let _ = replica.revision.get();
+        read_order(replica, &id.get()?)
     });
     let here = Memo::new(move |_| order.with(Option::is_some));
     let state = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.state())));
     let site = Memo::new(move |_| order.with(|order| order.as_ref().map(|order| order.header.site.to_string())));
     let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
+        let _ = replica.revision.get();
+        read_catalog(replica, &catalog_of(&current.session.get()?, &site.get()?)?)
     });
     let people = use_site_people(move || site.get());
     let role = Memo::new(move |_| {
@@ -157,35 +191,12 @@ pub fn OrderPage() -> impl IntoView {
             _ => Vec::new(),
         }
     });
-    // Parts this phone sees used but not yet issued by the ledger (the technician's own
-    // phone may not have synced the site's catalog yet) leave the store from here, on the
-    // phones of those who keep it and of the technician: the movements' ids are derived
-    // from the order and part, so phones doing it at once make one movement.
-    Effect::new(move || {
-        let (Some(id), Some(session)) = (id.get(), current.session.get()) else { return };
-        let keeps_store = matches!(role.get(), Some(Role::Storekeeper | Role::Manager | Role::Admin));
-        let missing = order.with(|order| {
-            let order = order.as_ref()?;
-            let mine = order.parts.iter().any(|part| part.user.as_str() == session.user.username);
-            let catalog = catalog.get()?;
-            ((keeps_store || mine) && !shared::document::catalog::parts_to_issue(&id.url(), &order.parts, &catalog.ledger).is_empty())
-                .then_some(())
-        });
-        if missing.is_some() && ISSUING.with_borrow_mut(|issuing| issuing.insert(id)) {
-            spawn_local(async move {
-                if let Err(message) = crate::pages::stock::issue_order_parts(&session, id).await {
-                    leptos::logging::warn!("cannot issue the parts of {id}: {message}");
-                }
-                ISSUING.with_borrow_mut(|issuing| issuing.remove(&id));
-            });
-        }
-    });
+    issue_missing_parts(id, order, catalog, role);
     let open_form = RwSignal::new(None::<Action>);
     // The form open, while its step may still be taken: it is made once, so what is being
     // typed in it stays while changes arrive.
     let form = Memo::new(move |_| open_form.get().filter(|action| actions.with(|actions| actions.contains(action))));
     let error = RwSignal::new(None::<String>);
-    let name = move |user: &str| people.with(|people| display_name(people, user));
     // Only which order, and whether it is here, redraw the page; its parts follow the rest.
     move || {
         let texts = texts.get();
@@ -203,73 +214,11 @@ pub fn OrderPage() -> impl IntoView {
                 {overdue.then(|| view! { <span class="badge badge-overdue" data-overdue="yes">{texts.overdue}</span> })}
             })
         };
-        let facts = move || {
-            let language = language.get();
-            let order = order.get()?;
-            let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
-            let (place, asset) = catalog.with(|catalog| {
-                let catalog = catalog.as_deref();
-                let place = catalog
-                    .and_then(|catalog| catalog.place(&order.location))
-                    .map(|place| place.name.clone())
-                    .unwrap_or_else(|| if order.location.is_empty() { "—".to_owned() } else { order.location.clone() });
-                let asset = order.asset.as_ref().map(|asset| {
-                    catalog
-                        .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
-                        .map(|known| format!("{} ({})", known.name, known.tag))
-                        .unwrap_or_else(|| asset.clone())
-                });
-                (place, asset)
-            });
-            Some(view! {
-                <dt>{texts.place}</dt><dd>{place}</dd>
-                {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
-                <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
-                <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
-                <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
-                <dt>{texts.due}</dt><dd>{order.due_at.map(|due| crate::i18n::due_words(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
-                {order.duplicate_of.clone().map(|original| {
-                    let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
-                    view! { <dt>{texts.duplicate_of}</dt><dd><a href=link>{texts.the_original}</a></dd> }
-                })}
-            })
-        };
         let description = move || {
             order
                 .get()
                 .filter(|order| !order.description.is_empty())
                 .map(|order| view! { <p class="description">{order.description.clone()}</p> })
-        };
-        let buttons = move || {
-            let actions = actions.get();
-            // A manager's first step on an order nobody has is to dispatch it, not to start
-            // the repair themselves.
-            let dispatch_first =
-                actions.contains(&Action::Assign) && state.with(|state| state.as_ref().is_some_and(|state| state.assignee.is_none()));
-            let buttons = actions
-                .iter()
-                .map(|action| {
-                    let action = *action;
-                    // Steps with nothing to add are taken with one tap; the others open a form.
-                    let immediate = matches!(action, Action::Acknowledge | Action::Start);
-                    let take = move |_| {
-                        if immediate {
-                            let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
-                            let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
-                            spawn_local(async move { error.set(record(id, username, kind, |_, _| Ok(())).await.err().map(|error| error.to_string())) });
-                        } else {
-                            open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
-                        }
-                    };
-                    let primary = if dispatch_first { action == Action::Assign } else { immediate };
-                    view! {
-                        <button type="button" class=if primary { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
-                            {action_label(texts, action)}
-                        </button>
-                    }
-                })
-                .collect_view();
-            (!actions.is_empty()).then(|| view! { <div class="order-actions">{buttons}</div> })
         };
         let action_form = move || {
             form.get().map(|action| view! { <ActionForm order=id view=order action=action people=people catalog=catalog on_done=Callback::new(move |()| open_form.set(None)) /> })
@@ -283,9 +232,9 @@ pub fn OrderPage() -> impl IntoView {
                     {sync_badge(id)}
                 </p>
                 {hidden_entries(move || order.with(|order| order.as_ref().map_or(0, |order| order.unreadable.len())))}
-                <dl class="report-facts">{facts}</dl>
+                <dl class="report-facts"><OrderFacts order=order state=state catalog=catalog people=people /></dl>
                 {description}
-                {buttons}
+                <StepButtons id=id state=state actions=actions open_form=open_form error=error />
                 {action_form}
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <Flags id=id order=order state=state people=people role=role error=error />
@@ -299,6 +248,99 @@ pub fn OrderPage() -> impl IntoView {
             </article>
         }
         .into_any()
+    }
+}
+
+/// What and where: the place, asset, trade, who reported it and when, who has it, when it
+/// is due, and the original of a duplicate.
+#[component]
+fn OrderFacts(
+    order: Memo<Option<Arc<WorkOrderView>>>,
+    state: Memo<Option<State>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    people: Memo<Vec<Person>>,
+) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let name = move |user: &str| people.with(|people| display_name(people, user));
+    move || {
+        let texts = texts.get();
+        let language = language.get();
+        let order = order.get()?;
+        let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
+        let (place, asset) = catalog.with(|catalog| {
+            let catalog = catalog.as_deref();
+            let place = catalog
+                .and_then(|catalog| catalog.place(&order.location))
+                .map(|place| place.name.clone())
+                .unwrap_or_else(|| if order.location.is_empty() { "—".to_owned() } else { order.location.clone() });
+            let asset = order.asset.as_ref().map(|asset| {
+                catalog
+                    .and_then(|catalog| catalog.assets.iter().find(|known| known.id.as_str() == asset))
+                    .map(|known| format!("{} ({})", known.name, known.tag))
+                    .unwrap_or_else(|| asset.clone())
+            });
+            (place, asset)
+        });
+        Some(view! {
+            <dt>{texts.place}</dt><dd>{place}</dd>
+            {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
+            <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
+            <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
+            <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
+            <dt>{texts.due}</dt><dd>{order.due_at.map(|due| crate::i18n::due_words(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
+            {order.duplicate_of.clone().map(|original| {
+                let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
+                view! { <dt>{texts.duplicate_of}</dt><dd><a href=link>{texts.the_original}</a></dd> }
+            })}
+        })
+    }
+}
+
+/// The steps the reader may take now, and only those: one tap for those with nothing to
+/// add, a form for the others.
+#[component]
+fn StepButtons(
+    id: DocumentId,
+    state: Memo<Option<State>>,
+    actions: Memo<Vec<Action>>,
+    open_form: RwSignal<Option<Action>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let texts = use_texts();
+    let replica = use_replica();
+    let current = use_session();
+    move || {
+        let texts = texts.get();
+        let actions = actions.get();
+        // A manager's first step on an order nobody has is to dispatch it, not to start
+        // the repair themselves.
+        let dispatch_first =
+            actions.contains(&Action::Assign) && state.with(|state| state.as_ref().is_some_and(|state| state.assignee.is_none()));
+        let buttons = actions
+            .iter()
+            .map(|action| {
+                let action = *action;
+                // Steps with nothing to add are taken with one tap; the others open a form.
+                let immediate = matches!(action, Action::Acknowledge | Action::Start);
+                let take = move |_| {
+                    if immediate {
+                        let kind = if action == Action::Start { EventKind::Started } else { EventKind::Acknowledged };
+                        let Some(username) = current.session.with_untracked(|session| session.as_ref().map(|session| session.user.username.clone())) else { return };
+                        spawn_local(async move { error.set(record(replica, id, &username, kind, |_, _| Ok(())).await.err().map(|error| error.to_string())) });
+                    } else {
+                        open_form.update(|open| *open = if *open == Some(action) { None } else { Some(action) });
+                    }
+                };
+                let primary = if dispatch_first { action == Action::Assign } else { immediate };
+                view! {
+                    <button type="button" class=if primary { "primary" } else { "" } data-action=format!("order-{}", action_name(action)) on:click=take>
+                        {action_label(texts, action)}
+                    </button>
+                }
+            })
+            .collect_view();
+        (!actions.is_empty()).then(|| view! { <div class="order-actions">{buttons}</div> })
     }
 }
 
@@ -323,9 +365,10 @@ fn Flags(
 ) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let lines = Memo::new(move |_| {
         let texts = texts.get();
-        let manager = matches!(role.get(), Some(Role::Manager | Role::Admin));
+        let manager = role.get().is_some_and(Role::manages);
         let (Some(order), Some(state)) = (order.get(), state.get()) else { return Vec::new() };
         people.with(|people| {
             let name = |user: &str| display_name(people, user);
@@ -359,7 +402,7 @@ fn Flags(
             };
             let (flagged, text) = (flagged.clone(), decision.get_untracked());
             spawn_local(async move {
-                let outcome = record(id, username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
+                let outcome = record(replica, id, &username, EventKind::Resolved { flagged, decision: text }, |_, _| Ok(())).await;
                 error.set(outcome.err().map(|error| error.to_string()));
             });
         };
@@ -452,7 +495,8 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
 }
 
 /// The form a step needs: a technician to assign, a reason, completion notes with parts
-/// and photos, a rating, the original of a duplicate.
+/// and photos, a rating, the original of a duplicate. It starts from the order as it is
+/// when the form opens.
 #[component]
 fn ActionForm(
     order: DocumentId,
@@ -462,27 +506,91 @@ fn ActionForm(
     catalog: Memo<Option<Arc<CatalogView>>>,
     on_done: Callback<()>,
 ) -> impl IntoView {
-    let texts = use_texts().get_untracked();
-    let current = use_session();
-    let text = RwSignal::new(String::new());
-    let choice = RwSignal::new(String::new());
-    // What the form starts from: the order as it is when the form opens.
     let Some(view) = view.get_untracked() else { return ().into_any() };
-    let priority = RwSignal::new(view.priority.as_str().to_owned());
-    let rating = RwSignal::new(5i64);
-    // Parts used: (stock item, quantity) rows; one to start with, more on request.
-    let parts = RwSignal::new(vec![(String::new(), String::new())]);
-    // The due time as the field shows it (local); it follows the priority's SLA until the
-    // manager sets it by hand.
-    let sla_due = move |priority: &str| {
-        Priority::parse(priority).map(|priority| local_input_value(now().plus_millis(priority.default_due_millis()))).unwrap_or_default()
-    };
-    let due = RwSignal::new(sla_due(view.priority.as_str()));
+    let step = Step { replica: use_replica(), current: use_session(), order, action, error: RwSignal::new(None), on_done };
+    match action {
+        Action::Assign => view! { <AssignForm step=step priority=view.priority people=people /> }.into_any(),
+        Action::Pause | Action::Reopen | Action::Cancel => view! { <ReasonForm step=step /> }.into_any(),
+        Action::Complete => view! { <CompleteForm step=step catalog=catalog /> }.into_any(),
+        Action::Verify => view! { <VerifyForm step=step /> }.into_any(),
+        Action::MergeInto => view! { <MergeForm step=step view=view /> }.into_any(),
+        Action::Acknowledge | Action::Start => ().into_any(),
+    }
+}
+
+/// What every step's form shares: the order and step, where a failure is said, and what
+/// follows success (the form closes).
+#[derive(Clone, Copy)]
+struct Step {
+    replica: Replica,
+    current: CurrentSession,
+    order: DocumentId,
+    action: Action,
+    error: RwSignal<Option<String>>,
+    on_done: Callback<()>,
+}
+
+impl Step {
+    /// Takes the step as the signed-in user: closes the form when `take` succeeds, says
+    /// why under the fields when it does not.
+    fn take<F>(self, take: impl FnOnce(Session) -> F)
+    where
+        F: Future<Output = Result<(), AppError>> + 'static,
+    {
+        let Some(session) = self.current.session.get_untracked() else { return };
+        let taking = take(session);
+        spawn_local(async move {
+            match taking.await {
+                Ok(()) => self.on_done.run(()),
+                Err(error) => self.error.set(Some(error.to_string())),
+            }
+        });
+    }
+
+    /// Records `kind` (and whatever `also` adds) on the order.
+    async fn record(
+        self,
+        session: &Session,
+        kind: EventKind,
+        also: impl FnOnce(&mut WorkOrder, &shared::document::Edit) -> Result<(), AppError>,
+    ) -> Result<(), AppError> {
+        record(self.replica, self.order, &session.user.username, kind, also).await
+    }
+
+    /// The form around a step's fields, with its failure and its button.
+    fn form(self, fields: impl IntoView, submit: impl Fn() + 'static) -> impl IntoView {
+        let texts = use_texts().get_untracked();
+        let error = self.error;
+        view! {
+            <form
+                class="form action-form"
+                data-form=format!("order-{}", action_name(self.action))
+                on:submit=move |event: leptos::ev::SubmitEvent| {
+                    event.prevent_default();
+                    submit();
+                }
+            >
+                {fields}
+                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit" class="primary">{action_label(texts, self.action)}</button>
+            </form>
+        }
+    }
+}
+
+/// Assigning: a technician, the priority, and the due time, which follows the priority's
+/// time to fix until the manager sets it by hand.
+#[component]
+fn AssignForm(step: Step, priority: Priority, people: Memo<Vec<Person>>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let choice = RwSignal::new(String::new());
+    let priority = RwSignal::new(priority);
+    // The due time as the field shows it, in the phone's time zone.
+    let sla_due = |priority: Priority| local_input_value(now().plus_millis(priority.default_due_millis()));
+    let due = RwSignal::new(sla_due(priority.get_untracked()));
     let due_touched = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let picker = NodeRef::<leptos::html::Input>::new();
-    // Those who may be assigned and what may be used, as they arrive (the list of people
-    // loads after the page), each option chosen as the form holds it.
+    // Technicians as the list of people arrives (it loads after the page), the one
+    // chosen as the form holds it.
     let technicians = move || {
         people.with(|people| {
             people
@@ -495,13 +603,230 @@ fn ActionForm(
                 .collect_view()
         })
     };
+    let submit = move || {
+        let (chosen, priority, due_at) = (choice.get_untracked(), priority.get_untracked(), parse_local_input(&due.get_untracked()));
+        step.take(move |session| async move {
+            let assignee = Username::parse(&chosen).map_err(|_| AppError::Invalid(texts.choose_technician.to_owned()))?;
+            step.record(&session, EventKind::Assigned { assignee }, move |order, edit| {
+                order.set_priority(priority, edit);
+                order.set_due(due_at.unwrap_or_else(|| edit.at.plus_millis(priority.default_due_millis())), edit);
+                Ok(())
+            })
+            .await
+        });
+    };
+    let fields = view! {
+        <label>
+            <span>{texts.role(Role::Technician)}</span>
+            <select name="assignee" on:change=move |event| choice.set(event_target_value(&event))>
+                <option value="">"—"</option>
+                {technicians}
+            </select>
+        </label>
+        <label>
+            <span>{texts.priority_label}</span>
+            <select
+                name="priority"
+                on:change=move |event| {
+                    let Ok(chosen) = Priority::parse(&event_target_value(&event)) else { return };
+                    if !due_touched.get_untracked() {
+                        due.set(sla_due(chosen));
+                    }
+                    priority.set(chosen);
+                }
+            >
+                {Priority::ALL.iter().rev().map(|known| view! { <option value=known.as_str() selected=*known == priority.get_untracked()>{texts.priority(*known)}</option> }).collect_view()}
+            </select>
+        </label>
+        <label>
+            <span>{texts.due}</span>
+            <input
+                type="datetime-local"
+                name="due"
+                prop:value=due
+                on:change=move |event| {
+                    due_touched.set(true);
+                    due.set(event_target_value(&event));
+                }
+            />
+        </label>
+    };
+    step.form(fields, submit)
+}
+
+/// Pausing, reopening or cancelling: the reason, which each needs.
+#[component]
+fn ReasonForm(step: Step) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let reason = RwSignal::new(String::new());
+    let submit = move || {
+        let reason = reason.get_untracked().trim().to_owned();
+        step.take(move |session| async move {
+            if reason.is_empty() {
+                return Err(AppError::Invalid(texts.reason_needed.to_owned()));
+            }
+            let kind = match step.action {
+                Action::Pause => EventKind::Paused { reason },
+                Action::Reopen => EventKind::Reopened { reason },
+                _ => EventKind::Cancelled { reason },
+            };
+            step.record(&session, kind, |_, _| Ok(())).await
+        });
+    };
+    let fields = view! {
+        <label>
+            <span>{texts.reason}</span>
+            <input name="reason" required on:input=move |event| reason.set(event_target_value(&event)) />
+        </label>
+    };
+    step.form(fields, submit)
+}
+
+/// Completing: notes, the parts used and a photo of the work. The parts leave the store
+/// with the step.
+#[component]
+fn CompleteForm(step: Step, catalog: Memo<Option<Arc<CatalogView>>>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let notes = RwSignal::new(String::new());
+    // Parts used: (stock item, quantity) rows; one to start with, more on request.
+    let parts = RwSignal::new(vec![(String::new(), String::new())]);
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let submit = move || {
+        let notes = notes.get_untracked().trim().to_owned();
+        let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
+        let used = parts.get_untracked();
+        step.take(move |session| async move {
+            let mut counted = Vec::new();
+            for (item, quantity) in used.into_iter().filter(|(item, _)| !item.is_empty()) {
+                let quantity = quantity
+                    .trim()
+                    .parse::<Quantity>()
+                    .ok()
+                    .filter(|quantity| *quantity > Quantity::ZERO)
+                    .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
+                counted.push((item, quantity));
+            }
+            let photo = match &picture {
+                Some(picture) => Some(photos::keep(picture).await?),
+                None => None,
+            };
+            step.record(&session, EventKind::Completed { notes }, move |order, edit| {
+                for (item, quantity) in &counted {
+                    order.add_part(&entry_id("part"), item, *quantity, edit)?;
+                }
+                if let Some(photo) = &photo {
+                    order.add_comment(&entry_id("comment"), "", Some(photo), edit)?;
+                }
+                Ok(())
+            })
+            .await?;
+            // The parts leave the store: one ledger movement per part, with ids derived
+            // from the order and part, so another phone doing it too makes the same
+            // movements.
+            crate::pages::stock::issue_order_parts(step.replica, &session, step.order).await?;
+            step.replica.upload_files();
+            Ok(())
+        });
+    };
+    let fields = view! {
+        <label>
+            <span>{texts.completion_notes}</span>
+            <textarea name="notes" rows="2" on:input=move |event| notes.set(event_target_value(&event))></textarea>
+        </label>
+        <PartRows parts=parts catalog=catalog />
+        <button type="button" class="link-button" data-action="add-part" on:click=move |_| parts.update(|parts| parts.push((String::new(), String::new())))>{texts.add_part}</button>
+        <label class="photo-button wide">
+            <span aria-hidden="true">"📷 "</span>
+            {texts.take_photo}
+            <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker />
+        </label>
+    };
+    step.form(fields, submit)
+}
+
+/// The rows of parts used as typed: a stock item of the site's and a quantity each.
+#[component]
+fn PartRows(parts: RwSignal<Vec<(String, String)>>, catalog: Memo<Option<Arc<CatalogView>>>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
     let stock = Memo::new(move |_| catalog.with(|catalog| catalog.as_ref().map(|catalog| catalog.stock_items.clone()).unwrap_or_default()));
-    // Other open orders of the site, those at the same asset or place first.
-    let originals: Vec<(String, String)> = {
-        let mut found: Vec<(bool, String, String)> = replica::document_ids()
+    move || {
+        let stock = stock.get();
+        parts
+            .get()
             .into_iter()
-            .filter(|other| *other != order)
-            .filter_map(|other| Some((other, read_order(&other)?)))
+            .enumerate()
+            .map(|(row, (item, quantity))| {
+                let options = stock
+                    .iter()
+                    .map(|known| {
+                        let selected = known.id.as_str() == item;
+                        view! { <option value=known.id.to_string() selected=selected>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
+                    })
+                    .collect_view();
+                view! {
+                    <div class="part-row">
+                        <label>
+                            <span>{texts.part_used}</span>
+                            <select name="part" on:change=move |event| parts.update(|parts| parts[row].0 = event_target_value(&event))>
+                                <option value="">"—"</option>
+                                {options}
+                            </select>
+                        </label>
+                        <label class="quantity">
+                            <span>{texts.quantity}</span>
+                            <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| parts.update_untracked(|parts| parts[row].1 = event_target_value(&event)) />
+                        </label>
+                    </div>
+                }
+            })
+            .collect_view()
+    }
+}
+
+/// Verifying: a rating of the repair and a comment.
+#[component]
+fn VerifyForm(step: Step) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let stars = RwSignal::new(5i64);
+    let comment = RwSignal::new(String::new());
+    let submit = move || {
+        let (stars, comment) = (stars.get_untracked(), comment.get_untracked().trim().to_owned());
+        step.take(move |session| async move {
+            let rating = Rating::new(stars)?;
+            step.record(&session, EventKind::Verified { rating, comment }, |_, _| Ok(())).await
+        });
+    };
+    let fields = view! {
+        <fieldset class="rating">
+            <legend>{texts.satisfaction}</legend>
+            {(1..=5i64).map(|count| view! {
+                <label class="star">
+                    <input type="radio" name="rating" value=count.to_string() checked=count == 5 on:change=move |_| stars.set(count) />
+                    <span>{"★".repeat(count as usize)}</span>
+                </label>
+            }).collect_view()}
+        </fieldset>
+        <label>
+            <span>{texts.comment}</span>
+            <input name="comment" on:input=move |event| comment.set(event_target_value(&event)) />
+        </label>
+    };
+    step.form(fields, submit)
+}
+
+/// Marking a duplicate: the original, among the site's other open orders (those at the
+/// same asset or place first).
+#[component]
+fn MergeForm(step: Step, view: Arc<WorkOrderView>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let replica = step.replica;
+    let original = RwSignal::new(String::new());
+    let originals: Vec<(String, String)> = {
+        let mut found: Vec<(bool, String, String)> = replica
+            .document_ids()
+            .into_iter()
+            .filter(|other| *other != step.order)
+            .filter_map(|other| Some((other, read_order(replica, &other)?)))
             .filter(|(_, other)| other.header.site == view.header.site && other.state().status.is_open())
             .map(|(other, found)| {
                 let near = (view.asset.is_some() && found.asset == view.asset) || found.location == view.location;
@@ -511,222 +836,30 @@ fn ActionForm(
         found.sort();
         found.into_iter().map(|(_, url, title)| (url, title)).collect()
     };
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let Some(session) = current.session.get_untracked() else { return };
-        let username = session.user.username.clone();
-        let reason = text.get_untracked().trim().to_owned();
-        let chosen = choice.get_untracked();
-        let picture = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
-        let used = parts.get_untracked();
-        let due_at = parse_local_input(&due.get_untracked());
-        let (priority, stars) = (priority.get_untracked(), rating.get_untracked());
-        spawn_local(async move {
-            let outcome = async {
-                match action {
-                    Action::Assign => {
-                        let assignee = Username::parse(&chosen).map_err(|_| AppError::Invalid(texts.choose_technician.to_owned()))?;
-                        let priority = Priority::parse(&priority)?;
-                        record(order, username, EventKind::Assigned { assignee }, move |order, edit| {
-                            order.set_priority(priority, edit);
-                            order.set_due(due_at.unwrap_or_else(|| edit.at.plus_millis(priority.default_due_millis())), edit);
-                            Ok(())
-                        })
-                        .await
-                    }
-                    Action::Pause | Action::Reopen | Action::Cancel => {
-                        if reason.is_empty() {
-                            return Err(AppError::Invalid(texts.reason_needed.to_owned()));
-                        }
-                        let kind = match action {
-                            Action::Pause => EventKind::Paused { reason },
-                            Action::Reopen => EventKind::Reopened { reason },
-                            _ => EventKind::Cancelled { reason },
-                        };
-                        record(order, username, kind, |_, _| Ok(())).await
-                    }
-                    Action::Complete => {
-                        let photo = match &picture {
-                            Some(picture) => Some(photos::keep(picture).await?),
-                            None => None,
-                        };
-                        let mut counted = Vec::new();
-                        for (item, quantity) in used.into_iter().filter(|(item, _)| !item.is_empty()) {
-                            let quantity = quantity
-                                .trim()
-                                .parse::<Quantity>()
-                                .ok()
-                                .filter(|quantity| *quantity > Quantity::ZERO)
-                                .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
-                            counted.push((item, quantity));
-                        }
-                        record(order, username, EventKind::Completed { notes: reason }, move |order, edit| {
-                            for (item, quantity) in &counted {
-                                order.add_part(&entry_id("part"), item, *quantity, edit)?;
-                            }
-                            if let Some(photo) = &photo {
-                                order.add_comment(&entry_id("comment"), "", Some(photo), edit)?;
-                            }
-                            Ok(())
-                        })
-                        .await?;
-                        // The parts leave the store: one ledger movement per part, with ids
-                        // derived from the order and part, so another phone doing it too
-                        // makes the same movements.
-                        crate::pages::stock::issue_order_parts(&session, order).await?;
-                        replica::upload_files();
-                        Ok(())
-                    }
-                    Action::Verify => {
-                        let rating = Rating::new(stars)?;
-                        record(order, username, EventKind::Verified { rating, comment: reason }, |_, _| Ok(())).await
-                    }
-                    Action::MergeInto => {
-                        if chosen.is_empty() {
-                            return Err(AppError::Invalid(texts.choose_original.to_owned()));
-                        }
-                        replica::edit(&order, |doc| {
-                            let edit = edit_now(&username)?;
-                            Ok(WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit))?)
-                        })
-                        .await
-                    }
-                    Action::Acknowledge | Action::Start => Ok(()),
-                }
+    let submit = move || {
+        let chosen = original.get_untracked();
+        step.take(move |session| async move {
+            if chosen.is_empty() {
+                return Err(AppError::Invalid(texts.choose_original.to_owned()));
             }
-            .await;
-            match outcome {
-                Ok(()) => on_done.run(()),
-                Err(message) => error.set(Some(message.to_string())),
-            }
+            replica
+                .edit(&step.order, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Ok(WorkOrder::edit_in(doc, |order| order.merge_into(&chosen, &entry_id("event"), &edit))?)
+                })
+                .await
         });
     };
-    let fields = match action {
-        Action::Assign => view! {
-            <label>
-                <span>{texts.role(Role::Technician)}</span>
-                <select name="assignee" on:change=move |event| choice.set(event_target_value(&event))>
-                    <option value="">"—"</option>
-                    {technicians}
-                </select>
-            </label>
-            <label>
-                <span>{texts.priority_label}</span>
-                <select
-                    name="priority"
-                    on:change=move |event| {
-                        let chosen = event_target_value(&event);
-                        if !due_touched.get_untracked() {
-                            due.set(sla_due(&chosen));
-                        }
-                        priority.set(chosen);
-                    }
-                >
-                    {Priority::ALL.iter().rev().map(|known| view! { <option value=known.as_str() selected=known.as_str() == priority.get_untracked()>{texts.priority(*known)}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>
-                <span>{texts.due}</span>
-                <input
-                    type="datetime-local"
-                    name="due"
-                    prop:value=due
-                    on:change=move |event| {
-                        due_touched.set(true);
-                        due.set(event_target_value(&event));
-                    }
-                />
-            </label>
-        }
-        .into_any(),
-        Action::Pause | Action::Reopen | Action::Cancel => view! {
-            <label>
-                <span>{texts.reason}</span>
-                <input name="reason" required on:input=move |event| text.set(event_target_value(&event)) />
-            </label>
-        }
-        .into_any(),
-        Action::Complete => view! {
-            <label>
-                <span>{texts.completion_notes}</span>
-                <textarea name="notes" rows="2" on:input=move |event| text.set(event_target_value(&event))></textarea>
-            </label>
-            {move || {
-                let stock = stock.get();
-                parts
-                    .get()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(row, (item, quantity))| {
-                        let options = stock
-                            .iter()
-                            .map(|known| {
-                                let selected = known.id.as_str() == item;
-                                view! { <option value=known.id.to_string() selected=selected>{format!("{} {} ({})", known.code, known.name, known.unit)}</option> }
-                            })
-                            .collect_view();
-                        view! {
-                            <div class="part-row">
-                                <label>
-                                    <span>{texts.part_used}</span>
-                                    <select name="part" on:change=move |event| parts.update(|parts| parts[row].0 = event_target_value(&event))>
-                                        <option value="">"—"</option>
-                                        {options}
-                                    </select>
-                                </label>
-                                <label class="quantity">
-                                    <span>{texts.quantity}</span>
-                                    <input name="quantity" inputmode="decimal" prop:value=quantity on:input=move |event| parts.update_untracked(|parts| parts[row].1 = event_target_value(&event)) />
-                                </label>
-                            </div>
-                        }
-                    })
-                    .collect_view()
-            }}
-            <button type="button" class="link-button" data-action="add-part" on:click=move |_| parts.update(|parts| parts.push((String::new(), String::new())))>{texts.add_part}</button>
-            <label class="photo-button wide">
-                <span aria-hidden="true">"📷 "</span>
-                {texts.take_photo}
-                <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker />
-            </label>
-        }
-        .into_any(),
-        Action::Verify => view! {
-            <fieldset class="rating">
-                <legend>{texts.satisfaction}</legend>
-                {(1..=5i64).map(|stars| view! {
-                    <label class="star">
-                        <input type="radio" name="rating" value=stars.to_string() checked=stars == 5 on:change=move |_| rating.set(stars) />
-                        <span>{"★".repeat(stars as usize)}</span>
-                    </label>
-                }).collect_view()}
-            </fieldset>
-            <label>
-                <span>{texts.comment}</span>
-                <input name="comment" on:input=move |event| text.set(event_target_value(&event)) />
-            </label>
-        }
-        .into_any(),
-        Action::MergeInto => view! {
-            <label>
-                <span>{texts.original_order}</span>
-                <select name="original" on:change=move |event| choice.set(event_target_value(&event))>
-                    <option value="">"—"</option>
-                    {originals.into_iter().map(|(url, title)| view! { <option value=url>{title}</option> }).collect_view()}
-                </select>
-            </label>
-        }
-        .into_any(),
-        Action::Acknowledge | Action::Start => ().into_any(),
+    let fields = view! {
+        <label>
+            <span>{texts.original_order}</span>
+            <select name="original" on:change=move |event| original.set(event_target_value(&event))>
+                <option value="">"—"</option>
+                {originals.into_iter().map(|(url, title)| view! { <option value=url>{title}</option> }).collect_view()}
+            </select>
+        </label>
     };
-    view! {
-        <form class="form action-form" data-form=format!("order-{}", action_name(action)) on:submit=submit>
-            {fields}
-            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <button type="submit" class="primary">{action_label(texts, action)}</button>
-        </form>
-    }
-    .into_any()
+    step.form(fields, submit)
 }
 
 /// One part used, as its correction form lists it: kept while it reads the same.
@@ -750,10 +883,11 @@ fn PartsUsed(
 ) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let error = RwSignal::new(None::<String>);
     let lines = Memo::new(move |_| {
         let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())).unwrap_or_default();
-        let keeps_store = matches!(role.get(), Some(Role::Storekeeper | Role::Manager | Role::Admin));
+        let keeps_store = role.get().is_some_and(Role::keeps_store);
         let order = order.get()?;
         let lines = catalog.with(|catalog| {
             order
@@ -797,12 +931,12 @@ fn PartsUsed(
                                     let part = part.clone();
                                     spawn_local(async move {
                                         let outcome = async {
-                                            replica::edit(&id, |doc| {
+                                            replica.edit(&id, |doc| {
                                                 let edit = edit_now(&session.user.username)?;
                                                 Ok(WorkOrder::edit_in(doc, |order| order.correct_part(&part, quantity, &edit))??)
                                             })
                                             .await?;
-                                            crate::pages::stock::issue_order_parts(&session, id).await
+                                            crate::pages::stock::issue_order_parts(replica, &session, id).await
                                         }
                                         .await;
                                         error.set(outcome.err().map(|error| error.to_string()));

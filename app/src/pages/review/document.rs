@@ -18,7 +18,7 @@ use super::texts::use_review_texts;
 use crate::edits::edit_now;
 use crate::error::AppError;
 use crate::i18n::CurrentLanguage;
-use crate::replica::{self, use_replica};
+use crate::replica::use_replica;
 use crate::server::{HistoryEntry, ShownConflict, display_name, fetch_kept, use_site_people};
 use crate::session::use_session;
 
@@ -38,29 +38,30 @@ pub fn DocumentReview() -> impl IntoView {
     let field_texts = crate::i18n::use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     Effect::new(move || {
         if let Some(id) = id.get() {
-            replica::want(id);
+            replica.want(id);
         }
     });
     // What the phone's copy says: type, site, and the title and status a list shows.
     let local = Memo::new(move |_| {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let id = id.get()?;
-        replica::read(&id, |doc| {
-            let kind = read_header(doc).ok()?.document_type;
-            let site = read_site(doc)?.to_string();
-            let shown = project(&id.to_string(), &mut doc.clone())
-                .ok()
-                .flatten()
-                .map(|projection| (projection.title, projection.status))
-                .unwrap_or_default();
-            Some((kind, site, shown))
-        })
-        .flatten()
+        replica
+            .read(&id, |doc| {
+                let kind = read_header(doc).ok()?.document_type;
+                let site = read_site(doc)?.to_string();
+                let shown = project(&id.to_string(), &mut doc.clone())
+                    .ok()
+                    .flatten()
+                    .map(|projection| (projection.title, projection.status))
+                    .unwrap_or_default();
+                Some((kind, site, shown))
+            })
+            .flatten()
     });
     let may_resolve = move || {
         let site = local.get().map(|(_, site, _)| site);
@@ -72,7 +73,7 @@ pub fn DocumentReview() -> impl IntoView {
     };
     let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
     let refresh = RwSignal::new(0_u32);
-    let online = Memo::new(move |_| sync.view.with(|view| view.online));
+    let online = Memo::new(move |_| replica.view.with(|view| view.online));
     let history = LocalResource::new(move || {
         let (token, id) = (token(), id.get());
         let _ = (online.get(), refresh.get());
@@ -83,7 +84,7 @@ pub fn DocumentReview() -> impl IntoView {
     });
     let conflicts = LocalResource::new(move || {
         let (token, id) = (token(), id.get());
-        let _ = (online.get(), refresh.get(), sync.revision.get());
+        let _ = (online.get(), refresh.get(), replica.revision.get());
         async move {
             let path = format!("/api/documents/{}/conflicts", id.ok_or(AppError::NotOnThisPhone)?);
             fetch_kept::<Vec<ShownConflict>>(&token.ok_or(AppError::SignedOut)?, &path, &path).await
@@ -93,11 +94,12 @@ pub fn DocumentReview() -> impl IntoView {
     let keep = move |path: Vec<String>, value: String| {
         let (Some(session), Some(id)) = (current.session.get_untracked(), id.get_untracked()) else { return };
         spawn_local(async move {
-            let outcome = replica::edit(&id, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Ok(resolve(doc, &path, &value, &edit)?)
-            })
-            .await;
+            let outcome = replica
+                .edit(&id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Ok(resolve(doc, &path, &value, &edit)?)
+                })
+                .await;
             match outcome {
                 Ok(()) => kept.set(Some(value)),
                 Err(error) => leptos::logging::warn!("cannot keep the value: {error}"),
@@ -116,11 +118,11 @@ pub fn DocumentReview() -> impl IntoView {
                 let age = age_line(texts, &kept_history, language.get());
                 let field_texts = field_texts.get();
                 let language = language.get();
-                let _ = sync.revision.get();
+                let _ = replica.revision.get();
                 let name = |user: &str| people.with(|people| display_name(people, user));
                 let (lines, devices) = match id.get() {
                     Some(id) => {
-                        replica::read(&id, |doc| super::history::lines(field_texts, language, &kept_history.value, Some(doc), &name))
+                        replica.read(&id, |doc| super::history::lines(field_texts, language, &kept_history.value, Some(doc), &name))
                     }
                     None => None,
                 }

@@ -189,11 +189,11 @@ struct Names {
 impl Names {
     fn of_site(filters: Filters) -> Names {
         let current = use_session();
-        let sync = use_replica();
+        let replica = use_replica();
         Names {
             catalog: Memo::new(move |_| {
-                let _ = sync.revision.get();
-                read_catalog(&catalog_of(current.session.get().as_ref()?, &filters.chosen.get()?)?)
+                let _ = replica.revision.get();
+                read_catalog(replica, &catalog_of(current.session.get().as_ref()?, &filters.chosen.get()?)?)
             }),
         }
     }
@@ -250,14 +250,14 @@ pub fn Dashboard() -> impl IntoView {
 fn Figures(filters: Filters, names: Names) -> impl IntoView {
     let texts = use_review_texts();
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     // Reloaded when the phone syncs: what it just sent is in the next answer.
-    let online = Memo::new(move |_| sync.view.with(|view| view.online));
+    let online = Memo::new(move |_| replica.view.with(|view| view.online));
     let summary = LocalResource::new(move || {
         let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
         let (site, days) = (filters.chosen.get(), filters.days.get());
-        let _ = (online.get(), sync.revision.get());
+        let _ = (online.get(), replica.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err(AppError::SignedOut) };
             // Up to the end of today; kept per site and length of period, so that offline
@@ -379,15 +379,15 @@ fn DocumentLists(filters: Filters, names: Names) -> impl IntoView {
     let field_texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let Filters { chosen, kind, status, query, overdue_only, shown, .. } = filters;
     let token = move || current.session.with(|session| session.as_ref().map(|session| session.token.clone()));
     // Reloaded when the phone syncs: what it just sent is in the next answer.
-    let online = Memo::new(move |_| sync.view.with(|view| view.online));
+    let online = Memo::new(move |_| replica.view.with(|view| view.online));
     let list = LocalResource::new(move || {
         let (token, site, kind, status, query, shown, overdue) =
             (token(), chosen.get(), kind.get(), status.get(), query.get(), shown.get(), overdue_only.get());
-        let _ = (online.get(), sync.revision.get());
+        let _ = (online.get(), replica.revision.get());
         async move {
             let (Some(token), Some(site)) = (token, site) else { return Err(AppError::SignedOut) };
             let mut path = format!("/api/sites/{site}/documents?type={kind}&per_page={shown}");

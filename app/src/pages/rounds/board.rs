@@ -23,7 +23,7 @@ use super::{clock, read_catalog, read_round, text};
 use crate::edits::{catalog_of, now};
 use crate::i18n::{CurrentLanguage, Language, use_texts};
 use crate::pages::COMPACT_ROWS;
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::session::{Session, use_session};
 
 /// How long a submitted round stays on the board.
@@ -68,7 +68,7 @@ struct SiteData {
     catalog: Arc<CatalogView>,
 }
 
-fn site_data(session: &Session) -> Vec<SiteData> {
+fn site_data(replica: Replica, session: &Session) -> Vec<SiteData> {
     session
         .sites
         .iter()
@@ -77,14 +77,14 @@ fn site_data(session: &Session) -> Vec<SiteData> {
                 id: site.id.to_string(),
                 name: site.name.clone(),
                 role: site.role,
-                catalog: read_catalog(&catalog_of(session, &site.id)?)?,
+                catalog: read_catalog(replica, &catalog_of(session, &site.id)?)?,
             })
         })
         .collect()
 }
 
-fn lines(session: &Session, rounds: &[(DocumentId, &InspectionView)], language: Language, now: Timestamp) -> Vec<Line> {
-    let sites = site_data(session);
+fn lines(replica: Replica, session: &Session, rounds: &[(DocumentId, &InspectionView)], language: Language, now: Timestamp) -> Vec<Line> {
+    let sites = site_data(replica, session);
     let facts: Vec<RoundFact> = rounds
         .iter()
         .map(|(_, round)| RoundFact {
@@ -148,7 +148,7 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let navigate = use_navigate();
     let query = RwSignal::new(String::new());
     let site = RwSignal::new(String::new());
@@ -156,13 +156,13 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     let template = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let all = Memo::new(move |_| {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
-        let rounds: Vec<_> = replica::document_ids().into_iter().filter_map(|id| Some((id, read_round(&id)?))).collect();
+        let rounds: Vec<_> = replica.document_ids().into_iter().filter_map(|id| Some((id, read_round(replica, &id)?))).collect();
         // A discarded round was never a round: it neither shows nor counts for a schedule.
         let views: Vec<(DocumentId, &InspectionView)> =
             rounds.iter().filter(|(_, round)| round.view.discarded.is_none()).map(|(id, round)| (*id, &round.view)).collect();
-        lines(&session, &views, language.get(), now())
+        lines(replica, &session, &views, language.get(), now())
     });
     let shown = move || {
         let wanted = query.get().trim().to_lowercase();
@@ -208,11 +208,11 @@ pub fn RoundsBoard(#[prop(optional)] compact: bool) -> impl IntoView {
     };
     let start_due = move |line: Line| {
         let Some(session) = current.session.get_untracked() else { return };
-        let Some(catalog) = catalog_of(&session, &line.site).and_then(|id| read_catalog(&id)) else { return };
+        let Some(catalog) = catalog_of(&session, &line.site).and_then(|id| read_catalog(replica, &id)) else { return };
         let navigate = navigate.clone();
         let texts = texts.get_untracked();
         spawn_local(async move {
-            match start_round(&session, &line.site, &catalog, &line.template, &line.place, texts).await {
+            match start_round(replica, &session, &line.site, &catalog, &line.template, &line.place, texts).await {
                 Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
                 Err(message) => error.set(Some(message.to_string())),
             }
@@ -329,16 +329,17 @@ pub fn DecisionsWaiting() -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let waiting = Memo::new(move |_| {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let me = session.user.username.clone();
         let manages = |site: &str| session.sites.iter().any(|known| known.id == site && known.role.manages());
-        let mut found: Vec<(DocumentId, String, usize, Timestamp)> = replica::document_ids()
+        let mut found: Vec<(DocumentId, String, usize, Timestamp)> = replica
+            .document_ids()
             .into_iter()
             .filter_map(|id| {
-                let round = read_round(&id)?;
+                let round = read_round(replica, &id)?;
                 let view = &round.view;
                 let mine = view.header.created_by.as_str() == me || manages(view.header.site.as_str());
                 (mine && view.discarded.is_none() && !round.conflicts.is_empty())

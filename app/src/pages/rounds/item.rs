@@ -9,14 +9,15 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::directory::SiteId;
-use shared::document::BlobRef;
 use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, resolve};
 use shared::document::inspection::{Answer, AnswerValue, Inspection, Note, Outcome, answer_key, outcome};
 use shared::document::template::ChecklistCategory;
+use shared::document::template::Label;
 use shared::document::template::{ChecklistItem, ItemKind};
 use shared::document::work_order::{Category, NewWorkOrder, Priority, Source, Status, WorkOrder};
+use shared::document::{BlobRef, EntryId};
 use shared::protocol::DocumentId;
 
 use super::signature::SignaturePad;
@@ -26,7 +27,7 @@ use crate::error::AppError;
 use crate::i18n::{Language, Texts, use_texts};
 use crate::pages::orders::{Photo, read_order};
 use crate::photos;
-use crate::replica;
+use crate::replica::{Replica, use_replica};
 use crate::server::SitePeople;
 use crate::session::{CurrentSession, use_session};
 
@@ -99,6 +100,7 @@ impl ItemRowData {
 
 /// Records an edit of the round made by `change`, logging what went wrong.
 fn edit_round(
+    replica: Replica,
     current: CurrentSession,
     round: DocumentId,
     what: &'static str,
@@ -106,11 +108,12 @@ fn edit_round(
 ) {
     let Some(session) = current.session.get_untracked() else { return };
     spawn_local(async move {
-        let outcome = replica::edit(&round, |doc| {
-            let edit = edit_now(&session.user.username)?;
-            Ok(Inspection::edit_in(doc, |inspection| change(inspection, &edit))??)
-        })
-        .await;
+        let outcome = replica
+            .edit(&round, |doc| {
+                let edit = edit_now(&session.user.username)?;
+                Ok(Inspection::edit_in(doc, |inspection| change(inspection, &edit))??)
+            })
+            .await;
         if let Err(message) = outcome {
             leptos::logging::warn!("cannot save the {what}: {message}");
         }
@@ -153,150 +156,28 @@ pub fn ItemRow(
     #[prop(optional)] needs: Option<Signal<bool>>,
 ) -> impl IntoView {
     let texts = use_texts().get_untracked();
-    let current = use_session();
+    let (replica, current) = (use_replica(), use_session());
     let ItemRowData { round, room, item, answer, locked, language, .. } = row.clone();
     let value = answer.as_ref().map(|answer| answer.value.clone());
     let record = {
         let (room, item_id) = (room.clone(), item.id.clone());
-        move |value: AnswerValue| {
+        Callback::new(move |value: AnswerValue| {
             let (room, item_id) = (room.clone(), item_id.clone());
-            edit_round(current, round, "answer", move |inspection, edit| inspection.answer(room.as_deref(), &item_id, &value, edit));
-        }
-    };
-    let choice = |name: &'static str, label: &'static str, answer: AnswerValue, selected: bool| {
-        let record = record.clone();
-        view! {
-            <button type="button" class=format!("answer answer-{name}") class:selected=selected aria-pressed=selected.to_string() data-answer=name prop:disabled=locked on:click=move |_| record(answer.clone())>
-                {label}
-            </button>
-        }
-    };
-    let controls = match &item.kind {
-        ItemKind::PassFail => view! {
-            <div class="answers">
-                {choice("pass", texts.pass, AnswerValue::Pass, value == Some(AnswerValue::Pass))}
-                {choice("fail", texts.fail, AnswerValue::Fail, value == Some(AnswerValue::Fail))}
-                {choice("na", texts.not_applicable, AnswerValue::NotApplicable, value == Some(AnswerValue::NotApplicable))}
-            </div>
-        }
-        .into_any(),
-        ItemKind::Number { unit, min, max } => {
-            let shown = match &value {
-                Some(AnswerValue::Number(thousandths)) => shown_reading(*thousandths),
-                _ => String::new(),
-            };
-            let outside =
-                value.as_ref().is_some_and(|value| matches!(value, AnswerValue::Number(_)) && outcome(&item, value) == Outcome::Failed);
-            let limits = match (min, max) {
-                (Some(min), Some(max)) => format!("{}–{} {unit}", shown_reading(*min), shown_reading(*max)),
-                (Some(min), None) => format!("≥ {} {unit}", shown_reading(*min)),
-                (None, Some(max)) => format!("≤ {} {unit}", shown_reading(*max)),
-                (None, None) => unit.clone(),
-            };
-            let record = record.clone();
-            view! {
-                <div class="reading">
-                    <input
-                        type="number"
-                        inputmode="decimal"
-                        step="any"
-                        name=item.id.to_string()
-                        prop:value=shown
-                        prop:disabled=locked
-                        on:change=move |event| {
-                            if let Ok(value) = event_target_value(&event).trim().parse::<f64>() {
-                                record(AnswerValue::Number((value * 1000.0).round() as i64));
-                            }
-                        }
-                    />
-                    <span class="muted">{limits}</span>
-                    {choice("na", texts.not_applicable, AnswerValue::NotApplicable, value == Some(AnswerValue::NotApplicable))}
-                </div>
-                {outside.then(|| view! { <p class="warning" data-warning="limits">{texts.outside_limits}</p> })}
-            }
-            .into_any()
-        }
-        ItemKind::Text => {
-            let shown = match &value {
-                Some(AnswerValue::Text(text)) => text.clone(),
-                _ => String::new(),
-            };
-            let record = record.clone();
-            view! {
-                <input
-                    type="text"
-                    class="text-answer"
-                    name=item.id.to_string()
-                    prop:value=shown
-                    prop:disabled=locked
-                    on:change=move |event| record(AnswerValue::Text(event_target_value(&event)))
-                />
-            }
-            .into_any()
-        }
-        ItemKind::Choice { options, failing } => {
-            let buttons = options
-                .iter()
-                .map(|(option, label)| {
-                    let selected = value == Some(AnswerValue::Choice(option.clone()));
-                    let chosen = AnswerValue::Choice(option.clone());
-                    let record = record.clone();
-                    let class = if failing.contains(option) { "answer answer-fail" } else { "answer answer-pass" };
-                    view! {
-                        <button type="button" class=class class:selected=selected aria-pressed=selected.to_string() data-answer=option.to_string() prop:disabled=locked on:click=move |_| record(chosen.clone())>
-                            {text(label, language)}
-                        </button>
-                    }
-                })
-                .collect_view();
-            view! { <div class="answers">{buttons}</div> }.into_any()
-        }
-        ItemKind::Photo => {
-            let shown = match &value {
-                Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
-                _ => None,
-            };
-            let record = record.clone();
-            let picker = NodeRef::<leptos::html::Input>::new();
-            let take = move |_| {
-                let Some(picture) = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
-                let record = record.clone();
-                spawn_local(async move {
-                    match photos::keep(&picture).await {
-                        Ok(photo) => {
-                            record(AnswerValue::Blob(photo));
-                            replica::upload_files();
-                        }
-                        Err(message) => leptos::logging::warn!("cannot keep the photo: {message}"),
-                    }
-                });
-            };
-            view! {
-                <label class="photo-button wide" data-action="photo-answer">
-                    <span aria-hidden="true">"📷 "</span>
-                    {texts.take_photo}
-                    <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker prop:disabled=locked on:change=take />
-                </label>
-                {shown.map(|sha256| view! { <div class="photos"><Photo sha256=sha256 /></div> })}
-            }
-            .into_any()
-        }
-        ItemKind::Signature => {
-            let signed = match &value {
-                Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
-                _ => None,
-            };
-            let record = record.clone();
-            let on_signed = Callback::new(move |signature: BlobRef| {
-                record(AnswerValue::Blob(signature));
-                replica::upload_files();
+            edit_round(replica, current, round, "answer", move |inspection, edit| {
+                inspection.answer(room.as_deref(), &item_id, &value, edit)
             });
-            match (signed, locked) {
-                (Some(sha256), _) => view! { <div class="signature" data-signed="yes"><Photo sha256=sha256 /></div> }.into_any(),
-                (None, true) => view! { <p class="muted">{texts.not_signed}</p> }.into_any(),
-                (None, false) => view! { <SignaturePad on_signed=on_signed /> }.into_any(),
-            }
+        })
+    };
+    let answers = Answers { value: value.clone(), locked, record };
+    let controls = match &item.kind {
+        ItemKind::PassFail => view! { <PassFailAnswer answers=answers /> }.into_any(),
+        ItemKind::Number { .. } => view! { <NumberAnswer answers=answers item=item.clone() /> }.into_any(),
+        ItemKind::Text => view! { <TextAnswer answers=answers item=item.clone() /> }.into_any(),
+        ItemKind::Choice { options, failing } => {
+            view! { <ChoiceAnswer answers=answers options=options.clone() failing=failing.clone() language=language /> }.into_any()
         }
+        ItemKind::Photo => view! { <PhotoAnswer answers=answers /> }.into_any(),
+        ItemKind::Signature => view! { <SignatureAnswer answers=answers /> }.into_any(),
     };
     let is_failed = value.as_ref().is_some_and(|value| outcome(&item, value) == Outcome::Failed);
     let follow_up = is_failed.then(|| view! { <FailedActions row=row.clone() /> });
@@ -328,6 +209,176 @@ pub fn ItemRow(
     }
 }
 
+/// What every kind of answer control takes: the answer given, whether the round is locked,
+/// and how a new answer is recorded.
+#[derive(Clone)]
+struct Answers {
+    value: Option<AnswerValue>,
+    locked: bool,
+    record: Callback<AnswerValue>,
+}
+
+impl Answers {
+    /// A large answer button (`data-answer=name`), pressed when it is the answer given.
+    fn button(&self, name: &'static str, label: &'static str, answer: AnswerValue) -> impl IntoView + use<> {
+        let selected = self.value.as_ref() == Some(&answer);
+        let record = self.record;
+        view! {
+            <button type="button" class=format!("answer answer-{name}") class:selected=selected aria-pressed=selected.to_string() data-answer=name prop:disabled=self.locked on:click=move |_| record.run(answer.clone())>
+                {label}
+            </button>
+        }
+    }
+}
+
+/// Pass, fail or not applicable.
+#[component]
+fn PassFailAnswer(answers: Answers) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    view! {
+        <div class="answers">
+            {answers.button("pass", texts.pass, AnswerValue::Pass)}
+            {answers.button("fail", texts.fail, AnswerValue::Fail)}
+            {answers.button("na", texts.not_applicable, AnswerValue::NotApplicable)}
+        </div>
+    }
+}
+
+/// A reading on a numeric keypad, with its limits and a warning outside them.
+#[component]
+fn NumberAnswer(answers: Answers, item: ChecklistItem) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let ItemKind::Number { unit, min, max } = &item.kind else { return ().into_any() };
+    let shown = match &answers.value {
+        Some(AnswerValue::Number(thousandths)) => shown_reading(*thousandths),
+        _ => String::new(),
+    };
+    let outside =
+        answers.value.as_ref().is_some_and(|value| matches!(value, AnswerValue::Number(_)) && outcome(&item, value) == Outcome::Failed);
+    let limits = match (min, max) {
+        (Some(min), Some(max)) => format!("{}–{} {unit}", shown_reading(*min), shown_reading(*max)),
+        (Some(min), None) => format!("≥ {} {unit}", shown_reading(*min)),
+        (None, Some(max)) => format!("≤ {} {unit}", shown_reading(*max)),
+        (None, None) => unit.clone(),
+    };
+    let record = answers.record;
+    view! {
+        <div class="reading">
+            <input
+                type="number"
+                inputmode="decimal"
+                step="any"
+                name=item.id.to_string()
+                prop:value=shown
+                prop:disabled=answers.locked
+                on:change=move |event| {
+                    if let Ok(value) = event_target_value(&event).trim().parse::<f64>() {
+                        record.run(AnswerValue::Number((value * 1000.0).round() as i64));
+                    }
+                }
+            />
+            <span class="muted">{limits}</span>
+            {answers.button("na", texts.not_applicable, AnswerValue::NotApplicable)}
+        </div>
+        {outside.then(|| view! { <p class="warning" data-warning="limits">{texts.outside_limits}</p> })}
+    }
+    .into_any()
+}
+
+/// A line of text.
+#[component]
+fn TextAnswer(answers: Answers, item: ChecklistItem) -> impl IntoView {
+    let shown = match &answers.value {
+        Some(AnswerValue::Text(text)) => text.clone(),
+        _ => String::new(),
+    };
+    let record = answers.record;
+    view! {
+        <input
+            type="text"
+            class="text-answer"
+            name=item.id.to_string()
+            prop:value=shown
+            prop:disabled=answers.locked
+            on:change=move |event| record.run(AnswerValue::Text(event_target_value(&event)))
+        />
+    }
+}
+
+/// One of the item's options, those that fail it marked as failing.
+#[component]
+fn ChoiceAnswer(answers: Answers, options: Vec<(EntryId, Label)>, failing: Vec<EntryId>, language: Language) -> impl IntoView {
+    let buttons = options
+        .into_iter()
+        .map(|(option, label)| {
+            let chosen = AnswerValue::Choice(option.clone());
+            let selected = answers.value.as_ref() == Some(&chosen);
+            let record = answers.record;
+            let class = if failing.contains(&option) { "answer answer-fail" } else { "answer answer-pass" };
+            view! {
+                <button type="button" class=class class:selected=selected aria-pressed=selected.to_string() data-answer=option.to_string() prop:disabled=answers.locked on:click=move |_| record.run(chosen.clone())>
+                    {text(&label, language)}
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="answers">{buttons}</div> }
+}
+
+/// A photo from the camera, shrunk and kept on the phone, then uploaded.
+#[component]
+fn PhotoAnswer(answers: Answers) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let replica = use_replica();
+    let shown = match &answers.value {
+        Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
+        _ => None,
+    };
+    let record = answers.record;
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let take = move |_| {
+        let Some(picture) = picker.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+        spawn_local(async move {
+            match photos::keep(&picture).await {
+                Ok(photo) => {
+                    record.run(AnswerValue::Blob(photo));
+                    replica.upload_files();
+                }
+                Err(message) => leptos::logging::warn!("cannot keep the photo: {message}"),
+            }
+        });
+    };
+    view! {
+        <label class="photo-button wide" data-action="photo-answer">
+            <span aria-hidden="true">"📷 "</span>
+            {texts.take_photo}
+            <input type="file" name="photo" accept="image/*" capture="environment" node_ref=picker prop:disabled=answers.locked on:change=take />
+        </label>
+        {shown.map(|sha256| view! { <div class="photos"><Photo sha256=sha256 /></div> })}
+    }
+}
+
+/// A signature drawn on a pad; once signed, the signature as kept.
+#[component]
+fn SignatureAnswer(answers: Answers) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let replica = use_replica();
+    let signed = match &answers.value {
+        Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
+        _ => None,
+    };
+    let record = answers.record;
+    let on_signed = Callback::new(move |signature: BlobRef| {
+        record.run(AnswerValue::Blob(signature));
+        replica.upload_files();
+    });
+    match (signed, answers.locked) {
+        (Some(sha256), _) => view! { <div class="signature" data-signed="yes"><Photo sha256=sha256 /></div> }.into_any(),
+        (None, true) => view! { <p class="muted">{texts.not_signed}</p> }.into_any(),
+        (None, false) => view! { <SignaturePad on_signed=on_signed /> }.into_any(),
+    }
+}
+
 /// Notes being written on a round's items, by round and answer key, kept by the round's
 /// page: an item's row is made again whenever the item changes (an answer tapped while a
 /// note is being written, say), and the new row takes the note up where it was.
@@ -339,6 +390,7 @@ pub struct NoteDrafts(StoredValue<HashMap<String, String>>);
 fn Notes(row: ItemRowData) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let ItemRowData { round, room, item, locked, language, .. } = row.clone();
     let drafts = use_context::<NoteDrafts>().unwrap_or_default().0;
     let key = format!("{round} {}", answer_key(room.as_deref().unwrap_or(shared::document::inspection::NO_ROOM), &item.id));
@@ -367,7 +419,7 @@ fn Notes(row: ItemRowData) -> impl IntoView {
                 return;
             }
             let (room, item) = (room.clone(), item.id.clone());
-            edit_round(current, round, "note", move |inspection, edit| {
+            edit_round(replica, current, round, "note", move |inspection, edit| {
                 inspection.add_note(&entry_id("note"), room.as_deref(), Some(&item), &text, edit)
             });
             keep(None);
@@ -414,6 +466,7 @@ fn Notes(row: ItemRowData) -> impl IntoView {
 fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
+    let replica = use_replica();
     let key = answer_key(row.room.as_deref().unwrap_or(shared::document::inspection::NO_ROOM), &row.item.id);
     let choices = values
         .into_iter()
@@ -430,7 +483,7 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
                 let (path, chosen) = (path.clone(), chosen.clone());
                 let Some(session) = current.session.get_untracked() else { return };
                 spawn_local(async move {
-                    let outcome = replica::edit(&round, |doc| {
+                    let outcome = replica.edit(&round, |doc| {
                         let edit = edit_now(&session.user.username)?;
                         Ok(resolve(doc, &path, &chosen, &edit)?)
                     })
@@ -458,9 +511,9 @@ fn ConflictChoice(row: ItemRowData, values: Vec<ConflictingValue>) -> impl IntoV
 }
 
 /// The status of a work order, if this phone has it, in the reader's language.
-pub(super) fn order_status(order: &str) -> Option<Status> {
+pub(super) fn order_status(replica: Replica, order: &str) -> Option<Status> {
     let id = DocumentId::parse(order).ok()?;
-    read_order(&id).map(|order| order.state().status)
+    read_order(replica, &id).map(|order| order.state().status)
 }
 
 /// For a failed item: its photos (taken here, shrunk and kept on the phone) and the hazard
@@ -470,6 +523,7 @@ pub(super) fn order_status(order: &str) -> Option<Status> {
 fn FailedActions(row: ItemRowData) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
+    let replica = use_replica();
     let picker = NodeRef::<leptos::html::Input>::new();
     let ItemRowData { round, room, item, locked, .. } = row.clone();
     let hazard = row.hazard.clone().map(|(order, _)| order);
@@ -483,20 +537,22 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                 let outcome = async {
                     let photo = photos::keep(&picture).await?;
                     let edit = edit_now(&session.user.username)?;
-                    replica::edit(&round, |doc| {
-                        Ok(Inspection::edit_in(doc, |inspection| {
-                            inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit)
-                        })??)
-                    })
-                    .await?;
-                    // The technician sees it on the work order too.
-                    if let Some(order) = hazard.as_deref().and_then(|order| DocumentId::parse(order).ok()) {
-                        replica::edit(&order, |doc| {
-                            Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit))??)
+                    replica
+                        .edit(&round, |doc| {
+                            Ok(Inspection::edit_in(doc, |inspection| {
+                                inspection.add_photo(&entry_id("photo"), room.as_deref(), &item_id, &photo, &edit)
+                            })??)
                         })
                         .await?;
+                    // The technician sees it on the work order too.
+                    if let Some(order) = hazard.as_deref().and_then(|order| DocumentId::parse(order).ok()) {
+                        replica
+                            .edit(&order, |doc| {
+                                Ok(WorkOrder::edit_in(doc, |order| order.add_comment(&entry_id("comment"), "", Some(&photo), &edit))??)
+                            })
+                            .await?;
                     }
-                    replica::upload_files();
+                    replica.upload_files();
                     Ok::<(), AppError>(())
                 }
                 .await;
@@ -528,20 +584,21 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                         due_at: Some(edit.at.plus_millis(priority.default_due_millis())),
                         source: Some(Source { inspection: row.round.url(), item: row.item.id.to_string() }),
                     };
-                    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+                    let actor = replica.device_actor().ok_or(AppError::SignedOut)?;
                     let mut order = WorkOrder::report(actor, &new, &entry_id("reported"), &edit)?;
                     for photo in &row.photos {
                         order.add_comment(&entry_id("comment"), "", Some(photo), &edit)?;
                     }
                     let status = order.read()?.state().status;
-                    let order_id = replica::new_document_id();
-                    replica::create(order_id, order.into_doc()).await?;
-                    replica::edit(&row.round, |doc| {
-                        Ok(Inspection::edit_in(doc, |inspection| {
-                            inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit)
-                        })??)
-                    })
-                    .await?;
+                    let order_id = crate::replica::new_document_id();
+                    replica.create(order_id, order.into_doc()).await?;
+                    replica
+                        .edit(&row.round, |doc| {
+                            Ok(Inspection::edit_in(doc, |inspection| {
+                                inspection.raise_hazard(&entry_id("hazard"), row.room.as_deref(), &row.item.id, &order_id.url(), &edit)
+                            })??)
+                        })
+                        .await?;
                     let entry = IndexEntry {
                         document: order_id.url(),
                         document_type: DocumentType::WorkOrder,
@@ -550,7 +607,7 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
                         location: new.location.clone(),
                         updated_at: edit.at,
                     };
-                    index_in_catalog(&session, &row.site, entry, &edit).await
+                    index_in_catalog(replica, &session, &row.site, entry, &edit).await
                 }
                 .await;
                 if let Err(message) = outcome {
@@ -601,6 +658,7 @@ fn FailedActions(row: ItemRowData) -> impl IntoView {
 fn NoActionForm(row: ItemRowData) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let current = use_session();
+    let replica = use_replica();
     let open = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<&'static str>);
@@ -614,7 +672,7 @@ fn NoActionForm(row: ItemRowData) -> impl IntoView {
         }
         error.set(None);
         let (room, item) = (room.clone(), item.clone());
-        edit_round(current, round, "decision", move |inspection, edit| {
+        edit_round(replica, current, round, "decision", move |inspection, edit| {
             inspection.no_action_needed(&entry_id("decision"), room.as_deref(), &item, &why, edit)
         });
     };

@@ -31,7 +31,7 @@ pub use start::StartRound;
 
 use crate::edits::read_catalog;
 use crate::i18n::Language;
-use crate::replica;
+use crate::replica::Replica;
 use crate::session::Session;
 
 pub(crate) fn text(label: &Label, language: Language) -> String {
@@ -43,11 +43,11 @@ pub(crate) fn text(label: &Label, language: Language) -> String {
 
 /// A round as this phone has it, with its conflicting answers: read once per change of the
 /// document, however many screens show it (the start page's board reads every round).
-fn read_round(id: &DocumentId) -> Option<Arc<RoundData>> {
-    replica::read_kept(id)
+fn read_round(replica: Replica, id: &DocumentId) -> Option<Arc<RoundData>> {
+    replica.read_kept(id)
 }
 
-impl replica::Reading for RoundData {
+impl crate::replica::Reading for RoundData {
     fn read(doc: &AutoCommit) -> Option<RoundData> {
         read_round_data(doc)
     }

@@ -46,13 +46,13 @@ fn per_mille(value: Option<u32>) -> String {
 pub fn RoundReport() -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let sync = use_replica();
+    let replica = use_replica();
     let current = use_session();
     let params = use_params_map();
     let round = move || {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let id = params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok()))?;
-        Some((id, read_round(&id)?))
+        Some((id, read_round(replica, &id)?))
     };
     let site = Memo::new(move |_| round().map(|(_, data)| data.view.header.site.to_string()));
     let people = crate::server::use_site_people(move || site.get());
@@ -64,7 +64,7 @@ pub fn RoundReport() -> impl IntoView {
             return view! { <p class="muted" data-round="missing">{texts.round_not_here}</p> }.into_any();
         };
         let round = &data.view;
-        let catalog = current.session.get().and_then(|session| read_catalog(&catalog_of(&session, round.header.site.as_str())?));
+        let catalog = current.session.get().and_then(|session| read_catalog(replica, &catalog_of(&session, round.header.site.as_str())?));
         let place_name = |place: &str| {
             catalog.as_ref().and_then(|catalog| catalog.place(place)).map(|known| known.name.clone()).unwrap_or_else(|| place.to_owned())
         };

@@ -5,13 +5,15 @@
 //! goes to the first — and, once submitted, the read-only answers with the manager's
 //! review note and a link to the report.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use shared::directory::Role;
-use shared::document::DocumentType;
-use shared::document::catalog::IndexEntry;
+use shared::document::catalog::{CatalogView, IndexEntry};
 use shared::document::inspection::{FollowUp, Inspection, Missing, NO_ROOM, answer_key};
+use shared::document::{DocumentType, Edit};
 use shared::protocol::DocumentId;
 use wasm_bindgen::JsCast as _;
 
@@ -20,9 +22,9 @@ use super::{RoundData, clock, read_catalog, read_round, role_at, text};
 use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::i18n::{CurrentLanguage, use_texts};
 use crate::pages::orders::{hidden_entries, sync_badge};
-use crate::replica::{self, use_replica};
-use crate::server::{display_name, use_site_people};
-use crate::session::use_session;
+use crate::replica::{Replica, use_replica};
+use crate::server::{Person, display_name, use_site_people};
+use crate::session::{CurrentSession, Session, use_session};
 
 /// A room of a dorm round as its picker shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,183 +88,165 @@ fn go_to_next_unanswered() -> bool {
     true
 }
 
-#[component]
-pub fn Round() -> impl IntoView {
-    let texts = use_texts();
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let sync = use_replica();
-    let current = use_session();
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
-    // After a first attempt to submit, what is still missing is shown, and it updates as
-    // the gaps are filled.
-    let tried = RwSignal::new(false);
-    let chosen_room = RwSignal::new(None::<String>);
-    let all_answered = RwSignal::new(false);
-    // The first screenful of items is drawn at once, the rest in the frame after: a long
-    // checklist opens as fast as a short one (see `FIRST_ROWS`).
-    let row_limit = RwSignal::new(FIRST_ROWS);
-    provide_context(NoteDrafts::default());
-    request_animation_frame(move || request_animation_frame(move || row_limit.set(usize::MAX)));
-    let data = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        let id = id.get()?;
-        read_round(&id).map(|data| (id, data))
-    });
-    let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        let session = current.session.get()?;
-        let site = data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string()))?;
-        read_catalog(&catalog_of(&session, &site)?)
-    });
-    let place_name = move |place: &str| {
-        catalog
+/// What the parts of a round's page share: the round and its site's catalog as this phone
+/// has them, the room shown, and what blocks submitting.
+#[derive(Clone, Copy)]
+struct Walk {
+    replica: Replica,
+    current: CurrentSession,
+    data: Memo<Option<(DocumentId, Arc<RoundData>)>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    people: Memo<Vec<Person>>,
+    /// The person's role at the round's site.
+    role: Memo<Option<Role>>,
+    /// The room picked, if one was.
+    chosen_room: RwSignal<Option<String>>,
+    /// Whether "next unanswered" found nothing left.
+    all_answered: RwSignal<bool>,
+    /// What blocks submitting now.
+    needs: Memo<Vec<Missing>>,
+    /// What blocks submitting, once a first attempt to submit has been made: named, and
+    /// flagged on the items, until the gaps are filled.
+    gaps: Memo<Vec<Missing>>,
+    tried: RwSignal<bool>,
+}
+
+impl Walk {
+    fn new(id: Memo<Option<DocumentId>>) -> Walk {
+        let replica = use_replica();
+        let current = use_session();
+        let data = Memo::new(move |_| {
+            let _ = replica.revision.get();
+            let id = id.get()?;
+            read_round(replica, &id).map(|data| (id, data))
+        });
+        let site = Memo::new(move |_| data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string())));
+        let catalog = Memo::new(move |_| {
+            let _ = replica.revision.get();
+            read_catalog(replica, &catalog_of(&current.session.get()?, &site.get()?)?)
+        });
+        let role = Memo::new(move |_| role_at(&current.session.get()?, &site.get()?));
+        let people = use_site_people(move || site.get());
+        let tried = RwSignal::new(false);
+        let needs = Memo::new(move |_| data.with(|data| data.as_ref().map(|(_, data)| data.view.missing()).unwrap_or_default()));
+        let gaps = Memo::new(move |_| if tried.get() { needs.get() } else { Vec::new() });
+        Walk {
+            replica,
+            current,
+            data,
+            catalog,
+            people,
+            role,
+            chosen_room: RwSignal::new(None),
+            all_answered: RwSignal::new(false),
+            needs,
+            gaps,
+            tried,
+        }
+    }
+
+    /// A place's name from the catalog, else its id.
+    fn place_name(self, place: &str) -> String {
+        self.catalog
             .with(|catalog| catalog.as_ref().and_then(|catalog| catalog.place(place).map(|known| known.name.clone())))
             .unwrap_or_else(|| place.to_owned())
-    };
-    let role = move || {
-        let session = current.session.get()?;
-        let site = data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string()))?;
-        role_at(&session, &site)
-    };
-    // The room shown: the one picked, else the first not fully answered.
-    let room = move || -> Option<String> {
-        data.with(|data| {
+    }
+
+    fn person(self, user: &str) -> String {
+        self.people.with(|people| display_name(people, user))
+    }
+
+    /// The room shown: the one picked, else the first not fully answered.
+    fn room(self) -> Option<String> {
+        self.data.with(|data| {
             let (_, data) = data.as_ref()?;
             let rooms = &data.view.rooms;
             if rooms.is_empty() {
                 return None;
             }
-            chosen_room.get().filter(|room| rooms.contains(room)).or_else(|| {
+            self.chosen_room.get().filter(|room| rooms.contains(room)).or_else(|| {
                 let items = data.view.checklist.items.len();
                 let answered = |room: &String| data.view.answers.keys().filter(|(answered, _)| answered == room).count();
                 rooms.iter().find(|room| answered(room) < items).or(rooms.first()).cloned()
             })
         })
-    };
-    // What blocks submitting now; named, and flagged on the items, after a first attempt.
-    let needs = Memo::new(move |_| data.with(|data| data.as_ref().map(|(_, data)| data.view.missing()).unwrap_or_default()));
-    let gaps = Memo::new(move |_| if tried.get() { needs.get() } else { Vec::new() });
-    let needs_key = move |row: &ItemRowData, among: Memo<Vec<Missing>>| {
-        let key = answer_key(row.room.as_deref().unwrap_or(NO_ROOM), &row.item.id);
-        Signal::derive(move || among.with(|missing| missing.iter().any(|gap| answer_key(gap.room(), gap.item()) == key)))
-    };
-    let people = use_site_people(move || data.with(|data| data.as_ref().map(|(_, data)| data.view.header.site.to_string())));
-    provide_context(crate::server::SitePeople(people));
-    let person = move |user: &str| people.with(|people| display_name(people, user));
-    // Read in place: the round is not copied to build its rows.
-    let rows = move || -> Vec<ItemRowData> {
-        let language = language.get();
-        let session = current.session.get();
-        let me = session.as_ref().map(|session| session.user.username.clone()).unwrap_or_default();
-        let manager = role().is_some_and(Role::manages);
-        let room = room();
-        let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
-        let limit = row_limit.get();
-        data.with(|data| {
-            let Some((id, data)) = data.as_ref() else { return Vec::new() };
-            let id = *id;
-            let locked = data.view.submitted.is_some();
-            data.view
-                .checklist
-                .items
-                .iter()
-                .take(limit)
-                .map(|item| {
-                    let key = answer_key(&room_key, &item.id);
-                    let section = data
-                        .view
-                        .checklist
-                        .sections
-                        .iter()
-                        .find(|section| section.id == item.section)
-                        .map(|section| text(&section.title, language))
-                        .unwrap_or_default();
-                    // In a dorm round, each row says which room it is of.
-                    let section = match &room {
-                        Some(room) => format!("{} · {section}", place_name(room)),
-                        None => section,
-                    };
-                    ItemRowData {
-                        round: id,
-                        room: room.clone(),
-                        section,
-                        item: item.clone(),
-                        answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
-                        // A decision that a failure needs no action shows as the item's follow-up, not as a note.
-                        notes: data
-                            .view
-                            .notes
-                            .iter()
-                            .filter(|note| note.key.as_deref() == Some(key.as_str()) && !note.no_action)
-                            .cloned()
-                            .collect(),
-                        photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
-                        hazard: data
-                            .view
-                            .hazards
-                            .iter()
-                            .find(|hazard| hazard.key == key)
-                            .map(|hazard| (hazard.work_order.clone(), super::item::order_status(&hazard.work_order))),
-                        conflict: data.conflict(&key).map(<[_]>::to_vec),
-                        can_resolve: manager || data.view.header.created_by.as_str() == me,
-                        locked,
-                        site: data.view.header.site.to_string(),
-                        location: room.clone().unwrap_or_else(|| data.view.location.clone()),
-                        place_name: place_name(room.as_deref().unwrap_or(&data.view.location)),
-                        checklist_category: data.view.checklist.category.clone(),
-                        follow_up: data.view.follow_up(&key).and_then(|follow_up| match follow_up {
-                            FollowUp::NoAction(note) => Some((note.text.clone(), person(note.user.as_str()))),
-                            FollowUp::Hazard(_) => None,
-                        }),
-                        language,
-                    }
-                })
-                .collect()
-        })
-    };
-    let submit = move |_| {
-        let Some(session) = current.session.get_untracked() else { return };
-        let Some((id, data)) = data.get_untracked() else { return };
-        let title = format!("{} · {}", data.view.checklist.name.zh, place_name(&data.view.location));
+    }
+
+    /// Lists the round in its site's index with `status`, as of `edit`.
+    async fn index(self, session: &Session, id: DocumentId, data: &RoundData, title: String, status: &str, edit: &Edit) {
+        let entry = IndexEntry {
+            document: id.url(),
+            document_type: DocumentType::Inspection,
+            title,
+            status: status.to_owned(),
+            location: data.view.location.clone(),
+            updated_at: edit.at,
+        };
+        if let Err(message) = index_in_catalog(self.replica, session, &data.view.header.site.to_string(), entry, edit).await {
+            leptos::logging::warn!("cannot update the index: {message}");
+        }
+    }
+
+    /// Submits the round; when something blocks it, shows the first room with a gap and
+    /// goes to its item.
+    fn submit(self) {
+        let Some(session) = self.current.session.get_untracked() else { return };
+        let Some((id, data)) = self.data.get_untracked() else { return };
+        let title = format!("{} · {}", data.view.checklist.name.zh, self.place_name(&data.view.location));
         spawn_local(async move {
-            let outcome = replica::edit(&id, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Ok(Inspection::edit_in(doc, |round| round.submit(&edit))?.map(|()| edit))
-            })
-            .await;
+            let outcome = self
+                .replica
+                .edit(&id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Ok(Inspection::edit_in(doc, |round| round.submit(&edit))?.map(|()| edit))
+                })
+                .await;
             match outcome {
-                Ok(Ok(edit)) => {
-                    let entry = IndexEntry {
-                        document: id.url(),
-                        document_type: DocumentType::Inspection,
-                        title,
-                        status: "submitted".to_owned(),
-                        location: data.view.location.clone(),
-                        updated_at: edit.at,
-                    };
-                    if let Err(message) = index_in_catalog(&session, &data.view.header.site.to_string(), entry, &edit).await {
-                        leptos::logging::warn!("cannot update the index: {message}");
-                    }
-                }
+                Ok(Ok(edit)) => self.index(&session, id, &data, title, "submitted", &edit).await,
                 Ok(Err(gaps)) => {
-                    // Show the first room with a gap, and go to its item.
                     if let Some(gap) = gaps.first()
                         && gap.room() != NO_ROOM
                     {
-                        chosen_room.set(Some(gap.room().to_owned()));
+                        self.chosen_room.set(Some(gap.room().to_owned()));
                     }
-                    tried.set(true);
+                    self.tried.set(true);
                     go_to_first_flagged();
                 }
                 Err(message) => leptos::logging::warn!("cannot submit: {message}"),
             }
         });
-    };
-    let header = move || {
+    }
+}
+
+#[component]
+pub fn Round() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
+    let walk = Walk::new(id);
+    provide_context(NoteDrafts::default());
+    provide_context(crate::server::SitePeople(walk.people));
+    view! {
+        <div class="round-page">
+            <RoundHeading walk=walk />
+            <RoomPicker walk=walk />
+            <Items walk=walk />
+            // Below the items, not in the footer that stays on screen: it never covers them.
+            <MissingList walk=walk />
+            <DiscardButton walk=walk />
+            <RoundFooter walk=walk />
+        </div>
+    }
+}
+
+/// The checklist's name, the place, sync state, progress, and how many answers conflict.
+#[component]
+fn RoundHeading(walk: Walk) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    move || {
         let texts = texts.get();
         let language = language.get();
-        data.with(|data| {
+        walk.data.with(|data| {
             let Some((id, data)) = data else {
                 return view! { <p class="muted" data-round="missing">{texts.round_not_here}</p> }.into_any();
             };
@@ -274,7 +258,7 @@ pub fn Round() -> impl IntoView {
                 <crate::nav::BackLink lists=&[shared::routes::Tab::Rounds] />
                 <h1>{text(&data.view.checklist.name, language)}</h1>
                 <p class="round-place">
-                    <span data-place=data.view.location.clone()>{place_name(&data.view.location)}</span>
+                    <span data-place=data.view.location.clone()>{walk.place_name(&data.view.location)}</span>
                     " · "
                     {sync_badge(id)}
                 </p>
@@ -287,13 +271,21 @@ pub fn Round() -> impl IntoView {
             }
             .into_any()
         })
-    };
-    let rooms = move || {
+    }
+}
+
+/// The rooms of a dorm round, each with how much is answered and by whom; tapping one shows
+/// its items.
+#[component]
+fn RoomPicker(walk: Walk) -> impl IntoView {
+    let texts = use_texts();
+    move || {
         let texts = texts.get();
-        let language = language.get();
-        let states = data.with(|data| data.as_ref().map(|(_, data)| room_states(data, &place_name, &person)).unwrap_or_default());
+        let place_name = |place: &str| walk.place_name(place);
+        let person = |user: &str| walk.person(user);
+        let states = walk.data.with(|data| data.as_ref().map(|(_, data)| room_states(data, &place_name, &person)).unwrap_or_default());
         (!states.is_empty()).then(|| {
-            let shown = room();
+            let shown = walk.room();
             let buttons = states
                 .into_iter()
                 .map(|state| {
@@ -316,7 +308,7 @@ pub fn Round() -> impl IntoView {
                                 data-room=state.id.clone()
                                 data-done=if done { "yes" } else { "no" }
                                 data-by=by.clone()
-                                on:click=move |_| chosen_room.set(Some(id.clone()))
+                                on:click=move |_| walk.chosen_room.set(Some(id.clone()))
                             >
                                 <span class="room-name">{state.name}</span>
                                 <span class="room-count">{format!("{}/{}", state.answered, state.total)}</span>
@@ -326,7 +318,6 @@ pub fn Round() -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let _ = language;
             view! {
                 <section class="card" aria-labelledby="rooms">
                     <h2 id="rooms">{texts.rooms}</h2>
@@ -334,25 +325,112 @@ pub fn Round() -> impl IntoView {
                 </section>
             }
         })
+    }
+}
+
+/// The items of the room shown (or of the place), each row rebuilt only when what it shows
+/// changes. The first screenful is drawn at once, the rest in the frame after: a long
+/// checklist opens as fast as a short one (see `FIRST_ROWS`).
+#[component]
+fn Items(walk: Walk) -> impl IntoView {
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let row_limit = RwSignal::new(FIRST_ROWS);
+    request_animation_frame(move || request_animation_frame(move || row_limit.set(usize::MAX)));
+    let needs_key = move |row: &ItemRowData, among: Memo<Vec<Missing>>| {
+        let key = answer_key(row.room.as_deref().unwrap_or(NO_ROOM), &row.item.id);
+        Signal::derive(move || among.with(|missing| missing.iter().any(|gap| answer_key(gap.room(), gap.item()) == key)))
     };
-    // Once submitted: who and when, the review note (made once, so a note being written
-    // stays while answers or another review arrive) and the report; before: what is missing.
-    let round_id = Memo::new(move |_| data.with(|data| data.as_ref().map(|(id, _)| *id)));
-    let submitted = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.submitted.clone())));
-    let review = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.review.clone())));
-    let can_review = Memo::new(move |_| role().is_some_and(Role::manages));
-    // The next room of a dorm round after the one shown, not yet done first.
-    let next_room = move || -> Option<String> {
-        let shown = room()?;
-        data.with(|data| data.as_ref()?.1.view.next_room(&shown).map(str::to_owned))
+    // Read in place: the round is not copied to build its rows.
+    let rows = move || -> Vec<ItemRowData> {
+        let language = language.get();
+        let me = walk.current.session.with(|session| session.as_ref().map(|session| session.user.username.clone())).unwrap_or_default();
+        let manager = walk.role.get().is_some_and(Role::manages);
+        let room = walk.room();
+        let room_key = room.clone().unwrap_or_else(|| NO_ROOM.to_owned());
+        let limit = row_limit.get();
+        walk.data.with(|data| {
+            let Some((id, data)) = data.as_ref() else { return Vec::new() };
+            let id = *id;
+            let locked = data.view.submitted.is_some();
+            data.view
+                .checklist
+                .items
+                .iter()
+                .take(limit)
+                .map(|item| {
+                    let key = answer_key(&room_key, &item.id);
+                    let section = data
+                        .view
+                        .checklist
+                        .sections
+                        .iter()
+                        .find(|section| section.id == item.section)
+                        .map(|section| text(&section.title, language))
+                        .unwrap_or_default();
+                    // In a dorm round, each row says which room it is of.
+                    let section = match &room {
+                        Some(room) => format!("{} · {section}", walk.place_name(room)),
+                        None => section,
+                    };
+                    ItemRowData {
+                        round: id,
+                        room: room.clone(),
+                        section,
+                        item: item.clone(),
+                        answer: data.view.answers.get(&(room_key.clone(), item.id.clone())).cloned(),
+                        // A decision that a failure needs no action shows as the item's follow-up, not as a note.
+                        notes: data
+                            .view
+                            .notes
+                            .iter()
+                            .filter(|note| note.key.as_deref() == Some(key.as_str()) && !note.no_action)
+                            .cloned()
+                            .collect(),
+                        photos: data.view.photos.iter().filter(|photo| photo.key == key).map(|photo| photo.blob.clone()).collect(),
+                        hazard: data
+                            .view
+                            .hazards
+                            .iter()
+                            .find(|hazard| hazard.key == key)
+                            .map(|hazard| (hazard.work_order.clone(), super::item::order_status(walk.replica, &hazard.work_order))),
+                        conflict: data.conflict(&key).map(<[_]>::to_vec),
+                        can_resolve: manager || data.view.header.created_by.as_str() == me,
+                        locked,
+                        site: data.view.header.site.to_string(),
+                        location: room.clone().unwrap_or_else(|| data.view.location.clone()),
+                        place_name: walk.place_name(room.as_deref().unwrap_or(&data.view.location)),
+                        checklist_category: data.view.checklist.category.clone(),
+                        follow_up: data.view.follow_up(&key).and_then(|follow_up| match follow_up {
+                            FollowUp::NoAction(note) => Some((note.text.clone(), walk.person(note.user.as_str()))),
+                            FollowUp::Hazard(_) => None,
+                        }),
+                        language,
+                    }
+                })
+                .collect()
+        })
     };
-    // What blocks submitting, each named with its room and item, each a way to it.
-    let missing_list = move || {
+    view! {
+        <ol class="items">
+            <For each=rows key=ItemRowData::key let(row)>
+                <ItemRow flagged=needs_key(&row, walk.gaps) needs=needs_key(&row, walk.needs) row=row />
+            </For>
+        </ol>
+    }
+}
+
+/// What blocks submitting, after a first attempt: each named with its room and item, each
+/// a way to it.
+#[component]
+fn MissingList(walk: Walk) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    move || {
         let texts = texts.get();
         let language = language.get();
-        let gaps = gaps.get();
+        let gaps = walk.gaps.get();
         (!gaps.is_empty()).then(|| {
-            let lines = data.with(|data| {
+            let lines = walk.data.with(|data| {
                 let Some((_, data)) = data.as_ref() else { return Vec::new() };
                 gaps.iter()
                     .map(|gap| {
@@ -364,7 +442,7 @@ pub fn Round() -> impl IntoView {
                         };
                         let room = (gap.room() != NO_ROOM).then(|| gap.room().to_owned());
                         let line = match &room {
-                            Some(room) => format!("{} · {item}: {what}", place_name(room)),
+                            Some(room) => format!("{} · {item}: {what}", walk.place_name(room)),
                             None => format!("{item}: {what}"),
                         };
                         (room, gap.item().to_string(), line)
@@ -378,7 +456,7 @@ pub fn Round() -> impl IntoView {
                         <li>
                             <button type="button" class="link-button" data-missing-item=item.clone() on:click=move |_| {
                                 if let Some(room) = room.clone() {
-                                    chosen_room.set(Some(room));
+                                    walk.chosen_room.set(Some(room));
                                 }
                                 let item = item.clone();
                                 request_animation_frame(move || {
@@ -399,11 +477,18 @@ pub fn Round() -> impl IntoView {
                 </div>
             }
         })
-    };
-    // Started by mistake: its starter discards it while nothing is answered.
+    }
+}
+
+/// Started by mistake: its starter discards it while nothing is answered. Out of the
+/// footer that stays on screen, which keeps to one row of buttons.
+#[component]
+fn DiscardButton(walk: Walk) -> impl IntoView {
+    let texts = use_texts();
+    let navigate = leptos_router::hooks::use_navigate();
     let discardable = Memo::new(move |_| {
-        let me = current.session.with(|session| session.as_ref().map(|session| session.user.username.clone()))?;
-        data.with(|data| {
+        let me = walk.current.session.with(|session| session.as_ref().map(|session| session.user.username.clone()))?;
+        walk.data.with(|data| {
             data.as_ref().map(|(_, data)| {
                 data.view.header.created_by.as_str() == me
                     && data.view.answers.is_empty()
@@ -412,97 +497,88 @@ pub fn Round() -> impl IntoView {
             })
         })
     });
-    let discarded = Memo::new(move |_| data.with(|data| data.as_ref().and_then(|(_, data)| data.view.discarded.clone())));
-    let navigate = leptos_router::hooks::use_navigate();
     let discard = move |_| {
-        let Some(session) = current.session.get_untracked() else { return };
-        let Some((id, data)) = data.get_untracked() else { return };
+        let Some(session) = walk.current.session.get_untracked() else { return };
+        let Some((id, data)) = walk.data.get_untracked() else { return };
         let navigate = navigate.clone();
         spawn_local(async move {
-            let outcome = replica::edit(&id, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Inspection::edit_in(doc, |round| round.discard(&edit))??;
-                Ok(edit)
-            })
-            .await;
+            let outcome = walk
+                .replica
+                .edit(&id, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Inspection::edit_in(doc, |round| round.discard(&edit))??;
+                    Ok(edit)
+                })
+                .await;
             match outcome {
                 Ok(edit) => {
-                    let entry = IndexEntry {
-                        document: id.url(),
-                        document_type: DocumentType::Inspection,
-                        title: data.view.checklist.name.zh.clone(),
-                        status: "discarded".to_owned(),
-                        location: data.view.location.clone(),
-                        updated_at: edit.at,
-                    };
-                    if let Err(message) = index_in_catalog(&session, &data.view.header.site.to_string(), entry, &edit).await {
-                        leptos::logging::warn!("cannot update the index: {message}");
-                    }
+                    walk.index(&session, id, &data, data.view.checklist.name.zh.clone(), "discarded", &edit).await;
                     navigate(shared::routes::AppRoute::Rounds.pattern(), Default::default());
                 }
                 Err(message) => leptos::logging::warn!("cannot discard: {message}"),
             }
         });
     };
-    // Out of the footer that stays on screen, which keeps to one row of buttons.
-    let discard_button = move || {
+    move || {
         let texts = texts.get();
-        let open = submitted.with(Option::is_none) && discarded.with(Option::is_none);
-        (open && discardable.get() == Some(true)).then(|| {
+        (discardable.get() == Some(true)).then(|| {
             let discard = discard.clone();
             view! { <p class="discard"><button type="button" class="link-button danger" data-action="discard-round" on:click=discard>{texts.discard_round}</button></p> }
         })
+    }
+}
+
+/// The foot of the page. An open round's actions stay on screen: next room, next
+/// unanswered, submit. Once submitted: who and when, the review note (made once, so a note
+/// being written stays while answers or another review arrive) and the report, after the
+/// items, never covering them. A discarded round says who discarded it.
+#[component]
+fn RoundFooter(walk: Walk) -> impl IntoView {
+    let texts = use_texts();
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    let round_id = Memo::new(move |_| walk.data.with(|data| data.as_ref().map(|(id, _)| *id)));
+    let submitted = Memo::new(move |_| walk.data.with(|data| data.as_ref().and_then(|(_, data)| data.view.submitted.clone())));
+    let discarded = Memo::new(move |_| walk.data.with(|data| data.as_ref().and_then(|(_, data)| data.view.discarded.clone())));
+    let review = Memo::new(move |_| walk.data.with(|data| data.as_ref().and_then(|(_, data)| data.view.review.clone())));
+    let can_review = Memo::new(move |_| walk.role.get().is_some_and(Role::manages));
+    // The next room of a dorm round after the one shown, not yet done first.
+    let next_room = move || -> Option<String> {
+        let shown = walk.room()?;
+        walk.data.with(|data| data.as_ref()?.1.view.next_room(&shown).map(str::to_owned))
     };
-    let footer = move || {
+    move || {
         let texts = texts.get();
         let id = round_id.get()?;
         if let Some((user, at)) = discarded.get() {
-            return Some(view! { <section class="round-footer"><p class="muted" data-round="discarded">{texts.discarded_by.replace("{user}", &person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p></section> }.into_any());
+            return Some(view! { <section class="round-footer"><p class="muted" data-round="discarded">{texts.discarded_by.replace("{user}", &walk.person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p></section> }.into_any());
         }
         let body = match submitted.get() {
             Some((user, at)) => view! {
-                <p class="submitted" data-round="submitted">{move || texts.submitted_by.replace("{user}", &person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p>
+                <p class="submitted" data-round="submitted">{move || texts.submitted_by.replace("{user}", &walk.person(user.as_str())).replace("{time}", &clock(at, language.get()))}</p>
                 {move || view! { <ReviewNote round=id review=review can_review=can_review.get() /> }}
                 <a class="button" href=format!("/rounds/{id}/report") data-action="report">{texts.print_report}</a>
             }
             .into_any(),
             None => view! {
-                {move || all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
+                {move || walk.all_answered.get().then(|| view! { <p class="muted" data-next="none">{texts.all_answered}</p> })}
                 <div class="round-actions">
                     {move || next_room().map(|next| view! {
                         <button type="button" data-action="next-room" on:click=move |_| {
-                            chosen_room.set(Some(next.clone()));
-                            all_answered.set(false);
+                            walk.chosen_room.set(Some(next.clone()));
+                            walk.all_answered.set(false);
                             if let Some(top) = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector("#rooms").ok().flatten()) {
                                 top.scroll_into_view();
                             }
                         }>{texts.next_room}</button>
                     })}
-                    <button type="button" data-action="next-unanswered" on:click=move |_| all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
-                    <button type="button" class="primary" data-action="submit-round" on:click=submit>{texts.submit}</button>
+                    <button type="button" data-action="next-unanswered" on:click=move |_| walk.all_answered.set(!go_to_next_unanswered())>{texts.next_unanswered}</button>
+                    <button type="button" class="primary" data-action="submit-round" on:click=move |_| walk.submit()>{texts.submit}</button>
                 </div>
             }
             .into_any(),
         };
-        // Only an open round's actions stay on screen; a submitted round's review note and
-        // report follow its items, never covering them.
         let open = submitted.with(Option::is_none);
         Some(view! { <section class="round-footer" class:sticky=open>{body}</section> }.into_any())
-    };
-    view! {
-        <div class="round-page">
-            {header}
-            {rooms}
-            <ol class="items">
-                <For each=rows key=ItemRowData::key let(row)>
-                    <ItemRow flagged=needs_key(&row, gaps) needs=needs_key(&row, needs) row=row />
-                </For>
-            </ol>
-            // Below the items, not in the footer that stays on screen: it never covers them.
-            {missing_list}
-            {discard_button}
-            {footer}
-        </div>
     }
 }
 
@@ -511,6 +587,7 @@ pub fn Round() -> impl IntoView {
 fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspection::Review>>, can_review: bool) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    let replica = use_replica();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     // The field starts from the note in force; what arrives later shows above it.
     let draft = RwSignal::new(review.with_untracked(|review| review.as_ref().map(|review| review.text.clone()).unwrap_or_default()));
@@ -520,11 +597,12 @@ fn ReviewNote(round: DocumentId, review: Memo<Option<shared::document::inspectio
         let Some(session) = current.session.get_untracked() else { return };
         let text = draft.get_untracked();
         spawn_local(async move {
-            let outcome = replica::edit(&round, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Ok(Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit))??)
-            })
-            .await;
+            let outcome = replica
+                .edit(&round, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Ok(Inspection::edit_in(doc, |inspection| inspection.review(&text, &edit))??)
+                })
+                .await;
             error.set(outcome.err().map(|error| error.to_string()));
         });
     };

@@ -17,12 +17,13 @@ use crate::edits::{catalog_of, edit_now, index_in_catalog};
 use crate::error::AppError;
 use crate::fields::{CodeField, PlacePicker, SiteChoice};
 use crate::i18n::{CurrentLanguage, Language, Texts, use_texts};
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::session::{Session, use_session};
 
 /// Starts a round of the template `template_url` at `place` and lists it in the site's
 /// index; a room-by-room checklist at a building covers every room inside it.
 pub(super) async fn start_round(
+    replica: Replica,
     session: &Session,
     site: &str,
     catalog: &CatalogView,
@@ -31,7 +32,8 @@ pub(super) async fn start_round(
     texts: &Texts,
 ) -> Result<DocumentId, AppError> {
     let template_id = DocumentId::parse(template_url)?;
-    let checklist = replica::read(&template_id, |doc| ChecklistTemplate::read_doc(doc).ok())
+    let checklist = replica
+        .read(&template_id, |doc| ChecklistTemplate::read_doc(doc).ok())
         .flatten()
         .map(|(_, checklist)| checklist)
         .ok_or_else(|| AppError::Invalid(texts.template_not_here.to_owned()))?;
@@ -49,10 +51,10 @@ pub(super) async fn start_round(
         rooms,
         assignees: vec![Username::parse(&session.user.username)?],
     };
-    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+    let actor = replica.device_actor().ok_or(AppError::SignedOut)?;
     let round = Inspection::start(actor, &new, &edit)?;
-    let id = replica::new_document_id();
-    replica::create(id, round.into_doc()).await?;
+    let id = crate::replica::new_document_id();
+    replica.create(id, round.into_doc()).await?;
     let place_name = catalog.place(place).map(|known| known.name.clone()).unwrap_or_default();
     let entry = IndexEntry {
         document: id.url(),
@@ -62,7 +64,7 @@ pub(super) async fn start_round(
         location: place.to_owned(),
         updated_at: edit.at,
     };
-    index_in_catalog(session, site, entry, &edit).await?;
+    index_in_catalog(replica, session, site, entry, &edit).await?;
     Ok(id)
 }
 
@@ -71,7 +73,7 @@ pub fn StartRound() -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let navigate = use_navigate();
     let site = RwSignal::new(String::new());
     let template = RwSignal::new(String::new());
@@ -83,9 +85,9 @@ pub fn StartRound() -> impl IntoView {
     let sites = Signal::derive(move || current.session.get().map(|session| session.sites).unwrap_or_default());
     // Read once per change, however many parts of the form show it.
     let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let session = current.session.get()?;
-        read_catalog(&catalog_of(&session, &chosen_site()?)?)
+        read_catalog(replica, &catalog_of(&session, &chosen_site()?)?)
     });
     // A typed or scanned label chooses the place (an asset's label, the asset's place).
     let use_code = move |typed: String| {
@@ -125,7 +127,7 @@ pub fn StartRound() -> impl IntoView {
         }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match start_round(&session, &site_id, &catalog, &template_url, &place_id, texts).await {
+            match start_round(replica, &session, &site_id, &catalog, &template_url, &place_id, texts).await {
                 Ok(id) => navigate(&format!("/rounds/{id}"), Default::default()),
                 Err(message) => error.set(Some(message.to_string())),
             }

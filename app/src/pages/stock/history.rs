@@ -11,20 +11,20 @@ use shared::protocol::DocumentId;
 use super::movement_text;
 use crate::edits::{catalog_of, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, moment, use_texts};
-use crate::replica::use_replica;
+use crate::replica::{Replica, use_replica};
 use crate::server::{display_name, use_site_people};
 use crate::session::use_session;
 
 /// Where a movement's reference leads: an order or stocktake on this phone, by its title.
-fn reference_view(texts: &Texts, reference: &str) -> AnyView {
+fn reference_view(replica: Replica, texts: &Texts, reference: &str) -> AnyView {
     let Some(id) = reference.strip_prefix("automerge:").and_then(|id| DocumentId::parse(id).ok()) else {
         return reference.to_owned().into_any();
     };
-    if let Some(order) = crate::pages::orders::read_order(&id) {
+    if let Some(order) = crate::pages::orders::read_order(replica, &id) {
         return view! { <a href=format!("/orders/{id}") data-order=id.to_string()>{format!("{} {}", texts.work_order, order.title)}</a> }
             .into_any();
     }
-    if let Some(stocktake) = super::read_stocktake(&id) {
+    if let Some(stocktake) = super::read_stocktake(replica, &id) {
         return view! { <a href=format!("/stocktakes/{id}")>{format!("{} {}", texts.stocktake, stocktake.location)}</a> }.into_any();
     }
     texts.document_not_on_phone.into_any()
@@ -34,14 +34,14 @@ fn reference_view(texts: &Texts, reference: &str) -> AnyView {
 pub fn StockItemHistory() -> impl IntoView {
     let texts = use_texts();
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    let sync = use_replica();
+    let replica = use_replica();
     let current = use_session();
     let params = use_params_map();
     let site = Memo::new(move |_| params.with(|params| params.get("site")));
     let item = Memo::new(move |_| params.with(|params| params.get("item").and_then(|item| EntryId::parse(&item).ok())));
     let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
+        let _ = replica.revision.get();
+        read_catalog(replica, &catalog_of(&current.session.get()?, &site.get()?)?)
     });
     let people = use_site_people(move || site.get());
     move || {
@@ -61,7 +61,7 @@ pub fn StockItemHistory() -> impl IntoView {
             view! {
                 <tr data-movement=movement.id.to_string() data-kind=movement.kind.as_str()>
                     <td>{moment(movement.at, language.get())}<div class="muted">{display_name(&people, movement.user.as_str())}</div></td>
-                    <td>{movement_text(texts, movement.kind)}<div class="muted">{reference_view(texts, &movement.reference)}</div></td>
+                    <td>{movement_text(texts, movement.kind)}<div class="muted">{reference_view(replica, texts, &movement.reference)}</div></td>
                     <td class="number">
                         <span data-delta=signed.to_string()>{shown}</span>
                         <div class="muted" data-after=after.to_string()>{format!("{} {after} {unit}", texts.balance)}</div>

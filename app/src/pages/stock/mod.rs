@@ -26,15 +26,15 @@ use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalo
 use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{Texts, use_texts};
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::session::{Session, SessionSite, use_session};
 
-/// A stocktake the phone holds, read once per change (see `replica::read_kept`).
-pub(crate) fn read_stocktake(id: &DocumentId) -> Option<Arc<StocktakeView>> {
-    replica::read_kept(id)
+/// A stocktake the phone holds, read once per change (see `Replica::read_kept`).
+pub(crate) fn read_stocktake(replica: Replica, id: &DocumentId) -> Option<Arc<StocktakeView>> {
+    replica.read_kept(id)
 }
 
-impl replica::Reading for StocktakeView {
+impl crate::replica::Reading for StocktakeView {
     fn read(doc: &automerge::AutoCommit) -> Option<StocktakeView> {
         Stocktake::read_doc(doc).ok()
     }
@@ -47,14 +47,15 @@ impl replica::Reading for StocktakeView {
 pub fn StocktakesWaiting() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let waiting = move || {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let role_at = |site: &str| session.sites.iter().find(|known| known.id == site).map(|known| known.role);
-        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica::document_ids()
+        let mut found: Vec<(DocumentId, Arc<StocktakeView>)> = replica
+            .document_ids()
             .into_iter()
-            .filter_map(|id| Some((id, read_stocktake(&id)?)))
+            .filter_map(|id| Some((id, read_stocktake(replica, &id)?)))
             .filter(|(_, stocktake)| {
                 matches!(
                     (stocktake.phase, role_at(stocktake.header.site.as_str())),
@@ -95,13 +96,13 @@ pub fn StocktakesWaiting() -> impl IntoView {
 pub fn ReorderWaiting() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let sync = use_replica();
+    let replica = use_replica();
     let low = move || {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let Some(session) = current.session.get() else { return Vec::new() };
         let mut found = Vec::new();
         for site in session.sites.iter().filter(|site| site.role == Role::Storekeeper) {
-            let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(&id)) else { continue };
+            let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(replica, &id)) else { continue };
             for (item, quantity) in catalog.to_reorder() {
                 found.push((site.id.clone(), item.id.to_string(), format!("{} {} · {quantity} {}", item.code, item.name, item.unit)));
             }
@@ -177,32 +178,41 @@ pub(crate) fn movement_refusal(texts: &Texts, catalog: &CatalogView, error: &Doc
 
 /// Issues a work order's parts from its site's store, as far as the ledger has not yet
 /// (`SiteCatalog::issue_parts`); nothing to do where the phone lacks the site's catalog.
-pub(crate) async fn issue_order_parts(session: &Session, order: DocumentId) -> Result<(), AppError> {
-    let Some(view) = crate::pages::orders::read_order(&order) else { return Ok(()) };
+pub(crate) async fn issue_order_parts(replica: Replica, session: &Session, order: DocumentId) -> Result<(), AppError> {
+    let Some(view) = crate::pages::orders::read_order(replica, &order) else { return Ok(()) };
     if view.parts.is_empty() {
         return Ok(());
     }
     let Some(catalog) = catalog_of(session, view.header.site.as_str()) else { return Ok(()) };
     let parts = view.parts.clone();
-    replica::edit(&catalog, |doc| {
-        let edit = edit_now(&session.user.username)?;
-        SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit))??;
-        Ok(())
-    })
-    .await
+    replica
+        .edit(&catalog, |doc| {
+            let edit = edit_now(&session.user.username)?;
+            SiteCatalog::edit_in(doc, |catalog| catalog.issue_parts(&order.url(), &parts, &edit))??;
+            Ok(())
+        })
+        .await
+}
+
+/// What a stocktake is started for: where it is counted, what (stock of a category, or
+/// all of it; or the fixed assets), and whether counters see what is expected.
+struct Plan<'a> {
+    location: &'a str,
+    category: &'a str,
+    mode: Mode,
+    kind: Kind,
 }
 
 /// Starts a stock count (of a category, or everything) or a fixed-asset audit (of every
 /// asset with a place), with its snapshot, and lists it in the site's index.
 async fn start_stocktake(
+    replica: Replica,
     session: &Session,
     site: &str,
     catalog: &CatalogView,
-    location: &str,
-    category: &str,
-    mode: Mode,
-    kind: Kind,
+    plan: Plan<'_>,
 ) -> Result<DocumentId, AppError> {
+    let Plan { location, category, mode, kind } = plan;
     let edit = edit_now(&session.user.username)?;
     let (expected, assets) = match kind {
         Kind::Stock => (snapshot(catalog, category), Vec::new()),
@@ -212,10 +222,10 @@ async fn start_stocktake(
         ),
     };
     let new = NewStocktake { site: SiteId::parse(site)?, location: location.trim().to_owned(), mode, expected, assets };
-    let actor = replica::device_actor().ok_or(AppError::SignedOut)?;
+    let actor = replica.device_actor().ok_or(AppError::SignedOut)?;
     let stocktake = Stocktake::start(actor, &new, &edit)?;
-    let id = replica::new_document_id();
-    replica::create(id, stocktake.into_doc()).await?;
+    let id = crate::replica::new_document_id();
+    replica.create(id, stocktake.into_doc()).await?;
     let entry = IndexEntry {
         document: id.url(),
         document_type: DocumentType::Stocktake,
@@ -224,7 +234,7 @@ async fn start_stocktake(
         location: new.location.clone(),
         updated_at: edit.at,
     };
-    index_in_catalog(session, site, entry, &edit).await?;
+    index_in_catalog(replica, session, site, entry, &edit).await?;
     Ok(id)
 }
 
@@ -236,12 +246,13 @@ struct Store {
     sites: Signal<Vec<SessionSite>>,
     chosen: Memo<Option<String>>,
     catalog: Memo<Option<Arc<CatalogView>>>,
+    replica: Replica,
 }
 
 impl Store {
     fn new() -> Store {
         let current = use_session();
-        let sync = use_replica();
+        let replica = use_replica();
         let site = RwSignal::new(String::new());
         let sites = Signal::derive(move || {
             current
@@ -255,10 +266,10 @@ impl Store {
             sites.with(|sites| sites.iter().find(|known| known.id == wanted).or(sites.first()).map(|known| known.id.to_string()))
         });
         let catalog = Memo::new(move |_| {
-            let _ = sync.revision.get();
-            read_catalog(&catalog_of(&current.session.get()?, &chosen.get()?)?)
+            let _ = replica.revision.get();
+            read_catalog(replica, &catalog_of(&current.session.get()?, &chosen.get()?)?)
         });
-        Store { site, sites, chosen, catalog }
+        Store { site, sites, chosen, catalog, replica }
     }
 }
 
@@ -372,7 +383,7 @@ fn OnHand(store: Store) -> impl IntoView {
 fn MovementForm(store: Store) -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let Store { catalog, .. } = store;
+    let Store { catalog, replica, .. } = store;
     let chosen_site = move || store.chosen.get_untracked();
     let kind = RwSignal::new(MovementKind::Issue.as_str().to_owned());
     let item = RwSignal::new(String::new());
@@ -396,18 +407,19 @@ fn MovementForm(store: Store) -> impl IntoView {
                     .ok()
                     .filter(|amount| *amount > Quantity::ZERO)
                     .ok_or_else(|| AppError::Invalid(texts.quantity_needed.to_owned()))?;
-                replica::edit(&catalog_id, |doc| {
-                    let edit = edit_now(&session.user.username)?;
-                    SiteCatalog::edit_in(doc, |catalog| {
-                        catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(
-                            |error| match catalog.read() {
-                                Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
-                                Err(_) => AppError::Document(error),
-                            },
-                        )
-                    })?
-                })
-                .await
+                replica
+                    .edit(&catalog_id, |doc| {
+                        let edit = edit_now(&session.user.username)?;
+                        SiteCatalog::edit_in(doc, |catalog| {
+                            catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(|error| {
+                                match catalog.read() {
+                                    Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
+                                    Err(_) => AppError::Document(error),
+                                }
+                            })
+                        })?
+                    })
+                    .await
             }
             .await;
             match outcome {
@@ -473,11 +485,11 @@ fn MovementForm(store: Store) -> impl IntoView {
 #[component]
 fn StocktakeList() -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
+    let replica = use_replica();
     let all_stocktakes = move || {
-        let _ = sync.revision.get();
+        let _ = replica.revision.get();
         let mut found: Vec<(DocumentId, Arc<StocktakeView>)> =
-            replica::document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(&id)?))).collect();
+            replica.document_ids().into_iter().filter_map(|id| Some((id, read_stocktake(replica, &id)?))).collect();
         found.sort_by_key(|(_, stocktake)| std::cmp::Reverse(stocktake.header.created_at));
         found
     };
@@ -524,17 +536,9 @@ fn StartStocktake(store: Store) -> impl IntoView {
         let kind = Kind::parse(&what.get_untracked()).unwrap_or(Kind::Stock);
         let navigate = navigate.clone();
         spawn_local(async move {
-            match start_stocktake(
-                &session,
-                &site_id,
-                &catalog,
-                if place.trim().is_empty() { &catalog.name } else { &place },
-                &scope,
-                chosen_mode,
-                kind,
-            )
-            .await
-            {
+            let location = if place.trim().is_empty() { &catalog.name } else { &place };
+            let plan = Plan { location, category: &scope, mode: chosen_mode, kind };
+            match start_stocktake(store.replica, &session, &site_id, &catalog, plan).await {
                 Ok(id) => navigate(&format!("/stocktakes/{id}"), Default::default()),
                 Err(message) => error.set(Some(message.to_string())),
             }

@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::fields::{CodeField, PlacePicker, QuantityCorrection};
 use crate::i18n::use_texts;
 use crate::pages::orders::{hidden_entries, sync_badge};
-use crate::replica::{self, use_replica};
+use crate::replica::{Replica, use_replica};
 use crate::scan::ScanButton;
 use crate::server::{Person, display_name, use_site_people};
 use crate::session::{CurrentSession, use_session};
@@ -42,21 +42,27 @@ fn item_name(catalog: Option<&CatalogView>, item: &str) -> String {
 
 /// Writes the approved adjustments into the site's ledger, one movement per item with an
 /// id derived from the stocktake and the item, so approving on two phones adjusts once.
-async fn adjust_ledger(session: &crate::session::Session, stocktake: DocumentId, view: &StocktakeView) -> Result<(), AppError> {
+async fn adjust_ledger(
+    replica: Replica,
+    session: &crate::session::Session,
+    stocktake: DocumentId,
+    view: &StocktakeView,
+) -> Result<(), AppError> {
     let Some(catalog) = catalog_of(session, view.header.site.as_str()) else { return Ok(()) };
     let adjustments = view.approved_adjustments.clone();
-    replica::edit(&catalog, |doc| {
-        let edit = edit_now(&session.user.username)?;
-        Ok(SiteCatalog::edit_in(doc, |catalog| {
-            for (item, quantity) in &adjustments {
-                let Ok(item_id) = EntryId::parse(item) else { continue };
-                let id = shared::document::catalog::adjustment_id(&stocktake.url(), item);
-                // Already recorded (approved again after a reopening, or on another phone): kept once.
-                let _ = catalog.record_movement(&id, MovementKind::Adjust, &item_id, *quantity, &stocktake.url(), &edit);
-            }
-        })?)
-    })
-    .await
+    replica
+        .edit(&catalog, |doc| {
+            let edit = edit_now(&session.user.username)?;
+            Ok(SiteCatalog::edit_in(doc, |catalog| {
+                for (item, quantity) in &adjustments {
+                    let Ok(item_id) = EntryId::parse(item) else { continue };
+                    let id = shared::document::catalog::adjustment_id(&stocktake.url(), item);
+                    // Already recorded (approved again after a reopening, or on another phone): kept once.
+                    let _ = catalog.record_movement(&id, MovementKind::Adjust, &item_id, *quantity, &stocktake.url(), &edit);
+                }
+            })?)
+        })
+        .await
 }
 
 /// What the parts of the page share. The stocktake and its site's catalog are memos that
@@ -83,6 +89,7 @@ struct Page {
     recounting: RwSignal<Option<(String, String)>>,
     error: RwSignal<Option<String>>,
     current: CurrentSession,
+    replica: Replica,
 }
 
 impl Page {
@@ -91,13 +98,14 @@ impl Page {
     fn edit(self, change: StocktakeChange) {
         let Some(session) = self.current.session.get_untracked() else { return };
         let Some(document) = self.id.get_untracked() else { return };
-        let error = self.error;
+        let (error, replica) = (self.error, self.replica);
         spawn_local(async move {
-            let outcome = replica::edit(&document, |doc| {
-                let edit = edit_now(&session.user.username)?;
-                Ok(Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit))??)
-            })
-            .await;
+            let outcome = replica
+                .edit(&document, |doc| {
+                    let edit = edit_now(&session.user.username)?;
+                    Ok(Stocktake::edit_in(doc, |stocktake| change(stocktake, &edit))??)
+                })
+                .await;
             error.set(outcome.err().map(|error| error.to_string()));
         });
     }
@@ -127,18 +135,18 @@ impl Page {
 #[component]
 pub fn StocktakePage() -> impl IntoView {
     let texts = use_texts();
-    let sync = use_replica();
+    let replica = use_replica();
     let current = use_session();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let stocktake = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_stocktake(&id.get()?)
+        let _ = replica.revision.get();
+        read_stocktake(replica, &id.get()?)
     });
     let site = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.header.site.to_string())));
     let catalog = Memo::new(move |_| {
-        let _ = sync.revision.get();
-        read_catalog(&catalog_of(&current.session.get()?, &site.get()?)?)
+        let _ = replica.revision.get();
+        read_catalog(replica, &catalog_of(&current.session.get()?, &site.get()?)?)
     });
     let role = Memo::new(move |_| {
         let site = site.get()?;
@@ -168,6 +176,7 @@ pub fn StocktakePage() -> impl IntoView {
         recounting: RwSignal::new(None),
         error: RwSignal::new(None),
         current,
+        replica,
     };
     // Only which stocktake and of what kind redraw the page; its parts follow the rest.
     move || {
@@ -643,6 +652,7 @@ fn audit(page: Page) -> impl IntoView {
 /// is settled. Approving records the adjustments in the site's ledger.
 fn phase_actions(page: Page) -> impl IntoView {
     let texts = use_texts();
+    let replica = page.replica;
     let step = move |phase: Phase| {
         move |_| {
             let Some(session) = page.current.session.get_untracked() else { return };
@@ -650,18 +660,19 @@ fn phase_actions(page: Page) -> impl IntoView {
             let ledger = page.catalog.with_untracked(|catalog| catalog.as_ref().map(|catalog| catalog.ledger.clone()).unwrap_or_default());
             spawn_local(async move {
                 let outcome = async {
-                    replica::edit(&document, |doc| {
-                        let edit = edit_now(&session.user.username)?;
-                        Ok(Stocktake::edit_in(doc, |stocktake| match phase {
-                            Phase::Approved => stocktake.approve(&entry_id("step"), &ledger, &edit),
-                            _ => stocktake.record_phase(&entry_id("step"), phase, &edit),
-                        })??)
-                    })
-                    .await?;
+                    replica
+                        .edit(&document, |doc| {
+                            let edit = edit_now(&session.user.username)?;
+                            Ok(Stocktake::edit_in(doc, |stocktake| match phase {
+                                Phase::Approved => stocktake.approve(&entry_id("step"), &ledger, &edit),
+                                _ => stocktake.record_phase(&entry_id("step"), phase, &edit),
+                            })??)
+                        })
+                        .await?;
                     if phase == Phase::Approved
-                        && let Some(view) = read_stocktake(&document)
+                        && let Some(view) = read_stocktake(replica, &document)
                     {
-                        adjust_ledger(&session, document, &view).await?;
+                        adjust_ledger(replica, &session, document, &view).await?;
                     }
                     Ok::<(), AppError>(())
                 }
