@@ -127,6 +127,12 @@ pub struct Texts {
     pub report_kept: &'static str,
     pub view_my_report: &'static str,
     pub nothing_waiting: &'static str,
+    /// On the to-do tab: `{}` is how many waiting items are new.
+    pub new_waiting: &'static str,
+    /// A line of the to-do page new since it was last opened.
+    pub new_item: &'static str,
+    /// Open orders past their due time at the sites one manages.
+    pub overdue_orders: &'static str,
     /// Lists one may use that have no tab.
     pub more_lists: &'static str,
     pub this_phone: &'static str,
@@ -631,6 +637,9 @@ const CHINESE: Texts = Texts {
     report_kept: "已报修，保存在本机，联网后自动同步。",
     view_my_report: "查看我的报修",
     nothing_waiting: "暂时没有待办事项。下方标签可进入各项工作。",
+    new_waiting: "{} 项新待办",
+    new_item: "新",
+    overdue_orders: "逾期工单",
     more_lists: "更多",
     this_phone: "本机",
     checking_server: "正在连接服务器…",
@@ -1035,6 +1044,9 @@ const ENGLISH: Texts = Texts {
     report_kept: "Reported: kept on this phone, synced when online.",
     view_my_report: "View my report",
     nothing_waiting: "Nothing is waiting for you. The tabs below open your lists.",
+    new_waiting: "{} new",
+    new_item: "New",
+    overdue_orders: "Overdue orders",
     more_lists: "More",
     this_phone: "This phone",
     checking_server: "Contacting the server…",

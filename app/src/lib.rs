@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 mod files;
 pub mod i18n;
+mod inbox;
 mod nav;
 mod pages;
 pub mod photos;
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
     session::provide_session();
     nav::provide_travel();
     replica::provide_replica();
+    inbox::provide_inbox();
     let current = use_session();
     let replica = replica::use_replica();
     // Whenever the phone (re)connects, where its person works is checked with the server:

@@ -33,6 +33,7 @@ fn current_route() -> Memo<Option<AppRoute>> {
 #[component]
 pub fn TabBar() -> impl IntoView {
     let texts = use_texts();
+    let inbox = crate::inbox::use_inbox();
     let current = use_session();
     let roles = roles();
     let route = current_route();
@@ -46,9 +47,18 @@ pub fn TabBar() -> impl IntoView {
                         .into_iter()
                         .map(|tab| {
                             let current = here == Some(tab);
+                            // What is new for the person, on the tab that lists it.
+                            let new = move || {
+                                let count = if tab == Tab::Todo { inbox.unseen.get() } else { 0 };
+                                (count > 0).then(|| {
+                                    let label = texts.get().new_waiting.replace("{}", &count.to_string());
+                                    view! { <span class="tab-badge" data-unseen=count aria-label=label>{count.min(99)}</span> }
+                                })
+                            };
                             view! {
                                 <A href=tab.route().pattern() attr:class=if current { "tab current" } else { "tab" } attr:data-tab=tab.name()>
                                     <span class="tab-label">{move || texts.get().tab(tab)}</span>
+                                    {new}
                                 </A>
                             }
                         })

@@ -124,6 +124,7 @@ pub async fn refresh(current: CurrentSession) {
 pub async fn sign_out(current: CurrentSession, replica: Replica) -> Result<(), AppError> {
     replica.stop();
     if let Some(session) = current.session.get_untracked() {
+        crate::inbox::forget_seen(&session.user.username);
         // Not waited for: a phone with no connection signs out all the same.
         spawn_local(async move {
             if let Err(error) = crate::server::sign_out(&session.token).await {

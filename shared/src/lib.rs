@@ -9,6 +9,7 @@ pub mod csv;
 pub mod directory;
 pub mod document;
 pub mod health;
+pub mod inbox;
 pub mod kpi;
 pub mod projection;
 pub mod protocol;

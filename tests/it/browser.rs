@@ -10,6 +10,7 @@ use crate::support::{TestServer, built_dist, wait_for};
 use tests::chromium::{Browser, PATIENCE};
 
 mod admin;
+mod inbox;
 mod lan;
 mod nav;
 mod review;
@@ -1049,6 +1050,22 @@ async fn open_order(browser: &Browser, base: &str, list: &str, title: &str) {
     browser.wait_for_text("h1", title).await;
 }
 
+/// Reports a fault titled `title` on a manager's phone and assigns it to `technician`,
+/// both synced.
+async fn report_and_assign(manager: &Browser, base: &str, title: &str, technician: &str) {
+    manager.client.goto(&format!("{base}report")).await.unwrap();
+    submit(manager, "report", "title", title).await;
+    wait_for_order(manager, title, 0).await;
+    // The report's entry in the site's index too: that is how the technician's phone hears.
+    manager.wait_for_text("[data-sync]", "Synced").await;
+    open_order(manager, base, "dispatch", title).await;
+    tap(manager, "[data-action=order-assign]").await;
+    choose(manager, "order-assign", "assignee", technician).await;
+    tap(manager, "[data-form=order-assign] button[type=submit]").await;
+    wait_for_status(manager, "assigned").await;
+    manager.wait_for_text(".order-page [data-state]", "Synced").await;
+}
+
 /// Takes the step `action` on an order's page; a step with a form is opened, filled by
 /// `fill`, and submitted.
 async fn take_step(browser: &Browser, action: &str, status: &str) {
@@ -1253,17 +1270,7 @@ async fn completed_on_one_phone_and_cancelled_on_another_is_flagged_until_the_ma
     let manager = phone(&server, "manager", "王经理").await;
     let technician = phone(&server, "tech", "张师傅").await;
     let (address, base) = (server.address, server.url("/"));
-    manager.client.goto(&format!("{base}report")).await.unwrap();
-    submit(&manager, "report", "title", "走廊灯不亮").await;
-    wait_for_order(&manager, "走廊灯不亮", 0).await;
-    // The report's entry in the site's index too: that is how the technician's phone hears.
-    manager.wait_for_text("[data-sync]", "Synced").await;
-    open_order(&manager, &base, "dispatch", "走廊灯不亮").await;
-    tap(&manager, "[data-action=order-assign]").await;
-    choose(&manager, "order-assign", "assignee", "tech").await;
-    tap(&manager, "[data-form=order-assign] button[type=submit]").await;
-    wait_for_status(&manager, "assigned").await;
-    manager.wait_for_text(".order-page [data-state]", "Synced").await;
+    report_and_assign(&manager, &base, "走廊灯不亮", "tech").await;
     open_order(&technician, &base, "my-work", "走廊灯不亮").await;
 
     // Apart and offline: the technician fixes it while the manager cancels it.

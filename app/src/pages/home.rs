@@ -4,21 +4,30 @@
 use leptos::prelude::*;
 
 use crate::i18n::{CurrentLanguage, use_texts};
-use crate::pages::orders::{DispatchQueue, HazardsRaised, MyWork, ToVerify};
+use crate::pages::orders::{DispatchQueue, HazardsRaised, MyWork, OverdueOrders, ToVerify};
 use crate::pages::rounds::{DecisionsWaiting, RoundsBoard};
 use crate::pages::stock::{ReorderWaiting, StocktakesWaiting};
 use crate::replica::use_replica;
 use crate::server::fetch_health;
 use crate::session::use_session;
 
-/// The to-do page: what needs this person now, each list its first few rows and a way to
-/// the rest — rounds due and in progress, their work orders, repairs waiting for them to
-/// check, hazards raised at the sites one manages, orders to dispatch, stocktakes to count or approve. Everything else is a tab
-/// away.
+/// The to-do page, the person's inbox: what needs them now, each list its first few rows
+/// and a way to the rest — rounds due and in progress, their work orders, repairs waiting
+/// for them to check, hazards raised and orders overdue at the sites one manages, orders to
+/// dispatch, decisions, stocktakes to count or approve, stock to reorder; what is new since
+/// the page was last open marked so. Everything else is a tab away.
 #[component]
 pub fn Home() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
+    // Everything listed here is seen; what was new is marked so while the page is open
+    // (documents arriving meanwhile included).
+    let inbox = crate::inbox::use_inbox();
+    inbox.fresh.set(Default::default());
+    Effect::new(move || {
+        inbox.waiting.track();
+        inbox.list_all();
+    });
     // Inspectors, dorm staff, managers and admins walk rounds.
     let walks_rounds = move || {
         current.session.with(|session| session.as_ref().is_some_and(|session| session.sites.iter().any(|site| site.role.walks_rounds())))
@@ -43,6 +52,7 @@ pub fn Home() -> impl IntoView {
             <MyWork compact=true />
             <ToVerify />
             <HazardsRaised />
+            <OverdueOrders />
             <DispatchQueue compact=true />
             <DecisionsWaiting />
             <StocktakesWaiting />

@@ -283,23 +283,13 @@ mod answer_conflicts {
     use automerge::ActorId;
 
     use super::*;
-    use crate::directory::SiteId;
     use crate::document::EntryId;
-    use crate::document::inspection::{AnswerValue, Inspection, NewInspection};
-    use crate::document::seeds;
-    use crate::document::testing::edit;
+    use crate::document::inspection::{AnswerValue, Inspection};
+    use crate::document::testing::{edit, fire_round_at_hq};
 
     #[test]
     fn two_answers_to_one_item_are_shown_and_one_is_chosen() {
-        let new = NewInspection {
-            site: SiteId::parse("hq").unwrap(),
-            template: "automerge:fire".into(),
-            checklist: seeds::fire_safety(),
-            location: "hq-b1".into(),
-            rooms: Vec::new(),
-            assignees: Vec::new(),
-        };
-        let start = Inspection::start(ActorId::from([1; 16]), &new, &edit("inspector", 1_000)).unwrap();
+        let start = Inspection::start(ActorId::from([1; 16]), &fire_round_at_hq(&[]), &edit("inspector", 1_000)).unwrap();
         let mut first = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
         let mut second = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
         let item = EntryId::parse("exits-clear").unwrap();

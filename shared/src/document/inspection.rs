@@ -788,22 +788,14 @@ mod tests {
 
     use super::*;
     use crate::document::seeds;
-    use crate::document::testing::{edit, id};
+    use crate::document::testing::{edit, fire_round_at_hq, id};
 
     fn photo() -> BlobRef {
         BlobRef::new(&"ab".repeat(32), 48_213, "image/jpeg").unwrap()
     }
 
     fn fire_round() -> Inspection {
-        let new = NewInspection {
-            site: SiteId::parse("hq").unwrap(),
-            template: "automerge:fire".into(),
-            checklist: seeds::fire_safety(),
-            location: "hq-b1".into(),
-            rooms: Vec::new(),
-            assignees: vec![Username::parse("inspector").unwrap()],
-        };
-        Inspection::start(ActorId::from([7; 16]), &new, &edit("inspector", 1_000)).unwrap()
+        Inspection::start(ActorId::from([7; 16]), &fire_round_at_hq(&["inspector"]), &edit("inspector", 1_000)).unwrap()
     }
 
     #[test]

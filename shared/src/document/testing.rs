@@ -1,7 +1,8 @@
 //! Shorthands for the document modules' tests.
 
-use super::{Edit, EntryId};
-use crate::directory::Username;
+use super::inspection::NewInspection;
+use super::{Edit, EntryId, seeds};
+use crate::directory::{SiteId, Username};
 use crate::time::Timestamp;
 
 /// An edit by `user` at `at` milliseconds.
@@ -12,4 +13,16 @@ pub(crate) fn edit(user: &str, at: i64) -> Edit {
 /// An entry id from a literal.
 pub(crate) fn id(text: &str) -> EntryId {
     EntryId::parse(text).unwrap()
+}
+
+/// A fire-safety round at `hq-b1` of the site `hq`, for `assignees`.
+pub(crate) fn fire_round_at_hq(assignees: &[&str]) -> NewInspection {
+    NewInspection {
+        site: SiteId::parse("hq").unwrap(),
+        template: "automerge:fire".into(),
+        checklist: seeds::fire_safety(),
+        location: "hq-b1".into(),
+        rooms: Vec::new(),
+        assignees: assignees.iter().map(|user| Username::parse(user).unwrap()).collect(),
+    }
 }

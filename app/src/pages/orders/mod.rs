@@ -428,6 +428,15 @@ pub fn HazardsRaised() -> impl IntoView {
     view! { <WaitingOrders id="hazards" heading=Signal::derive(move || texts.get().hazards_open) rows=hazards /> }
 }
 
+/// Open orders past their due time at the sites one manages, most urgent and oldest
+/// first: on the to-do page, for managers.
+#[component]
+pub fn OverdueOrders() -> impl IntoView {
+    let texts = use_texts();
+    let overdue = managed_orders(|order| order.is_overdue(now()));
+    view! { <WaitingOrders id="overdue" heading=Signal::derive(move || texts.get().overdue_orders) rows=overdue /> }
+}
+
 /// Open orders waiting for dispatch (reported or reopened), for a site's manager.
 #[component]
 pub fn DispatchQueue(
@@ -581,6 +590,7 @@ fn OrderLine(id: DocumentId, order: Arc<WorkOrderView>) -> impl IntoView {
         <li class="order-line" data-document=id.to_string() data-order-status=state.status.as_str() class:overdue=overdue>
             <a href=format!("/orders/{id}")>{order.title.clone()}</a>
             <span class="order-line-badges">
+                {crate::inbox::new_mark(id)}
                 <span class=format!("badge badge-priority-{}", priority.as_str())>{move || texts.get().priority(priority)}</span>
                 <span class="badge">{move || texts.get().status(state.status)}</span>
                 {overdue.then(|| view! { <span class="badge badge-overdue">{move || texts.get().overdue}</span> })}

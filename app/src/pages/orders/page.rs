@@ -192,6 +192,7 @@ pub fn OrderPage() -> impl IntoView {
         }
     });
     issue_missing_parts(id, order, catalog, role);
+    crate::inbox::see_while_open(move || id.get());
     let open_form = RwSignal::new(None::<Action>);
     // The form open, while its step may still be taken: it is made once, so what is being
     // typed in it stays while changes arrive.

@@ -363,6 +363,7 @@ pub fn DecisionsWaiting() -> impl IntoView {
                                 <li class="round" data-document=id.to_string()>
                                     <a href=format!("/rounds/{id}")>{title}</a>
                                     <span class="badge badge-overdue">{texts.answers_differ.replace("{}", &differing.to_string())}</span>
+                                    {crate::inbox::new_mark(id)}
                                 </li>
                             })
                             .collect_view()

@@ -22,6 +22,7 @@ use shared::directory::Role;
 use shared::document::conflicts::{ConflictValue, ConflictingValue, conflicts};
 use shared::document::inspection::{Inspection, InspectionView};
 use shared::document::template::Label;
+use shared::inbox::{Person, Waiting};
 use shared::protocol::DocumentId;
 
 pub use board::{DecisionsWaiting, RoundsBoard};
@@ -45,6 +46,14 @@ pub(crate) fn text(label: &Label, language: Language) -> String {
 /// document, however many screens show it (the start page's board reads every round).
 fn read_round(replica: Replica, id: &DocumentId) -> Option<Arc<RoundData>> {
     replica.read_kept(id)
+}
+
+/// What of a round waits for `person` (answers given differently, since the latest of
+/// them), if the phone holds it as a round.
+pub(crate) fn waiting_in_round(replica: Replica, person: &Person, id: DocumentId) -> Vec<Waiting> {
+    let Some(round) = read_round(replica, &id) else { return Vec::new() };
+    let conflicted_at = round.conflicts.iter().flat_map(|(_, values)| values.iter().map(|value| value.at)).max();
+    person.round(id, &round.view, conflicted_at)
 }
 
 impl crate::replica::Reading for RoundData {

@@ -223,6 +223,7 @@ pub fn Round() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|params| params.get("id").and_then(|id| DocumentId::parse(&id).ok())));
     let walk = Walk::new(id);
+    crate::inbox::see_while_open(move || id.get());
     provide_context(NoteDrafts::default());
     provide_context(crate::server::SitePeople(walk.people));
     view! {

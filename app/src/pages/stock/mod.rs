@@ -80,6 +80,7 @@ pub fn StocktakesWaiting() -> impl IntoView {
                                 <li class="order-line" data-document=id.to_string()>
                                     <a href=format!("/stocktakes/{id}")>{stocktake.location.clone()}</a>
                                     <span class="badge">{phase_text(texts, stocktake.phase)}</span>
+                                    {crate::inbox::new_mark(id)}
                                 </li>
                             })
                             .collect_view()

@@ -143,6 +143,7 @@ pub fn StocktakePage() -> impl IntoView {
         let _ = replica.revision.get();
         read_stocktake(replica, &id.get()?)
     });
+    crate::inbox::see_while_open(move || id.get());
     let site = Memo::new(move |_| stocktake.with(|found| found.as_ref().map(|view| view.header.site.to_string())));
     let catalog = Memo::new(move |_| {
         let _ = replica.revision.get();
