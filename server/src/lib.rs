@@ -19,6 +19,7 @@ mod flusher;
 mod history;
 mod labels;
 pub mod memory;
+pub mod notify;
 pub mod os;
 mod people;
 pub mod projections;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub reach: Arc<reach::Reach>,
     /// Summaries of every work order, inspection and stocktake, for dashboards.
     pub projections: projections::Projections,
+    /// The notices derived from stored changes.
+    pub outbox: notify::Outbox,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
     pub anonymous_sync: bool,
     /// Bounds on open connections and how long one may idle (`connections`).
@@ -88,6 +91,7 @@ impl AppState {
         let sync = sync::SyncHub::start(&storage, "houqin-server", projections.clone())?;
         Ok(AppState {
             projections,
+            outbox: notify::Outbox::open(&storage)?,
             directory: directory::Directory::open(&storage)?,
             documents: documents::DocumentStore::open(&storage)?,
             blobs: blobs::BlobStore::open(&storage)?,

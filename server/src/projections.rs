@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 
 use crate::Storage;
 use crate::documents::DocumentStore;
+use crate::notify::Outbox;
 use crate::storage::{RemovalGate, trees};
 
 /// Bumped whenever a projection's shape or meaning changes: a server finding another
@@ -48,6 +49,9 @@ pub struct Projections {
     dirty: sled::Tree,
     meta: sled::Tree,
     documents: DocumentStore,
+    /// Where the notices of changed documents go (derived here, after the change is
+    /// stored and before its mark is cleared).
+    outbox: Outbox,
     removals: RemovalGate,
     wake: Arc<Notify>,
     marks: Arc<AtomicU64>,
@@ -89,6 +93,7 @@ impl Projections {
             dirty: storage.tree(trees::PROJECTION_DIRTY)?,
             meta: storage.tree(trees::META)?,
             documents: DocumentStore::open(storage)?,
+            outbox: Outbox::open(storage)?,
             removals: storage.removal_gate(),
             wake: Arc::new(Notify::new()),
             marks: Arc::new(AtomicU64::new(0)),
@@ -123,24 +128,26 @@ impl Projections {
     }
 
     /// Projects one document — the copy handed over with `mark`, or else as stored — and
-    /// stores (or, if it is not projected, skips) the result. Blocking.
-    fn project_stored(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<bool> {
+    /// stores (or, if it is not projected, skips) the result; returns the document if it
+    /// was projected. Blocking.
+    fn project_stored(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<Option<AutoCommit>> {
         let handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner).remove(document);
         let current = handed_over.filter(|(of, _)| mark == Some(of.to_be_bytes().as_slice())).map(|(_, doc)| doc);
         let mut doc = match current {
             Some(doc) => doc,
             None => match self.documents.load(document)? {
                 Some(doc) => doc,
-                None => return Ok(false),
+                None => return Ok(None),
             },
         };
-        let Some(projection) = project(&document.to_string(), &mut doc)? else { return Ok(false) };
+        let Some(projection) = project(&document.to_string(), &mut doc)? else { return Ok(None) };
         self.tree.insert(key(&projection.site, document), serde_json::to_vec(&projection)?).context("cannot store a projection")?;
-        Ok(true)
+        Ok(Some(doc))
     }
 
-    /// Projects every marked document, clearing each mark that was not renewed while it
-    /// was projected. Blocking. Returns how many were projected.
+    /// Projects every marked document and adds its notices to the outbox, clearing each
+    /// mark that was not renewed meanwhile. A mark stays where the outbox could not be
+    /// written, so the next pass derives again. Blocking. Returns how many were projected.
     pub fn project_dirty(&self) -> anyhow::Result<usize> {
         let mut projected = 0;
         for entry in &self.dirty {
@@ -148,8 +155,14 @@ impl Projections {
             let Ok(bytes) = <[u8; 16]>::try_from(id.as_ref()) else { continue };
             let document = DocumentId::from_bytes(bytes);
             match self.project_stored(&document, Some(&mark)) {
-                Ok(true) => projected += 1,
-                Ok(false) => {}
+                Ok(Some(doc)) => {
+                    projected += 1;
+                    if let Err(error) = self.outbox.derive(&document, &doc, crate::auth::now()) {
+                        tracing::error!(%document, error = format!("{error:#}"), "cannot add to the outbox");
+                        continue;
+                    }
+                }
+                Ok(None) => {}
                 // Kept in storage, left as it was: the measures skip it until it reads.
                 Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document"),
             }
@@ -165,8 +178,8 @@ impl Projections {
         for document in self.documents.ids()? {
             rebuilt.documents += 1;
             match self.project_stored(&document, None) {
-                Ok(true) => rebuilt.projected += 1,
-                Ok(false) => {}
+                Ok(Some(_)) => rebuilt.projected += 1,
+                Ok(None) => {}
                 Err(error) => {
                     rebuilt.unreadable += 1;
                     tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document");

@@ -46,6 +46,8 @@ pub mod trees {
     /// The dashboards' summaries and the documents waiting for theirs ([`crate::projections`]).
     pub const PROJECTIONS: &str = "projections";
     pub const PROJECTION_DIRTY: &str = "projection_dirty";
+    /// The notices derived from stored changes ([`crate::notify`]).
+    pub const OUTBOX: &str = "outbox";
     /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
     pub const SLED_DEFAULT: &str = "__sled__default";
 }

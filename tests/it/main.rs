@@ -13,6 +13,7 @@ mod https;
 mod js_interop;
 mod labels;
 mod load;
+mod notify;
 mod review;
 mod samod_interop;
 mod server_process;
