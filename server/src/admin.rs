@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::directory::{Role, SiteId, Username};
 
-use shared::api::{NewPassword, NewRole, NewSite, NewUser, PersonView, RoleChange, UserView};
+use shared::api::{ChannelsChange, ChannelsView, NewPassword, NewRole, NewSite, NewUser, PersonView, RoleChange, UserView, WebhookView};
+use shared::notice::OutboxEntry;
 
 use crate::auth::{Session, now};
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
@@ -35,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/users/{username}/enable", post(enable_user))
         .route("/api/admin/users/{username}/password", post(reset_password))
         .route("/api/admin/users/{username}/roles", axum::routing::put(set_roles))
+        .route("/api/admin/sites/{site}/channels", get(site_channels).put(set_site_channels))
+        .route("/api/admin/deliveries", get(deliveries))
 }
 
 /// Creates a site with its catalog and the standard checklists. Blocking.
@@ -308,3 +311,79 @@ pub fn parse_role_arg(text: &str) -> Result<NewRole, String> {
     let (site, role) = text.split_once(':').ok_or_else(|| format!("{text:?}: expected SITE:ROLE, e.g. hq:inspector"))?;
     Ok(NewRole { site: site.to_owned(), role: role.to_owned() })
 }
+
+/// The site named in a path, if the session administers it.
+fn administered(session: &Session, site: &str) -> Result<SiteId, AppError> {
+    let site = SiteId::parse(site).map_err(|_| AppError::NotFound)?;
+    if session.role_at(&site) == Some(Role::Admin) {
+        Ok(site)
+    } else {
+        Err(AppError::Forbidden("only the site's administrators may do this"))
+    }
+}
+
+fn channels_view(channels: &crate::notify::SiteChannels) -> ChannelsView {
+    ChannelsView { webhook: channels.webhook.as_ref().map(|webhook| WebhookView { url: webhook.url.clone() }) }
+}
+
+/// Where a site's notices go; the webhook's secret is never shown again.
+async fn site_channels(State(state): State<AppState>, session: Session, site: Path<String>) -> Result<Json<ChannelsView>, AppError> {
+    let site = administered(&session, &site)?;
+    let outbox = state.outbox.clone();
+    let channels = tokio::task::spawn_blocking(move || outbox.site_channels(&site)).await.context("the channels task failed")??;
+    Ok(Json(channels_view(&channels)))
+}
+
+/// Sets where a site's notices go: a webhook needs an `http://` or `https://` address with
+/// a host, and a secret of at least `MIN_WEBHOOK_SECRET` characters.
+async fn set_site_channels(
+    State(state): State<AppState>,
+    session: Session,
+    site: Path<String>,
+    request: Result<Json<ChannelsChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ChannelsView>, AppError> {
+    let site = administered(&session, &site)?;
+    let Json(request) = request.map_err(|rejection| {
+        AppError::BadRequest(format!("expected {{\"webhook\": {{\"url\", \"secret\"}} or null}}: {}", rejection.body_text()))
+    })?;
+    let webhook = match request.webhook {
+        Some(webhook) => {
+            let url = webhook.url.trim();
+            let host =
+                url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split(['/', '?', '#']).next());
+            if !host.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)) {
+                return Err(AppError::BadRequest("a webhook needs an http:// or https:// address with a host".to_owned()));
+            }
+            if webhook.secret.chars().count() < MIN_WEBHOOK_SECRET {
+                return Err(AppError::BadRequest(format!("a webhook's secret needs at least {MIN_WEBHOOK_SECRET} characters")));
+            }
+            Some(crate::notify::Webhook { url: url.to_owned(), secret: webhook.secret })
+        }
+        None => None,
+    };
+    let channels = crate::notify::SiteChannels { webhook };
+    let outbox = state.outbox.clone();
+    let stored = channels.clone();
+    tokio::task::spawn_blocking(move || outbox.set_site_channels(&site, &stored)).await.context("the channels task failed")??;
+    state.storage.flush().await?;
+    tracing::info!(by = %session.user.username, webhook = channels.webhook.is_some(), "set a site's channels");
+    Ok(Json(channels_view(&channels)))
+}
+
+/// The shortest secret a webhook may be signed with.
+pub const MIN_WEBHOOK_SECRET: usize = 16;
+
+/// The delivery log: the latest notices of the sites the session administers, newest first,
+/// with every channel's attempts and outcome.
+async fn deliveries(State(state): State<AppState>, session: Session) -> Result<Json<Vec<OutboxEntry>>, AppError> {
+    session.require_admin()?;
+    let outbox = state.outbox.clone();
+    let mut entries = tokio::task::spawn_blocking(move || outbox.entries()).await.context("the outbox task failed")??;
+    entries.retain(|entry| session.role_at(&entry.notice.site) == Some(Role::Admin));
+    entries.sort_by(|a, b| b.derived_at.cmp(&a.derived_at).then_with(|| a.notice.id().cmp(&b.notice.id())));
+    entries.truncate(DELIVERY_LOG_ROWS);
+    Ok(Json(entries))
+}
+
+/// How many notices the delivery log shows.
+pub const DELIVERY_LOG_ROWS: usize = 200;

@@ -191,6 +191,8 @@ async fn serve_secured(
     let https = state.reach.https;
     let (exempt, limits) = (state.reach.trusted_proxies.clone(), state.connection_limits);
     let blobs_store = state.blobs.clone();
+    // Notices go out while the server serves (what is due waits in the outbox meanwhile).
+    let deliverer = state.outbox.start(state.reach.public_url.clone());
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
@@ -202,6 +204,7 @@ async fn serve_secured(
     let collector = tokio::spawn(blobs::collect_every(blobs_store, blobs::COLLECT_EVERY));
     connections::serve(listener, tls, router, shutdown).await;
     collector.abort();
+    deliverer.abort();
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     projections.stop().await;

@@ -10,43 +10,91 @@
 //! `NOTICE_WINDOW` by the server's clock is not told (a restored backup or a phone back
 //! after months would otherwise announce the past).
 //!
-//! Tree: `outbox` (notice id → [`OutboxEntry`] as JSON).
+//! Each notice is delivered through the channels its site had when it was derived (today
+//! a generic JSON webhook, signed with HMAC-SHA256), by a task that retries with backoff
+//! and records every attempt's outcome on the entry, which stays as the delivery log. A
+//! receiver may see a notice twice only if the server stops between its answer and the
+//! record of it; the `x-houqin-notice` header (the notice's id) lets it tell.
+//!
+//! Trees: `outbox` (`n/` + notice id → [`OutboxEntry`] as JSON; `p/` + notice id → a
+//! marker while a delivery is left to do) and `notify_channels` (site → [`SiteChannels`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use automerge::AutoCommit;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use shared::directory::{SiteId, Username};
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, read_header};
-use shared::notice::{self, Notice};
+use shared::notice::{self, Channel, Delivery, Notice, OutboxEntry};
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
+use sled::transaction::TransactionError;
 
 use crate::Storage;
 use crate::directory::Directory;
 use crate::storage::trees;
+use tokio::sync::Notify;
 
 /// Events older than this when their change reaches the server are not told.
 pub const NOTICE_WINDOW: Span = Span::days(7);
+/// How often the delivery task looks for what is due.
+const DELIVERY_TICK: Duration = Duration::from_secs(1);
+/// How long a receiver has to answer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A notice in the outbox and what became of it.
+/// Where a site's notices go, as its administrators set it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteChannels {
+    /// A JSON webhook for the organisation's other systems.
+    #[serde(default)]
+    pub webhook: Option<Webhook>,
+}
+
+/// A generic JSON webhook: each notice is POSTed to `url`, signed with `secret`
+/// (`x-houqin-signature: sha256=<hex HMAC-SHA256 of the body>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub notice: Notice,
-    /// When the server derived it.
-    pub derived_at: Timestamp,
+pub struct Webhook {
+    pub url: String,
+    pub secret: String,
+}
+
+impl SiteChannels {
+    fn channels(&self) -> Vec<Channel> {
+        self.webhook.iter().map(|_| Channel::Webhook).collect()
+    }
 }
 
 /// The outbox; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     tree: sled::Tree,
+    channels: sled::Tree,
     directory: Directory,
+    wake: Arc<Notify>,
+}
+
+fn notice_key(id: &str) -> Vec<u8> {
+    [b"n/".as_slice(), id.as_bytes()].concat()
+}
+
+fn pending_key(id: &str) -> Vec<u8> {
+    [b"p/".as_slice(), id.as_bytes()].concat()
 }
 
 impl Outbox {
     pub fn open(storage: &Storage) -> anyhow::Result<Outbox> {
-        Ok(Outbox { tree: storage.tree(trees::OUTBOX)?, directory: Directory::open(storage)? })
+        Ok(Outbox {
+            tree: storage.tree(trees::OUTBOX)?,
+            channels: storage.tree(trees::NOTIFY_CHANNELS)?,
+            directory: Directory::open(storage)?,
+            wake: Arc::new(Notify::new()),
+        })
     }
 
     /// The people who manage `site` and may sign in.
@@ -60,9 +108,24 @@ impl Outbox {
             .collect())
     }
 
-    /// Adds the notices `doc` gives that are not in the outbox yet; returns how many were
-    /// added. A document that does not read gives none (its projection says so); only
-    /// failing to write the outbox is an error. Blocking.
+    /// A site's channels (none until its administrators set some).
+    pub fn site_channels(&self, site: &SiteId) -> anyhow::Result<SiteChannels> {
+        match self.channels.get(site.as_str()).context("cannot read a site's channels")? {
+            Some(stored) => serde_json::from_slice(&stored).context("a site's channels are unreadable"),
+            None => Ok(SiteChannels::default()),
+        }
+    }
+
+    /// Sets a site's channels: notices derived from now on go through them.
+    pub fn set_site_channels(&self, site: &SiteId, channels: &SiteChannels) -> anyhow::Result<()> {
+        self.channels.insert(site.as_str(), serde_json::to_vec(channels)?).context("cannot store a site's channels")?;
+        Ok(())
+    }
+
+    /// Adds the notices `doc` gives that are not in the outbox yet, each due at once
+    /// through its site's channels; returns how many were added. A document that does not
+    /// read gives none (its projection says so); only failing to write the outbox is an
+    /// error. Blocking.
     pub fn derive(&self, document: &DocumentId, doc: &AutoCommit, now: Timestamp) -> anyhow::Result<usize> {
         let Ok(header) = read_header(doc) else { return Ok(0) };
         let notices = match header.document_type {
@@ -78,26 +141,180 @@ impl Outbox {
             }
             _ => Vec::new(),
         };
+        let notices: Vec<Notice> = notices.into_iter().filter(|notice| notice.at >= now.minus(NOTICE_WINDOW)).collect();
+        if notices.is_empty() {
+            return Ok(0);
+        }
+        let channels = self.site_channels(&header.site)?.channels();
         let mut added = 0;
-        for notice in notices.into_iter().filter(|notice| notice.at >= now.minus(NOTICE_WINDOW)) {
+        for notice in notices {
             let id = notice.id();
-            let entry = serde_json::to_vec(&OutboxEntry { notice, derived_at: now })?;
-            let swapped = self.tree.compare_and_swap(id.as_bytes(), None::<&[u8]>, Some(entry)).context("cannot add to the outbox")?;
-            if swapped.is_ok() {
+            let deliveries = channels.iter().map(|channel| (*channel, Delivery::due(now))).collect::<BTreeMap<_, _>>();
+            let pending = !deliveries.is_empty();
+            let entry = serde_json::to_vec(&OutboxEntry { notice, derived_at: now, deliveries })?;
+            let inserted = self
+                .tree
+                .transaction(|tree| {
+                    if tree.get(notice_key(&id))?.is_some() {
+                        return Ok(false);
+                    }
+                    tree.insert(notice_key(&id), entry.as_slice())?;
+                    if pending {
+                        tree.insert(pending_key(&id), &[])?;
+                    }
+                    Ok(true)
+                })
+                .map_err(|error: TransactionError<()>| anyhow::anyhow!("cannot add to the outbox: {error:?}"))?;
+            if inserted {
                 added += 1;
             }
+        }
+        if added > 0 {
+            self.wake.notify_one();
         }
         Ok(added)
     }
 
-    /// Every notice in the outbox, by id.
+    fn entry(&self, id: &str) -> anyhow::Result<Option<OutboxEntry>> {
+        self.tree
+            .get(notice_key(id))
+            .context("cannot read the outbox")?
+            .map(|value| serde_json::from_slice(&value).context("an outbox entry is unreadable"))
+            .transpose()
+    }
+
+    /// Every notice in the outbox with its deliveries: the delivery log.
     pub fn entries(&self) -> anyhow::Result<Vec<OutboxEntry>> {
         self.tree
-            .iter()
+            .scan_prefix(b"n/")
             .values()
             .map(|value| serde_json::from_slice(&value.context("cannot read the outbox")?).context("an outbox entry is unreadable"))
             .collect()
     }
+
+    /// The deliveries due at `now`: (notice, channel). Blocking.
+    fn due(&self, now: Timestamp) -> anyhow::Result<Vec<(OutboxEntry, Channel)>> {
+        let mut due = Vec::new();
+        for key in self.tree.scan_prefix(b"p/").keys() {
+            let key = key.context("cannot read the outbox")?;
+            let id = String::from_utf8_lossy(&key[2..]).into_owned();
+            let Some(entry) = self.entry(&id)? else { continue };
+            for (channel, delivery) in &entry.deliveries {
+                if !delivery.is_done() && delivery.next_at <= now {
+                    due.push((entry.clone(), *channel));
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    /// Records an attempt to deliver notice `id` through `channel`; once every channel is
+    /// done with it, nothing is left to do for it. Blocking.
+    fn record(&self, id: &str, channel: Channel, at: Timestamp, outcome: Result<(), String>) -> anyhow::Result<()> {
+        self.tree
+            .transaction(|tree| {
+                let Some(stored) = tree.get(notice_key(id))? else { return Ok(()) };
+                let Ok(mut entry) = serde_json::from_slice::<OutboxEntry>(&stored) else { return Ok(()) };
+                if let Some(delivery) = entry.deliveries.get_mut(&channel) {
+                    delivery.record(at, outcome.clone());
+                }
+                let done = entry.deliveries.values().all(Delivery::is_done);
+                let Ok(bytes) = serde_json::to_vec(&entry) else { return Ok(()) };
+                tree.insert(notice_key(id), bytes)?;
+                if done {
+                    tree.remove(pending_key(id))?;
+                }
+                Ok(())
+            })
+            .map_err(|error: TransactionError<()>| anyhow::anyhow!("cannot record a delivery: {error:?}"))
+    }
+
+    /// Starts delivering: every `DELIVERY_TICK`, and at once when notices are added, each
+    /// due delivery is attempted. `public_url` makes the links in notices whole.
+    pub fn start(&self, public_url: Option<String>) -> tokio::task::JoinHandle<()> {
+        let outbox = self.clone();
+        let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
+        tokio::spawn(async move {
+            loop {
+                let _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()).await;
+                let looking = outbox.clone();
+                let due = match tokio::task::spawn_blocking(move || looking.due(crate::auth::now())).await {
+                    Ok(Ok(due)) => due,
+                    Ok(Err(error)) => {
+                        tracing::error!(error = format!("{error:#}"), "cannot read the outbox");
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                for (entry, channel) in due {
+                    let outcome = outbox.send(&client, &entry, channel, public_url.as_deref()).await;
+                    if let Err(error) = &outcome {
+                        tracing::warn!(notice = entry.notice.id(), ?channel, %error, "a notice was not delivered");
+                    }
+                    let recording = outbox.clone();
+                    let id = entry.notice.id();
+                    let recorded = tokio::task::spawn_blocking(move || recording.record(&id, channel, crate::auth::now(), outcome)).await;
+                    if let Ok(Err(error)) = recorded {
+                        tracing::error!(error = format!("{error:#}"), "cannot record a delivery");
+                    }
+                }
+            }
+        })
+    }
+
+    /// One attempt to deliver a notice through a channel of its site.
+    async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, public_url: Option<&str>) -> Result<(), String> {
+        let site = entry.notice.site.clone();
+        let looking = self.clone();
+        let channels = tokio::task::spawn_blocking(move || looking.site_channels(&site))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| format!("{error:#}"))?;
+        match channel {
+            Channel::Webhook => {
+                // The site's webhook as it is now (its address may have been corrected).
+                let Some(webhook) = channels.webhook else { return Err("the site has no webhook any more".to_owned()) };
+                let body = webhook_body(&entry.notice, public_url);
+                let signature = sign(&webhook.secret, &body);
+                let response = client
+                    .post(&webhook.url)
+                    .header("content-type", "application/json")
+                    .header("x-houqin-notice", entry.notice.id())
+                    .header("x-houqin-signature", format!("sha256={signature}"))
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if response.status().is_success() { Ok(()) } else { Err(format!("the webhook answered {}", response.status())) }
+            }
+        }
+    }
+}
+
+/// The JSON a webhook receives for a notice.
+fn webhook_body(notice: &Notice, public_url: Option<&str>) -> Vec<u8> {
+    let path = format!("/orders/{}", notice.document);
+    let link = public_url.map_or(path.clone(), |base| format!("{base}{path}"));
+    let body = serde_json::json!({
+        "id": notice.id(),
+        "type": notice.kind.as_str(),
+        "document": notice.document.to_string(),
+        "document_type": "work_order",
+        "site": notice.site,
+        "recipient": notice.recipient,
+        "title": notice.title,
+        "location": notice.location,
+        "at": notice.at,
+        "link": link,
+    });
+    serde_json::to_vec(&body).expect("JSON of plain values")
+}
+
+/// The hex HMAC-SHA256 of `body` under `secret`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub mod trees {
     pub const PROJECTION_DIRTY: &str = "projection_dirty";
     /// The notices derived from stored changes ([`crate::notify`]).
     pub const OUTBOX: &str = "outbox";
+    /// Where each site's notices go ([`crate::notify`]).
+    pub const NOTIFY_CHANNELS: &str = "notify_channels";
     /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
     pub const SLED_DEFAULT: &str = "__sled__default";
 }

@@ -242,6 +242,31 @@ pub struct ShownValue {
     pub at: Timestamp,
 }
 
+/// `PUT /api/admin/sites/{site}/channels`: where the site's notices go (`null` for none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelsChange {
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// A generic JSON webhook as an administrator sets it: its address and the secret its
+/// notices are signed with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub secret: String,
+}
+
+/// `GET /api/admin/sites/{site}/channels`: the site's channels, secrets left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelsView {
+    pub webhook: Option<WebhookView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub url: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,15 @@
 //! document — the same change synced by two phones, or projected again after a restart —
 //! gives the same ids, so an outbox keyed by them holds each notice once.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{SiteId, Username};
 use crate::document::EntryId;
 use crate::document::work_order::{EventKind, Priority, WorkOrderView};
 use crate::protocol::DocumentId;
-use crate::time::Timestamp;
+use crate::time::{Span, Timestamp};
 
 /// What a notice says happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -56,6 +58,69 @@ impl Notice {
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.document, self.event, self.recipient)
     }
+}
+
+/// The wait before a failed delivery's second attempt; each later one waits twice as long,
+/// up to `BACKOFF_MAX`.
+pub const BACKOFF_FIRST: Span = Span::from_millis(2_000);
+pub const BACKOFF_MAX: Span = Span::HOUR;
+/// Attempts before a delivery is given up (and shown as failed in the log).
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// A way a notice is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Webhook,
+}
+
+/// One channel's delivery of a notice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub attempts: u32,
+    /// When the next attempt is due (while neither delivered nor given up).
+    pub next_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    /// What went wrong with the last attempt that failed.
+    pub last_error: Option<String>,
+    /// Given up after `MAX_ATTEMPTS`.
+    pub given_up: bool,
+}
+
+impl Delivery {
+    pub fn due(at: Timestamp) -> Delivery {
+        Delivery { attempts: 0, next_at: at, delivered_at: None, last_error: None, given_up: false }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.delivered_at.is_some() || self.given_up
+    }
+
+    /// Records an attempt at `at`: delivered, or failed with `error` and due again after
+    /// the backoff (or given up).
+    pub fn record(&mut self, at: Timestamp, outcome: Result<(), String>) {
+        self.attempts += 1;
+        match outcome {
+            Ok(()) => self.delivered_at = Some(at),
+            Err(error) => {
+                self.last_error = Some(error);
+                self.given_up = self.attempts >= MAX_ATTEMPTS;
+                let wait = BACKOFF_FIRST.as_millis().saturating_mul(1 << (self.attempts - 1).min(20)).min(BACKOFF_MAX.as_millis());
+                self.next_at = at.plus_millis(wait);
+            }
+        }
+    }
+}
+
+/// A notice in the outbox and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub notice: Notice,
+    /// When the server derived it.
+    pub derived_at: Timestamp,
+    /// Its delivery through each channel its site had then.
+    #[serde(default)]
+    pub deliveries: BTreeMap<Channel, Delivery>,
 }
 
 /// The notices a work order's events give. `managers` gives the people who manage its
@@ -146,6 +211,28 @@ mod tests {
             ]
         );
         assert_eq!(work_order(document, &view, || vec![user("manager")]), notices, "derived again, the same notices");
+    }
+
+    #[test]
+    fn a_failed_delivery_waits_twice_as_long_each_time_and_is_given_up_after_the_last_attempt() {
+        let start = Timestamp::from_millis(0);
+        let mut delivery = Delivery::due(start);
+        let mut waits = Vec::new();
+        let mut at = start;
+        while !delivery.is_done() {
+            delivery.record(at, Err("the webhook answered 500".into()));
+            waits.push(delivery.next_at.millis_since(at));
+            at = delivery.next_at;
+        }
+        assert_eq!(delivery.attempts, MAX_ATTEMPTS);
+        assert!(delivery.given_up && delivery.delivered_at.is_none());
+        assert_eq!(&waits[..4], [2_000, 4_000, 8_000, 16_000]);
+        assert!(waits.iter().all(|wait| *wait <= BACKOFF_MAX.as_millis()));
+        assert_eq!(waits.last(), Some(&BACKOFF_MAX.as_millis()));
+        let mut delivered = Delivery::due(start);
+        delivered.record(start, Err("refused".into()));
+        delivered.record(start.plus_millis(2_000), Ok(()));
+        assert_eq!((delivered.attempts, delivered.delivered_at, delivered.is_done()), (2, Some(start.plus_millis(2_000)), true));
     }
 
     #[test]

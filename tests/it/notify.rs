@@ -1,19 +1,29 @@
 //! Notices as changes reach the server: derived once per event and person, whichever
-//! phones bring the change and however often, and not again after a restart.
+//! phones bring the change and however often, and not again after a restart; delivered to
+//! a site's webhook signed, retried after a failure, and recorded in the delivery log.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
 
 use shared::directory::{SiteId, Username};
 use shared::document::EntryId;
 use shared::document::work_order::{EventKind, Priority, WorkOrder};
-use shared::notice::NoticeKind;
+use shared::notice::{Channel, NoticeKind, OutboxEntry};
 use shared::projection::Summary;
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
 use tests::native_client::{now, sync_until};
 
-use crate::support::{TestServer, wait_for};
+use crate::support::{TestServer, get, wait_for};
 use crate::sync::{edit, order_by};
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -36,43 +46,49 @@ fn outbox(server: &TestServer) -> Vec<(NoticeKind, String, String)> {
     told
 }
 
+/// An order the inspector reports, assigned to the technician offline on the manager's
+/// phone and, when `tablet` is given, the same change copied to a second phone of theirs;
+/// every phone then syncs it.
+async fn report_and_assign(server: &TestServer, document: DocumentId, manager: &mut Client, tablet: Option<&mut Client>) {
+    let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
+    let mut reporter = phone("teacher-phone");
+    reporter.add_document(document, order_by("inspector", "hq", "走廊灯不亮"));
+    sync_until(&mut reporter, &server.sync_url("inspector"), PATIENCE, synced).await.unwrap();
+    assert!(outbox(server).is_empty(), "a plain report is the dispatch queue's, told to nobody");
+    manager.request_document(document);
+    sync_until(manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
+    let doc = std::mem::take(manager.document_mut(&document).unwrap());
+    let mut order = WorkOrder::from_doc(doc).unwrap();
+    let assignee = Username::parse("tech").unwrap();
+    order.record(&EntryId::parse("assigned").unwrap(), &EventKind::Assigned { assignee }, &edit("manager"));
+    let assigned = order.into_doc();
+    *manager.document_mut(&document).unwrap() = assigned.clone();
+    manager.handle_local_change(&document);
+    let url = server.sync_url("manager");
+    match tablet {
+        Some(tablet) => {
+            tablet.add_stored_document(document, assigned, Vec::new());
+            tablet.handle_local_change(&document);
+            let (first, second) = tokio::join!(sync_until(manager, &url, PATIENCE, synced), sync_until(tablet, &url, PATIENCE, synced));
+            first.unwrap();
+            second.unwrap();
+        }
+        None => sync_until(manager, &url, PATIENCE, synced).await.unwrap(),
+    }
+}
+
 #[tokio::test]
 async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_the_technician() {
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let document = DocumentId::from_random(*b"assigned-once-ok");
-    let mut reporter = phone("teacher-phone");
-    reporter.add_document(document, order_by("inspector", "hq", "走廊灯不亮"));
-    let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
-    sync_until(&mut reporter, &server.sync_url("inspector"), PATIENCE, synced).await.unwrap();
-    assert!(outbox(&server).is_empty(), "a plain report is the dispatch queue's, told to nobody");
-
-    // Assigned offline on the manager's phone; the same change copied to a second phone
-    // of theirs; both reach the server.
-    let mut manager = phone("manager-phone");
-    manager.request_document(document);
-    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
-    let doc = std::mem::take(manager.document_mut(&document).unwrap());
-    let mut order = WorkOrder::from_doc(doc).unwrap();
-    order.record(
-        &EntryId::parse("assigned").unwrap(),
-        &EventKind::Assigned { assignee: Username::parse("tech").unwrap() },
-        &edit("manager"),
-    );
-    let assigned = order.into_doc();
-    let mut tablet = phone("manager-tablet");
-    tablet.add_stored_document(document, assigned.clone(), Vec::new());
-    *manager.document_mut(&document).unwrap() = assigned;
-    manager.handle_local_change(&document);
-    tablet.handle_local_change(&document);
-    let (manager_url, tablet_url) = (server.sync_url("manager"), server.sync_url("manager"));
-    let (first, second) =
-        tokio::join!(sync_until(&mut manager, &manager_url, PATIENCE, synced), sync_until(&mut tablet, &tablet_url, PATIENCE, synced));
-    first.unwrap();
-    second.unwrap();
+    let (mut manager, mut tablet) = (phone("manager-phone"), phone("manager-tablet"));
+    report_and_assign(&server, document, &mut manager, Some(&mut tablet)).await;
 
     let expected = vec![(NoticeKind::Assigned, "tech".to_owned(), format!("{document}/assigned/tech"))];
     wait_for("the assignment's notice", PATIENCE, || async { (outbox(&server) == expected).then_some(()) }).await;
+    let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
+    let manager_url = server.sync_url("manager");
     // Another change to the order (the manager raises its priority) projects it again:
     // nothing new to tell.
     let doc = std::mem::take(manager.document_mut(&document).unwrap());
@@ -100,5 +116,85 @@ async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_
     let server = TestServer::start_at(data, dist.path(), address).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(outbox(&server), expected);
+    server.stop().await.unwrap();
+}
+
+/// What a webhook receiver was sent: each request's notice id, signature and body.
+type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A webhook receiver on loopback that answers the first request with 500 and the rest
+/// with 200, keeping every request; its URL.
+async fn receiver(received: Received) -> String {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| async move {
+            let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+            received.lock().unwrap().push((header("x-houqin-notice"), header("x-houqin-signature"), body.to_vec()));
+            if answered.fetch_add(1, Ordering::SeqCst) == 0 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}/hook")
+}
+
+async fn set_channels(server: &TestServer, user: &str, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new().put(server.url("/api/admin/sites/hq/channels")).bearer_auth(server.token(user)).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_failed_attempt() {
+    const SECRET: &str = "a-secret-of-the-site-hq";
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let received = Received::default();
+    let url = receiver(received.clone()).await;
+
+    // Only the site's administrators set its channels, and only to something that works.
+    let webhook = |url: &str, secret: &str| json!({ "webhook": { "url": url, "secret": secret } });
+    assert_eq!(set_channels(&server, "manager", webhook(&url, SECRET)).await.status(), 403);
+    let refused = set_channels(&server, "admin", webhook("ftp://example/hook", SECRET)).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("http:// or https://"));
+    assert_eq!(set_channels(&server, "admin", webhook(&url, "short")).await.status(), 400);
+    let set = set_channels(&server, "admin", webhook(&url, SECRET)).await;
+    assert_eq!(set.status(), 200);
+    assert_eq!(set.json::<serde_json::Value>().await.unwrap(), json!({ "webhook": { "url": url } }), "the secret is not shown again");
+
+    let document = DocumentId::from_random(*b"webhook-notice-1");
+    report_and_assign(&server, document, &mut phone("manager-phone"), None).await;
+    let id = format!("{document}/assigned/tech");
+    let log = || async {
+        let entries: Vec<OutboxEntry> = get(&server, "/api/admin/deliveries", Some(&server.token("admin"))).await.json().await.unwrap();
+        entries.into_iter().find(|entry| entry.notice.id() == id)
+    };
+    let delivered = wait_for("the notice delivered on its second attempt", PATIENCE, || async {
+        let entry = log().await?;
+        let delivery = entry.deliveries.get(&Channel::Webhook)?;
+        delivery.delivered_at.is_some().then(|| delivery.clone())
+    })
+    .await;
+    assert_eq!((delivered.attempts, delivered.given_up), (2, false));
+    assert_eq!(delivered.last_error.as_deref(), Some("the webhook answered 500 Internal Server Error"));
+
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "one failed attempt, one delivery");
+    for (notice, signature, body) in &requests {
+        assert_eq!(notice, &id);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        assert_eq!(signature, &format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+    }
+    let body: serde_json::Value = serde_json::from_slice(&requests[1].2).unwrap();
+    assert_eq!(
+        (&body["id"], &body["type"], &body["recipient"], &body["site"], &body["document"], &body["title"]),
+        (&json!(id), &json!("assigned"), &json!("tech"), &json!("hq"), &json!(document.to_string()), &json!("走廊灯不亮"))
+    );
+    assert!(body["link"].as_str().unwrap().ends_with(&format!("/orders/{document}")), "{body}");
+    // Delivered, it is not sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(received.lock().unwrap().len(), 2);
     server.stop().await.unwrap();
 }
