@@ -23,6 +23,7 @@ use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
 use tests::native_client::{now, sync_until};
 
+use crate::server_process::ServerProcess;
 use crate::support::{TestServer, get, wait_for};
 use crate::sync::{edit, order_by};
 
@@ -49,14 +50,14 @@ fn outbox(server: &TestServer) -> Vec<(NoticeKind, String, String)> {
 /// An order the inspector reports, assigned to the technician offline on the manager's
 /// phone and, when `tablet` is given, the same change copied to a second phone of theirs;
 /// every phone then syncs it.
-async fn report_and_assign(server: &TestServer, document: DocumentId, manager: &mut Client, tablet: Option<&mut Client>) {
+/// `sync_url` gives each person's address of the sync endpoint.
+async fn report_and_assign(sync_url: impl Fn(&str) -> String, document: DocumentId, manager: &mut Client, tablet: Option<&mut Client>) {
     let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
     let mut reporter = phone("teacher-phone");
     reporter.add_document(document, order_by("inspector", "hq", "走廊灯不亮"));
-    sync_until(&mut reporter, &server.sync_url("inspector"), PATIENCE, synced).await.unwrap();
-    assert!(outbox(server).is_empty(), "a plain report is the dispatch queue's, told to nobody");
+    sync_until(&mut reporter, &sync_url("inspector"), PATIENCE, synced).await.unwrap();
     manager.request_document(document);
-    sync_until(manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
+    sync_until(manager, &sync_url("manager"), PATIENCE, synced).await.unwrap();
     let doc = std::mem::take(manager.document_mut(&document).unwrap());
     let mut order = WorkOrder::from_doc(doc).unwrap();
     let assignee = Username::parse("tech").unwrap();
@@ -64,7 +65,7 @@ async fn report_and_assign(server: &TestServer, document: DocumentId, manager: &
     let assigned = order.into_doc();
     *manager.document_mut(&document).unwrap() = assigned.clone();
     manager.handle_local_change(&document);
-    let url = server.sync_url("manager");
+    let url = sync_url("manager");
     match tablet {
         Some(tablet) => {
             tablet.add_stored_document(document, assigned, Vec::new());
@@ -83,7 +84,7 @@ async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_
     let server = TestServer::start(dist.path()).await;
     let document = DocumentId::from_random(*b"assigned-once-ok");
     let (mut manager, mut tablet) = (phone("manager-phone"), phone("manager-tablet"));
-    report_and_assign(&server, document, &mut manager, Some(&mut tablet)).await;
+    report_and_assign(|user| server.sync_url(user), document, &mut manager, Some(&mut tablet)).await;
 
     let expected = vec![(NoticeKind::Assigned, "tech".to_owned(), format!("{document}/assigned/tech"))];
     wait_for("the assignment's notice", PATIENCE, || async { (outbox(&server) == expected).then_some(()) }).await;
@@ -122,19 +123,18 @@ async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_
 /// What a webhook receiver was sent: each request's notice id, signature and body.
 type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
 
-/// A webhook receiver on loopback that answers the first request with 500 and the rest
-/// with 200, keeping every request; its URL.
-async fn receiver(received: Received) -> String {
+/// A webhook receiver on `listener` that keeps every request and answers the first
+/// `failing` of them with 500, the rest with 200; its URL.
+fn receiver(listener: tokio::net::TcpListener, received: Received, failing: usize) -> String {
     let answered = Arc::new(AtomicUsize::new(0));
     let app = Router::new().route(
         "/hook",
         post(move |headers: HeaderMap, body: axum::body::Bytes| async move {
             let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
             received.lock().unwrap().push((header("x-houqin-notice"), header("x-houqin-signature"), body.to_vec()));
-            if answered.fetch_add(1, Ordering::SeqCst) == 0 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+            if answered.fetch_add(1, Ordering::SeqCst) < failing { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{address}/hook")
@@ -150,7 +150,7 @@ async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_fail
     let dist = tempfile::tempdir().unwrap();
     let server = TestServer::start(dist.path()).await;
     let received = Received::default();
-    let url = receiver(received.clone()).await;
+    let url = receiver(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), received.clone(), 1);
 
     // Only the site's administrators set its channels, and only to something that works.
     let webhook = |url: &str, secret: &str| json!({ "webhook": { "url": url, "secret": secret } });
@@ -164,7 +164,7 @@ async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_fail
     assert_eq!(set.json::<serde_json::Value>().await.unwrap(), json!({ "webhook": { "url": url } }), "the secret is not shown again");
 
     let document = DocumentId::from_random(*b"webhook-notice-1");
-    report_and_assign(&server, document, &mut phone("manager-phone"), None).await;
+    report_and_assign(|user| server.sync_url(user), document, &mut phone("manager-phone"), None).await;
     let id = format!("{document}/assigned/tech");
     let log = || async {
         let entries: Vec<OutboxEntry> = get(&server, "/api/admin/deliveries", Some(&server.token("admin"))).await.json().await.unwrap();
@@ -197,4 +197,58 @@ async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_fail
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(received.lock().unwrap().len(), 2);
     server.stop().await.unwrap();
+}
+
+/// Killed (SIGKILL) the moment the assignment was acknowledged, before any notice could be
+/// sent (its receiver was not even listening yet), the server sends it after the restart,
+/// once.
+#[tokio::test]
+async fn a_notice_of_a_change_acknowledged_just_before_sigkill_is_sent_after_the_restart_once() {
+    const SECRET: &str = "a-secret-of-the-site-hq";
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--demo"]);
+    // An address where nothing listens until after the crash.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let admin = crate::support::login(&server.url, "admin", "demo").await;
+    let set = reqwest::Client::new()
+        .put(format!("{}api/admin/sites/hq/channels", server.url))
+        .bearer_auth(&admin)
+        .json(&json!({ "webhook": { "url": url, "secret": SECRET } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let mut tokens = std::collections::HashMap::new();
+    for user in ["inspector", "manager"] {
+        tokens.insert(user, crate::support::login(&server.url, user, "demo").await);
+    }
+    let ws = server.url.replacen("http://", "ws://", 1);
+    let document = DocumentId::from_random(*b"sigkill-notice-1");
+    report_and_assign(|user| format!("{ws}sync?token={}", tokens[user]), document, &mut phone("manager-phone"), None).await;
+    server.kill_hard();
+
+    let received = Received::default();
+    receiver(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap(), received.clone(), 0);
+    let restarted = ServerProcess::start(data.path(), &[]);
+    let id = format!("{document}/assigned/tech");
+    wait_for("the notice after the restart", PATIENCE, || async { (!received.lock().unwrap().is_empty()).then_some(()) }).await;
+    let delivered = wait_for("the delivery recorded", PATIENCE, || async {
+        let entries: Vec<OutboxEntry> = reqwest::Client::new()
+            .get(format!("{}api/admin/deliveries", restarted.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        entries.into_iter().find(|entry| entry.notice.id() == id && entry.deliveries[&Channel::Webhook].delivered_at.is_some())
+    })
+    .await;
+    assert_eq!(delivered.notice.recipient.as_str(), "tech");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(requests.iter().map(|(notice, _, _)| notice.as_str()).collect::<Vec<_>>(), [id.as_str()], "sent once");
+    assert!(restarted.terminate().success());
 }

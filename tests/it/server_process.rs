@@ -72,7 +72,7 @@ impl ServerProcess {
     }
 
     /// Kills the process outright, as a power cut or the OOM killer would.
-    fn kill_hard(mut self) {
+    pub(crate) fn kill_hard(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
