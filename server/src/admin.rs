@@ -13,7 +13,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::directory::{Role, SiteId, Username};
 
-use shared::api::{ChannelsChange, ChannelsView, NewPassword, NewRole, NewSite, NewUser, PersonView, RoleChange, UserView, WebhookView};
+use shared::api::{
+    ChannelsView, NewPassword, NewRole, NewSite, NewUser, PersonView, RobotSettings, RobotView, RoleChange, SiteChannels, UserView,
+    WebhookSettings, WebhookView,
+};
 use shared::notice::OutboxEntry;
 
 use crate::auth::{Session, now};
@@ -322,11 +325,18 @@ fn administered(session: &Session, site: &str) -> Result<SiteId, AppError> {
     }
 }
 
-fn channels_view(channels: &crate::notify::SiteChannels) -> ChannelsView {
-    ChannelsView { webhook: channels.webhook.as_ref().map(|webhook| WebhookView { url: webhook.url.clone() }) }
+fn channels_view(channels: &SiteChannels) -> ChannelsView {
+    let robot =
+        |robot: &Option<RobotSettings>| robot.as_ref().map(|robot| RobotView { url: robot.url.clone(), signed: robot.secret.is_some() });
+    ChannelsView {
+        webhook: channels.webhook.as_ref().map(|webhook| WebhookView { url: webhook.url.clone() }),
+        wecom: robot(&channels.wecom),
+        dingtalk: robot(&channels.dingtalk),
+        feishu: robot(&channels.feishu),
+    }
 }
 
-/// Where a site's notices go; the webhook's secret is never shown again.
+/// Where a site's notices go; secrets are never shown again.
 async fn site_channels(State(state): State<AppState>, session: Session, site: Path<String>) -> Result<Json<ChannelsView>, AppError> {
     let site = administered(&session, &site)?;
     let outbox = state.outbox.clone();
@@ -334,39 +344,62 @@ async fn site_channels(State(state): State<AppState>, session: Session, site: Pa
     Ok(Json(channels_view(&channels)))
 }
 
+/// An `http://` or `https://` address with a host, trimmed; `what` names it in the refusal.
+fn web_address(url: &str, what: &str) -> Result<String, AppError> {
+    let url = url.trim();
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split(['/', '?', '#']).next());
+    if host.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)) {
+        Ok(url.to_owned())
+    } else {
+        Err(AppError::BadRequest(format!("{what} needs an http:// or https:// address with a host")))
+    }
+}
+
+/// A robot as an administrator set it: its address checked, an empty secret as none.
+fn robot(settings: Option<RobotSettings>, what: &str) -> Result<Option<RobotSettings>, AppError> {
+    settings
+        .map(|settings| {
+            let secret = settings.secret.map(|secret| secret.trim().to_owned()).filter(|secret| !secret.is_empty());
+            Ok(RobotSettings { url: web_address(&settings.url, what)?, secret })
+        })
+        .transpose()
+}
+
 /// Sets where a site's notices go: a webhook needs an `http://` or `https://` address with
-/// a host, and a secret of at least `MIN_WEBHOOK_SECRET` characters.
+/// a host and a secret of at least `MIN_WEBHOOK_SECRET` characters; a robot, an address.
 async fn set_site_channels(
     State(state): State<AppState>,
     session: Session,
     site: Path<String>,
-    request: Result<Json<ChannelsChange>, axum::extract::rejection::JsonRejection>,
+    request: Result<Json<SiteChannels>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ChannelsView>, AppError> {
     let site = administered(&session, &site)?;
     let Json(request) = request.map_err(|rejection| {
-        AppError::BadRequest(format!("expected {{\"webhook\": {{\"url\", \"secret\"}} or null}}: {}", rejection.body_text()))
+        AppError::BadRequest(format!(
+            "expected {{\"webhook\": {{\"url\", \"secret\"}}, \"wecom\", \"dingtalk\", \"feishu\": {{\"url\", \"secret\"}}}}: {}",
+            rejection.body_text()
+        ))
     })?;
     let webhook = match request.webhook {
         Some(webhook) => {
-            let url = webhook.url.trim();
-            let host =
-                url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split(['/', '?', '#']).next());
-            if !host.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)) {
-                return Err(AppError::BadRequest("a webhook needs an http:// or https:// address with a host".to_owned()));
-            }
             if webhook.secret.chars().count() < MIN_WEBHOOK_SECRET {
                 return Err(AppError::BadRequest(format!("a webhook's secret needs at least {MIN_WEBHOOK_SECRET} characters")));
             }
-            Some(crate::notify::Webhook { url: url.to_owned(), secret: webhook.secret })
+            Some(WebhookSettings { url: web_address(&webhook.url, "a webhook")?, secret: webhook.secret })
         }
         None => None,
     };
-    let channels = crate::notify::SiteChannels { webhook };
+    let channels = SiteChannels {
+        webhook,
+        wecom: robot(request.wecom, "a WeCom robot")?,
+        dingtalk: robot(request.dingtalk, "a DingTalk robot")?,
+        feishu: robot(request.feishu, "a Feishu robot")?,
+    };
     let outbox = state.outbox.clone();
     let stored = channels.clone();
     tokio::task::spawn_blocking(move || outbox.set_site_channels(&site, &stored)).await.context("the channels task failed")??;
     state.storage.flush().await?;
-    tracing::info!(by = %session.user.username, webhook = channels.webhook.is_some(), "set a site's channels");
+    tracing::info!(by = %session.user.username, channels = ?channels.channels(), "set a site's channels");
     Ok(Json(channels_view(&channels)))
 }
 

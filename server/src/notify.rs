@@ -25,10 +25,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use automerge::AutoCommit;
+use base64ct::{Base64, Encoding as _};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use shared::api::SiteChannels;
 use shared::directory::{SiteId, Username};
+use shared::document::catalog::SiteCatalog;
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, read_header};
 use shared::notice::{self, Channel, Delivery, Notice, OutboxEntry};
@@ -38,6 +40,7 @@ use sled::transaction::TransactionError;
 
 use crate::Storage;
 use crate::directory::Directory;
+use crate::documents::DocumentStore;
 use crate::storage::trees;
 use tokio::sync::Notify;
 
@@ -48,34 +51,13 @@ const DELIVERY_TICK: Duration = Duration::from_secs(1);
 /// How long a receiver has to answer.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where a site's notices go, as its administrators set it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SiteChannels {
-    /// A JSON webhook for the organisation's other systems.
-    #[serde(default)]
-    pub webhook: Option<Webhook>,
-}
-
-/// A generic JSON webhook: each notice is POSTed to `url`, signed with `secret`
-/// (`x-houqin-signature: sha256=<hex HMAC-SHA256 of the body>`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Webhook {
-    pub url: String,
-    pub secret: String,
-}
-
-impl SiteChannels {
-    fn channels(&self) -> Vec<Channel> {
-        self.webhook.iter().map(|_| Channel::Webhook).collect()
-    }
-}
-
 /// The outbox; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     tree: sled::Tree,
     channels: sled::Tree,
     directory: Directory,
+    documents: DocumentStore,
     wake: Arc<Notify>,
 }
 
@@ -93,6 +75,7 @@ impl Outbox {
             tree: storage.tree(trees::OUTBOX)?,
             channels: storage.tree(trees::NOTIFY_CHANNELS)?,
             directory: Directory::open(storage)?,
+            documents: DocumentStore::open(storage)?,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -249,7 +232,7 @@ impl Outbox {
                 for (entry, channel) in due {
                     let outcome = outbox.send(&client, &entry, channel, public_url.as_deref()).await;
                     if let Err(error) = &outcome {
-                        tracing::warn!(notice = entry.notice.id(), ?channel, %error, "a notice was not delivered");
+                        tracing::warn!(notice = entry.notice.id(), channel = channel.as_str(), %error, "a notice was not delivered");
                     }
                     let recording = outbox.clone();
                     let id = entry.notice.id();
@@ -262,39 +245,105 @@ impl Outbox {
         })
     }
 
-    /// One attempt to deliver a notice through a channel of its site.
+    /// The names people know a notice's recipient and place by: their display name and
+    /// the place's name in the site's catalog (else the ids). Blocking.
+    fn names(&self, notice: &Notice) -> (String, String) {
+        let recipient =
+            self.directory.user(&notice.recipient).ok().flatten().map_or_else(|| notice.recipient.to_string(), |user| user.display_name);
+        let place = self
+            .directory
+            .site(&notice.site)
+            .ok()
+            .flatten()
+            .and_then(|site| site.catalog)
+            .and_then(|catalog| self.documents.load(&catalog).ok().flatten())
+            .and_then(|doc| SiteCatalog::read_doc(&doc).ok())
+            .and_then(|catalog| catalog.place(&notice.location).map(|place| place.name.clone()))
+            .unwrap_or_else(|| notice.location.clone());
+        (recipient, place)
+    }
+
+    /// One attempt to deliver a notice through a channel of its site, as the site has the
+    /// channel now (its address may have been corrected since).
     async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, public_url: Option<&str>) -> Result<(), String> {
-        let site = entry.notice.site.clone();
         let looking = self.clone();
-        let channels = tokio::task::spawn_blocking(move || looking.site_channels(&site))
-            .await
-            .map_err(|error| error.to_string())?
-            .map_err(|error| format!("{error:#}"))?;
-        match channel {
+        let notice = entry.notice.clone();
+        let (channels, (recipient, place)) =
+            tokio::task::spawn_blocking(move || (looking.site_channels(&notice.site), looking.names(&notice)))
+                .await
+                .map_err(|error| error.to_string())?;
+        let channels = channels.map_err(|error| format!("{error:#}"))?;
+        let notice = &entry.notice;
+        let link = link(notice, public_url);
+        let name = channel.as_str();
+        let gone = || format!("the site has no {name} channel any more");
+        let text = notice.chat_text(&recipient, &place, &link);
+        let request = match channel {
             Channel::Webhook => {
-                // The site's webhook as it is now (its address may have been corrected).
-                let Some(webhook) = channels.webhook else { return Err("the site has no webhook any more".to_owned()) };
-                let body = webhook_body(&entry.notice, public_url);
-                let signature = sign(&webhook.secret, &body);
-                let response = client
+                let webhook = channels.webhook.ok_or_else(gone)?;
+                let body = webhook_body(notice, &link);
+                let signature = sign(webhook.secret.as_bytes(), &body);
+                client
                     .post(&webhook.url)
                     .header("content-type", "application/json")
-                    .header("x-houqin-notice", entry.notice.id())
-                    .header("x-houqin-signature", format!("sha256={signature}"))
+                    .header("x-houqin-signature", format!("sha256={}", hex::encode(signature)))
                     .body(body)
-                    .send()
-                    .await
-                    .map_err(|error| error.to_string())?;
-                if response.status().is_success() { Ok(()) } else { Err(format!("the webhook answered {}", response.status())) }
             }
+            Channel::WeCom => {
+                let robot = channels.wecom.ok_or_else(gone)?;
+                client.post(&robot.url).json(&serde_json::json!({ "msgtype": "text", "text": { "content": text } }))
+            }
+            Channel::DingTalk => {
+                let robot = channels.dingtalk.ok_or_else(gone)?;
+                let mut url = reqwest::Url::parse(&robot.url).map_err(|error| error.to_string())?;
+                if let Some(secret) = &robot.secret {
+                    // DingTalk's signature: the time in milliseconds and the secret, signed with the secret.
+                    let timestamp = crate::auth::now().as_millis().to_string();
+                    let signature = sign(secret.as_bytes(), format!("{timestamp}\n{secret}").as_bytes());
+                    url.query_pairs_mut().append_pair("timestamp", &timestamp).append_pair("sign", &Base64::encode_string(&signature));
+                }
+                client.post(url).json(&serde_json::json!({ "msgtype": "text", "text": { "content": text } }))
+            }
+            Channel::Feishu => {
+                let robot = channels.feishu.ok_or_else(gone)?;
+                let mut body = serde_json::json!({ "msg_type": "text", "content": { "text": text } });
+                if let Some(secret) = &robot.secret {
+                    // Feishu's signature: nothing, signed with the time in seconds and the secret.
+                    let timestamp = (crate::auth::now().as_millis() / 1000).to_string();
+                    let signature = sign(format!("{timestamp}\n{secret}").as_bytes(), b"");
+                    body["timestamp"] = timestamp.into();
+                    body["sign"] = Base64::encode_string(&signature).into();
+                }
+                client.post(&robot.url).json(&body)
+            }
+        };
+        let response = request.header("x-houqin-notice", notice.id()).send().await.map_err(|error| error.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("the {name} answered {status}"));
+        }
+        if channel == Channel::Webhook {
+            return Ok(());
+        }
+        // The chat tools answer 200 with their own code: 0 when the message went out.
+        let answer: serde_json::Value = response.json().await.map_err(|error| format!("an unreadable answer: {error}"))?;
+        let code =
+            answer.get("errcode").or_else(|| answer.get("code")).or_else(|| answer.get("StatusCode")).and_then(serde_json::Value::as_i64);
+        match code {
+            Some(0) => Ok(()),
+            _ => Err(format!("the {name} robot refused it: {answer}")),
         }
     }
 }
 
-/// The JSON a webhook receives for a notice.
-fn webhook_body(notice: &Notice, public_url: Option<&str>) -> Vec<u8> {
+/// Where a notice's document opens: whole with `--public-url`, else a path.
+fn link(notice: &Notice, public_url: Option<&str>) -> String {
     let path = format!("/orders/{}", notice.document);
-    let link = public_url.map_or(path.clone(), |base| format!("{base}{path}"));
+    public_url.map_or(path.clone(), |base| format!("{base}{path}"))
+}
+
+/// The JSON a webhook receives for a notice.
+fn webhook_body(notice: &Notice, link: &str) -> Vec<u8> {
     let body = serde_json::json!({
         "id": notice.id(),
         "type": notice.kind.as_str(),
@@ -310,11 +359,11 @@ fn webhook_body(notice: &Notice, public_url: Option<&str>) -> Vec<u8> {
     serde_json::to_vec(&body).expect("JSON of plain values")
 }
 
-/// The hex HMAC-SHA256 of `body` under `secret`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+/// The HMAC-SHA256 of `message` under `key`.
+fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
 #[cfg(test)]

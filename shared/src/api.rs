@@ -242,10 +242,41 @@ pub struct ShownValue {
     pub at: Timestamp,
 }
 
-/// `PUT /api/admin/sites/{site}/channels`: where the site's notices go (`null` for none).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelsChange {
+/// Where a site's notices go, as `PUT /api/admin/sites/{site}/channels` sets it and the
+/// server keeps it; a channel left out or `null` is not used.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteChannels {
+    #[serde(default)]
     pub webhook: Option<WebhookSettings>,
+    #[serde(default)]
+    pub wecom: Option<RobotSettings>,
+    #[serde(default)]
+    pub dingtalk: Option<RobotSettings>,
+    #[serde(default)]
+    pub feishu: Option<RobotSettings>,
+}
+
+impl SiteChannels {
+    /// The channels set, in a fixed order.
+    pub fn channels(&self) -> Vec<crate::notice::Channel> {
+        use crate::notice::Channel;
+        let set = [
+            (self.webhook.is_some(), Channel::Webhook),
+            (self.wecom.is_some(), Channel::WeCom),
+            (self.dingtalk.is_some(), Channel::DingTalk),
+            (self.feishu.is_some(), Channel::Feishu),
+        ];
+        set.into_iter().filter(|(set, _)| *set).map(|(_, channel)| channel).collect()
+    }
+}
+
+/// A chat group's robot as an administrator sets it: the webhook address its tool gave, and
+/// for DingTalk and Feishu the signing secret, if the robot has one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotSettings {
+    pub url: String,
+    #[serde(default)]
+    pub secret: Option<String>,
 }
 
 /// A generic JSON webhook as an administrator sets it: its address and the secret its
@@ -260,6 +291,16 @@ pub struct WebhookSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelsView {
     pub webhook: Option<WebhookView>,
+    pub wecom: Option<RobotView>,
+    pub dingtalk: Option<RobotView>,
+    pub feishu: Option<RobotView>,
+}
+
+/// A robot as set: its address, and whether it signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotView {
+    pub url: String,
+    pub signed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

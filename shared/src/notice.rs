@@ -58,6 +58,19 @@ impl Notice {
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.document, self.event, self.recipient)
     }
+
+    /// The notice as a line in a department's group chat (in Chinese, which its groups
+    /// read): what happened, to whom, where, and the link that opens the order.
+    /// `recipient` and `place` are the names people know them by.
+    pub fn chat_text(&self, recipient: &str, place: &str, link: &str) -> String {
+        let title = &self.title;
+        let at = if place.is_empty() { String::new() } else { format!("（{place}）") };
+        match self.kind {
+            NoticeKind::Assigned => format!("【派工】{title}{at}已派给 {recipient}。{link}"),
+            NoticeKind::ToVerify => format!("【待验收】{title}{at}已修好，请 {recipient} 验收。{link}"),
+            NoticeKind::UrgentHazard => format!("【紧急隐患】{title}{at}，请 {recipient} 尽快派工。{link}"),
+        }
+    }
 }
 
 /// The wait before a failed delivery's second attempt; each later one waits twice as long,
@@ -71,7 +84,28 @@ pub const MAX_ATTEMPTS: u32 = 12;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// The organisation's own JSON webhook, signed.
     Webhook,
+    /// A 企业微信 (WeCom) group robot.
+    #[serde(rename = "wecom")]
+    WeCom,
+    /// A 钉钉 (DingTalk) group robot.
+    #[serde(rename = "dingtalk")]
+    DingTalk,
+    /// A 飞书 (Feishu / Lark) group robot.
+    Feishu,
+}
+
+impl Channel {
+    /// Its name in the API and the delivery log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::WeCom => "wecom",
+            Channel::DingTalk => "dingtalk",
+            Channel::Feishu => "feishu",
+        }
+    }
 }
 
 /// One channel's delivery of a notice.
@@ -233,6 +267,18 @@ mod tests {
         delivered.record(start, Err("refused".into()));
         delivered.record(start.plus_millis(2_000), Ok(()));
         assert_eq!((delivered.attempts, delivered.delivered_at, delivered.is_done()), (2, Some(start.plus_millis(2_000)), true));
+    }
+
+    #[test]
+    fn a_notice_reads_in_a_group_chat_with_the_persons_name_the_place_and_the_link() {
+        let mut order = order("teacher", false);
+        order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+        let notice = work_order(DocumentId::from_random([8; 16]), &order.read().unwrap(), Vec::new).remove(0);
+        assert_eq!(
+            notice.chat_text("张师傅", "地下配电房", "https://hq/orders/x"),
+            "【派工】配电箱冒烟（地下配电房）已派给 张师傅。https://hq/orders/x"
+        );
+        assert_eq!(notice.chat_text("张师傅", "", "/orders/x"), "【派工】配电箱冒烟已派给 张师傅。/orders/x");
     }
 
     #[test]

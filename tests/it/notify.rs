@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::json;
@@ -161,7 +161,11 @@ async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_fail
     assert_eq!(set_channels(&server, "admin", webhook(&url, "short")).await.status(), 400);
     let set = set_channels(&server, "admin", webhook(&url, SECRET)).await;
     assert_eq!(set.status(), 200);
-    assert_eq!(set.json::<serde_json::Value>().await.unwrap(), json!({ "webhook": { "url": url } }), "the secret is not shown again");
+    assert_eq!(
+        set.json::<serde_json::Value>().await.unwrap(),
+        json!({ "webhook": { "url": url }, "wecom": null, "dingtalk": null, "feishu": null }),
+        "the secret is not shown again"
+    );
 
     let document = DocumentId::from_random(*b"webhook-notice-1");
     report_and_assign(|user| server.sync_url(user), document, &mut phone("manager-phone"), None).await;
@@ -251,4 +255,127 @@ async fn a_notice_of_a_change_acknowledged_just_before_sigkill_is_sent_after_the
     let requests = received.lock().unwrap().clone();
     assert_eq!(requests.iter().map(|(notice, _, _)| notice.as_str()).collect::<Vec<_>>(), [id.as_str()], "sent once");
     assert!(restarted.terminate().success());
+}
+
+/// What the chat tools' robots were sent: (path, query, body as JSON).
+type RobotRequests = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
+
+/// Stand-ins for the WeCom, DingTalk and Feishu robots on loopback, answering as those
+/// tools do (a code of 0 in a 200); the WeCom robot refuses its first message with a rate
+/// limit's code. Their base URL.
+async fn robots(received: RobotRequests) -> String {
+    let wecom_answers = Arc::new(AtomicUsize::new(0));
+    let keep = move |received: RobotRequests| {
+        move |uri: Uri, body: axum::body::Bytes| {
+            let received = received.clone();
+            async move {
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                received.lock().unwrap().push((uri.path().to_owned(), uri.query().unwrap_or_default().to_owned(), json));
+            }
+        }
+    };
+    let (wecom, dingtalk, feishu) = (keep(received.clone()), keep(received.clone()), keep(received));
+    let app = Router::new()
+        .route(
+            "/wecom",
+            post(move |uri, body| {
+                let answers = wecom_answers.clone();
+                async move {
+                    wecom(uri, body).await;
+                    if answers.fetch_add(1, Ordering::SeqCst) == 0 {
+                        axum::Json(json!({ "errcode": 45009, "errmsg": "api freq out of limit" }))
+                    } else {
+                        axum::Json(json!({ "errcode": 0, "errmsg": "ok" }))
+                    }
+                }
+            }),
+        )
+        .route(
+            "/dingtalk",
+            post(move |uri, body| async move {
+                dingtalk(uri, body).await;
+                axum::Json(json!({ "errcode": 0, "errmsg": "ok" }))
+            }),
+        )
+        .route(
+            "/feishu",
+            post(move |uri, body| async move {
+                feishu(uri, body).await;
+                axum::Json(json!({ "code": 0, "msg": "success", "data": {} }))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    use base64ct::Encoding as _;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+    mac.update(message);
+    base64ct::Base64::encode_string(&mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn the_chat_groups_robots_get_the_notice_in_words_signed_as_each_tool_checks() {
+    const DINGTALK_SECRET: &str = "SEC-dingtalk-of-hq";
+    const FEISHU_SECRET: &str = "feishu-secret-of-hq";
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let received = RobotRequests::default();
+    let base = robots(received.clone()).await;
+    let set = set_channels(
+        &server,
+        "admin",
+        json!({
+            "wecom": { "url": format!("{base}/wecom?key=group-key") },
+            "dingtalk": { "url": format!("{base}/dingtalk?access_token=group-token"), "secret": DINGTALK_SECRET },
+            "feishu": { "url": format!("{base}/feishu"), "secret": FEISHU_SECRET },
+        }),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let view: serde_json::Value = set.json().await.unwrap();
+    assert_eq!((&view["webhook"], &view["dingtalk"]["signed"], &view["wecom"]["signed"]), (&json!(null), &json!(true), &json!(false)));
+    assert_eq!(set_channels(&server, "admin", json!({ "feishu": { "url": "feishu.example/hook" } })).await.status(), 400);
+
+    let document = DocumentId::from_random(*b"robot-notices-01");
+    report_and_assign(|user| server.sync_url(user), document, &mut phone("manager-phone"), None).await;
+    let id = format!("{document}/assigned/tech");
+    let entry = wait_for("delivered to every robot", PATIENCE, || async {
+        let entries: Vec<OutboxEntry> = get(&server, "/api/admin/deliveries", Some(&server.token("admin"))).await.json().await.unwrap();
+        entries
+            .into_iter()
+            .find(|entry| entry.notice.id() == id && entry.deliveries.values().all(|delivery| delivery.delivered_at.is_some()))
+    })
+    .await;
+    let wecom = &entry.deliveries[&Channel::WeCom];
+    assert_eq!(wecom.attempts, 2, "refused once with a rate limit's code, then taken");
+    assert!(wecom.last_error.as_deref().is_some_and(|error| error.contains("45009")), "{wecom:?}");
+
+    let requests = received.lock().unwrap().clone();
+    let text = format!("【派工】走廊灯不亮（hq-b1）已派给 张师傅。/orders/{document}");
+    let sent = |path: &str| requests.iter().filter(|(at, _, _)| at == path).cloned().collect::<Vec<_>>();
+    let wecom = sent("/wecom");
+    assert_eq!(wecom.len(), 2);
+    assert_eq!(wecom[1].2, json!({ "msgtype": "text", "text": { "content": text } }));
+    assert_eq!(wecom[1].1, "key=group-key");
+
+    let dingtalk = sent("/dingtalk");
+    assert_eq!(dingtalk.len(), 1);
+    assert_eq!(dingtalk[0].2, json!({ "msgtype": "text", "text": { "content": text } }));
+    let query: std::collections::HashMap<String, String> =
+        reqwest::Url::parse(&format!("http://robot/?{}", dingtalk[0].1)).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(query["access_token"], "group-token");
+    let timestamp = &query["timestamp"];
+    assert_eq!(query["sign"], hmac_base64(DINGTALK_SECRET.as_bytes(), format!("{timestamp}\n{DINGTALK_SECRET}").as_bytes()));
+
+    let feishu = sent("/feishu");
+    assert_eq!(feishu.len(), 1);
+    let body = &feishu[0].2;
+    assert_eq!((&body["msg_type"], &body["content"]["text"]), (&json!("text"), &json!(text)));
+    let timestamp = body["timestamp"].as_str().unwrap();
+    assert_eq!(body["sign"], json!(hmac_base64(format!("{timestamp}\n{FEISHU_SECRET}").as_bytes(), b"")));
+    server.stop().await.unwrap();
 }
