@@ -17,7 +17,8 @@ use shared::api::{
     ChannelsView, NewPassword, NewRole, NewSite, NewUser, PersonView, RobotSettings, RobotView, RoleChange, SiteChannels, UserView,
     WebhookSettings, WebhookView,
 };
-use shared::notice::OutboxEntry;
+use shared::notice::{Escalation, OutboxEntry};
+use shared::time::Span;
 
 use crate::auth::{Session, now};
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
@@ -333,6 +334,7 @@ fn channels_view(channels: &SiteChannels) -> ChannelsView {
         wecom: robot(&channels.wecom),
         dingtalk: robot(&channels.dingtalk),
         feishu: robot(&channels.feishu),
+        escalation: channels.escalation.unwrap_or(Escalation::DEFAULT),
     }
 }
 
@@ -394,7 +396,13 @@ async fn set_site_channels(
         wecom: robot(request.wecom, "a WeCom robot")?,
         dingtalk: robot(request.dingtalk, "a DingTalk robot")?,
         feishu: robot(request.feishu, "a Feishu robot")?,
+        escalation: request.escalation,
     };
+    if let Some(escalation) = channels.escalation
+        && !(Span::ZERO <= escalation.to_managers && escalation.to_managers <= escalation.to_admins)
+    {
+        return Err(AppError::BadRequest("an escalation reaches the managers (0 ms or later) before the administrators".to_owned()));
+    }
     let outbox = state.outbox.clone();
     let stored = channels.clone();
     tokio::task::spawn_blocking(move || outbox.set_site_channels(&site, &stored)).await.context("the channels task failed")??;

@@ -192,7 +192,7 @@ async fn serve_secured(
     let (exempt, limits) = (state.reach.trusted_proxies.clone(), state.connection_limits);
     let blobs_store = state.blobs.clone();
     // Notices go out while the server serves (what is due waits in the outbox meanwhile).
-    let deliverer = state.outbox.start(state.reach.public_url.clone());
+    let deliverer = state.outbox.start(state.projections.clone(), state.reach.public_url.clone());
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));

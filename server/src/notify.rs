@@ -29,11 +29,14 @@ use base64ct::{Base64, Encoding as _};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shared::api::SiteChannels;
+use shared::directory::Role;
 use shared::directory::{SiteId, Username};
+use shared::document::EntryId;
 use shared::document::catalog::SiteCatalog;
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, read_header};
-use shared::notice::{self, Channel, Delivery, Notice, OutboxEntry};
+use shared::notice::{self, Channel, Delivery, Escalation, Notice, OutboxEntry};
+use shared::projection::Summary;
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
 use sled::transaction::TransactionError;
@@ -41,6 +44,7 @@ use sled::transaction::TransactionError;
 use crate::Storage;
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
+use crate::projections::Projections;
 use crate::storage::trees;
 use tokio::sync::Notify;
 
@@ -48,6 +52,8 @@ use tokio::sync::Notify;
 pub const NOTICE_WINDOW: Span = Span::days(7);
 /// How often the delivery task looks for what is due.
 const DELIVERY_TICK: Duration = Duration::from_secs(1);
+/// How often open orders past their due time are looked at.
+const OVERDUE_EVERY: Duration = Duration::from_secs(60);
 /// How long a receiver has to answer.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +75,10 @@ fn pending_key(id: &str) -> Vec<u8> {
     [b"p/".as_slice(), id.as_bytes()].concat()
 }
 
+fn overdue_key(document: &DocumentId, event: &EntryId) -> Vec<u8> {
+    format!("o/{document}/{event}").into_bytes()
+}
+
 impl Outbox {
     pub fn open(storage: &Storage) -> anyhow::Result<Outbox> {
         Ok(Outbox {
@@ -78,17 +88,6 @@ impl Outbox {
             documents: DocumentStore::open(storage)?,
             wake: Arc::new(Notify::new()),
         })
-    }
-
-    /// The people who manage `site` and may sign in.
-    fn managers(&self, site: &SiteId) -> anyhow::Result<Vec<Username>> {
-        Ok(self
-            .directory
-            .users()?
-            .into_iter()
-            .filter(|user| !user.disabled && user.role_at(site).is_some_and(shared::directory::Role::manages))
-            .map(|user| user.username)
-            .collect())
     }
 
     /// A site's channels (none until its administrators set some).
@@ -113,22 +112,23 @@ impl Outbox {
         let Ok(header) = read_header(doc) else { return Ok(0) };
         let notices = match header.document_type {
             DocumentType::WorkOrder => {
-                let managers = || {
-                    self.managers(&header.site).unwrap_or_else(|error| {
-                        tracing::warn!(site = %header.site, error = format!("{error:#}"), "cannot read the site's managers");
-                        Vec::new()
-                    })
-                };
+                let managers = || self.staff(&header.site).0;
                 let Ok(order) = WorkOrder::read_doc(doc) else { return Ok(0) };
                 notice::work_order(*document, &order, managers)
             }
             _ => Vec::new(),
         };
+        self.add(&header.site, notices, now)
+    }
+
+    /// Adds those of `notices` (all of `site`) that are within `NOTICE_WINDOW` and not in
+    /// the outbox yet, each due at once through the site's channels. Blocking.
+    fn add(&self, site: &SiteId, notices: Vec<Notice>, now: Timestamp) -> anyhow::Result<usize> {
         let notices: Vec<Notice> = notices.into_iter().filter(|notice| notice.at >= now.minus(NOTICE_WINDOW)).collect();
         if notices.is_empty() {
             return Ok(0);
         }
-        let channels = self.site_channels(&header.site)?.channels();
+        let channels = self.site_channels(site)?.channels();
         let mut added = 0;
         for notice in notices {
             let id = notice.id();
@@ -154,6 +154,53 @@ impl Outbox {
         }
         if added > 0 {
             self.wake.notify_one();
+        }
+        Ok(added)
+    }
+
+    /// The site's people by what they do there: (managers, administrators), among those
+    /// who may sign in. Administrators are told as such, after its managers.
+    fn staff(&self, site: &SiteId) -> (Vec<Username>, Vec<Username>) {
+        let users = self.directory.users().unwrap_or_else(|error| {
+            tracing::warn!(%site, error = format!("{error:#}"), "cannot read the site's people");
+            Vec::new()
+        });
+        let with = |wanted: fn(Role) -> bool| {
+            users.iter().filter(|user| !user.disabled && user.role_at(site).is_some_and(wanted)).map(|user| user.username.clone()).collect()
+        };
+        (with(|role| role == Role::Manager), with(|role| role == Role::Admin))
+    }
+
+    /// Adds the notices of open orders past their due time that have reached a level of
+    /// their site's escalation not told yet (`shared::notice::overdue`). The orders come
+    /// from the projections; an order is opened only when a level is new, and each level
+    /// told is marked (`o/` + document + `/` + event) so it is not looked at again.
+    /// Blocking.
+    pub fn derive_overdue(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
+        let mut added = 0;
+        for site in self.directory.sites()? {
+            let escalation = self.site_channels(&site.id)?.escalation.unwrap_or(Escalation::DEFAULT);
+            for projection in projections.site(&site.id)? {
+                let Summary::WorkOrder(summary) = &projection.summary else { continue };
+                let Some(due) = summary.due_at.filter(|due| *due < now && summary.status.is_open()) else { continue };
+                let Ok(document) = DocumentId::parse(&projection.document) else { continue };
+                let markers: Vec<Vec<u8>> = escalation
+                    .reached(due, now)
+                    .into_iter()
+                    .filter(|(_, at)| *at >= now.minus(NOTICE_WINDOW))
+                    .map(|(level, _)| overdue_key(&document, &notice::overdue_event(due, level)))
+                    .collect();
+                if markers.iter().all(|marker| self.tree.contains_key(marker).unwrap_or(false)) {
+                    continue;
+                }
+                let Some(doc) = self.documents.load(&document)? else { continue };
+                let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
+                let notices = notice::overdue(document, &order, now, escalation, || self.staff(&site.id));
+                added += self.add(&site.id, notices, now)?;
+                for marker in markers {
+                    self.tree.insert(marker, &[]).context("cannot mark an overdue level as told")?;
+                }
+            }
         }
         Ok(added)
     }
@@ -213,13 +260,23 @@ impl Outbox {
     }
 
     /// Starts delivering: every `DELIVERY_TICK`, and at once when notices are added, each
-    /// due delivery is attempted. `public_url` makes the links in notices whole.
-    pub fn start(&self, public_url: Option<String>) -> tokio::task::JoinHandle<()> {
+    /// due delivery is attempted; every `OVERDUE_EVERY` the orders past their due time are
+    /// looked at (`derive_overdue`). `public_url` makes the links in notices whole.
+    pub fn start(&self, projections: Projections, public_url: Option<String>) -> tokio::task::JoinHandle<()> {
         let outbox = self.clone();
         let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
         tokio::spawn(async move {
+            let mut overdue_looked_at: Option<std::time::Instant> = None;
             loop {
                 let _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()).await;
+                if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
+                    overdue_looked_at = Some(std::time::Instant::now());
+                    let (looking, projections) = (outbox.clone(), projections.clone());
+                    let derived = tokio::task::spawn_blocking(move || looking.derive_overdue(&projections, crate::auth::now())).await;
+                    if let Ok(Err(error)) = derived {
+                        tracing::error!(error = format!("{error:#}"), "cannot look for overdue orders");
+                    }
+                }
                 let looking = outbox.clone();
                 let due = match tokio::task::spawn_blocking(move || looking.due(crate::auth::now())).await {
                     Ok(Ok(due)) => due,

@@ -254,6 +254,10 @@ pub struct SiteChannels {
     pub dingtalk: Option<RobotSettings>,
     #[serde(default)]
     pub feishu: Option<RobotSettings>,
+    /// When an overdue order is told to the site's managers and administrators;
+    /// `Escalation::DEFAULT` when not set.
+    #[serde(default)]
+    pub escalation: Option<crate::notice::Escalation>,
 }
 
 impl SiteChannels {
@@ -294,6 +298,8 @@ pub struct ChannelsView {
     pub wecom: Option<RobotView>,
     pub dingtalk: Option<RobotView>,
     pub feishu: Option<RobotView>,
+    /// The escalation in force (the default when none was set).
+    pub escalation: crate::notice::Escalation,
 }
 
 /// A robot as set: its address, and whether it signs.

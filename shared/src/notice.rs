@@ -25,6 +25,9 @@ pub enum NoticeKind {
     ToVerify,
     /// An urgent hazard was raised on a round at a site the recipient manages.
     UrgentHazard,
+    /// An open order is past its due time: told to its technician, then (see
+    /// [`Escalation`]) the site's managers, then its administrators.
+    Overdue,
 }
 
 impl NoticeKind {
@@ -33,6 +36,7 @@ impl NoticeKind {
             NoticeKind::Assigned => "assigned",
             NoticeKind::ToVerify => "to_verify",
             NoticeKind::UrgentHazard => "urgent_hazard",
+            NoticeKind::Overdue => "overdue",
         }
     }
 }
@@ -54,6 +58,20 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// A notice of `kind` about the work order `id`, from its `event`, to `recipient`.
+    fn of_order(id: DocumentId, order: &WorkOrderView, kind: NoticeKind, event: &EntryId, recipient: &Username, at: Timestamp) -> Notice {
+        Notice {
+            kind,
+            document: id,
+            event: event.clone(),
+            recipient: recipient.clone(),
+            site: order.header.site.clone(),
+            title: order.title.clone(),
+            location: order.location.clone(),
+            at,
+        }
+    }
+
     /// `document/event/recipient`: the same for every derivation of this notice.
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.document, self.event, self.recipient)
@@ -69,6 +87,7 @@ impl Notice {
             NoticeKind::Assigned => format!("【派工】{title}{at}已派给 {recipient}。{link}"),
             NoticeKind::ToVerify => format!("【待验收】{title}{at}已修好，请 {recipient} 验收。{link}"),
             NoticeKind::UrgentHazard => format!("【紧急隐患】{title}{at}，请 {recipient} 尽快派工。{link}"),
+            NoticeKind::Overdue => format!("【逾期】{title}{at}已过要求完成时间，请 {recipient} 跟进。{link}"),
         }
     }
 }
@@ -164,16 +183,8 @@ pub fn work_order(id: DocumentId, order: &WorkOrderView, managers: impl Fn() -> 
     if order.duplicate_of.is_some() {
         return Vec::new();
     }
-    let notice = |kind: NoticeKind, event: &EntryId, recipient: &Username, at: Timestamp| Notice {
-        kind,
-        document: id,
-        event: event.clone(),
-        recipient: recipient.clone(),
-        site: order.header.site.clone(),
-        title: order.title.clone(),
-        location: order.location.clone(),
-        at,
-    };
+    let notice =
+        |kind: NoticeKind, event: &EntryId, recipient: &Username, at: Timestamp| Notice::of_order(id, order, kind, event, recipient, at);
     let mut notices = Vec::new();
     for event in &order.events {
         match &event.kind {
@@ -193,6 +204,65 @@ pub fn work_order(id: DocumentId, order: &WorkOrderView, managers: impl Fn() -> 
             }
             _ => {}
         }
+    }
+    notices
+}
+
+/// When an order past its due time is told to whom, counted from the due time: its
+/// technician at once, the site's managers after `to_managers`, its administrators after
+/// `to_admins`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub to_managers: Span,
+    pub to_admins: Span,
+}
+
+impl Escalation {
+    /// Managers an hour after the due time, administrators after four.
+    pub const DEFAULT: Escalation = Escalation { to_managers: Span::HOUR, to_admins: Span::hours(4) };
+
+    /// The levels an order due at `due` has reached by `now`, each with the time it was
+    /// reached: 0 its technician, 1 the site's managers, 2 its administrators.
+    pub fn reached(self, due: Timestamp, now: Timestamp) -> Vec<(u8, Timestamp)> {
+        [(0, Span::ZERO), (1, self.to_managers), (2, self.to_admins)]
+            .into_iter()
+            .map(|(level, after)| (level, due.plus(after)))
+            .filter(|(_, at)| *at < now)
+            .collect()
+    }
+}
+
+/// The event id of an overdue notice: the due time and the level, so each level is told
+/// once per due time and a new due time starts again.
+pub fn overdue_event(due: Timestamp, level: u8) -> EntryId {
+    EntryId::parse(&format!("overdue-{}-{level}", due.as_millis())).expect("digits and dashes make an entry id")
+}
+
+/// The notices an open order past its due time gives by `now` (see [`Escalation`]):
+/// `staff` gives the site's managers and administrators (asked only once a level past the
+/// technician is reached). An order nobody is assigned to starts at the managers.
+pub fn overdue(
+    id: DocumentId,
+    order: &WorkOrderView,
+    now: Timestamp,
+    escalation: Escalation,
+    staff: impl Fn() -> (Vec<Username>, Vec<Username>),
+) -> Vec<Notice> {
+    let state = order.state();
+    let Some(due) = order.due_at.filter(|_| order.duplicate_of.is_none() && order.is_overdue(now)) else { return Vec::new() };
+    let reached = escalation.reached(due, now);
+    let (managers, admins) =
+        if reached.iter().any(|(level, _)| *level > 0) || state.assignee.is_none() { staff() } else { (Vec::new(), Vec::new()) };
+    let mut notices = Vec::new();
+    for (level, at) in reached {
+        let recipients: Vec<&Username> = match (level, &state.assignee) {
+            (0, Some(assignee)) => vec![assignee],
+            (0, None) | (1, Some(_)) => managers.iter().collect(),
+            (1, None) => Vec::new(),
+            _ => admins.iter().filter(|admin| !managers.contains(admin)).collect(),
+        };
+        let event = overdue_event(due, level);
+        notices.extend(recipients.into_iter().map(|recipient| Notice::of_order(id, order, NoticeKind::Overdue, &event, recipient, at)));
     }
     notices
 }
@@ -279,6 +349,48 @@ mod tests {
             "【派工】配电箱冒烟（地下配电房）已派给 张师傅。https://hq/orders/x"
         );
         assert_eq!(notice.chat_text("张师傅", "", "/orders/x"), "【派工】配电箱冒烟已派给 张师傅。/orders/x");
+    }
+
+    /// Escalation on a virtual clock: the order's due time passes, then an hour, then four.
+    #[test]
+    fn an_overdue_order_tells_its_technician_then_the_managers_then_the_administrators() {
+        const HOUR: i64 = 60 * 60 * 1000;
+        let document = DocumentId::from_random([9; 16]);
+        let mut order = order("teacher", false);
+        order.set_due(Timestamp::from_millis(10 * HOUR), &edit("manager", 5));
+        order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+        let view = order.read().unwrap();
+        let staff = || (vec![user("manager"), user("boss")], vec![user("admin"), user("boss")]);
+        let told = |hours_past: i64| -> Vec<(String, String, i64)> {
+            overdue(document, &view, Timestamp::from_millis(10 * HOUR + hours_past * HOUR + 1), Escalation::DEFAULT, staff)
+                .into_iter()
+                .map(|notice| (notice.event.to_string(), notice.recipient.to_string(), notice.at.as_millis()))
+                .collect()
+        };
+        assert!(overdue(document, &view, Timestamp::from_millis(10 * HOUR - 1), Escalation::DEFAULT, staff).is_empty(), "not due yet");
+        let due = 10 * HOUR;
+        let level = |level: u8| format!("overdue-{due}-{level}");
+        assert_eq!(told(0), [(level(0), "tech".to_owned(), due)]);
+        let managers = [(level(1), "manager".to_owned(), due + HOUR), (level(1), "boss".to_owned(), due + HOUR)];
+        assert_eq!(told(1)[1..], managers);
+        assert_eq!(told(4)[3..], [(level(2), "admin".to_owned(), due + 4 * HOUR)], "an administrator who manages too was told already");
+        // Done, it is not overdue any more.
+        order.record(&id("e2"), &EventKind::Completed { notes: String::new() }, &edit("tech", due + 2 * HOUR));
+        let done = order.read().unwrap();
+        assert!(overdue(document, &done, Timestamp::from_millis(due + 5 * HOUR), Escalation::DEFAULT, staff).is_empty());
+    }
+
+    #[test]
+    fn an_overdue_order_nobody_has_goes_to_the_managers_at_once() {
+        let mut order = order("teacher", false);
+        order.set_due(Timestamp::from_millis(1_000), &edit("manager", 5));
+        let view = order.read().unwrap();
+        let now = Timestamp::from_millis(1_000 + 2 * 60 * 60 * 1000);
+        let notices = overdue(DocumentId::from_random([10; 16]), &view, now, Escalation::DEFAULT, || (vec![user("manager")], Vec::new()));
+        assert_eq!(
+            notices.iter().map(|notice| (notice.event.as_str(), notice.recipient.as_str())).collect::<Vec<_>>(),
+            [("overdue-1000-0", "manager")]
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl Timestamp {
 pub struct Span(i64);
 
 impl Span {
+    pub const ZERO: Span = Span(0);
     pub const MINUTE: Span = Span(60_000);
     pub const HOUR: Span = Span(60 * Span::MINUTE.0);
     pub const DAY: Span = Span(24 * Span::HOUR.0);

@@ -163,9 +163,15 @@ async fn a_sites_webhook_gets_each_notice_signed_and_once_more_only_after_a_fail
     assert_eq!(set.status(), 200);
     assert_eq!(
         set.json::<serde_json::Value>().await.unwrap(),
-        json!({ "webhook": { "url": url }, "wecom": null, "dingtalk": null, "feishu": null }),
-        "the secret is not shown again"
+        json!({
+            "webhook": { "url": url }, "wecom": null, "dingtalk": null, "feishu": null,
+            "escalation": { "to_managers": 3_600_000, "to_admins": 14_400_000 }
+        }),
+        "the secret is not shown again; the escalation is the default"
     );
+    let backwards =
+        json!({ "webhook": { "url": url, "secret": SECRET }, "escalation": { "to_managers": 7_200_000, "to_admins": 3_600_000 } });
+    assert_eq!(set_channels(&server, "admin", backwards).await.status(), 400, "administrators are told after managers");
 
     let document = DocumentId::from_random(*b"webhook-notice-1");
     report_and_assign(|user| server.sync_url(user), document, &mut phone("manager-phone"), None).await;
@@ -377,5 +383,46 @@ async fn the_chat_groups_robots_get_the_notice_in_words_signed_as_each_tool_chec
     assert_eq!((&body["msg_type"], &body["content"]["text"]), (&json!("text"), &json!(text)));
     let timestamp = body["timestamp"].as_str().unwrap();
     assert_eq!(body["sign"], json!(hmac_base64(format!("{timestamp}\n{FEISHU_SECRET}").as_bytes(), b"")));
+    server.stop().await.unwrap();
+}
+
+/// Escalation on a virtual clock: the server looks for overdue orders as of a time the
+/// test chooses, through the same path its task takes every minute.
+#[tokio::test]
+async fn an_overdue_order_is_told_to_its_technician_then_the_managers_then_the_administrators_once_each() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let document = DocumentId::from_random(*b"overdue-escalate");
+    let mut manager = phone("manager-phone");
+    report_and_assign(|user| server.sync_url(user), document, &mut manager, None).await;
+    let due = now().minus(shared::time::Span::minutes(10));
+    let doc = std::mem::take(manager.document_mut(&document).unwrap());
+    let mut order = WorkOrder::from_doc(doc).unwrap();
+    order.set_due(due, &edit("manager"));
+    *manager.document_mut(&document).unwrap() = order.into_doc();
+    manager.handle_local_change(&document);
+    let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
+    wait_for("the due time projected", PATIENCE, || async {
+        let projections = server.state.projections.site(&SiteId::parse("hq").unwrap()).unwrap();
+        projections
+            .iter()
+            .any(|projection| matches!(&projection.summary, Summary::WorkOrder(order) if order.id == document.to_string() && order.due_at == Some(due)))
+            .then_some(())
+    })
+    .await;
+    let overdue = |minutes_past: i64| {
+        let told =
+            server.state.outbox.derive_overdue(&server.state.projections, due.plus(shared::time::Span::minutes(minutes_past))).unwrap();
+        let mut recipients: Vec<String> =
+            outbox(&server).into_iter().filter(|(kind, _, _)| *kind == NoticeKind::Overdue).map(|(_, recipient, _)| recipient).collect();
+        recipients.sort();
+        (told, recipients)
+    };
+    assert_eq!(overdue(1), (1, vec!["tech".to_owned()]));
+    assert_eq!(overdue(2), (0, vec!["tech".to_owned()]), "told once");
+    assert_eq!(overdue(61), (1, vec!["manager".to_owned(), "tech".to_owned()]));
+    assert_eq!(overdue(241), (1, vec!["admin".to_owned(), "manager".to_owned(), "tech".to_owned()]));
+    assert_eq!(overdue(300).0, 0);
     server.stop().await.unwrap();
 }
