@@ -288,6 +288,16 @@ pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result
     .map(drop)
 }
 
+/// Where a site's notices go (secrets left out) and its escalation.
+pub async fn site_channels(token: &str, site: &str) -> Result<shared::api::ChannelsView, AppError> {
+    call(Request::get(&format!("/api/admin/sites/{site}/channels")).header("authorization", &bearer(token)).build()).await
+}
+
+/// The delivery log of the sites the administrator runs, newest first.
+pub async fn deliveries(token: &str) -> Result<Vec<shared::notice::OutboxEntry>, AppError> {
+    call(Request::get("/api/admin/deliveries").header("authorization", &bearer(token)).build()).await
+}
+
 pub async fn last_backup(token: &str) -> Result<Option<LastBackup>, AppError> {
     let answer: BackupStatus = call(Request::get("/api/admin/backup").header("authorization", &bearer(token)).build()).await?;
     Ok(answer.last_backup)

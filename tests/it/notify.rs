@@ -29,7 +29,7 @@ use crate::sync::{edit, order_by};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn phone(name: &str) -> Client {
+pub(crate) fn phone(name: &str) -> Client {
     Client::new(ClientConfig::new(PeerId(name.to_owned())), now())
 }
 
@@ -51,7 +51,12 @@ fn outbox(server: &TestServer) -> Vec<(NoticeKind, String, String)> {
 /// phone and, when `tablet` is given, the same change copied to a second phone of theirs;
 /// every phone then syncs it.
 /// `sync_url` gives each person's address of the sync endpoint.
-async fn report_and_assign(sync_url: impl Fn(&str) -> String, document: DocumentId, manager: &mut Client, tablet: Option<&mut Client>) {
+pub(crate) async fn report_and_assign(
+    sync_url: impl Fn(&str) -> String,
+    document: DocumentId,
+    manager: &mut Client,
+    tablet: Option<&mut Client>,
+) {
     let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
     let mut reporter = phone("teacher-phone");
     reporter.add_document(document, order_by("inspector", "hq", "走廊灯不亮"));
@@ -121,11 +126,11 @@ async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_
 }
 
 /// What a webhook receiver was sent: each request's notice id, signature and body.
-type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
 
 /// A webhook receiver on `listener` that keeps every request and answers the first
 /// `failing` of them with 500, the rest with 200; its URL.
-fn receiver(listener: tokio::net::TcpListener, received: Received, failing: usize) -> String {
+pub(crate) fn receiver(listener: tokio::net::TcpListener, received: Received, failing: usize) -> String {
     let answered = Arc::new(AtomicUsize::new(0));
     let app = Router::new().route(
         "/hook",
@@ -140,7 +145,7 @@ fn receiver(listener: tokio::net::TcpListener, received: Received, failing: usiz
     format!("http://{address}/hook")
 }
 
-async fn set_channels(server: &TestServer, user: &str, body: serde_json::Value) -> reqwest::Response {
+pub(crate) async fn set_channels(server: &TestServer, user: &str, body: serde_json::Value) -> reqwest::Response {
     reqwest::Client::new().put(server.url("/api/admin/sites/hq/channels")).bearer_auth(server.token(user)).json(&body).send().await.unwrap()
 }
 

@@ -1,6 +1,7 @@
 //! Administration driven through the app: a new site with its rooms and a person who then
 //! sees only that site; a checklist built, published and walked on another phone; a CSV
-//! import with a wrong row that imports nothing.
+//! import with a wrong row that imports nothing; a site's notifications and what became of
+//! each.
 
 use fantoccini::Locator::Css;
 use serde_json::json;
@@ -480,4 +481,41 @@ async fn order_with_a_bad_event(server: &TestServer) -> (DocumentId, String) {
     doc = site.into_doc();
     server.state.documents.append(&catalog, &doc.save_after(&heads)).unwrap();
     (id, new.title)
+}
+
+#[tokio::test]
+async fn a_sites_administrator_sees_where_its_notices_go_and_which_are_being_retried() {
+    let server = TestServer::start(&built_dist()).await;
+    // A webhook that refuses everything, and a DingTalk robot that signs.
+    let received = crate::notify::Received::default();
+    let url = crate::notify::receiver(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), received.clone(), usize::MAX);
+    let channels = json!({
+        "webhook": { "url": url, "secret": "a-secret-of-the-site-hq" },
+        "dingtalk": { "url": format!("{url}/dingtalk"), "secret": "SEC-hq" },
+    });
+    assert_eq!(crate::notify::set_channels(&server, "admin", channels).await.status(), 200);
+    let document = DocumentId::from_random(*b"admin-sees-retry");
+    crate::notify::report_and_assign(|user| server.sync_url(user), document, &mut crate::notify::phone("manager-phone"), None).await;
+    wait_for("a first failed attempt", PATIENCE, || async { (!received.lock().unwrap().is_empty()).then_some(()) }).await;
+
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    admin.wait_for_text("[data-channel=webhook]", &url).await;
+    admin.wait_for_prefix("[data-channel=dingtalk]", &format!("{url}/dingtalk · signed")).await;
+    assert_eq!(admin.text("[data-channel=wecom]").await.as_deref(), Some("not set"));
+    let row = format!("[data-notice='{document}/assigned/tech']");
+    wait_for_element(&admin, &row).await;
+    assert_eq!(admin.evaluate(&format!("return document.querySelector(\"{row}\").dataset.outcome")).await, json!("warning"));
+    admin.wait_for_prefix(&format!("{row} .warning"), "Retrying: Webhook to other systems · the webhook answered 500").await;
+    admin.client.execute("document.querySelector('#notices').scrollIntoView()", Vec::new()).await.unwrap();
+    fits_a_phone(&admin, 1).await;
+    screenshot(&admin, "admin-notices").await;
+    admin.evaluate("localStorage.setItem('houqin.language', JSON.stringify('zh-CN')); return null").await;
+    admin.client.refresh().await.unwrap();
+    admin.wait_for_text("#notices", "消息通知").await;
+    wait_for_element(&admin, &row).await;
+    admin.client.execute("document.querySelector('#notices').scrollIntoView()", Vec::new()).await.unwrap();
+    screenshot(&admin, "admin-notices-zh").await;
+    admin.close().await;
+    server.stop().await.unwrap();
 }

@@ -155,6 +155,7 @@ pub fn SiteAdmin() -> impl IntoView {
             <CatalogEditor kind=StockItemEntries::new() editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
+            <super::notices::SiteNotices site=site />
         </Show>
     }
 }

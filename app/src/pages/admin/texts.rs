@@ -35,6 +35,31 @@ pub struct AdminTexts {
     pub restore_command: &'static str,
     pub documents_and_files: &'static str,
     pub needs_network: &'static str,
+    /// A site's notices: where they go, and what became of the latest.
+    pub notices: &'static str,
+    pub channel_webhook: &'static str,
+    pub channel_wecom: &'static str,
+    pub channel_dingtalk: &'static str,
+    pub channel_feishu: &'static str,
+    pub channel_not_set: &'static str,
+    /// A chat robot that signs its messages.
+    pub channel_signed: &'static str,
+    /// How to set channels: `{}` stands for the API's path.
+    pub channels_how: &'static str,
+    /// `{managers}` and `{admins}` are hours after the due time.
+    pub escalation_line: &'static str,
+    pub delivery_log: &'static str,
+    pub no_notices: &'static str,
+    pub notice_assigned: &'static str,
+    pub notice_to_verify: &'static str,
+    pub notice_urgent_hazard: &'static str,
+    pub notice_overdue: &'static str,
+    pub delivered: &'static str,
+    /// `{}` is what went wrong.
+    pub retrying: &'static str,
+    pub given_up: &'static str,
+    /// A notice derived while the site had no channel.
+    pub not_sent: &'static str,
     pub not_admin: &'static str,
     pub places: &'static str,
     pub assets: &'static str,
@@ -159,6 +184,25 @@ const CHINESE: AdminTexts = AdminTexts {
     restore_command: "houqin-server restore --from 文件名",
     documents_and_files: "个文档，文件",
     needs_network: "需要连接服务器",
+    notices: "消息通知",
+    channel_webhook: "对接系统（Webhook）",
+    channel_wecom: "企业微信群机器人",
+    channel_dingtalk: "钉钉群机器人",
+    channel_feishu: "飞书群机器人",
+    channel_not_set: "未设置",
+    channel_signed: "已加签",
+    channels_how: "通知渠道由管理员通过接口 {} 设置。",
+    escalation_line: "逾期升级：超时 {managers} 小时通知经理，{admins} 小时通知管理员",
+    delivery_log: "发送记录",
+    no_notices: "暂无通知。",
+    notice_assigned: "派工",
+    notice_to_verify: "待验收",
+    notice_urgent_hazard: "紧急隐患",
+    notice_overdue: "逾期",
+    delivered: "已送达",
+    retrying: "重试中：{}",
+    given_up: "发送失败：{}",
+    not_sent: "无渠道，未发送",
     not_admin: "只有管理员可以使用此页面。",
     places: "地点",
     assets: "资产",
@@ -278,6 +322,25 @@ const ENGLISH: AdminTexts = AdminTexts {
     restore_command: "houqin-server restore --from FILE",
     documents_and_files: "documents, files",
     needs_network: "Needs a connection to the server",
+    notices: "Notifications",
+    channel_webhook: "Webhook to other systems",
+    channel_wecom: "WeCom group robot",
+    channel_dingtalk: "DingTalk group robot",
+    channel_feishu: "Feishu group robot",
+    channel_not_set: "not set",
+    channel_signed: "signed",
+    channels_how: "Administrators set the channels through the API at {}.",
+    escalation_line: "Escalation: managers {managers} h after the due time, administrators after {admins} h",
+    delivery_log: "Delivery log",
+    no_notices: "No notifications yet.",
+    notice_assigned: "Assigned",
+    notice_to_verify: "To verify",
+    notice_urgent_hazard: "Urgent hazard",
+    notice_overdue: "Overdue",
+    delivered: "Delivered",
+    retrying: "Retrying: {}",
+    given_up: "Failed: {}",
+    not_sent: "No channel; not sent",
     not_admin: "Only administrators use this page.",
     places: "Places",
     assets: "Assets",
@@ -376,6 +439,26 @@ const ENGLISH: AdminTexts = AdminTexts {
 };
 
 impl AdminTexts {
+    pub fn notice_kind(&self, kind: shared::notice::NoticeKind) -> &'static str {
+        use shared::notice::NoticeKind;
+        match kind {
+            NoticeKind::Assigned => self.notice_assigned,
+            NoticeKind::ToVerify => self.notice_to_verify,
+            NoticeKind::UrgentHazard => self.notice_urgent_hazard,
+            NoticeKind::Overdue => self.notice_overdue,
+        }
+    }
+
+    pub fn channel(&self, channel: shared::notice::Channel) -> &'static str {
+        use shared::notice::Channel;
+        match channel {
+            Channel::Webhook => self.channel_webhook,
+            Channel::WeCom => self.channel_wecom,
+            Channel::DingTalk => self.channel_dingtalk,
+            Channel::Feishu => self.channel_feishu,
+        }
+    }
+
     pub fn place_kind(&self, kind: shared::document::catalog::PlaceKind) -> &'static str {
         use shared::document::catalog::PlaceKind;
         match kind {
