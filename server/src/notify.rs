@@ -10,11 +10,13 @@
 //! `NOTICE_WINDOW` by the server's clock is not told (a restored backup or a phone back
 //! after months would otherwise announce the past).
 //!
-//! Each notice is delivered through the channels its site had when it was derived (today
-//! a generic JSON webhook, signed with HMAC-SHA256), by a task that retries with backoff
-//! and records every attempt's outcome on the entry, which stays as the delivery log. A
-//! receiver may see a notice twice only if the server stops between its answer and the
-//! record of it; the `x-houqin-notice` header (the notice's id) lets it tell.
+//! Each notice is delivered through the channels its site had when it was derived (a
+//! generic JSON webhook signed with HMAC-SHA256, and the WeCom, DingTalk and Feishu group
+//! robots), by a task that retries with backoff and records every attempt's outcome on the
+//! entry, which stays as the delivery log. A receiver may see a notice twice only if the
+//! server stops between its answer and the record of it; the `x-houqin-notice` header (the
+//! notice's id) lets it tell. The same task looks every `OVERDUE_EVERY` for open orders
+//! past their due time and adds their escalation's notices (`derive_overdue`).
 //!
 //! Trees: `outbox` (`n/` + notice id → [`OutboxEntry`] as JSON; `p/` + notice id → a
 //! marker while a delivery is left to do) and `notify_channels` (site → [`SiteChannels`]).
@@ -29,8 +31,7 @@ use base64ct::{Base64, Encoding as _};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shared::api::SiteChannels;
-use shared::directory::Role;
-use shared::directory::{SiteId, Username};
+use shared::directory::{Role, SiteId, Username};
 use shared::document::EntryId;
 use shared::document::catalog::SiteCatalog;
 use shared::document::work_order::WorkOrder;
@@ -40,13 +41,13 @@ use shared::projection::Summary;
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
 use sled::transaction::TransactionError;
+use tokio::sync::Notify;
 
 use crate::Storage;
 use crate::directory::Directory;
 use crate::documents::DocumentStore;
 use crate::projections::Projections;
 use crate::storage::trees;
-use tokio::sync::Notify;
 
 /// Events older than this when their change reaches the server are not told.
 pub const NOTICE_WINDOW: Span = Span::days(7);
