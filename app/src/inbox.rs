@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use shared::directory::Username;
 use shared::inbox::{Person, Waiting, unseen};
 use shared::protocol::DocumentId;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::edits::now;
@@ -31,6 +32,9 @@ pub struct Inbox {
     /// The documents whose items were new while the to-do page is open: marked there as
     /// new until it opens again.
     pub fresh: RwSignal<BTreeSet<DocumentId>>,
+    /// Whether the page is in front of the person (not a hidden tab or an app in the
+    /// background): only then is what it lists seen.
+    pub visible: RwSignal<bool>,
     replica: Replica,
 }
 
@@ -97,7 +101,12 @@ pub fn provide_inbox() {
     let unseen = Memo::new(move |_| seen.with(|seen| waiting.with(|waiting| unseen(waiting, seen))));
     // The installed app's icon shows the count where the browser can (the Badging API).
     Effect::new(move || show_on_icon(unseen.get()));
-    provide_context(Inbox { waiting, seen, seen_written, username, unseen, fresh: RwSignal::new(BTreeSet::new()), replica });
+    let visible = RwSignal::new(!document().hidden());
+    // The page lives as long as the app: the listener may too.
+    let listener = Closure::<dyn FnMut()>::new(move || visible.set(!document().hidden()));
+    let _ = document().add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+    listener.forget();
+    provide_context(Inbox { waiting, seen, seen_written, username, unseen, fresh: RwSignal::new(BTreeSet::new()), visible, replica });
 }
 
 impl Inbox {
@@ -147,12 +156,14 @@ impl Inbox {
 }
 
 /// On a document's page: whatever of the document waits for the reader is seen while the
-/// page is open, what arrives meanwhile included.
+/// page is open and in front of them, what arrives meanwhile included.
 pub fn see_while_open(document: impl Fn() -> Option<DocumentId> + Send + Sync + 'static) {
     let inbox = use_inbox();
     Effect::new(move || {
         inbox.waiting.track();
-        if let Some(id) = document() {
+        if inbox.visible.get()
+            && let Some(id) = document()
+        {
             inbox.open(id);
         }
     });

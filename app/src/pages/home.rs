@@ -20,13 +20,15 @@ use crate::session::use_session;
 pub fn Home() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    // Everything listed here is seen; what was new is marked so while the page is open
-    // (documents arriving meanwhile included).
+    // Everything listed here is seen while the page is in front of the person; what was
+    // new is marked so while the page is open (documents arriving meanwhile included).
     let inbox = crate::inbox::use_inbox();
     inbox.fresh.set(Default::default());
     Effect::new(move || {
         inbox.waiting.track();
-        inbox.list_all();
+        if inbox.visible.get() {
+            inbox.list_all();
+        }
     });
     // Inspectors, dorm staff, managers and admins walk rounds.
     let walks_rounds = move || {
