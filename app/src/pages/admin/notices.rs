@@ -107,7 +107,7 @@ pub fn SiteNotices(site: Memo<String>) -> impl IntoView {
                             {lines.into_iter().map(|(channel, shown)| view! { <dt>{texts.channel(channel)}</dt><dd data-channel=channel.as_str()>{shown}</dd> }).collect_view()}
                         </dl>
                         <p class="muted">{escalation}</p>
-                        <p class="muted">{texts.channels_how.replace("{}", &format!("/api/admin/sites/{}/channels", site.get_untracked()))}</p>
+                        <p class="muted">{texts.channels_how}</p>
                         <h3>{texts.delivery_log}</h3>
                         <ul class="deliveries" data-list="deliveries">{rows}</ul>
                         {empty}

@@ -44,7 +44,7 @@ pub struct AdminTexts {
     pub channel_not_set: &'static str,
     /// A chat robot that signs its messages.
     pub channel_signed: &'static str,
-    /// How to set channels: `{}` stands for the API's path.
+    /// How channels are set.
     pub channels_how: &'static str,
     /// `{managers}` and `{admins}` are hours after the due time.
     pub escalation_line: &'static str,
@@ -185,13 +185,13 @@ const CHINESE: AdminTexts = AdminTexts {
     documents_and_files: "个文档，文件",
     needs_network: "需要连接服务器",
     notices: "消息通知",
-    channel_webhook: "对接系统（Webhook）",
+    channel_webhook: "对接系统",
     channel_wecom: "企业微信群机器人",
     channel_dingtalk: "钉钉群机器人",
     channel_feishu: "飞书群机器人",
     channel_not_set: "未设置",
     channel_signed: "已加签",
-    channels_how: "通知渠道由管理员通过接口 {} 设置。",
+    channels_how: "通知渠道由管理员通过服务器接口设置，部署说明中有写法。",
     escalation_line: "逾期升级：超时 {managers} 小时通知经理，{admins} 小时通知管理员",
     delivery_log: "发送记录",
     no_notices: "暂无通知。",
@@ -329,7 +329,7 @@ const ENGLISH: AdminTexts = AdminTexts {
     channel_feishu: "Feishu group robot",
     channel_not_set: "not set",
     channel_signed: "signed",
-    channels_how: "Administrators set the channels through the API at {}.",
+    channels_how: "Administrators set the channels through the server's API; the README says how.",
     escalation_line: "Escalation: managers {managers} h after the due time, administrators after {admins} h",
     delivery_log: "Delivery log",
     no_notices: "No notifications yet.",
