@@ -15,23 +15,19 @@ use sha2::Sha256;
 
 use shared::directory::{SiteId, Username};
 use shared::document::EntryId;
-use shared::document::work_order::{EventKind, Priority, WorkOrder};
+use shared::document::work_order::{EventKind, Priority};
 use shared::notice::{Channel, NoticeKind, OutboxEntry};
 use shared::projection::Summary;
 use shared::protocol::DocumentId;
-use shared::protocol::client::{Client, ClientConfig, SyncStatus};
-use shared::protocol::message::PeerId;
+use shared::protocol::client::{Client, SyncStatus};
 use tests::native_client::{now, sync_until};
 
 use crate::server_process::ServerProcess;
 use crate::support::{TestServer, get, wait_for};
-use crate::sync::{edit, order_by};
+pub(crate) use crate::sync::phone;
+use crate::sync::{edit, edit_order, order_by};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-pub(crate) fn phone(name: &str) -> Client {
-    Client::new(ClientConfig::new(PeerId(name.to_owned())), now())
-}
 
 /// The outbox's notices as (kind, recipient, id).
 fn outbox(server: &TestServer) -> Vec<(NoticeKind, String, String)> {
@@ -63,13 +59,11 @@ pub(crate) async fn report_and_assign(
     sync_until(&mut reporter, &sync_url("inspector"), PATIENCE, synced).await.unwrap();
     manager.request_document(document);
     sync_until(manager, &sync_url("manager"), PATIENCE, synced).await.unwrap();
-    let doc = std::mem::take(manager.document_mut(&document).unwrap());
-    let mut order = WorkOrder::from_doc(doc).unwrap();
-    let assignee = Username::parse("tech").unwrap();
-    order.record(&EntryId::parse("assigned").unwrap(), &EventKind::Assigned { assignee }, &edit("manager"));
-    let assigned = order.into_doc();
-    *manager.document_mut(&document).unwrap() = assigned.clone();
-    manager.handle_local_change(&document);
+    edit_order(manager, &document, |order| {
+        let assignee = Username::parse("tech").unwrap();
+        order.record(&EntryId::parse("assigned").unwrap(), &EventKind::Assigned { assignee }, &edit("manager"));
+    });
+    let assigned = manager.document(&document).unwrap().clone();
     let url = sync_url("manager");
     match tablet {
         Some(tablet) => {
@@ -97,11 +91,7 @@ async fn an_assignment_made_offline_and_brought_by_two_phones_is_one_notice_for_
     let manager_url = server.sync_url("manager");
     // Another change to the order (the manager raises its priority) projects it again:
     // nothing new to tell.
-    let doc = std::mem::take(manager.document_mut(&document).unwrap());
-    let mut order = WorkOrder::from_doc(doc).unwrap();
-    order.set_priority(Priority::High, &edit("manager"));
-    *manager.document_mut(&document).unwrap() = order.into_doc();
-    manager.handle_local_change(&document);
+    edit_order(&mut manager, &document, |order| order.set_priority(Priority::High, &edit("manager")));
     sync_until(&mut manager, &manager_url, PATIENCE, synced).await.unwrap();
     wait_for("the new priority projected", PATIENCE, || async {
         let projections = server.state.projections.site(&SiteId::parse("hq").unwrap()).unwrap();
@@ -401,11 +391,7 @@ async fn an_overdue_order_is_told_to_its_technician_then_the_managers_then_the_a
     let mut manager = phone("manager-phone");
     report_and_assign(|user| server.sync_url(user), document, &mut manager, None).await;
     let due = now().minus(shared::time::Span::minutes(10));
-    let doc = std::mem::take(manager.document_mut(&document).unwrap());
-    let mut order = WorkOrder::from_doc(doc).unwrap();
-    order.set_due(due, &edit("manager"));
-    *manager.document_mut(&document).unwrap() = order.into_doc();
-    manager.handle_local_change(&document);
+    edit_order(&mut manager, &document, |order| order.set_due(due, &edit("manager")));
     let synced = |client: &Client| client.status(&document) == Some(SyncStatus::Synced);
     sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
     wait_for("the due time projected", PATIENCE, || async {

@@ -21,7 +21,7 @@ use crate::support::{TestServer, wait_for};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn phone(name: &str) -> Client {
+pub(crate) fn phone(name: &str) -> Client {
     Client::new(ClientConfig::new(PeerId(name.to_owned())), now())
 }
 
@@ -34,7 +34,7 @@ pub fn edit(user: &str) -> Edit {
 }
 
 /// Applies `change` to the phone's copy of a work order as a local edit.
-fn edit_order(phone: &mut Client, document: &DocumentId, change: impl FnOnce(&mut WorkOrder)) {
+pub(crate) fn edit_order(phone: &mut Client, document: &DocumentId, change: impl FnOnce(&mut WorkOrder)) {
     let doc = std::mem::take(phone.document_mut(document).unwrap());
     let mut order = WorkOrder::from_doc(doc).unwrap();
     change(&mut order);

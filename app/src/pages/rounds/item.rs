@@ -219,6 +219,14 @@ struct Answers {
 }
 
 impl Answers {
+    /// The file the answer is (a photo, a signature), by its SHA-256.
+    fn file(&self) -> Option<String> {
+        match &self.value {
+            Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
+            _ => None,
+        }
+    }
+
     /// A large answer button (`data-answer=name`), pressed when it is the answer given.
     fn button(&self, name: &'static str, label: &'static str, answer: AnswerValue) -> impl IntoView + use<> {
         let selected = self.value.as_ref() == Some(&answer);
@@ -330,10 +338,7 @@ fn ChoiceAnswer(answers: Answers, options: Vec<(EntryId, Label)>, failing: Vec<E
 fn PhotoAnswer(answers: Answers) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let replica = use_replica();
-    let shown = match &answers.value {
-        Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
-        _ => None,
-    };
+    let shown = answers.file();
     let record = answers.record;
     let picker = NodeRef::<leptos::html::Input>::new();
     let take = move |_| {
@@ -363,10 +368,7 @@ fn PhotoAnswer(answers: Answers) -> impl IntoView {
 fn SignatureAnswer(answers: Answers) -> impl IntoView {
     let texts = use_texts().get_untracked();
     let replica = use_replica();
-    let signed = match &answers.value {
-        Some(AnswerValue::Blob(blob)) => Some(blob.sha256.clone()),
-        _ => None,
-    };
+    let signed = answers.file();
     let record = answers.record;
     let on_signed = Callback::new(move |signature: BlobRef| {
         record.run(AnswerValue::Blob(signature));
