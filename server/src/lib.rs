@@ -192,7 +192,8 @@ async fn serve_secured(
     let (exempt, limits) = (state.reach.trusted_proxies.clone(), state.connection_limits);
     let blobs_store = state.blobs.clone();
     // Notices go out while the server serves (what is due waits in the outbox meanwhile).
-    let deliverer = state.outbox.start(state.projections.clone(), state.reach.public_url.clone());
+    let outbox = state.outbox.clone();
+    let deliverer = outbox.start(state.projections.clone(), state.reach.public_url.clone());
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
@@ -204,7 +205,10 @@ async fn serve_secured(
     let collector = tokio::spawn(blobs::collect_every(blobs_store, blobs::COLLECT_EVERY));
     connections::serve(listener, tls, router, shutdown).await;
     collector.abort();
-    deliverer.abort();
+    // Aborting would leave its database work running on the blocking pool, holding the
+    // database open after the server has stopped: it is asked to end, and waited for.
+    outbox.stop();
+    let _ = deliverer.await;
     // Upgraded sockets outlive axum's shutdown: the hub closes them and finishes writes.
     sync.shutdown().await;
     projections.stop().await;

@@ -66,6 +66,9 @@ pub struct Outbox {
     directory: Directory,
     documents: DocumentStore,
     wake: Arc<Notify>,
+    /// Set when the server shuts down: the task ends after the database work in hand,
+    /// leaving a send under way (it is retried at the next start).
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 fn notice_key(id: &str) -> Vec<u8> {
@@ -88,6 +91,7 @@ impl Outbox {
             directory: Directory::open(storage)?,
             documents: DocumentStore::open(storage)?,
             wake: Arc::new(Notify::new()),
+            stop: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 
@@ -266,10 +270,14 @@ impl Outbox {
     pub fn start(&self, projections: Projections, public_url: Option<String>) -> tokio::task::JoinHandle<()> {
         let outbox = self.clone();
         let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
+        let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
             let mut overdue_looked_at: Option<std::time::Instant> = None;
             loop {
-                let _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()).await;
+                tokio::select! {
+                    _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()) => {}
+                    _ = stop.wait_for(|stopping| *stopping) => return,
+                }
                 if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
                     overdue_looked_at = Some(std::time::Instant::now());
                     let (looking, projections) = (outbox.clone(), projections.clone());
@@ -288,7 +296,10 @@ impl Outbox {
                     Err(_) => continue,
                 };
                 for (entry, channel) in due {
-                    let outcome = outbox.send(&client, &entry, channel, public_url.as_deref()).await;
+                    let outcome = tokio::select! {
+                        outcome = outbox.send(&client, &entry, channel, public_url.as_deref()) => outcome,
+                        _ = stop.wait_for(|stopping| *stopping) => return,
+                    };
                     if let Err(error) = &outcome {
                         tracing::warn!(notice = entry.notice.id(), channel = channel.as_str(), %error, "a notice was not delivered");
                     }
@@ -319,6 +330,11 @@ impl Outbox {
             .and_then(|catalog| catalog.place(&notice.location).map(|place| place.name.clone()))
             .unwrap_or_else(|| notice.location.clone());
         (recipient, place)
+    }
+
+    /// Ends the task `start` began: await its handle to know the outbox is left alone.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
     }
 
     /// One attempt to deliver a notice through a channel of its site, as the site has the
