@@ -6,61 +6,15 @@
 use gloo_storage::Storage as _;
 use leptos::prelude::*;
 
-/// A language the interface is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Language {
-    Chinese,
-    English,
-}
+pub use shared::language::Language;
 
-impl Language {
-    /// Every language, in the order Settings offers them.
-    pub const ALL: [Language; 2] = [Language::Chinese, Language::English];
-
-    /// The BCP 47 tag, also the stored choice.
-    pub const fn tag(self) -> &'static str {
-        match self {
-            Language::Chinese => "zh-CN",
-            Language::English => "en",
-        }
-    }
-
-    /// The language's name in itself, as a chooser shows it.
-    pub const fn native_name(self) -> &'static str {
-        match self {
-            Language::Chinese => "中文",
-            Language::English => "English",
-        }
-    }
-
-    pub fn from_tag(tag: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|language| language.tag() == tag)
-    }
-
-    /// The language for a browser's preference list (`navigator.languages`): the first of
-    /// them that we have, else Chinese.
-    pub fn from_preferences<'a>(preferences: impl IntoIterator<Item = &'a str>) -> Language {
-        preferences
-            .into_iter()
-            .find_map(|tag| {
-                let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-                match primary.as_str() {
-                    "zh" => Some(Language::Chinese),
-                    "en" => Some(Language::English),
-                    _ => None,
-                }
-            })
-            .unwrap_or(Language::Chinese)
-    }
-
-    pub const fn texts(self) -> &'static Texts {
-        match self {
-            Language::Chinese => &CHINESE,
-            Language::English => &ENGLISH,
-        }
+/// The texts written in `language`.
+pub const fn texts_in(language: Language) -> &'static Texts {
+    match language {
+        Language::Chinese => &CHINESE,
+        Language::English => &ENGLISH,
     }
 }
-
 /// Declares a table of texts (one struct, a value per language) and `every_text`, which
 /// lists each field's texts by name, so tests cover every text with no list kept by hand.
 macro_rules! text_table {
@@ -1672,7 +1626,7 @@ impl Texts {
 /// The texts in the reader's language, as a signal.
 pub fn use_texts() -> Signal<&'static Texts> {
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    Signal::derive(move || language.get().texts())
+    Signal::derive(move || texts_in(language.get()))
 }
 
 fn browser_language() -> Language {

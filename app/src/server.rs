@@ -86,7 +86,7 @@ pub struct Refused {
 }
 
 async fn refusal(response: gloo_net::http::Response, status: u16) -> Refused {
-    let texts = crate::i18n::current_language().texts();
+    let texts = crate::i18n::texts_in(crate::i18n::current_language());
     match response.json::<ErrorBody>().await {
         Ok(answer) => Refused { message: texts.api_error(&answer.code).map(str::to_owned).unwrap_or(answer.error), code: answer.code },
         Err(_) => Refused { code: String::new(), message: texts.server_answered.replace("{}", &status.to_string()) },
@@ -105,7 +105,7 @@ pub fn display_name(people: &[Person], user: &str) -> String {
         // Preventive orders are made under the plan's name, in the reader's language.
         let language = leptos::prelude::use_context::<crate::i18n::CurrentLanguage>()
             .map(|crate::i18n::CurrentLanguage(language)| leptos::prelude::GetUntracked::get_untracked(&language));
-        return language.unwrap_or(crate::i18n::Language::Chinese).texts().maintenance_plan.to_owned();
+        return crate::i18n::texts_in(language.unwrap_or(crate::i18n::Language::Chinese)).maintenance_plan.to_owned();
     }
     people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
 }

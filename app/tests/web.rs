@@ -53,8 +53,8 @@ fn stored_language_tags_round_trip() {
 /// (`i18n::check_table`); here, that a language gives its own table.
 #[wasm_bindgen_test]
 fn each_language_gives_its_own_texts() {
-    assert_eq!(Language::Chinese.texts().app_name, "后勤");
-    assert_eq!(Language::English.texts().app_name, "Houqin");
+    assert_eq!(app::i18n::texts_in(Language::Chinese).app_name, "后勤");
+    assert_eq!(app::i18n::texts_in(Language::English).app_name, "Houqin");
 }
 
 #[wasm_bindgen_test]

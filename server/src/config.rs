@@ -51,6 +51,16 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
+    /// The mail server notices go out through: `smtps://user:password@host:465` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtp://host:25` (a relay on
+    /// this machine). Set it in the environment: it carries the password.
+    #[arg(long, env = "HOUQIN_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The address notices are mailed from.
+    #[arg(long, env = "HOUQIN_MAIL_FROM", value_name = "ADDRESS", requires = "smtp_url")]
+    pub mail_from: Option<String>,
+
     /// A reverse proxy's address whose `X-Forwarded-For`, `-Proto` and `-Host` headers are
     /// believed (repeat for several); nobody else's are.
     #[arg(long = "trusted-proxy", env = "HOUQIN_TRUSTED_PROXY", value_name = "ADDR", value_delimiter = ',')]

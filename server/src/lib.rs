@@ -75,8 +75,10 @@ pub struct AppState {
     pub reach: Arc<reach::Reach>,
     /// Summaries of every work order, inspection and stocktake, for dashboards.
     pub projections: projections::Projections,
-    /// The notices derived from stored changes.
+    /// The notices derived from stored changes (the projection worker's own outbox).
     pub outbox: notify::Outbox,
+    /// `--smtp-url`: the mail server notices go out through, if any.
+    pub mail: Option<notify::mail::Mailer>,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
     pub anonymous_sync: bool,
     /// Bounds on open connections and how long one may idle (`connections`).
@@ -90,8 +92,9 @@ impl AppState {
         projections.start();
         let sync = sync::SyncHub::start(&storage, "houqin-server", projections.clone())?;
         Ok(AppState {
+            outbox: projections.outbox().clone(),
             projections,
-            outbox: notify::Outbox::open(&storage)?,
+            mail: None,
             directory: directory::Directory::open(&storage)?,
             documents: documents::DocumentStore::open(&storage)?,
             blobs: blobs::BlobStore::open(&storage)?,
@@ -119,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .merge(history::router())
         .merge(labels::router())
         .merge(people::router())
+        .merge(notify::settings::router())
         .merge(review::router())
         .merge(blobs::router())
         .merge(reach::router())
@@ -193,7 +197,8 @@ async fn serve_secured(
     let blobs_store = state.blobs.clone();
     // Notices go out while the server serves (what is due waits in the outbox meanwhile).
     let outbox = state.outbox.clone();
-    let deliverer = outbox.start(state.projections.clone(), state.reach.public_url.clone());
+    let senders = notify::Senders { public_url: state.reach.public_url.clone(), mail: state.mail.clone() };
+    let deliverer = outbox.start(state.projections.clone(), senders);
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
@@ -276,6 +281,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::print_logins(&demo_logins);
     }
+    let mail = match &config.smtp_url {
+        Some(url) => Some(notify::mail::Mailer::new(url, config.mail_from.as_deref().unwrap_or("houqin@localhost"))?),
+        None => None,
+    };
     let served = match AppState::new(storage, app_files) {
         Ok(mut state) => {
             if config.bench_anonymous_sync {
@@ -283,6 +292,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 state.anonymous_sync = true;
             }
             state.reach = Arc::new(reach);
+            state.mail = mail;
             state.blobs.quota = config.blob_quota_mib.saturating_mul(1 << 20);
             state.storage.space().set_reserve(config.min_free_mib.saturating_mul(1 << 20));
             if let Some(mib) = config.max_memory_mib {

@@ -87,6 +87,11 @@ pub struct Rebuilt {
 }
 
 impl Projections {
+    /// The outbox the worker adds notices to.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     pub fn open(storage: &Storage) -> anyhow::Result<Projections> {
         Ok(Projections {
             tree: storage.tree(trees::PROJECTIONS)?,

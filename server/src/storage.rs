@@ -23,7 +23,7 @@ use crate::space::{DEFAULT_RESERVE, DiskSpace};
 /// is seen only inside the server; the stores' public methods take and give bytes and
 /// types of their own.
 pub mod trees {
-    /// Small records of the server's own: the token key, the flush count, the last backup.
+    /// Small records of the server's own: the token key, the VAPID key, the flush count, the last backup.
     pub const META: &str = "meta";
     /// Document chunks and snapshots ([`crate::documents`]).
     pub const DOCUMENTS: &str = "documents";
@@ -50,6 +50,10 @@ pub mod trees {
     pub const OUTBOX: &str = "outbox";
     /// Where each site's notices go ([`crate::notify`]).
     pub const NOTIFY_CHANNELS: &str = "notify_channels";
+    /// What each person wants told and how ([`crate::notify`]), and their phones' push
+    /// subscriptions ([`crate::notify::push`]).
+    pub const NOTIFY_PEOPLE: &str = "notify_people";
+    pub const PUSH_SUBSCRIPTIONS: &str = "push_subscriptions";
     /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
     pub const SLED_DEFAULT: &str = "__sled__default";
 }

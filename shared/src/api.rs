@@ -314,6 +314,17 @@ pub struct WebhookView {
     pub url: String,
 }
 
+/// `GET /api/me/notices` and the answer to every change of them: the person's settings,
+/// the server's Web Push key (`applicationServerKey`), how many of their phones take
+/// notifications, and whether the server sends mail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeSettingsView {
+    pub settings: crate::notice::NoticeSettings,
+    pub push_key: String,
+    pub phones: usize,
+    pub mail: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

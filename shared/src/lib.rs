@@ -11,6 +11,7 @@ pub mod document;
 pub mod health;
 pub mod inbox;
 pub mod kpi;
+pub mod language;
 pub mod notice;
 pub mod projection;
 pub mod protocol;

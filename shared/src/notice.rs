@@ -5,13 +5,14 @@
 //! document — the same change synced by two phones, or projected again after a restart —
 //! gives the same ids, so an outbox keyed by them holds each notice once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{SiteId, Username};
 use crate::document::EntryId;
 use crate::document::work_order::{EventKind, Priority, WorkOrderView};
+use crate::language::Language;
 use crate::protocol::DocumentId;
 use crate::time::{Span, Timestamp};
 
@@ -31,6 +32,9 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    /// Every kind, in the order Settings offers them.
+    pub const ALL: [NoticeKind; 4] = [NoticeKind::Assigned, NoticeKind::ToVerify, NoticeKind::UrgentHazard, NoticeKind::Overdue];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Assigned => "assigned",
@@ -55,6 +59,9 @@ pub struct Notice {
     pub location: String,
     /// When the event happened, by the clock of the phone that recorded it.
     pub at: Timestamp,
+    /// An urgent hazard, or about an order of urgent priority: told in quiet hours too.
+    #[serde(default)]
+    pub urgent: bool,
 }
 
 impl Notice {
@@ -69,6 +76,7 @@ impl Notice {
             title: order.title.clone(),
             location: order.location.clone(),
             at,
+            urgent: kind == NoticeKind::UrgentHazard || order.priority == Priority::Urgent,
         }
     }
 
@@ -89,6 +97,43 @@ impl Notice {
             NoticeKind::UrgentHazard => format!("【紧急隐患】{title}{at}，请 {recipient} 尽快派工。{link}"),
             NoticeKind::Overdue => format!("【逾期】{title}{at}已过要求完成时间，请 {recipient} 跟进。{link}"),
         }
+    }
+}
+
+/// A notice as a person reads it on their phone or in their mail, in their language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// What happened, in a few words: a push notification's title, a mail's subject.
+    pub heading: String,
+    /// The order and its place.
+    pub body: String,
+}
+
+impl Notice {
+    /// The notice for its recipient, in `language`; `place` is the place's name.
+    pub fn message(&self, language: Language, place: &str) -> Message {
+        let title = &self.title;
+        let (heading, body) = match language {
+            Language::Chinese => {
+                let at = if place.is_empty() { String::new() } else { format!("（{place}）") };
+                match self.kind {
+                    NoticeKind::Assigned => ("派给你的工单", format!("{title}{at}")),
+                    NoticeKind::ToVerify => ("待你验收", format!("{title}{at}已修好，请验收。")),
+                    NoticeKind::UrgentHazard => ("紧急隐患待派工", format!("{title}{at}")),
+                    NoticeKind::Overdue => ("工单逾期", format!("{title}{at}已过要求完成时间。")),
+                }
+            }
+            Language::English => {
+                let at = if place.is_empty() { String::new() } else { format!(" ({place})") };
+                match self.kind {
+                    NoticeKind::Assigned => ("Assigned to you", format!("{title}{at}")),
+                    NoticeKind::ToVerify => ("Waiting for your check", format!("{title}{at} was repaired: please check it.")),
+                    NoticeKind::UrgentHazard => ("Urgent hazard to dispatch", format!("{title}{at}")),
+                    NoticeKind::Overdue => ("Order overdue", format!("{title}{at} is past its due time.")),
+                }
+            }
+        };
+        Message { heading: heading.to_owned(), body }
     }
 }
 
@@ -113,6 +158,10 @@ pub enum Channel {
     DingTalk,
     /// A 飞书 (Feishu / Lark) group robot.
     Feishu,
+    /// Web Push to the phones where the recipient turned notifications on.
+    Push,
+    /// A mail to the recipient's address.
+    Email,
 }
 
 impl Channel {
@@ -123,7 +172,81 @@ impl Channel {
             Channel::WeCom => "wecom",
             Channel::DingTalk => "dingtalk",
             Channel::Feishu => "feishu",
+            Channel::Push => "push",
+            Channel::Email => "email",
         }
+    }
+
+    /// Whether it reaches one person (theirs to choose) rather than a site's group.
+    pub const fn is_personal(self) -> bool {
+        matches!(self, Channel::Push | Channel::Email)
+    }
+}
+
+/// What a person wants to be told and how, as they set it in the app's Settings
+/// (`GET`/`PUT /api/me/notices`). The site's group channels are the site's: these choices
+/// are about the person's own channels, Web Push and mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeSettings {
+    /// The language their notices are written in.
+    #[serde(default)]
+    pub language: Language,
+    /// Where their mail goes; none, no mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The kinds of notice they do not want.
+    #[serde(default)]
+    pub off: BTreeSet<NoticeKind>,
+    /// Hours in which only urgent notices come through; the rest wait for the end.
+    #[serde(default)]
+    pub quiet: Option<QuietHours>,
+    /// Orders they muted: nothing of these reaches them.
+    #[serde(default)]
+    pub muted: BTreeSet<DocumentId>,
+}
+
+impl NoticeSettings {
+    /// When `notice`, derived at `now`, is to go out to this person through their own
+    /// channels: at once, at the end of their quiet hours (urgent ones at once), or never
+    /// (a kind they turned off, an order they muted).
+    pub fn when(&self, notice: &Notice, now: Timestamp) -> Option<Timestamp> {
+        if self.off.contains(&notice.kind) || self.muted.contains(&notice.document) {
+            return None;
+        }
+        let quiet_until = self.quiet.filter(|_| !notice.urgent).and_then(|quiet| quiet.until(now));
+        Some(quiet_until.unwrap_or(now))
+    }
+}
+
+/// Quiet hours, from one time of day to another (past midnight if `to` is before `from`),
+/// by the person's clock: minutes since their midnight, and their clock's offset from UTC
+/// in minutes (China's +480).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub from: u16,
+    pub to: u16,
+    pub utc_offset: i16,
+}
+
+impl QuietHours {
+    const DAY: i64 = 24 * 60;
+
+    /// Whether the hours are well formed: times within a day, an offset within ±14 hours.
+    pub fn is_valid(&self) -> bool {
+        i64::from(self.from) < Self::DAY && i64::from(self.to) < Self::DAY && self.utc_offset.unsigned_abs() <= 14 * 60
+    }
+
+    /// The end of the quiet hours `now` is in; `None` when it is in none.
+    pub fn until(&self, now: Timestamp) -> Option<Timestamp> {
+        let (from, to) = (i64::from(self.from), i64::from(self.to));
+        let minute_of_day = (now.as_millis().div_euclid(60_000) + i64::from(self.utc_offset)).rem_euclid(Self::DAY);
+        let quiet = if from <= to { (from..to).contains(&minute_of_day) } else { minute_of_day >= from || minute_of_day < to };
+        if !quiet {
+            return None;
+        }
+        let minutes_left = (to - minute_of_day).rem_euclid(Self::DAY);
+        let start_of_minute = Timestamp::from_millis(now.as_millis().div_euclid(60_000) * 60_000);
+        Some(start_of_minute.plus(Span::minutes(minutes_left)))
     }
 }
 
@@ -149,19 +272,39 @@ impl Delivery {
         self.delivered_at.is_some() || self.given_up
     }
 
-    /// Records an attempt at `at`: delivered, or failed with `error` and due again after
-    /// the backoff (or given up).
-    pub fn record(&mut self, at: Timestamp, outcome: Result<(), String>) {
+    /// Records an attempt at `at`: delivered, or failed and due again after the backoff
+    /// (or given up: after the last attempt, or at once when another would fail too).
+    pub fn record(&mut self, at: Timestamp, outcome: Result<(), Failure>) {
         self.attempts += 1;
         match outcome {
             Ok(()) => self.delivered_at = Some(at),
-            Err(error) => {
+            Err(failure) => {
+                let (error, last) = match failure {
+                    Failure::Again(error) => (error, false),
+                    Failure::Final(error) => (error, true),
+                };
                 self.last_error = Some(error);
-                self.given_up = self.attempts >= MAX_ATTEMPTS;
+                self.given_up = last || self.attempts >= MAX_ATTEMPTS;
                 let wait = BACKOFF_FIRST.as_millis().saturating_mul(1 << (self.attempts - 1).min(20)).min(BACKOFF_MAX.as_millis());
                 self.next_at = at.plus_millis(wait);
             }
         }
+    }
+}
+
+/// Why an attempt to deliver failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try later: the receiver was away, busy, or answered an error.
+    Again(String),
+    /// Another try would fail the same way: the address was refused, the channel is gone.
+    Final(String),
+}
+
+impl Failure {
+    pub fn error(&self) -> &str {
+        let (Failure::Again(error) | Failure::Final(error)) = self;
+        error
     }
 }
 
@@ -324,7 +467,7 @@ mod tests {
         let mut waits = Vec::new();
         let mut at = start;
         while !delivery.is_done() {
-            delivery.record(at, Err("the webhook answered 500".into()));
+            delivery.record(at, Err(Failure::Again("the webhook answered 500".into())));
             waits.push(delivery.next_at.millis_since(at));
             at = delivery.next_at;
         }
@@ -334,9 +477,12 @@ mod tests {
         assert!(waits.iter().all(|wait| *wait <= BACKOFF_MAX.as_millis()));
         assert_eq!(waits.last(), Some(&BACKOFF_MAX.as_millis()));
         let mut delivered = Delivery::due(start);
-        delivered.record(start, Err("refused".into()));
+        delivered.record(start, Err(Failure::Again("refused".into())));
         delivered.record(start.plus_millis(2_000), Ok(()));
         assert_eq!((delivered.attempts, delivered.delivered_at, delivered.is_done()), (2, Some(start.plus_millis(2_000)), true));
+        let mut refused = Delivery::due(start);
+        refused.record(start, Err(Failure::Final("no such mailbox".into())));
+        assert!(refused.given_up && refused.attempts == 1, "a refusal for good is not tried again");
     }
 
     #[test]
@@ -414,5 +560,63 @@ mod tests {
             work_order(DocumentId::from_random([6; 16]), &normal.read().unwrap(), || vec![user("manager")]).is_empty(),
             "a plain report is the dispatch queue's"
         );
+    }
+
+    #[test]
+    fn a_notice_reads_in_the_recipients_language() {
+        let mut order = order("teacher", false);
+        order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+        let notice = work_order(DocumentId::from_random([8; 16]), &order.read().unwrap(), Vec::new).remove(0);
+        let chinese = notice.message(Language::Chinese, "地下配电房");
+        assert_eq!((chinese.heading.as_str(), chinese.body.as_str()), ("派给你的工单", "配电箱冒烟（地下配电房）"));
+        let english = notice.message(Language::English, "Basement switch room");
+        assert_eq!((english.heading.as_str(), english.body.as_str()), ("Assigned to you", "配电箱冒烟 (Basement switch room)"));
+    }
+
+    /// 22:00 to 07:00 in China (UTC+8).
+    const NIGHTS: QuietHours = QuietHours { from: 22 * 60, to: 7 * 60, utc_offset: 480 };
+
+    /// `hours:minutes` UTC+8 on the first day of the epoch.
+    fn china(hours: i64, minutes: i64) -> Timestamp {
+        Timestamp::from_millis(((hours - 8) * 60 + minutes) * 60_000 + 24 * 60 * 60_000)
+    }
+
+    #[test]
+    fn quiet_hours_hold_back_all_but_urgent_notices_and_muted_orders_and_kinds_turned_off_never_come() {
+        let mut order = order("teacher", false);
+        order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+        let notice = work_order(DocumentId::from_random([8; 16]), &order.read().unwrap(), Vec::new).remove(0);
+        let mut settings = NoticeSettings { quiet: Some(NIGHTS), ..NoticeSettings::default() };
+        assert_eq!(settings.when(&notice, china(12, 0)), Some(china(12, 0)), "midday: at once");
+        assert_eq!(settings.when(&notice, china(23, 30)), Some(china(31, 0)), "at night: at seven next morning");
+        assert_eq!(settings.when(&notice, china(6, 59)), Some(china(7, 0)));
+        assert_eq!(settings.when(&notice, china(7, 0)), Some(china(7, 0)), "the quiet hours end at seven");
+        let urgent = Notice { urgent: true, ..notice.clone() };
+        assert_eq!(settings.when(&urgent, china(23, 30)), Some(china(23, 30)), "urgent comes through");
+        settings.muted.insert(notice.document);
+        assert_eq!(settings.when(&urgent, china(12, 0)), None, "a muted order, urgent or not");
+        settings.muted.clear();
+        settings.off.insert(NoticeKind::Assigned);
+        assert_eq!(settings.when(&notice, china(12, 0)), None);
+        assert!(NIGHTS.is_valid() && !QuietHours { from: 24 * 60, ..NIGHTS }.is_valid());
+    }
+
+    proptest::proptest! {
+        /// The end of quiet hours is the first time after `now` that is not quiet, and every
+        /// minute before it is.
+        #[test]
+        fn quiet_hours_end_at_their_end(from in 0u16..1440, to in 0u16..1440, utc_offset in -840i16..=840, now in 0i64..10_000_000_000_000) {
+            let quiet = QuietHours { from, to, utc_offset };
+            let now = Timestamp::from_millis(now);
+            if let Some(until) = quiet.until(now) {
+                proptest::prop_assert!(until > now && until.millis_since(now) <= 24 * 60 * 60_000);
+                proptest::prop_assert_eq!(quiet.until(until), None);
+                let mut minute = until.plus_millis(-60_000);
+                while minute > now {
+                    proptest::prop_assert!(quiet.until(minute).is_some());
+                    minute = minute.plus_millis(-60_000);
+                }
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::support::{TestServer, http_client};
 /// The name phones use for the server in these tests; resolved to loopback by each client.
 const NAME: &str = "houqin.test";
 
-fn tls_init(data: &Path, args: &[&str]) -> String {
+pub(crate) fn tls_init(data: &Path, args: &[&str]) -> String {
     let output = Command::new(server_binary()).arg("--data").arg(data.join("db")).args(["tls", "init"]).args(args).output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success(), "tls init failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));

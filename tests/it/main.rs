@@ -14,6 +14,7 @@ mod js_interop;
 mod labels;
 mod load;
 mod notify;
+mod notify_people;
 mod review;
 mod samod_interop;
 mod server_process;

@@ -38,9 +38,22 @@ impl ServerProcess {
         ServerProcess::start_binary(&server_binary(), data, &args)
     }
 
+    /// Starts the binary like [`ServerProcess::start`], with `env` set in its environment.
+    pub(crate) fn start_with_env(data: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        let no_dist = data.join("no-dist");
+        let mut args = vec!["--dist", no_dist.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ServerProcess::start_binary_with_env(&server_binary(), data, &args, env)
+    }
+
     /// Starts `binary` on the database in `data/db`, with no `--dist` unless `extra` has one.
     pub(crate) fn start_binary(binary: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+        ServerProcess::start_binary_with_env(binary, data, extra, &[])
+    }
+
+    fn start_binary_with_env(binary: &std::path::Path, data: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = Command::new(binary)
+            .envs(env.iter().copied())
             .args(["--addr", "127.0.0.1:0"])
             .arg("--data")
             .arg(data.join("db"))

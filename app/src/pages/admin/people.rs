@@ -86,7 +86,7 @@ pub fn People() -> impl IntoView {
             (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), roles.get_untracked());
         message.set(None);
         // What the phone can tell by itself, it tells before asking.
-        let field_texts = crate::i18n::current_language().texts();
+        let field_texts = crate::i18n::texts_in(crate::i18n::current_language());
         if shared::directory::Username::parse(name.trim()).is_err() {
             field_error.set(Some(("username", texts.get_untracked().bad_username.to_owned())));
             return;

@@ -569,7 +569,7 @@ impl Entries for AssetEntries {
                 "{} / {} / {}",
                 texts.name,
                 texts.asset_type,
-                crate::i18n::current_language().texts().asset_tag
+                crate::i18n::texts_in(crate::i18n::current_language()).asset_tag
             )));
         }
         if let Some(other) = catalog.label_taken(&tag, &id) {

@@ -41,6 +41,8 @@ pub struct AdminTexts {
     pub channel_wecom: &'static str,
     pub channel_dingtalk: &'static str,
     pub channel_feishu: &'static str,
+    pub channel_push: &'static str,
+    pub channel_email: &'static str,
     pub channel_not_set: &'static str,
     /// A chat robot that signs its messages.
     pub channel_signed: &'static str,
@@ -189,6 +191,8 @@ const CHINESE: AdminTexts = AdminTexts {
     channel_wecom: "企业微信群机器人",
     channel_dingtalk: "钉钉群机器人",
     channel_feishu: "飞书群机器人",
+    channel_push: "手机推送",
+    channel_email: "邮件",
     channel_not_set: "未设置",
     channel_signed: "已加签",
     channels_how: "通知渠道由管理员通过服务器接口设置，部署说明中有写法。",
@@ -327,6 +331,8 @@ const ENGLISH: AdminTexts = AdminTexts {
     channel_wecom: "WeCom group robot",
     channel_dingtalk: "DingTalk group robot",
     channel_feishu: "Feishu group robot",
+    channel_push: "Phone notification",
+    channel_email: "Mail",
     channel_not_set: "not set",
     channel_signed: "signed",
     channels_how: "Administrators set the channels through the server's API; the README says how.",
@@ -456,6 +462,8 @@ impl AdminTexts {
             Channel::WeCom => self.channel_wecom,
             Channel::DingTalk => self.channel_dingtalk,
             Channel::Feishu => self.channel_feishu,
+            Channel::Push => self.channel_push,
+            Channel::Email => self.channel_email,
         }
     }
 

@@ -12,14 +12,22 @@
 //!
 //! Each notice is delivered through the channels its site had when it was derived (a
 //! generic JSON webhook signed with HMAC-SHA256, and the WeCom, DingTalk and Feishu group
-//! robots), by a task that retries with backoff and records every attempt's outcome on the
-//! entry, which stays as the delivery log. A receiver may see a notice twice only if the
+//! robots) and the recipient's own, as their settings had them then ([`NoticeSettings`]:
+//! Web Push to their phones, [`push`]; mail, [`mail`]; in their language, not of kinds they
+//! turned off or orders they muted, and after their quiet hours unless urgent), by a task
+//! that retries with backoff and records every attempt's outcome on the entry, which stays
+//! as the delivery log. A receiver may see a notice twice only if the
 //! server stops between its answer and the record of it; the `x-houqin-notice` header (the
 //! notice's id) lets it tell. The same task looks every `OVERDUE_EVERY` for open orders
 //! past their due time and adds their escalation's notices (`derive_overdue`).
 //!
 //! Trees: `outbox` (`n/` + notice id → [`OutboxEntry`] as JSON; `p/` + notice id → a
-//! marker while a delivery is left to do) and `notify_channels` (site → [`SiteChannels`]).
+//! marker while a delivery is left to do), `notify_channels` (site → [`SiteChannels`]) and
+//! `notify_people` (username → [`NoticeSettings`]).
+
+pub mod mail;
+pub mod push;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,7 +44,7 @@ use shared::document::EntryId;
 use shared::document::catalog::SiteCatalog;
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, read_header};
-use shared::notice::{self, Channel, Delivery, Escalation, Notice, OutboxEntry};
+use shared::notice::{self, Channel, Delivery, Escalation, Failure, Notice, NoticeSettings, OutboxEntry};
 use shared::projection::Summary;
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
@@ -63,6 +71,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Outbox {
     tree: sled::Tree,
     channels: sled::Tree,
+    people: sled::Tree,
+    push: push::Push,
     directory: Directory,
     documents: DocumentStore,
     wake: Arc<Notify>,
@@ -88,6 +98,8 @@ impl Outbox {
         Ok(Outbox {
             tree: storage.tree(trees::OUTBOX)?,
             channels: storage.tree(trees::NOTIFY_CHANNELS)?,
+            people: storage.tree(trees::NOTIFY_PEOPLE)?,
+            push: push::Push::open(storage)?,
             directory: Directory::open(storage)?,
             documents: DocumentStore::open(storage)?,
             wake: Arc::new(Notify::new()),
@@ -107,6 +119,33 @@ impl Outbox {
     pub fn set_site_channels(&self, site: &SiteId, channels: &SiteChannels) -> anyhow::Result<()> {
         self.channels.insert(site.as_str(), serde_json::to_vec(channels)?).context("cannot store a site's channels")?;
         Ok(())
+    }
+
+    /// What `user` wants told and how (the defaults until they choose). Blocking.
+    pub fn settings(&self, user: &Username) -> anyhow::Result<NoticeSettings> {
+        match self.people.get(user.as_str()).context("cannot read a person's notice settings")? {
+            Some(stored) => serde_json::from_slice(&stored).context("a person's notice settings are unreadable"),
+            None => Ok(NoticeSettings::default()),
+        }
+    }
+
+    /// Changes `user`'s settings with `change`, in one step with any other change of
+    /// them; returns them as changed. Blocking.
+    pub fn change_settings(&self, user: &Username, change: impl Fn(&mut NoticeSettings)) -> anyhow::Result<NoticeSettings> {
+        let mut changed = NoticeSettings::default();
+        self.people
+            .fetch_and_update(user.as_str(), |stored| {
+                changed = stored.and_then(|stored| serde_json::from_slice(stored).ok()).unwrap_or_default();
+                change(&mut changed);
+                Some(serde_json::to_vec(&changed).expect("settings are plain values"))
+            })
+            .context("cannot store a person's notice settings")?;
+        Ok(changed)
+    }
+
+    /// The phones people have turned notifications on for, and the server's VAPID key.
+    pub fn push(&self) -> &push::Push {
+        &self.push
     }
 
     /// Adds the notices `doc` gives that are not in the outbox yet, each due at once
@@ -137,7 +176,16 @@ impl Outbox {
         let mut added = 0;
         for notice in notices {
             let id = notice.id();
-            let deliveries = channels.iter().map(|channel| (*channel, Delivery::due(now))).collect::<BTreeMap<_, _>>();
+            let mut deliveries = channels.iter().map(|channel| (*channel, Delivery::due(now))).collect::<BTreeMap<_, _>>();
+            let settings = self.settings(&notice.recipient)?;
+            if let Some(at) = settings.when(&notice, now) {
+                if self.push.has_any(&notice.recipient)? {
+                    deliveries.insert(Channel::Push, Delivery::due(at));
+                }
+                if settings.email.is_some() {
+                    deliveries.insert(Channel::Email, Delivery::due(at));
+                }
+            }
             let pending = !deliveries.is_empty();
             let entry = serde_json::to_vec(&OutboxEntry { notice, derived_at: now, deliveries })?;
             let inserted = self
@@ -245,7 +293,7 @@ impl Outbox {
 
     /// Records an attempt to deliver notice `id` through `channel`; once every channel is
     /// done with it, nothing is left to do for it. Blocking.
-    fn record(&self, id: &str, channel: Channel, at: Timestamp, outcome: Result<(), String>) -> anyhow::Result<()> {
+    fn record(&self, id: &str, channel: Channel, at: Timestamp, outcome: Result<(), Failure>) -> anyhow::Result<()> {
         self.tree
             .transaction(|tree| {
                 let Some(stored) = tree.get(notice_key(id))? else { return Ok(()) };
@@ -266,8 +314,8 @@ impl Outbox {
 
     /// Starts delivering: every `DELIVERY_TICK`, and at once when notices are added, each
     /// due delivery is attempted; every `OVERDUE_EVERY` the orders past their due time are
-    /// looked at (`derive_overdue`). `public_url` makes the links in notices whole.
-    pub fn start(&self, projections: Projections, public_url: Option<String>) -> tokio::task::JoinHandle<()> {
+    /// looked at (`derive_overdue`).
+    pub fn start(&self, projections: Projections, senders: Senders) -> tokio::task::JoinHandle<()> {
         let outbox = self.clone();
         let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
         let mut stop = self.stop.subscribe();
@@ -297,11 +345,16 @@ impl Outbox {
                 };
                 for (entry, channel) in due {
                     let outcome = tokio::select! {
-                        outcome = outbox.send(&client, &entry, channel, public_url.as_deref()) => outcome,
+                        outcome = outbox.send(&client, &entry, channel, &senders) => outcome,
                         _ = stop.wait_for(|stopping| *stopping) => return,
                     };
-                    if let Err(error) = &outcome {
-                        tracing::warn!(notice = entry.notice.id(), channel = channel.as_str(), %error, "a notice was not delivered");
+                    if let Err(failure) = &outcome {
+                        tracing::warn!(
+                            notice = entry.notice.id(),
+                            channel = channel.as_str(),
+                            error = failure.error(),
+                            "a notice was not delivered"
+                        );
                     }
                     let recording = outbox.clone();
                     let id = entry.notice.id();
@@ -337,20 +390,35 @@ impl Outbox {
         self.stop.send_replace(true);
     }
 
-    /// One attempt to deliver a notice through a channel of its site, as the site has the
-    /// channel now (its address may have been corrected since).
-    async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, public_url: Option<&str>) -> Result<(), String> {
+    /// One attempt to deliver a notice through one of its channels: its site's as the site
+    /// has it now (its address may have been corrected since), or the recipient's own.
+    async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, senders: &Senders) -> Result<(), Failure> {
         let looking = self.clone();
         let notice = entry.notice.clone();
-        let (channels, (recipient, place)) =
-            tokio::task::spawn_blocking(move || (looking.site_channels(&notice.site), looking.names(&notice)))
-                .await
-                .map_err(|error| error.to_string())?;
-        let channels = channels.map_err(|error| format!("{error:#}"))?;
+        let (channels, settings, (recipient, place)) = tokio::task::spawn_blocking(move || {
+            (looking.site_channels(&notice.site), looking.settings(&notice.recipient), looking.names(&notice))
+        })
+        .await
+        .map_err(|error| Failure::Again(error.to_string()))?;
+        let again = |error: anyhow::Error| Failure::Again(format!("{error:#}"));
+        let (channels, settings) = (channels.map_err(again)?, settings.map_err(again)?);
         let notice = &entry.notice;
-        let link = link(notice, public_url);
+        let link = link(notice, senders.public_url.as_deref());
+        match channel {
+            Channel::Push => return self.push_to_phones(client, notice, &settings, &place, &link, senders).await,
+            Channel::Email => {
+                let mailer =
+                    senders.mail.as_ref().ok_or_else(|| Failure::Final("the server has no mail server set (--smtp-url)".into()))?;
+                let address = settings.email.as_deref().ok_or_else(|| Failure::Final("the person has no mail address any more".into()))?;
+                return mailer
+                    .send(address, notice, settings.language, &place, &link)
+                    .await
+                    .map_err(|failed| if failed.permanent { Failure::Final(failed.error) } else { Failure::Again(failed.error) });
+            }
+            _ => {}
+        }
         let name = channel.as_str();
-        let gone = || format!("the site has no {name} channel any more");
+        let gone = || Failure::Final(format!("the site has no {name} channel any more"));
         let text = notice.chat_text(&recipient, &place, &link);
         let request = match channel {
             Channel::Webhook => {
@@ -369,7 +437,7 @@ impl Outbox {
             }
             Channel::DingTalk => {
                 let robot = channels.dingtalk.ok_or_else(gone)?;
-                let mut url = reqwest::Url::parse(&robot.url).map_err(|error| error.to_string())?;
+                let mut url = reqwest::Url::parse(&robot.url).map_err(|error| Failure::Final(error.to_string()))?;
                 if let Some(secret) = &robot.secret {
                     // DingTalk's signature: the time in milliseconds and the secret, signed with the secret.
                     let timestamp = crate::auth::now().as_millis().to_string();
@@ -390,24 +458,76 @@ impl Outbox {
                 }
                 client.post(&robot.url).json(&body)
             }
+            Channel::Push | Channel::Email => unreachable!("a person's channels are sent above"),
         };
-        let response = request.header("x-houqin-notice", notice.id()).send().await.map_err(|error| error.to_string())?;
+        let response = request.header("x-houqin-notice", notice.id()).send().await.map_err(|error| Failure::Again(error.to_string()))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("the {name} answered {status}"));
+            return Err(Failure::Again(format!("the {name} answered {status}")));
         }
         if channel == Channel::Webhook {
             return Ok(());
         }
         // The chat tools answer 200 with their own code: 0 when the message went out.
-        let answer: serde_json::Value = response.json().await.map_err(|error| format!("an unreadable answer: {error}"))?;
+        let answer: serde_json::Value = response.json().await.map_err(|error| Failure::Again(format!("an unreadable answer: {error}")))?;
         let code =
             answer.get("errcode").or_else(|| answer.get("code")).or_else(|| answer.get("StatusCode")).and_then(serde_json::Value::as_i64);
         match code {
             Some(0) => Ok(()),
-            _ => Err(format!("the {name} robot refused it: {answer}")),
+            _ => Err(Failure::Again(format!("the {name} robot refused it: {answer}"))),
         }
     }
+
+    /// Pushes a notice to every phone its recipient turned notifications on for: delivered
+    /// once one push service took it (a phone another one missed shows it when synced).
+    async fn push_to_phones(
+        &self,
+        client: &reqwest::Client,
+        notice: &Notice,
+        settings: &NoticeSettings,
+        place: &str,
+        link: &str,
+        senders: &Senders,
+    ) -> Result<(), Failure> {
+        let (push, recipient) = (self.push.clone(), notice.recipient.clone());
+        let phones = tokio::task::spawn_blocking(move || push.of(&recipient))
+            .await
+            .map_err(|error| Failure::Again(error.to_string()))?
+            .map_err(|error| Failure::Again(format!("{error:#}")))?;
+        let message = notice.message(settings.language, place);
+        let payload = serde_json::json!({
+            "title": message.heading,
+            "body": message.body,
+            "url": link,
+            "tag": notice.document.to_string(),
+            "notice": notice.id(),
+        });
+        let payload = serde_json::to_vec(&payload).expect("JSON of plain values");
+        let subject = senders.public_url.clone().unwrap_or_else(|| "mailto:houqin@localhost".to_owned());
+        let mut errors = Vec::new();
+        let mut delivered = false;
+        for phone in &phones {
+            match self.push.send(client, &notice.recipient, phone, &payload, notice.urgent, &subject).await {
+                Ok(true) => delivered = true,
+                Ok(false) => {}
+                Err(error) => errors.push(error),
+            }
+        }
+        match (delivered, errors.is_empty()) {
+            (true, _) => Ok(()),
+            (false, true) => Err(Failure::Final("no phone of the person takes notifications any more".into())),
+            (false, false) => Err(Failure::Again(errors.join("; "))),
+        }
+    }
+}
+
+/// What the deliverer sends with, besides the HTTP client.
+#[derive(Clone, Debug, Default)]
+pub struct Senders {
+    /// `--public-url`: makes the links in notices whole, and names the server to push services.
+    pub public_url: Option<String>,
+    /// `--smtp-url`: the mail server, if the site has one.
+    pub mail: Option<mail::Mailer>,
 }
 
 /// Where a notice's document opens: whole with `--public-url`, else a path.
