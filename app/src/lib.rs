@@ -14,6 +14,7 @@ mod inbox;
 mod nav;
 mod pages;
 pub mod photos;
+mod push;
 pub mod replica;
 mod scan;
 pub mod server;

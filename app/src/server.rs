@@ -351,3 +351,37 @@ pub fn forget_kept() {
         let _ = storage.remove_item(&key);
     }
 }
+
+/// The person's notice settings, the server's push key, and how many phones take them.
+pub async fn notice_settings(token: &str) -> Result<shared::api::NoticeSettingsView, AppError> {
+    call(Request::get("/api/me/notices").header("authorization", &bearer(token)).build()).await
+}
+
+/// Sets what the person wants told and how (the orders they muted stay muted).
+pub async fn set_notice_settings(
+    token: &str,
+    settings: &shared::notice::NoticeSettings,
+) -> Result<shared::api::NoticeSettingsView, AppError> {
+    call(Request::put("/api/me/notices").header("authorization", &bearer(token)).json(settings)).await
+}
+
+/// Gives the server this phone's push subscription (`PushSubscription.toJSON()`).
+pub async fn subscribe_push(token: &str, subscription: &serde_json::Value) -> Result<shared::api::NoticeSettingsView, AppError> {
+    call(Request::post("/api/me/push").header("authorization", &bearer(token)).json(subscription)).await
+}
+
+/// Tells the server to forget the phone at `endpoint`.
+pub async fn unsubscribe_push(token: &str, endpoint: &str) -> Result<shared::api::NoticeSettingsView, AppError> {
+    call(Request::delete("/api/me/push").header("authorization", &bearer(token)).json(&serde_json::json!({ "endpoint": endpoint }))).await
+}
+
+/// Mutes an order for the person, or unmutes it.
+pub async fn set_muted(
+    token: &str,
+    document: &shared::protocol::DocumentId,
+    muted: bool,
+) -> Result<shared::api::NoticeSettingsView, AppError> {
+    let path = format!("/api/me/muted/{document}");
+    let request = if muted { Request::put(&path) } else { Request::delete(&path) };
+    call(request.header("authorization", &bearer(token)).build()).await
+}

@@ -49,3 +49,34 @@ self.addEventListener("fetch", (event) => {
   }
   // Everything else (the API, sync, blobs) goes to the network untouched.
 });
+
+// A notice pushed by the server (decrypted by the browser): shown, one per order (a newer
+// one of the same order replaces it); tapping it opens the order in the app.
+self.addEventListener("push", (event) => {
+  let notice = {};
+  try {
+    notice = event.data ? event.data.json() : {};
+  } catch {
+    notice = { title: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(self.registration.showNotification(notice.title || "Houqin", {
+    body: notice.body || "",
+    tag: notice.tag,
+    renotify: Boolean(notice.tag),
+    icon: "/icon-192.png",
+    badge: "/icon-192.png",
+    data: { url: notice.url || "/" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  // The link may name the site's public address: the app opens the path here.
+  const target = new URL(event.notification.data?.url || "/", self.location.origin);
+  const path = target.origin === self.location.origin || target.pathname.startsWith("/orders/") ? target.pathname : "/";
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+    const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (open) return open.focus().then((client) => (client || open).navigate(path));
+    return self.clients.openWindow(path);
+  }));
+});

@@ -327,7 +327,8 @@ async fn edits_made_offline_survive_reloads_and_reach_the_server() {
 /// Measures the page shown: the window's width, how far it is wider than the width beside a
 /// scroll bar (and the last elements reaching past it), how many visible controls it has and
 /// which are smaller than 44 px (a radio or file input counts through its label).
-const LAYOUT: &str = "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button')]
+const LAYOUT: &str = "const controls = [...document.querySelectorAll('button, a, select, input:not([type=radio]):not([type=file]), label.photo-button, label.choice')]
+        .filter((element) => !(element.matches('label.choice input[type=checkbox]')))
         .filter((element) => element.offsetParent !== null || (element.getClientRects().length > 0 && getComputedStyle(element).position === 'fixed'));
      const small = controls.filter((element) => element.getBoundingClientRect().height < 44).map((element) => element.outerHTML.slice(0, 80));
      const visible = document.documentElement.clientWidth;
@@ -336,8 +337,8 @@ const LAYOUT: &str = "const controls = [...document.querySelectorAll('button, a,
 
 /// On a 360 px phone nothing runs off the side (of the width left beside a scroll bar),
 /// and every visible control (at least
-/// `at_least` of them) is big enough for a thumb: 44 px; a radio or file input counts
-/// through its label.
+/// `at_least` of them) is big enough for a thumb: 44 px; a radio or file input, and a
+/// checkbox in a choice's row, counts through its label.
 async fn fits_a_phone(browser: &Browser, at_least: u64) {
     let layout = browser.evaluate(LAYOUT).await;
     assert_eq!(layout["width"], json!(360), "{layout}");

@@ -5,6 +5,7 @@ pub mod home;
 pub mod label;
 pub mod lists;
 pub mod not_found;
+pub mod notice_settings;
 pub mod orders;
 pub mod review;
 pub mod rounds;

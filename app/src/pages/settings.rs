@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::notice_settings::NoticesCard;
 use crate::i18n::{CurrentLanguage, Language, choose_language, use_texts};
 
 #[component]
@@ -31,6 +32,7 @@ pub fn Settings() -> impl IntoView {
                 {options}
             </fieldset>
         </section>
+        <NoticesCard />
         <section class="card" aria-labelledby="storage">
             <h2 id="storage">{move || texts.get().storage}</h2>
             {move || usage.get().map(|usage| match usage {

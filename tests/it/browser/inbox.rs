@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{built_dist, phone, report_and_assign, screenshot, tap};
+use super::{built_dist, fits_a_phone, phone, report_and_assign, screenshot, tap, wait_for_element};
 use crate::support::{TestServer, wait_for};
 use tests::chromium::{Browser, Cdp, PATIENCE};
 
@@ -82,4 +82,64 @@ async fn an_assignment_made_while_the_technicians_app_was_closed_is_new_on_the_t
         browser.close().await;
     }
     drop(data);
+}
+
+/// Settings → Notices: the person turns a kind off and keeps quiet hours, saved on the
+/// server in their language; on an order's page they mute it. At 360 px, in both languages.
+#[tokio::test]
+async fn a_person_chooses_their_notices_in_settings_and_mutes_an_order_from_its_page() {
+    let server = TestServer::start(&built_dist()).await;
+    let manager = phone(&server, "manager", "王经理").await;
+    report_and_assign(&manager, &server.url("/"), "水管漏水", "tech").await;
+    let document = manager.evaluate("return document.querySelector('[data-order]').dataset.order").await;
+    let document = shared::protocol::DocumentId::parse(document.as_str().unwrap()).unwrap();
+    manager.close().await;
+    let tech = phone(&server, "tech", "张师傅").await;
+    let me = shared::directory::Username::parse("tech").unwrap();
+    tech.client.goto(&server.url("/settings")).await.unwrap();
+    wait_for_element(&tech, "[data-card=notices] form").await;
+    // Headless Chromium has the Push API but no push service: the button is offered.
+    assert_eq!(tech.evaluate("return document.querySelector('[data-push]').dataset.push").await, json!("off"));
+    tap(&tech, "[data-card=notices] input[name=kind][value=overdue]").await;
+    tap(&tech, "[data-card=notices] input[name=quiet]").await;
+    tech.evaluate(
+        "const set = (name, value) => { const input = document.querySelector(`[name=${name}]`); input.value = value; input.dispatchEvent(new Event('input')); };
+         set('quiet-from', '21:30'); set('quiet-to', '06:45'); return null",
+    )
+    .await;
+    tap(&tech, "[data-card=notices] button[type=submit]").await;
+    tech.wait_for_text("[data-card=notices] [role=status]", "Saved and synced").await;
+    let settings = server.state.outbox.settings(&me).unwrap();
+    assert_eq!(settings.off, [shared::notice::NoticeKind::Overdue].into());
+    let quiet = settings.quiet.expect("quiet hours kept");
+    assert_eq!((quiet.from, quiet.to), (21 * 60 + 30, 6 * 60 + 45));
+    assert_eq!(settings.language, shared::language::Language::English, "notices in the language the person reads the app in");
+    tech.client.execute("document.querySelector('[data-card=notices]').scrollIntoView()", Vec::new()).await.unwrap();
+    fits_a_phone(&tech, 1).await;
+    screenshot(&tech, "notice-settings").await;
+
+    tech.evaluate("localStorage.setItem('houqin.language', JSON.stringify('zh-CN')); return null").await;
+    tech.client.refresh().await.unwrap();
+    tech.wait_for_text("#my-notices", "通知").await;
+    wait_for_element(&tech, "[data-card=notices] form").await;
+    assert_eq!(tech.evaluate("return document.querySelector('[name=quiet-from]').value").await, json!("21:30"), "shown as saved");
+    tap(&tech, "[data-card=notices] button[type=submit]").await;
+    tech.wait_for_text("[data-card=notices] [role=status]", "已保存并同步").await;
+    assert_eq!(server.state.outbox.settings(&me).unwrap().language, shared::language::Language::Chinese);
+    tech.client.execute("document.querySelector('[data-card=notices]').scrollIntoView()", Vec::new()).await.unwrap();
+    screenshot(&tech, "notice-settings-zh").await;
+    tech.client.execute("document.querySelector('[data-card=notices] button[type=submit]').scrollIntoView()", Vec::new()).await.unwrap();
+    screenshot(&tech, "notice-settings-zh-end").await;
+
+    tech.client.goto(&server.url(&format!("/orders/{document}"))).await.unwrap();
+    wait_for_element(&tech, "[data-muted=no]").await;
+    tap(&tech, "[data-muted] button").await;
+    wait_for_element(&tech, "[data-muted=yes]").await;
+    assert!(server.state.outbox.settings(&me).unwrap().muted.contains(&document));
+    screenshot(&tech, "order-muted-zh").await;
+    tap(&tech, "[data-muted] button").await;
+    wait_for_element(&tech, "[data-muted=no]").await;
+    assert!(server.state.outbox.settings(&me).unwrap().muted.is_empty());
+    tech.close().await;
+    server.stop().await.unwrap();
 }

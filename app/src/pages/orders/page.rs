@@ -233,6 +233,7 @@ pub fn OrderPage() -> impl IntoView {
                     {sync_badge(id)}
                 </p>
                 {hidden_entries(move || order.with(|order| order.as_ref().map_or(0, |order| order.unreadable.len())))}
+                <crate::pages::notice_settings::MuteButton document=id />
                 <dl class="report-facts"><OrderFacts order=order state=state catalog=catalog people=people /></dl>
                 {description}
                 <StepButtons id=id state=state actions=actions open_form=open_form error=error />
