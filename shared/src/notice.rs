@@ -10,8 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{SiteId, Username};
-use crate::document::EntryId;
-use crate::document::work_order::{EventKind, Priority, WorkOrderView};
+use crate::document::catalog::{CatalogView, derived_id};
+use crate::document::inspection::InspectionView;
+use crate::document::stocktake::{Phase, StocktakeView};
+use crate::document::work_order::{EventKind, Priority, Status, WorkOrderView};
+use crate::document::{DocumentType, EntryId};
 use crate::language::Language;
 use crate::protocol::DocumentId;
 use crate::time::{Span, Timestamp};
@@ -29,11 +32,31 @@ pub enum NoticeKind {
     /// An open order is past its due time: told to its technician, then (see
     /// [`Escalation`]) the site's managers, then its administrators.
     Overdue,
+    /// An urgent order still not dispatched `Escalation::undispatched` after it was
+    /// reported: told to the site's managers and administrators.
+    Undispatched,
+    /// A stocktake closed and waiting for approval: told to the site's managers.
+    ToApprove,
+    /// Answers two people gave differently on a round, or events two phones logged that do
+    /// not fit on an order, waiting for a decision: told to the site's managers (and the
+    /// round's starter).
+    Conflict,
+    /// A stock item at or below its reorder point: told to the site's store keepers.
+    LowStock,
 }
 
 impl NoticeKind {
     /// Every kind, in the order Settings offers them.
-    pub const ALL: [NoticeKind; 4] = [NoticeKind::Assigned, NoticeKind::ToVerify, NoticeKind::UrgentHazard, NoticeKind::Overdue];
+    pub const ALL: [NoticeKind; 8] = [
+        NoticeKind::Assigned,
+        NoticeKind::ToVerify,
+        NoticeKind::UrgentHazard,
+        NoticeKind::Overdue,
+        NoticeKind::Undispatched,
+        NoticeKind::ToApprove,
+        NoticeKind::Conflict,
+        NoticeKind::LowStock,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +64,10 @@ impl NoticeKind {
             NoticeKind::ToVerify => "to_verify",
             NoticeKind::UrgentHazard => "urgent_hazard",
             NoticeKind::Overdue => "overdue",
+            NoticeKind::Undispatched => "undispatched",
+            NoticeKind::ToApprove => "to_approve",
+            NoticeKind::Conflict => "conflict",
+            NoticeKind::LowStock => "low_stock",
         }
     }
 }
@@ -62,6 +89,9 @@ pub struct Notice {
     /// An urgent hazard, or about an order of urgent priority: told in quiet hours too.
     #[serde(default)]
     pub urgent: bool,
+    /// Where the app opens what it is about; none for a work order (`/orders/{document}`).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 impl Notice {
@@ -77,7 +107,23 @@ impl Notice {
             location: order.location.clone(),
             at,
             urgent: kind == NoticeKind::UrgentHazard || order.priority == Priority::Urgent,
+            path: None,
         }
+    }
+
+    /// The type of the document the notice is about.
+    pub fn document_type(&self) -> DocumentType {
+        match self.kind {
+            NoticeKind::ToApprove => DocumentType::Stocktake,
+            NoticeKind::LowStock => DocumentType::SiteCatalog,
+            NoticeKind::Conflict if self.path.as_deref().is_some_and(|path| path.starts_with("/rounds/")) => DocumentType::Inspection,
+            _ => DocumentType::WorkOrder,
+        }
+    }
+
+    /// The app's path of what the notice is about.
+    pub fn path(&self) -> String {
+        self.path.clone().unwrap_or_else(|| format!("/orders/{}", self.document))
     }
 
     /// `document/event/recipient`: the same for every derivation of this notice.
@@ -89,13 +135,28 @@ impl Notice {
     /// read): what happened, to whom, where, and the link that opens the order.
     /// `recipient` and `place` are the names people know them by.
     pub fn chat_text(&self, recipient: &str, place: &str, link: &str) -> String {
-        let title = &self.title;
-        let at = if place.is_empty() { String::new() } else { format!("（{place}）") };
+        let title = self.named(Language::Chinese, place);
         match self.kind {
-            NoticeKind::Assigned => format!("【派工】{title}{at}已派给 {recipient}。{link}"),
-            NoticeKind::ToVerify => format!("【待验收】{title}{at}已修好，请 {recipient} 验收。{link}"),
-            NoticeKind::UrgentHazard => format!("【紧急隐患】{title}{at}，请 {recipient} 尽快派工。{link}"),
-            NoticeKind::Overdue => format!("【逾期】{title}{at}已过要求完成时间，请 {recipient} 跟进。{link}"),
+            NoticeKind::Assigned => format!("【派工】{title}已派给 {recipient}。{link}"),
+            NoticeKind::ToVerify => format!("【待验收】{title}已修好，请 {recipient} 验收。{link}"),
+            NoticeKind::UrgentHazard => format!("【紧急隐患】{title}，请 {recipient} 尽快派工。{link}"),
+            NoticeKind::Overdue => format!("【逾期】{title}已过要求完成时间，请 {recipient} 跟进。{link}"),
+            NoticeKind::Undispatched => format!("【紧急未派工】{title}仍未派工，请 {recipient} 立即处理。{link}"),
+            NoticeKind::ToApprove => format!("【盘点待审批】{title}已盘点完毕，请 {recipient} 审批。{link}"),
+            NoticeKind::Conflict => format!("【待裁定】{title}有两人记录不一致，请 {recipient} 裁定。{link}"),
+            NoticeKind::LowStock => format!("【库存不足】{title}已到补货点，请 {recipient} 补货。{link}"),
+        }
+    }
+}
+
+impl Notice {
+    /// What the notice is about in words: its title and the place, or either alone.
+    fn named(&self, language: Language, place: &str) -> String {
+        match (self.title.as_str(), place) {
+            (title, "") => title.to_owned(),
+            ("", place) => place.to_owned(),
+            (title, place) if language == Language::Chinese => format!("{title}（{place}）"),
+            (title, place) => format!("{title} ({place})"),
         }
     }
 }
@@ -112,26 +173,28 @@ pub struct Message {
 impl Notice {
     /// The notice for its recipient, in `language`; `place` is the place's name.
     pub fn message(&self, language: Language, place: &str) -> Message {
-        let title = &self.title;
+        let title = self.named(language, place);
         let (heading, body) = match language {
-            Language::Chinese => {
-                let at = if place.is_empty() { String::new() } else { format!("（{place}）") };
-                match self.kind {
-                    NoticeKind::Assigned => ("派给你的工单", format!("{title}{at}")),
-                    NoticeKind::ToVerify => ("待你验收", format!("{title}{at}已修好，请验收。")),
-                    NoticeKind::UrgentHazard => ("紧急隐患待派工", format!("{title}{at}")),
-                    NoticeKind::Overdue => ("工单逾期", format!("{title}{at}已过要求完成时间。")),
-                }
-            }
-            Language::English => {
-                let at = if place.is_empty() { String::new() } else { format!(" ({place})") };
-                match self.kind {
-                    NoticeKind::Assigned => ("Assigned to you", format!("{title}{at}")),
-                    NoticeKind::ToVerify => ("Waiting for your check", format!("{title}{at} was repaired: please check it.")),
-                    NoticeKind::UrgentHazard => ("Urgent hazard to dispatch", format!("{title}{at}")),
-                    NoticeKind::Overdue => ("Order overdue", format!("{title}{at} is past its due time.")),
-                }
-            }
+            Language::Chinese => match self.kind {
+                NoticeKind::Assigned => ("派给你的工单", title.clone()),
+                NoticeKind::ToVerify => ("待你验收", format!("{title}已修好，请验收。")),
+                NoticeKind::UrgentHazard => ("紧急隐患待派工", title.clone()),
+                NoticeKind::Overdue => ("工单逾期", format!("{title}已过要求完成时间。")),
+                NoticeKind::Undispatched => ("紧急工单仍未派工", title.clone()),
+                NoticeKind::ToApprove => ("盘点待你审批", title.clone()),
+                NoticeKind::Conflict => ("记录不一致，待你裁定", title.clone()),
+                NoticeKind::LowStock => ("库存到补货点", title.clone()),
+            },
+            Language::English => match self.kind {
+                NoticeKind::Assigned => ("Assigned to you", title.clone()),
+                NoticeKind::ToVerify => ("Waiting for your check", format!("{title} was repaired: please check it.")),
+                NoticeKind::UrgentHazard => ("Urgent hazard to dispatch", title.clone()),
+                NoticeKind::Overdue => ("Order overdue", format!("{title} is past its due time.")),
+                NoticeKind::Undispatched => ("Urgent order not dispatched", title.clone()),
+                NoticeKind::ToApprove => ("Stocktake to approve", title.clone()),
+                NoticeKind::Conflict => ("Records differ: your decision", title.clone()),
+                NoticeKind::LowStock => ("Stock at its reorder point", title.clone()),
+            },
         };
         Message { heading: heading.to_owned(), body }
     }
@@ -348,6 +411,14 @@ pub fn work_order(id: DocumentId, order: &WorkOrderView, managers: impl Fn() -> 
             _ => {}
         }
     }
+    // Events two phones logged that do not fit wait for a manager's decision.
+    let state = order.state();
+    let flagged =
+        state.open_flags().filter_map(|flag| order.events.iter().find(|event| event.id == flag.event)).max_by_key(|event| event.at);
+    if let Some(latest) = flagged {
+        let event = EntryId::parse(&format!("flagged-{}", latest.at.as_millis())).expect("digits and dashes make an entry id");
+        notices.extend(managers().iter().map(|manager| notice(NoticeKind::Conflict, &event, manager, latest.at)));
+    }
     notices
 }
 
@@ -358,11 +429,20 @@ pub fn work_order(id: DocumentId, order: &WorkOrderView, managers: impl Fn() -> 
 pub struct Escalation {
     pub to_managers: Span,
     pub to_admins: Span,
+    /// How long an urgent order may wait for dispatch before its site's managers and
+    /// administrators are told (again).
+    #[serde(default = "Escalation::default_undispatched")]
+    pub undispatched: Span,
 }
 
 impl Escalation {
-    /// Managers an hour after the due time, administrators after four.
-    pub const DEFAULT: Escalation = Escalation { to_managers: Span::HOUR, to_admins: Span::hours(4) };
+    /// Managers an hour after the due time, administrators after four; an urgent order
+    /// undispatched for 30 minutes.
+    pub const DEFAULT: Escalation = Escalation { to_managers: Span::HOUR, to_admins: Span::hours(4), undispatched: Span::minutes(30) };
+
+    fn default_undispatched() -> Span {
+        Escalation::DEFAULT.undispatched
+    }
 
     /// The levels an order due at `due` has reached by `now`, each with the time it was
     /// reached: 0 its technician, 1 the site's managers, 2 its administrators.
@@ -406,6 +486,127 @@ pub fn overdue(
         };
         let event = overdue_event(due, level);
         notices.extend(recipients.into_iter().map(|recipient| Notice::of_order(id, order, NoticeKind::Overdue, &event, recipient, at)));
+    }
+    notices
+}
+
+/// The notice of an urgent order not dispatched within `escalation.undispatched` of its
+/// report (or reopening), to the site's managers and administrators (`staff`), once per
+/// report: the event names the time it began to wait.
+pub fn undispatched(
+    id: DocumentId,
+    order: &WorkOrderView,
+    now: Timestamp,
+    escalation: Escalation,
+    staff: impl Fn() -> (Vec<Username>, Vec<Username>),
+) -> Vec<Notice> {
+    let state = order.state();
+    if order.duplicate_of.is_some() || order.priority != Priority::Urgent || !matches!(state.status, Status::Reported | Status::Reopened) {
+        return Vec::new();
+    }
+    let reopened = order.events.iter().filter(|event| matches!(event.kind, EventKind::Reopened { .. })).map(|event| event.at).max();
+    let since = if state.status == Status::Reopened { reopened.unwrap_or(state.reported_at) } else { state.reported_at };
+    let at = since.plus(escalation.undispatched);
+    if at >= now {
+        return Vec::new();
+    }
+    let (managers, admins) = staff();
+    let mut recipients = managers;
+    recipients.extend(admins.into_iter().filter(|admin| !recipients.contains(admin)).collect::<Vec<_>>());
+    let event = EntryId::parse(&format!("undispatched-{}", since.as_millis())).expect("digits and dashes make an entry id");
+    recipients.iter().map(|recipient| Notice::of_order(id, order, NoticeKind::Undispatched, &event, recipient, at)).collect()
+}
+
+/// The notices a stocktake gives: closed, it waits for the approval of the site's
+/// `managers`, told once per closing.
+pub fn stocktake(id: DocumentId, view: &StocktakeView, managers: impl Fn() -> Vec<Username>) -> Vec<Notice> {
+    let Some(closed_at) = view.closed_at.filter(|_| view.phase == Phase::Closed) else { return Vec::new() };
+    let event = EntryId::parse(&format!("closed-{}", closed_at.as_millis())).expect("digits and dashes make an entry id");
+    managers()
+        .into_iter()
+        .map(|recipient| Notice {
+            kind: NoticeKind::ToApprove,
+            document: id,
+            event: event.clone(),
+            recipient,
+            site: view.header.site.clone(),
+            title: String::new(),
+            location: view.location.clone(),
+            at: closed_at,
+            urgent: false,
+            path: Some(format!("/stocktakes/{id}")),
+        })
+        .collect()
+}
+
+/// The notices of answers given differently on a round, the latest at `conflicted_at`:
+/// to whoever started it and the site's `managers`, once per latest differing answer. A
+/// discarded round tells nobody.
+pub fn round_conflict(
+    id: DocumentId,
+    round: &InspectionView,
+    title: &str,
+    conflicted_at: Option<Timestamp>,
+    managers: impl Fn() -> Vec<Username>,
+) -> Vec<Notice> {
+    let Some(at) = conflicted_at.filter(|_| round.discarded.is_none()) else { return Vec::new() };
+    let mut recipients = vec![round.header.created_by.clone()];
+    recipients.extend(managers().into_iter().filter(|manager| *manager != round.header.created_by));
+    let event = EntryId::parse(&format!("conflict-{}", at.as_millis())).expect("digits and dashes make an entry id");
+    recipients
+        .into_iter()
+        .map(|recipient| Notice {
+            kind: NoticeKind::Conflict,
+            document: id,
+            event: event.clone(),
+            recipient,
+            site: round.header.site.clone(),
+            title: title.to_owned(),
+            location: round.location.clone(),
+            at,
+            urgent: false,
+            path: Some(format!("/rounds/{id}")),
+        })
+        .collect()
+}
+
+/// The notices of a site's stock items at or below their reorder point, to its
+/// `keepers`: one per time an item's on-hand fell to its point (the movement that took it
+/// there names the event), while it is still there.
+pub fn low_stock(catalog_id: DocumentId, catalog: &CatalogView, keepers: impl Fn() -> Vec<Username>) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    let mut keepers_once = None;
+    for item in &catalog.stock_items {
+        let Some(point) = item.reorder_point else { continue };
+        let history = catalog.stock_history(&item.id);
+        if history.on_hand > point {
+            continue;
+        }
+        let mut before = None;
+        let mut fell = None;
+        for (movement, on_hand) in &history.movements {
+            if *on_hand <= point && before.is_none_or(|before| before > point) {
+                fell = Some(movement);
+            }
+            before = Some(*on_hand);
+        }
+        let Some(movement) = fell else { continue };
+        let event = EntryId::parse(&derived_id("low", item.id.as_str(), movement.id.as_str())).expect("derived ids always parse");
+        let keepers = keepers_once.get_or_insert_with(&keepers);
+        let site = catalog.header.site.clone();
+        // The keeper whose issue took it there is told too: the shelf needs refilling.
+        notices.extend(keepers.iter().map(|recipient| Notice {
+            kind: NoticeKind::LowStock,
+            document: catalog_id,
+            event: event.clone(),
+            recipient: recipient.clone(),
+            site: site.clone(),
+            title: format!("{}（{} {}）", item.name, history.on_hand, item.unit),
+            location: String::new(),
+            at: movement.at,
+            urgent: false,
+            path: Some(format!("/stock/{site}/{}", item.id)),
+        }));
     }
     notices
 }
@@ -599,6 +800,111 @@ mod tests {
         settings.off.insert(NoticeKind::Assigned);
         assert_eq!(settings.when(&notice, china(12, 0)), None);
         assert!(NIGHTS.is_valid() && !QuietHours { from: 24 * 60, ..NIGHTS }.is_valid());
+    }
+
+    #[test]
+    fn an_urgent_order_undispatched_past_the_wait_is_told_to_managers_and_administrators_once_per_report() {
+        const MINUTE: i64 = 60 * 1000;
+        let mut urgent = order("teacher", false);
+        urgent.set_priority(Priority::Urgent, &edit("manager", 1));
+        let view = urgent.read().unwrap();
+        let staff = || (vec![user("manager")], vec![user("admin"), user("manager")]);
+        let document = DocumentId::from_random([11; 16]);
+        assert!(undispatched(document, &view, Timestamp::from_millis(29 * MINUTE), Escalation::DEFAULT, staff).is_empty());
+        let told = undispatched(document, &view, Timestamp::from_millis(31 * MINUTE), Escalation::DEFAULT, staff);
+        assert_eq!(
+            told.iter().map(|notice| (notice.kind, notice.recipient.as_str(), notice.event.as_str(), notice.urgent)).collect::<Vec<_>>(),
+            [(NoticeKind::Undispatched, "manager", "undispatched-0", true), (NoticeKind::Undispatched, "admin", "undispatched-0", true)]
+        );
+        assert_eq!(told[0].at, Timestamp::from_millis(30 * MINUTE));
+        urgent.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 40 * MINUTE));
+        assert!(
+            undispatched(document, &urgent.read().unwrap(), Timestamp::from_millis(50 * MINUTE), Escalation::DEFAULT, staff).is_empty()
+        );
+        let normal = order("teacher", false).read().unwrap();
+        assert!(undispatched(document, &normal, Timestamp::from_millis(60 * MINUTE), Escalation::DEFAULT, staff).is_empty(), "only urgent");
+    }
+
+    #[test]
+    fn open_flags_on_an_order_wait_for_the_managers_decision() {
+        let mut order = order("teacher", false);
+        order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+        order.record(&id("e2"), &EventKind::Started, &edit("tech", 15));
+        order.record(&id("e3"), &EventKind::Completed { notes: String::new() }, &edit("tech", 20));
+        // Completed again on another phone that had not heard: it does not fit.
+        order.record(&id("e4"), &EventKind::Completed { notes: "也修了".into() }, &edit("tech2", 25));
+        let view = order.read().unwrap();
+        assert_eq!(view.state().open_flags().count(), 1);
+        let notices = work_order(DocumentId::from_random([12; 16]), &view, || vec![user("manager")]);
+        let conflicts: Vec<_> = notices
+            .iter()
+            .filter(|notice| notice.kind == NoticeKind::Conflict)
+            .map(|notice| (notice.recipient.as_str(), notice.event.as_str()))
+            .collect();
+        assert_eq!(conflicts, [("manager", "flagged-25")]);
+    }
+
+    #[test]
+    fn a_closed_stocktake_waits_for_the_managers_approval_once_per_closing() {
+        use crate::document::stocktake::{Mode, NewStocktake, Stocktake};
+        let new = NewStocktake {
+            site: SiteId::parse("hq").unwrap(),
+            location: "总务仓库".into(),
+            mode: Mode::Blind,
+            expected: Vec::new(),
+            assets: Vec::new(),
+        };
+        let mut stocktake = Stocktake::start(ActorId::from([3; 16]), &new, &edit("keeper", 500)).unwrap();
+        let document = DocumentId::from_random([13; 16]);
+        assert!(super::stocktake(document, &stocktake.read().unwrap(), || vec![user("manager")]).is_empty(), "still counted");
+        stocktake.record_phase(&id("close"), Phase::Closed, &edit("keeper", 900)).unwrap();
+        let notices = super::stocktake(document, &stocktake.read().unwrap(), || vec![user("manager")]);
+        assert_eq!(
+            notices.iter().map(|notice| (notice.recipient.as_str(), notice.event.as_str())).collect::<Vec<_>>(),
+            [("manager", "closed-900")]
+        );
+        assert_eq!(notices[0].path(), format!("/stocktakes/{document}"));
+        assert_eq!(notices[0].message(Language::Chinese, "总务仓库").body, "总务仓库");
+    }
+
+    #[test]
+    fn an_item_falling_to_its_reorder_point_is_told_to_the_store_keepers_once_each_time_it_falls() {
+        use crate::document::catalog::{MovementKind, SiteCatalog, StockItem};
+        use crate::quantity::Quantity;
+        let mut catalog = SiteCatalog::create(ActorId::from([4; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0));
+        let gloves = StockItem {
+            id: id("gloves"),
+            code: "G1".into(),
+            name: "手套".into(),
+            unit: "副".into(),
+            category: "supplies".into(),
+            bin: None,
+            reorder_point: Some(Quantity::units(5)),
+        };
+        catalog.put_stock_item(&gloves, &edit("admin", 1)).unwrap();
+        let movement = |catalog: &mut SiteCatalog, name: &str, kind: MovementKind, units: i64, at: i64| {
+            catalog.record_movement(&id(name), kind, &id("gloves"), Quantity::units(units), "", &edit("store", at)).unwrap();
+        };
+        movement(&mut catalog, "m1", MovementKind::Receive, 10, 2);
+        movement(&mut catalog, "m2", MovementKind::Issue, 4, 3);
+        let document = DocumentId::from_random([14; 16]);
+        let keepers = || vec![user("keeper"), user("store")];
+        let low = |catalog: &SiteCatalog| low_stock(document, &catalog.read().unwrap(), keepers);
+        assert!(low(&catalog).is_empty(), "6 left, above the point of 5");
+        movement(&mut catalog, "m3", MovementKind::Issue, 1, 4);
+        let first = low(&catalog);
+        assert_eq!(
+            first.iter().map(|notice| (notice.recipient.as_str(), notice.title.as_str())).collect::<Vec<_>>(),
+            [("keeper", "手套（5 副）"), ("store", "手套（5 副）")]
+        );
+        movement(&mut catalog, "m4", MovementKind::Issue, 2, 5);
+        assert_eq!(low(&catalog)[0].id(), first[0].id(), "still low since the same fall: the same notice");
+        movement(&mut catalog, "m5", MovementKind::Receive, 10, 6);
+        assert!(low(&catalog).is_empty(), "restocked");
+        movement(&mut catalog, "m6", MovementKind::Issue, 9, 7);
+        let second = low(&catalog);
+        assert_ne!(second[0].id(), first[0].id(), "a new fall is a new notice");
+        assert_eq!(second[0].path(), format!("/stock/hq/gloves"));
     }
 
     proptest::proptest! {

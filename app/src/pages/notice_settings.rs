@@ -21,6 +21,10 @@ fn kind_text(texts: &Texts, kind: NoticeKind) -> &'static str {
         NoticeKind::ToVerify => texts.notify_to_verify,
         NoticeKind::UrgentHazard => texts.notify_urgent_hazard,
         NoticeKind::Overdue => texts.notify_overdue,
+        NoticeKind::Undispatched => texts.notify_undispatched,
+        NoticeKind::ToApprove => texts.notify_to_approve,
+        NoticeKind::Conflict => texts.notify_conflict,
+        NoticeKind::LowStock => texts.notify_low_stock,
     }
 }
 

@@ -18,8 +18,10 @@
 //! that retries with backoff and records every attempt's outcome on the entry, which stays
 //! as the delivery log. A receiver may see a notice twice only if the
 //! server stops between its answer and the record of it; the `x-houqin-notice` header (the
-//! notice's id) lets it tell. The same task looks every `OVERDUE_EVERY` for open orders
-//! past their due time and adds their escalation's notices (`derive_overdue`).
+//! notice's id) lets it tell. The same task looks every `OVERDUE_EVERY` for what time
+//! brings (`derive_timed`): open orders past their due time (their escalation's notices),
+//! urgent orders left undispatched, and stock items at their reorder point (the ledger is
+//! in the site's catalog, which is read whole for it).
 //!
 //! Trees: `outbox` (`n/` + notice id → [`OutboxEntry`] as JSON; `p/` + notice id → a
 //! marker while a delivery is left to do), `notify_channels` (site → [`SiteChannels`]) and
@@ -42,7 +44,10 @@ use shared::api::SiteChannels;
 use shared::directory::{Role, SiteId, Username};
 use shared::document::EntryId;
 use shared::document::catalog::SiteCatalog;
-use shared::document::work_order::WorkOrder;
+use shared::document::conflicts::conflicts;
+use shared::document::inspection::Inspection;
+use shared::document::stocktake::Stocktake;
+use shared::document::work_order::{Priority, Status, WorkOrder};
 use shared::document::{DocumentType, read_header};
 use shared::notice::{self, Channel, Delivery, Escalation, Failure, Notice, NoticeSettings, OutboxEntry};
 use shared::projection::Summary;
@@ -154,11 +159,24 @@ impl Outbox {
     /// error. Blocking.
     pub fn derive(&self, document: &DocumentId, doc: &AutoCommit, now: Timestamp) -> anyhow::Result<usize> {
         let Ok(header) = read_header(doc) else { return Ok(0) };
+        let managers = || self.staff(&header.site).0;
         let notices = match header.document_type {
             DocumentType::WorkOrder => {
-                let managers = || self.staff(&header.site).0;
                 let Ok(order) = WorkOrder::read_doc(doc) else { return Ok(0) };
                 notice::work_order(*document, &order, managers)
+            }
+            DocumentType::Stocktake => {
+                let Ok(stocktake) = Stocktake::read_doc(doc) else { return Ok(0) };
+                notice::stocktake(*document, &stocktake, managers)
+            }
+            DocumentType::Inspection => {
+                let Ok(round) = Inspection::read_doc(doc) else { return Ok(0) };
+                // Differing answers are looked for only in rounds under way or submitted:
+                // the walk of the document is the cost of every round's change.
+                let conflicted_at = conflicts(doc)
+                    .ok()
+                    .and_then(|found| found.iter().flat_map(|conflict| conflict.values.iter().map(|value| value.at)).max());
+                notice::round_conflict(*document, &round, &round.checklist.name.zh, conflicted_at, managers)
             }
             _ => Vec::new(),
         };
@@ -214,14 +232,16 @@ impl Outbox {
     /// The site's people by what they do there: (managers, administrators), among those
     /// who may sign in. Administrators are told as such, after its managers.
     fn staff(&self, site: &SiteId) -> (Vec<Username>, Vec<Username>) {
+        (self.people_with(site, Role::Manager), self.people_with(site, Role::Admin))
+    }
+
+    /// The people who may sign in and have `role` at `site`.
+    fn people_with(&self, site: &SiteId, role: Role) -> Vec<Username> {
         let users = self.directory.users().unwrap_or_else(|error| {
             tracing::warn!(%site, error = format!("{error:#}"), "cannot read the site's people");
             Vec::new()
         });
-        let with = |wanted: fn(Role) -> bool| {
-            users.iter().filter(|user| !user.disabled && user.role_at(site).is_some_and(wanted)).map(|user| user.username.clone()).collect()
-        };
-        (with(|role| role == Role::Manager), with(|role| role == Role::Admin))
+        users.into_iter().filter(|user| !user.disabled && user.role_at(site) == Some(role)).map(|user| user.username).collect()
     }
 
     /// Adds the notices of open orders past their due time that have reached a level of
@@ -256,6 +276,57 @@ impl Outbox {
             }
         }
         Ok(added)
+    }
+
+    /// Adds the notices of urgent orders waiting for dispatch longer than their site's
+    /// `Escalation::undispatched` (`shared::notice::undispatched`), each once: the order
+    /// is opened only when its wait is new to the outbox (marked like overdue levels).
+    /// Blocking.
+    pub fn derive_undispatched(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
+        let mut added = 0;
+        for site in self.directory.sites()? {
+            let escalation = self.site_channels(&site.id)?.escalation.unwrap_or(Escalation::DEFAULT);
+            for projection in projections.site(&site.id)? {
+                let Summary::WorkOrder(summary) = &projection.summary else { continue };
+                let waiting = summary.priority == Priority::Urgent && matches!(summary.status, Status::Reported | Status::Reopened);
+                if !waiting || summary.reported_at.plus(escalation.undispatched) >= now {
+                    continue;
+                }
+                let Ok(document) = DocumentId::parse(&projection.document) else { continue };
+                let Some(doc) = self.documents.load(&document)? else { continue };
+                let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
+                let notices = notice::undispatched(document, &order, now, escalation, || self.staff(&site.id));
+                let Some(event) = notices.first().map(|notice| notice.event.clone()) else { continue };
+                let marker = overdue_key(&document, &event);
+                if self.tree.contains_key(&marker).context("cannot read the outbox")? {
+                    continue;
+                }
+                added += self.add(&site.id, notices, now)?;
+                self.tree.insert(marker, &[]).context("cannot mark an undispatched order as told")?;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Adds the notices of stock items at or below their reorder point
+    /// (`shared::notice::low_stock`), reading each site's catalog (the ledger is in it).
+    /// Blocking.
+    pub fn derive_low_stock(&self, now: Timestamp) -> anyhow::Result<usize> {
+        let mut added = 0;
+        for site in self.directory.sites()? {
+            let Some(catalog_id) = site.catalog else { continue };
+            let Some(doc) = self.documents.load(&catalog_id)? else { continue };
+            let Ok(catalog) = SiteCatalog::read_doc(&doc) else { continue };
+            let notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
+            added += self.add(&site.id, notices, now)?;
+        }
+        Ok(added)
+    }
+
+    /// Everything time brings: overdue orders, urgent ones left undispatched, and stock
+    /// that fell to its reorder point. Blocking.
+    pub fn derive_timed(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
+        Ok(self.derive_overdue(projections, now)? + self.derive_undispatched(projections, now)? + self.derive_low_stock(now)?)
     }
 
     fn entry(&self, id: &str) -> anyhow::Result<Option<OutboxEntry>> {
@@ -329,9 +400,9 @@ impl Outbox {
                 if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
                     overdue_looked_at = Some(std::time::Instant::now());
                     let (looking, projections) = (outbox.clone(), projections.clone());
-                    let derived = tokio::task::spawn_blocking(move || looking.derive_overdue(&projections, crate::auth::now())).await;
+                    let derived = tokio::task::spawn_blocking(move || looking.derive_timed(&projections, crate::auth::now())).await;
                     if let Ok(Err(error)) = derived {
-                        tracing::error!(error = format!("{error:#}"), "cannot look for overdue orders");
+                        tracing::error!(error = format!("{error:#}"), "cannot look for overdue orders and low stock");
                     }
                 }
                 let looking = outbox.clone();
@@ -532,7 +603,7 @@ pub struct Senders {
 
 /// Where a notice's document opens: whole with `--public-url`, else a path.
 fn link(notice: &Notice, public_url: Option<&str>) -> String {
-    let path = format!("/orders/{}", notice.document);
+    let path = notice.path();
     public_url.map_or(path.clone(), |base| format!("{base}{path}"))
 }
 
@@ -542,7 +613,7 @@ fn webhook_body(notice: &Notice, link: &str) -> Vec<u8> {
         "id": notice.id(),
         "type": notice.kind.as_str(),
         "document": notice.document.to_string(),
-        "document_type": "work_order",
+        "document_type": notice.document_type().as_str(),
         "site": notice.site,
         "recipient": notice.recipient,
         "title": notice.title,

@@ -81,7 +81,8 @@ pub fn SiteNotices(site: Memo<String>) -> impl IntoView {
                 let escalation = texts
                     .escalation_line
                     .replace("{managers}", &hours(channels.escalation.to_managers))
-                    .replace("{admins}", &hours(channels.escalation.to_admins));
+                    .replace("{admins}", &hours(channels.escalation.to_admins))
+                    .replace("{undispatched}", &channels.escalation.undispatched.whole(Span::minutes(1)).to_string());
                 let empty = log.is_empty().then(|| view! { <p class="muted">{texts.no_notices}</p> });
                 let rows = log
                     .into_iter()
