@@ -4,6 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+/// China's offset from UTC, the default calendar of the sites.
+pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
+
 /// Houqin server: sync, storage and the PWA for a logistics department.
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "houqin-server", version, about)]
@@ -60,6 +63,11 @@ pub struct Config {
     /// The address notices are mailed from.
     #[arg(long, env = "HOUQIN_MAIL_FROM", value_name = "ADDRESS", requires = "smtp_url")]
     pub mail_from: Option<String>,
+
+    /// The sites' local time, in minutes east of UTC (China: 480): when a scheduled
+    /// round's period ends, and so when one was missed.
+    #[arg(long, env = "HOUQIN_UTC_OFFSET_MINUTES", value_name = "MINUTES", default_value_t = DEFAULT_UTC_OFFSET_MINUTES, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-840..=840))]
+    pub utc_offset_minutes: i32,
 
     /// A reverse proxy's address whose `X-Forwarded-For`, `-Proto` and `-Host` headers are
     /// believed (repeat for several); nobody else's are.

@@ -79,6 +79,8 @@ pub struct AppState {
     pub outbox: notify::Outbox,
     /// `--smtp-url`: the mail server notices go out through, if any.
     pub mail: Option<notify::mail::Mailer>,
+    /// `--utc-offset-minutes`: the sites' local calendar.
+    pub utc_offset_minutes: i32,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
     pub anonymous_sync: bool,
     /// Bounds on open connections and how long one may idle (`connections`).
@@ -95,6 +97,7 @@ impl AppState {
             outbox: projections.outbox().clone(),
             projections,
             mail: None,
+            utc_offset_minutes: config::DEFAULT_UTC_OFFSET_MINUTES,
             directory: directory::Directory::open(&storage)?,
             documents: documents::DocumentStore::open(&storage)?,
             blobs: blobs::BlobStore::open(&storage)?,
@@ -197,8 +200,12 @@ async fn serve_secured(
     let blobs_store = state.blobs.clone();
     // Notices go out while the server serves (what is due waits in the outbox meanwhile).
     let outbox = state.outbox.clone();
-    let senders = notify::Senders { public_url: state.reach.public_url.clone(), mail: state.mail.clone() };
-    let deliverer = outbox.start(state.projections.clone(), senders);
+    let deliverer = notify::Deliverer {
+        public_url: state.reach.public_url.clone(),
+        mail: state.mail.clone(),
+        utc_offset_minutes: state.utc_offset_minutes,
+    };
+    let deliverer = outbox.start(state.projections.clone(), deliverer);
     let mut router = app(state);
     if https {
         router = router.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HSTS));
@@ -293,6 +300,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
             state.reach = Arc::new(reach);
             state.mail = mail;
+            state.utc_offset_minutes = config.utc_offset_minutes;
             state.blobs.quota = config.blob_quota_mib.saturating_mul(1 << 20);
             state.storage.space().set_reserve(config.min_free_mib.saturating_mul(1 << 20));
             if let Some(mib) = config.max_memory_mib {

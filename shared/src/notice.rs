@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{SiteId, Username};
+use crate::directory::{Role, SiteId, Username};
 use crate::document::catalog::{CatalogView, derived_id};
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::{Phase, StocktakeView};
@@ -17,6 +17,7 @@ use crate::document::work_order::{EventKind, Priority, Status, WorkOrderView};
 use crate::document::{DocumentType, EntryId};
 use crate::language::Language;
 use crate::protocol::DocumentId;
+use crate::schedule::{RoundFact, Standing, occurrences};
 use crate::time::{Span, Timestamp};
 
 /// What a notice says happened.
@@ -43,11 +44,13 @@ pub enum NoticeKind {
     Conflict,
     /// A stock item at or below its reorder point: told to the site's store keepers.
     LowStock,
+    /// A scheduled round not done by the end of its period: told to the site's managers.
+    MissedRound,
 }
 
 impl NoticeKind {
     /// Every kind, in the order Settings offers them.
-    pub const ALL: [NoticeKind; 8] = [
+    pub const ALL: [NoticeKind; 9] = [
         NoticeKind::Assigned,
         NoticeKind::ToVerify,
         NoticeKind::UrgentHazard,
@@ -56,7 +59,23 @@ impl NoticeKind {
         NoticeKind::ToApprove,
         NoticeKind::Conflict,
         NoticeKind::LowStock,
+        NoticeKind::MissedRound,
     ];
+
+    /// Whether someone with `role` at a site is told of this kind there: what Settings
+    /// offers them to turn off.
+    pub const fn reaches(self, role: Role) -> bool {
+        match self {
+            // Anyone may report a fault, and so check its repair.
+            NoticeKind::ToVerify => true,
+            NoticeKind::Assigned => matches!(role, Role::Technician),
+            NoticeKind::Overdue => matches!(role, Role::Technician | Role::Manager | Role::Admin),
+            NoticeKind::Undispatched => matches!(role, Role::Manager | Role::Admin),
+            NoticeKind::Conflict => matches!(role, Role::Inspector | Role::DormStaff | Role::Manager),
+            NoticeKind::LowStock => matches!(role, Role::Storekeeper),
+            NoticeKind::UrgentHazard | NoticeKind::ToApprove | NoticeKind::MissedRound => matches!(role, Role::Manager),
+        }
+    }
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -68,6 +87,7 @@ impl NoticeKind {
             NoticeKind::ToApprove => "to_approve",
             NoticeKind::Conflict => "conflict",
             NoticeKind::LowStock => "low_stock",
+            NoticeKind::MissedRound => "missed_round",
         }
     }
 }
@@ -115,7 +135,7 @@ impl Notice {
     pub fn document_type(&self) -> DocumentType {
         match self.kind {
             NoticeKind::ToApprove => DocumentType::Stocktake,
-            NoticeKind::LowStock => DocumentType::SiteCatalog,
+            NoticeKind::LowStock | NoticeKind::MissedRound => DocumentType::SiteCatalog,
             NoticeKind::Conflict if self.path.as_deref().is_some_and(|path| path.starts_with("/rounds/")) => DocumentType::Inspection,
             _ => DocumentType::WorkOrder,
         }
@@ -145,6 +165,7 @@ impl Notice {
             NoticeKind::ToApprove => format!("【盘点待审批】{title}已盘点完毕，请 {recipient} 审批。{link}"),
             NoticeKind::Conflict => format!("【待裁定】{title}有两人记录不一致，请 {recipient} 裁定。{link}"),
             NoticeKind::LowStock => format!("【库存不足】{title}已到补货点，请 {recipient} 补货。{link}"),
+            NoticeKind::MissedRound => format!("【漏检】{title}本期未完成巡检，请 {recipient} 跟进。{link}"),
         }
     }
 }
@@ -184,6 +205,7 @@ impl Notice {
                 NoticeKind::ToApprove => ("盘点待你审批", title.clone()),
                 NoticeKind::Conflict => ("记录不一致，待你裁定", title.clone()),
                 NoticeKind::LowStock => ("库存到补货点", title.clone()),
+                NoticeKind::MissedRound => ("巡检漏检", format!("{title}上一期未完成。")),
             },
             Language::English => match self.kind {
                 NoticeKind::Assigned => ("Assigned to you", title.clone()),
@@ -194,6 +216,7 @@ impl Notice {
                 NoticeKind::ToApprove => ("Stocktake to approve", title.clone()),
                 NoticeKind::Conflict => ("Records differ: your decision", title.clone()),
                 NoticeKind::LowStock => ("Stock at its reorder point", title.clone()),
+                NoticeKind::MissedRound => ("Round missed", format!("{title} was not done last period.")),
             },
         };
         Message { heading: heading.to_owned(), body }
@@ -490,6 +513,12 @@ pub fn overdue(
     notices
 }
 
+/// The event id of an urgent order's wait for dispatch since `since` (its report or
+/// reopening).
+pub fn undispatched_event(since: Timestamp) -> EntryId {
+    EntryId::parse(&format!("undispatched-{}", since.as_millis())).expect("digits and dashes make an entry id")
+}
+
 /// The notice of an urgent order not dispatched within `escalation.undispatched` of its
 /// report (or reopening), to the site's managers and administrators (`staff`), once per
 /// report: the event names the time it began to wait.
@@ -513,7 +542,7 @@ pub fn undispatched(
     let (managers, admins) = staff();
     let mut recipients = managers;
     recipients.extend(admins.into_iter().filter(|admin| !recipients.contains(admin)).collect::<Vec<_>>());
-    let event = EntryId::parse(&format!("undispatched-{}", since.as_millis())).expect("digits and dashes make an entry id");
+    let event = undispatched_event(since);
     recipients.iter().map(|recipient| Notice::of_order(id, order, NoticeKind::Undispatched, &event, recipient, at)).collect()
 }
 
@@ -606,6 +635,46 @@ pub fn low_stock(catalog_id: DocumentId, catalog: &CatalogView, keepers: impl Fn
             at: movement.at,
             urgent: false,
             path: Some(format!("/stock/{site}/{}", item.id)),
+        }));
+    }
+    notices
+}
+
+/// The notices of scheduled rounds whose last period ended with no round done
+/// (`crate::schedule`, in the calendar `offset_minutes` east of UTC), to the site's
+/// `managers`: once per schedule and period.
+pub fn missed_rounds(
+    catalog_id: DocumentId,
+    catalog: &CatalogView,
+    rounds: &[RoundFact],
+    now: Timestamp,
+    offset_minutes: i32,
+    managers: impl Fn() -> Vec<Username>,
+) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    let mut managers_once = None;
+    for occurrence in occurrences(&catalog.schedules, rounds, now, offset_minutes) {
+        let Standing::Due { overdue_since: Some(since) } = occurrence.standing else { continue };
+        let schedule = &occurrence.schedule;
+        let title = catalog
+            .templates
+            .iter()
+            .find(|template| template.document == schedule.template)
+            .map_or_else(|| schedule.template.clone(), |template| template.name_zh.clone());
+        let event = EntryId::parse(&derived_id("missed", &catalog_id.to_string(), &format!("{}/{}", schedule.id, since.as_millis())))
+            .expect("derived ids always parse");
+        let managers = managers_once.get_or_insert_with(&managers);
+        notices.extend(managers.iter().map(|recipient| Notice {
+            kind: NoticeKind::MissedRound,
+            document: catalog_id,
+            event: event.clone(),
+            recipient: recipient.clone(),
+            site: catalog.header.site.clone(),
+            title: title.clone(),
+            location: schedule.place.to_string(),
+            at: since,
+            urgent: false,
+            path: Some("/rounds".to_owned()),
         }));
     }
     notices
@@ -905,6 +974,33 @@ mod tests {
         let second = low(&catalog);
         assert_ne!(second[0].id(), first[0].id(), "a new fall is a new notice");
         assert_eq!(second[0].path(), format!("/stock/hq/gloves"));
+    }
+
+    #[test]
+    fn a_daily_round_not_done_by_the_end_of_its_day_is_told_to_the_managers_once_per_day() {
+        use crate::document::catalog::{Every, Schedule, SiteCatalog};
+        const DAY: i64 = 24 * 60 * 60 * 1000;
+        let mut catalog = SiteCatalog::create(ActorId::from([4; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0));
+        let schedule = Schedule {
+            id: id("fire-daily"),
+            template: "automerge:fire".into(),
+            place: id("canteen"),
+            every: Every::Days(1),
+            start: Timestamp::from_millis(0),
+        };
+        catalog.put_schedule(&schedule, &edit("admin", 1)).unwrap();
+        let view = catalog.read().unwrap();
+        let document = DocumentId::from_random([15; 16]);
+        let managers = || vec![user("manager")];
+        let day = |n: i64| Timestamp::from_millis(n * DAY + DAY / 2);
+        assert!(missed_rounds(document, &view, &[], day(0), 0, managers).is_empty(), "the first day is not over");
+        let missed = missed_rounds(document, &view, &[], day(1), 0, managers);
+        assert_eq!(missed.iter().map(|notice| (notice.recipient.as_str(), notice.at.as_millis())).collect::<Vec<_>>(), [("manager", DAY)]);
+        assert_eq!(missed_rounds(document, &view, &[], day(1).plus_millis(1_000), 0, managers), missed, "the same day, the same notice");
+        assert_ne!(missed_rounds(document, &view, &[], day(2), 0, managers)[0].id(), missed[0].id(), "another day missed, another notice");
+        let walked =
+            RoundFact { template: "automerge:fire".into(), place: "canteen".into(), started_at: day(0), submitted_at: Some(day(0)) };
+        assert!(missed_rounds(document, &view, &[walked], day(1), 0, managers).is_empty(), "done on the day");
     }
 
     proptest::proptest! {

@@ -432,8 +432,8 @@ async fn an_overdue_order_is_told_to_its_technician_then_the_managers_then_the_a
 }
 
 /// The other events a site's people are told of: a stocktake closed for approval (as it
-/// syncs), an urgent order left undispatched and stock at its reorder point (as time
-/// passes, on a virtual clock through the server's own path) — each once.
+/// syncs), an urgent order left undispatched, stock at its reorder point and rounds missed
+/// (as time passes, on a virtual clock through the server's own path) — each once.
 #[tokio::test]
 async fn a_closed_stocktake_an_urgent_order_left_undispatched_and_stock_at_its_reorder_point_are_each_told_once() {
     use shared::document::catalog::{MovementKind, SiteCatalog};
@@ -486,14 +486,14 @@ async fn a_closed_stocktake_an_urgent_order_left_undispatched_and_stock_at_its_r
     assert_eq!(outbox_of.derive_undispatched(&server.state.projections, at(40)).unwrap(), 0, "told once");
 
     // The demo's extinguishers are below their reorder point from the start: told once.
-    outbox_of.derive_low_stock(now()).unwrap();
+    outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap();
     assert_eq!(told(NoticeKind::LowStock), ["store"]);
     // The store keeper issues 30 bulbs: 20 left, their reorder point.
     let catalog = server.state.directory.site(&SiteId::parse("hq").unwrap()).unwrap().unwrap().catalog.unwrap();
     store.request_document(catalog);
     let synced = |client: &Client| client.status(&catalog) == Some(SyncStatus::Synced);
     sync_until(&mut store, &server.sync_url("store"), PATIENCE, synced).await.unwrap();
-    assert_eq!(outbox_of.derive_low_stock(now()).unwrap(), 0, "50 bulbs, above the point of 20");
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap(), 0, "50 bulbs, above the point of 20");
     SiteCatalog::edit_in(store.document_mut(&catalog).unwrap(), |catalog| {
         let item = EntryId::parse("bulb-led-9w").unwrap();
         catalog.record_movement(
@@ -509,7 +509,7 @@ async fn a_closed_stocktake_an_urgent_order_left_undispatched_and_stock_at_its_r
     .unwrap();
     store.handle_local_change(&catalog);
     sync_until(&mut store, &server.sync_url("store"), PATIENCE, synced).await.unwrap();
-    assert_eq!(outbox_of.derive_low_stock(now()).unwrap(), 1);
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap(), 1);
     assert_eq!(told(NoticeKind::LowStock), ["store", "store"]);
     let low: Vec<String> = server
         .state
@@ -521,6 +521,13 @@ async fn a_closed_stocktake_an_urgent_order_left_undispatched_and_stock_at_its_r
         .map(|entry| entry.notice.title)
         .collect();
     assert!(low.contains(&"LED 灯泡 9W（20 个）".to_owned()), "{low:?}");
-    assert_eq!(outbox_of.derive_low_stock(now()).unwrap(), 0, "told once while it stays low");
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap(), 0, "told once while it stays low");
+
+    // Two days on, nobody has walked the daily rounds (fire safety, the canteen): their
+    // missed day is told to the managers, once; the weekly round is not due yet.
+    let later = now().plus(shared::time::Span::days(2));
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, later, 480).unwrap(), 2);
+    assert_eq!(told(NoticeKind::MissedRound), ["manager", "manager"]);
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, later.plus_millis(60_000), 480).unwrap(), 0, "told once");
     server.stop().await.unwrap();
 }

@@ -25,6 +25,7 @@ fn kind_text(texts: &Texts, kind: NoticeKind) -> &'static str {
         NoticeKind::ToApprove => texts.notify_to_approve,
         NoticeKind::Conflict => texts.notify_conflict,
         NoticeKind::LowStock => texts.notify_low_stock,
+        NoticeKind::MissedRound => texts.notify_missed_round,
     }
 }
 
@@ -181,7 +182,12 @@ pub fn NoticesCard() -> impl IntoView {
                         <p class="muted">{texts.notice_email_hint}</p>
                     }
                 });
+                // Only the kinds that reach someone of the person's roles.
+                let roles: Vec<_> =
+                    current.session.with(|session| session.iter().flat_map(|session| session.sites.iter().map(|site| site.role)).collect());
                 let kinds = NoticeKind::ALL
+                    .into_iter()
+                    .filter(|kind| roles.iter().any(|role| kind.reaches(*role)))
                     .map(|kind| {
                         view! {
                             <label class="choice">

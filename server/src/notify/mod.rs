@@ -20,8 +20,8 @@
 //! server stops between its answer and the record of it; the `x-houqin-notice` header (the
 //! notice's id) lets it tell. The same task looks every `OVERDUE_EVERY` for what time
 //! brings (`derive_timed`): open orders past their due time (their escalation's notices),
-//! urgent orders left undispatched, and stock items at their reorder point (the ledger is
-//! in the site's catalog, which is read whole for it).
+//! urgent orders left undispatched, stock items at their reorder point and scheduled
+//! rounds missed (both from the site's catalog, which is read whole for it).
 //!
 //! Trees: `outbox` (`n/` + notice id → [`OutboxEntry`] as JSON; `p/` + notice id → a
 //! marker while a delivery is left to do), `notify_channels` (site → [`SiteChannels`]) and
@@ -52,6 +52,7 @@ use shared::document::{DocumentType, read_header};
 use shared::notice::{self, Channel, Delivery, Escalation, Failure, Notice, NoticeSettings, OutboxEntry};
 use shared::projection::Summary;
 use shared::protocol::DocumentId;
+use shared::schedule::RoundFact;
 use shared::time::{Span, Timestamp};
 use sled::transaction::TransactionError;
 use tokio::sync::Notify;
@@ -293,6 +294,14 @@ impl Outbox {
                     continue;
                 }
                 let Ok(document) = DocumentId::parse(&projection.document) else { continue };
+                // A report's wait is named by the report's time, known without opening the
+                // order; a reopening's by the reopening's.
+                let reported = notice::undispatched_event(summary.reported_at);
+                if summary.status == Status::Reported
+                    && self.tree.contains_key(overdue_key(&document, &reported)).context("cannot read the outbox")?
+                {
+                    continue;
+                }
                 let Some(doc) = self.documents.load(&document)? else { continue };
                 let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
                 let notices = notice::undispatched(document, &order, now, escalation, || self.staff(&site.id));
@@ -308,25 +317,45 @@ impl Outbox {
         Ok(added)
     }
 
-    /// Adds the notices of stock items at or below their reorder point
-    /// (`shared::notice::low_stock`), reading each site's catalog (the ledger is in it).
-    /// Blocking.
-    pub fn derive_low_stock(&self, now: Timestamp) -> anyhow::Result<usize> {
+    /// Adds the notices each site's catalog gives as time passes: stock items at or below
+    /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog) and
+    /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
+    /// from the rounds' projections, in the calendar `utc_offset_minutes` east of UTC).
+    /// Each catalog is read whole. Blocking.
+    pub fn derive_from_catalogs(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
             let Some(catalog_id) = site.catalog else { continue };
             let Some(doc) = self.documents.load(&catalog_id)? else { continue };
             let Ok(catalog) = SiteCatalog::read_doc(&doc) else { continue };
-            let notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
+            let mut notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
+            if !catalog.schedules.is_empty() {
+                let rounds: Vec<RoundFact> = projections
+                    .site(&site.id)?
+                    .into_iter()
+                    .filter_map(|projection| match projection.summary {
+                        Summary::Inspection(round) => Some(RoundFact {
+                            template: round.template,
+                            place: round.location,
+                            started_at: projection.created_at,
+                            submitted_at: round.submitted_at,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                notices.extend(notice::missed_rounds(catalog_id, &catalog, &rounds, now, utc_offset_minutes, || self.staff(&site.id).0));
+            }
             added += self.add(&site.id, notices, now)?;
         }
         Ok(added)
     }
 
-    /// Everything time brings: overdue orders, urgent ones left undispatched, and stock
-    /// that fell to its reorder point. Blocking.
-    pub fn derive_timed(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
-        Ok(self.derive_overdue(projections, now)? + self.derive_undispatched(projections, now)? + self.derive_low_stock(now)?)
+    /// Everything time brings: overdue orders, urgent ones left undispatched, stock that
+    /// fell to its reorder point and rounds missed. Blocking.
+    pub fn derive_timed(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
+        Ok(self.derive_overdue(projections, now)?
+            + self.derive_undispatched(projections, now)?
+            + self.derive_from_catalogs(projections, now, utc_offset_minutes)?)
     }
 
     fn entry(&self, id: &str) -> anyhow::Result<Option<OutboxEntry>> {
@@ -386,7 +415,7 @@ impl Outbox {
     /// Starts delivering: every `DELIVERY_TICK`, and at once when notices are added, each
     /// due delivery is attempted; every `OVERDUE_EVERY` the orders past their due time are
     /// looked at (`derive_overdue`).
-    pub fn start(&self, projections: Projections, senders: Senders) -> tokio::task::JoinHandle<()> {
+    pub fn start(&self, projections: Projections, senders: Deliverer) -> tokio::task::JoinHandle<()> {
         let outbox = self.clone();
         let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
         let mut stop = self.stop.subscribe();
@@ -399,8 +428,8 @@ impl Outbox {
                 }
                 if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
                     overdue_looked_at = Some(std::time::Instant::now());
-                    let (looking, projections) = (outbox.clone(), projections.clone());
-                    let derived = tokio::task::spawn_blocking(move || looking.derive_timed(&projections, crate::auth::now())).await;
+                    let (looking, projections, offset) = (outbox.clone(), projections.clone(), senders.utc_offset_minutes);
+                    let derived = tokio::task::spawn_blocking(move || looking.derive_timed(&projections, crate::auth::now(), offset)).await;
                     if let Ok(Err(error)) = derived {
                         tracing::error!(error = format!("{error:#}"), "cannot look for overdue orders and low stock");
                     }
@@ -463,7 +492,7 @@ impl Outbox {
 
     /// One attempt to deliver a notice through one of its channels: its site's as the site
     /// has it now (its address may have been corrected since), or the recipient's own.
-    async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, senders: &Senders) -> Result<(), Failure> {
+    async fn send(&self, client: &reqwest::Client, entry: &OutboxEntry, channel: Channel, senders: &Deliverer) -> Result<(), Failure> {
         let looking = self.clone();
         let notice = entry.notice.clone();
         let (channels, settings, (recipient, place)) = tokio::task::spawn_blocking(move || {
@@ -558,7 +587,7 @@ impl Outbox {
         settings: &NoticeSettings,
         place: &str,
         link: &str,
-        senders: &Senders,
+        senders: &Deliverer,
     ) -> Result<(), Failure> {
         let (push, recipient) = (self.push.clone(), notice.recipient.clone());
         let phones = tokio::task::spawn_blocking(move || push.of(&recipient))
@@ -592,9 +621,12 @@ impl Outbox {
     }
 }
 
-/// What the deliverer sends with, besides the HTTP client.
+/// What the delivery task works with, besides the HTTP client.
 #[derive(Clone, Debug, Default)]
-pub struct Senders {
+pub struct Deliverer {
+    /// `--utc-offset-minutes`: the sites' local calendar, in which a scheduled round's
+    /// period ends.
+    pub utc_offset_minutes: i32,
     /// `--public-url`: makes the links in notices whole, and names the server to push services.
     pub public_url: Option<String>,
     /// `--smtp-url`: the mail server, if the site has one.

@@ -94,7 +94,7 @@ pub fn SiteNotices(site: Memo<String>) -> impl IntoView {
                             <li class="delivery" data-notice=notice.id() data-outcome=class>
                                 <p>
                                     <span class="badge">{texts.notice_kind(notice.kind)}</span>
-                                    " " <a href=format!("/orders/{}", notice.document)>{notice.title.clone()}</a>
+                                    " " <a href=notice.path()>{notice.title.clone()}</a>
                                     " → " {who}
                                 </p>
                                 <p class="muted">{crate::i18n::moment(entry.derived_at, language)} " · " <span class=class>{state}</span></p>

@@ -60,6 +60,7 @@ pub struct AdminTexts {
     pub notice_to_approve: &'static str,
     pub notice_conflict: &'static str,
     pub notice_low_stock: &'static str,
+    pub notice_missed_round: &'static str,
     pub delivered: &'static str,
     /// `{}` is what went wrong.
     pub retrying: &'static str,
@@ -211,6 +212,7 @@ const CHINESE: AdminTexts = AdminTexts {
     notice_to_approve: "盘点待审批",
     notice_conflict: "待裁定",
     notice_low_stock: "库存不足",
+    notice_missed_round: "漏检",
     delivered: "已送达",
     retrying: "重试中：{}",
     given_up: "发送失败：{}",
@@ -355,6 +357,7 @@ const ENGLISH: AdminTexts = AdminTexts {
     notice_to_approve: "Stocktake to approve",
     notice_conflict: "Decision waiting",
     notice_low_stock: "Low stock",
+    notice_missed_round: "Round missed",
     delivered: "Delivered",
     retrying: "Retrying: {}",
     given_up: "Failed: {}",
@@ -468,6 +471,7 @@ impl AdminTexts {
             NoticeKind::ToApprove => self.notice_to_approve,
             NoticeKind::Conflict => self.notice_conflict,
             NoticeKind::LowStock => self.notice_low_stock,
+            NoticeKind::MissedRound => self.notice_missed_round,
         }
     }
 
