@@ -293,6 +293,15 @@ pub async fn site_channels(token: &str, site: &str) -> Result<shared::api::Chann
     call(Request::get(&format!("/api/admin/sites/{site}/channels")).header("authorization", &bearer(token)).build()).await
 }
 
+/// Sets where a site's notices go and its escalation.
+pub async fn set_site_channels(
+    token: &str,
+    site: &str,
+    channels: &shared::api::SiteChannels,
+) -> Result<shared::api::ChannelsView, AppError> {
+    call(Request::put(&format!("/api/admin/sites/{site}/channels")).header("authorization", &bearer(token)).json(channels)).await
+}
+
 /// The delivery log of the sites the administrator runs, newest first.
 pub async fn deliveries(token: &str) -> Result<Vec<shared::notice::OutboxEntry>, AppError> {
     call(Request::get("/api/admin/deliveries").header("authorization", &bearer(token)).build()).await

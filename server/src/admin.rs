@@ -17,7 +17,7 @@ use shared::api::{
     ChannelsView, NewPassword, NewRole, NewSite, NewUser, PersonView, RobotSettings, RobotView, RoleChange, SiteChannels, UserView,
     WebhookSettings, WebhookView,
 };
-use shared::notice::{Escalation, OutboxEntry};
+use shared::notice::{Channel, Escalation, OutboxEntry};
 use shared::time::Span;
 
 use crate::auth::{Session, now};
@@ -382,6 +382,11 @@ async fn set_site_channels(
             rejection.body_text()
         ))
     })?;
+    let outbox = state.outbox.clone();
+    let stored_site = site.clone();
+    let before = tokio::task::spawn_blocking(move || outbox.site_channels(&stored_site)).await.context("the channels task failed")??;
+    let mut request = request;
+    keep_secrets(&mut request, &before);
     let webhook = match request.webhook {
         Some(webhook) => {
             if webhook.secret.chars().count() < MIN_WEBHOOK_SECRET {
@@ -397,6 +402,7 @@ async fn set_site_channels(
         dingtalk: robot(request.dingtalk, "a DingTalk robot")?,
         feishu: robot(request.feishu, "a Feishu robot")?,
         escalation: request.escalation,
+        keep_secrets: Vec::new(),
     };
     if let Some(escalation) = channels.escalation
         && !(Span::ZERO <= escalation.to_managers && escalation.to_managers <= escalation.to_admins)
@@ -409,6 +415,35 @@ async fn set_site_channels(
     state.storage.flush().await?;
     tracing::info!(by = %session.user.username, channels = ?channels.channels(), "set a site's channels");
     Ok(Json(channels_view(&channels)))
+}
+
+/// Puts the secrets stored `before` into the channels of `request` that ask to keep theirs
+/// and left them empty.
+fn keep_secrets(request: &mut SiteChannels, before: &SiteChannels) {
+    for channel in std::mem::take(&mut request.keep_secrets) {
+        match channel {
+            Channel::Webhook => {
+                if let (Some(webhook), Some(stored)) = (&mut request.webhook, &before.webhook)
+                    && webhook.secret.is_empty()
+                {
+                    webhook.secret.clone_from(&stored.secret);
+                }
+            }
+            Channel::WeCom | Channel::DingTalk | Channel::Feishu => {
+                let (asked, stored) = match channel {
+                    Channel::WeCom => (&mut request.wecom, &before.wecom),
+                    Channel::DingTalk => (&mut request.dingtalk, &before.dingtalk),
+                    _ => (&mut request.feishu, &before.feishu),
+                };
+                if let (Some(robot), Some(stored)) = (asked, stored)
+                    && robot.secret.as_deref().is_none_or(str::is_empty)
+                {
+                    robot.secret.clone_from(&stored.secret);
+                }
+            }
+            Channel::Push | Channel::Email => {}
+        }
+    }
 }
 
 /// The shortest secret a webhook may be signed with.

@@ -258,6 +258,10 @@ pub struct SiteChannels {
     /// `Escalation::DEFAULT` when not set.
     #[serde(default)]
     pub escalation: Option<crate::notice::Escalation>,
+    /// In a request only: the channels whose secret stays as set before (the request's is
+    /// left empty), since a secret is never shown again to be sent back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_secrets: Vec<crate::notice::Channel>,
 }
 
 impl SiteChannels {

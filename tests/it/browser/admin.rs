@@ -516,6 +516,28 @@ async fn a_sites_administrator_sees_where_its_notices_go_and_which_are_being_ret
     wait_for_element(&admin, &row).await;
     admin.client.execute("document.querySelector('#notices').scrollIntoView()", Vec::new()).await.unwrap();
     screenshot(&admin, "admin-notices-zh").await;
+
+    // The administrator adds the WeCom group's robot and gives managers two hours: the
+    // webhook's secret, left empty, stays as it was.
+    tap(&admin, "[data-action=edit-channels]").await;
+    wait_for_element(&admin, "[data-form=channels]").await;
+    assert_eq!(admin.evaluate("return document.querySelector('[name=webhook-url]').value").await, json!(url));
+    admin
+        .evaluate(&format!(
+            "const set = (name, value) => {{ const input = document.querySelector(`[data-form=channels] [name=${{name}}]`); input.value = value; input.dispatchEvent(new Event('input')); }};
+             set('wecom-url', '{url}/wecom?key=group'); set('to-managers', '2'); return null"
+        ))
+        .await;
+    fits_a_phone(&admin, 10).await;
+    admin.client.execute("document.querySelector('[data-form=channels]').scrollIntoView()", Vec::new()).await.unwrap();
+    screenshot(&admin, "admin-channels-form-zh").await;
+    tap(&admin, "[data-form=channels] button[type=submit]").await;
+    admin.wait_for_text("[data-channel=wecom]", &format!("{url}/wecom?key=group")).await;
+    let stored = server.state.outbox.site_channels(&shared::directory::SiteId::parse("hq").unwrap()).unwrap();
+    assert_eq!(stored.webhook.map(|webhook| webhook.secret).as_deref(), Some("a-secret-of-the-site-hq"), "the secret kept");
+    assert_eq!(stored.dingtalk.and_then(|robot| robot.secret).as_deref(), Some("SEC-hq"), "the robot's secret kept");
+    let escalation = stored.escalation.unwrap();
+    assert_eq!((escalation.to_managers, escalation.to_admins), (shared::time::Span::hours(2), shared::time::Span::hours(4)));
     admin.close().await;
     server.stop().await.unwrap();
 }
