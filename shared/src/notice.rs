@@ -231,7 +231,7 @@ pub const BACKOFF_MAX: Span = Span::HOUR;
 pub const MAX_ATTEMPTS: u32 = 12;
 
 /// A way a notice is delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// The organisation's own JSON webhook, signed.

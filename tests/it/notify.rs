@@ -271,8 +271,8 @@ async fn a_notice_of_a_change_acknowledged_just_before_sigkill_is_sent_after_the
 type RobotRequests = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
 
 /// Stand-ins for the WeCom, DingTalk and Feishu robots on loopback, answering as those
-/// tools do (a code of 0 in a 200); the WeCom robot refuses its first message with a rate
-/// limit's code. Their base URL.
+/// tools do (a code of 0 in a 200); the WeCom robot refuses its first message of an
+/// assignment (【派工】) with a rate limit's code. Their base URL.
 async fn robots(received: RobotRequests) -> String {
     let wecom_answers = Arc::new(AtomicUsize::new(0));
     let keep = move |received: RobotRequests| {
@@ -288,11 +288,12 @@ async fn robots(received: RobotRequests) -> String {
     let app = Router::new()
         .route(
             "/wecom",
-            post(move |uri, body| {
+            post(move |uri, body: axum::body::Bytes| {
                 let answers = wecom_answers.clone();
                 async move {
+                    let assignment = String::from_utf8_lossy(&body).contains("【派工】");
                     wecom(uri, body).await;
-                    if answers.fetch_add(1, Ordering::SeqCst) == 0 {
+                    if assignment && answers.fetch_add(1, Ordering::SeqCst) == 0 {
                         axum::Json(json!({ "errcode": 45009, "errmsg": "api freq out of limit" }))
                     } else {
                         axum::Json(json!({ "errcode": 0, "errmsg": "ok" }))
@@ -529,5 +530,37 @@ async fn a_closed_stocktake_an_urgent_order_left_undispatched_and_stock_at_its_r
     assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, later, 480).unwrap(), 2);
     assert_eq!(told(NoticeKind::MissedRound), ["manager", "manager"]);
     assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, later.plus_millis(60_000), 480).unwrap(), 0, "told once");
+    server.stop().await.unwrap();
+}
+
+/// A receiver that takes the connection and never answers holds up its own deliveries
+/// (each attempt waits out the server's time limit), not those of other channels.
+#[tokio::test]
+async fn a_receiver_that_never_answers_holds_up_only_its_own_deliveries() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let base = robots(RobotRequests::default()).await;
+    let channels = json!({
+        "webhook": { "url": silent_url, "secret": "a-secret-of-the-site-hq" },
+        "dingtalk": { "url": format!("{base}/dingtalk?access_token=group") },
+    });
+    assert_eq!(set_channels(&server, "admin", channels).await.status(), 200);
+    let document = DocumentId::from_random(*b"silent-receiver1");
+    report_and_assign(|user| server.sync_url(user), document, &mut phone("manager-phone"), None).await;
+    let id = format!("{document}/assigned/tech");
+    let entry = wait_for("the robot's delivery", PATIENCE, || async {
+        let entry = server.state.outbox.entries().unwrap().into_iter().find(|entry| entry.notice.id() == id)?;
+        entry.deliveries[&Channel::DingTalk].delivered_at.is_some().then_some(entry)
+    })
+    .await;
+    assert_eq!(entry.deliveries[&Channel::Webhook].attempts, 0, "delivered while the silent webhook was still being waited for");
     server.stop().await.unwrap();
 }

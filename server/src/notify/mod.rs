@@ -31,8 +31,8 @@ pub mod mail;
 pub mod push;
 pub mod settings;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -71,6 +71,8 @@ const DELIVERY_TICK: Duration = Duration::from_secs(1);
 const OVERDUE_EVERY: Duration = Duration::from_secs(60);
 /// How long a receiver has to answer.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many deliveries are attempted at once.
+const SENDS_AT_ONCE: usize = 32;
 
 /// The outbox; cheap to clone.
 #[derive(Clone)]
@@ -419,12 +421,17 @@ impl Outbox {
         let outbox = self.clone();
         let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build().expect("an HTTP client with the system's roots");
         let mut stop = self.stop.subscribe();
+        // Deliveries run side by side, so a receiver slow to answer (up to `SEND_TIMEOUT`)
+        // holds up only its own notices.
+        let sends = Arc::new(tokio::sync::Semaphore::new(SENDS_AT_ONCE));
+        let in_flight: Arc<Mutex<HashSet<(String, Channel)>>> = Arc::default();
+        let mut tasks = tokio::task::JoinSet::new();
         tokio::spawn(async move {
             let mut overdue_looked_at: Option<std::time::Instant> = None;
             loop {
                 tokio::select! {
                     _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()) => {}
-                    _ = stop.wait_for(|stopping| *stopping) => return,
+                    _ = stop.wait_for(|stopping| *stopping) => break,
                 }
                 if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
                     overdue_looked_at = Some(std::time::Instant::now());
@@ -443,28 +450,46 @@ impl Outbox {
                     }
                     Err(_) => continue,
                 };
+                while tasks.try_join_next().is_some() {}
                 for (entry, channel) in due {
-                    let outcome = tokio::select! {
-                        outcome = outbox.send(&client, &entry, channel, &senders) => outcome,
-                        _ = stop.wait_for(|stopping| *stopping) => return,
-                    };
-                    if let Err(failure) = &outcome {
-                        tracing::warn!(
-                            notice = entry.notice.id(),
-                            channel = channel.as_str(),
-                            error = failure.error(),
-                            "a notice was not delivered"
-                        );
+                    let key = (entry.notice.id(), channel);
+                    if in_flight.lock().unwrap_or_else(PoisonError::into_inner).contains(&key) {
+                        continue;
                     }
-                    let recording = outbox.clone();
-                    let id = entry.notice.id();
-                    let recorded = tokio::task::spawn_blocking(move || recording.record(&id, channel, crate::auth::now(), outcome)).await;
-                    if let Ok(Err(error)) = recorded {
-                        tracing::error!(error = format!("{error:#}"), "cannot record a delivery");
-                    }
+                    // The rest wait for the next tick.
+                    let Ok(permit) = sends.clone().try_acquire_owned() else { break };
+                    in_flight.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
+                    let (outbox, client, senders, in_flight, mut stop) =
+                        (outbox.clone(), client.clone(), senders.clone(), in_flight.clone(), stop.clone());
+                    tasks.spawn(async move {
+                        let _permit = permit;
+                        let outcome = tokio::select! {
+                            outcome = outbox.send(&client, &entry, channel, &senders) => Some(outcome),
+                            _ = stop.wait_for(|stopping| *stopping) => None,
+                        };
+                        if let Some(outcome) = outcome {
+                            outbox.finish(&entry, channel, outcome).await;
+                        }
+                        in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+                    });
                 }
             }
+            // Sends under way end at once when stopping; a record under way is finished.
+            while tasks.join_next().await.is_some() {}
         })
+    }
+
+    /// Records the outcome of an attempt (a send that was cut short by the server
+    /// stopping is not recorded: it is tried again at the next start).
+    async fn finish(&self, entry: &OutboxEntry, channel: Channel, outcome: Result<(), Failure>) {
+        if let Err(failure) = &outcome {
+            tracing::warn!(notice = entry.notice.id(), channel = channel.as_str(), error = failure.error(), "a notice was not delivered");
+        }
+        let (recording, id) = (self.clone(), entry.notice.id());
+        let recorded = tokio::task::spawn_blocking(move || recording.record(&id, channel, crate::auth::now(), outcome)).await;
+        if let Ok(Err(error)) = recorded {
+            tracing::error!(error = format!("{error:#}"), "cannot record a delivery");
+        }
     }
 
     /// The names people know a notice's recipient and place by: their display name and
