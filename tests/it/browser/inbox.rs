@@ -143,3 +143,37 @@ async fn a_person_chooses_their_notices_in_settings_and_mutes_an_order_from_its_
     tech.close().await;
     server.stop().await.unwrap();
 }
+
+/// A push message reaching the installed app (as the browser's push service hands it over,
+/// decrypted) is shown as a notification with the notice's title, words and link, one per
+/// order.
+#[tokio::test]
+async fn a_pushed_notice_is_shown_by_the_service_worker_one_per_order() {
+    let server = TestServer::start(&built_dist()).await;
+    let tech = phone(&server, "tech", "张师傅").await;
+    tech.wait_for_service_worker().await;
+    let origin = server.url("/").trim_end_matches('/').to_owned();
+    tech.client.issue_cmd(Cdp("Browser.grantPermissions", json!({ "origin": origin, "permissions": ["notifications"] }))).await.unwrap();
+    tech.client.issue_cmd(Cdp("ServiceWorker.enable", json!({}))).await.unwrap();
+    let push = |title: &str, url: &str| {
+        let data = json!({ "title": title, "body": "走廊灯不亮（一层走廊）", "url": url, "tag": "order-1", "notice": "n" }).to_string();
+        // A fresh profile's first service worker registration is number 0.
+        Cdp("ServiceWorker.deliverPushMessage", json!({ "origin": origin, "registrationId": "0", "data": data }))
+    };
+    tech.client.issue_cmd(push("派给你的工单", "https://houqin.lan/orders/order-1")).await.unwrap();
+    let shown = "return navigator.serviceWorker.ready.then((registration) => registration.getNotifications()).then((shown) => shown.map((notice) => [notice.title, notice.body, notice.tag, notice.data.url]))";
+    let notices = wait_for("the notification shown", PATIENCE, || async {
+        let notices = tech.evaluate(shown).await;
+        (notices.as_array().is_some_and(|notices| !notices.is_empty())).then_some(notices)
+    })
+    .await;
+    assert_eq!(notices, json!([["派给你的工单", "走廊灯不亮（一层走廊）", "order-1", "https://houqin.lan/orders/order-1"]]));
+    tech.client.issue_cmd(push("工单逾期", "https://houqin.lan/orders/order-1")).await.unwrap();
+    wait_for("the order's newer notice in place of the first", PATIENCE, || async {
+        let notices = tech.evaluate(shown).await;
+        (notices.as_array().is_some_and(|notices| notices.len() == 1 && notices[0][0] == "工单逾期")).then_some(())
+    })
+    .await;
+    tech.close().await;
+    server.stop().await.unwrap();
+}
