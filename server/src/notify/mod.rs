@@ -65,6 +65,12 @@ use crate::storage::trees;
 
 /// Events older than this when their change reaches the server are not told.
 pub const NOTICE_WINDOW: Span = Span::days(7);
+/// How long a notice done with (delivered or given up) stays in the delivery log. Longer
+/// than `NOTICE_WINDOW`, so a notice pruned can never be derived again.
+pub const NOTICE_RETENTION: Span = Span::days(30);
+const _: () = assert!(NOTICE_RETENTION.as_millis() > NOTICE_WINDOW.as_millis());
+/// How often the outbox is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How often the delivery task looks for what is due.
 const DELIVERY_TICK: Duration = Duration::from_secs(1);
 /// How often open orders past their due time are looked at.
@@ -368,6 +374,34 @@ impl Outbox {
             .transpose()
     }
 
+    /// Removes the notices done with whose event and derivation are both older than
+    /// `NOTICE_RETENTION`, and the marks of overdue levels and undispatched waits as old;
+    /// returns how many notices went. Blocking.
+    pub fn prune(&self, now: Timestamp) -> anyhow::Result<usize> {
+        let before = now.minus(NOTICE_RETENTION);
+        let mut pruned = 0;
+        for item in self.tree.scan_prefix(b"n/") {
+            let (key, value) = item.context("cannot read the outbox")?;
+            let Ok(entry) = serde_json::from_slice::<OutboxEntry>(&value) else { continue };
+            let id = &key[2..];
+            let pending = self.tree.contains_key([b"p/".as_slice(), id].concat()).context("cannot read the outbox")?;
+            if !pending && entry.derived_at < before && entry.notice.at < before {
+                self.tree.remove(&key).context("cannot prune the outbox")?;
+                pruned += 1;
+            }
+        }
+        for key in self.tree.scan_prefix(b"o/").keys() {
+            let key = key.context("cannot read the outbox")?;
+            // `o/<document>/<kind>-<milliseconds>[-<level>]`
+            let event = String::from_utf8_lossy(&key).rsplit('/').next().unwrap_or_default().to_owned();
+            let millis = event.split('-').nth(1).and_then(|millis| millis.parse::<i64>().ok());
+            if millis.is_some_and(|millis| Timestamp::from_millis(millis) < before) {
+                self.tree.remove(&key).context("cannot prune the outbox")?;
+            }
+        }
+        Ok(pruned)
+    }
+
     /// Every notice in the outbox with its deliveries: the delivery log.
     pub fn entries(&self) -> anyhow::Result<Vec<OutboxEntry>> {
         self.tree
@@ -428,6 +462,7 @@ impl Outbox {
         let mut tasks = tokio::task::JoinSet::new();
         tokio::spawn(async move {
             let mut overdue_looked_at: Option<std::time::Instant> = None;
+            let mut pruned_at: Option<std::time::Instant> = None;
             loop {
                 tokio::select! {
                     _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()) => {}
@@ -439,6 +474,13 @@ impl Outbox {
                     let derived = tokio::task::spawn_blocking(move || looking.derive_timed(&projections, crate::auth::now(), offset)).await;
                     if let Ok(Err(error)) = derived {
                         tracing::error!(error = format!("{error:#}"), "cannot look for overdue orders and low stock");
+                    }
+                }
+                if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    pruned_at = Some(std::time::Instant::now());
+                    let pruning = outbox.clone();
+                    if let Ok(Err(error)) = tokio::task::spawn_blocking(move || pruning.prune(crate::auth::now())).await {
+                        tracing::error!(error = format!("{error:#}"), "cannot prune the outbox");
                     }
                 }
                 let looking = outbox.clone();
@@ -738,5 +780,27 @@ mod tests {
         let old = DocumentId::from_random([3; 16]);
         assert_eq!(outbox.derive(&old, &assigned_order(now.as_millis() - 10 * 24 * HOUR), now).unwrap(), 0, "past the window");
         assert_eq!(outbox.derive(&old, &AutoCommit::new(), now).unwrap(), 0, "a document that does not read gives nothing");
+    }
+
+    #[test]
+    fn notices_done_with_leave_the_log_after_the_retention_and_are_not_derived_again_and_pending_ones_stay() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let outbox = Outbox::open(&storage).unwrap();
+        let now = Timestamp::from_millis(100 * 24 * HOUR);
+        let (done, pending) = (DocumentId::from_random([4; 16]), DocumentId::from_random([5; 16]));
+        outbox.derive(&done, &assigned_order(now.as_millis() - HOUR), now).unwrap();
+        outbox.tree.insert(overdue_key(&done, &notice::overdue_event(now, 0)), &[]).unwrap();
+        // A site with a webhook: the second notice waits for its delivery.
+        let webhook = shared::api::WebhookSettings { url: "http://127.0.0.1:9/hook".into(), secret: "a-secret-of-the-site".into() };
+        outbox.set_site_channels(&SiteId::parse("hq").unwrap(), &SiteChannels { webhook: Some(webhook), ..SiteChannels::default() }).unwrap();
+        outbox.derive(&pending, &assigned_order(now.as_millis() - HOUR), now).unwrap();
+        assert_eq!(outbox.prune(now.plus(Span::days(29))).unwrap(), 0, "within the retention");
+        let later = now.plus(Span::days(31));
+        assert_eq!(outbox.prune(later).unwrap(), 1);
+        let left: Vec<DocumentId> = outbox.entries().unwrap().into_iter().map(|entry| entry.notice.document).collect();
+        assert_eq!(left, [pending], "a notice still to deliver stays");
+        assert!(outbox.tree.scan_prefix(b"o/").next().is_none(), "the old overdue mark went too");
+        assert_eq!(outbox.derive(&done, &assigned_order(now.as_millis() - HOUR), later).unwrap(), 0, "not derived again");
     }
 }
