@@ -179,13 +179,14 @@ impl Outbox {
                 notice::stocktake(*document, &stocktake, managers)
             }
             DocumentType::Inspection => {
-                let Ok(round) = Inspection::read_doc(doc) else { return Ok(0) };
-                // Differing answers are looked for only in rounds under way or submitted:
-                // the walk of the document is the cost of every round's change.
-                let conflicted_at = conflicts(doc)
+                // A walk of the round's maps finds differing answers (the cost every round's
+                // change pays); the round is read only when there are some.
+                let latest = conflicts(doc)
                     .ok()
                     .and_then(|found| found.iter().flat_map(|conflict| conflict.values.iter().map(|value| value.at)).max());
-                notice::round_conflict(*document, &round, &round.checklist.name.zh, conflicted_at, managers)
+                let Some(conflicted_at) = latest else { return Ok(0) };
+                let Ok(round) = Inspection::read_doc(doc) else { return Ok(0) };
+                notice::round_conflict(*document, &round, &round.checklist.name.zh, Some(conflicted_at), managers)
             }
             _ => Vec::new(),
         };
@@ -793,7 +794,9 @@ mod tests {
         outbox.tree.insert(overdue_key(&done, &notice::overdue_event(now, 0)), &[]).unwrap();
         // A site with a webhook: the second notice waits for its delivery.
         let webhook = shared::api::WebhookSettings { url: "http://127.0.0.1:9/hook".into(), secret: "a-secret-of-the-site".into() };
-        outbox.set_site_channels(&SiteId::parse("hq").unwrap(), &SiteChannels { webhook: Some(webhook), ..SiteChannels::default() }).unwrap();
+        outbox
+            .set_site_channels(&SiteId::parse("hq").unwrap(), &SiteChannels { webhook: Some(webhook), ..SiteChannels::default() })
+            .unwrap();
         outbox.derive(&pending, &assigned_order(now.as_millis() - HOUR), now).unwrap();
         assert_eq!(outbox.prune(now.plus(Span::days(29))).unwrap(), 0, "within the retention");
         let later = now.plus(Span::days(31));
