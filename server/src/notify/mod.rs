@@ -44,7 +44,7 @@ use shared::api::SiteChannels;
 use shared::directory::{Role, SiteId, Username};
 use shared::document::EntryId;
 use shared::document::catalog::SiteCatalog;
-use shared::document::conflicts::conflicts;
+use shared::document::conflicts::{collection_has_conflicts, conflicts};
 use shared::document::inspection::Inspection;
 use shared::document::stocktake::Stocktake;
 use shared::document::work_order::{Priority, Status, WorkOrder};
@@ -179,8 +179,11 @@ impl Outbox {
                 notice::stocktake(*document, &stocktake, managers)
             }
             DocumentType::Inspection => {
-                // A walk of the round's maps finds differing answers (the cost every round's
-                // change pays); the round is read only when there are some.
+                // One pass over the answers' keys says whether any were given differently
+                // (the cost every round's change pays); only then is the round read.
+                if !collection_has_conflicts(doc, "answers") {
+                    return Ok(0);
+                }
                 let latest = conflicts(doc)
                     .ok()
                     .and_then(|found| found.iter().flat_map(|conflict| conflict.values.iter().map(|value| value.at)).max());
@@ -672,10 +675,18 @@ impl Outbox {
         });
         let payload = serde_json::to_vec(&payload).expect("JSON of plain values");
         let subject = senders.public_url.clone().unwrap_or_else(|| "mailto:houqin@localhost".to_owned());
+        // The phones side by side: one whose push service is slow delays the rest by nothing.
+        let mut sends = tokio::task::JoinSet::new();
+        for phone in phones {
+            let (push, client, recipient, payload, subject) =
+                (self.push.clone(), client.clone(), notice.recipient.clone(), payload.clone(), subject.clone());
+            let urgent = notice.urgent;
+            sends.spawn(async move { push.send(&client, &recipient, &phone, &payload, urgent, &subject).await });
+        }
         let mut errors = Vec::new();
         let mut delivered = false;
-        for phone in &phones {
-            match self.push.send(client, &notice.recipient, phone, &payload, notice.urgent, &subject).await {
+        while let Some(sent) = sends.join_next().await {
+            match sent.map_err(|error| error.to_string()).and_then(|sent| sent) {
                 Ok(true) => delivered = true,
                 Ok(false) => {}
                 Err(error) => errors.push(error),
@@ -781,6 +792,41 @@ mod tests {
         let old = DocumentId::from_random([3; 16]);
         assert_eq!(outbox.derive(&old, &assigned_order(now.as_millis() - 10 * 24 * HOUR), now).unwrap(), 0, "past the window");
         assert_eq!(outbox.derive(&old, &AutoCommit::new(), now).unwrap(), 0, "a document that does not read gives nothing");
+    }
+
+    /// Two phones answered one item of a round differently: its starter is asked to
+    /// decide (the unit's directory has no managers), once; a round answered on one phone
+    /// tells nobody.
+    #[test]
+    fn answers_given_differently_on_a_round_are_told_to_its_starter_once() {
+        use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let outbox = Outbox::open(&storage).unwrap();
+        let now = Timestamp::from_millis(100 * 24 * HOUR);
+        let new = NewInspection {
+            site: SiteId::parse("hq").unwrap(),
+            template: "automerge:fire".into(),
+            checklist: shared::document::seeds::fire_safety(),
+            location: "hq-b1".into(),
+            rooms: Vec::new(),
+            assignees: Vec::new(),
+        };
+        let start = Inspection::start(ActorId::from([1; 16]), &new, &edit("inspector", now.as_millis() - HOUR)).unwrap();
+        let item = EntryId::parse("exits-clear").unwrap();
+        let mut first = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        first.answer(None, &item, &AnswerValue::Pass, &edit("inspector", now.as_millis() - 30 * 60_000)).unwrap();
+        let round = DocumentId::from_random([6; 16]);
+        assert_eq!(outbox.derive(&round, first.doc(), now).unwrap(), 0, "one phone's answers differ from nothing");
+        let mut second = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
+        second.answer(None, &item, &AnswerValue::Fail, &edit("deputy", now.as_millis() - 20 * 60_000)).unwrap();
+        let mut merged = first.into_doc();
+        merged.merge(second.doc_mut()).unwrap();
+        assert_eq!(outbox.derive(&round, &merged, now).unwrap(), 1);
+        assert_eq!(outbox.derive(&round, &merged, now.plus_millis(HOUR)).unwrap(), 0, "told once");
+        let entry = outbox.entries().unwrap().remove(0);
+        assert_eq!((entry.notice.kind, entry.notice.recipient.as_str()), (notice::NoticeKind::Conflict, "inspector"));
+        assert_eq!(entry.notice.path(), format!("/rounds/{round}"));
     }
 
     #[test]

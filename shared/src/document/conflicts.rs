@@ -44,6 +44,16 @@ pub struct Conflict {
     pub values: Vec<ConflictingValue>,
 }
 
+/// Whether the root map `collection` of `doc` (a round's `answers`, say) holds a key with
+/// more than one value: one pass over its keys, not a walk of the document. An answer given
+/// again is a new map at its key, so answers given concurrently show here.
+pub fn collection_has_conflicts(doc: &AutoCommit, collection: &str) -> bool {
+    match doc.get(&ROOT, collection) {
+        Ok(Some((Value::Object(ObjType::Map), map))) => doc.map_range(&map, ..).any(|item| item.conflict),
+        _ => false,
+    }
+}
+
 /// Every conflicting field of `doc`, in key order, depth first. Reading who made each value
 /// needs a document without a pending transaction: only a document with conflicts is copied
 /// for that.
@@ -287,6 +297,13 @@ mod answer_conflicts {
     use crate::document::inspection::{AnswerValue, Inspection};
     use crate::document::testing::{edit, fire_round_at_hq};
 
+    /// The round `start` with one answer given on one phone.
+    fn first_alone(start: &Inspection) -> AutoCommit {
+        let mut alone = Inspection::from_doc(start.doc().clone().with_actor(ActorId::from([4; 16]))).unwrap();
+        alone.answer(None, &EntryId::parse("exits-clear").unwrap(), &AnswerValue::Pass, &edit("inspector", 2_000)).unwrap();
+        alone.into_doc()
+    }
+
     #[test]
     fn two_answers_to_one_item_are_shown_and_one_is_chosen() {
         let start = Inspection::start(ActorId::from([1; 16]), &fire_round_at_hq(&[]), &edit("inspector", 1_000)).unwrap();
@@ -298,6 +315,8 @@ mod answer_conflicts {
         let mut merged = first.into_doc();
         merged.merge(second.doc_mut()).unwrap();
 
+        assert!(!collection_has_conflicts(&first_alone(&start), "answers"), "one phone's answer differs from nothing");
+        assert!(collection_has_conflicts(&merged, "answers"));
         let found = conflicts(&merged).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, ["answers", "-/exits-clear"]);
@@ -314,6 +333,7 @@ mod answer_conflicts {
         let manager_answer = found[0].values.iter().find(|value| value.user.as_deref() == Some("manager")).unwrap().id.clone();
         resolve(&mut merged, &found[0].path, &manager_answer, &edit("manager", 4_000)).unwrap();
         assert!(conflicts(&merged).unwrap().is_empty());
+        assert!(!collection_has_conflicts(&merged, "answers"), "resolved");
         let view = Inspection::from_doc(merged).unwrap().read().unwrap();
         let answer = &view.answers[&("-".to_owned(), item)];
         assert_eq!((answer.value.clone(), answer.user.as_str()), (AnswerValue::Fail, "manager"));
