@@ -50,7 +50,7 @@ use shared::document::stocktake::Stocktake;
 use shared::document::work_order::{Priority, Status, WorkOrder};
 use shared::document::{DocumentType, read_header};
 use shared::notice::{self, Channel, Delivery, Escalation, Failure, Notice, NoticeSettings, OutboxEntry};
-use shared::projection::Summary;
+use shared::projection::{Projection, Summary};
 use shared::protocol::DocumentId;
 use shared::schedule::RoundFact;
 use shared::time::{Span, Timestamp};
@@ -58,7 +58,7 @@ use sled::transaction::TransactionError;
 use tokio::sync::Notify;
 
 use crate::Storage;
-use crate::directory::Directory;
+use crate::directory::{Directory, SiteRecord};
 use crate::documents::DocumentStore;
 use crate::projections::Projections;
 use crate::storage::trees;
@@ -207,6 +207,10 @@ impl Outbox {
         let mut added = 0;
         for notice in notices {
             let id = notice.id();
+            // Most of what time brings was told before: nothing more to work out for it.
+            if self.tree.contains_key(notice_key(&id)).context("cannot read the outbox")? {
+                continue;
+            }
             let mut deliveries = channels.iter().map(|channel| (*channel, Delivery::due(now))).collect::<BTreeMap<_, _>>();
             let settings = self.settings(&notice.recipient)?;
             if let Some(at) = settings.when(&notice, now) {
@@ -257,117 +261,139 @@ impl Outbox {
         users.into_iter().filter(|user| !user.disabled && user.role_at(site) == Some(role)).map(|user| user.username).collect()
     }
 
-    /// Adds the notices of open orders past their due time that have reached a level of
-    /// their site's escalation not told yet (`shared::notice::overdue`). The orders come
-    /// from the projections; an order is opened only when a level is new, and each level
-    /// told is marked (`o/` + document + `/` + event) so it is not looked at again.
-    /// Blocking.
+    /// Everything time brings, looked at every `OVERDUE_EVERY`: overdue orders, urgent ones
+    /// left undispatched, stock that fell to its reorder point and rounds missed. Each
+    /// site's projections are read once for all of them. Blocking.
+    pub fn derive_timed(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
+        let mut added = 0;
+        for site in self.directory.sites()? {
+            let summaries = projections.site(&site.id)?;
+            added += self.overdue_at(&site.id, &summaries, now)?;
+            added += self.undispatched_at(&site.id, &summaries, now)?;
+            added += self.from_catalog(&site, &summaries, now, utc_offset_minutes)?;
+        }
+        Ok(added)
+    }
+
+    /// [`Outbox::overdue_at`] at every site. Blocking.
     pub fn derive_overdue(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
-            let escalation = self.site_channels(&site.id)?.escalation.unwrap_or(Escalation::DEFAULT);
-            for projection in projections.site(&site.id)? {
-                let Summary::WorkOrder(summary) = &projection.summary else { continue };
-                let Some(due) = summary.due_at.filter(|due| *due < now && summary.status.is_open()) else { continue };
-                let Ok(document) = DocumentId::parse(&projection.document) else { continue };
-                let markers: Vec<Vec<u8>> = escalation
-                    .reached(due, now)
-                    .into_iter()
-                    .filter(|(_, at)| *at >= now.minus(NOTICE_WINDOW))
-                    .map(|(level, _)| overdue_key(&document, &notice::overdue_event(due, level)))
-                    .collect();
-                if markers.iter().all(|marker| self.tree.contains_key(marker).unwrap_or(false)) {
-                    continue;
-                }
-                let Some(doc) = self.documents.load(&document)? else { continue };
-                let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
-                let notices = notice::overdue(document, &order, now, escalation, || self.staff(&site.id));
-                added += self.add(&site.id, notices, now)?;
-                for marker in markers {
-                    self.tree.insert(marker, &[]).context("cannot mark an overdue level as told")?;
-                }
-            }
+            added += self.overdue_at(&site.id, &projections.site(&site.id)?, now)?;
         }
         Ok(added)
     }
 
-    /// Adds the notices of urgent orders waiting for dispatch longer than their site's
-    /// `Escalation::undispatched` (`shared::notice::undispatched`), each once: the order
-    /// is opened only when its wait is new to the outbox (marked like overdue levels).
-    /// Blocking.
+    /// [`Outbox::undispatched_at`] at every site. Blocking.
     pub fn derive_undispatched(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
-            let escalation = self.site_channels(&site.id)?.escalation.unwrap_or(Escalation::DEFAULT);
-            for projection in projections.site(&site.id)? {
-                let Summary::WorkOrder(summary) = &projection.summary else { continue };
-                let waiting = summary.priority == Priority::Urgent && matches!(summary.status, Status::Reported | Status::Reopened);
-                if !waiting || summary.reported_at.plus(escalation.undispatched) >= now {
-                    continue;
-                }
-                let Ok(document) = DocumentId::parse(&projection.document) else { continue };
-                // A report's wait is named by the report's time, known without opening the
-                // order; a reopening's by the reopening's.
-                let reported = notice::undispatched_event(summary.reported_at);
-                if summary.status == Status::Reported
-                    && self.tree.contains_key(overdue_key(&document, &reported)).context("cannot read the outbox")?
-                {
-                    continue;
-                }
-                let Some(doc) = self.documents.load(&document)? else { continue };
-                let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
-                let notices = notice::undispatched(document, &order, now, escalation, || self.staff(&site.id));
-                let Some(event) = notices.first().map(|notice| notice.event.clone()) else { continue };
-                let marker = overdue_key(&document, &event);
-                if self.tree.contains_key(&marker).context("cannot read the outbox")? {
-                    continue;
-                }
-                added += self.add(&site.id, notices, now)?;
-                self.tree.insert(marker, &[]).context("cannot mark an undispatched order as told")?;
-            }
+            added += self.undispatched_at(&site.id, &projections.site(&site.id)?, now)?;
         }
         Ok(added)
     }
 
-    /// Adds the notices each site's catalog gives as time passes: stock items at or below
-    /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog) and
-    /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
-    /// from the rounds' projections, in the calendar `utc_offset_minutes` east of UTC).
-    /// Each catalog is read whole. Blocking.
+    /// [`Outbox::from_catalog`] at every site. Blocking.
     pub fn derive_from_catalogs(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
-            let Some(catalog_id) = site.catalog else { continue };
-            let Some(doc) = self.documents.load(&catalog_id)? else { continue };
-            let Ok(catalog) = SiteCatalog::read_doc(&doc) else { continue };
-            let mut notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
-            if !catalog.schedules.is_empty() {
-                let rounds: Vec<RoundFact> = projections
-                    .site(&site.id)?
-                    .into_iter()
-                    .filter_map(|projection| match projection.summary {
-                        Summary::Inspection(round) => Some(RoundFact {
-                            template: round.template,
-                            place: round.location,
-                            started_at: projection.created_at,
-                            submitted_at: round.submitted_at,
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                notices.extend(notice::missed_rounds(catalog_id, &catalog, &rounds, now, utc_offset_minutes, || self.staff(&site.id).0));
-            }
-            added += self.add(&site.id, notices, now)?;
+            added += self.from_catalog(&site, &projections.site(&site.id)?, now, utc_offset_minutes)?;
         }
         Ok(added)
     }
 
-    /// Everything time brings: overdue orders, urgent ones left undispatched, stock that
-    /// fell to its reorder point and rounds missed. Blocking.
-    pub fn derive_timed(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
-        Ok(self.derive_overdue(projections, now)?
-            + self.derive_undispatched(projections, now)?
-            + self.derive_from_catalogs(projections, now, utc_offset_minutes)?)
+    /// Adds the notices of a site's open orders past their due time that have reached a
+    /// level of its escalation not told yet (`shared::notice::overdue`), from its
+    /// projections `summaries`; an order is opened only when a level is new, and each level
+    /// told is marked (`o/` + document + `/` + event) so it is not looked at again.
+    fn overdue_at(&self, site: &SiteId, summaries: &[Projection], now: Timestamp) -> anyhow::Result<usize> {
+        let escalation = self.site_channels(site)?.escalation.unwrap_or(Escalation::DEFAULT);
+        let mut added = 0;
+        for projection in summaries {
+            let Summary::WorkOrder(summary) = &projection.summary else { continue };
+            let Some(due) = summary.due_at.filter(|due| *due < now && summary.status.is_open()) else { continue };
+            let Ok(document) = DocumentId::parse(&projection.document) else { continue };
+            let markers: Vec<Vec<u8>> = escalation
+                .reached(due, now)
+                .into_iter()
+                .filter(|(_, at)| *at >= now.minus(NOTICE_WINDOW))
+                .map(|(level, _)| overdue_key(&document, &notice::overdue_event(due, level)))
+                .collect();
+            if markers.iter().all(|marker| self.tree.contains_key(marker).unwrap_or(false)) {
+                continue;
+            }
+            let Some(doc) = self.documents.load(&document)? else { continue };
+            let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
+            let notices = notice::overdue(document, &order, now, escalation, || self.staff(site));
+            added += self.add(site, notices, now)?;
+            for marker in markers {
+                self.tree.insert(marker, &[]).context("cannot mark an overdue level as told")?;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Adds the notices of a site's urgent orders waiting for dispatch longer than its
+    /// `Escalation::undispatched` (`shared::notice::undispatched`), each once: the order
+    /// is opened only when its wait is new to the outbox (marked like overdue levels).
+    fn undispatched_at(&self, site: &SiteId, summaries: &[Projection], now: Timestamp) -> anyhow::Result<usize> {
+        let escalation = self.site_channels(site)?.escalation.unwrap_or(Escalation::DEFAULT);
+        let mut added = 0;
+        for projection in summaries {
+            let Summary::WorkOrder(summary) = &projection.summary else { continue };
+            let waiting = summary.priority == Priority::Urgent && matches!(summary.status, Status::Reported | Status::Reopened);
+            if !waiting || summary.reported_at.plus(escalation.undispatched) >= now {
+                continue;
+            }
+            let Ok(document) = DocumentId::parse(&projection.document) else { continue };
+            // A report's wait is named by the report's time, known without opening the
+            // order; a reopening's by the reopening's.
+            let reported = notice::undispatched_event(summary.reported_at);
+            if summary.status == Status::Reported
+                && self.tree.contains_key(overdue_key(&document, &reported)).context("cannot read the outbox")?
+            {
+                continue;
+            }
+            let Some(doc) = self.documents.load(&document)? else { continue };
+            let Ok(order) = WorkOrder::read_doc(&doc) else { continue };
+            let notices = notice::undispatched(document, &order, now, escalation, || self.staff(site));
+            let Some(event) = notices.first().map(|notice| notice.event.clone()) else { continue };
+            let marker = overdue_key(&document, &event);
+            if self.tree.contains_key(&marker).context("cannot read the outbox")? {
+                continue;
+            }
+            added += self.add(site, notices, now)?;
+            self.tree.insert(marker, &[]).context("cannot mark an undispatched order as told")?;
+        }
+        Ok(added)
+    }
+
+    /// Adds the notices a site's catalog gives as time passes: stock items at or below
+    /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog) and
+    /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
+    /// from the rounds in `summaries`, in the calendar `utc_offset_minutes` east of UTC).
+    /// The catalog is read whole.
+    fn from_catalog(&self, site: &SiteRecord, summaries: &[Projection], now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
+        let Some(catalog_id) = site.catalog else { return Ok(0) };
+        let Some(doc) = self.documents.load(&catalog_id)? else { return Ok(0) };
+        let Ok(catalog) = SiteCatalog::read_doc(&doc) else { return Ok(0) };
+        let mut notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
+        if !catalog.schedules.is_empty() {
+            let rounds: Vec<RoundFact> = summaries
+                .iter()
+                .filter_map(|projection| match &projection.summary {
+                    Summary::Inspection(round) => Some(RoundFact {
+                        template: round.template.clone(),
+                        place: round.location.clone(),
+                        started_at: projection.created_at,
+                        submitted_at: round.submitted_at,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            notices.extend(notice::missed_rounds(catalog_id, &catalog, &rounds, now, utc_offset_minutes, || self.staff(&site.id).0));
+        }
+        self.add(&site.id, notices, now)
     }
 
     fn entry(&self, id: &str) -> anyhow::Result<Option<OutboxEntry>> {
