@@ -270,7 +270,7 @@ impl Outbox {
             let summaries = projections.site(&site.id)?;
             added += self.overdue_at(&site.id, &summaries, now)?;
             added += self.undispatched_at(&site.id, &summaries, now)?;
-            added += self.from_catalog(&site, &summaries, now, utc_offset_minutes)?;
+            added += self.catalog_at(&site, &summaries, now, utc_offset_minutes)?;
         }
         Ok(added)
     }
@@ -293,11 +293,11 @@ impl Outbox {
         Ok(added)
     }
 
-    /// [`Outbox::from_catalog`] at every site. Blocking.
+    /// [`Outbox::catalog_at`] at every site. Blocking.
     pub fn derive_from_catalogs(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
-            added += self.from_catalog(&site, &projections.site(&site.id)?, now, utc_offset_minutes)?;
+            added += self.catalog_at(&site, &projections.site(&site.id)?, now, utc_offset_minutes)?;
         }
         Ok(added)
     }
@@ -373,7 +373,7 @@ impl Outbox {
     /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
     /// from the rounds in `summaries`, in the calendar `utc_offset_minutes` east of UTC).
     /// The catalog is read whole.
-    fn from_catalog(&self, site: &SiteRecord, summaries: &[Projection], now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
+    fn catalog_at(&self, site: &SiteRecord, summaries: &[Projection], now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
         let Some(catalog_id) = site.catalog else { return Ok(0) };
         let Some(doc) = self.documents.load(&catalog_id)? else { return Ok(0) };
         let Ok(catalog) = SiteCatalog::read_doc(&doc) else { return Ok(0) };
