@@ -127,6 +127,13 @@ pub async fn sign_out(current: CurrentSession, replica: Replica) -> Result<(), A
         crate::inbox::forget_seen(&session.user.username);
         // Not waited for: a phone with no connection signs out all the same.
         spawn_local(async move {
+            // This phone stops taking the person's notices (whoever signs in next is
+            // someone else), before the token that may say so is done with.
+            if crate::push::is_on().await
+                && let Err(error) = crate::push::turn_off(&session.token).await
+            {
+                leptos::logging::warn!("cannot turn this phone's notifications off: {error}");
+            }
             if let Err(error) = crate::server::sign_out(&session.token).await {
                 leptos::logging::warn!("the server did not hear of the sign-out: {error}");
             }
