@@ -71,9 +71,9 @@ self.addEventListener("push", (event) => {
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  // The link may name the site's public address: the app opens the path here.
+  // The link may name the site's public address: the app opens its page here.
   const target = new URL(event.notification.data?.url || "/", self.location.origin);
-  const path = target.origin === self.location.origin || target.pathname.startsWith("/orders/") ? target.pathname : "/";
+  const path = isAppRoute(target.pathname) ? target.pathname : "/";
   event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
     const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
     if (open) return open.focus().then((client) => (client || open).navigate(path));
