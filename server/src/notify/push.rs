@@ -131,10 +131,19 @@ impl Push {
     }
 
     /// Keeps `subscription` for `user` (again, if it was kept: the same endpoint is one
-    /// phone), dropping their oldest beyond `MAX_SUBSCRIPTIONS`. Blocking.
+    /// phone), dropping their oldest beyond `MAX_SUBSCRIPTIONS`. The phone is theirs from
+    /// now on: anyone else it was subscribed for (who left without signing out) is told
+    /// nothing more on it. Blocking.
     pub fn subscribe(&self, user: &Username, subscription: Subscription, now: Timestamp) -> anyhow::Result<()> {
         let subscription = Subscription { added_at: now, ..subscription };
         let key = subscription_key(user, &subscription.endpoint);
+        let endpoint_hash = Sha256::digest(subscription.endpoint.as_bytes());
+        for other in self.subscriptions.iter().keys() {
+            let other = other.context("cannot read push subscriptions")?;
+            if other.ends_with(endpoint_hash.as_slice()) && other != key.as_slice() {
+                self.subscriptions.remove(other).context("cannot drop a push subscription")?;
+            }
+        }
         self.subscriptions.insert(key, serde_json::to_vec(&subscription)?).context("cannot keep a push subscription")?;
         let mut kept = self.of(user)?;
         if kept.len() > MAX_SUBSCRIPTIONS {
@@ -267,4 +276,44 @@ fn encrypt(payload: &[u8], keys: &Keys) -> anyhow::Result<Vec<u8>> {
     let public = server_public.as_ref();
     let id_length = u8::try_from(public.len()).expect("65 bytes");
     Ok([salt.as_slice(), &RECORD_SIZE.to_be_bytes(), &[id_length], public, &record].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(endpoint: &str) -> Subscription {
+        // A point on P-256 (the generator) and a secret.
+        let generator = "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
+        Subscription {
+            endpoint: endpoint.to_owned(),
+            keys: SubscriptionKeys { p256dh: generator.to_owned(), auth: "AAAAAAAAAAAAAAAAAAAAAA".to_owned() },
+            added_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn a_phone_subscribed_by_someone_else_is_theirs_alone_and_each_person_keeps_ten_at_most() {
+        let data = tempfile::tempdir().unwrap();
+        let push = Push::open(&Storage::open(data.path()).unwrap()).unwrap();
+        let (tech, teacher) = (Username::parse("tech").unwrap(), Username::parse("teacher").unwrap());
+        let shared_phone = phone("https://push.example/shared").checked().unwrap();
+        push.subscribe(&tech, shared_phone.clone(), Timestamp::from_millis(1)).unwrap();
+        push.subscribe(&teacher, shared_phone, Timestamp::from_millis(2)).unwrap();
+        assert!(!push.has_any(&tech).unwrap(), "the phone is the teacher's now");
+        assert_eq!(push.of(&teacher).unwrap().len(), 1);
+        for n in 0..12 {
+            push.subscribe(&tech, phone(&format!("https://push.example/{n}")), Timestamp::from_millis(10 + n)).unwrap();
+        }
+        let kept: Vec<String> = push.of(&tech).unwrap().into_iter().map(|phone| phone.endpoint).collect();
+        assert_eq!(kept.len(), MAX_SUBSCRIPTIONS);
+        assert!(
+            !kept.contains(&"https://push.example/0".to_owned()) && kept.contains(&"https://push.example/11".to_owned()),
+            "the oldest went"
+        );
+        assert_eq!(phone("http://push.example/x").checked(), Err(BadSubscription::Endpoint));
+        let mut off_curve = phone("https://push.example/x");
+        off_curve.keys.p256dh = Base64UrlUnpadded::encode_string(&[4; 65]);
+        assert_eq!(off_curve.checked(), Err(BadSubscription::Keys));
+    }
 }
