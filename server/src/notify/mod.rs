@@ -265,39 +265,37 @@ impl Outbox {
     /// left undispatched, stock that fell to its reorder point and rounds missed. Each
     /// site's projections are read once for all of them. Blocking.
     pub fn derive_timed(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
-        let mut added = 0;
-        for site in self.directory.sites()? {
-            let summaries = projections.site(&site.id)?;
-            added += self.overdue_at(&site.id, &summaries, now)?;
-            added += self.undispatched_at(&site.id, &summaries, now)?;
-            added += self.catalog_at(&site, &summaries, now, utc_offset_minutes)?;
-        }
-        Ok(added)
+        self.at_every_site(projections, |site, summaries| {
+            Ok(self.overdue_at(&site.id, summaries, now)?
+                + self.undispatched_at(&site.id, summaries, now)?
+                + self.catalog_at(site, summaries, now, utc_offset_minutes)?)
+        })
     }
 
     /// [`Outbox::overdue_at`] at every site. Blocking.
     pub fn derive_overdue(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
-        let mut added = 0;
-        for site in self.directory.sites()? {
-            added += self.overdue_at(&site.id, &projections.site(&site.id)?, now)?;
-        }
-        Ok(added)
+        self.at_every_site(projections, |site, summaries| self.overdue_at(&site.id, summaries, now))
     }
 
     /// [`Outbox::undispatched_at`] at every site. Blocking.
     pub fn derive_undispatched(&self, projections: &Projections, now: Timestamp) -> anyhow::Result<usize> {
-        let mut added = 0;
-        for site in self.directory.sites()? {
-            added += self.undispatched_at(&site.id, &projections.site(&site.id)?, now)?;
-        }
-        Ok(added)
+        self.at_every_site(projections, |site, summaries| self.undispatched_at(&site.id, summaries, now))
     }
 
     /// [`Outbox::catalog_at`] at every site. Blocking.
     pub fn derive_from_catalogs(&self, projections: &Projections, now: Timestamp, utc_offset_minutes: i32) -> anyhow::Result<usize> {
+        self.at_every_site(projections, |site, summaries| self.catalog_at(site, summaries, now, utc_offset_minutes))
+    }
+
+    /// The notices `derive` adds at each site from its projections, read once, in all.
+    fn at_every_site(
+        &self,
+        projections: &Projections,
+        derive: impl Fn(&SiteRecord, &[Projection]) -> anyhow::Result<usize>,
+    ) -> anyhow::Result<usize> {
         let mut added = 0;
         for site in self.directory.sites()? {
-            added += self.catalog_at(&site, &projections.site(&site.id)?, now, utc_offset_minutes)?;
+            added += derive(&site, &projections.site(&site.id)?)?;
         }
         Ok(added)
     }
