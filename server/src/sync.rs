@@ -316,63 +316,83 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
     ping.tick().await;
     let mut heard = tokio::time::Instant::now();
     let mut frames = TokenBucket::full(tokio::time::Instant::now().into_std());
-    loop {
+    // Why the server closes the connection, if it does.
+    let closing: Option<CloseFrame> = loop {
         tokio::select! {
             incoming = socket.recv() => match incoming.inspect(|_| heard = tokio::time::Instant::now()) {
                 Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) if frames.take(1.0, FRAME_RATE, tokio::time::Instant::now().into_std()).is_err() => {
                     tracing::warn!(connection = connection.0, "closing a sync connection that sends too fast");
                     let error = shared::protocol::Message::Error { message: "too many messages; slow down and reconnect".to_owned() };
                     let _ = socket.send(WsMessage::Binary(shared::protocol::encode(&error).into())).await;
-                    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: "rate limit".into() }))).await;
-                    break;
+                    break Some(CloseFrame { code: 1008, reason: "rate limit".into() });
                 }
                 // Waiting for a turn stops reading: the peer's sends back up, not the hub.
                 Some(Ok(WsMessage::Binary(frame))) => {
-                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break None };
                     // Time spent waiting for the hub is not the peer's silence.
                     heard = tokio::time::Instant::now();
                     let _ = hub.commands.send(Command::Frame { connection, frame: frame.to_vec(), turn });
                 }
                 // Not a protocol frame: the role answers it with an error and a close.
                 Some(Ok(WsMessage::Text(text))) => {
-                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break None };
                     let _ = hub.commands.send(Command::Frame { connection, frame: text.as_bytes().to_vec(), turn });
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break None,
             },
             outgoing = to_send.recv() => match outgoing {
                 Some(Outbound::Frame(frame)) => {
                     let length = frame.len();
                     if socket.send(WsMessage::Binary(frame.into())).await.is_err() {
-                        break;
+                        break None;
                     }
                     queued.fetch_sub(length, Ordering::Relaxed);
                 }
                 Some(Outbound::Close(reason)) => {
-                    let reason = close_reason(&reason).to_owned();
-                    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: reason.into() }))).await;
-                    break;
+                    break Some(CloseFrame { code: 1008, reason: close_reason(&reason).to_owned().into() });
                 }
-                None => break,
+                None => break None,
             },
             _ = ping.tick() => {
                 if heard.elapsed() > hub.ping_every * UNANSWERED_PINGS {
                     tracing::info!(connection = connection.0, "closing a sync connection that answers no pings");
-                    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: "no answer to pings".into() }))).await;
-                    break;
+                    break Some(CloseFrame { code: 1001, reason: "no answer to pings".into() });
                 }
                 if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                    break;
+                    break None;
                 }
             }
             () = &mut expired, if lasts.is_some() => {
-                let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: "the sign-in expired: sign in again".into() }))).await;
+                break Some(CloseFrame { code: 1008, reason: "the sign-in expired: sign in again".into() });
+            }
+        }
+    };
+    let _ = hub.commands.send(Command::Disconnected { connection });
+    if let Some(close) = closing {
+        close_handshake(socket, close).await;
+    }
+}
+
+/// How long a closing socket waits for its peer's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Sends `close` and reads (dropping) what the peer still sends until its close frame
+/// answers, for at most [`CLOSE_WAIT`]. A socket dropped with unread bytes waiting is
+/// reset by the kernel, and a peer still sending would then lose the close frame and its
+/// reason to the reset before reading them.
+async fn close_handshake(mut socket: WebSocket, close: CloseFrame) {
+    if socket.send(WsMessage::Close(Some(close))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, WsMessage::Close(_)) {
                 break;
             }
         }
-    }
-    let _ = hub.commands.send(Command::Disconnected { connection });
+    })
+    .await;
 }
 
 /// Closed connections' reasons, logged at WARN once a minute per person at most (with how
