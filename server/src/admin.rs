@@ -51,7 +51,7 @@ pub fn create_site(directory: &Directory, store: &DocumentStore, request: &NewSi
     if name.is_empty() {
         return Err(AppError::BadRequest("a site needs a name".to_owned()));
     }
-    let mut site = SiteRecord { id, name: name.to_owned(), catalog: None };
+    let mut site = SiteRecord { id, name: name.to_owned(), catalog: None, public: Default::default() };
     if !directory.create_site(&site)? {
         return Err(AppError::Conflict(format!("a site {:?} exists already", site.id.as_str())));
     }
@@ -66,6 +66,12 @@ pub fn create_user(directory: &Directory, request: &NewUser, may_assign: impl Fn
     let username = Username::parse(&request.username).map_err(|error| bad(error.to_string()))?;
     if username.as_str() == SETUP_USER {
         return Err(bad(format!("{SETUP_USER:?} names the server's own setup; choose another user name")));
+    }
+    // Names the documents use for who is not a person: changes made in them are no one's.
+    for reserved in [shared::public::PUBLIC_REPORTER, shared::document::work_order::PLANNER] {
+        if username.as_str() == reserved {
+            return Err(bad(format!("{reserved:?} names changes no person makes; choose another user name")));
+        }
     }
     let display_name = request.display_name.trim();
     if display_name.is_empty() {

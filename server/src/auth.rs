@@ -32,7 +32,7 @@ use shared::time::Timestamp;
 use crate::directory::{UserRecord, hash_password, verify_password};
 use crate::reach::ClientIp;
 use crate::storage::trees;
-use crate::token_bucket::{Rate, TokenBucket};
+use crate::token_bucket::{Paced, Paces, Rate};
 use crate::{AppError, AppState, Storage};
 
 /// How long a token stays valid: long enough for a phone to work offline for weeks.
@@ -440,7 +440,7 @@ async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeRe
 ///   try every few seconds. Its owner waits as long, but only while someone guesses, and
 ///   never longer than a bucket takes to earn a turn.
 pub struct LoginThrottle {
-    buckets: Mutex<HashMap<ThrottleKey, TokenBucket>>,
+    paces: Paces<ThrottleKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -450,8 +450,8 @@ enum ThrottleKey {
     Account(String),
 }
 
-impl ThrottleKey {
-    const fn rate(&self) -> Rate {
+impl Paced for ThrottleKey {
+    fn rate(&self) -> Rate {
         match self {
             ThrottleKey::Address(_) => PER_ADDRESS,
             ThrottleKey::UserAt(..) => PER_USER,
@@ -466,24 +466,29 @@ const PER_ADDRESS: Rate = Rate { burst: 30.0, per_second: 1.0 / 2.0 };
 const PER_USER: Rate = Rate { burst: 5.0, per_second: 1.0 / 30.0 };
 /// Ten attempts at once, then one every six seconds.
 const PER_ACCOUNT: Rate = Rate { burst: 10.0, per_second: 1.0 / 6.0 };
-/// The table's size: past it, buckets that have refilled are forgotten, and if that is not
-/// enough, the fullest (those holding back least) go first.
+/// The table's size (see [`Paces`]).
 const MAX_TRACKED: usize = 10_000;
+
+/// An address as it is counted: an IPv4-mapped IPv6 address as the IPv4 address, any
+/// other IPv6 address by its /64 (what one household or phone is given).
+pub fn counted_address(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
+}
 
 impl LoginThrottle {
     pub fn new() -> LoginThrottle {
-        LoginThrottle { buckets: Mutex::new(HashMap::new()) }
+        LoginThrottle { paces: Paces::new(MAX_TRACKED) }
     }
 
     /// The buckets an attempt draws on; a name no account could have has no account.
     fn keys(address: IpAddr, username: Option<&str>) -> Vec<ThrottleKey> {
-        let address = match address {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-            },
-            v4 => v4,
-        };
+        let address = counted_address(address);
         let name = username.unwrap_or(NOT_A_USER_NAME).to_owned();
         let mut keys = vec![ThrottleKey::Address(address), ThrottleKey::UserAt(address, name)];
         if let Some(username) = username {
@@ -496,47 +501,18 @@ impl LoginThrottle {
     /// name) from `address`, or says how long to wait for one. Checked and taken under one
     /// lock, from every bucket or from none.
     pub fn attempt(&self, address: IpAddr, username: Option<&str>, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let keys = Self::keys(address, username);
-        let full = TokenBucket::full(now);
-        let wait = keys.iter().filter_map(|key| buckets.get(key).unwrap_or(&full).wait(1.0, key.rate(), now)).max();
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        Self::bound(&mut buckets, now);
-        for key in keys {
-            let rate = key.rate();
-            buckets.entry(key).or_insert(full).charge(1.0, rate, now);
-        }
-        Ok(())
+        self.paces.attempt(&Self::keys(address, username), now)
     }
 
     /// An attempt that was no guess after all gives its turns back: the password was right
     /// (which also forgives that user's earlier mistakes at this address), or it was never
     /// checked.
     pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool, now: Instant) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for key in Self::keys(address, username) {
             if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
-                buckets.remove(&key);
-            } else if let Some(bucket) = buckets.get_mut(&key) {
-                bucket.give_back(1.0, key.rate(), now);
-            }
-        }
-    }
-
-    fn bound(buckets: &mut HashMap<ThrottleKey, TokenBucket>, now: Instant) {
-        if buckets.len() < MAX_TRACKED {
-            return;
-        }
-        buckets.retain(|key, bucket| !bucket.is_full(key.rate(), now));
-        if buckets.len() >= MAX_TRACKED {
-            let mut fullest: Vec<(f64, ThrottleKey)> =
-                buckets.iter().map(|(key, bucket)| (bucket.level(key.rate(), now) / key.rate().burst, key.clone())).collect();
-            fullest.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let excess = buckets.len() - MAX_TRACKED / 2;
-            for (_, key) in fullest.into_iter().take(excess) {
-                buckets.remove(&key);
+                self.paces.forget(&key);
+            } else {
+                self.paces.give_back(&key, now);
             }
         }
     }
@@ -694,7 +670,7 @@ mod tests {
         for host in 0..(3 * MAX_TRACKED as u32) {
             let _ = throttle.attempt(IpAddr::from((0x0b00_0000 + host).to_be_bytes()), None, now);
         }
-        assert!(throttle.buckets.lock().unwrap().len() <= MAX_TRACKED);
+        assert!(throttle.paces.tracked() <= MAX_TRACKED);
         assert!(throttle.attempt(guesser, Some("manager"), now).is_err(), "a held guesser stays held");
     }
 }

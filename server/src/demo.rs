@@ -134,7 +134,9 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         ),
     ];
     for (id, name, starter) in starters {
-        let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None };
+        // Headquarters takes reports from anyone who scans a label; the plant does not.
+        let public = shared::public::PublicReporting { open: id == "hq", ..Default::default() };
+        let mut site = SiteRecord { id: SiteId::parse(id)?, name: name.to_owned(), catalog: None, public };
         create_site_documents(directory, &store, &mut site, &admin, auth::now(), &starter)?;
     }
     Ok(())

@@ -26,6 +26,9 @@ pub struct SiteRecord {
     /// The site's catalog document (places, assets, stock, templates), once created.
     #[serde(default)]
     pub catalog: Option<DocumentId>,
+    /// Whether people without an account may report faults from its labels.
+    #[serde(default)]
+    pub public: shared::public::PublicReporting,
 }
 
 /// A person as stored.

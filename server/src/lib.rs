@@ -24,6 +24,7 @@ pub mod os;
 mod people;
 pub mod projections;
 pub mod provision;
+pub mod public;
 pub mod reach;
 mod review;
 pub mod setup;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub mail: Option<notify::mail::Mailer>,
     /// `--utc-offset-minutes`: the sites' local calendar.
     pub utc_offset_minutes: i32,
+    /// Reports from people without an account: tracking links, paces, labels.
+    pub public: Arc<public::Public>,
     /// `--bench-anonymous-sync`: sync without a session (loopback only).
     pub anonymous_sync: bool,
     /// Bounds on open connections and how long one may idle (`connections`).
@@ -106,6 +109,7 @@ impl AppState {
             hashing: Arc::new(tokio::sync::Semaphore::new(auth::hashing_permits())),
             tickets: Arc::new(auth::SyncTickets::default()),
             reach: Arc::new(reach::Reach::default()),
+            public: Arc::new(public::Public::open(&storage)?),
             storage,
             app_files: app_files.into(),
             sync,
@@ -125,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         .merge(history::router())
         .merge(labels::router())
         .merge(people::router())
+        .merge(public::router())
         .merge(notify::settings::router())
         .merge(review::router())
         .merge(blobs::router())

@@ -54,6 +54,11 @@ pub mod trees {
     /// subscriptions ([`crate::notify::push`]).
     pub const NOTIFY_PEOPLE: &str = "notify_people";
     pub const PUSH_SUBSCRIPTIONS: &str = "push_subscriptions";
+    /// Reports from the public: tracking links, the orders they made, and addresses whose
+    /// reports were spam ([`crate::public`]).
+    pub const PUBLIC_TRACKS: &str = "public_tracks";
+    pub const PUBLIC_ORDERS: &str = "public_orders";
+    pub const PUBLIC_STRIKES: &str = "public_strikes";
     /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
     pub const SLED_DEFAULT: &str = "__sled__default";
 }

@@ -40,8 +40,8 @@ use shared::document::{DocumentType, blob_refs, read_header, read_site};
 use shared::protocol::DocumentId;
 use shared::protocol::message::PeerId;
 use shared::protocol::message::Refusal;
-use shared::protocol::server::{AccessRequest, ConnectionId, Decision, Effect, PersistToken, Server, ServerConfig};
-use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use shared::protocol::server::{AccessRequest, ChangeId, ConnectionId, Decision, Effect, PersistToken, Server, ServerConfig};
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::auth::{LinkSession, Session, SignedIn, TokenId, now};
@@ -114,6 +114,12 @@ enum Command {
     /// Closes the connections opened with this token, which was signed out.
     SignedOut {
         token: TokenId,
+    },
+    /// The server's own change to a document ([`SyncHub::edit`]), answered once durable.
+    Change {
+        document: DocumentId,
+        changes: Vec<automerge::Change>,
+        done: oneshot::Sender<Result<(), String>>,
     },
 }
 
@@ -242,6 +248,42 @@ impl SyncHub {
     /// roles it opened with, so the phone reconnects under the new ones.
     pub fn roles_changed(&self, user: &Username) {
         let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "roles changed: reconnect" });
+    }
+
+    /// Changes `document` as the server itself, under `actor` (an Automerge actor the
+    /// caller has bound to whoever the change is made for): `make` edits a copy of the
+    /// document as stored — an empty one if there is none yet, which `make` may replace
+    /// with the document it creates — and what it commits reaches the hub, is stored
+    /// durably and is sent to everyone syncing the document, like a phone's change.
+    /// Returns `make`'s answer once the change is durable. A copy a moment behind the
+    /// hub's (a phone's change on its way) merges as any offline phone's does.
+    pub async fn edit<T: Send + 'static>(
+        &self,
+        documents: &DocumentStore,
+        document: DocumentId,
+        actor: automerge::ActorId,
+        make: impl FnOnce(&mut AutoCommit) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let documents = documents.clone();
+        let (answer, changes) = tokio::task::spawn_blocking(move || -> anyhow::Result<(T, Vec<automerge::Change>)> {
+            let mut doc = documents.load(&document)?.unwrap_or_default().with_actor(actor);
+            let before = doc.get_heads();
+            let answer = make(&mut doc)?;
+            doc.commit();
+            let before: Vec<_> = before.into_iter().filter(|head| doc.get_change_meta_by_hash(head).is_some()).collect();
+            Ok((answer, doc.get_changes(&before)))
+        })
+        .await??;
+        if changes.is_empty() {
+            return Ok(answer);
+        }
+        let (done, durable) = oneshot::channel();
+        self.commands.send(Command::Change { document, changes, done }).map_err(|_| anyhow::anyhow!("the sync hub has stopped"))?;
+        match durable.await {
+            Ok(Ok(())) => Ok(answer),
+            Ok(Err(error)) => Err(anyhow::anyhow!("the change to {document} was not kept: {error}")),
+            Err(_) => Err(anyhow::anyhow!("the sync hub stopped before the change to {document} was kept")),
+        }
     }
 
     /// Closes every sync connection, finishes writes in progress and stops the hub.
@@ -469,6 +511,9 @@ async fn run(
     let mut shares = Shares::default();
     let budget = move || *budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut stopping = false;
+    // The server's own changes on their way to disk, by the id the role knows them by.
+    let mut changing: HashMap<ChangeId, oneshot::Sender<Result<(), String>>> = HashMap::new();
+    let mut next_change = 0;
     loop {
         // Connections whose messages the hub worked on in this turn of the loop, and since when.
         let mut worked: Option<(std::time::Instant, std::collections::BTreeSet<ConnectionId>)> = None;
@@ -526,6 +571,11 @@ async fn run(
                 Some(Command::SignedOut { token }) => {
                     let closed = peers.matching(|peer| peer.user.as_ref().is_some_and(|(_, of)| *of == token));
                     peers.close(closed, "signed out: sign in again", &mut server);
+                }
+                Some(Command::Change { document, changes, done }) => {
+                    next_change += 1;
+                    changing.insert(ChangeId(next_change), done);
+                    server.change(ChangeId(next_change), document, changes);
                 }
                 // Every handle is gone: nothing more can come.
                 None => stopping = true,
@@ -617,6 +667,11 @@ async fn run(
                         peer => decide(&stores, &mut server, peer.and_then(|peer| peer.user.as_ref()).map(|(user, _)| user), &request),
                     };
                     server.handle_decision(request.ticket, decision);
+                }
+                Effect::Changed { id, result } => {
+                    if let Some(done) = changing.remove(&id) {
+                        let _ = done.send(result);
+                    }
                 }
                 Effect::Persist { document, chunk, token } => {
                     // In order, behind any that wait for disk space.

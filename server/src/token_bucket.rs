@@ -1,5 +1,6 @@
 //! The one token bucket behind the server's paces: sign-in attempts (`auth`), a socket's
-//! frames (`sync`) and each person's share of the hub's time (`share`).
+//! frames (`sync`), each person's share of the hub's time (`share`) and reports from the
+//! public (`public`); and [`Paces`], a bounded table of buckets by key.
 //!
 //! A bucket holds at most [`Rate::burst`] turns and earns [`Rate::per_second`] back; what
 //! it paces takes turns from it. The time and the rate are arguments, never read inside,
@@ -8,6 +9,9 @@
 //! than what it holds: a new bucket is full whatever the rate, and a full one can be
 //! forgotten, as a new one is the same.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How many turns a bucket holds at most, and how fast it earns them back.
@@ -82,6 +86,75 @@ impl TokenBucket {
     pub fn give_back(&mut self, amount: f64, rate: Rate, now: Instant) {
         self.settle(rate, now);
         self.drawn = (self.drawn - amount).max(0.0);
+    }
+}
+
+/// A key of a [`Paces`] table, which knows the rate of its bucket.
+pub trait Paced: Clone + Eq + Hash {
+    fn rate(&self) -> Rate;
+}
+
+/// Token buckets by key, at most `max_tracked` of them: past that, buckets that have
+/// refilled are forgotten (a new one is the same), and if that is not enough, the fullest
+/// (those holding back least) go first.
+pub struct Paces<K> {
+    buckets: Mutex<HashMap<K, TokenBucket>>,
+    max_tracked: usize,
+}
+
+impl<K: Paced> Paces<K> {
+    pub fn new(max_tracked: usize) -> Paces<K> {
+        Paces { buckets: Mutex::new(HashMap::new()), max_tracked }
+    }
+
+    /// Takes a turn at `now` from the bucket of every key in `keys`, or from none, saying
+    /// how long until all of them hold one. Checked and taken under one lock.
+    pub fn attempt(&self, keys: &[K], now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let full = TokenBucket::full(now);
+        let wait = keys.iter().filter_map(|key| buckets.get(key).unwrap_or(&full).wait(1.0, key.rate(), now)).max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        self.bound(&mut buckets, now);
+        for key in keys {
+            buckets.entry(key.clone()).or_insert(full).charge(1.0, key.rate(), now);
+        }
+        Ok(())
+    }
+
+    /// Gives the turn of `key` back (an attempt that turned out to be no guess).
+    pub fn give_back(&self, key: &K, now: Instant) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(bucket) = buckets.get_mut(key) {
+            bucket.give_back(1.0, key.rate(), now);
+        }
+    }
+
+    /// How many buckets are kept.
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Forgets `key`'s bucket: it is full again.
+    pub fn forget(&self, key: &K) {
+        self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+
+    fn bound(&self, buckets: &mut HashMap<K, TokenBucket>, now: Instant) {
+        if buckets.len() < self.max_tracked {
+            return;
+        }
+        buckets.retain(|key, bucket| !bucket.is_full(key.rate(), now));
+        if buckets.len() >= self.max_tracked {
+            let mut fullest: Vec<(f64, K)> =
+                buckets.iter().map(|(key, bucket)| (bucket.level(key.rate(), now) / key.rate().burst, key.clone())).collect();
+            fullest.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let excess = buckets.len() - self.max_tracked / 2;
+            for (_, key) in fullest.into_iter().take(excess) {
+                buckets.remove(&key);
+            }
+        }
     }
 }
 

@@ -66,7 +66,7 @@ impl AppFiles {
     }
 }
 
-async fn serve_file(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+pub(crate) async fn serve_file(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let path = request.uri().path().to_owned();
     let is_page = shared::routes::is_app_route(&path);
     let mut response = match &state.app_files {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::StocktakeView;
-use crate::document::work_order::{Priority, Status, WorkOrderView};
+use crate::document::work_order::{EventKind, Priority, Status, WorkOrderView};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
@@ -42,6 +42,12 @@ pub struct WorkOrderSummary {
     pub completed_at: Option<Timestamp>,
     pub rating: Option<u8>,
     pub open_flags: usize,
+    /// Reported by someone without an account, from a label ([`crate::public`]).
+    #[serde(default)]
+    pub from_public: bool,
+    /// Cancelled as spam by a manager.
+    #[serde(default)]
+    pub spam: bool,
 }
 
 impl WorkOrderSummary {
@@ -59,6 +65,9 @@ impl WorkOrderSummary {
             completed_at: state.completed_at,
             rating: state.rating.map(super::document::work_order::Rating::stars),
             open_flags: state.open_flags().count(),
+            from_public: view.header.created_by.as_str() == crate::public::PUBLIC_REPORTER,
+            spam: state.status == Status::Cancelled
+                && view.events.iter().any(|event| matches!(&event.kind, EventKind::Cancelled { reason } if reason == crate::public::SPAM)),
         }
     }
 
@@ -165,6 +174,9 @@ pub fn per_mille(part: u64, whole: u64) -> Option<u32> {
 pub struct Kpis {
     /// Work orders reported in the period.
     pub reported: usize,
+    /// Of those, the ones reported by people without an account (spam left out).
+    #[serde(default)]
+    pub reported_by_public: usize,
     /// From report to first response, for orders reported in the period.
     pub response: Option<Durations>,
     /// From report to completion, for orders completed in the period.
@@ -272,6 +284,7 @@ pub fn compute(
 
     Kpis {
         reported: reported.len(),
+        reported_by_public: reported.iter().filter(|order| order.from_public && !order.spam).count(),
         response,
         completion,
         overdue: orders.iter().filter(|order| order.is_overdue(now)).count(),
@@ -300,6 +313,36 @@ mod tests {
             let shown = u64::from(per_mille(part, whole).unwrap());
             let off = (shown * whole).abs_diff(part * 1000);
             proptest::prop_assert!(2 * off <= whole, "{part}/{whole} shown as {shown}‰");
+        }
+
+        /// Requests from the public are those reported in the period by the public
+        /// reporter, spam left out: never more than all reported, and each such order
+        /// counted once whatever else it is.
+        #[test]
+        fn public_requests_are_counted_apart_without_spam(
+            orders in proptest::collection::vec((-100i64..200, proptest::bool::ANY, proptest::bool::ANY, 0usize..9), 0..40),
+        ) {
+            let summaries: Vec<WorkOrderSummary> = orders
+                .iter()
+                .enumerate()
+                .map(|(n, (reported, public, spam, status))| {
+                    let status = Status::ALL[*status];
+                    let mut summary = order(&format!("wo{n}"), None, *reported, None, None, status);
+                    summary.from_public = *public;
+                    summary.spam = *spam && status == Status::Cancelled;
+                    summary
+                })
+                .collect();
+            let period = Period { from: Timestamp::from_millis(0), to: Timestamp::from_millis(100 * MINUTE) };
+            let kpis = compute(period, Timestamp::from_millis(0), &summaries, &[], &[]);
+            let expected = orders
+                .iter()
+                .filter(|(reported, public, spam, status)| {
+                    (0..100).contains(reported) && *public && !(*spam && Status::ALL[*status] == Status::Cancelled)
+                })
+                .count();
+            proptest::prop_assert_eq!(kpis.reported_by_public, expected);
+            proptest::prop_assert!(kpis.reported_by_public <= kpis.reported);
         }
     }
 
@@ -337,6 +380,8 @@ mod tests {
             completed_at: completed.map(|minutes| Timestamp::from_millis((reported + minutes) * MINUTE)),
             rating: (status == Status::Verified).then_some(4),
             open_flags: 0,
+            from_public: false,
+            spam: false,
         }
     }
 
@@ -396,6 +441,7 @@ mod tests {
         expect![[r#"
             Kpis {
                 reported: 4,
+                reported_by_public: 0,
                 response: Some(
                     Durations {
                         count: 3,

@@ -15,6 +15,7 @@ pub mod language;
 pub mod notice;
 pub mod projection;
 pub mod protocol;
+pub mod public;
 pub mod quantity;
 pub mod routes;
 pub mod schedule;

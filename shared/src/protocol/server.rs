@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::sync::{self, SyncDoc as _};
-use automerge::{AutoCommit, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash};
 
 use super::bounds;
 use super::document_id::DocumentId;
@@ -32,6 +32,10 @@ pub struct Ticket(u64);
 /// for every earlier one ([`Server::handle_persisted`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PersistToken(u64);
+
+/// The host's name for a change it makes itself ([`Server::change`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangeId(pub u64);
 
 /// What the host must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +61,13 @@ pub enum Effect {
         document: DocumentId,
         chunk: Vec<u8>,
         token: PersistToken,
+    },
+    /// The host's own change ([`Server::change`]) is durable and sent to the document's
+    /// peers (`Ok`), or could not be made: its changes do not read, or the stored document
+    /// does not load.
+    Changed {
+        id: ChangeId,
+        result: Result<(), String>,
     },
 }
 
@@ -205,6 +216,11 @@ pub struct Server {
     tickets: BTreeMap<Ticket, Pending>,
     /// Connections whose messages were worked on since the host last asked.
     worked: BTreeSet<ConnectionId>,
+    /// The host's own changes to documents still loading.
+    changes_to_apply: BTreeMap<DocumentId, Vec<(ChangeId, Vec<Change>)>>,
+    /// The host's own changes applied and on their way to disk, with the persist that
+    /// makes each durable.
+    changes_to_confirm: BTreeMap<DocumentId, Vec<(ChangeId, PersistToken)>>,
 }
 
 impl Server {
@@ -218,6 +234,8 @@ impl Server {
             next_token: 1,
             tickets: BTreeMap::new(),
             worked: BTreeSet::new(),
+            changes_to_apply: BTreeMap::new(),
+            changes_to_confirm: BTreeMap::new(),
         }
     }
 
@@ -303,6 +321,9 @@ impl Server {
         let missing = stored.is_none();
         let doc = Box::new(stored.unwrap_or_default());
         self.documents.insert(document, Document::Ready { doc, unpersisted: None, ephemeral_seen: VecDeque::new() });
+        for (id, changes) in self.changes_to_apply.remove(&document).unwrap_or_default() {
+            self.apply_change(id, document, changes);
+        }
         let waiting: Vec<ConnectionId> = self
             .connections
             .iter()
@@ -329,6 +350,9 @@ impl Server {
     pub fn handle_unloadable(&mut self, document: DocumentId) {
         if matches!(self.documents.get(&document), Some(Document::Loading)) {
             self.documents.remove(&document);
+        }
+        for (id, _) in self.changes_to_apply.remove(&document).unwrap_or_default() {
+            self.effects.push_back(Effect::Changed { id, result: Err("the stored document does not load".to_owned()) });
         }
         let waiting: Vec<ConnectionId> =
             self.connections.iter().filter(|(_, state)| state.syncs.contains_key(&document)).map(|(connection, _)| *connection).collect();
@@ -387,6 +411,65 @@ impl Server {
         {
             *unpersisted = None;
             self.reveal(document);
+        }
+        if let Some(waiting) = self.changes_to_confirm.get_mut(&document) {
+            let (durable, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(_, needs)| *needs <= token);
+            *waiting = still;
+            if waiting.is_empty() {
+                self.changes_to_confirm.remove(&document);
+            }
+            self.effects.extend(durable.into_iter().map(|(id, _)| Effect::Changed { id, result: Ok(()) }));
+        }
+    }
+
+    /// A change the host makes itself — a server-side edit, under an Automerge actor of
+    /// its own: `changes` are the host's edited copy's changes since the heads it started
+    /// from. Applied once the document is loaded (a
+    /// document nobody has is created by them), then persisted and revealed to every peer
+    /// of the document like a peer's; [`Effect::Changed`] with `id` says when they are
+    /// durable. The host checks them: nothing here asks it to decide.
+    pub fn change(&mut self, id: ChangeId, document: DocumentId, changes: Vec<Change>) {
+        match self.documents.get(&document) {
+            Some(Document::Ready { .. }) => self.apply_change(id, document, changes),
+            Some(Document::Loading) => self.changes_to_apply.entry(document).or_default().push((id, changes)),
+            None => {
+                self.documents.insert(document, Document::Loading);
+                self.effects.push_back(Effect::Load { document });
+                self.changes_to_apply.entry(document).or_default().push((id, changes));
+            }
+        }
+    }
+
+    fn apply_change(&mut self, id: ChangeId, document: DocumentId, changes: Vec<Change>) {
+        let Some(Document::Ready { doc, unpersisted, .. }) = self.documents.get_mut(&document) else { return };
+        let before = doc.get_heads();
+        // Changes made on a copy the document does not descend from would wait inside it
+        // for what they build on, forever.
+        let hashes: BTreeSet<ChangeHash> = changes.iter().map(Change::hash).collect();
+        let builds_on_unknown =
+            changes.iter().flat_map(Change::deps).any(|dep| !hashes.contains(dep) && doc.get_change_meta_by_hash(dep).is_none());
+        if let Err(error) = if builds_on_unknown {
+            Err("they build on changes the document lacks".to_owned())
+        } else {
+            doc.apply_changes(changes).map_err(|error| error.to_string())
+        } {
+            self.effects.push_back(Effect::Changed { id, result: Err(format!("the changes cannot be applied: {error}")) });
+            return;
+        }
+        // Changes it already had are durable with what is stored, or with the persist
+        // still on its way.
+        let token = if doc.get_heads() == before {
+            *unpersisted
+        } else {
+            let token = PersistToken(self.next_token);
+            self.next_token += 1;
+            *unpersisted = Some(token);
+            self.effects.push_back(Effect::Persist { document, chunk: doc.save_after(&before), token });
+            Some(token)
+        };
+        match token {
+            Some(token) => self.changes_to_confirm.entry(document).or_default().push((id, token)),
+            None => self.effects.push_back(Effect::Changed { id, result: Ok(()) }),
         }
     }
 
@@ -702,6 +785,7 @@ mod tests {
                 Effect::Load { .. } => (None, "load"),
                 Effect::Authorize(_) => (None, "authorize"),
                 Effect::Persist { .. } => (None, "persist"),
+                Effect::Changed { .. } => (None, "changed"),
             })
             .collect()
     }
@@ -947,5 +1031,78 @@ mod tests {
         assert_eq!(evicted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [document]);
         assert_eq!(evicted[0].1.get_heads(), doc.get_heads(), "handed back as it was, for the host to compact");
         assert!(server.document(&document).is_none());
+    }
+
+    /// The host's own change to a document a phone is waiting on: created from nothing,
+    /// revealed to the phone only once durable, confirmed to the host then.
+    #[test]
+    fn the_hosts_own_change_is_revealed_and_confirmed_once_durable() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([7; 16]);
+        server.handle_frame(PHONE, &sync_frame(document, &mut AutoCommit::new(), &mut sync::State::new(), false));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(document, None);
+        match server.poll_effect() {
+            Some(Effect::Authorize(request)) => server.handle_decision(request.ticket, Decision::Allow),
+            other => panic!("expected an access question, got {other:?}"),
+        }
+        drain(&mut server);
+
+        let mut made = AutoCommit::new();
+        made.put(automerge::ROOT, "title", "公众报修").unwrap();
+        made.commit();
+        server.change(ChangeId(1), document, made.get_changes(&[]));
+        let token = match server.poll_effect() {
+            Some(Effect::Persist { token, document: persisted, .. }) if persisted == document => token,
+            other => panic!("expected a persist, got {other:?}"),
+        };
+        assert_eq!(drain(&mut server), [], "nothing revealed or confirmed before it is durable");
+        server.handle_persisted(document, token);
+        assert_eq!(drain(&mut server), [(Some(PHONE), "sync"), (None, "changed")]);
+        assert_eq!(server.document(&document).unwrap().clone().get_heads(), made.get_heads());
+
+        // The same changes again: nothing new to store, confirmed at once.
+        server.change(ChangeId(2), document, made.get_changes(&[]));
+        assert_eq!(server.poll_effect(), Some(Effect::Changed { id: ChangeId(2), result: Ok(()) }));
+    }
+
+    /// A change to a document not in memory waits for its load; one that does not read,
+    /// or whose document does not load, is reported failed.
+    #[test]
+    fn the_hosts_change_waits_for_its_document_and_fails_plainly() {
+        let mut server = server();
+        let document = DocumentId::from_random([8; 16]);
+        let mut stored = AutoCommit::new();
+        stored.put(automerge::ROOT, "title", "门禁故障").unwrap();
+        stored.commit();
+        let mut made = stored.fork();
+        made.put(automerge::ROOT, "status", "reopened").unwrap();
+        made.commit();
+        server.change(ChangeId(1), document, made.get_changes(&stored.get_heads()));
+        // Made on a copy with a change the server never had.
+        let mut elsewhere = made.fork();
+        elsewhere.put(automerge::ROOT, "title", "别处").unwrap();
+        elsewhere.commit();
+        let mut beyond = elsewhere.fork();
+        beyond.put(automerge::ROOT, "title", "更远").unwrap();
+        beyond.commit();
+        server.change(ChangeId(2), document, beyond.get_changes(&elsewhere.get_heads()));
+        assert_eq!(drain(&mut server), [(None, "load")], "loaded once for both");
+        server.handle_loaded(document, Some(stored.clone()));
+        let effects: Vec<Effect> = std::iter::from_fn(|| server.poll_effect()).collect();
+        let [Effect::Persist { token, .. }, Effect::Changed { id: ChangeId(2), result: Err(_) }] = effects.as_slice() else {
+            panic!("expected the first persisted and the second refused, got {effects:?}")
+        };
+        server.handle_persisted(document, *token);
+        assert_eq!(server.poll_effect(), Some(Effect::Changed { id: ChangeId(1), result: Ok(()) }));
+        assert_eq!(server.document(&document).unwrap().clone().get_heads(), made.get_heads());
+
+        let unreadable = DocumentId::from_random([9; 16]);
+        server.change(ChangeId(3), unreadable, made.get_changes(&[]));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_unloadable(unreadable);
+        assert!(matches!(server.poll_effect(), Some(Effect::Changed { id: ChangeId(3), result: Err(_) })));
+        assert!(server.document(&unreadable).is_none());
     }
 }

@@ -128,6 +128,8 @@ impl World {
                         let confirm_at = earliest.max(self.now) + self.random.below(30) as i64;
                         self.writing.push_back((confirm_at, document, chunk, token));
                     }
+                    // The host makes no changes of its own here.
+                    Effect::Changed { .. } => {}
                 }
             }
             for index in 0..self.phones.len() {
@@ -435,7 +437,7 @@ proptest! {
                     Effect::Load { document } => server.handle_loaded(document, None),
                     Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
                     Effect::Persist { document, token, .. } => server.handle_persisted(document, token),
-                    Effect::Send { .. } => {}
+                    Effect::Send { .. } | Effect::Changed { .. } => {}
                 }
             }
             if phone.status(&document) == Some(SyncStatus::Synced) {

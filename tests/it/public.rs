@@ -1,0 +1,306 @@
+//! Reports from people without an account, over real sockets: a label's public page, the
+//! report it sends becoming a work order the site's phones sync, the tracking link and the
+//! reporter's rating; and every way the public side is abused or probed.
+
+use std::time::Duration;
+
+use base64ct::{Base64, Encoding as _};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::document::catalog::SiteCatalog;
+use shared::document::work_order::{EventKind, Status, WorkOrder, WorkOrderView};
+use shared::document::{DocumentType, EntryId};
+use shared::protocol::DocumentId;
+use shared::protocol::client::SyncStatus;
+use shared::public::PUBLIC_REPORTER;
+use tests::native_client::sync_until;
+
+use crate::support::{TestServer, catalog_of, get, http_client, wait_for};
+use crate::sync::{edit, edit_order, phone};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A PNG's signature and a little more: what the server checks a photo by.
+fn photo() -> String {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend_from_slice(&[7; 2000]);
+    Base64::encode_string(&bytes)
+}
+
+fn report(code: &str, text: &str) -> Value {
+    json!({ "code": code, "text": text, "urgency": "soon", "name": "李同学", "phone": "138 0000 0000" })
+}
+
+async fn send(server: &TestServer, body: &Value) -> reqwest::Response {
+    http_client().post(server.url("/api/public/reports")).json(body).send().await.unwrap()
+}
+
+async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The work orders the site's catalog lists, by id.
+fn listed_orders(server: &TestServer, site: &str) -> Vec<(DocumentId, String)> {
+    let doc = server.state.documents.load(&catalog_of(server, site)).unwrap().unwrap();
+    let catalog = SiteCatalog::read_doc(&doc).unwrap();
+    catalog
+        .index
+        .iter()
+        .filter(|entry| entry.document_type == DocumentType::WorkOrder)
+        .map(|entry| (DocumentId::parse(&entry.document).unwrap(), entry.title.clone()))
+        .collect()
+}
+
+fn stored_order(server: &TestServer, document: &DocumentId) -> WorkOrderView {
+    WorkOrder::read_doc(&server.state.documents.load(document).unwrap().expect("stored")).unwrap()
+}
+
+/// The tracking page's text, its stage marker and whether it asks for a rating.
+async fn tracking(server: &TestServer, track: &str) -> (StatusCode, String) {
+    let response = get(server, track, None).await;
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_label_scanned_without_an_account_reports_a_fault_the_site_syncs_and_the_reporter_rates() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+
+    // The page: the place's name, small, its script allowed by nonce only.
+    let page = get(&server, "/l/HQ-A-101", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'nonce-") && !policy.contains("'unsafe-inline' ;"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("101 会议室") && html.contains("行政楼"), "the place and where it is");
+    assert!(html.len() < 50_000, "the first load is {} bytes", html.len());
+    let english = get(&server, "/l/hq-a-101?lang=en", None).await.text().await.unwrap();
+    assert!(english.contains("What is wrong?"), "in English, the code matched without case");
+    // A signed-in phone's way into the app: the app shell.
+    let app = get(&server, "/l/HQ-A-101?app", None).await;
+    let shell = get(&server, "/", None).await;
+    assert_eq!(app.status(), shell.status());
+    assert_eq!(app.text().await.unwrap(), shell.text().await.unwrap(), "the app shell, as at /");
+
+    let before = listed_orders(&server, "hq").len();
+    let mut body = report("HQ-A-101", "空调漏水\n滴在桌子上");
+    body["photo"] = Value::String(photo());
+    let response = send(&server, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer.as_object().unwrap().len(), 1, "only the tracking link: {answer}");
+    let track = answer["track"].as_str().unwrap().to_owned();
+    assert!(track.starts_with("/t/") && track.len() > 20, "{track}");
+
+    // The order: at the place, the public reporter's, with the photo and the reporter's
+    // details in its first comment; listed in the site's catalog.
+    let listed = listed_orders(&server, "hq");
+    assert_eq!(listed.len(), before + 1);
+    let (document, title) = listed.iter().find(|(_, title)| title == "空调漏水").expect("listed with its title").clone();
+    assert_eq!(title, "空调漏水");
+    let view = stored_order(&server, &document);
+    assert_eq!(view.header.created_by.as_str(), PUBLIC_REPORTER);
+    assert_eq!(view.location, "admin-101");
+    assert_eq!(view.description, "空调漏水\n滴在桌子上");
+    assert_eq!(view.state().status, Status::Reported);
+    let details = &view.comments[0];
+    assert!(
+        details.text.contains("李同学") && details.text.contains("138 0000 0000") && details.text.contains("HQ-A-101"),
+        "{}",
+        details.text
+    );
+    assert!(details.photo.as_ref().is_some_and(|photo| photo.mime == "image/png"));
+
+    // A manager's phone gets it through sync; a technician does the repair there.
+    let mut manager = phone("manager-phone");
+    manager.request_document(document);
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| {
+        client.document(&document).is_some_and(|doc| WorkOrder::read_doc(doc).is_ok())
+    })
+    .await
+    .unwrap();
+    let mut tech = phone("tech-phone");
+    tech.request_document(document);
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, |client| {
+        client.document(&document).is_some_and(|doc| WorkOrder::read_doc(doc).is_ok())
+    })
+    .await
+    .unwrap();
+    let (status, page) = tracking(&server, &track).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("已收到") && !page.contains("id=\"rate\""), "received, nothing to rate yet");
+    edit_order(&mut tech, &document, |order| {
+        order.record(&EntryId::parse("started").unwrap(), &EventKind::Started, &edit("tech"));
+        order.record(&EntryId::parse("completed").unwrap(), &EventKind::Completed { notes: "换了排水管".into() }, &edit("tech"));
+    });
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, |client| client.status(&document) == Some(SyncStatus::Synced)).await.unwrap();
+
+    let (_, page) = tracking(&server, &track).await;
+    assert!(page.contains("已修好") && page.contains("id=\"rate\""), "done, and a rating asked for");
+    assert!(!page.contains("张师傅") && !page.contains("tech"), "no one's name on the public page");
+    let rated = http_client()
+        .post(server.url(&format!("/api{}", track.replacen("/t/", "/public/track/", 1))))
+        .json(&json!({ "rating": 4, "comment": "很快" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rated.status(), StatusCode::NO_CONTENT);
+    let view = stored_order(&server, &document);
+    assert_eq!(view.state().status, Status::Verified);
+    assert_eq!(view.state().rating.map(shared::document::work_order::Rating::stars), Some(4));
+    let verified = view.events.iter().find(|event| matches!(event.kind, EventKind::Verified { .. })).unwrap();
+    assert_eq!(verified.user.as_str(), PUBLIC_REPORTER);
+    // Bound to the public reporter: no phone may write under that actor.
+    let change_actors = server.state.directory.actors_of(&shared::directory::Username::parse(PUBLIC_REPORTER).unwrap()).unwrap();
+    assert!(!change_actors.is_empty());
+    let (_, page) = tracking(&server, &track).await;
+    assert!(page.contains("已完结") && page.contains("★★★★"), "closed, with the rating shown");
+
+    // The manager's phone hears of the rating.
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| {
+        client.document(&document).and_then(|doc| WorkOrder::read_doc(doc).ok()).is_some_and(|view| view.state().status == Status::Verified)
+    })
+    .await
+    .unwrap();
+
+    // The dashboard counts it apart, and its rating in the satisfaction.
+    let token = server.token("manager");
+    let summary: Value = wait_for("the dashboard to count the public report", PATIENCE, || {
+        let (server, token) = (&server, token.clone());
+        async move {
+            let summary: Value = get(server, "/api/sites/hq/summary", Some(&token)).await.json().await.unwrap();
+            (summary["kpis"]["reported_by_public"].as_u64() == Some(1)).then_some(summary)
+        }
+    })
+    .await;
+    assert!(summary["kpis"]["satisfaction_tenths"].as_u64().is_some(), "the rating counts: {summary}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_public_side_refuses_abuse_and_reveals_nothing_else() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let orders = listed_orders(&server, "hq").len();
+
+    // A robot fills the hidden field; a person leaves it.
+    let mut robot = report("HQ-A-102", "buy cheap watches");
+    robot["website"] = Value::String("https://spam.example".into());
+    assert_eq!(code_of(send(&server, &robot).await).await, (StatusCode::FORBIDDEN, "refused".into()));
+    // Words checked, in a code the page puts in the reader's language.
+    assert_eq!(code_of(send(&server, &report("HQ-A-102", "  ")).await).await, (StatusCode::BAD_REQUEST, "text_missing".into()));
+    assert_eq!(
+        code_of(send(&server, &report("HQ-A-102", &"长".repeat(501))).await).await,
+        (StatusCode::BAD_REQUEST, "text_too_long".into())
+    );
+    let mut bad_phone = report("HQ-A-102", "门坏了");
+    bad_phone["phone"] = Value::String("<script>".into());
+    assert_eq!(code_of(send(&server, &bad_phone).await).await, (StatusCode::BAD_REQUEST, "phone_invalid".into()));
+    // A site with public reporting off, and a label nobody has.
+    assert_eq!(code_of(send(&server, &report("P2-D1-101", "门锁坏了")).await).await, (StatusCode::FORBIDDEN, "closed".into()));
+    assert_eq!(get(&server, "/l/P2-D1-101", None).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code_of(send(&server, &report("NO-SUCH-LABEL", "门锁坏了")).await).await, (StatusCode::NOT_FOUND, "not_found".into()));
+    assert_eq!(get(&server, "/l/NO-SUCH-LABEL", None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(listed_orders(&server, "hq").len(), orders, "nothing refused made an order");
+
+    // Reports from one label are paced: five at once, then 429 with when to come back.
+    let mut tracks = Vec::new();
+    for n in 0..5 {
+        let mut body = report("HQ-A-102", &format!("档案柜第 {n} 格锁坏了"));
+        body["anyway"] = Value::Bool(true);
+        let response = send(&server, &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "report {n}");
+        tracks.push(response.json::<Value>().await.unwrap()["track"].as_str().unwrap().to_owned());
+    }
+    let mut sixth = report("HQ-A-102", "又坏了一个");
+    sixth["anyway"] = Value::Bool(true);
+    let over = send(&server, &sixth).await;
+    assert!(over.headers().get("retry-after").is_some());
+    assert_eq!(code_of(over).await, (StatusCode::TOO_MANY_REQUESTS, "too_many_reports".into()));
+
+    // The same place again soon: offered the open order to follow, not a new one.
+    let first = send(&server, &report("HQ-C", "食堂水龙头一直流水")).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_track = first.json::<Value>().await.unwrap()["track"].as_str().unwrap().to_owned();
+    let again = send(&server, &report("HQ-C", "水龙头关不上")).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["code"], "already_reported");
+    let follow = again["track"].as_str().unwrap().to_owned();
+    assert_ne!(follow, first_track, "a link of its own");
+    let (status, page) = tracking(&server, &follow).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("食堂水龙头一直流水"), "the open order");
+    // A follower's link only follows: it rates nothing.
+    let answer = |track: &str| server.url(&format!("/api{}", track.replacen("/t/", "/public/track/", 1)));
+    let followed = http_client().post(answer(&follow)).json(&json!({ "rating": 5 })).send().await.unwrap();
+    assert_eq!(followed.status(), StatusCode::NOT_FOUND);
+    // Nothing to rate before the repair is done.
+    let early = http_client().post(answer(&first_track)).json(&json!({ "rating": 5 })).send().await.unwrap();
+    assert_eq!(code_of(early).await, (StatusCode::CONFLICT, "not_done".into()));
+
+    // Probing: a made-up token, a document's id as a token, another order's id in the page.
+    for probe in ["/t/AAAAAAAAAAAAAAAAAAAAAA", "/t/", "/t/..%2Fapi%2Fme"] {
+        assert_ne!(get(&server, probe, None).await.status(), StatusCode::OK, "{probe}");
+    }
+    let (some_order, _) = listed_orders(&server, "hq")[0].clone();
+    assert_eq!(get(&server, &format!("/t/{some_order}"), None).await.status(), StatusCode::NOT_FOUND);
+    let (_, page) = tracking(&server, &tracks[0]).await;
+    for other in ["档案柜第 1 格", "食堂", "王经理", "张师傅", "manager", "automerge:"] {
+        assert!(!page.contains(other), "the tracking page shows {other:?}");
+    }
+    let public_page = get(&server, "/l/HQ-A-102", None).await.text().await.unwrap();
+    for other in ["档案柜第", "王经理", "admin-102", "hq"] {
+        assert!(!public_page.contains(other), "the public page shows {other:?}");
+    }
+
+    // A photo past the limit, and one that is no picture.
+    let mut large = report("HQ-S", "仓库门坏了");
+    large["photo"] = Value::String(Base64::encode_string(&vec![0xff; 1 << 21]));
+    assert_eq!(send(&server, &large).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut not_a_picture = report("HQ-S", "仓库门坏了");
+    not_a_picture["photo"] = Value::String(Base64::encode_string(b"MZ\x90\x00 an executable"));
+    assert_eq!(code_of(send(&server, &not_a_picture).await).await, (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file".into()));
+
+    // A manager marks reports spam: each is cancelled, and the address that sent three is refused.
+    let manager = server.token("manager");
+    let tech = server.token("tech");
+    let spam: Vec<DocumentId> =
+        listed_orders(&server, "hq").into_iter().filter(|(_, title)| title.starts_with("档案柜")).map(|(id, _)| id).collect();
+    assert_eq!(spam.len(), 5);
+    let mark = |document: DocumentId, token: String| {
+        let url = server.url(&format!("/api/documents/{document}/spam"));
+        async move { http_client().post(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(mark(spam[0], tech).await, StatusCode::FORBIDDEN, "a technician may not");
+    assert_eq!(mark(catalog_of(&server, "hq"), manager.clone()).await, StatusCode::NOT_FOUND, "only public reports are spam");
+    for document in &spam[..3] {
+        assert_eq!(mark(*document, manager.clone()).await, StatusCode::NO_CONTENT);
+        let view = stored_order(&server, document);
+        assert_eq!(view.state().status, Status::Cancelled);
+    }
+    assert_eq!(code_of(send(&server, &report("HQ-S", "仓库门坏了")).await).await, (StatusCode::FORBIDDEN, "refused".into()));
+
+    // Public reporting closed by an administrator: the page and the API say so.
+    let admin = server.token("admin");
+    let closed = http_client()
+        .put(server.url("/api/admin/sites/hq/public"))
+        .bearer_auth(&admin)
+        .json(&json!({ "open": false, "kinds": ["room"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::OK);
+    assert_eq!(get(&server, "/l/HQ-A-101", None).await.status(), StatusCode::FORBIDDEN);
+    let not_admin = http_client()
+        .put(server.url("/api/admin/sites/hq/public"))
+        .bearer_auth(&manager)
+        .json(&json!({ "open": true, "kinds": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_admin.status(), StatusCode::NOT_FOUND);
+    server.stop().await.unwrap();
+}
