@@ -447,6 +447,16 @@ pub struct Texts {
     /// Who made a preventive order: the maintenance plan; and the device its changes came from.
     pub maintenance_plan: &'static str,
     pub made_by_a_phone: &'static str,
+    /// Who a public report (from a label, without an account) is by.
+    pub public_reporter: &'static str,
+    /// Where a public report's changes come from.
+    pub made_by_the_public_page: &'static str,
+    /// On the sign-in page opened from a label: the public page instead.
+    pub report_without_account: &'static str,
+    /// A manager's button on a public report.
+    pub mark_spam: &'static str,
+    pub mark_spam_confirm: &'static str,
+    pub marked_spam: &'static str,
     /// Read out for the mark on a required checklist item.
     pub required_item: &'static str,
     pub history_answered: &'static str,
@@ -992,6 +1002,12 @@ const CHINESE: Texts = Texts {
     saved_and_synced: "已保存并同步",
     maintenance_plan: "维护计划",
     made_by_a_phone: "由到期时的手机生成",
+    public_reporter: "扫码报修人",
+    made_by_the_public_page: "扫码报修页面",
+    report_without_account: "没有账号？扫码报修",
+    mark_spam: "标记为垃圾报修",
+    mark_spam_confirm: "确定这是垃圾报修吗？它会被取消，并计入发送它的网络地址。",
+    marked_spam: "已标记为垃圾报修",
     required_item: "必填",
     history_answered: "回答了 {item}",
     devices_here: "设备",
@@ -1428,6 +1444,12 @@ const ENGLISH: Texts = Texts {
     saved_and_synced: "Saved and synced",
     maintenance_plan: "Maintenance plan",
     made_by_a_phone: "made by the phone that found it due",
+    public_reporter: "Public report",
+    made_by_the_public_page: "the label's report page",
+    report_without_account: "No account? Report a fault here",
+    mark_spam: "Mark as spam",
+    mark_spam_confirm: "Is this report spam? It will be cancelled and counted against the address it came from.",
+    marked_spam: "Marked as spam",
     required_item: "required",
     history_answered: "answered {item}",
     devices_here: "Devices",

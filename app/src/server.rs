@@ -107,6 +107,10 @@ pub fn display_name(people: &[Person], user: &str) -> String {
             .map(|crate::i18n::CurrentLanguage(language)| leptos::prelude::GetUntracked::get_untracked(&language));
         return crate::i18n::texts_in(language.unwrap_or(crate::i18n::Language::Chinese)).maintenance_plan.to_owned();
     }
+    if user == shared::public::PUBLIC_REPORTER {
+        // Someone without an account, who reported from a label's public page.
+        return crate::i18n::texts_in(crate::i18n::current_language()).public_reporter.to_owned();
+    }
     people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
 }
 
@@ -237,6 +241,14 @@ pub async fn sign_out(token: &str) -> Result<(), AppError> {
     if response.ok() { Ok(()) } else { Err(AppError::Refused(refusal(response, status).await)) }
 }
 
+/// Marks a public report spam (204): the server cancels it and counts it against the
+/// address it came from.
+pub async fn mark_spam(token: &str, document: &shared::protocol::DocumentId) -> Result<(), AppError> {
+    let response = Request::post(&format!("/api/documents/{document}/spam")).header("authorization", &bearer(token)).send().await?;
+    let status = response.status();
+    if response.ok() { Ok(()) } else { Err(AppError::Refused(refusal(response, status).await)) }
+}
+
 /// Creates a site (with its catalog and the standard checklists); its creator runs it.
 pub async fn create_site(token: &str, id: &str, name: &str) -> Result<(), AppError> {
     let body = NewSite { id: id.to_owned(), name: name.to_owned() };
@@ -291,6 +303,20 @@ pub async fn set_disabled(token: &str, username: &str, disabled: bool) -> Result
 /// Where a site's notices go (secrets left out) and its escalation.
 pub async fn site_channels(token: &str, site: &str) -> Result<shared::api::ChannelsView, AppError> {
     call(Request::get(&format!("/api/admin/sites/{site}/channels")).header("authorization", &bearer(token)).build()).await
+}
+
+/// Whether a site takes reports from people without an account, and from which places.
+pub async fn public_reporting(token: &str, site: &str) -> Result<shared::public::PublicReporting, AppError> {
+    call(Request::get(&format!("/api/admin/sites/{site}/public")).header("authorization", &bearer(token)).build()).await
+}
+
+/// Opens or closes a site to public reports.
+pub async fn set_public_reporting(
+    token: &str,
+    site: &str,
+    settings: &shared::public::PublicReporting,
+) -> Result<shared::public::PublicReporting, AppError> {
+    call(Request::put(&format!("/api/admin/sites/{site}/public")).header("authorization", &bearer(token)).json(settings)).await
 }
 
 /// Sets where a site's notices go and its escalation.

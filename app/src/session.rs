@@ -72,7 +72,23 @@ pub fn provide_session() {
         }
         current.ready.set(true);
     });
+    // The label's public page (the server's, without the app) sends a phone someone is
+    // signed in on to the app's own label page: it looks for this mark.
+    Effect::new(move || {
+        use gloo_storage::Storage as _;
+        if !current.ready.get() {
+            return;
+        }
+        if current.session.with(Option::is_some) {
+            let _ = gloo_storage::LocalStorage::set(SIGNED_IN, true);
+        } else {
+            gloo_storage::LocalStorage::delete(SIGNED_IN);
+        }
+    });
 }
+
+/// The local storage key marking a phone someone is signed in on.
+const SIGNED_IN: &str = "houqin.signed-in";
 
 async fn stored_session() -> Result<Option<Session>, AppError> {
     let store = store::local().await?;

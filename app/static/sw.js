@@ -39,7 +39,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (request.mode === "navigate" && isAppRoute(url.pathname)) {
+  // A label's page asked for as the public sees it (`?public`) is the server's own.
+  if (request.mode === "navigate" && isAppRoute(url.pathname) && !url.searchParams.has("public")) {
     // Every page is the same shell; the app's router draws the page.
     event.respondWith(caches.open(CACHE).then((cache) => cache.match("/")).then((shell) => shell || fetch(request)));
     return;

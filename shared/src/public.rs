@@ -120,6 +120,16 @@ impl ReportProblem {
             ReportProblem::BadPhone => "phone_invalid",
         }
     }
+
+    /// In English, for logs and other clients (the page words the code itself).
+    pub const fn message(self) -> &'static str {
+        match self {
+            ReportProblem::NoText => "say what is wrong",
+            ReportProblem::TextTooLong => "what is wrong takes at most 500 characters",
+            ReportProblem::NameTooLong => "a name takes at most 40 characters",
+            ReportProblem::BadPhone => "a phone number has at most 20 digits, spaces, + and -",
+        }
+    }
 }
 
 impl PublicReport {
@@ -267,6 +277,11 @@ mod tests {
         named.phone = String::new();
         named.name = "张".repeat(MAX_NAME_CHARS + 1);
         assert_eq!(named.check(), Err(ReportProblem::NameTooLong));
+
+        // The English words name the limits in force.
+        assert!(ReportProblem::TextTooLong.message().contains(&MAX_TEXT_CHARS.to_string()));
+        assert!(ReportProblem::NameTooLong.message().contains(&MAX_NAME_CHARS.to_string()));
+        assert!(ReportProblem::BadPhone.message().contains(&MAX_PHONE_CHARS.to_string()));
 
         assert_eq!(report("  水管漏水\n地上全是水").title(), "水管漏水");
         let long = report(&"很长的描述".repeat(10)).title();

@@ -13,6 +13,7 @@ mod admin;
 mod inbox;
 mod lan;
 mod nav;
+mod public;
 mod review;
 mod rounds;
 mod stock;

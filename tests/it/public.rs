@@ -304,3 +304,27 @@ async fn the_public_side_refuses_abuse_and_reveals_nothing_else() {
     assert_eq!(not_admin.status(), StatusCode::NOT_FOUND);
     server.stop().await.unwrap();
 }
+
+/// What a cheap phone downloads to report and to follow: each page whole (its style and
+/// script inline; nothing else is fetched but the photo it sends). Printed for
+/// BENCHMARKS.md: `cargo test -p tests --test it -- public::the_public_pages_are_small --nocapture`.
+#[tokio::test]
+async fn the_public_pages_are_small() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let created: Value = send(&server, &report("HQ-A-101", "灯不亮")).await.json().await.unwrap();
+    let track = created["track"].as_str().unwrap().to_owned();
+    for (page, path) in [
+        ("report page, Chinese", "/l/HQ-A-101?lang=zh-CN".to_owned()),
+        ("report page, English", "/l/HQ-A-101?lang=en".to_owned()),
+        ("tracking page, Chinese", format!("{track}?lang=zh-CN")),
+        ("tracking page, English", format!("{track}?lang=en")),
+    ] {
+        let response = get(&server, &path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        let bytes = response.bytes().await.unwrap().len();
+        println!("{page}: {bytes} bytes");
+        assert!(bytes < 50_000, "{page} is {bytes} bytes");
+    }
+    server.stop().await.unwrap();
+}

@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::directory::Role;
-use shared::document::catalog::CatalogView;
 use shared::routes::AppRoute;
 
 use crate::edits::{catalog_of, read_catalog};
@@ -26,19 +25,6 @@ struct Found {
     place_path: Vec<String>,
     /// The asset's name, for an asset's label (its tag is the code).
     asset: Option<String>,
-}
-
-/// The place's name after the names of the places it is within.
-fn place_path(catalog: &CatalogView, place: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut next = catalog.place(place);
-    // A parent chain is short; the bound only guards against a cycle in a damaged catalog.
-    while let Some(at) = next.filter(|_| names.len() < 16) {
-        names.push(at.name.clone());
-        next = at.parent.as_ref().and_then(|parent| catalog.place(parent.as_str()));
-    }
-    names.reverse();
-    names
 }
 
 #[component]
@@ -65,7 +51,7 @@ pub fn LabelPage() -> impl IntoView {
                 site: site.id.to_string(),
                 site_name: site.name.clone(),
                 role: site.role,
-                place_path: place_path(catalog, place.id.as_str()),
+                place_path: catalog.place_path(place.id.as_str()),
                 asset: asset.map(|asset| asset.name.clone()),
             })
         });

@@ -52,8 +52,27 @@ pub fn SignIn() -> impl IntoView {
         })
     };
 
+    // Sent here from a label (`next` is its page): someone without an account reports there.
+    let query = leptos_router::hooks::use_query_map();
+    let label = move || {
+        query.with(|query| query.get("next")).filter(|next| next.starts_with("/l/") && !next.starts_with("//")).map(|next| {
+            let path = next.split(['?', '#']).next().unwrap_or_default().to_owned();
+            format!("{path}?public")
+        })
+    };
+    let public_report = move || {
+        label().map(|href| {
+            view! {
+                <p class="card">
+                    <a href=href rel="external" data-link="public-report">{move || texts.get().report_without_account}</a>
+                </p>
+            }
+        })
+    };
+
     view! {
         <h1>{move || texts.get().sign_in}</h1>
+        {public_report}
         <form class="card form" on:submit=submit>
             <label>
                 <span>{move || texts.get().username}</span>

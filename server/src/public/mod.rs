@@ -180,23 +180,13 @@ fn read_labels(directory: &crate::directory::Directory, documents: &crate::docum
         let Some(catalog_id) = site.catalog else { continue };
         let Some(doc) = documents.load(&catalog_id)? else { continue };
         let Ok(catalog) = SiteCatalog::read_doc(&doc) else { continue };
-        let path_of = |place: &str| {
-            let mut names = Vec::new();
-            let mut next = catalog.place(place);
-            while let Some(at) = next.filter(|_| names.len() < 16) {
-                names.push(at.name.clone());
-                next = at.parent.as_ref().and_then(|parent| catalog.place(parent.as_str()));
-            }
-            names.reverse();
-            names
-        };
         for place in catalog.places.iter().filter(|place| !place.code.trim().is_empty()) {
             by_code.entry(code_key(&place.code)).or_insert_with(|| Label {
                 code: place.code.clone(),
                 site: site.id.clone(),
                 catalog: catalog_id,
                 place: place.id.clone(),
-                place_path: path_of(place.id.as_str()),
+                place_path: catalog.place_path(place.id.as_str()),
                 kind: place.kind,
                 asset: None,
             });
@@ -208,7 +198,7 @@ fn read_labels(directory: &crate::directory::Directory, documents: &crate::docum
                 site: site.id.clone(),
                 catalog: catalog_id,
                 place: place.id.clone(),
-                place_path: path_of(place.id.as_str()),
+                place_path: catalog.place_path(place.id.as_str()),
                 kind: place.kind,
                 asset: Some((asset.id.clone(), asset.name.clone(), asset.asset_type.clone())),
             });
@@ -284,9 +274,12 @@ impl IntoResponse for PublicError {
     }
 }
 
-/// The reader's language: `?lang=`, else their browser's first choice; Chinese unless
-/// it is English.
-fn language(lang: Option<&str>, headers: &HeaderMap) -> Language {
+/// The reader's language: `?lang=`, else the one they reported in (`known`), else their
+/// browser's first choice; Chinese unless it is English.
+fn language(lang: Option<&str>, known: Option<Language>, headers: &HeaderMap) -> Language {
+    if let (None, Some(known)) = (lang, known) {
+        return known;
+    }
     let wanted = lang.map(str::to_owned).or_else(|| {
         headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).map(|value| value.trim_start().to_ascii_lowercase())
     });
@@ -309,7 +302,7 @@ async fn label_page(
     if query.app.is_some() {
         return crate::web::serve_file(State(state), request).await;
     }
-    let language = language(query.lang.as_deref(), &headers);
+    let language = language(query.lang.as_deref(), None, &headers);
     let label = state.public.label(&state, &code).await?;
     let open = match &label {
         Some(label) => state.directory.site(&label.site)?.is_some_and(|site| site.public.allows(label.kind)),
@@ -329,10 +322,11 @@ async fn tracking_page(
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let language = language(query.lang.as_deref(), &headers);
     let Some(track) = state.public.store.track(&token)? else {
+        let language = language(query.lang.as_deref(), None, &headers);
         return Ok(page::respond(StatusCode::NOT_FOUND, page::unknown_track(language)));
     };
+    let language = language(query.lang.as_deref(), track.language, &headers);
     let documents = state.documents.clone();
     let document = track.document;
     let view = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -425,7 +419,7 @@ async fn report(
         tracing::warn!(%address, "refused a public report: its hidden field was filled in");
         return Err(PublicError::Refused);
     }
-    report.check().map_err(|problem| PublicError::Invalid(problem.code(), format!("{problem:?}")))?;
+    report.check().map_err(|problem| PublicError::Invalid(problem.code(), problem.message().to_owned()))?;
     let public = &state.public;
     let at = now();
     if public.store.strikes_of(&address.to_string(), at.as_millis())?.len() >= STRIKES_TO_REFUSE {
@@ -450,7 +444,10 @@ async fn report(
     {
         // The same fault, most likely: they follow the order already there.
         let token = new_token();
-        public.store.add_track(&token, &Track { document: open, site: label.site.clone(), place: label.shown(), may_answer: false })?;
+        public.store.add_track(
+            &token,
+            &Track { document: open, site: label.site.clone(), place: label.shown(), language: report.language, may_answer: false },
+        )?;
         state.storage.flush().await?;
         return Err(PublicError::AlreadyReported { track: format!("/t/{token}") });
     }
@@ -512,7 +509,10 @@ async fn report(
             spam: false,
         },
     )?;
-    public.store.add_track(&token, &Track { document, site: label.site.clone(), place: label.shown(), may_answer: true })?;
+    public.store.add_track(
+        &token,
+        &Track { document, site: label.site.clone(), place: label.shown(), language: report.language, may_answer: true },
+    )?;
     public.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Recent {
         at,
         site: label.site.clone(),

@@ -66,6 +66,8 @@ struct Words {
     steps: &'static str,
     rate: &'static str,
     stars: &'static str,
+    /// What each number of stars means, from one to five.
+    star_words: [&'static str; 5],
     comment: &'static str,
     send_rating: &'static str,
     not_fixed: &'static str,
@@ -97,7 +99,7 @@ const CHINESE: Words = Words {
     send: "提交报修",
     staff: "工作人员请登录",
     sent: "已提交，谢谢！",
-    sent_note: "保存下面的链接（或收藏本页），随时查看维修进度，修好后请打分：",
+    sent_note: "保存下面的链接，随时查看维修进度，修好后请打分（用这部手机再扫这个标签也能找到）：",
     follow: "查看进度",
     duplicate: "这里已经有人报修了",
     duplicate_note: "同一位置刚有一条未修好的报修，可能就是您遇到的问题。打开下面的链接跟进进度：",
@@ -111,12 +113,13 @@ const CHINESE: Words = Words {
     steps: "经过",
     rate: "修好了吗？请打分",
     stars: "评分（1–5 星）",
+    star_words: ["很不满意", "不满意", "一般", "满意", "很满意"],
     comment: "想说的话（可选）",
     send_rating: "提交评分",
     not_fixed: "还没修好",
     not_fixed_why: "哪里还有问题？",
     send_not_fixed: "告诉后勤部还没修好",
-    rated: "您的评分",
+    rated: "您的评分：",
     today: "今天",
     unknown_track: "找不到这条报修",
     unknown_track_note: "链接不完整或已失效。请检查链接，或重新扫码报修。",
@@ -162,7 +165,7 @@ const ENGLISH: Words = Words {
     send: "Send the report",
     staff: "Staff: sign in",
     sent: "Sent, thank you!",
-    sent_note: "Keep this link (or bookmark this page) to follow the repair, and rate it when it is done:",
+    sent_note: "Keep this link to follow the repair and rate it once it is done (scanning this label again on this phone finds it too):",
     follow: "Follow the repair",
     duplicate: "Someone has reported this place already",
     duplicate_note: "There is an open report here from a moment ago; it may be your fault. Follow it here:",
@@ -176,12 +179,13 @@ const ENGLISH: Words = Words {
     steps: "So far",
     rate: "Is it fixed? Please rate the repair",
     stars: "Rating (1–5 stars)",
+    star_words: ["Very poor", "Poor", "All right", "Good", "Very good"],
     comment: "Anything to add (optional)",
     send_rating: "Send the rating",
     not_fixed: "It is not fixed",
     not_fixed_why: "What is still wrong?",
     send_not_fixed: "Tell the office it is not fixed",
-    rated: "Your rating",
+    rated: "Your rating: ",
     today: "today",
     unknown_track: "Report not found",
     unknown_track_note: "The link is incomplete or no longer valid. Check the link, or scan the label and report again.",
@@ -222,14 +226,15 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,'PingFang SC','Noto Sans CJK
 header{background:#0f6b5c;color:#fff;padding:14px 16px}\
 header h1{margin:0;font-size:22px}\
 header p{margin:4px 0 0;opacity:.92}\
-.lang{float:right;color:#fff;padding:4px 0 4px 12px}\
+.lang{float:right;color:#fff;padding:0 0 0 16px;margin-top:-10px}\
 main{max-width:34rem;margin:0 auto;padding:12px 16px 32px}\
 label,legend{display:block;font-weight:600;margin:16px 0 6px}\
 fieldset{border:0;margin:0;padding:0;min-width:0}\
 fieldset label{font-weight:400;margin:4px 0;display:flex;gap:10px;align-items:center;min-height:44px;padding:0 12px;background:#fff;border:1px solid #d9e0dd;border-radius:12px}\
 textarea,input[type=text],input[type=tel]{width:100%;font:inherit;padding:10px 12px;border:1px solid #d9e0dd;border-radius:12px;background:#fff}\
 textarea{min-height:96px}\
-input[type=file]{width:100%;font:inherit}\
+label.photo-button{position:relative;display:flex;align-items:center;justify-content:center;min-height:48px;margin:20px 0 0;font-weight:600;color:#0f6b5c;background:#fff;border:1px solid #0f6b5c;border-radius:12px}\
+label.photo-button input{position:absolute;inset:0;width:100%;height:100%;opacity:0}\
 button{display:block;width:100%;min-height:48px;margin:20px 0 8px;font:inherit;font-weight:600;color:#fff;background:#0f6b5c;border:0;border-radius:12px}\
 button.secondary{color:#0f6b5c;background:#fff;border:1px solid #0f6b5c}\
 button:disabled{opacity:.6}\
@@ -239,10 +244,10 @@ img{max-width:100%;border-radius:12px;margin-top:8px}\
 .card{background:#fff;border:1px solid #d9e0dd;border-radius:12px;padding:12px 16px;margin:12px 0}\
 .stage{font-size:20px;font-weight:700;color:#0f6b5c;margin:0}\
 ol{padding-left:20px}\
-a{color:#0f6b5c;word-break:break-all}\
+a{color:#0f6b5c;word-break:break-all;display:inline-block;min-height:44px;line-height:44px}\
+a.url{display:block;line-height:1.5;padding:10px 0}\
 a.go{display:block;text-align:center;min-height:48px;line-height:48px;font-weight:600;color:#fff;background:#0f6b5c;border-radius:12px;text-decoration:none}\
-.stars{display:flex;gap:4px}\
-.stars label{flex:1;justify-content:center;padding:0;margin:0}\
+.stars{color:#f2b33d;letter-spacing:1px}\
 .hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}\
 [hidden]{display:none!important}";
 
@@ -307,7 +312,7 @@ pub fn report_form(language: Language, label: &Label) -> Page {
          <form id=\"report\" data-code=\"{code}\" novalidate>\
          <label for=\"what\">{what}</label><textarea id=\"what\" name=\"what\" maxlength=\"{MAX_TEXT_CHARS}\" placeholder=\"{what_hint}\" required></textarea>\
          <fieldset><legend>{urgency_label}</legend>{urgency}</fieldset>\
-         <label for=\"photo\">{photo}</label><input id=\"photo\" name=\"photo\" type=\"file\" accept=\"image/*\"><img id=\"preview\" alt=\"\" hidden>\
+         <label class=\"photo-button\">{photo}<input id=\"photo\" name=\"photo\" type=\"file\" accept=\"image/*\"></label><img id=\"preview\" alt=\"\" hidden>\
          <label for=\"reporter\">{name}</label><input id=\"reporter\" name=\"reporter\" type=\"text\" maxlength=\"{MAX_NAME_CHARS}\" autocomplete=\"name\">\
          <label for=\"phone\">{phone}</label><input id=\"phone\" name=\"phone\" type=\"tel\" maxlength=\"{MAX_PHONE_CHARS}\" autocomplete=\"tel\">\
          <p class=\"note\">{optional_note}</p>\
@@ -422,12 +427,16 @@ pub fn tracking(language: Language, track: &Track, view: &WorkOrderView, now: Ti
         (Stage::Done, _) if track.may_answer => {
             let stars: String = (1..=5)
                 .map(|stars| {
-                    format!("<label><input type=\"radio\" name=\"rating\" value=\"{stars}\" required>{}</label>", "★".repeat(stars))
+                    let shown = format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars));
+                    format!(
+                        "<label><input type=\"radio\" name=\"rating\" value=\"{stars}\" required><span class=\"stars\">{shown}</span>{}</label>",
+                        w.star_words[stars - 1]
+                    )
                 })
                 .collect();
             format!(
                 "<form id=\"rate\" class=\"card\" novalidate><p class=\"stage\">{rate}</p>\
-                 <fieldset><legend>{stars_label}</legend><div class=\"stars\">{stars}</div></fieldset>\
+                 <fieldset><legend>{stars_label}</legend>{stars}</fieldset>\
                  <label for=\"comment\">{comment}</label><textarea id=\"comment\" name=\"comment\" maxlength=\"{MAX_FEEDBACK_CHARS}\"></textarea>\
                  <button type=\"submit\">{send_rating}</button></form>\
                  <form id=\"not-fixed\" class=\"card\" novalidate><p class=\"stage\">{not_fixed}</p><label for=\"why\">{not_fixed_why}</label>\
@@ -442,7 +451,16 @@ pub fn tracking(language: Language, track: &Track, view: &WorkOrderView, now: Ti
                 send_not_fixed = w.send_not_fixed,
             )
         }
-        (Stage::Closed, Some(rating)) => format!("<p class=\"card\">{}：{}</p>", w.rated, "★".repeat(usize::from(rating.stars()))),
+        (Stage::Closed, Some(rating)) => {
+            let stars = usize::from(rating.stars());
+            format!(
+                "<p class=\"card\" data-rating=\"{stars}\">{}<span class=\"stars\">{}{}</span> {}</p>",
+                w.rated,
+                "★".repeat(stars),
+                "☆".repeat(5 - stars),
+                w.star_words[stars.clamp(1, 5) - 1]
+            )
+        }
         _ => String::new(),
     };
     let body = format!(

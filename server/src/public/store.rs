@@ -20,6 +20,9 @@ pub struct Track {
     pub site: SiteId,
     /// What the report's label is called (the place, or the asset and its place).
     pub place: String,
+    /// The language the report was made in: the page's, unless the reader asks another.
+    #[serde(default)]
+    pub language: Option<shared::language::Language>,
     /// The reporter's own link may rate the repair or say it is not fixed; a link given
     /// to someone who reported the same fault again only follows it.
     pub may_answer: bool,

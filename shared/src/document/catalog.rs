@@ -342,6 +342,20 @@ impl CatalogView {
         false
     }
 
+    /// The place's name after the names of the places it is within, outermost first
+    /// (empty for a place not in the catalog).
+    pub fn place_path(&self, place: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut next = self.place(place);
+        // A parent chain is short; the bound only guards against a cycle in a damaged catalog.
+        while let Some(at) = next.filter(|_| names.len() <= self.places.len()) {
+            names.push(at.name.clone());
+            next = at.parent.as_ref().and_then(|parent| self.place(parent.as_str()));
+        }
+        names.reverse();
+        names
+    }
+
     /// The building a place belongs to (the place itself if it is one, or has no parent).
     pub fn building_of(&self, place: &str) -> Option<&Place> {
         let mut current = self.place(place)?;

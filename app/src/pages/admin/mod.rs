@@ -9,6 +9,7 @@
 mod catalog_editor;
 mod notices;
 pub mod people;
+mod public;
 pub mod site;
 pub mod template;
 mod texts;

@@ -152,6 +152,7 @@ pub fn SiteAdmin() -> impl IntoView {
                 <p class="muted">{move || texts.get().choose_labels}</p>
                 <a class="button" class:disabled=nothing_chosen href=labels_link target="_blank" rel="noopener" data-action="print-labels">{move || texts.get().print_selected}</a>
             </section>
+            <super::public::PublicReportingCard site=site />
             <CatalogEditor kind=StockItemEntries::new() editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />

@@ -234,6 +234,7 @@ pub fn OrderPage() -> impl IntoView {
                 </p>
                 {hidden_entries(move || order.with(|order| order.as_ref().map_or(0, |order| order.unreadable.len())))}
                 <crate::pages::notice_settings::MuteButton document=id />
+                <SpamButton id=id order=order role=role error=error />
                 <dl class="report-facts"><OrderFacts order=order state=state catalog=catalog people=people /></dl>
                 {description}
                 <StepButtons id=id state=state actions=actions open_form=open_form error=error />
@@ -955,6 +956,55 @@ fn PartsUsed(
                     </ul>
                     {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 </section>
+            }
+        })
+    }
+}
+
+/// A manager's "mark as spam" on an open public report (from a label, without an
+/// account): the server cancels it under the manager's name (the cancellation arrives by
+/// sync) and counts it against the address it came from. Needs the network.
+#[component]
+fn SpamButton(
+    id: DocumentId,
+    order: Memo<Option<Arc<WorkOrderView>>>,
+    role: Memo<Option<Role>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let busy = RwSignal::new(false);
+    let shown = move || {
+        matches!(role.get(), Some(Role::Manager | Role::Admin))
+            && order.with(|order| {
+                order.as_ref().is_some_and(|order| {
+                    order.header.created_by.as_str() == shared::public::PUBLIC_REPORTER && order.state().status.is_open()
+                })
+            })
+    };
+    let mark = move |_| {
+        let texts = texts.get_untracked();
+        let sure = web_sys::window().and_then(|window| window.confirm_with_message(texts.mark_spam_confirm).ok()).unwrap_or(false);
+        let Some(token) = current.session.with_untracked(|session| session.as_ref().map(|session| session.token.clone())) else { return };
+        if !sure || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            if let Err(failure) = crate::server::mark_spam(&token, &id).await {
+                error.set(Some(failure.to_string()));
+            }
+            busy.set(false);
+        });
+    };
+    move || {
+        shown().then(|| {
+            view! {
+                <p class="muted">
+                    <button type="button" class="link-button danger" data-action="spam" prop:disabled=busy on:click=mark>
+                        {move || texts.get().mark_spam}
+                    </button>
+                </p>
             }
         })
     }

@@ -53,6 +53,8 @@ pub fn lines(
         // The plan has no phone: its orders are made by whichever phone finds one due.
         let device = if person == PLANNER {
             texts.made_by_a_phone.to_owned()
+        } else if person == shared::public::PUBLIC_REPORTER {
+            texts.made_by_the_public_page.to_owned()
         } else {
             texts.phone_of.replace("{name}", &who).replace("{n}", &number.to_string())
         };

@@ -335,7 +335,7 @@ fn kpi_tiles(kpis: &Kpis, filters: Filters, names: Names) -> impl IntoView {
         <div class="tiles">
             {tile("response", texts.response_time, duration(kpis.response.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.response.map(|d| d.p90))))}
             {tile("completion", texts.completion_time, duration(kpis.completion.map(|d| d.median)), format!("{} {}", texts.p90, duration(kpis.completion.map(|d| d.p90))))}
-            {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), String::new())}
+            {tile("reported", texts.reported, texts.count(kpis.reported, texts.order_one, texts.order_many), format!("{} {}", texts.reported_by_public, kpis.reported_by_public))}
             {tile("overdue", texts.overdue_orders, texts.count(kpis.overdue, texts.order_one, texts.order_many), format!("{} {}", texts.flagged_orders, texts.count(kpis.flagged, texts.order_one, texts.order_many)))}
             {tile("satisfaction", field_texts.get().satisfaction, stars, String::new())}
             {tile("inspections", texts.inspections, texts.count(kpis.inspections, texts.round_one, texts.round_many), format!("{} {pass}", field_texts.get().pass_rate))}
