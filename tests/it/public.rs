@@ -241,6 +241,30 @@ async fn the_public_side_refuses_abuse_and_reveals_nothing_else() {
     let early = http_client().post(answer(&first_track)).json(&json!({ "rating": 5 })).send().await.unwrap();
     assert_eq!(code_of(early).await, (StatusCode::CONFLICT, "not_done".into()));
 
+    // Repaired, and the reporter says it is not: back with the department.
+    let (tap_order, _) = listed_orders(&server, "hq").into_iter().find(|(_, title)| title == "食堂水龙头一直流水").unwrap();
+    let mut tech_phone = phone("tech-phone");
+    tech_phone.request_document(tap_order);
+    let loaded =
+        |client: &shared::protocol::client::Client| client.document(&tap_order).is_some_and(|doc| WorkOrder::read_doc(doc).is_ok());
+    sync_until(&mut tech_phone, &server.sync_url("tech"), PATIENCE, loaded).await.unwrap();
+    edit_order(&mut tech_phone, &tap_order, |order| {
+        order.record(&EntryId::parse("completed").unwrap(), &EventKind::Completed { notes: "换了阀芯".into() }, &edit("tech"));
+    });
+    sync_until(&mut tech_phone, &server.sync_url("tech"), PATIENCE, |client| client.status(&tap_order) == Some(SyncStatus::Synced))
+        .await
+        .unwrap();
+    let not_fixed =
+        http_client().post(answer(&first_track)).json(&json!({ "not_fixed": true, "comment": "还在滴水" })).send().await.unwrap();
+    assert_eq!(not_fixed.status(), StatusCode::NO_CONTENT);
+    let view = stored_order(&server, &tap_order);
+    assert_eq!(view.state().status, Status::Reopened);
+    assert!(view.events.iter().any(
+        |event| event.user.as_str() == PUBLIC_REPORTER && matches!(&event.kind, EventKind::Reopened { reason } if reason == "还在滴水")
+    ));
+    let (_, page) = tracking(&server, &first_track).await;
+    assert!(page.contains("重新处理"), "back in the queue, in plain words");
+
     // Probing: a made-up token, a document's id as a token, another order's id in the page.
     for probe in ["/t/AAAAAAAAAAAAAAAAAAAAAA", "/t/", "/t/..%2Fapi%2Fme"] {
         assert_ne!(get(&server, probe, None).await.status(), StatusCode::OK, "{probe}");
@@ -314,17 +338,56 @@ async fn the_public_pages_are_small() {
     let server = TestServer::start(dist.path()).await;
     let created: Value = send(&server, &report("HQ-A-101", "灯不亮")).await.json().await.unwrap();
     let track = created["track"].as_str().unwrap().to_owned();
-    for (page, path) in [
+    let mut pages = vec![
         ("report page, Chinese", "/l/HQ-A-101?lang=zh-CN".to_owned()),
         ("report page, English", "/l/HQ-A-101?lang=en".to_owned()),
         ("tracking page, Chinese", format!("{track}?lang=zh-CN")),
         ("tracking page, English", format!("{track}?lang=en")),
-    ] {
-        let response = get(&server, &path, None).await;
+    ];
+    let mut sizes = Vec::new();
+    for (page, path) in pages.drain(..) {
+        sizes.push((page, get(&server, &path, None).await));
+    }
+    // Repaired: the tracking page asks for the rating, with its script.
+    let (order, _) = listed_orders(&server, "hq").into_iter().find(|(_, title)| title == "灯不亮").unwrap();
+    let mut tech = phone("tech-phone");
+    tech.request_document(order);
+    let loaded = |client: &shared::protocol::client::Client| client.document(&order).is_some_and(|doc| WorkOrder::read_doc(doc).is_ok());
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, loaded).await.unwrap();
+    edit_order(&mut tech, &order, |order| {
+        order.record(&EntryId::parse("completed").unwrap(), &EventKind::Completed { notes: "换了灯泡".into() }, &edit("tech"));
+    });
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, |client| client.status(&order) == Some(SyncStatus::Synced)).await.unwrap();
+    sizes.push(("tracking page with the rating form, Chinese", get(&server, &format!("{track}?lang=zh-CN"), None).await));
+    sizes.push(("tracking page with the rating form, English", get(&server, &format!("{track}?lang=en"), None).await));
+    for (page, response) in sizes {
         assert_eq!(response.status(), StatusCode::OK, "{page}");
         let bytes = response.bytes().await.unwrap().len();
         println!("{page}: {bytes} bytes");
         assert!(bytes < 50_000, "{page} is {bytes} bytes");
     }
+    server.stop().await.unwrap();
+}
+
+/// Many addresses together are paced too: thirty reports at once from anywhere, then the
+/// next waits, so no crowd of addresses keeps the server busy making orders.
+#[tokio::test]
+async fn reports_from_everyone_together_are_paced() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start_behind(dist.path(), vec!["127.0.0.1".parse().unwrap()]).await;
+    let labels = ["HQ-A", "HQ-A-1", "HQ-A-101", "HQ-A-102", "HQ-C", "HQ-S", "XF-HQ-001", "XF-HQ-002", "KT-HQ-101"];
+    let from = |n: usize| format!("10.0.{}.{}", n / 200, n % 200 + 1);
+    for n in 0..30 {
+        let mut body = report(labels[n % labels.len()], &format!("第 {n} 处故障"));
+        body["anyway"] = Value::Bool(true);
+        let response =
+            http_client().post(server.url("/api/public/reports")).header("x-forwarded-for", from(n)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "report {n} from {}", from(n));
+    }
+    let mut body = report("HQ-A", "又一处");
+    body["anyway"] = Value::Bool(true);
+    let over =
+        http_client().post(server.url("/api/public/reports")).header("x-forwarded-for", "10.9.9.9").json(&body).send().await.unwrap();
+    assert_eq!(code_of(over).await, (StatusCode::TOO_MANY_REQUESTS, "too_many_reports".into()), "a new address, a label with turns left");
     server.stop().await.unwrap();
 }

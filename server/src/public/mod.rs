@@ -76,12 +76,16 @@ pub const STRIKES_TO_REFUSE: usize = 3;
 const PER_ADDRESS: Rate = Rate { burst: 10.0, per_second: 1.0 / 120.0 };
 /// Reports from one label: five at once, then one every five minutes.
 const PER_LABEL: Rate = Rate { burst: 5.0, per_second: 1.0 / 300.0 };
+/// Reports from everyone together: thirty at once (a building's water cut off), then one
+/// every ten seconds, so many addresses together cannot keep the hub or a catalog busy.
+const FROM_EVERYONE: Rate = Rate { burst: 30.0, per_second: 1.0 / 10.0 };
 
 /// The public side's state: its records, its paces and the labels it knows.
 pub struct Public {
     pub store: PublicStore,
     paces: Paces<PaceKey>,
-    labels: Mutex<Option<Arc<Labels>>>,
+    /// Read again by one request at a time once stale; the others wait for it.
+    labels: tokio::sync::Mutex<Option<Arc<Labels>>>,
     /// Orders made from reports in the last [`DUPLICATE_WINDOW`]: the dashboards'
     /// summaries, which duplicates are otherwise found in, follow a moment behind.
     recent: Mutex<Vec<Recent>>,
@@ -99,14 +103,18 @@ struct Recent {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum PaceKey {
     Address(IpAddr),
+    /// Ratings and "not fixed" from an address.
+    Answers(IpAddr),
     Label(String),
+    Everyone,
 }
 
 impl Paced for PaceKey {
     fn rate(&self) -> Rate {
         match self {
-            PaceKey::Address(_) => PER_ADDRESS,
+            PaceKey::Address(_) | PaceKey::Answers(_) => PER_ADDRESS,
             PaceKey::Label(_) => PER_LABEL,
+            PaceKey::Everyone => FROM_EVERYONE,
         }
     }
 }
@@ -148,23 +156,23 @@ fn code_key(code: &str) -> String {
 
 impl Public {
     pub fn open(storage: &crate::Storage) -> anyhow::Result<Public> {
-        Ok(Public { store: PublicStore::open(storage)?, paces: Paces::new(10_000), labels: Mutex::new(None), recent: Mutex::default() })
+        Ok(Public {
+            store: PublicStore::open(storage)?,
+            paces: Paces::new(10_000),
+            labels: tokio::sync::Mutex::new(None),
+            recent: Mutex::default(),
+        })
     }
 
     /// The label with `code` at any site, from catalogs read at most [`LABELS_FRESH`] ago.
     async fn label(&self, state: &AppState, code: &str) -> anyhow::Result<Option<Label>> {
-        let fresh = self
-            .labels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-            .filter(|labels| labels.built.elapsed() < LABELS_FRESH);
-        let labels = match fresh {
+        let mut kept = self.labels.lock().await;
+        let labels = match kept.clone().filter(|labels| labels.built.elapsed() < LABELS_FRESH) {
             Some(labels) => labels,
             None => {
                 let (directory, documents) = (state.directory.clone(), state.documents.clone());
                 let labels = Arc::new(tokio::task::spawn_blocking(move || read_labels(&directory, &documents)).await??);
-                *self.labels.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(labels.clone());
+                *kept = Some(labels.clone());
                 labels
             }
         };
@@ -431,10 +439,8 @@ async fn report(
     if !site.public.allows(label.kind) {
         return Err(PublicError::Closed);
     }
-    public
-        .paces
-        .attempt(&[PaceKey::Address(address), PaceKey::Label(code_key(&label.code))], Instant::now())
-        .map_err(PublicError::TooMany)?;
+    let keys = [PaceKey::Address(address), PaceKey::Label(code_key(&label.code)), PaceKey::Everyone];
+    public.paces.attempt(&keys, Instant::now()).map_err(PublicError::TooMany)?;
     let photo = match &report.photo {
         Some(encoded) => Some(decode_photo(encoded)?),
         None => None,
@@ -574,7 +580,7 @@ async fn feedback(
 ) -> Result<StatusCode, PublicError> {
     let Json(feedback) = body.map_err(|rejection| PublicError::Invalid("bad_request", rejection.body_text()))?;
     let address = counted_address(client);
-    state.public.paces.attempt(&[PaceKey::Address(address)], Instant::now()).map_err(PublicError::TooMany)?;
+    state.public.paces.attempt(&[PaceKey::Answers(address)], Instant::now()).map_err(PublicError::TooMany)?;
     let track = state.public.store.track(&token)?.filter(|track| track.may_answer).ok_or(PublicError::UnknownTrack)?;
     let order = state.public.store.order(&track.document)?.ok_or(PublicError::UnknownTrack)?;
     let comment = feedback.comment.trim().to_owned();
