@@ -95,3 +95,51 @@ async fn a_signed_out_phone_reports_from_a_label_and_rates_the_repair_it_follows
     screenshot(&manager, "public-dashboard").await;
     server.stop().await.unwrap();
 }
+
+/// An administrator closes reports by scan for rooms on the site's page, in English and
+/// Chinese; a room's label then says so, a building's still takes reports; a manager
+/// marks a public report spam from the order's page.
+#[tokio::test]
+async fn an_administrator_chooses_which_labels_take_reports_and_a_manager_marks_spam() {
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    wait_for_element(&admin, "[data-form=public-reporting] input[name=kind][value=room]").await;
+    admin.wait_for_text("#public-reporting", "Reports by scan").await;
+    assert_eq!(admin.evaluate("return document.querySelector('[data-form=public-reporting] input[name=open]').checked").await, json!(true));
+    admin.client.execute("document.querySelector('#public-reporting').scrollIntoView()", Vec::new()).await.unwrap();
+    fits_a_phone(&admin, 1).await;
+    screenshot(&admin, "admin-public-reporting").await;
+    admin.evaluate("localStorage.setItem('houqin.language', JSON.stringify('zh-CN')); return null").await;
+    admin.client.refresh().await.unwrap();
+    admin.wait_for_text("#public-reporting", "扫码报修").await;
+    wait_for_element(&admin, "[data-form=public-reporting] input[name=kind][value=room]").await;
+    tap(&admin, "[data-form=public-reporting] input[name=kind][value=room]").await;
+    tap(&admin, "[data-form=public-reporting] button[type=submit]").await;
+    admin.wait_for_text("[data-card=public-reporting] [role=status]", "扫码报修设置已保存").await;
+    admin.client.execute("document.querySelector('#public-reporting').scrollIntoView()", Vec::new()).await.unwrap();
+    screenshot(&admin, "admin-public-reporting-zh").await;
+    assert_eq!(get(&server, "/l/HQ-A-101", None).await.status(), 403, "a room's label is closed");
+    assert_eq!(get(&server, "/l/HQ-A", None).await.status(), 200, "a building's is open");
+
+    // A report from the building's label, and a manager who finds it is spam.
+    let sent = reqwest::Client::new()
+        .post(server.url("/api/public/reports"))
+        .json(&json!({ "code": "HQ-A", "text": "加微信领红包", "urgency": "can_wait" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let manager = phone(&server, "manager", "王经理").await;
+    manager.evaluate("localStorage.setItem('houqin.language', JSON.stringify('zh-CN')); return null").await;
+    manager.client.refresh().await.unwrap();
+    open_order(&manager, &server.url("/"), "dispatch", "加微信领红包").await;
+    manager.wait_for_match(".report-facts", "…扫码报修人…", |seen| seen.contains("扫码报修人")).await;
+    manager.wait_for_text("[data-action=spam]", "标记为垃圾报修").await;
+    screenshot(&manager, "public-order-manager-zh").await;
+    manager.client.execute("window.confirm = () => true", Vec::new()).await.unwrap();
+    tap(&manager, "[data-action=spam]").await;
+    wait_for_status(&manager, "cancelled").await;
+    screenshot(&manager, "public-order-spam-zh").await;
+    server.stop().await.unwrap();
+}
