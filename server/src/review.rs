@@ -137,6 +137,8 @@ fn select(mut projections: Vec<Projection>, query: &ListQuery, now: Timestamp) -
             && to.is_none_or(|to| projection.updated_at < to)
             && projection.matches(&words)
             && (!overdue || matches!(&projection.summary, Summary::WorkOrder(order) if order.is_overdue(now)))
+            // Spam is hidden, but from a list asked for cancelled orders.
+            && (query.status.as_deref() == Some("cancelled") || !matches!(&projection.summary, Summary::WorkOrder(order) if order.spam))
     });
     projections.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.document.cmp(&b.document)));
     Ok(projections)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::StocktakeView;
-use crate::document::work_order::{EventKind, Priority, Status, WorkOrderView};
+use crate::document::work_order::{Priority, Status, WorkOrderView};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
@@ -66,8 +66,7 @@ impl WorkOrderSummary {
             rating: state.rating.map(super::document::work_order::Rating::stars),
             open_flags: state.open_flags().count(),
             from_public: view.header.created_by.as_str() == crate::public::PUBLIC_REPORTER,
-            spam: state.status == Status::Cancelled
-                && view.events.iter().any(|event| matches!(&event.kind, EventKind::Cancelled { reason } if reason == crate::public::SPAM)),
+            spam: view.is_spam(),
         }
     }
 

@@ -306,6 +306,28 @@ async fn the_public_side_refuses_abuse_and_reveals_nothing_else() {
         assert_eq!(view.state().status, Status::Cancelled);
     }
     assert_eq!(code_of(send(&server, &report("HQ-S", "仓库门坏了")).await).await, (StatusCode::FORBIDDEN, "refused".into()));
+    // Spam is hidden from the site's lists, but from a list of cancelled orders.
+    let listed = |query: &'static str| {
+        let (server, token) = (&server, manager.clone());
+        async move {
+            let list: Value =
+                get(server, &format!("/api/sites/hq/documents?type=work_order{query}"), Some(&token)).await.json().await.unwrap();
+            list["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|entry| entry["document"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    let spam_ids: Vec<String> = spam[..3].iter().map(ToString::to_string).collect();
+    wait_for("the spam to leave the list", PATIENCE, || async {
+        let shown = listed("").await;
+        (!shown.iter().any(|id| spam_ids.contains(id)) && shown.contains(&spam[3].to_string())).then_some(())
+    })
+    .await;
+    let cancelled = listed("&status=cancelled").await;
+    assert!(spam_ids.iter().all(|id| cancelled.contains(id)), "{cancelled:?}");
 
     // Public reporting closed by an administrator: the page and the API say so.
     let admin = server.token("admin");

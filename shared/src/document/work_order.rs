@@ -545,6 +545,13 @@ impl WorkOrderView {
     }
 
     /// Open and past its due time at `now`.
+    /// A public report a manager cancelled as spam: hidden from lists and the dashboard's
+    /// count of public requests.
+    pub fn is_spam(&self) -> bool {
+        self.state().status == Status::Cancelled
+            && self.events.iter().any(|event| matches!(&event.kind, EventKind::Cancelled { reason } if reason == crate::public::SPAM))
+    }
+
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.due_at.is_some_and(|due| due < now) && self.state().status.is_open()
     }
@@ -1139,6 +1146,30 @@ mod workflow {
         let (elsewhere_id, _) = WorkOrder::preventive(&SiteId::parse("plant2").unwrap(), &plan(), "admin-101", 1, starts, due).unwrap();
         assert_ne!(other_id, first_id);
         assert_ne!(elsewhere_id, first_id);
+    }
+
+    #[test]
+    fn only_an_order_cancelled_as_spam_is_spam() {
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: "加微信".into(),
+            description: String::new(),
+            location: "admin-101".into(),
+            asset: None,
+            category: Category::Other,
+            priority: Priority::Normal,
+            due_at: None,
+            source: None,
+        };
+        let report = |reason: &str| {
+            let mut order =
+                WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &edit("public", 1_000)).unwrap();
+            assert!(!order.read().unwrap().is_spam(), "open");
+            order.record(&EntryId::parse("e2").unwrap(), &EventKind::Cancelled { reason: reason.into() }, &edit("manager", 2_000));
+            order
+        };
+        assert!(report(crate::public::SPAM).read().unwrap().is_spam());
+        assert!(!report("重复报修").read().unwrap().is_spam(), "cancelled for another reason");
     }
 
     #[test]

@@ -623,7 +623,7 @@ pub fn MyWorkOrders(
         let mut orders: Vec<(shared::time::Timestamp, DocumentId)> = orders.with(|orders| {
             orders
                 .iter()
-                .filter(|(_, order)| !mine || order.header.created_by.as_str() == me)
+                .filter(|(_, order)| (!mine || order.header.created_by.as_str() == me) && !order.is_spam())
                 .map(|(id, order)| (order.header.created_at, *id))
                 .collect()
         });
