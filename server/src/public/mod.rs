@@ -17,11 +17,11 @@
 //!   reopening.
 //! - Abuse: a site takes public reports only once an administrator opens it
 //!   (`GET`/`PUT /api/admin/sites/{site}/public`, per place kind); reports are paced per
-//!   address and per label (429); text and photo are bounded; a hidden field no person
+//!   address, per label and all together (429); text and photo are bounded; a hidden field no person
 //!   fills refuses robots; a place with an open order reported in the last
 //!   [`DUPLICATE_WINDOW`] is offered that order to follow (409 `already_reported`) unless
 //!   the reporter says theirs is another fault; a manager may mark a public report spam
-//!   (`POST /api/documents/{id}/spam`), which cancels it and counts against its address —
+//!   (`POST /api/documents/{id}/spam`), which cancels and hides it and counts against its address —
 //!   [`STRIKES_TO_REFUSE`] in 30 days and the address is refused.
 //! - Nothing else shows: the pages name the place or asset only, the tracking page one
 //!   order's steps without the people; an unknown label and a closed site's label look
