@@ -406,24 +406,29 @@ pub struct OutboxEntry {
 }
 
 /// The notices a work order's events give. `managers` gives the people who manage its
-/// site (asked only for an urgent hazard). Nobody is told of what they did themselves, and
-/// a duplicate (merged into its original) tells nobody anything new.
+/// site (asked only for an urgent hazard: one a round raised, or a danger someone without
+/// an account reported from a label). Nobody is told of what they did themselves, and a
+/// duplicate (merged into its original) tells nobody anything new. An order made by no
+/// person — a preventive order's planner, a public report (whose reporter follows it by
+/// its tracking link) — has no reporter to verify it.
 pub fn work_order(id: DocumentId, order: &WorkOrderView, managers: impl Fn() -> Vec<Username>) -> Vec<Notice> {
     if order.duplicate_of.is_some() {
         return Vec::new();
     }
     let notice =
         |kind: NoticeKind, event: &EntryId, recipient: &Username, at: Timestamp| Notice::of_order(id, order, kind, event, recipient, at);
+    let from_public = order.header.created_by.as_str() == crate::public::PUBLIC_REPORTER;
+    let made_by_no_person = from_public || order.header.created_by.as_str() == crate::document::work_order::PLANNER;
     let mut notices = Vec::new();
     for event in &order.events {
         match &event.kind {
             EventKind::Assigned { assignee } if *assignee != event.user => {
                 notices.push(notice(NoticeKind::Assigned, &event.id, assignee, event.at));
             }
-            EventKind::Completed { .. } if order.header.created_by != event.user => {
+            EventKind::Completed { .. } if order.header.created_by != event.user && !made_by_no_person => {
                 notices.push(notice(NoticeKind::ToVerify, &event.id, &order.header.created_by, event.at));
             }
-            EventKind::Reported if order.source.is_some() && order.priority == Priority::Urgent => {
+            EventKind::Reported if (order.source.is_some() || from_public) && order.priority == Priority::Urgent => {
                 notices.extend(
                     managers()
                         .iter()
@@ -728,6 +733,30 @@ mod tests {
             ]
         );
         assert_eq!(work_order(document, &view, || vec![user("manager")]), notices, "derived again, the same notices");
+    }
+
+    /// A danger reported from a label reaches the managers at once; its completion asks no
+    /// one to verify (the reporter rates it from the tracking page), nor does a preventive
+    /// order's.
+    #[test]
+    fn a_public_danger_tells_the_managers_and_orders_made_by_no_person_ask_no_one_to_verify() {
+        let document = DocumentId::from_random([5; 16]);
+        for (reporter, priority, managers_told) in [
+            (crate::public::PUBLIC_REPORTER, Priority::Urgent, true),
+            (crate::public::PUBLIC_REPORTER, Priority::High, false),
+            (crate::document::work_order::PLANNER, Priority::Urgent, false),
+        ] {
+            let mut order = order(reporter, false);
+            order.set_priority(priority, &edit("manager", 5));
+            order.record(&id("e1"), &EventKind::Assigned { assignee: user("tech") }, &edit("manager", 10));
+            order.record(&id("e2"), &EventKind::Completed { notes: "修好了".into() }, &edit("tech", 30));
+            let notices = work_order(document, &order.read().unwrap(), || vec![user("manager")]);
+            let mut expected = vec![(NoticeKind::Assigned, "tech", format!("{document}/e1/tech"))];
+            if managers_told {
+                expected.insert(0, (NoticeKind::UrgentHazard, "manager", format!("{document}/e0/manager")));
+            }
+            assert_eq!(told(&notices), expected, "{reporter} {priority:?}");
+        }
     }
 
     #[test]
