@@ -391,6 +391,31 @@ async fn the_public_pages_are_small() {
     server.stop().await.unwrap();
 }
 
+/// Someone reporting a danger from a label: the site's managers are told at once, as of an
+/// urgent hazard found on a round.
+#[tokio::test]
+async fn a_danger_reported_from_a_label_tells_the_managers_at_once() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let mut body = report("HQ-S", "仓库里电线冒烟");
+    body["urgency"] = Value::String("danger".into());
+    assert_eq!(send(&server, &body).await.status(), StatusCode::CREATED);
+    let (order, _) = listed_orders(&server, "hq").into_iter().find(|(_, title)| title == "仓库里电线冒烟").unwrap();
+    assert_eq!(stored_order(&server, &order).priority, shared::document::work_order::Priority::Urgent);
+    let told = wait_for("the managers to be told", PATIENCE, || async {
+        let entries = server.state.outbox.entries().unwrap();
+        let told: Vec<(String, String)> = entries
+            .into_iter()
+            .filter(|entry| entry.notice.document == order)
+            .map(|entry| (entry.notice.kind.as_str().to_owned(), entry.notice.recipient.to_string()))
+            .collect();
+        (!told.is_empty()).then_some(told)
+    })
+    .await;
+    assert_eq!(told, [("urgent_hazard".to_owned(), "manager".to_owned())]);
+    server.stop().await.unwrap();
+}
+
 /// Many addresses together are paced too: thirty reports at once from anywhere, then the
 /// next waits, so no crowd of addresses keeps the server busy making orders.
 #[tokio::test]
