@@ -35,29 +35,23 @@
     });
   }
 
-  // A phone's photo is several megabytes: sent at most 1280 px across, as JPEG.
+  // A phone's photo is several megabytes: sent at most 1280 px across, as JPEG, in a
+  // data URL (which older in-app browsers make where they have no canvas.toBlob).
   function shrink(file) {
     return new Promise(function (done, fail) {
       var image = new Image();
       image.onload = function () {
         var scale = Math.min(1, 1280 / Math.max(image.naturalWidth, image.naturalHeight));
         var canvas = document.createElement("canvas");
-        canvas.width = Math.round(image.naturalWidth * scale);
-        canvas.height = Math.round(image.naturalHeight * scale);
+        canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
         canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
         URL.revokeObjectURL(image.src);
-        canvas.toBlob(function (blob) { if (blob) done(blob); else fail(); }, "image/jpeg", 0.8);
+        var url = canvas.toDataURL("image/jpeg", 0.8);
+        if (url.indexOf("data:image/jpeg;base64,") === 0) done(url); else fail();
       };
       image.onerror = fail;
       image.src = URL.createObjectURL(file);
-    });
-  }
-  function base64(blob) {
-    return new Promise(function (done, fail) {
-      var reader = new FileReader();
-      reader.onload = function () { done(String(reader.result).split(",")[1]); };
-      reader.onerror = fail;
-      reader.readAsDataURL(blob);
     });
   }
   fields.photo.addEventListener("change", function () {
@@ -66,9 +60,9 @@
     var file = fields.photo.files[0];
     if (!file) return;
     status.textContent = say.shrinking;
-    shrink(file).then(function (blob) {
-      photo = blob;
-      preview.src = URL.createObjectURL(blob);
+    shrink(file).then(function (url) {
+      photo = url;
+      preview.src = url;
       preview.hidden = false;
       status.textContent = "";
     }, function () {
@@ -102,8 +96,8 @@
     };
     button.disabled = true;
     status.textContent = say.sending;
-    (photo ? base64(photo) : Promise.resolve(null)).then(function (encoded) {
-      if (encoded) report.photo = encoded;
+    if (photo) report.photo = photo.split(",")[1];
+    Promise.resolve().then(function () {
       return fetch("/api/public/reports", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(report) });
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {

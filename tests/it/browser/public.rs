@@ -46,6 +46,13 @@ async fn a_signed_out_phone_reports_from_a_label_and_rates_the_repair_it_follows
     open_order(&manager, &base, "dispatch", "空调漏水").await;
     manager.wait_for_text("[data-action=spam]", "Mark as spam").await;
     screenshot(&manager, "public-order-manager").await;
+    // The photo as the page shrank it: a JPEG, on the order's first comment.
+    let order = manager.evaluate("return document.querySelector('[data-order]').dataset.order").await.as_str().unwrap().to_owned();
+    let order = shared::protocol::DocumentId::parse(&order).unwrap();
+    let stored = shared::document::work_order::WorkOrder::read_doc(&server.state.documents.load(&order).unwrap().unwrap()).unwrap();
+    let photo = stored.comments[0].photo.clone().expect("the photo is on the reporter's comment");
+    assert_eq!(photo.mime, "image/jpeg");
+    assert!(server.state.blobs.get(&server::blobs::parse_sha256(&photo.sha256).unwrap()).unwrap().is_some(), "its bytes are kept");
     tap(&manager, "[data-action=order-assign]").await;
     choose(&manager, "order-assign", "assignee", "tech").await;
     tap(&manager, "[data-form=order-assign] button[type=submit]").await;
