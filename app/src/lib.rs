@@ -156,7 +156,9 @@ fn SessionGate() -> impl IntoView {
             Some(AppRoute::Settings | AppRoute::SignIn) | None => {}
             Some(AppRoute::Home) if !signed_in => navigate(AppRoute::SignIn.pattern(), Default::default()),
             Some(_) if !signed_in => {
-                let here = format!("{path}{}", location.search.get());
+                // The router's `search` comes without its `?`.
+                let search = location.search.get();
+                let here = if search.is_empty() { path } else { format!("{path}?{search}") };
                 let next = js_sys::encode_uri_component(&here).as_string().unwrap_or_default();
                 navigate(&format!("{}?next={next}", AppRoute::SignIn.pattern()), Default::default());
             }

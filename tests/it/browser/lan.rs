@@ -27,8 +27,13 @@ async fn over_https_by_its_lan_name_a_scanned_label_opens_after_sign_in_and_work
     let browser = Browser::start_with(&switches(Some(&pin))).await;
     browser.client.set_window_size(360, 800).await.unwrap();
 
-    // A door's QR code opened by the phone's own camera app: sign in first, then the room.
+    // A door's QR code opened by the phone's own camera app, signed out: the public report
+    // page (its script allowed by the response's nonce over HTTPS), whose staff link opens
+    // the app: sign in first, then the room.
     browser.client.goto(&server.url(&shared::routes::label_path("HQ-A-101"))).await.unwrap();
+    browser.wait_for_match("header p", "…101 会议室", |seen| seen.ends_with("101 会议室")).await;
+    assert_eq!(browser.evaluate("return document.querySelector('#mine').hidden").await, json!(true), "the page's script ran");
+    tap(&browser, "a[href='?app']").await;
     sign_in(&browser, "inspector", "demo").await;
     browser.wait_for_text(".label-page h1", "101 会议室").await;
     browser.wait_for_text(".label-page .muted + h1 + .muted", "行政楼 › 行政楼 1层").await;
@@ -126,8 +131,10 @@ async fn over_plain_http_by_its_lan_name_the_app_says_offline_use_and_the_camera
     browser.client.goto(&base).await.unwrap();
     browser.wait_for_text("[data-user=inspector]", "李安全员").await;
     screenshot(&browser, "insecure-banner-zh").await;
+    // Scanned on a phone signed in to the app: the public page sends it on to the app's own.
     browser.client.goto(&format!("{base}l/XF-HQ-001")).await.unwrap();
     browser.wait_for_text(".label-page h1", "干粉灭火器 1层东").await;
+    assert_eq!(browser.evaluate("return location.search").await, json!("?app"));
     browser.wait_for_text(".label-page h1 + .muted", "位置：行政楼 › 行政楼 1层").await;
     browser.wait_for_text(".label-page [data-action=fault-here]", "在这里报修").await;
     screenshot(&browser, "label-page-asset-zh").await;
