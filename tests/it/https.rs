@@ -238,7 +238,8 @@ async fn the_binary_with_the_app_built_in_serves_it_with_no_dist_directory() {
     assert!(!data.path().join("dist").exists());
     let server = ServerProcess::start_binary(&binary, data.path(), &[]);
     let client = http_client();
-    let shell = client.get(format!("{}l/HQ-A-101", server.url)).header(header::ACCEPT_ENCODING, "br").send().await.unwrap();
+    // A label's page as the app opens it (`?app`; without it, the public report page).
+    let shell = client.get(format!("{}l/HQ-A-101?app", server.url)).header(header::ACCEPT_ENCODING, "br").send().await.unwrap();
     assert_eq!(shell.status(), 200);
     assert_eq!(shell.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(shell.headers()[header::CONTENT_ENCODING], "br");
@@ -255,7 +256,7 @@ async fn the_binary_with_the_app_built_in_serves_it_with_no_dist_directory() {
     assert_eq!(module.headers()[header::CONTENT_ENCODING], "gzip", "br;q=0 is refused");
     assert_eq!(module.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     let revalidated = client
-        .get(format!("{}l/HQ-A-101", server.url))
+        .get(format!("{}l/HQ-A-101?app", server.url))
         .header(header::ACCEPT_ENCODING, "br")
         .header(header::IF_NONE_MATCH, etag)
         .send()
