@@ -85,6 +85,9 @@ const NOTE_SYNC_EVERY: Duration = Duration::from_secs(60);
 /// sled in well under a millisecond, while a busy minute of phones pushing thousands of
 /// documents would otherwise keep all of them.
 const EVICT_EVERY: Duration = Duration::from_secs(5);
+/// How long [`SyncHub::edit`] waits for its change to be durable before it says it is not
+/// (yet).
+const EDIT_WAIT: Duration = Duration::from_secs(30);
 /// How often changes that could not be stored (the disk nearly full) are tried again.
 const RETRY_STORING_EVERY: Duration = Duration::from_secs(2);
 
@@ -279,10 +282,12 @@ impl SyncHub {
         }
         let (done, durable) = oneshot::channel();
         self.commands.send(Command::Change { document, changes, done }).map_err(|_| anyhow::anyhow!("the sync hub has stopped"))?;
-        match durable.await {
-            Ok(Ok(())) => Ok(answer),
-            Ok(Err(error)) => Err(anyhow::anyhow!("the change to {document} was not kept: {error}")),
-            Err(_) => Err(anyhow::anyhow!("the sync hub stopped before the change to {document} was kept")),
+        match tokio::time::timeout(EDIT_WAIT, durable).await {
+            Ok(Ok(Ok(()))) => Ok(answer),
+            Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the change to {document} was not kept: {error}")),
+            Ok(Err(_)) => Err(anyhow::anyhow!("the sync hub stopped before the change to {document} was kept")),
+            // Waiting for disk space, most likely: the hub keeps it and stores it once it can.
+            Err(_) => Err(anyhow::anyhow!("the change to {document} was not stored within {EDIT_WAIT:?}; it is kept until it can be")),
         }
     }
 
