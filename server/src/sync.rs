@@ -425,14 +425,15 @@ async fn serve_socket(mut socket: WebSocket, hub: SyncHub, user: Option<(UserRec
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Sends `close` and reads (dropping) what the peer still sends until its close frame
-/// answers, for at most [`CLOSE_WAIT`]. A socket dropped with unread bytes waiting is
-/// reset by the kernel, and a peer still sending would then lose the close frame and its
-/// reason to the reset before reading them.
+/// answers, all in at most [`CLOSE_WAIT`] (a peer that reads nothing cannot hold the send
+/// either). A socket dropped with unread bytes waiting is reset by the kernel, and a peer
+/// still sending would then lose the close frame and its reason to the reset before
+/// reading them.
 async fn close_handshake(mut socket: WebSocket, close: CloseFrame) {
-    if socket.send(WsMessage::Close(Some(close))).await.is_err() {
-        return;
-    }
     let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        if socket.send(WsMessage::Close(Some(close))).await.is_err() {
+            return;
+        }
         while let Some(Ok(message)) = socket.recv().await {
             if matches!(message, WsMessage::Close(_)) {
                 break;
