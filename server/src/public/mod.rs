@@ -519,13 +519,18 @@ async fn report(
         &token,
         &Track { document, site: label.site.clone(), place: label.shown(), language: report.language, may_answer: true },
     )?;
-    public.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Recent {
-        at,
-        site: label.site.clone(),
-        place: label.place.clone(),
-        asset: label.asset.as_ref().map(|(id, ..)| id.clone()),
-        document,
-    });
+    {
+        let mut recent = public.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Pruned here too: reports sent "anyway" never look for duplicates.
+        recent.retain(|order| at.since(order.at) < DUPLICATE_WINDOW);
+        recent.push(Recent {
+            at,
+            site: label.site.clone(),
+            place: label.place.clone(),
+            asset: label.asset.as_ref().map(|(id, ..)| id.clone()),
+            document,
+        });
+    }
     state.storage.flush().await?;
     tracing::info!(%document, site = %label.site, code = %label.code, %address, "a public report made a work order");
     Ok((StatusCode::CREATED, Json(Reported { track: format!("/t/{token}") })))
