@@ -33,7 +33,7 @@ use crate::storage::{RemovalGate, trees};
 
 /// Bumped whenever a projection's shape or meaning changes: a server finding another
 /// number stored rebuilds every projection.
-pub const SCHEMA: u64 = 3;
+pub const SCHEMA: u64 = 4;
 const SCHEMA_KEY: &str = "projections_schema";
 /// How long the worker gathers marks before projecting them, so that a document changed
 /// many times in a burst is projected once.

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::CostFacts;
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::StocktakeView;
-use crate::document::work_order::{Priority, Status, WorkOrderView};
+use crate::document::work_order::{Category, Priority, Status, WorkOrderView};
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
@@ -48,6 +49,15 @@ pub struct WorkOrderSummary {
     /// Cancelled as spam by a manager.
     #[serde(default)]
     pub spam: bool,
+    #[serde(default = "other_category")]
+    pub category: Category,
+    /// What its cost is worked out from ([`crate::cost`]).
+    #[serde(default)]
+    pub cost: CostFacts,
+}
+
+const fn other_category() -> Category {
+    Category::Other
 }
 
 impl WorkOrderSummary {
@@ -67,6 +77,8 @@ impl WorkOrderSummary {
             open_flags: state.open_flags().count(),
             from_public: view.header.created_by.as_str() == crate::public::PUBLIC_REPORTER,
             spam: view.is_spam(),
+            category: view.category,
+            cost: CostFacts::of(view),
         }
     }
 
@@ -381,6 +393,8 @@ mod tests {
             open_flags: 0,
             from_public: false,
             spam: false,
+            category: Category::Other,
+            cost: CostFacts::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! every function is deterministic and runs the same natively and in wasm.
 
 pub mod api;
+pub mod cost;
 pub mod csv;
 pub mod directory;
 pub mod document;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod inbox;
 pub mod kpi;
 pub mod language;
+pub mod money;
 pub mod notice;
 pub mod projection;
 pub mod protocol;

@@ -10,7 +10,8 @@
 //! (receive, issue, scrap, adjust); on-hand quantities are derived from them, never stored.
 //!
 //! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
-//! `maintenance`, `index`, `ledger` (maps keyed by id).
+//! `maintenance`, `index`, `ledger`, `rates` (maps keyed by id; `rates` is missing from
+//! catalogs made before labour was costed, and made by the first rate set).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +21,12 @@ use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 use super::{
     DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, read_root,
 };
-use crate::directory::{SiteId, Username};
+use crate::directory::{Role, SiteId, Username};
+use crate::money::Money;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-const COLLECTIONS: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger"];
+const COLLECTIONS: [&str; 9] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates"];
 
 super::text_enum! {
     /// What kind of place.
@@ -122,7 +124,7 @@ impl TemplateRef {
 }
 
 /// The sections whose unreadable entries an administrator may remove.
-pub const REPAIRABLE: [&str; 7] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index"];
+pub const REPAIRABLE: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "rates"];
 
 /// The lists of a catalog an administrator edits entry by entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,6 +246,57 @@ pub struct Movement {
     pub reference: String,
     pub user: Username,
     pub at: Timestamp,
+    /// A receipt's price per unit, when the store keeper gave one.
+    pub unit_cost: Option<Money>,
+    /// Who a receipt came from.
+    pub supplier: Option<String>,
+}
+
+/// What a receipt was bought at, and from whom.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purchase {
+    pub unit_cost: Option<Money>,
+    pub supplier: Option<String>,
+}
+
+/// Whom a labour rate is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RateFor {
+    /// Anyone without a rate of their own or of their role.
+    Everyone,
+    Role(Role),
+    Person(Username),
+}
+
+impl RateFor {
+    /// As stored: `everyone`, `role:<role>`, `person:<user name>`.
+    pub fn as_text(&self) -> String {
+        match self {
+            RateFor::Everyone => "everyone".to_owned(),
+            RateFor::Role(role) => format!("role:{role}"),
+            RateFor::Person(person) => format!("person:{person}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<RateFor, DocumentError> {
+        let hint = "everyone, role:<role> or person:<user name>";
+        match text.split_once(':') {
+            None if text == "everyone" => Ok(RateFor::Everyone),
+            Some(("role", role)) => Role::parse(role).map(RateFor::Role).map_err(|_| invalid("rate for", text, hint)),
+            Some(("person", person)) => Username::parse(person).map(RateFor::Person).map_err(|_| invalid("rate for", text, hint)),
+            _ => Err(invalid("rate for", text, hint)),
+        }
+    }
+}
+
+/// What an hour of work costs, for someone, from a date on: a new rate is a new entry, so
+/// work done before it keeps the rate it was done at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub id: EntryId,
+    pub applies_to: RateFor,
+    pub per_hour: Money,
+    pub from: Timestamp,
 }
 
 impl Movement {
@@ -269,6 +322,7 @@ pub struct CatalogView {
     pub maintenance: Vec<MaintenancePlan>,
     pub index: Vec<IndexEntry>,
     pub ledger: Vec<Movement>,
+    pub rates: Vec<Rate>,
     /// Entries left out because they do not read (a catalog written before the server
     /// checked changes, or by hand): each hides itself, not the catalog.
     pub unreadable: Vec<UnreadableEntry>,
@@ -492,15 +546,7 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
     for part in parts {
         let Ok(item) = EntryId::parse(&part.item) else { continue };
         let prefix = derived_id("part", order_url, part.id.as_str());
-        // The part's first issue, and its corrections `-2`, `-3`…
-        let of_this_part = |id: &str| {
-            id == prefix
-                || id
-                    .strip_prefix(&prefix)
-                    .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
-        };
-        let issued: Vec<&Movement> = ledger.iter().filter(|movement| of_this_part(movement.id.as_str())).collect();
+        let issued: Vec<&Movement> = ledger.iter().filter(|movement| is_movement_of(&prefix, movement.id.as_str())).collect();
         let net_issued = issued.iter().fold(Quantity::ZERO, |net, movement| net.saturating_sub(movement.delta()));
         // A part can be used, or not; a negative quantity (from a client that wrote one) is none.
         let missing = part.quantity.max(Quantity::ZERO).saturating_sub(net_issued);
@@ -517,6 +563,16 @@ pub fn parts_to_issue(order_url: &str, parts: &[super::work_order::PartUsed], le
         pending.push(PendingMovement { id, kind, item, quantity });
     }
     pending
+}
+
+/// Whether the movement `id` is the one derived as `prefix` ([`derived_id`]) or one of its
+/// corrections `-2`, `-3`…
+pub fn is_movement_of(prefix: &str, id: &str) -> bool {
+    id == prefix
+        || id
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// A ledger id derived from a document and one of its entries, the same on every phone:
@@ -727,7 +783,51 @@ impl SiteCatalog {
                 return Err(DocumentError::NotEnoughStock { item: item.to_string(), on_hand: available, wanted: quantity });
             }
         }
-        self.write_movement(id, kind, item, quantity, reference, edit)
+        let movement = PendingMovement { id: id.clone(), kind, item: item.clone(), quantity };
+        self.write_movement(&movement, reference, &Purchase::default(), edit)
+    }
+
+    /// Records a receipt of `quantity` of `item` by `edit.user`, bought at `purchase`.
+    pub fn receive(
+        &mut self,
+        id: &EntryId,
+        item: &EntryId,
+        quantity: Quantity,
+        purchase: &Purchase,
+        reference: &str,
+        edit: &Edit,
+    ) -> Result<(), DocumentError> {
+        if purchase.unit_cost.is_some_and(Money::is_negative) {
+            return Err(invalid("unit cost", &purchase.unit_cost.unwrap_or_default().to_input(), "zero or more"));
+        }
+        let movement = PendingMovement { id: id.clone(), kind: MovementKind::Receive, item: item.clone(), quantity };
+        self.write_movement(&movement, reference, purchase, edit)
+    }
+
+    /// Removes a labour rate (the rates before it apply again); none there is no change.
+    pub fn remove_rate(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
+        let Some((_, rates)) = automerge::ReadDoc::get(&self.doc, &ROOT, "rates")? else { return Ok(()) };
+        if automerge::ReadDoc::get(&self.doc, &rates, id.as_str())?.is_none() {
+            return Ok(());
+        }
+        self.doc.delete(&rates, id.as_str())?;
+        commit(&mut self.doc, edit, "removed labour rate");
+        Ok(())
+    }
+
+    /// Adds or replaces a labour rate.
+    pub fn put_rate(&mut self, rate: &Rate, edit: &Edit) -> Result<(), DocumentError> {
+        if rate.per_hour.is_negative() {
+            return Err(invalid("rate", &rate.per_hour.to_input(), "zero or more"));
+        }
+        if automerge::ReadDoc::get(&self.doc, &ROOT, "rates")?.is_none() {
+            put_map(&mut self.doc, &ROOT, "rates");
+        }
+        self.upsert("rates", rate.id.as_str(), edit, "labour rate", |doc, map| {
+            put(doc, map, "for", rate.applies_to.as_text());
+            put(doc, map, "per_hour", rate.per_hour.fen());
+            put(doc, map, "from", rate.from.as_millis());
+        })
     }
 
     /// Issues the parts of a work order that the ledger has not issued yet, or corrects what
@@ -736,20 +836,20 @@ impl SiteCatalog {
     pub fn issue_parts(&mut self, order_url: &str, parts: &[super::work_order::PartUsed], edit: &Edit) -> Result<usize, DocumentError> {
         let pending = parts_to_issue(order_url, parts, &self.ledger()?);
         for movement in &pending {
-            self.write_movement(&movement.id, movement.kind, &movement.item, movement.quantity, order_url, edit)?;
+            self.write_movement(movement, order_url, &Purchase::default(), edit)?;
         }
         Ok(pending.len())
     }
 
     fn write_movement(
         &mut self,
-        id: &EntryId,
-        kind: MovementKind,
-        item: &EntryId,
-        quantity: Quantity,
+        movement: &PendingMovement,
         reference: &str,
+        purchase: &Purchase,
         edit: &Edit,
     ) -> Result<(), DocumentError> {
+        let PendingMovement { id, kind, item, quantity } = movement;
+        let (kind, quantity) = (*kind, *quantity);
         let signed_allowed = kind == MovementKind::Adjust;
         if quantity == Quantity::ZERO || (quantity.is_negative() && !signed_allowed) {
             return Err(invalid("quantity", &quantity.to_string(), "above zero (only adjustments may be negative)"));
@@ -765,6 +865,12 @@ impl SiteCatalog {
             put(doc, map, "reference", reference);
             put(doc, map, "user", edit.user.as_str());
             put(doc, map, "at", edit.at.as_millis());
+            if let Some(unit_cost) = purchase.unit_cost {
+                put(doc, map, "unit_cost", unit_cost.fen());
+            }
+            if let Some(supplier) = purchase.supplier.as_deref().map(str::trim).filter(|supplier| !supplier.is_empty()) {
+                put(doc, map, "supplier", supplier);
+            }
         })
     }
 
@@ -783,6 +889,7 @@ impl SiteCatalog {
             maintenance: root.entries_forgiving("maintenance", read_plan, bad),
             index: root.keyed_forgiving("index", read_index_entry, bad),
             ledger: root.entries_forgiving("ledger", read_movement, bad),
+            rates: if root.optional_map("rates")?.is_some() { root.entries_forgiving("rates", read_rate, bad) } else { Vec::new() },
             unreadable,
         })
     }
@@ -804,6 +911,7 @@ impl SiteCatalog {
                 "maintenance" => root.entries_only("maintenance", only, read_plan).map(drop),
                 "index" => root.keyed_only("index", only, read_index_entry).map(drop),
                 "ledger" => root.entries_only("ledger", only, read_movement).map(drop),
+                "rates" => root.entries_only("rates", only, read_rate).map(drop),
                 // The header and name are read above; other keys are not the catalog's.
                 _ => Ok(()),
             }?;
@@ -902,7 +1010,17 @@ fn read_movement(id: EntryId, movement: &Fields<'_>) -> Result<Movement, Documen
         reference: movement.str("reference")?,
         user: movement.user("user")?,
         at: movement.time("at")?,
+        unit_cost: movement.optional_i64("unit_cost")?.map(Money::from_fen).filter(|cost| !cost.is_negative()),
+        supplier: movement.optional_str("supplier")?,
     })
+}
+
+fn read_rate(id: EntryId, rate: &Fields<'_>) -> Result<Rate, DocumentError> {
+    let per_hour = Money::from_fen(rate.i64("per_hour")?);
+    if per_hour.is_negative() {
+        return Err(invalid("per_hour", &per_hour.to_input(), "zero or more"));
+    }
+    Ok(Rate { id, applies_to: RateFor::parse(&rate.str("for")?)?, per_hour, from: rate.time("from")? })
 }
 
 /// Writes `value` at `key`, or removes the key when there is none.

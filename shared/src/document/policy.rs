@@ -339,6 +339,13 @@ impl Context<'_> {
         if self.creating { Ok(()) } else { Err(Refusal::Fixed { field: write.shown() }) }
     }
 
+    /// A map made at the root where the stored document has none (a section added to the
+    /// type after the document was made): made once, never replaced.
+    fn made_once(&self, write: &Write) -> Result<(), Refusal> {
+        let absent = matches!(self.before.get(ROOT, write.at(0)), Ok(None));
+        if self.creating || (write.what == Written::Object && absent) { Ok(()) } else { Err(Refusal::Fixed { field: write.shown() }) }
+    }
+
     /// A write inside a log entry: allowed only while the entry is new (the log itself is
     /// made with the document).
     fn added(&self, write: &Write) -> Result<(), Refusal> {
@@ -455,6 +462,13 @@ fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
             }
         }
         "comments" => context.added(write),
+        // Orders reported before costs were kept get these maps by their first entry.
+        "invoices" | "labour" if write.path.len() == 1 => context.made_once(write),
+        "invoices" => {
+            context.allow(matches!(role, Technician | Manager | Admin), "record an outside cost")?;
+            context.added(write)
+        }
+        "labour" => context.allow(manager, "correct the time worked on an order"),
         "parts" if write.path.len() == 1 => context.fixed(write),
         "parts" => context.allow(matches!(role, Technician | Storekeeper | Manager | Admin), "record parts used"),
         "title" | "description" | "priority" | "category" | "due_at" => context.allow(manager || reporter, "change someone else's order"),

@@ -821,6 +821,8 @@ mod tests {
             reference: String::new(),
             user: Username::parse("store").unwrap(),
             at: Timestamp::from_millis(at),
+            unit_cost: None,
+            supplier: None,
         }
     }
 

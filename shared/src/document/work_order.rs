@@ -7,9 +7,12 @@
 //! cancelled order) is kept and flagged for a manager, whose decision is a new event.
 //!
 //! Layout: header; `title`, `priority`, `due_at`, `location`, `asset` (scalars);
-//! `description` (Text); `source` (map, optional); `events`, `comments`, `parts` (maps
-//! keyed by entry id); `duplicate_of` (the order this one was merged into, optional);
-//! `preventive` (map: `plan`, `occurrence`; for orders generated from a maintenance plan).
+//! `description` (Text); `source` (map, optional); `events`, `comments`, `parts`,
+//! `invoices` (maps keyed by entry id); `labour` (map keyed by user name: a manager's
+//! correction of a person's time or rate); `duplicate_of` (the order this one was merged
+//! into, optional); `preventive` (map: `plan`, `occurrence`; for orders generated from a
+//! maintenance plan). `invoices` and `labour` are missing from orders reported before
+//! costs were kept, and made by the first entry.
 //!
 //! Preventive orders are generated on phones, offline: two phones generating the same
 //! occurrence must make one order. [`WorkOrder::preventive`] derives the document id, the
@@ -26,6 +29,7 @@ use super::{
     read_root,
 };
 use crate::directory::{Role, SiteId, Username};
+use crate::money::Money;
 use crate::protocol::DocumentId;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
@@ -458,6 +462,31 @@ pub struct PartUsed {
     pub at: Timestamp,
 }
 
+/// A manager's correction of the time a person worked on an order, or of the rate it is
+/// costed at: it replaces what the order's steps give for that person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabourCorrection {
+    pub person: Username,
+    pub minutes: i64,
+    /// The rate per hour; `None`: the site's rate for the person.
+    pub per_hour: Option<Money>,
+    /// Who corrected it, and when.
+    pub user: Username,
+    pub at: Timestamp,
+}
+
+/// An outside cost: a contractor's invoice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: EntryId,
+    pub amount: Money,
+    pub vendor: String,
+    pub note: String,
+    pub photo: Option<BlobRef>,
+    pub user: Username,
+    pub at: Timestamp,
+}
+
 /// What a person may do next with an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -498,6 +527,8 @@ pub struct WorkOrderView {
     pub events: Vec<Event>,
     pub comments: Vec<Comment>,
     pub parts: Vec<PartUsed>,
+    pub labour: Vec<LabourCorrection>,
+    pub invoices: Vec<Invoice>,
     pub duplicate_of: Option<String>,
     pub preventive: Option<Preventive>,
     /// Events, comments and parts that do not read, left out of the above: one bad entry
@@ -594,7 +625,7 @@ impl WorkOrder {
             put(&mut doc, &map, "inspection", source.inspection.as_str());
             put(&mut doc, &map, "item", source.item.as_str());
         }
-        for collection in ["events", "comments", "parts"] {
+        for collection in ["events", "comments", "parts", "invoices", "labour"] {
             put_map(&mut doc, &ROOT, collection);
         }
         let mut order = WorkOrder { doc };
@@ -779,6 +810,62 @@ impl WorkOrder {
         Ok(())
     }
 
+    /// Adds a contractor's invoice: an amount above zero from a named vendor.
+    pub fn add_invoice(&mut self, invoice: &Invoice, edit: &Edit) -> Result<(), DocumentError> {
+        if invoice.amount <= Money::ZERO {
+            return Err(invalid("amount", &invoice.amount.to_input(), "an amount above zero"));
+        }
+        if invoice.vendor.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "vendor".to_owned() });
+        }
+        let invoices = self.map_made("invoices")?;
+        if self.doc.get(&invoices, invoice.id.as_str())?.is_some() {
+            return Err(invalid("invoice id", invoice.id.as_str(), "a new id; this one is taken"));
+        }
+        let entry = put_map(&mut self.doc, &invoices, invoice.id.as_str());
+        put(&mut self.doc, &entry, "amount", invoice.amount.fen());
+        put(&mut self.doc, &entry, "vendor", invoice.vendor.trim());
+        put(&mut self.doc, &entry, "note", invoice.note.trim());
+        put(&mut self.doc, &entry, "user", edit.user.as_str());
+        put(&mut self.doc, &entry, "at", edit.at.as_millis());
+        if let Some(photo) = &invoice.photo {
+            let map = put_map(&mut self.doc, &entry, "photo");
+            photo.write(&mut self.doc, &map);
+        }
+        commit(&mut self.doc, edit, "invoice");
+        Ok(())
+    }
+
+    /// Sets the time `person` worked on the order (and, optionally, its rate), replacing
+    /// what the steps give: the latest correction for a person stands.
+    pub fn correct_labour(&mut self, person: &Username, minutes: i64, per_hour: Option<Money>, edit: &Edit) -> Result<(), DocumentError> {
+        if !(0..=MAX_LABOUR_MINUTES).contains(&minutes) {
+            return Err(invalid("minutes", &minutes.to_string(), "from 0 to 10,000 hours in minutes"));
+        }
+        if per_hour.is_some_and(Money::is_negative) {
+            return Err(invalid("rate", &per_hour.unwrap_or_default().to_input(), "zero or more"));
+        }
+        let labour = self.map_made("labour")?;
+        let entry = put_map(&mut self.doc, &labour, person.as_str());
+        put(&mut self.doc, &entry, "minutes", minutes);
+        if let Some(per_hour) = per_hour {
+            put(&mut self.doc, &entry, "per_hour", per_hour.fen());
+        }
+        put(&mut self.doc, &entry, "user", edit.user.as_str());
+        put(&mut self.doc, &entry, "at", edit.at.as_millis());
+        commit(&mut self.doc, edit, "labour corrected");
+        Ok(())
+    }
+
+    /// The map at `key` of the root, made if an order from before it existed lacks it.
+    fn map_made(&mut self, key: &str) -> Result<automerge::ObjId, DocumentError> {
+        match self.doc.get(&ROOT, key)? {
+            Some((Value::Object(ObjType::Map), map)) => Ok(map),
+            Some(_) => Err(DocumentError::WrongFieldType { field: key.to_owned(), expected: "a map" }),
+            None => Ok(put_map(&mut self.doc, &ROOT, key)),
+        }
+    }
+
     /// Reads the whole order; a malformed field is an error naming it, never a panic.
     pub fn read_doc(doc: &AutoCommit) -> Result<WorkOrderView, DocumentError> {
         let (header, root) = read_root(doc, DocumentType::WorkOrder)?;
@@ -832,6 +919,14 @@ impl WorkOrder {
                 },
                 bad,
             ),
+            labour: match root.optional_map("labour")? {
+                Some(_) => root.keyed_forgiving("labour", read_labour, bad),
+                None => Vec::new(),
+            },
+            invoices: match root.optional_map("invoices")? {
+                Some(_) => root.entries_forgiving("invoices", read_invoice, bad),
+                None => Vec::new(),
+            },
             duplicate_of: root.optional_str("duplicate_of")?,
             preventive: match root.optional_map("preventive")? {
                 Some(_) => {
@@ -867,6 +962,47 @@ impl WorkOrder {
             }
         }
     }
+}
+
+/// The most time one correction may give a person on one order: 10,000 hours.
+pub const MAX_LABOUR_MINUTES: i64 = 10_000 * 60;
+
+fn read_labour(person: &str, entry: &Fields<'_>) -> Result<LabourCorrection, DocumentError> {
+    let minutes = entry.i64("minutes")?;
+    if !(0..=MAX_LABOUR_MINUTES).contains(&minutes) {
+        return Err(invalid("minutes", &minutes.to_string(), "from 0 to 10,000 hours in minutes"));
+    }
+    let per_hour = entry.optional_i64("per_hour")?.map(Money::from_fen);
+    if per_hour.is_some_and(Money::is_negative) {
+        return Err(invalid("per_hour", &per_hour.unwrap_or_default().to_input(), "zero or more"));
+    }
+    Ok(LabourCorrection {
+        person: Username::parse(person).map_err(|_| invalid("labour", person, "a user name"))?,
+        minutes,
+        per_hour,
+        user: entry.user("user")?,
+        at: entry.time("at")?,
+    })
+}
+
+fn read_invoice(id: EntryId, entry: &Fields<'_>) -> Result<Invoice, DocumentError> {
+    let amount = Money::from_fen(entry.i64("amount")?);
+    if amount <= Money::ZERO {
+        return Err(invalid("amount", &amount.to_input(), "an amount above zero"));
+    }
+    let photo = match entry.optional_map("photo")? {
+        Some(_) => Some(BlobRef::read(&entry.fields("photo")?)?),
+        None => None,
+    };
+    Ok(Invoice {
+        id,
+        amount,
+        vendor: entry.str("vendor")?,
+        note: entry.optional_str("note")?.unwrap_or_default(),
+        photo,
+        user: entry.user("user")?,
+        at: entry.time("at")?,
+    })
 }
 
 fn read_event(id: EntryId, event: &Fields<'_>) -> Result<Event, DocumentError> {

@@ -239,6 +239,87 @@ fn an_order_speaks_for_its_sender_and_dispatch_is_a_managers() {
     assert!(matches!(retitled, Err(Refusal::Role { .. })), "{retitled:?}");
 }
 
+/// Outside costs are added by those who work orders, time worked corrected by managers
+/// only, rates set by administrators; an order from before costs were kept gets its
+/// section from its first entry, once.
+#[test]
+fn costs_are_recorded_by_who_works_orders_and_corrected_by_managers_only() {
+    use shared::document::catalog::{Rate, RateFor};
+    use shared::document::work_order::Invoice;
+    use shared::money::Money;
+
+    let invoice = |vendor: &'static str, by: &'static str| {
+        move |doc: &mut AutoCommit| {
+            let mut order = WorkOrder::from_doc(std::mem::take(doc)).unwrap();
+            let invoice = Invoice {
+                id: id(&format!("inv-{by}")),
+                amount: Money::yuan(120),
+                vendor: vendor.to_owned(),
+                note: String::new(),
+                photo: None,
+                user: user(by),
+                at: Timestamp::from_millis(1),
+            };
+            order.add_invoice(&invoice, &edit(by)).unwrap();
+            *doc = order.into_doc();
+        }
+    };
+    let correct = |by: &'static str| {
+        move |doc: &mut AutoCommit| {
+            let mut order = WorkOrder::from_doc(std::mem::take(doc)).unwrap();
+            order.correct_labour(&user("tech"), 90, None, &edit(by)).unwrap();
+            *doc = order.into_doc();
+        }
+    };
+    let stored = order("inspector");
+    assert_eq!(attempt(&stored, "tech", Role::Technician, invoice("水电公司", "tech")), Ok(()));
+    let refused = attempt(&stored, "inspector", Role::Inspector, invoice("水电公司", "inspector"));
+    assert!(matches!(refused, Err(Refusal::Role { role: Role::Inspector, .. })), "{refused:?}");
+    let refused = attempt(&stored, "tech", Role::Technician, correct("tech"));
+    assert!(matches!(refused, Err(Refusal::Role { role: Role::Technician, .. })), "{refused:?}");
+    assert_eq!(attempt(&stored, "manager", Role::Manager, correct("manager")), Ok(()));
+
+    // An invoice, once added, is kept as written.
+    let (verdict, with_invoice) = attempted(&stored, "tech", Role::Technician, invoice("水电公司", "tech"));
+    assert_eq!(verdict, Ok(()));
+    let refused = attempt(&with_invoice, "tech", Role::Technician, |doc| {
+        let (_, invoices) = doc.get(ROOT, "invoices").unwrap().unwrap();
+        let (_, entry) = doc.get(&invoices, "inv-tech").unwrap().unwrap();
+        doc.put(&entry, "amount", 99_999_i64).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Written { .. })), "{refused:?}");
+
+    // An order from before costs were kept: the first invoice makes the section.
+    let mut older = stored.clone();
+    older.delete(ROOT, "invoices").unwrap();
+    older.commit();
+    assert_eq!(attempt(&older, "tech", Role::Technician, invoice("水电公司", "tech")), Ok(()));
+    // but no one replaces a section that is there.
+    let refused = attempt(&with_invoice, "manager", Role::Manager, |doc| {
+        doc.put_object(ROOT, "invoices", automerge::ObjType::Map).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Fixed { .. })), "{refused:?}");
+
+    let rate = |by: &'static str| {
+        move |doc: &mut AutoCommit| {
+            let mut catalog = SiteCatalog::from_doc(std::mem::take(doc)).unwrap();
+            let rate = Rate {
+                id: id("technicians"),
+                applies_to: RateFor::Role(Role::Technician),
+                per_hour: Money::yuan(60),
+                from: Timestamp::from_millis(0),
+            };
+            catalog.put_rate(&rate, &edit(by)).unwrap();
+            *doc = catalog.into_doc();
+        }
+    };
+    let refused = attempt(&catalog(), "manager", Role::Manager, rate("manager"));
+    assert!(matches!(refused, Err(Refusal::Role { role: Role::Manager, .. })), "{refused:?}");
+    assert_eq!(attempt(&catalog(), "admin", Role::Admin, rate("admin")), Ok(()));
+}
+
 #[test]
 fn a_documents_site_and_type_are_fixed_at_creation() {
     let stored = order("inspector");
