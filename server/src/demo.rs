@@ -8,6 +8,8 @@
 use shared::directory::{Role, SiteId, Username};
 use shared::document::catalog::Every::{Days, Months, Weeks};
 use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
+use shared::document::catalog::RateFor;
+use shared::money::Money;
 
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
@@ -88,11 +90,13 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
     ];
     let hq_maintenance = [maintenance("pm-kt-hq-101", "kt-hq-101", "101 会议室空调滤网清洗", Months(1))];
     let hq_stock = [
-        stocked(stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"), 20, 50),
-        stocked(stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"), 4, 3),
-        stocked(stock_item("gloves", "LB-010", "劳保手套", "双", "protective_equipment", "B-05"), 30, 100),
-        stocked(stock_item("a4-paper", "BG-001", "A4 复印纸", "包", "supplies", "C-01"), 10, 30),
+        stocked(stock_item("bulb-led-9w", "DJ-001", "LED 灯泡 9W", "个", "consumables", "A-01"), 20, 50, 1_250),
+        stocked(stock_item("extinguisher-4kg", "XF-004", "干粉灭火器 4kg", "具", "protective_equipment", "B-02"), 4, 3, 9_800),
+        stocked(stock_item("gloves", "LB-010", "劳保手套", "双", "protective_equipment", "B-05"), 30, 100, 450),
+        stocked(stock_item("a4-paper", "BG-001", "A4 复印纸", "包", "supplies", "C-01"), 10, 30, 2_600),
     ];
+    // An hour of a technician's work, and of anyone else's.
+    let rates = [(RateFor::Role(Role::Technician), Money::yuan(80)), (RateFor::Everyone, Money::yuan(50))];
     let plant2_places = [
         place("dorm-1", Building, None, "1号宿舍楼", "P2-D1"),
         place("dorm-1-1f", Floor, Some("dorm-1"), "1号宿舍楼 1层", "P2-D1-1"),
@@ -118,6 +122,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 stock: &hq_stock,
                 schedules: &hq_rounds,
                 maintenance: &hq_maintenance,
+                rates: &rates,
             },
         ),
         (
@@ -130,6 +135,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 stock: &[],
                 schedules: &plant2_rounds,
                 maintenance: &[],
+                rates: &rates,
             },
         ),
     ];

@@ -12,10 +12,11 @@ use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
 use shared::document::catalog::{
-    Asset, Every, MaintenancePlan, MovementKind, Place, PlaceKind, Schedule, SiteCatalog, StockItem, TemplateRef,
+    Asset, Every, MaintenancePlan, Place, PlaceKind, Purchase, Rate, RateFor, Schedule, SiteCatalog, StockItem, TemplateRef,
 };
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
+use shared::money::Money;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
@@ -36,19 +37,21 @@ pub struct Starter<'a> {
     /// Places, assets and stock items to fill the catalog with.
     pub places: &'a [Place],
     pub assets: &'a [Asset],
-    /// Stock items, each with the quantity the store holds at the start (received into the
-    /// ledger as opening stock when above zero).
-    pub stock: &'a [(StockItem, Quantity)],
+    /// Stock items, each with the quantity the store holds at the start and its cost per
+    /// unit (received into the ledger as opening stock when above zero).
+    pub stock: &'a [(StockItem, Quantity, Money)],
     /// Rounds to schedule; they name standard checklists, so `templates` must be on.
     pub schedules: &'a [StarterSchedule],
     /// Preventive maintenance of the assets; they recur from the moment of setup.
     pub maintenance: &'a [MaintenancePlan],
+    /// Labour rates, in force from the moment of setup.
+    pub rates: &'a [(RateFor, Money)],
 }
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
     pub const STANDARD: Starter<'static> =
-        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[] };
+        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[], rates: &[] };
 }
 
 /// A round to schedule from the start. The template document does not exist yet when
@@ -100,12 +103,17 @@ pub fn create_site_documents(
     for asset in starter.assets {
         catalog.put_asset(asset, &edit)?;
     }
-    for (item, opening) in starter.stock {
+    for (item, opening, unit_cost) in starter.stock {
         catalog.put_stock_item(item, &edit)?;
         if *opening > Quantity::ZERO {
             let id = EntryId::parse(&format!("opening-{}", item.id)).context("a stock item id too long for an opening receipt")?;
-            catalog.record_movement(&id, MovementKind::Receive, &item.id, *opening, "期初库存 opening stock", &edit)?;
+            let purchase = Purchase { unit_cost: Some(*unit_cost), supplier: None };
+            catalog.receive(&id, &item.id, *opening, &purchase, "期初库存 opening stock", &edit)?;
         }
+    }
+    for (index, (applies_to, per_hour)) in starter.rates.iter().enumerate() {
+        let rate = Rate { id: entry(&format!("rate-{index}")), applies_to: applies_to.clone(), per_hour: *per_hour, from: at };
+        catalog.put_rate(&rate, &edit)?;
     }
     for round in starter.schedules {
         let Some(template) = templates.get(round.checklist) else {
@@ -173,7 +181,8 @@ pub fn stock_item(id: &str, code: &str, name: &str, unit: &str, category: &str, 
     }
 }
 
-/// A starter's stock item with its reorder point and the quantity on hand at the start.
-pub fn stocked(item: StockItem, reorder_point: i64, opening: i64) -> (StockItem, Quantity) {
-    (StockItem { reorder_point: Some(Quantity::units(reorder_point)), ..item }, Quantity::units(opening))
+/// A starter's stock item with its reorder point, the quantity on hand at the start and
+/// what a unit of it cost (in fen).
+pub fn stocked(item: StockItem, reorder_point: i64, opening: i64, unit_cost_fen: i64) -> (StockItem, Quantity, Money) {
+    (StockItem { reorder_point: Some(Quantity::units(reorder_point)), ..item }, Quantity::units(opening), Money::from_fen(unit_cost_fen))
 }

@@ -5,7 +5,9 @@
 //! Access is the sync endpoint's: anyone with a role at the site reads it; a site where
 //! the reader has no role, and a document of one, answer 404 like a missing one.
 //!
-//! - `GET /api/sites/{site}/summary?from=&to=` — the measures of `shared::kpi`.
+//! - `GET /api/sites/{site}/summary?from=&to=` — the measures of `shared::kpi`, and for
+//!   those who keep the store or manage, the costs of `shared::cost` (from the site's
+//!   catalog: its ledger and rates).
 //! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=&overdue=`
 //! - `GET /api/documents/{id}/conflicts`
 //! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark.
@@ -21,10 +23,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{DocumentList, ListedDocument, ShownConflict, ShownValue, SiteSummary};
-use shared::directory::SiteId;
+use std::collections::HashMap;
+
+use shared::cost::{CostReport, OrderCost, Rates, Valuation};
+use shared::directory::{Role, SiteId, Username};
+use shared::document::catalog::{CatalogView, SiteCatalog};
 use shared::document::conflicts::{ConflictValue, conflicts};
 use shared::document::{DocumentType, read_site};
-use shared::kpi::{Period, compute};
+use shared::kpi::{Period, WorkOrderSummary, compute};
 use shared::projection::{Projection, Summary, summaries};
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
@@ -102,7 +108,53 @@ async fn summary(
     let projections = site_projections(&state, site.clone()).await?;
     let (orders, inspections, stocktakes) = summaries(&projections);
     let kpis = compute(period, now, &orders, &inspections, &stocktakes);
-    Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis }))
+    let costs = if sees_costs(&session, &site) {
+        Some(CostBasis::of(&state, &site).await?.map(|basis| basis.report(period, &orders)).unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis, costs }))
+}
+
+/// What a site's costs are worked out from: its catalog (ledger and rates) and its
+/// people's roles there.
+struct CostBasis {
+    catalog: CatalogView,
+    valuation: Valuation,
+    roles: HashMap<Username, Role>,
+}
+
+impl CostBasis {
+    /// The basis for `site`, read on the blocking pool: the catalog whole, the directory's
+    /// people. A site without a catalog yet has spent nothing.
+    async fn of(state: &AppState, site: &SiteId) -> Result<Option<CostBasis>, AppError> {
+        let (directory, documents, site) = (state.directory.clone(), state.documents.clone(), site.clone());
+        let basis = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<CostBasis>> {
+            let Some(id) = directory.site(&site)?.and_then(|record| record.catalog) else { return Ok(None) };
+            let Some(catalog) = documents.load(&id)?.and_then(|doc| SiteCatalog::read_doc(&doc).ok()) else { return Ok(None) };
+            let roles = directory.users()?.into_iter().filter_map(|user| Some((user.username.clone(), user.role_at(&site)?))).collect();
+            Ok(Some(CostBasis { valuation: Valuation::of(&catalog.ledger), catalog, roles }))
+        });
+        Ok(basis.await.context("the cost task failed")??)
+    }
+
+    fn role_of(&self) -> impl Fn(&Username) -> Option<Role> + '_ {
+        |person| self.roles.get(person).copied()
+    }
+
+    fn report(&self, period: Period, orders: &[WorkOrderSummary]) -> CostReport {
+        CostReport::of(period, orders, &self.catalog, self.role_of())
+    }
+
+    fn order(&self, order: &WorkOrderSummary) -> OrderCost {
+        let rates = Rates { rates: &self.catalog.rates, role_of: self.role_of() };
+        OrderCost::of(&format!("automerge:{}", order.id), &order.cost, &rates, &self.catalog.ledger, &self.valuation)
+    }
+}
+
+/// Whether `session` sees what things cost at `site`: those who keep the store or manage.
+fn sees_costs(session: &Session, site: &SiteId) -> bool {
+    session.role_at(site).is_some_and(Role::keeps_store)
 }
 
 #[derive(Deserialize)]
@@ -187,8 +239,9 @@ struct ExportQuery {
     document_type: Option<String>,
 }
 
-/// The columns of an export: those every list has, then the type's own.
-fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String>> {
+/// The columns of an export: those every list has, then the type's own; for work orders
+/// read by those who see costs, what each cost (yuan, two decimals).
+fn export_rows(kind: DocumentType, projections: &[Projection], costs: Option<&CostBasis>) -> Vec<Vec<String>> {
     let time = |at: Option<Timestamp>| at.map(Timestamp::iso_utc).unwrap_or_default();
     let mut header: Vec<&str> = vec!["document", "title", "status", "location", "created_by", "created_at", "updated_at"];
     header.extend_from_slice(match kind {
@@ -198,6 +251,10 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
         DocumentType::Inspection => &["category", "template", "submitted_at", "passed", "failed", "hazards"][..],
         _ => &["started_at", "items", "items_with_variance"][..],
     });
+    let costed = kind == DocumentType::WorkOrder && costs.is_some();
+    if costed {
+        header.extend_from_slice(&["category", "labour_minutes", "labour_cost", "parts_cost", "outside_cost", "total_cost"]);
+    }
     let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
     for projection in projections {
         let mut row = vec![
@@ -238,6 +295,17 @@ fn export_rows(kind: DocumentType, projections: &[Projection]) -> Vec<Vec<String
                 row.extend([stocktake.started_at.iso_utc(), stocktake.items.len().to_string(), varied.to_string()]);
             }
         }
+        if let (Summary::WorkOrder(order), Some(basis)) = (&projection.summary, costs.filter(|_| costed)) {
+            let cost = basis.order(order);
+            row.extend([
+                order.category.as_str().to_owned(),
+                cost.labour.iter().map(|labour| labour.minutes).sum::<i64>().to_string(),
+                cost.labour_total().decimal(),
+                cost.parts_total().decimal(),
+                cost.outside.decimal(),
+                cost.total().decimal(),
+            ]);
+        }
         rows.push(row);
     }
     rows
@@ -267,7 +335,8 @@ async fn export(
         overdue: None,
     };
     let selected = select(site_projections(&state, site.clone()).await?, &list, now())?;
-    let rows = export_rows(kind, &selected);
+    let basis = if kind == DocumentType::WorkOrder && sees_costs(&session, &site) { CostBasis::of(&state, &site).await? } else { None };
+    let rows = export_rows(kind, &selected, basis.as_ref());
     let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
     let disposition = format!("attachment; filename=\"{}-{}.csv\"", site.as_str(), kind.as_str());
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body))

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::CostReport;
 use crate::directory::{Role, SiteId, Username};
 use crate::document::DocumentType;
 pub use crate::health::Health;
@@ -193,6 +194,9 @@ pub struct SiteSummary {
     /// The time overdue is judged at.
     pub now: Timestamp,
     pub kpis: Kpis,
+    /// What repairs and supplies cost; only for those who keep the store or manage.
+    #[serde(default)]
+    pub costs: Option<CostReport>,
 }
 
 /// `GET /api/sites/{site}/documents`: a page of a list, newest change first.

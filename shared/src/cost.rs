@@ -12,7 +12,7 @@
 //!   of work on the order, from a `started` step to the next `paused`, `completed`,
 //!   `cancelled` or re-assignment (steps the fold flags do not count), is the starter's,
 //!   to the minute, at the rate in force for them when the stretch began (their own, else
-//!   their role's, else everyone's); a manager's correction replaces a person's time, and
+//!   their role's, else everyone's; before any was in force, the first one set); a manager's correction replaces a person's time, and
 //!   its rate if it gives one. Work still under way is not counted until it stops. Parts:
 //!   the value of the ledger's movements for each part (as issued, less what went back),
 //!   and a part the ledger has not issued yet at the item's average now. Outside costs:
@@ -192,16 +192,24 @@ pub struct Rates<'a, R: Fn(&Username) -> Option<Role>> {
 
 impl<R: Fn(&Username) -> Option<Role>> Rates<'_, R> {
     /// The rate in force for `person` at `at`: their own, else their role's, else
-    /// everyone's; `None` if the site has none.
+    /// everyone's; if none was in force yet, the first one set (work done before a site
+    /// set its rates is costed at them); `None` if the site has none.
     pub fn per_hour(&self, person: &Username, at: Timestamp) -> Option<Money> {
         let role = (self.role_of)(person);
-        let latest = |applies: &dyn Fn(&RateFor) -> bool| {
+        let tiers: [&dyn Fn(&RateFor) -> bool; 3] = [
+            &|to| matches!(to, RateFor::Person(named) if named == person),
+            &|to| matches!(to, RateFor::Role(named) if Some(*named) == role),
+            &|to| *to == RateFor::Everyone,
+        ];
+        let in_force = tiers.iter().find_map(|applies| {
             self.rates.iter().filter(|rate| rate.from <= at && applies(&rate.applies_to)).max_by_key(|rate| (rate.from, &rate.id))
+        });
+        let first = || {
+            tiers
+                .iter()
+                .find_map(|applies| self.rates.iter().filter(|rate| applies(&rate.applies_to)).min_by_key(|rate| (rate.from, &rate.id)))
         };
-        latest(&|to| matches!(to, RateFor::Person(named) if named == person))
-            .or_else(|| latest(&|to| matches!(to, RateFor::Role(named) if Some(*named) == role)))
-            .or_else(|| latest(&|to| *to == RateFor::Everyone))
-            .map(|rate| rate.per_hour)
+        in_force.or_else(first).map(|rate| rate.per_hour)
     }
 }
 
@@ -551,6 +559,8 @@ mod tests {
         let cost = OrderCost::of(ORDER_URL, &CostFacts::of(&view), &rates, &[], &Valuation::default());
         assert_eq!(cost.labour_total(), Money::yuan(30 + 50));
         assert_eq!(cost.labour[0].per_hour, Some(Money::yuan(40)), "two stretches at two rates show the mean");
+        // Work done before any rate was set is costed at the first one.
+        assert_eq!(rates.per_hour(&user("tech"), Timestamp::from_millis(-HOUR)), Some(Money::yuan(30)));
     }
 
     #[test]

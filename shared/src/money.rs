@@ -123,6 +123,13 @@ impl fmt::Display for Money {
 }
 
 impl Money {
+    /// Yuan with two decimals and nothing else (`1234.50`), as a spreadsheet reads them.
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+    }
+
     /// The amount as a form shows it to edit: `35.5` for ¥35.50, no sign of currency.
     pub fn to_input(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -168,5 +175,7 @@ mod tests {
         assert_eq!(Money::yuan(100).share(Quantity::units(1), Quantity::units(3)), Money::from_fen(3_333));
         assert_eq!(Money::yuan(100).share(Quantity::units(1), Quantity::ZERO), Money::ZERO);
         assert_eq!(Money::from_fen(-5).times(Quantity::from_thousandths(500)), Money::from_fen(-3));
+        assert_eq!(Money::from_fen(-123_450).decimal(), "-1234.50");
+        assert_eq!(Money::from_fen(7).decimal(), "0.07");
     }
 }

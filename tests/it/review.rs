@@ -7,16 +7,18 @@ use std::time::Duration;
 use automerge::ActorId;
 use proptest::prelude::*;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::directory::{SiteId, Username};
 use shared::document::inspection::{AnswerValue, Inspection, NewInspection};
 use shared::document::seeds;
-use shared::document::work_order::{Category, EventKind, NewWorkOrder, Priority, Rating, WorkOrder};
+use shared::document::work_order::{Category, EventKind, Invoice, NewWorkOrder, Priority, Rating, WorkOrder};
 use shared::document::{Edit, EntryId};
+use shared::money::Money;
 use shared::projection::{Projection, project};
 use shared::protocol::DocumentId;
 use shared::protocol::client::{Client, ClientConfig, SyncStatus};
 use shared::protocol::message::PeerId;
+use shared::quantity::Quantity;
 use shared::time::Timestamp;
 use tests::native_client::{now, sync_until};
 
@@ -300,6 +302,7 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
             0,
             vec![
                 (10, EventKind::Acknowledged),
+                (20, EventKind::Started),
                 (70, EventKind::Completed { notes: String::new() }),
                 (80, EventKind::Verified { rating: Rating::new(5).unwrap(), comment: String::new() }),
             ],
@@ -334,6 +337,23 @@ fn fixture(start: Timestamp) -> Vec<(DocumentId, automerge::AutoCommit)> {
         }
         for (index, (minute, kind)) in events.into_iter().enumerate() {
             order.record(&EntryId::parse(&format!("e{index}")).unwrap(), &kind, &edit("tech", at(minute)));
+        }
+        // A used two of the store's bulbs (not issued from the ledger yet); C was repaired
+        // by a contractor.
+        if name == "A" {
+            order.add_part(&EntryId::parse("p1").unwrap(), "bulb-led-9w", Quantity::units(2), &edit("tech", at(60))).unwrap();
+        }
+        if name == "C" {
+            let invoice = Invoice {
+                id: EntryId::parse("i1").unwrap(),
+                amount: Money::yuan(300),
+                vendor: "空调维保公司".to_owned(),
+                note: String::new(),
+                photo: None,
+                user: Username::parse("manager").unwrap(),
+                at: at(150),
+            };
+            order.add_invoice(&invoice, &edit("manager", at(150))).unwrap();
         }
         documents.push((id(&format!("order-{name}")), order.into_doc()));
     }
@@ -419,6 +439,21 @@ async fn the_measures_of_a_fixed_day_are_those_worked_out_by_hand() {
     assert_eq!((kpis["open_hazards"].clone(), kpis["overdue_hazards"].clone()), (serde_json::json!(1), serde_json::json!(1)));
     // Failures per asset: three orders on the air conditioner.
     assert_eq!(kpis["failures_by_asset"], serde_json::json!({ "kt-hq-101": 3 }));
+    // Costs (the demo's rates: a technician's hour ¥80): A, 50 minutes' work (¥66.67) and
+    // two bulbs at their opening cost of ¥12.50 (¥25); C, a ¥300 invoice. Both on the
+    // air conditioner, reported at the administration building as electrical.
+    let costs = &summary["costs"];
+    assert_eq!(costs["orders"], 2, "{costs}");
+    assert_eq!((costs["labour"].clone(), costs["parts"].clone(), costs["outside"].clone()), (json!(6_667), json!(2_500), json!(30_000)));
+    assert_eq!(costs["repairs"], 39_167);
+    assert_eq!(costs["top_assets"], json!([["kt-hq-101", 39_167]]));
+    assert_eq!(costs["by_category"], json!({ "electrical": 39_167 }));
+    assert_eq!(costs["by_place"], json!({ "admin-building": 39_167 }));
+    // 50 bulbs at ¥12.50, 3 extinguishers at ¥98, 100 pairs of gloves at ¥4.50, 30 packs of paper at ¥26.
+    assert_eq!(costs["stock_value"], 62_500 + 29_400 + 45_000 + 78_000);
+    // Costs are for those who keep the store or manage.
+    let theirs: Value = get(&server, "/api/sites/hq/summary", Some(&server.token("inspector"))).await.json().await.unwrap();
+    assert_eq!(theirs["costs"], Value::Null);
 
     // The list: filtered by type and status, searched, paged, newest change first.
     let list: Value = get(&server, "/api/sites/hq/documents?type=work_order&per_page=2", Some(&token)).await.json().await.unwrap();
@@ -444,6 +479,9 @@ async fn the_measures_of_a_fixed_day_are_those_worked_out_by_hand() {
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[0].fields[..4], ["document", "title", "status", "location"]);
     assert!(rows.iter().any(|row| row.fields[1] == "工单 A" && row.fields[2] == "verified" && row.fields[13] == "5"), "{text}");
+    assert_eq!(rows[0].fields[15..], ["category", "labour_minutes", "labour_cost", "parts_cost", "outside_cost", "total_cost"]);
+    assert!(rows.iter().any(|row| row.fields[1] == "工单 A" && row.fields[16..] == ["50", "66.67", "25.00", "0.00", "91.67"]), "{text}");
+    assert!(rows.iter().any(|row| row.fields[1] == "工单 C" && row.fields[16..] == ["0", "0.00", "0.00", "300.00", "300.00"]), "{text}");
     server.stop().await.unwrap();
 }
 
