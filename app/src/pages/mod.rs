@@ -1,6 +1,7 @@
 //! One module per page of the app.
 
 pub mod admin;
+pub mod costs;
 pub mod home;
 pub mod label;
 pub mod lists;

@@ -10,6 +10,7 @@ mod catalog_editor;
 mod notices;
 pub mod people;
 mod public;
+mod rates;
 pub mod site;
 pub mod template;
 mod texts;

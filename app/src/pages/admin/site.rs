@@ -1,6 +1,7 @@
 //! `/admin/sites/:id`: one site's catalog as its administrator edits it — places (the
 //! building → floor → room tree), assets, stock items, each with CSV export and import;
-//! QR labels for any choice of places and assets; the site's checklists; scheduled rounds.
+//! QR labels for any choice of places and assets; the site's checklists; scheduled rounds;
+//! labour rates (`rates`).
 //!
 //! Every change is an edit of the catalog document on this phone: it works offline and
 //! merges with other administrators' edits entry by entry.
@@ -154,6 +155,7 @@ pub fn SiteAdmin() -> impl IntoView {
             </section>
             <super::public::PublicReportingCard site=site />
             <CatalogEditor kind=StockItemEntries::new() editing=editing />
+            <super::rates::LabourRates editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
             <super::notices::SiteNotices site=site />

@@ -248,6 +248,7 @@ pub fn OrderPage() -> impl IntoView {
                     <super::History id=id />
                 </section>
                 <PartsUsed id=id order=order catalog=catalog role=role />
+                <crate::pages::costs::OrderCosts id=id order=order catalog=catalog role=role people=people />
             </article>
         }
         .into_any()

@@ -1,5 +1,6 @@
 //! What managers see of the field once it syncs: `/dashboard` — a site's measures for a
-//! period (the server's projections, computed by `shared::kpi`), simple SVG charts, and
+//! period (the server's projections, computed by `shared::kpi`; what repairs and supplies
+//! cost, by `shared::cost`), simple SVG charts, and
 //! its documents as searchable lists with CSV exports — and `/documents/:id` (`document`)
 //! — one document's history and conflicting values.
 //!
@@ -11,8 +12,11 @@ pub(crate) mod history;
 mod texts;
 
 use leptos::prelude::*;
+use shared::cost::{CostReport, WORK_ORDERS};
 use shared::document::DocumentType;
+use shared::document::work_order::Category;
 use shared::kpi::{Kpis, PassRate};
+use shared::money::Money;
 use shared::time::{Span, Timestamp};
 
 use self::texts::{ReviewTexts, use_review_texts};
@@ -20,6 +24,7 @@ use crate::edits::{catalog_of, read_catalog};
 use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{CurrentLanguage, use_texts};
+use crate::pages::costs::use_cost_texts;
 use crate::replica::use_replica;
 use crate::server::{DocumentList, Kept, SiteSummary, display_name, fetch_kept, use_site_people};
 use crate::session::{SessionSite, use_session};
@@ -282,6 +287,7 @@ fn Figures(filters: Filters, names: Names) -> impl IntoView {
                     <p class="muted" data-age=if kept.from_cache { "kept" } else { "fresh" }>{age}</p>
                     {kpi_tiles(&kept.value.kpis, filters, names)}
                     <section class="charts">{charts(&kept.value.kpis, names, language.get())}</section>
+                    {kept.value.costs.as_ref().map(|costs| cost_section(costs, names))}
                 }
                 .into_any()
             }
@@ -368,6 +374,72 @@ fn charts(kpis: &Kpis, names: Names, language: crate::i18n::Language) -> impl In
         <BarChart rows=by_place name="places" />
         <h3>{texts.failures_by_asset}</h3>
         <BarChart rows=failures name="assets" />
+    }
+}
+
+/// "+12.5% vs previous period"; nothing to compare with, nothing said.
+fn change_line(now: Money, before: Money, vs_before: &str) -> String {
+    if before <= Money::ZERO {
+        return String::new();
+    }
+    let change = (now.fen() - before.fen()) as f64 / before.fen() as f64 * 100.0;
+    format!("{vs_before} {change:+.1}%")
+}
+
+/// What repairs and supplies cost in the period: tiles, then what cost most.
+fn cost_section(costs: &CostReport, names: Names) -> impl IntoView {
+    let texts = use_cost_texts().get();
+    let field_texts = use_texts().get();
+    let rows = |amounts: &mut dyn Iterator<Item = (String, Money)>| -> Vec<(String, f64, String)> {
+        let mut rows: Vec<(String, Money)> = amounts.filter(|(_, amount)| *amount > Money::ZERO).collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.into_iter().take(10).map(|(label, amount)| (label, amount.fen() as f64, amount.to_string())).collect()
+    };
+    let by_trade = rows(&mut costs.by_category.iter().map(|(category, amount)| {
+        let name = Category::parse(category).map_or_else(|_| category.clone(), |category| field_texts.category(category).to_owned());
+        (name, *amount)
+    }));
+    let by_asset = rows(&mut costs.top_assets.iter().map(|(asset, amount)| (names.asset(asset), *amount)));
+    let by_place = rows(&mut costs.by_place.iter().map(|(place, amount)| (names.place(place), *amount)));
+    let by_department = rows(&mut costs.spend_by_department.iter().map(|(department, amount)| {
+        let name = match department.as_str() {
+            WORK_ORDERS => texts.work_orders.to_owned(),
+            "" => texts.not_given.to_owned(),
+            other => other.to_owned(),
+        };
+        (name, *amount)
+    }));
+    let by_category = rows(&mut costs.spend_by_category.iter().map(|(category, amount)| (field_texts.stock_category(category), *amount)));
+    let tile = |name: &'static str, label: &'static str, value: Money, detail: String| {
+        view! {
+            <div class="tile" data-cost-kpi=name data-amount=value.fen().to_string()>
+                <span class="tile-label">{label}</span>
+                <strong class="tile-value">{value.to_string()}</strong>
+                <span class="muted tile-detail">{detail}</span>
+            </div>
+        }
+    };
+    let split = format!("{} {} · {} {} · {} {}", texts.labour, costs.labour, texts.parts, costs.parts, texts.outside, costs.outside);
+    view! {
+        <section class="charts" data-section="costs">
+            <h2>{texts.costs}</h2>
+            <div class="tiles">
+                {tile("repairs", texts.repair_cost, costs.repairs, format!("{} {}", texts.orders_completed.replace("{}", &costs.orders.to_string()), change_line(costs.repairs, costs.repairs_before, texts.vs_before)))}
+                {tile("spend", texts.supply_spend, costs.spend, change_line(costs.spend, costs.spend_before, texts.vs_before))}
+                {tile("stock", texts.stock_value, costs.stock_value, String::new())}
+            </div>
+            <p class="muted" data-cost-split="yes">{split}</p>
+            <h3>{texts.cost_by_trade}</h3>
+            <BarChart rows=by_trade name="cost-trades" />
+            <h3>{texts.cost_by_asset}</h3>
+            <BarChart rows=by_asset name="cost-assets" />
+            <h3>{texts.cost_by_place}</h3>
+            <BarChart rows=by_place name="cost-places" />
+            <h3>{texts.spend_by_department}</h3>
+            <BarChart rows=by_department name="spend-departments" />
+            <h3>{texts.spend_by_category}</h3>
+            <BarChart rows=by_category name="spend-categories" />
+        </section>
     }
 }
 

@@ -11,6 +11,7 @@ use shared::protocol::DocumentId;
 use super::movement_text;
 use crate::edits::{catalog_of, read_catalog};
 use crate::i18n::{CurrentLanguage, Texts, moment, use_texts};
+use crate::pages::costs::use_cost_texts;
 use crate::replica::{Replica, use_replica};
 use crate::server::{display_name, use_site_people};
 use crate::session::use_session;
@@ -55,15 +56,27 @@ pub fn StockItemHistory() -> impl IntoView {
         let history = catalog.stock_history(&item);
         let people = people.get();
         let unit = known.unit.clone();
+        let valuation = shared::cost::Valuation::of(&catalog.ledger);
+        let on_hand_value = valuation.holding(item.as_str());
+        let cost_texts = use_cost_texts().get();
         let line = move |(movement, after): &(Movement, shared::quantity::Quantity)| {
             let signed = movement.delta();
             let shown = if signed.is_negative() { signed.to_string() } else { format!("+{signed}") };
+            // What it was worth, and for a receipt what a unit cost and from whom.
+            let value = valuation.movements.get(&movement.id).copied().unwrap_or_default();
+            let bought = match (movement.unit_cost, &movement.supplier) {
+                (Some(price), Some(supplier)) => format!(" ({price} × {} · {supplier})", movement.quantity),
+                (Some(price), None) => format!(" ({price} × {})", movement.quantity),
+                (None, Some(supplier)) => format!(" ({} {supplier})", cost_texts.supplier),
+                (None, None) => String::new(),
+            };
             view! {
                 <tr data-movement=movement.id.to_string() data-kind=movement.kind.as_str()>
                     <td>{moment(movement.at, language.get())}<div class="muted">{display_name(&people, movement.user.as_str())}</div></td>
                     <td>{movement_text(texts, movement.kind)}<div class="muted">{reference_view(replica, texts, &movement.reference)}</div></td>
                     <td class="number">
                         <span data-delta=signed.to_string()>{shown}</span>
+                        <div class="muted" data-value=value.fen().to_string()>{format!("{value}{bought}")}</div>
                         <div class="muted" data-after=after.to_string()>{format!("{} {after} {unit}", texts.balance)}</div>
                     </td>
                 </tr>
@@ -87,6 +100,9 @@ pub fn StockItemHistory() -> impl IntoView {
                 <crate::nav::BackLink lists=&[shared::routes::Tab::Store] />
                 <h1>{format!("{} {}", known.code, known.name)}</h1>
                 <p data-on-hand=history.on_hand.to_string()>{format!("{} {} {}", texts.on_hand, history.on_hand, known.unit)}{reorder}</p>
+                <p data-stock-value=on_hand_value.value.fen().to_string()>
+                    {format!("{} {} · {} {}", cost_texts.stock_value, on_hand_value.value, cost_texts.average_cost, on_hand_value.unit_cost())}
+                </p>
                 {below_zero}
                 <section class="card">
                     <h2>{texts.movement_history}</h2>

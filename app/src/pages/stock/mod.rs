@@ -1,5 +1,6 @@
-//! The store: on-hand quantities (derived from the site catalog's ledger), recording stock
-//! movements — receive, issue to a department or a work order, scrap — offline, starting a
+//! The store: on-hand quantities and their value at average cost (derived from the site
+//! catalog's ledger), recording stock movements — receive (at a price, from a supplier),
+//! issue to a department or a work order, scrap — offline, starting a
 //! stocktake with its snapshot of expected quantities, and the stocktakes on this phone.
 //! Items below zero are flagged and items at or below their reorder point listed; each item
 //! opens its movement history (`history`). `page` is one stocktake: counting, review and
@@ -13,12 +14,14 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
+use shared::cost::Valuation;
 use shared::directory::Role;
 use shared::directory::SiteId;
 use shared::document::DocumentType;
-use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, SiteCatalog};
+use shared::document::catalog::{CatalogView, IndexEntry, MovementKind, Purchase, SiteCatalog};
 use shared::document::stocktake::{Kind, Mode, NewStocktake, Phase, Stocktake, StocktakeView};
 use shared::document::{DocumentError, EntryId};
+use shared::money::Money;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 
@@ -26,6 +29,7 @@ use crate::edits::{catalog_of, edit_now, entry_id, index_in_catalog, read_catalo
 use crate::error::AppError;
 use crate::fields::SiteChoice;
 use crate::i18n::{Texts, use_texts};
+use crate::pages::costs::use_cost_texts;
 use crate::replica::{Replica, use_replica};
 use crate::session::{Session, SessionSite, use_session};
 
@@ -311,6 +315,7 @@ pub fn StoreCard(
 #[component]
 fn OnHand(store: Store) -> impl IntoView {
     let texts = use_texts();
+    let cost_texts = use_cost_texts();
     let search = RwSignal::new(String::new());
     let Store { catalog, .. } = store;
     let chosen_site = move || store.chosen.get();
@@ -319,13 +324,14 @@ fn OnHand(store: Store) -> impl IntoView {
         let wanted = search.get().trim().to_lowercase();
         let site = chosen_site().unwrap_or_default();
         catalog.get().map(|catalog| {
-            let quantities = catalog.on_hand();
+            let valuation = Valuation::of(&catalog.ledger);
             catalog
                 .stock_items
                 .iter()
                 .filter(|known| wanted.is_empty() || known.name.to_lowercase().contains(&wanted) || known.code.to_lowercase().contains(&wanted))
                 .map(|known| {
-                    let quantity = quantities.get(&known.id).copied().unwrap_or_default();
+                    let holding = valuation.items.get(&known.id).copied().unwrap_or_default();
+                    let quantity = holding.quantity;
                     let negative = quantity.is_negative();
                     let low = !negative && known.reorder_point.is_some_and(|point| quantity <= point);
                     view! {
@@ -336,6 +342,10 @@ fn OnHand(store: Store) -> impl IntoView {
                                 {format!("{quantity} {}", known.unit)}
                                 {negative.then(|| view! { <span class="badge badge-overdue" data-negative="yes">{texts.below_zero}</span> })}
                                 {low.then(|| view! { <span class="badge badge-local" data-reorder="yes">{texts.to_reorder}</span> })}
+                                <br />
+                                <span class="muted" data-value=holding.value.fen().to_string()>
+                                    {format!("{} · {} {}", holding.value, cost_texts.get().average_cost, holding.unit_cost())}
+                                </span>
                             </td>
                         </tr>
                     }
@@ -372,6 +382,10 @@ fn OnHand(store: Store) -> impl IntoView {
             <input type="search" name="stock-search" prop:value=search on:input=move |event| search.set(event_target_value(&event)) />
         </label>
         {reorder}
+        {move || catalog.get().map(|catalog| {
+            let total = Valuation::of(&catalog.ledger).total();
+            view! { <p class="cost-total" data-stock-value=total.fen().to_string()><span>{cost_texts.get().stock_value}</span><strong>{total.to_string()}</strong></p> }
+        })}
         <table class="stock-table">
             <thead><tr><th>{move || texts.get().code}</th><th>{move || texts.get().stock_item}</th><th class="number">{move || texts.get().on_hand}</th></tr></thead>
             <tbody>{on_hand}</tbody>
@@ -383,6 +397,7 @@ fn OnHand(store: Store) -> impl IntoView {
 #[component]
 fn MovementForm(store: Store) -> impl IntoView {
     let texts = use_texts();
+    let cost_texts = use_cost_texts();
     let current = use_session();
     let Store { catalog, replica, .. } = store;
     let chosen_site = move || store.chosen.get_untracked();
@@ -390,17 +405,32 @@ fn MovementForm(store: Store) -> impl IntoView {
     let item = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::new());
     let reference = RwSignal::new(String::new());
+    let (price, supplier) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let receiving = move || kind.with(|kind| kind == MovementKind::Receive.as_str());
     let error = RwSignal::new(None::<String>);
     let record = Callback::new(move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let (Some(session), Some(site_id)) = (current.session.get_untracked(), chosen_site()) else { return };
         let Some(catalog_id) = catalog_of(&session, &site_id) else { return };
         let texts = texts.get_untracked();
+        let cost_texts = cost_texts.get_untracked();
         let (kind, item_id, amount, note) =
             (kind.get_untracked(), item.get_untracked(), quantity.get_untracked(), reference.get_untracked());
+        let (typed_price, typed_supplier) = (price.get_untracked(), supplier.get_untracked());
         spawn_local(async move {
             let outcome = async {
                 let kind = MovementKind::parse(&kind)?;
+                let unit_cost = match typed_price.trim() {
+                    "" => None,
+                    typed => Some(
+                        typed
+                            .parse::<Money>()
+                            .ok()
+                            .filter(|price| !price.is_negative())
+                            .ok_or_else(|| AppError::Invalid(cost_texts.price_needed.to_owned()))?,
+                    ),
+                };
+                let purchase = Purchase { unit_cost, supplier: Some(typed_supplier.trim().to_owned()).filter(|name| !name.is_empty()) };
                 let item_id = EntryId::parse(&item_id).map_err(|_| AppError::Invalid(texts.choose_item.to_owned()))?;
                 let amount = amount
                     .trim()
@@ -412,11 +442,14 @@ fn MovementForm(store: Store) -> impl IntoView {
                     .edit(&catalog_id, |doc| {
                         let edit = edit_now(&session.user.username)?;
                         SiteCatalog::edit_in(doc, |catalog| {
-                            catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit).map_err(|error| {
-                                match catalog.read() {
-                                    Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
-                                    Err(_) => AppError::Document(error),
-                                }
+                            let recorded = if kind == MovementKind::Receive {
+                                catalog.receive(&entry_id("move"), &item_id, amount, &purchase, note.trim(), &edit)
+                            } else {
+                                catalog.record_movement(&entry_id("move"), kind, &item_id, amount, note.trim(), &edit)
+                            };
+                            recorded.map_err(|error| match catalog.read() {
+                                Ok(view) => AppError::Invalid(movement_refusal(texts, &view, &error)),
+                                Err(_) => AppError::Document(error),
                             })
                         })?
                     })
@@ -425,8 +458,9 @@ fn MovementForm(store: Store) -> impl IntoView {
             .await;
             match outcome {
                 Ok(()) => {
-                    quantity.set(String::new());
-                    reference.set(String::new());
+                    for field in [quantity, reference, price, supplier] {
+                        field.set(String::new());
+                    }
                     error.set(None);
                 }
                 Err(message) => error.set(Some(message.to_string())),
@@ -476,6 +510,18 @@ fn MovementForm(store: Store) -> impl IntoView {
                 <span>{move || texts.get().movement_reference}</span>
                 <input name="reference" prop:value=reference on:input=move |event| reference.set(event_target_value(&event)) />
             </label>
+            <Show when=receiving>
+                <div class="two-columns">
+                    <label>
+                        <span>{move || cost_texts.get().unit_price}</span>
+                        <input name="unit_price" inputmode="decimal" prop:value=price on:input=move |event| price.set(event_target_value(&event)) />
+                    </label>
+                    <label>
+                        <span>{move || cost_texts.get().supplier}</span>
+                        <input name="supplier" prop:value=supplier on:input=move |event| supplier.set(event_target_value(&event)) />
+                    </label>
+                </div>
+            </Show>
             {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             <button type="submit" class="primary">{move || texts.get().record}</button>
         </form>
