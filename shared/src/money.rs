@@ -130,6 +130,12 @@ impl Money {
         format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
     }
 
+    /// To the nearest yuan, as a chart labels a bar: `¥1,235`.
+    pub fn yuan_rounded(self) -> String {
+        let whole = Money(ratio(i128::from(self.0), 100) * 100).to_string();
+        whole.strip_suffix(".00").map_or_else(|| whole.clone(), str::to_owned)
+    }
+
     /// The amount as a form shows it to edit: `35.5` for ¥35.50, no sign of currency.
     pub fn to_input(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -177,5 +183,7 @@ mod tests {
         assert_eq!(Money::from_fen(-5).times(Quantity::from_thousandths(500)), Money::from_fen(-3));
         assert_eq!(Money::from_fen(-123_450).decimal(), "-1234.50");
         assert_eq!(Money::from_fen(7).decimal(), "0.07");
+        assert_eq!(Money::from_fen(123_450).yuan_rounded(), "¥1,235");
+        assert_eq!(Money::from_fen(-149).yuan_rounded(), "-¥1");
     }
 }

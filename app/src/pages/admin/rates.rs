@@ -106,17 +106,15 @@ pub(super) fn LabourRates(editing: Editing) -> impl IntoView {
                         }}
                     </select>
                 </label>
-                <div class="two-columns">
-                    <label>
-                        <span>{move || texts.get().rate_per_hour}</span>
-                        <input name="rate" inputmode="decimal" prop:value=rate on:input=move |event| rate.set(event_target_value(&event)) />
-                        {editing.error_at("rate")}
-                    </label>
-                    <label>
-                        <span>{move || texts.get().from_date}</span>
-                        <input type="date" name="from" prop:value=from on:input=move |event| from.set(event_target_value(&event)) />
-                    </label>
-                </div>
+                <label>
+                    <span>{move || texts.get().rate_per_hour}</span>
+                    <input name="rate" inputmode="decimal" prop:value=rate on:input=move |event| rate.set(event_target_value(&event)) />
+                    {editing.error_at("rate")}
+                </label>
+                <label>
+                    <span>{move || texts.get().from_date}</span>
+                    <input type="date" name="from" prop:value=from on:input=move |event| from.set(event_target_value(&event)) />
+                </label>
                 <button type="submit" class="primary">{move || texts.get().add_rate}</button>
             </form>
         </section>

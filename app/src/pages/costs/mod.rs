@@ -48,6 +48,8 @@ struct CostLine {
     key: String,
     what: String,
     detail: String,
+    /// A word set apart: "corrected".
+    badge: Option<&'static str>,
     amount: Money,
     photo: Option<String>,
 }
@@ -74,12 +76,12 @@ pub fn OrderCosts(
         if sees_costs.get() {
             for labour in &cost.labour {
                 let rate = labour.per_hour.map_or_else(|| texts.no_rate.to_owned(), |rate| format!("{rate}{}", texts.per_hour));
-                let corrected = if labour.corrected { format!(" · {}", texts.corrected) } else { String::new() };
                 lines.push(CostLine {
                     kind: "labour",
                     key: labour.person.to_string(),
                     what: format!("{} · {}", texts.labour, display_name(&people, labour.person.as_str())),
-                    detail: format!("{} × {rate}{corrected}", hours_and_minutes(labour.minutes)),
+                    detail: format!("{} × {rate}", hours_and_minutes(labour.minutes)),
+                    badge: labour.corrected.then_some(texts.corrected),
                     amount: labour.amount,
                     photo: None,
                 });
@@ -92,6 +94,7 @@ pub fn OrderCosts(
                     key: part.part.clone(),
                     what: format!("{} · {name}", texts.parts),
                     detail: String::new(),
+                    badge: None,
                     amount: part.amount,
                     photo: None,
                 });
@@ -106,6 +109,7 @@ pub fn OrderCosts(
                 key: invoice.id.to_string(),
                 what: format!("{} · {}", texts.outside, invoice.vendor),
                 detail: format!("{note}{by} {when}"),
+                badge: None,
                 amount: invoice.amount,
                 photo: invoice.photo.as_ref().map(|photo| photo.sha256.clone()),
             });
@@ -136,6 +140,7 @@ pub fn OrderCosts(
                             <tr data-cost=line.kind data-key=line.key data-amount=line.amount.fen().to_string()>
                                 <td>
                                     {line.what}
+                                    {line.badge.map(|badge| view! { " " <span class="badge" data-badge="corrected">{badge}</span> })}
                                     {(!line.detail.is_empty()).then(|| view! { <br /><span class="muted">{line.detail}</span> })}
                                     {photo}
                                 </td>

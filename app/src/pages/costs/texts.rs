@@ -143,7 +143,7 @@ const ENGLISH: CostTexts = CostTexts {
     rate_needed: "Write the rate like 80 or 65.5.",
     choose_person: "Choose a person.",
     repair_cost: "Repair cost",
-    orders_completed: "{} orders completed",
+    orders_completed: "{} completed",
     vs_before: "vs previous period",
     supply_spend: "Supplies issued",
     stock_value: "Stock value",

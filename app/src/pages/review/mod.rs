@@ -393,14 +393,19 @@ fn cost_section(costs: &CostReport, names: Names) -> impl IntoView {
     let rows = |amounts: &mut dyn Iterator<Item = (String, Money)>| -> Vec<(String, f64, String)> {
         let mut rows: Vec<(String, Money)> = amounts.filter(|(_, amount)| *amount > Money::ZERO).collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        rows.into_iter().take(10).map(|(label, amount)| (label, amount.fen() as f64, amount.to_string())).collect()
+        rows.into_iter().take(10).map(|(label, amount)| (label, amount.fen() as f64, amount.yuan_rounded())).collect()
     };
     let by_trade = rows(&mut costs.by_category.iter().map(|(category, amount)| {
         let name = Category::parse(category).map_or_else(|_| category.clone(), |category| field_texts.category(category).to_owned());
         (name, *amount)
     }));
     let by_asset = rows(&mut costs.top_assets.iter().map(|(asset, amount)| (names.asset(asset), *amount)));
-    let by_place = rows(&mut costs.by_place.iter().map(|(place, amount)| (names.place(place), *amount)));
+    let by_place = rows(
+        &mut costs
+            .by_place
+            .iter()
+            .map(|(place, amount)| (if place.is_empty() { texts.not_given.to_owned() } else { names.place(place) }, *amount)),
+    );
     let by_department = rows(&mut costs.spend_by_department.iter().map(|(department, amount)| {
         let name = match department.as_str() {
             WORK_ORDERS => texts.work_orders.to_owned(),
@@ -414,7 +419,7 @@ fn cost_section(costs: &CostReport, names: Names) -> impl IntoView {
         view! {
             <div class="tile" data-cost-kpi=name data-amount=value.fen().to_string()>
                 <span class="tile-label">{label}</span>
-                <strong class="tile-value">{value.to_string()}</strong>
+                <strong class="tile-value money">{value.to_string()}</strong>
                 <span class="muted tile-detail">{detail}</span>
             </div>
         }

@@ -76,7 +76,7 @@ pub fn StockItemHistory() -> impl IntoView {
                     <td>{movement_text(texts, movement.kind)}<div class="muted">{reference_view(replica, texts, &movement.reference)}</div></td>
                     <td class="number">
                         <span data-delta=signed.to_string()>{shown}</span>
-                        <div class="muted" data-value=value.fen().to_string()>{format!("{value}{bought}")}</div>
+                        <div class="muted stock-value" data-value=value.fen().to_string()>{format!("{value}{bought}")}</div>
                         <div class="muted" data-after=after.to_string()>{format!("{} {after} {unit}", texts.balance)}</div>
                     </td>
                 </tr>

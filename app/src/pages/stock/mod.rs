@@ -342,8 +342,7 @@ fn OnHand(store: Store) -> impl IntoView {
                                 {format!("{quantity} {}", known.unit)}
                                 {negative.then(|| view! { <span class="badge badge-overdue" data-negative="yes">{texts.below_zero}</span> })}
                                 {low.then(|| view! { <span class="badge badge-local" data-reorder="yes">{texts.to_reorder}</span> })}
-                                <br />
-                                <span class="muted" data-value=holding.value.fen().to_string()>
+                                <span class="muted stock-value" data-value=holding.value.fen().to_string()>
                                     {format!("{} · {} {}", holding.value, cost_texts.get().average_cost, holding.unit_cost())}
                                 </span>
                             </td>
