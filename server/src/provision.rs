@@ -12,7 +12,7 @@ use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
 use shared::document::catalog::{
-    Asset, Every, MaintenancePlan, Place, PlaceKind, Purchase, Rate, RateFor, Schedule, SiteCatalog, StockItem, TemplateRef,
+    Asset, Every, MaintenancePlan, Pattern, Place, PlaceKind, Purchase, Rate, RateFor, Schedule, SiteCatalog, StockItem, TemplateRef,
 };
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
@@ -63,6 +63,7 @@ pub struct StarterSchedule {
     pub checklist: &'static str,
     pub place: EntryId,
     pub every: Every,
+    pub pattern: Pattern,
 }
 
 /// Creates the site's catalog (and what `starter` asks for), stores it, and records it
@@ -123,8 +124,14 @@ pub fn create_site_documents(
                 round.checklist
             );
         };
-        let schedule =
-            Schedule { id: round.id.clone(), template: template.clone(), place: round.place.clone(), every: round.every, start: at };
+        let schedule = Schedule {
+            id: round.id.clone(),
+            template: template.clone(),
+            place: round.place.clone(),
+            every: round.every,
+            start: at,
+            pattern: round.pattern.clone(),
+        };
         catalog.put_schedule(&schedule, &edit)?;
     }
     for plan in starter.maintenance {
@@ -160,7 +167,7 @@ pub fn asset(id: &str, asset_type: &str, tag: &str, place: &str, name: &str) -> 
 
 /// A round of a standard checklist (by category) at a place, for starters.
 pub fn schedule(id: &str, checklist: &'static str, place: &str, every: Every) -> StarterSchedule {
-    StarterSchedule { id: entry(id), checklist, place: entry(place), every }
+    StarterSchedule { id: entry(id), checklist, place: entry(place), every, pattern: Pattern::default() }
 }
 
 /// Preventive maintenance of an asset, for starters (its start is the setup time).

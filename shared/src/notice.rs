@@ -17,7 +17,7 @@ use crate::document::work_order::{EventKind, Priority, Status, WorkOrderView};
 use crate::document::{DocumentType, EntryId};
 use crate::language::Language;
 use crate::protocol::DocumentId;
-use crate::schedule::{RoundFact, Standing, occurrences};
+use crate::schedule::{RoundFact, occurrences};
 use crate::time::{Span, Timestamp};
 
 /// What a notice says happened.
@@ -658,8 +658,8 @@ pub fn missed_rounds(
 ) -> Vec<Notice> {
     let mut notices = Vec::new();
     let mut managers_once = None;
-    for occurrence in occurrences(&catalog.schedules, rounds, now, offset_minutes) {
-        let Standing::Due { overdue_since: Some(since) } = occurrence.standing else { continue };
+    for occurrence in occurrences(&catalog.schedules, &catalog.closures, rounds, now, offset_minutes) {
+        let Some(since) = occurrence.missed_since() else { continue };
         let schedule = &occurrence.schedule;
         let title = catalog
             .templates
@@ -1016,6 +1016,7 @@ mod tests {
             place: id("canteen"),
             every: Every::Days(1),
             start: Timestamp::from_millis(0),
+            pattern: crate::document::catalog::Pattern::default(),
         };
         catalog.put_schedule(&schedule, &edit("admin", 1)).unwrap();
         let view = catalog.read().unwrap();

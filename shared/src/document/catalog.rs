@@ -10,8 +10,8 @@
 //! (receive, issue, scrap, adjust); on-hand quantities are derived from them, never stored.
 //!
 //! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
-//! `maintenance`, `index`, `ledger`, `rates` (maps keyed by id; `rates` is missing from
-//! catalogs made before labour was costed, and made by the first rate set).
+//! `maintenance`, `index`, `ledger`, `rates`, `closures` (maps keyed by id; `rates` and
+//! `closures` are missing from catalogs made before them, and made by the first entry).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +26,8 @@ use crate::money::Money;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-const COLLECTIONS: [&str; 9] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates"];
+const COLLECTIONS: [&str; 10] =
+    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates", "closures"];
 
 super::text_enum! {
     /// What kind of place.
@@ -124,7 +125,8 @@ impl TemplateRef {
 }
 
 /// The sections whose unreadable entries an administrator may remove.
-pub const REPAIRABLE: [&str; 8] = ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "rates"];
+pub const REPAIRABLE: [&str; 9] =
+    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "rates", "closures"];
 
 /// The lists of a catalog an administrator edits entry by entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +201,143 @@ pub struct Schedule {
     pub place: EntryId,
     pub every: Every,
     pub start: Timestamp,
+    /// Which days (and times of day) within `every`; the default is all of each period.
+    pub pattern: Pattern,
+}
+
+/// Days of the week, Monday to Sunday (ISO numbers 1 to 7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Weekdays(u8);
+
+impl Weekdays {
+    pub const NONE: Weekdays = Weekdays(0);
+
+    /// `1,3,5`: ISO weekday numbers, Monday = 1.
+    pub fn parse(text: &str) -> Result<Weekdays, DocumentError> {
+        let mut days = Weekdays::NONE;
+        for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+            match part.parse::<u8>() {
+                Ok(day @ 1..=7) => days = days.with(day),
+                _ => return Err(invalid("weekdays", text, "weekday numbers from 1 (Monday) to 7 (Sunday), like 1,3,5")),
+            }
+        }
+        Ok(days)
+    }
+
+    #[must_use]
+    pub const fn with(self, iso_day: u8) -> Weekdays {
+        Weekdays(self.0 | 1 << (iso_day - 1))
+    }
+
+    #[must_use]
+    pub const fn without(self, iso_day: u8) -> Weekdays {
+        Weekdays(self.0 & !(1 << (iso_day - 1)))
+    }
+
+    pub const fn contains(self, iso_day: u8) -> bool {
+        iso_day >= 1 && iso_day <= 7 && self.0 & (1 << (iso_day - 1)) != 0
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The days, Monday first.
+    pub fn days(self) -> impl Iterator<Item = u8> {
+        (1..=7).filter(move |day| self.contains(*day))
+    }
+
+    pub fn as_text(self) -> String {
+        self.days().map(|day| day.to_string()).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// A part of the day a round is due in: a meal (早 / 中 / 晚), a shift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub name: String,
+    /// Minutes after local midnight: from, inclusive, to, exclusive.
+    pub from: u16,
+    pub to: u16,
+}
+
+impl Slot {
+    /// `早 06:00-09:00`: a name, then the times; slots are written one after another,
+    /// separated by `;`.
+    pub fn parse_all(text: &str) -> Result<Vec<Slot>, DocumentError> {
+        let hint = "slots like 早 06:00-09:00; 中 10:30-13:00, each ending after it starts";
+        let time = |value: &str| -> Option<u16> {
+            let (hours, minutes) = value.trim().split_once(':')?;
+            let (hours, minutes): (u16, u16) = (hours.parse().ok()?, minutes.parse().ok()?);
+            (hours <= 24 && minutes < 60 && hours * 60 + minutes <= 24 * 60).then_some(hours * 60 + minutes)
+        };
+        let mut slots = Vec::new();
+        for part in text.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+            let (name, times) = part.rsplit_once(' ').ok_or_else(|| invalid("slots", text, hint))?;
+            let (from, to) = times.split_once('-').ok_or_else(|| invalid("slots", text, hint))?;
+            let (Some(from), Some(to)) = (time(from), time(to)) else { return Err(invalid("slots", text, hint)) };
+            if name.trim().is_empty() || from >= to {
+                return Err(invalid("slots", text, hint));
+            }
+            slots.push(Slot { name: name.trim().to_owned(), from, to });
+        }
+        slots.sort_by_key(|slot| slot.from);
+        if slots.windows(2).any(|pair| pair[1].from < pair[0].to) {
+            return Err(invalid("slots", text, "slots that do not overlap"));
+        }
+        Ok(slots)
+    }
+
+    pub fn text_of(slots: &[Slot]) -> String {
+        let time = |minutes: u16| format!("{:02}:{:02}", minutes / 60, minutes % 60);
+        slots.iter().map(|slot| format!("{} {}-{}", slot.name, time(slot.from), time(slot.to))).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Which days and times of day within a schedule's recurrence a round is due: on some
+/// weekdays (with a daily or weekly schedule), on a day of the month (with a monthly one),
+/// and in slots of each such day.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pattern {
+    pub weekdays: Weekdays,
+    /// 1 to 31; a month without the day takes its last.
+    pub day_of_month: Option<u8>,
+    pub slots: Vec<Slot>,
+}
+
+impl Pattern {
+    /// Whether the pattern fits `every`: weekdays on days or weeks, a day of the month on
+    /// months, slots on schedules whose rounds fall on single days.
+    pub fn check(&self, every: Every) -> Result<(), DocumentError> {
+        if !self.weekdays.is_empty() && !matches!(every, Every::Days(1) | Every::Weeks(_)) {
+            return Err(invalid("weekdays", &self.weekdays.as_text(), "weekdays on a daily or weekly schedule"));
+        }
+        if let Some(day) = self.day_of_month
+            && (!matches!(every, Every::Months(_)) || !(1..=31).contains(&day))
+        {
+            return Err(invalid("day of month", &day.to_string(), "a day from 1 to 31 on a monthly schedule"));
+        }
+        if !self.slots.is_empty() && !self.single_days(every) {
+            return Err(invalid("slots", &Slot::text_of(&self.slots), "slots on a daily schedule, or one on given days"));
+        }
+        Ok(())
+    }
+
+    /// Whether each of the schedule's windows is one day.
+    pub fn single_days(&self, every: Every) -> bool {
+        every == Every::Days(1) || !self.weekdays.is_empty() || self.day_of_month.is_some()
+    }
+}
+
+/// A time a site is closed (a vacation, a holiday): scheduled rounds that would fall in it
+/// are not due. Calendar dates, both included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closure {
+    pub id: EntryId,
+    pub name: String,
+    /// Local day numbers (days since 1970-01-01 in the site's calendar).
+    pub first_day: i64,
+    pub last_day: i64,
 }
 
 /// Preventive maintenance of an asset, recurring.
@@ -323,6 +462,7 @@ pub struct CatalogView {
     pub index: Vec<IndexEntry>,
     pub ledger: Vec<Movement>,
     pub rates: Vec<Rate>,
+    pub closures: Vec<Closure>,
     /// Entries left out because they do not read (a catalog written before the server
     /// checked changes, or by hand): each hides itself, not the catalog.
     pub unreadable: Vec<UnreadableEntry>,
@@ -731,14 +871,48 @@ impl SiteCatalog {
     }
 
     pub fn put_schedule(&mut self, schedule: &Schedule, edit: &Edit) -> Result<(), DocumentError> {
+        schedule.pattern.check(schedule.every)?;
         let (count, unit) = schedule.every.parts();
+        let pattern = &schedule.pattern;
         self.upsert("schedules", schedule.id.as_str(), edit, "schedule", |doc, map| {
             put(doc, map, "template", schedule.template.as_str());
             put(doc, map, "place", schedule.place.as_str());
             put(doc, map, "every", count);
             put(doc, map, "unit", unit);
             put(doc, map, "start", schedule.start.as_millis());
+            put_optional(doc, map, "weekdays", Some(pattern.weekdays.as_text()).filter(|days| !days.is_empty()));
+            put_optional(doc, map, "day_of_month", pattern.day_of_month.map(i64::from));
+            put_optional(doc, map, "slots", Some(Slot::text_of(&pattern.slots)).filter(|slots| !slots.is_empty()));
         })
+    }
+
+    /// Adds or replaces a closure of the site.
+    pub fn put_closure(&mut self, closure: &Closure, edit: &Edit) -> Result<(), DocumentError> {
+        if closure.name.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "name".to_owned() });
+        }
+        if closure.last_day < closure.first_day {
+            return Err(invalid("closure", &Timestamp::from_day(closure.last_day).date(), "a last day on or after the first"));
+        }
+        if automerge::ReadDoc::get(&self.doc, &ROOT, "closures")?.is_none() {
+            put_map(&mut self.doc, &ROOT, "closures");
+        }
+        self.upsert("closures", closure.id.as_str(), edit, "closure", |doc, map| {
+            put(doc, map, "name", closure.name.trim());
+            put(doc, map, "from", Timestamp::from_day(closure.first_day).date());
+            put(doc, map, "to", Timestamp::from_day(closure.last_day).date());
+        })
+    }
+
+    /// Removes a closure; none there is no change.
+    pub fn remove_closure(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
+        let Some((_, closures)) = automerge::ReadDoc::get(&self.doc, &ROOT, "closures")? else { return Ok(()) };
+        if automerge::ReadDoc::get(&self.doc, &closures, id.as_str())?.is_none() {
+            return Ok(());
+        }
+        self.doc.delete(&closures, id.as_str())?;
+        commit(&mut self.doc, edit, "removed closure");
+        Ok(())
     }
 
     pub fn put_maintenance(&mut self, plan: &MaintenancePlan, edit: &Edit) -> Result<(), DocumentError> {
@@ -890,6 +1064,11 @@ impl SiteCatalog {
             index: root.keyed_forgiving("index", read_index_entry, bad),
             ledger: root.entries_forgiving("ledger", read_movement, bad),
             rates: if root.optional_map("rates")?.is_some() { root.entries_forgiving("rates", read_rate, bad) } else { Vec::new() },
+            closures: if root.optional_map("closures")?.is_some() {
+                root.entries_forgiving("closures", read_closure, bad)
+            } else {
+                Vec::new()
+            },
             unreadable,
         })
     }
@@ -912,6 +1091,7 @@ impl SiteCatalog {
                 "index" => root.keyed_only("index", only, read_index_entry).map(drop),
                 "ledger" => root.entries_only("ledger", only, read_movement).map(drop),
                 "rates" => root.entries_only("rates", only, read_rate).map(drop),
+                "closures" => root.entries_only("closures", only, read_closure).map(drop),
                 // The header and name are read above; other keys are not the catalog's.
                 _ => Ok(()),
             }?;
@@ -977,13 +1157,30 @@ fn read_every(plan: &Fields<'_>) -> Result<Every, DocumentError> {
 }
 
 fn read_schedule(id: EntryId, schedule: &Fields<'_>) -> Result<Schedule, DocumentError> {
-    Ok(Schedule {
-        id,
-        template: schedule.str("template")?,
-        place: schedule.id("place")?,
-        every: read_every(schedule)?,
-        start: schedule.time("start")?,
-    })
+    let every = read_every(schedule)?;
+    let day_of_month = match schedule.optional_i64("day_of_month")? {
+        None => None,
+        Some(day) => Some(u8::try_from(day).map_err(|_| invalid("day_of_month", &day.to_string(), "a day from 1 to 31"))?),
+    };
+    let pattern = Pattern {
+        weekdays: schedule.optional_str("weekdays")?.map(|days| Weekdays::parse(&days)).transpose()?.unwrap_or_default(),
+        day_of_month,
+        slots: schedule.optional_str("slots")?.map(|slots| Slot::parse_all(&slots)).transpose()?.unwrap_or_default(),
+    };
+    pattern.check(every)?;
+    Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every, start: schedule.time("start")?, pattern })
+}
+
+fn read_closure(id: EntryId, closure: &Fields<'_>) -> Result<Closure, DocumentError> {
+    let day = |key: &str| -> Result<i64, DocumentError> {
+        let text = closure.str(key)?;
+        Timestamp::parse_date(&text).map(Timestamp::day_number).ok_or_else(|| invalid(key, &text, "a date YYYY-MM-DD"))
+    };
+    let (first_day, last_day) = (day("from")?, day("to")?);
+    if last_day < first_day {
+        return Err(invalid("to", &closure.str("to")?, "a last day on or after the first"));
+    }
+    Ok(Closure { id, name: closure.str("name")?, first_day, last_day })
 }
 
 fn read_plan(id: EntryId, plan: &Fields<'_>) -> Result<MaintenancePlan, DocumentError> {
@@ -1184,6 +1381,64 @@ mod tests {
         let names: Vec<&str> = view.places.iter().map(|place| place.name.as_str()).collect();
         assert_eq!(names, ["301", "302"]);
         assert_eq!(view.maintenance[0].every, Every::Months(3));
+    }
+
+    /// A canteen's meal checks on weekdays, and a vacation one administrator closes the site
+    /// for while another phone edits offline: once merged, every phone finds the same
+    /// windows, none in the vacation.
+    #[test]
+    fn a_closure_set_on_one_phone_removes_the_rounds_it_covers_on_every_phone() {
+        use crate::schedule::windows;
+        let start = catalog();
+        let mut first = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([2; 16]))).unwrap();
+        let mut second = SiteCatalog::from_doc(start.doc().clone().with_actor(ActorId::from([3; 16]))).unwrap();
+        let monday = Timestamp::parse_date("2027-03-01").unwrap();
+        let meals = Schedule {
+            id: id("canteen-meals"),
+            template: "automerge:food".into(),
+            place: id("canteen"),
+            every: Every::Days(1),
+            start: monday,
+            pattern: Pattern {
+                weekdays: Weekdays::parse("1,2,3,4,5").unwrap(),
+                day_of_month: None,
+                slots: Slot::parse_all("早 06:00-09:00; 午 10:30-13:30; 晚 16:30-19:30").unwrap(),
+            },
+        };
+        first.put_schedule(&meals, &edit("admin", 10)).unwrap();
+        let day = |date: &str| Timestamp::parse_date(date).unwrap().day_number();
+        let vacation = Closure { id: id("spring-break"), name: "春假".into(), first_day: day("2027-03-08"), last_day: day("2027-03-12") };
+        second.put_closure(&vacation, &edit("admin", 11)).unwrap();
+        // A schedule that does not fit its recurrence is refused before it is written.
+        let monthly_on_mondays = Schedule { every: Every::Months(1), ..meals.clone() };
+        assert!(first.put_schedule(&monthly_on_mondays, &edit("admin", 12)).is_err());
+
+        let mut merged_first = first.doc().clone();
+        let mut merged_second = second.doc().clone();
+        merged_first.merge(&mut second.doc().clone()).unwrap();
+        merged_second.merge(&mut first.doc().clone()).unwrap();
+        let two_weeks = |doc: &AutoCommit| {
+            let view = SiteCatalog::read_doc(doc).unwrap();
+            assert_eq!(view.schedules[0].pattern, meals.pattern, "the pattern reads back as written");
+            assert_eq!(view.closures, std::slice::from_ref(&vacation));
+            windows(&view.schedules[0], &view.closures, monday, Timestamp::parse_date("2027-03-15").unwrap(), 0)
+        };
+        let (on_first, on_second) = (two_weeks(&merged_first), two_weeks(&merged_second));
+        assert_eq!(on_first, on_second);
+        assert_eq!(on_first.len(), 5 * 3, "the first week's meals only");
+        assert!(on_first.iter().all(|window| window.start < Timestamp::parse_date("2027-03-06").unwrap()));
+
+        // The vacation taken out again: its days are due once more.
+        let mut reopened = SiteCatalog::from_doc(merged_first).unwrap();
+        reopened.remove_closure(&id("spring-break"), &edit("admin", 13)).unwrap();
+        assert_eq!(two_weeks_open(&reopened), 10 * 3);
+
+        fn two_weeks_open(catalog: &SiteCatalog) -> usize {
+            let view = catalog.read().unwrap();
+            assert!(view.closures.is_empty());
+            let monday = Timestamp::parse_date("2027-03-01").unwrap();
+            windows(&view.schedules[0], &view.closures, monday, Timestamp::parse_date("2027-03-15").unwrap(), 0).len()
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! everything else. Sites, people and backups live on the server and need the network.
 
 mod catalog_editor;
+mod closures;
 mod notices;
 pub mod people;
 mod public;

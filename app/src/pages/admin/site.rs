@@ -1,7 +1,7 @@
 //! `/admin/sites/:id`: one site's catalog as its administrator edits it — places (the
 //! building → floor → room tree), assets, stock items, each with CSV export and import;
 //! QR labels for any choice of places and assets; the site's checklists; scheduled rounds;
-//! labour rates (`rates`).
+//! closures (`closures`); labour rates (`rates`).
 //!
 //! Every change is an edit of the catalog document on this phone: it works offline and
 //! merges with other administrators' edits entry by entry.
@@ -16,7 +16,8 @@ use shared::directory::Role;
 use shared::directory::SiteId;
 use shared::document::catalog::StockCategory;
 use shared::document::catalog::{
-    Asset, CatalogList, CatalogView, Every, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, StockItem, TemplateRef, search_words,
+    Asset, CatalogList, CatalogView, Every, Pattern, Place, PlaceKind, REPAIRABLE, Schedule, SiteCatalog, Slot, StockItem, TemplateRef,
+    Weekdays, search_words,
 };
 use shared::document::template::ChecklistCategory;
 use shared::document::template::{ChecklistTemplate, Label, Section};
@@ -158,6 +159,7 @@ pub fn SiteAdmin() -> impl IntoView {
             <super::rates::LabourRates editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
+            <super::closures::Closures editing=editing />
             <super::notices::SiteNotices site=site />
         </Show>
     }
@@ -840,6 +842,9 @@ fn Schedules(editing: Editing) -> impl IntoView {
     let count = RwSignal::new("1".to_owned());
     let unit = RwSignal::new("week".to_owned());
     let starts = RwSignal::new(String::new());
+    let weekdays = RwSignal::new(Weekdays::NONE);
+    let day_of_month = RwSignal::new(String::new());
+    let slots = RwSignal::new(String::new());
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let texts = texts.get_untracked();
@@ -861,8 +866,20 @@ fn Schedules(editing: Editing) -> impl IntoView {
         let start = Timestamp::parse_date(&starts.get_untracked())
             .map(|midnight| midnight.plus_millis(js_sys::Date::new_0().get_timezone_offset() as i64 * 60_000))
             .unwrap_or_else(crate::edits::now);
-        let schedule = Schedule { id: entry_id("schedule"), template: chosen_template, place: chosen_place, every, start };
-        editing.save(move |catalog, edit| catalog.put_schedule(&schedule, edit), || {});
+        let day_of_month = match day_of_month.get_untracked().trim() {
+            "" => None,
+            typed => match typed.parse::<u8>() {
+                Ok(day) => Some(day),
+                Err(_) => return editing.fail_at("day_of_month", texts.day_of_month),
+            },
+        };
+        let Ok(slots) = Slot::parse_all(&slots.get_untracked()) else { return editing.fail_at("slots", texts.slots_hint) };
+        let pattern = Pattern { weekdays: weekdays.get_untracked(), day_of_month, slots };
+        if let Err(error) = pattern.check(every) {
+            return editing.fail(error.to_string());
+        }
+        let schedule = Schedule { id: entry_id("schedule"), template: chosen_template, place: chosen_place, every, start, pattern };
+        editing.save(move |catalog, edit| catalog.put_schedule(&schedule, edit), move || weekdays.set(Weekdays::NONE));
     };
     let remove = move |id: EntryId| editing.save(move |catalog, edit| catalog.remove(CatalogList::Schedules, id.as_str(), edit), || {});
     let rows = move || {
@@ -877,10 +894,22 @@ fn Schedules(editing: Editing) -> impl IntoView {
                     let (count, _) = schedule.every.parts();
                     let unit = texts.unit(schedule.every);
                     let to_remove = schedule.id.clone();
+                    let pattern = &schedule.pattern;
+                    let days: Vec<&str> = pattern.weekdays.days().map(|day| texts.weekday_names[usize::from(day - 1)]).collect();
+                    let mut when = String::new();
+                    if !days.is_empty() {
+                        when.push_str(&format!(" · {}", days.join(" ")));
+                    }
+                    if let Some(day) = pattern.day_of_month {
+                        when.push_str(&format!(" · {}", texts.on_day_of_month.replace("{}", &day.to_string())));
+                    }
+                    if !pattern.slots.is_empty() {
+                        when.push_str(&format!(" · {}", Slot::text_of(&pattern.slots)));
+                    }
                     view! {
                         <li data-schedule=schedule.id.to_string()>
                             {checklist} " @ " {place_label(&catalog, &schedule.place)}
-                            <span class="muted">{format!(" · {} {count} {unit} · {}", texts.every, schedule.start.date())}</span>
+                            <span class="muted">{format!(" · {} {count} {unit}{when} · {}", texts.every, schedule.start.date())}</span>
                             " "
                             <button type="button" class="link-button danger" data-action="remove" on:click=move |_| remove(to_remove.clone())>{texts.remove}</button>
                         </li>
@@ -920,6 +949,39 @@ fn Schedules(editing: Editing) -> impl IntoView {
                         </select>
                     </label>
                 </div>
+                <fieldset class="weekdays" data-field="weekdays">
+                    <legend>{move || texts.get().on_weekdays}</legend>
+                    {(1..=7u8).map(|day| view! {
+                        <label class="check">
+                            <input
+                                type="checkbox"
+                                name="weekday"
+                                value=day.to_string()
+                                prop:checked=move || weekdays.get().contains(day)
+                                on:change=move |event| {
+                                    let on = event_target_checked(&event);
+                                    weekdays.update(|days| *days = if on { days.with(day) } else { days.without(day) });
+                                }
+                            />
+                            <span>{move || texts.get().weekday_names[usize::from(day - 1)]}</span>
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <label>
+                    <span>{move || texts.get().day_of_month}</span>
+                    <input name="day_of_month" type="number" min="1" max="31" inputmode="numeric" prop:value=day_of_month on:input=move |event| day_of_month.set(event_target_value(&event)) />
+                    {editing.error_at("day_of_month")}
+                </label>
+                <label>
+                    <span>{move || texts.get().slots}</span>
+                    <input name="slots" prop:value=slots prop:placeholder=move || texts.get().slots_hint on:input=move |event| slots.set(event_target_value(&event)) />
+                    {editing.error_at("slots")}
+                </label>
+                <p>
+                    <button type="button" class="link-button" data-action="meal-slots" on:click=move |_| slots.set(texts.get_untracked().meals.to_owned())>
+                        {move || texts.get().meal_slots}
+                    </button>
+                </p>
                 <label>
                     <span>{move || texts.get().starts}</span>
                     <input name="starts" type="date" prop:value=starts on:input=move |event| starts.set(event_target_value(&event)) />

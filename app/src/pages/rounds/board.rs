@@ -117,10 +117,14 @@ fn lines(replica: Replica, session: &Session, rounds: &[(DocumentId, &Inspection
             })
             .cloned()
             .collect();
-        for Occurrence { schedule, due_by, standing, .. } in occurrences(&mine, &facts, now, local_offset_minutes()) {
-            if let Standing::Due { overdue_since } = standing {
-                let title = template_name(&site.catalog, &schedule.template, language);
-                lines.push(describe(site, schedule.place.as_str(), &schedule.template, title, LineKind::Due { due_by, overdue_since }));
+        for occurrence in occurrences(&mine, &site.catalog.closures, &facts, now, local_offset_minutes()) {
+            if matches!(occurrence.standing, Standing::Due { .. } | Standing::Missed { .. }) {
+                let Occurrence { schedule, due_by, slot, .. } = &occurrence;
+                let name = template_name(&site.catalog, &schedule.template, language);
+                // A meal's check is named by its meal: 食品安全检查 · 早.
+                let title = slot.as_ref().map_or_else(|| name.clone(), |slot| format!("{name} · {slot}"));
+                let kind = LineKind::Due { due_by: *due_by, overdue_since: occurrence.missed_since() };
+                lines.push(describe(site, schedule.place.as_str(), &schedule.template, title, kind));
             }
         }
         for (id, round) in rounds.iter().filter(|(_, round)| round.header.site.as_str() == site.id) {
