@@ -894,9 +894,7 @@ impl SiteCatalog {
         if closure.last_day < closure.first_day {
             return Err(invalid("closure", &Timestamp::from_day(closure.last_day).date(), "a last day on or after the first"));
         }
-        if automerge::ReadDoc::get(&self.doc, &ROOT, "closures")?.is_none() {
-            put_map(&mut self.doc, &ROOT, "closures");
-        }
+        self.make_later_section("closures")?;
         self.upsert("closures", closure.id.as_str(), edit, "closure", |doc, map| {
             put(doc, map, "name", closure.name.trim());
             put(doc, map, "from", Timestamp::from_day(closure.first_day).date());
@@ -906,12 +904,26 @@ impl SiteCatalog {
 
     /// Removes a closure; none there is no change.
     pub fn remove_closure(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
-        let Some((_, closures)) = automerge::ReadDoc::get(&self.doc, &ROOT, "closures")? else { return Ok(()) };
-        if automerge::ReadDoc::get(&self.doc, &closures, id.as_str())?.is_none() {
+        self.remove_from_later_section("closures", id, edit, "removed closure")
+    }
+
+    /// Removes entry `id` of `section`, a section catalogs made before it lack: neither
+    /// there is no change.
+    fn remove_from_later_section(&mut self, section: &str, id: &EntryId, edit: &Edit, summary: &str) -> Result<(), DocumentError> {
+        let Some((_, map)) = automerge::ReadDoc::get(&self.doc, &ROOT, section)? else { return Ok(()) };
+        if automerge::ReadDoc::get(&self.doc, &map, id.as_str())?.is_none() {
             return Ok(());
         }
-        self.doc.delete(&closures, id.as_str())?;
-        commit(&mut self.doc, edit, "removed closure");
+        self.doc.delete(&map, id.as_str())?;
+        commit(&mut self.doc, edit, summary);
+        Ok(())
+    }
+
+    /// Makes `section` if this catalog, made before it, lacks it.
+    fn make_later_section(&mut self, section: &str) -> Result<(), DocumentError> {
+        if automerge::ReadDoc::get(&self.doc, &ROOT, section)?.is_none() {
+            put_map(&mut self.doc, &ROOT, section);
+        }
         Ok(())
     }
 
@@ -980,13 +992,7 @@ impl SiteCatalog {
 
     /// Removes a labour rate (the rates before it apply again); none there is no change.
     pub fn remove_rate(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
-        let Some((_, rates)) = automerge::ReadDoc::get(&self.doc, &ROOT, "rates")? else { return Ok(()) };
-        if automerge::ReadDoc::get(&self.doc, &rates, id.as_str())?.is_none() {
-            return Ok(());
-        }
-        self.doc.delete(&rates, id.as_str())?;
-        commit(&mut self.doc, edit, "removed labour rate");
-        Ok(())
+        self.remove_from_later_section("rates", id, edit, "removed labour rate")
     }
 
     /// Adds or replaces a labour rate.
@@ -994,9 +1000,7 @@ impl SiteCatalog {
         if rate.per_hour.is_negative() {
             return Err(invalid("rate", &rate.per_hour.to_input(), "zero or more"));
         }
-        if automerge::ReadDoc::get(&self.doc, &ROOT, "rates")?.is_none() {
-            put_map(&mut self.doc, &ROOT, "rates");
-        }
+        self.make_later_section("rates")?;
         self.upsert("rates", rate.id.as_str(), edit, "labour rate", |doc, map| {
             put(doc, map, "for", rate.applies_to.as_text());
             put(doc, map, "per_hour", rate.per_hour.fen());
