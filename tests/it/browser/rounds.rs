@@ -128,3 +128,95 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     manager.close().await;
     server.stop().await.unwrap();
 }
+
+/// Sets a date field to `days` from today (the phone's calendar), as a date picker would.
+async fn set_date(browser: &tests::chromium::Browser, selector: &str, days: i64) {
+    let script = format!(
+        "const field = document.querySelector({}); const day = new Date(); day.setDate(day.getDate() + {days});
+         field.value = `${{day.getFullYear()}}-${{String(day.getMonth() + 1).padStart(2, '0')}}-${{String(day.getDate()).padStart(2, '0')}}`;
+         field.dispatchEvent(new Event('input', {{ bubbles: true }})); return field.value;",
+        json!(selector)
+    );
+    assert_ne!(browser.evaluate(&script).await, json!(""), "{selector} takes a date");
+}
+
+/// The canteen's meal checks on the inspector's board, by title.
+async fn meal_lines(browser: &tests::chromium::Browser) -> serde_json::Value {
+    browser
+        .evaluate(
+            "return [...document.querySelectorAll('.round[data-place=canteen] .round-title')].map((title) => title.firstChild.textContent.trim()).filter((title) => title.includes(' · '))",
+        )
+        .await
+}
+
+/// An administrator schedules the canteen's check at each of three meals and closes the
+/// site for two days; the inspector's board names the meal due (or missed), then has no
+/// meal check while the site is closed.
+#[tokio::test]
+async fn meal_slots_and_a_closure_set_by_the_administrator_reach_the_inspectors_board() {
+    use fantoccini::Locator::Css;
+
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    let inspector = phone(&server, "inspector", "李安全员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    wait_for_element(&admin, "[data-form=schedule] select[name=place] option[value=canteen]").await;
+    let form = admin.client.find(Css("[data-form=schedule]")).await.unwrap();
+    form.find(Css("select[name=template]")).await.unwrap().select_by_label("食堂食品安全检查 · Canteen food safety check").await.unwrap();
+    form.find(Css("select[name=place]")).await.unwrap().select_by_value("canteen").await.unwrap();
+    form.find(Css("select[name=unit]")).await.unwrap().select_by_value("day").await.unwrap();
+    // Slots that overlap are refused under the field, in the reader's words.
+    type_into(&admin, "[data-form=schedule] [name=slots]", "早 06:00-09:00; 中 08:00-13:00").await;
+    tap(&admin, "[data-form=schedule] button[type=submit]").await;
+    admin
+        .wait_for_text("[data-form=schedule] [data-field-error=slots]", "Like Breakfast 06:00-09:00; Lunch 10:30-13:30: one round in each")
+        .await;
+    tap(&admin, "[data-action=meal-slots]").await;
+    set_date(&admin, "[data-form=schedule] [name=starts]", -1).await;
+    tap(&admin, "[data-form=schedule] button[type=submit]").await;
+    admin.wait_for_prefix("[data-list=schedules] li:last-child", "食堂食品安全检查 · Canteen food safety check @").await;
+    let listed = admin.text("[data-list=schedules] li:last-child .muted").await.unwrap();
+    assert!(listed.contains("Breakfast 06:00-09:00; Lunch 10:30-13:30; Dinner 16:30-19:30"), "{listed}");
+    admin.evaluate("document.querySelector('[data-form=schedule]').scrollIntoView(); return null").await;
+    screenshot(&admin, "schedule-meals").await;
+    super::fits_a_phone(&admin, 10).await;
+    admin.wait_for_text("[data-sync]", "Synced").await;
+
+    // Whatever the hour, one meal's check is due (or the last one missed).
+    inspector.client.goto(&server.url("/rounds")).await.unwrap();
+    let lines = wait_for("a meal's check on the board", PATIENCE, || async {
+        let lines = meal_lines(&inspector).await;
+        (lines.as_array().is_some_and(|lines| lines.len() == 1)).then_some(lines)
+    })
+    .await;
+    let line = lines[0].as_str().unwrap();
+    assert!(["Breakfast", "Lunch", "Dinner"].iter().any(|meal| line == format!("Canteen food safety check · {meal}")), "{line}");
+    screenshot(&inspector, "rounds-meal").await;
+
+    // Closed yesterday and today: no meal is due or missed.
+    type_into(&admin, "[data-form=closure] [name=name]", "设备检修停用").await;
+    set_date(&admin, "[data-form=closure] [name=first_day]", -1).await;
+    set_date(&admin, "[data-form=closure] [name=last_day]", 0).await;
+    tap(&admin, "[data-form=closure] button[type=submit]").await;
+    wait_for_element(&admin, "[data-card=closures] [data-closure]").await;
+    admin.evaluate("document.querySelector('[data-card=closures]').scrollIntoView(); return null").await;
+    screenshot(&admin, "closures").await;
+    admin.wait_for_text("[data-sync]", "Synced").await;
+    wait_for("the closure on the inspector's board", PATIENCE, || async { (meal_lines(&inspector).await == json!([])).then_some(()) })
+        .await;
+
+    // In Chinese, the administrator's page.
+    admin.client.goto(&server.url("/settings")).await.unwrap();
+    tap(&admin, "input[value='zh-CN']").await;
+    admin.wait_for_text("h1", "设置").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    admin.wait_for_text("#closures", "停用期（假期、节日）").await;
+    admin.evaluate("document.querySelector('[data-form=schedule]').scrollIntoView(); return null").await;
+    screenshot(&admin, "schedule-meals-zh").await;
+    admin.evaluate("document.querySelector('[data-card=closures]').scrollIntoView(); return null").await;
+    screenshot(&admin, "closures-zh").await;
+    for phone in [admin, inspector] {
+        phone.close().await;
+    }
+    server.stop().await.unwrap();
+}
