@@ -18,6 +18,11 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)
 }
 
+/// Minutes east of UTC on this phone: its calendar.
+pub fn local_offset_minutes() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
 /// An id for an entry inside a document, unique enough across phones: the time and 48
 /// random bits.
 pub fn entry_id(prefix: &str) -> EntryId {

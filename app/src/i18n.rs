@@ -573,7 +573,7 @@ pub fn moment(at: shared::time::Timestamp, language: Language) -> String {
 pub fn due_words(due: shared::time::Timestamp, language: Language) -> String {
     use shared::time::{DueDay, due_in_words};
     let now = shared::time::Timestamp::from_millis(js_sys::Date::now() as i64);
-    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let offset = crate::edits::local_offset_minutes();
     let words = due_in_words(due, now, offset);
     let time = words.time.map(|(hour, minute)| format!("{hour:02}:{minute:02}"));
     match language {

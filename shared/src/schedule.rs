@@ -162,6 +162,13 @@ fn on_day(schedule: &Schedule, first_day: i64, day: i64) -> bool {
     true
 }
 
+/// Whether `at` falls on a day one of `closures` covers, in the calendar `offset_minutes`
+/// east of UTC.
+pub fn is_closed(closures: &[Closure], at: Timestamp, offset_minutes: i32) -> bool {
+    let day = local_day(at, offset_minutes);
+    closures.iter().any(|closure| closure.first_day <= day && day <= closure.last_day)
+}
+
 /// The windows of `schedule` that start in `[from, to)`, in time order; a window starting
 /// on a day one of `closures` covers is left out. In the calendar `offset_minutes` east of
 /// UTC.
@@ -188,12 +195,10 @@ pub fn windows(schedule: &Schedule, closures: &[Closure], from: Timestamp, to: T
             found.push(Window { start, end, slot: None });
         }
     }
-    let closed = |start: Timestamp| {
-        let day = local_day(start, offset_minutes);
-        closures.iter().any(|closure| closure.first_day <= day && day <= closure.last_day)
-    };
     // A slot of the start's own day that ended before the schedule began was never due.
-    found.retain(|window| from <= window.start && window.start < to && window.end > schedule.start && !closed(window.start));
+    found.retain(|window| {
+        from <= window.start && window.start < to && window.end > schedule.start && !is_closed(closures, window.start, offset_minutes)
+    });
     found
 }
 
@@ -440,6 +445,9 @@ mod tests {
         let at = |hours: i64, minutes: i64| day_2027(3, 1).plus(Span::hours(hours)).plus(Span::minutes(minutes));
         assert_eq!(meals, [(Some("早"), at(6, 0), at(9, 0)), (Some("中"), at(10, 30), at(13, 30)), (Some("晚"), at(16, 30), at(19, 30))]);
         assert_eq!(windows(&table[9].1, &table[9].2, day_2027(7, 10), day_2027(9, 1), BEIJING), []);
+        // A preventive order due in the summer closure is skipped by the same rule.
+        assert!(is_closed(&table[9].2, day_2027(7, 10), BEIJING) && is_closed(&table[9].2, day_2027(9, 1).minus(Span::MINUTE), BEIJING));
+        assert!(!is_closed(&table[9].2, day_2027(9, 1), BEIJING) && !is_closed(&table[9].2, day_2027(7, 10).minus(Span::MINUTE), BEIJING));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Preventive maintenance: on the phones of a site's managers and technicians, every plan's
 //! current occurrence becomes a work order, offline too. The order's id and first change
 //! are derived from the plan and the occurrence (`WorkOrder::preventive`), so two phones
-//! generating it make the same document and sync keeps one.
+//! generating it make the same document and sync keeps one. An occurrence starting on a
+//! day the site is closed (its catalog's closures) is not made.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -14,9 +15,9 @@ use shared::document::DocumentType;
 use shared::document::catalog::IndexEntry;
 use shared::document::work_order::WorkOrder;
 use shared::protocol::DocumentId;
-use shared::schedule::{plan_index, plan_occurrence};
+use shared::schedule::{is_closed, plan_index, plan_occurrence};
 
-use crate::edits::{catalog_of, edit_now, index_in_catalog, now, read_catalog};
+use crate::edits::{catalog_of, edit_now, index_in_catalog, local_offset_minutes, now, read_catalog};
 use crate::replica::use_replica;
 use crate::session::use_session;
 
@@ -39,6 +40,10 @@ pub fn PreventiveMaintenance() -> impl IntoView {
             let Ok(site_id) = SiteId::parse(&site.id) else { continue };
             for plan in &catalog.maintenance {
                 let Some(index) = plan_index(plan.every, plan.start, now) else { continue };
+                // An occurrence starting while the site is closed is skipped, not made late.
+                if is_closed(&catalog.closures, plan_occurrence(plan.every, plan.start, index), local_offset_minutes()) {
+                    continue;
+                }
                 let id = WorkOrder::preventive_id(&site_id, &plan.id, index);
                 let fresh = replica.read(&id, |_| ()).is_none() && UNDER_WAY.with_borrow_mut(|under_way| under_way.insert(id));
                 if !fresh {

@@ -20,7 +20,7 @@ use shared::time::{Span, Timestamp};
 
 use super::start::{start_round, template_name};
 use super::{clock, read_catalog, read_round, text};
-use crate::edits::{catalog_of, now};
+use crate::edits::{catalog_of, local_offset_minutes, now};
 use crate::i18n::{CurrentLanguage, Language, use_texts};
 use crate::pages::COMPACT_ROWS;
 use crate::replica::{Replica, use_replica};
@@ -31,11 +31,6 @@ const RECENT: Span = Span::WEEK;
 
 fn category_of(catalog: &CatalogView, template: &str) -> String {
     catalog.templates.iter().find(|known| known.document == template).map(|known| known.category.clone()).unwrap_or_default()
-}
-
-/// Minutes east of UTC on this phone.
-fn local_offset_minutes() -> i32 {
-    -(js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
 /// One line of the board, whatever list it is in.
