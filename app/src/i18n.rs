@@ -553,6 +553,11 @@ pub struct Texts {
     pub change_closed: &'static str,
     pub change_approved: &'static str,
     pub change_found_asset: &'static str,
+    pub change_invoice: &'static str,
+    pub change_labour_corrected: &'static str,
+    pub change_meal_started: &'static str,
+    pub change_sample_taken: &'static str,
+    pub change_sample_discarded: &'static str,
 }
 }
 
@@ -1050,6 +1055,11 @@ const CHINESE: Texts = Texts {
     change_closed: "结束了盘点",
     change_approved: "审批了盘点",
     change_found_asset: "找到了一项资产",
+    change_invoice: "添加了外包发票",
+    change_labour_corrected: "修正了工时",
+    change_meal_started: "开始了本餐留样",
+    change_sample_taken: "留了一份样",
+    change_sample_discarded: "处理了一份留样",
 };
 
 const ENGLISH: Texts = Texts {
@@ -1492,6 +1502,11 @@ const ENGLISH: Texts = Texts {
     change_closed: "closed counting",
     change_approved: "approved the stocktake",
     change_found_asset: "found an asset",
+    change_invoice: "added a contractor's invoice",
+    change_labour_corrected: "corrected time worked",
+    change_meal_started: "started a meal's samples",
+    change_sample_taken: "took a food sample",
+    change_sample_discarded: "discarded a food sample",
 };
 
 const STORAGE_KEY: &str = "houqin.language";
@@ -1570,6 +1585,11 @@ impl Texts {
             "closed" => self.change_closed,
             "approved" => self.change_approved,
             "found asset" => self.change_found_asset,
+            "invoice" => self.change_invoice,
+            "labour corrected" => self.change_labour_corrected,
+            "meal started" => self.change_meal_started,
+            "sample taken" => self.change_sample_taken,
+            "sample discarded" => self.change_sample_discarded,
             _ => return None,
         })
     }

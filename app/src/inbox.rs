@@ -82,6 +82,8 @@ pub fn provide_inbox() {
                     person.order(id, &order, at)
                 } else if let Some(stocktake) = crate::pages::stock::read_stocktake(replica, &id) {
                     person.stocktake(id, &stocktake)
+                } else if let Some(meal) = crate::pages::samples::read_meal(replica, &id) {
+                    person.food_samples(id, &meal, at)
                 } else {
                     crate::pages::rounds::waiting_in_round(replica, &person, id)
                 }

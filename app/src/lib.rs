@@ -124,6 +124,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path_of(AppRoute::Store) view=pages::lists::StorePage />
                     <Route path=path_of(AppRoute::Stocktakes) view=pages::lists::StocktakesPage />
                     <Route path=path_of(AppRoute::Me) view=pages::lists::MePage />
+                    <Route path=path_of(AppRoute::FoodSamples) view=pages::samples::SamplesPage />
+                    <Route path=path_of(AppRoute::Meal) view=pages::samples::MealPage />
                 </Routes>
             </main>
             <nav::SavedNote />

@@ -110,7 +110,7 @@ impl Projections {
 
     /// Whether a document of this type is projected.
     pub fn projects(document_type: DocumentType) -> bool {
-        matches!(document_type, DocumentType::WorkOrder | DocumentType::Inspection | DocumentType::Stocktake)
+        matches!(document_type, DocumentType::WorkOrder | DocumentType::Inspection | DocumentType::Stocktake | DocumentType::FoodSamples)
     }
 
     /// Marks a document as changed; the worker projects it soon. `current` is the

@@ -10,7 +10,8 @@
 //!   catalog: its ledger and rates).
 //! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=&overdue=`
 //! - `GET /api/documents/{id}/conflicts`
-//! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark.
+//! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark; food samples
+//!   a row per dish sampled.
 //!
 //! Times in queries are milliseconds since the epoch or dates (`YYYY-MM-DD`, midnight UTC);
 //! `to` is exclusive. Without them a period is the last 30 days.
@@ -29,6 +30,7 @@ use shared::cost::{CostReport, OrderCost, Rates, Valuation};
 use shared::directory::{Role, SiteId, Username};
 use shared::document::catalog::{CatalogView, SiteCatalog};
 use shared::document::conflicts::{ConflictValue, conflicts};
+use shared::document::food_samples;
 use shared::document::{DocumentType, read_site};
 use shared::kpi::{Period, WorkOrderSummary, compute};
 use shared::projection::{Projection, Summary, summaries};
@@ -80,7 +82,7 @@ fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Period
 fn document_type(value: &str) -> Result<DocumentType, AppError> {
     match DocumentType::parse(value) {
         Ok(kind) if crate::projections::Projections::projects(kind) => Ok(kind),
-        _ => Err(AppError::BadRequest(format!("type={value:?}: expected work_order, inspection or stocktake"))),
+        _ => Err(AppError::BadRequest(format!("type={value:?}: expected work_order, inspection, stocktake or food_samples"))),
     }
 }
 
@@ -239,6 +241,56 @@ struct ExportQuery {
     document_type: Option<String>,
 }
 
+/// Food samples as the authorities ask for them: a row per dish sampled, with when it was
+/// taken and by whom, where it was kept, when it could be discarded and when it was.
+fn food_sample_rows(projections: &[Projection], now: Timestamp) -> Vec<Vec<String>> {
+    let header = [
+        "document",
+        "date",
+        "meal",
+        "canteen",
+        "dish",
+        "grams",
+        "storage",
+        "taken_by",
+        "taken_at",
+        "keep_until",
+        "discarded_at",
+        "discarded_by",
+        "check",
+    ];
+    let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
+    for projection in projections {
+        let Summary::FoodSamples(meal) = &projection.summary else { continue };
+        for sample in &meal.samples {
+            let keep_until = sample.taken_at.plus(food_samples::KEEP);
+            // What an inspector from the authorities looks for.
+            let check = match sample.discarded_at {
+                Some(at) if at < keep_until => "discarded_early",
+                Some(_) => "ok",
+                None if now < keep_until => "keeping",
+                None => "to_discard",
+            };
+            rows.push(vec![
+                format!("automerge:{}", projection.document),
+                meal.date.clone(),
+                meal.meal.clone(),
+                meal.canteen.clone(),
+                sample.dish.clone(),
+                sample.grams.to_string(),
+                sample.storage.clone(),
+                sample.taken_by.clone(),
+                sample.taken_at.iso_utc(),
+                keep_until.iso_utc(),
+                sample.discarded_at.map(Timestamp::iso_utc).unwrap_or_default(),
+                sample.discarded_by.clone().unwrap_or_default(),
+                check.to_owned(),
+            ]);
+        }
+    }
+    rows
+}
+
 /// The columns of an export: those every list has, then the type's own; for work orders
 /// read by those who see costs, what each cost (yuan, two decimals).
 fn export_rows(kind: DocumentType, projections: &[Projection], costs: Option<&CostBasis>) -> Vec<Vec<String>> {
@@ -294,6 +346,8 @@ fn export_rows(kind: DocumentType, projections: &[Projection], costs: Option<&Co
                     .count();
                 row.extend([stocktake.started_at.iso_utc(), stocktake.items.len().to_string(), varied.to_string()]);
             }
+            // Exported a row per sample (`food_sample_rows`).
+            Summary::FoodSamples(_) => {}
         }
         if let (Summary::WorkOrder(order), Some(basis)) = (&projection.summary, costs.filter(|_| costed)) {
             let cost = basis.order(order);
@@ -336,7 +390,8 @@ async fn export(
     };
     let selected = select(site_projections(&state, site.clone()).await?, &list, now())?;
     let basis = if kind == DocumentType::WorkOrder && sees_costs(&session, &site) { CostBasis::of(&state, &site).await? } else { None };
-    let rows = export_rows(kind, &selected, basis.as_ref());
+    let rows =
+        if kind == DocumentType::FoodSamples { food_sample_rows(&selected, now()) } else { export_rows(kind, &selected, basis.as_ref()) };
     let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
     let disposition = format!("attachment; filename=\"{}-{}.csv\"", site.as_str(), kind.as_str());
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body))

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::directory::{Role, SiteId, Username};
+use crate::document::food_samples::FoodSamplesView;
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::{Phase, StocktakeView};
 use crate::document::work_order::{EventKind, Status, WorkOrderView};
@@ -35,10 +36,13 @@ pub enum Reason {
     ToCount,
     /// A stocktake closed and waiting for approval at a site they manage.
     ToApprove,
+    /// A meal's food samples kept their 48 hours, at a site where they keep samples: to
+    /// discard.
+    SamplesToDiscard,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::Assigned,
         Reason::Overdue,
         Reason::ToVerify,
@@ -48,6 +52,7 @@ impl Reason {
         Reason::Conflict,
         Reason::ToCount,
         Reason::ToApprove,
+        Reason::SamplesToDiscard,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Reason {
             Reason::Conflict => "conflict",
             Reason::ToCount => "to_count",
             Reason::ToApprove => "to_approve",
+            Reason::SamplesToDiscard => "samples_to_discard",
         }
     }
 }
@@ -170,6 +176,19 @@ impl Person {
             _ => return Vec::new(),
         };
         vec![Waiting { document: id, site: site.clone(), reason, since }]
+    }
+}
+
+impl Person {
+    /// A meal's samples waiting to be discarded, at a site where the person keeps samples:
+    /// since the first of them reached its discard time.
+    pub fn food_samples(&self, id: DocumentId, meal: &FoodSamplesView, now: Timestamp) -> Vec<Waiting> {
+        let site = &meal.header.site;
+        if !self.role_at(site).is_some_and(|role| matches!(role, Role::Inspector | Role::Manager | Role::Admin)) {
+            return Vec::new();
+        }
+        let since = meal.kept().map(crate::document::food_samples::Sample::discard_at).filter(|at| *at <= now).min();
+        since.map(|since| Waiting { document: id, site: site.clone(), reason: Reason::SamplesToDiscard, since }).into_iter().collect()
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::CostFacts;
+use crate::document::food_samples::FoodSamplesView;
 use crate::document::inspection::InspectionView;
 use crate::document::stocktake::StocktakeView;
 use crate::document::work_order::{Category, Priority, Status, WorkOrderView};
@@ -84,6 +85,50 @@ impl WorkOrderSummary {
 
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.status.is_open() && self.due_at.is_some_and(|due| due < now)
+    }
+}
+
+/// One dish's food sample, as lists and exports for the authorities show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleSummary {
+    pub dish: String,
+    pub grams: i64,
+    pub storage: String,
+    pub taken_by: String,
+    pub taken_at: Timestamp,
+    pub discarded_at: Option<Timestamp>,
+    pub discarded_by: Option<String>,
+}
+
+/// A meal's food samples ([`crate::document::food_samples`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoodSamplesSummary {
+    pub id: String,
+    pub canteen: String,
+    pub meal: String,
+    pub date: String,
+    pub samples: Vec<SampleSummary>,
+}
+
+impl FoodSamplesSummary {
+    pub fn from_view(id: &str, view: &FoodSamplesView) -> FoodSamplesSummary {
+        let samples = view
+            .samples
+            .iter()
+            .map(|sample| {
+                let discard = view.discards.iter().filter(|discard| discard.sample == sample.id).min_by_key(|discard| discard.at);
+                SampleSummary {
+                    dish: sample.dish.clone(),
+                    grams: sample.grams,
+                    storage: sample.storage.clone(),
+                    taken_by: sample.user.to_string(),
+                    taken_at: sample.at,
+                    discarded_at: discard.map(|discard| discard.at),
+                    discarded_by: discard.map(|discard| discard.user.to_string()),
+                }
+            })
+            .collect();
+        FoodSamplesSummary { id: id.to_owned(), canteen: view.canteen.clone(), meal: view.meal.clone(), date: view.date.clone(), samples }
     }
 }
 

@@ -7,11 +7,12 @@
 use automerge::AutoCommit;
 use serde::{Deserialize, Serialize};
 
+use crate::document::food_samples::FoodSamples;
 use crate::document::inspection::Inspection;
 use crate::document::stocktake::Stocktake;
 use crate::document::work_order::WorkOrder;
 use crate::document::{DocumentError, DocumentType, read_header};
-use crate::kpi::{InspectionSummary, StocktakeSummary, WorkOrderSummary};
+use crate::kpi::{FoodSamplesSummary, InspectionSummary, StocktakeSummary, WorkOrderSummary};
 use crate::protocol::DocumentId;
 use crate::time::Timestamp;
 
@@ -22,6 +23,7 @@ pub enum Summary {
     WorkOrder(WorkOrderSummary),
     Inspection(InspectionSummary),
     Stocktake(StocktakeSummary),
+    FoodSamples(FoodSamplesSummary),
 }
 
 impl Summary {
@@ -30,6 +32,7 @@ impl Summary {
             Summary::WorkOrder(_) => DocumentType::WorkOrder,
             Summary::Inspection(_) => DocumentType::Inspection,
             Summary::Stocktake(_) => DocumentType::Stocktake,
+            Summary::FoodSamples(_) => DocumentType::FoodSamples,
         }
     }
 }
@@ -104,6 +107,12 @@ pub fn project(document: &str, doc: &mut AutoCommit) -> Result<Option<Projection
             let status = format!("{:?}", view.phase).to_lowercase();
             (view.location.clone(), status, view.location.clone(), Summary::Stocktake(StocktakeSummary::from_view(document, &view)))
         }
+        DocumentType::FoodSamples => {
+            let view = FoodSamples::read_doc(doc)?;
+            // Open while any sample is still in the fridge.
+            let status = if view.kept().next().is_some() { "keeping" } else { "discarded" };
+            (view.title(), status.to_owned(), view.canteen.clone(), Summary::FoodSamples(FoodSamplesSummary::from_view(document, &view)))
+        }
         DocumentType::SiteCatalog | DocumentType::ChecklistTemplate => return Ok(None),
     };
     Ok(Some(Projection {
@@ -129,6 +138,8 @@ pub fn summaries<'a>(
             Summary::WorkOrder(summary) => orders.push(summary.clone()),
             Summary::Inspection(summary) => inspections.push(summary.clone()),
             Summary::Stocktake(summary) => stocktakes.push(summary.clone()),
+            // Food samples are not among the department's measures.
+            Summary::FoodSamples(_) => {}
         }
     }
     (orders, inspections, stocktakes)

@@ -51,6 +51,10 @@ pub enum AppRoute {
     Stocktakes,
     /// One's sites and roles, this phone, the language.
     Me,
+    /// A canteen's food samples: starting a meal's, and those to discard.
+    FoodSamples,
+    /// One meal's food samples.
+    Meal,
 }
 
 impl AppRoute {
@@ -77,6 +81,8 @@ impl AppRoute {
         AppRoute::Store,
         AppRoute::Stocktakes,
         AppRoute::Me,
+        AppRoute::FoodSamples,
+        AppRoute::Meal,
     ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
@@ -104,6 +110,8 @@ impl AppRoute {
             AppRoute::Store => "/store",
             AppRoute::Stocktakes => "/stocktakes",
             AppRoute::Me => "/me",
+            AppRoute::FoodSamples => "/samples",
+            AppRoute::Meal => "/samples/:id",
         }
     }
 
@@ -171,7 +179,7 @@ impl Tab {
     pub fn of(route: AppRoute) -> Option<Tab> {
         Some(match route {
             AppRoute::Home => Tab::Todo,
-            AppRoute::Rounds | AppRoute::Round | AppRoute::RoundReport => Tab::Rounds,
+            AppRoute::Rounds | AppRoute::Round | AppRoute::RoundReport | AppRoute::FoodSamples | AppRoute::Meal => Tab::Rounds,
             AppRoute::Orders | AppRoute::WorkOrder => Tab::Orders,
             AppRoute::Report => Tab::Report,
             AppRoute::Store | AppRoute::StockItem => Tab::Store,

@@ -58,6 +58,7 @@ pub fn Home() -> impl IntoView {
             <DispatchQueue compact=true />
             <DecisionsWaiting />
             <StocktakesWaiting />
+            <crate::pages::samples::SamplesToDiscard />
             <ReorderWaiting />
             // Shown by the style sheet only when no list above has anything.
             <p class="muted nothing-waiting">{move || texts.get().nothing_waiting}</p>

@@ -27,6 +27,7 @@ pub fn RoundsPage() -> impl IntoView {
         <Title tab=Tab::Rounds />
         <RoundsBoard />
         <StartRound />
+        <crate::pages::samples::SamplesLink />
     }
 }
 

@@ -10,6 +10,7 @@ pub mod notice_settings;
 pub mod orders;
 pub mod review;
 pub mod rounds;
+pub mod samples;
 pub mod settings;
 pub mod sign_in;
 pub mod stock;

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod catalog_csv;
 pub mod conflicts;
+pub mod food_samples;
 pub mod history;
 pub mod inspection;
 pub mod policy;
@@ -42,15 +43,18 @@ pub enum DocumentType {
     Inspection,
     WorkOrder,
     Stocktake,
+    /// A canteen meal's food samples (留样).
+    FoodSamples,
 }
 
 impl DocumentType {
-    pub const ALL: [DocumentType; 5] = [
+    pub const ALL: [DocumentType; 6] = [
         DocumentType::SiteCatalog,
         DocumentType::ChecklistTemplate,
         DocumentType::Inspection,
         DocumentType::WorkOrder,
         DocumentType::Stocktake,
+        DocumentType::FoodSamples,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl DocumentType {
             DocumentType::Inspection => "inspection",
             DocumentType::WorkOrder => "work_order",
             DocumentType::Stocktake => "stocktake",
+            DocumentType::FoodSamples => "food_samples",
         }
     }
 
@@ -77,7 +82,11 @@ impl DocumentType {
     pub const fn current_schema(self) -> u64 {
         match self {
             DocumentType::WorkOrder => 3,
-            DocumentType::SiteCatalog | DocumentType::ChecklistTemplate | DocumentType::Inspection | DocumentType::Stocktake => 1,
+            DocumentType::SiteCatalog
+            | DocumentType::ChecklistTemplate
+            | DocumentType::Inspection
+            | DocumentType::Stocktake
+            | DocumentType::FoodSamples => 1,
         }
     }
 }

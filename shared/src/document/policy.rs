@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use automerge::{AutoCommit, ChangeHash, PatchAction, Prop, ROOT, ReadDoc as _, ScalarValue, Value};
 
 use super::catalog::SiteCatalog;
+use super::food_samples::FoodSamples;
 use super::inspection::Inspection;
 use super::stocktake::Stocktake;
 use super::template::ChecklistTemplate;
@@ -162,6 +163,7 @@ pub fn check(
         DocumentType::Inspection => inspection,
         DocumentType::WorkOrder => work_order,
         DocumentType::Stocktake => stocktake,
+        DocumentType::FoodSamples => food_samples,
     };
     if creating {
         creation(&context)?;
@@ -376,6 +378,7 @@ fn creation(context: &Context<'_>) -> Result<(), Refusal> {
             }
         }
         DocumentType::Stocktake => context.allow(role.keeps_store(), "start a stocktake"),
+        DocumentType::FoodSamples => context.allow(takes_samples(role), "take food samples"),
     }
 }
 
@@ -477,6 +480,23 @@ fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     }
 }
 
+/// Who keeps a canteen's food samples: its inspectors and managers.
+const fn takes_samples(role: Role) -> bool {
+    matches!(role, Role::Inspector | Role::Manager | Role::Admin)
+}
+
+/// A meal's food samples: samples and discards added by those who keep them; what meal it
+/// is fixed once started.
+fn food_samples(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
+    match write.at(0) {
+        "samples" | "discards" => {
+            context.allow(takes_samples(context.role()), "take food samples")?;
+            context.added(write)
+        }
+        _ => context.fixed(write),
+    }
+}
+
 /// A stocktake: counts by those who keep the store; settling, recounts and approval by
 /// managers.
 fn stocktake(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
@@ -532,6 +552,7 @@ fn readable(document_type: DocumentType, after: &AutoCommit, writes: &[Write]) -
         DocumentType::Inspection => untouched(Inspection::read_doc(after)?.unreadable, writes),
         DocumentType::WorkOrder => untouched(WorkOrder::read_doc(after)?.unreadable, writes),
         DocumentType::Stocktake => untouched(Stocktake::read_doc(after)?.unreadable, writes),
+        DocumentType::FoodSamples => untouched(FoodSamples::read_doc(after)?.unreadable, writes),
     }
 }
 

@@ -320,6 +320,44 @@ fn costs_are_recorded_by_who_works_orders_and_corrected_by_managers_only() {
     assert_eq!(attempt(&catalog(), "admin", Role::Admin, rate("admin")), Ok(()));
 }
 
+/// A meal's food samples are taken by its inspectors and managers, added and never
+/// rewritten: a weight once recorded stays, and no one else starts a meal's log.
+#[test]
+fn food_samples_are_taken_by_inspectors_and_managers_and_kept_as_recorded() {
+    use shared::document::food_samples::{FoodSamples, NewMeal, NewSample};
+
+    let new = NewMeal { site: site(), canteen: "canteen".into(), meal: "中".into(), date: "2026-12-06".into() };
+    let start = |name: &str| FoodSamples::start(ActorId::from([4; 16]), &new, &edit(name)).unwrap().into_doc();
+    let refused = create("tech", Role::Technician, start("tech"));
+    assert!(matches!(refused, Err(Refusal::Role { role: Role::Technician, .. })), "{refused:?}");
+    assert_eq!(create("inspector", Role::Inspector, start("inspector")), Ok(()));
+    let sample = |by: &'static str| {
+        move |doc: &mut AutoCommit| {
+            let mut meal = FoodSamples::from_doc(std::mem::take(doc)).unwrap();
+            let dish = NewSample { dish: "红烧肉".into(), grams: 150, storage: "fridge".into(), photo: None };
+            meal.add_sample(&id(&format!("s-{by}")), &dish, &edit(by)).unwrap();
+            *doc = meal.into_doc();
+        }
+    };
+    let stored = start("inspector");
+    let refused = attempt(&stored, "store", Role::Storekeeper, sample("store"));
+    assert!(matches!(refused, Err(Refusal::Role { role: Role::Storekeeper, .. })), "{refused:?}");
+    let (verdict, with_sample) = attempted(&stored, "manager", Role::Manager, sample("manager"));
+    assert_eq!(verdict, Ok(()));
+    let refused = attempt(&with_sample, "inspector", Role::Inspector, |doc| {
+        let (_, samples) = doc.get(ROOT, "samples").unwrap().unwrap();
+        let (_, entry) = doc.get(&samples, "s-manager").unwrap().unwrap();
+        doc.put(&entry, "grams", 200_i64).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Written { .. })), "{refused:?}");
+    let refused = attempt(&with_sample, "inspector", Role::Inspector, |doc| {
+        doc.put(ROOT, "meal", "晚").unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Fixed { .. })), "{refused:?}");
+}
+
 #[test]
 fn a_documents_site_and_type_are_fixed_at_creation() {
     let stored = order("inspector");

@@ -28,6 +28,7 @@ fn own_page(document_type: DocumentType, id: &DocumentId) -> Option<String> {
         DocumentType::WorkOrder => Some(format!("/orders/{id}")),
         DocumentType::Inspection => Some(format!("/rounds/{id}")),
         DocumentType::Stocktake => Some(format!("/stocktakes/{id}")),
+        DocumentType::FoodSamples => Some(format!("/samples/{id}")),
         DocumentType::SiteCatalog | DocumentType::ChecklistTemplate => None,
     }
 }

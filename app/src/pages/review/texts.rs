@@ -40,6 +40,7 @@ pub struct ReviewTexts {
     pub type_work_orders: &'static str,
     pub type_inspections: &'static str,
     pub type_stocktakes: &'static str,
+    pub type_food_samples: &'static str,
     pub any_status: &'static str,
     pub more: &'static str,
     pub of_total: &'static str,
@@ -95,6 +96,7 @@ const CHINESE: ReviewTexts = ReviewTexts {
     type_work_orders: "工单",
     type_inspections: "巡检",
     type_stocktakes: "盘点",
+    type_food_samples: "食品留样",
     any_status: "全部状态",
     more: "更多",
     of_total: "共",
@@ -149,6 +151,7 @@ const ENGLISH: ReviewTexts = ReviewTexts {
     type_work_orders: "Work orders",
     type_inspections: "Rounds",
     type_stocktakes: "Stocktakes",
+    type_food_samples: "Food samples",
     any_status: "Any status",
     more: "More",
     of_total: "of",
@@ -182,6 +185,7 @@ impl ReviewTexts {
             DocumentType::WorkOrder => Some(self.type_work_orders),
             DocumentType::Inspection => Some(self.type_inspections),
             DocumentType::Stocktake => Some(self.type_stocktakes),
+            DocumentType::FoodSamples => Some(self.type_food_samples),
             DocumentType::SiteCatalog | DocumentType::ChecklistTemplate => None,
         }
     }
