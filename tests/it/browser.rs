@@ -17,6 +17,7 @@ mod nav;
 mod public;
 mod review;
 mod rounds;
+mod samples;
 mod stock;
 mod walk;
 

@@ -526,3 +526,44 @@ async fn the_read_api_checks_its_parameters_and_keeps_to_the_readers_sites() {
     assert_eq!(conflicts, serde_json::json!([]));
     server.stop().await.unwrap();
 }
+
+/// The food samples log as the authorities read it: a row per dish, with who took it,
+/// where it was kept, when it could go and when it went, and a sample thrown away before
+/// its 48 hours flagged.
+#[tokio::test]
+async fn the_food_samples_log_exports_a_row_per_dish_with_what_an_inspector_checks() {
+    use shared::document::food_samples::{FoodSamples, NewMeal, NewSample};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let taken = Timestamp::from_millis((now().as_millis() / MINUTE - 3 * 24 * 60) * MINUTE);
+    let new = NewMeal { site: SiteId::parse("hq").unwrap(), canteen: "canteen".into(), meal: "lunch".into(), date: taken.date() };
+    let mut meal = FoodSamples::start(ActorId::from([8; 16]), &new, &edit("inspector", taken)).unwrap();
+    for (entry, dish, grams) in [("s1", "红烧肉", 150), ("s2", "番茄炒蛋", 130), ("s3", "米饭", 200)] {
+        let sample = NewSample { dish: dish.into(), grams, storage: "store".into(), photo: None };
+        meal.add_sample(&EntryId::parse(entry).unwrap(), &sample, &edit("inspector", taken)).unwrap();
+    }
+    meal.discard(&EntryId::parse("s1").unwrap(), &edit("manager", taken.plus_millis(49 * 60 * MINUTE))).unwrap();
+    meal.discard(&EntryId::parse("s2").unwrap(), &edit("manager", taken.plus_millis(20 * 60 * MINUTE))).unwrap();
+    let id = DocumentId::from_random(*b"meal-of-the-test");
+    store_made_elsewhere(&server, vec![(id, meal.into_doc())]).await;
+
+    let response = get(&server, "/api/sites/hq/export.csv?type=food_samples", Some(&server.token("manager"))).await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let rows = shared::csv::parse(std::str::from_utf8(&bytes[3..]).unwrap()).unwrap();
+    assert_eq!(rows[0].fields[..6], ["document", "date", "meal", "canteen", "dish", "grams"]);
+    let checked: Vec<(&str, &str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|row| (row.fields[4].as_str(), row.fields[5].as_str(), row.fields[11].as_str(), row.fields[12].as_str()))
+        .collect();
+    assert_eq!(
+        checked,
+        [("红烧肉", "150", "manager", "ok"), ("番茄炒蛋", "130", "manager", "discarded_early"), ("米饭", "200", "", "to_discard")]
+    );
+    assert_eq!(rows[1].fields[9], taken.plus_millis(48 * 60 * MINUTE).iso_utc(), "kept until 48 hours after it was taken");
+    // Listed with the site's documents, still keeping one sample.
+    let list: Value = get(&server, "/api/sites/hq/documents?type=food_samples", Some(&server.token("manager"))).await.json().await.unwrap();
+    assert_eq!((list["total"].clone(), list["documents"][0]["status"].clone()), (json!(1), json!("keeping")));
+    server.stop().await.unwrap();
+}

@@ -220,25 +220,23 @@ fn StartMeal(sites: Signal<Vec<SessionSite>>) -> impl IntoView {
             <form class="form" data-form="meal" on:submit=start>
                 <SiteChoice sites=sites chosen=site name="meal-site" />
                 <PlacePicker catalog=catalog.into() chosen=canteen label=Signal::derive(move || texts.get().canteen) />
-                <div class="two-columns">
-                    <label>
-                        <span>{move || texts.get().meal}</span>
-                        <select name="meal" on:change=move |event| meal.set(event_target_value(&event))>
-                            {move || {
-                                let texts = texts.get();
-                                MEALS
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(index, code)| view! { <option value=*code selected=move || meal.get() == *code>{texts.meal_names[index]}</option> })
-                                    .collect_view()
-                            }}
-                        </select>
-                    </label>
-                    <label>
-                        <span>{move || texts.get().date}</span>
-                        <input type="date" name="date" prop:value=date on:input=move |event| date.set(event_target_value(&event)) />
-                    </label>
-                </div>
+                <label>
+                    <span>{move || texts.get().meal}</span>
+                    <select name="meal" on:change=move |event| meal.set(event_target_value(&event))>
+                        {move || {
+                            let texts = texts.get();
+                            MEALS
+                                .iter()
+                                .enumerate()
+                                .map(|(index, code)| view! { <option value=*code selected=move || meal.get() == *code>{texts.meal_names[index]}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || texts.get().date}</span>
+                    <input type="date" name="date" prop:value=date on:input=move |event| date.set(event_target_value(&event)) />
+                </label>
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit" class="primary">{move || texts.get().start}</button>
             </form>
@@ -325,15 +323,24 @@ pub fn MealPage() -> impl IntoView {
     let place_name = move |catalog: &Option<Arc<CatalogView>>, place: &str| {
         catalog.as_ref().and_then(|catalog| catalog.place(place).map(|known| known.name.clone())).unwrap_or_else(|| place.to_owned())
     };
+    // Only which meal, and whether it is here, redraw the page: the form keeps what is
+    // typed in it (and the fridge chosen) while samples arrive.
+    let here = Memo::new(move |_| meal.with(Option::is_some));
     move || {
         let texts = texts.get();
-        let (Some(id), Some(view)) = (id.get(), meal.get()) else {
+        let (Some(id), true) = (id.get(), here.get()) else {
             return view! { <p class="muted" data-meal="missing">{texts.meal_not_here}</p> }.into_any();
         };
-        let at = now();
-        let catalog_now = catalog.get();
-        let people_now = people.get();
-        let rows = view
+        let heading = move || {
+            meal.with(|meal| meal.as_ref().map(|view| format!("{} · {} {}", texts.food_samples, view.date, meal_name(texts, &view.meal))))
+        };
+        let canteen = move || meal.with(|meal| meal.as_ref().map(|view| place_name(&catalog.get(), &view.canteen)));
+        let samples = move || {
+            let view = meal.get()?;
+            let at = now();
+            let catalog_now = catalog.get();
+            let people_now = people.get();
+            let rows = view
             .samples
             .iter()
             .map(|sample| {
@@ -368,7 +375,7 @@ pub fn MealPage() -> impl IntoView {
                 };
                 let photo = sample.photo.as_ref().map(|photo| view! { <crate::pages::orders::Photo sha256=photo.sha256.clone() /> });
                 view! {
-                    <tr data-sample=sample.id.to_string() data-state=state.word()>
+                    <tr data-sample=sample.id.to_string() data-state=state.word() data-storage=sample.storage.clone()>
                         <td>
                             <strong>{sample.dish.clone()}</strong>
                             " " <span class="muted">{format!("{} g", sample.grams)}</span>
@@ -379,20 +386,27 @@ pub fn MealPage() -> impl IntoView {
                             {photo}
                         </td>
                         <td class="number">
-                            <span class=badge data-badge=state.word()>{state_words(texts, state)}</span>
-                            {discard}
+                            <div class="sample-state">
+                                <span class=badge data-badge=state.word()>{state_words(texts, state)}</span>
+                                {discard}
+                            </div>
                         </td>
                     </tr>
                 }
             })
             .collect_view();
+            Some(view! {
+                {view.samples.is_empty().then(|| view! { <p class="muted" data-samples="none">{texts.rules}</p> })}
+                <table class="cost-table"><tbody>{rows}</tbody></table>
+            })
+        };
         view! {
             <article class="meal-page" data-meal=id.to_string()>
                 <crate::nav::BackLink lists=&[shared::routes::Tab::Rounds] />
-                <h1>{format!("{} · {} {}", texts.food_samples, view.date, meal_name(texts, &view.meal))}</h1>
-                <p class="muted">{place_name(&catalog_now, &view.canteen)}</p>
+                <h1>{heading}</h1>
+                <p class="muted">{canteen}</p>
                 <section class="card">
-                    <table class="cost-table"><tbody>{rows}</tbody></table>
+                    {samples}
                     {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 </section>
                 <AddSample id=id catalog=catalog />
@@ -474,7 +488,7 @@ fn AddSample(id: DocumentId, catalog: Memo<Option<Arc<CatalogView>>>) -> impl In
                     </label>
                     <label>
                         <span>{move || texts.get().grams}</span>
-                        <input name="grams" type="number" min=MIN_GRAMS inputmode="numeric" prop:value=grams on:input=move |event| grams.set(event_target_value(&event)) />
+                        <input name="grams" inputmode="numeric" prop:value=grams on:input=move |event| grams.set(event_target_value(&event)) />
                     </label>
                 </div>
                 <PlacePicker catalog=catalog.into() chosen=storage label=Signal::derive(move || texts.get().storage) />
