@@ -16,6 +16,8 @@
 //! Times in queries are milliseconds since the epoch or dates (`YYYY-MM-DD`, midnight UTC);
 //! `to` is exclusive. Without them a period is the last 30 days.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -24,8 +26,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{DocumentList, ListedDocument, ShownConflict, ShownValue, SiteSummary};
-use std::collections::HashMap;
-
 use shared::cost::{CostReport, OrderCost, Rates, Valuation};
 use shared::directory::{Role, SiteId, Username};
 use shared::document::catalog::{CatalogView, SiteCatalog};
@@ -118,6 +118,16 @@ async fn summary(
     Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis, costs }))
 }
 
+/// The site's catalog as stored, if it has one that reads. Blocking.
+fn site_catalog(
+    directory: &crate::directory::Directory,
+    documents: &crate::documents::DocumentStore,
+    site: &SiteId,
+) -> anyhow::Result<Option<CatalogView>> {
+    let Some(id) = directory.site(site)?.and_then(|record| record.catalog) else { return Ok(None) };
+    Ok(documents.load(&id)?.and_then(|doc| SiteCatalog::read_doc(&doc).ok()))
+}
+
 /// What a site's costs are worked out from: its catalog (ledger and rates) and its
 /// people's roles there.
 struct CostBasis {
@@ -132,8 +142,7 @@ impl CostBasis {
     async fn of(state: &AppState, site: &SiteId) -> Result<Option<CostBasis>, AppError> {
         let (directory, documents, site) = (state.directory.clone(), state.documents.clone(), site.clone());
         let basis = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<CostBasis>> {
-            let Some(id) = directory.site(&site)?.and_then(|record| record.catalog) else { return Ok(None) };
-            let Some(catalog) = documents.load(&id)?.and_then(|doc| SiteCatalog::read_doc(&doc).ok()) else { return Ok(None) };
+            let Some(catalog) = site_catalog(&directory, &documents, &site)? else { return Ok(None) };
             let roles = directory.users()?.into_iter().filter_map(|user| Some((user.username.clone(), user.role_at(&site)?))).collect();
             Ok(Some(CostBasis { valuation: Valuation::of(&catalog.ledger), catalog, roles }))
         });
@@ -242,8 +251,9 @@ struct ExportQuery {
 }
 
 /// Food samples as the authorities ask for them: a row per dish sampled, with when it was
-/// taken and by whom, where it was kept, when it could be discarded and when it was.
-fn food_sample_rows(projections: &[Projection], now: Timestamp) -> Vec<Vec<String>> {
+/// taken and by whom, where it was kept, when it could be discarded and when it was —
+/// places and people by name.
+fn food_sample_rows(projections: &[Projection], names: &Names, now: Timestamp) -> Vec<Vec<String>> {
     let header = [
         "document",
         "date",
@@ -263,32 +273,52 @@ fn food_sample_rows(projections: &[Projection], now: Timestamp) -> Vec<Vec<Strin
     for projection in projections {
         let Summary::FoodSamples(meal) = &projection.summary else { continue };
         for sample in &meal.samples {
-            let keep_until = sample.taken_at.plus(food_samples::KEEP);
-            // What an inspector from the authorities looks for.
-            let check = match sample.discarded_at {
-                Some(at) if at < keep_until => "discarded_early",
-                Some(_) => "ok",
-                None if now < keep_until => "keeping",
-                None => "to_discard",
-            };
             rows.push(vec![
                 format!("automerge:{}", projection.document),
                 meal.date.clone(),
                 meal.meal.clone(),
-                meal.canteen.clone(),
+                names.place(&meal.canteen),
                 sample.dish.clone(),
                 sample.grams.to_string(),
-                sample.storage.clone(),
-                sample.taken_by.clone(),
+                names.place(&sample.storage),
+                names.person(&sample.taken_by),
                 sample.taken_at.iso_utc(),
-                keep_until.iso_utc(),
+                sample.taken_at.plus(food_samples::KEEP).iso_utc(),
                 sample.discarded_at.map(Timestamp::iso_utc).unwrap_or_default(),
-                sample.discarded_by.clone().unwrap_or_default(),
-                check.to_owned(),
+                sample.discarded_by.as_deref().map(|person| names.person(person)).unwrap_or_default(),
+                sample.check(now).to_owned(),
             ]);
         }
     }
     rows
+}
+
+/// A site's places and people by name, for exports read outside Houqin.
+struct Names {
+    places: HashMap<String, String>,
+    people: HashMap<String, String>,
+}
+
+impl Names {
+    /// Read on the blocking pool: the site's catalog and the directory's people.
+    async fn of(state: &AppState, site: &SiteId) -> Result<Names, AppError> {
+        let (directory, documents, site) = (state.directory.clone(), state.documents.clone(), site.clone());
+        let names = tokio::task::spawn_blocking(move || -> anyhow::Result<Names> {
+            let catalog = site_catalog(&directory, &documents, &site)?;
+            let places = catalog.map(|catalog| catalog.places.into_iter().map(|place| (place.id.to_string(), place.name)).collect());
+            let people = directory.users()?.into_iter().map(|user| (user.username.to_string(), user.display_name)).collect();
+            Ok(Names { places: places.unwrap_or_default(), people })
+        });
+        Ok(names.await.context("the names task failed")??)
+    }
+
+    fn place(&self, id: &str) -> String {
+        self.places.get(id).cloned().unwrap_or_else(|| id.to_owned())
+    }
+
+    fn person(&self, username: &str) -> String {
+        self.people.get(username).cloned().unwrap_or_else(|| username.to_owned())
+    }
 }
 
 /// The columns of an export: those every list has, then the type's own; for work orders
@@ -390,8 +420,11 @@ async fn export(
     };
     let selected = select(site_projections(&state, site.clone()).await?, &list, now())?;
     let basis = if kind == DocumentType::WorkOrder && sees_costs(&session, &site) { CostBasis::of(&state, &site).await? } else { None };
-    let rows =
-        if kind == DocumentType::FoodSamples { food_sample_rows(&selected, now()) } else { export_rows(kind, &selected, basis.as_ref()) };
+    let rows = if kind == DocumentType::FoodSamples {
+        food_sample_rows(&selected, &Names::of(&state, &site).await?, now())
+    } else {
+        export_rows(kind, &selected, basis.as_ref())
+    };
     let body = shared::csv::write(rows.iter().map(|row| row.iter().map(String::as_str).collect()));
     let disposition = format!("attachment; filename=\"{}-{}.csv\"", site.as_str(), kind.as_str());
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body))

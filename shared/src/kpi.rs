@@ -100,6 +100,21 @@ pub struct SampleSummary {
     pub discarded_by: Option<String>,
 }
 
+impl SampleSummary {
+    /// What an inspector from the authorities checks, at `now`: `ok` (kept its 48 hours,
+    /// then discarded), `discarded_early`, `keeping` or `to_discard` — the words of
+    /// [`crate::document::food_samples::SampleState`], by the same rule.
+    pub fn check(&self, now: Timestamp) -> &'static str {
+        let keep_until = self.taken_at.plus(crate::document::food_samples::KEEP);
+        match self.discarded_at {
+            Some(at) if at < keep_until => "discarded_early",
+            Some(_) => "ok",
+            None if now < keep_until => "keeping",
+            None => "to_discard",
+        }
+    }
+}
+
 /// A meal's food samples ([`crate::document::food_samples`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoodSamplesSummary {

@@ -559,8 +559,10 @@ async fn the_food_samples_log_exports_a_row_per_dish_with_what_an_inspector_chec
         .collect();
     assert_eq!(
         checked,
-        [("红烧肉", "150", "manager", "ok"), ("番茄炒蛋", "130", "manager", "discarded_early"), ("米饭", "200", "", "to_discard")]
+        [("红烧肉", "150", "王经理", "ok"), ("番茄炒蛋", "130", "王经理", "discarded_early"), ("米饭", "200", "", "to_discard")]
     );
+    // Places and people by name, as the authorities read them.
+    assert_eq!((rows[1].fields[3].as_str(), rows[1].fields[6].as_str(), rows[1].fields[7].as_str()), ("职工食堂", "后勤仓库", "李安全员"));
     assert_eq!(rows[1].fields[9], taken.plus_millis(48 * 60 * MINUTE).iso_utc(), "kept until 48 hours after it was taken");
     // Listed with the site's documents, still keeping one sample.
     let list: Value = get(&server, "/api/sites/hq/documents?type=food_samples", Some(&server.token("manager"))).await.json().await.unwrap();
