@@ -512,7 +512,7 @@ async fn the_read_api_checks_its_parameters_and_keeps_to_the_readers_sites() {
     for (path, message) in [
         ("/api/sites/hq/summary?from=yesterday", "from=\"yesterday\": expected milliseconds since 1970 or a date YYYY-MM-DD"),
         ("/api/sites/hq/summary?from=2026-02-01&to=2026-01-01", "from must come before to"),
-        ("/api/sites/hq/documents?type=catalog", "type=\"catalog\": expected work_order, inspection or stocktake"),
+        ("/api/sites/hq/documents?type=catalog", "type=\"catalog\": expected work_order, inspection, stocktake or food_samples"),
         ("/api/sites/hq/documents?per_page=0", "per_page=\"0\": expected a whole number from 1 to 500"),
         ("/api/sites/hq/documents?overdue=yes", "overdue=\"yes\": expected true or false"),
         ("/api/sites/hq/export.csv", "type is missing: work_order, inspection or stocktake"),

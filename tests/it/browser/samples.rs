@@ -107,6 +107,16 @@ async fn a_meal_is_sampled_offline_a_sample_discarded_early_is_flagged_and_old_o
     let server = TestServer::start_at(data, &built_dist(), address).await;
     inspector.client.refresh().await.unwrap();
     inspector.wait_for_text("[data-sync]", "Synced").await;
+    let meal_id = shared::protocol::DocumentId::parse(&id).unwrap();
+    let stored = wait_for("the meal on the server", PATIENCE, || async {
+        let doc = server.state.documents.load(&meal_id).unwrap()?;
+        let meal = shared::document::food_samples::FoodSamples::from_doc(doc).ok()?.read().ok()?;
+        (meal.samples.len() == 2).then_some(meal)
+    })
+    .await;
+    let photo = stored.samples.iter().find_map(|sample| sample.photo.clone()).expect("the pork's photo");
+    let sha256 = server::blobs::parse_sha256(&photo.sha256).unwrap();
+    wait_for("the sample's photo to be uploaded", PATIENCE, || async { server.state.blobs.get(&sha256).unwrap() }).await;
     manager.client.goto(&format!("{base}samples")).await.unwrap();
     wait_for_element(&manager, &format!("[data-list=meals] [data-meal='{id}']")).await;
     manager.client.goto(&format!("{base}samples/{id}")).await.unwrap();

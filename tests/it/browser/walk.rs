@@ -32,6 +32,8 @@ const REACHES: [(&str, &str, &[AppRoute]); 6] = [
             AppRoute::Round,
             AppRoute::RoundReport,
             AppRoute::WorkOrder,
+            AppRoute::FoodSamples,
+            AppRoute::Meal,
         ],
     ),
     (
@@ -86,6 +88,8 @@ const REACHES: [(&str, &str, &[AppRoute]); 6] = [
             AppRoute::RoundReport,
             AppRoute::WorkOrder,
             AppRoute::StockItem,
+            AppRoute::FoodSamples,
+            AppRoute::Meal,
         ],
     ),
     (
@@ -236,8 +240,8 @@ const FAULT: &str = "走廊灯不亮";
 const STOCKTAKE_PLACE: &str = "一号库";
 
 /// What a person does first that makes documents to open: starts the first round due
-/// (whose printable report is then given), reports a fault, starts a stocktake — each as
-/// their tabs allow. Returns the addresses it gives.
+/// (whose printable report is then given), starts a meal's food samples, reports a fault,
+/// starts a stocktake — each as their tabs and roles allow. Returns the addresses it gives.
 async fn begin_work(browser: &Browser) -> Vec<String> {
     let tabs = browser.evaluate("return [...document.querySelectorAll('.tab-bar [data-tab]')].map((tab) => tab.dataset.tab)").await;
     let has = |tab: &str| tabs.as_array().unwrap().contains(&json!(tab));
@@ -250,6 +254,18 @@ async fn begin_work(browser: &Browser) -> Vec<String> {
         })
         .await;
         given.push(format!("{round}/report"));
+    }
+    // Those who keep a canteen's food samples start a meal's.
+    if has("rounds") {
+        open(browser, AppRoute::FoodSamples.pattern()).await;
+        if browser.evaluate("return document.querySelector('[data-form=meal]') !== null").await == json!(true) {
+            super::choose(browser, "meal", "place", "canteen").await;
+            tap(browser, "[data-form=meal] button[type=submit]").await;
+            wait_for("the meal's samples begun", PATIENCE, || async {
+                browser.evaluate("return location.pathname").await.as_str().filter(|path| path.starts_with("/samples/")).map(drop)
+            })
+            .await;
+        }
     }
     if has("report") {
         open(browser, AppRoute::Report.pattern()).await;

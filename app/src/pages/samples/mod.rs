@@ -175,6 +175,21 @@ fn StartMeal(sites: Signal<Vec<SessionSite>>) -> impl IntoView {
         read_catalog(replica, &catalog_of(&current.session.get()?, &chosen.get()?)?)
     });
     let canteen = RwSignal::new(String::new());
+    // The canteen is where the site's food-safety rounds are walked, until one is chosen.
+    Effect::new(move || {
+        if !canteen.get_untracked().is_empty() {
+            return;
+        }
+        let scheduled = catalog.with(|catalog| {
+            let catalog = catalog.as_ref()?;
+            let food_safety =
+                |template: &str| catalog.templates.iter().any(|known| known.document == template && known.category == "food_safety");
+            catalog.schedules.iter().find(|schedule| food_safety(&schedule.template)).map(|schedule| schedule.place.to_string())
+        });
+        if let Some(place) = scheduled {
+            canteen.set(place);
+        }
+    });
     let meal = RwSignal::new(MEALS[1].to_owned());
     let date = RwSignal::new(today());
     let error = RwSignal::new(None::<String>);
