@@ -23,6 +23,15 @@ pub struct InvalidMoney {
 impl Money {
     pub const ZERO: Money = Money(0);
 
+    /// The most any one amount the documents hold may be (¥100,000,000 — a price, a rate,
+    /// an invoice): more is a typing mistake or an attack on the totals, and does not read.
+    pub const MAX: Money = Money(10_000_000_000);
+
+    /// Whether this is an amount a document may hold: zero to [`Money::MAX`].
+    pub const fn is_plausible(self) -> bool {
+        self.0 >= 0 && self.0 <= Money::MAX.0
+    }
+
     pub const fn from_fen(fen: i64) -> Money {
         Money(fen)
     }

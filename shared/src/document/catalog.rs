@@ -983,8 +983,8 @@ impl SiteCatalog {
         reference: &str,
         edit: &Edit,
     ) -> Result<(), DocumentError> {
-        if purchase.unit_cost.is_some_and(Money::is_negative) {
-            return Err(invalid("unit cost", &purchase.unit_cost.unwrap_or_default().to_input(), "zero or more"));
+        if purchase.unit_cost.is_some_and(|cost| !cost.is_plausible()) {
+            return Err(invalid("unit cost", &purchase.unit_cost.unwrap_or_default().to_input(), "zero to ¥100,000,000"));
         }
         let movement = PendingMovement { id: id.clone(), kind: MovementKind::Receive, item: item.clone(), quantity };
         self.write_movement(&movement, reference, purchase, edit)
@@ -997,8 +997,8 @@ impl SiteCatalog {
 
     /// Adds or replaces a labour rate.
     pub fn put_rate(&mut self, rate: &Rate, edit: &Edit) -> Result<(), DocumentError> {
-        if rate.per_hour.is_negative() {
-            return Err(invalid("rate", &rate.per_hour.to_input(), "zero or more"));
+        if !rate.per_hour.is_plausible() {
+            return Err(invalid("rate", &rate.per_hour.to_input(), "zero to ¥100,000,000"));
         }
         self.make_later_section("rates")?;
         self.upsert("rates", rate.id.as_str(), edit, "labour rate", |doc, map| {
@@ -1211,15 +1211,18 @@ fn read_movement(id: EntryId, movement: &Fields<'_>) -> Result<Movement, Documen
         reference: movement.str("reference")?,
         user: movement.user("user")?,
         at: movement.time("at")?,
-        unit_cost: movement.optional_i64("unit_cost")?.map(Money::from_fen).filter(|cost| !cost.is_negative()),
+        unit_cost: match movement.optional_i64("unit_cost")?.map(Money::from_fen) {
+            Some(cost) if !cost.is_plausible() => return Err(invalid("unit_cost", &cost.to_input(), "zero to ¥100,000,000")),
+            cost => cost,
+        },
         supplier: movement.optional_str("supplier")?,
     })
 }
 
 fn read_rate(id: EntryId, rate: &Fields<'_>) -> Result<Rate, DocumentError> {
     let per_hour = Money::from_fen(rate.i64("per_hour")?);
-    if per_hour.is_negative() {
-        return Err(invalid("per_hour", &per_hour.to_input(), "zero or more"));
+    if !per_hour.is_plausible() {
+        return Err(invalid("per_hour", &per_hour.to_input(), "zero to ¥100,000,000"));
     }
     Ok(Rate { id, applies_to: RateFor::parse(&rate.str("for")?)?, per_hour, from: rate.time("from")? })
 }

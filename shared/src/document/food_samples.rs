@@ -21,6 +21,9 @@ use crate::time::{Span, Timestamp};
 /// 留样量不少于 125 克).
 pub const MIN_GRAMS: i64 = 125;
 
+/// The most one sample may weigh: 100 kg is a typing mistake, not a sample.
+pub const MAX_GRAMS: i64 = 100_000;
+
 /// How long a sample is kept before it may be discarded.
 pub const KEEP: Span = Span::hours(48);
 
@@ -178,7 +181,7 @@ impl FoodSamples {
         if sample.dish.trim().is_empty() {
             return Err(DocumentError::MissingField { field: "dish".to_owned() });
         }
-        if sample.grams < MIN_GRAMS || sample.grams > 100_000 {
+        if !(MIN_GRAMS..=MAX_GRAMS).contains(&sample.grams) {
             return Err(invalid("grams", &sample.grams.to_string(), "at least 125 grams"));
         }
         if sample.storage.trim().is_empty() {
@@ -240,9 +243,11 @@ impl FoodSamples {
 }
 
 fn read_sample(id: EntryId, sample: &Fields<'_>) -> Result<Sample, DocumentError> {
+    // The rule holds for every phone's samples, not only this app's: a lighter one does not
+    // read, so the server refuses it.
     let grams = sample.i64("grams")?;
-    if grams <= 0 {
-        return Err(invalid("grams", &grams.to_string(), "a weight above zero"));
+    if !(MIN_GRAMS..=MAX_GRAMS).contains(&grams) {
+        return Err(invalid("grams", &grams.to_string(), "at least 125 grams"));
     }
     let photo = match sample.optional_map("photo")? {
         Some(_) => Some(BlobRef::read(&sample.fields("photo")?)?),

@@ -812,8 +812,8 @@ impl WorkOrder {
 
     /// Adds a contractor's invoice: an amount above zero from a named vendor.
     pub fn add_invoice(&mut self, invoice: &Invoice, edit: &Edit) -> Result<(), DocumentError> {
-        if invoice.amount <= Money::ZERO {
-            return Err(invalid("amount", &invoice.amount.to_input(), "an amount above zero"));
+        if invoice.amount <= Money::ZERO || !invoice.amount.is_plausible() {
+            return Err(invalid("amount", &invoice.amount.to_input(), "an amount above zero, at most ¥100,000,000"));
         }
         if invoice.vendor.trim().is_empty() {
             return Err(DocumentError::MissingField { field: "vendor".to_owned() });
@@ -842,8 +842,8 @@ impl WorkOrder {
         if !(0..=MAX_LABOUR_MINUTES).contains(&minutes) {
             return Err(invalid("minutes", &minutes.to_string(), "from 0 to 10,000 hours in minutes"));
         }
-        if per_hour.is_some_and(Money::is_negative) {
-            return Err(invalid("rate", &per_hour.unwrap_or_default().to_input(), "zero or more"));
+        if per_hour.is_some_and(|rate| !rate.is_plausible()) {
+            return Err(invalid("rate", &per_hour.unwrap_or_default().to_input(), "zero to ¥100,000,000"));
         }
         let labour = self.map_made("labour")?;
         let entry = put_map(&mut self.doc, &labour, person.as_str());
@@ -973,8 +973,8 @@ fn read_labour(person: &str, entry: &Fields<'_>) -> Result<LabourCorrection, Doc
         return Err(invalid("minutes", &minutes.to_string(), "from 0 to 10,000 hours in minutes"));
     }
     let per_hour = entry.optional_i64("per_hour")?.map(Money::from_fen);
-    if per_hour.is_some_and(Money::is_negative) {
-        return Err(invalid("per_hour", &per_hour.unwrap_or_default().to_input(), "zero or more"));
+    if per_hour.is_some_and(|rate| !rate.is_plausible()) {
+        return Err(invalid("per_hour", &per_hour.unwrap_or_default().to_input(), "zero to ¥100,000,000"));
     }
     Ok(LabourCorrection {
         person: Username::parse(person).map_err(|_| invalid("labour", person, "a user name"))?,
@@ -987,8 +987,8 @@ fn read_labour(person: &str, entry: &Fields<'_>) -> Result<LabourCorrection, Doc
 
 fn read_invoice(id: EntryId, entry: &Fields<'_>) -> Result<Invoice, DocumentError> {
     let amount = Money::from_fen(entry.i64("amount")?);
-    if amount <= Money::ZERO {
-        return Err(invalid("amount", &amount.to_input(), "an amount above zero"));
+    if amount <= Money::ZERO || !amount.is_plausible() {
+        return Err(invalid("amount", &amount.to_input(), "an amount above zero, at most ¥100,000,000"));
     }
     let photo = match entry.optional_map("photo")? {
         Some(_) => Some(BlobRef::read(&entry.fields("photo")?)?),

@@ -290,6 +290,20 @@ fn costs_are_recorded_by_who_works_orders_and_corrected_by_managers_only() {
     });
     assert!(matches!(refused, Err(Refusal::Written { .. })), "{refused:?}");
 
+    // An invoice of ¥10 billion written past the app's check would swamp every total: it
+    // does not read, and is refused.
+    let refused = attempt(&stored, "tech", Role::Technician, |doc| {
+        let (_, invoices) = doc.get(ROOT, "invoices").unwrap().unwrap();
+        let entry = doc.put_object(&invoices, "huge", automerge::ObjType::Map).unwrap();
+        for (key, value) in [("vendor", "某公司"), ("note", ""), ("user", "tech")] {
+            doc.put(&entry, key, value).unwrap();
+        }
+        doc.put(&entry, "amount", 1_000_000_000_000_i64).unwrap();
+        doc.put(&entry, "at", 1_i64).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Unreadable(_))), "{refused:?}");
+
     // An order from before costs were kept: the first invoice makes the section.
     let mut older = stored.clone();
     older.delete(ROOT, "invoices").unwrap();
@@ -356,6 +370,18 @@ fn food_samples_are_taken_by_inspectors_and_managers_and_kept_as_recorded() {
         doc.commit();
     });
     assert!(matches!(refused, Err(Refusal::Fixed { .. })), "{refused:?}");
+    // A phone writing a 10 g sample itself, past the app's check: the rule is the server's too.
+    let refused = attempt(&stored, "inspector", Role::Inspector, |doc| {
+        let (_, samples) = doc.get(ROOT, "samples").unwrap().unwrap();
+        let entry = doc.put_object(&samples, "light", automerge::ObjType::Map).unwrap();
+        for (key, value) in [("dish", "米饭"), ("storage", "fridge"), ("user", "inspector")] {
+            doc.put(&entry, key, value).unwrap();
+        }
+        doc.put(&entry, "grams", 10_i64).unwrap();
+        doc.put(&entry, "at", 1_i64).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(refused, Err(Refusal::Unreadable(_))), "{refused:?}");
 }
 
 #[test]
