@@ -46,11 +46,17 @@ pub enum NoticeKind {
     LowStock,
     /// A scheduled round not done by the end of its period: told to the site's managers.
     MissedRound,
+    /// A contractor's contract ends within [`CONTRACT_NOTICE`]: told to the site's
+    /// managers and administrators, once per contract end.
+    ContractEnding,
 }
+
+/// How long before a contract's last day its renewal is brought up.
+pub const CONTRACT_NOTICE: Span = Span::days(30);
 
 impl NoticeKind {
     /// Every kind, in the order Settings offers them.
-    pub const ALL: [NoticeKind; 9] = [
+    pub const ALL: [NoticeKind; 10] = [
         NoticeKind::Assigned,
         NoticeKind::ToVerify,
         NoticeKind::UrgentHazard,
@@ -60,6 +66,7 @@ impl NoticeKind {
         NoticeKind::Conflict,
         NoticeKind::LowStock,
         NoticeKind::MissedRound,
+        NoticeKind::ContractEnding,
     ];
 
     /// Whether someone with `role` at a site is told of this kind there: what Settings
@@ -70,7 +77,7 @@ impl NoticeKind {
             NoticeKind::ToVerify => true,
             NoticeKind::Assigned => matches!(role, Role::Technician),
             NoticeKind::Overdue => matches!(role, Role::Technician | Role::Manager | Role::Admin),
-            NoticeKind::Undispatched => matches!(role, Role::Manager | Role::Admin),
+            NoticeKind::Undispatched | NoticeKind::ContractEnding => matches!(role, Role::Manager | Role::Admin),
             NoticeKind::Conflict => matches!(role, Role::Inspector | Role::DormStaff | Role::Manager),
             NoticeKind::LowStock => matches!(role, Role::Storekeeper),
             NoticeKind::UrgentHazard | NoticeKind::ToApprove | NoticeKind::MissedRound => matches!(role, Role::Manager),
@@ -88,6 +95,7 @@ impl NoticeKind {
             NoticeKind::Conflict => "conflict",
             NoticeKind::LowStock => "low_stock",
             NoticeKind::MissedRound => "missed_round",
+            NoticeKind::ContractEnding => "contract_ending",
         }
     }
 }
@@ -135,7 +143,7 @@ impl Notice {
     pub fn document_type(&self) -> DocumentType {
         match self.kind {
             NoticeKind::ToApprove => DocumentType::Stocktake,
-            NoticeKind::LowStock | NoticeKind::MissedRound => DocumentType::SiteCatalog,
+            NoticeKind::LowStock | NoticeKind::MissedRound | NoticeKind::ContractEnding => DocumentType::SiteCatalog,
             NoticeKind::Conflict if self.path.as_deref().is_some_and(|path| path.starts_with("/rounds/")) => DocumentType::Inspection,
             _ => DocumentType::WorkOrder,
         }
@@ -166,6 +174,7 @@ impl Notice {
             NoticeKind::Conflict => format!("【待裁定】{title}有两人记录不一致，请 {recipient} 裁定。{link}"),
             NoticeKind::LowStock => format!("【库存不足】{title}已到补货点，请 {recipient} 补货。{link}"),
             NoticeKind::MissedRound => format!("【漏检】{title}本期未完成巡检，请 {recipient} 跟进。{link}"),
+            NoticeKind::ContractEnding => format!("【合同到期】{title}，请 {recipient} 续签或另选单位。{link}"),
         }
     }
 }
@@ -206,6 +215,7 @@ impl Notice {
                 NoticeKind::Conflict => ("记录不一致，待你裁定", title.clone()),
                 NoticeKind::LowStock => ("库存到补货点", title.clone()),
                 NoticeKind::MissedRound => ("巡检漏检", format!("{title}上一期未完成。")),
+                NoticeKind::ContractEnding => ("外包合同即将到期", title.clone()),
             },
             Language::English => match self.kind {
                 NoticeKind::Assigned => ("Assigned to you", title.clone()),
@@ -217,6 +227,7 @@ impl Notice {
                 NoticeKind::Conflict => ("Records differ: your decision", title.clone()),
                 NoticeKind::LowStock => ("Stock at its reorder point", title.clone()),
                 NoticeKind::MissedRound => ("Round missed", format!("{title} was not done last period.")),
+                NoticeKind::ContractEnding => ("Contract ending", title.clone()),
             },
         };
         Message { heading: heading.to_owned(), body }
@@ -645,6 +656,46 @@ pub fn low_stock(catalog_id: DocumentId, catalog: &CatalogView, keepers: impl Fn
     notices
 }
 
+/// The notices of contractors' contracts ending within [`CONTRACT_NOTICE`] of `now` (their
+/// last day in the calendar `offset_minutes` east of UTC), to the site's `staff`: once per
+/// vendor and contract end, so a renewed contract is brought up again before its new end.
+pub fn contracts_ending(
+    catalog_id: DocumentId,
+    catalog: &CatalogView,
+    now: Timestamp,
+    offset_minutes: i32,
+    staff: impl Fn() -> Vec<Username>,
+) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    let mut staff_once = None;
+    for vendor in &catalog.vendors {
+        let Some(last_day) = vendor.contract_to else { continue };
+        // The contract runs to the end of its last day, in the site's calendar.
+        let ends = Timestamp::from_day(last_day + 1).minus(Span::minutes(i64::from(offset_minutes)));
+        if now < ends.minus(CONTRACT_NOTICE) || now >= ends {
+            continue;
+        }
+        let date = Timestamp::from_day(last_day).date();
+        let event = EntryId::parse(&derived_id("contract", vendor.id.as_str(), &date)).expect("derived ids always parse");
+        let staff = staff_once.get_or_insert_with(&staff);
+        notices.extend(staff.iter().map(|recipient| Notice {
+            kind: NoticeKind::ContractEnding,
+            document: catalog_id,
+            event: event.clone(),
+            recipient: recipient.clone(),
+            site: catalog.header.site.clone(),
+            title: format!("{} · {date}", vendor.name),
+            location: String::new(),
+            // Told from when it is first seen in the window, not from the window's start,
+            // which may lie before the server's notice window.
+            at: now,
+            urgent: false,
+            path: Some(format!("/admin/sites/{}", catalog.header.site)),
+        }));
+    }
+    notices
+}
+
 /// The notices of scheduled rounds whose last period ended with no round done
 /// (`crate::schedule`, in the calendar `offset_minutes` east of UTC), to the site's
 /// `managers`: once per schedule and period.
@@ -963,6 +1014,49 @@ mod tests {
         );
         assert_eq!(notices[0].path(), format!("/stocktakes/{document}"));
         assert_eq!(notices[0].message(Language::Chinese, "总务仓库").body, "总务仓库");
+    }
+
+    #[test]
+    fn a_contract_ending_within_thirty_days_is_told_to_managers_and_administrators_once_per_end() {
+        use crate::document::catalog::{SiteCatalog, Vendor};
+        let mut catalog = SiteCatalog::create(ActorId::from([4; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0));
+        let day = |date: &str| Timestamp::parse_date(date).unwrap().day_number();
+        let mut lifts = Vendor {
+            id: id("lifts"),
+            name: "迅达电梯维保".into(),
+            trade: "other".into(),
+            contact: "刘工".into(),
+            phone: "138 0000 0000".into(),
+            contract_from: Some(day("2026-04-01")),
+            contract_to: Some(day("2027-03-31")),
+        };
+        catalog.put_vendor(&lifts, &edit("admin", 1)).unwrap();
+        let beijing = 8 * 60;
+        // The contract runs to the end of 31 March in Beijing: 16:00 UTC that day.
+        let ends = Timestamp::parse_date("2027-04-01").unwrap().minus(Span::hours(8));
+        let told = |catalog: &SiteCatalog, now: Timestamp| {
+            contracts_ending(DocumentId::from_random([9; 16]), &catalog.read().unwrap(), now, beijing, || {
+                vec![Username::parse("manager").unwrap(), Username::parse("admin").unwrap()]
+            })
+        };
+        assert_eq!(told(&catalog, ends.minus(Span::days(31))), []);
+        let notices = told(&catalog, ends.minus(Span::days(10)));
+        let recipients: Vec<&str> = notices.iter().map(|notice| notice.recipient.as_str()).collect();
+        assert_eq!(recipients, ["manager", "admin"]);
+        assert_eq!(notices[0].kind, NoticeKind::ContractEnding);
+        assert_eq!(notices[0].title, "迅达电梯维保 · 2027-03-31");
+        assert_eq!(notices[0].message(Language::English, "").heading, "Contract ending");
+        // Told again a day later under the same id: the outbox keeps one.
+        assert_eq!(told(&catalog, ends.minus(Span::days(9)))[0].id(), notices[0].id());
+        assert_eq!(told(&catalog, ends), [], "ended: nothing more to renew");
+        // Renewed for a year: its new end is a new event.
+        lifts.contract_to = Some(day("2028-03-31"));
+        catalog.put_vendor(&lifts, &edit("admin", 2)).unwrap();
+        let renewed = told(&catalog, Timestamp::parse_date("2028-03-20").unwrap());
+        assert_ne!(renewed[0].id(), notices[0].id());
+        // A contract that ends before it starts is refused.
+        let backwards = Vendor { contract_to: Some(day("2026-01-01")), ..lifts };
+        assert!(catalog.put_vendor(&backwards, &edit("admin", 3)).is_err());
     }
 
     #[test]

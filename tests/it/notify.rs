@@ -564,3 +564,44 @@ async fn a_receiver_that_never_answers_holds_up_only_its_own_deliveries() {
     assert_eq!(entry.deliveries[&Channel::Webhook].attempts, 0, "delivered while the silent webhook was still being waited for");
     server.stop().await.unwrap();
 }
+
+/// An administrator's phone adds a contractor whose contract ends in ten days: the site's
+/// managers and administrators are reminded to renew it, once.
+#[tokio::test]
+async fn a_contract_ending_soon_is_told_to_the_managers_and_administrators_once() {
+    use shared::document::catalog::{SiteCatalog, Vendor};
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let catalog = server.state.directory.site(&SiteId::parse("hq").unwrap()).unwrap().unwrap().catalog.unwrap();
+    let mut admin = phone("admin-phone");
+    admin.request_document(catalog);
+    let synced = |client: &Client| client.status(&catalog) == Some(SyncStatus::Synced);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+    let today = now().plus(shared::time::Span::hours(8)).day_number();
+    let vendor = Vendor {
+        id: EntryId::parse("lifts").unwrap(),
+        name: "迅达电梯维保".into(),
+        trade: "other".into(),
+        contact: "刘工".into(),
+        phone: "138 0000 0000".into(),
+        contract_from: Some(today - 355),
+        contract_to: Some(today + 10),
+    };
+    SiteCatalog::edit_in(admin.document_mut(&catalog).unwrap(), |catalog| catalog.put_vendor(&vendor, &edit("admin"))).unwrap().unwrap();
+    admin.handle_local_change(&catalog);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+
+    let outbox_of = &server.state.outbox;
+    outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap();
+    let told: Vec<(String, String)> = outbox_of
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.notice.kind == NoticeKind::ContractEnding)
+        .map(|entry| (entry.notice.recipient.to_string(), entry.notice.title))
+        .collect();
+    let ends = shared::time::Timestamp::from_day(today + 10).date();
+    assert_eq!(told, [("admin".to_owned(), format!("迅达电梯维保 · {ends}")), ("manager".to_owned(), format!("迅达电梯维保 · {ends}"))]);
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, now().plus_millis(60_000), 480).unwrap(), 0, "told once");
+    server.stop().await.unwrap();
+}

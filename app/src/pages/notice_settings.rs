@@ -26,6 +26,7 @@ fn kind_text(texts: &Texts, kind: NoticeKind) -> &'static str {
         NoticeKind::Conflict => texts.notify_conflict,
         NoticeKind::LowStock => texts.notify_low_stock,
         NoticeKind::MissedRound => texts.notify_missed_round,
+        NoticeKind::ContractEnding => texts.notify_contract_ending,
     }
 }
 

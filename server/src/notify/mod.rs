@@ -367,7 +367,8 @@ impl Outbox {
     }
 
     /// Adds the notices a site's catalog gives as time passes: stock items at or below
-    /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog) and
+    /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog),
+    /// contractors' contracts ending (`shared::notice::contracts_ending`) and
     /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
     /// from the rounds in `summaries`, in the calendar `utc_offset_minutes` east of UTC).
     /// The catalog is read whole.
@@ -376,6 +377,11 @@ impl Outbox {
         let Some(doc) = self.documents.load(&catalog_id)? else { return Ok(0) };
         let Ok(catalog) = SiteCatalog::read_doc(&doc) else { return Ok(0) };
         let mut notices = notice::low_stock(catalog_id, &catalog, || self.people_with(&site.id, Role::Storekeeper));
+        notices.extend(notice::contracts_ending(catalog_id, &catalog, now, utc_offset_minutes, || {
+            let (mut managers, admins) = self.staff(&site.id);
+            managers.extend(admins);
+            managers
+        }));
         if !catalog.schedules.is_empty() {
             let rounds: Vec<RoundFact> = summaries
                 .iter()

@@ -10,8 +10,9 @@
 //! (receive, issue, scrap, adjust); on-hand quantities are derived from them, never stored.
 //!
 //! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
-//! `maintenance`, `index`, `ledger`, `rates`, `closures` (maps keyed by id; `rates` and
-//! `closures` are missing from catalogs made before them, and made by the first entry).
+//! `maintenance`, `index`, `ledger`, `rates`, `closures`, `vendors` (maps keyed by id;
+//! `rates`, `closures` and `vendors` are missing from catalogs made before them, and made
+//! by the first entry).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,8 +27,8 @@ use crate::money::Money;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-const COLLECTIONS: [&str; 10] =
-    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates", "closures"];
+const COLLECTIONS: [&str; 11] =
+    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates", "closures", "vendors"];
 
 super::text_enum! {
     /// What kind of place.
@@ -329,6 +330,22 @@ impl Pattern {
     }
 }
 
+/// A contractor the site calls in: a lift company, an electrician's firm, a pest control
+/// service. Contract dates are calendar days, both included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vendor {
+    pub id: EntryId,
+    pub name: String,
+    /// The trade they work in (a work order [`super::work_order::Category`] as stored).
+    pub trade: String,
+    /// Who to call, and how.
+    pub contact: String,
+    pub phone: String,
+    /// Local day numbers of the contract's first and last days.
+    pub contract_from: Option<i64>,
+    pub contract_to: Option<i64>,
+}
+
 /// A time a site is closed (a vacation, a holiday): scheduled rounds that would fall in it
 /// are not due. Calendar dates, both included.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -463,6 +480,7 @@ pub struct CatalogView {
     pub ledger: Vec<Movement>,
     pub rates: Vec<Rate>,
     pub closures: Vec<Closure>,
+    pub vendors: Vec<Vendor>,
     /// Entries left out because they do not read (a catalog written before the server
     /// checked changes, or by hand): each hides itself, not the catalog.
     pub unreadable: Vec<UnreadableEntry>,
@@ -902,6 +920,33 @@ impl SiteCatalog {
         })
     }
 
+    /// Adds or replaces a contractor.
+    pub fn put_vendor(&mut self, vendor: &Vendor, edit: &Edit) -> Result<(), DocumentError> {
+        if vendor.name.trim().is_empty() {
+            return Err(DocumentError::MissingField { field: "name".to_owned() });
+        }
+        if let (Some(from), Some(to)) = (vendor.contract_from, vendor.contract_to)
+            && to < from
+        {
+            return Err(invalid("contract", &Timestamp::from_day(to).date(), "a contract ending on or after its start"));
+        }
+        self.make_later_section("vendors")?;
+        let date = |day: Option<i64>| day.map(|day| Timestamp::from_day(day).date());
+        self.upsert("vendors", vendor.id.as_str(), edit, "vendor", |doc, map| {
+            put(doc, map, "name", vendor.name.trim());
+            put(doc, map, "trade", vendor.trade.as_str());
+            put(doc, map, "contact", vendor.contact.trim());
+            put(doc, map, "phone", vendor.phone.trim());
+            put_optional(doc, map, "contract_from", date(vendor.contract_from));
+            put_optional(doc, map, "contract_to", date(vendor.contract_to));
+        })
+    }
+
+    /// Removes a contractor; none there is no change.
+    pub fn remove_vendor(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
+        self.remove_from_later_section("vendors", id, edit, "removed vendor")
+    }
+
     /// Removes a closure; none there is no change.
     pub fn remove_closure(&mut self, id: &EntryId, edit: &Edit) -> Result<(), DocumentError> {
         self.remove_from_later_section("closures", id, edit, "removed closure")
@@ -1073,6 +1118,7 @@ impl SiteCatalog {
             } else {
                 Vec::new()
             },
+            vendors: if root.optional_map("vendors")?.is_some() { root.entries_forgiving("vendors", read_vendor, bad) } else { Vec::new() },
             unreadable,
         })
     }
@@ -1096,6 +1142,7 @@ impl SiteCatalog {
                 "ledger" => root.entries_only("ledger", only, read_movement).map(drop),
                 "rates" => root.entries_only("rates", only, read_rate).map(drop),
                 "closures" => root.entries_only("closures", only, read_closure).map(drop),
+                "vendors" => root.entries_only("vendors", only, read_vendor).map(drop),
                 // The header and name are read above; other keys are not the catalog's.
                 _ => Ok(()),
             }?;
@@ -1173,6 +1220,24 @@ fn read_schedule(id: EntryId, schedule: &Fields<'_>) -> Result<Schedule, Documen
     };
     pattern.check(every)?;
     Ok(Schedule { id, template: schedule.str("template")?, place: schedule.id("place")?, every, start: schedule.time("start")?, pattern })
+}
+
+fn read_vendor(id: EntryId, vendor: &Fields<'_>) -> Result<Vendor, DocumentError> {
+    let day = |key: &str| -> Result<Option<i64>, DocumentError> {
+        vendor
+            .optional_str(key)?
+            .map(|text| Timestamp::parse_date(&text).map(Timestamp::day_number).ok_or_else(|| invalid(key, &text, "a date YYYY-MM-DD")))
+            .transpose()
+    };
+    Ok(Vendor {
+        id,
+        name: vendor.str("name")?,
+        trade: vendor.optional_str("trade")?.unwrap_or_default(),
+        contact: vendor.optional_str("contact")?.unwrap_or_default(),
+        phone: vendor.optional_str("phone")?.unwrap_or_default(),
+        contract_from: day("contract_from")?,
+        contract_to: day("contract_to")?,
+    })
 }
 
 fn read_closure(id: EntryId, closure: &Fields<'_>) -> Result<Closure, DocumentError> {

@@ -148,6 +148,18 @@ async fn a_receipt_at_a_price_a_repair_with_a_part_and_an_invoice_reach_the_mana
     wait_for_element(&admin, "[data-card=labour-rates] [data-rate='person:tech'][data-per-hour='10000']").await;
     admin.evaluate("document.querySelector('[data-card=labour-rates]').scrollIntoView(); return null").await;
     screenshot(&admin, "labour-rates").await;
+    // A contractor with the contract's dates: listed with its trade, whom to call and its end.
+    type_into(&admin, "[data-form=vendor] [name=name]", "亮光电气").await;
+    choose(&admin, "vendor", "trade", "electrical").await;
+    type_into(&admin, "[data-form=vendor] [name=contact]", "刘工").await;
+    type_into(&admin, "[data-form=vendor] [name=phone]", "138 0000 0000").await;
+    admin
+        .evaluate("const field = document.querySelector('[data-form=vendor] [name=contract_to]'); field.value = '2027-06-30'; field.dispatchEvent(new Event('input', { bubbles: true })); return null")
+        .await;
+    tap(&admin, "[data-form=vendor] button[type=submit]").await;
+    admin.wait_for_text("[data-card=vendors] [data-vendor] .muted", "Electrical · 刘工 138 0000 0000 · contract to 2027-06-30").await;
+    admin.evaluate("document.querySelector('[data-card=vendors]').scrollIntoView(); return null").await;
+    screenshot(&admin, "vendors").await;
     admin.wait_for_text("[data-sync]", "Synced").await;
     dashboard_reads(&manager, &base, "repairs", "50500").await;
 

@@ -15,6 +15,7 @@ mod rates;
 pub mod site;
 pub mod template;
 mod texts;
+mod vendors;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -1,7 +1,7 @@
 //! `/admin/sites/:id`: one site's catalog as its administrator edits it — places (the
 //! building → floor → room tree), assets, stock items, each with CSV export and import;
 //! QR labels for any choice of places and assets; the site's checklists; scheduled rounds;
-//! closures (`closures`); labour rates (`rates`).
+//! closures (`closures`); labour rates (`rates`); contractors (`vendors`).
 //!
 //! Every change is an edit of the catalog document on this phone: it works offline and
 //! merges with other administrators' edits entry by entry.
@@ -157,6 +157,7 @@ pub fn SiteAdmin() -> impl IntoView {
             <super::public::PublicReportingCard site=site />
             <CatalogEditor kind=StockItemEntries::new() editing=editing />
             <super::rates::LabourRates editing=editing />
+            <super::vendors::Vendors editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
             <super::closures::Closures editing=editing />
