@@ -65,8 +65,13 @@ async fn a_meal_is_sampled_offline_a_sample_discarded_early_is_flagged_and_old_o
 
     // In the canteen's kitchen there is no coverage: the log is started and filled offline.
     let data = server.stop().await.unwrap();
+    // The rounds page leads there (followed by address: the board still filling in above
+    // would move the link from under a tap).
     inspector.client.goto(&format!("{base}rounds")).await.unwrap();
-    tap(&inspector, "[data-action=food-samples]").await;
+    wait_for_element(&inspector, "[data-action=food-samples]").await;
+    let link = inspector.evaluate("return document.querySelector('[data-action=food-samples]').getAttribute('href')").await;
+    assert_eq!(link, json!("/samples"));
+    inspector.client.goto(&format!("{base}samples")).await.unwrap();
     inspector.wait_for_text("h1", "Food samples").await;
     choose(&inspector, "meal", "place", "canteen").await;
     choose(&inspector, "meal", "meal", "lunch").await;
