@@ -1756,6 +1756,15 @@ impl Texts {
 }
 
 /// The texts in the reader's language, as a signal.
+/// A screen's own text table in the current language: `chinese` or `english`.
+pub fn use_table<T: Send + Sync + 'static>(chinese: &'static T, english: &'static T) -> Signal<&'static T> {
+    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
+    Signal::derive(move || match language.get() {
+        Language::Chinese => chinese,
+        Language::English => english,
+    })
+}
+
 pub fn use_texts() -> Signal<&'static Texts> {
     let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
     Signal::derive(move || texts_in(language.get()))

@@ -3,8 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{CurrentLanguage, Language};
-
 use crate::i18n::text_table;
 
 text_table! {
@@ -674,11 +672,7 @@ impl AdminTexts {
 }
 
 pub fn use_admin_texts() -> Signal<&'static AdminTexts> {
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    Signal::derive(move || match language.get() {
-        Language::Chinese => &CHINESE,
-        Language::English => &ENGLISH,
-    })
+    crate::i18n::use_table(&CHINESE, &ENGLISH)
 }
 
 #[cfg(test)]

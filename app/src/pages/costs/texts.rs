@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{CurrentLanguage, Language, text_table};
+use crate::i18n::text_table;
 
 text_table! {
 #[derive(Debug, PartialEq, Eq)]
@@ -169,11 +169,7 @@ const ENGLISH: CostTexts = CostTexts {
 };
 
 pub fn use_cost_texts() -> Signal<&'static CostTexts> {
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    Signal::derive(move || match language.get() {
-        Language::Chinese => &CHINESE,
-        Language::English => &ENGLISH,
-    })
+    crate::i18n::use_table(&CHINESE, &ENGLISH)
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{CurrentLanguage, Language};
-
 use crate::i18n::text_table;
 
 text_table! {
@@ -207,11 +205,7 @@ impl ReviewTexts {
 }
 
 pub fn use_review_texts() -> Signal<&'static ReviewTexts> {
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    Signal::derive(move || match language.get() {
-        Language::Chinese => &CHINESE,
-        Language::English => &ENGLISH,
-    })
+    crate::i18n::use_table(&CHINESE, &ENGLISH)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{CurrentLanguage, Language, text_table};
+use crate::i18n::text_table;
 
 text_table! {
 #[derive(Debug, PartialEq, Eq)]
@@ -118,11 +118,7 @@ const ENGLISH: SampleTexts = SampleTexts {
 };
 
 pub fn use_sample_texts() -> Signal<&'static SampleTexts> {
-    let CurrentLanguage(language) = use_context().expect("provide_language() runs in App");
-    Signal::derive(move || match language.get() {
-        Language::Chinese => &CHINESE,
-        Language::English => &ENGLISH,
-    })
+    crate::i18n::use_table(&CHINESE, &ENGLISH)
 }
 
 #[cfg(test)]
