@@ -13,6 +13,7 @@ pub mod health;
 pub mod inbox;
 pub mod kpi;
 pub mod language;
+pub mod meter;
 pub mod money;
 pub mod notice;
 pub mod projection;

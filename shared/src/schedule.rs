@@ -84,22 +84,22 @@ pub struct Window {
 }
 
 /// The local day number of `time` (days since 1970-01-01 in the caller's time zone).
-fn local_day(time: Timestamp, offset_minutes: i32) -> i64 {
+pub(crate) fn local_day(time: Timestamp, offset_minutes: i32) -> i64 {
     time.plus(Span::minutes(i64::from(offset_minutes))).day_number()
 }
 
 /// The instant a local day begins.
-fn day_start(day: i64, offset_minutes: i32) -> Timestamp {
+pub(crate) fn day_start(day: i64, offset_minutes: i32) -> Timestamp {
     Timestamp::from_day(day).minus(Span::minutes(i64::from(offset_minutes)))
 }
 
 /// Months since year 0 of a day number.
-fn month_number(day: i64) -> i64 {
+pub(crate) fn month_number(day: i64) -> i64 {
     let (year, month) = year_month(day);
     year * 12 + month - 1
 }
 
-fn month_start(months: i64, offset_minutes: i32) -> Timestamp {
+pub(crate) fn month_start(months: i64, offset_minutes: i32) -> Timestamp {
     day_start(first_of_month(months.div_euclid(12), months.rem_euclid(12) + 1), offset_minutes)
 }
 

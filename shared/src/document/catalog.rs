@@ -10,9 +10,9 @@
 //! (receive, issue, scrap, adjust); on-hand quantities are derived from them, never stored.
 //!
 //! Layout: header; `name`; `places`, `assets`, `stock_items`, `templates`, `schedules`,
-//! `maintenance`, `index`, `ledger`, `rates`, `closures`, `vendors` (maps keyed by id;
-//! `rates`, `closures` and `vendors` are missing from catalogs made before them, and made
-//! by the first entry).
+//! `maintenance`, `index`, `ledger`, `rates`, `closures`, `vendors`, `meters`, `readings`
+//! (maps keyed by id; `rates` and the sections after it are missing from catalogs made
+//! before them, and made by the first entry).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,8 +27,24 @@ use crate::money::Money;
 use crate::quantity::Quantity;
 use crate::time::Timestamp;
 
-const COLLECTIONS: [&str; 11] =
-    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "ledger", "rates", "closures", "vendors"];
+mod meters;
+pub use meters::{MAX_ALARM_AFTER, Meter, MeterKind, Per, Reading, RoundItem, UsageLimit, round_reading_id};
+
+const COLLECTIONS: [&str; 13] = [
+    "places",
+    "assets",
+    "stock_items",
+    "templates",
+    "schedules",
+    "maintenance",
+    "index",
+    "ledger",
+    "rates",
+    "closures",
+    "vendors",
+    "meters",
+    "readings",
+];
 
 super::text_enum! {
     /// What kind of place.
@@ -126,8 +142,8 @@ impl TemplateRef {
 }
 
 /// The sections whose unreadable entries an administrator may remove.
-pub const REPAIRABLE: [&str; 9] =
-    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "rates", "closures"];
+pub const REPAIRABLE: [&str; 10] =
+    ["places", "assets", "stock_items", "templates", "schedules", "maintenance", "index", "rates", "closures", "meters"];
 
 /// The lists of a catalog an administrator edits entry by entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -481,6 +497,8 @@ pub struct CatalogView {
     pub rates: Vec<Rate>,
     pub closures: Vec<Closure>,
     pub vendors: Vec<Vendor>,
+    pub meters: Vec<Meter>,
+    pub readings: Vec<Reading>,
     /// Entries left out because they do not read (a catalog written before the server
     /// checked changes, or by hand): each hides itself, not the catalog.
     pub unreadable: Vec<UnreadableEntry>,
@@ -1112,13 +1130,11 @@ impl SiteCatalog {
             maintenance: root.entries_forgiving("maintenance", read_plan, bad),
             index: root.keyed_forgiving("index", read_index_entry, bad),
             ledger: root.entries_forgiving("ledger", read_movement, bad),
-            rates: if root.optional_map("rates")?.is_some() { root.entries_forgiving("rates", read_rate, bad) } else { Vec::new() },
-            closures: if root.optional_map("closures")?.is_some() {
-                root.entries_forgiving("closures", read_closure, bad)
-            } else {
-                Vec::new()
-            },
-            vendors: if root.optional_map("vendors")?.is_some() { root.entries_forgiving("vendors", read_vendor, bad) } else { Vec::new() },
+            rates: later(&root, "rates", read_rate, bad)?,
+            closures: later(&root, "closures", read_closure, bad)?,
+            vendors: later(&root, "vendors", read_vendor, bad)?,
+            meters: later(&root, "meters", meters::read_meter, bad)?,
+            readings: later(&root, "readings", meters::read_reading, bad)?,
             unreadable,
         })
     }
@@ -1143,6 +1159,8 @@ impl SiteCatalog {
                 "rates" => root.entries_only("rates", only, read_rate).map(drop),
                 "closures" => root.entries_only("closures", only, read_closure).map(drop),
                 "vendors" => root.entries_only("vendors", only, read_vendor).map(drop),
+                "meters" => root.entries_only("meters", only, meters::read_meter).map(drop),
+                "readings" => root.entries_only("readings", only, meters::read_reading).map(drop),
                 // The header and name are read above; other keys are not the catalog's.
                 _ => Ok(()),
             }?;
@@ -1157,6 +1175,16 @@ impl SiteCatalog {
         let (_, root) = read_root(&self.doc, DocumentType::SiteCatalog)?;
         Ok(root.entries_forgiving("ledger", read_movement, &mut Vec::new()))
     }
+}
+
+/// The entries of `section`, a section catalogs made before it lack (read as empty).
+fn later<'a, T>(
+    root: &Fields<'a>,
+    section: &str,
+    read: impl Fn(EntryId, &Fields<'a>) -> Result<T, DocumentError>,
+    unreadable: &mut Vec<UnreadableEntry>,
+) -> Result<Vec<T>, DocumentError> {
+    Ok(if root.optional_map(section)?.is_some() { root.entries_forgiving(section, read, unreadable) } else { Vec::new() })
 }
 
 fn read_place(id: EntryId, place: &Fields<'_>) -> Result<Place, DocumentError> {

@@ -166,7 +166,7 @@ pub fn check(
         DocumentType::FoodSamples => food_samples,
     };
     if creating {
-        creation(&context)?;
+        creation(&context, after)?;
     }
     for write in writes.iter().filter(|write| !(write.path.len() == 1 && HEADER.contains(&write.at(0)))) {
         rule(&context, write)?;
@@ -362,17 +362,22 @@ impl Context<'_> {
 }
 
 /// Who may create each type of document.
-fn creation(context: &Context<'_>) -> Result<(), Refusal> {
+fn creation(context: &Context<'_>, after: &AutoCommit) -> Result<(), Refusal> {
     use Role::*;
     let role = context.role();
     match context.header.document_type {
         DocumentType::SiteCatalog => context.allow(role == Admin, "create a site catalog"),
         DocumentType::ChecklistTemplate => context.allow(role == Admin, "create a checklist"),
         DocumentType::Inspection => context.allow(role.walks_rounds(), "start a round"),
-        // Anyone may report a fault; preventive orders are made by those who maintain.
+        // Anyone may report a fault; preventive orders are made by those who maintain, a
+        // meter's alarm by whoever recorded the reading that raised it.
         DocumentType::WorkOrder => {
             if context.header.created_by.as_str() == PLANNER {
-                context.allow(matches!(role, Technician | Manager | Admin), "make preventive orders")
+                if matches!(after.get(ROOT, "alarm"), Ok(Some(_))) {
+                    context.allow(role.walks_rounds() || role == Technician, "raise a meter's alarm")
+                } else {
+                    context.allow(matches!(role, Technician | Manager | Admin), "make preventive orders")
+                }
             } else {
                 Ok(())
             }
@@ -383,7 +388,8 @@ fn creation(context: &Context<'_>) -> Result<(), Refusal> {
 }
 
 /// The catalog: the lists are an administrator's; any role lists the documents it makes in
-/// the index; the ledger takes new movements from those who may make them.
+/// the index; the ledger takes new movements from those who may make them, the readings new
+/// readings.
 fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
     use Role::*;
     let role = context.role();
@@ -413,6 +419,11 @@ fn catalog(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
                 }
                 _ => context.allow(matches!(role, Technician | Storekeeper | Manager | Admin), "record stock movements"),
             }
+        }
+        // Meter readings are added, never changed, by those who walk rounds or maintain.
+        "readings" => {
+            context.allow(role.walks_rounds() || role == Technician, "record meter readings")?;
+            context.added(write)
         }
         _ => context.allow(role == Admin, "change the site's places, assets, stock items, checklists or schedules"),
     }

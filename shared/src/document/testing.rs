@@ -26,3 +26,10 @@ pub(crate) fn fire_round_at_hq(assignees: &[&str]) -> NewInspection {
         assignees: assignees.iter().map(|user| Username::parse(user).unwrap()).collect(),
     }
 }
+
+/// The catalog of a site `hq` with nothing in it yet.
+pub(crate) fn empty_catalog() -> super::catalog::CatalogView {
+    let site = SiteId::parse("hq").unwrap();
+    let catalog = super::catalog::SiteCatalog::create(automerge::ActorId::from(&[7u8; 16][..]), &site, "HQ", &edit("admin", 0));
+    catalog.read().unwrap()
+}

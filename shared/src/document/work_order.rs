@@ -11,18 +11,21 @@
 //! `invoices` (maps keyed by entry id); `labour` (map keyed by user name: a manager's
 //! correction of a person's time or rate); `duplicate_of` (the order this one was merged
 //! into, optional); `preventive` (map: `plan`, `occurrence`; for orders generated from a
-//! maintenance plan). `invoices` and `labour` are missing from orders reported before
-//! costs were kept, and made by the first entry.
+//! maintenance plan); `alarm` (map: `meter`, `first_reading`, `count`; for orders a meter's
+//! readings out of limits raised). `invoices` and `labour` are missing from orders reported
+//! before costs were kept, and made by the first entry.
 //!
-//! Preventive orders are generated on phones, offline: two phones generating the same
-//! occurrence must make one order. [`WorkOrder::preventive`] derives the document id, the
-//! Automerge actor, the time and every value of the first change from the plan and the
-//! occurrence alone, so both phones make the byte-identical change, which sync stores once.
+//! Preventive orders and meters' alarms are generated on phones, offline: two phones
+//! generating the same occurrence, or seeing the same run of readings reach the meter's
+//! count, must make one order. [`WorkOrder::preventive`] and [`WorkOrder::alarm`] derive
+//! the document id, the Automerge actor, the time and every value of the first change from
+//! the plan and the occurrence (the meter and the run's first reading) alone, so both phones
+//! make the byte-identical change, which sync stores once.
 
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
 
-use super::catalog::MaintenancePlan;
+use super::catalog::{MaintenancePlan, Meter, MeterKind, Reading};
 use super::template::ChecklistCategory;
 use super::{
     BlobRef, DocumentError, DocumentType, Edit, EntryId, Fields, Header, UnreadableEntry, commit, invalid, map_at, put, put_map, put_text,
@@ -509,7 +512,23 @@ pub struct Preventive {
     pub occurrence: i64,
 }
 
-/// The user name preventive orders are created under.
+/// A meter's run of readings out of limits that raised an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterAlarm {
+    pub meter: EntryId,
+    /// The run's first reading, which names it.
+    pub first_reading: EntryId,
+    /// How many readings in a row the meter's rule asked for when it was raised.
+    pub count: i64,
+}
+
+/// What a planned order is made from.
+enum Origin<'a> {
+    Plan { plan: &'a EntryId, occurrence: i64 },
+    Alarm { meter: &'a EntryId, first: &'a EntryId },
+}
+
+/// The user name preventive orders and meters' alarms are created under.
 pub const PLANNER: &str = "planner";
 
 /// Everything a work order holds, read in one go.
@@ -531,6 +550,7 @@ pub struct WorkOrderView {
     pub invoices: Vec<Invoice>,
     pub duplicate_of: Option<String>,
     pub preventive: Option<Preventive>,
+    pub alarm: Option<MeterAlarm>,
     /// Events, comments and parts that do not read, left out of the above: one bad entry
     /// hides itself, not the order.
     pub unreadable: Vec<UnreadableEntry>,
@@ -642,41 +662,60 @@ impl WorkOrder {
         commit(&mut self.doc, edit, kind.name());
     }
 
-    /// The seed of an occurrence's order: the first half is its document id, the second
-    /// its Automerge actor.
-    fn preventive_seed(site: &SiteId, plan: &EntryId, occurrence: i64) -> [u8; 32] {
+    /// The seed of an order made on phones from public facts: the first half is its document
+    /// id, the second its Automerge actor.
+    fn planned_seed(site: &SiteId, origin: &Origin<'_>) -> [u8; 32] {
         use sha2::{Digest as _, Sha256};
-        Sha256::new()
-            .chain_update(b"houqin preventive maintenance\0")
-            .chain_update(site.as_str())
-            .chain_update(b"\0")
-            .chain_update(plan.as_str())
-            .chain_update(b"\0")
-            .chain_update(occurrence.to_be_bytes())
-            .finalize()
-            .into()
+        let hash = Sha256::new().chain_update(site.as_str()).chain_update(b"\0");
+        match origin {
+            Origin::Plan { plan, occurrence } => hash
+                .chain_update(b"houqin preventive maintenance\0")
+                .chain_update(plan.as_str())
+                .chain_update(b"\0")
+                .chain_update(occurrence.to_be_bytes()),
+            Origin::Alarm { meter, first } => {
+                hash.chain_update(b"houqin meter alarm\0").chain_update(meter.as_str()).chain_update(b"\0").chain_update(first.as_str())
+            }
+        }
+        .finalize()
+        .into()
+    }
+
+    fn planned_id(site: &SiteId, origin: &Origin<'_>) -> DocumentId {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&Self::planned_seed(site, origin)[..16]);
+        DocumentId::from_random(id)
     }
 
     /// The document id of occurrence `occurrence` of `plan`: cheap, for checking whether
     /// a phone has the order before making it.
     pub fn preventive_id(site: &SiteId, plan: &EntryId, occurrence: i64) -> DocumentId {
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&Self::preventive_seed(site, plan, occurrence)[..16]);
-        DocumentId::from_random(id)
+        Self::planned_id(site, &Origin::Plan { plan, occurrence })
     }
 
-    /// The actor that writes the order's first changes, when `doc` is the preventive order
-    /// its id `document` is derived for: anyone can compute it, so it belongs to no one
-    /// (the server binds it to nobody and takes it only in the changes that create the
-    /// order, checked by [`super::policy`]).
+    /// The document id of the order a meter's run of readings out of limits raises, the run
+    /// named by its first reading.
+    pub fn alarm_id(site: &SiteId, meter: &EntryId, first: &EntryId) -> DocumentId {
+        Self::planned_id(site, &Origin::Alarm { meter, first })
+    }
+
+    /// The actor that writes the order's first changes, when `doc` is a preventive order or
+    /// a meter's alarm whose id `document` is derived for: anyone can compute it, so it
+    /// belongs to no one (the server binds it to nobody and takes it only in the changes
+    /// that create the order, checked by [`super::policy`]).
     pub fn planner_actor(document: &DocumentId, doc: &AutoCommit) -> Option<ActorId> {
         let header = super::read_header(doc).ok()?;
         if header.document_type != DocumentType::WorkOrder || header.created_by.as_str() != PLANNER {
             return None;
         }
-        let preventive = WorkOrder::read_doc(doc).ok()?.preventive?;
-        let seed = Self::preventive_seed(&header.site, &preventive.plan, preventive.occurrence);
-        (Self::preventive_id(&header.site, &preventive.plan, preventive.occurrence) == *document).then(|| ActorId::from(&seed[16..]))
+        let view = WorkOrder::read_doc(doc).ok()?;
+        let origin = match (&view.preventive, &view.alarm) {
+            (Some(preventive), None) => Origin::Plan { plan: &preventive.plan, occurrence: preventive.occurrence },
+            (None, Some(alarm)) => Origin::Alarm { meter: &alarm.meter, first: &alarm.first_reading },
+            _ => return None,
+        };
+        let seed = Self::planned_seed(&header.site, &origin);
+        (Self::planned_id(&header.site, &origin) == *document).then(|| ActorId::from(&seed[16..]))
     }
 
     /// The order for occurrence `occurrence` of `plan`, due at `due`, the same bytes on
@@ -689,9 +728,7 @@ impl WorkOrder {
         starts: Timestamp,
         due: Timestamp,
     ) -> Result<(DocumentId, WorkOrder), DocumentError> {
-        let seed = Self::preventive_seed(site, &plan.id, occurrence);
-        let actor = ActorId::from(&seed[16..]);
-        let edit = Edit::new(Username::parse(PLANNER).expect("a valid user name"), starts);
+        let origin = Origin::Plan { plan: &plan.id, occurrence };
         let new = NewWorkOrder {
             site: site.clone(),
             title: plan.title.clone(),
@@ -705,12 +742,63 @@ impl WorkOrder {
         };
         let event =
             EntryId::parse(&format!("pm-{occurrence}")).map_err(|_| invalid("occurrence", &occurrence.to_string(), "a whole number"))?;
-        let mut order = WorkOrder::report(actor, &new, &event, &edit)?;
+        let (id, mut order, edit) = Self::planned(&new, &origin, &event, starts)?;
         let map = put_map(&mut order.doc, &ROOT, "preventive");
         put(&mut order.doc, &map, "plan", plan.id.as_str());
         put(&mut order.doc, &map, "occurrence", occurrence);
         commit(&mut order.doc, &edit, "scheduled");
-        Ok((Self::preventive_id(site, &plan.id, occurrence), order))
+        Ok((id, order))
+    }
+
+    /// The order a meter's run of readings out of limits raises, the run named by its first
+    /// reading `first`: the same bytes on every phone that saw the run reach the meter's
+    /// count (its time and values come from the meter and that reading alone). `location`
+    /// is the place of the meter's asset, `asset` its tag.
+    pub fn alarm(
+        site: &SiteId,
+        meter: &Meter,
+        first: &Reading,
+        location: &str,
+        asset: Option<&str>,
+    ) -> Result<(DocumentId, WorkOrder), DocumentError> {
+        let origin = Origin::Alarm { meter: &meter.id, first: &first.id };
+        let unit = if meter.unit.is_empty() { String::new() } else { format!(" {}", meter.unit) };
+        let new = NewWorkOrder {
+            site: site.clone(),
+            title: format!("{}: {}{unit} ({})", meter.name, first.value, meter.limits_text()),
+            description: String::new(),
+            location: location.to_owned(),
+            asset: asset.map(str::to_owned),
+            category: match meter.kind {
+                MeterKind::Electricity => Category::Electrical,
+                MeterKind::Water | MeterKind::Gas => Category::Plumbing,
+                MeterKind::Hours | MeterKind::Reading => Category::Other,
+            },
+            priority: Priority::High,
+            due_at: None,
+            source: None,
+        };
+        let event = EntryId::parse("alarm").expect("a valid entry id");
+        let (id, mut order, edit) = Self::planned(&new, &origin, &event, first.at)?;
+        let map = put_map(&mut order.doc, &ROOT, "alarm");
+        put(&mut order.doc, &map, "meter", meter.id.as_str());
+        put(&mut order.doc, &map, "first_reading", first.id.as_str());
+        put(&mut order.doc, &map, "count", i64::from(meter.alarm_after.unwrap_or(1)));
+        commit(&mut order.doc, &edit, "raised by a meter");
+        Ok((id, order))
+    }
+
+    /// Reports `new` as the planner, at `at`, under the actor derived from `origin`.
+    fn planned(
+        new: &NewWorkOrder,
+        origin: &Origin<'_>,
+        event: &EntryId,
+        at: Timestamp,
+    ) -> Result<(DocumentId, WorkOrder, Edit), DocumentError> {
+        let seed = Self::planned_seed(&new.site, origin);
+        let edit = Edit::new(Username::parse(PLANNER).expect("a valid user name"), at);
+        let order = WorkOrder::report(ActorId::from(&seed[16..]), new, event, &edit)?;
+        Ok((Self::planned_id(&new.site, origin), order, edit))
     }
 
     /// Merges this order into `original` (the same fault reported twice): it is cancelled
@@ -932,6 +1020,13 @@ impl WorkOrder {
                 Some(_) => {
                     let preventive = root.fields("preventive")?;
                     Some(Preventive { plan: preventive.id("plan")?, occurrence: preventive.i64("occurrence")? })
+                }
+                None => None,
+            },
+            alarm: match root.optional_map("alarm")? {
+                Some(_) => {
+                    let alarm = root.fields("alarm")?;
+                    Some(MeterAlarm { meter: alarm.id("meter")?, first_reading: alarm.id("first_reading")?, count: alarm.i64("count")? })
                 }
                 None => None,
             },

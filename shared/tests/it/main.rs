@@ -3,6 +3,7 @@
 //! protocol's client and server roles over a simulated network.
 
 mod merge;
+mod meters;
 mod migrations;
 mod policy;
 mod sync;

@@ -508,6 +508,91 @@ fn the_planner_is_named_only_in_the_order_its_plan_derives() {
     assert!(matches!(&elsewhere, Err(Refusal::Name { named, .. }) if named == "planner"), "{elsewhere:?}");
 }
 
+fn fridge_meter() -> shared::document::catalog::Meter {
+    shared::document::catalog::Meter {
+        id: id("fridge"),
+        name: "2号冷藏柜".into(),
+        asset: id("fridge-2"),
+        kind: shared::document::catalog::MeterKind::Reading,
+        unit: "°C".into(),
+        tag: "M-F2".into(),
+        low: Some(Quantity::units(0)),
+        high: Some(Quantity::units(8)),
+        alarm_after: Some(3),
+        usage_limit: None,
+        round_item: None,
+    }
+}
+
+#[test]
+fn meters_are_an_administrators_and_readings_are_added_by_those_who_read_them() {
+    let mut stored = SiteCatalog::from_doc(catalog()).unwrap();
+    stored.put_meter(&fridge_meter(), &edit("admin")).unwrap();
+    let stored = stored.into_doc();
+    let reading = |by: &'static str, reading: &'static str| {
+        move |doc: &mut AutoCommit| {
+            SiteCatalog::edit_in(doc, |catalog| {
+                catalog.record_reading(&id(reading), &id("fridge"), Quantity::units(9), None, &edit(by)).unwrap();
+            })
+            .unwrap();
+        }
+    };
+    for (name, role) in [("inspector", Role::Inspector), ("dorm", Role::DormStaff), ("tech", Role::Technician), ("manager", Role::Manager)]
+    {
+        assert_eq!(attempt(&stored, name, role, reading(name, "r1")), Ok(()), "{name}");
+    }
+    let store = attempt(&stored, "store", Role::Storekeeper, reading("store", "r1"));
+    assert!(matches!(store, Err(Refusal::Role { .. })), "a store keeper reads no meters: {store:?}");
+    let forged = attempt(&stored, "inspector", Role::Inspector, reading("tech", "r1"));
+    assert!(matches!(&forged, Err(Refusal::Name { named, .. }) if named == "tech"), "{forged:?}");
+    let meter = attempt(&stored, "inspector", Role::Inspector, |doc| {
+        SiteCatalog::edit_in(doc, |catalog| {
+            catalog
+                .put_meter(&shared::document::catalog::Meter { high: Some(Quantity::units(99)), ..fridge_meter() }, &edit("inspector"))
+                .unwrap();
+        })
+        .unwrap();
+    });
+    assert!(matches!(meter, Err(Refusal::Role { .. })), "{meter:?}");
+    // A reading once taken stays as it was taken.
+    let (taken, with_reading) = attempted(&stored, "inspector", Role::Inspector, reading("inspector", "r1"));
+    assert_eq!(taken, Ok(()));
+    let rewritten = attempt(&with_reading, "inspector", Role::Inspector, |doc| {
+        let (_, readings) = doc.get(ROOT, "readings").unwrap().unwrap();
+        let (_, entry) = doc.get(&readings, "r1").unwrap().unwrap();
+        doc.put(&entry, "value", 5_000_i64).unwrap();
+        doc.commit();
+    });
+    assert!(matches!(rewritten, Err(Refusal::Written { .. })), "{rewritten:?}");
+}
+
+#[test]
+fn a_meters_alarm_is_raised_by_whoever_read_it_and_only_under_its_derived_id() {
+    let first = shared::document::catalog::Reading {
+        id: id("r1"),
+        meter: id("fridge"),
+        value: Quantity::units(11),
+        at: Timestamp::from_millis(1_780_000_000_000),
+        user: user("inspector"),
+        round: None,
+    };
+    let (derived, order) = WorkOrder::alarm(&site(), &fridge_meter(), &first, "b1", Some("F-2")).unwrap();
+    assert_eq!(derived, WorkOrder::alarm_id(&site(), &id("fridge"), &id("r1")));
+    for (name, role) in [("inspector", Role::Inspector), ("tech", Role::Technician), ("dorm", Role::DormStaff)] {
+        assert_eq!(
+            check(&derived, &AutoCommit::new(), &[], &mut order.doc().clone(), Writer { user: &user(name), role }),
+            Ok(()),
+            "{name}"
+        );
+    }
+    let store =
+        check(&derived, &AutoCommit::new(), &[], &mut order.doc().clone(), Writer { user: &user("store"), role: Role::Storekeeper });
+    assert!(matches!(store, Err(Refusal::Role { .. })), "{store:?}");
+    let elsewhere =
+        check(&document(), &AutoCommit::new(), &[], &mut order.into_doc(), Writer { user: &user("inspector"), role: Role::Inspector });
+    assert!(matches!(&elsewhere, Err(Refusal::Name { named, .. }) if named == "planner"), "{elsewhere:?}");
+}
+
 #[derive(Clone, Debug)]
 enum Attack {
     PutScalar { path: usize, key: usize, value: usize },
