@@ -102,6 +102,8 @@ pub fn App() -> impl IntoView {
                 <nav::SyncLine />
                 // Due preventive orders are made on whichever page is open.
                 <pages::orders::PreventiveMaintenance />
+                // So are meters' alarms, on the phones of those who read meters.
+                <pages::meters::MeterAlarms />
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path_of(AppRoute::Home) view=pages::home::Home />
                     <Route path=path_of(AppRoute::Settings) view=pages::settings::Settings />
@@ -126,6 +128,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path_of(AppRoute::Me) view=pages::lists::MePage />
                     <Route path=path_of(AppRoute::FoodSamples) view=pages::samples::SamplesPage />
                     <Route path=path_of(AppRoute::Meal) view=pages::samples::MealPage />
+                    <Route path=path_of(AppRoute::Meters) view=pages::meters::MetersPage />
+                    <Route path=path_of(AppRoute::Meter) view=pages::meters::MeterPage />
                 </Routes>
             </main>
             <nav::SavedNote />

@@ -8,13 +8,53 @@
 use shared::directory::{Role, SiteId, Username};
 use shared::document::catalog::Every::{Days, Months, Weeks};
 use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
-use shared::document::catalog::RateFor;
+use shared::document::catalog::{Meter, MeterKind, RateFor};
 use shared::money::Money;
+use shared::quantity::Quantity;
+use shared::time::Span;
 
 use crate::directory::{Directory, SiteRecord, UserRecord, hash_password};
 use crate::documents::DocumentStore;
-use crate::provision::{Starter, asset, create_site_documents, maintenance, place, schedule, stock_item, stocked};
+use crate::provision::{Starter, StarterMeter, asset, create_site_documents, maintenance, meter, place, schedule, stock_item, stocked};
 use crate::{Storage, auth};
+
+/// Headquarters' meters: the admin building's electricity and water, read weekly for 60
+/// weeks (a little less used every week, so a year on shows a saving), and the canteen's
+/// refrigerator, read on the daily food-safety round (one warm morning three days ago).
+fn hq_meters() -> Vec<StarterMeter> {
+    let weekly = |first_week: i64, less_each_week: i64| -> Vec<(Span, Quantity)> {
+        let mut total = 0;
+        (0..=60)
+            .map(|week| {
+                total += first_week - less_each_week * week;
+                (Span::days(7 * (60 - week) + 1), Quantity::units(total))
+            })
+            .collect()
+    };
+    let fridge_readings = [4.2, 3.8, 4.5, 5.1, 3.9, 4.4, 9.1, 4.0, 3.6, 4.1].iter().enumerate().map(|(index, celsius)| {
+        (Span::days(10 - index as i64).plus(Span::hours(2)), Quantity::from_thousandths((celsius * 1000.0_f64).round() as i64))
+    });
+    let fridge = Meter {
+        unit: "°C".to_owned(),
+        low: Some(Quantity::units(0)),
+        high: Some(Quantity::units(8)),
+        alarm_after: Some(3),
+        ..meter("hq-fridge-1", "冷藏柜 1号温度", "bx-hq-c1", MeterKind::Reading, "M-HQ-C1")
+    };
+    vec![
+        StarterMeter {
+            meter: meter("hq-power", "行政楼总电表", "pd-hq-a", MeterKind::Electricity, "M-HQ-E1"),
+            read_on: None,
+            readings: weekly(1_400, 3),
+        },
+        StarterMeter {
+            meter: meter("hq-water", "行政楼总水表", "pd-hq-a", MeterKind::Water, "M-HQ-W1"),
+            read_on: None,
+            readings: weekly(38, 0),
+        },
+        StarterMeter { meter: fridge, read_on: Some(("food_safety", "fridge-temperature")), readings: fridge_readings.collect() },
+    ]
+}
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo";
@@ -82,6 +122,8 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
         asset("xf-hq-001", "extinguisher", "XF-HQ-001", "admin-1f", "干粉灭火器 1层东"),
         asset("xf-hq-002", "extinguisher", "XF-HQ-002", "admin-1f", "干粉灭火器 1层西"),
         asset("kt-hq-101", "air_conditioner", "KT-HQ-101", "admin-101", "101 会议室空调"),
+        asset("pd-hq-a", "switchboard", "PD-HQ-A", "admin-building", "行政楼配电柜"),
+        asset("bx-hq-c1", "refrigerator", "BX-HQ-C1", "canteen", "食堂冷藏柜 1号"),
     ];
     let hq_rounds = [
         schedule("hq-fire-daily", "fire_safety", "admin-building", Days(1)),
@@ -123,6 +165,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 schedules: &hq_rounds,
                 maintenance: &hq_maintenance,
                 rates: &rates,
+                meters: &hq_meters(),
             },
         ),
         (
@@ -136,6 +179,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 schedules: &plant2_rounds,
                 maintenance: &[],
                 rates: &rates,
+                meters: &[],
             },
         ),
     ];

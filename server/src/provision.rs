@@ -12,13 +12,15 @@ use automerge::ActorId;
 use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
 use shared::document::catalog::{
-    Asset, Every, MaintenancePlan, Pattern, Place, PlaceKind, Purchase, Rate, RateFor, Schedule, SiteCatalog, StockItem, TemplateRef,
+    Asset, Every, MaintenancePlan, Meter, MeterKind, Pattern, Place, PlaceKind, Purchase, Rate, RateFor, RoundItem, Schedule, SiteCatalog,
+    StockItem, TemplateRef,
 };
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
 use shared::money::Money;
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
+use shared::time::Span;
 
 use crate::directory::{Directory, SiteRecord};
 use crate::documents::DocumentStore;
@@ -46,12 +48,23 @@ pub struct Starter<'a> {
     pub maintenance: &'a [MaintenancePlan],
     /// Labour rates, in force from the moment of setup.
     pub rates: &'a [(RateFor, Money)],
+    /// Meters on the assets, with readings taken before setup.
+    pub meters: &'a [StarterMeter],
 }
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
     pub const STANDARD: Starter<'static> =
-        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[], rates: &[] };
+        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[], rates: &[], meters: &[] };
+}
+
+/// A meter to start with. Its round item, if any, names a standard checklist by category
+/// and one of its items (the template document does not exist yet when the starter is
+/// written); its readings are so long before setup, recorded by the person setting up.
+pub struct StarterMeter {
+    pub meter: Meter,
+    pub read_on: Option<(&'static str, &'static str)>,
+    pub readings: Vec<(Span, Quantity)>,
 }
 
 /// A round to schedule from the start. The template document does not exist yet when
@@ -137,6 +150,20 @@ pub fn create_site_documents(
     for plan in starter.maintenance {
         catalog.put_maintenance(&MaintenancePlan { start: at, ..plan.clone() }, &edit)?;
     }
+    for starter_meter in starter.meters {
+        let mut meter = starter_meter.meter.clone();
+        if let Some((checklist, item)) = starter_meter.read_on {
+            let Some(template) = templates.get(checklist) else {
+                bail!("meter {} is read on checklist {checklist:?}, which is not among this starter's templates", meter.id.as_str());
+            };
+            meter.round_item = Some(RoundItem { template: template.clone(), item: entry(item) });
+        }
+        catalog.put_meter(&meter, &edit)?;
+        for (index, (ago, value)) in starter_meter.readings.iter().enumerate() {
+            let id = EntryId::parse(&format!("{}-{index}", meter.id)).context("a meter id too long for its readings' ids")?;
+            catalog.record_reading(&id, &meter.id, *value, None, &Edit::new(by.clone(), at.minus(*ago)))?;
+        }
+    }
     let id = new_document_id();
     store.compact(&id, catalog.doc_mut()).context("cannot store a catalog")?;
     site.catalog = Some(id);
@@ -173,6 +200,23 @@ pub fn schedule(id: &str, checklist: &'static str, place: &str, every: Every) ->
 /// Preventive maintenance of an asset, for starters (its start is the setup time).
 pub fn maintenance(id: &str, asset: &str, title: &str, every: Every) -> MaintenancePlan {
     MaintenancePlan { id: entry(id), asset: entry(asset), title: title.to_owned(), every, start: shared::time::Timestamp::from_millis(0) }
+}
+
+/// A meter on an asset in its kind's usual unit, with no limits or rules, for starters.
+pub fn meter(id: &str, name: &str, asset: &str, kind: MeterKind, tag: &str) -> Meter {
+    Meter {
+        id: entry(id),
+        name: name.to_owned(),
+        asset: entry(asset),
+        kind,
+        unit: kind.usual_unit().to_owned(),
+        tag: tag.to_owned(),
+        low: None,
+        high: None,
+        alarm_after: None,
+        usage_limit: None,
+        round_item: None,
+    }
 }
 
 /// A stock item, for starters.

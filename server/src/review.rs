@@ -7,7 +7,8 @@
 //!
 //! - `GET /api/sites/{site}/summary?from=&to=` — the measures of `shared::kpi`, and for
 //!   those who keep the store or manage, the costs of `shared::cost` (from the site's
-//!   catalog: its ledger and rates).
+//!   catalog: its ledger and rates); for everyone, the energy its meters used
+//!   (`shared::meter::Energy`, from the catalog's readings).
 //! - `GET /api/sites/{site}/documents?type=&status=&q=&from=&to=&page=&per_page=&overdue=`
 //! - `GET /api/documents/{id}/conflicts`
 //! - `GET /api/sites/{site}/export.csv?type=` — UTF-8 with a byte-order mark; food samples
@@ -33,6 +34,7 @@ use shared::document::conflicts::{ConflictValue, conflicts};
 use shared::document::food_samples;
 use shared::document::{DocumentType, read_site};
 use shared::kpi::{Period, WorkOrderSummary, compute};
+use shared::meter::Energy;
 use shared::projection::{Projection, Summary, summaries};
 use shared::protocol::DocumentId;
 use shared::time::{Span, Timestamp};
@@ -115,7 +117,13 @@ async fn summary(
     } else {
         None
     };
-    Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis, costs }))
+    let (directory, documents, catalog_site) = (state.directory.clone(), state.documents.clone(), site.clone());
+    let energy = tokio::task::spawn_blocking(move || site_catalog(&directory, &documents, &catalog_site))
+        .await
+        .context("the energy task failed")??
+        .map(|catalog| Energy::of(&catalog, period))
+        .unwrap_or_default();
+    Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis, costs, energy }))
 }
 
 /// The site's catalog as stored, if it has one that reads. Blocking.

@@ -197,6 +197,9 @@ pub struct SiteSummary {
     /// What repairs and supplies cost; only for those who keep the store or manage.
     #[serde(default)]
     pub costs: Option<CostReport>,
+    /// What the site's counting-up meters used, against a year before.
+    #[serde(default)]
+    pub energy: crate::meter::Energy,
 }
 
 /// `GET /api/sites/{site}/documents`: a page of a list, newest change first.

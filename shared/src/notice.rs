@@ -49,6 +49,9 @@ pub enum NoticeKind {
     /// A contractor's contract ends within [`CONTRACT_NOTICE`]: told to the site's
     /// managers and administrators, once per contract end.
     ContractEnding,
+    /// A meter used more than its limit in its last whole period
+    /// ([`crate::meter::over_limit`]): told to the site's managers, once per period.
+    MeterOverLimit,
 }
 
 /// How long before a contract's last day its renewal is brought up.
@@ -56,7 +59,7 @@ pub const CONTRACT_NOTICE: Span = Span::days(30);
 
 impl NoticeKind {
     /// Every kind, in the order Settings offers them.
-    pub const ALL: [NoticeKind; 10] = [
+    pub const ALL: [NoticeKind; 11] = [
         NoticeKind::Assigned,
         NoticeKind::ToVerify,
         NoticeKind::UrgentHazard,
@@ -67,6 +70,7 @@ impl NoticeKind {
         NoticeKind::LowStock,
         NoticeKind::MissedRound,
         NoticeKind::ContractEnding,
+        NoticeKind::MeterOverLimit,
     ];
 
     /// Whether someone with `role` at a site is told of this kind there: what Settings
@@ -80,7 +84,9 @@ impl NoticeKind {
             NoticeKind::Undispatched | NoticeKind::ContractEnding => matches!(role, Role::Manager | Role::Admin),
             NoticeKind::Conflict => matches!(role, Role::Inspector | Role::DormStaff | Role::Manager),
             NoticeKind::LowStock => matches!(role, Role::Storekeeper),
-            NoticeKind::UrgentHazard | NoticeKind::ToApprove | NoticeKind::MissedRound => matches!(role, Role::Manager),
+            NoticeKind::UrgentHazard | NoticeKind::ToApprove | NoticeKind::MissedRound | NoticeKind::MeterOverLimit => {
+                matches!(role, Role::Manager)
+            }
         }
     }
 
@@ -96,6 +102,7 @@ impl NoticeKind {
             NoticeKind::LowStock => "low_stock",
             NoticeKind::MissedRound => "missed_round",
             NoticeKind::ContractEnding => "contract_ending",
+            NoticeKind::MeterOverLimit => "meter_over_limit",
         }
     }
 }
@@ -143,7 +150,9 @@ impl Notice {
     pub fn document_type(&self) -> DocumentType {
         match self.kind {
             NoticeKind::ToApprove => DocumentType::Stocktake,
-            NoticeKind::LowStock | NoticeKind::MissedRound | NoticeKind::ContractEnding => DocumentType::SiteCatalog,
+            NoticeKind::LowStock | NoticeKind::MissedRound | NoticeKind::ContractEnding | NoticeKind::MeterOverLimit => {
+                DocumentType::SiteCatalog
+            }
             NoticeKind::Conflict if self.path.as_deref().is_some_and(|path| path.starts_with("/rounds/")) => DocumentType::Inspection,
             _ => DocumentType::WorkOrder,
         }
@@ -175,6 +184,7 @@ impl Notice {
             NoticeKind::LowStock => format!("【库存不足】{title}已到补货点，请 {recipient} 补货。{link}"),
             NoticeKind::MissedRound => format!("【漏检】{title}本期未完成巡检，请 {recipient} 跟进。{link}"),
             NoticeKind::ContractEnding => format!("【合同到期】{title}，请 {recipient} 续签或另选单位。{link}"),
+            NoticeKind::MeterOverLimit => format!("【用量超限】{title}，请 {recipient} 查明原因。{link}"),
         }
     }
 }
@@ -216,6 +226,7 @@ impl Notice {
                 NoticeKind::LowStock => ("库存到补货点", title.clone()),
                 NoticeKind::MissedRound => ("巡检漏检", format!("{title}上一期未完成。")),
                 NoticeKind::ContractEnding => ("外包合同即将到期", title.clone()),
+                NoticeKind::MeterOverLimit => ("仪表用量超出上限", title.clone()),
             },
             Language::English => match self.kind {
                 NoticeKind::Assigned => ("Assigned to you", title.clone()),
@@ -228,6 +239,7 @@ impl Notice {
                 NoticeKind::LowStock => ("Stock at its reorder point", title.clone()),
                 NoticeKind::MissedRound => ("Round missed", format!("{title} was not done last period.")),
                 NoticeKind::ContractEnding => ("Contract ending", title.clone()),
+                NoticeKind::MeterOverLimit => ("A meter used more than its limit", title.clone()),
             },
         };
         Message { heading: heading.to_owned(), body }
@@ -615,6 +627,37 @@ pub fn round_conflict(
         .collect()
 }
 
+/// What a catalog's event tells each person it concerns: a [`Notice`] less its recipient.
+struct CatalogEvent {
+    kind: NoticeKind,
+    event: EntryId,
+    title: String,
+    location: String,
+    at: Timestamp,
+    path: Option<String>,
+}
+
+/// The notices of `event` of the site's catalog, one to each of `recipients`.
+fn catalog_notices<'a>(
+    catalog_id: DocumentId,
+    catalog: &'a CatalogView,
+    recipients: &'a [Username],
+    event: CatalogEvent,
+) -> impl Iterator<Item = Notice> + 'a {
+    recipients.iter().map(move |recipient| Notice {
+        kind: event.kind,
+        document: catalog_id,
+        event: event.event.clone(),
+        recipient: recipient.clone(),
+        site: catalog.header.site.clone(),
+        title: event.title.clone(),
+        location: event.location.clone(),
+        at: event.at,
+        urgent: false,
+        path: event.path.clone(),
+    })
+}
+
 /// The notices of a site's stock items at or below their reorder point, to its
 /// `keepers`: one per time an item's on-hand fell to its point (the movement that took it
 /// there names the event), while it is still there.
@@ -640,18 +683,19 @@ pub fn low_stock(catalog_id: DocumentId, catalog: &CatalogView, keepers: impl Fn
         let keepers = keepers_once.get_or_insert_with(&keepers);
         let site = catalog.header.site.clone();
         // The keeper whose issue took it there is told too: the shelf needs refilling.
-        notices.extend(keepers.iter().map(|recipient| Notice {
-            kind: NoticeKind::LowStock,
-            document: catalog_id,
-            event: event.clone(),
-            recipient: recipient.clone(),
-            site: site.clone(),
-            title: format!("{}（{} {}）", item.name, history.on_hand, item.unit),
-            location: String::new(),
-            at: movement.at,
-            urgent: false,
-            path: Some(format!("/stock/{site}/{}", item.id)),
-        }));
+        notices.extend(catalog_notices(
+            catalog_id,
+            catalog,
+            keepers,
+            CatalogEvent {
+                kind: NoticeKind::LowStock,
+                event,
+                title: format!("{}（{} {}）", item.name, history.on_hand, item.unit),
+                location: String::new(),
+                at: movement.at,
+                path: Some(format!("/stock/{site}/{}", item.id)),
+            },
+        ));
     }
     notices
 }
@@ -678,20 +722,58 @@ pub fn contracts_ending(
         let date = Timestamp::from_day(last_day).date();
         let event = EntryId::parse(&derived_id("contract", vendor.id.as_str(), &date)).expect("derived ids always parse");
         let staff = staff_once.get_or_insert_with(&staff);
-        notices.extend(staff.iter().map(|recipient| Notice {
-            kind: NoticeKind::ContractEnding,
-            document: catalog_id,
-            event: event.clone(),
-            recipient: recipient.clone(),
-            site: catalog.header.site.clone(),
-            title: format!("{} · {date}", vendor.name),
-            location: String::new(),
-            // Told from when it is first seen in the window, not from the window's start,
-            // which may lie before the server's notice window.
-            at: now,
-            urgent: false,
-            path: Some(format!("/admin/sites/{}", catalog.header.site)),
-        }));
+        notices.extend(catalog_notices(
+            catalog_id,
+            catalog,
+            staff,
+            CatalogEvent {
+                kind: NoticeKind::ContractEnding,
+                event,
+                title: format!("{} · {date}", vendor.name),
+                location: String::new(),
+                // Told from when it is first seen in the window, not from the window's start,
+                // which may lie before the server's notice window.
+                at: now,
+                path: Some(format!("/admin/sites/{}", catalog.header.site)),
+            },
+        ));
+    }
+    notices
+}
+
+/// The notices of meters that used more than their limit in their last whole period (in the
+/// calendar `offset_minutes` east of UTC), to the site's `managers`: once per meter and period.
+pub fn meters_over_limit(
+    catalog_id: DocumentId,
+    catalog: &CatalogView,
+    now: Timestamp,
+    offset_minutes: i32,
+    managers: impl Fn() -> Vec<Username>,
+) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    let mut managers_once = None;
+    for over in crate::meter::over_limit(catalog, now, offset_minutes) {
+        let meter = over.meter;
+        let event = EntryId::parse(&derived_id("usage", meter.id.as_str(), &over.period.from.as_millis().to_string()))
+            .expect("derived ids always parse");
+        let unit = if meter.unit.is_empty() { String::new() } else { format!(" {}", meter.unit) };
+        let most = meter.usage_limit.map(|limit| limit.most).unwrap_or_default();
+        let managers = managers_once.get_or_insert_with(&managers);
+        notices.extend(catalog_notices(
+            catalog_id,
+            catalog,
+            managers,
+            CatalogEvent {
+                kind: NoticeKind::MeterOverLimit,
+                event,
+                title: format!("{} {}{unit} > {most}{unit}", meter.name, over.used),
+                location: String::new(),
+                // Told from when a reading first shows it (the period may have ended long
+                // before the next reading came in).
+                at: now,
+                path: Some(format!("/meters/{}/{}", catalog.header.site, meter.id)),
+            },
+        ));
     }
     notices
 }
@@ -720,18 +802,19 @@ pub fn missed_rounds(
         let event = EntryId::parse(&derived_id("missed", &catalog_id.to_string(), &format!("{}/{}", schedule.id, since.as_millis())))
             .expect("derived ids always parse");
         let managers = managers_once.get_or_insert_with(&managers);
-        notices.extend(managers.iter().map(|recipient| Notice {
-            kind: NoticeKind::MissedRound,
-            document: catalog_id,
-            event: event.clone(),
-            recipient: recipient.clone(),
-            site: catalog.header.site.clone(),
-            title: title.clone(),
-            location: schedule.place.to_string(),
-            at: since,
-            urgent: false,
-            path: Some("/rounds".to_owned()),
-        }));
+        notices.extend(catalog_notices(
+            catalog_id,
+            catalog,
+            managers,
+            CatalogEvent {
+                kind: NoticeKind::MissedRound,
+                event,
+                title: title.clone(),
+                location: schedule.place.to_string(),
+                at: since,
+                path: Some("/rounds".to_owned()),
+            },
+        ));
     }
     notices
 }
@@ -1057,6 +1140,53 @@ mod tests {
         // A contract that ends before it starts is refused.
         let backwards = Vendor { contract_to: Some(day("2026-01-01")), ..lifts };
         assert!(catalog.put_vendor(&backwards, &edit("admin", 3)).is_err());
+    }
+
+    #[test]
+    fn a_meter_over_its_daily_limit_is_told_to_the_managers_once_a_reading_shows_it() {
+        use crate::document::catalog::{Meter, MeterKind, Per, SiteCatalog, UsageLimit};
+        use crate::quantity::Quantity;
+        let mut catalog = SiteCatalog::create(ActorId::from([4; 16]), &SiteId::parse("hq").unwrap(), "总部", &edit("admin", 0));
+        let meter = Meter {
+            id: id("canteen-power"),
+            name: "食堂电表".into(),
+            asset: id("switchboard"),
+            kind: MeterKind::Electricity,
+            unit: "kWh".into(),
+            tag: String::new(),
+            low: None,
+            high: None,
+            alarm_after: None,
+            usage_limit: Some(UsageLimit { most: Quantity::units(100), per: Per::Day }),
+            round_item: None,
+        };
+        catalog.put_meter(&meter, &edit("admin", 1)).unwrap();
+        let beijing = 8 * 60;
+        // Midnight in Beijing, 1 March 2027, and hours after it.
+        let day = Timestamp::parse_date("2027-03-01").unwrap().minus(Span::hours(8));
+        let at = |hours: i64| day.plus(Span::hours(hours));
+        let read = |catalog: &mut SiteCatalog, reading: &str, hours: i64, kwh: i64| {
+            let edit = crate::document::Edit::new(user("tech"), at(hours));
+            catalog.record_reading(&id(reading), &meter.id, Quantity::units(kwh), None, &edit).unwrap();
+        };
+        let told = |catalog: &SiteCatalog, now: Timestamp| {
+            meters_over_limit(DocumentId::from_random([9; 16]), &catalog.read().unwrap(), now, beijing, || vec![user("manager")])
+        };
+        // 1 March: 60 kWh by noon, 90 more by six the next morning — 5 an hour, so 120 in
+        // the day itself.
+        read(&mut catalog, "r1", 0, 1_000);
+        read(&mut catalog, "r2", 12, 1_060);
+        assert_eq!(told(&catalog, at(25)), [], "no reading after the day's end yet: not known");
+        read(&mut catalog, "r3", 30, 1_150);
+        let notices = told(&catalog, at(31));
+        assert_eq!(notices.len(), 1);
+        assert_eq!((notices[0].kind, notices[0].recipient.as_str()), (NoticeKind::MeterOverLimit, "manager"));
+        assert_eq!(notices[0].title, "食堂电表 120 kWh > 100 kWh");
+        assert_eq!(notices[0].path(), "/meters/hq/canteen-power");
+        assert_eq!(told(&catalog, at(40))[0].id(), notices[0].id(), "told again the same day: the outbox keeps one");
+        // 2 March: 30 kWh to six, then 3 an hour — 84 in all: nothing to tell on the 3rd.
+        read(&mut catalog, "r4", 54, 1_222);
+        assert_eq!(told(&catalog, at(55)), []);
     }
 
     #[test]

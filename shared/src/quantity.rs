@@ -45,6 +45,12 @@ impl Quantity {
         Quantity(self.0.saturating_add(other.0))
     }
 
+    /// To the nearest whole unit, halves away from zero: totals as a dashboard shows them.
+    pub const fn whole(self) -> Quantity {
+        let half = if self.0 < 0 { -SCALE / 2 } else { SCALE / 2 };
+        Quantity(self.0.saturating_add(half) / SCALE * SCALE)
+    }
+
     pub const fn saturating_sub(self, other: Quantity) -> Quantity {
         Quantity(self.0.saturating_sub(other.0))
     }
@@ -108,6 +114,13 @@ mod tests {
         }
         for bad in ["", "-", "1.2345", "1,5", "abc", ".5", "1e3", "9999999999999999"] {
             assert_eq!(bad.parse::<Quantity>(), Err(InvalidQuantity { value: bad.to_owned() }), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whole_rounds_halves_away_from_zero() {
+        for (text, whole) in [("2.4", "2"), ("2.5", "3"), ("-2.5", "-3"), ("-2.4", "-2"), ("0.499", "0"), ("7", "7")] {
+            assert_eq!(text.parse::<Quantity>().unwrap().whole().to_string(), whole, "{text}");
         }
     }
 

@@ -55,6 +55,10 @@ pub enum AppRoute {
     FoodSamples,
     /// One meal's food samples.
     Meal,
+    /// The meters of one's sites, with their last readings.
+    Meters,
+    /// One meter: entering a reading, its trend, use and runs out of limits.
+    Meter,
 }
 
 impl AppRoute {
@@ -83,6 +87,8 @@ impl AppRoute {
         AppRoute::Me,
         AppRoute::FoodSamples,
         AppRoute::Meal,
+        AppRoute::Meters,
+        AppRoute::Meter,
     ];
 
     /// The path pattern: segments separated by `/`; a segment starting with `:` matches any
@@ -112,6 +118,8 @@ impl AppRoute {
             AppRoute::Me => "/me",
             AppRoute::FoodSamples => "/samples",
             AppRoute::Meal => "/samples/:id",
+            AppRoute::Meters => "/meters",
+            AppRoute::Meter => "/meters/:site/:meter",
         }
     }
 
@@ -179,7 +187,13 @@ impl Tab {
     pub fn of(route: AppRoute) -> Option<Tab> {
         Some(match route {
             AppRoute::Home => Tab::Todo,
-            AppRoute::Rounds | AppRoute::Round | AppRoute::RoundReport | AppRoute::FoodSamples | AppRoute::Meal => Tab::Rounds,
+            AppRoute::Rounds
+            | AppRoute::Round
+            | AppRoute::RoundReport
+            | AppRoute::FoodSamples
+            | AppRoute::Meal
+            | AppRoute::Meters
+            | AppRoute::Meter => Tab::Rounds,
             AppRoute::Orders | AppRoute::WorkOrder => Tab::Orders,
             AppRoute::Report => Tab::Report,
             AppRoute::Store | AppRoute::StockItem => Tab::Store,

@@ -13,6 +13,7 @@ mod admin;
 mod costs;
 mod inbox;
 mod lan;
+mod meters;
 mod nav;
 mod public;
 mod review;
@@ -693,7 +694,8 @@ fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"))
 }
 
-/// Saves what a 360 × 800 phone shows now, for a person to review.
+/// Saves what a 360 × 800 phone shows now, for a person to review (and with
+/// `HOUQIN_WHOLE_PAGES` set, the whole page as `<name>-whole.png`).
 async fn screenshot(browser: &Browser, name: &str) {
     let directory = screenshot_dir();
     std::fs::create_dir_all(&directory).unwrap();
@@ -701,6 +703,14 @@ async fn screenshot(browser: &Browser, name: &str) {
     let png = browser.client.screenshot().await.unwrap();
     assert_eq!(&png[1..4], b"PNG", "a screenshot of {name}");
     std::fs::write(directory.join(format!("{name}.png")), png).unwrap();
+    // The whole page too, on request: a window as tall as the page, then the phone again.
+    if std::env::var_os("HOUQIN_WHOLE_PAGES").is_some() {
+        let height = browser.evaluate("return document.documentElement.scrollHeight").await.as_u64().unwrap_or(800).clamp(800, 16_000);
+        browser.client.set_window_size(360, u32::try_from(height).unwrap_or(800)).await.unwrap();
+        let png = browser.client.screenshot().await.unwrap();
+        std::fs::write(directory.join(format!("{name}-whole.png")), png).unwrap();
+        browser.client.set_window_size(360, 800).await.unwrap();
+    }
 }
 
 /// Someone who is not among the demo logins, made by the admin with `role` at `site` (their

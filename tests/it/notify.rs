@@ -605,3 +605,79 @@ async fn a_contract_ending_soon_is_told_to_the_managers_and_administrators_once(
     assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, now().plus_millis(60_000), 480).unwrap(), 0, "told once");
     server.stop().await.unwrap();
 }
+
+/// The administrator gives the admin building's electricity meter a daily limit; a
+/// technician's phone reads it at the start of a day and of the next: once the next has
+/// begun, the managers are told the day used more than its limit, once.
+#[tokio::test]
+async fn a_meter_over_its_use_limit_is_told_to_the_managers_once() {
+    use shared::document::catalog::{Per, SiteCatalog, UsageLimit};
+    use shared::quantity::Quantity;
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let catalog = server.state.directory.site(&SiteId::parse("hq").unwrap()).unwrap().unwrap().catalog.unwrap();
+    let synced = |client: &Client| client.status(&catalog) == Some(SyncStatus::Synced);
+    let mut admin = phone("admin-phone");
+    admin.request_document(catalog);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+    let view = SiteCatalog::read_doc(admin.document(&catalog).unwrap()).unwrap();
+    let meter = view.meters.iter().find(|meter| meter.id.as_str() == "hq-power").expect("the demo's electricity meter").clone();
+    let limited = shared::document::catalog::Meter { usage_limit: Some(UsageLimit { most: Quantity::units(200), per: Per::Day }), ..meter };
+    SiteCatalog::edit_in(admin.document_mut(&catalog).unwrap(), |catalog| catalog.put_meter(&limited, &edit("admin"))).unwrap().unwrap();
+    admin.handle_local_change(&catalog);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+
+    // Readings at the start of today and of tomorrow (Beijing), 240 kWh apart.
+    let today = now().plus(shared::time::Span::hours(8)).day_number();
+    let midnight = |day: i64| shared::time::Timestamp::from_day(day).minus(shared::time::Span::hours(8));
+    let mut tech = phone("tech-phone");
+    tech.request_document(catalog);
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, synced).await.unwrap();
+    let last = SiteCatalog::read_doc(tech.document(&catalog).unwrap())
+        .unwrap()
+        .readings
+        .iter()
+        .filter(|reading| reading.meter == limited.id)
+        .map(|reading| reading.value)
+        .max()
+        .unwrap();
+    for (id, day, value) in
+        [("r-today", today, last.saturating_add(Quantity::units(10))), ("r-tomorrow", today + 1, last.saturating_add(Quantity::units(250)))]
+    {
+        let at = shared::document::Edit::new(Username::parse("tech").unwrap(), midnight(day));
+        SiteCatalog::edit_in(tech.document_mut(&catalog).unwrap(), |catalog| {
+            catalog.record_reading(&EntryId::parse(id).unwrap(), &limited.id, value, None, &at)
+        })
+        .unwrap()
+        .unwrap();
+    }
+    tech.handle_local_change(&catalog);
+    sync_until(&mut tech, &server.sync_url("tech"), PATIENCE, synced).await.unwrap();
+
+    let outbox_of = &server.state.outbox;
+    let tomorrow = midnight(today + 1).plus(shared::time::Span::HOUR);
+    outbox_of.derive_from_catalogs(&server.state.projections, now(), 480).unwrap();
+    let told_today: Vec<String> = outbox_of
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.notice.kind == NoticeKind::MeterOverLimit)
+        .map(|entry| entry.notice.title)
+        .collect();
+    assert_eq!(
+        told_today,
+        Vec::<String>::new(),
+        "yesterday (the demo's 174 kWh a day, then 10) stayed under the limit, and today is not over"
+    );
+    outbox_of.derive_from_catalogs(&server.state.projections, tomorrow, 480).unwrap();
+    let told: Vec<(String, String)> = outbox_of
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.notice.kind == NoticeKind::MeterOverLimit)
+        .map(|entry| (entry.notice.recipient.to_string(), entry.notice.title))
+        .collect();
+    assert_eq!(told, [("manager".to_owned(), "行政楼总电表 240 kWh > 200 kWh".to_owned())]);
+    assert_eq!(outbox_of.derive_from_catalogs(&server.state.projections, tomorrow.plus_millis(60_000), 480).unwrap(), 0, "told once");
+    server.stop().await.unwrap();
+}

@@ -1,13 +1,15 @@
 //! `/l/<code>`: what a label's QR code opens, from a phone's own camera app or WeChat's
 //! scanner as well as the app's. The place or asset with that code at one of the reader's
 //! sites — where it is, what it is — with "start a round here" and "report a fault here",
-//! each opening its form on the start page with the place (and asset) filled in. Works
-//! offline, from the catalogs on the phone.
+//! each opening its form on the start page with the place (and asset) filled in; a meter's
+//! label opens the meter, to enter a reading. Works offline, from the catalogs on the phone.
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::directory::Role;
+use shared::document::catalog::same_code;
 use shared::routes::AppRoute;
 
 use crate::edits::{catalog_of, read_catalog};
@@ -36,6 +38,23 @@ pub fn LabelPage() -> impl IntoView {
     // The router hands the segment as it came: decoded the way the server encoded it.
     let code =
         Memo::new(move |_| params.with(|params| params.get("code")).and_then(|raw| shared::routes::scanned_code(&format!("/l/{raw}"))));
+    // A meter's label opens the meter, to enter a reading.
+    let meter = Memo::new(move |_| {
+        let _ = replica.revision.get();
+        let session = current.session.get()?;
+        let code = code.get()?;
+        session.sites.iter().find_map(|site| {
+            let catalog = read_catalog(replica, &catalog_of(&session, &site.id)?)?;
+            let meter = catalog.meters.iter().find(|meter| !meter.tag.is_empty() && same_code(&meter.tag, &code))?;
+            Some(format!("/meters/{}/{}", site.id, meter.id))
+        })
+    });
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(page) = meter.get() {
+            navigate(&page, NavigateOptions { replace: true, ..Default::default() });
+        }
+    });
     // `None` while a site's catalog has yet to reach the phone (just signed in): "not
     // found" would be said too soon.
     let found = Memo::new(move |_| {

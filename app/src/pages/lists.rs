@@ -28,6 +28,7 @@ pub fn RoundsPage() -> impl IntoView {
         <RoundsBoard />
         <StartRound />
         <crate::pages::samples::SamplesLink />
+        <crate::pages::meters::MetersLink />
     }
 }
 
@@ -39,6 +40,7 @@ pub fn OrdersPage() -> impl IntoView {
         <DispatchQueue />
         <MyWork />
         <MyWorkOrders />
+        <crate::pages::meters::MetersLink />
     }
 }
 

@@ -5,6 +5,7 @@ pub mod costs;
 pub mod home;
 pub mod label;
 pub mod lists;
+pub mod meters;
 pub mod not_found;
 pub mod notice_settings;
 pub mod orders;

@@ -27,6 +27,7 @@ fn kind_text(texts: &Texts, kind: NoticeKind) -> &'static str {
         NoticeKind::LowStock => texts.notify_low_stock,
         NoticeKind::MissedRound => texts.notify_missed_round,
         NoticeKind::ContractEnding => texts.notify_contract_ending,
+        NoticeKind::MeterOverLimit => texts.notify_meter_over_limit,
     }
 }
 

@@ -368,7 +368,8 @@ impl Outbox {
 
     /// Adds the notices a site's catalog gives as time passes: stock items at or below
     /// their reorder point (`shared::notice::low_stock`; the ledger is in the catalog),
-    /// contractors' contracts ending (`shared::notice::contracts_ending`) and
+    /// contractors' contracts ending (`shared::notice::contracts_ending`), meters over
+    /// their use limit (`shared::notice::meters_over_limit`) and
     /// scheduled rounds whose last period ended undone (`shared::notice::missed_rounds`,
     /// from the rounds in `summaries`, in the calendar `utc_offset_minutes` east of UTC).
     /// The catalog is read whole.
@@ -382,6 +383,7 @@ impl Outbox {
             managers.extend(admins);
             managers
         }));
+        notices.extend(notice::meters_over_limit(catalog_id, &catalog, now, utc_offset_minutes, || self.staff(&site.id).0));
         if !catalog.schedules.is_empty() {
             let rounds: Vec<RoundFact> = summaries
                 .iter()

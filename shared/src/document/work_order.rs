@@ -753,14 +753,8 @@ impl WorkOrder {
     /// The order a meter's run of readings out of limits raises, the run named by its first
     /// reading `first`: the same bytes on every phone that saw the run reach the meter's
     /// count (its time and values come from the meter and that reading alone). `location`
-    /// is the place of the meter's asset, `asset` its tag.
-    pub fn alarm(
-        site: &SiteId,
-        meter: &Meter,
-        first: &Reading,
-        location: &str,
-        asset: Option<&str>,
-    ) -> Result<(DocumentId, WorkOrder), DocumentError> {
+    /// is the place of the meter's asset.
+    pub fn alarm(site: &SiteId, meter: &Meter, first: &Reading, location: &str) -> Result<(DocumentId, WorkOrder), DocumentError> {
         let origin = Origin::Alarm { meter: &meter.id, first: &first.id };
         let unit = if meter.unit.is_empty() { String::new() } else { format!(" {}", meter.unit) };
         let new = NewWorkOrder {
@@ -768,7 +762,7 @@ impl WorkOrder {
             title: format!("{}: {}{unit} ({})", meter.name, first.value, meter.limits_text()),
             description: String::new(),
             location: location.to_owned(),
-            asset: asset.map(str::to_owned),
+            asset: Some(meter.asset.to_string()),
             category: match meter.kind {
                 MeterKind::Electricity => Category::Electrical,
                 MeterKind::Water | MeterKind::Gas => Category::Plumbing,

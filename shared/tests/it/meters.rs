@@ -119,7 +119,7 @@ fn three_readings_out_of_limits_raise_one_order_on_two_phones_offline() {
         let meter = &view.meters[0];
         let found = alarms(meter, &series(&meter.id, &view.readings));
         assert_eq!(found.len(), 1, "the run reached three on this phone");
-        WorkOrder::alarm(&site(), meter, found[0].first, "hq-b1", Some("EXT-B1")).unwrap()
+        WorkOrder::alarm(&site(), meter, found[0].first, "hq-b1").unwrap()
     };
     let (first_id, mut first_order) = raise(&first);
     let (second_id, mut second_order) = raise(&second);

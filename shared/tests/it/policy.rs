@@ -576,7 +576,7 @@ fn a_meters_alarm_is_raised_by_whoever_read_it_and_only_under_its_derived_id() {
         user: user("inspector"),
         round: None,
     };
-    let (derived, order) = WorkOrder::alarm(&site(), &fridge_meter(), &first, "b1", Some("F-2")).unwrap();
+    let (derived, order) = WorkOrder::alarm(&site(), &fridge_meter(), &first, "b1").unwrap();
     assert_eq!(derived, WorkOrder::alarm_id(&site(), &id("fridge"), &id("r1")));
     for (name, role) in [("inspector", Role::Inspector), ("tech", Role::Technician), ("dorm", Role::DormStaff)] {
         assert_eq!(

@@ -34,6 +34,8 @@ const REACHES: [(&str, &str, &[AppRoute]); 6] = [
             AppRoute::WorkOrder,
             AppRoute::FoodSamples,
             AppRoute::Meal,
+            AppRoute::Meters,
+            AppRoute::Meter,
         ],
     ),
     (
@@ -53,7 +55,17 @@ const REACHES: [(&str, &str, &[AppRoute]); 6] = [
     (
         "tech",
         "张师傅",
-        &[AppRoute::Home, AppRoute::Orders, AppRoute::Report, AppRoute::Me, AppRoute::Settings, AppRoute::Label, AppRoute::WorkOrder],
+        &[
+            AppRoute::Home,
+            AppRoute::Orders,
+            AppRoute::Report,
+            AppRoute::Me,
+            AppRoute::Settings,
+            AppRoute::Label,
+            AppRoute::WorkOrder,
+            AppRoute::Meters,
+            AppRoute::Meter,
+        ],
     ),
     (
         "store",

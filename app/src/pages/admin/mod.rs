@@ -8,6 +8,7 @@
 
 mod catalog_editor;
 mod closures;
+mod meters;
 mod notices;
 pub mod people;
 mod public;

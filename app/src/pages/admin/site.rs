@@ -158,6 +158,7 @@ pub fn SiteAdmin() -> impl IntoView {
             <CatalogEditor kind=StockItemEntries::new() editing=editing />
             <super::rates::LabourRates editing=editing />
             <super::vendors::Vendors editing=editing />
+            <super::meters::Meters editing=editing />
             <Checklists editing=editing />
             <Schedules editing=editing />
             <super::closures::Closures editing=editing />
@@ -304,16 +305,21 @@ impl Entries for PlaceEntries {
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
-        view! { <tr><th></th><th>{texts.name}</th><th>{texts.code}</th><th></th></tr> }.into_any()
+        view! { <tr><th></th><th>{format!("{} · {}", texts.name, texts.code)}</th><th></th></tr> }.into_any()
     }
 
+    /// The label's code under the name (a column of its own squeezed a room's name to a
+    /// letter a line on a phone), indented half a character a level.
     fn row(self, _catalog: &CatalogView, depth: usize, place: &Place, actions: AnyView) -> AnyView {
         let texts = use_admin_texts();
         view! {
             <tr data-place=place.code.clone()>
                 <td><LabelChoice id=place.id.to_string() chosen=self.chosen /></td>
-                <td style:padding-left=format!("{}rem", depth as f32 * 1.25)>{place.name.clone()} <span class="muted">{format!(" {}", texts.get().place_kind(place.kind))}</span></td>
-                <td class="code">{place.code.clone()}</td>
+                <td style:padding-left=format!("{}rem", depth as f32 * 0.5)>
+                    {place.name.clone()} <span class="muted">{format!(" {}", texts.get().place_kind(place.kind))}</span>
+                    <br />
+                    <span class="code muted">{place.code.clone()}</span>
+                </td>
                 {actions}
             </tr>
         }
@@ -495,17 +501,22 @@ impl Entries for AssetEntries {
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
-        view! { <tr><th></th><th>{texts.name}</th><th>{use_texts().get().asset_tag}</th><th>{texts.place}</th><th></th></tr> }.into_any()
+        view! { <tr><th></th><th>{format!("{} · {} · {}", texts.name, use_texts().get().asset_tag, texts.place)}</th><th></th></tr> }
+            .into_any()
     }
 
+    /// On a phone's width one cell holds the asset's name, tag and place, one under the
+    /// other: in columns of their own the name was squeezed to a letter a line.
     fn row(self, catalog: &CatalogView, _depth: usize, asset: &Asset, actions: AnyView) -> AnyView {
         let located = asset.place.as_ref().map(|place| place_label(catalog, place)).unwrap_or_default();
         view! {
             <tr data-asset=asset.tag.clone()>
                 <td><LabelChoice id=asset.id.to_string() chosen=self.chosen /></td>
-                <td>{asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span></td>
-                <td class="code">{asset.tag.clone()}</td>
-                <td class="muted">{located}</td>
+                <td>
+                    {asset.name.clone()} <span class="muted">{format!(" {}", asset.asset_type)}</span>
+                    <br />
+                    <span class="code">{asset.tag.clone()}</span> <span class="muted">{format!(" {located}")}</span>
+                </td>
                 {actions}
             </tr>
         }
@@ -640,16 +651,29 @@ impl Entries for StockItemEntries {
     }
 
     fn header(texts: &AdminTexts) -> AnyView {
-        view! { <tr><th>{texts.code}</th><th>{texts.name}</th><th>{use_texts().get().bin}</th><th></th></tr> }.into_any()
+        view! { <tr><th>{texts.code}</th><th>{format!("{} · {}", texts.name, use_texts().get().bin)}</th><th></th></tr> }.into_any()
     }
 
+    /// The bin and reorder point under the name, as the assets' tags are: a column of their
+    /// own left each a few letters wide on a phone.
     fn row(self, _catalog: &CatalogView, _depth: usize, item: &StockItem, actions: AnyView) -> AnyView {
         let field_texts = use_texts().get();
+        let shelf = [
+            item.bin.clone().unwrap_or_default(),
+            item.reorder_point.map(|point| format!("{} {point}", field_texts.reorder_point)).unwrap_or_default(),
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
         view! {
             <tr data-item=item.code.clone()>
                 <td class="code">{item.code.clone()}</td>
-                <td>{item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span></td>
-                <td>{item.bin.clone().unwrap_or_default()}{item.reorder_point.map(|point| format!(" · {} {point}", field_texts.reorder_point))}</td>
+                <td>
+                    {item.name.clone()} <span class="muted">{format!(" {} · {}", item.unit, field_texts.stock_category(&item.category))}</span>
+                    <br />
+                    <span class="muted">{shelf}</span>
+                </td>
                 {actions}
             </tr>
         }

@@ -77,6 +77,7 @@ pub struct AdminTexts {
     pub notice_low_stock: &'static str,
     pub notice_missed_round: &'static str,
     pub notice_contract_ending: &'static str,
+    pub notice_meter_over_limit: &'static str,
     pub vendors: &'static str,
     pub vendors_hint: &'static str,
     pub vendor_name: &'static str,
@@ -277,6 +278,7 @@ const CHINESE: AdminTexts = AdminTexts {
     notice_low_stock: "库存不足",
     notice_missed_round: "漏检",
     notice_contract_ending: "合同到期",
+    notice_meter_over_limit: "用量超限",
     vendors: "外包单位",
     vendors_hint: "合同到期前 30 天提醒经理和管理员续签。",
     vendor_name: "单位名称",
@@ -465,6 +467,7 @@ const ENGLISH: AdminTexts = AdminTexts {
     notice_low_stock: "Low stock",
     notice_missed_round: "Round missed",
     notice_contract_ending: "Contract ending",
+    notice_meter_over_limit: "Meter over its limit",
     vendors: "Contractors",
     vendors_hint: "Managers and administrators are reminded to renew 30 days before a contract ends.",
     vendor_name: "Name",
@@ -606,6 +609,7 @@ impl AdminTexts {
             NoticeKind::LowStock => self.notice_low_stock,
             NoticeKind::MissedRound => self.notice_missed_round,
             NoticeKind::ContractEnding => self.notice_contract_ending,
+            NoticeKind::MeterOverLimit => self.notice_meter_over_limit,
         }
     }
 

@@ -286,11 +286,27 @@ fn OrderFacts(
             });
             (place, asset)
         });
+        // A meter's alarm is reported by the meter, which the line opens.
+        let reported = when(order.header.created_at, language);
+        let reporter = match &order.alarm {
+            Some(alarm) => {
+                let meter_name = catalog.with(|catalog| {
+                    catalog
+                        .as_deref()
+                        .and_then(|catalog| catalog.meters.iter().find(|meter| meter.id == alarm.meter).map(|meter| meter.name.clone()))
+                });
+                let said = crate::pages::meters::use_meter_texts().get().raised_by_meter;
+                let href = format!("/meters/{}/{}", order.header.site, alarm.meter);
+                let line = format!("{said} · {} · {reported}", meter_name.unwrap_or_else(|| alarm.meter.to_string()));
+                view! { <a href=href data-action="alarm-meter">{line}</a> }.into_any()
+            }
+            None => format!("{} · {reported}", name(order.header.created_by.as_str())).into_any(),
+        };
         Some(view! {
             <dt>{texts.place}</dt><dd>{place}</dd>
             {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
             <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
-            <dt>{texts.reported_by}</dt><dd>{format!("{} · {}", name(order.header.created_by.as_str()), when(order.header.created_at, language))}</dd>
+            <dt>{texts.reported_by}</dt><dd>{reporter}</dd>
             <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
             <dt>{texts.due}</dt><dd>{order.due_at.map(|due| crate::i18n::due_words(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
             {order.duplicate_of.clone().map(|original| {

@@ -16,6 +16,7 @@ use shared::cost::{CostReport, WORK_ORDERS};
 use shared::document::DocumentType;
 use shared::document::work_order::Category;
 use shared::kpi::{Kpis, PassRate};
+use shared::meter::Energy;
 use shared::money::Money;
 use shared::time::{Span, Timestamp};
 
@@ -288,6 +289,7 @@ fn Figures(filters: Filters, names: Names) -> impl IntoView {
                     {kpi_tiles(&kept.value.kpis, filters, names)}
                     <section class="charts">{charts(&kept.value.kpis, names, language.get())}</section>
                     {kept.value.costs.as_ref().map(|costs| cost_section(costs, names))}
+                    {energy_section(&kept.value.energy, &kept.value.site.to_string())}
                 }
                 .into_any()
             }
@@ -446,6 +448,61 @@ fn cost_section(costs: &CostReport, names: Names) -> impl IntoView {
             <BarChart rows=by_category name="spend-categories" />
         </section>
     }
+}
+
+/// What the site's counting-up meters used in the period: a tile per kind, with the saving
+/// against the same weeks a year before, and a line per meter opening it. Nothing for a
+/// site without such meters.
+fn energy_section(energy: &Energy, site: &str) -> Option<impl IntoView + use<>> {
+    if energy.meters.is_empty() {
+        return None;
+    }
+    let texts = crate::pages::meters::use_meter_texts().get_untracked();
+    let share = |per_mille: i32| format!("{:.1}%", f64::from(per_mille.abs()) / 10.0);
+    let tiles = energy
+        .totals
+        .iter()
+        .map(|total| {
+            let detail = match total.saving_per_mille {
+                Some(saved) if saved >= 0 => texts.saved_share.replace("{}", &share(saved)),
+                Some(more) => texts.more_share.replace("{}", &share(more)),
+                None => texts.not_compared.to_owned(),
+            };
+            let saving = total.saving_per_mille.map(|saved| saved.to_string()).unwrap_or_default();
+            view! {
+                <div class="tile" data-energy=total.kind.as_str() data-saving=saving>
+                    <span class="tile-label">{crate::pages::meters::kind_name(texts, total.kind)}</span>
+                    <strong class="tile-value">{total.used.whole().to_string()} <small class="tile-unit">{total.unit.clone()}</small></strong>
+                    <span class="muted tile-detail">{detail}</span>
+                </div>
+            }
+        })
+        .collect_view();
+    let rows = energy
+        .meters
+        .iter()
+        .map(|line| {
+            let before = line.year_before.map_or_else(
+                || texts.not_compared.to_owned(),
+                |before| format!("{} {}", texts.year_before, crate::pages::meters::with_unit(before.whole(), &line.unit)),
+            );
+            view! {
+                <li class="order-line" data-meter=line.meter.to_string()>
+                    <a href=format!("/meters/{site}/{}", line.meter)>{line.name.clone()}</a>
+                    <span>{crate::pages::meters::with_unit(line.used.whole(), &line.unit)}</span>
+                    <span class="muted">{before}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="charts" data-section="energy">
+            <h2>{texts.energy}</h2>
+            <p class="muted">{texts.energy_hint}</p>
+            <div class="tiles">{tiles}</div>
+            <ul class="orders">{rows}</ul>
+        </section>
+    })
 }
 
 /// The site's documents as a list: by type, status and words, with the filters in force

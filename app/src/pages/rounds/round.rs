@@ -202,7 +202,12 @@ impl Walk {
                 })
                 .await;
             match outcome {
-                Ok(Ok(edit)) => self.index(&session, id, &data, title, "submitted", &edit).await,
+                Ok(Ok(edit)) => {
+                    self.index(&session, id, &data, title, "submitted", &edit).await;
+                    if let Err(message) = crate::pages::meters::record_round_readings(self.replica, &session, id, &data.view).await {
+                        leptos::logging::warn!("cannot record the round's meter readings: {message}");
+                    }
+                }
                 Ok(Err(gaps)) => {
                     if let Some(gap) = gaps.first()
                         && gap.room() != NO_ROOM
