@@ -111,6 +111,10 @@ pub fn display_name(people: &[Person], user: &str) -> String {
         // Someone without an account, who reported from a label's public page.
         return crate::i18n::texts_in(crate::i18n::current_language()).public_reporter.to_owned();
     }
+    if user == shared::document::work_order::CONTRACTOR {
+        // The contractor an order was given to, through their link.
+        return crate::i18n::texts_in(crate::i18n::current_language()).contractor.to_owned();
+    }
     people.iter().find(|person| person.username == user).map(|person| person.display_name.clone()).unwrap_or_else(|| user.to_owned())
 }
 
@@ -247,6 +251,14 @@ pub async fn mark_spam(token: &str, document: &shared::protocol::DocumentId) -> 
     let response = Request::post(&format!("/api/documents/{document}/spam")).header("authorization", &bearer(token)).send().await?;
     let status = response.status();
     if response.ok() { Ok(()) } else { Err(AppError::Refused(refusal(response, status).await)) }
+}
+
+/// The path of the link the contractor an order is given to works it by
+/// (`POST /api/documents/{id}/contractor-link`): the same each time for the same contractor.
+pub async fn contractor_link(token: &str, document: shared::protocol::DocumentId) -> Result<String, AppError> {
+    let answer: shared::api::ContractorLink =
+        call(Request::post(&format!("/api/documents/{document}/contractor-link")).header("authorization", &bearer(token)).build()).await?;
+    Ok(answer.path)
 }
 
 /// Creates a site (with its catalog and the standard checklists); its creator runs it.

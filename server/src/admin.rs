@@ -68,7 +68,7 @@ pub fn create_user(directory: &Directory, request: &NewUser, may_assign: impl Fn
         return Err(bad(format!("{SETUP_USER:?} names the server's own setup; choose another user name")));
     }
     // Names the documents use for who is not a person: changes made in them are no one's.
-    for reserved in [shared::public::PUBLIC_REPORTER, shared::document::work_order::PLANNER] {
+    for reserved in [shared::public::PUBLIC_REPORTER, shared::document::work_order::PLANNER, shared::document::work_order::CONTRACTOR] {
         if username.as_str() == reserved {
             return Err(bad(format!("{reserved:?} names changes no person makes; choose another user name")));
         }

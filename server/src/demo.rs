@@ -6,9 +6,11 @@
 //! or duplicates anything people have entered since.
 
 use shared::directory::{Role, SiteId, Username};
+use shared::document::EntryId;
 use shared::document::catalog::Every::{Days, Months, Weeks};
 use shared::document::catalog::PlaceKind::{Area, Building, Floor, Room};
-use shared::document::catalog::{Meter, MeterKind, RateFor};
+use shared::document::catalog::{Meter, MeterKind, RateFor, Vendor};
+use shared::document::work_order::Category;
 use shared::money::Money;
 use shared::quantity::Quantity;
 use shared::time::Span;
@@ -54,6 +56,20 @@ fn hq_meters() -> Vec<StarterMeter> {
         },
         StarterMeter { meter: fridge, read_on: Some(("food_safety", "fridge-temperature")), readings: fridge_readings.collect() },
     ]
+}
+
+/// The lift company headquarters calls in, on a yearly contract.
+fn lift_company() -> Vendor {
+    let today = auth::now().plus(Span::hours(8)).day_number();
+    Vendor {
+        id: EntryId::parse("lifts").expect("a valid entry id"),
+        name: "迅达电梯维保".to_owned(),
+        trade: Category::Other.as_str().to_owned(),
+        contact: "刘工".to_owned(),
+        phone: "138 0000 0000".to_owned(),
+        contract_from: Some(today - 165),
+        contract_to: Some(today + 200),
+    }
 }
 
 /// The password of every demo user.
@@ -166,6 +182,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 maintenance: &hq_maintenance,
                 rates: &rates,
                 meters: &hq_meters(),
+                vendors: &[lift_company()],
             },
         ),
         (
@@ -180,6 +197,7 @@ fn seed_directory(storage: &Storage, directory: &Directory) -> anyhow::Result<()
                 maintenance: &[],
                 rates: &rates,
                 meters: &[],
+                vendors: &[],
             },
         ),
     ];

@@ -13,7 +13,7 @@ use password_hash::rand_core::{OsRng, RngCore};
 use shared::directory::Username;
 use shared::document::catalog::{
     Asset, Every, MaintenancePlan, Meter, MeterKind, Pattern, Place, PlaceKind, Purchase, Rate, RateFor, RoundItem, Schedule, SiteCatalog,
-    StockItem, TemplateRef,
+    StockItem, TemplateRef, Vendor,
 };
 use shared::document::template::ChecklistTemplate;
 use shared::document::{Edit, EntryId, seeds};
@@ -50,12 +50,23 @@ pub struct Starter<'a> {
     pub rates: &'a [(RateFor, Money)],
     /// Meters on the assets, with readings taken before setup.
     pub meters: &'a [StarterMeter],
+    /// Contractors the site calls in.
+    pub vendors: &'a [Vendor],
 }
 
 impl Starter<'_> {
     /// An empty catalog with the standard checklists.
-    pub const STANDARD: Starter<'static> =
-        Starter { templates: true, places: &[], assets: &[], stock: &[], schedules: &[], maintenance: &[], rates: &[], meters: &[] };
+    pub const STANDARD: Starter<'static> = Starter {
+        templates: true,
+        places: &[],
+        assets: &[],
+        stock: &[],
+        schedules: &[],
+        maintenance: &[],
+        rates: &[],
+        meters: &[],
+        vendors: &[],
+    };
 }
 
 /// A meter to start with. Its round item, if any, names a standard checklist by category
@@ -149,6 +160,9 @@ pub fn create_site_documents(
     }
     for plan in starter.maintenance {
         catalog.put_maintenance(&MaintenancePlan { start: at, ..plan.clone() }, &edit)?;
+    }
+    for vendor in starter.vendors {
+        catalog.put_vendor(vendor, &edit)?;
     }
     for starter_meter in starter.meters {
         let mut meter = starter_meter.meter.clone();

@@ -59,6 +59,8 @@ pub mod trees {
     pub const PUBLIC_TRACKS: &str = "public_tracks";
     pub const PUBLIC_ORDERS: &str = "public_orders";
     pub const PUBLIC_STRIKES: &str = "public_strikes";
+    /// Links contractors work orders by ([`crate::public`]).
+    pub const CONTRACTOR_LINKS: &str = "contractor_links";
     /// Sled's own tree, which Houqin leaves empty (a backup leaves it out when it is).
     pub const SLED_DEFAULT: &str = "__sled__default";
 }

@@ -378,3 +378,10 @@ mod tests {
         assert_eq!(body, ErrorBody { code: String::new(), error: "not found".to_owned() });
     }
 }
+
+/// `POST /api/documents/{id}/contractor-link`: where the contractor an order is given to
+/// works it, without an account (`/c/<token>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractorLink {
+    pub path: String,
+}

@@ -10,7 +10,8 @@
 //!   what leaves is valued at its last average.
 //! - **A repair costs its labour, its parts and its outside costs.** Labour: each stretch
 //!   of work on the order, from a `started` step to the next `paused`, `completed`,
-//!   `cancelled` or re-assignment (steps the fold flags do not count), is the starter's,
+//!   `cancelled` or re-assignment (steps the fold flags do not count; a contractor's
+//!   stretches not at all, as they bill by invoice), is the starter's,
 //!   to the minute, at the rate in force for them when the stretch began (their own, else
 //!   their role's, else everyone's; before any was in force, the first one set); a manager's correction replaces a person's time, and
 //!   its rate if it gives one. Work still under way is not counted until it stops. Parts:
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::directory::{Role, Username};
 use crate::document::EntryId;
 use crate::document::catalog::{CatalogView, Movement, MovementKind, Rate, RateFor, derived_id, is_movement_of};
-use crate::document::work_order::{EventKind, FlagProblem, WorkOrderView, fold};
+use crate::document::work_order::{CONTRACTOR, EventKind, FlagProblem, WorkOrderView, fold};
 use crate::kpi::{Period, WorkOrderSummary};
 use crate::money::Money;
 use crate::quantity::Quantity;
@@ -145,7 +146,11 @@ pub fn stretches(view: &WorkOrderView) -> (Vec<Stretch>, Option<(Username, Times
                 }
                 open = Some((event.user.clone(), event.at));
             }
-            EventKind::Paused { .. } | EventKind::Completed { .. } | EventKind::Cancelled { .. } | EventKind::Assigned { .. } => {
+            EventKind::Paused { .. }
+            | EventKind::Completed { .. }
+            | EventKind::Cancelled { .. }
+            | EventKind::Assigned { .. }
+            | EventKind::Contracted { .. } => {
                 if let Some((person, from)) = open.take() {
                     done.push(stretch(person, from, event.at));
                 }
@@ -153,7 +158,10 @@ pub fn stretches(view: &WorkOrderView) -> (Vec<Stretch>, Option<(Username, Times
             _ => {}
         }
     }
-    (done, open)
+    // A contractor's time is theirs to bill: it is an outside cost, by their invoice.
+    let contractor = |person: &Username| person.as_str() == CONTRACTOR;
+    done.retain(|stretch| !contractor(&stretch.person));
+    (done, open.filter(|(person, _)| !contractor(person)))
 }
 
 fn stretch(person: Username, from: Timestamp, to: Timestamp) -> Stretch {

@@ -10,6 +10,7 @@ use crate::support::{TestServer, built_dist, wait_for};
 use tests::chromium::{Browser, PATIENCE};
 
 mod admin;
+mod contractors;
 mod costs;
 mod inbox;
 mod lan;

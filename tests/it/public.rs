@@ -438,3 +438,87 @@ async fn reports_from_everyone_together_are_paced() {
     assert_eq!(code_of(over).await, (StatusCode::TOO_MANY_REQUESTS, "too_many_reports".into()), "a new address, a label with turns left");
     server.stop().await.unwrap();
 }
+
+/// A contractor's link: made by a manager for an order given to a contractor, it takes the
+/// contractor's start and completion without an account, names them in the history, and
+/// stops working once the order is given to someone else.
+#[tokio::test]
+async fn a_contractor_works_an_order_by_its_link_while_it_is_theirs() {
+    use shared::document::work_order::CONTRACTOR;
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let mut manager = phone("manager-phone");
+    let (lifts, other) = (DocumentId::from_bytes([0x4c; 16]), DocumentId::from_bytes([0x4d; 16]));
+    for document in [lifts, other] {
+        manager.add_document(document, crate::sync::order_by("manager", "hq", "电梯异响"));
+        edit_order(&mut manager, &document, |order| {
+            order.record(
+                &EntryId::parse("contracted").unwrap(),
+                &EventKind::Contracted { vendor: EntryId::parse("lifts").unwrap() },
+                &edit("manager"),
+            );
+        });
+    }
+    let synced = |client: &shared::protocol::client::Client| [lifts, other].iter().all(|id| client.status(id) == Some(SyncStatus::Synced));
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
+
+    let make = |document: DocumentId, user: &'static str| {
+        let (server, token) = (&server, server.token(user));
+        async move {
+            http_client().post(server.url(&format!("/api/documents/{document}/contractor-link"))).bearer_auth(token).send().await.unwrap()
+        }
+    };
+    assert_eq!(make(lifts, "tech").await.status(), StatusCode::NOT_FOUND, "a technician makes no contractor's link");
+    let made = make(lifts, "manager").await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let path = made.json::<Value>().await.unwrap()["path"].as_str().unwrap().to_owned();
+    assert!(path.starts_with("/c/") && path.len() > 20, "{path}");
+    let step = |path: &str, body: Value| {
+        let (server, address) = (&server, path.replacen("/c/", "/api/contractor/", 1));
+        async move { code_of(http_client().post(server.url(&address)).json(&body).send().await.unwrap()).await }
+    };
+
+    // The page: the work, and the way to start it.
+    let (status, page) = tracking(&server, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("电梯异响") && page.contains("data-standing=\"to_start\"") && page.contains("id=\"start\""), "{page}");
+    assert_eq!(step(&path, json!({ "step": "fly" })).await, (StatusCode::BAD_REQUEST, "bad_request".to_owned()));
+    assert_eq!(step(&path, json!({ "step": "started" })).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(step(&path, json!({ "step": "started" })).await, (StatusCode::CONFLICT, "not_open".to_owned()), "started once");
+    let view = stored_order(&server, &lifts);
+    assert_eq!((view.state().status, view.state().assignee), (Status::InProgress, None));
+    let too_long = json!({ "step": "completed", "notes": "字".repeat(shared::public::MAX_FEEDBACK_CHARS + 1) });
+    assert_eq!(step(&path, too_long).await, (StatusCode::BAD_REQUEST, "text_too_long".to_owned()));
+    assert_eq!(step(&path, json!({ "step": "completed", "notes": "更换了曳引机轴承" })).await.0, StatusCode::NO_CONTENT);
+    let view = stored_order(&server, &lifts);
+    assert_eq!(view.state().status, Status::Completed);
+    let completed = view.events.iter().find(|event| matches!(event.kind, EventKind::Completed { .. })).unwrap();
+    assert_eq!((completed.user.as_str(), &completed.kind), (CONTRACTOR, &EventKind::Completed { notes: "更换了曳引机轴承".into() }));
+    assert!(!server.state.directory.actors_of(&shared::directory::Username::parse(CONTRACTOR).unwrap()).unwrap().is_empty());
+    let (_, page) = tracking(&server, &path).await;
+    assert!(page.contains("data-standing=\"done\"") && !page.contains("<form"), "done: nothing more to do");
+    // The manager's phone hears of it.
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, |client| {
+        client.document(&lifts).and_then(|doc| WorkOrder::read_doc(doc).ok()).is_some_and(|view| view.state().status == Status::Completed)
+    })
+    .await
+    .unwrap();
+
+    // Given to a technician after the link was made, the order is no longer the contractor's.
+    let path = make(other, "manager").await.json::<Value>().await.unwrap()["path"].as_str().unwrap().to_owned();
+    edit_order(&mut manager, &other, |order| {
+        let tech = shared::directory::Username::parse("tech").unwrap();
+        order.record(&EntryId::parse("assigned").unwrap(), &EventKind::Assigned { assignee: tech }, &edit("manager"));
+    });
+    sync_until(&mut manager, &server.sync_url("manager"), PATIENCE, synced).await.unwrap();
+    let (status, page) = tracking(&server, &path).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("data-standing=\"not_theirs\"") && !page.contains("<form"), "{page}");
+    assert_eq!(step(&path, json!({ "step": "completed", "notes": "" })).await, (StatusCode::CONFLICT, "not_yours".to_owned()));
+    assert_eq!(stored_order(&server, &other).state().status, Status::Assigned, "nothing recorded");
+    assert_eq!(make(other, "manager").await.status(), StatusCode::CONFLICT, "not a contractor's order now");
+    // A link that was never made.
+    assert_eq!(tracking(&server, "/c/nothing-here").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(step("/c/nothing-here", json!({ "step": "started" })).await, (StatusCode::NOT_FOUND, "not_found".to_owned()));
+    server.stop().await.unwrap();
+}

@@ -27,6 +27,7 @@
 //!   order's steps without the people; an unknown label and a closed site's label look
 //!   different only in saying so, and a token for nothing is a plain 404.
 
+pub mod contractor;
 mod page;
 pub mod store;
 
@@ -223,6 +224,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/public/track/{token}", post(feedback))
         .route("/api/admin/sites/{site}/public", get(site_settings).put(set_site_settings))
         .route("/api/documents/{id}/spam", post(mark_spam))
+        .route("/api/documents/{id}/contractor-link", post(contractor::make_link))
+        .route("/c/{token}", get(contractor::page))
+        .route("/api/contractor/{token}", post(contractor::step))
 }
 
 /// What went wrong with a public request, as a code the page words in its reader's
@@ -245,6 +249,10 @@ enum PublicError {
     UnknownTrack,
     #[error("the repair is not done: there is nothing to rate yet")]
     NotDone,
+    /// A contractor's step the order no longer takes: `not_yours` (given to someone else,
+    /// cancelled or closed) or `not_open` (started already).
+    #[error("the order does not take this step from this contractor now")]
+    Contractor(&'static str),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -265,6 +273,7 @@ impl IntoResponse for PublicError {
             PublicError::Refused => (StatusCode::FORBIDDEN, "refused"),
             PublicError::AlreadyReported { .. } => (StatusCode::CONFLICT, "already_reported"),
             PublicError::NotDone => (StatusCode::CONFLICT, "not_done"),
+            PublicError::Contractor(code) => (StatusCode::CONFLICT, *code),
             PublicError::App(_) => {
                 let PublicError::App(error) = self else { unreachable!("matched above") };
                 return error.into_response();

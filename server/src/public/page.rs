@@ -10,6 +10,7 @@ use shared::public::{MAX_FEEDBACK_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TE
 use shared::time::{Span, Timestamp};
 
 use super::Label;
+use super::contractor::{Contracted, Standing};
 use super::store::Track;
 use crate::labels::escape;
 
@@ -144,6 +145,8 @@ const CHINESE: Words = Words {
         ("not_done", "维修还没有完成，暂时不能评分。"),
         ("rating_invalid", "请选择 1 到 5 星。"),
         ("choose_stars", "请先选择星级。"),
+        ("not_yours", "这项工作已不再由您处理。"),
+        ("not_open", "这一步已经记录过了，请刷新页面。"),
     ],
 };
 
@@ -210,6 +213,8 @@ const ENGLISH: Words = Words {
         ("not_done", "The repair is not done yet: there is nothing to rate."),
         ("rating_invalid", "Please choose from 1 to 5 stars."),
         ("choose_stars", "Please choose the stars first."),
+        ("not_yours", "This work is no longer yours."),
+        ("not_open", "This step is recorded already: reload the page."),
     ],
 };
 
@@ -298,6 +303,7 @@ const TO_THE_APP: &str = "try{if(localStorage.getItem(\"houqin.signed-in\"))loca
 
 const REPORT_SCRIPT: &str = include_str!("report.js");
 const TRACK_SCRIPT: &str = include_str!("track.js");
+const CONTRACTOR_SCRIPT: &str = include_str!("contractor.js");
 
 /// The label's report form.
 pub fn report_form(language: Language, label: &Label) -> Page {
@@ -398,7 +404,7 @@ fn when(at: Timestamp, now: Timestamp, offset_minutes: i32, language: Language) 
 fn step_words(kind: &EventKind, language: Language) -> Option<&'static str> {
     let stage = match kind {
         EventKind::Reported => Stage::Received,
-        EventKind::Assigned { .. } | EventKind::Acknowledged => Stage::Assigned,
+        EventKind::Assigned { .. } | EventKind::Contracted { .. } | EventKind::Acknowledged => Stage::Assigned,
         EventKind::Started => Stage::Working,
         EventKind::Paused { .. } => Stage::Waiting,
         EventKind::Completed { .. } => Stage::Done,
@@ -473,6 +479,101 @@ pub fn tracking(language: Language, track: &Track, view: &WorkOrderView, now: Ti
     );
     let script = if answer.contains("<form") { TRACK_SCRIPT } else { "" };
     document(w, w.progress, &track.place, &body, "", script)
+}
+
+/// The words of a contractor's page in one language.
+struct ContractorWords {
+    title: &'static str,
+    /// What each standing is called: to start, working, done, not theirs.
+    headings: [&'static str; 4],
+    /// For each standing: what the page says first.
+    to_start: &'static str,
+    working: &'static str,
+    done: &'static str,
+    not_theirs: &'static str,
+    due: &'static str,
+    started: &'static str,
+    what_was_done: &'static str,
+    completed: &'static str,
+}
+
+const CONTRACTOR_CHINESE: ContractorWords = ContractorWords {
+    title: "外包维修",
+    headings: ["待处理", "处理中", "已完工", "已不由您处理"],
+    to_start: "后勤部请您处理这项工作。到场开工时请点“开工”，完工后填写处理情况并点“完工”。",
+    working: "已开工。完工后请填写处理情况并点“完工”。",
+    done: "已完工，谢谢！后勤部会验收。",
+    not_theirs: "这项工作已不再由您处理（已改派、取消或验收完毕）。如有疑问请联系后勤部。",
+    due: "要求完成时间",
+    started: "开工",
+    what_was_done: "处理情况（更换了什么、还有什么问题）",
+    completed: "完工",
+};
+
+const CONTRACTOR_ENGLISH: ContractorWords = ContractorWords {
+    title: "Contracted work",
+    headings: ["To do", "Under way", "Done", "No longer yours"],
+    to_start: "The facilities department asks you to do this work. Tap “Started” when you begin, and “Done” with what you did when you finish.",
+    working: "Under way. When you finish, say what you did and tap “Done”.",
+    done: "Done, thank you. The department will check it.",
+    not_theirs: "This work is no longer yours (given to someone else, cancelled or checked and closed). Ask the facilities department if in doubt.",
+    due: "Due",
+    started: "Started",
+    what_was_done: "What was done (parts replaced, anything still wrong)",
+    completed: "Done",
+};
+
+/// A contractor's page: what the work is and where, and the step they may take now.
+pub fn contractor(
+    language: Language,
+    link: &Contracted,
+    order: &WorkOrderView,
+    standing: Standing,
+    now: Timestamp,
+    offset_minutes: i32,
+) -> Page {
+    let w = words(language);
+    let c = match language {
+        Language::Chinese => &CONTRACTOR_CHINESE,
+        Language::English => &CONTRACTOR_ENGLISH,
+    };
+    let (heading, said) = match standing {
+        Standing::ToStart => (c.headings[0], c.to_start),
+        Standing::Working => (c.headings[1], c.working),
+        Standing::Done => (c.headings[2], c.done),
+        Standing::NotTheirs => (c.headings[3], c.not_theirs),
+    };
+    let due = order
+        .due_at
+        .filter(|_| matches!(standing, Standing::ToStart | Standing::Working))
+        .map(|due| format!("<p class=\"muted\">{}: {}</p>", c.due, when(due, now, offset_minutes, language)))
+        .unwrap_or_default();
+    let start = if standing == Standing::ToStart {
+        format!("<button type=\"button\" id=\"start\" class=\"secondary\">{}</button>", c.started)
+    } else {
+        String::new()
+    };
+    let finish = if matches!(standing, Standing::ToStart | Standing::Working) {
+        format!(
+            "<form id=\"done\" class=\"card\" novalidate><label for=\"notes\">{what}</label>\
+             <textarea id=\"notes\" name=\"notes\" maxlength=\"{MAX_FEEDBACK_CHARS}\"></textarea>\
+             <button type=\"submit\">{completed}</button></form>",
+            what = c.what_was_done,
+            completed = c.completed,
+        )
+    } else {
+        String::new()
+    };
+    let acting = !start.is_empty() || !finish.is_empty();
+    let status = if acting { "<p id=\"status\" class=\"status\" role=\"status\"></p>" } else { "" };
+    let body = format!(
+        "<div class=\"card\"><p class=\"stage\" id=\"stage\" data-standing=\"{standing}\">{heading}</p><p>{said}</p></div>\
+         <div class=\"card\"><strong>{title}</strong><p>{description}</p>{due}</div>{start}{finish}{status}",
+        standing = standing.as_str(),
+        title = escape(&order.title),
+        description = escape(&order.description),
+    );
+    document(w, c.title, &link.place, &body, "", if acting { CONTRACTOR_SCRIPT } else { "" })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! What the server keeps of public reports: tracking links, each order's reporter (their
-//! address, for spam), and the addresses whose reports were spam.
+//! address, for spam), and the addresses whose reports were spam; and contractors' links.
 //!
 //! A tracking link's token is never stored: its SHA-256 is the key, so a copy of the
 //! database (a backup) opens no tracking page.
@@ -53,6 +53,7 @@ pub struct PublicStore {
     tracks: sled::Tree,
     orders: sled::Tree,
     strikes: sled::Tree,
+    contracted: sled::Tree,
 }
 
 fn token_key(token: &str) -> [u8; 32] {
@@ -65,6 +66,7 @@ impl PublicStore {
             tracks: storage.tree(trees::PUBLIC_TRACKS)?,
             orders: storage.tree(trees::PUBLIC_ORDERS)?,
             strikes: storage.tree(trees::PUBLIC_STRIKES)?,
+            contracted: storage.tree(trees::CONTRACTOR_LINKS)?,
         })
     }
 
@@ -76,6 +78,16 @@ impl PublicStore {
     pub fn track(&self, token: &str) -> anyhow::Result<Option<Track>> {
         let Some(value) = self.tracks.get(token_key(token))? else { return Ok(None) };
         Ok(Some(serde_json::from_slice(&value).context("a tracking link does not read")?))
+    }
+
+    pub fn add_contracted(&self, token: &str, link: &super::contractor::Contracted) -> anyhow::Result<()> {
+        self.contracted.insert(token_key(token), serde_json::to_vec(link)?).context("cannot keep a contractor's link")?;
+        Ok(())
+    }
+
+    pub fn contracted(&self, token: &str) -> anyhow::Result<Option<super::contractor::Contracted>> {
+        let Some(value) = self.contracted.get(token_key(token))? else { return Ok(None) };
+        Ok(Some(serde_json::from_slice(&value).context("a contractor's link does not read")?))
     }
 
     pub fn add_order(&self, document: &DocumentId, order: &PublicOrder) -> anyhow::Result<()> {

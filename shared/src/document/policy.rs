@@ -466,7 +466,7 @@ fn work_order(context: &Context<'_>, write: &Write) -> Result<(), Refusal> {
             };
             match kind.as_str() {
                 "reported" => context.fixed(write),
-                "assigned" => context.allow(manager, "dispatch an order"),
+                "assigned" | "contracted" => context.allow(manager, "dispatch an order"),
                 "resolved" => context.allow(manager, "resolve a flag"),
                 "acknowledged" | "started" | "paused" | "completed" => context.allow(manager || role == Technician, "work an order"),
                 "verified" | "reopened" | "cancelled" => {

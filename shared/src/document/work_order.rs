@@ -174,6 +174,11 @@ pub enum EventKind {
     Assigned {
         assignee: Username,
     },
+    /// Given to a contractor (a vendor of the site's catalog) instead of a technician; the
+    /// contractor's own steps come through their link, under [`CONTRACTOR`].
+    Contracted {
+        vendor: EntryId,
+    },
     Acknowledged,
     Started,
     Paused {
@@ -204,6 +209,7 @@ impl EventKind {
         match self {
             EventKind::Reported => "reported",
             EventKind::Assigned { .. } => "assigned",
+            EventKind::Contracted { .. } => "contracted",
             EventKind::Acknowledged => "acknowledged",
             EventKind::Started => "started",
             EventKind::Paused { .. } => "paused",
@@ -305,6 +311,8 @@ pub enum FlagProblem {
 pub struct State {
     pub status: Status,
     pub assignee: Option<Username>,
+    /// The contractor the order is given to, instead of a technician.
+    pub vendor: Option<EntryId>,
     pub reported_at: Timestamp,
     /// First acknowledgement or start.
     pub first_response_at: Option<Timestamp>,
@@ -340,6 +348,7 @@ pub fn fold(reported_at: Timestamp, events: &[Event]) -> State {
     let mut state = State {
         status: Status::Reported,
         assignee: None,
+        vendor: None,
         reported_at,
         first_response_at: None,
         completed_at: None,
@@ -365,15 +374,26 @@ pub fn fold(reported_at: Timestamp, events: &[Event]) -> State {
                 let allowed = matches!(status, Reported | Assigned | Acknowledged | InProgress | Paused | Reopened);
                 if allowed {
                     state.assignee = Some(assignee.clone());
+                    state.vendor = None;
+                    state.status = Assigned;
+                }
+                allowed
+            }
+            EventKind::Contracted { vendor } => {
+                let allowed = matches!(status, Reported | Assigned | Acknowledged | InProgress | Paused | Reopened);
+                if allowed {
+                    state.vendor = Some(vendor.clone());
+                    state.assignee = None;
                     state.status = Assigned;
                 }
                 allowed
             }
             EventKind::Acknowledged => transition(&mut state, &[Assigned], Acknowledged),
             EventKind::Started => {
-                // A technician may take an unassigned fault on the spot: it becomes theirs.
+                // A technician may take an unassigned fault on the spot: it becomes theirs
+                // (a contractor's start leaves it the contractor's).
                 let allowed = transition(&mut state, &[Reported, Assigned, Acknowledged, Paused, Reopened], InProgress);
-                if allowed && state.assignee.is_none() {
+                if allowed && state.assignee.is_none() && state.vendor.is_none() {
                     state.assignee = Some(event.user.clone());
                 }
                 allowed
@@ -494,6 +514,8 @@ pub struct Invoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     Assign,
+    /// Give it to a contractor instead of a technician.
+    Contract,
     Acknowledge,
     Start,
     Pause,
@@ -530,6 +552,10 @@ enum Origin<'a> {
 
 /// The user name preventive orders and meters' alarms are created under.
 pub const PLANNER: &str = "planner";
+
+/// The user name a contractor's steps are recorded under, through the link the server
+/// gives them (no account may have it; the order's `vendor` says which contractor).
+pub const CONTRACTOR: &str = "contractor";
 
 /// Everything a work order holds, read in one go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -570,7 +596,8 @@ impl WorkOrderView {
         let state = self.state();
         let manager = matches!(role, Role::Manager | Role::Admin);
         let mine = state.assignee.as_ref() == Some(user);
-        let free = state.assignee.is_none();
+        // Given to a contractor, it is theirs to work: a technician does not take it.
+        let free = state.assignee.is_none() && state.vendor.is_none();
         let technician = role == Role::Technician;
         let requester = &self.header.created_by == user;
         let mut actions = Vec::new();
@@ -581,6 +608,7 @@ impl WorkOrderView {
         };
         let open = state.status.is_open();
         offer(manager && open, Action::Assign);
+        offer(manager && open, Action::Contract);
         offer((technician || manager) && mine && state.status == Assigned, Action::Acknowledge);
         offer(
             (technician || manager) && (mine || free) && matches!(state.status, Reported | Assigned | Acknowledged | Paused | Reopened),
@@ -1037,6 +1065,7 @@ impl WorkOrder {
         match kind {
             EventKind::Reported | EventKind::Acknowledged | EventKind::Started => {}
             EventKind::Assigned { assignee } => put(&mut self.doc, &event, "assignee", assignee.as_str()),
+            EventKind::Contracted { vendor } => put(&mut self.doc, &event, "vendor", vendor.as_str()),
             EventKind::Paused { reason } | EventKind::Reopened { reason } | EventKind::Cancelled { reason } => {
                 put(&mut self.doc, &event, "reason", reason.as_str());
             }
@@ -1098,6 +1127,7 @@ fn read_event(id: EntryId, event: &Fields<'_>) -> Result<Event, DocumentError> {
     let kind = match event.str("kind")?.as_str() {
         "reported" => EventKind::Reported,
         "assigned" => EventKind::Assigned { assignee: event.user("assignee")? },
+        "contracted" => EventKind::Contracted { vendor: event.id("vendor")? },
         "acknowledged" => EventKind::Acknowledged,
         "started" => EventKind::Started,
         "paused" => EventKind::Paused { reason: event.str("reason")? },
@@ -1287,6 +1317,39 @@ mod reading {
         assert_eq!((view.comments[1].text.as_str(), view.comments[1].photo.as_ref()), ("阀门已关闭", None));
     }
 
+    /// Given to a contractor, the order is theirs: technicians are offered no step, the
+    /// contractor's start does not make it anyone's, and giving it to a technician after
+    /// takes it back.
+    #[test]
+    fn an_order_given_to_a_contractor_is_theirs_until_given_to_a_technician() {
+        let at = |user: &str, millis: i64| Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(millis));
+        let new = NewWorkOrder {
+            site: SiteId::parse("hq").unwrap(),
+            title: "电梯困人".into(),
+            description: String::new(),
+            location: "hq-a".into(),
+            asset: None,
+            category: Category::Other,
+            priority: Priority::Urgent,
+            due_at: None,
+            source: None,
+        };
+        let mut order = WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &at("inspector", 0)).unwrap();
+        let lifts = EntryId::parse("lifts").unwrap();
+        order.record(&EntryId::parse("e2").unwrap(), &EventKind::Contracted { vendor: lifts.clone() }, &at("manager", 10));
+        let (tech, manager) = (Username::parse("tech").unwrap(), Username::parse("manager").unwrap());
+        let view = order.read().unwrap();
+        assert_eq!((view.state().status, view.state().vendor.as_ref(), view.state().assignee), (Status::Assigned, Some(&lifts), None));
+        assert_eq!(view.actions(&tech, Role::Technician), [], "a technician does not take a contractor's work");
+        assert!(view.actions(&manager, Role::Manager).contains(&Action::Assign));
+        order.record(&EntryId::parse("e3").unwrap(), &EventKind::Started, &at(CONTRACTOR, 20));
+        let state = order.read().unwrap().state();
+        assert_eq!((state.status, state.assignee, state.first_response_at), (Status::InProgress, None, Some(Timestamp::from_millis(20))));
+        order.record(&EntryId::parse("e4").unwrap(), &EventKind::Assigned { assignee: tech.clone() }, &at("manager", 30));
+        let state = order.read().unwrap().state();
+        assert_eq!((state.status, state.assignee.as_ref(), state.vendor), (Status::Assigned, Some(&tech), None));
+    }
+
     #[test]
     fn out_of_range_values_written_by_another_client_are_typed_errors() {
         let edit = Edit::new(Username::parse("manager").unwrap(), Timestamp::from_millis(0));
@@ -1413,7 +1476,7 @@ mod workflow {
         let mut order = WorkOrder::report(ActorId::from([1; 16]), &new, &EntryId::parse("e1").unwrap(), &edit("inspector", 1_000)).unwrap();
         let offered = |order: &WorkOrder, name: &str, role: Role| order.read().unwrap().actions(&user(name), role);
         use Action::*;
-        assert_eq!(offered(&order, "manager", Role::Manager), [Assign, Start, Cancel, MergeInto]);
+        assert_eq!(offered(&order, "manager", Role::Manager), [Assign, Contract, Start, Cancel, MergeInto]);
         assert_eq!(offered(&order, "tech", Role::Technician), [Start]);
         assert_eq!(offered(&order, "inspector", Role::Inspector), [Cancel]);
         assert_eq!(offered(&order, "store", Role::Storekeeper), []);

@@ -229,6 +229,14 @@ fn an_order_speaks_for_its_sender_and_dispatch_is_a_managers() {
     let self_dispatched = attempt(&stored, "inspector", Role::Inspector, assign("inspector"));
     assert!(matches!(self_dispatched, Err(Refusal::Role { .. })), "{self_dispatched:?}");
     assert_eq!(attempt(&stored, "manager", Role::Manager, assign("manager")), Ok(()));
+    let contract = |by: &'static str| {
+        move |doc: &mut AutoCommit| {
+            WorkOrder::edit_in(doc, |order| order.record(&id("e2"), &EventKind::Contracted { vendor: id("lifts") }, &edit(by))).unwrap();
+        }
+    };
+    let self_contracted = attempt(&stored, "tech", Role::Technician, contract("tech"));
+    assert!(matches!(self_contracted, Err(Refusal::Role { .. })), "only a manager gives work to a contractor: {self_contracted:?}");
+    assert_eq!(attempt(&stored, "manager", Role::Manager, contract("manager")), Ok(()));
     let started = attempt(&stored, "tech", Role::Technician, |doc| {
         WorkOrder::edit_in(doc, |order| order.record(&id("e3"), &EventKind::Started, &edit("tech"))).unwrap();
     });

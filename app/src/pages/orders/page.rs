@@ -39,11 +39,19 @@ struct Line {
     kind: &'static str,
 }
 
-fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
+/// A contractor of the site's catalog by name (its id while the catalog is not here).
+fn vendor_name(catalog: Option<&CatalogView>, vendor: &EntryId) -> String {
+    catalog
+        .and_then(|catalog| catalog.vendors.iter().find(|known| &known.id == vendor))
+        .map_or_else(|| vendor.to_string(), |known| known.name.clone())
+}
+
+fn event_words(texts: &Texts, kind: &EventKind, people: &[Person], catalog: Option<&CatalogView>) -> String {
     let name = |user: &Username| display_name(people, user.as_str());
     match kind {
         EventKind::Reported => texts.event_reported.to_owned(),
         EventKind::Assigned { assignee } => texts.event_assigned.replace("{}", &name(assignee)),
+        EventKind::Contracted { vendor } => texts.event_contracted.replace("{}", &vendor_name(catalog, vendor)),
         EventKind::Acknowledged => texts.event_acknowledged.to_owned(),
         EventKind::Started => texts.event_started.to_owned(),
         EventKind::Paused { reason } => format!("{}: {reason}", texts.event_paused),
@@ -60,6 +68,7 @@ fn event_words(texts: &Texts, kind: &EventKind, people: &[Person]) -> String {
 fn action_name(action: Action) -> &'static str {
     match action {
         Action::Assign => "assign",
+        Action::Contract => "contract",
         Action::Acknowledge => "acknowledge",
         Action::Start => "start",
         Action::Pause => "pause",
@@ -74,6 +83,7 @@ fn action_name(action: Action) -> &'static str {
 fn action_label(texts: &Texts, action: Action) -> &'static str {
     match action {
         Action::Assign => texts.action_assign,
+        Action::Contract => texts.action_contract,
         Action::Acknowledge => texts.action_acknowledge,
         Action::Start => texts.action_start,
         Action::Pause => texts.action_pause,
@@ -240,7 +250,8 @@ pub fn OrderPage() -> impl IntoView {
                 <StepButtons id=id state=state actions=actions open_form=open_form error=error />
                 {action_form}
                 {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                <Flags id=id order=order state=state people=people role=role error=error />
+                <Flags id=id order=order state=state people=people catalog=catalog role=role error=error />
+                <ContractorLink id=id state=state catalog=catalog role=role />
                 <section class="card" aria-labelledby="timeline">
                     <h2 id="timeline">{texts.timeline}</h2>
                     <Timeline order=order catalog=catalog people=people />
@@ -272,6 +283,19 @@ fn OrderFacts(
         let language = language.get();
         let order = order.get()?;
         let assignee = state.with(|state| state.as_ref().and_then(|state| state.assignee.clone()));
+        // Given to a contractor: who, and how to reach them.
+        let vendor = state.with(|state| state.as_ref().and_then(|state| state.vendor.clone())).map(|vendor| {
+            let shown = catalog.with(|catalog| {
+                catalog.as_deref().and_then(|catalog| catalog.vendors.iter().find(|known| known.id == vendor)).map(|known| {
+                    [known.name.clone(), known.contact.clone(), known.phone.clone()]
+                        .into_iter()
+                        .filter(|part| !part.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+            });
+            (vendor.to_string(), shown.unwrap_or_else(|| vendor.to_string()))
+        });
         let (place, asset) = catalog.with(|catalog| {
             let catalog = catalog.as_deref();
             let place = catalog
@@ -307,7 +331,10 @@ fn OrderFacts(
             {asset.map(|asset| view! { <dt>{texts.asset}</dt><dd>{asset}</dd> })}
             <dt>{texts.category_label}</dt><dd>{texts.category(order.category)}</dd>
             <dt>{texts.reported_by}</dt><dd>{reporter}</dd>
-            <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd>
+            {match vendor {
+                Some(vendor) => view! { <dt>{texts.contractor}</dt><dd data-vendor=vendor.0>{vendor.1}</dd> }.into_any(),
+                None => view! { <dt>{texts.assignee}</dt><dd data-assignee=assignee.as_ref().map(ToString::to_string).unwrap_or_default()>{assignee.as_ref().map(|user| name(user.as_str())).unwrap_or_else(|| "—".to_owned())}</dd> }.into_any(),
+            }}
             <dt>{texts.due}</dt><dd>{order.due_at.map(|due| crate::i18n::due_words(due, language)).unwrap_or_else(|| "—".to_owned())}</dd>
             {order.duplicate_of.clone().map(|original| {
                 let link = DocumentId::parse(&original).map(|original| format!("/orders/{original}")).unwrap_or_default();
@@ -380,6 +407,7 @@ fn Flags(
     order: Memo<Option<Arc<WorkOrderView>>>,
     state: Memo<Option<State>>,
     people: Memo<Vec<Person>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
     role: Memo<Option<Role>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
@@ -399,7 +427,7 @@ fn Flags(
                     let what = match (&flag.problem, event) {
                         (FlagProblem::IllegalTransition { .. }, Some(event)) => texts
                             .flag_illegal
-                            .replace("{event}", &event_words(texts, &event.kind, people))
+                            .replace("{event}", &event_words(texts, &event.kind, people, catalog.get().as_deref()))
                             .replace("{user}", &name(event.user.as_str()))
                             .replace("{status}", texts.status(flag.status)),
                         (FlagProblem::DuplicateReport, _) => texts.flag_duplicate_report.to_owned(),
@@ -462,14 +490,27 @@ fn Timeline(order: Memo<Option<Arc<WorkOrderView>>>, catalog: Memo<Option<Arc<Ca
         let (texts, language) = (texts.get(), language.get());
         let order = order.get()?;
         let people = people.get();
-        let name = |user: &str| display_name(&people, user);
+        // A contractor's steps under the name of the contractor the order was last given to.
+        let contractor = order
+            .events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::Contracted { vendor } => Some((event.at, vendor)),
+                _ => None,
+            })
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, vendor)| vendor_name(catalog.get().as_deref(), vendor));
+        let name = |user: &str| match (&contractor, user == shared::document::work_order::CONTRACTOR) {
+            (Some(contractor), true) => contractor.clone(),
+            _ => display_name(&people, user),
+        };
         let mut lines: Vec<Line> = order
             .events
             .iter()
             .map(|event| Line {
                 at: event.at,
                 user: event.user.to_string(),
-                what: event_words(texts, &event.kind, &people),
+                what: event_words(texts, &event.kind, &people, catalog.get().as_deref()),
                 photo: None,
                 kind: event.kind.name(),
             })
@@ -530,6 +571,7 @@ fn ActionForm(
     let step = Step { replica: use_replica(), current: use_session(), order, action, error: RwSignal::new(None), on_done };
     match action {
         Action::Assign => view! { <AssignForm step=step priority=view.priority people=people /> }.into_any(),
+        Action::Contract => view! { <ContractForm step=step view=view catalog=catalog /> }.into_any(),
         Action::Pause | Action::Reopen | Action::Cancel => view! { <ReasonForm step=step /> }.into_any(),
         Action::Complete => view! { <CompleteForm step=step catalog=catalog /> }.into_any(),
         Action::Verify => view! { <VerifyForm step=step /> }.into_any(),
@@ -672,6 +714,118 @@ fn AssignForm(step: Step, priority: Priority, people: Memo<Vec<Person>>) -> impl
         </label>
     };
     step.form(fields, submit)
+}
+
+/// Giving the order to a contractor: one of the site's vendors, those of its trade first.
+#[component]
+fn ContractForm(step: Step, view: Arc<WorkOrderView>, catalog: Memo<Option<Arc<CatalogView>>>) -> impl IntoView {
+    let texts = use_texts().get_untracked();
+    let choice = RwSignal::new(String::new());
+    let trade = view.category.as_str();
+    let vendors = move || {
+        let mut vendors = catalog.with(|catalog| catalog.as_ref().map(|catalog| catalog.vendors.clone()).unwrap_or_default());
+        vendors.sort_by(|a, b| (a.trade != trade, &a.name).cmp(&(b.trade != trade, &b.name)));
+        vendors
+            .into_iter()
+            .map(|vendor| {
+                let id = vendor.id.to_string();
+                let label = if vendor.phone.is_empty() { vendor.name.clone() } else { format!("{} · {}", vendor.name, vendor.phone) };
+                view! { <option value=vendor.id.to_string() selected=move || choice.with(|chosen| *chosen == id)>{label}</option> }
+            })
+            .collect_view()
+    };
+    let submit = move || {
+        let chosen = choice.get_untracked();
+        step.take(move |session| async move {
+            let vendor = EntryId::parse(&chosen).map_err(|_| AppError::Invalid(texts.choose_contractor.to_owned()))?;
+            step.record(&session, EventKind::Contracted { vendor }, |_, _| Ok(())).await
+        });
+    };
+    let fields = view! {
+        <label>
+            <span>{texts.contractor}</span>
+            <select name="vendor" on:change=move |event| choice.set(event_target_value(&event))>
+                <option value="">"—"</option>
+                {vendors}
+            </select>
+        </label>
+    };
+    step.form(fields, submit)
+}
+
+/// The link a contractor works the order by, without an account: for managers, once the
+/// order is given to a contractor. The server makes it (online only), the same each time.
+#[component]
+fn ContractorLink(
+    id: DocumentId,
+    state: Memo<Option<State>>,
+    catalog: Memo<Option<Arc<CatalogView>>>,
+    role: Memo<Option<Role>>,
+) -> impl IntoView {
+    let texts = use_texts();
+    let current = use_session();
+    let link = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<String>);
+    let copied = RwSignal::new(false);
+    let vendor = Memo::new(move |_| {
+        state.with(|state| state.as_ref().filter(|state| state.status.is_open()).and_then(|state| state.vendor.clone()))
+    });
+    let fetch = move |_| {
+        let Some(session) = current.session.get_untracked() else { return };
+        spawn_local(async move {
+            // Refused while the order's change is still on its way to the server: said, and
+            // the button stays for another try.
+            match crate::server::contractor_link(&session.token, id).await {
+                Ok(path) => {
+                    let origin = web_sys::window().and_then(|window| window.location().origin().ok()).unwrap_or_default();
+                    failure.set(None);
+                    link.set(Some(format!("{origin}{path}")));
+                }
+                Err(error) => failure.set(Some(error.to_string())),
+            }
+        });
+    };
+    // The clipboard answers only on HTTPS or this machine; elsewhere the link is selected
+    // for the person to copy.
+    let field = NodeRef::<leptos::html::Input>::new();
+    let copy = move |_| {
+        let Some(url) = link.get_untracked() else { return };
+        let Some(window) = web_sys::window() else { return };
+        let writing = window.navigator().clipboard().write_text(&url);
+        spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(writing).await {
+                Ok(_) => copied.set(true),
+                Err(_) => {
+                    if let Some(input) = field.get_untracked() {
+                        input.select();
+                    }
+                }
+            }
+        });
+    };
+    move || {
+        let texts = texts.get();
+        let vendor = vendor.get().filter(|_| role.get().is_some_and(Role::manages))?;
+        let name = vendor_name(catalog.get().as_deref(), &vendor);
+        Some(view! {
+            <section class="card" aria-labelledby="contractor-link" data-card="contractor-link">
+                <h2 id="contractor-link">{texts.contractor_link}</h2>
+                <p>{name}</p>
+                <p class="muted">{texts.contractor_link_hint}</p>
+                {move || failure.get().map(|error| view! { <p class="error" role="alert">{error}</p> })}
+                {move || match link.get() {
+                    None => view! { <button type="button" data-action="contractor-link" on:click=fetch>{texts.get_link}</button> }.into_any(),
+                    Some(url) => view! {
+                        <div class="form">
+                            <input readonly name="contractor-link" node_ref=field prop:value=url.clone() on:focus=move |_| { if let Some(input) = field.get_untracked() { input.select(); } } />
+                            <button type="button" class="primary" data-action="copy-link" on:click=copy>{move || if copied.get() { texts.link_copied } else { texts.copy_link }}</button>
+                        </div>
+                    }
+                    .into_any(),
+                }}
+            </section>
+        })
+    }
 }
 
 /// Pausing, reopening or cancelling: the reason, which each needs.
