@@ -1,18 +1,75 @@
 //! Failures that never end silently: a failed item is followed up before the round is
 //! submitted — a hazard, or "no action needed" with the reason — and a manager can still
-//! raise a hazard for it afterwards. A round started by mistake is discarded.
+//! raise a hazard for it afterwards. A round started by mistake is discarded. A reading a
+//! round takes of a meter's item becomes the meter's reading.
 
 use serde_json::json;
 
 use super::{PATIENCE, TINY_PNG, answer, built_dist, phone, press, read_out, screenshot, tap, type_into, wait_for_element};
 use crate::support::{TestServer, wait_for};
 
+/// The administrator's phone puts a temperature meter on the store's switchboard, read by
+/// the electrical round's cabinet-temperature item, through a native client.
+async fn a_meter_on_the_stores_cabinet(server: &TestServer) {
+    use shared::document::EntryId;
+    use shared::document::catalog::{Asset, Meter, MeterKind, RoundItem, SiteCatalog};
+    use shared::protocol::PeerId;
+    use shared::protocol::client::{Client, ClientConfig, SyncStatus};
+    use shared::quantity::Quantity;
+    use tests::native_client::{now, sync_until};
+
+    let catalog_id = crate::support::catalog_of(server, "hq");
+    let mut admin = Client::new(ClientConfig::new(PeerId("phone-admin".to_owned())), now());
+    admin.request_document(catalog_id);
+    let synced = |client: &Client| client.status(&catalog_id) == Some(SyncStatus::Synced);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+    let electrical = SiteCatalog::read_doc(admin.document(&catalog_id).unwrap())
+        .unwrap()
+        .templates
+        .iter()
+        .find(|template| template.category == "electrical")
+        .map(|template| template.document.clone())
+        .unwrap();
+    let id = |text: &str| EntryId::parse(text).unwrap();
+    let asset = Asset {
+        id: id("pd-store"),
+        name: "仓库配电柜".into(),
+        asset_type: "switchboard".into(),
+        tag: "PD-HQ-S".into(),
+        place: Some(id("store")),
+        installed_at: None,
+    };
+    let meter = Meter {
+        id: id("store-cabinet"),
+        name: "仓库配电柜温度".into(),
+        asset: id("pd-store"),
+        kind: MeterKind::Reading,
+        unit: "°C".into(),
+        tag: "M-HQ-S1".into(),
+        low: None,
+        high: Some(Quantity::units(60)),
+        alarm_after: None,
+        usage_limit: None,
+        round_item: Some(RoundItem { template: electrical, item: id("cabinet-temperature") }),
+    };
+    SiteCatalog::edit_in(admin.document_mut(&catalog_id).unwrap(), |catalog| {
+        let edit = crate::sync::edit("admin");
+        catalog.put_asset(&asset, &edit).unwrap();
+        catalog.put_meter(&meter, &edit).unwrap();
+    })
+    .unwrap();
+    admin.handle_local_change(&catalog_id);
+    sync_until(&mut admin, &server.sync_url("admin"), PATIENCE, synced).await.unwrap();
+}
+
+/// Also: a reading the round takes of a meter's item is recorded as the meter's reading.
 #[tokio::test]
 async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_hazard_after() {
     use fantoccini::Locator::Css;
     use shared::document::work_order::{Category, WorkOrder};
 
     let server = TestServer::start(&built_dist()).await;
+    a_meter_on_the_stores_cabinet(&server).await;
     let inspector = phone(&server, "inspector", "李安全员").await;
     let manager = phone(&server, "manager", "王经理").await;
     inspector.client.goto(&server.url("/rounds")).await.unwrap();
@@ -92,6 +149,21 @@ async fn a_failure_is_followed_up_before_submitting_and_a_manager_may_raise_a_ha
     inspector.wait_for_prefix("[data-round=submitted]", "Submitted by 李安全员 at ").await;
     inspector.wait_for_text(".round-place [data-state]", "Synced").await;
     let round = inspector.evaluate("return location.pathname").await;
+    // The cabinet's 40 °C is the store meter's reading, taken on this round, once synced.
+    let round_url = format!("automerge:{}", round.as_str().unwrap().trim_start_matches("/rounds/"));
+    let reading = wait_for("the round's meter reading on the server", PATIENCE, || async {
+        let doc = server.state.documents.load(&crate::support::catalog_of(&server, "hq")).unwrap()?;
+        let catalog = shared::document::catalog::SiteCatalog::read_doc(&doc).ok()?;
+        catalog.readings.iter().find(|reading| reading.meter.as_str() == "store-cabinet").cloned()
+    })
+    .await;
+    assert_eq!(
+        (reading.value, reading.round.as_deref(), reading.user.as_str()),
+        (shared::quantity::Quantity::units(40), Some(round_url.as_str()), "inspector")
+    );
+    inspector.client.goto(&server.url("/meters/hq/store-cabinet")).await.unwrap();
+    wait_for_element(&inspector, "[data-reading] a[href^='/rounds/']").await;
+    inspector.client.back().await.unwrap();
 
     // The manager disagrees: a hazard after all, raised from the submitted round.
     manager.client.goto(&server.url(round.as_str().unwrap())).await.unwrap();
