@@ -60,7 +60,17 @@ pub(super) fn Meters(editing: Editing) -> impl IntoView {
             Ok(values) => values,
             Err(field) => return editing.fail_at(field, texts.number_needed),
         };
-        let after = alarm_after.get_untracked().trim().parse::<u32>().ok();
+        if let (Some(low), Some(high)) = (low_limit, high_limit)
+            && high < low
+        {
+            return editing.fail_at("meter_high", texts.limits_order);
+        }
+        let after_text = alarm_after.get_untracked().trim().to_owned();
+        let after = match after_text.parse::<u32>() {
+            _ if after_text.is_empty() => None,
+            Ok(after) if (1..=shared::document::catalog::MAX_ALARM_AFTER).contains(&after) => Some(after),
+            _ => return editing.fail_at("meter_alarm_after", texts.alarm_range),
+        };
         let round = round_item.get_untracked();
         let round = round.split_once('|').and_then(|(template, item)| {
             Some(RoundItem { template: template.to_owned(), item: shared::document::EntryId::parse(item).ok()? })
@@ -210,6 +220,7 @@ pub(super) fn Meters(editing: Editing) -> impl IntoView {
                         <label>
                             <span>{move || texts.get().alarm_after}</span>
                             <input name="alarm_after" inputmode="numeric" prop:value=alarm_after on:input=move |event| alarm_after.set(event_target_value(&event)) />
+                            {editing.error_at("meter_alarm_after")}
                         </label>
                         <label>
                             <span>{move || texts.get().round_item}</span>

@@ -8,7 +8,7 @@
 mod texts;
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -18,7 +18,7 @@ use shared::directory::{Role, SiteId};
 use shared::document::catalog::{CatalogView, Meter, MeterKind, Per, Reading, SiteCatalog};
 use shared::document::inspection::InspectionView;
 use shared::document::work_order::WorkOrder;
-use shared::document::{DocumentType, Edit};
+use shared::document::{DocumentType, Edit, EntryId};
 use shared::meter::{Streak, Usage, alarms, round_readings, series, streaks};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
@@ -267,7 +267,9 @@ fn ReadingForm(site: String, meter: Memo<Option<Meter>>) -> impl IntoView {
         event.prevent_default();
         let texts = texts.get_untracked();
         let (Some(session), Some(meter)) = (current.session.get_untracked(), meter.get_untracked()) else { return };
-        let Ok(reading) = value.get_untracked().trim().replace(',', ".").parse::<Quantity>() else {
+        // A number, and one a meter could show (the catalog refuses beyond a billion).
+        let parsed = value.get_untracked().trim().replace(',', ".").parse::<Quantity>().ok();
+        let Some(reading) = parsed.filter(|reading| reading.thousandths().abs() <= 1_000_000_000_000) else {
             outcome.set(Some((false, texts.value_needed.to_owned())));
             return;
         };
@@ -558,6 +560,8 @@ pub async fn record_round_readings(
 thread_local! {
     /// Alarms being raised right now, so a second pass does not raise them again.
     static UNDER_WAY: RefCell<BTreeSet<DocumentId>> = const { RefCell::new(BTreeSet::new()) };
+    /// The copy of each site's catalog last looked at for alarms.
+    static LOOKED_AT: RefCell<BTreeMap<String, usize>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// How long after the reading that made a run long enough its order is still raised by a
@@ -578,8 +582,23 @@ pub fn MeterAlarms() -> impl IntoView {
         let at = now();
         for site in session.sites.iter().filter(|site| reads_meters(site.role)) {
             let Some(catalog) = catalog_of(&session, &site.id).and_then(|id| read_catalog(replica, &id)) else { continue };
-            for meter in catalog.meters.iter().filter(|meter| meter.alarm_after.is_some()) {
-                for alarm in alarms(meter, &series(&meter.id, &catalog.readings)) {
+            // Looked at once per change of the catalog, not at every document's sync.
+            let seen = Arc::as_ptr(&catalog) as usize;
+            if LOOKED_AT.with_borrow_mut(|looked_at| looked_at.insert(site.id.to_string(), seen) == Some(seen)) {
+                continue;
+            }
+            let watched: Vec<&Meter> = catalog.meters.iter().filter(|meter| meter.alarm_after.is_some()).collect();
+            if watched.is_empty() {
+                continue;
+            }
+            let mut readings: BTreeMap<&EntryId, Vec<&Reading>> = BTreeMap::new();
+            for reading in &catalog.readings {
+                readings.entry(&reading.meter).or_default().push(reading);
+            }
+            for meter in watched {
+                let mut series = readings.remove(&meter.id).unwrap_or_default();
+                series.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+                for alarm in alarms(meter, &series) {
                     if alarm.raised_by.at < at.minus(ALARM_REACH) {
                         continue;
                     }

@@ -69,6 +69,8 @@ pub struct MeterTexts {
     pub name_needed: &'static str,
     pub asset_needed: &'static str,
     pub number_needed: &'static str,
+    pub limits_order: &'static str,
+    pub alarm_range: &'static str,
     pub remove: &'static str,
 }
 }
@@ -125,6 +127,8 @@ const CHINESE: MeterTexts = MeterTexts {
     name_needed: "请填写仪表名称。",
     asset_needed: "请选择所属设备。",
     number_needed: "请输入数字，例如 12.5。",
+    limits_order: "上限不能低于下限。",
+    alarm_range: "请输入 1 到 30 之间的次数。",
     remove: "删除",
 };
 
@@ -180,6 +184,8 @@ const ENGLISH: MeterTexts = MeterTexts {
     name_needed: "Give the meter a name.",
     asset_needed: "Choose the asset it is on.",
     number_needed: "Enter a number, e.g. 12.5.",
+    limits_order: "The high limit cannot be below the low one.",
+    alarm_range: "Enter a count from 1 to 30.",
     remove: "Remove",
 };
 

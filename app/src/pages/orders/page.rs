@@ -781,6 +781,10 @@ fn ContractorLink(
                     failure.set(None);
                     link.set(Some(format!("{origin}{path}")));
                 }
+                // 409: the server does not see the order given to a contractor yet.
+                Err(AppError::Refused(refused)) if refused.code == "exists" => {
+                    failure.set(Some(use_texts().get_untracked().contractor_link_not_yet.to_owned()));
+                }
                 Err(error) => failure.set(Some(error.to_string())),
             }
         });
