@@ -177,6 +177,8 @@ async fn the_demo_catalogs_have_tagged_assets_and_scheduled_rounds() {
                 ("XF-HQ-001", "extinguisher", "admin-1f"),
                 ("XF-HQ-002", "extinguisher", "admin-1f"),
                 ("KT-HQ-101", "air_conditioner", "admin-101"),
+                ("PD-HQ-A", "switchboard", "admin-building"),
+                ("BX-HQ-C1", "refrigerator", "canteen"),
             ][..],
             &[
                 ("fire_safety", "admin-building", Every::Days(1)),

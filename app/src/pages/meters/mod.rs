@@ -465,7 +465,10 @@ fn Runs(meter: Memo<Option<Meter>>, readings: Memo<Vec<Reading>>, site: String) 
                     let id = WorkOrder::alarm_id(&site_id, &meter.id, &run.first().id);
                     view! { <a href=format!("/orders/{id}") data-action="alarm-order">{texts.order_raised}</a> }
                 });
-                let when = format!("{} – {}", moment(run.first().at, language.get()), moment(run.last().at, language.get()));
+                let when = match run.readings.len() {
+                    1 => moment(run.first().at, language.get()),
+                    _ => format!("{} – {}", moment(run.first().at, language.get()), moment(run.last().at, language.get())),
+                };
                 view! {
                     <li class="order-line" data-run=run.first().id.to_string()>
                         <span>{texts.run_of.replace("{}", &run.readings.len().to_string())}</span>
