@@ -1,5 +1,5 @@
 //! `GET /api/sites/{site}/labels.svg`: a printable A4 sheet of QR labels for a site's
-//! places and assets, read from the site's catalog.
+//! places, assets and meters, read from the site's catalog.
 //!
 //! Each label is a QR code of the URL that opens the place or asset in the app,
 //! `https://HOST/l/<code>` (`--public-url`, else the address the sheet was asked at), so a
@@ -14,10 +14,12 @@
 //! pages does not reliably break into pages when printed.)
 //!
 //! The query:
-//! - `places=id,id` and/or `assets=id,id`: exactly these labels, places first, each list
-//!   in its order; an id named twice prints twice (a room with two doors).
-//! - neither: every building, room and area (floors have no door to label) sorted by
-//!   code, then every asset sorted by tag; entries without a code are left out.
+//! - `places=id,id`, `assets=id,id` and/or `meters=id,id`: exactly these labels, places
+//!   first, then assets, then meters, each list in its order; an id named twice prints
+//!   twice (a room with two doors). A meter's label opens it to enter a reading.
+//! - none: every building, room and area (floors have no door to label) sorted by
+//!   code, then every asset sorted by tag; entries without a code are left out (meters
+//!   only when named).
 //! - `page=n`, from 1 (default 1).
 //! - `token=…`, which the [`LinkSession`] extractor takes like a bearer header, so a plain
 //!   link opens the sheet.
@@ -36,7 +38,7 @@ use axum::routing::get;
 use qrcode::{Color, QrCode};
 use serde::Deserialize;
 use shared::directory::{Role, SiteId};
-use shared::document::catalog::{Asset, CatalogView, Place, PlaceKind, SiteCatalog};
+use shared::document::catalog::{Asset, CatalogView, Meter, Place, PlaceKind, SiteCatalog};
 use shared::protocol::DocumentId;
 
 use crate::auth::LinkSession;
@@ -77,6 +79,7 @@ const FONT_FAMILY: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang S
 struct LabelQuery {
     places: Option<String>,
     assets: Option<String>,
+    meters: Option<String>,
     page: Option<String>,
 }
 
@@ -101,15 +104,15 @@ async fn label_sheet(
     }
     let record = state.directory.site(&site)?.ok_or(AppError::NotFound)?;
     let Query(query) = query.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
-    let (places, assets) = match record.catalog {
+    let (places, assets, meters) = match record.catalog {
         Some(catalog) => {
             let view = load_catalog(&state, catalog).await?;
-            (view.places, view.assets)
+            (view.places, view.assets, view.meters)
         }
         // A site written before catalogs existed has nothing to label.
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
-    let labels = select(&places, &assets, &query)?;
+    let labels = select(&places, &assets, &meters, &query)?;
     let pages = labels.len().div_ceil(LABELS_PER_PAGE).max(1);
     let page = page_number(query.page.as_deref(), pages)?;
     let on_page = labels.chunks(LABELS_PER_PAGE).nth(page - 1).unwrap_or_default();
@@ -139,7 +142,7 @@ async fn load_catalog(state: &AppState, catalog: DocumentId) -> Result<CatalogVi
 }
 
 /// The labels the query asks for; see the module doc.
-fn select(places: &[Place], assets: &[Asset], query: &LabelQuery) -> Result<Vec<Label>, AppError> {
+fn select(places: &[Place], assets: &[Asset], meters: &[Meter], query: &LabelQuery) -> Result<Vec<Label>, AppError> {
     let places: Vec<Candidate<'_>> = places
         .iter()
         .map(|place| Candidate {
@@ -156,18 +159,28 @@ fn select(places: &[Place], assets: &[Asset], query: &LabelQuery) -> Result<Vec<
             by_default: true,
         })
         .collect();
+    let meters: Vec<Candidate<'_>> = meters
+        .iter()
+        .map(|meter| Candidate {
+            id: meter.id.as_str(),
+            label: Label { code: meter.tag.clone(), name: meter.name.clone() },
+            by_default: false,
+        })
+        .collect();
     let wanted_places = ids(query.places.as_deref());
     let wanted_assets = ids(query.assets.as_deref());
-    if wanted_places.is_empty() && wanted_assets.is_empty() {
+    let wanted_meters = ids(query.meters.as_deref());
+    if wanted_places.is_empty() && wanted_assets.is_empty() && wanted_meters.is_empty() {
         return Ok([places, assets].into_iter().flat_map(everything_by_default).collect());
     }
     let mut problems = Vec::new();
     let mut labels = pick("place", &places, &wanted_places, &mut problems);
     labels.extend(pick("asset", &assets, &wanted_assets, &mut problems));
+    labels.extend(pick("meter", &meters, &wanted_meters, &mut problems));
     if problems.is_empty() { Ok(labels) } else { Err(AppError::BadRequest(format!("cannot print these labels: {}", problems.join("; ")))) }
 }
 
-/// A place or asset that could have a label.
+/// A place, asset or meter that could have a label.
 struct Candidate<'a> {
     id: &'a str,
     label: Label,

@@ -118,6 +118,10 @@ async fn a_selection_prints_only_those_labels_in_its_order_page_by_page() {
     // Only assets: no places by default alongside.
     let sheet = Sheet::of(get(&server, "/api/sites/hq/labels.svg?assets=xf-hq-002", Some(&admin)).await).await;
     assert_eq!(sheet.codes(), ["XF-HQ-002"]);
+    // Meters when named: their labels open them to enter a reading.
+    let sheet = Sheet::of(get(&server, "/api/sites/hq/labels.svg?meters=hq-fridge-1,hq-power", Some(&admin)).await).await;
+    assert_eq!(sheet.codes(), ["M-HQ-C1", "M-HQ-E1"]);
+    assert_eq!(sheet.text_count("冷藏柜 1号温度"), 1);
 
     // 25 labels (a room with many doors) fill two pages, asked for one at a time.
     let doors = vec!["admin-102"; 25].join(",");
@@ -129,6 +133,7 @@ async fn a_selection_prints_only_those_labels_in_its_order_page_by_page() {
 
     for (query, named) in [
         ("places=admin-101,nowhere,attic&assets=ghost", &["nowhere", "attic", "ghost"][..]),
+        ("meters=no-such-meter", &["no-such-meter"][..]),
         ("places=admin-101&page=3", &["page 3"][..]),
         ("page=none", &["none"][..]),
         // Another site's place is unknown here.

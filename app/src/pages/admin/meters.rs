@@ -153,10 +153,24 @@ pub(super) fn Meters(editing: Editing) -> impl IntoView {
         Some(assets.into_iter().map(|known| view! { <option value=known.id.to_string() selected=move || asset.get() == known.id.as_str()>{format!("{} ({})", known.name, known.tag)}</option> }).collect_view())
     };
     let counts_up = move || kind.get().counts_up();
+    // Every meter with a label code on one sheet (the server's labels, as places' are).
+    let current = crate::session::use_session();
+    let labels_link = move || {
+        let token = current.session.with(|session| session.as_ref().map(|session| session.token.clone())).unwrap_or_default();
+        let meters = editing.catalog.with(|catalog| {
+            catalog.as_ref().map_or_else(Vec::new, |catalog| {
+                catalog.meters.iter().filter(|meter| !meter.tag.is_empty()).map(|meter| meter.id.to_string()).collect::<Vec<_>>()
+            })
+        });
+        (!meters.is_empty()).then(|| format!("/api/sites/{}/labels.svg?token={token}&meters={}", editing.site.get(), meters.join(",")))
+    };
     view! {
         <section class="card" aria-labelledby="meters" data-card="meters">
             <h2 id="meters">{move || texts.get().meters}</h2>
             <ul class="rates">{rows}</ul>
+            {move || labels_link().map(|href| view! {
+                <a class="button" href=href target="_blank" rel="noopener" data-action="print-meter-labels">{texts.get().print_labels}</a>
+            })}
             <form class="form" data-form="meter" on:submit=add>
                 <h3>{move || texts.get().add_meter}</h3>
                 <label>

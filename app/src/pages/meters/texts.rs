@@ -72,6 +72,7 @@ pub struct MeterTexts {
     pub limits_order: &'static str,
     pub alarm_range: &'static str,
     pub remove: &'static str,
+    pub print_labels: &'static str,
 }
 }
 
@@ -130,6 +131,7 @@ const CHINESE: MeterTexts = MeterTexts {
     limits_order: "上限不能低于下限。",
     alarm_range: "请输入 1 到 30 之间的次数。",
     remove: "删除",
+    print_labels: "打印仪表二维码标签",
 };
 
 const ENGLISH: MeterTexts = MeterTexts {
@@ -187,6 +189,7 @@ const ENGLISH: MeterTexts = MeterTexts {
     limits_order: "The high limit cannot be below the low one.",
     alarm_range: "Enter a count from 1 to 30.",
     remove: "Remove",
+    print_labels: "Print the meters' QR labels",
 };
 
 pub fn use_meter_texts() -> Signal<&'static MeterTexts> {
