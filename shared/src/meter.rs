@@ -209,6 +209,39 @@ pub fn round_readings(catalog: &CatalogView, round_url: &str, round: &Inspection
     readings
 }
 
+/// Why a new reading of a counting-up meter may be a slip of the finger, asked about before
+/// it is saved (a reading once saved is never changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doubt {
+    /// Below the last reading: a replaced meter, or a slip.
+    Lower { last: Quantity },
+    /// More than ten times the meter's usual rise for the time since the last reading.
+    Jump { last: Quantity },
+}
+
+/// Whether `value`, read at `at`, is doubtful for `meter` after `series` (oldest first): only
+/// counting-up meters are judged, a jump only once there are three readings to know the
+/// usual rise by (the last six at most).
+pub fn doubt(meter: &Meter, series: &[&Reading], value: Quantity, at: Timestamp) -> Option<Doubt> {
+    if !meter.kind.counts_up() {
+        return None;
+    }
+    let last = series.last()?;
+    if value < last.value {
+        return Some(Doubt::Lower { last: last.value });
+    }
+    let recent = &series[series.len().saturating_sub(6)..];
+    let (first, span) = (recent.first()?, last.at.millis_since(recent.first()?.at));
+    if recent.len() < 3 || span <= 0 {
+        return None;
+    }
+    let rose = i128::from(last.value.thousandths() - first.value.thousandths()).max(0);
+    let since = i128::from(at.millis_since(last.at).max(0));
+    let usual = rose * since / i128::from(span);
+    let rise = i128::from(value.thousandths() - last.value.thousandths());
+    (rise > 10 * usual.max(1_000)).then_some(Doubt::Jump { last: last.value })
+}
+
 /// The week count a year before is taken as: 52 weeks, so weekdays line up.
 pub const YEAR_BEFORE: Span = Span::days(364);
 
@@ -402,6 +435,26 @@ mod tests {
         let alarms = alarms(&meter, &series);
         assert_eq!(alarms.len(), 1, "the run of two raises nothing, the run of four one order");
         assert_eq!((alarms[0].first.id.as_str(), alarms[0].raised_by.id.as_str()), ("r5", "r7"));
+    }
+
+    #[test]
+    fn a_reading_below_the_last_or_far_above_the_usual_rise_is_doubted() {
+        let power = Meter { kind: MeterKind::Electricity, unit: "kWh".to_owned(), low: None, high: None, alarm_after: None, ..fridge() };
+        // 100 kWh a day for four days.
+        let readings: Vec<Reading> =
+            (0..5).map(|day| reading(&format!("d{day}"), "fridge", &(1_000 + 100 * day).to_string(), 24 * day)).collect();
+        let series = series(&power.id, &readings);
+        let next_day = Timestamp::from_millis(0).plus(Span::days(5));
+        assert_eq!(doubt(&power, &series, Quantity::units(1_500), next_day), None, "the usual day");
+        assert_eq!(doubt(&power, &series, Quantity::units(2_300), next_day), None, "nine days' use is odd, not doubtful");
+        assert_eq!(
+            doubt(&power, &series, Quantity::units(14_000), next_day),
+            Some(Doubt::Jump { last: Quantity::units(1_400) }),
+            "a digit too many"
+        );
+        assert_eq!(doubt(&power, &series, Quantity::units(140), next_day), Some(Doubt::Lower { last: Quantity::units(1_400) }));
+        assert_eq!(doubt(&fridge(), &series, Quantity::units(-5), next_day), None, "a reading meter is not counted up");
+        assert_eq!(doubt(&power, &series[..2], Quantity::units(99_999), next_day), None, "too few readings to know the usual rise");
     }
 
     #[test]

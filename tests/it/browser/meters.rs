@@ -1,7 +1,8 @@
 //! Meters in the browser: an inspector scans the canteen fridge's label offline, a word is
 //! refused as a reading, three warm readings in a row raise one work order on the phone;
 //! back in coverage the order reaches the server once, the manager's dashboard shows the
-//! site's energy against a year before, and the meter reads in Chinese.
+//! site's energy against a year before, and the meter reads in Chinese; a reading below the
+//! last of a counting meter is asked about before it is kept.
 
 use serde_json::json;
 use shared::document::work_order::WorkOrder;
@@ -90,6 +91,19 @@ async fn three_warm_readings_entered_offline_raise_one_order_and_the_dashboard_s
     wait_for_element(&inspector, "[data-card=usage] [data-period]").await;
     screenshot(&inspector, "meter-power-zh").await;
     fits_a_phone(&inspector, 4).await;
+    // A reading below the last is asked about before it is kept for good; declined, nothing is.
+    inspector
+        .evaluate("window.asked = []; window.confirm = (question) => { window.asked.push(question); return false; }; return null")
+        .await;
+    let before = inspector.evaluate("return document.querySelectorAll('[data-reading]').length").await;
+    type_into(&inspector, "[data-form=reading] [name=value]", "100").await;
+    tap(&inspector, "[data-action=save-reading]").await;
+    wait_for("the question", PATIENCE, || async {
+        let asked = inspector.evaluate("return window.asked.join('')").await;
+        asked.as_str().is_some_and(|asked| asked.starts_with("比上次读数（") && asked.contains("是换了新表吗")).then_some(())
+    })
+    .await;
+    assert_eq!(inspector.evaluate("return document.querySelectorAll('[data-reading]').length").await, before, "declined: not saved");
     for phone in [inspector, manager] {
         phone.close().await;
     }

@@ -19,7 +19,7 @@ use shared::document::catalog::{CatalogView, Meter, MeterKind, Per, Reading, Sit
 use shared::document::inspection::InspectionView;
 use shared::document::work_order::WorkOrder;
 use shared::document::{DocumentType, Edit, EntryId};
-use shared::meter::{Streak, Usage, alarms, round_readings, series, streaks};
+use shared::meter::{Doubt, Streak, Usage, alarms, doubt, round_readings, series, streaks};
 use shared::protocol::DocumentId;
 use shared::quantity::Quantity;
 use shared::time::{Span, Timestamp};
@@ -244,7 +244,7 @@ pub fn MeterPage() -> impl IntoView {
                     <h1>{heading}</h1>
                     {details}
                 </section>
-                {may_read.then(|| view! { <ReadingForm site=form_site meter=meter /> })}
+                {may_read.then(|| view! { <ReadingForm site=form_site meter=meter readings=readings /> })}
                 <Trend meter=meter readings=readings />
                 <UsageCard meter=meter readings=readings />
                 <Runs meter=meter readings=readings site=runs_site />
@@ -257,7 +257,7 @@ pub fn MeterPage() -> impl IntoView {
 
 /// Entering a reading: the value, saved into the site's catalog with who and when.
 #[component]
-fn ReadingForm(site: String, meter: Memo<Option<Meter>>) -> impl IntoView {
+fn ReadingForm(site: String, meter: Memo<Option<Meter>>, readings: Memo<Vec<Reading>>) -> impl IntoView {
     let texts = use_meter_texts();
     let replica = use_replica();
     let current = use_session();
@@ -273,6 +273,19 @@ fn ReadingForm(site: String, meter: Memo<Option<Meter>>) -> impl IntoView {
             outcome.set(Some((false, texts.value_needed.to_owned())));
             return;
         };
+        // A reading is never changed once saved: a likely slip is asked about first.
+        let doubt = readings.with_untracked(|readings| doubt(&meter, &readings.iter().collect::<Vec<_>>(), reading, now()));
+        let question = match doubt {
+            Some(Doubt::Lower { last }) => Some(texts.doubt_lower.replace("{}", &with_unit(last, &meter.unit))),
+            Some(Doubt::Jump { last }) => Some(texts.doubt_jump.replace("{}", &with_unit(last, &meter.unit))),
+            None => None,
+        };
+        if let Some(question) = question {
+            let sure = web_sys::window().and_then(|window| window.confirm_with_message(&question).ok()).unwrap_or(false);
+            if !sure {
+                return;
+            }
+        }
         let Some(catalog_id) = catalog_of(&session, &site) else { return };
         spawn_local(async move {
             let saved = replica

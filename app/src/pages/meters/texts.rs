@@ -17,6 +17,10 @@ pub struct MeterTexts {
     pub value: &'static str,
     pub save_reading: &'static str,
     pub value_needed: &'static str,
+    /// `{}`: the last reading.
+    pub doubt_lower: &'static str,
+    /// `{}`: the last reading.
+    pub doubt_jump: &'static str,
     /// `{}`: the limits, e.g. "2–8 °C".
     pub limits: &'static str,
     /// `{}`: the limits.
@@ -86,6 +90,8 @@ const CHINESE: MeterTexts = MeterTexts {
     value: "读数",
     save_reading: "保存读数",
     value_needed: "请输入数字读数，例如 12.5。",
+    doubt_lower: "比上次读数（{}）还低：是换了新表吗？读数保存后不能修改，仍然保存？",
+    doubt_jump: "比上次读数（{}）高出很多，远超平常用量：是否多输了一位？读数保存后不能修改，仍然保存？",
     limits: "正常范围 {}",
     saved_out_of_limits: "已保存——读数超出正常范围（{}）。",
     saved: "读数已保存。",
@@ -144,6 +150,8 @@ const ENGLISH: MeterTexts = MeterTexts {
     value: "Reading",
     save_reading: "Save reading",
     value_needed: "Enter the reading as a number, e.g. 12.5.",
+    doubt_lower: "Lower than the last reading ({}): a new meter? A saved reading cannot be changed. Save it anyway?",
+    doubt_jump: "Far above the last reading ({}) for the usual use: a digit too many? A saved reading cannot be changed. Save it anyway?",
     limits: "Normal {}",
     saved_out_of_limits: "Saved — the reading is out of limits ({}).",
     saved: "Reading saved.",
