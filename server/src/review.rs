@@ -112,17 +112,18 @@ async fn summary(
     let projections = site_projections(&state, site.clone()).await?;
     let (orders, inspections, stocktakes) = summaries(&projections);
     let kpis = compute(period, now, &orders, &inspections, &stocktakes);
-    let costs = if sees_costs(&session, &site) {
-        Some(CostBasis::of(&state, &site).await?.map(|basis| basis.report(period, &orders)).unwrap_or_default())
-    } else {
-        None
-    };
+    // The catalog is read once for both: its meters' energy for everyone, its ledger and
+    // rates for the costs of those who see them.
     let (directory, documents, catalog_site) = (state.directory.clone(), state.documents.clone(), site.clone());
-    let energy = tokio::task::spawn_blocking(move || site_catalog(&directory, &documents, &catalog_site))
+    let catalog = tokio::task::spawn_blocking(move || site_catalog(&directory, &documents, &catalog_site))
         .await
-        .context("the energy task failed")??
-        .map(|catalog| Energy::of(&catalog, period))
-        .unwrap_or_default();
+        .context("the catalog task failed")??;
+    let energy = catalog.as_ref().map(|catalog| Energy::of(catalog, period)).unwrap_or_default();
+    let costs = match catalog.filter(|_| sees_costs(&session, &site)) {
+        Some(catalog) => Some(CostBasis::from_catalog(&state, &site, catalog).await?.report(period, &orders)),
+        // A site without a catalog yet has spent nothing.
+        None => sees_costs(&session, &site).then(CostReport::default),
+    };
     Ok(Json(SiteSummary { site, from: period.from, to: period.to, now, kpis, costs, energy }))
 }
 
@@ -148,11 +149,23 @@ impl CostBasis {
     /// The basis for `site`, read on the blocking pool: the catalog whole, the directory's
     /// people. A site without a catalog yet has spent nothing.
     async fn of(state: &AppState, site: &SiteId) -> Result<Option<CostBasis>, AppError> {
-        let (directory, documents, site) = (state.directory.clone(), state.documents.clone(), site.clone());
-        let basis = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<CostBasis>> {
-            let Some(catalog) = site_catalog(&directory, &documents, &site)? else { return Ok(None) };
+        let (directory, documents, catalog_site) = (state.directory.clone(), state.documents.clone(), site.clone());
+        let catalog = tokio::task::spawn_blocking(move || site_catalog(&directory, &documents, &catalog_site))
+            .await
+            .context("the cost task failed")??;
+        match catalog {
+            Some(catalog) => Ok(Some(CostBasis::from_catalog(state, site, catalog).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The basis from a catalog already read, with the directory's people (read on the
+    /// blocking pool).
+    async fn from_catalog(state: &AppState, site: &SiteId, catalog: CatalogView) -> Result<CostBasis, AppError> {
+        let (directory, site) = (state.directory.clone(), site.clone());
+        let basis = tokio::task::spawn_blocking(move || -> anyhow::Result<CostBasis> {
             let roles = directory.users()?.into_iter().filter_map(|user| Some((user.username.clone(), user.role_at(&site)?))).collect();
-            Ok(Some(CostBasis { valuation: Valuation::of(&catalog.ledger), catalog, roles }))
+            Ok(CostBasis { valuation: Valuation::of(&catalog.ledger), catalog, roles })
         });
         Ok(basis.await.context("the cost task failed")??)
     }

@@ -302,8 +302,9 @@ fn document(words: &Words, title: &str, subtitle: &str, body: &str, head_script:
 const TO_THE_APP: &str = "try{if(localStorage.getItem(\"houqin.signed-in\"))location.replace(location.pathname+\"?app\")}catch(e){}";
 
 const REPORT_SCRIPT: &str = include_str!("report.js");
-const TRACK_SCRIPT: &str = include_str!("track.js");
-const CONTRACTOR_SCRIPT: &str = include_str!("contractor.js");
+/// The tracking and contractor's pages post their answers the same way (`post.js`).
+const TRACK_SCRIPT: &str = concat!(include_str!("post.js"), include_str!("track.js"));
+const CONTRACTOR_SCRIPT: &str = concat!(include_str!("post.js"), include_str!("contractor.js"));
 
 /// The label's report form.
 pub fn report_form(language: Language, label: &Label) -> Page {
