@@ -55,8 +55,9 @@ pub enum Effect {
     },
     /// Decide and call [`Server::handle_decision`] with the same ticket.
     Authorize(AccessRequest),
-    /// Make `chunk` (an incremental save of new changes) durable, then call
-    /// [`Server::handle_persisted`] with the token. Tokens of a document rise.
+    /// Make `chunk` (an incremental save of new changes, or a new document saved whole)
+    /// durable, then call [`Server::handle_persisted`] with the token. Tokens of a
+    /// document rise.
     Persist {
         document: DocumentId,
         chunk: Vec<u8>,
@@ -139,6 +140,8 @@ struct PeerSync {
     applied: Option<Applied>,
     /// The heads we last put in a message to this peer: its acknowledgement.
     told: Vec<ChangeHash>,
+    /// Our heads when the peer last heard from us that it has caught up with them.
+    confirmed: Vec<ChangeHash>,
 }
 
 /// A copy of a document with a peer's message applied, and the sync state after it.
@@ -163,6 +166,7 @@ impl PeerSync {
             awaiting: None,
             applied: None,
             told: Vec::new(),
+            confirmed: Vec::new(),
         }
     }
 }
@@ -464,7 +468,7 @@ impl Server {
             let token = PersistToken(self.next_token);
             self.next_token += 1;
             *unpersisted = Some(token);
-            self.effects.push_back(Effect::Persist { document, chunk: doc.save_after(&before), token });
+            self.effects.push_back(Effect::Persist { document, chunk: new_chunk(doc, &before), token });
             Some(token)
         };
         match token {
@@ -636,7 +640,7 @@ impl Server {
         sync.queue.pop_front();
         sync.state = state;
         if any_new {
-            let chunk = scratch.save_after(&old_heads);
+            let chunk = new_chunk(&mut scratch, &old_heads);
             let token = PersistToken(self.next_token);
             self.next_token += 1;
             *unpersisted = Some(token);
@@ -657,13 +661,23 @@ impl Server {
             if !sync.allowed || sync.awaiting.is_some() {
                 continue;
             }
+            let caught_up = sync.state.their_heads.as_ref() == Some(&heads);
             let mut message = doc.sync().generate_sync_message(&mut sync.state);
-            if message.is_none() && sync.told != heads {
+            if message.is_none() && (sync.told != heads || caught_up && sync.confirmed != heads) {
                 // Automerge stays quiet when the peer sent the very changes that make our
                 // heads equal to theirs; but a phone counts its work as safe only when the
                 // server's heads say so. Forgetting what we last sent makes it say them.
+                // It stays quiet too when a peer says it has received what we sent, which
+                // the npm automerge-repo client pays for: until another message for the
+                // document arrives, its Automerge keeps about twice the memory for it —
+                // fetching 1,000 documents took twice the CPU, most of it collecting
+                // garbage (BENCHMARKS.md). The reference server answers with its heads;
+                // so do we, once per heads.
                 sync.state.last_sent_heads.clear();
                 message = doc.sync().generate_sync_message(&mut sync.state);
+            }
+            if caught_up {
+                sync.confirmed.clone_from(&heads);
             }
             if let Some(message) = message {
                 sync.told.clone_from(&message.heads);
@@ -755,6 +769,12 @@ impl Server {
     }
 }
 
+/// What to persist of `doc`'s changes since `before`: the changes, or a new document
+/// whole, compacted — stored once instead of as its changes and then again compacted.
+fn new_chunk(doc: &mut AutoCommit, before: &[ChangeHash]) -> Vec<u8> {
+    if before.is_empty() { doc.save() } else { doc.save_after(before) }
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable as _;
@@ -788,6 +808,24 @@ mod tests {
                 Effect::Changed { .. } => (None, "changed"),
             })
             .collect()
+    }
+
+    /// The phone takes the server's sync message `data` into `doc` and sends back what
+    /// Automerge answers, if anything; gives the message it took.
+    fn phone_answers(
+        server: &mut Server,
+        document: DocumentId,
+        doc: &mut AutoCommit,
+        state: &mut sync::State,
+        data: &[u8],
+    ) -> sync::Message {
+        let message = sync::Message::decode(data).unwrap();
+        doc.sync().receive_sync_message(state, message.clone()).unwrap();
+        if let Some(reply) = doc.sync().generate_sync_message(state) {
+            let reply = Message::Sync { sender: PeerId("phone".into()), target: PeerId("server".into()), document, data: reply.encode() };
+            server.handle_frame(PHONE, &message::encode(&reply));
+        }
+        message
     }
 
     fn sync_frame(document: DocumentId, doc: &mut AutoCommit, state: &mut sync::State, request: bool) -> Vec<u8> {
@@ -1006,16 +1044,7 @@ mod tests {
                     Effect::Persist { token: persisted, .. } => token = Some(persisted),
                     Effect::Send { frame, .. } => {
                         if let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) {
-                            doc.sync().receive_sync_message(&mut state, sync::Message::decode(&data).unwrap()).unwrap();
-                            if let Some(reply) = doc.sync().generate_sync_message(&mut state) {
-                                let message = Message::Sync {
-                                    sender: PeerId("phone".into()),
-                                    target: PeerId("server".into()),
-                                    document,
-                                    data: reply.encode(),
-                                };
-                                server.handle_frame(PHONE, &message::encode(&message));
-                            }
+                            phone_answers(&mut server, document, &mut doc, &mut state, &data);
                         }
                     }
                     _ => {}
@@ -1031,6 +1060,43 @@ mod tests {
         assert_eq!(evicted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [document]);
         assert_eq!(evicted[0].1.get_heads(), doc.get_heads(), "handed back as it was, for the host to compact");
         assert!(server.document(&document).is_none());
+    }
+
+    /// A fresh peer fetching a stored document: once it says it has what it was sent, it
+    /// hears our heads (without changes) once, as from the reference server — the npm
+    /// client holds twice the memory for a received document until a later message.
+    #[test]
+    fn a_peer_that_caught_up_hears_our_heads_once() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([9; 16]);
+        let mut stored = AutoCommit::new();
+        stored.put(automerge::ROOT, "title", "电梯异响").unwrap();
+        stored.commit();
+        let mut fetched = AutoCommit::new();
+        let mut state = sync::State::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut fetched, &mut state, true));
+        assert_eq!(drain(&mut server), [(None, "load")]);
+        server.handle_loaded(document, Some(stored.clone()));
+        // Every sync message the server sends the phone: received, and the phone's answer
+        // (if Automerge gives one) sent back.
+        let mut received = Vec::new();
+        for _ in 0..5 {
+            while let Some(effect) = server.poll_effect() {
+                match effect {
+                    Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                    Effect::Send { frame, .. } => {
+                        let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) else { continue };
+                        let message = phone_answers(&mut server, document, &mut fetched, &mut state, &data);
+                        received.push((message.heads, message.changes.is_empty()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(fetched.get_heads(), stored.get_heads(), "the phone has the document");
+        let heads = stored.get_heads();
+        assert_eq!(received, [(heads.clone(), false), (heads, true)], "the document, then our heads alone, once");
     }
 
     /// The host's own change to a document a phone is waiting on: created from nothing,

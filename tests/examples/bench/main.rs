@@ -138,13 +138,33 @@ async fn main() -> anyhow::Result<()> {
     if options.parts.contains(&Part::Push) {
         let documents = inspections(options.documents);
         let average = documents.iter().map(|(_, doc)| doc.clone().save().len()).sum::<usize>() / documents.len();
+        // The npm client reads them from files named by their document ids.
+        let saved = scratch.path().join("saved");
+        std::fs::create_dir_all(&saved)?;
+        for (id, doc) in &documents {
+            std::fs::write(saved.join(id.to_string()), doc.clone().save())?;
+        }
         let mut rows = Vec::new();
         for &kind in &options.servers {
-            eprintln!("push: {} …", kind.name());
-            let data = scratch.path().join(format!("push-{kind:?}"));
-            rows.push(push_run(&options, kind, &data, &documents).await.with_context(|| format!("the push run against {}", kind.name()))?);
+            for peer in [Peer::Rust, Peer::Js] {
+                eprintln!("push: {} with {} …", kind.name(), peer.name());
+                let data = scratch.path().join(format!("push-{kind:?}-{}", peer as u8));
+                let row = push_run(&options, kind, peer, &data, &documents, &saved)
+                    .await
+                    .with_context(|| format!("the push run against {} with {}", kind.name(), peer.name()))?;
+                eprintln!(
+                    "  push {:.2} s (server CPU {:.2} s), fetch {:.2} s (server CPU {:.2} s, client CPU {:.2} s)",
+                    row.push.wall.as_secs_f64(),
+                    row.push.server_cpu,
+                    row.fetch.wall.as_secs_f64(),
+                    row.fetch.server_cpu,
+                    row.fetch.client_cpu
+                );
+                rows.push(row);
+            }
         }
-        print_push(documents.len(), average, &rows);
+        let floor = automerge_floor(&documents)?;
+        print_push(documents.len(), average, &rows, floor);
     }
     if options.parts.contains(&Part::Capacity) {
         eprintln!("capacity: {} stored documents …", options.stored);
@@ -379,17 +399,54 @@ fn inspections(count: usize) -> Vec<(DocumentId, AutoCommit)> {
         .collect()
 }
 
+/// The client that pushes and fetches in the push run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// Houqin's own protocol client (`shared::protocol::client`), in this process.
+    Rust,
+    /// The npm automerge-repo client (`tests/js/bench_client.mjs`), a Node process of its own.
+    Js,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Rust => "Houqin's client (Rust)",
+            Peer::Js => "automerge-repo 2.x client (npm)",
+        }
+    }
+}
+
+/// How long the push run leaves a server alone between the push and the fresh fetch:
+/// Houqin's server drops documents no connection syncs and stores them compacted (every 5 s).
+const IDLE: Duration = Duration::from_secs(12);
+
+/// What one client's work cost: wall time, the server's CPU, the client's CPU (seconds).
+#[derive(Clone, Copy)]
+struct Cost {
+    wall: Duration,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
 struct PushRow {
     kind: Kind,
-    push_cpu: f64,
-    fetch_cpu: f64,
-    push_wall: Duration,
-    fetch_wall: Duration,
+    peer: Peer,
+    push: Cost,
+    /// Server CPU while left alone after the push: storing idle documents compacted.
+    settle_cpu: f64,
+    fetch: Cost,
     disk: u64,
 }
 
-/// Pushes `documents` from one client until the server has them all, then fetches them
-/// all with a fresh client.
+impl PushRow {
+    /// Server CPU per pushed document, the compaction after included.
+    fn per_document(&self, count: usize) -> f64 {
+        (self.push.server_cpu + self.settle_cpu) / count as f64
+    }
+}
+
+/// Pushes `documents` from one client until the server has them all.
 async fn push_documents(url: &str, documents: &[(DocumentId, AutoCommit)], name: &str) -> anyhow::Result<()> {
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
     let mut pusher = Client::new(ClientConfig::new(PeerId(format!("pusher-{name}"))), now());
@@ -399,6 +456,7 @@ async fn push_documents(url: &str, documents: &[(DocumentId, AutoCommit)], name:
     sync_until(&mut pusher, url, PATIENCE, |client| ids.iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await
 }
 
+/// Fetches `ids` with a fresh client until it has them all.
 async fn fetch_documents(url: &str, ids: &[DocumentId], name: &str) -> anyhow::Result<()> {
     let mut fetcher = Client::new(ClientConfig::new(PeerId(format!("fetcher-{name}"))), now());
     for id in ids {
@@ -407,55 +465,172 @@ async fn fetch_documents(url: &str, ids: &[DocumentId], name: &str) -> anyhow::R
     sync_until(&mut fetcher, url, PATIENCE, |client| ids.iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await
 }
 
+/// Runs `bench_client.mjs <mode>` on the documents saved in `saved` and gives its cost
+/// (the server's CPU read around it).
+async fn js_client(options: &Options, server: &Server, mode: &str, url: &str, saved: &std::path::Path) -> anyhow::Result<Cost> {
+    let before = server.cpu_seconds()?;
+    let mut node = std::process::Command::new("node");
+    node.current_dir(&options.programs.js).arg("bench_client.mjs").arg(mode).arg(url).arg(saved);
+    let output = tokio::task::spawn_blocking(move || node.output()).await?.context("cannot run node")?;
+    let server_cpu = server.cpu_seconds()? - before;
+    anyhow::ensure!(output.status.success(), "bench_client.mjs {mode} failed: {}", output.status);
+    // Its own wall and CPU time, in milliseconds.
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("bench_client.mjs printed {:?}", String::from_utf8_lossy(&output.stdout)))?;
+    let millis = |field: &str| report[field].as_f64().with_context(|| format!("no {field} in what bench_client.mjs printed"));
+    Ok(Cost { wall: Duration::from_secs_f64(millis("wall_ms")? / 1000.0), server_cpu, client_cpu: millis("cpu_ms")? / 1000.0 })
+}
+
+/// Runs `work` (this process's client) and gives its cost.
+async fn rust_client(server: &Server, work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<Cost> {
+    let ticks = servers::ticks_per_second()?;
+    let (server_before, client_before, started) = (server.cpu_seconds()?, servers::cpu_seconds("self", ticks)?, Instant::now());
+    work.await?;
+    Ok(Cost {
+        wall: started.elapsed(),
+        server_cpu: server.cpu_seconds()? - server_before,
+        client_cpu: servers::cpu_seconds("self", ticks)? - client_before,
+    })
+}
+
+/// One client pushes `documents` to a fresh server of `kind`; once the server has been
+/// left alone for `IDLE`, a fresh client of the same kind fetches them all.
 async fn push_run(
     options: &Options,
     kind: Kind,
+    peer: Peer,
     data: &std::path::Path,
     documents: &[(DocumentId, AutoCommit)],
+    saved: &std::path::Path,
 ) -> anyhow::Result<PushRow> {
     if matches!(kind, Kind::Houqin | Kind::HouqinAnonymous) {
         set_up_houqin(&options.programs, data, 0)?;
     }
     let server = Server::start(&options.programs, kind, data)?;
-    let url =
-        if kind.signs_in() { server.sign_in(&reqwest::Client::builder().no_proxy().build()?, "bench").await? } else { server.sync_url() };
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let url = if kind.signs_in() { server.sign_in(&http, "bench").await? } else { server.sync_url() };
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
-    let (before, started) = (server.cpu_seconds()?, Instant::now());
-    push_documents(&url, documents, kind.name()).await?;
-    let (push_wall, pushed) = (started.elapsed(), server.cpu_seconds()?);
-    let started = Instant::now();
-    fetch_documents(&url, &ids, kind.name()).await?;
-    let (fetch_wall, fetched) = (started.elapsed(), server.cpu_seconds()?);
+    let costs = async {
+        let push = match peer {
+            Peer::Rust => rust_client(&server, push_documents(&url, documents, kind.name())).await?,
+            Peer::Js => js_client(options, &server, "push", &url, saved).await?,
+        };
+        let settling = server.cpu_seconds()?;
+        tokio::time::sleep(IDLE).await;
+        let settle_cpu = server.cpu_seconds()? - settling;
+        // A fresh sign-in, as a fresh client would have.
+        let url = if kind.signs_in() { server.sign_in(&http, "bench").await? } else { server.sync_url() };
+        let fetch = match peer {
+            Peer::Rust => rust_client(&server, fetch_documents(&url, &ids, kind.name())).await?,
+            Peer::Js => js_client(options, &server, "fetch", &url, saved).await?,
+        };
+        anyhow::Ok((push, settle_cpu, fetch))
+    }
+    .await;
+    let (push, settle_cpu, fetch) = match costs {
+        Ok(costs) => costs,
+        Err(error) => {
+            server.kill().await;
+            return Err(error);
+        }
+    };
     server.stop().await?;
-    Ok(PushRow { kind, push_cpu: pushed - before, fetch_cpu: fetched - pushed, push_wall, fetch_wall, disk: disk_bytes(data) })
+    Ok(PushRow { kind, peer, push, settle_cpu, fetch, disk: disk_bytes(data) })
 }
 
-fn print_push(count: usize, average: usize, rows: &[PushRow]) {
-    println!("\n### One client pushes {count} finished inspections ({average} bytes each on average), a fresh client fetches them\n");
-    println!("| server | push: server CPU | push: wall | fetch: server CPU | fetch: wall | CPU per pushed document | on disk |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+/// The Automerge work itself of taking one pushed document, per document on average (in
+/// this process, one thread): decoding the sync message that brings it, applying it to
+/// an empty document, generating the reply, and saving the document compacted — what
+/// any server must do, the floor the server's CPU per pushed document is compared with.
+fn automerge_floor(documents: &[(DocumentId, AutoCommit)]) -> anyhow::Result<Duration> {
+    use automerge::sync::{self, SyncDoc as _};
+    // The message that brings each document, as a pusher sends it after the server's
+    // first answer (made outside the timing).
+    let mut messages = Vec::new();
+    for (_, doc) in documents {
+        let (mut doc, mut server) = (doc.clone(), AutoCommit::new());
+        let (mut ours, mut theirs) = (sync::State::new(), sync::State::new());
+        let mut bringing = None;
+        for _ in 0..4 {
+            if let Some(message) = doc.sync().generate_sync_message(&mut ours) {
+                if !message.changes.is_empty() {
+                    bringing = Some(message.clone().encode());
+                }
+                server.sync().receive_sync_message(&mut theirs, message)?;
+            }
+            if let Some(reply) = server.sync().generate_sync_message(&mut theirs) {
+                doc.sync().receive_sync_message(&mut ours, reply)?;
+            }
+        }
+        messages.push(bringing.context("no message brought the document")?);
+    }
+    let started = Instant::now();
+    for message in &messages {
+        let mut server = AutoCommit::new();
+        let mut state = sync::State::new();
+        server.sync().receive_sync_message(&mut state, sync::Message::decode(message)?)?;
+        std::hint::black_box(server.sync().generate_sync_message(&mut state));
+        std::hint::black_box(server.save());
+    }
+    Ok(started.elapsed() / messages.len() as u32)
+}
+
+fn print_push(count: usize, average: usize, rows: &[PushRow], floor: Duration) {
+    println!(
+        "\n### One client pushes {count} finished inspections ({average} bytes each on average); after {} s idle a fresh client fetches them ({} in flight for the npm client)\n",
+        IDLE.as_secs(),
+        32
+    );
+    println!(
+        "| server | client | push: wall | push: server CPU | push: client CPU | idle after: server CPU | fetch: wall | fetch: server CPU | fetch: client CPU | server CPU per pushed document (idle after included) | on disk |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {:.2} s | {} | {:.2} s | {} | {:.2} ms | {} |",
+            "| {} | {} | {} | {:.2} s | {:.2} s | {:.2} s | {} | {:.2} s | {:.2} s | {:.3} ms | {} |",
             row.kind.name(),
-            row.push_cpu,
-            seconds(row.push_wall),
-            row.fetch_cpu,
-            seconds(row.fetch_wall),
-            row.push_cpu * 1000.0 / count as f64,
+            row.peer.name(),
+            seconds(row.push.wall),
+            row.push.server_cpu,
+            row.push.client_cpu,
+            row.settle_cpu,
+            seconds(row.fetch.wall),
+            row.fetch.server_cpu,
+            row.fetch.client_cpu,
+            row.per_document(count) * 1000.0,
             megabytes(row.disk)
         );
     }
-    let ours = rows.iter().find(|row| row.kind == Kind::Houqin).unwrap_or(&rows[0]);
     println!();
-    for theirs in rows.iter().filter(|row| matches!(row.kind, Kind::Js | Kind::Samod)) {
+    println!(
+        "The Automerge work itself of taking one of these documents (decode the message, apply it, reply, save it compacted; in the benchmark's process): {:.3} ms.",
+        floor.as_secs_f64() * 1000.0
+    );
+    for row in rows.iter().filter(|row| matches!(row.kind, Kind::Houqin | Kind::HouqinAnonymous)) {
+        let per_document = row.per_document(count);
         println!(
-            "ours / {}: push CPU {:.3}×, push wall {:.2}×, fetch CPU {:.2}×",
-            theirs.kind.name(),
-            ours.push_cpu / theirs.push_cpu,
-            ours.push_wall.as_secs_f64() / theirs.push_wall.as_secs_f64(),
-            ours.fetch_cpu / theirs.fetch_cpu
+            "{} with {}: server CPU per pushed document (its compaction included) {:.3} ms, {:.2}× that floor.",
+            row.kind.name(),
+            row.peer.name(),
+            per_document * 1000.0,
+            per_document / floor.as_secs_f64()
         );
+    }
+    println!();
+    for peer in [Peer::Rust, Peer::Js] {
+        let Some(ours) = rows.iter().find(|row| row.kind == Kind::Houqin && row.peer == peer) else { continue };
+        for theirs in rows.iter().filter(|row| matches!(row.kind, Kind::Js | Kind::Samod) && row.peer == peer) {
+            println!(
+                "{}: ours / {}: push server CPU {:.3}×, push wall {:.2}×, fetch wall {:.2}×, fetch server CPU {:.2}×, fetch client CPU {:.2}×",
+                peer.name(),
+                theirs.kind.name(),
+                ours.push.server_cpu / theirs.push.server_cpu,
+                ours.push.wall.as_secs_f64() / theirs.push.wall.as_secs_f64(),
+                ours.fetch.wall.as_secs_f64() / theirs.fetch.wall.as_secs_f64(),
+                ours.fetch.server_cpu / theirs.fetch.server_cpu,
+                ours.fetch.client_cpu / theirs.fetch.client_cpu,
+            );
+        }
     }
 }
 
@@ -486,7 +661,10 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
     let (before, started) = (server.cpu_seconds()?, Instant::now());
     let mut compacted = 0u64;
     let batch = 1000;
+    // Per batch: wall time and server CPU, to see whether a fuller server takes longer.
+    let mut batches: Vec<(Duration, f64)> = Vec::new();
     for first in (0..options.stored).step_by(batch) {
+        let (batch_cpu, batch_started) = (server.cpu_seconds()?, Instant::now());
         let documents: Vec<(DocumentId, AutoCommit)> = (first..(first + batch).min(options.stored))
             .map(|n| {
                 compacted += compacted_each[n % kinds.len()] as u64;
@@ -494,6 +672,11 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
             })
             .collect();
         push_documents(&url, &documents, "filler").await?;
+        batches.push((batch_started.elapsed(), server.cpu_seconds()? - batch_cpu));
+        if batches.len().is_multiple_of(10) {
+            let (_, peak) = server.memory()?;
+            eprintln!("  {} documents stored, peak RSS so far {}", first + documents.len(), megabytes(peak));
+        }
     }
     let (fill_wall, fill_cpu) = (started.elapsed(), server.cpu_seconds()? - before);
     let (_, fill_peak) = server.memory()?;
@@ -519,6 +702,22 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
         seconds(fill_wall),
         options.stored as f64 / fill_wall.as_secs_f64(),
         fill_cpu
+    );
+    // The first tenth of the batches against the last tenth, per document.
+    let tenth = batches.len().div_ceil(10);
+    let per_document = |batches: &[(Duration, f64)]| {
+        let documents = (batches.len() * batch) as f64;
+        let wall: f64 = batches.iter().map(|(wall, _)| wall.as_secs_f64()).sum();
+        let cpu: f64 = batches.iter().map(|(_, cpu)| cpu).sum();
+        (wall * 1000.0 / documents, cpu * 1000.0 / documents)
+    };
+    let (first_wall, first_cpu) = per_document(&batches[..tenth]);
+    let (last_wall, last_cpu) = per_document(&batches[batches.len() - tenth..]);
+    println!("| per document, the first {} documents stored | {first_wall:.2} ms wall, {first_cpu:.2} ms server CPU |", tenth * batch);
+    println!(
+        "| per document, the last {} documents stored | {last_wall:.2} ms wall, {last_cpu:.2} ms server CPU ({:.2}× the first) |",
+        tenth * batch,
+        last_cpu / first_cpu
     );
     println!("| peak RSS while filling | {} |", megabytes(fill_peak));
     println!("| the documents' compacted sizes, summed | {} |", megabytes(compacted));
