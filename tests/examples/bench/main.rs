@@ -689,7 +689,11 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
             by_maker[maker(n)].push((stored_id(n), kinds[n % kinds.len()].clone()));
         }
         futures_util::future::try_join_all(
-            by_maker.iter().zip(&makers).filter(|(documents, _)| !documents.is_empty()).map(|(documents, url)| push_documents(url, documents, "filler")),
+            by_maker
+                .iter()
+                .zip(&makers)
+                .filter(|(documents, _)| !documents.is_empty())
+                .map(|(documents, url)| push_documents(url, documents, "filler")),
         )
         .await?;
         batches.push((batch_started.elapsed(), server.cpu_seconds()? - batch_cpu));
