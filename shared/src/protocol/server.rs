@@ -225,6 +225,9 @@ pub struct Server {
     /// The host's own changes applied and on their way to disk, with the persist that
     /// makes each durable.
     changes_to_confirm: BTreeMap<DocumentId, Vec<(ChangeId, PersistToken)>>,
+    /// Per document, the connections syncing it (those with a [`PeerSync`] for it): what
+    /// revealing a document's new heads visits, rather than every connection.
+    followers: BTreeMap<DocumentId, BTreeSet<ConnectionId>>,
 }
 
 impl Server {
@@ -240,7 +243,40 @@ impl Server {
             worked: BTreeSet::new(),
             changes_to_apply: BTreeMap::new(),
             changes_to_confirm: BTreeMap::new(),
+            followers: BTreeMap::new(),
         }
+    }
+
+    /// `connection`'s sync of `document`, begun if it was not.
+    fn follow(&mut self, connection: ConnectionId, document: DocumentId) -> Option<&mut PeerSync> {
+        let state = self.connections.get_mut(&connection)?;
+        self.followers.entry(document).or_default().insert(connection);
+        Some(state.syncs.entry(document).or_insert_with(PeerSync::new))
+    }
+
+    /// Ends `connection`'s sync of `document`; gives what it was.
+    fn unfollow(&mut self, connection: ConnectionId, document: DocumentId) -> Option<PeerSync> {
+        if let Some(followers) = self.followers.get_mut(&document) {
+            followers.remove(&connection);
+            if followers.is_empty() {
+                self.followers.remove(&document);
+            }
+        }
+        self.connections.get_mut(&connection)?.syncs.remove(&document)
+    }
+
+    /// Ends every sync of `connection`.
+    fn unfollow_all(&mut self, connection: ConnectionId) {
+        let documents: Vec<DocumentId> =
+            self.connections.get(&connection).map(|state| state.syncs.keys().copied().collect()).unwrap_or_default();
+        for document in documents {
+            self.unfollow(connection, document);
+        }
+    }
+
+    /// The connections syncing `document`.
+    fn followers_of(&self, document: &DocumentId) -> Vec<ConnectionId> {
+        self.followers.get(document).map(|followers| followers.iter().copied().collect()).unwrap_or_default()
     }
 
     /// The connections whose messages were worked on (decoded, applied, answered) since
@@ -273,6 +309,7 @@ impl Server {
     }
 
     pub fn handle_disconnected(&mut self, connection: ConnectionId) {
+        self.unfollow_all(connection);
         self.connections.remove(&connection);
         self.tickets.retain(|_, pending| pending.connection != connection);
     }
@@ -292,9 +329,9 @@ impl Server {
                 if !supported_versions.iter().any(|version| version == PROTOCOL_VERSION) {
                     return self.fail(connection, "unsupported protocol version: this server speaks version 1");
                 }
-                let state = self.connections.get_mut(&connection).expect("checked above");
                 // A new join starts every document's sync from scratch.
-                state.syncs.clear();
+                self.unfollow_all(connection);
+                let state = self.connections.get_mut(&connection).expect("checked above");
                 state.peer = Some(sender.clone());
                 let reply = Message::Peer {
                     sender: self.config.peer_id.clone(),
@@ -358,12 +395,8 @@ impl Server {
         for (id, _) in self.changes_to_apply.remove(&document).unwrap_or_default() {
             self.effects.push_back(Effect::Changed { id, result: Err("the stored document does not load".to_owned()) });
         }
-        let waiting: Vec<ConnectionId> =
-            self.connections.iter().filter(|(_, state)| state.syncs.contains_key(&document)).map(|(connection, _)| *connection).collect();
-        for connection in waiting {
-            if let Some(state) = self.connections.get_mut(&connection) {
-                state.syncs.remove(&document);
-            }
+        for connection in self.followers_of(&document) {
+            self.unfollow(connection, document);
             self.unavailable(connection, document);
         }
     }
@@ -383,11 +416,11 @@ impl Server {
                 self.process(connection, document);
             }
             Decision::Deny => {
-                let denied = self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
+                let denied = self.unfollow(connection, document);
                 self.answer_as_if_missing(connection, document, denied.and_then(|mut sync| sync.queue.pop_front()));
             }
             Decision::Refuse(refusal) => {
-                self.connections.get_mut(&connection).expect("found above").syncs.remove(&document);
+                self.unfollow(connection, document);
                 self.unavailable_because(connection, document, Some(refusal));
             }
         }
@@ -511,7 +544,7 @@ impl Server {
             let limit = self.config.max_documents_in_flight;
             return self.fail(connection, &format!("more than {limit} documents waiting at once; send fewer at a time"));
         }
-        state.syncs.entry(document).or_insert_with(PeerSync::new).queue.push_back(incoming);
+        self.follow(connection, document).expect("joined connections exist").queue.push_back(incoming);
         match self.documents.get(&document) {
             None => {
                 self.documents.insert(document, Document::Loading);
@@ -561,7 +594,7 @@ impl Server {
         let sync = state.syncs.get_mut(&document).expect("processed");
         sync.queue.pop_front();
         if sync.queue.is_empty() {
-            state.syncs.remove(&document);
+            self.unfollow(connection, document);
         }
         self.unavailable(connection, document);
         Step::Next
@@ -656,7 +689,9 @@ impl Server {
         let Some(Document::Ready { doc, unpersisted: None, .. }) = self.documents.get_mut(&document) else { return };
         let heads = doc.get_heads();
         let mut frames = Vec::new();
-        for (connection, state) in &mut self.connections {
+        let Some(followers) = self.followers.get(&document) else { return };
+        for connection in followers {
+            let Some(state) = self.connections.get_mut(connection) else { continue };
             let (Some(peer), Some(sync)) = (&state.peer, state.syncs.get_mut(&document)) else { continue };
             if !sync.allowed || sync.awaiting.is_some() {
                 continue;
