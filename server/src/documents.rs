@@ -65,13 +65,6 @@ impl ChunkKey {
     }
 }
 
-/// Whether `chunk` is a whole document, saved compacted (Automerge's chunk type 0, after
-/// the four bytes of magic and four of checksum), rather than changes: a new document
-/// arrives whole and is then stored as a snapshot, with nothing to compact.
-pub fn is_whole(chunk: &[u8]) -> bool {
-    chunk.len() > 8 && chunk[..4] == [0x85, 0x6f, 0x4a, 0x83] && chunk[8] == 0
-}
-
 fn key(document: &DocumentId, kind: u8, chunk: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(49);
     key.extend_from_slice(document.as_bytes());
@@ -182,11 +175,9 @@ impl DocumentStore {
         Ok(Some(doc))
     }
 
-    /// Adds a chunk (not yet flushed) — new changes, or a new document whole, stored as a
-    /// snapshot — and says how many chunks of changes the document has.
+    /// Adds an incremental chunk (not yet flushed) and says how many the document has.
     pub fn append(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<usize> {
-        let kind = if is_whole(chunk) { SNAPSHOT } else { INCREMENTAL };
-        self.insert(key(document, kind, chunk), chunk.to_vec()).context("cannot store a document chunk")?;
+        self.insert(key(document, INCREMENTAL, chunk), chunk.to_vec()).context("cannot store a document chunk")?;
         Ok(self.tree.scan_prefix([document.as_bytes().as_slice(), &[INCREMENTAL]].concat()).count())
     }
 
@@ -469,28 +460,6 @@ mod tests {
         append_steps(&store, &whole, &mut AutoCommit::new(), 0..3);
         store.load(&whole).unwrap().unwrap();
         assert!(!store.is_damaged(&whole));
-    }
-
-    /// A new document arrives saved whole: it is stored as a snapshot, with nothing to
-    /// compact, and its later changes as chunks beside it.
-    #[test]
-    fn a_new_document_saved_whole_is_stored_as_a_snapshot() {
-        let (_data, _storage, store) = open();
-        let document = DocumentId::from_random([12; 16]);
-        let mut doc = AutoCommit::new();
-        doc.put(ROOT, "title", "灭火器过期").unwrap();
-        let whole = doc.save();
-        assert!(super::is_whole(&whole) && !super::is_whole(&doc.save_after(&[])), "a saved document, not its changes");
-        assert_eq!(store.append(&document, &whole).unwrap(), 0, "no chunk of changes");
-        let covered = store.stored_keys(&document).unwrap();
-        assert!(matches!(covered.as_slice(), [only] if only.is_snapshot()));
-        append_steps(&store, &document, &mut doc, 0..2);
-        let mut loaded = store.load(&document).unwrap().unwrap();
-        assert_eq!(loaded.get_heads(), doc.get_heads());
-        let covered = store.stored_keys(&document).unwrap();
-        store.store_compacted(&document, &mut loaded, covered).unwrap();
-        assert_eq!(store.chunk_count(&document).unwrap(), 1, "the snapshot and the changes made one");
-        assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
     }
 
     /// A document compacted after it left memory keeps a chunk stored after the keys it

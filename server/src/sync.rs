@@ -946,8 +946,7 @@ fn store(
 ) -> Result<(), Vec<u8>> {
     // The append is ordered here, before the flush that covers it is asked for.
     let stored = stores.documents.append(&document, &chunk);
-    // A new document stored whole has nothing to compact until it changes.
-    if stored.is_ok() && !crate::documents::is_whole(&chunk) {
+    if stored.is_ok() {
         compactions.appended.insert(document);
     }
     if let Some(doc) = server.document(&document) {

@@ -55,9 +55,8 @@ pub enum Effect {
     },
     /// Decide and call [`Server::handle_decision`] with the same ticket.
     Authorize(AccessRequest),
-    /// Make `chunk` (an incremental save of new changes, or a new document saved whole)
-    /// durable, then call [`Server::handle_persisted`] with the token. Tokens of a
-    /// document rise.
+    /// Make `chunk` (an incremental save of new changes) durable, then call
+    /// [`Server::handle_persisted`] with the token. Tokens of a document rise.
     Persist {
         document: DocumentId,
         chunk: Vec<u8>,
@@ -501,7 +500,7 @@ impl Server {
             let token = PersistToken(self.next_token);
             self.next_token += 1;
             *unpersisted = Some(token);
-            self.effects.push_back(Effect::Persist { document, chunk: new_chunk(doc, &before), token });
+            self.effects.push_back(Effect::Persist { document, chunk: doc.save_after(&before), token });
             Some(token)
         };
         match token {
@@ -673,7 +672,7 @@ impl Server {
         sync.queue.pop_front();
         sync.state = state;
         if any_new {
-            let chunk = new_chunk(&mut scratch, &old_heads);
+            let chunk = scratch.save_after(&old_heads);
             let token = PersistToken(self.next_token);
             self.next_token += 1;
             *unpersisted = Some(token);
@@ -802,12 +801,6 @@ impl Server {
         self.effects.push_back(Effect::Close { connection, reason: reason.to_owned() });
         self.handle_disconnected(connection);
     }
-}
-
-/// What to persist of `doc`'s changes since `before`: the changes, or a new document
-/// whole, compacted — stored once instead of as its changes and then again compacted.
-fn new_chunk(doc: &mut AutoCommit, before: &[ChangeHash]) -> Vec<u8> {
-    if before.is_empty() { doc.save() } else { doc.save_after(before) }
 }
 
 #[cfg(test)]
@@ -1088,7 +1081,9 @@ mod tests {
         }
         let token = token.expect("the phone's change was persisted");
         assert!(server.evict_idle().is_empty(), "in use by a connection");
+        assert_eq!(server.followers_of(&document), [PHONE]);
         server.handle_disconnected(PHONE);
+        assert!(server.followers.is_empty(), "a closed connection follows nothing");
         assert!(server.evict_idle().is_empty(), "changes not yet durable stay in memory");
         server.handle_persisted(document, token);
         let mut evicted = server.evict_idle();
