@@ -512,11 +512,12 @@ impl Server {
     /// Drops loaded documents no connection is syncing and nothing waits on, and hands them
     /// to the host (which may store them compacted).
     pub fn evict_idle(&mut self) -> Vec<(DocumentId, Box<AutoCommit>)> {
-        let in_use: BTreeSet<DocumentId> = self.connections.values().flat_map(|state| state.syncs.keys().copied()).collect();
         let idle: Vec<DocumentId> = self
             .documents
             .iter()
-            .filter(|(document, state)| !in_use.contains(document) && matches!(state, Document::Ready { unpersisted: None, .. }))
+            .filter(|(document, state)| {
+                !self.followers.contains_key(document) && matches!(state, Document::Ready { unpersisted: None, .. })
+            })
             .map(|(document, _)| *document)
             .collect();
         idle.into_iter()
@@ -736,7 +737,8 @@ impl Server {
             ephemeral_seen.pop_front();
         }
         let mut frames = Vec::new();
-        for (connection, state) in &self.connections {
+        for connection in self.followers.get(&document).into_iter().flatten() {
+            let Some(state) = self.connections.get(connection) else { continue };
             let Some(peer) = &state.peer else { continue };
             if *connection != from && state.syncs.get(&document).is_some_and(|sync| sync.allowed) {
                 let message = Message::Ephemeral {
