@@ -1,7 +1,7 @@
 //! Administration driven through the app: a new site with its rooms and a person who then
 //! sees only that site; a checklist built, published and walked on another phone; a CSV
-//! import with a wrong row that imports nothing; a site's notifications and what became of
-//! each.
+//! import with a wrong row that imports nothing; a site of a thousand rooms listed in a
+//! window that follows the scroll; a site's notifications and what became of each.
 
 use fantoccini::Locator::Css;
 use serde_json::json;
@@ -370,6 +370,86 @@ async fn a_csv_import_with_a_malformed_row_reports_the_row_and_imports_nothing()
         wait_for("the export", PATIENCE, || async { admin.evaluate("return window.exported").await.as_str().map(str::to_owned) }).await;
     assert!(exported.starts_with("239 187 191|id,code,name,kind,parent_code\r\n"), "{exported}");
     assert!(exported.contains(",HQ-G-1,一层,floor,HQ-G\r\n"), "{exported}");
+    admin.close().await;
+    server.stop().await.unwrap();
+}
+
+/// Scrolls to the middle of the places table.
+const HALFWAY: &str = "const table = document.querySelector('[data-list=places]'); scrollTo(0, scrollY + table.getBoundingClientRect().top + table.offsetHeight / 2)";
+
+/// The rows of the places table drawn now, and how many it lists.
+async fn drawn_places(browser: &Browser) -> (usize, u64) {
+    let seen = browser
+        .evaluate("const table = document.querySelector('[data-list=places]'); return [table.querySelectorAll('tbody tr[data-place]').length, Number(table.dataset.rows)]")
+        .await;
+    (seen[0].as_u64().unwrap() as usize, seen[1].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn a_site_of_a_thousand_rooms_lists_them_all_in_a_window_that_follows_the_scroll() {
+    let server = TestServer::start(&built_dist()).await;
+    let admin = phone(&server, "admin", "系统管理员").await;
+    admin.client.goto(&server.url("/admin/sites/hq")).await.unwrap();
+    wait_for_element(&admin, "[data-list=places] [data-place=HQ-S]").await;
+    let (_, before) = drawn_places(&admin).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("rooms.csv");
+    let mut csv = String::from("code,name,kind,parent_code\r\nW,西区宿舍,building,\r\n");
+    for room in 0..1_000 {
+        csv.push_str(&format!("W-{room:04},{room:04} 室,room,W\r\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    admin.client.find(Css("[data-csv=places] input[type=file]")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
+    admin.wait_for_text("[data-csv=places] [data-import=ok]", "Imported 1001 rows, 1001 of them new.").await;
+    let total = before + 1_001;
+    admin.wait_for_prefix("[data-place-note]", &format!("{} more places not listed", total - 200)).await;
+    assert_eq!(drawn_places(&admin).await, (200, 200), "the first 200 listed");
+
+    // "Show all": every place is in the list, only those near the screen drawn.
+    tap(&admin, "[data-action=show-all-places]").await;
+    wait_for("the whole list", PATIENCE, || async { (drawn_places(&admin).await.1 == total).then_some(()) }).await;
+    assert_eq!(admin.evaluate("return document.querySelector('[data-list=places]').classList.contains('windowed')").await, json!(true));
+    let (drawn, _) = drawn_places(&admin).await;
+    assert!((10..=120).contains(&drawn), "a window of rows drawn, not {total}: {drawn}");
+    // Scrolled to the list's end, the last room is drawn where the table's height put it:
+    // on the screen, at the bottom of the table.
+    admin
+        .evaluate("const table = document.querySelector('[data-list=places]'); scrollTo(0, scrollY + table.getBoundingClientRect().bottom - innerHeight); return null")
+        .await;
+    wait_for_element(&admin, "[data-list=places] [data-place=W-0999]").await;
+    let placed = admin
+        .evaluate(
+            "const row = document.querySelector('[data-place=W-0999]').getBoundingClientRect();
+             const table = document.querySelector('[data-list=places]').getBoundingClientRect();
+             return [row.top >= 0 && row.bottom <= innerHeight, Math.abs(table.bottom - row.bottom) < 2]",
+        )
+        .await;
+    assert_eq!(placed, json!([true, true]), "the last row on the screen, at the table's end");
+    assert!(drawn_places(&admin).await.0 <= 120, "the window moved rather than grew");
+    fits_a_phone(&admin, 8).await;
+    screenshot(&admin, "places-windowed-end").await;
+    // Halfway down, the rooms there are drawn, and a row drawn there is edited as any.
+    admin.evaluate(&format!("{HALFWAY}; return null")).await;
+    wait_for_element(&admin, "[data-list=places] [data-place=W-0500]").await;
+    tap(&admin, "[data-place=W-0500] [data-action=edit]").await;
+    wait_for("the room in the form", PATIENCE, || async {
+        (admin.evaluate("return document.querySelector('[data-form=place] input[name=name]').value").await == json!("0500 室"))
+            .then_some(())
+    })
+    .await;
+    type_into(&admin, "[data-form=place] input[name=name]", "（空）").await;
+    send(&admin, "place").await;
+    // The form scrolled into view to edit; back at the room, its row shows the new name.
+    admin.evaluate(&format!("{HALFWAY}; return null")).await;
+    admin.wait_for_prefix("[data-place=W-0500] td:nth-child(2)", "0500 室（空）").await;
+    wait_for("the renamed room on the server", PATIENCE, || async {
+        read_catalog(&server, "hq")?.places.iter().any(|place| place.code == "W-0500" && place.name == "0500 室（空）").then_some(())
+    })
+    .await;
+    // Narrowed by typed words, the list is short again and drawn whole.
+    type_into(&admin, "input[name=places-filter]", "W-09").await;
+    wait_for("the narrowed list", PATIENCE, || async { (drawn_places(&admin).await == (100, 100)).then_some(()) }).await;
+    assert_eq!(admin.evaluate("return document.querySelector('[data-list=places]').classList.contains('windowed')").await, json!(false));
     admin.close().await;
     server.stop().await.unwrap();
 }

@@ -2,8 +2,11 @@
 //! `Emulation.setCPUThrottlingRate`), as on a cheap phone: the first screen on a first
 //! visit (over the network) and on a later one (from the service worker and IndexedDB),
 //! opening an inspection of 100 items, and opening a site catalog of 5,000 places (and
-//! listing them all). Prints
-//! a Markdown table for BENCHMARKS.md.
+//! listing them all); then, over an emulated 4G and Fast 3G link ([`link`]), a first visit
+//! and a new release's download ([`release`]). Prints Markdown tables for BENCHMARKS.md.
+//!
+//! The server is reached as a site deploys it: over HTTPS by a host name on its network
+//! (mapped to loopback inside Chromium), with the certificate `tls init` makes.
 //!
 //! usage: app_bench --dist <dist> [--runs N] [--throttle RATE] [--profile DIR]
 //! (`cargo xtask bench-app` builds and runs it; RATE 4 unless given, 1 for no slowing;
@@ -14,7 +17,10 @@
 //! (a route inside the app) to the first animation frame in which what is timed is on the
 //! screen, read by the page's own clock (`performance.now()`).
 
-use std::path::PathBuf;
+mod link;
+mod release;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -35,6 +41,8 @@ const PLACES: usize = 5_000;
 const LISTED_PLACES: usize = 200;
 /// More items than a 360 × 800 screen shows at once: what opening a round is timed to.
 const SCREENFUL: usize = 10;
+/// The server's name on the site's network.
+const NAME: &str = "houqin.lan";
 
 /// Times `route` with `follow`, and when `profile` names a file, records Chromium's CPU
 /// profile of it there (sampling every 100 µs).
@@ -159,15 +167,17 @@ async fn follow(browser: &Browser, href: &str, selector: &str, counts: &[usize])
     serde_json::from_value(times).context("the page answered no times")
 }
 
-/// Clicks `button` and gives the milliseconds until `selector` matches at least `count`
-/// elements.
-async fn after_click(browser: &Browser, button: &str, selector: &str, count: usize) -> anyhow::Result<f64> {
-    let script = "const [button, selector, count, done] = arguments;
+/// Runs `action` (a script) and gives the milliseconds until `done` (an expression) holds
+/// in an animation frame.
+async fn after(browser: &Browser, action: &str, done: &str) -> anyhow::Result<f64> {
+    let script = format!(
+        "const [finish] = arguments;
         const started = performance.now();
-        const check = () => document.querySelectorAll(selector).length >= count ? done(performance.now() - started) : requestAnimationFrame(check);
-        document.querySelector(button).click();
-        check();";
-    let time = browser.client.execute_async(script, vec![json!(button), json!(selector), json!(count)]).await?;
+        const check = () => ({done}) ? finish(performance.now() - started) : requestAnimationFrame(check);
+        {action};
+        check();"
+    );
+    let time = browser.client.execute_async(&script, vec![]).await?;
     time.as_f64().context("the page answered no time")
 }
 
@@ -199,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown flag {other}; usage: app_bench --dist <dist> [--runs N] [--throttle RATE] [--profile DIR]"),
         }
     }
-    let dist = dist.context("--dist is required")?;
+    let dist = dist.context("--dist is required")?.canonicalize()?;
     if let Some(dir) = &profiles {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -208,29 +218,34 @@ async fn main() -> anyhow::Result<()> {
     let storage = server::Storage::open(data.path())?;
     server::demo::seed(&storage).await?;
     let round = seed(&storage)?;
-    let state = server::AppState::new(storage, dist)?;
+    server::tls::init(data.path(), &[NAME.to_owned()], &[])?;
+    let files = server::tls::TlsFiles::in_data(data.path()).context("tls init made no certificate")?;
+    let pin = server::tls::spki_pin(&files)?;
+    let switches = [format!("--host-resolver-rules=MAP {NAME} 127.0.0.1"), format!("--ignore-certificate-errors-spki-list={pin}")];
+    // The server serves `served`, a link to this release or, later, the next one.
+    let releases = tempfile::tempdir()?;
+    let (this_release, next_release, served) = (releases.path().join("this"), releases.path().join("next"), releases.path().join("served"));
+    release::next(&dist, &next_release)?;
+    std::os::unix::fs::symlink(&dist, &this_release)?;
+    serve_release(&this_release, &served)?;
+    let state = server::AppState::new(storage, served.clone())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let address = listener.local_addr()?;
+    let base = format!("https://{NAME}:{}", address.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serve(listener, state, async move {
+    let certificates = server::tls::Certificates::load(files)?;
+    let serving = tokio::spawn(server::serve_tls(listener, certificates.server_config()?, state, async move {
         let _ = stopped.await;
     }));
 
-    let (mut cold, mut warm, mut catalog, mut catalog_all) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut cold, mut warm, mut catalog, mut catalog_all, mut catalog_end) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut inspection_screen, mut inspection) = (Vec::new(), Vec::new());
     for run in 0..runs {
         // A phone that never opened Houqin: everything over the network.
-        let browser = Browser::start().await;
-        browser.client.set_window_size(360, 800).await?;
-        browser.client.issue_cmd(Cdp("Emulation.setCPUThrottlingRate", json!({ "rate": throttle }))).await?;
+        let browser = phone(&switches, throttle).await?;
         browser.client.goto(&format!("{base}/")).await?;
         cold.push(on_screen(&browser, "input[name=username]", 1).await?);
-        for (field, value) in [("username", "admin"), ("password", "demo")] {
-            browser.client.find(fantoccini::Locator::Css(&format!("input[name={field}]"))).await?.send_keys(value).await?;
-        }
-        browser.client.find(fantoccini::Locator::Css("form button[type=submit]")).await?.click().await?;
-        wait_until(&browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
-        wait_until(&browser, "return navigator.serviceWorker.controller !== null").await?;
+        sign_in(&browser).await?;
         // The same phone later: the app from the service worker, the session and the
         // documents from IndexedDB; timed to the signed-in start page.
         browser.client.goto(&format!("{base}/")).await?;
@@ -244,8 +259,51 @@ async fn main() -> anyhow::Result<()> {
             follow_profiled(&browser, "/admin/sites/hq", "[data-list=places] [data-place]", &[LISTED_PLACES], profile("catalog", run))
                 .await?[0],
         );
-        catalog_all.push(after_click(&browser, "[data-action=show-all-places]", "[data-list=places] [data-place]", PLACES).await?);
+        // "Show all": the list is windowed, so it is ready when the table holds every
+        // place and its first rows are drawn; then scrolled to its end, when the last is.
+        catalog_all.push(
+            after(
+                &browser,
+                "document.querySelector('[data-action=show-all-places]').click()",
+                &format!("Number(document.querySelector('[data-list=places]').dataset.rows) >= {PLACES} && document.querySelectorAll('[data-list=places] [data-place]').length >= {SCREENFUL}"),
+            )
+            .await?,
+        );
+        catalog_end.push(
+            after(
+                &browser,
+                "const table = document.querySelector('[data-list=places]'); scrollTo(0, scrollY + table.getBoundingClientRect().bottom - innerHeight)",
+                &format!("document.querySelector('[data-list=places] [data-place=BENCH-{:04}]') !== null", PLACES - 1),
+            )
+            .await?,
+        );
         browser.close().await;
+    }
+
+    // Over a slow link: a first visit, then a new release.
+    let mut slow = Vec::new();
+    for link in [link::FOUR_G, link::FAST_3G] {
+        let (mut form, mut form_bytes, mut visit_bytes, mut update, mut update_bytes) = (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..runs {
+            serve_release(&this_release, &served)?;
+            let relay = link::Relay::start(link, address).await?;
+            let over_link = format!("https://{NAME}:{}/", relay.address.port());
+            let browser = phone(&switches, throttle).await?;
+            browser.client.goto(&over_link).await?;
+            form.push(on_screen(&browser, "input[name=username]", 1).await?);
+            form_bytes.push(relay.downloaded() as f64);
+            sign_in(&browser).await?;
+            visit_bytes.push(relay.downloaded() as f64);
+            // The next release is out: the phone hears of it when it next opens the app,
+            // downloads it in the background and offers it.
+            serve_release(&next_release, &served)?;
+            let before = relay.downloaded();
+            browser.client.goto(&over_link).await?;
+            update.push(on_screen(&browser, "[data-update=ready]", 1).await?);
+            update_bytes.push((relay.downloaded() - before) as f64);
+            browser.close().await;
+        }
+        slow.push((link, median(form), median(form_bytes), median(visit_bytes), median(update), median(update_bytes)));
     }
     let _ = stop.send(());
     serving.await??;
@@ -259,6 +317,51 @@ async fn main() -> anyhow::Result<()> {
     println!("| open an inspection of {ITEMS} items: its first {SCREENFUL} items on screen | {} | 50 ms |", shown(&inspection_screen));
     println!("| … and all {ITEMS} items in the page | {} | — |", shown(&inspection));
     println!("| open a site catalog of {PLACES} places: its first {LISTED_PLACES} listed | {} | — |", shown(&catalog));
-    println!("| … then \"show all\": every place listed | {} | — |", shown(&catalog_all));
+    println!("| … then \"show all\": every place in the (windowed) list, the first drawn | {} | 300 ms |", shown(&catalog_all));
+    println!("| … then scrolled to the list's end: the last place drawn | {} | — |", shown(&catalog_end));
+    println!();
+    println!("Over a slow link (every byte of the page and its service worker through it), CPU slowed {throttle}×, median of {runs}:");
+    println!();
+    println!(
+        "| link | first visit: the sign-in form | downloaded by then | the whole first visit, signed in and synced | a new release: offered | its download |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let kilobytes = |bytes: f64| format!("{:.1} KB", bytes / 1000.0);
+    for (link, form, form_bytes, visit_bytes, update, update_bytes) in slow {
+        println!(
+            "| {} | {form:.0} ms | {} | {} | {update:.0} ms | {} |",
+            link.name,
+            kilobytes(form_bytes),
+            kilobytes(visit_bytes),
+            kilobytes(update_bytes)
+        );
+    }
     Ok(())
+}
+
+/// A fresh browser as a phone of 360 × 800 with its CPU slowed `throttle` times.
+async fn phone(switches: &[String], throttle: f64) -> anyhow::Result<Browser> {
+    let browser = Browser::start_with(switches).await;
+    browser.client.set_window_size(360, 800).await?;
+    browser.client.issue_cmd(Cdp("Emulation.setCPUThrottlingRate", json!({ "rate": throttle }))).await?;
+    Ok(browser)
+}
+
+/// Signs in as the administrator on the sign-in form, and waits until everything is
+/// synced and the service worker controls the page.
+async fn sign_in(browser: &Browser) -> anyhow::Result<()> {
+    for (field, value) in [("username", "admin"), ("password", "demo")] {
+        browser.client.find(fantoccini::Locator::Css(&format!("input[name={field}]"))).await?.send_keys(value).await?;
+    }
+    browser.client.find(fantoccini::Locator::Css("form button[type=submit]")).await?.click().await?;
+    wait_until(browser, "return document.querySelector('[data-sync]')?.dataset.sync === 'synced'").await?;
+    wait_until(browser, "return navigator.serviceWorker.controller !== null").await
+}
+
+/// Points `served` (what the server serves) at `release`.
+fn serve_release(release: &Path, served: &Path) -> anyhow::Result<()> {
+    let staged = served.with_extension("new");
+    let _ = std::fs::remove_file(&staged);
+    std::os::unix::fs::symlink(release, &staged)?;
+    std::fs::rename(&staged, served).with_context(|| format!("cannot point {} at {}", served.display(), release.display()))
 }
