@@ -36,6 +36,7 @@ use crate::session::use_session;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    pages::sign_in::take_shell_form();
     mount_to_body(App);
 }
 

@@ -1,7 +1,30 @@
-// Starts the app: loads its wasm, offers the QR decoder to browsers without
+// Starts the app: shows the page's own sign-in form until the app's wasm has arrived
+// (first visits), loads the wasm, offers the QR decoder to browsers without
 // BarcodeDetector, and registers the service worker. A file of its own, not inline in
 // index.html, so the Content-Security-Policy allows scripts from the server only.
-import init from "{{script}}";
+
+// On a first visit (no service worker serves the app yet) the module may take seconds on
+// a slow link: the page's form takes the user name and password meanwhile, in the
+// reader's language as the app chooses it, and the app signs in with them when it starts
+// (`pages::sign_in::take_shell_form`). Later visits start from the cache at once.
+const shell = document.getElementById("shell");
+if (shell && !navigator.serviceWorker?.controller) {
+  const tag = (navigator.languages || [navigator.language]).map((tag) => tag.split(/[-_]/)[0].toLowerCase()).find((tag) => tag === "zh" || tag === "en");
+  if (tag === "en") {
+    document.documentElement.lang = "en";
+    for (const text of shell.querySelectorAll("[data-en]")) text.textContent = text.dataset.en;
+  }
+  const form = shell.querySelector("form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    form.dataset.pressed = "";
+    const status = form.querySelector("[role=status]");
+    status.textContent = tag === "en" ? status.dataset.enPressed : status.dataset.zhPressed;
+  });
+  shell.hidden = false;
+  performance.mark("houqin-shell-form");
+}
+const { default: init } = await import("{{script}}");
 // The QR decoder for browsers without BarcodeDetector, a module of its own that the
 // app imports the first time it scans without one.
 let qrDecoder;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{TestServer, built_dist, wait_for};
-use tests::chromium::{Browser, PATIENCE};
+use tests::chromium::{Browser, Cdp, PATIENCE};
 
 mod admin;
 mod contractors;
@@ -105,13 +105,49 @@ async fn the_app_renders_switches_language_and_reopens_offline() {
 /// Fills the sign-in form (once it is shown) and submits it.
 async fn sign_in(browser: &Browser, username: &str, password: &str) {
     use fantoccini::Locator::Css;
+    // The app's form: on a first visit the page's own may show before it.
     browser.wait_for_text("h1", "Sign in").await;
+    wait_for_element(browser, "[data-form=sign-in]").await;
     for (field, value) in [("username", username), ("password", password)] {
-        let input = browser.client.find(Css(&format!("input[name={field}]"))).await.unwrap();
+        let input = browser.client.find(Css(&format!("[data-form=sign-in] input[name={field}]"))).await.unwrap();
         input.clear().await.unwrap();
         input.send_keys(value).await.unwrap();
     }
-    browser.client.find(Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.client.find(Css("[data-form=sign-in] button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test]
+async fn on_a_slow_first_visit_the_page_takes_the_sign_in_before_the_app_arrives_and_the_app_signs_in_with_it() {
+    use fantoccini::Locator::Css;
+    let server = TestServer::start(&built_dist()).await;
+    let browser = Browser::start().await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    // 50 KB/s for the page's requests: the app's module (about 1.1 MB) takes over 20 s.
+    browser.client.issue_cmd(Cdp("Network.enable", json!({}))).await.unwrap();
+    let slow = json!({ "offline": false, "latency": 40, "downloadThroughput": 50_000, "uploadThroughput": 50_000 });
+    browser.client.issue_cmd(Cdp("Network.emulateNetworkConditions", slow)).await.unwrap();
+    // Navigated by script: the driver's own navigation would wait for the module.
+    browser.evaluate(&format!("location.href = {}; return null", json!(server.url("/")))).await;
+    wait_for_element(&browser, "#shell:not([hidden]) input[name=username]").await;
+    assert_eq!(browser.text("#shell h1").await.as_deref(), Some("Sign in"), "in the reader's language");
+    for (field, value) in [("username", "inspector"), ("password", "demo")] {
+        browser.client.find(Css(&format!("#shell input[name={field}]"))).await.unwrap().send_keys(value).await.unwrap();
+    }
+    browser.client.find(Css("#shell button[type=submit]")).await.unwrap().click().await.unwrap();
+    assert_eq!(
+        browser.evaluate("return [document.querySelector('[data-form=sign-in]') === null, document.querySelector('#shell [role=status]').textContent]").await,
+        json!([true, "Signing in as soon as Houqin has loaded…"]),
+        "pressed before the app started, and told so"
+    );
+    screenshot(&browser, "sign-in-before-the-app").await;
+    // The app starts, takes what was typed and the press, and signs in with it.
+    wait_for("the app to sign in with what the page took", Duration::from_secs(90), || async {
+        (browser.text("[data-user=inspector]").await.as_deref() == Some("李安全员")).then_some(())
+    })
+    .await;
+    assert_eq!(browser.evaluate("return document.getElementById('shell')").await, json!(null), "the page's form is gone");
+    browser.close().await;
+    server.stop().await.unwrap();
 }
 
 #[tokio::test]

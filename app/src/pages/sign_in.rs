@@ -1,24 +1,74 @@
 //! Signing in: user name and password, once online; afterwards the phone keeps the session.
+//!
+//! On a first visit the page paints its own sign-in form before the app's module arrives
+//! (`index.html`'s `#shell`, shown by `boot.js`); when the app starts it takes over what
+//! was typed there, the field being typed in and a press of the button
+//! ([`take_shell_form`]), so nothing typed on a slow link is lost.
+
+use std::cell::RefCell;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsCast as _;
 
 use crate::i18n::use_texts;
 use crate::pages::home::ServerStatus;
 use crate::server::{SignInError, sign_in};
 use crate::session::{self, use_session};
 
+/// What was typed into the page's own sign-in form before the app started.
+struct ShellForm {
+    username: String,
+    password: String,
+    /// The field the cursor was in.
+    focused: Option<String>,
+    /// Whether "sign in" was pressed.
+    pressed: bool,
+}
+
+thread_local! {
+    static SHELL_FORM: RefCell<Option<ShellForm>> = const { RefCell::new(None) };
+}
+
+/// Takes over the page's own sign-in form as the app starts: keeps what was typed in it for
+/// [`SignIn`] and removes it.
+pub fn take_shell_form() {
+    let Some(shell) = document().get_element_by_id("shell") else { return };
+    if !shell.has_attribute("hidden") {
+        let input = |name: &str| {
+            shell
+                .query_selector(&format!("input[name={name}]"))
+                .ok()
+                .flatten()
+                .and_then(|input| input.dyn_into::<web_sys::HtmlInputElement>().ok())
+        };
+        let value = |name: &str| input(name).map(|input| input.value()).unwrap_or_default();
+        let active = document().active_element();
+        let focused = ["username", "password"]
+            .into_iter()
+            .find(|name| input(name).is_some_and(|input| active.as_ref() == Some(input.unchecked_ref::<web_sys::Element>())))
+            .map(str::to_owned);
+        let pressed = shell.query_selector("form[data-pressed]").ok().flatten().is_some();
+        let form = ShellForm { username: value("username"), password: value("password"), focused, pressed };
+        if !form.username.is_empty() || !form.password.is_empty() || form.focused.is_some() {
+            SHELL_FORM.set(Some(form));
+        }
+    }
+    shell.remove();
+}
+
 #[component]
 pub fn SignIn() -> impl IntoView {
     let texts = use_texts();
     let current = use_session();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    let typed = SHELL_FORM.take();
+    let username = RwSignal::new(typed.as_ref().map(|typed| typed.username.clone()).unwrap_or_default());
+    let password = RwSignal::new(typed.as_ref().map(|typed| typed.password.clone()).unwrap_or_default());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<SignInError>);
+    let form = NodeRef::<leptos::html::Form>::new();
 
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
+    let go = move || {
         if busy.get_untracked() {
             return;
         }
@@ -38,6 +88,23 @@ pub fn SignIn() -> impl IntoView {
             }
         });
     };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        go();
+    };
+    if let Some(ShellForm { focused, pressed, username: typed_name, password: typed_secret }) = typed {
+        if pressed && !typed_name.trim().is_empty() && !typed_secret.is_empty() {
+            go();
+        } else if let Some(field) = focused {
+            // The cursor stays in the field it was in.
+            request_animation_frame(move || {
+                let input = form.get_untracked().and_then(|form| form.query_selector(&format!("input[name={field}]")).ok().flatten());
+                if let Some(input) = input.and_then(|input| input.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    let _ = input.focus();
+                }
+            });
+        }
+    }
 
     let message = move || {
         let texts = texts.get();
@@ -73,7 +140,7 @@ pub fn SignIn() -> impl IntoView {
     view! {
         <h1>{move || texts.get().sign_in}</h1>
         {public_report}
-        <form class="card form" on:submit=submit>
+        <form class="card form" data-form="sign-in" node_ref=form on:submit=submit>
             <label>
                 <span>{move || texts.get().username}</span>
                 <input

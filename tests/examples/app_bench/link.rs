@@ -4,8 +4,10 @@
 //!
 //! Each direction has one bandwidth shared by all connections, as a phone's radio is; a
 //! chunk leaves when the link has carried what was queued before it and arrives half a
-//! round trip later. A new connection waits one round trip before its first byte, as a
-//! TCP handshake does. Not modelled: TCP's slow start and loss.
+//! round trip later. A connection has at most about a round trip's worth of bytes queued
+//! on the link (its window), so connections share it rather than the first filling it.
+//! A new connection waits one round trip before its first byte, as a TCP handshake does.
+//! Not modelled: TCP's slow start and loss.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,7 +81,11 @@ impl Relay {
                     let (phone_reads, phone_writes) = phone.into_split();
                     let (server_reads, server_writes) = server.into_split();
                     let half_way = link.round_trip / 2;
-                    tokio::join!(carry(phone_reads, server_writes, up, half_way), carry(server_reads, phone_writes, down, half_way));
+                    let window = |bits_per_second: u64| (bits_per_second as f64 / 8.0 * link.round_trip.as_secs_f64()) as usize;
+                    tokio::join!(
+                        carry(phone_reads, server_writes, up, half_way, window(link.up)),
+                        carry(server_reads, phone_writes, down, half_way, window(link.down))
+                    );
                 });
             }
         });
@@ -98,20 +104,24 @@ impl Drop for Relay {
     }
 }
 
+/// The size of the chunks carried.
+const CHUNK: usize = 16 * 1024;
+
 /// Carries one direction of a connection: each chunk read is written out when the link
 /// has sent it and it has travelled half a round trip; the end of the stream likewise.
-async fn carry(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, pipe: Arc<Pipe>, half_way: Duration) {
-    let (queue, mut queued) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+/// At most `window` bytes (rounded up to chunks) are on their way at once.
+async fn carry(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, pipe: Arc<Pipe>, half_way: Duration, window: usize) {
+    let (queue, mut queued) = mpsc::channel::<(Instant, Vec<u8>)>(window.div_ceil(CHUNK).max(2));
     let reading = async move {
-        let mut buffer = vec![0; 16 * 1024];
+        let mut buffer = vec![0; CHUNK];
         while let Ok(read) = from.read(&mut buffer).await {
             if read == 0 {
                 break;
             }
+            // Wait for room in the window before taking the link's time.
+            let Ok(room) = queue.reserve().await else { break };
             let arrives = pipe.send(read).await + half_way;
-            if queue.send((arrives, buffer[..read].to_vec())).is_err() {
-                break;
-            }
+            room.send((arrives, buffer[..read].to_vec()));
         }
     };
     let writing = async move {
