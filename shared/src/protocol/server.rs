@@ -182,12 +182,20 @@ enum Document {
         doc: Box<AutoCommit>,
         /// The latest persist not yet reported durable; while set, nothing reveals heads.
         unpersisted: Option<PersistToken>,
-        /// Ephemeral messages already forwarded: (sender, session, count).
-        ephemeral_seen: VecDeque<(String, String, u64)>,
+        /// How many passes of [`Server::evict_idle`] in a row found nothing had come for
+        /// it: a document its peers are done with leaves memory after
+        /// [`QUIET_PASSES`], though they stay connected.
+        quiet: u8,
     },
 }
 
 const EPHEMERAL_MEMORY: usize = 256;
+
+/// Passes of [`Server::evict_idle`] without anything coming for a document that
+/// connections still sync before it leaves memory (the server's host calls it every 5 s:
+/// a minute). Not one pass: a document leaving memory is stored compacted, which a phone
+/// answering a round item by item would otherwise pay for every few answers.
+pub const QUIET_PASSES: u8 = 12;
 
 /// How working on one queued message ended.
 enum Step {
@@ -227,6 +235,9 @@ pub struct Server {
     /// Per document, the connections syncing it (those with a [`PeerSync`] for it): what
     /// revealing a document's new heads visits, rather than every connection.
     followers: BTreeMap<DocumentId, BTreeSet<ConnectionId>>,
+    /// Per followed document, the ephemeral messages already forwarded: (sender,
+    /// session, count). Kept apart from the document, which may be out of memory.
+    ephemeral_seen: BTreeMap<DocumentId, VecDeque<(String, String, u64)>>,
 }
 
 impl Server {
@@ -243,6 +254,7 @@ impl Server {
             changes_to_apply: BTreeMap::new(),
             changes_to_confirm: BTreeMap::new(),
             followers: BTreeMap::new(),
+            ephemeral_seen: BTreeMap::new(),
         }
     }
 
@@ -259,6 +271,7 @@ impl Server {
             followers.remove(&connection);
             if followers.is_empty() {
                 self.followers.remove(&document);
+                self.ephemeral_seen.remove(&document);
             }
         }
         self.connections.get_mut(&connection)?.syncs.remove(&document)
@@ -360,7 +373,7 @@ impl Server {
     pub fn handle_loaded(&mut self, document: DocumentId, stored: Option<AutoCommit>) {
         let missing = stored.is_none();
         let doc = Box::new(stored.unwrap_or_default());
-        self.documents.insert(document, Document::Ready { doc, unpersisted: None, ephemeral_seen: VecDeque::new() });
+        self.documents.insert(document, Document::Ready { doc, unpersisted: None, quiet: 0 });
         for (id, changes) in self.changes_to_apply.remove(&document).unwrap_or_default() {
             self.apply_change(id, document, changes);
         }
@@ -465,6 +478,7 @@ impl Server {
     /// of the document like a peer's; [`Effect::Changed`] with `id` says when they are
     /// durable. The host checks them: nothing here asks it to decide.
     pub fn change(&mut self, id: ChangeId, document: DocumentId, changes: Vec<Change>) {
+        self.stir(&document);
         match self.documents.get(&document) {
             Some(Document::Ready { .. }) => self.apply_change(id, document, changes),
             Some(Document::Loading) => self.changes_to_apply.entry(document).or_default().push((id, changes)),
@@ -509,16 +523,27 @@ impl Server {
         }
     }
 
-    /// Drops loaded documents no connection is syncing and nothing waits on, and hands them
-    /// to the host (which may store them compacted).
+    /// Drops loaded documents nothing waits on — those no connection is syncing, and those
+    /// whose peers sent nothing for them in the last [`QUIET_PASSES`] calls — and hands
+    /// them to the host (which may store them compacted). A document a connection still syncs loads again
+    /// when a message comes for it: a phone that pushed thousands of documents does not
+    /// keep them all in memory for as long as it stays connected.
     pub fn evict_idle(&mut self) -> Vec<(DocumentId, Box<AutoCommit>)> {
-        let idle: Vec<DocumentId> = self
-            .documents
-            .iter()
-            .filter(|(document, state)| {
-                !self.followers.contains_key(document) && matches!(state, Document::Ready { unpersisted: None, .. })
+        let Server { documents, followers, connections, .. } = self;
+        let idle: Vec<DocumentId> = documents
+            .iter_mut()
+            .filter_map(|(document, state)| {
+                let Document::Ready { unpersisted: None, quiet, .. } = state else { return None };
+                let Some(followers) = followers.get(document) else { return Some(*document) };
+                let waited_on = followers.iter().any(|connection| {
+                    connections
+                        .get(connection)
+                        .and_then(|state| state.syncs.get(document))
+                        .is_some_and(|sync| !sync.queue.is_empty() || sync.awaiting.is_some())
+                });
+                *quiet = if waited_on { 0 } else { quiet.saturating_add(1) };
+                (*quiet > QUIET_PASSES).then_some(*document)
             })
-            .map(|(document, _)| *document)
             .collect();
         idle.into_iter()
             .filter_map(|document| match self.documents.remove(&document) {
@@ -526,6 +551,13 @@ impl Server {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Something came for the document: its quiet passes start again.
+    fn stir(&mut self, document: &DocumentId) {
+        if let Some(Document::Ready { quiet, .. }) = self.documents.get_mut(document) {
+            *quiet = 0;
+        }
     }
 
     /// How many of `connection`'s documents wait for a load or a decision: work the host
@@ -545,6 +577,7 @@ impl Server {
             return self.fail(connection, &format!("more than {limit} documents waiting at once; send fewer at a time"));
         }
         self.follow(connection, document).expect("joined connections exist").queue.push_back(incoming);
+        self.stir(&document);
         match self.documents.get(&document) {
             None => {
                 self.documents.insert(document, Document::Loading);
@@ -727,9 +760,12 @@ impl Server {
 
     fn forward_ephemeral(&mut self, from: ConnectionId, document: DocumentId, sender: PeerId, session: String, count: u64, data: Vec<u8>) {
         let allowed = self.connections.get(&from).and_then(|state| state.syncs.get(&document)).is_some_and(|sync| sync.allowed);
-        let Some(Document::Ready { ephemeral_seen, .. }) = self.documents.get_mut(&document) else { return };
+        if !allowed {
+            return;
+        }
+        let ephemeral_seen = self.ephemeral_seen.entry(document).or_default();
         let key = (sender.0.clone(), session.clone(), count);
-        if !allowed || ephemeral_seen.contains(&key) {
+        if ephemeral_seen.contains(&key) {
             return;
         }
         ephemeral_seen.push_back(key);
@@ -1092,6 +1128,91 @@ mod tests {
         assert_eq!(evicted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [document]);
         assert_eq!(evicted[0].1.get_heads(), doc.get_heads(), "handed back as it was, for the host to compact");
         assert!(server.document(&document).is_none());
+    }
+
+    /// Carries out effects until none are left: decisions allowed, persists made durable
+    /// at once, and sync messages to the phone answered by it. Gives the documents the
+    /// server asked to load.
+    fn settle(server: &mut Server, document: DocumentId, doc: &mut AutoCommit, state: &mut sync::State) -> Vec<DocumentId> {
+        let mut loads = Vec::new();
+        for _ in 0..10 {
+            while let Some(effect) = server.poll_effect() {
+                match effect {
+                    Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                    Effect::Persist { document, token, .. } => server.handle_persisted(document, token),
+                    Effect::Load { document } => loads.push(document),
+                    Effect::Send { connection: PHONE, frame } => {
+                        if let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) {
+                            phone_answers(server, document, doc, state, &data);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        loads
+    }
+
+    /// A phone that stays connected after sending a document does not keep it in the
+    /// server's memory: once passes of eviction have seen nothing come for it, it leaves
+    /// (to be stored compacted) though the phone still syncs it; the phone's next change
+    /// loads it again and is taken, and ephemeral messages reach its other peers meanwhile.
+    #[test]
+    fn a_document_its_connected_peers_are_done_with_leaves_memory_and_loads_for_the_next_change() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        join(&mut server, OTHER, "other");
+        let document = DocumentId::from_random([7; 16]);
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "title", "水管漏水").unwrap();
+        doc.commit();
+        let mut state = sync::State::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
+        server.handle_loaded(document, None);
+        settle(&mut server, document, &mut doc, &mut state);
+        // Another peer asks for it, so it follows it too.
+        let (mut other, mut other_state) = (AutoCommit::new(), sync::State::new());
+        let request = other.sync().generate_sync_message(&mut other_state).unwrap().encode();
+        let request = Message::Request { sender: PeerId("other".into()), target: PeerId("server".into()), document, data: request };
+        server.handle_frame(OTHER, &message::encode(&request));
+        let mut sent_to_other = false;
+        while let Some(effect) = server.poll_effect() {
+            match effect {
+                Effect::Authorize(request) => server.handle_decision(request.ticket, Decision::Allow),
+                Effect::Send { connection, .. } => sent_to_other |= connection == OTHER,
+                _ => {}
+            }
+        }
+        assert!(sent_to_other, "the other peer is sent the document");
+
+        for pass in 0..QUIET_PASSES {
+            assert!(server.evict_idle().is_empty(), "in memory for {QUIET_PASSES} quiet passes, not after {pass}");
+        }
+        let mut evicted = server.evict_idle();
+        assert_eq!(evicted.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [document], "then out of memory");
+        assert_eq!(server.followers_of(&document), [PHONE, OTHER], "still synced by both");
+        assert!(server.document(&document).is_none());
+
+        let ephemeral = Message::Ephemeral {
+            sender: PeerId("phone".into()),
+            target: PeerId("server".into()),
+            document,
+            session: "s".into(),
+            count: 1,
+            data: vec![1, 2, 3],
+        };
+        server.handle_frame(PHONE, &message::encode(&ephemeral));
+        assert_eq!(drain(&mut server), [(Some(OTHER), "ephemeral")], "forwarded without loading the document");
+
+        doc.put(automerge::ROOT, "title", "水管漏水（二楼）").unwrap();
+        doc.commit();
+        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
+        let loads = settle(&mut server, document, &mut doc, &mut state);
+        assert_eq!(loads, [document], "the next change loads it");
+        server.handle_loaded(document, Some(*evicted.remove(0).1));
+        settle(&mut server, document, &mut doc, &mut state);
+        assert_eq!(server.document(&document).map(|stored| stored.clone().get_heads()), Some(doc.get_heads()), "the change taken");
+        assert_eq!(state.their_heads, Some(doc.get_heads()), "and the phone told the server has it");
     }
 
     /// A fresh peer fetching a stored document: once it says it has what it was sent, it

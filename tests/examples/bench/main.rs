@@ -459,6 +459,22 @@ async fn push_documents(url: &str, documents: &[(DocumentId, AutoCommit)], name:
     sync_until(&mut pusher, url, PATIENCE, |client| ids.iter().all(|id| client.status(id) == Some(SyncStatus::Synced))).await
 }
 
+/// Waits until the server has used under 2% of a core for three seconds in a row (at
+/// most two minutes); says whether it got there.
+async fn settle(server: &Server) -> anyhow::Result<bool> {
+    let give_up = Instant::now() + Duration::from_secs(120);
+    let mut quiet_seconds = 0;
+    while Instant::now() < give_up {
+        let before = server.cpu_seconds()?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        quiet_seconds = if server.cpu_seconds()? - before < 0.02 { quiet_seconds + 1 } else { 0 };
+        if quiet_seconds == 3 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Fetches `ids` with a fresh client until it has them all.
 async fn fetch_documents(url: &str, ids: &[DocumentId], name: &str) -> anyhow::Result<()> {
     let mut fetcher = Client::new(ClientConfig::new(PeerId(format!("fetcher-{name}"))), now());
@@ -704,6 +720,11 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
     }
     let (fill_wall, fill_cpu) = (started.elapsed(), server.cpu_seconds()? - before);
     let (_, fill_peak) = server.memory()?;
+    // The last documents leave memory and are stored compacted once idle: the disk is
+    // measured after that, as a server holding them would be.
+    let settling = Instant::now();
+    let settled = settle(&server).await?;
+    let settle_cpu = server.cpu_seconds()? - before - fill_cpu;
     server.stop().await?;
     let disk_after_fill = disk_bytes(data);
 
@@ -744,6 +765,11 @@ async fn capacity(options: &Options, data: &std::path::Path) -> anyhow::Result<(
         last_cpu / first_cpu
     );
     println!("| peak RSS while filling | {} |", megabytes(fill_peak));
+    println!(
+        "| then idle (the last documents stored compacted) | {} after {:.1} s, server CPU {settle_cpu:.1} s |",
+        if settled { "quiet" } else { "still busy" },
+        settling.elapsed().as_secs_f64()
+    );
     println!("| the documents' compacted sizes, summed | {} |", megabytes(compacted));
     println!(
         "| bytes on disk after filling (stopped) | {} ({:.2}× the compacted sizes) |",
