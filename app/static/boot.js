@@ -24,7 +24,17 @@ if (shell && !navigator.serviceWorker?.controller) {
   shell.hidden = false;
   performance.mark("houqin-shell-form");
 }
-const { default: init } = await import("{{script}}");
+// The app's module, or — when it cannot be fetched or started (the link dropped
+// mid-download) — a plain word on the page's form instead of "loading" for ever.
+const started = (async () => {
+  const { default: init } = await import("{{script}}");
+  await init({ module_or_path: "{{wasm}}" });
+})();
+started.catch((error) => {
+  const status = document.querySelector("#shell [role=status]");
+  if (status) status.textContent = document.documentElement.lang === "en" ? status.dataset.enFailed : status.dataset.zhFailed;
+  console.error("Houqin did not start:", error);
+});
 // The QR decoder for browsers without BarcodeDetector, a module of its own that the
 // app imports the first time it scans without one.
 let qrDecoder;
@@ -35,7 +45,7 @@ window.houqinQrDecoder = () => {
   });
   return qrDecoder;
 };
-await init({ module_or_path: "{{wasm}}" });
+await started;
 // A new release installs in the background and waits; the app offers it
 // ("houqin-update-ready") and, when accepted, the page reloads under the new worker,
 // so an old shell never runs a new wasm.

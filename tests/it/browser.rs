@@ -117,6 +117,21 @@ async fn sign_in(browser: &Browser, username: &str, password: &str) {
 }
 
 #[tokio::test]
+async fn a_first_visit_whose_app_cannot_load_says_so_on_the_pages_own_form() {
+    let server = TestServer::start(&built_dist()).await;
+    let browser = Browser::start().await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    // The link drops while the app's module is on its way.
+    browser.client.issue_cmd(Cdp("Network.enable", json!({}))).await.unwrap();
+    browser.client.issue_cmd(Cdp("Network.setBlockedURLs", json!({ "urls": ["*_bg.wasm"] }))).await.unwrap();
+    browser.client.goto(&server.url("/")).await.unwrap();
+    browser.wait_for_text("#shell [role=status]", "Houqin could not be loaded: check the connection and reload the page.").await;
+    assert_eq!(browser.evaluate("return document.querySelector('#shell').hidden").await, json!(false), "the form stays on screen");
+    browser.close().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn on_a_slow_first_visit_the_page_takes_the_sign_in_before_the_app_arrives_and_the_app_signs_in_with_it() {
     use fantoccini::Locator::Css;
     let server = TestServer::start(&built_dist()).await;
