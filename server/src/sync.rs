@@ -634,10 +634,17 @@ async fn run(
                 if !evicted.is_empty() {
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
                 }
+                let trim = !evicted.is_empty();
                 let changed = evicted.into_iter().filter(|(document, _)| compactions.appended.remove(document)).collect();
                 // A compaction writes the whole document before it frees its chunks.
                 if !stores.space.is_low() {
                     compactions.start(&stores.documents, &mut work, changed);
+                }
+                // What the documents that left held is free: given back to the system, or
+                // a server filled with thousands of documents keeps the memory of the
+                // busiest moment (BENCHMARKS.md).
+                if trim {
+                    crate::os::trim_allocator();
                 }
             }
         }
