@@ -175,6 +175,20 @@ impl DocumentStore {
         Ok(Some(doc))
     }
 
+    /// Whether nothing of the document is stored. Blocking (one key read).
+    pub fn is_new(&self, document: &DocumentId) -> anyhow::Result<bool> {
+        Ok(self.tree.scan_prefix(document.as_bytes()).next().transpose().context("cannot read a document chunk")?.is_none())
+    }
+
+    /// Stores a document stored nowhere yet as one snapshot of the changes `chunk` holds
+    /// (not yet flushed): written once, where its chunk would be written and then replaced
+    /// by a compaction, leaving sled's log the chunk's worth of garbage (BENCHMARKS.md).
+    /// Blocking: loading and saving a document is work for the blocking pool.
+    pub fn store_new(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<()> {
+        let snapshot = AutoCommit::load(chunk).context("the new document's changes do not load")?.save();
+        self.insert(key(document, SNAPSHOT, &snapshot), snapshot).context("cannot store a document snapshot")
+    }
+
     /// Adds an incremental chunk (not yet flushed) and says how many the document has.
     pub fn append(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<usize> {
         self.insert(key(document, INCREMENTAL, chunk), chunk.to_vec()).context("cannot store a document chunk")?;

@@ -161,6 +161,14 @@ enum Done {
         token: PersistToken,
         result: Result<(), String>,
     },
+    /// A new document's first changes stored as one snapshot and flushed (`Err` before
+    /// it was stored: then its chunk is stored the usual way).
+    Snapshotted {
+        document: DocumentId,
+        chunk: Vec<u8>,
+        token: PersistToken,
+        result: Result<Result<(), String>, String>,
+    },
     /// Documents stored compacted, with those that could not be.
     Compacted {
         documents: Vec<DocumentId>,
@@ -511,6 +519,9 @@ async fn run(
     // stored changes whose flush failed: both tried again, and their peers told only then.
     let mut unstored: VecDeque<(DocumentId, Vec<u8>, PersistToken)> = VecDeque::new();
     let mut unflushed: Vec<(DocumentId, PersistToken)> = Vec::new();
+    // New documents being stored as snapshots off the hub, each with the changes made to
+    // it meanwhile, stored in order once it is.
+    let mut snapshots: HashMap<DocumentId, Vec<(Vec<u8>, PersistToken)>> = HashMap::new();
     let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
     let mut refusals = Refusals::default();
     // The hub's time taken by each person's messages.
@@ -604,6 +615,27 @@ async fn run(
                         unflushed.push((document, token));
                     }
                 },
+                Ok(Done::Snapshotted { document, chunk, token, result }) => {
+                    match result {
+                        Ok(flushed) => {
+                            note_stored(&stores, &server, document);
+                            match flushed {
+                                Ok(()) => server.handle_persisted(document, token),
+                                Err(error) => {
+                                    tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
+                                    unflushed.push((document, token));
+                                }
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%document, %error, "cannot store a new document as a snapshot; storing its changes");
+                            persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
+                        }
+                    }
+                    for (chunk, token) in snapshots.remove(&document).unwrap_or_default() {
+                        persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
+                    }
+                }
                 Ok(Done::Compacted { documents, failed }) => {
                     for document in &documents {
                         compactions.running.remove(document);
@@ -687,11 +719,14 @@ async fn run(
                     }
                 }
                 Effect::Persist { document, chunk, token } => {
-                    // In order, behind any that wait for disk space.
-                    if !unstored.is_empty() || stores.space.check().is_err() {
-                        unstored.push_back((document, chunk, token));
-                    } else if let Err(chunk) = store(&stores, &mut server, &mut compactions, &mut work, &flusher, document, chunk, token) {
-                        unstored.push_back((document, chunk, token));
+                    if let Some(waiting) = snapshots.get_mut(&document) {
+                        // Behind the document's snapshot, in order.
+                        waiting.push((chunk, token));
+                    } else if unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false) {
+                        snapshots.insert(document, Vec::new());
+                        snapshot_new(&stores.documents, &mut work, &flusher, document, chunk, token);
+                    } else {
+                        persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
                     }
                 }
             }
@@ -783,6 +818,65 @@ impl Peers {
             if let Some(outlet) = peer.and_then(|peer| peer.outlet) {
                 outlet.close(reason);
             }
+        }
+    }
+}
+
+/// Stores a change as [`store`] does, in order behind those waiting for disk space.
+#[allow(clippy::too_many_arguments)]
+fn persist(
+    stores: &Stores,
+    server: &mut Server,
+    compactions: &mut Compactions,
+    work: &mut JoinSet<Done>,
+    flusher: &Flusher,
+    unstored: &mut VecDeque<(DocumentId, Vec<u8>, PersistToken)>,
+    document: DocumentId,
+    chunk: Vec<u8>,
+    token: PersistToken,
+) {
+    if !unstored.is_empty() || stores.space.check().is_err() {
+        unstored.push_back((document, chunk, token));
+    } else if let Err(chunk) = store(stores, server, compactions, work, flusher, document, chunk, token) {
+        unstored.push_back((document, chunk, token));
+    }
+}
+
+/// Stores a new document's first changes as one snapshot on the blocking pool, then
+/// flushes: saving a document whole on the hub held other people's changes behind a
+/// flood of large new documents (the fairness test), and storing its changes to compact
+/// them later wrote it twice (BENCHMARKS.md).
+fn snapshot_new(
+    store: &DocumentStore,
+    work: &mut JoinSet<Done>,
+    flusher: &Flusher,
+    document: DocumentId,
+    chunk: Vec<u8>,
+    token: PersistToken,
+) {
+    let (store, flusher) = (store.clone(), flusher.clone());
+    work.spawn(async move {
+        // The chunk is kept to be stored as it is if the snapshot cannot be.
+        let given = chunk.clone();
+        let stored = tokio::task::spawn_blocking(move || store.store_new(&document, &given).map_err(|error| format!("{error:#}")))
+            .await
+            .unwrap_or_else(|error| Err(format!("the storing task failed: {error}")));
+        let result = match stored {
+            Ok(()) => Ok(flusher.flush().await),
+            Err(error) => Err(error),
+        };
+        Done::Snapshotted { document, chunk, token, result }
+    });
+}
+
+/// What follows a change stored: its photos indexed, and the dashboards told.
+fn note_stored(stores: &Stores, server: &Server, document: DocumentId) {
+    if let Some(doc) = server.document(&document) {
+        index_blobs(&stores.blobs, &document, doc);
+        if is_projected(doc)
+            && let Err(error) = stores.projections.mark(&document, Some(doc))
+        {
+            tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
         }
     }
 }
@@ -956,14 +1050,10 @@ fn store(
     if stored.is_ok() {
         compactions.appended.insert(document);
     }
-    if let Some(doc) = server.document(&document) {
+    if stored.is_ok() {
+        note_stored(stores, server, document);
+    } else if let Some(doc) = server.document(&document) {
         index_blobs(&stores.blobs, &document, doc);
-        if stored.is_ok()
-            && is_projected(doc)
-            && let Err(error) = stores.projections.mark(&document, Some(doc))
-        {
-            tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
-        }
     }
     match stored {
         // Off the hub: saving a large document takes long enough to pause everyone's sync.

@@ -269,6 +269,29 @@ async fn push_steps(phone: &mut Client, url: &str, user: &str, document: Documen
     }
 }
 
+/// A new document is stored as one snapshot as it arrives (written once, not as its
+/// changes and then again compacted); a change to it after is stored as a chunk beside it,
+/// and both load back whole.
+#[tokio::test]
+async fn a_new_document_is_stored_as_a_snapshot_at_once_and_later_changes_beside_it() {
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url("dorm");
+    let document = DocumentId::from_random(*b"new-as-snapshot!");
+    let mut pusher = phone("pusher");
+    pusher.add_document(document, order_by("dorm", "plant2", "new"));
+    sync_until(&mut pusher, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    let keys = server.state.documents.stored_keys(&document).unwrap();
+    assert_eq!(keys.len(), 1, "one key");
+    assert!(keys[0].is_snapshot(), "acknowledged as a snapshot, with the phone still connected");
+    push_steps(&mut pusher, &url, "dorm", document, 1).await;
+    let keys = server.state.documents.stored_keys(&document).unwrap();
+    assert_eq!(keys.iter().map(server::documents::ChunkKey::is_snapshot).collect::<Vec<_>>(), [true, false], "the change stored beside it");
+    let mut stored = server.state.documents.load(&document).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), heads(&pusher, &document));
+    server.stop().await.unwrap();
+}
+
 /// A document pushed in a few messages is stored as one snapshot once no phone is syncing
 /// it, and a fresh phone fetches it whole from that snapshot.
 #[tokio::test]
