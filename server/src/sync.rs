@@ -522,6 +522,7 @@ async fn run(
     // New documents being stored as snapshots off the hub, each with the changes made to
     // it meanwhile, stored in order once it is.
     let mut snapshots: HashMap<DocumentId, Vec<(Vec<u8>, PersistToken)>> = HashMap::new();
+    let snapshotting = Arc::new(Semaphore::new(SNAPSHOTS_AT_ONCE));
     let mut retry = tokio::time::interval(RETRY_STORING_EVERY);
     let mut refusals = Refusals::default();
     // The hub's time taken by each person's messages.
@@ -724,7 +725,7 @@ async fn run(
                         waiting.push((chunk, token));
                     } else if unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false) {
                         snapshots.insert(document, Vec::new());
-                        snapshot_new(&stores.documents, &mut work, &flusher, document, chunk, token);
+                        snapshot_new(&stores.documents, &mut work, &flusher, &snapshotting, document, chunk, token);
                     } else {
                         persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
                     }
@@ -822,6 +823,9 @@ impl Peers {
     }
 }
 
+/// New documents' snapshots made at once on the blocking pool ([`snapshot_new`]).
+const SNAPSHOTS_AT_ONCE: usize = 2;
+
 /// Stores a change as [`store`] does, in order behind those waiting for disk space.
 #[allow(clippy::too_many_arguments)]
 fn persist(
@@ -845,22 +849,28 @@ fn persist(
 /// Stores a new document's first changes as one snapshot on the blocking pool, then
 /// flushes: saving a document whole on the hub held other people's changes behind a
 /// flood of large new documents (the fairness test), and storing its changes to compact
-/// them later wrote it twice (BENCHMARKS.md).
+/// them later wrote it twice (BENCHMARKS.md). At most [`SNAPSHOTS_AT_ONCE`] are made at
+/// a time: a flood of new documents waits for them rather than starting a blocking thread
+/// and a loaded document each.
 fn snapshot_new(
     store: &DocumentStore,
     work: &mut JoinSet<Done>,
     flusher: &Flusher,
+    snapshotting: &Arc<Semaphore>,
     document: DocumentId,
     chunk: Vec<u8>,
     token: PersistToken,
 ) {
-    let (store, flusher) = (store.clone(), flusher.clone());
+    let (store, flusher, snapshotting) = (store.clone(), flusher.clone(), snapshotting.clone());
     work.spawn(async move {
+        let permit = snapshotting.acquire_owned().await;
         // The chunk is kept to be stored as it is if the snapshot cannot be.
         let given = chunk.clone();
         let stored = tokio::task::spawn_blocking(move || store.store_new(&document, &given).map_err(|error| format!("{error:#}")))
             .await
             .unwrap_or_else(|error| Err(format!("the storing task failed: {error}")));
+        // The flush waits with everyone's (group commit), not holding the next snapshot.
+        drop(permit);
         let result = match stored {
             Ok(()) => Ok(flusher.flush().await),
             Err(error) => Err(error),
