@@ -180,12 +180,12 @@ impl DocumentStore {
         Ok(self.tree.scan_prefix(document.as_bytes()).next().transpose().context("cannot read a document chunk")?.is_none())
     }
 
-    /// Stores a document stored nowhere yet as one snapshot of the changes `chunk` holds
-    /// (not yet flushed): written once, where its chunk would be written and then replaced
-    /// by a compaction, leaving sled's log the chunk's worth of garbage (BENCHMARKS.md).
-    /// Blocking: loading and saving a document is work for the blocking pool.
-    pub fn store_new(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<()> {
-        let snapshot = AutoCommit::load(chunk).context("the new document's changes do not load")?.save();
+    /// Stores a document stored nowhere yet as one snapshot of `doc` (not yet flushed):
+    /// written once, where its changes would be written and then replaced by a compaction,
+    /// leaving sled's log their worth of garbage (BENCHMARKS.md). Blocking: saving a
+    /// document is work for the blocking pool.
+    pub fn store_new(&self, document: &DocumentId, doc: &mut AutoCommit) -> anyhow::Result<()> {
+        let snapshot = doc.save();
         self.insert(key(document, SNAPSHOT, &snapshot), snapshot).context("cannot store a document snapshot")
     }
 

@@ -723,9 +723,14 @@ async fn run(
                     if let Some(waiting) = snapshots.get_mut(&document) {
                         // Behind the document's snapshot, in order.
                         waiting.push((chunk, token));
-                    } else if unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false) {
+                    } else if let Some(doc) = server.document(&document).filter(|_| {
+                        unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false)
+                    }) {
+                        // The document as it is now holds exactly these changes: it was
+                        // empty, and nothing changes it until they are durable.
+                        let doc = Box::new(doc.clone());
                         snapshots.insert(document, Vec::new());
-                        snapshot_new(&stores.documents, &mut work, &flusher, &snapshotting, document, chunk, token);
+                        snapshot_new(&stores.documents, &mut work, &flusher, &snapshotting, document, doc, chunk, token);
                     } else {
                         persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
                     }
@@ -852,12 +857,14 @@ fn persist(
 /// them later wrote it twice (BENCHMARKS.md). At most [`SNAPSHOTS_AT_ONCE`] are made at
 /// a time: a flood of new documents waits for them rather than starting a blocking thread
 /// and a loaded document each.
+#[allow(clippy::too_many_arguments)]
 fn snapshot_new(
     store: &DocumentStore,
     work: &mut JoinSet<Done>,
     flusher: &Flusher,
     snapshotting: &Arc<Semaphore>,
     document: DocumentId,
+    mut doc: Box<AutoCommit>,
     chunk: Vec<u8>,
     token: PersistToken,
 ) {
@@ -865,8 +872,7 @@ fn snapshot_new(
     work.spawn(async move {
         let permit = snapshotting.acquire_owned().await;
         // The chunk is kept to be stored as it is if the snapshot cannot be.
-        let given = chunk.clone();
-        let stored = tokio::task::spawn_blocking(move || store.store_new(&document, &given).map_err(|error| format!("{error:#}")))
+        let stored = tokio::task::spawn_blocking(move || store.store_new(&document, &mut doc).map_err(|error| format!("{error:#}")))
             .await
             .unwrap_or_else(|error| Err(format!("the storing task failed: {error}")));
         // The flush waits with everyone's (group commit), not holding the next snapshot.
