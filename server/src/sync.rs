@@ -726,8 +726,9 @@ async fn run(
                     } else if let Some(doc) = server.document(&document).filter(|_| {
                         unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false)
                     }) {
-                        // The document as it is now holds exactly these changes: it was
-                        // empty, and nothing changes it until they are durable.
+                        // The document as it is now holds these changes (it was empty) and
+                        // perhaps later ones, already allowed and on their way to disk
+                        // behind it: a snapshot of it covers this persist.
                         let doc = Box::new(doc.clone());
                         snapshots.insert(document, Vec::new());
                         snapshot_new(&stores.documents, &mut work, &flusher, &snapshotting, document, doc, chunk, token);
