@@ -110,7 +110,7 @@ pub fn create_site_documents(
         for checklist in seeds::all() {
             let mut template = ChecklistTemplate::create(actor.clone(), &site.id, &checklist, &edit)?;
             let id = new_document_id();
-            store.compact(&id, template.doc_mut()).context("cannot store a template")?;
+            store.store_new(&id, template.doc_mut()).context("cannot store a template")?;
             let reference = TemplateRef {
                 document: id.url(),
                 name_zh: checklist.name.zh.clone(),
@@ -179,7 +179,7 @@ pub fn create_site_documents(
         }
     }
     let id = new_document_id();
-    store.compact(&id, catalog.doc_mut()).context("cannot store a catalog")?;
+    store.store_new(&id, catalog.doc_mut()).context("cannot store a catalog")?;
     site.catalog = Some(id);
     directory.put_site(site)
 }

@@ -47,7 +47,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::auth::{LinkSession, Session, SignedIn, TokenId, now};
 use crate::blobs::BlobStore;
 use crate::directory::{Binding, Directory, UserRecord};
-use crate::documents::{COMPACT_AFTER, DocumentStore};
+use crate::documents::{COMPACT_AFTER, ChunkKey, DocumentStore};
 use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
 use crate::share::{Budget, Shares};
@@ -152,27 +152,28 @@ impl Outlet {
 
 /// What the hub's own tasks report back.
 enum Done {
+    /// A document as stored, with the keys of the chunks it was loaded from.
     Loaded {
         document: DocumentId,
-        result: anyhow::Result<Option<Box<AutoCommit>>>,
+        result: anyhow::Result<Option<(Box<AutoCommit>, Vec<ChunkKey>)>>,
     },
     Persisted {
         document: DocumentId,
         token: PersistToken,
         result: Result<(), String>,
     },
-    /// A new document's first changes stored as one snapshot and flushed (`Err` before
-    /// it was stored: then its chunk is stored the usual way).
+    /// A new document's first changes stored as one snapshot (its key) and flushed (`Err`
+    /// before it was stored: then its chunk is stored the usual way).
     Snapshotted {
         document: DocumentId,
         chunk: Vec<u8>,
         token: PersistToken,
-        result: Result<Result<(), String>, String>,
+        result: Result<(ChunkKey, Result<(), String>), String>,
     },
-    /// Documents stored compacted, with those that could not be.
+    /// Documents stored compacted: each with the keys its snapshot covered and the
+    /// snapshot's key (`None` if it was left as it was), or why it could not be.
     Compacted {
-        documents: Vec<DocumentId>,
-        failed: Vec<(DocumentId, anyhow::Error)>,
+        documents: Vec<(DocumentId, Vec<ChunkKey>, anyhow::Result<Option<ChunkKey>>)>,
     },
 }
 
@@ -602,7 +603,11 @@ async fn run(
                 Ok(Done::Loaded { document, result }) => {
                     worked = Some((std::time::Instant::now(), Default::default()));
                     match result {
-                        Ok(stored) => server.handle_loaded(document, stored.map(|doc| *doc)),
+                        Ok(Some((doc, keys))) => {
+                            compactions.known.insert(document, keys);
+                            server.handle_loaded(document, Some(*doc));
+                        }
+                        Ok(None) => server.handle_loaded(document, None),
                         Err(error) => {
                             tracing::error!(%document, error = format!("{error:#}"), "cannot load a document; its peers are told it is unavailable");
                             server.handle_unloadable(document);
@@ -618,7 +623,8 @@ async fn run(
                 },
                 Ok(Done::Snapshotted { document, chunk, token, result }) => {
                     match result {
-                        Ok(flushed) => {
+                        Ok((key, flushed)) => {
+                            compactions.known.entry(document).or_default().push(key);
                             note_stored(&stores, &server, document);
                             match flushed {
                                 Ok(()) => server.handle_persisted(document, token),
@@ -637,14 +643,7 @@ async fn run(
                         persist(&stores, &mut server, &mut compactions, &mut work, &flusher, &mut unstored, document, chunk, token);
                     }
                 }
-                Ok(Done::Compacted { documents, failed }) => {
-                    for document in &documents {
-                        compactions.running.remove(document);
-                    }
-                    for (document, error) in failed {
-                        tracing::warn!(%document, error = format!("{error:#}"), "cannot compact a document; its chunks stay");
-                    }
-                }
+                Ok(Done::Compacted { documents }) => compactions.finished(documents),
                 Err(error) => tracing::error!(%error, "a storage task failed"),
             },
             _ = retry.tick(), if !unstored.is_empty() || !unflushed.is_empty() => {
@@ -668,7 +667,13 @@ async fn run(
                     tracing::debug!(count = evicted.len(), "evicted idle documents");
                 }
                 let trim = !evicted.is_empty();
-                let changed = evicted.into_iter().filter(|(document, _)| compactions.appended.remove(document)).collect();
+                let changed = evicted
+                    .into_iter()
+                    .filter_map(|(document, doc)| {
+                        let known = compactions.known.remove(&document).unwrap_or_default();
+                        compactions.appended.remove(&document).then_some((document, doc, known))
+                    })
+                    .collect();
                 // A compaction writes the whole document before it frees its chunks.
                 if !stores.space.is_low() {
                     compactions.start(&stores.documents, &mut work, changed);
@@ -699,9 +704,11 @@ async fn run(
                 Effect::Load { document } => {
                     let store = stores.documents.clone();
                     work.spawn(async move {
-                        let result = tokio::task::spawn_blocking(move || store.load(&document).map(|doc| doc.map(Box::new)))
-                            .await
-                            .unwrap_or_else(|error| Err(anyhow::anyhow!("the load task failed: {error}")));
+                        let result = tokio::task::spawn_blocking(move || {
+                            store.load_known(&document).map(|doc| doc.map(|(doc, keys)| (Box::new(doc), keys)))
+                        })
+                        .await
+                        .unwrap_or_else(|error| Err(anyhow::anyhow!("the load task failed: {error}")));
                         Done::Loaded { document, result }
                     });
                 }
@@ -879,7 +886,7 @@ fn snapshot_new(
         // The flush waits with everyone's (group commit), not holding the next snapshot.
         drop(permit);
         let result = match stored {
-            Ok(()) => Ok(flusher.flush().await),
+            Ok(key) => Ok((key, flusher.flush().await)),
             Err(error) => Err(error),
         };
         Done::Snapshotted { document, chunk, token, result }
@@ -898,9 +905,13 @@ fn note_stored(stores: &Stores, server: &Server, document: DocumentId) {
     }
 }
 
-/// Documents whose stored chunks the hub folds into one snapshot.
+/// Documents whose stored chunks the hub folds into one snapshot, and which chunks each
+/// document in memory holds.
 #[derive(Default)]
 struct Compactions {
+    /// The keys of the stored chunks each document in memory was loaded from or has had
+    /// stored since: all a compaction of it may remove (see [`crate::documents`]).
+    known: HashMap<DocumentId, Vec<ChunkKey>>,
     /// Documents with chunks appended since they were loaded: stored compacted when they
     /// leave memory, so a document pushed in a few messages is kept as one snapshot.
     appended: HashSet<DocumentId>,
@@ -909,42 +920,66 @@ struct Compactions {
 }
 
 impl Compactions {
-    /// Stores each document as one snapshot in place of its chunks, in one task on the
-    /// blocking pool while the hub goes on (one task, not one per document: a thousand
-    /// concurrent sled writers cost far more memory than they save time). The keys each
-    /// covers are read here, before the hub can change the document again, so a chunk
-    /// stored after is never removed.
-    fn start(&mut self, store: &DocumentStore, work: &mut JoinSet<Done>, documents: Vec<(DocumentId, Box<AutoCommit>)>) {
-        let mut covering = Vec::with_capacity(documents.len());
-        for (document, doc) in documents {
-            match store.stored_keys(&document) {
-                Ok(covered) => covering.push((document, doc, covered)),
-                Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot list a document's chunks; they stay"),
-            }
-        }
+    /// Notes a chunk stored from the document in memory; says whether it now has enough
+    /// incremental chunks to be compacted.
+    fn appended(&mut self, document: DocumentId, key: ChunkKey) -> bool {
+        self.appended.insert(document);
+        let known = self.known.entry(document).or_default();
+        known.push(key);
+        known.iter().filter(|key| !key.is_snapshot()).count() > COMPACT_AFTER && !self.running.contains(&document)
+    }
+
+    /// Stores each document as one snapshot in place of the chunks it is known to hold,
+    /// in one task on the blocking pool while the hub goes on (one task, not one per
+    /// document: a thousand concurrent sled writers cost far more memory than they save
+    /// time).
+    fn start(&mut self, store: &DocumentStore, work: &mut JoinSet<Done>, covering: Vec<(DocumentId, Box<AutoCommit>, Vec<ChunkKey>)>) {
         if covering.is_empty() {
             return;
         }
-        let documents: Vec<DocumentId> = covering.iter().map(|(document, ..)| *document).collect();
-        self.running.extend(documents.iter().copied());
+        self.running.extend(covering.iter().map(|(document, ..)| *document));
         let store = store.clone();
         work.spawn(async move {
+            let running: Vec<(DocumentId, Vec<ChunkKey>)> =
+                covering.iter().map(|(document, _, covered)| (*document, covered.clone())).collect();
             let result = tokio::task::spawn_blocking(move || {
-                let mut failed = Vec::new();
-                for (document, mut doc, covered) in covering {
-                    if let Err(error) = store.store_compacted(&document, &mut doc, covered) {
-                        failed.push((document, error));
-                    }
-                }
-                failed
+                covering
+                    .into_iter()
+                    .map(|(document, mut doc, covered)| {
+                        let stored = store.store_compacted(&document, &mut doc, &covered);
+                        (document, covered, stored)
+                    })
+                    .collect()
             })
             .await;
-            let failed = result.unwrap_or_else(|error| {
-                tracing::error!(%error, "a compaction task failed; the chunks stay");
-                Vec::new()
+            let documents = result.unwrap_or_else(|error| {
+                running
+                    .into_iter()
+                    .map(|(document, covered)| (document, covered, Err(anyhow::anyhow!("the compaction task failed: {error}"))))
+                    .collect()
             });
-            Done::Compacted { documents, failed }
+            Done::Compacted { documents }
         });
+    }
+
+    /// Notes compactions done: a document still (or again) in memory holds the snapshot
+    /// in place of the chunks it covered.
+    fn finished(&mut self, documents: Vec<(DocumentId, Vec<ChunkKey>, anyhow::Result<Option<ChunkKey>>)>) {
+        for (document, covered, stored) in documents {
+            self.running.remove(&document);
+            match stored {
+                Ok(Some(snapshot)) => {
+                    if let Some(known) = self.known.get_mut(&document) {
+                        known.retain(|key| !covered.contains(key));
+                        if !known.contains(&snapshot) {
+                            known.push(snapshot);
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot compact a document; its chunks stay"),
+            }
+        }
     }
 }
 
@@ -1065,21 +1100,21 @@ fn store(
     // The append is ordered here, before the flush that covers it is asked for.
     let stored = stores.documents.append(&document, &chunk);
     if stored.is_ok() {
-        compactions.appended.insert(document);
-    }
-    if stored.is_ok() {
         note_stored(stores, server, document);
     } else if let Some(doc) = server.document(&document) {
         index_blobs(&stores.blobs, &document, doc);
     }
     match stored {
         // Off the hub: saving a large document takes long enough to pause everyone's sync.
-        Ok(count) if count > COMPACT_AFTER && !compactions.running.contains(&document) && !stores.space.is_low() => {
-            if let Some(doc) = server.document(&document) {
-                compactions.start(&stores.documents, work, vec![(document, Box::new(doc.clone()))]);
+        Ok(key) => {
+            if compactions.appended(document, key)
+                && !stores.space.is_low()
+                && let Some(doc) = server.document(&document)
+            {
+                let covered = compactions.known.get(&document).cloned().unwrap_or_default();
+                compactions.start(&stores.documents, work, vec![(document, Box::new(doc.clone()), covered)]);
             }
         }
-        Ok(_) => {}
         Err(error) => {
             tracing::error!(%document, error = format!("{error:#}"), "cannot store changes; peers are not told they are kept until they are");
             return Err(chunk);

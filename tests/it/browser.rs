@@ -1407,7 +1407,9 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     // phones are offline by the time its first occurrence is due.
     let starts = shared::time::Timestamp::from_millis(server::auth::now().as_millis() + 45_000);
     let catalog_id = crate::support::catalog_of(&server, "hq");
-    let mut catalog = SiteCatalog::from_doc(server.state.documents.load(&catalog_id).unwrap().unwrap()).unwrap();
+    let mut stored = server.state.documents.load(&catalog_id).unwrap().unwrap();
+    let before = stored.get_heads();
+    let mut catalog = SiteCatalog::from_doc(stored).unwrap();
     let plan = MaintenancePlan {
         id: shared::document::EntryId::parse("pm-filters").unwrap(),
         asset: shared::document::EntryId::parse("kt-hq-101").unwrap(),
@@ -1418,7 +1420,7 @@ async fn two_phones_generating_the_same_preventive_occurrence_make_one_order() {
     catalog
         .put_maintenance(&plan, &shared::document::Edit::new(shared::directory::Username::parse("admin").unwrap(), server::auth::now()))
         .unwrap();
-    server.state.documents.compact(&catalog_id, catalog.doc_mut()).unwrap();
+    server.state.documents.append(&catalog_id, &catalog.doc_mut().save_after(&before)).unwrap();
 
     let manager = phone(&server, "manager", "王经理").await;
     let technician = phone(&server, "tech", "张师傅").await;

@@ -292,6 +292,72 @@ async fn a_new_document_is_stored_as_a_snapshot_at_once_and_later_changes_beside
     server.stop().await.unwrap();
 }
 
+/// A compaction replaces only the chunks the server's copy of the document holds: a chunk
+/// another writer stored meanwhile (another node sharing the store, or the server's own
+/// tools) stays, whether the document is compacted while in use or as it leaves memory.
+#[tokio::test]
+async fn a_compaction_removes_only_the_chunks_the_servers_copy_holds() {
+    use server::documents::COMPACT_AFTER;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dist.path()).await;
+    let url = server.sync_url("dorm");
+    let document = DocumentId::from_random(*b"other-writer-ok!");
+    let mut pusher = phone("pusher");
+    pusher.add_document(document, order_by("dorm", "plant2", "shared store"));
+    sync_until(&mut pusher, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    // A second phone stays connected, so the server keeps the document in memory.
+    let following = Arc::new(AtomicBool::new(false));
+    let follower = tokio::spawn({
+        let (url, following) = (url.clone(), following.clone());
+        async move {
+            let mut follower = phone("follower");
+            follower.request_document(document);
+            let _ = sync_until(&mut follower, &url, Duration::from_secs(600), |client| {
+                following.store(synced(client, &[document]), Ordering::SeqCst);
+                false
+            })
+            .await;
+        }
+    });
+    wait_for("the follower to have the document", PATIENCE, || async { following.load(Ordering::SeqCst).then_some(()) }).await;
+
+    // Another writer stores a change to the document; the server's copy does not hold it.
+    let mut other = server.state.documents.load(&document).unwrap().unwrap().with_actor(ActorId::random());
+    let before = other.get_heads();
+    comment(&mut other, "dorm", "from-elsewhere", "stored by another writer");
+    let elsewhere = other.get_heads()[0];
+    server.state.documents.append(&document, &other.save_after(&before)).unwrap();
+
+    // Enough changes for the server to compact the document while it is in use.
+    push_steps(&mut pusher, &url, "dorm", document, COMPACT_AFTER as i64 + 1).await;
+    wait_for("the document compacted in use", PATIENCE, || async {
+        (server.state.documents.chunk_count(&document).unwrap() < COMPACT_AFTER).then_some(())
+    })
+    .await;
+    let stored = server.state.documents.load(&document).unwrap().unwrap();
+    assert!(stored.get_change_by_hash(&elsewhere).is_some(), "the other writer's change was removed by a compaction in use");
+    assert!(heads(&pusher, &document).iter().all(|head| stored.get_change_by_hash(head).is_some()), "the phone's changes are stored");
+
+    // Once no phone syncs it, the document is compacted as it leaves memory.
+    follower.abort();
+    comment(pusher.document_mut(&document).unwrap(), "dorm", "last", "the last change");
+    pusher.handle_local_change(&document);
+    sync_until(&mut pusher, &url, PATIENCE, |client| synced(client, &[document])).await.unwrap();
+    wait_for("the document compacted as it left memory", PATIENCE, || async {
+        let keys = server.state.documents.stored_keys(&document).unwrap();
+        (keys.iter().filter(|key| key.is_snapshot()).count() == 1 && keys.len() == 2).then_some(())
+    })
+    .await;
+    let stored = server.state.documents.load(&document).unwrap().unwrap();
+    assert!(stored.get_change_by_hash(&elsewhere).is_some(), "the other writer's change was removed as the document left memory");
+    assert!(heads(&pusher, &document).iter().all(|head| stored.get_change_by_hash(head).is_some()), "the phone's changes are stored");
+    assert_eq!(comments(&stored).get("from-elsewhere").map(String::as_str), Some("stored by another writer"));
+    server.stop().await.unwrap();
+}
+
 /// A document pushed in a few messages is stored as one snapshot once no phone is syncing
 /// it, and a fresh phone fetches it whole from that snapshot.
 #[tokio::test]

@@ -107,7 +107,8 @@ fn seed(storage: &server::Storage) -> anyhow::Result<DocumentId> {
 
     let directory = server::directory::Directory::open(storage)?;
     let catalog_id = directory.site(&hq)?.and_then(|site| site.catalog).context("hq has a catalog")?;
-    let doc = store.load(&catalog_id)?.context("the catalog is stored")?;
+    let mut doc = store.load(&catalog_id)?.context("the catalog is stored")?;
+    let before = doc.get_heads();
     let mut catalog = SiteCatalog::from_doc(doc.with_actor(ActorId::from([0xb2; 16])))?;
     let building = EntryId::parse("bench-building")?;
     catalog.put_place(
@@ -133,7 +134,7 @@ fn seed(storage: &server::Storage) -> anyhow::Result<DocumentId> {
         updated_at: now(),
     };
     catalog.index_document(&entry, &edit("admin"))?;
-    store.compact(&catalog_id, &mut catalog.into_doc())?;
+    store.append(&catalog_id, &catalog.into_doc().save_after(&before))?;
     Ok(round_id)
 }
 
