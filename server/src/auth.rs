@@ -30,6 +30,7 @@ use shared::directory::{Role, SiteId, Username};
 use shared::time::Timestamp;
 
 use crate::directory::{UserRecord, hash_password, verify_password};
+use crate::kv;
 use crate::reach::ClientIp;
 use crate::storage::trees;
 use crate::token_bucket::{Paced, Paces, Rate};
@@ -42,7 +43,7 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 pub struct Tokens {
     key: [u8; 32],
     /// Tokens signed out: [`TokenId`] → when the token would have expired (ms, big-endian).
-    revoked: sled::Tree,
+    revoked: kv::Tree,
 }
 
 /// Which token a session came with: its SHA-256, which is what a sign-out keeps.
@@ -152,7 +153,7 @@ impl Tokens {
     /// Refuses `token` from now on, until it would have expired anyway. Kept in sled; the
     /// caller flushes before answering.
     pub fn sign_out(&self, token: &SignedIn) -> anyhow::Result<()> {
-        self.revoked.insert(token.token.0, &token.expires_at.as_millis().to_be_bytes()).context("cannot keep a signed-out token")?;
+        self.revoked.insert(token.token.0, token.expires_at.as_millis().to_be_bytes()).context("cannot keep a signed-out token")?;
         Ok(())
     }
 
@@ -605,7 +606,7 @@ mod tests {
         assert!(tokens.verify(&second, now).is_ok());
         // Once it would have expired, the sign-out is forgotten at the next start.
         let revoked = storage.tree(trees::REVOKED_TOKENS).unwrap();
-        revoked.insert(session.token.0, &0i64.to_be_bytes()).unwrap();
+        revoked.insert(session.token.0, 0i64.to_be_bytes()).unwrap();
         Tokens::open(&storage).unwrap();
         assert!(revoked.is_empty(), "expired sign-outs are dropped");
     }

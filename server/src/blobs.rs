@@ -23,6 +23,7 @@
 
 use std::time::Duration;
 
+use crate::kv;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
@@ -35,7 +36,6 @@ use sha2::{Digest, Sha256};
 use shared::directory::SiteId;
 use shared::document::BlobRef;
 use shared::protocol::DocumentId;
-use sled::Transactional as _;
 
 use crate::auth::Session;
 use crate::storage::trees;
@@ -54,11 +54,11 @@ pub const UNREFERENCED_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The blob trees.
 #[derive(Clone)]
 pub struct BlobStore {
-    blobs: sled::Tree,
-    refs: sled::Tree,
-    refs_by_document: sled::Tree,
-    sites: sled::Tree,
-    usage: sled::Tree,
+    blobs: kv::Tree,
+    refs: kv::Tree,
+    refs_by_document: kv::Tree,
+    sites: kv::Tree,
+    usage: kv::Tree,
     /// Bytes each site's people may store.
     pub quota: u64,
 }
@@ -128,23 +128,22 @@ impl BlobStore {
         // never recorded without its bytes (that is damage, looked for at start), nor
         // bytes without who uploaded them (readable wherever documents refer to them).
         let stamp = now.to_be_bytes();
-        let (swapped, recorded) = (&self.blobs, &self.sites)
-            .transaction(|(blobs, sites)| {
-                let swapped = blobs.get(sha256)?.is_none();
-                if swapped {
-                    blobs.insert(sha256.as_slice(), bytes)?;
+        let (swapped, recorded) = kv::transaction([&self.blobs, &self.sites], |[blobs, sites]| {
+            let swapped = blobs.get(sha256)?.is_none();
+            if swapped {
+                blobs.insert(sha256.as_slice(), bytes)?;
+            }
+            let mut recorded = Vec::new();
+            for site in &charged {
+                // Of two uploads at once, the one that records the site pays for it.
+                if sites.get(key(site))?.is_none() {
+                    sites.insert(key(site), stamp)?;
+                    recorded.push(*site);
                 }
-                let mut recorded = Vec::new();
-                for site in &charged {
-                    // Of two uploads at once, the one that records the site pays for it.
-                    if sites.get(key(site))?.is_none() {
-                        sites.insert(key(site), &stamp)?;
-                        recorded.push(*site);
-                    }
-                }
-                Ok((swapped, recorded))
-            })
-            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("cannot store a blob: {error}"))?;
+            }
+            Ok((swapped, recorded))
+        })
+        .context("cannot store a blob")?;
         for site in recorded {
             self.add_usage(site.as_str(), size as i64)?;
         }
@@ -161,9 +160,9 @@ impl BlobStore {
             if self.refs.scan_prefix(&sha256).next().is_some() {
                 continue;
             }
-            let uploads: Vec<(sled::IVec, sled::IVec)> =
+            let uploads: Vec<(kv::Value, kv::Value)> =
                 self.sites.scan_prefix(&sha256).collect::<Result<_, _>>().context("cannot read a blob's sites")?;
-            let uploaded_at = |value: &sled::IVec| value.as_ref().try_into().ok().map(i64::from_be_bytes);
+            let uploaded_at = |value: &kv::Value| value.as_ref().try_into().ok().map(i64::from_be_bytes);
             let expired = !uploads.is_empty()
                 && uploads.iter().all(|(_, value)| uploaded_at(value).is_some_and(|at| now.saturating_sub(at) > grace.as_millis() as i64));
             if !expired {
@@ -174,15 +173,14 @@ impl BlobStore {
                 continue;
             }
             // At once, as they were stored ([`BlobStore::put`]).
-            (&self.blobs, &self.sites)
-                .transaction(|(blobs, sites)| {
-                    blobs.remove(&sha256)?;
-                    for (key, _) in &uploads {
-                        sites.remove(key)?;
-                    }
-                    Ok(())
-                })
-                .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("cannot remove a blob: {error}"))?;
+            kv::transaction([&self.blobs, &self.sites], |[blobs, sites]| {
+                blobs.remove(&sha256)?;
+                for (key, _) in &uploads {
+                    sites.remove(key)?;
+                }
+                Ok(())
+            })
+            .context("cannot remove a blob")?;
             for (key, _) in uploads {
                 let site = String::from_utf8_lossy(&key[sha256.len()..]).into_owned();
                 self.add_usage(&site, -(bytes.len() as i64))?;
@@ -215,7 +213,7 @@ impl BlobStore {
         }
         for blob in blobs {
             let Some(sha256) = parse_sha256(&blob.sha256) else { continue };
-            self.refs_by_document.insert([id, sha256.as_slice()].concat(), &[]).context("cannot index a blob reference")?;
+            self.refs_by_document.insert([id, sha256.as_slice()].concat(), []).context("cannot index a blob reference")?;
             let value = serde_json::to_vec(&Reference { site: site.clone(), mime: blob.mime.clone() })?;
             self.refs.insert([sha256.as_slice(), id].concat(), value).context("cannot index a blob reference")?;
         }
@@ -476,7 +474,7 @@ mod tests {
         // A file kept before upload times were recorded.
         let (old, old_hash) = jpeg(9, 500);
         store.blobs.insert(old_hash, old).unwrap();
-        store.sites.insert([old_hash.as_slice(), b"hq"].concat(), &[]).unwrap();
+        store.sites.insert([old_hash.as_slice(), b"hq"].concat(), []).unwrap();
 
         assert_eq!(store.collect(6 * day, UNREFERENCED_GRACE).unwrap(), 0, "within the grace");
         assert_eq!(store.collect(8 * day, UNREFERENCED_GRACE).unwrap(), 1);

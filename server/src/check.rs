@@ -28,10 +28,9 @@ pub struct Report {
 /// Reads the whole database. Errors only when it cannot be read at all.
 pub fn check(storage: &Storage) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let db = storage.db();
-    for name in db.tree_names() {
+    for name in storage.tree_names() {
         let shown = String::from_utf8_lossy(&name).into_owned();
-        let tree = db.open_tree(&name).with_context(|| format!("cannot open the tree {shown:?}"))?;
+        let tree = storage.named_tree(&name)?;
         report.trees += 1;
         for entry in &tree {
             match entry {
@@ -138,10 +137,10 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
     let source = Storage::open_damaged(from)?;
     let copy = Storage::open(to)?;
     let (mut keys, mut cut_short) = (0, Vec::new());
-    for name in source.db().tree_names() {
+    for name in source.tree_names() {
         let shown = String::from_utf8_lossy(&name).into_owned();
-        let tree = source.db().open_tree(&name).with_context(|| format!("cannot open the tree {shown:?}"))?;
-        let into = copy.db().open_tree(&name).with_context(|| format!("cannot make the tree {shown:?}"))?;
+        let tree = source.named_tree(&name)?;
+        let into = copy.named_tree(&name)?;
         let mut copied = 0u64;
         for entry in &tree {
             match entry {

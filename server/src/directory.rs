@@ -15,6 +15,7 @@ use shared::directory::{Role, SiteId, Username};
 use shared::protocol::DocumentId;
 
 use crate::Storage;
+use crate::kv;
 use crate::storage::trees;
 
 /// A site as stored.
@@ -73,10 +74,10 @@ pub enum Binding {
 /// Read and write access to sites, users and actor bindings.
 #[derive(Clone)]
 pub struct Directory {
-    sites: sled::Tree,
-    users: sled::Tree,
-    actors: sled::Tree,
-    syncs: sled::Tree,
+    sites: kv::Tree,
+    users: kv::Tree,
+    actors: kv::Tree,
+    syncs: kv::Tree,
 }
 
 impl Directory {
@@ -206,7 +207,7 @@ impl Directory {
     /// Notes that `user` synced at `at` (milliseconds). Not flushed on its own: the time
     /// is a hint for administrators, made durable with the next write that is.
     pub fn note_sync(&self, user: &Username, at: i64) -> anyhow::Result<()> {
-        self.syncs.insert(user.as_str(), &at.to_be_bytes()).context("cannot note a sync")?;
+        self.syncs.insert(user.as_str(), at.to_be_bytes()).context("cannot note a sync")?;
         Ok(())
     }
 

@@ -28,11 +28,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::kv;
 use anyhow::Context;
 use automerge::AutoCommit;
 use sha2::{Digest, Sha256};
 use shared::protocol::DocumentId;
-use sled::Transactional as _;
 
 use crate::Storage;
 use crate::storage::{RemovalGate, trees};
@@ -50,9 +50,9 @@ pub const LARGE_CHUNK: usize = 64 << 10;
 /// The `documents` tree.
 #[derive(Clone)]
 pub struct DocumentStore {
-    tree: sled::Tree,
+    tree: kv::Tree,
     /// The keys of chunks of at least [`LARGE_CHUNK`] bytes, each to its length.
-    large: sled::Tree,
+    large: kv::Tree,
     removals: RemovalGate,
     /// Documents that loaded with changes missing: never compacted.
     damaged: Arc<Mutex<HashSet<DocumentId>>>,
@@ -119,13 +119,11 @@ impl DocumentStore {
             return Ok(());
         }
         let length = (chunk.len() as u64).to_be_bytes();
-        (&self.tree, &self.large)
-            .transaction(|(tree, large)| {
-                tree.insert(&key[..], chunk.as_slice())?;
-                large.insert(&key[..], &length)?;
-                Ok(())
-            })
-            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("{error}"))
+        kv::transaction([&self.tree, &self.large], |[tree, large]| {
+            tree.insert(key, chunk.as_slice())?;
+            large.insert(key, length)?;
+            Ok(())
+        })
     }
 
     /// Large chunks named in `large_chunks` that the documents tree no longer holds, each
@@ -265,30 +263,28 @@ impl DocumentStore {
             }
         }
         if snapshot.len() < LARGE_CHUNK && named.is_empty() {
-            let mut batch = sled::Batch::default();
+            let mut batch = kv::Batch::default();
             for old_key in &removed {
-                batch.remove(&old_key[..]);
+                batch.remove(old_key);
             }
-            batch.insert(&new_key[..], snapshot);
+            batch.insert(new_key, snapshot);
             return self.tree.apply_batch(batch).context("cannot compact a document");
         }
         let length = (snapshot.len() as u64).to_be_bytes();
-        (&self.tree, &self.large)
-            .transaction(|(tree, large)| {
-                for old_key in &removed {
-                    tree.remove(&old_key[..])?;
-                }
-                for old_key in &named {
-                    large.remove(&old_key[..])?;
-                }
-                tree.insert(&new_key[..], snapshot.as_slice())?;
-                if snapshot.len() >= LARGE_CHUNK {
-                    large.insert(&new_key[..], &length)?;
-                }
-                Ok(())
-            })
-            .map_err(|error: sled::transaction::TransactionError| anyhow::anyhow!("{error}"))
-            .context("cannot compact a document")
+        kv::transaction([&self.tree, &self.large], |[tree, large]| {
+            for old_key in &removed {
+                tree.remove(old_key)?;
+            }
+            for old_key in &named {
+                large.remove(old_key)?;
+            }
+            tree.insert(new_key, snapshot.as_slice())?;
+            if snapshot.len() >= LARGE_CHUNK {
+                large.insert(new_key, length)?;
+            }
+            Ok(())
+        })
+        .context("cannot compact a document")
     }
 
     /// The document's stored chunks as they are, snapshots first (incremental chunks
@@ -299,7 +295,7 @@ impl DocumentStore {
 
     /// The keys of the document's chunks, and the chunks as sled keeps them (for loading
     /// without a copy of each), snapshots first.
-    fn stored_chunks(&self, document: &DocumentId) -> anyhow::Result<(Vec<ChunkKey>, Vec<sled::IVec>)> {
+    fn stored_chunks(&self, document: &DocumentId) -> anyhow::Result<(Vec<ChunkKey>, Vec<kv::Value>)> {
         let mut chunks = Vec::new();
         for entry in self.tree.scan_prefix(document.as_bytes()) {
             let (key, value) = entry.context("cannot read a document chunk")?;

@@ -17,6 +17,7 @@ pub mod documents;
 mod error;
 mod flusher;
 mod history;
+pub mod kv;
 mod labels;
 pub mod memory;
 pub mod notify;

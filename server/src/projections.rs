@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 
 use crate::Storage;
 use crate::documents::DocumentStore;
+use crate::kv;
 use crate::notify::Outbox;
 use crate::storage::{RemovalGate, trees};
 
@@ -45,9 +46,9 @@ const MAX_HANDED_OVER: usize = 2_000;
 /// The projections and their worker's inbox; cheap to clone.
 #[derive(Clone)]
 pub struct Projections {
-    tree: sled::Tree,
-    dirty: sled::Tree,
-    meta: sled::Tree,
+    tree: kv::Tree,
+    dirty: kv::Tree,
+    meta: kv::Tree,
     documents: DocumentStore,
     /// Where the notices of changed documents go (derived here, after the change is
     /// stored and before its mark is cleared).
@@ -118,7 +119,7 @@ impl Projections {
     /// then projects a copy of it rather than loading it. Cheap: one insert, one copy.
     pub fn mark(&self, document: &DocumentId, current: Option<&AutoCommit>) -> anyhow::Result<()> {
         let mark = self.marks.fetch_add(1, Ordering::Relaxed);
-        self.dirty.insert(document.as_bytes(), &mark.to_be_bytes()).context("cannot mark a document for projection")?;
+        self.dirty.insert(document.as_bytes(), mark.to_be_bytes()).context("cannot mark a document for projection")?;
         let mut handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner);
         match current {
             Some(doc) if handed_over.len() < MAX_HANDED_OVER || handed_over.contains_key(document) => {
@@ -191,7 +192,7 @@ impl Projections {
                 }
             }
         }
-        self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()).context("cannot record the projection schema")?;
+        self.meta.insert(SCHEMA_KEY, SCHEMA.to_be_bytes()).context("cannot record the projection schema")?;
         Ok(rebuilt)
     }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
+use crate::kv::Tree;
 use crate::space::{DEFAULT_RESERVE, DiskSpace};
 
 /// The names of the database's trees (sled's name for a key space), written here only:
@@ -141,9 +142,9 @@ impl Storage {
         self.damage.lock().unwrap_or_else(PoisonError::into_inner).extend(found);
     }
 
-    /// The database itself, for the group-commit flusher and backups.
-    pub(crate) fn db(&self) -> sled::Db {
-        self.db.clone()
+    /// The names of every tree the database holds (the backup's, the check's).
+    pub fn tree_names(&self) -> Vec<Vec<u8>> {
+        self.db.tree_names().into_iter().map(|name| name.to_vec()).collect()
     }
 
     /// The free space on the database's disk, asked before anything is stored.
@@ -157,8 +158,15 @@ impl Storage {
     }
 
     /// One of the [`trees`], for the store that keeps it.
-    pub(crate) fn tree(&self, name: &'static str) -> anyhow::Result<sled::Tree> {
-        self.db.open_tree(name).with_context(|| format!("cannot open the {name:?} tree"))
+    pub(crate) fn tree(&self, name: &'static str) -> anyhow::Result<Tree> {
+        self.named_tree(name.as_bytes())
+    }
+
+    /// The tree named `name` (made if there is none), for what copies every tree.
+    pub(crate) fn named_tree(&self, name: &[u8]) -> anyhow::Result<Tree> {
+        let shown = String::from_utf8_lossy(name);
+        let tree = self.db.open_tree(name).with_context(|| format!("cannot open the {shown:?} tree"))?;
+        Ok(Tree::new(&shown, tree))
     }
 
     /// Writes `value` under `key` in one of the [`trees`] as it is, past every store's
@@ -427,7 +435,7 @@ fn private_directory(path: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Storage, compresses};
+    use super::{Storage, compresses, trees};
 
     /// A new database keeps its pages compressed; one made without compression (by an
     /// earlier release) opens as it was, its data intact.
@@ -446,6 +454,6 @@ mod tests {
         }
         assert!(!compresses(old.path()));
         let storage = Storage::open(old.path()).unwrap();
-        assert_eq!(storage.db().get("kept").unwrap().as_deref(), Some(&b"value"[..]));
+        assert_eq!(storage.named_tree(trees::SLED_DEFAULT.as_bytes()).unwrap().get("kept").unwrap().as_deref(), Some(&b"value"[..]));
     }
 }

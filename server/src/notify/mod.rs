@@ -54,14 +54,13 @@ use shared::projection::{Projection, Summary};
 use shared::protocol::DocumentId;
 use shared::schedule::RoundFact;
 use shared::time::{Span, Timestamp};
-use sled::transaction::TransactionError;
 use tokio::sync::Notify;
 
-use crate::Storage;
 use crate::directory::{Directory, SiteRecord};
 use crate::documents::DocumentStore;
 use crate::projections::Projections;
 use crate::storage::trees;
+use crate::{Storage, kv};
 
 /// Events older than this when their change reaches the server are not told.
 pub const NOTICE_WINDOW: Span = Span::days(7);
@@ -83,9 +82,9 @@ const SENDS_AT_ONCE: usize = 32;
 /// The outbox; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
-    tree: sled::Tree,
-    channels: sled::Tree,
-    people: sled::Tree,
+    tree: kv::Tree,
+    channels: kv::Tree,
+    people: kv::Tree,
     push: push::Push,
     directory: Directory,
     documents: DocumentStore,
@@ -223,19 +222,17 @@ impl Outbox {
             }
             let pending = !deliveries.is_empty();
             let entry = serde_json::to_vec(&OutboxEntry { notice, derived_at: now, deliveries })?;
-            let inserted = self
-                .tree
-                .transaction(|tree| {
-                    if tree.get(notice_key(&id))?.is_some() {
-                        return Ok(false);
-                    }
-                    tree.insert(notice_key(&id), entry.as_slice())?;
-                    if pending {
-                        tree.insert(pending_key(&id), &[])?;
-                    }
-                    Ok(true)
-                })
-                .map_err(|error: TransactionError<()>| anyhow::anyhow!("cannot add to the outbox: {error:?}"))?;
+            let inserted = kv::transaction([&self.tree], |[tree]| {
+                if tree.get(notice_key(&id))?.is_some() {
+                    return Ok(false);
+                }
+                tree.insert(notice_key(&id), entry.as_slice())?;
+                if pending {
+                    tree.insert(pending_key(&id), [])?;
+                }
+                Ok(true)
+            })
+            .context("cannot add to the outbox")?;
             if inserted {
                 added += 1;
             }
@@ -325,7 +322,7 @@ impl Outbox {
             let notices = notice::overdue(document, &order, now, escalation, || self.staff(site));
             added += self.add(site, notices, now)?;
             for marker in markers {
-                self.tree.insert(marker, &[]).context("cannot mark an overdue level as told")?;
+                self.tree.insert(marker, []).context("cannot mark an overdue level as told")?;
             }
         }
         Ok(added)
@@ -361,7 +358,7 @@ impl Outbox {
                 continue;
             }
             added += self.add(site, notices, now)?;
-            self.tree.insert(marker, &[]).context("cannot mark an undispatched order as told")?;
+            self.tree.insert(marker, []).context("cannot mark an undispatched order as told")?;
         }
         Ok(added)
     }
@@ -466,22 +463,21 @@ impl Outbox {
     /// Records an attempt to deliver notice `id` through `channel`; once every channel is
     /// done with it, nothing is left to do for it. Blocking.
     fn record(&self, id: &str, channel: Channel, at: Timestamp, outcome: Result<(), Failure>) -> anyhow::Result<()> {
-        self.tree
-            .transaction(|tree| {
-                let Some(stored) = tree.get(notice_key(id))? else { return Ok(()) };
-                let Ok(mut entry) = serde_json::from_slice::<OutboxEntry>(&stored) else { return Ok(()) };
-                if let Some(delivery) = entry.deliveries.get_mut(&channel) {
-                    delivery.record(at, outcome.clone());
-                }
-                let done = entry.deliveries.values().all(Delivery::is_done);
-                let Ok(bytes) = serde_json::to_vec(&entry) else { return Ok(()) };
-                tree.insert(notice_key(id), bytes)?;
-                if done {
-                    tree.remove(pending_key(id))?;
-                }
-                Ok(())
-            })
-            .map_err(|error: TransactionError<()>| anyhow::anyhow!("cannot record a delivery: {error:?}"))
+        kv::transaction([&self.tree], |[tree]| {
+            let Some(stored) = tree.get(notice_key(id))? else { return Ok(()) };
+            let Ok(mut entry) = serde_json::from_slice::<OutboxEntry>(&stored) else { return Ok(()) };
+            if let Some(delivery) = entry.deliveries.get_mut(&channel) {
+                delivery.record(at, outcome.clone());
+            }
+            let done = entry.deliveries.values().all(Delivery::is_done);
+            let Ok(bytes) = serde_json::to_vec(&entry) else { return Ok(()) };
+            tree.insert(notice_key(id), bytes)?;
+            if done {
+                tree.remove(pending_key(id))?;
+            }
+            Ok(())
+        })
+        .context("cannot record a delivery")
     }
 
     /// Starts delivering: every `DELIVERY_TICK`, and at once when notices are added, each
@@ -869,7 +865,7 @@ mod tests {
         let now = Timestamp::from_millis(100 * 24 * HOUR);
         let (done, pending) = (DocumentId::from_random([4; 16]), DocumentId::from_random([5; 16]));
         outbox.derive(&done, &assigned_order(now.as_millis() - HOUR), now).unwrap();
-        outbox.tree.insert(overdue_key(&done, &notice::overdue_event(now, 0)), &[]).unwrap();
+        outbox.tree.insert(overdue_key(&done, &notice::overdue_event(now, 0)), []).unwrap();
         // A site with a webhook: the second notice waits for its delivery.
         let webhook = shared::api::WebhookSettings { url: "http://127.0.0.1:9/hook".into(), secret: "a-secret-of-the-site".into() };
         outbox

@@ -19,6 +19,7 @@ use shared::directory::Username;
 use shared::time::{Span, Timestamp};
 
 use crate::Storage;
+use crate::kv;
 use crate::storage::trees;
 
 /// How many phones one person may have notified; a new one beyond replaces the oldest.
@@ -97,7 +98,7 @@ impl Subscription {
 #[derive(Clone)]
 pub struct Push {
     key: std::sync::Arc<EcdsaKeyPair>,
-    subscriptions: sled::Tree,
+    subscriptions: kv::Tree,
 }
 
 fn subscription_key(user: &Username, endpoint: &str) -> Vec<u8> {

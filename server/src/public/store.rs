@@ -11,6 +11,7 @@ use shared::directory::SiteId;
 use shared::protocol::DocumentId;
 
 use crate::Storage;
+use crate::kv;
 use crate::storage::trees;
 
 /// A tracking link.
@@ -50,10 +51,10 @@ pub const STRIKE_MEMORY_MILLIS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 #[derive(Clone)]
 pub struct PublicStore {
-    tracks: sled::Tree,
-    orders: sled::Tree,
-    strikes: sled::Tree,
-    contracted: sled::Tree,
+    tracks: kv::Tree,
+    orders: kv::Tree,
+    strikes: kv::Tree,
+    contracted: kv::Tree,
 }
 
 fn token_key(token: &str) -> [u8; 32] {

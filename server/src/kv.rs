@@ -1,0 +1,362 @@
+//! The database as named key spaces ("trees") of ordered byte keys: what every store is
+//! written against, so no store knows the engine that keeps it.
+//!
+//! A tree offers what the stores need and an engine shared by several servers can give as
+//! well as sled does: reads, writes, ordered scans, compare-and-swap, atomic batches, and
+//! transactions over a few trees. Writes are visible at once and durable once the
+//! database is flushed ([`crate::Storage::durable`]); a server tells nobody of a write
+//! before then.
+//!
+//! Architecture Invariant: sled's types stay in this module and in `storage.rs`, which
+//! opens it. A store holds [`Tree`]s and gets [`Value`]s, and its errors are `anyhow`'s.
+
+use std::ops::{Bound, Deref, RangeBounds};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+/// A stored value: cheap to clone, read as bytes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Value(sled::IVec);
+
+impl Deref for Value {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Value {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Value {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq<[u8]> for Value {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_ref() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Value {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_ref() == *other
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(bytes: &[u8]) -> Value {
+        Value(bytes.into())
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(bytes: Vec<u8>) -> Value {
+        Value(bytes.into())
+    }
+}
+
+/// A key and its value, as a scan gives them.
+pub type Entry = (Value, Value);
+
+/// One named key space.
+#[derive(Clone)]
+pub struct Tree {
+    name: Arc<str>,
+    tree: sled::Tree,
+}
+
+/// A compare-and-swap found another value than the one it expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// What the key holds instead.
+    pub current: Option<Value>,
+}
+
+impl Tree {
+    pub(crate) fn new(name: &str, tree: sled::Tree) -> Tree {
+        Tree { name: name.into(), tree }
+    }
+
+    /// The tree's name (one of [`crate::storage::trees`], or a backup's).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn failed(&self, what: &str) -> String {
+        format!("cannot {what} the {:?} tree", self.name)
+    }
+
+    pub fn get(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
+        Ok(self.tree.get(key).with_context(|| self.failed("read"))?.map(Value))
+    }
+
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> anyhow::Result<bool> {
+        self.tree.contains_key(key).with_context(|| self.failed("read"))
+    }
+
+    /// Stores `value` under `key`; gives the value it replaced.
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
+        Ok(self.tree.insert(key.as_ref(), value.as_ref()).with_context(|| self.failed("write"))?.map(Value))
+    }
+
+    /// Removes `key`; gives the value it held.
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
+        Ok(self.tree.remove(key).with_context(|| self.failed("write"))?.map(Value))
+    }
+
+    /// Sets `key` to `new` (`None`: removes it) if it holds `old` (`None`: nothing);
+    /// otherwise says what it holds.
+    pub fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        old: Option<impl AsRef<[u8]>>,
+        new: Option<impl AsRef<[u8]>>,
+    ) -> anyhow::Result<Result<(), Changed>> {
+        let new = new.as_ref().map(|new| sled::IVec::from(new.as_ref()));
+        match self.tree.compare_and_swap(key, old.as_ref().map(AsRef::as_ref), new).with_context(|| self.failed("write"))? {
+            Ok(()) => Ok(Ok(())),
+            Err(error) => Ok(Err(Changed { current: error.current.map(Value) })),
+        }
+    }
+
+    /// Replaces the value of `key` by what `change` makes of it (`None`: removes it),
+    /// atomically: `change` may run more than once. Gives the value before.
+    pub fn fetch_and_update<V: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
+    ) -> anyhow::Result<Option<Value>> {
+        let updated = self.tree.fetch_and_update(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
+        Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+    }
+
+    /// [`Tree::fetch_and_update`], giving the value after.
+    pub fn update_and_fetch<V: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
+    ) -> anyhow::Result<Option<Value>> {
+        let updated = self.tree.update_and_fetch(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
+        Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+    }
+
+    /// Applies every write of `batch` at once.
+    pub fn apply_batch(&self, batch: Batch) -> anyhow::Result<()> {
+        self.tree.apply_batch(batch.0).with_context(|| self.failed("write"))
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> Iter {
+        Iter { name: self.name.clone(), iter: self.tree.iter() }
+    }
+
+    /// The entries whose keys start with `prefix`, in key order.
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
+        Iter { name: self.name.clone(), iter: self.tree.scan_prefix(prefix) }
+    }
+
+    /// The entries whose keys fall in `range`, in key order.
+    pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Iter {
+        let bound = |bound: Bound<&K>| match bound {
+            Bound::Included(key) => Bound::Included(sled::IVec::from(key.as_ref())),
+            Bound::Excluded(key) => Bound::Excluded(sled::IVec::from(key.as_ref())),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        Iter { name: self.name.clone(), iter: self.tree.range::<sled::IVec, _>((bound(range.start_bound()), bound(range.end_bound()))) }
+    }
+
+    /// The entry of the smallest key.
+    pub fn first(&self) -> anyhow::Result<Option<Entry>> {
+        Ok(self.tree.first().with_context(|| self.failed("read"))?.map(|(key, value)| (Value(key), Value(value))))
+    }
+
+    /// The entry of the largest key.
+    pub fn last(&self) -> anyhow::Result<Option<Entry>> {
+        Ok(self.tree.last().with_context(|| self.failed("read"))?.map(|(key, value)| (Value(key), Value(value))))
+    }
+
+    /// How many keys the tree holds (a scan: for checks and tests).
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+}
+
+/// Entries of a tree in key order (or backwards).
+pub struct Iter {
+    name: Arc<str>,
+    iter: sled::Iter,
+}
+
+impl Iter {
+    fn entry(name: &str, entry: sled::Result<(sled::IVec, sled::IVec)>) -> anyhow::Result<Entry> {
+        let (key, value) = entry.with_context(|| format!("cannot read the {name:?} tree"))?;
+        Ok((Value(key), Value(value)))
+    }
+
+    pub fn keys(self) -> impl DoubleEndedIterator<Item = anyhow::Result<Value>> {
+        self.map(|entry| entry.map(|(key, _)| key))
+    }
+
+    pub fn values(self) -> impl DoubleEndedIterator<Item = anyhow::Result<Value>> {
+        self.map(|entry| entry.map(|(_, value)| value))
+    }
+}
+
+impl Iterator for Iter {
+    type Item = anyhow::Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.iter.next().map(|entry| Iter::entry(&self.name, entry))
+    }
+}
+
+impl DoubleEndedIterator for Iter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.iter.next_back().map(|entry| Iter::entry(&self.name, entry))
+    }
+}
+
+impl IntoIterator for &Tree {
+    type Item = anyhow::Result<Entry>;
+    type IntoIter = Iter;
+
+    fn into_iter(self) -> Iter {
+        self.iter()
+    }
+}
+
+/// Writes to one tree applied at once ([`Tree::apply_batch`]).
+#[derive(Default)]
+pub struct Batch(sled::Batch);
+
+impl Batch {
+    pub fn insert(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.0.insert(key.as_ref(), value.as_ref());
+    }
+
+    pub fn remove(&mut self, key: impl AsRef<[u8]>) {
+        self.0.remove(key.as_ref());
+    }
+}
+
+/// A tree as a transaction sees it ([`transaction`]).
+pub struct InTransaction<'t>(&'t sled::transaction::TransactionalTree);
+
+/// A transaction met another writer and is run again; returned by what it reads and
+/// writes, and passed on with `?`.
+#[derive(Debug)]
+pub struct Retry(sled::transaction::UnabortableTransactionError);
+
+impl InTransaction<'_> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
+        Ok(self.0.get(key).map_err(Retry)?.map(Value))
+    }
+
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
+        Ok(self.0.insert(key.as_ref(), value.as_ref()).map_err(Retry)?.map(Value))
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
+        Ok(self.0.remove(key.as_ref()).map_err(Retry)?.map(Value))
+    }
+}
+
+/// Runs `work` over `trees` as one transaction: all its writes or none, and what it read
+/// unchanged by others until it ends. `work` may run more than once.
+pub fn transaction<const N: usize, T>(trees: [&Tree; N], work: impl Fn([InTransaction<'_>; N]) -> Result<T, Retry>) -> anyhow::Result<T> {
+    let names: Vec<&str> = trees.iter().map(|tree| tree.name()).collect();
+    let sled_trees: Vec<sled::Tree> = trees.iter().map(|tree| tree.tree.clone()).collect();
+    sled::Transactional::transaction(sled_trees.as_slice(), |views: &Vec<sled::transaction::TransactionalTree>| {
+        let views: [InTransaction<'_>; N] = std::array::from_fn(|index| InTransaction(views.get(index).expect("one view per tree")));
+        work(views).map_err(|Retry(error)| sled::transaction::ConflictableTransactionError::from(error))
+    })
+    .map_err(|error: sled::transaction::TransactionError<()>| anyhow::anyhow!("{error:?}"))
+    .with_context(|| format!("cannot write the {} trees", names.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Batch, Tree, transaction};
+
+    fn tree(name: &'static str) -> (tempfile::TempDir, Tree) {
+        let data = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(data.path()).open().unwrap();
+        (data, Tree::new(name, db.open_tree(name).unwrap()))
+    }
+
+    /// Scans give keys in byte order, bounded as asked, either way.
+    #[test]
+    fn scans_are_ordered_and_bounded() {
+        let (_data, tree) = tree("t");
+        for key in [&b"b2"[..], b"a", b"b1", b"c", b"b"] {
+            tree.insert(key, key).unwrap();
+        }
+        let keys = |iter: super::Iter| iter.keys().map(|key| key.unwrap().to_vec()).collect::<Vec<_>>();
+        assert_eq!(keys(tree.iter()), [&b"a"[..], b"b", b"b1", b"b2", b"c"]);
+        assert_eq!(keys(tree.scan_prefix(b"b")), [&b"b"[..], b"b1", b"b2"]);
+        assert_eq!(keys(tree.range(&b"b1"[..]..)), [&b"b1"[..], b"b2", b"c"]);
+        assert_eq!(keys(tree.range(&b"a"[..]..&b"b1"[..])), [&b"a"[..], b"b"]);
+        assert_eq!(tree.scan_prefix(b"b").keys().next_back().unwrap().unwrap().to_vec(), b"b2");
+        assert_eq!(tree.first().unwrap().unwrap().0.to_vec(), b"a");
+        assert_eq!(tree.last().unwrap().unwrap().0.to_vec(), b"c");
+        assert_eq!(tree.len(), 5);
+    }
+
+    /// A compare-and-swap writes only over what it expected, and says what it found.
+    #[test]
+    fn compare_and_swap_writes_over_the_expected_value_only() {
+        let (_data, tree) = tree("t");
+        assert!(tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"one")).unwrap().is_ok());
+        let refused = tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"two")).unwrap().unwrap_err();
+        assert_eq!(refused.current.as_deref(), Some(&b"one"[..]));
+        assert!(tree.compare_and_swap(b"k", Some(b"one"), None::<&[u8]>).unwrap().is_ok());
+        assert_eq!(tree.get(b"k").unwrap(), None);
+        let after = tree.update_and_fetch(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();
+        assert_eq!(after.as_deref(), Some(&[1][..]));
+        let before = tree.fetch_and_update(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();
+        assert_eq!(before.as_deref(), Some(&[1][..]));
+        assert_eq!(tree.get(b"n").unwrap().as_deref(), Some(&[2][..]));
+    }
+
+    /// A batch and a transaction write all they hold; a transaction reads its own writes.
+    #[test]
+    fn batches_and_transactions_write_everything_at_once() {
+        let data = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(data.path()).open().unwrap();
+        let (a, b) = (Tree::new("a", db.open_tree("a").unwrap()), Tree::new("b", db.open_tree("b").unwrap()));
+        a.insert(b"gone", b"x").unwrap();
+        let mut batch = Batch::default();
+        batch.insert(b"one", b"1");
+        batch.remove(b"gone");
+        a.apply_batch(batch).unwrap();
+        assert_eq!(a.iter().keys().map(|key| key.unwrap().to_vec()).collect::<Vec<_>>(), [b"one"]);
+
+        let moved = transaction([&a, &b], |[a, b]| {
+            let value = a.remove(b"one")?.expect("stored above");
+            b.insert(b"one", &value)?;
+            Ok(b.get(b"one")?.is_some())
+        })
+        .unwrap();
+        assert!(moved);
+        assert!(a.is_empty());
+        assert_eq!(b.get(b"one").unwrap().as_deref(), Some(&b"1"[..]));
+    }
+}
