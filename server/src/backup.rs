@@ -110,31 +110,28 @@ fn record_last_backup(storage: &Storage, summary: &Summary) -> anyhow::Result<()
 /// Writes a backup of the whole database to `out`. Blocking; removals wait until it is
 /// done (compaction goes on without them).
 pub fn write_backup(storage: &Storage, out: impl Write) -> anyhow::Result<Summary> {
-    let gate = storage.removal_gate();
-    let _reading = gate.exclusive_read();
-    storage.durable()().context("cannot flush the database before the backup")?;
     let mut out = HashingWriter { inner: BufWriter::with_capacity(1 << 16, out), hasher: Sha256::new(), bytes: 0 };
     let mut count = Counter::default();
     out.write_all(MAGIC)?;
-    let mut names = storage.tree_names();
-    names.sort();
-    for name in names {
-        let tree = storage.named_tree(&name)?;
-        if name == trees::SLED_DEFAULT.as_bytes() && tree.is_empty() {
-            continue;
-        }
-        out.write_all(&[TREE])?;
-        write_field(&mut out, &name)?;
-        count.tree(&name);
-        for entry in &tree {
-            let (key, value) = entry.context("cannot read the database")?;
-            out.write_all(&[ENTRY])?;
-            write_field(&mut out, &key)?;
-            out.write_all(&(value.len() as u64).to_be_bytes())?;
-            out.write_all(&value)?;
-            count.entry(&key);
-        }
-    }
+    storage
+        .read_everything(&mut |read| {
+            match read {
+                kv::Read::Tree(name) => {
+                    out.write_all(&[TREE])?;
+                    write_field(&mut out, name)?;
+                    count.tree(name);
+                }
+                kv::Read::Entry(key, value) => {
+                    out.write_all(&[ENTRY])?;
+                    write_field(&mut out, key)?;
+                    out.write_all(&(value.len() as u64).to_be_bytes())?;
+                    out.write_all(value)?;
+                    count.entry(key);
+                }
+            }
+            Ok(())
+        })
+        .context("cannot read the database")?;
     out.write_all(&[END])?;
     out.write_all(&count.summary.entries.to_be_bytes())?;
     let digest = out.hasher.finalize();
@@ -343,7 +340,21 @@ fn read_field_of(input: &mut impl Read, length: u64) -> io::Result<Vec<u8>> {
 
 /// `houqin-server backup --to FILE`: through the running server's control socket, or from
 /// the database itself when no server answers there.
-pub fn back_up(data: &Path, to: &Path) -> anyhow::Result<()> {
+pub fn back_up(data: &Path, database_url: Option<&str>, to: &Path) -> anyhow::Result<()> {
+    if let Some(url) = database_url {
+        // Any process may read PostgreSQL while servers write: one snapshot, no server asked.
+        let storage = Storage::open_postgres(url, data)?;
+        let summary = write_file_atomically(to, BACKUP_MODE, |file, _| write_backup(&storage, file))?;
+        record_last_backup(&storage, &summary)?;
+        println!(
+            "backed up {} documents and {} files ({} bytes) from the database to {}",
+            summary.documents,
+            summary.blobs,
+            summary.bytes,
+            to.display()
+        );
+        return Ok(());
+    }
     let socket = data.join(CONTROL_SOCKET);
     let (summary, how) = match UnixStream::connect(&socket) {
         Ok(stream) => (back_up_through(stream, &socket, to)?, "from the running server"),
@@ -445,7 +456,10 @@ fn is_non_empty_dir(path: &Path) -> anyhow::Result<bool> {
 /// `houqin-server restore --from FILE`: checks the backup whole, writes it into a new
 /// directory beside `data`, and renames that to `data`, which must be empty or absent. A
 /// refused, failed or interrupted restore leaves `data` as it was.
-pub fn restore(data: &Path, from: &Path) -> anyhow::Result<()> {
+pub fn restore(data: &Path, database_url: Option<&str>, from: &Path) -> anyhow::Result<()> {
+    if let Some(url) = database_url {
+        return restore_into_postgres(url, data, from);
+    }
     if data.exists() && !data.is_dir() {
         bail!("{} is not a directory: restore into a new or empty data directory", data.display());
     }
@@ -467,7 +481,7 @@ pub fn restore(data: &Path, from: &Path) -> anyhow::Result<()> {
         fs::DirBuilder::new().mode(0o700).create(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
     }
     let restored = (|| {
-        import(&staging, from, open()?, &checked)?;
+        import(&Storage::open(&staging)?, from, open()?, &checked)?;
         sync_tree(&staging)?;
         // Replaces an empty directory as well as none.
         fs::rename(&staging, data).with_context(|| format!("cannot rename {} to {}", staging.display(), data.display()))?;
@@ -485,9 +499,24 @@ pub fn restore(data: &Path, from: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a checked backup into a new database in `data` and flushes it.
-fn import(data: &Path, from: &Path, input: File, checked: &Summary) -> anyhow::Result<()> {
-    let storage = Storage::open(data)?;
+/// `restore` into PostgreSQL: the backup, checked whole, written into a database that
+/// holds nothing (a backup never overwrites a database). A sled server's backup restored
+/// so is how a site moves to PostgreSQL. A failed restore leaves what it wrote: clear the
+/// database (drop and create it) before trying again.
+fn restore_into_postgres(url: &str, data: &Path, from: &Path) -> anyhow::Result<()> {
+    let open = || File::open(from).with_context(|| format!("cannot open the backup {}", from.display()));
+    let checked = read_backup(from, open()?, None)?;
+    let storage = Storage::open_postgres(url, data)?;
+    if !storage.holds_nothing()? {
+        bail!("the database already holds data: restore into a new, empty database (a backup never overwrites a database)");
+    }
+    import(&storage, from, open()?, &checked)?;
+    println!("restored {} documents and {} files from {} into the database", checked.documents, checked.blobs, from.display());
+    Ok(())
+}
+
+/// Writes a checked backup into a new database and makes it durable.
+fn import(storage: &Storage, from: &Path, input: File, checked: &Summary) -> anyhow::Result<()> {
     let mut current: Option<(Vec<u8>, kv::Tree)> = None;
     let mut insert = |tree: &[u8], key: Vec<u8>, value: Vec<u8>| -> anyhow::Result<()> {
         if current.as_ref().is_none_or(|(name, _)| name != tree) {
@@ -622,7 +651,7 @@ mod tests {
     type Contents = Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>;
 
     fn contents(storage: &Storage) -> Contents {
-        let mut names = storage.tree_names();
+        let mut names = storage.tree_names().unwrap();
         names.sort();
         names
             .into_iter()
@@ -651,7 +680,7 @@ mod tests {
         let file = scratch.path().join("houqin.backup");
         fs::write(&file, &bytes).unwrap();
         let target = scratch.path().join("restored");
-        restore(&target, &file).unwrap();
+        restore(&target, None, &file).unwrap();
         let restored = Storage::open(&target).unwrap();
         assert_eq!(contents(&restored), contents(&storage));
     }

@@ -28,7 +28,7 @@ pub struct Report {
 /// Reads the whole database. Errors only when it cannot be read at all.
 pub fn check(storage: &Storage) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    for name in storage.tree_names() {
+    for name in storage.tree_names()? {
         let shown = String::from_utf8_lossy(&name).into_owned();
         let tree = storage.named_tree(&name)?;
         report.trees += 1;
@@ -137,7 +137,7 @@ pub fn salvage(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<S
     let source = Storage::open_damaged(from)?;
     let copy = Storage::open(to)?;
     let (mut keys, mut cut_short) = (0, Vec::new());
-    for name in source.tree_names() {
+    for name in source.tree_names()? {
         let shown = String::from_utf8_lossy(&name).into_owned();
         let tree = source.named_tree(&name)?;
         let into = copy.named_tree(&name)?;

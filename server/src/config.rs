@@ -26,9 +26,16 @@ pub struct Config {
     #[arg(long, env = "HOUQIN_ADDR", default_value = "127.0.0.1:8080", global = true)]
     pub addr: SocketAddr,
 
-    /// Directory of the sled database; created if missing.
+    /// Directory of the sled database; created if missing. With `--database-url`, it holds
+    /// only what stays on this machine (its TLS files, the control socket).
     #[arg(long, env = "HOUQIN_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+
+    /// Keep the data in PostgreSQL instead of sled: `postgres://user:password@host/database`.
+    /// Several servers given the same database serve the same data. Set it in the
+    /// environment when it carries a password.
+    #[arg(long, env = "HOUQIN_DATABASE_URL", value_name = "URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// Directory of the built PWA (`cargo xtask dist` writes it). Without it, the app built
     /// into a release binary (`cargo xtask release`), else `./dist`.

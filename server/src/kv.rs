@@ -7,8 +7,14 @@
 //! database is flushed ([`crate::Storage::durable`]); a server tells nobody of a write
 //! before then.
 //!
-//! Architecture Invariant: sled's types stay in this module and in `storage.rs`, which
-//! opens it. A store holds [`Tree`]s and gets [`Value`]s, and its errors are `anyhow`'s.
+//! Two engines keep them: sled, embedded, for a server of its own, and PostgreSQL
+//! ([`postgres`]), which several servers share.
+//!
+//! Architecture Invariant: the engines' types stay in this module and in `storage.rs`,
+//! which opens them. A store holds [`Tree`]s and gets [`Value`]s, and its errors are
+//! `anyhow`'s.
+
+pub mod postgres;
 
 use std::ops::{Bound, Deref, RangeBounds};
 use std::sync::Arc;
@@ -69,6 +75,12 @@ impl From<Vec<u8>> for Value {
     }
 }
 
+/// What a read of the whole database meets, in order: each tree, then its entries.
+pub enum Read<'a> {
+    Tree(&'a [u8]),
+    Entry(&'a [u8], &'a [u8]),
+}
+
 /// A key and its value, as a scan gives them.
 pub type Entry = (Value, Value);
 
@@ -76,7 +88,13 @@ pub type Entry = (Value, Value);
 #[derive(Clone)]
 pub struct Tree {
     name: Arc<str>,
-    tree: sled::Tree,
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sled(sled::Tree),
+    Postgres(postgres::Database),
 }
 
 /// A compare-and-swap found another value than the one it expected.
@@ -88,7 +106,11 @@ pub struct Changed {
 
 impl Tree {
     pub(crate) fn new(name: &str, tree: sled::Tree) -> Tree {
-        Tree { name: name.into(), tree }
+        Tree { name: name.into(), engine: Engine::Sled(tree) }
+    }
+
+    pub(crate) fn in_postgres(name: &str, database: postgres::Database) -> Tree {
+        Tree { name: name.into(), engine: Engine::Postgres(database) }
     }
 
     /// The tree's name (one of [`crate::storage::trees`], or a backup's).
@@ -101,21 +123,36 @@ impl Tree {
     }
 
     pub fn get(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
-        Ok(self.tree.get(key).with_context(|| self.failed("read"))?.map(Value))
+        let value = match &self.engine {
+            Engine::Sled(tree) => tree.get(key).map_err(anyhow::Error::from),
+            Engine::Postgres(database) => database.get(&self.name, key.as_ref()).map(|value| value.map(sled::IVec::from)),
+        };
+        Ok(value.with_context(|| self.failed("read"))?.map(Value))
     }
 
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> anyhow::Result<bool> {
-        self.tree.contains_key(key).with_context(|| self.failed("read"))
+        match &self.engine {
+            Engine::Sled(tree) => tree.contains_key(key).with_context(|| self.failed("read")),
+            Engine::Postgres(_) => Ok(self.get(key)?.is_some()),
+        }
     }
 
     /// Stores `value` under `key`; gives the value it replaced.
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
-        Ok(self.tree.insert(key.as_ref(), value.as_ref()).with_context(|| self.failed("write"))?.map(Value))
+        let old = match &self.engine {
+            Engine::Sled(tree) => tree.insert(key.as_ref(), value.as_ref()).map_err(anyhow::Error::from),
+            Engine::Postgres(database) => database.insert(&self.name, key.as_ref(), value.as_ref()).map(|old| old.map(sled::IVec::from)),
+        };
+        Ok(old.with_context(|| self.failed("write"))?.map(Value))
     }
 
     /// Removes `key`; gives the value it held.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<Value>> {
-        Ok(self.tree.remove(key).with_context(|| self.failed("write"))?.map(Value))
+        let old = match &self.engine {
+            Engine::Sled(tree) => tree.remove(key).map_err(anyhow::Error::from),
+            Engine::Postgres(database) => database.remove(&self.name, key.as_ref()).map(|old| old.map(sled::IVec::from)),
+        };
+        Ok(old.with_context(|| self.failed("write"))?.map(Value))
     }
 
     /// Sets `key` to `new` (`None`: removes it) if it holds `old` (`None`: nothing);
@@ -126,10 +163,34 @@ impl Tree {
         old: Option<impl AsRef<[u8]>>,
         new: Option<impl AsRef<[u8]>>,
     ) -> anyhow::Result<Result<(), Changed>> {
-        let new = new.as_ref().map(|new| sled::IVec::from(new.as_ref()));
-        match self.tree.compare_and_swap(key, old.as_ref().map(AsRef::as_ref), new).with_context(|| self.failed("write"))? {
-            Ok(()) => Ok(Ok(())),
-            Err(error) => Ok(Err(Changed { current: error.current.map(Value) })),
+        let (old, new) = (old.as_ref().map(AsRef::as_ref), new.as_ref().map(AsRef::as_ref));
+        match &self.engine {
+            Engine::Sled(tree) => match tree.compare_and_swap(key, old, new.map(sled::IVec::from)).with_context(|| self.failed("write"))? {
+                Ok(()) => Ok(Ok(())),
+                Err(error) => Ok(Err(Changed { current: error.current.map(Value) })),
+            },
+            Engine::Postgres(database) => {
+                let swapped = database.compare_and_swap(&self.name, key.as_ref(), old, new).with_context(|| self.failed("write"))?;
+                Ok(swapped.map_err(|current| Changed { current: current.map(|current| Value(current.into())) }))
+            }
+        }
+    }
+
+    /// Replaces the value of `key` by what `change` makes of it, retrying on a race;
+    /// gives the values before and after.
+    fn update<V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
+    ) -> anyhow::Result<(Option<Value>, Option<Value>)> {
+        let mut current = self.get(key)?;
+        loop {
+            let new = change(current.as_deref());
+            let new = new.as_ref().map(AsRef::as_ref);
+            match self.compare_and_swap(key, current.as_deref(), new)? {
+                Ok(()) => return Ok((current, new.map(Value::from))),
+                Err(Changed { current: now }) => current = now,
+            }
         }
     }
 
@@ -140,8 +201,13 @@ impl Tree {
         key: impl AsRef<[u8]>,
         mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
     ) -> anyhow::Result<Option<Value>> {
-        let updated = self.tree.fetch_and_update(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
-        Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+        match &self.engine {
+            Engine::Sled(tree) => {
+                let updated = tree.fetch_and_update(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
+                Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+            }
+            Engine::Postgres(_) => Ok(self.update(key.as_ref(), change)?.0),
+        }
     }
 
     /// [`Tree::fetch_and_update`], giving the value after.
@@ -150,65 +216,117 @@ impl Tree {
         key: impl AsRef<[u8]>,
         mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
     ) -> anyhow::Result<Option<Value>> {
-        let updated = self.tree.update_and_fetch(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
-        Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+        match &self.engine {
+            Engine::Sled(tree) => {
+                let updated = tree.update_and_fetch(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
+                Ok(updated.with_context(|| self.failed("write"))?.map(Value))
+            }
+            Engine::Postgres(_) => Ok(self.update(key.as_ref(), change)?.1),
+        }
     }
 
     /// Applies every write of `batch` at once.
     pub fn apply_batch(&self, batch: Batch) -> anyhow::Result<()> {
-        self.tree.apply_batch(batch.0).with_context(|| self.failed("write"))
+        match &self.engine {
+            Engine::Sled(tree) => {
+                let mut writes = sled::Batch::default();
+                for (key, value) in batch.0 {
+                    match value {
+                        Some(value) => writes.insert(key, value),
+                        None => writes.remove(key),
+                    }
+                }
+                tree.apply_batch(writes).with_context(|| self.failed("write"))
+            }
+            Engine::Postgres(database) => database.apply(&self.name, &batch.0).with_context(|| self.failed("write")),
+        }
     }
 
     /// Every entry, in key order.
     pub fn iter(&self) -> Iter {
-        Iter { name: self.name.clone(), iter: self.tree.iter() }
+        self.range::<&[u8]>(..)
     }
 
     /// The entries whose keys start with `prefix`, in key order.
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
-        Iter { name: self.name.clone(), iter: self.tree.scan_prefix(prefix) }
+        let prefix = prefix.as_ref();
+        match &self.engine {
+            Engine::Sled(tree) => Iter { name: self.name.clone(), entries: Entries::Sled(tree.scan_prefix(prefix)) },
+            Engine::Postgres(database) => {
+                // The first key past every key with the prefix: the prefix with its last
+                // byte below 0xff raised by one, shorter by the 0xff bytes after it.
+                let high = match prefix.iter().rposition(|byte| *byte != 0xff) {
+                    Some(at) => {
+                        let mut high = prefix[..=at].to_vec();
+                        high[at] += 1;
+                        Bound::Excluded(high)
+                    }
+                    None => Bound::Unbounded,
+                };
+                let scan = database.scan(&self.name, Bound::Included(prefix.to_vec()), high);
+                Iter { name: self.name.clone(), entries: Entries::Postgres(scan) }
+            }
+        }
     }
 
     /// The entries whose keys fall in `range`, in key order.
     pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Iter {
         let bound = |bound: Bound<&K>| match bound {
-            Bound::Included(key) => Bound::Included(sled::IVec::from(key.as_ref())),
-            Bound::Excluded(key) => Bound::Excluded(sled::IVec::from(key.as_ref())),
+            Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
+            Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        Iter { name: self.name.clone(), iter: self.tree.range::<sled::IVec, _>((bound(range.start_bound()), bound(range.end_bound()))) }
+        let (low, high) = (bound(range.start_bound()), bound(range.end_bound()));
+        let entries = match &self.engine {
+            Engine::Sled(tree) => Entries::Sled(tree.range::<Vec<u8>, _>((low, high))),
+            Engine::Postgres(database) => Entries::Postgres(database.scan(&self.name, low, high)),
+        };
+        Iter { name: self.name.clone(), entries }
     }
 
     /// The entry of the smallest key.
     pub fn first(&self) -> anyhow::Result<Option<Entry>> {
-        Ok(self.tree.first().with_context(|| self.failed("read"))?.map(|(key, value)| (Value(key), Value(value))))
+        self.iter().next().transpose()
     }
 
     /// The entry of the largest key.
     pub fn last(&self) -> anyhow::Result<Option<Entry>> {
-        Ok(self.tree.last().with_context(|| self.failed("read"))?.map(|(key, value)| (Value(key), Value(value))))
+        self.iter().next_back().transpose()
     }
 
     /// How many keys the tree holds (a scan: for checks and tests).
     pub fn len(&self) -> usize {
-        self.tree.len()
+        match &self.engine {
+            Engine::Sled(tree) => tree.len(),
+            Engine::Postgres(database) => database.count(&self.name).unwrap_or(0),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
+        self.first().is_ok_and(|first| first.is_none())
     }
 }
 
 /// Entries of a tree in key order (or backwards).
 pub struct Iter {
     name: Arc<str>,
-    iter: sled::Iter,
+    entries: Entries,
+}
+
+enum Entries {
+    Sled(sled::Iter),
+    Postgres(postgres::Scan),
 }
 
 impl Iter {
     fn entry(name: &str, entry: sled::Result<(sled::IVec, sled::IVec)>) -> anyhow::Result<Entry> {
         let (key, value) = entry.with_context(|| format!("cannot read the {name:?} tree"))?;
         Ok((Value(key), Value(value)))
+    }
+
+    fn owned(entry: anyhow::Result<(Vec<u8>, Vec<u8>)>) -> anyhow::Result<Entry> {
+        let (key, value) = entry?;
+        Ok((Value(key.into()), Value(value.into())))
     }
 
     pub fn keys(self) -> impl DoubleEndedIterator<Item = anyhow::Result<Value>> {
@@ -224,13 +342,19 @@ impl Iterator for Iter {
     type Item = anyhow::Result<Entry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.iter.next().map(|entry| Iter::entry(&self.name, entry))
+        match &mut self.entries {
+            Entries::Sled(iter) => iter.next().map(|entry| Iter::entry(&self.name, entry)),
+            Entries::Postgres(scan) => scan.next_front().map(Iter::owned),
+        }
     }
 }
 
 impl DoubleEndedIterator for Iter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.iter.next_back().map(|entry| Iter::entry(&self.name, entry))
+        match &mut self.entries {
+            Entries::Sled(iter) => iter.next_back().map(|entry| Iter::entry(&self.name, entry)),
+            Entries::Postgres(scan) => scan.next_back().map(Iter::owned),
+        }
     }
 }
 
@@ -243,55 +367,100 @@ impl IntoIterator for &Tree {
     }
 }
 
-/// Writes to one tree applied at once ([`Tree::apply_batch`]).
+/// Writes to one tree applied at once ([`Tree::apply_batch`]): `None` removes the key.
 #[derive(Default)]
-pub struct Batch(sled::Batch);
+pub struct Batch(Vec<(Vec<u8>, Option<Vec<u8>>)>);
 
 impl Batch {
     pub fn insert(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.0.insert(key.as_ref(), value.as_ref());
+        self.0.push((key.as_ref().to_vec(), Some(value.as_ref().to_vec())));
     }
 
     pub fn remove(&mut self, key: impl AsRef<[u8]>) {
-        self.0.remove(key.as_ref());
+        self.0.push((key.as_ref().to_vec(), None));
     }
 }
 
 /// A tree as a transaction sees it ([`transaction`]).
-pub struct InTransaction<'t>(&'t sled::transaction::TransactionalTree);
+pub enum InTransaction<'t> {
+    Sled(&'t sled::transaction::TransactionalTree),
+    Postgres(&'t postgres::Transaction<'t>, &'t str),
+}
 
-/// A transaction met another writer and is run again; returned by what it reads and
-/// writes, and passed on with `?`.
+/// A transaction met another writer (and is run again) or failed; returned by what it
+/// reads and writes, and passed on with `?`.
 #[derive(Debug)]
-pub struct Retry(sled::transaction::UnabortableTransactionError);
+pub enum Retry {
+    Sled(sled::transaction::UnabortableTransactionError),
+    Postgres(tokio_postgres::Error),
+}
 
 impl InTransaction<'_> {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
-        Ok(self.0.get(key).map_err(Retry)?.map(Value))
+        match self {
+            InTransaction::Sled(tree) => Ok(tree.get(key).map_err(Retry::Sled)?.map(Value)),
+            InTransaction::Postgres(transaction, tree) => {
+                Ok(transaction.get(tree, key.as_ref()).map_err(Retry::Postgres)?.map(|value| Value(value.into())))
+            }
+        }
     }
 
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
-        Ok(self.0.insert(key.as_ref(), value.as_ref()).map_err(Retry)?.map(Value))
+        match self {
+            InTransaction::Sled(tree) => Ok(tree.insert(key.as_ref(), value.as_ref()).map_err(Retry::Sled)?.map(Value)),
+            InTransaction::Postgres(transaction, tree) => {
+                Ok(transaction.insert(tree, key.as_ref(), value.as_ref()).map_err(Retry::Postgres)?.map(|value| Value(value.into())))
+            }
+        }
     }
 
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, Retry> {
-        Ok(self.0.remove(key.as_ref()).map_err(Retry)?.map(Value))
+        match self {
+            InTransaction::Sled(tree) => Ok(tree.remove(key.as_ref()).map_err(Retry::Sled)?.map(Value)),
+            InTransaction::Postgres(transaction, tree) => {
+                Ok(transaction.remove(tree, key.as_ref()).map_err(Retry::Postgres)?.map(|value| Value(value.into())))
+            }
+        }
     }
 }
 
-/// Runs `work` over `trees` as one transaction: all its writes or none, and what it read
-/// unchanged by others until it ends. `work` may run more than once.
+/// Runs `work` over `trees` (all of one database) as one transaction: all its writes or
+/// none, and what it read unchanged by others until it ends. `work` may run more than once.
 pub fn transaction<const N: usize, T>(trees: [&Tree; N], work: impl Fn([InTransaction<'_>; N]) -> Result<T, Retry>) -> anyhow::Result<T> {
     let names: Vec<&str> = trees.iter().map(|tree| tree.name()).collect();
-    let sled_trees: Vec<sled::Tree> = trees.iter().map(|tree| tree.tree.clone()).collect();
-    sled::Transactional::transaction(sled_trees.as_slice(), |views: &Vec<sled::transaction::TransactionalTree>| {
-        let views: [InTransaction<'_>; N] = std::array::from_fn(|index| InTransaction(views.get(index).expect("one view per tree")));
-        work(views).map_err(|Retry(error)| sled::transaction::ConflictableTransactionError::from(error))
-    })
-    .map_err(|error: sled::transaction::TransactionError<()>| anyhow::anyhow!("{error:?}"))
-    .with_context(|| format!("cannot write the {} trees", names.join(", ")))
+    let failed = || format!("cannot write the {} trees", names.join(", "));
+    match trees.first().map(|tree| &tree.engine) {
+        Some(Engine::Postgres(database)) => database
+            .transaction(
+                |transaction| work(std::array::from_fn(|index| InTransaction::Postgres(transaction, trees[index].name()))),
+                |stopped| match stopped {
+                    Retry::Postgres(error) if postgres::conflicted(&error) => postgres::Outcome::Again,
+                    Retry::Postgres(error) => postgres::Outcome::Failed(error.into()),
+                    Retry::Sled(error) => postgres::Outcome::Failed(anyhow::anyhow!("{error:?}")),
+                },
+            )
+            .with_context(failed),
+        _ => {
+            let sled_trees: Vec<sled::Tree> = trees
+                .iter()
+                .filter_map(|tree| match &tree.engine {
+                    Engine::Sled(tree) => Some(tree.clone()),
+                    Engine::Postgres(_) => None,
+                })
+                .collect();
+            anyhow::ensure!(sled_trees.len() == N, "the {} trees are not of one database", names.join(", "));
+            sled::Transactional::transaction(sled_trees.as_slice(), |views: &Vec<sled::transaction::TransactionalTree>| {
+                let views: [InTransaction<'_>; N] = std::array::from_fn(|index| InTransaction::Sled(&views[index]));
+                work(views).map_err(|stopped| match stopped {
+                    Retry::Sled(error) => sled::transaction::ConflictableTransactionError::from(error),
+                    Retry::Postgres(error) => sled::transaction::ConflictableTransactionError::Abort(error.to_string()),
+                })
+            })
+            .map_err(|error: sled::transaction::TransactionError<String>| anyhow::anyhow!("{error:?}"))
+            .with_context(failed)
+        }
+    }
 }
-
 #[cfg(test)]
 mod tests {
     use super::{Batch, Tree, transaction};

@@ -157,12 +157,21 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<shared::health::Health> {
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, axum::Json<shared::health::Health>) {
     let mut health = shared::health::Health::ok();
     health.disk_full = state.storage.space().check().is_err();
     health.damaged = !state.storage.damage().is_empty();
-    axum::Json(health)
+    let storage = state.storage.clone();
+    let reached = tokio::time::timeout(DATABASE_PATIENCE, tokio::task::spawn_blocking(move || storage.reaches_database())).await;
+    health.database_unreachable = !matches!(reached, Ok(Ok(true)));
+    let status = if health.database_unreachable { axum::http::StatusCode::SERVICE_UNAVAILABLE } else { axum::http::StatusCode::OK };
+    (status, axum::Json(health))
 }
+
+/// How long `/healthz` waits for the database to answer before saying it is unreachable.
+const DATABASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What pages of this server may load and run: the app's own files (its wasm compiled by
 /// the browser), photos it fetched as blobs, its socket to this server; nothing inline,
@@ -326,7 +335,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// found damaged is refused, with what to do, unless `--allow-damaged` says to serve it
 /// as it is.
 fn open_checked(config: &Config) -> anyhow::Result<Storage> {
-    let storage = if config.allow_damaged { Storage::open_damaged(&config.data)? } else { Storage::open(&config.data)? };
+    let storage = Storage::open_configured(config.database_url.as_deref(), &config.data, config.allow_damaged)?;
     // sled replays its log since the last start, a decompression context a record: what
     // that took is free again, and given back rather than held for the server's life.
     os::trim_allocator();

@@ -19,8 +19,11 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
     match command {
         // A backup may go through a running server and a restore makes a new database:
         // neither opens the database here.
-        Command::Backup { to } => crate::backup::back_up(&config.data, &to),
-        Command::Restore { from } => crate::backup::restore(&config.data, &from),
+        Command::Backup { to } => crate::backup::back_up(&config.data, config.database_url.as_deref(), &to),
+        Command::Restore { from } => crate::backup::restore(&config.data, config.database_url.as_deref(), &from),
+        Command::Salvage { .. } if config.database_url.is_some() => {
+            anyhow::bail!("salvage copies what a damaged sled database still holds; PostgreSQL recovers its own (see its documentation)")
+        }
         Command::Salvage { to } => {
             let salvaged = crate::check::salvage(&config.data, &to)?;
             println!("copied {} keys into {}", salvaged.keys, to.display());
@@ -36,7 +39,7 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check => {
-            let storage = Storage::open(&config.data)?;
+            let storage = Storage::open_configured(config.database_url.as_deref(), &config.data, false)?;
             let report = crate::check::check(&storage)?;
             println!("read {} keys in {} trees: {} documents, {} files", report.keys, report.trees, report.documents, report.files);
             for problem in &report.problems {
@@ -85,7 +88,7 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
 
 /// Opens the database, runs `command` on it and flushes.
 fn set_up(config: &Config, command: impl FnOnce(&Storage, &Directory) -> anyhow::Result<()>) -> anyhow::Result<()> {
-    let storage = Storage::open(&config.data)?;
+    let storage = Storage::open_configured(config.database_url.as_deref(), &config.data, false)?;
     let directory = Directory::open(&storage)?;
     command(&storage, &directory)?;
     storage.durable()()?;

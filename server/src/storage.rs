@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
-use crate::kv::Tree;
+use crate::kv::{Read, Tree, postgres};
 use crate::space::{DEFAULT_RESERVE, DiskSpace};
 
 /// The names of the database's trees (sled's name for a key space), written here only:
@@ -69,13 +69,20 @@ pub mod trees {
 /// The open database; cloning shares it.
 #[derive(Clone)]
 pub struct Storage {
-    db: sled::Db,
+    engine: Engine,
     removals: RemovalGate,
     space: DiskSpace,
-    value_files: Arc<ValueFiles>,
-    generations: Arc<Generations>,
     /// What was found damaged in a database served as it is (`--allow-damaged`).
     damage: Arc<Mutex<Vec<String>>>,
+}
+
+/// What keeps the trees.
+#[derive(Clone)]
+enum Engine {
+    /// sled, in the data directory: one server's own.
+    Sled { db: sled::Db, value_files: Arc<ValueFiles>, generations: Arc<Generations> },
+    /// PostgreSQL, which several servers may share.
+    Postgres(postgres::Database),
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -123,13 +130,35 @@ impl Storage {
         let value_files = Arc::new(ValueFiles::new(path));
         let (generations, went_back) = Generations::open(&db, path, refuse_going_back)?;
         Ok(Storage {
-            db,
+            engine: Engine::Sled { db, value_files, generations: Arc::new(generations) },
             removals: RemovalGate::default(),
             space: DiskSpace::new(path, DEFAULT_RESERVE),
-            value_files,
-            generations: Arc::new(generations),
             damage: Arc::new(Mutex::new(went_back.into_iter().collect())),
         })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://…`) and brings its
+    /// schema up to date; `data` holds what stays on this machine (its TLS files), and
+    /// its free space is watched as a sled database's is.
+    pub fn open_postgres(url: &str, data: &Path) -> anyhow::Result<Storage> {
+        private_directory(data)?;
+        let database = postgres::Database::open(url).with_context(|| format!("cannot open the database at {}", shown_url(url)))?;
+        Ok(Storage {
+            engine: Engine::Postgres(database),
+            removals: RemovalGate::default(),
+            space: DiskSpace::new(data, DEFAULT_RESERVE),
+            damage: Arc::default(),
+        })
+    }
+
+    /// Opens the database `config` names: PostgreSQL when it gives a database URL, else
+    /// sled in its data directory.
+    pub fn open_configured(database_url: Option<&str>, data: &Path, allow_damaged: bool) -> anyhow::Result<Storage> {
+        match database_url {
+            Some(url) => Storage::open_postgres(url, data),
+            None if allow_damaged => Storage::open_damaged(data),
+            None => Storage::open(data),
+        }
     }
 
     /// What is known to be damaged in the database being served (empty when it is whole).
@@ -143,8 +172,69 @@ impl Storage {
     }
 
     /// The names of every tree the database holds (the backup's, the check's).
-    pub fn tree_names(&self) -> Vec<Vec<u8>> {
-        self.db.tree_names().into_iter().map(|name| name.to_vec()).collect()
+    pub fn tree_names(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        match &self.engine {
+            Engine::Sled { db, .. } => Ok(db.tree_names().into_iter().map(|name| name.to_vec()).collect()),
+            Engine::Postgres(database) => Ok(database.tree_names()?.into_iter().map(String::into_bytes).collect()),
+        }
+    }
+
+    /// Reads every tree and its entries, in order of names and keys, as the database was
+    /// at one moment: with sled, every write so far made durable and removals held off
+    /// meanwhile (additions are harmless to the read: only what a removal replaces could
+    /// be missed); with PostgreSQL, one snapshot. sled's own default tree is left out
+    /// while empty. Blocking.
+    pub fn read_everything(&self, visit: &mut dyn FnMut(Read<'_>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        match &self.engine {
+            Engine::Sled { db, .. } => {
+                let _reading = self.removals.exclusive_read();
+                self.durable()().context("cannot flush the database before reading it")?;
+                let mut names = db.tree_names();
+                names.sort();
+                for name in names {
+                    let tree = self.named_tree(&name)?;
+                    if name == trees::SLED_DEFAULT.as_bytes() && tree.is_empty() {
+                        continue;
+                    }
+                    visit(Read::Tree(&name))?;
+                    for entry in &tree {
+                        let (key, value) = entry?;
+                        visit(Read::Entry(&key, &value))?;
+                    }
+                }
+                Ok(())
+            }
+            Engine::Postgres(database) => database.read_everything(visit),
+        }
+    }
+
+    /// Whether the database holds nothing at all (what a restore may go into).
+    pub fn holds_nothing(&self) -> anyhow::Result<bool> {
+        match &self.engine {
+            Engine::Sled { .. } => {
+                for name in self.tree_names()? {
+                    if !self.named_tree(&name)?.is_empty() {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Engine::Postgres(database) => database.is_empty(),
+        }
+    }
+
+    /// Whether the database answers now (sled, in this process, always does). Blocking.
+    pub fn reaches_database(&self) -> bool {
+        match &self.engine {
+            Engine::Sled { .. } => true,
+            Engine::Postgres(database) => database.answers(),
+        }
+    }
+
+    /// Whether the trees are kept in PostgreSQL (shared by several servers) rather than
+    /// in sled (this server's own).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
     }
 
     /// The free space on the database's disk, asked before anything is stored.
@@ -163,10 +253,18 @@ impl Storage {
     }
 
     /// The tree named `name` (made if there is none), for what copies every tree.
-    pub(crate) fn named_tree(&self, name: &[u8]) -> anyhow::Result<Tree> {
+    pub fn named_tree(&self, name: &[u8]) -> anyhow::Result<Tree> {
         let shown = String::from_utf8_lossy(name);
-        let tree = self.db.open_tree(name).with_context(|| format!("cannot open the {shown:?} tree"))?;
-        Ok(Tree::new(&shown, tree))
+        match &self.engine {
+            Engine::Sled { db, .. } => {
+                let tree = db.open_tree(name).with_context(|| format!("cannot open the {shown:?} tree"))?;
+                Ok(Tree::new(&shown, tree))
+            }
+            Engine::Postgres(database) => {
+                database.open_tree(&shown)?;
+                Ok(Tree::in_postgres(&shown, database.clone()))
+            }
+        }
     }
 
     /// Writes `value` under `key` in one of the [`trees`] as it is, past every store's
@@ -186,12 +284,18 @@ impl Storage {
     /// What makes every write so far durable, to run on a blocking thread: sled's flush,
     /// then the files it wrote large values to ([`ValueFiles`]).
     pub(crate) fn durable(&self) -> impl FnOnce() -> anyhow::Result<()> + Send + 'static {
-        let (db, value_files, generations) = (self.db.clone(), self.value_files.clone(), self.generations.clone());
-        move || {
-            let generation = generations.next()?;
-            db.flush().context("cannot flush the database")?;
-            value_files.sync_new().context("cannot make the database durable")?;
-            generations.mark(generation)
+        let engine = self.engine.clone();
+        move || match engine {
+            Engine::Sled { db, value_files, generations } => {
+                let generation = generations.next()?;
+                db.flush().context("cannot flush the database")?;
+                value_files.sync_new().context("cannot make the database durable")?;
+                generations.mark(generation)
+            }
+            Engine::Postgres(database) => {
+                let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+                database.durable(b"flushed_at", &now.to_be_bytes())
+            }
         }
     }
 }
@@ -265,6 +369,18 @@ impl Generations {
         }
         state.1 = Some(std::time::Instant::now());
         Ok(())
+    }
+}
+
+/// `url` without its password, to be shown.
+fn shown_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
     }
 }
 

@@ -17,11 +17,21 @@ pub struct Health {
     /// (`--allow-damaged`): an administrator restores a backup or salvages.
     #[serde(default)]
     pub damaged: bool,
+    /// The server keeps its data in a database it cannot reach now (PostgreSQL,
+    /// `--database-url`): answered with 503, so a load balancer sends phones elsewhere.
+    #[serde(default)]
+    pub database_unreachable: bool,
 }
 
 impl Health {
     /// The answer of a healthy server of this release.
     pub fn ok() -> Health {
-        Health { status: "ok".to_owned(), version: crate::VERSION.to_owned(), disk_full: false, damaged: false }
+        Health {
+            status: "ok".to_owned(),
+            version: crate::VERSION.to_owned(),
+            disk_full: false,
+            damaged: false,
+            database_unreachable: false,
+        }
     }
 }

@@ -15,6 +15,7 @@ mod labels;
 mod load;
 mod notify;
 mod notify_people;
+mod postgres;
 mod public;
 mod review;
 mod samod_interop;

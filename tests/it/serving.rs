@@ -155,7 +155,10 @@ async fn health_answers_even_without_a_built_app() {
     let missing = tempfile::tempdir().unwrap();
     let server = TestServer::start(&missing.path().join("dist")).await;
     let health: serde_json::Value = http_client().get(server.url("/healthz")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(health, serde_json::json!({ "status": "ok", "version": shared::VERSION, "disk_full": false, "damaged": false }));
+    assert_eq!(
+        health,
+        serde_json::json!({ "status": "ok", "version": shared::VERSION, "disk_full": false, "damaged": false, "database_unreachable": false })
+    );
 
     let (summary, body) = fetch(&server, "/", "identity").await;
     assert_eq!(summary, "503 type=application/json encoding=- vary=- cache=-");

@@ -91,6 +91,15 @@ impl TestServer {
         TestServer::start_with(data, dist, address, https_name, reach, |_| {}).await
     }
 
+    /// Starts on the PostgreSQL database at `url` (`--database-url`), seeded with the demo
+    /// sites and users if it holds nothing yet.
+    pub async fn start_on_postgres(url: &str, dist: &Path) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let (url, local) = (url.to_owned(), data.path().to_owned());
+        let storage = tokio::task::spawn_blocking(move || server::Storage::open_postgres(&url, &local)).await.unwrap().unwrap();
+        TestServer::start_on(storage, data, dist, "127.0.0.1:0".parse().unwrap(), None, server::reach::Reach::default(), |_| {}).await
+    }
+
     async fn start_with(
         data: tempfile::TempDir,
         dist: &Path,
@@ -100,6 +109,18 @@ impl TestServer {
         configure: impl FnOnce(&mut server::AppState),
     ) -> TestServer {
         let storage = server::Storage::open(data.path()).unwrap();
+        TestServer::start_on(storage, data, dist, address, https_name, reach, configure).await
+    }
+
+    async fn start_on(
+        storage: server::Storage,
+        data: tempfile::TempDir,
+        dist: &Path,
+        address: SocketAddr,
+        https_name: Option<&str>,
+        reach: server::reach::Reach,
+        configure: impl FnOnce(&mut server::AppState),
+    ) -> TestServer {
         server::demo::seed(&storage).await.unwrap();
         let mut state = server::AppState::new(storage, dist.to_path_buf()).unwrap();
         state.reach = std::sync::Arc::new(reach);

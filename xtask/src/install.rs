@@ -1,6 +1,6 @@
 //! Installs what the tests need when it is missing: the wasm target, Debian's Chromium
-//! and ChromeDriver, and the JavaScript peer's npm packages from the committed lockfile.
-//! Each step checks first, so a prepared machine pays nothing.
+//! and ChromeDriver, Debian's PostgreSQL, and the JavaScript peer's npm packages from the
+//! committed lockfile. Each step checks first, so a prepared machine pays nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,6 +65,63 @@ pub fn browser(browser: &Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The directory of PostgreSQL's server programs (`initdb`, `pg_ctl`, `postgres`), for the
+/// tests that start a cluster of their own; Debian's `postgresql` package is installed if
+/// none is found. The test runner passes it on as `HOUQIN_PG_BINDIR`.
+pub fn postgres() -> anyhow::Result<PathBuf> {
+    if let Some(bindir) = postgres_bindir()? {
+        return Ok(bindir);
+    }
+    println!("install: PostgreSQL from Debian's packages");
+    let install = ["apt-get", "install", "--yes", "--no-install-recommends", "postgresql"];
+    if run_command(&mut privileged(&install)).is_err() {
+        // A fresh machine may have no package lists yet.
+        run_command(&mut privileged(&["apt-get", "update"]))?;
+        run_command(&mut privileged(&install))?;
+    }
+    postgres_bindir()?.context("PostgreSQL's initdb, pg_ctl and postgres still missing; set HOUQIN_PG_BINDIR to their directory")
+}
+
+/// Where PostgreSQL's server programs are: `$HOUQIN_PG_BINDIR`, else the newest version
+/// Debian installs side by side under `/usr/lib/postgresql`, else what `pg_config` says.
+/// The tests' `tests::postgres` looks the same way when run without xtask.
+fn postgres_bindir() -> anyhow::Result<Option<PathBuf>> {
+    if let Some(bindir) = std::env::var_os("HOUQIN_PG_BINDIR").map(PathBuf::from) {
+        // A directory named on purpose is not replaced by another one found elsewhere.
+        if !has_postgres(&bindir) {
+            bail!("HOUQIN_PG_BINDIR is {} but it lacks initdb, pg_ctl or postgres", bindir.display());
+        }
+        return Ok(Some(bindir));
+    }
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            // Versions compare as numbers: 9.6 is older than 10.
+            let version = entry.file_name().to_str()?.split('.').map(str::parse).collect::<Result<Vec<u32>, _>>().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bindir)| has_postgres(bindir))
+        .collect();
+    versions.sort();
+    if let Some((_, newest)) = versions.pop() {
+        return Ok(Some(newest));
+    }
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
+        .filter(|bindir| has_postgres(bindir));
+    Ok(from_pg_config)
+}
+
+fn has_postgres(bindir: &Path) -> bool {
+    ["initdb", "pg_ctl", "postgres"].iter().all(|program| bindir.join(program).is_file())
+}
+
 /// Installs the packages pinned by `dir/package-lock.json` unless `node_modules` already
 /// matches it. Not `npm ci`: npm 11 leaves the optional platform packages of cbor-x out of
 /// the lockfile it writes and then `npm ci` refuses that same lockfile. `npm install
@@ -83,10 +140,15 @@ pub fn npm_packages(dir: &Path) -> anyhow::Result<()> {
     run_command(Command::new("npm").current_dir(dir).args(["install", "--no-save", "--no-audit", "--no-fund"]))
 }
 
+/// Whether we run as root (PostgreSQL's programs then run as its `postgres` user: they
+/// refuse root).
+pub fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.starts_with(b"0\n"))
+}
+
 /// A command run as root: directly when we are root, else through sudo.
 fn privileged(args: &[&str]) -> Command {
-    let is_root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.starts_with(b"0\n"));
-    let mut command = if is_root {
+    let mut command = if is_root() {
         Command::new(args[0])
     } else {
         let mut sudo = Command::new("sudo");

@@ -1,0 +1,507 @@
+//! The key spaces in PostgreSQL: one table of `(tree, key, value)` rows, ordered by key
+//! bytes as sled orders them, shared by every server that connects.
+//!
+//! The stores call [`super::Tree`] synchronously, from the hub, from request handlers and
+//! from the blocking pool alike. So each call here is a query whose future is awaited on
+//! the calling thread (`futures_executor::block_on`: the client's futures only talk to
+//! their connection over channels), while the connections themselves run on a runtime of
+//! their own, on a thread of their own. A call blocks its thread for a round trip, as a
+//! sled read that misses its cache blocks it for a disk read.
+//!
+//! Writes commit at once without waiting for the disk (`synchronous_commit = off`), so
+//! they are visible to every server at once and cost no fsync each; [`Database::durable`]
+//! commits one write waiting for the disk, which makes every commit before it durable (the
+//! write-ahead log is one sequence). That is sled's contract: visible at once, durable
+//! once flushed; nothing is acknowledged before the flush.
+
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use anyhow::Context as _;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, NoTls};
+
+/// The schema, one step a version, applied in order at start under an advisory lock (so
+/// servers starting at once apply each step once). Steps are never changed once released:
+/// a new one is added.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE houqin_trees (name text COLLATE \"C\" PRIMARY KEY);
+     CREATE TABLE houqin_kv (
+         tree  text COLLATE \"C\" NOT NULL,
+         key   bytea NOT NULL,
+         value bytea NOT NULL,
+         PRIMARY KEY (tree, key)
+     );",
+)];
+
+/// The advisory lock migrations run under (any number; this one spells "houqin").
+const MIGRATION_LOCK: i64 = 0x686f_7571_696e;
+
+/// How long connecting to the database may take, unless its URL says otherwise.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The most connections one server opens.
+const CONNECTIONS: usize = 16;
+
+/// A query's parameter.
+type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
+/// Rows a scan reads at a time.
+const PAGE: i64 = 256;
+
+/// A pool of connections to one database; cloning shares it.
+#[derive(Clone)]
+pub struct Database {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    url: String,
+    /// Runs the connections' tasks.
+    runtime: tokio::runtime::Handle,
+    idle: Mutex<Idle>,
+    returned: Condvar,
+}
+
+struct Idle {
+    clients: Vec<Client>,
+    open: usize,
+}
+
+/// A connection taken from the pool, given back when dropped (unless it broke).
+struct Lease<'pool> {
+    pool: &'pool Pool,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        let mut idle = self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if client.is_closed() {
+            idle.open -= 1;
+        } else {
+            idle.clients.push(client);
+        }
+        self.pool.returned.notify_one();
+    }
+}
+
+/// Waits for `future` on this thread.
+fn wait<T>(future: impl Future<Output = T>) -> T {
+    futures_executor::block_on(future)
+}
+
+impl Database {
+    /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
+    pub fn open(url: &str) -> anyhow::Result<Database> {
+        let (started, runtime) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("postgres".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                match runtime {
+                    Ok(runtime) => {
+                        let _ = started.send(Ok(runtime.handle().clone()));
+                        // The connections' tasks run until the process ends.
+                        runtime.block_on(std::future::pending::<()>());
+                    }
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                    }
+                }
+            })
+            .context("cannot start the PostgreSQL connections' thread")?;
+        let runtime = runtime.recv().context("the PostgreSQL connections' thread ended")?.context("cannot start a runtime")?;
+        let database = Database {
+            pool: Arc::new(Pool {
+                url: url.to_owned(),
+                runtime,
+                idle: Mutex::new(Idle { clients: Vec::new(), open: 0 }),
+                returned: Condvar::new(),
+            }),
+        };
+        database.migrate()?;
+        Ok(database)
+    }
+
+    fn lease(&self) -> anyhow::Result<Lease<'_>> {
+        let pool = &*self.pool;
+        let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(client) = idle.clients.pop() {
+                return Ok(Lease { pool, client: Some(client) });
+            }
+            if idle.open < CONNECTIONS {
+                idle.open += 1;
+                drop(idle);
+                return match self.connect() {
+                    Ok(client) => Ok(Lease { pool, client: Some(client) }),
+                    Err(error) => {
+                        pool.idle.lock().unwrap_or_else(PoisonError::into_inner).open -= 1;
+                        Err(error)
+                    }
+                };
+            }
+            idle = pool.returned.wait(idle).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn connect(&self) -> anyhow::Result<Client> {
+        let mut config: tokio_postgres::Config = self.pool.url.parse().context("the database URL does not read")?;
+        if config.get_connect_timeout().is_none() {
+            // A database host that went away should not hold a request (or `/healthz`)
+            // for the minutes a TCP connection takes to give up.
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let (connected, client) = std::sync::mpsc::channel();
+        self.pool.runtime.spawn(async move {
+            match config.connect(NoTls).await {
+                Ok((client, connection)) => {
+                    let _ = connected.send(Ok(client));
+                    if let Err(error) = connection.await {
+                        tracing::warn!(%error, "a PostgreSQL connection ended");
+                    }
+                }
+                Err(error) => {
+                    let _ = connected.send(Err(error));
+                }
+            }
+        });
+        let client = client.recv().context("the PostgreSQL connections' thread ended")?.context("cannot connect to PostgreSQL")?;
+        wait(client.batch_execute("SET synchronous_commit = off")).context("cannot set up a PostgreSQL connection")?;
+        Ok(client)
+    }
+
+    fn migrate(&self) -> anyhow::Result<()> {
+        let mut client = self.lease()?;
+        wait(client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS houqin_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+        ))
+        .context("cannot make the schema's version table")?;
+        let transaction = wait(client.transaction()).context("cannot begin a migration")?;
+        wait(transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])).context("cannot lock the schema")?;
+        let applied: Option<i32> =
+            wait(transaction.query_one("SELECT max(version) FROM houqin_schema", &[])).context("cannot read the schema's version")?.get(0);
+        let applied = applied.unwrap_or(0);
+        for (version, step) in MIGRATIONS.iter().filter(|(version, _)| *version > applied) {
+            wait(transaction.batch_execute(step)).with_context(|| format!("cannot bring the schema to version {version}"))?;
+            wait(transaction.execute("INSERT INTO houqin_schema (version) VALUES ($1)", &[version]))?;
+        }
+        let newest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        anyhow::ensure!(
+            applied <= newest,
+            "the database's schema is at version {applied}, newer than this server knows ({newest}): run the newer server"
+        );
+        wait(transaction.commit()).context("cannot commit a migration")?;
+        Ok(())
+    }
+
+    /// Makes every write committed so far durable: one write that waits for the disk.
+    pub fn durable(&self, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
+        let mut client = self.lease()?;
+        let transaction = wait(client.transaction())?;
+        wait(transaction.batch_execute("SET LOCAL synchronous_commit = on"))?;
+        wait(transaction.execute(UPSERT, &[&crate::storage::trees::META, &key, &value]))?;
+        wait(transaction.commit()).context("cannot make the database durable")
+    }
+
+    /// Names `name` a tree (listed by [`Database::tree_names`] even while empty).
+    pub fn open_tree(&self, name: &str) -> anyhow::Result<()> {
+        let client = self.lease()?;
+        wait(client.execute("INSERT INTO houqin_trees (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&name]))
+            .with_context(|| format!("cannot make the {name:?} tree"))?;
+        Ok(())
+    }
+
+    pub fn tree_names(&self) -> anyhow::Result<Vec<String>> {
+        let client = self.lease()?;
+        let rows = wait(client.query("SELECT name FROM houqin_trees ORDER BY name", &[])).context("cannot list the trees")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    pub fn get(&self, tree: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let client = self.lease()?;
+        let row = wait(client.query_typed_opt(GET, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    pub fn insert(&self, tree: &str, key: &[u8], value: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let client = self.lease()?;
+        let row = wait(client.query_typed_one(INSERT_RETURNING_OLD, &[(&tree, Type::TEXT), (&key, Type::BYTEA), (&value, Type::BYTEA)]))?;
+        Ok(row.get(0))
+    }
+
+    pub fn remove(&self, tree: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let client = self.lease()?;
+        let row = wait(client.query_typed_opt(REMOVE, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Sets `key` to `new` if it holds `old`; otherwise gives what it holds.
+    pub fn compare_and_swap(
+        &self,
+        tree: &str,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> anyhow::Result<Result<(), Option<Vec<u8>>>> {
+        let client = self.lease()?;
+        let (tree, key) = (|| (&tree as Param<'_>, Type::TEXT), || (&key as Param<'_>, Type::BYTEA));
+        let swapped = match (old, new) {
+            (None, Some(new)) => wait(client.query_typed_opt(INSERT_NEW, &[tree(), key(), (&new, Type::BYTEA)]))?.is_some(),
+            (Some(old), Some(new)) => {
+                wait(client.query_typed_opt(REPLACE_IF, &[tree(), key(), (&old, Type::BYTEA), (&new, Type::BYTEA)]))?.is_some()
+            }
+            (Some(old), None) => wait(client.query_typed_opt(REMOVE_IF, &[tree(), key(), (&old, Type::BYTEA)]))?.is_some(),
+            (None, None) => wait(client.query_typed_opt(GET, &[tree(), key()]))?.is_none(),
+        };
+        if swapped {
+            return Ok(Ok(()));
+        }
+        let current = wait(client.query_typed_opt(GET, &[tree(), key()]))?.map(|row| row.get(0));
+        Ok(Err(current))
+    }
+
+    /// Applies every write at once: `None` removes the key.
+    pub fn apply(&self, tree: &str, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> anyhow::Result<()> {
+        let mut client = self.lease()?;
+        let transaction = wait(client.transaction())?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => wait(transaction.execute(UPSERT, &[&tree, key, value]))?,
+                None => wait(transaction.execute(DELETE, &[&tree, key]))?,
+            };
+        }
+        wait(transaction.commit())?;
+        Ok(())
+    }
+
+    pub fn count(&self, tree: &str) -> anyhow::Result<usize> {
+        let client = self.lease()?;
+        let count: i64 = wait(client.query_one("SELECT count(*) FROM houqin_kv WHERE tree = $1", &[&tree]))?.get(0);
+        Ok(count as usize)
+    }
+
+    /// Up to [`PAGE`] entries between the bounds, from the low end or (`backwards`) the high.
+    fn page(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>, backwards: bool) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut sql = String::from("SELECT key, value FROM houqin_kv WHERE tree = $1");
+        let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![(&tree, Type::TEXT)];
+        for (bound, inclusive, exclusive) in [(low, ">=", ">"), (high, "<=", "<")] {
+            let (operator, key) = match bound {
+                Bound::Included(key) => (inclusive, key),
+                Bound::Excluded(key) => (exclusive, key),
+                Bound::Unbounded => continue,
+            };
+            params.push((key, Type::BYTEA));
+            sql.push_str(&format!(" AND key {operator} ${}", params.len()));
+        }
+        sql.push_str(if backwards { " ORDER BY key DESC" } else { " ORDER BY key" });
+        sql.push_str(&format!(" LIMIT {PAGE}"));
+        let client = self.lease()?;
+        let rows = wait(client.query_typed(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// The entries between the bounds, read a page at a time from either end.
+    pub fn scan(&self, tree: &str, low: Bound<Vec<u8>>, high: Bound<Vec<u8>>) -> Scan {
+        Scan { database: self.clone(), tree: tree.to_owned(), low, high, front: VecDeque::new(), back: VecDeque::new(), ended: false }
+    }
+
+    /// Runs `work` in one serializable transaction, again from the start when PostgreSQL
+    /// finds it ran alongside another that conflicts.
+    pub fn transaction<T, R>(&self, work: impl Fn(&Transaction<'_>) -> Result<T, R>, retry: impl Fn(R) -> Outcome) -> anyhow::Result<T> {
+        let mut client = self.lease()?;
+        loop {
+            let transaction = wait(client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::Serializable).start())?;
+            let held = Transaction { transaction };
+            match work(&held) {
+                Ok(value) => match wait(held.transaction.commit()) {
+                    Ok(()) => return Ok(value),
+                    Err(error) if conflicted(&error) => continue,
+                    Err(error) => return Err(error).context("cannot commit a transaction"),
+                },
+                Err(stopped) => {
+                    let _ = wait(held.transaction.rollback());
+                    match retry(stopped) {
+                        Outcome::Again => continue,
+                        Outcome::Failed(error) => return Err(error),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Database {
+    /// Reads every tree (by name) and its entries (by key) as they were at one moment,
+    /// while others go on writing: one read-only transaction on one snapshot.
+    pub fn read_everything(&self, visit: &mut dyn FnMut(super::Read<'_>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let mut client = self.lease()?;
+        let transaction =
+            wait(client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start())?;
+        let names: Vec<String> =
+            wait(transaction.query("SELECT name FROM houqin_trees ORDER BY name", &[]))?.iter().map(|row| row.get(0)).collect();
+        for name in names {
+            visit(super::Read::Tree(name.as_bytes()))?;
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let rows = match &after {
+                    None => wait(transaction.query("SELECT key, value FROM houqin_kv WHERE tree = $1 ORDER BY key LIMIT 1000", &[&name]))?,
+                    Some(after) => {
+                        wait(transaction.query(
+                            "SELECT key, value FROM houqin_kv WHERE tree = $1 AND key > $2 ORDER BY key LIMIT 1000",
+                            &[&name, after],
+                        ))?
+                    }
+                };
+                for row in &rows {
+                    visit(super::Read::Entry(row.get(0), row.get(1)))?;
+                }
+                match rows.last() {
+                    Some(last) if rows.len() == 1000 => after = Some(last.get(0)),
+                    _ => break,
+                }
+            }
+        }
+        wait(transaction.commit())?;
+        Ok(())
+    }
+
+    /// Whether the database answers a query now.
+    pub fn answers(&self) -> bool {
+        self.lease().is_ok_and(|client| wait(client.simple_query("SELECT 1")).is_ok())
+    }
+
+    /// Whether no tree holds anything.
+    pub fn is_empty(&self) -> anyhow::Result<bool> {
+        let client = self.lease()?;
+        Ok(wait(client.query_opt("SELECT 1 FROM houqin_kv LIMIT 1", &[]))?.is_none())
+    }
+}
+
+/// What a transaction that stopped does next.
+pub enum Outcome {
+    Again,
+    Failed(anyhow::Error),
+}
+
+/// Whether `error` is PostgreSQL's "run it again": a serialization failure or a deadlock.
+pub fn conflicted(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    error.code().is_some_and(|code| *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// An open transaction's reads and writes.
+pub struct Transaction<'client> {
+    transaction: tokio_postgres::Transaction<'client>,
+}
+
+impl Transaction<'_> {
+    pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
+        let row = wait(self.transaction.query_typed_opt(GET, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    pub fn insert(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
+        let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 3] =
+            [(&tree, Type::TEXT), (&key, Type::BYTEA), (&value, Type::BYTEA)];
+        Ok(wait(self.transaction.query_typed_one(INSERT_RETURNING_OLD, &params))?.get(0))
+    }
+
+    pub fn remove(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
+        let row = wait(self.transaction.query_typed_opt(REMOVE, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+}
+
+/// A scan of a tree, a page at a time from whichever end is read.
+pub struct Scan {
+    database: Database,
+    tree: String,
+    /// What is left to read: between these, minus what the buffers hold.
+    low: Bound<Vec<u8>>,
+    high: Bound<Vec<u8>>,
+    front: VecDeque<(Vec<u8>, Vec<u8>)>,
+    back: VecDeque<(Vec<u8>, Vec<u8>)>,
+    /// Everything between the bounds is in the buffers.
+    ended: bool,
+}
+
+impl Scan {
+    fn fill(&mut self, backwards: bool) -> anyhow::Result<()> {
+        let page = self.database.page(&self.tree, &self.low, &self.high, backwards)?;
+        if (page.len() as i64) < PAGE {
+            self.ended = true;
+        }
+        if let Some((last, _)) = page.last() {
+            if backwards {
+                self.high = Bound::Excluded(last.clone());
+            } else {
+                self.low = Bound::Excluded(last.clone());
+            }
+        }
+        if backwards {
+            self.back.extend(page);
+        } else {
+            self.front.extend(page);
+        }
+        Ok(())
+    }
+
+    pub fn next_front(&mut self) -> Option<anyhow::Result<(Vec<u8>, Vec<u8>)>> {
+        if self.front.is_empty()
+            && !self.ended
+            && let Err(error) = self.fill(false)
+        {
+            self.ended = true;
+            return Some(Err(error));
+        }
+        // Read to the end from the front: what was read from the back comes last.
+        self.front.pop_front().or_else(|| self.back.pop_back()).map(Ok)
+    }
+
+    pub fn next_back(&mut self) -> Option<anyhow::Result<(Vec<u8>, Vec<u8>)>> {
+        if self.back.is_empty()
+            && !self.ended
+            && let Err(error) = self.fill(true)
+        {
+            self.ended = true;
+            return Some(Err(error));
+        }
+        self.back.pop_front().or_else(|| self.front.pop_back()).map(Ok)
+    }
+}
+
+const GET: &str = "SELECT value FROM houqin_kv WHERE tree = $1 AND key = $2";
+const REMOVE: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 RETURNING value";
+const DELETE: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2";
+const UPSERT: &str =
+    "INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
+/// An upsert that gives the value it replaced, as the statement's snapshot held it (every
+/// part of a statement sees one snapshot: `old` reads the row before the upsert changes
+/// it). A writer committing between that snapshot and the upsert's lock is not seen; no
+/// store decides anything on the value returned.
+const INSERT_RETURNING_OLD: &str = "WITH old AS (SELECT value FROM houqin_kv WHERE tree = $1 AND key = $2), \
+     upsert AS (INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) \
+     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value) \
+     SELECT (SELECT value FROM old)";
+const INSERT_NEW: &str = "INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1";
+const REPLACE_IF: &str = "UPDATE houqin_kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";
+const REMOVE_IF: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";

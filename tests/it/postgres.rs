@@ -1,0 +1,272 @@
+//! Houqin on PostgreSQL (`--database-url`): the key spaces keep sled's contract there,
+//! a server serves and syncs from it, and backups move between the two engines. Each
+//! test starts a PostgreSQL cluster of its own (`tests::postgres`).
+
+use std::time::Duration;
+
+use server::Storage;
+use shared::protocol::DocumentId;
+use tests::native_client::sync_until;
+use tests::postgres::Postgres;
+
+use crate::support::TestServer;
+use crate::sync::{comment, comments, order_by, phone};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn open(postgres: &Postgres, name: &str) -> (tempfile::TempDir, Storage) {
+    let url = postgres.fresh_database(name).unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let storage = Storage::open_postgres(&url, local.path()).unwrap();
+    (local, storage)
+}
+
+fn keys(iter: impl Iterator<Item = anyhow::Result<(server::kv::Value, server::kv::Value)>>) -> Vec<Vec<u8>> {
+    iter.map(|entry| entry.unwrap().0.to_vec()).collect()
+}
+
+/// Reads, writes, scans in byte order from either end (past a page), prefixes ending in
+/// 0xff, compare-and-swap, batches and transactions behave in PostgreSQL as in sled.
+#[test]
+fn the_key_spaces_keep_their_contract_in_postgres() {
+    let postgres = Postgres::start().unwrap();
+    let (_local, storage) = open(&postgres, "contract");
+    let tree = storage.named_tree(b"t").unwrap();
+    assert!(tree.is_empty());
+    for key in [&b"b2"[..], b"a", b"b1", b"c", b"b", b"b\xff", b"b\xff\xff", b"c\x00"] {
+        assert_eq!(tree.insert(key, key).unwrap(), None);
+    }
+    assert_eq!(tree.insert(b"a", b"again").unwrap().as_deref(), Some(&b"a"[..]), "an insert gives what it replaced");
+    assert_eq!(keys(tree.iter()), [&b"a"[..], b"b", b"b1", b"b2", b"b\xff", b"b\xff\xff", b"c", b"c\x00"]);
+    assert_eq!(keys(tree.scan_prefix(b"b")), [&b"b"[..], b"b1", b"b2", b"b\xff", b"b\xff\xff"]);
+    assert_eq!(keys(tree.scan_prefix(b"b\xff")), [&b"b\xff"[..], b"b\xff\xff"]);
+    assert_eq!(keys(tree.range(&b"b1"[..]..&b"c"[..])), [&b"b1"[..], b"b2", b"b\xff", b"b\xff\xff"]);
+    assert_eq!(keys(tree.iter().rev()), [&b"c\x00"[..], b"c", b"b\xff\xff", b"b\xff", b"b2", b"b1", b"b", b"a"]);
+    assert_eq!(tree.first().unwrap().unwrap().0.to_vec(), b"a");
+    assert_eq!(tree.last().unwrap().unwrap().0.to_vec(), b"c\x00");
+    assert_eq!(tree.len(), 8);
+    assert_eq!(tree.remove(b"c\x00").unwrap().as_deref(), Some(&b"c\x00"[..]));
+    assert!(!tree.contains_key(b"c\x00").unwrap());
+
+    // More than a page, read from both ends at once: every key once, in order.
+    let many = storage.named_tree(b"many").unwrap();
+    let mut batch = server::kv::Batch::default();
+    for index in 0..1000u32 {
+        batch.insert(index.to_be_bytes(), [7]);
+    }
+    many.apply_batch(batch).unwrap();
+    let mut both = many.iter();
+    let (mut front, mut back) = (Vec::new(), Vec::new());
+    loop {
+        match (both.next(), both.next_back()) {
+            (Some(first), Some(last)) => {
+                front.push(first.unwrap().0.to_vec());
+                back.push(last.unwrap().0.to_vec());
+            }
+            (Some(first), None) => front.push(first.unwrap().0.to_vec()),
+            (None, _) => break,
+        }
+    }
+    back.reverse();
+    front.extend(back);
+    assert_eq!(front, (0..1000u32).map(|index| index.to_be_bytes().to_vec()).collect::<Vec<_>>());
+
+    // Compare-and-swap and updates.
+    assert!(tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"one")).unwrap().is_ok());
+    let refused = tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"two")).unwrap().unwrap_err();
+    assert_eq!(refused.current.as_deref(), Some(&b"one"[..]));
+    assert!(tree.compare_and_swap(b"k", Some(b"one"), Some(b"two")).unwrap().is_ok());
+    assert!(tree.compare_and_swap(b"k", Some(b"one"), None::<&[u8]>).unwrap().is_err());
+    assert!(tree.compare_and_swap(b"k", Some(b"two"), None::<&[u8]>).unwrap().is_ok());
+    assert_eq!(tree.get(b"k").unwrap(), None);
+    let after = tree.update_and_fetch(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();
+    assert_eq!(after.as_deref(), Some(&[1][..]));
+    let before = tree.fetch_and_update(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();
+    assert_eq!(before.as_deref(), Some(&[1][..]));
+
+    // A transaction over two trees: all or nothing, its own writes read back.
+    let other = storage.named_tree(b"other").unwrap();
+    let moved = server::kv::transaction([&tree, &other], |[tree, other]| {
+        let value = tree.remove(b"b")?.expect("stored above");
+        other.insert(b"b", &value)?;
+        Ok(other.get(b"b")?.is_some())
+    })
+    .unwrap();
+    assert!(moved);
+    assert_eq!(tree.get(b"b").unwrap(), None);
+    assert_eq!(other.get(b"b").unwrap().as_deref(), Some(&b"b"[..]));
+
+    // Every tree is listed, an empty one too, and the store is no longer empty.
+    storage.named_tree(b"empty").unwrap();
+    let names = storage.tree_names().unwrap();
+    for name in [&b"empty"[..], b"many", b"other", b"t"] {
+        assert!(names.iter().any(|listed| listed == name), "{names:?}");
+    }
+    assert!(!storage.holds_nothing().unwrap());
+}
+
+/// Counters updated from many threads at once lose no update: compare-and-swap and
+/// transactions serialize in PostgreSQL as they do in sled.
+#[test]
+fn concurrent_updates_in_postgres_lose_nothing() {
+    let postgres = Postgres::start().unwrap();
+    let (_local, storage) = open(&postgres, "concurrent");
+    let counters = storage.named_tree(b"counters").unwrap();
+    let log = storage.named_tree(b"log").unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..8u32 {
+            let (counters, log) = (counters.clone(), log.clone());
+            scope.spawn(move || {
+                for step in 0..25u32 {
+                    counters
+                        .update_and_fetch(b"cas", |old| {
+                            Some((old.map_or(0, |old| u32::from_be_bytes(old.try_into().unwrap())) + 1).to_be_bytes())
+                        })
+                        .unwrap();
+                    server::kv::transaction([&counters, &log], |[counters, log]| {
+                        let count = counters.get(b"transaction")?.map_or(0, |old| u32::from_be_bytes(old.as_ref().try_into().unwrap()));
+                        counters.insert(b"transaction", (count + 1).to_be_bytes())?;
+                        log.insert([thread.to_be_bytes(), step.to_be_bytes()].concat(), count.to_be_bytes())?;
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let count = |key: &[u8]| u32::from_be_bytes(counters.get(key).unwrap().unwrap().as_ref().try_into().unwrap());
+    assert_eq!(count(b"cas"), 200);
+    assert_eq!(count(b"transaction"), 200);
+    // Each transaction read a different count: none ran on a stale one.
+    let mut seen: Vec<u32> = log.iter().map(|entry| u32::from_be_bytes(entry.unwrap().1.as_ref().try_into().unwrap())).collect();
+    seen.sort();
+    assert_eq!(seen, (0..200).collect::<Vec<_>>());
+}
+
+/// A server on PostgreSQL takes phones' changes, acknowledges them, and after a restart
+/// (another server on the same database) a fresh phone fetches them all; the demo data
+/// was seeded once, not again.
+#[tokio::test]
+async fn a_server_on_postgres_syncs_and_keeps_everything_across_a_restart() {
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database("sync").unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on_postgres(&url, dist.path()).await;
+    let sync = server.sync_url("dorm");
+    let documents: Vec<DocumentId> = (0..5u8).map(|index| DocumentId::from_random([index + 1; 16])).collect();
+    let mut pusher = phone("pusher");
+    for (index, document) in documents.iter().enumerate() {
+        let mut order = order_by("dorm", "plant2", &format!("order {index}"));
+        comment(&mut order, "dorm", "first", "kept in PostgreSQL");
+        pusher.add_document(*document, order);
+    }
+    sync_until(&mut pusher, &sync, PATIENCE, |client| {
+        documents.iter().all(|document| client.status(document) == Some(shared::protocol::client::SyncStatus::Synced))
+    })
+    .await
+    .unwrap();
+    let users_before = server.state.directory.users().unwrap().len();
+    server.stop().await.unwrap();
+
+    let again = TestServer::start_on_postgres(&url, dist.path()).await;
+    assert_eq!(again.state.directory.users().unwrap().len(), users_before, "the demo data is seeded once");
+    let mut fresh = phone("fresh");
+    for document in &documents {
+        fresh.request_document(*document);
+    }
+    let sync = again.sync_url("dorm");
+    sync_until(&mut fresh, &sync, PATIENCE, |client| {
+        documents.iter().all(|document| client.status(document) == Some(shared::protocol::client::SyncStatus::Synced))
+    })
+    .await
+    .unwrap();
+    for document in &documents {
+        assert_eq!(comments(fresh.document(document).unwrap()).get("first").map(String::as_str), Some("kept in PostgreSQL"));
+        let stored = again.state.documents.load(document).unwrap().expect("stored");
+        assert_eq!(stored.clone().get_heads(), fresh.document(document).unwrap().clone().get_heads());
+    }
+    again.stop().await.unwrap();
+}
+
+/// A sled server's backup restores into PostgreSQL (how a site moves), a backup taken
+/// from PostgreSQL restores into sled and into another PostgreSQL database, and each holds
+/// every tree's entries as the original did.
+#[test]
+fn backups_move_between_sled_and_postgres() {
+    let postgres = Postgres::start().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let sled_data = scratch.path().join("sled");
+    let original = Storage::open(&sled_data).unwrap();
+    let documents = original.named_tree(server::storage::trees::DOCUMENTS.as_bytes()).unwrap();
+    for index in 0..300u32 {
+        let mut key = vec![index as u8; 16];
+        key.push(1);
+        key.extend_from_slice(&[index as u8; 32]);
+        documents.insert(key, vec![index as u8; 100 + index as usize]).unwrap();
+    }
+    original.named_tree(server::storage::trees::META.as_bytes()).unwrap().insert("token_key", [9u8; 32]).unwrap();
+    let everything = |storage: &Storage| {
+        let mut read = Vec::new();
+        storage
+            .read_everything(&mut |entry| {
+                match entry {
+                    server::kv::Read::Tree(name) => read.push((name.to_vec(), Vec::new())),
+                    server::kv::Read::Entry(key, value) => read.last_mut().unwrap().1.push((key.to_vec(), value.to_vec())),
+                }
+                Ok(())
+            })
+            .unwrap();
+        // What a flush leaves (`meta`'s flush count or time) is the engine's own.
+        read.retain(|(_, entries)| !entries.is_empty());
+        for (name, entries) in &mut read {
+            if name == server::storage::trees::META.as_bytes() {
+                entries.retain(|(key, _)| key != b"generation" && key != b"flushed_at");
+            }
+        }
+        read
+    };
+    let held = everything(&original);
+    let sled_backup = scratch.path().join("sled.backup");
+    let file = std::fs::File::create(&sled_backup).unwrap();
+    server::backup::write_backup(&original, file).unwrap();
+    drop(original);
+
+    let first = postgres.fresh_database("from_sled").unwrap();
+    let local = scratch.path().join("local");
+    server::backup::restore(&local, Some(&first), &sled_backup).unwrap();
+    let in_postgres = Storage::open_postgres(&first, &local).unwrap();
+    assert_eq!(everything(&in_postgres), held, "the sled backup restored into PostgreSQL");
+    let refused = server::backup::restore(&local, Some(&first), &sled_backup).unwrap_err().to_string();
+    assert!(refused.contains("already holds data"), "{refused}");
+
+    let postgres_backup = scratch.path().join("postgres.backup");
+    server::backup::write_backup(&in_postgres, std::fs::File::create(&postgres_backup).unwrap()).unwrap();
+    let back_in_sled = scratch.path().join("back");
+    server::backup::restore(&back_in_sled, None, &postgres_backup).unwrap();
+    assert_eq!(everything(&Storage::open(&back_in_sled).unwrap()), held, "the PostgreSQL backup restored into sled");
+    let second = postgres.fresh_database("from_postgres").unwrap();
+    server::backup::restore(&local, Some(&second), &postgres_backup).unwrap();
+    assert_eq!(everything(&Storage::open_postgres(&second, &local).unwrap()), held, "the PostgreSQL backup restored into PostgreSQL");
+}
+
+/// `/healthz` says whether the server reaches its database: 200 while PostgreSQL answers,
+/// 503 with `database_unreachable` once it is gone (so a load balancer sends phones to
+/// another server), and the server itself keeps answering.
+#[tokio::test]
+async fn healthz_says_when_the_database_is_out_of_reach() {
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database("health").unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on_postgres(&url, dist.path()).await;
+    let health = crate::support::get(&server, "/healthz", None).await;
+    assert_eq!(health.status(), 200);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["database_unreachable"], false, "{body}");
+
+    tokio::task::spawn_blocking(move || drop(postgres)).await.unwrap();
+    let health = crate::support::get(&server, "/healthz", None).await;
+    assert_eq!(health.status(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["database_unreachable"], true, "{body}");
+    assert_eq!(body["status"], "ok", "the server itself answers: {body}");
+}
