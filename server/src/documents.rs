@@ -225,6 +225,13 @@ impl DocumentStore {
         Ok(key)
     }
 
+    /// The document's stored chunks whose keys are not in `known`: what another writer
+    /// stored since the copy holding `known` was loaded. Blocking.
+    pub fn chunks_besides(&self, document: &DocumentId, known: &[ChunkKey]) -> anyhow::Result<Vec<(ChunkKey, Vec<u8>)>> {
+        let (keys, chunks) = self.stored_chunks(document)?;
+        Ok(keys.into_iter().zip(chunks).filter(|(key, _)| !known.contains(key)).map(|(key, chunk)| (key, chunk.to_vec())).collect())
+    }
+
     /// The keys of the document's stored chunks and snapshots, now (others' included:
     /// not what a compaction may remove). Blocking.
     pub fn stored_keys(&self, document: &DocumentId) -> anyhow::Result<Vec<ChunkKey>> {

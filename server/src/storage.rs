@@ -18,6 +18,7 @@ use anyhow::Context;
 
 use crate::kv::{Read, Tree, postgres};
 use crate::space::{DEFAULT_RESERVE, DiskSpace};
+use shared::protocol::DocumentId;
 
 /// The names of the database's trees (sled's name for a key space), written here only:
 /// every store, the backup, the check and the salvage name a tree by these. Sled itself
@@ -81,8 +82,8 @@ pub struct Storage {
 enum Engine {
     /// sled, in the data directory: one server's own.
     Sled { db: sled::Db, value_files: Arc<ValueFiles>, generations: Arc<Generations> },
-    /// PostgreSQL, which several servers may share.
-    Postgres(postgres::Database),
+    /// PostgreSQL, which several servers may share; this server's name among them.
+    Postgres(postgres::Database, Arc<str>),
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -144,7 +145,7 @@ impl Storage {
         private_directory(data)?;
         let database = postgres::Database::open(url).with_context(|| format!("cannot open the database at {}", shown_url(url)))?;
         Ok(Storage {
-            engine: Engine::Postgres(database),
+            engine: Engine::Postgres(database, random_node()),
             removals: RemovalGate::default(),
             space: DiskSpace::new(data, DEFAULT_RESERVE),
             damage: Arc::default(),
@@ -175,7 +176,7 @@ impl Storage {
     pub fn tree_names(&self) -> anyhow::Result<Vec<Vec<u8>>> {
         match &self.engine {
             Engine::Sled { db, .. } => Ok(db.tree_names().into_iter().map(|name| name.to_vec()).collect()),
-            Engine::Postgres(database) => Ok(database.tree_names()?.into_iter().map(String::into_bytes).collect()),
+            Engine::Postgres(database, _) => Ok(database.tree_names()?.into_iter().map(String::into_bytes).collect()),
         }
     }
 
@@ -204,7 +205,7 @@ impl Storage {
                 }
                 Ok(())
             }
-            Engine::Postgres(database) => database.read_everything(visit),
+            Engine::Postgres(database, _) => database.read_everything(visit),
         }
     }
 
@@ -219,7 +220,7 @@ impl Storage {
                 }
                 Ok(true)
             }
-            Engine::Postgres(database) => database.is_empty(),
+            Engine::Postgres(database, _) => database.is_empty(),
         }
     }
 
@@ -227,14 +228,49 @@ impl Storage {
     pub fn reaches_database(&self) -> bool {
         match &self.engine {
             Engine::Sled { .. } => true,
-            Engine::Postgres(database) => database.answers(),
+            Engine::Postgres(database, _) => database.answers(),
         }
+    }
+
+    /// Tells the other servers sharing the database that changes to `documents` are
+    /// stored and durable (nothing to tell with sled, which no other server shares).
+    /// Blocking.
+    pub fn announce(&self, documents: &[DocumentId]) -> anyhow::Result<()> {
+        match &self.engine {
+            Engine::Sled { .. } => Ok(()),
+            Engine::Postgres(database, node) => {
+                database.announce(node, &documents.iter().map(|document| hex::encode(document.as_bytes())).collect::<Vec<_>>())
+            }
+        }
+    }
+
+    /// Hears from the other servers sharing the database, for as long as `heard` takes
+    /// it: their stored documents (not this server's own), and [`Heard::Listening`] each
+    /// time listening starts again (what was said meanwhile was missed). Does nothing with
+    /// sled.
+    pub fn listen(&self, heard: impl Fn(Heard) -> bool + Send + Sync + 'static) {
+        let Engine::Postgres(database, node) = &self.engine else { return };
+        let node = node.clone();
+        database.listen(move |said| match said {
+            postgres::Heard::Listening => heard(Heard::Listening),
+            postgres::Heard::Stored { node: from, .. } if *from == *node => true,
+            postgres::Heard::Stored { documents, .. } => {
+                let documents = documents
+                    .iter()
+                    .filter_map(|document| {
+                        let bytes: [u8; 16] = hex::decode(document).ok()?.try_into().ok()?;
+                        Some(DocumentId::from_bytes(bytes))
+                    })
+                    .collect();
+                heard(Heard::Stored(documents))
+            }
+        });
     }
 
     /// Whether the trees are kept in PostgreSQL (shared by several servers) rather than
     /// in sled (this server's own).
     pub fn is_shared(&self) -> bool {
-        matches!(self.engine, Engine::Postgres(_))
+        matches!(self.engine, Engine::Postgres(..))
     }
 
     /// The free space on the database's disk, asked before anything is stored.
@@ -260,7 +296,7 @@ impl Storage {
                 let tree = db.open_tree(name).with_context(|| format!("cannot open the {shown:?} tree"))?;
                 Ok(Tree::new(&shown, tree))
             }
-            Engine::Postgres(database) => {
+            Engine::Postgres(database, _) => {
                 database.open_tree(&shown)?;
                 Ok(Tree::in_postgres(&shown, database.clone()))
             }
@@ -292,7 +328,7 @@ impl Storage {
                 value_files.sync_new().context("cannot make the database durable")?;
                 generations.mark(generation)
             }
-            Engine::Postgres(database) => {
+            Engine::Postgres(database, _) => {
                 let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
                 database.durable(b"flushed_at", &now.to_be_bytes())
             }
@@ -370,6 +406,23 @@ impl Generations {
         state.1 = Some(std::time::Instant::now());
         Ok(())
     }
+}
+
+/// What a server hears from the others sharing its database ([`Storage::listen`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Listening (again): changes stored before were not heard of.
+    Listening,
+    /// Another server stored changes to these documents, durably.
+    Stored(Vec<DocumentId>),
+}
+
+/// A name for this server among those sharing a database: random, new at each start.
+fn random_node() -> Arc<str> {
+    use password_hash::rand_core::{OsRng, RngCore as _};
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes).into()
 }
 
 /// `url` without its password, to be shown.

@@ -52,6 +52,7 @@ use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
 use crate::share::{Budget, Shares};
 use crate::space::DiskSpace;
+use crate::storage::Heard;
 use crate::token_bucket::{Rate, TokenBucket};
 use crate::{AppError, AppState, Storage};
 
@@ -124,6 +125,10 @@ enum Command {
         changes: Vec<automerge::Change>,
         done: oneshot::Sender<Result<(), String>>,
     },
+    /// Another server sharing the database stored changes to these documents.
+    StoredElsewhere(Vec<DocumentId>),
+    /// Listening to the other servers (again): what they stored meanwhile went unheard.
+    Listening,
 }
 
 enum Outbound {
@@ -170,6 +175,12 @@ enum Done {
         token: PersistToken,
         result: Result<(ChunkKey, Result<(), String>), String>,
     },
+    /// The chunks of a document in memory that it does not know of (another server
+    /// stored them).
+    Fetched {
+        document: DocumentId,
+        result: anyhow::Result<Vec<(ChunkKey, Vec<u8>)>>,
+    },
     /// Documents stored compacted: each with the keys its snapshot covered and the
     /// snapshot's key (`None` if it was left as it was), or why it could not be.
     Compacted {
@@ -207,6 +218,17 @@ impl SyncHub {
         };
         let (flusher, flusher_task) = Flusher::start(storage);
         let (commands, incoming) = mpsc::unbounded_channel();
+        let (announcer, announcer_task) = Announcer::start(storage);
+        storage.listen({
+            let commands = commands.clone();
+            move |heard| {
+                let command = match heard {
+                    Heard::Listening => Command::Listening,
+                    Heard::Stored(documents) => Command::StoredElsewhere(documents),
+                };
+                commands.send(command).is_ok()
+            }
+        });
         let config = ServerConfig {
             peer_id: PeerId(peer_id.to_owned()),
             storage_id: Some(peer_id.to_owned()),
@@ -215,7 +237,7 @@ impl SyncHub {
         };
         let stop = Arc::new(Notify::new());
         let budget = Arc::new(std::sync::Mutex::new(Budget::default()));
-        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, budget.clone()));
+        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, announcer, budget.clone()));
         Ok(SyncHub {
             budget,
             commands,
@@ -223,7 +245,7 @@ impl SyncHub {
             next_connection: Arc::new(AtomicU64::new(1)),
             ping_every: PING_EVERY,
             turns: Arc::default(),
-            tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])),
+            tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task, announcer_task])),
         })
     }
 
@@ -510,9 +532,13 @@ async fn run(
     mut server: Server,
     stores: Stores,
     flusher: Flusher,
+    announcer: Announcer,
     budget: Arc<std::sync::Mutex<Budget>>,
 ) {
     let mut peers = Peers::default();
+    // Documents another server stored changes to while they were loading here: looked at
+    // again once loaded, as the load may have read the store before those changes.
+    let mut refetch: HashSet<DocumentId> = HashSet::new();
     let mut compactions = Compactions::default();
     let mut work: JoinSet<Done> = JoinSet::new();
     let mut evict = tokio::time::interval(EVICT_EVERY);
@@ -596,6 +622,16 @@ async fn run(
                     changing.insert(ChangeId(next_change), done);
                     server.change(ChangeId(next_change), document, changes);
                 }
+                Some(Command::StoredElsewhere(documents)) => {
+                    for document in documents {
+                        fetch_stored_elsewhere(&stores, &server, &compactions, &mut refetch, &mut work, document);
+                    }
+                }
+                Some(Command::Listening) => {
+                    for document in server.documents_in_memory() {
+                        fetch_stored_elsewhere(&stores, &server, &compactions, &mut refetch, &mut work, document);
+                    }
+                }
                 // Every handle is gone: nothing more can come.
                 None => stopping = true,
             },
@@ -613,9 +649,27 @@ async fn run(
                             server.handle_unloadable(document);
                         }
                     }
+                    if refetch.remove(&document) {
+                        fetch_stored_elsewhere(&stores, &server, &compactions, &mut refetch, &mut work, document);
+                    }
                 }
+                Ok(Done::Fetched { document, result }) => match result {
+                    // Left memory meanwhile: its next load reads them.
+                    Ok(_) if server.document(&document).is_none() => {}
+                    Ok(chunks) => {
+                        let known = compactions.known.entry(document).or_default();
+                        let (keys, chunks): (Vec<ChunkKey>, Vec<Vec<u8>>) = chunks.into_iter().filter(|(key, _)| !known.contains(key)).unzip();
+                        if !chunks.is_empty() && server.handle_stored_elsewhere(document, &chunks) {
+                            known.extend(keys);
+                        }
+                    }
+                    Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot read what another server stored; the next load will"),
+                },
                 Ok(Done::Persisted { document, token, result }) => match result {
-                    Ok(()) => server.handle_persisted(document, token),
+                    Ok(()) => {
+                        announcer.stored(document);
+                        server.handle_persisted(document, token);
+                    }
                     Err(error) => {
                         tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
                         unflushed.push((document, token));
@@ -627,7 +681,10 @@ async fn run(
                             compactions.known.entry(document).or_default().push(key);
                             note_stored(&stores, &server, document);
                             match flushed {
-                                Ok(()) => server.handle_persisted(document, token),
+                                Ok(()) => {
+                                    announcer.stored(document);
+                                    server.handle_persisted(document, token);
+                                }
                                 Err(error) => {
                                     tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
                                     unflushed.push((document, token));
@@ -901,6 +958,70 @@ fn note_stored(stores: &Stores, server: &Server, document: DocumentId) {
             && let Err(error) = stores.projections.mark(&document, Some(doc))
         {
             tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
+        }
+    }
+}
+
+/// Reads the chunks of `document` another server stored, if the document is in memory
+/// here (else the next load reads them; one loading now is looked at again once loaded).
+fn fetch_stored_elsewhere(
+    stores: &Stores,
+    server: &Server,
+    compactions: &Compactions,
+    refetch: &mut HashSet<DocumentId>,
+    work: &mut JoinSet<Done>,
+    document: DocumentId,
+) {
+    if server.document(&document).is_none() {
+        if server.is_loading(&document) {
+            refetch.insert(document);
+        }
+        return;
+    }
+    let known = compactions.known.get(&document).cloned().unwrap_or_default();
+    let store = stores.documents.clone();
+    work.spawn(async move {
+        let result = tokio::task::spawn_blocking(move || store.chunks_besides(&document, &known))
+            .await
+            .unwrap_or_else(|error| Err(anyhow::anyhow!("the reading task failed: {error}")));
+        Done::Fetched { document, result }
+    });
+}
+
+/// Tells the other servers sharing the database which documents have changes stored and
+/// durable, a batch at a time, off the hub. With sled there is nobody to tell.
+struct Announcer(Option<mpsc::UnboundedSender<DocumentId>>);
+
+impl Announcer {
+    fn start(storage: &Storage) -> (Announcer, JoinHandle<()>) {
+        if !storage.is_shared() {
+            return (Announcer(None), tokio::spawn(async {}));
+        }
+        let (sender, mut stored) = mpsc::unbounded_channel::<DocumentId>();
+        let storage = storage.clone();
+        let task = tokio::spawn(async move {
+            while let Some(first) = stored.recv().await {
+                let mut documents = vec![first];
+                while let Ok(next) = stored.try_recv() {
+                    documents.push(next);
+                }
+                documents.sort();
+                documents.dedup();
+                let storage = storage.clone();
+                match tokio::task::spawn_blocking(move || storage.announce(&documents)).await {
+                    Ok(Ok(())) => {}
+                    // The others find these changes when they next load the documents.
+                    Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "cannot tell the other servers of stored changes"),
+                    Err(error) => tracing::warn!(%error, "the announcing task failed"),
+                }
+            }
+        });
+        (Announcer(Some(sender)), task)
+    }
+
+    fn stored(&self, document: DocumentId) {
+        if let Some(sender) = &self.0 {
+            let _ = sender.send(document);
         }
     }
 }

@@ -14,6 +14,11 @@ use crate::sync::{comment, comments, order_by, phone};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Whether a phone's copy has arrived (a requested document is empty until it does).
+fn is_order(doc: &automerge::AutoCommit) -> bool {
+    shared::document::work_order::WorkOrder::read_doc(doc).is_ok()
+}
+
 fn open(postgres: &Postgres, name: &str) -> (tempfile::TempDir, Storage) {
     let url = postgres.fresh_database(name).unwrap();
     let local = tempfile::tempdir().unwrap();
@@ -269,4 +274,136 @@ async fn healthz_says_when_the_database_is_out_of_reach() {
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["database_unreachable"], true, "{body}");
     assert_eq!(body["status"], "ok", "the server itself answers: {body}");
+}
+
+/// Two servers on one PostgreSQL database are one service: a phone on the second hears
+/// live what a phone on the first changes, a third server started later serves
+/// everything, and offline edits made through different servers converge.
+#[tokio::test]
+async fn phones_on_different_servers_sharing_postgres_converge_live_and_offline() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database("shared").unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let first = TestServer::start_on_postgres(&url, dist.path()).await;
+    let second = TestServer::start_on_postgres(&url, dist.path()).await;
+    let (on_first, on_second) = (first.sync_url("dorm"), second.sync_url("dorm"));
+    let document = DocumentId::from_random(*b"two-servers-one!");
+    let mut writer = phone("writer");
+    writer.add_document(document, order_by("dorm", "plant2", "two servers"));
+    sync_until(&mut writer, &on_first, PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+
+    // A reader on the second server stays connected until the writer's next change reaches it.
+    let following = Arc::new(AtomicBool::new(false));
+    let reader = tokio::spawn({
+        let (following, on_second) = (following.clone(), on_second.clone());
+        async move {
+            let mut reader = phone("reader");
+            reader.request_document(document);
+            sync_until(&mut reader, &on_second, PATIENCE, |client| {
+                let Some(doc) = client.document(&document).filter(|doc| is_order(doc)) else { return false };
+                following.store(true, Ordering::SeqCst);
+                comments(doc).contains_key("live")
+            })
+            .await
+            .map(|()| reader)
+        }
+    });
+    crate::support::wait_for("the reader to have the document", PATIENCE, || async { following.load(Ordering::SeqCst).then_some(()) })
+        .await;
+    comment(writer.document_mut(&document).unwrap(), "dorm", "live", "said on the first server");
+    writer.handle_local_change(&document);
+    sync_until(&mut writer, &on_first, PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+    let mut reader = reader.await.unwrap().expect("the reader on the second server heard the change live");
+
+    // Offline, each edits; each syncs through a different server; both end with both edits.
+    comment(writer.document_mut(&document).unwrap(), "dorm", "offline-writer", "from the writer");
+    writer.handle_local_change(&document);
+    comment(reader.document_mut(&document).unwrap(), "dorm", "offline-reader", "from the reader");
+    reader.handle_local_change(&document);
+    let both = |client: &shared::protocol::client::Client| {
+        client.document(&document).filter(|doc| is_order(doc)).is_some_and(|doc| {
+            let comments = comments(doc);
+            comments.contains_key("offline-writer") && comments.contains_key("offline-reader")
+        })
+    };
+    sync_until(&mut writer, &on_first, PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+    sync_until(&mut reader, &on_second, PATIENCE, both).await.unwrap();
+    sync_until(&mut writer, &on_first, PATIENCE, both).await.unwrap();
+    assert_eq!(writer.document(&document).unwrap().clone().get_heads(), reader.document(&document).unwrap().clone().get_heads());
+
+    // A third server, started now, serves all of it.
+    let third = TestServer::start_on_postgres(&url, dist.path()).await;
+    let mut late = phone("late");
+    late.request_document(document);
+    sync_until(&mut late, &third.sync_url("dorm"), PATIENCE, both).await.unwrap();
+    for server in [first, second, third] {
+        server.stop().await.unwrap();
+    }
+}
+
+/// A server whose listening connection was cut misses what was said meanwhile; once it
+/// listens again it looks at every document it holds and brings its phones up to date.
+/// The change here is stored without being announced at all, so only that look finds it.
+#[tokio::test]
+async fn a_server_that_stopped_listening_catches_up_once_it_listens_again() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database("gap").unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on_postgres(&url, dist.path()).await;
+    let sync = server.sync_url("dorm");
+    let document = DocumentId::from_random(*b"listening-gap-ok");
+    let mut writer = phone("writer");
+    writer.add_document(document, order_by("dorm", "plant2", "a gap"));
+    sync_until(&mut writer, &sync, PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+    let following = Arc::new(AtomicBool::new(false));
+    let reader = tokio::spawn({
+        let following = following.clone();
+        async move {
+            let mut reader = phone("reader");
+            reader.request_document(document);
+            sync_until(&mut reader, &sync, PATIENCE, |client| {
+                let Some(doc) = client.document(&document).filter(|doc| is_order(doc)) else { return false };
+                following.store(true, Ordering::SeqCst);
+                comments(doc).contains_key("unannounced")
+            })
+            .await
+        }
+    });
+    crate::support::wait_for("the reader to have the document", PATIENCE, || async { following.load(Ordering::SeqCst).then_some(()) })
+        .await;
+
+    // Stored as another server would, but never announced.
+    let mut elsewhere = server.state.documents.load(&document).unwrap().unwrap().with_actor(automerge::ActorId::random());
+    let before = elsewhere.get_heads();
+    comment(&mut elsewhere, "dorm", "unannounced", "stored while nobody listened");
+    server.state.documents.append(&document, &elsewhere.save_after(&before)).unwrap();
+    let cut = tokio::task::spawn_blocking(move || {
+        postgres
+            .sql(
+                &url,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()",
+            )
+            .map(|cut| (postgres, cut))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(cut.1, "1", "the server's one listening connection was cut");
+    reader.await.unwrap().expect("the reader heard the change once the server listened again");
+    server.stop().await.unwrap();
+    drop(cut);
 }

@@ -90,6 +90,16 @@ impl Postgres {
         Ok(self.database_url(name))
     }
 
+    /// Runs `statement` on the database at `url` with `psql` and gives what it printed,
+    /// one line per row (`|` between columns).
+    pub fn sql(&self, url: &str, statement: &str) -> anyhow::Result<String> {
+        let output = Command::new(self.bindir.join("psql")).arg(url).args(["-tA", "-c", statement]).output().context("cannot run psql")?;
+        if !output.status.success() {
+            bail!("psql failed on {statement:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
     fn database_url(&self, database: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)
     }

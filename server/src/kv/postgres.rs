@@ -396,6 +396,134 @@ impl Database {
     }
 }
 
+/// The channel servers sharing a database tell each other of stored changes on.
+const CHANNEL: &str = "houqin_stored";
+
+/// The most a notification carries (PostgreSQL's limit is 8,000 bytes).
+const PAYLOAD: usize = 7_000;
+
+/// What a server hears from the others on the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Listening (again): whatever was said before was not heard.
+    Listening,
+    /// Server `node` stored changes to these documents (by their ids in hex), durably.
+    Stored { node: String, documents: Vec<String> },
+}
+
+/// How long a lost listening connection waits before connecting again.
+const LISTEN_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Database {
+    /// Tells every server listening that `node` stored changes to `documents` (ids in
+    /// hex) and made them durable: one notification per few hundred documents.
+    pub fn announce(&self, node: &str, documents: &[String]) -> anyhow::Result<()> {
+        let mut payloads = Vec::new();
+        let mut payload = String::new();
+        for document in documents {
+            if payload.len() + document.len() + 1 > PAYLOAD {
+                payloads.push(std::mem::take(&mut payload));
+            }
+            if payload.is_empty() {
+                payload = format!("v1 {node} ");
+            } else {
+                payload.push(',');
+            }
+            payload.push_str(document);
+        }
+        if !payload.is_empty() {
+            payloads.push(payload);
+        }
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let client = self.lease()?;
+        wait(client.execute("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", &[&CHANNEL, &payloads]))
+            .context("cannot tell the other servers of stored changes")?;
+        Ok(())
+    }
+
+    /// Listens to the other servers on a connection of its own, for as long as `heard`
+    /// takes what it hears (returns `true`): connects again after a loss, and says
+    /// [`Heard::Listening`] each time it listens, since what was said meanwhile is lost.
+    pub fn listen(&self, heard: impl Fn(Heard) -> bool + Send + Sync + 'static) {
+        let url = self.pool.url.clone();
+        self.pool.runtime.spawn(async move {
+            loop {
+                match listen_once(&url, &heard).await {
+                    Ok(Stop::Done) => return,
+                    Ok(Stop::Lost) => tracing::warn!("the connection listening to the other servers was lost; connecting again"),
+                    Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot listen to the other servers; trying again"),
+                }
+                tokio::time::sleep(LISTEN_AGAIN_AFTER).await;
+            }
+        });
+    }
+}
+
+enum Stop {
+    /// Whoever listened stopped taking what is heard.
+    Done,
+    /// The connection ended.
+    Lost,
+}
+
+async fn listen_once(url: &str, heard: &(impl Fn(Heard) -> bool + Sync)) -> anyhow::Result<Stop> {
+    let mut config: tokio_postgres::Config = url.parse().context("the database URL does not read")?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let (client, mut connection) = config.connect(NoTls).await.context("cannot connect to PostgreSQL")?;
+    // The connection is driven while LISTEN runs, and after it for what arrives.
+    let listen = format!("LISTEN {CHANNEL}");
+    let listening = client.batch_execute(&listen);
+    tokio::pin!(listening);
+    loop {
+        tokio::select! {
+            done = &mut listening => {
+                done.context("cannot listen to the other servers")?;
+                break;
+            }
+            message = std::future::poll_fn(|context| connection.poll_message(context)) => match message {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error).context("the listening connection failed"),
+                None => return Ok(Stop::Lost),
+            }
+        }
+    }
+    if !heard(Heard::Listening) {
+        return Ok(Stop::Done);
+    }
+    loop {
+        match std::future::poll_fn(|context| connection.poll_message(context)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(notification))) => {
+                let Some(stored) = read_payload(notification.payload()) else {
+                    tracing::warn!(payload = notification.payload(), "a notification of stored changes that does not read; ignored");
+                    continue;
+                };
+                if !heard(stored) {
+                    return Ok(Stop::Done);
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => {
+                tracing::warn!(%error, "the listening connection failed");
+                return Ok(Stop::Lost);
+            }
+            None => return Ok(Stop::Lost),
+        }
+    }
+}
+
+/// `v1 <node> <document>,<document>…`
+fn read_payload(payload: &str) -> Option<Heard> {
+    let mut parts = payload.splitn(3, ' ');
+    (parts.next()? == "v1").then_some(())?;
+    let node = parts.next()?.to_owned();
+    let documents = parts.next()?.split(',').map(str::to_owned).collect();
+    Some(Heard::Stored { node, documents })
+}
+
 /// What a transaction that stopped does next.
 pub enum Outcome {
     Again,

@@ -523,6 +523,36 @@ impl Server {
         }
     }
 
+    /// Whether `document` is being loaded (asked for, not yet handed back).
+    pub fn is_loading(&self, document: &DocumentId) -> bool {
+        matches!(self.documents.get(document), Some(Document::Loading))
+    }
+
+    /// The documents in memory (loaded or loading).
+    pub fn documents_in_memory(&self) -> Vec<DocumentId> {
+        self.documents.keys().copied().collect()
+    }
+
+    /// Changes to `document` that another server sharing the storage stored and made
+    /// durable (`chunks`, as stored): applied to the copy in memory, if there is one, and
+    /// revealed to its peers — not persisted again. Says whether the copy now holds every
+    /// change of the chunks (`false` when some wait inside it for changes it lacks, or it
+    /// is not in memory): only then does it cover them, for a compaction.
+    pub fn handle_stored_elsewhere(&mut self, document: DocumentId, chunks: &[Vec<u8>]) -> bool {
+        let Some(Document::Ready { doc, .. }) = self.documents.get_mut(&document) else { return false };
+        let before = doc.get_heads();
+        let mut whole = true;
+        for chunk in chunks {
+            whole &= doc.load_incremental(chunk).is_ok();
+        }
+        whole &= doc.get_missing_deps(&[]).is_empty();
+        super::forget_patches(doc);
+        if doc.get_heads() != before {
+            self.reveal(document);
+        }
+        whole
+    }
+
     /// Drops loaded documents nothing waits on — those no connection is syncing, and those
     /// whose peers sent nothing for them in the last [`QUIET_PASSES`] calls — and hands
     /// them to the host (which may store them compacted). A document a connection still syncs loads again
@@ -1096,12 +1126,7 @@ mod tests {
         let mut server = server();
         join(&mut server, PHONE, "phone");
         let document = DocumentId::from_random([6; 16]);
-        let mut doc = AutoCommit::new();
-        doc.put(automerge::ROOT, "title", "门禁故障").unwrap();
-        doc.commit();
-        let mut state = sync::State::new();
-        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
-        server.handle_loaded(document, None);
+        let (mut doc, mut state) = new_from_phone(&mut server, document, "门禁故障");
         let mut token = None;
         for _ in 0..10 {
             while let Some(effect) = server.poll_effect() {
@@ -1133,6 +1158,17 @@ mod tests {
     /// Carries out effects until none are left: decisions allowed, persists made durable
     /// at once, and sync messages to the phone answered by it. Gives the documents the
     /// server asked to load.
+    /// The phone sends a document new to the server (which loads it as nothing stored).
+    fn new_from_phone(server: &mut Server, document: DocumentId, title: &str) -> (AutoCommit, sync::State) {
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "title", title).unwrap();
+        doc.commit();
+        let mut state = sync::State::new();
+        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
+        server.handle_loaded(document, None);
+        (doc, state)
+    }
+
     fn settle(server: &mut Server, document: DocumentId, doc: &mut AutoCommit, state: &mut sync::State) -> Vec<DocumentId> {
         let mut loads = Vec::new();
         for _ in 0..10 {
@@ -1163,12 +1199,7 @@ mod tests {
         join(&mut server, PHONE, "phone");
         join(&mut server, OTHER, "other");
         let document = DocumentId::from_random([7; 16]);
-        let mut doc = AutoCommit::new();
-        doc.put(automerge::ROOT, "title", "水管漏水").unwrap();
-        doc.commit();
-        let mut state = sync::State::new();
-        server.handle_frame(PHONE, &sync_frame(document, &mut doc, &mut state, false));
-        server.handle_loaded(document, None);
+        let (mut doc, mut state) = new_from_phone(&mut server, document, "水管漏水");
         settle(&mut server, document, &mut doc, &mut state);
         // Another peer asks for it, so it follows it too.
         let (mut other, mut other_state) = (AutoCommit::new(), sync::State::new());
@@ -1213,6 +1244,49 @@ mod tests {
         settle(&mut server, document, &mut doc, &mut state);
         assert_eq!(server.document(&document).map(|stored| stored.clone().get_heads()), Some(doc.get_heads()), "the change taken");
         assert_eq!(state.their_heads, Some(doc.get_heads()), "and the phone told the server has it");
+    }
+
+    /// Changes another server stored reach the phone syncing the document here, and are
+    /// not persisted again; chunks that build on changes the copy lacks are applied but not
+    /// counted as held, and the copy holds them once the missing chunk comes too.
+    #[test]
+    fn changes_stored_by_another_server_reach_the_phones_here_and_are_not_persisted_again() {
+        let mut server = server();
+        join(&mut server, PHONE, "phone");
+        let document = DocumentId::from_random([8; 16]);
+        let (mut doc, mut state) = new_from_phone(&mut server, document, "水管漏水");
+        settle(&mut server, document, &mut doc, &mut state);
+
+        // Another server's copy gains two changes, stored there as two chunks.
+        let mut elsewhere = doc.fork().with_actor(automerge::ActorId::from([9; 16]));
+        elsewhere.put(automerge::ROOT, "status", "assigned").unwrap();
+        elsewhere.commit();
+        let first = elsewhere.save_incremental();
+        elsewhere.put(automerge::ROOT, "status", "done").unwrap();
+        elsewhere.commit();
+        let second = elsewhere.save_incremental();
+        assert!(!server.handle_stored_elsewhere(document, std::slice::from_ref(&second)), "the second alone waits for the first");
+        assert!(server.handle_stored_elsewhere(document, &[first, second]), "with the first, the copy holds both");
+        let mut persisted = 0;
+        for _ in 0..10 {
+            while let Some(effect) = server.poll_effect() {
+                match effect {
+                    Effect::Persist { .. } => persisted += 1,
+                    Effect::Send { connection: PHONE, frame } => {
+                        if let Ok(Message::Sync { data, .. }) = decode(&frame, 1 << 20) {
+                            phone_answers(&mut server, document, &mut doc, &mut state, &data);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(persisted, 0, "stored already: not persisted again");
+        assert_eq!(doc.get_heads(), elsewhere.get_heads(), "the phone here has the other server's changes");
+        assert!(
+            !server.handle_stored_elsewhere(DocumentId::from_random([1; 16]), &[]),
+            "a document not in memory is left to its next load"
+        );
     }
 
     /// A fresh peer fetching a stored document: once it says it has what it was sent, it
