@@ -25,13 +25,14 @@
 //! dependencies are gone) is never compacted while the server runs: its copy in memory
 //! lacks what a compaction would remove.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::kv;
 use anyhow::Context;
 use automerge::AutoCommit;
 use sha2::{Digest, Sha256};
+use shared::directory::SiteId;
 use shared::protocol::DocumentId;
 
 use crate::Storage;
@@ -39,6 +40,10 @@ use crate::storage::{RemovalGate, trees};
 
 const SNAPSHOT: u8 = 0;
 const INCREMENTAL: u8 = 1;
+
+/// How many documents' site bindings are kept in memory before they are forgotten (and
+/// asked of the store again): a few megabytes.
+const BINDINGS_CACHED: usize = 50_000;
 
 /// Incremental chunks a document may gather before it is compacted into one snapshot.
 pub const COMPACT_AFTER: usize = 64;
@@ -53,6 +58,10 @@ pub struct DocumentStore {
     tree: kv::Tree,
     /// The keys of chunks of at least [`LARGE_CHUNK`] bytes, each to its length.
     large: kv::Tree,
+    /// Each document's site, bound by its first stored change.
+    sites: kv::Tree,
+    /// Bindings read or made here: they never change, so they are asked of the store once.
+    bound: Arc<Mutex<HashMap<DocumentId, SiteId>>>,
     removals: RemovalGate,
     /// Documents that loaded with changes missing: never compacted.
     damaged: Arc<Mutex<HashSet<DocumentId>>>,
@@ -98,9 +107,35 @@ impl DocumentStore {
         Ok(DocumentStore {
             tree: storage.tree(trees::DOCUMENTS)?,
             large: storage.tree(trees::LARGE_CHUNKS)?,
+            sites: storage.tree(trees::DOCUMENT_SITES)?,
+            bound: Arc::default(),
             removals: storage.removal_gate(),
             damaged: Arc::default(),
         })
+    }
+
+    /// Binds `document` to `site` unless it is bound already, atomically across every
+    /// server sharing the store, and gives the site it is bound to: `site`, or the one a
+    /// first change stored elsewhere named. A document's site never changes, so two
+    /// first changes naming different sites, taken by two servers at once, cannot both be
+    /// kept.
+    pub fn bind_site(&self, document: &DocumentId, site: &SiteId) -> anyhow::Result<SiteId> {
+        if let Some(bound) = self.bound.lock().unwrap_or_else(PoisonError::into_inner).get(document) {
+            return Ok(bound.clone());
+        }
+        let bound = match self.sites.compare_and_swap(document.as_bytes(), None::<&[u8]>, Some(site.as_str()))? {
+            Ok(()) => site.clone(),
+            Err(bound) => {
+                let bound = bound.current.context("a bound document has a site")?;
+                SiteId::parse(&String::from_utf8_lossy(&bound)).context("a document is bound to an invalid site")?
+            }
+        };
+        let mut cached = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.len() >= BINDINGS_CACHED {
+            cached.clear();
+        }
+        cached.insert(*document, bound.clone());
+        Ok(bound)
     }
 
     /// Whether the document loaded with changes missing since the server started.
@@ -419,6 +454,29 @@ mod tests {
         compact(&store, &document, &mut doc);
         assert_eq!(store.chunk_count(&document).unwrap(), 1);
         assert_eq!(store.load(&document).unwrap().unwrap().get_heads(), doc.get_heads());
+    }
+
+    /// Of stores racing to bind a document to different sites, one wins and every one
+    /// of them is told the same site after.
+    #[test]
+    fn a_document_is_bound_to_the_first_site_stored_for_it() {
+        let (_data, storage, _store) = open();
+        let document = DocumentId::from_random([12; 16]);
+        let sites = ["hq", "plant2", "plant3", "plant4"].map(|site| shared::directory::SiteId::parse(site).unwrap());
+        let bound: Vec<_> = std::thread::scope(|scope| {
+            let racing: Vec<_> = sites
+                .iter()
+                .map(|site| {
+                    // A store of its own each, as servers sharing a database have.
+                    let store = DocumentStore::open(&storage).unwrap();
+                    scope.spawn(move || store.bind_site(&document, site).unwrap())
+                })
+                .collect();
+            racing.into_iter().map(|racer| racer.join().unwrap()).collect()
+        });
+        assert!(bound.iter().all(|site| *site == bound[0]), "{bound:?}");
+        let late = DocumentStore::open(&storage).unwrap();
+        assert_eq!(late.bind_site(&document, &sites[3]).unwrap(), bound[0]);
     }
 
     /// A chunk that does not read leaves out only its own changes; a document none of

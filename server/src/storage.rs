@@ -29,6 +29,8 @@ pub mod trees {
     pub const META: &str = "meta";
     /// Document chunks and snapshots ([`crate::documents`]).
     pub const DOCUMENTS: &str = "documents";
+    /// The site each document was first stored at, which it keeps ([`crate::documents`]).
+    pub const DOCUMENT_SITES: &str = "document_sites";
     /// The keys of large document chunks, each to its length ([`crate::documents`]).
     pub const LARGE_CHUNKS: &str = "large_chunks";
     /// Sites, people, bound actors and last syncs ([`crate::directory`]).

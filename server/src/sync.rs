@@ -1189,6 +1189,20 @@ fn decide(stores: &Stores, server: &mut Server, user: Option<&UserRecord>, reque
             },
         }
     }
+    // Every check passed: the site, then the actors, are bound.
+    if request.writes {
+        match stores.documents.bind_site(&document, site) {
+            Ok(bound) if bound == *site => {}
+            Ok(bound) => {
+                tracing::warn!(%document, user = %user.username, %site, %bound, "refused a document whose first change was stored at another site");
+                return Decision::Deny;
+            }
+            Err(error) => {
+                tracing::error!(%document, error = format!("{error:#}"), "cannot bind a document to its site; refusing its changes");
+                return Decision::Deny;
+            }
+        }
+    }
     for actor in actors {
         match directory.bind_actor(actor, &user.username) {
             Ok(Binding::Theirs) => {}

@@ -407,3 +407,52 @@ async fn a_server_that_stopped_listening_catches_up_once_it_listens_again() {
     server.stop().await.unwrap();
     drop(cut);
 }
+
+/// The same new document sent to two servers at once with different sites: one is kept,
+/// the other refused, and the document has one site; an actor sent to both by two people
+/// at once is bound to one of them.
+#[tokio::test]
+async fn the_same_new_document_sent_to_two_servers_at_once_keeps_one_site() {
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database("race").unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    let first = TestServer::start_on_postgres(&url, dist.path()).await;
+    let second = TestServer::start_on_postgres(&url, dist.path()).await;
+    let document = DocumentId::from_random(*b"one-site-always!");
+    let mut at_hq = phone("at-hq");
+    at_hq.add_document(document, order_by("admin", "hq", "at hq"));
+    let mut at_plant2 = phone("at-plant2");
+    at_plant2.add_document(document, order_by("admin", "plant2", "at plant2"));
+    let synced = |client: &shared::protocol::client::Client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced);
+    let (admin_first, admin_second) = (first.sync_url("admin"), second.sync_url("admin"));
+    let (hq, plant2) = tokio::join!(
+        sync_until(&mut at_hq, &admin_first, Duration::from_secs(10), synced),
+        sync_until(&mut at_plant2, &admin_second, Duration::from_secs(10), synced),
+    );
+    assert!(hq.is_ok() != plant2.is_ok(), "exactly one is kept: {hq:?} {plant2:?}");
+    let kept = if hq.is_ok() { "hq" } else { "plant2" };
+    let stored = first.state.documents.load(&document).unwrap().expect("the kept one is stored");
+    assert_eq!(shared::document::read_site(&stored).unwrap().as_str(), kept, "one site, no conflict");
+
+    // Two people's phones sending the same new actor, each to a server of its own.
+    let actor = automerge::ActorId::random();
+    let (dorm_order, tech_order) = (DocumentId::from_random(*b"actor-race-dorm!"), DocumentId::from_random(*b"actor-race-tech!"));
+    let mut dorm = phone("dorm-phone");
+    dorm.add_document(dorm_order, crate::sync::order_with(actor.clone(), "dorm", "plant2", "dorm's"));
+    let mut tech = phone("tech-phone");
+    tech.add_document(tech_order, crate::sync::order_with(actor.clone(), "tech", "plant2", "tech's"));
+    let (dorm_first, tech_second) = (first.sync_url("dorm"), second.sync_url("tech"));
+    let (dorm_synced, tech_synced) = tokio::join!(
+        sync_until(&mut dorm, &dorm_first, Duration::from_secs(10), |client| client.status(&dorm_order)
+            == Some(shared::protocol::client::SyncStatus::Synced)),
+        sync_until(&mut tech, &tech_second, Duration::from_secs(10), |client| client.status(&tech_order)
+            == Some(shared::protocol::client::SyncStatus::Synced)),
+    );
+    let owner = first.state.directory.actor_owner(&actor.to_hex_string()).unwrap();
+    assert_eq!(second.state.directory.actor_owner(&actor.to_hex_string()).unwrap(), owner, "both servers see one owner");
+    match owner.as_ref().map(shared::directory::Username::as_str) {
+        Some("dorm") => assert!(dorm_synced.is_ok() && tech_synced.is_err(), "{dorm_synced:?} {tech_synced:?}"),
+        Some("tech") => assert!(tech_synced.is_ok() && dorm_synced.is_err(), "{dorm_synced:?} {tech_synced:?}"),
+        other => panic!("the actor is bound to {other:?}"),
+    }
+}
