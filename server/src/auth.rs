@@ -54,6 +54,15 @@ impl TokenId {
     fn of(token: &str) -> TokenId {
         TokenId(Sha256::digest(token.as_bytes()).into())
     }
+
+    /// The token's SHA-256, to name it to another server.
+    pub(crate) fn to_bytes(self) -> [u8; 32] {
+        self.0
+    }
+
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> TokenId {
+        TokenId(bytes)
+    }
 }
 
 /// The token a session was opened with, for as long as it lasts.
@@ -441,8 +450,21 @@ async fn me(State(state): State<AppState>, session: Session) -> Result<Json<MeRe
 ///   try every few seconds. Its owner waits as long, but only while someone guesses, and
 ///   never longer than a bucket takes to earn a turn.
 pub struct LoginThrottle {
-    paces: Paces<ThrottleKey>,
+    keeping: Keeping,
 }
+
+/// Where the buckets are kept.
+enum Keeping {
+    /// In this process: a server of its own.
+    Here(Paces<ThrottleKey>),
+    /// In the database (`login_throttle`), so servers sharing it count together: an
+    /// attacker spread over them gets no more guesses than against one. Each attempt is
+    /// one transaction over its buckets, timed by the wall clock.
+    Shared { tree: kv::Tree, attempts: std::sync::atomic::AtomicU64 },
+}
+
+/// Every this many attempts, shared buckets that have filled up again are removed.
+const SWEEP_EVERY: u64 = 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum ThrottleKey {
@@ -482,9 +504,61 @@ pub fn counted_address(address: IpAddr) -> IpAddr {
     }
 }
 
+impl ThrottleKey {
+    /// The bucket's key in the shared tree.
+    fn stored(&self) -> String {
+        match self {
+            ThrottleKey::Address(address) => format!("a/{address}"),
+            ThrottleKey::UserAt(address, name) => format!("u/{address}/{name}"),
+            ThrottleKey::Account(name) => format!("n/{name}"),
+        }
+    }
+
+    /// The rate of a bucket by its key in the shared tree.
+    fn stored_rate(key: &[u8]) -> Rate {
+        match key.first() {
+            Some(b'a') => PER_ADDRESS,
+            Some(b'u') => PER_USER,
+            _ => PER_ACCOUNT,
+        }
+    }
+}
+
+/// A shared bucket: what is drawn from it, as of a time (milliseconds since 1970).
+fn read_bucket(value: Option<&[u8]>) -> (f64, i64) {
+    match value.and_then(|value| <[u8; 16]>::try_from(value).ok()) {
+        Some(bytes) => {
+            (f64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")), i64::from_be_bytes(bytes[8..].try_into().expect("8 bytes")))
+        }
+        None => (0.0, 0),
+    }
+}
+
+fn write_bucket(drawn: f64, at: i64) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&drawn.to_be_bytes());
+    bytes[8..].copy_from_slice(&at.to_be_bytes());
+    bytes
+}
+
+/// What is drawn from a bucket at `now`, having been `drawn` at `at`.
+fn drawn_at(drawn: f64, at: i64, rate: Rate, now: i64) -> f64 {
+    (drawn - (now - at).max(0) as f64 / 1000.0 * rate.per_second).max(0.0)
+}
+
 impl LoginThrottle {
     pub fn new() -> LoginThrottle {
-        LoginThrottle { paces: Paces::new(MAX_TRACKED) }
+        LoginThrottle { keeping: Keeping::Here(Paces::new(MAX_TRACKED)) }
+    }
+
+    /// The throttle for a server on `storage`: shared with the other servers when they
+    /// share the database, else this process's own.
+    pub fn for_storage(storage: &Storage) -> anyhow::Result<LoginThrottle> {
+        if !storage.is_shared() {
+            return Ok(LoginThrottle::new());
+        }
+        let tree = storage.tree(trees::LOGIN_THROTTLE)?;
+        Ok(LoginThrottle { keeping: Keeping::Shared { tree, attempts: std::sync::atomic::AtomicU64::new(0) } })
     }
 
     /// The buckets an attempt draws on; a name no account could have has no account.
@@ -502,20 +576,94 @@ impl LoginThrottle {
     /// name) from `address`, or says how long to wait for one. Checked and taken under one
     /// lock, from every bucket or from none.
     pub fn attempt(&self, address: IpAddr, username: Option<&str>, now: Instant) -> Result<(), Duration> {
-        self.paces.attempt(&Self::keys(address, username), now)
+        let keys = Self::keys(address, username);
+        let (tree, attempts) = match &self.keeping {
+            Keeping::Here(paces) => return paces.attempt(&keys, now),
+            Keeping::Shared { tree, attempts } => (tree, attempts),
+        };
+        if attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            sweep(tree);
+        }
+        let now = self::now().as_millis();
+        let taken = kv::transaction([tree], |[buckets]| {
+            let mut wait: Option<f64> = None;
+            let mut drawn = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let (was, at) = read_bucket(buckets.get(key.stored())?.as_deref());
+                let rate = key.rate();
+                let now_drawn = drawn_at(was, at, rate, now);
+                let short = 1.0 - (rate.burst - now_drawn);
+                if short > 0.0 {
+                    wait = Some(wait.unwrap_or(0.0).max(short / rate.per_second));
+                }
+                drawn.push(now_drawn);
+            }
+            if let Some(wait) = wait {
+                return Ok(Err(Duration::from_secs_f64(wait)));
+            }
+            for (key, drawn) in keys.iter().zip(drawn) {
+                buckets.insert(key.stored(), write_bucket(drawn + 1.0, now))?;
+            }
+            Ok(Ok(()))
+        });
+        taken.unwrap_or_else(|error| {
+            // A store that cannot be asked lets nobody guess: wait and try again.
+            tracing::error!(error = format!("{error:#}"), "cannot count a sign-in attempt; refusing it");
+            Err(Duration::from_secs(1))
+        })
     }
 
     /// An attempt that was no guess after all gives its turns back: the password was right
     /// (which also forgives that user's earlier mistakes at this address), or it was never
     /// checked.
     pub fn give_back(&self, address: IpAddr, username: Option<&str>, signed_in: bool, now: Instant) {
-        for key in Self::keys(address, username) {
-            if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
-                self.paces.forget(&key);
-            } else {
-                self.paces.give_back(&key, now);
+        let keys = Self::keys(address, username);
+        match &self.keeping {
+            Keeping::Here(paces) => {
+                for key in keys {
+                    if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
+                        paces.forget(&key);
+                    } else {
+                        paces.give_back(&key, now);
+                    }
+                }
+            }
+            Keeping::Shared { tree, .. } => {
+                let now = self::now().as_millis();
+                let given = kv::transaction([tree], |[buckets]| {
+                    for key in &keys {
+                        if signed_in && matches!(key, ThrottleKey::UserAt(..)) {
+                            buckets.remove(key.stored())?;
+                        } else if let Some(value) = buckets.get(key.stored())? {
+                            let (drawn, at) = read_bucket(Some(&value));
+                            let drawn = (drawn_at(drawn, at, key.rate(), now) - 1.0).max(0.0);
+                            buckets.insert(key.stored(), write_bucket(drawn, now))?;
+                        }
+                    }
+                    Ok(())
+                });
+                if let Err(error) = given {
+                    tracing::warn!(error = format!("{error:#}"), "cannot give a sign-in attempt back");
+                }
             }
         }
+    }
+}
+
+/// Removes shared buckets that have filled up again (a full bucket is the same as none).
+fn sweep(tree: &kv::Tree) {
+    let now = now().as_millis();
+    let full: Vec<kv::Value> = tree
+        .iter()
+        .filter_map(Result::ok)
+        .filter(|(key, value)| {
+            let (drawn, at) = read_bucket(Some(value));
+            drawn_at(drawn, at, ThrottleKey::stored_rate(key), now) <= 0.0
+        })
+        .map(|(key, _)| key)
+        .collect();
+    for key in full {
+        let _ = tree.remove(key);
     }
 }
 
@@ -671,7 +819,8 @@ mod tests {
         for host in 0..(3 * MAX_TRACKED as u32) {
             let _ = throttle.attempt(IpAddr::from((0x0b00_0000 + host).to_be_bytes()), None, now);
         }
-        assert!(throttle.paces.tracked() <= MAX_TRACKED);
+        let Keeping::Here(paces) = &throttle.keeping else { panic!("a throttle of this process") };
+        assert!(paces.tracked() <= MAX_TRACKED);
         assert!(throttle.attempt(guesser, Some("manager"), now).is_err(), "a held guesser stays held");
     }
 }

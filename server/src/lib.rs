@@ -106,7 +106,7 @@ impl AppState {
             documents: documents::DocumentStore::open(&storage)?,
             blobs: blobs::BlobStore::open(&storage)?,
             tokens: Arc::new(auth::Tokens::open(&storage)?),
-            throttle: Arc::new(auth::LoginThrottle::new()),
+            throttle: Arc::new(auth::LoginThrottle::for_storage(&storage)?),
             hashing: Arc::new(tokio::sync::Semaphore::new(auth::hashing_permits())),
             tickets: Arc::new(auth::SyncTickets::default()),
             reach: Arc::new(reach::Reach::default()),

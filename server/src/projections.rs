@@ -43,6 +43,23 @@ const GATHER: Duration = Duration::from_millis(100);
 /// burst), marked documents are loaded from storage instead, so memory stays bounded.
 const MAX_HANDED_OVER: usize = 2_000;
 
+/// A document's mark: which process made it, and its count there. Unique, so clearing a
+/// mark (compare-and-swap) never clears another's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    marker: u64,
+    count: u64,
+}
+
+impl Mark {
+    fn bytes(self) -> [u8; 16] {
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&self.marker.to_be_bytes());
+        bytes[8..].copy_from_slice(&self.count.to_be_bytes());
+        bytes
+    }
+}
+
 /// The projections and their worker's inbox; cheap to clone.
 #[derive(Clone)]
 pub struct Projections {
@@ -56,9 +73,15 @@ pub struct Projections {
     removals: RemovalGate,
     wake: Arc<Notify>,
     marks: Arc<AtomicU64>,
+    /// What makes this process's marks unlike any other's (servers sharing a database
+    /// mark the same documents): random, new at each start.
+    marker: u64,
+    /// Whether a copy the hub hands over may stand for the stored document. Not when
+    /// servers share the database: a copy here may lack a change another server stored.
+    use_copies: bool,
     /// The document as the hub had it when it made a mark, by document: loading it from
     /// storage again took a third of the server's CPU while phones pushed.
-    handed_over: Arc<Mutex<HashMap<DocumentId, (u64, AutoCommit)>>>,
+    handed_over: Arc<Mutex<HashMap<DocumentId, (Mark, AutoCommit)>>>,
     /// Set when the server shuts down; the worker then finishes what it is doing and ends
     /// (marks left are durable: the next start projects them).
     stopping: Arc<AtomicBool>,
@@ -103,6 +126,11 @@ impl Projections {
             removals: storage.removal_gate(),
             wake: Arc::new(Notify::new()),
             marks: Arc::new(AtomicU64::new(0)),
+            marker: {
+                use password_hash::rand_core::{OsRng, RngCore as _};
+                OsRng.next_u64()
+            },
+            use_copies: !storage.is_shared(),
             handed_over: Arc::new(Mutex::new(HashMap::new())),
             stopping: Arc::new(AtomicBool::new(false)),
             worker: Arc::new(Mutex::new(None)),
@@ -118,11 +146,11 @@ impl Projections {
     /// document as stored with this change, if the caller has it in memory: the worker
     /// then projects a copy of it rather than loading it. Cheap: one insert, one copy.
     pub fn mark(&self, document: &DocumentId, current: Option<&AutoCommit>) -> anyhow::Result<()> {
-        let mark = self.marks.fetch_add(1, Ordering::Relaxed);
-        self.dirty.insert(document.as_bytes(), mark.to_be_bytes()).context("cannot mark a document for projection")?;
+        let mark = Mark { marker: self.marker, count: self.marks.fetch_add(1, Ordering::Relaxed) };
+        self.dirty.insert(document.as_bytes(), mark.bytes()).context("cannot mark a document for projection")?;
         let mut handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner);
         match current {
-            Some(doc) if handed_over.len() < MAX_HANDED_OVER || handed_over.contains_key(document) => {
+            Some(doc) if self.use_copies && (handed_over.len() < MAX_HANDED_OVER || handed_over.contains_key(document)) => {
                 handed_over.insert(*document, (mark, doc.clone()));
             }
             // An older copy must not stand for this mark.
@@ -138,7 +166,7 @@ impl Projections {
     /// was projected. Blocking.
     fn project_stored(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<Option<AutoCommit>> {
         let handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner).remove(document);
-        let current = handed_over.filter(|(of, _)| mark == Some(of.to_be_bytes().as_slice())).map(|(_, doc)| doc);
+        let current = handed_over.filter(|(of, _)| mark == Some(of.bytes().as_slice())).map(|(_, doc)| doc);
         let mut doc = match current {
             Some(doc) => doc,
             None => match self.documents.load(document)? {

@@ -18,6 +18,7 @@ use anyhow::Context;
 
 use crate::kv::{Read, Tree, postgres};
 use crate::space::{DEFAULT_RESERVE, DiskSpace};
+use shared::directory::Username;
 use shared::protocol::DocumentId;
 
 /// The names of the database's trees (sled's name for a key space), written here only:
@@ -38,6 +39,9 @@ pub mod trees {
     pub const USERS: &str = "users";
     pub const ACTORS: &str = "actors";
     pub const SYNCS: &str = "syncs";
+    /// Sign-in attempts counted by address and name, when servers share the database
+    /// ([`crate::auth`]; a server of its own counts in memory).
+    pub const LOGIN_THROTTLE: &str = "login_throttle";
     /// Tokens signed out before they expire ([`crate::auth`]).
     pub const REVOKED_TOKENS: &str = "revoked_tokens";
     /// Photos and signatures, their references, uploaders and each site's usage
@@ -234,38 +238,35 @@ impl Storage {
         }
     }
 
-    /// Tells the other servers sharing the database that changes to `documents` are
-    /// stored and durable (nothing to tell with sled, which no other server shares).
-    /// Blocking.
-    pub fn announce(&self, documents: &[DocumentId]) -> anyhow::Result<()> {
-        match &self.engine {
-            Engine::Sled { .. } => Ok(()),
-            Engine::Postgres(database, node) => {
-                database.announce(node, &documents.iter().map(|document| hex::encode(document.as_bytes())).collect::<Vec<_>>())
-            }
-        }
+    /// Tells the other servers sharing the database `news` (nobody to tell with sled,
+    /// which no other server shares). Blocking.
+    pub fn tell(&self, news: &News) -> anyhow::Result<()> {
+        let Engine::Postgres(database, node) = &self.engine else { return Ok(()) };
+        let (kind, items) = match news {
+            News::Stored(documents) => ("stored", documents.iter().map(|document| hex::encode(document.as_bytes())).collect()),
+            News::Revoked(user) => ("revoked", vec![user.to_string()]),
+            News::RolesChanged(user) => ("roles-changed", vec![user.to_string()]),
+            News::SignedOut(token) => ("signed-out", vec![hex::encode(token)]),
+        };
+        database.tell(node, kind, &items)
     }
 
     /// Hears from the other servers sharing the database, for as long as `heard` takes
-    /// it: their stored documents (not this server's own), and [`Heard::Listening`] each
-    /// time listening starts again (what was said meanwhile was missed). Does nothing with
-    /// sled.
+    /// it: what they tell (not what this server tells), and [`Heard::Listening`] each time
+    /// listening starts again (what was said meanwhile was missed). Does nothing with sled.
     pub fn listen(&self, heard: impl Fn(Heard) -> bool + Send + Sync + 'static) {
         let Engine::Postgres(database, node) = &self.engine else { return };
         let node = node.clone();
         database.listen(move |said| match said {
             postgres::Heard::Listening => heard(Heard::Listening),
-            postgres::Heard::Stored { node: from, .. } if *from == *node => true,
-            postgres::Heard::Stored { documents, .. } => {
-                let documents = documents
-                    .iter()
-                    .filter_map(|document| {
-                        let bytes: [u8; 16] = hex::decode(document).ok()?.try_into().ok()?;
-                        Some(DocumentId::from_bytes(bytes))
-                    })
-                    .collect();
-                heard(Heard::Stored(documents))
-            }
+            postgres::Heard::Said { node: from, .. } if *from == *node => true,
+            postgres::Heard::Said { kind, items, .. } => match read_news(&kind, &items) {
+                Some(news) => heard(Heard::News(news)),
+                None => {
+                    tracing::warn!(kind, "news from another server that does not read; ignored");
+                    true
+                }
+            },
         });
     }
 
@@ -413,10 +414,35 @@ impl Generations {
 /// What a server hears from the others sharing its database ([`Storage::listen`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
-    /// Listening (again): changes stored before were not heard of.
+    /// Listening (again): news told before was not heard.
     Listening,
-    /// Another server stored changes to these documents, durably.
+    News(News),
+}
+
+/// What servers sharing a database tell each other ([`Storage::tell`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum News {
+    /// Changes to these documents are stored, durably.
     Stored(Vec<DocumentId>),
+    /// The person was disabled or signed out everywhere: their connections close.
+    Revoked(Username),
+    /// The person's roles changed: their connections close, to open again under the new.
+    RolesChanged(Username),
+    /// The token with this SHA-256 was signed out: its connections close.
+    SignedOut([u8; 32]),
+}
+
+fn read_news(kind: &str, items: &[String]) -> Option<News> {
+    let user = || Username::parse(items.first()?).ok();
+    match kind {
+        "stored" => Some(News::Stored(
+            items.iter().filter_map(|document| Some(DocumentId::from_bytes(hex::decode(document).ok()?.try_into().ok()?))).collect(),
+        )),
+        "revoked" => Some(News::Revoked(user()?)),
+        "roles-changed" => Some(News::RolesChanged(user()?)),
+        "signed-out" => Some(News::SignedOut(hex::decode(items.first()?).ok()?.try_into().ok()?)),
+        _ => None,
+    }
 }
 
 /// A name for this server among those sharing a database: random, new at each start.

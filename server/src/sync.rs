@@ -52,7 +52,7 @@ use crate::flusher::Flusher;
 use crate::projections::{Projections, is_projected};
 use crate::share::{Budget, Shares};
 use crate::space::DiskSpace;
-use crate::storage::Heard;
+use crate::storage::{Heard, News};
 use crate::token_bucket::{Rate, TokenBucket};
 use crate::{AppError, AppState, Storage};
 
@@ -202,6 +202,9 @@ pub struct SyncHub {
     turns: Arc<std::sync::Mutex<HashMap<Username, Weak<Semaphore>>>>,
     /// The hub's task and the flusher's, awaited in that order on shutdown.
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Tells the other servers sharing the database what happened here; finished last.
+    announcer: Announcer,
+    announcer_task: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// How much of the hub's time one person may take ([`crate::share`]).
     budget: Arc<std::sync::Mutex<Budget>>,
 }
@@ -224,7 +227,10 @@ impl SyncHub {
             move |heard| {
                 let command = match heard {
                     Heard::Listening => Command::Listening,
-                    Heard::Stored(documents) => Command::StoredElsewhere(documents),
+                    Heard::News(News::Stored(documents)) => Command::StoredElsewhere(documents),
+                    Heard::News(News::Revoked(user)) => Command::Revoke { user, reason: SIGNED_OUT },
+                    Heard::News(News::RolesChanged(user)) => Command::Revoke { user, reason: ROLES_CHANGED },
+                    Heard::News(News::SignedOut(token)) => Command::SignedOut { token: TokenId::from_bytes(token) },
                 };
                 commands.send(command).is_ok()
             }
@@ -237,7 +243,7 @@ impl SyncHub {
         };
         let stop = Arc::new(Notify::new());
         let budget = Arc::new(std::sync::Mutex::new(Budget::default()));
-        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, announcer, budget.clone()));
+        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, announcer.clone(), budget.clone()));
         Ok(SyncHub {
             budget,
             commands,
@@ -245,7 +251,9 @@ impl SyncHub {
             next_connection: Arc::new(AtomicU64::new(1)),
             ping_every: PING_EVERY,
             turns: Arc::default(),
-            tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task, announcer_task])),
+            tasks: Arc::new(Mutex::new(vec![hub_task, flusher_task])),
+            announcer,
+            announcer_task: Arc::new(Mutex::new(Some(announcer_task))),
         })
     }
 
@@ -268,20 +276,26 @@ impl SyncHub {
         *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = budget;
     }
 
-    /// Closes the sync connections of `user` at once; new ones are refused by their token.
+    /// Closes the sync connections of `user` at once, here and on the other servers
+    /// sharing the database; new ones are refused by their token.
     pub fn revoke(&self, user: &Username) {
-        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "signed out: sign in again" });
+        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: SIGNED_OUT });
+        self.announcer.tell(News::Revoked(user.clone()));
     }
 
-    /// Closes the sync connections opened with `token`, just signed out.
+    /// Closes the sync connections opened with `token`, just signed out, here and on the
+    /// other servers.
     pub fn signed_out(&self, token: TokenId) {
         let _ = self.commands.send(Command::SignedOut { token });
+        self.announcer.tell(News::SignedOut(token.to_bytes()));
     }
 
-    /// Closes the sync connections of `user`, whose roles changed: a connection knows the
-    /// roles it opened with, so the phone reconnects under the new ones.
+    /// Closes the sync connections of `user`, whose roles changed, here and on the other
+    /// servers: a connection knows the roles it opened with, so the phone reconnects under
+    /// the new ones.
     pub fn roles_changed(&self, user: &Username) {
-        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: "roles changed: reconnect" });
+        let _ = self.commands.send(Command::Revoke { user: user.clone(), reason: ROLES_CHANGED });
+        self.announcer.tell(News::RolesChanged(user.clone()));
     }
 
     /// Changes `document` as the server itself, under `actor` (an Automerge actor the
@@ -327,6 +341,11 @@ impl SyncHub {
         self.stop.notify_one();
         let tasks = std::mem::take(&mut *self.tasks.lock().await);
         for task in tasks {
+            let _ = task.await;
+        }
+        // After the hub: what it stored last is told too.
+        self.announcer.finish();
+        if let Some(task) = self.announcer_task.lock().await.take() {
             let _ = task.await;
         }
     }
@@ -667,7 +686,7 @@ async fn run(
                 },
                 Ok(Done::Persisted { document, token, result }) => match result {
                     Ok(()) => {
-                        announcer.stored(document);
+                        announcer.tell(News::Stored(vec![document]));
                         server.handle_persisted(document, token);
                     }
                     Err(error) => {
@@ -682,7 +701,7 @@ async fn run(
                             note_stored(&stores, &server, document);
                             match flushed {
                                 Ok(()) => {
-                                    announcer.stored(document);
+                                    announcer.tell(News::Stored(vec![document]));
                                     server.handle_persisted(document, token);
                                 }
                                 Err(error) => {
@@ -824,6 +843,11 @@ async fn run(
         }
     }
 }
+
+/// What a person's connections are told as they close for a revocation or sign-out.
+const SIGNED_OUT: &str = "signed out: sign in again";
+/// ... and when their roles changed.
+const ROLES_CHANGED: &str = "roles changed: reconnect";
 
 /// What a person past their share of the hub's time is told as their connections close.
 const TOO_MUCH_WORK: &str = "more sync work than the server takes from one person at a time: try again in a minute";
@@ -988,40 +1012,61 @@ fn fetch_stored_elsewhere(
     });
 }
 
-/// Tells the other servers sharing the database which documents have changes stored and
-/// durable, a batch at a time, off the hub. With sled there is nobody to tell.
-struct Announcer(Option<mpsc::UnboundedSender<DocumentId>>);
+/// Tells the other servers sharing the database what happened here — documents with
+/// changes stored and durable, people revoked — a batch at a time, off the hub. With sled
+/// there is nobody to tell. Cloning shares it.
+#[derive(Clone)]
+struct Announcer(Option<mpsc::UnboundedSender<Option<News>>>);
 
 impl Announcer {
     fn start(storage: &Storage) -> (Announcer, JoinHandle<()>) {
         if !storage.is_shared() {
             return (Announcer(None), tokio::spawn(async {}));
         }
-        let (sender, mut stored) = mpsc::unbounded_channel::<DocumentId>();
+        let (sender, mut told) = mpsc::unbounded_channel::<Option<News>>();
         let storage = storage.clone();
         let task = tokio::spawn(async move {
-            while let Some(first) = stored.recv().await {
-                let mut documents = vec![first];
-                while let Ok(next) = stored.try_recv() {
-                    documents.push(next);
+            let mut finished = false;
+            while !finished && let Some(first) = told.recv().await {
+                let mut documents = Vec::new();
+                let mut others = Vec::new();
+                for news in std::iter::once(first).chain(std::iter::from_fn(|| told.try_recv().ok())) {
+                    match news {
+                        Some(News::Stored(stored)) => documents.extend(stored),
+                        Some(news) => others.push(news),
+                        None => finished = true,
+                    }
                 }
                 documents.sort();
                 documents.dedup();
+                if !documents.is_empty() {
+                    others.push(News::Stored(documents));
+                }
                 let storage = storage.clone();
-                match tokio::task::spawn_blocking(move || storage.announce(&documents)).await {
+                let told = tokio::task::spawn_blocking(move || others.iter().try_for_each(|news| storage.tell(news))).await;
+                match told {
                     Ok(Ok(())) => {}
-                    // The others find these changes when they next load the documents.
-                    Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "cannot tell the other servers of stored changes"),
-                    Err(error) => tracing::warn!(%error, "the announcing task failed"),
+                    // Stored changes are found when the others next load or look at the
+                    // documents; a revoked person's open connections elsewhere stay until
+                    // they reconnect (and are refused).
+                    Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "cannot tell the other servers"),
+                    Err(error) => tracing::warn!(%error, "the telling task failed"),
                 }
             }
         });
         (Announcer(Some(sender)), task)
     }
 
-    fn stored(&self, document: DocumentId) {
+    fn tell(&self, news: News) {
         if let Some(sender) = &self.0 {
-            let _ = sender.send(document);
+            let _ = sender.send(Some(news));
+        }
+    }
+
+    /// Tells what was given so far, then stops.
+    fn finish(&self) {
+        if let Some(sender) = &self.0 {
+            let _ = sender.send(None);
         }
     }
 }

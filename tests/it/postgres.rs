@@ -26,6 +26,14 @@ fn open(postgres: &Postgres, name: &str) -> (tempfile::TempDir, Storage) {
     (local, storage)
 }
 
+/// A PostgreSQL of the test's own, a database `name` in it, and an app directory for the
+/// servers started on it.
+async fn cluster(name: &'static str) -> (Postgres, String, tempfile::TempDir) {
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let url = postgres.fresh_database(name).unwrap();
+    (postgres, url, tempfile::tempdir().unwrap())
+}
+
 fn keys(iter: impl Iterator<Item = anyhow::Result<(server::kv::Value, server::kv::Value)>>) -> Vec<Vec<u8>> {
     iter.map(|entry| entry.unwrap().0.to_vec()).collect()
 }
@@ -153,9 +161,7 @@ fn concurrent_updates_in_postgres_lose_nothing() {
 /// was seeded once, not again.
 #[tokio::test]
 async fn a_server_on_postgres_syncs_and_keeps_everything_across_a_restart() {
-    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
-    let url = postgres.fresh_database("sync").unwrap();
-    let dist = tempfile::tempdir().unwrap();
+    let (_postgres, url, dist) = cluster("sync").await;
     let server = TestServer::start_on_postgres(&url, dist.path()).await;
     let sync = server.sync_url("dorm");
     let documents: Vec<DocumentId> = (0..5u8).map(|index| DocumentId::from_random([index + 1; 16])).collect();
@@ -259,9 +265,7 @@ fn backups_move_between_sled_and_postgres() {
 /// another server), and the server itself keeps answering.
 #[tokio::test]
 async fn healthz_says_when_the_database_is_out_of_reach() {
-    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
-    let url = postgres.fresh_database("health").unwrap();
-    let dist = tempfile::tempdir().unwrap();
+    let (postgres, url, dist) = cluster("health").await;
     let server = TestServer::start_on_postgres(&url, dist.path()).await;
     let health = crate::support::get(&server, "/healthz", None).await;
     assert_eq!(health.status(), 200);
@@ -284,9 +288,7 @@ async fn phones_on_different_servers_sharing_postgres_converge_live_and_offline(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
-    let url = postgres.fresh_database("shared").unwrap();
-    let dist = tempfile::tempdir().unwrap();
+    let (_postgres, url, dist) = cluster("shared").await;
     let first = TestServer::start_on_postgres(&url, dist.path()).await;
     let second = TestServer::start_on_postgres(&url, dist.path()).await;
     let (on_first, on_second) = (first.sync_url("dorm"), second.sync_url("dorm"));
@@ -358,9 +360,7 @@ async fn a_server_that_stopped_listening_catches_up_once_it_listens_again() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
-    let url = postgres.fresh_database("gap").unwrap();
-    let dist = tempfile::tempdir().unwrap();
+    let (postgres, url, dist) = cluster("gap").await;
     let server = TestServer::start_on_postgres(&url, dist.path()).await;
     let sync = server.sync_url("dorm");
     let document = DocumentId::from_random(*b"listening-gap-ok");
@@ -413,9 +413,7 @@ async fn a_server_that_stopped_listening_catches_up_once_it_listens_again() {
 /// at once is bound to one of them.
 #[tokio::test]
 async fn the_same_new_document_sent_to_two_servers_at_once_keeps_one_site() {
-    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
-    let url = postgres.fresh_database("race").unwrap();
-    let dist = tempfile::tempdir().unwrap();
+    let (_postgres, url, dist) = cluster("race").await;
     let first = TestServer::start_on_postgres(&url, dist.path()).await;
     let second = TestServer::start_on_postgres(&url, dist.path()).await;
     let document = DocumentId::from_random(*b"one-site-always!");
@@ -455,4 +453,75 @@ async fn the_same_new_document_sent_to_two_servers_at_once_keeps_one_site() {
         Some("tech") => assert!(tech_synced.is_ok() && dorm_synced.is_err(), "{dorm_synced:?} {tech_synced:?}"),
         other => panic!("the actor is bound to {other:?}"),
     }
+}
+
+/// A person disabled through one server loses their open connections on every server
+/// sharing the database, and cannot open new ones on any.
+#[tokio::test]
+async fn a_person_disabled_on_one_server_is_cut_off_on_every_server() {
+    let (_postgres, url, dist) = cluster("revoke").await;
+    let first = TestServer::start_on_postgres(&url, dist.path()).await;
+    let second = TestServer::start_on_postgres(&url, dist.path()).await;
+    let document = DocumentId::from_random(*b"revoked-elsewher");
+    let on_second = second.sync_url("tech");
+    let mut setup = phone("setup");
+    setup.add_document(document, order_by("tech", "hq", "open on the second server"));
+    sync_until(&mut setup, &on_second, PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+    let connected = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let open = tokio::spawn({
+        let (connected, on_second) = (connected.clone(), on_second.clone());
+        async move {
+            let mut technician = phone("technician");
+            technician.request_document(document);
+            // Stays connected until the server closes the connection.
+            sync_until(&mut technician, &on_second, PATIENCE, |client| {
+                connected.store(
+                    client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                false
+            })
+            .await
+        }
+    });
+    crate::support::wait_for("the technician's phone to be syncing", PATIENCE, || async {
+        connected.load(std::sync::atomic::Ordering::SeqCst).then_some(())
+    })
+    .await;
+
+    let disabled = crate::support::http_client()
+        .post(first.url("/api/admin/users/tech/disable"))
+        .bearer_auth(first.token("admin"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    let closed = open.await.unwrap().unwrap_err().to_string();
+    assert!(closed.contains("signed out"), "the second server closed the technician's connection: {closed}");
+    let mut again = phone("again");
+    again.request_document(document);
+    assert!(sync_until(&mut again, &on_second, Duration::from_secs(5), |_| true).await.is_err(), "and refuses a new one");
+}
+
+/// Wrong passwords count on every server sharing the database: five at one server hold
+/// the account at that address on the other too, even for the right password.
+#[tokio::test]
+async fn sign_in_attempts_are_counted_across_servers() {
+    let (_postgres, url, dist) = cluster("throttle").await;
+    let first = TestServer::start_on_postgres(&url, dist.path()).await;
+    let second = TestServer::start_on_postgres(&url, dist.path()).await;
+    let login = |server: &TestServer, password: &str| {
+        let request = crate::support::http_client()
+            .post(server.url("/api/login"))
+            .json(&serde_json::json!({ "username": "inspector", "password": password }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..5 {
+        assert_eq!(login(&first, "wrong").await, 401);
+    }
+    assert_eq!(login(&second, "demo").await, 429, "the other server holds the account at this address too");
+    assert_eq!(login(&first, "demo").await, 429);
 }

@@ -407,29 +407,30 @@ const PAYLOAD: usize = 7_000;
 pub enum Heard {
     /// Listening (again): whatever was said before was not heard.
     Listening,
-    /// Server `node` stored changes to these documents (by their ids in hex), durably.
-    Stored { node: String, documents: Vec<String> },
+    /// Server `node` said `items` of a `kind` ([`Database::tell`]).
+    Said { node: String, kind: String, items: Vec<String> },
 }
 
 /// How long a lost listening connection waits before connecting again.
 const LISTEN_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Database {
-    /// Tells every server listening that `node` stored changes to `documents` (ids in
-    /// hex) and made them durable: one notification per few hundred documents.
-    pub fn announce(&self, node: &str, documents: &[String]) -> anyhow::Result<()> {
+    /// Tells every server listening `items` (words without spaces or commas) of a `kind`
+    /// (one word), as said by `node`: `v1 <node> <kind> <item>,<item>…`, in as many
+    /// notifications as they need.
+    pub fn tell(&self, node: &str, kind: &str, items: &[String]) -> anyhow::Result<()> {
         let mut payloads = Vec::new();
         let mut payload = String::new();
-        for document in documents {
-            if payload.len() + document.len() + 1 > PAYLOAD {
+        for item in items {
+            if payload.len() + item.len() + 1 > PAYLOAD {
                 payloads.push(std::mem::take(&mut payload));
             }
             if payload.is_empty() {
-                payload = format!("v1 {node} ");
+                payload = format!("v1 {node} {kind} ");
             } else {
                 payload.push(',');
             }
-            payload.push_str(document);
+            payload.push_str(item);
         }
         if !payload.is_empty() {
             payloads.push(payload);
@@ -439,7 +440,7 @@ impl Database {
         }
         let client = self.lease()?;
         wait(client.execute("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", &[&CHANNEL, &payloads]))
-            .context("cannot tell the other servers of stored changes")?;
+            .context("cannot tell the other servers")?;
         Ok(())
     }
 
@@ -497,11 +498,11 @@ async fn listen_once(url: &str, heard: &(impl Fn(Heard) -> bool + Sync)) -> anyh
     loop {
         match std::future::poll_fn(|context| connection.poll_message(context)).await {
             Some(Ok(tokio_postgres::AsyncMessage::Notification(notification))) => {
-                let Some(stored) = read_payload(notification.payload()) else {
-                    tracing::warn!(payload = notification.payload(), "a notification of stored changes that does not read; ignored");
+                let Some(said) = read_payload(notification.payload()) else {
+                    tracing::warn!(payload = notification.payload(), "a notification from another server that does not read; ignored");
                     continue;
                 };
-                if !heard(stored) {
+                if !heard(said) {
                     return Ok(Stop::Done);
                 }
             }
@@ -515,13 +516,14 @@ async fn listen_once(url: &str, heard: &(impl Fn(Heard) -> bool + Sync)) -> anyh
     }
 }
 
-/// `v1 <node> <document>,<document>…`
+/// `v1 <node> <kind> <item>,<item>…`
 fn read_payload(payload: &str) -> Option<Heard> {
-    let mut parts = payload.splitn(3, ' ');
+    let mut parts = payload.splitn(4, ' ');
     (parts.next()? == "v1").then_some(())?;
     let node = parts.next()?.to_owned();
-    let documents = parts.next()?.split(',').map(str::to_owned).collect();
-    Some(Heard::Stored { node, documents })
+    let kind = parts.next()?.to_owned();
+    let items = parts.next()?.split(',').map(str::to_owned).collect();
+    Some(Heard::Said { node, kind, items })
 }
 
 /// What a transaction that stopped does next.

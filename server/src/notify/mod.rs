@@ -92,6 +92,41 @@ pub struct Outbox {
     /// Set when the server shuts down: the task ends after the database work in hand,
     /// leaving a send under way (it is retried at the next start).
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// When servers share the database, the one delivering holds this (`None`: this
+    /// server is the only one).
+    lease: Option<Arc<Lease>>,
+}
+
+/// Of the servers sharing a database, one delivers notices and looks for overdue orders
+/// at a time — else a notice would go out once per server. The lease (`meta`'s
+/// `outbox_lease`: its holder and until when) is renewed at every tick; once it lapses
+/// (its holder stopped or lost the database), another server takes it.
+struct Lease {
+    meta: kv::Tree,
+    holder: [u8; 8],
+}
+
+const LEASE_KEY: &str = "outbox_lease";
+/// How long a lease lasts unless renewed: a few ticks.
+const LEASE_MILLIS: i64 = 10_000;
+
+impl Lease {
+    /// Whether this server holds the lease now, taking or renewing it. Blocking.
+    fn hold(&self, now: Timestamp) -> anyhow::Result<bool> {
+        let now = now.as_millis();
+        let current = self.meta.get(LEASE_KEY)?;
+        let free = match current.as_deref().and_then(|value| <[u8; 16]>::try_from(value).ok()) {
+            Some(held) => held[..8] == self.holder || i64::from_be_bytes(held[8..].try_into().expect("8 bytes")) < now,
+            None => true,
+        };
+        if !free {
+            return Ok(false);
+        }
+        let mut renewed = [0u8; 16];
+        renewed[..8].copy_from_slice(&self.holder);
+        renewed[8..].copy_from_slice(&(now + LEASE_MILLIS).to_be_bytes());
+        Ok(self.meta.compare_and_swap(LEASE_KEY, current.as_deref(), Some(renewed))?.is_ok())
+    }
 }
 
 fn notice_key(id: &str) -> Vec<u8> {
@@ -117,6 +152,16 @@ impl Outbox {
             documents: DocumentStore::open(storage)?,
             wake: Arc::new(Notify::new()),
             stop: Arc::new(tokio::sync::watch::Sender::new(false)),
+            lease: match storage.is_shared() {
+                true => Some(Arc::new(Lease {
+                    meta: storage.tree(trees::META)?,
+                    holder: {
+                        use password_hash::rand_core::{OsRng, RngCore as _};
+                        OsRng.next_u64().to_be_bytes()
+                    },
+                })),
+                false => None,
+            },
         })
     }
 
@@ -500,6 +545,18 @@ impl Outbox {
                     _ = tokio::time::timeout(DELIVERY_TICK, outbox.wake.notified()) => {}
                     _ = stop.wait_for(|stopping| *stopping) => break,
                 }
+                if let Some(lease) = outbox.lease.clone() {
+                    match tokio::task::spawn_blocking(move || lease.hold(crate::auth::now())).await {
+                        Ok(Ok(true)) => {}
+                        // Another server delivers.
+                        Ok(Ok(false)) => continue,
+                        Ok(Err(error)) => {
+                            tracing::warn!(error = format!("{error:#}"), "cannot take the lease on delivering notices");
+                            continue;
+                        }
+                        Err(_) => continue,
+                    }
+                }
                 if overdue_looked_at.is_none_or(|at| at.elapsed() >= OVERDUE_EVERY) {
                     overdue_looked_at = Some(std::time::Instant::now());
                     let (looking, projections, offset) = (outbox.clone(), projections.clone(), senders.utc_offset_minutes);
@@ -779,6 +836,23 @@ mod tests {
     use super::*;
 
     const HOUR: i64 = 60 * 60 * 1000;
+
+    /// Of servers sharing a database, one holds the lease on delivering at a time and
+    /// renews it; once it stops renewing, another takes it after it lapses.
+    #[test]
+    fn one_server_at_a_time_holds_the_lease_on_delivering() {
+        let data = tempfile::tempdir().unwrap();
+        let storage = Storage::open(data.path()).unwrap();
+        let lease = |holder: u8| Lease { meta: storage.tree(trees::META).unwrap(), holder: [holder; 8] };
+        let (first, second) = (lease(1), lease(2));
+        let at = |millis: i64| Timestamp::from_millis(1_800_000_000_000 + millis);
+        assert!(first.hold(at(0)).unwrap());
+        assert!(!second.hold(at(1)).unwrap(), "held by the first");
+        assert!(first.hold(at(LEASE_MILLIS - 1)).unwrap(), "renewed");
+        assert!(!second.hold(at(LEASE_MILLIS + 1)).unwrap(), "the renewal holds it longer");
+        assert!(second.hold(at(2 * LEASE_MILLIS)).unwrap(), "lapsed: the second takes it");
+        assert!(!first.hold(at(2 * LEASE_MILLIS + 1)).unwrap());
+    }
 
     fn edit(user: &str, at: i64) -> Edit {
         Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at))
