@@ -2,7 +2,10 @@
 //! random number generator, frames delayed and connections dropped at random, storage
 //! that is slow to confirm writes. Many random schedules; each must end with every
 //! replica identical, every edit present, and everything a client saw acknowledged
-//! already durable.
+//! already durable. With several servers sharing one store (as nodes share PostgreSQL),
+//! a phone reaches a random one at each connection, servers hear of each other's stored
+//! changes late or not at all (then they look again, as after a listener reconnects), and
+//! compact what they hold — removing only the chunks their copy is known to hold.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -38,7 +41,8 @@ impl Random {
 }
 
 enum Destination {
-    Server(ConnectionId),
+    /// A server (by index) and the connection there.
+    Server(usize, ConnectionId),
     Client(usize),
 }
 
@@ -52,21 +56,44 @@ struct Packet {
 
 struct Phone {
     client: Client,
-    connection: Option<ConnectionId>,
+    /// The connection and the server it reached.
+    connection: Option<(ConnectionId, usize)>,
     /// Off the network (a basement) until this time.
     offline_until: i64,
+}
+
+/// What one server keeps beside its role: the chunks of the shared store its copies are
+/// known to hold (indices into [`World::durable`]), its writes in order, and the
+/// documents to look at again once loaded.
+#[derive(Default)]
+struct Node {
+    known: BTreeMap<DocumentId, BTreeSet<usize>>,
+    /// Persists written but not yet confirmed: (confirm at, document, chunk, token).
+    writing: VecDeque<(i64, DocumentId, Vec<u8>, PersistToken)>,
+    refetch: BTreeSet<DocumentId>,
+}
+
+/// A message between servers: `document` was stored elsewhere (`None`: listening again,
+/// look at everything held).
+struct Notice {
+    deliver_at: i64,
+    server: usize,
+    document: Option<DocumentId>,
 }
 
 struct World {
     random: Random,
     now: i64,
-    server: Server,
+    servers: Vec<Server>,
+    nodes: Vec<Node>,
     phones: Vec<Phone>,
     packets: Vec<Packet>,
-    /// Durable storage: chunks per document, only what the server was told is durable.
-    durable: BTreeMap<DocumentId, Vec<Vec<u8>>>,
-    /// Persists written but not yet confirmed: (confirm at, document, chunk, token).
-    writing: VecDeque<(i64, DocumentId, Vec<u8>, PersistToken)>,
+    notices: Vec<Notice>,
+    /// The shared durable store: chunks per document, only what a server was told is
+    /// durable; a chunk a compaction removed is `None`.
+    durable: BTreeMap<DocumentId, Vec<Option<Vec<u8>>>>,
+    /// Whether servers compact documents they hold, and drop notices now and then.
+    turbulent: bool,
     next_connection: u64,
     /// The time each connection's last frame arrives, to keep them in order.
     last_delivery: BTreeMap<(u64, bool), i64>,
@@ -77,14 +104,61 @@ impl World {
     fn durable_doc(&self, document: &DocumentId) -> Option<AutoCommit> {
         let chunks = self.durable.get(document)?;
         let mut doc = AutoCommit::new();
-        for chunk in chunks {
+        for chunk in chunks.iter().flatten() {
             doc.load_incremental(chunk).unwrap();
         }
         Some(doc)
     }
 
+    /// The stored chunks of `document` server `index` does not know, as (index, chunk).
+    fn unknown(&self, server: usize, document: &DocumentId) -> Vec<(usize, Vec<u8>)> {
+        let known = self.nodes[server].known.get(document);
+        self.durable
+            .get(document)
+            .into_iter()
+            .flat_map(|chunks| chunks.iter().enumerate())
+            .filter_map(|(index, chunk)| Some((index, chunk.clone()?)))
+            .filter(|(index, _)| known.is_none_or(|known| !known.contains(index)))
+            .collect()
+    }
+
+    /// Server `index` looks at what others stored of `document`, if it holds it.
+    fn look(&mut self, server: usize, document: DocumentId) {
+        if self.servers[server].document(&document).is_none() {
+            if self.servers[server].is_loading(&document) {
+                self.nodes[server].refetch.insert(document);
+            }
+            return;
+        }
+        let unknown = self.unknown(server, &document);
+        if unknown.is_empty() {
+            return;
+        }
+        let chunks: Vec<Vec<u8>> = unknown.iter().map(|(_, chunk)| chunk.clone()).collect();
+        if self.servers[server].handle_stored_elsewhere(document, &chunks) {
+            self.nodes[server].known.entry(document).or_default().extend(unknown.iter().map(|(index, _)| *index));
+        }
+        self.trace.push(format!("t={} server {server} took {} chunks stored elsewhere", self.now, chunks.len()));
+    }
+
+    /// Server `index` compacts `document`: one snapshot of its copy in place of the chunks
+    /// it knows it holds, others' left.
+    fn compact(&mut self, server: usize, document: DocumentId) {
+        let Some(doc) = self.servers[server].document(&document) else { return };
+        let snapshot = doc.clone().save();
+        let known = std::mem::take(self.nodes[server].known.entry(document).or_default());
+        let chunks = self.durable.entry(document).or_default();
+        for index in &known {
+            chunks[*index] = None;
+        }
+        chunks.push(Some(snapshot));
+        let snapshot_index = chunks.len() - 1;
+        self.nodes[server].known.entry(document).or_default().insert(snapshot_index);
+        self.trace.push(format!("t={} server {server} compacted {} chunks", self.now, known.len()));
+    }
+
     fn send(&mut self, connection: ConnectionId, destination: Destination, frame: Vec<u8>) {
-        let to_server = matches!(destination, Destination::Server(_));
+        let to_server = matches!(destination, Destination::Server(..));
         let earliest = self.last_delivery.get(&(connection.0, to_server)).copied().unwrap_or(self.now);
         let deliver_at = earliest.max(self.now) + 1 + self.random.below(40) as i64;
         self.last_delivery.insert((connection.0, to_server), deliver_at);
@@ -92,8 +166,8 @@ impl World {
     }
 
     fn disconnect(&mut self, phone: usize) {
-        if let Some(connection) = self.phones[phone].connection.take() {
-            self.server.handle_disconnected(connection);
+        if let Some((connection, server)) = self.phones[phone].connection.take() {
+            self.servers[server].handle_disconnected(connection);
             self.packets.retain(|packet| packet.connection != connection);
             let random = self.random.next();
             self.phones[phone].client.handle_disconnected(Timestamp::from_millis(self.now), random);
@@ -104,32 +178,43 @@ impl World {
     fn settle(&mut self) {
         loop {
             let mut progressed = false;
-            while let Some(effect) = self.server.poll_effect() {
-                progressed = true;
-                match effect {
-                    Effect::Send { connection, frame } => {
-                        if let Some(phone) = self.phones.iter().position(|phone| phone.connection == Some(connection)) {
-                            self.send(connection, Destination::Client(phone), frame);
+            for server in 0..self.servers.len() {
+                while let Some(effect) = self.servers[server].poll_effect() {
+                    progressed = true;
+                    match effect {
+                        Effect::Send { connection, frame } => {
+                            if let Some(phone) = self.phones.iter().position(|phone| phone.connection == Some((connection, server))) {
+                                self.send(connection, Destination::Client(phone), frame);
+                            }
                         }
-                    }
-                    Effect::Close { connection, .. } => {
-                        if let Some(phone) = self.phones.iter().position(|phone| phone.connection == Some(connection)) {
-                            self.disconnect(phone);
+                        Effect::Close { connection, .. } => {
+                            if let Some(phone) = self.phones.iter().position(|phone| phone.connection == Some((connection, server))) {
+                                self.disconnect(phone);
+                            }
                         }
+                        Effect::Load { document } => {
+                            let stored = self.durable_doc(&document);
+                            let known = self
+                                .durable
+                                .get(&document)
+                                .map(|chunks| (0..chunks.len()).filter(|index| chunks[*index].is_some()).collect());
+                            self.nodes[server].known.insert(document, known.unwrap_or_default());
+                            self.servers[server].handle_loaded(document, stored);
+                            if self.nodes[server].refetch.remove(&document) {
+                                self.look(server, document);
+                            }
+                        }
+                        Effect::Authorize(request) => self.servers[server].handle_decision(request.ticket, Decision::Allow),
+                        Effect::Persist { document, chunk, token } => {
+                            // Each server's storage confirms in the order it was asked to write.
+                            let writing = &self.nodes[server].writing;
+                            let earliest = writing.back().map_or(self.now, |write| write.0);
+                            let confirm_at = earliest.max(self.now) + self.random.below(30) as i64;
+                            self.nodes[server].writing.push_back((confirm_at, document, chunk, token));
+                        }
+                        // The host makes no changes of its own here.
+                        Effect::Changed { .. } => {}
                     }
-                    Effect::Load { document } => {
-                        let stored = self.durable_doc(&document);
-                        self.server.handle_loaded(document, stored);
-                    }
-                    Effect::Authorize(request) => self.server.handle_decision(request.ticket, Decision::Allow),
-                    Effect::Persist { document, chunk, token } => {
-                        // Storage confirms in the order it was asked to write.
-                        let earliest = self.writing.back().map_or(self.now, |write| write.0);
-                        let confirm_at = earliest.max(self.now) + self.random.below(30) as i64;
-                        self.writing.push_back((confirm_at, document, chunk, token));
-                    }
-                    // The host makes no changes of its own here.
-                    Effect::Changed { .. } => {}
                 }
             }
             for index in 0..self.phones.len() {
@@ -140,8 +225,10 @@ impl World {
                             if self.now >= self.phones[index].offline_until {
                                 self.next_connection += 1;
                                 let connection = ConnectionId(self.next_connection);
-                                self.phones[index].connection = Some(connection);
-                                self.server.handle_connected(connection);
+                                // A load balancer sends each connection to any server.
+                                let server = self.random.below(self.servers.len() as u64) as usize;
+                                self.phones[index].connection = Some((connection, server));
+                                self.servers[server].handle_connected(connection);
                                 self.phones[index].client.handle_connected(Timestamp::from_millis(self.now));
                             } else {
                                 let random = self.random.next();
@@ -162,7 +249,9 @@ impl World {
                 while let Some(transmit) = self.phones[index].client.poll_transmit() {
                     progressed = true;
                     match (transmit, self.phones[index].connection) {
-                        (Transmit::Frame(frame), Some(connection)) => self.send(connection, Destination::Server(connection), frame),
+                        (Transmit::Frame(frame), Some((connection, server))) => {
+                            self.send(connection, Destination::Server(server, connection), frame);
+                        }
                         (Transmit::Close, Some(_)) => self.disconnect(index),
                         _ => {}
                     }
@@ -178,7 +267,8 @@ impl World {
     fn step(&mut self) -> bool {
         self.settle();
         let next_packet = self.packets.iter().map(|packet| packet.deliver_at).min();
-        let next_write = self.writing.front().map(|write| write.0);
+        let next_write = self.nodes.iter().filter_map(|node| node.writing.front().map(|write| write.0)).min();
+        let next_notice = self.notices.iter().map(|notice| notice.deliver_at).min();
         let next_wakeup = self
             .phones
             .iter()
@@ -186,7 +276,7 @@ impl World {
             .filter_map(|phone| phone.client.next_wakeup())
             .map(|at| at.as_millis().max(self.now))
             .min();
-        let Some(next) = [next_packet, next_write, next_wakeup].into_iter().flatten().min() else { return false };
+        let Some(next) = [next_packet, next_write, next_notice, next_wakeup].into_iter().flatten().min() else { return false };
         self.now = self.now.max(next);
         if let Some(index) = self.packets.iter().position(|packet| packet.deliver_at <= self.now) {
             let packet = self.packets.remove(index);
@@ -203,20 +293,46 @@ impl World {
                 Err(error) => error.to_string(),
             };
             let direction = match packet.destination {
-                Destination::Server(_) => "->server",
-                Destination::Client(_) => "->phone",
+                Destination::Server(server, _) => format!("->server {server}"),
+                Destination::Client(_) => "->phone".to_owned(),
             };
             self.trace.push(format!("t={} conn={} {direction} {summary}", self.now, packet.connection.0));
             match packet.destination {
-                Destination::Server(connection) => self.server.handle_frame(connection, &packet.frame),
+                Destination::Server(server, connection) => self.servers[server].handle_frame(connection, &packet.frame),
                 Destination::Client(phone) => self.phones[phone].client.handle_frame(Timestamp::from_millis(self.now), &packet.frame),
             }
-        } else if self.writing.front().is_some_and(|write| write.0 <= self.now) {
-            // Storage confirms in order.
-            let (_, document, chunk, token) = self.writing.pop_front().unwrap();
-            self.durable.entry(document).or_default().push(chunk);
-            self.trace.push(format!("t={} persisted {token:?}", self.now));
-            self.server.handle_persisted(document, token);
+        } else if let Some(server) = self.nodes.iter().position(|node| node.writing.front().is_some_and(|write| write.0 <= self.now)) {
+            // Each server's storage confirms in order.
+            let (_, document, chunk, token) = self.nodes[server].writing.pop_front().unwrap();
+            let chunks = self.durable.entry(document).or_default();
+            chunks.push(Some(chunk));
+            let index = chunks.len() - 1;
+            self.nodes[server].known.entry(document).or_default().insert(index);
+            self.trace.push(format!("t={} server {server} persisted {token:?}", self.now));
+            self.servers[server].handle_persisted(document, token);
+            // The others hear of it a while later; when turbulent, one may miss it and look
+            // again at everything it holds later (its listener reconnected).
+            for other in (0..self.servers.len()).filter(|other| *other != server) {
+                let deliver_at = self.now + 1 + self.random.below(60) as i64;
+                let missed = self.turbulent && self.random.chance(20);
+                let document = (!missed).then_some(document);
+                let deliver_at = if missed { deliver_at + self.random.below(300) as i64 } else { deliver_at };
+                self.notices.push(Notice { deliver_at, server: other, document });
+            }
+            if self.turbulent && self.random.chance(30) {
+                self.compact(server, document);
+            }
+        } else if let Some(index) = self.notices.iter().position(|notice| notice.deliver_at <= self.now) {
+            let notice = self.notices.remove(index);
+            match notice.document {
+                Some(document) => self.look(notice.server, document),
+                None => {
+                    self.trace.push(format!("t={} server {} listens again", self.now, notice.server));
+                    for document in self.servers[notice.server].documents_in_memory() {
+                        self.look(notice.server, document);
+                    }
+                }
+            }
         } else {
             for phone in &mut self.phones {
                 if phone.connection.is_none() {
@@ -236,7 +352,7 @@ fn heads(doc: &AutoCommit) -> Vec<ChangeHash> {
     heads
 }
 
-fn run(seed: u64, steps: usize) {
+fn run(seed: u64, steps: usize, servers: usize) {
     let mut random = Random(seed | 1);
     let document = DocumentId::from_random(random.next().to_le_bytes().repeat(2).try_into().unwrap());
     let edit = |user: &str, at: i64| Edit::new(Username::parse(user).unwrap(), Timestamp::from_millis(at));
@@ -261,20 +377,26 @@ fn run(seed: u64, steps: usize) {
             Phone { client, connection: None, offline_until: 0 }
         })
         .collect();
-    let server = Server::new(ServerConfig {
-        peer_id: PeerId("server".into()),
-        storage_id: Some("server-storage".into()),
-        max_frame: 1 << 20,
-        max_documents_in_flight: 64,
-    });
+    let servers = (0..servers)
+        .map(|index| {
+            Server::new(ServerConfig {
+                peer_id: PeerId(format!("server-{index}")),
+                storage_id: Some("server-storage".into()),
+                max_frame: 1 << 20,
+                max_documents_in_flight: 64,
+            })
+        })
+        .collect::<Vec<_>>();
     let mut world = World {
         random,
         now: 0,
-        server,
+        turbulent: servers.len() > 1,
+        nodes: servers.iter().map(|_| Node::default()).collect(),
+        servers,
         phones,
         packets: Vec::new(),
+        notices: Vec::new(),
         durable: BTreeMap::new(),
-        writing: VecDeque::new(),
         next_connection: 0,
         last_delivery: BTreeMap::new(),
         trace: Vec::new(),
@@ -318,20 +440,27 @@ fn run(seed: u64, steps: usize) {
     while world.step() {
         guard += 1;
         assert!(guard < 200_000, "the simulation did not settle");
-        if world.packets.is_empty() && world.writing.is_empty() && world.phones.iter().all(|phone| phone.client.is_online()) {
+        let quiet =
+            |world: &World| world.packets.is_empty() && world.notices.is_empty() && world.nodes.iter().all(|node| node.writing.is_empty());
+        if quiet(&world) && world.phones.iter().all(|phone| phone.client.is_online()) {
             world.settle();
-            if world.packets.is_empty() && world.writing.is_empty() {
+            if quiet(&world) {
                 break;
             }
         }
     }
 
-    let server_doc = world.server.document(&document).expect("the server loaded the document").clone();
     let durable = world.durable_doc(&document).expect("the document reached the disk");
-    assert_eq!(heads(&durable), heads(&server_doc), "the disk lags the server after settling");
+    // Every server holding the document holds what is stored, and some server holds it.
+    let holding: Vec<AutoCommit> = world.servers.iter().filter_map(|server| server.document(&document).cloned()).collect();
+    assert!(!holding.is_empty(), "no server loaded the document");
+    for doc in &holding {
+        assert_eq!(heads(doc), heads(&durable), "a server's copy differs from the disk after settling");
+    }
+    let server_doc = durable.clone();
     for (index, phone) in world.phones.iter().enumerate() {
         let doc = phone.client.document(&document).unwrap();
-        assert_eq!(heads(doc), heads(&server_doc), "phone {index} differs from the server");
+        assert_eq!(heads(doc), heads(&server_doc), "phone {index} differs from the disk");
         assert_eq!(
             phone.client.status(&document),
             Some(SyncStatus::Synced),
@@ -352,13 +481,21 @@ proptest! {
 
     #[test]
     fn three_phones_and_a_server_converge_over_a_flaky_network(seed in any::<u64>()) {
-        run(seed, 80);
+        run(seed, 80, 1);
+    }
+
+    /// Servers sharing one store, each phone connection reaching any of them, servers
+    /// hearing of each other's writes late or missing them, and compacting what they hold.
+    #[test]
+    fn three_phones_and_three_servers_sharing_a_store_converge(seed in any::<u64>()) {
+        run(seed, 80, 3);
     }
 }
 
 #[test]
 fn a_quiet_start_converges_too() {
-    run(1, 5);
+    run(1, 5, 1);
+    run(1, 5, 2);
 }
 
 /// Frames that are almost right: a valid message with some bytes changed, cut or added.
