@@ -525,3 +525,184 @@ async fn sign_in_attempts_are_counted_across_servers() {
     assert_eq!(login(&second, "demo").await, 429, "the other server holds the account at this address too");
     assert_eq!(login(&first, "demo").await, 429);
 }
+
+/// Two servers compacting the same document while a third takes changes to it from yet
+/// another phone, and while changes are stored that no server hears of: every change any
+/// phone was told is kept, and every change stored, is in the store afterwards, and a
+/// fresh phone gets them all.
+#[tokio::test]
+async fn two_servers_compacting_one_document_while_a_third_writes_lose_nothing() {
+    use server::documents::COMPACT_AFTER;
+
+    let (_postgres, url, dist) = cluster("compaction").await;
+    let servers = [
+        TestServer::start_on_postgres(&url, dist.path()).await,
+        TestServer::start_on_postgres(&url, dist.path()).await,
+        TestServer::start_on_postgres(&url, dist.path()).await,
+    ];
+    let document = DocumentId::from_random(*b"compacted-twice!");
+    let mut first = phone("first");
+    first.add_document(document, order_by("dorm", "plant2", "compacted on two servers"));
+    let on = |index: usize| servers[index].sync_url("dorm");
+    sync_until(&mut first, &on(0), PATIENCE, |client| client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced))
+        .await
+        .unwrap();
+    let mut second = phone("second");
+    second.request_document(document);
+    sync_until(&mut second, &on(1), PATIENCE, |client| client.document(&document).is_some_and(is_order)).await.unwrap();
+    let mut third = phone("third");
+    third.request_document(document);
+    sync_until(&mut third, &on(2), PATIENCE, |client| client.document(&document).is_some_and(is_order)).await.unwrap();
+
+    // Each phone comments step by step through its own server, all at once: the first two
+    // servers each gather past COMPACT_AFTER chunks of the document and compact it.
+    let steps = COMPACT_AFTER + 6;
+    let push = |mut client: shared::protocol::client::Client, url: String, name: &'static str, steps: usize| async move {
+        let mut acknowledged = Vec::new();
+        for step in 0..steps {
+            comment(client.document_mut(&document).unwrap(), "dorm", &format!("{name}-{step}"), name);
+            client.handle_local_change(&document);
+            sync_until(&mut client, &url, PATIENCE, |client| {
+                client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced)
+            })
+            .await
+            .unwrap();
+            acknowledged.extend(client.document(&document).unwrap().clone().get_heads());
+        }
+        acknowledged
+    };
+    // And a writer whose news never reaches the others (a node whose notifications were
+    // lost): its chunks are in no server's copy, so only the rule that a compaction removes
+    // what its copy is known to hold keeps them.
+    let unannounced = async {
+        let mut written = Vec::new();
+        for step in 0..20 {
+            let store = servers[2].state.documents.clone();
+            let written_now = tokio::task::spawn_blocking(move || {
+                let mut doc = store.load(&document).unwrap().unwrap().with_actor(automerge::ActorId::random());
+                let before = doc.get_heads();
+                comment(&mut doc, "dorm", &format!("unannounced-{step}"), "never announced");
+                store.append(&document, &doc.save_after(&before)).unwrap();
+                doc.get_heads()
+            })
+            .await
+            .unwrap();
+            written.extend(written_now);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        written
+    };
+    let (from_first, from_second, from_third, from_elsewhere) = tokio::join!(
+        push(first, on(0), "first", steps),
+        push(second, on(1), "second", steps),
+        push(third, on(2), "third", 20),
+        unannounced
+    );
+    let mut stored = servers[2].state.documents.load(&document).unwrap().unwrap();
+    for head in from_first.iter().chain(&from_second).chain(&from_third).chain(&from_elsewhere) {
+        assert!(stored.get_change_by_hash(head).is_some(), "a change told as kept is missing from the store");
+    }
+    let chunks = servers[0].state.documents.chunk_count(&document).unwrap();
+    assert!(chunks < 2 * steps + 20, "the document was compacted ({chunks} chunks)");
+    let mut fresh = phone("fresh");
+    fresh.request_document(document);
+    sync_until(&mut fresh, &on(1), PATIENCE, |client| {
+        client.document(&document).filter(|doc| is_order(doc)).is_some_and(|doc| {
+            let comments = comments(doc);
+            (0..steps).all(|step| comments.contains_key(&format!("first-{step}")) && comments.contains_key(&format!("second-{step}")))
+                && (0..20)
+                    .all(|step| comments.contains_key(&format!("third-{step}")) && comments.contains_key(&format!("unannounced-{step}")))
+        })
+    })
+    .await
+    .unwrap();
+}
+
+/// A node killed outright (SIGKILL) while phones push through it and through another:
+/// every change either node acknowledged is in the database afterwards, and the node left
+/// serves what the killed one took.
+#[tokio::test]
+async fn a_node_killed_mid_load_loses_nothing_it_acknowledged() {
+    use crate::server_process::ServerProcess;
+    use std::sync::{Arc, Mutex};
+
+    let (_postgres, url, _dist) = cluster("killed").await;
+    let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [("HOUQIN_DATABASE_URL", url.as_str())];
+    let killed = ServerProcess::start_with_env(first_data.path(), &["--demo"], &env);
+    let survivor = ServerProcess::start_with_env(second_data.path(), &[], &env);
+    let token = {
+        let response = crate::support::http_client()
+            .post(format!("{}api/login", survivor.url))
+            .json(&serde_json::json!({ "username": "inspector", "password": "demo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "signed in on the second node with the demo data the first seeded");
+        response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    };
+    let sync_url = |base: &str| format!("{}sync?token={token}", base.replacen("http://", "ws://", 1));
+    type Acknowledged = Vec<(DocumentId, Vec<automerge::ChangeHash>)>;
+    let acknowledged: Arc<Mutex<Acknowledged>> = Arc::default();
+    let pusher = |url: String, tag: u8| {
+        let acknowledged = acknowledged.clone();
+        tokio::spawn(async move {
+            let mut client = phone(&format!("pusher-{tag}"));
+            for n in 0..u16::MAX {
+                let [high, low] = n.to_be_bytes();
+                let document = DocumentId::from_random([0x6b, tag, high, low, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+                client.add_document(document, order_by("inspector", "hq", &format!("{tag} {n}")));
+                let synced = sync_until(&mut client, &url, Duration::from_secs(5), |client| {
+                    client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced)
+                })
+                .await;
+                if synced.is_err() {
+                    return n;
+                }
+                acknowledged.lock().unwrap().push((document, client.document(&document).unwrap().clone().get_heads()));
+                if tag == 2 && n >= 60 {
+                    return n;
+                }
+            }
+            u16::MAX
+        })
+    };
+    let (through_killed, through_survivor) = (pusher(sync_url(&killed.url), 1), pusher(sync_url(&survivor.url), 2));
+    crate::support::wait_for("both nodes to acknowledge orders", PATIENCE, || async {
+        let acknowledged = acknowledged.lock().unwrap();
+        (acknowledged.iter().filter(|(document, _)| document.as_bytes()[1] == 1).count() >= 20
+            && acknowledged.iter().filter(|(document, _)| document.as_bytes()[1] == 2).count() >= 20)
+            .then_some(())
+    })
+    .await;
+    tokio::task::spawn_blocking(move || killed.kill_hard()).await.unwrap();
+    through_killed.await.unwrap();
+    through_survivor.await.unwrap();
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let local = tempfile::tempdir().unwrap();
+    let storage = tokio::task::spawn_blocking({
+        let url = url.clone();
+        let local = local.path().to_owned();
+        move || Storage::open_postgres(&url, &local).unwrap()
+    })
+    .await
+    .unwrap();
+    let documents = server::documents::DocumentStore::open(&storage).unwrap();
+    for (document, heads) in &acknowledged {
+        let stored = documents.load(document).unwrap().unwrap_or_else(|| panic!("{document} was acknowledged and is gone"));
+        assert_eq!(&stored.clone().get_heads(), heads, "{document} as acknowledged");
+    }
+    // The node left serves what the killed one took.
+    let taken_by_killed: Vec<DocumentId> =
+        acknowledged.iter().map(|(document, _)| *document).filter(|document| document.as_bytes()[1] == 1).take(5).collect();
+    let mut fresh = phone("fresh");
+    for document in &taken_by_killed {
+        fresh.request_document(*document);
+    }
+    sync_until(&mut fresh, &sync_url(&survivor.url), PATIENCE, |client| {
+        taken_by_killed.iter().all(|document| client.document(document).is_some_and(is_order))
+    })
+    .await
+    .unwrap();
+}

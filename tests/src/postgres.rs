@@ -100,6 +100,12 @@ impl Postgres {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
+    /// The process id of the cluster's postmaster (its backends are its children).
+    pub fn postmaster_pid(&self) -> anyhow::Result<u32> {
+        let pid = std::fs::read_to_string(self.data().join("postmaster.pid")).context("cannot read postmaster.pid")?;
+        pid.lines().next().context("an empty postmaster.pid")?.trim().parse().context("postmaster.pid names no process")
+    }
+
     fn database_url(&self, database: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)
     }

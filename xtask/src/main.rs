@@ -158,6 +158,7 @@ fn bench(args: &[OsString]) -> anyhow::Result<()> {
 fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
     let root = workspace_root();
     install::npm_packages(&root.join("tests").join("js"))?;
+    let postgres = install::postgres()?;
     run_command(cargo().current_dir(&root).args(["build", "--release", "--package", "server", "--bin", "houqin-server"]))?;
     run_command(cargo().current_dir(&root).args([
         "build",
@@ -178,6 +179,7 @@ fn bench_sync(args: &[OsString]) -> anyhow::Result<()> {
         .arg(release.join("examples").join("samod_server"))
         .arg("--js")
         .arg(root.join("tests").join("js"))
+        .env("HOUQIN_PG_BINDIR", &postgres)
         .args(args);
     run_command(&mut bench)
 }

@@ -4,7 +4,7 @@
 //! many stored documents. Prints Markdown tables for BENCHMARKS.md.
 //!
 //! usage: bench --houqin <houqin-server> --samod <samod_server> --js <tests/js>
-//!              [--only load|push|capacity]… [--server houqin|houqin-anonymous|js|samod]…
+//!              [--only load|push|capacity|cluster]… [--server houqin|houqin-anonymous|js|samod]…
 //!              [--phones N] [--documents N] [--stored N]
 //!              [--trickle-rate PER_SECOND] [--trickle-seconds S] [--patience S]
 //!
@@ -12,8 +12,13 @@
 //!   fetch, offline edits with reconnect-all, and a trickle of edits;
 //! - `push`: one client pushes N finished inspections, then a fresh client fetches them;
 //! - `capacity`: Houqin's server filled with `--stored` documents (through sync), then
-//!   restarted and put through the load generator's phases: memory and disk.
+//!   restarted and put through the load generator's phases: memory and disk;
+//! - `cluster`: Houqin's server as one node on sled, one on PostgreSQL, and two nodes on
+//!   PostgreSQL (changes crossing between them; behind a round-robin proxy), through the
+//!   load generator's phases: CPU per change, the nodes' and PostgreSQL's
+//!   (`$HOUQIN_PG_BINDIR`'s programs, a cluster of the run's own).
 
+mod cluster;
 mod servers;
 
 use std::collections::HashMap;
@@ -43,6 +48,7 @@ enum Part {
     Load,
     Push,
     Capacity,
+    Cluster,
 }
 
 struct Options {
@@ -85,7 +91,8 @@ fn options() -> anyhow::Result<Options> {
                 "load" => Part::Load,
                 "push" => Part::Push,
                 "capacity" => Part::Capacity,
-                other => bail!("--only takes load, push or capacity, not {other:?}"),
+                "cluster" => Part::Cluster,
+                other => bail!("--only takes load, push, capacity or cluster, not {other:?}"),
             }),
             other => bail!("unknown flag {other}"),
         }
@@ -95,7 +102,7 @@ fn options() -> anyhow::Result<Options> {
         "--phones, --documents and --trickle-rate must be above zero"
     );
     if parts.is_empty() {
-        parts = vec![Part::Load, Part::Push, Part::Capacity];
+        parts = vec![Part::Load, Part::Push, Part::Capacity, Part::Cluster];
     }
     if servers.is_empty() {
         servers = Kind::ALL.to_vec();
@@ -169,6 +176,9 @@ async fn main() -> anyhow::Result<()> {
     if options.parts.contains(&Part::Capacity) {
         eprintln!("capacity: {} stored documents …", options.stored);
         capacity(&options, &scratch.path().join("capacity")).await.context("the capacity run")?;
+    }
+    if options.parts.contains(&Part::Cluster) {
+        cluster::cluster(&options, &scratch.path().join("cluster")).await.context("the cluster run")?;
     }
     Ok(())
 }

@@ -91,6 +91,11 @@ pub fn set_up_houqin(programs: &Programs, data: &Path, people: usize) -> anyhow:
 impl Server {
     /// Starts a server of `kind` on the storage in `data` and waits until it listens.
     pub fn start(programs: &Programs, kind: Kind, data: &Path) -> anyhow::Result<Server> {
+        Server::start_with_env(programs, kind, data, &[])
+    }
+
+    /// [`Server::start`] with `env` in its environment (`HOUQIN_DATABASE_URL`, say).
+    pub fn start_with_env(programs: &Programs, kind: Kind, data: &Path, env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let mut command = match kind {
             Kind::Houqin | Kind::HouqinAnonymous => {
                 let mut command = Command::new(&programs.houqin);
@@ -116,6 +121,7 @@ impl Server {
                 command
             }
         };
+        command.envs(env.iter().copied());
         let started = Instant::now();
         let mut child = command
             .stdin(Stdio::piped())
@@ -235,10 +241,32 @@ pub fn ticks_per_second() -> anyhow::Result<f64> {
 
 /// User plus system CPU time of process `pid` (`self` for this one) so far, in seconds.
 pub fn cpu_seconds(pid: &str, ticks_per_second: f64) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc (Linux only)")?;
-    let after_name = stat.rsplit_once(')').context("unexpected /proc stat")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let fields = stat_fields(pid)?;
     // Fields 14 and 15 of the file are utime and stime; `fields` starts at field 3.
     let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / ticks_per_second)
+}
+
+/// The fields of `/proc/<pid>/stat` after the process's name (field 3 first).
+fn stat_fields(pid: &str) -> anyhow::Result<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc (Linux only)")?;
+    let after_name = stat.rsplit_once(')').context("unexpected /proc stat")?.1;
+    Ok(after_name.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The CPU time of process `parent` and of its children, living and ended (a PostgreSQL
+/// postmaster and its backends), in seconds.
+pub fn family_cpu_seconds(parent: u32, ticks_per_second: f64) -> anyhow::Result<f64> {
+    let own = stat_fields(&parent.to_string())?;
+    // utime, stime, and cutime, cstime: what its ended children used.
+    let mut ticks: f64 = own[11..15].iter().map(|field| field.parse::<f64>().unwrap_or(0.0)).sum();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|name| name.bytes().all(|byte| byte.is_ascii_digit())) else { continue };
+        let Ok(fields) = stat_fields(pid) else { continue };
+        if fields.get(1).and_then(|ppid| ppid.parse::<u32>().ok()) == Some(parent) {
+            ticks += fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+        }
+    }
     Ok(ticks / ticks_per_second)
 }
