@@ -706,3 +706,45 @@ async fn a_node_killed_mid_load_loses_nothing_it_acknowledged() {
     .await
     .unwrap();
 }
+
+/// A photo uploaded through one node, in an order stored through it, is served by the
+/// other to those who may see it, and to nobody else.
+#[tokio::test]
+async fn a_photo_uploaded_through_one_node_is_served_by_another() {
+    use sha2::{Digest as _, Sha256};
+
+    let (_postgres, url, dist) = cluster("photos").await;
+    let first = TestServer::start_on_postgres(&url, dist.path()).await;
+    let second = TestServer::start_on_postgres(&url, dist.path()).await;
+    let photo: Vec<u8> = [0xff, 0xd8, 0xff, 0xe0].into_iter().chain((0..40_000u32).map(|index| (index * 13 % 251) as u8)).collect();
+    let hash = hex::encode(Sha256::digest(&photo));
+    let uploaded = crate::support::http_client()
+        .put(first.url(&format!("/blobs/{hash}")))
+        .bearer_auth(first.token("inspector"))
+        .header("content-type", "image/jpeg")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let mut order = order_by("inspector", "hq", "photo on one node");
+    let blob = shared::document::BlobRef::new(&hash, photo.len() as u64, "image/jpeg").unwrap();
+    shared::document::work_order::WorkOrder::edit_in(&mut order, |order| {
+        let edit = shared::document::Edit::new(shared::directory::Username::parse("inspector").unwrap(), tests::native_client::now());
+        order.add_comment(&shared::document::EntryId::parse("photo").unwrap(), "", Some(&blob), &edit).unwrap();
+    })
+    .unwrap();
+    let document = DocumentId::from_random(*b"photo-two-nodes!");
+    let mut phone = phone("inspector-phone");
+    phone.add_document(document, order);
+    sync_until(&mut phone, &first.sync_url("inspector"), PATIENCE, |client| {
+        client.status(&document) == Some(shared::protocol::client::SyncStatus::Synced)
+    })
+    .await
+    .unwrap();
+    let path = format!("/blobs/{hash}");
+    let served = crate::support::get(&second, &path, Some(&second.token("manager"))).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), photo.as_slice(), "the other node serves the photo as uploaded");
+    assert_eq!(crate::support::get(&second, &path, Some(&second.token("dorm"))).await.status(), 404, "plant2 only: not theirs");
+}
