@@ -237,7 +237,7 @@ impl DocumentStore {
 
     /// Whether nothing of the document is stored. Blocking (one key read).
     pub fn is_new(&self, document: &DocumentId) -> anyhow::Result<bool> {
-        Ok(self.tree.scan_prefix(document.as_bytes()).next().transpose().context("cannot read a document chunk")?.is_none())
+        Ok(!self.tree.contains_prefix(document.as_bytes()).context("cannot read a document chunk")?)
     }
 
     /// Stores `doc`, a document stored nowhere yet, as one snapshot (not yet flushed):
@@ -373,11 +373,7 @@ impl DocumentStore {
     /// The bytes the document's chunks take, stored. Blocking (a prefix scan of chunks
     /// the page cache holds while the document is in use).
     pub fn stored_bytes(&self, document: &DocumentId) -> anyhow::Result<u64> {
-        let mut bytes = 0;
-        for value in self.tree.scan_prefix(document.as_bytes()).values() {
-            bytes += value.context("cannot read a document chunk")?.len() as u64;
-        }
-        Ok(bytes)
+        self.tree.prefix_bytes(document.as_bytes()).context("cannot read a document chunk")
     }
 
     /// How many chunks (snapshots and incremental) the document has.

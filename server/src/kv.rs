@@ -253,19 +253,34 @@ impl Tree {
         match &self.engine {
             Engine::Sled(tree) => Iter { name: self.name.clone(), entries: Entries::Sled(tree.scan_prefix(prefix)) },
             Engine::Postgres(database) => {
-                // The first key past every key with the prefix: the prefix with its last
-                // byte below 0xff raised by one, shorter by the 0xff bytes after it.
-                let high = match prefix.iter().rposition(|byte| *byte != 0xff) {
-                    Some(at) => {
-                        let mut high = prefix[..=at].to_vec();
-                        high[at] += 1;
-                        Bound::Excluded(high)
-                    }
-                    None => Bound::Unbounded,
-                };
-                let scan = database.scan(&self.name, Bound::Included(prefix.to_vec()), high);
+                let scan = database.scan(&self.name, Bound::Included(prefix.to_vec()), past_prefix(prefix));
                 Iter { name: self.name.clone(), entries: Entries::Postgres(scan) }
             }
+        }
+    }
+
+    /// Whether any key starts with `prefix`.
+    pub fn contains_prefix(&self, prefix: impl AsRef<[u8]>) -> anyhow::Result<bool> {
+        let prefix = prefix.as_ref();
+        match &self.engine {
+            Engine::Sled(tree) => Ok(tree.scan_prefix(prefix).next().transpose().with_context(|| self.failed("read"))?.is_some()),
+            Engine::Postgres(database) => database.any(&self.name, &Bound::Included(prefix.to_vec()), &past_prefix(prefix)),
+        }
+    }
+
+    /// The bytes of the values of the keys starting with `prefix` (PostgreSQL adds them up
+    /// itself).
+    pub fn prefix_bytes(&self, prefix: impl AsRef<[u8]>) -> anyhow::Result<u64> {
+        let prefix = prefix.as_ref();
+        match &self.engine {
+            Engine::Sled(tree) => {
+                let mut bytes = 0;
+                for value in tree.scan_prefix(prefix).values() {
+                    bytes += value.with_context(|| self.failed("read"))?.len() as u64;
+                }
+                Ok(bytes)
+            }
+            Engine::Postgres(database) => Ok(database.measure(&self.name, &Bound::Included(prefix.to_vec()), &past_prefix(prefix))?.1),
         }
     }
 
@@ -304,6 +319,19 @@ impl Tree {
 
     pub fn is_empty(&self) -> bool {
         self.first().is_ok_and(|first| first.is_none())
+    }
+}
+
+/// The first key past every key starting with `prefix`: the prefix with its last byte below
+/// 0xff raised by one, shorter by the 0xff bytes after it (none past a prefix of 0xff only).
+fn past_prefix(prefix: &[u8]) -> Bound<Vec<u8>> {
+    match prefix.iter().rposition(|byte| *byte != 0xff) {
+        Some(at) => {
+            let mut high = prefix[..=at].to_vec();
+            high[at] += 1;
+            Bound::Excluded(high)
+        }
+        None => Bound::Unbounded,
     }
 }
 
@@ -487,6 +515,8 @@ mod tests {
         assert_eq!(tree.first().unwrap().unwrap().0.to_vec(), b"a");
         assert_eq!(tree.last().unwrap().unwrap().0.to_vec(), b"c");
         assert_eq!(tree.len(), 5);
+        assert!(tree.contains_prefix(b"b1").unwrap() && !tree.contains_prefix(b"d").unwrap());
+        assert_eq!(tree.prefix_bytes(b"b").unwrap(), 5, "b, b1 and b2 hold themselves");
     }
 
     /// A compare-and-swap writes only over what it expected, and says what it found.

@@ -58,6 +58,8 @@ fn the_key_spaces_keep_their_contract_in_postgres() {
     assert_eq!(tree.first().unwrap().unwrap().0.to_vec(), b"a");
     assert_eq!(tree.last().unwrap().unwrap().0.to_vec(), b"c\x00");
     assert_eq!(tree.len(), 8);
+    assert!(tree.contains_prefix(b"b\xff").unwrap() && !tree.contains_prefix(b"d").unwrap());
+    assert_eq!(tree.prefix_bytes(b"b").unwrap(), 10, "the five keys under b hold themselves");
     assert_eq!(tree.remove(b"c\x00").unwrap().as_deref(), Some(&b"c\x00"[..]));
     assert!(!tree.contains_key(b"c\x00").unwrap());
 

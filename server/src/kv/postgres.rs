@@ -45,11 +45,29 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The most connections one server opens.
 const CONNECTIONS: usize = 16;
 
+/// `select` over the entries of `tree` between the bounds: the statement and its parameters.
+fn between<'a>(select: &str, tree: &'a &'a str, low: &'a Bound<Vec<u8>>, high: &'a Bound<Vec<u8>>) -> (String, Vec<(Param<'a>, Type)>) {
+    let mut sql = format!("{select} WHERE tree = $1");
+    let mut params: Vec<(Param<'a>, Type)> = vec![(tree, Type::TEXT)];
+    for (bound, inclusive, exclusive) in [(low, ">=", ">"), (high, "<=", "<")] {
+        let (operator, key) = match bound {
+            Bound::Included(key) => (inclusive, key),
+            Bound::Excluded(key) => (exclusive, key),
+            Bound::Unbounded => continue,
+        };
+        params.push((key, Type::BYTEA));
+        sql.push_str(&format!(" AND key {operator} ${}", params.len()));
+    }
+    (sql, params)
+}
+
 /// A query's parameter.
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
-/// Rows a scan reads at a time.
-const PAGE: i64 = 256;
+/// Rows a scan reads first: most scans are a document's few chunks, or read one entry.
+const FIRST_PAGE: i64 = 16;
+/// The most rows a scan reads at a time (each page twice the one before).
+const PAGE: i64 = 1024;
 
 /// A pool of connections to one database; cloning shares it.
 #[derive(Clone)]
@@ -299,29 +317,53 @@ impl Database {
         Ok(count as usize)
     }
 
-    /// Up to [`PAGE`] entries between the bounds, from the low end or (`backwards`) the high.
-    fn page(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>, backwards: bool) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut sql = String::from("SELECT key, value FROM houqin_kv WHERE tree = $1");
-        let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![(&tree, Type::TEXT)];
-        for (bound, inclusive, exclusive) in [(low, ">=", ">"), (high, "<=", "<")] {
-            let (operator, key) = match bound {
-                Bound::Included(key) => (inclusive, key),
-                Bound::Excluded(key) => (exclusive, key),
-                Bound::Unbounded => continue,
-            };
-            params.push((key, Type::BYTEA));
-            sql.push_str(&format!(" AND key {operator} ${}", params.len()));
-        }
+    /// Up to `limit` entries between the bounds, from the low end or (`backwards`) the high.
+    fn page(
+        &self,
+        tree: &str,
+        low: &Bound<Vec<u8>>,
+        high: &Bound<Vec<u8>>,
+        backwards: bool,
+        limit: i64,
+    ) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let (mut sql, params) = between("SELECT key, value FROM houqin_kv", &tree, low, high);
         sql.push_str(if backwards { " ORDER BY key DESC" } else { " ORDER BY key" });
-        sql.push_str(&format!(" LIMIT {PAGE}"));
+        sql.push_str(&format!(" LIMIT {limit}"));
         let client = self.lease()?;
         let rows = wait(client.query_typed(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
+    /// Whether any key lies between the bounds, and the bytes of their values: the
+    /// database adds them up, nothing is sent.
+    pub fn measure(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<(bool, u64)> {
+        let (sql, params) = between("SELECT count(*), coalesce(sum(octet_length(value)), 0)::bigint FROM houqin_kv", &tree, low, high);
+        let client = self.lease()?;
+        let row = wait(client.query_typed_one(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        let (count, bytes): (i64, i64) = (row.get(0), row.get(1));
+        Ok((count > 0, bytes as u64))
+    }
+
+    /// Whether any key lies between the bounds (reads one key at most).
+    pub fn any(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<bool> {
+        let (mut sql, params) = between("SELECT 1 FROM houqin_kv", &tree, low, high);
+        sql.push_str(" LIMIT 1");
+        let client = self.lease()?;
+        Ok(wait(client.query_typed_opt(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?.is_some())
+    }
+
     /// The entries between the bounds, read a page at a time from either end.
     pub fn scan(&self, tree: &str, low: Bound<Vec<u8>>, high: Bound<Vec<u8>>) -> Scan {
-        Scan { database: self.clone(), tree: tree.to_owned(), low, high, front: VecDeque::new(), back: VecDeque::new(), ended: false }
+        Scan {
+            database: self.clone(),
+            tree: tree.to_owned(),
+            low,
+            high,
+            front: VecDeque::new(),
+            back: VecDeque::new(),
+            ended: false,
+            page: FIRST_PAGE,
+        }
     }
 
     /// Runs `work` in one serializable transaction, again from the start when PostgreSQL
@@ -572,12 +614,16 @@ pub struct Scan {
     back: VecDeque<(Vec<u8>, Vec<u8>)>,
     /// Everything between the bounds is in the buffers.
     ended: bool,
+    /// Rows the next page reads.
+    page: i64,
 }
 
 impl Scan {
     fn fill(&mut self, backwards: bool) -> anyhow::Result<()> {
-        let page = self.database.page(&self.tree, &self.low, &self.high, backwards)?;
-        if (page.len() as i64) < PAGE {
+        let limit = self.page;
+        self.page = (self.page * 2).min(PAGE);
+        let page = self.database.page(&self.tree, &self.low, &self.high, backwards, limit)?;
+        if (page.len() as i64) < limit {
             self.ended = true;
         }
         if let Some((last, _)) = page.last() {
