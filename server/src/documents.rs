@@ -45,6 +45,10 @@ const INCREMENTAL: u8 = 1;
 /// asked of the store again): a few megabytes.
 const BINDINGS_CACHED: usize = 50_000;
 
+/// How often [`DocumentStore::chunks_besides`] lists a document's chunks again when one
+/// was compacted away under it.
+const LISTINGS: usize = 3;
+
 /// Incremental chunks a document may gather before it is compacted into one snapshot.
 pub const COMPACT_AFTER: usize = 64;
 
@@ -262,9 +266,27 @@ impl DocumentStore {
 
     /// The document's stored chunks whose keys are not in `known`: what another writer
     /// stored since the copy holding `known` was loaded. Blocking.
+    /// Only the unknown chunks are read: the keys are listed first.
     pub fn chunks_besides(&self, document: &DocumentId, known: &[ChunkKey]) -> anyhow::Result<Vec<(ChunkKey, Vec<u8>)>> {
-        let (keys, chunks) = self.stored_chunks(document)?;
-        Ok(keys.into_iter().zip(chunks).filter(|(key, _)| !known.contains(key)).map(|(key, chunk)| (key, chunk.to_vec())).collect())
+        'listing: for _ in 0..LISTINGS {
+            let mut besides = Vec::new();
+            for stored in self.tree.keys_with_prefix(document.as_bytes()).context("cannot read a document's chunks")? {
+                let key = ChunkKey::read(&stored)?;
+                if known.contains(&key) {
+                    continue;
+                }
+                match self.tree.get(&stored).context("cannot read a document chunk")? {
+                    Some(chunk) => besides.push((key, chunk.to_vec())),
+                    // Compacted away since it was listed, in place of a snapshot the
+                    // listing missed: list again.
+                    None => continue 'listing,
+                }
+            }
+            // Snapshots first: incremental chunks depend on what they cover.
+            besides.sort_by_key(|(key, _)| key.kind);
+            return Ok(besides);
+        }
+        anyhow::bail!("document {document} kept being compacted while its chunks were read")
     }
 
     /// The keys of the document's stored chunks and snapshots, now (others' included:

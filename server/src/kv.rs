@@ -133,7 +133,10 @@ impl Tree {
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> anyhow::Result<bool> {
         match &self.engine {
             Engine::Sled(tree) => tree.contains_key(key).with_context(|| self.failed("read")),
-            Engine::Postgres(_) => Ok(self.get(key)?.is_some()),
+            Engine::Postgres(database) => {
+                let key = key.as_ref().to_vec();
+                database.any(&self.name, &Bound::Included(key.clone()), &Bound::Included(key))
+            }
         }
     }
 
@@ -176,8 +179,8 @@ impl Tree {
         }
     }
 
-    /// Replaces the value of `key` by what `change` makes of it, retrying on a race;
-    /// gives the values before and after.
+    /// Replaces the value of `key` by what `change` makes of it, by compare-and-swap,
+    /// again on a race (as sled's own update does); gives the values before and after.
     fn update<V: AsRef<[u8]>>(
         &self,
         key: &[u8],
@@ -199,30 +202,18 @@ impl Tree {
     pub fn fetch_and_update<V: AsRef<[u8]>>(
         &self,
         key: impl AsRef<[u8]>,
-        mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
+        change: impl FnMut(Option<&[u8]>) -> Option<V>,
     ) -> anyhow::Result<Option<Value>> {
-        match &self.engine {
-            Engine::Sled(tree) => {
-                let updated = tree.fetch_and_update(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
-                Ok(updated.with_context(|| self.failed("write"))?.map(Value))
-            }
-            Engine::Postgres(_) => Ok(self.update(key.as_ref(), change)?.0),
-        }
+        Ok(self.update(key.as_ref(), change)?.0)
     }
 
     /// [`Tree::fetch_and_update`], giving the value after.
     pub fn update_and_fetch<V: AsRef<[u8]>>(
         &self,
         key: impl AsRef<[u8]>,
-        mut change: impl FnMut(Option<&[u8]>) -> Option<V>,
+        change: impl FnMut(Option<&[u8]>) -> Option<V>,
     ) -> anyhow::Result<Option<Value>> {
-        match &self.engine {
-            Engine::Sled(tree) => {
-                let updated = tree.update_and_fetch(key, |old| change(old).map(|new| sled::IVec::from(new.as_ref())));
-                Ok(updated.with_context(|| self.failed("write"))?.map(Value))
-            }
-            Engine::Postgres(_) => Ok(self.update(key.as_ref(), change)?.1),
-        }
+        Ok(self.update(key.as_ref(), change)?.1)
     }
 
     /// Applies every write of `batch` at once.
@@ -256,6 +247,19 @@ impl Tree {
                 let scan = database.scan(&self.name, Bound::Included(prefix.to_vec()), past_prefix(prefix));
                 Iter { name: self.name.clone(), entries: Entries::Postgres(scan) }
             }
+        }
+    }
+
+    /// The keys starting with `prefix`, in order, without their values.
+    pub fn keys_with_prefix(&self, prefix: impl AsRef<[u8]>) -> anyhow::Result<Vec<Value>> {
+        let prefix = prefix.as_ref();
+        match &self.engine {
+            Engine::Sled(_) => self.scan_prefix(prefix).keys().collect(),
+            Engine::Postgres(database) => Ok(database
+                .keys(&self.name, &Bound::Included(prefix.to_vec()), &past_prefix(prefix))?
+                .into_iter()
+                .map(Value::from)
+                .collect()),
         }
     }
 

@@ -74,7 +74,7 @@ pub struct Projections {
     wake: Arc<Notify>,
     marks: Arc<AtomicU64>,
     /// What makes this process's marks unlike any other's (servers sharing a database
-    /// mark the same documents): random, new at each start.
+    /// mark the same documents): the server's node name.
     marker: u64,
     /// Whether a copy the hub hands over may stand for the stored document. Not when
     /// servers share the database: a copy here may lack a change another server stored.
@@ -126,10 +126,7 @@ impl Projections {
             removals: storage.removal_gate(),
             wake: Arc::new(Notify::new()),
             marks: Arc::new(AtomicU64::new(0)),
-            marker: {
-                use password_hash::rand_core::{OsRng, RngCore as _};
-                OsRng.next_u64()
-            },
+            marker: u64::from_be_bytes(storage.node()),
             use_copies: !storage.is_shared(),
             handed_over: Arc::new(Mutex::new(HashMap::new())),
             stopping: Arc::new(AtomicBool::new(false)),

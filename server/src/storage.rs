@@ -81,6 +81,8 @@ pub struct Storage {
     space: DiskSpace,
     /// What was found damaged in a database served as it is (`--allow-damaged`).
     damage: Arc<Mutex<Vec<String>>>,
+    /// This server's name among those sharing a database: random, new at each open.
+    node: [u8; 8],
 }
 
 /// What keeps the trees.
@@ -88,8 +90,8 @@ pub struct Storage {
 enum Engine {
     /// sled, in the data directory: one server's own.
     Sled { db: sled::Db, value_files: Arc<ValueFiles>, generations: Arc<Generations> },
-    /// PostgreSQL, which several servers may share; this server's name among them.
-    Postgres(postgres::Database, Arc<str>),
+    /// PostgreSQL, which several servers may share.
+    Postgres(postgres::Database),
 }
 
 /// The most sled keeps of the database in memory (its default is 1 GiB, which a server
@@ -141,6 +143,7 @@ impl Storage {
             removals: RemovalGate::default(),
             space: DiskSpace::new(path, DEFAULT_RESERVE),
             damage: Arc::new(Mutex::new(went_back.into_iter().collect())),
+            node: random_node(),
         })
     }
 
@@ -151,10 +154,11 @@ impl Storage {
         private_directory(data)?;
         let database = postgres::Database::open(url).with_context(|| format!("cannot open the database at {}", shown_url(url)))?;
         Ok(Storage {
-            engine: Engine::Postgres(database, random_node()),
+            engine: Engine::Postgres(database),
             removals: RemovalGate::default(),
             space: DiskSpace::new(data, DEFAULT_RESERVE),
             damage: Arc::default(),
+            node: random_node(),
         })
     }
 
@@ -182,7 +186,7 @@ impl Storage {
     pub fn tree_names(&self) -> anyhow::Result<Vec<Vec<u8>>> {
         match &self.engine {
             Engine::Sled { db, .. } => Ok(db.tree_names().into_iter().map(|name| name.to_vec()).collect()),
-            Engine::Postgres(database, _) => Ok(database.tree_names()?.into_iter().map(String::into_bytes).collect()),
+            Engine::Postgres(database) => Ok(database.tree_names()?.into_iter().map(String::into_bytes).collect()),
         }
     }
 
@@ -211,7 +215,7 @@ impl Storage {
                 }
                 Ok(())
             }
-            Engine::Postgres(database, _) => database.read_everything(visit),
+            Engine::Postgres(database) => database.read_everything(visit),
         }
     }
 
@@ -226,7 +230,7 @@ impl Storage {
                 }
                 Ok(true)
             }
-            Engine::Postgres(database, _) => database.is_empty(),
+            Engine::Postgres(database) => database.is_empty(),
         }
     }
 
@@ -234,32 +238,33 @@ impl Storage {
     pub fn reaches_database(&self) -> bool {
         match &self.engine {
             Engine::Sled { .. } => true,
-            Engine::Postgres(database, _) => database.answers(),
+            Engine::Postgres(database) => database.answers(),
         }
     }
 
     /// Tells the other servers sharing the database `news` (nobody to tell with sled,
     /// which no other server shares). Blocking.
     pub fn tell(&self, news: &News) -> anyhow::Result<()> {
-        let Engine::Postgres(database, node) = &self.engine else { return Ok(()) };
+        let Engine::Postgres(database) = &self.engine else { return Ok(()) };
+        let node = hex::encode(self.node);
         let (kind, items) = match news {
             News::Stored(documents) => ("stored", documents.iter().map(|document| hex::encode(document.as_bytes())).collect()),
             News::Revoked(user) => ("revoked", vec![user.to_string()]),
             News::RolesChanged(user) => ("roles-changed", vec![user.to_string()]),
             News::SignedOut(token) => ("signed-out", vec![hex::encode(token)]),
         };
-        database.tell(node, kind, &items)
+        database.tell(&node, kind, &items)
     }
 
     /// Hears from the other servers sharing the database, for as long as `heard` takes
     /// it: what they tell (not what this server tells), and [`Heard::Listening`] each time
     /// listening starts again (what was said meanwhile was missed). Does nothing with sled.
     pub fn listen(&self, heard: impl Fn(Heard) -> bool + Send + Sync + 'static) {
-        let Engine::Postgres(database, node) = &self.engine else { return };
-        let node = node.clone();
+        let Engine::Postgres(database) = &self.engine else { return };
+        let node = hex::encode(self.node);
         database.listen(move |said| match said {
             postgres::Heard::Listening => heard(Heard::Listening),
-            postgres::Heard::Said { node: from, .. } if *from == *node => true,
+            postgres::Heard::Said { node: from, .. } if from == node => true,
             postgres::Heard::Said { kind, items, .. } => match read_news(&kind, &items) {
                 Some(news) => heard(Heard::News(news)),
                 None => {
@@ -270,10 +275,16 @@ impl Storage {
         });
     }
 
+    /// This server's name among those sharing its database (random, new at each open):
+    /// what tells its own notices, leases and marks from another server's.
+    pub fn node(&self) -> [u8; 8] {
+        self.node
+    }
+
     /// Whether the trees are kept in PostgreSQL (shared by several servers) rather than
     /// in sled (this server's own).
     pub fn is_shared(&self) -> bool {
-        matches!(self.engine, Engine::Postgres(..))
+        matches!(self.engine, Engine::Postgres(_))
     }
 
     /// The free space on the database's disk, asked before anything is stored.
@@ -299,7 +310,7 @@ impl Storage {
                 let tree = db.open_tree(name).with_context(|| format!("cannot open the {shown:?} tree"))?;
                 Ok(Tree::new(&shown, tree))
             }
-            Engine::Postgres(database, _) => {
+            Engine::Postgres(database) => {
                 database.open_tree(&shown)?;
                 Ok(Tree::in_postgres(&shown, database.clone()))
             }
@@ -331,7 +342,7 @@ impl Storage {
                 value_files.sync_new().context("cannot make the database durable")?;
                 generations.mark(generation)
             }
-            Engine::Postgres(database, _) => {
+            Engine::Postgres(database) => {
                 let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
                 database.durable(b"flushed_at", &now.to_be_bytes())
             }
@@ -445,12 +456,12 @@ fn read_news(kind: &str, items: &[String]) -> Option<News> {
     }
 }
 
-/// A name for this server among those sharing a database: random, new at each start.
-fn random_node() -> Arc<str> {
+/// A name for this server among those sharing a database: random, new at each open.
+fn random_node() -> [u8; 8] {
     use password_hash::rand_core::{OsRng, RngCore as _};
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes).into()
+    bytes
 }
 
 /// `url` without its password, to be shown.

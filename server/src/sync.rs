@@ -684,31 +684,15 @@ async fn run(
                     }
                     Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot read what another server stored; the next load will"),
                 },
-                Ok(Done::Persisted { document, token, result }) => match result {
-                    Ok(()) => {
-                        announcer.tell(News::Stored(vec![document]));
-                        server.handle_persisted(document, token);
-                    }
-                    Err(error) => {
-                        tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
-                        unflushed.push((document, token));
-                    }
-                },
+                Ok(Done::Persisted { document, token, result }) => {
+                    flushed(&mut server, &announcer, &mut unflushed, document, token, result);
+                }
                 Ok(Done::Snapshotted { document, chunk, token, result }) => {
                     match result {
-                        Ok((key, flushed)) => {
+                        Ok((key, result)) => {
                             compactions.known.entry(document).or_default().push(key);
                             note_stored(&stores, &server, document);
-                            match flushed {
-                                Ok(()) => {
-                                    announcer.tell(News::Stored(vec![document]));
-                                    server.handle_persisted(document, token);
-                                }
-                                Err(error) => {
-                                    tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
-                                    unflushed.push((document, token));
-                                }
-                            }
+                            flushed(&mut server, &announcer, &mut unflushed, document, token, result);
                         }
                         Err(error) => {
                             tracing::warn!(%document, %error, "cannot store a new document as a snapshot; storing its changes");
@@ -972,6 +956,28 @@ fn snapshot_new(
         };
         Done::Snapshotted { document, chunk, token, result }
     });
+}
+
+/// What follows a flush of a document's changes: made durable, they are revealed to its
+/// peers and told to the other servers; otherwise the flush is tried again, nobody told.
+fn flushed(
+    server: &mut Server,
+    announcer: &Announcer,
+    unflushed: &mut Vec<(DocumentId, PersistToken)>,
+    document: DocumentId,
+    token: PersistToken,
+    result: Result<(), String>,
+) {
+    match result {
+        Ok(()) => {
+            announcer.tell(News::Stored(vec![document]));
+            server.handle_persisted(document, token);
+        }
+        Err(error) => {
+            tracing::error!(%document, %error, "changes not durable; peers are not told they are until they are");
+            unflushed.push((document, token));
+        }
+    }
 }
 
 /// What follows a change stored: its photos indexed, and the dashboards told.

@@ -344,6 +344,15 @@ impl Database {
         Ok((count > 0, bytes as u64))
     }
 
+    /// The keys between the bounds, in order, without their values.
+    pub fn keys(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<Vec<Vec<u8>>> {
+        let (mut sql, params) = between("SELECT key FROM houqin_kv", &tree, low, high);
+        sql.push_str(" ORDER BY key");
+        let client = self.lease()?;
+        let rows = wait(client.query_typed(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
     /// Whether any key lies between the bounds (reads one key at most).
     pub fn any(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<bool> {
         let (mut sql, params) = between("SELECT 1 FROM houqin_kv", &tree, low, high);

@@ -153,13 +153,7 @@ impl Outbox {
             wake: Arc::new(Notify::new()),
             stop: Arc::new(tokio::sync::watch::Sender::new(false)),
             lease: match storage.is_shared() {
-                true => Some(Arc::new(Lease {
-                    meta: storage.tree(trees::META)?,
-                    holder: {
-                        use password_hash::rand_core::{OsRng, RngCore as _};
-                        OsRng.next_u64().to_be_bytes()
-                    },
-                })),
+                true => Some(Arc::new(Lease { meta: storage.tree(trees::META)?, holder: storage.node() })),
                 false => None,
             },
         })
