@@ -643,7 +643,21 @@ fn private_directory(path: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Storage, compresses, trees};
+    use super::{News, Storage, compresses, read_news, trees};
+
+    /// News from another server that does not read is no news: an unknown kind, a user
+    /// name no account could have, a document or token that is not hex of its length.
+    #[test]
+    fn news_that_does_not_read_is_ignored() {
+        let id = "0123456789abcdef0123456789abcdef".to_owned();
+        assert!(matches!(read_news("stored", std::slice::from_ref(&id)), Some(News::Stored(documents)) if documents.len() == 1));
+        assert_eq!(read_news("stored", &["zz".into(), "0123".into()]), Some(News::Stored(Vec::new())), "ids that do not read are left out");
+        assert!(matches!(read_news("revoked", &["tech".into()]), Some(News::Revoked(_))));
+        assert_eq!(read_news("revoked", &["no such name!".into()]), None);
+        assert_eq!(read_news("revoked", &[]), None);
+        assert_eq!(read_news("signed-out", &["abcd".into()]), None, "a token's hash is 32 bytes");
+        assert_eq!(read_news("erase-everything", std::slice::from_ref(&id)), None);
+    }
 
     /// A new database keeps its pages compressed; one made without compression (by an
     /// earlier release) opens as it was, its data intact.

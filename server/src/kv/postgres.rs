@@ -690,3 +690,20 @@ const INSERT_RETURNING_OLD: &str = "WITH old AS (SELECT value FROM houqin_kv WHE
 const INSERT_NEW: &str = "INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1";
 const REPLACE_IF: &str = "UPDATE houqin_kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";
 const REMOVE_IF: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";
+
+#[cfg(test)]
+mod tests {
+    use super::{Heard, read_payload};
+
+    /// A notification reads as `v1 <node> <kind> <items>`, or not at all.
+    #[test]
+    fn notifications_read_only_in_their_form() {
+        assert_eq!(
+            read_payload("v1 a1b2 stored x,y"),
+            Some(Heard::Said { node: "a1b2".into(), kind: "stored".into(), items: vec!["x".into(), "y".into()] })
+        );
+        for garbled in ["", "v1", "v1 a1b2", "v1 a1b2 stored", "v2 a1b2 stored x", "stored x"] {
+            assert_eq!(read_payload(garbled), None, "{garbled:?}");
+        }
+    }
+}
