@@ -86,6 +86,21 @@ fn the_key_spaces_keep_their_contract_in_postgres() {
     front.extend(back);
     assert_eq!(front, (0..1000u32).map(|index| index.to_be_bytes().to_vec()).collect::<Vec<_>>());
 
+    // A batch's writes count in order: of several to one key, the last.
+    let mut batch = server::kv::Batch::default();
+    batch.insert(b"twice", b"first");
+    batch.insert(b"twice", b"second");
+    batch.insert(b"written then removed", b"x");
+    batch.remove(b"written then removed");
+    batch.remove(b"a");
+    batch.insert(b"a", b"back");
+    batch.remove(b"b1");
+    tree.apply_batch(batch).unwrap();
+    assert_eq!(tree.get(b"twice").unwrap().as_deref(), Some(&b"second"[..]));
+    assert!(!tree.contains_key(b"written then removed").unwrap());
+    assert_eq!(tree.get(b"a").unwrap().as_deref(), Some(&b"back"[..]));
+    assert!(!tree.contains_key(b"b1").unwrap());
+
     // Compare-and-swap and updates.
     assert!(tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"one")).unwrap().is_ok());
     let refused = tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"two")).unwrap().unwrap_err();

@@ -14,13 +14,13 @@
 //! write-ahead log is one sequence). That is sled's contract: visible at once, durable
 //! once flushed; nothing is acknowledged before the flush.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::Context as _;
-use tokio_postgres::types::Type;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 /// The schema, one step a version, applied in order at start under an advisory lock (so
 /// servers starting at once apply each step once). Steps are never changed once released:
@@ -46,19 +46,24 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const CONNECTIONS: usize = 16;
 
 /// `select` over the entries of `tree` between the bounds: the statement and its parameters.
-fn between<'a>(select: &str, tree: &'a &'a str, low: &'a Bound<Vec<u8>>, high: &'a Bound<Vec<u8>>) -> (String, Vec<(Param<'a>, Type)>) {
+fn between<'a>(select: &str, tree: &'a &'a str, low: &'a Bound<Vec<u8>>, high: &'a Bound<Vec<u8>>) -> (String, Vec<Param<'a>>) {
     let mut sql = format!("{select} WHERE tree = $1");
-    let mut params: Vec<(Param<'a>, Type)> = vec![(tree, Type::TEXT)];
+    let mut params: Vec<Param<'a>> = vec![tree];
     for (bound, inclusive, exclusive) in [(low, ">=", ">"), (high, "<=", "<")] {
         let (operator, key) = match bound {
             Bound::Included(key) => (inclusive, key),
             Bound::Excluded(key) => (exclusive, key),
             Bound::Unbounded => continue,
         };
-        params.push((key, Type::BYTEA));
+        params.push(key);
         sql.push_str(&format!(" AND key {operator} ${}", params.len()));
     }
     (sql, params)
+}
+
+/// `bytes` in hexadecimal, for a `'\\x…'` literal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A query's parameter.
@@ -84,38 +89,85 @@ struct Pool {
 }
 
 struct Idle {
-    clients: Vec<Client>,
+    connections: Vec<Connection>,
     open: usize,
+}
+
+/// A connection and the statements prepared on it. Every statement is prepared once per
+/// connection and then only bound and run: parsing and planning a statement each time
+/// cost PostgreSQL more than running it (BENCHMARKS.md, "Several nodes").
+struct Connection {
+    client: Client,
+    /// By their text: a fixed set of forms (the constants below, and scans' bounds).
+    prepared: RefCell<HashMap<String, Statement>>,
+}
+
+impl Connection {
+    fn statement(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        prepared(&self.client, self.prepared.get_mut(), sql)
+    }
+}
+
+/// `sql` prepared on `client`'s connection, once.
+fn prepared(
+    client: &impl tokio_postgres::GenericClient,
+    cache: &mut HashMap<String, Statement>,
+    sql: &str,
+) -> Result<Statement, tokio_postgres::Error> {
+    if let Some(statement) = cache.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = wait(client.prepare(sql))?;
+    cache.insert(sql.to_owned(), statement.clone());
+    Ok(statement)
 }
 
 /// A connection taken from the pool, given back when dropped (unless it broke).
 struct Lease<'pool> {
     pool: &'pool Pool,
-    client: Option<Client>,
+    connection: Option<Connection>,
 }
 
 impl std::ops::Deref for Lease<'_> {
-    type Target = Client;
+    type Target = Connection;
 
-    fn deref(&self) -> &Client {
-        self.client.as_ref().expect("held until dropped")
+    fn deref(&self) -> &Connection {
+        self.connection.as_ref().expect("held until dropped")
     }
 }
 
 impl std::ops::DerefMut for Lease<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("held until dropped")
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.connection.as_mut().expect("held until dropped")
+    }
+}
+
+impl Lease<'_> {
+    /// Runs the statement `sql` (prepared once) with `params`.
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.statement(sql)?;
+        wait(self.client.query(&statement, params))
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.statement(sql)?;
+        wait(self.client.query_opt(&statement, params))
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> Result<tokio_postgres::Row, tokio_postgres::Error> {
+        let statement = self.statement(sql)?;
+        wait(self.client.query_one(&statement, params))
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else { return };
+        let Some(connection) = self.connection.take() else { return };
         let mut idle = self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if client.is_closed() {
+        if connection.client.is_closed() {
             idle.open -= 1;
         } else {
-            idle.clients.push(client);
+            idle.connections.push(connection);
         }
         self.pool.returned.notify_one();
     }
@@ -151,7 +203,7 @@ impl Database {
             pool: Arc::new(Pool {
                 url: url.to_owned(),
                 runtime,
-                idle: Mutex::new(Idle { clients: Vec::new(), open: 0 }),
+                idle: Mutex::new(Idle { connections: Vec::new(), open: 0 }),
                 returned: Condvar::new(),
             }),
         };
@@ -163,14 +215,14 @@ impl Database {
         let pool = &*self.pool;
         let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if let Some(client) = idle.clients.pop() {
-                return Ok(Lease { pool, client: Some(client) });
+            if let Some(connection) = idle.connections.pop() {
+                return Ok(Lease { pool, connection: Some(connection) });
             }
             if idle.open < CONNECTIONS {
                 idle.open += 1;
                 drop(idle);
                 return match self.connect() {
-                    Ok(client) => Ok(Lease { pool, client: Some(client) }),
+                    Ok(client) => Ok(Lease { pool, connection: Some(Connection { client, prepared: RefCell::default() }) }),
                     Err(error) => {
                         pool.idle.lock().unwrap_or_else(PoisonError::into_inner).open -= 1;
                         Err(error)
@@ -208,7 +260,8 @@ impl Database {
     }
 
     fn migrate(&self) -> anyhow::Result<()> {
-        let mut client = self.lease()?;
+        let mut lease = self.lease()?;
+        let client = &mut lease.client;
         wait(client.batch_execute(
             "CREATE TABLE IF NOT EXISTS houqin_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
         ))
@@ -231,45 +284,44 @@ impl Database {
         Ok(())
     }
 
-    /// Makes every write committed so far durable: one write that waits for the disk.
+    /// Makes every write committed so far durable: one write that waits for the disk, in
+    /// one round trip (`meta/key` is set to `value`, both our own bytes).
     pub fn durable(&self, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
-        let mut client = self.lease()?;
-        let transaction = wait(client.transaction())?;
-        wait(transaction.batch_execute("SET LOCAL synchronous_commit = on"))?;
-        wait(transaction.execute(UPSERT, &[&crate::storage::trees::META, &key, &value]))?;
-        wait(transaction.commit()).context("cannot make the database durable")
+        let lease = self.lease()?;
+        let meta = crate::storage::trees::META;
+        let write = format!(
+            "BEGIN; SET LOCAL synchronous_commit = on; \
+             INSERT INTO houqin_kv (tree, key, value) VALUES ('{meta}', '\\x{}', '\\x{}') \
+             ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value; COMMIT",
+            hex(key),
+            hex(value)
+        );
+        wait(lease.client.batch_execute(&write)).context("cannot make the database durable")
     }
 
     /// Names `name` a tree (listed by [`Database::tree_names`] even while empty).
     pub fn open_tree(&self, name: &str) -> anyhow::Result<()> {
-        let client = self.lease()?;
-        wait(client.execute("INSERT INTO houqin_trees (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&name]))
+        self.lease()?
+            .query("INSERT INTO houqin_trees (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&name])
             .with_context(|| format!("cannot make the {name:?} tree"))?;
         Ok(())
     }
 
     pub fn tree_names(&self) -> anyhow::Result<Vec<String>> {
-        let client = self.lease()?;
-        let rows = wait(client.query("SELECT name FROM houqin_trees ORDER BY name", &[])).context("cannot list the trees")?;
+        let rows = self.lease()?.query("SELECT name FROM houqin_trees ORDER BY name", &[]).context("cannot list the trees")?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     pub fn get(&self, tree: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-        let client = self.lease()?;
-        let row = wait(client.query_typed_opt(GET, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
-        Ok(row.map(|row| row.get(0)))
+        Ok(self.lease()?.query_opt(GET, &[&tree, &key])?.map(|row| row.get(0)))
     }
 
     pub fn insert(&self, tree: &str, key: &[u8], value: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-        let client = self.lease()?;
-        let row = wait(client.query_typed_one(INSERT_RETURNING_OLD, &[(&tree, Type::TEXT), (&key, Type::BYTEA), (&value, Type::BYTEA)]))?;
-        Ok(row.get(0))
+        Ok(self.lease()?.query_one(INSERT_RETURNING_OLD, &[&tree, &key, &value])?.get(0))
     }
 
     pub fn remove(&self, tree: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-        let client = self.lease()?;
-        let row = wait(client.query_typed_opt(REMOVE, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
-        Ok(row.map(|row| row.get(0)))
+        Ok(self.lease()?.query_opt(REMOVE, &[&tree, &key])?.map(|row| row.get(0)))
     }
 
     /// Sets `key` to `new` if it holds `old`; otherwise gives what it holds.
@@ -280,40 +332,40 @@ impl Database {
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> anyhow::Result<Result<(), Option<Vec<u8>>>> {
-        let client = self.lease()?;
-        let (tree, key) = (|| (&tree as Param<'_>, Type::TEXT), || (&key as Param<'_>, Type::BYTEA));
+        let mut lease = self.lease()?;
         let swapped = match (old, new) {
-            (None, Some(new)) => wait(client.query_typed_opt(INSERT_NEW, &[tree(), key(), (&new, Type::BYTEA)]))?.is_some(),
-            (Some(old), Some(new)) => {
-                wait(client.query_typed_opt(REPLACE_IF, &[tree(), key(), (&old, Type::BYTEA), (&new, Type::BYTEA)]))?.is_some()
-            }
-            (Some(old), None) => wait(client.query_typed_opt(REMOVE_IF, &[tree(), key(), (&old, Type::BYTEA)]))?.is_some(),
-            (None, None) => wait(client.query_typed_opt(GET, &[tree(), key()]))?.is_none(),
+            (None, Some(new)) => lease.query_opt(INSERT_NEW, &[&tree, &key, &new])?.is_some(),
+            (Some(old), Some(new)) => lease.query_opt(REPLACE_IF, &[&tree, &key, &old, &new])?.is_some(),
+            (Some(old), None) => lease.query_opt(REMOVE_IF, &[&tree, &key, &old])?.is_some(),
+            (None, None) => lease.query_opt(GET, &[&tree, &key])?.is_none(),
         };
         if swapped {
             return Ok(Ok(()));
         }
-        let current = wait(client.query_typed_opt(GET, &[tree(), key()]))?.map(|row| row.get(0));
+        let current = lease.query_opt(GET, &[&tree, &key])?.map(|row| row.get(0));
         Ok(Err(current))
     }
 
-    /// Applies every write at once: `None` removes the key.
+    /// Applies every write at once (`None` removes the key; of several writes to one key
+    /// the last counts): one statement, so one round trip and one commit.
     pub fn apply(&self, tree: &str, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> anyhow::Result<()> {
-        let mut client = self.lease()?;
-        let transaction = wait(client.transaction())?;
-        for (key, value) in writes {
+        let last: HashMap<&[u8], Option<&[u8]>> = writes.iter().map(|(key, value)| (key.as_slice(), value.as_deref())).collect();
+        let (mut removed, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, value) in last {
             match value {
-                Some(value) => wait(transaction.execute(UPSERT, &[&tree, key, value]))?,
-                None => wait(transaction.execute(DELETE, &[&tree, key]))?,
-            };
+                Some(value) => {
+                    keys.push(key);
+                    values.push(value);
+                }
+                None => removed.push(key),
+            }
         }
-        wait(transaction.commit())?;
+        self.lease()?.query(APPLY, &[&tree, &removed, &keys, &values])?;
         Ok(())
     }
 
     pub fn count(&self, tree: &str) -> anyhow::Result<usize> {
-        let client = self.lease()?;
-        let count: i64 = wait(client.query_one("SELECT count(*) FROM houqin_kv WHERE tree = $1", &[&tree]))?.get(0);
+        let count: i64 = self.lease()?.query_one("SELECT count(*) FROM houqin_kv WHERE tree = $1", &[&tree])?.get(0);
         Ok(count as usize)
     }
 
@@ -326,11 +378,11 @@ impl Database {
         backwards: bool,
         limit: i64,
     ) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let (mut sql, params) = between("SELECT key, value FROM houqin_kv", &tree, low, high);
+        let (mut sql, mut params) = between("SELECT key, value FROM houqin_kv", &tree, low, high);
         sql.push_str(if backwards { " ORDER BY key DESC" } else { " ORDER BY key" });
-        sql.push_str(&format!(" LIMIT {limit}"));
-        let client = self.lease()?;
-        let rows = wait(client.query_typed(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        params.push(&limit);
+        sql.push_str(&format!(" LIMIT ${}", params.len()));
+        let rows = self.lease()?.query(&sql, &params).with_context(|| format!("cannot read the {tree:?} tree"))?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
@@ -338,8 +390,7 @@ impl Database {
     /// database adds them up, nothing is sent.
     pub fn measure(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<(bool, u64)> {
         let (sql, params) = between("SELECT count(*), coalesce(sum(octet_length(value)), 0)::bigint FROM houqin_kv", &tree, low, high);
-        let client = self.lease()?;
-        let row = wait(client.query_typed_one(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        let row = self.lease()?.query_one(&sql, &params).with_context(|| format!("cannot read the {tree:?} tree"))?;
         let (count, bytes): (i64, i64) = (row.get(0), row.get(1));
         Ok((count > 0, bytes as u64))
     }
@@ -348,8 +399,7 @@ impl Database {
     pub fn keys(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<Vec<Vec<u8>>> {
         let (mut sql, params) = between("SELECT key FROM houqin_kv", &tree, low, high);
         sql.push_str(" ORDER BY key");
-        let client = self.lease()?;
-        let rows = wait(client.query_typed(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?;
+        let rows = self.lease()?.query(&sql, &params).with_context(|| format!("cannot read the {tree:?} tree"))?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
@@ -357,8 +407,7 @@ impl Database {
     pub fn any(&self, tree: &str, low: &Bound<Vec<u8>>, high: &Bound<Vec<u8>>) -> anyhow::Result<bool> {
         let (mut sql, params) = between("SELECT 1 FROM houqin_kv", &tree, low, high);
         sql.push_str(" LIMIT 1");
-        let client = self.lease()?;
-        Ok(wait(client.query_typed_opt(&sql, &params)).with_context(|| format!("cannot read the {tree:?} tree"))?.is_some())
+        Ok(self.lease()?.query_opt(&sql, &params).with_context(|| format!("cannot read the {tree:?} tree"))?.is_some())
     }
 
     /// The entries between the bounds, read a page at a time from either end.
@@ -378,10 +427,11 @@ impl Database {
     /// Runs `work` in one serializable transaction, again from the start when PostgreSQL
     /// finds it ran alongside another that conflicts.
     pub fn transaction<T, R>(&self, work: impl Fn(&Transaction<'_>) -> Result<T, R>, retry: impl Fn(R) -> Outcome) -> anyhow::Result<T> {
-        let mut client = self.lease()?;
+        let mut lease = self.lease()?;
+        let Connection { client, prepared } = &mut *lease;
         loop {
             let transaction = wait(client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::Serializable).start())?;
-            let held = Transaction { transaction };
+            let held = Transaction { transaction, prepared };
             match work(&held) {
                 Ok(value) => match wait(held.transaction.commit()) {
                     Ok(()) => return Ok(value),
@@ -404,9 +454,9 @@ impl Database {
     /// Reads every tree (by name) and its entries (by key) as they were at one moment,
     /// while others go on writing: one read-only transaction on one snapshot.
     pub fn read_everything(&self, visit: &mut dyn FnMut(super::Read<'_>) -> anyhow::Result<()>) -> anyhow::Result<()> {
-        let mut client = self.lease()?;
+        let mut lease = self.lease()?;
         let transaction =
-            wait(client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start())?;
+            wait(lease.client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start())?;
         let names: Vec<String> =
             wait(transaction.query("SELECT name FROM houqin_trees ORDER BY name", &[]))?.iter().map(|row| row.get(0)).collect();
         for name in names {
@@ -437,13 +487,12 @@ impl Database {
 
     /// Whether the database answers a query now.
     pub fn answers(&self) -> bool {
-        self.lease().is_ok_and(|client| wait(client.simple_query("SELECT 1")).is_ok())
+        self.lease().is_ok_and(|lease| wait(lease.client.simple_query("SELECT 1")).is_ok())
     }
 
     /// Whether no tree holds anything.
     pub fn is_empty(&self) -> anyhow::Result<bool> {
-        let client = self.lease()?;
-        Ok(wait(client.query_opt("SELECT 1 FROM houqin_kv LIMIT 1", &[]))?.is_none())
+        Ok(self.lease()?.query_opt("SELECT 1 FROM houqin_kv LIMIT 1", &[])?.is_none())
     }
 }
 
@@ -489,8 +538,8 @@ impl Database {
         if payloads.is_empty() {
             return Ok(());
         }
-        let client = self.lease()?;
-        wait(client.execute("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", &[&CHANNEL, &payloads]))
+        self.lease()?
+            .query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", &[&CHANNEL, &payloads])
             .context("cannot tell the other servers")?;
         Ok(())
     }
@@ -592,22 +641,26 @@ pub fn conflicted(error: &tokio_postgres::Error) -> bool {
 /// An open transaction's reads and writes.
 pub struct Transaction<'client> {
     transaction: tokio_postgres::Transaction<'client>,
+    /// The connection's prepared statements.
+    prepared: &'client RefCell<HashMap<String, Statement>>,
 }
 
 impl Transaction<'_> {
+    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        prepared(&self.transaction, &mut self.prepared.borrow_mut(), sql)
+    }
+
     pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
-        let row = wait(self.transaction.query_typed_opt(GET, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        let row = wait(self.transaction.query_opt(&self.statement(GET)?, &[&tree, &key]))?;
         Ok(row.map(|row| row.get(0)))
     }
 
     pub fn insert(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
-        let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 3] =
-            [(&tree, Type::TEXT), (&key, Type::BYTEA), (&value, Type::BYTEA)];
-        Ok(wait(self.transaction.query_typed_one(INSERT_RETURNING_OLD, &params))?.get(0))
+        Ok(wait(self.transaction.query_one(&self.statement(INSERT_RETURNING_OLD)?, &[&tree, &key, &value]))?.get(0))
     }
 
     pub fn remove(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
-        let row = wait(self.transaction.query_typed_opt(REMOVE, &[(&tree, Type::TEXT), (&key, Type::BYTEA)]))?;
+        let row = wait(self.transaction.query_opt(&self.statement(REMOVE)?, &[&tree, &key]))?;
         Ok(row.map(|row| row.get(0)))
     }
 }
@@ -676,9 +729,11 @@ impl Scan {
 
 const GET: &str = "SELECT value FROM houqin_kv WHERE tree = $1 AND key = $2";
 const REMOVE: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 RETURNING value";
-const DELETE: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2";
-const UPSERT: &str =
-    "INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
+/// A batch: the keys `$2` removed, `$3` set to `$4` (no key in both: the removal's
+/// snapshot would not see the upsert's row).
+const APPLY: &str = "WITH removed AS (DELETE FROM houqin_kv WHERE tree = $1::text AND key = ANY($2::bytea[])) \
+     INSERT INTO houqin_kv (tree, key, value) SELECT $1::text, key, value FROM unnest($3::bytea[], $4::bytea[]) AS written (key, value) \
+     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
 /// An upsert that gives the value it replaced, as the statement's snapshot held it (every
 /// part of a statement sees one snapshot: `old` reads the row before the upsert changes
 /// it). A writer committing between that snapshot and the upsert's lock is not seen; no
