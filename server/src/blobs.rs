@@ -21,6 +21,8 @@
 //! refused (507 `quota_exceeded`). Files no document refers to a week after they were
 //! uploaded are removed ([`BlobStore::collect`], hourly), and given back to the quota.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::kv;
@@ -59,9 +61,19 @@ pub struct BlobStore {
     refs_by_document: kv::Tree,
     sites: kv::Tree,
     usage: kv::Tree,
+    /// The references recorded here last, by document: a change that refers to the same
+    /// files (most do) records nothing.
+    recorded: Arc<Mutex<HashMap<DocumentId, Recorded>>>,
     /// Bytes each site's people may store.
     pub quota: u64,
 }
+
+/// A document's site and the files (SHA-256, type) it refers to, in order.
+type Recorded = (SiteId, Vec<([u8; 32], String)>);
+
+/// How many documents' recorded references are remembered before they are forgotten
+/// (and recorded again at their next change): a few megabytes.
+const RECORDED_KEPT: usize = 50_000;
 
 /// Why a file was not stored.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +99,7 @@ impl BlobStore {
             refs_by_document: storage.tree(trees::BLOB_REFS_BY_DOCUMENT)?,
             sites: storage.tree(trees::BLOB_SITES)?,
             usage: storage.tree(trees::BLOB_USAGE)?,
+            recorded: Arc::default(),
             quota: DEFAULT_QUOTA,
         })
     }
@@ -201,6 +214,24 @@ impl BlobStore {
     /// document's changes covers it. A reference is added the other way round first and
     /// dropped from it last, so an interrupted update leaves a file kept, never lost.
     pub fn record_refs(&self, document: &DocumentId, site: &SiteId, blobs: &[BlobRef]) -> anyhow::Result<()> {
+        let mut recording: Vec<([u8; 32], String)> =
+            blobs.iter().filter_map(|blob| Some((parse_sha256(&blob.sha256)?, blob.mime.clone()))).collect();
+        recording.sort();
+        recording.dedup();
+        let recording = (site.clone(), recording);
+        if self.recorded.lock().unwrap_or_else(PoisonError::into_inner).get(document) == Some(&recording) {
+            return Ok(());
+        }
+        self.write_refs(document, site, blobs)?;
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        if recorded.len() >= RECORDED_KEPT {
+            recorded.clear();
+        }
+        recorded.insert(*document, recording);
+        Ok(())
+    }
+
+    fn write_refs(&self, document: &DocumentId, site: &SiteId, blobs: &[BlobRef]) -> anyhow::Result<()> {
         let wanted: std::collections::BTreeSet<[u8; 32]> = blobs.iter().filter_map(|blob| parse_sha256(&blob.sha256)).collect();
         let id = document.as_bytes();
         for entry in self.refs_by_document.scan_prefix(id) {

@@ -21,6 +21,11 @@
 //! with it: a name whose chunk is missing is damage, found at start
 //! ([`DocumentStore::missing_large`]).
 //!
+//! The sync hub stores a change with [`DocumentStore::stage`]: its chunk is written, and
+//! the other servers sharing the store told, by the flush that makes it durable (in
+//! PostgreSQL one statement; see [`crate::kv::Tree::insert_deferred`]). So a compaction,
+//! which removes chunk keys, first applies what is deferred.
+//!
 //! A document that loads with changes missing (a chunk that does not read, changes whose
 //! dependencies are gone) is never compacted while the server runs: its copy in memory
 //! lacks what a compaction would remove.
@@ -36,7 +41,7 @@ use shared::directory::SiteId;
 use shared::protocol::DocumentId;
 
 use crate::Storage;
-use crate::storage::{RemovalGate, trees};
+use crate::storage::{News, RemovalGate, trees};
 
 const SNAPSHOT: u8 = 0;
 const INCREMENTAL: u8 = 1;
@@ -69,6 +74,8 @@ pub struct DocumentStore {
     removals: RemovalGate,
     /// Documents that loaded with changes missing: never compacted.
     damaged: Arc<Mutex<HashSet<DocumentId>>>,
+    /// Where the other servers are told of stored changes.
+    storage: Storage,
 }
 
 /// One stored chunk or snapshot of a document: its kind and the SHA-256 of its bytes.
@@ -115,6 +122,7 @@ impl DocumentStore {
             bound: Arc::default(),
             removals: storage.removal_gate(),
             damaged: Arc::default(),
+            storage: storage.clone(),
         })
     }
 
@@ -253,6 +261,7 @@ impl DocumentStore {
         let snapshot = doc.save();
         let key = ChunkKey::of(SNAPSHOT, &snapshot);
         self.insert(key.stored(document), snapshot).context("cannot store a document snapshot")?;
+        self.storage.tell_when_durable(&News::Stored(vec![*document]));
         Ok(key)
     }
 
@@ -261,6 +270,21 @@ impl DocumentStore {
     pub fn append(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<ChunkKey> {
         let key = ChunkKey::of(INCREMENTAL, chunk);
         self.insert(key.stored(document), chunk.to_vec()).context("cannot store a document chunk")?;
+        Ok(key)
+    }
+
+    /// Adds an incremental chunk with the next flush, and tells the other servers sharing
+    /// the store of it as that flush commits ([`Storage::tell_when_durable`]); a large
+    /// chunk is written at once (with its name, in one transaction). The sync hub's way
+    /// to store a change: the flush it waits for anyway carries it.
+    pub fn stage(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<ChunkKey> {
+        let key = ChunkKey::of(INCREMENTAL, chunk);
+        if chunk.len() < LARGE_CHUNK {
+            self.tree.insert_deferred(key.stored(document), chunk).context("cannot store a document chunk")?;
+        } else {
+            self.insert(key.stored(document), chunk.to_vec()).context("cannot store a document chunk")?;
+        }
+        self.storage.tell_when_durable(&News::Stored(vec![*document]));
         Ok(key)
     }
 
@@ -292,7 +316,8 @@ impl DocumentStore {
     /// The keys of the document's stored chunks and snapshots, now (others' included:
     /// not what a compaction may remove). Blocking.
     pub fn stored_keys(&self, document: &DocumentId) -> anyhow::Result<Vec<ChunkKey>> {
-        self.tree.scan_prefix(document.as_bytes()).keys().map(|key| ChunkKey::read(&key.context("cannot read a document chunk")?)).collect()
+        let keys = self.tree.keys_with_prefix(document.as_bytes()).context("cannot read a document's chunks")?;
+        keys.iter().map(|key| ChunkKey::read(key)).collect()
     }
 
     /// Stores `doc` as one snapshot in place of the chunks `covered` names, which must all
@@ -318,14 +343,14 @@ impl DocumentStore {
     /// Inserts the snapshot and removes the `covered` keys at once: in one batch, or in
     /// one transaction with `large_chunks` when a large chunk comes or goes.
     fn replace(&self, document: &DocumentId, key: ChunkKey, snapshot: Vec<u8>, covered: &[ChunkKey]) -> anyhow::Result<()> {
+        // A covered chunk may be staged still: it is written before it is removed.
+        self.tree.apply_deferred()?;
         let new_key = key.stored(document);
         let removed: Vec<[u8; 49]> = covered.iter().filter(|old| **old != key).map(|old| old.stored(document)).collect();
-        let mut named = Vec::new();
-        for old_key in &removed {
-            if self.large.contains_key(old_key).context("cannot read the large chunks' names")? {
-                named.push(*old_key);
-            }
-        }
+        // The document's large chunks, in one read rather than one per covered key.
+        let large = self.large.keys_with_prefix(document.as_bytes()).context("cannot read the large chunks' names")?;
+        let named: Vec<[u8; 49]> =
+            removed.iter().filter(|old_key| large.iter().any(|name| name.as_ref() == old_key.as_slice())).copied().collect();
         if snapshot.len() < LARGE_CHUNK && named.is_empty() {
             let mut batch = kv::Batch::default();
             for old_key in &removed {

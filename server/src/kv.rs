@@ -216,6 +216,36 @@ impl Tree {
         Ok(self.update(key.as_ref(), change)?.1)
     }
 
+    /// Stores `value` under `key` with the next flush ([`crate::storage::Storage::durable`])
+    /// rather than now: in PostgreSQL no reader sees it until then, and it costs the flush
+    /// no round trip of its own; sled, whose writes cost none, stores it at once. Deferred
+    /// writes keep their order among themselves, not with the others: a key is written
+    /// deferred only, or by a write that calls [`Tree::apply_deferred`] first.
+    pub fn insert_deferred(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> anyhow::Result<()> {
+        match &self.engine {
+            Engine::Sled(tree) => tree.insert(key.as_ref(), value.as_ref()).map(drop).with_context(|| self.failed("write")),
+            Engine::Postgres(database) => {
+                database.defer(&self.name, key.as_ref(), Some(value.as_ref()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits every deferred write now (of every tree), not waiting for the disk: what
+    /// removes keys that may have been written deferred calls it first.
+    pub fn apply_deferred(&self) -> anyhow::Result<()> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(()),
+            Engine::Postgres(database) => database.apply_deferred().context("cannot apply the deferred writes"),
+        }
+    }
+
+    /// Whether [`Tree::insert_deferred`] waits for the next flush (PostgreSQL) rather than
+    /// writing at once (sled).
+    pub fn defers(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
+    }
+
     /// Applies every write of `batch` at once.
     pub fn apply_batch(&self, batch: Batch) -> anyhow::Result<()> {
         match &self.engine {

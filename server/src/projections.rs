@@ -27,7 +27,7 @@ use shared::protocol::DocumentId;
 use tokio::sync::Notify;
 
 use crate::Storage;
-use crate::documents::DocumentStore;
+use crate::documents::{ChunkKey, DocumentStore};
 use crate::kv;
 use crate::notify::Outbox;
 use crate::storage::{RemovalGate, trees};
@@ -42,6 +42,14 @@ const GATHER: Duration = Duration::from_millis(100);
 /// Copies the hub may leave for the worker at once; past this (a worker falling behind a
 /// burst), marked documents are loaded from storage instead, so memory stays bounded.
 const MAX_HANDED_OVER: usize = 2_000;
+
+/// A copy of a document the hub handed over with a mark, and the keys of the stored
+/// chunks it holds.
+struct HandedOver {
+    mark: Mark,
+    doc: AutoCommit,
+    holds: Vec<ChunkKey>,
+}
 
 /// A document's mark: which process made it, and its count there. Unique, so clearing a
 /// mark (compare-and-swap) never clears another's.
@@ -76,12 +84,14 @@ pub struct Projections {
     /// What makes this process's marks unlike any other's (servers sharing a database
     /// mark the same documents): the server's node name.
     marker: u64,
-    /// Whether a copy the hub hands over may stand for the stored document. Not when
-    /// servers share the database: a copy here may lack a change another server stored.
-    use_copies: bool,
-    /// The document as the hub had it when it made a mark, by document: loading it from
-    /// storage again took a third of the server's CPU while phones pushed.
-    handed_over: Arc<Mutex<HashMap<DocumentId, (Mark, AutoCommit)>>>,
+    /// Whether servers share the database: a copy the hub hands over then stands for the
+    /// stored document only if the store holds no chunk the copy does not (another
+    /// server may have stored a change this one has not heard of yet).
+    shared: bool,
+    /// The document as the hub had it when it made a mark, with the keys of the stored
+    /// chunks it holds, by document: loading it from storage again took a third of the
+    /// server's CPU while phones pushed.
+    handed_over: Arc<Mutex<HashMap<DocumentId, HandedOver>>>,
     /// Set when the server shuts down; the worker then finishes what it is doing and ends
     /// (marks left are durable: the next start projects them).
     stopping: Arc<AtomicBool>,
@@ -127,7 +137,7 @@ impl Projections {
             wake: Arc::new(Notify::new()),
             marks: Arc::new(AtomicU64::new(0)),
             marker: u64::from_be_bytes(storage.node()),
-            use_copies: !storage.is_shared(),
+            shared: storage.is_shared(),
             handed_over: Arc::new(Mutex::new(HashMap::new())),
             stopping: Arc::new(AtomicBool::new(false)),
             worker: Arc::new(Mutex::new(None)),
@@ -139,23 +149,36 @@ impl Projections {
         matches!(document_type, DocumentType::WorkOrder | DocumentType::Inspection | DocumentType::Stocktake | DocumentType::FoodSamples)
     }
 
-    /// Marks a document as changed; the worker projects it soon. `current` is the
-    /// document as stored with this change, if the caller has it in memory: the worker
-    /// then projects a copy of it rather than loading it. Cheap: one insert, one copy.
-    pub fn mark(&self, document: &DocumentId, current: Option<&AutoCommit>) -> anyhow::Result<()> {
+    /// Marks a document as changed, with the flush that makes the change durable (see
+    /// [`kv::Tree::insert_deferred`]); the worker projects it soon after. `current` is the
+    /// document as stored with this change, if the caller has it in memory, with the keys
+    /// of the stored chunks it holds: the worker then projects a copy of it rather than
+    /// loading it. Cheap: one insert, one copy.
+    pub fn mark(&self, document: &DocumentId, current: Option<(&AutoCommit, &[ChunkKey])>) -> anyhow::Result<()> {
         let mark = Mark { marker: self.marker, count: self.marks.fetch_add(1, Ordering::Relaxed) };
-        self.dirty.insert(document.as_bytes(), mark.bytes()).context("cannot mark a document for projection")?;
+        self.dirty.insert_deferred(document.as_bytes(), mark.bytes()).context("cannot mark a document for projection")?;
         let mut handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner);
         match current {
-            Some(doc) if self.use_copies && (handed_over.len() < MAX_HANDED_OVER || handed_over.contains_key(document)) => {
-                handed_over.insert(*document, (mark, doc.clone()));
+            Some((doc, holds)) if handed_over.len() < MAX_HANDED_OVER || handed_over.contains_key(document) => {
+                handed_over.insert(*document, HandedOver { mark, doc: doc.clone(), holds: holds.to_vec() });
             }
             // An older copy must not stand for this mark.
             _ => drop(handed_over.remove(document)),
         }
         drop(handed_over);
-        self.wake.notify_one();
+        // A deferred mark is seen once flushed ([`Projections::flushed`]).
+        if !self.dirty.defers() {
+            self.wake.notify_one();
+        }
         Ok(())
+    }
+
+    /// A flush that covered a change the hub marked is done: the worker looks (woken
+    /// many times while it gathers, it looks once).
+    pub fn flushed(&self) {
+        if self.dirty.defers() {
+            self.wake.notify_one();
+        }
     }
 
     /// Projects one document — the copy handed over with `mark`, or else as stored — and
@@ -163,7 +186,15 @@ impl Projections {
     /// was projected. Blocking.
     fn project_stored(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<Option<AutoCommit>> {
         let handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner).remove(document);
-        let current = handed_over.filter(|(of, _)| mark == Some(of.bytes().as_slice())).map(|(_, doc)| doc);
+        let current = match handed_over.filter(|copy| mark == Some(copy.mark.bytes().as_slice())) {
+            // A shared store is asked which chunks it holds (their keys, not the chunks):
+            // listing is cheap, loading a document is not.
+            Some(copy) if self.shared => {
+                let stored = self.documents.stored_keys(document)?;
+                stored.iter().all(|key| copy.holds.contains(key)).then_some(copy.doc)
+            }
+            copy => copy.map(|copy| copy.doc),
+        };
         let mut doc = match current {
             Some(doc) => doc,
             None => match self.documents.load(document)? {
@@ -359,12 +390,12 @@ mod tests {
         let titles = || -> Vec<String> { projections.site(&hq).unwrap().into_iter().map(|projection| projection.title).collect() };
         // Not in storage at all: only the handed-over copy can be projected.
         let id = DocumentId::from_random([3; 16]);
-        projections.mark(&id, Some(order("漏电").doc())).unwrap();
+        projections.mark(&id, Some((order("漏电").doc(), &[]))).unwrap();
         assert_eq!(projections.project_dirty().unwrap(), 1);
         assert_eq!(titles(), ["漏电"]);
         // A newer mark without a copy: the older copy is not used for it; storage is read
         // (and has nothing), so the projection stays as it was.
-        projections.mark(&id, Some(order("旧的").doc())).unwrap();
+        projections.mark(&id, Some((order("旧的").doc(), &[]))).unwrap();
         projections.mark(&id, None).unwrap();
         assert_eq!(projections.project_dirty().unwrap(), 0);
         assert_eq!(titles(), ["漏电"]);

@@ -246,14 +246,16 @@ impl Storage {
     /// which no other server shares). Blocking.
     pub fn tell(&self, news: &News) -> anyhow::Result<()> {
         let Engine::Postgres(database) = &self.engine else { return Ok(()) };
-        let node = hex::encode(self.node);
-        let (kind, items) = match news {
-            News::Stored(documents) => ("stored", documents.iter().map(|document| hex::encode(document.as_bytes())).collect()),
-            News::Revoked(user) => ("revoked", vec![user.to_string()]),
-            News::RolesChanged(user) => ("roles-changed", vec![user.to_string()]),
-            News::SignedOut(token) => ("signed-out", vec![hex::encode(token)]),
-        };
-        database.tell(&node, kind, &items)
+        let (kind, items) = news.said();
+        database.tell(&hex::encode(self.node), kind, &items)
+    }
+
+    /// Tells the other servers `news` as the next flush commits: with the writes deferred
+    /// so far ([`crate::kv::Tree::insert_deferred`]), never before them.
+    pub fn tell_when_durable(&self, news: &News) {
+        let Engine::Postgres(database) = &self.engine else { return };
+        let (kind, items) = news.said();
+        database.tell_when_durable(&hex::encode(self.node), kind, &items);
     }
 
     /// Hears from the other servers sharing the database, for as long as `heard` takes
@@ -441,6 +443,18 @@ pub enum News {
     RolesChanged(Username),
     /// The token with this SHA-256 was signed out: its connections close.
     SignedOut([u8; 32]),
+}
+
+impl News {
+    /// Its kind and items as told ([`read_news`] reads them back).
+    fn said(&self) -> (&'static str, Vec<String>) {
+        match self {
+            News::Stored(documents) => ("stored", documents.iter().map(|document| hex::encode(document.as_bytes())).collect()),
+            News::Revoked(user) => ("revoked", vec![user.to_string()]),
+            News::RolesChanged(user) => ("roles-changed", vec![user.to_string()]),
+            News::SignedOut(token) => ("signed-out", vec![hex::encode(token)]),
+        }
+    }
 }
 
 fn read_news(kind: &str, items: &[String]) -> Option<News> {

@@ -243,7 +243,7 @@ impl SyncHub {
         };
         let stop = Arc::new(Notify::new());
         let budget = Arc::new(std::sync::Mutex::new(Budget::default()));
-        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, announcer.clone(), budget.clone()));
+        let hub_task = tokio::spawn(run(incoming, stop.clone(), Server::new(config), store, flusher, budget.clone()));
         Ok(SyncHub {
             budget,
             commands,
@@ -551,7 +551,6 @@ async fn run(
     mut server: Server,
     stores: Stores,
     flusher: Flusher,
-    announcer: Announcer,
     budget: Arc<std::sync::Mutex<Budget>>,
 ) {
     let mut peers = Peers::default();
@@ -681,18 +680,25 @@ async fn run(
                         if !chunks.is_empty() && server.handle_stored_elsewhere(document, &chunks) {
                             known.extend(keys);
                         }
+                        // Its files as the copy here now has them: another server that
+                        // recorded them from a copy without this change is corrected.
+                        if !chunks.is_empty()
+                            && let Some(doc) = server.document(&document)
+                        {
+                            index_blobs(&stores.blobs, &document, doc);
+                        }
                     }
                     Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot read what another server stored; the next load will"),
                 },
                 Ok(Done::Persisted { document, token, result }) => {
-                    flushed(&mut server, &announcer, &mut unflushed, document, token, result);
+                    flushed(&mut server, &stores, &mut unflushed, document, token, result);
                 }
                 Ok(Done::Snapshotted { document, chunk, token, result }) => {
                     match result {
                         Ok((key, result)) => {
                             compactions.known.entry(document).or_default().push(key);
-                            note_stored(&stores, &server, document);
-                            flushed(&mut server, &announcer, &mut unflushed, document, token, result);
+                            note_stored(&stores, &server, &compactions, document);
+                            flushed(&mut server, &stores, &mut unflushed, document, token, result);
                         }
                         Err(error) => {
                             tracing::warn!(%document, %error, "cannot store a new document as a snapshot; storing its changes");
@@ -791,7 +797,12 @@ async fn run(
                         // Behind the document's snapshot, in order.
                         waiting.push((chunk, token));
                     } else if let Some(doc) = server.document(&document).filter(|_| {
-                        unstored.is_empty() && stores.space.check().is_ok() && stores.documents.is_new(&document).unwrap_or(false)
+                        // A copy known to hold stored chunks is of a stored document: the
+                        // store is asked only about the others.
+                        unstored.is_empty()
+                            && stores.space.check().is_ok()
+                            && compactions.known.get(&document).is_none_or(Vec::is_empty)
+                            && stores.documents.is_new(&document).unwrap_or(false)
                     }) {
                         // The document as it is now holds these changes (it was empty) and
                         // perhaps later ones, already allowed and on their way to disk
@@ -958,11 +969,12 @@ fn snapshot_new(
     });
 }
 
-/// What follows a flush of a document's changes: made durable, they are revealed to its
-/// peers and told to the other servers; otherwise the flush is tried again, nobody told.
+/// What follows a flush of a document's changes: made durable (and told to the other
+/// servers, by the same commit), they are revealed to its peers and projected; otherwise
+/// the flush is tried again, nobody told.
 fn flushed(
     server: &mut Server,
-    announcer: &Announcer,
+    stores: &Stores,
     unflushed: &mut Vec<(DocumentId, PersistToken)>,
     document: DocumentId,
     token: PersistToken,
@@ -970,7 +982,7 @@ fn flushed(
 ) {
     match result {
         Ok(()) => {
-            announcer.tell(News::Stored(vec![document]));
+            stores.projections.flushed();
             server.handle_persisted(document, token);
         }
         Err(error) => {
@@ -980,12 +992,14 @@ fn flushed(
     }
 }
 
-/// What follows a change stored: its photos indexed, and the dashboards told.
-fn note_stored(stores: &Stores, server: &Server, document: DocumentId) {
+/// What follows a change stored: its photos indexed, and the dashboards told (with the
+/// copy here, and the keys of the stored chunks it holds).
+fn note_stored(stores: &Stores, server: &Server, compactions: &Compactions, document: DocumentId) {
     if let Some(doc) = server.document(&document) {
         index_blobs(&stores.blobs, &document, doc);
+        let holds = compactions.known.get(&document).map_or(&[][..], Vec::as_slice);
         if is_projected(doc)
-            && let Err(error) = stores.projections.mark(&document, Some(doc))
+            && let Err(error) = stores.projections.mark(&document, Some((doc, holds)))
         {
             tracing::error!(%document, error = format!("{error:#}"), "the dashboards will miss this change until a rebuild");
         }
@@ -1018,9 +1032,9 @@ fn fetch_stored_elsewhere(
     });
 }
 
-/// Tells the other servers sharing the database what happened here — documents with
-/// changes stored and durable, people revoked — a batch at a time, off the hub. With sled
-/// there is nobody to tell. Cloning shares it.
+/// Tells the other servers sharing the database of people revoked, re-roled or signed
+/// out here, in order, off the hub (stored changes are told by the flush that makes them
+/// durable: [`DocumentStore::stage`]). With sled there is nobody to tell. Cloning shares it.
 #[derive(Clone)]
 struct Announcer(Option<mpsc::UnboundedSender<Option<News>>>);
 
@@ -1032,29 +1046,12 @@ impl Announcer {
         let (sender, mut told) = mpsc::unbounded_channel::<Option<News>>();
         let storage = storage.clone();
         let task = tokio::spawn(async move {
-            let mut finished = false;
-            while !finished && let Some(first) = told.recv().await {
-                let mut documents = Vec::new();
-                let mut others = Vec::new();
-                for news in std::iter::once(first).chain(std::iter::from_fn(|| told.try_recv().ok())) {
-                    match news {
-                        Some(News::Stored(stored)) => documents.extend(stored),
-                        Some(news) => others.push(news),
-                        None => finished = true,
-                    }
-                }
-                documents.sort();
-                documents.dedup();
-                if !documents.is_empty() {
-                    others.push(News::Stored(documents));
-                }
+            while let Some(Some(news)) = told.recv().await {
                 let storage = storage.clone();
-                let told = tokio::task::spawn_blocking(move || others.iter().try_for_each(|news| storage.tell(news))).await;
-                match told {
+                match tokio::task::spawn_blocking(move || storage.tell(&news)).await {
                     Ok(Ok(())) => {}
-                    // Stored changes are found when the others next load or look at the
-                    // documents; a revoked person's open connections elsewhere stay until
-                    // they reconnect (and are refused).
+                    // A revoked person's open connections elsewhere stay until they
+                    // reconnect (and are refused).
                     Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "cannot tell the other servers"),
                     Err(error) => tracing::warn!(%error, "the telling task failed"),
                 }
@@ -1284,16 +1281,12 @@ fn store(
     token: PersistToken,
 ) -> Result<(), Vec<u8>> {
     // The append is ordered here, before the flush that covers it is asked for.
-    let stored = stores.documents.append(&document, &chunk);
-    if stored.is_ok() {
-        note_stored(stores, server, document);
-    } else if let Some(doc) = server.document(&document) {
-        index_blobs(&stores.blobs, &document, doc);
-    }
-    match stored {
+    match stores.documents.stage(&document, &chunk) {
         // Off the hub: saving a large document takes long enough to pause everyone's sync.
         Ok(key) => {
-            if compactions.appended(document, key)
+            let compact = compactions.appended(document, key);
+            note_stored(stores, server, compactions, document);
+            if compact
                 && !stores.space.is_low()
                 && let Some(doc) = server.document(&document)
             {
@@ -1302,6 +1295,9 @@ fn store(
             }
         }
         Err(error) => {
+            if let Some(doc) = server.document(&document) {
+                index_blobs(&stores.blobs, &document, doc);
+            }
             tracing::error!(%document, error = format!("{error:#}"), "cannot store changes; peers are not told they are kept until they are");
             return Err(chunk);
         }

@@ -135,6 +135,87 @@ fn the_key_spaces_keep_their_contract_in_postgres() {
     assert!(!storage.holds_nothing().unwrap());
 }
 
+/// A write deferred to the flush, and news told with it, reach nobody before the flush
+/// commits them and everybody after; a flush that fails keeps them for the next one.
+#[tokio::test]
+async fn deferred_writes_and_news_wait_for_the_flush_that_commits_them() {
+    use server::storage::{Heard, News};
+
+    let (postgres, url, _dist) = cluster("deferred").await;
+    let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let writer = Storage::open_postgres(&url, here.path()).unwrap();
+    let reader = Storage::open_postgres(&url, there.path()).unwrap();
+    let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+    reader.listen(move |news| heard.send(news).is_ok());
+    assert_eq!(tokio::time::timeout(PATIENCE, hearing.recv()).await.unwrap(), Some(Heard::Listening));
+    let (written, read) = (writer.named_tree(b"t").unwrap(), reader.named_tree(b"t").unwrap());
+    let document = DocumentId::from_random(*b"deferred-to-the!");
+
+    written.insert_deferred(b"k", b"first").unwrap();
+    written.insert_deferred(b"k", b"second").unwrap();
+    writer.tell_when_durable(&News::Stored(vec![document]));
+    assert_eq!(written.get(b"k").unwrap(), None, "not even the writer reads it before the flush");
+    assert_eq!(read.get(b"k").unwrap(), None);
+
+    // The database refuses the write for a while: the flush fails, and the writes and
+    // news wait on, whole.
+    postgres
+        .sql(
+            &url,
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON houqin_kv FOR EACH ROW WHEN (NEW.key = '\\x6b') EXECUTE FUNCTION refuse()",
+        )
+        .unwrap();
+    assert!(writer.flush().await.is_err(), "the flush is refused");
+    assert_eq!(read.get(b"k").unwrap(), None);
+    postgres.sql(&url, "DROP TRIGGER refuse ON houqin_kv").unwrap();
+
+    writer.flush().await.unwrap();
+    assert_eq!(read.get(b"k").unwrap().as_deref(), Some(&b"second"[..]), "the last deferred write counts");
+    let told = loop {
+        match tokio::time::timeout(PATIENCE, hearing.recv()).await.unwrap().unwrap() {
+            Heard::Listening => continue,
+            news => break news,
+        }
+    };
+    assert_eq!(told, Heard::News(News::Stored(vec![document])), "told once, with the write");
+    writer.flush().await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(500), hearing.recv()).await.is_err(), "told once only");
+}
+
+/// The dashboards project the hub's copy of a document rather than load it only while the
+/// shared store holds no chunk the copy lacks: once another server stored one, the
+/// document is loaded as stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_stands_for_a_shared_document_only_while_it_holds_every_stored_chunk() {
+    use server::documents::DocumentStore;
+    use server::projections::Projections;
+
+    let postgres = tokio::task::spawn_blocking(|| Postgres::start().unwrap()).await.unwrap();
+    let (_local, storage) = open(&postgres, "copies");
+    let (projections, store) = (Projections::open(&storage).unwrap(), DocumentStore::open(&storage).unwrap());
+    let plant2 = shared::directory::SiteId::parse("plant2").unwrap();
+    let title = || projections.site(&plant2).unwrap().into_iter().map(|projection| projection.title).collect::<Vec<_>>();
+    let document = DocumentId::from_random(*b"copy-or-as-store");
+    let mut stored = order_by("tech", "plant2", "as stored");
+    let held = store.append(&document, &stored.save()).unwrap();
+    // A copy unlike what is stored, to tell which was projected.
+    let copy = order_by("tech", "plant2", "the copy");
+
+    projections.mark(&document, Some((&copy, &[held]))).unwrap();
+    storage.flush().await.unwrap();
+    assert_eq!(projections.project_dirty().unwrap(), 1);
+    assert_eq!(title(), ["the copy"], "the copy holds every stored chunk: it is projected, nothing loaded");
+
+    let before = stored.get_heads();
+    comment(&mut stored, "tech", "c1", "stored by another server");
+    store.append(&document, &stored.save_after(&before)).unwrap();
+    projections.mark(&document, Some((&copy, &[held]))).unwrap();
+    storage.flush().await.unwrap();
+    assert_eq!(projections.project_dirty().unwrap(), 1);
+    assert_eq!(title(), ["as stored"], "a chunk the copy lacks: the document is loaded as stored");
+}
+
 /// Counters updated from many threads at once lose no update: compare-and-swap and
 /// transactions serialize in PostgreSQL as they do in sled.
 #[test]

@@ -266,7 +266,7 @@ async fn store_made_elsewhere(server: &TestServer, documents: Vec<(DocumentId, a
     let ids: Vec<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
     for (id, mut doc) in documents {
         server.state.documents.append(&id, &doc.save()).unwrap();
-        server.state.projections.mark(&id, Some(&doc)).unwrap();
+        server.state.projections.mark(&id, Some((&doc, &[]))).unwrap();
     }
     let hq = SiteId::parse("hq").unwrap();
     wait_for("the documents to be projected", PATIENCE, || async {

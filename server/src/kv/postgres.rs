@@ -13,6 +13,12 @@
 //! commits one write waiting for the disk, which makes every commit before it durable (the
 //! write-ahead log is one sequence). That is sled's contract: visible at once, durable
 //! once flushed; nothing is acknowledged before the flush.
+//!
+//! A round trip costs both sides more than the work it carries (BENCHMARKS.md, "Several
+//! nodes"), so the sync hub's writes for each change — its chunk, its projection mark, its
+//! announcement to the other servers — are deferred ([`Database::defer`]) and committed by
+//! the flush that makes them durable, all in one statement: a group commit as one
+//! transaction. Deferred writes are seen by nobody before they are durable.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -61,11 +67,6 @@ fn between<'a>(select: &str, tree: &'a &'a str, low: &'a Bound<Vec<u8>>, high: &
     (sql, params)
 }
 
-/// `bytes` in hexadecimal, for a `'\\x…'` literal.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// A query's parameter.
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
@@ -86,6 +87,32 @@ struct Pool {
     runtime: tokio::runtime::Handle,
     idle: Mutex<Idle>,
     returned: Condvar,
+    /// Writes and notices waiting for the next flush.
+    deferred: Mutex<Deferred>,
+    /// Held while deferred writes are committed, so that a flush waits for a commit of
+    /// writes deferred before it that another thread took first ([`Database::durable`]).
+    committing: Mutex<()>,
+}
+
+/// A value as stored.
+type Value = Vec<u8>;
+
+/// A write: tree, key, value (`None`: removed).
+type Write<'a> = (&'a Arc<str>, &'a [u8], Option<&'a [u8]>);
+
+/// Writes and notices waiting for the next flush, in the order they were made.
+#[derive(Default)]
+struct Deferred {
+    /// Tree, key, value (`None`: removed).
+    writes: Vec<(Arc<str>, Vec<u8>, Option<Value>)>,
+    /// Node, kind, item ([`Database::tell`]).
+    notices: Vec<(String, String, String)>,
+}
+
+impl Deferred {
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.notices.is_empty()
+    }
 }
 
 struct Idle {
@@ -205,6 +232,8 @@ impl Database {
                 runtime,
                 idle: Mutex::new(Idle { connections: Vec::new(), open: 0 }),
                 returned: Condvar::new(),
+                deferred: Mutex::default(),
+                committing: Mutex::default(),
             }),
         };
         database.migrate()?;
@@ -216,6 +245,12 @@ impl Database {
         let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(connection) = idle.connections.pop() {
+                // One the database closed while it was idle (a restart) is dropped here,
+                // rather than failing the caller's query.
+                if connection.client.is_closed() {
+                    idle.open -= 1;
+                    continue;
+                }
                 return Ok(Lease { pool, connection: Some(connection) });
             }
             if idle.open < CONNECTIONS {
@@ -284,19 +319,86 @@ impl Database {
         Ok(())
     }
 
-    /// Makes every write committed so far durable: one write that waits for the disk, in
-    /// one round trip (`meta/key` is set to `value`, both our own bytes).
+    /// Makes every write so far durable: commits the deferred writes and notices with
+    /// `meta/key` set to `value`, in one statement whose commit waits for the disk — which
+    /// makes every commit before it durable too.
     pub fn durable(&self, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
-        let lease = self.lease()?;
-        let meta = crate::storage::trees::META;
-        let write = format!(
-            "BEGIN; SET LOCAL synchronous_commit = on; \
-             INSERT INTO houqin_kv (tree, key, value) VALUES ('{meta}', '\\x{}', '\\x{}') \
-             ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value; COMMIT",
-            hex(key),
-            hex(value)
-        );
-        wait(lease.client.batch_execute(&write)).context("cannot make the database durable")
+        self.commit_deferred(Some((key, value))).context("cannot make the database durable")
+    }
+
+    /// Writes `value` under `key` (`None`: removes it) with the next flush: until then no
+    /// reader sees it, here or on another server, and then every reader does. In order
+    /// with the other deferred writes; see [`super::Tree::insert_deferred`].
+    pub fn defer(&self, tree: &Arc<str>, key: &[u8], value: Option<&[u8]>) {
+        let mut deferred = self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner);
+        deferred.writes.push((tree.clone(), key.to_vec(), value.map(<[u8]>::to_vec)));
+    }
+
+    /// Tells `items` of a `kind` as `node` ([`Database::tell`]) as the next flush
+    /// commits: with, never before, the writes deferred so far.
+    pub fn tell_when_durable(&self, node: &str, kind: &str, items: &[String]) {
+        let mut deferred = self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner);
+        deferred.notices.extend(items.iter().map(|item| (node.to_owned(), kind.to_owned(), item.clone())));
+    }
+
+    /// Commits the deferred writes and notices now, without waiting for the disk.
+    pub fn apply_deferred(&self) -> anyhow::Result<()> {
+        self.commit_deferred(None)
+    }
+
+    /// Commits what was deferred (and, for a flush, `meta` written) in one statement;
+    /// what it could not commit is deferred again, before anything deferred meanwhile.
+    fn commit_deferred(&self, flush: Option<(&[u8], &[u8])>) -> anyhow::Result<()> {
+        let _committing = self.pool.committing.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = std::mem::take(&mut *self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner));
+        if taken.is_empty() && flush.is_none() {
+            return Ok(());
+        }
+        let meta: Arc<str> = crate::storage::trees::META.into();
+        let mut writes: Vec<Write<'_>> = taken.writes.iter().map(|(tree, key, value)| (tree, key.as_slice(), value.as_deref())).collect();
+        writes.extend(flush.map(|(key, value)| (&meta, key, Some(value))));
+        let mut told: Vec<((&str, &str), Vec<String>)> = Vec::new();
+        for (node, kind, item) in &taken.notices {
+            match told.iter_mut().find(|(of, _)| *of == (node.as_str(), kind.as_str())) {
+                Some((_, items)) if items.contains(item) => {}
+                Some((_, items)) => items.push(item.clone()),
+                None => told.push(((node, kind), vec![item.clone()])),
+            }
+        }
+        let payloads: Vec<String> = told.iter().flat_map(|((node, kind), items)| payloads(node, kind, items)).collect();
+        let written = self.write(writes.into_iter(), flush.is_some(), &payloads);
+        if written.is_err() {
+            let mut deferred = self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner);
+            let since = std::mem::replace(&mut *deferred, taken);
+            deferred.writes.extend(since.writes);
+            deferred.notices.extend(since.notices);
+        }
+        written
+    }
+
+    /// Applies `writes` (of several to one key, the last counts) and sends `payloads` in
+    /// one statement, so one round trip and one commit; `durable`: a commit that waits
+    /// for the disk.
+    fn write<'a>(&self, writes: impl Iterator<Item = Write<'a>>, durable: bool, payloads: &[String]) -> anyhow::Result<()> {
+        let last: HashMap<(&str, &[u8]), Option<&[u8]>> = writes.map(|(tree, key, value)| ((&**tree, key), value)).collect();
+        let (mut removed_trees, mut removed_keys) = (Vec::new(), Vec::new());
+        let (mut trees, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for ((tree, key), value) in last {
+            match value {
+                Some(value) => {
+                    trees.push(tree);
+                    keys.push(key);
+                    values.push(value);
+                }
+                None => {
+                    removed_trees.push(tree);
+                    removed_keys.push(key);
+                }
+            }
+        }
+        let synchronous = if durable { "on" } else { "off" };
+        self.lease()?.query(WRITE, &[&removed_trees, &removed_keys, &trees, &keys, &values, &synchronous, &CHANNEL, &payloads])?;
+        Ok(())
     }
 
     /// Names `name` a tree (listed by [`Database::tree_names`] even while empty).
@@ -348,20 +450,8 @@ impl Database {
 
     /// Applies every write at once (`None` removes the key; of several writes to one key
     /// the last counts): one statement, so one round trip and one commit.
-    pub fn apply(&self, tree: &str, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> anyhow::Result<()> {
-        let last: HashMap<&[u8], Option<&[u8]>> = writes.iter().map(|(key, value)| (key.as_slice(), value.as_deref())).collect();
-        let (mut removed, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
-        for (key, value) in last {
-            match value {
-                Some(value) => {
-                    keys.push(key);
-                    values.push(value);
-                }
-                None => removed.push(key),
-            }
-        }
-        self.lease()?.query(APPLY, &[&tree, &removed, &keys, &values])?;
-        Ok(())
+    pub fn apply(&self, tree: &Arc<str>, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> anyhow::Result<()> {
+        self.write(writes.iter().map(|(key, value)| (tree, key.as_slice(), value.as_deref())), false, &[])
     }
 
     pub fn count(&self, tree: &str) -> anyhow::Result<usize> {
@@ -519,22 +609,7 @@ impl Database {
     /// (one word), as said by `node`: `v1 <node> <kind> <item>,<item>…`, in as many
     /// notifications as they need.
     pub fn tell(&self, node: &str, kind: &str, items: &[String]) -> anyhow::Result<()> {
-        let mut payloads = Vec::new();
-        let mut payload = String::new();
-        for item in items {
-            if payload.len() + item.len() + 1 > PAYLOAD {
-                payloads.push(std::mem::take(&mut payload));
-            }
-            if payload.is_empty() {
-                payload = format!("v1 {node} {kind} ");
-            } else {
-                payload.push(',');
-            }
-            payload.push_str(item);
-        }
-        if !payload.is_empty() {
-            payloads.push(payload);
-        }
+        let payloads = payloads(node, kind, items);
         if payloads.is_empty() {
             return Ok(());
         }
@@ -560,6 +635,28 @@ impl Database {
             }
         });
     }
+}
+
+/// `items` of a `kind` said by `node`, in as few notifications as they fit:
+/// `v1 <node> <kind> <item>,<item>…`.
+fn payloads(node: &str, kind: &str, items: &[String]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut payload = String::new();
+    for item in items {
+        if payload.len() + item.len() + 1 > PAYLOAD {
+            payloads.push(std::mem::take(&mut payload));
+        }
+        if payload.is_empty() {
+            payload = format!("v1 {node} {kind} ");
+        } else {
+            payload.push(',');
+        }
+        payload.push_str(item);
+    }
+    if !payload.is_empty() {
+        payloads.push(payload);
+    }
+    payloads
 }
 
 enum Stop {
@@ -729,11 +826,16 @@ impl Scan {
 
 const GET: &str = "SELECT value FROM houqin_kv WHERE tree = $1 AND key = $2";
 const REMOVE: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 RETURNING value";
-/// A batch: the keys `$2` removed, `$3` set to `$4` (no key in both: the removal's
-/// snapshot would not see the upsert's row).
-const APPLY: &str = "WITH removed AS (DELETE FROM houqin_kv WHERE tree = $1::text AND key = ANY($2::bytea[])) \
-     INSERT INTO houqin_kv (tree, key, value) SELECT $1::text, key, value FROM unnest($3::bytea[], $4::bytea[]) AS written (key, value) \
-     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
+/// Writes at once, in one statement and so one transaction: the `$1`/`$2` (tree, key)
+/// pairs removed, the `$3`/`$4` pairs set to `$5` (no pair in both: the removal's snapshot
+/// would not see the upsert's row), `synchronous_commit` set to `$6` for this transaction
+/// alone, and the `$8` payloads sent on channel `$7` as it commits.
+const WRITE: &str = "WITH removed AS (DELETE FROM houqin_kv AS kv USING unnest($1::text[], $2::bytea[]) AS gone (tree, key) \
+     WHERE kv.tree = gone.tree AND kv.key = gone.key), \
+     written AS (INSERT INTO houqin_kv (tree, key, value) SELECT * FROM unnest($3::text[], $4::bytea[], $5::bytea[]) \
+     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value) \
+     SELECT set_config('synchronous_commit', $6::text, true), \
+     (SELECT count(pg_notify($7::text, payload)) FROM unnest($8::text[]) AS payload)";
 /// An upsert that gives the value it replaced, as the statement's snapshot held it (every
 /// part of a statement sees one snapshot: `old` reads the row before the upsert changes
 /// it). A writer committing between that snapshot and the upsert's lock is not seen; no

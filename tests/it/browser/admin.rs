@@ -543,7 +543,7 @@ async fn order_with_a_bad_event(server: &TestServer) -> (DocumentId, String) {
     order.commit();
     let id = DocumentId::from_bytes([0x5a; 16]);
     server.state.documents.append(&id, &order.save()).unwrap();
-    server.state.projections.mark(&id, Some(&order)).unwrap();
+    server.state.projections.mark(&id, Some((&order, &[]))).unwrap();
 
     let catalog = catalog_of(server, "hq");
     let mut doc = server.state.documents.load(&catalog).unwrap().unwrap();
