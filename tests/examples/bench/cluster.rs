@@ -3,9 +3,11 @@
 //! partners on the other), and two nodes behind a round-robin proxy — each through the
 //! load generator's phases. What is measured is CPU (the nodes', PostgreSQL's) per
 //! acknowledged change, and the cross-node trickle latency: on two cores, wall time cannot
-//! show several nodes scaling.
+//! show several nodes scaling. A phase's CPU runs from its start until the nodes and
+//! PostgreSQL are quiet again after it, so what it leaves to do is charged to it.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tests::load::{self, Endpoints, Observer, Phase, PhaseFigures};
@@ -65,11 +67,36 @@ struct Meter<'a> {
     cpu: Vec<(Phase, (f64, f64))>,
 }
 
+/// How long the nodes and PostgreSQL must stay quiet for a phase to be over.
+const QUIET: Duration = Duration::from_millis(500);
+/// The share of one core below which they are quiet (idle, a node and PostgreSQL together
+/// take about 0.3%).
+const QUIET_SHARE: f64 = 0.03;
+/// The longest a phase's work is waited for after its phones are done.
+const SETTLE_AT_MOST: Duration = Duration::from_secs(30);
+
 impl Meter<'_> {
     fn read(&self) -> (f64, f64) {
         let nodes = self.nodes.iter().map(|node| node.cpu_seconds().unwrap_or(f64::NAN)).sum();
         let postgres = self.postmaster.map_or(0.0, |pid| servers::family_cpu_seconds(pid, self.ticks_per_second).unwrap_or(f64::NAN));
         (nodes, postgres)
+    }
+
+    /// Waits until the nodes and PostgreSQL are quiet, and reads their CPU time then: the
+    /// work a phase leaves behind once its phones are done (projecting the dashboards,
+    /// compacting) is charged to it, and the next phase starts on a quiet machine.
+    fn settle(&self) -> (f64, f64) {
+        let deadline = Instant::now() + SETTLE_AT_MOST;
+        let mut last = self.read();
+        loop {
+            std::thread::sleep(QUIET);
+            let now = self.read();
+            let used = (now.0 - last.0) + (now.1 - last.1);
+            if used.is_nan() || used < QUIET_SHARE * QUIET.as_secs_f64() || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
     }
 }
 
@@ -79,7 +106,7 @@ impl Observer for Meter<'_> {
     }
 
     fn phase_ends(&mut self, phase: Phase, figures: &PhaseFigures) {
-        let (nodes, postgres) = self.read();
+        let (nodes, postgres) = self.settle();
         let cpu = (nodes - self.at_start.0, postgres - self.at_start.1);
         self.cpu.push((phase, cpu));
         eprintln!(
