@@ -247,11 +247,6 @@ impl DocumentStore {
         Ok(Some((doc, keys)))
     }
 
-    /// Whether nothing of the document is stored. Blocking (one key read).
-    pub fn is_new(&self, document: &DocumentId) -> anyhow::Result<bool> {
-        Ok(!self.tree.contains_prefix(document.as_bytes()).context("cannot read a document chunk")?)
-    }
-
     /// Stores `doc`, a document stored nowhere yet, as one snapshot (not yet flushed):
     /// written once, where its changes would be written and then replaced by a compaction,
     /// leaving sled's log their worth of garbage (BENCHMARKS.md). Removes nothing: should
@@ -261,7 +256,15 @@ impl DocumentStore {
         let snapshot = doc.save();
         let key = ChunkKey::of(SNAPSHOT, &snapshot);
         self.insert(key.stored(document), snapshot).context("cannot store a document snapshot")?;
-        self.storage.tell_when_durable(&News::Stored(vec![*document]));
+        Ok(key)
+    }
+
+    /// [`DocumentStore::store_new`] the way [`DocumentStore::stage`] stores a chunk: with
+    /// the next flush, told as it commits. Blocking.
+    pub fn stage_new(&self, document: &DocumentId, doc: &mut AutoCommit) -> anyhow::Result<ChunkKey> {
+        let snapshot = doc.save();
+        let key = ChunkKey::of(SNAPSHOT, &snapshot);
+        self.write_staged(document, key, snapshot).context("cannot store a document snapshot")?;
         Ok(key)
     }
 
@@ -279,13 +282,18 @@ impl DocumentStore {
     /// to store a change: the flush it waits for anyway carries it.
     pub fn stage(&self, document: &DocumentId, chunk: &[u8]) -> anyhow::Result<ChunkKey> {
         let key = ChunkKey::of(INCREMENTAL, chunk);
+        self.write_staged(document, key, chunk.to_vec()).context("cannot store a document chunk")?;
+        Ok(key)
+    }
+
+    fn write_staged(&self, document: &DocumentId, key: ChunkKey, chunk: Vec<u8>) -> anyhow::Result<()> {
         if chunk.len() < LARGE_CHUNK {
-            self.tree.insert_deferred(key.stored(document), chunk).context("cannot store a document chunk")?;
+            self.tree.insert_deferred(key.stored(document), chunk)?;
         } else {
-            self.insert(key.stored(document), chunk.to_vec()).context("cannot store a document chunk")?;
+            self.insert(key.stored(document), chunk)?;
         }
         self.storage.tell_when_durable(&News::Stored(vec![*document]));
-        Ok(key)
+        Ok(())
     }
 
     /// The document's stored chunks whose keys are not in `known`: what another writer

@@ -179,6 +179,20 @@ impl Tree {
         }
     }
 
+    /// Removes each key that holds the value given with it (a compare-and-swap each, at
+    /// once: in PostgreSQL one statement); the others are left as they are.
+    pub fn remove_each_unchanged(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> anyhow::Result<()> {
+        match &self.engine {
+            Engine::Sled(tree) => {
+                for (key, value) in entries {
+                    let _ = tree.compare_and_swap(key, Some(value.as_slice()), None::<&[u8]>).with_context(|| self.failed("write"))?;
+                }
+                Ok(())
+            }
+            Engine::Postgres(database) => database.remove_each_unchanged(&self.name, entries).with_context(|| self.failed("write")),
+        }
+    }
+
     /// Replaces the value of `key` by what `change` makes of it, by compare-and-swap,
     /// again on a race (as sled's own update does); gives the values before and after.
     fn update<V: AsRef<[u8]>>(
@@ -434,6 +448,10 @@ impl IntoIterator for &Tree {
 pub struct Batch(Vec<(Vec<u8>, Option<Vec<u8>>)>);
 
 impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn insert(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         self.0.push((key.as_ref().to_vec(), Some(value.as_ref().to_vec())));
     }
@@ -562,6 +580,11 @@ mod tests {
         assert_eq!(refused.current.as_deref(), Some(&b"one"[..]));
         assert!(tree.compare_and_swap(b"k", Some(b"one"), None::<&[u8]>).unwrap().is_ok());
         assert_eq!(tree.get(b"k").unwrap(), None);
+        tree.insert(b"x", b"1").unwrap();
+        tree.insert(b"y", b"2").unwrap();
+        tree.remove_each_unchanged(&[(b"x".to_vec(), b"1".to_vec()), (b"y".to_vec(), b"changed".to_vec())]).unwrap();
+        assert_eq!(tree.get(b"x").unwrap(), None);
+        assert_eq!(tree.get(b"y").unwrap().as_deref(), Some(&b"2"[..]), "a key holding another value stays");
         let after = tree.update_and_fetch(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();
         assert_eq!(after.as_deref(), Some(&[1][..]));
         let before = tree.fetch_and_update(b"n", |old| Some(vec![old.map_or(0, |old| old[0]) + 1])).unwrap();

@@ -42,6 +42,8 @@ const GATHER: Duration = Duration::from_millis(100);
 /// Copies the hub may leave for the worker at once; past this (a worker falling behind a
 /// burst), marked documents are loaded from storage instead, so memory stays bounded.
 const MAX_HANDED_OVER: usize = 2_000;
+/// Marked documents projected between two writes of projections and marks.
+const PASS: usize = 64;
 
 /// A copy of a document the hub handed over with a mark, and the keys of the stored
 /// chunks it holds.
@@ -185,6 +187,15 @@ impl Projections {
     /// stores (or, if it is not projected, skips) the result; returns the document if it
     /// was projected. Blocking.
     fn project_stored(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<Option<AutoCommit>> {
+        let Some((doc, key, projection)) = self.project_one(document, mark)? else { return Ok(None) };
+        self.tree.insert(key, projection).context("cannot store a projection")?;
+        Ok(Some(doc))
+    }
+
+    /// [`Projections::project_stored`] without storing: the document, and its projection's
+    /// key and value.
+    #[allow(clippy::type_complexity)]
+    fn project_one(&self, document: &DocumentId, mark: Option<&[u8]>) -> anyhow::Result<Option<(AutoCommit, Vec<u8>, Vec<u8>)>> {
         let handed_over = self.handed_over.lock().unwrap_or_else(PoisonError::into_inner).remove(document);
         let current = match handed_over.filter(|copy| mark == Some(copy.mark.bytes().as_slice())) {
             // A shared store is asked which chunks it holds (their keys, not the chunks):
@@ -203,35 +214,52 @@ impl Projections {
             },
         };
         let Some(projection) = project(&document.to_string(), &mut doc)? else { return Ok(None) };
-        self.tree.insert(key(&projection.site, document), serde_json::to_vec(&projection)?).context("cannot store a projection")?;
-        Ok(Some(doc))
+        Ok(Some((doc, key(&projection.site, document), serde_json::to_vec(&projection)?)))
     }
 
     /// Projects every marked document and adds its notices to the outbox, clearing each
     /// mark that was not renewed meanwhile. A mark stays where the outbox could not be
     /// written, so the next pass derives again. Blocking. Returns how many were projected.
+    /// [`PASS`] documents at a time, their projections stored in one batch and their marks
+    /// cleared at once, after their notices are derived.
     pub fn project_dirty(&self) -> anyhow::Result<usize> {
         let mut projected = 0;
-        for entry in &self.dirty {
-            let (id, mark) = entry.context("cannot read a projection mark")?;
-            let Ok(bytes) = <[u8; 16]>::try_from(id.as_ref()) else { continue };
-            let document = DocumentId::from_bytes(bytes);
-            match self.project_stored(&document, Some(&mark)) {
-                Ok(Some(doc)) => {
-                    projected += 1;
-                    if let Err(error) = self.outbox.derive(&document, &doc, crate::auth::now()) {
-                        tracing::error!(%document, error = format!("{error:#}"), "cannot add to the outbox");
-                        continue;
+        let mut marks = self.dirty.iter();
+        loop {
+            let mut batch = kv::Batch::default();
+            let mut cleared = Vec::new();
+            let mut read = 0;
+            for entry in marks.by_ref().take(PASS) {
+                read += 1;
+                let (id, mark) = entry.context("cannot read a projection mark")?;
+                let Ok(bytes) = <[u8; 16]>::try_from(id.as_ref()) else { continue };
+                let document = DocumentId::from_bytes(bytes);
+                match self.project_one(&document, Some(&mark)) {
+                    Ok(Some((doc, key, projection))) => {
+                        projected += 1;
+                        batch.insert(key, projection);
+                        if let Err(error) = self.outbox.derive(&document, &doc, crate::auth::now()) {
+                            tracing::error!(%document, error = format!("{error:#}"), "cannot add to the outbox");
+                            continue;
+                        }
                     }
+                    Ok(None) => {}
+                    // Kept in storage, left as it was: the measures skip it until it reads.
+                    Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document"),
                 }
-                Ok(None) => {}
-                // Kept in storage, left as it was: the measures skip it until it reads.
-                Err(error) => tracing::warn!(%document, error = format!("{error:#}"), "cannot project a document"),
+                cleared.push((id.to_vec(), mark.to_vec()));
             }
-            let _permit = self.removals.permit();
-            let _ = self.dirty.compare_and_swap(&id, Some(mark), None::<&[u8]>).context("cannot clear a projection mark")?;
+            if read == 0 {
+                return Ok(projected);
+            }
+            if !batch.is_empty() {
+                self.tree.apply_batch(batch).context("cannot store projections")?;
+            }
+            if !cleared.is_empty() {
+                let _permit = self.removals.permit();
+                self.dirty.remove_each_unchanged(&cleared).context("cannot clear projection marks")?;
+            }
         }
-        Ok(projected)
     }
 
     /// Projects every stored document again and records this build's schema. Blocking.

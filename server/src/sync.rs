@@ -797,12 +797,10 @@ async fn run(
                         // Behind the document's snapshot, in order.
                         waiting.push((chunk, token));
                     } else if let Some(doc) = server.document(&document).filter(|_| {
-                        // A copy known to hold stored chunks is of a stored document: the
-                        // store is asked only about the others.
-                        unstored.is_empty()
-                            && stores.space.check().is_ok()
-                            && compactions.known.get(&document).is_none_or(Vec::is_empty)
-                            && stores.documents.is_new(&document).unwrap_or(false)
+                        // A copy holding no stored chunk was loaded as absent and nothing
+                        // was stored from it since: a new document. (Should another writer
+                        // have stored it meanwhile, both are kept.)
+                        unstored.is_empty() && stores.space.check().is_ok() && compactions.known.get(&document).is_none_or(Vec::is_empty)
                     }) {
                         // The document as it is now holds these changes (it was empty) and
                         // perhaps later ones, already allowed and on their way to disk
@@ -956,7 +954,7 @@ fn snapshot_new(
     work.spawn(async move {
         let permit = snapshotting.acquire_owned().await;
         // The chunk is kept to be stored as it is if the snapshot cannot be.
-        let stored = tokio::task::spawn_blocking(move || store.store_new(&document, &mut doc).map_err(|error| format!("{error:#}")))
+        let stored = tokio::task::spawn_blocking(move || store.stage_new(&document, &mut doc).map_err(|error| format!("{error:#}")))
             .await
             .unwrap_or_else(|error| Err(format!("the storing task failed: {error}")));
         // The flush waits with everyone's (group commit), not holding the next snapshot.

@@ -101,6 +101,11 @@ fn the_key_spaces_keep_their_contract_in_postgres() {
     assert_eq!(tree.get(b"a").unwrap().as_deref(), Some(&b"back"[..]));
     assert!(!tree.contains_key(b"b1").unwrap());
 
+    // Each key removed only if it still holds the value given with it.
+    tree.remove_each_unchanged(&[(b"twice".to_vec(), b"second".to_vec()), (b"a".to_vec(), b"not what it holds".to_vec())]).unwrap();
+    assert!(!tree.contains_key(b"twice").unwrap());
+    assert_eq!(tree.get(b"a").unwrap().as_deref(), Some(&b"back"[..]), "a key holding another value stays");
+
     // Compare-and-swap and updates.
     assert!(tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"one")).unwrap().is_ok());
     let refused = tree.compare_and_swap(b"k", None::<&[u8]>, Some(b"two")).unwrap().unwrap_err();

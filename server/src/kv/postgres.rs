@@ -454,6 +454,13 @@ impl Database {
         self.write(writes.iter().map(|(key, value)| (tree, key.as_slice(), value.as_deref())), false, &[])
     }
 
+    /// Removes each key that holds the value given with it, in one statement.
+    pub fn remove_each_unchanged(&self, tree: &str, entries: &[(Vec<u8>, Vec<u8>)]) -> anyhow::Result<()> {
+        let (keys, values): (Vec<&[u8]>, Vec<&[u8]>) = entries.iter().map(|(key, value)| (key.as_slice(), value.as_slice())).unzip();
+        self.lease()?.query(REMOVE_EACH_UNCHANGED, &[&tree, &keys, &values])?;
+        Ok(())
+    }
+
     pub fn count(&self, tree: &str) -> anyhow::Result<usize> {
         let count: i64 = self.lease()?.query_one("SELECT count(*) FROM houqin_kv WHERE tree = $1", &[&tree])?.get(0);
         Ok(count as usize)
@@ -846,6 +853,8 @@ const INSERT_RETURNING_OLD: &str = "WITH old AS (SELECT value FROM houqin_kv WHE
      SELECT (SELECT value FROM old)";
 const INSERT_NEW: &str = "INSERT INTO houqin_kv (tree, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1";
 const REPLACE_IF: &str = "UPDATE houqin_kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";
+const REMOVE_EACH_UNCHANGED: &str = "DELETE FROM houqin_kv AS kv USING unnest($2::bytea[], $3::bytea[]) AS gone (key, value) \
+     WHERE kv.tree = $1::text AND kv.key = gone.key AND kv.value = gone.value";
 const REMOVE_IF: &str = "DELETE FROM houqin_kv WHERE tree = $1 AND key = $2 AND value = $3 RETURNING 1";
 
 #[cfg(test)]

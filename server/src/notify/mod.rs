@@ -104,6 +104,9 @@ pub struct Outbox {
 struct Lease {
     meta: kv::Tree,
     holder: [u8; 8],
+    /// Until when this server last took or renewed the lease (ms): while more than half of
+    /// it is left, the store is not asked again.
+    held_until: std::sync::atomic::AtomicI64,
 }
 
 const LEASE_KEY: &str = "outbox_lease";
@@ -113,7 +116,12 @@ const LEASE_MILLIS: i64 = 10_000;
 impl Lease {
     /// Whether this server holds the lease now, taking or renewing it. Blocking.
     fn hold(&self, now: Timestamp) -> anyhow::Result<bool> {
+        use std::sync::atomic::Ordering;
         let now = now.as_millis();
+        if now + LEASE_MILLIS / 2 < self.held_until.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        self.held_until.store(0, Ordering::Relaxed);
         let current = self.meta.get(LEASE_KEY)?;
         let free = match current.as_deref().and_then(|value| <[u8; 16]>::try_from(value).ok()) {
             Some(held) => held[..8] == self.holder || i64::from_be_bytes(held[8..].try_into().expect("8 bytes")) < now,
@@ -125,7 +133,11 @@ impl Lease {
         let mut renewed = [0u8; 16];
         renewed[..8].copy_from_slice(&self.holder);
         renewed[8..].copy_from_slice(&(now + LEASE_MILLIS).to_be_bytes());
-        Ok(self.meta.compare_and_swap(LEASE_KEY, current.as_deref(), Some(renewed))?.is_ok())
+        let held = self.meta.compare_and_swap(LEASE_KEY, current.as_deref(), Some(renewed))?.is_ok();
+        if held {
+            self.held_until.store(now + LEASE_MILLIS, Ordering::Relaxed);
+        }
+        Ok(held)
     }
 }
 
@@ -153,7 +165,7 @@ impl Outbox {
             wake: Arc::new(Notify::new()),
             stop: Arc::new(tokio::sync::watch::Sender::new(false)),
             lease: match storage.is_shared() {
-                true => Some(Arc::new(Lease { meta: storage.tree(trees::META)?, holder: storage.node() })),
+                true => Some(Arc::new(Lease { meta: storage.tree(trees::META)?, holder: storage.node(), held_until: Default::default() })),
                 false => None,
             },
         })
@@ -237,18 +249,20 @@ impl Outbox {
     /// Adds those of `notices` (all of `site`) that are within `NOTICE_WINDOW` and not in
     /// the outbox yet, each due at once through the site's channels. Blocking.
     fn add(&self, site: &SiteId, notices: Vec<Notice>, now: Timestamp) -> anyhow::Result<usize> {
-        let notices: Vec<Notice> = notices.into_iter().filter(|notice| notice.at >= now.minus(NOTICE_WINDOW)).collect();
-        if notices.is_empty() {
+        let mut new = Vec::new();
+        for notice in notices.into_iter().filter(|notice| notice.at >= now.minus(NOTICE_WINDOW)) {
+            // Most of what time brings was told before: nothing more to work out for it.
+            if !self.tree.contains_key(notice_key(&notice.id())).context("cannot read the outbox")? {
+                new.push(notice);
+            }
+        }
+        if new.is_empty() {
             return Ok(0);
         }
         let channels = self.site_channels(site)?.channels();
         let mut added = 0;
-        for notice in notices {
+        for notice in new {
             let id = notice.id();
-            // Most of what time brings was told before: nothing more to work out for it.
-            if self.tree.contains_key(notice_key(&id)).context("cannot read the outbox")? {
-                continue;
-            }
             let mut deliveries = channels.iter().map(|channel| (*channel, Delivery::due(now))).collect::<BTreeMap<_, _>>();
             let settings = self.settings(&notice.recipient)?;
             if let Some(at) = settings.when(&notice, now) {
@@ -837,12 +851,17 @@ mod tests {
     fn one_server_at_a_time_holds_the_lease_on_delivering() {
         let data = tempfile::tempdir().unwrap();
         let storage = Storage::open(data.path()).unwrap();
-        let lease = |holder: u8| Lease { meta: storage.tree(trees::META).unwrap(), holder: [holder; 8] };
+        let lease = |holder: u8| Lease { meta: storage.tree(trees::META).unwrap(), holder: [holder; 8], held_until: Default::default() };
         let (first, second) = (lease(1), lease(2));
         let at = |millis: i64| Timestamp::from_millis(1_800_000_000_000 + millis);
         assert!(first.hold(at(0)).unwrap());
         assert!(!second.hold(at(1)).unwrap(), "held by the first");
+        let stored = || first.meta.get(LEASE_KEY).unwrap().unwrap().to_vec();
+        let taken = stored();
+        assert!(first.hold(at(LEASE_MILLIS / 4)).unwrap());
+        assert_eq!(stored(), taken, "with most of the lease left, the store is not asked");
         assert!(first.hold(at(LEASE_MILLIS - 1)).unwrap(), "renewed");
+        assert_ne!(stored(), taken, "past half of it, the lease is renewed");
         assert!(!second.hold(at(LEASE_MILLIS + 1)).unwrap(), "the renewal holds it longer");
         assert!(second.hold(at(2 * LEASE_MILLIS)).unwrap(), "lapsed: the second takes it");
         assert!(!first.hold(at(2 * LEASE_MILLIS + 1)).unwrap());
