@@ -221,6 +221,40 @@ async fn a_copy_stands_for_a_shared_document_only_while_it_holds_every_stored_ch
     assert_eq!(title(), ["as stored"], "a chunk the copy lacks: the document is loaded as stored");
 }
 
+/// Two servers writing batches of the same keys at once (the projections of the same
+/// documents, say) both succeed: the rows are written in one order, so neither batch is
+/// chosen as a deadlock's victim.
+#[test]
+fn batches_of_the_same_keys_from_two_servers_both_succeed() {
+    let postgres = Postgres::start().unwrap();
+    let url = postgres.fresh_database("batches").unwrap();
+    let servers: Vec<(tempfile::TempDir, Storage)> = (0..2)
+        .map(|_| {
+            let local = tempfile::tempdir().unwrap();
+            let storage = Storage::open_postgres(&url, local.path()).unwrap();
+            (local, storage)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (index, (_, storage)) in servers.iter().enumerate() {
+            let tree = storage.named_tree(b"projections").unwrap();
+            scope.spawn(move || {
+                for round in 0..100u32 {
+                    let mut batch = server::kv::Batch::default();
+                    let mut keys: Vec<u32> = (0..50).collect();
+                    if index == 1 {
+                        keys.reverse();
+                    }
+                    for key in keys {
+                        batch.insert(key.to_be_bytes(), round.to_be_bytes());
+                    }
+                    tree.apply_batch(batch).unwrap();
+                }
+            });
+        }
+    });
+}
+
 /// Counters updated from many threads at once lose no update: compare-and-swap and
 /// transactions serialize in PostgreSQL as they do in sled.
 #[test]

@@ -21,7 +21,7 @@
 //! transaction. Deferred writes are seen by nobody before they are durable.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
@@ -47,6 +47,9 @@ const MIGRATION_LOCK: i64 = 0x686f_7571_696e;
 
 /// How long connecting to the database may take, unless its URL says otherwise.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often a write that found itself deadlocked (or in a serialization failure) runs.
+const WRITE_TRIES: usize = 3;
 
 /// The most connections one server opens.
 const CONNECTIONS: usize = 16;
@@ -380,7 +383,9 @@ impl Database {
     /// one statement, so one round trip and one commit; `durable`: a commit that waits
     /// for the disk.
     fn write<'a>(&self, writes: impl Iterator<Item = Write<'a>>, durable: bool, payloads: &[String]) -> anyhow::Result<()> {
-        let last: HashMap<(&str, &[u8]), Option<&[u8]>> = writes.map(|(tree, key, value)| ((&**tree, key), value)).collect();
+        // In key order: two statements writing the same rows lock them in one order, so two
+        // servers' batches wait for each other rather than deadlock.
+        let last: BTreeMap<(&str, &[u8]), Option<&[u8]>> = writes.map(|(tree, key, value)| ((&**tree, key), value)).collect();
         let (mut removed_trees, mut removed_keys) = (Vec::new(), Vec::new());
         let (mut trees, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
         for ((tree, key), value) in last {
@@ -397,8 +402,17 @@ impl Database {
             }
         }
         let synchronous = if durable { "on" } else { "off" };
-        self.lease()?.query(WRITE, &[&removed_trees, &removed_keys, &trees, &keys, &values, &synchronous, &CHANNEL, &payloads])?;
-        Ok(())
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let params: [Param<'_>; 8] = [&removed_trees, &removed_keys, &trees, &keys, &values, &synchronous, &CHANNEL, &payloads];
+            match self.lease()?.query(WRITE, &params) {
+                Ok(_) => return Ok(()),
+                // Writes that are one statement can run again as they are.
+                Err(error) if conflicted(&error) && tries < WRITE_TRIES => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// Names `name` a tree (listed by [`Database::tree_names`] even while empty).
