@@ -222,19 +222,27 @@ fn print(options: &Options, runs: &[Run]) {
     println!("|---|{}", "---:|".repeat(runs.len()));
     let per_change = |run: &Run, phase: Phase, of: fn((f64, f64)) -> f64| {
         let changes = run.phase(phase).changes.max(1) as f64;
-        format!("{:.2} ms", of(run.cpu(phase)) * 1000.0 / changes)
+        format!("{:.3} ms", of(run.cpu(phase)) * 1000.0 / changes)
+    };
+    // PostgreSQL's CPU over the nodes' in a phase: what the capacity model divides by.
+    let share = |run: &Run, phase: Phase| match run.cpu(phase) {
+        (_, postgres) if postgres == 0.0 => "–".to_owned(),
+        (nodes, postgres) => format!("{:.2}", postgres / nodes),
     };
     type Row<'a> = (String, Box<dyn Fn(&Run) -> String + 'a>);
     let rows: Vec<Row<'_>> = vec![
         ("initial push: changes acknowledged".into(), Box::new(|run| run.phase(Phase::Push).changes.to_string())),
         ("initial push: nodes' CPU per change".into(), Box::new(move |run| per_change(run, Phase::Push, |cpu| cpu.0))),
         ("initial push: PostgreSQL's CPU per change".into(), Box::new(move |run| per_change(run, Phase::Push, |cpu| cpu.1))),
+        ("initial push: PostgreSQL's CPU ÷ the nodes'".into(), Box::new(move |run| share(run, Phase::Push))),
         ("initial push: wall".into(), Box::new(|run| format!("{:.2} s", run.phase(Phase::Push).wall.as_secs_f64()))),
         ("reconnect all: wall".into(), Box::new(|run| format!("{:.2} s", run.phase(Phase::Reconnect).wall.as_secs_f64()))),
         ("reconnect all: nodes' CPU per change".into(), Box::new(move |run| per_change(run, Phase::Reconnect, |cpu| cpu.0))),
         ("reconnect all: PostgreSQL's CPU per change".into(), Box::new(move |run| per_change(run, Phase::Reconnect, |cpu| cpu.1))),
+        ("reconnect all: PostgreSQL's CPU ÷ the nodes'".into(), Box::new(move |run| share(run, Phase::Reconnect))),
         ("trickle: nodes' CPU per change".into(), Box::new(move |run| per_change(run, Phase::Trickle, |cpu| cpu.0))),
         ("trickle: PostgreSQL's CPU per change".into(), Box::new(move |run| per_change(run, Phase::Trickle, |cpu| cpu.1))),
+        ("trickle: PostgreSQL's CPU ÷ the nodes'".into(), Box::new(move |run| share(run, Phase::Trickle))),
         ("trickle: change to partner p50".into(), Box::new(|run| millis(run.phase(Phase::Trickle).latency(0.50)))),
         ("trickle: change to partner p99".into(), Box::new(|run| millis(run.phase(Phase::Trickle).latency(0.99)))),
         (
