@@ -225,9 +225,9 @@ fn print(options: &Options, runs: &[Run]) {
         format!("{:.3} ms", of(run.cpu(phase)) * 1000.0 / changes)
     };
     // PostgreSQL's CPU over the nodes' in a phase: what the capacity model divides by.
-    let share = |run: &Run, phase: Phase| match run.cpu(phase) {
-        (_, postgres) if postgres == 0.0 => "–".to_owned(),
-        (nodes, postgres) => format!("{:.2}", postgres / nodes),
+    let share = |run: &Run, phase: Phase| {
+        let (nodes, postgres) = run.cpu(phase);
+        if run.shape == Shape::OneSled { "–".to_owned() } else { format!("{:.2}", postgres / nodes) }
     };
     type Row<'a> = (String, Box<dyn Fn(&Run) -> String + 'a>);
     let rows: Vec<Row<'_>> = vec![
