@@ -175,8 +175,20 @@ async fn deferred_writes_and_news_wait_for_the_flush_that_commits_them() {
     assert_eq!(read.get(b"k").unwrap(), None);
     postgres.sql(&url, "DROP TRIGGER refuse ON houqin_kv").unwrap();
 
-    writer.flush().await.unwrap();
+    // Applied ahead of the flush (as a compaction does), the writes are read; the news
+    // still waits for the flush.
+    written.apply_deferred().unwrap();
     assert_eq!(read.get(b"k").unwrap().as_deref(), Some(&b"second"[..]), "the last deferred write counts");
+    let early = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            match hearing.recv().await {
+                Some(Heard::Listening) => continue,
+                other => return other,
+            }
+        }
+    });
+    assert!(early.await.is_err(), "nobody hears of a write before it is durable");
+    writer.flush().await.unwrap();
     let told = loop {
         match tokio::time::timeout(PATIENCE, hearing.recv()).await.unwrap().unwrap() {
             Heard::Listening => continue,

@@ -344,16 +344,24 @@ impl Database {
         deferred.notices.extend(items.iter().map(|item| (node.to_owned(), kind.to_owned(), item.clone())));
     }
 
-    /// Commits the deferred writes and notices now, without waiting for the disk.
+    /// Commits the deferred writes now, without waiting for the disk; the deferred notices
+    /// wait on for the flush (nobody hears of a write before it is durable).
     pub fn apply_deferred(&self) -> anyhow::Result<()> {
         self.commit_deferred(None)
     }
 
-    /// Commits what was deferred (and, for a flush, `meta` written) in one statement;
-    /// what it could not commit is deferred again, before anything deferred meanwhile.
+    /// Commits what was deferred (and, for a flush, `meta` written and the notices sent)
+    /// in one statement; what it could not commit is deferred again, before anything
+    /// deferred meanwhile.
     fn commit_deferred(&self, flush: Option<(&[u8], &[u8])>) -> anyhow::Result<()> {
         let _committing = self.pool.committing.lock().unwrap_or_else(PoisonError::into_inner);
-        let taken = std::mem::take(&mut *self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner));
+        let taken = {
+            let mut deferred = self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner);
+            match flush {
+                Some(_) => std::mem::take(&mut *deferred),
+                None => Deferred { writes: std::mem::take(&mut deferred.writes), notices: Vec::new() },
+            }
+        };
         if taken.is_empty() && flush.is_none() {
             return Ok(());
         }
