@@ -15,6 +15,7 @@
 //! `anyhow`'s.
 
 pub mod postgres;
+mod postgres_tls;
 
 use std::ops::{Bound, Deref, RangeBounds};
 use std::sync::Arc;

@@ -267,6 +267,73 @@ fn batches_of_the_same_keys_from_two_servers_both_succeed() {
     });
 }
 
+/// A database that offers TLS (as managed ones require) is reached encrypted, its
+/// certificate checked as the URL's `sslmode` asks: `require` encrypts without checking,
+/// `verify-ca` checks the authority (`sslrootcert`), `verify-full` the authority and the
+/// host name; `disable` does not encrypt.
+#[test]
+fn the_database_is_reached_over_tls_checked_as_the_url_asks() {
+    use server::tls::{CA_CERT, SERVER_CERT, SERVER_KEY, init};
+
+    // The database's certificate names it by its LAN name only; another authority signed
+    // nothing it serves.
+    let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let made = init(ours.path(), &["db.example".to_owned()], &[]).unwrap();
+    let other = init(theirs.path(), &["db.example".to_owned()], &[]).unwrap();
+    let postgres = Postgres::start_with_tls(&made.dir.join(SERVER_CERT), &made.dir.join(SERVER_KEY)).unwrap();
+    let url = postgres.fresh_database("tls").unwrap();
+    let (authority, stranger) = (made.dir.join(CA_CERT).display().to_string(), other.dir.join(CA_CERT).display().to_string());
+    // Reached by name (its address given apart, as a LAN's DNS would resolve it).
+    let by_name = url.replace("@127.0.0.1:", "@db.example:") + "?hostaddr=127.0.0.1&";
+    // The encrypted and plain connections to the database besides psql's own, once they
+    // are `expected` (a dropped server's connections end a moment later).
+    let connections = |expected: (&str, &str)| -> (String, String) {
+        let count = |ssl: bool| {
+            postgres
+                .sql(
+                    &url,
+                    &format!(
+                        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+                         WHERE datname = 'tls' AND pid <> pg_backend_pid() AND ssl = {ssl}"
+                    ),
+                )
+                .unwrap()
+        };
+        let mut seen = (count(true), count(false));
+        for _ in 0..50 {
+            if (seen.0.as_str(), seen.1.as_str()) == expected {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            seen = (count(true), count(false));
+        }
+        seen
+    };
+    let open = |url: &str| {
+        let local = tempfile::tempdir().unwrap();
+        Storage::open_postgres(url, local.path()).map(|storage| (local, storage)).map_err(|error| format!("{error:#}"))
+    };
+
+    for mode in ["sslmode=require", "sslmode=prefer", ""] {
+        let opened = open(&format!("{by_name}{mode}")).unwrap();
+        assert_eq!(connections(("1", "0")), ("1".into(), "0".into()), "{mode:?}: encrypted");
+        drop(opened);
+    }
+    let opened = open(&format!("{by_name}sslmode=verify-full&sslrootcert={authority}")).unwrap();
+    assert_eq!(connections(("1", "0")), ("1".into(), "0".into()), "verify-full: encrypted");
+    drop(opened);
+    let refused = open(&format!("{by_name}sslmode=verify-full&sslrootcert={stranger}")).err().expect("another authority is refused");
+    assert!(refused.contains("certificate"), "{refused}");
+    let by_address = format!("{url}?sslmode=verify-full&sslrootcert={authority}");
+    let refused = open(&by_address).err().expect("a host the certificate does not name is refused");
+    assert!(refused.contains("certificate"), "{refused}");
+    drop(open(&by_address.replace("verify-full", "verify-ca")).expect("verify-ca checks the authority, not the name"));
+    assert!(open(&format!("{url}?sslmode=verify-ca&sslrootcert={stranger}")).is_err(), "verify-ca checks the authority");
+    let opened = open(&format!("{url}?sslmode=disable")).unwrap();
+    assert_eq!(connections(("0", "1")), ("0".into(), "1".into()), "disable: plain");
+    drop(opened);
+}
+
 /// Counters updated from many threads at once lose no update: compare-and-swap and
 /// transactions serialize in PostgreSQL as they do in sled.
 #[test]

@@ -37,6 +37,8 @@ pub struct Postgres {
     port: u16,
     /// Whether the server programs run as the `postgres` user, because we are root.
     as_postgres: bool,
+    /// The certificate and key the server offers TLS with ([`Postgres::start_with_tls`]).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Postgres {
@@ -44,6 +46,16 @@ impl Postgres {
     /// 127.0.0.1, and creates the database `houqin`. An error says why, with the end of
     /// the server's log.
     pub fn start() -> anyhow::Result<Postgres> {
+        Postgres::start_with(None)
+    }
+
+    /// [`Postgres::start`], the server offering TLS with the certificate and key in these
+    /// PEM files.
+    pub fn start_with_tls(certificate: &Path, key: &Path) -> anyhow::Result<Postgres> {
+        Postgres::start_with(Some((certificate.to_owned(), key.to_owned())))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>) -> anyhow::Result<Postgres> {
         let bindir = bindir()?;
         let as_postgres = is_root()?;
         let dir = tempfile::Builder::new().prefix(DIRECTORY_PREFIX).tempdir().context("cannot make the cluster's temporary directory")?;
@@ -52,10 +64,13 @@ impl Postgres {
             // directory must be the server's own.
             run(Command::new("chown").arg("-R").arg("postgres").arg(dir.path()), None)?;
         }
-        let mut postgres = Postgres { dir, bindir, port: 0, as_postgres };
+        let mut postgres = Postgres { dir, bindir, port: 0, as_postgres, tls };
         let mut initdb = postgres.server_program("initdb");
         initdb.arg("-D").arg(postgres.data()).args(["-U", USER, "--auth=trust", "--encoding=UTF8", "--locale=C"]);
         run(&mut initdb, None)?;
+        if let Some((certificate, key)) = &postgres.tls {
+            postgres.place_certificate(certificate, key)?;
+        }
 
         // The port is free when asked for but may be taken before the server binds it (by
         // another test's cluster, say): then another one is tried.
@@ -118,12 +133,26 @@ impl Postgres {
         self.dir.path().join("log")
     }
 
+    /// The certificate and key as `server.crt` and `server.key` in the cluster's
+    /// directory, where `ssl = on` finds them.
+    fn place_certificate(&self, certificate: &Path, key_file: &Path) -> anyhow::Result<()> {
+        let (cert, key) = (self.data().join("server.crt"), self.data().join("server.key"));
+        std::fs::copy(certificate, &cert).context("cannot place the server's certificate")?;
+        std::fs::copy(key_file, &key).context("cannot place the server's key")?;
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        if self.as_postgres {
+            run(Command::new("chown").arg("postgres").arg(&cert).arg(&key), None)?;
+        }
+        Ok(())
+    }
+
     fn start_server(&self) -> anyhow::Result<()> {
         // pg_ctl hands these to a shell, so the socket directory is quoted.
         let socket_dir = self.dir.path().to_string_lossy().replace('\'', r"'\''");
         let options = format!(
-            "-k '{socket_dir}' -c listen_addresses=127.0.0.1 -p {} -c fsync=on -c max_connections=200 -c shared_buffers=64MB",
-            self.port
+            "-k '{socket_dir}' -c listen_addresses=127.0.0.1 -p {} -c fsync=on -c max_connections=200 -c shared_buffers=64MB -c ssl={}",
+            self.port,
+            if self.tls.is_some() { "on" } else { "off" }
         );
         let mut pg_ctl = self.server_program("pg_ctl");
         pg_ctl.arg("-D").arg(self.data()).arg("-l").arg(self.log()).arg("-w").arg("-o").arg(options).arg("start");

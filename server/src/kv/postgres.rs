@@ -26,7 +26,9 @@ use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::Context as _;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
+
+use super::postgres_tls::{self, Settings};
 
 /// The schema, one step a version, applied in order at start under an advisory lock (so
 /// servers starting at once apply each step once). Steps are never changed once released:
@@ -85,7 +87,8 @@ pub struct Database {
 }
 
 struct Pool {
-    url: String,
+    /// The database URL read, with how connections are encrypted.
+    settings: Arc<Settings>,
     /// Runs the connections' tasks.
     runtime: tokio::runtime::Handle,
     idle: Mutex<Idle>,
@@ -211,6 +214,12 @@ fn wait<T>(future: impl Future<Output = T>) -> T {
 impl Database {
     /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
     pub fn open(url: &str) -> anyhow::Result<Database> {
+        let mut settings = postgres_tls::read(url)?;
+        if settings.config.get_connect_timeout().is_none() {
+            // A database host that went away should not hold a request (or `/healthz`)
+            // for the minutes a TCP connection takes to give up.
+            settings.config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let (started, runtime) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("postgres".into())
@@ -231,7 +240,7 @@ impl Database {
         let runtime = runtime.recv().context("the PostgreSQL connections' thread ended")?.context("cannot start a runtime")?;
         let database = Database {
             pool: Arc::new(Pool {
-                url: url.to_owned(),
+                settings: Arc::new(settings),
                 runtime,
                 idle: Mutex::new(Idle { connections: Vec::new(), open: 0 }),
                 returned: Condvar::new(),
@@ -272,15 +281,10 @@ impl Database {
     }
 
     fn connect(&self) -> anyhow::Result<Client> {
-        let mut config: tokio_postgres::Config = self.pool.url.parse().context("the database URL does not read")?;
-        if config.get_connect_timeout().is_none() {
-            // A database host that went away should not hold a request (or `/healthz`)
-            // for the minutes a TCP connection takes to give up.
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        let settings = self.pool.settings.clone();
         let (connected, client) = std::sync::mpsc::channel();
         self.pool.runtime.spawn(async move {
-            match config.connect(NoTls).await {
+            match settings.config.connect(settings.tls.clone()).await {
                 Ok((client, connection)) => {
                     let _ = connected.send(Ok(client));
                     if let Err(error) = connection.await {
@@ -652,10 +656,10 @@ impl Database {
     /// takes what it hears (returns `true`): connects again after a loss, and says
     /// [`Heard::Listening`] each time it listens, since what was said meanwhile is lost.
     pub fn listen(&self, heard: impl Fn(Heard) -> bool + Send + Sync + 'static) {
-        let url = self.pool.url.clone();
+        let settings = self.pool.settings.clone();
         self.pool.runtime.spawn(async move {
             loop {
-                match listen_once(&url, &heard).await {
+                match listen_once(&settings, &heard).await {
                     Ok(Stop::Done) => return,
                     Ok(Stop::Lost) => tracing::warn!("the connection listening to the other servers was lost; connecting again"),
                     Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot listen to the other servers; trying again"),
@@ -695,12 +699,8 @@ enum Stop {
     Lost,
 }
 
-async fn listen_once(url: &str, heard: &(impl Fn(Heard) -> bool + Sync)) -> anyhow::Result<Stop> {
-    let mut config: tokio_postgres::Config = url.parse().context("the database URL does not read")?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    let (client, mut connection) = config.connect(NoTls).await.context("cannot connect to PostgreSQL")?;
+async fn listen_once(settings: &Settings, heard: &(impl Fn(Heard) -> bool + Sync)) -> anyhow::Result<Stop> {
+    let (client, mut connection) = settings.config.connect(settings.tls.clone()).await.context("cannot connect to PostgreSQL")?;
     // The connection is driven while LISTEN runs, and after it for what arrives.
     let listen = format!("LISTEN {CHANNEL}");
     let listening = client.batch_execute(&listen);
