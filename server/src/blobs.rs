@@ -222,7 +222,7 @@ impl BlobStore {
         if self.recorded.lock().unwrap_or_else(PoisonError::into_inner).get(document) == Some(&recording) {
             return Ok(());
         }
-        self.write_refs(document, site, blobs)?;
+        self.write_refs(document, &recording)?;
         let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         if recorded.len() >= RECORDED_KEPT {
             recorded.clear();
@@ -231,21 +231,19 @@ impl BlobStore {
         Ok(())
     }
 
-    fn write_refs(&self, document: &DocumentId, site: &SiteId, blobs: &[BlobRef]) -> anyhow::Result<()> {
-        let wanted: std::collections::BTreeSet<[u8; 32]> = blobs.iter().filter_map(|blob| parse_sha256(&blob.sha256)).collect();
+    fn write_refs(&self, document: &DocumentId, (site, refs): &Recorded) -> anyhow::Result<()> {
         let id = document.as_bytes();
         for entry in self.refs_by_document.scan_prefix(id) {
             let (key, _) = entry.context("cannot read a document's files")?;
             let Ok(sha256) = <[u8; 32]>::try_from(&key[id.len()..]) else { continue };
-            if !wanted.contains(&sha256) {
+            if !refs.iter().any(|(wanted, _)| *wanted == sha256) {
                 self.refs.remove([sha256.as_slice(), id].concat()).context("cannot drop a blob reference")?;
                 self.refs_by_document.remove(&key).context("cannot drop a blob reference")?;
             }
         }
-        for blob in blobs {
-            let Some(sha256) = parse_sha256(&blob.sha256) else { continue };
+        for (sha256, mime) in refs {
             self.refs_by_document.insert([id, sha256.as_slice()].concat(), []).context("cannot index a blob reference")?;
-            let value = serde_json::to_vec(&Reference { site: site.clone(), mime: blob.mime.clone() })?;
+            let value = serde_json::to_vec(&Reference { site: site.clone(), mime: mime.clone() })?;
             self.refs.insert([sha256.as_slice(), id].concat(), value).context("cannot index a blob reference")?;
         }
         Ok(())

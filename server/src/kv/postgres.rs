@@ -21,7 +21,7 @@
 //! transaction. Deferred writes are seen by nobody before they are durable.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
@@ -372,15 +372,12 @@ impl Database {
         let meta: Arc<str> = crate::storage::trees::META.into();
         let mut writes: Vec<Write<'_>> = taken.writes.iter().map(|(tree, key, value)| (tree, key.as_slice(), value.as_deref())).collect();
         writes.extend(flush.map(|(key, value)| (&meta, key, Some(value))));
-        let mut told: Vec<((&str, &str), Vec<String>)> = Vec::new();
+        // Each item once, however many changes to it the flush carries.
+        let mut told: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
         for (node, kind, item) in &taken.notices {
-            match told.iter_mut().find(|(of, _)| *of == (node.as_str(), kind.as_str())) {
-                Some((_, items)) if items.contains(item) => {}
-                Some((_, items)) => items.push(item.clone()),
-                None => told.push(((node, kind), vec![item.clone()])),
-            }
+            told.entry((node, kind)).or_default().insert(item);
         }
-        let payloads: Vec<String> = told.iter().flat_map(|((node, kind), items)| payloads(node, kind, items)).collect();
+        let payloads: Vec<String> = told.into_iter().flat_map(|((node, kind), items)| payloads(node, kind, items)).collect();
         let written = self.write(writes.into_iter(), flush.is_some(), &payloads);
         if written.is_err() {
             let mut deferred = self.pool.deferred.lock().unwrap_or_else(PoisonError::into_inner);
@@ -672,10 +669,11 @@ impl Database {
 
 /// `items` of a `kind` said by `node`, in as few notifications as they fit:
 /// `v1 <node> <kind> <item>,<item>…`.
-fn payloads(node: &str, kind: &str, items: &[String]) -> Vec<String> {
+fn payloads(node: &str, kind: &str, items: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut payload = String::new();
     for item in items {
+        let item = item.as_ref();
         if payload.len() + item.len() + 1 > PAYLOAD {
             payloads.push(std::mem::take(&mut payload));
         }
